@@ -1,0 +1,146 @@
+/**
+ * The period commitment and the tariff hash, exactly as docs/protocol.md §3–4 defines them and as
+ * circuits/bill.circom constrains them. Firmware (C++) and the virtual meter reproduce these bytes;
+ * test/vectors/ pins them.
+ */
+import { keccak_256 } from '@noble/hashes/sha3.js'
+import { poseidon16 } from 'poseidon-lite/poseidon16'
+import { InvalidInputError } from '../../node/src/errors.ts'
+
+/** BN254 scalar field order: every circuit signal lives below it. */
+export const FIELD_ORDER = 21888242871839275222246405745257275088548364400416034343698204186575808495617n
+export const READING_BITS = 16
+export const MAX_READING = (1 << READING_BITS) - 1
+export const READINGS_PER_ELEMENT = 15
+export const CHAIN_RATE = 15
+export const MAX_PRICE = (1n << 64n) - 1n
+
+export class InvalidReadingError extends InvalidInputError {
+  override name = 'InvalidReadingError'
+}
+export class InvalidSaltError extends InvalidInputError {
+  override name = 'InvalidSaltError'
+}
+export class InvalidPriceError extends InvalidInputError {
+  override name = 'InvalidPriceError'
+}
+
+/** Poseidon16 sponge-like chain: state ← Poseidon16(state, next 15 elements, zero-padded). */
+export function poseidonChain(init: bigint, elements: readonly bigint[]): bigint {
+  let state = init
+  for (let offset = 0; offset < elements.length; offset += CHAIN_RATE) {
+    const block: bigint[] = [state]
+    for (let k = 0; k < CHAIN_RATE; k++) block.push(elements[offset + k] ?? 0n)
+    state = poseidon16(block)
+  }
+  return state
+}
+
+/** Checks readings are whole Wh in [0, 2^16) and returns them as numbers. */
+export function validateReadings(readings: readonly unknown[], n: number): readonly number[] {
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidReadingError(`period size N must be a positive integer, got ${n}`)
+  if (!Array.isArray(readings)) throw new InvalidReadingError('readings must be an array of integers')
+  if (readings.length > n) {
+    throw new InvalidReadingError(`a period holds at most ${n} readings, got ${readings.length}`, {
+      details: { max: n, got: readings.length },
+    })
+  }
+  readings.forEach((r, i) => {
+    if (typeof r !== 'number' || !Number.isInteger(r) || r < 0 || r > MAX_READING) {
+      throw new InvalidReadingError(
+        `reading ${i} must be an integer number of Wh in [0, ${MAX_READING}], got ${String(r)}`,
+        { details: { index: i, value: String(r) } },
+      )
+    }
+  })
+  return readings as readonly number[]
+}
+
+/** Packs 15 sixteen-bit readings per field element, little-endian within the element. */
+export function packReadings(readings: readonly number[], n: number): bigint[] {
+  validateReadings(readings, n)
+  const elements = Math.ceil(n / READINGS_PER_ELEMENT)
+  const packed: bigint[] = []
+  for (let j = 0; j < elements; j++) {
+    let value = 0n
+    for (let k = READINGS_PER_ELEMENT - 1; k >= 0; k--) {
+      value = (value << BigInt(READING_BITS)) | BigInt(readings[j * READINGS_PER_ELEMENT + k] ?? 0)
+    }
+    packed.push(value)
+  }
+  return packed
+}
+
+function validateSalt(salt: bigint): void {
+  if (typeof salt !== 'bigint' || salt < 0n || salt >= FIELD_ORDER) {
+    throw new InvalidSaltError('salt must be a bigint in [0, r) where r is the BN254 scalar field order')
+  }
+}
+
+/**
+ * C = PoseidonChain(salt, packed readings). `readings` may be shorter than `n`: the rest read 0
+ * (intervals after the period's end).
+ */
+export function commit(readings: readonly number[], salt: bigint, n: number): bigint {
+  validateSalt(salt)
+  return poseidonChain(salt, packReadings(readings, n))
+}
+
+/** T = PoseidonChain(SLOTS, prices); prices are wei per Wh, one per slot of the UTC day. */
+export function tariffHash(prices: readonly bigint[]): bigint {
+  if (!Array.isArray(prices) || prices.length === 0) {
+    throw new InvalidPriceError('a tariff needs at least one price slot')
+  }
+  prices.forEach((p, i) => {
+    if (typeof p !== 'bigint' || p < 0n || p > MAX_PRICE) {
+      throw new InvalidPriceError(`price ${i} must be a bigint number of wei per Wh in [0, 2^64), got ${String(p)}`)
+    }
+  })
+  return poseidonChain(BigInt(prices.length), prices)
+}
+
+function be64(value: bigint): Uint8Array {
+  const out = new Uint8Array(8)
+  new DataView(out.buffer).setBigUint64(0, value)
+  return out
+}
+
+/** salt = keccak256("zkmeter/salt/v1" ‖ pairingKey ‖ meter ‖ be64(periodStart)) mod r (protocol §3). */
+export function deriveSalt(pairingKey: Uint8Array, meter: Uint8Array, periodStart: number): bigint {
+  if (!(pairingKey instanceof Uint8Array) || pairingKey.length !== 32) {
+    throw new InvalidSaltError('the pairing key must be 32 bytes')
+  }
+  if (!(meter instanceof Uint8Array) || meter.length !== 20) {
+    throw new InvalidSaltError('the meter address must be 20 bytes')
+  }
+  if (!Number.isSafeInteger(periodStart) || periodStart < 0) {
+    throw new InvalidSaltError(`periodStart must be a non-negative integer of unix seconds, got ${periodStart}`)
+  }
+  const tag = new TextEncoder().encode('zkmeter/salt/v1')
+  const input = new Uint8Array(tag.length + 32 + 20 + 8)
+  input.set(tag, 0)
+  input.set(pairingKey, tag.length)
+  input.set(meter, tag.length + 32)
+  input.set(be64(BigInt(periodStart)), tag.length + 52)
+  const digest = keccak_256(input)
+  let value = 0n
+  for (const byte of digest) value = (value << 8n) | BigInt(byte)
+  return value % FIELD_ORDER
+}
+
+/** Total cost in wei and energy in Wh of a period, as the circuit computes them. */
+export function billTotals(
+  readings: readonly number[],
+  prices: readonly bigint[],
+  n: number,
+): { total: bigint; energyWh: bigint } {
+  validateReadings(readings, n)
+  tariffHash(prices)
+  let total = 0n
+  let energyWh = 0n
+  readings.forEach((r, i) => {
+    total += BigInt(r) * (prices[i % prices.length] as bigint)
+    energyWh += BigInt(r)
+  })
+  return { total, energyWh }
+}
