@@ -38,7 +38,8 @@ export function poseidonChain(init: bigint, elements: readonly bigint[]): bigint
 
 /** Checks readings are whole Wh in [0, 2^16) and returns them as numbers. */
 export function validateReadings(readings: readonly unknown[], n: number): readonly number[] {
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidReadingError(`period size N must be a positive integer, got ${n}`)
+  if (!Number.isInteger(n) || n <= 0)
+    throw new InvalidReadingError(`period size N must be a positive integer, got ${n}`)
   if (!Array.isArray(readings)) throw new InvalidReadingError('readings must be an array of integers')
   if (readings.length > n) {
     throw new InvalidReadingError(`a period holds at most ${n} readings, got ${readings.length}`, {
@@ -93,7 +94,9 @@ export function tariffHash(prices: readonly bigint[]): bigint {
   }
   prices.forEach((p, i) => {
     if (typeof p !== 'bigint' || p < 0n || p > MAX_PRICE) {
-      throw new InvalidPriceError(`price ${i} must be a bigint number of wei per Wh in [0, 2^64), got ${String(p)}`)
+      throw new InvalidPriceError(
+        `price ${i} must be a bigint number of wei per Wh in [0, 2^64), got ${String(p)}`,
+      )
     }
   })
   return poseidonChain(BigInt(prices.length), prices)
@@ -114,7 +117,9 @@ export function deriveSalt(pairingKey: Uint8Array, meter: Uint8Array, periodStar
     throw new InvalidSaltError('the meter address must be 20 bytes')
   }
   if (!Number.isSafeInteger(periodStart) || periodStart < 0) {
-    throw new InvalidSaltError(`periodStart must be a non-negative integer of unix seconds, got ${periodStart}`)
+    throw new InvalidSaltError(
+      `periodStart must be a non-negative integer of unix seconds, got ${periodStart}`,
+    )
   }
   const tag = new TextEncoder().encode('zkmeter/salt/v1')
   const input = new Uint8Array(tag.length + 32 + 20 + 8)

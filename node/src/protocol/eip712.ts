@@ -67,7 +67,9 @@ const DOMAIN_TYPE = 'EIP712Domain(string name,string version,uint256 chainId,add
 
 export function hexToBytes(hex: string, expectedLength?: number): Uint8Array {
   if (typeof hex !== 'string' || !/^0x([0-9a-fA-F]{2})*$/.test(hex)) {
-    throw new InvalidInputError(`expected 0x-prefixed hex bytes, got ${JSON.stringify(String(hex).slice(0, 80))}`)
+    throw new InvalidInputError(
+      `expected 0x-prefixed hex bytes, got ${JSON.stringify(String(hex).slice(0, 80))}`,
+    )
   }
   const bytes = Uint8Array.from(hex.slice(2).match(/../g) ?? [], (b) => Number.parseInt(b, 16))
   if (expectedLength !== undefined && bytes.length !== expectedLength) {
@@ -109,7 +111,11 @@ function encodeField(key: string, type: FieldType, value: unknown): Uint8Array {
   return word(v)
 }
 
-function hashStruct(typeHash: Uint8Array, fields: readonly Field<string>[], message: Record<string, unknown>) {
+function hashStruct(
+  typeHash: Uint8Array,
+  fields: readonly Field<string>[],
+  message: Record<string, unknown>,
+) {
   const parts = [typeHash, ...fields.map(([key, type]) => encodeField(key, type, message[key]))]
   const buf = new Uint8Array(parts.length * 32)
   parts.forEach((p, i) => {

@@ -1,0 +1,108 @@
+import fc from 'fast-check'
+import { poseidon16 } from 'poseidon-lite/poseidon16'
+import { describe, expect, it } from 'vitest'
+import {
+  billTotals,
+  commit,
+  deriveSalt,
+  FIELD_ORDER,
+  InvalidPriceError,
+  InvalidReadingError,
+  InvalidSaltError,
+  MAX_READING,
+  packReadings,
+  tariffHash,
+} from '../../circuits/src/commitment.ts'
+
+const N = 192
+const readingsArb = fc.array(fc.integer({ min: 0, max: MAX_READING }), { maxLength: N })
+const saltArb = fc.bigInt({ min: 0n, max: FIELD_ORDER - 1n })
+
+describe('commitment reference implementation (docs/protocol.md §3–4)', () => {
+  it('packs 15 readings per element, little-endian, zero-padded to ceil(N/15)', () => {
+    const packed = packReadings([1, 2, 65535], N)
+    expect(packed).toHaveLength(Math.ceil(N / 15))
+    expect(packed[0]).toBe(1n + (2n << 16n) + (65535n << 32n))
+    expect(packed.slice(1).every((p) => p === 0n)).toBe(true)
+  })
+
+  it('is the Poseidon16 chain from the salt over the packed readings', () => {
+    const readings = Array.from({ length: N }, (_, i) => (i * 37) % 500)
+    const packed = packReadings(readings, N)
+    let state = 42n
+    for (let c = 0; c < packed.length; c += 15) {
+      state = poseidon16([state, ...Array.from({ length: 15 }, (_, k) => packed[c + k] ?? 0n)])
+    }
+    expect(commit(readings, 42n, N)).toBe(state)
+  })
+
+  it('trailing zeros are the same period (readings after the period end read 0)', () => {
+    fc.assert(
+      fc.property(readingsArb, saltArb, (readings, salt) => {
+        const padded = [...readings, ...Array(N - readings.length).fill(0)]
+        expect(commit(readings, salt, N)).toBe(commit(padded, salt, N))
+      }),
+      { numRuns: 30 },
+    )
+  })
+
+  it('changes when any reading or the salt changes', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: MAX_READING - 1 }), { minLength: 1, maxLength: N }),
+        fc.nat(),
+        saltArb,
+        (readings, at, salt) => {
+          const i = at % readings.length
+          const bumped = readings.map((r, j) => (j === i ? r + 1 : r))
+          expect(commit(bumped, salt, N)).not.toBe(commit(readings, salt, N))
+          expect(commit(readings, (salt + 1n) % FIELD_ORDER, N)).not.toBe(commit(readings, salt, N))
+        },
+      ),
+      { numRuns: 30 },
+    )
+  })
+
+  it('rejects every invalid reading, salt and price with the named error', () => {
+    const badReading = fc.oneof(
+      fc.integer({ max: -1 }),
+      fc.integer({ min: MAX_READING + 1 }),
+      fc.double({ noInteger: true }),
+      fc.constant(Number.NaN),
+      fc.string(),
+    )
+    fc.assert(
+      fc.property(readingsArb, badReading, fc.nat(), (readings, bad, at) => {
+        const copy: unknown[] = [...readings, 0]
+        copy[at % copy.length] = bad
+        expect(() => commit(copy as number[], 1n, N + 1)).toThrow(InvalidReadingError)
+      }),
+    )
+    expect(() => commit(Array(N + 1).fill(0), 1n, N)).toThrow(/at most 192 readings/)
+    expect(() => commit([], FIELD_ORDER, N)).toThrow(InvalidSaltError)
+    expect(() => commit([], -1n, N)).toThrow(InvalidSaltError)
+    expect(() => tariffHash([])).toThrow(InvalidPriceError)
+    expect(() => tariffHash([1n << 64n])).toThrow(InvalidPriceError)
+    expect(() => tariffHash([1 as unknown as bigint])).toThrow(InvalidPriceError)
+  })
+
+  it('bill totals: Σ reading × price of its slot, and Σ readings', () => {
+    const prices = Array.from({ length: 96 }, (_, s) => BigInt(1000 + s))
+    const readings = Array.from({ length: N }, (_, i) => i % 7)
+    const { total, energyWh } = billTotals(readings, prices, N)
+    expect(energyWh).toBe(BigInt(readings.reduce((a, b) => a + b, 0)))
+    expect(total).toBe(readings.reduce((acc, r, i) => acc + BigInt(r) * BigInt(1000 + (i % 96)), 0n))
+  })
+
+  it('derives a salt below r that depends on every input', () => {
+    const key = new Uint8Array(32).fill(1)
+    const meter = new Uint8Array(20).fill(2)
+    const s = deriveSalt(key, meter, 1764000000)
+    expect(s).toBeLessThan(FIELD_ORDER)
+    expect(deriveSalt(key, meter, 1764000900)).not.toBe(s)
+    expect(deriveSalt(new Uint8Array(32).fill(3), meter, 1764000000)).not.toBe(s)
+    expect(deriveSalt(key, new Uint8Array(20).fill(4), 1764000000)).not.toBe(s)
+    expect(() => deriveSalt(new Uint8Array(31), meter, 0)).toThrow(InvalidSaltError)
+    expect(() => deriveSalt(key, meter, -1)).toThrow(InvalidSaltError)
+  })
+})
