@@ -1,0 +1,238 @@
+/**
+ * Household node configuration from three sources, later ones winning: built-in defaults, a JSON
+ * config file, environment variables, command-line flags. Every value is validated here, once,
+ * so the rest of the node can trust its config; every error names the source and the key.
+ */
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { InvalidInputError } from './errors.ts'
+
+export class ConfigError extends InvalidInputError {
+  override name = 'ConfigError'
+}
+
+export type CircuitProfile = 'test' | 'production'
+
+export interface NodeConfig {
+  /** Where the vault, journal, keys and node state live. */
+  dataDir: string
+  http: { host: string; port: number }
+  chain: {
+    /** JSON-RPC of an external EVM chain; absent = run the embedded chain. */
+    rpcUrl: string | undefined
+    /** Where the embedded chain's JSON-RPC listens (for browser wallets). */
+    embeddedPort: number
+  }
+  mqtt: {
+    /** URL of an external broker (e.g. Mosquitto); absent = run the embedded broker. */
+    url: string | undefined
+    embeddedPort: number
+  }
+  meter: {
+    /** Run the virtual meter (the embedded default has no hardware). */
+    simulated: boolean
+    /** Simulated seconds per real second. */
+    speed: number
+    /** Billing period in days; 0 = calendar month. */
+    periodDays: number
+  }
+  circuit: CircuitProfile
+  /** Dev mode: insecure root key file, dev wallets; never for real data. */
+  dev: boolean
+}
+
+export const DEFAULT_CONFIG: NodeConfig = {
+  dataDir: './data',
+  http: { host: '127.0.0.1', port: 8787 },
+  chain: { rpcUrl: undefined, embeddedPort: 8545 },
+  mqtt: { url: undefined, embeddedPort: 1883 },
+  meter: { simulated: true, speed: 1440, periodDays: 1 },
+  circuit: 'test',
+  dev: true,
+}
+
+type Raw = Record<string, unknown>
+
+interface KeySpec {
+  path: string
+  env: string
+  flag: string
+  parse: (value: unknown, where: string) => unknown
+}
+
+const text = (value: unknown, where: string) => {
+  if (typeof value !== 'string' || value.length === 0)
+    throw new ConfigError(`${where} must be a non-empty string`)
+  return value
+}
+const port = (value: unknown, where: string) => {
+  const n = typeof value === 'string' ? Number(value) : value
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new ConfigError(`${where} must be a TCP port number 0..65535, got ${JSON.stringify(value)}`)
+  }
+  return n
+}
+const positive = (value: unknown, where: string) => {
+  const n = typeof value === 'string' ? Number(value) : value
+  if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0) {
+    throw new ConfigError(`${where} must be a positive number, got ${JSON.stringify(value)}`)
+  }
+  return n
+}
+const days = (value: unknown, where: string) => {
+  const n = typeof value === 'string' ? Number(value) : value
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 31) {
+    throw new ConfigError(`${where} must be a whole number of days 0..31 (0 = calendar month)`)
+  }
+  return n
+}
+const bool = (value: unknown, where: string) => {
+  if (typeof value === 'boolean') return value
+  if (value === 'true' || value === '1') return true
+  if (value === 'false' || value === '0') return false
+  throw new ConfigError(`${where} must be true or false, got ${JSON.stringify(value)}`)
+}
+const url = (protocols: string[]) => (value: unknown, where: string) => {
+  const s = text(value, where)
+  let parsed: URL
+  try {
+    parsed = new URL(s)
+  } catch {
+    throw new ConfigError(`${where} must be a URL, got ${JSON.stringify(s)}`)
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${where} must use ${protocols.join(' or ')}, got ${parsed.protocol}`)
+  }
+  return s
+}
+const profile = (value: unknown, where: string) => {
+  if (value !== 'test' && value !== 'production') {
+    throw new ConfigError(`${where} must be "test" or "production", got ${JSON.stringify(value)}`)
+  }
+  return value
+}
+
+const KEYS: KeySpec[] = [
+  { path: 'dataDir', env: 'ZKMETER_DATA_DIR', flag: 'data-dir', parse: text },
+  { path: 'http.host', env: 'ZKMETER_HTTP_HOST', flag: 'host', parse: text },
+  { path: 'http.port', env: 'ZKMETER_HTTP_PORT', flag: 'port', parse: port },
+  { path: 'chain.rpcUrl', env: 'RPC_URL', flag: 'rpc-url', parse: url(['http:', 'https:', 'ws:', 'wss:']) },
+  { path: 'chain.embeddedPort', env: 'ZKMETER_CHAIN_PORT', flag: 'chain-port', parse: port },
+  {
+    path: 'mqtt.url',
+    env: 'ZKMETER_MQTT_URL',
+    flag: 'mqtt-url',
+    parse: url(['mqtt:', 'mqtts:', 'ws:', 'wss:']),
+  },
+  { path: 'mqtt.embeddedPort', env: 'ZKMETER_MQTT_PORT', flag: 'mqtt-port', parse: port },
+  { path: 'meter.simulated', env: 'ZKMETER_SIMULATED_METER', flag: 'simulated-meter', parse: bool },
+  { path: 'meter.speed', env: 'ZKMETER_METER_SPEED', flag: 'meter-speed', parse: positive },
+  { path: 'meter.periodDays', env: 'ZKMETER_PERIOD_DAYS', flag: 'period-days', parse: days },
+  { path: 'circuit', env: 'ZKMETER_CIRCUIT', flag: 'circuit', parse: profile },
+  { path: 'dev', env: 'ZKMETER_DEV', flag: 'dev', parse: bool },
+]
+
+function setPath(target: Raw, path: string, value: unknown): void {
+  const parts = path.split('.')
+  let node = target
+  for (const part of parts.slice(0, -1)) node = node[part] as Raw
+  node[parts.at(-1) as string] = value
+}
+
+function getPath(source: Raw, path: string): unknown {
+  let node: unknown = source
+  for (const part of path.split('.')) {
+    if (node === null || typeof node !== 'object') return undefined
+    node = (node as Raw)[part]
+  }
+  return node
+}
+
+/** Parses `--key value`, `--key=value` and bare `--flag` (true); returns flags and positionals. */
+export function parseFlags(argv: readonly string[]): { flags: Map<string, string>; positionals: string[] } {
+  const flags = new Map<string, string>()
+  const positionals: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string
+    if (!arg.startsWith('--')) {
+      positionals.push(arg)
+      continue
+    }
+    const eq = arg.indexOf('=')
+    if (eq > 0) {
+      flags.set(arg.slice(2, eq), arg.slice(eq + 1))
+    } else if (i + 1 < argv.length && !(argv[i + 1] as string).startsWith('--')) {
+      flags.set(arg.slice(2), argv[++i] as string)
+    } else {
+      flags.set(arg.slice(2), 'true')
+    }
+  }
+  return { flags, positionals }
+}
+
+function flattenKeys(value: unknown, prefix = ''): string[] {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return [prefix]
+  return Object.entries(value).flatMap(([k, v]) => flattenKeys(v, prefix ? `${prefix}.${k}` : k))
+}
+
+export interface LoadConfigOptions {
+  flags?: Map<string, string>
+  env?: Record<string, string | undefined>
+  /** Explicit config file; otherwise `<dataDir>/config.json` if it exists. */
+  configFile?: string
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): NodeConfig {
+  const flags = options.flags ?? new Map()
+  const env = options.env ?? {}
+  const config = structuredClone(DEFAULT_CONFIG) as unknown as Raw
+  const knownFlags = new Set([...KEYS.map((k) => k.flag), 'config'])
+  for (const flag of flags.keys()) {
+    if (!knownFlags.has(flag)) {
+      throw new ConfigError(
+        `unknown option --${flag}; known options: ${[...knownFlags].map((f) => `--${f}`).join(', ')}`,
+      )
+    }
+  }
+
+  const fileFlag = flags.get('config') ?? env.ZKMETER_CONFIG ?? options.configFile
+  const dataDirHint = flags.get('data-dir') ?? env.ZKMETER_DATA_DIR ?? DEFAULT_CONFIG.dataDir
+  const file = fileFlag ?? resolve(dataDirHint, 'config.json')
+  let fromFile: Raw = {}
+  try {
+    fromFile = JSON.parse(readFileSync(file, 'utf8')) as Raw
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT'
+    if (!(missing && fileFlag === undefined)) {
+      throw new ConfigError(
+        missing
+          ? `config file ${file} does not exist`
+          : `config file ${file} is not valid JSON: ${String(error)}`,
+      )
+    }
+  }
+  if (fromFile === null || typeof fromFile !== 'object' || Array.isArray(fromFile)) {
+    throw new ConfigError(`config file ${file} must hold a JSON object`)
+  }
+  const known = new Set(KEYS.map((k) => k.path))
+  for (const key of flattenKeys(fromFile)) {
+    if (key && !known.has(key)) throw new ConfigError(`config file ${file}: unknown key "${key}"`)
+  }
+
+  for (const spec of KEYS) {
+    const sources: [unknown, string][] = [
+      [getPath(fromFile, spec.path), `config file key "${spec.path}"`],
+      [env[spec.env], `environment variable ${spec.env}`],
+      [flags.get(spec.flag), `option --${spec.flag}`],
+    ]
+    for (const [value, where] of sources) {
+      if (value !== undefined && value !== '') setPath(config, spec.path, spec.parse(value, where))
+    }
+  }
+  const result = config as unknown as NodeConfig
+  if (result.chain.rpcUrl !== undefined && result.dev) {
+    // An external chain is real money: the dev conveniences (funded dev wallets) do not exist there.
+    result.dev = flags.get('dev') === 'true' || env.ZKMETER_DEV === 'true'
+  }
+  return result
+}
