@@ -1,0 +1,434 @@
+/**
+ * MQTT payloads a meter publishes (docs/protocol.md §7): the Tasmota-style SENSOR record with its
+ * signed `ZK` block, and the signed PERIOD close. Encoders are shared by the virtual meter and the
+ * tests; parsers are the node's boundary check, so they are strict: a size cap before JSON.parse,
+ * exact key sets, integer ranges per the EIP-712 field types, and every failure a named error with
+ * the offending field path — never a raw SyntaxError/TypeError escaping into the ingestor.
+ */
+import { FIELD_ORDER } from '../../../circuits/src/commitment.ts'
+import { InvalidInputError } from '../errors.ts'
+import {
+  type BillingPeriodMessage,
+  billingPeriodDigest,
+  type Eip712Domain,
+  InvalidSignatureError,
+  type MeterRecordMessage,
+  meterRecordDigest,
+  recoverSigner,
+  signDigest,
+} from './eip712.ts'
+
+export const PAYLOAD_VERSION = 1
+/** A real record is ~600 bytes; 4 KiB leaves room for display fields and rejects floods early. */
+export const MAX_PAYLOAD_BYTES = 4096
+export const DEFAULT_INTERVAL_SECONDS = 900
+/** A period spans at most 31 calendar days from its UTC-midnight anchor (protocol §2, §7). */
+export const MAX_PERIOD_SECONDS = 31 * 86_400
+const MAX_SAFE = Number.MAX_SAFE_INTEGER
+
+export type Address = `0x${string}`
+export type Hex = `0x${string}`
+
+/** A MeterRecord as parsed: every field is a JS number (all are below 2^53 by the schema). */
+export type MeterRecord = { [K in keyof MeterRecordMessage]: number }
+/** A BillingPeriod as parsed: counters and times are numbers, the commitment a bigint below r. */
+export interface BillingPeriod {
+  meter: Address
+  periodStart: number
+  periodEnd: number
+  startCounter: number
+  endCounter: number
+  commitment: bigint
+}
+
+export interface SensorPayload {
+  meter: Address
+  record: MeterRecord
+  signature: Hex
+}
+
+export interface PeriodPayload {
+  meter: Address
+  period: BillingPeriod
+  signature: Hex
+}
+
+export interface ParseOptions {
+  /** Seconds per interval (86400 / SLOTS); interval records must end on a multiple of it. */
+  intervalSeconds?: number
+}
+
+export class MalformedPayloadError extends InvalidInputError {
+  override name = 'MalformedPayloadError'
+}
+export class PayloadTooLargeError extends InvalidInputError {
+  override name = 'PayloadTooLargeError'
+}
+export class TopicError extends InvalidInputError {
+  override name = 'TopicError'
+}
+/** The payload is JSON but does not match the schema; `path` names the offending field. */
+export class SchemaError extends InvalidInputError {
+  override name = 'SchemaError'
+  readonly path: string
+  constructor(path: string, problem: string) {
+    super(`payload field ${path} ${problem}`, { details: { path } })
+    this.path = path
+  }
+}
+/** A well-formed signature that was made by some other key than the meter's. */
+export class WrongSignerError extends InvalidSignatureError {
+  override name = 'WrongSignerError'
+}
+
+// ---------------------------------------------------------------- topics
+
+const TOPIC_RE = /^(tele|cmnd|stat|zkmeter)\/zkm_([0-9a-f]{40})\/([A-Za-z0-9]+)$/
+
+/** `zkm_` + 40 lowercase hex digits: the meter's Tasmota topic name. */
+export function meterTopicName(meter: string): string {
+  if (typeof meter !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(meter)) {
+    throw new InvalidInputError(`a meter address is 0x + 40 hex digits, got ${JSON.stringify(String(meter))}`)
+  }
+  return `zkm_${meter.slice(2).toLowerCase()}`
+}
+
+export const sensorTopic = (meter: string): string => `tele/${meterTopicName(meter)}/SENSOR`
+export const periodTopic = (meter: string): string => `tele/${meterTopicName(meter)}/PERIOD`
+export const resendTopic = (meter: string): string => `cmnd/${meterTopicName(meter)}/Resend`
+export const ackTopic = (meter: string): string => `zkmeter/${meterTopicName(meter)}/ack`
+
+/** Meter address (lowercase) named by a `<prefix>/zkm_<hex>/<suffix>` topic. */
+export function parseMeterTopic(topic: string, prefix: string, suffix: string): Address {
+  const match = typeof topic === 'string' ? TOPIC_RE.exec(topic) : null
+  if (match === null || match[1] !== prefix || match[3] !== suffix) {
+    throw new TopicError(
+      `expected topic ${prefix}/zkm_<40 lowercase hex>/${suffix}, got ${JSON.stringify(String(topic).slice(0, 120))}`,
+    )
+  }
+  return `0x${match[2]}`
+}
+
+// ---------------------------------------------------------------- schema helpers
+
+type Json = Record<string, unknown>
+
+function decodeJson(payload: Uint8Array | string): unknown {
+  const size = typeof payload === 'string' ? Buffer.byteLength(payload) : payload?.byteLength
+  if (typeof size !== 'number') throw new MalformedPayloadError('a payload must be bytes or a string')
+  if (size > MAX_PAYLOAD_BYTES) {
+    throw new PayloadTooLargeError(`payload is ${size} bytes; the limit is ${MAX_PAYLOAD_BYTES}`, {
+      details: { size, limit: MAX_PAYLOAD_BYTES },
+    })
+  }
+  let text: string
+  try {
+    text = typeof payload === 'string' ? payload : new TextDecoder('utf-8', { fatal: true }).decode(payload)
+  } catch (cause) {
+    throw new MalformedPayloadError('payload is not valid UTF-8', { cause })
+  }
+  try {
+    return JSON.parse(text)
+  } catch (cause) {
+    throw new MalformedPayloadError('payload is not valid JSON', { cause })
+  }
+}
+
+function object(
+  value: unknown,
+  path: string,
+  required: readonly string[],
+  optional: readonly string[] = [],
+): Json {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new SchemaError(path, 'must be a JSON object')
+  }
+  const json = value as Json
+  for (const key of Object.keys(json)) {
+    if (!required.includes(key) && !optional.includes(key)) {
+      throw new SchemaError(`${path}.${key}`, 'is not a known field (remove it)')
+    }
+  }
+  for (const key of required) {
+    if (!(key in json)) throw new SchemaError(`${path}.${key}`, 'is missing')
+  }
+  return json
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.slice(0, 40))
+  if (typeof value === 'object')
+    return value === null ? 'null' : Array.isArray(value) ? 'an array' : 'an object'
+  return String(value)
+}
+
+function int(json: Json, key: string, path: string, min: number, max: number): number {
+  const value = json[key]
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+    throw new SchemaError(`${path}.${key}`, `must be an integer, got ${describe(value)}`)
+  }
+  if (value < min || value > max) {
+    throw new SchemaError(`${path}.${key}`, `must be in [${min}, ${max}], got ${value}`)
+  }
+  // JSON "-0" parses to -0; normalise so the signed integer is the one the meter meant.
+  return value === 0 ? 0 : value
+}
+
+function hex(json: Json, key: string, path: string, digits: number): Hex {
+  const value = json[key]
+  if (typeof value !== 'string' || value.length !== digits + 2 || !/^0x[0-9a-fA-F]*$/.test(value)) {
+    throw new SchemaError(`${path}.${key}`, `must be 0x followed by ${digits} hex digits`)
+  }
+  return value.toLowerCase() as Hex
+}
+
+function finite(json: Json, key: string, path: string): void {
+  const value = json[key]
+  if (key in json && (typeof value !== 'number' || !Number.isFinite(value))) {
+    throw new SchemaError(`${path}.${key}`, 'must be a finite number')
+  }
+}
+
+/** Range of each MeterRecord field: the EIP-712 type, tightened where protocol §6 says so. */
+const RECORD_RANGES: { readonly [K in keyof MeterRecord]: readonly [number, number] } = {
+  seq: [0, MAX_SAFE],
+  kind: [0, 1],
+  time: [0, MAX_SAFE],
+  energyWh: [0, MAX_SAFE],
+  intervalWh: [0, 0xffff_ffff],
+  powerW: [0, 0xffff_ffff],
+  voltageMv: [0, 0xffff_ffff],
+  currentMa: [0, 0xffff_ffff],
+  powerFactor: [0, 1000],
+  temperatureCenti: [-0x8000_0000, 0x7fff_ffff],
+  light: [0, 1000],
+  gas: [0, 1000],
+  water: [0, 1000],
+  hazards: [0, 7],
+  relays: [0, 0xff],
+  fanSpeed: [0, 3],
+}
+export const RECORD_KEYS = Object.keys(RECORD_RANGES) as readonly (keyof MeterRecord)[]
+
+function intervalOption(options: ParseOptions | undefined): number {
+  const interval = options?.intervalSeconds ?? DEFAULT_INTERVAL_SECONDS
+  if (!Number.isSafeInteger(interval) || interval <= 0 || 86_400 % interval !== 0) {
+    throw new InvalidInputError(`intervalSeconds must divide 86400 (86400 / SLOTS), got ${interval}`)
+  }
+  return interval
+}
+
+/** Checks a record object against the schema; returns a normalised copy of numbers. */
+export function validateRecord(value: unknown, options?: ParseOptions, path = 'ZK'): MeterRecord {
+  const interval = intervalOption(options)
+  const json = object(value, path, RECORD_KEYS)
+  const record = {} as MeterRecord
+  for (const key of RECORD_KEYS) {
+    const [min, max] = RECORD_RANGES[key]
+    const raw = json[key]
+    record[key] = int(
+      { [key]: typeof raw === 'bigint' && raw <= BigInt(MAX_SAFE) ? Number(raw) : raw },
+      key,
+      path,
+      min,
+      max,
+    )
+  }
+  if (record.kind === 1 && record.time % interval !== 0) {
+    throw new SchemaError(
+      `${path}.time`,
+      `of an interval record (kind 1) must be a multiple of ${interval} s`,
+    )
+  }
+  return record
+}
+
+// ---------------------------------------------------------------- SENSOR
+
+function displayFields(r: MeterRecord): Json {
+  // Date covers ±8.64e12 s; a later (absurd but in-schema) time simply has no display Time.
+  const date = new Date(r.time * 1000)
+  return {
+    ...(Number.isNaN(date.getTime()) ? {} : { Time: date.toISOString().replace(/\.\d{3}Z$/, 'Z') }),
+    ENERGY: {
+      Total: r.energyWh / 1000,
+      Power: r.powerW,
+      Voltage: r.voltageMv / 1000,
+      Current: r.currentMa / 1000,
+      Factor: r.powerFactor / 1000,
+    },
+    LM35: { Temperature: r.temperatureCenti / 100 },
+    LDR: { Light: r.light },
+    MQ6: { Gas: r.gas },
+    WATER: { Level: r.water },
+    HAZARD: { Flame: r.hazards & 1, Gas: (r.hazards >> 1) & 1, Water: (r.hazards >> 2) & 1 },
+  }
+}
+
+/** The JSON text a meter publishes on tele/<meter>/SENSOR for a signed record. */
+export function encodeSensorPayload(record: MeterRecordMessage | MeterRecord, signature: string): string {
+  const r = validateRecord(record, { intervalSeconds: 1 }, 'record')
+  const sig = hex({ sig: signature }, 'sig', 'signature', 130)
+  const zk: Json = { v: PAYLOAD_VERSION }
+  for (const key of RECORD_KEYS) zk[key] = r[key]
+  zk.sig = sig
+  return JSON.stringify({ ...displayFields(r), ZK: zk })
+}
+
+const DISPLAY_SCHEMA: Readonly<Record<string, readonly string[]>> = {
+  ENERGY: ['Total', 'Power', 'Voltage', 'Current', 'Factor'],
+  LM35: ['Temperature'],
+  LDR: ['Light'],
+  MQ6: ['Gas'],
+  WATER: ['Level'],
+  HAZARD: ['Flame', 'Gas', 'Water'],
+}
+
+/** Parses and schema-checks a SENSOR message. The signature is checked separately (it needs the domain). */
+export function parseSensorPayload(
+  topic: string,
+  payload: Uint8Array | string,
+  options?: ParseOptions,
+): SensorPayload {
+  const meter = parseMeterTopic(topic, 'tele', 'SENSOR')
+  const root = object(decodeJson(payload), '$', ['ZK'], ['Time', ...Object.keys(DISPLAY_SCHEMA)])
+  // Display fields are for humans and Home Assistant, never for billing: shape-checked only.
+  if ('Time' in root && (typeof root.Time !== 'string' || root.Time.length > 40)) {
+    throw new SchemaError('$.Time', 'must be a short ISO-8601 string')
+  }
+  for (const [group, keys] of Object.entries(DISPLAY_SCHEMA)) {
+    if (!(group in root)) continue
+    const json = object(root[group], `$.${group}`, [], keys)
+    for (const key of keys) finite(json, key, `$.${group}`)
+  }
+  const zk = object(root.ZK, '$.ZK', ['v', ...RECORD_KEYS, 'sig'])
+  if (zk.v !== PAYLOAD_VERSION) throw new SchemaError('$.ZK.v', `must be ${PAYLOAD_VERSION}`)
+  const signature = hex(zk, 'sig', '$.ZK', 130)
+  const fields: Json = {}
+  for (const key of RECORD_KEYS) fields[key] = zk[key]
+  return { meter, record: validateRecord(fields, options, '$.ZK'), signature }
+}
+
+// ---------------------------------------------------------------- PERIOD
+
+function validatePeriod(value: unknown, path: string, options: ParseOptions | undefined): BillingPeriod {
+  const interval = intervalOption(options)
+  const json = value as Json
+  const meter = hex(json, 'meter', path, 40) as Address
+  const periodStart = int(json, 'periodStart', path, 0, MAX_SAFE)
+  const periodEnd = int(json, 'periodEnd', path, 0, MAX_SAFE)
+  const startCounter = int(json, 'startCounter', path, 0, MAX_SAFE)
+  const endCounter = int(json, 'endCounter', path, 0, MAX_SAFE)
+  let commitment: bigint
+  const c = json.commitment
+  if (typeof c === 'bigint') commitment = c
+  else commitment = BigInt(hex(json, 'commitment', path, 64))
+  if (commitment < 0n || commitment >= FIELD_ORDER) {
+    throw new SchemaError(`${path}.commitment`, 'must be below the BN254 scalar field order')
+  }
+  if (periodStart % interval !== 0)
+    throw new SchemaError(`${path}.periodStart`, `must be a multiple of ${interval} s`)
+  if (periodEnd % interval !== 0)
+    throw new SchemaError(`${path}.periodEnd`, `must be a multiple of ${interval} s`)
+  if (periodEnd <= periodStart) throw new SchemaError(`${path}.periodEnd`, 'must be after periodStart')
+  if (periodEnd - (periodStart - (periodStart % 86_400)) > MAX_PERIOD_SECONDS) {
+    throw new SchemaError(
+      `${path}.periodEnd`,
+      'is more than 31 days after the UTC midnight anchor of periodStart',
+    )
+  }
+  if (endCounter < startCounter) throw new SchemaError(`${path}.endCounter`, 'must not be below startCounter')
+  return { meter, periodStart, periodEnd, startCounter, endCounter, commitment }
+}
+
+export function toBillingPeriodMessage(period: BillingPeriod): BillingPeriodMessage {
+  return { ...period }
+}
+
+/** The JSON text a meter publishes (retained) on tele/<meter>/PERIOD. */
+export function encodePeriodPayload(period: BillingPeriod | BillingPeriodMessage, signature: string): string {
+  const object_ = { ...period, commitment: BigInt(period.commitment) } as unknown
+  const p = validatePeriod(object_, 'period', { intervalSeconds: 1 })
+  return JSON.stringify({
+    v: PAYLOAD_VERSION,
+    meter: p.meter,
+    periodStart: p.periodStart,
+    periodEnd: p.periodEnd,
+    startCounter: p.startCounter,
+    endCounter: p.endCounter,
+    commitment: `0x${p.commitment.toString(16).padStart(64, '0')}`,
+    sig: hex({ sig: signature }, 'sig', 'signature', 130),
+  })
+}
+
+export function parsePeriodPayload(
+  topic: string,
+  payload: Uint8Array | string,
+  options?: ParseOptions,
+): PeriodPayload {
+  const meter = parseMeterTopic(topic, 'tele', 'PERIOD')
+  const json = object(decodeJson(payload), '$', [
+    'v',
+    'meter',
+    'periodStart',
+    'periodEnd',
+    'startCounter',
+    'endCounter',
+    'commitment',
+    'sig',
+  ])
+  if (json.v !== PAYLOAD_VERSION) throw new SchemaError('$.v', `must be ${PAYLOAD_VERSION}`)
+  const signature = hex(json, 'sig', '$', 130)
+  const period = validatePeriod(json, '$', options)
+  if (period.meter !== meter) throw new SchemaError('$.meter', 'must be the meter named in the topic')
+  return { meter, period, signature }
+}
+
+// ---------------------------------------------------------------- signatures
+
+/** Signs a record as a meter does (virtual meter, tests). */
+export function signRecord(domain: Eip712Domain, privateKey: Uint8Array, record: MeterRecordMessage): Hex {
+  return signDigest(privateKey, meterRecordDigest(domain, record))
+}
+
+export function signPeriod(
+  domain: Eip712Domain,
+  privateKey: Uint8Array,
+  period: BillingPeriod | BillingPeriodMessage,
+): Hex {
+  return signDigest(
+    privateKey,
+    billingPeriodDigest(domain, { ...period, commitment: BigInt(period.commitment) }),
+  )
+}
+
+function expectSigner(recovered: Address, meter: string, what: string): void {
+  if (recovered !== meter.toLowerCase()) {
+    throw new WrongSignerError(`the ${what} signature was not made by meter ${meter.toLowerCase()}`, {
+      details: { meter: meter.toLowerCase(), recovered },
+    })
+  }
+}
+
+/**
+ * Throws InvalidSignatureError (malformed, high S) or WrongSignerError unless `sig` is the meter's
+ * signature of `record` under `domain`.
+ */
+export function verifyRecordSignature(
+  domain: Eip712Domain,
+  meter: string,
+  record: MeterRecordMessage | MeterRecord,
+  sig: string,
+): void {
+  expectSigner(recoverSigner(meterRecordDigest(domain, record), sig), meter, 'record')
+}
+
+export function verifyPeriodSignature(
+  domain: Eip712Domain,
+  meter: string,
+  period: BillingPeriod | BillingPeriodMessage,
+  sig: string,
+): void {
+  const digest = billingPeriodDigest(domain, { ...period, commitment: BigInt(period.commitment) })
+  expectSigner(recoverSigner(digest, sig), meter, 'period')
+}

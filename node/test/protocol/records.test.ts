@@ -1,0 +1,293 @@
+import { secp256k1 } from '@noble/curves/secp256k1.js'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { ZkMeterError } from '../../src/errors.ts'
+import { addressOfPrivateKey, InvalidSignatureError } from '../../src/protocol/eip712.ts'
+import {
+  type BillingPeriod,
+  encodePeriodPayload,
+  encodeSensorPayload,
+  MalformedPayloadError,
+  type MeterRecord,
+  PayloadTooLargeError,
+  parsePeriodPayload,
+  parseSensorPayload,
+  periodTopic,
+  RECORD_KEYS,
+  SchemaError,
+  sensorTopic,
+  signPeriod,
+  signRecord,
+  TopicError,
+  verifyPeriodSignature,
+  verifyRecordSignature,
+  WrongSignerError,
+} from '../../src/protocol/records.ts'
+
+const domain = { chainId: 31337n, verifyingContract: '0x5fbdb2315678afecb367f032d93f642f64180aa3' as const }
+const key = secp256k1.utils.randomSecretKey()
+const meter = addressOfPrivateKey(key)
+const otherKey = secp256k1.utils.randomSecretKey()
+const INTERVAL = 900
+const SAFE = Number.MAX_SAFE_INTEGER
+
+const recordArb: fc.Arbitrary<MeterRecord> = fc
+  .record({
+    seq: fc.integer({ min: 0, max: SAFE }),
+    kind: fc.constantFrom(0, 1),
+    time: fc.integer({ min: 0, max: Math.floor(SAFE / INTERVAL) }),
+    energyWh: fc.integer({ min: 0, max: SAFE }),
+    intervalWh: fc.integer({ min: 0, max: 0xffffffff }),
+    powerW: fc.integer({ min: 0, max: 0xffffffff }),
+    voltageMv: fc.integer({ min: 0, max: 0xffffffff }),
+    currentMa: fc.integer({ min: 0, max: 0xffffffff }),
+    powerFactor: fc.integer({ min: 0, max: 1000 }),
+    temperatureCenti: fc.integer({ min: -0x80000000, max: 0x7fffffff }),
+    light: fc.integer({ min: 0, max: 1000 }),
+    gas: fc.integer({ min: 0, max: 1000 }),
+    water: fc.integer({ min: 0, max: 1000 }),
+    hazards: fc.integer({ min: 0, max: 7 }),
+    relays: fc.integer({ min: 0, max: 255 }),
+    fanSpeed: fc.integer({ min: 0, max: 3 }),
+  })
+  .map((r) => ({ ...r, time: r.kind === 1 ? r.time * INTERVAL : r.time * INTERVAL + (r.seq % INTERVAL) }))
+
+const sample: MeterRecord = {
+  seq: 42,
+  kind: 1,
+  time: 1764002700,
+  energyWh: 1234567,
+  intervalWh: 312,
+  powerW: 1500,
+  voltageMv: 230100,
+  currentMa: 6520,
+  powerFactor: 980,
+  temperatureCenti: 2450,
+  light: 42,
+  gas: 1,
+  water: 0,
+  hazards: 0,
+  relays: 137,
+  fanSpeed: 2,
+}
+
+const samplePeriod: BillingPeriod = {
+  meter,
+  periodStart: 1764000000 - (1764000000 % 86400),
+  periodEnd: 1764000000 - (1764000000 % 86400) + 2 * 86400,
+  startCounter: 1000000,
+  endCounter: 1312000,
+  commitment: 12345678901234567890n,
+}
+
+/** Every failure of a parser must be one of our named errors. */
+function expectNamed(f: () => unknown): void {
+  try {
+    f()
+  } catch (error) {
+    expect(error).toBeInstanceOf(ZkMeterError)
+    return
+  }
+}
+
+describe('SENSOR payload', () => {
+  it('matches the protocol example shape and round-trips', () => {
+    const sig = signRecord(domain, key, sample)
+    const text = encodeSensorPayload(sample, sig)
+    const json = JSON.parse(text)
+    expect(json.Time).toBe('2025-11-24T16:45:00Z')
+    expect(json.ENERGY).toEqual({ Total: 1234.567, Power: 1500, Voltage: 230.1, Current: 6.52, Factor: 0.98 })
+    expect(json.HAZARD).toEqual({ Flame: 0, Gas: 0, Water: 0 })
+    expect(json.ZK.v).toBe(1)
+    expect(json.ZK.sig).toBe(sig)
+    const parsed = parseSensorPayload(sensorTopic(meter), new TextEncoder().encode(text))
+    expect(parsed).toEqual({ meter, record: sample, signature: sig })
+    verifyRecordSignature(domain, meter, parsed.record, parsed.signature)
+  })
+
+  it('round-trips random valid records (property)', () => {
+    fc.assert(
+      fc.property(recordArb, fc.uint8Array({ minLength: 65, maxLength: 65 }), (record, sigBytes) => {
+        const sig = `0x${Buffer.from(sigBytes).toString('hex')}`
+        const parsed = parseSensorPayload(sensorTopic(meter), encodeSensorPayload(record, sig))
+        expect(parsed.record).toEqual(record)
+        expect(parsed.signature).toBe(sig)
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('throws only named errors for random bytes (property)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 5000 }), (bytes) => {
+        expectNamed(() => parseSensorPayload(sensorTopic(meter), bytes))
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('throws only named errors for mutated JSON (property)', () => {
+    const text = encodeSensorPayload(sample, signRecord(domain, key, sample))
+    const json = JSON.parse(text)
+    const values = fc.oneof(
+      fc.jsonValue(),
+      fc.constantFrom(-1, 2 ** 53, 1.5, Number.NaN, '0x12', null, [], {}, -0, Number.POSITIVE_INFINITY),
+    )
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...RECORD_KEYS, 'v', 'sig'),
+        values,
+        fc.constantFrom('ZK', 'ENERGY', '$'),
+        (field, value, group) => {
+          const copy = structuredClone(json)
+          if (group === '$') copy[field] = value
+          else copy[group][field] = value
+          expectNamed(() => parseSensorPayload(sensorTopic(meter), JSON.stringify(copy)))
+        },
+      ),
+      { numRuns: 400 },
+    )
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: text.length - 1 }), fc.string({ maxLength: 3 }), (at, insert) => {
+        const mutated = text.slice(0, at) + insert + text.slice(at + 1)
+        expectNamed(() => parseSensorPayload(sensorTopic(meter), mutated))
+      }),
+      { numRuns: 400 },
+    )
+  })
+
+  it('names what is wrong', () => {
+    const sig = signRecord(domain, key, sample)
+    const good = JSON.parse(encodeSensorPayload(sample, sig))
+    const bad = (mutate: (j: typeof good) => void) => {
+      const copy = structuredClone(good)
+      mutate(copy)
+      return JSON.stringify(copy)
+    }
+    expect(() => parseSensorPayload(sensorTopic(meter), '{')).toThrow(MalformedPayloadError)
+    expect(() => parseSensorPayload(sensorTopic(meter), new Uint8Array([0xff, 0xfe]))).toThrow(
+      MalformedPayloadError,
+    )
+    expect(() => parseSensorPayload(sensorTopic(meter), 'x'.repeat(5000))).toThrow(PayloadTooLargeError)
+    expect(() => parseSensorPayload('tele/zkm_ABC/SENSOR', JSON.stringify(good))).toThrow(TopicError)
+    expect(() => parseSensorPayload(periodTopic(meter), JSON.stringify(good))).toThrow(TopicError)
+    const cases: [string, (j: typeof good) => void][] = [
+      ['$.ZK.kind', (j) => (j.ZK.kind = 2)],
+      ['$.ZK.time', (j) => (j.ZK.time = sample.time + 1)],
+      ['$.ZK.energyWh', (j) => (j.ZK.energyWh = 2 ** 53)],
+      ['$.ZK.seq', (j) => (j.ZK.seq = '42')],
+      ['$.ZK.v', (j) => (j.ZK.v = 2)],
+      ['$.ZK.sig', (j) => delete j.ZK.sig],
+      ['$.ZK.sig', (j) => (j.ZK.sig = '0x1234')],
+      ['$.ZK.relays', (j) => (j.ZK.relays = 256)],
+      ['$.ZK.temperatureCenti', (j) => (j.ZK.temperatureCenti = -(2 ** 31) - 1)],
+      ['$.ZK.extra', (j) => (j.ZK.extra = 1)],
+      ['$.ENERGY.Power', (j) => (j.ENERGY.Power = 'high')],
+      ['$.ZK', (j) => (j.ZK = [])],
+    ]
+    for (const [path, mutate] of cases) {
+      let caught: unknown
+      try {
+        parseSensorPayload(sensorTopic(meter), bad(mutate))
+      } catch (error) {
+        caught = error
+      }
+      expect(caught, path).toBeInstanceOf(SchemaError)
+      expect((caught as SchemaError).path).toBe(path)
+    }
+  })
+})
+
+describe('record signatures', () => {
+  it('any change of a signed field invalidates the signature (property)', () => {
+    fc.assert(
+      fc.property(
+        recordArb,
+        fc.constantFrom(...RECORD_KEYS),
+        fc.integer({ min: 1, max: 3 }),
+        (record, field, d) => {
+          const sig = signRecord(domain, key, record)
+          verifyRecordSignature(domain, meter, record, sig)
+          const changed = { ...record, [field]: record[field] > d ? record[field] - d : record[field] + d }
+          expect(() => verifyRecordSignature(domain, meter, changed, sig)).toThrow(InvalidSignatureError)
+        },
+      ),
+      { numRuns: 40 },
+    )
+  })
+
+  it('rejects another key, another domain and high S', () => {
+    const sig = signRecord(domain, otherKey, sample)
+    expect(() => verifyRecordSignature(domain, meter, sample, sig)).toThrow(WrongSignerError)
+    const good = signRecord(domain, key, sample)
+    expect(() => verifyRecordSignature({ ...domain, chainId: 1n }, meter, sample, good)).toThrow(
+      WrongSignerError,
+    )
+    const bytes = Buffer.from(good.slice(2), 'hex')
+    const n = secp256k1.Point.CURVE().n
+    const s = BigInt(`0x${bytes.subarray(32, 64).toString('hex')}`)
+    bytes.set(Buffer.from((n - s).toString(16).padStart(64, '0'), 'hex'), 32)
+    bytes[64] = bytes[64] === 27 ? 28 : 27
+    expect(() => verifyRecordSignature(domain, meter, sample, `0x${bytes.toString('hex')}`)).toThrow(
+      InvalidSignatureError,
+    )
+  })
+})
+
+describe('PERIOD payload', () => {
+  it('round-trips and verifies', () => {
+    const sig = signPeriod(domain, key, samplePeriod)
+    const text = encodePeriodPayload(samplePeriod, sig)
+    const parsed = parsePeriodPayload(periodTopic(meter), text)
+    expect(parsed).toEqual({ meter, period: samplePeriod, signature: sig })
+    verifyPeriodSignature(domain, meter, parsed.period, sig)
+    expect(() =>
+      verifyPeriodSignature(
+        domain,
+        meter,
+        { ...parsed.period, endCounter: parsed.period.endCounter + 1 },
+        sig,
+      ),
+    ).toThrow(WrongSignerError)
+  })
+
+  it('rejects inconsistent periods with the field path', () => {
+    const sig = signPeriod(domain, key, samplePeriod)
+    const good = JSON.parse(encodePeriodPayload(samplePeriod, sig))
+    const cases: [string, Record<string, unknown>][] = [
+      ['$.meter', { meter: addressOfPrivateKey(otherKey) }],
+      ['$.periodStart', { periodStart: samplePeriod.periodStart + 1 }],
+      ['$.periodEnd', { periodEnd: samplePeriod.periodStart }],
+      ['$.periodEnd', { periodEnd: samplePeriod.periodStart + 32 * 86400 }],
+      ['$.endCounter', { endCounter: 1 }],
+      ['$.commitment', { commitment: `0x${'f'.repeat(64)}` }],
+      ['$.commitment', { commitment: 5 }],
+      ['$.v', { v: 0 }],
+    ]
+    for (const [path, change] of cases) {
+      let caught: unknown
+      try {
+        parsePeriodPayload(periodTopic(meter), JSON.stringify({ ...good, ...change }))
+      } catch (error) {
+        caught = error
+      }
+      expect(caught, path).toBeInstanceOf(SchemaError)
+      expect((caught as SchemaError).path).toBe(path)
+    }
+  })
+
+  it('throws only named errors for random input (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 600 }),
+          fc.json().map((t) => new TextEncoder().encode(t)),
+        ),
+        (b) => {
+          expectNamed(() => parsePeriodPayload(periodTopic(meter), b))
+        },
+      ),
+      { numRuns: 300 },
+    )
+  })
+})
