@@ -1,0 +1,55 @@
+/**
+ * Crash-safe JSON documents: write to a temp file, fsync it, rename over the target, fsync the
+ * directory. A reader after a crash at any instant sees either the old or the new document,
+ * never a torn one — what "never lose stored data" needs for small state files.
+ */
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { ZkMeterError } from '../errors.ts'
+
+export class CorruptStateFileError extends ZkMeterError {
+  override name = 'CorruptStateFileError'
+}
+
+export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  await mkdir(dirname(path), { recursive: true })
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`
+  const text = `${JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`
+  const handle = await open(tmp, 'w', 0o600)
+  try {
+    await handle.writeFile(text, 'utf8')
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+  try {
+    await rename(tmp, path)
+  } catch (error) {
+    await rm(tmp, { force: true })
+    throw error
+  }
+  const dir = await open(dirname(path), 'r')
+  try {
+    await dir.sync()
+  } finally {
+    await dir.close()
+  }
+}
+
+/** Reads a JSON document; `undefined` if it does not exist; a named error if it is not JSON. */
+export async function readJsonFile(path: string): Promise<unknown> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw error
+  }
+  try {
+    return JSON.parse(text)
+  } catch (cause) {
+    throw new CorruptStateFileError(`state file ${path} is not valid JSON; restore it from a backup`, {
+      cause,
+    })
+  }
+}
