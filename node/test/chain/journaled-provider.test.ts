@@ -20,7 +20,7 @@ async function session() {
   const chain = await startDevChain({ accounts: 2 })
   chains.push(chain)
   const provider = await openJournaledProvider(chain.provider, join(dir, 'chain.jsonl'))
-  const ethers = new BrowserProvider(provider, undefined, { batchMaxCount: 1, cacheTimeout: -1 })
+  const ethers = new BrowserProvider(provider, undefined, { cacheTimeout: -1 })
   const wallet = new Wallet((chain.accounts[0] as { privateKey: string }).privateKey, ethers)
   return { chain, provider, ethers, wallet }
 }
