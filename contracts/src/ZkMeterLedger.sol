@@ -1,0 +1,505 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @notice The Groth16 verifier snarkjs exports for the Bill circuit (circuits/build/<profile>/Groth16Verifier.sol).
+/// @dev It returns false for a bad proof or an out-of-field input; it never reverts on them.
+interface IGroth16Verifier {
+    function verifyProof(
+        uint256[2] calldata a,
+        uint256[2][2] calldata b,
+        uint256[2] calldata c,
+        uint256[4] calldata pubSignals
+    ) external view returns (bool);
+}
+
+/// @title zkmeter ledger: meter registry, tariffs, zero-knowledge bills and their payment.
+/// @notice The utility (owner) registers meters and publishes tariffs and notices; a household submits
+/// each billing period's bill with its meter's EIP-712 signature and a Groth16 proof that the committed
+/// interval readings cost `total` under the period's tariff; anyone pays a bill in Ether; the utility
+/// withdraws what was paid. Individual readings never reach the chain (docs/protocol.md, docs/contracts.md).
+/// @dev Period times are never compared with block.timestamp: meters (and the simulator) run on their own
+/// clock, and the meter's signature is what vouches for the period.
+contract ZkMeterLedger {
+    // ----------------------------------------------------------------------------------------------
+    // Types
+    // ----------------------------------------------------------------------------------------------
+
+    /// @notice The message a meter signs at the end of a period (EIP-712 type `BillingPeriod`).
+    struct BillingPeriod {
+        address meter;
+        uint64 periodStart;
+        uint64 periodEnd;
+        uint64 startCounter;
+        uint64 endCounter;
+        uint256 commitment;
+    }
+
+    /// @notice A Groth16 proof in the verifier's calldata layout (pi_b coordinates already swapped).
+    struct Proof {
+        uint256[2] a;
+        uint256[2][2] b;
+        uint256[2] c;
+    }
+
+    /// @notice What the household claims for a period, besides the meter-signed part.
+    struct BillClaim {
+        uint256 total;
+        uint256 energyWh;
+        uint256 tariffId;
+        bytes32 cidDigest;
+    }
+
+    /// @dev Read-mostly half of a meter: one slot (20 + 4 + 1 + 1 bytes).
+    struct MeterInfo {
+        address household;
+        uint32 areaId;
+        bool registered;
+        bool active;
+    }
+
+    /// @dev Where the meter's next period must start: the one slot a bill rewrites.
+    struct MeterCursor {
+        uint64 nextStart;
+        uint64 nextCounter;
+    }
+
+    /// @dev One slot of window + one slot of hash. `until` is the next tariff's effectiveFrom, or
+    /// type(uint64).max while this tariff is the latest; it is never 0 for a published tariff.
+    struct Tariff {
+        uint64 effectiveFrom;
+        uint64 until;
+        uint256 hash;
+    }
+
+    /// @dev The only per-bill storage: one slot. Everything else about a bill is in its BillSubmitted
+    /// event and committed to by the bill id (see billIdOf).
+    struct Bill {
+        uint128 total;
+        bool submitted;
+        bool paid;
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // Errors
+    // ----------------------------------------------------------------------------------------------
+
+    error NotOwner(address sender);
+    error NotPendingOwner(address sender);
+    error ZeroAddress();
+    error Reentrancy();
+    error InvalidLimits(uint32 slots, uint32 maxIntervals);
+
+    error MeterAlreadyRegistered(address meter);
+    error UnknownMeter(address meter);
+    error MeterInactive(address meter);
+    error NotHousehold(address meter, address sender);
+
+    error MalformedSignature(uint256 length, uint8 v);
+    error HighS(bytes32 s);
+    error SignatureMismatch(address meter, address recovered);
+
+    error NotOnIntervalBoundary(uint64 time, uint64 interval);
+    error PeriodGap(uint64 expected, uint64 got);
+    error PeriodOverlap(uint64 expected, uint64 got);
+    error EmptyPeriod(uint64 periodStart, uint64 periodEnd);
+    error PeriodTooLong(uint64 periodEnd, uint64 maxEnd);
+    error CounterMismatch(uint64 expected, uint64 got);
+    error CounterWentBackwards(uint64 startCounter, uint64 endCounter);
+    error EnergyMismatch(uint256 counterDelta, uint256 energyWh);
+    error BillAlreadySubmitted(bytes32 billId);
+    error TotalTooLarge(uint256 total);
+
+    error UnknownTariff(uint256 tariffId);
+    error TariffNotCovering(uint256 tariffId, uint64 effectiveFrom, uint64 until, uint64 periodStart, uint64 periodEnd);
+    error TariffNotIncreasing(uint64 previous, uint64 effectiveFrom);
+    error TariffHashOutOfField(uint256 tariffHash);
+    error WrongPriceCount(uint256 expected, uint256 got);
+
+    error ProofRejected();
+
+    error UnknownBill(bytes32 billId);
+    error AlreadyPaid(bytes32 billId);
+    error WrongAmount(uint256 expected, uint256 sent);
+
+    error NothingToWithdraw();
+    error WithdrawFailed(address to, uint256 amount);
+
+    error InvalidNoticeWindow(uint64 startsAt, uint64 endsAt);
+
+    // ----------------------------------------------------------------------------------------------
+    // Events
+    // ----------------------------------------------------------------------------------------------
+
+    event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner);
+    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
+
+    event MeterRegistered(
+        address indexed meter, address indexed household, uint32 indexed areaId, uint64 startTime, uint64 startCounter
+    );
+    event MeterDeactivated(address indexed meter);
+
+    /// @notice The full price curve is published here (SLOTS prices, wei per Wh); it hashes to `tariffHash`
+    /// under the Poseidon chain of docs/protocol.md §4, which anyone can check off-chain.
+    event TariffPublished(uint256 indexed tariffId, uint64 effectiveFrom, uint256 tariffHash, uint64[] prices);
+
+    event NoticePublished(uint32 indexed areaId, uint8 indexed kind, uint64 startsAt, uint64 endsAt, string message);
+
+    /// @notice Everything about an accepted bill. `billId` = keccak256 of the ABI-encoded record (billIdOf).
+    event BillSubmitted(
+        bytes32 indexed billId,
+        address indexed meter,
+        address indexed household,
+        uint32 areaId,
+        BillingPeriod period,
+        BillClaim claim
+    );
+    event BillPaid(bytes32 indexed billId, address indexed payer, uint256 amount);
+    event Withdrawn(address indexed to, uint256 amount);
+
+    // ----------------------------------------------------------------------------------------------
+    // Constants and immutables
+    // ----------------------------------------------------------------------------------------------
+
+    /// @dev BN254 scalar field order: a public signal must be below it.
+    uint256 internal constant FIELD_ORDER =
+        21888242871839275222246405745257275088548364400416034343698204186575808495617;
+    /// @dev secp256k1 n / 2: signatures with a larger s are malleable twins and rejected.
+    uint256 internal constant HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
+    bytes32 internal constant DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    bytes32 public constant BILLING_PERIOD_TYPEHASH = keccak256(
+        "BillingPeriod(address meter,uint64 periodStart,uint64 periodEnd,uint64 startCounter,uint64 endCounter,uint256 commitment)"
+    );
+    uint64 internal constant DAY = 86400;
+
+    IGroth16Verifier public immutable verifier;
+    /// @notice Tariff slots per UTC day (the circuit's SLOTS).
+    uint32 public immutable slots;
+    /// @notice Readings in one committed period (the circuit's N): a period ends within N intervals of
+    /// the UTC midnight before its start.
+    uint32 public immutable maxIntervals;
+    /// @notice Seconds per interval = 86400 / slots.
+    uint64 public immutable interval;
+
+    uint256 private immutable cachedChainId;
+    bytes32 private immutable cachedDomainSeparator;
+
+    // ----------------------------------------------------------------------------------------------
+    // State
+    // ----------------------------------------------------------------------------------------------
+
+    address public owner;
+    address public pendingOwner;
+    /// @notice Paid and not yet withdrawn, in wei.
+    uint256 public withdrawable;
+    /// @notice Number of published tariffs; ids run from 1 to tariffCount.
+    uint256 public tariffCount;
+
+    mapping(address meter => MeterInfo) private meterInfo;
+    mapping(address meter => MeterCursor) private meterCursor;
+    mapping(uint256 tariffId => Tariff) private tariffs;
+    mapping(bytes32 billId => Bill) private bills;
+
+    bool private transient locked;
+
+    // ----------------------------------------------------------------------------------------------
+    // Construction and ownership
+    // ----------------------------------------------------------------------------------------------
+
+    /// @param verifier_ the circuit profile's Groth16 verifier
+    /// @param slots_ tariff slots per day (the circuit's SLOTS); must divide 86400
+    /// @param maxIntervals_ readings per period (the circuit's N)
+    constructor(IGroth16Verifier verifier_, uint32 slots_, uint32 maxIntervals_) {
+        if (address(verifier_) == address(0)) revert ZeroAddress();
+        if (slots_ == 0 || DAY % slots_ != 0 || maxIntervals_ == 0) revert InvalidLimits(slots_, maxIntervals_);
+        verifier = verifier_;
+        slots = slots_;
+        maxIntervals = maxIntervals_;
+        interval = DAY / slots_;
+        cachedChainId = block.chainid;
+        cachedDomainSeparator = _buildDomainSeparator();
+        owner = msg.sender;
+        emit OwnershipTransferred(address(0), msg.sender);
+    }
+
+    modifier onlyOwner() {
+        if (msg.sender != owner) revert NotOwner(msg.sender);
+        _;
+    }
+
+    /// @dev Transient-storage guard (EIP-1153): no storage refund games, ~200 gas.
+    modifier nonReentrant() {
+        if (locked) revert Reentrancy();
+        locked = true;
+        _;
+        locked = false;
+    }
+
+    /// @notice Starts a two-step ownership transfer; the new owner must call acceptOwnership.
+    function transferOwnership(address newOwner) external onlyOwner {
+        if (newOwner == address(0)) revert ZeroAddress();
+        pendingOwner = newOwner;
+        emit OwnershipTransferStarted(owner, newOwner);
+    }
+
+    /// @notice Completes an ownership transfer started by transferOwnership.
+    function acceptOwnership() external {
+        if (msg.sender != pendingOwner) revert NotPendingOwner(msg.sender);
+        emit OwnershipTransferred(owner, msg.sender);
+        owner = msg.sender;
+        pendingOwner = address(0);
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // Utility: meters, tariffs, notices, withdrawals
+    // ----------------------------------------------------------------------------------------------
+
+    /// @notice Registers a meter for a household. The registration point (startTime, startCounter) is
+    /// where the meter's first billing period must start. A meter address is registered once, ever, so
+    /// a deactivated meter's old signatures can never be replayed into a fresh history.
+    /// @param meter the meter key's address
+    /// @param household the account that submits this meter's bills
+    /// @param areaId the grid area (for notices and aggregation)
+    /// @param startTime unix seconds on an interval boundary
+    /// @param startCounter the meter's cumulative energy counter (Wh) at startTime
+    function registerMeter(address meter, address household, uint32 areaId, uint64 startTime, uint64 startCounter)
+        external
+        onlyOwner
+    {
+        if (meter == address(0) || household == address(0)) revert ZeroAddress();
+        if (meterInfo[meter].registered) revert MeterAlreadyRegistered(meter);
+        if (startTime % interval != 0) revert NotOnIntervalBoundary(startTime, interval);
+        meterInfo[meter] = MeterInfo({household: household, areaId: areaId, registered: true, active: true});
+        meterCursor[meter] = MeterCursor({nextStart: startTime, nextCounter: startCounter});
+        emit MeterRegistered(meter, household, areaId, startTime, startCounter);
+    }
+
+    /// @notice Deactivates a meter for good: it can submit no further bills. Submitted bills stay payable.
+    function deactivateMeter(address meter) external onlyOwner {
+        MeterInfo storage info = meterInfo[meter];
+        if (!info.registered) revert UnknownMeter(meter);
+        if (!info.active) revert MeterInactive(meter);
+        info.active = false;
+        emit MeterDeactivated(meter);
+    }
+
+    /// @notice Publishes the daily price curve in force from `effectiveFrom` until the next tariff.
+    /// @dev The contract cannot afford Poseidon, so it does not check `tariffHash` against `prices`; the
+    /// prices are in the event so anyone (the household node does) can. One tariff must cover a whole
+    /// period: publish tariffs ahead of the periods they price.
+    /// @param effectiveFrom unix seconds on an interval boundary, after the previous tariff's
+    /// @param tariffHash Poseidon chain of the prices (docs/protocol.md §4)
+    /// @param prices `slots` prices in wei per Wh, slot 0 starting at UTC midnight
+    /// @return tariffId the new tariff's id (1, 2, ...)
+    function publishTariff(uint64 effectiveFrom, uint256 tariffHash, uint64[] calldata prices)
+        external
+        onlyOwner
+        returns (uint256 tariffId)
+    {
+        if (prices.length != slots) revert WrongPriceCount(slots, prices.length);
+        if (tariffHash >= FIELD_ORDER) revert TariffHashOutOfField(tariffHash);
+        if (effectiveFrom % interval != 0) revert NotOnIntervalBoundary(effectiveFrom, interval);
+        uint256 previousId = tariffCount;
+        if (previousId != 0) {
+            Tariff storage previous = tariffs[previousId];
+            if (effectiveFrom <= previous.effectiveFrom) {
+                revert TariffNotIncreasing(previous.effectiveFrom, effectiveFrom);
+            }
+            previous.until = effectiveFrom;
+        }
+        tariffId = previousId + 1;
+        tariffCount = tariffId;
+        tariffs[tariffId] = Tariff({effectiveFrom: effectiveFrom, until: type(uint64).max, hash: tariffHash});
+        emit TariffPublished(tariffId, effectiveFrom, tariffHash, prices);
+    }
+
+    /// @notice Publishes a notice (outage, maintenance, ...) for an area; `kind` is application-defined.
+    function publishNotice(uint32 areaId, uint8 kind, uint64 startsAt, uint64 endsAt, string calldata message)
+        external
+        onlyOwner
+    {
+        if (endsAt < startsAt) revert InvalidNoticeWindow(startsAt, endsAt);
+        emit NoticePublished(areaId, kind, startsAt, endsAt, message);
+    }
+
+    /// @notice Sends everything paid so far to `to` (pull payment: bills never push Ether anywhere).
+    function withdraw(address payable to) external onlyOwner nonReentrant {
+        if (to == address(0)) revert ZeroAddress();
+        uint256 amount = withdrawable;
+        if (amount == 0) revert NothingToWithdraw();
+        withdrawable = 0;
+        (bool ok,) = to.call{value: amount}("");
+        if (!ok) revert WithdrawFailed(to, amount);
+        emit Withdrawn(to, amount);
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // Household: bills
+    // ----------------------------------------------------------------------------------------------
+
+    /// @notice Records a period's bill.
+    /// @param period the meter-signed period (its `meter` field names the meter)
+    /// @param meterSignature 65 bytes r ‖ s ‖ v (v ∈ {27, 28}, low s) by the meter over `period`
+    /// @param proof Groth16 proof for public signals [commitment, tariffHash, total, energyWh]
+    /// @param claim total (wei), energyWh (= endCounter − startCounter), the tariff in force for the whole
+    /// period, and the digest of the IPFS root CID of the period's encrypted readings
+    /// @return billId keccak256 of the ABI-encoded bill record (see billIdOf)
+    function submitBill(
+        BillingPeriod calldata period,
+        bytes calldata meterSignature,
+        Proof calldata proof,
+        BillClaim calldata claim
+    ) external returns (bytes32 billId) {
+        _checkSignature(period, meterSignature);
+        uint32 areaId = _checkMeter(period.meter);
+        billId = billIdOf(period, msg.sender, areaId, claim);
+        Bill storage bill = bills[billId];
+        if (bill.submitted) revert BillAlreadySubmitted(billId);
+        _checkPeriod(period);
+        _checkEnergy(period, claim.energyWh);
+        _checkProof(period, proof, claim);
+
+        meterCursor[period.meter] = MeterCursor({nextStart: period.periodEnd, nextCounter: period.endCounter});
+        bill.total = uint128(claim.total);
+        bill.submitted = true;
+        emit BillSubmitted(billId, period.meter, msg.sender, areaId, period, claim);
+    }
+
+    /// @notice Pays a bill in full; anyone may pay any bill.
+    function payBill(bytes32 billId) external payable {
+        Bill storage bill = bills[billId];
+        if (!bill.submitted) revert UnknownBill(billId);
+        if (bill.paid) revert AlreadyPaid(billId);
+        if (msg.value != bill.total) revert WrongAmount(bill.total, msg.value);
+        bill.paid = true;
+        withdrawable += msg.value;
+        emit BillPaid(billId, msg.sender, msg.value);
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // Readers
+    // ----------------------------------------------------------------------------------------------
+
+    /// @notice The bill id: keccak256(abi.encode(period, household, areaId, claim)). It commits to every
+    /// field of the BillSubmitted event, so the one stored slot plus the event log prove a bill's kWh,
+    /// commitment and CID digest as well as storing them would.
+    function billIdOf(BillingPeriod calldata period, address household, uint32 areaId, BillClaim calldata claim)
+        public
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(period, household, areaId, claim));
+    }
+
+    /// @notice A meter's registration and where its next period must start.
+    function meters(address meter)
+        external
+        view
+        returns (
+            address household,
+            uint32 areaId,
+            bool registered,
+            bool active,
+            uint64 nextStart,
+            uint64 nextCounter
+        )
+    {
+        MeterInfo memory info = meterInfo[meter];
+        MeterCursor memory cursor = meterCursor[meter];
+        return (info.household, info.areaId, info.registered, info.active, cursor.nextStart, cursor.nextCounter);
+    }
+
+    /// @notice A tariff's window [effectiveFrom, until) and hash; the prices are in its TariffPublished event.
+    function tariff(uint256 tariffId) external view returns (uint64 effectiveFrom, uint64 until, uint256 tariffHash) {
+        Tariff memory t = tariffs[tariffId];
+        if (t.until == 0) revert UnknownTariff(tariffId);
+        return (t.effectiveFrom, t.until, t.hash);
+    }
+
+    /// @notice A bill's amount and state; its other fields are in its BillSubmitted event.
+    function billStatus(bytes32 billId) external view returns (bool submitted, bool paid, uint256 total) {
+        Bill memory bill = bills[billId];
+        return (bill.submitted, bill.paid, bill.total);
+    }
+
+    /// @notice The EIP-712 domain separator of {name: "zkmeter", version: "1", chainId, this}.
+    function domainSeparator() public view returns (bytes32) {
+        return block.chainid == cachedChainId ? cachedDomainSeparator : _buildDomainSeparator();
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // Internals
+    // ----------------------------------------------------------------------------------------------
+
+    function _buildDomainSeparator() private view returns (bytes32) {
+        return keccak256(
+            abi.encode(DOMAIN_TYPEHASH, keccak256("zkmeter"), keccak256("1"), block.chainid, address(this))
+        );
+    }
+
+    /// @dev The signer must be the meter the message names; anything else is a forgery or another meter.
+    function _checkSignature(BillingPeriod calldata period, bytes calldata signature) private view {
+        uint8 v = signature.length == 65 ? uint8(signature[64]) : 0;
+        if (signature.length != 65 || (v != 27 && v != 28)) revert MalformedSignature(signature.length, v);
+        bytes32 r = bytes32(signature[0:32]);
+        bytes32 s = bytes32(signature[32:64]);
+        if (uint256(s) > HALF_N) revert HighS(s);
+        bytes32 structHash = keccak256(abi.encode(BILLING_PERIOD_TYPEHASH, period));
+        bytes32 digest = keccak256(abi.encodePacked(hex"1901", domainSeparator(), structHash));
+        address recovered = ecrecover(digest, v, r, s);
+        if (recovered != period.meter || recovered == address(0)) revert SignatureMismatch(period.meter, recovered);
+    }
+
+    /// @dev The meter must be registered, active and belong to the sender's household.
+    function _checkMeter(address meter) private view returns (uint32 areaId) {
+        MeterInfo memory info = meterInfo[meter];
+        if (!info.registered) revert UnknownMeter(meter);
+        if (!info.active) revert MeterInactive(meter);
+        if (info.household != msg.sender) revert NotHousehold(meter, msg.sender);
+        return info.areaId;
+    }
+
+    /// @dev The proof must verify for [commitment, tariffHash, total, energyWh] under the claimed tariff.
+    function _checkProof(BillingPeriod calldata period, Proof calldata proof, BillClaim calldata claim) private view {
+        uint256 tariffHash = _tariffFor(claim.tariffId, period.periodStart, period.periodEnd);
+        // Bills store total in 128 bits; the circuit bounds it far lower (2^16 Wh × 2^64 wei × N).
+        if (claim.total > type(uint128).max) revert TotalTooLarge(claim.total);
+        bool ok = verifier.verifyProof(proof.a, proof.b, proof.c, [period.commitment, tariffHash, claim.total, claim.energyWh]);
+        if (!ok) revert ProofRejected();
+    }
+
+    /// @dev Continuity (no gap, overlap or replay), alignment and the circuit's N-interval window.
+    function _checkPeriod(BillingPeriod calldata period) private view {
+        MeterCursor memory cursor = meterCursor[period.meter];
+        uint64 start = period.periodStart;
+        uint64 end = period.periodEnd;
+        if (start > cursor.nextStart) revert PeriodGap(cursor.nextStart, start);
+        if (start < cursor.nextStart) revert PeriodOverlap(cursor.nextStart, start);
+        if (period.startCounter != cursor.nextCounter) revert CounterMismatch(cursor.nextCounter, period.startCounter);
+        if (end <= start) revert EmptyPeriod(start, end);
+        if (end % interval != 0) revert NotOnIntervalBoundary(end, interval);
+        uint64 maxEnd = start - (start % DAY) + uint64(maxIntervals) * interval;
+        if (end > maxEnd) revert PeriodTooLong(end, maxEnd);
+        if (period.endCounter < period.startCounter) {
+            revert CounterWentBackwards(period.startCounter, period.endCounter);
+        }
+    }
+
+    /// @dev The committed readings must add up to the meter's own counter difference (protocol §5).
+    function _checkEnergy(BillingPeriod calldata period, uint256 energyWh) private pure {
+        uint256 delta = period.endCounter - period.startCounter;
+        if (energyWh != delta) revert EnergyMismatch(delta, energyWh);
+    }
+
+    /// @dev One tariff per period: the tariff's window must contain [periodStart, periodEnd).
+    function _tariffFor(uint256 tariffId, uint64 periodStart, uint64 periodEnd) private view returns (uint256) {
+        Tariff storage t = tariffs[tariffId];
+        uint64 effectiveFrom = t.effectiveFrom;
+        uint64 until = t.until;
+        if (until == 0) revert UnknownTariff(tariffId);
+        if (effectiveFrom > periodStart || until < periodEnd) {
+            revert TariffNotCovering(tariffId, effectiveFrom, until, periodStart, periodEnd);
+        }
+        return t.hash;
+    }
+}

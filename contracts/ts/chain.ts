@@ -1,0 +1,88 @@
+/**
+ * The embedded development chain: Hardhat 3's EDR simulator in this process, as an EIP-1193 provider
+ * with funded accounts. Used by the tests, the gas benchmark and the household node's default
+ * (the node serves it on 127.0.0.1:8545 with json-rpc-server.ts). For a real chain use RPC_URL instead.
+ */
+import { keccak_256 } from '@noble/hashes/sha3.js'
+import { createHardhatRuntimeEnvironment } from 'hardhat/hre'
+import { InvalidInputError } from '../../node/src/errors.ts'
+import { addressOfPrivateKey, bytesToHex } from '../../node/src/protocol/eip712.ts'
+
+/** The EIP-1193 surface everything here needs (Hardhat's provider, a browser wallet, ...). */
+export interface Eip1193Provider {
+  request(args: { method: string; params?: readonly unknown[] | Record<string, unknown> }): Promise<unknown>
+}
+
+export interface DevAccount {
+  address: `0x${string}`
+  /** Development key: derived from a public label, so anyone can spend on this chain. Never use elsewhere. */
+  privateKey: `0x${string}`
+}
+
+export interface DevChain {
+  provider: Eip1193Provider
+  chainId: bigint
+  accounts: readonly DevAccount[]
+  close(): Promise<void>
+}
+
+export interface DevChainOptions {
+  /** Chain id of the simulated chain (default 31337, Hardhat's). */
+  chainId?: number
+  /** Number of funded accounts (default 10). */
+  accounts?: number
+  /** Balance of each account in wei (default 10,000 ether). */
+  balanceWei?: bigint
+}
+
+const DEFAULT_BALANCE = 10_000n * 10n ** 18n
+
+/** Deterministic, publicly known development keys: keccak256("zkmeter/dev-account/<i>"). */
+export function devAccount(index: number): DevAccount {
+  if (!Number.isSafeInteger(index) || index < 0) {
+    throw new InvalidInputError(`dev account index must be a non-negative integer, got ${index}`)
+  }
+  const key = keccak_256(new TextEncoder().encode(`zkmeter/dev-account/${index}`))
+  return { address: addressOfPrivateKey(key), privateKey: bytesToHex(key) }
+}
+
+/** Starts an in-process EDR chain (automining, Osaka rules) with funded development accounts. */
+export async function startDevChain(options: DevChainOptions = {}): Promise<DevChain> {
+  const chainId = options.chainId ?? 31337
+  const count = options.accounts ?? 10
+  const balance = options.balanceWei ?? DEFAULT_BALANCE
+  if (!Number.isSafeInteger(chainId) || chainId <= 0) {
+    throw new InvalidInputError(`chainId must be a positive integer, got ${String(options.chainId)}`)
+  }
+  if (!Number.isSafeInteger(count) || count < 1 || count > 1000) {
+    throw new InvalidInputError(`accounts must be an integer in [1, 1000], got ${String(options.accounts)}`)
+  }
+  if (typeof balance !== 'bigint' || balance < 0n) {
+    throw new InvalidInputError('balanceWei must be a non-negative bigint')
+  }
+  const accounts = Array.from({ length: count }, (_, i) => devAccount(i))
+  const hre = await createHardhatRuntimeEnvironment({
+    networks: {
+      zkmeter: {
+        type: 'edr-simulated',
+        chainId,
+        accounts: accounts.map((a) => ({ privateKey: a.privateKey, balance })),
+        loggingEnabled: false,
+      },
+    },
+  })
+  const connection = await hre.network.create('zkmeter')
+  let closed = false
+  return {
+    provider: connection.provider,
+    chainId: BigInt(chainId),
+    accounts,
+    async close() {
+      if (closed) return
+      closed = true
+      await connection.close()
+    },
+  }
+}
+
+export { type JsonRpcServerHandle, type JsonRpcServerOptions, serveJsonRpc } from './json-rpc-server.ts'

@@ -1,0 +1,159 @@
+/**
+ * Compiles the ledger and a circuit profile's Groth16 verifier with solc-js (the WASM compiler shipped
+ * in the npm `solc` package: no compiler downloads), caching the output by a hash of the sources,
+ * settings and compiler version so a second run costs a file read instead of ~2 s of solc.
+ */
+import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import solc from 'solc'
+import { InvalidInputError, ZkMeterError } from '../../node/src/errors.ts'
+
+/** Repository root, found from this file so nothing depends on the working directory. */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
+export const LEDGER_SOURCE = join(REPO_ROOT, 'contracts', 'src', 'ZkMeterLedger.sol')
+
+/** solc's ABI JSON: a list of fragments, handed to ethers as is. */
+export type Abi = readonly Record<string, unknown>[]
+
+export interface CompiledContract {
+  abi: Abi
+  bytecode: `0x${string}`
+}
+
+export interface LedgerArtifacts {
+  profile: string
+  ledger: CompiledContract
+  verifier: CompiledContract
+}
+
+/** solc reported errors (not warnings) for the given sources. */
+export class CompilationError extends ZkMeterError {
+  override name = 'CompilationError'
+}
+
+/** The circuit profile's verifier has not been generated yet. */
+export class MissingVerifierError extends ZkMeterError {
+  override name = 'MissingVerifierError'
+}
+
+/**
+ * Optimiser tuned for calls over deployment (bills are submitted and paid far more often than the
+ * ledger is deployed). Cancun for transient storage (the reentrancy guard); every major L2 has it.
+ */
+const SETTINGS = {
+  optimizer: { enabled: true, runs: 10_000 },
+  evmVersion: 'cancun',
+  outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } },
+} as const
+
+interface SolcOutput {
+  errors?: { severity: string; formattedMessage: string }[]
+  contracts?: Record<string, Record<string, { abi: Abi; evm: { bytecode: { object: string } } }>>
+}
+
+/**
+ * Standard-JSON compile of `sources` (unit name → Solidity text). Returns every contract by name.
+ * With `cacheDir`, a result for identical sources/settings/compiler is reused from `<cacheDir>/artifacts.json`.
+ */
+export async function compileSolidity(
+  sources: Readonly<Record<string, string>>,
+  options: { cacheDir?: string } = {},
+): Promise<Record<string, CompiledContract>> {
+  if (sources === null || typeof sources !== 'object' || Object.keys(sources).length === 0) {
+    throw new InvalidInputError('compileSolidity needs at least one source: { "Name.sol": "<solidity>" }')
+  }
+  for (const [unit, content] of Object.entries(sources)) {
+    if (typeof content !== 'string') throw new InvalidInputError(`source ${unit} must be Solidity text`)
+  }
+  const input = {
+    language: 'Solidity',
+    sources: Object.fromEntries(Object.entries(sources).map(([unit, content]) => [unit, { content }])),
+    settings: SETTINGS,
+  }
+  const inputJson = JSON.stringify(input)
+  const hash = createHash('sha256')
+    .update(String(solc.version()))
+    .update('\0')
+    .update(inputJson)
+    .digest('hex')
+  const cacheFile = options.cacheDir === undefined ? undefined : join(options.cacheDir, 'artifacts.json')
+  if (cacheFile !== undefined && existsSync(cacheFile)) {
+    try {
+      const cached = JSON.parse(await readFile(cacheFile, 'utf8')) as {
+        hash?: string
+        contracts?: Record<string, CompiledContract>
+      }
+      if (cached.hash === hash && cached.contracts !== undefined) return cached.contracts
+    } catch {
+      // A torn or hand-edited cache is just recompiled below.
+    }
+  }
+
+  const output = JSON.parse(solc.compile(inputJson)) as SolcOutput
+  const errors = (output.errors ?? []).filter((e) => e.severity === 'error')
+  if (errors.length > 0) {
+    throw new CompilationError(
+      `solc ${solc.version()} rejected the sources:\n${errors.map((e) => e.formattedMessage).join('\n')}`,
+      { details: { errors: errors.map((e) => e.formattedMessage) } },
+    )
+  }
+  const contracts: Record<string, CompiledContract> = {}
+  for (const unit of Object.values(output.contracts ?? {})) {
+    for (const [name, contract] of Object.entries(unit)) {
+      contracts[name] = { abi: contract.abi, bytecode: `0x${contract.evm.bytecode.object}` }
+    }
+  }
+  if (cacheFile !== undefined) {
+    await mkdir(dirname(cacheFile), { recursive: true })
+    // Write-then-rename so a concurrent reader (another test process) never sees half a file.
+    const tmp = `${cacheFile}.${process.pid}.tmp`
+    await writeFile(tmp, JSON.stringify({ hash, solc: solc.version(), contracts }))
+    await rename(tmp, cacheFile)
+  }
+  return contracts
+}
+
+const PROFILE_PATTERN = /^[a-z0-9][a-z0-9_-]*$/
+
+/** Path of the verifier the circuit build writes for `profile`. */
+export function verifierSourcePath(profile: string): string {
+  return join(REPO_ROOT, 'circuits', 'build', profile, 'Groth16Verifier.sol')
+}
+
+/**
+ * Compiles ZkMeterLedger with the Groth16 verifier of circuit profile `profile` (e.g. 'test',
+ * 'production'), cached in contracts/build/<profile>/.
+ */
+export async function compileLedger(profile: string): Promise<LedgerArtifacts> {
+  if (typeof profile !== 'string' || !PROFILE_PATTERN.test(profile)) {
+    throw new InvalidInputError(
+      `circuit profile must be a lowercase name such as 'test' or 'production', got ${JSON.stringify(profile)}`,
+    )
+  }
+  const verifierPath = verifierSourcePath(profile)
+  if (!existsSync(verifierPath)) {
+    throw new MissingVerifierError(
+      `no Groth16 verifier for circuit profile '${profile}' at circuits/build/${profile}/Groth16Verifier.sol: ` +
+        `build the circuit first (npm run build:circuits${profile === 'production' ? '' : `:${profile}`})`,
+      { details: { profile } },
+    )
+  }
+  const contracts = await compileSolidity(
+    {
+      'ZkMeterLedger.sol': await readFile(LEDGER_SOURCE, 'utf8'),
+      'Groth16Verifier.sol': await readFile(verifierPath, 'utf8'),
+    },
+    { cacheDir: join(REPO_ROOT, 'contracts', 'build', profile) },
+  )
+  const ledger = contracts.ZkMeterLedger
+  const verifier = contracts.Groth16Verifier
+  if (ledger === undefined || verifier === undefined) {
+    throw new CompilationError(
+      `expected contracts ZkMeterLedger and Groth16Verifier, solc produced ${Object.keys(contracts).join(', ')}`,
+    )
+  }
+  return { profile, ledger, verifier }
+}

@@ -1,0 +1,703 @@
+/**
+ * Typed access to a deployed ZkMeterLedger with ethers v6: deploy, the utility's and the household's
+ * transactions, readers for meters/tariffs/bills/notices, and decoding of the contract's custom errors
+ * into named TypeScript errors (ethers v6 leaves a reverted send's custom error undecoded).
+ */
+import {
+  AbiCoder,
+  type BaseContract,
+  Contract,
+  ContractFactory,
+  type ContractTransactionResponse,
+  type EventLog,
+  Interface,
+  type InterfaceAbi,
+  keccak256,
+  type Log,
+  type Signer,
+  type TransactionReceipt,
+} from 'ethers'
+import { tariffHash as computeTariffHash } from '../../circuits/src/commitment.ts'
+import { InvalidInputError, ZkMeterError } from '../../node/src/errors.ts'
+import type { Eip712Domain } from '../../node/src/protocol/eip712.ts'
+import type { Abi, LedgerArtifacts } from './compile.ts'
+
+export type Address = `0x${string}`
+type Numeric = bigint | number | string
+
+export interface BillingPeriod {
+  meter: Address
+  periodStart: Numeric
+  periodEnd: Numeric
+  startCounter: Numeric
+  endCounter: Numeric
+  commitment: Numeric
+}
+
+/** A Groth16 proof in the verifier's calldata layout (circuits' toSolidityProof: pi_b already swapped). */
+export interface SolidityProof {
+  a: readonly [Numeric, Numeric]
+  b: readonly [readonly [Numeric, Numeric], readonly [Numeric, Numeric]]
+  c: readonly [Numeric, Numeric]
+}
+
+export interface BillSubmission {
+  period: BillingPeriod
+  /** 65 bytes r ‖ s ‖ v by the meter over the EIP-712 BillingPeriod. */
+  signature: string
+  proof: SolidityProof
+  total: Numeric
+  energyWh: Numeric
+  tariffId: Numeric
+  /** 32-byte digest of the IPFS root CID of the period's encrypted readings. */
+  cidDigest: string
+}
+
+export interface MeterState {
+  meter: Address
+  household: Address
+  areaId: number
+  registered: boolean
+  active: boolean
+  nextStart: bigint
+  nextCounter: bigint
+}
+
+export interface TariffState {
+  tariffId: bigint
+  effectiveFrom: bigint
+  /** Next tariff's effectiveFrom, or 2^64 − 1 while this is the latest tariff. */
+  until: bigint
+  tariffHash: bigint
+  /** wei per Wh per slot, from the TariffPublished event, checked against tariffHash. */
+  prices: bigint[]
+}
+
+export interface BillRecord {
+  billId: `0x${string}`
+  meter: Address
+  household: Address
+  areaId: number
+  period: {
+    meter: Address
+    periodStart: bigint
+    periodEnd: bigint
+    startCounter: bigint
+    endCounter: bigint
+    commitment: bigint
+  }
+  energyWh: bigint
+  total: bigint
+  tariffId: bigint
+  cidDigest: `0x${string}`
+  submitted: boolean
+  paid: boolean
+  blockNumber: number
+  transactionHash: string
+}
+
+export interface Notice {
+  areaId: number
+  kind: number
+  startsAt: bigint
+  endsAt: bigint
+  message: string
+  blockNumber: number
+}
+
+export interface LedgerLimits {
+  /** The circuit's SLOTS (tariff slots per UTC day). */
+  slots: number
+  /** The circuit's N (readings per period). */
+  maxIntervals: number
+}
+
+/** The ledger reverted with one of its custom errors: `errorName` and `args` say which and why. */
+export class LedgerRevertError extends ZkMeterError {
+  override name = 'LedgerRevertError'
+  readonly errorName: string
+  readonly args: Readonly<Record<string, unknown>>
+
+  constructor(errorName: string, args: Record<string, unknown>, options: { cause?: unknown } = {}) {
+    super(`${errorName}: ${explain(errorName, args)}`, { details: { errorName, args }, cause: options.cause })
+    this.errorName = errorName
+    this.args = Object.freeze({ ...args })
+  }
+}
+
+/** A transaction or call failed for a reason other than a ledger custom error (network, funds, gas). */
+export class LedgerTransactionError extends ZkMeterError {
+  override name = 'LedgerTransactionError'
+}
+
+/** The utility's published prices do not hash to the tariff hash the contract holds. */
+export class TariffMismatchError extends ZkMeterError {
+  override name = 'TariffMismatchError'
+}
+
+function fmt(v: unknown): string {
+  return typeof v === 'bigint' ? v.toString() : String(v)
+}
+
+/** What each rejection means and what to do about it. */
+function explain(errorName: string, a: Record<string, unknown>): string {
+  switch (errorName) {
+    case 'NotOwner':
+      return `${fmt(a.sender)} is not the utility (contract owner); send this from the owner account`
+    case 'NotPendingOwner':
+      return `${fmt(a.sender)} was not offered ownership; the owner must call transferOwnership to it first`
+    case 'ZeroAddress':
+      return 'an address argument is the zero address'
+    case 'Reentrancy':
+      return 'a withdrawal re-entered the ledger; the receiver must not call back into withdraw'
+    case 'InvalidLimits':
+      return `slots ${fmt(a.slots)} must divide 86400 and maxIntervals ${fmt(a.maxIntervals)} must be positive`
+    case 'MeterAlreadyRegistered':
+      return `meter ${fmt(a.meter)} is already registered (a meter address is registered once, ever)`
+    case 'UnknownMeter':
+      return `meter ${fmt(a.meter)} is not registered; the utility must register it first`
+    case 'MeterInactive':
+      return `meter ${fmt(a.meter)} was deactivated by the utility`
+    case 'NotHousehold':
+      return `meter ${fmt(a.meter)} belongs to another household, not to sender ${fmt(a.sender)}`
+    case 'MalformedSignature':
+      return `a meter signature is 65 bytes r‖s‖v with v 27 or 28; got ${fmt(a.length)} bytes, v ${fmt(a.v)}`
+    case 'HighS':
+      return 'the meter signature has a high S value; normalise it to low S'
+    case 'SignatureMismatch':
+      return `the signature recovers to ${fmt(a.recovered)}, not to meter ${fmt(a.meter)}: forged, tampered or signed for another chain/ledger`
+    case 'NotOnIntervalBoundary':
+      return `time ${fmt(a.time)} is not a multiple of the ${fmt(a.interval)} s interval`
+    case 'PeriodGap':
+      return `the period must start at ${fmt(a.expected)} (where the last one ended), not later at ${fmt(a.got)}`
+    case 'PeriodOverlap':
+      return `the period must start at ${fmt(a.expected)} (where the last one ended), not earlier at ${fmt(a.got)}`
+    case 'EmptyPeriod':
+      return `periodEnd ${fmt(a.periodEnd)} must be after periodStart ${fmt(a.periodStart)}`
+    case 'PeriodTooLong':
+      return `periodEnd ${fmt(a.periodEnd)} is beyond ${fmt(a.maxEnd)}, the N-interval window from the start's UTC midnight`
+    case 'CounterMismatch':
+      return `startCounter must be ${fmt(a.expected)} (the last period's endCounter), got ${fmt(a.got)}`
+    case 'CounterWentBackwards':
+      return `endCounter ${fmt(a.endCounter)} is below startCounter ${fmt(a.startCounter)}`
+    case 'EnergyMismatch':
+      return `energyWh ${fmt(a.energyWh)} must equal endCounter − startCounter = ${fmt(a.counterDelta)}`
+    case 'BillAlreadySubmitted':
+      return `bill ${fmt(a.billId)} is already recorded`
+    case 'TotalTooLarge':
+      return `total ${fmt(a.total)} does not fit 128 bits`
+    case 'UnknownTariff':
+      return `tariff ${fmt(a.tariffId)} has not been published`
+    case 'TariffNotCovering':
+      return `tariff ${fmt(a.tariffId)} is in force [${fmt(a.effectiveFrom)}, ${fmt(a.until)}), which does not contain the period [${fmt(a.periodStart)}, ${fmt(a.periodEnd)}); pick the tariff in force for the whole period`
+    case 'TariffNotIncreasing':
+      return `effectiveFrom ${fmt(a.effectiveFrom)} must be after the previous tariff's ${fmt(a.previous)}`
+    case 'TariffHashOutOfField':
+      return 'the tariff hash must be below the BN254 scalar field order'
+    case 'WrongPriceCount':
+      return `a tariff has exactly ${fmt(a.expected)} prices (one per slot), got ${fmt(a.got)}`
+    case 'ProofRejected':
+      return 'the Groth16 proof does not verify for (commitment, tariff hash, total, energyWh)'
+    case 'UnknownBill':
+      return `no bill ${fmt(a.billId)} was submitted`
+    case 'AlreadyPaid':
+      return `bill ${fmt(a.billId)} is already paid`
+    case 'WrongAmount':
+      return `the bill is ${fmt(a.expected)} wei; send exactly that, not ${fmt(a.sent)}`
+    case 'NothingToWithdraw':
+      return 'no paid Ether is waiting to be withdrawn'
+    case 'WithdrawFailed':
+      return `sending ${fmt(a.amount)} wei to ${fmt(a.to)} failed; the receiver must accept plain Ether`
+    case 'InvalidNoticeWindow':
+      return `endsAt ${fmt(a.endsAt)} is before startsAt ${fmt(a.startsAt)}`
+    default:
+      return 'the ledger rejected the call'
+  }
+}
+
+/** Finds revert data anywhere in an ethers / EIP-1193 error and decodes it with the ledger's ABI. */
+export function decodeLedgerError(err: unknown, abi: Abi | Interface): ZkMeterError {
+  if (err instanceof ZkMeterError) return err
+  const iface = abi instanceof Interface ? abi : new Interface(abi as InterfaceAbi)
+  const seen = new Set<unknown>()
+  const search = (value: unknown, depth: number): LedgerRevertError | undefined => {
+    if (depth > 8 || value === null || value === undefined || seen.has(value)) return undefined
+    if (typeof value === 'string') {
+      if (!/^0x[0-9a-fA-F]{8}/.test(value)) return undefined
+      try {
+        const parsed = iface.parseError(value)
+        if (parsed === null) return undefined
+        const args: Record<string, unknown> = {}
+        parsed.fragment.inputs.forEach((input, i) => {
+          args[input.name || String(i)] = parsed.args[i]
+        })
+        return new LedgerRevertError(parsed.name, args, { cause: err })
+      } catch {
+        return undefined
+      }
+    }
+    if (typeof value !== 'object') return undefined
+    seen.add(value)
+    for (const key of ['data', 'error', 'info', 'cause', 'revert', 'payload', 'body']) {
+      const found = search((value as Record<string, unknown>)[key], depth + 1)
+      if (found !== undefined) return found
+    }
+    return undefined
+  }
+  const decoded = search(err, 0)
+  if (decoded !== undefined) return decoded
+  const message = err instanceof Error ? err.message : String(err)
+  return new LedgerTransactionError(`ledger transaction failed: ${message}`, { cause: err })
+}
+
+const PERIOD_TUPLE = 'tuple(address,uint64,uint64,uint64,uint64,uint256)'
+const CLAIM_TUPLE = 'tuple(uint256,uint256,uint256,bytes32)'
+
+function toBigInt(name: string, value: unknown): bigint {
+  try {
+    if (typeof value === 'bigint') return value
+    if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value)
+    if (typeof value === 'string' && /^(0x[0-9a-fA-F]+|[0-9]+)$/.test(value)) return BigInt(value)
+  } catch {
+    // fall through to the named error
+  }
+  throw new InvalidInputError(
+    `${name} must be a non-negative integer (bigint, safe number or numeric string)`,
+  )
+}
+
+function checkAddress(name: string, value: unknown): Address {
+  if (typeof value !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(value)) {
+    throw new InvalidInputError(`${name} must be a 20-byte 0x address, got ${JSON.stringify(value)}`)
+  }
+  return value as Address
+}
+
+function checkBytes32(name: string, value: unknown): `0x${string}` {
+  if (typeof value !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(value)) {
+    throw new InvalidInputError(`${name} must be 32 bytes as 0x hex, got ${JSON.stringify(value)}`)
+  }
+  return value as `0x${string}`
+}
+
+function checkUint(name: string, value: unknown, bits: number): bigint {
+  const v = toBigInt(name, value)
+  if (v < 0n || v >= 1n << BigInt(bits))
+    throw new InvalidInputError(`${name} = ${v} does not fit uint${bits}`)
+  return v
+}
+
+function periodArgs(period: BillingPeriod) {
+  if (period === null || typeof period !== 'object') throw new InvalidInputError('period must be an object')
+  return {
+    meter: checkAddress('period.meter', period.meter),
+    periodStart: checkUint('period.periodStart', period.periodStart, 64),
+    periodEnd: checkUint('period.periodEnd', period.periodEnd, 64),
+    startCounter: checkUint('period.startCounter', period.startCounter, 64),
+    endCounter: checkUint('period.endCounter', period.endCounter, 64),
+    commitment: checkUint('period.commitment', period.commitment, 256),
+  }
+}
+
+function proofArgs(proof: SolidityProof) {
+  const pair = (name: string, p: unknown): [bigint, bigint] => {
+    if (!Array.isArray(p) || p.length !== 2) throw new InvalidInputError(`proof.${name} must be a pair`)
+    return [checkUint(`proof.${name}[0]`, p[0], 256), checkUint(`proof.${name}[1]`, p[1], 256)]
+  }
+  if (proof === null || typeof proof !== 'object' || !Array.isArray(proof.b) || proof.b.length !== 2) {
+    throw new InvalidInputError('proof must be { a: [x, y], b: [[x1, x2], [y1, y2]], c: [x, y] }')
+  }
+  return {
+    a: pair('a', proof.a),
+    b: [pair('b[0]', proof.b[0]), pair('b[1]', proof.b[1])],
+    c: pair('c', proof.c),
+  }
+}
+
+function claimArgs(bill: BillSubmission) {
+  return {
+    total: checkUint('total', bill.total, 256),
+    energyWh: checkUint('energyWh', bill.energyWh, 256),
+    tariffId: checkUint('tariffId', bill.tariffId, 256),
+    cidDigest: checkBytes32('cidDigest', bill.cidDigest),
+  }
+}
+
+/** The contract's bill id: keccak256(abi.encode(period, household, areaId, claim)). */
+export function billIdOf(
+  period: BillingPeriod,
+  household: Address,
+  areaId: number,
+  claim: Pick<BillSubmission, 'total' | 'energyWh' | 'tariffId' | 'cidDigest'>,
+): `0x${string}` {
+  const p = periodArgs(period)
+  const c = claimArgs({
+    ...claim,
+    period,
+    signature: '',
+    proof: {
+      a: [0, 0],
+      b: [
+        [0, 0],
+        [0, 0],
+      ],
+      c: [0, 0],
+    },
+  })
+  const encoded = AbiCoder.defaultAbiCoder().encode(
+    [PERIOD_TUPLE, 'address', 'uint32', CLAIM_TUPLE],
+    [
+      [p.meter, p.periodStart, p.periodEnd, p.startCounter, p.endCounter, p.commitment],
+      checkAddress('household', household),
+      checkUint('areaId', areaId, 32),
+      [c.total, c.energyWh, c.tariffId, c.cidDigest],
+    ],
+  )
+  return keccak256(encoded) as `0x${string}`
+}
+
+/** Deploys the profile's verifier and a ledger bound to it; `signer` becomes the utility (owner). */
+export async function deployLedger(
+  signer: Signer,
+  artifacts: LedgerArtifacts,
+  limits: LedgerLimits,
+): Promise<LedgerClient> {
+  if (!Number.isInteger(limits?.slots) || limits.slots <= 0 || 86400 % limits.slots !== 0) {
+    throw new InvalidInputError(
+      `limits.slots must be a positive divisor of 86400, got ${String(limits?.slots)}`,
+    )
+  }
+  if (!Number.isInteger(limits.maxIntervals) || limits.maxIntervals <= 0) {
+    throw new InvalidInputError(
+      `limits.maxIntervals must be a positive integer, got ${String(limits.maxIntervals)}`,
+    )
+  }
+  const iface = new Interface(artifacts.ledger.abi as InterfaceAbi)
+  try {
+    const verifierFactory = new ContractFactory(
+      artifacts.verifier.abi as InterfaceAbi,
+      artifacts.verifier.bytecode,
+      signer,
+    )
+    const verifier = await verifierFactory.deploy()
+    await verifier.waitForDeployment()
+    const ledgerFactory = new ContractFactory(iface, artifacts.ledger.bytecode, signer)
+    const ledger = await ledgerFactory.deploy(await verifier.getAddress(), limits.slots, limits.maxIntervals)
+    const receipt = await ledger.deploymentTransaction()?.wait()
+    return new LedgerClient(ledger, artifacts.ledger.abi, receipt?.blockNumber ?? 0)
+  } catch (err) {
+    throw decodeLedgerError(err, iface)
+  }
+}
+
+/** Connects to a deployed ledger. `fromBlock` (its deployment block) bounds event queries. */
+export function connectLedger(address: string, runner: Signer, abi: Abi, fromBlock = 0): LedgerClient {
+  return new LedgerClient(
+    new Contract(checkAddress('address', address), abi as InterfaceAbi, runner),
+    abi,
+    fromBlock,
+  )
+}
+
+export class LedgerClient {
+  readonly contract: Contract
+  readonly abi: Abi
+  readonly interface: Interface
+  readonly fromBlock: number
+
+  constructor(contract: BaseContract, abi: Abi, fromBlock: number) {
+    this.abi = abi
+    this.interface = new Interface(abi as InterfaceAbi)
+    this.contract = contract as Contract
+    this.fromBlock = fromBlock
+  }
+
+  get address(): Address {
+    return this.contract.target as Address
+  }
+
+  /** The same ledger, sending from another account. */
+  connect(runner: Signer): LedgerClient {
+    return new LedgerClient(this.contract.connect(runner) as BaseContract, this.abi, this.fromBlock)
+  }
+
+  decodeError(err: unknown): ZkMeterError {
+    return decodeLedgerError(err, this.interface)
+  }
+
+  private async send(method: string, args: unknown[], value?: bigint): Promise<TransactionReceipt> {
+    try {
+      const fn = this.contract.getFunction(method)
+      const tx = (await (value === undefined
+        ? fn.send(...args)
+        : fn.send(...args, { value }))) as ContractTransactionResponse
+      const receipt = await tx.wait()
+      if (receipt === null) throw new LedgerTransactionError(`${method}: the transaction was dropped`)
+      return receipt
+    } catch (err) {
+      throw this.decodeError(err)
+    }
+  }
+
+  private async call<T>(method: string, args: unknown[]): Promise<T> {
+    try {
+      return (await this.contract.getFunction(method).staticCall(...args)) as T
+    } catch (err) {
+      throw this.decodeError(err)
+    }
+  }
+
+  private eventArgs(receipt: TransactionReceipt, event: string): Record<string, unknown> {
+    for (const log of receipt.logs) {
+      if (log.address.toLowerCase() !== this.address.toLowerCase()) continue
+      const parsed = this.interface.parseLog(log)
+      if (parsed?.name === event) return parsed.args.toObject(true)
+    }
+    throw new LedgerTransactionError(`the transaction succeeded but emitted no ${event} event`)
+  }
+
+  /** EIP-712 domain the meters must sign BillingPeriod messages for. */
+  async domain(): Promise<Eip712Domain> {
+    const network = await this.contract.runner?.provider?.getNetwork()
+    if (network === undefined) throw new LedgerTransactionError('the ledger client has no provider')
+    return { chainId: network.chainId, verifyingContract: this.address }
+  }
+
+  async registerMeter(meter: {
+    meter: string
+    household: string
+    areaId: number
+    startTime: Numeric
+    startCounter: Numeric
+  }): Promise<TransactionReceipt> {
+    return this.send('registerMeter', [
+      checkAddress('meter', meter.meter),
+      checkAddress('household', meter.household),
+      checkUint('areaId', meter.areaId, 32),
+      checkUint('startTime', meter.startTime, 64),
+      checkUint('startCounter', meter.startCounter, 64),
+    ])
+  }
+
+  async deactivateMeter(meter: string): Promise<TransactionReceipt> {
+    return this.send('deactivateMeter', [checkAddress('meter', meter)])
+  }
+
+  /** Publishes a tariff; the hash is computed from the prices (protocol §4) unless given. */
+  async publishTariff(tariff: {
+    effectiveFrom: Numeric
+    prices: readonly bigint[]
+    tariffHash?: Numeric
+  }): Promise<{ tariffId: bigint; tariffHash: bigint; receipt: TransactionReceipt }> {
+    if (!Array.isArray(tariff?.prices))
+      throw new InvalidInputError('prices must be an array of bigint wei per Wh')
+    const hash =
+      tariff.tariffHash === undefined
+        ? computeTariffHash(tariff.prices)
+        : checkUint('tariffHash', tariff.tariffHash, 256)
+    const receipt = await this.send('publishTariff', [
+      checkUint('effectiveFrom', tariff.effectiveFrom, 64),
+      hash,
+      tariff.prices.map((p, i) => checkUint(`prices[${i}]`, p, 64)),
+    ])
+    const args = this.eventArgs(receipt, 'TariffPublished')
+    return { tariffId: args.tariffId as bigint, tariffHash: hash, receipt }
+  }
+
+  async publishNotice(notice: {
+    areaId: number
+    kind: number
+    startsAt: Numeric
+    endsAt: Numeric
+    message: string
+  }): Promise<TransactionReceipt> {
+    if (typeof notice?.message !== 'string') throw new InvalidInputError('notice.message must be a string')
+    return this.send('publishNotice', [
+      checkUint('areaId', notice.areaId, 32),
+      checkUint('kind', notice.kind, 8),
+      checkUint('startsAt', notice.startsAt, 64),
+      checkUint('endsAt', notice.endsAt, 64),
+      notice.message,
+    ])
+  }
+
+  async submitBill(bill: BillSubmission): Promise<{ billId: `0x${string}`; receipt: TransactionReceipt }> {
+    if (bill === null || typeof bill !== 'object') throw new InvalidInputError('bill must be an object')
+    if (typeof bill.signature !== 'string' || !/^0x([0-9a-fA-F]{2})*$/.test(bill.signature)) {
+      throw new InvalidInputError('signature must be 0x hex bytes (65 bytes r ‖ s ‖ v)')
+    }
+    const p = periodArgs(bill.period)
+    const proof = proofArgs(bill.proof)
+    const c = claimArgs(bill)
+    const receipt = await this.send('submitBill', [
+      [p.meter, p.periodStart, p.periodEnd, p.startCounter, p.endCounter, p.commitment],
+      bill.signature,
+      [proof.a, proof.b, proof.c],
+      [c.total, c.energyWh, c.tariffId, c.cidDigest],
+    ])
+    return { billId: this.eventArgs(receipt, 'BillSubmitted').billId as `0x${string}`, receipt }
+  }
+
+  /** Pays a bill; sends its recorded total unless `amount` is given. */
+  async payBill(billId: string, amount?: bigint): Promise<TransactionReceipt> {
+    const id = checkBytes32('billId', billId)
+    const value = amount === undefined ? (await this.bill(id)).total : checkUint('amount', amount, 256)
+    return this.send('payBill', [id], value)
+  }
+
+  async withdraw(to: string): Promise<TransactionReceipt> {
+    return this.send('withdraw', [checkAddress('to', to)])
+  }
+
+  async transferOwnership(newOwner: string): Promise<TransactionReceipt> {
+    return this.send('transferOwnership', [checkAddress('newOwner', newOwner)])
+  }
+
+  async acceptOwnership(): Promise<TransactionReceipt> {
+    return this.send('acceptOwnership', [])
+  }
+
+  async owner(): Promise<Address> {
+    return this.call<Address>('owner', [])
+  }
+
+  async withdrawable(): Promise<bigint> {
+    return this.call<bigint>('withdrawable', [])
+  }
+
+  async meter(meter: string): Promise<MeterState> {
+    const r = await this.call<[string, bigint, boolean, boolean, bigint, bigint]>('meters', [
+      checkAddress('meter', meter),
+    ])
+    return {
+      meter: meter as Address,
+      household: r[0] as Address,
+      areaId: Number(r[1]),
+      registered: r[2],
+      active: r[3],
+      nextStart: r[4],
+      nextCounter: r[5],
+    }
+  }
+
+  async tariffCount(): Promise<bigint> {
+    return this.call<bigint>('tariffCount', [])
+  }
+
+  /** A tariff with its prices (from its event), refusing prices that do not hash to the stored hash. */
+  async tariff(tariffId: Numeric): Promise<TariffState> {
+    const id = checkUint('tariffId', tariffId, 256)
+    const [effectiveFrom, until, hash] = await this.call<[bigint, bigint, bigint]>('tariff', [id])
+    const logs = await this.contract.queryFilter(
+      this.contract.getEvent('TariffPublished')(id),
+      this.fromBlock,
+    )
+    const log = logs.find((l): l is EventLog => 'args' in l)
+    if (log === undefined)
+      throw new LedgerTransactionError(
+        `no TariffPublished event for tariff ${id} since block ${this.fromBlock}`,
+      )
+    const prices = (log.args.prices as bigint[]).map((p) => BigInt(p))
+    if (computeTariffHash(prices) !== hash) {
+      throw new TariffMismatchError(
+        `tariff ${id}: the published prices do not hash to the on-chain tariff hash; do not bill against it`,
+      )
+    }
+    return { tariffId: id, effectiveFrom, until, tariffHash: hash, prices }
+  }
+
+  /** The tariff in force for all of [periodStart, periodEnd), if one is. */
+  async tariffCovering(periodStart: Numeric, periodEnd: Numeric): Promise<TariffState | undefined> {
+    const start = checkUint('periodStart', periodStart, 64)
+    const end = checkUint('periodEnd', periodEnd, 64)
+    for (let id = await this.tariffCount(); id >= 1n; id--) {
+      const [effectiveFrom, until] = await this.call<[bigint, bigint, bigint]>('tariff', [id])
+      if (effectiveFrom <= start) return until >= end ? this.tariff(id) : undefined
+    }
+    return undefined
+  }
+
+  private billFromLog(log: Log, status: { submitted: boolean; paid: boolean }): BillRecord {
+    const parsed = this.interface.parseLog(log)
+    if (parsed === null) throw new LedgerTransactionError('not a ledger log')
+    const a = parsed.args
+    const period = a.period as unknown as bigint[] & { meter: string }
+    const claim = a.claim as unknown as [bigint, bigint, bigint, string]
+    return {
+      billId: a.billId as `0x${string}`,
+      meter: a.meter as Address,
+      household: a.household as Address,
+      areaId: Number(a.areaId),
+      period: {
+        meter: period[0] as unknown as Address,
+        periodStart: period[1] as bigint,
+        periodEnd: period[2] as bigint,
+        startCounter: period[3] as bigint,
+        endCounter: period[4] as bigint,
+        commitment: period[5] as bigint,
+      },
+      total: claim[0],
+      energyWh: claim[1],
+      tariffId: claim[2],
+      cidDigest: claim[3] as `0x${string}`,
+      submitted: status.submitted,
+      paid: status.paid,
+      blockNumber: log.blockNumber,
+      transactionHash: log.transactionHash,
+    }
+  }
+
+  /** A bill's payment state (one storage slot). */
+  async billStatus(billId: string): Promise<{ submitted: boolean; paid: boolean; total: bigint }> {
+    const [submitted, paid, total] = await this.call<[boolean, boolean, bigint]>('billStatus', [
+      checkBytes32('billId', billId),
+    ])
+    return { submitted, paid, total }
+  }
+
+  /** A bill's full record: its event plus its payment state. */
+  async bill(billId: string): Promise<BillRecord> {
+    const id = checkBytes32('billId', billId)
+    const status = await this.billStatus(id)
+    if (!status.submitted) throw new LedgerRevertError('UnknownBill', { billId: id })
+    const logs = await this.contract.queryFilter(this.contract.getEvent('BillSubmitted')(id), this.fromBlock)
+    const log = logs[0]
+    if (log === undefined)
+      throw new LedgerTransactionError(`no BillSubmitted event for ${id} since block ${this.fromBlock}`)
+    return this.billFromLog(log, status)
+  }
+
+  /** All bills, optionally of one meter or household, oldest first. */
+  async bills(filter: { meter?: string; household?: string } = {}): Promise<BillRecord[]> {
+    const meter = filter.meter === undefined ? null : checkAddress('meter', filter.meter)
+    const household = filter.household === undefined ? null : checkAddress('household', filter.household)
+    const eventFilter = this.contract.getEvent('BillSubmitted')(null, meter, household)
+    const logs = await this.contract.queryFilter(eventFilter, this.fromBlock)
+    const out: BillRecord[] = []
+    for (const log of logs) {
+      const id = this.interface.parseLog(log)?.args.billId as string
+      out.push(this.billFromLog(log, await this.billStatus(id)))
+    }
+    return out
+  }
+
+  async notices(filter: { areaId?: number } = {}): Promise<Notice[]> {
+    const area = filter.areaId === undefined ? null : checkUint('areaId', filter.areaId, 32)
+    const logs = await this.contract.queryFilter(
+      this.contract.getEvent('NoticePublished')(area),
+      this.fromBlock,
+    )
+    return logs.map((log) => {
+      const a = this.interface.parseLog(log)?.args
+      if (a === undefined) throw new LedgerTransactionError('not a ledger log')
+      return {
+        areaId: Number(a.areaId),
+        kind: Number(a.kind),
+        startsAt: a.startsAt as bigint,
+        endsAt: a.endsAt as bigint,
+        message: a.message as string,
+        blockNumber: log.blockNumber,
+      }
+    })
+  }
+}
