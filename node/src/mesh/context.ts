@@ -1,0 +1,42 @@
+/** What every mesh service (membership, alerts, notices, aggregation) shares: identity, clock, log, publish. */
+import type { Eip712Domain } from '../protocol/eip712.ts'
+import type { MeshMessage } from './codec.ts'
+import type { MeterRegistry } from './registry.ts'
+import type { Address, MeterSigner } from './signing.ts'
+
+export type TopicKind = 'members' | 'alerts' | 'notices' | 'aggregate'
+export const TOPIC_KINDS: readonly TopicKind[] = ['members', 'alerts', 'notices', 'aggregate']
+
+export function topicName(area: number, kind: TopicKind): string {
+  return `zkmeter/${area}/${kind}`
+}
+
+/** Where a mesh node reports what it refused, so an operator can see attacks and misconfiguration. */
+export interface MeshLogger {
+  warn(message: string, details?: Record<string, unknown>): void
+}
+
+export const consoleLogger: MeshLogger = {
+  warn: (message, details) => console.warn(`[zkmeter mesh] ${message}`, details ?? ''),
+}
+
+/** The verdict a service gives an incoming message; maps to gossipsub's accept / ignore / reject. */
+export type Verdict = 'accept' | 'ignore' | 'reject'
+
+export interface MeshContext {
+  area: number
+  domain: Eip712Domain
+  /** Absent for an observer (e.g. the utility console): it listens and aggregates, never contributes. */
+  signer: MeterSigner | undefined
+  utility: Address
+  registry: MeterRegistry
+  peerId: string
+  log: MeshLogger
+  /** Unix milliseconds. */
+  now(): number
+  /** Maximum tolerated clock skew for timestamps from other nodes, seconds. */
+  skewS: number
+  publish(kind: TopicKind, message: MeshMessage): Promise<void>
+}
+
+export const nowS = (ctx: MeshContext): number => Math.floor(ctx.now() / 1000)

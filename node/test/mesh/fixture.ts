@@ -1,0 +1,98 @@
+/** Shared setup for the mesh tests: N real libp2p nodes on 127.0.0.1 in this process, one area. */
+import { randomBytes } from 'node:crypto'
+import type { MeshLogger } from '../../src/mesh/context.ts'
+import { createMeshNode, type MeshNode, type MeshNodeOptions } from '../../src/mesh/node.ts'
+import { type RegistryEntry, snapshotRegistry } from '../../src/mesh/registry.ts'
+import { type Address, type MeterSigner, signerFromPrivateKey } from '../../src/mesh/signing.ts'
+import type { Eip712Domain } from '../../src/protocol/eip712.ts'
+
+export const AREA = 7
+export const DOMAIN: Eip712Domain = {
+  chainId: 31337n,
+  verifyingContract: '0x5fbdb2315678afecb367f032d93f642f64180aa3',
+}
+
+export function newSigner(): MeterSigner {
+  return signerFromPrivateKey(new Uint8Array(randomBytes(32)))
+}
+
+export interface Logged {
+  message: string
+  details?: Record<string, unknown>
+}
+
+export function collectingLogger(): MeshLogger & { entries: Logged[] } {
+  const entries: Logged[] = []
+  return {
+    entries,
+    warn: (message, details) => void entries.push({ message, ...(details ? { details } : {}) }),
+  }
+}
+
+export interface Cluster {
+  nodes: MeshNode[]
+  meters: MeterSigner[]
+  utility: MeterSigner
+  logs: ReturnType<typeof collectingLogger>[]
+  registryEntries: RegistryEntry[]
+  stop(): Promise<void>
+}
+
+export async function until(condition: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}
+
+/** Starts `count` member nodes, connects every pair, and waits until every node knows every member. */
+export async function startCluster(
+  count: number,
+  extra: Partial<MeshNodeOptions> = {},
+  opts: { unregistered?: number } = {},
+): Promise<Cluster> {
+  const utility = newSigner()
+  const meters = Array.from({ length: count }, newSigner)
+  const registryEntries: RegistryEntry[] = meters
+    .slice(0, count - (opts.unregistered ?? 0))
+    .map((m) => ({ meter: m.address, area: AREA, active: true }))
+  const registry = snapshotRegistry(registryEntries)
+  const logs = meters.map(() => collectingLogger())
+  const nodes = await Promise.all(
+    meters.map((meter, i) =>
+      createMeshNode({
+        area: AREA,
+        domain: DOMAIN,
+        utility: utility.address as Address,
+        registry,
+        meter,
+        logger: logs[i],
+        announceIntervalMs: 1000,
+        ...extra,
+      }),
+    ),
+  )
+  await Promise.all(nodes.map((n) => n.start()))
+  for (let i = 0; i < nodes.length; i++) {
+    for (let j = i + 1; j < nodes.length; j++) {
+      await (nodes[i] as MeshNode).dial((nodes[j] as MeshNode).multiaddrs()[0] as string)
+    }
+  }
+  const registered = count - (opts.unregistered ?? 0)
+  await until(
+    () => nodes.every((n) => n.members.list().length === registered),
+    15_000,
+    'membership to converge',
+  )
+  return {
+    nodes,
+    meters,
+    utility,
+    logs,
+    registryEntries,
+    async stop() {
+      await Promise.all(nodes.map((n) => n.stop()))
+    },
+  }
+}
