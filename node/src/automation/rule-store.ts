@@ -1,0 +1,170 @@
+/**
+ * File-backed store of the rule set: the functions the HTTP API calls to list, read, create or
+ * replace, and delete rules. Every change is validated as a whole rule set (so conflicts are caught
+ * before anything is written), written to a temporary file, flushed and renamed over the old one —
+ * a crash leaves either the old or the new rules, never half a file.
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { ZkMeterError } from '../errors.ts'
+import {
+  DEFAULT_RULE_SET,
+  type Rule,
+  type RuleSet,
+  RuleValidationError,
+  validateRule,
+  validateRuleSet,
+} from './rule-schema.ts'
+
+export class RuleNotFoundError extends ZkMeterError {
+  override name = 'RuleNotFoundError'
+}
+
+/** The caller edited an older revision than the stored one (someone else changed the rules). */
+export class RuleRevisionConflictError extends ZkMeterError {
+  override name = 'RuleRevisionConflictError'
+}
+
+export class RuleStoreCorruptError extends ZkMeterError {
+  override name = 'RuleStoreCorruptError'
+}
+
+export interface RuleStore {
+  current(): RuleSet
+  list(): Rule[]
+  get(id: string): Rule
+  /** Creates or replaces the rule with `rule.id`. */
+  put(rule: unknown, expectedRevision?: number): Promise<RuleSet>
+  delete(id: string, expectedRevision?: number): Promise<RuleSet>
+  /** Updates the household settings (zone offset, default override length). */
+  setSettings(
+    settings: { utcOffsetMinutes?: number; overrideS?: number },
+    expectedRevision?: number,
+  ): Promise<RuleSet>
+  /** Called after every successful write with the new rule set (e.g. engine.setRules). */
+  onChange(listener: (rules: RuleSet) => void): () => void
+}
+
+/**
+ * Opens the store at `file`. A missing file starts from `initial` (the default rules) without
+ * writing; an unreadable or invalid file is an error rather than silently replaced.
+ */
+export async function openRuleStore(file: string, initial: RuleSet = DEFAULT_RULE_SET): Promise<RuleStore> {
+  let rules: RuleSet
+  let text: string | undefined
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  }
+  if (text === undefined) rules = validateRuleSet(initial)
+  else {
+    try {
+      rules = validateRuleSet(JSON.parse(text))
+    } catch (error) {
+      throw new RuleStoreCorruptError(
+        `the rules file ${file} is not a valid rule set (${(error as Error).message}); fix it or move it away to start from the defaults`,
+        { cause: error },
+      )
+    }
+  }
+  const listeners = new Set<(rules: RuleSet) => void>()
+  let queue: Promise<unknown> = Promise.resolve()
+
+  async function write(next: RuleSet): Promise<void> {
+    await mkdir(dirname(file), { recursive: true })
+    const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`
+    try {
+      const handle = await open(temp, 'w', 0o600)
+      try {
+        await handle.writeFile(`${JSON.stringify(next, null, 2)}\n`)
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+      await rename(temp, file)
+    } catch (error) {
+      await rm(temp, { force: true })
+      throw error
+    }
+  }
+
+  /** Serialises changes: each one sees the result of the previous one. */
+  function change(
+    expectedRevision: number | undefined,
+    mutate: (rules: RuleSet) => RuleSet,
+  ): Promise<RuleSet> {
+    const run = queue.then(async () => {
+      if (expectedRevision !== undefined && expectedRevision !== rules.revision) {
+        throw new RuleRevisionConflictError(
+          `the rules changed since revision ${expectedRevision} (now ${rules.revision}): reload them and apply your edit again`,
+          { details: { expectedRevision, revision: rules.revision } },
+        )
+      }
+      const next = validateRuleSet({ ...mutate(structuredClone(rules)), revision: rules.revision + 1 })
+      await write(next)
+      rules = next
+      for (const listener of listeners) listener(structuredClone(next))
+      return structuredClone(next)
+    })
+    queue = run.catch(() => undefined)
+    return run
+  }
+
+  function find(id: string): Rule {
+    const rule = rules.rules.find((r) => r.id === id)
+    if (rule === undefined) {
+      throw new RuleNotFoundError(
+        `no rule has the id ${JSON.stringify(id)}; list the rules to see their ids`,
+        {
+          details: { id },
+        },
+      )
+    }
+    return rule
+  }
+
+  return {
+    current: () => structuredClone(rules),
+    list: () => structuredClone(rules.rules),
+    get: (id) => structuredClone(find(id)),
+    put(input, expectedRevision) {
+      let rule: Rule
+      try {
+        rule = validateRule(input)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+      return change(expectedRevision, (r) => {
+        const index = r.rules.findIndex((x) => x.id === rule.id)
+        if (index === -1) r.rules.push(rule)
+        else r.rules[index] = rule
+        return r
+      })
+    },
+    delete(id, expectedRevision) {
+      return change(expectedRevision, (r) => {
+        find(id)
+        r.rules = r.rules.filter((x) => x.id !== id)
+        return r
+      })
+    },
+    setSettings(settings, expectedRevision) {
+      if (settings === null || typeof settings !== 'object') {
+        return Promise.reject(
+          new RuleValidationError('settings must be an object {utcOffsetMinutes?, overrideS?}'),
+        )
+      }
+      return change(expectedRevision, (r) => ({
+        ...r,
+        ...(settings.utcOffsetMinutes === undefined ? {} : { utcOffsetMinutes: settings.utcOffsetMinutes }),
+        ...(settings.overrideS === undefined ? {} : { overrideS: settings.overrideS }),
+      }))
+    },
+    onChange(listener) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+  }
+}

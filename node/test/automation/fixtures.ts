@@ -1,0 +1,141 @@
+/**
+ * Test fixtures: a real MQTT broker (aedes on 127.0.0.1, port 0), connected mqtt.js clients, and a
+ * device responder that answers `cmnd/` like the meter firmware does (protocol §7–§8) — the one
+ * mock, standing in for the hardware.
+ */
+import { once } from 'node:events'
+import { createServer, type Server, type Socket } from 'node:net'
+import { Aedes } from 'aedes'
+import mqtt, { type MqttClient } from 'mqtt'
+import { HAZARD_BIT, RELAY, type Reading } from '../../src/automation/reading.ts'
+
+export interface Broker {
+  url: string
+  close(): Promise<void>
+}
+
+export async function startBroker(): Promise<Broker> {
+  const aedes = await Aedes.createBroker()
+  const sockets = new Set<Socket>()
+  const server: Server = createServer((socket) => {
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+    aedes.handle(socket)
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const address = server.address()
+  if (address === null || typeof address === 'string') throw new Error('broker did not bind a TCP port')
+  return {
+    url: `mqtt://127.0.0.1:${address.port}`,
+    async close() {
+      await new Promise<void>((resolve) => aedes.close(() => resolve()))
+      for (const socket of sockets) socket.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
+
+export async function connect(url: string): Promise<MqttClient> {
+  return mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5000 })
+}
+
+export const METER = `zkm_${'ab'.repeat(20)}`
+
+export interface DeviceOptions {
+  /** Answer relay commands with stat/ messages (a dead relay board does not). */
+  answers?: boolean
+  /** Apply the firmware's local safety reactions when a hazard is injected. */
+  reactsLocally?: boolean
+}
+
+export interface Device {
+  relays: number
+  fanSpeed: number
+  hazards: number
+  received: string[]
+  options: Required<DeviceOptions>
+  /** Sets the hazard bits as the firmware's debounced sensors would, reacting locally if enabled. */
+  setHazards(bits: number): Promise<void>
+  reading(fields?: Partial<Reading>): Reading
+  close(): Promise<void>
+}
+
+export async function startDevice(url: string, meter: string, options: DeviceOptions = {}): Promise<Device> {
+  const client = await connect(url)
+  const opts = { answers: true, reactsLocally: true, ...options }
+  const publish = (topic: string, payload: string) =>
+    new Promise<void>((resolve, reject) =>
+      client.publish(topic, payload, { qos: 1 }, (e) => (e ? reject(e) : resolve())),
+    )
+  const device: Device = {
+    relays: 1 << (RELAY.appliances - 1),
+    fanSpeed: 0,
+    hazards: 0,
+    received: [],
+    options: opts,
+    async setHazards(bits) {
+      device.hazards = bits
+      if (!device.options.reactsLocally) return
+      const set = async (channel: number, on: boolean) => {
+        device.relays = on ? device.relays | (1 << (channel - 1)) : device.relays & ~(1 << (channel - 1))
+        await publish(`stat/${meter}/RESULT`, JSON.stringify({ [`POWER${channel}`]: on ? 'ON' : 'OFF' }))
+      }
+      if (bits & HAZARD_BIT.flame) await set(RELAY.sprinkler, true)
+      if (bits & HAZARD_BIT.gas) {
+        await set(RELAY.ventFan, true)
+        await set(RELAY.appliances, false)
+      }
+      if (bits & HAZARD_BIT.water) await set(RELAY.appliances, false)
+      if (bits !== 0) await set(RELAY.buzzer, true)
+    },
+    reading(fields = {}) {
+      return {
+        time: 1_764_000_000,
+        powerW: 500,
+        temperatureCenti: 2400,
+        light: 500,
+        gas: 0,
+        water: 0,
+        hazards: device.hazards,
+        relays: device.relays,
+        fanSpeed: device.fanSpeed,
+        ...fields,
+      }
+    },
+    async close() {
+      await client.endAsync()
+    },
+  }
+  client.on('message', (topic, payload) => {
+    const text = payload.toString()
+    device.received.push(`${topic} ${text}`)
+    if (!device.options.answers) return
+    const power = new RegExp(`^cmnd/${meter}/POWER([1-8])$`).exec(topic)
+    if (power) {
+      const channel = Number(power[1])
+      const on = /^(on|1)$/i.test(text)
+      device.relays = on ? device.relays | (1 << (channel - 1)) : device.relays & ~(1 << (channel - 1))
+      const state = on ? 'ON' : 'OFF'
+      void publish(`stat/${meter}/RESULT`, JSON.stringify({ [`POWER${channel}`]: state }))
+        .then(() => publish(`stat/${meter}/POWER${channel}`, state))
+        .catch(() => undefined)
+    } else if (topic === `cmnd/${meter}/FanSpeed`) {
+      device.fanSpeed = Number(text)
+      void publish(`stat/${meter}/RESULT`, JSON.stringify({ FanSpeed: device.fanSpeed })).catch(
+        () => undefined,
+      )
+    }
+  })
+  await client.subscribeAsync(`cmnd/${meter}/#`, { qos: 1 })
+  return device
+}
+
+/** Resolves when `predicate` holds, polling briefly; rejects after `ms`. */
+export async function until(predicate: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms
+  while (!predicate()) {
+    if (Date.now() > end) throw new Error('condition not reached in time')
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}
