@@ -90,6 +90,7 @@ export function createRuleEngine(options: RuleEngineOptions): RuleEngine {
   const outputs = new Map<OutputId, OutputState>()
   const overrides = new Map<OutputId, Override>()
   let lastEvaluationAt: number | undefined
+  let lastHazards = 0
 
   function state(output: OutputId): OutputState {
     let s = outputs.get(output)
@@ -217,6 +218,7 @@ export function createRuleEngine(options: RuleEngineOptions): RuleEngine {
     evaluate(input) {
       const reading = toReading(input)
       const now = clock.now()
+      lastHazards = reading.hazards
       const sent: RelayCommand[] = []
       observe('fan', reading.fanSpeed, now)
       for (let channel = 1; channel <= 8; channel++)
@@ -276,6 +278,11 @@ export function createRuleEngine(options: RuleEngineOptions): RuleEngine {
           isFan
             ? 'a fan override value must be a speed 0..3'
             : 'a relay override value must be true (on) or false (off)',
+        )
+      }
+      if (lastHazards !== 0 && !isFan && SAFETY_CHANNELS.includes(output)) {
+        throw new OverrideError(
+          `relay ${output} is a safety relay held by the meter while it reports a hazard: acknowledge the alarm and wait until the hazard has cleared`,
         )
       }
       const seconds = durationS ?? ruleSet.overrideS
