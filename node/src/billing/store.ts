@@ -1,0 +1,104 @@
+/**
+ * The household's bills and where each one stands. One JSON document, rewritten atomically on
+ * every transition: a node has a few bills a month, and the state must survive a kill -9 between
+ * any two steps (proved but not submitted, submitted but receipt not seen, …).
+ */
+import { join } from 'node:path'
+import { InvalidInputError } from '../errors.ts'
+import { readJsonFile, writeJsonAtomic } from '../storage/json-file.ts'
+
+export const BILL_STATUSES = [
+  'waiting-tariff',
+  'proving',
+  'submitting',
+  'verified',
+  'paid',
+  'failed',
+] as const
+export type BillStatus = (typeof BILL_STATUSES)[number]
+
+export interface BillRecord {
+  /** Local id: meter address and period start. */
+  id: string
+  meter: `0x${string}`
+  periodStart: number
+  periodEnd: number
+  startCounter: number
+  endCounter: number
+  /** Decimal strings: field elements and wei exceed 2^53. */
+  commitment: string
+  meterSignature: `0x${string}`
+  energyWh: number
+  manifestCid: string
+  cidDigest: `0x${string}`
+  status: BillStatus
+  tariffId?: string
+  total?: string
+  /** The Groth16 proof in the contract's layout, kept so a crash after proving does not re-prove. */
+  proof?: { a: string[]; b: string[][]; c: string[] }
+  tariffHash?: string
+  chainBillId?: `0x${string}`
+  submitTx?: `0x${string}`
+  paidTx?: `0x${string}`
+  paidBy?: `0x${string}`
+  error?: { name: string; message: string }
+  attempts: number
+  createdAt: string
+  updatedAt: string
+}
+
+export class UnknownBillError extends InvalidInputError {
+  override name = 'UnknownBillError'
+}
+
+export interface BillStore {
+  list(): BillRecord[]
+  get(id: string): BillRecord | undefined
+  /** Inserts a new bill, or returns the existing one with the same id (idempotent on replays). */
+  insert(bill: Omit<BillRecord, 'status' | 'attempts' | 'createdAt' | 'updatedAt'>): Promise<BillRecord>
+  update(id: string, patch: Partial<Omit<BillRecord, 'id'>>): Promise<BillRecord>
+}
+
+export function billId(meter: string, periodStart: number): string {
+  return `${meter.toLowerCase()}-${periodStart}`
+}
+
+export async function openBillStore(dataDir: string): Promise<BillStore> {
+  const path = join(dataDir, 'bills.json')
+  const loaded = (await readJsonFile(path)) as { version: 1; bills: BillRecord[] } | undefined
+  const bills = new Map<string, BillRecord>((loaded?.bills ?? []).map((b) => [b.id, b]))
+  // Serialise writes: two transitions racing must not interleave their renames.
+  let queue: Promise<unknown> = Promise.resolve()
+  const persist = () => {
+    const next = queue.then(() => writeJsonAtomic(path, { version: 1, bills: [...bills.values()] }))
+    queue = next.catch(() => {})
+    return next
+  }
+
+  return {
+    list: () => [...bills.values()].sort((a, b) => a.periodStart - b.periodStart),
+    get: (id) => bills.get(id),
+    async insert(fields) {
+      const existing = bills.get(fields.id)
+      if (existing) return existing
+      const now = new Date().toISOString()
+      const bill: BillRecord = {
+        ...fields,
+        status: 'waiting-tariff',
+        attempts: 0,
+        createdAt: now,
+        updatedAt: now,
+      }
+      bills.set(bill.id, bill)
+      await persist()
+      return bill
+    },
+    async update(id, patch) {
+      const bill = bills.get(id)
+      if (!bill) throw new UnknownBillError(`no bill with id ${id}`)
+      Object.assign(bill, patch, { updatedAt: new Date().toISOString() })
+      await persist()
+      return bill
+    },
+  }
+}
