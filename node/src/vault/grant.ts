@@ -71,7 +71,14 @@ export function generateGrantKeyPair(): GrantKeyPair {
 }
 
 function sharedSecret(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
-  const shared = x25519.getSharedSecret(privateKey, publicKey)
+  let shared: Uint8Array
+  try {
+    shared = x25519.getSharedSecret(privateKey, publicKey)
+  } catch (err) {
+    throw new InvalidInputError('invalid X25519 key (a low-order public key gives a known shared secret)', {
+      cause: err,
+    })
+  }
   // A low-order public key yields an all-zero secret: refuse it rather than wrap under a known key.
   if (shared.every((b) => b === 0)) throw new InvalidInputError('X25519 public key is of low order')
   return shared

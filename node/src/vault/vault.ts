@@ -15,7 +15,7 @@ import { Key } from 'interface-datastore'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { InvalidInputError } from '../errors.ts'
+import { InvalidInputError, ZkMeterError } from '../errors.ts'
 import { type BatchContext, decryptBatch, encodeRecords, sealBatch, type VaultRecord } from './batch.ts'
 import { BlockUnavailableError, DecryptionError, PeriodSealedError, StorageError } from './errors.ts'
 import { type Grant, wrapGrant } from './grant.ts'
@@ -84,10 +84,10 @@ export interface Vault {
   grant(manifestCid: CID | string, recipientX25519PublicKey: Uint8Array): Promise<Grant>
 }
 
-interface OpenState {
-  batches: CID[]
-  recordCount: number
-}
+/** What the vault keeps in memory about a period it has touched (the datastore is the truth). */
+type PeriodState =
+  | { status: 'open'; batchCount: number; recordCount: number }
+  | { status: 'sealed'; sealed: SealedState }
 
 interface SealedState {
   manifestCid: CID
@@ -96,11 +96,34 @@ interface SealedState {
   recordCount: number
 }
 
-/** Fixed-width period start in keys so datastore order is time order. */
+/** One entry per appended batch, so an append writes one small key whatever the period's length. */
+interface BatchEntry {
+  cid: CID
+  records: number
+}
+
+/*
+ * Datastore layout (all under STATE_PREFIX, values dag-cbor):
+ *   /open/<meter>/<periodStart:16>/<index:10> -> BatchEntry        (one per batch of an open period)
+ *   /sealed/<meter>/<periodStart:16>          -> SealedState
+ * Fixed-width numbers make datastore order equal time and index order.
+ */
 const periodId = (meter: MeterAddress, periodStart: number): string =>
   `${meter}/${String(periodStart).padStart(16, '0')}`
-const openKey = (id: string): Key => new Key(`${STATE_PREFIX}/open/${id}`)
+const openPrefix = (id: string): string => `${STATE_PREFIX}/open/${id}/`
+const batchKey = (id: string, index: number): Key =>
+  new Key(`${openPrefix(id)}${String(index).padStart(10, '0')}`)
 const sealedKey = (id: string): Key => new Key(`${STATE_PREFIX}/sealed/${id}`)
+
+/**
+ * Per-datastore state shared by every vault on the same Helia node, so two vault objects on one node
+ * still serialize appends and agree on the next index.
+ */
+interface Shared {
+  queues: Map<string, Promise<unknown>>
+  periods: Map<string, PeriodState>
+}
+const sharedByDatastore = new WeakMap<object, Shared>()
 
 async function getOptional(helia: Helia, key: Key): Promise<Uint8Array | undefined> {
   try {
@@ -233,8 +256,14 @@ export function createVault(options: VaultOptions): Vault {
   if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0)
     throw new InvalidInputError('fetchTimeoutMs must be > 0')
 
+  let shared = sharedByDatastore.get(helia.datastore)
+  if (shared === undefined) {
+    shared = { queues: new Map(), periods: new Map() }
+    sharedByDatastore.set(helia.datastore, shared)
+  }
+  const { queues, periods } = shared
+
   // One queue per period: appends and the seal of a period run one at a time, in call order.
-  const queues = new Map<string, Promise<unknown>>()
   function serialize<T>(id: string, fn: () => Promise<T>): Promise<T> {
     const previous = queues.get(id) ?? Promise.resolve()
     const run = previous.then(fn, fn)
@@ -249,17 +278,47 @@ export function createVault(options: VaultOptions): Vault {
     return run
   }
 
-  const loadOpen = async (id: string): Promise<OpenState | undefined> => {
-    const bytes = await getOptional(helia, openKey(id))
-    if (bytes === undefined) return undefined
-    const state = dagCbor.decode<{ batches: unknown[]; recordCount: number }>(bytes)
-    return { batches: state.batches.map((c) => CID.asCID(c)!), recordCount: state.recordCount }
-  }
-  const loadSealed = async (id: string): Promise<SealedState | undefined> => {
-    const bytes = await getOptional(helia, sealedKey(id))
-    if (bytes === undefined) return undefined
+  const decodeSealed = (bytes: Uint8Array): SealedState => {
     const state = dagCbor.decode<SealedState>(bytes)
     return { ...state, manifestCid: CID.asCID(state.manifestCid)! }
+  }
+
+  /** The open batches of a period, in index order, straight from the datastore. */
+  const openBatches = async (id: string): Promise<BatchEntry[]> => {
+    const entries: BatchEntry[] = []
+    for await (const { key, value } of helia.datastore.query({ prefix: openPrefix(id) })) {
+      // Indexes are written densely, in order; a gap would mean a damaged datastore: never paper over it.
+      if (Number(key.baseNamespace()) !== entries.length) {
+        throw new StorageError(
+          `the vault state of period ${id} is damaged: batch ${entries.length} is missing`,
+          {
+            details: { period: id, key: key.toString() },
+          },
+        )
+      }
+      const entry = dagCbor.decode<BatchEntry>(value)
+      entries.push({ cid: CID.asCID(entry.cid)!, records: entry.records })
+    }
+    return entries
+  }
+
+  const loadPeriod = async (id: string): Promise<PeriodState> => {
+    const cached = periods.get(id)
+    if (cached !== undefined) return cached
+    const sealedBytes = await getOptional(helia, sealedKey(id))
+    let state: PeriodState
+    if (sealedBytes !== undefined) {
+      state = { status: 'sealed', sealed: decodeSealed(sealedBytes) }
+    } else {
+      const entries = await openBatches(id)
+      state = {
+        status: 'open',
+        batchCount: entries.length,
+        recordCount: entries.reduce((n, e) => n + e.records, 0),
+      }
+    }
+    periods.set(id, state)
+    return state
   }
 
   const sealedError = (meter: string, periodStart: number, sealed: SealedState): PeriodSealedError =>
@@ -268,13 +327,15 @@ export function createVault(options: VaultOptions): Vault {
       { details: { meter, periodStart, manifestCid: sealed.manifestCid.toString() } },
     )
 
+  const stopped = (what: string, cause?: unknown): StorageError =>
+    new StorageError(`cannot ${what}: the storage node is ${helia.status}; start it first`, { cause })
+  /** Turns low-level failures of a stopped node (closed LevelDB, stopped libp2p) into a named error. */
   const guard = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    if (helia.status !== 'started') throw stopped(what)
     try {
       return await fn()
     } catch (err) {
-      if (err instanceof Error && (err.name === 'NotStartedError' || /not open|closed/i.test(err.message))) {
-        throw new StorageError(`cannot ${what}: the storage node is stopped`, { cause: err })
-      }
+      if (!(err instanceof ZkMeterError) && helia.status !== 'started') throw stopped(what, err)
       throw err
     }
   }
@@ -288,18 +349,22 @@ export function createVault(options: VaultOptions): Vault {
       const id = periodId(meter, periodStart)
       return serialize(id, () =>
         guard('append a batch', async () => {
-          const sealed = await loadSealed(id)
-          if (sealed !== undefined) throw sealedError(meter, periodStart, sealed)
-          const state = (await loadOpen(id)) ?? { batches: [], recordCount: 0 }
-          const index = state.batches.length
+          const state = await loadPeriod(id)
+          if (state.status === 'sealed') throw sealedError(meter, periodStart, state.sealed)
+          const index = state.batchCount
           const periodKey = derivePeriodKey(rootKey, meter, periodStart)
           const block = sealBatch({ periodKey, meter, periodStart, index }, cbor)
           periodKey.fill(0)
           const cid = CID.createV1(raw.code, await sha256.digest(block))
           await helia.blockstore.put(cid, block)
           await pinBlock(helia, cid)
-          const next = { batches: [...state.batches, cid], recordCount: state.recordCount + records.length }
-          await helia.datastore.put(openKey(id), dagCbor.encode(next))
+          await helia.datastore.put(batchKey(id, index), dagCbor.encode({ cid, records: records.length }))
+          // Only now is the batch part of the period (in memory as on disk).
+          periods.set(id, {
+            status: 'open',
+            batchCount: index + 1,
+            recordCount: state.recordCount + records.length,
+          })
           return { cid, index }
         }),
       )
@@ -317,15 +382,15 @@ export function createVault(options: VaultOptions): Vault {
       const id = periodId(meter, periodStart)
       return serialize(id, () =>
         guard('seal a period', async () => {
-          const sealed = await loadSealed(id)
-          if (sealed !== undefined) {
+          const state = await loadPeriod(id)
+          if (state.status === 'sealed') {
             // Sealing again with the same end is a retry (e.g. after a crash): answer the same manifest.
-            if (sealed.periodEnd === periodEnd) {
-              return { manifestCid: sealed.manifestCid, cidDigest: cidDigest(sealed.manifestCid) }
+            if (state.sealed.periodEnd === periodEnd) {
+              return { manifestCid: state.sealed.manifestCid, cidDigest: cidDigest(state.sealed.manifestCid) }
             }
-            throw sealedError(meter, periodStart, sealed)
+            throw sealedError(meter, periodStart, state.sealed)
           }
-          const state = (await loadOpen(id)) ?? { batches: [], recordCount: 0 }
+          const entries = await openBatches(id)
           const periodKey = derivePeriodKey(rootKey, meter, periodStart)
           const manifest: PeriodManifest = {
             type: MANIFEST_TYPE,
@@ -333,25 +398,27 @@ export function createVault(options: VaultOptions): Vault {
             meter,
             periodStart,
             periodEnd,
-            batchCount: state.batches.length,
-            recordCount: state.recordCount,
+            batchCount: entries.length,
+            recordCount: entries.reduce((n, e) => n + e.records, 0),
             keyCheck: keyCheck(periodKey),
-            batches: state.batches,
+            batches: entries.map((e) => e.cid),
           }
           periodKey.fill(0)
           const { cid, bytes } = await encodeManifest(manifest)
           await helia.blockstore.put(cid, bytes)
           await pinBlock(helia, cid)
-          const record: SealedState = {
+          const sealed: SealedState = {
             manifestCid: cid,
             periodEnd,
             batchCount: manifest.batchCount,
             recordCount: manifest.recordCount,
           }
+          // One atomic datastore batch: the period is either still open with all its links, or sealed.
           const batch = helia.datastore.batch()
-          batch.put(sealedKey(id), dagCbor.encode(record))
-          batch.delete(openKey(id))
+          batch.put(sealedKey(id), dagCbor.encode(sealed))
+          for (let i = 0; i < entries.length; i++) batch.delete(batchKey(id, i))
           await batch.commit()
+          periods.set(id, { status: 'sealed', sealed })
           return { manifestCid: cid, cidDigest: cidDigest(cid) }
         }),
       )
@@ -371,38 +438,37 @@ export function createVault(options: VaultOptions): Vault {
 
     listPeriods() {
       return guard('list periods', async () => {
-        const periods: PeriodInfo[] = []
+        const open = new Map<string, PeriodInfo>()
+        const list: PeriodInfo[] = []
         for await (const { key, value } of helia.datastore.query({ prefix: `${STATE_PREFIX}/` })) {
           const parts = key
             .toString()
             .slice(STATE_PREFIX.length + 1)
             .split('/')
           const [status, meter, start] = parts
-          if (parts.length !== 3 || (status !== 'open' && status !== 'sealed')) continue
           const base = { meter: meter as MeterAddress, periodStart: Number(start) }
-          if (status === 'open') {
-            const state = dagCbor.decode<{ batches: unknown[]; recordCount: number }>(value)
-            periods.push({
+          if (status === 'open' && parts.length === 4) {
+            const entry = dagCbor.decode<BatchEntry>(value)
+            const id = `${meter}/${start}`
+            const info = open.get(id) ?? { ...base, status: 'open' as const, batchCount: 0, recordCount: 0 }
+            info.batchCount++
+            info.recordCount += entry.records
+            open.set(id, info)
+          } else if (status === 'sealed' && parts.length === 3) {
+            const sealed = decodeSealed(value)
+            list.push({
               ...base,
-              status,
-              batchCount: state.batches.length,
-              recordCount: state.recordCount,
-            })
-          } else {
-            const state = dagCbor.decode<SealedState>(value)
-            const manifestCid = CID.asCID(state.manifestCid)!
-            periods.push({
-              ...base,
-              status,
-              batchCount: state.batchCount,
-              recordCount: state.recordCount,
-              periodEnd: state.periodEnd,
-              manifestCid,
-              cidDigest: cidDigest(manifestCid),
+              status: 'sealed',
+              batchCount: sealed.batchCount,
+              recordCount: sealed.recordCount,
+              periodEnd: sealed.periodEnd,
+              manifestCid: sealed.manifestCid,
+              cidDigest: cidDigest(sealed.manifestCid),
             })
           }
         }
-        return periods.sort((a, b) => a.meter.localeCompare(b.meter) || a.periodStart - b.periodStart)
+        list.push(...open.values())
+        return list.sort((a, b) => a.meter.localeCompare(b.meter) || a.periodStart - b.periodStart)
       })
     },
 
