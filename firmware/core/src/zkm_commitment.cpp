@@ -1,0 +1,106 @@
+#include "zkm_commitment.h"
+
+#include "zkm_config.h"
+#if ZKM_WITH_CRYPTO
+#include "zkm_bytes.h"
+#include "zkm_keccak.h"
+#include "zkm_poseidon.h"
+
+namespace zkm {
+
+const uint8_t CommitmentChain::ZERO_SALT[32] = {0};
+
+void CommitmentChain::begin(const uint8_t salt[32]) {
+  feFromBytesBe(state_, salt);
+  memset(packed_, 0, sizeof(packed_));
+  inElement_ = 0;
+  inBlock_ = 0;
+  count_ = 0;
+}
+
+void CommitmentChain::absorb() {
+  Fe inputs[16];
+  inputs[0] = state_;
+  for (uint8_t i = 0; i < CHAIN_RATE; i++) {
+    if (i < inBlock_) {
+      inputs[i + 1] = block_[i];
+    } else {
+      feZero(inputs[i + 1]);  // zero is zero in Montgomery form too
+    }
+  }
+  poseidon16(inputs, state_);
+  inBlock_ = 0;
+}
+
+void CommitmentChain::flushElement() {
+  feFromLimbs(block_[inBlock_++], packed_);
+  memset(packed_, 0, sizeof(packed_));
+  inElement_ = 0;
+  if (inBlock_ == CHAIN_RATE) absorb();
+}
+
+void CommitmentChain::push(uint16_t reading) {
+  // Reading k of an element occupies bits 16k .. 16k+15: limb k/2, upper half when k is odd.
+  packed_[inElement_ / 2] |= (uint32_t)reading << (16 * (inElement_ % 2));
+  inElement_++;
+  count_++;
+  if (inElement_ == READINGS_PER_ELEMENT) flushElement();
+}
+
+bool CommitmentChain::finish(uint32_t n, uint8_t out[32]) {
+  if (count_ > n) return false;
+  while (count_ < n) push(0);
+  if (inElement_) flushElement();
+  if (inBlock_) absorb();
+  feToBytesBe(out, state_);
+  return true;
+}
+
+void CommitmentChain::save(uint8_t out[STATE_BYTES]) const {
+  putLe32(out, count_);
+  out[4] = inElement_;
+  out[5] = inBlock_;
+  uint8_t *p = out + 6;
+  for (uint8_t i = 0; i < 8; i++) putLe32(p + 4 * i, state_.v[i]);
+  p += 32;
+  for (uint8_t i = 0; i < 8; i++) putLe32(p + 4 * i, packed_[i]);
+  p += 32;
+  for (uint8_t b = 0; b < CHAIN_RATE; b++) {
+    for (uint8_t i = 0; i < 8; i++) putLe32(p + 4 * i, b < inBlock_ ? block_[b].v[i] : 0);
+    p += 32;
+  }
+}
+
+bool CommitmentChain::load(const uint8_t in[STATE_BYTES]) {
+  if (in[4] >= READINGS_PER_ELEMENT || in[5] >= CHAIN_RATE) return false;
+  count_ = getLe32(in);
+  inElement_ = in[4];
+  inBlock_ = in[5];
+  const uint8_t *p = in + 6;
+  for (uint8_t i = 0; i < 8; i++) state_.v[i] = getLe32(p + 4 * i);
+  p += 32;
+  for (uint8_t i = 0; i < 8; i++) packed_[i] = getLe32(p + 4 * i);
+  p += 32;
+  for (uint8_t b = 0; b < CHAIN_RATE; b++) {
+    for (uint8_t i = 0; i < 8; i++) block_[b].v[i] = getLe32(p + 4 * i);
+    p += 32;
+  }
+  return true;
+}
+
+void deriveSalt(const uint8_t pairingKey[32], const uint8_t meter[20], uint64_t periodStart, uint8_t salt[32]) {
+  static const char TAG[] = "zkmeter/salt/v1";
+  uint8_t be[8];
+  putBe64(be, periodStart);
+  Keccak256 k;
+  k.update((const uint8_t *)TAG, sizeof(TAG) - 1);
+  k.update(pairingKey, 32);
+  k.update(meter, 20);
+  k.update(be, 8);
+  uint8_t digest[32];
+  k.final(digest);
+  reduceBytesBe(salt, digest);
+}
+
+}  // namespace zkm
+#endif

@@ -1,0 +1,49 @@
+// The period commitment of docs/protocol.md §3, computed incrementally: readings are pushed as
+// intervals close and folded into the Poseidon chain every 225 readings (15 packed elements), so
+// the meter keeps 15 field elements, never the period's 2976 readings.
+#ifndef ZKM_COMMITMENT_H
+#define ZKM_COMMITMENT_H
+#include <stdint.h>
+#include <string.h>
+
+#include "zkm_field.h"
+
+namespace zkm {
+
+static const uint8_t READINGS_PER_ELEMENT = 15;
+static const uint8_t CHAIN_RATE = 15;
+
+class CommitmentChain {
+ public:
+  CommitmentChain() { begin(ZERO_SALT); }
+  // salt: 32-byte big-endian integer < r (deriveSalt's output).
+  void begin(const uint8_t salt[32]);
+  // Appends readings[count()] (Wh, 16-bit).
+  void push(uint16_t reading);
+  uint32_t count() const { return count_; }
+  // Pads with zero readings up to n (the period size N) and writes C (32 bytes, big-endian).
+  // Returns false if more than n readings were pushed. The chain must be begun again afterwards.
+  bool finish(uint32_t n, uint8_t out[32]);
+
+  // Persisting the running state (so a reboot mid-period does not need the readings again).
+  static const uint16_t STATE_BYTES = 4 + 1 + 1 + 32 + 32 + 15 * 32;
+  void save(uint8_t out[STATE_BYTES]) const;
+  bool load(const uint8_t in[STATE_BYTES]);
+
+ private:
+  static const uint8_t ZERO_SALT[32];
+  void flushElement();
+  void absorb();
+  Fe state_;
+  Fe block_[CHAIN_RATE];  // packed elements of the current chain block (Montgomery form)
+  uint32_t packed_[8];    // the packed element being filled, canonical limbs
+  uint8_t inElement_;     // readings in packed_
+  uint8_t inBlock_;       // elements in block_
+  uint32_t count_;
+};
+
+// salt = keccak256("zkmeter/salt/v1" || pairingKey || meter || be64(periodStart)) mod r.
+void deriveSalt(const uint8_t pairingKey[32], const uint8_t meter[20], uint64_t periodStart, uint8_t salt[32]);
+
+}  // namespace zkm
+#endif

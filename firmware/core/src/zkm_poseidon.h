@@ -1,0 +1,16 @@
+// circomlib's Poseidon(16) (t = 17, 8 full + 68 partial rounds, x^5 S-box) over BN254: the hash
+// of the period commitment chain (docs/protocol.md §3).
+#ifndef ZKM_POSEIDON_H
+#define ZKM_POSEIDON_H
+#include <stdint.h>
+#include <string.h>
+
+#include "zkm_field.h"
+
+namespace zkm {
+
+// inputs and result in Montgomery form.
+void poseidon16(const Fe inputs[16], Fe &out);
+
+}  // namespace zkm
+#endif

@@ -1,0 +1,132 @@
+// Alarm debounce/hysteresis, safety reactions (docs/protocol.md §8) and local fallbacks.
+#include <gtest/gtest.h>
+
+#include "zkmeter.h"
+
+using zkm::relayBit;
+
+TEST(Debounced, IgnoresGlitchesShorterThanTheWindow) {
+  zkm::Debounced d(20, 100);
+  EXPECT_FALSE(d.update(true, 0));
+  EXPECT_FALSE(d.update(true, 19));
+  EXPECT_FALSE(d.update(false, 19));  // glitch over
+  EXPECT_FALSE(d.update(true, 30));
+  EXPECT_FALSE(d.update(true, 49));
+  EXPECT_TRUE(d.update(true, 50));
+  EXPECT_TRUE(d.update(false, 60));
+  EXPECT_TRUE(d.update(false, 159));
+  EXPECT_TRUE(d.update(true, 160));  // comes back before the off window ends
+  EXPECT_TRUE(d.update(false, 170));
+  EXPECT_FALSE(d.update(false, 270));
+}
+
+TEST(LevelAlarm, HysteresisStopsChatterAtTheThreshold) {
+  zkm::LevelAlarm a(400, 300, 0, 0);
+  EXPECT_FALSE(a.update(399, 0));
+  EXPECT_TRUE(a.update(400, 1));
+  EXPECT_TRUE(a.update(350, 2));  // between thresholds: stays on
+  EXPECT_TRUE(a.update(399, 3));
+  EXPECT_FALSE(a.update(300, 4));
+  EXPECT_FALSE(a.update(399, 5));  // between thresholds: stays off
+}
+
+TEST(Alarms, DefaultsReactToFlameWithin100ms) {
+  zkm::Alarms alarms(zkm::defaultAlarmConfig());
+  uint32_t t = 0;
+  for (; t < 100 && !(alarms.update(true, 0, 0, t) & zkm::HAZARD_FLAME); t += 5) {
+  }
+  EXPECT_LT(t, 100u);
+  EXPECT_EQ(alarms.hazards(), zkm::HAZARD_FLAME);
+}
+
+TEST(RelayController, FlameTurnsOnSprinklerAndBuzzerWhateverWasCommanded) {
+  zkm::RelayController r;
+  r.command(zkm::RELAY_SPRINKLER, zkm::RELAY_OFF);
+  r.command(zkm::RELAY_BUZZER, zkm::RELAY_OFF);
+  uint8_t out = r.apply(zkm::HAZARD_FLAME);
+  EXPECT_TRUE(out & relayBit(zkm::RELAY_SPRINKLER));
+  EXPECT_TRUE(out & relayBit(zkm::RELAY_BUZZER));
+  EXPECT_TRUE(out & relayBit(zkm::RELAY_CIRCUITS));  // flame alone does not cut the sockets
+  r.command(zkm::RELAY_SPRINKLER, zkm::RELAY_OFF);  // a command cannot stop the sprinkler
+  EXPECT_TRUE(r.outputs() & relayBit(zkm::RELAY_SPRINKLER));
+  out = r.apply(0);
+  EXPECT_FALSE(out & relayBit(zkm::RELAY_SPRINKLER));
+  EXPECT_FALSE(out & relayBit(zkm::RELAY_BUZZER));
+}
+
+TEST(RelayController, GasCutsCircuitsRunsVentAndLatchesUntilCommanded) {
+  zkm::RelayController r;
+  EXPECT_TRUE(r.outputs() & relayBit(zkm::RELAY_CIRCUITS));  // normally on
+  uint8_t out = r.apply(zkm::HAZARD_GAS);
+  EXPECT_FALSE(out & relayBit(zkm::RELAY_CIRCUITS));
+  EXPECT_TRUE(out & relayBit(zkm::RELAY_VENT));
+  EXPECT_TRUE(out & relayBit(zkm::RELAY_BUZZER));
+  EXPECT_FALSE(r.command(zkm::RELAY_CIRCUITS, zkm::RELAY_ON));  // refused while gas is present
+  out = r.apply(0);
+  EXPECT_FALSE(out & relayBit(zkm::RELAY_CIRCUITS));  // still latched off after the gas clears
+  EXPECT_FALSE(out & relayBit(zkm::RELAY_VENT));
+  EXPECT_TRUE(r.command(zkm::RELAY_CIRCUITS, zkm::RELAY_ON));
+  EXPECT_TRUE(r.outputs() & relayBit(zkm::RELAY_CIRCUITS));
+}
+
+TEST(RelayController, WaterCutsCircuitsAndSoundsBuzzer) {
+  zkm::RelayController r;
+  uint8_t out = r.apply(zkm::HAZARD_WATER);
+  EXPECT_FALSE(out & relayBit(zkm::RELAY_CIRCUITS));
+  EXPECT_TRUE(out & relayBit(zkm::RELAY_BUZZER));
+  EXPECT_FALSE(out & relayBit(zkm::RELAY_VENT));
+  EXPECT_FALSE(out & relayBit(zkm::RELAY_SPRINKLER));
+}
+
+TEST(RelayController, CommandsAndFanSpeed) {
+  zkm::RelayController r;
+  EXPECT_TRUE(r.command(3, zkm::RELAY_ON));
+  EXPECT_TRUE(r.outputs() & relayBit(3));
+  EXPECT_TRUE(r.command(3, zkm::RELAY_TOGGLE));
+  EXPECT_FALSE(r.outputs() & relayBit(3));
+  EXPECT_FALSE(r.command(9, zkm::RELAY_ON));
+  EXPECT_FALSE(r.command(0, zkm::RELAY_ON));
+  EXPECT_TRUE(r.setFanSpeed(2));
+  EXPECT_TRUE(r.outputs() & relayBit(zkm::RELAY_FAN));
+  EXPECT_FALSE(r.setFanSpeed(4));
+  EXPECT_TRUE(r.command(zkm::RELAY_FAN, zkm::RELAY_OFF));
+  EXPECT_EQ(r.fanSpeed(), 0);
+  EXPECT_TRUE(r.command(zkm::RELAY_FAN, zkm::RELAY_ON));
+  EXPECT_EQ(r.fanSpeed(), 1);
+}
+
+TEST(FanFallback, StepsWithHysteresis) {
+  zkm::FanFallback f;
+  EXPECT_EQ(f.update(2500), 0);
+  EXPECT_EQ(f.update(2600), 1);
+  EXPECT_EQ(f.update(2560), 1);  // within 0.5 °C of the step: keeps speed
+  EXPECT_EQ(f.update(2549), 0);
+  EXPECT_EQ(f.update(3300), 3);
+  EXPECT_EQ(f.update(3160), 3);
+  EXPECT_EQ(f.update(3140), 2);
+}
+
+TEST(NightLightFallback, OnInTheDarkWithHysteresis) {
+  zkm::NightLightFallback n;
+  EXPECT_FALSE(n.update(500));
+  EXPECT_TRUE(n.update(100));
+  EXPECT_TRUE(n.update(200));
+  EXPECT_FALSE(n.update(260));
+}
+
+TEST(LinkWatchdog, NodeCountsAsGoneWithoutHeartbeats) {
+  zkm::LinkWatchdog w(5000);
+  EXPECT_FALSE(w.nodeReachable(0));
+  w.heartbeat(true, 1000);
+  EXPECT_TRUE(w.nodeReachable(5999));
+  EXPECT_FALSE(w.nodeReachable(6000));
+  w.heartbeat(false, 7000);
+  EXPECT_FALSE(w.nodeReachable(7001));
+}
+
+TEST(Sensors, AdcConversions) {
+  EXPECT_EQ(zkm::lm35Centi(0), 0);
+  EXPECT_EQ(zkm::lm35Centi(51), 2492);  // 51 * 500 / 1023 = 24.9 °C
+  EXPECT_EQ(zkm::permille(1023), 1000);
+  EXPECT_EQ(zkm::permille(512), 500);
+}

@@ -1,0 +1,89 @@
+/** The TypeScript serial-link codec (firmware/protocol/link.ts), which mirrors the C++ one. */
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { crc16Modbus } from '../protocol/crc16.ts'
+import {
+  decodeMeasurement,
+  encodeFrame,
+  encodeMeasurement,
+  LINK_MAX_PAYLOAD,
+  LinkDecoder,
+  LinkFrameError,
+  type Measurement,
+} from '../protocol/link.ts'
+
+const payload = (max = LINK_MAX_PAYLOAD) => fc.uint8Array({ maxLength: max })
+const frame = fc.record({ type: fc.integer({ min: 0, max: 255 }), payload: payload() })
+const noise = fc.uint8Array({ maxLength: 12 }).map((b) => b.map((x) => (x === 0x7e ? 0 : x)))
+
+describe('link frames', () => {
+  it('CRC-16/Modbus check value', () => {
+    expect(crc16Modbus(new TextEncoder().encode('123456789'))).toBe(0x4b37)
+  })
+
+  it('round-trips any sequence of frames separated by line noise', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(noise, frame), { maxLength: 8 }),
+        fc.integer({ min: 1, max: 7 }),
+        (parts, chunk) => {
+          const bytes = Buffer.concat(parts.flatMap(([n, f]) => [n, encodeFrame(f.type, f.payload)]))
+          const decoder = new LinkDecoder()
+          const got = []
+          for (let i = 0; i < bytes.length; i += chunk)
+            got.push(...decoder.push(bytes.subarray(i, i + chunk)))
+          expect(got.map((f) => [f.type, Buffer.from(f.payload).toString('hex')])).toEqual(
+            parts.map(([, f]) => [f.type, Buffer.from(f.payload).toString('hex')]),
+          )
+        },
+      ),
+    )
+  })
+
+  it('drops a corrupted frame and still finds the next one', () => {
+    const clean = fc
+      .uint8Array({ minLength: 1, maxLength: LINK_MAX_PAYLOAD })
+      .map((b) => b.map((x) => (x === 0x7e ? 1 : x)))
+    fc.assert(
+      fc.property(clean, frame, fc.nat(), fc.integer({ min: 1, max: 255 }), (bad, good, at, flip) => {
+        const corrupted = encodeFrame(0x01, bad)
+        const index = 3 + (at % (corrupted.length - 3)) // a payload or CRC byte
+        corrupted[index] = (corrupted[index] as number) ^ flip
+        if (corrupted[index] === 0x7e) corrupted[index] = 0x7d
+        const decoder = new LinkDecoder()
+        const got = decoder.push(Buffer.concat([corrupted, encodeFrame(good.type, good.payload)]))
+        expect(got).toHaveLength(1)
+        expect(Buffer.from(got[0]!.payload).equals(Buffer.from(good.payload))).toBe(true)
+        expect(decoder.errors).toBeGreaterThan(0)
+      }),
+    )
+  })
+
+  it('refuses payloads over the maximum', () => {
+    expect(() => encodeFrame(1, new Uint8Array(LINK_MAX_PAYLOAD + 1))).toThrow(LinkFrameError)
+  })
+
+  it('measurements round-trip', () => {
+    const measurement: fc.Arbitrary<Measurement> = fc.record({
+      energyWh: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+      powerW: fc.nat({ max: 0xffffffff }),
+      voltageMv: fc.nat({ max: 0xffffffff }),
+      currentMa: fc.nat({ max: 0xffffffff }),
+      powerFactor: fc.nat({ max: 0xffff }),
+      temperatureCenti: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+      light: fc.nat({ max: 0xffff }),
+      gas: fc.nat({ max: 0xffff }),
+      water: fc.nat({ max: 0xffff }),
+      hazards: fc.nat({ max: 255 }),
+      relays: fc.nat({ max: 255 }),
+      fanSpeed: fc.nat({ max: 255 }),
+      source: fc.nat({ max: 255 }),
+    })
+    fc.assert(
+      fc.property(measurement, (m) => {
+        expect(decodeMeasurement(encodeMeasurement(m))).toEqual(m)
+      }),
+    )
+    expect(() => decodeMeasurement(new Uint8Array(35))).toThrow(LinkFrameError)
+  })
+})
