@@ -2,13 +2,17 @@
  * The utility's side of the ledger (meters, tariffs, notices, ownership, withdrawals with nothing to
  * withdraw) and the TypeScript client's own checks. Bills with real proofs: ledger-bills.test.ts.
  */
+import { spawn, spawnSync } from 'node:child_process'
+import { join } from 'node:path'
 import { getAddress, ZeroAddress } from 'ethers'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { tariffHash } from '../../circuits/src/commitment.ts'
 import { InvalidInputError } from '../../node/src/errors.ts'
 import { bytesToHex, domainSeparator } from '../../node/src/protocol/eip712.ts'
-import { compileLedger, MissingVerifierError } from '../ts/compile.ts'
+import { devAccount, serveJsonRpc } from '../ts/chain.ts'
+import { compileLedger, MissingVerifierError, REPO_ROOT } from '../ts/compile.ts'
 import {
+  connectLedger,
   decodeLedgerError,
   deployLedger,
   type LedgerClient,
@@ -269,6 +273,58 @@ describe('ownership and authorisation', () => {
     const id = `0x${'ab'.repeat(32)}`
     await expectLedgerError(utility.payBill(id, 1n), 'UnknownBill', { billId: id })
     expect(await utility.billStatus(id)).toEqual({ submitted: false, paid: false, total: 0n })
+  })
+})
+
+describe('deploying to another chain through RPC_URL', () => {
+  it('deploy-cli deploys a working ledger over JSON-RPC with a private key', async () => {
+    const server = await serveJsonRpc(env.chain.provider, { host: '127.0.0.1', port: 0 })
+    try {
+      const deployer = devAccount(7)
+      const child = spawn(
+        process.execPath,
+        [join(REPO_ROOT, 'contracts', 'ts', 'deploy-cli.ts'), '--profile', 'test'],
+        {
+          env: { ...process.env, RPC_URL: server.url, DEPLOYER_KEY: deployer.privateKey },
+        },
+      )
+      let stdout = ''
+      let stderr = ''
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString()
+      })
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString()
+      })
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+      expect(code, stderr).toBe(0)
+      const deployed = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}')
+      expect(deployed).toMatchObject({
+        chainId: env.chain.chainId.toString(),
+        profile: 'test',
+        slots: 96,
+        maxIntervals: 192,
+      })
+      const ledger = connectLedger(
+        deployed.ledger,
+        env.signers[0]!,
+        env.artifacts.ledger.abi,
+        deployed.fromBlock,
+      )
+      expect(await ledger.owner()).toBe(getAddress(deployer.address))
+      expect(await ledger.contract.getFunction('verifier')()).toBe(deployed.verifier)
+    } finally {
+      await server.close()
+    }
+  })
+
+  it('names a missing RPC_URL or key', async () => {
+    const child = spawnSync(process.execPath, [join(REPO_ROOT, 'contracts', 'ts', 'deploy-cli.ts')], {
+      env: { ...process.env, RPC_URL: '', DEPLOYER_KEY: '' },
+      encoding: 'utf8',
+    })
+    expect(child.status).not.toBe(0)
+    expect(child.stderr).toMatch(/RPC_URL|DEPLOYER_KEY/)
   })
 })
 

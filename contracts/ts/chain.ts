@@ -4,6 +4,7 @@
  * (the node serves it on 127.0.0.1:8545 with json-rpc-server.ts). For a real chain use RPC_URL instead.
  */
 import { keccak_256 } from '@noble/hashes/sha3.js'
+import { JsonRpcProvider, type Network } from 'ethers'
 import { createHardhatRuntimeEnvironment } from 'hardhat/hre'
 import { InvalidInputError } from '../../node/src/errors.ts'
 import { addressOfPrivateKey, bytesToHex } from '../../node/src/protocol/eip712.ts'
@@ -86,3 +87,26 @@ export async function startDevChain(options: DevChainOptions = {}): Promise<DevC
 }
 
 export { type JsonRpcServerHandle, type JsonRpcServerOptions, serveJsonRpc } from './json-rpc-server.ts'
+
+/**
+ * An ethers provider for any EVM chain's JSON-RPC URL (RPC_URL): the network is fetched once and then
+ * fixed (staticNetwork), and requests are not batched — without both, every transaction costs several
+ * extra round trips (~95 ms instead of ~12 ms against a local node, PROBES.md). No response cache.
+ */
+export async function jsonRpcProvider(url: string): Promise<JsonRpcProvider> {
+  if (typeof url !== 'string' || !/^(https?|wss?):\/\//.test(url)) {
+    throw new InvalidInputError(`RPC URL must be an http(s):// or ws(s):// URL, got ${JSON.stringify(url)}`)
+  }
+  const probe = new JsonRpcProvider(url, undefined, { batchMaxCount: 1 })
+  let network: Network
+  try {
+    network = await probe.getNetwork()
+  } catch (cause) {
+    throw new InvalidInputError(`cannot reach the chain at ${url}: ${(cause as Error).message}`, { cause })
+  } finally {
+    probe.destroy()
+  }
+  // cacheTimeout -1: ethers otherwise answers a repeated identical request (the pending nonce of two
+  // back-to-back transactions) from a 250 ms cache, and the second transaction reuses the nonce.
+  return new JsonRpcProvider(url, network, { staticNetwork: network, batchMaxCount: 1, cacheTimeout: -1 })
+}

@@ -246,7 +246,9 @@ export function decodeLedgerError(err: unknown, abi: Abi | Interface): ZkMeterEr
   }
   const decoded = search(err, 0)
   if (decoded !== undefined) return decoded
-  const message = err instanceof Error ? err.message : String(err)
+  // ethers' full message embeds the whole signed transaction; its shortMessage says what went wrong.
+  const short = (err as { shortMessage?: unknown })?.shortMessage
+  const message = typeof short === 'string' ? short : err instanceof Error ? err.message : String(err)
   return new LedgerTransactionError(`ledger transaction failed: ${message}`, { cause: err })
 }
 

@@ -1,0 +1,47 @@
+/**
+ * Deploys the verifier of a circuit profile and a ledger bound to it to any EVM chain:
+ *
+ *   RPC_URL=<json-rpc url> DEPLOYER_KEY=<0x private key> npm run deploy:contracts -- --profile production
+ *
+ * The deployer becomes the utility (owner; hand over with transferOwnership/acceptOwnership).
+ * Prints one JSON line: chain id, ledger and verifier addresses, deployment block, limits.
+ */
+import { parseArgs } from 'node:util'
+import { Wallet } from 'ethers'
+import { isProfileName, PROFILES } from '../../circuits/src/profiles.ts'
+import { InvalidInputError } from '../../node/src/errors.ts'
+import { jsonRpcProvider } from './chain.ts'
+import { compileLedger } from './compile.ts'
+import { deployLedger } from './ledger.ts'
+
+const { values } = parseArgs({ options: { profile: { type: 'string', default: 'production' } } })
+const profile = values.profile
+if (!isProfileName(profile))
+  throw new InvalidInputError(`--profile must be test or production, got ${profile}`)
+const url = process.env.RPC_URL
+const key = process.env.DEPLOYER_KEY
+if (url === undefined)
+  throw new InvalidInputError('set RPC_URL to the JSON-RPC URL of the chain to deploy to')
+if (key === undefined || !/^0x[0-9a-fA-F]{64}$/.test(key)) {
+  throw new InvalidInputError('set DEPLOYER_KEY to the 32-byte 0x private key of the funded utility account')
+}
+const provider = await jsonRpcProvider(url)
+try {
+  const { n, slots } = PROFILES[profile]
+  const artifacts = await compileLedger(profile)
+  const ledger = await deployLedger(new Wallet(key, provider), artifacts, { slots, maxIntervals: n })
+  const network = await provider.getNetwork()
+  console.log(
+    JSON.stringify({
+      chainId: network.chainId.toString(),
+      profile,
+      ledger: ledger.address,
+      verifier: await ledger.contract.getFunction('verifier')(),
+      fromBlock: ledger.fromBlock,
+      slots,
+      maxIntervals: n,
+    }),
+  )
+} finally {
+  provider.destroy()
+}
