@@ -1,0 +1,163 @@
+/**
+ * The embedded default chain: Hardhat EDR in this process, persisted by the transaction journal,
+ * served on loopback JSON-RPC for browser wallets, with the ledger deployed once and found again
+ * after every restart (same journal → same address).
+ */
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { type AbstractProvider, BrowserProvider, Network, Wallet } from 'ethers'
+import { tariffHash } from '../../../circuits/src/commitment.ts'
+import { devAccount, serveJsonRpc, startDevChain } from '../../../contracts/ts/chain.ts'
+import { compileLedger } from '../../../contracts/ts/compile.ts'
+import { connectLedger, deployLedger, type LedgerClient } from '../../../contracts/ts/ledger.ts'
+import { openJournaledProvider } from '../chain/journaled-provider.ts'
+import { ZkMeterError } from '../errors.ts'
+import { writeJsonAtomic } from '../storage/json-file.ts'
+import { DEV_UTILITY_ACCOUNT } from './identity.ts'
+
+export class DeploymentMismatchError extends ZkMeterError {
+  override name = 'DeploymentMismatchError'
+}
+
+export interface EmbeddedChain {
+  /** In-process ethers provider (no HTTP hop) over the journaled chain. */
+  provider: AbstractProvider
+  chainId: bigint
+  rpcUrl: string
+  replayed: { total: number; refused: number }
+  close(): Promise<void>
+}
+
+export async function startEmbeddedChain(options: {
+  dataDir: string
+  host: string
+  port: number
+}): Promise<EmbeddedChain> {
+  const chain = await startDevChain({ accounts: 10 })
+  const journaled = await openJournaledProvider(
+    chain.provider,
+    join(options.dataDir, 'chain', 'transactions.jsonl'),
+  )
+  let rpc: Awaited<ReturnType<typeof serveJsonRpc>>
+  try {
+    rpc = await serveJsonRpc(journaled, { host: options.host, port: options.port })
+  } catch (error) {
+    await journaled.close()
+    await chain.close()
+    throw error
+  }
+  const provider = new BrowserProvider(journaled, Network.from(Number(chain.chainId)), {
+    staticNetwork: true,
+    cacheTimeout: -1,
+  })
+  provider.pollingInterval = 100
+  return {
+    provider,
+    chainId: chain.chainId,
+    rpcUrl: rpc.url,
+    replayed: journaled.replayed,
+    async close() {
+      provider.destroy()
+      await rpc.close()
+      await journaled.close()
+      await chain.close()
+    },
+  }
+}
+
+interface DeploymentFile {
+  version: 1
+  chainId: string
+  ledger: `0x${string}`
+  fromBlock: number
+  profile: string
+}
+
+/**
+ * Deploys the ledger with `profile`'s verifier on first start (the dev utility account becomes
+ * owner) and reconnects to it afterwards.
+ */
+export async function ensureLedger(options: {
+  dataDir: string
+  provider: AbstractProvider
+  chainId: bigint
+  profile: 'test' | 'production'
+  limits: { slots: number; maxIntervals: number }
+}): Promise<{ ledger: LedgerClient; utility: Wallet; deployedNow: boolean }> {
+  const utility = new Wallet(devAccount(DEV_UTILITY_ACCOUNT).privateKey, options.provider)
+  const file = join(options.dataDir, 'chain', 'deployment.json')
+  let deployment: DeploymentFile | undefined
+  try {
+    deployment = JSON.parse(await readFile(file, 'utf8')) as DeploymentFile
+  } catch {
+    deployment = undefined
+  }
+  if (deployment) {
+    if (deployment.profile !== options.profile || deployment.chainId !== options.chainId.toString()) {
+      throw new DeploymentMismatchError(
+        `${file} belongs to circuit profile ${deployment.profile} on chain ${deployment.chainId}; ` +
+          `this start uses ${options.profile} on chain ${options.chainId}: use another data directory`,
+      )
+    }
+    const artifacts = await compileLedger(options.profile)
+    if ((await options.provider.getCode(deployment.ledger)) === '0x') {
+      throw new DeploymentMismatchError(
+        `the ledger recorded in ${file} has no code on the chain: the chain journal is missing or from another data directory`,
+      )
+    }
+    return {
+      ledger: connectLedger(deployment.ledger, utility, artifacts.ledger.abi, deployment.fromBlock),
+      utility,
+      deployedNow: false,
+    }
+  }
+  const ledger = await deployLedger(utility, await compileLedger(options.profile), options.limits)
+  await writeJsonAtomic(file, {
+    version: 1,
+    chainId: options.chainId.toString(),
+    ledger: ledger.address,
+    fromBlock: ledger.fromBlock,
+    profile: options.profile,
+  } satisfies DeploymentFile)
+  return { ledger, utility, deployedNow: true }
+}
+
+/**
+ * A believable time-of-use curve for the demo, in wei per Wh per 15-minute slot (UTC):
+ * cheap nights, a morning shoulder, an evening peak. ~10 kWh/day costs about 0.01 ETH.
+ */
+export function demoPrices(slots = 96): bigint[] {
+  return Array.from({ length: slots }, (_, s) => {
+    const hour = (s * 24) / slots
+    if (hour < 6) return 500_000_000_000n
+    if (hour >= 17 && hour < 21) return 2_000_000_000_000n
+    if (hour >= 7 && hour < 10) return 1_200_000_000_000n
+    return 1_000_000_000_000n
+  })
+}
+
+/** On the dev chain the node plays the utility too: register its meter and publish a tariff once. */
+export async function provisionDevUtility(options: {
+  ledger: LedgerClient
+  meter: `0x${string}`
+  household: `0x${string}`
+  areaId: number
+  startTime: number
+  startCounter: number
+  slots: number
+}): Promise<void> {
+  const state = await options.ledger.meter(options.meter)
+  if (!state.registered) {
+    await options.ledger.registerMeter({
+      meter: options.meter,
+      household: options.household,
+      areaId: options.areaId,
+      startTime: options.startTime,
+      startCounter: options.startCounter,
+    })
+  }
+  if ((await options.ledger.tariffCount()) === 0n) {
+    const prices = demoPrices(options.slots)
+    await options.ledger.publishTariff({ effectiveFrom: 0, prices, tariffHash: tariffHash(prices) })
+  }
+}
