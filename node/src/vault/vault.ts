@@ -17,7 +17,13 @@ import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
 import { InvalidInputError, ZkMeterError } from '../errors.ts'
 import { type BatchContext, decryptBatch, encodeRecords, sealBatch, type VaultRecord } from './batch.ts'
-import { BlockUnavailableError, DecryptionError, PeriodSealedError, StorageError } from './errors.ts'
+import {
+  BlockUnavailableError,
+  DecryptionError,
+  InvalidManifestError,
+  PeriodSealedError,
+  StorageError,
+} from './errors.ts'
 import { type Grant, wrapGrant } from './grant.ts'
 import { derivePeriodKey, KEY_BYTES, type MeterAddress, normalizeMeter, normalizeTime } from './keys.ts'
 import {
@@ -209,7 +215,7 @@ async function readWithKey(
   })
   const records = batches.flat()
   if (records.length !== manifest.recordCount) {
-    throw new DecryptionError(
+    throw new InvalidManifestError(
       `manifest ${cid} announces ${manifest.recordCount} records but its batches hold ${records.length}`,
     )
   }
