@@ -24,6 +24,7 @@ import {
   meterRecordDigest,
   signDigest,
 } from '../../node/src/protocol/eip712.ts'
+import { encodePeriodPayload, encodeSensorPayload, meterTopicName } from '../../node/src/protocol/records.ts'
 import { crc16Modbus } from '../protocol/crc16.ts'
 import {
   encodeFrame,
@@ -33,7 +34,6 @@ import {
   type Measurement,
   MeasureSource,
 } from '../protocol/link.ts'
-import { meterName, periodJson, sensorJson } from '../protocol/mqtt.ts'
 import {
   PZEM_DEFAULT_ADDRESS,
   type PzemRegisters,
@@ -185,7 +185,8 @@ function recordMessages(): MeterRecordMessage[] {
       seq: (1n << 53n) - 1n,
       kind: 1,
       time: 4102444800n,
-      energyWh: (1n << 53n) - 1n,
+      // 15 significant digits: the display Total (Wh / 1000) prints identically in C++ and JS.
+      energyWh: 999999999999999n,
       intervalWh: 65535,
       powerW: 26000,
       voltageMv: 264999,
@@ -381,7 +382,7 @@ function mqttVectors() {
   const eip = eip712Vectors()
   const domain = eip.domains[0]!
   const address = eip.keys[0]!.address
-  const name = meterName(address)
+  const name = meterTopicName(address)
   const records = recordMessages()
   const periods = periodMessages()
   const command = (topic: string, payload: string, expect: Record<string, unknown>) => ({
@@ -392,20 +393,29 @@ function mqttVectors() {
   const t = (suffix: string) => `cmnd/${name}/${suffix}`
   return {
     description:
-      'MQTT payloads (docs/protocol.md §7) as the firmware prints them: compact JSON; ENERGY/LM35/LDR/MQ6/WATER ' +
-      'display fields derived from the ZK integers by truncation (Light/Gas/Level in percent). commands: how the ' +
-      'meter must parse cmnd/ topics ({"kind":"invalid"} = ignored).',
+      'MQTT payloads (docs/protocol.md §7) as node/src/protocol/records.ts encodes them and the firmware must print ' +
+      'them byte for byte. commands: how the meter must parse cmnd/ topics ({"kind":"invalid"} = ignored).',
     address,
     meterName: name,
     sensor: records.map((message, i) => ({
       message: Object.fromEntries(Object.entries(message).map(([k, v]) => [k, dec(v as bigint | number)])),
       signature: domain.records[i]!.signature,
-      json: sensorJson(message, domain.records[i]!.signature),
+      json: encodeSensorPayload(message, domain.records[i]!.signature),
     })),
     period: periods.map((message, i) => ({
       message: domain.periods[i]!.message,
       signature: domain.periods[i]!.signature,
-      json: periodJson(message, domain.periods[i]!.signature),
+      // records.ts's validator takes the integer fields as JS numbers (all are below 2^53).
+      json: encodePeriodPayload(
+        {
+          ...message,
+          periodStart: Number(message.periodStart),
+          periodEnd: Number(message.periodEnd),
+          startCounter: Number(message.startCounter),
+          endCounter: Number(message.endCounter),
+        },
+        domain.periods[i]!.signature,
+      ),
     })),
     commands: [
       command(t('POWER1'), 'ON', { kind: 'power', relay: 1, action: 1 }),

@@ -34,17 +34,18 @@ void JsonWriter::i64(int64_t v) {
   }
 }
 
-void JsonWriter::fixed(int64_t value, uint8_t decimals) {
+void JsonWriter::decimal(int64_t value, uint8_t decimals) {
   uint64_t mag = value < 0 ? (uint64_t)0 - (uint64_t)value : (uint64_t)value;
   uint64_t scale = 1;
   for (uint8_t i = 0; i < decimals; i++) scale *= 10;
+  uint64_t frac = mag % scale;
   if (value < 0) ch('-');
   u64(mag / scale);
-  if (!decimals) return;
+  if (!frac) return;
   ch('.');
-  uint64_t frac = mag % scale;
-  for (uint64_t s = scale / 10; s; s /= 10) {
-    ch((char)('0' + (frac / s) % 10));
+  for (uint64_t s = scale / 10; frac; s /= 10) {
+    ch((char)('0' + frac / s));
+    frac %= s;
   }
 }
 

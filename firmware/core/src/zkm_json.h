@@ -14,8 +14,9 @@ class JsonWriter {
   void ch(char c);
   void u64(uint64_t v);
   void i64(int64_t v);
-  // value / 10^decimals with exactly `decimals` digits after the point, e.g. (1234567, 3) -> 1234.567.
-  void fixed(int64_t value, uint8_t decimals);
+  // The same number printed the way JavaScript prints value / 10^decimals: no trailing zeros, no
+  // point for a whole number (exactly JS's output whenever the value has at most 15 significant digits).
+  void decimal(int64_t value, uint8_t decimals);
   void hex(const uint8_t *bytes, size_t n);  // "0x…" including the quotes
   // Unix seconds as "YYYY-MM-DDThh:mm:ssZ" including the quotes.
   void isoTime(uint64_t unixSeconds);

@@ -14,30 +14,31 @@ void meterName(const uint8_t address[20], char out[METER_NAME_LEN + 1]) {
   out[METER_NAME_LEN] = 0;
 }
 
-// Display values are derived from the signed integers by integer truncation so that every
-// implementation prints the same text (docs/firmware.md "MQTT payloads").
+// Display values are the signed integers scaled to Tasmota's units (kWh, V, A, °C) and printed as
+// node/src/protocol/records.ts prints them (JavaScript number formatting); light, gas and water are
+// the permille integers themselves.
 size_t buildSensorJson(const MeterRecord &r, const uint8_t sig[65], char *out, size_t cap) {
   JsonWriter w(out, cap);
   w.raw("{\"Time\":");
   w.isoTime(r.time);
   w.raw(",\"ENERGY\":{\"Total\":");
-  w.fixed((int64_t)r.energyWh, 3);
+  w.decimal((int64_t)r.energyWh, 3);
   w.raw(",\"Power\":");
   w.u64(r.powerW);
   w.raw(",\"Voltage\":");
-  w.fixed(r.voltageMv / 100, 1);
+  w.decimal(r.voltageMv, 3);
   w.raw(",\"Current\":");
-  w.fixed(r.currentMa, 3);
+  w.decimal(r.currentMa, 3);
   w.raw(",\"Factor\":");
-  w.fixed(r.powerFactor / 10, 2);
+  w.decimal(r.powerFactor, 3);
   w.raw("},\"LM35\":{\"Temperature\":");
-  w.fixed(r.temperatureCenti / 10, 1);  // C++ division truncates toward zero, as Math.trunc does
+  w.decimal(r.temperatureCenti, 2);
   w.raw("},\"LDR\":{\"Light\":");
-  w.fixed(r.light, 1);
+  w.u64(r.light);
   w.raw("},\"MQ6\":{\"Gas\":");
-  w.fixed(r.gas, 1);
+  w.u64(r.gas);
   w.raw("},\"WATER\":{\"Level\":");
-  w.fixed(r.water, 1);
+  w.u64(r.water);
   w.raw("},\"HAZARD\":{\"Flame\":");
   w.u64(r.hazards & 1);
   w.raw(",\"Gas\":");
