@@ -6,7 +6,9 @@
  */
 import {
   CHAIN_RATE,
+  FIELD_ORDER,
   InvalidReadingError,
+  InvalidSaltError,
   MAX_READING,
   packReadings,
   poseidonChain,
@@ -28,8 +30,10 @@ export interface CommitmentAccumulator {
 export function createCommitmentAccumulator(salt: bigint, n: number): CommitmentAccumulator {
   if (!Number.isInteger(n) || n <= 0)
     throw new InvalidInputError(`period size N must be a positive integer, got ${n}`)
-  // commit() validates the salt; do it now so a bad salt fails at period open, not at close.
-  poseidonChain(salt, [])
+  // Checked at period open so a bad salt fails now, not when the period closes.
+  if (typeof salt !== 'bigint' || salt < 0n || salt >= FIELD_ORDER) {
+    throw new InvalidSaltError('salt must be a bigint in [0, r) where r is the BN254 scalar field order')
+  }
   const blocks = Math.ceil(Math.ceil(n / READINGS_PER_ELEMENT) / CHAIN_RATE)
   let state = salt
   let block = 0

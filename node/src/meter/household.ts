@@ -95,6 +95,7 @@ const S = {
   stove: 17,
   fridgePhase: 18,
   standby: 19,
+  office: 20,
 } as const
 
 const HOUR = 3600
@@ -152,7 +153,7 @@ export function createHousehold(options: HouseholdOptions): Household {
     const on = (n: number) => (actuators.relays & relayBit(n)) !== 0
 
     if (on(RELAY_CIRCUITS)) {
-      out.push({ name: 'standby', powerW: 45 + 10 * smooth(seed, S.standby, t, HOUR), pf: 0.6 })
+      out.push({ name: 'standby', powerW: 60 + 10 * smooth(seed, S.standby, t, HOUR), pf: 0.6 })
       // Compressor duty grows with the heat around the fridge.
       const duty = Math.min(0.6, Math.max(0.25, 0.35 + 0.015 * (outdoorC(t) - 25)))
       if ((t + fridgeOffset) % fridgePeriod < duty * fridgePeriod)
@@ -183,6 +184,11 @@ export function createHousehold(options: HouseholdOptions): Household {
         : undefined
       if (within(s, tvEvening) || (tvAfternoon && within(s, tvAfternoon)))
         out.push({ name: 'tv', powerW: 110, pf: 0.95 })
+      // Working from home on some weekdays: a computer and screen through office hours.
+      if (!weekend && uniform(seed, S.office, day) < 0.6) {
+        const office = daily(S.office, day + 200_000, 9 * HOUR, 30 * 60, 7 * HOUR, 8.5 * HOUR)
+        if (within(s, office)) out.push({ name: 'computer', powerW: 120, pf: 0.95 })
+      }
       const lamps = daily(S.lamps, day, 18.5 * HOUR, 20 * 60, 4.5 * HOUR, 5.5 * HOUR)
       if (within(s, lamps)) out.push({ name: 'lamps', powerW: 60, pf: 0.9 })
       if (weekend) {

@@ -1,0 +1,62 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { commit, deriveSalt, FIELD_ORDER } from '../../../circuits/src/commitment.ts'
+import { createCommitmentAccumulator } from '../../src/meter/commitment.ts'
+
+/** Feeds the non-zero readings to the accumulator in index order, as a meter closing intervals would. */
+function incremental(readings: readonly number[], salt: bigint, n: number, skipZeros: boolean): bigint {
+  const acc = createCommitmentAccumulator(salt, n)
+  readings.forEach((r, i) => {
+    if (!skipZeros || r !== 0) acc.add(i, r)
+  })
+  return acc.finish()
+}
+
+describe('incremental period commitment', () => {
+  const salt = deriveSalt(new Uint8Array(32).fill(3), new Uint8Array(20).fill(4), 1_764_000_000)
+
+  it('equals commit() of the whole array for the production and test sizes', () => {
+    for (const n of [2976, 192]) {
+      const readings = Array.from({ length: n }, (_, i) => (i * 7919) % 65_536)
+      expect(incremental(readings, salt, n, false)).toBe(commit(readings, salt, n))
+    }
+  })
+
+  it('equals commit() for any readings, sizes, salts and gaps (property)', () => {
+    fc.assert(
+      fc.property(
+        fc
+          .integer({ min: 1, max: 700 })
+          .chain((n) =>
+            fc.tuple(
+              fc.constant(n),
+              fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 65_535 })), { maxLength: n }),
+              fc.bigInt({ min: 0n, max: FIELD_ORDER - 1n }),
+              fc.boolean(),
+            ),
+          ),
+        ([n, readings, s, skipZeros]) => {
+          expect(incremental(readings, s, n, skipZeros)).toBe(commit(readings, s, n))
+        },
+      ),
+      { numRuns: 60 },
+    )
+  })
+
+  it('an empty period commits to the chain over zeros', () => {
+    expect(createCommitmentAccumulator(salt, 192).finish()).toBe(commit([], salt, 192))
+  })
+
+  it('refuses out-of-order indices, out-of-range readings and reuse', () => {
+    const acc = createCommitmentAccumulator(salt, 192)
+    acc.add(5, 10)
+    expect(() => acc.add(5, 1)).toThrow(/index/)
+    expect(() => acc.add(192, 1)).toThrow(/index/)
+    expect(() => acc.add(6, 65_536)).toThrow(/reading 6/)
+    expect(() => acc.add(7, 1.5)).toThrow(/reading 7/)
+    expect(acc.nextIndex).toBe(6)
+    acc.finish()
+    expect(() => acc.finish()).toThrow(/already finished/)
+    expect(() => createCommitmentAccumulator(FIELD_ORDER, 192)).toThrow(/salt/)
+  })
+})

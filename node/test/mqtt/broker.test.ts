@@ -1,0 +1,94 @@
+import { Socket } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import { InvalidInputError } from '../../src/errors.ts'
+import { type Broker, createBroker } from '../../src/mqtt/broker.ts'
+import { closeMqtt, connectMqtt } from '../../src/mqtt/client.ts'
+import { BrokerStartError } from '../../src/mqtt/errors.ts'
+import { collect } from './collector.ts'
+
+const brokers: Broker[] = []
+afterEach(async () => {
+  for (const b of brokers.splice(0)) await b.stop()
+})
+
+async function started(options: Parameters<typeof createBroker>[0] = {}): Promise<Broker> {
+  const broker = createBroker({ port: 0, ...options })
+  brokers.push(broker)
+  await broker.start()
+  return broker
+}
+
+describe('embedded MQTT broker (aedes)', () => {
+  it('listens on loopback and relays retained and live messages', async () => {
+    const broker = await started()
+    expect(broker.url).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/)
+    const publisher = await connectMqtt(broker.url)
+    await publisher.publishAsync('tele/x/LWT', 'Online', { qos: 1, retain: true })
+    const sub = await collect(broker.url, ['tele/#'])
+    await sub.waitFor((m) => m.topic === 'tele/x/LWT' && m.retain, 3000, 'the retained LWT')
+    await publisher.publishAsync('tele/x/SENSOR', '{"a":1}', { qos: 1 })
+    await sub.waitFor((m) => m.topic === 'tele/x/SENSOR' && m.payload === '{"a":1}', 3000, 'the live message')
+    await sub.close()
+    await closeMqtt(publisher)
+  })
+
+  it('drops a publish above the payload limit and disconnects its sender, others unaffected', async () => {
+    const logs: string[] = []
+    const broker = await started({ maxPayloadBytes: 1024, log: (l) => logs.push(l) })
+    const sub = await collect(broker.url, ['big/#'])
+    const publisher = await connectMqtt(broker.url, { reconnectPeriod: 0 })
+    const closed = new Promise<void>((resolve) => publisher.once('close', () => resolve()))
+    publisher.publish('big/one', Buffer.alloc(1025), { qos: 0 })
+    await closed
+    await closeMqtt(publisher)
+    // An oversize packet beyond the header allowance is cut off at its fixed header.
+    const raw = await connectMqtt(broker.url, { reconnectPeriod: 0 })
+    const rawClosed = new Promise<void>((resolve) => raw.once('close', () => resolve()))
+    raw.publish('big/two', Buffer.alloc(200_000), { qos: 0 })
+    await rawClosed
+    await closeMqtt(raw)
+    const ok = await connectMqtt(broker.url)
+    await ok.publishAsync('big/fine', Buffer.alloc(1024), { qos: 1 })
+    await sub.waitFor((m) => m.topic === 'big/fine', 3000, 'the in-limit message')
+    expect(sub.messages.map((m) => m.topic)).toEqual(['big/fine'])
+    expect(logs.join('\n')).toMatch(/exceeds the 1024-byte limit/)
+    expect(logs.join('\n')).toMatch(/announced \d+ bytes/)
+    await closeMqtt(ok)
+    await sub.close()
+  })
+
+  it('closes a raw connection that announces a huge packet without waiting for its body', async () => {
+    const broker = await started()
+    const socket = new Socket()
+    await new Promise<void>((resolve) => socket.connect(broker.port, '127.0.0.1', resolve))
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+    // PUBLISH fixed header announcing 200 MB (0xff 0xff 0xff 0x5f), then nothing.
+    socket.write(Buffer.from([0x30, 0xff, 0xff, 0xff, 0x5f]))
+    await closed
+  })
+
+  it('reports a busy port as BrokerStartError, validates options, and stops idempotently', async () => {
+    const first = await started()
+    const second = createBroker({ port: first.port })
+    await expect(second.start()).rejects.toBeInstanceOf(BrokerStartError)
+    await second.stop()
+    expect(() => createBroker({ port: 70_000 })).toThrow(InvalidInputError)
+    expect(() => createBroker({ maxPayloadBytes: 0 })).toThrow(/maxPayloadBytes/)
+    expect(() => createBroker().url).toThrow(BrokerStartError)
+    await first.stop()
+    await first.stop()
+    await expect(first.start()).rejects.toBeInstanceOf(BrokerStartError)
+  })
+
+  it('stop() closes connected clients and frees the port', async () => {
+    const broker = await started()
+    const port = broker.port
+    const client = await connectMqtt(broker.url, { reconnectPeriod: 0 })
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()))
+    await broker.stop()
+    await closed
+    await closeMqtt(client, true)
+    const again = await started({ port })
+    expect(again.port).toBe(port)
+  })
+})
