@@ -1,0 +1,100 @@
+/**
+ * Anomalies: every rejected payload and every irregularity of a meter's stream, kept queryable
+ * (bounded list + per-kind counters that never reset while the node runs) for the API and the log.
+ * Entries carry what an operator needs (kind, meter, seq, reason) and never a key or a raw payload.
+ */
+import { ZkMeterError } from '../errors.ts'
+import { InvalidSignatureError } from '../protocol/eip712.ts'
+import {
+  MalformedPayloadError,
+  PayloadTooLargeError,
+  SchemaError,
+  TopicError,
+  WrongSignerError,
+} from '../protocol/records.ts'
+
+export const ANOMALY_KINDS = [
+  // rejected payloads
+  'malformed',
+  'oversized',
+  'schema',
+  'bad-topic',
+  'unknown-meter',
+  'bad-signature',
+  'wrong-signer',
+  'before-start',
+  'counter-rollback',
+  // stream irregularities (the record itself may be fine)
+  'duplicate',
+  'gap',
+  'gap-filled',
+  'period-conflict',
+  'period-boundary',
+  'period-incomplete',
+  'counter-mismatch',
+  'reading-out-of-range',
+  'commitment-mismatch',
+  'period-too-long',
+  'no-pairing-key',
+  'late-record',
+  // the node itself
+  'storage-error',
+  'vault-error',
+] as const
+
+export type AnomalyKind = (typeof ANOMALY_KINDS)[number]
+
+export interface Anomaly {
+  id: number
+  at: string
+  kind: AnomalyKind
+  /** True when the payload was refused (not stored, not acknowledged as data). */
+  rejected: boolean
+  meter?: `0x${string}`
+  seq?: number
+  topic?: string
+  reason: string
+  details?: Record<string, unknown>
+}
+
+/** Maps a parse/verify failure to its anomaly kind. */
+export function kindOfError(error: unknown): AnomalyKind {
+  if (error instanceof PayloadTooLargeError) return 'oversized'
+  if (error instanceof MalformedPayloadError) return 'malformed'
+  if (error instanceof SchemaError) return 'schema'
+  if (error instanceof TopicError) return 'bad-topic'
+  if (error instanceof WrongSignerError) return 'wrong-signer'
+  if (error instanceof InvalidSignatureError) return 'bad-signature'
+  if (error instanceof ZkMeterError) return 'schema'
+  return 'malformed'
+}
+
+export interface AnomalyLog {
+  add(entry: Omit<Anomaly, 'id' | 'at'>): Anomaly
+  list(filter?: { meter?: string; kind?: AnomalyKind; since?: number }): Anomaly[]
+  counters(): Record<AnomalyKind, number>
+}
+
+export function createAnomalyLog(limit: number): AnomalyLog {
+  const entries: Anomaly[] = []
+  const counts = Object.fromEntries(ANOMALY_KINDS.map((k) => [k, 0])) as Record<AnomalyKind, number>
+  let next = 1
+  return {
+    add(entry) {
+      const anomaly: Anomaly = { id: next++, at: new Date().toISOString(), ...entry }
+      entries.push(anomaly)
+      if (entries.length > limit) entries.splice(0, entries.length - limit)
+      counts[anomaly.kind]++
+      return anomaly
+    },
+    list(filter = {}) {
+      return entries.filter(
+        (a) =>
+          (filter.meter === undefined || a.meter === filter.meter.toLowerCase()) &&
+          (filter.kind === undefined || a.kind === filter.kind) &&
+          (filter.since === undefined || a.id > filter.since),
+      )
+    },
+    counters: () => ({ ...counts }),
+  }
+}

@@ -1,0 +1,989 @@
+/**
+ * Meter ingestion: MQTT → schema check → signature → sequence/counter check → journal (fsync) →
+ * acknowledge → vault. See docs/ingest.md for the durability argument.
+ *
+ * "Acknowledged" means two things, both only after the record's journal frame is fsynced: the MQTT
+ * PUBACK (mqtt.js' handleMessage hook holds it back) and the retained `zkmeter/<meter>/ack` high-water
+ * mark. Two sequence trackers per meter keep that honest: `accepted` (durable + in flight, for
+ * duplicate and counter checks) and `durable` (what checkpoints and acks may claim).
+ */
+import { EventEmitter } from 'node:events'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import mqtt, { type MqttClient } from 'mqtt'
+import { InvalidInputError, ZkMeterError } from '../errors.ts'
+import { type Eip712Domain, hexToBytes } from '../protocol/eip712.ts'
+import {
+  ackTopic,
+  type BillingPeriod,
+  DEFAULT_INTERVAL_SECONDS,
+  type MeterRecord,
+  parsePeriodPayload,
+  parseSensorPayload,
+  resendTopic,
+} from '../protocol/records.ts'
+import { createMeterVerifier, type MeterVerifier } from '../protocol/verifier.ts'
+import { type Anomaly, type AnomalyKind, createAnomalyLog, kindOfError } from './anomalies.ts'
+import { checkPeriodRule, type PeriodRule, periodStartOf } from './calendar.ts'
+import { type Journal, openJournal } from './journal.ts'
+import { type AssembledPeriod, assemblePeriod, type IntervalEntry } from './period.ts'
+import { createSequenceTracker, type SequenceSnapshot, type SequenceTracker } from './sequence.ts'
+import { type RecordSink, writeFileDurably } from './sink.ts'
+
+export const DEFAULT_PERIOD_READINGS = 2976
+export const DEFAULT_BATCH_RECORDS = 256
+const STATE_VERSION = 1
+
+export class IngestorStateError extends ZkMeterError {
+  override name = 'IngestorStateError'
+}
+
+export interface MeterConfig {
+  address: string
+  /** 32-byte secret shared with the meter (hex or bytes): needed to check and prove its periods. */
+  pairingKey?: Uint8Array | string
+  /** First sequence number the meter will ever send; default: the first one seen. */
+  firstSeq?: number
+  /** Start of the meter's first billing period (provisioning point); default 0. */
+  firstPeriodStart?: number
+}
+
+export interface IngestorOptions {
+  mqttUrl?: string
+  /** Stable client id: with a persistent session the broker redelivers un-PUBACKed records. */
+  clientId?: string
+  dataDir: string
+  domain: { chainId: bigint | number; verifyingContract: string }
+  meters: readonly MeterConfig[]
+  intervalSeconds?: number
+  /** Readings per committed period, N (circuit size). */
+  periodReadings?: number
+  /** Billing period rule mirrored from the meter's PeriodDays (0 = calendar month). */
+  periodDays?: number
+  vault?: RecordSink
+  /** Flush to the vault after this many records (and at every interval close). */
+  batchRecords?: number
+  /** Re-request still-missing ranges this often. */
+  resendIntervalMs?: number
+  maxAnomalies?: number
+  onRecord?: (event: RecordEvent) => void
+  /** Structured log sink; default one JSON line per event on stderr. */
+  log?: (entry: Record<string, unknown>) => void
+}
+
+export interface RecordEvent {
+  meter: `0x${string}`
+  record: MeterRecord
+  signature: `0x${string}`
+}
+
+export interface PeriodResult extends AssembledPeriod {
+  manifestCid?: string
+  cidDigest?: `0x${string}`
+}
+
+export type IngestOutcome =
+  | { status: 'stored'; meter: `0x${string}`; seq?: number }
+  | { status: 'duplicate'; meter: `0x${string}`; seq?: number }
+  | { status: 'rejected'; kind: AnomalyKind; reason: string }
+
+export interface MeterStatus {
+  meter: `0x${string}`
+  /** Every seq up to this one is durably stored (-1 or base-1 when none). */
+  ackedSeq: number
+  gaps: { from: number; to: number }[]
+  periods: { periodStart: number; periodEnd: number; status: PeriodStatus }[]
+}
+
+type PeriodStatus = 'pending' | 'incomplete' | 'assembled' | 'rejected' | 'unverifiable'
+
+interface PeriodEntry {
+  period: BillingPeriod
+  signature: `0x${string}`
+  status: PeriodStatus
+  result?: PeriodResult
+  reportedIncomplete?: boolean
+}
+
+interface MeterRuntime {
+  address: `0x${string}`
+  pairingKey?: Uint8Array
+  rule: PeriodRule
+  verifier: MeterVerifier
+  accepted: SequenceTracker
+  durable: SequenceTracker
+  pending: Map<number, Promise<unknown>>
+  intervals: Map<number, IntervalEntry>
+  periods: Map<number, PeriodEntry>
+  /** Vault batches confirmed per period start. */
+  batches: Map<number, number>
+  resendAttempts: Map<string, number>
+}
+
+interface UnflushedEntry {
+  meter: `0x${string}`
+  periodStart: number
+  record: MeterRecord & { sig: `0x${string}` }
+}
+
+interface StateFile {
+  v: number
+  segment: number
+  meters: Record<
+    string,
+    {
+      seq: SequenceSnapshot
+      intervals: [number, number, number, number][]
+      periods: {
+        period: Omit<BillingPeriod, 'commitment'> & { commitment: string }
+        signature: `0x${string}`
+        status: PeriodStatus
+        result?: { readings: number[]; salt: string; manifestCid?: string; cidDigest?: `0x${string}` }
+      }[]
+      batches: [number, number][]
+    }
+  >
+}
+
+export interface Ingestor {
+  start(): Promise<void>
+  stop(): Promise<void>
+  /** The core path (MQTT calls it; so can a serial link or a benchmark): resolves once durable or refused. */
+  ingest(topic: string, payload: Uint8Array | string): Promise<IngestOutcome>
+  /** Moves every journaled record to the vault now. */
+  flush(): Promise<void>
+  anomalies(filter?: { meter?: string; kind?: AnomalyKind; since?: number }): Anomaly[]
+  counters(): Record<string, number>
+  periods(meter?: string): PeriodResult[]
+  status(): MeterStatus[]
+  on(event: 'record', listener: (e: RecordEvent) => void): Ingestor
+  on(event: 'anomaly', listener: (a: Anomaly) => void): Ingestor
+  on(event: 'period', listener: (p: PeriodResult) => void): Ingestor
+  off(event: 'record' | 'anomaly' | 'period', listener: (...args: never[]) => void): Ingestor
+}
+
+function toBytes32(key: Uint8Array | string, what: string): Uint8Array {
+  try {
+    const bytes = typeof key === 'string' ? hexToBytes(key.startsWith('0x') ? key : `0x${key}`, 32) : key
+    if (!(bytes instanceof Uint8Array) || bytes.length !== 32) throw new Error('length')
+    return Uint8Array.from(bytes)
+  } catch (cause) {
+    throw new InvalidInputError(`${what} must be 32 bytes (64 hex digits)`, { cause })
+  }
+}
+
+function checkOptions(options: IngestorOptions) {
+  if (options === null || typeof options !== 'object')
+    throw new InvalidInputError('createIngestor needs options')
+  const interval = options.intervalSeconds ?? DEFAULT_INTERVAL_SECONDS
+  if (!Number.isInteger(interval) || interval <= 0 || 86_400 % interval !== 0) {
+    throw new InvalidInputError(`intervalSeconds must divide 86400, got ${interval}`)
+  }
+  const n = options.periodReadings ?? DEFAULT_PERIOD_READINGS
+  if (!Number.isInteger(n) || n <= 0)
+    throw new InvalidInputError(`periodReadings (N) must be a positive integer`)
+  const batchRecords = options.batchRecords ?? DEFAULT_BATCH_RECORDS
+  if (!Number.isInteger(batchRecords) || batchRecords < 1)
+    throw new InvalidInputError('batchRecords must be ≥ 1')
+  if (typeof options.dataDir !== 'string' || options.dataDir.length === 0) {
+    throw new InvalidInputError('dataDir must name the directory for the journal and state')
+  }
+  if (!Array.isArray(options.meters)) throw new InvalidInputError('meters must be a list of { address }')
+  const chainId = BigInt(options.domain?.chainId ?? -1)
+  const verifyingContract = options.domain?.verifyingContract
+  if (
+    chainId < 0n ||
+    typeof verifyingContract !== 'string' ||
+    !/^0x[0-9a-fA-F]{40}$/.test(verifyingContract)
+  ) {
+    throw new InvalidInputError('domain needs { chainId, verifyingContract } (the ledger address)')
+  }
+  const domain: Eip712Domain = { chainId, verifyingContract: verifyingContract as `0x${string}` }
+  return {
+    interval,
+    n,
+    batchRecords,
+    domain,
+    periodDays: options.periodDays ?? 0,
+    resendIntervalMs: options.resendIntervalMs ?? 30_000,
+    maxAnomalies: options.maxAnomalies ?? 1000,
+  }
+}
+
+const periodJson = (p: BillingPeriod) => ({
+  ...p,
+  commitment: `0x${p.commitment.toString(16).padStart(64, '0')}`,
+})
+
+export function createIngestor(options: IngestorOptions): Ingestor {
+  const cfg = checkOptions(options)
+  const log =
+    options.log ?? ((entry: Record<string, unknown>) => process.stderr.write(`${JSON.stringify(entry)}\n`))
+  const emitter = new EventEmitter()
+  const anomalyLog = createAnomalyLog(cfg.maxAnomalies)
+  const counters = {
+    received: 0,
+    processed: 0,
+    stored: 0,
+    duplicates: 0,
+    rejected: 0,
+    flushedRecords: 0,
+    vaultBatches: 0,
+  }
+  const meters = new Map<string, MeterRuntime>()
+  const statePath = join(options.dataDir, 'ingest-state.json')
+  const sink = options.vault
+
+  for (const m of options.meters) {
+    const address = String(m?.address ?? '').toLowerCase() as `0x${string}`
+    if (!/^0x[0-9a-f]{40}$/.test(address))
+      throw new InvalidInputError(`meter address ${m?.address} is not 0x + 40 hex`)
+    if (m.firstSeq !== undefined && (!Number.isSafeInteger(m.firstSeq) || m.firstSeq < 0)) {
+      throw new InvalidInputError(`firstSeq of meter ${address} must be a non-negative integer`)
+    }
+    const rule = checkPeriodRule({ periodDays: cfg.periodDays, firstPeriodStart: m.firstPeriodStart ?? 0 })
+    meters.set(address, {
+      address,
+      ...(m.pairingKey === undefined
+        ? {}
+        : { pairingKey: toBytes32(m.pairingKey, `pairingKey of ${address}`) }),
+      rule,
+      verifier: createMeterVerifier(cfg.domain, address),
+      accepted: createSequenceTracker(undefined, m.firstSeq),
+      durable: createSequenceTracker(undefined, m.firstSeq),
+      pending: new Map(),
+      intervals: new Map(),
+      periods: new Map(),
+      batches: new Map(),
+      resendAttempts: new Map(),
+    })
+  }
+
+  let journal: Journal | undefined
+  let client: MqttClient | undefined
+  let resendTimer: NodeJS.Timeout | undefined
+  let running = false
+  let stopping: Promise<void> | undefined
+  let failed: unknown
+  /** Records durable in the journal but not yet in the vault, by journal segment. */
+  const unflushed = new Map<number, UnflushedEntry[]>()
+  let unflushedCount = 0
+  let reconcile = true
+  // Flushes, seals and checkpoints run one at a time, in order.
+  let chain: Promise<unknown> = Promise.resolve()
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = chain.then(fn, fn)
+    chain = run.catch(() => {})
+    return run
+  }
+  let flushScheduled = false
+  let ackScheduled = new Set<MeterRuntime>()
+
+  const anomaly = (entry: Omit<Anomaly, 'id' | 'at'>): Anomaly => {
+    const a = anomalyLog.add(entry)
+    log({ level: a.rejected ? 'warn' : 'info', event: 'ingest.anomaly', ...a })
+    emitter.emit('anomaly', a)
+    return a
+  }
+  const reject = (kind: AnomalyKind, reason: string, extra: Partial<Anomaly> = {}): IngestOutcome => {
+    counters.rejected++
+    anomaly({ kind, rejected: true, reason, ...extra })
+    return { status: 'rejected', kind, reason }
+  }
+
+  // ------------------------------------------------------------ acks and Resend
+
+  const publish = (topic: string, payload: string, retain: boolean): void => {
+    if (client === undefined || !running) return
+    client.publish(topic, payload, { qos: 1, retain }, (error) => {
+      if (error) log({ level: 'warn', event: 'ingest.publish-failed', topic, reason: error.message })
+    })
+  }
+  const scheduleAck = (m: MeterRuntime): void => {
+    if (ackScheduled.size === 0) {
+      setImmediate(() => {
+        const due = ackScheduled
+        ackScheduled = new Set()
+        for (const meter of due) {
+          if (meter.durable.base !== null && meter.durable.mark >= meter.durable.base) {
+            publish(ackTopic(meter.address), JSON.stringify({ seq: meter.durable.mark }), true)
+          }
+        }
+      })
+    }
+    ackScheduled.add(m)
+  }
+  const requestResend = (m: MeterRuntime, from: number, to: number): void => {
+    const key = `${from}-${to}`
+    m.resendAttempts.set(key, (m.resendAttempts.get(key) ?? 0) + 1)
+    log({ level: 'info', event: 'ingest.resend', meter: m.address, from, to })
+    publish(resendTopic(m.address), JSON.stringify({ from, to }), false)
+  }
+  const resendOutstanding = (): void => {
+    for (const m of meters.values()) {
+      const gaps = m.durable.gaps()
+      for (const key of m.resendAttempts.keys()) {
+        if (!gaps.some((g) => `${g.from}-${g.to}` === key)) m.resendAttempts.delete(key)
+      }
+      for (const gap of gaps) requestResend(m, gap.from, gap.to)
+    }
+  }
+
+  // ------------------------------------------------------------ durable state
+
+  const recordPeriodStart = (m: MeterRuntime, r: MeterRecord): number =>
+    periodStartOf(r.kind === 1 ? r.time - cfg.interval : r.time, m.rule)
+
+  const applyDurable = (m: MeterRuntime, r: MeterRecord, sig: `0x${string}`, segment: number): boolean => {
+    m.accepted.store(r.seq, r.energyWh)
+    const moved = m.durable.store(r.seq, r.energyWh)
+    if (r.kind === 1)
+      m.intervals.set(r.time, { seq: r.seq, time: r.time, energyWh: r.energyWh, intervalWh: r.intervalWh })
+    // Without a vault the journal is the only store: nothing to flush, nothing to track.
+    if (sink === undefined) return moved
+    const list = unflushed.get(segment) ?? []
+    list.push({ meter: m.address, periodStart: recordPeriodStart(m, r), record: { ...r, sig } })
+    unflushed.set(segment, list)
+    unflushedCount++
+    return moved
+  }
+
+  const snapshot = (segment: number): StateFile => {
+    const out: StateFile = { v: STATE_VERSION, segment, meters: {} }
+    for (const m of meters.values()) {
+      out.meters[m.address] = {
+        seq: m.durable.snapshot(),
+        intervals: [...m.intervals.values()].map((e) => [e.time, e.seq, e.energyWh, e.intervalWh]),
+        periods: [...m.periods.values()].map((p) => ({
+          period: periodJson(p.period),
+          signature: p.signature,
+          status: p.status,
+          ...(p.result === undefined
+            ? {}
+            : {
+                result: {
+                  readings: p.result.readings,
+                  salt: p.result.salt.toString(),
+                  ...(p.result.manifestCid === undefined ? {} : { manifestCid: p.result.manifestCid }),
+                  ...(p.result.cidDigest === undefined ? {} : { cidDigest: p.result.cidDigest }),
+                },
+              }),
+        })),
+        batches: [...m.batches],
+      }
+    }
+    return out
+  }
+
+  /** Oldest journal segment whose records are not all in the vault yet. */
+  const firstUnflushed = (): number => Math.min((journal as Journal).segment, ...unflushed.keys())
+
+  const checkpoint = async (firstUnflushed: number): Promise<void> => {
+    await writeFileDurably(statePath, JSON.stringify(snapshot(firstUnflushed)))
+  }
+
+  const loadState = async (): Promise<number> => {
+    let text: string
+    try {
+      text = await readFile(statePath, 'utf8')
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0
+      throw error
+    }
+    let state: StateFile
+    try {
+      state = JSON.parse(text)
+      if (state.v !== STATE_VERSION || typeof state.segment !== 'number') throw new Error('version')
+    } catch (cause) {
+      throw new IngestorStateError(
+        `ingest state ${statePath} is unreadable; move it away to rebuild from the journal and the meter`,
+        { cause },
+      )
+    }
+    for (const [address, s] of Object.entries(state.meters)) {
+      const m = meters.get(address)
+      if (m === undefined) continue
+      m.durable = createSequenceTracker(s.seq)
+      m.accepted = createSequenceTracker(s.seq)
+      for (const [time, seq, energyWh, intervalWh] of s.intervals)
+        m.intervals.set(time, { time, seq, energyWh, intervalWh })
+      for (const p of s.periods) {
+        const period = { ...p.period, commitment: BigInt(p.period.commitment) }
+        const entry: PeriodEntry = { period, signature: p.signature, status: p.status }
+        if (p.result !== undefined) {
+          entry.result = {
+            meter: m.address,
+            period,
+            signature: p.signature,
+            readings: p.result.readings,
+            salt: BigInt(p.result.salt),
+            ...(p.result.manifestCid === undefined ? {} : { manifestCid: p.result.manifestCid }),
+            ...(p.result.cidDigest === undefined ? {} : { cidDigest: p.result.cidDigest }),
+          }
+        }
+        m.periods.set(period.periodStart, entry)
+      }
+      m.batches = new Map(s.batches)
+    }
+    return state.segment
+  }
+
+  // ------------------------------------------------------------ vault flush
+
+  const flushSegments = async (): Promise<void> => {
+    if (journal === undefined || sink === undefined) return
+    const closed = await journal.rotate()
+    const segments = [...unflushed.keys()].filter((s) => s <= closed).sort((a, b) => a - b)
+    let known: Map<string, { status: string; batchCount: number }> | undefined
+    if (reconcile) {
+      known = new Map()
+      for (const p of await sink.listPeriods()) {
+        known.set(`${p.meter.toLowerCase()}/${p.periodStart}`, { status: p.status, batchCount: p.batchCount })
+      }
+    }
+    for (const segment of segments) {
+      const entries = unflushed.get(segment) ?? []
+      const groups = new Map<string, UnflushedEntry[]>()
+      for (const e of entries) {
+        const key = `${e.meter}/${e.periodStart}`
+        const list = groups.get(key) ?? []
+        list.push(e)
+        groups.set(key, list)
+      }
+      for (const [key, group] of groups) {
+        const first = group[0] as UnflushedEntry
+        const m = meters.get(first.meter) as MeterRuntime
+        const confirmed = m.batches.get(first.periodStart) ?? 0
+        const inVault = known?.get(key)
+        if (inVault !== undefined && inVault.batchCount > confirmed) {
+          // A crash hit between the vault's append and our checkpoint: the batch is there already.
+          m.batches.set(first.periodStart, confirmed + 1)
+          continue
+        }
+        try {
+          await sink.appendBatch(
+            first.meter,
+            first.periodStart,
+            group.map((e) => e.record),
+          )
+          m.batches.set(first.periodStart, confirmed + 1)
+          counters.vaultBatches++
+          counters.flushedRecords += group.length
+        } catch (error) {
+          if ((error as Error)?.name === 'PeriodSealedError') {
+            anomaly({
+              kind: 'late-record',
+              rejected: false,
+              meter: first.meter,
+              reason: `${group.length} records arrived after period ${first.periodStart} was sealed in the vault; they stay in the journal's acknowledged set only`,
+              details: { seqs: group.map((e) => e.record.seq) },
+            })
+            continue
+          }
+          reconcile = true
+          throw error
+        }
+      }
+      unflushed.delete(segment)
+      unflushedCount -= entries.length
+      await checkpoint(firstUnflushed())
+    }
+    reconcile = false
+    await checkpoint(firstUnflushed())
+    await journal.release(firstUnflushed())
+  }
+
+  const flush = (): Promise<void> =>
+    serial(async () => {
+      try {
+        await flushSegments()
+      } catch (error) {
+        anomaly({
+          kind: 'vault-error',
+          rejected: false,
+          reason: `records stay in the journal and are retried: ${(error as Error)?.message ?? String(error)}`,
+        })
+      }
+    })
+
+  const scheduleFlush = (): void => {
+    if (flushScheduled || sink === undefined) return
+    flushScheduled = true
+    setImmediate(() => {
+      flushScheduled = false
+      if (running) void flush()
+    })
+  }
+
+  // ------------------------------------------------------------ periods
+
+  const tryAssemble = async (m: MeterRuntime, entry: PeriodEntry): Promise<void> => {
+    if (entry.status === 'assembled' || entry.status === 'rejected' || entry.status === 'unverifiable') return
+    const { period } = entry
+    if (m.pairingKey === undefined) {
+      entry.status = 'unverifiable'
+      anomaly({
+        kind: 'no-pairing-key',
+        rejected: false,
+        meter: m.address,
+        reason: `period ${period.periodStart}–${period.periodEnd} cannot be checked or proved: configure the meter's pairing key`,
+      })
+      return
+    }
+    const outcome = assemblePeriod(period, m.intervals, {
+      intervalSeconds: cfg.interval,
+      n: cfg.n,
+      pairingKey: m.pairingKey,
+    })
+    if (outcome.status === 'incomplete') {
+      entry.status = 'incomplete'
+      if (!entry.reportedIncomplete) {
+        entry.reportedIncomplete = true
+        anomaly({
+          kind: 'period-incomplete',
+          rejected: false,
+          meter: m.address,
+          reason: `period ${period.periodStart}–${period.periodEnd} waits for ${outcome.missing.length} interval records`,
+          details: { missing: outcome.missing.length, firstMissing: outcome.missing[0] },
+        })
+      }
+      return
+    }
+    if (outcome.status === 'mismatch') {
+      entry.status = 'rejected'
+      anomaly({ kind: outcome.kind, rejected: true, meter: m.address, reason: outcome.reason })
+      return
+    }
+    const result: PeriodResult = {
+      meter: m.address,
+      period,
+      signature: entry.signature,
+      readings: outcome.readings,
+      salt: outcome.salt,
+    }
+    await serial(async () => {
+      if (sink !== undefined) {
+        try {
+          await flushSegments()
+          const sealed = await sink.sealPeriod(m.address, period.periodStart, period.periodEnd)
+          result.manifestCid = sealed.manifestCid.toString()
+          result.cidDigest = sealed.cidDigest
+        } catch (error) {
+          anomaly({
+            kind: 'vault-error',
+            rejected: false,
+            meter: m.address,
+            reason: `period ${period.periodStart} verified but not sealed: ${(error as Error)?.message}`,
+          })
+          return
+        }
+      }
+      entry.status = 'assembled'
+      entry.result = result
+      for (const t of [...m.intervals.keys()]) if (t <= period.periodEnd) m.intervals.delete(t)
+      if (journal !== undefined) await checkpoint(firstUnflushed())
+      log({
+        level: 'info',
+        event: 'ingest.period',
+        meter: m.address,
+        periodStart: period.periodStart,
+        periodEnd: period.periodEnd,
+      })
+      emitter.emit('period', result)
+    })
+  }
+
+  const assembleAffected = (m: MeterRuntime, time: number): void => {
+    for (const entry of m.periods.values()) {
+      if (
+        entry.status === 'incomplete' &&
+        time > entry.period.periodStart &&
+        time <= entry.period.periodEnd
+      ) {
+        void tryAssemble(m, entry)
+      }
+    }
+  }
+
+  // ------------------------------------------------------------ the core path
+
+  const ingestSensor = async (topic: string, payload: Uint8Array | string): Promise<IngestOutcome> => {
+    let parsed: ReturnType<typeof parseSensorPayload>
+    try {
+      parsed = parseSensorPayload(topic, payload, { intervalSeconds: cfg.interval })
+    } catch (error) {
+      return reject(kindOfError(error), (error as Error).message, { topic: topic.slice(0, 120) })
+    }
+    const { meter, record, signature } = parsed
+    const m = meters.get(meter)
+    if (m === undefined)
+      return reject('unknown-meter', `meter ${meter} is not registered with this node`, { meter })
+    try {
+      m.verifier.verifyRecord(record, signature)
+    } catch (error) {
+      return reject(kindOfError(error), (error as Error).message, { meter, seq: record.seq })
+    }
+    const inFlight = m.pending.get(record.seq)
+    if (inFlight !== undefined) {
+      // The original is not durable yet: its duplicate must not be acknowledged before it is.
+      await inFlight.catch(() => {})
+      counters.duplicates++
+      anomaly({
+        kind: 'duplicate',
+        rejected: false,
+        meter,
+        seq: record.seq,
+        reason: 'seq already received; dropped',
+      })
+      return { status: 'duplicate', meter, seq: record.seq }
+    }
+    const c = m.accepted.classify(record.seq, record.energyWh)
+    if (c.kind === 'duplicate') {
+      counters.duplicates++
+      anomaly({
+        kind: 'duplicate',
+        rejected: false,
+        meter,
+        seq: record.seq,
+        reason: 'seq already stored; dropped',
+      })
+      return { status: 'duplicate', meter, seq: record.seq }
+    }
+    if (c.kind === 'before-start') {
+      return reject('before-start', `seq ${record.seq} is below the meter's first seq ${c.base}`, {
+        meter,
+        seq: record.seq,
+      })
+    }
+    if (c.kind === 'counter-rollback') {
+      return reject(
+        'counter-rollback',
+        `counter ${record.energyWh} Wh at seq ${record.seq} contradicts ${c.neighbourEnergyWh} Wh at seq ${c.neighbourSeq}`,
+        { meter, seq: record.seq, details: { neighbourSeq: c.neighbourSeq } },
+      )
+    }
+    if (failed !== undefined || journal === undefined) {
+      throw new IngestorStateError('the ingestor cannot store records (journal failed or not started)', {
+        cause: failed,
+      })
+    }
+    m.accepted.store(record.seq, record.energyWh)
+    if (c.gap !== undefined) {
+      anomaly({
+        kind: 'gap',
+        rejected: false,
+        meter,
+        seq: record.seq,
+        reason: `records ${c.gap.from}..${c.gap.to} are missing; asked the meter to resend them`,
+        details: { ...c.gap },
+      })
+      requestResend(m, c.gap.from, c.gap.to)
+    }
+    const frame = new TextEncoder().encode(JSON.stringify({ k: 'r', m: meter, r: record, s: signature }))
+    const write = journal.append(frame)
+    m.pending.set(record.seq, write)
+    let segment: number
+    try {
+      segment = await write
+    } catch (error) {
+      failed ??= error
+      anomaly({
+        kind: 'storage-error',
+        rejected: false,
+        meter,
+        seq: record.seq,
+        reason: (error as Error).message,
+      })
+      throw error
+    } finally {
+      m.pending.delete(record.seq)
+    }
+    const moved = applyDurable(m, record, signature, segment)
+    counters.stored++
+    if (c.fillIn) {
+      anomaly({
+        kind: 'gap-filled',
+        rejected: false,
+        meter,
+        seq: record.seq,
+        reason: 'missing record filled in',
+      })
+    }
+    if (moved) scheduleAck(m)
+    const event: RecordEvent = { meter, record, signature }
+    options.onRecord?.(event)
+    emitter.emit('record', event)
+    if (unflushedCount >= cfg.batchRecords || record.kind === 1) scheduleFlush()
+    if (record.kind === 1) assembleAffected(m, record.time)
+    return { status: 'stored', meter, seq: record.seq }
+  }
+
+  const registerPeriod = (
+    m: MeterRuntime,
+    period: BillingPeriod,
+    signature: `0x${string}`,
+  ): PeriodEntry | 'duplicate' | 'conflict' => {
+    const known = m.periods.get(period.periodStart)
+    if (known !== undefined) {
+      const same =
+        known.period.periodEnd === period.periodEnd &&
+        known.period.commitment === period.commitment &&
+        known.period.startCounter === period.startCounter &&
+        known.period.endCounter === period.endCounter
+      return same ? 'duplicate' : 'conflict'
+    }
+    const entry: PeriodEntry = { period, signature, status: 'pending' }
+    m.periods.set(period.periodStart, entry)
+    return entry
+  }
+
+  const ingestPeriod = async (topic: string, payload: Uint8Array | string): Promise<IngestOutcome> => {
+    let parsed: ReturnType<typeof parsePeriodPayload>
+    try {
+      parsed = parsePeriodPayload(topic, payload, { intervalSeconds: cfg.interval })
+    } catch (error) {
+      return reject(kindOfError(error), (error as Error).message, { topic: topic.slice(0, 120) })
+    }
+    const { meter, period, signature } = parsed
+    const m = meters.get(meter)
+    if (m === undefined)
+      return reject('unknown-meter', `meter ${meter} is not registered with this node`, { meter })
+    try {
+      m.verifier.verifyPeriod(period, signature)
+    } catch (error) {
+      return reject(kindOfError(error), (error as Error).message, { meter })
+    }
+    const known = m.periods.get(period.periodStart)
+    if (known !== undefined) {
+      const r = registerPeriod(m, period, signature)
+      if (r === 'conflict') {
+        return reject(
+          'period-conflict',
+          `a different signed close for period ${period.periodStart} is already stored`,
+          { meter },
+        )
+      }
+      // Retained PERIOD messages come back on every reconnect: nothing to do, nothing to report.
+      return { status: 'duplicate', meter }
+    }
+    if (journal === undefined || failed !== undefined) {
+      throw new IngestorStateError('the ingestor cannot store records (journal failed or not started)', {
+        cause: failed,
+      })
+    }
+    const frame = new TextEncoder().encode(
+      JSON.stringify({ k: 'p', m: meter, p: periodJson(period), s: signature }),
+    )
+    try {
+      await journal.append(frame)
+    } catch (error) {
+      failed ??= error
+      anomaly({ kind: 'storage-error', rejected: false, meter, reason: (error as Error).message })
+      throw error
+    }
+    const entry = registerPeriod(m, period, signature)
+    if (typeof entry === 'string') return { status: 'duplicate', meter }
+    const expectedStart = periodStartOf(period.periodStart, m.rule)
+    const expectedEnd = periodStartOf(period.periodEnd, m.rule)
+    if (expectedStart !== period.periodStart || expectedEnd !== period.periodEnd) {
+      anomaly({
+        kind: 'period-boundary',
+        rejected: false,
+        meter,
+        reason: `the meter closed ${period.periodStart}–${period.periodEnd}, the node's period rule expects boundaries at ${expectedStart} and ${expectedEnd}: align PeriodDays`,
+      })
+    }
+    await tryAssemble(m, entry)
+    return { status: 'stored', meter }
+  }
+
+  const ingest = async (topic: string, payload: Uint8Array | string): Promise<IngestOutcome> => {
+    counters.received++
+    try {
+      if (typeof topic !== 'string') return reject('bad-topic', 'topic must be a string')
+      if (topic.endsWith('/PERIOD')) return await ingestPeriod(topic, payload)
+      return await ingestSensor(topic, payload)
+    } finally {
+      counters.processed++
+    }
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  const recover = async (): Promise<void> => {
+    const firstSegment = await loadState()
+    const opened = await openJournal(join(options.dataDir, 'journal'))
+    journal = opened.journal
+    if (opened.truncatedBytes > 0) {
+      log({ level: 'warn', event: 'ingest.journal-truncated', bytes: opened.truncatedBytes })
+    }
+    const decoder = new TextDecoder()
+    for (const { segment, payload } of opened.frames) {
+      if (segment < firstSegment) continue
+      let frame: {
+        k: string
+        m: string
+        r?: MeterRecord
+        p?: ReturnType<typeof periodJson>
+        s: `0x${string}`
+      }
+      try {
+        frame = JSON.parse(decoder.decode(payload))
+      } catch {
+        log({ level: 'error', event: 'ingest.journal-frame-unreadable', segment })
+        continue
+      }
+      const m = meters.get(frame.m)
+      if (m === undefined) continue
+      if (frame.k === 'r' && frame.r !== undefined) {
+        const r = frame.r
+        if (m.durable.has(r.seq)) {
+          if (sink === undefined) continue
+          // In the checkpoint already but its segment was not flushed yet: only the vault needs it.
+          const list = unflushed.get(segment) ?? []
+          list.push({
+            meter: m.address,
+            periodStart: recordPeriodStart(m, r),
+            record: { ...r, sig: frame.s },
+          })
+          unflushed.set(segment, list)
+          unflushedCount++
+          if (r.kind === 1 && !m.intervals.has(r.time) && !isSealedTime(m, r.time)) {
+            m.intervals.set(r.time, {
+              seq: r.seq,
+              time: r.time,
+              energyWh: r.energyWh,
+              intervalWh: r.intervalWh,
+            })
+          }
+        } else {
+          applyDurable(m, r, frame.s, segment)
+        }
+      } else if (frame.k === 'p' && frame.p !== undefined) {
+        registerPeriod(m, { ...frame.p, commitment: BigInt(frame.p.commitment) }, frame.s)
+      }
+    }
+    await journal.release(firstSegment)
+  }
+
+  const isSealedTime = (m: MeterRuntime, time: number): boolean => {
+    for (const p of m.periods.values()) {
+      if (p.status === 'assembled' && time > p.period.periodStart && time <= p.period.periodEnd) return true
+    }
+    return false
+  }
+
+  const connect = async (url: string): Promise<MqttClient> => {
+    const c = mqtt.connect(url, {
+      clientId: options.clientId ?? 'zkmeter-node-ingest',
+      clean: false,
+      reconnectPeriod: 1000,
+      connectTimeout: 5000,
+    })
+    // Hold each PUBACK until the record is durable (or refused): mqtt.js sends it when this calls back.
+    c.handleMessage = (packet, callback) => {
+      const payload = packet.payload
+      ingest(packet.topic, typeof payload === 'string' ? payload : new Uint8Array(payload)).then(
+        () => callback(),
+        (error: Error) => callback(error),
+      )
+    }
+    c.on('error', (error) => log({ level: 'warn', event: 'ingest.mqtt-error', reason: error.message }))
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        c.end(true)
+        reject(
+          new ZkMeterError(
+            `no MQTT broker answered at the configured URL within 5 s; start it or fix --mqtt-url`,
+          ),
+        )
+      }, 5000)
+      c.once('connect', () => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
+    await c.subscribeAsync({ 'tele/+/SENSOR': { qos: 1 }, 'tele/+/PERIOD': { qos: 1 } })
+    return c
+  }
+
+  const ingestor: Ingestor = {
+    async start() {
+      if (running) return
+      await recover()
+      running = true
+      try {
+        await flush()
+        for (const m of meters.values()) {
+          for (const entry of m.periods.values())
+            if (entry.status === 'pending' || entry.status === 'incomplete') await tryAssemble(m, entry)
+        }
+        if (options.mqttUrl !== undefined) {
+          client = await connect(options.mqttUrl)
+          for (const m of meters.values()) scheduleAck(m)
+          resendOutstanding()
+          resendTimer = setInterval(resendOutstanding, cfg.resendIntervalMs)
+          resendTimer.unref()
+        }
+        log({ level: 'info', event: 'ingest.started', meters: meters.size })
+      } catch (error) {
+        await ingestor.stop()
+        throw error
+      }
+    },
+    stop() {
+      stopping ??= (async () => {
+        running = false
+        if (resendTimer !== undefined) clearInterval(resendTimer)
+        if (client !== undefined) {
+          const c = client
+          client = undefined
+          await new Promise<void>((resolve) => c.end(false, {}, () => resolve()))
+        }
+        await chain
+        if (journal !== undefined) {
+          if (failed === undefined) {
+            await flush()
+            await checkpoint(firstUnflushed()).catch(() => {})
+          }
+          await journal.close()
+        }
+        log({ level: 'info', event: 'ingest.stopped' })
+      })()
+      return stopping
+    },
+    ingest,
+    flush,
+    anomalies: (filter) => anomalyLog.list(filter),
+    counters: () => ({ ...counters, ...anomalyLog.counters() }),
+    periods(meter) {
+      const out: PeriodResult[] = []
+      for (const m of meters.values()) {
+        if (meter !== undefined && m.address !== meter.toLowerCase()) continue
+        for (const p of m.periods.values()) if (p.result !== undefined) out.push(p.result)
+      }
+      return out
+    },
+    status() {
+      return [...meters.values()].map((m) => ({
+        meter: m.address,
+        ackedSeq: m.durable.mark,
+        gaps: m.durable.gaps(),
+        periods: [...m.periods.values()].map((p) => ({
+          periodStart: p.period.periodStart,
+          periodEnd: p.period.periodEnd,
+          status: p.status,
+        })),
+      }))
+    },
+    on(event: string, listener: (...args: never[]) => void) {
+      emitter.on(event, listener as (...args: unknown[]) => void)
+      return ingestor
+    },
+    off(event, listener) {
+      emitter.off(event, listener as (...args: unknown[]) => void)
+      return ingestor
+    },
+  }
+  return ingestor
+}
