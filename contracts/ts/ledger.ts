@@ -316,7 +316,9 @@ function proofArgs(proof: SolidityProof) {
   }
 }
 
-function claimArgs(bill: BillSubmission) {
+type Claim = Pick<BillSubmission, 'total' | 'energyWh' | 'tariffId' | 'cidDigest'>
+
+function claimArgs(bill: Claim) {
   return {
     total: checkUint('total', bill.total, 256),
     energyWh: checkUint('energyWh', bill.energyWh, 256),
@@ -330,22 +332,10 @@ export function billIdOf(
   period: BillingPeriod,
   household: Address,
   areaId: number,
-  claim: Pick<BillSubmission, 'total' | 'energyWh' | 'tariffId' | 'cidDigest'>,
+  claim: Claim,
 ): `0x${string}` {
   const p = periodArgs(period)
-  const c = claimArgs({
-    ...claim,
-    period,
-    signature: '',
-    proof: {
-      a: [0, 0],
-      b: [
-        [0, 0],
-        [0, 0],
-      ],
-      c: [0, 0],
-    },
-  })
+  const c = claimArgs(claim)
   const encoded = AbiCoder.defaultAbiCoder().encode(
     [PERIOD_TUPLE, 'address', 'uint32', CLAIM_TUPLE],
     [
