@@ -2,7 +2,7 @@
  * The household vault: batches of records encrypted per batch, stored as raw blocks in Helia, linked
  * per billing period by a dag-cbor manifest whose CID goes on-chain (docs/vault.md).
  *
- * Durability: appendBatch resolves only after the block and the period's updated link list are both in
+ * Durability: appendBatch resolves only after the block and the batch's state key are both in
  * LevelDB (written to the OS before the call returns, so a killed process loses nothing acknowledged).
  * A crash between the two leaves an orphan block and no acknowledged state; the caller retries and
  * gets the same index again under a fresh nonce. Sealing writes the manifest block first and then
@@ -86,6 +86,8 @@ export interface Vault {
   ): Promise<AppendResult>
   sealPeriod(meter: string, periodStart: number | bigint, periodEnd: number | bigint): Promise<SealResult>
   readPeriod(manifestCid: CID | string, options?: ReadOptions): Promise<VaultRecord[]>
+  /** The records appended so far to a period that is not sealed yet (e.g. for an export); [] if none. */
+  readOpenPeriod(meter: string, periodStart: number | bigint): Promise<VaultRecord[]>
   listPeriods(): Promise<PeriodInfo[]>
   grant(manifestCid: CID | string, recipientX25519PublicKey: Uint8Array): Promise<Grant>
 }
@@ -439,6 +441,32 @@ export function createVault(options: VaultOptions): Vault {
           timeoutMs,
           readOptions,
         ),
+      )
+    },
+
+    readOpenPeriod(meterIn, periodStartIn) {
+      const meter = normalizeMeter(meterIn)
+      const periodStart = normalizeTime(periodStartIn)
+      const id = periodId(meter, periodStart)
+      // In the period's queue, so it sees a consistent set of batches (never one mid-append).
+      return serialize(id, () =>
+        guard('read an open period', async () => {
+          const state = await loadPeriod(id)
+          if (state.status === 'sealed') throw sealedError(meter, periodStart, state.sealed)
+          const entries = await openBatches(id)
+          const periodKey = derivePeriodKey(rootKey, meter, periodStart)
+          try {
+            const batches = await mapLimit(entries, FETCH_CONCURRENCY, async (entry, index) =>
+              decryptBatch(
+                { periodKey, meter, periodStart, index },
+                await getBlock(helia, entry.cid, timeoutMs),
+              ),
+            )
+            return batches.flat()
+          } finally {
+            periodKey.fill(0)
+          }
+        }),
       )
     },
 

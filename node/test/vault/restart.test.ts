@@ -33,6 +33,8 @@ describe('vault on a persistent Helia node', () => {
     ])
     const c = await vault2.appendBatch(METER, PERIOD_START, meterRecords(10, 192))
     expect(c.index).toBe(2)
+    expect(await vault2.readOpenPeriod(METER, PERIOD_START)).toEqual(meterRecords(202, 0))
+    expect(await vault2.readOpenPeriod(METER, PERIOD_END)).toEqual([])
     const sealed = await vault2.sealPeriod(METER, PERIOD_START, PERIOD_END)
     expect(sealed.cidDigest).toBe(cidDigest(sealed.manifestCid))
     expect(sealed.cidDigest).toMatch(/^0x[0-9a-f]{64}$/)
