@@ -2,7 +2,7 @@ import { request as httpRequest } from 'node:http'
 import { JsonRpcProvider, Network, parseEther, Wallet } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { InvalidInputError } from '../../node/src/errors.ts'
-import { type DevChain, devAccount, startDevChain } from '../ts/chain.ts'
+import { type DevChain, devAccount, jsonRpcProvider, startDevChain } from '../ts/chain.ts'
 import { JSON_RPC_ERRORS, type JsonRpcServerHandle, serveJsonRpc } from '../ts/json-rpc-server.ts'
 
 let chain: DevChain
@@ -177,7 +177,21 @@ describe('serveJsonRpc', () => {
     }
   })
 
+  it('jsonRpcProvider fixes the network of an RPC_URL once', async () => {
+    const provider = await jsonRpcProvider(server.url)
+    try {
+      expect((await provider.getNetwork()).chainId).toBe(chain.chainId)
+      expect(await provider.getBalance(devAccount(1).address)).toBeGreaterThan(0n)
+    } finally {
+      provider.destroy()
+    }
+    await expect(jsonRpcProvider('ftp://example')).rejects.toThrow(InvalidInputError)
+  })
+
   it('validates its own arguments', async () => {
+    await expect(startDevChain({ accounts: 0 })).rejects.toThrow(InvalidInputError)
+    await expect(startDevChain({ chainId: -1 })).rejects.toThrow(InvalidInputError)
+    expect(() => devAccount(-1)).toThrow(InvalidInputError)
     await expect(serveJsonRpc(chain.provider, { host: '', port: 0 })).rejects.toThrow(InvalidInputError)
     await expect(serveJsonRpc(chain.provider, { host: '127.0.0.1', port: 70000 })).rejects.toThrow(
       InvalidInputError,
