@@ -173,7 +173,10 @@ async function drain(iterable: AsyncIterable<unknown>): Promise<void> {
 /** Pins a single block (depth 0) so Helia's garbage collector never drops vault data. */
 async function pinBlock(helia: Helia, cid: CID): Promise<void> {
   if (await helia.pins.isPinned(cid)) return
-  await drain(helia.pins.add(cid, { depth: 0, metadata: { zkmeter: 'vault' } }))
+  // The block was just stored, so the walk is local; the timeout only guards against a surprise fetch.
+  await drain(
+    helia.pins.add(cid, { depth: 0, metadata: { zkmeter: 'vault' }, signal: AbortSignal.timeout(10_000) }),
+  )
 }
 
 async function mapLimit<T, R>(

@@ -14,6 +14,7 @@ import {
   openGrant,
   readPeriodWithGrant,
   type SealResult,
+  type Vault,
 } from '../../src/vault/index.ts'
 import { METER, meterRecords, newRootKey, PERIOD_END, PERIOD_START, scratch } from './helpers.ts'
 
@@ -25,6 +26,7 @@ let a: HeliaNode
 let b: HeliaNode
 let first: SealResult
 let second: SealResult
+let vaultA: Vault
 const libp2pB = createLibp2p(privateLibp2pOptions())
 
 beforeAll(async () => {
@@ -32,13 +34,12 @@ beforeAll(async () => {
   a = await s.node('a')
   // B runs Helia on a libp2p node it shares (as the mesh does): Helia must not own its lifecycle.
   b = await createHeliaNode({ dir: join(s.dir, 'b'), libp2p: await libp2pB })
-  const vaultA = createVault({ helia: a.helia, rootKey: newRootKey() })
+  vaultA = createVault({ helia: a.helia, rootKey: newRootKey() })
   await vaultA.appendBatch(METER, PERIOD_START, meterRecords(96, 0))
   await vaultA.appendBatch(METER, PERIOD_START, meterRecords(96, 96))
   first = await vaultA.sealPeriod(METER, PERIOD_START, PERIOD_END)
   await vaultA.appendBatch(METER, NEXT_START, meterRecords(50, 192, 7))
   second = await vaultA.sealPeriod(METER, NEXT_START, NEXT_END)
-  ;(globalThis as Record<string, unknown>).vaultA = vaultA
   await b.libp2p.dial(a.libp2p.getMultiaddrs()[0]!, { signal: AbortSignal.timeout(10_000) })
 })
 
@@ -47,8 +48,6 @@ afterAll(async () => {
   await (await libp2pB).stop()
   await s.cleanup()
 })
-
-const vaultA = () => (globalThis as Record<string, unknown>).vaultA as ReturnType<typeof createVault>
 
 describe('two Helia nodes on loopback', () => {
   it('B fetches the manifest and batches by CID over bitswap and holds only ciphertext', async () => {
@@ -77,7 +76,7 @@ describe('two Helia nodes on loopback', () => {
 
   it('a grant lets B read that one period and no other', async () => {
     const recipient = generateGrantKeyPair()
-    const grant = await vaultA().grant(first.manifestCid, recipient.publicKey)
+    const grant = await vaultA.grant(first.manifestCid, recipient.publicKey)
     // Grants travel as JSON.
     const opened = openGrant(JSON.stringify(grant), recipient.privateKey)
     expect(opened.manifestCid.equals(first.manifestCid)).toBe(true)
