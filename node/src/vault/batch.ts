@@ -61,6 +61,37 @@ export function encodeRecords(records: readonly VaultRecord[]): Uint8Array {
   return cbor
 }
 
+/**
+ * Splits records into consecutive groups that each encode to at most `targetBytes` (default
+ * TARGET_BATCH_BYTES), for callers whose natural unit (a journal segment) may exceed one batch.
+ * A single record above MAX_BATCH_BYTES is refused with BatchTooLargeError.
+ */
+export function splitRecords<T extends VaultRecord>(
+  records: readonly T[],
+  targetBytes: number = TARGET_BATCH_BYTES,
+): T[][] {
+  if (!Number.isSafeInteger(targetBytes) || targetBytes < 64 || targetBytes > MAX_BATCH_BYTES) {
+    throw new InvalidInputError(`targetBytes must be an integer in 64..${MAX_BATCH_BYTES}`)
+  }
+  // An array header is at most 9 bytes in CBOR; records encode the same inside an array as alone.
+  const budget = targetBytes - 9
+  const groups: T[][] = []
+  let current: T[] = []
+  let size = 0
+  for (const record of records) {
+    const bytes = encodeRecords([record]).length - 1
+    if (current.length > 0 && size + bytes > budget) {
+      groups.push(current)
+      current = []
+      size = 0
+    }
+    current.push(record)
+    size += bytes
+  }
+  if (current.length > 0) groups.push(current)
+  return groups
+}
+
 function pad(cbor: Uint8Array): Uint8Array {
   const length = Math.ceil((4 + cbor.length) / PAD_BYTES) * PAD_BYTES
   const out = new Uint8Array(length)

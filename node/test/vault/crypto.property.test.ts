@@ -15,6 +15,7 @@ import {
   MAX_BATCH_BYTES,
   openGrant,
   PAD_BYTES,
+  splitRecords,
   wrapGrant,
 } from '../../src/vault/index.ts'
 import { METER, meterRecords, newRootKey, OTHER_METER, PERIOD_END, PERIOD_START } from './helpers.ts'
@@ -177,5 +178,32 @@ describe('disclosure grants', () => {
         recipientPublicKey: new Uint8Array(32),
       }),
     ).toThrow(InvalidInputError)
+  })
+})
+
+describe('splitRecords', () => {
+  it('keeps order and content, and every group encodes within the target', () => {
+    fc.assert(
+      fc.property(
+        fc.array(value.node, { maxLength: 60 }),
+        fc.integer({ min: 64, max: 4096 }),
+        (recs, target) => {
+          const fitting = recs.filter((r) => dagCbor.encode([r]).length <= target)
+          const groups = splitRecords(fitting, target)
+          expect(groups.flat()).toEqual(fitting)
+          for (const g of groups) {
+            expect(g.length).toBeGreaterThan(0)
+            expect(dagCbor.encode(g).length).toBeLessThanOrEqual(target)
+          }
+        },
+      ),
+      { numRuns: 200 },
+    )
+  })
+
+  it('splits a journal-sized group into batches the vault accepts', () => {
+    const groups = splitRecords(meterRecords(5000))
+    expect(groups.length).toBeGreaterThan(1)
+    for (const g of groups) expect(() => encryptBatch(ctx(), g)).not.toThrow()
   })
 })
