@@ -680,11 +680,13 @@ export function createIngestor(options: IngestorOptions): Ingestor {
       requestResend(m, c.gap.from, c.gap.to)
     }
     const frame = new TextEncoder().encode(JSON.stringify({ k: 'r', m: meter, r: record, s: signature }))
-    const write = journal.append(frame)
+    let moved = false
+    const write = journal.append(frame, (segment) => {
+      moved = applyDurable(m, record, signature, segment)
+    })
     m.pending.set(record.seq, write)
-    let segment: number
     try {
-      segment = await write
+      await write
     } catch (error) {
       failed ??= error
       anomaly({
@@ -698,7 +700,6 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     } finally {
       m.pending.delete(record.seq)
     }
-    const moved = applyDurable(m, record, signature, segment)
     counters.stored++
     if (c.fillIn) {
       anomaly({

@@ -33,8 +33,12 @@ export interface JournalFrame {
 }
 
 export interface Journal {
-  /** Resolves, with the segment it went to, once the frame (and every one before it) is fsynced. */
-  append(payload: Uint8Array): Promise<number>
+  /**
+   * Resolves, with the segment it went to, once the frame (and every one before it) is fsynced.
+   * `onDurable` runs synchronously right after the fsync, before any later rotate() returns: the
+   * owner's per-segment bookkeeping can never miss a frame that landed in a closed segment.
+   */
+  append(payload: Uint8Array, onDurable?: (segment: number) => void): Promise<number>
   /** Segment that new appends go to. */
   readonly segment: number
   /** Waits for pending appends, then starts a new segment; returns the number of the closed one. */
@@ -118,7 +122,13 @@ export async function openJournal(dir: string): Promise<OpenJournalResult> {
   let handle: FileHandle = await open(join(dir, segmentName(segment)), 'a', 0o600)
   await syncDir(dir)
 
-  let queue: { bytes: Uint8Array; resolve: (segment: number) => void; reject: (e: unknown) => void }[] = []
+  interface Pending {
+    bytes: Uint8Array
+    onDurable: ((segment: number) => void) | undefined
+    resolve: (segment: number) => void
+    reject: (e: unknown) => void
+  }
+  let queue: Pending[] = []
   let writing: Promise<void> | undefined
   let closed = false
   let failure: unknown
@@ -131,11 +141,17 @@ export async function openJournal(dir: string): Promise<OpenJournalResult> {
       queue = []
       try {
         if (failure !== undefined) throw failure
-        await handle.writev(batch.map((b) => b.bytes))
-        await handle.datasync()
+        // File and segment number are taken together: rotate() swaps both only between batches.
+        const file = handle
+        const into = segment
+        await file.writev(batch.map((b) => b.bytes))
+        await file.datasync()
         syncs++
         written += batch.length
-        for (const item of batch) item.resolve(segment)
+        for (const item of batch) {
+          item.onDurable?.(into)
+          item.resolve(into)
+        }
       } catch (error) {
         // After a failed write the file's tail is unknown: refuse everything until reopened.
         failure ??= new JournalError('the journal could not write to disk; no record was acknowledged', {
@@ -156,13 +172,13 @@ export async function openJournal(dir: string): Promise<OpenJournalResult> {
   }
 
   const journal: Journal = {
-    append(payload) {
+    append(payload, onDurable) {
       if (closed) return Promise.reject(new JournalError('the journal is closed'))
       if (!(payload instanceof Uint8Array) || payload.length > MAX_FRAME_BYTES) {
         return Promise.reject(new InvalidInputError(`a journal frame is 0..${MAX_FRAME_BYTES} bytes`))
       }
       const { promise, resolve, reject } = Promise.withResolvers<number>()
-      queue.push({ bytes: frame(payload), resolve, reject })
+      queue.push({ bytes: frame(payload), onDurable, resolve, reject })
       // Defer the write by a tick so appends of the same turn share one fsync.
       if (writing === undefined) setImmediate(() => void kick())
       return promise
@@ -172,13 +188,19 @@ export async function openJournal(dir: string): Promise<OpenJournalResult> {
     },
     async rotate() {
       if (closed) throw new JournalError('the journal is closed')
+      const next = await open(join(dir, segmentName(segment + 1)), 'a', 0o600)
+      await syncDir(dir)
+      // Frames appended while the new file was opened still go to the old one; once none is queued
+      // or being written, swap file and number in one synchronous step.
       await drain()
-      if (failure !== undefined) throw failure
+      if (failure !== undefined) {
+        await next.close()
+        throw failure
+      }
       const old = handle
       const closedSegment = segment
+      handle = next
       segment++
-      handle = await open(join(dir, segmentName(segment)), 'a', 0o600)
-      await syncDir(dir)
       await old.close()
       return closedSegment
     },
