@@ -1,0 +1,164 @@
+/**
+ * The real UNO firmware (built by firmware/tools/build-uno.ts with arduino-builder) running under
+ * avr8js: sensors in, relays and serial frames out. Needs the Debian AVR toolchain; if it is
+ * missing the build throws ToolchainMissingError naming the packages (nothing is skipped).
+ */
+import { EEPROMMemoryBackend, PinState } from 'avr8js'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { decodeMeasurement, LinkType, type Measurement } from '../protocol/link.ts'
+import { buildUno, UNO_HEX } from '../tools/build-uno.ts'
+import { UnoSimulator } from './uno-sim.ts'
+
+const RELAY_PIN = (n: number) => 3 + n // relay 1..8 on D4..D11
+const relayOn = (sim: UnoSimulator, n: number) => sim.pinState(RELAY_PIN(n)) === PinState.Low // active-LOW board
+const FLAME_PIN = 2
+const POWER_FAIL_PIN = 18 // A4
+const volts = (permille: number) => (permille / 1000) * 5
+
+function lastMeasurement(sim: UnoSimulator): Measurement {
+  const frame = sim.frames.filter((f) => f.frame.type === LinkType.measurement).at(-1)
+  if (!frame) throw new Error('the UNO sent no measurement frame')
+  return decodeMeasurement(frame.frame.payload)
+}
+
+function boot(eeprom?: EEPROMMemoryBackend): UnoSimulator {
+  const sim = new UnoSimulator(UNO_HEX, eeprom)
+  sim.setAnalog(0, 0.245) // LM35: 24.5 °C
+  sim.setAnalog(1, 3.0) // LDR: daylight
+  sim.setAnalog(2, 0.5) // MQ-6: clean air
+  sim.setAnalog(3, 0) // dry
+  return sim
+}
+
+const heartbeat = (sim: UnoSimulator) => sim.send(LinkType.heartbeat, Uint8Array.of(1))
+
+describe('UNO firmware under avr8js', () => {
+  beforeAll(() => {
+    buildUno()
+  })
+
+  it('boots with only the appliance circuits on and reports measurements over the link', () => {
+    const sim = boot()
+    heartbeat(sim)
+    sim.run(1300)
+    for (let n = 1; n <= 7; n++) expect(relayOn(sim, n), `relay ${n}`).toBe(false)
+    expect(relayOn(sim, 8)).toBe(true)
+    const m = lastMeasurement(sim)
+    expect(Math.abs(m.temperatureCenti - 2450)).toBeLessThan(60)
+    expect(m.light).toBeGreaterThan(550)
+    expect(m.gas).toBeLessThan(150)
+    expect(m.hazards).toBe(0)
+    expect(m.relays).toBe(0x80)
+    expect(sim.frames.length).toBeGreaterThanOrEqual(2) // at boot and once a second
+  })
+
+  it('flame: sprinkler relay and buzzer within 100 ms, frame sent at once, off after the flame is gone', () => {
+    const sim = boot()
+    heartbeat(sim)
+    sim.run(300)
+    const framesBefore = sim.frames.length
+    const t0 = sim.timeMs
+    sim.setPin(FLAME_PIN, false)
+    expect(sim.run(100, () => relayOn(sim, 6))).toBe(true)
+    const reaction = sim.timeMs - t0
+    expect(reaction).toBeLessThan(100)
+    expect(relayOn(sim, 7)).toBe(true)
+    expect(relayOn(sim, 8)).toBe(true) // flame alone keeps the sockets on
+    sim.run(10)
+    const alarm = sim.frames.slice(framesBefore).find((f) => decodeMeasurement(f.frame.payload).hazards & 1)
+    expect(alarm, 'a measurement with the flame bit').toBeDefined()
+    expect(alarm!.timeMs - t0).toBeLessThan(100)
+    expect(decodeMeasurement(alarm!.frame.payload).relays & 0x60).toBe(0x60)
+    console.log(`flame → sprinkler relay: ${reaction.toFixed(1)} ms simulated`)
+    sim.setPin(FLAME_PIN, true)
+    sim.run(2500)
+    expect(relayOn(sim, 6)).toBe(true) // debounced: needs 3 s of no flame
+    sim.run(700)
+    expect(relayOn(sim, 6)).toBe(false)
+    expect(relayOn(sim, 7)).toBe(false)
+  })
+
+  it('gas: cuts the appliance circuits, runs the vent fan, refuses POWER8 ON until clear', () => {
+    const sim = boot()
+    heartbeat(sim)
+    sim.run(200)
+    sim.setAnalog(2, volts(600))
+    expect(sim.run(400, () => !relayOn(sim, 8))).toBe(true)
+    expect(relayOn(sim, 5)).toBe(true)
+    expect(relayOn(sim, 7)).toBe(true)
+    sim.send(LinkType.setRelay, Uint8Array.of(8, 1))
+    sim.run(50)
+    expect(relayOn(sim, 8)).toBe(false)
+    sim.setAnalog(2, volts(350)) // between the thresholds: still an alarm (hysteresis)
+    sim.run(2500)
+    expect(relayOn(sim, 5)).toBe(true)
+    sim.setAnalog(2, volts(100))
+    sim.run(2300)
+    expect(relayOn(sim, 5)).toBe(false)
+    expect(relayOn(sim, 8)).toBe(false) // latched off until someone switches it on
+    sim.send(LinkType.setRelay, Uint8Array.of(8, 1))
+    sim.run(50)
+    expect(relayOn(sim, 8)).toBe(true)
+  })
+
+  it('water: cuts the appliance circuits and sounds the buzzer', () => {
+    const sim = boot()
+    heartbeat(sim)
+    sim.run(200)
+    sim.setAnalog(3, volts(800))
+    expect(sim.run(500, () => !relayOn(sim, 8))).toBe(true)
+    expect(relayOn(sim, 7)).toBe(true)
+    expect(relayOn(sim, 6)).toBe(false)
+    sim.run(20)
+    expect(lastMeasurement(sim).hazards).toBe(4)
+  })
+
+  it('obeys relay and fan commands from the ESP8266', () => {
+    const sim = boot()
+    heartbeat(sim)
+    sim.send(LinkType.setRelay, Uint8Array.of(3, 1))
+    sim.send(LinkType.setFan, Uint8Array.of(2))
+    sim.run(100)
+    expect(relayOn(sim, 3)).toBe(true)
+    expect(relayOn(sim, 1)).toBe(true)
+    sim.send(LinkType.setRelay, Uint8Array.of(3, 2))
+    sim.run(50)
+    expect(relayOn(sim, 3)).toBe(false)
+    sim.run(1000)
+    const m = lastMeasurement(sim)
+    expect(m.fanSpeed).toBe(2)
+    expect(m.relays).toBe(0x81)
+  })
+
+  it('without the node: fan follows the temperature and the night light the LDR', () => {
+    const sim = boot()
+    sim.setAnalog(0, 0.3) // 30 °C
+    sim.setAnalog(1, 0.3) // dark
+    sim.run(200)
+    expect(relayOn(sim, 1)).toBe(true)
+    expect(relayOn(sim, 4)).toBe(true)
+    sim.run(1000)
+    expect(lastMeasurement(sim).fanSpeed).toBe(2)
+  })
+
+  it('keeps the energy counter across a power cut via the EEPROM checkpoint (brown-out write)', () => {
+    const eeprom = new EEPROMMemoryBackend(1024)
+    const first = boot(eeprom)
+    first.run(100)
+    // 10 Wh of CF pulses at 3200 imp/kWh = 32 pulses.
+    for (let i = 0; i < 32; i++) {
+      first.setPin(3, false)
+      first.run(2)
+      first.setPin(3, true)
+      first.run(2)
+    }
+    first.run(1100)
+    expect(lastMeasurement(first).energyWh).toBe(10n)
+    first.setPin(POWER_FAIL_PIN, false) // supply collapsing: checkpoint now
+    // 24 EEPROM bytes at ~3.4 ms each: the supply must hold up ~85 ms after the power-fail signal.
+    first.run(120)
+    const second = boot(eeprom)
+    second.run(1100)
+    expect(lastMeasurement(second).energyWh).toBe(10n)
+  })
+})
