@@ -25,9 +25,39 @@ export interface CommitmentAccumulator {
   finish(): bigint
   /** Index the next add() must be at or after. */
   readonly nextIndex: number
+  /** Everything needed to continue after a restart (chain state, current block, position). */
+  snapshot(): AccumulatorSnapshot
 }
 
-export function createCommitmentAccumulator(salt: bigint, n: number): CommitmentAccumulator {
+export interface AccumulatorSnapshot {
+  n: number
+  /** Chain state after the completed blocks, as a decimal string. */
+  state: string
+  block: number
+  current: number[]
+  next: number
+}
+
+/** Continues an accumulator from snapshot(); validates it like any other input. */
+export function restoreCommitmentAccumulator(snapshot: AccumulatorSnapshot): CommitmentAccumulator {
+  const bad = (what: string) => new InvalidInputError(`commitment snapshot: ${what}`)
+  if (typeof snapshot !== 'object' || snapshot === null) throw bad('must be an object')
+  const { n, state, block, current, next } = snapshot
+  if (typeof state !== 'string' || !/^\d{1,80}$/.test(state)) throw bad('state must be a decimal string')
+  const acc = createCommitmentAccumulator(BigInt(state), n)
+  const blocks = Math.ceil(Math.ceil(n / READINGS_PER_ELEMENT) / CHAIN_RATE)
+  if (!Number.isInteger(block) || block < 0 || block >= blocks) throw bad(`block must be in [0, ${blocks})`)
+  if (!Array.isArray(current) || current.length > BLOCK)
+    throw bad(`current must hold at most ${BLOCK} readings`)
+  if (next !== block * BLOCK + current.length) throw bad('next does not match block and current')
+  acc.load(block, current, next)
+  return acc
+}
+
+export function createCommitmentAccumulator(
+  salt: bigint,
+  n: number,
+): CommitmentAccumulator & { load(block: number, current: number[], next: number): void } {
   if (!Number.isInteger(n) || n <= 0)
     throw new InvalidInputError(`period size N must be a positive integer, got ${n}`)
   // Checked at period open so a bad salt fails now, not when the period closes.
@@ -72,6 +102,17 @@ export function createCommitmentAccumulator(salt: bigint, n: number): Commitment
     },
     get nextIndex() {
       return next
+    },
+    snapshot: () => ({ n, state: state.toString(), block, current: [...current], next }),
+    load(atBlock, readings, nextIndex) {
+      readings.forEach((r, i) => {
+        if (!Number.isInteger(r) || r < 0 || r > MAX_READING) {
+          throw new InvalidReadingError(`snapshot reading ${i} must be an integer in [0, ${MAX_READING}]`)
+        }
+      })
+      block = atBlock
+      current = [...readings]
+      next = nextIndex
     },
   }
 }

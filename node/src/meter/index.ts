@@ -1,4 +1,6 @@
 /** The virtual meter's public surface: the meter, its clocks and the household model. */
+
+export { readMeterCheckpoint } from './checkpoint.ts'
 export {
   createManualClock,
   createScaledClock,

@@ -42,14 +42,23 @@ export interface VirtualMeterOptions {
   stepSeconds?: number
   /** Local time of the household relative to UTC (load peaks follow local hours). Default 0. */
   utcOffsetMinutes?: number
+  /**
+   * File holding the meter's non-volatile state (counter, seq, open period, relays). When it
+   * exists, start() resumes from it and the counter/seq/period options are ignored. Without it
+   * the meter forgets everything on stop.
+   */
+  stateFile?: string
+  /** Longest gap (simulated seconds) start() replays after a restart. Default 35 days. */
+  maxCatchUpSeconds?: number
   /** How long start() waits for the broker. Default 5000 ms. */
   connectTimeoutMs?: number
   /** Receives one line per notable event (ignored commands, resend misses); never keys. */
   log?: (message: string) => void
 }
 
-export type ResolvedOptions = Required<Omit<VirtualMeterOptions, 'firstPeriodStart'>> & {
+export type ResolvedOptions = Required<Omit<VirtualMeterOptions, 'firstPeriodStart' | 'stateFile'>> & {
   firstPeriodStart: number | undefined
+  stateFile: string | undefined
   intervalSeconds: number
 }
 
@@ -63,6 +72,14 @@ function bytes(value: unknown, option: string): Uint8Array {
 function integer(value: unknown, option: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
     throw new InvalidMeterOptionError(option, `must be an integer in [${min}, ${max}], got ${String(value)}`)
+  }
+  return value
+}
+
+function stateFile(value: unknown): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new InvalidMeterOptionError('stateFile', 'must be a file path')
   }
   return value
 }
@@ -134,6 +151,13 @@ export function resolveOptions(options: VirtualMeterOptions): ResolvedOptions {
     bufferCapacity: integer(options.bufferCapacity ?? 4096, 'bufferCapacity', 1, 1_000_000),
     stepSeconds,
     utcOffsetMinutes: integer(options.utcOffsetMinutes ?? 0, 'utcOffsetMinutes', -14 * 60, 14 * 60),
+    stateFile: stateFile(options.stateFile),
+    maxCatchUpSeconds: integer(
+      options.maxCatchUpSeconds ?? 35 * 86_400,
+      'maxCatchUpSeconds',
+      0,
+      366 * 86_400,
+    ),
     connectTimeoutMs: integer(options.connectTimeoutMs ?? 5000, 'connectTimeoutMs', 1, 600_000),
     log: typeof options.log === 'function' ? options.log : () => {},
   }

@@ -21,9 +21,14 @@ import {
   signPeriod,
   signRecord,
 } from '../protocol/records.ts'
+import { CHECKPOINT_VERSION, type MeterCheckpoint, readCheckpoint, writeCheckpoint } from './checkpoint.ts'
 import type { SimClock } from './clock.ts'
 import { type Command, parseCommand } from './commands.ts'
-import { type CommitmentAccumulator, createCommitmentAccumulator } from './commitment.ts'
+import {
+  type CommitmentAccumulator,
+  createCommitmentAccumulator,
+  restoreCommitmentAccumulator,
+} from './commitment.ts'
 import { InvalidCommandError, MeterStateError } from './errors.ts'
 import { createHousehold, type HazardStimuli } from './household.ts'
 import { resolveOptions, type VirtualMeterOptions } from './options.ts'
@@ -99,8 +104,8 @@ export function createVirtualMeter(options: VirtualMeterOptions): VirtualMeter {
     stepSeconds: o.stepSeconds,
     utcOffsetMinutes: o.utcOffsetMinutes,
   })
-  const relays = createRelayController()
-  const alarms = createAlarms()
+  let relays = createRelayController()
+  let alarms = createAlarms()
   const buffer = createRecordBuffer(o.bufferCapacity)
   const stimuli: HazardStimuli = { flame: false, gas: false, water: false }
   const log = o.log
@@ -115,15 +120,79 @@ export function createVirtualMeter(options: VirtualMeterOptions): VirtualMeter {
   let t = 0
   let startedAt = 0
   let joules = 0
+  // Counter value that `joules` adds to: initialEnergyWh, or the counter restored from the state file.
+  let baseWh = o.initialEnergyWh
   let seq = o.initialSeq
   let intervalStartCounter = o.initialEnergyWh
+  // Live samples and STATE are skipped while replaying a gap after a restart (see start()).
+  let catchUpUntil = 0
   let periodDays = o.periodDays
   let firstPeriodStart = 0
   let period: (OpenPeriod & { acc: CommitmentAccumulator }) | undefined
   let periodsClosed = 0
 
-  const energyWh = () => o.initialEnergyWh + Math.floor(joules / 3600)
+  const energyWh = () => baseWh + Math.floor(joules / 3600)
   const actuators = () => ({ relays: relays.outputs(), fanSpeed: relays.fanSpeed() })
+
+  function checkpoint(withBuffer = false): MeterCheckpoint {
+    return {
+      v: CHECKPOINT_VERSION,
+      meter: address,
+      time: t,
+      seq,
+      energyWh: energyWh(),
+      joulesRemainder: joules % 3600,
+      intervalStartCounter,
+      periodDays,
+      firstPeriodStart,
+      periodsClosed,
+      ...(period && {
+        period: {
+          start: period.start,
+          end: period.end,
+          anchor: period.anchor,
+          startCounter: period.startCounter,
+          acc: period.acc.snapshot(),
+        },
+      }),
+      relays: relays.snapshot(),
+      stimuli: { ...stimuli },
+      hazards: alarms.hazards(),
+      ...(withBuffer && { buffer: buffer.range(0, Number.MAX_SAFE_INTEGER) }),
+    }
+  }
+
+  /** Saves the state before anything that depends on it leaves the meter. */
+  function persist(withBuffer = false): void {
+    if (o.stateFile) writeCheckpoint(o.stateFile, checkpoint(withBuffer))
+  }
+
+  function restore(saved: MeterCheckpoint): void {
+    if (saved.meter !== address) {
+      throw new MeterStateError(
+        `the state file ${o.stateFile} belongs to meter ${saved.meter}, not ${address}; use another stateFile`,
+      )
+    }
+    t = saved.time
+    seq = saved.seq
+    baseWh = saved.energyWh
+    joules = saved.joulesRemainder
+    intervalStartCounter = saved.intervalStartCounter
+    periodDays = Math.min(saved.periodDays, maxPeriodDays(geometry))
+    firstPeriodStart = saved.firstPeriodStart
+    periodsClosed = saved.periodsClosed
+    period = saved.period && {
+      start: saved.period.start,
+      end: saved.period.end,
+      anchor: saved.period.anchor,
+      startCounter: saved.period.startCounter,
+      acc: restoreCommitmentAccumulator(saved.period.acc),
+    }
+    relays = createRelayController(saved.relays)
+    alarms = createAlarms(saved.hazards)
+    Object.assign(stimuli, saved.stimuli)
+    for (const r of saved.buffer ?? []) buffer.push(r)
+  }
 
   function publish(topicName: string, payload: string, retain = false): void {
     const c = client
@@ -156,6 +225,7 @@ export function createVirtualMeter(options: VirtualMeterOptions): VirtualMeter {
     const payload = encodeSensorPayload(message, signRecord(o.domain, o.privateKey, message))
     buffer.push({ seq, payload })
     seq++
+    persist()
     publish(topics.sensor, payload)
   }
 
@@ -170,6 +240,7 @@ export function createVirtualMeter(options: VirtualMeterOptions): VirtualMeter {
     }
   }
 
+  /** Closes the running period at its end and opens the next one; persists before publishing. */
   function closePeriod(current: OpenPeriod & { acc: CommitmentAccumulator }): void {
     const closed: BillingPeriod = {
       meter: address,
@@ -181,6 +252,8 @@ export function createVirtualMeter(options: VirtualMeterOptions): VirtualMeter {
     }
     const payload = encodePeriodPayload(closed, signPeriod(o.domain, o.privateKey, closed))
     periodsClosed++
+    openPeriod(current.end)
+    persist()
     publish(topics.period, payload, true)
     log(
       `period ${isoTime(current.start)} – ${isoTime(current.end)} closed: ${closed.endCounter - closed.startCounter} Wh`,
@@ -195,13 +268,19 @@ export function createVirtualMeter(options: VirtualMeterOptions): VirtualMeter {
       period.acc.add((t - interval - period.anchor) / interval, intervalWh)
     }
     record(1, intervalWh)
-    if (period && t === period.end) {
-      const current = period
-      period = undefined
-      closePeriod(current)
+    settleBoundary()
+  }
+
+  /**
+   * Period transitions due at the current time. Also run at start: a meter killed between an
+   * interval record and its period close closes the period when it comes back.
+   */
+  function settleBoundary(): void {
+    if (period && t >= period.end) closePeriod(period)
+    if (!period && t === firstPeriodStart) {
       openPeriod(t)
+      persist()
     }
-    if (!period && t === firstPeriodStart) openPeriod(t)
   }
 
   function publishState(): void {
@@ -258,6 +337,7 @@ export function createVirtualMeter(options: VirtualMeterOptions): VirtualMeter {
       joules += household.electrical(t, actuators()).powerW * (next - t)
       t = next
       if (t % interval === 0) closeInterval()
+      if (t < catchUpUntil) continue
       if (t % o.livePeriodSeconds === 0) {
         evaluateHazards()
         record(0, energyWh() - intervalStartCounter)
@@ -350,24 +430,48 @@ export function createVirtualMeter(options: VirtualMeterOptions): VirtualMeter {
       if (!topicName.startsWith(prefix)) return
       const name = topicName.slice(prefix.length)
       applyCommand(parseCommand(name, payload, maxPeriodDays(geometry)))
+      persist()
     })
   }
 
-  async function start(): Promise<void> {
-    if (phase !== 'idle') throw new MeterStateError(`the virtual meter cannot start: it is ${phase}`)
-    phase = 'starting'
-    t = Math.floor(o.clock.now())
-    startedAt = t
+  /** Fresh meter, or the state saved by the previous run; throws MeterStateError if unusable. */
+  function prepare(now: number): void {
+    const saved = o.stateFile ? readCheckpoint(o.stateFile) : undefined
+    if (saved) {
+      restore(saved)
+      if (now < t) {
+        throw new MeterStateError(
+          `the clock (${now}) is behind the meter's saved time (${t}); start the clock at or after ` +
+            'readMeterCheckpoint(stateFile).time so simulated time never runs backwards',
+          { details: { clock: now, saved: t } },
+        )
+      }
+      if (now - t > o.maxCatchUpSeconds) {
+        throw new MeterStateError(
+          `the clock (${now}) is ${now - t} s past the meter's saved time (${t}), more than maxCatchUpSeconds ` +
+            `(${o.maxCatchUpSeconds}); start the clock at readMeterCheckpoint(stateFile).time or raise the limit`,
+          { details: { clock: now, saved: t } },
+        )
+      }
+      catchUpUntil = now
+      return
+    }
+    t = now
     firstPeriodStart = o.firstPeriodStart ?? Math.ceil(t / interval) * interval
     if (firstPeriodStart < t) {
-      phase = 'idle'
       throw new MeterStateError(
         `firstPeriodStart ${firstPeriodStart} is before the meter's start ${t}: the meter cannot know its counter then`,
       )
     }
     period = undefined
-    if (t === firstPeriodStart) openPeriod(t)
+  }
+
+  async function start(): Promise<void> {
+    if (phase !== 'idle') throw new MeterStateError(`the virtual meter cannot start: it is ${phase}`)
+    phase = 'starting'
+    const now = Math.floor(o.clock.now())
     try {
+      prepare(now)
       client = await connectMqtt(o.mqttUrl, {
         clientId: topic,
         timeoutMs: o.connectTimeoutMs,
@@ -377,17 +481,30 @@ export function createVirtualMeter(options: VirtualMeterOptions): VirtualMeter {
       phase = 'idle'
       throw error
     }
+    startedAt = now
     const c = client
     c.on('message', onMessage)
     // Tasmota announces itself on every (re)connect.
     c.on('connect', () => publish(topics.lwt, 'Online', true))
     await c.subscribeAsync([topics.commands, topics.ack], { qos: 1 })
+    // stop() may have been called while connecting: it found no client to close, so close it here.
+    if (phase !== 'starting') {
+      client = undefined
+      await closeMqtt(c, true)
+      return
+    }
     publish(topics.lwt, 'Online', true)
+    safely('restart', () => {
+      settleBoundary()
+      // After a restart: replay the gap (interval records and period closes, no live samples).
+      processUntil(now)
+      persist()
+    })
     publishState()
     phase = 'running'
-    unsubscribeClock = o.clock.subscribe(async (now) => {
+    unsubscribeClock = o.clock.subscribe(async (time) => {
       if (phase !== 'running') return
-      safely('simulation', () => processUntil(Math.floor(now)))
+      safely('simulation', () => processUntil(Math.floor(time)))
       await flush()
     })
     await flush()
@@ -403,6 +520,7 @@ export function createVirtualMeter(options: VirtualMeterOptions): VirtualMeter {
       const c = client
       if (!c || !wasRunning) return
       c.off('message', onMessage)
+      safely('saving state', () => persist(true))
       if (c.connected) {
         publish(topics.lwt, 'Offline', true)
         await flush()
@@ -431,6 +549,7 @@ export function createVirtualMeter(options: VirtualMeterOptions): VirtualMeter {
         safely('hazard injection', () => {
           processUntil(Math.floor(o.clock.now()))
           evaluateHazards()
+          persist()
         })
         await flush()
       }

@@ -1,0 +1,118 @@
+/**
+ * The virtual meter's non-volatile memory: one JSON file replaced atomically (write + rename)
+ * before any message that depends on it is published, so a killed meter resumes with the same
+ * counter and never reuses a sequence number, as the firmware's checkpoint log guarantees.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import type { AccumulatorSnapshot } from './commitment.ts'
+import { MeterStateError } from './errors.ts'
+import type { HazardStimuli } from './household.ts'
+import type { BufferedRecord } from './record-buffer.ts'
+import type { RelaySnapshot } from './relays.ts'
+
+export const CHECKPOINT_VERSION = 1
+
+export interface MeterCheckpoint {
+  v: typeof CHECKPOINT_VERSION
+  meter: `0x${string}`
+  /** Simulated time processed up to. */
+  time: number
+  /** The seq the next record will carry. */
+  seq: number
+  energyWh: number
+  /** Energy below one Wh not yet in the counter, in joules (0..3599). */
+  joulesRemainder: number
+  intervalStartCounter: number
+  periodDays: number
+  firstPeriodStart: number
+  periodsClosed: number
+  period?: { start: number; end: number; anchor: number; startCounter: number; acc: AccumulatorSnapshot }
+  relays: RelaySnapshot
+  stimuli: HazardStimuli
+  hazards: number
+  /** Unacknowledged records, saved on a clean stop only. */
+  buffer?: BufferedRecord[]
+}
+
+export function writeCheckpoint(path: string, checkpoint: MeterCheckpoint): void {
+  const tmp = `${path}.tmp`
+  writeFileSync(tmp, JSON.stringify(checkpoint))
+  renameSync(tmp, path)
+}
+
+function corrupt(path: string, problem: string, cause?: unknown): MeterStateError {
+  return new MeterStateError(
+    `the meter state file ${path} is unusable (${problem}); restore it or delete it to provision a new meter`,
+    { details: { path }, cause },
+  )
+}
+
+const isInt = (v: unknown, min = 0): v is number =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v >= min
+
+/** Reads a checkpoint; undefined when the file does not exist, MeterStateError when it is damaged. */
+export function readCheckpoint(path: string): MeterCheckpoint | undefined {
+  if (!existsSync(path)) return undefined
+  let value: unknown
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'))
+  } catch (cause) {
+    throw corrupt(path, 'not JSON', cause)
+  }
+  const c = value as MeterCheckpoint
+  if (typeof c !== 'object' || c === null || c.v !== CHECKPOINT_VERSION)
+    throw corrupt(path, 'unknown version')
+  if (typeof c.meter !== 'string' || !/^0x[0-9a-f]{40}$/.test(c.meter))
+    throw corrupt(path, 'bad meter address')
+  for (const key of [
+    'time',
+    'seq',
+    'energyWh',
+    'joulesRemainder',
+    'intervalStartCounter',
+    'periodDays',
+    'firstPeriodStart',
+    'periodsClosed',
+    'hazards',
+  ] as const) {
+    if (!isInt(c[key])) throw corrupt(path, `${key} must be a non-negative integer`)
+  }
+  if (c.joulesRemainder >= 3600 || c.intervalStartCounter > c.energyWh)
+    throw corrupt(path, 'inconsistent counter')
+  const r = c.relays
+  if (typeof r !== 'object' || r === null || !isInt(r.requested) || !isInt(r.fanSpeed) || !isInt(r.hazards)) {
+    throw corrupt(path, 'bad relay state')
+  }
+  const s = c.stimuli
+  if (
+    typeof s !== 'object' ||
+    s === null ||
+    ![s.flame, s.gas, s.water].every((b) => typeof b === 'boolean')
+  ) {
+    throw corrupt(path, 'bad hazard stimuli')
+  }
+  if (c.period !== undefined) {
+    const p = c.period
+    if (
+      typeof p !== 'object' ||
+      p === null ||
+      ![p.start, p.end, p.anchor, p.startCounter].every((v) => isInt(v))
+    ) {
+      throw corrupt(path, 'bad period')
+    }
+  }
+  if (c.buffer !== undefined) {
+    if (!Array.isArray(c.buffer) || !c.buffer.every((b) => isInt(b?.seq) && typeof b.payload === 'string')) {
+      throw corrupt(path, 'bad record buffer')
+    }
+  }
+  return c
+}
+
+/** What an integrator needs before start(): where the saved meter's simulated clock stood. */
+export function readMeterCheckpoint(
+  path: string,
+): { time: number; seq: number; energyWh: number; meter: `0x${string}` } | undefined {
+  const c = readCheckpoint(path)
+  return c && { time: c.time, seq: c.seq, energyWh: c.energyWh, meter: c.meter }
+}
