@@ -80,11 +80,19 @@ export async function startCluster(
     }
   }
   const registered = count - (opts.unregistered ?? 0)
-  await until(
-    () => nodes.every((n) => n.members.list().length === registered),
-    15_000,
-    'membership to converge',
-  )
+  // An unregistered node keeps itself in its own view (nobody else accepts it): registered + 1.
+  const expected = (i: number) => (i < registered ? registered : registered + 1)
+  try {
+    await until(
+      () => nodes.every((n, i) => n.members.list().length === expected(i)),
+      15_000,
+      'membership to converge',
+    )
+  } catch (error) {
+    const views = nodes.map((n) => n.members.list().length).join(', ')
+    await Promise.all(nodes.map((n) => n.stop()))
+    throw new Error(`membership did not converge: member counts per node ${views}`, { cause: error })
+  }
   return {
     nodes,
     meters,
