@@ -51,14 +51,24 @@ export function generateX25519KeyPair(): X25519KeyPair {
 
 export function x25519SharedSecret(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
   if (publicKey.length !== 32) throw new InvalidMeshMessageError('an X25519 public key is 32 bytes')
-  const secret = diffieHellman({
-    privateKey: createPrivateKey({
-      key: Buffer.concat([PKCS8_PREFIX, privateKey]),
-      format: 'der',
-      type: 'pkcs8',
-    }),
-    publicKey: createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' }),
-  })
+  let secret: Buffer
+  try {
+    secret = diffieHellman({
+      privateKey: createPrivateKey({
+        key: Buffer.concat([PKCS8_PREFIX, privateKey]),
+        format: 'der',
+        type: 'pkcs8',
+      }),
+      publicKey: createPublicKey({
+        key: Buffer.concat([SPKI_PREFIX, publicKey]),
+        format: 'der',
+        type: 'spki',
+      }),
+    })
+  } catch (cause) {
+    // OpenSSL refuses low-order points itself ("failed during derivation").
+    throw new InvalidMeshMessageError('X25519 public key is of low order or invalid', { cause })
+  }
   // A low-order public key gives an all-zero secret: anyone could compute the masks (RFC 7748 §6.1).
   if (secret.every((b) => b === 0)) throw new InvalidMeshMessageError('X25519 public key is of low order')
   return new Uint8Array(secret)

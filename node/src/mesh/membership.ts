@@ -29,7 +29,12 @@ export interface Membership {
   on: ReturnType<typeof createEmitter<MembershipEvents>>['on']
 }
 
-export function createMembership(ctx: MeshContext, x25519PublicKey: Hex) {
+/** `usableKey` says whether a member's X25519 key gives a proper shared secret (not of low order). */
+export function createMembership(
+  ctx: MeshContext,
+  x25519PublicKey: Hex,
+  usableKey: (publicKey: Hex) => boolean,
+) {
   const byMeter = new Map<string, Member & { sig: string }>()
   const byPeer = new Map<string, Address>()
   const events = createEmitter<MembershipEvents>((e) =>
@@ -106,6 +111,11 @@ export function createMembership(ctx: MeshContext, x25519PublicKey: Hex) {
           meter: body.meter,
           peer: from,
         })
+        return 'reject'
+      }
+      // A member with an unusable key would make every honest member's masking fail: keep it out.
+      if (!usableKey(body.x25519PublicKey)) {
+        ctx.log.warn('rejected a membership announcement with an unusable X25519 key', { meter: body.meter })
         return 'reject'
       }
       if (!(await ctx.registry.isMember(body.meter, ctx.area))) {

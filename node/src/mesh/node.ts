@@ -41,7 +41,7 @@ import {
 } from './context.ts'
 import { InvalidMeshMessageError, MeshNotRunningError } from './errors.ts'
 import { createRateLimiter } from './events.ts'
-import { generateX25519KeyPair, x25519PublicKeyOf } from './masking.ts'
+import { generateX25519KeyPair, x25519PublicKeyOf, x25519SharedSecret } from './masking.ts'
 import { createMembership } from './membership.ts'
 import { createNotices } from './notices.ts'
 import type { MeterRegistry } from './registry.ts'
@@ -158,7 +158,14 @@ export async function createMeshNode(options: MeshNodeOptions) {
     },
   }
 
-  const membership = createMembership(ctx, bytesToHexLower(x25519.publicKey))
+  const membership = createMembership(ctx, bytesToHexLower(x25519.publicKey), (publicKey) => {
+    try {
+      x25519SharedSecret(x25519.privateKey, Buffer.from(publicKey.slice(2), 'hex'))
+      return true
+    } catch {
+      return false
+    }
+  })
   const alerts = createAlerts(ctx, membership, options.alerts)
   const notices = createNotices(ctx)
   const aggregation = createAggregation(ctx, membership, x25519.privateKey, options.aggregation)

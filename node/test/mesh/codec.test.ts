@@ -1,0 +1,158 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { encodeMeshMessage, type MeshMessage, parseMeshMessage } from '../../src/mesh/codec.ts'
+import { InvalidMeshMessageError } from '../../src/mesh/errors.ts'
+
+const hexOf = (bytes: number) =>
+  fc
+    .uint8Array({ minLength: bytes, maxLength: bytes })
+    .map((b) => `0x${Buffer.from(b).toString('hex')}` as `0x${string}`)
+const address = hexOf(20)
+const sig = hexOf(65)
+const area = fc.integer({ min: 0, max: 0xffff_ffff })
+const time = fc.integer({ min: 0, max: 2 ** 40 })
+const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map(String)
+const peerId = fc.constant('12D3KooWLg6DbVpwxBHNpxT6zXUx5Dwb4LxWW1SUNHA7qVK8RWRR')
+const sortedAddresses = fc
+  .uniqueArray(address, { minLength: 1, maxLength: 20 })
+  .map((list) => [...list].sort())
+
+const message: fc.Arbitrary<MeshMessage> = fc.oneof(
+  fc.record({
+    v: fc.constant(1 as const),
+    type: fc.constant('announce' as const),
+    body: fc.record({ area, peerId, x25519PublicKey: hexOf(32), meter: address, time }),
+    sig,
+  }),
+  fc.record({
+    v: fc.constant(1 as const),
+    type: fc.constant('alert' as const),
+    body: fc.record({
+      id: hexOf(16),
+      area,
+      kind: fc.constantFrom('fire' as const, 'flood' as const, 'gas' as const),
+      meter: address,
+      time,
+      ttl: fc.integer({ min: 1, max: 86_400 }),
+    }),
+    sig,
+  }),
+  fc.record({
+    v: fc.constant(1 as const),
+    type: fc.constant('ack' as const),
+    body: fc.record({ id: hexOf(16), area, meter: address, to: address, time }),
+    sig,
+  }),
+  fc.record({
+    v: fc.constant(1 as const),
+    type: fc.constant('share' as const),
+    area,
+    round: time,
+    meter: address,
+    members: hexOf(32),
+    value: u64,
+  }),
+  fc.record({
+    v: fc.constant(1 as const),
+    type: fc.constant('recover' as const),
+    area,
+    round: time,
+    members: hexOf(32),
+    missing: sortedAddresses,
+  }),
+  fc.record({
+    v: fc.constant(1 as const),
+    type: fc.constant('reveal' as const),
+    area,
+    round: time,
+    meter: address,
+    members: hexOf(32),
+    masks: fc
+      .tuple(sortedAddresses, fc.array(u64, { minLength: 20, maxLength: 20 }))
+      .map(([meters, values]) => meters.map((meter, i) => ({ meter, value: values[i] as string }))),
+  }),
+)
+
+describe('mesh message codec', () => {
+  it('round-trips every well-formed message', () => {
+    fc.assert(
+      fc.property(message, (m) => {
+        expect(parseMeshMessage(encodeMeshMessage(m))).toEqual(m)
+      }),
+    )
+  })
+
+  it('never throws anything but InvalidMeshMessageError on arbitrary bytes or JSON', () => {
+    const inputs = fc.oneof(
+      fc.uint8Array({ maxLength: 300 }),
+      fc.json().map((j) => new TextEncoder().encode(j)),
+      // Well-formed messages with one field replaced by an arbitrary JSON value.
+      fc.tuple(message, fc.jsonValue(), fc.nat()).map(([m, junk, k]) => {
+        const copy = JSON.parse(JSON.stringify(m)) as Record<string, unknown>
+        const target = 'body' in copy ? (copy.body as Record<string, unknown>) : copy
+        const keys = Object.keys(target)
+        target[keys[k % keys.length] as string] = junk
+        return new TextEncoder().encode(JSON.stringify(copy))
+      }),
+    )
+    fc.assert(
+      fc.property(inputs, (data) => {
+        try {
+          parseMeshMessage(data)
+        } catch (error) {
+          expect(error).toBeInstanceOf(InvalidMeshMessageError)
+        }
+      }),
+      { numRuns: 2000 },
+    )
+  })
+
+  it('rejects oversized input before parsing it', () => {
+    const big = new TextEncoder().encode(JSON.stringify({ v: 1, type: 'share', pad: 'x'.repeat(40_000) }))
+    expect(() => parseMeshMessage(big)).toThrow(/above the 32768-byte cap/)
+  })
+
+  it('rejects unknown fields, unsorted sets and a price on a non-price notice', () => {
+    const share = {
+      v: 1,
+      type: 'share',
+      area: 1,
+      round: 1,
+      meter: `0x${'11'.repeat(20)}`,
+      members: `0x${'22'.repeat(32)}`,
+      value: '5',
+    }
+    const enc = (x: unknown) => new TextEncoder().encode(JSON.stringify(x))
+    expect(() => parseMeshMessage(enc({ ...share, extra: 1 }))).toThrow(/unknown field/)
+    expect(() => parseMeshMessage(enc({ ...share, value: '18446744073709551616' }))).toThrow(/uint64/)
+    expect(() =>
+      parseMeshMessage(
+        enc({
+          v: 1,
+          type: 'recover',
+          area: 1,
+          round: 1,
+          members: share.members,
+          missing: [`0x${'22'.repeat(20)}`, `0x${'11'.repeat(20)}`],
+        }),
+      ),
+    ).toThrow(/sorted/)
+    const notice = {
+      v: 1,
+      type: 'notice',
+      sig: `0x${'00'.repeat(65)}`,
+      body: {
+        id: `0x${'33'.repeat(16)}`,
+        area: 1,
+        kind: 'outage',
+        text: 'x',
+        startsAt: 1,
+        endsAt: 2,
+        issuedAt: 1,
+        expiresAt: 2,
+        priceWeiPerWh: '5',
+      },
+    }
+    expect(() => parseMeshMessage(enc(notice))).toThrow(/only a price-signal/)
+  })
+})
