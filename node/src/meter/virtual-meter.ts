@@ -307,8 +307,11 @@ export function createVirtualMeter(options: VirtualMeterOptions): VirtualMeter {
     }
   }
 
-  /** Re-reads the sensors, applies the alarm hysteresis and the local safety reaction. */
-  function evaluateHazards(): void {
+  /**
+   * Re-reads the sensors, applies the alarm hysteresis and the local safety reaction. Returns
+   * true when the hazard bits changed and a live record announcing it was published.
+   */
+  function evaluateHazards(): boolean {
     const levels = household.sensors(t, actuators(), stimuli)
     const previous = alarms.hazards()
     const bits = alarms.update({ flame: stimuli.flame, gas: levels.gas, water: levels.water })
@@ -319,7 +322,9 @@ export function createVirtualMeter(options: VirtualMeterOptions): VirtualMeter {
     if (bits !== previous) {
       log(`hazards changed to ${bits} at ${isoTime(t)}`)
       record(0, energyWh() - intervalStartCounter)
+      return true
     }
+    return false
   }
 
   const nextMultiple = (value: number, step: number) => (Math.floor(value / step) + 1) * step
@@ -338,10 +343,7 @@ export function createVirtualMeter(options: VirtualMeterOptions): VirtualMeter {
       t = next
       if (t % interval === 0) closeInterval()
       if (t < catchUpUntil) continue
-      if (t % o.livePeriodSeconds === 0) {
-        evaluateHazards()
-        record(0, energyWh() - intervalStartCounter)
-      }
+      if (t % o.livePeriodSeconds === 0 && !evaluateHazards()) record(0, energyWh() - intervalStartCounter)
       if (t % o.statePeriodSeconds === 0) publishState()
     }
   }

@@ -113,6 +113,7 @@ describe('virtual meter state file', () => {
       clock: createManualClock(0),
     }).address.slice(2)}`
     const sub = await collect(broker.url, [`tele/${meterTopic}/SENSOR`])
+    const lwt = await collect(broker.url, [`tele/${meterTopic}/LWT`])
     const child = spawn(
       process.execPath,
       [join(import.meta.dirname, 'crash-child.ts'), broker.url, stateFile, String(MIDNIGHT)],
@@ -125,6 +126,9 @@ describe('virtual meter state file', () => {
       child.kill('SIGKILL')
       await exited
     }
+    // The broker tells everyone the killed meter is gone: its last will.
+    await lwt.waitFor((m) => m.payload === 'Offline' && !m.retain, 5000, 'the last will')
+    await lwt.close()
     const published = sub.messages.map((m) => zkOf(m.payload))
     const saved = readMeterCheckpoint(stateFile)!
     expect(saved.seq).toBeGreaterThan(Math.max(...published.map((r) => r.seq)))
