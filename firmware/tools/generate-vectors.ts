@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { keccak_256 } from '@noble/hashes/sha3.js'
 import { poseidon16 } from 'poseidon-lite/poseidon16'
 import { commit, deriveSalt, FIELD_ORDER } from '../../circuits/src/commitment.ts'
+import { periodEndFor, rescheduledEnd } from '../../node/src/meter/period.ts'
 import {
   addressOfPrivateKey,
   type BillingPeriodMessage,
@@ -504,6 +505,77 @@ function modbusVectors() {
   }
 }
 
+function periodVectors() {
+  const production = { intervalSeconds: 900, n: 2976 }
+  const small = { intervalSeconds: 900, n: 288 } // 3 days
+  const hourly = { intervalSeconds: 3600, n: 24 * 40 } // capped at 31 days
+  const ends: { geometry: typeof production; start: number; days: number }[] = []
+  const starts = [
+    Date.UTC(2026, 10, 24, 16, 45) / 1000,
+    Date.UTC(2026, 11, 31, 23, 45) / 1000,
+    Date.UTC(2028, 1, 1) / 1000,
+    Date.UTC(2027, 1, 28, 12) / 1000,
+    Date.UTC(2026, 0, 31) / 1000,
+    0,
+  ]
+  for (const start of starts) {
+    for (const days of [0, 1, 7, 31]) ends.push({ geometry: production, start, days })
+    for (const days of [0, 2, 3]) ends.push({ geometry: small, start, days })
+    ends.push({ geometry: hourly, start: start - (start % 3600), days: 0 })
+  }
+  const reschedules = [
+    { start: Date.UTC(2026, 10, 3, 6) / 1000, days: 2, now: Date.UTC(2026, 10, 9, 13) / 1000 },
+    { start: Date.UTC(2026, 10, 3, 6) / 1000, days: 10, now: Date.UTC(2026, 10, 9, 13) / 1000 },
+    { start: Date.UTC(2026, 10, 3, 6) / 1000, days: 0, now: Date.UTC(2026, 10, 30, 23) / 1000 },
+  ]
+  // A period opened mid-day, fed interval by interval with a gap (meter off): the commitment equals
+  // the whole-array reference over readings indexed from the UTC midnight anchor.
+  const prng = new Prng('zkmeter/vectors/period')
+  const start = Date.UTC(2026, 10, 24, 16, 45) / 1000
+  const geometry = small
+  const end = periodEndFor(start, 0, geometry)
+  const anchor = start - (start % 86_400)
+  const readings = new Array((end - anchor) / 900).fill(0)
+  const intervals: { time: number; intervalWh: number }[] = []
+  for (let t = start + 900; t <= end; t += 900) {
+    if (t > start + 20 * 900 && t <= start + 30 * 900) continue // ten intervals missed
+    const wh = prng.int(3000)
+    intervals.push({ time: t, intervalWh: wh })
+    readings[(t - 900 - anchor) / 900] = wh
+  }
+  const salt = prng.bigint(32) % FIELD_ORDER
+  const startCounter = 1_000_000
+  return {
+    description:
+      'Period boundaries by node/src/meter/period.ts (periodEndFor, rescheduledEnd) and an incrementally fed ' +
+      'period whose commitment is circuits/src/commitment.ts over readings indexed from the UTC midnight anchor.',
+    ends: ends.map(({ geometry: g, start: s, days }) => ({
+      intervalSeconds: g.intervalSeconds,
+      n: g.n,
+      start: s,
+      days,
+      end: periodEndFor(s, days, g),
+    })),
+    reschedules: reschedules.map((r) => ({
+      ...r,
+      ...production,
+      end: rescheduledEnd(r.start, r.days, r.now, production),
+    })),
+    feed: {
+      intervalSeconds: geometry.intervalSeconds,
+      n: geometry.n,
+      start,
+      days: 0,
+      salt: hex32(salt),
+      startCounter,
+      intervals,
+      periodEnd: end,
+      endCounter: startCounter + intervals.reduce((a, i) => a + i.intervalWh, 0),
+      commitment: hex32(commit(readings, salt, geometry.n)),
+    },
+  }
+}
+
 /** Every vector file's name and exact text. */
 export function generateVectors(): Record<string, string> {
   const files: Record<string, unknown> = {
@@ -514,6 +586,7 @@ export function generateVectors(): Record<string, string> {
     'link.json': linkVectors(),
     'mqtt.json': mqttVectors(),
     'modbus.json': modbusVectors(),
+    'period.json': periodVectors(),
   }
   return Object.fromEntries(
     Object.entries(files).map(([name, value]) => [name, `${JSON.stringify(value, null, 2)}\n`]),

@@ -39,6 +39,21 @@ void feAdd(Fe &out, const Fe &a, const Fe &b) {
   if (geq(out.v, MODULUS)) subInPlace(out.v, MODULUS);
 }
 
+// 32x32 -> 64-bit product. The lx106 has no high-word multiply (MULUH), so GCC would call the ROM's
+// 64x64 __muldi3 for a plain widening product; four 16x16 MUL16U products are cheaper and inline.
+static inline __attribute__((always_inline)) uint64_t mulWide(uint32_t a, uint32_t b) {
+#if defined(__XTENSA__)
+  uint32_t al = a & 0xFFFF, ah = a >> 16, bl = b & 0xFFFF, bh = b >> 16;
+  uint32_t ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
+  uint32_t mid = (ll >> 16) + (lh & 0xFFFF) + (hl & 0xFFFF);
+  uint32_t lo = (ll & 0xFFFF) | (mid << 16);
+  uint32_t hi = hh + (lh >> 16) + (hl >> 16) + (mid >> 16);
+  return ((uint64_t)hi << 32) | lo;
+#else
+  return (uint64_t)a * b;
+#endif
+}
+
 // CIOS Montgomery multiplication (Koc, Acar, Kaliski 1996).
 void feMulRaw(Fe &out, const Fe &a, const uint32_t b[8]) {
   uint32_t t[10];
@@ -47,7 +62,7 @@ void feMulRaw(Fe &out, const Fe &a, const uint32_t b[8]) {
     uint64_t c = 0;
     uint32_t bi = b[i];
     for (uint8_t j = 0; j < 8; j++) {
-      c += (uint64_t)a.v[j] * bi + t[j];
+      c += mulWide(a.v[j], bi) + t[j];
       t[j] = (uint32_t)c;
       c >>= 32;
     }
@@ -55,9 +70,9 @@ void feMulRaw(Fe &out, const Fe &a, const uint32_t b[8]) {
     t[8] = (uint32_t)c;
     t[9] = (uint32_t)(c >> 32);
     uint32_t m = t[0] * bn254::N_PRIME;
-    c = ((uint64_t)m * MODULUS[0] + t[0]) >> 32;
+    c = (mulWide(m, MODULUS[0]) + t[0]) >> 32;
     for (uint8_t j = 1; j < 8; j++) {
-      c += (uint64_t)m * MODULUS[j] + t[j];
+      c += mulWide(m, MODULUS[j]) + t[j];
       t[j - 1] = (uint32_t)c;
       c >>= 32;
     }

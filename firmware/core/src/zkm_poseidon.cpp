@@ -8,6 +8,10 @@ namespace zkm {
 
 using namespace poseidon16_constants;
 
+static YieldFn yieldFn = 0;
+
+void setPoseidonYield(YieldFn fn) { yieldFn = fn; }
+
 static void pow5(Fe &x) {
   Fe x2, x4;
   feMul(x2, x, x);
@@ -43,6 +47,7 @@ void poseidon16(const Fe inputs[16], Fe &out) {
       next[x] = acc;
     }
     memcpy(state, next, sizeof(state));
+    if (yieldFn) yieldFn();
   }
   out = state[0];
 }

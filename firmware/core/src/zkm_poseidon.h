@@ -12,5 +12,11 @@ namespace zkm {
 // inputs and result in Montgomery form.
 void poseidon16(const Fe inputs[16], Fe &out);
 
+// One permutation takes about two seconds on an 80 MHz ESP8266 (docs/benchmarks/firmware.md); its
+// WiFi stack and watchdog need the CPU every few tens of milliseconds, so the sketch installs
+// yield() here and it is called after every round (76 per permutation).
+typedef void (*YieldFn)();
+void setPoseidonYield(YieldFn fn);
+
 }  // namespace zkm
 #endif

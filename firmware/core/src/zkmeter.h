@@ -20,6 +20,7 @@
 #include "zkm_field.h"
 #include "zkm_keccak.h"
 #include "zkm_mqtt.h"
+#include "zkm_period.h"
 #include "zkm_poseidon.h"
 #include "zkm_signer.h"
 #endif

@@ -237,3 +237,17 @@ TEST(Mqtt, SensorAndPeriodPayloadsMatchByteForByte) {
     EXPECT_EQ(std::string(buf, n), p["json"].str());
   }
 }
+
+namespace {
+int yields = 0;
+void countYield() { yields++; }
+}  // namespace
+
+TEST(Poseidon16, YieldsOncePerRound) {
+  zkm::Fe in[16], out;
+  for (auto &x : in) zkm::feZero(x);
+  zkm::setPoseidonYield(countYield);
+  zkm::poseidon16(in, out);
+  zkm::setPoseidonYield(nullptr);
+  EXPECT_EQ(yields, 76);
+}

@@ -1,0 +1,58 @@
+// Period boundaries and the incrementally fed period commitment against test/vectors/period.json.
+#include <gtest/gtest.h>
+
+#include "json.h"
+#include "zkmeter.h"
+
+using namespace zkmtest;
+
+TEST(Period, EndsMatchTheVirtualMeter) {
+  Json v = loadVectors("period.json");
+  for (const Json &c : v["ends"].items) {
+    zkm::PeriodGeometry g = {(uint32_t)c["intervalSeconds"].u64(), (uint32_t)c["n"].u64()};
+    EXPECT_EQ(zkm::periodEndFor(c["start"].u64(), (uint8_t)c["days"].u64(), g), c["end"].u64())
+        << "start " << c["start"].u64() << " days " << c["days"].u64() << " n " << g.n;
+  }
+}
+
+TEST(Period, RescheduleMatchesTheVirtualMeter) {
+  Json v = loadVectors("period.json");
+  for (const Json &c : v["reschedules"].items) {
+    zkm::PeriodGeometry g = {(uint32_t)c["intervalSeconds"].u64(), (uint32_t)c["n"].u64()};
+    zkm::PeriodTracker p(g);
+    uint8_t salt[32] = {0};
+    ASSERT_TRUE(p.begin(c["start"].u64(), 0, salt, 0));
+    ASSERT_TRUE(p.reschedule((uint8_t)c["days"].u64(), c["now"].u64()));
+    EXPECT_EQ(p.periodEnd(), c["end"].u64());
+  }
+}
+
+TEST(Period, RejectsOutOfRangeDaysAndOffBoundaryStarts) {
+  zkm::PeriodGeometry g = {900, 288};
+  EXPECT_EQ(zkm::periodEndFor(900, 4, g), 0u);
+  EXPECT_EQ(zkm::periodEndFor(901, 1, g), 0u);
+}
+
+TEST(Period, IncrementalFeedMatchesTheWholeArrayCommitment) {
+  Json v = loadVectors("period.json");
+  const Json &f = v["feed"];
+  zkm::PeriodGeometry g = {(uint32_t)f["intervalSeconds"].u64(), (uint32_t)f["n"].u64()};
+  zkm::PeriodTracker p(g);
+  std::vector<uint8_t> salt = hexTo32(f["salt"].str());
+  ASSERT_TRUE(p.begin(f["start"].u64(), f["startCounter"].u64(), salt.data(), (uint8_t)f["days"].u64()));
+  EXPECT_EQ(p.periodEnd(), f["periodEnd"].u64());
+  for (const Json &i : f["intervals"].items) {
+    EXPECT_FALSE(p.complete());
+    ASSERT_TRUE(p.onInterval(i["time"].u64(), (uint32_t)i["intervalWh"].u64()));
+  }
+  EXPECT_TRUE(p.complete());
+  EXPECT_FALSE(p.onInterval(f["periodEnd"].u64() + 900, 1));  // beyond the period
+  uint8_t meter[20];
+  memset(meter, 0xAB, sizeof(meter));
+  zkm::BillingPeriod out;
+  ASSERT_TRUE(p.close(meter, out));
+  EXPECT_EQ(out.periodStart, f["start"].u64());
+  EXPECT_EQ(out.periodEnd, f["periodEnd"].u64());
+  EXPECT_EQ(out.endCounter, f["endCounter"].u64());
+  EXPECT_EQ("0x" + toHex(out.commitment, 32), f["commitment"].str());
+}
