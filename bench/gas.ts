@@ -1,0 +1,155 @@
+/**
+ * npm run bench:gas — gas of the ledger's transactions on the in-process EDR chain (Osaka rules):
+ * submitBill with a real Groth16 proof (test circuit profile: verification cost depends only on the
+ * 4 public inputs, not on N), payBill, registerMeter and publishTariff with 96 prices.
+ * Last line: the JSON summary of ../shared/BENCH.md.
+ */
+import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
+import { join } from 'node:path'
+import { Interface, type InterfaceAbi } from 'ethers'
+import { loadCircuit, prepareBill, priceCurve } from '../contracts/test/bills.ts'
+import {
+  DAY,
+  MIDNIGHT,
+  meterKey,
+  REGISTERED_AT,
+  START_COUNTER,
+  signPeriod,
+  startTestEnv,
+} from '../contracts/test/env.ts'
+import { compileLedger, REPO_ROOT, verifierSourcePath } from '../contracts/ts/compile.ts'
+import { type BillingPeriod, deployLedger } from '../contracts/ts/ledger.ts'
+
+function ensureTestCircuit(): void {
+  if (existsSync(verifierSourcePath('test'))) return
+  console.log('building the test circuit profile (first run)…')
+  const result = spawnSync(
+    process.execPath,
+    [join(REPO_ROOT, 'circuits', 'scripts', 'build.ts'), '--profile', 'test'],
+    {
+      cwd: REPO_ROOT,
+      stdio: 'inherit',
+    },
+  )
+  if (result.status !== 0) throw new Error('the test circuit build failed; run npm run build:circuits:test')
+}
+
+/** Calldata gas as charged before the EIP-7623 floor: 4 per zero byte, 16 per other byte. */
+function calldataGas(data: string): number {
+  let gas = 0
+  for (let i = 2; i < data.length; i += 2) gas += data.slice(i, i + 2) === '00' ? 4 : 16
+  return gas
+}
+
+ensureTestCircuit()
+await compileLedger('test')
+const env = await startTestEnv()
+try {
+  const circuit = await loadCircuit('test')
+  const [utilitySigner, householdSigner, payerSigner] = env.signers
+  const utility = await deployLedger(utilitySigner!, env.artifacts, {
+    slots: circuit.slots,
+    maxIntervals: circuit.n,
+  })
+  const household = utility.connect(householdSigner!)
+  const payer = utility.connect(payerSigner!)
+  const meter = meterKey('bench')
+
+  const register = await utility.registerMeter({
+    meter: meter.address,
+    household: env.chain.accounts[1]!.address,
+    areaId: 1,
+    startTime: REGISTERED_AT,
+    startCounter: START_COUNTER,
+  })
+  const prices = priceCurve(20_000_000_000n, 45_000_000_000n, circuit.slots)
+  const tariff = await utility.publishTariff({ effectiveFrom: MIDNIGHT, prices })
+  const nextTariff = await utility.publishTariff({ effectiveFrom: MIDNIGHT + 10 * DAY, prices })
+
+  console.log(`proving two bills (N = ${circuit.n}, SLOTS = ${circuit.slots})…`)
+  const domain = await utility.domain()
+  const first = await prepareBill(circuit, {
+    meter,
+    start: REGISTERED_AT,
+    end: REGISTERED_AT + DAY,
+    startCounter: START_COUNTER,
+    prices,
+    tariffId: tariff.tariffId,
+    seed: 1,
+  })
+  const second = await prepareBill(circuit, {
+    meter,
+    start: REGISTERED_AT + DAY,
+    end: MIDNIGHT + 2 * DAY,
+    startCounter: first.period.endCounter,
+    prices,
+    tariffId: tariff.tariffId,
+    seed: 2,
+  })
+  const submit = async (bill: typeof first) =>
+    household.submitBill({
+      period: bill.period as BillingPeriod,
+      signature: signPeriod(meter, domain, bill.period),
+      proof: bill.proof,
+      total: bill.total,
+      energyWh: bill.energyWh,
+      tariffId: bill.tariffId,
+      cidDigest: bill.cidDigest,
+    })
+  const submitted = await submit(first)
+  const submitted2 = await submit(second)
+  const submitTx = await env.provider.getTransaction(submitted.receipt.hash)
+  const pay = await payer.payBill(submitted.billId)
+  const pay2 = await payer.payBill(submitted2.billId)
+  const withdraw = await utility.withdraw(env.chain.accounts[6]!.address)
+
+  const verifier = await utility.contract.getFunction('verifier')()
+  const verifyGas = await env.provider.estimateGas({
+    to: verifier,
+    data: new Interface(env.artifacts.verifier.abi as InterfaceAbi).encodeFunctionData('verifyProof', [
+      first.proof.a,
+      first.proof.b,
+      first.proof.c,
+      [first.period.commitment, first.tariffHash, first.total, first.energyWh],
+    ]),
+  })
+
+  const submitGas = Number(submitted.receipt.gasUsed)
+  const calldata = calldataGas(submitTx?.data ?? '0x')
+  const perMonthGasPerS = (1_000_000 * submitGas) / (30 * 86_400)
+  console.log(`submitBill           ${submitGas} gas (second period ${submitted2.receipt.gasUsed})`)
+  console.log(
+    `  of which intrinsic 21000 + calldata ${calldata} (${((submitTx?.data.length ?? 2) - 2) / 2} bytes)`,
+  )
+  console.log(`  verifyProof alone  ${verifyGas} gas as its own transaction (incl. 21000 intrinsic)`)
+  console.log(`payBill              ${pay.gasUsed} gas (first payment; next ${pay2.gasUsed})`)
+  console.log(`registerMeter        ${register.gasUsed} gas`)
+  console.log(
+    `publishTariff (96)   ${tariff.receipt.gasUsed} gas (first; next ${nextTariff.receipt.gasUsed})`,
+  )
+  console.log(`withdraw             ${withdraw.gasUsed} gas`)
+  console.log(`1M homes × 1 bill/month ≈ ${Math.round(perMonthGasPerS).toLocaleString('en')} gas/s`)
+
+  const figures = {
+    submit_bill_gas: submitGas,
+    pay_gas: Number(pay.gasUsed),
+    pay_next_gas: Number(pay2.gasUsed),
+    register_meter_gas: Number(register.gasUsed),
+    publish_tariff_gas: Number(tariff.receipt.gasUsed),
+    verify_proof_tx_gas: Number(verifyGas),
+    submit_bill_calldata_gas: calldata,
+    withdraw_gas: Number(withdraw.gasUsed),
+    million_homes_monthly_gas_per_s: Math.round(perMonthGasPerS),
+  }
+  console.log(
+    JSON.stringify({
+      bench: 'gas',
+      machine: `${availableParallelism()} cores, node ${process.version}`,
+      figures,
+    }),
+  )
+} finally {
+  await env.chain.close()
+}

@@ -1,0 +1,89 @@
+/**
+ * Real bills for the ledger tests and the gas benchmark: readings over a period, the meter's salt,
+ * a Groth16 proof from the circuit helper, and the meter-signed period that goes with it.
+ */
+import { keccak256, toUtf8Bytes } from 'ethers'
+import { billTotals, commit, deriveSalt } from '../../circuits/src/commitment.ts'
+import { loadCircuit, prove, toSolidityProof } from '../../circuits/src/index.ts'
+import { InvalidInputError } from '../../node/src/errors.ts'
+import { hexToBytes } from '../../node/src/protocol/eip712.ts'
+import type { BillingPeriod, SolidityProof } from '../ts/ledger.ts'
+import { DAY, INTERVAL, type MeterKey } from './env.ts'
+
+export type Circuit = Awaited<ReturnType<typeof loadCircuit>>
+
+export interface PreparedBill {
+  period: BillingPeriod & { periodStart: number; periodEnd: number; startCounter: bigint; endCounter: bigint }
+  readings: number[]
+  proof: SolidityProof
+  total: bigint
+  energyWh: bigint
+  tariffHash: bigint
+  tariffId: bigint
+  cidDigest: `0x${string}`
+}
+
+const PAIRING_KEY = hexToBytes(keccak256(toUtf8Bytes('zkmeter/test-pairing-key')), 32)
+
+/** Price curve in wei per Wh: a base price with an evening peak (slots 68–87, 17:00–22:00). */
+export function priceCurve(base: bigint, peak: bigint, slots: number): bigint[] {
+  return Array.from({ length: slots }, (_, s) => (s >= 68 && s < 88 ? peak : base))
+}
+
+/** Readings indexed from the UTC midnight before `start` (protocol §2): zero outside [start, end). */
+export function periodReadings(start: number, end: number, n: number, seed: number): number[] {
+  const anchor = start - (start % DAY)
+  return Array.from({ length: n }, (_, i) => {
+    const t = anchor + i * INTERVAL
+    return t >= start && t < end ? 40 + ((i * 37 + seed * 101) % 300) : 0
+  })
+}
+
+/** Proves a period's bill with the circuit helper and checks the public signals against the reference code. */
+export async function prepareBill(
+  circuit: Circuit,
+  options: {
+    meter: MeterKey
+    start: number
+    end: number
+    startCounter: bigint
+    prices: bigint[]
+    tariffId: bigint
+    seed: number
+  },
+): Promise<PreparedBill> {
+  const { meter, start, end, startCounter, prices, tariffId, seed } = options
+  const readings = periodReadings(start, end, circuit.n, seed)
+  const salt = deriveSalt(PAIRING_KEY, hexToBytes(meter.address, 20), start)
+  const { proof, publicSignals } = await prove(circuit, { readings, salt, prices })
+  const expected = billTotals(readings, prices, circuit.n)
+  const commitment = commit(readings, salt, circuit.n)
+  if (
+    BigInt(publicSignals.commitment) !== commitment ||
+    BigInt(publicSignals.total) !== expected.total ||
+    BigInt(publicSignals.energyWh) !== expected.energyWh
+  ) {
+    throw new InvalidInputError(
+      'the circuit helper proved public signals that differ from the reference code',
+    )
+  }
+  return {
+    period: {
+      meter: meter.address,
+      periodStart: start,
+      periodEnd: end,
+      startCounter,
+      endCounter: startCounter + expected.energyWh,
+      commitment,
+    },
+    readings,
+    proof: toSolidityProof(proof),
+    total: expected.total,
+    energyWh: expected.energyWh,
+    tariffHash: BigInt(publicSignals.tariffHash),
+    tariffId,
+    cidDigest: keccak256(toUtf8Bytes(`bafy-test-manifest-${meter.address}-${start}`)) as `0x${string}`,
+  }
+}
+
+export { loadCircuit }
