@@ -128,20 +128,34 @@ export function createRelayCommander(options: RelayCommanderOptions): RelayComma
     }
   }
 
-  function reportRelay(channel: number, on: boolean): void {
+  /**
+   * The meter answers a change with RESULT {"POWER<n>":X} followed by stat/POWER<n> X (protocol §7,
+   * as Tasmota does). That echo may arrive after the node has already sent a newer command for the
+   * same relay, so it must not confirm it: an echo is consumed, and only RESULT or a stat/POWER<n>
+   * without a preceding RESULT (a firmware that sends only those) confirms.
+   */
+  const echoes: (boolean | undefined)[] = Array.from({ length: RELAY_COUNT }, () => undefined)
+
+  function reportRelay(channel: number, on: boolean, source: 'result' | 'power' | 'state'): void {
     relays[channel - 1] = on
     events.emit('relay', channel, on)
+    if (source === 'state') return
+    if (source === 'result') echoes[channel - 1] = on
+    else if (echoes[channel - 1] === on) {
+      echoes[channel - 1] = undefined
+      return
+    } else echoes[channel - 1] = undefined
     confirm((c) => c.kind === 'power' && c.channel === channel && c.on === on)
   }
 
-  function reportSpeed(speed: number): void {
+  function reportSpeed(speed: number, source: 'result' | 'state'): void {
     fanSpeed = speed
     events.emit('fanSpeed', speed)
-    confirm((c) => c.kind === 'fanSpeed' && c.speed === speed)
+    if (source === 'result') confirm((c) => c.kind === 'fanSpeed' && c.speed === speed)
   }
 
   /** Reads `{"POWER<n>":"ON"}` / `{"FanSpeed":2}` objects (RESULT and tele STATE share the keys). */
-  function readObject(topic: string, text: string): void {
+  function readObject(topic: string, text: string, source: 'result' | 'state'): void {
     let body: unknown
     try {
       body = JSON.parse(text)
@@ -159,12 +173,12 @@ export function createRelayCommander(options: RelayCommanderOptions): RelayComma
         const on = parseSwitch(value)
         if (on === undefined)
           events.emit('invalidMessage', topic, `${key} has value ${JSON.stringify(value)}`)
-        else reportRelay(Number(power[1]), on)
+        else reportRelay(Number(power[1]), on, source)
       } else if (key.toLowerCase() === 'fanspeed') {
         const speed = parseSpeed(value)
         if (speed === undefined)
           events.emit('invalidMessage', topic, `FanSpeed has value ${JSON.stringify(value)}`)
-        else reportSpeed(speed)
+        else reportSpeed(speed, source)
       }
     }
   }
@@ -173,7 +187,8 @@ export function createRelayCommander(options: RelayCommanderOptions): RelayComma
     if (!running) return
     const text = payload.toString('utf8')
     if (topic === stateTopic || topic === `${statPrefix}RESULT`) {
-      readObject(topic, text)
+      // tele/STATE is periodic and may predate a command in flight: it tracks state, never confirms.
+      readObject(topic, text, topic === stateTopic ? 'state' : 'result')
       return
     }
     if (!topic.startsWith(statPrefix)) return
@@ -182,7 +197,7 @@ export function createRelayCommander(options: RelayCommanderOptions): RelayComma
       const on = parseSwitch(text)
       if (on === undefined)
         events.emit('invalidMessage', topic, `payload ${JSON.stringify(text.slice(0, 40))}`)
-      else reportRelay(Number(power[1]), on)
+      else reportRelay(Number(power[1]), on, 'power')
     }
   }
 

@@ -91,6 +91,26 @@ describe('relay commander over a real MQTT broker', () => {
     await commander.stop()
   })
 
+  it('a stat/POWER<n> echo of an earlier RESULT does not confirm a newer command; a lone one does', async () => {
+    device.options.answers = false
+    const clock = createFakeClock()
+    const commander = createRelayCommander({ client: node, meter: METER, timeoutMs: 1000, clock })
+    await commander.start()
+    const relayEvents: string[] = []
+    commander.events.on('relay', (n, on) => relayEvents.push(`${n}:${on}`))
+    // A change the meter reported (RESULT) whose stat/POWER3 echo is still on its way.
+    await other.publishAsync(`stat/${METER}/RESULT`, '{"POWER3":"ON"}')
+    await until(() => relayEvents.length === 1)
+    const stale = commander.send({ kind: 'power', channel: 3, on: true })
+    const fresh = commander.send({ kind: 'power', channel: 5, on: true })
+    await other.publishAsync(`stat/${METER}/POWER3`, 'ON')
+    await other.publishAsync(`stat/${METER}/POWER5`, 'ON')
+    expect(await fresh).toMatchObject({ status: 'confirmed' })
+    clock.advance(1000)
+    expect(await stale).toMatchObject({ status: 'failed', reason: 'timeout' })
+    await commander.stop()
+  })
+
   it('tracks states reported by the meter (stat/POWER<n>, RESULT, tele STATE) and ignores garbage', async () => {
     const commander = createRelayCommander({ client: node, meter: METER })
     await commander.start()

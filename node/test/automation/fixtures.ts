@@ -20,6 +20,7 @@ export async function startBroker(): Promise<Broker> {
   const server: Server = createServer((socket) => {
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
+    socket.setNoDelay(true)
     aedes.handle(socket)
   })
   server.listen(0, '127.0.0.1')
@@ -50,6 +51,7 @@ export interface DeviceOptions {
 }
 
 export interface Device {
+  client: MqttClient
   relays: number
   fanSpeed: number
   hazards: number
@@ -69,6 +71,7 @@ export async function startDevice(url: string, meter: string, options: DeviceOpt
       client.publish(topic, payload, { qos: 1 }, (e) => (e ? reject(e) : resolve())),
     )
   const device: Device = {
+    client,
     relays: 1 << (RELAY.appliances - 1),
     fanSpeed: 0,
     hazards: 0,
