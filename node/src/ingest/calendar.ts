@@ -1,44 +1,54 @@
 /**
  * Billing-period boundaries the node assumes when it files records into the vault before the meter's
- * PERIOD close arrives. They mirror the meter's rule (docs/protocol.md §7): periods close at a UTC
- * midnight every `periodDays` days, or at each calendar month's start when `periodDays` is 0; the
- * first period starts at the meter's provisioning point. The signed PERIOD is still the authority:
- * a close that disagrees with these boundaries is surfaced as an anomaly.
+ * PERIOD close arrives. They are the meter's own rule (node/src/meter/period.ts, docs/protocol.md §7):
+ * the first period starts at the provisioning point, each next one where the previous ended, a period
+ * ends at a UTC midnight after PeriodDays days (calendar month when 0) and never past anchor + N·INTERVAL.
+ * The signed PERIOD stays the authority: a close that disagrees is surfaced as an anomaly.
  */
 import { InvalidInputError } from '../errors.ts'
-
-const DAY = 86_400
+import { maxPeriodDays, type PeriodGeometry, periodEndFor } from '../meter/period.ts'
 
 export interface PeriodRule {
   /** 0 = calendar months (UTC), else a period every this many days. */
   periodDays: number
-  /** Provisioning point: start of the first period (unix seconds). */
+  /** Provisioning point: start of the first period (unix seconds, on an interval boundary). */
   firstPeriodStart: number
+  geometry: PeriodGeometry
 }
 
-export function checkPeriodRule(rule: PeriodRule): PeriodRule {
-  if (!Number.isInteger(rule.periodDays) || rule.periodDays < 0 || rule.periodDays > 31) {
+export interface PeriodCalendar {
+  /** Start of the period containing unix time `t` (the first period for earlier times). */
+  startOf(t: number): number
+  readonly rule: PeriodRule
+}
+
+export function createPeriodCalendar(rule: PeriodRule): PeriodCalendar {
+  const max = maxPeriodDays(rule.geometry)
+  if (!Number.isInteger(rule.periodDays) || rule.periodDays < 0 || rule.periodDays > max) {
     throw new InvalidInputError(
-      `periodDays must be an integer in [0, 31] (0 = monthly), got ${rule.periodDays}`,
+      `periodDays must be an integer in [0, ${max}] (0 = monthly), got ${rule.periodDays}`,
     )
   }
-  if (!Number.isSafeInteger(rule.firstPeriodStart) || rule.firstPeriodStart < 0) {
-    throw new InvalidInputError(`firstPeriodStart must be unix seconds, got ${rule.firstPeriodStart}`)
+  const first = rule.firstPeriodStart
+  if (!Number.isSafeInteger(first) || first < 0 || first % rule.geometry.intervalSeconds !== 0) {
+    throw new InvalidInputError(`firstPeriodStart must be unix seconds on an interval boundary, got ${first}`)
   }
-  return rule
-}
-
-/** Start of the period containing unix time `t`. */
-export function periodStartOf(t: number, rule: PeriodRule): number {
-  const { periodDays, firstPeriodStart } = rule
-  if (t < firstPeriodStart) return firstPeriodStart
-  let start: number
-  if (periodDays === 0) {
-    const d = new Date(t * 1000)
-    start = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1) / 1000
-  } else {
-    const origin = firstPeriodStart - (firstPeriodStart % DAY)
-    start = origin + Math.floor((t - origin) / (periodDays * DAY)) * periodDays * DAY
+  // Periods chain from the first one; remember the last one found so a stream walks forward cheaply.
+  let start = first
+  let end = periodEndFor(first, rule.periodDays, rule.geometry)
+  return {
+    rule,
+    startOf(t) {
+      if (t < first) return first
+      if (t < start) {
+        start = first
+        end = periodEndFor(first, rule.periodDays, rule.geometry)
+      }
+      while (t >= end) {
+        start = end
+        end = periodEndFor(start, rule.periodDays, rule.geometry)
+      }
+      return start
+    },
   }
-  return Math.max(start, firstPeriodStart)
 }

@@ -23,8 +23,9 @@ import {
   resendTopic,
 } from '../protocol/records.ts'
 import { createMeterVerifier, type MeterVerifier } from '../protocol/verifier.ts'
+import { splitRecords } from '../vault/batch.ts'
 import { type Anomaly, type AnomalyKind, createAnomalyLog, kindOfError } from './anomalies.ts'
-import { checkPeriodRule, type PeriodRule, periodStartOf } from './calendar.ts'
+import { createPeriodCalendar, type PeriodCalendar } from './calendar.ts'
 import { type Journal, openJournal } from './journal.ts'
 import { type AssembledPeriod, assemblePeriod, type IntervalEntry } from './period.ts'
 import { createSequenceTracker, type SequenceSnapshot, type SequenceTracker } from './sequence.ts'
@@ -108,7 +109,7 @@ interface PeriodEntry {
 interface MeterRuntime {
   address: `0x${string}`
   pairingKey?: Uint8Array
-  rule: PeriodRule
+  calendar: PeriodCalendar
   verifier: MeterVerifier
   accepted: SequenceTracker
   durable: SequenceTracker
@@ -241,13 +242,17 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     if (m.firstSeq !== undefined && (!Number.isSafeInteger(m.firstSeq) || m.firstSeq < 0)) {
       throw new InvalidInputError(`firstSeq of meter ${address} must be a non-negative integer`)
     }
-    const rule = checkPeriodRule({ periodDays: cfg.periodDays, firstPeriodStart: m.firstPeriodStart ?? 0 })
+    const calendar = createPeriodCalendar({
+      periodDays: cfg.periodDays,
+      firstPeriodStart: m.firstPeriodStart ?? 0,
+      geometry: { intervalSeconds: cfg.interval, n: cfg.n },
+    })
     meters.set(address, {
       address,
       ...(m.pairingKey === undefined
         ? {}
         : { pairingKey: toBytes32(m.pairingKey, `pairingKey of ${address}`) }),
-      rule,
+      calendar,
       verifier: createMeterVerifier(cfg.domain, address),
       accepted: createSequenceTracker(undefined, m.firstSeq),
       durable: createSequenceTracker(undefined, m.firstSeq),
@@ -332,7 +337,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
   // ------------------------------------------------------------ durable state
 
   const recordPeriodStart = (m: MeterRuntime, r: MeterRecord): number =>
-    periodStartOf(r.kind === 1 ? r.time - cfg.interval : r.time, m.rule)
+    m.calendar.startOf(r.kind === 1 ? r.time - cfg.interval : r.time)
 
   const applyDurable = (m: MeterRuntime, r: MeterRecord, sig: `0x${string}`, segment: number): boolean => {
     m.accepted.store(r.seq, r.energyWh)
@@ -453,35 +458,34 @@ export function createIngestor(options: IngestorOptions): Ingestor {
       for (const [key, group] of groups) {
         const first = group[0] as UnflushedEntry
         const m = meters.get(first.meter) as MeterRuntime
-        const confirmed = m.batches.get(first.periodStart) ?? 0
-        const inVault = known?.get(key)
-        if (inVault !== undefined && inVault.batchCount > confirmed) {
-          // A crash hit between the vault's append and our checkpoint: the batch is there already.
-          m.batches.set(first.periodStart, confirmed + 1)
-          continue
-        }
-        try {
-          await sink.appendBatch(
-            first.meter,
-            first.periodStart,
-            group.map((e) => e.record),
-          )
-          m.batches.set(first.periodStart, confirmed + 1)
-          counters.vaultBatches++
-          counters.flushedRecords += group.length
-        } catch (error) {
-          if ((error as Error)?.name === 'PeriodSealedError') {
-            anomaly({
-              kind: 'late-record',
-              rejected: false,
-              meter: first.meter,
-              reason: `${group.length} records arrived after period ${first.periodStart} was sealed in the vault; they stay in the journal's acknowledged set only`,
-              details: { seqs: group.map((e) => e.record.seq) },
-            })
+        // Deterministic split under the vault's block-size target: a replay cuts the same batches.
+        for (const chunk of splitRecords(group.map((e) => e.record))) {
+          const confirmed = m.batches.get(first.periodStart) ?? 0
+          const inVault = known?.get(key)
+          if (inVault !== undefined && inVault.batchCount > confirmed) {
+            // A crash hit between the vault's append and our checkpoint: the batch is there already.
+            m.batches.set(first.periodStart, confirmed + 1)
             continue
           }
-          reconcile = true
-          throw error
+          try {
+            await sink.appendBatch(first.meter, first.periodStart, chunk)
+            m.batches.set(first.periodStart, confirmed + 1)
+            counters.vaultBatches++
+            counters.flushedRecords += chunk.length
+          } catch (error) {
+            if ((error as Error)?.name === 'PeriodSealedError') {
+              anomaly({
+                kind: 'late-record',
+                rejected: false,
+                meter: first.meter,
+                reason: `${chunk.length} records arrived after period ${first.periodStart} was sealed in the vault; they stay in the journal's acknowledged set only`,
+                details: { seqs: chunk.map((r) => r.seq) },
+              })
+              continue
+            }
+            reconcile = true
+            throw error
+          }
         }
       }
       unflushed.delete(segment)
@@ -784,8 +788,8 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     }
     const entry = registerPeriod(m, period, signature)
     if (typeof entry === 'string') return { status: 'duplicate', meter }
-    const expectedStart = periodStartOf(period.periodStart, m.rule)
-    const expectedEnd = periodStartOf(period.periodEnd, m.rule)
+    const expectedStart = m.calendar.startOf(period.periodStart)
+    const expectedEnd = m.calendar.startOf(period.periodEnd)
     if (expectedStart !== period.periodStart || expectedEnd !== period.periodEnd) {
       anomaly({
         kind: 'period-boundary',
