@@ -5,6 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { getAddress, ZeroAddress } from 'ethers'
+import fc from 'fast-check'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { tariffHash } from '../../circuits/src/commitment.ts'
 import { InvalidInputError } from '../../node/src/errors.ts'
@@ -12,6 +13,7 @@ import { bytesToHex, domainSeparator } from '../../node/src/protocol/eip712.ts'
 import { devAccount, serveJsonRpc } from '../ts/chain.ts'
 import { compileLedger, MissingVerifierError, REPO_ROOT } from '../ts/compile.ts'
 import {
+  billIdOf,
   connectLedger,
   decodeLedgerError,
   deployLedger,
@@ -82,6 +84,47 @@ describe('deployment', () => {
   it('names a missing circuit build and a bad profile name', async () => {
     await expect(compileLedger('no-such-profile')).rejects.toThrow(MissingVerifierError)
     await expect(compileLedger('../etc')).rejects.toThrow(InvalidInputError)
+  })
+})
+
+describe('bill ids', () => {
+  it("TypeScript's billIdOf equals the contract's for arbitrary bills", async () => {
+    const u64 = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n })
+    const u256 = fc.bigInt({ min: 0n, max: 2n ** 256n - 1n })
+    const address = fc.uint8Array({ minLength: 20, maxLength: 20 }).map((b) => bytesToHex(b))
+    const bytes32 = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => bytesToHex(b))
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          meter: address,
+          periodStart: u64,
+          periodEnd: u64,
+          startCounter: u64,
+          endCounter: u64,
+          commitment: u256,
+        }),
+        address,
+        fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+        fc.record({ total: u256, energyWh: u256, tariffId: u256, cidDigest: bytes32 }),
+        async (period, household, areaId, claim) => {
+          const onChain = await utility.contract.getFunction('billIdOf')(
+            [
+              period.meter,
+              period.periodStart,
+              period.periodEnd,
+              period.startCounter,
+              period.endCounter,
+              period.commitment,
+            ],
+            household,
+            areaId,
+            [claim.total, claim.energyWh, claim.tariffId, claim.cidDigest],
+          )
+          expect(billIdOf(period, household, areaId, claim)).toBe(onChain)
+        },
+      ),
+      { numRuns: 25 },
+    )
   })
 })
 
