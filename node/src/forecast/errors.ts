@@ -1,0 +1,6 @@
+import { InvalidInputError } from '../errors.ts'
+
+/** A forecast input (series, season, horizon, parameters) cannot be used as given. */
+export class ForecastInputError extends InvalidInputError {
+  override name = 'ForecastInputError'
+}
