@@ -447,6 +447,18 @@ function mqttVectors() {
       command(`cmnd/zkm_${'0'.repeat(40)}/POWER1`, 'ON', { kind: 'invalid' }),
       command(`stat/${name}/POWER1`, 'ON', { kind: 'invalid' }),
     ],
+    // STATE has no node-side encoder: the node reads its POWER<n>/FanSpeed keys (node/src/automation).
+    state: [
+      {
+        time: 1764002700,
+        uptime: 93784,
+        relays: 137,
+        fanSpeed: 2,
+        json:
+          '{"Time":"2025-11-24T16:45:00Z","Uptime":"1T02:03:04","POWER1":"ON","POWER2":"OFF","POWER3":"OFF",' +
+          '"POWER4":"ON","POWER5":"OFF","POWER6":"OFF","POWER7":"OFF","POWER8":"ON","FanSpeed":2}',
+      },
+    ],
     results: [
       { relay: 3, on: true, json: '{"POWER3":"ON"}' },
       { relay: 8, on: false, json: '{"POWER8":"OFF"}' },

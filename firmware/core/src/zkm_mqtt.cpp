@@ -103,6 +103,32 @@ size_t buildPeriodJson(const BillingPeriod &p, const uint8_t sig[65], char *out,
   return w.finish();
 }
 
+size_t buildStateJson(uint64_t time, uint32_t uptimeS, uint8_t relays, uint8_t fanSpeed, char *out, size_t cap) {
+  JsonWriter w(out, cap);
+  w.raw("{\"Time\":");
+  w.isoTime(time);
+  w.raw(",\"Uptime\":\"");
+  w.u64(uptimeS / 86400);
+  w.ch('T');
+  uint32_t s = uptimeS % 86400;
+  const uint32_t parts[3] = {s / 3600, (s / 60) % 60, s % 60};
+  for (uint8_t i = 0; i < 3; i++) {
+    if (i) w.ch(':');
+    w.ch((char)('0' + parts[i] / 10));
+    w.ch((char)('0' + parts[i] % 10));
+  }
+  w.ch('"');
+  for (uint8_t n = 1; n <= 8; n++) {
+    w.raw(",\"POWER");
+    w.u64(n);
+    w.raw((relays >> (n - 1)) & 1 ? "\":\"ON\"" : "\":\"OFF\"");
+  }
+  w.raw(",\"FanSpeed\":");
+  w.u64(fanSpeed);
+  w.ch('}');
+  return w.finish();
+}
+
 size_t buildPowerResultJson(uint8_t n, bool on, char *out, size_t cap) {
   JsonWriter w(out, cap);
   w.raw("{\"POWER");

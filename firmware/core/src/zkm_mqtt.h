@@ -17,6 +17,9 @@ void meterName(const uint8_t address[20], char out[METER_NAME_LEN + 1]);
 size_t buildSensorJson(const MeterRecord &r, const uint8_t signature[65], char *out, size_t cap);
 // tele/<meter>/PERIOD.
 size_t buildPeriodJson(const BillingPeriod &p, const uint8_t signature[65], char *out, size_t cap);
+// tele/<meter>/STATE: {"Time":"…","Uptime":"1T02:03:04","POWER1":"ON",…,"POWER8":"OFF","FanSpeed":2}
+// (Uptime in Tasmota's days-T-hh:mm:ss form).
+size_t buildStateJson(uint64_t time, uint32_t uptimeS, uint8_t relays, uint8_t fanSpeed, char *out, size_t cap);
 // stat/<meter>/RESULT after a relay change: {"POWER<n>":"ON"}.
 size_t buildPowerResultJson(uint8_t n, bool on, char *out, size_t cap);
 // stat/<meter>/RESULT after a fan change: {"FanSpeed":2}.

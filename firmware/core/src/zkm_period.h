@@ -39,6 +39,8 @@ class PeriodTracker {
   bool complete() const { return open_ && next_ > end_; }
   // Writes the signed message (commitment included) and closes the period.
   bool close(const uint8_t meter[20], BillingPeriod &out);
+  // The counter at the end of the last interval fed: where the next interval starts counting.
+  uint64_t counter() const { return startCounter_ + energy_; }
   uint64_t periodStart() const { return start_; }
   uint64_t periodEnd() const { return end_; }
   bool open() const { return open_; }

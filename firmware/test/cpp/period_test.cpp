@@ -46,6 +46,7 @@ TEST(Period, IncrementalFeedMatchesTheWholeArrayCommitment) {
     ASSERT_TRUE(p.onInterval(i["time"].u64(), (uint32_t)i["intervalWh"].u64()));
   }
   EXPECT_TRUE(p.complete());
+  EXPECT_EQ(p.counter(), f["endCounter"].u64());
   EXPECT_FALSE(p.onInterval(f["periodEnd"].u64() + 900, 1));  // beyond the period
   uint8_t meter[20];
   memset(meter, 0xAB, sizeof(meter));

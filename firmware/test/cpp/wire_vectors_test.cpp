@@ -157,3 +157,13 @@ TEST(Modbus, ExceptionResponse) {
   zkm::PzemReading r;
   EXPECT_EQ(zkm::pzemParseResponse(0xF8, frame, 5, r), zkm::PZEM_EXCEPTION);
 }
+
+TEST(Mqtt, StatePayload) {
+  Json v = loadVectors("mqtt.json");
+  char buf[512];
+  for (const Json &s : v["state"].items) {
+    size_t n = zkm::buildStateJson(s["time"].u64(), (uint32_t)s["uptime"].u64(), (uint8_t)s["relays"].u64(),
+                                   (uint8_t)s["fanSpeed"].u64(), buf, sizeof(buf));
+    EXPECT_EQ(std::string(buf, n), s["json"].str());
+  }
+}
