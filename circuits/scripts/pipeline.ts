@@ -1,0 +1,316 @@
+/**
+ * The build steps of a circuit profile, each cached: a step runs only when the hash of its inputs
+ * (sources, parameters, tool versions, the previous step's key) differs from the stamp it left
+ * last time. Stamps live next to the outputs, so deleting a build directory rebuilds it.
+ */
+import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { basename, join, relative } from 'node:path'
+import * as snarkjs from 'snarkjs'
+import { BUILD_ROOT, CIRCUITS_DIR, REPO_ROOT } from '../src/profiles.ts'
+import { writeDevPtau } from './dev-ptau.ts'
+import { SNARKJS_ROOT, snarkjsVersion } from './snarkjs-internals.ts'
+
+const require = createRequire(import.meta.url)
+
+export type Log = (msg: string) => void
+
+function sha256(...parts: (string | Uint8Array)[]): string {
+  const h = createHash('sha256')
+  for (const p of parts) h.update(p)
+  return h.digest('hex')
+}
+
+function packageVersion(name: string): string {
+  return (require(`${name}/package.json`) as { version: string }).version
+}
+
+async function readStamp(path: string): Promise<string | undefined> {
+  try {
+    return (JSON.parse(await readFile(path, 'utf8')) as { key?: string }).key
+  } catch {
+    return undefined
+  }
+}
+
+async function writeStamp(path: string, key: string): Promise<void> {
+  await writeFile(path, `${JSON.stringify({ key }, null, 2)}\n`)
+}
+
+/** Runs `produce` unless every output exists and the stamp matches `key`. Returns whether it ran. */
+async function cached(
+  stampPath: string,
+  key: string,
+  outputs: string[],
+  produce: () => Promise<void>,
+): Promise<boolean> {
+  if ((await readStamp(stampPath)) === key && outputs.every((o) => existsSync(o))) return false
+  await rm(stampPath, { force: true })
+  await produce()
+  await writeStamp(stampPath, key)
+  return true
+}
+
+function run(cmd: string, args: string[], cwd: string, log: Log): Promise<string> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+    })
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString()
+    })
+    child.on('error', reject)
+    child.on('close', (code) => {
+      if (code === 0) resolveRun(out)
+      else {
+        log(out)
+        reject(new Error(`${basename(cmd)} ${args.join(' ')} exited with ${code}`))
+      }
+    })
+  })
+}
+
+/** Every .circom file the circuits can include, hashed in a stable order. */
+async function circuitSourcesHash(): Promise<string> {
+  const files: string[] = []
+  for (const dir of [CIRCUITS_DIR, join(CIRCUITS_DIR, 'main')]) {
+    for (const f of (await readdir(dir)).sort()) if (f.endsWith('.circom')) files.push(join(dir, f))
+  }
+  const parts: string[] = []
+  for (const f of files) parts.push(relative(REPO_ROOT, f), await readFile(f, 'utf8'))
+  return sha256(...parts)
+}
+
+export interface CompileResult {
+  r1cs: string
+  wasm: string | undefined
+  key: string
+  constraints: number
+}
+
+/**
+ * circom2 with --O2 (the default --O1 keeps linear constraints that O2 substitutes away). circom2
+ * runs in a WASI sandbox that only sees its working directory and below, so it runs from the
+ * repository root with downward include paths (`-l .` for circuits/, `-l node_modules` for circomlib).
+ */
+export async function compileCircuit(
+  mainFile: string,
+  outDir: string,
+  opts: { wasm: boolean; log: Log },
+): Promise<CompileResult> {
+  const name = basename(mainFile, '.circom')
+  const key = sha256(
+    'compile/v1',
+    mainFile,
+    String(opts.wasm),
+    await circuitSourcesHash(),
+    `circom2@${packageVersion('circom2')}`,
+    `circomlib@${packageVersion('circomlib')}`,
+  )
+  const r1cs = join(outDir, 'bill.r1cs')
+  const wasm = opts.wasm ? join(outDir, 'bill.wasm') : undefined
+  await mkdir(outDir, { recursive: true })
+  const ran = await cached(join(outDir, '.compile.stamp'), key, wasm ? [r1cs, wasm] : [r1cs], async () => {
+    const tmp = join(outDir, 'compile.tmp')
+    await rm(tmp, { recursive: true, force: true })
+    await mkdir(tmp, { recursive: true })
+    const args = [
+      require.resolve('circom2/cli.js'),
+      mainFile,
+      '--r1cs',
+      ...(opts.wasm ? ['--wasm'] : []),
+      '--O2',
+      '-l',
+      '.',
+      '-l',
+      'node_modules',
+      '-o',
+      relative(REPO_ROOT, tmp),
+    ]
+    opts.log(`compile ${mainFile} (circom2 --O2)`)
+    const started = Date.now()
+    await run(process.execPath, args, REPO_ROOT, opts.log)
+    opts.log(`compiled in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+    await rename(join(tmp, `${name}.r1cs`), r1cs)
+    if (wasm) await rename(join(tmp, `${name}_js`, `${name}.wasm`), wasm)
+    await rm(tmp, { recursive: true, force: true })
+  })
+  if (!ran) opts.log(`compile ${mainFile}: cached`)
+  const info = await readR1csHeader(r1cs)
+  return { r1cs, wasm, key, constraints: info.nConstraints }
+}
+
+export interface R1csHeader {
+  nWires: number
+  nOutputs: number
+  nPubInputs: number
+  nPrvInputs: number
+  nConstraints: number
+}
+
+/**
+ * The header section of an .r1cs file (iden3 r1csfile format). Read directly: snarkjs.r1cs.info
+ * loads a second copy of ffjavascript (r1csfile's), whose curve then shadows snarkjs' own in
+ * globalThis and leaves worker threads that keep the process alive.
+ */
+export async function readR1csHeader(path: string): Promise<R1csHeader> {
+  const fh = await open(path, 'r')
+  try {
+    const head = Buffer.alloc(12)
+    await fh.read(head, 0, 12, 0)
+    if (head.toString('latin1', 0, 4) !== 'r1cs') throw new Error(`${path} is not an r1cs file`)
+    const nSections = head.readUInt32LE(8)
+    let pos = 12
+    for (let i = 0; i < nSections; i++) {
+      const sh = Buffer.alloc(12)
+      await fh.read(sh, 0, 12, pos)
+      const type = sh.readUInt32LE(0)
+      const size = Number(sh.readBigUInt64LE(4))
+      if (type === 1) {
+        const body = Buffer.alloc(size)
+        await fh.read(body, 0, size, pos + 12)
+        const n8 = body.readUInt32LE(0)
+        const o = 4 + n8
+        return {
+          nWires: body.readUInt32LE(o),
+          nOutputs: body.readUInt32LE(o + 4),
+          nPubInputs: body.readUInt32LE(o + 8),
+          nPrvInputs: body.readUInt32LE(o + 12),
+          nConstraints: body.readUInt32LE(o + 24),
+        }
+      }
+      pos += 12 + size
+    }
+    throw new Error(`${path} has no r1cs header section`)
+  } finally {
+    await fh.close()
+  }
+}
+
+/** The smallest power of two snarkjs' groth16 setup accepts for this r1cs (zkey_new.js). */
+export async function setupPower(r1cs: string): Promise<number> {
+  const info = await readR1csHeader(r1cs)
+  const size = info.nConstraints + info.nPubInputs + info.nOutputs + 1
+  return Math.ceil(Math.log2(size))
+}
+
+export const PTAU_DIR = join(BUILD_ROOT, 'ptau')
+
+export function devPtauPath(power: number): string {
+  return join(PTAU_DIR, `pot${power}_INSECURE_dev.ptau`)
+}
+
+/** The INSECURE development ptau at 2^power, shared by profiles and cached. */
+export async function ensureDevPtau(power: number, log: Log): Promise<{ path: string; key: string }> {
+  const path = devPtauPath(power)
+  const key = sha256(
+    'dev-ptau/v1',
+    String(power),
+    `snarkjs@${snarkjsVersion()}`,
+    await readFile(join(CIRCUITS_DIR, 'scripts', 'dev-ptau.ts'), 'utf8'),
+  )
+  await mkdir(PTAU_DIR, { recursive: true })
+  const ran = await cached(`${path}.stamp`, key, [path], async () => {
+    log(`WARNING: generating an INSECURE development Powers of Tau (2^${power}) from a public beacon`)
+    const started = Date.now()
+    const tmp = `${path}.tmp`
+    await writeDevPtau(tmp, power, { log })
+    await rename(tmp, path)
+    log(`dev ptau written in ${((Date.now() - started) / 1000).toFixed(1)} s: ${relative(REPO_ROOT, path)}`)
+  })
+  if (!ran) log(`dev ptau 2^${power} (INSECURE): cached`)
+  return { path, key }
+}
+
+/** Public phrase of the development phase-2 contribution: public, hence INSECURE. */
+export const DEV_ZKEY_BEACON = 'zkmeter INSECURE development phase-2 beacon v1 - never use in production'
+
+export function beaconHex(phrase: string): string {
+  return sha256(phrase)
+}
+
+const quietLogger = (log: Log): snarkjs.Logger => ({
+  debug: () => {},
+  info: () => {},
+  warn: (m) => log(`snarkjs: ${m}`),
+  error: (m) => log(`snarkjs: ${m}`),
+})
+
+export { quietLogger }
+
+/**
+ * Groth16 phase 2 for development: snarkjs' own setup from the ptau, then one deterministic beacon
+ * contribution (so delta is not the setup's default, and verification shows a contribution).
+ */
+export async function ensureDevZkey(
+  r1cs: string,
+  ptau: string,
+  outDir: string,
+  keyParts: string[],
+  log: Log,
+): Promise<{ zkey: string; key: string }> {
+  const zkey = join(outDir, 'bill.zkey')
+  const key = sha256('dev-zkey/v1', ...keyParts, `snarkjs@${snarkjsVersion()}`, DEV_ZKEY_BEACON)
+  const ran = await cached(join(outDir, '.zkey.stamp'), key, [zkey], async () => {
+    const initial = join(outDir, 'bill_INSECURE_dev_0000.zkey')
+    log('groth16 setup (phase 2 start) on the INSECURE dev ptau')
+    let started = Date.now()
+    await snarkjs.zKey.newZKey(r1cs, ptau, initial, quietLogger(log))
+    log(`setup in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+    started = Date.now()
+    const tmp = `${zkey}.tmp`
+    await snarkjs.zKey.beacon(
+      initial,
+      tmp,
+      'zkmeter INSECURE development beacon',
+      beaconHex(DEV_ZKEY_BEACON),
+      10,
+      quietLogger(log),
+    )
+    await rename(tmp, zkey)
+    await rm(initial, { force: true })
+    log(`INSECURE dev contribution (public beacon) in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  })
+  if (!ran) log('zkey (INSECURE dev): cached')
+  return { zkey, key }
+}
+
+/** The Solidity verifier template snarkjs' CLI uses. */
+export async function groth16Template(): Promise<string> {
+  return readFile(join(SNARKJS_ROOT, 'templates', 'verifier_groth16.sol.ejs'), 'utf8')
+}
+
+/** Verification key JSON and Solidity verifier (contract `Groth16Verifier`) from a final zkey. */
+export async function exportArtifacts(
+  zkey: string,
+  outDir: string,
+  zkeyKey: string,
+  opts: { insecure: boolean; log: Log },
+): Promise<{ verificationKey: string; verifier: string }> {
+  const verificationKey = join(outDir, 'verification_key.json')
+  const verifier = join(outDir, 'Groth16Verifier.sol')
+  const key = sha256('export/v1', zkeyKey, String(opts.insecure), `snarkjs@${snarkjsVersion()}`)
+  const ran = await cached(join(outDir, '.export.stamp'), key, [verificationKey, verifier], async () => {
+    const vk = await snarkjs.zKey.exportVerificationKey(zkey, quietLogger(opts.log))
+    await writeFile(verificationKey, `${JSON.stringify(vk, null, 2)}\n`)
+    let sol = await snarkjs.zKey.exportSolidityVerifier(
+      zkey,
+      { groth16: await groth16Template() },
+      quietLogger(opts.log),
+    )
+    if (opts.insecure) {
+      sol = sol.replace(
+        /(pragma solidity[^\n]*\n)/,
+        '$1\n// INSECURE: generated from a DEVELOPMENT trusted setup (public beacon entropy, see\n// docs/trusted-setup.md). Anyone can forge proofs for it. Never deploy it on a real chain.\n',
+      )
+    }
+    await writeFile(verifier, sol)
+  })
+  if (!ran) opts.log('verification key + Solidity verifier: cached')
+  return { verificationKey, verifier }
+}
