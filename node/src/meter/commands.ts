@@ -54,6 +54,14 @@ function smallInt(body: string, what: string, max: number): number {
   return Number(body)
 }
 
+/** The command name of a `cmnd/<meterName>/<Command>` topic; undefined for any other topic. */
+export function commandName(topic: string, meterName: string): string | undefined {
+  const prefix = `cmnd/${meterName}/`
+  if (!topic.startsWith(prefix)) return undefined
+  const name = topic.slice(prefix.length)
+  return name.length > 0 && !name.includes('/') ? name : undefined
+}
+
 export function parseCommand(name: string, payload: Uint8Array, maxPeriodDays: number): Command {
   const body = text(payload)
   const lower = name.toLowerCase()
@@ -77,6 +85,9 @@ export function parseCommand(name: string, payload: Uint8Array, maxPeriodDays: n
   }
   if (lower === 'resend') {
     const request = json(body, 'Resend')
+    if (Object.keys(request).some((key) => key !== 'from' && key !== 'to')) {
+      throw new InvalidCommandError('Resend takes exactly {"from":<seq>,"to":<seq>}')
+    }
     const { from, to } = request
     if (
       !Number.isSafeInteger(from) ||

@@ -23,7 +23,7 @@ import {
 } from '../protocol/records.ts'
 import { CHECKPOINT_VERSION, type MeterCheckpoint, readCheckpoint, writeCheckpoint } from './checkpoint.ts'
 import type { SimClock } from './clock.ts'
-import { type Command, parseCommand } from './commands.ts'
+import { type Command, commandName, parseCommand } from './commands.ts'
 import {
   type CommitmentAccumulator,
   createCommitmentAccumulator,
@@ -35,6 +35,7 @@ import { resolveOptions, type VirtualMeterOptions } from './options.ts'
 import { anchorOf, maxPeriodDays, periodEndFor, rescheduledEnd } from './period.ts'
 import { createRecordBuffer } from './record-buffer.ts'
 import { createAlarms, createRelayController, RELAY_COUNT, RELAY_FAN, relayBit } from './relays.ts'
+import { encodeState, isoTime, onOff } from './status.ts'
 
 export type { VirtualMeterOptions } from './options.ts'
 export type HazardKind = 'flame' | 'gas' | 'water'
@@ -80,15 +81,6 @@ export interface VirtualMeter {
   state(): MeterState
   /** Resolves when every message published so far has been accepted by the broker. */
   flush(): Promise<void>
-}
-
-const onOff = (on: boolean) => (on ? 'ON' : 'OFF')
-const isoTime = (t: number) => new Date(t * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z')
-
-function uptime(seconds: number): string {
-  const s = Math.max(0, Math.floor(seconds))
-  const pad = (v: number) => String(v).padStart(2, '0')
-  return `${Math.floor(s / 86_400)}T${pad(Math.floor(s / 3600) % 24)}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}`
 }
 
 export function createVirtualMeter(options: VirtualMeterOptions): VirtualMeter {
@@ -284,11 +276,10 @@ export function createVirtualMeter(options: VirtualMeterOptions): VirtualMeter {
   }
 
   function publishState(): void {
-    const state: Record<string, string | number> = { Time: isoTime(t), Uptime: uptime(t - startedAt) }
-    const outputs = relays.outputs()
-    for (let n = 1; n <= RELAY_COUNT; n++) state[`POWER${n}`] = onOff((outputs & relayBit(n)) !== 0)
-    state.FanSpeed = relays.fanSpeed()
-    publish(topics.state, JSON.stringify(state))
+    publish(
+      topics.state,
+      encodeState({ time: t, uptime: t - startedAt, relays: relays.outputs(), fanSpeed: relays.fanSpeed() }),
+    )
   }
 
   /** Publishes stat/ for every relay whose output changed, and RESULT with `extra` keys. */
@@ -428,9 +419,8 @@ export function createVirtualMeter(options: VirtualMeterOptions): VirtualMeter {
         onAck(payload)
         return
       }
-      const prefix = `cmnd/${topic}/`
-      if (!topicName.startsWith(prefix)) return
-      const name = topicName.slice(prefix.length)
+      const name = commandName(topicName, topic)
+      if (name === undefined) return
       applyCommand(parseCommand(name, payload, maxPeriodDays(geometry)))
       persist()
     })
