@@ -154,7 +154,7 @@ describe('virtual meter state file', () => {
     await sub.close()
   })
 
-  it('refuses a clock behind the saved time, a foreign or damaged state file', async () => {
+  it('refuses a clock too far ahead of the saved time, a foreign or damaged state file', async () => {
     const stateFile = join(dir, 'guard.json')
     const rig = await startRig(broker.url, { stateFile })
     await rig.clock.advance(3600)
@@ -167,8 +167,6 @@ describe('virtual meter state file', () => {
       stateFile,
       connectTimeoutMs: 500,
     }
-    const behind = createVirtualMeter({ ...options, clock: createManualClock(MIDNIGHT) })
-    await expect(behind.start()).rejects.toThrow(/behind the meter's saved time/)
     const farAhead = createVirtualMeter({ ...options, clock: createManualClock(MIDNIGHT + 400 * 86_400) })
     await expect(farAhead.start()).rejects.toThrow(/maxCatchUpSeconds/)
     const foreign = createVirtualMeter({
@@ -180,6 +178,26 @@ describe('virtual meter state file', () => {
     await writeFile(stateFile, '{"v":1,')
     const damaged = createVirtualMeter({ ...options, clock: createManualClock(MIDNIGHT + 3600) })
     await expect(damaged.start()).rejects.toBeInstanceOf(MeterStateError)
+  })
+
+  it('waits, silent, for a clock that is behind the saved time', async () => {
+    const stateFile = join(dir, 'behind.json')
+    const first = await startRig(broker.url, { stateFile, livePeriodSeconds: 900 })
+    await first.clock.advance(4 * INTERVAL)
+    const before = first.meter.state()
+    await first.close()
+    const second = await startRig(broker.url, { stateFile, livePeriodSeconds: 900 }, MIDNIGHT + INTERVAL)
+    try {
+      expect(second.logs.join('\n')).toMatch(/2700 s behind the meter's saved time/)
+      await second.clock.advanceTo(MIDNIGHT + 4 * INTERVAL)
+      expect(second.meter.state()).toMatchObject({ time: before.time, nextSeq: before.nextSeq })
+      await second.clock.advanceTo(MIDNIGHT + 5 * INTERVAL)
+      const next = await second.waitForRecord((r) => r.kind === 1, 'the first new interval record')
+      expect(next).toMatchObject({ seq: before.nextSeq, time: MIDNIGHT + 5 * INTERVAL })
+      expect(next.energyWh - before.energyWh).toBe(next.intervalWh)
+    } finally {
+      await second.close()
+    }
   })
 
   it('replays a gap after a restart with interval records and period closes, no live samples', async () => {
