@@ -357,6 +357,8 @@ contract ZkMeterLedger {
         if (bill.submitted) revert BillAlreadySubmitted(billId);
         _checkPeriod(period);
         _checkEnergy(period, claim.energyWh);
+        // The verifier is called through a view interface (STATICCALL): it cannot re-enter or change
+        // state, so recording after the call is safe.
         _checkProof(period, proof, claim);
 
         meterCursor[period.meter] = MeterCursor({nextStart: period.periodEnd, nextCounter: period.endCounter});
