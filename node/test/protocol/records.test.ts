@@ -35,7 +35,7 @@ const recordArb: fc.Arbitrary<MeterRecord> = fc
   .record({
     seq: fc.integer({ min: 0, max: SAFE }),
     kind: fc.constantFrom(0, 1),
-    time: fc.integer({ min: 0, max: Math.floor(SAFE / INTERVAL) }),
+    time: fc.integer({ min: 0, max: Math.floor(SAFE / INTERVAL) - 1 }),
     energyWh: fc.integer({ min: 0, max: SAFE }),
     intervalWh: fc.integer({ min: 0, max: 0xffffffff }),
     powerW: fc.integer({ min: 0, max: 0xffffffff }),

@@ -8,7 +8,7 @@ import {
   recoverSigner,
 } from '../../src/protocol/eip712.ts'
 import { type MeterRecord, signRecord, WrongSignerError } from '../../src/protocol/records.ts'
-import { createMeterVerifier } from '../../src/protocol/verifier.ts'
+import { createMeterVerifier, createRecordDigester } from '../../src/protocol/verifier.ts'
 
 const domain = { chainId: 31337n, verifyingContract: '0x5fbdb2315678afecb367f032d93f642f64180aa3' as const }
 const key = secp256k1.utils.randomSecretKey()
@@ -38,6 +38,47 @@ function flipV(sig: string): string {
   const v = Number.parseInt(sig.slice(-2), 16)
   return `${sig.slice(0, -2)}${(v === 27 ? 28 : 27).toString(16)}`
 }
+
+describe('cached-domain record digest', () => {
+  it('equals meterRecordDigest for every valid record (property)', () => {
+    const digest = createRecordDigester(domain)
+    const u = (bits: number) =>
+      fc.integer({ min: 0, max: bits >= 53 ? Number.MAX_SAFE_INTEGER : 2 ** bits - 1 })
+    fc.assert(
+      fc.property(
+        fc.record({
+          seq: u(53),
+          kind: u(8),
+          time: u(53),
+          energyWh: u(53),
+          intervalWh: u(32),
+          powerW: u(32),
+          voltageMv: u(32),
+          currentMa: u(32),
+          powerFactor: u(16),
+          temperatureCenti: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+          light: u(16),
+          gas: u(16),
+          water: u(16),
+          hazards: u(8),
+          relays: u(8),
+          fanSpeed: u(8),
+        }),
+        (record) => {
+          expect(Buffer.from(digest(record)).toString('hex')).toBe(
+            Buffer.from(meterRecordDigest(domain, record)).toString('hex'),
+          )
+        },
+      ),
+      { numRuns: 300 },
+    )
+  })
+
+  it('falls back to the validating digest for out-of-range values', () => {
+    const digest = createRecordDigester(domain)
+    expect(() => digest({ ...base, relays: 256 })).toThrow(/uint8/)
+  })
+})
 
 describe('cached-key verifier', () => {
   it('agrees with recoverSigner on valid, foreign, tampered and v-flipped signatures (property)', () => {

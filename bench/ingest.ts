@@ -1,0 +1,218 @@
+/**
+ * npm run bench:ingest — signed meter records verified + journaled (fsync) + encrypted + stored in the
+ * Helia vault, per second, through the ingestor's core path (what MQTT and a serial link both call).
+ * Also measures where the time goes: parsing, signature recovery vs the cached-key verifier (the
+ * comparison is reported as a ratio), the journal alone, the vault alone, and the same stream over
+ * MQTT through an embedded aedes broker.
+ * Last line: the JSON summary of ../shared/BENCH.md.
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { availableParallelism, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { secp256k1 } from '@noble/curves/secp256k1.js'
+import { Aedes } from 'aedes'
+import mqtt from 'mqtt'
+import { createIngestor } from '../node/src/ingest/ingestor.ts'
+import { openJournal } from '../node/src/ingest/journal.ts'
+import { createHeliaNode } from '../node/src/ipfs/helia.ts'
+import { addressOfPrivateKey, meterRecordDigest, recoverSigner } from '../node/src/protocol/eip712.ts'
+import {
+  encodeSensorPayload,
+  type MeterRecord,
+  parseSensorPayload,
+  sensorTopic,
+  signRecord,
+} from '../node/src/protocol/records.ts'
+import { createMeterVerifier } from '../node/src/protocol/verifier.ts'
+import { createVault } from '../node/src/vault/vault.ts'
+
+const RECORDS = Number(process.env.BENCH_INGEST_RECORDS ?? 4000)
+const MQTT_RECORDS = Number(process.env.BENCH_INGEST_MQTT_RECORDS ?? 1000)
+const WINDOW = 256
+const INTERVAL = 900
+const domain = { chainId: 31337n, verifyingContract: '0x5fbdb2315678afecb367f032d93f642f64180aa3' as const }
+const key = secp256k1.utils.randomSecretKey()
+const meter = addressOfPrivateKey(key)
+const START = 1795478400
+
+/** A live sample every 10 s and an interval close every 15 min, like the virtual meter's stream. */
+function stream(count: number, firstSeq = 0): MeterRecord[] {
+  const out: MeterRecord[] = []
+  let counter = 1_000_000
+  for (let i = 0; i < count; i++) {
+    const time = START + (i + 1) * 10
+    counter += 1 + (i % 3)
+    const close = time % INTERVAL === 0
+    out.push({
+      seq: firstSeq + i,
+      kind: close ? 1 : 0,
+      time,
+      energyWh: counter,
+      intervalWh: close ? 180 : (i % 90) * 2,
+      powerW: 700 + (i % 400),
+      voltageMv: 229_000 + (i % 2000),
+      currentMa: 3000 + (i % 500),
+      powerFactor: 950,
+      temperatureCenti: 2200,
+      light: 300,
+      gas: 1,
+      water: 0,
+      hazards: 0,
+      relays: 0x81,
+      fanSpeed: 1,
+    })
+  }
+  return out
+}
+
+function rate(count: number, ms: number): number {
+  return Math.round((count / ms) * 1000)
+}
+
+async function timed(label: string, count: number, fn: () => Promise<void> | void): Promise<number> {
+  const t0 = performance.now()
+  await fn()
+  const r = rate(count, performance.now() - t0)
+  console.log(`${label.padEnd(44)} ${String(r).padStart(7)} /s`)
+  return r
+}
+
+async function main(): Promise<void> {
+  const work = await mkdtemp(join(tmpdir(), 'zkm-bench-ingest-'))
+  try {
+    console.log(`signing ${RECORDS} records (meter side, not timed)…`)
+    const records = stream(RECORDS)
+    const topic = sensorTopic(meter)
+    const payloads = records.map((r) => encodeSensorPayload(r, signRecord(domain, key, r)))
+    const parsed = payloads.map((p) => parseSensorPayload(topic, p))
+
+    // --- where the time goes
+    const sample = parsed.slice(0, Math.min(1000, parsed.length))
+    const parsePerS = await timed('parse + schema check', payloads.length, () => {
+      for (const p of payloads) parseSensorPayload(topic, p)
+    })
+    const digestPerS = await timed('EIP-712 digest', sample.length, () => {
+      for (const p of sample) meterRecordDigest(domain, p.record)
+    })
+    const recoverPerS = await timed('verify by recovery (recoverSigner)', sample.length, () => {
+      for (const p of sample) recoverSigner(meterRecordDigest(domain, p.record), p.signature)
+    })
+    const verifier = createMeterVerifier(domain, meter)
+    verifier.verifyRecord(sample[0]!.record, sample[0]!.signature)
+    const cachedPerS = await timed('verify with cached key + precomputed tables', sample.length, () => {
+      for (const p of sample) verifier.verifyRecord(p.record, p.signature)
+    })
+    const journalPerS = await (async () => {
+      const { journal } = await openJournal(join(work, 'journal-only'))
+      const frames = payloads.map((p) => new TextEncoder().encode(p))
+      const r = await timed(
+        `journal append + fsync (group commit, ${WINDOW} in flight)`,
+        frames.length,
+        async () => {
+          for (let i = 0; i < frames.length; i += WINDOW) {
+            await Promise.all(frames.slice(i, i + WINDOW).map((f) => journal.append(f)))
+          }
+        },
+      )
+      console.log(`  (${journal.stats().syncs} fsyncs for ${journal.stats().frames} frames)`)
+      await journal.close()
+      return r
+    })()
+
+    // --- the real pipeline: ingestor core path with the Helia vault
+    const node = await createHeliaNode({ dir: join(work, 'helia') })
+    const vault = createVault({ helia: node.helia, rootKey: new Uint8Array(randomBytes(32)) })
+    const vaultPerS = await timed(
+      'vault appendBatch (encrypt + store), 256/batch',
+      sample.length * 4,
+      async () => {
+        const batch = parsed.slice(0, 256).map((p) => ({ ...p.record, sig: p.signature }))
+        for (let i = 0; i < (sample.length * 4) / 256; i++) await vault.appendBatch(meter, 0, batch)
+      },
+    )
+    const ingestor = createIngestor({
+      dataDir: join(work, 'node'),
+      domain,
+      meters: [{ address: meter, firstPeriodStart: START }],
+      intervalSeconds: INTERVAL,
+      vault,
+      log: () => {},
+    })
+    await ingestor.start()
+    const recordsPerS = await timed(
+      'ingest: verify + journal + encrypt + store',
+      payloads.length,
+      async () => {
+        for (let i = 0; i < payloads.length; i += WINDOW) {
+          await Promise.all(payloads.slice(i, i + WINDOW).map((p) => ingestor.ingest(topic, p)))
+        }
+        await ingestor.flush()
+      },
+    )
+    const counters = ingestor.counters()
+    if (counters.stored !== RECORDS || counters.flushedRecords !== RECORDS) {
+      throw new Error(
+        `expected ${RECORDS} stored and flushed, got ${counters.stored} / ${counters.flushedRecords}`,
+      )
+    }
+    await ingestor.stop()
+
+    // --- the same over MQTT (one connection: mqtt.js hands the node one message at a time)
+    const broker = await Aedes.createBroker()
+    const server = createServer(broker.handle)
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const port = (server.address() as { port: number }).port
+    const url = `mqtt://127.0.0.1:${port}`
+    const mqttRecords = stream(MQTT_RECORDS, 0)
+    const mqttPayloads = mqttRecords.map((r) => encodeSensorPayload(r, signRecord(domain, key, r)))
+    const overMqtt = createIngestor({
+      mqttUrl: url,
+      dataDir: join(work, 'node-mqtt'),
+      domain,
+      meters: [{ address: meter, firstPeriodStart: START }],
+      intervalSeconds: INTERVAL,
+      vault,
+      log: () => {},
+    })
+    await overMqtt.start()
+    const publisher = mqtt.connect(url, { clientId: 'bench-meter' })
+    await new Promise<void>((resolve) => publisher.once('connect', () => resolve()))
+    const mqttPerS = await timed(
+      'over MQTT (aedes, QoS 1, PUBACK after fsync)',
+      mqttPayloads.length,
+      async () => {
+        await Promise.all(mqttPayloads.map((p) => publisher.publishAsync(topic, p, { qos: 1 })))
+        while ((overMqtt.counters().processed ?? 0) < mqttPayloads.length)
+          await new Promise((r) => setTimeout(r, 5))
+      },
+    )
+    await publisher.endAsync()
+    await overMqtt.stop()
+    await new Promise<void>((resolve) => broker.close(() => resolve()))
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+    await node.stop()
+
+    const summary = {
+      bench: 'ingest',
+      machine: `${availableParallelism()} cores, node ${process.version}`,
+      figures: {
+        records_per_s: recordsPerS,
+        mqtt_records_per_s: mqttPerS,
+        parse_per_s: parsePerS,
+        digest_per_s: digestPerS,
+        verify_recover_per_s: recoverPerS,
+        verify_cached_per_s: cachedPerS,
+        verify_ratio: Math.round((cachedPerS / recoverPerS) * 100) / 100,
+        journal_per_s: journalPerS,
+        vault_per_s: vaultPerS,
+      },
+    }
+    console.log(JSON.stringify(summary))
+  } finally {
+    await rm(work, { recursive: true, force: true })
+  }
+}
+
+await main()
