@@ -399,6 +399,8 @@ export function createVirtualMeter(options: VirtualMeterOptions): VirtualMeter {
   }
 
   function onAck(payload: Buffer): void {
+    // An empty retained message is how a node clears its ack: nothing to free.
+    if (payload.length === 0) return
     let seqAcked: unknown
     try {
       seqAcked = (JSON.parse(payload.toString('utf8')) as { seq?: unknown })?.seq
