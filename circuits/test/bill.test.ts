@@ -1,0 +1,246 @@
+import { join } from 'node:path'
+import * as snarkjs from 'snarkjs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  type BillProof,
+  billTotals,
+  type Circuit,
+  CircuitNotBuiltError,
+  commit,
+  InvalidCircuitInputError,
+  InvalidProofError,
+  InvalidReadingError,
+  InvalidSaltError,
+  loadCircuit,
+  prove,
+  publicSignalsArray,
+  tariffHash,
+  toSolidityProof,
+  verify,
+} from '../src/index.ts'
+import { buildScriptFor, profileBuildDir } from '../src/profiles.ts'
+
+// A deterministic two-day load profile: a base load, evening peaks, one zero interval.
+function sampleReadings(n: number): number[] {
+  return Array.from({ length: n }, (_, i) =>
+    i === 5 ? 0 : 40 + ((i * 7919) % 300) + (i % 96 >= 72 ? 400 : 0),
+  )
+}
+// Time-of-use prices in wei per Wh: cheap at night, expensive in the evening.
+function samplePrices(slots: number): bigint[] {
+  return Array.from({ length: slots }, (_, s) =>
+    s < 28 ? 10_000_000_000n : s >= 72 ? 45_000_000_000n : 25_000_000_000n,
+  )
+}
+const SALT = 0x1234_5678_9abc_def0_1234_5678_9abc_def0n
+
+/** Offset of witness value `i` in a .wtns file (iden3 binfile: section 2 holds the values). */
+function witnessOffset(data: Uint8Array, index: number): { offset: number; n8: number } {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
+  const nSections = view.getUint32(8, true)
+  let pos = 12
+  let n8 = 0
+  for (let s = 0; s < nSections; s++) {
+    const type = view.getUint32(pos, true)
+    const size = Number(view.getBigUint64(pos + 4, true))
+    if (type === 1) n8 = view.getUint32(pos + 12, true)
+    if (type === 2) return { offset: pos + 12 + index * n8, n8 }
+    pos += 12 + size
+  }
+  throw new Error('no witness section')
+}
+
+function writeLE(data: Uint8Array, offset: number, n8: number, value: bigint): void {
+  let v = value
+  for (let k = 0; k < n8; k++) {
+    data[offset + k] = Number(v & 0xffn)
+    v >>= 8n
+  }
+}
+
+async function witnessFor(circuit: Circuit, readings: number[], salt: bigint, prices: bigint[]) {
+  const wtns: { type: 'mem'; data?: Uint8Array } = { type: 'mem' }
+  await snarkjs.wtns.calculate(
+    {
+      readings: Array.from({ length: circuit.n }, (_, i) => String(readings[i] ?? 0)),
+      salt: salt.toString(),
+      prices: prices.map(String),
+    },
+    circuit.wasmPath,
+    wtns,
+  )
+  return wtns as { type: 'mem'; data: Uint8Array }
+}
+
+const silent: snarkjs.Logger = { debug() {}, info() {}, warn() {}, error() {} }
+
+let circuit: Circuit
+let readings: number[]
+let prices: bigint[]
+let valid: BillProof
+
+beforeAll(async () => {
+  try {
+    circuit = loadCircuit('test')
+  } catch (err) {
+    throw new Error(`the test circuit is not built: run \`${buildScriptFor('test')}\` first (${String(err)})`)
+  }
+  readings = sampleReadings(circuit.n)
+  prices = samplePrices(circuit.slots)
+  valid = await prove(circuit, { readings, salt: SALT, prices })
+})
+
+afterAll(async () => {
+  await (globalThis as { curve_bn128?: { terminate(): Promise<void> } | null }).curve_bn128?.terminate()
+})
+
+describe('loadCircuit', () => {
+  it('loads the test profile with its parameters', () => {
+    expect(circuit.n).toBe(192)
+    expect(circuit.slots).toBe(96)
+    expect(circuit.verificationKey.nPublic).toBe(4)
+  })
+
+  it('names the npm script when a profile is not built', () => {
+    expect(() => loadCircuit('test', { buildDir: join(profileBuildDir('test'), 'does-not-exist') })).toThrow(
+      CircuitNotBuiltError,
+    )
+    expect(() => loadCircuit('test', { buildDir: join(profileBuildDir('test'), 'does-not-exist') })).toThrow(
+      /npm run build:circuits:test/,
+    )
+  })
+
+  it('rejects an unknown profile', () => {
+    expect(() => loadCircuit('staging' as 'test')).toThrow(InvalidCircuitInputError)
+  })
+})
+
+describe('a valid bill', () => {
+  it('proves and verifies, with the reference public signals', async () => {
+    const totals = billTotals(readings, prices, circuit.n)
+    expect(valid.publicSignals).toEqual({
+      commitment: commit(readings, SALT, circuit.n),
+      tariffHash: tariffHash(prices),
+      total: totals.total,
+      energyWh: totals.energyWh,
+    })
+    expect(await verify(circuit, valid.proof, valid.publicSignals)).toBe(true)
+  })
+
+  it('has the public signals in protocol order [commitment, tariffHash, total, energyWh]', () => {
+    const ps = valid.publicSignals
+    expect(valid.raw.publicSignals).toEqual([ps.commitment, ps.tariffHash, ps.total, ps.energyWh].map(String))
+    expect(publicSignalsArray(ps)).toEqual([ps.commitment, ps.tariffHash, ps.total, ps.energyWh])
+  })
+
+  it('proves a period shorter than N (the remaining readings are zero)', async () => {
+    const short = readings.slice(0, 100)
+    const bill = await prove(circuit, { readings: short, salt: SALT, prices })
+    expect(bill.publicSignals.commitment).toBe(commit(short, SALT, circuit.n))
+    expect(bill.publicSignals.energyWh).toBe(BigInt(short.reduce((a, b) => a + b, 0)))
+    expect(await verify(circuit, bill.proof, bill.publicSignals)).toBe(true)
+  })
+
+  it('gives the Solidity calldata form snarkjs exports (pi_b coordinates swapped)', async () => {
+    const calldata = await snarkjs.groth16.exportSolidityCallData(valid.raw.proof, valid.raw.publicSignals)
+    const [a, b, c, inputs] = JSON.parse(`[${calldata}]`) as [string[], string[][], string[], string[]]
+    const sol = toSolidityProof(valid.proof)
+    expect(sol.a).toEqual(a.map(BigInt))
+    expect(sol.b).toEqual(b.map((row) => row.map(BigInt)))
+    expect(sol.c).toEqual(c.map(BigInt))
+    expect(publicSignalsArray(valid.publicSignals)).toEqual(inputs.map(BigInt))
+    expect(sol.b[0]).toEqual([BigInt(valid.proof.pi_b[0]?.[1] ?? ''), BigInt(valid.proof.pi_b[0]?.[0] ?? '')])
+  })
+})
+
+describe('a false bill fails', () => {
+  it('wrong total: the claimed signal does not verify, and a forged witness breaks the constraints', async () => {
+    const claimed = { ...valid.publicSignals, total: valid.publicSignals.total - 1n }
+    expect(await verify(circuit, valid.proof, claimed)).toBe(false)
+
+    // A prover who edits the total in the witness: the witness no longer satisfies the r1cs, and
+    // a proof made from it does not verify for the forged total.
+    const wtns = await witnessFor(circuit, readings, SALT, prices)
+    const { offset, n8 } = witnessOffset(wtns.data, 3) // wire 0 is the constant 1; outputs follow
+    writeLE(wtns.data, offset, n8, claimed.total)
+    expect(await snarkjs.wtns.check(join(profileBuildDir('test'), 'bill.r1cs'), wtns, silent)).toBe(false)
+    const forged = await snarkjs.groth16.prove(circuit.zkeyPath, wtns)
+    expect(forged.publicSignals[2]).toBe(String(claimed.total))
+    expect(await verify(circuit, forged.proof, claimed)).toBe(false)
+  })
+
+  it('wrong commitment: another period’s commitment does not verify; a forged witness breaks the constraints', async () => {
+    const other = commit(readings.slice(1), SALT, circuit.n)
+    const claimed = { ...valid.publicSignals, commitment: other }
+    expect(await verify(circuit, valid.proof, claimed)).toBe(false)
+    expect(
+      await verify(circuit, valid.proof, {
+        ...valid.publicSignals,
+        commitment: commit(readings, SALT + 1n, circuit.n),
+      }),
+    ).toBe(false)
+
+    const wtns = await witnessFor(circuit, readings, SALT, prices)
+    const { offset, n8 } = witnessOffset(wtns.data, 1)
+    writeLE(wtns.data, offset, n8, other)
+    expect(await snarkjs.wtns.check(join(profileBuildDir('test'), 'bill.r1cs'), wtns, silent)).toBe(false)
+    const forged = await snarkjs.groth16.prove(circuit.zkeyPath, wtns)
+    expect(await verify(circuit, forged.proof, claimed)).toBe(false)
+  })
+
+  it('reading out of range (≥ 2^16): the API rejects it, and the witness cannot be computed', async () => {
+    const bad = [...readings]
+    bad[7] = 65_536
+    await expect(prove(circuit, { readings: bad, salt: SALT, prices })).rejects.toThrow(InvalidReadingError)
+    // Bypassing the API's validation: circom's Num2Bits assertion fails in the witness calculator.
+    await expect(witnessFor(circuit, bad, SALT, prices)).rejects.toThrow(/Assert Failed/)
+    // A negative reading is the field element r − 1: not 16 bits either.
+    await expect(witnessFor(circuit, [-1], SALT, prices)).rejects.toThrow(/Assert Failed/)
+  })
+
+  it('wrong tariff: a proof with other prices carries their hash and fails against the published one', async () => {
+    const cheaper = prices.map((p, s) => (s === 80 ? p / 2n : p))
+    const bill = await prove(circuit, { readings, salt: SALT, prices: cheaper })
+    expect(bill.publicSignals.tariffHash).toBe(tariffHash(cheaper))
+    expect(bill.publicSignals.tariffHash).not.toBe(tariffHash(prices))
+    expect(bill.publicSignals.total).toBeLessThan(valid.publicSignals.total)
+    // The contract checks the proof against the tariff the utility published for the period.
+    expect(await verify(circuit, bill.proof, { ...bill.publicSignals, tariffHash: tariffHash(prices) })).toBe(
+      false,
+    )
+  })
+
+  it('a tampered proof does not verify', async () => {
+    const proof = structuredClone(valid.proof)
+    proof.pi_a = [valid.proof.pi_c[0] ?? '', valid.proof.pi_c[1] ?? '', '1']
+    expect(await verify(circuit, proof, valid.publicSignals)).toBe(false)
+  })
+})
+
+describe('argument validation', () => {
+  it('prove() rejects bad salts, price curves and shapes with named errors', async () => {
+    await expect(prove(circuit, { readings, salt: -1n, prices })).rejects.toThrow(InvalidSaltError)
+    await expect(prove(circuit, { readings, salt: SALT, prices: prices.slice(1) })).rejects.toThrow(
+      InvalidCircuitInputError,
+    )
+    await expect(prove(circuit, { readings: [...readings, 0], salt: SALT, prices })).rejects.toThrow(
+      InvalidReadingError,
+    )
+    await expect(prove({} as Circuit, { readings, salt: SALT, prices })).rejects.toThrow(
+      InvalidCircuitInputError,
+    )
+  })
+
+  it('verify() and the calldata helpers reject malformed proofs and signals', async () => {
+    await expect(verify(circuit, { pi_a: [] } as never, valid.publicSignals)).rejects.toThrow(
+      InvalidProofError,
+    )
+    await expect(verify(circuit, valid.proof, { ...valid.publicSignals, total: -1n })).rejects.toThrow(
+      InvalidProofError,
+    )
+    expect(() => toSolidityProof({ ...valid.proof, pi_c: ['x', '1', '1'] })).toThrow(InvalidProofError)
+    expect(() => publicSignalsArray({ ...valid.publicSignals, energyWh: 1 as unknown as bigint })).toThrow(
+      InvalidProofError,
+    )
+  })
+})
