@@ -1,0 +1,241 @@
+import { css, html, LitElement } from 'lit'
+import { api, errorText } from '../lib/api.ts'
+import { formatEnergy, formatEth, formatPeriod, shorten } from '../lib/format.ts'
+import { stream } from '../lib/stream.ts'
+import type { Bill, Status } from '../lib/types.ts'
+import { type ChainInfo, ensureChain, type Receipt, sendPayment, waitForReceipt } from '../lib/wallet.ts'
+import { type Load, load, loading, renderLoad } from './load-state.ts'
+import { shared } from './styles.ts'
+import type { ConnectedWallet } from './wallet-panel.ts'
+import './wallet-panel.ts'
+
+const STATUS_TEXT: Record<Bill['status'], string> = {
+  'waiting-tariff': 'waiting for the tariff',
+  proving: 'proving',
+  submitting: 'submitting on-chain',
+  verified: 'on-chain verified',
+  paid: 'paid',
+  failed: 'failed',
+}
+
+interface Payment {
+  step: string
+  error?: string
+  receipt?: Receipt
+  txHash?: string
+}
+
+/** Bills with their proof status, and paying them from a browser wallet or the dev wallet. */
+export class BillsView extends LitElement {
+  static override properties = {
+    bills: { state: true },
+    status: { state: true },
+    wallet: { state: true },
+    payments: { state: true },
+  }
+  static override styles = [
+    shared,
+    css`
+      .bill header {
+        display: flex;
+        flex-wrap: wrap;
+        justify-content: space-between;
+        gap: 0.5rem;
+        align-items: baseline;
+      }
+      dl {
+        display: grid;
+        grid-template-columns: max-content 1fr;
+        gap: 0.2rem 0.75rem;
+        margin: 0.5rem 0;
+      }
+      dt {
+        color: var(--muted);
+      }
+      dd {
+        margin: 0;
+        min-width: 0;
+      }
+      .total {
+        font-size: 1.3rem;
+        font-weight: 650;
+      }
+      @media (max-width: 420px) {
+        dl {
+          grid-template-columns: 1fr;
+        }
+        dd {
+          margin-bottom: 0.3rem;
+        }
+      }
+    `,
+  ]
+  declare bills: Load<Bill[]>
+  declare status: Status | undefined
+  declare wallet: ConnectedWallet | undefined
+  declare payments: Record<string, Payment>
+  #chain: ChainInfo | undefined
+  #off: (() => void)[] = []
+
+  constructor() {
+    super()
+    this.bills = loading()
+    this.status = undefined
+    this.wallet = undefined
+    this.payments = {}
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback()
+    this.#off.push(
+      stream.on('bill', (data) => this.#upsert(data as Bill)),
+      stream.onConnection((state) => {
+        if (state === 'open') void this.reload()
+      }),
+    )
+    void this.reload()
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback()
+    for (const off of this.#off.splice(0)) off()
+  }
+
+  async reload(): Promise<void> {
+    const [bills, status] = await Promise.all([
+      load(() => api.get<{ bills: Bill[] }>('/api/bills').then((b) => b.bills)),
+      api.get<Status>('/api/status').catch(() => undefined),
+    ])
+    this.bills = bills
+    this.status = status
+  }
+
+  #upsert(bill: Bill): void {
+    if (this.bills.state !== 'ready') return
+    const list = this.bills.value
+    const i = list.findIndex((b) => b.id === bill.id)
+    const next = i === -1 ? [...list, bill] : list.map((b) => (b.id === bill.id ? bill : b))
+    this.bills = { state: 'ready', value: next }
+  }
+
+  #setPayment(id: string, payment: Payment): void {
+    this.payments = { ...this.payments, [id]: payment }
+  }
+
+  async #payWithWallet(bill: Bill): Promise<void> {
+    const wallet = this.wallet
+    if (!wallet || !bill.chainBillId || !bill.total) return
+    const { provider } = wallet.wallet
+    try {
+      this.#setPayment(bill.id, { step: 'Reading the chain the ledger is on…' })
+      this.#chain ??= await api.get<ChainInfo>('/api/chain')
+      const chain = this.#chain
+      this.#setPayment(bill.id, { step: `Checking your wallet is on ${chain.chainName}…` })
+      await ensureChain(provider, chain)
+      this.#setPayment(bill.id, { step: 'Confirm the payment in your wallet…' })
+      const txHash = await sendPayment(provider, chain, wallet.account, {
+        chainBillId: bill.chainBillId,
+        total: bill.total,
+      })
+      this.#setPayment(bill.id, { step: 'Waiting for the transaction to be mined…', txHash })
+      const receipt = await waitForReceipt(provider, txHash)
+      this.#setPayment(bill.id, { step: 'Paid: the ledger recorded your payment.', txHash, receipt })
+    } catch (error) {
+      this.#setPayment(bill.id, { step: '', error: errorText(error) })
+    }
+  }
+
+  async #payWithDevWallet(bill: Bill): Promise<void> {
+    this.#setPayment(bill.id, { step: 'Paying from the dev wallet…' })
+    try {
+      const { txHash, bill: updated } = await api.post<{ txHash: string; bill: Bill }>(
+        `/api/bills/${encodeURIComponent(bill.id)}/pay`,
+      )
+      this.#upsert(updated)
+      this.#setPayment(bill.id, { step: 'Paid from the dev wallet.', txHash })
+    } catch (error) {
+      this.#setPayment(bill.id, { step: '', error: `The dev wallet payment failed: ${errorText(error)}` })
+    }
+  }
+
+  #payment(bill: Bill) {
+    const p = this.payments[bill.id]
+    if (!p) return ''
+    return html`<div aria-live="polite">
+      ${p.step ? html`<p role="status">${p.step}</p>` : ''}
+      ${p.error ? html`<p class="error" role="alert">${p.error}</p>` : ''}
+      ${p.txHash ? html`<p class="small">Transaction <span class="mono">${p.txHash}</span></p>` : ''}
+      ${
+        p.receipt
+          ? html`<dl class="small" aria-label="Receipt" data-receipt>
+              <dt>Block</dt><dd>${BigInt(p.receipt.blockNumber).toString()}</dd>
+              <dt>Gas used</dt><dd>${BigInt(p.receipt.gasUsed).toLocaleString('en-US')}</dd>
+              <dt>From</dt><dd class="mono">${p.receipt.from}</dd>
+              <dt>Status</dt><dd class="ok">success</dd>
+            </dl>`
+          : ''
+      }
+    </div>`
+  }
+
+  #bill(bill: Bill) {
+    const payable = bill.status === 'verified' && bill.total !== null && bill.chainBillId !== null
+    const p = this.payments[bill.id]
+    const busy = p !== undefined && p.step !== '' && !p.receipt && !p.error && !p.step.startsWith('Paid')
+    const devWallet = this.status?.chain.devWallet === true
+    return html`<article class="card bill" aria-labelledby="bill-${bill.id}" data-bill=${bill.id}>
+      <header>
+        <h3 id="bill-${bill.id}">${formatPeriod(bill.periodStart, bill.periodEnd)}</h3>
+        <span class="badge ${bill.status}" data-status=${bill.status}>${STATUS_TEXT[bill.status] ?? bill.status}</span>
+      </header>
+      <div class="total">${bill.total === null ? 'total pending proof' : formatEth(bill.total)}</div>
+      <dl>
+        <dt>Energy</dt><dd>${formatEnergy(bill.energyWh)}</dd>
+        <dt>Commitment</dt><dd class="mono" title=${bill.commitment ?? ''}>${bill.commitment ? shorten(bill.commitment, 14, 8) : '—'}</dd>
+        <dt>Readings CID</dt><dd class="mono" title=${bill.manifestCid ?? ''}>${bill.manifestCid ? shorten(bill.manifestCid, 14, 8) : '—'}</dd>
+        ${bill.submitTx ? html`<dt>Proof tx</dt><dd class="mono" title=${bill.submitTx}>${shorten(bill.submitTx)}</dd>` : ''}
+        ${bill.paidTx ? html`<dt>Payment tx</dt><dd class="mono" title=${bill.paidTx}>${shorten(bill.paidTx)}</dd>` : ''}
+      </dl>
+      ${bill.error ? html`<p class="error">${bill.error.name}: ${bill.error.message}</p>` : ''}
+      ${
+        payable
+          ? html`<div class="row">
+              <button @click=${() => this.#payWithWallet(bill)} ?disabled=${!this.wallet || busy}
+                aria-label="Pay ${formatEth(bill.total!)} with ${this.wallet ? this.wallet.wallet.info.name : 'a browser wallet'}">
+                Pay ${formatEth(bill.total!)}
+              </button>
+              ${
+                devWallet
+                  ? html`<button class="secondary" @click=${() => this.#payWithDevWallet(bill)} ?disabled=${busy}
+                      aria-label="Pay ${formatEth(bill.total!)} with the built-in dev wallet">Pay with dev wallet</button>`
+                  : ''
+              }
+            </div>
+            ${this.wallet ? '' : html`<p class="small muted">Connect a wallet above to pay${devWallet ? ', or use the dev wallet of this development chain' : ''}.</p>`}`
+          : ''
+      }
+      ${this.#payment(bill)}
+    </article>`
+  }
+
+  override render() {
+    return html`<h2>Bills</h2>
+      <section class="card" aria-labelledby="wallet-h">
+        <h3 id="wallet-h">Wallet</h3>
+        <zkm-wallet-panel @wallet-change=${(e: CustomEvent<ConnectedWallet | undefined>) => {
+          this.wallet = e.detail
+        }}></zkm-wallet-panel>
+        ${this.status?.chain.devWallet ? html`<p class="small muted">This node runs the embedded development chain: the dev wallet pays without any browser wallet.</p>` : ''}
+      </section>
+      ${renderLoad(
+        this.bills,
+        (bills) =>
+          bills.length === 0
+            ? html`<p class="card muted">No bills yet. The first one appears when the meter closes its billing period.</p>`
+            : html`${[...bills].reverse().map((b) => this.#bill(b))}`,
+        () => void this.reload(),
+        'bills',
+      )}`
+  }
+}
+customElements.define('zkm-bills-view', BillsView)

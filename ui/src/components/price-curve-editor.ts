@@ -1,0 +1,154 @@
+import { css, html, LitElement, svg } from 'lit'
+import { linearScale } from '../lib/chart.ts'
+import { formatGwei, type PresetName, PriceCurve, parseGwei, priceAt, slotAt } from '../lib/price-curve.ts'
+import { shared } from './styles.ts'
+
+const W = 960
+const H = 200
+
+/**
+ * Daily price curve editor: drag across the chart to paint slots at the pointer's height, type a
+ * price per hour, or start from a preset. Fires `curve-change` with a copy of the curve.
+ */
+export class PriceCurveEditor extends LitElement {
+  static override properties = { curve: { attribute: false }, base: { state: true }, error: { state: true } }
+  static override styles = [
+    shared,
+    css`
+      svg {
+        width: 100%;
+        height: auto;
+        touch-action: none;
+        cursor: crosshair;
+        display: block;
+        border: 1px solid var(--line);
+        border-radius: 6px;
+      }
+      .slot {
+        fill: var(--accent);
+      }
+      text {
+        fill: var(--muted);
+        font-size: 12px;
+      }
+      .hours {
+        display: grid;
+        grid-template-columns: repeat(auto-fill, minmax(6.5rem, 1fr));
+        gap: 0.4rem;
+      }
+      .hours input {
+        width: 100%;
+        box-sizing: border-box;
+      }
+      details {
+        margin-top: 0.5rem;
+      }
+    `,
+  ]
+  declare curve: PriceCurve
+  declare base: string
+  declare error: string
+  #dragFrom: number | undefined
+  #top = 0n
+
+  constructor() {
+    super()
+    this.curve = new PriceCurve(96)
+    this.base = '50'
+    this.error = ''
+  }
+
+  #emit(curve: PriceCurve): void {
+    this.curve = curve
+    this.dispatchEvent(new CustomEvent('curve-change', { detail: curve.clone() }))
+  }
+
+  #preset(name: PresetName): void {
+    try {
+      const curve = this.curve.clone()
+      curve.applyPreset(name, parseGwei(this.base))
+      this.error = ''
+      this.#emit(curve)
+    } catch (error) {
+      this.error = (error as Error).message
+    }
+  }
+
+  #setHour(hour: number, text: string): void {
+    try {
+      const curve = this.curve.clone()
+      curve.setHour(hour, parseGwei(text))
+      this.error = ''
+      this.#emit(curve)
+    } catch (error) {
+      this.error = `${String(hour).padStart(2, '0')}:00 — ${(error as Error).message}`
+    }
+  }
+
+  #paint(event: PointerEvent): void {
+    const svgEl = event.currentTarget as SVGSVGElement
+    const rect = svgEl.getBoundingClientRect()
+    const slot = slotAt(event.clientX - rect.left, rect.width, this.curve.slots)
+    const price = priceAt(event.clientY - rect.top, rect.height, this.#top)
+    const curve = this.curve.clone()
+    curve.fill(this.#dragFrom ?? slot, slot, price)
+    this.#dragFrom = slot
+    this.#emit(curve)
+  }
+
+  override render() {
+    const curve = this.curve
+    // The vertical scale is fixed while dragging so the curve does not move under the pointer.
+    if (this.#dragFrom === undefined) {
+      const max = curve.max()
+      this.#top = max > 0n ? (max * 3n) / 2n : parseGwei(this.base || '1') * 2n || 10n ** 11n
+    }
+    const top = Number(this.#top)
+    const y = linearScale([0, top], [H, 0])
+    const slotW = W / curve.slots
+    return html`<div class="row">
+        <label>Base price (gwei per Wh = µETH per kWh)
+          <input type="text" inputmode="decimal" .value=${this.base} @input=${(e: Event) => {
+            this.base = (e.target as HTMLInputElement).value
+          }} />
+        </label>
+        <button type="button" class="secondary" @click=${() => this.#preset('flat')}>Flat</button>
+        <button type="button" class="secondary" @click=${() => this.#preset('day-night')}>Day / night</button>
+        <button type="button" class="secondary" @click=${() => this.#preset('peak')}>Evening peak</button>
+      </div>
+      <p class="small muted">Drag across the chart to set prices (${curve.slots} slots of ${1440 / curve.slots} min, UTC); the top edge is ${formatGwei(this.#top)} gwei/Wh.</p>
+      <svg viewBox="0 0 ${W} ${H + 18}" role="img" aria-label="Daily price curve; use the per-hour inputs below for keyboard editing"
+        @pointerdown=${(e: PointerEvent) => {
+          ;(e.currentTarget as Element).setPointerCapture(e.pointerId)
+          this.#dragFrom = undefined
+          this.#paint(e)
+        }}
+        @pointermove=${(e: PointerEvent) => {
+          if (e.buttons & 1 && this.#dragFrom !== undefined) this.#paint(e)
+        }}
+        @pointerup=${() => {
+          this.#dragFrom = undefined
+          this.requestUpdate()
+        }}>
+        ${curve.prices.map((p, i) => {
+          const h = H - y(Number(p))
+          return svg`<rect class="slot" x=${i * slotW + 0.5} y=${H - h} width=${Math.max(1, slotW - 1)} height=${h}><title>${curve.slotLabel(i)}: ${formatGwei(p)} gwei/Wh</title></rect>`
+        })}
+        ${[0, 6, 12, 18].map((h) => svg`<text x=${(h * W) / 24 + 2} y=${H + 14}>${String(h).padStart(2, '0')}:00</text>`)}
+      </svg>
+      <details>
+        <summary>Prices per hour (gwei per Wh)</summary>
+        <div class="hours">
+          ${Array.from({ length: 24 }, (_, hour) => {
+            const price = curve.hourPrice(hour)
+            return html`<label>${String(hour).padStart(2, '0')}:00
+              <input type="text" inputmode="decimal" data-hour=${hour} .value=${price === undefined ? '' : formatGwei(price)}
+                placeholder=${price === undefined ? 'mixed' : ''} aria-label="Price from ${hour}:00 to ${hour + 1}:00 UTC, gwei per Wh"
+                @change=${(e: Event) => this.#setHour(hour, (e.target as HTMLInputElement).value)} /></label>`
+          })}
+        </div>
+      </details>
+      ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : ''}`
+  }
+}
+customElements.define('zkm-price-curve-editor', PriceCurveEditor)

@@ -1,0 +1,136 @@
+import { html, LitElement } from 'lit'
+import { api, errorText } from '../lib/api.ts'
+import { formatEnergy, formatEth, formatPeriod, shorten } from '../lib/format.ts'
+import type { Grant, Privacy } from '../lib/types.ts'
+import { type Load, load, loading, renderLoad } from './load-state.ts'
+import { shared } from './styles.ts'
+
+/** What this home has made public (on-chain), what it kept, and the disclosure grants it gave. */
+export class PrivacyView extends LitElement {
+  static override properties = {
+    data: { state: true },
+    billId: { state: true },
+    recipient: { state: true },
+    message: { state: true },
+    error: { state: true },
+    busy: { state: true },
+  }
+  static override styles = [shared]
+  declare data: Load<Privacy>
+  declare billId: string
+  declare recipient: string
+  declare message: string
+  declare error: string
+  declare busy: boolean
+
+  constructor() {
+    super()
+    this.data = loading()
+    this.billId = ''
+    this.recipient = ''
+    this.message = ''
+    this.error = ''
+    this.busy = false
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback()
+    void this.reload()
+  }
+
+  async reload(): Promise<void> {
+    this.data = await load(() => api.get<Privacy>('/api/privacy'))
+    if (this.data.state === 'ready' && !this.billId)
+      this.billId = this.data.value.published.at(-1)?.billId ?? ''
+  }
+
+  async #grant(event: Event): Promise<void> {
+    event.preventDefault()
+    this.error = ''
+    this.message = ''
+    const key = this.recipient.trim()
+    if (!/^0x[0-9a-fA-F]{64}$/.test(key)) {
+      this.error =
+        "The recipient's key must be an X25519 public key: 0x followed by 64 hex digits. Ask the recipient for it."
+      return
+    }
+    this.busy = true
+    try {
+      const { grant } = await api.post<{ grant: Grant }>('/api/grants', {
+        billId: this.billId,
+        recipientPublicKey: key,
+      })
+      this.message = `Granted: the key of that period is now wrapped for ${shorten(grant.recipient ?? key)}. Send them the manifest CID ${grant.manifestCid ?? ''}.`
+      this.recipient = ''
+      await this.reload()
+    } catch (error) {
+      this.error = `No grant was created: ${errorText(error)}`
+    } finally {
+      this.busy = false
+    }
+  }
+
+  #view(p: Privacy) {
+    return html`<section class="card" aria-labelledby="pub-h">
+        <h3 id="pub-h">Published on-chain</h3>
+        <p class="small muted">Anyone can read these: they prove your bills without revealing any reading.</p>
+        ${
+          p.published.length === 0
+            ? html`<p class="muted">Nothing published yet: the first bill publishes its commitment, CID digest, proof and total.</p>`
+            : html`<div class="table-wrap"><table>
+                <thead><tr><th scope="col">Period</th><th scope="col">Total</th><th scope="col">Energy</th><th scope="col">Commitment</th><th scope="col">CID</th><th scope="col">Tx</th></tr></thead>
+                <tbody>${p.published.map(
+                  (
+                    b,
+                  ) => html`<tr><td>${formatPeriod(b.periodStart, b.periodEnd)}</td><td>${formatEth(b.total)}</td><td>${formatEnergy(b.energyWh)}</td>
+                    <td class="mono" title=${b.commitment}>${shorten(b.commitment)}</td><td class="mono" title=${b.manifestCid}>${shorten(b.manifestCid)}</td>
+                    <td class="mono" title=${b.submitTx}>${shorten(b.submitTx)}</td></tr>`,
+                )}</tbody></table></div>`
+        }
+      </section>
+      <section class="card" aria-labelledby="priv-h">
+        <h3 id="priv-h">Kept private</h3>
+        <p class="small muted">Only this node can read these: they are stored encrypted and never leave as plaintext.</p>
+        <ul>${p.private.map((item) => html`<li>${item}</li>`)}</ul>
+      </section>
+      <section class="card" aria-labelledby="grants-h">
+        <h3 id="grants-h">Disclosure grants</h3>
+        ${
+          p.grants.length === 0
+            ? html`<p class="muted">You have not disclosed any period to anyone.</p>`
+            : html`<ul>${p.grants.map((g) => html`<li><span class="mono">${shorten(g.recipient, 12, 8)}</span> can read period <span class="mono">${shorten(g.manifestCid)}</span> (since ${new Date(g.createdAt).toLocaleString()})</li>`)}</ul>`
+        }
+        <form @submit=${this.#grant} aria-label="Disclose one period">
+          <p class="small">Give one party (for example the utility, in a dispute) the key to one period's readings, wrapped to their public key.</p>
+          <div class="row">
+            <label>Period
+              <select .value=${this.billId} @change=${(e: Event) => {
+                this.billId = (e.target as HTMLSelectElement).value
+              }} ?disabled=${p.published.length === 0}>
+                ${p.published.map((b) => html`<option value=${b.billId} ?selected=${b.billId === this.billId}>${formatPeriod(b.periodStart, b.periodEnd)}</option>`)}
+              </select>
+            </label>
+            <label style="flex:1 1 16rem">Recipient's X25519 public key
+              <input class="mono" .value=${this.recipient} placeholder="0x…64 hex digits" autocomplete="off" spellcheck="false"
+                @input=${(e: Event) => {
+                  this.recipient = (e.target as HTMLInputElement).value
+                }} />
+            </label>
+            <button type="submit" ?disabled=${this.busy || p.published.length === 0 || !this.recipient}>${this.busy ? 'Granting…' : 'Grant access'}</button>
+          </div>
+          ${this.message ? html`<p class="ok" role="status">${this.message}</p>` : ''}
+          ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : ''}
+        </form>
+      </section>`
+  }
+
+  override render() {
+    return html`<h2>Privacy</h2>${renderLoad(
+      this.data,
+      (p) => this.#view(p),
+      () => void this.reload(),
+      'privacy report',
+    )}`
+  }
+}
+customElements.define('zkm-privacy-view', PrivacyView)

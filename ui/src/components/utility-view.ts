@@ -1,0 +1,424 @@
+import { css, html, LitElement, svg } from 'lit'
+import { api, errorText } from '../lib/api.ts'
+import { linearScale, linePath, niceDomain } from '../lib/chart.ts'
+import { formatDate, formatEnergy, formatEth, formatPeriod, formatTime, shorten } from '../lib/format.ts'
+import { nextEffectiveFrom, PriceCurve } from '../lib/price-curve.ts'
+import { stream } from '../lib/stream.ts'
+import type { Aggregates, Status } from '../lib/types.ts'
+import { type Load, load, loading, renderLoad } from './load-state.ts'
+import { shared } from './styles.ts'
+import './price-curve-editor.ts'
+
+type Row = Record<string, unknown>
+
+/** First present field among `names` (the console reads ledger records from the node's JSON). */
+function pick(row: Row, ...names: string[]): unknown {
+  for (const n of names) if (row[n] !== undefined && row[n] !== null) return row[n]
+  return undefined
+}
+
+function text(value: unknown): string {
+  return value === undefined ? '—' : String(value)
+}
+
+function num(value: unknown): number | undefined {
+  const n = typeof value === 'string' ? Number(value) : value
+  return typeof n === 'number' && Number.isFinite(n) ? n : undefined
+}
+
+function listOf(body: unknown, key: string): Row[] {
+  if (Array.isArray(body)) return body as Row[]
+  const value = (body as Record<string, unknown> | undefined)?.[key]
+  return Array.isArray(value) ? (value as Row[]) : []
+}
+
+interface Form {
+  busy: boolean
+  message: string
+  error: string
+}
+
+const idle = (): Form => ({ busy: false, message: '', error: '' })
+
+/**
+ * The utility's console: meter registry, tariffs with the price-curve editor, every bill on the
+ * ledger (totals only: that is all the utility may learn), balance and withdraw, notices, and
+ * the area aggregate with its forecast when the mesh provides it.
+ */
+export class UtilityView extends LitElement {
+  static override properties = {
+    meters: { state: true },
+    tariffs: { state: true },
+    bills: { state: true },
+    balance: { state: true },
+    aggregates: { state: true },
+    curve: { state: true },
+    forms: { state: true },
+    status: { state: true },
+  }
+  static override styles = [
+    shared,
+    css`
+      .cols {
+        display: grid;
+        gap: 1rem;
+        grid-template-columns: repeat(auto-fit, minmax(300px, 1fr));
+      }
+      svg {
+        width: 100%;
+        height: auto;
+      }
+      .series {
+        fill: none;
+        stroke: var(--accent);
+        stroke-width: 2;
+      }
+      .forecast {
+        fill: none;
+        stroke: var(--focus);
+        stroke-width: 2;
+        stroke-dasharray: 6 4;
+      }
+      .band {
+        fill: var(--focus);
+        opacity: 0.2;
+      }
+    `,
+  ]
+  declare meters: Load<Row[]>
+  declare tariffs: Load<Row[]>
+  declare bills: Load<Row[]>
+  declare balance: Load<string>
+  declare aggregates: Load<Aggregates>
+  declare curve: PriceCurve
+  declare forms: Record<string, Form>
+  declare status: Status | undefined
+  #off: (() => void)[] = []
+
+  constructor() {
+    super()
+    this.meters = loading()
+    this.tariffs = loading()
+    this.bills = loading()
+    this.balance = loading()
+    this.aggregates = loading()
+    this.curve = new PriceCurve(96)
+    this.forms = {}
+    this.status = undefined
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback()
+    this.#off.push(
+      stream.on('bill', () => {
+        void this.#loadBills()
+        void this.#loadBalance()
+      }),
+      stream.onConnection((s) => {
+        if (s === 'open') void this.reload()
+      }),
+    )
+    void this.reload()
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback()
+    for (const off of this.#off.splice(0)) off()
+  }
+
+  async reload(): Promise<void> {
+    const status = await api.get<Status>('/api/status').catch(() => undefined)
+    this.status = status
+    if (status && status.circuit.slots !== this.curve.slots && 86_400 % status.circuit.slots === 0)
+      this.curve = new PriceCurve(status.circuit.slots)
+    await Promise.all([
+      (async () => {
+        this.meters = await load(() =>
+          api.get<unknown>('/api/utility/meters').then((b) => listOf(b, 'meters')),
+        )
+      })(),
+      (async () => {
+        this.tariffs = await load(() =>
+          api.get<unknown>('/api/utility/tariffs').then((b) => listOf(b, 'tariffs')),
+        )
+        this.#adoptLatestTariff()
+      })(),
+      this.#loadBills(),
+      this.#loadBalance(),
+      (async () => {
+        this.aggregates = await load(() => api.get<Aggregates>('/api/utility/aggregates'))
+      })(),
+    ])
+  }
+
+  /** Starts the editor from the latest published curve, so the next tariff is an edit of it. */
+  #adoptLatestTariff(): void {
+    if (this.tariffs.state !== 'ready') return
+    const latest = this.tariffs.value.at(-1)
+    const prices = latest ? pick(latest, 'prices') : undefined
+    if (Array.isArray(prices) && prices.length === this.curve.slots && this.curve.max() === 0n) {
+      try {
+        this.curve = new PriceCurve(
+          this.curve.slots,
+          prices.map((p) => BigInt(p as string)),
+        )
+      } catch {
+        // A curve that does not fit the editor stays as is; the table still lists it.
+      }
+    }
+  }
+
+  async #loadBills(): Promise<void> {
+    this.bills = await load(() => api.get<unknown>('/api/utility/bills').then((b) => listOf(b, 'bills')))
+  }
+
+  async #loadBalance(): Promise<void> {
+    this.balance = await load(() =>
+      api
+        .get<unknown>('/api/utility/balance')
+        .then((b) => String(pick(b as Row, 'balance', 'balanceWei') ?? '0')),
+    )
+  }
+
+  #form(name: string): Form {
+    return this.forms[name] ?? idle()
+  }
+
+  async #submit(name: string, event: Event | undefined, action: () => Promise<string>): Promise<void> {
+    event?.preventDefault()
+    this.forms = { ...this.forms, [name]: { busy: true, message: '', error: '' } }
+    try {
+      const message = await action()
+      this.forms = { ...this.forms, [name]: { busy: false, message, error: '' } }
+    } catch (error) {
+      this.forms = { ...this.forms, [name]: { busy: false, message: '', error: errorText(error) } }
+    }
+  }
+
+  #feedback(name: string) {
+    const f = this.#form(name)
+    return html`${f.message ? html`<p class="ok" role="status">${f.message}</p>` : ''}${f.error ? html`<p class="error" role="alert">${f.error}</p>` : ''}`
+  }
+
+  #registerMeter(event: Event): void {
+    const data = new FormData(event.target as HTMLFormElement)
+    void this.#submit('meter', event, async () => {
+      const startTime = Math.floor(new Date(`${data.get('startDate')}T00:00:00Z`).getTime() / 1000)
+      if (!Number.isFinite(startTime)) throw new Error('Choose the start date of the first billing period.')
+      await api.post('/api/utility/meters', {
+        meter: String(data.get('meter')).trim(),
+        household: String(data.get('household')).trim(),
+        areaId: Number(data.get('areaId')),
+        startTime,
+        startCounter: Number(data.get('startCounter')),
+      })
+      this.meters = await load(() => api.get<unknown>('/api/utility/meters').then((b) => listOf(b, 'meters')))
+      return 'Meter registered on the ledger.'
+    })
+  }
+
+  #publishTariff(event: Event): void {
+    const data = new FormData(event.target as HTMLFormElement)
+    void this.#submit('tariff', event, async () => {
+      const effectiveFrom = Math.floor(new Date(`${data.get('effectiveFrom')}T00:00:00Z`).getTime() / 1000)
+      if (!Number.isFinite(effectiveFrom)) throw new Error('Choose the day the tariff takes effect.')
+      if (this.curve.max() === 0n)
+        throw new Error('Every price is zero: set the curve (a preset or the hour inputs) first.')
+      await api.post('/api/utility/tariffs', { effectiveFrom, prices: this.curve.toWeiStrings() })
+      this.tariffs = await load(() =>
+        api.get<unknown>('/api/utility/tariffs').then((b) => listOf(b, 'tariffs')),
+      )
+      return `Tariff published: it applies from ${formatTime(effectiveFrom)}.`
+    })
+  }
+
+  #withdraw(event: Event): void {
+    const data = new FormData(event.target as HTMLFormElement)
+    void this.#submit('withdraw', event, async () => {
+      const to = String(data.get('to')).trim()
+      if (!/^0x[0-9a-fA-F]{40}$/.test(to))
+        throw new Error('The destination must be an address: 0x followed by 40 hex digits.')
+      const result = (await api.post<Row>('/api/utility/withdraw', { to })) ?? {}
+      await this.#loadBalance()
+      const tx = pick(result, 'txHash')
+      return `Withdrawn to ${shorten(to)}${tx ? ` in transaction ${shorten(String(tx))}` : ''}.`
+    })
+  }
+
+  #publishNotice(event: Event): void {
+    const data = new FormData(event.target as HTMLFormElement)
+    void this.#submit('notice', event, async () => {
+      const startsAt = Math.floor(new Date(String(data.get('startsAt'))).getTime() / 1000)
+      const endsAt = Math.floor(new Date(String(data.get('endsAt'))).getTime() / 1000)
+      if (!Number.isFinite(startsAt) || !Number.isFinite(endsAt) || endsAt <= startsAt)
+        throw new Error('Give a start and an end, the end after the start.')
+      await api.post('/api/utility/notices', {
+        areaId: Number(data.get('areaId')),
+        kind: String(data.get('kind')),
+        startsAt,
+        endsAt,
+        message: String(data.get('message')).trim(),
+      })
+      return 'Notice published to the area.'
+    })
+  }
+
+  #meters() {
+    return renderLoad(
+      this.meters,
+      (rows) =>
+        rows.length === 0
+          ? html`<p class="muted">No meter registered yet.</p>`
+          : html`<div class="table-wrap"><table><thead><tr><th scope="col">Meter</th><th scope="col">Household</th><th scope="col">Area</th><th scope="col">Active</th></tr></thead>
+            <tbody>${rows.map(
+              (
+                m,
+              ) => html`<tr><td class="mono" title=${text(pick(m, 'meter', 'address'))}>${shorten(text(pick(m, 'meter', 'address')))}</td>
+              <td class="mono" title=${text(pick(m, 'household'))}>${shorten(text(pick(m, 'household')))}</td><td>${text(pick(m, 'areaId', 'area'))}</td>
+              <td>${pick(m, 'active') === false ? 'no' : 'yes'}</td></tr>`,
+            )}</tbody></table></div>`,
+      () => void this.reload(),
+      'meters',
+    )
+  }
+
+  #tariffList() {
+    return renderLoad(
+      this.tariffs,
+      (rows) =>
+        rows.length === 0
+          ? html`<p class="muted">No tariff published yet.</p>`
+          : html`<ul>${rows.map((t) => {
+              const from = num(pick(t, 'effectiveFrom'))
+              const prices = pick(t, 'prices')
+              const list = Array.isArray(prices) ? prices.map((p) => BigInt(p as string)) : []
+              const avg = list.length ? list.reduce((a, b) => a + b, 0n) / BigInt(list.length) : undefined
+              return html`<li>Tariff ${text(pick(t, 'tariffId', 'id'))} from ${from === undefined ? '—' : from === 0 ? 'the start' : formatTime(from)}
+                ${avg === undefined ? '' : html`· average ${formatEth(avg * 1000n)} per kWh`}</li>`
+            })}</ul>`,
+      () => void this.reload(),
+      'tariffs',
+    )
+  }
+
+  #bills() {
+    return renderLoad(
+      this.bills,
+      (rows) =>
+        rows.length === 0
+          ? html`<p class="muted">No bill on the ledger yet.</p>`
+          : html`<div class="table-wrap"><table><thead><tr><th scope="col">Period</th><th scope="col">Meter</th><th scope="col">Energy</th><th scope="col">Total</th><th scope="col">Status</th></tr></thead>
+            <tbody>${rows.map((b) => {
+              const start = num(pick(b, 'periodStart'))
+              const end = num(pick(b, 'periodEnd'))
+              const total = pick(b, 'total')
+              const paid = pick(b, 'paid') === true || pick(b, 'status') === 'paid'
+              return html`<tr><td>${start !== undefined && end !== undefined ? formatPeriod(start, end) : '—'}</td>
+                <td class="mono">${shorten(text(pick(b, 'meter')))}</td><td>${formatEnergy(num(pick(b, 'energyWh')) ?? 0)}</td>
+                <td>${typeof total === 'string' && /^\d+$/.test(total) ? formatEth(total) : text(total)}</td>
+                <td><span class="badge ${paid ? 'paid' : 'verified'}">${paid ? 'paid' : 'verified, unpaid'}</span></td></tr>`
+            })}</tbody></table></div>`,
+      () => void this.#loadBills(),
+      'bills',
+    )
+  }
+
+  #aggregates() {
+    return renderLoad(
+      this.aggregates,
+      (a) => {
+        if (!a.available)
+          return html`<p data-aggregates="unavailable"><strong>Not available yet.</strong> ${a.reason}</p>`
+        const all = [...a.series.map((p) => p.totalWh), ...a.forecast.map((p) => p.high)]
+        if (all.length === 0)
+          return html`<p class="muted">The mesh has not delivered any aggregate for area ${a.area} yet.</p>`
+        const times = [...a.series.map((p) => p.time), ...a.forecast.map((p) => p.time)]
+        const x = linearScale([Math.min(...times), Math.max(...times)], [40, 630])
+        const { domain } = niceDomain(0, Math.max(...all))
+        const y = linearScale(domain, [190, 10])
+        const band = a.forecast.length
+          ? `${linePath(a.forecast.map((p) => ({ x: x(p.time), y: y(p.high) })))} ${linePath([...a.forecast].reverse().map((p) => ({ x: x(p.time), y: y(p.low) }))).replace(/^M/, 'L')} Z`
+          : ''
+        return html`<p class="small">Area ${a.area}: measured load (solid) and forecast with its range (dashed).</p>
+          <svg viewBox="0 0 640 210" role="img" aria-label="Area ${a.area} load: ${a.series.length} measured points, ${a.forecast.length} forecast points">
+            ${svg`<path class="band" d=${band}></path>
+            <path class="series" d=${linePath(a.series.map((p) => ({ x: x(p.time), y: y(p.totalWh) })))}></path>
+            <path class="forecast" d=${linePath(a.forecast.map((p) => ({ x: x(p.time), y: y(p.wh) })))}></path>
+            <text x="40" y="205">${formatDate(Math.min(...times))}</text>
+            <text x="4" y="14">${formatEnergy(domain[1])}</text>`}
+          </svg>`
+      },
+      () => void this.reload(),
+      'area aggregates',
+    )
+  }
+
+  override render() {
+    const today = new Date().toISOString().slice(0, 10)
+    const latestFrom =
+      this.tariffs.state === 'ready' ? num(pick(this.tariffs.value.at(-1) ?? {}, 'effectiveFrom')) : undefined
+    const next = formatDate(nextEffectiveFrom(Date.now() / 1000, latestFrom))
+    const dev = this.status?.dev
+    return html`<h2>Utility console</h2>
+      ${dev ? html`<p class="small muted">Development chain: the node holds the utility's dev key and signs these actions itself.</p>` : ''}
+      <div class="cols">
+        <section class="card" aria-labelledby="bal-h"><h3 id="bal-h">Balance</h3>
+          ${renderLoad(
+            this.balance,
+            (wei) => html`<p class="total" data-balance>${formatEth(wei)}</p>`,
+            () => void this.#loadBalance(),
+            'balance',
+          )}
+          <form @submit=${(e: Event) => this.#withdraw(e)} class="row">
+            <label style="flex:1 1 14rem">Withdraw to address<input name="to" class="mono" required placeholder="0x…" autocomplete="off" /></label>
+            <button type="submit" ?disabled=${this.#form('withdraw').busy}>Withdraw all</button>
+          </form>${this.#feedback('withdraw')}
+        </section>
+        <section class="card" aria-labelledby="meters-h"><h3 id="meters-h">Meters</h3>${this.#meters()}
+          <details><summary>Register a meter</summary>
+            <form @submit=${(e: Event) => this.#registerMeter(e)}>
+              <div class="row">
+                <label>Meter address<input name="meter" class="mono" required pattern="0x[0-9a-fA-F]{40}" /></label>
+                <label>Household account<input name="household" class="mono" required pattern="0x[0-9a-fA-F]{40}" /></label>
+                <label>Area id<input name="areaId" type="number" min="0" required value="1" /></label>
+                <label>First period starts (UTC day)<input name="startDate" type="date" required value=${today} /></label>
+                <label>Counter at start (Wh)<input name="startCounter" type="number" min="0" required value="0" /></label>
+                <button type="submit" ?disabled=${this.#form('meter').busy}>Register</button>
+              </div>
+            </form>${this.#feedback('meter')}
+          </details>
+        </section>
+      </div>
+      <section class="card" aria-labelledby="tariff-h"><h3 id="tariff-h">Tariffs</h3>
+        ${this.#tariffList()}
+        <form @submit=${(e: Event) => this.#publishTariff(e)}>
+          <h3>Next tariff</h3>
+          <zkm-price-curve-editor .curve=${this.curve} @curve-change=${(e: CustomEvent<PriceCurve>) => {
+            this.curve = e.detail
+          }}></zkm-price-curve-editor>
+          <div class="row">
+            <label>Takes effect (UTC midnight of)<input name="effectiveFrom" type="date" required .value=${next} /></label>
+            <button type="submit" ?disabled=${this.#form('tariff').busy}>Publish tariff</button>
+          </div>
+        </form>${this.#feedback('tariff')}
+      </section>
+      <section class="card" aria-labelledby="ubills-h"><h3 id="ubills-h">Bills on the ledger</h3>
+        <p class="small muted">The ledger holds each period's total and kWh, never the readings behind them.</p>${this.#bills()}</section>
+      <div class="cols">
+        <section class="card" aria-labelledby="notice-h"><h3 id="notice-h">Publish a notice</h3>
+          <form @submit=${(e: Event) => this.#publishNotice(e)}>
+            <div class="row">
+              <label>Area id<input name="areaId" type="number" min="0" required value="1" /></label>
+              <label>Kind<select name="kind"><option value="outage">outage</option><option value="maintenance">maintenance</option></select></label>
+              <label>Starts<input name="startsAt" type="datetime-local" required /></label>
+              <label>Ends<input name="endsAt" type="datetime-local" required /></label>
+            </div>
+            <label>Message<textarea name="message" required maxlength="1000" rows="2"></textarea></label>
+            <p><button type="submit" ?disabled=${this.#form('notice').busy}>Publish notice</button></p>
+          </form>${this.#feedback('notice')}
+        </section>
+        <section class="card" aria-labelledby="agg-h"><h3 id="agg-h">Area load and forecast</h3>${this.#aggregates()}</section>
+      </div>`
+  }
+}
+customElements.define('zkm-utility-view', UtilityView)

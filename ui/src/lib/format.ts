@@ -1,0 +1,93 @@
+/**
+ * Number formatting for people: every value carries its unit, and amounts of Ether are computed
+ * with bigint so a wei total (a decimal string in the API) is never rounded through a float.
+ */
+
+const WEI_PER_ETH = 10n ** 18n
+
+/** Parses an API wei amount (decimal string) into bigint; throws on anything else. */
+export function parseWei(value: string | bigint): bigint {
+  if (typeof value === 'bigint') return value
+  if (!/^\d+$/.test(value)) throw new Error(`not a wei amount: ${JSON.stringify(value)}`)
+  return BigInt(value)
+}
+
+/**
+ * Formats wei as ETH with at most `maxDecimals` decimals (rounded half up), trailing zeros
+ * trimmed: 10234000000000000 → "0.010234 ETH". A non-zero amount that rounds to zero is shown
+ * as "< 0.000001 ETH" rather than a misleading "0".
+ */
+export function formatEth(value: string | bigint, maxDecimals = 6, symbol = 'ETH'): string {
+  const wei = parseWei(value)
+  const unit = 10n ** BigInt(18 - maxDecimals)
+  const rounded = (wei + unit / 2n) / unit
+  if (rounded === 0n && wei > 0n) return `< 0.${'0'.repeat(maxDecimals - 1)}1 ${symbol}`
+  const whole = rounded / 10n ** BigInt(maxDecimals)
+  const frac = (rounded % 10n ** BigInt(maxDecimals)).toString().padStart(maxDecimals, '0').replace(/0+$/, '')
+  const wholeText = whole.toLocaleString('en-US')
+  return `${frac ? `${wholeText}.${frac}` : wholeText} ${symbol}`
+}
+
+/** Parses a decimal ETH amount typed by a person ("0.5") into wei. */
+export function parseEth(text: string): bigint {
+  const match = /^\s*(\d+)(?:\.(\d{0,18}))?\s*$/.exec(text)
+  if (!match) throw new Error(`"${text}" is not an amount of ETH (use digits and at most one ".")`)
+  return BigInt(match[1]!) * WEI_PER_ETH + BigInt((match[2] ?? '').padEnd(18, '0') || '0')
+}
+
+export function toHexQuantity(value: bigint): `0x${string}` {
+  if (value < 0n) throw new Error('a quantity cannot be negative')
+  return `0x${value.toString(16)}`
+}
+
+function fixed(value: number, digits: number): string {
+  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+}
+
+/** Watts, switching to kW from 10 kW on: 1500 → "1,500 W", 12345 → "12.35 kW". */
+export function formatPower(watts: number): string {
+  if (Math.abs(watts) >= 10_000) return `${fixed(watts / 1000, 2)} kW`
+  return `${fixed(watts, 0)} W`
+}
+
+/** Watt-hours as kWh (the billing unit): 10234 → "10.234 kWh"; small amounts stay in Wh. */
+export function formatEnergy(wh: number): string {
+  if (Math.abs(wh) < 1000) return `${fixed(wh, 0)} Wh`
+  return `${fixed(wh / 1000, 3)} kWh`
+}
+
+export function formatVoltage(volts: number): string {
+  return `${fixed(volts, 1)} V`
+}
+
+export function formatCurrent(amps: number): string {
+  return `${fixed(amps, 2)} A`
+}
+
+export function formatTemperature(celsius: number): string {
+  return `${fixed(celsius, 1)} °C`
+}
+
+export function formatPercent(fraction: number): string {
+  return `${fixed(fraction * 100, 1)} %`
+}
+
+/** A unix time (seconds) as a UTC date and time, unambiguous for a bill period. */
+export function formatTime(unixSeconds: number): string {
+  return `${new Date(unixSeconds * 1000).toISOString().slice(0, 16).replace('T', ' ')} UTC`
+}
+
+export function formatDate(unixSeconds: number): string {
+  return new Date(unixSeconds * 1000).toISOString().slice(0, 10)
+}
+
+/** A bill period: "2026-11-01 → 2026-12-01 (30 days)". */
+export function formatPeriod(start: number, end: number): string {
+  const days = Math.round((end - start) / 86_400)
+  return `${formatDate(start)} → ${formatDate(end)} (${days} day${days === 1 ? '' : 's'})`
+}
+
+/** Shortens a long hex or CID for display; the full value stays in a title attribute. */
+export function shorten(value: string, head = 10, tail = 6): string {
+  return value.length <= head + tail + 1 ? value : `${value.slice(0, head)}…${value.slice(-tail)}`
+}

@@ -1,0 +1,91 @@
+/**
+ * The live stream: one EventSource on /api/stream shared by every view. EventSource reconnects
+ * by itself; after each (re)connect the views re-read their REST state because events sent while
+ * disconnected are lost (docs/api.md, "Live stream").
+ */
+
+export type StreamEvent = 'reading' | 'bill' | 'alarm' | 'relay' | 'anomaly' | 'notice' | 'status'
+export type Connection = 'connecting' | 'open' | 'closed'
+
+type Listener = (data: unknown) => void
+
+export class LiveStream {
+  readonly #url: string
+  #source: EventSource | undefined
+  readonly #listeners = new Map<string, Set<Listener>>()
+  readonly #connection = new Set<(state: Connection) => void>()
+  #state: Connection = 'closed'
+  #retry: ReturnType<typeof setTimeout> | undefined
+
+  constructor(url = '/api/stream') {
+    this.#url = url
+  }
+
+  get state(): Connection {
+    return this.#state
+  }
+
+  start(): void {
+    if (this.#source) return
+    this.#setState('connecting')
+    const source = new EventSource(this.#url)
+    this.#source = source
+    source.onopen = () => this.#setState('open')
+    source.onerror = () => {
+      // A closed source (e.g. the server answered 503 while starting) is not retried by the
+      // browser: reopen it ourselves after a pause.
+      if (source.readyState === EventSource.CLOSED) {
+        this.#source = undefined
+        this.#setState('closed')
+        clearTimeout(this.#retry)
+        this.#retry = setTimeout(() => this.start(), 2000)
+      } else this.#setState('connecting')
+    }
+    for (const name of this.#listeners.keys()) this.#attach(source, name)
+  }
+
+  stop(): void {
+    clearTimeout(this.#retry)
+    this.#source?.close()
+    this.#source = undefined
+    this.#setState('closed')
+  }
+
+  /** Subscribes to one event name; returns the unsubscribe function. */
+  on(name: StreamEvent, listener: Listener): () => void {
+    let set = this.#listeners.get(name)
+    if (!set) {
+      set = new Set()
+      this.#listeners.set(name, set)
+      if (this.#source) this.#attach(this.#source, name)
+    }
+    set.add(listener)
+    return () => set.delete(listener)
+  }
+
+  /** Called with every connection change; "open" after a reconnect means: reload REST state. */
+  onConnection(listener: (state: Connection) => void): () => void {
+    this.#connection.add(listener)
+    return () => this.#connection.delete(listener)
+  }
+
+  #attach(source: EventSource, name: string): void {
+    source.addEventListener(name, (event) => {
+      let data: unknown
+      try {
+        data = JSON.parse((event as MessageEvent<string>).data)
+      } catch {
+        return
+      }
+      for (const l of this.#listeners.get(name) ?? []) l(data)
+    })
+  }
+
+  #setState(state: Connection): void {
+    if (state === this.#state) return
+    this.#state = state
+    for (const l of this.#connection) l(state)
+  }
+}
+
+export const stream = new LiveStream()

@@ -1,0 +1,240 @@
+/**
+ * Paying a bill from a browser wallet over EIP-1193: connect, make sure the wallet is on the
+ * node's chain (switch, or add it on error 4902), send payBill(chainBillId) with value = total,
+ * then poll for the receipt. Every failure becomes a PaymentError whose message tells the
+ * resident what happened and what to do.
+ */
+import { encodePayBill } from './abi.ts'
+import type { Eip1193Provider } from './eip6963.ts'
+import { formatEth, toHexQuantity } from './format.ts'
+
+export interface ChainInfo {
+  chainId: string
+  chainIdHex: string
+  chainName: string
+  rpcUrl: string
+  ledger: string
+  payBillAbi: string
+  nativeCurrency: { name: string; symbol: string; decimals: number }
+}
+
+export type PaymentErrorKind =
+  | 'rejected'
+  | 'wrong-network'
+  | 'insufficient-funds'
+  | 'reverted'
+  | 'no-account'
+  | 'timeout'
+  | 'wallet'
+
+export class PaymentError extends Error {
+  override name = 'PaymentError'
+  readonly kind: PaymentErrorKind
+  constructor(kind: PaymentErrorKind, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.kind = kind
+  }
+}
+
+export interface Receipt {
+  transactionHash: string
+  blockNumber: string
+  status: string
+  gasUsed: string
+  from: string
+  to: string
+}
+
+interface RpcError {
+  code?: number
+  message?: string
+  data?: unknown
+}
+
+function rpcError(error: unknown): RpcError {
+  if (typeof error !== 'object' || error === null) return { message: String(error) }
+  const e = error as RpcError & { error?: RpcError; cause?: unknown }
+  // Wallets nest the JSON-RPC error differently; take the innermost code that exists.
+  if (e.code === undefined && e.error) return rpcError(e.error)
+  return e
+}
+
+/** Turns a wallet error into a PaymentError with a message a resident can act on. */
+export function classifyWalletError(error: unknown, what: string): PaymentError {
+  if (error instanceof PaymentError) return error
+  const { code, message = '' } = rpcError(error)
+  if (code === 4001 || /user (rejected|denied)/i.test(message)) {
+    return new PaymentError(
+      'rejected',
+      `You declined ${what} in your wallet. Nothing was sent; press Pay to try again.`,
+      {
+        cause: error,
+      },
+    )
+  }
+  if (/insufficient funds/i.test(message)) {
+    return new PaymentError(
+      'insufficient-funds',
+      'Your account does not hold enough ETH for this bill plus gas. Add funds or choose another account, then pay again.',
+      { cause: error },
+    )
+  }
+  if (/revert/i.test(message)) {
+    return new PaymentError(
+      'reverted',
+      `The ledger refused the payment (${message}). Reload the bill: it may already be paid.`,
+      {
+        cause: error,
+      },
+    )
+  }
+  return new PaymentError('wallet', `The wallet could not complete ${what}: ${message || 'unknown error'}.`, {
+    cause: error,
+  })
+}
+
+async function call<T>(
+  provider: Eip1193Provider,
+  method: string,
+  params: unknown[],
+  what: string,
+): Promise<T> {
+  try {
+    return (await provider.request({ method, params })) as T
+  } catch (error) {
+    throw classifyWalletError(error, what)
+  }
+}
+
+/** Asks for account access; returns the first account. */
+export async function connect(provider: Eip1193Provider): Promise<string> {
+  const accounts = await call<string[]>(provider, 'eth_requestAccounts', [], 'the connection request')
+  const account = accounts?.[0]
+  if (!account)
+    throw new PaymentError(
+      'no-account',
+      'The wallet shared no account. Unlock it or create an account, then connect again.',
+    )
+  return account
+}
+
+export function sameChain(a: string, b: string): boolean {
+  try {
+    return BigInt(a) === BigInt(b)
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Ensures the wallet is on `chain`: switches, and if the wallet does not know the chain (4902)
+ * adds it with the node's RPC URL. Refusing either is reported as the wrong network.
+ */
+export async function ensureChain(provider: Eip1193Provider, chain: ChainInfo): Promise<void> {
+  const current = await call<string>(provider, 'eth_chainId', [], 'reading the network')
+  if (sameChain(current, chain.chainIdHex)) return
+  try {
+    await provider.request({ method: 'wallet_switchEthereumChain', params: [{ chainId: chain.chainIdHex }] })
+  } catch (error) {
+    const { code } = rpcError(error)
+    if (code === 4902) {
+      try {
+        await provider.request({
+          method: 'wallet_addEthereumChain',
+          params: [
+            {
+              chainId: chain.chainIdHex,
+              chainName: chain.chainName,
+              rpcUrls: [chain.rpcUrl],
+              nativeCurrency: chain.nativeCurrency,
+            },
+          ],
+        })
+      } catch (addError) {
+        throw wrongNetwork(current, chain, addError)
+      }
+    } else {
+      throw wrongNetwork(current, chain, error)
+    }
+  }
+  const after = await call<string>(provider, 'eth_chainId', [], 'reading the network')
+  if (!sameChain(after, chain.chainIdHex)) throw wrongNetwork(after, chain)
+}
+
+function wrongNetwork(current: string, chain: ChainInfo, cause?: unknown): PaymentError {
+  return new PaymentError(
+    'wrong-network',
+    `Your wallet is on chain ${BigInt(current).toString()}, but bills are paid on ${chain.chainName} (chain ${chain.chainId}). Switch your wallet to it (RPC ${chain.rpcUrl}) and pay again.`,
+    { cause },
+  )
+}
+
+export interface PayRequest {
+  chainBillId: string
+  total: string
+}
+
+/** Sends payBill; checks the balance first so "insufficient funds" is said before the wallet prompt. */
+export async function sendPayment(
+  provider: Eip1193Provider,
+  chain: ChainInfo,
+  from: string,
+  bill: PayRequest,
+): Promise<string> {
+  const value = BigInt(bill.total)
+  const balance = await call<string>(
+    provider,
+    'eth_getBalance',
+    [from, 'latest'],
+    'reading your balance',
+  ).catch(() => undefined)
+  if (balance !== undefined && BigInt(balance) < value) {
+    throw new PaymentError(
+      'insufficient-funds',
+      `Your account ${from} holds ${formatEth(BigInt(balance))}, less than the bill's ${formatEth(value)}. Add funds or choose another account.`,
+    )
+  }
+  const tx = { from, to: chain.ledger, data: encodePayBill(bill.chainBillId), value: toHexQuantity(value) }
+  return call<string>(provider, 'eth_sendTransaction', [tx], 'the payment')
+}
+
+export interface WaitOptions {
+  intervalMs?: number
+  timeoutMs?: number
+  signal?: AbortSignal
+}
+
+/** Polls eth_getTransactionReceipt; a receipt with status 0x0 is a reverted payment. */
+export async function waitForReceipt(
+  provider: Eip1193Provider,
+  txHash: string,
+  options: WaitOptions = {},
+): Promise<Receipt> {
+  const { intervalMs = 1000, timeoutMs = 180_000, signal } = options
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    signal?.throwIfAborted()
+    const receipt = await call<Receipt | null>(
+      provider,
+      'eth_getTransactionReceipt',
+      [txHash],
+      'reading the receipt',
+    )
+    if (receipt) {
+      if (BigInt(receipt.status) !== 1n) {
+        throw new PaymentError(
+          'reverted',
+          `The payment transaction ${txHash} was mined but reverted: no ETH was taken except gas. Reload the bill (it may be paid already) and try again.`,
+        )
+      }
+      return receipt
+    }
+    if (Date.now() > deadline) {
+      throw new PaymentError(
+        'timeout',
+        `No receipt for ${txHash} after ${Math.round(timeoutMs / 1000)} s. Check the transaction in your wallet before paying again.`,
+      )
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs))
+  }
+}

@@ -1,0 +1,435 @@
+/**
+ * Component tests in real Chromium: the production build against the fixture server
+ * (ui/test/fixture-server.ts, docs/api.md endpoints over fixture data). Every test also checks
+ * that the page logged no console error.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Page } from 'playwright-core'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { encodePayBill } from '../src/lib/abi.ts'
+import { type Browser, buildUi, launchBrowser } from './browser.ts'
+import { type FixtureServer, reading, startFixtureServer } from './fixture-server.ts'
+
+let dist: string
+let browser: Browser
+let server: FixtureServer
+let page: Page
+
+beforeAll(async () => {
+  dist = await mkdtemp(join(tmpdir(), 'zkm-ui-dist-'))
+  await buildUi(dist)
+  browser = await launchBrowser()
+})
+
+afterAll(async () => {
+  await browser?.close()
+  if (dist) await rm(dist, { recursive: true, force: true })
+})
+
+beforeEach(async () => {
+  server = await startFixtureServer({ dist })
+  browser.errors.length = 0
+})
+
+afterEach(async () => {
+  await page?.close()
+  await server.close()
+  expect(browser.errors).toEqual([])
+})
+
+async function open(route: string, viewport?: { width: number; height: number }): Promise<Page> {
+  page = await browser.newPage(viewport)
+  await page.goto(`${server.url}/#${route}`)
+  // The stream is connected once the server has a client: from then on, emitted events arrive.
+  await expect.poll(() => server.clients(), { timeout: 10_000 }).toBeGreaterThan(0)
+  return page
+}
+
+/** A fake EIP-6963 wallet for the page (test scaffolding): answers per `mode`, records calls. */
+function injectWallet(
+  p: Page,
+  mode: { chainId: string; knowsChain: boolean; reject?: string; balance?: string; receiptStatus?: string },
+) {
+  return p.addInitScript((m) => {
+    const calls: { method: string; params: unknown }[] = []
+    ;(window as unknown as { __walletCalls: unknown }).__walletCalls = calls
+    let chainId = m.chainId
+    const provider = {
+      async request({ method, params }: { method: string; params?: unknown[] }) {
+        calls.push({ method, params })
+        if (m.reject === method) throw Object.assign(new Error('User rejected the request.'), { code: 4001 })
+        switch (method) {
+          case 'eth_requestAccounts':
+            return ['0x70997970c51812dc3a010c7d01b50e0d17dc79c8']
+          case 'eth_chainId':
+            return chainId
+          case 'wallet_switchEthereumChain':
+            if (!m.knowsChain) throw Object.assign(new Error('Unrecognized chain'), { code: 4902 })
+            chainId = (params as { chainId: string }[])[0]!.chainId
+            return null
+          case 'wallet_addEthereumChain':
+            m.knowsChain = true
+            chainId = (params as { chainId: string }[])[0]!.chainId
+            return null
+          case 'eth_getBalance':
+            return m.balance ?? '0xde0b6b3a7640000'
+          case 'eth_sendTransaction':
+            return `0x${'aa'.repeat(32)}`
+          case 'eth_getTransactionReceipt':
+            return {
+              transactionHash: `0x${'aa'.repeat(32)}`,
+              blockNumber: '0x2a',
+              status: m.receiptStatus ?? '0x1',
+              gasUsed: '0xb411',
+              from: '0x70997970c51812dc3a010c7d01b50e0d17dc79c8',
+              to: '0x5fbdb2315678afecb367f032d93f642f64180aa3',
+            }
+          default:
+            throw Object.assign(new Error(`unsupported ${method}`), { code: 4200 })
+        }
+      },
+    }
+    const announce = () =>
+      window.dispatchEvent(
+        new CustomEvent('eip6963:announceProvider', {
+          detail: Object.freeze({
+            info: {
+              uuid: 'test-wallet-1',
+              name: 'Test Wallet',
+              icon: 'data:image/svg+xml,<svg xmlns="http://www.w3.org/2000/svg"/>',
+              rdns: 'org.example.test',
+            },
+            provider,
+          }),
+        }),
+      )
+    window.addEventListener('eip6963:requestProvider', announce)
+    announce()
+  }, mode)
+}
+
+describe('live view', () => {
+  it('shows the latest reading, updates it from the stream and draws the history', async () => {
+    const p = await open('/')
+    await expect.poll(() => p.locator('[data-value=power]').textContent()).toBe('1,510 W')
+    await expect.poll(() => p.locator('[data-value=cost-today]').textContent()).toBe('0.008421 ETH')
+    server.emit('reading', reading(2, { powerW: 2345, voltageV: 229.4 }))
+    await expect.poll(() => p.locator('[data-value=power]').textContent()).toBe('2,345 W')
+    await expect.poll(() => p.locator('[data-value=voltage]').textContent()).toBe('229.4 V')
+    await expect.poll(() => p.locator('zkm-history-chart svg rect.bar').count()).toBe(24)
+    await p.getByRole('tab', { name: 'Week' }).click()
+    await expect.poll(() => p.locator('zkm-history-chart svg rect.bar').count()).toBe(7)
+    const ranges = server.state.requests.filter((r) => r.path === '/api/readings').length
+    expect(ranges).toBe(2)
+  })
+
+  it('says so when the meter has not reported yet', async () => {
+    server.state.latest = undefined
+    const p = await open('/')
+    await expect.poll(() => p.getByText('No reading yet').count()).toBe(1)
+    // The documented 404 of /api/readings/latest is the empty state; Chromium logs every non-2xx fetch.
+    browser.errors.splice(0, browser.errors.length, ...browser.errors.filter((e) => !/status of 404/.test(e)))
+  })
+})
+
+describe('bills view', () => {
+  it('lists bills with status, ETH totals, commitment and CID', async () => {
+    const p = await open('/bills')
+    await expect
+      .poll(() => p.locator('[data-status]').allTextContents())
+      .toEqual(['proving', 'on-chain verified', 'paid'])
+    await expect.poll(() => p.getByText('0.020468 ETH', { exact: true }).count()).toBe(1)
+    expect(await p.getByText('total pending proof').count()).toBe(1)
+    expect(await p.locator('[title^="bafyrei"]').count()).toBe(3)
+    // No browser wallet in this page: the panel says how to get one.
+    expect(await p.getByText('No browser wallet found').count()).toBe(1)
+  })
+
+  it('pays with the dev wallet and the bill turns paid', async () => {
+    const p = await open('/bills')
+    await p.getByRole('button', { name: /built-in dev wallet/ }).click()
+    await expect.poll(() => p.locator('[data-status]').allTextContents()).toEqual(['proving', 'paid', 'paid'])
+    expect(
+      server.state.requests.some(
+        (r) => r.method === 'POST' && r.path === `/api/bills/${server.state.bills[1]!.id}/pay`,
+      ),
+    ).toBe(true)
+  })
+
+  it('pays with an EIP-6963 wallet: adds the chain, sends payBill with the total, shows the receipt', async () => {
+    page = await browser.newPage()
+    await injectWallet(page, { chainId: '0x1', knowsChain: false })
+    await page.goto(`${server.url}/#/bills`)
+    await page.getByRole('button', { name: 'Connect Test Wallet' }).click()
+    await expect
+      .poll(() => page.locator('[data-account]').textContent())
+      .toBe('0x70997970c51812dc3a010c7d01b50e0d17dc79c8')
+    await page.getByRole('button', { name: /Pay 0\.020468 ETH with Test Wallet/ }).click()
+    await expect.poll(() => page.locator('[data-receipt]').count()).toBe(1)
+    expect(await page.locator('[data-receipt]').textContent()).toContain('46,097')
+    const calls = (await page.evaluate(
+      () => (window as unknown as { __walletCalls: { method: string; params: unknown }[] }).__walletCalls,
+    )) as { method: string; params: unknown[] }[]
+    expect(calls.map((c) => c.method)).toEqual([
+      'eth_requestAccounts',
+      'eth_chainId',
+      'wallet_switchEthereumChain',
+      'wallet_addEthereumChain',
+      'eth_chainId',
+      'eth_getBalance',
+      'eth_sendTransaction',
+      'eth_getTransactionReceipt',
+    ])
+    const add = calls[3]!.params[0] as { chainId: string; rpcUrls: string[] }
+    expect(add).toMatchObject({ chainId: '0x7a69', rpcUrls: ['http://127.0.0.1:8545'] })
+    const tx = calls[6]!.params[0] as Record<string, string>
+    expect(tx).toEqual({
+      from: '0x70997970c51812dc3a010c7d01b50e0d17dc79c8',
+      to: '0x5fbdb2315678afecb367f032d93f642f64180aa3',
+      data: encodePayBill(server.state.bills[1]!.chainBillId as string),
+      value: `0x${(20_468_000_000_000_000n).toString(16)}`,
+    })
+  })
+
+  it('explains a rejected signature, insufficient funds and a reverted payment', async () => {
+    page = await browser.newPage()
+    await injectWallet(page, { chainId: '0x7a69', knowsChain: true, reject: 'eth_sendTransaction' })
+    await page.goto(`${server.url}/#/bills`)
+    await page.getByRole('button', { name: 'Connect Test Wallet' }).click()
+    const pay = page.getByRole('button', { name: /with Test Wallet/ })
+    await pay.click()
+    await expect
+      .poll(() => page.getByRole('alert').allTextContents())
+      .toContainEqual(expect.stringContaining('You declined the payment in your wallet'))
+    await page.close()
+
+    page = await browser.newPage()
+    await injectWallet(page, { chainId: '0x7a69', knowsChain: true, balance: '0x1' })
+    await page.goto(`${server.url}/#/bills`)
+    await page.getByRole('button', { name: 'Connect Test Wallet' }).click()
+    await page.getByRole('button', { name: /with Test Wallet/ }).click()
+    await expect
+      .poll(() => page.getByRole('alert').allTextContents())
+      .toContainEqual(expect.stringContaining('less than the bill'))
+    await page.close()
+
+    page = await browser.newPage()
+    await injectWallet(page, { chainId: '0x7a69', knowsChain: true, receiptStatus: '0x0' })
+    await page.goto(`${server.url}/#/bills`)
+    await page.getByRole('button', { name: 'Connect Test Wallet' }).click()
+    await page.getByRole('button', { name: /with Test Wallet/ }).click()
+    await expect
+      .poll(() => page.getByRole('alert').allTextContents())
+      .toContainEqual(expect.stringContaining('mined but reverted'))
+  })
+
+  it('reports the wrong network when the switch is refused', async () => {
+    page = await browser.newPage()
+    await injectWallet(page, { chainId: '0x1', knowsChain: true, reject: 'wallet_switchEthereumChain' })
+    await page.goto(`${server.url}/#/bills`)
+    await page.getByRole('button', { name: 'Connect Test Wallet' }).click()
+    await page.getByRole('button', { name: /with Test Wallet/ }).click()
+    await expect
+      .poll(() => page.getByRole('alert').allTextContents())
+      .toContainEqual(
+        expect.stringContaining('Your wallet is on chain 1, but bills are paid on zkmeter dev chain'),
+      )
+  })
+})
+
+describe('home view', () => {
+  it('switches a relay: pending until the meter confirms, then the reported state', async () => {
+    const p = await open('/home')
+    const lights = p.getByRole('switch', { name: 'Main lights' })
+    await expect.poll(() => lights.getAttribute('aria-checked')).toBe('false')
+    await lights.click()
+    await expect.poll(() => lights.textContent()).toContain('pending')
+    await expect.poll(() => lights.getAttribute('aria-checked')).toBe('true')
+    expect(await lights.textContent()).toContain('On')
+    // A relay event from the meter (a local change) is shown as well.
+    server.emit('relay', { channel: 3, on: false })
+    await expect.poll(() => lights.getAttribute('aria-checked')).toBe('false')
+  })
+
+  it('shows "meter did not confirm" on a 504 and keeps the reported state', async () => {
+    server.state.unresponsive.add(2)
+    const p = await open('/home')
+    const ac = p.getByRole('switch', { name: 'Air conditioner' })
+    await ac.click()
+    await expect
+      .poll(() => p.getByRole('alert').allTextContents())
+      .toContainEqual(expect.stringContaining('The meter did not confirm'))
+    expect(await ac.getAttribute('aria-checked')).toBe('false')
+    // The 504 is an expected HTTP answer; Chromium logs every failed request as a console error.
+    browser.errors.splice(0, browser.errors.length, ...browser.errors.filter((e) => !/status of 504/.test(e)))
+  })
+
+  it('sets the fan speed and sends typed commands', async () => {
+    const p = await open('/home')
+    await p.getByRole('radio', { name: '3 — high' }).check()
+    await expect.poll(() => p.getByText('meter reports high').count()).toBe(1)
+    await p.getByRole('textbox', { name: 'Command' }).fill('turn on the main lights')
+    await p.getByRole('button', { name: 'Send' }).click()
+    await expect.poll(() => p.locator('[data-answer]').textContent()).toContain('Main lights are on.')
+    await expect
+      .poll(() => p.getByRole('switch', { name: 'Main lights' }).getAttribute('aria-checked'))
+      .toBe('true')
+    // Voice: a microphone button where the Web Speech API exists, an explanation where not.
+    const voice = await p.evaluate(() => 'SpeechRecognition' in window || 'webkitSpeechRecognition' in window)
+    expect(await p.getByRole('button', { name: 'Speak a command' }).count()).toBe(voice ? 1 : 0)
+    expect(await p.locator('[data-no-voice]').count()).toBe(voice ? 0 : 1)
+  })
+
+  it('edits automation thresholds and shows the node validation error', async () => {
+    const p = await open('/home')
+    const on = p.getByRole('spinbutton', { name: 'On at or above (°C)' })
+    const off = p.getByRole('spinbutton', { name: 'Off at or below (°C)' })
+    await off.fill('32')
+    await off.dispatchEvent('change')
+    await p.getByRole('button', { name: 'Save settings' }).click()
+    await expect
+      .poll(() => p.getByRole('alert').allTextContents())
+      .toContainEqual(expect.stringContaining('must be below onAtCenti'))
+    browser.errors.splice(0, browser.errors.length, ...browser.errors.filter((e) => !/status of 400/.test(e)))
+    await off.fill('27.5')
+    await off.dispatchEvent('change')
+    await on.fill('30.5')
+    await on.dispatchEvent('change')
+    await p.getByRole('button', { name: 'Save settings' }).click()
+    await expect.poll(() => p.getByText('Saved.').count()).toBe(1)
+    const ac = (server.state.rules.rules as { kind: string }[]).find((r) => r.kind === 'thermostat')
+    expect(ac).toMatchObject({ onAtCenti: 3050, offAtCenti: 2750 })
+    expect(server.state.rules.revision).toBe(4)
+  })
+})
+
+describe('safety', () => {
+  it('raises an alarm banner on every view until acknowledged', async () => {
+    const p = await open('/privacy')
+    server.state.alarms.push({
+      id: 'a1',
+      kind: 'gas',
+      state: 'active',
+      raisedAt: '2026-11-24T12:00:00Z',
+      deviceReacted: true,
+      severity: 'alarm',
+    })
+    server.emit('alarm', server.state.alarms[0])
+    const banner = p.getByRole('alert', { name: 'Active alarms' })
+    await expect.poll(() => banner.count()).toBe(1)
+    expect(await banner.textContent()).toContain('Gas leak detected')
+    await p.getByRole('link', { name: 'Bills' }).click()
+    await expect.poll(() => banner.count()).toBe(1)
+    await p.getByRole('button', { name: 'Acknowledge Gas leak detected alarm' }).click()
+    await expect.poll(() => banner.count()).toBe(0)
+    expect(server.state.alarms[0]!.state).toBe('acknowledged')
+  })
+
+  it('lists neighbours alerts and utility notices', async () => {
+    const p = await open('/safety')
+    await expect.poll(() => p.getByText('Grid maintenance on Elm Street').count()).toBe(1)
+    expect(await p.getByText("Neighbour's alert · fire").count()).toBe(1)
+    expect(await p.getByText('No alarms.').count()).toBe(1)
+  })
+})
+
+describe('privacy view', () => {
+  it('shows what was published and kept, and creates a grant', async () => {
+    const p = await open('/privacy')
+    await expect.poll(() => p.getByText('interval readings (every 15 minutes)').count()).toBe(1)
+    expect(await p.locator('#pub-h + p + .table-wrap tbody tr').count()).toBe(2)
+    const key = p.getByRole('textbox', { name: "Recipient's X25519 public key" })
+    await key.fill('0x1234')
+    await p.getByRole('button', { name: 'Grant access' }).click()
+    await expect
+      .poll(() => p.getByRole('alert').allTextContents())
+      .toContainEqual(expect.stringContaining('64 hex digits'))
+    await key.fill(`0x${'42'.repeat(32)}`)
+    await p.getByRole('button', { name: 'Grant access' }).click()
+    await expect.poll(() => p.getByText('Granted:').count()).toBe(1)
+    const grant = server.state.requests.find((r) => r.path === '/api/grants')
+    expect(grant?.body).toEqual({
+      billId: server.state.bills[1]!.id,
+      recipientPublicKey: `0x${'42'.repeat(32)}`,
+    })
+  })
+})
+
+describe('utility console', () => {
+  it('says plainly that aggregates are unavailable, and publishes a tariff from a preset', async () => {
+    const p = await open('/utility')
+    await expect
+      .poll(() => p.locator('[data-aggregates=unavailable]').textContent())
+      .toContain('fewer than 3 members')
+    await expect.poll(() => p.locator('[data-balance]').textContent()).toBe('0.010234 ETH')
+    await p.getByRole('textbox', { name: /Base price/ }).fill('40')
+    await p.getByRole('button', { name: 'Evening peak' }).click()
+    await p.getByText('Prices per hour').click()
+    const h3 = p.getByRole('textbox', { name: 'Price from 3:00 to 4:00 UTC, gwei per Wh' })
+    await h3.fill('12.5')
+    await h3.dispatchEvent('change')
+    await p.getByRole('button', { name: 'Publish tariff' }).click()
+    await expect.poll(() => p.getByText('Tariff published').count()).toBe(1)
+    const body = server.state.requests.find((r) => r.method === 'POST' && r.path === '/api/utility/tariffs')
+      ?.body as { effectiveFrom: number; prices: string[] }
+    expect(body.prices).toHaveLength(96)
+    expect(body.prices[0]).toBe('40000000000')
+    expect(body.prices[12]).toBe('12500000000')
+    expect(body.prices[17 * 4]).toBe('80000000000')
+    expect(body.effectiveFrom % 86_400).toBe(0)
+  })
+
+  it('shows the aggregate chart when the mesh provides it', async () => {
+    server.state.aggregates = {
+      available: true,
+      area: 1,
+      series: [0, 1, 2].map((i) => ({ time: 1_764_000_000 + i * 900, totalWh: 1000 + i * 100 })),
+      forecast: [3, 4].map((i) => ({ time: 1_764_000_000 + i * 900, wh: 1300, low: 1200, high: 1400 })),
+    }
+    const p = await open('/utility')
+    await expect
+      .poll(() => p.getByRole('img', { name: /Area 1 load: 3 measured points, 2 forecast points/ }).count())
+      .toBe(1)
+  })
+})
+
+describe('layout', () => {
+  it('fits a 375 px phone without horizontal scrolling on every view', async () => {
+    for (const route of ['/', '/bills', '/home', '/safety', '/privacy', '/utility']) {
+      page = await browser.newPage({ width: 375, height: 800 })
+      await page.goto(`${server.url}/#${route}`)
+      await page.waitForLoadState('networkidle').catch(() => undefined)
+      await expect
+        .poll(() =>
+          page
+            .locator('zkm-app')
+            .evaluate((el) => el.shadowRoot?.querySelector('main')?.textContent?.includes('Loading') ?? true),
+        )
+        .toBe(false)
+      const width = await page.evaluate(() => document.documentElement.scrollWidth)
+      expect(width, route).toBeLessThanOrEqual(375)
+      await page.close()
+    }
+  })
+
+  it('every button, input and select has an accessible name', async () => {
+    for (const route of ['/', '/bills', '/home', '/privacy', '/utility']) {
+      page = await browser.newPage()
+      await page.goto(`${server.url}/#${route}`)
+      await expect
+        .poll(() =>
+          page
+            .locator('zkm-app')
+            .evaluate((el) => el.shadowRoot?.querySelector('main')?.textContent?.includes('Loading') ?? true),
+        )
+        .toBe(false)
+      const snapshot = await page.locator('body').ariaSnapshot()
+      expect(snapshot, route).not.toMatch(
+        /- (button|textbox|combobox|spinbutton|checkbox|radio|switch)\s*(\[|$)/m,
+      )
+      await page.close()
+    }
+  })
+})

@@ -1,0 +1,23 @@
+import { fileURLToPath } from 'node:url'
+import { defineConfig } from 'vite'
+
+// The node serves ui/dist on the same origin as /api; in development Vite proxies /api to a
+// running node (npm start) so the UI is written against the real API, never a mock.
+const root = fileURLToPath(new URL('.', import.meta.url))
+
+export default defineConfig({
+  root,
+  base: './',
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    target: 'es2022',
+    sourcemap: false,
+  },
+  server: {
+    host: '127.0.0.1',
+    proxy: {
+      '/api': { target: process.env.ZKM_NODE_URL ?? 'http://127.0.0.1:8787', changeOrigin: true },
+    },
+  },
+})
