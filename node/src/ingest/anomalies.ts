@@ -23,6 +23,7 @@ export const ANOMALY_KINDS = [
   'bad-signature',
   'wrong-signer',
   'before-start',
+  'implausible-time',
   'counter-rollback',
   // stream irregularities (the record itself may be fine)
   'duplicate',

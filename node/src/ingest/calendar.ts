@@ -8,6 +8,13 @@
 import { InvalidInputError } from '../errors.ts'
 import { maxPeriodDays, type PeriodGeometry, periodEndFor } from '../meter/period.ts'
 
+/** More periods than this between two records of one meter is not a clock, it is a fault. */
+export const MAX_PERIOD_STEPS = 5000
+
+export class ImplausibleTimeError extends InvalidInputError {
+  override name = 'ImplausibleTimeError'
+}
+
 export interface PeriodRule {
   /** 0 = calendar months (UTC), else a period every this many days. */
   periodDays: number
@@ -44,10 +51,20 @@ export function createPeriodCalendar(rule: PeriodRule): PeriodCalendar {
         start = first
         end = periodEndFor(first, rule.periodDays, rule.geometry)
       }
-      while (t >= end) {
-        start = end
-        end = periodEndFor(start, rule.periodDays, rule.geometry)
+      // Walk on copies: a far-future time from a faulty meter must not move the cache.
+      let s = start
+      let e = end
+      for (let steps = 0; t >= e; steps++) {
+        if (steps >= MAX_PERIOD_STEPS) {
+          throw new ImplausibleTimeError(
+            `time ${t} is more than ${MAX_PERIOD_STEPS} billing periods after ${start}: check the meter's clock`,
+          )
+        }
+        s = e
+        e = periodEndFor(s, rule.periodDays, rule.geometry)
       }
+      start = s
+      end = e
       return start
     },
   }

@@ -339,7 +339,13 @@ export function createIngestor(options: IngestorOptions): Ingestor {
   const recordPeriodStart = (m: MeterRuntime, r: MeterRecord): number =>
     m.calendar.startOf(r.kind === 1 ? r.time - cfg.interval : r.time)
 
-  const applyDurable = (m: MeterRuntime, r: MeterRecord, sig: `0x${string}`, segment: number): boolean => {
+  const applyDurable = (
+    m: MeterRuntime,
+    r: MeterRecord,
+    sig: `0x${string}`,
+    segment: number,
+    periodStart: number,
+  ): boolean => {
     m.accepted.store(r.seq, r.energyWh)
     const moved = m.durable.store(r.seq, r.energyWh)
     if (r.kind === 1)
@@ -347,7 +353,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     // Without a vault the journal is the only store: nothing to flush, nothing to track.
     if (sink === undefined) return moved
     const list = unflushed.get(segment) ?? []
-    list.push({ meter: m.address, periodStart: recordPeriodStart(m, r), record: { ...r, sig } })
+    list.push({ meter: m.address, periodStart, record: { ...r, sig } })
     unflushed.set(segment, list)
     unflushedCount++
     return moved
@@ -666,6 +672,12 @@ export function createIngestor(options: IngestorOptions): Ingestor {
         { meter, seq: record.seq, details: { neighbourSeq: c.neighbourSeq } },
       )
     }
+    let periodStart: number
+    try {
+      periodStart = recordPeriodStart(m, record)
+    } catch (error) {
+      return reject('implausible-time', (error as Error).message, { meter, seq: record.seq })
+    }
     if (failed !== undefined || journal === undefined) {
       throw new IngestorStateError('the ingestor cannot store records (journal failed or not started)', {
         cause: failed,
@@ -686,7 +698,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     const frame = new TextEncoder().encode(JSON.stringify({ k: 'r', m: meter, r: record, s: signature }))
     let moved = false
     const write = journal.append(frame, (segment) => {
-      moved = applyDurable(m, record, signature, segment)
+      moved = applyDurable(m, record, signature, segment, periodStart)
     })
     m.pending.set(record.seq, write)
     try {
@@ -862,7 +874,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
             })
           }
         } else {
-          applyDurable(m, r, frame.s, segment)
+          applyDurable(m, r, frame.s, segment, recordPeriodStart(m, r))
         }
       } else if (frame.k === 'p' && frame.p !== undefined) {
         registerPeriod(m, { ...frame.p, commitment: BigInt(frame.p.commitment) }, frame.s)

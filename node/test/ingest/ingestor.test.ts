@@ -134,6 +134,7 @@ describe('ingestor over MQTT', () => {
       ['wrong-signer', topic, JSON.stringify(tampered)],
       ['unknown-meter', stranger.sensor(good).topic, stranger.sensor(good).payload],
       ['bad-topic', 'tele/zkm_NOTHEX/SENSOR', payload],
+      ['implausible-time', topic, meter.sensor(record({ seq: 0, time: 900e12, energyWh: 5000 })).payload],
     ]
     for (const [, t, p] of cases) await publish(t, p)
     await publish(topic, payload)
