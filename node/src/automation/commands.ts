@@ -34,8 +34,11 @@ export interface CommandResult {
   command: RelayCommand
   /** Milliseconds from send to confirmation or to the failure. */
   elapsedMs: number
-  /** Why it failed: 'timeout' (no matching stat in time), 'publish' (broker refused), 'stopped'. */
-  reason?: 'timeout' | 'publish' | 'stopped'
+  /**
+   * Why it failed: 'timeout' (no matching stat in time), 'publish' (broker refused), 'stopped'
+   * (commander stopped), 'superseded' (a newer command for the same output was sent first).
+   */
+  reason?: 'timeout' | 'publish' | 'stopped' | 'superseded'
   error?: string
 }
 
@@ -238,6 +241,22 @@ export function createRelayCommander(options: RelayCommanderOptions): RelayComma
         return Promise.reject(error)
       }
       return new Promise<CommandResult>((resolve) => {
+        // A newer command for the same output replaces an older one still waiting: the older one
+        // is reported failed ('superseded') rather than left to time out or be confirmed late.
+        for (const older of [...pending]) {
+          const same =
+            older.command.kind === command.kind &&
+            (command.kind === 'fanSpeed' ||
+              (older.command.kind === 'power' && older.command.channel === command.channel))
+          if (same && JSON.stringify(older.command) !== JSON.stringify(command)) {
+            settle(older, {
+              status: 'failed',
+              command: older.command,
+              elapsedMs: clock.now() - older.sentAt,
+              reason: 'superseded',
+            })
+          }
+        }
         const entry: Pending = { command, sentAt: clock.now(), timer: undefined, resolve }
         pending.add(entry)
         entry.timer = clock.setTimeout(

@@ -141,6 +141,11 @@ export function createRuleEngine(options: RuleEngineOptions): RuleEngine {
     s.lastSent = { value: wanted, at: now }
     const command = toCommand(output, wanted)
     sent.push(command)
+    dispatch(command, reason)
+  }
+
+  /** Hands a command to sendCommand; a throw or rejection becomes a sendError event, never a crash. */
+  function dispatch(command: RelayCommand, reason: string): void {
     events.emit('command', command, reason)
     try {
       const result = sendCommand(command)
@@ -293,17 +298,9 @@ export function createRuleEngine(options: RuleEngineOptions): RuleEngine {
       overrides.set(output, { output, value, untilMs: now + seconds * 1000 })
       const numeric = typeof value === 'boolean' ? (value ? 1 : 0) : value
       // The user asked explicitly: send now, even if the last reading already shows the value.
-      state(output).lastSent = undefined
       const command = toCommand(output, numeric)
       state(output).lastSent = { value: numeric, at: now }
-      events.emit('command', command, 'override')
-      try {
-        const result = sendCommand(command)
-        if (result instanceof Promise)
-          result.catch((error: unknown) => events.emit('sendError', command, error))
-      } catch (error) {
-        events.emit('sendError', command, error)
-      }
+      dispatch(command, 'override')
       return command
     },
     clearOverride(output) {

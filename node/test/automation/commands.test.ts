@@ -146,6 +146,22 @@ describe('relay commander over a real MQTT broker', () => {
     await commander.stop()
   })
 
+  it('a newer command for the same output supersedes an unconfirmed older one', async () => {
+    device.options.answers = false
+    const clock = createFakeClock()
+    const commander = createRelayCommander({ client: node, meter: METER, clock })
+    await commander.start()
+    const first = commander.send({ kind: 'power', channel: 2, on: true })
+    const other2 = commander.send({ kind: 'power', channel: 3, on: true })
+    const second = commander.send({ kind: 'power', channel: 2, on: false })
+    expect(await first).toMatchObject({ status: 'failed', reason: 'superseded' })
+    device.options.answers = true
+    await other.publishAsync(`stat/${METER}/RESULT`, '{"POWER2":"OFF","POWER3":"ON"}')
+    expect(await second).toMatchObject({ status: 'confirmed' })
+    expect(await other2).toMatchObject({ status: 'confirmed' })
+    await commander.stop()
+  })
+
   it('stop() fails pending commands and releases timers', async () => {
     device.options.answers = false
     const clock = createFakeClock()
