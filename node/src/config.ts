@@ -22,6 +22,8 @@ export interface NodeConfig {
     rpcUrl: string | undefined
     /** Where the embedded chain's JSON-RPC listens (for browser wallets). */
     embeddedPort: number
+    /** The ledger contract on an external chain (the embedded chain deploys its own). */
+    ledger: string | undefined
   }
   mqtt: {
     /** URL of an external broker (e.g. Mosquitto); absent = run the embedded broker. */
@@ -44,7 +46,7 @@ export interface NodeConfig {
 export const DEFAULT_CONFIG: NodeConfig = {
   dataDir: './data',
   http: { host: '127.0.0.1', port: 8787 },
-  chain: { rpcUrl: undefined, embeddedPort: 8545 },
+  chain: { rpcUrl: undefined, embeddedPort: 8545, ledger: undefined },
   mqtt: { url: undefined, embeddedPort: 1883 },
   meter: { simulated: true, speed: 1440, periodDays: 1 },
   circuit: 'test',
@@ -105,6 +107,12 @@ const url = (protocols: string[]) => (value: unknown, where: string) => {
   }
   return s
 }
+const address = (value: unknown, where: string) => {
+  if (typeof value !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(value)) {
+    throw new ConfigError(`${where} must be a 0x-prefixed 20-byte contract address`)
+  }
+  return value.toLowerCase()
+}
 const profile = (value: unknown, where: string) => {
   if (value !== 'test' && value !== 'production') {
     throw new ConfigError(`${where} must be "test" or "production", got ${JSON.stringify(value)}`)
@@ -118,6 +126,7 @@ const KEYS: KeySpec[] = [
   { path: 'http.port', env: 'ZKMETER_HTTP_PORT', flag: 'port', parse: port },
   { path: 'chain.rpcUrl', env: 'RPC_URL', flag: 'rpc-url', parse: url(['http:', 'https:', 'ws:', 'wss:']) },
   { path: 'chain.embeddedPort', env: 'ZKMETER_CHAIN_PORT', flag: 'chain-port', parse: port },
+  { path: 'chain.ledger', env: 'ZKMETER_LEDGER', flag: 'ledger', parse: address },
   {
     path: 'mqtt.url',
     env: 'ZKMETER_MQTT_URL',

@@ -136,28 +136,33 @@ export function demoPrices(slots = 96): bigint[] {
   })
 }
 
-/** On the dev chain the node plays the utility too: register its meter and publish a tariff once. */
-export async function provisionDevUtility(options: {
+/** On the dev chain the node plays the utility too: publish the demo tariff once. */
+export async function ensureDevTariff(ledger: LedgerClient, slots: number): Promise<void> {
+  if ((await ledger.tariffCount()) === 0n) {
+    const prices = demoPrices(slots)
+    await ledger.publishTariff({ effectiveFrom: 0, prices, tariffHash: tariffHash(prices) })
+  }
+}
+
+/**
+ * …and register its meter, as a utility does at installation: at an interval boundary, with the
+ * counter the meter showed then. A no-op once registered.
+ */
+export async function registerDevMeter(options: {
   ledger: LedgerClient
   meter: `0x${string}`
   household: `0x${string}`
   areaId: number
   startTime: number
   startCounter: number
-  slots: number
-}): Promise<void> {
-  const state = await options.ledger.meter(options.meter)
-  if (!state.registered) {
-    await options.ledger.registerMeter({
-      meter: options.meter,
-      household: options.household,
-      areaId: options.areaId,
-      startTime: options.startTime,
-      startCounter: options.startCounter,
-    })
-  }
-  if ((await options.ledger.tariffCount()) === 0n) {
-    const prices = demoPrices(options.slots)
-    await options.ledger.publishTariff({ effectiveFrom: 0, prices, tariffHash: tariffHash(prices) })
-  }
+}): Promise<boolean> {
+  if ((await options.ledger.meter(options.meter)).registered) return false
+  await options.ledger.registerMeter({
+    meter: options.meter,
+    household: options.household,
+    areaId: options.areaId,
+    startTime: options.startTime,
+    startCounter: options.startCounter,
+  })
+  return true
 }

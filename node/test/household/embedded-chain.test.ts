@@ -6,8 +6,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { tariffHash } from '../../../circuits/src/commitment.ts'
 import {
   demoPrices,
+  ensureDevTariff,
   ensureLedger,
-  provisionDevUtility,
+  registerDevMeter,
   startEmbeddedChain,
 } from '../../src/household/embedded-chain.ts'
 
@@ -34,15 +35,17 @@ describe('embedded dev chain', () => {
       limits,
     })
     expect(a.deployedNow).toBe(true)
-    await provisionDevUtility({
-      ledger: a.ledger,
-      meter,
-      household,
-      areaId: 7,
-      startTime: 1_764_000_000,
-      startCounter: 0,
-      slots: 96,
-    })
+    await ensureDevTariff(a.ledger, 96)
+    expect(
+      await registerDevMeter({
+        ledger: a.ledger,
+        meter,
+        household,
+        areaId: 7,
+        startTime: 1_764_000_000,
+        startCounter: 0,
+      }),
+    ).toBe(true)
     // browser wallets reach the same chain over loopback JSON-RPC
     const rpc = new JsonRpcProvider(first.rpcUrl, Network.from(31337), {
       staticNetwork: true,
@@ -76,16 +79,18 @@ describe('embedded dev chain', () => {
     expect(tariff?.prices).toEqual(demoPrices())
     expect(tariff?.tariffHash).toBe(tariffHash(demoPrices()))
     // provisioning again is a no-op
-    await provisionDevUtility({
-      ledger: b.ledger,
-      meter,
-      household,
-      areaId: 7,
-      startTime: 1,
-      startCounter: 0,
-      slots: 96,
-    })
+    await ensureDevTariff(b.ledger, 96)
     expect(await b.ledger.tariffCount()).toBe(1n)
+    expect(
+      await registerDevMeter({
+        ledger: b.ledger,
+        meter,
+        household,
+        areaId: 7,
+        startTime: 1,
+        startCounter: 0,
+      }),
+    ).toBe(false)
     await second.close()
   })
 

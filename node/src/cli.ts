@@ -1,0 +1,175 @@
+#!/usr/bin/env node
+/**
+ * zkmeter — the household node's command line.
+ *
+ *   zkmeter init                 create the household keys in the data directory
+ *   zkmeter start                run the node (embedded chain, broker, virtual meter by default)
+ *   zkmeter status | bills       ask the running node
+ *   zkmeter pay <bill-id>        pay a verified bill from the dev wallet (embedded chain only)
+ *   zkmeter grant <bill-id> <x25519-public-key-hex>   disclose one period to a recipient
+ *   zkmeter export [--from t] [--to t]               your interval readings as CSV
+ *
+ * Options are the node's configuration (docs/cli.md): --data-dir, --port, --rpc-url, --mqtt-url, …
+ * A passphrase comes from ZKMETER_PASSPHRASE (never a flag: flags show up in process lists).
+ */
+import { ConfigError, loadConfig, type NodeConfig, parseFlags } from './config.ts'
+import { ZkMeterError } from './errors.ts'
+import { initHousehold, NotInitializedError, openHousehold } from './household/identity.ts'
+import { startHouseholdNode } from './household/node.ts'
+
+const USAGE = `usage: zkmeter <init|start|status|bills|pay|grant|export> [options]
+  init                     create household keys (dev mode unless ZKMETER_DEV=false; passphrase from ZKMETER_PASSPHRASE)
+  start                    run the household node (creates dev keys on first start in dev mode)
+  status                   status of the running node
+  bills                    bills of the running node
+  pay <bill-id>            pay a verified bill with the dev wallet (embedded dev chain only)
+  grant <bill-id> <key>    disclose one period to the holder of an X25519 public key (0x + 64 hex)
+  export [--from t --to t] interval readings as CSV on stdout
+options: --data-dir DIR --host H --port P --rpc-url URL --ledger ADDR --chain-port P --mqtt-url URL
+         --mqtt-port P --simulated-meter BOOL --meter-speed X --period-days D --circuit test|production
+         --dev BOOL --config FILE`
+
+class CliError extends ZkMeterError {
+  override name = 'CliError'
+}
+
+function apiBase(config: NodeConfig): string {
+  const host = config.http.host === '0.0.0.0' ? '127.0.0.1' : config.http.host
+  return `http://${host}:${config.http.port}`
+}
+
+async function call(config: NodeConfig, method: string, path: string, body?: unknown): Promise<unknown> {
+  let res: Response
+  try {
+    res = await fetch(`${apiBase(config)}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(120_000),
+    })
+  } catch (cause) {
+    throw new CliError(`no household node answers at ${apiBase(config)}: start it with \`npm start\``, {
+      cause,
+    })
+  }
+  const text = await res.text()
+  if (!res.ok) {
+    let message = text
+    try {
+      message = (JSON.parse(text) as { message?: string }).message ?? text
+    } catch {}
+    throw new CliError(`${method} ${path}: ${res.status} ${message}`)
+  }
+  return res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text
+}
+
+const print = (value: unknown) =>
+  process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`)
+
+async function main(argv: string[]): Promise<void> {
+  const { flags, positionals } = parseFlags(argv)
+  const [command, ...args] = positionals
+  if (!command || flags.has('help') || command === 'help') {
+    print(USAGE)
+    return
+  }
+  // Command arguments, not node configuration.
+  const range = new URLSearchParams()
+  for (const key of ['from', 'to']) {
+    const v = flags.get(key)
+    if (v !== undefined) range.set(key, v)
+    flags.delete(key)
+  }
+  const config = loadConfig({ flags, env: process.env })
+  const passphrase = process.env.ZKMETER_PASSPHRASE
+  switch (command) {
+    case 'init': {
+      const identity = await initHousehold(config.dataDir, {
+        dev: config.dev,
+        ...(passphrase ? { passphrase } : {}),
+      })
+      print({
+        dataDir: config.dataDir,
+        meter: identity.meter.address,
+        household: identity.walletAddress,
+        dev: config.dev,
+      })
+      return
+    }
+    case 'start': {
+      let identity: Awaited<ReturnType<typeof openHousehold>>
+      try {
+        identity = await openHousehold(config.dataDir, {
+          dev: config.dev,
+          ...(passphrase ? { passphrase } : {}),
+        })
+      } catch (error) {
+        if (!(error instanceof NotInitializedError) || !config.dev) throw error
+        identity = await initHousehold(config.dataDir, { dev: true })
+        process.stderr.write(
+          `zkmeter: created dev-mode household keys in ${config.dataDir}/keys (insecure, demo only)\n`,
+        )
+      }
+      const node = await startHouseholdNode(config, identity)
+      const lines = [
+        '',
+        'zkmeter household node is running',
+        `  web UI + API   ${node.urls.api}   (GET /api/status)`,
+        `  chain JSON-RPC ${node.urls.rpc}   (chain id ${node.context.chainId}, ledger ${node.context.ledger.address})`,
+        `  MQTT broker    ${node.urls.mqtt}`,
+        `  meter          ${identity.meter.address}${node.context.meter ? ` (virtual, ${config.meter.speed}× time)` : ''}`,
+        `  data           ${config.dataDir}`,
+        'Stop with Ctrl-C; everything is kept in the data directory.',
+        '',
+      ]
+      process.stdout.write(lines.join('\n'))
+      let stopping = false
+      const stop = (signal: string) => {
+        if (stopping) return
+        stopping = true
+        process.stderr.write(`zkmeter: ${signal}, stopping…\n`)
+        node.stop().then(
+          () => process.exit(0),
+          (error) => {
+            process.stderr.write(`zkmeter: error while stopping: ${String(error)}\n`)
+            process.exit(1)
+          },
+        )
+      }
+      process.on('SIGINT', () => stop('SIGINT'))
+      process.on('SIGTERM', () => stop('SIGTERM'))
+      return
+    }
+    case 'status':
+      print(await call(config, 'GET', '/api/status'))
+      return
+    case 'bills':
+      print(await call(config, 'GET', '/api/bills'))
+      return
+    case 'pay': {
+      if (!args[0]) throw new CliError('usage: zkmeter pay <bill-id> (see `zkmeter bills`)')
+      print(await call(config, 'POST', `/api/bills/${encodeURIComponent(args[0])}/pay`, {}))
+      return
+    }
+    case 'grant': {
+      if (!args[0] || !args[1]) throw new CliError('usage: zkmeter grant <bill-id> <x25519-public-key-hex>')
+      print(await call(config, 'POST', '/api/grants', { billId: args[0], recipientPublicKey: args[1] }))
+      return
+    }
+    case 'export': {
+      process.stdout.write(String(await call(config, 'GET', `/api/export.csv?${range}`)))
+      return
+    }
+    default:
+      throw new CliError(`unknown command ${JSON.stringify(command)}\n${USAGE}`)
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  const message =
+    error instanceof ZkMeterError || error instanceof ConfigError
+      ? `${error.name}: ${error.message}`
+      : `unexpected error: ${(error as Error)?.stack ?? String(error)}`
+  process.stderr.write(`zkmeter: ${message}\n`)
+  process.exit(1)
+})

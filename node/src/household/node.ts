@@ -1,0 +1,479 @@
+/**
+ * The household node: every service of one home wired together, started in dependency order and
+ * stopped in reverse (a failed start unwinds what already started).
+ *
+ *   chain (embedded EDR + journal, or RPC_URL) ─ ledger ─┐
+ *   MQTT broker ─ ingestor (verify, journal, vault) ─────┼─ biller (prove, submit, track payment)
+ *   Helia + vault ───────────────────────────────────────┘
+ *   automation (rules, alarms, relay commands)   virtual meter (embedded default)   HTTP API + stream
+ */
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { type AbstractProvider, Wallet } from 'ethers'
+import { jsonRpcProvider } from '../../../contracts/ts/chain.ts'
+import { compileLedger } from '../../../contracts/ts/compile.ts'
+import { connectLedger, type LedgerClient } from '../../../contracts/ts/ledger.ts'
+import { createHttpApi, type HttpApi, SseHub } from '../api/http.ts'
+import { openRuleStore, type RuleStore } from '../automation/rule-store.ts'
+import { type Automation, createAutomation } from '../automation/service.ts'
+import { type Biller, createBiller } from '../billing/biller.ts'
+import { isTransientChainError, ledgerBillingChain } from '../billing/ledger-chain.ts'
+import { type BillStore, openBillStore } from '../billing/store.ts'
+import type { NodeConfig } from '../config.ts'
+import { ZkMeterError } from '../errors.ts'
+import { createIngestor, type Ingestor, type PeriodResult, type RecordEvent } from '../ingest/ingestor.ts'
+import { createHeliaNode, type HeliaNode } from '../ipfs/helia.ts'
+import { createScaledClock } from '../meter/clock.ts'
+import { createVirtualMeter, readMeterCheckpoint, type VirtualMeter } from '../meter/index.ts'
+import { type Broker, createBroker } from '../mqtt/broker.ts'
+import { closeMqtt, connectMqtt } from '../mqtt/client.ts'
+import { meterTopicName } from '../protocol/records.ts'
+import { readJsonFile, writeJsonAtomic } from '../storage/json-file.ts'
+import { createVault, type Vault } from '../vault/index.ts'
+import { createDeviceRegistry, type DeviceRegistry } from '../voice/devices.ts'
+import {
+  type EmbeddedChain,
+  ensureDevTariff,
+  ensureLedger,
+  registerDevMeter,
+  startEmbeddedChain,
+} from './embedded-chain.ts'
+import type { HouseholdIdentity } from './identity.ts'
+import { periodInputs } from './period-inputs.ts'
+import { circuitProver } from './prover.ts'
+import { createReadingHistory, type ReadingHistory } from './readings.ts'
+import { registerRoutes } from './routes.ts'
+import { serveStatic } from './static.ts'
+
+export class ExternalChainConfigError extends ZkMeterError {
+  override name = 'ExternalChainConfigError'
+}
+
+export type Log = (entry: Record<string, unknown>) => void
+
+/** Everything the API routes read or act on. */
+export interface HouseholdContext {
+  config: NodeConfig
+  identity: HouseholdIdentity
+  ledger: LedgerClient
+  /** The household account (submits bills; pays them on the dev chain). */
+  wallet: Wallet
+  /** The utility account: only on the embedded dev chain, where this node plays the utility. */
+  utility: Wallet | undefined
+  provider: AbstractProvider
+  chainId: bigint
+  rpcUrl: string
+  mqttUrl: string
+  circuit: { profile: string; n: number; slots: number; intervalSeconds: number }
+  ingestor: Ingestor
+  vault: Vault
+  bills: BillStore
+  biller: Biller
+  history: ReadingHistory
+  automation: Automation
+  rules: RuleStore
+  devices: DeviceRegistry
+  stream: SseHub
+  meter: VirtualMeter | undefined
+  /** Prices of the tariff in force (wei per Wh per slot), refreshed from the chain. */
+  priceAt(time: number): bigint
+  startedAt: number
+  log: Log
+}
+
+export interface HouseholdNode {
+  readonly context: HouseholdContext
+  readonly urls: { api: string; rpc: string; mqtt: string }
+  stop(): Promise<void>
+}
+
+const defaultLog: Log = (entry) =>
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`)
+
+/**
+ * Simulated time must never run backwards across restarts (the meter refuses to, and its own
+ * checkpoint may be ahead of our last save), nor replay days of downtime at 1440×: it resumes
+ * where it stopped plus at most one simulated hour.
+ */
+async function simulatedStart(
+  dataDir: string,
+  speed: number,
+  meterStateFile: string,
+): Promise<{ start: number; save(now: number): Promise<void> }> {
+  const file = join(dataDir, 'meter', 'clock.json')
+  const saved = (await readJsonFile(file)) as { simTime?: number; savedAt?: number } | undefined
+  let checkpoint: { time: number } | undefined
+  try {
+    checkpoint = readMeterCheckpoint(meterStateFile)
+  } catch {
+    checkpoint = undefined // a damaged checkpoint is the meter's to report at start
+  }
+  let start: number
+  if (saved?.simTime && saved.savedAt) {
+    const downtime = Math.max(0, (Date.now() - saved.savedAt) / 1000)
+    start = Math.max(saved.simTime, checkpoint?.time ?? 0) + Math.min(downtime * speed, 3600)
+  } else {
+    const now = Math.floor(Date.now() / 1000)
+    start = now - (now % 86_400)
+  }
+  return { start, save: (simTime) => writeJsonAtomic(file, { simTime, savedAt: Date.now() }) }
+}
+
+export async function startHouseholdNode(
+  config: NodeConfig,
+  identity: HouseholdIdentity,
+  options: { log?: Log } = {},
+): Promise<HouseholdNode> {
+  const log = options.log ?? defaultLog
+  const stops: (() => Promise<void>)[] = []
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) {
+      try {
+        await stop()
+      } catch (error) {
+        log({ level: 'warn', msg: 'error while stopping', error: String(error) })
+      }
+    }
+  }
+  try {
+    await mkdir(config.dataDir, { recursive: true })
+    const prover = await circuitProver(config.circuit)
+    const intervalSeconds = 86_400 / prover.slots
+    const circuit = { profile: config.circuit, n: prover.n, slots: prover.slots, intervalSeconds }
+
+    // Chain and ledger.
+    let provider: AbstractProvider
+    let chainId: bigint
+    let rpcUrl: string
+    let ledger: LedgerClient
+    let utility: Wallet | undefined
+    let embedded: EmbeddedChain | undefined
+    if (config.chain.rpcUrl === undefined) {
+      embedded = await startEmbeddedChain({
+        dataDir: config.dataDir,
+        host: '127.0.0.1',
+        port: config.chain.embeddedPort,
+      })
+      stops.push(() => (embedded as EmbeddedChain).close())
+      provider = embedded.provider
+      chainId = embedded.chainId
+      rpcUrl = embedded.rpcUrl
+      const deployed = await ensureLedger({
+        dataDir: config.dataDir,
+        provider,
+        chainId,
+        profile: config.circuit,
+        limits: { slots: prover.slots, maxIntervals: prover.n },
+      })
+      ledger = deployed.ledger
+      utility = deployed.utility
+      log({
+        level: 'info',
+        msg: deployed.deployedNow ? 'ledger deployed' : 'ledger found',
+        ledger: ledger.address,
+      })
+    } else {
+      if (config.chain.ledger === undefined) {
+        throw new ExternalChainConfigError(
+          'with RPC_URL set, also give the ledger address (ZKMETER_LEDGER or --ledger): the utility deploys it with `npm run deploy:contracts`',
+        )
+      }
+      const external = await jsonRpcProvider(config.chain.rpcUrl)
+      stops.push(async () => external.destroy())
+      provider = external
+      chainId = (await external.getNetwork()).chainId
+      rpcUrl = config.chain.rpcUrl
+      ledger = connectLedger(
+        config.chain.ledger,
+        new Wallet(`0x${'1'.repeat(64)}`),
+        (await compileLedger(config.circuit)).ledger.abi,
+      )
+    }
+    const wallet = new Wallet(Buffer.from(identity.walletKey).toString('hex'), provider)
+    ledger = ledger.connect(wallet)
+
+    // The meter's simulated clock decides where the first period starts.
+    const meterAddress = identity.meter.address
+    const meterStateFile = join(config.dataDir, 'meter', 'state.json')
+    await mkdir(join(config.dataDir, 'meter'), { recursive: true })
+    const clockState = config.meter.simulated
+      ? await simulatedStart(config.dataDir, config.meter.speed, meterStateFile)
+      : undefined
+    if (utility) await ensureDevTariff(ledger.connect(utility), prover.slots)
+    const registered = await ledger.meter(meterAddress)
+    if (!registered.registered && !utility) {
+      throw new ExternalChainConfigError(
+        `meter ${meterAddress} is not registered on the ledger ${ledger.address}: ask the utility to register it`,
+      )
+    }
+    // Registration point: a boundary two intervals after the clock's start (the meter is running
+    // by then), fixed once so that a restart before it keeps the same one.
+    const provisioningFile = join(config.dataDir, 'meter', 'provisioning.json')
+    const provisioning = (await readJsonFile(provisioningFile)) as { firstPeriodStart?: number } | undefined
+    let firstPeriodStart = Number(registered.nextStart)
+    if (!registered.registered) {
+      firstPeriodStart =
+        provisioning?.firstPeriodStart ??
+        Math.ceil((clockState?.start ?? Math.floor(Date.now() / 1000)) / intervalSeconds) * intervalSeconds +
+          intervalSeconds
+      await writeJsonAtomic(provisioningFile, { firstPeriodStart })
+    }
+
+    // MQTT.
+    let mqttUrl: string
+    if (config.mqtt.url === undefined) {
+      const broker: Broker = createBroker({ host: '127.0.0.1', port: config.mqtt.embeddedPort })
+      await broker.start()
+      stops.push(() => broker.stop())
+      mqttUrl = broker.url
+    } else {
+      mqttUrl = config.mqtt.url
+    }
+
+    // Vault.
+    const heliaNode: HeliaNode = await createHeliaNode({ dir: join(config.dataDir, 'ipfs') })
+    stops.push(() => heliaNode.stop())
+    const vault = createVault({ helia: heliaNode.helia, rootKey: identity.rootKey })
+
+    // Ingestion.
+    const ingestor = createIngestor({
+      mqttUrl,
+      clientId: `zkmeter-node-${meterAddress.slice(2, 10)}`,
+      dataDir: join(config.dataDir, 'ingest'),
+      domain: { chainId, verifyingContract: ledger.address },
+      meters: [
+        {
+          address: meterAddress,
+          pairingKey: identity.meter.pairingKey,
+          firstPeriodStart: Number(
+            registered.nextStart === 0n ? BigInt(firstPeriodStart) : registered.nextStart,
+          ),
+        },
+      ],
+      intervalSeconds,
+      periodReadings: prover.n,
+      periodDays: config.meter.periodDays,
+      vault,
+      log,
+    })
+
+    // Billing.
+    const bills = await openBillStore(config.dataDir)
+    const biller = createBiller({
+      store: bills,
+      chain: ledgerBillingChain(ledger),
+      prover,
+      inputs: periodInputs({
+        ingestor,
+        vault,
+        intervalSeconds,
+        n: prover.n,
+        pairingKey: identity.meter.pairingKey,
+      }),
+      isTransient: isTransientChainError,
+      log,
+    })
+    stops.push(async () => {
+      biller.stop()
+    })
+
+    // History for charts, rebuilt from the vault (the durable, encrypted copy).
+    const history = createReadingHistory({ intervalSeconds })
+    for (const period of await vault.listPeriods()) {
+      const records =
+        period.status === 'sealed' && period.manifestCid
+          ? await vault.readPeriod(period.manifestCid)
+          : await vault.readOpenPeriod(period.meter, period.periodStart)
+      for (const record of records) history.add(record as never)
+    }
+
+    // Prices of the tariff in force, for "cost today" and chart costs.
+    let prices: bigint[] = []
+    const refreshPrices = async () => {
+      const count = await ledger.tariffCount()
+      if (count > 0n) prices = (await ledger.tariff(count)).prices
+    }
+    await refreshPrices()
+    const priceTimer = setInterval(() => void refreshPrices().catch(() => {}), 30_000)
+    stops.push(async () => clearInterval(priceTimer))
+    const priceAt = (time: number) =>
+      prices.length === 0 ? 0n : (prices[Math.floor((time % 86_400) / intervalSeconds) % prices.length] ?? 0n)
+
+    // Automation over its own MQTT connection.
+    const automationClient = await connectMqtt(mqttUrl, {
+      clientId: `zkmeter-automation-${meterAddress.slice(2, 10)}`,
+    })
+    stops.push(() => closeMqtt(automationClient))
+    const rules = await openRuleStore(join(config.dataDir, 'rules.json'))
+    const automation = createAutomation({
+      client: automationClient,
+      meter: meterTopicName(meterAddress),
+      rules: rules.current(),
+    })
+    await automation.start()
+    stops.push(() => automation.stop())
+
+    const stream = new SseHub()
+    const devices = createDeviceRegistry()
+
+    ingestor.on('record', (event) => {
+      history.add(event.record)
+      automation.onReading(event.record as unknown as Record<string, unknown>)
+      stream.publish('reading', history.latest())
+    })
+    ingestor.on('anomaly', (anomaly) => stream.publish('anomaly', anomaly))
+    const billPeriod = (period: PeriodResult) => {
+      if (!period.manifestCid || !period.cidDigest) {
+        log({
+          level: 'error',
+          msg: 'period verified but not sealed in the vault: cannot bill it yet',
+          period: period.period.periodStart,
+        })
+        return
+      }
+      void biller
+        .addPeriod({
+          meter: period.meter,
+          periodStart: period.period.periodStart,
+          periodEnd: period.period.periodEnd,
+          startCounter: period.period.startCounter,
+          endCounter: period.period.endCounter,
+          commitment: period.period.commitment,
+          meterSignature: period.signature,
+          manifestCid: period.manifestCid,
+          cidDigest: period.cidDigest,
+        })
+        .catch((error) => log({ level: 'error', msg: 'could not record a bill', error: String(error) }))
+    }
+    ingestor.on('period', billPeriod)
+    biller.on('bill', (bill) => stream.publish('bill', bill))
+    for (const event of ['raised', 'reacted', 'escalated', 'cleared', 'acknowledged', 'closed'] as const) {
+      automation.alarms.events.on(event as never, (alarm: unknown) => stream.publish('alarm', alarm))
+    }
+    automation.commander.events.on('relay', (channel, on) => stream.publish('relay', { channel, on }))
+    automation.commander.events.on('fanSpeed', (fanSpeed) => stream.publish('relay', { fanSpeed }))
+
+    if (utility && !registered.registered) {
+      const devUtility = ledger.connect(utility)
+      const onBoundary = (event: RecordEvent) => {
+        if (event.record.kind !== 1 || event.record.time !== firstPeriodStart) return
+        ingestor.off('record', onBoundary as never)
+        registerDevMeter({
+          ledger: devUtility,
+          meter: meterAddress,
+          household: wallet.address.toLowerCase() as `0x${string}`,
+          areaId: 1,
+          startTime: firstPeriodStart,
+          startCounter: event.record.energyWh,
+        }).then(
+          () =>
+            log({
+              level: 'info',
+              msg: 'meter registered on the ledger',
+              startTime: firstPeriodStart,
+              startCounter: event.record.energyWh,
+            }),
+          (error: unknown) =>
+            log({ level: 'error', msg: 'could not register the meter', error: String(error) }),
+        )
+      }
+      ingestor.on('record', onBoundary)
+    }
+    await ingestor.start()
+    stops.push(() => ingestor.stop())
+    // Periods assembled before a crash but never handed to billing: addPeriod is idempotent.
+    for (const period of ingestor.periods(meterAddress)) billPeriod(period)
+    await biller.resume()
+
+    // Paid bills: the ledger's BillPaid is the truth, whoever paid (browser wallet or dev wallet).
+    const paidWatch = setInterval(() => {
+      void (async () => {
+        for (const bill of bills.list()) {
+          if (bill.status !== 'verified' || !bill.chainBillId) continue
+          const status = await ledger.billStatus(bill.chainBillId)
+          if (status.paid) {
+            const record = await ledger.bill(bill.chainBillId).catch(() => undefined)
+            await biller.markPaid(
+              bill.chainBillId,
+              (record?.transactionHash ?? '0x') as `0x${string}`,
+              wallet.address as `0x${string}`,
+            )
+          }
+        }
+      })().catch((error) => log({ level: 'warn', msg: 'payment watch failed', error: String(error) }))
+    }, 1000)
+    stops.push(async () => clearInterval(paidWatch))
+
+    // The virtual meter (embedded default).
+    let meter: VirtualMeter | undefined
+    if (config.meter.simulated && clockState && identity.meter.simulatedPrivateKey) {
+      const clock = createScaledClock({ start: clockState.start, speed: config.meter.speed })
+      meter = createVirtualMeter({
+        privateKey: identity.meter.simulatedPrivateKey,
+        pairingKey: identity.meter.pairingKey,
+        domain: { chainId, verifyingContract: ledger.address },
+        mqttUrl,
+        clock,
+        periodSize: prover.n,
+        slots: prover.slots,
+        periodDays: config.meter.periodDays,
+        firstPeriodStart,
+        stateFile: meterStateFile,
+        log: (message) => log({ level: 'info', source: 'virtual-meter', msg: message }),
+      })
+      await meter.start()
+      const saveClock = setInterval(() => void clockState.save(clock.now()).catch(() => {}), 2000)
+      stops.push(async () => {
+        clearInterval(saveClock)
+        await clockState.save(clock.now())
+        await meter?.stop()
+      })
+    }
+
+    const context: HouseholdContext = {
+      config,
+      identity,
+      ledger,
+      wallet,
+      utility,
+      provider,
+      chainId,
+      rpcUrl,
+      mqttUrl,
+      circuit,
+      ingestor,
+      vault,
+      bills,
+      biller,
+      history,
+      automation,
+      rules,
+      devices,
+      stream,
+      meter,
+      priceAt,
+      startedAt: Date.now(),
+      log,
+    }
+
+    const api: HttpApi = createHttpApi({
+      host: config.http.host,
+      port: config.http.port,
+      fallback: serveStatic(),
+      log,
+    })
+    registerRoutes(api, context)
+    const { url } = await api.start()
+    stops.push(() => api.stop())
+    log({ level: 'info', msg: 'household node ready', api: url, rpc: rpcUrl, mqtt: mqttUrl })
+
+    return {
+      context,
+      urls: { api: url, rpc: rpcUrl, mqtt: mqttUrl },
+      stop: stopAll,
+    }
+  } catch (error) {
+    await stopAll()
+    throw error
+  }
+}

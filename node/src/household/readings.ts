@@ -1,0 +1,167 @@
+/**
+ * The resident's view of their own readings: the API's Reading shape (units a person reads),
+ * a bounded in-memory history of interval records for charts and today's totals, and the CSV
+ * export. Nothing here leaves the node: the API is loopback-only by default.
+ */
+import type { MeterRecord } from '../protocol/records.ts'
+
+export interface Reading {
+  seq: number
+  kind: 'live' | 'interval'
+  time: number
+  energyWh: number
+  intervalWh: number
+  powerW: number
+  voltageV: number
+  currentA: number
+  powerFactor: number
+  temperatureC: number
+  light: number
+  gas: number
+  water: number
+  hazards: { flame: boolean; gas: boolean; water: boolean }
+  relays: boolean[]
+  fanSpeed: number
+}
+
+export function toReading(record: MeterRecord): Reading {
+  return {
+    seq: record.seq,
+    kind: record.kind === 1 ? 'interval' : 'live',
+    time: record.time,
+    energyWh: record.energyWh,
+    intervalWh: record.intervalWh,
+    powerW: record.powerW,
+    voltageV: record.voltageMv / 1000,
+    currentA: record.currentMa / 1000,
+    powerFactor: record.powerFactor / 1000,
+    temperatureC: record.temperatureCenti / 100,
+    light: record.light / 1000,
+    gas: record.gas / 1000,
+    water: record.water / 1000,
+    hazards: {
+      flame: (record.hazards & 1) !== 0,
+      gas: (record.hazards & 2) !== 0,
+      water: (record.hazards & 4) !== 0,
+    },
+    relays: Array.from({ length: 8 }, (_, i) => (record.relays & (1 << i)) !== 0),
+    fanSpeed: record.fanSpeed,
+  }
+}
+
+export type Resolution = 'interval' | 'hour' | 'day'
+
+export interface HistoryPoint {
+  time: number
+  energyWh: number
+  costWei: string
+  avgPowerW: number
+  maxPowerW: number
+}
+
+interface IntervalSample {
+  time: number
+  intervalWh: number
+  maxPowerW: number
+}
+
+/**
+ * Interval history kept in memory, newest last: 400 days of 15-minute intervals is ~38k entries,
+ * a few MB. Rebuilt at start from the vault; the vault stays the durable copy.
+ */
+export interface ReadingHistory {
+  add(record: MeterRecord): void
+  latest(): Reading | undefined
+  query(from: number, to: number, resolution: Resolution, priceAt: (time: number) => bigint): HistoryPoint[]
+  today(priceAt: (time: number) => bigint): { day: number; energyWh: number; costWei: string; powerW: number }
+  intervals(from: number, to: number): IntervalSample[]
+}
+
+export function createReadingHistory(options: {
+  intervalSeconds: number
+  capacity?: number
+}): ReadingHistory {
+  const capacity = options.capacity ?? 40_000
+  const samples: IntervalSample[] = []
+  let latest: Reading | undefined
+  let maxPowerSinceInterval = 0
+
+  const firstAtOrAfter = (t: number) => {
+    let lo = 0
+    let hi = samples.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if ((samples[mid] as IntervalSample).time < t) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
+
+  const intervals = (from: number, to: number) => samples.slice(firstAtOrAfter(from), firstAtOrAfter(to))
+
+  return {
+    add(record) {
+      if (!latest || record.seq > latest.seq) latest = toReading(record)
+      maxPowerSinceInterval = Math.max(maxPowerSinceInterval, record.powerW)
+      if (record.kind !== 1) return
+      const sample = { time: record.time, intervalWh: record.intervalWh, maxPowerW: maxPowerSinceInterval }
+      maxPowerSinceInterval = 0
+      // Records arrive in order, except fill-ins after a gap: keep the array sorted by time.
+      const at = firstAtOrAfter(sample.time)
+      if (samples[at]?.time === sample.time) return
+      samples.splice(at, 0, sample)
+      if (samples.length > capacity) samples.splice(0, samples.length - capacity)
+    },
+    latest: () => latest,
+    intervals,
+    query(from, to, resolution, priceAt) {
+      const bucket =
+        resolution === 'interval' ? options.intervalSeconds : resolution === 'hour' ? 3600 : 86_400
+      const points = new Map<number, { wh: number; cost: bigint; max: number }>()
+      for (const s of intervals(from, to)) {
+        const start = s.time - options.intervalSeconds
+        const key = start - (start % bucket)
+        const p = points.get(key) ?? { wh: 0, cost: 0n, max: 0 }
+        p.wh += s.intervalWh
+        p.cost += BigInt(s.intervalWh) * priceAt(start)
+        p.max = Math.max(p.max, s.maxPowerW)
+        points.set(key, p)
+      }
+      return [...points.entries()]
+        .sort(([a], [b]) => a - b)
+        .map(([time, p]) => ({
+          time,
+          energyWh: p.wh,
+          costWei: p.cost.toString(),
+          avgPowerW: Math.round((p.wh * 3600) / bucket),
+          maxPowerW: p.max,
+        }))
+    },
+    today(priceAt) {
+      const now = latest?.time ?? 0
+      const day = now - (now % 86_400)
+      let energyWh = 0
+      let cost = 0n
+      for (const s of intervals(day + 1, now + 1)) {
+        energyWh += s.intervalWh
+        cost += BigInt(s.intervalWh) * priceAt(s.time - options.intervalSeconds)
+      }
+      // The open interval so far counts too: the resident expects "today" to move between closes.
+      if (latest && latest.kind === 'live') {
+        energyWh += latest.intervalWh
+        cost += BigInt(latest.intervalWh) * priceAt(latest.time)
+      }
+      return { day, energyWh, costWei: cost.toString(), powerW: latest?.powerW ?? 0 }
+    },
+  }
+}
+
+const CSV_HEADER = 'interval_start_utc,interval_end_utc,energy_wh,max_power_w'
+
+export function intervalsToCsv(samples: readonly IntervalSample[], intervalSeconds: number): string {
+  const iso = (t: number) => new Date(t * 1000).toISOString()
+  const rows = samples.map(
+    (s) => `${iso(s.time - intervalSeconds)},${iso(s.time)},${s.intervalWh},${s.maxPowerW}`,
+  )
+  return `${[CSV_HEADER, ...rows].join('\n')}\n`
+}
