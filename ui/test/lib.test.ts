@@ -14,6 +14,7 @@ import {
   slotAt,
 } from '../src/lib/price-curve.ts'
 import { parseRoute } from '../src/lib/router.ts'
+import { Resync } from '../src/lib/stream.ts'
 import { classifyWalletError, ensureChain, sameChain, waitForReceipt } from '../src/lib/wallet.ts'
 
 describe('wei formatting', () => {
@@ -285,5 +286,24 @@ describe('routes', () => {
     expect(parseRoute('')).toBe('/')
     expect(parseRoute('#/bills')).toBe('/bills')
     expect(parseRoute('#/nope')).toBe('/')
+  })
+})
+
+describe('snapshot and stream', () => {
+  it('replays events that arrived while the snapshot was loading', async () => {
+    const resync = new Resync<string>()
+    resync.event('before')
+    let release: (v: string[]) => void = () => undefined
+    const pending = resync.snapshot(
+      () =>
+        new Promise<string[]>((r) => {
+          release = r
+        }),
+    )
+    resync.event('during')
+    release(['snapshot'])
+    expect(await pending).toEqual({ value: ['snapshot'], replay: ['during'] })
+    resync.event('after')
+    expect((await resync.snapshot(async () => 1)).replay).toEqual([])
   })
 })

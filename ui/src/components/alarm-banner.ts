@@ -1,6 +1,6 @@
 import { css, html, LitElement } from 'lit'
 import { api, errorText } from '../lib/api.ts'
-import { stream } from '../lib/stream.ts'
+import { Resync, stream } from '../lib/stream.ts'
 import type { Alarm } from '../lib/types.ts'
 import { shared } from './styles.ts'
 
@@ -82,6 +82,7 @@ export class AlarmBanner extends LitElement {
   #audio: AudioContext | undefined
   #beep: ReturnType<typeof setInterval> | undefined
   #off: (() => void)[] = []
+  #resync = new Resync<Alarm>()
 
   constructor() {
     super()
@@ -94,7 +95,10 @@ export class AlarmBanner extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback()
     this.#off.push(
-      stream.on('alarm', (data) => this.#upsert(data as Alarm)),
+      stream.on('alarm', (data) => {
+        this.#resync.event(data as Alarm)
+        this.#upsert(data as Alarm)
+      }),
       stream.onConnection((state) => {
         if (state === 'open') void this.reload()
       }),
@@ -110,8 +114,9 @@ export class AlarmBanner extends LitElement {
 
   async reload(): Promise<void> {
     try {
-      const { alarms } = await api.get<{ alarms: Alarm[] }>('/api/alarms')
-      this.alarms = alarms
+      const { value, replay } = await this.#resync.snapshot(() => api.get<{ alarms: Alarm[] }>('/api/alarms'))
+      this.alarms = value.alarms
+      for (const alarm of replay) this.#upsert(alarm)
       this.error = ''
     } catch (error) {
       this.error = errorText(error)

@@ -1,7 +1,7 @@
 import { css, html, LitElement } from 'lit'
 import { api, errorText } from '../lib/api.ts'
 import { formatEnergy, formatEth, formatPeriod, shorten } from '../lib/format.ts'
-import { stream } from '../lib/stream.ts'
+import { Resync, stream } from '../lib/stream.ts'
 import type { Bill, Status } from '../lib/types.ts'
 import { type ChainInfo, ensureChain, type Receipt, sendPayment, waitForReceipt } from '../lib/wallet.ts'
 import { type Load, load, loading, renderLoad } from './load-state.ts'
@@ -76,6 +76,7 @@ export class BillsView extends LitElement {
   declare payments: Record<string, Payment>
   #chain: ChainInfo | undefined
   #off: (() => void)[] = []
+  #resync = new Resync<Bill>()
 
   constructor() {
     super()
@@ -88,7 +89,10 @@ export class BillsView extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback()
     this.#off.push(
-      stream.on('bill', (data) => this.#upsert(data as Bill)),
+      stream.on('bill', (data) => {
+        this.#resync.event(data as Bill)
+        this.#upsert(data as Bill)
+      }),
       stream.onConnection((state) => {
         if (state === 'open') void this.reload()
       }),
@@ -102,12 +106,18 @@ export class BillsView extends LitElement {
   }
 
   async reload(): Promise<void> {
+    let replay: Bill[] = []
     const [bills, status] = await Promise.all([
-      load(() => api.get<{ bills: Bill[] }>('/api/bills').then((b) => b.bills)),
+      load(async () => {
+        const snapshot = await this.#resync.snapshot(() => api.get<{ bills: Bill[] }>('/api/bills'))
+        replay = snapshot.replay
+        return snapshot.value.bills
+      }),
       api.get<Status>('/api/status').catch(() => undefined),
     ])
     this.bills = bills
     this.status = status
+    for (const bill of replay) this.#upsert(bill)
   }
 
   #upsert(bill: Bill): void {

@@ -1,4 +1,4 @@
-import { html, LitElement } from 'lit'
+import { html, LitElement, svg } from 'lit'
 import { api, errorText } from '../lib/api.ts'
 import type { CommandAnswer } from '../lib/types.ts'
 import { shared } from './styles.ts'
@@ -12,6 +12,9 @@ interface SpeechRecognitionLike extends EventTarget {
 }
 
 type SpeechRecognitionCtor = new () => SpeechRecognitionLike
+
+/** Microphone icon drawn inline (no emoji font is guaranteed on every system). */
+const MIC = svg`<svg width="16" height="16" viewBox="0 0 24 24" aria-hidden="true" style="vertical-align:-3px"><path fill="currentColor" d="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.92V21h2v-3.08A7 7 0 0 0 19 11z"/></svg>`
 
 function recognitionCtor(): SpeechRecognitionCtor | undefined {
   const w = window as {
@@ -127,7 +130,7 @@ export class CommandBox extends LitElement {
         ${
           voice
             ? html`<button type="button" class="secondary" @click=${this.#listen} ?disabled=${this.listening || this.busy}
-          aria-label=${this.listening ? 'Listening…' : 'Speak a command'}>${this.listening ? '🎙 Listening…' : '🎙 Speak'}</button>`
+          aria-label=${this.listening ? 'Listening…' : 'Speak a command'}>${MIC} ${this.listening ? 'Listening…' : 'Speak'}</button>`
             : ''
         }
       </form>

@@ -14,7 +14,6 @@ const RANGES: Record<Range, { label: string; seconds: number; resolution: Histor
   month: { label: 'Month', seconds: 30 * 86_400, resolution: 'day' },
 }
 
-const W = 640
 const H = 220
 const PAD = { left: 56, right: 8, top: 10, bottom: 28 }
 
@@ -24,7 +23,12 @@ const PAD = { left: 56, right: 8, top: 10, bottom: 28 }
  * clock — so the chart shows the meter's own recent days.
  */
 export class HistoryChart extends LitElement {
-  static override properties = { now: { type: Number }, range: { state: true }, data: { state: true } }
+  static override properties = {
+    now: { type: Number },
+    range: { state: true },
+    data: { state: true },
+    width: { state: true },
+  }
   static override styles = [
     shared,
     css`
@@ -58,13 +62,30 @@ export class HistoryChart extends LitElement {
   declare now: number
   declare range: Range
   declare data: Load<History>
+  /** Drawing width = the element's width, so axis labels keep their size on a phone. */
+  declare width: number
   #requested = ''
+  #resize = new ResizeObserver((entries) => {
+    const w = Math.round(entries[0]?.contentRect.width ?? 0)
+    if (w > 0 && Math.abs(w - this.width) > 8) this.width = w
+  })
 
   constructor() {
     super()
     this.now = 0
     this.range = 'day'
     this.data = loading()
+    this.width = 640
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback()
+    this.#resize.observe(this)
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback()
+    this.#resize.disconnect()
   }
 
   override willUpdate(changed: Map<string, unknown>): void {
@@ -108,6 +129,7 @@ export class HistoryChart extends LitElement {
     const values = points.map((p) => p.energyWh)
     const { domain, ticks } = niceDomain(0, Math.max(...values))
     const y = linearScale(domain, [H - PAD.bottom, PAD.top])
+    const W = Math.max(280, this.width)
     const innerW = W - PAD.left - PAD.right
     const rects = bars(values, innerW, y)
     const hourly = history.resolution !== 'day'
@@ -129,7 +151,7 @@ export class HistoryChart extends LitElement {
           (r, i) => svg`<rect class="bar" x=${PAD.left + r.x} y=${r.y} width=${r.width} height=${r.height}>
             <title>${label(points[i]!.time)}: ${formatEnergy(values[i]!)}, ${formatEth(points[i]!.costWei)}</title></rect>`,
         )}
-        ${labelIndexes(points.length, 8).map(
+        ${labelIndexes(points.length, Math.max(3, Math.floor(innerW / 70))).map(
           (i) =>
             svg`<text x=${PAD.left + rects[i]!.x + rects[i]!.width / 2} y=${H - 8} text-anchor="middle">${label(points[i]!.time)}</text>`,
         )}

@@ -40,7 +40,8 @@ export class LiveView extends LitElement {
         font-size: 0.85rem;
       }
       .tile .value {
-        font-size: 1.6rem;
+        font-size: clamp(1.1rem, 4.6vw, 1.6rem);
+        white-space: nowrap;
         font-weight: 650;
         font-variant-numeric: tabular-nums;
       }

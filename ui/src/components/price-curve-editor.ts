@@ -17,7 +17,7 @@ export class PriceCurveEditor extends LitElement {
     css`
       svg {
         width: 100%;
-        height: auto;
+        height: 180px;
         touch-action: none;
         cursor: crosshair;
         display: block;
@@ -27,9 +27,11 @@ export class PriceCurveEditor extends LitElement {
       .slot {
         fill: var(--accent);
       }
-      text {
-        fill: var(--muted);
-        font-size: 12px;
+      .ticks {
+        display: flex;
+        justify-content: space-between;
+        font-size: 0.75rem;
+        color: var(--muted);
       }
       .hours {
         display: grid;
@@ -117,7 +119,7 @@ export class PriceCurveEditor extends LitElement {
         <button type="button" class="secondary" @click=${() => this.#preset('peak')}>Evening peak</button>
       </div>
       <p class="small muted">Drag across the chart to set prices (${curve.slots} slots of ${1440 / curve.slots} min, UTC); the top edge is ${formatGwei(this.#top)} gwei/Wh.</p>
-      <svg viewBox="0 0 ${W} ${H + 18}" role="img" aria-label="Daily price curve; use the per-hour inputs below for keyboard editing"
+      <svg viewBox="0 0 ${W} ${H}" preserveAspectRatio="none" role="img" aria-label="Daily price curve; use the per-hour inputs below for keyboard editing"
         @pointerdown=${(e: PointerEvent) => {
           ;(e.currentTarget as Element).setPointerCapture(e.pointerId)
           this.#dragFrom = undefined
@@ -134,8 +136,8 @@ export class PriceCurveEditor extends LitElement {
           const h = H - y(Number(p))
           return svg`<rect class="slot" x=${i * slotW + 0.5} y=${H - h} width=${Math.max(1, slotW - 1)} height=${h}><title>${curve.slotLabel(i)}: ${formatGwei(p)} gwei/Wh</title></rect>`
         })}
-        ${[0, 6, 12, 18].map((h) => svg`<text x=${(h * W) / 24 + 2} y=${H + 14}>${String(h).padStart(2, '0')}:00</text>`)}
       </svg>
+      <div class="ticks" aria-hidden="true">${['00:00', '06:00', '12:00', '18:00', '24:00'].map((t) => html`<span>${t}</span>`)}</div>
       <details>
         <summary>Prices per hour (gwei per Wh)</summary>
         <div class="hours">

@@ -1,6 +1,6 @@
 import { css, html, LitElement } from 'lit'
 import { ApiError, api, errorText } from '../lib/api.ts'
-import { stream } from '../lib/stream.ts'
+import { Resync, stream } from '../lib/stream.ts'
 import type { Relay, RelayEvent, Relays } from '../lib/types.ts'
 import { type Load, load, loading, renderLoad } from './load-state.ts'
 import { shared } from './styles.ts'
@@ -68,6 +68,7 @@ export class RelayPanel extends LitElement {
   declare pending: Record<string, boolean | number>
   declare errors: Record<string, string>
   #off: (() => void)[] = []
+  #resync = new Resync<RelayEvent>()
 
   constructor() {
     super()
@@ -79,7 +80,10 @@ export class RelayPanel extends LitElement {
   override connectedCallback(): void {
     super.connectedCallback()
     this.#off.push(
-      stream.on('relay', (event) => this.#apply(event as RelayEvent)),
+      stream.on('relay', (event) => {
+        this.#resync.event(event as RelayEvent)
+        this.#apply(event as RelayEvent)
+      }),
       stream.onConnection((state) => {
         if (state === 'open') void this.reload()
       }),
@@ -93,7 +97,13 @@ export class RelayPanel extends LitElement {
   }
 
   async reload(): Promise<void> {
-    this.data = await load(() => api.get<Relays>('/api/relays'))
+    let replay: RelayEvent[] = []
+    this.data = await load(async () => {
+      const snapshot = await this.#resync.snapshot(() => api.get<Relays>('/api/relays'))
+      replay = snapshot.replay
+      return snapshot.value
+    })
+    for (const event of replay) this.#apply(event)
   }
 
   #apply(event: RelayEvent): void {

@@ -116,6 +116,11 @@ export const shared = css`
   .table-wrap {
     overflow-x: auto;
   }
+  /* Tables scroll sideways inside their card on a phone rather than wrapping hashes letter by letter. */
+  .table-wrap td,
+  .table-wrap th {
+    white-space: nowrap;
+  }
   .badge {
     display: inline-block;
     border-radius: 999px;

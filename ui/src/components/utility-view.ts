@@ -64,6 +64,11 @@ export class UtilityView extends LitElement {
         gap: 1rem;
         grid-template-columns: repeat(auto-fit, minmax(300px, 1fr));
       }
+      .total {
+        font-size: 1.4rem;
+        font-weight: 650;
+        margin: 0.25rem 0 0.75rem;
+      }
       svg {
         width: 100%;
         height: auto;

@@ -89,3 +89,27 @@ export class LiveStream {
 }
 
 export const stream = new LiveStream()
+
+/**
+ * Joins a REST snapshot with stream events: events that arrive while the snapshot is in flight
+ * are replayed on top of it, so a slow GET never overwrites a newer event (the snapshot may have
+ * been read before the event happened). Events must be idempotent upserts.
+ */
+export class Resync<E> {
+  #buffers = new Set<E[]>()
+
+  /** Records an event for every snapshot in flight (apply it to the current state as well). */
+  event(event: E): void {
+    for (const b of this.#buffers) b.push(event)
+  }
+
+  async snapshot<T>(fetch: () => Promise<T>): Promise<{ value: T; replay: E[] }> {
+    const buffer: E[] = []
+    this.#buffers.add(buffer)
+    try {
+      return { value: await fetch(), replay: buffer }
+    } finally {
+      this.#buffers.delete(buffer)
+    }
+  }
+}
