@@ -252,7 +252,7 @@ static void connectMqtt() {
 }
 
 void setup() {
-  Serial.begin(57600);  // the UNO link
+  Serial.begin(9600);  // the UNO link (9600: see uno.ino)
   EEPROM.begin(EEPROM_BYTES);
   EEPROM.get(0, prov);
   if (prov.magic != PROVISIONED) {

@@ -7,6 +7,7 @@ import { EEPROMMemoryBackend, PinState } from 'avr8js'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { decodeMeasurement, LinkType, type Measurement } from '../protocol/link.ts'
 import { buildUno, UNO_HEX } from '../tools/build-uno.ts'
+import { PzemEmulator } from './pzem-sim.ts'
 import { UnoSimulator } from './uno-sim.ts'
 
 const RELAY_PIN = (n: number) => 3 + n // relay 1..8 on D4..D11
@@ -32,11 +33,11 @@ function boot(eeprom?: EEPROMMemoryBackend): UnoSimulator {
 
 const heartbeat = (sim: UnoSimulator) => sim.send(LinkType.heartbeat, Uint8Array.of(1))
 
-describe('UNO firmware under avr8js', () => {
-  beforeAll(() => {
-    buildUno()
-  })
+beforeAll(() => {
+  buildUno()
+})
 
+describe('UNO firmware under avr8js', () => {
   it('boots with only the appliance circuits on and reports measurements over the link', () => {
     const sim = boot()
     heartbeat(sim)
@@ -64,8 +65,11 @@ describe('UNO firmware under avr8js', () => {
     expect(reaction).toBeLessThan(100)
     expect(relayOn(sim, 7)).toBe(true)
     expect(relayOn(sim, 8)).toBe(true) // flame alone keeps the sockets on
-    sim.run(10)
-    const alarm = sim.frames.slice(framesBefore).find((f) => decodeMeasurement(f.frame.payload).hazards & 1)
+    // The report follows at once; at 9600 baud its 41 bytes take 43 ms on the wire.
+    const flameFrame = () =>
+      sim.frames.slice(framesBefore).find((f) => decodeMeasurement(f.frame.payload).hazards & 1)
+    sim.run(100, () => flameFrame() !== undefined)
+    const alarm = flameFrame()
     expect(alarm, 'a measurement with the flame bit').toBeDefined()
     expect(alarm!.timeMs - t0).toBeLessThan(100)
     expect(decodeMeasurement(alarm!.frame.payload).relays & 0x60).toBe(0x60)
@@ -109,7 +113,7 @@ describe('UNO firmware under avr8js', () => {
     expect(sim.run(500, () => !relayOn(sim, 8))).toBe(true)
     expect(relayOn(sim, 7)).toBe(true)
     expect(relayOn(sim, 6)).toBe(false)
-    sim.run(20)
+    sim.run(60) // one frame at 9600 baud
     expect(lastMeasurement(sim).hazards).toBe(4)
   })
 
@@ -160,5 +164,59 @@ describe('UNO firmware under avr8js', () => {
     const second = boot(eeprom)
     second.run(1100)
     expect(lastMeasurement(second).energyWh).toBe(10n)
+  })
+})
+
+describe('UNO firmware with a PZEM-004T on SoftwareSerial', () => {
+  const registers = (energyWh: number) => ({
+    voltageDeciV: 2301,
+    currentMa: 6520,
+    powerDeciW: 15003,
+    energyWh,
+    frequencyDeciHz: 500,
+    powerFactorCenti: 98,
+    alarm: 0,
+  })
+
+  it('polls the module every second and follows its energy register across the 9999.99 kWh wrap', () => {
+    const sim = boot()
+    heartbeat(sim)
+    const pzem = new PzemEmulator(sim, registers(9_999_990))
+    sim.run(2100) // polls at 1 s (the baseline) and 2 s; the report after the second shows it
+    expect(pzem.requests).toBe(2)
+    const first = lastMeasurement(sim)
+    expect(first.source).toBe(0)
+    expect(first.voltageMv).toBe(230100)
+    expect(first.currentMa).toBe(6520)
+    expect(first.powerW).toBe(1500)
+    expect(first.powerFactor).toBe(980)
+    const base = first.energyWh
+    for (const raw of [9_999_995, 0, 5]) {
+      pzem.registers = registers(raw)
+      sim.run(1000)
+    }
+    sim.run(1000) // the report at each second precedes that second's answer by ~30 ms
+    expect(pzem.requests).toBe(6)
+    expect(lastMeasurement(sim).energyWh - base).toBe(15n) // 5 + 5 (through the wrap) + 5
+  })
+
+  it('falls back to CF pulses after three unanswered polls', () => {
+    const sim = boot()
+    heartbeat(sim)
+    const pzem = new PzemEmulator(sim, registers(1000))
+    sim.run(2100)
+    expect(lastMeasurement(sim).source).toBe(0)
+    pzem.online = false
+    sim.run(3300)
+    for (let i = 0; i < 16; i++) {
+      sim.setPin(3, false)
+      sim.run(2)
+      sim.setPin(3, true)
+      sim.run(2)
+    }
+    sim.run(1100)
+    const m = lastMeasurement(sim)
+    expect(m.source).toBe(1)
+    expect(m.energyWh).toBe(5n) // 16 pulses at 3200 imp/kWh
   })
 })

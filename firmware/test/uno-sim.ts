@@ -89,9 +89,11 @@ export class UnoSimulator {
       for (const frame of this.#decoder.push(Uint8Array.of(byte)))
         this.frames.push({ timeMs: this.timeMs, frame })
     }
-    // Idle levels: no flame (the module pulls its output HIGH), CF line idle HIGH, supply healthy.
+    // Idle levels: no flame (the module pulls its output HIGH), CF line idle HIGH, the PZEM's TX
+    // (our SoftwareSerial RX) idle HIGH as a UART line is, supply healthy.
     this.setPin(2, true)
     this.setPin(3, true)
+    this.setPin(12, true)
     this.setPin(18, true)
   }
 

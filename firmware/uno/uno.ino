@@ -2,7 +2,7 @@
 // CRC-16 framed serial link (docs/firmware.md). All logic lives in the zkmeter core library; this
 // file only binds it to pins, the ADC, the EEPROM and the serial ports.
 //
-// Pins: D0/D1 ESP8266 link (57600 8N1) · D2 flame sensor (LOW = flame) · D3 HLW8012 CF pulses ·
+// Pins: D0/D1 ESP8266 link (9600 8N1) · D2 flame sensor (LOW = flame) · D3 HLW8012 CF pulses ·
 // D4..D11 relays 1..8 (active LOW boards) · D12/D13 PZEM-004T RX/TX (SoftwareSerial 9600) ·
 // A0 LM35 · A1 LDR · A2 MQ-6 · A3 water level · A4 power-fail sense (LOW = supply collapsing).
 #include <EEPROM.h>
@@ -57,6 +57,7 @@ static bool pzemWaiting;
 static uint8_t pzemMisses;
 static uint8_t outputs = 0xFF;  // forces the first write
 static bool powerFailHandled;
+static bool pulsesSeen;  // CF pulses arrived since the PZEM last answered
 
 static void onCfPulse() { cfPulses++; }
 
@@ -113,6 +114,7 @@ static void pollPzem(uint32_t now) {
       energy.feedPzem(r.energyWh, now - lastPzemOkMs);
       lastPzemOkMs = now;
       pzemMisses = 0;
+      pulsesSeen = false;
       m.source = zkm::MEASURE_PZEM;
       m.powerW = (r.powerDeciW + 5) / 10;
       m.voltageMv = r.voltageMv;
@@ -139,10 +141,12 @@ static void countPulses(uint32_t now) {
   interrupts();
   uint32_t wh = pulses.onPulses(n, now);
   if (pzemMisses >= PZEM_MISSES_BEFORE_PULSES) {
-    // The PZEM is silent: the CF pulses are the meter now (and its baseline is dropped, so its
-    // counter is not added twice when it answers again).
-    if (wh || energy.hasBaseline()) energy.addWh(wh);
-    m.source = n || pulses.powerW() ? zkm::MEASURE_PULSE : zkm::MEASURE_NONE;
+    // The PZEM is silent: the CF pulses are the meter now. Counting them drops the PZEM baseline,
+    // so its register is not added twice when it answers again; with no pulses yet (just after a
+    // restore) the baseline stays and the PZEM's catch-up since the checkpoint still counts.
+    if (n) energy.addWh(wh);
+    if (n) pulsesSeen = true;
+    m.source = pulsesSeen ? zkm::MEASURE_PULSE : zkm::MEASURE_NONE;
     m.powerW = pulses.powerW();
     m.voltageMv = 0;
     m.currentMa = 0;
@@ -156,7 +160,10 @@ void setup() {
   pinMode(PIN_FLAME, INPUT_PULLUP);
   pinMode(PIN_CF, INPUT_PULLUP);
   pinMode(PIN_POWER_FAIL, INPUT_PULLUP);
-  Serial.begin(57600);
+  // 9600 baud on purpose: SoftwareSerial (the PZEM) keeps interrupts off for a whole byte (~1 ms)
+  // while it sends or receives one, and the UART holds only two received bytes; at 9600 a byte takes
+  // 1.04 ms, so nothing from the ESP8266 is lost meanwhile (at 57600 a PZEM answer would drop ~150).
+  Serial.begin(9600);
   pzemSerial.begin(9600);
   attachInterrupt(digitalPinToInterrupt(PIN_CF), onCfPulse, FALLING);
   zkm::Checkpoint cp;
