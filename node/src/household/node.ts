@@ -40,7 +40,7 @@ import {
 } from './embedded-chain.ts'
 import type { HouseholdIdentity } from './identity.ts'
 import { periodInputs } from './period-inputs.ts'
-import { circuitProver } from './prover.ts'
+import { processProver } from './prover-process.ts'
 import { createReadingHistory, type ReadingHistory } from './readings.ts'
 import { registerRoutes } from './routes.ts'
 import { serveStatic } from './static.ts'
@@ -137,7 +137,8 @@ export async function startHouseholdNode(
   }
   try {
     await mkdir(config.dataDir, { recursive: true })
-    const prover = await circuitProver(config.circuit)
+    const prover = await processProver(config.circuit)
+    stops.push(() => prover.close())
     const intervalSeconds = 86_400 / prover.slots
     const circuit = { profile: config.circuit, n: prover.n, slots: prover.slots, intervalSeconds }
 
