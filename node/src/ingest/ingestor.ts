@@ -92,7 +92,8 @@ export interface MeterStatus {
   meter: `0x${string}`
   /** Every seq up to this one is durably stored (-1 or base-1 when none). */
   ackedSeq: number
-  gaps: { from: number; to: number }[]
+  /** Missing ranges and how many times each was requested from the meter. */
+  gaps: { from: number; to: number; requests: number }[]
   periods: { periodStart: number; periodEnd: number; status: PeriodStatus }[]
 }
 
@@ -284,10 +285,23 @@ export function createIngestor(options: IngestorOptions): Ingestor {
   let flushScheduled = false
   let ackScheduled = new Set<MeterRuntime>()
 
+  /** A listener's exception must never hold back an acknowledgement or break the pipeline. */
+  const emit = (event: 'record' | 'anomaly' | 'period', value: unknown): void => {
+    try {
+      emitter.emit(event, value)
+    } catch (error) {
+      log({
+        level: 'error',
+        event: 'ingest.listener-failed',
+        listener: event,
+        reason: (error as Error)?.message,
+      })
+    }
+  }
   const anomaly = (entry: Omit<Anomaly, 'id' | 'at'>): Anomaly => {
     const a = anomalyLog.add(entry)
     log({ level: a.rejected ? 'warn' : 'info', event: 'ingest.anomaly', ...a })
-    emitter.emit('anomaly', a)
+    emit('anomaly', a)
     return a
   }
   const reject = (kind: AnomalyKind, reason: string, extra: Partial<Anomaly> = {}): IngestOutcome => {
@@ -599,7 +613,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
         periodStart: period.periodStart,
         periodEnd: period.periodEnd,
       })
-      emitter.emit('period', result)
+      emit('period', result)
     })
   }
 
@@ -728,8 +742,17 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     }
     if (moved) scheduleAck(m)
     const event: RecordEvent = { meter, record, signature }
-    options.onRecord?.(event)
-    emitter.emit('record', event)
+    try {
+      options.onRecord?.(event)
+    } catch (error) {
+      log({
+        level: 'error',
+        event: 'ingest.listener-failed',
+        listener: 'onRecord',
+        reason: (error as Error)?.message,
+      })
+    }
+    emit('record', event)
     if (unflushedCount >= cfg.batchRecords || record.kind === 1) scheduleFlush()
     if (record.kind === 1) assembleAffected(m, record.time)
     return { status: 'stored', meter, seq: record.seq }
@@ -927,9 +950,10 @@ export function createIngestor(options: IngestorOptions): Ingestor {
   const ingestor: Ingestor = {
     async start() {
       if (running) return
-      await recover()
-      running = true
+      if (stopping !== undefined) throw new IngestorStateError('this ingestor was stopped; create a new one')
       try {
+        await recover()
+        running = true
         await flush()
         for (const m of meters.values()) {
           for (const entry of m.periods.values())
@@ -985,7 +1009,9 @@ export function createIngestor(options: IngestorOptions): Ingestor {
       return [...meters.values()].map((m) => ({
         meter: m.address,
         ackedSeq: m.durable.mark,
-        gaps: m.durable.gaps(),
+        gaps: m.durable
+          .gaps()
+          .map((g) => ({ ...g, requests: m.resendAttempts.get(`${g.from}-${g.to}`) ?? 0 })),
         periods: [...m.periods.values()].map((p) => ({
           periodStart: p.period.periodStart,
           periodEnd: p.period.periodEnd,

@@ -177,7 +177,7 @@ describe('ingestor over MQTT', () => {
     await until(() => resends.length >= 1)
     expect(resends[0]).toEqual({ from: 3, to: 5 })
     expect(ingestor.anomalies({ kind: 'gap' })[0]).toMatchObject({ seq: 6, details: { from: 3, to: 5 } })
-    expect(ingestor.status()[0]).toMatchObject({ ackedSeq: 2, gaps: [{ from: 3, to: 5 }] })
+    expect(ingestor.status()[0]).toMatchObject({ ackedSeq: 2, gaps: [{ from: 3, to: 5, requests: 1 }] })
     // The meter answers the Resend: out of order but valid.
     for (const r of records.filter((r) => r.seq >= 3 && r.seq <= 5).reverse()) {
       const m = meter.sensor(r)
@@ -244,6 +244,16 @@ describe('ingestor over MQTT', () => {
     }
     await until(() => ingestor.periods().length === 1)
     expect(ingestor.periods()[0]?.readings.slice(0, 96)).toEqual(records.map((r) => r.intervalWh))
+  })
+
+  it('keeps acknowledging when a listener throws', async () => {
+    ingestor.on('record', () => {
+      throw new Error('a broken consumer')
+    })
+    const m = meter.sensor(record({ seq: 0, time: DAY0 + INTERVAL, energyWh: 10, intervalWh: 10 }))
+    await publish(m.topic, m.payload)
+    expect(ingestor.status()[0]?.ackedSeq).toBe(0)
+    expect(logs.some((l) => l.event === 'ingest.listener-failed')).toBe(true)
   })
 
   it('survives a restart on the same data dir without duplicating records', async () => {
