@@ -5,6 +5,7 @@
  */
 import { EEPROMMemoryBackend, PinState } from 'avr8js'
 import { beforeAll, describe, expect, it } from 'vitest'
+import { crc16Modbus } from '../protocol/crc16.ts'
 import { decodeMeasurement, LinkType, type Measurement } from '../protocol/link.ts'
 import { buildUno, UNO_HEX } from '../tools/build-uno.ts'
 import { PzemEmulator } from './pzem-sim.ts'
@@ -145,6 +146,18 @@ describe('UNO firmware under avr8js', () => {
     expect(lastMeasurement(sim).fanSpeed).toBe(2)
   })
 
+  it('still reacts to flame within 100 ms while a checkpoint is being written to the EEPROM', () => {
+    const sim = boot()
+    heartbeat(sim)
+    sim.run(300)
+    sim.setPin(POWER_FAIL_PIN, false) // starts a ~85 ms checkpoint write
+    sim.run(5)
+    const t0 = sim.timeMs
+    sim.setPin(FLAME_PIN, false)
+    expect(sim.run(100, () => relayOn(sim, 6))).toBe(true)
+    expect(sim.timeMs - t0).toBeLessThan(100)
+  })
+
   it('keeps the energy counter across a power cut via the EEPROM checkpoint (brown-out write)', () => {
     const eeprom = new EEPROMMemoryBackend(1024)
     const first = boot(eeprom)
@@ -198,6 +211,44 @@ describe('UNO firmware with a PZEM-004T on SoftwareSerial', () => {
     sim.run(1000) // the report at each second precedes that second's answer by ~30 ms
     expect(pzem.requests).toBe(6)
     expect(lastMeasurement(sim).energyWh - base).toBe(15n) // 5 + 5 (through the wrap) + 5
+  })
+
+  /** A checkpoint entry as firmware/core/src/zkm_checkpoint.cpp lays it out, in slot 0. */
+  function seedCheckpoint(energyWh: bigint, pzemRaw: number): EEPROMMemoryBackend {
+    const eeprom = new EEPROMMemoryBackend(1024)
+    eeprom.memory.fill(0xff)
+    const entry = new Uint8Array(24)
+    const view = new DataView(entry.buffer)
+    entry[0] = 0xc7
+    view.setUint32(1, 1, true) // generation
+    view.setBigUint64(5, energyWh, true)
+    view.setUint32(13, pzemRaw, true)
+    view.setUint32(17, 0, true) // seqLimit (unused on the UNO)
+    entry[21] = 1 // the PZEM register is valid
+    view.setUint16(22, crc16Modbus(entry.subarray(0, 22)), true)
+    eeprom.memory.set(entry, 0)
+    return eeprom
+  }
+
+  it('loses nothing in a sudden power cut: the PZEM counted on, the checkpoint has its register', () => {
+    // Checkpoint at 1000 Wh with the register at 5000; 60 Wh more were used before the supply
+    // vanished without warning (no brown-out write), and the PZEM kept its own count.
+    const sim = boot(seedCheckpoint(1000n, 5000))
+    heartbeat(sim)
+    new PzemEmulator(sim, registers(5060))
+    sim.run(2100)
+    expect(lastMeasurement(sim).energyWh).toBe(1060n)
+  })
+
+  it('never inflates: a register far beyond the checkpoint (module reset or swapped) adds nothing', () => {
+    const sim = boot(seedCheckpoint(1000n, 5000))
+    heartbeat(sim)
+    const pzem = new PzemEmulator(sim, registers(9_000_000))
+    sim.run(2100)
+    expect(lastMeasurement(sim).energyWh).toBe(1000n)
+    pzem.registers = registers(9_000_004)
+    sim.run(2000)
+    expect(lastMeasurement(sim).energyWh).toBe(1004n) // counting resumes from the new baseline
   })
 
   it('falls back to CF pulses after three unanswered polls', () => {

@@ -27,12 +27,41 @@ static const uint32_t CHECKPOINT_STEP_WH = 100;  // docs/firmware.md: the loss b
 static const uint8_t CHECKPOINT_SLOTS = 32;
 static const uint32_t PULSES_PER_KWH = 3200;
 
+// An EEPROM byte takes ~3.4 ms to program: writing a 24-byte checkpoint in one go would stall the
+// loop for ~85 ms, too long next to a 100 ms flame budget. So a write is queued and programmed one
+// byte per loop iteration while the EEPROM is idle; the safety logic keeps running meanwhile.
 class EepromStore : public zkm::NvStore {
  public:
+  EepromStore() : addr_(0), len_(0), done_(0) {}
   uint16_t size() const override { return E2END + 1; }
-  void read(uint16_t addr, uint8_t *out, uint16_t len) override { eeprom_read_block(out, (const void *)addr, len); }
-  // update = write only the bytes that changed: fewer erase cycles.
-  void write(uint16_t addr, const uint8_t *data, uint16_t len) override { eeprom_update_block(data, (void *)addr, len); }
+  void read(uint16_t addr, uint8_t *out, uint16_t len) override {
+    flush();
+    eeprom_read_block(out, (const void *)addr, len);
+  }
+  void write(uint16_t addr, const uint8_t *data, uint16_t len) override {
+    flush();  // never more than one pending write (checkpoints are >= 14 s apart at 26 kW)
+    if (len > sizeof(pending_)) len = sizeof(pending_);
+    memcpy(pending_, data, len);
+    addr_ = addr;
+    len_ = (uint8_t)len;
+    done_ = 0;
+  }
+  // Programs the next byte if the EEPROM is idle; call every loop iteration.
+  void service() {
+    if (done_ < len_ && eeprom_is_ready()) {
+      eeprom_update_byte((uint8_t *)(addr_ + done_), pending_[done_]);  // skips unchanged bytes
+      done_++;
+    }
+  }
+  bool busy() const { return done_ < len_; }
+
+ private:
+  void flush() {
+    while (busy()) service();
+  }
+  uint8_t pending_[zkm::CHECKPOINT_ENTRY_SIZE];
+  uint16_t addr_;
+  uint8_t len_, done_;
 };
 
 static SoftwareSerial pzemSerial(PIN_PZEM_RX, PIN_PZEM_TX);
@@ -208,6 +237,7 @@ void loop() {
   pollPzem(now);
   countPulses(now);
 
+  store.service();
   if (digitalRead(PIN_POWER_FAIL) == LOW) {
     if (!powerFailHandled) saveCheckpoint();  // brown-out: the last write before the lights go out
     powerFailHandled = true;
