@@ -1,0 +1,85 @@
+/**
+ * Ingestion through an external broker, Debian's mosquitto (what `--mqtt-url` selects): nothing may
+ * depend on aedes. The node's persistent session makes the broker queue QoS 1 records while the node
+ * is down and deliver them when it comes back; the retained ack and the Resend command reach the meter.
+ */
+import type { MqttClient } from 'mqtt'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { createIngestor, type Ingestor } from '../../src/ingest/ingestor.ts'
+import { createFileSink } from '../../src/ingest/sink.ts'
+import { ackTopic, resendTopic } from '../../src/protocol/records.ts'
+import { type Mosquitto, startMosquitto } from '../mqtt/mosquitto.ts'
+import { connectMeter, createTestMeter, DAY0, DOMAIN, INTERVAL, N, tempDir, until } from './helpers.ts'
+
+const meter = createTestMeter(7)
+let mosquitto: Mosquitto
+let dir: Awaited<ReturnType<typeof tempDir>>
+let ingestor: Ingestor | undefined
+let client: MqttClient | undefined
+
+beforeAll(async () => {
+  mosquitto = await startMosquitto()
+  dir = await tempDir()
+})
+afterAll(async () => {
+  await ingestor?.stop()
+  await client?.endAsync()
+  await mosquitto?.stop()
+  await dir?.remove()
+})
+
+const makeIngestor = () =>
+  createIngestor({
+    mqttUrl: mosquitto.url,
+    clientId: 'mosquitto-test-node',
+    dataDir: `${dir.path}/node`,
+    domain: DOMAIN,
+    meters: [{ address: meter.address, pairingKey: meter.pairingKey, firstPeriodStart: DAY0 }],
+    intervalSeconds: INTERVAL,
+    periodReadings: N,
+    periodDays: 1,
+    vault: createFileSink(`${dir.path}/vault`),
+    log: () => {},
+  })
+
+it('stores records queued by mosquitto while the node was down, acks and asks for resends', async () => {
+  const meterClient = await connectMeter(mosquitto.url, 'mosquitto-test-meter')
+  client = meterClient
+  const acks: number[] = []
+  const resends: unknown[] = []
+  await meterClient.subscribeAsync({
+    [ackTopic(meter.address)]: { qos: 1 },
+    [resendTopic(meter.address)]: { qos: 1 },
+  })
+  meterClient.on('message', (topic, payload) => {
+    if (topic === ackTopic(meter.address)) acks.push(JSON.parse(payload.toString()).seq)
+    else resends.push(JSON.parse(payload.toString()))
+  })
+  const records = meter.intervals(0, DAY0, 40, 7_000)
+  const send = async (from: number, to: number) => {
+    for (const r of records.slice(from, to)) {
+      const m = meter.sensor(r)
+      await meterClient.publishAsync(m.topic, m.payload, { qos: 1 })
+    }
+  }
+  ingestor = makeIngestor()
+  await ingestor.start()
+  await send(0, 10)
+  await until(() => acks.at(-1) === 9)
+  await ingestor.stop()
+  // The node is down: mosquitto keeps these for its persistent session.
+  await send(10, 30)
+  ingestor = makeIngestor()
+  await ingestor.start()
+  await until(() => acks.at(-1) === 29)
+  // A lost record: the node notices the gap and asks the meter for it.
+  await send(31, 40)
+  await until(() => resends.length > 0)
+  expect(resends[0]).toEqual({ from: 30, to: 30 })
+  await send(30, 31)
+  await until(() => acks.at(-1) === 39)
+  await ingestor.flush()
+  const stored = (await createFileSink(`${dir.path}/vault`).readAll(meter.address, DAY0)) as { seq: number }[]
+  expect(stored.map((r) => r.seq).sort((a, b) => a - b)).toEqual(records.map((r) => r.seq))
+  expect(ingestor.anomalies().filter((a) => a.rejected)).toEqual([])
+})
