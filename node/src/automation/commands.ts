@@ -210,9 +210,16 @@ export function createRelayCommander(options: RelayCommanderOptions): RelayComma
       if (running) return
       running = true
       client.on('message', onMessage)
-      await new Promise<void>((resolve, reject) =>
-        client.subscribe(topics, { qos: 1 }, (error) => (error ? reject(error) : resolve())),
-      )
+      try {
+        await new Promise<void>((resolve, reject) =>
+          client.subscribe(topics, { qos: 1 }, (error) => (error ? reject(error) : resolve())),
+        )
+      } catch (error) {
+        // Without the stat/ subscription no command could ever be confirmed: do not half-start.
+        running = false
+        client.removeListener('message', onMessage)
+        throw error
+      }
     },
     async stop() {
       if (!running) return

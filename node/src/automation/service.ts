@@ -58,7 +58,14 @@ export function createAutomation(options: AutomationOptions): Automation {
       running = true
       commander.events.on('relay', onRelay)
       alarms.start()
-      await commander.start()
+      try {
+        await commander.start()
+      } catch (error) {
+        running = false
+        commander.events.removeListener('relay', onRelay)
+        alarms.stop()
+        throw error
+      }
     },
     async stop() {
       if (!running) return
