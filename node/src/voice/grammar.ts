@@ -37,6 +37,7 @@ const QUESTION_START = new Set([
 const ON_WORDS = new Set(['on', 'start', 'enable', 'activate', 'open'])
 const OFF_WORDS = new Set(['off', 'stop', 'disable', 'deactivate', 'kill', 'shut', 'close', 'cut'])
 const ALL_WORDS = new Set(['all', 'every', 'both', 'everything', 'everywhere'])
+// Energy over a period (kWh so far, today, this month) is answered from the bill figures.
 const BILL_WORDS = new Set([
   'bill',
   'owe',
@@ -51,6 +52,11 @@ const BILL_WORDS = new Set([
   'money',
   'month',
   'invoice',
+  'energy',
+  'kwh',
+  'units',
+  'today',
+  'week',
 ])
 const TEMPERATURE_WORDS = new Set(['temperature', 'temp', 'hot', 'warm', 'cold', 'cool', 'degrees'])
 const POWER_WORDS = new Set([

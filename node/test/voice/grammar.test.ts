@@ -78,6 +78,8 @@ const TABLE: [string, unknown][] = [
   ['how much do I owe', { kind: 'query', what: 'bill' }],
   ['how much have I spent this month?', { kind: 'query', what: 'bill' }],
   ['my bill', { kind: 'query', what: 'bill' }],
+  ['how much energy did I use today', { kind: 'query', what: 'bill' }],
+  ['how many kWh have I used', { kind: 'query', what: 'bill' }],
   ['how much power am I using', { kind: 'query', what: 'power' }],
   ["what's my power consumption", { kind: 'query', what: 'power' }],
   ['how much electricity am I using right now', { kind: 'query', what: 'power' }],
