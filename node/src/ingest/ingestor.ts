@@ -64,6 +64,8 @@ export interface IngestorOptions {
   vault?: RecordSink
   /** Flush to the vault after this many records (and at every interval close). */
   batchRecords?: number
+  /** How long start() waits for the broker before failing. Default 5000. */
+  connectTimeoutMs?: number
   /** Re-request still-missing ranges this often. */
   resendIntervalMs?: number
   maxAnomalies?: number
@@ -209,6 +211,7 @@ function checkOptions(options: IngestorOptions) {
     periodDays: options.periodDays ?? 0,
     resendIntervalMs: options.resendIntervalMs ?? 30_000,
     maxAnomalies: options.maxAnomalies ?? 1000,
+    connectTimeoutMs: options.connectTimeoutMs ?? 5000,
   }
 }
 
@@ -918,7 +921,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
       clientId: options.clientId ?? 'zkmeter-node-ingest',
       clean: false,
       reconnectPeriod: 1000,
-      connectTimeout: 5000,
+      connectTimeout: cfg.connectTimeoutMs,
     })
     // Hold each PUBACK until the record is durable (or refused): mqtt.js sends it when this calls back.
     c.handleMessage = (packet, callback) => {
@@ -934,16 +937,26 @@ export function createIngestor(options: IngestorOptions): Ingestor {
         c.end(true)
         reject(
           new ZkMeterError(
-            `no MQTT broker answered at the configured URL within 5 s; start it or fix --mqtt-url`,
+            `no MQTT broker answered at the configured URL within ${cfg.connectTimeoutMs} ms; start it or fix --mqtt-url`,
           ),
         )
-      }, 5000)
+      }, cfg.connectTimeoutMs)
       c.once('connect', () => {
         clearTimeout(timer)
         resolve()
       })
     })
-    await c.subscribeAsync({ 'tele/+/SENSOR': { qos: 1 }, 'tele/+/PERIOD': { qos: 1 } })
+    try {
+      await c.subscribeAsync({ 'tele/+/SENSOR': { qos: 1 }, 'tele/+/PERIOD': { qos: 1 } })
+    } catch (error) {
+      c.end(true)
+      throw new ZkMeterError(
+        `the MQTT broker refused the node's subscriptions: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      )
+    }
     return c
   }
 

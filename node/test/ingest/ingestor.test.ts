@@ -282,6 +282,29 @@ describe('ingestor over MQTT', () => {
 })
 
 describe('ingestor without MQTT', () => {
+  it('fails to start with a named error when no broker answers, and releases the data dir', async () => {
+    const closed = createIngestor({
+      mqttUrl: 'mqtt://127.0.0.1:1',
+      dataDir: `${dir.path}/unreachable`,
+      domain: DOMAIN,
+      meters: [{ address: meter.address }],
+      connectTimeoutMs: 300,
+      log: () => {},
+    })
+    await expect(closed.start()).rejects.toThrow(/no MQTT broker answered/)
+    await closed.stop()
+    const again = createIngestor({
+      dataDir: `${dir.path}/unreachable`,
+      domain: DOMAIN,
+      meters: [{ address: meter.address }],
+      log: () => {},
+    })
+    await again.start()
+    const m = meter.sensor(record({ seq: 0, time: DAY0 + INTERVAL, energyWh: 1, intervalWh: 1 }))
+    expect(await again.ingest(m.topic, m.payload)).toEqual({ status: 'stored', meter: meter.address, seq: 0 })
+    await again.stop()
+  })
+
   it('validates its options with clear errors', () => {
     expect(() => makeIngestor({ intervalSeconds: 7 })).toThrow(/intervalSeconds/)
     expect(() => makeIngestor({ meters: [{ address: '0x1234' }] })).toThrow(/meter address/)
