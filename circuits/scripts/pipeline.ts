@@ -101,9 +101,10 @@ export interface CompileResult {
 export async function compileCircuit(
   mainFile: string,
   outDir: string,
-  opts: { wasm: boolean; log: Log },
+  opts: { wasm: boolean; log: Log; outName?: string },
 ): Promise<CompileResult> {
   const name = basename(mainFile, '.circom')
+  const outName = opts.outName ?? 'bill'
   const key = sha256(
     'compile/v1',
     mainFile,
@@ -112,34 +113,39 @@ export async function compileCircuit(
     `circom2@${packageVersion('circom2')}`,
     `circomlib@${packageVersion('circomlib')}`,
   )
-  const r1cs = join(outDir, 'bill.r1cs')
-  const wasm = opts.wasm ? join(outDir, 'bill.wasm') : undefined
+  const r1cs = join(outDir, `${outName}.r1cs`)
+  const wasm = opts.wasm ? join(outDir, `${outName}.wasm`) : undefined
   await mkdir(outDir, { recursive: true })
-  const ran = await cached(join(outDir, '.compile.stamp'), key, wasm ? [r1cs, wasm] : [r1cs], async () => {
-    const tmp = join(outDir, 'compile.tmp')
-    await rm(tmp, { recursive: true, force: true })
-    await mkdir(tmp, { recursive: true })
-    const args = [
-      require.resolve('circom2/cli.js'),
-      mainFile,
-      '--r1cs',
-      ...(opts.wasm ? ['--wasm'] : []),
-      '--O2',
-      '-l',
-      '.',
-      '-l',
-      'node_modules',
-      '-o',
-      relative(REPO_ROOT, tmp),
-    ]
-    opts.log(`compile ${mainFile} (circom2 --O2)`)
-    const started = Date.now()
-    await run(process.execPath, args, REPO_ROOT, opts.log)
-    opts.log(`compiled in ${((Date.now() - started) / 1000).toFixed(1)} s`)
-    await rename(join(tmp, `${name}.r1cs`), r1cs)
-    if (wasm) await rename(join(tmp, `${name}_js`, `${name}.wasm`), wasm)
-    await rm(tmp, { recursive: true, force: true })
-  })
+  const ran = await cached(
+    join(outDir, `.${outName}.compile.stamp`),
+    key,
+    wasm ? [r1cs, wasm] : [r1cs],
+    async () => {
+      const tmp = join(outDir, 'compile.tmp')
+      await rm(tmp, { recursive: true, force: true })
+      await mkdir(tmp, { recursive: true })
+      const args = [
+        require.resolve('circom2/cli.js'),
+        mainFile,
+        '--r1cs',
+        ...(opts.wasm ? ['--wasm'] : []),
+        '--O2',
+        '-l',
+        '.',
+        '-l',
+        'node_modules',
+        '-o',
+        relative(REPO_ROOT, tmp),
+      ]
+      opts.log(`compile ${mainFile} (circom2 --O2)`)
+      const started = Date.now()
+      await run(process.execPath, args, REPO_ROOT, opts.log)
+      opts.log(`compiled in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+      await rename(join(tmp, `${name}.r1cs`), r1cs)
+      if (wasm) await rename(join(tmp, `${name}_js`, `${name}.wasm`), wasm)
+      await rm(tmp, { recursive: true, force: true })
+    },
+  )
   if (!ran) opts.log(`compile ${mainFile}: cached`)
   const info = await readR1csHeader(r1cs)
   return { r1cs, wasm, key, constraints: info.nConstraints }
@@ -260,7 +266,9 @@ export async function ensureDevZkey(
     const initial = join(outDir, 'bill_INSECURE_dev_0000.zkey')
     log('groth16 setup (phase 2 start) on the INSECURE dev ptau')
     let started = Date.now()
-    await snarkjs.zKey.newZKey(r1cs, ptau, initial, quietLogger(log))
+    // newZKey reports errors by returning -1, not by throwing.
+    const res = await snarkjs.zKey.newZKey(r1cs, ptau, initial, quietLogger(log))
+    if (!(res instanceof Uint8Array)) throw new Error('snarkjs groth16 setup failed (see the log above)')
     log(`setup in ${((Date.now() - started) / 1000).toFixed(1)} s`)
     started = Date.now()
     const tmp = `${zkey}.tmp`

@@ -1,0 +1,149 @@
+/**
+ * npm run bench:prove — the bill circuit at the production size (N = 2976, SLOTS = 96):
+ * constraints of our circuit (readings summed per slot of day) and of the naive construction (a
+ * private price per interval bound by a Poseidon chain, N multiplications), then witness, prove and
+ * verify wall time and the peak RSS of the proving process.
+ *
+ * Proving runs in a child process (this file with --child) so its peak RSS (getrusage maxRSS,
+ * main and worker threads together) is the prover's alone, not the build's. The child proves once
+ * to warm up (WASM compile, curve threads, zkey page cache), then RUNS times; times are medians.
+ * Last line: the JSON summary of ../shared/BENCH.md.
+ */
+import { spawn } from 'node:child_process'
+import { availableParallelism } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import * as snarkjs from 'snarkjs'
+import { buildProfile } from '../circuits/scripts/build.ts'
+import { compileCircuit } from '../circuits/scripts/pipeline.ts'
+import { billTotals, commit, loadCircuit, tariffHash } from '../circuits/src/index.ts'
+import { BUILD_ROOT, NAIVE_PRODUCTION, PROFILES } from '../circuits/src/profiles.ts'
+
+const RUNS = 3
+
+interface ChildResult {
+  witness_s: number[]
+  prove_s: number[]
+  verify_s: number[]
+  peak_rss_mb: number
+  verified: boolean
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.floor(s.length / 2)] as number
+}
+
+const round = (x: number, digits = 3) => Number(x.toFixed(digits))
+
+/** A month of 15-minute readings with a daily shape, deterministic. */
+function monthOfReadings(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => {
+    const slot = i % 96
+    const evening = slot >= 68 && slot < 88 ? 350 : 0
+    return 60 + evening + ((i * 2654435761) % 240)
+  })
+}
+
+function timeOfUsePrices(slots: number): bigint[] {
+  return Array.from({ length: slots }, (_, s) =>
+    s < 28 ? 12_000_000_000n : s >= 68 ? 40_000_000_000n : 24_000_000_000n,
+  )
+}
+
+async function child(): Promise<void> {
+  const circuit = loadCircuit('production')
+  const readings = monthOfReadings(circuit.n)
+  const prices = timeOfUsePrices(circuit.slots)
+  const salt = 0xdecafbadn
+  const input = {
+    readings: readings.map(String),
+    salt: salt.toString(),
+    prices: prices.map(String),
+  }
+  const expected = [
+    commit(readings, salt, circuit.n),
+    tariffHash(prices),
+    billTotals(readings, prices, circuit.n).total,
+    billTotals(readings, prices, circuit.n).energyWh,
+  ].map(String)
+  const result: ChildResult = { witness_s: [], prove_s: [], verify_s: [], peak_rss_mb: 0, verified: true }
+  for (let run = 0; run <= RUNS; run++) {
+    const wtns: { type: 'mem' } = { type: 'mem' }
+    let t = performance.now()
+    await snarkjs.wtns.calculate(input, circuit.wasmPath, wtns)
+    const witness = (performance.now() - t) / 1000
+    t = performance.now()
+    const { proof, publicSignals } = await snarkjs.groth16.prove(circuit.zkeyPath, wtns)
+    const prove = (performance.now() - t) / 1000
+    t = performance.now()
+    const ok = await snarkjs.groth16.verify(circuit.verificationKey, publicSignals, proof)
+    const verify = (performance.now() - t) / 1000
+    result.verified &&= ok && publicSignals.join() === expected.join()
+    if (run === 0) continue // warm-up
+    result.witness_s.push(witness)
+    result.prove_s.push(prove)
+    result.verify_s.push(verify)
+  }
+  await (globalThis as { curve_bn128?: { terminate(): Promise<void> } | null }).curve_bn128?.terminate()
+  // maxRSS is in kilobytes (getrusage), over the whole process: main thread and curve workers.
+  result.peak_rss_mb = process.resourceUsage().maxRSS / 1024
+  console.log(JSON.stringify(result))
+}
+
+function runChild(): Promise<ChildResult> {
+  return new Promise((resolveChild, reject) => {
+    const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    let out = ''
+    proc.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+    })
+    proc.on('error', reject)
+    proc.on('close', (code) => {
+      const last = out.trim().split('\n').at(-1) ?? ''
+      if (code !== 0) reject(new Error(`the proving child exited with ${code}: ${out}`))
+      else resolveChild(JSON.parse(last) as ChildResult)
+    })
+  })
+}
+
+async function main(): Promise<void> {
+  const log = (m: string) => console.log(`[bench:prove] ${m}`)
+  const manifest = await buildProfile('production', { log })
+  const naive = await compileCircuit(NAIVE_PRODUCTION.main, join(BUILD_ROOT, 'naive'), {
+    wasm: false,
+    log,
+    outName: 'naive_bill',
+  })
+  await (globalThis as { curve_bn128?: { terminate(): Promise<void> } | null }).curve_bn128?.terminate()
+  log(`ours: ${manifest.constraints} constraints; naive: ${naive.constraints} constraints`)
+  log(`proving N = ${PROFILES.production.n} in a child process (1 warm-up + ${RUNS} runs)…`)
+  const r = await runChild()
+  if (!r.verified) throw new Error('a benchmark proof did not verify or had unexpected public signals')
+  const figures = {
+    constraints: manifest.constraints,
+    naive_constraints: naive.constraints,
+    constraint_ratio: round(naive.constraints / manifest.constraints, 2),
+    witness_s: round(median(r.witness_s)),
+    prove_s: round(median(r.prove_s)),
+    verify_s: round(median(r.verify_s)),
+    witness_plus_prove_s: round(median(r.witness_s.map((w, i) => w + (r.prove_s[i] as number)))),
+    peak_rss_mb: round(r.peak_rss_mb, 0),
+    n: PROFILES.production.n,
+  }
+  log(
+    `runs: witness ${r.witness_s.map((x) => x.toFixed(2)).join(', ')} s; prove ${r.prove_s.map((x) => x.toFixed(2)).join(', ')} s`,
+  )
+  console.log(
+    JSON.stringify({
+      bench: 'prove',
+      machine: `${availableParallelism()} cores, node ${process.version}`,
+      figures,
+    }),
+  )
+}
+
+if (process.argv.includes('--child')) await child()
+else await main()
