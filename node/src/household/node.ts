@@ -21,6 +21,7 @@ import { isTransientChainError, ledgerBillingChain } from '../billing/ledger-cha
 import { type BillStore, openBillStore } from '../billing/store.ts'
 import type { NodeConfig } from '../config.ts'
 import { ZkMeterError } from '../errors.ts'
+import { discoveryConfigs, publishDiscovery } from '../homeassistant/discovery.ts'
 import { createIngestor, type Ingestor, type PeriodResult, type RecordEvent } from '../ingest/ingestor.ts'
 import { createHeliaNode, type HeliaNode } from '../ipfs/helia.ts'
 import { createScaledClock } from '../meter/clock.ts'
@@ -313,13 +314,18 @@ export async function startHouseholdNode(
     })
     await automation.start()
     stops.push(() => automation.stop())
+    await publishDiscovery(automationClient, discoveryConfigs({ meter: meterTopicName(meterAddress) }))
 
     const stream = new SseHub()
     const devices = createDeviceRegistry()
 
     ingestor.on('record', (event) => {
       history.add(event.record)
-      automation.onReading(event.record as unknown as Record<string, unknown>)
+      try {
+        automation.onReading(event.record as unknown as Record<string, unknown>)
+      } catch (error) {
+        log({ level: 'warn', msg: 'automation refused a reading', error: String(error) })
+      }
       stream.publish('reading', history.latest())
     })
     ingestor.on('anomaly', (anomaly) => stream.publish('anomaly', anomaly))

@@ -71,6 +71,8 @@ export function createBroker(options: BrokerOptions = {}): Broker {
   let stopping: Promise<void> | undefined
 
   const onConnection = (broker: Aedes) => (socket: Socket) => {
+    // aedes writes small packets; with Nagle on they wait for the peer's delayed ACK (~40 ms a hop).
+    socket.setNoDelay(true)
     sockets.add(socket)
     socket.on('close', () => sockets.delete(socket))
     const guard = createPacketGuard(maxPayloadBytes + HEADER_ALLOWANCE_BYTES)
