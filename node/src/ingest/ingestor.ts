@@ -62,8 +62,14 @@ export interface IngestorOptions {
   /** Billing period rule mirrored from the meter's PeriodDays (0 = calendar month). */
   periodDays?: number
   vault?: RecordSink
-  /** Flush to the vault after this many records (and at every interval close). */
+  /** Flush to the vault once this many records wait in the journal. Default 256. */
   batchRecords?: number
+  /**
+   * Also flush when an interval close ends a block of this many intervals (default 4: hourly with
+   * 15-minute intervals), so readings reach the encrypted store promptly without a month of tiny
+   * batches. Durability does not depend on it: the journal already holds every acknowledged record.
+   */
+  flushEveryIntervals?: number
   /** How long start() waits for the broker before failing. Default 5000. */
   connectTimeoutMs?: number
   /** Re-request still-missing ranges this often. */
@@ -186,6 +192,10 @@ function checkOptions(options: IngestorOptions) {
   const n = options.periodReadings ?? DEFAULT_PERIOD_READINGS
   if (!Number.isInteger(n) || n <= 0)
     throw new InvalidInputError(`periodReadings (N) must be a positive integer`)
+  const flushEveryIntervals = options.flushEveryIntervals ?? 4
+  if (!Number.isInteger(flushEveryIntervals) || flushEveryIntervals < 1) {
+    throw new InvalidInputError('flushEveryIntervals must be a whole number of intervals ≥ 1')
+  }
   const batchRecords = options.batchRecords ?? DEFAULT_BATCH_RECORDS
   if (!Number.isInteger(batchRecords) || batchRecords < 1)
     throw new InvalidInputError('batchRecords must be ≥ 1')
@@ -207,6 +217,7 @@ function checkOptions(options: IngestorOptions) {
     interval,
     n,
     batchRecords,
+    flushEveryIntervals,
     domain,
     periodDays: options.periodDays ?? 0,
     resendIntervalMs: options.resendIntervalMs ?? 30_000,
@@ -756,7 +767,9 @@ export function createIngestor(options: IngestorOptions): Ingestor {
       })
     }
     emit('record', event)
-    if (unflushedCount >= cfg.batchRecords || record.kind === 1) scheduleFlush()
+    const closesFlushInterval =
+      record.kind === 1 && (record.time / cfg.interval) % cfg.flushEveryIntervals === 0
+    if (unflushedCount >= cfg.batchRecords || closesFlushInterval) scheduleFlush()
     if (record.kind === 1) assembleAffected(m, record.time)
     return { status: 'stored', meter, seq: record.seq }
   }
