@@ -48,6 +48,16 @@ export function periodIntervalEnds(period: BillingPeriod, intervalSeconds: numbe
   return out
 }
 
+/**
+ * Builds the period's readings and checks them against the signed close.
+ *
+ * The cumulative counter at every interval boundary b is known from signed data when the record
+ * ending at b is stored (its energyWh), or the one ending at b + INTERVAL (energyWh − intervalWh), or
+ * b is the period's start/end (startCounter/endCounter of the signed close). Where two sources exist
+ * they must agree. A reading is the counter difference across its interval, and must equal that
+ * record's intervalWh when the record is there — so one lost interval record is recovered exactly
+ * from its neighbours (protocol §6); two in a row are not, and the period waits for a Resend.
+ */
 export function assemblePeriod(
   period: BillingPeriod,
   intervals: ReadonlyMap<number, IntervalEntry>,
@@ -62,37 +72,54 @@ export function assemblePeriod(
       reason: `period ends after anchor + N·INTERVAL (N = ${n}): it cannot be committed by this circuit`,
     }
   }
+  const counters = new Map<number, number>([
+    [period.periodStart, period.startCounter],
+    [period.periodEnd, period.endCounter],
+  ])
+  const mismatch = (reason: string): AssemblyOutcome => ({
+    status: 'mismatch',
+    kind: 'counter-mismatch',
+    reason,
+  })
+  const learn = (boundary: number, value: number, source: string): AssemblyOutcome | undefined => {
+    const known = counters.get(boundary)
+    if (known !== undefined && known !== value) {
+      return mismatch(
+        `the counter at ${boundary} is ${value} by ${source} but ${known} by another signed value`,
+      )
+    }
+    counters.set(boundary, value)
+    return undefined
+  }
   const ends = periodIntervalEnds(period, interval)
-  const missing = ends.filter((t) => !intervals.has(t))
-  if (missing.length > 0) return { status: 'incomplete', missing }
-  const readings = new Array<number>(n).fill(0)
-  let counter = period.startCounter
   for (const t of ends) {
-    const entry = intervals.get(t) as IntervalEntry
-    if (entry.energyWh - entry.intervalWh !== counter) {
+    const entry = intervals.get(t)
+    if (entry === undefined) continue
+    const bad =
+      learn(t, entry.energyWh, `interval record ${entry.seq}`) ??
+      learn(t - interval, entry.energyWh - entry.intervalWh, `interval record ${entry.seq}`)
+    if (bad !== undefined) return bad
+  }
+  const readings = new Array<number>(n).fill(0)
+  const missing: number[] = []
+  for (const t of ends) {
+    const end = counters.get(t)
+    const start = counters.get(t - interval)
+    if (end === undefined || start === undefined) {
+      missing.push(t)
+      continue
+    }
+    const wh = end - start
+    if (wh > MAX_READING || wh < 0) {
       return {
         status: 'mismatch',
-        kind: 'counter-mismatch',
-        reason: `interval ending ${t} (seq ${entry.seq}) starts at counter ${entry.energyWh - entry.intervalWh}, expected ${counter}`,
+        kind: wh < 0 ? 'counter-mismatch' : 'reading-out-of-range',
+        reason: `the interval ending ${t} has ${wh} Wh: a reading must be in [0, ${MAX_READING}]`,
       }
     }
-    if (entry.intervalWh > MAX_READING) {
-      return {
-        status: 'mismatch',
-        kind: 'reading-out-of-range',
-        reason: `interval ending ${t} (seq ${entry.seq}) has ${entry.intervalWh} Wh, above the ${MAX_READING} Wh a reading can hold`,
-      }
-    }
-    readings[(t - interval - anchor) / interval] = entry.intervalWh
-    counter = entry.energyWh
+    readings[(t - interval - anchor) / interval] = wh
   }
-  if (counter !== period.endCounter) {
-    return {
-      status: 'mismatch',
-      kind: 'counter-mismatch',
-      reason: `interval records end at counter ${counter}, the signed period says ${period.endCounter}`,
-    }
-  }
+  if (missing.length > 0) return { status: 'incomplete', missing }
   const salt = deriveSalt(options.pairingKey, hexToBytes(period.meter, 20), period.periodStart)
   if (commit(readings, salt, n) !== period.commitment) {
     return {
