@@ -33,6 +33,8 @@ import { type RecordSink, writeFileDurably } from './sink.ts'
 
 export const DEFAULT_PERIOD_READINGS = 2976
 export const DEFAULT_BATCH_RECORDS = 256
+/** Assembled periods kept in memory and in the checkpoint per meter (two years of monthly bills). */
+export const KEEP_ASSEMBLED_PERIODS = 24
 const STATE_VERSION = 1
 
 export class IngestorStateError extends ZkMeterError {
@@ -619,6 +621,11 @@ export function createIngestor(options: IngestorOptions): Ingestor {
       entry.status = 'assembled'
       entry.result = result
       for (const t of [...m.intervals.keys()]) if (t <= period.periodEnd) m.intervals.delete(t)
+      // The checkpoint is rewritten at every flush: keep it small. Older periods live in the vault.
+      const assembled = [...m.periods.values()].filter((p) => p.status === 'assembled')
+      for (const old of assembled.slice(0, Math.max(0, assembled.length - KEEP_ASSEMBLED_PERIODS))) {
+        m.periods.delete(old.period.periodStart)
+      }
       if (journal !== undefined) await checkpoint(firstUnflushed())
       log({
         level: 'info',
