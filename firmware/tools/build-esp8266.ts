@@ -4,7 +4,7 @@
  * and fails on any warning. Debian has no ESP8266 C library, so a <string.h> with newlib's
  * declarations of the functions the core may use stands in (tools/lx106-sysroot/).
  */
-import { mkdirSync, readdirSync } from 'node:fs'
+import { mkdirSync, readdirSync, renameSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { FIRMWARE_DIR, requireTool, run } from './toolchain.ts'
@@ -24,6 +24,8 @@ export function compileCoreForEsp8266(): EspObject[] {
   const sources = readdirSync(srcDir).filter((f) => f.endsWith('.cpp'))
   return sources.map((source) => {
     const object = join(ESP_BUILD_DIR, `${basename(source, '.cpp')}.o`)
+    // Compile to a private file and rename: concurrent builds never expose a half-written object.
+    const partial = `${object}.${process.pid}.tmp`
     run('xtensa-lx106-elf-g++', [
       ...ESP_FLAGS,
       '-Wall',
@@ -36,8 +38,9 @@ export function compileCoreForEsp8266(): EspObject[] {
       srcDir,
       join(srcDir, source),
       '-o',
-      object,
+      partial,
     ])
+    renameSync(partial, object)
     const size = run('xtensa-lx106-elf-size', [object]).stdout.trim().split('\n')[1] ?? ''
     return { source, textBytes: Number.parseInt(size.trim().split(/\s+/)[0] ?? '0', 10) }
   })

@@ -3,11 +3,11 @@
  * arduino-core-avr, prints flash/SRAM use from `avr-size -C --mcu=atmega328p` and fails over the
  * budget (flash ≤ 28 KB, SRAM ≤ 1.5 KB); then runs the ESP8266 portability check.
  */
-import { mkdirSync, rmSync, symlinkSync } from 'node:fs'
+import { mkdirSync, symlinkSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { compileCoreForEsp8266 } from './build-esp8266.ts'
-import { FIRMWARE_DIR, FirmwareBuildError, requireFile, requireTool, run } from './toolchain.ts'
+import { FIRMWARE_DIR, FirmwareBuildError, requireFile, requireTool, run, runLocked } from './toolchain.ts'
 
 export const UNO_BUILD_DIR = join(FIRMWARE_DIR, 'build', 'uno')
 export const UNO_HEX = join(UNO_BUILD_DIR, 'uno.ino.hex')
@@ -39,10 +39,14 @@ export function buildUno(): UnoSize {
   // arduino-builder wants a directory of libraries: expose the core under its library name.
   const libraries = join(FIRMWARE_DIR, 'build', 'libraries')
   mkdirSync(libraries, { recursive: true })
-  rmSync(join(libraries, 'zkmeter'), { force: true, recursive: true })
-  symlinkSync(join(FIRMWARE_DIR, 'core'), join(libraries, 'zkmeter'))
+  const link = join(libraries, 'zkmeter')
+  try {
+    symlinkSync(join(FIRMWARE_DIR, 'core'), link)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+  }
   mkdirSync(UNO_BUILD_DIR, { recursive: true })
-  run('arduino-builder', [
+  runLocked(join(FIRMWARE_DIR, 'build', 'uno.lock'), 'arduino-builder', [
     '-compile',
     '-hardware',
     '/usr/share/arduino-builder',

@@ -4,9 +4,10 @@
  * package to install when a tool is missing.
  */
 import { spawnSync } from 'node:child_process'
+import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { FIRMWARE_DIR, FirmwareBuildError, requireFile, requireTool, run } from './toolchain.ts'
+import { FIRMWARE_DIR, FirmwareBuildError, requireFile, requireTool, runLocked } from './toolchain.ts'
 
 export const HOST_BUILD_DIR = join(FIRMWARE_DIR, 'build', 'host')
 
@@ -16,9 +17,11 @@ export function buildHost(): string {
   requireTool('g++', 'g++')
   requireFile('/usr/include/gtest/gtest.h', 'libgtest-dev libgmock-dev')
   requireFile('/usr/include/secp256k1_recovery.h', 'libsecp256k1-dev')
-  run('cmake', ['-S', FIRMWARE_DIR, '-B', HOST_BUILD_DIR, '-DCMAKE_BUILD_TYPE=Release'], { quiet: true })
+  const lock = join(FIRMWARE_DIR, 'build', 'host.lock')
+  mkdirSync(HOST_BUILD_DIR, { recursive: true })
+  runLocked(lock, 'cmake', ['-S', FIRMWARE_DIR, '-B', HOST_BUILD_DIR, '-DCMAKE_BUILD_TYPE=Release'])
   // Two jobs at most: the machine's two cores are shared.
-  run('cmake', ['--build', HOST_BUILD_DIR, '-j2'], { quiet: true })
+  runLocked(lock, 'cmake', ['--build', HOST_BUILD_DIR, '-j2'])
   return HOST_BUILD_DIR
 }
 

@@ -43,6 +43,15 @@ export interface RunResult {
   stderr: string
 }
 
+/**
+ * Runs `command` holding an exclusive lock on `lockFile` (util-linux flock): several test files,
+ * benches or helpers may build the same firmware output directory at once.
+ */
+export function runLocked(lockFile: string, command: string, args: string[]): RunResult {
+  requireTool('flock', 'util-linux')
+  return run('flock', [lockFile, command, ...args])
+}
+
 /** Runs a command to completion; throws FirmwareBuildError with its output when it fails. */
 export function run(
   command: string,
