@@ -389,8 +389,12 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     return moved
   }
 
+  /** State of meters no longer configured: carried over untouched, so removing a meter from the
+   * config by mistake and adding it back does not reset its sequence (and re-store its records). */
+  const dormant: StateFile['meters'] = {}
+
   const snapshot = (segment: number): StateFile => {
-    const out: StateFile = { v: STATE_VERSION, segment, meters: {} }
+    const out: StateFile = { v: STATE_VERSION, segment, meters: { ...dormant } }
     for (const m of meters.values()) {
       out.meters[m.address] = {
         seq: m.durable.snapshot(),
@@ -443,7 +447,10 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     }
     for (const [address, s] of Object.entries(state.meters)) {
       const m = meters.get(address)
-      if (m === undefined) continue
+      if (m === undefined) {
+        dormant[address] = s
+        continue
+      }
       m.durable = createSequenceTracker(s.seq)
       m.accepted = createSequenceTracker(s.seq)
       for (const [time, seq, energyWh, intervalWh] of s.intervals)

@@ -282,6 +282,19 @@ describe('ingestor over MQTT', () => {
 })
 
 describe('ingestor without MQTT', () => {
+  it('keeps the state of a meter removed from the config and added back', async () => {
+    const m = meter.sensor(record({ seq: 0, time: DAY0 + INTERVAL, energyWh: 1, intervalWh: 1 }))
+    await publish(m.topic, m.payload)
+    await ingestor.stop()
+    const without = makeIngestor({ mqttUrl: undefined, meters: [{ address: stranger.address }] })
+    await without.start()
+    await without.stop()
+    ingestor = makeIngestor({ mqttUrl: undefined })
+    await ingestor.start()
+    expect(ingestor.status()[0]?.ackedSeq).toBe(0)
+    expect(await ingestor.ingest(m.topic, m.payload)).toMatchObject({ status: 'duplicate' })
+  })
+
   it('fails to start with a named error when no broker answers, and releases the data dir', async () => {
     const closed = createIngestor({
       mqttUrl: 'mqtt://127.0.0.1:1',
