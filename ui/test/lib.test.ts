@@ -5,6 +5,7 @@ import { canonicalSignature, encodePayBill, selector } from '../src/lib/abi.ts'
 import { bars, labelIndexes, linearScale, linePath, niceDomain, niceStep } from '../src/lib/chart.ts'
 import { discoverWallets, parseAnnouncement } from '../src/lib/eip6963.ts'
 import { formatEnergy, formatEth, formatPower, parseEth, toHexQuantity } from '../src/lib/format.ts'
+import { normalizeAlarm, normalizeBill } from '../src/lib/normalize.ts'
 import {
   formatGwei,
   nextEffectiveFrom,
@@ -31,8 +32,10 @@ describe('wei formatting', () => {
   })
 
   it('rejects non-decimal wei strings and parses typed ETH', () => {
-    expect(() => formatEth('1e18')).toThrow(/not a wei amount/)
-    expect(() => formatEth('-1')).toThrow()
+    expect(formatEth('1e18')).toBe('—')
+    expect(formatEth('-1')).toBe('—')
+    expect(formatEth(null)).toBe('—')
+    expect(formatEth(undefined)).toBe('—')
     expect(parseEth('0.5')).toBe(500_000_000_000_000_000n)
     expect(parseEth('2')).toBe(2_000_000_000_000_000_000n)
     expect(() => parseEth('1.2.3')).toThrow()
@@ -45,6 +48,51 @@ describe('wei formatting', () => {
     expect(formatEnergy(312)).toBe('312 Wh')
     expect(formatPower(1500)).toBe('1,500 W')
     expect(formatPower(12_345)).toBe('12.35 kW')
+  })
+})
+
+describe('normalising node records', () => {
+  it('maps the node alarm record onto the documented alarm', () => {
+    expect(
+      normalizeAlarm({
+        id: 'gas-1',
+        hazard: 'water',
+        severity: 'deviceDidNotReact',
+        raisedAt: 1795540467706,
+        active: true,
+        reacted: false,
+      }),
+    ).toEqual({
+      id: 'gas-1',
+      kind: 'flood',
+      state: 'active',
+      raisedAt: '2026-11-24T17:14:27.706Z',
+      deviceReacted: false,
+      severity: 'escalated',
+    })
+    expect(
+      normalizeAlarm({ id: 'a', hazard: 'flame', active: true, acknowledgedAt: 5, raisedAt: 1 }).state,
+    ).toBe('acknowledged')
+    expect(normalizeAlarm({ id: 'a', hazard: 'gas', active: false, raisedAt: 1 }).state).toBe('cleared')
+    const documented = {
+      id: 'x',
+      kind: 'gas',
+      state: 'active',
+      raisedAt: '2026-11-24T12:00:00Z',
+      deviceReacted: true,
+      severity: 'alarm',
+    }
+    expect(normalizeAlarm(documented)).toEqual(documented)
+  })
+
+  it('fills absent bill fields with null', () => {
+    const bill = normalizeBill({ id: 'b', periodStart: 1, periodEnd: 2, energyWh: 3, status: 'proving' })
+    expect(bill.total).toBeNull()
+    expect(bill.chainBillId).toBeNull()
+    expect(
+      normalizeBill({ id: 'b', periodStart: 1, periodEnd: 2, energyWh: 3, status: 'verified', total: '10' })
+        .total,
+    ).toBe('10')
   })
 })
 

@@ -1,5 +1,6 @@
 import { css, html, LitElement } from 'lit'
 import { api, errorText } from '../lib/api.ts'
+import { normalizeAlarm } from '../lib/normalize.ts'
 import { Resync, stream } from '../lib/stream.ts'
 import type { Alarm } from '../lib/types.ts'
 import { shared } from './styles.ts'
@@ -96,8 +97,9 @@ export class AlarmBanner extends LitElement {
     super.connectedCallback()
     this.#off.push(
       stream.on('alarm', (data) => {
-        this.#resync.event(data as Alarm)
-        this.#upsert(data as Alarm)
+        const alarm = normalizeAlarm(data)
+        this.#resync.event(alarm)
+        this.#upsert(alarm)
       }),
       stream.onConnection((state) => {
         if (state === 'open') void this.reload()
@@ -115,7 +117,7 @@ export class AlarmBanner extends LitElement {
   async reload(): Promise<void> {
     try {
       const { value, replay } = await this.#resync.snapshot(() => api.get<{ alarms: Alarm[] }>('/api/alarms'))
-      this.alarms = value.alarms
+      this.alarms = value.alarms.map(normalizeAlarm)
       for (const alarm of replay) this.#upsert(alarm)
       this.error = ''
     } catch (error) {
@@ -177,7 +179,7 @@ export class AlarmBanner extends LitElement {
       const { alarm: updated } = await api.post<{ alarm: Alarm }>(
         `/api/alarms/${encodeURIComponent(alarm.id)}/ack`,
       )
-      this.#upsert(updated)
+      this.#upsert(normalizeAlarm(updated))
       this.error = ''
     } catch (error) {
       this.error = `Acknowledging failed: ${errorText(error)}. Try again.`

@@ -1,6 +1,7 @@
 import { css, html, LitElement } from 'lit'
 import { api, errorText } from '../lib/api.ts'
 import { formatEnergy, formatEth, formatPeriod, shorten } from '../lib/format.ts'
+import { normalizeBill } from '../lib/normalize.ts'
 import { Resync, stream } from '../lib/stream.ts'
 import type { Bill, Status } from '../lib/types.ts'
 import { type ChainInfo, ensureChain, type Receipt, sendPayment, waitForReceipt } from '../lib/wallet.ts'
@@ -90,8 +91,9 @@ export class BillsView extends LitElement {
     super.connectedCallback()
     this.#off.push(
       stream.on('bill', (data) => {
-        this.#resync.event(data as Bill)
-        this.#upsert(data as Bill)
+        const bill = normalizeBill(data)
+        this.#resync.event(bill)
+        this.#upsert(bill)
       }),
       stream.onConnection((state) => {
         if (state === 'open') void this.reload()
@@ -111,7 +113,7 @@ export class BillsView extends LitElement {
       load(async () => {
         const snapshot = await this.#resync.snapshot(() => api.get<{ bills: Bill[] }>('/api/bills'))
         replay = snapshot.replay
-        return snapshot.value.bills
+        return snapshot.value.bills.map(normalizeBill)
       }),
       api.get<Status>('/api/status').catch(() => undefined),
     ])
@@ -161,7 +163,7 @@ export class BillsView extends LitElement {
       const { txHash, bill: updated } = await api.post<{ txHash: string; bill: Bill }>(
         `/api/bills/${encodeURIComponent(bill.id)}/pay`,
       )
-      this.#upsert(updated)
+      this.#upsert(normalizeBill(updated))
       this.#setPayment(bill.id, { step: 'Paid from the dev wallet.', txHash })
     } catch (error) {
       this.#setPayment(bill.id, { step: '', error: `The dev wallet payment failed: ${errorText(error)}` })
@@ -174,7 +176,7 @@ export class BillsView extends LitElement {
     return html`<div aria-live="polite">
       ${p.step ? html`<p role="status">${p.step}</p>` : ''}
       ${p.error ? html`<p class="error" role="alert">${p.error}</p>` : ''}
-      ${p.txHash ? html`<p class="small">Transaction <span class="mono">${p.txHash}</span></p>` : ''}
+      ${p.txHash ? html`<p class="small">Transaction <span class="mono" data-tx>${p.txHash}</span></p>` : ''}
       ${
         p.receipt
           ? html`<dl class="small" aria-label="Receipt" data-receipt>

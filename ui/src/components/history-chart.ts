@@ -1,7 +1,7 @@
 import { css, html, LitElement, svg } from 'lit'
 import { api } from '../lib/api.ts'
 import { bars, labelIndexes, linearScale, niceDomain } from '../lib/chart.ts'
-import { formatEnergy, formatEth } from '../lib/format.ts'
+import { formatEnergy, formatEnergyTick, formatEth } from '../lib/format.ts'
 import type { History } from '../lib/types.ts'
 import { type Load, load, loading, renderLoad } from './load-state.ts'
 import { shared } from './styles.ts'
@@ -15,7 +15,7 @@ const RANGES: Record<Range, { label: string; seconds: number; resolution: Histor
 }
 
 const H = 220
-const PAD = { left: 56, right: 8, top: 10, bottom: 28 }
+const PAD = { left: 60, right: 8, top: 10, bottom: 28 }
 
 /**
  * Energy history as an SVG bar chart (drawn here: a chart library would dwarf the app). The
@@ -140,12 +140,12 @@ export class HistoryChart extends LitElement {
         : `${d.getUTCMonth() + 1}/${d.getUTCDate()}`
     }
     const total = values.reduce((a, b) => a + b, 0)
-    const cost = points.reduce((a, p) => a + BigInt(p.costWei), 0n)
+    const cost = points.reduce((a, p) => a + (/^\d+$/.test(p.costWei) ? BigInt(p.costWei) : 0n), 0n)
     return html`<p class="small">Total ${formatEnergy(total)} · ${formatEth(cost)}</p>
       <svg viewBox="0 0 ${W} ${H}" role="img" aria-label="Energy per ${hourly ? 'hour' : 'day'}, ${points.length} bars, total ${formatEnergy(total)}">
         ${ticks.map(
           (t) => svg`<line class="axis" x1=${PAD.left} x2=${W - PAD.right} y1=${y(t)} y2=${y(t)}></line>
-            <text x=${PAD.left - 4} y=${y(t) + 4} text-anchor="end">${formatEnergy(t)}</text>`,
+            <text x=${PAD.left - 4} y=${y(t) + 4} text-anchor="end">${formatEnergyTick(t)}</text>`,
         )}
         ${rects.map(
           (r, i) => svg`<rect class="bar" x=${PAD.left + r.x} y=${r.y} width=${r.width} height=${r.height}>

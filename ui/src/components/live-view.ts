@@ -34,13 +34,15 @@ export class LiveView extends LitElement {
         border: 1px solid var(--line);
         border-radius: 10px;
         padding: 0.75rem 1rem;
+        container-type: inline-size;
       }
       .tile .label {
         color: var(--muted);
         font-size: 0.85rem;
       }
       .tile .value {
-        font-size: clamp(1.1rem, 4.6vw, 1.6rem);
+        /* Shrinks with the tile so "0.002609 ETH" always fits on one line. */
+        font-size: min(1.6rem, 12.5cqi);
         white-space: nowrap;
         font-weight: 650;
         font-variant-numeric: tabular-nums;
@@ -128,7 +130,7 @@ export class LiveView extends LitElement {
                   ${this.#tile('Cost today', t ? formatEth(t.costWei) : '—', 'cost-today')}
                   ${this.#tile('Temperature', formatTemperature(r.temperatureC), 'temperature')}
                 </section>
-                <p class="small muted">
+                <p class="small muted" data-reading>
                   Reading #${r.seq} at ${formatTime(r.time)} · meter total ${formatEnergy(r.energyWh)} · power factor
                   ${r.powerFactor.toFixed(2)}
                 </p>`

@@ -1,7 +1,7 @@
 import { html, LitElement } from 'lit'
 import { api, errorText } from '../lib/api.ts'
 import { formatEnergy, formatEth, formatPeriod, shorten } from '../lib/format.ts'
-import type { Grant, Privacy } from '../lib/types.ts'
+import type { Bill, Grant, Privacy } from '../lib/types.ts'
 import { type Load, load, loading, renderLoad } from './load-state.ts'
 import { shared } from './styles.ts'
 
@@ -38,7 +38,12 @@ export class PrivacyView extends LitElement {
     void this.reload()
   }
 
+  /** Published entries name the bill by its on-chain id; POST /api/grants takes the node's Bill.id. */
+  #localIds = new Map<string, string>()
+
   async reload(): Promise<void> {
+    const bills = await api.get<{ bills: Bill[] }>('/api/bills').catch(() => ({ bills: [] as Bill[] }))
+    this.#localIds = new Map(bills.bills.flatMap((b) => (b.chainBillId ? [[b.chainBillId, b.id]] : [])))
     this.data = await load(() => api.get<Privacy>('/api/privacy'))
     if (this.data.state === 'ready' && !this.billId)
       this.billId = this.data.value.published.at(-1)?.billId ?? ''
@@ -57,7 +62,7 @@ export class PrivacyView extends LitElement {
     this.busy = true
     try {
       const { grant } = await api.post<{ grant: Grant }>('/api/grants', {
-        billId: this.billId,
+        billId: this.#localIds.get(this.billId) ?? this.billId,
         recipientPublicKey: key,
       })
       this.message = `Granted: the key of that period is now wrapped for ${shorten(grant.recipient ?? key)}. Send them the manifest CID ${grant.manifestCid ?? ''}.`

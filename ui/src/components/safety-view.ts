@@ -1,7 +1,8 @@
 import { html, LitElement } from 'lit'
 import { api } from '../lib/api.ts'
+import { normalizeAlarm } from '../lib/normalize.ts'
 import { stream } from '../lib/stream.ts'
-import type { Alarm, Notice } from '../lib/types.ts'
+import { type Alarm, type Notice, noticeKind } from '../lib/types.ts'
 import { type Load, load, loading, renderLoad } from './load-state.ts'
 import { shared } from './styles.ts'
 
@@ -47,7 +48,9 @@ export class SafetyView extends LitElement {
   }
 
   async #loadAlarms(): Promise<void> {
-    this.alarms = await load(() => api.get<{ alarms: Alarm[] }>('/api/alarms').then((a) => a.alarms))
+    this.alarms = await load(() =>
+      api.get<{ alarms: Alarm[] }>('/api/alarms').then((a) => a.alarms.map(normalizeAlarm)),
+    )
   }
 
   async #loadNotices(): Promise<void> {
@@ -85,7 +88,7 @@ export class SafetyView extends LitElement {
               : html`<ul>${notices.map(
                   (
                     n,
-                  ) => html`<li><strong>${n.source === 'neighbour' ? "Neighbour's alert" : 'Utility notice'} · ${n.kind}</strong>
+                  ) => html`<li><strong>${n.source === 'neighbour' ? "Neighbour's alert" : 'Utility notice'} · ${noticeKind(n.kind)}</strong>
                     ${n.area !== null && n.area !== undefined ? html`<span class="small muted">(area ${n.area})</span>` : ''}
                     <div>${n.message}</div>
                     <div class="small muted">${when(n.startsAt)} → ${when(n.endsAt)}</div></li>`,

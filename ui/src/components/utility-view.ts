@@ -4,7 +4,7 @@ import { linearScale, linePath, niceDomain } from '../lib/chart.ts'
 import { formatDate, formatEnergy, formatEth, formatPeriod, formatTime, shorten } from '../lib/format.ts'
 import { nextEffectiveFrom, PriceCurve } from '../lib/price-curve.ts'
 import { stream } from '../lib/stream.ts'
-import type { Aggregates, Status } from '../lib/types.ts'
+import { type Aggregates, NOTICE_KINDS, type Reading, type Status } from '../lib/types.ts'
 import { type Load, load, loading, renderLoad } from './load-state.ts'
 import { shared } from './styles.ts'
 import './price-curve-editor.ts'
@@ -55,6 +55,7 @@ export class UtilityView extends LitElement {
     curve: { state: true },
     forms: { state: true },
     status: { state: true },
+    meterTime: { state: true },
   }
   static override styles = [
     shared,
@@ -98,6 +99,8 @@ export class UtilityView extends LitElement {
   declare curve: PriceCurve
   declare forms: Record<string, Form>
   declare status: Status | undefined
+  /** The meter's clock (the virtual meter may run far ahead of the wall clock). */
+  declare meterTime: number
   #off: (() => void)[] = []
 
   constructor() {
@@ -110,6 +113,7 @@ export class UtilityView extends LitElement {
     this.curve = new PriceCurve(96)
     this.forms = {}
     this.status = undefined
+    this.meterTime = 0
   }
 
   override connectedCallback(): void {
@@ -132,8 +136,12 @@ export class UtilityView extends LitElement {
   }
 
   async reload(): Promise<void> {
-    const status = await api.get<Status>('/api/status').catch(() => undefined)
+    const [status, latest] = await Promise.all([
+      api.get<Status>('/api/status').catch(() => undefined),
+      api.get<{ reading: Reading }>('/api/readings/latest').catch(() => undefined),
+    ])
     this.status = status
+    this.meterTime = latest?.reading.time ?? 0
     if (status && status.circuit.slots !== this.curve.slots && 86_400 % status.circuit.slots === 0)
       this.curve = new PriceCurve(status.circuit.slots)
     await Promise.all([
@@ -181,7 +189,7 @@ export class UtilityView extends LitElement {
     this.balance = await load(() =>
       api
         .get<unknown>('/api/utility/balance')
-        .then((b) => String(pick(b as Row, 'balance', 'balanceWei') ?? '0')),
+        .then((b) => String(pick(b as Row, 'withdrawable', 'balance') ?? '0')),
     )
   }
 
@@ -259,7 +267,7 @@ export class UtilityView extends LitElement {
         throw new Error('Give a start and an end, the end after the start.')
       await api.post('/api/utility/notices', {
         areaId: Number(data.get('areaId')),
-        kind: String(data.get('kind')),
+        kind: Number(data.get('kind')),
         startsAt,
         endsAt,
         message: String(data.get('message')).trim(),
@@ -362,7 +370,7 @@ export class UtilityView extends LitElement {
     const today = new Date().toISOString().slice(0, 10)
     const latestFrom =
       this.tariffs.state === 'ready' ? num(pick(this.tariffs.value.at(-1) ?? {}, 'effectiveFrom')) : undefined
-    const next = formatDate(nextEffectiveFrom(Date.now() / 1000, latestFrom))
+    const next = formatDate(nextEffectiveFrom(Math.max(Date.now() / 1000, this.meterTime), latestFrom))
     const dev = this.status?.dev
     return html`<h2>Utility console</h2>
       ${dev ? html`<p class="small muted">Development chain: the node holds the utility's dev key and signs these actions itself.</p>` : ''}
@@ -414,7 +422,7 @@ export class UtilityView extends LitElement {
           <form @submit=${(e: Event) => this.#publishNotice(e)}>
             <div class="row">
               <label>Area id<input name="areaId" type="number" min="0" required value="1" /></label>
-              <label>Kind<select name="kind"><option value="outage">outage</option><option value="maintenance">maintenance</option></select></label>
+              <label>Kind<select name="kind">${NOTICE_KINDS.map((k, i) => html`<option value=${i}>${k}</option>`)}</select></label>
               <label>Starts<input name="startsAt" type="datetime-local" required /></label>
               <label>Ends<input name="endsAt" type="datetime-local" required /></label>
             </div>

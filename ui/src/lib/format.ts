@@ -15,9 +15,15 @@ export function parseWei(value: string | bigint): bigint {
 /**
  * Formats wei as ETH with at most `maxDecimals` decimals (rounded half up), trailing zeros
  * trimmed: 10234000000000000 → "0.010234 ETH". A non-zero amount that rounds to zero is shown
- * as "< 0.000001 ETH" rather than a misleading "0".
+ * as "< 0.000001 ETH" rather than a misleading "0"; a missing or malformed amount as "—".
  */
-export function formatEth(value: string | bigint, maxDecimals = 6, symbol = 'ETH'): string {
+export function formatEth(
+  value: string | bigint | null | undefined,
+  maxDecimals = 6,
+  symbol = 'ETH',
+): string {
+  // A view must never break on a missing amount: it shows a dash instead.
+  if (value === null || value === undefined || (typeof value === 'string' && !/^\d+$/.test(value))) return '—'
   const wei = parseWei(value)
   const unit = 10n ** BigInt(18 - maxDecimals)
   const rounded = (wei + unit / 2n) / unit
@@ -56,6 +62,12 @@ export function formatEnergy(wh: number): string {
   return `${fixed(wh / 1000, 3)} kWh`
 }
 
+/** Compact energy for chart axes: 1500 → "1.5 kWh", 500 → "500 Wh". */
+export function formatEnergyTick(wh: number): string {
+  if (Math.abs(wh) < 1000) return `${Number(wh.toPrecision(6))} Wh`
+  return `${Number((wh / 1000).toPrecision(6))} kWh`
+}
+
 export function formatVoltage(volts: number): string {
   return `${fixed(volts, 1)} V`
 }
@@ -88,6 +100,7 @@ export function formatPeriod(start: number, end: number): string {
 }
 
 /** Shortens a long hex or CID for display; the full value stays in a title attribute. */
-export function shorten(value: string, head = 10, tail = 6): string {
+export function shorten(value: string | null | undefined, head = 10, tail = 6): string {
+  if (typeof value !== 'string' || value === '') return '—'
   return value.length <= head + tail + 1 ? value : `${value.slice(0, head)}…${value.slice(-tail)}`
 }

@@ -92,9 +92,19 @@ export interface Alarm {
   severity: 'alarm' | 'escalated'
 }
 
+/**
+ * Notice kinds: the ledger stores a uint8 and the mesh uses names; kind n is NOTICE_KINDS[n]
+ * (the order of the mesh codec's kinds).
+ */
+export const NOTICE_KINDS = ['outage', 'maintenance', 'price-signal'] as const
+
+export function noticeKind(kind: string | number): string {
+  return typeof kind === 'number' ? (NOTICE_KINDS[kind] ?? `kind ${kind}`) : kind
+}
+
 export interface Notice {
   source: 'utility' | 'neighbour'
-  kind: string
+  kind: string | number
   message: string
   startsAt: string | number | null
   endsAt: string | number | null

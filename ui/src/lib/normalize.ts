@@ -1,0 +1,68 @@
+/**
+ * Tolerant readers for the node's JSON: the UI is written against docs/api.md, and these map the
+ * shapes the node currently sends on some paths (its internal alarm and bill records, with
+ * absent instead of null fields) onto it, so a field the node leaves out never breaks a view.
+ */
+import type { Alarm, Bill } from './types.ts'
+
+type Raw = Record<string, unknown>
+
+const nullable = <T>(value: unknown): T | null => (value === undefined ? null : (value as T))
+
+export function normalizeBill(input: unknown): Bill {
+  const b = input as Raw
+  const total = b.total
+  return {
+    id: String(b.id),
+    periodStart: Number(b.periodStart),
+    periodEnd: Number(b.periodEnd),
+    energyWh: Number(b.energyWh ?? 0),
+    total:
+      typeof total === 'string' && /^\d+$/.test(total)
+        ? total
+        : typeof total === 'bigint'
+          ? String(total)
+          : null,
+    status: b.status as Bill['status'],
+    commitment: nullable(b.commitment),
+    manifestCid: nullable(b.manifestCid),
+    cidDigest: nullable(b.cidDigest),
+    tariffId: nullable(b.tariffId),
+    chainBillId: nullable(b.chainBillId),
+    submitTx: nullable(b.submitTx),
+    paidTx: nullable(b.paidTx),
+    error: nullable(b.error),
+  }
+}
+
+const KINDS: Record<string, Alarm['kind']> = {
+  fire: 'fire',
+  flame: 'fire',
+  gas: 'gas',
+  flood: 'flood',
+  water: 'flood',
+}
+
+function iso(value: unknown): string {
+  if (typeof value === 'number') return new Date(value > 1e12 ? value : value * 1000).toISOString()
+  return String(value)
+}
+
+export function normalizeAlarm(input: unknown): Alarm {
+  const a = input as Raw
+  const kind = KINDS[String(a.kind ?? a.hazard)] ?? 'fire'
+  let state = a.state as Alarm['state'] | undefined
+  if (state === undefined) {
+    if (a.acknowledgedAt !== undefined || a.closedAt !== undefined) state = 'acknowledged'
+    else state = a.active === false ? 'cleared' : 'active'
+  }
+  const severity = a.severity === 'alarm' || a.severity === undefined ? 'alarm' : 'escalated'
+  return {
+    id: String(a.id),
+    kind,
+    state,
+    raisedAt: iso(a.raisedAt),
+    deviceReacted: Boolean(a.deviceReacted ?? a.reacted),
+    severity,
+  }
+}
