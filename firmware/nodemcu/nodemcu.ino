@@ -25,37 +25,45 @@ struct Provisioning {
 };
 
 static const uint32_t PROVISIONED = 0x7a6b6d31;  // "zkm1"
-static const uint16_t EEPROM_BYTES = 4096;
-static const uint16_t SEQ_LOG_BASE = 1024;  // after the provisioning block
-static const uint8_t SEQ_LOG_SLOTS = 16;
-static const uint32_t SEQ_BLOCK = 1024;  // one flash commit per 1024 records
+static const uint16_t EEPROM_BYTES = 1024;
+// 4096 records (~11 h of 10 s samples + intervals) of Resend history: 508 KB of LittleFS, which
+// spreads the writes (~1 MB/day) so each flash block is erased about once a day.
+static const uint32_t RECORD_SLOTS = 4096;
 static const uint32_t LIVE_MS = 10000, HEARTBEAT_MS = 2000, STATE_MS = 60000;
 static const zkm::PeriodGeometry GEOMETRY = {900, 2976};
-static const uint16_t RESEND_DEPTH = 96;  // one day of interval records
 static const char *PERIOD_FILE = "/period.bin";
+static const char *RECORD_FILE = "/records.bin";
 
-class FlashEeprom : public zkm::NvStore {
+// The record ring as one preallocated LittleFS file.
+class FileRecordStore : public zkm::RecordStore {
  public:
-  uint16_t size() const override { return EEPROM_BYTES; }
-  void read(uint16_t addr, uint8_t *out, uint16_t len) override {
-    for (uint16_t i = 0; i < len; i++) out[i] = EEPROM.read(addr + i);
+  bool open() {
+    if (!LittleFS.exists(RECORD_FILE)) {
+      File f = LittleFS.open(RECORD_FILE, "w");
+      uint8_t blank[zkm::RECORD_ENTRY_BYTES];
+      memset(blank, 0xFF, sizeof(blank));
+      for (uint32_t i = 0; i < RECORD_SLOTS; i++) f.write(blank, sizeof(blank));
+      f.close();
+    }
+    file_ = LittleFS.open(RECORD_FILE, "r+");
+    return (bool)file_;
   }
-  void write(uint16_t addr, const uint8_t *data, uint16_t len) override {
-    for (uint16_t i = 0; i < len; i++) EEPROM.write(addr + i, data[i]);
-    EEPROM.commit();
+  bool read(uint32_t offset, uint8_t *out, uint16_t len) override {
+    return file_.seek(offset) && file_.read(out, len) == len;
   }
-};
+  bool write(uint32_t offset, const uint8_t *data, uint16_t len) override {
+    if (!file_.seek(offset) || file_.write(data, len) != len) return false;
+    file_.flush();  // on flash before the record is published
+    return true;
+  }
 
-struct Stored {
-  zkm::MeterRecord record;
-  uint8_t sig[65];
+ private:
+  File file_;
 };
 
 static Provisioning prov;
-static FlashEeprom eeprom;
-static zkm::CheckpointLog seqLog(eeprom, SEQ_LOG_BASE, SEQ_LOG_SLOTS);
-static zkm::CheckpointPolicy seqPolicy(0xFFFFFFFFUL, SEQ_BLOCK);
-static zkm::SeqAllocator seq;
+static FileRecordStore recordStore;
+static zkm::RecordLog records(recordStore, RECORD_SLOTS);
 static zkm::IntervalAccumulator intervals(GEOMETRY.intervalS);
 static zkm::PeriodTracker period(GEOMETRY);
 static zkm::LinkDecoder fromUno;
@@ -69,9 +77,8 @@ static WiFiClient net;
 static MQTTClient mqtt(1024);
 static char payload[1024];
 static char topic[96];
-static Stored resend[RESEND_DEPTH];
-static uint16_t resendNext;
 static uint32_t lastLiveMs, lastHeartbeatMs, lastStateMs;
+static uint64_t acked;  // the node's contiguous high-water mark (zkmeter/<meter>/ack)
 
 static void yieldToWifi() { yield(); }
 
@@ -90,19 +97,12 @@ static void sendToUno(uint8_t type, const uint8_t *p, uint8_t len) {
   Serial.write(frame, zkm::linkEncode(type, p, len, frame));
 }
 
-static uint32_t takeSeq() {
-  zkm::Checkpoint cp;
-  if (seqPolicy.due(0, seq.next() + 1)) {  // reserve before use: never reuse after a reboot
-    seqPolicy.prepare(0, 0, false, seq.next(), cp);
-    seqLog.append(cp);
-  }
-  return seq.take();
-}
-
+// Sign, log to flash, then publish: a record that is published is always in the log (Resend can
+// serve it after a reboot), and seq continues from the log, contiguous and never reused.
 static void publishRecord(uint8_t kind, uint64_t time, uint64_t energyWh, uint32_t intervalWh) {
-  Stored s;
-  zkm::MeterRecord &r = s.record;
-  r.seq = takeSeq();
+  zkm::MeterRecord r;
+  uint8_t sig[65];
+  r.seq = records.nextSeq();
   r.kind = kind;
   r.time = time;
   r.energyWh = energyWh;
@@ -120,12 +120,8 @@ static void publishRecord(uint8_t kind, uint64_t time, uint64_t energyWh, uint32
   r.fanSpeed = latest.fanSpeed;
   uint8_t digest[32];
   zkm::meterRecordDigest(domainSep, r, digest);
-  if (!signer->sign(digest, s.sig)) return;
-  if (kind == 1) {
-    resend[resendNext] = s;
-    resendNext = (resendNext + 1) % RESEND_DEPTH;
-  }
-  size_t n = zkm::buildSensorJson(r, s.sig, payload, sizeof(payload));
+  if (!signer->sign(digest, sig) || !records.append(r, sig)) return;
+  size_t n = zkm::buildSensorJson(r, sig, payload, sizeof(payload));
   if (n) mqtt.publish(topicFor("tele", "SENSOR"), payload, n, false, 1);
 }
 
@@ -206,10 +202,7 @@ static void reportChanges() {
 static void onMqtt(String &t, String &body) {
   if (t.startsWith("zkmeter/")) {  // {"seq":n}: the node stored everything up to n
     int at = body.indexOf(':');
-    uint64_t acked = at > 0 ? strtoull(body.c_str() + at + 1, nullptr, 10) : 0;
-    for (uint16_t i = 0; i < RESEND_DEPTH; i++) {
-      if (resend[i].record.seq <= acked) resend[i].record.kind = 0xFF;  // freed
-    }
+    acked = at > 0 ? strtoull(body.c_str() + at + 1, nullptr, 10) : 0;
     return;
   }
   zkm::Command c = zkm::parseCommand(t.c_str(), meterName, (const uint8_t *)body.c_str(), body.length());
@@ -230,11 +223,13 @@ static void onMqtt(String &t, String &body) {
       }
       break;
     case zkm::CMD_RESEND:
-      for (uint16_t i = 0; i < RESEND_DEPTH; i++) {
-        const Stored &s = resend[i];
-        if (s.record.kind != 1 || s.record.seq < c.from || s.record.seq > c.to) continue;
-        size_t n = zkm::buildSensorJson(s.record, s.sig, payload, sizeof(payload));
+      for (uint64_t s = c.from; s <= c.to && s < records.nextSeq(); s++) {
+        zkm::MeterRecord r;
+        uint8_t sig[65];
+        if (!records.find(s, r, sig)) continue;  // older than the ring holds
+        size_t n = zkm::buildSensorJson(r, sig, payload, sizeof(payload));
         if (n) mqtt.publish(topicFor("tele", "SENSOR"), payload, n, false, 1);
+        yield();
       }
       break;
     default:
@@ -267,12 +262,8 @@ void setup() {
   memcpy(domain.verifyingContract, prov.ledger, 20);
   zkm::eip712DomainSeparator(domain, domainSep);
   zkm::setPoseidonYield(yieldToWifi);
-  zkm::Checkpoint cp;
-  if (seqLog.restore(cp)) {
-    seqPolicy.restored(cp);
-    seq.restore(cp.seqLimit);
-  }
-  for (uint16_t i = 0; i < RESEND_DEPTH; i++) resend[i].record.kind = 0xFF;
+  recordStore.open();
+  records.restore();
   restorePeriod();
   WiFi.mode(WIFI_STA);
   WiFi.begin(prov.ssid, prov.pass);
@@ -302,7 +293,10 @@ void loop() {
     if (hazardChange) publishRecord(0, t, latest.energyWh, intervals.currentWh(latest.energyWh));
   }
   uint64_t t = now();
-  if (t && haveMeasurement && ms - lastLiveMs >= LIVE_MS) {
+  // Live samples pause while the node has not acknowledged a ring's worth minus a margin: the
+  // ring must never overwrite records the node may still ask for. Interval records always go.
+  bool roomForLive = records.nextSeq() < acked + RECORD_SLOTS - 256;
+  if (t && haveMeasurement && roomForLive && ms - lastLiveMs >= LIVE_MS) {
     lastLiveMs = ms;
     publishRecord(0, t, latest.energyWh, intervals.currentWh(latest.energyWh));
   }
