@@ -341,10 +341,6 @@ function validatePeriod(value: unknown, path: string, options: ParseOptions | un
   return { meter, periodStart, periodEnd, startCounter, endCounter, commitment }
 }
 
-export function toBillingPeriodMessage(period: BillingPeriod): BillingPeriodMessage {
-  return { ...period }
-}
-
 /** The JSON text a meter publishes (retained) on tele/<meter>/PERIOD. */
 export function encodePeriodPayload(period: BillingPeriod | BillingPeriodMessage, signature: string): string {
   const object_ = { ...period, commitment: BigInt(period.commitment) } as unknown
