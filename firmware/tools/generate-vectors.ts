@@ -222,6 +222,30 @@ function recordMessages(): MeterRecordMessage[] {
   ]
 }
 
+function randomRecords(count: number): MeterRecordMessage[] {
+  const prng = new Prng('zkmeter/vectors/records')
+  // Small magnitudes are drawn often: they exercise leading zeros after the decimal point.
+  const pick = (max: number) => (prng.int(3) === 0 ? prng.int(Math.min(max, 1000)) : prng.int(max))
+  return Array.from({ length: count }, (_, i) => ({
+    seq: BigInt(i * 7919),
+    kind: 1,
+    time: BigInt(1764000000 + pick(400_000_000) * 900 - (1764000000 % 900)),
+    energyWh: BigInt(pick(2 ** 47)) * BigInt(1 + prng.int(7)), // < 10^15: 15 significant digits
+    intervalWh: pick(65536),
+    powerW: pick(2 ** 32),
+    voltageMv: pick(2 ** 32),
+    currentMa: pick(2 ** 32),
+    powerFactor: pick(1001),
+    temperatureCenti: pick(2 ** 32) - 2 ** 31,
+    light: pick(1001),
+    gas: pick(1001),
+    water: pick(1001),
+    hazards: pick(8),
+    relays: pick(256),
+    fanSpeed: pick(4),
+  }))
+}
+
 function periodMessages(): BillingPeriodMessage[] {
   return [
     {
@@ -398,6 +422,15 @@ function mqttVectors() {
       'them byte for byte. commands: how the meter must parse cmnd/ topics ({"kind":"invalid"} = ignored).',
     address,
     meterName: name,
+    // Random records across every field's range: the display numbers must print as JS prints them.
+    sensorRandom: randomRecords(40).map((message) => {
+      const signature = bytesToHex(new Prng(`zkmeter/vectors/sig/${message.seq}`).bytes(65))
+      return {
+        message: Object.fromEntries(Object.entries(message).map(([k, v]) => [k, dec(v as bigint | number)])),
+        signature,
+        json: encodeSensorPayload(message, signature),
+      }
+    }),
     sensor: records.map((message, i) => ({
       message: Object.fromEntries(Object.entries(message).map(([k, v]) => [k, dec(v as bigint | number)])),
       signature: domain.records[i]!.signature,

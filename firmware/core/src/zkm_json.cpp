@@ -79,6 +79,12 @@ void JsonWriter::isoTime(uint64_t t) {
   uint32_t m = mp < 10 ? mp + 3 : mp - 9;
   if (m <= 2) y++;
   ch('"');
+  if (y > 9999) {  // ISO 8601 expanded year, as JavaScript's toISOString prints it
+    ch('+');
+    for (uint32_t d = 100000; d > y; d /= 10) ch('0');
+  } else {
+    for (uint32_t d = 1000; d > y && d > 1; d /= 10) ch('0');
+  }
   u64(y);
   ch('-');
   two(*this, m);

@@ -230,6 +230,11 @@ TEST(Mqtt, SensorAndPeriodPayloadsMatchByteForByte) {
     // A buffer one byte too small (no room for the NUL) must fail rather than truncate.
     EXPECT_EQ(zkm::buildSensorJson(recordFrom(s["message"]), sig.data(), buf, n), 0u);
   }
+  for (const Json &s : v["sensorRandom"].items) {
+    std::vector<uint8_t> sig = fromHex(s["signature"].str());
+    size_t n = zkm::buildSensorJson(recordFrom(s["message"]), sig.data(), buf, sizeof(buf));
+    EXPECT_EQ(std::string(buf, n), s["json"].str());
+  }
   for (const Json &p : v["period"].items) {
     std::vector<uint8_t> sig = fromHex(p["signature"].str());
     size_t n = zkm::buildPeriodJson(periodFrom(p["message"]), sig.data(), buf, sizeof(buf));
