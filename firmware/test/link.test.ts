@@ -1,4 +1,6 @@
 /** The TypeScript serial-link codec (firmware/protocol/link.ts), which mirrors the C++ one. */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { crc16Modbus } from '../protocol/crc16.ts'
@@ -11,6 +13,7 @@ import {
   LinkFrameError,
   type Measurement,
 } from '../protocol/link.ts'
+import { VECTORS_DIR } from '../tools/generate-vectors.ts'
 
 const payload = (max = LINK_MAX_PAYLOAD) => fc.uint8Array({ maxLength: max })
 const frame = fc.record({ type: fc.integer({ min: 0, max: 255 }), payload: payload() })
@@ -85,5 +88,25 @@ describe('link frames', () => {
       }),
     )
     expect(() => decodeMeasurement(new Uint8Array(35))).toThrow(LinkFrameError)
+  })
+
+  it('decodes the shared vector frames and measurements', () => {
+    const vectors = JSON.parse(readFileSync(join(VECTORS_DIR, 'link.json'), 'utf8')) as {
+      frames: {
+        type: number
+        payload: string
+        frame: string
+        measurement?: Record<string, number | string>
+      }[]
+    }
+    for (const f of vectors.frames) {
+      const [frame] = new LinkDecoder().push(Buffer.from(f.frame, 'hex'))
+      expect(frame?.type).toBe(f.type)
+      expect(Buffer.from(frame!.payload).toString('hex')).toBe(f.payload)
+      if (f.measurement) {
+        const m = decodeMeasurement(frame!.payload)
+        expect({ ...m, energyWh: m.energyWh.toString() }).toEqual(f.measurement)
+      }
+    }
   })
 })
