@@ -14,6 +14,7 @@ import { keccak_256 } from '@noble/hashes/sha3.js'
 import { poseidon16 } from 'poseidon-lite/poseidon16'
 import { commit, deriveSalt, FIELD_ORDER } from '../../circuits/src/commitment.ts'
 import { periodEndFor, rescheduledEnd } from '../../node/src/meter/period.ts'
+import { createRelayController, type RelayAction } from '../../node/src/meter/relays.ts'
 import {
   addressOfPrivateKey,
   type BillingPeriodMessage,
@@ -621,6 +622,44 @@ function periodVectors() {
   }
 }
 
+type RelayStep =
+  | { op: 'command'; n: number; action: RelayAction }
+  | { op: 'fan'; speed: number }
+  | { op: 'hazards'; bits: number }
+
+/** Random command / fan / hazard sequences run through the virtual meter's relay twin. */
+function relayVectors() {
+  const prng = new Prng('zkmeter/vectors/relays')
+  const actions: RelayAction[] = ['off', 'on', 'toggle']
+  const scenarios = Array.from({ length: 12 }, () => {
+    const relays = createRelayController()
+    return Array.from({ length: 30 }, () => {
+      const kind = prng.int(4)
+      let step: RelayStep
+      let accepted = true
+      if (kind < 2) {
+        step = { op: 'command', n: prng.int(10), action: actions[prng.int(3)]! }
+        accepted = relays.command(step.n, step.action)
+      } else if (kind === 2) {
+        step = { op: 'fan', speed: prng.int(5) }
+        accepted = relays.setFanSpeed(step.speed)
+      } else {
+        step = { op: 'hazards', bits: prng.int(3) === 0 ? prng.int(8) : 0 }
+        relays.apply(step.bits)
+      }
+      return { ...step, accepted, outputs: relays.outputs(), fanSpeed: relays.fanSpeed() }
+    })
+  })
+  return {
+    description:
+      'Relay outputs under commands, fan speeds and hazards (docs/protocol.md §8), from node/src/meter/relays.ts ' +
+      '(the virtual meter) — the firmware RelayController must agree step by step. action: 0 off, 1 on, 2 toggle.',
+    scenarios: scenarios.map((steps) =>
+      steps.map((s) => (s.op === 'command' ? { ...s, action: actions.indexOf(s.action) } : s)),
+    ),
+  }
+}
+
 /** Every vector file's name and exact text. */
 export function generateVectors(): Record<string, string> {
   const files: Record<string, unknown> = {
@@ -632,6 +671,7 @@ export function generateVectors(): Record<string, string> {
     'mqtt.json': mqttVectors(),
     'modbus.json': modbusVectors(),
     'period.json': periodVectors(),
+    'relays.json': relayVectors(),
   }
   return Object.fromEntries(
     Object.entries(files).map(([name, value]) => [name, `${JSON.stringify(value, null, 2)}\n`]),

@@ -130,3 +130,30 @@ TEST(Sensors, AdcConversions) {
   EXPECT_EQ(zkm::permille(1023), 1000);
   EXPECT_EQ(zkm::permille(512), 500);
 }
+
+#include "json.h"
+
+// The virtual meter's relay twin (node/src/meter/relays.ts) and the firmware agree step by step.
+TEST(RelayController, MatchesTheVirtualMeterTwin) {
+  zkmtest::Json v = zkmtest::loadVectors("relays.json");
+  size_t steps = 0;
+  for (const zkmtest::Json &scenario : v["scenarios"].items) {
+    zkm::RelayController r;
+    for (const zkmtest::Json &s : scenario.items) {
+      const std::string &op = s["op"].str();
+      bool accepted = true;
+      if (op == "command") {
+        accepted = r.command((uint8_t)s["n"].u64(), (zkm::RelayAction)s["action"].u64());
+      } else if (op == "fan") {
+        accepted = r.setFanSpeed((uint8_t)s["speed"].u64());
+      } else {
+        r.apply((uint8_t)s["bits"].u64());
+      }
+      EXPECT_EQ(accepted, s["accepted"].boolean) << "step " << steps;
+      EXPECT_EQ(r.outputs(), s["outputs"].u64()) << "step " << steps;
+      EXPECT_EQ(r.fanSpeed(), s["fanSpeed"].u64()) << "step " << steps;
+      steps++;
+    }
+  }
+  EXPECT_EQ(steps, 360u);
+}
