@@ -8,10 +8,13 @@
  *   100 ms); median of 15 fresh page loads. Target ≤ 1,000 ms on localhost.
  * - `first_stream_value_ms`: the same when the node has no stored reading yet (404), so the first
  *   value arrives over the SSE stream: what a resident sees right after the meter starts.
+ * - with `--url <node>` (a running `npm start`), also `node_first_value_ms`: the same measurement
+ *   against the real node serving ui/dist.
  */
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
+import { parseArgs } from 'node:util'
 import { gzipSync } from 'node:zlib'
 import { type Browser, buildUi, launchBrowser } from '../ui/test/browser.ts'
 import { type FixtureServer, initialState, reading, startFixtureServer } from '../ui/test/fixture-server.ts'
@@ -48,14 +51,16 @@ const FIRST_VALUE = `(() => {
   return false
 })()`
 
-async function firstValue(browser: Browser, server: FixtureServer): Promise<number[]> {
+async function firstValue(browser: Browser, server: FixtureServer | string): Promise<number[]> {
   const times: number[] = []
   let seq = 10
-  const ticker = setInterval(() => server.emit('reading', reading(seq++)), 100)
+  const url = typeof server === 'string' ? server : server.url
+  const ticker =
+    typeof server === 'string' ? undefined : setInterval(() => server.emit('reading', reading(seq++)), 100)
   try {
     for (let i = 0; i < RUNS; i++) {
       const page = await browser.newPage()
-      await page.goto(server.url, { waitUntil: 'commit' })
+      await page.goto(url, { waitUntil: 'commit' })
       await page.waitForFunction(FIRST_VALUE, undefined, { polling: 'raf', timeout: 10_000 })
       times.push(await page.evaluate('window.__firstValue'))
       await page.close()
@@ -66,6 +71,7 @@ async function firstValue(browser: Browser, server: FixtureServer): Promise<numb
   return times
 }
 
+const { values } = parseArgs({ options: { url: { type: 'string' } } })
 const dist = await buildUi()
 let gzipBytes = 0
 let rawBytes = 0
@@ -82,6 +88,7 @@ const browser = await launchBrowser()
 const servers: FixtureServer[] = []
 let rest: number[]
 let streamed: number[]
+let real: number[] | undefined
 try {
   const withReading = await startFixtureServer({ dist })
   servers.push(withReading)
@@ -91,6 +98,7 @@ try {
   const empty = await startFixtureServer({ dist, state })
   servers.push(empty)
   streamed = await firstValue(browser, empty)
+  if (values.url) real = await firstValue(browser, values.url)
 } finally {
   await browser.close()
   for (const s of servers) await s.close()
@@ -101,11 +109,13 @@ const figures = {
   first_value_ms: Math.round(median(rest)),
   first_value_max_ms: Math.round(Math.max(...rest)),
   first_stream_value_ms: Math.round(median(streamed)),
+  ...(real ? { node_first_value_ms: Math.round(median(real)) } : {}),
 }
 console.log(
   `first live value: median ${figures.first_value_ms} ms, max ${figures.first_value_max_ms} ms over ${RUNS} loads (target ≤ 1,000 ms)`,
 )
 console.log(`first value over the stream (no stored reading): median ${figures.first_stream_value_ms} ms`)
+if (real) console.log(`first live value from the node at ${values.url}: median ${Math.round(median(real))} ms`)
 console.log(
   JSON.stringify({
     bench: 'ui',
