@@ -3,11 +3,13 @@
  * avr8js: sensors in, relays and serial frames out. Needs the Debian AVR toolchain; if it is
  * missing the build throws ToolchainMissingError naming the packages (nothing is skipped).
  */
+import { join } from 'node:path'
 import { EEPROMMemoryBackend, PinState } from 'avr8js'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { crc16Modbus } from '../protocol/crc16.ts'
 import { decodeMeasurement, LinkType, type Measurement } from '../protocol/link.ts'
-import { buildUno, UNO_HEX } from '../tools/build-uno.ts'
+import { buildUno, UNO_BUILD_DIR, UNO_HEX } from '../tools/build-uno.ts'
+import { run } from '../tools/toolchain.ts'
 import { PzemEmulator } from './pzem-sim.ts'
 import { UnoSimulator } from './uno-sim.ts'
 
@@ -36,6 +38,14 @@ const heartbeat = (sim: UnoSimulator) => sim.send(LinkType.heartbeat, Uint8Array
 
 beforeAll(() => {
   buildUno()
+})
+
+describe('UNO image', () => {
+  it('contains no hashing, commitment or signing code (that is the ESP8266 job)', () => {
+    const symbols = run('avr-nm', ['-C', join(UNO_BUILD_DIR, 'uno.ino.elf')]).stdout
+    expect(symbols).toMatch(/zkm::LevelAlarm::update/) // the core is linked (LTO inlines much of it)
+    expect(symbols).not.toMatch(/poseidon|keccak|feMul|CommitmentChain|meterRecordDigest|secp256k1/i)
+  })
 })
 
 describe('UNO firmware under avr8js', () => {
