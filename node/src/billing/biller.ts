@@ -109,6 +109,16 @@ export function createBiller(options: BillerOptions): Biller {
   const emitter = new EventEmitter<{ bill: [BillRecord] }>()
   const running = new Map<string, Promise<void>>()
   let stopped = false
+  // Backoff sleeps end early on stop, so a shutdown never waits out a retry delay.
+  const stopping = new AbortController()
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms)
+      stopping.signal.addEventListener('abort', () => {
+        clearTimeout(timer)
+        resolve()
+      })
+    })
 
   const update = async (id: string, patch: Partial<BillRecord>) => {
     const bill = await store.update(id, patch)
@@ -205,7 +215,7 @@ export function createBiller(options: BillerOptions): Biller {
             return
           }
           await update(id, { attempts: bill.attempts + 1, error: reason })
-          await new Promise((r) => setTimeout(r, baseDelay * 2 ** bill.attempts))
+          await sleep(baseDelay * 2 ** bill.attempts)
           if (stopped) return
         }
       }
@@ -249,6 +259,7 @@ export function createBiller(options: BillerOptions): Biller {
     },
     stop() {
       stopped = true
+      stopping.abort()
     },
   }) as Biller
 }

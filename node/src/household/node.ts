@@ -112,7 +112,7 @@ async function simulatedStart(
   let start: number
   if (saved?.simTime && saved.savedAt) {
     const downtime = Math.max(0, (Date.now() - saved.savedAt) / 1000)
-    start = Math.max(saved.simTime, checkpoint?.time ?? 0) + Math.min(downtime * speed, 3600)
+    start = Math.ceil(Math.max(saved.simTime, checkpoint?.time ?? 0) + Math.min(downtime * speed, 3600))
   } else {
     const now = Math.floor(Date.now() / 1000)
     start = now - (now % 86_400)
@@ -276,7 +276,10 @@ export async function startHouseholdNode(
       log,
     })
     stops.push(async () => {
+      // Stop taking steps, kill a proof in flight, and let the interrupted step record itself.
       biller.stop()
+      await prover.close()
+      await biller.idle()
     })
 
     // History for charts, rebuilt from the vault (the durable, encrypted copy).
