@@ -25,8 +25,13 @@ export interface AggregationOptions {
 }
 
 export interface CollectOptions {
-  /** How long to wait for every member's share before declaring the rest missing. */
+  /** The longest wait for every member's share before declaring the rest missing. */
   shareTimeoutMs?: number
+  /**
+   * Declare the rest missing earlier, once no new share has arrived for this long (after the first
+   * share). Adapts to load: shares still trickling in keep the round open, a silent network closes it.
+   */
+  shareIdleMs?: number
   /** How long to wait for the remaining members' reveals. */
   revealTimeoutMs?: number
 }
@@ -256,11 +261,20 @@ export function createAggregation(
       const digest = membersDigest(ctx.area, view)
       const meters = view.map((m) => m.meter)
       const state = round(t)
-      await waitFor(
-        state,
-        () => meters.every((m) => state.shares.has(m) || state.equivocators.has(m)),
-        shareTimeoutMs,
-      )
+      const allIn = () => meters.every((m) => state.shares.has(m) || state.equivocators.has(m))
+      const idleMs = opts.shareIdleMs ?? shareTimeoutMs
+      const deadline = ctx.now() + shareTimeoutMs
+      let seen = -1
+      for (;;) {
+        const left = deadline - ctx.now()
+        if (allIn() || left <= 0) break
+        const count = state.shares.size
+        if (count === seen && count > 0) break // idle: nothing new arrived in the last idleMs
+        seen = count
+        await waitFor(state, () => allIn() || state.shares.size !== count, Math.min(left, idleMs))
+        // A share arrived: restart the idle clock by waiting from here.
+        if (state.shares.size !== count) seen = -1
+      }
       const equivocators = meters.filter((m) => state.equivocators.has(m))
       if (equivocators.length > 0) {
         throw new EquivocationError(

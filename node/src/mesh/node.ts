@@ -67,6 +67,15 @@ export interface MeshNodeOptions {
   peers?: string[]
   /** Discover peers on the LAN with mDNS (off by default: a node binds loopback unless told otherwise). */
   mdns?: boolean | { interval?: number; serviceTag?: string }
+  /**
+   * libp2p connection limits. `inboundConnectionThreshold` (libp2p default 5 per second per host) must
+   * be raised when many nodes share one IP, as on loopback in tests and benches.
+   */
+  connectionManager?: {
+    maxConnections?: number
+    inboundConnectionThreshold?: number
+    maxIncomingPendingConnections?: number
+  }
   maxMessageBytes?: number
   /** Messages per second (and burst) accepted from one author before the rest are ignored. */
   rateLimit?: { perSecond: number; burst: number }
@@ -116,6 +125,7 @@ export async function createMeshNode(options: MeshNodeOptions) {
     start: false,
     privateKey,
     addresses: { listen: options.listen ?? ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws'] },
+    ...(options.connectionManager ? { connectionManager: options.connectionManager } : {}),
     transports: [tcp(), webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
@@ -220,7 +230,7 @@ export async function createMeshNode(options: MeshNodeOptions) {
 
   const onDiscovery = (event: CustomEvent<{ id: PeerId }>) => {
     if (!running) return
-    libp2p.dial(event.detail.id, { signal: AbortSignal.timeout(5000) }).catch(() => undefined)
+    libp2p.dial(event.detail.id).catch(() => undefined)
   }
   // A peer joining a topic triggers our announcement, so newcomers learn members without waiting a period.
   let announceSoon: ReturnType<typeof setTimeout> | undefined
@@ -241,7 +251,7 @@ export async function createMeshNode(options: MeshNodeOptions) {
           const ma = multiaddr(addr)
           const id = ma.getComponents().find((c) => c.name === 'p2p')?.value
           if (id !== undefined && libp2p.getConnections().some((c) => c.remotePeer.toString() === id)) return
-          await libp2p.dial(ma, { signal: AbortSignal.timeout(5000) })
+          await libp2p.dial(ma)
         } catch (error) {
           log.warn('could not dial a static peer', { addr, error: String(error) })
         }
@@ -274,7 +284,7 @@ export async function createMeshNode(options: MeshNodeOptions) {
     },
     multiaddrs: (): string[] => libp2p.getMultiaddrs().map((ma) => ma.toString()),
     async dial(addr: string): Promise<void> {
-      await libp2p.dial(multiaddr(addr), { signal: AbortSignal.timeout(5000) })
+      await libp2p.dial(multiaddr(addr))
     },
     /** Re-sends this node's announcement now (it is also sent periodically and when peers join). */
     announce: () => membership.announce(),

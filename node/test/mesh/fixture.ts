@@ -69,6 +69,8 @@ export async function startCluster(
         meter,
         logger: logs[i],
         announceIntervalMs: 1000,
+        // Every node is on 127.0.0.1: libp2p's per-host inbound rate limit (5/s) would refuse dials.
+        connectionManager: { inboundConnectionThreshold: 1000 },
         ...extra,
       }),
     ),

@@ -1,0 +1,215 @@
+/**
+ * npm run bench:mesh — the neighbourhood mesh on loopback, every node a real libp2p 3 host (TCP, noise,
+ * yamux, gossipsub) in this one process:
+ * - round_{10,50,100}_s: one private-aggregation round (median of 3 after a warm-up round), 10% of the
+ *   members silent (dropouts: alive, subscribed, but not contributing), so every round includes the
+ *   share timeout and a dropout recovery; the total is checked exact to the Wh or the bench fails;
+ * - bytes_per_node_50: bytes written to sockets by the whole process during one 50-node round
+ *   (/proc/self/io wchar: TLS-free noise/yamux/gossip frames, headers and gossip duplicates included) ÷ 50;
+ * - alert_p95_ms: raise → surfaced at each of the 49 neighbours, 20 alerts in the 50-node mesh;
+ * - rss_per_node_mb: process RSS growth per started node (50 nodes);
+ * - the load forecast's backtest on simulated area data against the seasonal-naive baselines.
+ * Every node shares this process's CPU (2 cores), so figures are pessimistic for separate homes.
+ * Last line: the JSON summary of ../shared/BENCH.md.
+ */
+import { randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
+import { backtest } from '../node/src/forecast/backtest.ts'
+import { areaTotals, mulberry32, simulateHomes } from '../node/src/forecast/simulate.ts'
+import { createMeshNode, type MeshNode } from '../node/src/mesh/node.ts'
+import { snapshotRegistry } from '../node/src/mesh/registry.ts'
+import { type Address, signerFromPrivateKey } from '../node/src/mesh/signing.ts'
+
+const AREA = 1
+const DOMAIN = { chainId: 31337n, verifyingContract: '0x5fbdb2315678afecb367f032d93f642f64180aa3' as const }
+const SHARE_TIMEOUT_MS = Number(process.env.BENCH_MESH_SHARE_TIMEOUT_MS ?? 5000)
+const SHARE_IDLE_MS = Number(process.env.BENCH_MESH_SHARE_IDLE_MS ?? 1000)
+const SIZES = (process.env.BENCH_MESH_SIZES ?? '10,50,100').split(',').map(Number)
+const quiet = { warn: () => {} }
+
+const wchar = () => Number(/wchar: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? Number.NaN)
+const rssMb = () => process.memoryUsage().rss / 2 ** 20
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
+const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.ceil(xs.length * 0.95) - 1] as number
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+async function until(condition: () => boolean, timeoutMs: number, what: string) {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(20)
+  }
+}
+
+async function startMesh(n: number) {
+  const utility = signerFromPrivateKey(new Uint8Array(randomBytes(32)))
+  const meters = Array.from({ length: n }, () => signerFromPrivateKey(new Uint8Array(randomBytes(32))))
+  const registry = snapshotRegistry(meters.map((m) => ({ meter: m.address, area: AREA, active: true })))
+  global.gc?.()
+  const rssBefore = rssMb()
+  const nodes: MeshNode[] = []
+  for (const meter of meters) {
+    const node = await createMeshNode({
+      area: AREA,
+      domain: DOMAIN,
+      utility: utility.address as Address,
+      registry,
+      meter,
+      logger: quiet,
+      listen: ['/ip4/127.0.0.1/tcp/0'],
+      // All nodes share 127.0.0.1: lift libp2p's per-host inbound rate limit (5 connections/s).
+      connectionManager: { inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 1000 },
+      // Announced explicitly once the topology is built (below); periodic re-announcement is for churn.
+      announceIntervalMs: 120_000,
+      // A bench of this size in one process bursts well above a home's normal rate.
+      rateLimit: { burst: 2000, perSecond: 2000 },
+    })
+    await node.start()
+    nodes.push(node)
+  }
+  // Sparse topology, as on a street: each node dials its two predecessors and two random earlier nodes.
+  const random = mulberry32(n)
+  for (let i = 1; i < n; i++) {
+    const targets = new Set(
+      [i - 1, i - 2, Math.floor(random() * i), Math.floor(random() * i)].filter((j) => j >= 0),
+    )
+    for (const j of targets)
+      await (nodes[i] as MeshNode).dial((nodes[j] as MeshNode).multiaddrs()[0] as string)
+  }
+  await sleep(1500) // let gossipsub graft its meshes (heartbeat 1 s)
+  const t0 = Date.now()
+  for (const node of nodes) await node.announce()
+  await until(() => nodes.every((node) => node.members.list().length === n), 300_000, `${n}-node membership`)
+  console.log(`  ${n} nodes up; membership converged in ${Date.now() - t0} ms`)
+  await sleep(1500) // let gossipsub graft its meshes (heartbeat 1 s)
+  global.gc?.()
+  return { nodes, rssPerNodeMb: (rssMb() - rssBefore) / n }
+}
+
+async function round(nodes: MeshNode[], t: number, dropouts: number) {
+  const silent = new Set<number>()
+  const random = mulberry32(t)
+  while (silent.size < dropouts) silent.add(1 + Math.floor(random() * (nodes.length - 1))) // node 0 aggregates
+  const values = nodes.map(() => Math.floor(random() * 2000))
+  const expected = values.reduce((s, v, i) => (silent.has(i) ? s : s + v), 0)
+  const bytesBefore = wchar()
+  const cpuBefore = process.cpuUsage()
+  const started = performance.now()
+  const collecting = (nodes[0] as MeshNode).aggregation.collect(t, {
+    shareTimeoutMs: dropouts === 0 ? 60_000 : SHARE_TIMEOUT_MS,
+    shareIdleMs: dropouts === 0 ? 60_000 : SHARE_IDLE_MS,
+    revealTimeoutMs: 10_000,
+  })
+  await Promise.all(
+    nodes.map((node, i) => (silent.has(i) ? undefined : node.aggregation.contribute(t, values[i] as number))),
+  )
+  const result = await collecting
+  const seconds = (performance.now() - started) / 1000
+  const bytes = wchar() - bytesBefore
+  const cpu = process.cpuUsage(cpuBefore)
+  const cpuMs = (cpu.user + cpu.system) / 1000
+  if (result.totalWh !== BigInt(expected) || result.missing.length !== dropouts) {
+    throw new Error(`round ${t} not exact: got ${result.totalWh}, expected ${expected}`)
+  }
+  return { seconds, bytes, cpuMs }
+}
+
+async function alertLatencies(nodes: MeshNode[], count: number) {
+  const latencies: number[] = []
+  let unacked = 0
+  // raise() signs, then publishes; the clock starts before it, and the alert id is learnt on first sight.
+  let current: { start: number; id?: string } | undefined
+  const offs = nodes.map((node) =>
+    node.alerts.on('alert', (a) => {
+      if (current === undefined || (current.id !== undefined && current.id !== a.id)) return
+      current.id = a.id
+      latencies.push(performance.now() - current.start)
+    }),
+  )
+  for (let k = 0; k < count; k++) {
+    const sender = nodes[(k * 7) % nodes.length] as MeshNode
+    current = { start: performance.now() }
+    const delivery = await sender.alerts.raise('fire', 30)
+    unacked += delivery.unacked.length
+    current = undefined
+    await sleep(100)
+  }
+  for (const off of offs) off()
+  return { latencies, unacked }
+}
+
+function forecastFigures() {
+  const series = areaTotals(simulateHomes({ homes: 20, days: 30, seed: 1 }))
+  const daily = backtest(series, { trainLength: 23 * 96 })
+  const weekly = backtest(series, { trainLength: 23 * 96, weeklyPeriod: 7 * 96 })
+  console.log(
+    '  forecast backtest (20 homes, 30 days × 96, train 23 days, 6 h ahead from every hour of the last 7):',
+  )
+  console.log(
+    `    daily Holt-Winters   MAE ${daily.holtWinters.mae.toFixed(0)} Wh  MAPE ${daily.holtWinters.mape.toFixed(1)} %`,
+  )
+  console.log(
+    `    double-seasonal HW   MAE ${weekly.holtWinters.mae.toFixed(0)} Wh  MAPE ${weekly.holtWinters.mape.toFixed(1)} %  90% band covers ${(100 * weekly.bandCoverage).toFixed(1)} %`,
+  )
+  console.log(
+    `    seasonal naive (day) MAE ${daily.seasonalNaive.mae.toFixed(0)} Wh  MAPE ${daily.seasonalNaive.mape.toFixed(1)} %`,
+  )
+  console.log(
+    `    seasonal naive (week) MAE ${weekly.weeklyNaive?.mae.toFixed(0)} Wh  MAPE ${weekly.weeklyNaive?.mape.toFixed(1)} %`,
+  )
+  return {
+    forecast_mape: Number(weekly.holtWinters.mape.toFixed(2)),
+    forecast_daily_mape: Number(daily.holtWinters.mape.toFixed(2)),
+    naive_mape: Number(daily.seasonalNaive.mape.toFixed(2)),
+    weekly_naive_mape: Number((weekly.weeklyNaive?.mape ?? Number.NaN).toFixed(2)),
+    forecast_mae_ratio: Number(weekly.maeRatio.toFixed(3)),
+    forecast_band_coverage: Number(weekly.bandCoverage.toFixed(3)),
+  }
+}
+
+const figures: Record<string, number> = {}
+for (const n of SIZES) {
+  console.log(`mesh of ${n} homes`)
+  const { nodes, rssPerNodeMb } = await startMesh(n)
+  const dropouts = Math.round(n / 10)
+  const base = Math.floor(Date.now() / 1000 / 900) * 900
+  // Warm-up with a generous timeout: each member derives its pair keys once per member set (X25519 + HKDF).
+  const warm = await round(nodes, base, 0)
+  console.log(`  warm-up round (pair keys derived): ${warm.seconds.toFixed(3)} s`)
+  const runs = []
+  for (let k = 1; k <= 3; k++) runs.push(await round(nodes, base - k * 900, dropouts))
+  const seconds = median(runs.map((r) => r.seconds))
+  console.log(
+    `  round with ${dropouts} dropouts: ${runs.map((r) => r.seconds.toFixed(3)).join(', ')} s (exact)`,
+  )
+  figures[`round_${n}_s`] = Number(seconds.toFixed(3))
+  // All N homes' work runs on this one event loop; per home it is this share of the process CPU.
+  const cpuPerNode = median(runs.map((r) => r.cpuMs)) / n
+  figures[`round_${n}_cpu_per_node_ms`] = Number(cpuPerNode.toFixed(1))
+  console.log(
+    `  process CPU per round ${median(runs.map((r) => r.cpuMs)).toFixed(0)} ms = ${cpuPerNode.toFixed(1)} ms per home`,
+  )
+  if (n === 50) {
+    figures.bytes_per_node_50 = Math.round(median(runs.map((r) => r.bytes)) / n)
+    figures.rss_per_node_mb = Number(rssPerNodeMb.toFixed(1))
+    await sleep(3000) // let the rounds' gossip drain before timing alerts
+    const { latencies, unacked } = await alertLatencies(nodes, 20)
+    figures.alert_p95_ms = Number(p95(latencies).toFixed(1))
+    figures.alert_deliveries_50 = latencies.length
+    console.log(
+      `  alerts: ${latencies.length} of ${20 * (n - 1)} deliveries, p50 ${median(latencies).toFixed(1)} ms, p95 ${figures.alert_p95_ms} ms, ${unacked} acks missing at expiry`,
+    )
+  }
+  console.log(`  rss per node ${rssPerNodeMb.toFixed(1)} MB`)
+  await Promise.all(nodes.map((node) => node.stop()))
+}
+Object.assign(figures, forecastFigures())
+console.log(
+  JSON.stringify({
+    bench: 'mesh',
+    machine: `${availableParallelism()} cores, node ${process.version}`,
+    figures,
+  }),
+)
+process.exit(0)
