@@ -303,6 +303,27 @@ describe('UI against the real household node', () => {
     expect(after.paidTx).toMatch(/^0x[0-9a-f]{64}$/)
   })
 
+  it('runs the utility console on the dev chain: a notice published there reaches the safety view', async () => {
+    await page.goto(`${base}/#/utility`)
+    await expect
+      .poll(() => deepText(page, '[data-aggregates=unavailable]'), { timeout: 20_000 })
+      .toContain('Not available yet.')
+    await expect.poll(() => deepText(page, '[data-balance]'), { timeout: 20_000 }).toMatch(/ETH$/)
+    expect(await page.getByText(/^Tariff 1 from/).count()).toBe(1)
+    const notice = page.getByRole('region', { name: 'Publish a notice' })
+    await page.getByRole('combobox', { name: 'Kind' }).selectOption('maintenance')
+    await page.getByLabel('Starts', { exact: true }).fill('2030-01-01T08:00')
+    await page.getByLabel('Ends', { exact: true }).fill('2030-01-01T12:00')
+    await page.getByRole('textbox', { name: 'Message' }).fill('Transformer maintenance, e2e')
+    await page.getByRole('button', { name: 'Publish notice' }).click()
+    await expect.poll(() => notice.getByRole('status').count(), { timeout: 30_000 }).toBe(1)
+    await page.goto(`${base}/#/safety`)
+    await expect
+      .poll(() => page.getByText('Transformer maintenance, e2e').count(), { timeout: 20_000 })
+      .toBe(1)
+    expect(await page.getByText('Utility notice · maintenance').count()).toBe(1)
+  })
+
   it('logged no console error in the page', () => {
     expect(browser.errors).toEqual([])
   })
