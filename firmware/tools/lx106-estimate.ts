@@ -4,7 +4,7 @@
  * Montgomery multiplication `feMulRaw` and the modular addition `feAdd` are disassembled, and their
  * executed instructions are counted with each loop body weighted by its trip count (8 limbs). The
  * count of field operations per permutation follows from the round structure (t = 17, 8 full + 68
- * partial rounds). Cycles = instructions × an assumed CPI; docs/benchmarks/firmware.md explains the
+ * partial rounds, circomlib's optimised form with sparse partial-round matrices). Cycles = instructions × an assumed CPI; docs/benchmarks/firmware.md explains the
  * assumptions. There is no lx106 simulator in Debian, so this is an estimate, not a measurement.
  */
 import { join } from 'node:path'
@@ -89,9 +89,11 @@ export function estimateCommitment(): Lx106Estimate {
   // feAdd: one 8-limb carry loop; the final comparison with r usually decides on the top limb.
   const add = weightedCount(disassemble(object, '_ZN3zkm5feAddERNS_2FeERKS0_S3_'), [8])
   const geqEarlyExit = 8
-  const rounds = ROUNDS_F + ROUNDS_P
-  const mulsPerPermutation = ROUNDS_F * T * 3 + ROUNDS_P * 3 + rounds * T * T // S-boxes x^5 + MDS mixing
-  const addsPerPermutation = rounds * (T + T * T) // round constants + MDS accumulation
+  // circomlib's optimised form (zkm_poseidon.cpp): x^5 S-boxes, 7 dense t×t mixes in the full
+  // rounds, one final column, and a sparse (2t − 1) mix per partial round.
+  const mulsPerPermutation =
+    ROUNDS_F * T * 3 + ROUNDS_P * 3 + (ROUNDS_F - 1) * T * T + T + ROUNDS_P * (2 * T - 1)
+  const addsPerPermutation = T * ROUNDS_F + ROUNDS_P + (ROUNDS_F - 1) * T * T + T + ROUNDS_P * (2 * T - 1)
   const cycles =
     (mulsPerPermutation * mul.instructions + addsPerPermutation * (add.instructions + geqEarlyExit)) *
     ASSUMED_CPI

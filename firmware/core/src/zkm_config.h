@@ -1,6 +1,6 @@
 // Which parts of the core a target builds. The UNO only measures, protects and frames: hashing,
 // commitments and signatures run on the ESP8266, so the crypto sources compile to nothing on AVR
-// (Arduino compiles every source of a library, and 50 KB of Poseidon constants would not fit).
+// (Arduino compiles every source of a library, and 97 KB of Poseidon constants would not fit).
 #ifndef ZKM_CONFIG_H
 #define ZKM_CONFIG_H
 
