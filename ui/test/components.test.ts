@@ -414,6 +414,25 @@ describe('layout', () => {
     }
   })
 
+  it('is usable from the keyboard: history tabs with arrow keys, a relay with Space', async () => {
+    const p = await open('/')
+    const day = p.getByRole('tab', { name: 'Day' })
+    await expect.poll(() => day.getAttribute('aria-selected')).toBe('true')
+    await day.focus()
+    await p.keyboard.press('ArrowRight')
+    await expect.poll(() => p.getByRole('tab', { name: 'Week' }).getAttribute('aria-selected')).toBe('true')
+    expect(await p.evaluate(() => document.activeElement?.shadowRoot?.activeElement?.tagName)).toBe(
+      'ZKM-LIVE-VIEW',
+    )
+    await p.getByRole('link', { name: 'Home' }).focus()
+    await p.keyboard.press('Enter')
+    const lights = p.getByRole('switch', { name: 'Main lights' })
+    await expect.poll(() => lights.count()).toBe(1)
+    await lights.focus()
+    await p.keyboard.press('Space')
+    await expect.poll(() => lights.getAttribute('aria-checked')).toBe('true')
+  })
+
   it('every button, input and select has an accessible name', async () => {
     for (const route of ['/', '/bills', '/home', '/privacy', '/utility']) {
       page = await browser.newPage()

@@ -64,6 +64,21 @@ export class WalletPanel extends LitElement {
   override disconnectedCallback(): void {
     super.disconnectedCallback()
     this.#discovery?.stop()
+    this.#unwatch()
+  }
+
+  /** Follows account switches in the wallet: the payer shown is always the wallet's current one. */
+  #onAccounts = (accounts: unknown): void => {
+    const account = Array.isArray(accounts) ? accounts[0] : undefined
+    if (!this.connected) return
+    if (typeof account === 'string') {
+      this.connected = { ...this.connected, account }
+      this.dispatchEvent(new CustomEvent('wallet-change', { detail: this.connected }))
+    } else this.#disconnect()
+  }
+
+  #unwatch(): void {
+    this.connected?.wallet.provider.removeListener?.('accountsChanged', this.#onAccounts)
   }
 
   async #connect(wallet: DiscoveredWallet): Promise<void> {
@@ -71,7 +86,9 @@ export class WalletPanel extends LitElement {
     this.error = ''
     try {
       const account = await connect(wallet.provider)
+      this.#unwatch()
       this.connected = { wallet, account }
+      wallet.provider.on?.('accountsChanged', this.#onAccounts)
       this.dispatchEvent(new CustomEvent('wallet-change', { detail: this.connected }))
     } catch (error) {
       this.error = (error as Error).message
@@ -81,6 +98,7 @@ export class WalletPanel extends LitElement {
   }
 
   #disconnect(): void {
+    this.#unwatch()
     this.connected = undefined
     this.dispatchEvent(new CustomEvent('wallet-change', { detail: undefined }))
   }
