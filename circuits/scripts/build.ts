@@ -4,7 +4,7 @@
  * Groth16Verifier.sol, manifest.json. The trusted setup is an INSECURE development one (public
  * beacon entropy); the production path is circuits/scripts/ceremony.ts (docs/trusted-setup.md).
  */
-import { writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { parseArgs } from 'node:util'
 import { isProfileName, PROFILES, type ProfileName, profileBuildDir, REPO_ROOT } from '../src/profiles.ts'
@@ -15,6 +15,7 @@ import {
   exportArtifacts,
   type Log,
   setupPower,
+  withLock,
 } from './pipeline.ts'
 
 export interface Manifest {
@@ -34,8 +35,13 @@ export async function buildProfile(
   opts: { buildDir?: string; log?: Log } = {},
 ): Promise<Manifest> {
   const log = opts.log ?? ((m: string) => console.log(`[circuits:${profile}] ${m}`))
-  const spec = PROFILES[profile]
   const outDir = opts.buildDir ?? profileBuildDir(profile)
+  await mkdir(outDir, { recursive: true })
+  return withLock(join(outDir, '.build.lock'), () => buildUnlocked(profile, outDir, log), log)
+}
+
+async function buildUnlocked(profile: ProfileName, outDir: string, log: Log): Promise<Manifest> {
+  const spec = PROFILES[profile]
   const compiled = await compileCircuit(spec.main, outDir, { wasm: true, log })
   log(`${compiled.constraints} constraints (N = ${spec.n}, SLOTS = ${spec.slots})`)
   const power = await setupPower(compiled.r1cs)

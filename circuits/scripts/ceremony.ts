@@ -22,7 +22,15 @@ import * as snarkjs from 'snarkjs'
 import { ZkMeterError } from '../../node/src/errors.ts'
 import { isProfileName, PROFILES, type ProfileName, profileBuildDir } from '../src/profiles.ts'
 import type { Manifest } from './build.ts'
-import { compileCircuit, exportArtifacts, type Log, quietLogger, setupPower } from './pipeline.ts'
+import {
+  compileCircuit,
+  exportArtifacts,
+  initialZkey,
+  type Log,
+  quietLogger,
+  setupPower,
+  withLock,
+} from './pipeline.ts'
 
 /** A ceremony step failed or was asked out of order. */
 export class CeremonyError extends ZkMeterError {
@@ -123,7 +131,13 @@ export async function start(dir: string, profile: ProfileName, log: Log): Promis
   }
   if (state.chain.length > 0) throw new CeremonyError(`the ceremony in ${dir} has already started`)
   // The same (cached) compile as the dev build: the circuit does not depend on the setup.
-  const compiled = await compileCircuit(PROFILES[profile].main, profileBuildDir(profile), { wasm: true, log })
+  const buildDir = profileBuildDir(profile)
+  await mkdir(buildDir, { recursive: true })
+  const compiled = await withLock(
+    join(buildDir, '.build.lock'),
+    () => compileCircuit(PROFILES[profile].main, buildDir, { wasm: true, log }),
+    log,
+  )
   const power = await setupPower(compiled.r1cs)
   if (power > state.ptauPower) {
     throw new CeremonyError(
@@ -132,9 +146,7 @@ export async function start(dir: string, profile: ProfileName, log: Log): Promis
   }
   const zkey = join(dir, zkeyName(0))
   log(`phase 2 start: groth16 setup of ${compiled.constraints} constraints on 2^${power}`)
-  const res = await snarkjs.zKey.newZKey(compiled.r1cs, state.ptau, zkey, quietLogger(log))
-  if (!(res instanceof Uint8Array))
-    throw new CeremonyError('snarkjs groth16 setup failed (see the log above)')
+  await initialZkey(compiled.r1cs, state.ptau, zkey, log)
   Object.assign(state, {
     profile,
     r1cs: compiled.r1cs,
@@ -201,16 +213,22 @@ async function verifyOne(dir: string, state: CeremonyState, index: number, log: 
 }
 
 /**
- * Verifies every step: the initial zkey against the r1cs and the ptau (`zkey verify` from r1cs),
- * then each later zkey's contribution chain from the initial one.
+ * Verifies the whole chain: `snarkjs zkey verify` of the last zkey against the r1cs and the ptau
+ * recomputes the initial zkey and checks every contribution recorded in the zkey's transcript (each
+ * contributor's delta proof and each hand-over to the next).
  */
 export async function verifyAll(dir: string, log: Log): Promise<void> {
   const state = await loadState(dir)
-  last(state)
-  for (const entry of state.chain) {
-    await verifyOne(dir, state, entry.index, log)
-    log(`zkey #${entry.index} (${entry.kind}, ${entry.name}): OK`)
-  }
+  const final = last(state)
+  if (!state.ptau || !state.r1cs) throw new CeremonyError('the ceremony has not started')
+  const ok = await snarkjs.zKey.verifyFromR1cs(
+    state.r1cs,
+    state.ptau,
+    join(dir, final.zkey),
+    quietLogger(log),
+  )
+  if (!ok) throw new CeremonyError(`the chain up to zkey #${final.index} FAILED verification: do not use it`)
+  log(`the initial zkey and all ${final.index} contributions verified`)
 }
 
 /** Applies the final public beacon (e.g. a future block hash announced in advance). */

@@ -5,8 +5,8 @@
  */
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync } from 'node:fs'
-import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { createReadStream, existsSync } from 'node:fs'
+import { copyFile, mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { basename, join, relative } from 'node:path'
 import * as snarkjs from 'snarkjs'
@@ -38,6 +38,47 @@ async function readStamp(path: string): Promise<string | undefined> {
 
 async function writeStamp(path: string, key: string): Promise<void> {
   await writeFile(path, `${JSON.stringify({ key }, null, 2)}\n`)
+}
+
+/**
+ * Serialises builds of the same outputs across processes (npm test, a bench and another helper's
+ * test may build the test profile at the same time): an exclusive lock file holding the owner's
+ * pid; a lock whose owner is gone is taken over.
+ */
+export async function withLock<T>(lockPath: string, fn: () => Promise<T>, log: Log): Promise<T> {
+  let announced = false
+  for (;;) {
+    try {
+      const fh = await open(lockPath, 'wx')
+      await fh.writeFile(String(process.pid))
+      await fh.close()
+      break
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      const owner = Number(await readFile(lockPath, 'utf8').catch(() => ''))
+      let alive = false
+      if (Number.isInteger(owner) && owner > 0) {
+        try {
+          process.kill(owner, 0)
+          alive = true
+        } catch {
+          alive = false
+        }
+      }
+      if (!alive) {
+        await rm(lockPath, { force: true })
+        continue
+      }
+      if (!announced) log(`waiting for another build (pid ${owner}) holding ${lockPath}`)
+      announced = true
+      await new Promise((r) => setTimeout(r, 1000))
+    }
+  }
+  try {
+    return await fn()
+  } finally {
+    await rm(lockPath, { force: true })
+  }
 }
 
 /** Runs `produce` unless every output exists and the stamp matches `key`. Returns whether it ran. */
@@ -221,16 +262,59 @@ export async function ensureDevPtau(power: number, log: Log): Promise<{ path: st
     await readFile(join(CIRCUITS_DIR, 'scripts', 'dev-ptau.ts'), 'utf8'),
   )
   await mkdir(PTAU_DIR, { recursive: true })
-  const ran = await cached(`${path}.stamp`, key, [path], async () => {
-    log(`WARNING: generating an INSECURE development Powers of Tau (2^${power}) from a public beacon`)
-    const started = Date.now()
-    const tmp = `${path}.tmp`
-    await writeDevPtau(tmp, power, { log })
-    await rename(tmp, path)
-    log(`dev ptau written in ${((Date.now() - started) / 1000).toFixed(1)} s: ${relative(REPO_ROOT, path)}`)
-  })
+  const ran = await withLock(
+    `${path}.lock`,
+    () =>
+      cached(`${path}.stamp`, key, [path], async () => {
+        log(`WARNING: generating an INSECURE development Powers of Tau (2^${power}) from a public beacon`)
+        const started = Date.now()
+        const tmp = `${path}.tmp`
+        await writeDevPtau(tmp, power, { log })
+        await rename(tmp, path)
+        log(
+          `dev ptau written in ${((Date.now() - started) / 1000).toFixed(1)} s: ${relative(REPO_ROOT, path)}`,
+        )
+      }),
+    log,
+  )
   if (!ran) log(`dev ptau 2^${power} (INSECURE): cached`)
   return { path, key }
+}
+async function fileHash(path: string): Promise<string> {
+  const h = createHash('sha256')
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer)
+  return h.digest('hex')
+}
+
+/**
+ * `snarkjs zkey new` (phase-2 start: no randomness, delta = 1) is a pure function of the r1cs and
+ * the ptau, and the slowest step at small sizes: cache its result by the two files' contents, so
+ * the dev build and a ceremony started from the same ptau (the ceremony test) compute it once.
+ */
+export async function initialZkey(r1cs: string, ptau: string, out: string, log: Log): Promise<void> {
+  const key = sha256('zkey-new/v1', await fileHash(r1cs), await fileHash(ptau), `snarkjs@${snarkjsVersion()}`)
+  const dir = join(BUILD_ROOT, 'zkey-init')
+  const cachedPath = join(dir, `${key.slice(0, 32)}.zkey`)
+  await mkdir(dir, { recursive: true })
+  await withLock(
+    `${cachedPath}.lock`,
+    async () => {
+      if (existsSync(cachedPath)) {
+        log('groth16 setup (phase 2 start): cached')
+        return
+      }
+      log('groth16 setup (phase 2 start)')
+      const started = Date.now()
+      const tmp = `${cachedPath}.tmp`
+      // newZKey reports errors by returning -1, not by throwing.
+      const res = await snarkjs.zKey.newZKey(r1cs, ptau, tmp, quietLogger(log))
+      if (!(res instanceof Uint8Array)) throw new Error('snarkjs groth16 setup failed (see the log above)')
+      await rename(tmp, cachedPath)
+      log(`setup in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+    },
+    log,
+  )
+  await copyFile(cachedPath, out)
 }
 
 /** Public phrase of the development phase-2 contribution: public, hence INSECURE. */
@@ -264,13 +348,9 @@ export async function ensureDevZkey(
   const key = sha256('dev-zkey/v1', ...keyParts, `snarkjs@${snarkjsVersion()}`, DEV_ZKEY_BEACON)
   const ran = await cached(join(outDir, '.zkey.stamp'), key, [zkey], async () => {
     const initial = join(outDir, 'bill_INSECURE_dev_0000.zkey')
-    log('groth16 setup (phase 2 start) on the INSECURE dev ptau')
-    let started = Date.now()
-    // newZKey reports errors by returning -1, not by throwing.
-    const res = await snarkjs.zKey.newZKey(r1cs, ptau, initial, quietLogger(log))
-    if (!(res instanceof Uint8Array)) throw new Error('snarkjs groth16 setup failed (see the log above)')
-    log(`setup in ${((Date.now() - started) / 1000).toFixed(1)} s`)
-    started = Date.now()
+    log('groth16 setup on the INSECURE dev ptau')
+    await initialZkey(r1cs, ptau, initial, log)
+    const started = Date.now()
     const tmp = `${zkey}.tmp`
     await snarkjs.zKey.beacon(
       initial,
