@@ -65,6 +65,7 @@ export class HistoryChart extends LitElement {
   /** Drawing width = the element's width, so axis labels keep their size on a phone. */
   declare width: number
   #requested = ''
+  #fetchedAt = 0
   #resize = new ResizeObserver((entries) => {
     const w = Math.round(entries[0]?.contentRect.width ?? 0)
     if (w > 0 && Math.abs(w - this.width) > 8) this.width = w
@@ -89,12 +90,15 @@ export class HistoryChart extends LitElement {
   }
 
   override willUpdate(changed: Map<string, unknown>): void {
-    // Refetch when the range changes, or when the meter's clock crosses into a new hour.
+    // Refetch when the range changes, or when the meter's clock crosses into a new hour — at most
+    // every 10 s of real time, since a simulated meter's hours may pass in a second.
     const key = `${this.range}:${Math.floor(this.now / 3600)}`
-    if ((changed.has('now') || changed.has('range')) && this.now > 0 && key !== this.#requested) {
-      this.#requested = key
-      void this.#fetch()
-    }
+    if (!(changed.has('now') || changed.has('range')) || this.now === 0 || key === this.#requested) return
+    const rangeChanged = !this.#requested.startsWith(`${this.range}:`)
+    if (!rangeChanged && Date.now() - this.#fetchedAt < 10_000) return
+    this.#requested = key
+    this.#fetchedAt = Date.now()
+    void this.#fetch()
   }
 
   async #fetch(): Promise<void> {

@@ -54,6 +54,7 @@ export class LiveView extends LitElement {
   declare error: string
   declare loaded: boolean
   #off: (() => void)[] = []
+  #todayAt = 0
 
   constructor() {
     super()
@@ -70,7 +71,9 @@ export class LiveView extends LitElement {
         const r = data as Reading
         if (this.reading && r.time < this.reading.time) return
         this.reading = r
-        if (r.kind === 'interval') void this.#loadToday()
+        // Today's totals change with each interval record; a fast simulated meter sends several a
+        // second, so re-read them at most every 2 s.
+        if (r.kind === 'interval' && Date.now() - this.#todayAt > 2000) void this.#loadToday()
       }),
       stream.onConnection((state) => {
         if (state === 'open') void this.reload()
@@ -98,6 +101,7 @@ export class LiveView extends LitElement {
   }
 
   async #loadToday(): Promise<void> {
+    this.#todayAt = Date.now()
     try {
       this.today = await api.get<Today>('/api/summary/today')
     } catch (error) {
