@@ -115,7 +115,8 @@ console.log(
   `first live value: median ${figures.first_value_ms} ms, max ${figures.first_value_max_ms} ms over ${RUNS} loads (target ≤ 1,000 ms)`,
 )
 console.log(`first value over the stream (no stored reading): median ${figures.first_stream_value_ms} ms`)
-if (real) console.log(`first live value from the node at ${values.url}: median ${Math.round(median(real))} ms`)
+if (real)
+  console.log(`first live value from the node at ${values.url}: median ${Math.round(median(real))} ms`)
 console.log(
   JSON.stringify({
     bench: 'ui',
