@@ -1,9 +1,10 @@
-// zkmeter NodeMCU (ESP8266): WiFi + MQTT glue. The core library does everything that matters —
-// interval records, sequence numbers, EIP-712 digests, the period commitment, payloads, command
-// parsing and the serial link to the UNO; this file moves bytes between them, the network, the
-// clock and flash. Libraries: ESP8266 Arduino core (WiFi, EEPROM, LittleFS, time), 256dpi
-// arduino-mqtt (QoS 1 publish, last will), trezor-crypto (secp256k1). Provisioning (keys, chain,
-// WiFi, broker) is written to EEPROM by the factory tool: see docs/firmware.md.
+// zkmeter NodeMCU (ESP8266): WiFi + MQTT glue. zkm::MeterEngine (the core library) does the meter
+// work — signed interval and live records logged before they are published, the period and its
+// incremental commitment, Resend, relay reports — and is host-tested (firmware/test/cpp/
+// engine_test.cpp). This file binds it to the UNO link, the clock, LittleFS and MQTT.
+// Libraries: ESP8266 Arduino core (WiFi, EEPROM, LittleFS, time), 256dpi arduino-mqtt (QoS 1
+// publish, last will), trezor-crypto (secp256k1, USE_RFC6979=1). Provisioning (keys, chain, WiFi,
+// broker) is written to EEPROM by the factory tool: see docs/firmware.md.
 #include <EEPROM.h>
 #include <ESP8266WiFi.h>
 #include <LittleFS.h>
@@ -34,6 +35,23 @@ static const zkm::PeriodGeometry GEOMETRY = {900, 2976};
 static const char *PERIOD_FILE = "/period.bin";
 static const char *RECORD_FILE = "/records.bin";
 
+static Provisioning prov;
+static char meterName[zkm::METER_NAME_LEN + 1];
+static WiFiClient net;
+static MQTTClient mqtt(1024);
+static char payload[1024];
+static char topic[96];
+static zkm::LinkDecoder fromUno;
+static zkm::Measurement latest;
+static bool haveMeasurement;
+static uint32_t lastLiveMs, lastHeartbeatMs, lastStateMs;
+static uint64_t acked;  // the node's contiguous high-water mark (zkmeter/<meter>/ack)
+
+static const char *topicFor(const char *prefix, const char *suffix) {
+  snprintf(topic, sizeof(topic), "%s/%s/%s", prefix, meterName, suffix);
+  return topic;
+}
+
 // The record ring as one preallocated LittleFS file.
 class FileRecordStore : public zkm::RecordStore {
  public:
@@ -61,24 +79,66 @@ class FileRecordStore : public zkm::RecordStore {
   File file_;
 };
 
-static Provisioning prov;
+// The running period's journal: a header (start, start counter) and one entry per interval.
+class FileJournal : public zkm::PeriodJournal {
+ public:
+  void begin(uint64_t start, uint64_t counter) override {
+    File f = LittleFS.open(PERIOD_FILE, "w");
+    f.write((const uint8_t *)&start, 8);
+    f.write((const uint8_t *)&counter, 8);
+    f.close();
+  }
+  void interval(uint64_t time, uint32_t wh) override {
+    File f = LittleFS.open(PERIOD_FILE, "a");
+    f.write((const uint8_t *)&time, 8);
+    f.write((const uint8_t *)&wh, 4);
+    f.close();
+  }
+  bool readHeader(uint64_t &start, uint64_t &counter) override {
+    reader_ = LittleFS.open(PERIOD_FILE, "r");
+    return reader_ && reader_.read((uint8_t *)&start, 8) == 8 && reader_.read((uint8_t *)&counter, 8) == 8;
+  }
+  bool readInterval(uint64_t &time, uint32_t &wh) override {
+    if (reader_.read((uint8_t *)&time, 8) == 8 && reader_.read((uint8_t *)&wh, 4) == 4) return true;
+    reader_.close();
+    return false;
+  }
+
+ private:
+  File reader_;
+};
+
+class MqttSink : public zkm::MeterSink {
+ public:
+  void record(const zkm::MeterRecord &r, const uint8_t sig[65]) override {
+    size_t n = zkm::buildSensorJson(r, sig, payload, sizeof(payload));
+    if (n) mqtt.publish(topicFor("tele", "SENSOR"), payload, n, false, 1);
+    yield();
+  }
+  void period(const zkm::BillingPeriod &p, const uint8_t sig[65]) override {
+    size_t n = zkm::buildPeriodJson(p, sig, payload, sizeof(payload));
+    if (n) mqtt.publish(topicFor("tele", "PERIOD"), payload, n, true, 1);
+  }
+  // RESULT then stat/POWER<n>, as Tasmota does, once the UNO reports the relay really switched.
+  void relayChanged(uint8_t n, bool on) override {
+    size_t len = zkm::buildPowerResultJson(n, on, payload, sizeof(payload));
+    mqtt.publish(topicFor("stat", "RESULT"), payload, len, false, 1);
+    char name[8] = "POWER0";
+    name[5] = (char)('0' + n);
+    mqtt.publish(topicFor("stat", name), on ? "ON" : "OFF");
+  }
+  void fanChanged(uint8_t speed) override {
+    size_t len = zkm::buildFanResultJson(speed, payload, sizeof(payload));
+    mqtt.publish(topicFor("stat", "RESULT"), payload, len, false, 1);
+  }
+};
+
 static FileRecordStore recordStore;
 static zkm::RecordLog records(recordStore, RECORD_SLOTS);
-static zkm::IntervalAccumulator intervals(GEOMETRY.intervalS);
-static zkm::PeriodTracker period(GEOMETRY);
-static zkm::LinkDecoder fromUno;
-static zkm::Measurement latest;
-static bool haveMeasurement;
-static uint8_t reportedRelays = 0xFF, reportedFan = 0xFF;
-static uint8_t domainSep[32], meterAddress[20];
-static char meterName[zkm::METER_NAME_LEN + 1];
+static FileJournal journal;
+static MqttSink sink;
 static TrezorSigner *signer;
-static WiFiClient net;
-static MQTTClient mqtt(1024);
-static char payload[1024];
-static char topic[96];
-static uint32_t lastLiveMs, lastHeartbeatMs, lastStateMs;
-static uint64_t acked;  // the node's contiguous high-water mark (zkmeter/<meter>/ack)
+static zkm::MeterEngine *engine;
 
 static void yieldToWifi() { yield(); }
 
@@ -87,116 +147,9 @@ static uint64_t now() {
   return t > 1600000000 ? (uint64_t)t : 0;  // 0 until NTP has set the clock
 }
 
-static const char *topicFor(const char *prefix, const char *suffix) {
-  snprintf(topic, sizeof(topic), "%s/%s/%s", prefix, meterName, suffix);
-  return topic;
-}
-
 static void sendToUno(uint8_t type, const uint8_t *p, uint8_t len) {
   uint8_t frame[zkm::LINK_MAX_FRAME];
   Serial.write(frame, zkm::linkEncode(type, p, len, frame));
-}
-
-// Sign, log to flash, then publish: a record that is published is always in the log (Resend can
-// serve it after a reboot), and seq continues from the log, contiguous and never reused.
-static void publishRecord(uint8_t kind, uint64_t time, uint64_t energyWh, uint32_t intervalWh) {
-  zkm::MeterRecord r;
-  uint8_t sig[65];
-  r.seq = records.nextSeq();
-  r.kind = kind;
-  r.time = time;
-  r.energyWh = energyWh;
-  r.intervalWh = intervalWh;
-  r.powerW = latest.powerW;
-  r.voltageMv = latest.voltageMv;
-  r.currentMa = latest.currentMa;
-  r.powerFactor = latest.powerFactor;
-  r.temperatureCenti = latest.temperatureCenti;
-  r.light = latest.light;
-  r.gas = latest.gas;
-  r.water = latest.water;
-  r.hazards = latest.hazards;
-  r.relays = latest.relays;
-  r.fanSpeed = latest.fanSpeed;
-  uint8_t digest[32];
-  zkm::meterRecordDigest(domainSep, r, digest);
-  if (!signer->sign(digest, sig) || !records.append(r, sig)) return;
-  size_t n = zkm::buildSensorJson(r, sig, payload, sizeof(payload));
-  if (n) mqtt.publish(topicFor("tele", "SENSOR"), payload, n, false, 1);
-}
-
-static void appendPeriodLog(uint64_t time, uint32_t wh) {
-  File f = LittleFS.open(PERIOD_FILE, "a");
-  f.write((const uint8_t *)&time, sizeof(time));
-  f.write((const uint8_t *)&wh, sizeof(wh));
-  f.close();
-}
-
-static void openPeriod(uint64_t start, uint64_t counter) {
-  uint8_t salt[32];
-  zkm::deriveSalt(prov.pairingKey, meterAddress, start, salt);
-  period.begin(start, counter, salt, prov.periodDays);
-  File f = LittleFS.open(PERIOD_FILE, "w");  // header: where the period started
-  f.write((const uint8_t *)&start, sizeof(start));
-  f.write((const uint8_t *)&counter, sizeof(counter));
-  f.close();
-}
-
-// After a reboot: re-open the period and replay its intervals (at most 14 permutations).
-static void restorePeriod() {
-  File f = LittleFS.open(PERIOD_FILE, "r");
-  uint64_t start, counter;
-  if (!f || f.read((uint8_t *)&start, 8) != 8 || f.read((uint8_t *)&counter, 8) != 8) {
-    if (f) f.close();
-    openPeriod(prov.firstPeriodStart, prov.firstPeriodCounter);
-    return;
-  }
-  uint8_t salt[32];
-  zkm::deriveSalt(prov.pairingKey, meterAddress, start, salt);
-  period.begin(start, counter, salt, prov.periodDays);
-  uint64_t t;
-  uint32_t wh;
-  while (f.read((uint8_t *)&t, 8) == 8 && f.read((uint8_t *)&wh, 4) == 4) period.onInterval(t, wh);
-  f.close();
-}
-
-static void closeIntervals(uint64_t t) {
-  zkm::IntervalClose c;
-  while (intervals.close(t, latest.energyWh, c)) {
-    publishRecord(1, c.time, c.energyWh, c.intervalWh);
-    if (period.onInterval(c.time, c.intervalWh)) appendPeriodLog(c.time, c.intervalWh);
-    if (period.complete()) {
-      zkm::BillingPeriod p;
-      uint8_t digest[32], sig[65];
-      period.close(meterAddress, p);
-      zkm::billingPeriodDigest(domainSep, p, digest);
-      if (signer->sign(digest, sig)) {
-        size_t n = zkm::buildPeriodJson(p, sig, payload, sizeof(payload));
-        if (n) mqtt.publish(topicFor("tele", "PERIOD"), payload, n, true, 1);
-      }
-      openPeriod(p.periodEnd, p.endCounter);  // the next period starts exactly where this one ended
-    }
-  }
-}
-
-// The UNO reports what its relays really are: confirm changes to the node (RESULT, then stat/POWER<n>).
-static void reportChanges() {
-  for (uint8_t n = 1; n <= 8; n++) {
-    uint8_t bit = zkm::relayBit(n);
-    if (reportedRelays != 0xFF && !((reportedRelays ^ latest.relays) & bit)) continue;
-    bool on = latest.relays & bit;
-    size_t len = zkm::buildPowerResultJson(n, on, payload, sizeof(payload));
-    mqtt.publish(topicFor("stat", "RESULT"), payload, len, false, 1);
-    char name[8] = "POWER0";
-    name[5] = (char)('0' + n);
-    mqtt.publish(topicFor("stat", name), on ? "ON" : "OFF");
-  }
-  if (latest.fanSpeed != reportedFan) {
-    size_t len = zkm::buildFanResultJson(latest.fanSpeed, payload, sizeof(payload));
-    mqtt.publish(topicFor("stat", "RESULT"), payload, len, false, 1);
-  }
-  reportedRelays = latest.relays;
-  reportedFan = latest.fanSpeed;
 }
 
 static void onMqtt(String &t, String &body) {
@@ -216,21 +169,14 @@ static void onMqtt(String &t, String &body) {
       sendToUno(zkm::LINK_SET_FAN, &c.value, 1);
       break;
     case zkm::CMD_PERIOD_DAYS:
-      if (period.reschedule(c.value, now())) {
+      if (engine->setPeriodDays(c.value, now())) {
         prov.periodDays = c.value;
         EEPROM.put(0, prov);
         EEPROM.commit();
       }
       break;
     case zkm::CMD_RESEND:
-      for (uint64_t s = c.from; s <= c.to && s < records.nextSeq(); s++) {
-        zkm::MeterRecord r;
-        uint8_t sig[65];
-        if (!records.find(s, r, sig)) continue;  // older than the ring holds
-        size_t n = zkm::buildSensorJson(r, sig, payload, sizeof(payload));
-        if (n) mqtt.publish(topicFor("tele", "SENSOR"), payload, n, false, 1);
-        yield();
-      }
+      engine->resend(c.from, c.to);
       break;
     default:
       break;
@@ -254,17 +200,19 @@ void setup() {
     for (;;) delay(1000);  // nothing to sign with: stay silent rather than publish unsigned data
   }
   LittleFS.begin();
+  recordStore.open();
   signer = new TrezorSigner(prov.privateKey);
-  signer->address(meterAddress);
-  zkm::meterName(meterAddress, meterName);
+  zkm::MeterIdentity id;
+  signer->address(id.address);
+  memcpy(id.pairingKey, prov.pairingKey, 32);
   zkm::Eip712Domain domain;
   zkm::eip712SetChainId(domain, prov.chainId);
   memcpy(domain.verifyingContract, prov.ledger, 20);
-  zkm::eip712DomainSeparator(domain, domainSep);
+  zkm::eip712DomainSeparator(domain, id.domainSeparator);
+  zkm::meterName(id.address, meterName);
   zkm::setPoseidonYield(yieldToWifi);
-  recordStore.open();
-  records.restore();
-  restorePeriod();
+  engine = new zkm::MeterEngine(id, *signer, records, journal, sink, GEOMETRY);
+  engine->start(prov.firstPeriodStart, prov.firstPeriodCounter, prov.periodDays);
   WiFi.mode(WIFI_STA);
   WiFi.begin(prov.ssid, prov.pass);
   configTime(0, 0, prov.ntp);
@@ -278,27 +226,17 @@ void loop() {
   mqtt.loop();
   while (Serial.available()) {
     if (!fromUno.push((uint8_t)Serial.read()) || fromUno.type() != zkm::LINK_MEASUREMENT) continue;
-    zkm::Measurement m;
-    if (!zkm::measurementDecode(fromUno.payload(), fromUno.length(), m)) continue;
-    bool hazardChange = haveMeasurement && m.hazards != latest.hazards;
-    latest = m;
+    if (!zkm::measurementDecode(fromUno.payload(), fromUno.length(), latest)) continue;
     haveMeasurement = true;
-    uint64_t t = now();
-    if (!t) continue;
-    // After a reboot the first interval counts from the last committed counter, so the energy used
-    // while the ESP8266 was down lands in an interval and the readings still sum to the counter.
-    if (!intervals.started()) intervals.begin(t, period.open() ? period.counter() : latest.energyWh);
-    closeIntervals(t);
-    if (mqtt.connected()) reportChanges();
-    if (hazardChange) publishRecord(0, t, latest.energyWh, intervals.currentWh(latest.energyWh));
+    engine->onMeasurement(latest, now());
   }
   uint64_t t = now();
-  // Live samples pause while the node has not acknowledged a ring's worth minus a margin: the
-  // ring must never overwrite records the node may still ask for. Interval records always go.
-  bool roomForLive = records.nextSeq() < acked + RECORD_SLOTS - 256;
-  if (t && haveMeasurement && roomForLive && ms - lastLiveMs >= LIVE_MS) {
+  // Live samples pause while the node is more than a ring's worth (minus a margin) behind with
+  // its acknowledgements: the ring must never overwrite records it may still ask for.
+  bool roomForLive = engine->nextSeq() < acked + RECORD_SLOTS - 256;
+  if (roomForLive && ms - lastLiveMs >= LIVE_MS) {
     lastLiveMs = ms;
-    publishRecord(0, t, latest.energyWh, intervals.currentWh(latest.energyWh));
+    engine->liveSample(t);
   }
   if (t && haveMeasurement && ms - lastStateMs >= STATE_MS) {
     lastStateMs = ms;

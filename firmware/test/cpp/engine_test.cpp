@@ -1,0 +1,228 @@
+// The ESP8266 meter logic (zkm_engine) over a simulated three-day period, with and without a
+// reboot in the middle: contiguous seq, intervals that sum to the counters, the signed period and
+// its commitment recomputed independently from the published interval records.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "secp256k1_signer.h"
+#include "zkmeter.h"
+
+namespace {
+
+class RamRecords : public zkm::RecordStore {
+ public:
+  explicit RamRecords(size_t size) : bytes(size, 0xFF) {}
+  bool read(uint32_t off, uint8_t *out, uint16_t len) override {
+    if (off + len > bytes.size()) return false;
+    memcpy(out, bytes.data() + off, len);
+    return true;
+  }
+  bool write(uint32_t off, const uint8_t *data, uint16_t len) override {
+    if (off + len > bytes.size()) return false;
+    memcpy(bytes.data() + off, data, len);
+    return true;
+  }
+  std::vector<uint8_t> bytes;
+};
+
+class RamJournal : public zkm::PeriodJournal {
+ public:
+  void begin(uint64_t s, uint64_t c) override {
+    has = true;
+    start = s;
+    counter = c;
+    entries.clear();
+  }
+  void interval(uint64_t t, uint32_t wh) override { entries.push_back({t, wh}); }
+  bool readHeader(uint64_t &s, uint64_t &c) override {
+    cursor = 0;
+    if (!has) return false;
+    s = start;
+    c = counter;
+    return true;
+  }
+  bool readInterval(uint64_t &t, uint32_t &wh) override {
+    if (cursor >= entries.size()) return false;
+    t = entries[cursor].first;
+    wh = entries[cursor].second;
+    cursor++;
+    return true;
+  }
+  bool has = false;
+  uint64_t start = 0, counter = 0;
+  std::vector<std::pair<uint64_t, uint32_t>> entries;
+  size_t cursor = 0;
+};
+
+struct Captured {
+  zkm::MeterRecord record;
+  std::vector<uint8_t> sig;
+};
+
+class Sink : public zkm::MeterSink {
+ public:
+  void record(const zkm::MeterRecord &r, const uint8_t sig[65]) override { records.push_back({r, {sig, sig + 65}}); }
+  void period(const zkm::BillingPeriod &p, const uint8_t sig[65]) override {
+    periods.push_back(p);
+    periodSigs.push_back({sig, sig + 65});
+  }
+  void relayChanged(uint8_t n, bool on) override { relays.push_back({n, on}); }
+  void fanChanged(uint8_t speed) override { fans.push_back(speed); }
+  std::vector<Captured> records;
+  std::vector<zkm::BillingPeriod> periods;
+  std::vector<std::vector<uint8_t>> periodSigs;
+  std::vector<std::pair<uint8_t, bool>> relays;
+  std::vector<uint8_t> fans;
+};
+
+const uint64_t T0 = 1764028800;  // a UTC midnight
+const zkm::PeriodGeometry GEOMETRY = {900, 288};  // test profile: at most 3 days
+
+uint64_t energyAt(uint64_t t) {
+  uint64_t minutes = (t - T0) / 60;
+  return 1000 + minutes * 3 + (minutes / 97) * 5;  // uneven load
+}
+
+zkm::Measurement measurementAt(uint64_t t) {
+  zkm::Measurement m;
+  memset(&m, 0, sizeof(m));
+  m.energyWh = energyAt(t);
+  m.powerW = 180;
+  m.voltageMv = 230000;
+  m.relays = 0x80;
+  return m;
+}
+
+struct Meter {
+  uint8_t key[32];
+  zkm::Secp256k1Signer *signer;
+  zkm::MeterIdentity id;
+  RamRecords store{64 * zkm::RECORD_ENTRY_BYTES * 32};
+  RamJournal journal;
+
+  Meter() {
+    for (int i = 0; i < 32; i++) key[i] = (uint8_t)(0x11 + i);
+    signer = new zkm::Secp256k1Signer(key);
+    signer->address(id.address);
+    zkm::Eip712Domain domain;
+    zkm::eip712SetChainId(domain, 31337);
+    memset(domain.verifyingContract, 0x5f, 20);
+    zkm::eip712DomainSeparator(domain, id.domainSeparator);
+    for (int i = 0; i < 32; i++) id.pairingKey[i] = (uint8_t)(0xA0 ^ i);
+  }
+  ~Meter() { delete signer; }
+};
+
+// Runs [from, to) with a measurement every minute; a fresh engine (a reboot) at each `boots` time.
+void run(Meter &meter, Sink &sink, const std::vector<uint64_t> &boots, uint64_t to, uint64_t offlineFrom,
+         uint64_t offlineTo) {
+  zkm::RecordLog *log = nullptr;
+  zkm::MeterEngine *engine = nullptr;
+  size_t nextBoot = 0;
+  for (uint64_t t = T0; t < to; t += 60) {
+    if (nextBoot < boots.size() && t >= boots[nextBoot]) {
+      delete engine;
+      delete log;
+      log = new zkm::RecordLog(meter.store, 2048);
+      engine = new zkm::MeterEngine(meter.id, *meter.signer, *log, meter.journal, sink, GEOMETRY);
+      engine->start(T0, 1000, 0);
+      nextBoot++;
+    }
+    if (t >= offlineFrom && t < offlineTo) continue;  // the ESP8266 is off: no measurement seen
+    engine->onMeasurement(measurementAt(t), t);
+    if ((t - T0) % 600 == 0) engine->liveSample(t);
+  }
+  delete engine;
+  delete log;
+}
+
+void expectConsistentPeriod(Meter &meter, const Sink &sink) {
+  ASSERT_EQ(sink.periods.size(), 1u);
+  const zkm::BillingPeriod &p = sink.periods[0];
+  EXPECT_EQ(p.periodStart, T0);
+  EXPECT_EQ(p.periodEnd, T0 + 3 * 86400);
+  EXPECT_EQ(p.startCounter, 1000u);
+  EXPECT_EQ(p.endCounter, energyAt(T0 + 3 * 86400));
+  EXPECT_EQ(0, memcmp(p.meter, meter.id.address, 20));
+  // Seq contiguous from 0; interval readings sum to the counter difference.
+  std::vector<uint16_t> readings(GEOMETRY.n, 0);
+  uint64_t sum = 0;
+  for (size_t i = 0; i < sink.records.size(); i++) {
+    const zkm::MeterRecord &r = sink.records[i].record;
+    EXPECT_EQ(r.seq, i);
+    if (r.kind != 1 || r.time > p.periodEnd) continue;
+    readings[(r.time - 900 - T0) / 900] = (uint16_t)r.intervalWh;
+    sum += r.intervalWh;
+  }
+  EXPECT_EQ(sum, p.endCounter - p.startCounter);
+  // The commitment, recomputed from the published readings alone.
+  uint8_t salt[32], c[32];
+  zkm::deriveSalt(meter.id.pairingKey, meter.id.address, T0, salt);
+  zkm::CommitmentChain chain;
+  chain.begin(salt);
+  for (uint16_t r : readings) chain.push(r);
+  ASSERT_TRUE(chain.finish(GEOMETRY.n, c));
+  EXPECT_EQ(0, memcmp(c, p.commitment, 32));
+  uint8_t digest[32], sig[65];
+  zkm::billingPeriodDigest(meter.id.domainSeparator, p, digest);
+  ASSERT_TRUE(meter.signer->sign(digest, sig));
+  EXPECT_EQ(0, memcmp(sig, sink.periodSigs[0].data(), 65));
+}
+
+}  // namespace
+
+TEST(MeterEngine, ClosesASignedPeriodWhoseCommitmentMatchesItsReadings) {
+  Meter meter;
+  Sink sink;
+  run(meter, sink, {T0}, T0 + 3 * 86400 + 3600, 0, 0);
+  expectConsistentPeriod(meter, sink);
+  size_t intervalRecords = 0;
+  for (const Captured &c : sink.records) intervalRecords += c.record.kind == 1;
+  EXPECT_EQ(intervalRecords, 288u + 3u);  // three days, then the next period until just before +1 h
+  EXPECT_EQ(sink.relays.size(), 8u);      // reported once at start-up, no change afterwards
+}
+
+TEST(MeterEngine, AReboot20MinutesOfflineKeepsSeqContiguousAndThePeriodExact) {
+  Meter meter;
+  Sink sink;
+  uint64_t down = T0 + 86400 + 5 * 3600 + 7 * 60;  // crosses an interval boundary while off
+  run(meter, sink, {T0, down + 20 * 60}, T0 + 3 * 86400 + 600, down, down + 20 * 60);
+  expectConsistentPeriod(meter, sink);
+}
+
+TEST(MeterEngine, ResendServesLoggedRecordsAfterAReboot) {
+  Meter meter;
+  Sink sink;
+  run(meter, sink, {T0}, T0 + 3 * 3600, 0, 0);
+  size_t published = sink.records.size();
+  zkm::RecordLog log(meter.store, 2048);
+  Sink again;
+  zkm::MeterEngine engine(meter.id, *meter.signer, log, meter.journal, again, GEOMETRY);
+  engine.start(T0, 1000, 0);
+  EXPECT_EQ(engine.nextSeq(), published);
+  EXPECT_EQ(engine.resend(3, 7), 5u);
+  ASSERT_EQ(again.records.size(), 5u);
+  EXPECT_EQ(again.records[0].record.seq, 3u);
+  EXPECT_EQ(0, memcmp(again.records[4].sig.data(), sink.records[7].sig.data(), 65));
+}
+
+TEST(MeterEngine, HazardChangesAreRecordedAtOnceAndRelayChangesReported) {
+  Meter meter;
+  Sink sink;
+  zkm::RecordLog log(meter.store, 2048);
+  zkm::MeterEngine engine(meter.id, *meter.signer, log, meter.journal, sink, GEOMETRY);
+  engine.start(T0, 1000, 0);
+  engine.onMeasurement(measurementAt(T0 + 60), T0 + 60);
+  size_t before = sink.records.size();
+  zkm::Measurement m = measurementAt(T0 + 61);
+  m.hazards = zkm::HAZARD_FLAME;
+  m.relays = 0x80 | 0x20 | 0x40;
+  engine.onMeasurement(m, T0 + 61);
+  ASSERT_EQ(sink.records.size(), before + 1);
+  EXPECT_EQ(sink.records.back().record.kind, 0);
+  EXPECT_EQ(sink.records.back().record.hazards, zkm::HAZARD_FLAME);
+  ASSERT_GE(sink.relays.size(), 10u);
+  EXPECT_EQ(sink.relays[8], std::make_pair((uint8_t)6, true));
+  EXPECT_EQ(sink.relays[9], std::make_pair((uint8_t)7, true));
+}
