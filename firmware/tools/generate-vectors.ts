@@ -22,6 +22,7 @@ import {
   bytesToHex,
   domainSeparator,
   type Eip712Domain,
+  hexToBytes,
   type MeterRecordMessage,
   meterRecordDigest,
   signDigest,
@@ -660,6 +661,88 @@ function relayVectors() {
   }
 }
 
+/**
+ * The whole ESP8266 pipeline end to end: a meter measuring energyAt(t) every minute from a UTC
+ * midnight closes a three-day test period. The expected SENSOR and PERIOD payloads come from the TS
+ * references alone (readings = counter differences at the boundaries, circuits' commit, the node's
+ * encoders); firmware/test/cpp/engine_test.cpp runs zkm::MeterEngine and must print the same bytes.
+ */
+function engineVectors() {
+  const t0 = 1764028800
+  const geometry = { intervalSeconds: 900, n: 288 }
+  const energyAt = (t: number) => {
+    const minutes = Math.floor((t - t0) / 60)
+    return 1000 + minutes * 3 + Math.floor(minutes / 97) * 5
+  }
+  const key = testKey('meter-1')
+  const meter = addressOfPrivateKey(key)
+  const pairingKey = new Prng('zkmeter/vectors/engine').bytes(32)
+  const domain = DOMAINS[0]!
+  const end = periodEndFor(t0, 0, geometry)
+  const readings: number[] = []
+  const sensors: string[] = []
+  for (let t = t0 + 900; t <= end; t += 900) {
+    const wh = energyAt(t) - energyAt(t - 900)
+    readings.push(wh)
+    if (sensors.length < 3) {
+      const record: MeterRecordMessage = {
+        seq: BigInt(readings.length - 1),
+        kind: 1,
+        time: BigInt(t),
+        energyWh: BigInt(energyAt(t)),
+        intervalWh: wh,
+        powerW: 180,
+        voltageMv: 230000,
+        currentMa: 0,
+        powerFactor: 0,
+        temperatureCenti: 0,
+        light: 0,
+        gas: 0,
+        water: 0,
+        hazards: 0,
+        relays: 0x80,
+        fanSpeed: 0,
+      }
+      sensors.push(encodeSensorPayload(record, signDigest(key, meterRecordDigest(domain, record))))
+    }
+  }
+  const salt = deriveSalt(pairingKey, hexToBytes(meter), t0)
+  const period: BillingPeriodMessage = {
+    meter,
+    periodStart: BigInt(t0),
+    periodEnd: BigInt(end),
+    startCounter: 1000n,
+    endCounter: BigInt(energyAt(end)),
+    commitment: commit(readings, salt, geometry.n),
+  }
+  const signature = signDigest(key, billingPeriodDigest(domain, period))
+  return {
+    description:
+      'End-to-end ESP8266 pipeline: energyAt(t) = 1000 + 3·m + 5·floor(m / 97) Wh with m = floor((t − t0) / 60), ' +
+      'measured every 60 s from t0 (powerW 180, voltageMv 230000, relays 0x80, nothing else), no live samples, ' +
+      'startCounter 1000, PeriodDays 0. Expected: the first interval SENSOR payloads and the PERIOD payload.',
+    t0,
+    intervalSeconds: geometry.intervalSeconds,
+    n: geometry.n,
+    key: 'meter-1',
+    privateKey: bytesToHex(key),
+    pairingKey: bytesToHex(pairingKey),
+    chainId: dec(domain.chainId),
+    verifyingContract: domain.verifyingContract,
+    sensors,
+    period: encodePeriodPayload(
+      {
+        ...period,
+        periodStart: Number(period.periodStart),
+        periodEnd: Number(period.periodEnd),
+        startCounter: Number(period.startCounter),
+        endCounter: Number(period.endCounter),
+      },
+      signature,
+    ),
+  }
+}
+
 /** Every vector file's name and exact text. */
 export function generateVectors(): Record<string, string> {
   const files: Record<string, unknown> = {
@@ -672,6 +755,7 @@ export function generateVectors(): Record<string, string> {
     'modbus.json': modbusVectors(),
     'period.json': periodVectors(),
     'relays.json': relayVectors(),
+    'engine.json': engineVectors(),
   }
   return Object.fromEntries(
     Object.entries(files).map(([name, value]) => [name, `${JSON.stringify(value, null, 2)}\n`]),

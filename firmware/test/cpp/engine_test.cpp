@@ -226,3 +226,51 @@ TEST(MeterEngine, HazardChangesAreRecordedAtOnceAndRelayChangesReported) {
   EXPECT_EQ(sink.relays[8], std::make_pair((uint8_t)6, true));
   EXPECT_EQ(sink.relays[9], std::make_pair((uint8_t)7, true));
 }
+
+#include "json.h"
+
+// test/vectors/engine.json: the TS references' SENSOR and PERIOD payloads for a scripted meter.
+TEST(MeterEngine, PrintsTheSamePayloadsAsTheTypeScriptPipeline) {
+  using zkmtest::fromHex;
+  zkmtest::Json v = zkmtest::loadVectors("engine.json");
+  uint64_t t0 = v["t0"].u64();
+  zkm::PeriodGeometry g = {(uint32_t)v["intervalSeconds"].u64(), (uint32_t)v["n"].u64()};
+  std::vector<uint8_t> key = fromHex(v["privateKey"].str());
+  zkm::Secp256k1Signer signer(key.data());
+  zkm::MeterIdentity id;
+  signer.address(id.address);
+  std::vector<uint8_t> pairing = fromHex(v["pairingKey"].str());
+  memcpy(id.pairingKey, pairing.data(), 32);
+  zkm::Eip712Domain domain;
+  std::vector<uint8_t> chain = zkmtest::decTo32(v["chainId"].str());
+  memcpy(domain.chainId, chain.data(), 32);
+  std::vector<uint8_t> contract = fromHex(v["verifyingContract"].str());
+  memcpy(domain.verifyingContract, contract.data(), 20);
+  zkm::eip712DomainSeparator(domain, id.domainSeparator);
+
+  RamRecords store(1024 * zkm::RECORD_ENTRY_BYTES);
+  RamJournal journal;
+  Sink sink;
+  zkm::RecordLog log(store, 1024);
+  zkm::MeterEngine engine(id, signer, log, journal, sink, g);
+  engine.start(t0, 1000, 0);
+  for (uint64_t t = t0; sink.periods.empty(); t += 60) {
+    zkm::Measurement m;
+    memset(&m, 0, sizeof(m));
+    uint64_t minutes = (t - t0) / 60;
+    m.energyWh = 1000 + minutes * 3 + (minutes / 97) * 5;
+    m.powerW = 180;
+    m.voltageMv = 230000;
+    m.relays = 0x80;
+    engine.onMeasurement(m, t);
+    ASSERT_LT(t, t0 + 4 * 86400) << "no period closed";
+  }
+  char buf[1024];
+  const zkmtest::Json &sensors = v["sensors"];
+  for (size_t i = 0; i < sensors.size(); i++) {
+    size_t n = zkm::buildSensorJson(sink.records[i].record, sink.records[i].sig.data(), buf, sizeof(buf));
+    EXPECT_EQ(std::string(buf, n), sensors[i].str());
+  }
+  size_t n = zkm::buildPeriodJson(sink.periods[0], sink.periodSigs[0].data(), buf, sizeof(buf));
+  EXPECT_EQ(std::string(buf, n), v["period"].str());
+}
