@@ -45,6 +45,7 @@ import { processProver } from './prover-process.ts'
 import { createReadingHistory, type ReadingHistory } from './readings.ts'
 import { registerRoutes } from './routes.ts'
 import { serveStatic } from './static.ts'
+import { alarmView, billView } from './views.ts'
 
 export class ExternalChainConfigError extends ZkMeterError {
   override name = 'ExternalChainConfigError'
@@ -356,9 +357,17 @@ export async function startHouseholdNode(
         .catch((error) => log({ level: 'error', msg: 'could not record a bill', error: String(error) }))
     }
     ingestor.on('period', billPeriod)
-    biller.on('bill', (bill) => stream.publish('bill', bill))
-    for (const event of ['raised', 'reacted', 'escalated', 'cleared', 'acknowledged', 'closed'] as const) {
-      automation.alarms.events.on(event as never, (alarm: unknown) => stream.publish('alarm', alarm))
+    biller.on('bill', (bill) => stream.publish('bill', billView(bill)))
+    for (const event of [
+      'raised',
+      'reactivated',
+      'reacted',
+      'escalated',
+      'cleared',
+      'acknowledged',
+      'closed',
+    ] as const) {
+      automation.alarms.events.on(event, (alarm) => stream.publish('alarm', alarmView(alarm)))
     }
     automation.commander.events.on('relay', (channel, on) => stream.publish('relay', { channel, on }))
     automation.commander.events.on('fanSpeed', (fanSpeed) => stream.publish('relay', { fanSpeed }))

@@ -5,7 +5,7 @@
 import { join } from 'node:path'
 import { type HttpApi, HttpError, NotFoundError } from '../api/http.ts'
 import { isChannel, MAX_FAN_SPEED, RELAY_COUNT, type RelayCommand } from '../automation/reading.ts'
-import type { BillRecord } from '../billing/store.ts'
+import { validateRuleSet } from '../automation/rule-schema.ts'
 import { InvalidInputError } from '../errors.ts'
 import { hexToBytes } from '../protocol/eip712.ts'
 import { meterTopicName } from '../protocol/records.ts'
@@ -14,6 +14,7 @@ import { answer, commandsFor } from '../voice/answer.ts'
 import { parse as parseCommand } from '../voice/grammar.ts'
 import type { HouseholdContext } from './node.ts'
 import { intervalsToCsv, type Resolution } from './readings.ts'
+import { alarmView, billView } from './views.ts'
 
 const RELAY_NAMES = [
   'Ceiling fan',
@@ -41,25 +42,6 @@ function object(body: unknown): Record<string, unknown> {
     throw new InvalidInputError('the request body must be a JSON object')
   }
   return body as Record<string, unknown>
-}
-
-function billView(bill: BillRecord) {
-  return {
-    id: bill.id,
-    periodStart: bill.periodStart,
-    periodEnd: bill.periodEnd,
-    energyWh: bill.energyWh,
-    total: bill.total ?? null,
-    status: bill.status,
-    commitment: bill.commitment,
-    manifestCid: bill.manifestCid,
-    cidDigest: bill.cidDigest,
-    tariffId: bill.tariffId ?? null,
-    chainBillId: bill.chainBillId ?? null,
-    submitTx: bill.submitTx ?? null,
-    paidTx: bill.paidTx ?? null,
-    error: bill.error ?? null,
-  }
 }
 
 export function registerRoutes(api: HttpApi, ctx: HouseholdContext): void {
@@ -215,6 +197,27 @@ export function registerRoutes(api: HttpApi, ctx: HouseholdContext): void {
   })
 
   api.route('GET', '/api/rules', () => ctx.rules.current())
+  // Replace the whole document: validated first, applied against the revision the client read
+  // (a concurrent edit is a 409, not a silent overwrite).
+  api.route('PUT', '/api/rules', async (r) => {
+    const wanted = validateRuleSet(await r.json())
+    let set = ctx.rules.current()
+    if (wanted.revision !== set.revision) {
+      throw new HttpError(
+        409,
+        `the rules changed since you read them (revision ${set.revision}): reload and retry`,
+      )
+    }
+    const keep = new Set(wanted.rules.map((rule) => rule.id))
+    for (const rule of set.rules) if (!keep.has(rule.id)) set = await ctx.rules.delete(rule.id, set.revision)
+    for (const rule of wanted.rules) set = await ctx.rules.put(rule, set.revision)
+    set = await ctx.rules.setSettings(
+      { utcOffsetMinutes: wanted.utcOffsetMinutes, overrideS: wanted.overrideS },
+      set.revision,
+    )
+    ctx.automation.engine.setRules(set)
+    return set
+  })
   api.route('PUT', '/api/rules/:id', async (r) => {
     const body = object(await r.json())
     if (body.id !== r.params.id) throw new InvalidInputError('the rule id in the body must match the URL')
@@ -258,10 +261,10 @@ export function registerRoutes(api: HttpApi, ctx: HouseholdContext): void {
 
   // ── safety ────────────────────────────────────────────────────────────────────────────────
   api.route('GET', '/api/alarms', ({ query }) => ({
-    alarms: ctx.automation.alarms.list({ includeClosed: query.get('all') === 'true' }),
+    alarms: ctx.automation.alarms.list({ includeClosed: query.get('all') === 'true' }).map(alarmView),
   }))
   api.route('POST', '/api/alarms/:id/ack', ({ params }) => ({
-    alarm: ctx.automation.alarms.acknowledge(params.id as string, 'resident'),
+    alarm: alarmView(ctx.automation.alarms.acknowledge(params.id as string, 'resident')),
   }))
   api.route('GET', '/api/notices', async () => ({
     notices: (await ctx.ledger.notices()).map((n) => ({
@@ -282,6 +285,7 @@ export function registerRoutes(api: HttpApi, ctx: HouseholdContext): void {
         .list()
         .filter((b) => b.chainBillId)
         .map((b) => ({
+          id: b.id,
           billId: b.chainBillId,
           periodStart: b.periodStart,
           periodEnd: b.periodEnd,

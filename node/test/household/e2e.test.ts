@@ -144,6 +144,37 @@ describe('household node end to end', () => {
     }
   })
 
+  it('replaces the rules document, refusing a stale revision', async () => {
+    const rules = await api<{ revision: number; rules: unknown[] }>('/api/rules')
+    const put = (body: unknown) =>
+      fetch(`${node?.urls.api}/api/rules`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      })
+    const ok = await put(rules)
+    expect(ok.status).toBe(200)
+    const updated = (await ok.json()) as { revision: number; rules: unknown[] }
+    expect(updated.revision).toBeGreaterThan(rules.revision)
+    expect(updated.rules).toEqual(rules.rules)
+    expect((await put(rules)).status).toBe(409)
+    expect((await put({ ...updated, rules: [{ id: 'x', kind: 'nonsense' }] })).status).toBe(400)
+  })
+
+  it('raises a latched fire alarm when the meter reports a flame, until acknowledged', async () => {
+    await node?.context.meter?.injectHazard('flame', true)
+    type AlarmView = { id: string; kind: string; state: string; deviceReacted: boolean }
+    const alarm = await waitFor(
+      'a fire alarm',
+      async () => (await api<{ alarms: AlarmView[] }>('/api/alarms')).alarms.find((a) => a.kind === 'fire'),
+      30_000,
+    )
+    expect(alarm.state).toBe('active')
+    await node?.context.meter?.injectHazard('flame', false)
+    const acked = await api<{ alarm: AlarmView }>(`/api/alarms/${alarm.id}/ack`, { method: 'POST' })
+    expect(acked.alarm.state).toBe('acknowledged')
+  })
+
   it('keeps bills, payments and the chain across a restart', async () => {
     const before = (await api<{ bills: BillView[] }>('/api/bills')).bills
     await node?.stop()

@@ -1,0 +1,45 @@
+/**
+ * The documented shapes (docs/api.md) of what the API and the live stream send: internal records
+ * (bill store, alarm manager) are never sent as they are, so they can change without breaking
+ * the UI.
+ */
+import type { Alarm } from '../automation/alarms.ts'
+import type { BillRecord } from '../billing/store.ts'
+
+export function billView(bill: BillRecord) {
+  return {
+    id: bill.id,
+    periodStart: bill.periodStart,
+    periodEnd: bill.periodEnd,
+    energyWh: bill.energyWh,
+    total: bill.total ?? null,
+    status: bill.status,
+    commitment: bill.commitment,
+    manifestCid: bill.manifestCid,
+    cidDigest: bill.cidDigest,
+    tariffId: bill.tariffId ?? null,
+    chainBillId: bill.chainBillId ?? null,
+    submitTx: bill.submitTx ?? null,
+    paidTx: bill.paidTx ?? null,
+    error: bill.error ?? null,
+  }
+}
+
+const KIND = { flame: 'fire', gas: 'gas', water: 'flood' } as const
+
+export function alarmView(alarm: Alarm) {
+  const acknowledged = alarm.acknowledgedAt !== undefined
+  return {
+    id: alarm.id,
+    kind: KIND[alarm.hazard],
+    // Latched: a cleared hazard stays listed until the resident acknowledges it.
+    state: acknowledged ? 'acknowledged' : alarm.active ? 'active' : 'cleared',
+    active: alarm.active,
+    raisedAt: new Date(alarm.raisedAt).toISOString(),
+    clearedAt: alarm.clearedAt === undefined ? null : new Date(alarm.clearedAt).toISOString(),
+    acknowledgedAt: acknowledged ? new Date(alarm.acknowledgedAt as number).toISOString() : null,
+    deviceReacted: alarm.reacted,
+    severity: alarm.severity === 'deviceDidNotReact' ? 'escalated' : 'alarm',
+    resends: alarm.resends,
+  }
+}
