@@ -30,10 +30,14 @@ if (missing.length === 0) process.exit(0)
 
 const npmCli = process.env.npm_execpath
 if (!npmCli) {
-  console.error(`zkmeter: optional native packages missing (${missing.join(', ')}); run npm install with Node >= 22`)
+  console.error(
+    `zkmeter: optional native packages missing (${missing.join(', ')}); run npm install with Node >= 22`,
+  )
   process.exit(1)
 }
-console.log(`zkmeter: installing optional native packages npm skipped on an older Node: ${missing.join(', ')}`)
+console.log(
+  `zkmeter: installing optional native packages npm skipped on an older Node: ${missing.join(', ')}`,
+)
 const result = spawnSync(
   process.execPath,
   [npmCli, 'install', '--no-save', '--no-audit', '--no-fund', '--ignore-scripts', ...missing],
