@@ -46,6 +46,8 @@ static zkm::Measurement latest;
 static bool haveMeasurement;
 static uint32_t lastLiveMs, lastHeartbeatMs, lastStateMs;
 static uint64_t acked;  // the node's contiguous high-water mark (zkmeter/<meter>/ack)
+static uint32_t lastRxMs;
+static bool rxPending;  // bytes arrived since the line was last seen quiet
 
 static const char *topicFor(const char *prefix, const char *suffix) {
   snprintf(topic, sizeof(topic), "%s/%s/%s", prefix, meterName, suffix);
@@ -224,12 +226,21 @@ void loop() {
   uint32_t ms = millis();
   connectMqtt();
   mqtt.loop();
-  while (Serial.available()) {
-    if (!fromUno.push((uint8_t)Serial.read()) || fromUno.type() != zkm::LINK_MEASUREMENT) continue;
+  bool quiet = !Serial.available() && rxPending && ms - lastRxMs >= zkm::LINK_IDLE_MS;
+  while (Serial.available() || quiet) {
+    // When the line has gone quiet, idle() releases frames held behind a false start.
+    bool frame = quiet ? fromUno.idle() : fromUno.push((uint8_t)Serial.read());
+    if (quiet && !frame) break;
+    if (!quiet) {
+      lastRxMs = ms;
+      rxPending = true;
+    }
+    if (!frame || fromUno.type() != zkm::LINK_MEASUREMENT) continue;
     if (!zkm::measurementDecode(fromUno.payload(), fromUno.length(), latest)) continue;
     haveMeasurement = true;
     engine->onMeasurement(latest, now());
   }
+  if (quiet) rxPending = false;
   uint64_t t = now();
   // Live samples pause while the node is more than a ring's worth (minus a margin) behind with
   // its acknowledgements: the ring must never overwrite records it may still ask for.

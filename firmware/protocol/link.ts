@@ -9,6 +9,8 @@ import { crc16Modbus } from './crc16.ts'
 export const LINK_START = 0x7e
 export const LINK_MAX_PAYLOAD = 48
 export const LINK_OVERHEAD = 5
+/** Quiet time after which a partial frame is abandoned (about 20 byte times at 9600 baud). */
+export const LINK_IDLE_MS = 20
 
 export const LinkType = {
   measurement: 0x01,
@@ -62,6 +64,19 @@ export class LinkDecoder {
     for (const byte of bytes) {
       if (this.#buf.length === 0 && byte !== LINK_START) continue
       this.#buf.push(byte)
+      this.#drain(frames)
+    }
+    return frames
+  }
+
+  /**
+   * The line has been quiet for LINK_IDLE_MS: a partial frame still buffered is a false start (a
+   * 0x7E inside a corrupted frame) holding back the frames behind it. Drops it and re-scans.
+   */
+  idle(): LinkFrame[] {
+    const frames: LinkFrame[] = []
+    while (this.#buf.length > 0) {
+      this.#resync()
       this.#drain(frames)
     }
     return frames

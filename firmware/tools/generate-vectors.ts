@@ -389,14 +389,19 @@ function linkVectors() {
     prng.bytes(5).map((b) => (b === 0x7e ? 0 : b)),
     good[4]!,
     good[6]!,
+    // A corrupted frame whose CRC low byte is 0x7E starts a false frame (len 0x22) that holds the
+    // last good frame until the line goes quiet: a decoder releases it on idle().
+    Buffer.from('7e05013279d493847e22', 'hex'),
+    encodeFrame(0x00, new Uint8Array(0)),
   ]
   const stream = Buffer.concat(parts)
   const decoder = new LinkDecoder()
-  const decoded = decoder.push(stream)
+  const decoded = [...decoder.push(stream), ...decoder.idle()]
   return {
     description:
       'UNO ↔ ESP8266 frames: 0x7E | len | type | payload | CRC-16/Modbus (lo, hi) over len, type, payload. ' +
-      'stream: a noisy byte sequence and the frames a resynchronising decoder must recover from it.',
+      'stream: a noisy byte sequence and the frames a resynchronising decoder must recover from it, the last one ' +
+      'only once the line goes quiet (idle()).',
     frames,
     stream: {
       bytes: hex(stream),

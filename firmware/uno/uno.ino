@@ -87,6 +87,8 @@ static uint8_t pzemMisses;
 static uint8_t outputs = 0xFF;  // forces the first write
 static bool powerFailHandled;
 static bool pulsesSeen;  // CF pulses arrived since the PZEM last answered
+static uint32_t lastRxMs;
+static bool rxPending;  // bytes arrived since the line was last seen quiet
 
 static void onCfPulse() { cfPulses++; }
 
@@ -208,8 +210,15 @@ void setup() {
 
 void loop() {
   uint32_t now = millis();
-  while (Serial.available()) {
-    if (fromEsp.push((uint8_t)Serial.read())) handleFrame();
+  if (Serial.available()) {
+    while (Serial.available()) {
+      if (fromEsp.push((uint8_t)Serial.read())) handleFrame();
+    }
+    lastRxMs = now;
+    rxPending = true;
+  } else if (rxPending && now - lastRxMs >= zkm::LINK_IDLE_MS) {
+    while (fromEsp.idle()) handleFrame();  // the line went quiet: release frames held by a false start
+    rxPending = false;
   }
 
   m.temperatureCenti = zkm::lm35Centi(analogRead(A0));

@@ -35,6 +35,18 @@ void LinkDecoder::resync() {
 bool LinkDecoder::push(uint8_t byte) {
   if (fill_ == 0 && byte != LINK_START) return false;
   buf_[fill_++] = byte;
+  return parse();
+}
+
+bool LinkDecoder::idle() {
+  while (fill_) {
+    if (parse()) return true;  // a complete frame was still waiting
+    resync();                  // what is left is a partial frame that can no longer complete
+  }
+  return false;
+}
+
+bool LinkDecoder::parse() {
   for (;;) {
     if (fill_ < 2) return false;
     if (buf_[1] > LINK_MAX_PAYLOAD) {

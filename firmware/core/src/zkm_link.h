@@ -13,6 +13,8 @@ static const uint8_t LINK_START = 0x7E;
 static const uint8_t LINK_MAX_PAYLOAD = 48;
 static const uint8_t LINK_OVERHEAD = 5;
 static const uint8_t LINK_MAX_FRAME = LINK_MAX_PAYLOAD + LINK_OVERHEAD;
+// Quiet time after which a partial frame is abandoned (about 20 byte times at 9600 baud).
+static const uint8_t LINK_IDLE_MS = 20;
 
 // UNO -> ESP8266
 static const uint8_t LINK_MEASUREMENT = 0x01;
@@ -29,6 +31,11 @@ class LinkDecoder {
   LinkDecoder() : fill_(0), errors_(0) {}
   // Feeds one received byte; returns true when a complete, CRC-valid frame is available.
   bool push(uint8_t byte);
+  // The line has been quiet for a while (LINK_IDLE_MS): a frame is sent back to back, so a partial
+  // one still buffered is a false start (a 0x7E inside a corrupted frame) that would otherwise hold
+  // back the real frames behind it until len + 5 bytes arrived. Drops it and re-scans; returns
+  // true when that yields a frame (call again until false).
+  bool idle();
   // The last complete frame; valid until the next push that returns true.
   uint8_t type() const { return frame_[2]; }
   const uint8_t *payload() const { return frame_ + 3; }
@@ -38,6 +45,7 @@ class LinkDecoder {
  private:
   bool check();
   void resync();
+  bool parse();
   uint8_t buf_[LINK_MAX_FRAME];
   uint8_t frame_[LINK_MAX_FRAME];
   uint8_t fill_;

@@ -54,6 +54,7 @@ TEST(Link, DecoderRecoversTheSameFramesFromANoisyStream) {
   for (uint8_t b : stream) {
     if (d.push(b)) got.push_back({d.type(), toHex(d.payload(), d.length())});
   }
+  while (d.idle()) got.push_back({d.type(), toHex(d.payload(), d.length())});  // the line goes quiet
   const Json &want = v["stream"]["frames"];
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); i++) {
@@ -166,4 +167,16 @@ TEST(Mqtt, StatePayload) {
                                    (uint8_t)s["fanSpeed"].u64(), buf, sizeof(buf));
     EXPECT_EQ(std::string(buf, n), s["json"].str());
   }
+}
+
+TEST(Link, IdleReleasesAFrameHeldBehindAFalseStart) {
+  // A corrupted frame whose CRC low byte is 0x7E, then a good empty frame: the 0x7E starts a
+  // false frame of length 0x22 that swallows the good one until the line goes quiet.
+  std::vector<uint8_t> stream = fromHex("7e05013279d493847e22" "7e000001b0");
+  zkm::LinkDecoder d;
+  for (uint8_t b : stream) EXPECT_FALSE(d.push(b));
+  ASSERT_TRUE(d.idle());
+  EXPECT_EQ(d.type(), 0);
+  EXPECT_EQ(d.length(), 0);
+  EXPECT_FALSE(d.idle());
 }
