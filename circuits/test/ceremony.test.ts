@@ -12,8 +12,9 @@ import {
   verifyAll,
   verifyContribution,
 } from '../scripts/ceremony.ts'
-import { ensureDevPtau } from '../scripts/pipeline.ts'
+import { ensureDevPtau, setupPower } from '../scripts/pipeline.ts'
 import { loadCircuit, prove, tariffHash, verify } from '../src/index.ts'
+import { profileBuildDir } from '../src/profiles.ts'
 
 // The production path (docs/trusted-setup.md) run end to end at the test profile, with the dev
 // ptau standing in for the public Powers of Tau file.
@@ -22,10 +23,12 @@ const log = () => {}
 const HEAVY = 300_000
 let dir: string
 let ptau: string
+let power: number
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'zkmeter-ceremony-'))
-  ptau = (await ensureDevPtau(13, log)).path
+  power = await setupPower(join(profileBuildDir('test'), 'bill.r1cs'))
+  ptau = (await ensureDevPtau(power, log)).path
 })
 
 afterAll(async () => {
@@ -52,7 +55,7 @@ describe('phase-2 ceremony', () => {
     async () => {
       await start(dir, 'test', log)
       const state = JSON.parse(await readFile(join(dir, 'ceremony.json'), 'utf8'))
-      expect(state.power).toBe(13)
+      expect(state.power).toBe(power)
       expect(state.chain).toHaveLength(1)
     },
     HEAVY,
