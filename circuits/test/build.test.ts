@@ -1,0 +1,73 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import * as snarkjs from 'snarkjs'
+import solc from 'solc'
+import { afterAll, describe, expect, it } from 'vitest'
+import { buildProfile } from '../scripts/build.ts'
+import { readR1csHeader, setupPower } from '../scripts/pipeline.ts'
+import { profileBuildDir } from '../src/profiles.ts'
+
+const dir = profileBuildDir('test')
+
+afterAll(async () => {
+  await (globalThis as { curve_bn128?: { terminate(): Promise<void> } | null }).curve_bn128?.terminate()
+})
+
+describe('test profile build', () => {
+  it('skips every step when nothing changed (npm test built it just before)', async () => {
+    const lines: string[] = []
+    const manifest = await buildProfile('test', { log: (m) => lines.push(m) })
+    expect(lines.filter((l) => /cached/.test(l))).toHaveLength(4)
+    expect(lines.join('\n')).not.toMatch(/compiled in|setup in|written in/)
+    expect(manifest).toMatchObject({
+      profile: 'test',
+      n: 192,
+      slots: 96,
+      power: 13,
+      trustedSetup: 'INSECURE-development',
+      publicSignals: ['commitment', 'tariffHash', 'total', 'energyWh'],
+    })
+    expect(manifest.constraints).toBe((await readR1csHeader(join(dir, 'bill.r1cs'))).nConstraints)
+  })
+
+  it('reads the r1cs header as snarkjs does', async () => {
+    const mine = await readR1csHeader(join(dir, 'bill.r1cs'))
+    const theirs = (await snarkjs.r1cs.info(join(dir, 'bill.r1cs'))) as unknown as {
+      nConstraints: number
+      nOutputs: number
+      nPubInputs: number
+      nPrvInputs: number
+      nVars: number
+    }
+    expect(mine).toEqual({
+      nWires: theirs.nVars,
+      nOutputs: theirs.nOutputs,
+      nPubInputs: theirs.nPubInputs,
+      nPrvInputs: theirs.nPrvInputs,
+      nConstraints: theirs.nConstraints,
+    })
+    expect(mine.nOutputs).toBe(4)
+    expect(await setupPower(join(dir, 'bill.r1cs'))).toBe(13)
+  })
+
+  it('exports a Groth16Verifier that solc 0.8.37 compiles, marked INSECURE', async () => {
+    const source = await readFile(join(dir, 'Groth16Verifier.sol'), 'utf8')
+    expect(source).toMatch(/INSECURE/)
+    const out = JSON.parse(
+      solc.compile(
+        JSON.stringify({
+          language: 'Solidity',
+          sources: { 'Groth16Verifier.sol': { content: source } },
+          settings: { outputSelection: { '*': { '*': ['abi'] } } },
+        }),
+      ),
+    ) as {
+      errors?: { severity: string; formattedMessage: string }[]
+      contracts: Record<string, Record<string, { abi: { name?: string; inputs?: unknown[] }[] }>>
+    }
+    expect((out.errors ?? []).filter((e) => e.severity === 'error')).toEqual([])
+    const abi = out.contracts['Groth16Verifier.sol']?.Groth16Verifier?.abi ?? []
+    const verifyProof = abi.find((f) => f.name === 'verifyProof')
+    expect(verifyProof?.inputs).toHaveLength(4)
+  })
+})
