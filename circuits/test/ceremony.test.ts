@@ -27,7 +27,13 @@ let power: number
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'zkmeter-ceremony-'))
-  power = await setupPower(join(profileBuildDir('test'), 'bill.r1cs'))
+  try {
+    power = await setupPower(join(profileBuildDir('test'), 'bill.r1cs'))
+  } catch (err) {
+    throw new Error(
+      `the test circuit is not built: run \`npm run build:circuits:test\` first (${String(err)})`,
+    )
+  }
   ptau = (await ensureDevPtau(power, log)).path
 })
 
