@@ -4,8 +4,10 @@
  * `isMember(meter, area)`; where the answer comes from is the integrator's choice:
  * - `snapshotRegistry`: a list of `{ meter, area, active }` (in code or a JSON file), e.g. exported
  *   from the ledger's MeterRegistered/MeterDeactivated events;
- * - `readerRegistry`: any `readMeter(meter)` lookup, e.g. the ledger's `meters(address)` view,
- *   cached for a while so a flood of announcements cannot become a flood of RPC calls.
+ * - `readerRegistry`: any `readMeter(meter)` lookup, cached for a while so a flood of announcements
+ *   cannot become a flood of RPC calls;
+ * - `ledgerRegistry`: the chain itself, through the ledger client's `meter(address)` reader
+ *   (contracts/ts/ledger.ts: the contract's `meters(address)` view).
  */
 import { readFile } from 'node:fs/promises'
 import { InvalidInputError } from '../errors.ts'
@@ -105,4 +107,17 @@ export function readerRegistry(
       }
     },
   }
+}
+
+/** What the registry needs of the ledger client (contracts/ts/ledger.ts `LedgerClient.meter`). */
+export interface LedgerMeterReader {
+  meter(meter: string): Promise<MeterInfo>
+}
+
+/** Membership from the chain: registered, active meters whose `areaId` is the area. */
+export function ledgerRegistry(
+  ledger: LedgerMeterReader,
+  options: ReaderRegistryOptions = {},
+): MeterRegistry {
+  return readerRegistry((meter) => ledger.meter(meter), options)
 }
