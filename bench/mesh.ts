@@ -11,6 +11,8 @@
  *   (/proc/self/io wchar: noise/yamux/gossip framing, control messages and duplicates included) ÷ 50;
  * - alert_p95_ms (50 homes) and alert_p95_10_ms: raise → surfaced at each neighbour, 20 alerts;
  * - rss_per_node_mb: process RSS growth per started node (50 nodes, after the stack is imported);
+ * - round_50_d3_s, …_d3: the 50-home run again with gossipsub mesh degree D = 3 (BENCH_MESH_LOW_D)
+ *   instead of libp2p's 6: each message then reaches a home ~3 times instead of ~6;
  * - sizes: BENCH_MESH_SIZES (default 10,50). 100 full hosts in one process did not converge to a full
  *   membership view here (docs/benchmarks/mesh.md); BENCH_MESH_SIZES=10,50,100 tries it;
  * - the load forecast's backtest on simulated area data against the seasonal-naive baselines.
@@ -29,6 +31,8 @@ const AREA = 1
 const DOMAIN = { chainId: 31337n, verifyingContract: '0x5fbdb2315678afecb367f032d93f642f64180aa3' as const }
 const SIZES = (process.env.BENCH_MESH_SIZES ?? '10,50').split(',').map(Number)
 const quiet = { warn: () => {} }
+/** A second 50-home run with this gossipsub mesh degree (libp2p's default is 6); 0 skips it. */
+const LOW_D = Number(process.env.BENCH_MESH_LOW_D ?? 3)
 
 const wchar = () => Number(/wchar: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? Number.NaN)
 const rssMb = () => process.memoryUsage().rss / 2 ** 20
@@ -44,7 +48,7 @@ async function until(condition: () => boolean, timeoutMs: number, what: string) 
   }
 }
 
-async function startMesh(n: number) {
+async function startMesh(n: number, gossipD: number) {
   const utility = signerFromPrivateKey(new Uint8Array(randomBytes(32)))
   const meters = Array.from({ length: n }, () => signerFromPrivateKey(new Uint8Array(randomBytes(32))))
   const registry = snapshotRegistry(meters.map((m) => ({ meter: m.address, area: AREA, active: true })))
@@ -66,6 +70,9 @@ async function startMesh(n: number) {
       announceIntervalMs: 120_000,
       // A bench of this size in one process bursts well above a home's normal rate.
       rateLimit: { burst: 2000, perSecond: 2000 },
+      ...(gossipD > 0
+        ? { gossip: { D: gossipD, Dlo: Math.max(2, gossipD - 1), Dhi: 2 * gossipD, Dlazy: gossipD } }
+        : {}),
     })
     await node.start()
     nodes.push(node)
@@ -82,11 +89,14 @@ async function startMesh(n: number) {
   await sleep(1500) // let gossipsub graft its meshes (heartbeat 1 s)
   const t0 = Date.now()
   for (const node of nodes) await node.announce()
-  // Re-announce every 5 s until every view is complete (a message lost while meshes form costs one period).
+  // Poll the views; re-announce every 5 s until complete (a message lost while meshes form costs one period).
   const deadline = Date.now() + 300_000
+  let nextAnnounce = Date.now() + 5000
   while (!nodes.every((node) => node.members.list().length === n)) {
     if (Date.now() > deadline) throw new Error(`${n}-node membership did not converge in 300 s`)
-    await sleep(5000)
+    await sleep(50)
+    if (Date.now() < nextAnnounce) continue
+    nextAnnounce = Date.now() + 5000
     const counts = nodes.map((node) => node.members.list().length)
     console.log(`  membership views: min ${Math.min(...counts)}, max ${Math.max(...counts)} of ${n}`)
     for (const node of nodes) {
@@ -206,9 +216,9 @@ function forecastFigures() {
 }
 
 const figures: Record<string, number> = {}
-for (const n of SIZES) {
-  console.log(`mesh of ${n} homes`)
-  const { nodes, rssPerNodeMb } = await startMesh(n)
+async function measure(n: number, gossipD: number, suffix: string) {
+  console.log(`mesh of ${n} homes${gossipD > 0 ? `, gossipsub D = ${gossipD}` : ''}`)
+  const { nodes, rssPerNodeMb } = await startMesh(n, gossipD)
   const dropouts = Math.round(n / 10)
   const base = Math.floor(Date.now() / 1000 / 900) * 900
   // Warm-up with a generous timeout: each member derives its pair keys once per member set (X25519 + HKDF).
@@ -220,22 +230,22 @@ for (const n of SIZES) {
   console.log(
     `  round with ${dropouts} dropouts: ${runs.map((r) => r.seconds.toFixed(3)).join(', ')} s (exact)`,
   )
-  figures[`round_${n}_s`] = Number(seconds.toFixed(3))
+  figures[`round_${n}${suffix}_s`] = Number(seconds.toFixed(3))
   // All N homes' work runs on this one event loop; per home it is this share of the process CPU.
   const cpuPerNode = median(runs.map((r) => r.cpuMs)) / n
-  figures[`round_${n}_cpu_per_node_ms`] = Number(cpuPerNode.toFixed(1))
+  figures[`round_${n}${suffix}_cpu_per_node_ms`] = Number(cpuPerNode.toFixed(1))
   console.log(
     `  process CPU per round ${median(runs.map((r) => r.cpuMs)).toFixed(0)} ms = ${cpuPerNode.toFixed(1)} ms per home`,
   )
-  figures[`round_${n}_shares_s`] = Number(median(runs.map((r) => r.sharesSeconds)).toFixed(3))
+  figures[`round_${n}${suffix}_shares_s`] = Number(median(runs.map((r) => r.sharesSeconds)).toFixed(3))
   if (n === 50) {
-    figures.bytes_per_node_50 = Math.round(median(runs.map((r) => r.bytes)) / n)
-    figures.rss_per_node_mb = Number(rssPerNodeMb.toFixed(1))
+    figures[`bytes_per_node_50${suffix}`] = Math.round(median(runs.map((r) => r.bytes)) / n)
+    if (suffix === '') figures.rss_per_node_mb = Number(rssPerNodeMb.toFixed(1))
   }
   if (n === 10 || n === 50) {
     await sleep(3000) // let the rounds' gossip drain before timing alerts
     const { latencies, unacked } = await alertLatencies(nodes, 20)
-    const key = n === 50 ? 'alert_p95_ms' : `alert_p95_${n}_ms`
+    const key = n === 50 ? `alert_p95${suffix}_ms` : `alert_p95_${n}${suffix}_ms`
     figures[key] = Number(p95(latencies).toFixed(1))
     console.log(
       `  alerts: ${latencies.length} of ${20 * (n - 1)} deliveries, p50 ${median(latencies).toFixed(1)} ms, p95 ${figures[key]} ms, ${unacked} acks missing at expiry`,
@@ -244,6 +254,9 @@ for (const n of SIZES) {
   console.log(`  rss per node ${rssPerNodeMb.toFixed(1)} MB`)
   await Promise.all(nodes.map((node) => node.stop()))
 }
+
+for (const n of SIZES) await measure(n, 0, '')
+if (LOW_D > 0) await measure(50, LOW_D, `_d${LOW_D}`)
 Object.assign(figures, forecastFigures())
 console.log(
   JSON.stringify({

@@ -76,6 +76,11 @@ export interface MeshNodeOptions {
     inboundConnectionThreshold?: number
     maxIncomingPendingConnections?: number
   }
+  /**
+   * Gossipsub mesh degree (D, bounds Dlo/Dhi, gossip fan-out Dlazy). Lower D sends fewer duplicate
+   * copies of every message (cheaper per home) at the price of less redundancy; defaults are libp2p's 6/4/12/6.
+   */
+  gossip?: { D?: number; Dlo?: number; Dhi?: number; Dlazy?: number }
   maxMessageBytes?: number
   /** Messages per second (and burst) accepted from one author before the rest are ignored. */
   rateLimit?: { perSecond: number; burst: number }
@@ -139,6 +144,7 @@ export async function createMeshNode(options: MeshNodeOptions) {
         maxInboundDataLength: Math.max(4 * maxMessageBytes, 256 * 1024),
         allowedTopics: TOPIC_KINDS.map((k) => topicName(options.area, k)),
         ignoreDuplicatePublishError: true,
+        ...options.gossip,
       }),
     },
   })
