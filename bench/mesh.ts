@@ -98,7 +98,10 @@ async function startMesh(n: number, gossipD: number) {
     if (Date.now() < nextAnnounce) continue
     nextAnnounce = Date.now() + 5000
     const counts = nodes.map((node) => node.members.list().length)
-    console.log(`  membership views: min ${Math.min(...counts)}, max ${Math.max(...counts)} of ${n}`)
+    const worst = counts.indexOf(Math.min(...counts))
+    console.log(
+      `  membership views: min ${counts[worst]} (node ${worst}, ${nodes[worst]?.libp2p.getConnections().length} connections), max ${Math.max(...counts)} of ${n}`,
+    )
     for (const node of nodes) {
       if (nodes.some((other) => other.members.get(node.meter as Address) === undefined)) await node.announce()
     }
