@@ -100,7 +100,7 @@ async function startMesh(n: number, gossipD: number) {
     const counts = nodes.map((node) => node.members.list().length)
     const worst = counts.indexOf(Math.min(...counts))
     console.log(
-      `  membership views: min ${counts[worst]} (node ${worst}, ${nodes[worst]?.libp2p.getConnections().length} connections), max ${Math.max(...counts)} of ${n}`,
+      `  membership views: min ${counts[worst]} (node ${worst}, ${nodes[worst]?.libp2p.getConnections().length} connections, lowest peer score ${Math.min(...(nodes[worst]?.libp2p.getConnections() ?? []).map((c) => (nodes[worst]?.libp2p.services.pubsub as unknown as { getScore(p: string): number }).getScore(c.remotePeer.toString()))).toFixed(1)}), max ${Math.max(...counts)} of ${n}`,
     )
     for (const node of nodes) {
       if (nodes.some((other) => other.members.get(node.meter as Address) === undefined)) await node.announce()
