@@ -157,11 +157,26 @@ interface StateFile {
   >
 }
 
+/** An ack or Resend request for a meter, as it goes out over MQTT. */
+export interface OutboundMessage {
+  topic: string
+  payload: string
+  /** MQTT retain flag: set on acks (the meter reads its high-water mark on reconnect). */
+  retain: boolean
+}
+
 export interface Ingestor {
   start(): Promise<void>
   stop(): Promise<void>
   /** The core path (MQTT calls it; so can a serial link or a benchmark): resolves once durable or refused. */
   ingest(topic: string, payload: Uint8Array | string): Promise<IngestOutcome>
+  /**
+   * Sends every ack and Resend request to `send` as well as over MQTT: a meter that reaches the
+   * node by another transport (a serial link) needs them there. Sends the current acks at once
+   * (what a retained message gives an MQTT meter) and keeps Resend requests repeating. Returns a
+   * function that detaches it.
+   */
+  addOutbound(send: (message: OutboundMessage) => void): () => void
   /** Moves every journaled record to the vault now. */
   flush(): Promise<void>
   anomalies(filter?: { meter?: string; kind?: AnomalyKind; since?: number }): Anomaly[]
@@ -328,8 +343,17 @@ export function createIngestor(options: IngestorOptions): Ingestor {
 
   // ------------------------------------------------------------ acks and Resend
 
+  const outbounds = new Set<(message: OutboundMessage) => void>()
   const publish = (topic: string, payload: string, retain: boolean): void => {
-    if (client === undefined || !running) return
+    if (!running) return
+    for (const send of outbounds) {
+      try {
+        send({ topic, payload, retain })
+      } catch (error) {
+        log({ level: 'warn', event: 'ingest.publish-failed', topic, reason: (error as Error)?.message })
+      }
+    }
+    if (client === undefined) return
     client.publish(topic, payload, { qos: 1, retain }, (error) => {
       if (error) log({ level: 'warn', event: 'ingest.publish-failed', topic, reason: error.message })
     })
@@ -1005,6 +1029,12 @@ export function createIngestor(options: IngestorOptions): Ingestor {
           resendOutstanding()
           resendTimer = setInterval(resendOutstanding, cfg.resendIntervalMs)
           resendTimer.unref()
+        } else if (outbounds.size > 0) {
+          // Transports attached before start get what an MQTT meter would: acks, then Resends.
+          for (const m of meters.values()) scheduleAck(m)
+          resendOutstanding()
+          resendTimer = setInterval(resendOutstanding, cfg.resendIntervalMs)
+          resendTimer.unref()
         }
         log({ level: 'info', event: 'ingest.started', meters: meters.size })
       } catch (error) {
@@ -1034,6 +1064,28 @@ export function createIngestor(options: IngestorOptions): Ingestor {
       return stopping
     },
     ingest,
+    addOutbound(send) {
+      outbounds.add(send)
+      if (running) {
+        for (const m of meters.values()) {
+          if (m.durable.base !== null && m.durable.mark >= m.durable.base) {
+            send({
+              topic: ackTopic(m.address),
+              payload: JSON.stringify({ seq: m.durable.mark }),
+              retain: true,
+            })
+          }
+        }
+        // Without MQTT nothing repeats the Resend requests yet; the timer serves every transport.
+        if (resendTimer === undefined) {
+          resendTimer = setInterval(resendOutstanding, cfg.resendIntervalMs)
+          resendTimer.unref()
+        }
+      }
+      return () => {
+        outbounds.delete(send)
+      }
+    },
     flush,
     anomalies: (filter) => anomalyLog.list(filter),
     counters: () => ({ ...counters, ...anomalyLog.counters() }),
