@@ -16,8 +16,9 @@ import { ConfigError, loadConfig, type NodeConfig, parseFlags } from './config.t
 import { ZkMeterError } from './errors.ts'
 import { initHousehold, NotInitializedError, openHousehold } from './household/identity.ts'
 import { startHouseholdNode } from './household/node.ts'
+import { runUtility } from './utility/cli.ts'
 
-const USAGE = `usage: zkmeter <init|start|status|bills|pay|grant|export> [options]
+const USAGE = `usage: zkmeter <init|start|status|bills|pay|grant|export|utility> [options]
   init                     create household keys (dev mode unless ZKMETER_DEV=false; passphrase from ZKMETER_PASSPHRASE)
   start                    run the household node (creates dev keys on first start in dev mode)
   status                   status of the running node
@@ -25,6 +26,7 @@ const USAGE = `usage: zkmeter <init|start|status|bills|pay|grant|export> [option
   pay <bill-id>            pay a verified bill with the dev wallet (embedded dev chain only)
   grant <bill-id> <key>    disclose one period to the holder of an X25519 public key (0x + 64 hex)
   export [--from t --to t] interval readings as CSV on stdout
+  utility <command>        the utility's side on a chain: deploy, register, tariff, bills, … (utility --help)
 options: --data-dir DIR --host H --port P --rpc-url URL --ledger ADDR --chain-port P --mqtt-url URL
          --mqtt-port P --simulated-meter BOOL --meter-speed X --period-days D --circuit test|production
          --dev BOOL --config FILE`
@@ -69,6 +71,7 @@ const print = (value: unknown) =>
 async function main(argv: string[]): Promise<void> {
   const { flags, positionals } = parseFlags(argv)
   const [command, ...args] = positionals
+  if (command === 'utility') return void print(await runUtility({ positionals: args, flags }))
   if (!command || flags.has('help') || command === 'help') {
     print(USAGE)
     return

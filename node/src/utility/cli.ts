@@ -1,0 +1,319 @@
+/**
+ * `zkmeter utility …` — the utility's side, acting directly on a chain with the utility's key (the
+ * ledger owner). No household node is involved: the utility only ever sees what the ledger holds
+ * (meters, tariffs, notices, bill totals and payments), never readings.
+ *
+ * The key comes from ZKMETER_UTILITY_KEY only: a flag would show up in process lists and shell
+ * history. It is never printed.
+ */
+import { readFile } from 'node:fs/promises'
+import { Wallet } from 'ethers'
+import { isProfileName, PROFILES } from '../../../circuits/src/profiles.ts'
+import { jsonRpcProvider } from '../../../contracts/ts/chain.ts'
+import { compileLedger } from '../../../contracts/ts/compile.ts'
+import { connectLedger, deployLedger, type LedgerClient } from '../../../contracts/ts/ledger.ts'
+import { InvalidInputError } from '../errors.ts'
+
+export const UTILITY_USAGE = `usage: zkmeter utility <command> [options]
+  deploy [--profile test|production]            deploy verifier + ledger; the key's account becomes the utility
+  register --meter 0x.. --household 0x.. --area N --start-time T --start-counter C
+  tariff --effective-from T (--prices-file prices.json | --flat WEI | --peak WEI --offpeak WEI [--peak-hours 17-21])
+                                                publish a daily price curve of 96 slots, wei per Wh (< 2^64 each)
+  bills [--meter 0x..]                          verified bills: totals and paid status (all the utility sees)
+  balance                                       paid funds waiting to be withdrawn
+  withdraw --to 0x..                            withdraw the paid funds
+  notice --area N --kind outage|maintenance|price --starts T --ends T --message "…"
+chain:  --rpc-url URL (or RPC_URL), --ledger 0x.. (or ZKMETER_LEDGER), --from-block B (ledger deployment block)
+        --profile test|production picks the compiled ABI/verifier (default: production for deploy, test otherwise)
+key:    ZKMETER_UTILITY_KEY=0x<32-byte private key> in the environment (never a flag)
+times are Unix seconds (UTC); outputs are JSON with integers as decimal strings`
+
+/** A bad or missing argument of a utility command. */
+export class UtilityUsageError extends InvalidInputError {
+  override name = 'UtilityUsageError'
+}
+
+/** The chain, ledger or key the utility commands need is not configured. */
+export class UtilityConfigError extends InvalidInputError {
+  override name = 'UtilityConfigError'
+}
+
+const NOTICE_KINDS = { outage: 0, maintenance: 1, price: 2 } as const
+const U64_LIMIT = 1n << 64n
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/
+
+const COMMAND_FLAGS: Record<string, readonly string[]> = {
+  deploy: [],
+  register: ['meter', 'household', 'area', 'start-time', 'start-counter'],
+  tariff: ['effective-from', 'prices-file', 'flat', 'peak', 'offpeak', 'peak-hours'],
+  bills: ['meter'],
+  balance: [],
+  withdraw: ['to'],
+  notice: ['area', 'kind', 'starts', 'ends', 'message'],
+}
+const CHAIN_FLAGS = ['rpc-url', 'ledger', 'from-block', 'profile', 'help']
+
+type Env = Record<string, string | undefined>
+
+function required(flags: Map<string, string>, name: string): string {
+  const v = flags.get(name)
+  if (v === undefined || v === 'true')
+    throw new UtilityUsageError(`--${name} is required (zkmeter utility --help)`)
+  return v
+}
+
+function address(flags: Map<string, string>, name: string): string {
+  const v = required(flags, name)
+  if (!ADDRESS.test(v))
+    throw new UtilityUsageError(`--${name} must be a 0x address of 40 hex digits, got ${v}`)
+  return v
+}
+
+function uint(value: string, what: string, limit = U64_LIMIT): bigint {
+  if (!/^\d+$/.test(value))
+    throw new UtilityUsageError(`${what} must be a non-negative integer, got ${value}`)
+  const n = BigInt(value)
+  if (n >= limit) throw new UtilityUsageError(`${what} must be below ${limit}, got ${value}`)
+  return n
+}
+
+const uintFlag = (flags: Map<string, string>, name: string, limit = U64_LIMIT) =>
+  uint(required(flags, name), `--${name}`, limit)
+
+/** Validates a daily price curve: exactly `slots` integers in [0, 2^64) wei per Wh. */
+export function parsePrices(values: unknown, slots: number): bigint[] {
+  if (!Array.isArray(values) || values.length !== slots) {
+    throw new UtilityUsageError(
+      `a tariff needs exactly ${slots} prices (one per ${86400 / slots / 60}-minute slot of the UTC day), got ${Array.isArray(values) ? values.length : typeof values}`,
+    )
+  }
+  return values.map((v, i) => {
+    const s = typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : v
+    if (typeof s !== 'string')
+      throw new UtilityUsageError(`price ${i} must be an integer (number or decimal string)`)
+    return uint(s, `price ${i}`)
+  })
+}
+
+async function tariffPrices(flags: Map<string, string>, slots: number): Promise<bigint[]> {
+  const file = flags.get('prices-file')
+  const flat = flags.get('flat')
+  const peak = flags.get('peak')
+  const chosen = [file, flat, peak].filter((v) => v !== undefined).length
+  if (chosen !== 1) {
+    throw new UtilityUsageError(
+      'give exactly one of --prices-file FILE, --flat WEI, --peak WEI --offpeak WEI',
+    )
+  }
+  if (file !== undefined) {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(await readFile(file, 'utf8'))
+    } catch (cause) {
+      throw new UtilityUsageError(`--prices-file ${file}: ${(cause as Error).message}`, { cause })
+    }
+    // Either a bare array or { "prices": [...] }, the shape `tariff` output and docs use.
+    const list = Array.isArray(parsed) ? parsed : (parsed as { prices?: unknown } | null)?.prices
+    return parsePrices(list, slots)
+  }
+  if (flat !== undefined) return new Array<bigint>(slots).fill(uint(flat, '--flat'))
+  const high = uint(peak as string, '--peak')
+  const low = uintFlag(flags, 'offpeak')
+  const hours = flags.get('peak-hours') ?? '17-21'
+  const m = /^(\d{1,2})-(\d{1,2})$/.exec(hours)
+  const from = Number(m?.[1])
+  const to = Number(m?.[2])
+  if (!m || from >= to || to > 24) {
+    throw new UtilityUsageError(`--peak-hours must be H1-H2 with 0 <= H1 < H2 <= 24 (UTC), got ${hours}`)
+  }
+  const perHour = slots / 24
+  return Array.from({ length: slots }, (_, i) => (i >= from * perHour && i < to * perHour ? high : low))
+}
+
+function profileOf(flags: Map<string, string>, fallback: 'test' | 'production') {
+  const profile = flags.get('profile') ?? fallback
+  if (!isProfileName(profile))
+    throw new UtilityUsageError(`--profile must be test or production, got ${profile}`)
+  return profile
+}
+
+function utilityKey(env: Env): string {
+  const key = env.ZKMETER_UTILITY_KEY
+  if (key === undefined || key === '') {
+    throw new UtilityConfigError('set ZKMETER_UTILITY_KEY to the 0x private key of the utility account')
+  }
+  // The message must not echo the value: it may be a near-miss of the real key.
+  if (!/^0x[0-9a-fA-F]{64}$/.test(key)) {
+    throw new UtilityConfigError('ZKMETER_UTILITY_KEY must be 0x followed by 64 hex digits')
+  }
+  return key
+}
+
+const json = (value: unknown): string =>
+  JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)
+
+/** Runs one utility command; returns what to print. Errors are thrown (named ZkMeterError subclasses). */
+export async function runUtility(
+  argv: { positionals: readonly string[]; flags: Map<string, string> },
+  env: Env = process.env,
+): Promise<string> {
+  const [command, ...extra] = argv.positionals
+  const flags = argv.flags
+  if (command === undefined || command === 'help' || flags.has('help')) return UTILITY_USAGE
+  const allowed = COMMAND_FLAGS[command]
+  if (allowed === undefined) {
+    throw new UtilityUsageError(`unknown utility command ${JSON.stringify(command)}\n${UTILITY_USAGE}`)
+  }
+  if (extra.length > 0) throw new UtilityUsageError(`unexpected argument ${JSON.stringify(extra[0])}`)
+  for (const name of flags.keys()) {
+    if (!allowed.includes(name) && !CHAIN_FLAGS.includes(name)) {
+      throw new UtilityUsageError(`unknown option --${name} for \`zkmeter utility ${command}\``)
+    }
+  }
+  const profile = profileOf(flags, command === 'deploy' ? 'production' : 'test')
+  const slots = PROFILES[profile].slots
+  // Validate every argument before touching the key or the network: a typo fails fast and offline.
+  let action: (ledger: LedgerClient) => Promise<unknown>
+  switch (command) {
+    case 'deploy':
+      action = async () => undefined
+      break
+    case 'register': {
+      const meter = {
+        meter: address(flags, 'meter'),
+        household: address(flags, 'household'),
+        areaId: Number(uintFlag(flags, 'area', 1n << 32n)),
+        startTime: uintFlag(flags, 'start-time'),
+        startCounter: uintFlag(flags, 'start-counter'),
+      }
+      action = async (ledger) => {
+        const receipt = await ledger.registerMeter(meter)
+        return { ...meter, transactionHash: receipt.hash, blockNumber: receipt.blockNumber }
+      }
+      break
+    }
+    case 'tariff': {
+      const effectiveFrom = uintFlag(flags, 'effective-from')
+      const prices = await tariffPrices(flags, slots)
+      action = async (ledger) => {
+        const r = await ledger.publishTariff({ effectiveFrom, prices })
+        return {
+          tariffId: r.tariffId,
+          tariffHash: r.tariffHash,
+          effectiveFrom,
+          slots,
+          transactionHash: r.receipt.hash,
+        }
+      }
+      break
+    }
+    case 'bills': {
+      const meter = flags.has('meter') ? address(flags, 'meter') : undefined
+      action = async (ledger) => {
+        const bills = await ledger.bills(meter === undefined ? {} : { meter })
+        // Totals only: that is all the ledger holds about a household's consumption.
+        const rows = bills.map((b) => ({
+          billId: b.billId,
+          meter: b.meter,
+          household: b.household,
+          areaId: b.areaId,
+          periodStart: b.period.periodStart,
+          periodEnd: b.period.periodEnd,
+          energyWh: b.energyWh,
+          total: b.total,
+          tariffId: b.tariffId,
+          paid: b.paid,
+          blockNumber: b.blockNumber,
+        }))
+        const sum = (xs: typeof rows) => xs.reduce((s, b) => s + b.total, 0n)
+        return {
+          bills: rows,
+          count: rows.length,
+          totalBilled: sum(rows),
+          totalPaid: sum(rows.filter((b) => b.paid)),
+          totalUnpaid: sum(rows.filter((b) => !b.paid)),
+        }
+      }
+      break
+    }
+    case 'balance':
+      action = async (ledger) => ({ withdrawable: await ledger.withdrawable() })
+      break
+    case 'withdraw': {
+      const to = address(flags, 'to')
+      action = async (ledger) => {
+        const amount = await ledger.withdrawable()
+        const receipt = await ledger.withdraw(to)
+        return { to, amount, transactionHash: receipt.hash }
+      }
+      break
+    }
+    case 'notice': {
+      const kindName = required(flags, 'kind')
+      if (!Object.hasOwn(NOTICE_KINDS, kindName)) {
+        throw new UtilityUsageError(
+          `--kind must be one of ${Object.keys(NOTICE_KINDS).join(', ')}, got ${kindName}`,
+        )
+      }
+      const startsAt = uintFlag(flags, 'starts')
+      const endsAt = uintFlag(flags, 'ends')
+      if (endsAt < startsAt) throw new UtilityUsageError('--ends must not be before --starts')
+      const notice = {
+        areaId: Number(uintFlag(flags, 'area', 1n << 32n)),
+        kind: NOTICE_KINDS[kindName as keyof typeof NOTICE_KINDS],
+        startsAt,
+        endsAt,
+        message: required(flags, 'message'),
+      }
+      action = async (ledger) => {
+        const receipt = await ledger.publishNotice(notice)
+        return { ...notice, kindName, transactionHash: receipt.hash }
+      }
+      break
+    }
+    default:
+      throw new UtilityUsageError(`unknown utility command ${JSON.stringify(command)}`)
+  }
+
+  const rpcUrl = flags.get('rpc-url') ?? env.RPC_URL
+  if (rpcUrl === undefined) throw new UtilityConfigError('give --rpc-url URL or set RPC_URL')
+  const ledgerAddress = command === 'deploy' ? undefined : (flags.get('ledger') ?? env.ZKMETER_LEDGER)
+  if (command !== 'deploy') {
+    if (ledgerAddress === undefined) throw new UtilityConfigError('give --ledger 0x.. or set ZKMETER_LEDGER')
+    if (!ADDRESS.test(ledgerAddress)) {
+      throw new UtilityUsageError(`--ledger must be a 0x address of 40 hex digits, got ${ledgerAddress}`)
+    }
+  }
+  const fromBlock = flags.has('from-block') ? Number(uintFlag(flags, 'from-block', 1n << 53n)) : 0
+  const key = utilityKey(env)
+
+  const artifacts = await compileLedger(profile)
+  const provider = await jsonRpcProvider(rpcUrl)
+  try {
+    const wallet = new Wallet(key, provider)
+    if (command === 'deploy') {
+      // Same deployment as `npm run deploy:contracts` (contracts/ts/deploy-cli.ts), same output.
+      const { n, slots: s } = PROFILES[profile]
+      const ledger = await deployLedger(wallet, artifacts, { slots: s, maxIntervals: n })
+      return json({
+        chainId: (await provider.getNetwork()).chainId,
+        profile,
+        ledger: ledger.address,
+        verifier: await ledger.contract.getFunction('verifier')(),
+        fromBlock: ledger.fromBlock,
+        utility: wallet.address,
+        slots: s,
+        maxIntervals: n,
+      })
+    }
+    const ledger = connectLedger(ledgerAddress as string, wallet, artifacts.ledger.abi, fromBlock)
+    try {
+      return json(await action(ledger))
+    } catch (error) {
+      // Reads (calls) surface raw ethers errors; decode so a revert is named like a send's.
+      throw ledger.decodeError(error)
+    }
+  } finally {
+    provider.destroy()
+  }
+}
