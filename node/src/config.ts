@@ -38,6 +38,12 @@ export interface NodeConfig {
     /** Billing period in days; 0 = calendar month. */
     periodDays: number
   }
+  /** A meter wired to the node by USB (docs/serial.md); absent port = none. */
+  serial: {
+    /** Serial device of the meter, e.g. /dev/ttyUSB0. */
+    port: string | undefined
+    baudRate: number
+  }
   circuit: CircuitProfile
   /** Dev mode: insecure root key file, dev wallets; never for real data. */
   dev: boolean
@@ -49,6 +55,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   chain: { rpcUrl: undefined, embeddedPort: 8545, ledger: undefined },
   mqtt: { url: undefined, embeddedPort: 1883 },
   meter: { simulated: true, speed: 1440, periodDays: 1 },
+  serial: { port: undefined, baudRate: 9600 },
   circuit: 'test',
   dev: true,
 }
@@ -113,6 +120,16 @@ const address = (value: unknown, where: string) => {
   }
   return value.toLowerCase()
 }
+const BAUD_RATES = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600]
+const baud = (value: unknown, where: string) => {
+  const n = typeof value === 'string' ? Number(value) : value
+  if (typeof n !== 'number' || !BAUD_RATES.includes(n)) {
+    throw new ConfigError(
+      `${where} must be a standard baud rate (${BAUD_RATES.join(', ')}), got ${JSON.stringify(value)}`,
+    )
+  }
+  return n
+}
 const profile = (value: unknown, where: string) => {
   if (value !== 'test' && value !== 'production') {
     throw new ConfigError(`${where} must be "test" or "production", got ${JSON.stringify(value)}`)
@@ -137,6 +154,8 @@ const KEYS: KeySpec[] = [
   { path: 'meter.simulated', env: 'ZKMETER_SIMULATED_METER', flag: 'simulated-meter', parse: bool },
   { path: 'meter.speed', env: 'ZKMETER_METER_SPEED', flag: 'meter-speed', parse: positive },
   { path: 'meter.periodDays', env: 'ZKMETER_PERIOD_DAYS', flag: 'period-days', parse: days },
+  { path: 'serial.port', env: 'ZKMETER_SERIAL_PORT', flag: 'serial-port', parse: text },
+  { path: 'serial.baudRate', env: 'ZKMETER_SERIAL_BAUD', flag: 'serial-baud', parse: baud },
   { path: 'circuit', env: 'ZKMETER_CIRCUIT', flag: 'circuit', parse: profile },
   { path: 'dev', env: 'ZKMETER_DEV', flag: 'dev', parse: bool },
 ]

@@ -29,6 +29,7 @@ import { createVirtualMeter, readMeterCheckpoint, type VirtualMeter } from '../m
 import { type Broker, createBroker } from '../mqtt/broker.ts'
 import { closeMqtt, connectMqtt } from '../mqtt/client.ts'
 import { meterTopicName } from '../protocol/records.ts'
+import { createSerialMeterLink } from '../serial/link.ts'
 import { readJsonFile, writeJsonAtomic } from '../storage/json-file.ts'
 import { createVault, type Vault } from '../vault/index.ts'
 import { createDeviceRegistry, type DeviceRegistry } from '../voice/devices.ts'
@@ -400,6 +401,18 @@ export async function startHouseholdNode(
     }
     await ingestor.start()
     stops.push(() => ingestor.stop())
+    // A meter wired by USB (--serial-port): its signed messages arrive as frames, not over MQTT.
+    // start() does not wait for the device: an unplugged meter is retried with backoff.
+    if (config.serial.port !== undefined) {
+      const serialLink = createSerialMeterLink({
+        path: config.serial.port,
+        baudRate: config.serial.baudRate,
+        ingestor,
+        log,
+      })
+      await serialLink.start()
+      stops.push(() => serialLink.stop())
+    }
     // Periods assembled before a crash but never handed to billing: addPeriod is idempotent.
     for (const period of ingestor.periods(meterAddress)) billPeriod(period)
     await biller.resume()
