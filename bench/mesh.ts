@@ -99,8 +99,12 @@ async function startMesh(n: number, gossipD: number) {
     nextAnnounce = Date.now() + 5000
     const counts = nodes.map((node) => node.members.list().length)
     const worst = counts.indexOf(Math.min(...counts))
+    const lagging = nodes[worst] as MeshNode
+    const pubsub = lagging.libp2p.services.pubsub as unknown as { getScore(peer: string): number }
+    const peers = lagging.libp2p.getConnections().map((c) => c.remotePeer.toString())
+    const lowest = Math.min(...peers.map((p) => pubsub.getScore(p)))
     console.log(
-      `  membership views: min ${counts[worst]} (node ${worst}, ${nodes[worst]?.libp2p.getConnections().length} connections, lowest peer score ${Math.min(...(nodes[worst]?.libp2p.getConnections() ?? []).map((c) => (nodes[worst]?.libp2p.services.pubsub as unknown as { getScore(p: string): number }).getScore(c.remotePeer.toString()))).toFixed(1)}), max ${Math.max(...counts)} of ${n}`,
+      `  membership views: min ${counts[worst]} (node ${worst}, ${peers.length} connections, lowest peer score ${lowest.toFixed(1)}), max ${Math.max(...counts)} of ${n}`,
     )
     for (const node of nodes) {
       if (nodes.some((other) => other.members.get(node.meter as Address) === undefined)) await node.announce()
