@@ -41,6 +41,8 @@ export interface SerialMeterLinkOptions {
   maxQueued?: number
   /** Opens the port; default serialport's SerialPort (tests pass SerialPortMock). */
   createPort?: (options: { path: string; baudRate: number; autoOpen: false }) => SerialPortLike
+  /** Messages the ingestor does not take (STATE, RESULT, LWT): what an MQTT subscriber would see. */
+  onMessage?: (message: SerialMessage) => void
 }
 
 export interface SerialLinkCounters {
@@ -48,6 +50,8 @@ export interface SerialLinkCounters {
   crcErrors: number
   messagesDropped: number
   otherFrames: number
+  /** Complete messages on other topics than tele/<meter>/SENSOR and PERIOD (handed to onMessage). */
+  otherMessages: number
   ingested: number
   rejected: number
   ingestFailed: number
@@ -67,6 +71,7 @@ export interface SerialMeterLink {
 }
 
 export const DEFAULT_SERIAL_BAUD = 9600
+const INGESTED = /^tele\/[^/]+\/(SENSOR|PERIOD)$/
 
 export function createSerialMeterLink(options: SerialMeterLinkOptions): SerialMeterLink {
   if (typeof options?.path !== 'string' || options.path.length === 0)
@@ -90,6 +95,7 @@ export function createSerialMeterLink(options: SerialMeterLinkOptions): SerialMe
     crcErrors: 0,
     messagesDropped: 0,
     otherFrames: 0,
+    otherMessages: 0,
     ingested: 0,
     rejected: 0,
     ingestFailed: 0,
@@ -118,6 +124,16 @@ export function createSerialMeterLink(options: SerialMeterLinkOptions): SerialMe
   }
 
   const handle = (message: SerialMessage) => {
+    // The ingestor takes what the node subscribes to over MQTT (tele/+/SENSOR, tele/+/PERIOD).
+    if (!INGESTED.test(message.topic)) {
+      counters.otherMessages++
+      try {
+        options.onMessage?.(message)
+      } catch (error) {
+        log({ level: 'warn', event: 'serial.listener-failed', reason: (error as Error)?.message })
+      }
+      return
+    }
     if (queued >= maxQueued) {
       counters.queueFull++
       return

@@ -69,7 +69,7 @@ describe('serial link (MockBinding)', () => {
   })
 
   it('random noise between valid frames never throws and never loses a frame it does not overlap', async () => {
-    const topic = fc.stringMatching(/^[a-zA-Z0-9_/]{1,40}$/)
+    const topic = fc.stringMatching(/^[a-zA-Z0-9_]{1,30}$/).map((name) => `tele/${name}/SENSOR`)
     const message = fc.record({ topic, payload: fc.string({ maxLength: 300 }) })
     const noise = fc.uint8Array({ minLength: 1, maxLength: 24 })
     await fc.assert(
@@ -121,6 +121,44 @@ describe('serial link (MockBinding)', () => {
     await until(() => hh.got.length === 1)
     expect(hh.got[0]).toEqual({ topic: 'tele/zkm_a/SENSOR', payload: '{"ok":1}' })
     expect(hh.link.counters().crcErrors).toBeGreaterThan(100)
+  })
+
+  it('hands messages on other topics to onMessage, not to the ingestor', async () => {
+    SerialPortMock.binding.reset()
+    SerialPortMock.binding.createPort(PATH, { echo: false, record: true })
+    let port: SerialPortMock | undefined
+    const ingested: string[] = []
+    const others: string[] = []
+    const link = createSerialMeterLink({
+      path: PATH,
+      ingestor: {
+        async ingest(topic) {
+          ingested.push(topic)
+          return { status: 'duplicate', meter: '0x0000000000000000000000000000000000000000' }
+        },
+        addOutbound: () => () => {},
+      },
+      onMessage: (m) => others.push(m.topic),
+      log: () => {},
+      createPort: (o) => {
+        port = new SerialPortMock(o)
+        return port
+      },
+    })
+    await link.start()
+    for (const [i, topic] of [
+      'tele/zkm_a/STATE',
+      'tele/zkm_a/SENSOR',
+      'stat/zkm_a/RESULT',
+      'tele/zkm_a/PERIOD',
+    ].entries()) {
+      port?.port?.emitData(Buffer.concat(encodeMessage(i, topic, '{}')))
+    }
+    await until(() => ingested.length === 2 && others.length === 2)
+    expect(ingested).toEqual(['tele/zkm_a/SENSOR', 'tele/zkm_a/PERIOD'])
+    expect(others).toEqual(['tele/zkm_a/STATE', 'stat/zkm_a/RESULT'])
+    expect(link.counters().otherMessages).toBe(2)
+    await link.stop()
   })
 
   it('writes acks and commands back as MESSAGE frames, fragmenting long ones', async () => {
