@@ -309,7 +309,8 @@ describe('UI against the real household node', () => {
       .poll(() => deepText(page, '[data-aggregates=unavailable]'), { timeout: 20_000 })
       .toContain('Not available yet.')
     await expect.poll(() => deepText(page, '[data-balance]'), { timeout: 20_000 }).toMatch(/ETH$/)
-    expect(await page.getByText(/^Tariff 1 from/).count()).toBe(1)
+    // The tariff list loads in parallel with the balance (it reads the ledger's events): poll it too.
+    await expect.poll(() => page.getByText(/^Tariff 1 from/).count(), { timeout: 20_000 }).toBe(1)
     const notice = page.getByRole('region', { name: 'Publish a notice' })
     await page.getByRole('combobox', { name: 'Kind' }).selectOption('maintenance')
     await page.getByLabel('Starts', { exact: true }).fill('2030-01-01T08:00')
