@@ -29,6 +29,7 @@ import { createVirtualMeter, readMeterCheckpoint, type VirtualMeter } from '../m
 import { type Broker, createBroker } from '../mqtt/broker.ts'
 import { closeMqtt, connectMqtt } from '../mqtt/client.ts'
 import { meterTopicName } from '../protocol/records.ts'
+import { createSerialMqttBridge } from '../serial/bridge.ts'
 import { createSerialMeterLink } from '../serial/link.ts'
 import { readJsonFile, writeJsonAtomic } from '../storage/json-file.ts'
 import { createVault, type Vault } from '../vault/index.ts'
@@ -403,15 +404,20 @@ export async function startHouseholdNode(
     stops.push(() => ingestor.stop())
     // A meter wired by USB (--serial-port): its signed messages arrive as frames, not over MQTT.
     // start() does not wait for the device: an unplugged meter is retried with backoff.
+    // Its commands and reports cross to the broker so automation and the API see an ordinary meter.
     if (config.serial.port !== undefined) {
+      const bridge = createSerialMqttBridge({ mqttUrl, meter: meterTopicName(meterAddress), log })
       const serialLink = createSerialMeterLink({
         path: config.serial.port,
         baudRate: config.serial.baudRate,
         ingestor,
+        onMessage: bridge.fromMeter,
         log,
       })
       await serialLink.start()
       stops.push(() => serialLink.stop())
+      await bridge.start(serialLink)
+      stops.push(() => bridge.stop())
     }
     // Periods assembled before a crash but never handed to billing: addPeriod is idempotent.
     for (const period of ingestor.periods(meterAddress)) billPeriod(period)

@@ -1,2 +1,3 @@
+export * from './bridge.ts'
 export * from './link.ts'
 export * from './message.ts'
