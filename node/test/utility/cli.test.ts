@@ -166,6 +166,11 @@ describe('zkmeter utility', () => {
     const balance = await run(['balance', ...chainArgs])
     expect(JSON.parse(balance.stdout)).toEqual({ withdrawable: '0' })
 
+    // Nothing paid yet: the ledger refuses, and the CLI names its error.
+    const withdraw = await run(['withdraw', ...chainArgs, '--to', HOUSEHOLD])
+    expect(withdraw.code).toBe(1)
+    expect(withdraw.stderr).toContain('LedgerRevertError: NothingToWithdraw')
+
     const bills = await run(['bills', ...chainArgs, '--meter', METER])
     expect(bills.stderr).toBe('')
     expect(JSON.parse(bills.stdout)).toEqual({
