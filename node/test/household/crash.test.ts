@@ -4,13 +4,14 @@
  * directory. Every bill must still complete — none failed, exactly one bill per period on the
  * ledger, no duplicate in bills.json. Ingestion crashes are node/test/ingest/crash.test.ts.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
+import { devAccount } from '../../../contracts/ts/chain.ts'
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))
 
@@ -160,6 +161,25 @@ describe('kill -9 during bill submission', () => {
     // Every completed bill is on the ledger, and the ledger holds nothing the node does not know.
     for (const bill of done) expect(starts).toContain(bill.periodStart)
     for (const start of starts) expect(list.map((b) => b.periodStart)).toContain(start)
+
+    // The utility's view of the same ledger, through `zkmeter utility bills` on the node's chain:
+    // the same bills, totals only. Reading needs no particular key; dev account 0 stands in.
+    const status = (await (await fetch(`http://127.0.0.1:${port}/api/status`)).json()) as {
+      chain: { rpcUrl: string; ledger: string }
+    }
+    const utilityView = await new Promise<string>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        [CLI, 'utility', 'bills', '--rpc-url', status.chain.rpcUrl, '--ledger', status.chain.ledger],
+        { env: { ...process.env, ZKMETER_UTILITY_KEY: devAccount(0).privateKey }, timeout: 60_000 },
+        (error, stdout, stderr) =>
+          error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
+      )
+    })
+    const seen = JSON.parse(utilityView) as { count: number; bills: { billId: string; total: string }[] }
+    expect(seen.count).toBeGreaterThanOrEqual(onChain.length)
+    for (const b of onChain) expect(seen.bills.map((x) => x.billId)).toContain(b.billId)
+    expect(seen.bills.every((b) => /^\d+$/.test(b.total))).toBe(true)
 
     await killNode('SIGTERM')
     const stored = JSON.parse(await readFile(join(dataDir, 'bills.json'), 'utf8')) as {
