@@ -29,7 +29,7 @@ const USAGE = `usage: zkmeter <init|start|status|bills|pay|grant|export|utility>
   utility <command>        the utility's side on a chain: deploy, register, tariff, bills, … (utility --help)
 options: --data-dir DIR --host H --port P --rpc-url URL --ledger ADDR --chain-port P --mqtt-url URL
          --mqtt-port P --simulated-meter BOOL --meter-speed X --period-days D --circuit test|production
-         --dev BOOL --config FILE`
+         --serial-port PATH --serial-baud B (a meter wired by USB) --dev BOOL --config FILE`
 
 class CliError extends ZkMeterError {
   override name = 'CliError'
