@@ -20,6 +20,7 @@ interface BillView {
   periodStart: number
   status: string
   error: unknown
+  submitTx: string | null
 }
 
 let dataDir: string | undefined
@@ -104,6 +105,7 @@ describe('kill -9 during bill submission', () => {
     const killedIn: string[] = []
     // Bills that existed at a kill: each must complete after the restart.
     const atKill = new Set<string>()
+    let submittingId: string | undefined
 
     // A submission is one transaction on an automining chain (tens of ms) after seconds of proving:
     // catching `submitting` is luck, so each round waits a while for it and otherwise kills during
@@ -118,8 +120,10 @@ describe('kill -9 during bill submission', () => {
         // Round 0 kills mid-proof on purpose (the proof is lost and redone); later rounds aim for
         // the submission.
         if (round === 0 && list.some((b) => b.status === 'proving')) caught = 'proving'
-        else if (round > 0 && list.some((b) => b.status === 'submitting')) caught = 'submitting'
-        else if (Date.now() > patience && list.some((b) => b.status === 'proving')) caught = 'proving'
+        else if (round > 0 && list.some((b) => b.status === 'submitting')) {
+          caught = 'submitting'
+          submittingId = list.find((b) => b.status === 'submitting')?.id
+        } else if (Date.now() > patience && list.some((b) => b.status === 'proving')) caught = 'proving'
         else if (Date.now() > patience + 30_000) throw new Error(`no bill was ever proving:\n${output}`)
         else await sleep(50)
       }
@@ -147,8 +151,13 @@ describe('kill -9 during bill submission', () => {
     const done = list.filter((b) => b.status === 'verified' || b.status === 'paid')
     expect(atKill.size).toBeGreaterThan(0)
     expect(done.length).toBeGreaterThanOrEqual(atKill.size)
+    // No submitTx on the bill killed in `submitting` = the chain already held it and the restart
+    // adopted it instead of submitting again; with one, the transaction had not gone out yet.
+    const resumed = list.find((b) => b.id === submittingId)
+    const how = resumed?.submitTx ? 'submitted after the restart' : 'found on-chain after the restart'
     console.info(
-      `killed the node while a bill was: ${killedIn.join(', ')}; ${atKill.size} bills then, all completed`,
+      `killed the node while a bill was: ${killedIn.join(', ')}; ${atKill.size} bills then, all completed` +
+        (resumed ? `; the one killed in submitting was ${how}` : ''),
     )
 
     const onChain = (
