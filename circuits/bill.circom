@@ -36,13 +36,16 @@ template Bill(N, SLOTS) {
     signal output total;
     signal output energyWh;
 
-    var BITS = 16;
+    var BITS = 15;  // range check per reading (protocol §1)
+    var LANE = 16;  // packing lane width (protocol §3)
     var PACK = 15;
     var PACKED = (N + PACK - 1) \ PACK;
 
-    // Range check: each reading is the sum of its 16 boolean bits (16 constraints a reading, the
-    // bulk of the circuit). Once a reading is known to fit 16 bits, packing 15 of them into one
-    // field element (240 bits < 254) is a linear combination that cannot wrap: no constraints.
+    // Range check: each reading is the sum of its 15 boolean bits (15 constraints a reading, the
+    // bulk of the circuit), sized to the physical limit: 2^15 - 1 Wh per 15 min is 131 kW. Once a
+    // reading is known to fit 15 bits, packing 15 of them into one field element in 16-bit lanes
+    // (240 bits < 254) is a linear combination that cannot wrap and whose lanes cannot carry into
+    // each other: no constraints.
     component bits[N];
     var packed[PACKED];
     for (var j = 0; j < PACKED; j++) packed[j] = 0;
@@ -52,7 +55,7 @@ template Bill(N, SLOTS) {
     for (var i = 0; i < N; i++) {
         bits[i] = Num2Bits(BITS);
         bits[i].in <== readings[i];
-        packed[i \ PACK] += readings[i] * (1 << (BITS * (i % PACK)));
+        packed[i \ PACK] += readings[i] * (1 << (LANE * (i % PACK)));
         // Readings are indexed from UTC midnight, so the slot of reading i is i mod SLOTS and the
         // per-slot sums are linear: the tariff costs SLOTS multiplications whatever N is.
         slotSum[i % SLOTS] += readings[i];
@@ -69,7 +72,7 @@ template Bill(N, SLOTS) {
     for (var s = 0; s < SLOTS; s++) tariffChain.elements[s] <== prices[s];
     tariffHash <== tariffChain.out;
 
-    // No overflow: total < N * 2^16 * 2^64 < 2^92, far below the field order. Prices are not
+    // No overflow: total < N * 2^15 * 2^64 < 2^91, far below the field order. Prices are not
     // range-checked here: the tariff hash binds them to the utility's published curve.
     signal slotCost[SLOTS];
     var sum = 0;

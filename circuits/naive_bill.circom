@@ -15,7 +15,8 @@ template NaiveBill(N) {
     signal output total;
     signal output energyWh;
 
-    var BITS = 16;
+    var BITS = 15;  // range check per reading (protocol §1)
+    var LANE = 16;  // packing lane width (protocol §3)
     var PACK = 15;
     var PACKED = (N + PACK - 1) \ PACK;
 
@@ -26,7 +27,7 @@ template NaiveBill(N) {
     for (var i = 0; i < N; i++) {
         bits[i] = Num2Bits(BITS);
         bits[i].in <== readings[i];
-        packed[i \ PACK] += readings[i] * (1 << (BITS * (i % PACK)));
+        packed[i \ PACK] += readings[i] * (1 << (LANE * (i % PACK)));
         energy += readings[i];
     }
 

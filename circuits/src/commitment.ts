@@ -9,8 +9,14 @@ import { InvalidInputError } from '../../node/src/errors.ts'
 
 /** BN254 scalar field order: every circuit signal lives below it. */
 export const FIELD_ORDER = 21888242871839275222246405745257275088548364400416034343698204186575808495617n
-export const READING_BITS = 16
+/**
+ * A reading is the Wh consumed in one interval, range-checked to 15 bits: 32,767 Wh per 15 min is
+ * 131 kW continuous, far above any household supply (protocol §1).
+ */
+export const READING_BITS = 15
 export const MAX_READING = (1 << READING_BITS) - 1
+/** Packing lane width: reading k of a packed element sits at bit LANE_BITS·k (protocol §3). */
+export const LANE_BITS = 16
 export const READINGS_PER_ELEMENT = 15
 export const CHAIN_RATE = 15
 export const MAX_PRICE = (1n << 64n) - 1n
@@ -36,7 +42,7 @@ export function poseidonChain(init: bigint, elements: readonly bigint[]): bigint
   return state
 }
 
-/** Checks readings are whole Wh in [0, 2^16) and returns them as numbers. */
+/** Checks readings are whole Wh in [0, 2^15) and returns them as numbers. */
 export function validateReadings(readings: readonly unknown[], n: number): readonly number[] {
   if (!Number.isInteger(n) || n <= 0)
     throw new InvalidReadingError(`period size N must be a positive integer, got ${n}`)
@@ -57,7 +63,7 @@ export function validateReadings(readings: readonly unknown[], n: number): reado
   return readings as readonly number[]
 }
 
-/** Packs 15 sixteen-bit readings per field element, little-endian within the element. */
+/** Packs 15 readings per field element in 16-bit lanes, little-endian within the element. */
 export function packReadings(readings: readonly number[], n: number): bigint[] {
   validateReadings(readings, n)
   const elements = Math.ceil(n / READINGS_PER_ELEMENT)
@@ -65,7 +71,7 @@ export function packReadings(readings: readonly number[], n: number): bigint[] {
   for (let j = 0; j < elements; j++) {
     let value = 0n
     for (let k = READINGS_PER_ELEMENT - 1; k >= 0; k--) {
-      value = (value << BigInt(READING_BITS)) | BigInt(readings[j * READINGS_PER_ELEMENT + k] ?? 0)
+      value = (value << BigInt(LANE_BITS)) | BigInt(readings[j * READINGS_PER_ELEMENT + k] ?? 0)
     }
     packed.push(value)
   }

@@ -1,6 +1,7 @@
 import { join } from 'node:path'
 import * as snarkjs from 'snarkjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { MAX_READING } from '../src/commitment.ts'
 import {
   type BillProof,
   billTotals,
@@ -188,14 +189,32 @@ describe('a false bill fails', () => {
     expect(await verify(circuit, forged.proof, claimed)).toBe(false)
   })
 
-  it('reading out of range (≥ 2^16): the API rejects it, and the witness cannot be computed', async () => {
+  it('reading out of range (≥ 2^15): the API rejects it, and the witness cannot be computed', async () => {
+    expect(MAX_READING).toBe(2 ** 15 - 1)
     const bad = [...readings]
-    bad[7] = 65_536
+    bad[7] = MAX_READING + 1
     await expect(prove(circuit, { readings: bad, salt: SALT, prices })).rejects.toThrow(InvalidReadingError)
     // Bypassing the API's validation: circom's Num2Bits assertion fails in the witness calculator.
     await expect(witnessFor(circuit, bad, SALT, prices)).rejects.toThrow(/Assert Failed/)
-    // A negative reading is the field element r − 1: not 16 bits either.
+    // The top of a 16-bit packing lane is not a reading either: the range check is 15 bits.
+    bad[7] = 2 ** 16 - 1
+    await expect(prove(circuit, { readings: bad, salt: SALT, prices })).rejects.toThrow(InvalidReadingError)
+    await expect(witnessFor(circuit, bad, SALT, prices)).rejects.toThrow(/Assert Failed/)
+    // A negative reading is the field element r − 1: not 15 bits either.
     await expect(witnessFor(circuit, [-1], SALT, prices)).rejects.toThrow(/Assert Failed/)
+  })
+
+  it('readings at the limit (2^15 − 1) prove and verify, with the reference public signals', async () => {
+    const full = Array.from({ length: circuit.n }, () => MAX_READING)
+    const bill = await prove(circuit, { readings: full, salt: SALT, prices })
+    const totals = billTotals(full, prices, circuit.n)
+    expect(bill.publicSignals).toEqual({
+      commitment: commit(full, SALT, circuit.n),
+      tariffHash: tariffHash(prices),
+      total: totals.total,
+      energyWh: totals.energyWh,
+    })
+    expect(await verify(circuit, bill.proof, bill.publicSignals)).toBe(true)
   })
 
   it('wrong tariff: a proof with other prices carries their hash and fails against the published one', async () => {

@@ -1,5 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { LANE_BITS, MAX_READING } from '../src/commitment.ts'
 import {
   commit,
   FIELD_ORDER,
@@ -11,14 +12,15 @@ import {
 } from '../src/index.ts'
 
 const N = 192
-const reading = fc.integer({ min: 0, max: 65_535 })
+const reading = fc.integer({ min: 0, max: MAX_READING })
 const readingsArb = fc.array(reading, { maxLength: N })
 const salt = fc.bigInt({ min: 0n, max: FIELD_ORDER - 1n })
 const price = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })
 
-// Anything that is not a whole number of Wh in [0, 2^16).
+// Anything that is not a whole number of Wh in [0, 2^15), including the top half of a 16-bit lane.
 const badReading = fc.oneof(
-  fc.integer({ min: 65_536, max: Number.MAX_SAFE_INTEGER }),
+  fc.integer({ min: MAX_READING + 1, max: 2 ** 16 - 1 }),
+  fc.integer({ min: MAX_READING + 1, max: Number.MAX_SAFE_INTEGER }),
   fc.integer({ min: Number.MIN_SAFE_INTEGER, max: -1 }),
   fc.double({ noInteger: true }),
   fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY, '1', null, undefined, 1n, {}),
@@ -34,7 +36,8 @@ const readingsWithBad = fc
   })
 
 describe('packReadings', () => {
-  it('accepts every array of at most N 16-bit readings and packs 15 per element, losslessly', () => {
+  it('accepts every array of at most N 15-bit readings and packs 15 per element in 16-bit lanes, losslessly', () => {
+    expect(LANE_BITS).toBe(16)
     fc.assert(
       fc.property(readingsArb, (rs) => {
         const packed = packReadings(rs, N)
@@ -42,6 +45,8 @@ describe('packReadings', () => {
         const unpacked = packed.flatMap((e) =>
           Array.from({ length: 15 }, (_, k) => Number((e >> BigInt(16 * k)) & 0xffffn)),
         )
+        // The top bit of every lane is 0: a reading never reaches into it.
+        expect(unpacked.every((r) => r <= MAX_READING)).toBe(true)
         expect(unpacked.slice(0, rs.length)).toEqual(rs)
         expect(unpacked.slice(rs.length).every((r) => r === 0)).toBe(true)
         expect(packed.every((e) => e < 1n << 240n)).toBe(true)
@@ -117,7 +122,7 @@ describe('commit', () => {
       fc.property(fc.array(reading, { minLength: 1, maxLength: N }), fc.nat(), salt, (rs, at, s) => {
         const i = at % rs.length
         const changed = [...rs]
-        changed[i] = rs[i] === 65_535 ? 65_534 : (rs[i] as number) + 1
+        changed[i] = rs[i] === MAX_READING ? MAX_READING - 1 : (rs[i] as number) + 1
         expect(commit(changed, s, N)).not.toBe(commit(rs, s, N))
       }),
       { numRuns: 50 },

@@ -464,7 +464,7 @@ contract ZkMeterLedger {
     /// @dev The proof must verify for [commitment, tariffHash, total, energyWh] under the claimed tariff.
     function _checkProof(BillingPeriod calldata period, Proof calldata proof, BillClaim calldata claim) private view {
         uint256 tariffHash = _tariffFor(claim.tariffId, period.periodStart, period.periodEnd);
-        // Bills store total in 128 bits; the circuit bounds it far lower (2^16 Wh × 2^64 wei × N).
+        // Bills store total in 128 bits; the circuit bounds it far lower (2^15 Wh × 2^64 wei × N).
         if (claim.total > type(uint128).max) revert TotalTooLarge(claim.total);
         bool ok = verifier.verifyProof(proof.a, proof.b, proof.c, [period.commitment, tariffHash, claim.total, claim.energyWh]);
         if (!ok) revert ProofRejected();

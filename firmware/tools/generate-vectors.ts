@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { keccak_256 } from '@noble/hashes/sha3.js'
 import { poseidon16 } from 'poseidon-lite/poseidon16'
-import { commit, deriveSalt, FIELD_ORDER } from '../../circuits/src/commitment.ts'
+import { commit, deriveSalt, FIELD_ORDER, MAX_READING } from '../../circuits/src/commitment.ts'
 import { periodEndFor, rescheduledEnd } from '../../node/src/meter/period.ts'
 import { createRelayController, type RelayAction } from '../../node/src/meter/relays.ts'
 import {
@@ -95,13 +95,13 @@ function poseidonVectors() {
 function commitmentVectors() {
   const prng = new Prng('zkmeter/vectors/commitment')
   const shapes: { name: string; n: number; count: number; max: number }[] = [
-    { name: 'one element', n: 15, count: 15, max: 65536 },
-    { name: 'exactly one chain block', n: 225, count: 225, max: 65536 },
-    { name: 'one reading into the second block', n: 226, count: 226, max: 65536 },
+    { name: 'one element', n: 15, count: 15, max: MAX_READING + 1 },
+    { name: 'exactly one chain block', n: 225, count: 225, max: MAX_READING + 1 },
+    { name: 'one reading into the second block', n: 226, count: 226, max: MAX_READING + 1 },
     { name: 'short period, zero tail', n: 288, count: 200, max: 4000 },
     { name: 'production month N=2976', n: 2976, count: 2976, max: 1200 },
-    { name: 'production size, period ends early', n: 2976, count: 2000, max: 65536 },
-    { name: 'all readings at the 16-bit limit', n: 450, count: 450, max: -1 },
+    { name: 'production size, period ends early', n: 2976, count: 2000, max: MAX_READING + 1 },
+    { name: 'all readings at the 15-bit limit', n: 450, count: 450, max: -1 },
     { name: 'no readings at all', n: 96, count: 0, max: 1 },
   ]
   return {
@@ -109,7 +109,7 @@ function commitmentVectors() {
       'C = PoseidonChain(salt, packed readings) (docs/protocol.md §3) computed from the whole array by ' +
       'circuits/src/commitment.ts; C++ pushes the readings one by one (incrementally). readingsHex: 4 hex digits per reading, big-endian.',
     cases: shapes.map((s) => {
-      const readings = Array.from({ length: s.count }, () => (s.max < 0 ? 65535 : prng.int(s.max)))
+      const readings = Array.from({ length: s.count }, () => (s.max < 0 ? MAX_READING : prng.int(s.max)))
       const salt = prng.bigint(32) % FIELD_ORDER
       return {
         name: s.name,
@@ -190,7 +190,7 @@ function recordMessages(): MeterRecordMessage[] {
       time: 4102444800n,
       // 15 significant digits: the display Total (Wh / 1000) prints identically in C++ and JS.
       energyWh: 999999999999999n,
-      intervalWh: 65535,
+      intervalWh: MAX_READING, // the largest reading a meter commits
       powerW: 26000,
       voltageMv: 264999,
       currentMa: 100000,
@@ -233,7 +233,7 @@ function randomRecords(count: number): MeterRecordMessage[] {
     kind: 1,
     time: BigInt(1764000000 + pick(400_000_000) * 900 - (1764000000 % 900)),
     energyWh: BigInt(pick(2 ** 47)) * BigInt(1 + prng.int(7)), // < 10^15: 15 significant digits
-    intervalWh: pick(65536),
+    intervalWh: pick(MAX_READING + 1),
     powerW: pick(2 ** 32),
     voltageMv: pick(2 ** 32),
     currentMa: pick(2 ** 32),

@@ -9,8 +9,10 @@ import {
   InvalidPriceError,
   InvalidReadingError,
   InvalidSaltError,
+  LANE_BITS,
   MAX_READING,
   packReadings,
+  READING_BITS,
   tariffHash,
 } from '../../circuits/src/commitment.ts'
 
@@ -19,11 +21,22 @@ const readingsArb = fc.array(fc.integer({ min: 0, max: MAX_READING }), { maxLeng
 const saltArb = fc.bigInt({ min: 0n, max: FIELD_ORDER - 1n })
 
 describe('commitment reference implementation (docs/protocol.md §3–4)', () => {
-  it('packs 15 readings per element, little-endian, zero-padded to ceil(N/15)', () => {
-    const packed = packReadings([1, 2, 65535], N)
+  it('bounds a reading to 15 bits and packs it in a 16-bit lane', () => {
+    expect(READING_BITS).toBe(15)
+    expect(MAX_READING).toBe(32767)
+    expect(LANE_BITS).toBe(16)
+    expect(() => packReadings([MAX_READING + 1], N)).toThrow(InvalidReadingError)
+    expect(() => packReadings([65535], N)).toThrow(InvalidReadingError)
+  })
+
+  it('packs 15 readings per element, little-endian in 16-bit lanes, zero-padded to ceil(N/15)', () => {
+    const packed = packReadings([1, 2, MAX_READING], N)
     expect(packed).toHaveLength(Math.ceil(N / 15))
-    expect(packed[0]).toBe(1n + (2n << 16n) + (65535n << 32n))
+    expect(packed[0]).toBe(1n + (2n << 16n) + (32767n << 32n))
     expect(packed.slice(1).every((p) => p === 0n)).toBe(true)
+    // Reading k of an element sits at bit 16·k whatever the range check: lane 14 starts at bit 224.
+    const last = packReadings([...Array(14).fill(0), MAX_READING], 15)
+    expect(last[0]).toBe(32767n << 224n)
   })
 
   it('is the Poseidon16 chain from the salt over the packed readings', () => {

@@ -18,7 +18,7 @@ class CommitmentChain {
   CommitmentChain() { begin(ZERO_SALT); }
   // salt: 32-byte big-endian integer < r (deriveSalt's output).
   void begin(const uint8_t salt[32]);
-  // Appends readings[count()] (Wh, 16-bit).
+  // Appends readings[count()] (Wh, < 2^15; packed in a 16-bit lane).
   void push(uint16_t reading);
   uint32_t count() const { return count_; }
   // Pads with zero readings up to n (the period size N) and writes C (32 bytes, big-endian).

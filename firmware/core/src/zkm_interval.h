@@ -8,7 +8,8 @@
 
 namespace zkm {
 
-static const uint32_t READING_MAX = 65535;  // the circuit's 16-bit range per reading
+// The circuit's 15-bit range per reading (docs/protocol.md §1): 32767 Wh per interval.
+static const uint32_t READING_MAX = 32767;
 
 struct IntervalClose {
   uint64_t time;      // end boundary of the interval

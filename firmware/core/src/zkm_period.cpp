@@ -1,6 +1,7 @@
 #include "zkm_period.h"
 
 #include "zkm_config.h"
+#include "zkm_interval.h"
 #if ZKM_WITH_CRYPTO
 
 namespace zkm {
@@ -64,7 +65,7 @@ bool PeriodTracker::begin(uint64_t start, uint64_t startCounter, const uint8_t s
 }
 
 bool PeriodTracker::onInterval(uint64_t time, uint32_t intervalWh) {
-  if (!open_ || time < next_ || time > end_ || time % g_.intervalS != 0 || intervalWh > 0xFFFF) return false;
+  if (!open_ || time < next_ || time > end_ || time % g_.intervalS != 0 || intervalWh > READING_MAX) return false;
   while (next_ < time) {  // intervals without a record (meter off): nothing was metered in them
     chain_.push(0);
     next_ += g_.intervalS;

@@ -223,19 +223,24 @@ TEST(IntervalAccumulator, ClosesOnBoundariesWithCounterDifferences) {
   EXPECT_FALSE(acc.close(1764003600, 1100, rec));
 }
 
-TEST(IntervalAccumulator, CarriesEnergyBeyondThe16BitReadingRange) {
+TEST(IntervalAccumulator, CarriesEnergyBeyondThe15BitReadingRange) {
   zkm::IntervalAccumulator acc(900);
   acc.begin(0, 0);
   zkm::IntervalClose rec;
   uint64_t sum = 0;
-  ASSERT_TRUE(acc.close(1800, 100000, rec));
-  EXPECT_EQ(rec.intervalWh, 65535u);
-  sum += rec.intervalWh;
-  ASSERT_TRUE(acc.close(1800, 100000, rec));
-  EXPECT_EQ(rec.intervalWh, 100000u - 65535u);
+  // 100000 Wh seen at once: three intervals at the cap, the rest in the fourth.
+  for (int i = 0; i < 3; i++) {
+    ASSERT_TRUE(acc.close(3600, 100000, rec));
+    EXPECT_EQ(rec.intervalWh, zkm::READING_MAX);
+    EXPECT_EQ(rec.intervalWh, 32767u);
+    sum += rec.intervalWh;
+  }
+  ASSERT_TRUE(acc.close(3600, 100000, rec));
+  EXPECT_EQ(rec.intervalWh, 100000u - 3 * 32767u);
   sum += rec.intervalWh;
   EXPECT_EQ(sum, 100000u);
   EXPECT_EQ(rec.energyWh, 100000u);
+  EXPECT_FALSE(acc.close(3600, 100000, rec));
 }
 
 namespace {

@@ -33,6 +33,19 @@ TEST(Period, RejectsOutOfRangeDaysAndOffBoundaryStarts) {
   EXPECT_EQ(zkm::periodEndFor(901, 1, g), 0u);
 }
 
+// The committed reading is range-checked to 15 bits in the circuit (docs/protocol.md §1): the
+// tracker refuses a reading above READING_MAX rather than commit one no proof can be made for.
+TEST(Period, RejectsAReadingBeyondThe15BitRange) {
+  zkm::PeriodGeometry g = {900, 288};
+  zkm::PeriodTracker p(g);
+  uint8_t salt[32] = {0};
+  ASSERT_TRUE(p.begin(1764000000, 0, salt, 1));
+  EXPECT_FALSE(p.onInterval(1764000900, zkm::READING_MAX + 1));
+  EXPECT_FALSE(p.onInterval(1764000900, 32768));
+  EXPECT_TRUE(p.onInterval(1764000900, zkm::READING_MAX));
+  EXPECT_EQ(p.counter(), 32767u);
+}
+
 TEST(Period, IncrementalFeedMatchesTheWholeArrayCommitment) {
   Json v = loadVectors("period.json");
   const Json &f = v["feed"];

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { commit, deriveSalt } from '../../../circuits/src/commitment.ts'
+import { commit, deriveSalt, MAX_READING } from '../../../circuits/src/commitment.ts'
 import { assemblePeriod, type IntervalEntry } from '../../src/ingest/period.ts'
 import type { BillingPeriod } from '../../src/protocol/records.ts'
 
@@ -31,8 +31,8 @@ function day(readings: number[], startSlot: number, startCounter: number) {
     periodEnd: periodStart + readings.length * INTERVAL,
     startCounter,
     endCounter: counter,
-    // A reading above 16 bits cannot be committed: such a close is only used to test the range check.
-    commitment: expected.every((r) => r <= 65535)
+    // A reading above 15 bits cannot be committed: such a close is only used to test the range check.
+    commitment: expected.every((r) => r <= MAX_READING)
       ? commit(expected, deriveSalt(pairingKey, Buffer.from(meter.slice(2), 'hex'), periodStart), N)
       : 0n,
   }
@@ -42,7 +42,7 @@ function day(readings: number[], startSlot: number, startCounter: number) {
 const dayArb = fc.record({
   startSlot: fc.integer({ min: 0, max: 95 }),
   length: fc.integer({ min: 1, max: 96 }),
-  readings: fc.array(fc.integer({ min: 0, max: 65535 }), { minLength: 96, maxLength: 96 }),
+  readings: fc.array(fc.integer({ min: 0, max: MAX_READING }), { minLength: 96, maxLength: 96 }),
   startCounter: fc.integer({ min: 0, max: 2 ** 40 }),
 })
 
@@ -104,11 +104,13 @@ describe('period assembly', () => {
       status: 'mismatch',
       kind: 'counter-mismatch',
     })
-    const huge = day([70_000], 0, 0)
+    const huge = day([MAX_READING + 1], 0, 0)
     expect(assemblePeriod(huge.period, huge.intervals, options)).toMatchObject({
       status: 'mismatch',
       kind: 'reading-out-of-range',
     })
+    const atLimit = day([MAX_READING], 0, 0)
+    expect(assemblePeriod(atLimit.period, atLimit.intervals, options)).toMatchObject({ status: 'ok' })
     expect(
       assemblePeriod({ ...period, periodEnd: DAY0 + (N + 1) * INTERVAL }, intervals, options),
     ).toMatchObject({ status: 'mismatch', kind: 'period-too-long' })
