@@ -27,7 +27,13 @@ import {
   meterRecordDigest,
   signDigest,
 } from '../../node/src/protocol/eip712.ts'
-import { encodePeriodPayload, encodeSensorPayload, meterTopicName } from '../../node/src/protocol/records.ts'
+import {
+  encodePeriodPayload,
+  encodeSensorPayload,
+  MAX_PAYLOAD_BYTES,
+  meterTopicName,
+} from '../../node/src/protocol/records.ts'
+import { encodeMessage, MESSAGE_FRAME_TYPE } from '../../node/src/serial/message.ts'
 import { crc16Modbus } from '../protocol/crc16.ts'
 import {
   encodeFrame,
@@ -410,6 +416,41 @@ function linkVectors() {
   }
 }
 
+/** MESSAGE frames (type 0x20, docs/serial.md) as node/src/serial/message.ts cuts a message into them. */
+function messageVectors(mqtt: ReturnType<typeof mqttVectors>) {
+  const prng = new Prng('zkmeter/vectors/message')
+  const sensor = mqtt.sensor[0]!
+  const cases = [
+    {
+      name: 'short SENSOR',
+      id: 7,
+      topic: `tele/${mqtt.meterName}/SENSOR`,
+      payload: new TextEncoder().encode(sensor.json),
+    },
+    {
+      name: 'maximal payload (4096 bytes), longest topic',
+      id: 255,
+      topic: `zkmeter/${mqtt.meterName}/${'x'.repeat(255 - 9 - mqtt.meterName.length)}`,
+      payload: prng.bytes(MAX_PAYLOAD_BYTES),
+    },
+    { name: 'topic only', id: 0, topic: `cmnd/${mqtt.meterName}/Resend`, payload: new Uint8Array(0) },
+    { name: 'one byte topic, one full frame', id: 1, topic: 'a', payload: prng.bytes(43) },
+  ]
+  return {
+    description:
+      'MESSAGE frames (type 0x20, docs/serial.md): message = topicLen (1) ‖ topic ‖ payload (≤ 4096), cut into ' +
+      'link frames whose payload is id (1) ‖ index (1) ‖ count (1) ‖ chunk (≤ 45), by node/src/serial/message.ts.',
+    type: MESSAGE_FRAME_TYPE,
+    cases: cases.map((c) => ({
+      name: c.name,
+      id: c.id,
+      topic: c.topic,
+      payload: hex(c.payload),
+      frames: encodeMessage(c.id, c.topic, c.payload).map(hex),
+    })),
+  }
+}
+
 function mqttVectors() {
   const eip = eip712Vectors()
   const domain = eip.domains[0]!
@@ -750,13 +791,15 @@ function engineVectors() {
 
 /** Every vector file's name and exact text. */
 export function generateVectors(): Record<string, string> {
+  const mqtt = mqttVectors()
   const files: Record<string, unknown> = {
     'poseidon16.json': poseidonVectors(),
     'commitment.json': commitmentVectors(),
     'salt.json': saltVectors(),
     'eip712.json': eip712Vectors(),
     'link.json': linkVectors(),
-    'mqtt.json': mqttVectors(),
+    'mqtt.json': mqtt,
+    'message.json': messageVectors(mqtt),
     'modbus.json': modbusVectors(),
     'period.json': periodVectors(),
     'relays.json': relayVectors(),

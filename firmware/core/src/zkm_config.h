@@ -12,6 +12,16 @@
 #endif
 #endif
 
+// MESSAGE frames (zkm_message.h): MQTT-equivalent messages over the serial link, for an ESP8266
+// wired to the node by USB. The UNO never sends them, so they compile to nothing on AVR.
+#ifndef ZKM_WITH_MESSAGES
+#if defined(__AVR__)
+#define ZKM_WITH_MESSAGES 0
+#else
+#define ZKM_WITH_MESSAGES 1
+#endif
+#endif
+
 // Large constant tables: on the ESP8266 plain const data is copied to its 80 KB of DRAM, so the
 // Poseidon tables are placed in flash (read with aligned 32-bit loads, which the lx106 supports
 // from flash).

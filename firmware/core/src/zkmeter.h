@@ -14,6 +14,7 @@
 #include "zkm_relays.h"
 #include "zkm_sensors.h"
 #include "zkm_config.h"
+#include "zkm_message.h"
 #if ZKM_WITH_CRYPTO
 #include "zkm_commitment.h"
 #include "zkm_eip712.h"
