@@ -1,13 +1,12 @@
 /**
  * File-backed store of the rule set: the functions the HTTP API calls to list, read, create or
  * replace, and delete rules. Every change is validated as a whole rule set (so conflicts are caught
- * before anything is written), written to a temporary file, flushed and renamed over the old one —
- * a crash leaves either the old or the new rules, never half a file.
+ * before anything is written), then written with writeFileAtomic — a crash leaves either the old or
+ * the new rules, never half a file.
  */
-import { randomBytes } from 'node:crypto'
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
-import { dirname } from 'node:path'
+import { readFile } from 'node:fs/promises'
 import { ZkMeterError } from '../errors.ts'
+import { writeFileAtomic } from '../storage/json-file.ts'
 import {
   DEFAULT_RULE_SET,
   type Rule,
@@ -72,23 +71,7 @@ export async function openRuleStore(file: string, initial: RuleSet = DEFAULT_RUL
   const listeners = new Set<(rules: RuleSet) => void>()
   let queue: Promise<unknown> = Promise.resolve()
 
-  async function write(next: RuleSet): Promise<void> {
-    await mkdir(dirname(file), { recursive: true })
-    const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`
-    try {
-      const handle = await open(temp, 'w', 0o600)
-      try {
-        await handle.writeFile(`${JSON.stringify(next, null, 2)}\n`)
-        await handle.sync()
-      } finally {
-        await handle.close()
-      }
-      await rename(temp, file)
-    } catch (error) {
-      await rm(temp, { force: true })
-      throw error
-    }
-  }
+  const write = (next: RuleSet): Promise<void> => writeFileAtomic(file, `${JSON.stringify(next, null, 2)}\n`)
 
   /** Serialises changes: each one sees the result of the previous one. */
   function change(

@@ -23,13 +23,14 @@ import {
   resendTopic,
 } from '../protocol/records.ts'
 import { createMeterVerifier, type MeterVerifier } from '../protocol/verifier.ts'
+import { writeFileAtomic } from '../storage/json-file.ts'
 import { splitRecords } from '../vault/batch.ts'
 import { type Anomaly, type AnomalyKind, createAnomalyLog, kindOfError } from './anomalies.ts'
 import { createPeriodCalendar, type PeriodCalendar } from './calendar.ts'
 import { type Journal, openJournal } from './journal.ts'
 import { type AssembledPeriod, assemblePeriod, type IntervalEntry } from './period.ts'
 import { createSequenceTracker, type SequenceSnapshot, type SequenceTracker } from './sequence.ts'
-import { type RecordSink, writeFileDurably } from './sink.ts'
+import type { RecordSink } from './sink.ts'
 
 export const DEFAULT_PERIOD_READINGS = 2976
 export const DEFAULT_BATCH_RECORDS = 256
@@ -448,7 +449,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
   const firstUnflushed = (): number => Math.min((journal as Journal).segment, ...unflushed.keys())
 
   const checkpoint = async (firstUnflushed: number): Promise<void> => {
-    await writeFileDurably(statePath, JSON.stringify(snapshot(firstUnflushed)))
+    await writeFileAtomic(statePath, JSON.stringify(snapshot(firstUnflushed)))
   }
 
   const loadState = async (): Promise<number> => {

@@ -5,9 +5,10 @@
  * never point it at storage that leaves the node.
  */
 import { createHash } from 'node:crypto'
-import { mkdir, open, readdir, readFile, rename } from 'node:fs/promises'
+import { mkdir, readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { InvalidInputError, ZkMeterError } from '../errors.ts'
+import { writeFileAtomic } from '../storage/json-file.ts'
 
 export interface SinkPeriodInfo {
   meter: string
@@ -28,25 +29,6 @@ export interface RecordSink {
 
 export class SinkPeriodSealedError extends ZkMeterError {
   override name = 'PeriodSealedError'
-}
-
-/** Write to a temp file, fsync, rename over, fsync the directory: readers see old or new, never torn. */
-export async function writeFileDurably(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp`
-  const handle = await open(tmp, 'w', 0o600)
-  try {
-    await handle.writeFile(text)
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-  await rename(tmp, path)
-  const dir = await open(join(path, '..'), 'r')
-  try {
-    await dir.sync()
-  } finally {
-    await dir.close()
-  }
 }
 
 /** Batches as `<dir>/<meter>/<periodStart>/<index>.json`, a seal as `sealed.json` beside them. */
@@ -87,7 +69,7 @@ export function createFileSink(
         throw new SinkPeriodSealedError(`period ${periodStart} of meter ${meter} is sealed`)
       }
       const index = (await batchFiles(path)).length
-      await writeFileDurably(join(path, `${index}.json`), JSON.stringify(records))
+      await writeFileAtomic(join(path, `${index}.json`), JSON.stringify(records))
       return { index }
     },
     async sealPeriod(meter, periodStart, periodEnd) {
@@ -102,7 +84,7 @@ export function createFileSink(
       const hash = createHash('sha256').update(`${meter}/${periodStart}/${periodEnd}`)
       for (const file of await batchFiles(path)) hash.update(await readFile(join(path, file)))
       const manifestCid = `file-sha256-${hash.digest('hex')}`
-      await writeFileDurably(join(path, 'sealed.json'), JSON.stringify({ periodEnd, manifestCid }))
+      await writeFileAtomic(join(path, 'sealed.json'), JSON.stringify({ periodEnd, manifestCid }))
       return { manifestCid, cidDigest: `0x${createHash('sha256').update(manifestCid).digest('hex')}` }
     },
     async listPeriods() {

@@ -3,6 +3,7 @@
  * directory. A reader after a crash at any instant sees either the old or the new document,
  * never a torn one — what "never lose stored data" needs for small state files.
  */
+import { randomBytes } from 'node:crypto'
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { ZkMeterError } from '../errors.ts'
@@ -11,18 +12,22 @@ export class CorruptStateFileError extends ZkMeterError {
   override name = 'CorruptStateFileError'
 }
 
-export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+/**
+ * Replaces `path` with `text` atomically and durably: a unique temp file beside it, fsync, rename
+ * over, fsync the directory (so the rename itself survives a power cut). The temp file is removed
+ * if anything fails. The one mechanism every small state file of the node uses.
+ */
+export async function writeFileAtomic(path: string, text: string, mode = 0o600): Promise<void> {
   await mkdir(dirname(path), { recursive: true })
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`
-  const text = `${JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`
-  const handle = await open(tmp, 'w', 0o600)
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
   try {
-    await handle.writeFile(text, 'utf8')
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-  try {
+    const handle = await open(tmp, 'w', mode)
+    try {
+      await handle.writeFile(text, 'utf8')
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
     await rename(tmp, path)
   } catch (error) {
     await rm(tmp, { force: true })
@@ -34,6 +39,12 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
   } finally {
     await dir.close()
   }
+}
+
+/** JSON documents (bigints as decimal strings) through writeFileAtomic. */
+export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  const text = `${JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`
+  await writeFileAtomic(path, text)
 }
 
 /** Reads a JSON document; `undefined` if it does not exist; a named error if it is not JSON. */
