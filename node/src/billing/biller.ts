@@ -1,15 +1,30 @@
 /**
  * Turns a closed, verified metering period into a paid bill:
- *   waiting-tariff → proving → submitting → verified → paid      (or failed, with the reason)
+ *   waiting-tariff → proving → [waiting-previous] → submitting → verified → paid   (or failed)
  * Every transition is persisted before the next step starts, so a restart resumes exactly where
  * the node stopped: a proof is never recomputed once stored, and a bill the chain already holds is
- * recognised instead of being submitted twice. Transient chain errors are retried with backoff;
- * a rejection by the contract is final and reported with the contract's own error.
+ * recognised instead of being submitted twice.
+ *
+ * The ledger bills a meter's periods strictly in order, so a proved bill waits (waiting-previous)
+ * while an earlier bill of its meter is not on-chain, and continues by itself once that one is.
+ * A failure is classified (failures.ts): temporary ones (no tariff yet, meter not registered yet,
+ * chain unreachable) are retried automatically with capped exponential backoff; the others, and
+ * temporary ones past the cap, mark the bill `failed` with the reason, and the resident's retry()
+ * re-runs the failed step (re-proving from the vault when the proof cannot be reused).
  */
 import { EventEmitter } from 'node:events'
 import { ZkMeterError } from '../errors.ts'
-import type { BillRecord, BillStore } from './store.ts'
-import { billId } from './store.ts'
+import {
+  BillNotFailedError,
+  classifyFailure,
+  type FailedStep,
+  retryStart,
+  TariffMissingError,
+} from './failures.ts'
+import type { BillRecord, BillStatus, BillStore } from './store.ts'
+import { billId, UnknownBillError } from './store.ts'
+
+export { BillNotFailedError, TariffMissingError } from './failures.ts'
 
 export interface TariffInfo {
   tariffId: bigint
@@ -81,9 +96,14 @@ export interface BillerOptions {
   prover: BillProver
   inputs: PeriodInputs
   log?: (entry: Record<string, unknown>) => void
-  /** Transient failures are retried this many times with exponential backoff. */
+  /**
+   * Automatic attempts at a step that keeps failing for a temporary reason (no tariff yet, meter
+   * not registered yet, chain unreachable) before the bill is marked failed for the resident.
+   */
   maxAttempts?: number
+  /** Backoff: baseDelayMs · 2^attempt, at most maxDelayMs. */
   baseDelayMs?: number
+  maxDelayMs?: number
   isTransient?: (error: unknown) => boolean
 }
 
@@ -92,6 +112,13 @@ export interface Biller extends EventEmitter<{ bill: [BillRecord] }> {
   addPeriod(period: ClosedPeriod): Promise<BillRecord>
   /** Continues every bill that is not finished (after start, or when a tariff was published). */
   resume(): Promise<void>
+  /**
+   * The resident's retry of a failed bill: persists the restart point (the failed step, or the
+   * tariff and a fresh proof when the proof cannot be reused), then continues it. Concurrent calls
+   * share one restart; a bill that is not failed is refused with BillNotFailedError, an unknown one
+   * with UnknownBillError.
+   */
+  retry(id: string): Promise<BillRecord>
   markPaid(chainBillId: string, paidTx: `0x${string}`, paidBy: `0x${string}`): Promise<BillRecord | undefined>
   /** Waits for the bills in flight (tests, shutdown). */
   idle(): Promise<void>
@@ -100,43 +127,79 @@ export interface Biller extends EventEmitter<{ bill: [BillRecord] }> {
 
 const defaultTransient = (error: unknown) => !(error instanceof ZkMeterError)
 
+/** Fields dropped when a bill goes back to choosing its tariff: the proof belongs to the old one. */
+const UNPROVED = { proof: undefined, total: undefined, tariffId: undefined, tariffHash: undefined } as const
+/** Fields dropped once a step succeeds: the last failure no longer describes the bill. */
+const RECOVERED = { error: undefined, failure: undefined, nextAttemptAt: undefined, attempts: 0 } as const
+
+const onChain = (status: BillStatus) => status === 'verified' || status === 'paid'
+
+function failedStep(status: BillStatus): FailedStep {
+  if (status === 'waiting-tariff' || status === 'proving') return status
+  return 'submitting'
+}
+
 export function createBiller(options: BillerOptions): Biller {
   const { store, chain, prover, inputs } = options
   const log = options.log ?? (() => {})
-  const maxAttempts = options.maxAttempts ?? 5
+  const maxAttempts = options.maxAttempts ?? 12
   const baseDelay = options.baseDelayMs ?? 1000
+  const maxDelay = options.maxDelayMs ?? 10 * 60_000
   const isTransient = options.isTransient ?? defaultTransient
   const emitter = new EventEmitter<{ bill: [BillRecord] }>()
   const running = new Map<string, Promise<void>>()
+  // Asked to run while already running: run once more when the current pass ends, so a wake-up
+  // that arrives while a bill is deciding to wait is never lost.
+  const again = new Set<string>()
+  const retrying = new Map<string, Promise<BillRecord>>()
   let stopped = false
   // Backoff sleeps end early on stop, so a shutdown never waits out a retry delay.
   const stopping = new AbortController()
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms)
-      stopping.signal.addEventListener('abort', () => {
+      const done = () => {
         clearTimeout(timer)
+        stopping.signal.removeEventListener('abort', done)
         resolve()
-      })
+      }
+      const timer = setTimeout(done, ms)
+      stopping.signal.addEventListener('abort', done, { once: true })
     })
+
+  const sameMeter = (a: BillRecord, b: BillRecord) => a.meter.toLowerCase() === b.meter.toLowerCase()
+
+  /** The earliest bill of the same meter before `bill` that the ledger does not hold yet. */
+  const earlierUnbilled = (bill: BillRecord) =>
+    store.list().find((b) => sameMeter(b, bill) && b.periodStart < bill.periodStart && !onChain(b.status))
 
   const update = async (id: string, patch: Partial<BillRecord>) => {
     const bill = await store.update(id, patch)
     emitter.emit('bill', { ...bill })
+    // An earlier bill reached the ledger: the bills held back behind it may go now (each checks
+    // for itself, so they go one after the other, in period order).
+    if (patch.status !== undefined && onChain(patch.status)) {
+      for (const next of store.list()) {
+        if (next.status === 'waiting-previous' && sameMeter(next, bill)) void run(next.id)
+      }
+    }
     return bill
   }
 
   async function advance(id: string): Promise<void> {
     let bill = store.get(id) as BillRecord
-    while (!stopped && bill.status !== 'paid' && bill.status !== 'failed') {
+    while (!stopped) {
+      if (bill.status === 'paid' || bill.status === 'failed') return
       if (bill.status === 'verified') return // payment arrives by event (markPaid)
       if (bill.status === 'waiting-tariff') {
         const tariff = await chain.findTariff(bill.periodStart, bill.periodEnd)
         if (!tariff) {
-          log({ level: 'info', msg: 'no tariff covers this period yet', bill: id })
-          return
+          throw new TariffMissingError(
+            `no tariff on the ledger covers the whole period [${bill.periodStart}, ${bill.periodEnd}) yet`,
+            { details: { bill: id } },
+          )
         }
         bill = await update(id, {
+          ...RECOVERED,
           status: 'proving',
           tariffId: tariff.tariffId.toString(),
           tariffHash: tariff.hash.toString(),
@@ -164,33 +227,55 @@ export function createBiller(options: BillerOptions): Biller {
           })
         }
         log({ level: 'info', msg: 'bill proved', bill: id, ms: Math.round(performance.now() - started) })
-        bill = await update(id, { status: 'submitting', proof: result.proof, total: result.total.toString() })
+        bill = await update(id, {
+          ...RECOVERED,
+          status: 'submitting',
+          proof: result.proof,
+          total: result.total.toString(),
+        })
         continue
       }
-      if (bill.status === 'submitting') {
-        const existing = await chain.findSubmittedBill(bill)
-        if (existing) {
-          bill = await update(id, {
-            status: existing.paid ? 'paid' : 'verified',
-            chainBillId: existing.chainBillId,
-          })
-          continue
-        }
-        const { chainBillId, txHash } = await chain.submitBill({
-          bill,
-          tariffId: BigInt(bill.tariffId as string),
-          total: BigInt(bill.total as string),
-          proof: bill.proof as SolidityProofJson,
+      // submitting or waiting-previous: first the chain (a crash may have left it submitted), then
+      // continuity, then the submission.
+      const existing = await chain.findSubmittedBill(bill)
+      if (existing) {
+        bill = await update(id, {
+          ...RECOVERED,
+          status: existing.paid ? 'paid' : 'verified',
+          chainBillId: existing.chainBillId,
+          waitingFor: undefined,
         })
-        log({ level: 'info', msg: 'bill verified on-chain', bill: id, tx: txHash })
-        bill = await update(id, { status: 'verified', chainBillId, submitTx: txHash })
+        continue
       }
+      const blocker = earlierUnbilled(store.get(id) as BillRecord)
+      if (blocker) {
+        if (bill.status !== 'waiting-previous' || bill.waitingFor !== blocker.id) {
+          log({ level: 'info', msg: 'bill waits for an earlier one', bill: id, waitingFor: blocker.id })
+          bill = await update(id, { status: 'waiting-previous', waitingFor: blocker.id })
+        }
+        return
+      }
+      if (bill.status === 'waiting-previous') {
+        bill = await update(id, { status: 'submitting', waitingFor: undefined })
+        continue
+      }
+      const { chainBillId, txHash } = await chain.submitBill({
+        bill,
+        tariffId: BigInt(bill.tariffId as string),
+        total: BigInt(bill.total as string),
+        proof: bill.proof as SolidityProofJson,
+      })
+      log({ level: 'info', msg: 'bill verified on-chain', bill: id, tx: txHash })
+      bill = await update(id, { ...RECOVERED, status: 'verified', chainBillId, submitTx: txHash })
     }
   }
 
   function run(id: string): Promise<void> {
     const inFlight = running.get(id)
-    if (inFlight) return inFlight
+    if (inFlight) {
+      again.add(id)
+      return inFlight
+    }
     const task = (async () => {
       for (;;) {
         try {
@@ -198,30 +283,65 @@ export function createBiller(options: BillerOptions): Biller {
           return
         } catch (error) {
           const bill = store.get(id) as BillRecord
-          const transient = isTransient(error) && bill.attempts + 1 < maxAttempts
+          const failure = classifyFailure(error, failedStep(bill.status), isTransient(error))
+          const attempts = bill.attempts + 1
+          const automatic = failure.temporary && attempts < maxAttempts
           const reason = {
             name: (error as Error).name ?? 'Error',
             message: (error as Error).message ?? String(error),
           }
           log({
-            level: transient ? 'warn' : 'error',
-            msg: 'billing step failed',
+            level: automatic ? 'warn' : 'error',
+            msg: automatic ? 'billing step failed, retrying automatically' : 'bill failed',
             bill: id,
             status: bill.status,
+            kind: failure.kind,
             ...reason,
           })
-          if (!transient) {
-            await update(id, { status: 'failed', error: reason, attempts: bill.attempts + 1 })
+          if (!automatic) {
+            await update(id, {
+              status: 'failed',
+              error: reason,
+              failure,
+              attempts,
+              nextAttemptAt: undefined,
+              waitingFor: undefined,
+            })
             return
           }
-          await update(id, { attempts: bill.attempts + 1, error: reason })
-          await sleep(baseDelay * 2 ** bill.attempts)
+          const delay = Math.min(baseDelay * 2 ** bill.attempts, maxDelay)
+          await update(id, {
+            attempts,
+            error: reason,
+            failure,
+            nextAttemptAt: new Date(Date.now() + delay).toISOString(),
+            // A proof made under a tariff the ledger does not know is worthless: choose again.
+            ...(failure.reprove ? { ...UNPROVED, status: 'waiting-tariff' as const } : {}),
+          })
+          await sleep(delay)
           if (stopped) return
         }
       }
-    })().finally(() => running.delete(id))
+    })().finally(() => {
+      running.delete(id)
+      if (again.delete(id) && !stopped) void run(id)
+    })
     running.set(id, task)
     return task
+  }
+
+  function notFailedHint(bill: BillRecord): string {
+    switch (bill.status) {
+      case 'verified':
+      case 'paid':
+        return 'it is already on the ledger, there is nothing to retry'
+      case 'waiting-previous':
+        return `it continues by itself once the earlier bill ${bill.waitingFor ?? ''} is on the ledger; retry that one if it failed`
+      default:
+        return bill.nextAttemptAt
+          ? `the node is already retrying it (next attempt at ${bill.nextAttemptAt})`
+          : 'the node is working on it'
+    }
   }
 
   return Object.assign(emitter, {
@@ -248,6 +368,35 @@ export function createBiller(options: BillerOptions): Biller {
         if (bill.status !== 'paid' && bill.status !== 'failed' && bill.status !== 'verified')
           void run(bill.id)
       }
+    },
+    retry(id: string) {
+      const pending = retrying.get(id)
+      if (pending) return pending
+      const bill = store.get(id)
+      if (!bill) return Promise.reject(new UnknownBillError(`no bill with id ${id}`))
+      if (bill.status !== 'failed') {
+        return Promise.reject(
+          new BillNotFailedError(`bill ${id} is ${bill.status}, not failed: ${notFailedHint(bill)}`, {
+            details: { bill: id, status: bill.status },
+          }),
+        )
+      }
+      const restart = (async () => {
+        const from = retryStart(bill.failure, bill.proof !== undefined)
+        // Persisted before any work: a crash from here on resumes like any bill in progress, and
+        // the submission step adopts a bill the ledger already holds, so it completes once.
+        const updated = await update(id, {
+          ...RECOVERED,
+          ...(from === 'waiting-tariff' ? UNPROVED : {}),
+          status: from,
+          retries: (bill.retries ?? 0) + 1,
+        })
+        log({ level: 'info', msg: 'bill retried by the resident', bill: id, from, kind: bill.failure?.kind })
+        void run(id)
+        return { ...updated }
+      })().finally(() => retrying.delete(id))
+      retrying.set(id, restart)
+      return restart
     },
     async markPaid(chainBillId: string, paidTx: `0x${string}`, paidBy: `0x${string}`) {
       const bill = store.list().find((b) => b.chainBillId?.toLowerCase() === chainBillId.toLowerCase())

@@ -6,10 +6,13 @@
 import { join } from 'node:path'
 import { InvalidInputError } from '../errors.ts'
 import { readJsonFile, writeJsonAtomic } from '../storage/json-file.ts'
+import type { BillFailure } from './failures.ts'
 
 export const BILL_STATUSES = [
   'waiting-tariff',
   'proving',
+  // Proved, held back until the meter's earlier bill is on the ledger (it requires continuity).
+  'waiting-previous',
   'submitting',
   'verified',
   'paid',
@@ -42,7 +45,16 @@ export interface BillRecord {
   paidTx?: `0x${string}`
   paidBy?: `0x${string}`
   error?: { name: string; message: string }
+  /** Why the last attempt failed, classified (failures.ts): set while retrying automatically and when failed. */
+  failure?: BillFailure
+  /** When the next automatic attempt is due (ISO 8601), while a temporary failure is being retried. */
+  nextAttemptAt?: string
+  /** The earlier bill of the same meter this one waits for (status waiting-previous). */
+  waitingFor?: string
+  /** Automatic attempts since the last success or the resident's retry. */
   attempts: number
+  /** Times the resident retried this bill. */
+  retries?: number
   createdAt: string
   updatedAt: string
 }
@@ -56,6 +68,7 @@ export interface BillStore {
   get(id: string): BillRecord | undefined
   /** Inserts a new bill, or returns the existing one with the same id (idempotent on replays). */
   insert(bill: Omit<BillRecord, 'status' | 'attempts' | 'createdAt' | 'updatedAt'>): Promise<BillRecord>
+  /** Applies `patch`; a key given as undefined is removed from the record. */
   update(id: string, patch: Partial<Omit<BillRecord, 'id'>>): Promise<BillRecord>
 }
 
@@ -97,6 +110,10 @@ export async function openBillStore(dataDir: string): Promise<BillStore> {
       const bill = bills.get(id)
       if (!bill) throw new UnknownBillError(`no bill with id ${id}`)
       Object.assign(bill, patch, { updatedAt: new Date().toISOString() })
+      // A field patched to undefined is cleared (a retry drops the old proof and failure).
+      for (const [key, value] of Object.entries(patch)) {
+        if (value === undefined) delete (bill as unknown as Record<string, unknown>)[key]
+      }
       await persist()
       return bill
     },

@@ -1,0 +1,127 @@
+/**
+ * Why a bill failed, in terms a resident and the biller can act on. The ledger's decoded custom
+ * error (contracts/ts/ledger.ts) or the node's own check says what went wrong; the classification
+ * says whether waiting fixes it (retried automatically), whether the stored proof is worth
+ * keeping (a retry re-proves from the vault when it is not), and what to tell the resident.
+ */
+import { ZkMeterError } from '../errors.ts'
+import type { BillStatus } from './store.ts'
+
+export const FAILURE_KINDS = [
+  'tariff-missing',
+  'tariff-changed',
+  'meter-not-registered',
+  'proof-rejected',
+  'readings-mismatch',
+  'earlier-bill-missing',
+  'interrupted',
+  'rejected',
+] as const
+export type FailureKind = (typeof FAILURE_KINDS)[number]
+
+/** The steps a bill can fail in: a retry starts again from here (or earlier, to re-prove). */
+export type FailedStep = Extract<BillStatus, 'waiting-tariff' | 'proving' | 'submitting'>
+
+export interface BillFailure {
+  kind: FailureKind
+  step: FailedStep
+  /** The ledger's custom error name when the contract rejected the bill (UnknownTariff, ProofRejected, …). */
+  ledgerError: string | null
+  /** Plausibly fixed by waiting (tariff or registration not there yet, chain or prover not answering). */
+  temporary: boolean
+  /** The stored proof is useless: a retry re-selects the tariff and proves again from the vault. */
+  reprove: boolean
+  /** What happened and what to do, in plain words. */
+  advice: string
+}
+
+/** No tariff on the ledger covers the whole period yet: the utility publishes tariffs ahead. */
+export class TariffMissingError extends ZkMeterError {
+  override name = 'TariffMissingError'
+}
+
+/** The resident asked to retry a bill that is not failed (in progress, waiting, or done). */
+export class BillNotFailedError extends ZkMeterError {
+  override name = 'BillNotFailedError'
+}
+
+const ADVICE: Record<FailureKind, string> = {
+  'tariff-missing':
+    'The utility has not published a tariff for this period yet, so the bill cannot be priced. The node keeps trying by itself for a while; once the tariff is out, retry if it has given up.',
+  'tariff-changed':
+    'The utility published a new tariff that starts inside this period, and the ledger prices a period with a single tariff. Retrying proves the bill again under the tariff in force; if none covers the whole period, the utility has to sort it out.',
+  'meter-not-registered':
+    'Your meter is not registered with the utility on the ledger yet. The node keeps trying by itself for a while; once the utility has registered it, retry if it has given up.',
+  'proof-rejected':
+    'The ledger rejected the proof of this bill. Submitting the same proof again is pointless: retrying proves the bill again from your encrypted readings.',
+  'readings-mismatch':
+    "The readings this node holds for the period do not match what the meter signed. Retrying reads them again from your encrypted vault and proves anew; if it fails again, the meter's data for this period is incomplete.",
+  'earlier-bill-missing':
+    'The ledger bills a meter one period after the other, and it expects an earlier period that this node never received from the meter. Retrying will not help until that period is billed.',
+  interrupted:
+    'The node was interrupted while working on this bill: the chain or the prover did not answer. It retries by itself for a while; after that, retry once the chain is reachable. Nothing was lost.',
+  rejected:
+    'The ledger refused this bill (details below). Retrying sends the same bill again and is unlikely to help: contact your utility.',
+}
+
+function failure(
+  kind: FailureKind,
+  step: FailedStep,
+  ledgerError: string | null,
+  flags: { temporary: boolean; reprove: boolean },
+): BillFailure {
+  return { kind, step, ledgerError, ...flags, advice: ADVICE[kind] }
+}
+
+/** The contract's custom error name, if `error` is a decoded ledger revert (LedgerRevertError). */
+function ledgerErrorName(error: unknown): string | undefined {
+  if (!(error instanceof ZkMeterError) || error.name !== 'LedgerRevertError') return undefined
+  const name = error.details.errorName
+  return typeof name === 'string' ? name : undefined
+}
+
+/**
+ * Classifies what stopped a bill in `step`. `transient` says whether the error is network
+ * trouble (retry the very same step) rather than a verdict.
+ */
+export function classifyFailure(error: unknown, step: FailedStep, transient: boolean): BillFailure {
+  const ledgerError = ledgerErrorName(error)
+  if (ledgerError !== undefined) {
+    switch (ledgerError) {
+      case 'UnknownMeter':
+        // Registration does not change what was proved: keep the proof, submit again later.
+        return failure('meter-not-registered', step, ledgerError, { temporary: true, reprove: false })
+      case 'UnknownTariff':
+        return failure('tariff-missing', step, ledgerError, { temporary: true, reprove: true })
+      case 'TariffNotCovering':
+        return failure('tariff-changed', step, ledgerError, { temporary: false, reprove: true })
+      case 'ProofRejected':
+        return failure('proof-rejected', step, ledgerError, { temporary: false, reprove: true })
+      case 'PeriodGap':
+        return failure('earlier-bill-missing', step, ledgerError, { temporary: false, reprove: false })
+      default:
+        return failure('rejected', step, ledgerError, { temporary: false, reprove: false })
+    }
+  }
+  const name = (error as Error | undefined)?.name
+  if (name === 'TariffMissingError') {
+    return failure('tariff-missing', step, null, { temporary: true, reprove: true })
+  }
+  // Raised while proving when the vault's readings do not reproduce the meter's signed period.
+  if (name === 'CommitmentMismatchError' || name === 'PeriodInputsUnavailableError') {
+    return failure('readings-mismatch', step, null, { temporary: false, reprove: true })
+  }
+  if (transient) return failure('interrupted', step, null, { temporary: true, reprove: false })
+  return failure('rejected', step, null, { temporary: false, reprove: false })
+}
+
+/**
+ * Where a retry starts: a kept proof is submitted again when only the submission failed for a
+ * reason unrelated to the proof; anything else starts from the tariff (one chain read) and proves
+ * afresh from the vault.
+ */
+export function retryStart(failure: BillFailure | undefined, hasProof: boolean): FailedStep {
+  if (failure !== undefined && !failure.reprove && failure.step === 'submitting' && hasProof)
+    return 'submitting'
+  return 'waiting-tariff'
+}
