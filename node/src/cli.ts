@@ -6,6 +6,7 @@
  *   zkmeter start                run the node (embedded chain, broker, virtual meter by default)
  *   zkmeter status | bills       ask the running node
  *   zkmeter pay <bill-id>        pay a verified bill from the dev wallet (embedded chain only)
+ *   zkmeter retry <bill-id>      retry a bill that failed (the node says why it failed)
  *   zkmeter grant <bill-id> <x25519-public-key-hex>   disclose one period to a recipient
  *   zkmeter export [--from t] [--to t]               your interval readings as CSV
  *
@@ -18,12 +19,13 @@ import { initHousehold, NotInitializedError, openHousehold } from './household/i
 import { startHouseholdNode } from './household/node.ts'
 import { runUtility } from './utility/cli.ts'
 
-const USAGE = `usage: zkmeter <init|start|status|bills|pay|grant|export|utility> [options]
+const USAGE = `usage: zkmeter <init|start|status|bills|pay|retry|grant|export|utility> [options]
   init                     create household keys (dev mode unless ZKMETER_DEV=false; passphrase from ZKMETER_PASSPHRASE)
   start                    run the household node (creates dev keys on first start in dev mode)
   status                   status of the running node
   bills                    bills of the running node
   pay <bill-id>            pay a verified bill with the dev wallet (embedded dev chain only)
+  retry <bill-id>          retry a failed bill (re-proves it when the proof cannot be reused)
   grant <bill-id> <key>    disclose one period to the holder of an X25519 public key (0x + 64 hex)
   export [--from t --to t] interval readings as CSV on stdout
   utility <command>        the utility's side on a chain: deploy, register, tariff, bills, … (utility --help)
@@ -152,6 +154,11 @@ async function main(argv: string[]): Promise<void> {
     case 'pay': {
       if (!args[0]) throw new CliError('usage: zkmeter pay <bill-id> (see `zkmeter bills`)')
       print(await call(config, 'POST', `/api/bills/${encodeURIComponent(args[0])}/pay`, {}))
+      return
+    }
+    case 'retry': {
+      if (!args[0]) throw new CliError('usage: zkmeter retry <bill-id> (see `zkmeter bills` for failed ones)')
+      print(await call(config, 'POST', `/api/bills/${encodeURIComponent(args[0])}/retry`, {}))
       return
     }
     case 'grant': {

@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { type HttpApi, HttpError, NotFoundError } from '../api/http.ts'
 import { isChannel, MAX_FAN_SPEED, RELAY_COUNT, type RelayCommand } from '../automation/reading.ts'
 import { validateRuleSet } from '../automation/rule-schema.ts'
+import { BillNotFailedError } from '../billing/failures.ts'
 import { InvalidInputError } from '../errors.ts'
 import { hexToBytes } from '../protocol/eip712.ts'
 import { meterTopicName } from '../protocol/records.ts'
@@ -44,6 +45,20 @@ function object(body: unknown): Record<string, unknown> {
   return body as Record<string, unknown>
 }
 
+/** The mesh in /api/status: is it up, and how many of the area's homes are we connected to. */
+function meshSummary(ctx: HouseholdContext) {
+  if (!ctx.mesh) return { enabled: false }
+  const s = ctx.mesh.status()
+  return {
+    enabled: true,
+    running: s.running,
+    area: s.area,
+    peerId: s.peerId,
+    members: s.members,
+    connectedAreaPeers: s.connectedAreaPeers,
+  }
+}
+
 export function registerRoutes(api: HttpApi, ctx: HouseholdContext): void {
   const meter = ctx.identity.meter.address
   const findBill = (id: string) => {
@@ -80,6 +95,7 @@ export function registerRoutes(api: HttpApi, ctx: HouseholdContext): void {
       },
       mqtt: { url: ctx.mqttUrl },
       circuit: { profile: ctx.circuit.profile, n: ctx.circuit.n, slots: ctx.circuit.slots },
+      mesh: meshSummary(ctx),
     }
   })
 
@@ -152,6 +168,18 @@ export function registerRoutes(api: HttpApi, ctx: HouseholdContext): void {
       ctx.wallet.address as `0x${string}`,
     )
     return { txHash: receipt.hash, bill: billView(paid ?? bill) }
+  })
+  // The resident's retry of a failed bill: 404 unknown, 409 not failed (in progress, waiting or done).
+  api.route('POST', '/api/bills/:id/retry', async ({ params }) => {
+    const bill = findBill(params.id as string)
+    try {
+      return { bill: billView(await ctx.biller.retry(bill.id)) }
+    } catch (error) {
+      if (error instanceof BillNotFailedError) {
+        throw new HttpError(409, error.message, { status: error.details.status })
+      }
+      throw error
+    }
   })
 
   // ── home ──────────────────────────────────────────────────────────────────────────────────
@@ -266,16 +294,33 @@ export function registerRoutes(api: HttpApi, ctx: HouseholdContext): void {
   api.route('POST', '/api/alarms/:id/ack', ({ params }) => ({
     alarm: alarmView(ctx.automation.alarms.acknowledge(params.id as string, 'resident')),
   }))
+  // Utility notices from the chain, then what the mesh delivered: utility notices (signature checked
+  // against the ledger owner) and neighbours' alerts, oldest first.
   api.route('GET', '/api/notices', async () => ({
-    notices: (await ctx.ledger.notices()).map((n) => ({
-      source: 'utility',
-      kind: n.kind,
-      area: n.areaId,
-      message: n.message,
-      startsAt: Number(n.startsAt),
-      endsAt: Number(n.endsAt),
-    })),
+    notices: [
+      ...(await ctx.ledger.notices()).map((n) => ({
+        source: 'utility',
+        via: 'chain',
+        kind: n.kind,
+        area: n.areaId,
+        message: n.message,
+        startsAt: Number(n.startsAt),
+        endsAt: Number(n.endsAt),
+      })),
+      ...(ctx.mesh?.notices() ?? []),
+    ],
   }))
+
+  // ── neighbourhood mesh ────────────────────────────────────────────────────────────────────
+  api.route('GET', '/api/mesh', () => {
+    if (!ctx.mesh) return { enabled: false }
+    return { ...ctx.mesh.status(), backups: ctx.mesh.backups() }
+  })
+  api.route('POST', '/api/mesh/restore', async () => {
+    if (!ctx.mesh) throw new HttpError(409, 'the mesh is disabled (--mesh false): no neighbour holds backups')
+    const restored = await ctx.mesh.restore()
+    return { restored }
+  })
 
   // ── privacy ───────────────────────────────────────────────────────────────────────────────
   api.route('GET', '/api/privacy', async () => {
@@ -401,11 +446,15 @@ export function registerRoutes(api: HttpApi, ctx: HouseholdContext): void {
     })
     return { txHash: receipt.hash }
   })
-  api.route('GET', '/api/utility/aggregates', () => ({
-    available: false,
-    reason:
-      'area aggregates come from the neighbourhood mesh, which this node does not run yet: the utility sees only bill totals for now',
-  }))
+  // Area totals from private aggregation (sums of masked shares: no home's own value) and their forecast.
+  api.route('GET', '/api/utility/aggregates', () =>
+    ctx.mesh
+      ? ctx.mesh.aggregates()
+      : {
+          available: false,
+          reason: 'the neighbourhood mesh is disabled on this node (--mesh false): no area aggregates',
+        },
+  )
 
   api.sse('/api/stream', ctx.stream)
 }
