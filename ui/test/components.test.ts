@@ -10,7 +10,7 @@ import type { Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { encodePayBill } from '../src/lib/abi.ts'
 import { type Browser, buildUi, launchBrowser } from './browser.ts'
-import { type FixtureServer, reading, startFixtureServer } from './fixture-server.ts'
+import { bill, type FixtureServer, reading, startFixtureServer } from './fixture-server.ts'
 
 let dist: string
 let browser: Browser
@@ -145,6 +145,82 @@ describe('bills view', () => {
     expect(await p.locator('[title^="bafyrei"]').count()).toBe(3)
     // No browser wallet in this page: the panel says how to get one.
     expect(await p.getByText('No browser wallet found').count()).toBe(1)
+  })
+
+  it('says in plain words why a bill failed, retries it, and the bill waiting behind it proceeds', async () => {
+    const failedId = bill(2, 'failed').id as string
+    server.state.bills = [
+      bill(1, 'paid'),
+      bill(2, 'failed', {
+        total: null,
+        submitTx: null,
+        chainBillId: null,
+        error: { name: 'TariffMissingError', message: 'no tariff on the ledger covers the whole period yet' },
+        failure: {
+          kind: 'tariff-missing',
+          ledgerError: null,
+          advice: 'The utility has not published a tariff for this period yet, so the bill cannot be priced.',
+          temporary: true,
+          reprove: true,
+        },
+      }),
+      bill(3, 'waiting-previous', { submitTx: null, chainBillId: null, waitingFor: failedId }),
+    ]
+    const p = await open('/bills')
+    await expect
+      .poll(() => p.locator('[data-status]').allTextContents())
+      .toEqual(['waiting for the previous bill', 'failed', 'paid'])
+    expect(await p.getByText('has not published a tariff for this period yet').count()).toBe(1)
+    // The technical reason is there, folded away.
+    expect(await p.locator('[data-error]').textContent()).toContain('TariffMissingError')
+    const waiting = p.locator('[data-waiting]')
+    expect(await waiting.textContent()).toContain('that one failed; retry it first')
+    // Only the failed bill has a Retry button.
+    expect(await p.getByRole('button', { name: /^Retry the bill for/ }).count()).toBe(1)
+
+    await p.getByRole('button', { name: /^Retry the bill for/ }).click()
+    await expect
+      .poll(() => p.locator('[data-status]').allTextContents())
+      .toEqual(['on-chain verified', 'on-chain verified', 'paid'])
+    expect(await p.getByRole('button', { name: /^Retry the bill for/ }).count()).toBe(0)
+    expect(await p.locator('[data-failure]').count()).toBe(0)
+    expect(
+      server.state.requests.filter((r) => r.method === 'POST' && r.path === `/api/bills/${failedId}/retry`),
+    ).toHaveLength(1)
+  })
+
+  it('shows a refused retry and an automatic retry in progress', async () => {
+    server.state.bills = [
+      bill(1, 'failed', {
+        failure: {
+          kind: 'rejected',
+          ledgerError: 'MeterInactive',
+          advice: 'The ledger refused this bill.',
+          temporary: false,
+          reprove: false,
+        },
+      }),
+      bill(2, 'submitting', {
+        failure: {
+          kind: 'meter-not-registered',
+          ledgerError: 'UnknownMeter',
+          advice: 'Your meter is not registered with the utility on the ledger yet.',
+          temporary: true,
+          reprove: false,
+        },
+        nextAttemptAt: '2026-11-25T12:30:00.000Z',
+      }),
+    ]
+    const p = await open('/bills')
+    await expect
+      .poll(() => p.locator('[data-retrying]').textContent())
+      .toContain('Next automatic attempt: 2026-11-25 12:30 UTC')
+    // Meanwhile the node started on it by itself: the node refuses the resident's retry (409).
+    server.state.bills[0]!.status = 'proving'
+    await p.getByRole('button', { name: /^Retry the bill for/ }).click()
+    await expect.poll(() => p.getByText(/The retry was refused: .*not failed/).count()).toBe(1)
+    // The browser logs the refused request itself; that 409 is this test's point, not a page error.
+    browser.errors.splice(0, browser.errors.length, ...browser.errors.filter((e) => !/status of 409/.test(e)))
   })
 
   it('pays with the dev wallet and the bill turns paid', async () => {

@@ -55,6 +55,10 @@ export function bill(
     submitTx: status === 'proving' ? null : `0x${'cd'.repeat(31)}0${n}`,
     paidTx: status === 'paid' ? `0x${'ef'.repeat(31)}0${n}` : null,
     error: null,
+    failure: null,
+    nextAttemptAt: null,
+    waitingFor: null,
+    retryable: status === 'failed',
     ...overrides,
   }
 }
@@ -230,6 +234,7 @@ export async function startFixtureServer(options: {
     const input = method === 'GET' ? undefined : await body(req)
     state.requests.push({ method, path, body: input })
     const payMatch = /^\/api\/bills\/([^/]+)\/pay$/.exec(path)
+    const retryMatch = /^\/api\/bills\/([^/]+)\/retry$/.exec(path)
     const relayMatch = /^\/api\/relays\/(\d+)$/.exec(path)
     const ackMatch = /^\/api\/alarms\/([^/]+)\/ack$/.exec(path)
     if (path === '/api/stream') {
@@ -307,6 +312,28 @@ export async function startFixtureServer(options: {
       b.paidTx = `0x${'77'.repeat(32)}`
       setTimeout(() => emit('bill', b), 20)
       return send(res, 200, { txHash: b.paidTx, bill: b })
+    }
+    if (retryMatch && method === 'POST') {
+      const b = state.bills.find((x) => x.id === decodeURIComponent(retryMatch[1]!))
+      if (!b) return fail(res, 404, 'NotFoundError', `no bill with id ${retryMatch[1]}`)
+      if (b.status !== 'failed')
+        return fail(
+          res,
+          409,
+          'HttpError',
+          `bill ${b.id} is ${b.status}, not failed: the node is working on it`,
+        )
+      Object.assign(b, { status: 'waiting-tariff', error: null, failure: null, retryable: false })
+      // Like the node: proved, then verified on-chain; the bills held back behind it follow.
+      setTimeout(() => emit('bill', Object.assign(b, { status: 'proving' })), 30)
+      setTimeout(() => {
+        emit('bill', Object.assign(b, { status: 'verified', total: '10234000000000000' }))
+        for (const next of state.bills) {
+          if (next.status === 'waiting-previous' && next.waitingFor === b.id)
+            emit('bill', Object.assign(next, { status: 'verified', waitingFor: null }))
+        }
+      }, 120)
+      return send(res, 200, { bill: b })
     }
     if (path === '/api/relays') return send(res, 200, { relays: state.relays, fanSpeed: state.fanSpeed })
     if (relayMatch && method === 'POST') {

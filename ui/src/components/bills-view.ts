@@ -1,6 +1,6 @@
 import { css, html, LitElement } from 'lit'
 import { api, errorText } from '../lib/api.ts'
-import { formatEnergy, formatEth, formatPeriod, shorten } from '../lib/format.ts'
+import { formatEnergy, formatEth, formatPeriod, formatTime, shorten } from '../lib/format.ts'
 import { normalizeBill } from '../lib/normalize.ts'
 import { Resync, stream } from '../lib/stream.ts'
 import type { Bill, Status } from '../lib/types.ts'
@@ -13,10 +13,17 @@ import './wallet-panel.ts'
 const STATUS_TEXT: Record<Bill['status'], string> = {
   'waiting-tariff': 'waiting for the tariff',
   proving: 'proving',
+  'waiting-previous': 'waiting for the previous bill',
   submitting: 'submitting on-chain',
   verified: 'on-chain verified',
   paid: 'paid',
   failed: 'failed',
+}
+
+/** A resident's retry in flight, or the reason it was refused. */
+interface Retry {
+  busy: boolean
+  error?: string
 }
 
 interface Payment {
@@ -33,6 +40,7 @@ export class BillsView extends LitElement {
     status: { state: true },
     wallet: { state: true },
     payments: { state: true },
+    retries: { state: true },
   }
   static override styles = [
     shared,
@@ -57,6 +65,12 @@ export class BillsView extends LitElement {
         margin: 0;
         min-width: 0;
       }
+      .why {
+        margin: 0.5rem 0;
+      }
+      .why details {
+        margin-top: 0.3rem;
+      }
       .total {
         font-size: 1.3rem;
         font-weight: 650;
@@ -75,6 +89,7 @@ export class BillsView extends LitElement {
   declare status: Status | undefined
   declare wallet: ConnectedWallet | undefined
   declare payments: Record<string, Payment>
+  declare retries: Record<string, Retry>
   #chain: ChainInfo | undefined
   #off: (() => void)[] = []
   #resync = new Resync<Bill>()
@@ -85,6 +100,7 @@ export class BillsView extends LitElement {
     this.status = undefined
     this.wallet = undefined
     this.payments = {}
+    this.retries = {}
   }
 
   override connectedCallback(): void {
@@ -170,6 +186,72 @@ export class BillsView extends LitElement {
     }
   }
 
+  async #retry(bill: Bill): Promise<void> {
+    this.retries = { ...this.retries, [bill.id]: { busy: true } }
+    try {
+      const { bill: updated } = await api.post<{ bill: Bill }>(
+        `/api/bills/${encodeURIComponent(bill.id)}/retry`,
+      )
+      this.#upsert(normalizeBill(updated))
+      this.retries = { ...this.retries, [bill.id]: { busy: false } }
+    } catch (error) {
+      this.retries = {
+        ...this.retries,
+        [bill.id]: { busy: false, error: `The retry was refused: ${errorText(error)}` },
+      }
+    }
+  }
+
+  /** The bill another one waits for, by period, for "waiting for the bill of …". */
+  #billById(id: string | null): Bill | undefined {
+    if (id === null || this.bills.state !== 'ready') return undefined
+    return this.bills.value.find((b) => b.id === id)
+  }
+
+  /** Why a bill is not on the ledger yet, in plain words, and the resident's retry when it is theirs to press. */
+  #why(bill: Bill) {
+    const technical = bill.error
+      ? html`<details><summary class="small">Details</summary>
+          <p class="small mono" data-error>${bill.error.name}: ${bill.error.message}</p></details>`
+      : ''
+    if (bill.status === 'failed') {
+      const r = this.retries[bill.id]
+      return html`<div class="why" data-failure=${bill.failure?.kind ?? 'unknown'}>
+        <p class="error" role="alert">
+          <strong>Not accepted by the ledger.</strong>
+          ${bill.failure?.advice ?? 'The node could not complete this bill.'}
+        </p>
+        ${technical}
+        ${
+          bill.retryable
+            ? html`<div class="row"><button @click=${() => this.#retry(bill)} ?disabled=${r?.busy === true}
+                aria-label="Retry the bill for ${formatPeriod(bill.periodStart, bill.periodEnd)}">${r?.busy ? 'Retrying…' : 'Retry'}</button></div>`
+            : ''
+        }
+        ${r?.error ? html`<p class="error" role="alert">${r.error}</p>` : ''}
+      </div>`
+    }
+    if (bill.status === 'waiting-previous') {
+      const earlier = this.#billById(bill.waitingFor)
+      const which = earlier
+        ? `the bill for ${formatPeriod(earlier.periodStart, earlier.periodEnd)}`
+        : 'an earlier bill'
+      return html`<p class="why small muted" role="status" data-waiting>
+        Proved and waiting: the ledger takes a meter's bills in order, so this one goes as soon as ${which} is
+        accepted${earlier?.status === 'failed' ? html` — <strong>that one failed; retry it first</strong>` : ''}.
+        Nothing to do here.
+      </p>`
+    }
+    if (bill.failure && bill.nextAttemptAt) {
+      const at = formatTime(Math.floor(Date.parse(bill.nextAttemptAt) / 1000))
+      return html`<div class="why" data-retrying>
+        <p class="small muted" role="status">${bill.failure.advice} Next automatic attempt: ${at}.</p>
+        ${technical}
+      </div>`
+    }
+    return ''
+  }
+
   #payment(bill: Bill) {
     const p = this.payments[bill.id]
     if (!p) return ''
@@ -208,7 +290,7 @@ export class BillsView extends LitElement {
         ${bill.submitTx ? html`<dt>Proof tx</dt><dd class="mono" title=${bill.submitTx}>${shorten(bill.submitTx)}</dd>` : ''}
         ${bill.paidTx ? html`<dt>Payment tx</dt><dd class="mono" title=${bill.paidTx}>${shorten(bill.paidTx)}</dd>` : ''}
       </dl>
-      ${bill.error ? html`<p class="error">${bill.error.name}: ${bill.error.message}</p>` : ''}
+      ${this.#why(bill)}
       ${
         payable
           ? html`<div class="row">

@@ -32,6 +32,10 @@ export function normalizeBill(input: unknown): Bill {
     submitTx: nullable(b.submitTx),
     paidTx: nullable(b.paidTx),
     error: nullable(b.error),
+    failure: nullable(b.failure),
+    nextAttemptAt: nullable(b.nextAttemptAt),
+    waitingFor: nullable(b.waitingFor),
+    retryable: b.retryable === undefined ? b.status === 'failed' : Boolean(b.retryable),
   }
 }
 

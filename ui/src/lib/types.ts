@@ -52,7 +52,23 @@ export interface Today {
   powerW: number
 }
 
-export type BillStatus = 'waiting-tariff' | 'proving' | 'submitting' | 'verified' | 'paid' | 'failed'
+export type BillStatus =
+  | 'waiting-tariff'
+  | 'proving'
+  | 'waiting-previous'
+  | 'submitting'
+  | 'verified'
+  | 'paid'
+  | 'failed'
+
+/** Why a bill failed or is being retried (docs/api.md, Bills). */
+export interface BillFailure {
+  kind: string
+  ledgerError: string | null
+  advice: string
+  temporary: boolean
+  reprove: boolean
+}
 
 export interface Bill {
   id: string
@@ -69,6 +85,10 @@ export interface Bill {
   submitTx: string | null
   paidTx: string | null
   error: { name: string; message: string } | null
+  failure: BillFailure | null
+  nextAttemptAt: string | null
+  waitingFor: string | null
+  retryable: boolean
 }
 
 export interface Relay {
