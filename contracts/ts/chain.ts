@@ -5,7 +5,6 @@
  */
 import { keccak_256 } from '@noble/hashes/sha3.js'
 import { JsonRpcProvider, type Network } from 'ethers'
-import { createHardhatRuntimeEnvironment } from 'hardhat/hre'
 import { InvalidInputError } from '../../node/src/errors.ts'
 import { addressOfPrivateKey, bytesToHex } from '../../node/src/protocol/eip712.ts'
 
@@ -62,6 +61,9 @@ export async function startDevChain(options: DevChainOptions = {}): Promise<DevC
     throw new InvalidInputError('balanceWei must be a non-negative bigint')
   }
   const accounts = Array.from({ length: count }, (_, i) => devAccount(i))
+  // Loaded here, not at the top: the household node imports this module for devAccount and
+  // jsonRpcProvider, and must not carry Hardhat (its dev chain runs in a separate process).
+  const { createHardhatRuntimeEnvironment } = await import('hardhat/hre')
   const hre = await createHardhatRuntimeEnvironment({
     networks: {
       zkmeter: {

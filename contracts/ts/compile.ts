@@ -4,16 +4,34 @@
  * settings and compiler version so a second run costs a file read instead of ~2 s of solc.
  */
 import { createHash } from 'node:crypto'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import solc from 'solc'
 import { InvalidInputError, ZkMeterError } from '../../node/src/errors.ts'
 
 /** Repository root, found from this file so nothing depends on the working directory. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const LEDGER_SOURCE = join(REPO_ROOT, 'contracts', 'src', 'ZkMeterLedger.sol')
+
+/**
+ * solc-js is loaded only when something must really be compiled: importing it builds the whole
+ * compiler (~115 MB RSS), which a running household node — that only reads the cached ABI — must not
+ * carry. The cache key uses the package's version (what `solc.version()` reports, without the build
+ * suffix), so checking the cache needs no compiler.
+ */
+type Solc = { version(): string; compile(input: string): string }
+let solcModule: Promise<Solc> | undefined
+const loadSolc = (): Promise<Solc> => {
+  solcModule ??= import('solc').then((m) => (m as unknown as { default: Solc }).default)
+  return solcModule
+}
+const SOLC_PACKAGE_VERSION = (
+  JSON.parse(readFileSync(createRequire(import.meta.url).resolve('solc/package.json'), 'utf8')) as {
+    version: string
+  }
+).version
 
 /** solc's ABI JSON: a list of fragments, handed to ethers as is. */
 export type Abi = readonly Record<string, unknown>[]
@@ -74,11 +92,7 @@ export async function compileSolidity(
     settings: SETTINGS,
   }
   const inputJson = JSON.stringify(input)
-  const hash = createHash('sha256')
-    .update(String(solc.version()))
-    .update('\0')
-    .update(inputJson)
-    .digest('hex')
+  const hash = createHash('sha256').update(SOLC_PACKAGE_VERSION).update('\0').update(inputJson).digest('hex')
   const cacheFile = options.cacheDir === undefined ? undefined : join(options.cacheDir, 'artifacts.json')
   if (cacheFile !== undefined && existsSync(cacheFile)) {
     try {
@@ -92,6 +106,7 @@ export async function compileSolidity(
     }
   }
 
+  const solc = await loadSolc()
   const output = JSON.parse(solc.compile(inputJson)) as SolcOutput
   const errors = (output.errors ?? []).filter((e) => e.severity === 'error')
   if (errors.length > 0) {
