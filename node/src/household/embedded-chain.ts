@@ -1,26 +1,36 @@
 /**
- * The embedded default chain: Hardhat EDR in this process, persisted by the transaction journal,
- * served on loopback JSON-RPC for browser wallets, with the ledger deployed once and found again
- * after every restart (same journal → same address).
+ * The embedded default chain: Hardhat EDR, persisted by the transaction journal, served on loopback
+ * JSON-RPC for browser wallets, with the ledger deployed once and found again after every restart
+ * (same journal → same address). The household node runs it in a child process
+ * (spawnEmbeddedChain → dev-chain-process.ts) and talks to it over that JSON-RPC like to any chain;
+ * startEmbeddedChain runs it in the calling process (the child itself, tests).
  */
+import { type ChildProcess, fork } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { type AbstractProvider, BrowserProvider, Network, Wallet } from 'ethers'
 import { tariffHash } from '../../../circuits/src/commitment.ts'
-import { devAccount, serveJsonRpc, startDevChain } from '../../../contracts/ts/chain.ts'
+import { devAccount, jsonRpcProvider, serveJsonRpc, startDevChain } from '../../../contracts/ts/chain.ts'
 import { compileLedger } from '../../../contracts/ts/compile.ts'
 import { connectLedger, deployLedger, type LedgerClient } from '../../../contracts/ts/ledger.ts'
 import { openJournaledProvider } from '../chain/journaled-provider.ts'
 import { ZkMeterError } from '../errors.ts'
 import { writeJsonAtomic } from '../storage/json-file.ts'
+import type { DevChainMessage } from './dev-chain-process.ts'
 import { DEV_UTILITY_ACCOUNT } from './identity.ts'
 
 export class DeploymentMismatchError extends ZkMeterError {
   override name = 'DeploymentMismatchError'
 }
 
+/** The dev chain's process could not start, or stopped while the node needed it. */
+export class DevChainProcessError extends ZkMeterError {
+  override name = 'DevChainProcessError'
+}
+
 export interface EmbeddedChain {
-  /** In-process ethers provider (no HTTP hop) over the journaled chain. */
+  /** Ethers provider over the journaled chain (in-process, or JSON-RPC to the chain's process). */
   provider: AbstractProvider
   chainId: bigint
   rpcUrl: string
@@ -62,6 +72,98 @@ export async function startEmbeddedChain(options: {
       await journaled.close()
       await chain.close()
     },
+  }
+}
+
+export interface SpawnedChain extends EmbeddedChain {
+  /** Process id of the chain's process. */
+  pid: number
+  /** Settles with the reason if the chain's process ends without being asked to (never otherwise). */
+  unexpectedExit: Promise<DevChainProcessError>
+}
+
+const DEV_CHAIN_PROCESS = fileURLToPath(new URL('./dev-chain-process.ts', import.meta.url))
+
+/**
+ * Runs the embedded chain in a child process and connects to it over JSON-RPC. The child exits when
+ * its IPC channel closes, so it dies with this process whichever way this one ends (stop, crash,
+ * SIGKILL). Its stderr is this process's: a crash there is printed where the node's log goes.
+ */
+export async function spawnEmbeddedChain(options: {
+  dataDir: string
+  host: string
+  port: number
+}): Promise<SpawnedChain> {
+  const child: ChildProcess = fork(DEV_CHAIN_PROCESS, [options.dataDir, options.host, String(options.port)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  let closing = false
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  )
+  let ready: { rpcUrl: string; chainId: string; replayed: { total: number; refused: number } }
+  try {
+    ready = await new Promise((resolve, reject) => {
+      child.on('message', (message: DevChainMessage) => {
+        if (message.type === 'ready') resolve(message)
+        else if (message.type === 'fatal') {
+          reject(
+            new DevChainProcessError(
+              `the dev chain failed to start: ${message.error.name}: ${message.error.message}`,
+            ),
+          )
+        }
+      })
+      child.once('error', (cause) =>
+        reject(new DevChainProcessError(`cannot start the dev chain process: ${cause.message}`, { cause })),
+      )
+      void exited.then(({ code, signal }) =>
+        reject(new DevChainProcessError(`the dev chain process exited during start (${signal ?? code})`)),
+      )
+    })
+  } catch (error) {
+    child.kill('SIGKILL')
+    await exited
+    throw error
+  }
+  const close = async () => {
+    if (closing) return exited.then(() => undefined)
+    closing = true
+    provider?.destroy()
+    if (child.exitCode === null && child.signalCode === null) {
+      // Ask, so the journal is closed cleanly; it is fsync'd per transaction, so a kill after the
+      // grace period loses nothing acknowledged.
+      if (child.connected) child.send({ type: 'close' })
+      else child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+      await exited
+      clearTimeout(timer)
+    }
+  }
+  let provider: Awaited<ReturnType<typeof jsonRpcProvider>> | undefined
+  try {
+    provider = await jsonRpcProvider(ready.rpcUrl)
+  } catch (error) {
+    await close()
+    throw error
+  }
+  // Transaction receipts are found by polling: the default 4 s would add seconds to every bill.
+  provider.pollingInterval = 100
+  const unexpectedExit = exited.then(
+    ({ code, signal }) =>
+      new Promise<DevChainProcessError>((resolve) => {
+        if (!closing)
+          resolve(new DevChainProcessError(`the dev chain process exited unexpectedly (${signal ?? code})`))
+      }),
+  )
+  return {
+    provider,
+    chainId: BigInt(ready.chainId),
+    rpcUrl: ready.rpcUrl,
+    replayed: ready.replayed,
+    pid: child.pid as number,
+    unexpectedExit,
+    close,
   }
 }
 

@@ -35,11 +35,11 @@ import { readJsonFile, writeJsonAtomic } from '../storage/json-file.ts'
 import { createVault, type Vault } from '../vault/index.ts'
 import { createDeviceRegistry, type DeviceRegistry } from '../voice/devices.ts'
 import {
-  type EmbeddedChain,
   ensureDevTariff,
   ensureLedger,
   registerDevMeter,
-  startEmbeddedChain,
+  type SpawnedChain,
+  spawnEmbeddedChain,
 } from './embedded-chain.ts'
 import type { HouseholdIdentity } from './identity.ts'
 import { periodInputs } from './period-inputs.ts'
@@ -152,14 +152,23 @@ export async function startHouseholdNode(
     let rpcUrl: string
     let ledger: LedgerClient
     let utility: Wallet | undefined
-    let embedded: EmbeddedChain | undefined
+    let embedded: SpawnedChain | undefined
     if (config.chain.rpcUrl === undefined) {
-      embedded = await startEmbeddedChain({
+      // The dev chain is a stand-in for an external Ethereum node: it runs in its own process
+      // (Hardhat is not the household node's memory) and is reached over JSON-RPC like a real one.
+      embedded = await spawnEmbeddedChain({
         dataDir: config.dataDir,
         host: '127.0.0.1',
         port: config.chain.embeddedPort,
       })
-      stops.push(() => (embedded as EmbeddedChain).close())
+      stops.push(() => (embedded as SpawnedChain).close())
+      // Without its chain the node can neither bill nor provision: say so and stop, rather than
+      // run on with every transaction failing.
+      void embedded.unexpectedExit.then((error) => {
+        log({ level: 'error', msg: 'stopping: the embedded dev chain is gone', error: error.message })
+        process.exitCode = 1
+        void stopAll()
+      })
       provider = embedded.provider
       chainId = embedded.chainId
       rpcUrl = embedded.rpcUrl
