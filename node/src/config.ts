@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
 import { InvalidInputError } from './errors.ts'
 
 export class ConfigError extends InvalidInputError {
@@ -44,6 +45,19 @@ export interface NodeConfig {
     port: string | undefined
     baudRate: number
   }
+  /** The neighbourhood mesh (docs/mesh.md): alerts, notices, backups, private aggregation. */
+  mesh: {
+    /** Join the area's mesh (default on). Off: Helia keeps a private libp2p host of its own. */
+    enabled: boolean
+    /** libp2p listen multiaddrs; default TCP and WebSockets on 127.0.0.1 (set a LAN address to meet neighbours). */
+    listen: string[] | undefined
+    /** Neighbours dialled at start and re-dialled while disconnected: multiaddrs ending in /p2p/<peer id>. */
+    peers: string[]
+    /** Find neighbours on the LAN with mDNS. */
+    mdns: boolean
+    /** Run the utility's aggregation observer (area totals + forecast); default: only where this node is the utility (dev chain). */
+    observer: boolean | undefined
+  }
   circuit: CircuitProfile
   /** Dev mode: insecure root key file, dev wallets; never for real data. */
   dev: boolean
@@ -56,6 +70,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   mqtt: { url: undefined, embeddedPort: 1883 },
   meter: { simulated: true, speed: 1440, periodDays: 1 },
   serial: { port: undefined, baudRate: 9600 },
+  mesh: { enabled: true, listen: undefined, peers: [], mdns: false, observer: undefined },
   circuit: 'test',
   dev: true,
 }
@@ -137,6 +152,39 @@ const profile = (value: unknown, where: string) => {
   return value
 }
 
+/**
+ * A list of libp2p multiaddrs: a JSON array in the config file, comma-separated in a flag or the
+ * environment. Each must parse as a multiaddr; `requirePeerId` for static peers (libp2p needs the
+ * peer id to authenticate the neighbour it dials).
+ */
+const multiaddrs =
+  (requirePeerId: boolean) =>
+  (value: unknown, where: string): string[] => {
+    const list =
+      typeof value === 'string'
+        ? value
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s.length > 0)
+        : value
+    if (!Array.isArray(list) || list.some((a) => typeof a !== 'string')) {
+      throw new ConfigError(`${where} must be a list of multiaddrs (comma-separated, or a JSON array)`)
+    }
+    for (const addr of list as string[]) {
+      let ok: boolean
+      try {
+        ok = multiaddr(addr).getComponents().length > 0
+      } catch {
+        ok = false
+      }
+      if (!ok) throw new ConfigError(`${where}: ${JSON.stringify(addr)} is not a multiaddr`)
+      if (requirePeerId && !/\/p2p\/[1-9A-HJ-NP-Za-km-z]+$/.test(addr)) {
+        throw new ConfigError(`${where}: ${JSON.stringify(addr)} must end in /p2p/<peer id>`)
+      }
+    }
+    return list as string[]
+  }
+
 const KEYS: KeySpec[] = [
   { path: 'dataDir', env: 'ZKMETER_DATA_DIR', flag: 'data-dir', parse: text },
   { path: 'http.host', env: 'ZKMETER_HTTP_HOST', flag: 'host', parse: text },
@@ -156,6 +204,11 @@ const KEYS: KeySpec[] = [
   { path: 'meter.periodDays', env: 'ZKMETER_PERIOD_DAYS', flag: 'period-days', parse: days },
   { path: 'serial.port', env: 'ZKMETER_SERIAL_PORT', flag: 'serial-port', parse: text },
   { path: 'serial.baudRate', env: 'ZKMETER_SERIAL_BAUD', flag: 'serial-baud', parse: baud },
+  { path: 'mesh.enabled', env: 'ZKMETER_MESH', flag: 'mesh', parse: bool },
+  { path: 'mesh.listen', env: 'ZKMETER_MESH_LISTEN', flag: 'mesh-listen', parse: multiaddrs(false) },
+  { path: 'mesh.peers', env: 'ZKMETER_MESH_PEERS', flag: 'mesh-peers', parse: multiaddrs(true) },
+  { path: 'mesh.mdns', env: 'ZKMETER_MESH_MDNS', flag: 'mesh-mdns', parse: bool },
+  { path: 'mesh.observer', env: 'ZKMETER_MESH_OBSERVER', flag: 'mesh-observer', parse: bool },
   { path: 'circuit', env: 'ZKMETER_CIRCUIT', flag: 'circuit', parse: profile },
   { path: 'dev', env: 'ZKMETER_DEV', flag: 'dev', parse: bool },
 ]

@@ -24,6 +24,7 @@ import { ZkMeterError } from '../errors.ts'
 import { discoveryConfigs, publishDiscovery } from '../homeassistant/discovery.ts'
 import { createIngestor, type Ingestor, type PeriodResult, type RecordEvent } from '../ingest/ingestor.ts'
 import { createHeliaNode, type HeliaNode } from '../ipfs/helia.ts'
+import { signerFromPrivateKey } from '../mesh/signing.ts'
 import { createScaledClock } from '../meter/clock.ts'
 import { createVirtualMeter, readMeterCheckpoint, type VirtualMeter } from '../meter/index.ts'
 import { type Broker, createBroker } from '../mqtt/broker.ts'
@@ -42,6 +43,7 @@ import {
   spawnEmbeddedChain,
 } from './embedded-chain.ts'
 import type { HouseholdIdentity } from './identity.ts'
+import { DEV_AREA_ID, type HouseholdMesh, startHouseholdMesh } from './mesh.ts'
 import { periodInputs } from './period-inputs.ts'
 import { processProver } from './prover-process.ts'
 import { createReadingHistory, type ReadingHistory } from './readings.ts'
@@ -79,6 +81,8 @@ export interface HouseholdContext {
   devices: DeviceRegistry
   stream: SseHub
   meter: VirtualMeter | undefined
+  /** The neighbourhood mesh (undefined with --mesh false). */
+  mesh: HouseholdMesh | undefined
   /** Prices of the tariff in force (wei per Wh per slot), refreshed from the chain. */
   priceAt(time: number): bigint
   startedAt: number
@@ -244,10 +248,47 @@ export async function startHouseholdNode(
       mqttUrl = config.mqtt.url
     }
 
+    // ── Neighbourhood mesh (household/mesh.ts, docs/mesh.md) ─────────────────────────────────
+    // Started before Helia, which runs on the mesh's libp2p host (one identity), and stopped after it.
+    let mesh: HouseholdMesh | undefined
+    if (config.mesh.enabled) {
+      const started = await startHouseholdMesh({
+        dataDir: config.dataDir,
+        config: config.mesh,
+        // Unregistered only on the dev chain, which registers the meter in DEV_AREA_ID below.
+        area: registered.registered ? registered.areaId : DEV_AREA_ID,
+        domain: { chainId, verifyingContract: ledger.address },
+        ledger,
+        meterAddress,
+        meterSigner:
+          config.meter.simulated && identity.meter.simulatedPrivateKey
+            ? signerFromPrivateKey(identity.meter.simulatedPrivateKey)
+            : undefined,
+        registered: registered.registered,
+        rootKey: identity.rootKey,
+        observer: config.mesh.observer ?? utility !== undefined,
+        simulatedMeter: config.meter.simulated,
+        intervalSeconds,
+        slots: prover.slots,
+        log,
+      })
+      stops.push(() => started.stop())
+      mesh = started
+    }
+
     // Vault.
-    const heliaNode: HeliaNode = await createHeliaNode({ dir: join(config.dataDir, 'ipfs') })
+    const heliaNode: HeliaNode = await createHeliaNode({
+      dir: join(config.dataDir, 'ipfs'),
+      ...(mesh ? { libp2p: mesh.libp2p } : {}),
+    })
     stops.push(() => heliaNode.stop())
     const vault = createVault({ helia: heliaNode.helia, rootKey: identity.rootKey })
+    if (mesh) {
+      const started = mesh
+      await started.startBackups(heliaNode.helia, vault)
+      stops.push(() => started.stopBackups())
+    }
+    // ── end of the mesh block ─────────────────────────────────────────────────────────────────
 
     // Ingestion.
     const ingestor = createIngestor({
@@ -326,6 +367,8 @@ export async function startHouseholdNode(
       client: automationClient,
       meter: meterTopicName(meterAddress),
       rules: rules.current(),
+      // A raised hazard alarm is signed and sent to the neighbours (household/mesh.ts).
+      ...(mesh ? { alarms: { broadcast: mesh.broadcastAlarm } } : {}),
     })
     await automation.start()
     stops.push(() => automation.stop())
@@ -333,6 +376,8 @@ export async function startHouseholdNode(
 
     const stream = new SseHub()
     const devices = createDeviceRegistry()
+    // Intervals feed the area aggregation, sealed periods the backups; mesh notices go on the stream.
+    mesh?.attach(ingestor, stream)
 
     ingestor.on('record', (event) => {
       history.add(event.record)
@@ -498,6 +543,7 @@ export async function startHouseholdNode(
       devices,
       stream,
       meter,
+      mesh,
       priceAt,
       startedAt: Date.now(),
       log,

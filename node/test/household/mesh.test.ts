@@ -1,0 +1,318 @@
+/**
+ * Three household nodes as neighbours: one shared dev chain (served over JSON-RPC, as an external
+ * chain), the ledger deployed once, the three meters registered in one area, real libp2p on loopback
+ * with static peers (no mDNS), real Helia on the mesh host, virtual meters on accelerated time.
+ *   - a flame at one home → its alarm → a signed alert at the neighbours' /api/notices;
+ *   - a utility notice over the mesh is shown, a forged one is refused and counted;
+ *   - a sealed period is pinned by neighbours (backup status per period in /api/mesh);
+ *   - the utility observer's /api/utility/aggregates holds exact area totals and a forecast;
+ *   - the nodes stop cleanly.
+ * No tariff is published, so bills wait for one and nothing is proved or submitted: that keeps three
+ * nodes within two cores, and means the registered start counters below are never checked.
+ */
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Wallet } from 'ethers'
+import { CID } from 'multiformats/cid'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  type DevChain,
+  devAccount,
+  type JsonRpcServerHandle,
+  jsonRpcProvider,
+  serveJsonRpc,
+  startDevChain,
+} from '../../../contracts/ts/chain.ts'
+import { compileLedger } from '../../../contracts/ts/compile.ts'
+import { deployLedger } from '../../../contracts/ts/ledger.ts'
+import { DEFAULT_CONFIG, type NodeConfig } from '../../src/config.ts'
+import { type HouseholdIdentity, initHousehold } from '../../src/household/identity.ts'
+import { loadOrCreateMeshKeys } from '../../src/household/mesh.ts'
+import { type HouseholdNode, startHouseholdNode } from '../../src/household/node.ts'
+import { createNotice } from '../../src/mesh/notices.ts'
+import { signerFromPrivateKey } from '../../src/mesh/signing.ts'
+import { hexToBytes } from '../../src/protocol/eip712.ts'
+
+const AREA = 5
+const HOMES = 3
+/** Simulated seconds per second: a day in 15 s, an interval (a mesh round) every ~160 ms. */
+const SPEED = 5760
+
+let chain: DevChain
+let rpc: JsonRpcServerHandle
+let provider: Awaited<ReturnType<typeof jsonRpcProvider>>
+let ledgerAddress: string
+const dirs: string[] = []
+const nodes: HouseholdNode[] = []
+const logs: Record<string, unknown>[][] = []
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+async function api<T>(i: number, path: string, init?: RequestInit): Promise<T> {
+  const res = await fetch(`${nodes[i]?.urls.api}${path}`, init)
+  const body = await res.json()
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(body)}`)
+  return body as T
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await probe()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
+interface NoticeView {
+  source: string
+  via?: string
+  kind: string | number
+  message: string
+  meter?: string
+}
+interface MeshView {
+  running: boolean
+  members: number
+  connectedAreaPeers: number
+  noticesRejected: number
+  backups: { periodStart: number; manifestCid: string; pinnedBy: { peerId: string }[]; status: string }[]
+}
+interface Aggregates {
+  available: boolean
+  area: number
+  series: { time: number; totalWh: number; households: number }[]
+  forecast: { time: number; wh: number; low: number; high: number }[]
+}
+
+beforeAll(async () => {
+  chain = await startDevChain({ accounts: 4 })
+  rpc = await serveJsonRpc(chain.provider, { host: '127.0.0.1', port: 0 })
+  provider = await jsonRpcProvider(rpc.url)
+  const utility = new Wallet(devAccount(0).privateKey, provider)
+  const ledger = await deployLedger(utility, await compileLedger('test'), { slots: 96, maxIntervals: 192 })
+  ledgerAddress = ledger.address.toLowerCase()
+
+  // Each home: keys, mesh identity (so neighbours can list each other as static peers), a port.
+  const now = Math.floor(Date.now() / 1000)
+  const midnight = now - (now % 86_400)
+  const homes: { dataDir: string; identity: HouseholdIdentity; peerId: string; port: number }[] = []
+  for (let i = 0; i < HOMES; i++) {
+    const dataDir = await mkdtemp(join(tmpdir(), `zkmeter-mesh-home${i}-`))
+    dirs.push(dataDir)
+    const identity = await initHousehold(dataDir, { dev: true })
+    const keys = await loadOrCreateMeshKeys(dataDir)
+    homes.push({ dataDir, identity, peerId: keys.peerId, port: await freePort() })
+    // The virtual meter starts at midnight (fresh data dir); its first period starts an hour later.
+    await ledger.registerMeter({
+      meter: identity.meter.address,
+      household: identity.walletAddress,
+      areaId: AREA,
+      startTime: midnight + 3600,
+      startCounter: 0,
+    })
+  }
+  const configs: NodeConfig[] = homes.map((home, i) => ({
+    ...structuredClone(DEFAULT_CONFIG),
+    dataDir: home.dataDir,
+    http: { host: '127.0.0.1', port: 0 },
+    chain: { rpcUrl: rpc.url, embeddedPort: 0, ledger: ledgerAddress },
+    mqtt: { url: undefined, embeddedPort: 0 },
+    meter: { simulated: true, speed: SPEED, periodDays: 1 },
+    mesh: {
+      enabled: true,
+      listen: [`/ip4/127.0.0.1/tcp/${home.port}`],
+      peers: homes
+        .filter((_, j) => j !== i)
+        .map((other) => `/ip4/127.0.0.1/tcp/${other.port}/p2p/${other.peerId}`),
+      mdns: false,
+      // Home 0 also runs the utility's observer (on the embedded dev chain that is the default).
+      observer: i === 0,
+    },
+    dev: true,
+  }))
+  // Started together, so the virtual meters' simulated clocks (the aggregation rounds) stay close.
+  const started = await Promise.all(
+    homes.map((home, i) => {
+      const entries: Record<string, unknown>[] = []
+      logs.push(entries)
+      return startHouseholdNode(configs[i] as NodeConfig, home.identity, {
+        log: (entry) => void entries.push(entry),
+      })
+    }),
+  )
+  nodes.push(...started)
+}, 120_000)
+
+afterAll(async () => {
+  await Promise.all(nodes.splice(0).map((n) => n.stop()))
+  provider?.destroy()
+  await rpc?.close()
+  await chain?.close()
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true })
+})
+
+describe('household nodes as neighbours on the mesh', () => {
+  it('become members of one area, connected to each other', async () => {
+    await waitFor(
+      'every home to see the others',
+      async () => {
+        const all = await Promise.all(nodes.map((_, i) => api<MeshView>(i, '/api/mesh')))
+        return all.every((m) => m.running && m.members === HOMES && m.connectedAreaPeers === HOMES - 1)
+          ? true
+          : undefined
+      },
+      30_000,
+    )
+    const status = await api<{ mesh: { enabled: boolean; area: number; connectedAreaPeers: number } }>(
+      1,
+      '/api/status',
+    )
+    expect(status.mesh).toMatchObject({ enabled: true, area: AREA, connectedAreaPeers: HOMES - 1 })
+  })
+
+  it('sends a fire alarm to the neighbours, who show it in /api/notices', async () => {
+    const sender = nodes[1] as HouseholdNode
+    const started = Date.now()
+    await sender.context.meter?.injectHazard('flame', true)
+    const seen = await Promise.all(
+      [0, 2].map((i) =>
+        waitFor(
+          `the alert at home ${i}`,
+          async () => {
+            const { notices } = await api<{ notices: NoticeView[] }>(i, '/api/notices')
+            const alert = notices.find((n) => n.source === 'neighbour' && n.kind === 'fire')
+            return alert ? { alert, at: Date.now() } : undefined
+          },
+          10_000,
+        ),
+      ),
+    )
+    const alarms = await api<{ alarms: { kind: string; raisedAt: string }[] }>(1, '/api/alarms')
+    const raisedAt = Date.parse(alarms.alarms.find((a) => a.kind === 'fire')?.raisedAt ?? '')
+    for (const { alert, at } of seen) {
+      expect(alert.meter).toBe(sender.context.identity.meter.address)
+      // Measured: hazard injected → shown at a neighbour; alarm raised → shown at a neighbour.
+      console.info(
+        `alert latency: ${at - started} ms from the flame, ${at - raisedAt} ms from the alarm being raised`,
+      )
+      expect(at - started).toBeLessThan(5000)
+    }
+    await sender.context.meter?.injectHazard('flame', false)
+    // Acknowledged by the mesh protocol (both neighbours acked), and surfaced once: no duplicates.
+    await waitFor(
+      'the sender to log full delivery',
+      async () =>
+        logs[1]?.find((e) => e.msg === 'alarm sent to the neighbours' && e.acked === 2 && e.unacked === 0),
+      10_000,
+    )
+    await new Promise((r) => setTimeout(r, 1000))
+    for (const i of [0, 2]) {
+      const { notices } = await api<{ notices: NoticeView[] }>(i, '/api/notices')
+      expect(notices.filter((n) => n.source === 'neighbour')).toHaveLength(1)
+    }
+  })
+
+  it('has a sealed period pinned by neighbours', async () => {
+    const owner = 2
+    const entry = await waitFor(
+      'a backed-up period',
+      async () => {
+        const { backups } = await api<MeshView>(owner, '/api/mesh')
+        return backups.find((b) => b.status === 'done')
+      },
+      60_000,
+    )
+    expect(entry.pinnedBy).toHaveLength(2)
+    const cid = CID.parse(entry.manifestCid)
+    for (const { peerId } of entry.pinnedBy) {
+      const neighbour = nodes.find((n) => n.context.mesh?.peerId === peerId)
+      expect(neighbour).toBeDefined()
+      expect(neighbour).not.toBe(nodes[owner])
+      expect(await neighbour?.context.mesh?.helia?.pins.isPinned(cid)).toBe(true)
+    }
+    // The owner can ask the neighbours what they keep for it (the restore path, by root key alone).
+    const { restored } = await api<{ restored: string[] }>(owner, '/api/mesh/restore', { method: 'POST' })
+    expect(restored).toContain(entry.manifestCid)
+  })
+
+  it('gives the utility exact area totals and a forecast, never one home’s value', async () => {
+    const aggregates = await waitFor(
+      'area totals and a forecast',
+      async () => {
+        const a = await api<Aggregates>(0, '/api/utility/aggregates')
+        return a.available && a.forecast.length > 0 ? a : undefined
+      },
+      90_000,
+    )
+    expect(aggregates.area).toBe(AREA)
+    expect(aggregates.forecast).toHaveLength(24)
+    for (const f of aggregates.forecast) expect(f.low).toBeLessThanOrEqual(f.high)
+    // Every total covers all three homes, and equals the sum of their own interval readings.
+    const full = aggregates.series.filter((p) => p.households === HOMES)
+    expect(full.length).toBeGreaterThan(100)
+    for (const point of full.slice(-20)) {
+      const own = nodes.map(
+        (n) => n.context.history.intervals(point.time, point.time + 1)[0]?.intervalWh as number,
+      )
+      expect(own.every((wh) => Number.isInteger(wh))).toBe(true)
+      expect(point.totalWh).toBe(own.reduce((a, b) => a + b, 0))
+      for (const wh of own) expect(point.totalWh).not.toBe(wh)
+    }
+    // A home that is not the observer has no aggregates to give.
+    expect((await api<Aggregates>(1, '/api/utility/aggregates')).available).toBe(false)
+  })
+
+  it('shows a utility-signed notice from the mesh and refuses a forged one', async () => {
+    const domain = { chainId: 31337n, verifyingContract: ledgerAddress as `0x${string}` }
+    const now = Math.floor(Date.now() / 1000)
+    const window = { area: AREA, kind: 'maintenance' as const, startsAt: now, endsAt: now + 3600 }
+    const utility = signerFromPrivateKey(hexToBytes(devAccount(0).privateKey))
+    const impostor = signerFromPrivateKey(new Uint8Array(randomBytes(32)))
+    const relay = nodes[2]?.context.mesh
+    await relay?.publishNotice(
+      await createNotice(impostor, domain, { ...window, text: 'forged: pay this address' }),
+    )
+    await relay?.publishNotice(
+      await createNotice(utility, domain, { ...window, text: 'genuine maintenance' }),
+    )
+    for (const i of [0, 1]) {
+      const { notices } = await waitFor(
+        `the genuine notice at home ${i}`,
+        async () => {
+          const n = await api<{ notices: NoticeView[] }>(i, '/api/notices')
+          return n.notices.some((x) => x.message === 'genuine maintenance') ? n : undefined
+        },
+        10_000,
+      )
+      expect(notices.find((x) => x.message === 'genuine maintenance')).toMatchObject({
+        source: 'utility',
+        via: 'mesh',
+        kind: 'maintenance',
+      })
+      expect(notices.some((x) => x.message.startsWith('forged'))).toBe(false)
+      expect((await api<MeshView>(i, '/api/mesh')).noticesRejected).toBeGreaterThanOrEqual(1)
+      expect(logs[i]?.some((e) => e.msg === 'rejected a utility notice: forged')).toBe(true)
+    }
+  })
+
+  it('stops cleanly', async () => {
+    const stopped = Date.now()
+    await Promise.all(nodes.splice(0).map((n) => n.stop()))
+    expect(Date.now() - stopped).toBeLessThan(20_000)
+    for (const entries of logs) expect(entries.filter((e) => e.msg === 'error while stopping')).toEqual([])
+  })
+})
