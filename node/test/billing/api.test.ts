@@ -3,13 +3,15 @@
  * household routes over a real biller and bill store, on a chain that never has a tariff (so a
  * bill fails for tariff-missing and a retry restarts it without reaching a ledger).
  */
+import { execFile } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHttpApi, type HttpApi, SseHub } from '../../src/api/http.ts'
 import { type Biller, type BillingChain, createBiller } from '../../src/billing/biller.ts'
-import { openBillStore } from '../../src/billing/store.ts'
+import { type BillStore, openBillStore } from '../../src/billing/store.ts'
 import { ZkMeterError } from '../../src/errors.ts'
 import type { HouseholdContext } from '../../src/household/node.ts'
 import { registerRoutes } from '../../src/household/routes.ts'
@@ -19,11 +21,13 @@ class NotInThisTestError extends ZkMeterError {
   override name = 'NotInThisTestError'
 }
 
+const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))
 const METER = '0x1111111111111111111111111111111111111111'
 let dir: string
 let api: HttpApi
 let url: string
 let biller: Biller
+let store: BillStore
 
 const noTariffYet: BillingChain = {
   findTariff: async () => undefined,
@@ -36,6 +40,7 @@ const noTariffYet: BillingChain = {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'zkmeter-bills-api-'))
   const bills = await openBillStore(dir)
+  store = bills
   biller = createBiller({
     store: bills,
     chain: noTariffYet,
@@ -72,6 +77,22 @@ afterAll(async () => {
   await api.stop()
   await rm(dir, { recursive: true, force: true })
 })
+
+/** `zkmeter <args>` against this API, as a resident types it. */
+function zkmeter(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { port } = new URL(url)
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args, '--data-dir', dir, '--port', port],
+      { timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) })
+      },
+    )
+  })
+}
 
 const post = (path: string) => fetch(`${url}${path}`, { method: 'POST' })
 
@@ -122,5 +143,33 @@ describe('POST /api/bills/:id/retry', () => {
     const unknown = await post('/api/bills/0xnope-1/retry')
     expect(unknown.status).toBe(404)
     expect(((await unknown.json()) as { error: string }).error).toBe('NotFoundError')
+  })
+
+  it('zkmeter retry <bill-id> prints the restarted bill, and the refusal by name', async () => {
+    await biller.idle()
+    const [failed] = ((await (await fetch(`${url}/api/bills`)).json()) as { bills: BillView[] }).bills
+    expect(failed?.status).toBe('failed')
+    const ok = await zkmeter(['retry', failed?.id as string])
+    expect(ok.code, ok.stderr).toBe(0)
+    expect((JSON.parse(ok.stdout) as { bill: BillView }).bill.status).toBe('waiting-tariff')
+    // A bill recorded but not started (as after a crash, before resume): not failed, so refused.
+    const pending = await store.insert({
+      id: `${METER}-1764086400`,
+      meter: METER,
+      periodStart: 1_764_086_400,
+      periodEnd: 1_764_172_800,
+      startCounter: 2000,
+      endCounter: 3000,
+      commitment: '43',
+      meterSignature: '0x00',
+      energyWh: 1000,
+      manifestCid: 'bafy-test-2',
+      cidDigest: `0x${'cd'.repeat(32)}`,
+    })
+    const refused = await zkmeter(['retry', pending.id])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(/409 bill .* is waiting-tariff, not failed: the node is working on it/)
+    const usage = await zkmeter(['retry'])
+    expect(usage.stderr).toMatch(/usage: zkmeter retry <bill-id>/)
   })
 })

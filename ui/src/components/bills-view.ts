@@ -71,6 +71,9 @@ export class BillsView extends LitElement {
       .why details {
         margin-top: 0.3rem;
       }
+      .why .row {
+        margin-top: 0.5rem;
+      }
       .total {
         font-size: 1.3rem;
         font-weight: 650;
@@ -218,7 +221,7 @@ export class BillsView extends LitElement {
       const r = this.retries[bill.id]
       return html`<div class="why" data-failure=${bill.failure?.kind ?? 'unknown'}>
         <p class="error" role="alert">
-          <strong>Not accepted by the ledger.</strong>
+          <strong>Not on the ledger yet.</strong>
           ${bill.failure?.advice ?? 'The node could not complete this bill.'}
         </p>
         ${technical}
