@@ -561,6 +561,7 @@ export async function startHouseholdMesh(options: HouseholdMeshOptions) {
       attempts: 0,
       lastError: null,
     })
+    log({ level: 'info', source: 'mesh', msg: 'backing up a sealed period with neighbours', periodStart })
     pump()
   }
   mesh.members.on('member', () => {

@@ -150,7 +150,7 @@ beforeAll(async () => {
       const entries: Record<string, unknown>[] = []
       logs.push(entries)
       return startHouseholdNode(configs[i] as NodeConfig, home.identity, {
-        log: (entry) => void entries.push(entry),
+        log: (entry) => void entries.push({ at: Date.now(), ...entry }),
       })
     }),
   )
@@ -237,6 +237,13 @@ describe('household nodes as neighbours on the mesh', () => {
       60_000,
     )
     expect(entry.pinnedBy).toHaveLength(2)
+    // Measured: sealed → first and second neighbour pin.
+    const sealedAt = logs[owner]?.find((e) => e.msg === 'backing up a sealed period with neighbours')
+      ?.at as number
+    const pinnedAt = logs[owner]
+      ?.filter((e) => e.msg === 'a neighbour pinned a sealed period')
+      .map((e) => (e.at as number) - sealedAt)
+    console.info(`backup: pinned by neighbours ${pinnedAt?.join(' ms, ')} ms after sealing`)
     const cid = CID.parse(entry.manifestCid)
     for (const { peerId } of entry.pinnedBy) {
       const neighbour = nodes.find((n) => n.context.mesh?.peerId === peerId)
