@@ -34,6 +34,7 @@ static const uint32_t LIVE_MS = 10000, HEARTBEAT_MS = 2000, STATE_MS = 60000;
 static const zkm::PeriodGeometry GEOMETRY = {900, 2976};
 static const char *PERIOD_FILE = "/period.bin";
 static const char *RECORD_FILE = "/records.bin";
+static const char *CLOSES_FILE = "/closes.bin";  // the last PERIOD_CLOSES_KEPT signed closes
 
 static Provisioning prov;
 static char meterName[zkm::METER_NAME_LEN + 1];
@@ -54,18 +55,21 @@ static const char *topicFor(const char *prefix, const char *suffix) {
   return topic;
 }
 
-// The record ring as one preallocated LittleFS file.
+// A ring as one preallocated LittleFS file: the record log, and the kept period closes.
 class FileRecordStore : public zkm::RecordStore {
  public:
+  FileRecordStore(const char *path, uint32_t bytes) : path_(path), bytes_(bytes) {}
   bool open() {
-    if (!LittleFS.exists(RECORD_FILE)) {
-      File f = LittleFS.open(RECORD_FILE, "w");
-      uint8_t blank[zkm::RECORD_ENTRY_BYTES];
+    if (!LittleFS.exists(path_)) {
+      File f = LittleFS.open(path_, "w");
+      uint8_t blank[64];
       memset(blank, 0xFF, sizeof(blank));
-      for (uint32_t i = 0; i < RECORD_SLOTS; i++) f.write(blank, sizeof(blank));
+      for (uint32_t done = 0; done < bytes_; done += sizeof(blank)) {
+        f.write(blank, bytes_ - done < sizeof(blank) ? bytes_ - done : sizeof(blank));
+      }
       f.close();
     }
-    file_ = LittleFS.open(RECORD_FILE, "r+");
+    file_ = LittleFS.open(path_, "r+");
     return (bool)file_;
   }
   bool read(uint32_t offset, uint8_t *out, uint16_t len) override {
@@ -73,11 +77,13 @@ class FileRecordStore : public zkm::RecordStore {
   }
   bool write(uint32_t offset, const uint8_t *data, uint16_t len) override {
     if (!file_.seek(offset) || file_.write(data, len) != len) return false;
-    file_.flush();  // on flash before the record is published
+    file_.flush();  // on flash before the record (or close) is published
     return true;
   }
 
  private:
+  const char *path_;
+  uint32_t bytes_;
   File file_;
 };
 
@@ -117,9 +123,15 @@ class MqttSink : public zkm::MeterSink {
     if (n) mqtt.publish(topicFor("tele", "SENSOR"), payload, n, false, 1);
     yield();
   }
-  void period(const zkm::BillingPeriod &p, const uint8_t sig[65]) override {
+  // The latest close is retained; a kept one resent on ResendPeriod is not (the retained message
+  // must stay the latest close).
+  void period(const zkm::BillingPeriod &p, const uint8_t sig[65], bool latest) override {
     size_t n = zkm::buildPeriodJson(p, sig, payload, sizeof(payload));
-    if (n) mqtt.publish(topicFor("tele", "PERIOD"), payload, n, true, 1);
+    if (n) mqtt.publish(topicFor("tele", "PERIOD"), payload, n, latest, 1);
+  }
+  void gone(const zkm::RecordsGone &g, const uint8_t sig[65]) override {
+    size_t n = zkm::buildGoneJson(g, sig, payload, sizeof(payload));
+    if (n) mqtt.publish(topicFor("tele", "GONE"), payload, n, false, 1);
   }
   // RESULT then stat/POWER<n>, as Tasmota does, once the UNO reports the relay really switched.
   void relayChanged(uint8_t n, bool on) override {
@@ -135,8 +147,10 @@ class MqttSink : public zkm::MeterSink {
   }
 };
 
-static FileRecordStore recordStore;
+static FileRecordStore recordStore(RECORD_FILE, RECORD_SLOTS * zkm::RECORD_ENTRY_BYTES);
 static zkm::RecordLog records(recordStore, RECORD_SLOTS);
+static FileRecordStore closeStore(CLOSES_FILE, (uint32_t)zkm::PERIOD_CLOSES_KEPT * zkm::PERIOD_ENTRY_BYTES);
+static zkm::PeriodCloseStore closes(closeStore, zkm::PERIOD_CLOSES_KEPT);
 static FileJournal journal;
 static MqttSink sink;
 static TrezorSigner *signer;
@@ -180,6 +194,9 @@ static void onMqtt(String &t, String &body) {
     case zkm::CMD_RESEND:
       engine->resend(c.from, c.to);
       break;
+    case zkm::CMD_RESEND_PERIOD:
+      engine->resendPeriod(c.from);
+      break;
     default:
       break;
   }
@@ -203,6 +220,7 @@ void setup() {
   }
   LittleFS.begin();
   recordStore.open();
+  closeStore.open();
   signer = new TrezorSigner(prov.privateKey);
   zkm::MeterIdentity id;
   signer->address(id.address);
@@ -213,7 +231,7 @@ void setup() {
   zkm::eip712DomainSeparator(domain, id.domainSeparator);
   zkm::meterName(id.address, meterName);
   zkm::setPoseidonYield(yieldToWifi);
-  engine = new zkm::MeterEngine(id, *signer, records, journal, sink, GEOMETRY);
+  engine = new zkm::MeterEngine(id, *signer, records, journal, closes, sink, GEOMETRY);
   engine->start(prov.firstPeriodStart, prov.firstPeriodCounter, prov.periodDays);
   WiFi.mode(WIFI_STA);
   WiFi.begin(prov.ssid, prov.pass);
@@ -251,7 +269,8 @@ void loop() {
   }
   if (t && haveMeasurement && ms - lastStateMs >= STATE_MS) {
     lastStateMs = ms;
-    size_t n = zkm::buildStateJson(t, ms / 1000, latest.relays, latest.fanSpeed, payload, sizeof(payload));
+    size_t n = zkm::buildStateJson(t, ms / 1000, latest.relays, latest.fanSpeed, engine->period().periodStart(),
+                                   engine->periodDays(), payload, sizeof(payload));
     if (n) mqtt.publish(topicFor("tele", "STATE"), payload, n);
   }
   if (ms - lastHeartbeatMs >= HEARTBEAT_MS) {

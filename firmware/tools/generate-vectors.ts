@@ -15,6 +15,7 @@ import { poseidon16 } from 'poseidon-lite/poseidon16'
 import { commit, deriveSalt, FIELD_ORDER, MAX_READING } from '../../circuits/src/commitment.ts'
 import { periodEndFor, rescheduledEnd } from '../../node/src/meter/period.ts'
 import { createRelayController, type RelayAction } from '../../node/src/meter/relays.ts'
+import { encodeState } from '../../node/src/meter/status.ts'
 import {
   addressOfPrivateKey,
   type BillingPeriodMessage,
@@ -25,9 +26,12 @@ import {
   hexToBytes,
   type MeterRecordMessage,
   meterRecordDigest,
+  type RecordsGoneMessage,
+  recordsGoneDigest,
   signDigest,
 } from '../../node/src/protocol/eip712.ts'
 import {
+  encodeGonePayload,
   encodePeriodPayload,
   encodeSensorPayload,
   MAX_PAYLOAD_BYTES,
@@ -275,6 +279,13 @@ function periodMessages(): BillingPeriodMessage[] {
   ]
 }
 
+function goneMessages(): RecordsGoneMessage[] {
+  return [
+    { meter: addressOfPrivateKey(testKey('meter-1')), fromSeq: 120n, toSeq: 4215n },
+    { meter: addressOfPrivateKey(testKey('meter-2')), fromSeq: 0n, toSeq: 2n ** 53n - 1n },
+  ]
+}
+
 function eip712Vectors() {
   const keys = ['meter-1', 'meter-2'].map((label) => {
     const key = testKey(label)
@@ -282,6 +293,7 @@ function eip712Vectors() {
   })
   const records = recordMessages()
   const periods = periodMessages()
+  const gone = goneMessages()
   return {
     description:
       'EIP-712 digests (docs/protocol.md §6) by node/src/protocol/eip712.ts and signatures by @noble/curves ' +
@@ -317,6 +329,16 @@ function eip712Vectors() {
             endCounter: dec(message.endCounter),
             commitment: hex32(BigInt(message.commitment)),
           },
+          digest: bytesToHex(digest),
+          key: key.label,
+          signature: signDigest(testKey(key.label), digest),
+        }
+      }),
+      gone: gone.map((message, i) => {
+        const digest = recordsGoneDigest(domain, message)
+        const key = keys[i % keys.length]!
+        return {
+          message: { meter: message.meter, fromSeq: dec(message.fromSeq), toSeq: dec(message.toSeq) },
           digest: bytesToHex(digest),
           key: key.label,
           signature: signDigest(testKey(key.label), digest),
@@ -525,21 +547,31 @@ function mqttVectors() {
       command(t('Resend'), '{"from":20,"to":10}', { kind: 'invalid' }),
       command(t('Resend'), '{"from":1}', { kind: 'invalid' }),
       command(t('Resend'), '{"from":1,"to":2,"x":3}', { kind: 'invalid' }),
+      command(t('ResendPeriod'), '{"periodStart":1764000000}', {
+        kind: 'resendPeriod',
+        periodStart: '1764000000',
+      }),
+      command(t('resendperiod'), ' { "periodStart" : 0 } ', { kind: 'resendPeriod', periodStart: '0' }),
+      command(t('ResendPeriod'), '{"periodStart":-1}', { kind: 'invalid' }),
+      command(t('ResendPeriod'), '{"periodStart":1,"to":2}', { kind: 'invalid' }),
+      command(t('ResendPeriod'), '{}', { kind: 'invalid' }),
       command(`cmnd/zkm_${'0'.repeat(40)}/POWER1`, 'ON', { kind: 'invalid' }),
       command(`stat/${name}/POWER1`, 'ON', { kind: 'invalid' }),
     ],
-    // STATE has no node-side encoder: the node reads its POWER<n>/FanSpeed keys (node/src/automation).
+    // STATE as the virtual meter prints it (node/src/meter/status.ts); the node parses it strictly.
     state: [
-      {
-        time: 1764002700,
-        uptime: 93784,
-        relays: 137,
-        fanSpeed: 2,
-        json:
-          '{"Time":"2025-11-24T16:45:00Z","Uptime":"1T02:03:04","POWER1":"ON","POWER2":"OFF","POWER3":"OFF",' +
-          '"POWER4":"ON","POWER5":"OFF","POWER6":"OFF","POWER7":"OFF","POWER8":"ON","FanSpeed":2}',
-      },
-    ],
+      { time: 1764002700, uptime: 93784, relays: 137, fanSpeed: 2, periodStart: 1761955200, periodDays: 0 },
+      { time: 1764000000, uptime: 0, relays: 0, fanSpeed: 0, periodStart: 1764000000, periodDays: 31 },
+    ].map((v) => ({ ...v, json: encodeState(v) })),
+    // tele/<meter>/GONE: records the meter no longer holds (signed RecordsGone, protocol §6).
+    gone: goneMessages().map((message, i) => ({
+      message: domain.gone[i]!.message,
+      signature: domain.gone[i]!.signature,
+      json: encodeGonePayload(
+        { ...message, fromSeq: Number(message.fromSeq), toSeq: Number(message.toSeq) },
+        domain.gone[i]!.signature,
+      ),
+    })),
     results: [
       { relay: 3, on: true, json: '{"POWER3":"ON"}' },
       { relay: 8, on: false, json: '{"POWER8":"OFF"}' },

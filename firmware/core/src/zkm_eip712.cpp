@@ -15,6 +15,7 @@ static const char RECORD_TYPE[] =
 static const char PERIOD_TYPE[] =
     "BillingPeriod(address meter,uint64 periodStart,uint64 periodEnd,uint64 startCounter,uint64 endCounter,"
     "uint256 commitment)";
+static const char GONE_TYPE[] = "RecordsGone(address meter,uint64 fromSeq,uint64 toSeq)";
 
 static void hashText(Keccak256 &k, const char *text, uint8_t out[32]) {
   k.reset();
@@ -108,6 +109,18 @@ void billingPeriodDigest(const uint8_t domainSeparator[32], const BillingPeriod 
   wordU64(k, p.startCounter);
   wordU64(k, p.endCounter);
   k.update(p.commitment, 32);
+  k.final(structHash);
+  typedDigest(domainSeparator, structHash, out);
+}
+
+void recordsGoneDigest(const uint8_t domainSeparator[32], const RecordsGone &g, uint8_t out[32]) {
+  uint8_t typeHash[32], structHash[32];
+  Keccak256 k;
+  hashText(k, GONE_TYPE, typeHash);
+  k.update(typeHash, 32);
+  wordAddress(k, g.meter);
+  wordU64(k, g.fromSeq);
+  wordU64(k, g.toSeq);
   k.final(structHash);
   typedDigest(domainSeparator, structHash, out);
 }

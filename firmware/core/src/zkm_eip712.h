@@ -1,4 +1,4 @@
-// EIP-712 digests of the two messages a meter signs (docs/protocol.md §6), mirroring
+// EIP-712 digests of the three messages a meter signs (docs/protocol.md §6), mirroring
 // node/src/protocol/eip712.ts byte for byte.
 #ifndef ZKM_EIP712_H
 #define ZKM_EIP712_H
@@ -40,9 +40,17 @@ struct BillingPeriod {
   uint8_t commitment[32];  // uint256, big-endian
 };
 
+// The meter's signed word that records fromSeq..toSeq are gone: no longer held, never resendable.
+struct RecordsGone {
+  uint8_t meter[20];
+  uint64_t fromSeq;
+  uint64_t toSeq;
+};
+
 void eip712DomainSeparator(const Eip712Domain &domain, uint8_t out[32]);
 void meterRecordDigest(const uint8_t domainSeparator[32], const MeterRecord &rec, uint8_t out[32]);
 void billingPeriodDigest(const uint8_t domainSeparator[32], const BillingPeriod &p, uint8_t out[32]);
+void recordsGoneDigest(const uint8_t domainSeparator[32], const RecordsGone &g, uint8_t out[32]);
 
 // Sets chainId from a 64-bit value (every real chain id fits).
 void eip712SetChainId(Eip712Domain &domain, uint64_t chainId);

@@ -66,7 +66,10 @@ void MeterEngine::closeIntervals(uint64_t nowS) {
     uint8_t digest[32], sig[65];
     period_.close(id_.address, p);
     billingPeriodDigest(id_.domainSeparator, p, digest);
-    if (signer_.sign(digest, sig)) sink_.period(p, sig);
+    if (signer_.sign(digest, sig)) {
+      closes_.put(p, sig);  // kept before it leaves, like a record: ResendPeriod serves it later
+      sink_.period(p, sig, true);
+    }
     openPeriod(p.periodEnd, p.endCounter);  // the next period starts exactly where this one ended
   }
 }
@@ -100,16 +103,50 @@ bool MeterEngine::liveSample(uint64_t nowS) {
   return emit(0, nowS, latest_.energyWh, intervals_.currentWh(latest_.energyWh));
 }
 
+void MeterEngine::signGone(uint64_t from, uint64_t to) {
+  RecordsGone g;
+  memcpy(g.meter, id_.address, 20);
+  g.fromSeq = from;
+  g.toSeq = to;
+  uint8_t digest[32], sig[65];
+  recordsGoneDigest(id_.domainSeparator, g, digest);
+  if (signer_.sign(digest, sig)) sink_.gone(g, sig);
+}
+
 uint32_t MeterEngine::resend(uint64_t from, uint64_t to) {
   uint32_t count = 0;
-  for (uint64_t s = from; s <= to && s < log_.nextSeq(); s++) {
+  bool inGone = false;
+  uint64_t goneFrom = 0, s = from;
+  // The ring holds at most its slot count: seqs further back are gone without reading them, so a
+  // request for a huge range costs one GONE, not one flash read per seq.
+  for (; s <= to && s < log_.nextSeq(); s++) {
     MeterRecord r;
     uint8_t sig[65];
-    if (!log_.find(s, r, sig)) continue;  // older than the ring holds
+    bool overwritten = s + log_.slots() < log_.nextSeq();
+    if (overwritten || !log_.find(s, r, sig)) {  // overwritten, or its write was torn
+      if (!inGone) goneFrom = s;
+      inGone = true;
+      if (overwritten) {
+        uint64_t lastOverwritten = log_.nextSeq() - log_.slots() - 1;
+        s = lastOverwritten < to ? lastOverwritten : to;
+      }
+      continue;
+    }
+    if (inGone) signGone(goneFrom, s - 1);
+    inGone = false;
     sink_.record(r, sig);
     count++;
   }
+  if (inGone) signGone(goneFrom, s - 1);
   return count;
+}
+
+bool MeterEngine::resendPeriod(uint64_t periodStart) {
+  BillingPeriod p;
+  uint8_t sig[65];
+  if (!closes_.find(periodStart, p, sig)) return false;
+  sink_.period(p, sig, false);
+  return true;
 }
 
 bool MeterEngine::setPeriodDays(uint8_t days, uint64_t nowS) {

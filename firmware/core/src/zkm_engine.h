@@ -1,7 +1,8 @@
 // The ESP8266's meter logic, independent of WiFi, MQTT and flash APIs so it runs in host tests:
 // from the UNO's measurements and the wall clock it makes signed interval and live records
 // (logged before they are handed out), closes and signs billing periods with their incremental
-// commitment, survives reboots (record log + period journal), answers Resend and reports relay
+// commitment, survives reboots (record log + period journal), answers Resend (with a signed GONE
+// for what the log no longer holds) and ResendPeriod (from the kept closes), and reports relay
 // changes. The sketch implements MeterSink (MQTT) and PeriodJournal (LittleFS).
 #ifndef ZKM_ENGINE_H
 #define ZKM_ENGINE_H
@@ -12,6 +13,7 @@
 #include "zkm_interval.h"
 #include "zkm_link.h"
 #include "zkm_period.h"
+#include "zkm_periodstore.h"
 #include "zkm_recordlog.h"
 #include "zkm_signer.h"
 
@@ -20,7 +22,11 @@ namespace zkm {
 class MeterSink {
  public:
   virtual void record(const MeterRecord &r, const uint8_t signature[65]) = 0;
-  virtual void period(const BillingPeriod &p, const uint8_t signature[65]) = 0;
+  // latest: a fresh close (publish retained); false: a kept close resent on ResendPeriod (not
+  // retained, so the retained PERIOD stays the latest close).
+  virtual void period(const BillingPeriod &p, const uint8_t signature[65], bool latest) = 0;
+  // Records g.fromSeq..g.toSeq were asked for but are no longer held (tele/<meter>/GONE).
+  virtual void gone(const RecordsGone &g, const uint8_t signature[65]) = 0;
   // A relay or the fan really changed (the UNO reported it): RESULT / stat messages.
   virtual void relayChanged(uint8_t n, bool on) = 0;
   virtual void fanChanged(uint8_t speed) = 0;
@@ -50,10 +56,10 @@ struct MeterIdentity {
 
 class MeterEngine {
  public:
-  MeterEngine(const MeterIdentity &id, Signer &signer, RecordLog &log, PeriodJournal &journal, MeterSink &sink,
-              const PeriodGeometry &g)
-      : id_(id), signer_(signer), log_(log), journal_(journal), sink_(sink), intervals_(g.intervalS), period_(g),
-        days_(0), have_(false), reportedRelays_(0), reportedFan_(0) {}
+  MeterEngine(const MeterIdentity &id, Signer &signer, RecordLog &log, PeriodJournal &journal,
+              PeriodCloseStore &closes, MeterSink &sink, const PeriodGeometry &g)
+      : id_(id), signer_(signer), log_(log), journal_(journal), closes_(closes), sink_(sink),
+        intervals_(g.intervalS), period_(g), days_(0), have_(false), reportedRelays_(0), reportedFan_(0) {}
 
   // After power-up: restores the sequence from the record log and the running period from the
   // journal (or opens the first period at the provisioning point).
@@ -62,8 +68,12 @@ class MeterEngine {
   void onMeasurement(const Measurement &m, uint64_t nowS);
   // A kind-0 record of the latest measurement (periodic live sample).
   bool liveSample(uint64_t nowS);
-  // Hands the logged records from..to to the sink again; returns how many were still logged.
+  // Hands the logged records from..to to the sink again, and a signed RecordsGone for each run of
+  // them (below nextSeq) the log no longer holds; returns how many records were still logged.
   uint32_t resend(uint64_t from, uint64_t to);
+  // Hands the kept close of the period starting at periodStart to the sink again (not latest).
+  bool resendPeriod(uint64_t periodStart);
+  uint8_t periodDays() const { return days_; }
   // PeriodDays changed: applies to the running period (never closing it in the past).
   bool setPeriodDays(uint8_t days, uint64_t nowS);
   uint64_t nextSeq() const { return log_.nextSeq(); }
@@ -74,11 +84,13 @@ class MeterEngine {
   void openPeriod(uint64_t start, uint64_t counter);
   void closeIntervals(uint64_t nowS);
   void reportChanges(bool first);
+  void signGone(uint64_t from, uint64_t to);
 
   MeterIdentity id_;
   Signer &signer_;
   RecordLog &log_;
   PeriodJournal &journal_;
+  PeriodCloseStore &closes_;
   MeterSink &sink_;
   IntervalAccumulator intervals_;
   PeriodTracker period_;

@@ -103,7 +103,22 @@ size_t buildPeriodJson(const BillingPeriod &p, const uint8_t sig[65], char *out,
   return w.finish();
 }
 
-size_t buildStateJson(uint64_t time, uint32_t uptimeS, uint8_t relays, uint8_t fanSpeed, char *out, size_t cap) {
+size_t buildGoneJson(const RecordsGone &g, const uint8_t sig[65], char *out, size_t cap) {
+  JsonWriter w(out, cap);
+  w.raw("{\"v\":1,\"meter\":");
+  w.hex(g.meter, 20);
+  w.raw(",\"fromSeq\":");
+  w.u64(g.fromSeq);
+  w.raw(",\"toSeq\":");
+  w.u64(g.toSeq);
+  w.raw(",\"sig\":");
+  w.hex(sig, 65);
+  w.ch('}');
+  return w.finish();
+}
+
+size_t buildStateJson(uint64_t time, uint32_t uptimeS, uint8_t relays, uint8_t fanSpeed, uint64_t periodStart,
+                      uint8_t periodDays, char *out, size_t cap) {
   JsonWriter w(out, cap);
   w.raw("{\"Time\":");
   w.isoTime(time);
@@ -125,6 +140,10 @@ size_t buildStateJson(uint64_t time, uint32_t uptimeS, uint8_t relays, uint8_t f
   }
   w.raw(",\"FanSpeed\":");
   w.u64(fanSpeed);
+  w.raw(",\"PeriodStart\":");
+  w.u64(periodStart);
+  w.raw(",\"PeriodDays\":");
+  w.u64(periodDays);
   w.ch('}');
   return w.finish();
 }
@@ -178,10 +197,11 @@ static bool parseUint(const uint8_t *p, size_t len, uint64_t &out) {
   return true;
 }
 
-// {"from":<uint>,"to":<uint>} in either order, whitespace allowed, nothing else.
-static bool parseResend(const uint8_t *p, size_t len, uint64_t &from, uint64_t &to) {
+// A flat JSON object whose keys are exactly `keys` (each once, any order) with unsigned integer
+// values, whitespace allowed, nothing else: {"from":<uint>,"to":<uint>}, {"periodStart":<uint>}.
+static bool parseUintObject(const uint8_t *p, size_t len, const char *const *keys, uint8_t count, uint64_t *values) {
   size_t i = 0;
-  bool haveFrom = false, haveTo = false;
+  uint8_t seen = 0;  // bit k: keys[k] was read
   while (i < len && isSpace(p[i])) i++;
   if (i >= len || p[i++] != '{') return false;
   for (;;) {
@@ -199,15 +219,11 @@ static bool parseResend(const uint8_t *p, size_t len, uint64_t &from, uint64_t &
     while (i < len && p[i] >= '0' && p[i] <= '9') i++;
     uint64_t value;
     if (!parseUint(p + numStart, i - numStart, value)) return false;
-    if (keyLen == 4 && memcmp(p + keyStart, "from", 4) == 0 && !haveFrom) {
-      from = value;
-      haveFrom = true;
-    } else if (keyLen == 2 && memcmp(p + keyStart, "to", 2) == 0 && !haveTo) {
-      to = value;
-      haveTo = true;
-    } else {
-      return false;
-    }
+    uint8_t k = 0;
+    while (k < count && !(strlen(keys[k]) == keyLen && memcmp(p + keyStart, keys[k], keyLen) == 0)) k++;
+    if (k == count || (seen & (1u << k))) return false;
+    values[k] = value;
+    seen = (uint8_t)(seen | (1u << k));
     while (i < len && isSpace(p[i])) i++;
     if (i >= len) return false;
     if (p[i] == ',') {
@@ -216,8 +232,22 @@ static bool parseResend(const uint8_t *p, size_t len, uint64_t &from, uint64_t &
     }
     if (p[i++] != '}') return false;
     while (i < len && isSpace(p[i])) i++;
-    return i == len && haveFrom && haveTo && from <= to;
+    return i == len && seen == (uint8_t)((1u << count) - 1);
   }
+}
+
+static bool parseResend(const uint8_t *p, size_t len, uint64_t &from, uint64_t &to) {
+  static const char *const KEYS[2] = {"from", "to"};
+  uint64_t v[2];
+  if (!parseUintObject(p, len, KEYS, 2, v) || v[0] > v[1]) return false;
+  from = v[0];
+  to = v[1];
+  return true;
+}
+
+static bool parseResendPeriod(const uint8_t *p, size_t len, uint64_t &periodStart) {
+  static const char *const KEYS[1] = {"periodStart"};
+  return parseUintObject(p, len, KEYS, 1, &periodStart);
 }
 
 Command parseCommand(const char *topic, const char *meter, const uint8_t *payload, size_t len) {
@@ -259,6 +289,9 @@ Command parseCommand(const char *topic, const char *meter, const uint8_t *payloa
   } else if (textIs(name, "resend")) {
     if (!parseResend(payload, len, c.from, c.to)) return c;
     c.kind = CMD_RESEND;
+  } else if (textIs(name, "resendperiod")) {
+    if (!parseResendPeriod(payload, len, c.from)) return c;
+    c.kind = CMD_RESEND_PERIOD;
   }
   return c;
 }

@@ -39,6 +39,7 @@ class RecordLog {
   // A logged record, if it is still in the ring (not yet overwritten by seq + slots).
   bool find(uint64_t seq, MeterRecord &r, uint8_t signature[65]);
   uint64_t nextSeq() const { return next_; }
+  uint32_t slots() const { return slots_; }
 
  private:
   bool readEntry(uint32_t slot, MeterRecord &r, uint8_t signature[65]);

@@ -23,6 +23,7 @@
 #include "zkm_mqtt.h"
 #include "zkm_period.h"
 #include "zkm_recordlog.h"
+#include "zkm_periodstore.h"
 #include "zkm_engine.h"
 #include "zkm_poseidon.h"
 #include "zkm_signer.h"

@@ -167,6 +167,15 @@ zkm::BillingPeriod periodFrom(const Json &m) {
   return p;
 }
 
+zkm::RecordsGone goneFrom(const Json &m) {
+  zkm::RecordsGone g;
+  std::vector<uint8_t> meter = fromHex(m["meter"].str());
+  memcpy(g.meter, meter.data(), 20);
+  g.fromSeq = m["fromSeq"].u64();
+  g.toSeq = m["toSeq"].u64();
+  return g;
+}
+
 }  // namespace
 
 TEST(Eip712, DigestsAndSignaturesMatchTheNodeReference) {
@@ -206,8 +215,16 @@ TEST(Eip712, DigestsAndSignaturesMatchTheNodeReference) {
       EXPECT_EQ("0x" + toHex(sig, 65), p["signature"].str());
       checked++;
     }
+    for (const Json &g : d["gone"].items) {
+      zkm::recordsGoneDigest(sep, goneFrom(g["message"]), digest);
+      EXPECT_EQ("0x" + toHex(digest, 32), g["digest"].str());
+      zkm::Secp256k1Signer signer(keys[g["key"].str()].data());
+      ASSERT_TRUE(signer.sign(digest, sig));
+      EXPECT_EQ("0x" + toHex(sig, 65), g["signature"].str());
+      checked++;
+    }
   }
-  EXPECT_GE(checked, 10u);
+  EXPECT_GE(checked, 14u);
 }
 
 TEST(Eip712, ChainIdFrom64Bits) {
@@ -240,6 +257,13 @@ TEST(Mqtt, SensorAndPeriodPayloadsMatchByteForByte) {
     size_t n = zkm::buildPeriodJson(periodFrom(p["message"]), sig.data(), buf, sizeof(buf));
     ASSERT_GT(n, 0u);
     EXPECT_EQ(std::string(buf, n), p["json"].str());
+  }
+  ASSERT_GE(v["gone"].size(), 2u);
+  for (const Json &g : v["gone"].items) {
+    std::vector<uint8_t> sig = fromHex(g["signature"].str());
+    size_t n = zkm::buildGoneJson(goneFrom(g["message"]), sig.data(), buf, sizeof(buf));
+    ASSERT_GT(n, 0u);
+    EXPECT_EQ(std::string(buf, n), g["json"].str());
   }
 }
 

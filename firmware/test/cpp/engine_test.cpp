@@ -63,15 +63,23 @@ struct Captured {
 class Sink : public zkm::MeterSink {
  public:
   void record(const zkm::MeterRecord &r, const uint8_t sig[65]) override { records.push_back({r, {sig, sig + 65}}); }
-  void period(const zkm::BillingPeriod &p, const uint8_t sig[65]) override {
+  void period(const zkm::BillingPeriod &p, const uint8_t sig[65], bool latest) override {
     periods.push_back(p);
     periodSigs.push_back({sig, sig + 65});
+    periodLatest.push_back(latest);
+  }
+  void gone(const zkm::RecordsGone &g, const uint8_t sig[65]) override {
+    gones.push_back(g);
+    goneSigs.push_back({sig, sig + 65});
   }
   void relayChanged(uint8_t n, bool on) override { relays.push_back({n, on}); }
   void fanChanged(uint8_t speed) override { fans.push_back(speed); }
   std::vector<Captured> records;
   std::vector<zkm::BillingPeriod> periods;
   std::vector<std::vector<uint8_t>> periodSigs;
+  std::vector<bool> periodLatest;
+  std::vector<zkm::RecordsGone> gones;
+  std::vector<std::vector<uint8_t>> goneSigs;
   std::vector<std::pair<uint8_t, bool>> relays;
   std::vector<uint8_t> fans;
 };
@@ -100,6 +108,8 @@ struct Meter {
   zkm::MeterIdentity id;
   RamRecords store{64 * zkm::RECORD_ENTRY_BYTES * 32};
   RamJournal journal;
+  RamRecords closeBytes{zkm::PERIOD_CLOSES_KEPT * zkm::PERIOD_ENTRY_BYTES};
+  zkm::PeriodCloseStore closes{closeBytes, zkm::PERIOD_CLOSES_KEPT};
 
   Meter() {
     for (int i = 0; i < 32; i++) key[i] = (uint8_t)(0x11 + i);
@@ -125,7 +135,7 @@ void run(Meter &meter, Sink &sink, const std::vector<uint64_t> &boots, uint64_t 
       delete engine;
       delete log;
       log = new zkm::RecordLog(meter.store, 2048);
-      engine = new zkm::MeterEngine(meter.id, *meter.signer, *log, meter.journal, sink, GEOMETRY);
+      engine = new zkm::MeterEngine(meter.id, *meter.signer, *log, meter.journal, meter.closes, sink, GEOMETRY);
       engine->start(T0, 1000, 0);
       nextBoot++;
     }
@@ -198,7 +208,7 @@ TEST(MeterEngine, ResendServesLoggedRecordsAfterAReboot) {
   size_t published = sink.records.size();
   zkm::RecordLog log(meter.store, 2048);
   Sink again;
-  zkm::MeterEngine engine(meter.id, *meter.signer, log, meter.journal, again, GEOMETRY);
+  zkm::MeterEngine engine(meter.id, *meter.signer, log, meter.journal, meter.closes, again, GEOMETRY);
   engine.start(T0, 1000, 0);
   EXPECT_EQ(engine.nextSeq(), published);
   EXPECT_EQ(engine.resend(3, 7), 5u);
@@ -207,11 +217,121 @@ TEST(MeterEngine, ResendServesLoggedRecordsAfterAReboot) {
   EXPECT_EQ(0, memcmp(again.records[4].sig.data(), sink.records[7].sig.data(), 65));
 }
 
+TEST(MeterEngine, ResendSignsThatRecordsTheRingOverwroteAreGone) {
+  Meter meter;
+  Sink sink;
+  // A small ring: 64 slots, so a few hours of records overwrite the oldest.
+  zkm::RecordLog log(meter.store, 64);
+  zkm::MeterEngine engine(meter.id, *meter.signer, log, meter.journal, meter.closes, sink, GEOMETRY);
+  engine.start(T0, 1000, 0);
+  for (uint64_t t = T0; t < T0 + 30 * 3600; t += 60) {
+    engine.onMeasurement(measurementAt(t), t);
+    if ((t - T0) % 600 == 0) engine.liveSample(t);
+  }
+  uint64_t next = engine.nextSeq();
+  ASSERT_GT(next, 200u);
+  Sink again;
+  zkm::MeterEngine resender(meter.id, *meter.signer, log, meter.journal, meter.closes, again, GEOMETRY);
+  resender.start(T0, 1000, 0);
+  // 10 .. next+5: 10 .. next-65 are overwritten (one GONE), the last 64 are served, nothing beyond next.
+  EXPECT_EQ(resender.resend(10, next + 5), 64u);
+  ASSERT_EQ(again.gones.size(), 1u);
+  EXPECT_EQ(again.gones[0].fromSeq, 10u);
+  EXPECT_EQ(again.gones[0].toSeq, next - 65);
+  EXPECT_EQ(0, memcmp(again.gones[0].meter, meter.id.address, 20));
+  EXPECT_EQ(again.records.front().record.seq, next - 64);
+  EXPECT_EQ(again.records.back().record.seq, next - 1);
+  uint8_t digest[32], sig[65];
+  zkm::recordsGoneDigest(meter.id.domainSeparator, again.gones[0], digest);
+  ASSERT_TRUE(meter.signer->sign(digest, sig));
+  EXPECT_EQ(0, memcmp(sig, again.goneSigs[0].data(), 65));
+  // A range entirely overwritten: one GONE, no records, and it ends where asked.
+  Sink old;
+  zkm::MeterEngine third(meter.id, *meter.signer, log, meter.journal, meter.closes, old, GEOMETRY);
+  third.start(T0, 1000, 0);
+  EXPECT_EQ(third.resend(3, 7), 0u);
+  ASSERT_EQ(old.gones.size(), 1u);
+  EXPECT_EQ(old.gones[0].fromSeq, 3u);
+  EXPECT_EQ(old.gones[0].toSeq, 7u);
+  // A torn entry in the middle of the held run is gone too, alone.
+  meter.store.bytes[(size_t)((next - 10) % 64) * zkm::RECORD_ENTRY_BYTES + 5] ^= 0xFF;
+  Sink torn;
+  zkm::MeterEngine fourth(meter.id, *meter.signer, log, meter.journal, meter.closes, torn, GEOMETRY);
+  fourth.start(T0, 1000, 0);
+  EXPECT_EQ(fourth.resend(next - 20, next - 1), 19u);
+  ASSERT_EQ(torn.gones.size(), 1u);
+  EXPECT_EQ(torn.gones[0].fromSeq, next - 10);
+  EXPECT_EQ(torn.gones[0].toSeq, next - 10);
+}
+
+TEST(MeterEngine, KeepsSignedClosesAcrossARebootForResendPeriod) {
+  Meter meter;
+  Sink sink;
+  {
+    zkm::RecordLog log(meter.store, 2048);
+    zkm::MeterEngine engine(meter.id, *meter.signer, log, meter.journal, meter.closes, sink, GEOMETRY);
+    engine.start(T0, 1000, 1);  // PeriodDays 1: a close every midnight
+    for (uint64_t t = T0; t <= T0 + 3 * 86400 + 60; t += 60) engine.onMeasurement(measurementAt(t), t);
+    EXPECT_EQ(engine.periodDays(), 1u);
+  }
+  ASSERT_EQ(sink.periods.size(), 3u);
+  for (bool latest : sink.periodLatest) EXPECT_TRUE(latest);
+  // After a reboot: the first close comes back byte for byte, not as the latest; unknown starts fail.
+  zkm::RecordLog log(meter.store, 2048);
+  Sink again;
+  zkm::MeterEngine engine(meter.id, *meter.signer, log, meter.journal, meter.closes, again, GEOMETRY);
+  engine.start(T0, 1000, 1);
+  ASSERT_TRUE(engine.resendPeriod(T0));
+  ASSERT_EQ(again.periods.size(), 1u);
+  EXPECT_FALSE(again.periodLatest[0]);
+  uint8_t kept[zkm::PERIOD_BYTES], original[zkm::PERIOD_BYTES];  // fields, not struct padding
+  zkm::periodEncode(again.periods[0], kept);
+  zkm::periodEncode(sink.periods[0], original);
+  EXPECT_EQ(0, memcmp(kept, original, zkm::PERIOD_BYTES));
+  EXPECT_EQ(again.periodSigs[0], sink.periodSigs[0]);
+  EXPECT_FALSE(engine.resendPeriod(T0 + 900));
+  EXPECT_FALSE(engine.resendPeriod(T0 + 3 * 86400));  // still open
+}
+
+TEST(PeriodCloseStore, ReplacesTheOldestAndSkipsTornEntries) {
+  RamRecords bytes(3 * zkm::PERIOD_ENTRY_BYTES);
+  zkm::PeriodCloseStore store(bytes, 3);
+  zkm::BillingPeriod p;
+  memset(&p, 0, sizeof(p));
+  uint8_t sig[65], out[65];
+  for (uint64_t i = 0; i < 5; i++) {
+    p.periodStart = T0 + i * 86400;
+    p.periodEnd = p.periodStart + 86400;
+    p.commitment[31] = (uint8_t)i;
+    memset(sig, (int)(0x10 + i), 65);
+    ASSERT_TRUE(store.put(p, sig));
+  }
+  zkm::BillingPeriod found;
+  EXPECT_FALSE(store.find(T0, found, out));
+  EXPECT_FALSE(store.find(T0 + 86400, found, out));
+  for (uint64_t i = 2; i < 5; i++) {
+    ASSERT_TRUE(store.find(T0 + i * 86400, found, out));
+    EXPECT_EQ(found.periodEnd, T0 + (i + 1) * 86400);
+    EXPECT_EQ(found.commitment[31], i);
+    EXPECT_EQ(out[64], 0x10 + i);
+  }
+  // Storing the same close again keeps one copy (a re-close after a reboot).
+  ASSERT_TRUE(store.put(found, out));
+  ASSERT_TRUE(store.find(T0 + 4 * 86400, found, out));
+  // A torn write (bad CRC) is absent.
+  // Slots now hold 3 d (slot 0, replaced the oldest), 4 d (slot 1), 2 d (slot 2).
+  bytes.bytes[10] ^= 0xFF;  // slot 0
+  int present = 0;
+  for (uint64_t i = 2; i < 5; i++) present += store.find(T0 + i * 86400, found, out);
+  EXPECT_EQ(present, 2);
+  EXPECT_FALSE(store.find(T0 + 3 * 86400, found, out));
+}
+
 TEST(MeterEngine, HazardChangesAreRecordedAtOnceAndRelayChangesReported) {
   Meter meter;
   Sink sink;
   zkm::RecordLog log(meter.store, 2048);
-  zkm::MeterEngine engine(meter.id, *meter.signer, log, meter.journal, sink, GEOMETRY);
+  zkm::MeterEngine engine(meter.id, *meter.signer, log, meter.journal, meter.closes, sink, GEOMETRY);
   engine.start(T0, 1000, 0);
   engine.onMeasurement(measurementAt(T0 + 60), T0 + 60);
   size_t before = sink.records.size();
@@ -250,9 +370,11 @@ TEST(MeterEngine, PrintsTheSamePayloadsAsTheTypeScriptPipeline) {
 
   RamRecords store(1024 * zkm::RECORD_ENTRY_BYTES);
   RamJournal journal;
+  RamRecords closeBytes(zkm::PERIOD_CLOSES_KEPT * zkm::PERIOD_ENTRY_BYTES);
+  zkm::PeriodCloseStore closes(closeBytes, zkm::PERIOD_CLOSES_KEPT);
   Sink sink;
   zkm::RecordLog log(store, 1024);
-  zkm::MeterEngine engine(id, signer, log, journal, sink, g);
+  zkm::MeterEngine engine(id, signer, log, journal, closes, sink, g);
   engine.start(t0, 1000, 0);
   for (uint64_t t = t0; sink.periods.empty(); t += 60) {
     zkm::Measurement m;

@@ -109,6 +109,9 @@ TEST(Mqtt, ParsesCommandsAsSpecified) {
       ASSERT_EQ(cmd.kind, zkm::CMD_RESEND) << label;
       EXPECT_EQ(cmd.from, e["from"].u64());
       EXPECT_EQ(cmd.to, e["to"].u64());
+    } else if (kind == "resendPeriod") {
+      ASSERT_EQ(cmd.kind, zkm::CMD_RESEND_PERIOD) << label;
+      EXPECT_EQ(cmd.from, e["periodStart"].u64());
     } else {
       FAIL() << "unknown kind " << kind;
     }
@@ -164,7 +167,8 @@ TEST(Mqtt, StatePayload) {
   char buf[512];
   for (const Json &s : v["state"].items) {
     size_t n = zkm::buildStateJson(s["time"].u64(), (uint32_t)s["uptime"].u64(), (uint8_t)s["relays"].u64(),
-                                   (uint8_t)s["fanSpeed"].u64(), buf, sizeof(buf));
+                                   (uint8_t)s["fanSpeed"].u64(), s["periodStart"].u64(), (uint8_t)s["periodDays"].u64(),
+                                   buf, sizeof(buf));
     EXPECT_EQ(std::string(buf, n), s["json"].str());
   }
 }

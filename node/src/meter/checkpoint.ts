@@ -116,3 +116,38 @@ export function readMeterCheckpoint(
   const c = readCheckpoint(path)
   return c && { time: c.time, seq: c.seq, energyWh: c.energyWh, meter: c.meter }
 }
+
+/** A signed close kept for ResendPeriod: its start and the PERIOD payload exactly as published. */
+export interface KeptClose {
+  periodStart: number
+  payload: string
+}
+
+/**
+ * The kept closes live in their own file (`<stateFile>.closes`), written once per period close
+ * before the close is published, like the firmware's close store: the checkpoint is rewritten at
+ * every record and must stay small.
+ */
+export const closesFileOf = (stateFile: string): string => `${stateFile}.closes`
+
+export function writeKeptCloses(stateFile: string, closes: readonly KeptClose[]): void {
+  const path = closesFileOf(stateFile)
+  writeFileSync(`${path}.tmp`, JSON.stringify(closes))
+  renameSync(`${path}.tmp`, path)
+}
+
+/** The kept closes; [] when there are none yet, MeterStateError when the file is damaged. */
+export function readKeptCloses(stateFile: string): KeptClose[] {
+  const path = closesFileOf(stateFile)
+  if (!existsSync(path)) return []
+  let value: unknown
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'))
+  } catch (cause) {
+    throw corrupt(path, 'not JSON', cause)
+  }
+  if (!Array.isArray(value) || !value.every((c) => isInt(c?.periodStart) && typeof c.payload === 'string')) {
+    throw corrupt(path, 'not a list of { periodStart, payload }')
+  }
+  return value as KeptClose[]
+}

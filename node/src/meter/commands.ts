@@ -12,6 +12,7 @@ export type Command =
   | { kind: 'fanSpeed'; speed: number | 'query' }
   | { kind: 'periodDays'; days: number | 'query' }
   | { kind: 'resend'; from: number; to: number }
+  | { kind: 'resendPeriod'; periodStart: number }
   | { kind: 'simHazard'; hazards: Partial<Record<'flame' | 'gas' | 'water', boolean>> }
 
 /** Commands are a few bytes; anything longer is refused before it is parsed. */
@@ -98,6 +99,18 @@ export function parseCommand(name: string, payload: Uint8Array, maxPeriodDays: n
       throw new InvalidCommandError('Resend takes {"from":<seq>,"to":<seq>} with integers 0 ≤ from ≤ to')
     }
     return { kind: 'resend', from: from as number, to: to as number }
+  }
+  if (lower === 'resendperiod') {
+    const request = json(body, 'ResendPeriod')
+    const { periodStart } = request
+    if (
+      Object.keys(request).length !== 1 ||
+      !Number.isSafeInteger(periodStart) ||
+      (periodStart as number) < 0
+    ) {
+      throw new InvalidCommandError('ResendPeriod takes exactly {"periodStart":<unix seconds>}')
+    }
+    return { kind: 'resendPeriod', periodStart: periodStart as number }
   }
   if (lower === 'simhazard') {
     const request = json(body, 'SimHazard')

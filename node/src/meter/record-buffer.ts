@@ -14,6 +14,8 @@ export interface RecordBuffer {
   range(from: number, to: number): BufferedRecord[]
   /** Frees every record with seq ≤ seq; returns how many were freed. */
   ack(seq: number): number
+  /** The oldest seq still held; undefined when empty. Held records are always a contiguous run. */
+  readonly oldest: number | undefined
   readonly size: number
   readonly capacity: number
   /** Records dropped because the buffer was full (never acknowledged). */
@@ -39,6 +41,9 @@ export function createRecordBuffer(capacity: number): RecordBuffer {
       const before = items.length
       items = items.filter((r) => r.seq > seq)
       return before - items.length
+    },
+    get oldest() {
+      return items[0]?.seq
     },
     get size() {
       return items.length

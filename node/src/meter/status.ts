@@ -16,12 +16,17 @@ export function formatUptime(seconds: number): string {
   return `${Math.floor(s / 86_400)}T${pad(Math.floor(s / 3600) % 24)}:${pad(Math.floor(s / 60) % 60)}:${pad(s % 60)}`
 }
 
-/** tele/<meter>/STATE */
+/**
+ * tele/<meter>/STATE. PeriodStart / PeriodDays (the open billing period and the rule it runs
+ * under) let the node know period boundaries even when PeriodDays changed mid-period.
+ */
 export function encodeState(state: {
   time: number
   uptime: number
   relays: number
   fanSpeed: number
+  periodStart: number
+  periodDays: number
 }): string {
   const json: Record<string, string | number> = {
     Time: isoTime(state.time),
@@ -29,5 +34,7 @@ export function encodeState(state: {
   }
   for (let n = 1; n <= RELAY_COUNT; n++) json[`POWER${n}`] = onOff((state.relays & relayBit(n)) !== 0)
   json.FanSpeed = state.fanSpeed
+  json.PeriodStart = state.periodStart
+  json.PeriodDays = state.periodDays
   return JSON.stringify(json)
 }

@@ -16,12 +16,23 @@ import { type MeterTopics, meterTopicName, meterTopics } from '../mqtt/topics.ts
 import { addressOfPrivateKey, hexToBytes, type MeterRecordMessage } from '../protocol/eip712.ts'
 import {
   type BillingPeriod,
+  encodeGonePayload,
   encodePeriodPayload,
   encodeSensorPayload,
+  goneTopic,
+  signGone,
   signPeriod,
   signRecord,
 } from '../protocol/records.ts'
-import { CHECKPOINT_VERSION, type MeterCheckpoint, readCheckpoint, writeCheckpoint } from './checkpoint.ts'
+import {
+  CHECKPOINT_VERSION,
+  type KeptClose,
+  type MeterCheckpoint,
+  readCheckpoint,
+  readKeptCloses,
+  writeCheckpoint,
+  writeKeptCloses,
+} from './checkpoint.ts'
 import type { SimClock } from './clock.ts'
 import { type Command, commandName, parseCommand } from './commands.ts'
 import {
@@ -38,6 +49,12 @@ import { createAlarms, createRelayController, RELAY_COUNT, RELAY_FAN, relayBit }
 import { encodeState, isoTime, onOff } from './status.ts'
 
 export type { VirtualMeterOptions } from './options.ts'
+
+/**
+ * Signed period closes the meter keeps for ResendPeriod, as many as the firmware keeps
+ * (PERIOD_CLOSES_KEPT, docs/protocol.md §7): the retained PERIOD carries only the last one.
+ */
+export const RECENT_PERIODS = 48
 export type HazardKind = 'flame' | 'gas' | 'water'
 
 export interface OpenPeriod {
@@ -64,6 +81,8 @@ export interface MeterState {
   buffered: number
   /** Periods closed since start. */
   periodsClosed: number
+  /** Starts of the signed closes kept for ResendPeriod, oldest first. */
+  recentPeriods: number[]
   running: boolean
 }
 
@@ -122,6 +141,7 @@ export function createVirtualMeter(options: VirtualMeterOptions): VirtualMeter {
   let firstPeriodStart = 0
   let period: (OpenPeriod & { acc: CommitmentAccumulator }) | undefined
   let periodsClosed = 0
+  let recentPeriods: KeptClose[] = []
 
   const energyWh = () => baseWh + Math.floor(joules / 3600)
   const actuators = () => ({ relays: relays.outputs(), fanSpeed: relays.fanSpeed() })
@@ -173,6 +193,7 @@ export function createVirtualMeter(options: VirtualMeterOptions): VirtualMeter {
     periodDays = Math.min(saved.periodDays, maxPeriodDays(geometry))
     firstPeriodStart = saved.firstPeriodStart
     periodsClosed = saved.periodsClosed
+    recentPeriods = readKeptCloses(o.stateFile as string)
     period = saved.period && {
       start: saved.period.start,
       end: saved.period.end,
@@ -244,6 +265,12 @@ export function createVirtualMeter(options: VirtualMeterOptions): VirtualMeter {
     }
     const payload = encodePeriodPayload(closed, signPeriod(o.domain, o.privateKey, closed))
     periodsClosed++
+    // A close replayed after a crash is byte-identical (RFC 6979): keep one copy.
+    recentPeriods = [
+      ...recentPeriods.filter((p) => p.periodStart !== closed.periodStart),
+      { periodStart: closed.periodStart, payload },
+    ].slice(-RECENT_PERIODS)
+    if (o.stateFile) writeKeptCloses(o.stateFile, recentPeriods)
     openPeriod(current.end)
     persist()
     publish(topics.period, payload, true)
@@ -278,7 +305,15 @@ export function createVirtualMeter(options: VirtualMeterOptions): VirtualMeter {
   function publishState(): void {
     publish(
       topics.state,
-      encodeState({ time: t, uptime: t - startedAt, relays: relays.outputs(), fanSpeed: relays.fanSpeed() }),
+      encodeState({
+        time: t,
+        uptime: t - startedAt,
+        relays: relays.outputs(),
+        fanSpeed: relays.fanSpeed(),
+        // Before the provisioning point the first period is not open yet: report where it will start.
+        periodStart: period?.start ?? firstPeriodStart,
+        periodDays,
+      }),
     )
   }
 
@@ -384,10 +419,26 @@ export function createVirtualMeter(options: VirtualMeterOptions): VirtualMeter {
         return
       }
       case 'resend': {
-        const records = buffer.range(command.from, command.to)
-        const missing = command.to - command.from + 1 - records.length
-        if (missing > 0) log(`Resend ${command.from}..${command.to}: ${missing} records no longer buffered`)
-        for (const r of records) publish(topics.sensor, r.payload)
+        // Held records are one contiguous run ending at seq − 1: what lies below it is gone for good
+        // (acknowledged, or dropped when the buffer overflowed, or lost with the RAM in a crash).
+        const held = buffer.oldest ?? seq
+        const goneTo = Math.min(command.to, held - 1, seq - 1)
+        if (command.from <= goneTo) {
+          const gone = { meter: address, fromSeq: command.from, toSeq: goneTo }
+          log(`Resend ${command.from}..${command.to}: records ${command.from}..${goneTo} are no longer held`)
+          publish(goneTopic(address), encodeGonePayload(gone, signGone(o.domain, o.privateKey, gone)))
+        }
+        for (const r of buffer.range(command.from, command.to)) publish(topics.sensor, r.payload)
+        return
+      }
+      case 'resendPeriod': {
+        const kept = recentPeriods.find((p) => p.periodStart === command.periodStart)
+        if (kept === undefined) {
+          log(`ResendPeriod ${command.periodStart}: no such close among the last ${RECENT_PERIODS}`)
+          return
+        }
+        // Not retained: the retained PERIOD stays the latest close.
+        publish(topics.period, kept.payload)
         return
       }
       case 'simHazard': {
@@ -564,6 +615,7 @@ export function createVirtualMeter(options: VirtualMeterOptions): VirtualMeter {
       },
       buffered: buffer.size,
       periodsClosed,
+      recentPeriods: recentPeriods.map((p) => p.periodStart),
       running: phase === 'running',
     }),
   }

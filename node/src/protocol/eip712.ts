@@ -1,5 +1,5 @@
 /**
- * EIP-712 hashing and meter signatures for the two messages a meter signs (docs/protocol.md §6).
+ * EIP-712 hashing and meter signatures for the three messages a meter signs (docs/protocol.md §6).
  * Written against the standard directly (all fields are static: address / uintN / intN), so the
  * firmware can mirror it byte for byte; a test checks it against ethers' TypedDataEncoder.
  */
@@ -47,12 +47,24 @@ export const METER_RECORD_FIELDS = [
   ['fanSpeed', 'uint8'],
 ] as const satisfies readonly Field<string>[]
 
+/**
+ * The meter's signed word that records `fromSeq..toSeq` are gone: it no longer holds them (its ring
+ * overwrote them before the node acknowledged them), so no Resend can bring them back. The node
+ * closes the gap in its acknowledged run on it; the meter's signature is what makes that safe.
+ */
+export const RECORDS_GONE_FIELDS = [
+  ['meter', 'address'],
+  ['fromSeq', 'uint64'],
+  ['toSeq', 'uint64'],
+] as const satisfies readonly Field<string>[]
+
 type Values<F extends readonly Field<string>[]> = {
   [E in F[number] as E[0]]: E[1] extends 'address' ? `0x${string}` : bigint | number
 }
 
 export type BillingPeriodMessage = Values<typeof BILLING_PERIOD_FIELDS>
 export type MeterRecordMessage = Values<typeof METER_RECORD_FIELDS>
+export type RecordsGoneMessage = Values<typeof RECORDS_GONE_FIELDS>
 
 const encoder = new TextEncoder()
 const keccakText = (text: string): Uint8Array => keccak_256(encoder.encode(text))
@@ -63,6 +75,7 @@ function typeString(name: string, fields: readonly Field<string>[]): string {
 
 export const BILLING_PERIOD_TYPE = typeString('BillingPeriod', BILLING_PERIOD_FIELDS)
 export const METER_RECORD_TYPE = typeString('MeterRecord', METER_RECORD_FIELDS)
+export const RECORDS_GONE_TYPE = typeString('RecordsGone', RECORDS_GONE_FIELDS)
 const DOMAIN_TYPE = 'EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)'
 
 export function hexToBytes(hex: string, expectedLength?: number): Uint8Array {
@@ -149,6 +162,10 @@ export function billingPeriodDigest(domain: Eip712Domain, message: BillingPeriod
 
 export function meterRecordDigest(domain: Eip712Domain, message: MeterRecordMessage): Uint8Array {
   return typedDigest(domain, hashStruct(keccakText(METER_RECORD_TYPE), METER_RECORD_FIELDS, message))
+}
+
+export function recordsGoneDigest(domain: Eip712Domain, message: RecordsGoneMessage): Uint8Array {
+  return typedDigest(domain, hashStruct(keccakText(RECORDS_GONE_TYPE), RECORDS_GONE_FIELDS, message))
 }
 
 /** Ethereum address (checksum-free, lowercase) of a secp256k1 public key. */

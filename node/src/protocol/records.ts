@@ -1,6 +1,7 @@
 /**
  * MQTT payloads a meter publishes (docs/protocol.md §7): the Tasmota-style SENSOR record with its
- * signed `ZK` block, and the signed PERIOD close. Encoders are shared by the virtual meter and the
+ * signed `ZK` block, the signed PERIOD close, the signed GONE notice (records the meter no longer
+ * holds), and the unsigned STATE report's open-period fields. Encoders are shared by the virtual meter and the
  * tests; parsers are the node's boundary check, so they are strict: a size cap before JSON.parse,
  * exact key sets, integer ranges per the EIP-712 field types, and every failure a named error with
  * the offending field path — never a raw SyntaxError/TypeError escaping into the ingestor.
@@ -14,6 +15,8 @@ import {
   InvalidSignatureError,
   type MeterRecordMessage,
   meterRecordDigest,
+  type RecordsGoneMessage,
+  recordsGoneDigest,
   recoverSigner,
   signDigest,
 } from './eip712.ts'
@@ -51,6 +54,30 @@ export interface PeriodPayload {
   meter: Address
   period: BillingPeriod
   signature: Hex
+}
+
+/** The meter's signed notice that records fromSeq..toSeq are gone (protocol §6, §7). */
+export interface RecordsGone {
+  meter: Address
+  fromSeq: number
+  toSeq: number
+}
+
+export interface GonePayload {
+  meter: Address
+  gone: RecordsGone
+  signature: Hex
+}
+
+/** What the node reads from tele/<meter>/STATE: the meter's open billing period (unsigned: a hint). */
+export interface StatePayload {
+  meter: Address
+  /** The meter's clock at the report (unix seconds). */
+  time: number
+  /** Start of the period the meter has open (unix seconds, on an interval boundary). */
+  periodStart: number
+  /** The meter's PeriodDays setting (0 = calendar month). */
+  periodDays: number
 }
 
 export interface ParseOptions {
@@ -97,6 +124,9 @@ export const sensorTopic = (meter: string): string => `tele/${meterTopicName(met
 export const periodTopic = (meter: string): string => `tele/${meterTopicName(meter)}/PERIOD`
 export const resendTopic = (meter: string): string => `cmnd/${meterTopicName(meter)}/Resend`
 export const ackTopic = (meter: string): string => `zkmeter/${meterTopicName(meter)}/ack`
+export const goneTopic = (meter: string): string => `tele/${meterTopicName(meter)}/GONE`
+export const stateTopic = (meter: string): string => `tele/${meterTopicName(meter)}/STATE`
+export const resendPeriodTopic = (meter: string): string => `cmnd/${meterTopicName(meter)}/ResendPeriod`
 
 /** Meter address (lowercase) named by a `<prefix>/zkm_<hex>/<suffix>` topic. */
 export function parseMeterTopic(topic: string, prefix: string, suffix: string): Address {
@@ -380,6 +410,85 @@ export function parsePeriodPayload(
   return { meter, period, signature }
 }
 
+// ---------------------------------------------------------------- GONE
+
+function validateGone(json: Json, path: string): RecordsGone {
+  const meter = hex(json, 'meter', path, 40) as Address
+  const fromSeq = int(json, 'fromSeq', path, 0, MAX_SAFE)
+  const toSeq = int(json, 'toSeq', path, 0, MAX_SAFE)
+  if (toSeq < fromSeq) throw new SchemaError(`${path}.toSeq`, 'must not be below fromSeq')
+  return { meter, fromSeq, toSeq }
+}
+
+/** The JSON text a meter publishes on tele/<meter>/GONE (QoS 1, not retained). */
+export function encodeGonePayload(gone: RecordsGone | RecordsGoneMessage, signature: string): string {
+  const g = validateGone(
+    { meter: gone.meter, fromSeq: Number(gone.fromSeq), toSeq: Number(gone.toSeq) },
+    'gone',
+  )
+  return JSON.stringify({
+    v: PAYLOAD_VERSION,
+    meter: g.meter,
+    fromSeq: g.fromSeq,
+    toSeq: g.toSeq,
+    sig: hex({ sig: signature }, 'sig', 'signature', 130),
+  })
+}
+
+export function parseGonePayload(topic: string, payload: Uint8Array | string): GonePayload {
+  const meter = parseMeterTopic(topic, 'tele', 'GONE')
+  const json = object(decodeJson(payload), '$', ['v', 'meter', 'fromSeq', 'toSeq', 'sig'])
+  if (json.v !== PAYLOAD_VERSION) throw new SchemaError('$.v', `must be ${PAYLOAD_VERSION}`)
+  const signature = hex(json, 'sig', '$', 130)
+  const gone = validateGone(json, '$')
+  if (gone.meter !== meter) throw new SchemaError('$.meter', 'must be the meter named in the topic')
+  return { meter, gone, signature }
+}
+
+// ---------------------------------------------------------------- STATE
+
+const STATE_POWER_KEYS = Array.from({ length: 8 }, (_, i) => `POWER${i + 1}`)
+const STATE_KEYS = ['Time', 'Uptime', ...STATE_POWER_KEYS, 'FanSpeed', 'PeriodStart', 'PeriodDays']
+const ISO_TIME_RE = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})Z$/
+
+/**
+ * Parses tele/<meter>/STATE strictly (every key of protocol §7, nothing else). STATE is not
+ * signed: the node uses PeriodStart / PeriodDays only to file records before the signed close
+ * arrives and to know which closes to ask for, never to bill.
+ */
+export function parseStatePayload(
+  topic: string,
+  payload: Uint8Array | string,
+  options?: ParseOptions & { maxPeriodDays?: number },
+): StatePayload {
+  const interval = intervalOption(options)
+  const maxDays = options?.maxPeriodDays ?? 31
+  const meter = parseMeterTopic(topic, 'tele', 'STATE')
+  const json = object(decodeJson(payload), '$', STATE_KEYS)
+  const iso = typeof json.Time === 'string' ? ISO_TIME_RE.exec(json.Time) : null
+  const time = iso === null ? Number.NaN : Date.parse(json.Time as string) / 1000
+  if (iso === null || !Number.isSafeInteger(time) || time < 0) {
+    throw new SchemaError('$.Time', 'must be an ISO-8601 UTC time like 2025-11-24T16:45:00Z')
+  }
+  if (typeof json.Uptime !== 'string' || !/^\d{1,6}T\d{2}:\d{2}:\d{2}$/.test(json.Uptime)) {
+    throw new SchemaError('$.Uptime', 'must be days T hh:mm:ss')
+  }
+  for (const key of STATE_POWER_KEYS) {
+    if (json[key] !== 'ON' && json[key] !== 'OFF') throw new SchemaError(`$.${key}`, 'must be "ON" or "OFF"')
+  }
+  int(json, 'FanSpeed', '$', 0, 3)
+  const periodStart = int(json, 'PeriodStart', '$', 0, MAX_SAFE)
+  const periodDays = int(json, 'PeriodDays', '$', 0, maxDays)
+  if (periodStart % interval !== 0)
+    throw new SchemaError('$.PeriodStart', `must be a multiple of ${interval} s`)
+  if (periodStart > time) throw new SchemaError('$.PeriodStart', "must not be after the report's Time")
+  if (time - periodStart >= MAX_PERIOD_SECONDS + 86_400) {
+    // A period never outlives 31 days from its anchor: an older open start is a stuck meter.
+    throw new SchemaError('$.PeriodStart', "is more than 31 days before the report's Time")
+  }
+  return { meter, time, periodStart, periodDays }
+}
+
 // ---------------------------------------------------------------- signatures
 
 /** Signs a record as a meter does (virtual meter, tests). */
@@ -396,6 +505,14 @@ export function signPeriod(
     privateKey,
     billingPeriodDigest(domain, { ...period, commitment: BigInt(period.commitment) }),
   )
+}
+
+export function signGone(
+  domain: Eip712Domain,
+  privateKey: Uint8Array,
+  gone: RecordsGone | RecordsGoneMessage,
+): Hex {
+  return signDigest(privateKey, recordsGoneDigest(domain, gone))
 }
 
 function expectSigner(recovered: Address, meter: string, what: string): void {
@@ -427,4 +544,13 @@ export function verifyPeriodSignature(
 ): void {
   const digest = billingPeriodDigest(domain, { ...period, commitment: BigInt(period.commitment) })
   expectSigner(recoverSigner(digest, sig), meter, 'period')
+}
+
+export function verifyGoneSignature(
+  domain: Eip712Domain,
+  meter: string,
+  gone: RecordsGone | RecordsGoneMessage,
+  sig: string,
+): void {
+  expectSigner(recoverSigner(recordsGoneDigest(domain, gone), sig), meter, 'records-gone')
 }

@@ -22,9 +22,11 @@ import {
   METER_RECORD_TYPE,
   type MeterRecordMessage,
   meterRecordDigest,
+  type RecordsGoneMessage,
+  recordsGoneDigest,
   recoverSigner,
 } from './eip712.ts'
-import { type BillingPeriod, type MeterRecord, WrongSignerError } from './records.ts'
+import { type BillingPeriod, type MeterRecord, type RecordsGone, WrongSignerError } from './records.ts'
 
 const Point = secp256k1.Point
 const Fn = Point.Fn
@@ -37,6 +39,7 @@ export interface MeterVerifier {
   /** Throws InvalidSignatureError / WrongSignerError unless `sig` is the meter's signature of the record. */
   verifyRecord(record: MeterRecord | MeterRecordMessage, sig: string): void
   verifyPeriod(period: BillingPeriod | BillingPeriodMessage, sig: string): void
+  verifyGone(gone: RecordsGone | RecordsGoneMessage, sig: string): void
 }
 
 function bytesToBigint(bytes: Uint8Array): bigint {
@@ -148,6 +151,9 @@ export function createMeterVerifier(domain: Eip712Domain, meter: string): MeterV
     },
     verifyPeriod(period, sig) {
       check(billingPeriodDigest(domain, { ...period, commitment: BigInt(period.commitment) }), sig, 'period')
+    },
+    verifyGone(gone, sig) {
+      check(recordsGoneDigest(domain, gone), sig, 'records-gone')
     },
   }
 }

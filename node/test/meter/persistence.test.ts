@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { commit, deriveSalt } from '../../../circuits/src/commitment.ts'
-import { readMeterCheckpoint } from '../../src/meter/checkpoint.ts'
+import { readKeptCloses, readMeterCheckpoint } from '../../src/meter/checkpoint.ts'
 import { createManualClock } from '../../src/meter/clock.ts'
 import { MeterStateError } from '../../src/meter/errors.ts'
 import { createVirtualMeter } from '../../src/meter/virtual-meter.ts'
@@ -223,8 +223,17 @@ describe('virtual meter state file', () => {
       // Live samples only resume at the present, not for the replayed past.
       expect(replayed.filter((r) => r.kind === 0 && r.time < MIDNIGHT + 30 * 3600)).toHaveLength(0)
       expect(later.meter.state()).toMatchObject({ time: MIDNIGHT + 30 * 3600, periodsClosed: 1 })
+      // The close is kept for ResendPeriod in its own file, and survives the next restart.
+      expect(later.meter.state().recentPeriods).toEqual([MIDNIGHT])
     } finally {
       await later.close()
+    }
+    const third = await startRig(broker.url, { stateFile }, MIDNIGHT + 30 * 3600)
+    try {
+      expect(third.meter.state().recentPeriods).toEqual([MIDNIGHT])
+      expect(readKeptCloses(stateFile).map((c) => c.periodStart)).toEqual([MIDNIGHT])
+    } finally {
+      await third.close()
     }
   })
 })

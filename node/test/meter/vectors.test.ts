@@ -38,6 +38,8 @@ function asVector(topic: string, payload: string, meterName: string): Record<str
         return { kind: 'periodDays', value: c.days }
       case 'resend':
         return { kind: 'resend', from: String(c.from), to: String(c.to) }
+      case 'resendPeriod':
+        return { kind: 'resendPeriod', periodStart: String(c.periodStart) }
       case 'simHazard':
         return { kind: 'simHazard' }
     }
@@ -51,7 +53,15 @@ describe('shared vectors', () => {
   const mqtt = vectors('mqtt.json') as {
     meterName: string
     commands: CommandVector[]
-    state: { time: number; uptime: number; relays: number; fanSpeed: number; json: string }[]
+    state: {
+      time: number
+      uptime: number
+      relays: number
+      fanSpeed: number
+      periodStart: number
+      periodDays: number
+      json: string
+    }[]
   }
 
   it('parses every command vector as the firmware must', () => {

@@ -6,11 +6,19 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { commit, deriveSalt } from '../../../circuits/src/commitment.ts'
 import { createManualClock } from '../../src/meter/clock.ts'
 import { InvalidMeterOptionError, MeterStateError } from '../../src/meter/errors.ts'
-import { createVirtualMeter } from '../../src/meter/virtual-meter.ts'
+import { createVirtualMeter, RECENT_PERIODS } from '../../src/meter/virtual-meter.ts'
 import { type Broker, createBroker } from '../../src/mqtt/broker.ts'
 import { MqttUnreachableError } from '../../src/mqtt/errors.ts'
 import { billingPeriodDigest, hexToBytes, recoverSigner } from '../../src/protocol/eip712.ts'
-import { parsePeriodPayload, parseSensorPayload, verifyRecordSignature } from '../../src/protocol/records.ts'
+import {
+  goneTopic,
+  parseGonePayload,
+  parsePeriodPayload,
+  parseSensorPayload,
+  parseStatePayload,
+  verifyGoneSignature,
+  verifyRecordSignature,
+} from '../../src/protocol/records.ts'
 import { freePort } from '../mqtt/mosquitto.ts'
 import {
   DOMAIN,
@@ -135,6 +143,53 @@ describe('virtual meter over aedes', () => {
     expect(retained.payload).toBe(message.payload)
   })
 
+  it(`keeps the last ${RECENT_PERIODS} signed closes and republishes one on ResendPeriod, unretained`, async () => {
+    rig = await startRig(
+      broker.url,
+      { periodDays: 1, livePeriodSeconds: 900, statePeriodSeconds: 21_600 },
+      MIDNIGHT,
+    )
+    const { meter, sub } = rig
+    await rig.clock.advance((RECENT_PERIODS + 2) * 86_400)
+    // Live closes only: an earlier test of the same meter key left a retained one on the broker.
+    const live = () => sub.on(meter.topics.period).filter((m) => !m.retain)
+    await waitUntil(() => live().length === RECENT_PERIODS + 2)
+    const closes = live()
+    const starts = closes.map((m) => JSON.parse(m.payload).periodStart as number)
+    expect(meter.state().recentPeriods).toEqual(starts.slice(-RECENT_PERIODS))
+    // STATE names the period the meter has open now and its rule.
+    const lastState = sub.on(meter.topics.state).at(-1)!
+    expect(
+      parseStatePayload(lastState.topic, lastState.payload, { intervalSeconds: INTERVAL }),
+    ).toMatchObject({
+      periodStart: MIDNIGHT + (RECENT_PERIODS + 2) * 86_400,
+      periodDays: 1,
+    })
+    const wanted = closes.at(-3)!
+    await sub.client.publishAsync(
+      meter.topics.command('ResendPeriod'),
+      JSON.stringify({ periodStart: starts.at(-3) }),
+    )
+    await waitUntil(() => live().length === RECENT_PERIODS + 3)
+    const again = live()
+    expect(again.at(-1)!.payload).toBe(wanted.payload)
+    expect(again.at(-1)!.retain).toBe(false)
+    // Too old: not kept, logged, nothing published.
+    await sub.client.publishAsync(
+      meter.topics.command('ResendPeriod'),
+      JSON.stringify({ periodStart: starts[0] }),
+    )
+    await waitUntil(
+      () => rig?.logs.some((l) => l.includes(`ResendPeriod ${starts[0]}: no such close`)) === true,
+    )
+    expect(live()).toHaveLength(RECENT_PERIODS + 3)
+    // The retained PERIOD is still the latest close.
+    const late = await (await import('../mqtt/collector.ts')).collect(broker.url, [meter.topics.period])
+    const retained = await late.waitFor(() => true, 3000, 'the retained PERIOD')
+    await late.close()
+    expect(retained.payload).toBe(closes.at(-1)!.payload)
+  })
+
   it('switches relays and the fan on command and reports on stat/', async () => {
     rig = await startRig(broker.url)
     const { meter, sub } = rig
@@ -238,7 +293,12 @@ describe('virtual meter over aedes', () => {
     await sub.client.publishAsync(meter.topics.command('Resend'), '{"from":0,"to":4}')
     const more = await sub.waitForCount(meter.topics.sensor, 10)
     expect(JSON.parse(more[9]!.payload).ZK.seq).toBe(4)
-    await waitUntil(() => rig?.logs.some((l) => l.includes('4 records no longer buffered')) === true)
+    // 0..3 were freed by the ack: the meter signs that they are gone instead of staying silent.
+    const [gone] = await sub.waitForCount(goneTopic(meter.address), 1)
+    const parsed = parseGonePayload(gone!.topic, gone!.payload)
+    expect(parsed.gone).toEqual({ meter: meter.address, fromSeq: 0, toSeq: 3 })
+    verifyGoneSignature(DOMAIN, meter.address, parsed.gone, parsed.signature)
+    await waitUntil(() => rig?.logs.some((l) => l.includes('records 0..3 are no longer held')) === true)
     await sub.client.publishAsync(meter.topics.ack, '', { retain: true, qos: 1 })
   })
 
@@ -282,6 +342,14 @@ describe('virtual meter over aedes', () => {
       POWER8: 'ON',
       POWER1: 'OFF',
       FanSpeed: 0,
+      PeriodDays: 1,
+    })
+    // The node's strict parser reads the open period: the provisioning point until the first close.
+    const state = parseStatePayload(states[1]!.topic, states[1]!.payload, { intervalSeconds: INTERVAL })
+    expect(state).toMatchObject({
+      meter: meter.address,
+      periodStart: meter.state().period!.start,
+      periodDays: 1,
     })
     await meter.stop()
     await sub.waitFor((m) => m.topic === meter.topics.lwt && m.payload === 'Offline', 3000, 'Offline')
