@@ -495,7 +495,8 @@ export async function startHouseholdMesh(options: HouseholdMeshOptions) {
 
   async function pinPending() {
     for (const entry of backups) {
-      if (!mesh.running || backup === undefined) return
+      const service = backup
+      if (!mesh.running || service === undefined) return
       if (entry.pinnedBy.length >= BACKUP_NEIGHBOURS) continue
       const self = mesh.peerId
       const connected = new Set(mesh.libp2p.getConnections().map((c) => c.remotePeer.toString()))
@@ -508,7 +509,7 @@ export async function startHouseholdMesh(options: HouseholdMeshOptions) {
         if (entry.pinnedBy.length >= BACKUP_NEIGHBOURS || !mesh.running) break
         entry.attempts++
         try {
-          await backup.pinWith(peerIdFromString(member.peerId), identity, [entry.manifestCid])
+          await service.pinWith(peerIdFromString(member.peerId), identity, [entry.manifestCid])
           entry.pinnedBy.push({ peerId: member.peerId, meter: member.meter, at: new Date().toISOString() })
           entry.lastError = null
           log({
@@ -521,6 +522,7 @@ export async function startHouseholdMesh(options: HouseholdMeshOptions) {
         } catch (error) {
           entry.lastError = error instanceof Error ? error.message : String(error)
         }
+        if (backup === undefined) break // stopping: the request in flight failed or finished
       }
       entry.status =
         entry.pinnedBy.length >= BACKUP_NEIGHBOURS
@@ -617,8 +619,10 @@ export async function startHouseholdMesh(options: HouseholdMeshOptions) {
       clearInterval(retryTimer)
       const service = backup
       backup = undefined
-      await pumping?.catch(() => undefined)
       await service?.stop()
+      // A pin in flight can last a neighbour's whole fetch (minutes): waited for a moment only; it
+      // fails when the mesh host stops, and the period stays queued for the next start.
+      if (pumping) await Promise.race([pumping, new Promise((r) => setTimeout(r, 2000).unref())])
     },
 
     /** Interval records feed aggregation, sealed periods feed backups, notices go on the stream. */
