@@ -437,7 +437,7 @@ export async function startHouseholdNode(
           ledger: devUtility,
           meter: meterAddress,
           household: wallet.address.toLowerCase() as `0x${string}`,
-          areaId: 1,
+          areaId: DEV_AREA_ID,
           startTime: firstPeriodStart,
           startCounter: event.record.energyWh,
         }).then(
