@@ -66,21 +66,30 @@ describe('normalising node records', () => {
       id: 'gas-1',
       kind: 'flood',
       state: 'active',
+      active: true,
       raisedAt: '2026-11-24T17:14:27.706Z',
+      clearedAt: null,
+      acknowledgedAt: null,
       deviceReacted: false,
       severity: 'escalated',
+      resends: 0,
     })
     expect(
       normalizeAlarm({ id: 'a', hazard: 'flame', active: true, acknowledgedAt: 5, raisedAt: 1 }).state,
     ).toBe('acknowledged')
     expect(normalizeAlarm({ id: 'a', hazard: 'gas', active: false, raisedAt: 1 }).state).toBe('cleared')
+    // The node's alarm view (node/src/api/types.ts Alarm) passes through unchanged.
     const documented = {
       id: 'x',
       kind: 'gas',
-      state: 'active',
+      state: 'cleared',
+      active: false,
       raisedAt: '2026-11-24T12:00:00Z',
+      clearedAt: '2026-11-24T12:05:00Z',
+      acknowledgedAt: null,
       deviceReacted: true,
       severity: 'alarm',
+      resends: 2,
     }
     expect(normalizeAlarm(documented)).toEqual(documented)
   })

@@ -3,79 +3,24 @@
  * the document and validates it, naming the offending path in every error so an HTTP client can
  * show the user what to fix.
  */
+import type {
+  FanStepsRule,
+  NightLightRule,
+  Rule,
+  RuleKind,
+  RuleSet,
+  ScheduleRule,
+  ThermostatRule,
+  TimeOfDay,
+} from '../api/types.ts'
 import { InvalidInputError } from '../errors.ts'
 import { isChannel, MAX_FAN_SPEED, RELAY, RELAY_COUNT } from './reading.ts'
 
-export const RULE_FORMAT_VERSION = 1
+export const RULE_FORMAT_VERSION: RuleSet['version'] = 1
 
-/** Ceiling fan speed from temperature: the highest step whose threshold is reached wins. */
-export interface FanStepsRule {
-  id: string
-  kind: 'fanSteps'
-  enabled: boolean
-  /** Strictly increasing thresholds (hundredths of °C) and speeds (1..3). */
-  steps: { atCenti: number; speed: number }[]
-  /** A speed is kept until the temperature falls this far below its threshold. */
-  hysteresisCenti: number
-  /** Once on, stay on at least this long; once off, stay off at least this long. */
-  minOnS: number
-  minOffS: number
-}
-
-/** A cooling relay (the AC): on at or above `onAtCenti`, off at or below `offAtCenti`. */
-export interface ThermostatRule {
-  id: string
-  kind: 'thermostat'
-  enabled: boolean
-  relay: number
-  onAtCenti: number
-  offAtCenti: number
-  minOnS: number
-  minOffS: number
-}
-
-/** Local time of day, "HH:MM" (24 h) in the household's zone. */
-export type TimeOfDay = string
-
-/** A relay lit when it is dark: on at or below `onBelow` permille, off at or above `offAbove`. */
-export interface NightLightRule {
-  id: string
-  kind: 'nightLight'
-  enabled: boolean
-  relay: number
-  onBelow: number
-  offAbove: number
-  /** Only inside [from, to) local time (may wrap midnight); off outside it. Absent: any time. */
-  window?: { from: TimeOfDay; to: TimeOfDay }
-  minOnS: number
-  minOffS: number
-}
-
-/** Switches a relay at a local time of day on the listed weekdays (0 = Sunday … 6 = Saturday). */
-export interface ScheduleRule {
-  id: string
-  kind: 'schedule'
-  enabled: boolean
-  relay: number
-  on: boolean
-  at: TimeOfDay
-  days: number[]
-}
-
-export type Rule = FanStepsRule | ThermostatRule | NightLightRule | ScheduleRule
-export type RuleKind = Rule['kind']
-
-export interface RuleSet {
-  /** Format version of this document. */
-  version: typeof RULE_FORMAT_VERSION
-  /** Incremented by the store on every change: lets the API detect lost updates. */
-  revision: number
-  /** The household's offset from UTC in minutes (e.g. 330 for UTC+05:30); schedules use local time. */
-  utcOffsetMinutes: number
-  /** Default length of a manual override. */
-  overrideS: number
-  rules: Rule[]
-}
+// The rule document is part of the API (GET/PUT /api/rules): its types live in api/types.ts,
+// shared with the UI; this module validates it.
+export type { FanStepsRule, NightLightRule, Rule, RuleKind, RuleSet, ScheduleRule, ThermostatRule, TimeOfDay }
 
 export class RuleValidationError extends InvalidInputError {
   override name = 'RuleValidationError'

@@ -4,9 +4,10 @@
  * says whether waiting fixes it (retried automatically), whether the stored proof is worth
  * keeping (a retry re-proves from the vault when it is not), and what to tell the resident.
  */
+import type { BillFailure as ApiBillFailure, BillStatus, FailureKind } from '../api/types.ts'
 import { ZkMeterError } from '../errors.ts'
-import type { BillStatus } from './store.ts'
 
+export type { FailureKind }
 export const FAILURE_KINDS = [
   'tariff-missing',
   'tariff-changed',
@@ -16,23 +17,14 @@ export const FAILURE_KINDS = [
   'earlier-bill-missing',
   'interrupted',
   'rejected',
-] as const
-export type FailureKind = (typeof FAILURE_KINDS)[number]
+] as const satisfies readonly FailureKind[]
 
 /** The steps a bill can fail in: a retry starts again from here (or earlier, to re-prove). */
 export type FailedStep = Extract<BillStatus, 'waiting-tariff' | 'proving' | 'submitting'>
 
-export interface BillFailure {
-  kind: FailureKind
+/** The API's failure (kind, ledger error, advice, temporary, reprove) plus the step it stopped in. */
+export interface BillFailure extends ApiBillFailure {
   step: FailedStep
-  /** The ledger's custom error name when the contract rejected the bill (UnknownTariff, ProofRejected, …). */
-  ledgerError: string | null
-  /** Plausibly fixed by waiting (tariff or registration not there yet, chain or prover not answering). */
-  temporary: boolean
-  /** The stored proof is useless: a retry re-selects the tariff and proves again from the vault. */
-  reprove: boolean
-  /** What happened and what to do, in plain words. */
-  advice: string
 }
 
 /** No tariff on the ledger covers the whole period yet: the utility publishes tariffs ahead. */

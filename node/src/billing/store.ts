@@ -4,21 +4,22 @@
  * any two steps (proved but not submitted, submitted but receipt not seen, …).
  */
 import { join } from 'node:path'
+import type { BillStatus } from '../api/types.ts'
 import { InvalidInputError } from '../errors.ts'
 import { readJsonFile, writeJsonAtomic } from '../storage/json-file.ts'
 import type { BillFailure } from './failures.ts'
 
+export type { BillStatus }
+/** Every status, in order of progress (failed last); BillStatus itself is the API's (api/types.ts). */
 export const BILL_STATUSES = [
   'waiting-tariff',
   'proving',
-  // Proved, held back until the meter's earlier bill is on the ledger (it requires continuity).
   'waiting-previous',
   'submitting',
   'verified',
   'paid',
   'failed',
-] as const
-export type BillStatus = (typeof BILL_STATUSES)[number]
+] as const satisfies readonly BillStatus[]
 
 export interface BillRecord {
   /** Local id: meter address and period start. */

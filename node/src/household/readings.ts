@@ -3,26 +3,11 @@
  * a bounded in-memory history of interval records for charts and today's totals, and the CSV
  * export. Nothing here leaves the node: the API is loopback-only by default.
  */
+import type { HistoryPoint, Reading, Resolution, Today } from '../api/types.ts'
 import type { MeterRecord } from '../protocol/records.ts'
 
-export interface Reading {
-  seq: number
-  kind: 'live' | 'interval'
-  time: number
-  energyWh: number
-  intervalWh: number
-  powerW: number
-  voltageV: number
-  currentA: number
-  powerFactor: number
-  temperatureC: number
-  light: number
-  gas: number
-  water: number
-  hazards: { flame: boolean; gas: boolean; water: boolean }
-  relays: boolean[]
-  fanSpeed: number
-}
+// The API's shapes (api/types.ts), shared with the UI.
+export type { HistoryPoint, Reading, Resolution, Today }
 
 export function toReading(record: MeterRecord): Reading {
   return {
@@ -49,16 +34,6 @@ export function toReading(record: MeterRecord): Reading {
   }
 }
 
-export type Resolution = 'interval' | 'hour' | 'day'
-
-export interface HistoryPoint {
-  time: number
-  energyWh: number
-  costWei: string
-  avgPowerW: number
-  maxPowerW: number
-}
-
 interface IntervalSample {
   time: number
   intervalWh: number
@@ -73,7 +48,7 @@ export interface ReadingHistory {
   add(record: MeterRecord): void
   latest(): Reading | undefined
   query(from: number, to: number, resolution: Resolution, priceAt: (time: number) => bigint): HistoryPoint[]
-  today(priceAt: (time: number) => bigint): { day: number; energyWh: number; costWei: string; powerW: number }
+  today(priceAt: (time: number) => bigint): Today
   intervals(from: number, to: number): IntervalSample[]
 }
 

@@ -1,44 +1,12 @@
 /**
- * The documented shapes (docs/api.md) of what the API and the live stream send: internal records
- * (bill store, alarm manager) are never sent as they are, so they can change without breaking
- * the UI.
+ * The documented shapes (docs/api.md, typed in api/types.ts) of what the API and the live stream
+ * send: internal records (bill store, alarm manager) are never sent as they are, so they can
+ * change without breaking the UI.
  */
-import type { Alarm } from '../automation/alarms.ts'
-import type { FailureKind } from '../billing/failures.ts'
-import type { BillRecord, BillStatus } from '../billing/store.ts'
 
-/** A bill as docs/api.md documents it (GET /api/bills, the `bill` stream event). */
-export interface BillView {
-  id: string
-  periodStart: number
-  periodEnd: number
-  energyWh: number
-  total: string | null
-  status: BillStatus
-  commitment: string
-  manifestCid: string
-  cidDigest: string
-  tariffId: string | null
-  chainBillId: string | null
-  submitTx: string | null
-  paidTx: string | null
-  error: { name: string; message: string } | null
-  /** Why it failed, or why the node is retrying it, in words a resident can act on. */
-  failure: {
-    kind: FailureKind
-    ledgerError: string | null
-    advice: string
-    /** The node retries by itself (nextAttemptAt) until it gives up and marks the bill failed. */
-    temporary: boolean
-    /** A retry proves the bill again from the vault instead of resubmitting the stored proof. */
-    reprove: boolean
-  } | null
-  nextAttemptAt: string | null
-  /** The earlier bill this one waits for (status waiting-previous). */
-  waitingFor: string | null
-  /** POST /api/bills/:id/retry is accepted (the bill is failed). */
-  retryable: boolean
-}
+import type { Alarm as AlarmView, Bill as BillView } from '../api/types.ts'
+import type { Alarm } from '../automation/alarms.ts'
+import type { BillRecord } from '../billing/store.ts'
 
 export function billView(bill: BillRecord): BillView {
   const f = bill.failure
@@ -74,7 +42,7 @@ export function billView(bill: BillRecord): BillView {
 
 const KIND = { flame: 'fire', gas: 'gas', water: 'flood' } as const
 
-export function alarmView(alarm: Alarm) {
+export function alarmView(alarm: Alarm): AlarmView {
   const acknowledged = alarm.acknowledgedAt !== undefined
   return {
     id: alarm.id,

@@ -10,12 +10,12 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHttpApi, type HttpApi, SseHub } from '../../src/api/http.ts'
+import type { Bill as BillView } from '../../src/api/types.ts'
 import { type Biller, type BillingChain, createBiller } from '../../src/billing/biller.ts'
 import { type BillStore, openBillStore } from '../../src/billing/store.ts'
 import { ZkMeterError } from '../../src/errors.ts'
 import type { HouseholdContext } from '../../src/household/node.ts'
 import { registerRoutes } from '../../src/household/routes.ts'
-import type { BillView } from '../../src/household/views.ts'
 
 class NotInThisTestError extends ZkMeterError {
   override name = 'NotInThisTestError'

@@ -8,6 +8,8 @@ import type { Alarm, Bill } from './types.ts'
 type Raw = Record<string, unknown>
 
 const nullable = <T>(value: unknown): T | null => (value === undefined ? null : (value as T))
+/** A string field the node always sends; '' (shown as "—") if an older node left it out. */
+const text = (value: unknown): string => (typeof value === 'string' ? value : '')
 
 export function normalizeBill(input: unknown): Bill {
   const b = input as Raw
@@ -24,9 +26,9 @@ export function normalizeBill(input: unknown): Bill {
           ? String(total)
           : null,
     status: b.status as Bill['status'],
-    commitment: nullable(b.commitment),
-    manifestCid: nullable(b.manifestCid),
-    cidDigest: nullable(b.cidDigest),
+    commitment: text(b.commitment),
+    manifestCid: text(b.manifestCid),
+    cidDigest: text(b.cidDigest),
     tariffId: nullable(b.tariffId),
     chainBillId: nullable(b.chainBillId),
     submitTx: nullable(b.submitTx),
@@ -65,8 +67,13 @@ export function normalizeAlarm(input: unknown): Alarm {
     id: String(a.id),
     kind,
     state,
+    active: typeof a.active === 'boolean' ? a.active : state === 'active',
     raisedAt: iso(a.raisedAt),
+    clearedAt: a.clearedAt === undefined || a.clearedAt === null ? null : iso(a.clearedAt),
+    acknowledgedAt:
+      a.acknowledgedAt === undefined || a.acknowledgedAt === null ? null : iso(a.acknowledgedAt),
     deviceReacted: Boolean(a.deviceReacted ?? a.reacted),
     severity,
+    resends: Number(a.resends ?? 0),
   }
 }

@@ -1,4 +1,26 @@
-/** Shapes of docs/api.md, the contract between the household node and this UI. */
+/**
+ * Shapes of docs/api.md, the contract between the household node and this UI. Those the node
+ * builds as typed values come from its one definition (node/src/api/types.ts, imported type-only:
+ * nothing of the node reaches the bundle), so a change on either side fails the other's type
+ * check; the rest are still described here.
+ */
+export type {
+  Alarm,
+  Bill,
+  BillFailure,
+  BillStatus,
+  FailureKind,
+  FanStepsRule,
+  History,
+  HistoryPoint,
+  NightLightRule,
+  Reading,
+  Rule,
+  RuleSet,
+  ScheduleRule,
+  ThermostatRule,
+  Today,
+} from '../../../node/src/api/types.ts'
 
 export interface Status {
   ready: boolean
@@ -11,86 +33,6 @@ export interface Status {
   circuit: { profile: string; n: number; slots: number }
 }
 
-export interface Reading {
-  seq: number
-  kind: 'live' | 'interval'
-  time: number
-  energyWh: number
-  intervalWh: number
-  powerW: number
-  voltageV: number
-  currentA: number
-  powerFactor: number
-  temperatureC: number
-  light: number
-  gas: number
-  water: number
-  hazards: { flame: boolean; gas: boolean; water: boolean }
-  relays: boolean[]
-  fanSpeed: number
-}
-
-export interface HistoryPoint {
-  time: number
-  energyWh: number
-  costWei: string
-  avgPowerW: number
-  maxPowerW: number
-}
-
-export interface History {
-  from: number
-  to: number
-  resolution: 'interval' | 'hour' | 'day'
-  points: HistoryPoint[]
-}
-
-export interface Today {
-  day: number
-  energyWh: number
-  costWei: string
-  powerW: number
-}
-
-export type BillStatus =
-  | 'waiting-tariff'
-  | 'proving'
-  | 'waiting-previous'
-  | 'submitting'
-  | 'verified'
-  | 'paid'
-  | 'failed'
-
-/** Why a bill failed or is being retried (docs/api.md, Bills). */
-export interface BillFailure {
-  kind: string
-  ledgerError: string | null
-  advice: string
-  temporary: boolean
-  reprove: boolean
-}
-
-export interface Bill {
-  id: string
-  periodStart: number
-  periodEnd: number
-  energyWh: number
-  total: string | null
-  status: BillStatus
-  commitment: string | null
-  manifestCid: string | null
-  cidDigest: string | null
-  tariffId: string | null
-  chainBillId: string | null
-  submitTx: string | null
-  paidTx: string | null
-  error: { name: string; message: string } | null
-  failure: BillFailure | null
-  nextAttemptAt: string | null
-  waitingFor: string | null
-  retryable: boolean
-}
-
 export interface Relay {
   channel: number
   name: string
@@ -101,15 +43,6 @@ export interface Relay {
 export interface Relays {
   relays: Relay[]
   fanSpeed: number
-}
-
-export interface Alarm {
-  id: string
-  kind: 'fire' | 'gas' | 'flood'
-  state: 'active' | 'acknowledged' | 'cleared'
-  raisedAt: string
-  deviceReacted: boolean
-  severity: 'alarm' | 'escalated'
 }
 
 /**
@@ -170,54 +103,3 @@ export type Aggregates =
       series: { time: number; totalWh: number }[]
       forecast: { time: number; wh: number; low: number; high: number }[]
     }
-
-/** Rule set document of GET/PUT /api/rules (the node's automation rule format, version 1). */
-export interface FanStepsRule {
-  id: string
-  kind: 'fanSteps'
-  enabled: boolean
-  steps: { atCenti: number; speed: number }[]
-  hysteresisCenti: number
-  minOnS: number
-  minOffS: number
-}
-
-export interface ThermostatRule {
-  id: string
-  kind: 'thermostat'
-  enabled: boolean
-  relay: number
-  onAtCenti: number
-  offAtCenti: number
-  minOnS: number
-  minOffS: number
-}
-
-export interface NightLightRule {
-  id: string
-  kind: 'nightLight'
-  enabled: boolean
-  relay: number
-  onBelow: number
-  offAbove: number
-  window?: { from: string; to: string }
-  minOnS: number
-  minOffS: number
-}
-
-export interface OtherRule {
-  id: string
-  kind: string
-  enabled: boolean
-  [key: string]: unknown
-}
-
-export type Rule = FanStepsRule | ThermostatRule | NightLightRule | OtherRule
-
-export interface RuleSet {
-  version: number
-  revision: number
-  utcOffsetMinutes: number
-  overrideS: number
-  rules: Rule[]
-}

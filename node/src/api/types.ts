@@ -1,0 +1,211 @@
+/**
+ * The shapes the household node's API and live stream send (docs/api.md), defined once for both
+ * sides: the node builds its answers as these types (household/views.ts, household/readings.ts,
+ * billing/), and the UI imports them type-only (ui/src/lib/types.ts). A field changed here, or
+ * on either side without the other, fails a type check instead of a page at run time.
+ *
+ * Deliberately free of imports: the UI's type check reads this one file, not the node's modules,
+ * and its bundle gets nothing from the node (type-only imports are erased).
+ */
+
+// ── bills ──────────────────────────────────────────────────────────────────────────────────
+
+export type BillStatus =
+  | 'waiting-tariff'
+  | 'proving'
+  /** Proved, held back until the meter's earlier bill is on the ledger (it requires continuity). */
+  | 'waiting-previous'
+  | 'submitting'
+  | 'verified'
+  | 'paid'
+  | 'failed'
+
+/** Why a bill failed (docs/api.md has the table; billing/failures.ts decides). */
+export type FailureKind =
+  | 'tariff-missing'
+  | 'tariff-changed'
+  | 'meter-not-registered'
+  | 'proof-rejected'
+  | 'readings-mismatch'
+  | 'earlier-bill-missing'
+  | 'interrupted'
+  | 'rejected'
+
+export interface BillFailure {
+  kind: FailureKind
+  /** The ledger's custom error name when the contract rejected the bill (UnknownTariff, ProofRejected, …). */
+  ledgerError: string | null
+  /** What happened and what to do, in plain words. */
+  advice: string
+  /** The node retries by itself (nextAttemptAt) until it gives up and marks the bill failed. */
+  temporary: boolean
+  /** A retry proves the bill again from the vault instead of resubmitting the stored proof. */
+  reprove: boolean
+}
+
+/** GET /api/bills, GET /api/bills/:id, the `bill` stream event. */
+export interface Bill {
+  id: string
+  periodStart: number
+  periodEnd: number
+  energyWh: number
+  /** Wei, decimal; null until proved. */
+  total: string | null
+  status: BillStatus
+  commitment: string
+  manifestCid: string
+  cidDigest: string
+  tariffId: string | null
+  chainBillId: string | null
+  submitTx: string | null
+  paidTx: string | null
+  error: { name: string; message: string } | null
+  /** Why it failed, or why the node is retrying it. */
+  failure: BillFailure | null
+  /** ISO 8601: the next automatic attempt, while a temporary failure is retried. */
+  nextAttemptAt: string | null
+  /** The earlier bill this one waits for (status waiting-previous). */
+  waitingFor: string | null
+  /** POST /api/bills/:id/retry is accepted (the bill is failed). */
+  retryable: boolean
+}
+
+// ── readings ───────────────────────────────────────────────────────────────────────────────
+
+/** GET /api/readings/latest, the `reading` stream event. */
+export interface Reading {
+  seq: number
+  kind: 'live' | 'interval'
+  time: number
+  energyWh: number
+  intervalWh: number
+  powerW: number
+  voltageV: number
+  currentA: number
+  powerFactor: number
+  temperatureC: number
+  /** Fractions of full scale. */
+  light: number
+  gas: number
+  water: number
+  hazards: { flame: boolean; gas: boolean; water: boolean }
+  /** relays[i] is POWER<i+1>. */
+  relays: boolean[]
+  fanSpeed: number
+}
+
+export type Resolution = 'interval' | 'hour' | 'day'
+
+export interface HistoryPoint {
+  time: number
+  energyWh: number
+  /** Wei, decimal, under the tariff in force. */
+  costWei: string
+  avgPowerW: number
+  maxPowerW: number
+}
+
+/** GET /api/readings. */
+export interface History {
+  from: number
+  to: number
+  resolution: Resolution
+  points: HistoryPoint[]
+}
+
+/** GET /api/summary/today. */
+export interface Today {
+  day: number
+  energyWh: number
+  costWei: string
+  powerW: number
+}
+
+// ── safety ─────────────────────────────────────────────────────────────────────────────────
+
+/** GET /api/alarms, POST /api/alarms/:id/ack, the `alarm` stream event. */
+export interface Alarm {
+  id: string
+  kind: 'fire' | 'gas' | 'flood'
+  /** `cleared`: the hazard is gone but the alarm stays latched until acknowledged. */
+  state: 'active' | 'acknowledged' | 'cleared'
+  active: boolean
+  raisedAt: string
+  clearedAt: string | null
+  acknowledgedAt: string | null
+  deviceReacted: boolean
+  /** `escalated`: the device did not react and the node re-sent the safety commands. */
+  severity: 'alarm' | 'escalated'
+  resends: number
+}
+
+// ── automation rules (GET/PUT /api/rules; automation/rule-schema.ts validates) ─────────────
+
+/** Ceiling fan speed from temperature: the highest step whose threshold is reached wins. */
+export interface FanStepsRule {
+  id: string
+  kind: 'fanSteps'
+  enabled: boolean
+  /** Strictly increasing thresholds (hundredths of °C) and speeds (1..3). */
+  steps: { atCenti: number; speed: number }[]
+  /** A speed is kept until the temperature falls this far below its threshold. */
+  hysteresisCenti: number
+  /** Once on, stay on at least this long; once off, stay off at least this long. */
+  minOnS: number
+  minOffS: number
+}
+
+/** A cooling relay (the AC): on at or above `onAtCenti`, off at or below `offAtCenti`. */
+export interface ThermostatRule {
+  id: string
+  kind: 'thermostat'
+  enabled: boolean
+  relay: number
+  onAtCenti: number
+  offAtCenti: number
+  minOnS: number
+  minOffS: number
+}
+
+/** Local time of day, "HH:MM" (24 h) in the household's zone. */
+export type TimeOfDay = string
+
+/** A relay lit when it is dark: on at or below `onBelow` permille, off at or above `offAbove`. */
+export interface NightLightRule {
+  id: string
+  kind: 'nightLight'
+  enabled: boolean
+  relay: number
+  onBelow: number
+  offAbove: number
+  /** Only inside [from, to) local time (may wrap midnight); off outside it. Absent: any time. */
+  window?: { from: TimeOfDay; to: TimeOfDay }
+  minOnS: number
+  minOffS: number
+}
+
+/** Switches a relay at a local time of day on the listed weekdays (0 = Sunday … 6 = Saturday). */
+export interface ScheduleRule {
+  id: string
+  kind: 'schedule'
+  enabled: boolean
+  relay: number
+  on: boolean
+  at: TimeOfDay
+  days: number[]
+}
+
+export type Rule = FanStepsRule | ThermostatRule | NightLightRule | ScheduleRule
+export type RuleKind = Rule['kind']
+
+export interface RuleSet {
+  /** Format version of this document. */
+  version: 1
+  /** Incremented by the store on every change: lets the API detect lost updates. */
+  revision: number
+  /** The household's offset from UTC in minutes (e.g. 330 for UTC+05:30); schedules use local time. */
+  utcOffsetMinutes: number
+  /** Default length of a manual override. */
+  overrideS: number
+  rules: Rule[]
+}
