@@ -110,8 +110,13 @@ export interface BillerOptions {
 export interface Biller extends EventEmitter<{ bill: [BillRecord] }> {
   /** Records a closed period and starts billing it; idempotent per (meter, periodStart). */
   addPeriod(period: ClosedPeriod): Promise<BillRecord>
-  /** Continues every bill that is not finished (after start, or when a tariff was published). */
+  /** Continues every bill that is not finished (after start). */
   resume(): Promise<void>
+  /**
+   * Something a bill may wait for changed (a tariff was published, the meter registered): the
+   * bills retrying a temporary failure try again now instead of at their next backoff.
+   */
+  wake(): void
   /**
    * The resident's retry of a failed bill: persists the restart point (the failed step, or the
    * tariff and a fresh proof when the proof cannot be reused), then continues it. Concurrent calls
@@ -155,15 +160,19 @@ export function createBiller(options: BillerOptions): Biller {
   let stopped = false
   // Backoff sleeps end early on stop, so a shutdown never waits out a retry delay.
   const stopping = new AbortController()
+  // wake() ends the backoff sleeps too: something a bill may be waiting for changed on the chain.
+  const sleepers = new Set<() => void>()
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer)
         stopping.signal.removeEventListener('abort', done)
+        sleepers.delete(done)
         resolve()
       }
       const timer = setTimeout(done, ms)
       stopping.signal.addEventListener('abort', done, { once: true })
+      sleepers.add(done)
     })
 
   const sameMeter = (a: BillRecord, b: BillRecord) => a.meter.toLowerCase() === b.meter.toLowerCase()
@@ -397,6 +406,9 @@ export function createBiller(options: BillerOptions): Biller {
       })().finally(() => retrying.delete(id))
       retrying.set(id, restart)
       return restart
+    },
+    wake() {
+      for (const done of [...sleepers]) done()
     },
     async markPaid(chainBillId: string, paidTx: `0x${string}`, paidBy: `0x${string}`) {
       const bill = store.list().find((b) => b.chainBillId?.toLowerCase() === chainBillId.toLowerCase())

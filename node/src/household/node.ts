@@ -347,9 +347,13 @@ export async function startHouseholdNode(
 
     // Prices of the tariff in force, for "cost today" and chart costs.
     let prices: bigint[] = []
+    let tariffCount: bigint | undefined
     const refreshPrices = async () => {
       const count = await ledger.tariffCount()
       if (count > 0n) prices = (await ledger.tariff(count)).prices
+      // A new tariff may be the one a bill is retrying for: let it try now, not at its next backoff.
+      if (tariffCount !== undefined && count !== tariffCount) biller.wake()
+      tariffCount = count
     }
     await refreshPrices()
     const priceTimer = setInterval(() => void refreshPrices().catch(() => {}), 30_000)

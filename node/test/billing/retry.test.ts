@@ -72,13 +72,18 @@ function countingProver(options: { tamperFirstTotal?: boolean } = {}) {
   return { prover, proofs: () => proofs }
 }
 
-async function billing(periods: TestPeriod[], prover: BillProver, overrides: Partial<BillerOptions> = {}) {
+async function billing(
+  periods: TestPeriod[],
+  prover: BillProver,
+  overrides: Partial<BillerOptions> = {},
+  ledger: LedgerClient = household,
+) {
   const dir = await mkdtemp(join(tmpdir(), 'zkmeter-billing-'))
   dirs.push(dir)
   const store = await openBillStore(dir)
   const biller = createBiller({
     store,
-    chain: ledgerBillingChain(household),
+    chain: ledgerBillingChain(ledger),
     prover,
     inputs: inputsOf(periods),
     isTransient: isTransientChainError,
@@ -239,5 +244,47 @@ describe('a bill the ledger could not take yet', () => {
     await biller.idle()
     expect(store.get(later.id)?.status).toBe('verified')
     expect(proofs()).toBe(2)
+  }, 120_000)
+
+  it('tries again at once when woken (a tariff was published) instead of waiting out its backoff', async () => {
+    // A ledger of its own, without any tariff yet.
+    const fresh = await deployLedger(env.signers[0] as never, env.artifacts, {
+      slots: SLOTS,
+      maxIntervals: N,
+    })
+    const meter = meterKey('retry-wake')
+    await fresh.registerMeter({
+      meter: meter.address,
+      household: env.signers[1]?.address as string,
+      areaId: 1,
+      startTime: REGISTERED_AT,
+      startCounter: START_COUNTER,
+    })
+    const [first] = twoPeriods(meter, await fresh.domain(), 9)
+    const { prover } = countingProver()
+    const { store, biller } = await billing(
+      [first],
+      prover,
+      { baseDelayMs: 600_000, maxAttempts: 5 },
+      fresh.connect(env.signers[1] as never),
+    )
+    const retrying = new Promise<BillRecord>((resolve) =>
+      biller.on('bill', (bill) => {
+        if (bill.nextAttemptAt) resolve(bill)
+      }),
+    )
+    const bill = await biller.addPeriod(first.period)
+    const waiting = await retrying
+    expect(waiting).toMatchObject({ status: 'waiting-tariff', failure: { kind: 'tariff-missing' } })
+    // Ten minutes until the next attempt; the publication wakes it now.
+    expect(Date.parse(waiting.nextAttemptAt as string) - Date.now()).toBeGreaterThan(500_000)
+    await fresh.publishTariff({
+      effectiveFrom: MIDNIGHT,
+      prices: priceCurve(10n ** 12n, 2n * 10n ** 12n, SLOTS),
+    })
+    biller.wake()
+    await biller.idle()
+    expect(store.get(bill.id)).toMatchObject({ status: 'verified', attempts: 0 })
+    expect(store.get(bill.id)?.nextAttemptAt).toBeUndefined()
   }, 120_000)
 })
