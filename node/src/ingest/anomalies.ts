@@ -38,6 +38,11 @@ export const ANOMALY_KINDS = [
   'period-too-long',
   'no-pairing-key',
   'late-record',
+  // the meter signed that records are gone: their gap is closed for good; a period that needed
+  // one of them is refused (its commitment can never be matched)
+  'records-gone',
+  // a period the node knows has closed but whose signed close it never received (ResendPeriod asked)
+  'period-missing',
   // the node itself
   'storage-error',
   'vault-error',

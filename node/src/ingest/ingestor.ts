@@ -6,20 +6,29 @@
  * PUBACK (mqtt.js' handleMessage hook holds it back) and the retained `zkmeter/<meter>/ack` high-water
  * mark. Two sequence trackers per meter keep that honest: `accepted` (durable + in flight, for
  * duplicate and counter checks) and `durable` (what checkpoints and acks may claim).
+ *
+ * Besides records and period closes it takes the meter's signed GONE notices (records it no longer
+ * holds: the gap is closed for good, the ack moves on, the anomaly stays) and its STATE reports (the
+ * open period and PeriodDays: where the next boundaries are, and which closes must already exist —
+ * a close the node never received is asked for again with ResendPeriod).
  */
 import { EventEmitter } from 'node:events'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
 import { InvalidInputError, ZkMeterError } from '../errors.ts'
+import { maxPeriodDays } from '../meter/period.ts'
 import { type Eip712Domain, hexToBytes } from '../protocol/eip712.ts'
 import {
   ackTopic,
   type BillingPeriod,
   DEFAULT_INTERVAL_SECONDS,
   type MeterRecord,
+  parseGonePayload,
   parsePeriodPayload,
   parseSensorPayload,
+  parseStatePayload,
+  resendPeriodTopic,
   resendTopic,
 } from '../protocol/records.ts'
 import { createMeterVerifier, type MeterVerifier } from '../protocol/verifier.ts'
@@ -97,6 +106,8 @@ export interface PeriodResult extends AssembledPeriod {
 export type IngestOutcome =
   | { status: 'stored'; meter: `0x${string}`; seq?: number }
   | { status: 'duplicate'; meter: `0x${string}`; seq?: number }
+  /** A STATE report was read (it is a hint: nothing is stored or acknowledged for it). */
+  | { status: 'noted'; meter: `0x${string}` }
   | { status: 'rejected'; kind: AnomalyKind; reason: string }
 
 export interface MeterStatus {
@@ -105,7 +116,13 @@ export interface MeterStatus {
   ackedSeq: number
   /** Missing ranges and how many times each was requested from the meter. */
   gaps: { from: number; to: number; requests: number }[]
-  periods: { periodStart: number; periodEnd: number; status: PeriodStatus }[]
+  /** Ranges the meter signed as gone: settled for the ack, lost for good. */
+  gone: { from: number; to: number }[]
+  /** The open period the meter last reported in STATE. */
+  openPeriod?: { periodStart: number; periodDays: number }
+  /** Periods known to have closed whose signed close never arrived, and ResendPeriod requests so far. */
+  missingPeriods: { periodStart: number; requests: number }[]
+  periods: { periodStart: number; periodEnd: number; status: PeriodStatus; reason?: string }[]
 }
 
 type PeriodStatus = 'pending' | 'incomplete' | 'assembled' | 'rejected' | 'unverifiable'
@@ -116,6 +133,8 @@ interface PeriodEntry {
   status: PeriodStatus
   result?: PeriodResult
   reportedIncomplete?: boolean
+  /** Why a rejected period can never be billed. */
+  reason?: string
 }
 
 interface MeterRuntime {
@@ -131,6 +150,16 @@ interface MeterRuntime {
   /** Vault batches confirmed per period start. */
   batches: Map<number, number>
   resendAttempts: Map<string, number>
+  /** Configured provisioning point, if any: the first close the node must receive starts there. */
+  firstPeriodStart?: number
+  /** The open period from the latest STATE, with a calendar that walks on from it. */
+  open?: { periodStart: number; periodDays: number; calendar: PeriodCalendar }
+  /** The open period start of the first STATE seen before any close: where the chain starts. */
+  stateAnchor?: number
+  /** ResendPeriod requests per period start. */
+  periodRequests: Map<number, number>
+  /** End of the latest close pruned from memory: the chain of closes is complete up to it. */
+  chainFloor?: number
 }
 
 interface UnflushedEntry {
@@ -151,9 +180,13 @@ interface StateFile {
         period: Omit<BillingPeriod, 'commitment'> & { commitment: string }
         signature: `0x${string}`
         status: PeriodStatus
+        reason?: string
         result?: { readings: number[]; salt: string; manifestCid?: string; cidDigest?: `0x${string}` }
       }[]
       batches: [number, number][]
+      open?: { periodStart: number; periodDays: number }
+      stateAnchor?: number
+      chainFloor?: number
     }
   >
 }
@@ -294,6 +327,8 @@ export function createIngestor(options: IngestorOptions): Ingestor {
       periods: new Map(),
       batches: new Map(),
       resendAttempts: new Map(),
+      ...(m.firstPeriodStart === undefined ? {} : { firstPeriodStart: m.firstPeriodStart }),
+      periodRequests: new Map(),
     })
   }
 
@@ -379,6 +414,63 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     log({ level: 'info', event: 'ingest.resend', meter: m.address, from, to })
     publish(resendTopic(m.address), JSON.stringify({ from, to }), false)
   }
+  /**
+   * Start of the first period whose signed close the node lacks but knows must exist, if any.
+   * Closes chain (each starts where the previous ended), so the node walks the chain from its start
+   * (the provisioning point, else the open start of the first STATE it saw, else its earliest close;
+   * past closes it pruned) to the first start it holds no close for. That close is due when a later
+   * close is known, when STATE reports a later open period, or when an interval record lies past the
+   * boundary the period rule puts after it. One at a time: the next is asked once this one arrives.
+   */
+  const missingClose = (m: MeterRuntime, latestIntervalStart?: number): number | undefined => {
+    let earliest: number | undefined
+    let latestStart: number | undefined
+    for (const p of m.periods.values()) {
+      if (earliest === undefined || p.period.periodStart < earliest) earliest = p.period.periodStart
+      if (latestStart === undefined || p.period.periodStart > latestStart) latestStart = p.period.periodStart
+    }
+    let cursor = m.firstPeriodStart ?? m.stateAnchor ?? earliest
+    if (cursor === undefined) return undefined
+    if (m.chainFloor !== undefined && m.chainFloor > cursor) cursor = m.chainFloor
+    for (let p = m.periods.get(cursor); p !== undefined; p = m.periods.get(cursor))
+      cursor = p.period.periodEnd
+    if (latestStart !== undefined && latestStart > cursor) return cursor
+    if (m.open !== undefined && m.open.periodStart > cursor) return cursor
+    if (latestIntervalStart === undefined) {
+      // The latest interval record the node holds, unless the caller just named one.
+      let latestEnd: number | undefined
+      for (const t of m.intervals.keys()) if (latestEnd === undefined || t > latestEnd) latestEnd = t
+      if (latestEnd !== undefined) latestIntervalStart = latestEnd - cfg.interval
+    }
+    if (latestIntervalStart !== undefined && latestIntervalStart >= cursor) {
+      try {
+        if (periodStartOf(m, latestIntervalStart) > cursor) return cursor
+      } catch {
+        // An implausible time is refused where it is ingested; it proves nothing here.
+      }
+    }
+    return undefined
+  }
+  const requestPeriod = (m: MeterRuntime, periodStart: number): void => {
+    const requests = (m.periodRequests.get(periodStart) ?? 0) + 1
+    m.periodRequests.set(periodStart, requests)
+    if (requests === 1) {
+      anomaly({
+        kind: 'period-missing',
+        rejected: false,
+        meter: m.address,
+        reason: `the signed close of the period starting ${periodStart} never arrived; asked the meter to resend it`,
+        details: { periodStart },
+      })
+    }
+    log({ level: 'info', event: 'ingest.resend-period', meter: m.address, periodStart })
+    publish(resendPeriodTopic(m.address), JSON.stringify({ periodStart }), false)
+  }
+  /** Asks for a missing close once when it is first noticed; the timer repeats the request. */
+  const checkMissingClose = (m: MeterRuntime, latestIntervalStart?: number): void => {
+    const start = missingClose(m, latestIntervalStart)
+    if (start !== undefined && !m.periodRequests.has(start)) requestPeriod(m, start)
+  }
   const resendOutstanding = (): void => {
     for (const m of meters.values()) {
       const gaps = m.durable.gaps()
@@ -386,13 +478,42 @@ export function createIngestor(options: IngestorOptions): Ingestor {
         if (!gaps.some((g) => `${g.from}-${g.to}` === key)) m.resendAttempts.delete(key)
       }
       for (const gap of gaps) requestResend(m, gap.from, gap.to)
+      for (const start of m.periodRequests.keys()) if (m.periods.has(start)) m.periodRequests.delete(start)
+      const start = missingClose(m)
+      if (start !== undefined) requestPeriod(m, start)
     }
   }
 
   // ------------------------------------------------------------ durable state
 
+  /**
+   * Start of the period containing time t: a signed close that covers t wins; from the open period
+   * the meter last reported in STATE on, its own PeriodDays rule; before that, the configured rule.
+   */
+  const periodStartOf = (m: MeterRuntime, t: number): number => {
+    for (const p of m.periods.values()) {
+      if (t >= p.period.periodStart && t < p.period.periodEnd) return p.period.periodStart
+    }
+    if (m.open !== undefined && t >= m.open.periodStart) return m.open.calendar.startOf(t)
+    return m.calendar.startOf(t)
+  }
+
   const recordPeriodStart = (m: MeterRuntime, r: MeterRecord): number =>
-    m.calendar.startOf(r.kind === 1 ? r.time - cfg.interval : r.time)
+    periodStartOf(m, r.kind === 1 ? r.time - cfg.interval : r.time)
+
+  /** Adopts the open period of a STATE report (validated against the signed closes by the caller). */
+  const setOpenPeriod = (m: MeterRuntime, periodStart: number, periodDays: number): void => {
+    if (m.open?.periodStart === periodStart && m.open.periodDays === periodDays) return
+    m.open = {
+      periodStart,
+      periodDays,
+      calendar: createPeriodCalendar({
+        periodDays,
+        firstPeriodStart: periodStart,
+        geometry: { intervalSeconds: cfg.interval, n: cfg.n },
+      }),
+    }
+  }
 
   const applyDurable = (
     m: MeterRuntime,
@@ -428,6 +549,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
           period: periodJson(p.period),
           signature: p.signature,
           status: p.status,
+          ...(p.reason === undefined ? {} : { reason: p.reason }),
           ...(p.result === undefined
             ? {}
             : {
@@ -440,6 +562,11 @@ export function createIngestor(options: IngestorOptions): Ingestor {
               }),
         })),
         batches: [...m.batches],
+        ...(m.open === undefined
+          ? {}
+          : { open: { periodStart: m.open.periodStart, periodDays: m.open.periodDays } }),
+        ...(m.stateAnchor === undefined ? {} : { stateAnchor: m.stateAnchor }),
+        ...(m.chainFloor === undefined ? {} : { chainFloor: m.chainFloor }),
       }
     }
     return out
@@ -482,7 +609,12 @@ export function createIngestor(options: IngestorOptions): Ingestor {
         m.intervals.set(time, { time, seq, energyWh, intervalWh })
       for (const p of s.periods) {
         const period = { ...p.period, commitment: BigInt(p.period.commitment) }
-        const entry: PeriodEntry = { period, signature: p.signature, status: p.status }
+        const entry: PeriodEntry = {
+          period,
+          signature: p.signature,
+          status: p.status,
+          ...(p.reason === undefined ? {} : { reason: p.reason }),
+        }
         if (p.result !== undefined) {
           entry.result = {
             meter: m.address,
@@ -497,6 +629,9 @@ export function createIngestor(options: IngestorOptions): Ingestor {
         m.periods.set(period.periodStart, entry)
       }
       m.batches = new Map(s.batches)
+      if (s.open !== undefined) setOpenPeriod(m, s.open.periodStart, s.open.periodDays)
+      if (s.stateAnchor !== undefined) m.stateAnchor = s.stateAnchor
+      if (s.chainFloor !== undefined) m.chainFloor = s.chainFloor
     }
     return state.segment
   }
@@ -608,6 +743,28 @@ export function createIngestor(options: IngestorOptions): Ingestor {
       pairingKey: m.pairingKey,
     })
     if (outcome.status === 'incomplete') {
+      const lost = lostIntervals(m, outcome.missing)
+      if (lost !== undefined) {
+        entry.status = 'rejected'
+        entry.reason =
+          `period ${period.periodStart}–${period.periodEnd} cannot be billed: the meter signed that records ` +
+          `${lost.from}..${lost.to} are gone, among them the interval record ending ${lost.time}, so its readings ` +
+          `can never be rebuilt to match the signed commitment`
+        anomaly({
+          kind: 'records-gone',
+          rejected: true,
+          meter: m.address,
+          reason: entry.reason,
+          details: {
+            periodStart: period.periodStart,
+            fromSeq: lost.from,
+            toSeq: lost.to,
+            intervalEnd: lost.time,
+          },
+        })
+        if (journal !== undefined) await serial(() => checkpoint(firstUnflushed()))
+        return
+      }
       entry.status = 'incomplete'
       if (!entry.reportedIncomplete) {
         entry.reportedIncomplete = true
@@ -652,11 +809,13 @@ export function createIngestor(options: IngestorOptions): Ingestor {
       }
       entry.status = 'assembled'
       entry.result = result
-      for (const t of [...m.intervals.keys()]) if (t <= period.periodEnd) m.intervals.delete(t)
+      // The record ending at periodEnd stays: it bounds the seqs of the next period's first intervals.
+      for (const t of [...m.intervals.keys()]) if (t < period.periodEnd) m.intervals.delete(t)
       // The checkpoint is rewritten at every flush: keep it small. Older periods live in the vault.
       const assembled = [...m.periods.values()].filter((p) => p.status === 'assembled')
       for (const old of assembled.slice(0, Math.max(0, assembled.length - KEEP_ASSEMBLED_PERIODS))) {
         m.periods.delete(old.period.periodStart)
+        m.chainFloor = Math.max(m.chainFloor ?? 0, old.period.periodEnd)
       }
       if (journal !== undefined) await checkpoint(firstUnflushed())
       log({
@@ -668,6 +827,42 @@ export function createIngestor(options: IngestorOptions): Ingestor {
       })
       emit('period', result)
     })
+  }
+
+  /**
+   * The first missing interval record that is provably gone, with the gone range it fell in. The
+   * meter numbers records in time order, so the record ending at t has a seq between those of the
+   * stored interval records on either side of t; when every seq in between is stored or declared
+   * gone (none still awaited from a Resend) and a gone range lies there, it was one of them.
+   */
+  const lostIntervals = (
+    m: MeterRuntime,
+    missing: readonly number[],
+  ): { time: number; from: number; to: number } | undefined => {
+    const gone = m.durable.gone()
+    if (gone.length === 0) return undefined
+    const gaps = m.durable.gaps()
+    const entries = [...m.intervals.values()].sort((a, b) => a.time - b.time)
+    for (const t of missing) {
+      let before: number | undefined
+      let after: number | undefined
+      for (const e of entries) {
+        if (e.time < t) before = e.seq
+        else if (e.time > t) {
+          after = e.seq
+          break
+        }
+      }
+      // Nothing stored after it yet: its record may simply not have been sent. Nothing before it:
+      // no lower bound on its seq, so no gone range can be pinned on it.
+      if (after === undefined || before === undefined) continue
+      const lo = before + 1
+      const hi = after - 1
+      if (gaps.some((g) => g.from <= hi && g.to >= lo)) continue
+      const range = gone.find((g) => g.from <= hi && g.to >= lo)
+      if (range !== undefined) return { time: t, from: Math.max(range.from, lo), to: Math.min(range.to, hi) }
+    }
+    return undefined
   }
 
   const assembleAffected = (m: MeterRuntime, time: number): void => {
@@ -684,48 +879,85 @@ export function createIngestor(options: IngestorOptions): Ingestor {
 
   // ------------------------------------------------------------ the core path
 
-  const ingestSensor = async (topic: string, payload: Uint8Array | string): Promise<IngestOutcome> => {
-    let parsed: ReturnType<typeof parseSensorPayload>
+  /**
+   * The boundary check every meter message goes through: parse (schema), find the meter, check the
+   * signature of signed messages (`verify`), and only then hand the message to `handle`; every
+   * refusal on the way is an anomaly with the reason.
+   */
+  const admit = async <P extends { meter: `0x${string}` }>(
+    topic: string,
+    parse: () => P,
+    verify: ((m: MeterRuntime, parsed: P) => void) | undefined,
+    handle: (m: MeterRuntime, parsed: P) => Promise<IngestOutcome> | IngestOutcome,
+    seqOf?: (parsed: P) => number,
+  ): Promise<IngestOutcome> => {
+    let parsed: P
     try {
-      parsed = parseSensorPayload(topic, payload, { intervalSeconds: cfg.interval })
+      parsed = parse()
     } catch (error) {
       return reject(kindOfError(error), (error as Error).message, { topic: topic.slice(0, 120) })
     }
-    const { meter, record, signature } = parsed
+    const { meter } = parsed
     const m = meters.get(meter)
     if (m === undefined)
       return reject('unknown-meter', `meter ${meter} is not registered with this node`, { meter })
     try {
-      m.verifier.verifyRecord(record, signature)
+      verify?.(m, parsed)
     } catch (error) {
-      return reject(kindOfError(error), (error as Error).message, { meter, seq: record.seq })
+      const at = seqOf === undefined ? {} : { seq: seqOf(parsed) }
+      return reject(kindOfError(error), (error as Error).message, { meter, ...at })
     }
+    return handle(m, parsed)
+  }
+
+  /** The journal must be open and healthy before anything is promised as stored. */
+  const writableJournal = (): Journal => {
+    if (failed !== undefined || journal === undefined) {
+      throw new IngestorStateError('the ingestor cannot store records (journal failed or not started)', {
+        cause: failed,
+      })
+    }
+    return journal
+  }
+
+  /** Appends a frame; a storage failure stops all further storing (the journal is the promise). */
+  const journalAppend = async (
+    frame: Record<string, unknown>,
+    meter: `0x${string}`,
+    onDurable?: (segment: number) => void,
+    seq?: number,
+  ): Promise<void> => {
+    try {
+      await writableJournal().append(new TextEncoder().encode(JSON.stringify(frame)), onDurable)
+    } catch (error) {
+      if (error instanceof IngestorStateError) throw error
+      failed ??= error
+      const at = seq === undefined ? {} : { seq }
+      anomaly({ kind: 'storage-error', rejected: false, meter, ...at, reason: (error as Error).message })
+      throw error
+    }
+  }
+
+  /** A record seen before is dropped (and reported), never stored or acknowledged twice. */
+  const duplicate = (meter: `0x${string}`, seq: number, reason: string): IngestOutcome => {
+    counters.duplicates++
+    anomaly({ kind: 'duplicate', rejected: false, meter, seq, reason })
+    return { status: 'duplicate', meter, seq }
+  }
+
+  const storeRecord = async (
+    m: MeterRuntime,
+    { meter, record, signature }: ReturnType<typeof parseSensorPayload>,
+  ): Promise<IngestOutcome> => {
     const inFlight = m.pending.get(record.seq)
     if (inFlight !== undefined) {
       // The original is not durable yet: its duplicate must not be acknowledged before it is.
       await inFlight.catch(() => {})
-      counters.duplicates++
-      anomaly({
-        kind: 'duplicate',
-        rejected: false,
-        meter,
-        seq: record.seq,
-        reason: 'seq already received; dropped',
-      })
-      return { status: 'duplicate', meter, seq: record.seq }
+      return duplicate(meter, record.seq, 'seq already received; dropped')
     }
     const c = m.accepted.classify(record.seq, record.energyWh)
-    if (c.kind === 'duplicate') {
-      counters.duplicates++
-      anomaly({
-        kind: 'duplicate',
-        rejected: false,
-        meter,
-        seq: record.seq,
-        reason: 'seq already stored; dropped',
-      })
-      return { status: 'duplicate', meter, seq: record.seq }
-    }
+    if (c.kind === 'duplicate')
+      return duplicate(meter, record.seq, 'seq already stored or declared gone; dropped')
     if (c.kind === 'before-start') {
       return reject('before-start', `seq ${record.seq} is below the meter's first seq ${c.base}`, {
         meter,
@@ -745,11 +977,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     } catch (error) {
       return reject('implausible-time', (error as Error).message, { meter, seq: record.seq })
     }
-    if (failed !== undefined || journal === undefined) {
-      throw new IngestorStateError('the ingestor cannot store records (journal failed or not started)', {
-        cause: failed,
-      })
-    }
+    writableJournal()
     m.accepted.store(record.seq, record.energyWh)
     if (c.gap !== undefined) {
       anomaly({
@@ -762,24 +990,18 @@ export function createIngestor(options: IngestorOptions): Ingestor {
       })
       requestResend(m, c.gap.from, c.gap.to)
     }
-    const frame = new TextEncoder().encode(JSON.stringify({ k: 'r', m: meter, r: record, s: signature }))
     let moved = false
-    const write = journal.append(frame, (segment) => {
-      moved = applyDurable(m, record, signature, segment, periodStart)
-    })
+    const write = journalAppend(
+      { k: 'r', m: meter, r: record, s: signature },
+      meter,
+      (segment) => {
+        moved = applyDurable(m, record, signature, segment, periodStart)
+      },
+      record.seq,
+    )
     m.pending.set(record.seq, write)
     try {
       await write
-    } catch (error) {
-      failed ??= error
-      anomaly({
-        kind: 'storage-error',
-        rejected: false,
-        meter,
-        seq: record.seq,
-        reason: (error as Error).message,
-      })
-      throw error
     } finally {
       m.pending.delete(record.seq)
     }
@@ -809,7 +1031,10 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     const closesFlushInterval =
       record.kind === 1 && (record.time / cfg.interval) % cfg.flushEveryIntervals === 0
     if (unflushedCount >= cfg.batchRecords || closesFlushInterval) scheduleFlush()
-    if (record.kind === 1) assembleAffected(m, record.time)
+    if (record.kind === 1) {
+      assembleAffected(m, record.time)
+      checkMissingClose(m, record.time - cfg.interval)
+    }
     return { status: 'stored', meter, seq: record.seq }
   }
 
@@ -832,22 +1057,10 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     return entry
   }
 
-  const ingestPeriod = async (topic: string, payload: Uint8Array | string): Promise<IngestOutcome> => {
-    let parsed: ReturnType<typeof parsePeriodPayload>
-    try {
-      parsed = parsePeriodPayload(topic, payload, { intervalSeconds: cfg.interval })
-    } catch (error) {
-      return reject(kindOfError(error), (error as Error).message, { topic: topic.slice(0, 120) })
-    }
-    const { meter, period, signature } = parsed
-    const m = meters.get(meter)
-    if (m === undefined)
-      return reject('unknown-meter', `meter ${meter} is not registered with this node`, { meter })
-    try {
-      m.verifier.verifyPeriod(period, signature)
-    } catch (error) {
-      return reject(kindOfError(error), (error as Error).message, { meter })
-    }
+  const storePeriod = async (
+    m: MeterRuntime,
+    { meter, period, signature }: ReturnType<typeof parsePeriodPayload>,
+  ): Promise<IngestOutcome> => {
     const known = m.periods.get(period.periodStart)
     if (known !== undefined) {
       const r = registerPeriod(m, period, signature)
@@ -861,25 +1074,14 @@ export function createIngestor(options: IngestorOptions): Ingestor {
       // Retained PERIOD messages come back on every reconnect: nothing to do, nothing to report.
       return { status: 'duplicate', meter }
     }
-    if (journal === undefined || failed !== undefined) {
-      throw new IngestorStateError('the ingestor cannot store records (journal failed or not started)', {
-        cause: failed,
-      })
-    }
-    const frame = new TextEncoder().encode(
-      JSON.stringify({ k: 'p', m: meter, p: periodJson(period), s: signature }),
-    )
-    try {
-      await journal.append(frame)
-    } catch (error) {
-      failed ??= error
-      anomaly({ kind: 'storage-error', rejected: false, meter, reason: (error as Error).message })
-      throw error
-    }
+    await journalAppend({ k: 'p', m: meter, p: periodJson(period), s: signature }, meter)
     const entry = registerPeriod(m, period, signature)
     if (typeof entry === 'string') return { status: 'duplicate', meter }
-    const expectedStart = m.calendar.startOf(period.periodStart)
-    const expectedEnd = m.calendar.startOf(period.periodEnd)
+    if (m.periodRequests.delete(period.periodStart)) {
+      log({ level: 'info', event: 'ingest.period-recovered', meter, periodStart: period.periodStart })
+    }
+    const expectedStart = periodStartOf(m, period.periodStart)
+    const expectedEnd = periodStartOf(m, period.periodEnd)
     if (expectedStart !== period.periodStart || expectedEnd !== period.periodEnd) {
       anomaly({
         kind: 'period-boundary',
@@ -889,15 +1091,118 @@ export function createIngestor(options: IngestorOptions): Ingestor {
       })
     }
     await tryAssemble(m, entry)
+    // A recovered close may reveal the next one missing too (the chain walks on from its end).
+    checkMissingClose(m)
     return { status: 'stored', meter }
+  }
+
+  /** Closes the gap of records the meter signed as gone; journaled first, like a record. */
+  const applyGone = (m: MeterRuntime, fromSeq: number, toSeq: number): { from: number; to: number }[] => {
+    m.accepted.skip(fromSeq, toSeq)
+    return m.durable.skip(fromSeq, toSeq)
+  }
+
+  const storeGone = async (
+    m: MeterRuntime,
+    { meter, gone, signature }: ReturnType<typeof parseGonePayload>,
+  ): Promise<IngestOutcome> => {
+    // Only seqs in an open gap can be settled: none stored, none in flight, none beyond what the
+    // node has seen (a notice cannot make the ack jump over records still on their way).
+    const gaps = m.durable.gaps().filter((g) => g.from <= gone.toSeq && g.to >= gone.fromSeq)
+    const inFlight = [...m.pending.keys()].some((seq) => seq >= gone.fromSeq && seq <= gone.toSeq)
+    if (gaps.length === 0 || inFlight) return { status: 'duplicate', meter }
+    await journalAppend(
+      { k: 'g', m: meter, g: { fromSeq: gone.fromSeq, toSeq: gone.toSeq }, s: signature },
+      meter,
+    )
+    const settled = applyGone(m, gone.fromSeq, gone.toSeq)
+    if (settled.length === 0) return { status: 'duplicate', meter }
+    const count = settled.reduce((n, r) => n + r.to - r.from + 1, 0)
+    anomaly({
+      kind: 'records-gone',
+      rejected: false,
+      meter,
+      seq: settled[0]?.from,
+      reason: `the meter signed that records ${settled.map((r) => `${r.from}..${r.to}`).join(', ')} (${count}) are gone (its buffer overflowed before the node acknowledged them); they are lost for good and the ack moves past them`,
+      details: { ranges: settled },
+    })
+    scheduleAck(m)
+    for (const entry of m.periods.values()) {
+      if (entry.status === 'incomplete') await tryAssemble(m, entry)
+    }
+    return { status: 'stored', meter }
+  }
+
+  /**
+   * STATE: the meter's open period start and PeriodDays. Unsigned, so it only steers filing and
+   * ResendPeriod requests, and only when it agrees with the signed closes.
+   */
+  const noteState = (
+    m: MeterRuntime,
+    { meter, periodStart, periodDays }: ReturnType<typeof parseStatePayload>,
+  ): IngestOutcome => {
+    let latestEnd: number | undefined
+    for (const p of m.periods.values()) {
+      if (latestEnd === undefined || p.period.periodEnd > latestEnd) latestEnd = p.period.periodEnd
+    }
+    const floor = latestEnd ?? m.firstPeriodStart
+    if (floor !== undefined && periodStart < floor) {
+      return reject(
+        'period-boundary',
+        `STATE reports an open period from ${periodStart}, before ${floor} where the ${latestEnd === undefined ? 'provisioning point' : 'latest signed close'} puts it: ignored`,
+        { meter },
+      )
+    }
+    if (latestEnd === undefined && m.firstPeriodStart === undefined) m.stateAnchor ??= periodStart
+    setOpenPeriod(m, periodStart, periodDays)
+    checkMissingClose(m)
+    return { status: 'noted', meter }
+  }
+
+  /** One message kind: how to parse it, check its signature (signed kinds) and take it in. */
+  interface Route<P extends { meter: `0x${string}` }> {
+    parse(topic: string, payload: Uint8Array | string): P
+    verify?(m: MeterRuntime, parsed: P): void
+    handle(m: MeterRuntime, parsed: P): Promise<IngestOutcome> | IngestOutcome
+    seqOf?(parsed: P): number
+  }
+  const route =
+    <P extends { meter: `0x${string}` }>(r: Route<P>) =>
+    (topic: string, payload: Uint8Array | string): Promise<IngestOutcome> =>
+      admit(topic, () => r.parse(topic, payload), r.verify, r.handle, r.seqOf)
+  const parseOptions = {
+    intervalSeconds: cfg.interval,
+    maxPeriodDays: maxPeriodDays({ intervalSeconds: cfg.interval, n: cfg.n }),
+  }
+  /** By the last topic level; anything else is parsed as a SENSOR, whose parser names the topic error. */
+  const routes: Record<string, (topic: string, payload: Uint8Array | string) => Promise<IngestOutcome>> = {
+    SENSOR: route({
+      parse: (t, p) => parseSensorPayload(t, p, parseOptions),
+      verify: (m, { record, signature }) => m.verifier.verifyRecord(record, signature),
+      handle: storeRecord,
+      seqOf: ({ record }) => record.seq,
+    }),
+    PERIOD: route({
+      parse: (t, p) => parsePeriodPayload(t, p, parseOptions),
+      verify: (m, { period, signature }) => m.verifier.verifyPeriod(period, signature),
+      handle: storePeriod,
+    }),
+    GONE: route({
+      parse: parseGonePayload,
+      verify: (m, { gone, signature }) => m.verifier.verifyGone(gone, signature),
+      handle: storeGone,
+      seqOf: ({ gone }) => gone.fromSeq,
+    }),
+    STATE: route({ parse: (t, p) => parseStatePayload(t, p, parseOptions), handle: noteState }),
   }
 
   const ingest = async (topic: string, payload: Uint8Array | string): Promise<IngestOutcome> => {
     counters.received++
     try {
       if (typeof topic !== 'string') return reject('bad-topic', 'topic must be a string')
-      if (topic.endsWith('/PERIOD')) return await ingestPeriod(topic, payload)
-      return await ingestSensor(topic, payload)
+      const handler =
+        routes[topic.slice(topic.lastIndexOf('/') + 1)] ?? (routes.SENSOR as (typeof routes)[string])
+      return await handler(topic, payload)
     } finally {
       counters.processed++
     }
@@ -920,6 +1225,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
         m: string
         r?: MeterRecord
         p?: ReturnType<typeof periodJson>
+        g?: { fromSeq: number; toSeq: number }
         s: `0x${string}`
       }
       try {
@@ -956,6 +1262,8 @@ export function createIngestor(options: IngestorOptions): Ingestor {
         }
       } else if (frame.k === 'p' && frame.p !== undefined) {
         registerPeriod(m, { ...frame.p, commitment: BigInt(frame.p.commitment) }, frame.s)
+      } else if (frame.k === 'g' && frame.g !== undefined) {
+        applyGone(m, frame.g.fromSeq, frame.g.toSeq)
       }
     }
     await journal.release(firstSegment)
@@ -999,7 +1307,12 @@ export function createIngestor(options: IngestorOptions): Ingestor {
       })
     })
     try {
-      await c.subscribeAsync({ 'tele/+/SENSOR': { qos: 1 }, 'tele/+/PERIOD': { qos: 1 } })
+      await c.subscribeAsync({
+        'tele/+/SENSOR': { qos: 1 },
+        'tele/+/PERIOD': { qos: 1 },
+        'tele/+/GONE': { qos: 1 },
+        'tele/+/STATE': { qos: 0 },
+      })
     } catch (error) {
       c.end(true)
       throw new ZkMeterError(
@@ -1105,10 +1418,16 @@ export function createIngestor(options: IngestorOptions): Ingestor {
         gaps: m.durable
           .gaps()
           .map((g) => ({ ...g, requests: m.resendAttempts.get(`${g.from}-${g.to}`) ?? 0 })),
+        gone: m.durable.gone(),
+        ...(m.open === undefined
+          ? {}
+          : { openPeriod: { periodStart: m.open.periodStart, periodDays: m.open.periodDays } }),
+        missingPeriods: [...m.periodRequests].map(([periodStart, requests]) => ({ periodStart, requests })),
         periods: [...m.periods.values()].map((p) => ({
           periodStart: p.period.periodStart,
           periodEnd: p.period.periodEnd,
           status: p.status,
+          ...(p.reason === undefined ? {} : { reason: p.reason }),
         })),
       }))
     },
