@@ -57,6 +57,10 @@ interface RoundState {
 }
 
 const MAX_WH = 2n ** 32n
+/** Read through a call, so the compiler does not assume the field is unchanged across an await. */
+const mineOf = (state: RoundState): RoundState['mine'] => state.mine
+/** Longest stretch of pair-key derivation before contribute() lets other work (pings, gossip) run. */
+const YIELD_EVERY_MS = 5
 
 export function createAggregation(
   ctx: MeshContext,
@@ -104,6 +108,26 @@ export function createAggregation(
       pairKeys.set(id, key)
     }
     return key
+  }
+
+  /**
+   * Σ_{j≠i} s_ij·m_ij(t) over the view, yielding to the event loop every few milliseconds. A first round
+   * against a large view (up to 1000 members) derives every pair key (HKDF, and X25519 unless cached
+   * since the announcement check) and 999 HMACs; in one stretch that starves the host's libp2p timers,
+   * and a busy host then aborts connections whose keep-alive ping timed out (docs/benchmarks/mesh.md).
+   */
+  async function maskSum(self: Member, view: readonly Member[], t: number): Promise<bigint> {
+    let sum = 0n
+    let slice = performance.now()
+    for (const other of view) {
+      if (other.meter === self.meter) continue
+      sum = maskShare(sum, [maskWith(self, other, t)])
+      if (performance.now() - slice > YIELD_EVERY_MS) {
+        await new Promise((resolve) => setImmediate(resolve))
+        slice = performance.now()
+      }
+    }
+    return sum
   }
 
   function maskWith(self: Member, other: Member, t: number): bigint {
@@ -197,6 +221,8 @@ export function createAggregation(
       if (value < 0n || value >= MAX_WH)
         throw new InvalidMeshMessageError(`consumption must be 0..2^32-1 Wh, got ${value}`)
       const state = round(t)
+      let masks: bigint | undefined
+      let maskedView: readonly Member[] | undefined
       if (state.mine !== undefined) {
         if (state.mine.value !== value) {
           throw new AggregationError(
@@ -222,9 +248,28 @@ export function createAggregation(
             { details: { members: view.length, minMembers } },
           )
         }
-        state.mine = { value, members: membersDigest(ctx.area, view), view }
+        masks = await maskSum(self, view, t)
+        maskedView = view
+        // The wait above let messages in: a concurrent call may have contributed, or a recover may have
+        // declared this meter missing — then it must not publish (its share would unmask it).
+        const raced = mineOf(state)
+        if (raced === undefined) {
+          if (state.declaredMissing.has(me)) {
+            throw new AggregationError(
+              `round ${t} was already recovered without this meter; it is too late to contribute`,
+            )
+          }
+          state.mine = { value, members: membersDigest(ctx.area, view), view }
+        } else if (raced.value !== value) {
+          throw new AggregationError(`round ${t} already has a share of ${raced.value} Wh from this meter`, {
+            details: { round: t },
+          })
+        }
       }
-      const mine = state.mine
+      const mine = mineOf(state) as NonNullable<RoundState['mine']>
+      if (masks === undefined || mine.view !== maskedView) {
+        masks = await maskSum(mine.view.find((m) => m.meter === me) as Member, mine.view, t)
+      }
       const share: ShareMessage = {
         v: 1,
         type: 'share',
@@ -232,12 +277,7 @@ export function createAggregation(
         round: t,
         meter: me,
         members: mine.members,
-        value: maskShare(
-          mine.value,
-          mine.view
-            .filter((m) => m.meter !== me)
-            .map((other) => maskWith(mine.view.find((m) => m.meter === me) as Member, other, t)),
-        ).toString(),
+        value: maskShare(mine.value, [masks]).toString(),
       }
       state.shares.set(me, { value: BigInt(share.value), members: share.members })
       notify(state)

@@ -17,6 +17,7 @@ import {
   createPublicKey,
   diffieHellman,
   hkdfSync,
+  type KeyObject,
   randomBytes,
 } from 'node:crypto'
 import { InvalidMeshMessageError } from './errors.ts'
@@ -49,16 +50,41 @@ export function generateX25519KeyPair(): X25519KeyPair {
   return { privateKey, publicKey: x25519PublicKeyOf(privateKey) }
 }
 
+// Parsing a raw key into an OpenSSL key object costs as much as the agreement itself: keep ours parsed.
+const privateKeyObjects = new WeakMap<Uint8Array, KeyObject>()
+// Shared secrets per (our private key, their public key). A member's secret is first computed when its
+// announcement is checked (docs/mesh.md §5: its key must give a proper shared secret) and reused for the
+// pair key, so a round never runs an X25519 agreement. Bounded: a cleared cache only costs recomputation.
+const sharedSecrets = new WeakMap<Uint8Array, Map<string, Uint8Array>>()
+const MAX_CACHED_SECRETS = 10_000
+
+function privateKeyObject(privateKey: Uint8Array): KeyObject {
+  let key = privateKeyObjects.get(privateKey)
+  if (key === undefined) {
+    key = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, privateKey]), format: 'der', type: 'pkcs8' })
+    privateKeyObjects.set(privateKey, key)
+  }
+  return key
+}
+
+/**
+ * X25519(privateKey, publicKey), refusing low-order keys. Memoised per key pair (the same inputs always
+ * give the same secret); callers must not mutate `privateKey` afterwards or the returned bytes.
+ */
 export function x25519SharedSecret(privateKey: Uint8Array, publicKey: Uint8Array): Uint8Array {
   if (publicKey.length !== 32) throw new InvalidMeshMessageError('an X25519 public key is 32 bytes')
+  let cache = sharedSecrets.get(privateKey)
+  if (cache === undefined) {
+    cache = new Map()
+    sharedSecrets.set(privateKey, cache)
+  }
+  const id = Buffer.from(publicKey).toString('hex')
+  const cached = cache.get(id)
+  if (cached !== undefined) return cached
   let secret: Buffer
   try {
     secret = diffieHellman({
-      privateKey: createPrivateKey({
-        key: Buffer.concat([PKCS8_PREFIX, privateKey]),
-        format: 'der',
-        type: 'pkcs8',
-      }),
+      privateKey: privateKeyObject(privateKey),
       publicKey: createPublicKey({
         key: Buffer.concat([SPKI_PREFIX, publicKey]),
         format: 'der',
@@ -71,7 +97,10 @@ export function x25519SharedSecret(privateKey: Uint8Array, publicKey: Uint8Array
   }
   // A low-order public key gives an all-zero secret: anyone could compute the masks (RFC 7748 §6.1).
   if (secret.every((b) => b === 0)) throw new InvalidMeshMessageError('X25519 public key is of low order')
-  return new Uint8Array(secret)
+  if (cache.size >= MAX_CACHED_SECRETS) cache.clear()
+  const result = new Uint8Array(secret)
+  cache.set(id, result)
+  return result
 }
 
 export interface MemberKey {

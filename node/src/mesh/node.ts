@@ -26,6 +26,7 @@ import { type AlertRetryOptions, createAlerts } from './alerts.ts'
 import {
   DEFAULT_MAX_MESSAGE_BYTES,
   encodeMeshMessage,
+  gossipFastMessageId,
   MAX_AREA,
   type MeshMessage,
   parseMeshMessage,
@@ -144,6 +145,8 @@ export async function createMeshNode(options: MeshNodeOptions) {
         maxInboundDataLength: Math.max(4 * maxMessageBytes, 256 * 1024),
         allowedTopics: TOPIC_KINDS.map((k) => topicName(options.area, k)),
         ignoreDuplicatePublishError: true,
+        // Drop duplicate copies before gossipsub re-verifies their signature (codec.ts explains why it is safe).
+        fastMsgIdFn: gossipFastMessageId,
         // No IP-colocation penalty: it guards open networks against Sybils by source IP, but our members
         // are authenticated by the ledger registry, and homes behind one NAT (or nodes on one host, as in
         // tests) would be graylisted by each other: with libp2p's default, more than 14 peers on one IP

@@ -1,6 +1,12 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { encodeMeshMessage, type MeshMessage, parseMeshMessage } from '../../src/mesh/codec.ts'
+import {
+  encodeMeshMessage,
+  type GossipWireMessage,
+  gossipFastMessageId,
+  type MeshMessage,
+  parseMeshMessage,
+} from '../../src/mesh/codec.ts'
 import { InvalidMeshMessageError } from '../../src/mesh/errors.ts'
 
 const hexOf = (bytes: number) =>
@@ -154,5 +160,51 @@ describe('mesh message codec', () => {
       },
     }
     expect(() => parseMeshMessage(enc(notice))).toThrow(/only a price-signal/)
+  })
+})
+
+describe('gossipFastMessageId (duplicate detection before signature checks)', () => {
+  const bytes = fc.uint8Array({ maxLength: 64 })
+  const wire = fc.record(
+    {
+      from: bytes,
+      data: bytes,
+      seqno: bytes,
+      topic: fc.string({ maxLength: 20 }),
+      signature: bytes,
+      key: bytes,
+    },
+    { requiredKeys: ['topic'] },
+  )
+  const same = (a: Uint8Array | undefined, b: Uint8Array | undefined) =>
+    a === undefined || b === undefined ? a === b : Buffer.from(a).equals(Buffer.from(b))
+  const equal = (a: GossipWireMessage, b: GossipWireMessage) =>
+    a.topic === b.topic &&
+    same(a.from, b.from) &&
+    same(a.data, b.data) &&
+    same(a.seqno, b.seqno) &&
+    same(a.signature, b.signature) &&
+    same(a.key, b.key)
+
+  it('gives two messages the same id exactly when every field is the same (absent differs from empty)', () => {
+    fc.assert(
+      fc.property(wire, wire, (a, b) => {
+        expect(gossipFastMessageId(a) === gossipFastMessageId(b)).toBe(equal(a, b))
+        expect(gossipFastMessageId(a)).toBe(gossipFastMessageId({ ...a }))
+      }),
+    )
+  })
+
+  it('a copy with another signature or payload is not a duplicate of the genuine message', () => {
+    fc.assert(
+      fc.property(wire, bytes, (m, other) => {
+        fc.pre(!same(m.signature, other))
+        expect(gossipFastMessageId({ ...m, signature: other })).not.toBe(gossipFastMessageId(m))
+      }),
+    )
+    // Field boundaries are framed: moving a byte from one field to the next changes the id.
+    expect(gossipFastMessageId({ topic: 't', from: Uint8Array.of(1, 2), seqno: Uint8Array.of(3) })).not.toBe(
+      gossipFastMessageId({ topic: 't', from: Uint8Array.of(1), seqno: Uint8Array.of(2, 3) }),
+    )
   })
 })
