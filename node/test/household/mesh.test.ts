@@ -186,6 +186,20 @@ describe('household nodes as neighbours on the mesh', () => {
 
   it('sends a fire alarm to the neighbours, who show it in /api/notices', async () => {
     const sender = nodes[1] as HouseholdNode
+    // Home 0's live stream, read until the neighbour's alert is pushed on it.
+    const abort = new AbortController()
+    const streamed = (async () => {
+      const res = await fetch(`${nodes[0]?.urls.api}/api/stream`, { signal: abort.signal })
+      const reader = (res.body as ReadableStream<Uint8Array>).getReader()
+      let text = ''
+      for (;;) {
+        const { value, done } = await reader.read()
+        if (done) return undefined
+        text += new TextDecoder().decode(value)
+        const frame = text.split('\n\n').find((f) => f.includes('event: notice'))
+        if (frame) return JSON.parse(frame.slice(frame.indexOf('data: ') + 6)) as NoticeView
+      }
+    })()
     const started = Date.now()
     await sender.context.meter?.injectHazard('flame', true)
     const seen = await Promise.all(
@@ -209,8 +223,11 @@ describe('household nodes as neighbours on the mesh', () => {
       console.info(
         `alert latency: ${at - started} ms from the flame, ${at - raisedAt} ms from the alarm being raised`,
       )
-      expect(at - started).toBeLessThan(5000)
+      // Typically well under a second; the bound leaves room for a machine saturated by other runs.
+      expect(at - started).toBeLessThan(10_000)
     }
+    expect(await streamed).toMatchObject({ source: 'neighbour', kind: 'fire' })
+    abort.abort()
     await sender.context.meter?.injectHazard('flame', false)
     // Acknowledged by the mesh protocol (both neighbours acked), and surfaced once: no duplicates.
     await waitFor(
@@ -319,7 +336,7 @@ describe('household nodes as neighbours on the mesh', () => {
   it('stops cleanly', async () => {
     const stopped = Date.now()
     await Promise.all(nodes.splice(0).map((n) => n.stop()))
-    expect(Date.now() - stopped).toBeLessThan(20_000)
+    expect(Date.now() - stopped).toBeLessThan(30_000)
     for (const entries of logs) expect(entries.filter((e) => e.msg === 'error while stopping')).toEqual([])
   })
 })
