@@ -35,12 +35,12 @@ export function createSerialMqttBridge(options: {
   let client: MqttClient | undefined
   const log = options.log ?? (() => {})
   const commands = `cmnd/${meter}/+`
-  // The ingestor already sends Resend over the link (ingestor.addOutbound); forwarding its MQTT
-  // copy too would ask the meter twice.
-  const resend = `cmnd/${meter}/Resend`
+  // The ingestor already sends Resend and ResendPeriod over the link (ingestor.addOutbound);
+  // forwarding its MQTT copies too would ask the meter twice.
+  const fromIngestor = new Set([`cmnd/${meter}/Resend`, `cmnd/${meter}/ResendPeriod`])
   let link: Pick<SerialMeterLink, 'send'> | undefined
   const onMessage = (topic: string, payload: Buffer) => {
-    if (link === undefined || topic === resend || !topic.startsWith(`cmnd/${meter}/`)) return
+    if (link === undefined || fromIngestor.has(topic) || !topic.startsWith(`cmnd/${meter}/`)) return
     if (!link.send(topic, new Uint8Array(payload)))
       log({ level: 'warn', event: 'serial.command-not-sent', topic, reason: 'the meter is not connected' })
   }

@@ -41,7 +41,7 @@ export interface SerialMeterLinkOptions {
   maxQueued?: number
   /** Opens the port; default serialport's SerialPort (tests pass SerialPortMock). */
   createPort?: (options: { path: string; baudRate: number; autoOpen: false }) => SerialPortLike
-  /** Messages the ingestor does not take (STATE, RESULT, LWT): what an MQTT subscriber would see. */
+  /** Messages the ingestor does not take (RESULT, LWT) and STATE (both take it): what an MQTT subscriber would see. */
   onMessage?: (message: SerialMessage) => void
 }
 
@@ -50,7 +50,7 @@ export interface SerialLinkCounters {
   crcErrors: number
   messagesDropped: number
   otherFrames: number
-  /** Complete messages on other topics than tele/<meter>/SENSOR and PERIOD (handed to onMessage). */
+  /** Complete messages handed to onMessage: every topic but tele/<meter>/SENSOR, PERIOD and GONE. */
   otherMessages: number
   ingested: number
   rejected: number
@@ -71,7 +71,10 @@ export interface SerialMeterLink {
 }
 
 export const DEFAULT_SERIAL_BAUD = 9600
-const INGESTED = /^tele\/[^/]+\/(SENSOR|PERIOD)$/
+/** What the node subscribes to over MQTT: the ingestor takes these. */
+const INGESTED = /^tele\/[^/]+\/(SENSOR|PERIOD|GONE|STATE)$/
+/** STATE also serves automation and Home Assistant, so it goes to onMessage (the bridge) as well. */
+const SHARED = /^tele\/[^/]+\/STATE$/
 
 export function createSerialMeterLink(options: SerialMeterLinkOptions): SerialMeterLink {
   if (typeof options?.path !== 'string' || options.path.length === 0)
@@ -124,16 +127,17 @@ export function createSerialMeterLink(options: SerialMeterLinkOptions): SerialMe
   }
 
   const handle = (message: SerialMessage) => {
-    // The ingestor takes what the node subscribes to over MQTT (tele/+/SENSOR, tele/+/PERIOD).
-    if (!INGESTED.test(message.topic)) {
+    // The ingestor takes what the node subscribes to over MQTT (tele/+/SENSOR, PERIOD, GONE, STATE).
+    const ingested = INGESTED.test(message.topic)
+    if (!ingested || SHARED.test(message.topic)) {
       counters.otherMessages++
       try {
         options.onMessage?.(message)
       } catch (error) {
         log({ level: 'warn', event: 'serial.listener-failed', reason: (error as Error)?.message })
       }
-      return
     }
+    if (!ingested) return
     if (queued >= maxQueued) {
       counters.queueFull++
       return

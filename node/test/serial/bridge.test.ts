@@ -32,8 +32,9 @@ describe('serial ↔ MQTT bridge', () => {
     await broker.stop()
   })
 
-  it("forwards the meter's commands except Resend, which the ingestor sends itself", async () => {
+  it("forwards the meter's commands except Resend and ResendPeriod, which the ingestor sends itself", async () => {
     await other.publishAsync(`cmnd/${METER}/Resend`, '{"from":1,"to":2}', { qos: 1 })
+    await other.publishAsync(`cmnd/${METER}/ResendPeriod`, '{"periodStart":0}', { qos: 1 })
     await other.publishAsync(`cmnd/zkm_${'cd'.repeat(20)}/POWER1`, 'ON', { qos: 1 })
     await other.publishAsync(`cmnd/${METER}/POWER3`, 'ON', { qos: 1 })
     await until(() => sent.length > 0)

@@ -123,7 +123,7 @@ describe('serial link (MockBinding)', () => {
     expect(hh.link.counters().crcErrors).toBeGreaterThan(100)
   })
 
-  it('hands messages on other topics to onMessage, not to the ingestor', async () => {
+  it('hands messages on other topics to onMessage, not to the ingestor, and STATE to both', async () => {
     SerialPortMock.binding.reset()
     SerialPortMock.binding.createPort(PATH, { echo: false, record: true })
     let port: SerialPortMock | undefined
@@ -151,11 +151,17 @@ describe('serial link (MockBinding)', () => {
       'tele/zkm_a/SENSOR',
       'stat/zkm_a/RESULT',
       'tele/zkm_a/PERIOD',
+      'tele/zkm_a/GONE',
     ].entries()) {
       port?.port?.emitData(Buffer.concat(encodeMessage(i, topic, '{}')))
     }
-    await until(() => ingested.length === 2 && others.length === 2)
-    expect(ingested).toEqual(['tele/zkm_a/SENSOR', 'tele/zkm_a/PERIOD'])
+    await until(() => ingested.length === 4 && others.length === 2)
+    expect(ingested).toEqual([
+      'tele/zkm_a/STATE',
+      'tele/zkm_a/SENSOR',
+      'tele/zkm_a/PERIOD',
+      'tele/zkm_a/GONE',
+    ])
     expect(others).toEqual(['tele/zkm_a/STATE', 'stat/zkm_a/RESULT'])
     expect(link.counters().otherMessages).toBe(2)
     await link.stop()
