@@ -22,12 +22,24 @@ export type {
   Today,
 } from '../../../node/src/api/types.ts'
 
+/**
+ * GET /api/status. Still described by hand: the node builds it inline in its routes (next to move
+ * to node/src/api/types.ts); `mesh` is read by nothing in the UI yet.
+ */
 export interface Status {
   ready: boolean
   version: string
   dev: boolean
   uptimeSeconds: number
-  meter: { address: string; topic: string; online: boolean; lastSeenAt: string | null; simulated: boolean }
+  meter: {
+    address: string
+    topic: string
+    online: boolean
+    lastSeq: number | null
+    ackedSeq: number | null
+    simulated: boolean
+    simulatedTime: number | null
+  }
   chain: { chainId: string; rpcUrl: string; ledger: string; household: string; devWallet: boolean }
   mqtt: { url: string }
   circuit: { profile: string; n: number; slots: number }
