@@ -318,7 +318,15 @@ export async function startHouseholdMesh(options: HouseholdMeshOptions) {
   // The mesh module logs each rejection with its reason; here it is counted for /api/mesh.
   mesh.notices.on('rejected', () => void counters.noticesRejected++)
 
-  await mesh.start()
+  try {
+    await mesh.start()
+  } catch (error) {
+    // e.g. a listen address in use: undo what started, so the node's own unwinding has nothing left here.
+    await mesh.stop().catch(() => undefined)
+    await Promise.resolve(mesh.libp2p.stop()).catch(() => undefined)
+    unguard()
+    throw error
+  }
 
   // The dev chain registers this meter only at its first interval boundary: until then neighbours
   // refuse our announcement. Watch for the registration and announce again at once.

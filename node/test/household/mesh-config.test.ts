@@ -1,10 +1,11 @@
 /** The mesh's configuration keys and its persisted keys (no network: the mesh itself is mesh.test.ts). */
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig, parseFlags } from '../../src/config.ts'
-import { loadOrCreateMeshKeys, MeshKeyFileError } from '../../src/household/mesh.ts'
+import { loadOrCreateMeshKeys, MeshKeyFileError, startHouseholdMesh } from '../../src/household/mesh.ts'
 
 const PEER = '/ip4/192.168.1.20/tcp/4001/p2p/12D3KooWSmhkS6vURDZeKX5jEAsy68t554USi8kcaVStQ29opWZM'
 
@@ -88,5 +89,47 @@ describe('mesh keys', () => {
     const body = JSON.parse(await readFile(file, 'utf8'))
     await writeFile(file, JSON.stringify({ ...body, x25519PrivateKey: 'zz' }))
     await expect(loadOrCreateMeshKeys(dir)).rejects.toThrow(MeshKeyFileError)
+  })
+})
+
+describe('mesh start failure', () => {
+  it('unwinds when the listen address is taken: no host left running, no process handler left', async () => {
+    const server = createServer()
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as { port: number }
+    const handlers = process.listenerCount('uncaughtException')
+    const meter = '0x00000000000000000000000000000000000a11ce' as const
+    try {
+      await expect(
+        startHouseholdMesh({
+          dataDir: dir,
+          config: {
+            enabled: true,
+            listen: [`/ip4/127.0.0.1/tcp/${port}`],
+            peers: [],
+            mdns: false,
+            observer: false,
+          },
+          area: 1,
+          domain: { chainId: 31337n, verifyingContract: '0x5fbdb2315678afecb367f032d93f642f64180aa3' },
+          ledger: {
+            owner: async () => '0x00000000000000000000000000000000000000aa',
+            meter: async () => ({ areaId: 1, registered: true, active: true }),
+          },
+          meterAddress: meter,
+          meterSigner: undefined,
+          registered: true,
+          rootKey: new Uint8Array(32).fill(7),
+          observer: false,
+          simulatedMeter: false,
+          intervalSeconds: 900,
+          slots: 96,
+          log: () => {},
+        }),
+      ).rejects.toThrow(/EADDRINUSE|in use/i)
+      expect(process.listenerCount('uncaughtException')).toBe(handlers)
+    } finally {
+      server.close()
+    }
   })
 })
