@@ -726,6 +726,12 @@ export async function startHouseholdMesh(options: HouseholdMeshOptions) {
             'this node does not run the utility observer (it runs where the node is the utility: the dev chain, or --mesh-observer true)',
         }
       }
+      if (series.size === 0 && members() < MIN_MEMBERS) {
+        return {
+          available: false as const,
+          reason: `area ${options.area} has ${members()} home(s) on the mesh so far; private aggregation needs at least ${MIN_MEMBERS}, and no total over fewer homes is computed`,
+        }
+      }
       const sorted = [...series.values()].sort((a, b) => a.time - b.time).slice(-4 * options.slots)
       return {
         available: true as const,
