@@ -53,4 +53,57 @@ describe('sequence tracker', () => {
     const t = createSequenceTracker(undefined, 10)
     expect(t.classify(9, 0)).toEqual({ kind: 'before-start', base: 10 })
   })
+
+  it('settles gone ranges: the mark crosses them, gaps shrink, a snapshot keeps them (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 80 }),
+        fc.array(fc.nat({ max: 79 }), { maxLength: 40 }),
+        fc.array(fc.tuple(fc.nat({ max: 90 }), fc.nat({ max: 20 })), { maxLength: 6 }),
+        (count, droppedList, notices) => {
+          const dropped = new Set(droppedList.filter((d) => d > 0 && d < count - 1))
+          const tracker = createSequenceTracker(undefined, 0)
+          for (let seq = 0; seq < count; seq++) if (!dropped.has(seq)) tracker.store(seq, seq * 10)
+          const settled = new Set<number>()
+          for (const [from, length] of notices) {
+            for (const r of tracker.skip(from, from + length)) {
+              for (let s = r.from; s <= r.to; s++) {
+                // Only seqs that were missing, and never past the highest seq seen.
+                expect(dropped.has(s)).toBe(true)
+                expect(settled.has(s)).toBe(false)
+                settled.add(s)
+              }
+            }
+          }
+          const open = [...dropped].filter((s) => !settled.has(s)).sort((a, b) => a - b)
+          expect(tracker.mark).toBe(open.length === 0 ? count - 1 : (open[0] as number) - 1)
+          const gapSeqs = tracker
+            .gaps()
+            .flatMap((g) => Array.from({ length: g.to - g.from + 1 }, (_, i) => g.from + i))
+          expect(gapSeqs).toEqual(open)
+          for (const s of settled) {
+            expect(tracker.has(s)).toBe(true)
+            expect(tracker.classify(s, 0).kind).toBe('duplicate')
+          }
+          // The counter checks still compare the stored records around a gone range.
+          const restored = createSequenceTracker(tracker.snapshot())
+          expect(restored.mark).toBe(tracker.mark)
+          expect(restored.gaps()).toEqual(tracker.gaps())
+          expect(restored.gone()).toEqual(tracker.gone())
+        },
+      ),
+      { numRuns: 300 },
+    )
+  })
+
+  it('keeps counter checks across a gone range and ignores notices beyond what it has seen', () => {
+    const tracker = createSequenceTracker(undefined, 0)
+    tracker.store(0, 100)
+    tracker.store(5, 500)
+    expect(tracker.skip(6, 50)).toEqual([])
+    expect(tracker.skip(1, 4)).toEqual([{ from: 1, to: 4 }])
+    expect(tracker.mark).toBe(5)
+    expect(tracker.classify(6, 499)).toMatchObject({ kind: 'counter-rollback', neighbourSeq: 5 })
+    expect(tracker.classify(6, 500)).toMatchObject({ kind: 'accept' })
+  })
 })
