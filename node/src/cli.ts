@@ -31,7 +31,9 @@ const USAGE = `usage: zkmeter <init|start|status|bills|pay|retry|grant|export|ut
   utility <command>        the utility's side on a chain: deploy, register, tariff, bills, … (utility --help)
 options: --data-dir DIR --host H --port P --rpc-url URL --ledger ADDR --chain-port P --mqtt-url URL
          --mqtt-port P --simulated-meter BOOL --meter-speed X --period-days D --circuit test|production
-         --serial-port PATH --serial-baud B (a meter wired by USB) --dev BOOL --config FILE`
+         --serial-port PATH --serial-baud B (a meter wired by USB) --dev BOOL --config FILE
+         --mesh BOOL --mesh-listen ADDRS --mesh-peers ADDRS --mesh-mdns BOOL --mesh-observer BOOL
+         (the neighbourhood mesh, docs/mesh.md; ADDRS = comma-separated multiaddrs)`
 
 class CliError extends ZkMeterError {
   override name = 'CliError'
