@@ -1,9 +1,19 @@
 /**
  * bench:node — a running household node, measured from outside as a user would see it:
- *   idle_rss_mb            resident memory of the node process (prover child reported apart)
- *   stream_latency_p95_ms  meter record seen on MQTT → the same record on the API's live stream
- * The node runs as `zkmeter start` in a child process on free loopback ports, its virtual meter
- * at 60× (one live record per real second).
+ *   idle_rss_mb              resident memory of the household node process (`npm start`: the
+ *                            esbuild bundle with the V8 flags of tools/build-node.mjs), the largest
+ *                            of ten 1-second samples after the stream measurement
+ *   dev_services_rss_mb      the embedded dev chain's process (a stand-in for an external Ethereum
+ *                            node; not part of a real household node)
+ *   prover_child_rss_mb      the prover child if it is alive at that moment (it runs only while a
+ *                            bill is proved, plus 15 s), else 0
+ *   stream_latency_p95_ms    meter record seen on MQTT → the same record on the API's live stream
+ *   stop_ms                  SIGTERM → the node process has exited (its dev chain with it)
+ *   idle_rss_unbundled_mb    the same node run from the TypeScript sources without the V8 flags,
+ *                            measured in the same run for comparison (bundle_rss_ratio = it ÷ ours)
+ * Each node runs as `zkmeter start` in a child process on free loopback ports, its virtual meter at
+ * 60× (one live record per real second; a billing period closes every real minute, so bills are
+ * proved during the run). BENCH_UNBUNDLED=0 skips the comparison run.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
@@ -11,8 +21,10 @@ import { createServer } from 'node:net'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
+import { BUNDLE, buildNode, NODE_RUN_FLAGS } from '../tools/build-node.mjs'
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 60)
+const COMPARE = process.env.BENCH_UNBUNDLED !== '0'
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -26,18 +38,31 @@ async function freePort(): Promise<number> {
 }
 
 async function rssMb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8')
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0)
-  return kb / 1024
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8')
+    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
+  } catch {
+    return 0 // exited between listing and reading
+  }
 }
 
-async function childPids(pid: number): Promise<number[]> {
+async function children(pid: number): Promise<{ pid: number; cmdline: string }[]> {
+  let text: string
   try {
-    const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')
-    return text.trim().split(/\s+/).filter(Boolean).map(Number)
+    text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')
   } catch {
     return []
   }
+  const pids = text.trim().split(/\s+/).filter(Boolean).map(Number)
+  return Promise.all(
+    pids.map(async (p) => ({
+      pid: p,
+      cmdline: await readFile(`/proc/${p}/cmdline`, 'utf8').then(
+        (c) => c.replaceAll('\0', ' '),
+        () => '',
+      ),
+    })),
+  )
 }
 
 function percentile(values: number[], p: number): number {
@@ -45,102 +70,176 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number
 }
 
-const dataDir = await mkdtemp(join(tmpdir(), 'zkmeter-bench-node-'))
-const port = await freePort()
-const mqttPort = await freePort()
-let node: ChildProcess | undefined
-try {
-  node = spawn(
-    process.execPath,
-    [
-      'node/src/cli.ts',
-      'start',
-      '--data-dir',
-      dataDir,
-      '--port',
-      String(port),
-      '--chain-port',
-      '0',
-      '--mqtt-port',
-      String(mqttPort),
-      '--meter-speed',
-      '60',
-    ],
-    { stdio: ['ignore', 'ignore', 'ignore'] },
-  )
-  const api = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 120_000
-  for (;;) {
-    const ok = await fetch(`${api}/api/status`).then(
-      (r) => r.ok,
-      () => false,
-    )
-    if (ok) break
-    if (Date.now() > deadline) throw new Error('the node did not become ready within 120 s')
-    await new Promise((r) => setTimeout(r, 250))
-  }
-  console.log(`node ready at ${api}`)
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-  // Records as they leave the meter (MQTT) and as they reach a UI (SSE), matched by seq.
-  const seenOnMqtt = new Map<number, number>()
-  const latencies: number[] = []
-  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`)
-  client.on('message', (_topic, payload) => {
-    const seq = (JSON.parse(payload.toString()) as { ZK?: { seq?: number } }).ZK?.seq
-    if (typeof seq === 'number') seenOnMqtt.set(seq, performance.now())
-  })
-  await client.subscribeAsync('tele/+/SENSOR', { qos: 0 })
-
-  const controller = new AbortController()
-  const res = await fetch(`${api}/api/stream`, { signal: controller.signal })
-  const reader = (res.body as ReadableStream<Uint8Array>).getReader()
-  const decoder = new TextDecoder()
-  let buffer = ''
-  while (latencies.length < SAMPLES) {
-    const { value, done } = await reader.read()
-    if (done) throw new Error('the stream closed')
-    const arrived = performance.now()
-    buffer += decoder.decode(value, { stream: true })
-    let end = buffer.indexOf('\n\n')
-    while (end >= 0) {
-      const frame = buffer.slice(0, end)
-      buffer = buffer.slice(end + 2)
-      end = buffer.indexOf('\n\n')
-      if (!frame.includes('event: reading')) continue
-      const data = frame.split('\n').find((l) => l.startsWith('data: '))
-      const seq = (JSON.parse(data?.slice(6) ?? '{}') as { seq?: number }).seq
-      const sent = seq === undefined ? undefined : seenOnMqtt.get(seq)
-      if (sent !== undefined) latencies.push(arrived - sent)
-    }
-  }
-  controller.abort()
-  await client.endAsync()
-
-  // Idle: the meter keeps running at 60×, nothing else is asked of the node.
-  await new Promise((r) => setTimeout(r, 10_000))
-  const pid = node.pid as number
-  const rss = await rssMb(pid)
-  const prover = (await Promise.all((await childPids(pid)).map(rssMb))).reduce((a, b) => a + b, 0)
-  console.log(
-    `latency p50 ${percentile(latencies, 50).toFixed(1)} ms, p95 ${percentile(latencies, 95).toFixed(1)} ms`,
-  )
-  console.log(`node RSS ${rss.toFixed(0)} MB (prover child ${prover.toFixed(0)} MB, not included)`)
-  console.log(
-    JSON.stringify({
-      bench: 'node',
-      machine: `${cpus().length} cores, ${process.version}`,
-      figures: {
-        idle_rss_mb: Math.round(rss),
-        prover_child_rss_mb: Math.round(prover),
-        stream_latency_p50_ms: Number(percentile(latencies, 50).toFixed(1)),
-        stream_latency_p95_ms: Number(percentile(latencies, 95).toFixed(1)),
-        samples: latencies.length,
-      },
-    }),
-  )
-} finally {
-  node?.kill('SIGTERM')
-  await new Promise((r) => setTimeout(r, 3000))
-  node?.kill('SIGKILL')
-  await rm(dataDir, { recursive: true, force: true })
+interface Run {
+  rss: number
+  devServices: number
+  prover: number
+  p50: number
+  p95: number
+  samples: number
+  stopMs: number
 }
+
+async function measure(label: string, args: string[]): Promise<Run> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'zkmeter-bench-node-'))
+  const port = await freePort()
+  const mqttPort = await freePort()
+  let node: ChildProcess | undefined
+  try {
+    node = spawn(
+      process.execPath,
+      [
+        ...args,
+        'start',
+        '--data-dir',
+        dataDir,
+        '--port',
+        String(port),
+        '--chain-port',
+        '0',
+        '--mqtt-port',
+        String(mqttPort),
+        '--meter-speed',
+        '60',
+      ],
+      { stdio: ['ignore', 'ignore', 'ignore'] },
+    )
+    const exited = new Promise<void>((resolve) => node?.once('exit', () => resolve()))
+    const api = `http://127.0.0.1:${port}`
+    const deadline = Date.now() + 120_000
+    for (;;) {
+      const ok = await fetch(`${api}/api/status`).then(
+        (r) => r.ok,
+        () => false,
+      )
+      if (ok) break
+      if (node.exitCode !== null) throw new Error(`${label}: the node exited with ${node.exitCode}`)
+      if (Date.now() > deadline) throw new Error(`${label}: the node did not become ready within 120 s`)
+      await sleep(250)
+    }
+    console.log(`${label}: node ready at ${api}`)
+
+    // Records as they leave the meter (MQTT) and as they reach a UI (SSE), matched by seq.
+    const seenOnMqtt = new Map<number, number>()
+    const latencies: number[] = []
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`)
+    client.on('message', (_topic, payload) => {
+      const seq = (JSON.parse(payload.toString()) as { ZK?: { seq?: number } }).ZK?.seq
+      if (typeof seq === 'number') seenOnMqtt.set(seq, performance.now())
+    })
+    await client.subscribeAsync('tele/+/SENSOR', { qos: 0 })
+
+    const controller = new AbortController()
+    const res = await fetch(`${api}/api/stream`, { signal: controller.signal })
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader()
+    const decoder = new TextDecoder()
+    let buffer = ''
+    while (latencies.length < SAMPLES) {
+      const { value, done } = await reader.read()
+      if (done) throw new Error('the stream closed')
+      const arrived = performance.now()
+      buffer += decoder.decode(value, { stream: true })
+      let end = buffer.indexOf('\n\n')
+      while (end >= 0) {
+        const frame = buffer.slice(0, end)
+        buffer = buffer.slice(end + 2)
+        end = buffer.indexOf('\n\n')
+        if (!frame.includes('event: reading')) continue
+        const data = frame.split('\n').find((l) => l.startsWith('data: '))
+        const seq = (JSON.parse(data?.slice(6) ?? '{}') as { seq?: number }).seq
+        const sent = seq === undefined ? undefined : seenOnMqtt.get(seq)
+        if (sent !== undefined) latencies.push(arrived - sent)
+      }
+    }
+    controller.abort()
+    await client.endAsync()
+
+    // Idle: the meter keeps running at 60×, nothing else is asked of the node. RSS moves with each
+    // garbage collection, so take the largest of ten samples, one a second.
+    const pid = node.pid as number
+    let rss = 0
+    let devServices = 0
+    let prover = 0
+    for (let i = 0; i < 10; i++) {
+      await sleep(1000)
+      rss = Math.max(rss, await rssMb(pid))
+      for (const child of await children(pid)) {
+        const mb = await rssMb(child.pid)
+        if (child.cmdline.includes('dev-chain-process')) devServices = Math.max(devServices, mb)
+        else if (child.cmdline.includes('prover-worker')) prover = Math.max(prover, mb)
+      }
+    }
+    const devChains = (await children(pid)).filter((c) => c.cmdline.includes('dev-chain-process'))
+
+    const stopStarted = performance.now()
+    node.kill('SIGTERM')
+    await Promise.race([exited, sleep(30_000)])
+    const stopMs = performance.now() - stopStarted
+    if (node.exitCode === null && node.signalCode === null)
+      throw new Error(`${label}: SIGTERM did not stop the node`)
+    // The dev chain must not outlive its node.
+    await sleep(500)
+    for (const chain of devChains) {
+      if ((await rssMb(chain.pid)) > 0)
+        throw new Error(`${label}: the dev chain (pid ${chain.pid}) outlived the node`)
+    }
+    const run: Run = {
+      rss,
+      devServices,
+      prover,
+      p50: percentile(latencies, 50),
+      p95: percentile(latencies, 95),
+      samples: latencies.length,
+      stopMs,
+    }
+    console.log(
+      `${label}: node RSS ${rss.toFixed(0)} MB; dev chain process ${devServices.toFixed(0)} MB; prover child ` +
+        `${prover > 0 ? `${prover.toFixed(0)} MB` : 'not running'}; latency p50 ${run.p50.toFixed(1)} ms, ` +
+        `p95 ${run.p95.toFixed(1)} ms; stop ${stopMs.toFixed(0)} ms`,
+    )
+    return run
+  } finally {
+    if (node && node.exitCode === null && node.signalCode === null) node.kill('SIGKILL')
+    await rm(dataDir, { recursive: true, force: true })
+  }
+}
+
+// What is measured must be what `npm start` runs.
+const startScript = (
+  JSON.parse(await readFile('package.json', 'utf8')) as { scripts: Record<string, string> }
+).scripts.start
+for (const flag of NODE_RUN_FLAGS) {
+  if (!startScript?.includes(flag)) throw new Error(`npm start does not pass ${flag} (tools/build-node.mjs)`)
+}
+const built = await buildNode()
+console.log(`bundle ${built.file} (${(built.bytes / 1024 / 1024).toFixed(1)} MB, ${built.ms} ms)`)
+const load = (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')
+const ours = await measure('bundled', [...NODE_RUN_FLAGS, BUNDLE])
+const unbundled = COMPARE ? await measure('unbundled', ['node/src/cli.ts']) : undefined
+console.log(
+  `load average at start: ${load}; at end: ${(await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')}`,
+)
+console.log(
+  JSON.stringify({
+    bench: 'node',
+    machine: `${cpus().length} cores, ${process.version}`,
+    figures: {
+      idle_rss_mb: Math.round(ours.rss),
+      dev_services_rss_mb: Math.round(ours.devServices),
+      prover_child_rss_mb: Math.round(ours.prover),
+      stream_latency_p50_ms: Number(ours.p50.toFixed(1)),
+      stream_latency_p95_ms: Number(ours.p95.toFixed(1)),
+      stop_ms: Math.round(ours.stopMs),
+      samples: ours.samples,
+      ...(unbundled
+        ? {
+            idle_rss_unbundled_mb: Math.round(unbundled.rss),
+            bundle_rss_ratio: Number((unbundled.rss / ours.rss).toFixed(2)),
+            stop_unbundled_ms: Math.round(unbundled.stopMs),
+          }
+        : {}),
+    },
+  }),
+)
