@@ -96,6 +96,9 @@ export async function spawnEmbeddedChain(options: {
 }): Promise<SpawnedChain> {
   const child: ChildProcess = fork(DEV_CHAIN_PROCESS, [options.dataDir, options.host, String(options.port)], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // Not the node's flags: those are tuned for the node's heap (tools/build-node.mjs), or are
+    // --input-type/--eval forms a script file cannot take.
+    execArgv: [],
   })
   let closing = false
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>

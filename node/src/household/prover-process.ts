@@ -93,6 +93,9 @@ export async function processProver(
     const proc = fork(WORKER, [profile], {
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // Not the node's V8 flags: its small young generation (tools/build-node.mjs) would slow
+      // proving, which allocates hundreds of MB.
+      execArgv: [],
     })
     const pending = new Map<number, Pending>()
     let markReady: () => void = () => {}

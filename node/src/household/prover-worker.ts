@@ -25,6 +25,12 @@ if (!isProfileName(profile)) {
 
 const send = (message: unknown) => process.send?.(message)
 
+// Ctrl-C in a terminal signals the whole process group: dying here at once would fail the proof in
+// flight before the node has begun to stop. The node ends this process itself (SIGKILL on stop),
+// and its death closes the IPC channel, which ends this process too (below).
+process.on('SIGINT', () => {})
+process.on('disconnect', () => process.exit(0))
+
 try {
   const prover = await circuitProver(profile)
   send({ type: 'ready', n: prover.n, slots: prover.slots })
@@ -35,7 +41,6 @@ try {
         send({ type: 'error', id: request.id, error: { name: error.name, message: error.message } }),
     )
   })
-  process.on('disconnect', () => process.exit(0))
 } catch (error) {
   send({ type: 'fatal', error: { name: (error as Error).name, message: (error as Error).message } })
   process.exit(1)
