@@ -52,6 +52,7 @@ const wchar = () => Number(/wchar: (\d+)/.exec(readFileSync('/proc/self/io', 'ut
 const rssMb = () => process.memoryUsage().rss / 2 ** 20
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
 const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.ceil(xs.length * 0.95) - 1] as number
+const withPeerId = (addr: string, peerId: string) => (addr.includes('/p2p/') ? addr : `${addr}/p2p/${peerId}`)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 /**
@@ -79,12 +80,11 @@ process.on('unhandledRejection', guard)
 type Command =
   | {
       cmd: 'create'
-      homes: { index: number; key: string }[]
+      homes: { index: number; key: string; peers: string[] }[]
       registry: RegistryEntry[]
       utility: string
       gossipD: number
     }
-  | { cmd: 'dial'; pairs: [number, string][] }
   | { cmd: 'announce' }
   | { cmd: 'counts' }
   | { cmd: 'watch'; aggregator: number; presentPeers: string[] }
@@ -119,6 +119,9 @@ function createHost() {
             meter: signerFromPrivateKey(Buffer.from(home.key, 'hex')),
             logger: quiet,
             listen: ['/ip4/127.0.0.1/tcp/0'],
+            // Its street neighbours, as a deployment configures them: dialled at start and redialled
+            // every 5 s while disconnected (a loaded host can have connections aborted by ping timeouts).
+            peers: home.peers,
             // All homes share 127.0.0.1: lift libp2p's per-host inbound rate limit (5 connections/s).
             connectionManager: { inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 1000 },
             // Announced explicitly once the topology is built; periodic re-announcement is for churn.
@@ -142,9 +145,6 @@ function createHost() {
         }
         return out
       }
-      case 'dial':
-        for (const [i, addr] of c.pairs) await node(i).dial(addr)
-        return null
       case 'announce':
         for (const n of nodes.values()) await n.announce()
         return null
@@ -303,39 +303,29 @@ async function startMesh(n: number, gossipD: number, procs: number): Promise<Mes
   const rssBefore = rssMb()
   const peerIds: string[] = []
   const addrs: string[] = []
-  const created = await Promise.all(
-    hosts.map((h, k) =>
-      h.call({
-        cmd: 'create',
-        homes: keys
-          .map((key, index) => ({ index, key: key.toString('hex') }))
-          .filter((x) => x.index % hosts.length === k),
-        registry,
-        utility: utility.address,
-        gossipD,
-      }),
-    ),
-  )
-  for (const list of created as { index: number; peerId: string; addr: string }[][]) {
-    for (const x of list) {
-      peerIds[x.index] = x.peerId
-      addrs[x.index] = x.addr
-    }
-  }
-  // Sparse topology, as on a street: each home dials its two predecessors and two random earlier homes.
+  // Sparse topology, as on a street: each home has its two predecessors and two random earlier homes as
+  // static peers. Homes start in order, so those addresses are known.
   const random = mulberry32(n)
-  const pairs = new Map<Host, [number, string][]>()
-  for (let i = 1; i < n; i++) {
+  for (let i = 0; i < n; i++) {
     const targets = new Set(
-      [i - 1, i - 2, Math.floor(random() * i), Math.floor(random() * i)].filter((j) => j >= 0),
+      [i - 1, i - 2, Math.floor(random() * i), Math.floor(random() * i)].filter((j) => j >= 0 && j < i),
     )
-    for (const j of targets) {
-      const list = pairs.get(hostOf(i)) ?? []
-      list.push([i, addrs[j] as string])
-      pairs.set(hostOf(i), list)
-    }
+    const [created] = (await hostOf(i).call({
+      cmd: 'create',
+      homes: [
+        {
+          index: i,
+          key: (keys[i] as Buffer).toString('hex'),
+          peers: [...targets].map((j) => withPeerId(addrs[j] as string, peerIds[j] as string)),
+        },
+      ],
+      registry,
+      utility: utility.address,
+      gossipD,
+    })) as { index: number; peerId: string; addr: string }[]
+    peerIds[i] = (created as { peerId: string }).peerId
+    addrs[i] = (created as { addr: string }).addr
   }
-  await Promise.all([...pairs].map(([h, list]) => h.call({ cmd: 'dial', pairs: list })))
   await sleep(1500) // let gossipsub graft its meshes (heartbeat 1 s)
   const t0 = Date.now()
   await Promise.all(hosts.map((h) => h.call({ cmd: 'announce' })))

@@ -34,6 +34,8 @@ export interface CollectOptions {
   shareIdleMs?: number
   /** How long to wait for the remaining members' reveals. */
   revealTimeoutMs?: number
+  /** Publish the recover again when no new reveal arrived for this long (default 3000 ms). */
+  recoverRetryMs?: number
 }
 
 export interface AggregateResult {
@@ -369,7 +371,27 @@ export function createAggregation(
         const r = state.reveals.get(m)
         return r !== undefined && r.members === digest && r.missing === missingKey
       }
-      await waitFor(state, () => present.every(revealedBy), revealTimeoutMs)
+      // Gossip is best-effort: a recover or reveal lost while a member was disconnected is never repaired
+      // once it left gossipsub's 3-heartbeat message cache. So whenever no new reveal has arrived for
+      // `recoverRetryMs`, publish the recover again (a new gossip message); members answer a repeated
+      // recover with the reveal they already gave, which discloses nothing new. Reveals still trickling
+      // in (a loaded mesh) hold the retry back rather than adding load.
+      const retryMs = opts.recoverRetryMs ?? 3000
+      const deadlineReveals = ctx.now() + revealTimeoutMs
+      const revealedCount = () => present.filter(revealedBy).length
+      let previous = -1
+      for (;;) {
+        const left = deadlineReveals - ctx.now()
+        if (present.every(revealedBy) || left <= 0) break
+        const count = revealedCount()
+        if (count === previous) await ctx.publish('aggregate', recover)
+        previous = count
+        await waitFor(
+          state,
+          () => present.every(revealedBy) || revealedCount() !== count,
+          Math.min(left, retryMs),
+        )
+      }
       const silent = present.filter((m) => !revealedBy(m))
       if (silent.length > 0) {
         throw new AggregationError(

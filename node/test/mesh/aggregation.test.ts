@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AggregationError } from '../../src/mesh/errors.ts'
-import { type Cluster, startCluster } from './fixture.ts'
+import type { MeshNode } from '../../src/mesh/node.ts'
+import { type Cluster, startCluster, until } from './fixture.ts'
 
 describe('private aggregation over 5 loopback nodes', () => {
   let cluster: Cluster
@@ -56,4 +57,50 @@ describe('private aggregation over 5 loopback nodes', () => {
       AggregationError,
     )
   })
+})
+
+describe('dropout recovery after a member was briefly cut off', () => {
+  let cluster: Cluster
+  beforeAll(async () => {
+    cluster = await startCluster(5)
+  })
+  afterAll(async () => {
+    await cluster.stop()
+  })
+
+  it('re-publishes the recover until the reconnected member has revealed (gossip does not repair old messages)', async () => {
+    const t = Math.floor(Date.now() / 1000 / 900) * 900 - 900
+    const [aggregator, , , cutOff, dropout] = cluster.nodes as [
+      MeshNode,
+      MeshNode,
+      MeshNode,
+      MeshNode,
+      MeshNode,
+    ]
+    const active = cluster.nodes.filter((n) => n !== dropout)
+    const sharesFrom = new Set<string>()
+    const onMessage = (e: CustomEvent<{ from?: { toString(): string }; data: Uint8Array }>) => {
+      if (new TextDecoder().decode(e.detail.data).includes('"type":"share"'))
+        sharesFrom.add(String(e.detail.from))
+    }
+    const pubsub = aggregator.libp2p.services.pubsub as unknown as EventTarget
+    pubsub.addEventListener('message', onMessage as EventListener)
+    await Promise.all(active.map((n, i) => n.aggregation.contribute(t, 100 * (i + 1))))
+    await until(() => sharesFrom.size === active.length - 1, 10_000, 'every share at the aggregator')
+    pubsub.removeEventListener('message', onMessage as EventListener)
+    // Every share is in: now cut one contributor off, so the recover (and its reveal) cannot flow.
+    const addrs = cluster.nodes.filter((n) => n !== cutOff).map((n) => n.multiaddrs()[0] as string)
+    await Promise.all(cutOff.libp2p.getConnections().map((c) => c.close()))
+    const collecting = aggregator.aggregation.collect(t, {
+      shareTimeoutMs: 300,
+      revealTimeoutMs: 8000,
+      recoverRetryMs: 500,
+    })
+    // Back after longer than gossipsub's message cache keeps the recover for (3 heartbeats of 1 s).
+    await new Promise((r) => setTimeout(r, 3500))
+    for (const addr of addrs) await cutOff.dial(addr)
+    const result = await collecting
+    expect(result.totalWh).toBe(100n + 200n + 300n + 400n)
+    expect(result.missing).toEqual([dropout.meter])
+  }, 20_000)
 })
