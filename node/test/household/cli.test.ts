@@ -1,11 +1,15 @@
-/** The household `zkmeter` CLI as a user runs it: help, a clear error when no node answers, bad options. */
-import { execFile } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+/**
+ * The household `zkmeter` CLI as a user runs it: help, a clear error when no node answers, bad
+ * options, and `npm start`'s form — the esbuild bundle — serving the UI and the API from its paths.
+ */
+import { execFile, spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { BUNDLE, buildNode, NODE_RUN_FLAGS } from '../../../tools/build-node.mjs'
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))
 
@@ -52,7 +56,7 @@ describe('zkmeter (household CLI)', () => {
   it('--help prints the usage, including the utility commands', async () => {
     const r = await run(['--help'])
     expect(r.code).toBe(0)
-    expect(r.stdout).toContain('usage: zkmeter <init|start|status|bills|pay|grant|export|utility>')
+    expect(r.stdout).toContain('usage: zkmeter <init|start|status|bills|pay|retry|grant|export|utility>')
   }, 60_000)
 
   it('an unknown option exits 1 and names it', async () => {
@@ -60,4 +64,66 @@ describe('zkmeter (household CLI)', () => {
     expect(r.code).toBe(1)
     expect(r.stderr).toContain('ConfigError: unknown option --colour')
   }, 60_000)
+})
+
+describe('zkmeter start as npm start runs it (the bundle)', () => {
+  it('serves the UI and the API, then stops with its dev chain on SIGTERM', async () => {
+    await buildNode()
+    const dataDir = await mkdtemp(join(tmpdir(), 'zkmeter-bundle-'))
+    const port = await freePort()
+    const node = spawn(
+      process.execPath,
+      [...NODE_RUN_FLAGS, BUNDLE, 'start', '--data-dir', dataDir, '--port', String(port)].concat([
+        '--chain-port',
+        '0',
+        '--mqtt-port',
+        '0',
+      ]),
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    let output = ''
+    node.stdout.on('data', (d) => {
+      output = (output + String(d)).slice(-4000)
+    })
+    node.stderr.on('data', (d) => {
+      output = (output + String(d)).slice(-4000)
+    })
+    const exited = new Promise<void>((resolve) => node.once('exit', () => resolve()))
+    try {
+      const api = `http://127.0.0.1:${port}`
+      const deadline = Date.now() + 60_000
+      for (;;) {
+        if (node.exitCode !== null) throw new Error(`the bundled node exited (${node.exitCode}):\n${output}`)
+        const ok = await fetch(`${api}/api/status`).then(
+          (r) => r.ok,
+          () => false,
+        )
+        if (ok) break
+        if (Date.now() > deadline) throw new Error(`the bundled node did not answer within 60 s:\n${output}`)
+        await new Promise((r) => setTimeout(r, 200))
+      }
+      // Paths resolved from import.meta.url inside the bundle: the UI, the ledger ABI (status reads
+      // the ledger), the circuit build (the prover's size).
+      const index = await fetch(`${api}/`)
+      expect(index.status).toBe(200)
+      expect(await index.text()).toContain('<html')
+      const status = (await (await fetch(`${api}/api/status`)).json()) as { chain: { ledger: string } }
+      expect(status.chain.ledger).toMatch(/^0x[0-9a-fA-F]{40}$/)
+      const children = (await readFile(`/proc/${node.pid}/task/${node.pid}/children`, 'utf8'))
+        .trim()
+        .split(/\s+/)
+        .filter(Boolean)
+        .map(Number)
+      expect(children.length).toBeGreaterThan(0)
+      node.kill('SIGTERM')
+      await exited
+      expect(node.exitCode).toBe(0)
+      await new Promise((r) => setTimeout(r, 500))
+      for (const pid of children)
+        expect(() => process.kill(pid, 0), `child ${pid} outlived the node`).toThrow()
+    } finally {
+      if (node.exitCode === null) node.kill('SIGKILL')
+      await rm(dataDir, { recursive: true, force: true })
+    }
+  }, 120_000)
 })
