@@ -75,8 +75,9 @@ describe('aggregation cost', () => {
     // Let the ticker run once more: a block ending with contribute() is only seen by the next tick.
     await new Promise((r) => setTimeout(r, 10))
     ticking = false
-    // 999 X25519 agreements + HKDFs take ~100 ms on this machine; in one stretch they starve timers.
-    expect(longest).toBeLessThan(60)
+    // 999 X25519 agreements, HKDFs and HMACs took ~1.4 s in one stretch before masking yielded; the
+    // margin over the 5 ms slices is for a shared, loaded machine.
+    expect(longest).toBeLessThan(100)
   })
 
   it('the share is the value plus the pairwise masks, computed with or without the caches', async () => {
