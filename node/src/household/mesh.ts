@@ -9,20 +9,15 @@
  *   observer (the utility; on the dev chain this node) ──► area totals ──► forecast
  *
  * The mesh's libp2p host is also Helia's (one identity, one set of connections): the household node
- * starts the mesh first and stops Helia before it. Keys (libp2p peer key, X25519 aggregation key)
- * persist under `<dataDir>/mesh/keys.json` (0600) and are never logged.
+ * starts the mesh first and stops Helia before it. Keys (libp2p peer key, X25519 aggregation key:
+ * mesh-keys.ts) persist under `<dataDir>/mesh/keys.json` (0600) and are never logged.
  */
-import { randomBytes } from 'node:crypto'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
-import type { PrivateKey } from '@libp2p/interface'
-import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
+import { peerIdFromString } from '@libp2p/peer-id'
 import type { SseHub } from '../api/http.ts'
 import type { Alarm } from '../automation/alarms.ts'
 import type { Hazard } from '../automation/reading.ts'
 import type { NodeConfig } from '../config.ts'
-import { InvalidInputError } from '../errors.ts'
 import { forecastLoad } from '../forecast/forecast.ts'
 import type { Ingestor, PeriodResult, RecordEvent } from '../ingest/ingestor.ts'
 import type { HeliaWithLibp2p } from '../ipfs/helia.ts'
@@ -37,6 +32,8 @@ import type { Address, MeterSigner } from '../mesh/signing.ts'
 import type { Eip712Domain } from '../protocol/eip712.ts'
 import { readJsonFile, writeJsonAtomic } from '../storage/json-file.ts'
 import type { Vault } from '../vault/index.ts'
+import { loadOrCreateMeshKeys } from './mesh-keys.ts'
+import { guardStrayDialErrors } from './stray-dial-errors.ts'
 
 type Log = (entry: Record<string, unknown>) => void
 
@@ -57,123 +54,6 @@ const SAVE_AGGREGATES_MS = 10_000
 const MAX_INTERPOLATED_GAP = 4
 
 const HAZARD_ALERT: Record<Hazard, AlertKind> = { flame: 'fire', gas: 'gas', water: 'flood' }
-
-export class MeshKeyFileError extends InvalidInputError {
-  override name = 'MeshKeyFileError'
-}
-
-// ── keys ────────────────────────────────────────────────────────────────────────────────────────
-
-export interface MeshKeys {
-  privateKey: PrivateKey
-  x25519PrivateKey: Uint8Array
-  peerId: string
-}
-
-/**
- * The mesh identity of this home, created once: the libp2p key (its peer id is what neighbours list
- * as a static peer) and the X25519 key (pair keys with every member derive from it, so a new one
- * would re-key the whole area's masks). Created with O_EXCL, so two starts cannot make two.
- */
-export async function loadOrCreateMeshKeys(dataDir: string): Promise<MeshKeys> {
-  const dir = join(dataDir, 'mesh')
-  const file = join(dir, 'keys.json')
-  await mkdir(dir, { recursive: true, mode: 0o700 })
-  let text: string | undefined
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-  }
-  if (text === undefined) {
-    const privateKey = await generateKeyPair('Ed25519')
-    const body = {
-      format: 'zkmeter-mesh-keys',
-      version: 1,
-      libp2pPrivateKey: Buffer.from(privateKeyToProtobuf(privateKey)).toString('base64'),
-      x25519PrivateKey: randomBytes(32).toString('hex'),
-    }
-    try {
-      await writeFile(file, `${JSON.stringify(body, null, 2)}\n`, { flag: 'wx', mode: 0o600 })
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
-    }
-    text = await readFile(file, 'utf8')
-  }
-  let parsed: { format?: unknown; libp2pPrivateKey?: unknown; x25519PrivateKey?: unknown }
-  try {
-    parsed = JSON.parse(text)
-  } catch {
-    throw new MeshKeyFileError(`${file} is not valid JSON`)
-  }
-  if (
-    parsed.format !== 'zkmeter-mesh-keys' ||
-    typeof parsed.libp2pPrivateKey !== 'string' ||
-    typeof parsed.x25519PrivateKey !== 'string' ||
-    !/^[0-9a-f]{64}$/.test(parsed.x25519PrivateKey)
-  ) {
-    throw new MeshKeyFileError(`${file} is not a zkmeter mesh key file`)
-  }
-  let privateKey: PrivateKey
-  try {
-    privateKey = privateKeyFromProtobuf(Buffer.from(parsed.libp2pPrivateKey, 'base64'))
-  } catch {
-    throw new MeshKeyFileError(`${file} holds an unreadable libp2p key`)
-  }
-  return {
-    privateKey,
-    x25519PrivateKey: new Uint8Array(Buffer.from(parsed.x25519PrivateKey, 'hex')),
-    peerId: peerIdFromPrivateKey(privateKey).toString(),
-  }
-}
-
-// ── libp2p's stray EncryptionFailedError ────────────────────────────────────────────────────────
-
-/*
- * libp2p 3.3 was seen (once, under load: docs/mesh.md §12) to let an EncryptionFailedError from a
- * timed-out outbound noise handshake escape as an uncaught error, which would kill the whole
- * household node (billing, alarms) for a failed dial to a neighbour. The failure is the dial's alone,
- * so that one error, by name, is logged and dropped; anything else keeps Node's behaviour — when no
- * other handler is installed, it is re-thrown from the handler, which terminates the process as an
- * uncaught error would.
- */
-const guardLogs = new Set<Log>()
-const isEncryptionFailure = (error: unknown) =>
-  error instanceof Error && error.name === 'EncryptionFailedError'
-function onUncaught(error: unknown): void {
-  if (isEncryptionFailure(error)) {
-    for (const log of guardLogs) {
-      log({
-        level: 'warn',
-        source: 'mesh',
-        msg: 'libp2p dial failed outside its caller',
-        error: String(error),
-      })
-      break
-    }
-    return
-  }
-  if (process.listenerCount('uncaughtException') === 1) throw error
-}
-function onUnhandledRejection(reason: unknown): void {
-  if (isEncryptionFailure(reason)) {
-    onUncaught(reason)
-    return
-  }
-  if (process.listenerCount('unhandledRejection') === 1) throw reason
-}
-function guard(log: Log): () => void {
-  if (guardLogs.size === 0) {
-    process.on('uncaughtException', onUncaught)
-    process.on('unhandledRejection', onUnhandledRejection)
-  }
-  guardLogs.add(log)
-  return () => {
-    if (!guardLogs.delete(log) || guardLogs.size > 0) return
-    process.off('uncaughtException', onUncaught)
-    process.off('unhandledRejection', onUnhandledRejection)
-  }
-}
 
 // ── views ───────────────────────────────────────────────────────────────────────────────────────
 
@@ -262,7 +142,7 @@ export async function startHouseholdMesh(options: HouseholdMeshOptions) {
     },
     logger,
   })
-  const unguard = guard(log)
+  const unguard = guardStrayDialErrors(log)
   const paths = {
     backups: join(options.dataDir, 'mesh', 'backups.json'),
     aggregates: join(options.dataDir, 'mesh', 'aggregates.json'),

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig, parseFlags } from '../../src/config.ts'
-import { loadOrCreateMeshKeys, MeshKeyFileError, startHouseholdMesh } from '../../src/household/mesh.ts'
+import { startHouseholdMesh } from '../../src/household/mesh.ts'
+import { loadOrCreateMeshKeys, MeshKeyFileError } from '../../src/household/mesh-keys.ts'
 
 const PEER = '/ip4/192.168.1.20/tcp/4001/p2p/12D3KooWSmhkS6vURDZeKX5jEAsy68t554USi8kcaVStQ29opWZM'
 
