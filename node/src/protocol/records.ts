@@ -481,7 +481,11 @@ export function parseStatePayload(
   const periodDays = int(json, 'PeriodDays', '$', 0, maxDays)
   if (periodStart % interval !== 0)
     throw new SchemaError('$.PeriodStart', `must be a multiple of ${interval} s`)
-  if (periodStart > time) throw new SchemaError('$.PeriodStart', "must not be after the report's Time")
+  // Ahead of Time only before the provisioning point, where STATE names the start the first period
+  // will have (protocol §5); a provisioning point more than 31 days ahead is a broken clock.
+  if (periodStart - time > MAX_PERIOD_SECONDS) {
+    throw new SchemaError('$.PeriodStart', "is more than 31 days after the report's Time")
+  }
   if (time - periodStart >= MAX_PERIOD_SECONDS + 86_400) {
     // A period never outlives 31 days from its anchor: an older open start is a stuck meter.
     throw new SchemaError('$.PeriodStart', "is more than 31 days before the report's Time")

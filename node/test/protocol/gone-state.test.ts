@@ -189,7 +189,7 @@ describe('STATE payload', () => {
     const cases: [string, (j: typeof good) => void][] = [
       ['$.PeriodStart', (j) => delete j.PeriodStart],
       ['$.PeriodStart', (j) => (j.PeriodStart = 1761955201)],
-      ['$.PeriodStart', (j) => (j.PeriodStart = 1764003600)], // after Time
+      ['$.PeriodStart', (j) => (j.PeriodStart = 1764002700 + 32 * 86_400)], // far after Time
       ['$.PeriodStart', (j) => (j.PeriodStart = 1764002700 - 33 * 86_400 - 900)], // stale
       ['$.PeriodDays', (j) => (j.PeriodDays = 32)],
       ['$.PeriodDays', (j) => (j.PeriodDays = '0')],
@@ -212,6 +212,11 @@ describe('STATE payload', () => {
       expect(caught, path).toBeInstanceOf(SchemaError)
       expect((caught as SchemaError).path, path).toBe(path)
     }
+    // Before the provisioning point STATE names where the first period will open: ahead of Time.
+    const ahead = { ...good, PeriodStart: 1764002700 + 2 * INTERVAL }
+    expect(
+      parseStatePayload(stateTopic(meter), JSON.stringify(ahead), { intervalSeconds: INTERVAL }).periodStart,
+    ).toBe(ahead.PeriodStart)
     // A profile with a shorter maximum period refuses a PeriodDays the circuit cannot hold.
     expect(() =>
       parseStatePayload(stateTopic(meter), JSON.stringify({ ...good, PeriodDays: 3 }), { maxPeriodDays: 2 }),
