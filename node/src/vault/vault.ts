@@ -23,6 +23,7 @@ import {
   InvalidManifestError,
   PeriodSealedError,
   StorageError,
+  VaultError,
 } from './errors.ts'
 import { type Grant, wrapGrant } from './grant.ts'
 import { derivePeriodKey, KEY_BYTES, type MeterAddress, normalizeMeter, normalizeTime } from './keys.ts'
@@ -78,6 +79,37 @@ export interface ReadOptions {
   signal?: AbortSignal
 }
 
+/**
+ * A manifest handed to adoptSealedPeriod was written under another root key (another household, or a
+ * lost key replaced by a new one): its keyCheck does not match the period key derived from ours.
+ * A DecryptionError, since that is what it amounts to: this vault cannot open it.
+ */
+export class ForeignManifestError extends DecryptionError {
+  override name = 'ForeignManifestError'
+}
+
+/**
+ * adoptSealedPeriod found this vault already holding something else for the same meter and period
+ * start: a different sealed manifest, or open batches appended since. Adopting would hide or orphan
+ * stored data, so it is refused; `details` names both sides.
+ */
+export class PeriodConflictError extends VaultError {
+  override name = 'PeriodConflictError'
+}
+
+export interface AdoptResult {
+  /** 'adopted': recorded as sealed now; 'already-sealed': this vault had sealed the same manifest. */
+  outcome: 'adopted' | 'already-sealed'
+  meter: MeterAddress
+  periodStart: number
+  periodEnd: number
+  manifestCid: CID
+  cidDigest: `0x${string}`
+  batchCount: number
+  /** Every record of the period, decrypted (the adoption had to open them all to check them). */
+  records: VaultRecord[]
+}
+
 export interface Vault {
   appendBatch(
     meter: string,
@@ -89,6 +121,15 @@ export interface Vault {
   /** The records appended so far to a period that is not sealed yet (e.g. for an export); [] if none. */
   readOpenPeriod(meter: string, periodStart: number | bigint): Promise<VaultRecord[]>
   listPeriods(): Promise<PeriodInfo[]>
+  /**
+   * Takes a sealed period this vault no longer has in its index (e.g. fetched back from neighbours
+   * after a disk loss) and records it as sealed, exactly as sealPeriod would have: fetches and decodes
+   * the manifest, checks it was written with this root key (else ForeignManifestError), fetches and
+   * decrypts every batch (BlockUnavailableError, DecryptionError, InvalidManifestError), pins the
+   * blocks. Idempotent for the same manifest; any other local data for that meter and period start is
+   * never overwritten (PeriodConflictError).
+   */
+  adoptSealedPeriod(manifestCid: CID | string, options?: ReadOptions): Promise<AdoptResult>
   grant(manifestCid: CID | string, recipientX25519PublicKey: Uint8Array): Promise<Grant>
 }
 
@@ -506,6 +547,91 @@ export function createVault(options: VaultOptions): Vault {
         }
         list.push(...open.values())
         return list.sort((a, b) => a.meter.localeCompare(b.meter) || a.periodStart - b.periodStart)
+      })
+    },
+
+    adoptSealedPeriod(manifestCidIn, readOptions = {}) {
+      return guard('adopt a sealed period', async () => {
+        const cid = parseCid(manifestCidIn)
+        const manifest = decodeManifest(await getBlock(helia, cid, timeoutMs, readOptions.signal), cid)
+        const { meter, periodStart, periodEnd } = manifest
+        const periodKey = derivePeriodKey(rootKey, meter, periodStart)
+        try {
+          if (!keyCheck(periodKey).every((b, i) => b === manifest.keyCheck[i])) {
+            throw new ForeignManifestError(
+              `manifest ${cid} (period ${periodStart} of meter ${meter}) was not written with this household's root key: it is not ours to adopt`,
+              { details: { manifestCid: cid.toString() } },
+            )
+          }
+          const id = periodId(meter, periodStart)
+          // In the period's queue: an append or a seal of the same period cannot slip in between the
+          // conflict check and the write.
+          return await serialize(id, async () => {
+            const state = await loadPeriod(id)
+            const result = (outcome: AdoptResult['outcome'], records: VaultRecord[]): AdoptResult => ({
+              outcome,
+              meter,
+              periodStart,
+              periodEnd,
+              manifestCid: cid,
+              cidDigest: cidDigest(cid),
+              batchCount: manifest.batchCount,
+              records,
+            })
+            if (state.status === 'sealed') {
+              if (state.sealed.manifestCid.toString() !== cid.toString()) {
+                throw new PeriodConflictError(
+                  `period ${periodStart} of meter ${meter} is already sealed here under manifest ${state.sealed.manifestCid}, not ${cid}: the local period is kept, the other is not adopted`,
+                  {
+                    details: {
+                      meter,
+                      periodStart,
+                      local: state.sealed.manifestCid.toString(),
+                      offered: cid.toString(),
+                    },
+                  },
+                )
+              }
+              // Same manifest: nothing to record. The records are read for the caller all the same.
+              return result(
+                'already-sealed',
+                await readWithKey(helia, cid, () => periodKey, timeoutMs, readOptions),
+              )
+            }
+            if (state.batchCount > 0) {
+              throw new PeriodConflictError(
+                `period ${periodStart} of meter ${meter} is open here with ${state.batchCount} batch(es) appended since: adopting manifest ${cid} would orphan them, so it is refused`,
+                { details: { meter, periodStart, openBatches: state.batchCount, offered: cid.toString() } },
+              )
+            }
+            // Every batch must be here (or arrive from a peer) and open under this key before the
+            // period is listed: a listed period that cannot be read would break history and billing.
+            const batches = await mapLimit(manifest.batches, FETCH_CONCURRENCY, async (batchCid, index) => {
+              const block = await getBlock(helia, batchCid, timeoutMs, readOptions.signal)
+              return decryptBatch({ periodKey, meter, periodStart, index }, block)
+            })
+            const records = batches.flat()
+            if (records.length !== manifest.recordCount) {
+              throw new InvalidManifestError(
+                `manifest ${cid} announces ${manifest.recordCount} records but its batches hold ${records.length}`,
+              )
+            }
+            // Blocks pinned before the state key, as sealPeriod does: a listed period's blocks never go.
+            for (const batchCid of manifest.batches) await pinBlock(helia, batchCid)
+            await pinBlock(helia, cid)
+            const sealed: SealedState = {
+              manifestCid: cid,
+              periodEnd,
+              batchCount: manifest.batchCount,
+              recordCount: manifest.recordCount,
+            }
+            await helia.datastore.put(sealedKey(id), dagCbor.encode(sealed))
+            periods.set(id, { status: 'sealed', sealed })
+            return result('adopted', records)
+          })
+        } finally {
+          periodKey.fill(0)
+        }
       })
     },
 
