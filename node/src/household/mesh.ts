@@ -31,7 +31,7 @@ import { ledgerRegistry, type MeterInfo } from '../mesh/registry.ts'
 import type { Address, MeterSigner } from '../mesh/signing.ts'
 import type { Eip712Domain } from '../protocol/eip712.ts'
 import { readJsonFile, writeJsonAtomic } from '../storage/json-file.ts'
-import type { Vault } from '../vault/index.ts'
+import type { AdoptResult, Vault, VaultRecord } from '../vault/index.ts'
 import { loadOrCreateMeshKeys } from './mesh-keys.ts'
 import { guardStrayDialErrors } from './stray-dial-errors.ts'
 
@@ -79,6 +79,32 @@ export interface BackupEntry {
   status: 'pending' | 'partial' | 'done'
   attempts: number
   lastError: string | null
+}
+
+/** What POST /api/mesh/restore did with one manifest a neighbour keeps for this home. */
+export interface RestoredPeriod {
+  manifestCid: string
+  /**
+   * adopted: now listed by the vault and shown in the history; present: the vault already had it
+   * sealed (nothing changed); refused: not adopted, `reason` says why (the vault is left as it was).
+   */
+  outcome: 'adopted' | 'present' | 'refused'
+  /** From the manifest; null when it could not be read. */
+  meter: string | null
+  periodStart: number | null
+  periodEnd: number | null
+  records: number | null
+  reason: string | null
+  /** Neighbours (peer ids) that listed it. */
+  heldBy: string[]
+}
+
+export interface RestoreReport {
+  /** Manifest CIDs sealed in the vault after the restore (adopted now or already there). */
+  restored: string[]
+  periods: RestoredPeriod[]
+  /** Each area neighbour asked, and how many manifests it keeps for us (null: it could not answer). */
+  neighbours: { peerId: string; meter: string | null; listed: number | null; error: string | null }[]
 }
 
 export interface AggregatePoint {
@@ -372,6 +398,8 @@ export async function startHouseholdMesh(options: HouseholdMeshOptions) {
   const identity = backupIdentity(options.rootKey)
   let backup: BackupService | undefined
   let helia: HeliaWithLibp2p | undefined
+  /** The vault backups read from and a restore adopts into (set by startBackups). */
+  let backupVault: Vault | undefined
   const backups: BackupEntry[] = []
   const savedBackups = (await readJsonFile(paths.backups).catch(() => undefined)) as
     | { periods?: BackupEntry[] }
@@ -487,6 +515,7 @@ export async function startHouseholdMesh(options: HouseholdMeshOptions) {
      */
     async startBackups(node: HeliaWithLibp2p, vault: Vault): Promise<void> {
       helia = node
+      backupVault = vault
       backup = createBackupService({
         helia: node,
         // Only registered members of the area (by their meter-signed announcement) may use our disk.
@@ -585,16 +614,92 @@ export async function startHouseholdMesh(options: HouseholdMeshOptions) {
     },
 
     /**
-     * Asks every area neighbour which manifests it keeps for this home (by the backup owner key,
-     * derived from the root key) and pins them here, fetching the blocks over bitswap.
+     * Restore after a disk loss, with only the root key: asks every area neighbour which manifests it
+     * keeps for this home (by the backup owner key, derived from the root key), then has the vault
+     * adopt each one (fetching the encrypted blocks over bitswap, checking they open under our root
+     * key, pinning them) and hands the records of every newly adopted period to `addToHistory`, in
+     * period order, as the node does when it loads the vault at start. One period's failure (a block
+     * no neighbour sends, a conflicting local period) is reported and does not stop the others.
      */
-    async restore(): Promise<string[]> {
-      if (backup === undefined) throw new MeshNotRunningError('backups are not running')
-      const peers = mesh.members
-        .list()
-        .filter((m) => m.peerId !== mesh.peerId)
-        .map((m) => peerIdFromString(m.peerId))
-      return backup.restoreFrom(peers, identity)
+    async restore(addToHistory: (records: readonly VaultRecord[]) => void): Promise<RestoreReport> {
+      const service = backup
+      const vault = backupVault
+      if (service === undefined || vault === undefined)
+        throw new MeshNotRunningError('backups are not running')
+      const heldBy = new Map<string, string[]>()
+      const neighbours: RestoreReport['neighbours'] = []
+      for (const member of mesh.members.list()) {
+        if (member.peerId === mesh.peerId) continue
+        try {
+          const cids = await service.listWith(peerIdFromString(member.peerId), identity)
+          for (const cid of cids) heldBy.set(cid, [...(heldBy.get(cid) ?? []), member.peerId])
+          neighbours.push({ peerId: member.peerId, meter: member.meter, listed: cids.length, error: null })
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error)
+          neighbours.push({ peerId: member.peerId, meter: member.meter, listed: null, error: message })
+        }
+      }
+      const periods: RestoredPeriod[] = []
+      const adopted: AdoptResult[] = []
+      for (const [cid, peers] of [...heldBy].sort(([a], [b]) => a.localeCompare(b))) {
+        try {
+          const result = await vault.adoptSealedPeriod(cid)
+          if (result.outcome === 'adopted') adopted.push(result)
+          periods.push({
+            manifestCid: cid,
+            outcome: result.outcome === 'adopted' ? 'adopted' : 'present',
+            meter: result.meter,
+            periodStart: result.periodStart,
+            periodEnd: result.periodEnd,
+            records: result.records.length,
+            reason: null,
+            heldBy: peers,
+          })
+          // Back with neighbours again: backups.json went with the disk (a no-op if already queued).
+          enqueue(result.periodStart, result.periodEnd, cid)
+        } catch (error) {
+          // Errors name CIDs, periods and meters, never record values or keys.
+          const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
+          periods.push({
+            manifestCid: cid,
+            outcome: 'refused',
+            meter: null,
+            periodStart: null,
+            periodEnd: null,
+            records: null,
+            reason,
+            heldBy: peers,
+          })
+          log({ level: 'warn', source: 'mesh', msg: 'a backed-up period was not restored', cid, reason })
+        }
+      }
+      for (const result of adopted.sort(
+        (a, b) => a.meter.localeCompare(b.meter) || a.periodStart - b.periodStart,
+      )) {
+        addToHistory(result.records)
+      }
+      periods.sort(
+        (a, b) => (a.periodStart ?? Number.MAX_SAFE_INTEGER) - (b.periodStart ?? Number.MAX_SAFE_INTEGER),
+      )
+      const count = (outcome: RestoredPeriod['outcome']) =>
+        periods.filter((p) => p.outcome === outcome).length
+      log({
+        level: 'info',
+        source: 'mesh',
+        msg: 'restore from neighbours finished',
+        neighbours: neighbours.length,
+        adopted: count('adopted'),
+        present: count('present'),
+        refused: count('refused'),
+      })
+      return {
+        restored: periods
+          .filter((p) => p.outcome !== 'refused')
+          .map((p) => p.manifestCid)
+          .sort(),
+        periods,
+        neighbours,
+      }
     },
 
     /** What GET /api/utility/aggregates answers. */

@@ -318,8 +318,10 @@ export function registerRoutes(api: HttpApi, ctx: HouseholdContext): void {
   })
   api.route('POST', '/api/mesh/restore', async () => {
     if (!ctx.mesh) throw new HttpError(409, 'the mesh is disabled (--mesh false): no neighbour holds backups')
-    const restored = await ctx.mesh.restore()
-    return { restored }
+    // Adopted periods join the in-memory history at once, as the vault's periods do at start.
+    return ctx.mesh.restore((records) => {
+      for (const record of records) ctx.history.add(record as never)
+    })
   })
 
   // ── privacy ───────────────────────────────────────────────────────────────────────────────

@@ -6,12 +6,14 @@
  *   - a utility notice over the mesh is shown, a forged one is refused and counted;
  *   - a sealed period is pinned by neighbours (backup status per period in /api/mesh);
  *   - the utility observer's /api/utility/aggregates holds exact area totals and a forecast;
+ *   - a home whose disk is wiped but for its key files restarts and gets its sealed periods back from
+ *     the neighbours: vault, history and export as before the loss;
  *   - the nodes stop cleanly.
  * No tariff is published, so bills wait for one and nothing is proved or submitted: that keeps three
  * nodes within two cores, and means the registered start counters below are never checked.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -29,7 +31,7 @@ import {
 import { compileLedger } from '../../../contracts/ts/compile.ts'
 import { deployLedger } from '../../../contracts/ts/ledger.ts'
 import { DEFAULT_CONFIG, type NodeConfig } from '../../src/config.ts'
-import { type HouseholdIdentity, initHousehold } from '../../src/household/identity.ts'
+import { type HouseholdIdentity, initHousehold, openHousehold } from '../../src/household/identity.ts'
 import { loadOrCreateMeshKeys } from '../../src/household/mesh-keys.ts'
 import { type HouseholdNode, startHouseholdNode } from '../../src/household/node.ts'
 import { createNotice } from '../../src/mesh/notices.ts'
@@ -47,6 +49,7 @@ let provider: Awaited<ReturnType<typeof jsonRpcProvider>>
 let ledgerAddress: string
 const dirs: string[] = []
 const nodes: HouseholdNode[] = []
+const configs: NodeConfig[] = []
 const logs: Record<string, unknown>[][] = []
 
 async function freePort(): Promise<number> {
@@ -125,25 +128,27 @@ beforeAll(async () => {
       startCounter: 0,
     })
   }
-  const configs: NodeConfig[] = homes.map((home, i) => ({
-    ...structuredClone(DEFAULT_CONFIG),
-    dataDir: home.dataDir,
-    http: { host: '127.0.0.1', port: 0 },
-    chain: { rpcUrl: rpc.url, embeddedPort: 0, ledger: ledgerAddress },
-    mqtt: { url: undefined, embeddedPort: 0 },
-    meter: { simulated: true, speed: SPEED, periodDays: 1 },
-    mesh: {
-      enabled: true,
-      listen: [`/ip4/127.0.0.1/tcp/${home.port}`],
-      peers: homes
-        .filter((_, j) => j !== i)
-        .map((other) => `/ip4/127.0.0.1/tcp/${other.port}/p2p/${other.peerId}`),
-      mdns: false,
-      // Home 0 also runs the utility's observer (on the embedded dev chain that is the default).
-      observer: i === 0,
-    },
-    dev: true,
-  }))
+  configs.push(
+    ...homes.map((home, i) => ({
+      ...structuredClone(DEFAULT_CONFIG),
+      dataDir: home.dataDir,
+      http: { host: '127.0.0.1', port: 0 },
+      chain: { rpcUrl: rpc.url, embeddedPort: 0, ledger: ledgerAddress },
+      mqtt: { url: undefined, embeddedPort: 0 },
+      meter: { simulated: true, speed: SPEED, periodDays: 1 },
+      mesh: {
+        enabled: true,
+        listen: [`/ip4/127.0.0.1/tcp/${home.port}`],
+        peers: homes
+          .filter((_, j) => j !== i)
+          .map((other) => `/ip4/127.0.0.1/tcp/${other.port}/p2p/${other.peerId}`),
+        mdns: false,
+        // Home 0 also runs the utility's observer (on the embedded dev chain that is the default).
+        observer: i === 0,
+      },
+      dev: true,
+    })),
+  )
   // Started together, so the virtual meters' simulated clocks (the aggregation rounds) stay close.
   const started = await Promise.all(
     homes.map((home, i) => {
@@ -331,6 +336,108 @@ describe('household nodes as neighbours on the mesh', () => {
       expect((await api<MeshView>(i, '/api/mesh')).noticesRejected).toBeGreaterThanOrEqual(1)
       expect(logs[i]?.some((e) => e.msg === 'rejected a utility notice: forged')).toBe(true)
     }
+  })
+
+  it('restores a wiped home’s sealed periods from its neighbours, with only its key files', async () => {
+    const owner = 2
+    const before = nodes[owner] as HouseholdNode
+    // What the neighbours hold for it: every period at least one of them confirmed pinning.
+    const { backups } = await api<MeshView>(owner, '/api/mesh')
+    const held = backups.filter((b) => b.pinnedBy.length > 0)
+    expect(held.length).toBeGreaterThan(0)
+    const listedBefore = (await before.context.vault.listPeriods()).filter((p) =>
+      held.some((b) => b.manifestCid === p.manifestCid?.toString()),
+    )
+    expect(listedBefore).toHaveLength(held.length)
+    // Each period's interval range, and what the API showed for it before the loss.
+    const ranges: { cid: string; from: number; to: number; csv: string; points: unknown }[] = []
+    for (const period of listedBefore) {
+      const times = ((await before.context.vault.readPeriod(period.manifestCid as CID)) as { time: number }[])
+        .map((r) => r.time)
+        .sort((a, b) => a - b)
+      const from = times[0] as number
+      const to = (times.at(-1) as number) + 1
+      const query = `from=${from}&to=${to}`
+      ranges.push({
+        cid: (period.manifestCid as CID).toString(),
+        from,
+        to,
+        csv: await (await fetch(`${before.urls.api}/api/export.csv?${query}`)).text(),
+        points: (await api<{ points: unknown }>(owner, `/api/readings?${query}&resolution=interval`)).points,
+      })
+    }
+    expect(ranges.every((r) => r.csv.split('\n').length > 10)).toBe(true)
+
+    // The disk is lost: everything but keys/ goes (vault, ingest journal, mesh keys and peer id,
+    // backups.json, meter state, bills). The node restarts from the resident's key backup alone.
+    // (stop() again in afterAll is a no-op if the restart below fails.)
+    await before.stop()
+    const config = configs[owner] as NodeConfig
+    for (const entry of await readdir(config.dataDir)) {
+      if (entry !== 'keys') await rm(join(config.dataDir, entry), { recursive: true, force: true })
+    }
+    const identity = await openHousehold(config.dataDir, { dev: true })
+    const entries: Record<string, unknown>[] = []
+    logs[owner] = entries
+    // The meter stays unplugged (no virtual meter): what comes back is only what the neighbours held.
+    // A new listen port: the neighbours' static entry for the old peer id must not find the new one.
+    const restarted = await startHouseholdNode(
+      {
+        ...config,
+        meter: { ...config.meter, simulated: false },
+        mesh: { ...config.mesh, listen: [`/ip4/127.0.0.1/tcp/${await freePort()}`] },
+      },
+      identity,
+      { log: (entry) => void entries.push({ at: Date.now(), ...entry }) },
+    )
+    nodes[owner] = restarted
+    expect(restarted.context.mesh?.peerId).not.toBe(before.context.mesh?.peerId)
+    expect(await restarted.context.vault.listPeriods()).toEqual([])
+    expect(restarted.context.history.intervals(0, Number.MAX_SAFE_INTEGER)).toEqual([])
+    await waitFor(
+      'the restarted home to see both neighbours',
+      async () => {
+        const m = await api<MeshView>(owner, '/api/mesh')
+        return m.members >= HOMES - 1 && m.connectedAreaPeers >= HOMES - 1 ? true : undefined
+      },
+      30_000,
+    )
+
+    const started = Date.now()
+    const report = await api<{
+      restored: string[]
+      periods: { manifestCid: string; outcome: string; records: number; heldBy: string[] }[]
+      neighbours: { listed: number | null }[]
+    }>(owner, '/api/mesh/restore', { method: 'POST' })
+    console.info(`restore: ${report.periods.length} period(s) adopted in ${Date.now() - started} ms`)
+    expect(report.neighbours).toHaveLength(HOMES - 1)
+    for (const period of listedBefore) {
+      const cid = (period.manifestCid as CID).toString()
+      expect(report.restored).toContain(cid)
+      expect(report.periods.find((p) => p.manifestCid === cid)).toMatchObject({
+        outcome: 'adopted',
+        records: period.recordCount,
+      })
+    }
+    // The vault lists them as sealed, exactly as before the loss.
+    const listedAfter = await restarted.context.vault.listPeriods()
+    for (const period of listedBefore) expect(listedAfter).toContainEqual(period)
+    // History and export show the same intervals as before, at once.
+    for (const range of ranges) {
+      const query = `from=${range.from}&to=${range.to}`
+      expect(
+        (await api<{ points: unknown }>(owner, `/api/readings?${query}&resolution=interval`)).points,
+      ).toEqual(range.points)
+      expect(await (await fetch(`${restarted.urls.api}/api/export.csv?${query}`)).text()).toBe(range.csv)
+    }
+    // Run again: nothing new, nothing refused.
+    const again = await api<{ periods: { outcome: string }[] }>(owner, '/api/mesh/restore', {
+      method: 'POST',
+    })
+    expect(again.periods.every((p) => p.outcome === 'present')).toBe(true)
+    // Backed up again: the restored periods are back in the backup list (backups.json was lost).
+    const { backups: rebacked } = await api<MeshView>(owner, '/api/mesh')
+    for (const range of ranges) expect(rebacked.map((b) => b.manifestCid)).toContain(range.cid)
   })
 
   it('stops cleanly', async () => {
