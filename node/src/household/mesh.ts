@@ -629,7 +629,9 @@ export async function startHouseholdMesh(options: HouseholdMeshOptions) {
       const heldBy = new Map<string, string[]>()
       const neighbours: RestoreReport['neighbours'] = []
       for (const member of mesh.members.list()) {
-        if (member.peerId === mesh.peerId) continue
+        // Not ourselves, nor our own meter under the peer id we had before the loss (a neighbour may
+        // still relay that old announcement): it is gone with the disk and never held our backups.
+        if (member.peerId === mesh.peerId || member.meter === options.meterAddress) continue
         try {
           const cids = await service.listWith(peerIdFromString(member.peerId), identity)
           for (const cid of cids) heldBy.set(cid, [...(heldBy.get(cid) ?? []), member.peerId])
