@@ -11,6 +11,7 @@ import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { Aedes } from 'aedes'
 import mqtt, { type MqttClient } from 'mqtt'
 import { commit, deriveSalt } from '../../../circuits/src/commitment.ts'
+import type { IngestorOptions } from '../../src/ingest/ingestor.ts'
 import { addressOfPrivateKey, hexToBytes } from '../../src/protocol/eip712.ts'
 import {
   type BillingPeriod,
@@ -164,4 +165,19 @@ export async function until(predicate: () => boolean | Promise<boolean>, timeout
     if (Date.now() > deadline) throw new Error('condition not reached in time')
     await new Promise((r) => setTimeout(r, 20))
   }
+}
+
+/**
+ * The ingestor options every test over one test meter shares: its data dir, the test domain, the
+ * meter with its pairing key anchored at DAY0, and one-day periods of N intervals.
+ */
+export function oneMeterIngestorOptions(dataDir: string, meter: TestMeter) {
+  return {
+    dataDir,
+    domain: DOMAIN,
+    meters: [{ address: meter.address, pairingKey: meter.pairingKey, firstPeriodStart: DAY0 }],
+    intervalSeconds: INTERVAL,
+    periodReadings: N,
+    periodDays: 1,
+  } satisfies Partial<IngestorOptions>
 }

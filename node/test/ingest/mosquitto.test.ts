@@ -9,7 +9,7 @@ import { createIngestor, type Ingestor } from '../../src/ingest/ingestor.ts'
 import { createFileSink } from '../../src/ingest/sink.ts'
 import { ackTopic, resendTopic } from '../../src/protocol/records.ts'
 import { type Mosquitto, startMosquitto } from '../mqtt/mosquitto.ts'
-import { connectMeter, createTestMeter, DAY0, DOMAIN, INTERVAL, N, tempDir, until } from './helpers.ts'
+import { connectMeter, createTestMeter, DAY0, oneMeterIngestorOptions, tempDir, until } from './helpers.ts'
 
 const meter = createTestMeter(7)
 let mosquitto: Mosquitto
@@ -32,12 +32,7 @@ const makeIngestor = () =>
   createIngestor({
     mqttUrl: mosquitto.url,
     clientId: 'mosquitto-test-node',
-    dataDir: `${dir.path}/node`,
-    domain: DOMAIN,
-    meters: [{ address: meter.address, pairingKey: meter.pairingKey, firstPeriodStart: DAY0 }],
-    intervalSeconds: INTERVAL,
-    periodReadings: N,
-    periodDays: 1,
+    ...oneMeterIngestorOptions(`${dir.path}/node`, meter),
     vault: createFileSink(`${dir.path}/vault`),
     log: () => {},
   })

@@ -19,7 +19,7 @@ import {
   signGone,
   stateTopic,
 } from '../../src/protocol/records.ts'
-import { createTestMeter, DAY0, DOMAIN, INTERVAL, N, tempDir } from './helpers.ts'
+import { createTestMeter, DAY0, DOMAIN, oneMeterIngestorOptions, tempDir } from './helpers.ts'
 
 const meter = createTestMeter(3)
 const stranger = createTestMeter(4)
@@ -32,12 +32,7 @@ const logs: Record<string, unknown>[] = []
 
 function makeIngestor(): Ingestor {
   return createIngestor({
-    dataDir: `${dir.path}/node`,
-    domain: DOMAIN,
-    meters: [{ address: meter.address, pairingKey: meter.pairingKey, firstPeriodStart: DAY0 }],
-    intervalSeconds: INTERVAL,
-    periodReadings: N,
-    periodDays: 1,
+    ...oneMeterIngestorOptions(`${dir.path}/node`, meter),
     log: (entry) => logs.push(entry),
   })
 }
