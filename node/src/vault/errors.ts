@@ -74,3 +74,21 @@ export class InvalidGrantError extends VaultError {
 export class StorageError extends VaultError {
   override name = 'StorageError'
 }
+
+/**
+ * A manifest handed to adoptSealedPeriod was written under another root key (another household, or a
+ * lost key replaced by a new one): its keyCheck does not match the period key derived from ours.
+ * A DecryptionError, since that is what it amounts to: this vault cannot open it.
+ */
+export class ForeignManifestError extends DecryptionError {
+  override name = 'ForeignManifestError'
+}
+
+/**
+ * adoptSealedPeriod found this vault already holding something else for the same meter and period
+ * start: a different sealed manifest, or open batches appended since. Adopting would hide or orphan
+ * stored data, so it is refused; `details` names both sides.
+ */
+export class PeriodConflictError extends VaultError {
+  override name = 'PeriodConflictError'
+}

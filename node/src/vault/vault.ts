@@ -20,10 +20,11 @@ import { type BatchContext, decryptBatch, encodeRecords, sealBatch, type VaultRe
 import {
   BlockUnavailableError,
   DecryptionError,
+  ForeignManifestError,
   InvalidManifestError,
+  PeriodConflictError,
   PeriodSealedError,
   StorageError,
-  VaultError,
 } from './errors.ts'
 import { type Grant, wrapGrant } from './grant.ts'
 import { derivePeriodKey, KEY_BYTES, type MeterAddress, normalizeMeter, normalizeTime } from './keys.ts'
@@ -77,24 +78,6 @@ export interface PeriodInfo {
 
 export interface ReadOptions {
   signal?: AbortSignal
-}
-
-/**
- * A manifest handed to adoptSealedPeriod was written under another root key (another household, or a
- * lost key replaced by a new one): its keyCheck does not match the period key derived from ours.
- * A DecryptionError, since that is what it amounts to: this vault cannot open it.
- */
-export class ForeignManifestError extends DecryptionError {
-  override name = 'ForeignManifestError'
-}
-
-/**
- * adoptSealedPeriod found this vault already holding something else for the same meter and period
- * start: a different sealed manifest, or open batches appended since. Adopting would hide or orphan
- * stored data, so it is refused; `details` names both sides.
- */
-export class PeriodConflictError extends VaultError {
-  override name = 'PeriodConflictError'
 }
 
 export interface AdoptResult {
