@@ -1,6 +1,7 @@
 /**
  * Safety alerts (docs/mesh.md §6). Gossip is best-effort, so an alert is acknowledged: every member
- * that surfaces it answers with an ack signed by its own meter key, and the sender re-publishes the
+ * that surfaces it answers with an ack signed for its own meter (by the meter key or the household
+ * account the registry binds to it, as alerts are), and the sender re-publishes the
  * same signed alert with exponential backoff until every current member has acknowledged or the
  * alert expired. Receivers dedupe by id (surface once, but re-ack every copy: the first ack may be
  * the one that was lost) and drop expired or future-dated alerts.
@@ -12,6 +13,7 @@ import { type MeshContext, nowS, type Verdict } from './context.ts'
 import { InvalidMeshMessageError, NotAMemberError } from './errors.ts'
 import { createEmitter } from './events.ts'
 import type { MembershipService } from './membership.ts'
+import { signsFor } from './registry.ts'
 import { type Address, type Hex, recoverMesh, signMesh } from './signing.ts'
 
 export interface Alert {
@@ -180,7 +182,7 @@ export function createAlerts(ctx: MeshContext, membership: MembershipService, re
       }
       const duplicate = seen.has(b.id)
       if (duplicate && pending.has(b.id)) return 'ignore' // our own alert echoed back
-      if (recoverMesh(ctx.domain, 'alert', b, message.sig) !== b.meter) {
+      if (!(await signsFor(ctx.registry, b.meter, recoverMesh(ctx.domain, 'alert', b, message.sig)))) {
         ctx.log.warn('rejected an alert with a bad signature', { id: b.id, meter: b.meter })
         return 'reject'
       }
@@ -206,7 +208,7 @@ export function createAlerts(ctx: MeshContext, membership: MembershipService, re
       if (b.to !== self) return 'accept'
       const entry = pending.get(b.id)
       if (entry === undefined) return 'ignore'
-      if (recoverMesh(ctx.domain, 'ack', b, message.sig) !== b.meter) {
+      if (!(await signsFor(ctx.registry, b.meter, recoverMesh(ctx.domain, 'ack', b, message.sig)))) {
         ctx.log.warn('rejected an alert ack with a bad signature', { id: b.id, meter: b.meter })
         return 'reject'
       }

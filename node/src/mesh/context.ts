@@ -26,7 +26,12 @@ export type Verdict = 'accept' | 'ignore' | 'reject'
 export interface MeshContext {
   area: number
   domain: Eip712Domain
-  /** Absent for an observer (e.g. the utility console): it listens and aggregates, never contributes. */
+  /**
+   * Signs for this node's meter: `address` is the meter (the member this node is on the mesh), the
+   * key behind `signDigest` is the meter's own or the household account registered for it (node.ts
+   * builds it from a `MeshIdentity`). Absent for an observer (e.g. the utility console): it listens
+   * and aggregates, never contributes.
+   */
   signer: MeterSigner | undefined
   utility: Address
   registry: MeterRegistry

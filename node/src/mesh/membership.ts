@@ -1,6 +1,7 @@
 /**
  * Area membership (docs/mesh.md §5). A member announces `{ area, peerId, x25519PublicKey, meter, time }`
- * signed by its meter key; a node accepts it only if the signature recovers to `meter`, the gossip
+ * signed by its meter key or by the household account the registry binds to that meter; a node
+ * accepts it only if the signature recovers to one of those two, the gossip
  * author is `peerId` (so an announcement cannot be replayed by another peer to hijack a meter's
  * shares), and the registry says the meter is a registered, active meter of this area. The newest
  * announcement per meter wins. Re-announcements reuse the same signed bytes, so receivers that already
@@ -10,6 +11,7 @@ import type { AnnounceBody, AnnounceMessage } from './codec.ts'
 import { type MeshContext, nowS, type Verdict } from './context.ts'
 import { createEmitter } from './events.ts'
 import type { MemberKey } from './masking.ts'
+import { signsFor } from './registry.ts'
 import { type Address, type Hex, recoverMesh, signMesh } from './signing.ts'
 
 export interface Member extends MemberKey {
@@ -106,7 +108,7 @@ export function createMembership(
       if (known !== undefined && known.time >= body.time) return 'ignore'
       if (body.time > nowS(ctx) + ctx.skewS) return 'reject'
       const signer = recoverMesh(ctx.domain, 'announce', body, message.sig)
-      if (signer !== body.meter) {
+      if (!(await signsFor(ctx.registry, body.meter, signer))) {
         ctx.log.warn('rejected a membership announcement with a bad signature', {
           meter: body.meter,
           peer: from,

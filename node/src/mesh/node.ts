@@ -46,7 +46,7 @@ import { generateX25519KeyPair, x25519PublicKeyOf, x25519SharedSecret } from './
 import { createMembership } from './membership.ts'
 import { createNotices } from './notices.ts'
 import type { MeterRegistry } from './registry.ts'
-import { type Address, bytesToHexLower, type MeterSigner } from './signing.ts'
+import { type Address, bytesToHexLower, type MeshIdentity, type MeterSigner } from './signing.ts'
 
 export interface MeshNodeOptions {
   /** The ledger's areaId of this home (uint32). */
@@ -56,8 +56,13 @@ export interface MeshNodeOptions {
   /** The utility's address (the ledger owner): the only valid signer of notices. */
   utility: Address
   registry: MeterRegistry
-  /** This home's meter key (signs announcements, alerts, acks). Omit for an observer node (utility console). */
-  meter?: MeterSigner
+  /**
+   * Who this node speaks for, and the key that signs its announcements, alerts and acks: the meter's
+   * own key (a `MeterSigner` whose address is the meter), or `{ meter, signer }` with the household
+   * account the ledger registers for that meter (a hardware meter keeps its key: docs/mesh.md §3).
+   * Omit for an observer node (utility console).
+   */
+  meter?: MeterSigner | MeshIdentity
   /** libp2p identity; a fresh Ed25519 key if omitted (persist it to keep the same peer id across restarts). */
   privateKey?: PrivateKey
   /** X25519 private key for pairwise masks (32 bytes); fresh if omitted. */
@@ -109,8 +114,29 @@ function validateOptions(options: MeshNodeOptions) {
   }
 }
 
+/**
+ * The signer the services use: its `address` is the meter this node speaks for, whichever key signs
+ * (context.ts `signer`). A plain `MeterSigner` is the meter's own key.
+ */
+function actingSigner(meter: MeterSigner | MeshIdentity | undefined): MeterSigner | undefined {
+  if (meter === undefined) return undefined
+  const identity = 'signer' in meter ? meter : { meter: meter.address, signer: meter }
+  if (typeof identity.meter !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(identity.meter)) {
+    throw new InvalidMeshMessageError('meter must be the 0x address of the meter this node speaks for')
+  }
+  const { signer } = identity
+  if (typeof signer?.signDigest !== 'function' || !/^0x[0-9a-fA-F]{40}$/.test(signer.address)) {
+    throw new InvalidMeshMessageError('the mesh signer must have a 0x address and a signDigest function')
+  }
+  return {
+    address: identity.meter.toLowerCase() as Address,
+    signDigest: (digest) => signer.signDigest(digest),
+  }
+}
+
 export async function createMeshNode(options: MeshNodeOptions) {
   validateOptions(options)
+  const signer = actingSigner(options.meter)
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
   const log = options.logger ?? consoleLogger
   const now = options.now ?? Date.now
@@ -167,7 +193,7 @@ export async function createMeshNode(options: MeshNodeOptions) {
   const ctx: MeshContext = {
     area: options.area,
     domain: options.domain,
-    signer: options.meter,
+    signer,
     utility: options.utility.toLowerCase() as Address,
     registry: options.registry,
     peerId,
@@ -284,7 +310,8 @@ export async function createMeshNode(options: MeshNodeOptions) {
     libp2p,
     peerId,
     area: options.area,
-    meter: options.meter?.address.toLowerCase() as Address | undefined,
+    /** The meter this node speaks for (whichever key signs for it); undefined for an observer. */
+    meter: signer?.address as Address | undefined,
     x25519PublicKey: bytesToHexLower(x25519.publicKey),
     members: {
       list: membership.list,

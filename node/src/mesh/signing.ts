@@ -26,6 +26,16 @@ export interface MeterSigner {
   signDigest(digest: Uint8Array): Hex | Promise<Hex>
 }
 
+/**
+ * A node that speaks for `meter` with another key: the household account the ledger registers for
+ * that meter (a hardware meter keeps its own key). Receivers accept it because their registry binds
+ * that account to this meter (registry.ts `signsFor`); it cannot speak for any other meter.
+ */
+export interface MeshIdentity {
+  readonly meter: Address
+  readonly signer: MeterSigner
+}
+
 export function signerFromPrivateKey(privateKey: Uint8Array): MeterSigner {
   const key = Uint8Array.from(privateKey)
   return { address: addressOfPrivateKey(key), signDigest: (digest) => signDigest(key, digest) }

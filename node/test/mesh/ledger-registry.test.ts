@@ -43,6 +43,14 @@ describe('ledgerRegistry', () => {
     expect(await registry.isMember(b.address, 7)).toBe(false)
   })
 
+  it('names the household account the utility registered for each active meter', async () => {
+    const registry = ledgerRegistry(ledger, { cacheMs: 0 })
+    const household = (await env.signers[1]!.getAddress()).toLowerCase()
+    expect(await registry.householdOf?.(c.address)).toBe(household)
+    expect(await registry.householdOf?.(stranger.address)).toBeUndefined() // the zero address
+    expect(await registry.householdOf?.(b.address)).toBeUndefined() // deactivated above
+  })
+
   it('caches answers for cacheMs (deactivation shows after the cache expires)', async () => {
     let clock = 0
     const registry = ledgerRegistry(ledger, { cacheMs: 1000, now: () => clock })

@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { getBytes, verifyMessage, Wallet } from 'ethers'
 import { describe, expect, it } from 'vitest'
-import { readerRegistry, snapshotRegistry, snapshotRegistryFromFile } from '../../src/mesh/registry.ts'
+import {
+  readerRegistry,
+  signsFor,
+  snapshotRegistry,
+  snapshotRegistryFromFile,
+} from '../../src/mesh/registry.ts'
 import {
   canonicalJson,
   meshInnerHash,
@@ -89,5 +94,70 @@ describe('meter registries', () => {
     expect(await reg.isMember(a, 6)).toBe(false)
     expect(calls).toBe(1)
     expect(await reg.isMember(b, 5)).toBe(false)
+  })
+
+  const h = `0x${'cc'.repeat(20)}` as const
+  const other = `0x${'dd'.repeat(20)}` as const
+
+  it('snapshot: the household account of an active meter, lowercased; none when absent or deactivated', async () => {
+    const reg = snapshotRegistry([
+      { meter: a, area: 1, active: true, household: h.toUpperCase().replace('0X', '0x') },
+      { meter: b, area: 1, active: true },
+      { meter: other, area: 1, active: true, household: h },
+      { meter: other, area: 1, active: false, household: h },
+    ])
+    expect(await reg.householdOf?.(a)).toBe(h)
+    expect(await reg.householdOf?.(b)).toBeUndefined()
+    expect(await reg.householdOf?.(other)).toBeUndefined()
+    expect(() =>
+      snapshotRegistry([{ meter: a, area: 1, active: true, household: `0x${'00'.repeat(20)}` }]),
+    ).toThrow(/registry entry 0/)
+    expect(() => snapshotRegistry([{ meter: a, area: 1, active: true, household: 'nobody' }])).toThrow(
+      /registry entry 0/,
+    )
+  })
+
+  it('reader: the household from the same cached read; none for a zero, inactive or failed read', async () => {
+    let calls = 0
+    const infos: Record<
+      string,
+      { areaId: number; registered: boolean; active: boolean; household?: string }
+    > = {
+      [a]: { areaId: 5, registered: true, active: true, household: h.toUpperCase().replace('0X', '0x') },
+      [h]: { areaId: 5, registered: true, active: true, household: `0x${'00'.repeat(20)}` },
+      [other]: { areaId: 5, registered: true, active: false, household: h },
+    }
+    const reg = readerRegistry(async (meter) => {
+      calls++
+      const info = infos[meter]
+      if (info === undefined) throw new Error('rpc down')
+      return info
+    })
+    expect(await reg.isMember(a, 5)).toBe(true)
+    expect(await reg.householdOf?.(a)).toBe(h)
+    expect(calls).toBe(1)
+    expect(await reg.householdOf?.(h)).toBeUndefined()
+    expect(await reg.householdOf?.(other)).toBeUndefined()
+    expect(await reg.householdOf?.(b)).toBeUndefined()
+  })
+
+  it('signsFor: the meter itself or its own household account, nothing else', async () => {
+    const reg = snapshotRegistry([
+      { meter: a, area: 1, active: true, household: h },
+      { meter: b, area: 1, active: true },
+    ])
+    expect(await signsFor(reg, a, a)).toBe(true)
+    expect(await signsFor(reg, a, h)).toBe(true)
+    expect(await signsFor(reg, b, h)).toBe(false) // bound to a, not to b
+    expect(await signsFor(reg, a, other)).toBe(false)
+    expect(await signsFor(reg, a, null)).toBe(false)
+    expect(await signsFor(reg, other, h)).toBe(false) // not registered at all
+    // A registry that knows no household accounts: the meter's own key only.
+    const plain = { isMember: async () => true }
+    expect(await signsFor(plain, a, a)).toBe(true)
+    expect(await signsFor(plain, a, h)).toBe(false)
+    // A failing lookup speaks for nobody.
+    const failing = { isMember: async () => true, householdOf: async () => Promise.reject(new Error('down')) }
+    expect(await signsFor(failing, a, h)).toBe(false)
   })
 })
