@@ -28,7 +28,7 @@ import { MeshNotRunningError } from '../mesh/errors.ts'
 import { createMeshNode, type MeshNode } from '../mesh/node.ts'
 import type { Notice } from '../mesh/notices.ts'
 import { ledgerRegistry, type MeterInfo } from '../mesh/registry.ts'
-import type { Address, MeterSigner } from '../mesh/signing.ts'
+import type { Address, MeshIdentity, MeterSigner } from '../mesh/signing.ts'
 import type { Eip712Domain } from '../protocol/eip712.ts'
 import { readJsonFile, writeJsonAtomic } from '../storage/json-file.ts'
 import type { AdoptResult, Vault, VaultRecord } from '../vault/index.ts'
@@ -124,8 +124,14 @@ export interface HouseholdMeshOptions {
   domain: Eip712Domain
   ledger: { owner(): Promise<string>; meter(meter: string): Promise<MeterInfo> }
   meterAddress: Address
-  /** Signs announcements, alerts and acks; absent for a hardware meter (the node then only listens). */
+  /** The virtual meter's key: signs announcements, alerts and acks in-process. Absent for a hardware meter. */
   meterSigner: MeterSigner | undefined
+  /**
+   * The household account (the wallet the utility registered for this meter on the ledger). A hardware
+   * meter keeps its key, so this account signs for the meter instead; receivers accept it because the
+   * ledger binds it to this meter (docs/mesh.md §3). Absent (and no meter key): the node only listens.
+   */
+  householdSigner?: MeterSigner
   /** Whether the meter is registered on the ledger yet (the dev chain registers it after a boundary). */
   registered: boolean
   /** The vault root key: the backup owner key derives from it (a restore needs nothing else). */
@@ -145,13 +151,42 @@ export async function startHouseholdMesh(options: HouseholdMeshOptions) {
     warn: (message, details) => log({ level: 'warn', source: 'mesh', msg: message, ...details }),
   }
   const utility = (await options.ledger.owner()).toLowerCase() as Address
+  // With a virtual meter its own key signs; a hardware meter keeps its key, so the household account
+  // signs on its behalf (the ledger registers that account for this meter, which is what neighbours check).
+  const speaksAs: MeterSigner | MeshIdentity | undefined =
+    options.meterSigner ??
+    (options.householdSigner ? { meter: options.meterAddress, signer: options.householdSigner } : undefined)
+  const householdSigning = options.meterSigner === undefined && options.householdSigner !== undefined
+  /**
+   * Neighbours admit the household account only if the ledger registers it for this meter: say so once
+   * when it does not (e.g. the utility registered another account), rather than be refused in silence.
+   */
+  let householdChecked = false
+  const checkHousehold = (info: MeterInfo) => {
+    if (!householdSigning || householdChecked || !info.registered) return
+    householdChecked = true
+    const registeredFor = info.household?.toLowerCase()
+    const ours = options.householdSigner?.address.toLowerCase()
+    if (registeredFor !== ours) {
+      log({
+        level: 'error',
+        source: 'mesh',
+        msg: 'the ledger registers another household account for this meter: neighbours will refuse what this node signs for it',
+        meter: options.meterAddress,
+        registeredHousehold: registeredFor ?? null,
+        household: ours,
+      })
+    }
+  }
+  if (householdSigning && options.registered)
+    await options.ledger.meter(options.meterAddress).then(checkHousehold, () => undefined)
   const mesh: MeshNode = await createMeshNode({
     area: options.area,
     domain: options.domain,
     utility,
     // Cached 10 s: a neighbour registered after we first looked it up is admitted soon after.
     registry: ledgerRegistry(options.ledger, { cacheMs: 10_000 }),
-    ...(options.meterSigner ? { meter: options.meterSigner } : {}),
+    ...(speaksAs ? { meter: speaksAs } : {}),
     privateKey: keys.privateKey,
     x25519PrivateKey: keys.x25519PrivateKey,
     ...(config.listen ? { listen: config.listen } : {}),
@@ -242,6 +277,7 @@ export async function startHouseholdMesh(options: HouseholdMeshOptions) {
       void options.ledger.meter(options.meterAddress).then(
         (info) => {
           if (!info.registered) return
+          checkHousehold(info)
           clearInterval(registrationTimer)
           registrationTimer = undefined
           if (info.areaId !== options.area) {
@@ -518,7 +554,7 @@ export async function startHouseholdMesh(options: HouseholdMeshOptions) {
       backupVault = vault
       backup = createBackupService({
         helia: node,
-        // Only registered members of the area (by their meter-signed announcement) may use our disk.
+        // Only area members (a registered meter, by their signed announcement) may use our disk.
         allowPin: (peer) => mesh.members.meterOfPeer(peer) !== undefined,
         logger,
       })
@@ -599,7 +635,7 @@ export async function startHouseholdMesh(options: HouseholdMeshOptions) {
         peerId: mesh.peerId,
         area: options.area,
         listen: mesh.multiaddrs(),
-        /** Members of the area this node knows (itself included once its meter signs). */
+        /** Members of the area this node knows (itself included once it signs for its meter). */
         members: members(),
         connectedAreaPeers: connected.size,
         signing: mesh.meter !== undefined,

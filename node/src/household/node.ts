@@ -264,6 +264,7 @@ export async function startHouseholdNode(
           config.meter.simulated && identity.meter.simulatedPrivateKey
             ? signerFromPrivateKey(identity.meter.simulatedPrivateKey)
             : undefined,
+        householdSigner: signerFromPrivateKey(identity.walletKey),
         registered: registered.registered,
         rootKey: identity.rootKey,
         observer: config.mesh.observer ?? utility !== undefined,

@@ -6,8 +6,9 @@
  *   - a utility notice over the mesh is shown, a forged one is refused and counted;
  *   - a sealed period is pinned by neighbours (backup status per period in /api/mesh);
  *   - the utility observer's /api/utility/aggregates holds exact area totals and a forecast;
- *   - a home whose disk is wiped but for its key files restarts and gets its sealed periods back from
- *     the neighbours: vault, history and export as before the loss;
+ *   - a home whose disk is wiped but for its key files restarts without its virtual meter (as with a
+ *     hardware meter: no meter key in use), is admitted by the neighbours on its household account's
+ *     signature, and gets its sealed periods back from them: vault, history and export as before the loss;
  *   - the nodes stop cleanly.
  * No tariff is published, so bills wait for one and nothing is proved or submitted: that keeps three
  * nodes within two cores, and means the registered start counters below are never checked.
@@ -400,6 +401,22 @@ describe('household nodes as neighbours on the mesh', () => {
         const m = await api<MeshView>(owner, '/api/mesh')
         return m.members >= HOMES - 1 && m.connectedAreaPeers >= HOMES - 1 ? true : undefined
       },
+      30_000,
+    )
+    // No virtual meter now, so no meter key in use (a hardware meter keeps its own): the node signs for
+    // its meter with the household account the ledger registers for it, and the neighbours admit it
+    // as that meter's member under the new peer id (docs/mesh.md §11 Identity).
+    expect((await api<{ signing: boolean }>(owner, '/api/mesh')).signing).toBe(true)
+    const ownMeter = restarted.context.identity.meter.address
+    await waitFor(
+      'the neighbours to list the restarted home as a member',
+      async () =>
+        [0, 1].every(
+          (i) =>
+            nodes[i]?.context.mesh?.mesh.members.get(ownMeter)?.peerId === restarted.context.mesh?.peerId,
+        )
+          ? true
+          : undefined,
       30_000,
     )
 
