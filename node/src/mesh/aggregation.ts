@@ -11,6 +11,7 @@
 import type { RecoverMessage, RevealMessage, ShareMessage } from './codec.ts'
 import { type MeshContext, nowS, type Verdict } from './context.ts'
 import { AggregationError, EquivocationError, InvalidMeshMessageError, NotAMemberError } from './errors.ts'
+import { createEmitter } from './events.ts'
 import { MOD, maskShare, membersDigest, pairKey, pairMask, signedMask, unmaskTotal } from './masking.ts'
 import type { Member, MembershipService } from './membership.ts'
 import type { Address, Hex } from './signing.ts'
@@ -48,6 +49,15 @@ export interface AggregateResult {
   missing: Address[]
 }
 
+export interface AggregationEvents extends Record<string, unknown> {
+  /**
+   * A member's share for a round was accepted (its first for that round). Carries what the wire
+   * already shows — round and meter, never the value — so an aggregator without interval records of
+   * its own (an observer with no meter) learns which rounds are running and can collect them.
+   */
+  share: { round: number; meter: Address }
+}
+
 interface RoundState {
   shares: Map<Address, { value: bigint; members: Hex }>
   equivocators: Set<Address>
@@ -77,6 +87,9 @@ export function createAggregation(
   const pairKeys = new Map<string, Uint8Array>()
   /** Pending waits, so stop() can release every collect() still waiting. */
   const finishers = new Set<() => void>()
+  const events = createEmitter<AggregationEvents>((e) =>
+    ctx.log.warn('aggregation listener threw', { error: String(e) }),
+  )
 
   const selfMeter = (): Address | undefined => ctx.signer?.address.toLowerCase() as Address | undefined
 
@@ -210,6 +223,7 @@ export function createAggregation(
   }
 
   return {
+    on: events.on,
     /**
      * Publishes this member's masked share of `valueWh` for round `t` (the interval's end, unix s).
      * Idempotent for the same value; a different value for the same round throws (it would be equivocation).
@@ -442,6 +456,7 @@ export function createAggregation(
       }
       state.shares.set(meter, { value, members: message.members })
       notify(state)
+      events.emit('share', { round: message.round, meter })
       return 'accept'
     },
 
@@ -470,6 +485,7 @@ export function createAggregation(
     stop() {
       for (const finish of [...finishers]) finish()
       rounds.clear()
+      events.clear()
     },
   }
 }

@@ -321,7 +321,12 @@ export async function createMeshNode(options: MeshNodeOptions) {
     },
     alerts: { on: alerts.on, raise: alerts.raise },
     notices: { on: notices.on, publish: notices.publish },
-    aggregation: { contribute: aggregation.contribute, collect: aggregation.collect },
+    aggregation: {
+      contribute: aggregation.contribute,
+      collect: aggregation.collect,
+      /** 'share': a member's share for a round arrived (round and meter only), e.g. for an observer. */
+      on: aggregation.on,
+    },
     /** Counts of validator verdicts since start (for tests, benches and health pages). */
     stats,
     get running() {

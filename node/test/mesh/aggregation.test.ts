@@ -17,6 +17,9 @@ describe('private aggregation over 5 loopback nodes', () => {
   it('sums the shares exactly to the Wh with no dropouts, and the shares are masked', async () => {
     const t = round(0)
     const values = [312, 0, 65_535, 1_204, 77]
+    // 'share' events: each other member's share seen once, with round and meter only (no value).
+    const seen: unknown[] = []
+    const off = cluster.nodes[0]!.aggregation.on('share', (e) => void seen.push(e))
     const shares = await Promise.all(
       cluster.nodes.map((n, i) => n.aggregation.contribute(t, values[i] as number)),
     )
@@ -26,6 +29,11 @@ describe('private aggregation over 5 loopback nodes', () => {
     })
     const results = await Promise.all(
       cluster.nodes.map((n) => n.aggregation.collect(t, { shareTimeoutMs: 3000 })),
+    )
+    off()
+    expect(seen).toHaveLength(4)
+    expect(seen).toEqual(
+      expect.arrayContaining(cluster.nodes.slice(1).map((n) => ({ round: t, meter: n.meter }))),
     )
     for (const r of results) {
       expect(r.totalWh).toBe(67_128n)
