@@ -330,8 +330,16 @@ export async function startHouseholdMesh(options: HouseholdMeshOptions) {
     }
   }
   let collecting = 0
+  /**
+   * Rounds already being collected or tried (bounded): a round learnt from shares is announced by every
+   * member's share, and one collection per round is enough (a second would re-publish its recover).
+   */
+  const attempted = new Set<number>()
   async function collect(round: number) {
-    if (!mesh.running || series.has(round) || members() < MIN_MEMBERS || collecting > 200) return
+    if (!mesh.running || series.has(round) || attempted.has(round)) return
+    if (members() < MIN_MEMBERS || collecting > 200) return
+    attempted.add(round)
+    if (attempted.size > 4 * maxSeries) attempted.delete(attempted.values().next().value as number)
     collecting++
     try {
       // Homes reach an interval's end within seconds of each other (virtual meters: a few seconds of
@@ -363,6 +371,10 @@ export async function startHouseholdMesh(options: HouseholdMeshOptions) {
       collecting--
     }
   }
+  // An observer that speaks for no meter has no interval records of its own to say which rounds run:
+  // it collects each round it learns from the members' shares (the first share starts the collection).
+  if (options.observer && mesh.meter === undefined)
+    mesh.aggregation.on('share', ({ round }) => void collect(round))
   const saveAggregates = async () => {
     if (!seriesDirty) return
     seriesDirty = false
