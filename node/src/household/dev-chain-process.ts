@@ -8,8 +8,9 @@
  *
  * It lives exactly as long as its IPC channel to the node: when the node stops it (message
  * `close`), exits, or is killed with SIGKILL, the channel closes and this process flushes the
- * journal and exits, so no orphan keeps the port or the journal. SIGINT is ignored: Ctrl-C in a
- * terminal reaches the whole process group, and the node, still stopping, may need the chain.
+ * journal and exits, so no orphan keeps the port or the journal. SIGINT is ignored and SIGTERM
+ * deferred: Ctrl-C in a terminal (or a group-wide SIGTERM) reaches the whole process group, and the
+ * node, still stopping, may need the chain.
  */
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -81,7 +82,13 @@ async function main(): Promise<void> {
   process.on('message', (message: { type?: string }) => {
     if (message?.type === 'close') stop()
   })
-  process.on('SIGTERM', stop)
+  // A SIGTERM sent to the whole process group (npm forwarding one, `kill -TERM -<pgid>`, a service
+  // manager) reaches us while the node, stopping too, may still submit or read: leave the timing
+  // to the node's `close` (or its death), and only stop on our own if it has not come in 10 s.
+  process.on('SIGTERM', () => {
+    if (!process.connected) stop()
+    else setTimeout(stop, 10_000).unref()
+  })
   process.on('SIGINT', () => {})
 
   chain = await startEmbeddedChain({ dataDir, host, port })
