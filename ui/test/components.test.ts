@@ -10,7 +10,7 @@ import type { Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { encodePayBill } from '../src/lib/abi.ts'
 import { type Browser, buildUi, launchBrowser } from './browser.ts'
-import { bill, type FixtureServer, reading, startFixtureServer } from './fixture-server.ts'
+import { bill, DAY, type FixtureServer, NOW, reading, startFixtureServer } from './fixture-server.ts'
 
 let dist: string
 let browser: Browser
@@ -433,6 +433,92 @@ describe('privacy view', () => {
   })
 })
 
+describe('neighbourhood view', () => {
+  it("shows the mesh status and each sealed period's backup", async () => {
+    const p = await open('/mesh')
+    await expect.poll(() => p.getByText('This home is a full member').count()).toBe(1)
+    const status = await p.locator('#mesh-h + p').textContent()
+    expect(status?.replace(/\s+/g, ' ')).toContain('Area 1 · connected to 2 neighbours · 2 other homes known')
+    expect(await p.getByText('this home added 42 masked shares; 3 held back').count()).toBe(1)
+    const rows = p.locator('#backups-h ~ .table-wrap tbody tr')
+    expect(await rows.count()).toBe(2)
+    // Newest first: the partial one, kept by one neighbour, with its last error.
+    expect(await rows.nth(0).textContent()).toContain('partial (1 of 2)')
+    expect(await rows.nth(0).textContent()).toContain('PinTimeoutError')
+    expect(await rows.nth(0).locator('.mono').count()).toBe(1)
+    expect(await rows.nth(1).textContent()).toContain('done')
+    expect(await rows.nth(1).locator('.mono').count()).toBe(2)
+    expect(await rows.nth(1).locator('.mono').first().textContent()).toBe('0xb2b2…b2b2')
+  })
+
+  it('refreshes when a bill (a sealed period) arrives on the stream', async () => {
+    const p = await open('/mesh')
+    const rows = p.locator('#backups-h ~ .table-wrap tbody tr')
+    await expect.poll(() => rows.count()).toBe(2)
+    const backups = server.state.mesh.backups as Record<string, unknown>[]
+    backups.push({
+      ...backups[1]!,
+      periodStart: NOW - (NOW % DAY),
+      periodEnd: NOW - (NOW % DAY) + DAY,
+      manifestCid: 'bafynew',
+      pinnedBy: [],
+      status: 'pending',
+      attempts: 0,
+      lastError: null,
+    })
+    server.emit('bill', bill(4, 'proving'))
+    await expect.poll(() => rows.count()).toBe(3)
+    expect(await rows.nth(0).textContent()).toContain('pending')
+  })
+
+  it('restores from neighbours after a confirmation and shows each outcome', async () => {
+    const p = await open('/mesh')
+    await p.getByRole('button', { name: 'Restore from neighbours…' }).click()
+    expect(server.state.requests.some((r) => r.path === '/api/mesh/restore')).toBe(false)
+    await p.getByRole('button', { name: 'Cancel' }).click()
+    await p.getByRole('button', { name: 'Restore from neighbours…' }).click()
+    await p.getByRole('button', { name: 'Yes, restore' }).click()
+    await expect.poll(() => p.getByText('1 period restored, 1 already here, 1 refused.').count()).toBe(1)
+    expect(server.state.requests.filter((r) => r.path === '/api/mesh/restore')).toHaveLength(1)
+    const rows = p.locator('#restore-h ~ [role=status] tbody tr')
+    expect(await rows.allTextContents()).toEqual([
+      expect.stringContaining('restored (96 readings)'),
+      expect.stringContaining('already here'),
+      expect.stringContaining('refused: ForeignManifestError'),
+    ])
+    expect(await p.getByText('could not answer: list timed out after 10 s').count()).toBe(1)
+  })
+
+  it('explains a node without the mesh and disables restore', async () => {
+    server.state.mesh = { enabled: false }
+    const p = await open('/mesh')
+    await expect.poll(() => p.getByText('This node is not on the neighbourhood mesh').count()).toBe(1)
+    const restore = p.getByRole('button', { name: 'Restore from neighbours…' })
+    expect(await restore.isDisabled()).toBe(true)
+    expect(await restore.getAttribute('aria-describedby')).toBe('restore-off')
+    expect(await p.getByText('The mesh is off on this node').count()).toBe(1)
+  })
+
+  it('shows a failed restore as an error', async () => {
+    server.state.restore = { restored: [], periods: [], neighbours: [] }
+    const p = await open('/mesh')
+    await p.getByRole('button', { name: 'Restore from neighbours…' }).click()
+    await p.getByRole('button', { name: 'Yes, restore' }).click()
+    await expect.poll(() => p.getByText('No neighbour keeps any period of this home.').count()).toBe(1)
+    // The view re-reads the mesh after a restore; the node goes off the mesh after that.
+    await expect
+      .poll(() => p.getByRole('button', { name: 'Restore from neighbours…' }).isEnabled())
+      .toBe(true)
+    server.state.mesh = { ...server.state.mesh, enabled: false }
+    await p.getByRole('button', { name: 'Restore from neighbours…' }).click()
+    await p.getByRole('button', { name: 'Yes, restore' }).click()
+    await expect
+      .poll(() => p.getByRole('alert').allTextContents())
+      .toContainEqual(expect.stringContaining('Nothing was restored: the mesh is disabled'))
+    browser.errors.splice(0, browser.errors.length, ...browser.errors.filter((e) => !/status of 409/.test(e)))
+  })
+})
+
 describe('utility console', () => {
   it('says plainly that aggregates are unavailable, and publishes a tariff from a preset', async () => {
     const p = await open('/utility')
@@ -473,7 +559,7 @@ describe('utility console', () => {
 
 describe('layout', () => {
   it('fits a 375 px phone without horizontal scrolling on every view', async () => {
-    for (const route of ['/', '/bills', '/home', '/safety', '/privacy', '/utility']) {
+    for (const route of ['/', '/bills', '/home', '/safety', '/privacy', '/mesh', '/utility']) {
       page = await browser.newPage({ width: 375, height: 800 })
       await page.goto(`${server.url}/#${route}`)
       await page.waitForLoadState('networkidle').catch(() => undefined)
@@ -510,7 +596,7 @@ describe('layout', () => {
   })
 
   it('every button, input and select has an accessible name', async () => {
-    for (const route of ['/', '/bills', '/home', '/privacy', '/utility']) {
+    for (const route of ['/', '/bills', '/home', '/privacy', '/mesh', '/utility']) {
       page = await browser.newPage()
       await page.goto(`${server.url}/#${route}`)
       await expect

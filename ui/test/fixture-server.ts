@@ -93,6 +93,10 @@ export interface FixtureState {
   notices: Record<string, unknown>[]
   rules: Record<string, unknown>
   aggregates: Record<string, unknown>
+  /** GET /api/mesh (`{ enabled: false }` for a node started with --mesh false). */
+  mesh: Record<string, unknown>
+  /** What POST /api/mesh/restore answers. */
+  restore: Record<string, unknown>
   devWallet: boolean
   /** Relay channels whose command the "meter" never confirms (→ 504). */
   unresponsive: Set<number>
@@ -176,6 +180,124 @@ export function initialState(): FixtureState {
     aggregates: {
       available: false,
       reason: 'the mesh has fewer than 3 members in area 1, too few to hide any one home',
+    },
+    mesh: {
+      enabled: true,
+      running: true,
+      peerId: '12D3KooWHomeAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA1',
+      area: 1,
+      listen: ['/ip4/127.0.0.1/tcp/4101'],
+      members: 3,
+      connectedAreaPeers: 2,
+      signing: true,
+      observer: false,
+      alertsSent: 0,
+      alertsReceived: 1,
+      noticesReceived: 1,
+      noticesRejected: 0,
+      sharesContributed: 42,
+      sharesSkipped: 3,
+      roundsCollected: 0,
+      roundsFailed: 0,
+      lastAggregationError: null,
+      backups: [
+        {
+          periodStart: NOW - 2 * DAY - (NOW % DAY),
+          periodEnd: NOW - DAY - (NOW % DAY),
+          manifestCid: 'bafyreibackupdone0000000000000000000000000000000000001',
+          pinnedBy: [
+            {
+              peerId: '12D3KooWNeighbourBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB2',
+              meter: `0x${'b2'.repeat(20)}`,
+              at: '2026-11-23T00:00:02Z',
+            },
+            {
+              peerId: '12D3KooWNeighbourCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC3',
+              meter: `0x${'c3'.repeat(20)}`,
+              at: '2026-11-23T00:00:03Z',
+            },
+          ],
+          status: 'done',
+          attempts: 1,
+          lastError: null,
+        },
+        {
+          periodStart: NOW - DAY - (NOW % DAY),
+          periodEnd: NOW - (NOW % DAY),
+          manifestCid: 'bafyreibackuppartial0000000000000000000000000000000002',
+          pinnedBy: [
+            {
+              peerId: '12D3KooWNeighbourBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB2',
+              meter: `0x${'b2'.repeat(20)}`,
+              at: '2026-11-24T00:00:02Z',
+            },
+          ],
+          status: 'partial',
+          attempts: 3,
+          lastError: 'PinTimeoutError: 12D3KooWNeighbourC… did not confirm in 30 s',
+        },
+      ],
+    },
+    restore: {
+      restored: [
+        'bafyreibackupdone0000000000000000000000000000000000001',
+        'bafyreibackuppartial0000000000000000000000000000000002',
+      ],
+      periods: [
+        {
+          manifestCid: 'bafyreibackupdone0000000000000000000000000000000000001',
+          outcome: 'adopted',
+          meter: '0x1111111111111111111111111111111111111111',
+          periodStart: NOW - 2 * DAY - (NOW % DAY),
+          periodEnd: NOW - DAY - (NOW % DAY),
+          records: 96,
+          reason: null,
+          heldBy: [
+            '12D3KooWNeighbourBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB2',
+            '12D3KooWNeighbourCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC3',
+          ],
+        },
+        {
+          manifestCid: 'bafyreibackuppartial0000000000000000000000000000000002',
+          outcome: 'present',
+          meter: '0x1111111111111111111111111111111111111111',
+          periodStart: NOW - DAY - (NOW % DAY),
+          periodEnd: NOW - (NOW % DAY),
+          records: 96,
+          reason: null,
+          heldBy: ['12D3KooWNeighbourBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB2'],
+        },
+        {
+          manifestCid: 'bafyreiforeign000000000000000000000000000000000000003',
+          outcome: 'refused',
+          meter: null,
+          periodStart: null,
+          periodEnd: null,
+          records: null,
+          reason: 'ForeignManifestError',
+          heldBy: ['12D3KooWNeighbourCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC3'],
+        },
+      ],
+      neighbours: [
+        {
+          peerId: '12D3KooWNeighbourBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB2',
+          meter: `0x${'b2'.repeat(20)}`,
+          listed: 2,
+          error: null,
+        },
+        {
+          peerId: '12D3KooWNeighbourCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC3',
+          meter: `0x${'c3'.repeat(20)}`,
+          listed: 2,
+          error: null,
+        },
+        {
+          peerId: '12D3KooWNeighbourDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDDD4',
+          meter: null,
+          listed: null,
+          error: 'list timed out after 10 s',
+        },
+      ],
     },
     devWallet: true,
     unresponsive: new Set(),
@@ -390,6 +512,11 @@ export async function startFixtureServer(options: {
       emit('alarm', alarm)
       return send(res, 200, { alarm })
     }
+    if (path === '/api/mesh' && method === 'GET') return send(res, 200, state.mesh)
+    if (path === '/api/mesh/restore' && method === 'POST')
+      return state.mesh.enabled
+        ? send(res, 200, state.restore)
+        : fail(res, 409, 'HttpError', 'the mesh is disabled (--mesh false): no neighbour holds backups')
     if (path === '/api/notices') return send(res, 200, { notices: state.notices })
     if (path === '/api/privacy')
       return send(res, 200, {

@@ -209,3 +209,71 @@ export interface RuleSet {
   overrideS: number
   rules: Rule[]
 }
+
+// ── neighbourhood mesh ─────────────────────────────────────────────────────────────────────────
+
+/** One sealed period's backup with neighbours (GET /api/mesh `backups`). */
+export interface MeshBackup {
+  periodStart: number
+  periodEnd: number
+  manifestCid: string
+  /** Neighbours that confirmed they fetched and pinned the whole period. */
+  pinnedBy: { peerId: string; meter: string | null; at: string }[]
+  status: 'pending' | 'partial' | 'done'
+  attempts: number
+  lastError: string | null
+}
+
+/** GET /api/mesh: the mesh's state, its counters (no neighbour's values) and the backups. */
+export type MeshReport =
+  | { enabled: false }
+  | {
+      enabled: true
+      running: boolean
+      peerId: string
+      area: number
+      listen: string[]
+      /** Members of the area this node knows (itself included once it signs for its meter). */
+      members: number
+      connectedAreaPeers: number
+      /** This node signs for its meter (a full member); false: it only listens. */
+      signing: boolean
+      observer: boolean
+      alertsSent: number
+      alertsReceived: number
+      noticesReceived: number
+      noticesRejected: number
+      sharesContributed: number
+      sharesSkipped: number
+      roundsCollected: number
+      roundsFailed: number
+      lastAggregationError: string | null
+      backups: MeshBackup[]
+    }
+
+/** What POST /api/mesh/restore did with one manifest a neighbour keeps for this home. */
+export interface MeshRestoredPeriod {
+  manifestCid: string
+  /**
+   * adopted: now listed by the vault and shown in the history; present: the vault already had it
+   * sealed (nothing changed); refused: not adopted, `reason` says why (the vault is left as it was).
+   */
+  outcome: 'adopted' | 'present' | 'refused'
+  /** From the manifest; null when it could not be read. */
+  meter: string | null
+  periodStart: number | null
+  periodEnd: number | null
+  records: number | null
+  reason: string | null
+  /** Neighbours (peer ids) that listed it. */
+  heldBy: string[]
+}
+
+/** POST /api/mesh/restore. */
+export interface MeshRestoreReport {
+  /** Manifest CIDs sealed in the vault after the restore (adopted now or already there). */
+  restored: string[]
+  periods: MeshRestoredPeriod[]
+  /** Each area neighbour asked, and how many manifests it keeps for us (null: it could not answer). */
+  neighbours: { peerId: string; meter: string | null; listed: number | null; error: string | null }[]
+}

@@ -15,6 +15,7 @@
 import { join } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { SseHub } from '../api/http.ts'
+import type { MeshBackup, MeshRestoredPeriod, MeshRestoreReport } from '../api/types.ts'
 import type { Alarm } from '../automation/alarms.ts'
 import type { Hazard } from '../automation/reading.ts'
 import type { NodeConfig } from '../config.ts'
@@ -70,42 +71,10 @@ export interface MeshNoticeView {
   meter?: string
 }
 
-export interface BackupEntry {
-  periodStart: number
-  periodEnd: number
-  manifestCid: string
-  /** Neighbours that confirmed they fetched and pinned the whole period. */
-  pinnedBy: { peerId: string; meter: string | null; at: string }[]
-  status: 'pending' | 'partial' | 'done'
-  attempts: number
-  lastError: string | null
-}
-
-/** What POST /api/mesh/restore did with one manifest a neighbour keeps for this home. */
-export interface RestoredPeriod {
-  manifestCid: string
-  /**
-   * adopted: now listed by the vault and shown in the history; present: the vault already had it
-   * sealed (nothing changed); refused: not adopted, `reason` says why (the vault is left as it was).
-   */
-  outcome: 'adopted' | 'present' | 'refused'
-  /** From the manifest; null when it could not be read. */
-  meter: string | null
-  periodStart: number | null
-  periodEnd: number | null
-  records: number | null
-  reason: string | null
-  /** Neighbours (peer ids) that listed it. */
-  heldBy: string[]
-}
-
-export interface RestoreReport {
-  /** Manifest CIDs sealed in the vault after the restore (adopted now or already there). */
-  restored: string[]
-  periods: RestoredPeriod[]
-  /** Each area neighbour asked, and how many manifests it keeps for us (null: it could not answer). */
-  neighbours: { peerId: string; meter: string | null; listed: number | null; error: string | null }[]
-}
+/** The API's shapes (node/src/api/types.ts, shared with the UI). */
+export type BackupEntry = MeshBackup
+export type RestoredPeriod = MeshRestoredPeriod
+export type RestoreReport = MeshRestoreReport
 
 export interface AggregatePoint {
   time: number

@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path'
 import { type HttpApi, HttpError, NotFoundError } from '../api/http.ts'
+import type { MeshReport } from '../api/types.ts'
 import { isChannel, MAX_FAN_SPEED, RELAY_COUNT, type RelayCommand } from '../automation/reading.ts'
 import { validateRuleSet } from '../automation/rule-schema.ts'
 import { BillNotFailedError } from '../billing/failures.ts'
@@ -312,7 +313,7 @@ export function registerRoutes(api: HttpApi, ctx: HouseholdContext): void {
   }))
 
   // ── neighbourhood mesh ────────────────────────────────────────────────────────────────────
-  api.route('GET', '/api/mesh', () => {
+  api.route('GET', '/api/mesh', (): MeshReport => {
     if (!ctx.mesh) return { enabled: false }
     return { ...ctx.mesh.status(), backups: ctx.mesh.backups() }
   })

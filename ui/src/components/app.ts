@@ -8,6 +8,7 @@ import './bills-view.ts'
 import './home-view.ts'
 import './safety-view.ts'
 import './privacy-view.ts'
+import './mesh-view.ts'
 import './utility-view.ts'
 
 /** The shell: navigation, stream status, the alarm banner on every view, and the routed view. */
@@ -106,6 +107,8 @@ export class ZkmApp extends LitElement {
         return html`<zkm-safety-view></zkm-safety-view>`
       case '/privacy':
         return html`<zkm-privacy-view></zkm-privacy-view>`
+      case '/mesh':
+        return html`<zkm-mesh-view></zkm-mesh-view>`
       case '/utility':
         return html`<zkm-utility-view></zkm-utility-view>`
       default:

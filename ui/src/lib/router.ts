@@ -6,6 +6,7 @@ export const ROUTES = [
   { path: '/home', label: 'Home' },
   { path: '/safety', label: 'Safety' },
   { path: '/privacy', label: 'Privacy' },
+  { path: '/mesh', label: 'Neighbourhood' },
   { path: '/utility', label: 'Utility' },
 ] as const
 
