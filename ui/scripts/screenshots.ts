@@ -19,6 +19,7 @@ const VIEWS = [
   ['home', '/home'],
   ['safety', '/safety'],
   ['privacy', '/privacy'],
+  ['mesh', '/mesh'],
   ['utility', '/utility'],
 ] as const
 

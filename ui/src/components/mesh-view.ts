@@ -137,7 +137,7 @@ export class MeshView extends LitElement {
                 (b) => html`<tr><td>${formatPeriod(b.periodStart, b.periodEnd)}</td>
                   <td><span class="badge ${BACKUP_BADGE[b.status]}">${BACKUP_TEXT[b.status]}</span></td>
                   <td>${b.pinnedBy.length === 0 ? '—' : b.pinnedBy.map((n, i) => html`${i ? ', ' : ''}${neighbour(n)}`)}</td>
-                  <td>${b.attempts}</td><td class="small">${b.lastError ?? '—'}</td></tr>`,
+                  <td>${b.attempts}</td><td class="small" style="white-space:normal;min-width:12rem">${b.lastError ?? '—'}</td></tr>`,
               )}</tbody></table></div>`
       }
     </section>`
