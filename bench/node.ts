@@ -11,9 +11,14 @@
  *   stop_ms                  SIGTERM → the node process has exited (its dev chain with it)
  *   idle_rss_unbundled_mb    the same node run from the TypeScript sources without the V8 flags,
  *                            measured in the same run for comparison (bundle_rss_ratio = it ÷ ours)
- * Each node runs as `zkmeter start` in a child process on free loopback ports, its virtual meter at
- * 60× (one live record per real second; a billing period closes every real minute, so bills are
- * proved during the run). BENCH_UNBUNDLED=0 skips the comparison run.
+ *   billing_rss_peak_mb      the bundled node's largest RSS (sampled every 250 ms) while it proves,
+ *                            submits and follows BENCH_BILLS bills (default 3) with its meter at
+ *                            1440× (a period closes every real minute); prover_peak_rss_mb the same
+ *                            for the prover child
+ * Each node runs as `zkmeter start` in a child process on free loopback ports. For the idle and
+ * stream figures its virtual meter runs at 60× (one live record per real second; a period closes
+ * every 24 real minutes, so no bill is proved then). BENCH_UNBUNDLED=0 skips the comparison run,
+ * BENCH_BILLS=0 the billing run.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
@@ -25,6 +30,7 @@ import { BUNDLE, buildNode, NODE_RUN_FLAGS } from '../tools/build-node.mjs'
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 60)
 const COMPARE = process.env.BENCH_UNBUNDLED !== '0'
+const BILLS = Number(process.env.BENCH_BILLS ?? 3)
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -82,32 +88,45 @@ interface Run {
   stopMs: number
 }
 
-async function measure(label: string, args: string[]): Promise<Run> {
+interface StartedNode {
+  node: ChildProcess
+  api: string
+  mqttPort: number
+  exited: Promise<void>
+  /** SIGKILL if still running, then remove the data dir. */
+  dispose(): Promise<void>
+}
+
+/** `zkmeter start` (in the form `args` gives) on free loopback ports and a fresh data dir, ready. */
+async function startNode(label: string, args: string[], meterSpeed: number): Promise<StartedNode> {
   const dataDir = await mkdtemp(join(tmpdir(), 'zkmeter-bench-node-'))
   const port = await freePort()
   const mqttPort = await freePort()
-  let node: ChildProcess | undefined
+  const node = spawn(
+    process.execPath,
+    [
+      ...args,
+      'start',
+      '--data-dir',
+      dataDir,
+      '--port',
+      String(port),
+      '--chain-port',
+      '0',
+      '--mqtt-port',
+      String(mqttPort),
+      '--meter-speed',
+      String(meterSpeed),
+    ],
+    { stdio: ['ignore', 'ignore', 'ignore'] },
+  )
+  const exited = new Promise<void>((resolve) => node.once('exit', () => resolve()))
+  const dispose = async () => {
+    if (node.exitCode === null && node.signalCode === null) node.kill('SIGKILL')
+    await rm(dataDir, { recursive: true, force: true })
+  }
+  const api = `http://127.0.0.1:${port}`
   try {
-    node = spawn(
-      process.execPath,
-      [
-        ...args,
-        'start',
-        '--data-dir',
-        dataDir,
-        '--port',
-        String(port),
-        '--chain-port',
-        '0',
-        '--mqtt-port',
-        String(mqttPort),
-        '--meter-speed',
-        '60',
-      ],
-      { stdio: ['ignore', 'ignore', 'ignore'] },
-    )
-    const exited = new Promise<void>((resolve) => node?.once('exit', () => resolve()))
-    const api = `http://127.0.0.1:${port}`
     const deadline = Date.now() + 120_000
     for (;;) {
       const ok = await fetch(`${api}/api/status`).then(
@@ -119,8 +138,18 @@ async function measure(label: string, args: string[]): Promise<Run> {
       if (Date.now() > deadline) throw new Error(`${label}: the node did not become ready within 120 s`)
       await sleep(250)
     }
-    console.log(`${label}: node ready at ${api}`)
+  } catch (error) {
+    await dispose()
+    throw error
+  }
+  console.log(`${label}: node ready at ${api}`)
+  return { node, api, mqttPort, exited, dispose }
+}
 
+async function measure(label: string, args: string[]): Promise<Run> {
+  const started = await startNode(label, args, 60)
+  const { node, api, mqttPort, exited } = started
+  try {
     // Records as they leave the meter (MQTT) and as they reach a UI (SSE), matched by seq.
     const seenOnMqtt = new Map<number, number>()
     const latencies: number[] = []
@@ -201,8 +230,37 @@ async function measure(label: string, args: string[]): Promise<Run> {
     )
     return run
   } finally {
-    if (node && node.exitCode === null && node.signalCode === null) node.kill('SIGKILL')
-    await rm(dataDir, { recursive: true, force: true })
+    await started.dispose()
+  }
+}
+
+/** Peak RSS of the node and of its prover child while `bills` bills go from period close to verified. */
+async function measureBilling(label: string, args: string[], bills: number) {
+  const started = await startNode(label, args, 1440)
+  try {
+    const pid = started.node.pid as number
+    let node = 0
+    let prover = 0
+    let verified = 0
+    const deadline = Date.now() + (bills + 3) * 90_000
+    while (verified < bills) {
+      if (Date.now() > deadline) throw new Error(`${label}: ${verified} of ${bills} bills verified in time`)
+      await sleep(250)
+      node = Math.max(node, await rssMb(pid))
+      for (const child of await children(pid)) {
+        if (child.cmdline.includes('prover-worker')) prover = Math.max(prover, await rssMb(child.pid))
+      }
+      const list = (await fetch(`${started.api}/api/bills`).then((r) => r.json())) as {
+        bills: { status: string }[]
+      }
+      verified = list.bills.filter((b) => b.status === 'verified' || b.status === 'paid').length
+    }
+    console.log(
+      `${label}: ${verified} bills verified; node RSS peak ${node.toFixed(0)} MB, prover child peak ${prover.toFixed(0)} MB`,
+    )
+    return { node, prover, verified }
+  } finally {
+    await started.dispose()
   }
 }
 
@@ -217,6 +275,7 @@ const built = await buildNode()
 console.log(`bundle ${built.file} (${(built.bytes / 1024 / 1024).toFixed(1)} MB, ${built.ms} ms)`)
 const load = (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')
 const ours = await measure('bundled', [...NODE_RUN_FLAGS, BUNDLE])
+const billing = BILLS > 0 ? await measureBilling('billing', [...NODE_RUN_FLAGS, BUNDLE], BILLS) : undefined
 const unbundled = COMPARE ? await measure('unbundled', ['node/src/cli.ts']) : undefined
 console.log(
   `load average at start: ${load}; at end: ${(await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')}`,
@@ -233,6 +292,13 @@ console.log(
       stream_latency_p95_ms: Number(ours.p95.toFixed(1)),
       stop_ms: Math.round(ours.stopMs),
       samples: ours.samples,
+      ...(billing
+        ? {
+            billing_rss_peak_mb: Math.round(billing.node),
+            prover_peak_rss_mb: Math.round(billing.prover),
+            bills_verified: billing.verified,
+          }
+        : {}),
       ...(unbundled
         ? {
             idle_rss_unbundled_mb: Math.round(unbundled.rss),
