@@ -1,0 +1,158 @@
+/**
+ * Period assembler: turns a verified close into a billable period. It rebuilds the period's readings
+ * from the interval records and checks them against the signed commitment, reports why a period
+ * waits (records missing) or can never be billed (mismatch, records signed gone), seals the vault
+ * period after a flush, prunes what the checkpoint no longer needs and emits 'period'.
+ */
+import type { Anomaly } from './anomalies.ts'
+import type { IngestorConfig } from './config.ts'
+import type { VaultFlusher } from './flusher.ts'
+import type { Journal } from './journal.ts'
+import { assemblePeriod } from './period.ts'
+import { lostIntervals } from './period-tracker.ts'
+import type { RecordSink } from './sink.ts'
+import { KEEP_ASSEMBLED_PERIODS, type MeterRuntime, type PeriodEntry, type PeriodResult } from './types.ts'
+
+export interface AssemblerDeps {
+  cfg: Pick<IngestorConfig, 'interval' | 'n'>
+  sink: RecordSink | undefined
+  flusher: VaultFlusher
+  anomaly(entry: Omit<Anomaly, 'id' | 'at'>): Anomaly
+  log(entry: Record<string, unknown>): void
+  emitPeriod(result: PeriodResult): void
+  journal(): Journal | undefined
+  checkpoint(firstUnflushed: number): Promise<void>
+}
+
+export type PeriodAssembler = ReturnType<typeof createPeriodAssembler>
+
+export function createPeriodAssembler({
+  cfg,
+  sink,
+  flusher,
+  anomaly,
+  log,
+  emitPeriod,
+  journal,
+  checkpoint,
+}: AssemblerDeps) {
+  const { serial, flushSegments, firstUnflushed } = flusher
+  const tryAssemble = async (m: MeterRuntime, entry: PeriodEntry): Promise<void> => {
+    if (entry.status === 'assembled' || entry.status === 'rejected' || entry.status === 'unverifiable') return
+    const { period } = entry
+    if (m.pairingKey === undefined) {
+      entry.status = 'unverifiable'
+      anomaly({
+        kind: 'no-pairing-key',
+        rejected: false,
+        meter: m.address,
+        reason: `period ${period.periodStart}–${period.periodEnd} cannot be checked or proved: configure the meter's pairing key`,
+      })
+      return
+    }
+    const outcome = assemblePeriod(period, m.intervals, {
+      intervalSeconds: cfg.interval,
+      n: cfg.n,
+      pairingKey: m.pairingKey,
+    })
+    if (outcome.status === 'incomplete') {
+      const lost = lostIntervals(m, outcome.missing)
+      if (lost !== undefined) {
+        entry.status = 'rejected'
+        entry.reason =
+          `period ${period.periodStart}–${period.periodEnd} cannot be billed: the meter signed that records ` +
+          `${lost.from}..${lost.to} are gone, among them the interval record ending ${lost.time}, so its readings ` +
+          `can never be rebuilt to match the signed commitment`
+        anomaly({
+          kind: 'records-gone',
+          rejected: true,
+          meter: m.address,
+          reason: entry.reason,
+          details: {
+            periodStart: period.periodStart,
+            fromSeq: lost.from,
+            toSeq: lost.to,
+            intervalEnd: lost.time,
+          },
+        })
+        if (journal() !== undefined) await serial(() => checkpoint(firstUnflushed()))
+        return
+      }
+      entry.status = 'incomplete'
+      if (!entry.reportedIncomplete) {
+        entry.reportedIncomplete = true
+        anomaly({
+          kind: 'period-incomplete',
+          rejected: false,
+          meter: m.address,
+          reason: `period ${period.periodStart}–${period.periodEnd} waits for ${outcome.missing.length} interval records`,
+          details: { missing: outcome.missing.length, firstMissing: outcome.missing[0] },
+        })
+      }
+      return
+    }
+    if (outcome.status === 'mismatch') {
+      entry.status = 'rejected'
+      anomaly({ kind: outcome.kind, rejected: true, meter: m.address, reason: outcome.reason })
+      return
+    }
+    const result: PeriodResult = {
+      meter: m.address,
+      period,
+      signature: entry.signature,
+      readings: outcome.readings,
+      salt: outcome.salt,
+    }
+    await serial(async () => {
+      if (sink !== undefined) {
+        try {
+          await flushSegments()
+          const sealed = await sink.sealPeriod(m.address, period.periodStart, period.periodEnd)
+          result.manifestCid = sealed.manifestCid.toString()
+          result.cidDigest = sealed.cidDigest
+        } catch (error) {
+          anomaly({
+            kind: 'vault-error',
+            rejected: false,
+            meter: m.address,
+            reason: `period ${period.periodStart} verified but not sealed: ${(error as Error)?.message}`,
+          })
+          return
+        }
+      }
+      entry.status = 'assembled'
+      entry.result = result
+      // The record ending at periodEnd stays: it bounds the seqs of the next period's first intervals.
+      for (const t of [...m.intervals.keys()]) if (t < period.periodEnd) m.intervals.delete(t)
+      // The checkpoint is rewritten at every flush: keep it small. Older periods live in the vault.
+      const assembled = [...m.periods.values()].filter((p) => p.status === 'assembled')
+      for (const old of assembled.slice(0, Math.max(0, assembled.length - KEEP_ASSEMBLED_PERIODS))) {
+        m.periods.delete(old.period.periodStart)
+        m.chainFloor = Math.max(m.chainFloor ?? 0, old.period.periodEnd)
+      }
+      if (journal() !== undefined) await checkpoint(firstUnflushed())
+      log({
+        level: 'info',
+        event: 'ingest.period',
+        meter: m.address,
+        periodStart: period.periodStart,
+        periodEnd: period.periodEnd,
+      })
+      emitPeriod(result)
+    })
+  }
+
+  const assembleAffected = (m: MeterRuntime, time: number): void => {
+    for (const entry of m.periods.values()) {
+      if (
+        entry.status === 'incomplete' &&
+        time > entry.period.periodStart &&
+        time <= entry.period.periodEnd
+      ) {
+        void tryAssemble(m, entry)
+      }
+    }
+  }
+
+  return { tryAssemble, assembleAffected }
+}

@@ -1,0 +1,161 @@
+/**
+ * Vault flusher: moves journaled records into the vault. It tracks which records are durable in the
+ * journal but not yet in the vault (by journal segment), writes them as one deterministic set of
+ * batches per meter and period, reconciles with the vault after a crash (a batch already there is not
+ * written twice), checkpoints, and releases flushed segments. Flushes, seals and checkpoints share its
+ * serial queue so they run one at a time, in order.
+ */
+import { splitRecords } from '../vault/batch.ts'
+import type { Anomaly } from './anomalies.ts'
+import type { Journal } from './journal.ts'
+import type { RecordSink } from './sink.ts'
+import type { MeterRuntime, UnflushedEntry } from './types.ts'
+
+export interface FlusherDeps {
+  sink: RecordSink | undefined
+  meters: ReadonlyMap<string, MeterRuntime>
+  counters: { flushedRecords: number; vaultBatches: number }
+  anomaly(entry: Omit<Anomaly, 'id' | 'at'>): Anomaly
+  journal(): Journal | undefined
+  /** Writes the checkpoint naming the first journal segment still needed. */
+  checkpoint(firstUnflushed: number): Promise<void>
+  isRunning(): boolean
+}
+
+export type VaultFlusher = ReturnType<typeof createVaultFlusher>
+
+export function createVaultFlusher({
+  sink,
+  meters,
+  counters,
+  anomaly,
+  journal: currentJournal,
+  checkpoint,
+  isRunning,
+}: FlusherDeps) {
+  /** Records durable in the journal but not yet in the vault, by journal segment. */
+  const unflushed = new Map<number, UnflushedEntry[]>()
+  let unflushedCount = 0
+  let reconcile = true
+  // Flushes, seals and checkpoints run one at a time, in order.
+  let chain: Promise<unknown> = Promise.resolve()
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = chain.then(fn, fn)
+    chain = run.catch(() => {})
+    return run
+  }
+  let flushScheduled = false
+
+  /** Records a durable record for the vault (nothing to track without one). */
+  const add = (segment: number, entry: UnflushedEntry): void => {
+    const list = unflushed.get(segment) ?? []
+    list.push(entry)
+    unflushed.set(segment, list)
+    unflushedCount++
+  }
+
+  /** Oldest journal segment whose records are not all in the vault yet. */
+  const firstUnflushed = (): number => Math.min((currentJournal() as Journal).segment, ...unflushed.keys())
+
+  const flushSegments = async (): Promise<void> => {
+    const journal = currentJournal()
+    if (journal === undefined || sink === undefined) return
+    const closed = await journal.rotate()
+    const segments = [...unflushed.keys()].filter((s) => s <= closed).sort((a, b) => a - b)
+    let known: Map<string, { status: string; batchCount: number }> | undefined
+    if (reconcile) {
+      known = new Map()
+      for (const p of await sink.listPeriods()) {
+        known.set(`${p.meter.toLowerCase()}/${p.periodStart}`, { status: p.status, batchCount: p.batchCount })
+      }
+    }
+    for (const segment of segments) {
+      const entries = unflushed.get(segment) ?? []
+      const groups = new Map<string, UnflushedEntry[]>()
+      for (const e of entries) {
+        const key = `${e.meter}/${e.periodStart}`
+        const list = groups.get(key) ?? []
+        list.push(e)
+        groups.set(key, list)
+      }
+      for (const [key, group] of groups) {
+        const first = group[0] as UnflushedEntry
+        const m = meters.get(first.meter) as MeterRuntime
+        // Deterministic split under the vault's block-size target: a replay cuts the same batches.
+        for (const chunk of splitRecords(group.map((e) => e.record))) {
+          const confirmed = m.batches.get(first.periodStart) ?? 0
+          const inVault = known?.get(key)
+          if (inVault !== undefined && inVault.batchCount > confirmed) {
+            // A crash hit between the vault's append and our checkpoint: the batch is there already.
+            m.batches.set(first.periodStart, confirmed + 1)
+            continue
+          }
+          try {
+            await sink.appendBatch(first.meter, first.periodStart, chunk)
+            m.batches.set(first.periodStart, confirmed + 1)
+            counters.vaultBatches++
+            counters.flushedRecords += chunk.length
+          } catch (error) {
+            if ((error as Error)?.name === 'PeriodSealedError') {
+              anomaly({
+                kind: 'late-record',
+                rejected: false,
+                meter: first.meter,
+                reason: `${chunk.length} records arrived after period ${first.periodStart} was sealed in the vault; they stay in the journal's acknowledged set only`,
+                details: { seqs: chunk.map((r) => r.seq) },
+              })
+              continue
+            }
+            reconcile = true
+            throw error
+          }
+        }
+      }
+      unflushed.delete(segment)
+      unflushedCount -= entries.length
+      await checkpoint(firstUnflushed())
+    }
+    reconcile = false
+    await checkpoint(firstUnflushed())
+    await journal.release(firstUnflushed())
+  }
+
+  const flush = (): Promise<void> =>
+    serial(async () => {
+      try {
+        await flushSegments()
+      } catch (error) {
+        anomaly({
+          kind: 'vault-error',
+          rejected: false,
+          reason: `records stay in the journal and are retried: ${(error as Error)?.message ?? String(error)}`,
+        })
+      }
+    })
+
+  const scheduleFlush = (): void => {
+    if (flushScheduled || sink === undefined) return
+    flushScheduled = true
+    setImmediate(() => {
+      flushScheduled = false
+      if (isRunning()) void flush()
+    })
+  }
+
+  return {
+    serial,
+    add,
+    firstUnflushed,
+    flushSegments,
+    flush,
+    scheduleFlush,
+    /** Records waiting for the vault. */
+    get count(): number {
+      return unflushedCount
+    },
+    /** Settles once every queued flush, seal and checkpoint has run. */
+    idle(): Promise<unknown> {
+      return chain
+    },
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The MQTT session: connects with a persistent session (fixed client id, `clean: false`), subscribes
+ * to the meter topics and feeds every PUBLISH to `ingest`, holding its PUBACK until `ingest` resolves
+ * (the record is durable or refused). Kept apart so the pipeline stays transport-free: a serial link
+ * or a benchmark calls the same `ingest` without MQTT.
+ */
+import mqtt, { type MqttClient } from 'mqtt'
+import { ZkMeterError } from '../errors.ts'
+import type { IngestOutcome } from './types.ts'
+
+export interface MqttSessionOptions {
+  url: string
+  clientId: string
+  connectTimeoutMs: number
+  ingest(topic: string, payload: Uint8Array | string): Promise<IngestOutcome>
+  log(entry: Record<string, unknown>): void
+}
+
+export async function connectMqtt({
+  url,
+  clientId,
+  connectTimeoutMs,
+  ingest,
+  log,
+}: MqttSessionOptions): Promise<MqttClient> {
+  const c = mqtt.connect(url, {
+    clientId,
+    clean: false,
+    reconnectPeriod: 1000,
+    connectTimeout: connectTimeoutMs,
+  })
+  // Hold each PUBACK until the record is durable (or refused): mqtt.js sends it when this calls back.
+  c.handleMessage = (packet, callback) => {
+    const payload = packet.payload
+    ingest(packet.topic, typeof payload === 'string' ? payload : new Uint8Array(payload)).then(
+      () => callback(),
+      (error: Error) => callback(error),
+    )
+  }
+  c.on('error', (error) => log({ level: 'warn', event: 'ingest.mqtt-error', reason: error.message }))
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      c.end(true)
+      reject(
+        new ZkMeterError(
+          `no MQTT broker answered at the configured URL within ${connectTimeoutMs} ms; start it or fix --mqtt-url`,
+        ),
+      )
+    }, connectTimeoutMs)
+    c.once('connect', () => {
+      clearTimeout(timer)
+      resolve()
+    })
+  })
+  try {
+    await c.subscribeAsync({
+      'tele/+/SENSOR': { qos: 1 },
+      'tele/+/PERIOD': { qos: 1 },
+      'tele/+/GONE': { qos: 1 },
+      'tele/+/STATE': { qos: 0 },
+    })
+  } catch (error) {
+    c.end(true)
+    throw new ZkMeterError(`the MQTT broker refused the node's subscriptions: ${(error as Error).message}`, {
+      cause: error,
+    })
+  }
+  return c
+}

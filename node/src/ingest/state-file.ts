@@ -1,0 +1,137 @@
+/**
+ * The ingest checkpoint (`ingest-state.json`): what each meter's runtime looks like on disk and how it
+ * is written (atomically) and read back. Its one job is the persistence format, so a change to it is
+ * one reviewable diff; the checkpoint names the first journal segment still needed, which is how
+ * recovery knows where to replay from.
+ */
+import { readFile } from 'node:fs/promises'
+import type { BillingPeriod } from '../protocol/records.ts'
+import { writeFileAtomic } from '../storage/json-file.ts'
+import type { IngestorConfig } from './config.ts'
+import { setOpenPeriod } from './period-tracker.ts'
+import { createSequenceTracker } from './sequence.ts'
+import { IngestorStateError, type MeterRuntime, type PeriodEntry, type StateFile } from './types.ts'
+
+const STATE_VERSION = 1
+
+/** A billing period as JSON: the commitment as 0x + 64 hex digits. */
+export const periodJson = (p: BillingPeriod) => ({
+  ...p,
+  commitment: `0x${p.commitment.toString(16).padStart(64, '0')}`,
+})
+
+/**
+ * The checkpoint of every meter at `segment` (the first journal segment still needed). `dormant`
+ * holds the state of meters no longer configured, carried over untouched.
+ */
+export function snapshotState(
+  meters: ReadonlyMap<string, MeterRuntime>,
+  dormant: StateFile['meters'],
+  segment: number,
+): StateFile {
+  const out: StateFile = { v: STATE_VERSION, segment, meters: { ...dormant } }
+  for (const m of meters.values()) {
+    out.meters[m.address] = {
+      seq: m.durable.snapshot(),
+      intervals: [...m.intervals.values()].map((e) => [e.time, e.seq, e.energyWh, e.intervalWh]),
+      periods: [...m.periods.values()].map((p) => ({
+        period: periodJson(p.period),
+        signature: p.signature,
+        status: p.status,
+        ...(p.reason === undefined ? {} : { reason: p.reason }),
+        ...(p.result === undefined
+          ? {}
+          : {
+              result: {
+                readings: p.result.readings,
+                salt: p.result.salt.toString(),
+                ...(p.result.manifestCid === undefined ? {} : { manifestCid: p.result.manifestCid }),
+                ...(p.result.cidDigest === undefined ? {} : { cidDigest: p.result.cidDigest }),
+              },
+            }),
+      })),
+      batches: [...m.batches],
+      ...(m.open === undefined
+        ? {}
+        : { open: { periodStart: m.open.periodStart, periodDays: m.open.periodDays } }),
+      ...(m.stateAnchor === undefined ? {} : { stateAnchor: m.stateAnchor }),
+      ...(m.chainFloor === undefined ? {} : { chainFloor: m.chainFloor }),
+    }
+  }
+  return out
+}
+
+export async function writeState(
+  statePath: string,
+  meters: ReadonlyMap<string, MeterRuntime>,
+  dormant: StateFile['meters'],
+  segment: number,
+): Promise<void> {
+  await writeFileAtomic(statePath, JSON.stringify(snapshotState(meters, dormant, segment)))
+}
+
+/**
+ * Restores the checkpoint into the configured meters' runtimes (state of unconfigured meters goes to
+ * `dormant`); returns the first journal segment to replay, 0 without a checkpoint.
+ */
+export async function loadState(
+  statePath: string,
+  meters: ReadonlyMap<string, MeterRuntime>,
+  dormant: StateFile['meters'],
+  cfg: Pick<IngestorConfig, 'interval' | 'n'>,
+): Promise<number> {
+  let text: string
+  try {
+    text = await readFile(statePath, 'utf8')
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0
+    throw error
+  }
+  let state: StateFile
+  try {
+    state = JSON.parse(text)
+    if (state.v !== STATE_VERSION || typeof state.segment !== 'number') throw new Error('version')
+  } catch (cause) {
+    throw new IngestorStateError(
+      `ingest state ${statePath} is unreadable; move it away to rebuild from the journal and the meter`,
+      { cause },
+    )
+  }
+  for (const [address, s] of Object.entries(state.meters)) {
+    const m = meters.get(address)
+    if (m === undefined) {
+      dormant[address] = s
+      continue
+    }
+    m.durable = createSequenceTracker(s.seq)
+    m.accepted = createSequenceTracker(s.seq)
+    for (const [time, seq, energyWh, intervalWh] of s.intervals)
+      m.intervals.set(time, { time, seq, energyWh, intervalWh })
+    for (const p of s.periods) {
+      const period = { ...p.period, commitment: BigInt(p.period.commitment) }
+      const entry: PeriodEntry = {
+        period,
+        signature: p.signature,
+        status: p.status,
+        ...(p.reason === undefined ? {} : { reason: p.reason }),
+      }
+      if (p.result !== undefined) {
+        entry.result = {
+          meter: m.address,
+          period,
+          signature: p.signature,
+          readings: p.result.readings,
+          salt: BigInt(p.result.salt),
+          ...(p.result.manifestCid === undefined ? {} : { manifestCid: p.result.manifestCid }),
+          ...(p.result.cidDigest === undefined ? {} : { cidDigest: p.result.cidDigest }),
+        }
+      }
+      m.periods.set(period.periodStart, entry)
+    }
+    m.batches = new Map(s.batches)
+    if (s.open !== undefined) setOpenPeriod(m, s.open.periodStart, s.open.periodDays, cfg)
+    if (s.stateAnchor !== undefined) m.stateAnchor = s.stateAnchor
+    if (s.chainFloor !== undefined) m.chainFloor = s.chainFloor
+  }
+  return state.segment
+}

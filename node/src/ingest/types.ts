@@ -1,0 +1,195 @@
+/**
+ * The ingestor's types and constants: its public option, outcome and status shapes, and the
+ * per-meter runtime state the other ingest modules share. One place, so the modules that split the
+ * pipeline (session, period tracker, flusher, state file, outbound) agree on one shape without
+ * importing each other.
+ */
+import { ZkMeterError } from '../errors.ts'
+import type { BillingPeriod, MeterRecord } from '../protocol/records.ts'
+import type { MeterVerifier } from '../protocol/verifier.ts'
+import type { Anomaly, AnomalyKind } from './anomalies.ts'
+import type { PeriodCalendar } from './calendar.ts'
+import type { AssembledPeriod, IntervalEntry } from './period.ts'
+import type { SequenceSnapshot, SequenceTracker } from './sequence.ts'
+import type { RecordSink } from './sink.ts'
+
+export const DEFAULT_PERIOD_READINGS = 2976
+export const DEFAULT_BATCH_RECORDS = 256
+/** Assembled periods kept in memory and in the checkpoint per meter (two years of monthly bills). */
+export const KEEP_ASSEMBLED_PERIODS = 24
+
+export class IngestorStateError extends ZkMeterError {
+  override name = 'IngestorStateError'
+}
+
+export interface MeterConfig {
+  address: string
+  /** 32-byte secret shared with the meter (hex or bytes): needed to check and prove its periods. */
+  pairingKey?: Uint8Array | string
+  /** First sequence number the meter will ever send; default: the first one seen. */
+  firstSeq?: number
+  /** Start of the meter's first billing period (provisioning point); default 0. */
+  firstPeriodStart?: number
+}
+
+export interface IngestorOptions {
+  mqttUrl?: string
+  /** Stable client id: with a persistent session the broker redelivers un-PUBACKed records. */
+  clientId?: string
+  dataDir: string
+  domain: { chainId: bigint | number; verifyingContract: string }
+  meters: readonly MeterConfig[]
+  intervalSeconds?: number
+  /** Readings per committed period, N (circuit size). */
+  periodReadings?: number
+  /** Billing period rule mirrored from the meter's PeriodDays (0 = calendar month). */
+  periodDays?: number
+  vault?: RecordSink
+  /** Flush to the vault once this many records wait in the journal. Default 256. */
+  batchRecords?: number
+  /**
+   * Also flush when an interval close ends a block of this many intervals (default 4: hourly with
+   * 15-minute intervals), so readings reach the encrypted store promptly without a month of tiny
+   * batches. Durability does not depend on it: the journal already holds every acknowledged record.
+   */
+  flushEveryIntervals?: number
+  /** How long start() waits for the broker before failing. Default 5000. */
+  connectTimeoutMs?: number
+  /** Re-request still-missing ranges this often. */
+  resendIntervalMs?: number
+  maxAnomalies?: number
+  onRecord?: (event: RecordEvent) => void
+  /** Structured log sink; default one JSON line per event on stderr. */
+  log?: (entry: Record<string, unknown>) => void
+}
+
+export interface RecordEvent {
+  meter: `0x${string}`
+  record: MeterRecord
+  signature: `0x${string}`
+}
+
+export interface PeriodResult extends AssembledPeriod {
+  manifestCid?: string
+  cidDigest?: `0x${string}`
+}
+
+export type IngestOutcome =
+  | { status: 'stored'; meter: `0x${string}`; seq?: number }
+  | { status: 'duplicate'; meter: `0x${string}`; seq?: number }
+  /** A STATE report was read (it is a hint: nothing is stored or acknowledged for it). */
+  | { status: 'noted'; meter: `0x${string}` }
+  | { status: 'rejected'; kind: AnomalyKind; reason: string }
+
+export interface MeterStatus {
+  meter: `0x${string}`
+  /** Every seq up to this one is durably stored (-1 or base-1 when none). */
+  ackedSeq: number
+  /** Missing ranges and how many times each was requested from the meter. */
+  gaps: { from: number; to: number; requests: number }[]
+  /** Ranges the meter signed as gone: settled for the ack, lost for good. */
+  gone: { from: number; to: number }[]
+  /** The open period the meter last reported in STATE. */
+  openPeriod?: { periodStart: number; periodDays: number }
+  /** Periods known to have closed whose signed close never arrived, and ResendPeriod requests so far. */
+  missingPeriods: { periodStart: number; requests: number }[]
+  periods: { periodStart: number; periodEnd: number; status: PeriodStatus; reason?: string }[]
+}
+
+export type PeriodStatus = 'pending' | 'incomplete' | 'assembled' | 'rejected' | 'unverifiable'
+
+export interface PeriodEntry {
+  period: BillingPeriod
+  signature: `0x${string}`
+  status: PeriodStatus
+  result?: PeriodResult
+  reportedIncomplete?: boolean
+  /** Why a rejected period can never be billed. */
+  reason?: string
+}
+
+export interface MeterRuntime {
+  address: `0x${string}`
+  pairingKey?: Uint8Array
+  calendar: PeriodCalendar
+  verifier: MeterVerifier
+  accepted: SequenceTracker
+  durable: SequenceTracker
+  pending: Map<number, Promise<unknown>>
+  intervals: Map<number, IntervalEntry>
+  periods: Map<number, PeriodEntry>
+  /** Vault batches confirmed per period start. */
+  batches: Map<number, number>
+  resendAttempts: Map<string, number>
+  /** Configured provisioning point, if any: the first close the node must receive starts there. */
+  firstPeriodStart?: number
+  /** The open period from the latest STATE, with a calendar that walks on from it. */
+  open?: { periodStart: number; periodDays: number; calendar: PeriodCalendar }
+  /** The open period start of the first STATE seen before any close: where the chain starts. */
+  stateAnchor?: number
+  /** ResendPeriod requests per period start. */
+  periodRequests: Map<number, number>
+  /** End of the latest close pruned from memory: the chain of closes is complete up to it. */
+  chainFloor?: number
+}
+
+export interface UnflushedEntry {
+  meter: `0x${string}`
+  periodStart: number
+  record: MeterRecord & { sig: `0x${string}` }
+}
+
+export interface StateFile {
+  v: number
+  segment: number
+  meters: Record<
+    string,
+    {
+      seq: SequenceSnapshot
+      intervals: [number, number, number, number][]
+      periods: {
+        period: Omit<BillingPeriod, 'commitment'> & { commitment: string }
+        signature: `0x${string}`
+        status: PeriodStatus
+        reason?: string
+        result?: { readings: number[]; salt: string; manifestCid?: string; cidDigest?: `0x${string}` }
+      }[]
+      batches: [number, number][]
+      open?: { periodStart: number; periodDays: number }
+      stateAnchor?: number
+      chainFloor?: number
+    }
+  >
+}
+
+/** An ack or Resend request for a meter, as it goes out over MQTT. */
+export interface OutboundMessage {
+  topic: string
+  payload: string
+  /** MQTT retain flag: set on acks (the meter reads its high-water mark on reconnect). */
+  retain: boolean
+}
+
+export interface Ingestor {
+  start(): Promise<void>
+  stop(): Promise<void>
+  /** The core path (MQTT calls it; so can a serial link or a benchmark): resolves once durable or refused. */
+  ingest(topic: string, payload: Uint8Array | string): Promise<IngestOutcome>
+  /**
+   * Sends every ack and Resend request to `send` as well as over MQTT: a meter that reaches the
+   * node by another transport (a serial link) needs them there. Sends the current acks at once
+   * (what a retained message gives an MQTT meter) and keeps Resend requests repeating. Returns a
+   * function that detaches it.
+   */
+  addOutbound(send: (message: OutboundMessage) => void): () => void
+  /** Moves every journaled record to the vault now. */
+  flush(): Promise<void>
+  anomalies(filter?: { meter?: string; kind?: AnomalyKind; since?: number }): Anomaly[]
+  counters(): Record<string, number>
+  periods(meter?: string): PeriodResult[]
+  status(): MeterStatus[]
+  on(event: 'record', listener: (e: RecordEvent) => void): Ingestor
+  on(event: 'anomaly', listener: (a: Anomaly) => void): Ingestor
+  on(event: 'period', listener: (p: PeriodResult) => void): Ingestor
+  off(event: 'record' | 'anomaly' | 'period', listener: (...args: never[]) => void): Ingestor
+}
