@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config'
 // worker_threads) and the timeouts are generous; benchmarks live under bench/, not here.
 export default defineConfig({
   test: {
-    include: ['{node,circuits,contracts,firmware,ui,test}/**/*.test.ts'],
+    include: ['{protocol,node,circuits,contracts,firmware,ui,test}/**/*.test.ts'],
     exclude: ['**/node_modules/**', '**/build/**', '**/dist/**'],
     pool: 'forks',
     testTimeout: 120_000,

@@ -14,18 +14,18 @@ import { join } from 'node:path'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { Aedes } from 'aedes'
 import mqtt from 'mqtt'
-import { createIngestor } from '../node/src/ingest/ingestor.ts'
-import { openJournal } from '../node/src/ingest/journal.ts'
-import { createHeliaNode } from '../node/src/ipfs/helia.ts'
-import { addressOfPrivateKey, meterRecordDigest, recoverSigner } from '../node/src/protocol/eip712.ts'
+import { addressOfPrivateKey, meterRecordDigest, recoverSigner } from '#protocol/eip712.ts'
 import {
   encodeSensorPayload,
   type MeterRecord,
   parseSensorPayload,
   sensorTopic,
   signRecord,
-} from '../node/src/protocol/records.ts'
-import { createMeterVerifier } from '../node/src/protocol/verifier.ts'
+} from '#protocol/records.ts'
+import { createMeterVerifier } from '#protocol/verifier.ts'
+import { createIngestor } from '../node/src/ingest/ingestor.ts'
+import { openJournal } from '../node/src/ingest/journal.ts'
+import { createHeliaNode } from '../node/src/ipfs/helia.ts'
 import { createVault } from '../node/src/vault/vault.ts'
 
 const RECORDS = Number(process.env.BENCH_INGEST_RECORDS ?? 4000)

@@ -1,6 +1,6 @@
 pragma circom 2.1.0;
 
-// The bill statement of docs/protocol.md §5. Keep in lock-step with circuits/src/commitment.ts.
+// The bill statement of docs/protocol.md §5. Keep in lock-step with protocol/commitment.ts.
 include "circomlib/circuits/poseidon.circom";
 include "circomlib/circuits/bitify.circom";
 

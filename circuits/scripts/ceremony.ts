@@ -19,7 +19,7 @@ import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import * as snarkjs from 'snarkjs'
-import { ZkMeterError } from '../../node/src/errors.ts'
+import { ZkMeterError } from '#protocol/errors.ts'
 import { isProfileName, PROFILES, type ProfileName, profileBuildDir } from '../src/profiles.ts'
 import type { Manifest } from './build.ts'
 import {

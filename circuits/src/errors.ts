@@ -1,5 +1,5 @@
 /** Named errors of the circuit API (circuits/src/index.ts). */
-import { InvalidInputError, ZkMeterError } from '../../node/src/errors.ts'
+import { InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
 
 /** The build artifacts of a profile are missing or unreadable: run the named npm script. */
 export class CircuitNotBuiltError extends ZkMeterError {

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as snarkjs from 'snarkjs'
-import { billTotals, commit, FIELD_ORDER, tariffHash, validateReadings } from './commitment.ts'
+import { billTotals, commit, FIELD_ORDER, tariffHash, validateReadings } from '#protocol/commitment.ts'
 import { CircuitNotBuiltError, InvalidCircuitInputError, InvalidProofError, WitnessError } from './errors.ts'
 import { buildScriptFor, isProfileName, type ProfileName, profileBuildDir } from './profiles.ts'
 
@@ -19,7 +19,7 @@ export {
   InvalidSaltError,
   packReadings,
   tariffHash,
-} from './commitment.ts'
+} from '#protocol/commitment.ts'
 export { CircuitNotBuiltError, InvalidCircuitInputError, InvalidProofError, WitnessError } from './errors.ts'
 export type { ProfileName } from './profiles.ts'
 
@@ -196,7 +196,7 @@ export async function prove(circuit: Circuit, input: BillWitness): Promise<BillP
     for (const name of PUBLIC_SIGNAL_ORDER) {
       if (publicSignals[name] !== expected[name]) {
         throw new WitnessError(
-          `the circuit's ${name} (${publicSignals[name]}) differs from the reference implementation's (${expected[name]}): the build does not match circuits/src/commitment.ts; rebuild the circuit`,
+          `the circuit's ${name} (${publicSignals[name]}) differs from the reference implementation's (${expected[name]}): the build does not match protocol/commitment.ts; rebuild the circuit`,
         )
       }
     }

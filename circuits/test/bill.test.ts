@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import * as snarkjs from 'snarkjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { MAX_READING } from '../src/commitment.ts'
+import { MAX_READING } from '#protocol/commitment.ts'
 import {
   type BillProof,
   billTotals,

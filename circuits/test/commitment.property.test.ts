@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { LANE_BITS, MAX_READING } from '../src/commitment.ts'
+import { LANE_BITS, MAX_READING } from '#protocol/commitment.ts'
 import {
   commit,
   FIELD_ORDER,

@@ -3,10 +3,10 @@
  * a Groth16 proof from the circuit helper, and the meter-signed period that goes with it.
  */
 import { keccak256, toUtf8Bytes } from 'ethers'
-import { billTotals, commit, deriveSalt } from '../../circuits/src/commitment.ts'
+import { billTotals, commit, deriveSalt } from '#protocol/commitment.ts'
+import { hexToBytes } from '#protocol/eip712.ts'
+import { InvalidInputError } from '#protocol/errors.ts'
 import { loadCircuit, prove, toSolidityProof } from '../../circuits/src/index.ts'
-import { InvalidInputError } from '../../node/src/errors.ts'
-import { hexToBytes } from '../../node/src/protocol/eip712.ts'
 import type { BillingPeriod, SolidityProof } from '../ts/ledger.ts'
 import { DAY, INTERVAL, type MeterKey } from './env.ts'
 

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { InvalidInputError } from '../../node/src/errors.ts'
+import { InvalidInputError } from '#protocol/errors.ts'
 import { CompilationError, compileSolidity } from '../ts/compile.ts'
 
 const SOURCE =

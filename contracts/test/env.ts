@@ -13,7 +13,7 @@ import {
   billingPeriodDigest,
   type Eip712Domain,
   signDigest,
-} from '../../node/src/protocol/eip712.ts'
+} from '#protocol/eip712.ts'
 import { type DevChain, startDevChain } from '../ts/chain.ts'
 import {
   type CompiledContract,

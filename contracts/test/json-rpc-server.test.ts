@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http'
 import { JsonRpcProvider, Network, parseEther, Wallet } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { InvalidInputError } from '../../node/src/errors.ts'
+import { InvalidInputError } from '#protocol/errors.ts'
 import { type DevChain, devAccount, jsonRpcProvider, startDevChain } from '../ts/chain.ts'
 import { JSON_RPC_ERRORS, type JsonRpcServerHandle, serveJsonRpc } from '../ts/json-rpc-server.ts'
 

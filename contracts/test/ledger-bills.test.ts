@@ -13,7 +13,7 @@ import {
   Wallet,
 } from 'ethers'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import type { Eip712Domain } from '../../node/src/protocol/eip712.ts'
+import type { Eip712Domain } from '#protocol/eip712.ts'
 import { devAccount, serveJsonRpc } from '../ts/chain.ts'
 import {
   type BillingPeriod,

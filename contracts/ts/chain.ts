@@ -5,8 +5,8 @@
  */
 import { keccak_256 } from '@noble/hashes/sha3.js'
 import { JsonRpcProvider, type Network } from 'ethers'
-import { InvalidInputError } from '../../node/src/errors.ts'
-import { addressOfPrivateKey, bytesToHex } from '../../node/src/protocol/eip712.ts'
+import { addressOfPrivateKey, bytesToHex } from '#protocol/eip712.ts'
+import { InvalidInputError } from '#protocol/errors.ts'
 
 /** The EIP-1193 surface everything here needs (Hardhat's provider, a browser wallet, ...). */
 export interface Eip1193Provider {

@@ -8,8 +8,8 @@
  */
 import { parseArgs } from 'node:util'
 import { Wallet } from 'ethers'
+import { InvalidInputError } from '#protocol/errors.ts'
 import { isProfileName, PROFILES } from '../../circuits/src/profiles.ts'
-import { InvalidInputError } from '../../node/src/errors.ts'
 import { jsonRpcProvider } from './chain.ts'
 import { compileLedger } from './compile.ts'
 import { deployLedger } from './ledger.ts'

@@ -11,7 +11,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { InvalidInputError, ZkMeterError } from '../../node/src/errors.ts'
+import { InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
 import type { Eip1193Provider } from './chain.ts'
 
 export interface JsonRpcServerOptions {

@@ -17,9 +17,9 @@ import {
   type Signer,
   type TransactionReceipt,
 } from 'ethers'
-import { tariffHash as computeTariffHash } from '../../circuits/src/commitment.ts'
-import { InvalidInputError, ZkMeterError } from '../../node/src/errors.ts'
-import type { Eip712Domain } from '../../node/src/protocol/eip712.ts'
+import { tariffHash as computeTariffHash } from '#protocol/commitment.ts'
+import type { Eip712Domain } from '#protocol/eip712.ts'
+import { InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
 import type { Abi, LedgerArtifacts } from './compile.ts'
 
 export type Address = `0x${string}`

@@ -1,7 +1,7 @@
 // zkm::Signer on the ESP8266 over trezor-crypto's secp256k1 (ecdsa_sign_digest, built with
 // USE_RFC6979=1: RFC 6979 nonces, S normalised to the lower half with the recovery id flipped
 // accordingly), i.e. the same bytes as libsecp256k1 on the host (firmware/host/secp256k1_signer.cpp,
-// checked against @noble/curves by test/vectors/eip712.json).
+// checked against @noble/curves by protocol/vectors/eip712.json).
 #ifndef ZKM_TREZOR_SIGNER_H
 #define ZKM_TREZOR_SIGNER_H
 #include <ecdsa.h>

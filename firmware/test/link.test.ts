@@ -1,9 +1,9 @@
-/** The TypeScript serial-link codec (firmware/protocol/link.ts), which mirrors the C++ one. */
+/** The TypeScript serial-link codec (protocol/serial/link.ts), which mirrors the C++ one. */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { crc16Modbus } from '../protocol/crc16.ts'
+import { crc16Modbus } from '#protocol/serial/crc16.ts'
 import {
   decodeMeasurement,
   encodeFrame,
@@ -12,8 +12,8 @@ import {
   LinkDecoder,
   LinkFrameError,
   type Measurement,
-} from '../protocol/link.ts'
-import { VECTORS_DIR } from '../tools/generate-vectors.ts'
+} from '#protocol/serial/link.ts'
+import { VECTORS_DIR } from '#protocol/vectors/generate.ts'
 
 const payload = (max = LINK_MAX_PAYLOAD) => fc.uint8Array({ maxLength: max })
 const frame = fc.record({ type: fc.integer({ min: 0, max: 255 }), payload: payload() })

@@ -3,8 +3,13 @@
  * firmware bit-bangs on D13, and when a complete read-input-registers request arrives it answers on
  * D12, bit by bit, with the registers the test sets — the same Modbus frames as the real module.
  */
-import { crc16Modbus } from '../protocol/crc16.ts'
-import { PZEM_DEFAULT_ADDRESS, type PzemRegisters, pzemReadRequest, pzemResponse } from '../protocol/pzem.ts'
+import { crc16Modbus } from '#protocol/serial/crc16.ts'
+import {
+  PZEM_DEFAULT_ADDRESS,
+  type PzemRegisters,
+  pzemReadRequest,
+  pzemResponse,
+} from '#protocol/serial/pzem.ts'
 import { CLOCK_HZ, type UnoSimulator } from './uno-sim.ts'
 
 const BAUD = 9600

@@ -23,8 +23,8 @@ import {
   timer2Config,
   usart0Config,
 } from 'avr8js'
-import { InvalidInputError } from '../../node/src/errors.ts'
-import { encodeFrame, LinkDecoder, type LinkFrame } from '../protocol/link.ts'
+import { InvalidInputError } from '#protocol/errors.ts'
+import { encodeFrame, LinkDecoder, type LinkFrame } from '#protocol/serial/link.ts'
 
 export const CLOCK_HZ = 16_000_000
 const FLASH_BYTES = 32 * 1024

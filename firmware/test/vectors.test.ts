@@ -1,12 +1,12 @@
 /**
- * The shared vectors in test/vectors/ and the generated Poseidon header are exactly what the
+ * The shared vectors in protocol/vectors/ and the generated Poseidon header are exactly what the
  * TypeScript references produce today (the C++ side checks the same files in firmware/test/cpp/).
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { generateVectors, VECTORS_DIR } from '#protocol/vectors/generate.ts'
 import { POSEIDON_HEADER_PATH, renderPoseidonHeader } from '../tools/generate-poseidon-header.ts'
-import { generateVectors, VECTORS_DIR } from '../tools/generate-vectors.ts'
 
 describe('shared test vectors', () => {
   const generated = generateVectors()

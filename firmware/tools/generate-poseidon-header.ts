@@ -5,7 +5,7 @@
  * (what circuits/bill.circom compiles), converted to Montgomery form (x · 2^256 mod r) as little-endian
  * 32-bit limbs, plus the BN254 scalar field constants the C++ Montgomery arithmetic needs. The
  * optimised form computes the same permutation as poseidon-lite's plain one with ~4.6× fewer
- * multiplications; test/vectors/poseidon16.json (from poseidon-lite) checks that it does.
+ * multiplications; protocol/vectors/poseidon16.json (from poseidon-lite) checks that it does.
  *
  * Run: npx node firmware/tools/generate-poseidon-header.ts  (the header is committed; the
  * vectors test regenerates it in memory and compares.)
@@ -14,7 +14,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { FIELD_ORDER } from '../../circuits/src/commitment.ts'
+import { FIELD_ORDER } from '#protocol/commitment.ts'
 import { FirmwareBuildError } from './toolchain.ts'
 
 const LIMBS = 8

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ZkMeterError } from '../../node/src/errors.ts'
+import { ZkMeterError } from '#protocol/errors.ts'
 
 export const FIRMWARE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..')
 

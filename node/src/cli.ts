@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { ZkMeterError } from '#protocol/errors.ts'
 /**
  * zkmeter — the household node's command line.
  *
@@ -14,7 +15,6 @@
  * A passphrase comes from ZKMETER_PASSPHRASE (never a flag: flags show up in process lists).
  */
 import { ConfigError, loadConfig, type NodeConfig, parseFlags } from './config.ts'
-import { ZkMeterError } from './errors.ts'
 import { initHousehold, NotInitializedError, openHousehold } from './household/identity.ts'
 import { startHouseholdNode } from './household/node.ts'
 import { runUtility } from './utility/cli.ts'

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
-import { InvalidInputError } from './errors.ts'
+import { InvalidInputError } from '#protocol/errors.ts'
 
 export class ConfigError extends InvalidInputError {
   override name = 'ConfigError'

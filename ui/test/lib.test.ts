@@ -78,7 +78,7 @@ describe('normalising node records', () => {
       normalizeAlarm({ id: 'a', hazard: 'flame', active: true, acknowledgedAt: 5, raisedAt: 1 }).state,
     ).toBe('acknowledged')
     expect(normalizeAlarm({ id: 'a', hazard: 'gas', active: false, raisedAt: 1 }).state).toBe('cleared')
-    // The node's alarm view (node/src/api/types.ts Alarm) passes through unchanged.
+    // The node's alarm view (protocol/api/types.ts Alarm) passes through unchanged.
     const documented = {
       id: 'x',
       kind: 'gas',

@@ -1,5 +1,5 @@
 // EIP-712 digests of the three messages a meter signs (docs/protocol.md §6), mirroring
-// node/src/protocol/eip712.ts byte for byte.
+// protocol/eip712.ts byte for byte.
 #ifndef ZKM_EIP712_H
 #define ZKM_EIP712_H
 #include <stdint.h>

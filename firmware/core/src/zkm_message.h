@@ -1,5 +1,5 @@
 // MQTT-equivalent messages over the serial link (docs/serial.md "The MESSAGE frame"), the C++ side
-// of node/src/serial/message.ts. A message is `topicLen (1) ‖ topic (ASCII) ‖ payload (≤ 4096)`,
+// of protocol/serial/message.ts. A message is `topicLen (1) ‖ topic (ASCII) ‖ payload (≤ 4096)`,
 // cut into MESSAGE frames (type 0x20) whose payload is `id (1) ‖ index (1) ‖ count (1) ‖ chunk`
 // with 45-byte chunks (the last one shorter), so every frame fits the link's 48-byte limit.
 // The ESP8266 uses it for a meter wired to the node by USB; the UNO does not, so it compiles to
@@ -35,7 +35,7 @@ uint8_t messageFrameCount(const char *topic, uint16_t payloadLen);
 uint8_t messageEncodeFrame(uint8_t id, const char *topic, const uint8_t *payload, uint16_t payloadLen,
                            uint8_t index, uint8_t out[LINK_MAX_FRAME]);
 
-// Rebuilds messages from MESSAGE frames with the drop rules of node/src/serial/message.ts: one
+// Rebuilds messages from MESSAGE frames with the drop rules of protocol/serial/message.ts: one
 // message in progress; index 0 starts a new one (abandoning an unfinished one); any other fragment
 // must carry the same id and count and the next index; every fragment but the last must be full.
 // Anything else drops the message in progress. The caller provides the buffer (MESSAGE_MAX_BYTES

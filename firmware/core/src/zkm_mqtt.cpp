@@ -15,7 +15,7 @@ void meterName(const uint8_t address[20], char out[METER_NAME_LEN + 1]) {
 }
 
 // Display values are the signed integers scaled to Tasmota's units (kWh, V, A, °C) and printed as
-// node/src/protocol/records.ts prints them (JavaScript number formatting); light, gas and water are
+// protocol/records.ts prints them (JavaScript number formatting); light, gas and water are
 // the permille integers themselves.
 size_t buildSensorJson(const MeterRecord &r, const uint8_t sig[65], char *out, size_t cap) {
   JsonWriter w(out, cap);

@@ -1,7 +1,7 @@
 // Billing periods (docs/protocol.md §2, §7) on the meter: when a period ends (every PeriodDays
 // days at UTC midnight, or at the next calendar month's start when PeriodDays = 0, never past
 // anchor + min(31, N·INTERVAL/86400) days) and its commitment, fed one interval at a time.
-// Mirrors node/src/meter/period.ts (the virtual meter); test/vectors/period.json pins both.
+// Mirrors protocol/meter/period.ts (the virtual meter); protocol/vectors/period.json pins both.
 #ifndef ZKM_PERIOD_H
 #define ZKM_PERIOD_H
 #include <stdint.h>

@@ -349,7 +349,7 @@ TEST(MeterEngine, HazardChangesAreRecordedAtOnceAndRelayChangesReported) {
 
 #include "json.h"
 
-// test/vectors/engine.json: the TS references' SENSOR and PERIOD payloads for a scripted meter.
+// protocol/vectors/engine.json: the TS references' SENSOR and PERIOD payloads for a scripted meter.
 TEST(MeterEngine, PrintsTheSamePayloadsAsTheTypeScriptPipeline) {
   using zkmtest::fromHex;
   zkmtest::Json v = zkmtest::loadVectors("engine.json");

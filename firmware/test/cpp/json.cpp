@@ -167,7 +167,7 @@ Json parseJson(const std::string &text) {
 
 Json loadVectors(const std::string &name) {
   std::ifstream in(std::string(ZKM_VECTORS_DIR) + "/" + name);
-  if (!in) throw std::runtime_error("cannot open test/vectors/" + name + " (run npx node firmware/tools/generate-vectors.ts)");
+  if (!in) throw std::runtime_error("cannot open protocol/vectors/" + name + " (run npx node protocol/vectors/generate.ts)");
   std::stringstream ss;
   ss << in.rdbuf();
   return parseJson(ss.str());

@@ -28,7 +28,7 @@ struct Json {
 };
 
 Json parseJson(const std::string &text);
-Json loadVectors(const std::string &name);  // test/vectors/<name>
+Json loadVectors(const std::string &name);  // protocol/vectors/<name>
 std::vector<uint8_t> fromHex(const std::string &hex);  // with or without 0x
 std::string toHex(const uint8_t *bytes, size_t n);     // lowercase, no prefix
 std::vector<uint8_t> decTo32(const std::string &decimal);  // 32-byte big-endian

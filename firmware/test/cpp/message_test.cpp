@@ -1,6 +1,6 @@
-// MESSAGE frames (type 0x20, docs/serial.md) against test/vectors/message.json: the C++ encoder
+// MESSAGE frames (type 0x20, docs/serial.md) against protocol/vectors/message.json: the C++ encoder
 // writes the TypeScript reference's frames byte for byte, and the assembler rebuilds the messages
-// with node/src/serial/message.ts's drop rules without ever writing past its buffer.
+// with protocol/serial/message.ts's drop rules without ever writing past its buffer.
 #include <gtest/gtest.h>
 
 #include <string>

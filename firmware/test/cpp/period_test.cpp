@@ -1,4 +1,4 @@
-// Period boundaries and the incrementally fed period commitment against test/vectors/period.json.
+// Period boundaries and the incrementally fed period commitment against protocol/vectors/period.json.
 #include <gtest/gtest.h>
 
 #include "json.h"

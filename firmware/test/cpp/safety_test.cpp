@@ -133,7 +133,7 @@ TEST(Sensors, AdcConversions) {
 
 #include "json.h"
 
-// The virtual meter's relay twin (node/src/meter/relays.ts) and the firmware agree step by step.
+// The virtual meter's relay twin (protocol/meter/relays.ts) and the firmware agree step by step.
 TEST(RelayController, MatchesTheVirtualMeterTwin) {
   zkmtest::Json v = zkmtest::loadVectors("relays.json");
   size_t steps = 0;

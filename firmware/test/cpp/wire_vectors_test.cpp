@@ -1,4 +1,4 @@
-// Serial link, MQTT commands and Modbus frames against test/vectors/.
+// Serial link, MQTT commands and Modbus frames against protocol/vectors/.
 #include <gtest/gtest.h>
 
 #include "json.h"

@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { ZkMeterError } from '../errors.ts'
+import { ZkMeterError } from '#protocol/errors.ts'
 
 export class HttpError extends ZkMeterError {
   override name = 'HttpError'

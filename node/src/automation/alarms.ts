@@ -6,7 +6,7 @@
  * acknowledges it, and (4) tell the UI (events + query) and the broadcaster (the mesh).
  */
 import { EventEmitter } from 'node:events'
-import { InvalidInputError, ZkMeterError } from '../errors.ts'
+import { InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
 import type { Clock, TimerHandle } from './clock.ts'
 import {
   HAZARD_BIT,

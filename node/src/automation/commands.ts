@@ -5,7 +5,7 @@
  * as failed: the node never assumes a relay moved because it asked it to.
  */
 import { EventEmitter } from 'node:events'
-import { InvalidInputError, ZkMeterError } from '../errors.ts'
+import { InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
 import { type Clock, createSystemClock, type TimerHandle } from './clock.ts'
 import { describeCommand, MAX_FAN_SPEED, RELAY_COUNT, type RelayCommand, validateCommand } from './reading.ts'
 

@@ -2,8 +2,9 @@
  * The slice of a MeterRecord (docs/protocol.md §6) that automation reacts to, and the relay channel
  * map of §8. Records arrive with bigint or number fields; automation works on plain numbers.
  */
-import { InvalidInputError } from '../errors.ts'
-import type { MeterRecordMessage } from '../protocol/eip712.ts'
+
+import type { MeterRecordMessage } from '#protocol/eip712.ts'
+import { InvalidInputError } from '#protocol/errors.ts'
 
 export const READING_FIELDS = [
   'time',

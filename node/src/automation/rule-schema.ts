@@ -3,6 +3,7 @@
  * the document and validates it, naming the offending path in every error so an HTTP client can
  * show the user what to fix.
  */
+
 import type {
   FanStepsRule,
   NightLightRule,
@@ -12,8 +13,8 @@ import type {
   ScheduleRule,
   ThermostatRule,
   TimeOfDay,
-} from '../api/types.ts'
-import { InvalidInputError } from '../errors.ts'
+} from '#protocol/api/types.ts'
+import { InvalidInputError } from '#protocol/errors.ts'
 import { isChannel, MAX_FAN_SPEED, RELAY, RELAY_COUNT } from './reading.ts'
 
 export const RULE_FORMAT_VERSION: RuleSet['version'] = 1

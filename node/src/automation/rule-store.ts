@@ -5,7 +5,7 @@
  * the new rules, never half a file.
  */
 import { readFile } from 'node:fs/promises'
-import { ZkMeterError } from '../errors.ts'
+import { ZkMeterError } from '#protocol/errors.ts'
 import { writeFileAtomic } from '../storage/json-file.ts'
 import {
   DEFAULT_RULE_SET,

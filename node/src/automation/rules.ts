@@ -5,7 +5,7 @@
  * same commands.
  */
 import { EventEmitter } from 'node:events'
-import { InvalidInputError } from '../errors.ts'
+import { InvalidInputError } from '#protocol/errors.ts'
 import type { Clock } from './clock.ts'
 import {
   isChannel,

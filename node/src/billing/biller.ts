@@ -13,7 +13,7 @@
  * re-runs the failed step (re-proving from the vault when the proof cannot be reused).
  */
 import { EventEmitter } from 'node:events'
-import { ZkMeterError } from '../errors.ts'
+import { ZkMeterError } from '#protocol/errors.ts'
 import {
   BillNotFailedError,
   classifyFailure,

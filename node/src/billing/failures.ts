@@ -4,8 +4,9 @@
  * says whether waiting fixes it (retried automatically), whether the stored proof is worth
  * keeping (a retry re-proves from the vault when it is not), and what to tell the resident.
  */
-import type { BillFailure as ApiBillFailure, BillStatus, FailureKind } from '../api/types.ts'
-import { ZkMeterError } from '../errors.ts'
+
+import type { BillFailure as ApiBillFailure, BillStatus, FailureKind } from '#protocol/api/types.ts'
+import { ZkMeterError } from '#protocol/errors.ts'
 
 export type { FailureKind }
 export const FAILURE_KINDS = [

@@ -2,9 +2,10 @@
  * BillingChain over the ledger contract: the tariff covering a period (prices checked against
  * the on-chain hash by the client), the bill if the chain already holds it, and submission.
  */
+
+import { ZkMeterError } from '#protocol/errors.ts'
 import type { LedgerClient } from '../../../contracts/ts/ledger.ts'
 import { LedgerRevertError } from '../../../contracts/ts/ledger.ts'
-import { ZkMeterError } from '../errors.ts'
 import type { BillingChain } from './biller.ts'
 
 export function ledgerBillingChain(ledger: LedgerClient): BillingChain {

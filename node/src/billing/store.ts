@@ -4,8 +4,8 @@
  * any two steps (proved but not submitted, submitted but receipt not seen, …).
  */
 import { join } from 'node:path'
-import type { BillStatus } from '../api/types.ts'
-import { InvalidInputError } from '../errors.ts'
+import type { BillStatus } from '#protocol/api/types.ts'
+import { InvalidInputError } from '#protocol/errors.ts'
 import { readJsonFile, writeJsonAtomic } from '../storage/json-file.ts'
 import type { BillFailure } from './failures.ts'
 

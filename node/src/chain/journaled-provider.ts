@@ -12,8 +12,8 @@
  */
 import { mkdir, open, readFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { ZkMeterError } from '#protocol/errors.ts'
 import type { Eip1193Provider } from '../../../contracts/ts/chain.ts'
-import { ZkMeterError } from '../errors.ts'
 
 export class UnjournaledWriteError extends ZkMeterError {
   override name = 'UnjournaledWriteError'

@@ -1,4 +1,4 @@
-import { InvalidInputError } from '../errors.ts'
+import { InvalidInputError } from '#protocol/errors.ts'
 
 /** A forecast input (series, season, horizon, parameters) cannot be used as given. */
 export class ForecastInputError extends InvalidInputError {

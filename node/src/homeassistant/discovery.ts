@@ -5,9 +5,9 @@
  * (docs/protocol.md §7), so Home Assistant needs nothing from the node once the configs are retained.
  */
 
+import { InvalidInputError } from '#protocol/errors.ts'
 import type { MqttLink } from '../automation/commands.ts'
 import { RELAY, RELAY_COUNT } from '../automation/reading.ts'
-import { InvalidInputError } from '../errors.ts'
 
 export type Component = 'sensor' | 'binary_sensor' | 'switch' | 'fan'
 

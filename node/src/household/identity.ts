@@ -8,9 +8,9 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { addressOfPrivateKey, bytesToHex, hexToBytes } from '#protocol/eip712.ts'
+import { InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
 import { devAccount } from '../../../contracts/ts/chain.ts'
-import { InvalidInputError, ZkMeterError } from '../errors.ts'
-import { addressOfPrivateKey, bytesToHex, hexToBytes } from '../protocol/eip712.ts'
 import { createRootKeyFile, openRootKeyFile } from '../vault/index.ts'
 
 export class AlreadyInitializedError extends ZkMeterError {

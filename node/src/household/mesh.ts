@@ -14,8 +14,9 @@
  */
 import { join } from 'node:path'
 import { peerIdFromString } from '@libp2p/peer-id'
+import type { MeshBackup, MeshRestoredPeriod, MeshRestoreReport } from '#protocol/api/types.ts'
+import type { Eip712Domain } from '#protocol/eip712.ts'
 import type { SseHub } from '../api/http.ts'
-import type { MeshBackup, MeshRestoredPeriod, MeshRestoreReport } from '../api/types.ts'
 import type { Alarm } from '../automation/alarms.ts'
 import type { Hazard } from '../automation/reading.ts'
 import type { NodeConfig } from '../config.ts'
@@ -30,7 +31,6 @@ import { createMeshNode, type MeshNode } from '../mesh/node.ts'
 import type { Notice } from '../mesh/notices.ts'
 import { ledgerRegistry, type MeterInfo } from '../mesh/registry.ts'
 import type { Address, MeshIdentity, MeterSigner } from '../mesh/signing.ts'
-import type { Eip712Domain } from '../protocol/eip712.ts'
 import { readJsonFile, writeJsonAtomic } from '../storage/json-file.ts'
 import type { AdoptResult, Vault, VaultRecord } from '../vault/index.ts'
 import { loadOrCreateMeshKeys } from './mesh-keys.ts'
@@ -71,7 +71,7 @@ export interface MeshNoticeView {
   meter?: string
 }
 
-/** The API's shapes (node/src/api/types.ts, shared with the UI). */
+/** The API's shapes (protocol/api/types.ts, shared with the UI). */
 export type BackupEntry = MeshBackup
 export type RestoredPeriod = MeshRestoredPeriod
 export type RestoreReport = MeshRestoreReport

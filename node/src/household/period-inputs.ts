@@ -4,12 +4,12 @@
  * copy — and re-checked against the meter's signed commitment by assemblePeriod.
  */
 
+import { ZkMeterError } from '#protocol/errors.ts'
+import type { MeterRecord } from '#protocol/records.ts'
 import type { PeriodInputs } from '../billing/biller.ts'
 import type { BillRecord } from '../billing/store.ts'
-import { ZkMeterError } from '../errors.ts'
 import type { Ingestor } from '../ingest/ingestor.ts'
 import { assemblePeriod, type IntervalEntry } from '../ingest/period.ts'
-import type { MeterRecord } from '../protocol/records.ts'
 import type { Vault } from '../vault/index.ts'
 
 export class PeriodInputsUnavailableError extends ZkMeterError {

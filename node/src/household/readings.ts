@@ -3,8 +3,9 @@
  * a bounded in-memory history of interval records for charts and today's totals, and the CSV
  * export. Nothing here leaves the node: the API is loopback-only by default.
  */
-import type { HistoryPoint, Reading, Resolution, Today } from '../api/types.ts'
-import type { MeterRecord } from '../protocol/records.ts'
+
+import type { HistoryPoint, Reading, Resolution, Today } from '#protocol/api/types.ts'
+import type { MeterRecord } from '#protocol/records.ts'
 
 // The API's shapes (api/types.ts), shared with the UI.
 export type { HistoryPoint, Reading, Resolution, Today }

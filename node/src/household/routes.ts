@@ -3,14 +3,14 @@
  * services in the context and shape the answer. No business rules live here.
  */
 import { join } from 'node:path'
+import type { MeshReport } from '#protocol/api/types.ts'
+import { hexToBytes } from '#protocol/eip712.ts'
+import { InvalidInputError } from '#protocol/errors.ts'
+import { meterTopicName } from '#protocol/records.ts'
 import { type HttpApi, HttpError, NotFoundError } from '../api/http.ts'
-import type { MeshReport } from '../api/types.ts'
 import { isChannel, MAX_FAN_SPEED, RELAY_COUNT, type RelayCommand } from '../automation/reading.ts'
 import { validateRuleSet } from '../automation/rule-schema.ts'
 import { BillNotFailedError } from '../billing/failures.ts'
-import { InvalidInputError } from '../errors.ts'
-import { hexToBytes } from '../protocol/eip712.ts'
-import { meterTopicName } from '../protocol/records.ts'
 import { readJsonFile, writeJsonAtomic } from '../storage/json-file.ts'
 import { answer, commandsFor } from '../voice/answer.ts'
 import { parse as parseCommand } from '../voice/grammar.ts'

@@ -4,7 +4,7 @@
  * change without breaking the UI.
  */
 
-import type { Alarm as AlarmView, Bill as BillView } from '../api/types.ts'
+import type { Alarm as AlarmView, Bill as BillView } from '#protocol/api/types.ts'
 import type { Alarm } from '../automation/alarms.ts'
 import type { BillRecord } from '../billing/store.ts'
 

@@ -3,15 +3,16 @@
  * (bounded list + per-kind counters that never reset while the node runs) for the API and the log.
  * Entries carry what an operator needs (kind, meter, seq, reason) and never a key or a raw payload.
  */
-import { ZkMeterError } from '../errors.ts'
-import { InvalidSignatureError } from '../protocol/eip712.ts'
+
+import { InvalidSignatureError } from '#protocol/eip712.ts'
+import { ZkMeterError } from '#protocol/errors.ts'
 import {
   MalformedPayloadError,
   PayloadTooLargeError,
   SchemaError,
   TopicError,
   WrongSignerError,
-} from '../protocol/records.ts'
+} from '#protocol/records.ts'
 
 export const ANOMALY_KINDS = [
   // rejected payloads

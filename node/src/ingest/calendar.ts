@@ -1,12 +1,12 @@
 /**
  * Billing-period boundaries the node assumes when it files records into the vault before the meter's
- * PERIOD close arrives. They are the meter's own rule (node/src/meter/period.ts, docs/protocol.md §7):
+ * PERIOD close arrives. They are the meter's own rule (protocol/meter/period.ts, docs/protocol.md §7):
  * the first period starts at the provisioning point, each next one where the previous ended, a period
  * ends at a UTC midnight after PeriodDays days (calendar month when 0) and never past anchor + N·INTERVAL.
  * The signed PERIOD stays the authority: a close that disagrees is surfaced as an anomaly.
  */
-import { InvalidInputError } from '../errors.ts'
-import { maxPeriodDays, type PeriodGeometry, periodEndFor } from '../meter/period.ts'
+import { InvalidInputError } from '#protocol/errors.ts'
+import { maxPeriodDays, type PeriodGeometry, periodEndFor } from '#protocol/meter/period.ts'
 
 /** More periods than this between two records of one meter is not a clock, it is a fault. */
 export const MAX_PERIOD_STEPS = 5000

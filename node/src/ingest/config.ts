@@ -3,10 +3,11 @@
  * configured meter's runtime state (calendar, verifier, sequence trackers, empty indexes). Kept apart
  * so the pipeline modules receive checked values and never re-validate.
  */
-import { InvalidInputError } from '../errors.ts'
-import { type Eip712Domain, hexToBytes } from '../protocol/eip712.ts'
-import { DEFAULT_INTERVAL_SECONDS } from '../protocol/records.ts'
-import { createMeterVerifier } from '../protocol/verifier.ts'
+
+import { type Eip712Domain, hexToBytes } from '#protocol/eip712.ts'
+import { InvalidInputError } from '#protocol/errors.ts'
+import { DEFAULT_INTERVAL_SECONDS } from '#protocol/records.ts'
+import { createMeterVerifier } from '#protocol/verifier.ts'
 import { createPeriodCalendar } from './calendar.ts'
 import { createSequenceTracker } from './sequence.ts'
 import {

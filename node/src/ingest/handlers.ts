@@ -11,7 +11,7 @@ import type {
   parsePeriodPayload,
   parseSensorPayload,
   parseStatePayload,
-} from '../protocol/records.ts'
+} from '#protocol/records.ts'
 import type { Anomaly, AnomalyKind } from './anomalies.ts'
 import type { PeriodAssembler } from './assembler.ts'
 import type { IngestorConfig } from './config.ts'

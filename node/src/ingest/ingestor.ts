@@ -23,7 +23,7 @@
 import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
 import type { MqttClient } from 'mqtt'
-import type { MeterRecord } from '../protocol/records.ts'
+import type { MeterRecord } from '#protocol/records.ts'
 import { type Anomaly, type AnomalyKind, createAnomalyLog } from './anomalies.ts'
 import { createPeriodAssembler } from './assembler.ts'
 import { checkOptions, createMeterRuntimes } from './config.ts'

@@ -16,7 +16,7 @@ import type { FileHandle } from 'node:fs/promises'
 import { mkdir, open, readdir, readFile, rm, truncate } from 'node:fs/promises'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
-import { InvalidInputError, ZkMeterError } from '../errors.ts'
+import { InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
 
 const HEADER = 8
 /** A frame above this is not something this journal wrote: treat it as corruption. */

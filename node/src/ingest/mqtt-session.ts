@@ -5,7 +5,7 @@
  * or a benchmark calls the same `ingest` without MQTT.
  */
 import mqtt, { type MqttClient } from 'mqtt'
-import { ZkMeterError } from '../errors.ts'
+import { ZkMeterError } from '#protocol/errors.ts'
 import type { IngestOutcome } from './types.ts'
 
 export interface MqttSessionOptions {

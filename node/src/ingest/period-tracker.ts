@@ -5,7 +5,7 @@
  * and pins a gap in a period's readings on records the meter signed as gone. Pure functions over a
  * meter's runtime, so the ingest path, recovery and the resend scheduler share one definition.
  */
-import type { BillingPeriod, MeterRecord } from '../protocol/records.ts'
+import type { BillingPeriod, MeterRecord } from '#protocol/records.ts'
 import { createPeriodCalendar } from './calendar.ts'
 import type { IngestorConfig } from './config.ts'
 import type { MeterRuntime, PeriodEntry } from './types.ts'

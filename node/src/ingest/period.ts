@@ -3,9 +3,9 @@
  * the circuit commits to, and cross-checks it against the meter's signed PERIOD close — counter chain,
  * energy sum and commitment — before anything is handed to the prover.
  */
-import { commit, deriveSalt, MAX_READING } from '../../../circuits/src/commitment.ts'
-import { hexToBytes } from '../protocol/eip712.ts'
-import type { BillingPeriod } from '../protocol/records.ts'
+import { commit, deriveSalt, MAX_READING } from '#protocol/commitment.ts'
+import { hexToBytes } from '#protocol/eip712.ts'
+import type { BillingPeriod } from '#protocol/records.ts'
 
 /** What the node keeps of each interval record (kind 1) for assembly. */
 export interface IntervalEntry {

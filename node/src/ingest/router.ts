@@ -5,13 +5,13 @@
  * on the way is a rejection with a named reason. Kept apart so no handler ever sees an unchecked
  * message.
  */
-import { maxPeriodDays } from '../meter/period.ts'
+import { maxPeriodDays } from '#protocol/meter/period.ts'
 import {
   parseGonePayload,
   parsePeriodPayload,
   parseSensorPayload,
   parseStatePayload,
-} from '../protocol/records.ts'
+} from '#protocol/records.ts'
 import { type Anomaly, type AnomalyKind, kindOfError } from './anomalies.ts'
 import type { IngestorConfig } from './config.ts'
 import type { IngestOutcome, MeterRuntime } from './types.ts'

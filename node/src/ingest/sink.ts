@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto'
 import { mkdir, readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { InvalidInputError, ZkMeterError } from '../errors.ts'
+import { InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
 import { writeFileAtomic } from '../storage/json-file.ts'
 
 export interface SinkPeriodInfo {

@@ -5,7 +5,7 @@
  * recovery knows where to replay from.
  */
 import { readFile } from 'node:fs/promises'
-import type { BillingPeriod } from '../protocol/records.ts'
+import type { BillingPeriod } from '#protocol/records.ts'
 import { writeFileAtomic } from '../storage/json-file.ts'
 import type { IngestorConfig } from './config.ts'
 import { setOpenPeriod } from './period-tracker.ts'

@@ -4,9 +4,9 @@
  * pipeline (session, period tracker, flusher, state file, outbound) agree on one shape without
  * importing each other.
  */
-import { ZkMeterError } from '../errors.ts'
-import type { BillingPeriod, MeterRecord } from '../protocol/records.ts'
-import type { MeterVerifier } from '../protocol/verifier.ts'
+import { ZkMeterError } from '#protocol/errors.ts'
+import type { BillingPeriod, MeterRecord } from '#protocol/records.ts'
+import type { MeterVerifier } from '#protocol/verifier.ts'
 import type { Anomaly, AnomalyKind } from './anomalies.ts'
 import type { PeriodCalendar } from './calendar.ts'
 import type { AssembledPeriod, IntervalEntry } from './period.ts'

@@ -23,7 +23,7 @@ import { LevelBlockstore } from 'blockstore-level'
 import { LevelDatastore } from 'datastore-level'
 import { createHeliaLight, type Helia } from 'helia'
 import type { Libp2pOptions } from 'libp2p'
-import { InvalidInputError } from '../errors.ts'
+import { InvalidInputError } from '#protocol/errors.ts'
 import { StorageError } from '../vault/errors.ts'
 
 /** TCP and WebSockets on loopback, OS-chosen ports. */

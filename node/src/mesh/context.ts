@@ -1,5 +1,5 @@
 /** What every mesh service (membership, alerts, notices, aggregation) shares: identity, clock, log, publish. */
-import type { Eip712Domain } from '../protocol/eip712.ts'
+import type { Eip712Domain } from '#protocol/eip712.ts'
 import type { MeshMessage } from './codec.ts'
 import type { MeterRegistry } from './registry.ts'
 import type { Address, MeterSigner } from './signing.ts'

@@ -1,4 +1,4 @@
-import { InvalidInputError, ZkMeterError } from '../errors.ts'
+import { InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
 
 /** Base of every error the neighbourhood mesh throws on purpose. */
 export class MeshError extends ZkMeterError {

@@ -20,7 +20,7 @@ import { webSockets } from '@libp2p/websockets'
 import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
-import type { Eip712Domain } from '../protocol/eip712.ts'
+import type { Eip712Domain } from '#protocol/eip712.ts'
 import { type AggregationOptions, createAggregation } from './aggregation.ts'
 import { type AlertRetryOptions, createAlerts } from './alerts.ts'
 import {

@@ -6,7 +6,7 @@
  * and emitted as `rejected`, so the UI or an operator can see forgeries.
  */
 import { randomBytes } from 'node:crypto'
-import type { Eip712Domain } from '../protocol/eip712.ts'
+import type { Eip712Domain } from '#protocol/eip712.ts'
 import type { NoticeBody, NoticeKind, NoticeMessage } from './codec.ts'
 import { MAX_NOTICE_TEXT, NOTICE_KINDS } from './codec.ts'
 import { type MeshContext, nowS, type Verdict } from './context.ts'

@@ -14,7 +14,7 @@
  * signs with that account instead (docs/mesh.md §3); `signsFor` is the one check every service uses.
  */
 import { readFile } from 'node:fs/promises'
-import { InvalidInputError } from '../errors.ts'
+import { InvalidInputError } from '#protocol/errors.ts'
 import type { Address } from './signing.ts'
 
 export interface MeterRegistry {

@@ -11,8 +11,8 @@
  * holding the key can sign without knowing our JSON.
  */
 import { keccak_256 } from '@noble/hashes/sha3.js'
-import type { Eip712Domain } from '../protocol/eip712.ts'
-import { addressOfPrivateKey, recoverSigner, signDigest } from '../protocol/eip712.ts'
+import type { Eip712Domain } from '#protocol/eip712.ts'
+import { addressOfPrivateKey, recoverSigner, signDigest } from '#protocol/eip712.ts'
 import { InvalidMeshMessageError } from './errors.ts'
 
 export type Address = `0x${string}`

@@ -4,11 +4,11 @@
  * counter and never reuses a sequence number, as the firmware's checkpoint log guarantees.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import type { RelaySnapshot } from '#protocol/meter/relays.ts'
 import type { AccumulatorSnapshot } from './commitment.ts'
 import { MeterStateError } from './errors.ts'
 import type { HazardStimuli } from './household.ts'
 import type { BufferedRecord } from './record-buffer.ts'
-import type { RelaySnapshot } from './relays.ts'
 
 export const CHECKPOINT_VERSION = 1
 

@@ -4,8 +4,9 @@
  * empty payload queries the current state, as in Tasmota. Anything else throws
  * InvalidCommandError with the reason, which the meter logs before ignoring the command.
  */
+
+import type { RelayAction } from '#protocol/meter/relays.ts'
 import { InvalidCommandError } from './errors.ts'
-import type { RelayAction } from './relays.ts'
 
 export type Command =
   | { kind: 'power'; relay: number; action: RelayAction | 'query' }

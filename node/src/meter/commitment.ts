@@ -2,7 +2,7 @@
  * The period commitment of docs/protocol.md §3, computed as intervals close instead of from the
  * whole array at period end: the meter (firmware and simulator) cannot afford to keep 2976
  * readings, only the chain state and the current block of 225 readings (15 packed elements).
- * finish() equals commit(readings, salt, n) of circuits/src/commitment.ts.
+ * finish() equals commit(readings, salt, n) of protocol/commitment.ts.
  */
 import {
   CHAIN_RATE,
@@ -13,8 +13,8 @@ import {
   packReadings,
   poseidonChain,
   READINGS_PER_ELEMENT,
-} from '../../../circuits/src/commitment.ts'
-import { InvalidInputError } from '../errors.ts'
+} from '#protocol/commitment.ts'
+import { InvalidInputError } from '#protocol/errors.ts'
 
 const BLOCK = READINGS_PER_ELEMENT * CHAIN_RATE
 

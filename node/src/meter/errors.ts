@@ -1,4 +1,4 @@
-import { InvalidInputError, ZkMeterError } from '../errors.ts'
+import { InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
 
 /** A createVirtualMeter option is missing or out of range; `details.option` names it. */
 export class InvalidMeterOptionError extends InvalidInputError {

@@ -5,7 +5,7 @@
  * stateful, so the same seed gives the same day however the clock is stepped; power is constant
  * within a `stepSeconds` cell so energy integrates identically for any split of time.
  */
-import { normal, smooth, uniform } from './noise.ts'
+
 import {
   RELAY_AC,
   RELAY_BUZZER,
@@ -15,7 +15,8 @@ import {
   RELAY_SPRINKLER,
   RELAY_VENT,
   relayBit,
-} from './relays.ts'
+} from '#protocol/meter/relays.ts'
+import { normal, smooth, uniform } from './noise.ts'
 
 export interface Actuators {
   /** Relay outputs, bit (n−1) = POWER<n>. */

@@ -1,5 +1,6 @@
 /** The virtual meter's public surface: the meter, its clocks and the household model. */
 
+export { maxPeriodDays, periodEndFor } from '#protocol/meter/period.ts'
 export { readMeterCheckpoint } from './checkpoint.ts'
 export {
   createManualClock,
@@ -11,7 +12,6 @@ export {
 export { createCommitmentAccumulator } from './commitment.ts'
 export { InvalidCommandError, InvalidMeterOptionError, MeterStateError } from './errors.ts'
 export { createHousehold } from './household.ts'
-export { maxPeriodDays, periodEndFor } from './period.ts'
 export {
   createVirtualMeter,
   type HazardKind,

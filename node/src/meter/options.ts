@@ -1,8 +1,8 @@
 /** createVirtualMeter options and their validation: every problem is a named, actionable error. */
-import type { Eip712Domain } from '../protocol/eip712.ts'
+import type { Eip712Domain } from '#protocol/eip712.ts'
+import { maxPeriodDays } from '#protocol/meter/period.ts'
 import type { SimClock } from './clock.ts'
 import { InvalidMeterOptionError } from './errors.ts'
-import { maxPeriodDays } from './period.ts'
 
 export interface VirtualMeterOptions {
   /** The meter's secp256k1 private key (32 bytes); its address is the meter's identity. */

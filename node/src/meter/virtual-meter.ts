@@ -10,10 +10,17 @@
  * message it caused.
  */
 import type { MqttClient } from 'mqtt'
-import { deriveSalt } from '../../../circuits/src/commitment.ts'
-import { closeMqtt, connectMqtt } from '../mqtt/client.ts'
-import { type MeterTopics, meterTopicName, meterTopics } from '../mqtt/topics.ts'
-import { addressOfPrivateKey, hexToBytes, type MeterRecordMessage } from '../protocol/eip712.ts'
+import { deriveSalt } from '#protocol/commitment.ts'
+import { addressOfPrivateKey, hexToBytes, type MeterRecordMessage } from '#protocol/eip712.ts'
+import { anchorOf, maxPeriodDays, periodEndFor, rescheduledEnd } from '#protocol/meter/period.ts'
+import {
+  createAlarms,
+  createRelayController,
+  RELAY_COUNT,
+  RELAY_FAN,
+  relayBit,
+} from '#protocol/meter/relays.ts'
+import { encodeState, isoTime, onOff } from '#protocol/meter/status.ts'
 import {
   type BillingPeriod,
   encodeGonePayload,
@@ -23,7 +30,9 @@ import {
   signGone,
   signPeriod,
   signRecord,
-} from '../protocol/records.ts'
+} from '#protocol/records.ts'
+import { type MeterTopics, meterTopicName, meterTopics } from '#protocol/topics.ts'
+import { closeMqtt, connectMqtt } from '../mqtt/client.ts'
 import {
   CHECKPOINT_VERSION,
   type KeptClose,
@@ -43,10 +52,7 @@ import {
 import { InvalidCommandError, MeterStateError } from './errors.ts'
 import { createHousehold, type HazardStimuli } from './household.ts'
 import { resolveOptions, type VirtualMeterOptions } from './options.ts'
-import { anchorOf, maxPeriodDays, periodEndFor, rescheduledEnd } from './period.ts'
 import { createRecordBuffer } from './record-buffer.ts'
-import { createAlarms, createRelayController, RELAY_COUNT, RELAY_FAN, relayBit } from './relays.ts'
-import { encodeState, isoTime, onOff } from './status.ts'
 
 export type { VirtualMeterOptions } from './options.ts'
 

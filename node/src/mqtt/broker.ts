@@ -7,7 +7,7 @@ import { createServer, type Server, type Socket } from 'node:net'
 import { Duplex } from 'node:stream'
 import type { ReadableWritablePair } from 'node:stream/web'
 import { Aedes } from 'aedes'
-import { InvalidInputError } from '../errors.ts'
+import { InvalidInputError } from '#protocol/errors.ts'
 import { BrokerStartError } from './errors.ts'
 import { createPacketGuard } from './packet-guard.ts'
 

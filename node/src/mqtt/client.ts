@@ -4,7 +4,7 @@
  * instead, and mqtt.js' own reconnection afterwards.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
-import { InvalidInputError } from '../errors.ts'
+import { InvalidInputError } from '#protocol/errors.ts'
 import { MqttConnectRefusedError, MqttUnreachableError } from './errors.ts'
 
 export interface ConnectOptions extends IClientOptions {

@@ -1,4 +1,4 @@
-import { ZkMeterError } from '../errors.ts'
+import { ZkMeterError } from '#protocol/errors.ts'
 
 /** The broker could not start (port taken, address not available, bad options). */
 export class BrokerStartError extends ZkMeterError {

@@ -5,7 +5,7 @@
  * wire, before the body is buffered.
  */
 import { Transform, type TransformCallback } from 'node:stream'
-import { ZkMeterError } from '../errors.ts'
+import { ZkMeterError } from '#protocol/errors.ts'
 
 export class PacketTooLargeError extends ZkMeterError {
   override name = 'PacketTooLargeError'

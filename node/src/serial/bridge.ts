@@ -6,10 +6,10 @@
  * Records and acks do not pass here: the ingestor takes those directly (link.ts).
  */
 import type { MqttClient } from 'mqtt'
-import { ZkMeterError } from '../errors.ts'
+import { ZkMeterError } from '#protocol/errors.ts'
+import type { SerialMessage } from '#protocol/serial/message.ts'
 import { closeMqtt, connectMqtt } from '../mqtt/client.ts'
 import type { SerialMeterLink } from './link.ts'
-import type { SerialMessage } from './message.ts'
 
 export class SerialBridgeError extends ZkMeterError {
   override name = 'SerialBridgeError'

@@ -1,3 +1,3 @@
+export * from '#protocol/serial/message.ts'
 export * from './bridge.ts'
 export * from './link.ts'
-export * from './message.ts'

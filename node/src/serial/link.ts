@@ -5,10 +5,15 @@
  * link reopens it with backoff and sends the current acks again, as a retained MQTT ack would.
  */
 import { SerialPort } from 'serialport'
-import { LINK_IDLE_MS, LinkDecoder, type LinkFrame } from '../../../firmware/protocol/link.ts'
-import { InvalidInputError, ZkMeterError } from '../errors.ts'
+import { InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
+import { LINK_IDLE_MS, LinkDecoder, type LinkFrame } from '#protocol/serial/link.ts'
+import {
+  encodeMessage,
+  MESSAGE_FRAME_TYPE,
+  MessageAssembler,
+  type SerialMessage,
+} from '#protocol/serial/message.ts'
 import type { Ingestor, OutboundMessage } from '../ingest/ingestor.ts'
-import { encodeMessage, MESSAGE_FRAME_TYPE, MessageAssembler, type SerialMessage } from './message.ts'
 
 export class SerialLinkError extends ZkMeterError {
   override name = 'SerialLinkError'

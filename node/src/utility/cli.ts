@@ -8,11 +8,11 @@
  */
 import { readFile } from 'node:fs/promises'
 import { Wallet } from 'ethers'
+import { InvalidInputError } from '#protocol/errors.ts'
 import { isProfileName, PROFILES } from '../../../circuits/src/profiles.ts'
 import { jsonRpcProvider } from '../../../contracts/ts/chain.ts'
 import { compileLedger } from '../../../contracts/ts/compile.ts'
 import { connectLedger, deployLedger, type LedgerClient } from '../../../contracts/ts/ledger.ts'
-import { InvalidInputError } from '../errors.ts'
 
 export const UTILITY_USAGE = `usage: zkmeter utility <command> [options]
   deploy [--profile test|production]            deploy verifier + ledger; the key's account becomes the utility

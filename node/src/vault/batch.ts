@@ -13,7 +13,7 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
 import { randomBytes } from '@noble/ciphers/utils.js'
-import { InvalidInputError } from '../errors.ts'
+import { InvalidInputError } from '#protocol/errors.ts'
 import { BatchTooLargeError, DecryptionError, InvalidBlockError } from './errors.ts'
 import { batchAad, concatBytes, deriveBatchKey } from './keys.ts'
 

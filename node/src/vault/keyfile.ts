@@ -14,7 +14,7 @@ import { constants } from 'node:fs'
 import { link, open, readFile, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
-import { InvalidInputError } from '../errors.ts'
+import { InvalidInputError } from '#protocol/errors.ts'
 import {
   CorruptKeyFileError,
   InsecureDevKeyRefusedError,

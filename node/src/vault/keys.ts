@@ -11,7 +11,7 @@
  */
 import { hkdf } from '@noble/hashes/hkdf.js'
 import { sha256 } from '@noble/hashes/sha2.js'
-import { InvalidInputError } from '../errors.ts'
+import { InvalidInputError } from '#protocol/errors.ts'
 
 export const KEY_BYTES = 32
 export const PERIOD_INFO_LABEL = 'zkmeter/vault/period/v1'

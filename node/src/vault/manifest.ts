@@ -9,7 +9,7 @@ import { keccak_256 } from '@noble/hashes/sha3.js'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { InvalidInputError } from '../errors.ts'
+import { InvalidInputError } from '#protocol/errors.ts'
 import { InvalidManifestError } from './errors.ts'
 import { type MeterAddress, normalizeMeter, normalizeTime } from './keys.ts'
 

@@ -15,7 +15,7 @@ import { Key } from 'interface-datastore'
 import { CID } from 'multiformats/cid'
 import * as raw from 'multiformats/codecs/raw'
 import { sha256 } from 'multiformats/hashes/sha2'
-import { InvalidInputError, ZkMeterError } from '../errors.ts'
+import { InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
 import { type BatchContext, decryptBatch, encodeRecords, sealBatch, type VaultRecord } from './batch.ts'
 import {
   BlockUnavailableError,

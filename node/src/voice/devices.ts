@@ -4,8 +4,8 @@
  * be recognised.
  */
 
+import { InvalidInputError } from '#protocol/errors.ts'
 import { RELAY } from '../automation/reading.ts'
-import { InvalidInputError } from '../errors.ts'
 import { tokenize } from './normalize.ts'
 
 export type DeviceKind = 'fan' | 'light' | 'ac' | 'socket' | 'vent' | 'other'

@@ -1,12 +1,12 @@
 import type { MqttClient } from 'mqtt'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { InvalidInputError } from '#protocol/errors.ts'
 import { createFakeClock } from '../../src/automation/clock.ts'
 import {
   CommanderNotStartedError,
   createRelayCommander,
   type MqttLink,
 } from '../../src/automation/commands.ts'
-import { InvalidInputError } from '../../src/errors.ts'
 import { type Broker, connect, type Device, METER, startBroker, startDevice, until } from './fixtures.ts'
 
 describe('relay commander over a real MQTT broker', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { InvalidInputError } from '#protocol/errors.ts'
 import { createFakeClock } from '../../src/automation/clock.ts'
 import type { Reading, RelayCommand } from '../../src/automation/reading.ts'
 import {
@@ -11,7 +12,6 @@ import {
   RuleValidationError,
   validateRuleSet,
 } from '../../src/automation/rules.ts'
-import { InvalidInputError } from '../../src/errors.ts'
 
 // 2026-11-23 is a Monday; T0 is 00:00 UTC that day.
 const T0 = Date.UTC(2026, 10, 23)

@@ -6,12 +6,12 @@
  */
 import type { MqttClient } from 'mqtt'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { parseSensorPayload } from '#protocol/records.ts'
 import { createFakeClock, type FakeClock } from '../../src/automation/clock.ts'
 import type { CommandResult } from '../../src/automation/commands.ts'
 import type { Hazard } from '../../src/automation/reading.ts'
 import { DEFAULT_RULE_SET, type RuleSet } from '../../src/automation/rules.ts'
 import { type Automation, createAutomation } from '../../src/automation/service.ts'
-import { parseSensorPayload } from '../../src/protocol/records.ts'
 import { type Rig, startRig } from '../meter/fixtures.ts'
 import { type Broker, connect, startBroker, until } from './fixtures.ts'
 

@@ -4,14 +4,14 @@
  * them. Proofs come from the real circuit (test profile), the chain is EDR.
  */
 import { keccak256, toUtf8Bytes } from 'ethers'
-import { commit, deriveSalt } from '../../../circuits/src/commitment.ts'
+import { commit, deriveSalt } from '#protocol/commitment.ts'
+import type { Eip712Domain } from '#protocol/eip712.ts'
+import { hexToBytes } from '#protocol/eip712.ts'
+import { ZkMeterError } from '#protocol/errors.ts'
 import { periodReadings } from '../../../contracts/test/bills.ts'
 import { DAY, INTERVAL, type MeterKey, MIDNIGHT, signPeriod } from '../../../contracts/test/env.ts'
 import type { ClosedPeriod, PeriodInputs } from '../../src/billing/biller.ts'
 import type { BillRecord } from '../../src/billing/store.ts'
-import { ZkMeterError } from '../../src/errors.ts'
-import type { Eip712Domain } from '../../src/protocol/eip712.ts'
-import { hexToBytes } from '../../src/protocol/eip712.ts'
 
 export { DAY, INTERVAL, MIDNIGHT }
 /** The test circuit: 192 readings of 15 minutes, 96 tariff slots. */

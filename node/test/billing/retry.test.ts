@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Eip712Domain } from '#protocol/eip712.ts'
 import { priceCurve } from '../../../contracts/test/bills.ts'
 import { meterKey, startTestEnv, type TestEnv } from '../../../contracts/test/env.ts'
 import { deployLedger, type LedgerClient } from '../../../contracts/ts/ledger.ts'
@@ -16,7 +17,6 @@ import { BillNotFailedError } from '../../src/billing/failures.ts'
 import { isTransientChainError, ledgerBillingChain } from '../../src/billing/ledger-chain.ts'
 import { type BillRecord, openBillStore, UnknownBillError } from '../../src/billing/store.ts'
 import { circuitProver } from '../../src/household/prover.ts'
-import type { Eip712Domain } from '../../src/protocol/eip712.ts'
 import {
   inputsOf,
   MIDNIGHT,

@@ -1,6 +1,6 @@
 import type { MqttClient } from 'mqtt'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { InvalidInputError } from '../../src/errors.ts'
+import { InvalidInputError } from '#protocol/errors.ts'
 import { discoveryConfigs, publishDiscovery, removeDiscovery } from '../../src/homeassistant/discovery.ts'
 import { type Broker, connect, METER, startBroker } from '../automation/fixtures.ts'
 

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { JsonRpcProvider, Network } from 'ethers'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { tariffHash } from '../../../circuits/src/commitment.ts'
+import { tariffHash } from '#protocol/commitment.ts'
 import {
   demoPrices,
   ensureDevTariff,

@@ -2,6 +2,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { bytesToHex } from '#protocol/eip712.ts'
 import { devAccount } from '../../../contracts/ts/chain.ts'
 import {
   AlreadyInitializedError,
@@ -9,7 +10,6 @@ import {
   NotInitializedError,
   openHousehold,
 } from '../../src/household/identity.ts'
-import { bytesToHex } from '../../src/protocol/eip712.ts'
 
 let dir: string
 beforeEach(async () => {

@@ -21,6 +21,7 @@ import { join } from 'node:path'
 import { Wallet } from 'ethers'
 import { CID } from 'multiformats/cid'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { hexToBytes } from '#protocol/eip712.ts'
 import {
   type DevChain,
   devAccount,
@@ -37,7 +38,6 @@ import { loadOrCreateMeshKeys } from '../../src/household/mesh-keys.ts'
 import { type HouseholdNode, startHouseholdNode } from '../../src/household/node.ts'
 import { createNotice } from '../../src/mesh/notices.ts'
 import { signerFromPrivateKey } from '../../src/mesh/signing.ts'
-import { hexToBytes } from '../../src/protocol/eip712.ts'
 
 const AREA = 5
 const HOMES = 3

@@ -9,10 +9,10 @@ import { type ChildProcess, fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { MqttClient } from 'mqtt'
 import { afterEach, beforeEach, expect, it } from 'vitest'
-import { commit } from '../../../circuits/src/commitment.ts'
+import { commit } from '#protocol/commitment.ts'
+import type { MeterRecord } from '#protocol/records.ts'
+import { ackTopic } from '#protocol/records.ts'
 import { createFileSink } from '../../src/ingest/sink.ts'
-import type { MeterRecord } from '../../src/protocol/records.ts'
-import { ackTopic } from '../../src/protocol/records.ts'
 import {
   connectMeter,
   createTestMeter,

@@ -10,9 +10,8 @@ import { join } from 'node:path'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { Aedes } from 'aedes'
 import mqtt, { type MqttClient } from 'mqtt'
-import { commit, deriveSalt } from '../../../circuits/src/commitment.ts'
-import type { IngestorOptions } from '../../src/ingest/ingestor.ts'
-import { addressOfPrivateKey, hexToBytes } from '../../src/protocol/eip712.ts'
+import { commit, deriveSalt } from '#protocol/commitment.ts'
+import { addressOfPrivateKey, hexToBytes } from '#protocol/eip712.ts'
 import {
   type BillingPeriod,
   encodePeriodPayload,
@@ -22,7 +21,8 @@ import {
   sensorTopic,
   signPeriod,
   signRecord,
-} from '../../src/protocol/records.ts'
+} from '#protocol/records.ts'
+import type { IngestorOptions } from '../../src/ingest/ingestor.ts'
 
 export const DOMAIN = {
   chainId: 31337n,

@@ -1,8 +1,6 @@
 import type { MqttClient } from 'mqtt'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { commit } from '../../../circuits/src/commitment.ts'
-import { createIngestor, type Ingestor } from '../../src/ingest/ingestor.ts'
-import { createFileSink } from '../../src/ingest/sink.ts'
+import { commit } from '#protocol/commitment.ts'
 import {
   ackTopic,
   encodePeriodPayload,
@@ -12,7 +10,9 @@ import {
   sensorTopic,
   signPeriod,
   signRecord,
-} from '../../src/protocol/records.ts'
+} from '#protocol/records.ts'
+import { createIngestor, type Ingestor } from '../../src/ingest/ingestor.ts'
+import { createFileSink } from '../../src/ingest/sink.ts'
 import {
   connectMeter,
   createTestMeter,

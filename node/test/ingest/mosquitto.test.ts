@@ -5,9 +5,9 @@
  */
 import type { MqttClient } from 'mqtt'
 import { afterAll, beforeAll, expect, it } from 'vitest'
+import { ackTopic, resendTopic } from '#protocol/records.ts'
 import { createIngestor, type Ingestor } from '../../src/ingest/ingestor.ts'
 import { createFileSink } from '../../src/ingest/sink.ts'
-import { ackTopic, resendTopic } from '../../src/protocol/records.ts'
 import { type Mosquitto, startMosquitto } from '../mqtt/mosquitto.ts'
 import { connectMeter, createTestMeter, DAY0, oneMeterIngestorOptions, tempDir, until } from './helpers.ts'
 

@@ -1,8 +1,8 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { commit, deriveSalt, MAX_READING } from '../../../circuits/src/commitment.ts'
+import { commit, deriveSalt, MAX_READING } from '#protocol/commitment.ts'
+import type { BillingPeriod } from '#protocol/records.ts'
 import { assemblePeriod, type IntervalEntry } from '../../src/ingest/period.ts'
-import type { BillingPeriod } from '../../src/protocol/records.ts'
 
 const INTERVAL = 900
 const N = 192

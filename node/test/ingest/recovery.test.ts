@@ -7,8 +7,7 @@
  * - STATE's open period start and PeriodDays set the boundaries the node files and asks by.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createIngestor, type Ingestor, type OutboundMessage } from '../../src/ingest/ingestor.ts'
-import { encodeState } from '../../src/meter/status.ts'
+import { encodeState } from '#protocol/meter/status.ts'
 import {
   encodeGonePayload,
   goneTopic,
@@ -18,7 +17,8 @@ import {
   resendTopic,
   signGone,
   stateTopic,
-} from '../../src/protocol/records.ts'
+} from '#protocol/records.ts'
+import { createIngestor, type Ingestor, type OutboundMessage } from '../../src/ingest/ingestor.ts'
 import { createTestMeter, DAY0, DOMAIN, oneMeterIngestorOptions, tempDir } from './helpers.ts'
 
 const meter = createTestMeter(3)

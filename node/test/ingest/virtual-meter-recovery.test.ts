@@ -6,10 +6,10 @@
  */
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { afterEach, beforeEach, expect, it } from 'vitest'
+import { addressOfPrivateKey } from '#protocol/eip712.ts'
 import { createIngestor, type Ingestor } from '../../src/ingest/ingestor.ts'
 import { createManualClock, createVirtualMeter, type VirtualMeter } from '../../src/meter/index.ts'
 import { type Broker, createBroker } from '../../src/mqtt/broker.ts'
-import { addressOfPrivateKey } from '../../src/protocol/eip712.ts'
 import { DAY0, DOMAIN, INTERVAL, N, tempDir, until } from './helpers.ts'
 
 const DAY = 86_400

@@ -1,10 +1,10 @@
 /** Shared setup for the mesh tests: N real libp2p nodes on 127.0.0.1 in this process, one area. */
 import { randomBytes } from 'node:crypto'
+import type { Eip712Domain } from '#protocol/eip712.ts'
 import type { MeshLogger } from '../../src/mesh/context.ts'
 import { createMeshNode, type MeshNode, type MeshNodeOptions } from '../../src/mesh/node.ts'
 import { type RegistryEntry, snapshotRegistry } from '../../src/mesh/registry.ts'
 import { type Address, type MeterSigner, signerFromPrivateKey } from '../../src/mesh/signing.ts'
-import type { Eip712Domain } from '../../src/protocol/eip712.ts'
 
 export const AREA = 7
 export const DOMAIN: Eip712Domain = {

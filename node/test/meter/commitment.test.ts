@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { commit, deriveSalt, FIELD_ORDER, MAX_READING } from '../../../circuits/src/commitment.ts'
+import { commit, deriveSalt, FIELD_ORDER, MAX_READING } from '#protocol/commitment.ts'
 import { createCommitmentAccumulator } from '../../src/meter/commitment.ts'
 
 /** Feeds the non-zero readings to the accumulator in index order, as a meter closing intervals would. */

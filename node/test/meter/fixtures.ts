@@ -1,12 +1,12 @@
 /** Shared rig for virtual meter tests: keys, a manual clock, a meter and a subscriber on a broker. */
 
+import { type Eip712Domain, meterRecordDigest, recoverSigner } from '#protocol/eip712.ts'
 import { createManualClock, type ManualClock } from '../../src/meter/clock.ts'
 import {
   createVirtualMeter,
   type VirtualMeter,
   type VirtualMeterOptions,
 } from '../../src/meter/virtual-meter.ts'
-import { type Eip712Domain, meterRecordDigest, recoverSigner } from '../../src/protocol/eip712.ts'
 import { type Collector, collect } from '../mqtt/collector.ts'
 
 export const PRIVATE_KEY = Uint8Array.from({ length: 32 }, (_, i) => i + 1)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { relayBit } from '#protocol/meter/relays.ts'
 import { createHousehold } from '../../src/meter/household.ts'
-import { relayBit } from '../../src/meter/relays.ts'
 
 const MONDAY = Date.UTC(2026, 10, 23) / 1000
 const DAY = 86_400

@@ -3,8 +3,8 @@
  * meter must not depend on anything aedes-specific.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { commit, deriveSalt } from '../../../circuits/src/commitment.ts'
-import { billingPeriodDigest, hexToBytes, recoverSigner } from '../../src/protocol/eip712.ts'
+import { commit, deriveSalt } from '#protocol/commitment.ts'
+import { billingPeriodDigest, hexToBytes, recoverSigner } from '#protocol/eip712.ts'
 import { type Mosquitto, startMosquitto } from '../mqtt/mosquitto.ts'
 import { DOMAIN, INTERVAL, PAIRING_KEY, signerOf, startRig, TEST_N } from './fixtures.ts'
 

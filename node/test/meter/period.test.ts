@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { maxPeriodDays, periodEndFor, rescheduledEnd } from '../../src/meter/period.ts'
+import { maxPeriodDays, periodEndFor, rescheduledEnd } from '#protocol/meter/period.ts'
 
 const production = { intervalSeconds: 900, n: 2976 }
 const testProfile = { intervalSeconds: 900, n: 192 }

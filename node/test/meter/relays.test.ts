@@ -6,7 +6,7 @@ import {
   HAZARD_GAS,
   HAZARD_WATER,
   relayBit,
-} from '../../src/meter/relays.ts'
+} from '#protocol/meter/relays.ts'
 
 const bits = (...relays: number[]) => relays.reduce((acc, n) => acc | relayBit(n), 0)
 

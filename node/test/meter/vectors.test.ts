@@ -1,18 +1,18 @@
 /**
- * The shared vectors the firmware is held to (test/vectors/mqtt.json, period.json): the virtual
+ * The shared vectors the firmware is held to (protocol/vectors/mqtt.json, period.json): the virtual
  * meter must agree with them byte for byte, or one of the two meters is wrong.
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { periodEndFor, rescheduledEnd } from '#protocol/meter/period.ts'
+import { encodeState } from '#protocol/meter/status.ts'
 import { commandName, parseCommand } from '../../src/meter/commands.ts'
 import { createCommitmentAccumulator } from '../../src/meter/commitment.ts'
 import { InvalidCommandError } from '../../src/meter/errors.ts'
-import { periodEndFor, rescheduledEnd } from '../../src/meter/period.ts'
-import { encodeState } from '../../src/meter/status.ts'
 
 const vectors = (name: string) =>
-  JSON.parse(readFileSync(join(import.meta.dirname, '../../../test/vectors', name), 'utf8')) as Record<
+  JSON.parse(readFileSync(join(import.meta.dirname, '../../../protocol/vectors', name), 'utf8')) as Record<
     string,
     unknown
   >

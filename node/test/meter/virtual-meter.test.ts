@@ -3,13 +3,8 @@
  * node subscribing to it would see.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { commit, deriveSalt } from '../../../circuits/src/commitment.ts'
-import { createManualClock } from '../../src/meter/clock.ts'
-import { InvalidMeterOptionError, MeterStateError } from '../../src/meter/errors.ts'
-import { createVirtualMeter, RECENT_PERIODS } from '../../src/meter/virtual-meter.ts'
-import { type Broker, createBroker } from '../../src/mqtt/broker.ts'
-import { MqttUnreachableError } from '../../src/mqtt/errors.ts'
-import { billingPeriodDigest, hexToBytes, recoverSigner } from '../../src/protocol/eip712.ts'
+import { commit, deriveSalt } from '#protocol/commitment.ts'
+import { billingPeriodDigest, hexToBytes, recoverSigner } from '#protocol/eip712.ts'
 import {
   goneTopic,
   parseGonePayload,
@@ -18,7 +13,12 @@ import {
   parseStatePayload,
   verifyGoneSignature,
   verifyRecordSignature,
-} from '../../src/protocol/records.ts'
+} from '#protocol/records.ts'
+import { createManualClock } from '../../src/meter/clock.ts'
+import { InvalidMeterOptionError, MeterStateError } from '../../src/meter/errors.ts'
+import { createVirtualMeter, RECENT_PERIODS } from '../../src/meter/virtual-meter.ts'
+import { type Broker, createBroker } from '../../src/mqtt/broker.ts'
+import { MqttUnreachableError } from '../../src/mqtt/errors.ts'
 import { freePort } from '../mqtt/mosquitto.ts'
 import {
   DOMAIN,

@@ -1,6 +1,6 @@
 import { Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { InvalidInputError } from '../../src/errors.ts'
+import { InvalidInputError } from '#protocol/errors.ts'
 import { type Broker, createBroker } from '../../src/mqtt/broker.ts'
 import { closeMqtt, connectMqtt } from '../../src/mqtt/client.ts'
 import { BrokerStartError } from '../../src/mqtt/errors.ts'

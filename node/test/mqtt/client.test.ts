@@ -1,6 +1,6 @@
 import { createServer, type Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import { InvalidInputError } from '../../src/errors.ts'
+import { InvalidInputError } from '#protocol/errors.ts'
 import { createBroker } from '../../src/mqtt/broker.ts'
 import { closeMqtt, connectMqtt } from '../../src/mqtt/client.ts'
 import { MqttUnreachableError } from '../../src/mqtt/errors.ts'

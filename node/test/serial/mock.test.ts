@@ -5,16 +5,16 @@
 import fc from 'fast-check'
 import { SerialPortMock } from 'serialport'
 import { afterEach, describe, expect, it } from 'vitest'
-import { LINK_IDLE_MS, LinkDecoder } from '../../../firmware/protocol/link.ts'
-import type { IngestOutcome, OutboundMessage } from '../../src/ingest/ingestor.ts'
-import { createSerialMeterLink, SerialLinkConfigError, type SerialMeterLink } from '../../src/serial/link.ts'
+import { LINK_IDLE_MS, LinkDecoder } from '#protocol/serial/link.ts'
 import {
   encodeMessage,
   MAX_MESSAGE_BYTES,
   MESSAGE_FRAME_TYPE,
   MessageAssembler,
   SerialMessageError,
-} from '../../src/serial/message.ts'
+} from '#protocol/serial/message.ts'
+import type { IngestOutcome, OutboundMessage } from '../../src/ingest/ingestor.ts'
+import { createSerialMeterLink, SerialLinkConfigError, type SerialMeterLink } from '../../src/serial/link.ts'
 import { until } from '../ingest/helpers.ts'
 
 const PATH = '/dev/zkm-mock'

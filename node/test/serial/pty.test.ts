@@ -6,16 +6,16 @@
  */
 import { SerialPort } from 'serialport'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { encodeFrame, LinkDecoder } from '../../../firmware/protocol/link.ts'
-import { createIngestor, type Ingestor } from '../../src/ingest/ingestor.ts'
-import { ackTopic } from '../../src/protocol/records.ts'
-import { createSerialMeterLink, type SerialMeterLink } from '../../src/serial/link.ts'
+import { ackTopic } from '#protocol/records.ts'
+import { encodeFrame, LinkDecoder } from '#protocol/serial/link.ts'
 import {
   encodeMessage,
   MESSAGE_FRAME_TYPE,
   MessageAssembler,
   type SerialMessage,
-} from '../../src/serial/message.ts'
+} from '#protocol/serial/message.ts'
+import { createIngestor, type Ingestor } from '../../src/ingest/ingestor.ts'
+import { createSerialMeterLink, type SerialMeterLink } from '../../src/serial/link.ts'
 import { createTestMeter, DAY0, DOMAIN, INTERVAL, N, tempDir, until } from '../ingest/helpers.ts'
 import { type PtyPair, requireSocat, startPtyPair } from './pty.ts'
 

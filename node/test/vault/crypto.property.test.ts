@@ -1,7 +1,7 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { InvalidInputError } from '../../src/errors.ts'
+import { InvalidInputError } from '#protocol/errors.ts'
 import {
   type BatchContext,
   BatchTooLargeError,

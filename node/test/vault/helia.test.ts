@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { InvalidInputError } from '../../src/errors.ts'
+import { InvalidInputError } from '#protocol/errors.ts'
 import { createHeliaNode } from '../../src/ipfs/helia.ts'
 import { StorageError } from '../../src/vault/index.ts'
 import { scratch } from './helpers.ts'

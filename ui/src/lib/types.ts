@@ -1,6 +1,6 @@
 /**
  * Shapes of docs/api.md, the contract between the household node and this UI. Those the node
- * builds as typed values come from its one definition (node/src/api/types.ts, imported type-only:
+ * builds as typed values come from its one definition (protocol/api/types.ts, imported type-only:
  * nothing of the node reaches the bundle), so a change on either side fails the other's type
  * check; the rest are still described here.
  */
@@ -24,11 +24,11 @@ export type {
   ScheduleRule,
   ThermostatRule,
   Today,
-} from '../../../node/src/api/types.ts'
+} from '#protocol/api/types.ts'
 
 /**
  * GET /api/status. Still described by hand: the node builds it inline in its routes (next to move
- * to node/src/api/types.ts); `mesh` is read by nothing in the UI yet.
+ * to protocol/api/types.ts); `mesh` is read by nothing in the UI yet.
  */
 export interface Status {
   ready: boolean

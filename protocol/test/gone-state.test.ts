@@ -6,14 +6,9 @@ import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { TypedDataEncoder } from 'ethers'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { ZkMeterError } from '../../src/errors.ts'
-import { encodeState } from '../../src/meter/status.ts'
-import {
-  addressOfPrivateKey,
-  bytesToHex,
-  RECORDS_GONE_FIELDS,
-  recordsGoneDigest,
-} from '../../src/protocol/eip712.ts'
+import { addressOfPrivateKey, bytesToHex, RECORDS_GONE_FIELDS, recordsGoneDigest } from '../eip712.ts'
+import { ZkMeterError } from '../errors.ts'
+import { encodeState } from '../meter/status.ts'
 import {
   encodeGonePayload,
   goneTopic,
@@ -27,8 +22,8 @@ import {
   TopicError,
   verifyGoneSignature,
   WrongSignerError,
-} from '../../src/protocol/records.ts'
-import { createMeterVerifier } from '../../src/protocol/verifier.ts'
+} from '../records.ts'
+import { createMeterVerifier } from '../verifier.ts'
 
 const domain = { chainId: 31337n, verifyingContract: '0x5fbdb2315678afecb367f032d93f642f64180aa3' as const }
 const key = secp256k1.utils.randomSecretKey()

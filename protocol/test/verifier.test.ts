@@ -1,14 +1,9 @@
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import {
-  addressOfPrivateKey,
-  InvalidSignatureError,
-  meterRecordDigest,
-  recoverSigner,
-} from '../../src/protocol/eip712.ts'
-import { type MeterRecord, signRecord, WrongSignerError } from '../../src/protocol/records.ts'
-import { createMeterVerifier, createRecordDigester } from '../../src/protocol/verifier.ts'
+import { addressOfPrivateKey, InvalidSignatureError, meterRecordDigest, recoverSigner } from '../eip712.ts'
+import { type MeterRecord, signRecord, WrongSignerError } from '../records.ts'
+import { createMeterVerifier, createRecordDigester } from '../verifier.ts'
 
 const domain = { chainId: 31337n, verifyingContract: '0x5fbdb2315678afecb367f032d93f642f64180aa3' as const }
 const key = secp256k1.utils.randomSecretKey()

@@ -1,8 +1,8 @@
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { ZkMeterError } from '../../src/errors.ts'
-import { addressOfPrivateKey, InvalidSignatureError } from '../../src/protocol/eip712.ts'
+import { addressOfPrivateKey, InvalidSignatureError } from '../eip712.ts'
+import { ZkMeterError } from '../errors.ts'
 import {
   type BillingPeriod,
   encodePeriodPayload,
@@ -22,7 +22,7 @@ import {
   verifyPeriodSignature,
   verifyRecordSignature,
   WrongSignerError,
-} from '../../src/protocol/records.ts'
+} from '../records.ts'
 
 const domain = { chainId: 31337n, verifyingContract: '0x5fbdb2315678afecb367f032d93f642f64180aa3' as const }
 const key = secp256k1.utils.randomSecretKey()

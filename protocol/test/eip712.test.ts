@@ -2,7 +2,6 @@ import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { TypedDataEncoder, Wallet } from 'ethers'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { InvalidInputError } from '../../node/src/errors.ts'
 import {
   addressOfPrivateKey,
   BILLING_PERIOD_FIELDS,
@@ -15,7 +14,8 @@ import {
   meterRecordDigest,
   recoverSigner,
   signDigest,
-} from '../../node/src/protocol/eip712.ts'
+} from '../eip712.ts'
+import { InvalidInputError } from '../errors.ts'
 
 const domain = { chainId: 31337n, verifyingContract: '0x5fbdb2315678afecb367f032d93f642f64180aa3' as const }
 const ethersDomain = { name: 'zkmeter', version: '1', ...domain }

@@ -1,11 +1,11 @@
 /**
  * The period commitment and the tariff hash, exactly as docs/protocol.md §3–4 defines them and as
  * circuits/bill.circom constrains them. Firmware (C++) and the virtual meter reproduce these bytes;
- * test/vectors/ pins them.
+ * protocol/vectors/ pins them.
  */
 import { keccak_256 } from '@noble/hashes/sha3.js'
 import { poseidon16 } from 'poseidon-lite/poseidon16'
-import { InvalidInputError } from '../../node/src/errors.ts'
+import { InvalidInputError } from './errors.ts'
 
 /** BN254 scalar field order: every circuit signal lives below it. */
 export const FIELD_ORDER = 21888242871839275222246405745257275088548364400416034343698204186575808495617n

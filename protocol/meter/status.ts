@@ -1,6 +1,6 @@
 /**
  * The Tasmota-style status payloads of docs/protocol.md §7 (STATE, RESULT), byte for byte as
- * test/vectors/mqtt.json pins them for the firmware: key order and value spelling matter.
+ * protocol/vectors/mqtt.json pins them for the firmware: key order and value spelling matter.
  */
 import { RELAY_COUNT, relayBit } from './relays.ts'
 

@@ -14,7 +14,7 @@ import {
   packReadings,
   READING_BITS,
   tariffHash,
-} from '../../circuits/src/commitment.ts'
+} from '../commitment.ts'
 
 const N = 192
 const readingsArb = fc.array(fc.integer({ min: 0, max: MAX_READING }), { maxLength: N })

@@ -1,10 +1,10 @@
 /**
- * Shared test vectors (test/vectors/*.json), generated from the TypeScript reference
- * implementations — circuits/src/commitment.ts, node/src/protocol/eip712.ts and the wire formats in
- * firmware/protocol/ — and checked byte for byte by the C++ core (firmware/test/cpp/) and by
- * firmware/test/vectors.test.ts, which regenerates them and compares with the committed files.
+ * Shared test vectors (protocol/vectors/*.json), generated from the TypeScript reference
+ * implementations — protocol/commitment.ts, protocol/eip712.ts and the wire formats in
+ * protocol/serial/ — and checked byte for byte by the C++ core (firmware/test/cpp/) and by
+ * firmware/protocol/vectors.test.ts, which regenerates them and compares with the committed files.
  *
- * Run: npx node firmware/tools/generate-vectors.ts
+ * Run: npx node protocol/vectors/generate.ts
  * Keys below are fixed test keys, derived from public strings: never use them for anything real.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -12,10 +12,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { keccak_256 } from '@noble/hashes/sha3.js'
 import { poseidon16 } from 'poseidon-lite/poseidon16'
-import { commit, deriveSalt, FIELD_ORDER, MAX_READING } from '../../circuits/src/commitment.ts'
-import { periodEndFor, rescheduledEnd } from '../../node/src/meter/period.ts'
-import { createRelayController, type RelayAction } from '../../node/src/meter/relays.ts'
-import { encodeState } from '../../node/src/meter/status.ts'
+import { commit, deriveSalt, FIELD_ORDER, MAX_READING } from '../commitment.ts'
 import {
   addressOfPrivateKey,
   type BillingPeriodMessage,
@@ -29,16 +26,18 @@ import {
   type RecordsGoneMessage,
   recordsGoneDigest,
   signDigest,
-} from '../../node/src/protocol/eip712.ts'
+} from '../eip712.ts'
+import { periodEndFor, rescheduledEnd } from '../meter/period.ts'
+import { createRelayController, type RelayAction } from '../meter/relays.ts'
+import { encodeState } from '../meter/status.ts'
 import {
   encodeGonePayload,
   encodePeriodPayload,
   encodeSensorPayload,
   MAX_PAYLOAD_BYTES,
   meterTopicName,
-} from '../../node/src/protocol/records.ts'
-import { encodeMessage, MESSAGE_FRAME_TYPE } from '../../node/src/serial/message.ts'
-import { crc16Modbus } from '../protocol/crc16.ts'
+} from '../records.ts'
+import { crc16Modbus } from '../serial/crc16.ts'
 import {
   encodeFrame,
   encodeMeasurement,
@@ -46,16 +45,17 @@ import {
   LinkType,
   type Measurement,
   MeasureSource,
-} from '../protocol/link.ts'
+} from '../serial/link.ts'
+import { encodeMessage, MESSAGE_FRAME_TYPE } from '../serial/message.ts'
 import {
   PZEM_DEFAULT_ADDRESS,
   type PzemRegisters,
   pzemReadRequest,
   pzemResetRequest,
   pzemResponse,
-} from '../protocol/pzem.ts'
+} from '../serial/pzem.ts'
 
-export const VECTORS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'vectors')
+export const VECTORS_DIR = dirname(fileURLToPath(import.meta.url))
 
 /** Deterministic byte stream: keccak256(label ‖ be32(counter)) blocks. */
 class Prng {
@@ -117,7 +117,7 @@ function commitmentVectors() {
   return {
     description:
       'C = PoseidonChain(salt, packed readings) (docs/protocol.md §3) computed from the whole array by ' +
-      'circuits/src/commitment.ts; C++ pushes the readings one by one (incrementally). readingsHex: 4 hex digits per reading, big-endian.',
+      'protocol/commitment.ts; C++ pushes the readings one by one (incrementally). readingsHex: 4 hex digits per reading, big-endian.',
     cases: shapes.map((s) => {
       const readings = Array.from({ length: s.count }, () => (s.max < 0 ? MAX_READING : prng.int(s.max)))
       const salt = prng.bigint(32) % FIELD_ORDER
@@ -296,7 +296,7 @@ function eip712Vectors() {
   const gone = goneMessages()
   return {
     description:
-      'EIP-712 digests (docs/protocol.md §6) by node/src/protocol/eip712.ts and signatures by @noble/curves ' +
+      'EIP-712 digests (docs/protocol.md §6) by protocol/eip712.ts and signatures by @noble/curves ' +
       '(RFC 6979, low S, v = 27 + recovery). Integers as decimal strings.',
     keys,
     domains: DOMAINS.map((domain) => ({
@@ -438,7 +438,7 @@ function linkVectors() {
   }
 }
 
-/** MESSAGE frames (type 0x20, docs/serial.md) as node/src/serial/message.ts cuts a message into them. */
+/** MESSAGE frames (type 0x20, docs/serial.md) as protocol/serial/message.ts cuts a message into them. */
 function messageVectors(mqtt: ReturnType<typeof mqttVectors>) {
   const prng = new Prng('zkmeter/vectors/message')
   const sensor = mqtt.sensor[0]!
@@ -461,7 +461,7 @@ function messageVectors(mqtt: ReturnType<typeof mqttVectors>) {
   return {
     description:
       'MESSAGE frames (type 0x20, docs/serial.md): message = topicLen (1) ‖ topic ‖ payload (≤ 4096), cut into ' +
-      'link frames whose payload is id (1) ‖ index (1) ‖ count (1) ‖ chunk (≤ 45), by node/src/serial/message.ts.',
+      'link frames whose payload is id (1) ‖ index (1) ‖ count (1) ‖ chunk (≤ 45), by protocol/serial/message.ts.',
     type: MESSAGE_FRAME_TYPE,
     cases: cases.map((c) => ({
       name: c.name,
@@ -488,7 +488,7 @@ function mqttVectors() {
   const t = (suffix: string) => `cmnd/${name}/${suffix}`
   return {
     description:
-      'MQTT payloads (docs/protocol.md §7) as node/src/protocol/records.ts encodes them and the firmware must print ' +
+      'MQTT payloads (docs/protocol.md §7) as protocol/records.ts encodes them and the firmware must print ' +
       'them byte for byte. commands: how the meter must parse cmnd/ topics ({"kind":"invalid"} = ignored).',
     address,
     meterName: name,
@@ -558,7 +558,7 @@ function mqttVectors() {
       command(`cmnd/zkm_${'0'.repeat(40)}/POWER1`, 'ON', { kind: 'invalid' }),
       command(`stat/${name}/POWER1`, 'ON', { kind: 'invalid' }),
     ],
-    // STATE as the virtual meter prints it (node/src/meter/status.ts); the node parses it strictly.
+    // STATE as the virtual meter prints it (protocol/meter/status.ts); the node parses it strictly.
     state: [
       { time: 1764002700, uptime: 93784, relays: 137, fanSpeed: 2, periodStart: 1761955200, periodDays: 0 },
       { time: 1764000000, uptime: 0, relays: 0, fanSpeed: 0, periodStart: 1764000000, periodDays: 31 },
@@ -672,8 +672,8 @@ function periodVectors() {
   const startCounter = 1_000_000
   return {
     description:
-      'Period boundaries by node/src/meter/period.ts (periodEndFor, rescheduledEnd) and an incrementally fed ' +
-      'period whose commitment is circuits/src/commitment.ts over readings indexed from the UTC midnight anchor.',
+      'Period boundaries by protocol/meter/period.ts (periodEndFor, rescheduledEnd) and an incrementally fed ' +
+      'period whose commitment is protocol/commitment.ts over readings indexed from the UTC midnight anchor.',
     ends: ends.map(({ geometry: g, start: s, days }) => ({
       intervalSeconds: g.intervalSeconds,
       n: g.n,
@@ -731,7 +731,7 @@ function relayVectors() {
   })
   return {
     description:
-      'Relay outputs under commands, fan speeds and hazards (docs/protocol.md §8), from node/src/meter/relays.ts ' +
+      'Relay outputs under commands, fan speeds and hazards (docs/protocol.md §8), from protocol/meter/relays.ts ' +
       '(the virtual meter) — the firmware RelayController must agree step by step. action: 0 off, 1 on, 2 toggle.',
     scenarios: scenarios.map((steps) =>
       steps.map((s) => (s.op === 'command' ? { ...s, action: actions.indexOf(s.action) } : s)),
@@ -846,6 +846,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   mkdirSync(VECTORS_DIR, { recursive: true })
   for (const [name, text] of Object.entries(generateVectors())) {
     writeFileSync(join(VECTORS_DIR, name), text)
-    console.log(`wrote test/vectors/${name} (${text.length} bytes)`)
+    console.log(`wrote protocol/vectors/${name} (${text.length} bytes)`)
   }
 }

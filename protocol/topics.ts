@@ -1,5 +1,5 @@
 /** Tasmota-style topic names of docs/protocol.md §7, in one place for the meter and the node. */
-import { meterTopicName } from '../protocol/records.ts'
+import { meterTopicName } from './records.ts'
 
 export { meterTopicName }
 

@@ -5,7 +5,7 @@
  */
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { keccak_256 } from '@noble/hashes/sha3.js'
-import { InvalidInputError } from '../errors.ts'
+import { InvalidInputError } from './errors.ts'
 
 export class InvalidSignatureError extends InvalidInputError {
   override name = 'InvalidSignatureError'

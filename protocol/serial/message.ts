@@ -10,9 +10,10 @@
  * resynchronisation of the existing decoder intact and lose at most one message to a bad frame
  * (the meter resends it: it keeps each record until the node's ack names it).
  */
-import { encodeFrame, LINK_MAX_PAYLOAD, type LinkFrame } from '../../../firmware/protocol/link.ts'
+
 import { InvalidInputError } from '../errors.ts'
-import { MAX_PAYLOAD_BYTES } from '../protocol/records.ts'
+import { MAX_PAYLOAD_BYTES } from '../records.ts'
+import { encodeFrame, LINK_MAX_PAYLOAD, type LinkFrame } from './link.ts'
 
 export const MESSAGE_FRAME_TYPE = 0x20
 const HEADER = 3

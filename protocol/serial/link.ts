@@ -3,7 +3,7 @@
  * firmware/core/src/zkm_link.cpp: `0x7E | len | type | payload[len] | crc16 lo | crc16 hi`, CRC-16/Modbus
  * over len, type and payload. The same frames reach the node when a meter is wired to it by USB.
  */
-import { InvalidInputError } from '../../node/src/errors.ts'
+import { InvalidInputError } from '../errors.ts'
 import { crc16Modbus } from './crc16.ts'
 
 export const LINK_START = 0x7e

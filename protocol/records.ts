@@ -6,8 +6,7 @@
  * exact key sets, integer ranges per the EIP-712 field types, and every failure a named error with
  * the offending field path — never a raw SyntaxError/TypeError escaping into the ingestor.
  */
-import { FIELD_ORDER } from '../../../circuits/src/commitment.ts'
-import { InvalidInputError } from '../errors.ts'
+import { FIELD_ORDER } from './commitment.ts'
 import {
   type BillingPeriodMessage,
   billingPeriodDigest,
@@ -20,6 +19,7 @@ import {
   recoverSigner,
   signDigest,
 } from './eip712.ts'
+import { InvalidInputError } from './errors.ts'
 
 export const PAYLOAD_VERSION = 1
 /** A real record is ~600 bytes; 4 KiB leaves room for display fields and rejects floods early. */
