@@ -6,12 +6,11 @@
 import { keccak_256 } from '@noble/hashes/sha3.js'
 import { JsonRpcProvider, type Network } from 'ethers'
 import { addressOfPrivateKey, bytesToHex } from '#protocol/eip712.ts'
+import type { Eip1193Provider } from '#protocol/eip1193.ts'
 import { InvalidInputError } from '#protocol/errors.ts'
 
 /** The EIP-1193 surface everything here needs (Hardhat's provider, a browser wallet, ...). */
-export interface Eip1193Provider {
-  request(args: { method: string; params?: readonly unknown[] | Record<string, unknown> }): Promise<unknown>
-}
+export type { Eip1193Provider }
 
 export interface DevAccount {
   address: `0x${string}`

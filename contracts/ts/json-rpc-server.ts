@@ -11,8 +11,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Eip1193Provider } from '#protocol/eip1193.ts'
 import { InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
-import type { Eip1193Provider } from './chain.ts'
 
 export interface JsonRpcServerOptions {
   host: string
