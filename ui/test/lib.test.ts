@@ -5,7 +5,6 @@ import { canonicalSignature, encodePayBill, selector } from '../src/lib/abi.ts'
 import { bars, labelIndexes, linearScale, linePath, niceDomain, niceStep } from '../src/lib/chart.ts'
 import { discoverWallets, parseAnnouncement } from '../src/lib/eip6963.ts'
 import { formatEnergy, formatEth, formatPower, parseEth, toHexQuantity } from '../src/lib/format.ts'
-import { normalizeAlarm, normalizeBill } from '../src/lib/normalize.ts'
 import {
   formatGwei,
   nextEffectiveFrom,
@@ -48,60 +47,6 @@ describe('wei formatting', () => {
     expect(formatEnergy(312)).toBe('312 Wh')
     expect(formatPower(1500)).toBe('1,500 W')
     expect(formatPower(12_345)).toBe('12.35 kW')
-  })
-})
-
-describe('normalising node records', () => {
-  it('maps the node alarm record onto the documented alarm', () => {
-    expect(
-      normalizeAlarm({
-        id: 'gas-1',
-        hazard: 'water',
-        severity: 'deviceDidNotReact',
-        raisedAt: 1795540467706,
-        active: true,
-        reacted: false,
-      }),
-    ).toEqual({
-      id: 'gas-1',
-      kind: 'flood',
-      state: 'active',
-      active: true,
-      raisedAt: '2026-11-24T17:14:27.706Z',
-      clearedAt: null,
-      acknowledgedAt: null,
-      deviceReacted: false,
-      severity: 'escalated',
-      resends: 0,
-    })
-    expect(
-      normalizeAlarm({ id: 'a', hazard: 'flame', active: true, acknowledgedAt: 5, raisedAt: 1 }).state,
-    ).toBe('acknowledged')
-    expect(normalizeAlarm({ id: 'a', hazard: 'gas', active: false, raisedAt: 1 }).state).toBe('cleared')
-    // The node's alarm view (protocol/api/types.ts Alarm) passes through unchanged.
-    const documented = {
-      id: 'x',
-      kind: 'gas',
-      state: 'cleared',
-      active: false,
-      raisedAt: '2026-11-24T12:00:00Z',
-      clearedAt: '2026-11-24T12:05:00Z',
-      acknowledgedAt: null,
-      deviceReacted: true,
-      severity: 'alarm',
-      resends: 2,
-    }
-    expect(normalizeAlarm(documented)).toEqual(documented)
-  })
-
-  it('fills absent bill fields with null', () => {
-    const bill = normalizeBill({ id: 'b', periodStart: 1, periodEnd: 2, energyWh: 3, status: 'proving' })
-    expect(bill.total).toBeNull()
-    expect(bill.chainBillId).toBeNull()
-    expect(
-      normalizeBill({ id: 'b', periodStart: 1, periodEnd: 2, energyWh: 3, status: 'verified', total: '10' })
-        .total,
-    ).toBe('10')
   })
 })
 
