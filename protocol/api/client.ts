@@ -30,13 +30,24 @@ export class ApiError extends Error {
   readonly body: ApiErrorBody | undefined
   /** The answer's raw text (for a body that is not the documented JSON). */
   readonly text: string
+  /** The request: its method and path (with the query). */
+  readonly method: string
+  readonly path: string
   constructor(
     status: number,
     message: string,
-    options: { body?: ApiErrorBody | undefined; text?: string; cause?: unknown } = {},
+    options: {
+      body?: ApiErrorBody | undefined
+      text?: string
+      method?: string
+      path?: string
+      cause?: unknown
+    } = {},
   ) {
     super(message, options.cause === undefined ? {} : { cause: options.cause })
     this.status = status
+    this.method = options.method ?? ''
+    this.path = options.path ?? ''
     this.body = options.body
     this.error = options.body?.error ?? (status === 0 ? 'NetworkError' : `HTTP ${status}`)
     this.details = options.body?.details
@@ -50,7 +61,10 @@ type Query = Record<string, string | number | boolean | undefined>
 export type RouteArgs<K extends RouteKey> = ([keyof RouteParams<K>] extends [never]
   ? unknown
   : { params: { [P in keyof RouteParams<K>]: string | number } }) &
-  ([RouteQuery<K>] extends [never] ? unknown : { query?: RouteQuery<K> }) &
+  // A query value may also be given as the user typed it (the CLI's flags): the node validates it.
+  ([RouteQuery<K>] extends [never]
+    ? unknown
+    : { query?: { [Q in keyof RouteQuery<K>]?: RouteQuery<K>[Q] | string } }) &
   ([RouteBody<K>] extends [never] ? unknown : { body: RouteBody<K> }) & { signal?: AbortSignal }
 
 /** Optional arguments when the route has neither path params nor a body. */
@@ -112,7 +126,9 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
 
   async function call(key: RouteKey, args: RawArgs = {}): Promise<Untyped> {
     const route: { method: string; path: string; text?: true } = ROUTES[key]
-    const url = `${baseUrl}${pathOf(route.path, args.params)}${queryOf(args.query)}`
+    const path = `${pathOf(route.path, args.params)}${queryOf(args.query)}`
+    const url = `${baseUrl}${path}`
+    const request = { method: route.method, path }
     const hasBody = args.body !== undefined
     let response: Response
     try {
@@ -129,6 +145,7 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
     } catch (cause) {
       if ((cause as Error)?.name === 'AbortError') throw cause
       throw new ApiError(0, 'Cannot reach the household node. Check that it is running, then retry.', {
+        ...request,
         cause,
       })
     }
@@ -139,7 +156,7 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
         response.status,
         body?.message ??
           `The node answered ${response.status} ${response.statusText}. Check that it is running and try again.`,
-        { body, text },
+        { ...request, body, text },
       )
     }
     if (route.text) return text
