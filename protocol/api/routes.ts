@@ -189,9 +189,21 @@ export interface RouteRequest<K extends RouteKey> {
   body: unknown
 }
 
+/**
+ * What a handler may return for an answer `T`: the same, except that a decimal-string field may be
+ * a bigint (the node's JSON writer sends bigints as decimal strings; ledger values are bigints).
+ */
+export type Encodable<T> = T extends string
+  ? T | bigint
+  : T extends readonly (infer U)[]
+    ? Encodable<U>[]
+    : T extends object
+      ? { [P in keyof T]: Encodable<T[P]> }
+      : T
+
 /** The node implements every route through this: a missing route or a wrong answer is a type error. */
 export type RouteHandlers = {
-  [K in RouteKey]: (request: RouteRequest<K>) => Promise<RouteAnswer<K>>
+  [K in RouteKey]: (request: RouteRequest<K>) => Promise<Encodable<RouteAnswer<K>>>
 }
 
 /** The error body of every non-2xx answer. */
