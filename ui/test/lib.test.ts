@@ -14,7 +14,8 @@ import {
   slotAt,
 } from '../src/lib/price-curve.ts'
 import { parseRoute } from '../src/lib/router.ts'
-import { Resync } from '../src/lib/stream.ts'
+import { Resync, type StreamEventName, type StreamEvents } from '../src/lib/stream.ts'
+import { StreamResource, type StreamSource } from '../src/lib/stream-resource.ts'
 import { classifyWalletError, ensureChain, sameChain, waitForReceipt } from '../src/lib/wallet.ts'
 
 describe('wei formatting', () => {
@@ -307,5 +308,139 @@ describe('snapshot and stream', () => {
     expect(await pending).toEqual({ value: ['snapshot'], replay: ['during'] })
     resync.event('after')
     expect((await resync.snapshot(async () => 1)).replay).toEqual([])
+  })
+})
+
+/** A stream the test drives: named events and connection changes, as LiveStream delivers them. */
+function fakeStream() {
+  const listeners = new Map<string, Set<(data: unknown) => void>>()
+  const connection = new Set<(state: 'connecting' | 'open' | 'closed') => void>()
+  const source: StreamSource = {
+    on(name, listener) {
+      const set = listeners.get(name) ?? new Set()
+      listeners.set(name, set)
+      const typed = (data: unknown) => listener(data as never)
+      set.add(typed)
+      return () => set.delete(typed)
+    },
+    onConnection(listener) {
+      connection.add(listener)
+      return () => connection.delete(listener)
+    },
+  }
+  return {
+    source,
+    emit<N extends StreamEventName>(name: N, data: StreamEvents[N]) {
+      for (const l of listeners.get(name) ?? []) l(data)
+    },
+    open() {
+      for (const l of connection) l('open')
+    },
+    subscribers: () => [...listeners.values()].reduce((n, set) => n + set.size, 0) + connection.size,
+  }
+}
+
+function fakeHost() {
+  const controllers: { hostConnected?(): void; hostDisconnected?(): void }[] = []
+  let updates = 0
+  return {
+    addController: (c: (typeof controllers)[number]) => void controllers.push(c),
+    removeController: () => undefined,
+    requestUpdate: () => void updates++,
+    updateComplete: Promise.resolve(true),
+    connect: () => controllers.forEach((c) => c.hostConnected?.()),
+    disconnect: () => controllers.forEach((c) => c.hostDisconnected?.()),
+    updates: () => updates,
+  }
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 0))
+const relay = (channel: number, on: boolean) => ({ channel, on })
+
+describe("stream resource (the views' controller)", () => {
+  it('loads on connect, applies events, replays those that arrive during a fetch, reloads on reconnect', async () => {
+    const stream = fakeStream()
+    const host = fakeHost()
+    let answer: { channel: number; on: boolean }[] = [relay(1, false)]
+    let release: () => void = () => undefined
+    let fetches = 0
+    const resource = new StreamResource(host, {
+      fetch: async () => {
+        fetches++
+        const value = answer
+        await new Promise<void>((r) => {
+          release = r
+        })
+        return value
+      },
+      apply: {
+        relay: (relays, e) =>
+          'channel' in e ? relays.map((r) => (r.channel === e.channel ? e : r)) : relays,
+      },
+      stream: stream.source,
+    })
+    expect(resource.loading).toBe(true)
+    host.connect()
+    // An event while the first snapshot is in flight is replayed on top of it.
+    stream.emit('relay', relay(1, true))
+    release()
+    await settle()
+    expect(resource.value).toEqual([relay(1, true)])
+    expect(host.updates()).toBeGreaterThan(0)
+    stream.emit('relay', relay(1, false))
+    expect(resource.value).toEqual([relay(1, false)])
+    // A reconnect re-reads the value (events sent meanwhile are lost).
+    answer = [relay(1, true), relay(2, true)]
+    stream.open()
+    release()
+    await settle()
+    expect(fetches).toBe(2)
+    expect(resource.value).toEqual([relay(1, true), relay(2, true)])
+    host.disconnect()
+    expect(stream.subscribers()).toBe(0)
+  })
+
+  it('reloads on the named events it is told to, and keeps a shown value when asked', async () => {
+    const stream = fakeStream()
+    const host = fakeHost()
+    let fail = false
+    let fetches = 0
+    const resource = new StreamResource(host, {
+      fetch: async () => {
+        fetches++
+        if (fail) throw new Error('the node is away')
+        return fetches
+      },
+      reloadOn: { reading: (r) => r.kind === 'interval' },
+      keepOnError: true,
+      stream: stream.source,
+    })
+    host.connect()
+    await settle()
+    expect(resource.value).toBe(1)
+    const reading = (kind: 'live' | 'interval') => ({ kind }) as StreamEvents['reading']
+    stream.emit('reading', reading('live'))
+    await settle()
+    expect(fetches).toBe(1)
+    stream.emit('reading', reading('interval'))
+    await settle()
+    expect(resource.value).toBe(2)
+    fail = true
+    await resource.reload()
+    expect(resource.value).toBe(2)
+    expect(resource.error).toBeUndefined()
+  })
+
+  it('shows the error of a failed first load', async () => {
+    const host = fakeHost()
+    const resource = new StreamResource(host, {
+      fetch: async () => {
+        throw new Error('Cannot reach the household node.')
+      },
+      stream: fakeStream().source,
+    })
+    host.connect()
+    await settle()
+    expect(resource.state).toEqual({ state: 'error', message: 'Cannot reach the household node.' })
   })
 })

@@ -34,13 +34,17 @@ export interface StreamResourceOptions<T> {
   pollMs?: number
   /** Called after every successful fetch. */
   loaded?: (value: T) => void
-  stream?: LiveStream
+  /** The shared stream by default (a test passes its own). */
+  stream?: StreamSource
 }
+
+/** What the controllers need of the stream (LiveStream). */
+export type StreamSource = Pick<LiveStream, 'on' | 'onConnection'>
 
 export class StreamResource<T> implements ReactiveController {
   readonly #host: ReactiveControllerHost
   readonly #options: StreamResourceOptions<T>
-  readonly #stream: LiveStream
+  readonly #stream: StreamSource
   readonly #resync = new Resync<(value: T) => T>()
   #off: (() => void)[] = []
   #timer: ReturnType<typeof setInterval> | undefined
