@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { type ApiClient, ApiError, createApiClient } from '#protocol/api/client.ts'
 import { ZkMeterError } from '#protocol/errors.ts'
 /**
  * zkmeter — the household node's command line.
@@ -44,29 +45,24 @@ function apiBase(config: NodeConfig): string {
   return `http://${host}:${config.http.port}`
 }
 
-async function call(config: NodeConfig, method: string, path: string, body?: unknown): Promise<unknown> {
-  let res: Response
+/** The running node's API (protocol/api/client.ts); every call may take up to two minutes. */
+function nodeApi(config: NodeConfig): ApiClient {
+  return createApiClient({ baseUrl: apiBase(config) })
+}
+
+/** Runs one API call, turning the client's errors into the CLI's one-line messages. */
+async function call<T>(config: NodeConfig, request: (signal: AbortSignal) => Promise<T>): Promise<T> {
   try {
-    res = await fetch(`${apiBase(config)}${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      signal: AbortSignal.timeout(120_000),
-    })
-  } catch (cause) {
-    throw new CliError(`no household node answers at ${apiBase(config)}: start it with \`npm start\``, {
-      cause,
-    })
+    return await request(AbortSignal.timeout(120_000))
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error
+    if (error.status === 0) {
+      throw new CliError(`no household node answers at ${apiBase(config)}: start it with \`npm start\``, {
+        cause: error.cause,
+      })
+    }
+    throw new CliError(`${error.method} ${error.path}: ${error.status} ${error.body?.message ?? error.text}`)
   }
-  const text = await res.text()
-  if (!res.ok) {
-    let message = text
-    try {
-      message = (JSON.parse(text) as { message?: string }).message ?? text
-    } catch {}
-    throw new CliError(`${method} ${path}: ${res.status} ${message}`)
-  }
-  return res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text
 }
 
 const print = (value: unknown) =>
@@ -81,13 +77,14 @@ async function main(argv: string[]): Promise<void> {
     return
   }
   // Command arguments, not node configuration.
-  const range = new URLSearchParams()
-  for (const key of ['from', 'to']) {
+  const range: { from?: string; to?: string } = {}
+  for (const key of ['from', 'to'] as const) {
     const v = flags.get(key)
-    if (v !== undefined) range.set(key, v)
+    if (v !== undefined) range[key] = v
     flags.delete(key)
   }
   const config = loadConfig({ flags, env: process.env })
+  const api = nodeApi(config)
   const passphrase = process.env.ZKMETER_PASSPHRASE
   switch (command) {
     case 'init': {
@@ -148,28 +145,31 @@ async function main(argv: string[]): Promise<void> {
       return
     }
     case 'status':
-      print(await call(config, 'GET', '/api/status'))
+      print(await call(config, (signal) => api.status({ signal })))
       return
     case 'bills':
-      print(await call(config, 'GET', '/api/bills'))
+      print(await call(config, (signal) => api.bills({ signal })))
       return
     case 'pay': {
       if (!args[0]) throw new CliError('usage: zkmeter pay <bill-id> (see `zkmeter bills`)')
-      print(await call(config, 'POST', `/api/bills/${encodeURIComponent(args[0])}/pay`, {}))
+      const id = args[0]
+      print(await call(config, (signal) => api.payBill({ params: { id }, signal })))
       return
     }
     case 'retry': {
       if (!args[0]) throw new CliError('usage: zkmeter retry <bill-id> (see `zkmeter bills` for failed ones)')
-      print(await call(config, 'POST', `/api/bills/${encodeURIComponent(args[0])}/retry`, {}))
+      const id = args[0]
+      print(await call(config, (signal) => api.retryBill({ params: { id }, signal })))
       return
     }
     case 'grant': {
       if (!args[0] || !args[1]) throw new CliError('usage: zkmeter grant <bill-id> <x25519-public-key-hex>')
-      print(await call(config, 'POST', '/api/grants', { billId: args[0], recipientPublicKey: args[1] }))
+      const body = { billId: args[0], recipientPublicKey: args[1] }
+      print(await call(config, (signal) => api.grant({ body, signal })))
       return
     }
     case 'export': {
-      process.stdout.write(String(await call(config, 'GET', `/api/export.csv?${range}`)))
+      process.stdout.write(await call(config, (signal) => api.exportCsv({ query: range, signal })))
       return
     }
     default:

@@ -277,3 +277,295 @@ export interface MeshRestoreReport {
   /** Each area neighbour asked, and how many manifests it keeps for us (null: it could not answer). */
   neighbours: { peerId: string; meter: string | null; listed: number | null; error: string | null }[]
 }
+
+// ── status and chain ───────────────────────────────────────────────────────────────────────
+
+/** The mesh in GET /api/status: is it up, and how many of the area's homes we are connected to. */
+export type MeshSummary =
+  | { enabled: false }
+  | {
+      enabled: true
+      running: boolean
+      area: number
+      peerId: string
+      /** The area's homes this node knows (itself included). */
+      members: number
+      /** Neighbours (registered meters of the area) it is connected to now. */
+      connectedAreaPeers: number
+    }
+
+/** GET /api/status (503 while the node starts). */
+export interface Status {
+  ready: boolean
+  version: string
+  dev: boolean
+  uptimeSeconds: number
+  meter: {
+    address: string
+    topic: string
+    online: boolean
+    lastSeq: number | null
+    ackedSeq: number | null
+    simulated: boolean
+    /** The virtual meter's clock (unix s); null for a hardware meter. */
+    simulatedTime: number | null
+  }
+  chain: {
+    /** Decimal. */
+    chainId: string
+    rpcUrl: string
+    ledger: string
+    household: string
+    /** The node pays bills itself (embedded dev chain: it holds the dev keys). */
+    devWallet: boolean
+  }
+  mqtt: { url: string }
+  circuit: { profile: string; n: number; slots: number }
+  mesh: MeshSummary
+}
+
+/** GET /api/chain: what a browser wallet needs to pay a bill. */
+export interface ChainInfo {
+  chainId: string
+  chainIdHex: string
+  chainName: string
+  rpcUrl: string
+  ledger: string
+  payBillAbi: string
+  nativeCurrency: { name: string; symbol: string; decimals: number }
+}
+
+// ── ingestion anomalies (GET /api/anomalies, the `anomaly` stream event) ───────────────────
+
+/** ingest/anomalies.ts's kinds, as plain strings here: the UI only lists them. */
+export interface Anomaly {
+  id: number
+  at: string
+  kind: string
+  /** The payload was refused (not stored, not acknowledged as data). */
+  rejected: boolean
+  meter?: string
+  seq?: number
+  topic?: string
+  reason: string
+  details?: Record<string, unknown>
+}
+
+export interface Anomalies {
+  /** The ingestor's counters (received, stored, rejected, …) and one per anomaly kind. */
+  counters: Record<string, number>
+  anomalies: Anomaly[]
+}
+
+// ── home ───────────────────────────────────────────────────────────────────────────────────
+
+/** One relay as the meter reported it. A command in flight is the client's own "pending". */
+export interface RelayState {
+  channel: number
+  name: string
+  on: boolean
+  /** False until the meter has reported this relay (then `on` is only a default). */
+  known: boolean
+}
+
+/** GET /api/relays. */
+export interface Relays {
+  relays: RelayState[]
+  fanSpeed: number
+}
+
+/** POST /api/relays/:channel (504 when the meter did not confirm). */
+export interface RelaySwitched {
+  channel: number
+  on: boolean
+  confirmed: true
+}
+
+/** POST /api/fan. */
+export interface FanSet {
+  speed: number
+  confirmed: true
+}
+
+/** The `relay` stream event: one relay switched, or the fan's speed changed. */
+export type RelayEvent = { channel: number; on: boolean } | { fanSpeed: number }
+
+/** A device named in a command (voice/grammar.ts). */
+export interface DeviceRef {
+  name: string
+  room?: string
+  channel: number
+}
+
+/** What the command grammar understood (voice/grammar.ts). */
+export type Intent =
+  | { kind: 'switch'; targets: DeviceRef[]; on: boolean }
+  | { kind: 'fanSpeed'; speed: number }
+  | { kind: 'query'; what: 'anythingOn' | 'bill' | 'power' | 'temperature'; targets?: DeviceRef[] }
+  | { kind: 'unknown'; help: string }
+
+/** POST /api/command. */
+export interface CommandAnswer {
+  intent: Intent
+  answer: string
+}
+
+// ── notices ────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Notice kinds: the ledger stores a uint8 and the mesh uses names; kind n is NOTICE_KINDS[n]
+ * (the order of the mesh codec's kinds).
+ */
+export const NOTICE_KINDS = ['outage', 'maintenance', 'price-signal'] as const
+
+/** A utility notice read from the ledger: `kind` is the ledger's number (NOTICE_KINDS[kind]). */
+export interface ChainNotice {
+  source: 'utility'
+  via: 'chain'
+  kind: number
+  area: number
+  message: string
+  startsAt: number
+  endsAt: number
+}
+
+/**
+ * What the mesh delivered: a utility notice (signature checked against the ledger owner; `kind` a
+ * NOTICE_KINDS name) or a neighbour's safety alert (`kind` fire | gas | flood, `meter` the sender).
+ * Also the `notice` stream event.
+ */
+export interface MeshNotice {
+  source: 'utility' | 'neighbour'
+  via: 'mesh'
+  id: string
+  kind: string
+  message: string
+  startsAt: number
+  endsAt: number
+  area: number
+  meter?: string
+}
+
+export type Notice = ChainNotice | MeshNotice
+
+// ── privacy ────────────────────────────────────────────────────────────────────────────────
+
+/** A Groth16 proof in the contract's layout, decimal strings. */
+export interface SolidityProofJson {
+  a: string[]
+  b: string[][]
+  c: string[]
+}
+
+/** A bill this home put on the ledger (GET /api/privacy `published`): only what the chain holds. */
+export interface PublishedBill {
+  /** The node's bill id. */
+  id: string
+  /** The ledger's bill id. */
+  billId: string
+  periodStart: number
+  periodEnd: number
+  commitment: string
+  cidDigest: string
+  manifestCid: string
+  /** Wei, decimal; absent (not sent) while the stored bill has none. */
+  total?: string
+  energyWh: number
+  submitTx?: string
+  proof?: SolidityProofJson
+}
+
+/** One disclosure this home made (POST /api/grants, listed in GET /api/privacy). */
+export interface GrantRecord {
+  manifestCid: string
+  /** The node's bill id. */
+  billId: string
+  /** The recipient's X25519 public key, as given. */
+  recipient: string
+  createdAt: string
+}
+
+/** GET /api/privacy. */
+export interface Privacy {
+  published: PublishedBill[]
+  private: string[]
+  grants: GrantRecord[]
+}
+
+/** One period's key wrapped to a recipient (vault/grant.ts): what POST /api/grants answers. */
+export interface Grant {
+  format: 'zkmeter-grant'
+  version: 1
+  manifestCid: string
+  meter: string
+  periodStart: number
+  periodEnd: number
+  recipient: string
+  ephemeralPublicKey: string
+  nonce: string
+  wrappedKey: string
+}
+
+// ── utility console (ledger records; bigints travel as decimal strings) ────────────────────
+
+/** GET /api/utility/meters. */
+export interface LedgerMeter {
+  meter: string
+  household: string
+  areaId: number
+  registered: boolean
+  active: boolean
+  nextStart: string
+  nextCounter: string
+}
+
+/** GET /api/utility/tariffs. */
+export interface LedgerTariff {
+  tariffId: string
+  effectiveFrom: string
+  /** The next tariff's effectiveFrom, or 2^64 − 1 while this is the latest. */
+  until: string
+  tariffHash: string
+  /** Wei per Wh per slot. */
+  prices: string[]
+}
+
+/** POST /api/utility/tariffs. */
+export interface TariffPublished {
+  tariffId: string
+  tariffHash: string
+  txHash: string
+}
+
+/** GET /api/utility/bills: every bill on the ledger, totals only (all the utility gets). */
+export interface LedgerBill {
+  billId: string
+  meter: string
+  household: string
+  areaId: number
+  periodStart: number
+  periodEnd: number
+  energyWh: string
+  total: string
+  paid: boolean
+  transactionHash: string
+}
+
+/** A transaction the node sent for the utility (POST /api/utility/meters, withdraw, notices). */
+export interface Transaction {
+  txHash: string
+}
+
+/** GET /api/utility/aggregates: area totals from private aggregation, and their forecast. */
+export type Aggregates =
+  | { available: false; reason: string }
+  | {
+      available: true
+      area: number
+      members: number
+      /** Area totals per interval end: sums of masked shares covering `households` ≥ 3 homes. */
+      series: { time: number; totalWh: number; households: number }[]
+      /** The next intervals with a 90 % band; empty (with `forecastNote`) until enough totals exist. */
+      forecast: { time: number; wh: number; low: number; high: number }[]
+      forecastNote?: string
+    }

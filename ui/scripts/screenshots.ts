@@ -65,9 +65,13 @@ try {
       id: 'shot',
       kind: 'fire',
       state: 'active',
+      active: true,
       raisedAt: '2026-11-24T12:00:00Z',
+      clearedAt: null,
+      acknowledgedAt: null,
       deviceReacted: true,
       severity: 'alarm',
+      resends: 0,
     })
     for (const [size, viewport] of Object.entries(SIZES)) {
       const page = await browser.newPage(viewport)

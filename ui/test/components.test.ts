@@ -388,11 +388,15 @@ describe('safety', () => {
       id: 'a1',
       kind: 'gas',
       state: 'active',
+      active: true,
       raisedAt: '2026-11-24T12:00:00Z',
+      clearedAt: null,
+      acknowledgedAt: null,
       deviceReacted: true,
       severity: 'alarm',
+      resends: 0,
     })
-    server.emit('alarm', server.state.alarms[0])
+    server.emit('alarm', server.state.alarms[0]!)
     const banner = p.getByRole('alert', { name: 'Active alarms' })
     await expect.poll(() => banner.count()).toBe(1)
     expect(await banner.textContent()).toContain('Gas leak detected')
@@ -455,7 +459,9 @@ describe('neighbourhood view', () => {
     const p = await open('/mesh')
     const rows = p.locator('#backups-h ~ .table-wrap tbody tr')
     await expect.poll(() => rows.count()).toBe(2)
-    const backups = server.state.mesh.backups as Record<string, unknown>[]
+    const mesh = server.state.mesh
+    if (!mesh.enabled) throw new Error('the fixture starts with the mesh enabled')
+    const backups = mesh.backups
     backups.push({
       ...backups[1]!,
       periodStart: NOW - (NOW % DAY),
@@ -547,7 +553,12 @@ describe('utility console', () => {
     server.state.aggregates = {
       available: true,
       area: 1,
-      series: [0, 1, 2].map((i) => ({ time: 1_764_000_000 + i * 900, totalWh: 1000 + i * 100 })),
+      members: 3,
+      series: [0, 1, 2].map((i) => ({
+        time: 1_764_000_000 + i * 900,
+        totalWh: 1000 + i * 100,
+        households: 3,
+      })),
       forecast: [3, 4].map((i) => ({ time: 1_764_000_000 + i * 900, wh: 1300, low: 1200, high: 1400 })),
     }
     const p = await open('/utility')

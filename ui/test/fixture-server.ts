@@ -1,18 +1,48 @@
 /**
  * Test scaffolding for the UI's own tests and its benchmark: a small HTTP server implementing the
- * docs/api.md endpoints the UI calls, over in-memory fixture data, plus the built UI as static
- * files and the SSE stream. The real end-to-end run against the node is ui/test/e2e.test.ts.
+ * node's routes (protocol/api/routes.ts) over in-memory fixture data, plus the built UI as static
+ * files and the SSE stream. Its handlers are typed as the node's `RouteHandlers`, so an answer
+ * that drifts from the contract is a type error; where it mirrors the node (the default rules and
+ * their validation) it uses the node's own code. The real end-to-end run against the node is
+ * ui/test/e2e.test.ts.
  */
 import { readFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { extname, join, normalize } from 'node:path'
+import {
+  ROUTES,
+  type RouteBody,
+  type RouteHandlers,
+  type RouteKey,
+  STREAM_PATH,
+  type StreamEventName,
+  type StreamEvents,
+} from '#protocol/api/routes.ts'
+import type {
+  Aggregates,
+  Alarm,
+  Bill,
+  BillStatus,
+  LedgerTariff,
+  MeshReport,
+  MeshRestoreReport,
+  Notice,
+  Reading,
+  RelayState,
+  RuleSet,
+} from '#protocol/api/types.ts'
+import {
+  DEFAULT_RULE_SET,
+  RuleValidationError,
+  validateRuleSet,
+} from '../../node/src/automation/rule-schema.ts'
 
 export const DAY = 86_400
 /** The fixture meter's clock: a fixed UTC noon so charts and periods are reproducible. */
 export const NOW = 1_764_072_000
 
-export function reading(seq: number, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+export function reading(seq: number, overrides: Partial<Reading> = {}): Reading {
   return {
     seq,
     kind: 'live',
@@ -34,12 +64,10 @@ export function reading(seq: number, overrides: Record<string, unknown> = {}): R
   }
 }
 
-export function bill(
-  n: number,
-  status: string,
-  overrides: Record<string, unknown> = {},
-): Record<string, unknown> {
+export function bill(n: number, status: BillStatus, overrides: Partial<Bill> = {}): Bill {
   const periodStart = NOW - (3 - n) * 30 * DAY
+  // Like the node: a bill has a ledger id and a transaction once it has been submitted.
+  const submitted = status !== 'proving'
   return {
     id: `0xmeter-${periodStart}`,
     periodStart,
@@ -51,8 +79,8 @@ export function bill(
     manifestCid: `bafyreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52z${n}`,
     cidDigest: `0x${'ab'.repeat(31)}0${n}`,
     tariffId: '1',
-    chainBillId: `0x${'00'.repeat(31)}0${n}`,
-    submitTx: status === 'proving' ? null : `0x${'cd'.repeat(31)}0${n}`,
+    chainBillId: submitted ? `0x${'00'.repeat(31)}0${n}` : null,
+    submitTx: submitted ? `0x${'cd'.repeat(31)}0${n}` : null,
     paidTx: status === 'paid' ? `0x${'ef'.repeat(31)}0${n}` : null,
     error: null,
     failure: null,
@@ -73,6 +101,9 @@ export const CHAIN = {
   nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
 }
 
+const METER = '0x1111111111111111111111111111111111111111'
+const HOUSEHOLD = '0x2222222222222222222222222222222222222222'
+
 const RELAY_NAMES = [
   'Ceiling fan',
   'Air conditioner',
@@ -85,24 +116,24 @@ const RELAY_NAMES = [
 ]
 
 export interface FixtureState {
-  latest: Record<string, unknown> | undefined
-  bills: Record<string, unknown>[]
-  relays: { channel: number; name: string; on: boolean; pending: boolean }[]
+  latest: Reading | undefined
+  bills: Bill[]
+  relays: RelayState[]
   fanSpeed: number
-  alarms: Record<string, unknown>[]
-  notices: Record<string, unknown>[]
-  rules: Record<string, unknown>
-  aggregates: Record<string, unknown>
+  alarms: Alarm[]
+  notices: Notice[]
+  rules: RuleSet
+  aggregates: Aggregates
   /** GET /api/mesh (`{ enabled: false }` for a node started with --mesh false). */
-  mesh: Record<string, unknown>
+  mesh: MeshReport
   /** What POST /api/mesh/restore answers. */
-  restore: Record<string, unknown>
+  restore: MeshRestoreReport
   devWallet: boolean
   /** Relay channels whose command the "meter" never confirms (→ 504). */
   unresponsive: Set<number>
   /** Requests received, "METHOD path" plus JSON body, for assertions. */
   requests: { method: string; path: string; body: unknown }[]
-  tariffs: Record<string, unknown>[]
+  tariffs: LedgerTariff[]
 }
 
 export function initialState(): FixtureState {
@@ -113,70 +144,33 @@ export function initialState(): FixtureState {
       channel: i + 1,
       name,
       on: [0, 3, 7].includes(i),
-      pending: false,
+      known: true,
     })),
     fanSpeed: 2,
     alarms: [],
     notices: [
       {
         source: 'utility',
-        kind: 'maintenance',
+        via: 'chain',
+        kind: 1,
         message: 'Grid maintenance on Elm Street, short interruptions possible.',
-        startsAt: '2026-11-25T08:00:00Z',
-        endsAt: '2026-11-25T12:00:00Z',
+        startsAt: 1_764_057_600,
+        endsAt: 1_764_072_000,
         area: 1,
       },
       {
         source: 'neighbour',
+        via: 'mesh',
+        id: 'alert-0xb2b2-1763978400',
         kind: 'fire',
         message: 'Fire alarm at a neighbouring home.',
-        startsAt: '2026-11-24T10:00:00Z',
-        endsAt: null,
+        startsAt: 1_763_978_400,
+        endsAt: 1_763_982_000,
         area: 1,
+        meter: `0x${'b2'.repeat(20)}`,
       },
     ],
-    rules: {
-      version: 1,
-      revision: 3,
-      utcOffsetMinutes: 0,
-      overrideS: 3600,
-      rules: [
-        {
-          id: 'ceiling-fan',
-          kind: 'fanSteps',
-          enabled: true,
-          steps: [
-            { atCenti: 2600, speed: 1 },
-            { atCenti: 2800, speed: 2 },
-            { atCenti: 3000, speed: 3 },
-          ],
-          hysteresisCenti: 50,
-          minOnS: 60,
-          minOffS: 60,
-        },
-        {
-          id: 'air-conditioner',
-          kind: 'thermostat',
-          enabled: true,
-          relay: 2,
-          onAtCenti: 3100,
-          offAtCenti: 2800,
-          minOnS: 300,
-          minOffS: 180,
-        },
-        {
-          id: 'night-light',
-          kind: 'nightLight',
-          enabled: true,
-          relay: 4,
-          onBelow: 50,
-          offAbove: 120,
-          window: { from: '18:00', to: '07:00' },
-          minOnS: 60,
-          minOffS: 60,
-        },
-      ],
-    },
+    rules: { ...structuredClone(DEFAULT_RULE_SET), revision: 3 },
     aggregates: {
       available: false,
       reason: 'the mesh has fewer than 3 members in area 1, too few to hide any one home',
@@ -302,7 +296,15 @@ export function initialState(): FixtureState {
     devWallet: true,
     unresponsive: new Set(),
     requests: [],
-    tariffs: [{ tariffId: '1', effectiveFrom: 0, prices: Array.from({ length: 96 }, () => '1000000000000') }],
+    tariffs: [
+      {
+        tariffId: '1',
+        effectiveFrom: '0',
+        until: '18446744073709551615',
+        tariffHash: '4242',
+        prices: Array.from({ length: 96 }, () => '1000000000000'),
+      },
+    ],
   }
 }
 
@@ -318,9 +320,24 @@ export interface FixtureServer {
   url: string
   state: FixtureState
   /** Sends one SSE event to every connected client. */
-  emit(event: string, data: unknown): void
+  emit<N extends StreamEventName>(event: N, data: StreamEvents[N]): void
   clients(): number
   close(): Promise<void>
+}
+
+/** An error answer, as the node sends it: `{ error, message }` with the status. */
+class FixtureHttpError extends Error {
+  readonly status: number
+  readonly error: string
+  constructor(status: number, error: string, message: string) {
+    super(message)
+    this.status = status
+    this.error = error
+  }
+}
+
+const fail = (status: number, error: string, message: string): never => {
+  throw new FixtureHttpError(status, error, message)
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
@@ -328,16 +345,38 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body))
 }
 
-function fail(res: ServerResponse, status: number, error: string, message: string): void {
-  send(res, status, { error, message })
-}
-
-async function body(req: IncomingMessage): Promise<unknown> {
+async function readBody(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = []
   for await (const c of req) chunks.push(c as Buffer)
   const text = Buffer.concat(chunks).toString('utf8')
   return text ? JSON.parse(text) : undefined
 }
+
+/** The route table compiled to patterns: which route key a request is for, and its params. */
+const MATCHERS = (Object.keys(ROUTES) as RouteKey[]).map((key) => {
+  const names: string[] = []
+  const source = ROUTES[key].path.replace(/[.]/g, '\\.').replace(/:([A-Za-z]+)/g, (_, name: string) => {
+    names.push(name)
+    return '([^/]+)'
+  })
+  return { key, method: ROUTES[key].method, pattern: new RegExp(`^${source}$`), names }
+})
+
+function match(method: string, path: string): { key: RouteKey; params: Record<string, string> } | undefined {
+  for (const m of MATCHERS) {
+    const found = m.method === method ? m.pattern.exec(path) : null
+    if (!found) continue
+    const params: Record<string, string> = {}
+    m.names.forEach((name, i) => {
+      params[name] = decodeURIComponent(found[i + 1] as string)
+    })
+    return { key: m.key, params }
+  }
+  return undefined
+}
+
+/** The request body as the route declares it (the fake trusts the UI it tests). */
+const bodyOf = <K extends RouteKey>(_key: K, body: unknown) => body as RouteBody<K>
 
 export async function startFixtureServer(options: {
   dist: string
@@ -346,69 +385,57 @@ export async function startFixtureServer(options: {
 }): Promise<FixtureServer> {
   const state = options.state ?? initialState()
   const streams = new Set<ServerResponse>()
-  const emit = (event: string, data: unknown) => {
+  const emit = <N extends StreamEventName>(event: N, data: StreamEvents[N]) => {
     for (const res of streams) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
   }
+  const findBill = (id: string) =>
+    state.bills.find((b) => b.id === id) ?? fail(404, 'NotFoundError', `no bill with id ${id}`)
 
-  async function api(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const path = url.pathname
-    const method = req.method ?? 'GET'
-    const input = method === 'GET' ? undefined : await body(req)
-    state.requests.push({ method, path, body: input })
-    const payMatch = /^\/api\/bills\/([^/]+)\/pay$/.exec(path)
-    const retryMatch = /^\/api\/bills\/([^/]+)\/retry$/.exec(path)
-    const relayMatch = /^\/api\/relays\/(\d+)$/.exec(path)
-    const ackMatch = /^\/api\/alarms\/([^/]+)\/ack$/.exec(path)
-    if (path === '/api/stream') {
-      res.writeHead(200, {
-        'content-type': 'text/event-stream',
-        'cache-control': 'no-store',
-        connection: 'keep-alive',
-      })
-      res.write(': connected\n\n')
-      streams.add(res)
-      req.on('close', () => streams.delete(res))
-      return
-    }
-    if (path === '/api/status')
-      return send(res, 200, {
-        ready: true,
-        version: '0.1.0',
-        dev: true,
-        uptimeSeconds: 12,
-        meter: {
-          address: '0x1111111111111111111111111111111111111111',
-          topic: 'zkm_1111111111111111111111111111111111111111',
-          online: true,
-          lastSeenAt: '2026-11-24T12:00:00Z',
-          simulated: true,
-        },
-        chain: {
-          chainId: '31337',
-          rpcUrl: CHAIN.rpcUrl,
-          ledger: CHAIN.ledger,
-          household: '0x2222222222222222222222222222222222222222',
-          devWallet: state.devWallet,
-        },
-        mqtt: { url: 'mqtt://127.0.0.1:1883' },
-        circuit: { profile: 'test', n: 192, slots: 96 },
-      })
-    if (path === '/api/chain') return send(res, 200, CHAIN)
-    if (path === '/api/readings/latest')
-      return state.latest
-        ? send(res, 200, { reading: state.latest })
-        : fail(res, 404, 'NotFoundError', 'no reading yet')
-    if (path === '/api/summary/today')
-      return send(res, 200, {
-        day: NOW - (NOW % DAY),
-        energyWh: 8_421,
-        costWei: '8421000000000000',
-        powerW: 1500,
-      })
-    if (path === '/api/readings') {
-      const from = Number(url.searchParams.get('from'))
-      const to = Number(url.searchParams.get('to'))
-      const step = url.searchParams.get('resolution') === 'day' ? DAY : 3600
+  const handlers: RouteHandlers = {
+    status: async () => ({
+      ready: true,
+      version: '0.1.0',
+      dev: true,
+      uptimeSeconds: 12,
+      meter: {
+        address: METER,
+        topic: `zkm_${METER.slice(2)}`,
+        online: state.latest !== undefined,
+        lastSeq: state.latest?.seq ?? null,
+        ackedSeq: state.latest?.seq ?? null,
+        simulated: true,
+        simulatedTime: NOW,
+      },
+      chain: {
+        chainId: CHAIN.chainId,
+        rpcUrl: CHAIN.rpcUrl,
+        ledger: CHAIN.ledger,
+        household: HOUSEHOLD,
+        devWallet: state.devWallet,
+      },
+      mqtt: { url: 'mqtt://127.0.0.1:1883' },
+      circuit: { profile: 'test', n: 192, slots: 96 },
+      mesh: state.mesh.enabled
+        ? {
+            enabled: true,
+            running: state.mesh.running,
+            area: state.mesh.area,
+            peerId: state.mesh.peerId,
+            members: state.mesh.members,
+            connectedAreaPeers: state.mesh.connectedAreaPeers,
+          }
+        : { enabled: false },
+    }),
+    chain: async () => CHAIN,
+    latestReading: async () =>
+      state.latest
+        ? { reading: state.latest }
+        : fail(404, 'NotFoundError', 'no reading has arrived from the meter yet'),
+    readings: async ({ query }) => {
+      const from = Number(query.get('from'))
+      const to = Number(query.get('to'))
+      const resolution = query.get('resolution') === 'day' ? 'day' : 'hour'
+      const step = resolution === 'day' ? DAY : 3600
       const points = []
       for (let t = from - (from % step) + step; t <= to; t += step) {
         const energyWh = Math.round((step / 3600) * (400 + 300 * Math.sin((t / 3600) * 0.5) ** 2))
@@ -420,31 +447,33 @@ export async function startFixtureServer(options: {
           maxPowerW: energyWh * 2,
         })
       }
-      return send(res, 200, { from, to, resolution: url.searchParams.get('resolution'), points })
-    }
-    if (path === '/api/bills') return send(res, 200, { bills: state.bills })
-    if (payMatch && method === 'POST') {
-      const b = state.bills.find((x) => x.id === decodeURIComponent(payMatch[1]!))
-      if (!b) return fail(res, 404, 'NotFoundError', 'no such bill')
+      return { from, to, resolution, points }
+    },
+    today: async () => ({
+      day: NOW - (NOW % DAY),
+      energyWh: 8_421,
+      costWei: '8421000000000000',
+      powerW: 1500,
+    }),
+    exportCsv: async () => 'time,energyWh\n',
+    anomalies: async () => ({ counters: {}, anomalies: [] }),
+    bills: async () => ({ bills: state.bills }),
+    bill: async ({ params }) => ({ bill: findBill(params.id) }),
+    payBill: async ({ params }) => {
+      const b = findBill(params.id)
       if (!state.devWallet)
-        return fail(res, 403, 'ForbiddenError', 'the dev wallet exists only on the embedded dev chain')
+        fail(403, 'HttpError', 'the node pays only on the embedded dev chain; pay from your wallet in the UI')
       if (b.status !== 'verified')
-        return fail(res, 409, 'BillNotPayableError', `the bill is ${b.status}, not verified`)
-      b.status = 'paid'
-      b.paidTx = `0x${'77'.repeat(32)}`
+        fail(409, 'HttpError', `bill ${b.id} is ${b.status}: only a verified, unpaid bill can be paid`)
+      const txHash = `0x${'77'.repeat(32)}`
+      Object.assign(b, { status: 'paid', paidTx: txHash })
       setTimeout(() => emit('bill', b), 20)
-      return send(res, 200, { txHash: b.paidTx, bill: b })
-    }
-    if (retryMatch && method === 'POST') {
-      const b = state.bills.find((x) => x.id === decodeURIComponent(retryMatch[1]!))
-      if (!b) return fail(res, 404, 'NotFoundError', `no bill with id ${retryMatch[1]}`)
+      return { txHash, bill: b }
+    },
+    retryBill: async ({ params }) => {
+      const b = findBill(params.id)
       if (b.status !== 'failed')
-        return fail(
-          res,
-          409,
-          'HttpError',
-          `bill ${b.id} is ${b.status}, not failed: the node is working on it`,
-        )
+        fail(409, 'HttpError', `bill ${b.id} is ${b.status}, not failed: the node is working on it`)
       Object.assign(b, { status: 'waiting-tariff', error: null, failure: null, retryable: false })
       // Like the node: proved, then verified on-chain; the bills held back behind it follow.
       setTimeout(() => emit('bill', Object.assign(b, { status: 'proving' })), 30)
@@ -455,143 +484,209 @@ export async function startFixtureServer(options: {
             emit('bill', Object.assign(next, { status: 'verified', waitingFor: null }))
         }
       }, 120)
-      return send(res, 200, { bill: b })
-    }
-    if (path === '/api/relays') return send(res, 200, { relays: state.relays, fanSpeed: state.fanSpeed })
-    if (relayMatch && method === 'POST') {
-      const channel = Number(relayMatch[1])
-      const relay = state.relays.find((r) => r.channel === channel)
-      if (!relay) return fail(res, 404, 'NotFoundError', 'no such relay')
-      const on = (input as { on: boolean }).on
+      return { bill: b }
+    },
+    relays: async () => ({ relays: state.relays, fanSpeed: state.fanSpeed }),
+    setRelay: async ({ params, body }) => {
+      const channel = Number(params.channel)
+      const relay =
+        state.relays.find((r) => r.channel === channel) ??
+        fail(400, 'InvalidInputError', 'relay channel must be 1..8')
+      const { on } = bodyOf('setRelay', body)
       await new Promise((r) => setTimeout(r, options.relayConfirmMs ?? 150))
       if (state.unresponsive.has(channel))
-        return fail(res, 504, 'DeviceTimeoutError', `the meter did not confirm POWER${channel} within 5 s`)
+        fail(504, 'HttpError', 'the meter did not confirm the command (timeout)')
       relay.on = on
       emit('relay', { channel, on })
-      return send(res, 200, { channel, on, confirmed: true })
-    }
-    if (path === '/api/fan' && method === 'POST') {
-      state.fanSpeed = (input as { speed: number }).speed
+      return { channel, on, confirmed: true }
+    },
+    setFan: async ({ body }) => {
+      state.fanSpeed = bodyOf('setFan', body).speed
       emit('relay', { fanSpeed: state.fanSpeed })
-      return send(res, 200, { speed: state.fanSpeed, confirmed: true })
-    }
-    if (path === '/api/rules' && method === 'GET') return send(res, 200, state.rules)
-    if (path === '/api/rules' && method === 'PUT') {
-      const doc = input as {
-        revision: number
-        rules: { kind: string; onAtCenti?: number; offAtCenti?: number }[]
+      return { speed: state.fanSpeed, confirmed: true }
+    },
+    rules: async () => state.rules,
+    // The node's own validation: the UI shows the node's own error for an invalid document.
+    replaceRules: async ({ body }) => {
+      let wanted: RuleSet
+      try {
+        wanted = validateRuleSet(body)
+      } catch (error) {
+        if (error instanceof RuleValidationError) return fail(400, error.name, error.message)
+        throw error
       }
-      const ac = doc.rules.find((r) => r.kind === 'thermostat')
-      if (ac && (ac.offAtCenti ?? 0) >= (ac.onAtCenti ?? 0))
-        return fail(
-          res,
-          400,
-          'RuleValidationError',
-          'ruleSet.rules[1].offAtCenti: must be below onAtCenti (the gap is the hysteresis)',
-        )
-      state.rules = { ...doc, revision: doc.revision + 1 }
-      return send(res, 200, state.rules)
-    }
-    if (path === '/api/command' && method === 'POST') {
-      const text = (input as { text: string }).text
+      if (wanted.revision !== state.rules.revision)
+        fail(409, 'HttpError', `the rules changed since you read them (revision ${state.rules.revision})`)
+      state.rules = { ...wanted, revision: wanted.revision + 1 }
+      return state.rules
+    },
+    putRule: async ({ params, body }) => {
+      const rule = bodyOf('putRule', body)
+      const rules = [...state.rules.rules.filter((r) => r.id !== params.id), rule]
+      state.rules = { ...state.rules, rules, revision: state.rules.revision + 1 }
+      return state.rules
+    },
+    deleteRule: async ({ params }) => {
+      const rules = state.rules.rules.filter((r) => r.id !== params.id)
+      state.rules = { ...state.rules, rules, revision: state.rules.revision + 1 }
+      return state.rules
+    },
+    command: async ({ body }) => {
+      const { text } = bodyOf('command', body)
+      const lights = state.relays[2]!
       if (/main lights/.test(text)) {
-        state.relays[2]!.on = /on/.test(text)
-        emit('relay', { channel: 3, on: state.relays[2]!.on })
-        return send(res, 200, {
-          intent: { kind: 'relay', channel: 3 },
-          answer: `Main lights are ${state.relays[2]!.on ? 'on' : 'off'}.`,
-        })
+        lights.on = /on/.test(text)
+        emit('relay', { channel: 3, on: lights.on })
+        return {
+          intent: { kind: 'switch', targets: [{ name: 'main lights', channel: 3 }], on: lights.on },
+          answer: `Main lights are ${lights.on ? 'on' : 'off'}.`,
+        }
       }
-      return send(res, 200, { intent: { kind: 'unknown' }, answer: "Sorry, I don't know that command." })
-    }
-    if (path === '/api/alarms') return send(res, 200, { alarms: state.alarms })
-    if (ackMatch && method === 'POST') {
-      const alarm = state.alarms.find((a) => a.id === decodeURIComponent(ackMatch[1]!))
-      if (!alarm) return fail(res, 404, 'NotFoundError', 'no such alarm')
+      return { intent: { kind: 'unknown', help: '' }, answer: "Sorry, I don't know that command." }
+    },
+    alarms: async () => ({ alarms: state.alarms }),
+    acknowledgeAlarm: async ({ params }) => {
+      const alarm =
+        state.alarms.find((a) => a.id === params.id) ?? fail(404, 'NotFoundError', 'no such alarm')
       alarm.state = 'acknowledged'
       emit('alarm', alarm)
-      return send(res, 200, { alarm })
-    }
-    if (path === '/api/mesh' && method === 'GET') return send(res, 200, state.mesh)
-    if (path === '/api/mesh/restore' && method === 'POST')
-      return state.mesh.enabled
-        ? send(res, 200, state.restore)
-        : fail(res, 409, 'HttpError', 'the mesh is disabled (--mesh false): no neighbour holds backups')
-    if (path === '/api/notices') return send(res, 200, { notices: state.notices })
-    if (path === '/api/privacy')
-      return send(res, 200, {
-        published: state.bills
-          .filter((b) => b.submitTx)
-          .map((b) => ({
-            billId: b.id,
-            periodStart: b.periodStart,
-            periodEnd: b.periodEnd,
-            commitment: b.commitment,
-            cidDigest: b.cidDigest,
-            manifestCid: b.manifestCid,
-            total: b.total,
-            energyWh: b.energyWh,
-            submitTx: b.submitTx,
-          })),
-        private: [
-          'interval readings (every 15 minutes)',
-          'live power, voltage and current',
-          'the commitment salts',
-          'the vault root key',
-        ],
-        grants: [],
-      })
-    if (path === '/api/grants' && method === 'POST') {
-      const { billId, recipientPublicKey } = input as { billId: string; recipientPublicKey: string }
-      const b = state.bills.find((x) => x.id === billId)
-      if (!b) return fail(res, 404, 'NotFoundError', 'no such bill')
-      return send(res, 200, {
-        grant: {
+      return { alarm }
+    },
+    notices: async () => ({ notices: state.notices }),
+    mesh: async () => state.mesh,
+    restoreFromMesh: async () =>
+      state.mesh.enabled
+        ? state.restore
+        : fail(409, 'HttpError', 'the mesh is disabled (--mesh false): no neighbour holds backups'),
+    privacy: async () => ({
+      published: state.bills
+        .filter((b) => b.chainBillId)
+        .map((b) => ({
+          id: b.id,
+          billId: b.chainBillId ?? '',
+          periodStart: b.periodStart,
+          periodEnd: b.periodEnd,
+          commitment: b.commitment,
+          cidDigest: b.cidDigest,
           manifestCid: b.manifestCid,
-          recipient: recipientPublicKey,
-          createdAt: '2026-11-24T12:00:00Z',
+          ...(b.total === null ? {} : { total: b.total }),
+          energyWh: b.energyWh,
+          ...(b.submitTx === null ? {} : { submitTx: b.submitTx }),
+        })),
+      private: [
+        'interval readings (every 15 minutes)',
+        'live power, voltage and current',
+        'the commitment salts',
+        'the vault root key',
+      ],
+      grants: [],
+    }),
+    grant: async ({ body }) => {
+      const { billId, recipientPublicKey } = bodyOf('grant', body)
+      const b = findBill(billId)
+      return {
+        grant: {
+          format: 'zkmeter-grant',
+          version: 1,
+          manifestCid: b.manifestCid,
+          meter: METER,
+          periodStart: b.periodStart,
+          periodEnd: b.periodEnd,
+          recipient: recipientPublicKey.slice(2),
+          ephemeralPublicKey: '00'.repeat(32),
+          nonce: '00'.repeat(24),
+          wrappedKey: '00'.repeat(48),
         },
+      }
+    },
+    utilityMeters: async () => ({
+      meters: [
+        {
+          meter: METER,
+          household: HOUSEHOLD,
+          areaId: 1,
+          registered: true,
+          active: true,
+          nextStart: String(NOW - (NOW % DAY)),
+          nextCounter: '1234000',
+        },
+      ],
+    }),
+    registerMeter: async () => ({ txHash: `0x${'11'.repeat(32)}` }),
+    utilityTariffs: async () => ({ tariffs: state.tariffs }),
+    publishTariff: async ({ body }) => {
+      const t = bodyOf('publishTariff', body)
+      if (t.prices.length !== 96)
+        fail(400, 'InvalidInputError', 'prices must be 96 decimal strings (wei per Wh per slot)')
+      const tariffId = String(state.tariffs.length + 1)
+      state.tariffs.push({
+        tariffId,
+        effectiveFrom: String(t.effectiveFrom),
+        until: '18446744073709551615',
+        tariffHash: '4343',
+        prices: t.prices,
       })
+      return { tariffId, tariffHash: '4343', txHash: `0x${'22'.repeat(32)}` }
+    },
+    utilityBills: async () => ({
+      bills: state.bills.flatMap((b) =>
+        b.chainBillId && b.total !== null
+          ? [
+              {
+                billId: b.chainBillId,
+                meter: METER,
+                household: HOUSEHOLD,
+                areaId: 1,
+                periodStart: b.periodStart,
+                periodEnd: b.periodEnd,
+                energyWh: String(b.energyWh),
+                total: b.total,
+                paid: b.status === 'paid',
+                transactionHash: b.submitTx ?? '',
+              },
+            ]
+          : [],
+      ),
+    }),
+    utilityBalance: async () => ({ withdrawable: '10234000000000000' }),
+    withdraw: async () => ({ txHash: `0x${'99'.repeat(32)}` }),
+    publishNotice: async () => ({ txHash: `0x${'33'.repeat(32)}` }),
+    aggregates: async () => state.aggregates,
+  }
+
+  async function api(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const path = url.pathname
+    const method = req.method ?? 'GET'
+    if (path === STREAM_PATH) {
+      res.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-store',
+        connection: 'keep-alive',
+      })
+      res.write(': connected\n\n')
+      streams.add(res)
+      req.on('close', () => streams.delete(res))
+      return
     }
-    if (path === '/api/utility/meters' && method === 'GET')
-      return send(res, 200, {
-        meters: [
-          {
-            meter: '0x1111111111111111111111111111111111111111',
-            household: '0x2222222222222222222222222222222222222222',
-            areaId: 1,
-            active: true,
-          },
-        ],
-      })
-    if (path === '/api/utility/meters' && method === 'POST') return send(res, 200, { ok: true })
-    if (path === '/api/utility/tariffs' && method === 'GET') return send(res, 200, { tariffs: state.tariffs })
-    if (path === '/api/utility/tariffs' && method === 'POST') {
-      const t = input as { effectiveFrom: number; prices: string[] }
-      if (t.prices.length !== 96) return fail(res, 400, 'WrongPriceCount', 'expected 96 prices')
-      state.tariffs.push({ tariffId: String(state.tariffs.length + 1), ...t })
-      return send(res, 200, { tariffId: String(state.tariffs.length) })
+    const body = method === 'GET' ? undefined : await readBody(req)
+    state.requests.push({ method, path, body })
+    const route = match(method, path)
+    if (!route) return send(res, 404, { error: 'NotFound', message: `no such endpoint: ${method} ${path}` })
+    const handler = handlers[route.key] as (request: {
+      params: Record<string, string>
+      query: URLSearchParams
+      body: unknown
+    }) => Promise<unknown>
+    try {
+      const answer = await handler({ params: route.params, query: url.searchParams, body })
+      if (ROUTES[route.key].method === 'GET' && route.key === 'exportCsv') {
+        res.writeHead(200, { 'content-type': 'text/csv; charset=utf-8' })
+        res.end(String(answer))
+      } else send(res, 200, answer)
+    } catch (error) {
+      if (!(error instanceof FixtureHttpError)) throw error
+      send(res, error.status, { error: error.error, message: error.message })
     }
-    if (path === '/api/utility/bills')
-      return send(res, 200, {
-        bills: state.bills
-          .filter((b) => b.total)
-          .map((b) => ({
-            billId: b.chainBillId,
-            meter: '0x1111111111111111111111111111111111111111',
-            periodStart: b.periodStart,
-            periodEnd: b.periodEnd,
-            energyWh: b.energyWh,
-            total: b.total,
-            paid: b.status === 'paid',
-          })),
-      })
-    if (path === '/api/utility/balance') return send(res, 200, { balance: '10234000000000000' })
-    if (path === '/api/utility/withdraw' && method === 'POST')
-      return send(res, 200, { txHash: `0x${'99'.repeat(32)}` })
-    if (path === '/api/utility/notices' && method === 'POST') return send(res, 200, { ok: true })
-    if (path === '/api/utility/aggregates') return send(res, 200, state.aggregates)
-    return fail(res, 404, 'NotFoundError', `no route ${method} ${path}`)
   }
 
   async function file(res: ServerResponse, pathname: string): Promise<void> {
@@ -611,7 +706,7 @@ export async function startFixtureServer(options: {
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost')
     const handled = url.pathname.startsWith('/api/') ? api(req, res, url) : file(res, url.pathname)
-    handled.catch((error: unknown) => fail(res, 500, 'InternalError', String(error)))
+    handled.catch((error: unknown) => send(res, 500, { error: 'InternalError', message: String(error) }))
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo

@@ -5,7 +5,6 @@ import { canonicalSignature, encodePayBill, selector } from '../src/lib/abi.ts'
 import { bars, labelIndexes, linearScale, linePath, niceDomain, niceStep } from '../src/lib/chart.ts'
 import { discoverWallets, parseAnnouncement } from '../src/lib/eip6963.ts'
 import { formatEnergy, formatEth, formatPower, parseEth, toHexQuantity } from '../src/lib/format.ts'
-import { normalizeAlarm, normalizeBill } from '../src/lib/normalize.ts'
 import {
   formatGwei,
   nextEffectiveFrom,
@@ -15,7 +14,8 @@ import {
   slotAt,
 } from '../src/lib/price-curve.ts'
 import { parseRoute } from '../src/lib/router.ts'
-import { Resync } from '../src/lib/stream.ts'
+import { Resync, type StreamEventName, type StreamEvents } from '../src/lib/stream.ts'
+import { StreamResource, type StreamSource } from '../src/lib/stream-resource.ts'
 import { classifyWalletError, ensureChain, sameChain, waitForReceipt } from '../src/lib/wallet.ts'
 
 describe('wei formatting', () => {
@@ -48,60 +48,6 @@ describe('wei formatting', () => {
     expect(formatEnergy(312)).toBe('312 Wh')
     expect(formatPower(1500)).toBe('1,500 W')
     expect(formatPower(12_345)).toBe('12.35 kW')
-  })
-})
-
-describe('normalising node records', () => {
-  it('maps the node alarm record onto the documented alarm', () => {
-    expect(
-      normalizeAlarm({
-        id: 'gas-1',
-        hazard: 'water',
-        severity: 'deviceDidNotReact',
-        raisedAt: 1795540467706,
-        active: true,
-        reacted: false,
-      }),
-    ).toEqual({
-      id: 'gas-1',
-      kind: 'flood',
-      state: 'active',
-      active: true,
-      raisedAt: '2026-11-24T17:14:27.706Z',
-      clearedAt: null,
-      acknowledgedAt: null,
-      deviceReacted: false,
-      severity: 'escalated',
-      resends: 0,
-    })
-    expect(
-      normalizeAlarm({ id: 'a', hazard: 'flame', active: true, acknowledgedAt: 5, raisedAt: 1 }).state,
-    ).toBe('acknowledged')
-    expect(normalizeAlarm({ id: 'a', hazard: 'gas', active: false, raisedAt: 1 }).state).toBe('cleared')
-    // The node's alarm view (protocol/api/types.ts Alarm) passes through unchanged.
-    const documented = {
-      id: 'x',
-      kind: 'gas',
-      state: 'cleared',
-      active: false,
-      raisedAt: '2026-11-24T12:00:00Z',
-      clearedAt: '2026-11-24T12:05:00Z',
-      acknowledgedAt: null,
-      deviceReacted: true,
-      severity: 'alarm',
-      resends: 2,
-    }
-    expect(normalizeAlarm(documented)).toEqual(documented)
-  })
-
-  it('fills absent bill fields with null', () => {
-    const bill = normalizeBill({ id: 'b', periodStart: 1, periodEnd: 2, energyWh: 3, status: 'proving' })
-    expect(bill.total).toBeNull()
-    expect(bill.chainBillId).toBeNull()
-    expect(
-      normalizeBill({ id: 'b', periodStart: 1, periodEnd: 2, energyWh: 3, status: 'verified', total: '10' })
-        .total,
-    ).toBe('10')
   })
 })
 
@@ -362,5 +308,139 @@ describe('snapshot and stream', () => {
     expect(await pending).toEqual({ value: ['snapshot'], replay: ['during'] })
     resync.event('after')
     expect((await resync.snapshot(async () => 1)).replay).toEqual([])
+  })
+})
+
+/** A stream the test drives: named events and connection changes, as LiveStream delivers them. */
+function fakeStream() {
+  const listeners = new Map<string, Set<(data: unknown) => void>>()
+  const connection = new Set<(state: 'connecting' | 'open' | 'closed') => void>()
+  const source: StreamSource = {
+    on(name, listener) {
+      const set = listeners.get(name) ?? new Set()
+      listeners.set(name, set)
+      const typed = (data: unknown) => listener(data as never)
+      set.add(typed)
+      return () => set.delete(typed)
+    },
+    onConnection(listener) {
+      connection.add(listener)
+      return () => connection.delete(listener)
+    },
+  }
+  return {
+    source,
+    emit<N extends StreamEventName>(name: N, data: StreamEvents[N]) {
+      for (const l of listeners.get(name) ?? []) l(data)
+    },
+    open() {
+      for (const l of connection) l('open')
+    },
+    subscribers: () => [...listeners.values()].reduce((n, set) => n + set.size, 0) + connection.size,
+  }
+}
+
+function fakeHost() {
+  const controllers: { hostConnected?(): void; hostDisconnected?(): void }[] = []
+  let updates = 0
+  return {
+    addController: (c: (typeof controllers)[number]) => void controllers.push(c),
+    removeController: () => undefined,
+    requestUpdate: () => void updates++,
+    updateComplete: Promise.resolve(true),
+    connect: () => controllers.forEach((c) => c.hostConnected?.()),
+    disconnect: () => controllers.forEach((c) => c.hostDisconnected?.()),
+    updates: () => updates,
+  }
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 0))
+const relay = (channel: number, on: boolean) => ({ channel, on })
+
+describe("stream resource (the views' controller)", () => {
+  it('loads on connect, applies events, replays those that arrive during a fetch, reloads on reconnect', async () => {
+    const stream = fakeStream()
+    const host = fakeHost()
+    let answer: { channel: number; on: boolean }[] = [relay(1, false)]
+    let release: () => void = () => undefined
+    let fetches = 0
+    const resource = new StreamResource(host, {
+      fetch: async () => {
+        fetches++
+        const value = answer
+        await new Promise<void>((r) => {
+          release = r
+        })
+        return value
+      },
+      apply: {
+        relay: (relays, e) =>
+          'channel' in e ? relays.map((r) => (r.channel === e.channel ? e : r)) : relays,
+      },
+      stream: stream.source,
+    })
+    expect(resource.loading).toBe(true)
+    host.connect()
+    // An event while the first snapshot is in flight is replayed on top of it.
+    stream.emit('relay', relay(1, true))
+    release()
+    await settle()
+    expect(resource.value).toEqual([relay(1, true)])
+    expect(host.updates()).toBeGreaterThan(0)
+    stream.emit('relay', relay(1, false))
+    expect(resource.value).toEqual([relay(1, false)])
+    // A reconnect re-reads the value (events sent meanwhile are lost).
+    answer = [relay(1, true), relay(2, true)]
+    stream.open()
+    release()
+    await settle()
+    expect(fetches).toBe(2)
+    expect(resource.value).toEqual([relay(1, true), relay(2, true)])
+    host.disconnect()
+    expect(stream.subscribers()).toBe(0)
+  })
+
+  it('reloads on the named events it is told to, and keeps a shown value when asked', async () => {
+    const stream = fakeStream()
+    const host = fakeHost()
+    let fail = false
+    let fetches = 0
+    const resource = new StreamResource(host, {
+      fetch: async () => {
+        fetches++
+        if (fail) throw new Error('the node is away')
+        return fetches
+      },
+      reloadOn: { reading: (r) => r.kind === 'interval' },
+      keepOnError: true,
+      stream: stream.source,
+    })
+    host.connect()
+    await settle()
+    expect(resource.value).toBe(1)
+    const reading = (kind: 'live' | 'interval') => ({ kind }) as StreamEvents['reading']
+    stream.emit('reading', reading('live'))
+    await settle()
+    expect(fetches).toBe(1)
+    stream.emit('reading', reading('interval'))
+    await settle()
+    expect(resource.value).toBe(2)
+    fail = true
+    await resource.reload()
+    expect(resource.value).toBe(2)
+    expect(resource.error).toBeUndefined()
+  })
+
+  it('shows the error of a failed first load', async () => {
+    const host = fakeHost()
+    const resource = new StreamResource(host, {
+      fetch: async () => {
+        throw new Error('Cannot reach the household node.')
+      },
+      stream: fakeStream().source,
+    })
+    host.connect()
+    await settle()
+    expect(resource.state).toEqual({ state: 'error', message: 'Cannot reach the household node.' })
   })
 })

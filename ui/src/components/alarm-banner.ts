@@ -1,7 +1,6 @@
 import { css, html, LitElement } from 'lit'
 import { api, errorText } from '../lib/api.ts'
-import { normalizeAlarm } from '../lib/normalize.ts'
-import { Resync, stream } from '../lib/stream.ts'
+import { StreamResource } from '../lib/stream-resource.ts'
 import type { Alarm } from '../lib/types.ts'
 import { shared } from './styles.ts'
 
@@ -17,6 +16,11 @@ const ADVICE: Record<Alarm['kind'], string> = {
   flood: 'Turn off the water main. The appliance circuits have been cut.',
 }
 
+/** The list with `alarm` replacing its earlier state (an alarm event is its whole new state). */
+function upsert(alarms: Alarm[], alarm: Alarm): Alarm[] {
+  return [...alarms.filter((a) => a.id !== alarm.id), alarm]
+}
+
 /**
  * Unmissable alarm banner shown on every view, with a beep loop until each active alarm is
  * acknowledged. Browsers only let a page make sound after a user gesture, so when the audio is
@@ -24,7 +28,6 @@ const ADVICE: Record<Alarm['kind'], string> = {
  */
 export class AlarmBanner extends LitElement {
   static override properties = {
-    alarms: { state: true },
     error: { state: true },
     soundBlocked: { state: true },
     acking: { state: true },
@@ -76,58 +79,32 @@ export class AlarmBanner extends LitElement {
       }
     `,
   ]
-  declare alarms: Alarm[]
+  /** The node's alarms, kept current by `alarm` events. */
+  #alarms = new StreamResource<Alarm[]>(this, {
+    fetch: async () => (await api.alarms()).alarms,
+    apply: { alarm: (alarms, alarm) => upsert(alarms, alarm) },
+  })
+  /** A failed acknowledgement. */
   declare error: string
   declare soundBlocked: boolean
   declare acking: string
   #audio: AudioContext | undefined
   #beep: ReturnType<typeof setInterval> | undefined
-  #off: (() => void)[] = []
-  #resync = new Resync<Alarm>()
 
   constructor() {
     super()
-    this.alarms = []
     this.error = ''
     this.soundBlocked = false
     this.acking = ''
   }
 
-  override connectedCallback(): void {
-    super.connectedCallback()
-    this.#off.push(
-      stream.on('alarm', (data) => {
-        const alarm = normalizeAlarm(data)
-        this.#resync.event(alarm)
-        this.#upsert(alarm)
-      }),
-      stream.onConnection((state) => {
-        if (state === 'open') void this.reload()
-      }),
-    )
-    void this.reload()
-  }
-
   override disconnectedCallback(): void {
     super.disconnectedCallback()
-    for (const off of this.#off.splice(0)) off()
     this.#stopSound()
   }
 
-  async reload(): Promise<void> {
-    try {
-      const { value, replay } = await this.#resync.snapshot(() => api.get<{ alarms: Alarm[] }>('/api/alarms'))
-      this.alarms = value.alarms.map(normalizeAlarm)
-      for (const alarm of replay) this.#upsert(alarm)
-      this.error = ''
-    } catch (error) {
-      this.error = errorText(error)
-    }
-  }
-
-  #upsert(alarm: Alarm): void {
-    const others = this.alarms.filter((a) => a.id !== alarm.id)
-    this.alarms = [...others, alarm]
+  get alarms(): Alarm[] {
+    return this.#alarms.value ?? []
   }
 
   get active(): Alarm[] {
@@ -176,10 +153,8 @@ export class AlarmBanner extends LitElement {
   async #ack(alarm: Alarm): Promise<void> {
     this.acking = alarm.id
     try {
-      const { alarm: updated } = await api.post<{ alarm: Alarm }>(
-        `/api/alarms/${encodeURIComponent(alarm.id)}/ack`,
-      )
-      this.#upsert(normalizeAlarm(updated))
+      const { alarm: updated } = await api.acknowledgeAlarm({ params: { id: alarm.id } })
+      this.#alarms.update((alarms) => upsert(alarms, updated))
       this.error = ''
     } catch (error) {
       this.error = `Acknowledging failed: ${errorText(error)}. Try again.`
@@ -190,8 +165,9 @@ export class AlarmBanner extends LitElement {
 
   override render() {
     const active = this.active
+    const error = this.error || this.#alarms.error
     if (active.length === 0)
-      return this.error ? html`<p class="error small" role="alert">Alarms: ${this.error}</p>` : ''
+      return error ? html`<p class="error small" role="alert">Alarms: ${error}</p>` : ''
     return html`<section class="banner" role="alert" aria-live="assertive" aria-label="Active alarms">
       ${active.map(
         (a) => html`<div class="alarm">

@@ -1,6 +1,6 @@
 import { css, html, LitElement } from 'lit'
 import { parseRoute, ROUTES, type RoutePath } from '../lib/router.ts'
-import { type Connection, stream } from '../lib/stream.ts'
+import { StreamConnection } from '../lib/stream-resource.ts'
 import { shared } from './styles.ts'
 import './alarm-banner.ts'
 import './live-view.ts'
@@ -13,7 +13,7 @@ import './utility-view.ts'
 
 /** The shell: navigation, stream status, the alarm banner on every view, and the routed view. */
 export class ZkmApp extends LitElement {
-  static override properties = { route: { state: true }, connection: { state: true } }
+  static override properties = { route: { state: true } }
   static override styles = [
     shared,
     css`
@@ -70,31 +70,24 @@ export class ZkmApp extends LitElement {
     `,
   ]
   declare route: RoutePath
-  declare connection: Connection
+  #connection = new StreamConnection(this)
   #onHash = () => {
     this.route = parseRoute(location.hash)
   }
-  #off: (() => void) | undefined
 
   constructor() {
     super()
     this.route = parseRoute(location.hash)
-    this.connection = stream.state
   }
 
   override connectedCallback(): void {
     super.connectedCallback()
     addEventListener('hashchange', this.#onHash)
-    this.#off = stream.onConnection((state) => {
-      this.connection = state
-    })
-    stream.start()
   }
 
   override disconnectedCallback(): void {
     super.disconnectedCallback()
     removeEventListener('hashchange', this.#onHash)
-    this.#off?.()
   }
 
   #view() {
@@ -117,12 +110,9 @@ export class ZkmApp extends LitElement {
   }
 
   override render() {
+    const connection = this.#connection.state
     const connText =
-      this.connection === 'open'
-        ? 'live'
-        : this.connection === 'connecting'
-          ? 'reconnecting…'
-          : 'offline — retrying'
+      connection === 'open' ? 'live' : connection === 'connecting' ? 'reconnecting…' : 'offline — retrying'
     return html`<header>
         <span class="brand">zkmeter</span>
         <nav aria-label="Views">
@@ -133,7 +123,7 @@ export class ZkmApp extends LitElement {
             )}
           </ul>
         </nav>
-        <span class="conn ${this.connection}" role="status" aria-label="Live stream ${connText}">${connText}</span>
+        <span class="conn ${connection}" role="status" aria-label="Live stream ${connText}">${connText}</span>
       </header>
       <main>
         <zkm-alarm-banner></zkm-alarm-banner>

@@ -1,11 +1,10 @@
 import { css, html, LitElement } from 'lit'
 import { api, errorText } from '../lib/api.ts'
 import { formatEnergy, formatEth, formatPeriod, formatTime, shorten } from '../lib/format.ts'
-import { normalizeBill } from '../lib/normalize.ts'
-import { Resync, stream } from '../lib/stream.ts'
+import { StreamResource } from '../lib/stream-resource.ts'
 import type { Bill, Status } from '../lib/types.ts'
 import { type ChainInfo, ensureChain, type Receipt, sendPayment, waitForReceipt } from '../lib/wallet.ts'
-import { type Load, load, loading, renderLoad } from './load-state.ts'
+import { type Load, renderLoad } from './load-state.ts'
 import { shared } from './styles.ts'
 import type { ConnectedWallet } from './wallet-panel.ts'
 import './wallet-panel.ts'
@@ -33,11 +32,15 @@ interface Payment {
   txHash?: string
 }
 
+/** The list with `bill` replacing its earlier state (a bill event is its whole new state). */
+function upsert(bills: Bill[], bill: Bill): Bill[] {
+  const i = bills.findIndex((b) => b.id === bill.id)
+  return i === -1 ? [...bills, bill] : bills.map((b) => (b.id === bill.id ? bill : b))
+}
+
 /** Bills with their proof status, and paying them from a browser wallet or the dev wallet. */
 export class BillsView extends LitElement {
   static override properties = {
-    bills: { state: true },
-    status: { state: true },
     wallet: { state: true },
     payments: { state: true },
     retries: { state: true },
@@ -88,65 +91,41 @@ export class BillsView extends LitElement {
       }
     `,
   ]
-  declare bills: Load<Bill[]>
-  declare status: Status | undefined
+  /** The bills, kept current by `bill` events (a new bill, or a step of one). */
+  #bills = new StreamResource<Bill[]>(this, {
+    fetch: async () => (await api.bills()).bills,
+    apply: { bill: (bills, bill) => upsert(bills, bill) },
+  })
+  /** Whether the node holds a dev wallet; read again on every reconnect. */
+  #status = new StreamResource<Status | undefined>(this, {
+    fetch: () => api.status().catch(() => undefined),
+  })
   declare wallet: ConnectedWallet | undefined
   declare payments: Record<string, Payment>
   declare retries: Record<string, Retry>
   #chain: ChainInfo | undefined
-  #off: (() => void)[] = []
-  #resync = new Resync<Bill>()
 
   constructor() {
     super()
-    this.bills = loading()
-    this.status = undefined
     this.wallet = undefined
     this.payments = {}
     this.retries = {}
   }
 
-  override connectedCallback(): void {
-    super.connectedCallback()
-    this.#off.push(
-      stream.on('bill', (data) => {
-        const bill = normalizeBill(data)
-        this.#resync.event(bill)
-        this.#upsert(bill)
-      }),
-      stream.onConnection((state) => {
-        if (state === 'open') void this.reload()
-      }),
-    )
-    void this.reload()
+  get bills(): Load<Bill[]> {
+    return this.#bills.state
   }
 
-  override disconnectedCallback(): void {
-    super.disconnectedCallback()
-    for (const off of this.#off.splice(0)) off()
+  get status(): Status | undefined {
+    return this.#status.value
   }
 
   async reload(): Promise<void> {
-    let replay: Bill[] = []
-    const [bills, status] = await Promise.all([
-      load(async () => {
-        const snapshot = await this.#resync.snapshot(() => api.get<{ bills: Bill[] }>('/api/bills'))
-        replay = snapshot.replay
-        return snapshot.value.bills.map(normalizeBill)
-      }),
-      api.get<Status>('/api/status').catch(() => undefined),
-    ])
-    this.bills = bills
-    this.status = status
-    for (const bill of replay) this.#upsert(bill)
+    await Promise.all([this.#bills.reload(), this.#status.reload()])
   }
 
   #upsert(bill: Bill): void {
-    if (this.bills.state !== 'ready') return
-    const list = this.bills.value
-    const i = list.findIndex((b) => b.id === bill.id)
-    const next = i === -1 ? [...list, bill] : list.map((b) => (b.id === bill.id ? bill : b))
-    this.bills = { state: 'ready', value: next }
+    this.#bills.update((bills) => upsert(bills, bill))
   }
 
   #setPayment(id: string, payment: Payment): void {
@@ -159,7 +138,7 @@ export class BillsView extends LitElement {
     const { provider } = wallet.wallet
     try {
       this.#setPayment(bill.id, { step: 'Reading the chain the ledger is on…' })
-      this.#chain ??= await api.get<ChainInfo>('/api/chain')
+      this.#chain ??= await api.chain()
       const chain = this.#chain
       this.#setPayment(bill.id, { step: `Checking your wallet is on ${chain.chainName}…` })
       await ensureChain(provider, chain)
@@ -179,10 +158,8 @@ export class BillsView extends LitElement {
   async #payWithDevWallet(bill: Bill): Promise<void> {
     this.#setPayment(bill.id, { step: 'Paying from the dev wallet…' })
     try {
-      const { txHash, bill: updated } = await api.post<{ txHash: string; bill: Bill }>(
-        `/api/bills/${encodeURIComponent(bill.id)}/pay`,
-      )
-      this.#upsert(normalizeBill(updated))
+      const { txHash, bill: updated } = await api.payBill({ params: { id: bill.id } })
+      this.#upsert(updated)
       this.#setPayment(bill.id, { step: 'Paid from the dev wallet.', txHash })
     } catch (error) {
       this.#setPayment(bill.id, { step: '', error: `The dev wallet payment failed: ${errorText(error)}` })
@@ -192,10 +169,8 @@ export class BillsView extends LitElement {
   async #retry(bill: Bill): Promise<void> {
     this.retries = { ...this.retries, [bill.id]: { busy: true } }
     try {
-      const { bill: updated } = await api.post<{ bill: Bill }>(
-        `/api/bills/${encodeURIComponent(bill.id)}/retry`,
-      )
-      this.#upsert(normalizeBill(updated))
+      const { bill: updated } = await api.retryBill({ params: { id: bill.id } })
+      this.#upsert(updated)
       this.retries = { ...this.retries, [bill.id]: { busy: false } }
     } catch (error) {
       this.retries = {

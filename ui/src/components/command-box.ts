@@ -1,6 +1,5 @@
 import { html, LitElement, svg } from 'lit'
 import { api, errorText } from '../lib/api.ts'
-import type { CommandAnswer } from '../lib/types.ts'
 import { shared } from './styles.ts'
 
 interface SpeechRecognitionLike extends EventTarget {
@@ -65,7 +64,7 @@ export class CommandBox extends LitElement {
     this.busy = true
     this.error = ''
     try {
-      const { answer } = await api.post<CommandAnswer>('/api/command', { text: words })
+      const { answer } = await api.command({ body: { text: words } })
       this.answer = answer
       this.#speak(answer)
     } catch (error) {

@@ -106,9 +106,7 @@ export class HistoryChart extends LitElement {
     const to = this.now
     const from = to - seconds
     if (this.data.state !== 'ready') this.data = loading()
-    this.data = await load(() =>
-      api.get<History>(`/api/readings?from=${from}&to=${to}&resolution=${resolution}`),
-    )
+    this.data = await load(() => api.readings({ query: { from, to, resolution } }))
   }
 
   #select(range: Range): void {

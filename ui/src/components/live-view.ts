@@ -1,5 +1,5 @@
 import { css, html, LitElement } from 'lit'
-import { ApiError, api, errorText } from '../lib/api.ts'
+import { ApiError, api } from '../lib/api.ts'
 import {
   formatCurrent,
   formatEnergy,
@@ -9,10 +9,16 @@ import {
   formatTime,
   formatVoltage,
 } from '../lib/format.ts'
-import { stream } from '../lib/stream.ts'
+import { StreamResource } from '../lib/stream-resource.ts'
 import type { Reading, Today } from '../lib/types.ts'
 import { shared } from './styles.ts'
 import './history-chart.ts'
+
+/** 404 = the meter has not sent a record yet: that is the empty state, not an error. */
+function absentIfNotFound(error: unknown): undefined {
+  if (error instanceof ApiError && error.status === 404) return undefined
+  throw error
+}
 
 /**
  * Live dashboard: the latest reading and today's totals, updated by `reading` events; today's
@@ -20,12 +26,6 @@ import './history-chart.ts'
  * tariff, which the UI does not know).
  */
 export class LiveView extends LitElement {
-  static override properties = {
-    reading: { state: true },
-    today: { state: true },
-    error: { state: true },
-    loaded: { state: true },
-  }
   static override styles = [
     shared,
     css`
@@ -49,64 +49,30 @@ export class LiveView extends LitElement {
       }
     `,
   ]
-  declare reading: Reading | undefined
-  declare today: Today | undefined
-  declare error: string
-  declare loaded: boolean
-  #off: (() => void)[] = []
   #todayAt = 0
+  /** The latest reading, replaced by each newer `reading` event. */
+  #reading = new StreamResource<Reading | undefined>(this, {
+    fetch: () => api.latestReading().then((r) => r.reading, absentIfNotFound),
+    apply: { reading: (current, r) => (current && r.time < current.time ? current : r) },
+  })
+  /**
+   * Today's totals change with each interval record; a fast simulated meter sends several a
+   * second, so re-read them at most every 2 s.
+   */
+  #today = new StreamResource<Today | undefined>(this, {
+    fetch: () => {
+      this.#todayAt = Date.now()
+      return api.today().catch(absentIfNotFound)
+    },
+    reloadOn: { reading: (r) => r.kind === 'interval' && Date.now() - this.#todayAt > 2000 },
+  })
 
-  constructor() {
-    super()
-    this.reading = undefined
-    this.today = undefined
-    this.error = ''
-    this.loaded = false
-  }
-
-  override connectedCallback(): void {
-    super.connectedCallback()
-    this.#off.push(
-      stream.on('reading', (data) => {
-        const r = data as Reading
-        if (this.reading && r.time < this.reading.time) return
-        this.reading = r
-        // Today's totals change with each interval record; a fast simulated meter sends several a
-        // second, so re-read them at most every 2 s.
-        if (r.kind === 'interval' && Date.now() - this.#todayAt > 2000) void this.#loadToday()
-      }),
-      stream.onConnection((state) => {
-        if (state === 'open') void this.reload()
-      }),
-    )
-    void this.reload()
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback()
-    for (const off of this.#off.splice(0)) off()
+  get reading(): Reading | undefined {
+    return this.#reading.value
   }
 
   async reload(): Promise<void> {
-    try {
-      const { reading } = await api.get<{ reading: Reading }>('/api/readings/latest')
-      if (!this.reading || reading.time >= this.reading.time) this.reading = reading
-      this.error = ''
-    } catch (error) {
-      // 404 = the meter has not sent a record yet: that is the empty state, not an error.
-      if (!(error instanceof ApiError && error.status === 404)) this.error = errorText(error)
-    }
-    await this.#loadToday()
-    this.loaded = true
-  }
-
-  async #loadToday(): Promise<void> {
-    this.#todayAt = Date.now()
-    try {
-      this.today = await api.get<Today>('/api/summary/today')
-    } catch (error) {
-      if (!(error instanceof ApiError && error.status === 404)) this.error = errorText(error)
-    }
+    await Promise.all([this.#reading.reload(), this.#today.reload()])
   }
 
   #tile(label: string, value: string, id: string) {
@@ -118,11 +84,12 @@ export class LiveView extends LitElement {
 
   override render() {
     const r = this.reading
-    const t = this.today
+    const t = this.#today.value
+    const error = this.#reading.error ?? this.#today.error
     return html`<h2>Live</h2>
-      ${this.error ? html`<p class="error" role="alert">Could not load live data: ${this.error}</p>` : ''}
+      ${error ? html`<p class="error" role="alert">Could not load live data: ${error}</p>` : ''}
       ${
-        !this.loaded
+        this.#reading.loading
           ? html`<p class="muted" role="status">Loading live data…</p>`
           : !r
             ? html`<p class="card muted">No reading yet: the meter has not reported. Check that it is powered and connected to the node.</p>`

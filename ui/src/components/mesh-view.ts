@@ -1,9 +1,9 @@
 import { html, LitElement } from 'lit'
 import { api, errorText } from '../lib/api.ts'
 import { formatPeriod, shorten } from '../lib/format.ts'
-import { stream } from '../lib/stream.ts'
+import { StreamResource } from '../lib/stream-resource.ts'
 import type { MeshBackup, MeshReport, MeshRestoredPeriod, MeshRestoreReport } from '../lib/types.ts'
-import { type Load, load, loading, renderLoad } from './load-state.ts'
+import { type Load, renderLoad } from './load-state.ts'
 import { shared } from './styles.ts'
 
 /** The mesh has no stream event for backups: re-read it this often while the view is open. */
@@ -33,53 +33,41 @@ function outcomeText(p: MeshRestoredPeriod): string {
 /** The neighbourhood mesh: membership, what this home contributes, backups and restoring them. */
 export class MeshView extends LitElement {
   static override properties = {
-    data: { state: true },
     confirming: { state: true },
     busy: { state: true },
     report: { state: true },
     error: { state: true },
   }
   static override styles = [shared]
-  declare data: Load<MeshReport>
+  /**
+   * A sealed period (its bill) joins the backup list; the poll catches the neighbours'
+   * confirmations. A failed background refresh keeps what is shown rather than an error.
+   */
+  #mesh = new StreamResource<MeshReport>(this, {
+    fetch: () => api.mesh(),
+    reloadOn: { bill: true },
+    pollMs: POLL_MS,
+    keepOnError: true,
+  })
   declare confirming: boolean
   declare busy: boolean
   declare report: MeshRestoreReport | undefined
   declare error: string
-  #off: (() => void)[] = []
-  #timer: ReturnType<typeof setInterval> | undefined
 
   constructor() {
     super()
-    this.data = loading()
     this.confirming = false
     this.busy = false
     this.report = undefined
     this.error = ''
   }
 
-  override connectedCallback(): void {
-    super.connectedCallback()
-    this.#off.push(
-      // A sealed period (its bill) joins the backup list; after a reconnect, re-read everything.
-      stream.on('bill', () => void this.reload()),
-      stream.onConnection((s) => {
-        if (s === 'open') void this.reload()
-      }),
-    )
-    this.#timer = setInterval(() => void this.reload(), POLL_MS)
-    void this.reload()
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback()
-    clearInterval(this.#timer)
-    for (const off of this.#off.splice(0)) off()
+  get data(): Load<MeshReport> {
+    return this.#mesh.state
   }
 
   async reload(): Promise<void> {
-    const next = await load(() => api.get<MeshReport>('/api/mesh'))
-    // A failed background refresh keeps what is shown rather than replacing it with an error.
-    if (next.state === 'ready' || this.data.state !== 'ready') this.data = next
+    await this.#mesh.reload()
   }
 
   async #restore(): Promise<void> {
@@ -88,7 +76,7 @@ export class MeshView extends LitElement {
     this.error = ''
     this.report = undefined
     try {
-      this.report = await api.post<MeshRestoreReport>('/api/mesh/restore')
+      this.report = await api.restoreFromMesh()
       await this.reload()
     } catch (error) {
       this.error = `Nothing was restored: ${errorText(error)}`

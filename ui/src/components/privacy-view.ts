@@ -1,7 +1,7 @@
 import { html, LitElement } from 'lit'
 import { api, errorText } from '../lib/api.ts'
 import { formatEnergy, formatEth, formatPeriod, shorten } from '../lib/format.ts'
-import type { Bill, Grant, Privacy } from '../lib/types.ts'
+import type { Privacy } from '../lib/types.ts'
 import { type Load, load, loading, renderLoad } from './load-state.ts'
 import { shared } from './styles.ts'
 
@@ -38,15 +38,10 @@ export class PrivacyView extends LitElement {
     void this.reload()
   }
 
-  /** Published entries name the bill by its on-chain id; POST /api/grants takes the node's Bill.id. */
-  #localIds = new Map<string, string>()
-
+  /** `billId` is the node's bill id (published `id`): what POST /api/grants takes. */
   async reload(): Promise<void> {
-    const bills = await api.get<{ bills: Bill[] }>('/api/bills').catch(() => ({ bills: [] as Bill[] }))
-    this.#localIds = new Map(bills.bills.flatMap((b) => (b.chainBillId ? [[b.chainBillId, b.id]] : [])))
-    this.data = await load(() => api.get<Privacy>('/api/privacy'))
-    if (this.data.state === 'ready' && !this.billId)
-      this.billId = this.data.value.published.at(-1)?.billId ?? ''
+    this.data = await load(() => api.privacy())
+    if (this.data.state === 'ready' && !this.billId) this.billId = this.data.value.published.at(-1)?.id ?? ''
   }
 
   async #grant(event: Event): Promise<void> {
@@ -61,11 +56,8 @@ export class PrivacyView extends LitElement {
     }
     this.busy = true
     try {
-      const { grant } = await api.post<{ grant: Grant }>('/api/grants', {
-        billId: this.#localIds.get(this.billId) ?? this.billId,
-        recipientPublicKey: key,
-      })
-      this.message = `Granted: the key of that period is now wrapped for ${shorten(grant.recipient ?? key)}. Send them the manifest CID ${grant.manifestCid ?? ''}.`
+      const { grant } = await api.grant({ body: { billId: this.billId, recipientPublicKey: key } })
+      this.message = `Granted: the key of that period is now wrapped for ${shorten(grant.recipient)}. Send them the manifest CID ${grant.manifestCid}.`
       this.recipient = ''
       await this.reload()
     } catch (error) {
@@ -87,9 +79,9 @@ export class PrivacyView extends LitElement {
                 <tbody>${p.published.map(
                   (
                     b,
-                  ) => html`<tr><td>${formatPeriod(b.periodStart, b.periodEnd)}</td><td>${formatEth(b.total)}</td><td>${formatEnergy(b.energyWh)}</td>
+                  ) => html`<tr><td>${formatPeriod(b.periodStart, b.periodEnd)}</td><td>${b.total === undefined ? '—' : formatEth(b.total)}</td><td>${formatEnergy(b.energyWh)}</td>
                     <td class="mono" title=${b.commitment}>${shorten(b.commitment)}</td><td class="mono" title=${b.manifestCid}>${shorten(b.manifestCid)}</td>
-                    <td class="mono" title=${b.submitTx}>${shorten(b.submitTx)}</td></tr>`,
+                    <td class="mono" title=${b.submitTx ?? ''}>${b.submitTx ? shorten(b.submitTx) : '—'}</td></tr>`,
                 )}</tbody></table></div>`
         }
       </section>
@@ -112,7 +104,7 @@ export class PrivacyView extends LitElement {
               <select .value=${this.billId} @change=${(e: Event) => {
                 this.billId = (e.target as HTMLSelectElement).value
               }} ?disabled=${p.published.length === 0}>
-                ${p.published.map((b) => html`<option value=${b.billId} ?selected=${b.billId === this.billId}>${formatPeriod(b.periodStart, b.periodEnd)}</option>`)}
+                ${p.published.map((b) => html`<option value=${b.id} ?selected=${b.id === this.billId}>${formatPeriod(b.periodStart, b.periodEnd)}</option>`)}
               </select>
             </label>
             <label style="flex:1 1 16rem">Recipient's X25519 public key

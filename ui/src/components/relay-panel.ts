@@ -1,8 +1,8 @@
 import { css, html, LitElement } from 'lit'
 import { ApiError, api, errorText } from '../lib/api.ts'
-import { Resync, stream } from '../lib/stream.ts'
-import type { Relay, RelayEvent, Relays } from '../lib/types.ts'
-import { type Load, load, loading, renderLoad } from './load-state.ts'
+import { StreamResource } from '../lib/stream-resource.ts'
+import type { RelayEvent, RelayState, Relays } from '../lib/types.ts'
+import { type Load, renderLoad } from './load-state.ts'
 import { shared } from './styles.ts'
 
 const FAN_TEXT = ['off', 'low', 'medium', 'high']
@@ -13,7 +13,7 @@ const FAN_TEXT = ['off', 'low', 'medium', 'high']
  * answer); a 504 means the meter did not confirm and the switch keeps its reported state.
  */
 export class RelayPanel extends LitElement {
-  static override properties = { data: { state: true }, pending: { state: true }, errors: { state: true } }
+  static override properties = { pending: { state: true }, errors: { state: true } }
   static override styles = [
     shared,
     css`
@@ -63,62 +63,44 @@ export class RelayPanel extends LitElement {
       }
     `,
   ]
-  declare data: Load<Relays>
+  /** The outputs as the meter reports them, kept current by `relay` events. */
+  #relays = new StreamResource<Relays>(this, {
+    fetch: () => api.relays(),
+    apply: { relay: (relays, event) => this.#apply(relays, event) },
+  })
   /** Channel (or "fan") → requested state, while waiting for the meter. */
   declare pending: Record<string, boolean | number>
   declare errors: Record<string, string>
-  #off: (() => void)[] = []
-  #resync = new Resync<RelayEvent>()
 
   constructor() {
     super()
-    this.data = loading()
     this.pending = {}
     this.errors = {}
   }
 
-  override connectedCallback(): void {
-    super.connectedCallback()
-    this.#off.push(
-      stream.on('relay', (event) => {
-        this.#resync.event(event as RelayEvent)
-        this.#apply(event as RelayEvent)
-      }),
-      stream.onConnection((state) => {
-        if (state === 'open') void this.reload()
-      }),
-    )
-    void this.reload()
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback()
-    for (const off of this.#off.splice(0)) off()
+  get data(): Load<Relays> {
+    return this.#relays.state
   }
 
   async reload(): Promise<void> {
-    let replay: RelayEvent[] = []
-    this.data = await load(async () => {
-      const snapshot = await this.#resync.snapshot(() => api.get<Relays>('/api/relays'))
-      replay = snapshot.replay
-      return snapshot.value
-    })
-    for (const event of replay) this.#apply(event)
+    await this.#relays.reload()
   }
 
-  #apply(event: RelayEvent): void {
-    if (this.data.state !== 'ready') return
-    const current = this.data.value
+  /** The reported state after `event`; a confirmed command is no longer pending. */
+  #apply(current: Relays, event: RelayEvent): Relays {
     if ('fanSpeed' in event) {
-      this.data = { state: 'ready', value: { ...current, fanSpeed: event.fanSpeed } }
       this.#clear('fan')
-    } else {
-      const relays = current.relays.map((r) =>
-        r.channel === event.channel ? { ...r, on: event.on, pending: false } : r,
-      )
-      this.data = { state: 'ready', value: { ...current, relays } }
-      if (this.pending[event.channel] === event.on) this.#clear(String(event.channel))
+      return { ...current, fanSpeed: event.fanSpeed }
     }
+    if (this.pending[event.channel] === event.on) this.#clear(String(event.channel))
+    const relays = current.relays.map((r) =>
+      r.channel === event.channel ? { ...r, on: event.on, known: true } : r,
+    )
+    return { ...current, relays }
+  }
+
+  #report(event: RelayEvent): void {
+    this.#relays.update((relays) => this.#apply(relays, event))
   }
 
   #clear(key: string): void {
@@ -134,17 +116,14 @@ export class RelayPanel extends LitElement {
     this.errors = { ...this.errors, [key]: text }
   }
 
-  async #toggle(relay: Relay): Promise<void> {
+  async #toggle(relay: RelayState): Promise<void> {
     const key = String(relay.channel)
     const on = !relay.on
     this.pending = { ...this.pending, [key]: on }
     this.errors = { ...this.errors, [key]: '' }
     try {
-      const result = await api.post<{ channel: number; on: boolean; confirmed: boolean }>(
-        `/api/relays/${relay.channel}`,
-        { on },
-      )
-      if (result.confirmed) this.#apply({ channel: result.channel, on: result.on })
+      const result = await api.setRelay({ params: { channel: relay.channel }, body: { on } })
+      if (result.confirmed) this.#report({ channel: result.channel, on: result.on })
       this.#clear(key)
     } catch (error) {
       this.#clear(key)
@@ -156,8 +135,8 @@ export class RelayPanel extends LitElement {
     this.pending = { ...this.pending, fan: speed }
     this.errors = { ...this.errors, fan: '' }
     try {
-      const result = await api.post<{ speed: number; confirmed: boolean }>('/api/fan', { speed })
-      if (result.confirmed) this.#apply({ fanSpeed: result.speed })
+      const result = await api.setFan({ body: { speed } })
+      if (result.confirmed) this.#report({ fanSpeed: result.speed })
       this.#clear('fan')
     } catch (error) {
       this.#clear('fan')
@@ -165,15 +144,15 @@ export class RelayPanel extends LitElement {
     }
   }
 
-  #relay(r: Relay) {
+  #relay(r: RelayState) {
     const key = String(r.channel)
-    const waiting = key in this.pending || r.pending
+    const waiting = key in this.pending
     const error = this.errors[key]
     return html`<li data-channel=${r.channel}>
       <div>
         <div id="relay-${r.channel}">${r.name}</div>
         <div class="state" aria-live="polite">
-          ${waiting ? `pending — waiting for the meter to switch ${(this.pending[key] ?? !r.on) ? 'on' : 'off'}` : `meter reports ${r.on ? 'on' : 'off'}`}
+          ${waiting ? `pending — waiting for the meter to switch ${(this.pending[key] ?? !r.on) ? 'on' : 'off'}` : r.known ? `meter reports ${r.on ? 'on' : 'off'}` : 'not reported by the meter yet'}
         </div>
         ${error ? html`<div class="error small" role="alert">${error}</div>` : ''}
       </div>

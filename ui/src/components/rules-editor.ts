@@ -42,7 +42,7 @@ export class RulesEditor extends LitElement {
   }
 
   async reload(): Promise<void> {
-    this.data = await load(() => api.get<RuleSet>('/api/rules'))
+    this.data = await load(() => api.rules())
     this.draft = this.data.state === 'ready' ? structuredClone(this.data.value) : undefined
   }
 
@@ -62,7 +62,7 @@ export class RulesEditor extends LitElement {
     this.saving = true
     this.error = ''
     try {
-      const saved = await api.put<RuleSet>('/api/rules', this.draft)
+      const saved = await api.replaceRules({ body: this.draft })
       if (saved && typeof saved === 'object' && Array.isArray(saved.rules)) {
         this.data = { state: 'ready', value: saved }
         this.draft = structuredClone(saved)

@@ -3,34 +3,18 @@ import { api, errorText } from '../lib/api.ts'
 import { linearScale, linePath, niceDomain } from '../lib/chart.ts'
 import { formatDate, formatEnergy, formatEth, formatPeriod, formatTime, shorten } from '../lib/format.ts'
 import { nextEffectiveFrom, PriceCurve } from '../lib/price-curve.ts'
-import { stream } from '../lib/stream.ts'
-import { type Aggregates, NOTICE_KINDS, type Reading, type Status } from '../lib/types.ts'
-import { type Load, load, loading, renderLoad } from './load-state.ts'
+import { StreamResource } from '../lib/stream-resource.ts'
+import {
+  type Aggregates,
+  type LedgerBill,
+  type LedgerMeter,
+  type LedgerTariff,
+  NOTICE_KINDS,
+  type Status,
+} from '../lib/types.ts'
+import { renderLoad } from './load-state.ts'
 import { shared } from './styles.ts'
 import './price-curve-editor.ts'
-
-type Row = Record<string, unknown>
-
-/** First present field among `names` (the console reads ledger records from the node's JSON). */
-function pick(row: Row, ...names: string[]): unknown {
-  for (const n of names) if (row[n] !== undefined && row[n] !== null) return row[n]
-  return undefined
-}
-
-function text(value: unknown): string {
-  return value === undefined ? '—' : String(value)
-}
-
-function num(value: unknown): number | undefined {
-  const n = typeof value === 'string' ? Number(value) : value
-  return typeof n === 'number' && Number.isFinite(n) ? n : undefined
-}
-
-function listOf(body: unknown, key: string): Row[] {
-  if (Array.isArray(body)) return body as Row[]
-  const value = (body as Record<string, unknown> | undefined)?.[key]
-  return Array.isArray(value) ? (value as Row[]) : []
-}
 
 interface Form {
   busy: boolean
@@ -47,15 +31,8 @@ const idle = (): Form => ({ busy: false, message: '', error: '' })
  */
 export class UtilityView extends LitElement {
   static override properties = {
-    meters: { state: true },
-    tariffs: { state: true },
-    bills: { state: true },
-    balance: { state: true },
-    aggregates: { state: true },
     curve: { state: true },
     forms: { state: true },
-    status: { state: true },
-    meterTime: { state: true },
   }
   static override styles = [
     shared,
@@ -91,106 +68,67 @@ export class UtilityView extends LitElement {
       }
     `,
   ]
-  declare meters: Load<Row[]>
-  declare tariffs: Load<Row[]>
-  declare bills: Load<Row[]>
-  declare balance: Load<string>
-  declare aggregates: Load<Aggregates>
   declare curve: PriceCurve
   declare forms: Record<string, Form>
-  declare status: Status | undefined
-  /** The meter's clock (the virtual meter may run far ahead of the wall clock). */
-  declare meterTime: number
-  #off: (() => void)[] = []
+  /** The node's status and the meter's clock (the virtual meter may run far ahead of the wall clock). */
+  #node = new StreamResource<{ status: Status | undefined; meterTime: number }>(this, {
+    fetch: async () => {
+      const [status, latest] = await Promise.all([
+        api.status().catch(() => undefined),
+        api.latestReading().catch(() => undefined),
+      ])
+      return { status, meterTime: latest?.reading.time ?? 0 }
+    },
+    loaded: ({ status }) => {
+      if (status && status.circuit.slots !== this.curve.slots && 86_400 % status.circuit.slots === 0)
+        this.curve = new PriceCurve(status.circuit.slots)
+    },
+  })
+  #meterRows = new StreamResource<LedgerMeter[]>(this, {
+    fetch: async () => (await api.utilityMeters()).meters,
+  })
+  #tariffs = new StreamResource<LedgerTariff[]>(this, {
+    fetch: async () => (await api.utilityTariffs()).tariffs,
+    loaded: (tariffs) => this.#adoptLatestTariff(tariffs),
+  })
+  /** A bill on the ledger (a new one, or paid) changes the list and the balance. */
+  #billRows = new StreamResource<LedgerBill[]>(this, {
+    fetch: async () => (await api.utilityBills()).bills,
+    reloadOn: { bill: true },
+  })
+  #balance = new StreamResource<string>(this, {
+    fetch: async () => (await api.utilityBalance()).withdrawable,
+    reloadOn: { bill: true },
+  })
+  #areaLoad = new StreamResource<Aggregates>(this, { fetch: () => api.aggregates() })
 
   constructor() {
     super()
-    this.meters = loading()
-    this.tariffs = loading()
-    this.bills = loading()
-    this.balance = loading()
-    this.aggregates = loading()
     this.curve = new PriceCurve(96)
     this.forms = {}
-    this.status = undefined
-    this.meterTime = 0
-  }
-
-  override connectedCallback(): void {
-    super.connectedCallback()
-    this.#off.push(
-      stream.on('bill', () => {
-        void this.#loadBills()
-        void this.#loadBalance()
-      }),
-      stream.onConnection((s) => {
-        if (s === 'open') void this.reload()
-      }),
-    )
-    void this.reload()
-  }
-
-  override disconnectedCallback(): void {
-    super.disconnectedCallback()
-    for (const off of this.#off.splice(0)) off()
   }
 
   async reload(): Promise<void> {
-    const [status, latest] = await Promise.all([
-      api.get<Status>('/api/status').catch(() => undefined),
-      api.get<{ reading: Reading }>('/api/readings/latest').catch(() => undefined),
-    ])
-    this.status = status
-    this.meterTime = latest?.reading.time ?? 0
-    if (status && status.circuit.slots !== this.curve.slots && 86_400 % status.circuit.slots === 0)
-      this.curve = new PriceCurve(status.circuit.slots)
+    await this.#node.reload()
     await Promise.all([
-      (async () => {
-        this.meters = await load(() =>
-          api.get<unknown>('/api/utility/meters').then((b) => listOf(b, 'meters')),
-        )
-      })(),
-      (async () => {
-        this.tariffs = await load(() =>
-          api.get<unknown>('/api/utility/tariffs').then((b) => listOf(b, 'tariffs')),
-        )
-        this.#adoptLatestTariff()
-      })(),
-      this.#loadBills(),
-      this.#loadBalance(),
-      (async () => {
-        this.aggregates = await load(() => api.get<Aggregates>('/api/utility/aggregates'))
-      })(),
+      this.#meterRows.reload(),
+      this.#tariffs.reload(),
+      this.#billRows.reload(),
+      this.#balance.reload(),
+      this.#areaLoad.reload(),
     ])
   }
 
   /** Starts the editor from the latest published curve, so the next tariff is an edit of it. */
-  #adoptLatestTariff(): void {
-    if (this.tariffs.state !== 'ready') return
-    const latest = this.tariffs.value.at(-1)
-    const prices = latest ? pick(latest, 'prices') : undefined
-    if (Array.isArray(prices) && prices.length === this.curve.slots && this.curve.max() === 0n) {
+  #adoptLatestTariff(tariffs: LedgerTariff[]): void {
+    const prices = tariffs.at(-1)?.prices
+    if (prices && prices.length === this.curve.slots && this.curve.max() === 0n) {
       try {
-        this.curve = new PriceCurve(
-          this.curve.slots,
-          prices.map((p) => BigInt(p as string)),
-        )
+        this.curve = new PriceCurve(this.curve.slots, prices.map(BigInt))
       } catch {
         // A curve that does not fit the editor stays as is; the table still lists it.
       }
     }
-  }
-
-  async #loadBills(): Promise<void> {
-    this.bills = await load(() => api.get<unknown>('/api/utility/bills').then((b) => listOf(b, 'bills')))
-  }
-
-  async #loadBalance(): Promise<void> {
-    this.balance = await load(() =>
-      api
-        .get<unknown>('/api/utility/balance')
-        .then((b) => String(pick(b as Row, 'withdrawable', 'balance') ?? '0')),
-    )
   }
 
   #form(name: string): Form {
@@ -218,14 +156,16 @@ export class UtilityView extends LitElement {
     void this.#submit('meter', event, async () => {
       const startTime = Math.floor(new Date(`${data.get('startDate')}T00:00:00Z`).getTime() / 1000)
       if (!Number.isFinite(startTime)) throw new Error('Choose the start date of the first billing period.')
-      await api.post('/api/utility/meters', {
-        meter: String(data.get('meter')).trim(),
-        household: String(data.get('household')).trim(),
-        areaId: Number(data.get('areaId')),
-        startTime,
-        startCounter: Number(data.get('startCounter')),
+      await api.registerMeter({
+        body: {
+          meter: String(data.get('meter')).trim(),
+          household: String(data.get('household')).trim(),
+          areaId: Number(data.get('areaId')),
+          startTime,
+          startCounter: Number(data.get('startCounter')),
+        },
       })
-      this.meters = await load(() => api.get<unknown>('/api/utility/meters').then((b) => listOf(b, 'meters')))
+      await this.#meterRows.reload()
       return 'Meter registered on the ledger.'
     })
   }
@@ -237,10 +177,8 @@ export class UtilityView extends LitElement {
       if (!Number.isFinite(effectiveFrom)) throw new Error('Choose the day the tariff takes effect.')
       if (this.curve.max() === 0n)
         throw new Error('Every price is zero: set the curve (a preset or the hour inputs) first.')
-      await api.post('/api/utility/tariffs', { effectiveFrom, prices: this.curve.toWeiStrings() })
-      this.tariffs = await load(() =>
-        api.get<unknown>('/api/utility/tariffs').then((b) => listOf(b, 'tariffs')),
-      )
+      await api.publishTariff({ body: { effectiveFrom, prices: this.curve.toWeiStrings() } })
+      await this.#tariffs.reload()
       return `Tariff published: it applies from ${formatTime(effectiveFrom)}.`
     })
   }
@@ -251,10 +189,9 @@ export class UtilityView extends LitElement {
       const to = String(data.get('to')).trim()
       if (!/^0x[0-9a-fA-F]{40}$/.test(to))
         throw new Error('The destination must be an address: 0x followed by 40 hex digits.')
-      const result = (await api.post<Row>('/api/utility/withdraw', { to })) ?? {}
-      await this.#loadBalance()
-      const tx = pick(result, 'txHash')
-      return `Withdrawn to ${shorten(to)}${tx ? ` in transaction ${shorten(String(tx))}` : ''}.`
+      const { txHash } = await api.withdraw({ body: { to } })
+      await this.#balance.reload()
+      return `Withdrawn to ${shorten(to)} in transaction ${shorten(txHash)}.`
     })
   }
 
@@ -265,12 +202,14 @@ export class UtilityView extends LitElement {
       const endsAt = Math.floor(new Date(String(data.get('endsAt'))).getTime() / 1000)
       if (!Number.isFinite(startsAt) || !Number.isFinite(endsAt) || endsAt <= startsAt)
         throw new Error('Give a start and an end, the end after the start.')
-      await api.post('/api/utility/notices', {
-        areaId: Number(data.get('areaId')),
-        kind: Number(data.get('kind')),
-        startsAt,
-        endsAt,
-        message: String(data.get('message')).trim(),
+      await api.publishNotice({
+        body: {
+          areaId: Number(data.get('areaId')),
+          kind: Number(data.get('kind')),
+          startsAt,
+          endsAt,
+          message: String(data.get('message')).trim(),
+        },
       })
       return 'Notice published to the area.'
     })
@@ -278,17 +217,15 @@ export class UtilityView extends LitElement {
 
   #meters() {
     return renderLoad(
-      this.meters,
+      this.#meterRows.state,
       (rows) =>
         rows.length === 0
           ? html`<p class="muted">No meter registered yet.</p>`
           : html`<div class="table-wrap"><table><thead><tr><th scope="col">Meter</th><th scope="col">Household</th><th scope="col">Area</th><th scope="col">Active</th></tr></thead>
             <tbody>${rows.map(
-              (
-                m,
-              ) => html`<tr><td class="mono" title=${text(pick(m, 'meter', 'address'))}>${shorten(text(pick(m, 'meter', 'address')))}</td>
-              <td class="mono" title=${text(pick(m, 'household'))}>${shorten(text(pick(m, 'household')))}</td><td>${text(pick(m, 'areaId', 'area'))}</td>
-              <td>${pick(m, 'active') === false ? 'no' : 'yes'}</td></tr>`,
+              (m) => html`<tr><td class="mono" title=${m.meter}>${shorten(m.meter)}</td>
+              <td class="mono" title=${m.household}>${shorten(m.household)}</td><td>${m.areaId}</td>
+              <td>${m.active ? 'yes' : 'no'}</td></tr>`,
             )}</tbody></table></div>`,
       () => void this.reload(),
       'meters',
@@ -297,16 +234,15 @@ export class UtilityView extends LitElement {
 
   #tariffList() {
     return renderLoad(
-      this.tariffs,
+      this.#tariffs.state,
       (rows) =>
         rows.length === 0
           ? html`<p class="muted">No tariff published yet.</p>`
           : html`<ul>${rows.map((t) => {
-              const from = num(pick(t, 'effectiveFrom'))
-              const prices = pick(t, 'prices')
-              const list = Array.isArray(prices) ? prices.map((p) => BigInt(p as string)) : []
+              const from = Number(t.effectiveFrom)
+              const list = t.prices.map(BigInt)
               const avg = list.length ? list.reduce((a, b) => a + b, 0n) / BigInt(list.length) : undefined
-              return html`<li>Tariff ${text(pick(t, 'tariffId', 'id'))} from ${from === undefined ? '—' : from === 0 ? 'the start' : formatTime(from)}
+              return html`<li>Tariff ${t.tariffId} from ${from === 0 ? 'the start' : formatTime(from)}
                 ${avg === undefined ? '' : html`· average ${formatEth(avg * 1000n)} per kWh`}</li>`
             })}</ul>`,
       () => void this.reload(),
@@ -316,29 +252,26 @@ export class UtilityView extends LitElement {
 
   #bills() {
     return renderLoad(
-      this.bills,
+      this.#billRows.state,
       (rows) =>
         rows.length === 0
           ? html`<p class="muted">No bill on the ledger yet.</p>`
           : html`<div class="table-wrap"><table><thead><tr><th scope="col">Period</th><th scope="col">Meter</th><th scope="col">Energy</th><th scope="col">Total</th><th scope="col">Status</th></tr></thead>
             <tbody>${rows.map((b) => {
-              const start = num(pick(b, 'periodStart'))
-              const end = num(pick(b, 'periodEnd'))
-              const total = pick(b, 'total')
-              const paid = pick(b, 'paid') === true || pick(b, 'status') === 'paid'
-              return html`<tr><td>${start !== undefined && end !== undefined ? formatPeriod(start, end) : '—'}</td>
-                <td class="mono">${shorten(text(pick(b, 'meter')))}</td><td>${formatEnergy(num(pick(b, 'energyWh')) ?? 0)}</td>
-                <td>${typeof total === 'string' && /^\d+$/.test(total) ? formatEth(total) : text(total)}</td>
+              const paid = b.paid
+              return html`<tr><td>${formatPeriod(b.periodStart, b.periodEnd)}</td>
+                <td class="mono">${shorten(b.meter)}</td><td>${formatEnergy(Number(b.energyWh))}</td>
+                <td>${formatEth(b.total)}</td>
                 <td><span class="badge ${paid ? 'paid' : 'verified'}">${paid ? 'paid' : 'verified, unpaid'}</span></td></tr>`
             })}</tbody></table></div>`,
-      () => void this.#loadBills(),
+      () => void this.#billRows.reload(),
       'bills',
     )
   }
 
   #aggregates() {
     return renderLoad(
-      this.aggregates,
+      this.#areaLoad.state,
       (a) => {
         if (!a.available)
           return html`<p data-aggregates="unavailable"><strong>Not available yet.</strong> ${a.reason}</p>`
@@ -368,18 +301,19 @@ export class UtilityView extends LitElement {
 
   override render() {
     const today = new Date().toISOString().slice(0, 10)
-    const latestFrom =
-      this.tariffs.state === 'ready' ? num(pick(this.tariffs.value.at(-1) ?? {}, 'effectiveFrom')) : undefined
-    const next = formatDate(nextEffectiveFrom(Math.max(Date.now() / 1000, this.meterTime), latestFrom))
-    const dev = this.status?.dev
+    const latest = this.#tariffs.value?.at(-1)
+    const latestFrom = latest === undefined ? undefined : Number(latest.effectiveFrom)
+    const meterTime = this.#node.value?.meterTime ?? 0
+    const next = formatDate(nextEffectiveFrom(Math.max(Date.now() / 1000, meterTime), latestFrom))
+    const dev = this.#node.value?.status?.dev
     return html`<h2>Utility console</h2>
       ${dev ? html`<p class="small muted">Development chain: the node holds the utility's dev key and signs these actions itself.</p>` : ''}
       <div class="cols">
         <section class="card" aria-labelledby="bal-h"><h3 id="bal-h">Balance</h3>
           ${renderLoad(
-            this.balance,
+            this.#balance.state,
             (wei) => html`<p class="total" data-balance>${formatEth(wei)}</p>`,
-            () => void this.#loadBalance(),
+            () => void this.#balance.reload(),
             'balance',
           )}
           <form @submit=${(e: Event) => this.#withdraw(e)} class="row">

@@ -4,7 +4,9 @@
  * disconnected are lost (docs/api.md, "Live stream").
  */
 
-export type StreamEvent = 'reading' | 'bill' | 'alarm' | 'relay' | 'anomaly' | 'notice' | 'status'
+import { STREAM_PATH, type StreamEventName, type StreamEvents } from '#protocol/api/routes.ts'
+
+export type { StreamEventName, StreamEvents }
 export type Connection = 'connecting' | 'open' | 'closed'
 
 type Listener = (data: unknown) => void
@@ -17,7 +19,7 @@ export class LiveStream {
   #state: Connection = 'closed'
   #retry: ReturnType<typeof setTimeout> | undefined
 
-  constructor(url = '/api/stream') {
+  constructor(url = STREAM_PATH) {
     this.#url = url
   }
 
@@ -51,16 +53,18 @@ export class LiveStream {
     this.#setState('closed')
   }
 
-  /** Subscribes to one event name; returns the unsubscribe function. */
-  on(name: StreamEvent, listener: Listener): () => void {
+  /** Subscribes to one event (its data typed by the contract); returns the unsubscribe function. */
+  on<N extends StreamEventName>(name: N, listener: (data: StreamEvents[N]) => void): () => void {
     let set = this.#listeners.get(name)
     if (!set) {
       set = new Set()
       this.#listeners.set(name, set)
       if (this.#source) this.#attach(this.#source, name)
     }
-    set.add(listener)
-    return () => set.delete(listener)
+    // The node sends each event's data as StreamEvents names it (protocol/api/routes.ts).
+    const typed: Listener = (data) => listener(data as StreamEvents[N])
+    set.add(typed)
+    return () => set.delete(typed)
   }
 
   /** Called with every connection change; "open" after a reconnect means: reload REST state. */

@@ -1,0 +1,165 @@
+/**
+ * One REST value kept current by the live stream, as a Lit ReactiveController: the subscribe /
+ * resync / reload-on-reconnect cycle every stream-backed view needs, written once.
+ *
+ * - On connect it fetches the value (through the API client) and subscribes to its stream events.
+ * - `apply` folds an event into the value (an idempotent upsert); events that arrive while a fetch
+ *   is in flight are replayed on top of its answer (Resync), so a slow GET never hides a newer event.
+ * - `reloadOn` events, a reconnect of the stream (events sent meanwhile are lost) and the optional
+ *   poll fetch the whole value again.
+ * - The host re-renders on every change (`requestUpdate`); `state` is a Load for renderLoad.
+ */
+import type { ReactiveController, ReactiveControllerHost } from 'lit'
+import type { Load } from '../components/load-state.ts'
+import { errorText } from './api.ts'
+import {
+  type Connection,
+  type LiveStream,
+  Resync,
+  type StreamEventName,
+  type StreamEvents,
+  stream,
+} from './stream.ts'
+
+export interface StreamResourceOptions<T> {
+  /** Reads the value from the node (the REST snapshot). */
+  fetch: () => Promise<T>
+  /** How each named stream event changes the value. */
+  apply?: { [N in StreamEventName]?: (value: T, event: StreamEvents[N]) => T }
+  /** Events after which the value is fetched again (true, or a test of the event's data). */
+  reloadOn?: { [N in StreamEventName]?: true | ((event: StreamEvents[N]) => boolean) }
+  /** A failed refresh keeps the value shown instead of replacing it with the error. */
+  keepOnError?: boolean
+  /** Also fetch again this often while connected (for state the stream does not announce). */
+  pollMs?: number
+  /** Called after every successful fetch. */
+  loaded?: (value: T) => void
+  /** The shared stream by default (a test passes its own). */
+  stream?: StreamSource
+}
+
+/** What the controllers need of the stream (LiveStream). */
+export type StreamSource = Pick<LiveStream, 'on' | 'onConnection'>
+
+export class StreamResource<T> implements ReactiveController {
+  readonly #host: ReactiveControllerHost
+  readonly #options: StreamResourceOptions<T>
+  readonly #stream: StreamSource
+  readonly #resync = new Resync<(value: T) => T>()
+  #off: (() => void)[] = []
+  #timer: ReturnType<typeof setInterval> | undefined
+  #state: Load<T> = { state: 'loading' }
+
+  constructor(host: ReactiveControllerHost, options: StreamResourceOptions<T>) {
+    this.#host = host
+    this.#options = options
+    this.#stream = options.stream ?? stream
+    host.addController(this)
+  }
+
+  get state(): Load<T> {
+    return this.#state
+  }
+
+  /** The value once fetched (kept while a refresh runs). */
+  get value(): T | undefined {
+    return this.#state.state === 'ready' ? this.#state.value : undefined
+  }
+
+  get error(): string | undefined {
+    return this.#state.state === 'error' ? this.#state.message : undefined
+  }
+
+  get loading(): boolean {
+    return this.#state.state === 'loading'
+  }
+
+  hostConnected(): void {
+    const { apply = {}, reloadOn = {} } = this.#options
+    for (const name of Object.keys(apply) as StreamEventName[]) this.#subscribeApply(name)
+    for (const name of Object.keys(reloadOn) as StreamEventName[]) this.#subscribeReload(name)
+    this.#off.push(
+      this.#stream.onConnection((state) => {
+        if (state === 'open') void this.reload()
+      }),
+    )
+    if (this.#options.pollMs) this.#timer = setInterval(() => void this.reload(), this.#options.pollMs)
+    void this.reload()
+  }
+
+  hostDisconnected(): void {
+    clearInterval(this.#timer)
+    for (const off of this.#off.splice(0)) off()
+  }
+
+  /** Fetches the value again; events that arrive meanwhile are applied on top of the answer. */
+  async reload(): Promise<void> {
+    try {
+      const { value, replay } = await this.#resync.snapshot(this.#options.fetch)
+      this.#set(replay.reduce((v, step) => step(v), value))
+      this.#options.loaded?.(value)
+    } catch (error) {
+      if (this.#options.keepOnError && this.#state.state === 'ready') return
+      this.#state = { state: 'error', message: errorText(error) }
+      this.#host.requestUpdate()
+    }
+  }
+
+  /** Changes the value locally (e.g. with the answer of a POST); ignored until it is loaded. */
+  update(change: (value: T) => T): void {
+    if (this.#state.state === 'ready') this.#set(change(this.#state.value))
+  }
+
+  #set(value: T): void {
+    this.#state = { state: 'ready', value }
+    this.#host.requestUpdate()
+  }
+
+  #subscribeApply<N extends StreamEventName>(name: N): void {
+    const apply = this.#options.apply?.[name]
+    if (!apply) return
+    this.#off.push(
+      this.#stream.on(name, (event) => {
+        const step = (value: T) => apply(value, event)
+        this.#resync.event(step)
+        this.update(step)
+      }),
+    )
+  }
+
+  #subscribeReload<N extends StreamEventName>(name: N): void {
+    const when = this.#options.reloadOn?.[name]
+    if (!when) return
+    this.#off.push(
+      this.#stream.on(name, (event) => {
+        if (when === true || when(event)) void this.reload()
+      }),
+    )
+  }
+}
+
+/** The stream's connection state for a host that shows it (and starts the stream with it). */
+export class StreamConnection implements ReactiveController {
+  readonly #host: ReactiveControllerHost
+  readonly #stream: LiveStream
+  #off: (() => void) | undefined
+
+  constructor(host: ReactiveControllerHost, live: LiveStream = stream) {
+    this.#host = host
+    this.#stream = live
+    host.addController(this)
+  }
+
+  get state(): Connection {
+    return this.#stream.state
+  }
+
+  hostConnected(): void {
+    this.#off = this.#stream.onConnection(() => this.#host.requestUpdate())
+    this.#stream.start()
+  }
+
+  hostDisconnected(): void {
+    this.#off?.()
+  }
+}
