@@ -21,6 +21,7 @@ import { yamux } from '@libp2p/yamux'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import type { Eip712Domain } from '#protocol/eip712.ts'
+import { meshTopic } from '#protocol/topics.ts'
 import { type AggregationOptions, createAggregation } from './aggregation.ts'
 import { type AlertRetryOptions, createAlerts } from './alerts.ts'
 import {
@@ -37,7 +38,6 @@ import {
   type MeshLogger,
   TOPIC_KINDS,
   type TopicKind,
-  topicName,
   type Verdict,
 } from './context.ts'
 import { InvalidMeshMessageError, MeshNotRunningError } from './errors.ts'
@@ -169,7 +169,7 @@ export async function createMeshNode(options: MeshNodeOptions) {
         emitSelf: false,
         // One RPC may batch several messages; ours are capped individually in the validator.
         maxInboundDataLength: Math.max(4 * maxMessageBytes, 256 * 1024),
-        allowedTopics: TOPIC_KINDS.map((k) => topicName(options.area, k)),
+        allowedTopics: TOPIC_KINDS.map((k) => meshTopic(options.area, k)),
         ignoreDuplicatePublishError: true,
         // Drop duplicate copies before gossipsub re-verifies their signature (codec.ts explains why it is safe).
         fastMsgIdFn: gossipFastMessageId,
@@ -208,7 +208,7 @@ export async function createMeshNode(options: MeshNodeOptions) {
           `a ${message.type} message of ${bytes.byteLength} bytes exceeds the ${maxMessageBytes}-byte cap`,
         )
       }
-      await pubsub.publish(topicName(options.area, kind), bytes)
+      await pubsub.publish(meshTopic(options.area, kind), bytes)
     },
   }
 
@@ -345,7 +345,7 @@ export async function createMeshNode(options: MeshNodeOptions) {
         if (stopping !== undefined) await stopping
         await libp2p.start()
         for (const kind of TOPIC_KINDS) {
-          const topic = topicName(options.area, kind)
+          const topic = meshTopic(options.area, kind)
           pubsub.topicValidators.set(topic, (_peer, message) => validate(kind, message))
           pubsub.subscribe(topic)
         }
