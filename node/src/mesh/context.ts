@@ -42,4 +42,4 @@ export interface MeshContext {
   publish(kind: TopicKind, message: MeshMessage): Promise<void>
 }
 
-export const nowS = (ctx: MeshContext): number => Math.floor(ctx.now() / 1000)
+export const nowS = (ctx: Pick<MeshContext, 'now'>): number => Math.floor(ctx.now() / 1000)
