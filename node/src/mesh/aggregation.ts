@@ -8,7 +8,7 @@
  * only if it never saw their share, so a false "missing" claim cannot unmask anyone.
  *
  * This module is the composition: createAggregation wires the pieces in aggregation/, one job each
- * (docs/aggregation.md §7): rounds.ts (round state, window, waits), pair-masks.ts (pair keys and
+ * (docs/aggregation.md §6): rounds.ts (round state, window, waits), pair-masks.ts (pair keys and
  * masks), contribute.ts (a member's share), collect.ts (the aggregator's sum), recovery.ts (dropout
  * recovery, both sides), receive.ts (incoming shares, recovers, reveals), types.ts (shared shapes).
  */
