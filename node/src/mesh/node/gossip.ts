@@ -15,11 +15,12 @@ import { InvalidMeshMessageError, MeshNotRunningError } from '../errors.ts'
 import type { MembershipService } from '../membership.ts'
 import type { NoticesService } from '../notices.ts'
 
-export interface MeshServicesSet {
-  membership: MembershipService
-  alerts: AlertsService
-  notices: NoticesService
-  aggregation: AggregationService
+/** The services that own the incoming message types: the validator hands each message to one of them. */
+export interface MessageOwners {
+  membership: Pick<MembershipService, 'receive'>
+  alerts: Pick<AlertsService, 'receiveAlert' | 'receiveAck'>
+  notices: Pick<NoticesService, 'receive'>
+  aggregation: Pick<AggregationService, 'receiveShare' | 'receiveRecover' | 'receiveReveal'>
 }
 
 /** Counts of validator verdicts since start (for tests, benches and health pages). */
@@ -48,7 +49,7 @@ export function createPublisher(deps: {
 }
 
 /** Hands a parsed message to the service that owns its type, if it came on that service's topic. */
-async function route(services: MeshServicesSet, kind: TopicKind, message: MeshMessage, from: string) {
+async function route(services: MessageOwners, kind: TopicKind, message: MeshMessage, from: string) {
   const { membership, alerts, notices, aggregation } = services
   switch (message.type) {
     case 'announce':
@@ -80,7 +81,7 @@ const STAT: Record<Verdict, keyof VerdictStats> = {
 }
 
 export function createValidator(deps: {
-  services: MeshServicesSet
+  services: MessageOwners
   log: MeshLogger
   maxMessageBytes: number
   /** Per-author rate limit: false when this author is over its budget. */
