@@ -49,7 +49,12 @@ export function createPublisher(deps: {
 }
 
 /** Hands a parsed message to the service that owns its type, if it came on that service's topic. */
-async function route(services: MessageOwners, kind: TopicKind, message: MeshMessage, from: string) {
+async function route(
+  services: MessageOwners,
+  kind: TopicKind,
+  message: MeshMessage,
+  from: string,
+): Promise<Verdict> {
   const { membership, alerts, notices, aggregation } = services
   switch (message.type) {
     case 'announce':
