@@ -31,3 +31,12 @@ export function meterTopics(address: string): MeterTopics {
     ack: `zkmeter/${name}/ack`,
   }
 }
+
+/** The neighbourhood mesh's gossipsub topics (docs/mesh.md §2): one per grid area and purpose. */
+export const MESH_TOPIC_KINDS = ['members', 'alerts', 'notices', 'aggregate'] as const
+export type MeshTopicKind = (typeof MESH_TOPIC_KINDS)[number]
+
+/** The mesh topic of this purpose in this area (the ledger's uint32 areaId). */
+export function meshTopic(area: number, kind: MeshTopicKind): string {
+  return `zkmeter/${area}/${kind}`
+}

@@ -1,15 +1,13 @@
 /** What every mesh service (membership, alerts, notices, aggregation) shares: identity, clock, log, publish. */
 import type { Eip712Domain } from '#protocol/eip712.ts'
+import { MESH_TOPIC_KINDS, type MeshTopicKind } from '#protocol/topics.ts'
 import type { MeshMessage } from './codec.ts'
 import type { MeterRegistry } from './registry.ts'
 import type { Address, MeterSigner } from './signing.ts'
 
-export type TopicKind = 'members' | 'alerts' | 'notices' | 'aggregate'
-export const TOPIC_KINDS: readonly TopicKind[] = ['members', 'alerts', 'notices', 'aggregate']
-
-export function topicName(area: number, kind: TopicKind): string {
-  return `zkmeter/${area}/${kind}`
-}
+/** The purposes the mesh has a topic for; the topic strings themselves come from protocol/topics.ts. */
+export type TopicKind = MeshTopicKind
+export const TOPIC_KINDS: readonly TopicKind[] = MESH_TOPIC_KINDS
 
 /** Where a mesh node reports what it refused, so an operator can see attacks and misconfiguration. */
 export interface MeshLogger {
@@ -44,4 +42,4 @@ export interface MeshContext {
   publish(kind: TopicKind, message: MeshMessage): Promise<void>
 }
 
-export const nowS = (ctx: MeshContext): number => Math.floor(ctx.now() / 1000)
+export const nowS = (ctx: Pick<MeshContext, 'now'>): number => Math.floor(ctx.now() / 1000)

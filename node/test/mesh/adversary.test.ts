@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { meshTopic } from '#protocol/topics.ts'
 import type { Alert } from '../../src/mesh/alerts.ts'
 import { encodeMeshMessage, type ShareMessage } from '../../src/mesh/codec.ts'
-import { topicName } from '../../src/mesh/context.ts'
 import { EquivocationError } from '../../src/mesh/errors.ts'
 import type { MeshNode } from '../../src/mesh/node.ts'
 import { signMesh } from '../../src/mesh/signing.ts'
@@ -17,7 +17,7 @@ describe('a misbehaving peer on the mesh', () => {
   let attacker: MeshNode
   const alerts: Alert[][] = []
   const raw = (kind: 'members' | 'alerts' | 'notices' | 'aggregate', data: Uint8Array) =>
-    attacker.libp2p.services.pubsub.publish(topicName(AREA, kind), data)
+    attacker.libp2p.services.pubsub.publish(meshTopic(AREA, kind), data)
   const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value))
   const round = (offset: number) => Math.floor(Date.now() / 1000 / 900) * 900 + offset * 900
 
@@ -92,7 +92,7 @@ describe('a misbehaving peer on the mesh', () => {
     const cheater = honest[4]!
     const first = await cheater.aggregation.contribute(t, 500)
     const second: ShareMessage = { ...first, value: ((BigInt(first.value) + 1000n) % (1n << 64n)).toString() }
-    await cheater.libp2p.services.pubsub.publish(topicName(AREA, 'aggregate'), encodeMeshMessage(second))
+    await cheater.libp2p.services.pubsub.publish(meshTopic(AREA, 'aggregate'), encodeMeshMessage(second))
     await Promise.all(honest.slice(0, 4).map((n, i) => n.aggregation.contribute(t, 100 * (i + 1))))
     // Gossip may route the second share the long way round; wait until it reached the aggregator.
     await until(

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { createAggregation } from '../../src/mesh/aggregation.ts'
+import { type AggregationMembership, createAggregation } from '../../src/mesh/aggregation.ts'
 import type { MeshContext } from '../../src/mesh/context.ts'
 import {
   generateX25519KeyPair,
@@ -16,7 +16,7 @@ import {
   signedMask,
   x25519SharedSecret,
 } from '../../src/mesh/masking.ts'
-import type { Member, MembershipService } from '../../src/mesh/membership.ts'
+import type { Member } from '../../src/mesh/membership.ts'
 import { type Address, bytesToHexLower, signerFromPrivateKey } from '../../src/mesh/signing.ts'
 import { AREA, DOMAIN } from './fixture.ts'
 
@@ -50,10 +50,10 @@ function fakeArea(size: number) {
     skewS: 30,
     publish: async (_kind, message) => void published.push(message),
   }
-  const membership = {
+  const membership: AggregationMembership = {
     list: () => members,
     meterOfPeer: (peer: string) => members.find((m) => m.peerId === peer)?.meter,
-  } as unknown as MembershipService
+  }
   return { me, own, members, published, aggregation: createAggregation(ctx, membership, own.privateKey) }
 }
 

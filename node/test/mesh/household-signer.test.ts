@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { meshTopic } from '#protocol/topics.ts'
 import type { Alert } from '../../src/mesh/alerts.ts'
 import type { AlertBody, AnnounceBody } from '../../src/mesh/codec.ts'
-import { topicName } from '../../src/mesh/context.ts'
 import { InvalidMeshMessageError } from '../../src/mesh/errors.ts'
 import { createMeshNode, type MeshNode, type MeshNodeOptions } from '../../src/mesh/node.ts'
 import { type RegistryEntry, snapshotRegistry } from '../../src/mesh/registry.ts'
@@ -110,7 +110,7 @@ describe('a member signing with its registered household account', () => {
   it('refuses a household account speaking for another meter, and an unregistered account', async () => {
     const publish = (kind: 'members' | 'alerts', message: unknown) =>
       attacker.libp2p.services.pubsub.publish(
-        topicName(AREA, kind),
+        meshTopic(AREA, kind),
         new TextEncoder().encode(JSON.stringify(message)),
       )
     const time = Math.floor(Date.now() / 1000)

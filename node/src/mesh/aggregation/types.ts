@@ -1,0 +1,72 @@
+/** Options, results and the per-round state the aggregation modules share (docs/aggregation.md). */
+import type { RevealMessage } from '../codec.ts'
+import type { Member } from '../membership.ts'
+import type { Address, Hex } from '../signing.ts'
+
+export interface AggregationOptions {
+  /** Smallest member set a member contributes to (and reveals for): below it the total says too much. */
+  minMembers?: number
+  /** Shares are accepted for rounds within this many seconds of now (rounds are interval-end unix times). */
+  roundWindowS?: number
+  /** Rounds kept in memory at once (oldest dropped first). */
+  maxRounds?: number
+}
+
+export interface CollectOptions {
+  /** The longest wait for every member's share before declaring the rest missing. */
+  shareTimeoutMs?: number
+  /**
+   * Declare the rest missing earlier, once no new share has arrived for this long (after the first
+   * share). Adapts to load: shares still trickling in keep the round open, a silent network closes it.
+   */
+  shareIdleMs?: number
+  /** How long to wait for the remaining members' reveals. */
+  revealTimeoutMs?: number
+  /** Publish the recover again when no new reveal arrived for this long (default 3000 ms). */
+  recoverRetryMs?: number
+}
+
+export interface AggregateResult {
+  area: number
+  round: number
+  /** Σ consumption of the contributors in Wh, exact. */
+  totalWh: bigint
+  members: number
+  contributors: Address[]
+  missing: Address[]
+}
+
+export interface AggregationEvents extends Record<string, unknown> {
+  /**
+   * A member's share for a round was accepted (its first for that round). Carries what the wire
+   * already shows — round and meter, never the value — so an aggregator without interval records of
+   * its own (an observer with no meter) learns which rounds are running and can collect them.
+   */
+  share: { round: number; meter: Address }
+}
+
+/** What aggregation needs of the member table: the current view, and which meter a gossip author is. */
+export interface AggregationMembership {
+  list(): Member[]
+  meterOfPeer(peerId: string): Address | undefined
+}
+
+/** This node's own share of a round: its value and the member view it was masked against. */
+export interface OwnShare {
+  value: bigint
+  members: Hex
+  view: Member[]
+}
+
+export interface RoundState {
+  shares: Map<Address, { value: bigint; members: Hex }>
+  equivocators: Set<Address>
+  reveals: Map<Address, { members: Hex; missing: string; sum: bigint }>
+  declaredMissing: Set<Address>
+  mine?: OwnShare
+  revealed: Map<string, RevealMessage>
+  waiters: Set<() => void>
+}
+
+/** Read through a call, so the compiler does not assume the field is unchanged across an await. */
+export const mineOf = (state: RoundState): OwnShare | undefined => state.mine

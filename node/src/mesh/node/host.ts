@@ -1,0 +1,68 @@
+/**
+ * The libp2p 3 host of a mesh node (docs/mesh.md §2): TCP + WebSockets (loopback by default), noise,
+ * yamux, identify, optional mDNS, and gossipsub restricted to the area's topics. Built with
+ * `start: false`; the node's lifecycle starts it.
+ */
+import { type GossipSub, gossipsub } from '@libp2p/gossipsub'
+import { identify } from '@libp2p/identify'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import { mdns } from '@libp2p/mdns'
+import { noise } from '@libp2p/noise'
+import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
+import { yamux } from '@libp2p/yamux'
+import { createLibp2p } from 'libp2p'
+import { meshTopic } from '#protocol/topics.ts'
+import { gossipFastMessageId } from '../codec.ts'
+import { TOPIC_KINDS } from '../context.ts'
+import type { MeshNodeOptions } from './options.ts'
+
+export type MeshServices = { pubsub: GossipSub; identify: ReturnType<ReturnType<typeof identify>> }
+export type MeshHost = Libp2p<MeshServices>
+
+type HostOptions = Pick<MeshNodeOptions, 'area' | 'listen' | 'mdns' | 'connectionManager' | 'gossip'>
+
+function peerDiscovery(option: MeshNodeOptions['mdns']) {
+  if (option === false || option === undefined) return []
+  return [mdns(option === true ? {} : option)]
+}
+
+export function createMeshHost(
+  options: HostOptions,
+  privateKey: PrivateKey,
+  maxMessageBytes: number,
+): Promise<MeshHost> {
+  return createLibp2p({
+    start: false,
+    privateKey,
+    addresses: { listen: options.listen ?? ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws'] },
+    ...(options.connectionManager ? { connectionManager: options.connectionManager } : {}),
+    transports: [tcp(), webSockets()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery: peerDiscovery(options.mdns),
+    services: {
+      identify: identify(),
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        emitSelf: false,
+        // One RPC may batch several messages; ours are capped individually in the validator.
+        maxInboundDataLength: Math.max(4 * maxMessageBytes, 256 * 1024),
+        allowedTopics: TOPIC_KINDS.map((k) => meshTopic(options.area, k)),
+        ignoreDuplicatePublishError: true,
+        // Drop duplicate copies before gossipsub re-verifies their signature (codec.ts explains why it is safe).
+        fastMsgIdFn: gossipFastMessageId,
+        // No IDONTWANT: gossipsub sends one to every mesh peer on first receipt of a message ≥ 512 bytes
+        // (reveals are ~600 B–8 KiB). Built for large blocks; for ours the control message costs each
+        // peer a frame and a write, as much as the duplicate it may prevent: 16 % of a 50-home round's CPU.
+        idontwantMinDataSize: Number.MAX_SAFE_INTEGER,
+        // No IP-colocation penalty: it guards open networks against Sybils by source IP, but our members
+        // are authenticated by the ledger registry, and homes behind one NAT (or nodes on one host, as in
+        // tests) would be graylisted by each other: with libp2p's default, more than 14 peers on one IP
+        // score below the graylist threshold and are silently ignored (seen at 100 nodes on loopback).
+        scoreParams: { IPColocationFactorWeight: 0 },
+        ...options.gossip,
+      }),
+    },
+  })
+}
