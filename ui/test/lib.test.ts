@@ -348,8 +348,12 @@ function fakeHost() {
     removeController: () => undefined,
     requestUpdate: () => void updates++,
     updateComplete: Promise.resolve(true),
-    connect: () => controllers.forEach((c) => c.hostConnected?.()),
-    disconnect: () => controllers.forEach((c) => c.hostDisconnected?.()),
+    connect: () => {
+      for (const c of controllers) c.hostConnected?.()
+    },
+    disconnect: () => {
+      for (const c of controllers) c.hostDisconnected?.()
+    },
     updates: () => updates,
   }
 }
