@@ -29,15 +29,15 @@ import {
   jsonRpcProvider,
   serveJsonRpc,
   startDevChain,
-} from '../../../contracts/ts/chain.ts'
-import { compileLedger } from '../../../contracts/ts/compile.ts'
-import { deployLedger } from '../../../contracts/ts/ledger.ts'
-import { DEFAULT_CONFIG, type NodeConfig } from '../../src/config.ts'
-import { type HouseholdIdentity, initHousehold, openHousehold } from '../../src/household/identity.ts'
-import { loadOrCreateMeshKeys } from '../../src/household/mesh-keys.ts'
-import { type HouseholdNode, startHouseholdNode } from '../../src/household/node.ts'
-import { createNotice } from '../../src/mesh/notices.ts'
-import { signerFromPrivateKey } from '../../src/mesh/signing.ts'
+} from '../../../../contracts/ts/chain.ts'
+import { compileLedger } from '../../../../contracts/ts/compile.ts'
+import { deployLedger } from '../../../../contracts/ts/ledger.ts'
+import { DEFAULT_CONFIG, type NodeConfig } from '../../../src/config.ts'
+import { type HouseholdIdentity, initHousehold, openHousehold } from '../../../src/household/identity.ts'
+import { type HouseholdNode, startHouseholdNode } from '../../../src/household/node.ts'
+import { loadOrCreateMeshKeys } from '../../../src/mesh/household/keys.ts'
+import { createNotice } from '../../../src/mesh/notices.ts'
+import { signerFromPrivateKey } from '../../../src/mesh/signing.ts'
 
 const AREA = 5
 const HOMES = 3

@@ -9,10 +9,10 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type HouseholdMesh, startHouseholdMesh } from '../../src/household/mesh.ts'
-import type { MeterInfo } from '../../src/mesh/registry.ts'
-import type { Address } from '../../src/mesh/signing.ts'
-import { AREA, type Cluster, DOMAIN, newSigner, startCluster, until } from '../mesh/fixture.ts'
+import { type HouseholdMesh, startHouseholdMesh } from '../../../src/mesh/household/index.ts'
+import type { MeterInfo } from '../../../src/mesh/registry.ts'
+import type { Address } from '../../../src/mesh/signing.ts'
+import { AREA, type Cluster, DOMAIN, newSigner, startCluster, until } from '../fixture.ts'
 
 describe('an aggregation observer without a meter', () => {
   let cluster: Cluster

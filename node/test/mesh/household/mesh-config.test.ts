@@ -4,9 +4,9 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig, parseFlags } from '../../src/config.ts'
-import { startHouseholdMesh } from '../../src/household/mesh.ts'
-import { loadOrCreateMeshKeys, MeshKeyFileError } from '../../src/household/mesh-keys.ts'
+import { ConfigError, loadConfig, parseFlags } from '../../../src/config.ts'
+import { startHouseholdMesh } from '../../../src/mesh/household/index.ts'
+import { loadOrCreateMeshKeys, MeshKeyFileError } from '../../../src/mesh/household/keys.ts'
 
 const PEER = '/ip4/192.168.1.20/tcp/4001/p2p/12D3KooWSmhkS6vURDZeKX5jEAsy68t554USi8kcaVStQ29opWZM'
 

@@ -1,0 +1,106 @@
+/**
+ * The household mesh's options, the views it answers with, and what its modules share (the counters
+ * /api/mesh shows, the log shape, the privacy floor).
+ */
+import type { MeshBackup, MeshRestoredPeriod, MeshRestoreReport } from '#protocol/api/types.ts'
+import type { Eip712Domain } from '#protocol/eip712.ts'
+import type { NodeConfig } from '../../config.ts'
+import type { MeterInfo } from '../registry.ts'
+import type { Address, MeterSigner } from '../signing.ts'
+
+export type Log = (entry: Record<string, unknown>) => void
+
+/** The area the embedded dev chain registers its meter in (node.ts registers it after the first boundary). */
+export const DEV_AREA_ID = 1
+/** The aggregation's privacy floor (docs/aggregation.md §4): no round with fewer contributors. */
+export const MIN_MEMBERS = 3
+
+// ── views ───────────────────────────────────────────────────────────────────────────────────────
+
+export interface MeshNoticeView {
+  source: 'utility' | 'neighbour'
+  via: 'mesh'
+  id: string
+  kind: string
+  message: string
+  startsAt: number
+  endsAt: number
+  area: number
+  /** Neighbour alerts: the sending meter (what every member of the area sees). */
+  meter?: string
+}
+
+/** The API's shapes (protocol/api/types.ts, shared with the UI). */
+export type BackupEntry = MeshBackup
+export type RestoredPeriod = MeshRestoredPeriod
+export type RestoreReport = MeshRestoreReport
+
+export interface AggregatePoint {
+  time: number
+  totalWh: number
+  /** How many homes the total covers (never fewer than the privacy floor). */
+  households: number
+}
+
+// ── options ─────────────────────────────────────────────────────────────────────────────────────
+
+/** What the household mesh reads from the ledger: the utility (its owner) and each meter's registration. */
+export interface MeshLedger {
+  owner(): Promise<string>
+  meter(meter: string): Promise<MeterInfo>
+}
+
+export interface HouseholdMeshOptions {
+  dataDir: string
+  config: NodeConfig['mesh']
+  /** This meter's ledger areaId. */
+  area: number
+  domain: Eip712Domain
+  ledger: MeshLedger
+  meterAddress: Address
+  /** The virtual meter's key: signs announcements, alerts and acks in-process. Absent for a hardware meter. */
+  meterSigner: MeterSigner | undefined
+  /**
+   * The household account (the wallet the utility registered for this meter on the ledger). A hardware
+   * meter keeps its key, so this account signs for the meter instead; receivers accept it because the
+   * ledger binds it to this meter (docs/mesh.md §3). Absent (and no meter key): the node only listens.
+   */
+  householdSigner?: MeterSigner
+  /** Whether the meter is registered on the ledger yet (the dev chain registers it after a boundary). */
+  registered: boolean
+  /** The vault root key: the backup owner key derives from it (a restore needs nothing else). */
+  rootKey: Uint8Array
+  observer: boolean
+  /** The virtual meter runs on accelerated simulated time: rounds are simulated interval ends. */
+  simulatedMeter: boolean
+  intervalSeconds: number
+  slots: number
+  log: Log
+}
+
+// ── shared state ────────────────────────────────────────────────────────────────────────────────
+
+/** What /api/mesh counts; each module bumps its own. */
+export interface MeshCounters {
+  alertsSent: number
+  alertsReceived: number
+  noticesReceived: number
+  noticesRejected: number
+  sharesContributed: number
+  sharesSkipped: number
+  roundsCollected: number
+  roundsFailed: number
+}
+
+export function newCounters(): MeshCounters {
+  return {
+    alertsSent: 0,
+    alertsReceived: 0,
+    noticesReceived: 0,
+    noticesRejected: 0,
+    sharesContributed: 0,
+    sharesSkipped: 0,
+    roundsCollected: 0,
+    roundsFailed: 0,
+  }
+}
