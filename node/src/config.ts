@@ -213,11 +213,17 @@ const KEYS: KeySpec[] = [
   { path: 'dev', env: 'ZKMETER_DEV', flag: 'dev', parse: bool },
 ]
 
-function setPath(target: Raw, path: string, value: unknown): void {
+/** Sets a dotted key of KEYS (every parent exists in DEFAULT_CONFIG) to its parsed value. */
+function setPath(target: object, path: string, value: unknown): void {
   const parts = path.split('.')
-  let node = target
-  for (const part of parts.slice(0, -1)) node = node[part] as Raw
-  node[parts.at(-1) as string] = value
+  const last = parts.pop()
+  let node: unknown = target
+  for (const part of parts)
+    node = typeof node === 'object' && node !== null ? Reflect.get(node, part) : undefined
+  if (last === undefined || typeof node !== 'object' || node === null) {
+    throw new ConfigError(`internal error: the config has no section for key "${path}"`)
+  }
+  Reflect.set(node, last, value)
 }
 
 function getPath(source: Raw, path: string): unknown {
@@ -266,7 +272,7 @@ export interface LoadConfigOptions {
 export function loadConfig(options: LoadConfigOptions = {}): NodeConfig {
   const flags = options.flags ?? new Map()
   const env = options.env ?? {}
-  const config = structuredClone(DEFAULT_CONFIG) as unknown as Raw
+  const config: NodeConfig = structuredClone(DEFAULT_CONFIG)
   const knownFlags = new Set([...KEYS.map((k) => k.flag), 'config'])
   for (const flag of flags.keys()) {
     if (!knownFlags.has(flag)) {
@@ -310,10 +316,9 @@ export function loadConfig(options: LoadConfigOptions = {}): NodeConfig {
       if (value !== undefined && value !== '') setPath(config, spec.path, spec.parse(value, where))
     }
   }
-  const result = config as unknown as NodeConfig
-  if (result.chain.rpcUrl !== undefined && result.dev) {
+  if (config.chain.rpcUrl !== undefined && config.dev) {
     // An external chain is real money: the dev conveniences (funded dev wallets) do not exist there.
-    result.dev = flags.get('dev') === 'true' || env.ZKMETER_DEV === 'true'
+    config.dev = flags.get('dev') === 'true' || env.ZKMETER_DEV === 'true'
   }
-  return result
+  return config
 }

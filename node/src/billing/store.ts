@@ -113,7 +113,7 @@ export async function openBillStore(dataDir: string): Promise<BillStore> {
       Object.assign(bill, patch, { updatedAt: new Date().toISOString() })
       // A field patched to undefined is cleared (a retry drops the old proof and failure).
       for (const [key, value] of Object.entries(patch)) {
-        if (value === undefined) delete (bill as unknown as Record<string, unknown>)[key]
+        if (value === undefined) Reflect.deleteProperty(bill, key)
       }
       await persist()
       return bill

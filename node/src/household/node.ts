@@ -343,7 +343,7 @@ export async function startHouseholdNode(
         period.status === 'sealed' && period.manifestCid
           ? await vault.readPeriod(period.manifestCid)
           : await vault.readOpenPeriod(period.meter, period.periodStart)
-      for (const record of records) history.add(record as never)
+      for (const record of records) history.add(record)
     }
 
     // Prices of the tariff in force, for "cost today" and chart costs.

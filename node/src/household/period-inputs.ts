@@ -5,7 +5,6 @@
  */
 
 import { ZkMeterError } from '#protocol/errors.ts'
-import type { MeterRecord } from '#protocol/records.ts'
 import type { PeriodInputs } from '../billing/biller.ts'
 import type { BillRecord } from '../billing/store.ts'
 import type { Ingestor } from '../ingest/ingestor.ts'
@@ -30,7 +29,7 @@ export function periodInputs(options: {
         .find((p) => p.period.periodStart === bill.periodStart && p.period.periodEnd === bill.periodEnd)
       if (held) return { readings: held.readings, salt: held.salt }
 
-      const records = (await options.vault.readPeriod(bill.manifestCid)) as unknown as MeterRecord[]
+      const records = await options.vault.readPeriod(bill.manifestCid)
       const intervals = new Map<number, IntervalEntry>()
       for (const r of records) {
         if (r.kind === 1)

@@ -321,7 +321,7 @@ export function registerRoutes(api: HttpApi, ctx: HouseholdContext): void {
     if (!ctx.mesh) throw new HttpError(409, 'the mesh is disabled (--mesh false): no neighbour holds backups')
     // Adopted periods join the in-memory history at once, as the vault's periods do at start.
     return ctx.mesh.restore((records) => {
-      for (const record of records) ctx.history.add(record as never)
+      for (const record of records) ctx.history.add(record)
     })
   })
 

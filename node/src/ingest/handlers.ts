@@ -1,173 +1,29 @@
 /**
- * The message handlers, one per kind, for messages the router has already checked: SENSOR (sequence
- * check, gap → Resend, journal, ack, 'record', flush and assembly triggers), PERIOD (file the signed
- * close, check its boundaries, assemble), GONE (settle a gap for good, move the ack) and STATE (adopt
- * the open period, look for missing closes). Their one job is the ingest decisions; storage,
- * outbound messages and assembly are the collaborators they are given.
+ * The message handlers, one per kind, for messages the router has already checked: SENSOR (in
+ * sensor-handler.ts: sequence check, gap → Resend, journal, ack, 'record', flush and assembly
+ * triggers), PERIOD (file the signed close, check its boundaries, assemble), GONE (settle a gap for
+ * good, move the ack) and STATE (adopt the open period, look for missing closes). Their one job is
+ * the ingest decisions; storage, outbound messages and assembly are the collaborators they are given.
  */
-import type {
-  MeterRecord,
-  parseGonePayload,
-  parsePeriodPayload,
-  parseSensorPayload,
-  parseStatePayload,
-} from '#protocol/records.ts'
-import type { Anomaly, AnomalyKind } from './anomalies.ts'
-import type { PeriodAssembler } from './assembler.ts'
-import type { IngestorConfig } from './config.ts'
-import type { VaultFlusher } from './flusher.ts'
-import type { Journal } from './journal.ts'
-import type { Outbound } from './outbound.ts'
-import { periodStartOf, recordPeriodStart, registerPeriod, setOpenPeriod } from './period-tracker.ts'
+import type { parseGonePayload, parsePeriodPayload, parseStatePayload } from '#protocol/records.ts'
+import type { HandlerDeps } from './handler-deps.ts'
+import { periodStartOf, registerPeriod, setOpenPeriod } from './period-tracker.ts'
+import { createSensorHandler } from './sensor-handler.ts'
 import { periodJson } from './state-file.ts'
-import type { IngestOutcome, MeterRuntime, RecordEvent } from './types.ts'
+import type { IngestOutcome, MeterRuntime } from './types.ts'
 
-export interface HandlerDeps {
-  cfg: Pick<IngestorConfig, 'interval' | 'n' | 'batchRecords' | 'flushEveryIntervals'>
-  counters: { stored: number; duplicates: number; rejected: number }
-  log(entry: Record<string, unknown>): void
-  emit(event: 'record' | 'anomaly' | 'period', value: unknown): void
-  anomaly(entry: Omit<Anomaly, 'id' | 'at'>): Anomaly
-  reject(kind: AnomalyKind, reason: string, extra?: Partial<Anomaly>): IngestOutcome
-  onRecord?: (event: RecordEvent) => void
-  outbound: Pick<Outbound, 'scheduleAck' | 'requestResend' | 'checkMissingClose'>
-  flusher: VaultFlusher
-  assembler: PeriodAssembler
-  /** The journal, or an IngestorStateError when it failed or is not open. */
-  writableJournal(): Journal
-  /** Appends a frame and resolves once it is durable (onDurable runs first). */
-  journalAppend(
-    frame: Record<string, unknown>,
-    meter: `0x${string}`,
-    onDurable?: (segment: number) => void,
-    seq?: number,
-  ): Promise<void>
-  /** Applies a durable record to the meter's runtime; true when the ack mark moved. */
-  applyDurable(
-    m: MeterRuntime,
-    r: MeterRecord,
-    sig: `0x${string}`,
-    segment: number,
-    periodStart: number,
-  ): boolean
-  applyGone(m: MeterRuntime, fromSeq: number, toSeq: number): { from: number; to: number }[]
-}
-
-export function createHandlers({
-  cfg,
-  counters,
-  log,
-  emit,
-  anomaly,
-  reject,
-  onRecord,
-  outbound: { scheduleAck, requestResend, checkMissingClose },
-  flusher,
-  assembler: { tryAssemble, assembleAffected },
-  writableJournal,
-  journalAppend,
-  applyDurable,
-  applyGone,
-}: HandlerDeps) {
-  /** A record seen before is dropped (and reported), never stored or acknowledged twice. */
-  const duplicate = (meter: `0x${string}`, seq: number, reason: string): IngestOutcome => {
-    counters.duplicates++
-    anomaly({ kind: 'duplicate', rejected: false, meter, seq, reason })
-    return { status: 'duplicate', meter, seq }
-  }
-
-  const storeRecord = async (
-    m: MeterRuntime,
-    { meter, record, signature }: ReturnType<typeof parseSensorPayload>,
-  ): Promise<IngestOutcome> => {
-    const inFlight = m.pending.get(record.seq)
-    if (inFlight !== undefined) {
-      // The original is not durable yet: its duplicate must not be acknowledged before it is.
-      await inFlight.catch(() => {})
-      return duplicate(meter, record.seq, 'seq already received; dropped')
-    }
-    const c = m.accepted.classify(record.seq, record.energyWh)
-    if (c.kind === 'duplicate')
-      return duplicate(meter, record.seq, 'seq already stored or declared gone; dropped')
-    if (c.kind === 'before-start') {
-      return reject('before-start', `seq ${record.seq} is below the meter's first seq ${c.base}`, {
-        meter,
-        seq: record.seq,
-      })
-    }
-    if (c.kind === 'counter-rollback') {
-      return reject(
-        'counter-rollback',
-        `counter ${record.energyWh} Wh at seq ${record.seq} contradicts ${c.neighbourEnergyWh} Wh at seq ${c.neighbourSeq}`,
-        { meter, seq: record.seq, details: { neighbourSeq: c.neighbourSeq } },
-      )
-    }
-    let periodStart: number
-    try {
-      periodStart = recordPeriodStart(m, record, cfg)
-    } catch (error) {
-      return reject('implausible-time', (error as Error).message, { meter, seq: record.seq })
-    }
-    writableJournal()
-    m.accepted.store(record.seq, record.energyWh)
-    if (c.gap !== undefined) {
-      anomaly({
-        kind: 'gap',
-        rejected: false,
-        meter,
-        seq: record.seq,
-        reason: `records ${c.gap.from}..${c.gap.to} are missing; asked the meter to resend them`,
-        details: { ...c.gap },
-      })
-      requestResend(m, c.gap.from, c.gap.to)
-    }
-    let moved = false
-    const write = journalAppend(
-      { k: 'r', m: meter, r: record, s: signature },
-      meter,
-      (segment) => {
-        moved = applyDurable(m, record, signature, segment, periodStart)
-      },
-      record.seq,
-    )
-    m.pending.set(record.seq, write)
-    try {
-      await write
-    } finally {
-      m.pending.delete(record.seq)
-    }
-    counters.stored++
-    if (c.fillIn) {
-      anomaly({
-        kind: 'gap-filled',
-        rejected: false,
-        meter,
-        seq: record.seq,
-        reason: 'missing record filled in',
-      })
-    }
-    if (moved) scheduleAck(m)
-    const event: RecordEvent = { meter, record, signature }
-    try {
-      onRecord?.(event)
-    } catch (error) {
-      log({
-        level: 'error',
-        event: 'ingest.listener-failed',
-        listener: 'onRecord',
-        reason: (error as Error)?.message,
-      })
-    }
-    emit('record', event)
-    const closesFlushInterval =
-      record.kind === 1 && (record.time / cfg.interval) % cfg.flushEveryIntervals === 0
-    if (flusher.count >= cfg.batchRecords || closesFlushInterval) flusher.scheduleFlush()
-    if (record.kind === 1) {
-      assembleAffected(m, record.time)
-      checkMissingClose(m, record.time - cfg.interval)
-    }
-    return { status: 'stored', meter, seq: record.seq }
-  }
+export function createHandlers(deps: HandlerDeps) {
+  const {
+    cfg,
+    log,
+    anomaly,
+    reject,
+    outbound: { scheduleAck, checkMissingClose },
+    assembler: { tryAssemble },
+    journalAppend,
+    applyGone,
+  } = deps
+  const storeRecord = createSensorHandler(deps)
 
   const storePeriod = async (
     m: MeterRuntime,

@@ -32,9 +32,9 @@ import { createHandlers } from './handlers.ts'
 import { type Journal, openJournal } from './journal.ts'
 import { connectMqtt } from './mqtt-session.ts'
 import { createOutbound } from './outbound.ts'
-import { isSealedTime, recordPeriodStart, registerPeriod } from './period-tracker.ts'
+import { replayJournal } from './replay.ts'
 import { createRouter } from './router.ts'
-import { loadState, type periodJson, writeState } from './state-file.ts'
+import { loadState, writeState } from './state-file.ts'
 import { assembledPeriods, meterStatus } from './status.ts'
 import {
   type IngestOutcome,
@@ -235,52 +235,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     if (opened.truncatedBytes > 0) {
       log({ level: 'warn', event: 'ingest.journal-truncated', bytes: opened.truncatedBytes })
     }
-    const decoder = new TextDecoder()
-    for (const { segment, payload } of opened.frames) {
-      if (segment < firstSegment) continue
-      let frame: {
-        k: string
-        m: string
-        r?: MeterRecord
-        p?: ReturnType<typeof periodJson>
-        g?: { fromSeq: number; toSeq: number }
-        s: `0x${string}`
-      }
-      try {
-        frame = JSON.parse(decoder.decode(payload))
-      } catch {
-        log({ level: 'error', event: 'ingest.journal-frame-unreadable', segment })
-        continue
-      }
-      const m = meters.get(frame.m)
-      if (m === undefined) continue
-      if (frame.k === 'r' && frame.r !== undefined) {
-        const r = frame.r
-        if (m.durable.has(r.seq)) {
-          if (sink === undefined) continue
-          // In the checkpoint already but its segment was not flushed yet: only the vault needs it.
-          flusher.add(segment, {
-            meter: m.address,
-            periodStart: recordPeriodStart(m, r, cfg),
-            record: { ...r, sig: frame.s },
-          })
-          if (r.kind === 1 && !m.intervals.has(r.time) && !isSealedTime(m, r.time)) {
-            m.intervals.set(r.time, {
-              seq: r.seq,
-              time: r.time,
-              energyWh: r.energyWh,
-              intervalWh: r.intervalWh,
-            })
-          }
-        } else {
-          applyDurable(m, r, frame.s, segment, recordPeriodStart(m, r, cfg))
-        }
-      } else if (frame.k === 'p' && frame.p !== undefined) {
-        registerPeriod(m, { ...frame.p, commitment: BigInt(frame.p.commitment) }, frame.s)
-      } else if (frame.k === 'g' && frame.g !== undefined) {
-        applyGone(m, frame.g.fromSeq, frame.g.toSeq)
-      }
-    }
+    replayJournal(opened.frames, firstSegment, { cfg, meters, sink, flusher, applyDurable, applyGone, log })
     await journal.release(firstSegment)
   }
 

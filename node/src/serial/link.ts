@@ -6,14 +6,13 @@
  */
 import { SerialPort } from 'serialport'
 import { InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
-import { LINK_IDLE_MS, LinkDecoder, type LinkFrame } from '#protocol/serial/link.ts'
-import {
-  encodeMessage,
-  MESSAGE_FRAME_TYPE,
-  MessageAssembler,
-  type SerialMessage,
-} from '#protocol/serial/message.ts'
+import { encodeMessage, type SerialMessage } from '#protocol/serial/message.ts'
 import type { Ingestor, OutboundMessage } from '../ingest/ingestor.ts'
+import { createFrameReader } from './frame-reader.ts'
+import { newCounters, type SerialLinkCounters } from './link-counters.ts'
+import { createMessageRouter } from './message-router.ts'
+
+export type { SerialLinkCounters } from './link-counters.ts'
 
 export class SerialLinkError extends ZkMeterError {
   override name = 'SerialLinkError'
@@ -50,22 +49,6 @@ export interface SerialMeterLinkOptions {
   onMessage?: (message: SerialMessage) => void
 }
 
-export interface SerialLinkCounters {
-  frames: number
-  crcErrors: number
-  messagesDropped: number
-  otherFrames: number
-  /** Complete messages handed to onMessage: every topic but tele/<meter>/SENSOR, PERIOD and GONE. */
-  otherMessages: number
-  ingested: number
-  rejected: number
-  ingestFailed: number
-  queueFull: number
-  sent: number
-  opens: number
-  disconnects: number
-}
-
 export interface SerialMeterLink {
   start(): Promise<void>
   stop(): Promise<void>
@@ -76,12 +59,8 @@ export interface SerialMeterLink {
 }
 
 export const DEFAULT_SERIAL_BAUD = 9600
-/** What the node subscribes to over MQTT: the ingestor takes these. */
-const INGESTED = /^tele\/[^/]+\/(SENSOR|PERIOD|GONE|STATE)$/
-/** STATE also serves automation and Home Assistant, so it goes to onMessage (the bridge) as well. */
-const SHARED = /^tele\/[^/]+\/STATE$/
 
-export function createSerialMeterLink(options: SerialMeterLinkOptions): SerialMeterLink {
+function checkOptions(options: SerialMeterLinkOptions): void {
   if (typeof options?.path !== 'string' || options.path.length === 0)
     throw new SerialLinkConfigError('the serial link needs the path of the port (e.g. /dev/ttyUSB0)')
   const baudRate = options.baudRate ?? DEFAULT_SERIAL_BAUD
@@ -89,103 +68,34 @@ export function createSerialMeterLink(options: SerialMeterLinkOptions): SerialMe
     throw new SerialLinkConfigError(`baud rate must be a positive integer, got ${baudRate}`)
   if (typeof options.ingestor?.ingest !== 'function' || typeof options.ingestor.addOutbound !== 'function')
     throw new SerialLinkConfigError('the serial link needs the node ingestor')
+}
+
+/** Wires the frame reader and the message router to a port it opens, loses and reopens with backoff. */
+export function createSerialMeterLink(options: SerialMeterLinkOptions): SerialMeterLink {
+  checkOptions(options)
+  const baudRate = options.baudRate ?? DEFAULT_SERIAL_BAUD
   const log =
     options.log ?? ((entry: Record<string, unknown>) => process.stderr.write(`${JSON.stringify(entry)}\n`))
   const backoffMs = options.backoffMs ?? 250
   const maxBackoffMs = options.maxBackoffMs ?? 5000
-  const maxQueued = options.maxQueued ?? 256
   const createPort =
     options.createPort ?? ((o: { path: string; baudRate: number; autoOpen: false }) => new SerialPort(o))
   const { ingestor, path } = options
-
-  const counters: SerialLinkCounters = {
-    frames: 0,
-    crcErrors: 0,
-    messagesDropped: 0,
-    otherFrames: 0,
-    otherMessages: 0,
-    ingested: 0,
-    rejected: 0,
-    ingestFailed: 0,
-    queueFull: 0,
-    sent: 0,
-    opens: 0,
-    disconnects: 0,
-  }
-  let decoder = new LinkDecoder()
-  let crcBase = 0
-  let assembler = new MessageAssembler()
-  let droppedBase = 0
+  const counters = newCounters()
+  const router = createMessageRouter({
+    ingestor,
+    counters,
+    maxQueued: options.maxQueued ?? 256,
+    log,
+    onMessage: options.onMessage,
+  })
+  const reader = createFrameReader(counters, router.route)
   let port: SerialPortLike | undefined
   let running = false
   let delay = backoffMs
   let retryTimer: NodeJS.Timeout | undefined
-  let idleTimer: NodeJS.Timeout | undefined
   let detach: (() => void) | undefined
   let nextId = 0
-  let queued = 0
-  let queue: Promise<void> = Promise.resolve()
-
-  const syncCounters = () => {
-    counters.crcErrors = crcBase + decoder.errors
-    counters.messagesDropped = droppedBase + assembler.dropped
-  }
-
-  const handle = (message: SerialMessage) => {
-    // The ingestor takes what the node subscribes to over MQTT (tele/+/SENSOR, PERIOD, GONE, STATE).
-    const ingested = INGESTED.test(message.topic)
-    if (!ingested || SHARED.test(message.topic)) {
-      counters.otherMessages++
-      try {
-        options.onMessage?.(message)
-      } catch (error) {
-        log({ level: 'warn', event: 'serial.listener-failed', reason: (error as Error)?.message })
-      }
-    }
-    if (!ingested) return
-    if (queued >= maxQueued) {
-      counters.queueFull++
-      return
-    }
-    queued++
-    // One at a time and in order: the ingestor's gap detection expects the meter's order.
-    queue = queue.then(async () => {
-      try {
-        const outcome = await ingestor.ingest(message.topic, message.payload)
-        if (outcome.status === 'rejected') counters.rejected++
-        else counters.ingested++
-      } catch (error) {
-        counters.ingestFailed++
-        log({ level: 'error', event: 'serial.ingest-failed', reason: (error as Error)?.message })
-      } finally {
-        queued--
-      }
-    })
-  }
-
-  const onFrames = (frames: LinkFrame[]) => {
-    for (const frame of frames) {
-      counters.frames++
-      if (frame.type !== MESSAGE_FRAME_TYPE) {
-        // Raw UNO frames (unsigned MEASUREMENTs) are not billable; only signed messages are ingested.
-        counters.otherFrames++
-        continue
-      }
-      const message = assembler.push(frame)
-      if (message !== undefined) handle(message)
-    }
-    syncCounters()
-  }
-
-  const onData = (chunk: Buffer) => {
-    onFrames(decoder.push(chunk))
-    if (idleTimer !== undefined) clearTimeout(idleTimer)
-    idleTimer = setTimeout(() => {
-      idleTimer = undefined
-      onFrames(decoder.idle())
-    }, LINK_IDLE_MS)
-    idleTimer.unref()
-  }
 
   const write = (topic: string, payload: Uint8Array | string): boolean => {
     const p = port
@@ -222,11 +132,7 @@ export function createSerialMeterLink(options: SerialMeterLinkOptions): SerialMe
     if (p.isOpen) p.close(() => {})
     counters.disconnects++
     log({ level: 'warn', event: 'serial.disconnected', path, reason })
-    // A partial frame or message from before the loss can never complete.
-    crcBase += decoder.errors
-    droppedBase += assembler.dropped
-    decoder = new LinkDecoder()
-    assembler = new MessageAssembler()
+    reader.reset()
     scheduleReopen()
   }
 
@@ -256,7 +162,7 @@ export function createSerialMeterLink(options: SerialMeterLinkOptions): SerialMe
     port = p
     delay = backoffMs
     counters.opens++
-    p.on('data', onData)
+    p.on('data', reader.onData)
     p.on('close', (closeError) => lost(closeError?.message ?? 'port closed'))
     detach = ingestor.addOutbound((m: OutboundMessage) => {
       write(m.topic, m.payload)
@@ -273,9 +179,8 @@ export function createSerialMeterLink(options: SerialMeterLinkOptions): SerialMe
     async stop() {
       running = false
       if (retryTimer !== undefined) clearTimeout(retryTimer)
-      if (idleTimer !== undefined) clearTimeout(idleTimer)
       retryTimer = undefined
-      idleTimer = undefined
+      reader.stop()
       detach?.()
       detach = undefined
       const p = port
@@ -285,7 +190,7 @@ export function createSerialMeterLink(options: SerialMeterLinkOptions): SerialMe
         p.on('error', () => {})
         if (p.isOpen) await new Promise<void>((resolve) => p.close(() => resolve()))
       }
-      await queue
+      await router.drained()
     },
     send(topic, payload) {
       return write(topic, payload)
@@ -294,7 +199,7 @@ export function createSerialMeterLink(options: SerialMeterLinkOptions): SerialMe
       return port?.isOpen ?? false
     },
     counters() {
-      syncCounters()
+      reader.syncCounters()
       return { ...counters }
     },
   }

@@ -28,9 +28,6 @@ export const MAX_BATCH_BYTES = 1024 * 1024
 export const TARGET_BATCH_BYTES = 64 * 1024
 const HEADER_BYTES = 1 + NONCE_BYTES
 
-/** The records of a batch: opaque JSON-able values (the ingestion side hands in verified signed records). */
-export type VaultRecord = unknown
-
 export interface BatchContext {
   periodKey: Uint8Array
   meter: string
@@ -38,8 +35,11 @@ export interface BatchContext {
   index: number
 }
 
-/** dag-cbor encoding of a batch's records, validated (non-empty array, encodable, within the size limit). */
-export function encodeRecords(records: readonly VaultRecord[]): Uint8Array {
+/**
+ * dag-cbor encoding of a batch's values, validated (non-empty array, encodable, within the size limit).
+ * The batch format holds any JSON-like values; what the vault puts in them is record-codec.ts's job.
+ */
+export function encodeRecords(records: readonly unknown[]): Uint8Array {
   if (!Array.isArray(records) || records.length === 0) {
     throw new InvalidInputError('a batch must be a non-empty array of records')
   }
@@ -66,10 +66,7 @@ export function encodeRecords(records: readonly VaultRecord[]): Uint8Array {
  * TARGET_BATCH_BYTES), for callers whose natural unit (a journal segment) may exceed one batch.
  * A single record above MAX_BATCH_BYTES is refused with BatchTooLargeError.
  */
-export function splitRecords<T extends VaultRecord>(
-  records: readonly T[],
-  targetBytes: number = TARGET_BATCH_BYTES,
-): T[][] {
+export function splitRecords<T>(records: readonly T[], targetBytes: number = TARGET_BATCH_BYTES): T[][] {
   if (!Number.isSafeInteger(targetBytes) || targetBytes < 64 || targetBytes > MAX_BATCH_BYTES) {
     throw new InvalidInputError(`targetBytes must be an integer in 64..${MAX_BATCH_BYTES}`)
   }
@@ -109,12 +106,15 @@ export function sealBatch(ctx: BatchContext, cbor: Uint8Array): Uint8Array {
   return concatBytes(Uint8Array.of(BATCH_FORMAT_VERSION), nonce, ciphertext)
 }
 
-export function encryptBatch(ctx: BatchContext, records: readonly VaultRecord[]): Uint8Array {
+export function encryptBatch(ctx: BatchContext, records: readonly unknown[]): Uint8Array {
   return sealBatch(ctx, encodeRecords(records))
 }
 
-/** Opens a batch block; throws DecryptionError on any tampering or wrong key/context. */
-export function decryptBatch(ctx: BatchContext, block: Uint8Array): VaultRecord[] {
+/**
+ * Opens a batch block; throws DecryptionError on any tampering or wrong key/context. The values are
+ * unchecked: the vault reads through reader.ts's openBatch, which decodes them as records.
+ */
+export function decryptBatch(ctx: BatchContext, block: Uint8Array): unknown[] {
   if (block.length < HEADER_BYTES + TAG_BYTES + PAD_BYTES || block[0] !== BATCH_FORMAT_VERSION) {
     throw new InvalidBlockError(
       `batch ${ctx.index} is not a version-${BATCH_FORMAT_VERSION} zkmeter vault batch (bad header or too short)`,

@@ -234,7 +234,8 @@ async function readKeyFile(path: string): Promise<PassphraseKeyFile | DevKeyFile
   if (f.version !== KEY_FILE_VERSION) throw corrupt(path, `unsupported version ${String(f.version)}`)
   if (f.mode === 'insecure-dev') {
     if (!isHex(f.key, KEY_BYTES)) throw corrupt(path, 'key is not 32 bytes of lower-case hex')
-    return f as unknown as DevKeyFile
+    const warning = typeof f.warning === 'string' ? f.warning : ''
+    return { format: KEY_FILE_FORMAT, version: KEY_FILE_VERSION, mode: 'insecure-dev', warning, key: f.key }
   }
   if (f.mode !== 'passphrase') throw corrupt(path, 'unknown mode')
   const kdf = f.kdf as Record<string, unknown> | null
@@ -242,8 +243,11 @@ async function readKeyFile(path: string): Promise<PassphraseKeyFile | DevKeyFile
   if (typeof kdf !== 'object' || kdf === null || kdf.name !== 'scrypt' || !isHex(kdf.salt, 32)) {
     throw corrupt(path, 'kdf must be scrypt with a 32-byte salt')
   }
+  // A non-number fails checkScrypt's integer checks as NaN, with the same message as any bad value.
+  const asNumber = (value: unknown): number => (typeof value === 'number' ? value : Number.NaN)
+  const [N, r, p] = [asNumber(kdf.N), asNumber(kdf.r), asNumber(kdf.p)]
   try {
-    checkScrypt({ N: kdf.N as number, r: kdf.r as number, p: kdf.p as number })
+    checkScrypt({ N, r, p })
   } catch (err) {
     throw corrupt(path, (err as Error).message)
   }
@@ -256,7 +260,14 @@ async function readKeyFile(path: string): Promise<PassphraseKeyFile | DevKeyFile
     throw corrupt(path, 'cipher must be xchacha20-poly1305 with a 24-byte nonce')
   }
   if (!isHex(f.ciphertext, KEY_BYTES + 16)) throw corrupt(path, 'ciphertext must be 48 bytes of hex')
-  return f as unknown as PassphraseKeyFile
+  return {
+    format: KEY_FILE_FORMAT,
+    version: KEY_FILE_VERSION,
+    mode: 'passphrase',
+    kdf: { name: 'scrypt', N, r, p, salt: kdf.salt },
+    cipher: { name: 'xchacha20-poly1305', nonce: cipher.nonce },
+    ciphertext: f.ciphertext,
+  }
 }
 
 /** Which kind of key file is at `path` (so a CLI knows whether to ask for a passphrase). */

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createHeliaNode, type HeliaNode } from '../../src/ipfs/helia.ts'
+import type { VaultRecord } from '../../src/vault/index.ts'
 
 export const METER = '0x00000000000000000000000000000000000a11ce' as const
 export const OTHER_METER = '0x1234567890abcdef1234567890abcdef12345678' as const
@@ -31,7 +32,7 @@ export async function scratch(prefix: string) {
 export const newRootKey = (): Uint8Array => new Uint8Array(randomBytes(32))
 
 /** Records shaped like the verified signed meter records ingestion hands in (values made distinctive). */
-export function meterRecords(count: number, firstSeq = 0, marker = 0): Record<string, unknown>[] {
+export function meterRecords(count: number, firstSeq = 0, marker = 0): VaultRecord[] {
   return Array.from({ length: count }, (_, i) => {
     const seq = firstSeq + i
     return {
@@ -51,7 +52,7 @@ export function meterRecords(count: number, firstSeq = 0, marker = 0): Record<st
       hazards: 0,
       relays: 5,
       fanSpeed: 1,
-      sig: `0x${'ab'.repeat(65)}`,
+      sig: `0x${'ab'.repeat(65)}` as const,
     }
   })
 }

@@ -1,0 +1,126 @@
+/**
+ * The meter's non-volatile state: the checkpoint written before anything that depends on it leaves
+ * the meter, and the restore (or fresh start) when the meter starts again.
+ */
+import { maxPeriodDays } from '#protocol/meter/period.ts'
+import { createAlarms, createRelayController } from '#protocol/meter/relays.ts'
+import {
+  CHECKPOINT_VERSION,
+  type MeterCheckpoint,
+  readCheckpoint,
+  readKeptCloses,
+  writeCheckpoint,
+} from './checkpoint.ts'
+import { restoreCommitmentAccumulator } from './commitment.ts'
+import { MeterStateError } from './errors.ts'
+import { energyWh, type MeterContext } from './sim-state.ts'
+
+type PersistenceContext = Pick<
+  MeterContext,
+  'o' | 'address' | 'interval' | 'geometry' | 'sim' | 'buffer' | 'log'
+>
+
+export interface Persistence {
+  /** Saves the state before anything that depends on it leaves the meter (no-op without stateFile). */
+  persist(withBuffer?: boolean): void
+  /** Fresh meter, or the state saved by the previous run; throws MeterStateError if unusable. */
+  prepare(now: number): void
+}
+
+function checkpointOf(ctx: PersistenceContext, withBuffer: boolean): MeterCheckpoint {
+  const { sim, buffer } = ctx
+  const { period } = sim
+  return {
+    v: CHECKPOINT_VERSION,
+    meter: ctx.address,
+    time: sim.t,
+    seq: sim.seq,
+    energyWh: energyWh(sim),
+    joulesRemainder: sim.joules % 3600,
+    intervalStartCounter: sim.intervalStartCounter,
+    periodDays: sim.periodDays,
+    firstPeriodStart: sim.firstPeriodStart,
+    periodsClosed: sim.periodsClosed,
+    ...(period && {
+      period: {
+        start: period.start,
+        end: period.end,
+        anchor: period.anchor,
+        startCounter: period.startCounter,
+        acc: period.acc.snapshot(),
+      },
+    }),
+    relays: sim.relays.snapshot(),
+    stimuli: { ...sim.stimuli },
+    hazards: sim.alarms.hazards(),
+    ...(withBuffer && { buffer: buffer.range(0, Number.MAX_SAFE_INTEGER) }),
+  }
+}
+
+function restore(ctx: PersistenceContext, stateFile: string, saved: MeterCheckpoint): void {
+  const { sim } = ctx
+  if (saved.meter !== ctx.address) {
+    throw new MeterStateError(
+      `the state file ${stateFile} belongs to meter ${saved.meter}, not ${ctx.address}; use another stateFile`,
+    )
+  }
+  sim.t = saved.time
+  sim.seq = saved.seq
+  sim.baseWh = saved.energyWh
+  sim.joules = saved.joulesRemainder
+  sim.intervalStartCounter = saved.intervalStartCounter
+  sim.periodDays = Math.min(saved.periodDays, maxPeriodDays(ctx.geometry))
+  sim.firstPeriodStart = saved.firstPeriodStart
+  sim.periodsClosed = saved.periodsClosed
+  sim.recentPeriods = readKeptCloses(stateFile)
+  sim.period = saved.period && {
+    start: saved.period.start,
+    end: saved.period.end,
+    anchor: saved.period.anchor,
+    startCounter: saved.period.startCounter,
+    acc: restoreCommitmentAccumulator(saved.period.acc),
+  }
+  sim.relays = createRelayController(saved.relays)
+  sim.alarms = createAlarms(saved.hazards)
+  Object.assign(sim.stimuli, saved.stimuli)
+  for (const r of saved.buffer ?? []) ctx.buffer.push(r)
+}
+
+export function createPersistence(ctx: PersistenceContext): Persistence {
+  const { o, sim } = ctx
+  return {
+    persist(withBuffer = false) {
+      if (o.stateFile) writeCheckpoint(o.stateFile, checkpointOf(ctx, withBuffer))
+    },
+    prepare(now) {
+      const saved = o.stateFile ? readCheckpoint(o.stateFile) : undefined
+      if (o.stateFile && saved) {
+        restore(ctx, o.stateFile, saved)
+        const t = sim.t
+        if (now < t) {
+          // Simulated time never runs backwards: the meter holds (publishes nothing new) until the
+          // clock passes its saved time. Normal after a crash when the clock's own saved time lags
+          // the meter's by a tick; start the clock at readMeterCheckpoint(stateFile).time to avoid it.
+          ctx.log(`the clock (${now}) is ${t - now} s behind the meter's saved time (${t}); waiting for it`)
+        }
+        if (now - t > o.maxCatchUpSeconds) {
+          throw new MeterStateError(
+            `the clock (${now}) is ${now - t} s past the meter's saved time (${t}), more than maxCatchUpSeconds ` +
+              `(${o.maxCatchUpSeconds}); start the clock at readMeterCheckpoint(stateFile).time or raise the limit`,
+            { details: { clock: now, saved: t } },
+          )
+        }
+        sim.catchUpUntil = now
+        return
+      }
+      sim.t = now
+      sim.firstPeriodStart = o.firstPeriodStart ?? Math.ceil(now / ctx.interval) * ctx.interval
+      if (sim.firstPeriodStart < now) {
+        throw new MeterStateError(
+          `firstPeriodStart ${sim.firstPeriodStart} is before the meter's start ${now}: the meter cannot know its counter then`,
+        )
+      }
+      sim.period = undefined
+    },
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The meter's MQTT link: connecting with the Tasmota last will, and publishing with every message
+ * tracked, so that a manual clock's advance() can resolve after the broker has accepted every message
+ * it caused (flush()).
+ */
+import type { MqttClient } from 'mqtt'
+import type { MeterTopics } from '#protocol/topics.ts'
+import { connectMqtt } from '../mqtt/client.ts'
+
+export interface Publisher {
+  /** The connected client; undefined before start and after stop (publishing is then a no-op). */
+  client: MqttClient | undefined
+  publish(topic: string, payload: string, retain?: boolean): void
+  /** Resolves when every message published so far has been accepted by the broker. */
+  flush(): Promise<void>
+}
+
+export function createPublisher(log: (message: string) => void): Publisher {
+  const pending = new Set<Promise<unknown>>()
+  const publisher: Publisher = {
+    client: undefined,
+    publish(topic, payload, retain = false) {
+      const c = publisher.client
+      if (!c) return
+      const p = c.publishAsync(topic, payload, { qos: 1, retain }).catch((error: Error) => {
+        log(`publish to ${topic} failed: ${error.message}`)
+      })
+      pending.add(p)
+      void p.finally(() => pending.delete(p))
+    },
+    async flush() {
+      while (pending.size > 0) await Promise.all([...pending])
+    },
+  }
+  return publisher
+}
+
+/** Connects as the meter (client id = its topic name) with an "Offline" retained last will. */
+export function connectMeter(
+  url: string,
+  topic: string,
+  topics: MeterTopics,
+  timeoutMs: number,
+): Promise<MqttClient> {
+  return connectMqtt(url, {
+    clientId: topic,
+    timeoutMs,
+    will: { topic: topics.lwt, payload: Buffer.from('Offline'), qos: 1, retain: true },
+  })
+}
