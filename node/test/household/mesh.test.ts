@@ -32,10 +32,10 @@ import {
 } from '../../../contracts/ts/chain.ts'
 import { compileLedger } from '../../../contracts/ts/compile.ts'
 import { deployLedger } from '../../../contracts/ts/ledger.ts'
+import { type HouseholdNode, startHouseholdNode } from '../../src/app/node.ts'
 import { DEFAULT_CONFIG, type NodeConfig } from '../../src/config.ts'
-import { type HouseholdIdentity, initHousehold, openHousehold } from '../../src/household/identity.ts'
 import { loadOrCreateMeshKeys } from '../../src/household/mesh-keys.ts'
-import { type HouseholdNode, startHouseholdNode } from '../../src/household/node.ts'
+import { type HouseholdIdentity, initHousehold, openHousehold } from '../../src/identity/identity.ts'
 import { createNotice } from '../../src/mesh/notices.ts'
 import { signerFromPrivateKey } from '../../src/mesh/signing.ts'
 

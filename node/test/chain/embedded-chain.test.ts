@@ -14,9 +14,9 @@ import {
   registerDevMeter,
   spawnEmbeddedChain,
   startEmbeddedChain,
-} from '../../src/household/embedded-chain.ts'
+} from '../../src/chain/embedded-chain.ts'
 
-const EMBEDDED_CHAIN = fileURLToPath(new URL('../../src/household/embedded-chain.ts', import.meta.url))
+const EMBEDDED_CHAIN = fileURLToPath(new URL('../../src/chain/embedded-chain.ts', import.meta.url))
 
 let dataDir: string
 beforeEach(async () => {

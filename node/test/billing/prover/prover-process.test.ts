@@ -3,8 +3,8 @@
  * after the idle time, and a new one for the next proof (real Groth16 proofs, test circuit).
  */
 import { describe, expect, it } from 'vitest'
-import { demoPrices } from '../../src/household/embedded-chain.ts'
-import { processProver } from '../../src/household/prover-process.ts'
+import { processProver } from '../../../src/billing/prover/prover-process.ts'
+import { demoPrices } from '../../../src/chain/embedded-chain.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 

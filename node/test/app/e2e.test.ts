@@ -8,9 +8,9 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type HouseholdNode, startHouseholdNode } from '../../src/app/node.ts'
 import { DEFAULT_CONFIG, type NodeConfig } from '../../src/config.ts'
-import { initHousehold, openHousehold } from '../../src/household/identity.ts'
-import { type HouseholdNode, startHouseholdNode } from '../../src/household/node.ts'
+import { initHousehold, openHousehold } from '../../src/identity/identity.ts'
 
 let dataDir: string
 let node: HouseholdNode | undefined

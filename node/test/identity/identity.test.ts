@@ -9,7 +9,7 @@ import {
   initHousehold,
   NotInitializedError,
   openHousehold,
-} from '../../src/household/identity.ts'
+} from '../../src/identity/identity.ts'
 
 let dir: string
 beforeEach(async () => {

@@ -15,10 +15,10 @@ import { ZkMeterError } from '#protocol/errors.ts'
 import { devAccount, jsonRpcProvider, serveJsonRpc, startDevChain } from '../../../contracts/ts/chain.ts'
 import { compileLedger } from '../../../contracts/ts/compile.ts'
 import { connectLedger, deployLedger, type LedgerClient } from '../../../contracts/ts/ledger.ts'
-import { openJournaledProvider } from '../chain/journaled-provider.ts'
+import { DEV_UTILITY_ACCOUNT } from '../identity/identity.ts'
 import { writeJsonAtomic } from '../storage/json-file.ts'
 import type { DevChainMessage } from './dev-chain-process.ts'
-import { DEV_UTILITY_ACCOUNT } from './identity.ts'
+import { openJournaledProvider } from './journaled-provider.ts'
 
 export class DeploymentMismatchError extends ZkMeterError {
   override name = 'DeploymentMismatchError'

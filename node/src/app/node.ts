@@ -15,14 +15,29 @@ import { meterTopicName } from '#protocol/records.ts'
 import { jsonRpcProvider } from '../../../contracts/ts/chain.ts'
 import { compileLedger } from '../../../contracts/ts/compile.ts'
 import { connectLedger, type LedgerClient } from '../../../contracts/ts/ledger.ts'
-import { createHttpApi, type HttpApi, SseHub } from '../api/http.ts'
 import { openRuleStore, type RuleStore } from '../automation/rule-store.ts'
 import { type Automation, createAutomation } from '../automation/service.ts'
 import { type Biller, createBiller } from '../billing/biller.ts'
 import { isTransientChainError, ledgerBillingChain } from '../billing/ledger-chain.ts'
+import { periodInputs } from '../billing/period-inputs.ts'
+import { processProver } from '../billing/prover/prover-process.ts'
 import { type BillStore, openBillStore } from '../billing/store.ts'
+import {
+  ensureDevTariff,
+  ensureLedger,
+  registerDevMeter,
+  type SpawnedChain,
+  spawnEmbeddedChain,
+} from '../chain/embedded-chain.ts'
 import type { NodeConfig } from '../config.ts'
+import { createReadingHistory, type ReadingHistory } from '../history/readings.ts'
 import { discoveryConfigs, publishDiscovery } from '../homeassistant/discovery.ts'
+import { DEV_AREA_ID, type HouseholdMesh, startHouseholdMesh } from '../household/mesh.ts'
+import { registerRoutes } from '../http/routes.ts'
+import { createHttpApi, type HttpApi, SseHub } from '../http/server.ts'
+import { serveStatic } from '../http/static.ts'
+import { alarmView, billView } from '../http/views.ts'
+import type { HouseholdIdentity } from '../identity/identity.ts'
 import { createIngestor, type Ingestor, type PeriodResult, type RecordEvent } from '../ingest/ingestor.ts'
 import { createHeliaNode, type HeliaNode } from '../ipfs/helia.ts'
 import { signerFromPrivateKey } from '../mesh/signing.ts'
@@ -35,21 +50,6 @@ import { createSerialMeterLink } from '../serial/link.ts'
 import { readJsonFile, writeJsonAtomic } from '../storage/json-file.ts'
 import { createVault, type Vault } from '../vault/index.ts'
 import { createDeviceRegistry, type DeviceRegistry } from '../voice/devices.ts'
-import {
-  ensureDevTariff,
-  ensureLedger,
-  registerDevMeter,
-  type SpawnedChain,
-  spawnEmbeddedChain,
-} from './embedded-chain.ts'
-import type { HouseholdIdentity } from './identity.ts'
-import { DEV_AREA_ID, type HouseholdMesh, startHouseholdMesh } from './mesh.ts'
-import { periodInputs } from './period-inputs.ts'
-import { processProver } from './prover-process.ts'
-import { createReadingHistory, type ReadingHistory } from './readings.ts'
-import { registerRoutes } from './routes.ts'
-import { serveStatic } from './static.ts'
-import { alarmView, billView } from './views.ts'
 
 export class ExternalChainConfigError extends ZkMeterError {
   override name = 'ExternalChainConfigError'

@@ -4,7 +4,7 @@
  * relay commands, alarms), and a stop can kill it mid-proof. snarkjs' ffjavascript does not load
  * in worker_threads, hence a process.
  */
-import { isProfileName } from '../../../circuits/src/profiles.ts'
+import { isProfileName } from '../../../../circuits/src/profiles.ts'
 import { circuitProver } from './prover.ts'
 
 interface ProveRequest {

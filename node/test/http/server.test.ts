@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { InvalidInputError } from '#protocol/errors.ts'
-import { createHttpApi, type HttpApi, HttpError, SseHub } from '../../src/api/http.ts'
+import { createHttpApi, type HttpApi, HttpError, SseHub } from '../../src/http/server.ts'
 
 let api: HttpApi | undefined
 afterEach(async () => {

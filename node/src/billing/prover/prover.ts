@@ -1,6 +1,6 @@
 /** BillProver over the circuit's TypeScript API (circuits/src/index.ts). */
-import { loadCircuit, prove, toSolidityProof } from '../../../circuits/src/index.ts'
-import type { BillProver } from '../billing/biller.ts'
+import { loadCircuit, prove, toSolidityProof } from '../../../../circuits/src/index.ts'
+import type { BillProver } from '../biller.ts'
 
 export async function circuitProver(
   profile: 'test' | 'production',

@@ -9,9 +9,9 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ZkMeterError } from '#protocol/errors.ts'
-import { CircuitNotBuiltError } from '../../../circuits/src/errors.ts'
-import { buildScriptFor, profileBuildDir } from '../../../circuits/src/profiles.ts'
-import type { BillProver } from '../billing/biller.ts'
+import { CircuitNotBuiltError } from '../../../../circuits/src/errors.ts'
+import { buildScriptFor, profileBuildDir } from '../../../../circuits/src/profiles.ts'
+import type { BillProver } from '../biller.ts'
 
 /** The prover process died or could not start: retrying (with a new process) may succeed. */
 export class ProverProcessError extends Error {

@@ -6,11 +6,11 @@
 
 import { ZkMeterError } from '#protocol/errors.ts'
 import type { MeterRecord } from '#protocol/records.ts'
-import type { PeriodInputs } from '../billing/biller.ts'
-import type { BillRecord } from '../billing/store.ts'
 import type { Ingestor } from '../ingest/ingestor.ts'
 import { assemblePeriod, type IntervalEntry } from '../ingest/period.ts'
 import type { Vault } from '../vault/index.ts'
+import type { PeriodInputs } from './biller.ts'
+import type { BillRecord } from './store.ts'
 
 export class PeriodInputsUnavailableError extends ZkMeterError {
   override name = 'PeriodInputsUnavailableError'
