@@ -14,12 +14,8 @@
  */
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import type { DevChainMessage } from './dev-chain-message.ts'
 import { type EmbeddedChain, startEmbeddedChain } from './embedded-chain.ts'
-
-/** What the parent learns over IPC. */
-export type DevChainMessage =
-  | { type: 'ready'; rpcUrl: string; chainId: string; replayed: { total: number; refused: number } }
-  | { type: 'fatal'; error: { name: string; message: string } }
 
 const send = (message: DevChainMessage) => process.send?.(message)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))

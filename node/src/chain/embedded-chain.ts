@@ -17,7 +17,7 @@ import { compileLedger } from '../../../contracts/ts/compile.ts'
 import { connectLedger, deployLedger, type LedgerClient } from '../../../contracts/ts/ledger.ts'
 import { DEV_UTILITY_ACCOUNT } from '../identity/identity.ts'
 import { writeJsonAtomic } from '../storage/json-file.ts'
-import type { DevChainMessage } from './dev-chain-process.ts'
+import type { DevChainMessage } from './dev-chain-message.ts'
 import { openJournaledProvider } from './journaled-provider.ts'
 
 export class DeploymentMismatchError extends ZkMeterError {
