@@ -50,6 +50,7 @@ import { createSerialMeterLink } from '../serial/link.ts'
 import { readJsonFile, writeJsonAtomic } from '../storage/json-file.ts'
 import { createVault, type Vault } from '../vault/index.ts'
 import { createDeviceRegistry, type DeviceRegistry } from '../voice/devices.ts'
+import { categorizeDependencyFailure } from './error-categories.ts'
 
 export class ExternalChainConfigError extends ZkMeterError {
   override name = 'ExternalChainConfigError'
@@ -559,6 +560,7 @@ export async function startHouseholdNode(
       port: config.http.port,
       fallback: serveStatic(),
       log,
+      categorize: categorizeDependencyFailure,
     })
     registerRoutes(api, context)
     const { url } = await api.start()

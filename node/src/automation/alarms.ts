@@ -75,6 +75,7 @@ export type AlarmEvents = { [E in AlarmEvent]: [alarm: Alarm] } & {
 
 export class AlarmNotFoundError extends ZkMeterError {
   override name = 'AlarmNotFoundError'
+  override readonly category = 'not-found'
 }
 
 export interface AlarmManagerOptions {

@@ -25,6 +25,7 @@ export interface MqttLink {
 
 export class CommanderNotStartedError extends ZkMeterError {
   override name = 'CommanderNotStartedError'
+  override readonly category = 'unavailable'
 }
 
 export type CommandStatus = 'confirmed' | 'failed'

@@ -14,6 +14,7 @@ import type { BillRecord } from './store.ts'
 
 export class PeriodInputsUnavailableError extends ZkMeterError {
   override name = 'PeriodInputsUnavailableError'
+  override readonly category = 'unavailable'
 }
 
 export function periodInputs(options: {

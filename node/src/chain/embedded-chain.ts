@@ -27,6 +27,7 @@ export class DeploymentMismatchError extends ZkMeterError {
 /** The dev chain's process could not start, or stopped while the node needed it. */
 export class DevChainProcessError extends ZkMeterError {
   override name = 'DevChainProcessError'
+  override readonly category = 'unavailable'
 }
 
 export interface EmbeddedChain {

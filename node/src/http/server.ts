@@ -1,28 +1,14 @@
 /**
  * A small HTTP JSON layer over node:http: routing by method and path pattern, bounded and
- * validated JSON bodies, ZkMeterError → 4xx with its details, anything else → 500 without
- * internals, and Server-Sent Events for the live stream. No framework: the node's API is small,
- * and every byte that crosses this boundary is ours to check.
+ * validated JSON bodies, errors answered by their category (errors.ts: 400/404/409/503/500, every
+ * 5xx logged, internals never sent), and Server-Sent Events for the live stream. No framework: the
+ * node's API is small, and every byte that crosses this boundary is ours to check.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { ZkMeterError } from '#protocol/errors.ts'
+import { type Categorize, errorAnswer, HttpError } from './errors.ts'
 
-export class HttpError extends ZkMeterError {
-  override name = 'HttpError'
-  readonly status: number
-  constructor(status: number, message: string, details?: Record<string, unknown>) {
-    super(message, details ? { details } : {})
-    this.status = status
-  }
-}
-
-export class NotFoundError extends HttpError {
-  override name = 'NotFoundError'
-  constructor(message: string, details?: Record<string, unknown>) {
-    super(404, message, details)
-  }
-}
+export { HttpError, NotFoundError } from './errors.ts'
 
 export interface RequestContext {
   params: Record<string, string>
@@ -50,6 +36,8 @@ export interface HttpApiOptions {
   /** Serves anything no route matched (the UI's static files). */
   fallback?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>
   log?: (entry: Record<string, unknown>) => void
+  /** Names failures of the node's dependencies in foreign errors (e.g. the chain down → 503). */
+  categorize?: Categorize
 }
 
 export interface HttpApi {
@@ -172,19 +160,20 @@ export function createHttpApi(options: HttpApiOptions = {}): HttpApi {
       const result = await route.handler(ctx)
       if (!res.headersSent) send(res, 200, result ?? { ok: true })
     } catch (error) {
-      if (error instanceof HttpError) {
-        send(res, error.status, { error: error.name, message: error.message, details: error.details })
-      } else if (error instanceof ZkMeterError) {
-        send(res, 400, { error: error.name, message: error.message, details: error.details })
-      } else {
+      const answer = errorAnswer(error, options.categorize)
+      if (answer.status >= 500) {
         log({
           level: 'error',
-          msg: 'handler failed',
+          msg: 'request failed',
           route: `${method} ${url.pathname}`,
-          error: String(error),
+          status: answer.status,
+          error: error instanceof Error ? error.name : typeof error,
+          message: error instanceof Error ? error.message : String(error),
+          ...(error instanceof Error && error.cause !== undefined ? { cause: String(error.cause) } : {}),
         })
-        send(res, 500, { error: 'InternalError', message: 'internal error' })
       }
+      if (res.headersSent) res.destroy()
+      else send(res, answer.status, answer.body)
     }
   }
 

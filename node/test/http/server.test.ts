@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { InvalidInputError } from '#protocol/errors.ts'
+import { type ErrorCategory, InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
+import { categorizeDependencyFailure } from '../../src/app/error-categories.ts'
 import { createHttpApi, type HttpApi, HttpError, SseHub } from '../../src/http/server.ts'
 
 let api: HttpApi | undefined
@@ -66,6 +67,64 @@ describe('HTTP API layer', () => {
     const c = await fetch(`${url}/c`)
     expect(c.status).toBe(500)
     expect(await c.text()).not.toMatch(/secret/)
+  })
+
+  it('answers each error category with its status, and logs every 5xx', async () => {
+    const log: Record<string, unknown>[] = []
+    const categories: ErrorCategory[] = ['invalid-input', 'not-found', 'conflict', 'unavailable', 'internal']
+    const url = await serve(
+      (a) => {
+        for (const category of categories) {
+          a.route('GET', `/${category}`, () => {
+            throw new ZkMeterError(`a ${category} failure`, { category, details: { category } })
+          })
+        }
+        a.route('GET', '/chain-down', () => {
+          throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8545'), { code: 'ECONNREFUSED' })
+        })
+        a.route('GET', '/meter-silent', () => {
+          throw new HttpError(504, 'the meter did not confirm the command')
+        })
+      },
+      { log: (entry: Record<string, unknown>) => log.push(entry), categorize: categorizeDependencyFailure },
+    )
+    const expected: Record<ErrorCategory, number> = {
+      'invalid-input': 400,
+      'not-found': 404,
+      conflict: 409,
+      unavailable: 503,
+      internal: 500,
+    }
+    for (const category of categories) {
+      const res = await fetch(`${url}/${category}`)
+      expect(res.status).toBe(expected[category])
+      expect(await res.json()).toEqual({
+        error: 'ZkMeterError',
+        message: `a ${category} failure`,
+        details: { category },
+      })
+    }
+    // A foreign error that says the chain is down: 503, without its text (it may hold internals).
+    const down = await fetch(`${url}/chain-down`)
+    expect(down.status).toBe(503)
+    expect(await down.text()).not.toMatch(/ECONNREFUSED|8545/)
+    expect((await fetch(`${url}/meter-silent`)).status).toBe(504)
+
+    const logged = log.filter((entry) => entry.msg === 'request failed')
+    expect(logged.map((entry) => [entry.route, entry.status])).toEqual([
+      ['GET /unavailable', 503],
+      ['GET /internal', 500],
+      ['GET /chain-down', 503],
+      ['GET /meter-silent', 504],
+    ])
+    expect(logged[2]).toMatchObject({ level: 'error', message: expect.stringMatching(/ECONNREFUSED/) })
+  })
+
+  it('gives named errors of each kind the category their name says', () => {
+    expect(new InvalidInputError('x').category).toBe('invalid-input')
+    expect(new ZkMeterError('x').category).toBe('invalid-input')
+    expect(new HttpError(409, 'x').category).toBe('conflict')
+    expect(new HttpError(503, 'x').category).toBe('unavailable')
   })
 
   it('streams events to SSE clients and drops them on disconnect', async () => {
