@@ -15,13 +15,13 @@ import { meterTopicName } from '#protocol/records.ts'
 import { jsonRpcProvider } from '../../../contracts/ts/chain.ts'
 import { compileLedger } from '../../../contracts/ts/compile.ts'
 import { connectLedger, type LedgerClient } from '../../../contracts/ts/ledger.ts'
-import { openRuleStore, type RuleStore } from '../automation/rule-store.ts'
-import { type Automation, createAutomation } from '../automation/service.ts'
-import { type Biller, createBiller } from '../billing/biller.ts'
+import { openRuleStore } from '../automation/rule-store.ts'
+import { createAutomation } from '../automation/service.ts'
+import { createBiller } from '../billing/biller.ts'
 import { isTransientChainError, ledgerBillingChain } from '../billing/ledger-chain.ts'
 import { periodInputs } from '../billing/period-inputs.ts'
 import { processProver } from '../billing/prover/prover-process.ts'
-import { type BillStore, openBillStore } from '../billing/store.ts'
+import { openBillStore } from '../billing/store.ts'
 import {
   ensureDevTariff,
   ensureLedger,
@@ -30,65 +30,35 @@ import {
   spawnEmbeddedChain,
 } from '../chain/embedded-chain.ts'
 import type { NodeConfig } from '../config.ts'
-import { createReadingHistory, type ReadingHistory } from '../history/readings.ts'
+import { createReadingHistory } from '../history/readings.ts'
 import { discoveryConfigs, publishDiscovery } from '../homeassistant/discovery.ts'
 import { DEV_AREA_ID, type HouseholdMesh, startHouseholdMesh } from '../household/mesh.ts'
+import type { HouseholdContext, Log } from '../http/context.ts'
 import { registerRoutes } from '../http/routes.ts'
 import { createHttpApi, type HttpApi, SseHub } from '../http/server.ts'
 import { serveStatic } from '../http/static.ts'
 import { alarmView, billView } from '../http/views.ts'
 import type { HouseholdIdentity } from '../identity/identity.ts'
-import { createIngestor, type Ingestor, type PeriodResult, type RecordEvent } from '../ingest/ingestor.ts'
+import { createIngestor, type PeriodResult, type RecordEvent } from '../ingest/ingestor.ts'
 import { createHeliaNode, type HeliaNode } from '../ipfs/helia.ts'
 import { signerFromPrivateKey } from '../mesh/signing.ts'
 import { createScaledClock } from '../meter/clock.ts'
 import { createVirtualMeter, readMeterCheckpoint, type VirtualMeter } from '../meter/index.ts'
 import { type Broker, createBroker } from '../mqtt/broker.ts'
 import { closeMqtt, connectMqtt } from '../mqtt/client.ts'
+import { openGrantStore } from '../privacy/grants.ts'
 import { createSerialMqttBridge } from '../serial/bridge.ts'
 import { createSerialMeterLink } from '../serial/link.ts'
 import { readJsonFile, writeJsonAtomic } from '../storage/json-file.ts'
-import { createVault, type Vault } from '../vault/index.ts'
-import { createDeviceRegistry, type DeviceRegistry } from '../voice/devices.ts'
+import { createVault } from '../vault/index.ts'
+import { createDeviceRegistry } from '../voice/devices.ts'
 import { categorizeDependencyFailure } from './error-categories.ts'
 
 export class ExternalChainConfigError extends ZkMeterError {
   override name = 'ExternalChainConfigError'
 }
 
-export type Log = (entry: Record<string, unknown>) => void
-
-/** Everything the API routes read or act on. */
-export interface HouseholdContext {
-  config: NodeConfig
-  identity: HouseholdIdentity
-  ledger: LedgerClient
-  /** The household account (submits bills; pays them on the dev chain). */
-  wallet: Wallet
-  /** The utility account: only on the embedded dev chain, where this node plays the utility. */
-  utility: Wallet | undefined
-  provider: AbstractProvider
-  chainId: bigint
-  rpcUrl: string
-  mqttUrl: string
-  circuit: { profile: string; n: number; slots: number; intervalSeconds: number }
-  ingestor: Ingestor
-  vault: Vault
-  bills: BillStore
-  biller: Biller
-  history: ReadingHistory
-  automation: Automation
-  rules: RuleStore
-  devices: DeviceRegistry
-  stream: SseHub
-  meter: VirtualMeter | undefined
-  /** The neighbourhood mesh (undefined with --mesh false). */
-  mesh: HouseholdMesh | undefined
-  /** Prices of the tariff in force (wei per Wh per slot), refreshed from the chain. */
-  priceAt(time: number): bigint
-  startedAt: number
-  log: Log
-}
+export type { HouseholdContext, Log } from '../http/context.ts'
 
 export interface HouseholdNode {
   readonly context: HouseholdContext
@@ -543,6 +513,7 @@ export async function startHouseholdNode(
       vault,
       bills,
       biller,
+      grants: openGrantStore(config.dataDir),
       history,
       automation,
       rules,
