@@ -9,10 +9,10 @@ import { openRuleStore, type RuleStore } from '../automation/rule-store.ts'
 import { type Automation, createAutomation } from '../automation/service.ts'
 import type { NodeConfig } from '../config.ts'
 import { discoveryConfigs, publishDiscovery } from '../homeassistant/discovery.ts'
-import type { HouseholdMesh } from '../household/mesh.ts'
 import { createBroker } from '../mqtt/broker.ts'
 import { closeMqtt, connectMqtt } from '../mqtt/client.ts'
 import type { Lifecycle } from './lifecycle.ts'
+import type { HouseholdMesh } from './mesh.ts'
 
 /** The broker's URL: the embedded one, started here, or the external one configured. */
 export async function startBroker(mqtt: NodeConfig['mqtt'], lifecycle: Lifecycle): Promise<string> {

@@ -11,7 +11,7 @@ import { signerFromPrivateKey } from '../mesh/signing.ts'
 import type { ChainConnection } from './chain.ts'
 import type { Lifecycle } from './lifecycle.ts'
 
-export { DEV_AREA_ID }
+export { DEV_AREA_ID, type HouseholdMesh }
 
 export async function startMesh(options: {
   config: NodeConfig

@@ -3,11 +3,11 @@
  * mesh's backups of its sealed periods to neighbours.
  */
 import { join } from 'node:path'
-import type { HouseholdMesh } from '../household/mesh.ts'
 import type { HouseholdIdentity } from '../identity/identity.ts'
 import { createHeliaNode } from '../ipfs/helia.ts'
 import { createVault, type Vault } from '../vault/index.ts'
 import type { Lifecycle } from './lifecycle.ts'
+import type { HouseholdMesh } from './mesh.ts'
 
 export async function startVault(options: {
   dataDir: string
