@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { type ApiClient, ApiError, createApiClient } from '#protocol/api/client.ts'
 import { ZkMeterError } from '#protocol/errors.ts'
+import { startHouseholdNode } from './app/node.ts'
 /**
  * zkmeter — the household node's command line.
  *
@@ -16,8 +17,7 @@ import { ZkMeterError } from '#protocol/errors.ts'
  * A passphrase comes from ZKMETER_PASSPHRASE (never a flag: flags show up in process lists).
  */
 import { ConfigError, loadConfig, type NodeConfig, parseFlags } from './config.ts'
-import { initHousehold, NotInitializedError, openHousehold } from './household/identity.ts'
-import { startHouseholdNode } from './household/node.ts'
+import { initHousehold, NotInitializedError, openHousehold } from './identity/identity.ts'
 import { runUtility } from './utility/cli.ts'
 
 const USAGE = `usage: zkmeter <init|start|status|bills|pay|retry|grant|export|utility> [options]

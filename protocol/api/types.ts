@@ -1,6 +1,6 @@
 /**
  * The shapes the household node's API and live stream send (docs/api.md), defined once for both
- * sides: the node builds its answers as these types (household/views.ts, household/readings.ts,
+ * sides: the node builds its answers as these types (node/src/http/views.ts, node/src/history/readings.ts,
  * billing/), and the UI imports them type-only (ui/src/lib/types.ts). A field changed here, or
  * on either side without the other, fails a type check instead of a page at run time.
  *

@@ -38,6 +38,7 @@ export {
 
 export class AlarmNotFoundError extends ZkMeterError {
   override name = 'AlarmNotFoundError'
+  override readonly category = 'not-found'
 }
 
 export interface AlarmManagerOptions {

@@ -19,6 +19,7 @@ export interface MqttLink {
 
 export class CommanderNotStartedError extends ZkMeterError {
   override name = 'CommanderNotStartedError'
+  override readonly category = 'unavailable'
 }
 
 export type CommandStatus = 'confirmed' | 'failed'

@@ -18,15 +18,18 @@ import {
 
 export class RuleNotFoundError extends ZkMeterError {
   override name = 'RuleNotFoundError'
+  override readonly category = 'not-found'
 }
 
 /** The caller edited an older revision than the stored one (someone else changed the rules). */
 export class RuleRevisionConflictError extends ZkMeterError {
   override name = 'RuleRevisionConflictError'
+  override readonly category = 'conflict'
 }
 
 export class RuleStoreCorruptError extends ZkMeterError {
   override name = 'RuleStoreCorruptError'
+  override readonly category = 'internal'
 }
 
 export interface RuleStore {

@@ -36,6 +36,7 @@ export class TariffMissingError extends ZkMeterError {
 /** The resident asked to retry a bill that is not failed (in progress, waiting, or done). */
 export class BillNotFailedError extends ZkMeterError {
   override name = 'BillNotFailedError'
+  override readonly category = 'conflict'
 }
 
 const ADVICE: Record<FailureKind, string> = {

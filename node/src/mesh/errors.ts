@@ -13,6 +13,7 @@ export class InvalidMeshMessageError extends InvalidInputError {
 /** The mesh node was asked to do something before start() or after stop(). */
 export class MeshNotRunningError extends MeshError {
   override name = 'MeshNotRunningError'
+  override readonly category = 'unavailable'
 }
 
 /** This node has no meter key (an observer, e.g. the utility console) and was asked to act as a member. */

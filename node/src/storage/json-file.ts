@@ -10,6 +10,7 @@ import { ZkMeterError } from '#protocol/errors.ts'
 
 export class CorruptStateFileError extends ZkMeterError {
   override name = 'CorruptStateFileError'
+  override readonly category = 'internal'
 }
 
 /**

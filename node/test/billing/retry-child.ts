@@ -14,8 +14,8 @@ import { compileLedger } from '../../../contracts/ts/compile.ts'
 import { connectLedger } from '../../../contracts/ts/ledger.ts'
 import { type BillingChain, createBiller } from '../../src/billing/biller.ts'
 import { isTransientChainError, ledgerBillingChain } from '../../src/billing/ledger-chain.ts'
+import { circuitProver } from '../../src/billing/prover/prover.ts'
 import { openBillStore } from '../../src/billing/store.ts'
-import { circuitProver } from '../../src/household/prover.ts'
 import { inputsOf, twoPeriods } from './fixtures.ts'
 
 interface Args {

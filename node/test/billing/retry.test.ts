@@ -15,8 +15,8 @@ import { deployLedger, type LedgerClient } from '../../../contracts/ts/ledger.ts
 import { type BillerOptions, type BillProver, createBiller } from '../../src/billing/biller.ts'
 import { BillNotFailedError } from '../../src/billing/failures.ts'
 import { isTransientChainError, ledgerBillingChain } from '../../src/billing/ledger-chain.ts'
+import { circuitProver } from '../../src/billing/prover/prover.ts'
 import { type BillRecord, openBillStore, UnknownBillError } from '../../src/billing/store.ts'
-import { circuitProver } from '../../src/household/prover.ts'
 import {
   inputsOf,
   MIDNIGHT,

@@ -4,7 +4,7 @@
  *   ingestor 'period' (sealed) ──► k neighbours pin the encrypted manifest
  *   notices ──► the live stream ('notice')
  */
-import type { SseHub } from '../../api/http.ts'
+import type { SseHub } from '../../http/server.ts'
 import type { Ingestor, PeriodResult, RecordEvent } from '../../ingest/ingestor.ts'
 import type { Address } from '../signing.ts'
 import type { AlertsBridge } from './alerts-bridge.ts'

@@ -1,0 +1,46 @@
+/**
+ * MQTT, where the meter and automation talk: the embedded broker (unless MQTT_URL names one), and
+ * automation (rules, alarms, relay commands) over its own connection, with the Home Assistant
+ * discovery of this meter. A raised hazard alarm is signed and sent to the neighbours by the mesh.
+ */
+import { join } from 'node:path'
+import { meterTopicName } from '#protocol/records.ts'
+import { openRuleStore, type RuleStore } from '../automation/rule-store.ts'
+import { type Automation, createAutomation } from '../automation/service.ts'
+import type { NodeConfig } from '../config.ts'
+import { discoveryConfigs, publishDiscovery } from '../homeassistant/discovery.ts'
+import { createBroker } from '../mqtt/broker.ts'
+import { closeMqtt, connectMqtt } from '../mqtt/client.ts'
+import type { Lifecycle } from './lifecycle.ts'
+import type { HouseholdMesh } from './mesh.ts'
+
+/** The broker's URL: the embedded one, started here, or the external one configured. */
+export async function startBroker(mqtt: NodeConfig['mqtt'], lifecycle: Lifecycle): Promise<string> {
+  if (mqtt.url !== undefined) return mqtt.url
+  const broker = createBroker({ host: '127.0.0.1', port: mqtt.embeddedPort })
+  await broker.start()
+  return lifecycle.started('MQTT broker', broker).url
+}
+
+export async function startAutomation(options: {
+  dataDir: string
+  mqttUrl: string
+  meter: `0x${string}`
+  mesh: HouseholdMesh | undefined
+  lifecycle: Lifecycle
+}): Promise<{ automation: Automation; rules: RuleStore }> {
+  const { meter, mesh, lifecycle } = options
+  const client = await connectMqtt(options.mqttUrl, { clientId: `zkmeter-automation-${meter.slice(2, 10)}` })
+  lifecycle.started('automation MQTT client', () => closeMqtt(client))
+  const rules = await openRuleStore(join(options.dataDir, 'rules.json'))
+  const automation = createAutomation({
+    client,
+    meter: meterTopicName(meter),
+    rules: rules.current(),
+    ...(mesh ? { alarms: { broadcast: mesh.broadcastAlarm } } : {}),
+  })
+  await automation.start()
+  lifecycle.started('automation', automation)
+  await publishDiscovery(client, discoveryConfigs({ meter: meterTopicName(meter) }))
+  return { automation, rules }
+}

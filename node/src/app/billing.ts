@@ -1,0 +1,136 @@
+/**
+ * Billing wired to this home: verified periods go to the biller (proved in the prover process,
+ * submitted to the ledger), and the ledger's BillPaid marks bills paid whoever paid them.
+ */
+import type { Wallet } from 'ethers'
+import type { LedgerClient } from '../../../contracts/ts/ledger.ts'
+import { type Biller, createBiller } from '../billing/biller.ts'
+import { isTransientChainError, ledgerBillingChain } from '../billing/ledger-chain.ts'
+import { periodInputs } from '../billing/period-inputs.ts'
+import type { ProcessProver } from '../billing/prover/prover-process.ts'
+import { type BillStore, openBillStore } from '../billing/store.ts'
+import type { Log } from '../http/context.ts'
+import type { Ingestor, PeriodResult } from '../ingest/ingestor.ts'
+import type { Vault } from '../vault/index.ts'
+import type { Lifecycle } from './lifecycle.ts'
+
+export interface Billing {
+  bills: BillStore
+  biller: Biller
+  /** Hands a verified period to the biller (idempotent: a period already billed is ignored). */
+  billPeriod(period: PeriodResult): void
+}
+
+export async function startBilling(options: {
+  dataDir: string
+  ledger: LedgerClient
+  prover: ProcessProver
+  ingestor: Ingestor
+  vault: Vault
+  circuit: { intervalSeconds: number }
+  pairingKey: Uint8Array
+  lifecycle: Lifecycle
+  log: Log
+}): Promise<Billing> {
+  const { prover, log } = options
+  const bills = await openBillStore(options.dataDir)
+  const biller = createBiller({
+    store: bills,
+    chain: ledgerBillingChain(options.ledger),
+    prover,
+    inputs: periodInputs({
+      ingestor: options.ingestor,
+      vault: options.vault,
+      intervalSeconds: options.circuit.intervalSeconds,
+      n: prover.n,
+      pairingKey: options.pairingKey,
+    }),
+    isTransient: isTransientChainError,
+    log,
+  })
+  options.lifecycle.started('biller', async () => {
+    // Stop taking steps, kill a proof in flight, and let the interrupted step record itself.
+    biller.stop()
+    await prover.close()
+    await biller.idle()
+  })
+  const billPeriod = (period: PeriodResult) => {
+    if (!period.manifestCid || !period.cidDigest) {
+      log({
+        level: 'error',
+        msg: 'period verified but not sealed in the vault: cannot bill it yet',
+        period: period.period.periodStart,
+      })
+      return
+    }
+    void biller
+      .addPeriod({
+        meter: period.meter,
+        periodStart: period.period.periodStart,
+        periodEnd: period.period.periodEnd,
+        startCounter: period.period.startCounter,
+        endCounter: period.period.endCounter,
+        commitment: period.period.commitment,
+        meterSignature: period.signature,
+        manifestCid: period.manifestCid,
+        cidDigest: period.cidDigest,
+      })
+      .catch((error) => log({ level: 'error', msg: 'could not record a bill', error: String(error) }))
+  }
+  return { bills, biller, billPeriod }
+}
+
+/** Paid bills: the ledger's BillPaid is the truth, whoever paid (browser wallet or dev wallet). */
+export function watchPayments(options: {
+  bills: BillStore
+  biller: Biller
+  ledger: LedgerClient
+  wallet: Wallet
+  lifecycle: Lifecycle
+  log: Log
+}): void {
+  const { bills, biller, ledger } = options
+  const paidWatch = setInterval(() => {
+    void (async () => {
+      for (const bill of bills.list()) {
+        if (bill.status !== 'verified' || !bill.chainBillId) continue
+        const status = await ledger.billStatus(bill.chainBillId)
+        if (status.paid) {
+          const record = await ledger.bill(bill.chainBillId).catch(() => undefined)
+          await biller.markPaid(
+            bill.chainBillId,
+            (record?.transactionHash ?? '0x') as `0x${string}`,
+            options.wallet.address as `0x${string}`,
+          )
+        }
+      }
+    })().catch((error) => options.log({ level: 'warn', msg: 'payment watch failed', error: String(error) }))
+  }, 1000)
+  options.lifecycle.started('payment watch', () => clearInterval(paidWatch))
+}
+
+/**
+ * Prices of the tariff in force, for "cost today" and chart costs, refreshed from the ledger every
+ * 30 s. A new tariff may be the one a bill is retrying for: the biller is woken to try it at once.
+ */
+export async function trackTariffPrices(options: {
+  ledger: LedgerClient
+  biller: Biller
+  intervalSeconds: number
+  lifecycle: Lifecycle
+}): Promise<(time: number) => bigint> {
+  const { ledger, intervalSeconds } = options
+  let prices: bigint[] = []
+  let tariffCount: bigint | undefined
+  const refreshPrices = async () => {
+    const count = await ledger.tariffCount()
+    if (count > 0n) prices = (await ledger.tariff(count)).prices
+    if (tariffCount !== undefined && count !== tariffCount) options.biller.wake()
+    tariffCount = count
+  }
+  await refreshPrices()
+  const priceTimer = setInterval(() => void refreshPrices().catch(() => {}), 30_000)
+  options.lifecycle.started('tariff prices', () => clearInterval(priceTimer))
+  return (time: number) =>
+    prices.length === 0 ? 0n : (prices[Math.floor((time % 86_400) / intervalSeconds) % prices.length] ?? 0n)
+}

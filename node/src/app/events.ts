@@ -1,0 +1,50 @@
+/**
+ * Where the services' events go: records to the chart history, automation and the live stream;
+ * verified periods to billing; bills, alarms and relay changes to the stream.
+ */
+import type { Automation } from '../automation/service.ts'
+import type { Biller } from '../billing/biller.ts'
+import type { ReadingHistory } from '../history/readings.ts'
+import type { Log } from '../http/context.ts'
+import type { SseHub } from '../http/server.ts'
+import { alarmView, billView } from '../http/views.ts'
+import type { Ingestor, PeriodResult } from '../ingest/ingestor.ts'
+
+const ALARM_EVENTS = [
+  'raised',
+  'reactivated',
+  'reacted',
+  'escalated',
+  'cleared',
+  'acknowledged',
+  'closed',
+] as const
+
+export function routeEvents(options: {
+  ingestor: Ingestor
+  history: ReadingHistory
+  automation: Automation
+  biller: Biller
+  billPeriod(period: PeriodResult): void
+  stream: SseHub
+  log: Log
+}): void {
+  const { ingestor, history, automation, stream, log } = options
+  ingestor.on('record', (event) => {
+    history.add(event.record)
+    try {
+      automation.onReading(event.record as unknown as Record<string, unknown>)
+    } catch (error) {
+      log({ level: 'warn', msg: 'automation refused a reading', error: String(error) })
+    }
+    stream.publish('reading', history.latest())
+  })
+  ingestor.on('anomaly', (anomaly) => stream.publish('anomaly', anomaly))
+  ingestor.on('period', options.billPeriod)
+  options.biller.on('bill', (bill) => stream.publish('bill', billView(bill)))
+  for (const event of ALARM_EVENTS) {
+    automation.alarms.events.on(event, (alarm) => stream.publish('alarm', alarmView(alarm)))
+  }
+  automation.commander.events.on('relay', (channel, on) => stream.publish('relay', { channel, on }))
+  automation.commander.events.on('fanSpeed', (fanSpeed) => stream.publish('relay', { fanSpeed }))
+}

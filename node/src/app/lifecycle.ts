@@ -1,0 +1,50 @@
+/**
+ * One start/stop convention for the node's services. Whatever a service's own verb (close, stop,
+ * destroy), the wiring records it here once it has started, and `stop()` ends them in reverse start
+ * order: what started last depends on what started before it (the API on everything, the ingestor
+ * on the broker and the vault, the vault on the mesh's libp2p host). A stop that fails is logged and
+ * the others still run; a failed start unwinds what had already started the same way.
+ */
+import type { Log } from '../http/context.ts'
+
+/** Anything the node starts and must stop. */
+export interface Service {
+  stop(): Promise<void>
+}
+
+type Stop = () => Promise<void> | void
+
+export class Lifecycle {
+  readonly #started: { name: string; stop: Stop }[] = []
+  readonly #log: Log
+
+  constructor(log: Log) {
+    this.#log = log
+  }
+
+  /** Records a started service (or the step that stops it); returns the service. */
+  started<T extends Service>(name: string, service: T): T
+  started(name: string, stop: Stop): void
+  started<T extends Service>(name: string, service: T | Stop): T | undefined {
+    if (typeof service === 'function') {
+      this.#started.push({ name, stop: service })
+      return undefined
+    }
+    this.#started.push({ name, stop: () => service.stop() })
+    return service
+  }
+
+  /**
+   * Stops everything recorded, last started first. Safe to call more than once and concurrently
+   * (a lost dependency and the user may both ask): each stop runs once.
+   */
+  async stop(): Promise<void> {
+    for (const { name, stop } of this.#started.splice(0).reverse()) {
+      try {
+        await stop()
+      } catch (error) {
+        this.#log({ level: 'warn', msg: 'error while stopping', service: name, error: String(error) })
+      }
+    }
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The neighbourhood mesh (node/src/mesh/household/, docs/mesh.md), when enabled. Started before
+ * Helia, which runs on the mesh's libp2p host (one identity), and so stopped after it.
+ */
+import type { MeterState } from '../../../contracts/ts/ledger.ts'
+import type { NodeConfig } from '../config.ts'
+import type { Log } from '../http/context.ts'
+import type { HouseholdIdentity } from '../identity/identity.ts'
+import { DEV_AREA_ID, type HouseholdMesh, startHouseholdMesh } from '../mesh/household/index.ts'
+import { signerFromPrivateKey } from '../mesh/signing.ts'
+import type { ChainConnection } from './chain.ts'
+import type { Lifecycle } from './lifecycle.ts'
+
+export { DEV_AREA_ID, type HouseholdMesh }
+
+export async function startMesh(options: {
+  config: NodeConfig
+  identity: HouseholdIdentity
+  chain: Pick<ChainConnection, 'chainId' | 'ledger' | 'utility'>
+  registered: MeterState
+  circuit: { slots: number; intervalSeconds: number }
+  lifecycle: Lifecycle
+  log: Log
+}): Promise<HouseholdMesh | undefined> {
+  const { config, identity, registered, chain } = options
+  if (!config.mesh.enabled) return undefined
+  const mesh = await startHouseholdMesh({
+    dataDir: config.dataDir,
+    config: config.mesh,
+    // Unregistered only on the dev chain, which registers the meter in DEV_AREA_ID.
+    area: registered.registered ? registered.areaId : DEV_AREA_ID,
+    domain: { chainId: chain.chainId, verifyingContract: chain.ledger.address },
+    ledger: chain.ledger,
+    meterAddress: identity.meter.address,
+    meterSigner:
+      config.meter.simulated && identity.meter.simulatedPrivateKey
+        ? signerFromPrivateKey(identity.meter.simulatedPrivateKey)
+        : undefined,
+    householdSigner: signerFromPrivateKey(identity.walletKey),
+    registered: registered.registered,
+    rootKey: identity.rootKey,
+    // Only on the embedded dev chain does this node play the utility, and observe the area.
+    observer: config.mesh.observer ?? chain.utility !== undefined,
+    simulatedMeter: config.meter.simulated,
+    intervalSeconds: options.circuit.intervalSeconds,
+    slots: options.circuit.slots,
+    log: options.log,
+  })
+  return options.lifecycle.started('mesh', mesh)
+}

@@ -1,0 +1,179 @@
+/**
+ * The household node: every service of one home wired together, started in dependency order and
+ * stopped in reverse by one Lifecycle (lifecycle.ts; a failed start unwinds what already started).
+ * Each step is a module of its own here; this file is only their order and what each is given.
+ *
+ *   chain (embedded EDR + journal, or RPC_URL) ─ ledger ─┐
+ *   MQTT broker ─ ingestor (verify, journal, vault) ─────┼─ biller (prove, submit, track payment)
+ *   Helia + vault ───────────────────────────────────────┘
+ *   automation (rules, alarms, relay commands)   virtual meter (embedded default)   HTTP API + stream
+ */
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { processProver } from '../billing/prover/prover-process.ts'
+import { provisionMeter, registerDevMeterAtFirstPeriod } from '../chain/provisioning.ts'
+import type { NodeConfig } from '../config.ts'
+import { loadReadingHistory } from '../history/from-vault.ts'
+import type { HouseholdContext, Log } from '../http/context.ts'
+import { SseHub } from '../http/server.ts'
+import type { HouseholdIdentity } from '../identity/identity.ts'
+import { openGrantStore } from '../privacy/grants.ts'
+import { createDeviceRegistry } from '../voice/devices.ts'
+import { startApi } from './api.ts'
+import { startAutomation, startBroker } from './automation.ts'
+import { startBilling, trackTariffPrices, watchPayments } from './billing.ts'
+import { connectChain } from './chain.ts'
+import { routeEvents } from './events.ts'
+import { createHomeIngestor } from './ingest.ts'
+import { Lifecycle } from './lifecycle.ts'
+import { DEV_AREA_ID, startMesh } from './mesh.ts'
+import { startSerialMeter, startVirtualMeter } from './meter.ts'
+import { simulatedStart } from './simulated-clock.ts'
+import { startVault } from './vault.ts'
+
+export { ExternalChainConfigError } from '../chain/errors.ts'
+export type { HouseholdContext, Log } from '../http/context.ts'
+
+export interface HouseholdNode {
+  readonly context: HouseholdContext
+  readonly urls: { api: string; rpc: string; mqtt: string }
+  stop(): Promise<void>
+}
+
+const defaultLog: Log = (entry) =>
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`)
+
+export async function startHouseholdNode(
+  config: NodeConfig,
+  identity: HouseholdIdentity,
+  options: { log?: Log } = {},
+): Promise<HouseholdNode> {
+  const log = options.log ?? defaultLog
+  const lifecycle = new Lifecycle(log)
+  try {
+    await mkdir(config.dataDir, { recursive: true })
+    const prover = await processProver(config.circuit)
+    lifecycle.started('prover', () => prover.close())
+    const intervalSeconds = 86_400 / prover.slots
+    const circuit = { profile: config.circuit, n: prover.n, slots: prover.slots, intervalSeconds }
+    const chain = await connectChain({ config, identity, circuit, lifecycle, log })
+    const { ledger, wallet, utility, chainId } = chain
+    const domain = { chainId, verifyingContract: ledger.address }
+
+    // The meter's simulated clock decides where the first period starts.
+    const meter = identity.meter.address
+    const meterStateFile = join(config.dataDir, 'meter', 'state.json')
+    await mkdir(join(config.dataDir, 'meter'), { recursive: true })
+    const clockState = config.meter.simulated
+      ? await simulatedStart(config.dataDir, config.meter.speed, meterStateFile)
+      : undefined
+    const { registered, firstPeriodStart } = await provisionMeter({
+      dataDir: config.dataDir,
+      ledger,
+      utility: utility ? ledger.connect(utility) : undefined,
+      meter,
+      slots: prover.slots,
+      intervalSeconds,
+      clockStart: clockState?.start,
+    })
+
+    const mqttUrl = await startBroker(config.mqtt, lifecycle)
+    const mesh = await startMesh({ config, identity, chain, registered, circuit, lifecycle, log })
+    const vault = await startVault({ dataDir: config.dataDir, identity, mesh, lifecycle })
+    const ingestor = createHomeIngestor({
+      config,
+      identity,
+      domain,
+      mqttUrl,
+      registered,
+      firstPeriodStart,
+      circuit,
+      vault,
+      log,
+    })
+    const { bills, biller, billPeriod } = await startBilling({
+      dataDir: config.dataDir,
+      ledger,
+      prover,
+      ingestor,
+      vault,
+      circuit,
+      pairingKey: identity.meter.pairingKey,
+      lifecycle,
+      log,
+    })
+    const history = await loadReadingHistory(vault, intervalSeconds)
+    const priceAt = await trackTariffPrices({ ledger, biller, intervalSeconds, lifecycle })
+    const { automation, rules } = await startAutomation({
+      dataDir: config.dataDir,
+      mqttUrl,
+      meter,
+      mesh,
+      lifecycle,
+    })
+
+    const stream = new SseHub()
+    // Intervals feed the area aggregation, sealed periods the backups; mesh notices go on the stream.
+    mesh?.attach(ingestor, stream)
+    routeEvents({ ingestor, history, automation, biller, billPeriod, stream, log })
+    if (utility && !registered.registered) {
+      registerDevMeterAtFirstPeriod({
+        ingestor,
+        meter,
+        firstPeriodStart,
+        log,
+        utility: ledger.connect(utility),
+        household: wallet.address.toLowerCase() as `0x${string}`,
+        areaId: DEV_AREA_ID,
+      })
+    }
+    await ingestor.start()
+    lifecycle.started('ingestor', ingestor)
+    await startSerialMeter({ serial: config.serial, mqttUrl, meter, ingestor, lifecycle, log })
+    // Periods assembled before a crash but never handed to billing: addPeriod is idempotent.
+    for (const period of ingestor.periods(meter)) billPeriod(period)
+    await biller.resume()
+    watchPayments({ bills, biller, ledger, wallet, lifecycle, log })
+    const virtualMeter = await startVirtualMeter({
+      config,
+      identity,
+      clockState,
+      domain,
+      mqttUrl,
+      circuit,
+      firstPeriodStart,
+      stateFile: meterStateFile,
+      lifecycle,
+      log,
+    })
+
+    const context: HouseholdContext = {
+      ...chain, // provider, chainId, rpcUrl, ledger, wallet, utility
+      config,
+      identity,
+      mqttUrl,
+      circuit,
+      ingestor,
+      vault,
+      bills,
+      biller,
+      grants: openGrantStore(config.dataDir),
+      history,
+      automation,
+      rules,
+      devices: createDeviceRegistry(),
+      stream,
+      meter: virtualMeter,
+      mesh,
+      priceAt,
+      startedAt: Date.now(),
+      log,
+    }
+    const url = await startApi({ http: config.http, context, lifecycle, log })
+    log({ level: 'info', msg: 'household node ready', api: url, rpc: chain.rpcUrl, mqtt: mqttUrl })
+    return { context, urls: { api: url, rpc: chain.rpcUrl, mqtt: mqttUrl }, stop: () => lifecycle.stop() }
+  } catch (error) {
+    await lifecycle.stop()
+    throw error
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * Child process that proves bills (forked by prover-process.ts). Groth16 proving keeps a core
+ * busy for seconds; in its own process it cannot stall the node's event loop (live stream,
+ * relay commands, alarms), and a stop can kill it mid-proof. snarkjs' ffjavascript does not load
+ * in worker_threads, hence a process.
+ */
+import { isProfileName } from '../../../../circuits/src/profiles.ts'
+import { circuitProver } from './prover.ts'
+
+interface ProveRequest {
+  id: number
+  readings: number[]
+  salt: bigint
+  prices: bigint[]
+}
+
+const profile = process.argv[2]
+if (!isProfileName(profile)) {
+  process.send?.({
+    type: 'fatal',
+    error: { name: 'InvalidInputError', message: `unknown circuit profile ${profile}` },
+  })
+  process.exit(1)
+}
+
+const send = (message: unknown) => process.send?.(message)
+
+// Ctrl-C in a terminal signals the whole process group: dying here at once would fail the proof in
+// flight before the node has begun to stop. The node ends this process itself (SIGKILL on stop),
+// and its death closes the IPC channel, which ends this process too (below).
+process.on('SIGINT', () => {})
+process.on('disconnect', () => process.exit(0))
+
+try {
+  const prover = await circuitProver(profile)
+  send({ type: 'ready', n: prover.n, slots: prover.slots })
+  process.on('message', (request: ProveRequest) => {
+    prover.prove(request).then(
+      (result) => send({ type: 'result', id: request.id, result }),
+      (error: Error) =>
+        send({ type: 'error', id: request.id, error: { name: error.name, message: error.message } }),
+    )
+  })
+} catch (error) {
+  send({ type: 'fatal', error: { name: (error as Error).name, message: (error as Error).message } })
+  process.exit(1)
+}

@@ -1,0 +1,89 @@
+/**
+ * Where this home's meter stands on the ledger, and on the dev chain (where the node plays the
+ * utility) its installation: the demo tariff, and the meter registered at its first period start.
+ */
+import { join } from 'node:path'
+import type { LedgerClient, MeterState } from '../../../contracts/ts/ledger.ts'
+import type { Ingestor, RecordEvent } from '../ingest/ingestor.ts'
+import { readJsonFile, writeJsonAtomic } from '../storage/json-file.ts'
+import { ensureDevTariff, registerDevMeter } from './embedded-chain.ts'
+import { ExternalChainConfigError } from './errors.ts'
+
+export interface Provisioning {
+  /** The meter on the ledger as the node found it at start. */
+  registered: MeterState
+  /** Where the meter's first period starts (its registration point while unregistered). */
+  firstPeriodStart: number
+}
+
+export async function provisionMeter(options: {
+  dataDir: string
+  ledger: LedgerClient
+  /** The dev utility: present only on the embedded dev chain. */
+  utility: LedgerClient | undefined
+  meter: `0x${string}`
+  slots: number
+  intervalSeconds: number
+  /** Where the meter's clock starts (simulated time), if it is the node's virtual meter. */
+  clockStart: number | undefined
+}): Promise<Provisioning> {
+  const { ledger, intervalSeconds } = options
+  if (options.utility) await ensureDevTariff(options.utility, options.slots)
+  const registered = await ledger.meter(options.meter)
+  if (!registered.registered && !options.utility) {
+    throw new ExternalChainConfigError(
+      `meter ${options.meter} is not registered on the ledger ${ledger.address}: ask the utility to register it`,
+    )
+  }
+  // Registration point: a boundary two intervals after the clock's start (the meter is running
+  // by then), fixed once so that a restart before it keeps the same one.
+  const provisioningFile = join(options.dataDir, 'meter', 'provisioning.json')
+  const provisioning = (await readJsonFile(provisioningFile)) as { firstPeriodStart?: number } | undefined
+  let firstPeriodStart = Number(registered.nextStart)
+  if (!registered.registered) {
+    firstPeriodStart =
+      provisioning?.firstPeriodStart ??
+      Math.ceil((options.clockStart ?? Math.floor(Date.now() / 1000)) / intervalSeconds) * intervalSeconds +
+        intervalSeconds
+    await writeJsonAtomic(provisioningFile, { firstPeriodStart })
+  }
+  return { registered, firstPeriodStart }
+}
+
+/**
+ * On the dev chain, registers the meter when its record at the registration point arrives, with
+ * the counter it showed then (as a utility does at installation).
+ */
+export function registerDevMeterAtFirstPeriod(options: {
+  ingestor: Ingestor
+  utility: LedgerClient
+  meter: `0x${string}`
+  household: `0x${string}`
+  areaId: number
+  firstPeriodStart: number
+  log: (entry: Record<string, unknown>) => void
+}): void {
+  const { ingestor, firstPeriodStart, log } = options
+  const onBoundary = (event: RecordEvent) => {
+    if (event.record.kind !== 1 || event.record.time !== firstPeriodStart) return
+    ingestor.off('record', onBoundary)
+    registerDevMeter({
+      ledger: options.utility,
+      meter: options.meter,
+      household: options.household,
+      areaId: options.areaId,
+      startTime: firstPeriodStart,
+      startCounter: event.record.energyWh,
+    }).then(
+      () =>
+        log({
+          level: 'info',
+          msg: 'meter registered on the ledger',
+          startTime: firstPeriodStart,
+          startCounter: event.record.energyWh,
+        }),
+      (error: unknown) => log({ level: 'error', msg: 'could not register the meter', error: String(error) }),
+    )
+  }
+  ingestor.on('record', onBoundary)
+}

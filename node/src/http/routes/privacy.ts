@@ -1,0 +1,54 @@
+/** Privacy: what this home published on the chain, what stays private, and the grants given. */
+import { hexToBytes } from '#protocol/eip712.ts'
+import type { HouseholdContext } from '../context.ts'
+import { jsonObject } from '../params.ts'
+import type { HttpApi } from '../server.ts'
+import { findBill } from './bills.ts'
+
+export type PrivacyContext = Pick<HouseholdContext, 'bills' | 'vault' | 'grants'>
+
+const PRIVATE = [
+  'every interval reading and live sample (encrypted in the vault; the key never leaves this node)',
+  'the load profile by time of day',
+  'sensor readings (temperature, light, gas, water) and relay history',
+  'the salt of each period commitment',
+]
+
+export function registerPrivacyRoutes(api: HttpApi, ctx: PrivacyContext): void {
+  api.route('GET', '/api/privacy', async () => {
+    const grants = await ctx.grants.list()
+    return {
+      published: ctx.bills
+        .list()
+        .filter((b) => b.chainBillId)
+        .map((b) => ({
+          id: b.id,
+          billId: b.chainBillId,
+          periodStart: b.periodStart,
+          periodEnd: b.periodEnd,
+          commitment: b.commitment,
+          cidDigest: b.cidDigest,
+          manifestCid: b.manifestCid,
+          total: b.total,
+          energyWh: b.energyWh,
+          submitTx: b.submitTx,
+          proof: b.proof,
+        })),
+      private: PRIVATE,
+      grants,
+    }
+  })
+  api.route('POST', '/api/grants', async (r) => {
+    const body = jsonObject(await r.json())
+    const bill = findBill(ctx.bills, String(body.billId))
+    const recipient = hexToBytes(String(body.recipientPublicKey), 32)
+    const grant = await ctx.vault.grant(bill.manifestCid, recipient)
+    await ctx.grants.append({
+      manifestCid: bill.manifestCid,
+      billId: bill.id,
+      recipient: body.recipientPublicKey,
+      createdAt: new Date().toISOString(),
+    })
+    return { grant }
+  })
+}
