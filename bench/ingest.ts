@@ -15,13 +15,8 @@ import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { Aedes } from 'aedes'
 import mqtt from 'mqtt'
 import { addressOfPrivateKey, meterRecordDigest, recoverSigner } from '#protocol/eip712.ts'
-import {
-  encodeSensorPayload,
-  type MeterRecord,
-  parseSensorPayload,
-  sensorTopic,
-  signRecord,
-} from '#protocol/records.ts'
+import { encodeSensorPayload, type MeterRecord, parseSensorPayload, signRecord } from '#protocol/records.ts'
+import { sensorTopic } from '#protocol/topics.ts'
 import { createMeterVerifier } from '#protocol/verifier.ts'
 import { createIngestor } from '../node/src/ingest/ingestor.ts'
 import { openJournal } from '../node/src/ingest/journal.ts'

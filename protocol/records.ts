@@ -20,6 +20,7 @@ import {
   signDigest,
 } from './eip712.ts'
 import { InvalidInputError } from './errors.ts'
+import { parseMeterTopic } from './topics.ts'
 
 export const PAYLOAD_VERSION = 1
 /** A real record is ~600 bytes; 4 KiB leaves room for display fields and rejects floods early. */
@@ -91,9 +92,6 @@ export class MalformedPayloadError extends InvalidInputError {
 export class PayloadTooLargeError extends InvalidInputError {
   override name = 'PayloadTooLargeError'
 }
-export class TopicError extends InvalidInputError {
-  override name = 'TopicError'
-}
 /** The payload is JSON but does not match the schema; `path` names the offending field. */
 export class SchemaError extends InvalidInputError {
   override name = 'SchemaError'
@@ -106,37 +104,6 @@ export class SchemaError extends InvalidInputError {
 /** A well-formed signature that was made by some other key than the meter's. */
 export class WrongSignerError extends InvalidSignatureError {
   override name = 'WrongSignerError'
-}
-
-// ---------------------------------------------------------------- topics
-
-const TOPIC_RE = /^(tele|cmnd|stat|zkmeter)\/zkm_([0-9a-f]{40})\/([A-Za-z0-9]+)$/
-
-/** `zkm_` + 40 lowercase hex digits: the meter's Tasmota topic name. */
-export function meterTopicName(meter: string): string {
-  if (typeof meter !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(meter)) {
-    throw new InvalidInputError(`a meter address is 0x + 40 hex digits, got ${JSON.stringify(String(meter))}`)
-  }
-  return `zkm_${meter.slice(2).toLowerCase()}`
-}
-
-export const sensorTopic = (meter: string): string => `tele/${meterTopicName(meter)}/SENSOR`
-export const periodTopic = (meter: string): string => `tele/${meterTopicName(meter)}/PERIOD`
-export const resendTopic = (meter: string): string => `cmnd/${meterTopicName(meter)}/Resend`
-export const ackTopic = (meter: string): string => `zkmeter/${meterTopicName(meter)}/ack`
-export const goneTopic = (meter: string): string => `tele/${meterTopicName(meter)}/GONE`
-export const stateTopic = (meter: string): string => `tele/${meterTopicName(meter)}/STATE`
-export const resendPeriodTopic = (meter: string): string => `cmnd/${meterTopicName(meter)}/ResendPeriod`
-
-/** Meter address (lowercase) named by a `<prefix>/zkm_<hex>/<suffix>` topic. */
-export function parseMeterTopic(topic: string, prefix: string, suffix: string): Address {
-  const match = typeof topic === 'string' ? TOPIC_RE.exec(topic) : null
-  if (match === null || match[1] !== prefix || match[3] !== suffix) {
-    throw new TopicError(
-      `expected topic ${prefix}/zkm_<40 lowercase hex>/${suffix}, got ${JSON.stringify(String(topic).slice(0, 120))}`,
-    )
-  }
-  return `0x${match[2]}`
 }
 
 // ---------------------------------------------------------------- schema helpers

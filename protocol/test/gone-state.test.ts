@@ -11,18 +11,16 @@ import { ZkMeterError } from '../errors.ts'
 import { encodeState } from '../meter/status.ts'
 import {
   encodeGonePayload,
-  goneTopic,
   MalformedPayloadError,
   parseGonePayload,
   parseStatePayload,
   type RecordsGone,
   SchemaError,
   signGone,
-  stateTopic,
-  TopicError,
   verifyGoneSignature,
   WrongSignerError,
 } from '../records.ts'
+import { goneTopic, stateTopic, TopicError } from '../topics.ts'
 import { createMeterVerifier } from '../verifier.ts'
 
 const domain = { chainId: 31337n, verifyingContract: '0x5fbdb2315678afecb367f032d93f642f64180aa3' as const }

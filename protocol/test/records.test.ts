@@ -12,17 +12,15 @@ import {
   PayloadTooLargeError,
   parsePeriodPayload,
   parseSensorPayload,
-  periodTopic,
   RECORD_KEYS,
   SchemaError,
-  sensorTopic,
   signPeriod,
   signRecord,
-  TopicError,
   verifyPeriodSignature,
   verifyRecordSignature,
   WrongSignerError,
 } from '../records.ts'
+import { periodTopic, sensorTopic, TopicError } from '../topics.ts'
 
 const domain = { chainId: 31337n, verifyingContract: '0x5fbdb2315678afecb367f032d93f642f64180aa3' as const }
 const key = secp256k1.utils.randomSecretKey()

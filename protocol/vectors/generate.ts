@@ -30,13 +30,7 @@ import {
 import { periodEndFor, rescheduledEnd } from '../meter/period.ts'
 import { createRelayController, type RelayAction } from '../meter/relays.ts'
 import { encodeState } from '../meter/status.ts'
-import {
-  encodeGonePayload,
-  encodePeriodPayload,
-  encodeSensorPayload,
-  MAX_PAYLOAD_BYTES,
-  meterTopicName,
-} from '../records.ts'
+import { encodeGonePayload, encodePeriodPayload, encodeSensorPayload, MAX_PAYLOAD_BYTES } from '../records.ts'
 import { crc16Modbus } from '../serial/crc16.ts'
 import {
   encodeFrame,
@@ -54,6 +48,7 @@ import {
   pzemResetRequest,
   pzemResponse,
 } from '../serial/pzem.ts'
+import { meterTopicName } from '../topics.ts'
 
 export const VECTORS_DIR = dirname(fileURLToPath(import.meta.url))
 

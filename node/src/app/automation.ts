@@ -4,7 +4,7 @@
  * discovery of this meter. A raised hazard alarm is signed and sent to the neighbours by the mesh.
  */
 import { join } from 'node:path'
-import { meterTopicName } from '#protocol/records.ts'
+import { meterTopicName } from '#protocol/topics.ts'
 import { openRuleStore, type RuleStore } from '../automation/rule-store.ts'
 import { type Automation, createAutomation } from '../automation/service.ts'
 import type { NodeConfig } from '../config.ts'

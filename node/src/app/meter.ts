@@ -2,7 +2,7 @@
  * The meter's way in: a meter wired by USB (--serial-port), and the virtual meter (the embedded
  * default, on simulated time).
  */
-import { meterTopicName } from '#protocol/records.ts'
+import { meterTopicName } from '#protocol/topics.ts'
 import type { NodeConfig } from '../config.ts'
 import type { Log } from '../http/context.ts'
 import type { HouseholdIdentity } from '../identity/identity.ts'

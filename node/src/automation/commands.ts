@@ -6,6 +6,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { InvalidInputError } from '#protocol/errors.ts'
+import { topicsForName } from '#protocol/topics.ts'
 import { type Clock, createSystemClock } from './clock.ts'
 import {
   type CommanderEvents,
@@ -44,7 +45,8 @@ export function createRelayCommander(options: RelayCommanderOptions): RelayComma
   const pending = createPendingCommands({ clock, events, timeoutMs: options.timeoutMs ?? 3000 })
   const reader = createStatReader({ meter, events, confirm: pending.confirm })
   let running = false
-  const topics = [`stat/${meter}/#`, `tele/${meter}/STATE`]
+  const meterTopics = topicsForName(meter)
+  const topics = [meterTopics.stat, meterTopics.state]
 
   const onMessage = (topic: string, payload: Buffer): void => {
     if (running) reader.onMessage(topic, payload)
@@ -91,8 +93,8 @@ export function createRelayCommander(options: RelayCommanderOptions): RelayComma
         const entry = pending.add(command, resolve)
         const [topic, payload] =
           command.kind === 'power'
-            ? [`cmnd/${meter}/POWER${command.channel}`, command.on ? 'ON' : 'OFF']
-            : [`cmnd/${meter}/FanSpeed`, String(command.speed)]
+            ? [meterTopics.command(`POWER${command.channel}`), command.on ? 'ON' : 'OFF']
+            : [meterTopics.command('FanSpeed'), String(command.speed)]
         client.publish(topic, payload, { qos: 1, retain: false }, (error) => {
           if (error) entry.fail('publish', `${describeCommand(command)}: ${error.message}`)
         })

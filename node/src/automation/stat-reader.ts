@@ -4,6 +4,7 @@
  * reported relays and fan speed; anything it cannot understand is an invalidMessage event.
  */
 import type { EventEmitter } from 'node:events'
+import { topicsForName } from '#protocol/topics.ts'
 import type { CommanderEvents, MeterOutputs } from './commander-types.ts'
 import { MAX_FAN_SPEED, RELAY_COUNT, type RelayCommand } from './reading.ts'
 
@@ -32,8 +33,9 @@ export function createStatReader(options: {
   confirm: (matches: (command: RelayCommand) => boolean) => void
 }): StatReader {
   const { events, confirm } = options
-  const statPrefix = `stat/${options.meter}/`
-  const stateTopic = `tele/${options.meter}/STATE`
+  const topics = topicsForName(options.meter)
+  const statPrefix = topics.statPrefix
+  const stateTopic = topics.state
   const relays: (boolean | undefined)[] = Array.from({ length: RELAY_COUNT }, () => undefined)
   let fanSpeed: number | undefined
 
@@ -95,7 +97,7 @@ export function createStatReader(options: {
   return {
     onMessage(topic, payload) {
       const text = payload.toString('utf8')
-      if (topic === stateTopic || topic === `${statPrefix}RESULT`) {
+      if (topic === stateTopic || topic === topics.result) {
         // tele/STATE is periodic and may predate a command in flight: it tracks state, never confirms.
         readObject(topic, text, topic === stateTopic ? 'state' : 'result')
         return

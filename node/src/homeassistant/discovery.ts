@@ -6,6 +6,7 @@
  */
 
 import { InvalidInputError } from '#protocol/errors.ts'
+import { homeAssistantConfigTopic, topicsForName } from '#protocol/topics.ts'
 import type { MqttLink } from '../automation/commands.ts'
 import { RELAY, RELAY_COUNT } from '../automation/reading.ts'
 
@@ -146,6 +147,7 @@ export function discoveryConfigs(options: DiscoveryOptions): DiscoveryConfig[] {
       `discovery prefix ${JSON.stringify(prefix)} must be a plain MQTT topic level like "homeassistant"`,
     )
   }
+  const topics = topicsForName(meter)
   const device = {
     identifiers: [meter],
     name: options.name ?? `zkmeter ${meter.slice(4, 10)}`,
@@ -154,18 +156,18 @@ export function discoveryConfigs(options: DiscoveryOptions): DiscoveryConfig[] {
     ...(options.swVersion === undefined ? {} : { sw_version: options.swVersion }),
   }
   const common = {
-    availability_topic: `tele/${meter}/LWT`,
+    availability_topic: topics.lwt,
     payload_available: 'Online',
     payload_not_available: 'Offline',
     device,
   }
-  const sensorTopic = `tele/${meter}/SENSOR`
+  const sensorTopic = topics.sensor
   const configs: DiscoveryConfig[] = []
   const add = (component: Component, objectId: string, payload: Record<string, unknown>) =>
     configs.push({
       component,
       objectId,
-      topic: `${prefix}/${component}/${meter}/${objectId}/config`,
+      topic: homeAssistantConfigTopic(prefix, component, meter, objectId),
       payload: { ...payload, unique_id: `${meter}_${objectId}`, ...common },
     })
 
@@ -197,8 +199,8 @@ export function discoveryConfigs(options: DiscoveryOptions): DiscoveryConfig[] {
     }
     add('switch', `relay${n}`, {
       name,
-      command_topic: `cmnd/${meter}/POWER${n}`,
-      state_topic: `stat/${meter}/POWER${n}`,
+      command_topic: topics.command(`POWER${n}`),
+      state_topic: topics.power(n),
       payload_on: 'ON',
       payload_off: 'OFF',
       state_on: 'ON',
@@ -209,13 +211,13 @@ export function discoveryConfigs(options: DiscoveryOptions): DiscoveryConfig[] {
   }
   add('fan', 'fan', {
     name: options.relayNames?.[RELAY.fan] ?? 'Ceiling fan',
-    command_topic: `cmnd/${meter}/POWER${RELAY.fan}`,
-    state_topic: `stat/${meter}/POWER${RELAY.fan}`,
+    command_topic: topics.command(`POWER${RELAY.fan}`),
+    state_topic: topics.power(RELAY.fan),
     payload_on: 'ON',
     payload_off: 'OFF',
-    percentage_command_topic: `cmnd/${meter}/FanSpeed`,
+    percentage_command_topic: topics.command('FanSpeed'),
     // RESULT also carries POWER<n> results: an empty rendering makes Home Assistant ignore those.
-    percentage_state_topic: `stat/${meter}/RESULT`,
+    percentage_state_topic: topics.result,
     percentage_value_template: '{% if value_json.FanSpeed is defined %}{{ value_json.FanSpeed }}{% endif %}',
     speed_range_min: 1,
     speed_range_max: 3,

@@ -10,9 +10,9 @@ import {
   MalformedPayloadError,
   PayloadTooLargeError,
   SchemaError,
-  TopicError,
   WrongSignerError,
 } from '#protocol/records.ts'
+import { TopicError } from '#protocol/topics.ts'
 
 export const ANOMALY_KINDS = [
   // rejected payloads

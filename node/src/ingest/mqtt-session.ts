@@ -6,6 +6,7 @@
  */
 import mqtt, { type MqttClient } from 'mqtt'
 import { ZkMeterError } from '#protocol/errors.ts'
+import { ANY_METER } from '#protocol/topics.ts'
 import type { IngestOutcome } from './types.ts'
 
 export interface MqttSessionOptions {
@@ -54,10 +55,10 @@ export async function connectMqtt({
   })
   try {
     await c.subscribeAsync({
-      'tele/+/SENSOR': { qos: 1 },
-      'tele/+/PERIOD': { qos: 1 },
-      'tele/+/GONE': { qos: 1 },
-      'tele/+/STATE': { qos: 0 },
+      [ANY_METER.sensor]: { qos: 1 },
+      [ANY_METER.period]: { qos: 1 },
+      [ANY_METER.gone]: { qos: 1 },
+      [ANY_METER.state]: { qos: 0 },
     })
   } catch (error) {
     c.end(true)

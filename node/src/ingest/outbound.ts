@@ -6,7 +6,7 @@
  * or "this range is missing".
  */
 import type { MqttClient } from 'mqtt'
-import { ackTopic, resendPeriodTopic, resendTopic } from '#protocol/records.ts'
+import { ackTopic, resendPeriodTopic, resendTopic } from '#protocol/topics.ts'
 import type { Anomaly } from './anomalies.ts'
 import type { IngestorConfig } from './config.ts'
 import { missingClose } from './period-tracker.ts'

@@ -11,7 +11,7 @@ import type { MqttClient } from 'mqtt'
 import { afterEach, beforeEach, expect, it } from 'vitest'
 import { commit } from '#protocol/commitment.ts'
 import type { MeterRecord } from '#protocol/records.ts'
-import { ackTopic } from '#protocol/records.ts'
+import { ackTopic } from '#protocol/topics.ts'
 import { createFileSink } from '../../src/ingest/sink.ts'
 import {
   connectMeter,

@@ -17,11 +17,10 @@ import {
   encodePeriodPayload,
   encodeSensorPayload,
   type MeterRecord,
-  periodTopic,
-  sensorTopic,
   signPeriod,
   signRecord,
 } from '#protocol/records.ts'
+import { periodTopic, sensorTopic } from '#protocol/topics.ts'
 import type { IngestorOptions } from '../../src/ingest/ingestor.ts'
 
 export const DOMAIN = {

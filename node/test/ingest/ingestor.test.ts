@@ -1,16 +1,8 @@
 import type { MqttClient } from 'mqtt'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { commit } from '#protocol/commitment.ts'
-import {
-  ackTopic,
-  encodePeriodPayload,
-  encodeSensorPayload,
-  periodTopic,
-  resendTopic,
-  sensorTopic,
-  signPeriod,
-  signRecord,
-} from '#protocol/records.ts'
+import { encodePeriodPayload, encodeSensorPayload, signPeriod, signRecord } from '#protocol/records.ts'
+import { ackTopic, periodTopic, resendTopic, sensorTopic } from '#protocol/topics.ts'
 import { createIngestor, type Ingestor } from '../../src/ingest/ingestor.ts'
 import { createFileSink } from '../../src/ingest/sink.ts'
 import {

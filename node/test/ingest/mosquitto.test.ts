@@ -5,7 +5,7 @@
  */
 import type { MqttClient } from 'mqtt'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { ackTopic, resendTopic } from '#protocol/records.ts'
+import { ackTopic, resendTopic } from '#protocol/topics.ts'
 import { createIngestor, type Ingestor } from '../../src/ingest/ingestor.ts'
 import { createFileSink } from '../../src/ingest/sink.ts'
 import { type Mosquitto, startMosquitto } from '../mqtt/mosquitto.ts'

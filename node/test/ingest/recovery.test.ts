@@ -8,16 +8,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { encodeState } from '#protocol/meter/status.ts'
-import {
-  encodeGonePayload,
-  goneTopic,
-  type MeterRecord,
-  type RecordsGone,
-  resendPeriodTopic,
-  resendTopic,
-  signGone,
-  stateTopic,
-} from '#protocol/records.ts'
+import { encodeGonePayload, type MeterRecord, type RecordsGone, signGone } from '#protocol/records.ts'
+import { goneTopic, resendPeriodTopic, resendTopic, stateTopic } from '#protocol/topics.ts'
 import { createIngestor, type Ingestor, type OutboundMessage } from '../../src/ingest/ingestor.ts'
 import { createTestMeter, DAY0, DOMAIN, oneMeterIngestorOptions, tempDir } from './helpers.ts'
 

@@ -6,7 +6,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { commit, deriveSalt } from '#protocol/commitment.ts'
 import { billingPeriodDigest, hexToBytes, recoverSigner } from '#protocol/eip712.ts'
 import {
-  goneTopic,
   parseGonePayload,
   parsePeriodPayload,
   parseSensorPayload,
@@ -14,6 +13,7 @@ import {
   verifyGoneSignature,
   verifyRecordSignature,
 } from '#protocol/records.ts'
+import { goneTopic } from '#protocol/topics.ts'
 import { createManualClock } from '../../src/meter/clock.ts'
 import { InvalidMeterOptionError, MeterStateError } from '../../src/meter/errors.ts'
 import { createVirtualMeter, RECENT_PERIODS } from '../../src/meter/virtual-meter.ts'

@@ -6,7 +6,6 @@
  */
 import { SerialPort } from 'serialport'
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { ackTopic } from '#protocol/records.ts'
 import { encodeFrame, LinkDecoder } from '#protocol/serial/link.ts'
 import {
   encodeMessage,
@@ -14,6 +13,7 @@ import {
   MessageAssembler,
   type SerialMessage,
 } from '#protocol/serial/message.ts'
+import { ackTopic } from '#protocol/topics.ts'
 import { createIngestor, type Ingestor } from '../../src/ingest/ingestor.ts'
 import { createSerialMeterLink, type SerialMeterLink } from '../../src/serial/link.ts'
 import { createTestMeter, DAY0, DOMAIN, INTERVAL, N, tempDir, until } from '../ingest/helpers.ts'

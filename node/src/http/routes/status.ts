@@ -1,5 +1,5 @@
 /** GET /api/status (is everything up, and where) and GET /api/chain (what a wallet needs to pay). */
-import { meterTopicName } from '#protocol/records.ts'
+import { meterTopicName } from '#protocol/topics.ts'
 import type { HouseholdContext } from '../context.ts'
 import type { HttpApi } from '../server.ts'
 
