@@ -2,6 +2,8 @@
  * Where the services' events go: records to the chart history, automation and the live stream;
  * verified periods to billing; bills, alarms and relay changes to the stream.
  */
+
+import { toReading } from '../automation/reading.ts'
 import type { Automation } from '../automation/service.ts'
 import type { Biller } from '../billing/biller.ts'
 import type { ReadingHistory } from '../history/readings.ts'
@@ -33,7 +35,7 @@ export function routeEvents(options: {
   ingestor.on('record', (event) => {
     history.add(event.record)
     try {
-      automation.onReading(event.record as unknown as Record<string, unknown>)
+      automation.onReading(toReading(event.record))
     } catch (error) {
       log({ level: 'warn', msg: 'automation refused a reading', error: String(error) })
     }

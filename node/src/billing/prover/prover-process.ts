@@ -12,6 +12,7 @@ import { ZkMeterError } from '#protocol/errors.ts'
 import { CircuitNotBuiltError } from '../../../../circuits/src/errors.ts'
 import { buildScriptFor, profileBuildDir } from '../../../../circuits/src/profiles.ts'
 import type { BillProver } from '../biller.ts'
+import type { BillProof, ProveRequest, ProverReply } from './prover-messages.ts'
 
 /** The prover process died or could not start: retrying (with a new process) may succeed. */
 export class ProverProcessError extends Error {
@@ -23,7 +24,7 @@ export class ProvingError extends ZkMeterError {
   override name = 'ProvingError'
 }
 
-type Pending = { resolve: (v: never) => void; reject: (e: Error) => void }
+type Pending = { resolve: (proof: BillProof) => void; reject: (e: Error) => void }
 
 export interface ProcessProver extends BillProver {
   n: number
@@ -105,36 +106,26 @@ export async function processProver(
       failStart = reject
     })
     ready.catch(() => {}) // observed by prove(); a child nobody waits for must not crash the node
-    proc.on(
-      'message',
-      (message: {
-        type: string
-        id?: number
-        n?: number
-        slots?: number
-        result?: never
-        error?: { name: string; message: string }
-      }) => {
-        if (message.type === 'ready') {
-          if (message.n !== n || message.slots !== slots) {
-            failStart(new ProvingError(`the prover loaded a circuit of ${message.n} readings, expected ${n}`))
-          } else markReady()
-        } else if (message.type === 'fatal') {
-          failStart(new ProvingError(`${message.error?.name}: ${message.error?.message}`))
-        } else if (message.id !== undefined) {
-          const p = pending.get(message.id)
-          pending.delete(message.id)
-          if (message.type === 'result') p?.resolve(message.result as never)
-          else
-            p?.reject(
-              new ProvingError(`${message.error?.name}: ${message.error?.message}`, {
-                details: { name: message.error?.name },
-              }),
-            )
-          if (pending.size === 0) armIdle()
-        }
-      },
-    )
+    proc.on('message', (message: ProverReply) => {
+      if (message.type === 'ready') {
+        if (message.n !== n || message.slots !== slots) {
+          failStart(new ProvingError(`the prover loaded a circuit of ${message.n} readings, expected ${n}`))
+        } else markReady()
+      } else if (message.type === 'fatal') {
+        failStart(new ProvingError(`${message.error.name}: ${message.error.message}`))
+      } else {
+        const p = pending.get(message.id)
+        pending.delete(message.id)
+        if (message.type === 'result') p?.resolve(message.result)
+        else
+          p?.reject(
+            new ProvingError(`${message.error.name}: ${message.error.message}`, {
+              details: { name: message.error.name },
+            }),
+          )
+        if (pending.size === 0) armIdle()
+      }
+    })
     const exited = new Promise<void>((resolve) => {
       proc.on('exit', (code, signal) => {
         if (worker?.proc === proc) worker = undefined
@@ -176,13 +167,14 @@ export async function processProver(
       if (closed) throw new ProverProcessError('the prover is closed')
       const id = nextId++
       return new Promise((resolve, reject) => {
-        current.pending.set(id, { resolve: resolve as (v: never) => void, reject })
-        current.proc.send({
+        current.pending.set(id, { resolve, reject })
+        const request: ProveRequest = {
           id,
           readings: [...inputs.readings],
           salt: inputs.salt,
           prices: [...inputs.prices],
-        })
+        }
+        current.proc.send(request)
       })
     },
     async close() {

@@ -6,24 +6,18 @@
  */
 import { isProfileName } from '../../../../circuits/src/profiles.ts'
 import { circuitProver } from './prover.ts'
+import type { ProveRequest, ProverReply } from './prover-messages.ts'
 
-interface ProveRequest {
-  id: number
-  readings: number[]
-  salt: bigint
-  prices: bigint[]
-}
+const send = (message: ProverReply) => process.send?.(message)
 
 const profile = process.argv[2]
 if (!isProfileName(profile)) {
-  process.send?.({
+  send({
     type: 'fatal',
     error: { name: 'InvalidInputError', message: `unknown circuit profile ${profile}` },
   })
   process.exit(1)
 }
-
-const send = (message: unknown) => process.send?.(message)
 
 // Ctrl-C in a terminal signals the whole process group: dying here at once would fail the proof in
 // flight before the node has begun to stop. The node ends this process itself (SIGKILL on stop),
