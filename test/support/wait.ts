@@ -34,7 +34,7 @@ export async function waitFor<T>(
   what: string,
   probe: Probe<T>,
   budgetMs: number,
-  { intervalMs = 10, maxIntervalMs = 250 }: WaitOptions = {},
+  { intervalMs = 5, maxIntervalMs = 50 }: WaitOptions = {},
 ): Promise<Exclude<T, undefined | false>> {
   const deadline = Date.now() + budgetMs
   let pause = intervalMs
