@@ -17,25 +17,43 @@ function ephemeralLow(): number {
   }
 }
 
-/** Reserves `count` ports in a separate Node process and returns them. */
-function reserveInChild(count: number): Promise<number[]> {
+interface ChildReservation {
+  ports: number[]
+  /** Ends the child, and with it its claims. */
+  exit(): Promise<void>
+}
+
+/** Reserves `count` ports in a separate Node process, which holds them until exit() is called. */
+function reserveInChild(count: number): Promise<ChildReservation> {
   const script = `import { reservePort } from ${JSON.stringify(PORTS)}
 const ports = []
 for (let i = 0; i < ${count}; i++) ports.push(await reservePort())
-process.stdout.write(JSON.stringify(ports))`
+process.stdout.write(JSON.stringify(ports) + '\\n')
+process.stdin.resume()
+process.stdin.on('end', () => process.exit(0))`
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     })
+    const exited = new Promise<void>((done) => child.once('exit', () => done()))
     let out = ''
     let err = ''
     child.stdout.on('data', (d) => {
       out += String(d)
+      if (out.endsWith('\n')) {
+        resolve({
+          ports: JSON.parse(out) as number[],
+          exit: () => {
+            child.stdin.end()
+            return exited
+          },
+        })
+      }
     })
     child.stderr.on('data', (d) => {
       err += String(d)
     })
-    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as number[]) : reject(new Error(err))))
+    child.once('exit', (code) => reject(new Error(`the child exited (${code}) before reserving: ${err}`)))
   })
 }
 
@@ -55,12 +73,16 @@ describe('reservePort', () => {
   })
 
   it('never hands the same port to two processes reserving at the same time', async () => {
+    // Both hold their claims until both have reserved: a port one released on exit may be reused.
     const [a, b] = await Promise.all([reserveInChild(40), reserveInChild(40)])
-    expect(new Set([...(a ?? []), ...(b ?? [])]).size).toBe(80)
+    await Promise.all([a.exit(), b.exit()])
+    expect(new Set([...a.ports, ...b.ports]).size).toBe(80)
   }, 30_000)
 
   it('skips a port a live process claimed, and takes over the claim of one that died', async () => {
-    const [port] = await reserveInChild(1)
+    const child = await reserveInChild(1)
+    await child.exit()
+    const [port] = child.ports
     const lock = join(tmpdir(), 'zkmeter-test-ports', String(port))
     // The test runner's own parent lives; a process that has exited does not.
     writeFileSync(lock, String(process.ppid))
