@@ -9,7 +9,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { keccak_256 } from '@noble/hashes/sha3.js'
@@ -18,17 +17,10 @@ import { JsonRpcProvider, Network, Wallet } from 'ethers'
 import mqtt from 'mqtt'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { reservePort } from '../../test/support/ports.ts'
 import { type Browser, buildUi, launchBrowser, UI_ROOT } from './browser.ts'
 
 const REPO = join(UI_ROOT, '..')
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return port
-}
 
 function run(args: string[], log: string[]): ChildProcess {
   const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -87,8 +79,8 @@ beforeAll(async () => {
   // which `npm test` runs before vitest (the node says so if they are missing).
   await buildUi()
   dataDir = await mkdtemp(join(tmpdir(), 'zkm-ui-e2e-'))
-  const [port, chainPort] = [await freePort(), await freePort()]
-  mqttPort = await freePort()
+  const [port, chainPort] = [await reservePort(), await reservePort()]
+  mqttPort = await reservePort()
   base = `http://127.0.0.1:${port}`
   // 2880× meter time: a one-day billing period closes every 30 s.
   node = run(

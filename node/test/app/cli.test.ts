@@ -4,11 +4,11 @@
  */
 import { execFile, spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { reservePort as freePort } from '../../../test/support/ports.ts'
 import { BUNDLE, buildNode, NODE_RUN_FLAGS } from '../../../tools/build-node.mjs'
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))
@@ -18,18 +18,6 @@ function run(args: string[]): Promise<{ code: number; stdout: string; stderr: st
     execFile(process.execPath, [CLI, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
       resolve({ code, stdout: String(stdout), stderr: String(stderr) })
-    })
-  })
-}
-
-/** A loopback port nobody listens on (bound, then released). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.on('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
     })
   })
 }

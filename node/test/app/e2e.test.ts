@@ -8,6 +8,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { waitFor } from '../../../test/support/wait.ts'
 import { type HouseholdNode, startHouseholdNode } from '../../src/app/node.ts'
 import { DEFAULT_CONFIG, type NodeConfig } from '../../src/config.ts'
 import { initHousehold, openHousehold } from '../../src/identity/identity.ts'
@@ -31,16 +32,6 @@ interface BillView {
   energyWh: number
   chainBillId: string | null
   error: unknown
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 250))
-  }
 }
 
 async function filesUnder(dir: string): Promise<string[]> {

@@ -7,6 +7,7 @@ import { once } from 'node:events'
 import { createServer, type Server, type Socket } from 'node:net'
 import { Aedes } from 'aedes'
 import mqtt, { type MqttClient } from 'mqtt'
+import { waitUntil } from '../../../test/support/wait.ts'
 import { HAZARD_BIT, RELAY, type Reading } from '../../src/automation/reading.ts'
 
 export interface Broker {
@@ -135,10 +136,6 @@ export async function startDevice(url: string, meter: string, options: DeviceOpt
 }
 
 /** Resolves when `predicate` holds, polling briefly; rejects after `ms`. */
-export async function until(predicate: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms
-  while (!predicate()) {
-    if (Date.now() > end) throw new Error('condition not reached in time')
-    await new Promise((r) => setTimeout(r, 5))
-  }
+export function until(predicate: () => boolean, ms = 3000): Promise<void> {
+  return waitUntil(predicate, ms)
 }

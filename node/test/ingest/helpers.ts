@@ -21,6 +21,7 @@ import {
   signRecord,
 } from '#protocol/records.ts'
 import { periodTopic, sensorTopic } from '#protocol/topics.ts'
+import { waitUntil } from '../../../test/support/wait.ts'
 import type { IngestorOptions } from '../../src/ingest/ingestor.ts'
 
 export const DOMAIN = {
@@ -158,12 +159,8 @@ export async function connectMeter(url: string, clientId: string): Promise<MqttC
 }
 
 /** Resolves when `predicate` holds, polling; rejects after `timeoutMs`. */
-export async function until(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time')
-    await new Promise((r) => setTimeout(r, 20))
-  }
+export function until(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  return waitUntil(predicate, timeoutMs)
 }
 
 /**

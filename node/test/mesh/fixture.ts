@@ -1,6 +1,7 @@
 /** Shared setup for the mesh tests: N real libp2p nodes on 127.0.0.1 in this process, one area. */
 import { randomBytes } from 'node:crypto'
 import type { Eip712Domain } from '#protocol/eip712.ts'
+import { waitUntil } from '../../../test/support/wait.ts'
 import type { MeshLogger } from '../../src/mesh/context.ts'
 import { createMeshNode, type MeshNode, type MeshNodeOptions } from '../../src/mesh/node.ts'
 import { type RegistryEntry, snapshotRegistry } from '../../src/mesh/registry.ts'
@@ -38,12 +39,8 @@ export interface Cluster {
   stop(): Promise<void>
 }
 
-export async function until(condition: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 10))
-  }
+export function until(condition: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  return waitUntil(condition, timeoutMs, what)
 }
 
 /** Starts `count` member nodes, connects every pair, and waits until every node knows every member. */

@@ -14,12 +14,13 @@ import {
   verifyRecordSignature,
 } from '#protocol/records.ts'
 import { goneTopic } from '#protocol/topics.ts'
+import { reservePort } from '../../../test/support/ports.ts'
+import { waitUntil } from '../../../test/support/wait.ts'
 import { createManualClock } from '../../src/meter/clock.ts'
 import { InvalidMeterOptionError, MeterStateError } from '../../src/meter/errors.ts'
 import { createVirtualMeter, RECENT_PERIODS } from '../../src/meter/virtual-meter.ts'
 import { type Broker, createBroker } from '../../src/mqtt/broker.ts'
 import { MqttUnreachableError } from '../../src/mqtt/errors.ts'
-import { freePort } from '../mqtt/mosquitto.ts'
 import {
   DOMAIN,
   INTERVAL,
@@ -153,7 +154,7 @@ describe('virtual meter over aedes', () => {
     await rig.clock.advance((RECENT_PERIODS + 2) * 86_400)
     // Live closes only: an earlier test of the same meter key left a retained one on the broker.
     const live = () => sub.on(meter.topics.period).filter((m) => !m.retain)
-    await waitUntil(() => live().length === RECENT_PERIODS + 2)
+    await waitUntil(() => live().length === RECENT_PERIODS + 2, 3000)
     const closes = live()
     const starts = closes.map((m) => JSON.parse(m.payload).periodStart as number)
     expect(meter.state().recentPeriods).toEqual(starts.slice(-RECENT_PERIODS))
@@ -170,7 +171,7 @@ describe('virtual meter over aedes', () => {
       meter.topics.command('ResendPeriod'),
       JSON.stringify({ periodStart: starts.at(-3) }),
     )
-    await waitUntil(() => live().length === RECENT_PERIODS + 3)
+    await waitUntil(() => live().length === RECENT_PERIODS + 3, 3000)
     const again = live()
     expect(again.at(-1)!.payload).toBe(wanted.payload)
     expect(again.at(-1)!.retain).toBe(false)
@@ -181,6 +182,7 @@ describe('virtual meter over aedes', () => {
     )
     await waitUntil(
       () => rig?.logs.some((l) => l.includes(`ResendPeriod ${starts[0]}: no such close`)) === true,
+      3000,
     )
     expect(live()).toHaveLength(RECENT_PERIODS + 3)
     // The retained PERIOD is still the latest close.
@@ -289,7 +291,7 @@ describe('virtual meter over aedes', () => {
     const all = await sub.waitForCount(meter.topics.sensor, 9)
     expect(all.slice(6).map((m) => m.payload)).toEqual(firstCopies.slice(1, 4).map((m) => m.payload))
     await sub.client.publishAsync(meter.topics.ack, '{"seq":3}', { retain: true, qos: 1 })
-    await waitUntil(() => meter.state().buffered === 2)
+    await waitUntil(() => meter.state().buffered === 2, 3000)
     await sub.client.publishAsync(meter.topics.command('Resend'), '{"from":0,"to":4}')
     const more = await sub.waitForCount(meter.topics.sensor, 10)
     expect(JSON.parse(more[9]!.payload).ZK.seq).toBe(4)
@@ -298,7 +300,7 @@ describe('virtual meter over aedes', () => {
     const parsed = parseGonePayload(gone!.topic, gone!.payload)
     expect(parsed.gone).toEqual({ meter: meter.address, fromSeq: 0, toSeq: 3 })
     verifyGoneSignature(DOMAIN, meter.address, parsed.gone, parsed.signature)
-    await waitUntil(() => rig?.logs.some((l) => l.includes('records 0..3 are no longer held')) === true)
+    await waitUntil(() => rig?.logs.some((l) => l.includes('records 0..3 are no longer held')) === true, 3000)
     await sub.client.publishAsync(meter.topics.ack, '', { retain: true, qos: 1 })
   })
 
@@ -323,7 +325,7 @@ describe('virtual meter over aedes', () => {
     for (const [command, payload] of bad)
       await sub.client.publishAsync(meter.topics.command(command), payload)
     await sub.client.publishAsync(meter.topics.ack, '{"seq":"all"}')
-    await waitUntil(() => (rig?.logs.filter((l) => l.includes('failed')).length ?? 0) >= bad.length + 1)
+    await waitUntil(() => (rig?.logs.filter((l) => l.includes('failed')).length ?? 0) >= bad.length + 1, 3000)
     expect(rig.logs.join('\n')).toMatch(/POWER3 takes ON, OFF, TOGGLE/)
     expect(rig.logs.join('\n')).toMatch(/unknown command "Reboot"/)
     expect(meter.state()).toMatchObject({ running: true, relays: 0b1000_0000, fanSpeed: 0 })
@@ -408,7 +410,7 @@ describe('virtual meter options and failures', () => {
   })
 
   it('fails to start with MqttUnreachableError when no broker answers', async () => {
-    const port = await freePort()
+    const port = await reservePort()
     const meter = createVirtualMeter({
       ...base(),
       mqttUrl: `mqtt://127.0.0.1:${port}`,
@@ -418,11 +420,3 @@ describe('virtual meter options and failures', () => {
     await meter.stop()
   })
 })
-
-async function waitUntil(check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const until = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > until) throw new Error('condition not reached in time')
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}

@@ -1,14 +1,14 @@
 import { createServer, type Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { InvalidInputError } from '#protocol/errors.ts'
+import { reservePort } from '../../../test/support/ports.ts'
 import { createBroker } from '../../src/mqtt/broker.ts'
 import { closeMqtt, connectMqtt } from '../../src/mqtt/client.ts'
 import { MqttUnreachableError } from '../../src/mqtt/errors.ts'
-import { freePort } from './mosquitto.ts'
 
 describe('connectMqtt', () => {
   it('fails with MqttUnreachableError within the timeout when nothing listens', async () => {
-    const port = await freePort()
+    const port = await reservePort()
     const started = Date.now()
     const error = await connectMqtt(`mqtt://127.0.0.1:${port}`, { timeoutMs: 300 }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(MqttUnreachableError)
@@ -36,7 +36,7 @@ describe('connectMqtt', () => {
     await expect(connectMqtt('not a url')).rejects.toBeInstanceOf(InvalidInputError)
     await expect(connectMqtt('http://127.0.0.1:1883')).rejects.toThrow(/scheme/)
     await expect(connectMqtt('mqtt://127.0.0.1:1883', { timeoutMs: 0 })).rejects.toThrow(/timeoutMs/)
-    const port = await freePort()
+    const port = await reservePort()
     const error = await connectMqtt(`mqtt://user:hunter2@127.0.0.1:${port}`, { timeoutMs: 200 }).catch(
       (e: unknown) => e,
     )

@@ -1,30 +1,20 @@
 /**
- * Test helper: runs Debian's mosquitto on a free loopback port with a generated config (no
- * systemd, no persistence), and stops it with its temp dir. Tests that need it skip nothing: if
- * mosquitto is not installed they fail with a message saying how to install it.
+ * Test helper: runs Debian's mosquitto on a reserved loopback port (test/support/ports.ts) with a
+ * generated config (no systemd, no persistence), and stops it with its temp dir. Tests that need it
+ * skip nothing: if mosquitto is not installed they fail with a message saying how to install it.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer, Socket } from 'node:net'
+import { Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { startOnFreePort } from '../../../test/support/ports.ts'
+import { waitFor } from '../../../test/support/wait.ts'
 
 export interface Mosquitto {
   url: string
   port: number
   stop(): Promise<void>
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address ? address.port : 0
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 function mosquittoBinary(): string {
@@ -35,29 +25,30 @@ function mosquittoBinary(): string {
   throw new Error('mosquitto is not installed: run `apt-get install -y mosquitto` (CI installs it)')
 }
 
-async function waitForPort(port: number, child: ChildProcess, deadlineMs: number): Promise<void> {
-  const until = Date.now() + deadlineMs
-  while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error(`mosquitto exited with code ${child.exitCode}`)
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = new Socket()
-      socket.once('connect', () => {
-        socket.destroy()
-        resolve(true)
-      })
-      socket.once('error', () => resolve(false))
-      socket.connect(port, '127.0.0.1')
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+function accepts(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = new Socket()
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
     })
-    if (open) return
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-  throw new Error(`mosquitto did not listen on port ${port} within ${deadlineMs} ms`)
+    socket.once('error', () => resolve(false))
+    socket.connect(port, '127.0.0.1')
+  })
 }
 
+/**
+ * mosquitto must be told its port in its config, so it is started on a reserved port, and started
+ * again on a fresh one if it still finds the port taken ("Address already in use").
+ */
 export async function startMosquitto(): Promise<Mosquitto> {
   const binary = mosquittoBinary()
+  return startOnFreePort((port) => startMosquittoOn(binary, port))
+}
+
+async function startMosquittoOn(binary: string, port: number): Promise<Mosquitto> {
   const dir = await mkdtemp(join(tmpdir(), 'zkm-mosquitto-'))
-  const port = await freePort()
   const conf = join(dir, 'mosquitto.conf')
   await writeFile(
     conf,
@@ -76,10 +67,20 @@ export async function startMosquitto(): Promise<Mosquitto> {
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString()
   })
+  // 'close' comes after the child's stderr is read to the end: the failure message quotes all of it.
+  const closed = new Promise((resolve) => child.once('close', resolve))
   try {
-    await waitForPort(port, child, 5000)
+    await waitFor(
+      `mosquitto to listen on port ${port}`,
+      async () => {
+        if (child.exitCode !== null) throw new Error(`mosquitto exited with code ${child.exitCode}`)
+        return accepts(port)
+      },
+      5000,
+    )
   } catch (error) {
     child.kill('SIGKILL')
+    await closed
     await rm(dir, { recursive: true, force: true })
     throw new Error(`${(error as Error).message}\n${stderr}`)
   }

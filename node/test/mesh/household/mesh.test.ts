@@ -15,7 +15,6 @@
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Wallet } from 'ethers'
@@ -32,6 +31,8 @@ import {
 } from '../../../../contracts/ts/chain.ts'
 import { compileLedger } from '../../../../contracts/ts/compile.ts'
 import { deployLedger } from '../../../../contracts/ts/ledger.ts'
+import { reservePort as freePort } from '../../../../test/support/ports.ts'
+import { waitFor } from '../../../../test/support/wait.ts'
 import { type HouseholdNode, startHouseholdNode } from '../../../src/app/node.ts'
 import { DEFAULT_CONFIG, type NodeConfig } from '../../../src/config.ts'
 import { type HouseholdIdentity, initHousehold, openHousehold } from '../../../src/identity/identity.ts'
@@ -53,32 +54,11 @@ const nodes: HouseholdNode[] = []
 const configs: NodeConfig[] = []
 const logs: Record<string, unknown>[][] = []
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
-
 async function api<T>(i: number, path: string, init?: RequestInit): Promise<T> {
   const res = await fetch(`${nodes[i]?.urls.api}${path}`, init)
   const body = await res.json()
   if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(body)}`)
   return body as T
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 25))
-  }
 }
 
 interface NoticeView {

@@ -1,0 +1,52 @@
+/**
+ * The two test tiers, decided here and nowhere else (vitest.config.ts reads this list).
+ *
+ * unit (`npm run test:unit`, under 2 minutes on 2 cores): pure and single-component tests, in
+ * process; an in-process dev chain or MQTT broker is fine.
+ * system (`npm run test:system`): what starts a stack: household nodes (in process or forked),
+ * bill proofs (Groth16, seconds of CPU each), the circuit build and its powers of tau, crash tests
+ * that kill child processes mid-write, browsers, and external programs (mosquitto, socat, the AVR
+ * and lx106 toolchains with the firmware simulation). Only this tier needs `npm run
+ * build:circuits:test` and `npm run build:ui` first. Measured per file (docs/benchmarks.md, Test
+ * tiers): these are the files that take tens of seconds to minutes each.
+ *
+ * A test file not named below is a unit test. Moving a file named here means changing its line:
+ * test/support/tiers.test.ts fails on a line that names no file.
+ */
+export const SYSTEM_TESTS: readonly string[] = [
+  // household nodes and the CLI: a whole stack, in process or forked
+  'node/test/app/cli.test.ts',
+  'node/test/app/crash.test.ts',
+  'node/test/app/e2e.test.ts',
+  'node/test/mesh/household/mesh.test.ts',
+  'node/test/chain/embedded-chain.test.ts',
+  'node/test/utility/cli.test.ts',
+  // bill proofs, and the circuit build they need
+  'circuits/test/bill.test.ts',
+  'circuits/test/build.test.ts',
+  'circuits/test/dev-ptau.test.ts',
+  'circuits/test/ceremony.test.ts',
+  'contracts/test/ledger-bills.test.ts',
+  'node/test/http/bills-routes.test.ts',
+  'node/test/billing/crash-retry.test.ts',
+  'node/test/billing/retry.test.ts',
+  'node/test/billing/prover/prover-process.test.ts',
+  // crash tests: child processes killed with SIGKILL and restarted
+  'node/test/ingest/crash.test.ts',
+  'node/test/vault/crash.test.ts',
+  // browsers
+  'ui/test/components.test.ts',
+  'ui/test/e2e.test.ts',
+  // external programs: broker, pty pair, firmware toolchains and simulation
+  'node/test/automation/mosquitto.test.ts',
+  'node/test/ingest/mosquitto.test.ts',
+  'node/test/meter/mosquitto.test.ts',
+  'node/test/serial/pty.test.ts',
+  'firmware/test/esp8266.test.ts',
+  'firmware/test/uno-sim.test.ts',
+]
+
+/** Every test file in the repository, both tiers. */
+export const ALL_TESTS = ['{protocol,node,circuits,contracts,firmware,ui,test}/**/*.test.ts']
+
+export const EXCLUDED = ['**/node_modules/**', '**/build/**', '**/dist/**']
