@@ -138,7 +138,6 @@ async function main(): Promise<void> {
       meters: [{ address: meter, firstPeriodStart: START }],
       intervalSeconds: INTERVAL,
       vault,
-      log: () => {},
     })
     await ingestor.start()
     const cpuBefore = process.cpuUsage()
@@ -181,7 +180,6 @@ async function main(): Promise<void> {
       meters: [{ address: meter, firstPeriodStart: START }],
       intervalSeconds: INTERVAL,
       vault,
-      log: () => {},
     })
     await overMqtt.start()
     const publisher = mqtt.connect(url, { clientId: 'bench-meter' })

@@ -5,10 +5,10 @@
 import type { Automation } from '../automation/service.ts'
 import type { Biller } from '../billing/biller.ts'
 import type { ReadingHistory } from '../history/readings.ts'
-import type { Log } from '../http/context.ts'
 import type { SseHub } from '../http/server.ts'
 import { alarmView, billView } from '../http/views.ts'
 import type { Ingestor, PeriodResult } from '../ingest/ingestor.ts'
+import type { Logger } from '../log/logger.ts'
 
 const ALARM_EVENTS = [
   'raised',
@@ -27,7 +27,7 @@ export function routeEvents(options: {
   biller: Biller
   billPeriod(period: PeriodResult): void
   stream: SseHub
-  log: Log
+  log: Logger
 }): void {
   const { ingestor, history, automation, stream, log } = options
   ingestor.on('record', (event) => {
@@ -35,7 +35,7 @@ export function routeEvents(options: {
     try {
       automation.onReading(event.record as unknown as Record<string, unknown>)
     } catch (error) {
-      log({ level: 'warn', msg: 'automation refused a reading', error: String(error) })
+      log.warn('automation refused a reading', { error })
     }
     stream.publish('reading', history.latest())
   })
