@@ -58,6 +58,9 @@ function validate(options: BrokerOptions): Required<Omit<BrokerOptions, 'log'>> 
   return { host, port, maxPayloadBytes }
 }
 
+/** Every client that disconnects aborts its stream: an ordinary end, not worth a warning. */
+const isConnectionEnd = (error: Error) => error.name === 'AbortError'
+
 function formatUrl(host: string, port: number): string {
   return `mqtt://${host.includes(':') ? `[${host}]` : host}:${port}`
 }
@@ -79,7 +82,8 @@ export function createBroker(options: BrokerOptions = {}): Broker {
     socket.on('close', () => sockets.delete(socket))
     const guard = createPacketGuard(maxPayloadBytes + HEADER_ALLOWANCE_BYTES)
     guard.on('error', (error) => {
-      log.warn('closing a connection', { peer: `${socket.remoteAddress}:${socket.remotePort}`, error })
+      if (!isConnectionEnd(error))
+        log.warn('closing a connection', { peer: `${socket.remoteAddress}:${socket.remotePort}`, error })
       socket.destroy()
     })
     socket.on('error', () => socket.destroy())
@@ -105,7 +109,9 @@ export function createBroker(options: BrokerOptions = {}): Broker {
           callback(null)
         },
       })
-      broker.on('clientError', (client, error) => log.warn('client error', { client: client.id, error }))
+      broker.on('clientError', (client, error) => {
+        if (!isConnectionEnd(error)) log.warn('client error', { client: client.id, error })
+      })
       broker.on('connectionError', (_client, error) => log.warn('connection error', { error }))
       aedes = broker
       const srv = createServer(onConnection(broker))
