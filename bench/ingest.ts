@@ -133,7 +133,6 @@ async function main(): Promise<void> {
       meters: [{ address: meter, firstPeriodStart: START }],
       intervalSeconds: INTERVAL,
       vault,
-      log: () => {},
     })
     await ingestor.start()
     const cpuBefore = process.cpuUsage()
@@ -176,7 +175,6 @@ async function main(): Promise<void> {
       meters: [{ address: meter, firstPeriodStart: START }],
       intervalSeconds: INTERVAL,
       vault,
-      log: () => {},
     })
     await overMqtt.start()
     const publisher = mqtt.connect(url, { clientId: 'bench-meter' })

@@ -45,7 +45,6 @@ const SIZES = (process.env.BENCH_MESH_SIZES ?? '10,50,100').split(',').map(Numbe
 const PROCS = Number(process.env.BENCH_MESH_PROCS ?? 10)
 /** A second 50-home run with this gossipsub mesh degree (libp2p's default is 6); 0 skips it. */
 const LOW_D = Number(process.env.BENCH_MESH_LOW_D ?? 3)
-const quiet = { warn: () => {} }
 
 const wall = () => performance.timeOrigin + performance.now()
 const wchar = () => Number(/wchar: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? Number.NaN)
@@ -117,7 +116,6 @@ function createHost() {
             utility: c.utility as Address,
             registry,
             meter: signerFromPrivateKey(Buffer.from(home.key, 'hex')),
-            logger: quiet,
             listen: ['/ip4/127.0.0.1/tcp/0'],
             // Its street neighbours, as a deployment configures them: dialled at start and redialled
             // every 5 s while disconnected (a loaded host can have connections aborted by ping timeouts).

@@ -1,9 +1,10 @@
 /** The HTTP API and the UI's static files, on the configured address. */
 import type { NodeConfig } from '../config.ts'
-import type { HouseholdContext, Log } from '../http/context.ts'
+import type { HouseholdContext } from '../http/context.ts'
 import { registerRoutes } from '../http/routes.ts'
 import { createHttpApi } from '../http/server.ts'
 import { serveStatic } from '../http/static.ts'
+import type { Logger } from '../log/logger.ts'
 import { categorizeDependencyFailure } from './error-categories.ts'
 import type { Lifecycle } from './lifecycle.ts'
 
@@ -11,7 +12,7 @@ export async function startApi(options: {
   http: NodeConfig['http']
   context: HouseholdContext
   lifecycle: Lifecycle
-  log: Log
+  log: Logger
 }): Promise<string> {
   const api = createHttpApi({
     host: options.http.host,

@@ -3,21 +3,27 @@
  * automation (rules, alarms, relay commands) over its own connection, with the Home Assistant
  * discovery of this meter. A raised hazard alarm is signed and sent to the neighbours by the mesh.
  */
+
 import { join } from 'node:path'
 import { meterTopicName } from '#protocol/topics.ts'
 import { openRuleStore, type RuleStore } from '../automation/rule-store.ts'
 import { type Automation, createAutomation } from '../automation/service.ts'
 import type { NodeConfig } from '../config.ts'
 import { discoveryConfigs, publishDiscovery } from '../homeassistant/discovery.ts'
+import type { Logger } from '../log/logger.ts'
 import { createBroker } from '../mqtt/broker.ts'
 import { closeMqtt, connectMqtt } from '../mqtt/client.ts'
 import type { Lifecycle } from './lifecycle.ts'
 import type { HouseholdMesh } from './mesh.ts'
 
 /** The broker's URL: the embedded one, started here, or the external one configured. */
-export async function startBroker(mqtt: NodeConfig['mqtt'], lifecycle: Lifecycle): Promise<string> {
+export async function startBroker(
+  mqtt: NodeConfig['mqtt'],
+  lifecycle: Lifecycle,
+  log: Logger,
+): Promise<string> {
   if (mqtt.url !== undefined) return mqtt.url
-  const broker = createBroker({ host: '127.0.0.1', port: mqtt.embeddedPort })
+  const broker = createBroker({ host: '127.0.0.1', port: mqtt.embeddedPort, log })
   await broker.start()
   return lifecycle.started('MQTT broker', broker).url
 }

@@ -9,8 +9,8 @@ import { isTransientChainError, ledgerBillingChain } from '../billing/ledger-cha
 import { periodInputs } from '../billing/period-inputs.ts'
 import type { ProcessProver } from '../billing/prover/prover-process.ts'
 import { type BillStore, openBillStore } from '../billing/store.ts'
-import type { Log } from '../http/context.ts'
 import type { Ingestor, PeriodResult } from '../ingest/ingestor.ts'
+import type { Logger } from '../log/logger.ts'
 import type { Vault } from '../vault/index.ts'
 import type { Lifecycle } from './lifecycle.ts'
 
@@ -30,7 +30,7 @@ export async function startBilling(options: {
   circuit: { intervalSeconds: number }
   pairingKey: Uint8Array
   lifecycle: Lifecycle
-  log: Log
+  log: Logger
 }): Promise<Billing> {
   const { prover, log } = options
   const bills = await openBillStore(options.dataDir)
@@ -56,10 +56,8 @@ export async function startBilling(options: {
   })
   const billPeriod = (period: PeriodResult) => {
     if (!period.manifestCid || !period.cidDigest) {
-      log({
-        level: 'error',
-        msg: 'period verified but not sealed in the vault: cannot bill it yet',
-        period: period.period.periodStart,
+      log.error('period verified but not sealed in the vault: cannot bill it yet', {
+        periodStart: period.period.periodStart,
       })
       return
     }
@@ -75,7 +73,7 @@ export async function startBilling(options: {
         manifestCid: period.manifestCid,
         cidDigest: period.cidDigest,
       })
-      .catch((error) => log({ level: 'error', msg: 'could not record a bill', error: String(error) }))
+      .catch((error) => log.error('could not record a bill', { error }))
   }
   return { bills, biller, billPeriod }
 }
@@ -87,7 +85,7 @@ export function watchPayments(options: {
   ledger: LedgerClient
   wallet: Wallet
   lifecycle: Lifecycle
-  log: Log
+  log: Logger
 }): void {
   const { bills, biller, ledger } = options
   const paidWatch = setInterval(() => {
@@ -104,7 +102,7 @@ export function watchPayments(options: {
           )
         }
       }
-    })().catch((error) => options.log({ level: 'warn', msg: 'payment watch failed', error: String(error) }))
+    })().catch((error) => options.log.warn('payment watch failed', { error }))
   }, 1000)
   options.lifecycle.started('payment watch', () => clearInterval(paidWatch))
 }

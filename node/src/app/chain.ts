@@ -10,8 +10,8 @@ import { connectLedger, type LedgerClient } from '../../../contracts/ts/ledger.t
 import { ensureLedger, spawnEmbeddedChain } from '../chain/embedded-chain.ts'
 import { ExternalChainConfigError } from '../chain/errors.ts'
 import type { NodeConfig } from '../config.ts'
-import type { Log } from '../http/context.ts'
 import type { HouseholdIdentity } from '../identity/identity.ts'
+import type { Logger } from '../log/logger.ts'
 import type { Lifecycle } from './lifecycle.ts'
 
 export interface ChainConnection {
@@ -31,7 +31,7 @@ export async function connectChain(options: {
   identity: HouseholdIdentity
   circuit: { slots: number; n: number }
   lifecycle: Lifecycle
-  log: Log
+  log: Logger
 }): Promise<ChainConnection> {
   const chain =
     options.config.chain.rpcUrl === undefined
@@ -50,7 +50,7 @@ async function startDevChain({
   config: NodeConfig
   circuit: { slots: number; n: number }
   lifecycle: Lifecycle
-  log: Log
+  log: Logger
 }): Promise<Omit<ChainConnection, 'wallet'>> {
   // The dev chain is a stand-in for an external Ethereum node: it runs in its own process
   // (Hardhat is not the household node's memory) and is reached over JSON-RPC like a real one.
@@ -63,7 +63,7 @@ async function startDevChain({
   // Without its chain the node can neither bill nor provision: say so and stop, rather than
   // run on with every transaction failing.
   void embedded.unexpectedExit.then((error) => {
-    log({ level: 'error', msg: 'stopping: the embedded dev chain is gone', error: error.message })
+    log.error('stopping: the embedded dev chain is gone', { error })
     process.exitCode = 1
     void lifecycle.stop()
   })
@@ -74,11 +74,7 @@ async function startDevChain({
     profile: config.circuit,
     limits: { slots: circuit.slots, maxIntervals: circuit.n },
   })
-  log({
-    level: 'info',
-    msg: deployed.deployedNow ? 'ledger deployed' : 'ledger found',
-    ledger: deployed.ledger.address,
-  })
+  log.info(deployed.deployedNow ? 'ledger deployed' : 'ledger found', { ledger: deployed.ledger.address })
   return {
     provider: embedded.provider,
     chainId: embedded.chainId,

@@ -7,10 +7,10 @@ import { toReading } from '../automation/reading.ts'
 import type { Automation } from '../automation/service.ts'
 import type { Biller } from '../billing/biller.ts'
 import type { ReadingHistory } from '../history/readings.ts'
-import type { Log } from '../http/context.ts'
 import type { SseHub } from '../http/server.ts'
 import { alarmView, billView } from '../http/views.ts'
 import type { Ingestor, PeriodResult } from '../ingest/ingestor.ts'
+import type { Logger } from '../log/logger.ts'
 
 const ALARM_EVENTS = [
   'raised',
@@ -29,7 +29,7 @@ export function routeEvents(options: {
   biller: Biller
   billPeriod(period: PeriodResult): void
   stream: SseHub
-  log: Log
+  log: Logger
 }): void {
   const { ingestor, history, automation, stream, log } = options
   ingestor.on('record', (event) => {
@@ -37,7 +37,7 @@ export function routeEvents(options: {
     try {
       automation.onReading(toReading(event.record))
     } catch (error) {
-      log({ level: 'warn', msg: 'automation refused a reading', error: String(error) })
+      log.warn('automation refused a reading', { error })
     }
     stream.publish('reading', history.latest())
   })

@@ -2,9 +2,9 @@
 import { join } from 'node:path'
 import type { MeterState } from '../../../contracts/ts/ledger.ts'
 import type { NodeConfig } from '../config.ts'
-import type { Log } from '../http/context.ts'
 import type { HouseholdIdentity } from '../identity/identity.ts'
 import { createIngestor, type Ingestor } from '../ingest/ingestor.ts'
+import type { Logger } from '../log/logger.ts'
 import type { Vault } from '../vault/index.ts'
 
 export function createHomeIngestor(options: {
@@ -16,7 +16,7 @@ export function createHomeIngestor(options: {
   firstPeriodStart: number
   circuit: { n: number; intervalSeconds: number }
   vault: Vault
-  log: Log
+  log: Logger
 }): Ingestor {
   const { identity, registered } = options
   const meter = identity.meter.address

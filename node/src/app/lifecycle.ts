@@ -5,7 +5,7 @@
  * on the broker and the vault, the vault on the mesh's libp2p host). A stop that fails is logged and
  * the others still run; a failed start unwinds what had already started the same way.
  */
-import type { Log } from '../http/context.ts'
+import type { Logger } from '../log/logger.ts'
 
 /** Anything the node starts and must stop. */
 export interface Service {
@@ -16,9 +16,9 @@ type Stop = () => Promise<void> | void
 
 export class Lifecycle {
   readonly #started: { name: string; stop: Stop }[] = []
-  readonly #log: Log
+  readonly #log: Logger
 
-  constructor(log: Log) {
+  constructor(log: Logger) {
     this.#log = log
   }
 
@@ -43,7 +43,7 @@ export class Lifecycle {
       try {
         await stop()
       } catch (error) {
-        this.#log({ level: 'warn', msg: 'error while stopping', service: name, error: String(error) })
+        this.#log.warn('error while stopping', { service: name, error })
       }
     }
   }

@@ -4,8 +4,8 @@
  */
 import type { MeterState } from '../../../contracts/ts/ledger.ts'
 import type { NodeConfig } from '../config.ts'
-import type { Log } from '../http/context.ts'
 import type { HouseholdIdentity } from '../identity/identity.ts'
+import type { Logger } from '../log/logger.ts'
 import { DEV_AREA_ID, type HouseholdMesh, startHouseholdMesh } from '../mesh/household/index.ts'
 import { signerFromPrivateKey } from '../mesh/signing.ts'
 import type { ChainConnection } from './chain.ts'
@@ -20,7 +20,7 @@ export async function startMesh(options: {
   registered: MeterState
   circuit: { slots: number; intervalSeconds: number }
   lifecycle: Lifecycle
-  log: Log
+  log: Logger
 }): Promise<HouseholdMesh | undefined> {
   const { config, identity, registered, chain } = options
   if (!config.mesh.enabled) return undefined

@@ -4,9 +4,9 @@
  */
 import { meterTopicName } from '#protocol/topics.ts'
 import type { NodeConfig } from '../config.ts'
-import type { Log } from '../http/context.ts'
 import type { HouseholdIdentity } from '../identity/identity.ts'
 import type { Ingestor } from '../ingest/ingestor.ts'
+import type { Logger } from '../log/logger.ts'
 import { createScaledClock } from '../meter/clock.ts'
 import { createVirtualMeter, type VirtualMeter } from '../meter/index.ts'
 import { createSerialMqttBridge } from '../serial/bridge.ts'
@@ -25,7 +25,7 @@ export async function startSerialMeter(options: {
   meter: `0x${string}`
   ingestor: Ingestor
   lifecycle: Lifecycle
-  log: Log
+  log: Logger
 }): Promise<void> {
   const { serial, lifecycle, log } = options
   if (serial.port === undefined) return
@@ -58,7 +58,7 @@ export async function startVirtualMeter(options: {
   firstPeriodStart: number
   stateFile: string
   lifecycle: Lifecycle
-  log: Log
+  log: Logger
 }): Promise<VirtualMeter | undefined> {
   const { config, identity, clockState, log } = options
   if (!config.meter.simulated || !clockState || !identity.meter.simulatedPrivateKey) return undefined
@@ -74,7 +74,7 @@ export async function startVirtualMeter(options: {
     periodDays: config.meter.periodDays,
     firstPeriodStart: options.firstPeriodStart,
     stateFile: options.stateFile,
-    log: (message) => log({ level: 'info', source: 'virtual-meter', msg: message }),
+    log,
   })
   await meter.start()
   const saveClock = setInterval(() => void clockState.save(clock.now()).catch(() => {}), 2000)

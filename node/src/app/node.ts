@@ -14,9 +14,10 @@ import { processProver } from '../billing/prover/prover-process.ts'
 import { provisionMeter, registerDevMeterAtFirstPeriod } from '../chain/provisioning.ts'
 import type { NodeConfig } from '../config.ts'
 import { loadReadingHistory } from '../history/from-vault.ts'
-import type { HouseholdContext, Log } from '../http/context.ts'
+import type { HouseholdContext } from '../http/context.ts'
 import { SseHub } from '../http/server.ts'
 import type { HouseholdIdentity } from '../identity/identity.ts'
+import { createLogger, type Logger } from '../log/logger.ts'
 import { openGrantStore } from '../privacy/grants.ts'
 import { createDeviceRegistry } from '../voice/devices.ts'
 import { startApi } from './api.ts'
@@ -32,7 +33,7 @@ import { simulatedStart } from './simulated-clock.ts'
 import { startVault } from './vault.ts'
 
 export { ExternalChainConfigError } from '../chain/errors.ts'
-export type { HouseholdContext, Log } from '../http/context.ts'
+export type { HouseholdContext } from '../http/context.ts'
 
 export interface HouseholdNode {
   readonly context: HouseholdContext
@@ -40,15 +41,14 @@ export interface HouseholdNode {
   stop(): Promise<void>
 }
 
-const defaultLog: Log = (entry) =>
-  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`)
-
 export async function startHouseholdNode(
   config: NodeConfig,
   identity: HouseholdIdentity,
-  options: { log?: Log } = {},
+  /** The node's one logger (JSON lines on stderr by default); each service logs through a child. */
+  options: { log?: Logger } = {},
 ): Promise<HouseholdNode> {
-  const log = options.log ?? defaultLog
+  const root = options.log ?? createLogger()
+  const log = root.child({ source: 'node' })
   const lifecycle = new Lifecycle(log)
   try {
     await mkdir(config.dataDir, { recursive: true })
@@ -56,7 +56,13 @@ export async function startHouseholdNode(
     lifecycle.started('prover', () => prover.close())
     const intervalSeconds = 86_400 / prover.slots
     const circuit = { profile: config.circuit, n: prover.n, slots: prover.slots, intervalSeconds }
-    const chain = await connectChain({ config, identity, circuit, lifecycle, log })
+    const chain = await connectChain({
+      config,
+      identity,
+      circuit,
+      lifecycle,
+      log: root.child({ source: 'chain' }),
+    })
     const { ledger, wallet, utility, chainId } = chain
     const domain = { chainId, verifyingContract: ledger.address }
 
@@ -77,8 +83,16 @@ export async function startHouseholdNode(
       clockStart: clockState?.start,
     })
 
-    const mqttUrl = await startBroker(config.mqtt, lifecycle)
-    const mesh = await startMesh({ config, identity, chain, registered, circuit, lifecycle, log })
+    const mqttUrl = await startBroker(config.mqtt, lifecycle, root.child({ source: 'mqtt' }))
+    const mesh = await startMesh({
+      config,
+      identity,
+      chain,
+      registered,
+      circuit,
+      lifecycle,
+      log: root.child({ source: 'mesh' }),
+    })
     const vault = await startVault({ dataDir: config.dataDir, identity, mesh, lifecycle })
     const ingestor = createHomeIngestor({
       config,
@@ -89,7 +103,7 @@ export async function startHouseholdNode(
       firstPeriodStart,
       circuit,
       vault,
-      log,
+      log: root.child({ source: 'ingest' }),
     })
     const { bills, biller, billPeriod } = await startBilling({
       dataDir: config.dataDir,
@@ -100,7 +114,7 @@ export async function startHouseholdNode(
       circuit,
       pairingKey: identity.meter.pairingKey,
       lifecycle,
-      log,
+      log: root.child({ source: 'billing' }),
     })
     const history = await loadReadingHistory(vault, intervalSeconds)
     const priceAt = await trackTariffPrices({ ledger, biller, intervalSeconds, lifecycle })
@@ -121,7 +135,7 @@ export async function startHouseholdNode(
         ingestor,
         meter,
         firstPeriodStart,
-        log,
+        log: root.child({ source: 'provisioning' }),
         utility: ledger.connect(utility),
         household: wallet.address.toLowerCase() as `0x${string}`,
         areaId: DEV_AREA_ID,
@@ -129,11 +143,18 @@ export async function startHouseholdNode(
     }
     await ingestor.start()
     lifecycle.started('ingestor', ingestor)
-    await startSerialMeter({ serial: config.serial, mqttUrl, meter, ingestor, lifecycle, log })
+    await startSerialMeter({
+      serial: config.serial,
+      mqttUrl,
+      meter,
+      ingestor,
+      lifecycle,
+      log: root.child({ source: 'serial' }),
+    })
     // Periods assembled before a crash but never handed to billing: addPeriod is idempotent.
     for (const period of ingestor.periods(meter)) billPeriod(period)
     await biller.resume()
-    watchPayments({ bills, biller, ledger, wallet, lifecycle, log })
+    watchPayments({ bills, biller, ledger, wallet, lifecycle, log: root.child({ source: 'billing' }) })
     const virtualMeter = await startVirtualMeter({
       config,
       identity,
@@ -144,7 +165,7 @@ export async function startHouseholdNode(
       firstPeriodStart,
       stateFile: meterStateFile,
       lifecycle,
-      log,
+      log: root.child({ source: 'virtual-meter' }),
     })
 
     const context: HouseholdContext = {
@@ -167,10 +188,10 @@ export async function startHouseholdNode(
       mesh,
       priceAt,
       startedAt: Date.now(),
-      log,
+      log: root.child({ source: 'http' }),
     }
-    const url = await startApi({ http: config.http, context, lifecycle, log })
-    log({ level: 'info', msg: 'household node ready', api: url, rpc: chain.rpcUrl, mqtt: mqttUrl })
+    const url = await startApi({ http: config.http, context, lifecycle, log: root.child({ source: 'http' }) })
+    log.info('household node ready', { api: url, rpc: chain.rpcUrl, mqtt: mqttUrl })
     return { context, urls: { api: url, rpc: chain.rpcUrl, mqtt: mqttUrl }, stop: () => lifecycle.stop() }
   } catch (error) {
     await lifecycle.stop()

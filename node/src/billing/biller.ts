@@ -14,6 +14,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { ZkMeterError } from '#protocol/errors.ts'
+import { type Logger, silentLogger } from '../log/logger.ts'
 import {
   BillNotFailedError,
   classifyFailure,
@@ -95,7 +96,7 @@ export interface BillerOptions {
   chain: BillingChain
   prover: BillProver
   inputs: PeriodInputs
-  log?: (entry: Record<string, unknown>) => void
+  log?: Logger
   /**
    * Automatic attempts at a step that keeps failing for a temporary reason (no tariff yet, meter
    * not registered yet, chain unreachable) before the bill is marked failed for the resident.
@@ -146,7 +147,7 @@ function failedStep(status: BillStatus): FailedStep {
 
 export function createBiller(options: BillerOptions): Biller {
   const { store, chain, prover, inputs } = options
-  const log = options.log ?? (() => {})
+  const log = options.log ?? silentLogger
   const maxAttempts = options.maxAttempts ?? 12
   const baseDelay = options.baseDelayMs ?? 1000
   const maxDelay = options.maxDelayMs ?? 10 * 60_000
@@ -235,7 +236,7 @@ export function createBiller(options: BillerOptions): Biller {
             details: { bill: id },
           })
         }
-        log({ level: 'info', msg: 'bill proved', bill: id, ms: Math.round(performance.now() - started) })
+        log.info('bill proved', { bill: id, ms: Math.round(performance.now() - started) })
         bill = await update(id, {
           ...RECOVERED,
           status: 'submitting',
@@ -259,7 +260,7 @@ export function createBiller(options: BillerOptions): Biller {
       const blocker = earlierUnbilled(store.get(id) as BillRecord)
       if (blocker) {
         if (bill.status !== 'waiting-previous' || bill.waitingFor !== blocker.id) {
-          log({ level: 'info', msg: 'bill waits for an earlier one', bill: id, waitingFor: blocker.id })
+          log.info('bill waits for an earlier one', { bill: id, waitingFor: blocker.id })
           bill = await update(id, { status: 'waiting-previous', waitingFor: blocker.id })
         }
         return
@@ -274,7 +275,7 @@ export function createBiller(options: BillerOptions): Biller {
         total: BigInt(bill.total as string),
         proof: bill.proof as SolidityProofJson,
       })
-      log({ level: 'info', msg: 'bill verified on-chain', bill: id, tx: txHash })
+      log.info('bill verified on-chain', { bill: id, tx: txHash })
       bill = await update(id, { ...RECOVERED, status: 'verified', chainBillId, submitTx: txHash })
     }
   }
@@ -299,14 +300,9 @@ export function createBiller(options: BillerOptions): Biller {
             name: (error as Error).name ?? 'Error',
             message: (error as Error).message ?? String(error),
           }
-          log({
-            level: automatic ? 'warn' : 'error',
-            msg: automatic ? 'billing step failed, retrying automatically' : 'bill failed',
-            bill: id,
-            status: bill.status,
-            kind: failure.kind,
-            ...reason,
-          })
+          const fields = { bill: id, status: bill.status, kind: failure.kind, error: reason }
+          if (automatic) log.warn('billing step failed, retrying automatically', fields)
+          else log.error('bill failed', fields)
           if (!automatic) {
             await update(id, {
               status: 'failed',
@@ -400,7 +396,7 @@ export function createBiller(options: BillerOptions): Biller {
           status: from,
           retries: (bill.retries ?? 0) + 1,
         })
-        log({ level: 'info', msg: 'bill retried by the resident', bill: id, from, kind: bill.failure?.kind })
+        log.info('bill retried by the resident', { bill: id, from, kind: bill.failure?.kind })
         void run(id)
         return { ...updated }
       })().finally(() => retrying.delete(id))

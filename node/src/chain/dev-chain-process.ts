@@ -12,8 +12,10 @@
  * deferred: Ctrl-C in a terminal (or a group-wide SIGTERM) reaches the whole process group, and the
  * node, still stopping, may need the chain.
  */
+
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { createLogger } from '../log/logger.ts'
 import type { DevChainMessage } from './dev-chain-message.ts'
 import { type EmbeddedChain, startEmbeddedChain } from './embedded-chain.ts'
 
@@ -95,6 +97,9 @@ async function main(): Promise<void> {
 
 main().catch((error: Error) => {
   send({ type: 'fatal', error: { name: error?.name ?? 'Error', message: error?.message ?? String(error) } })
-  process.stderr.write(`zkmeter dev chain: ${error?.stack ?? String(error)}\n`)
+  // One JSON line on the shared stderr, like the node's own log (the stack says where it broke).
+  createLogger()
+    .child({ source: 'dev-chain' })
+    .error('the dev chain stopped after an error', { error, stack: error?.stack })
   process.exit(1)
 })

@@ -5,6 +5,7 @@
 import { join } from 'node:path'
 import type { LedgerClient, MeterState } from '../../../contracts/ts/ledger.ts'
 import type { Ingestor, RecordEvent } from '../ingest/ingestor.ts'
+import type { Logger } from '../log/logger.ts'
 import { readJsonFile, writeJsonAtomic } from '../storage/json-file.ts'
 import { ensureDevTariff, registerDevMeter } from './embedded-chain.ts'
 import { ExternalChainConfigError } from './errors.ts'
@@ -61,7 +62,7 @@ export function registerDevMeterAtFirstPeriod(options: {
   household: `0x${string}`
   areaId: number
   firstPeriodStart: number
-  log: (entry: Record<string, unknown>) => void
+  log: Logger
 }): void {
   const { ingestor, firstPeriodStart, log } = options
   const onBoundary = (event: RecordEvent) => {
@@ -76,13 +77,11 @@ export function registerDevMeterAtFirstPeriod(options: {
       startCounter: event.record.energyWh,
     }).then(
       () =>
-        log({
-          level: 'info',
-          msg: 'meter registered on the ledger',
+        log.info('meter registered on the ledger', {
           startTime: firstPeriodStart,
           startCounter: event.record.energyWh,
         }),
-      (error: unknown) => log({ level: 'error', msg: 'could not register the meter', error: String(error) }),
+      (error: unknown) => log.error('could not register the meter', { error }),
     )
   }
   ingestor.on('record', onBoundary)

@@ -13,14 +13,13 @@ import type { NodeConfig } from '../config.ts'
 import type { ReadingHistory } from '../history/readings.ts'
 import type { HouseholdIdentity } from '../identity/identity.ts'
 import type { Ingestor } from '../ingest/ingestor.ts'
+import type { Logger } from '../log/logger.ts'
 import type { HouseholdMesh } from '../mesh/household/index.ts'
 import type { VirtualMeter } from '../meter/index.ts'
 import type { GrantStore } from '../privacy/grants.ts'
 import type { Vault } from '../vault/index.ts'
 import type { DeviceRegistry } from '../voice/devices.ts'
 import type { SseHub } from './server.ts'
-
-export type Log = (entry: Record<string, unknown>) => void
 
 export interface HouseholdContext {
   config: NodeConfig
@@ -52,5 +51,5 @@ export interface HouseholdContext {
   /** Prices of the tariff in force (wei per Wh per slot), refreshed from the chain. */
   priceAt(time: number): bigint
   startedAt: number
-  log: Log
+  log: Logger
 }

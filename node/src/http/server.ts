@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { type Logger, silentLogger } from '../log/logger.ts'
 import { type Categorize, errorAnswer, HttpError } from './errors.ts'
 
 export { HttpError, NotFoundError } from './errors.ts'
@@ -35,7 +36,7 @@ export interface HttpApiOptions {
   maxBodyBytes?: number
   /** Serves anything no route matched (the UI's static files). */
   fallback?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>
-  log?: (entry: Record<string, unknown>) => void
+  log?: Logger
   /** Names failures of the node's dependencies in foreign errors (e.g. the chain down → 503). */
   categorize?: Categorize
 }
@@ -95,11 +96,11 @@ export function createHttpApi(options: HttpApiOptions = {}): HttpApi {
   const routes: Route[] = []
   const hubs = new Map<string, SseHub>()
   const maxBody = options.maxBodyBytes ?? 64 * 1024
-  const log = options.log ?? (() => {})
+  const log = options.log ?? silentLogger
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      log({ level: 'error', msg: 'unhandled HTTP error', error: String(error) })
+      log.error('unhandled HTTP error', { error })
       if (!res.headersSent) send(res, 500, { error: 'InternalError', message: 'internal error' })
       else res.destroy()
     })
@@ -162,13 +163,10 @@ export function createHttpApi(options: HttpApiOptions = {}): HttpApi {
     } catch (error) {
       const answer = errorAnswer(error, options.categorize)
       if (answer.status >= 500) {
-        log({
-          level: 'error',
-          msg: 'request failed',
+        log.error('request failed', {
           route: `${method} ${url.pathname}`,
           status: answer.status,
-          error: error instanceof Error ? error.name : typeof error,
-          message: error instanceof Error ? error.message : String(error),
+          error,
           ...(error instanceof Error && error.cause !== undefined ? { cause: String(error.cause) } : {}),
         })
       }

@@ -4,6 +4,7 @@
  * waits (records missing) or can never be billed (mismatch, records signed gone), seals the vault
  * period after a flush, prunes what the checkpoint no longer needs and emits 'period'.
  */
+import type { Logger } from '../log/logger.ts'
 import type { Anomaly } from './anomalies.ts'
 import type { IngestorConfig } from './config.ts'
 import type { VaultFlusher } from './flusher.ts'
@@ -18,7 +19,7 @@ export interface AssemblerDeps {
   sink: RecordSink | undefined
   flusher: VaultFlusher
   anomaly(entry: Omit<Anomaly, 'id' | 'at'>): Anomaly
-  log(entry: Record<string, unknown>): void
+  log: Logger
   emitPeriod(result: PeriodResult): void
   journal(): Journal | undefined
   checkpoint(firstUnflushed: number): Promise<void>
@@ -131,9 +132,7 @@ export function createPeriodAssembler({
         m.chainFloor = Math.max(m.chainFloor ?? 0, old.period.periodEnd)
       }
       if (journal() !== undefined) await checkpoint(firstUnflushed())
-      log({
-        level: 'info',
-        event: 'ingest.period',
+      log.info('period assembled', {
         meter: m.address,
         periodStart: period.periodStart,
         periodEnd: period.periodEnd,

@@ -1,5 +1,7 @@
 /** What the message handlers are given: configuration, counters, and the collaborators they call. */
+
 import type { MeterRecord } from '#protocol/records.ts'
+import type { Logger } from '../log/logger.ts'
 import type { Anomaly, AnomalyKind } from './anomalies.ts'
 import type { PeriodAssembler } from './assembler.ts'
 import type { IngestorConfig } from './config.ts'
@@ -11,7 +13,7 @@ import type { IngestOutcome, MeterRuntime, RecordEvent } from './types.ts'
 export interface HandlerDeps {
   cfg: Pick<IngestorConfig, 'interval' | 'n' | 'batchRecords' | 'flushEveryIntervals'>
   counters: { stored: number; duplicates: number; rejected: number }
-  log(entry: Record<string, unknown>): void
+  log: Logger
   emit(event: 'record' | 'anomaly' | 'period', value: unknown): void
   anomaly(entry: Omit<Anomaly, 'id' | 'at'>): Anomaly
   reject(kind: AnomalyKind, reason: string, extra?: Partial<Anomaly>): IngestOutcome

@@ -46,7 +46,10 @@ export function createHandlers(deps: HandlerDeps) {
     const entry = registerPeriod(m, period, signature)
     if (typeof entry === 'string') return { status: 'duplicate', meter }
     if (m.periodRequests.delete(period.periodStart)) {
-      log({ level: 'info', event: 'ingest.period-recovered', meter, periodStart: period.periodStart })
+      log.info('a missing period close arrived after a resend request', {
+        meter,
+        periodStart: period.periodStart,
+      })
     }
     const expectedStart = periodStartOf(m, period.periodStart)
     const expectedEnd = periodStartOf(m, period.periodEnd)

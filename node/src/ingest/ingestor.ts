@@ -20,10 +20,12 @@
  * (checkpoint), outbound.ts (acks, Resend, ResendPeriod), mqtt-session.ts (the broker), status.ts
  * (reporting), types.ts (shared shapes).
  */
+
 import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
 import type { MqttClient } from 'mqtt'
 import type { MeterRecord } from '#protocol/records.ts'
+import { silentLogger } from '../log/logger.ts'
 import { type Anomaly, type AnomalyKind, createAnomalyLog } from './anomalies.ts'
 import { createPeriodAssembler } from './assembler.ts'
 import { checkOptions, createMeterRuntimes } from './config.ts'
@@ -63,8 +65,7 @@ export {
 export function createIngestor(options: IngestorOptions): Ingestor {
   const cfg = checkOptions(options)
 
-  const log =
-    options.log ?? ((entry: Record<string, unknown>) => process.stderr.write(`${JSON.stringify(entry)}\n`))
+  const log = options.log ?? silentLogger
   const emitter = new EventEmitter()
   const anomalyLog = createAnomalyLog(cfg.maxAnomalies)
   const counters = {
@@ -91,17 +92,13 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     try {
       emitter.emit(event, value)
     } catch (error) {
-      log({
-        level: 'error',
-        event: 'ingest.listener-failed',
-        listener: event,
-        reason: (error as Error)?.message,
-      })
+      log.error('a listener failed', { listener: event, error })
     }
   }
   const anomaly = (entry: Omit<Anomaly, 'id' | 'at'>): Anomaly => {
     const a = anomalyLog.add(entry)
-    log({ level: a.rejected ? 'warn' : 'info', event: 'ingest.anomaly', ...a })
+    if (a.rejected) log.warn('anomaly recorded', { ...a })
+    else log.info('anomaly recorded', { ...a })
     emit('anomaly', a)
     return a
   }
@@ -233,7 +230,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     const opened = await openJournal(join(options.dataDir, 'journal'))
     journal = opened.journal
     if (opened.truncatedBytes > 0) {
-      log({ level: 'warn', event: 'ingest.journal-truncated', bytes: opened.truncatedBytes })
+      log.warn('the journal ended in a torn frame: truncated', { bytes: opened.truncatedBytes })
     }
     replayJournal(opened.frames, firstSegment, { cfg, meters, sink, flusher, applyDurable, applyGone, log })
     await journal.release(firstSegment)
@@ -265,7 +262,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
           // Transports attached before start get what an MQTT meter would: acks, then Resends.
           outbound.begin()
         }
-        log({ level: 'info', event: 'ingest.started', meters: meters.size })
+        log.info('ingestor started', { meters: meters.size })
       } catch (error) {
         await ingestor.stop()
         throw error
@@ -288,7 +285,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
           }
           await journal.close()
         }
-        log({ level: 'info', event: 'ingest.stopped' })
+        log.info('ingestor stopped')
       })()
       return stopping
     },

@@ -4,9 +4,11 @@
  * (the record is durable or refused). Kept apart so the pipeline stays transport-free: a serial link
  * or a benchmark calls the same `ingest` without MQTT.
  */
+
 import mqtt, { type MqttClient } from 'mqtt'
 import { ZkMeterError } from '#protocol/errors.ts'
 import { ANY_METER } from '#protocol/topics.ts'
+import type { Logger } from '../log/logger.ts'
 import type { IngestOutcome } from './types.ts'
 
 export interface MqttSessionOptions {
@@ -14,7 +16,7 @@ export interface MqttSessionOptions {
   clientId: string
   connectTimeoutMs: number
   ingest(topic: string, payload: Uint8Array | string): Promise<IngestOutcome>
-  log(entry: Record<string, unknown>): void
+  log: Logger
 }
 
 export async function connectMqtt({
@@ -38,7 +40,7 @@ export async function connectMqtt({
       (error: Error) => callback(error),
     )
   }
-  c.on('error', (error) => log({ level: 'warn', event: 'ingest.mqtt-error', reason: error.message }))
+  c.on('error', (error) => log.warn('MQTT connection error', { error }))
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       c.end(true)

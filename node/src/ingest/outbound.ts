@@ -5,8 +5,10 @@
  * is what the node asks of its meters and when; the ingest path only says "this meter's ack moved"
  * or "this range is missing".
  */
+
 import type { MqttClient } from 'mqtt'
 import { ackTopic, resendPeriodTopic, resendTopic } from '#protocol/topics.ts'
+import type { Logger } from '../log/logger.ts'
 import type { Anomaly } from './anomalies.ts'
 import type { IngestorConfig } from './config.ts'
 import { missingClose } from './period-tracker.ts'
@@ -15,7 +17,7 @@ import type { MeterRuntime, OutboundMessage } from './types.ts'
 export interface OutboundDeps {
   meters: ReadonlyMap<string, MeterRuntime>
   cfg: Pick<IngestorConfig, 'interval' | 'n' | 'resendIntervalMs'>
-  log(entry: Record<string, unknown>): void
+  log: Logger
   anomaly(entry: Omit<Anomaly, 'id' | 'at'>): Anomaly
   /** Nothing goes out before start() or after stop(). */
   isRunning(): boolean
@@ -41,13 +43,13 @@ export function createOutbound({
       try {
         send({ topic, payload, retain })
       } catch (error) {
-        log({ level: 'warn', event: 'ingest.publish-failed', topic, reason: (error as Error)?.message })
+        log.warn('a publish failed', { topic, error })
       }
     }
     const client = currentClient()
     if (client === undefined) return
     client.publish(topic, payload, { qos: 1, retain }, (error) => {
-      if (error) log({ level: 'warn', event: 'ingest.publish-failed', topic, reason: error.message })
+      if (error) log.warn('a publish failed', { topic, error })
     })
   }
   const scheduleAck = (m: MeterRuntime): void => {
@@ -67,7 +69,7 @@ export function createOutbound({
   const requestResend = (m: MeterRuntime, from: number, to: number): void => {
     const key = `${from}-${to}`
     m.resendAttempts.set(key, (m.resendAttempts.get(key) ?? 0) + 1)
-    log({ level: 'info', event: 'ingest.resend', meter: m.address, from, to })
+    log.info('asked the meter to resend records', { meter: m.address, from, to })
     publish(resendTopic(m.address), JSON.stringify({ from, to }), false)
   }
   const requestPeriod = (m: MeterRuntime, periodStart: number): void => {
@@ -82,7 +84,7 @@ export function createOutbound({
         details: { periodStart },
       })
     }
-    log({ level: 'info', event: 'ingest.resend-period', meter: m.address, periodStart })
+    log.info('asked the meter to resend a period close', { meter: m.address, periodStart })
     publish(resendPeriodTopic(m.address), JSON.stringify({ periodStart }), false)
   }
   /** Asks for a missing close once when it is first noticed; the timer repeats the request. */

@@ -42,7 +42,7 @@ export function replayJournal(
     try {
       frame = JSON.parse(decoder.decode(payload))
     } catch {
-      log({ level: 'error', event: 'ingest.journal-frame-unreadable', segment })
+      log.error('a journal frame is unreadable: skipped', { segment })
       continue
     }
     const m = meters.get(frame.m)

@@ -121,12 +121,7 @@ export function createSensorHandler({
     try {
       onRecord?.(event)
     } catch (error) {
-      log({
-        level: 'error',
-        event: 'ingest.listener-failed',
-        listener: 'onRecord',
-        reason: (error as Error)?.message,
-      })
+      log.error('a listener failed', { listener: 'onRecord', error })
     }
     emit('record', event)
     const closesFlushInterval =

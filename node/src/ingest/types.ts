@@ -4,9 +4,11 @@
  * pipeline (session, period tracker, flusher, state file, outbound) agree on one shape without
  * importing each other.
  */
+
 import { ZkMeterError } from '#protocol/errors.ts'
 import type { BillingPeriod, MeterRecord } from '#protocol/records.ts'
 import type { MeterVerifier } from '#protocol/verifier.ts'
+import type { Logger } from '../log/logger.ts'
 import type { Anomaly, AnomalyKind } from './anomalies.ts'
 import type { PeriodCalendar } from './calendar.ts'
 import type { AssembledPeriod, IntervalEntry } from './period.ts'
@@ -59,8 +61,8 @@ export interface IngestorOptions {
   resendIntervalMs?: number
   maxAnomalies?: number
   onRecord?: (event: RecordEvent) => void
-  /** Structured log sink; default one JSON line per event on stderr. */
-  log?: (entry: Record<string, unknown>) => void
+  /** Where the ingestor reports what it stored, asked for and refused (default: silent). */
+  log?: Logger
 }
 
 export interface RecordEvent {

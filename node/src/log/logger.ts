@@ -51,9 +51,11 @@ export function createLogger(options: LoggerOptions = {}, bindings: Record<strin
     if (LEVELS.indexOf(level) < threshold) return
     // Fields may not overwrite the entry's own keys: a field named `msg` or `level` would make the
     // line lie about what happened.
-    const { time: _t, level: _l, msg: _m, ...rest } = { ...bindings, ...fields }
+    const { time: _t, level: _l, msg: _m, source, ...rest } = { ...bindings, ...fields }
+    // Key order is the line's reading order: when, how bad, who, what, then the facts.
+    const who = source === undefined ? {} : { source: String(source) }
     try {
-      sink({ time: clock().toISOString(), level, ...rest, msg })
+      sink({ time: clock().toISOString(), level, ...who, msg, ...rest })
     } catch {
       // A failing sink (a closed stderr at shutdown) must never take the node down with it.
     }

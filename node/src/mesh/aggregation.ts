@@ -46,7 +46,7 @@ export function createAggregation(
   })
   const masks = createPairMasks(ctx.area, x25519PrivateKey)
   const events = createEmitter<AggregationEvents>((e) =>
-    ctx.log.warn('aggregation listener threw', { error: String(e) }),
+    ctx.log.warn('aggregation listener threw', { error: e }),
   )
   const selfMeter = (): Address | undefined => ctx.signer?.address.toLowerCase() as Address | undefined
   const recovery = createRecovery({ ctx, rounds, masks, minMembers, selfMeter })

@@ -26,9 +26,7 @@ import type { Address } from './signing.ts'
 export type { Alert, AlertDelivery, AlertRetryOptions, AlertsEvents } from './alerts/types.ts'
 
 export function createAlerts(ctx: MeshContext, membership: MembershipService, retry: AlertRetryOptions = {}) {
-  const events = createEmitter<AlertsEvents>((e) =>
-    ctx.log.warn('alert listener threw', { error: String(e) }),
-  )
+  const events = createEmitter<AlertsEvents>((e) => ctx.log.warn('alert listener threw', { error: e }))
   const seen = createSeenAlerts(() => nowS(ctx))
   const others = (): Address[] => {
     const self = ctx.signer?.address.toLowerCase()

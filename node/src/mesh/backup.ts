@@ -21,9 +21,8 @@ import { ed25519 } from '@noble/curves/ed25519.js'
 import { Key } from 'interface-datastore'
 import type { CID } from 'multiformats/cid'
 import type { HeliaWithLibp2p } from '../ipfs/helia.ts'
+import { type Logger, silentLogger } from '../log/logger.ts'
 import { parseCid } from '../vault/manifest.ts'
-import type { MeshLogger } from './context.ts'
-import { consoleLogger } from './context.ts'
 import { InvalidMeshMessageError, MeshError } from './errors.ts'
 import { canonicalJson, type Hex } from './signing.ts'
 
@@ -122,14 +121,15 @@ export interface BackupServiceOptions {
   pinTimeoutMs?: number
   requestTimeoutMs?: number
   skewS?: number
-  logger?: MeshLogger
+  /** Where the service reports failed requests (default: silent). */
+  log?: Logger
   now?: () => number
 }
 
 export function createBackupService(options: BackupServiceOptions) {
   const { helia } = options
   const libp2p: Libp2p = helia.libp2p
-  const log = options.logger ?? consoleLogger
+  const log = options.log ?? silentLogger
   const now = options.now ?? Date.now
   const maxCids = options.maxCidsPerOwner ?? 1000
   const pinTimeoutMs = options.pinTimeoutMs ?? 60_000
@@ -192,7 +192,7 @@ export function createBackupService(options: BackupServiceOptions) {
       try {
         reply = await serve(request, remote)
       } catch (error) {
-        log.warn('a backup request failed', { peer: remote, error: String(error) })
+        log.warn('a backup request failed', { peer: remote, error: error })
         reply = {
           v: 1,
           ok: false,
@@ -202,7 +202,7 @@ export function createBackupService(options: BackupServiceOptions) {
       await lp.write(encoder.encode(JSON.stringify(reply)), { signal })
       await stream.close({ signal })
     } catch (error) {
-      log.warn('dropped a backup stream', { peer: remote, error: String(error) })
+      log.warn('dropped a backup stream', { peer: remote, error: error })
       stream.abort(error instanceof Error ? error : new Error(String(error)))
     }
   }
@@ -266,7 +266,7 @@ export function createBackupService(options: BackupServiceOptions) {
         try {
           for (const cid of await request(peer, identity, 'list')) found.add(cid)
         } catch (error) {
-          log.warn('a neighbour could not list our backups', { error: String(error) })
+          log.warn('a neighbour could not list our backups', { error: error })
         }
       }
       for (const cid of found) await pin(parseCid(cid))

@@ -1,6 +1,7 @@
 /** What every mesh service (membership, alerts, notices, aggregation) shares: identity, clock, log, publish. */
 import type { Eip712Domain } from '#protocol/eip712.ts'
 import { MESH_TOPIC_KINDS, type MeshTopicKind } from '#protocol/topics.ts'
+import type { Logger } from '../log/logger.ts'
 import type { MeshMessage } from './codec.ts'
 import type { MeterRegistry } from './registry.ts'
 import type { Address, MeterSigner } from './signing.ts'
@@ -8,15 +9,6 @@ import type { Address, MeterSigner } from './signing.ts'
 /** The purposes the mesh has a topic for; the topic strings themselves come from protocol/topics.ts. */
 export type TopicKind = MeshTopicKind
 export const TOPIC_KINDS: readonly TopicKind[] = MESH_TOPIC_KINDS
-
-/** Where a mesh node reports what it refused, so an operator can see attacks and misconfiguration. */
-export interface MeshLogger {
-  warn(message: string, details?: Record<string, unknown>): void
-}
-
-export const consoleLogger: MeshLogger = {
-  warn: (message, details) => console.warn(`[zkmeter mesh] ${message}`, details ?? ''),
-}
 
 /** The verdict a service gives an incoming message; maps to gossipsub's accept / ignore / reject. */
 export type Verdict = 'accept' | 'ignore' | 'reject'
@@ -34,7 +26,8 @@ export interface MeshContext {
   utility: Address
   registry: MeterRegistry
   peerId: string
-  log: MeshLogger
+  /** Where the services report what they refused, so an operator can see attacks and misconfiguration. */
+  log: Logger
   /** Unix milliseconds. */
   now(): number
   /** Maximum tolerated clock skew for timestamps from other nodes, seconds. */

@@ -40,7 +40,7 @@ export function createMembership(
   const byMeter = new Map<string, Member & { sig: string }>()
   const byPeer = new Map<string, Address>()
   const events = createEmitter<MembershipEvents>((e) =>
-    ctx.log.warn('membership listener threw', { error: String(e) }),
+    ctx.log.warn('membership listener threw', { error: e }),
   )
   let own: AnnounceMessage | undefined
 

@@ -16,10 +16,11 @@
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
+import { silentLogger } from '../log/logger.ts'
 import { createAggregation } from './aggregation.ts'
 import { createAlerts } from './alerts.ts'
 import { DEFAULT_MAX_MESSAGE_BYTES } from './codec.ts'
-import { consoleLogger, type MeshContext } from './context.ts'
+import type { MeshContext } from './context.ts'
 import { createRateLimiter } from './events.ts'
 import { x25519SharedSecret } from './masking.ts'
 import { createMembership } from './membership.ts'
@@ -38,7 +39,7 @@ export async function createMeshNode(options: MeshNodeOptions) {
   validateOptions(options)
   const signer = actingSigner(options.meter)
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
-  const log = options.logger ?? consoleLogger
+  const log = options.log ?? silentLogger
   const now = options.now ?? Date.now
   const x25519 = x25519KeyPair(options.x25519PrivateKey)
   const privateKey = options.privateKey ?? (await generateKeyPair('Ed25519'))

@@ -70,9 +70,7 @@ export async function createNotice(
 const MAX_SEEN = 10_000
 
 export function createNotices(ctx: MeshContext) {
-  const events = createEmitter<NoticesEvents>((e) =>
-    ctx.log.warn('notice listener threw', { error: String(e) }),
-  )
+  const events = createEmitter<NoticesEvents>((e) => ctx.log.warn('notice listener threw', { error: e }))
   const seen = new Map<string, number>()
 
   function reject(body: NoticeBody, reason: NoticeRejection): Verdict {

@@ -56,7 +56,7 @@ export function createCommandHandler(
         const key = `POWER${command.relay}`
         const fanBefore = sim.relays.fanSpeed()
         if (command.action !== 'query' && !sim.relays.command(command.relay, command.action)) {
-          log(
+          log.info(
             `refused ${key} ${command.action}: the appliance circuits stay off while gas or water is detected`,
           )
         }
@@ -87,7 +87,9 @@ export function createCommandHandler(
         const goneTo = Math.min(command.to, held - 1, sim.seq - 1)
         if (command.from <= goneTo) {
           const gone = { meter: ctx.address, fromSeq: command.from, toSeq: goneTo }
-          log(`Resend ${command.from}..${command.to}: records ${command.from}..${goneTo} are no longer held`)
+          log.info(
+            `Resend ${command.from}..${command.to}: records ${command.from}..${goneTo} are no longer held`,
+          )
           publish(goneTopic(ctx.address), encodeGonePayload(gone, signGone(o.domain, o.privateKey, gone)))
         }
         for (const r of buffer.range(command.from, command.to)) publish(topics.sensor, r.payload)
@@ -96,7 +98,9 @@ export function createCommandHandler(
       case 'resendPeriod': {
         const kept = sim.recentPeriods.find((p) => p.periodStart === command.periodStart)
         if (kept === undefined) {
-          log(`ResendPeriod ${command.periodStart}: no such close among the last ${RECENT_PERIODS}`)
+          log.info(`ResendPeriod ${command.periodStart}: no such close among the last ${RECENT_PERIODS}`, {
+            periodStart: command.periodStart,
+          })
           return
         }
         // Not retained: the retained PERIOD stays the latest close.

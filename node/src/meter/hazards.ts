@@ -26,7 +26,7 @@ export function createHazardMonitor(
     deps.telemetry.reportRelays(before)
     // An alarm goes out at once, as a live sample, not at the next scheduled one.
     if (bits !== previous) {
-      ctx.log(`hazards changed to ${bits} at ${isoTime(sim.t)}`)
+      ctx.log.info(`hazards changed to ${bits} at ${isoTime(sim.t)}`)
       deps.record(0, energyWh(sim) - sim.intervalStartCounter)
       return true
     }

@@ -1,6 +1,8 @@
 /** createVirtualMeter options and their validation: every problem is a named, actionable error. */
+
 import type { Eip712Domain } from '#protocol/eip712.ts'
 import { maxPeriodDays } from '#protocol/meter/period.ts'
+import { type Logger, silentLogger } from '../log/logger.ts'
 import type { SimClock } from './clock.ts'
 import { InvalidMeterOptionError } from './errors.ts'
 
@@ -52,8 +54,8 @@ export interface VirtualMeterOptions {
   maxCatchUpSeconds?: number
   /** How long start() waits for the broker. Default 5000 ms. */
   connectTimeoutMs?: number
-  /** Receives one line per notable event (ignored commands, resend misses); never keys. */
-  log?: (message: string) => void
+  /** Receives notable events (ignored commands, resend misses, period closes); never keys. Default: silent. */
+  log?: Logger
 }
 
 export type ResolvedOptions = Required<Omit<VirtualMeterOptions, 'firstPeriodStart' | 'stateFile'>> & {
@@ -159,6 +161,6 @@ export function resolveOptions(options: VirtualMeterOptions): ResolvedOptions {
       366 * 86_400,
     ),
     connectTimeoutMs: integer(options.connectTimeoutMs ?? 5000, 'connectTimeoutMs', 1, 600_000),
-    log: typeof options.log === 'function' ? options.log : () => {},
+    log: options.log ?? silentLogger,
   }
 }

@@ -73,8 +73,9 @@ export function createPeriodCloser(
     openPeriod(current.end)
     persistence.persist()
     ctx.publisher.publish(ctx.topics.period, payload, true)
-    ctx.log(
+    ctx.log.info(
       `period ${isoTime(current.start)} – ${isoTime(current.end)} closed: ${closed.endCounter - closed.startCounter} Wh`,
+      { periodStart: current.start },
     )
   }
 

@@ -101,7 +101,9 @@ export function createPersistence(ctx: PersistenceContext): Persistence {
           // Simulated time never runs backwards: the meter holds (publishes nothing new) until the
           // clock passes its saved time. Normal after a crash when the clock's own saved time lags
           // the meter's by a tick; start the clock at readMeterCheckpoint(stateFile).time to avoid it.
-          ctx.log(`the clock (${now}) is ${t - now} s behind the meter's saved time (${t}); waiting for it`)
+          ctx.log.info(
+            `the clock (${now}) is ${t - now} s behind the meter's saved time (${t}); waiting for it`,
+          )
         }
         if (now - t > o.maxCatchUpSeconds) {
           throw new MeterStateError(

@@ -3,8 +3,10 @@
  * tracked, so that a manual clock's advance() can resolve after the broker has accepted every message
  * it caused (flush()).
  */
+
 import type { MqttClient } from 'mqtt'
 import type { MeterTopics } from '#protocol/topics.ts'
+import type { Logger } from '../log/logger.ts'
 import { connectMqtt } from '../mqtt/client.ts'
 
 export interface Publisher {
@@ -15,7 +17,7 @@ export interface Publisher {
   flush(): Promise<void>
 }
 
-export function createPublisher(log: (message: string) => void): Publisher {
+export function createPublisher(log: Logger): Publisher {
   const pending = new Set<Promise<unknown>>()
   const publisher: Publisher = {
     client: undefined,
@@ -23,7 +25,7 @@ export function createPublisher(log: (message: string) => void): Publisher {
       const c = publisher.client
       if (!c) return
       const p = c.publishAsync(topic, payload, { qos: 1, retain }).catch((error: Error) => {
-        log(`publish to ${topic} failed: ${error.message}`)
+        log.info('a publish failed', { topic, error })
       })
       pending.add(p)
       void p.finally(() => pending.delete(p))

@@ -4,9 +4,11 @@
  * is kept in whole joules (W × s): integer arithmetic makes the counter independent of how time was
  * split into steps.
  */
+
 import { addressOfPrivateKey, hexToBytes } from '#protocol/eip712.ts'
 import { createAlarms, createRelayController } from '#protocol/meter/relays.ts'
 import { type MeterTopics, meterTopicName, meterTopics } from '#protocol/topics.ts'
+import type { Logger } from '../log/logger.ts'
 import type { KeptClose } from './checkpoint.ts'
 import type { CommitmentAccumulator } from './commitment.ts'
 import { createHousehold, type HazardStimuli, type Household } from './household.ts'
@@ -66,7 +68,7 @@ export interface MeterContext {
   buffer: RecordBuffer
   sim: SimState
   publisher: Publisher
-  log: (message: string) => void
+  log: Logger
 }
 
 export function createMeterContext(o: ResolvedOptions, publisher: Publisher): MeterContext {

@@ -71,11 +71,11 @@ export function createVirtualMeter(options: VirtualMeterOptions): VirtualMeter {
     try {
       work()
     } catch (error) {
-      log(`${what} failed: ${(error as Error).message}`)
+      log.info(`${what} failed`, { error })
       if (!(error instanceof InvalidCommandError)) {
         unsubscribeClock?.()
         unsubscribeClock = undefined
-        log('the virtual meter stopped simulating after an internal error')
+        log.info('the virtual meter stopped simulating after an internal error')
       }
     }
   }

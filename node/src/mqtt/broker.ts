@@ -3,11 +3,13 @@
  * a hard bound on packet and payload size so one misbehaving client cannot make the node buffer
  * megabytes. Meter and node connect to it like to any external broker (see client.ts).
  */
+
 import { createServer, type Server, type Socket } from 'node:net'
 import { Duplex } from 'node:stream'
 import type { ReadableWritablePair } from 'node:stream/web'
 import { Aedes } from 'aedes'
 import { InvalidInputError } from '#protocol/errors.ts'
+import { type Logger, silentLogger } from '../log/logger.ts'
 import { BrokerStartError } from './errors.ts'
 import { createPacketGuard } from './packet-guard.ts'
 
@@ -22,8 +24,8 @@ export interface BrokerOptions {
   /** TCP port; 0 picks a free one (tests). */
   port?: number
   maxPayloadBytes?: number
-  /** Called with a short reason whenever the broker rejects something (oversized, bad packet). */
-  log?: (message: string) => void
+  /** Told whenever the broker rejects something (oversized, bad packet) or a client fails. Default: silent. */
+  log?: Logger
 }
 
 export interface Broker {
@@ -56,13 +58,16 @@ function validate(options: BrokerOptions): Required<Omit<BrokerOptions, 'log'>> 
   return { host, port, maxPayloadBytes }
 }
 
+/** Every client that disconnects aborts its stream: an ordinary end, not worth a warning. */
+const isConnectionEnd = (error: Error) => error.name === 'AbortError'
+
 function formatUrl(host: string, port: number): string {
   return `mqtt://${host.includes(':') ? `[${host}]` : host}:${port}`
 }
 
 export function createBroker(options: BrokerOptions = {}): Broker {
   const { host, port, maxPayloadBytes } = validate(options)
-  const log = options.log ?? (() => {})
+  const log = options.log ?? silentLogger
   let aedes: Aedes | undefined
   let server: Server | undefined
   let boundPort: number | undefined
@@ -77,7 +82,8 @@ export function createBroker(options: BrokerOptions = {}): Broker {
     socket.on('close', () => sockets.delete(socket))
     const guard = createPacketGuard(maxPayloadBytes + HEADER_ALLOWANCE_BYTES)
     guard.on('error', (error) => {
-      log(`closing ${socket.remoteAddress}:${socket.remotePort}: ${error.message}`)
+      if (!isConnectionEnd(error))
+        log.warn('closing a connection', { peer: `${socket.remoteAddress}:${socket.remotePort}`, error })
       socket.destroy()
     })
     socket.on('error', () => socket.destroy())
@@ -96,15 +102,17 @@ export function createBroker(options: BrokerOptions = {}): Broker {
           const size = packet.payload?.length ?? 0
           if (size > maxPayloadBytes) {
             const reason = `payload of ${size} bytes on ${packet.topic} exceeds the ${maxPayloadBytes}-byte limit`
-            log(`rejected publish from ${client?.id ?? 'broker'}: ${reason}`)
+            log.warn('rejected a publish', { client: client?.id ?? 'broker', reason })
             callback(new PayloadTooLargeError(reason))
             return
           }
           callback(null)
         },
       })
-      broker.on('clientError', (client, error) => log(`client ${client.id}: ${error.message}`))
-      broker.on('connectionError', (_client, error) => log(`connection error: ${error.message}`))
+      broker.on('clientError', (client, error) => {
+        if (!isConnectionEnd(error)) log.warn('client error', { client: client.id, error })
+      })
+      broker.on('connectionError', (_client, error) => log.warn('connection error', { error }))
       aedes = broker
       const srv = createServer(onConnection(broker))
       server = srv

@@ -5,9 +5,11 @@
  * is published on the broker, so every other service sees a wired meter exactly like a wireless one.
  * Records and acks do not pass here: the ingestor takes those directly (link.ts).
  */
+
 import type { MqttClient } from 'mqtt'
 import { ZkMeterError } from '#protocol/errors.ts'
 import type { SerialMessage } from '#protocol/serial/message.ts'
+import { type Logger, silentLogger } from '../log/logger.ts'
 import { closeMqtt, connectMqtt } from '../mqtt/client.ts'
 import type { SerialMeterLink } from './link.ts'
 
@@ -29,11 +31,12 @@ export function createSerialMqttBridge(options: {
   clientId?: string
   /** The meter's topic name, zkm_<address hex>. */
   meter: string
-  log?: (entry: Record<string, unknown>) => void
+  /** Where the bridge reports what it could not forward (default: silent). */
+  log?: Logger
 }): SerialMqttBridge {
   const { meter } = options
   let client: MqttClient | undefined
-  const log = options.log ?? (() => {})
+  const log = options.log ?? silentLogger
   const commands = `cmnd/${meter}/+`
   // The ingestor already sends Resend and ResendPeriod over the link (ingestor.addOutbound);
   // forwarding its MQTT copies too would ask the meter twice.
@@ -42,14 +45,14 @@ export function createSerialMqttBridge(options: {
   const onMessage = (topic: string, payload: Buffer) => {
     if (link === undefined || fromIngestor.has(topic) || !topic.startsWith(`cmnd/${meter}/`)) return
     if (!link.send(topic, new Uint8Array(payload)))
-      log({ level: 'warn', event: 'serial.command-not-sent', topic, reason: 'the meter is not connected' })
+      log.warn('a command was not sent: the meter is not connected', { topic })
   }
   return {
     fromMeter(message) {
       const [prefix, name] = message.topic.split('/')
       // Only this meter's own report topics: a wired device must not publish elsewhere on the broker.
       if (name !== meter || (prefix !== 'tele' && prefix !== 'stat')) {
-        log({ level: 'warn', event: 'serial.message-ignored', topic: message.topic.slice(0, 120) })
+        log.warn('ignored a message outside the meter report topics', { topic: message.topic.slice(0, 120) })
         return
       }
       if (client === undefined) return
@@ -58,13 +61,7 @@ export function createSerialMqttBridge(options: {
         Buffer.from(message.payload),
         { qos: 1, retain: message.topic.endsWith('/LWT') },
         (error) => {
-          if (error)
-            log({
-              level: 'warn',
-              event: 'serial.publish-failed',
-              topic: message.topic,
-              reason: error.message,
-            })
+          if (error) log.warn('a publish failed', { topic: message.topic, error })
         },
       )
     },

@@ -4,10 +4,12 @@
  * acks and Resend requests go back as frames. The port may vanish (USB unplug) and come back: the
  * link reopens it with backoff and sends the current acks again, as a retained MQTT ack would.
  */
+
 import { SerialPort } from 'serialport'
 import { InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
 import { encodeMessage, type SerialMessage } from '#protocol/serial/message.ts'
 import type { Ingestor, OutboundMessage } from '../ingest/ingestor.ts'
+import { type Logger, silentLogger } from '../log/logger.ts'
 import { createFrameReader } from './frame-reader.ts'
 import { newCounters, type SerialLinkCounters } from './link-counters.ts'
 import { createMessageRouter } from './message-router.ts'
@@ -37,7 +39,8 @@ export interface SerialMeterLinkOptions {
   path: string
   baudRate?: number
   ingestor: Pick<Ingestor, 'ingest' | 'addOutbound'>
-  log?: (entry: Record<string, unknown>) => void
+  /** Where the link reports connects, disconnects and failed writes (default: silent). */
+  log?: Logger
   /** First reopen delay after the port fails; doubles up to maxBackoffMs. Default 250. */
   backoffMs?: number
   maxBackoffMs?: number
@@ -74,8 +77,7 @@ function checkOptions(options: SerialMeterLinkOptions): void {
 export function createSerialMeterLink(options: SerialMeterLinkOptions): SerialMeterLink {
   checkOptions(options)
   const baudRate = options.baudRate ?? DEFAULT_SERIAL_BAUD
-  const log =
-    options.log ?? ((entry: Record<string, unknown>) => process.stderr.write(`${JSON.stringify(entry)}\n`))
+  const log = options.log ?? silentLogger
   const backoffMs = options.backoffMs ?? 250
   const maxBackoffMs = options.maxBackoffMs ?? 5000
   const createPort =
@@ -104,7 +106,7 @@ export function createSerialMeterLink(options: SerialMeterLinkOptions): SerialMe
     nextId = (nextId + 1) & 0xff
     for (const frame of frames) {
       p.write(frame, (error) => {
-        if (error) log({ level: 'warn', event: 'serial.write-failed', path, reason: error.message })
+        if (error) log.warn('a write to the meter failed', { path, error })
       })
     }
     counters.sent++
@@ -131,7 +133,7 @@ export function createSerialMeterLink(options: SerialMeterLinkOptions): SerialMe
     p.on('error', () => {})
     if (p.isOpen) p.close(() => {})
     counters.disconnects++
-    log({ level: 'warn', event: 'serial.disconnected', path, reason })
+    log.warn('the meter disconnected', { path, reason })
     reader.reset()
     scheduleReopen()
   }
@@ -142,7 +144,7 @@ export function createSerialMeterLink(options: SerialMeterLinkOptions): SerialMe
     try {
       p = createPort({ path, baudRate, autoOpen: false })
     } catch (error) {
-      log({ level: 'warn', event: 'serial.open-failed', path, reason: (error as Error)?.message })
+      log.warn('could not open the serial port', { path, error })
       scheduleReopen()
       return
     }
@@ -151,7 +153,7 @@ export function createSerialMeterLink(options: SerialMeterLinkOptions): SerialMe
     if (error !== null) {
       p.removeAllListeners()
       p.on('error', () => {})
-      log({ level: 'warn', event: 'serial.open-failed', path, reason: error.message, retryMs: delay })
+      log.warn('could not open the serial port', { path, error, retryMs: delay })
       scheduleReopen()
       return
     }
@@ -167,7 +169,7 @@ export function createSerialMeterLink(options: SerialMeterLinkOptions): SerialMe
     detach = ingestor.addOutbound((m: OutboundMessage) => {
       write(m.topic, m.payload)
     })
-    log({ level: 'info', event: 'serial.connected', path, baudRate })
+    log.info('the meter connected', { path, baudRate })
   }
 
   return {

@@ -3,8 +3,10 @@
  * GONE, STATE) to the ingestor, one at a time and in order, with a bounded queue; everything else,
  * and STATE as well, to the onMessage listener (the bridge), as an MQTT subscriber would see it.
  */
+
 import type { SerialMessage } from '#protocol/serial/message.ts'
 import type { Ingestor } from '../ingest/ingestor.ts'
+import type { Logger } from '../log/logger.ts'
 import type { SerialLinkCounters } from './link-counters.ts'
 
 /** What the node subscribes to over MQTT: the ingestor takes these. */
@@ -22,7 +24,7 @@ export function createMessageRouter(options: {
   ingestor: Pick<Ingestor, 'ingest'>
   counters: SerialLinkCounters
   maxQueued: number
-  log: (entry: Record<string, unknown>) => void
+  log: Logger
   onMessage: ((message: SerialMessage) => void) | undefined
 }): MessageRouter {
   const { ingestor, counters, maxQueued, log } = options
@@ -36,7 +38,7 @@ export function createMessageRouter(options: {
         try {
           options.onMessage?.(message)
         } catch (error) {
-          log({ level: 'warn', event: 'serial.listener-failed', reason: (error as Error)?.message })
+          log.warn('a listener failed', { error })
         }
       }
       if (!ingested) return
@@ -53,7 +55,7 @@ export function createMessageRouter(options: {
           else counters.ingested++
         } catch (error) {
           counters.ingestFailed++
-          log({ level: 'error', event: 'serial.ingest-failed', reason: (error as Error)?.message })
+          log.error('ingesting a message failed', { error })
         } finally {
           queued--
         }

@@ -12,11 +12,12 @@ import { waitFor } from '../../../test/support/wait.ts'
 import { type HouseholdNode, startHouseholdNode } from '../../src/app/node.ts'
 import { DEFAULT_CONFIG, type NodeConfig } from '../../src/config.ts'
 import { initHousehold, openHousehold } from '../../src/identity/identity.ts'
+import { silentLogger } from '../../src/log/logger.ts'
 
 let dataDir: string
 let node: HouseholdNode | undefined
 let config: NodeConfig
-const quiet = () => {}
+const quiet = silentLogger
 
 async function api<T>(path: string, init?: RequestInit): Promise<T> {
   const res = await fetch(`${node?.urls.api}${path}`, init)

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest'
 import { Lifecycle } from '../../src/app/lifecycle.ts'
+import { createLogger, type LogEntry } from '../../src/log/logger.ts'
 
 describe('Lifecycle', () => {
   it('stops services in reverse start order, logs a failing stop and carries on, and stops each once', async () => {
-    const log: Record<string, unknown>[] = []
+    const log: LogEntry[] = []
     const stopped: string[] = []
-    const lifecycle = new Lifecycle((entry) => log.push(entry))
+    const lifecycle = new Lifecycle(createLogger({ sink: (entry) => log.push(entry) }))
     const broker = lifecycle.started('broker', {
       stop: async () => {
         stopped.push('broker')
@@ -23,7 +24,13 @@ describe('Lifecycle', () => {
     await Promise.all([lifecycle.stop(), lifecycle.stop()])
     expect(stopped).toEqual(['timer', 'vault', 'broker'])
     expect(log).toEqual([
-      { level: 'warn', msg: 'error while stopping', service: 'vault', error: 'Error: disk gone' },
+      {
+        time: expect.any(String),
+        level: 'warn',
+        msg: 'error while stopping',
+        service: 'vault',
+        error: new Error('disk gone'),
+      },
     ])
   })
 })

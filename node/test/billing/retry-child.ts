@@ -16,6 +16,7 @@ import { type BillingChain, createBiller } from '../../src/billing/biller.ts'
 import { isTransientChainError, ledgerBillingChain } from '../../src/billing/ledger-chain.ts'
 import { circuitProver } from '../../src/billing/prover/prover.ts'
 import { openBillStore } from '../../src/billing/store.ts'
+import { createLogger } from '../../src/log/logger.ts'
 import { inputsOf, twoPeriods } from './fixtures.ts'
 
 interface Args {
@@ -63,7 +64,7 @@ const biller = createBiller({
   isTransient: isTransientChainError,
   maxAttempts: args.maxAttempts ?? 3,
   baseDelayMs: 20,
-  log: (entry) => out({ event: 'log', ...entry }),
+  log: createLogger({ sink: (entry) => out({ event: 'log', ...entry }) }),
 })
 biller.on('bill', (bill) =>
   out({ event: 'bill', id: bill.id, status: bill.status, kind: bill.failure?.kind }),

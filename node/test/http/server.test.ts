@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { type ErrorCategory, InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
 import { categorizeDependencyFailure } from '../../src/app/error-categories.ts'
 import { createHttpApi, type HttpApi, HttpError, SseHub } from '../../src/http/server.ts'
+import { createLogger, type LogEntry } from '../../src/log/logger.ts'
 
 let api: HttpApi | undefined
 afterEach(async () => {
@@ -70,7 +71,7 @@ describe('HTTP API layer', () => {
   })
 
   it('answers each error category with its status, and logs every 5xx', async () => {
-    const log: Record<string, unknown>[] = []
+    const log: LogEntry[] = []
     const categories: ErrorCategory[] = ['invalid-input', 'not-found', 'conflict', 'unavailable', 'internal']
     const url = await serve(
       (a) => {
@@ -86,7 +87,7 @@ describe('HTTP API layer', () => {
           throw new HttpError(504, 'the meter did not confirm the command')
         })
       },
-      { log: (entry: Record<string, unknown>) => log.push(entry), categorize: categorizeDependencyFailure },
+      { log: createLogger({ sink: (entry) => log.push(entry) }), categorize: categorizeDependencyFailure },
     )
     const expected: Record<ErrorCategory, number> = {
       'invalid-input': 400,
@@ -117,7 +118,10 @@ describe('HTTP API layer', () => {
       ['GET /chain-down', 503],
       ['GET /meter-silent', 504],
     ])
-    expect(logged[2]).toMatchObject({ level: 'error', message: expect.stringMatching(/ECONNREFUSED/) })
+    expect(logged[2]).toMatchObject({
+      level: 'error',
+      error: expect.objectContaining({ message: expect.stringMatching(/ECONNREFUSED/) }),
+    })
   })
 
   it('gives named errors of each kind the category their name says', () => {

@@ -5,6 +5,7 @@ import { encodePeriodPayload, encodeSensorPayload, signPeriod, signRecord } from
 import { ackTopic, periodTopic, resendTopic, sensorTopic } from '#protocol/topics.ts'
 import { createIngestor, type Ingestor } from '../../src/ingest/ingestor.ts'
 import { createFileSink } from '../../src/ingest/sink.ts'
+import { createLogger, type LogEntry } from '../../src/log/logger.ts'
 import {
   connectMeter,
   createTestMeter,
@@ -27,7 +28,7 @@ let broker: TestBroker
 let dir: Awaited<ReturnType<typeof tempDir>>
 let ingestor: Ingestor
 let client: MqttClient
-const logs: Record<string, unknown>[] = []
+const logs: LogEntry[] = []
 
 function makeIngestor(extra: Partial<Parameters<typeof createIngestor>[0]> = {}) {
   return createIngestor({
@@ -36,7 +37,7 @@ function makeIngestor(extra: Partial<Parameters<typeof createIngestor>[0]> = {})
     ...oneMeterIngestorOptions(`${dir.path}/node`, meter),
     vault: createFileSink(`${dir.path}/vault`),
     batchRecords: 16,
-    log: (entry) => logs.push(entry),
+    log: createLogger({ sink: (entry) => logs.push(entry) }),
     ...extra,
   })
 }
@@ -141,7 +142,7 @@ describe('ingestor over MQTT', () => {
       'unknown-meter': 1,
     })
     // Logged as structured entries, never with the payload or a key.
-    const logged = logs.filter((l) => l.event === 'ingest.anomaly')
+    const logged = logs.filter((l) => l.msg === 'anomaly recorded')
     expect(logged.length).toBe(rejected.length + 1)
     expect(JSON.stringify(logs)).not.toContain(Buffer.from(meter.pairingKey).toString('hex'))
     expect(JSON.stringify(logs)).not.toContain(json.ZK.sig.slice(2, 40))
@@ -241,7 +242,7 @@ describe('ingestor over MQTT', () => {
     const m = meter.sensor(record({ seq: 0, time: DAY0 + INTERVAL, energyWh: 10, intervalWh: 10 }))
     await publish(m.topic, m.payload)
     expect(ingestor.status()[0]?.ackedSeq).toBe(0)
-    expect(logs.some((l) => l.event === 'ingest.listener-failed')).toBe(true)
+    expect(logs.some((l) => l.msg === 'a listener failed')).toBe(true)
   })
 
   it('survives a restart on the same data dir without duplicating records', async () => {
@@ -290,7 +291,6 @@ describe('ingestor without MQTT', () => {
       domain: DOMAIN,
       meters: [{ address: meter.address }],
       connectTimeoutMs: 300,
-      log: () => {},
     })
     await expect(closed.start()).rejects.toThrow(/no MQTT broker answered/)
     await closed.stop()
@@ -298,7 +298,6 @@ describe('ingestor without MQTT', () => {
       dataDir: `${dir.path}/unreachable`,
       domain: DOMAIN,
       meters: [{ address: meter.address }],
-      log: () => {},
     })
     await again.start()
     const m = meter.sensor(record({ seq: 0, time: DAY0 + INTERVAL, energyWh: 1, intervalWh: 1 }))

@@ -34,7 +34,6 @@ const makeIngestor = () =>
     clientId: 'mosquitto-test-node',
     ...oneMeterIngestorOptions(`${dir.path}/node`, meter),
     vault: createFileSink(`${dir.path}/vault`),
-    log: () => {},
   })
 
 it('stores records queued by mosquitto while the node was down, acks and asks for resends', async () => {

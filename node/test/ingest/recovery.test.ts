@@ -6,11 +6,13 @@
  *   permanent anomaly, and the period that needed them is refused with the reason, not left waiting;
  * - STATE's open period start and PeriodDays set the boundaries the node files and asks by.
  */
+
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { encodeState } from '#protocol/meter/status.ts'
 import { encodeGonePayload, type MeterRecord, type RecordsGone, signGone } from '#protocol/records.ts'
 import { goneTopic, resendPeriodTopic, resendTopic, stateTopic } from '#protocol/topics.ts'
 import { createIngestor, type Ingestor, type OutboundMessage } from '../../src/ingest/ingestor.ts'
+import { createLogger, type LogEntry } from '../../src/log/logger.ts'
 import { createTestMeter, DAY0, DOMAIN, oneMeterIngestorOptions, tempDir } from './helpers.ts'
 
 const meter = createTestMeter(3)
@@ -20,12 +22,12 @@ const DAY = 86_400
 let dir: Awaited<ReturnType<typeof tempDir>>
 let ingestor: Ingestor
 let sent: OutboundMessage[]
-const logs: Record<string, unknown>[] = []
+const logs: LogEntry[] = []
 
 function makeIngestor(): Ingestor {
   return createIngestor({
     ...oneMeterIngestorOptions(`${dir.path}/node`, meter),
-    log: (entry) => logs.push(entry),
+    log: createLogger({ sink: (entry) => logs.push(entry) }),
   })
 }
 
@@ -158,7 +160,7 @@ describe('records the meter no longer holds', () => {
     const [lost] = ingestor.anomalies({ kind: 'records-gone' })
     expect(lost).toMatchObject({ rejected: false, meter: meter.address, seq: 10 })
     expect(lost!.reason).toMatch(/records 10\.\.65 \(56\) are gone/)
-    expect(logs.some((l) => l.event === 'ingest.anomaly' && l.kind === 'records-gone')).toBe(true)
+    expect(logs.some((l) => l.msg === 'anomaly recorded' && l.kind === 'records-gone')).toBe(true)
     // The same notice again changes nothing; a record from the gone range is a duplicate, not data.
     expect((await ingestor.ingest(goneTopic(meter.address), gonePayload(gone))).status).toBe('duplicate')
     const late = meter.sensor(records[20]!)

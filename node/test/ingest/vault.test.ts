@@ -36,7 +36,6 @@ beforeEach(async () => {
     clientId: 'vault-test-node',
     ...oneMeterIngestorOptions(`${dir.path}/node`, meter),
     vault,
-    log: () => {},
   })
   await ingestor.start()
 })

@@ -33,7 +33,6 @@ function node(clientId: string): Ingestor {
     periodReadings: N,
     periodDays: 1,
     resendIntervalMs: 500,
-    log: () => {},
   })
 }
 

@@ -38,7 +38,6 @@ beforeEach(async () => {
     periodReadings: N,
     periodDays: 1,
     vault: createFileSink(`${dir.path}/vault`),
-    log: () => {},
   })
   await ingestor.start()
   meter = createVirtualMeter({

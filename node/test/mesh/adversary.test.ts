@@ -39,7 +39,7 @@ describe('a misbehaving peer on the mesh', () => {
       expect(n.members.list().map((m) => m.meter)).not.toContain(attacker.meter)
       expect(n.members.meterOfPeer(attacker.peerId)).toBeUndefined()
     }
-    expect(cluster.logs[0]?.entries.map((e) => e.message)).toContain(
+    expect(cluster.logs[0]?.entries.map((e) => e.msg)).toContain(
       'rejected a membership announcement from a meter not registered in this area',
     )
   })
@@ -81,7 +81,7 @@ describe('a misbehaving peer on the mesh', () => {
     }
     const logged = (i: number) =>
       (cluster.logs[i]?.entries ?? []).some(
-        (e) => e.message === 'rejected an aggregation share from a peer that is not that member',
+        (e) => e.msg === 'rejected an aggregation share from a peer that is not that member',
       )
     // Rejected messages are never forwarded, so only the attacker's direct gossip recipients see them.
     await until(() => [0, 1, 2, 3, 4].some(logged), 5000, 'an honest node to log the rejected shares')
@@ -96,7 +96,7 @@ describe('a misbehaving peer on the mesh', () => {
     await Promise.all(honest.slice(0, 4).map((n, i) => n.aggregation.contribute(t, 100 * (i + 1))))
     // Gossip may route the second share the long way round; wait until it reached the aggregator.
     await until(
-      () => (cluster.logs[0]?.entries ?? []).some((e) => e.message.startsWith('detected equivocation')),
+      () => (cluster.logs[0]?.entries ?? []).some((e) => e.msg.startsWith('detected equivocation')),
       5000,
       'the equivocation to be seen',
     )

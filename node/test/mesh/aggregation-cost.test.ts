@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
+import { silentLogger } from '../../src/log/logger.ts'
 import { type AggregationMembership, createAggregation } from '../../src/mesh/aggregation.ts'
 import type { MeshContext } from '../../src/mesh/context.ts'
 import {
@@ -45,7 +46,7 @@ function fakeArea(size: number) {
     utility: '0x0000000000000000000000000000000000000001',
     registry: { isMember: async () => true },
     peerId: 'self',
-    log: { warn: () => {} },
+    log: silentLogger,
     now: Date.now,
     skewS: 30,
     publish: async (_kind, message) => void published.push(message),

@@ -96,7 +96,7 @@ describe('safety alerts and utility notices over 5 loopback nodes', () => {
     for (let i = 1; i < 5; i++) {
       expect(notices[i]).toHaveLength(1)
       expect(rejections[i]?.map((r) => r.reason).sort()).toEqual(['expired', 'forged', 'forged', 'replayed'])
-      const logged = cluster.logs[i]?.entries.map((e) => e.message) ?? []
+      const logged = cluster.logs[i]?.entries.map((e) => e.msg) ?? []
       expect(logged).toContain('rejected a utility notice: forged')
       expect(logged).toContain('rejected a utility notice: replayed')
     }

@@ -43,7 +43,7 @@ describe('encrypted backups with neighbours', () => {
       const service = createBackupService({
         helia: helia.helia,
         allowPin: (peer) => node.members.meterOfPeer(peer) !== undefined,
-        logger: collectingLogger(),
+        log: collectingLogger(),
         pinTimeoutMs: 20_000,
       })
       await service.start()
@@ -98,7 +98,7 @@ describe('encrypted backups with neighbours', () => {
       const strangerService = createBackupService({
         helia: stranger.helia,
         allowPin: () => false,
-        logger: collectingLogger(),
+        log: collectingLogger(),
       })
       const target = multiaddr(cluster.nodes[2]!.multiaddrs()[0] as string)
       await expect(
@@ -130,7 +130,7 @@ describe('encrypted backups with neighbours', () => {
       const restorer = createBackupService({
         helia: fresh.helia,
         allowPin: () => false,
-        logger: collectingLogger(),
+        log: collectingLogger(),
       })
       expect(await fresh.helia.blockstore.has(periods[0]!.manifestCid)).toBe(false)
       const neighbours = [1, 2].map((k) => multiaddr(cluster.nodes[k]!.multiaddrs()[0] as string))

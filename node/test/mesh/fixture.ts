@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Eip712Domain } from '#protocol/eip712.ts'
 import { waitUntil } from '../../../test/support/wait.ts'
-import type { MeshLogger } from '../../src/mesh/context.ts'
+import { createLogger, type LogEntry, type Logger } from '../../src/log/logger.ts'
 import { createMeshNode, type MeshNode, type MeshNodeOptions } from '../../src/mesh/node.ts'
 import { type RegistryEntry, snapshotRegistry } from '../../src/mesh/registry.ts'
 import { type Address, type MeterSigner, signerFromPrivateKey } from '../../src/mesh/signing.ts'
@@ -17,17 +17,10 @@ export function newSigner(): MeterSigner {
   return signerFromPrivateKey(new Uint8Array(randomBytes(32)))
 }
 
-export interface Logged {
-  message: string
-  details?: Record<string, unknown>
-}
-
-export function collectingLogger(): MeshLogger & { entries: Logged[] } {
-  const entries: Logged[] = []
-  return {
-    entries,
-    warn: (message, details) => void entries.push({ message, ...(details ? { details } : {}) }),
-  }
+/** A logger that keeps its entries, for tests that check what a node reported. */
+export function collectingLogger(): Logger & { entries: LogEntry[] } {
+  const entries: LogEntry[] = []
+  return Object.assign(createLogger({ sink: (entry) => entries.push(entry) }), { entries })
 }
 
 export interface Cluster {
@@ -64,7 +57,7 @@ export async function startCluster(
         utility: utility.address as Address,
         registry,
         meter,
-        logger: logs[i],
+        log: logs[i],
         announceIntervalMs: 1000,
         // Every node is on 127.0.0.1: libp2p's per-host inbound rate limit (5/s) would refuse dials.
         connectionManager: { inboundConnectionThreshold: 1000 },

@@ -47,7 +47,7 @@ describe('a member signing with its registered household account', () => {
     utility: utility.address as Address,
     registry,
     ...(meter ? { meter } : {}),
-    logger: logs[i],
+    log: logs[i],
     announceIntervalMs: 1000,
     alerts: { firstRetryMs: 100, maxRetryMs: 400 },
     connectionManager: { inboundConnectionThreshold: 1000 },
@@ -150,8 +150,8 @@ describe('a member signing with its registered household account', () => {
     const badSignature = (i: number) =>
       (logs[i]?.entries ?? []).filter(
         (e) =>
-          e.message === 'rejected a membership announcement with a bad signature' ||
-          e.message === 'rejected an alert with a bad signature',
+          e.msg === 'rejected a membership announcement with a bad signature' ||
+          e.msg === 'rejected an alert with a bad signature',
       ).length
     await until(() => [0, 1, 2, 3].some((i) => badSignature(i) >= 5), 5000, 'the forgeries to be rejected')
     await new Promise((r) => setTimeout(r, 300))

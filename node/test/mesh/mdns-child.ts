@@ -20,7 +20,7 @@ const nodes = await Promise.all(
       registry,
       meter,
       mdns: { interval: 250 },
-      logger: collectingLogger(),
+      log: collectingLogger(),
       announceIntervalMs: 500,
     }),
   ),

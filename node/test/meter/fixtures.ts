@@ -1,6 +1,7 @@
 /** Shared rig for virtual meter tests: keys, a manual clock, a meter and a subscriber on a broker. */
 
 import { type Eip712Domain, meterRecordDigest, recoverSigner } from '#protocol/eip712.ts'
+import { createLogger, type LogEntry } from '../../src/log/logger.ts'
 import { createManualClock, type ManualClock } from '../../src/meter/clock.ts'
 import {
   createVirtualMeter,
@@ -45,7 +46,7 @@ export interface Rig {
   meter: VirtualMeter
   clock: ManualClock
   sub: Collector
-  logs: string[]
+  logs: LogEntry[]
   /** Every SENSOR record received so far, in arrival order. */
   records(): ZkRecord[]
   /** Waits for a received record matching the predicate. */
@@ -59,7 +60,7 @@ export async function startRig(
   start = MIDNIGHT,
 ): Promise<Rig> {
   const clock = createManualClock(start)
-  const logs: string[] = []
+  const logs: LogEntry[] = []
   const meter = createVirtualMeter({
     privateKey: PRIVATE_KEY,
     pairingKey: PAIRING_KEY,
@@ -69,7 +70,7 @@ export async function startRig(
     periodSize: TEST_N,
     periodDays: 1,
     livePeriodSeconds: 300,
-    log: (line) => logs.push(line),
+    log: createLogger({ sink: (entry) => logs.push(entry) }),
     ...overrides,
   })
   const sub = await collect(url, [`+/${meter.topic}/#`])

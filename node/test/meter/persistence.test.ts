@@ -188,7 +188,7 @@ describe('virtual meter state file', () => {
     await first.close()
     const second = await startRig(broker.url, { stateFile, livePeriodSeconds: 900 }, MIDNIGHT + INTERVAL)
     try {
-      expect(second.logs.join('\n')).toMatch(/2700 s behind the meter's saved time/)
+      expect(second.logs.map((l) => l.msg).join('\n')).toMatch(/2700 s behind the meter's saved time/)
       await second.clock.advanceTo(MIDNIGHT + 4 * INTERVAL)
       expect(second.meter.state()).toMatchObject({ time: before.time, nextSeq: before.nextSeq })
       await second.clock.advanceTo(MIDNIGHT + 5 * INTERVAL)

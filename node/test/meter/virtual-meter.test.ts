@@ -181,7 +181,7 @@ describe('virtual meter over aedes', () => {
       JSON.stringify({ periodStart: starts[0] }),
     )
     await waitUntil(
-      () => rig?.logs.some((l) => l.includes(`ResendPeriod ${starts[0]}: no such close`)) === true,
+      () => rig?.logs.some((l) => l.msg.includes(`ResendPeriod ${starts[0]}: no such close`)) === true,
       3000,
     )
     expect(live()).toHaveLength(RECENT_PERIODS + 3)
@@ -255,7 +255,7 @@ describe('virtual meter over aedes', () => {
       3000,
       'refusal',
     )
-    expect(rig.logs.some((l) => l.includes('refused POWER8'))).toBe(true)
+    expect(rig.logs.some((l) => l.msg.includes('refused POWER8'))).toBe(true)
     await meter.injectHazard('gas', false)
     // Vent and buzzer follow the hazard; the sockets stay latched off until switched on.
     expect(meter.state()).toMatchObject({ hazards: 0, relays: 0b0000_0100 })
@@ -300,7 +300,10 @@ describe('virtual meter over aedes', () => {
     const parsed = parseGonePayload(gone!.topic, gone!.payload)
     expect(parsed.gone).toEqual({ meter: meter.address, fromSeq: 0, toSeq: 3 })
     verifyGoneSignature(DOMAIN, meter.address, parsed.gone, parsed.signature)
-    await waitUntil(() => rig?.logs.some((l) => l.includes('records 0..3 are no longer held')) === true, 3000)
+    await waitUntil(
+      () => rig?.logs.some((l) => l.msg.includes('records 0..3 are no longer held')) === true,
+      3000,
+    )
     await sub.client.publishAsync(meter.topics.ack, '', { retain: true, qos: 1 })
   })
 
@@ -325,9 +328,13 @@ describe('virtual meter over aedes', () => {
     for (const [command, payload] of bad)
       await sub.client.publishAsync(meter.topics.command(command), payload)
     await sub.client.publishAsync(meter.topics.ack, '{"seq":"all"}')
-    await waitUntil(() => (rig?.logs.filter((l) => l.includes('failed')).length ?? 0) >= bad.length + 1, 3000)
-    expect(rig.logs.join('\n')).toMatch(/POWER3 takes ON, OFF, TOGGLE/)
-    expect(rig.logs.join('\n')).toMatch(/unknown command "Reboot"/)
+    await waitUntil(
+      () => (rig?.logs.filter((l) => l.msg.includes('failed')).length ?? 0) >= bad.length + 1,
+      3000,
+    )
+    const reasons = rig.logs.map((l) => (l.error instanceof Error ? l.error.message : '')).join('\n')
+    expect(reasons).toMatch(/POWER3 takes ON, OFF, TOGGLE/)
+    expect(reasons).toMatch(/unknown command "Reboot"/)
     expect(meter.state()).toMatchObject({ running: true, relays: 0b1000_0000, fanSpeed: 0 })
     await rig.clock.advance(INTERVAL)
     await sub.waitForCount(meter.topics.sensor, 2)

@@ -1,6 +1,7 @@
 import { Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { InvalidInputError } from '#protocol/errors.ts'
+import { createLogger, type LogEntry } from '../../src/log/logger.ts'
 import { type Broker, createBroker } from '../../src/mqtt/broker.ts'
 import { closeMqtt, connectMqtt } from '../../src/mqtt/client.ts'
 import { BrokerStartError } from '../../src/mqtt/errors.ts'
@@ -33,8 +34,11 @@ describe('embedded MQTT broker (aedes)', () => {
   })
 
   it('drops a publish above the payload limit and disconnects its sender, others unaffected', async () => {
-    const logs: string[] = []
-    const broker = await started({ maxPayloadBytes: 1024, log: (l) => logs.push(l) })
+    const logs: LogEntry[] = []
+    const broker = await started({
+      maxPayloadBytes: 1024,
+      log: createLogger({ sink: (entry) => logs.push(entry) }),
+    })
     const sub = await collect(broker.url, ['big/#'])
     const publisher = await connectMqtt(broker.url, { reconnectPeriod: 0 })
     const closed = new Promise<void>((resolve) => publisher.once('close', () => resolve()))
@@ -51,8 +55,11 @@ describe('embedded MQTT broker (aedes)', () => {
     await ok.publishAsync('big/fine', Buffer.alloc(1024), { qos: 1 })
     await sub.waitFor((m) => m.topic === 'big/fine', 3000, 'the in-limit message')
     expect(sub.messages.map((m) => m.topic)).toEqual(['big/fine'])
-    expect(logs.join('\n')).toMatch(/exceeds the 1024-byte limit/)
-    expect(logs.join('\n')).toMatch(/announced \d+ bytes/)
+    const reasons = logs
+      .map((l) => (l.error instanceof Error ? l.error.message : String(l.reason)))
+      .join('\n')
+    expect(reasons).toMatch(/exceeds the 1024-byte limit/)
+    expect(reasons).toMatch(/announced \d+ bytes/)
     await closeMqtt(ok)
     await sub.close()
   })

@@ -15,7 +15,7 @@ describe('serial ↔ MQTT bridge', () => {
     sent.length = 0
     broker = await startBroker()
     other = await connectMeter(broker.url, 'automation-under-test')
-    bridge = createSerialMqttBridge({ mqttUrl: broker.url, meter: METER, log: () => {} })
+    bridge = createSerialMqttBridge({ mqttUrl: broker.url, meter: METER })
     await bridge.start({
       send(topic, payload) {
         sent.push({

@@ -46,7 +46,6 @@ async function harness(): Promise<Harness> {
         }
       },
     },
-    log: () => {},
     createPort: (o) => {
       port = new SerialPortMock(o)
       return port
@@ -139,7 +138,6 @@ describe('serial link (MockBinding)', () => {
         addOutbound: () => () => {},
       },
       onMessage: (m) => others.push(m.topic),
-      log: () => {},
       createPort: (o) => {
         port = new SerialPortMock(o)
         return port
@@ -212,7 +210,6 @@ describe('serial link (MockBinding)', () => {
         ingest: async () => ({ status: 'duplicate' }) as IngestOutcome,
         addOutbound: () => () => {},
       },
-      log: () => {},
       backoffMs: 20,
       maxBackoffMs: 40,
       createPort: (o) => new SerialPortMock(o),

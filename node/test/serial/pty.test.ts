@@ -83,7 +83,6 @@ describe('serial ingestion over a socat pty pair', () => {
       intervalSeconds: INTERVAL,
       periodReadings: N,
       periodDays: 1,
-      log: () => {},
     })
     await ingestor.start()
   })
@@ -101,7 +100,7 @@ describe('serial ingestion over a socat pty pair', () => {
 
   it('ingests signed records written as frames and sends the ack back as a frame', async () => {
     const p = pair as PtyPair
-    link = createSerialMeterLink({ path: p.node, baudRate: 115_200, ingestor, log: () => {} })
+    link = createSerialMeterLink({ path: p.node, baudRate: 115_200, ingestor })
     await link.start()
     expect(link.connected).toBe(true)
     end = await openMeterEnd(p.meter)
@@ -118,7 +117,7 @@ describe('serial ingestion over a socat pty pair', () => {
 
   it('keeps good messages among garbage, CRC errors, truncated and oversized frames, and counts the errors', async () => {
     const p = pair as PtyPair
-    link = createSerialMeterLink({ path: p.node, baudRate: 115_200, ingestor, log: () => {} })
+    link = createSerialMeterLink({ path: p.node, baudRate: 115_200, ingestor })
     await link.start()
     end = await openMeterEnd(p.meter)
     const e = end
@@ -157,7 +156,6 @@ describe('serial ingestion over a socat pty pair', () => {
       path: p.node,
       baudRate: 115_200,
       ingestor,
-      log: () => {},
       backoffMs: 50,
       maxBackoffMs: 200,
     })

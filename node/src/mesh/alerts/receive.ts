@@ -58,7 +58,7 @@ export function createAlertReceivers(deps: AlertReceiveDeps) {
         seen.remember(b.id, b.time + b.ttl)
         events.emit('alert', { ...b })
       }
-      await sendAck(b).catch((e) => ctx.log.warn('could not send an alert ack', { error: String(e) }))
+      await sendAck(b).catch((e) => ctx.log.warn('could not send an alert ack', { error: e }))
       return duplicate ? 'ignore' : 'accept'
     },
 

@@ -5,11 +5,12 @@
  */
 import type { Alarm } from '../../automation/alarms.ts'
 import type { Hazard } from '../../automation/reading.ts'
+import type { Logger } from '../../log/logger.ts'
 import type { AlertKind, NoticeMessage } from '../codec.ts'
 import { MeshNotRunningError } from '../errors.ts'
 import type { MeshNode } from '../node.ts'
 import type { Notice } from '../notices.ts'
-import type { Log, MeshCounters, MeshNoticeView } from './types.ts'
+import type { MeshCounters, MeshNoticeView } from './types.ts'
 
 /** A neighbour's alert stays relevant this long (the mesh re-sends it until every member acked or it expired). */
 export const ALERT_TTL_S = 900
@@ -28,7 +29,7 @@ export interface AlertsBridge {
   list(): MeshNoticeView[]
 }
 
-export function createAlertsBridge(mesh: MeshNode, counters: MeshCounters, log: Log): AlertsBridge {
+export function createAlertsBridge(mesh: MeshNode, counters: MeshCounters, log: Logger): AlertsBridge {
   // Notices and neighbours' alerts, newest last, bounded.
   const notices: MeshNoticeView[] = []
   let publishStream: StreamPublish | undefined
@@ -50,7 +51,7 @@ export function createAlertsBridge(mesh: MeshNode, counters: MeshCounters, log: 
       area: alert.area,
       meter: alert.meter,
     })
-    log({ level: 'warn', source: 'mesh', msg: 'a neighbour raised an alarm', kind: alert.kind, id: alert.id })
+    log.warn('a neighbour raised an alarm', { kind: alert.kind, id: alert.id })
   })
   mesh.notices.on('notice', (notice: Notice) => {
     counters.noticesReceived++
@@ -82,17 +83,16 @@ export function createAlertsBridge(mesh: MeshNode, counters: MeshCounters, log: 
       if (event !== 'raised' || mesh.meter === undefined || !mesh.running) return undefined
       counters.alertsSent++
       const kind = HAZARD_ALERT[alarm.hazard]
-      return mesh.alerts.raise(kind, ALERT_TTL_S).then((delivery) =>
-        log({
-          level: delivery.unacked.length === 0 ? 'info' : 'warn',
-          source: 'mesh',
-          msg: 'alarm sent to the neighbours',
+      return mesh.alerts.raise(kind, ALERT_TTL_S).then((delivery) => {
+        const fields = {
           kind,
           id: delivery.id,
           acked: delivery.acked.length,
           unacked: delivery.unacked.length,
-        }),
-      )
+        }
+        if (delivery.unacked.length === 0) log.info('alarm sent to the neighbours', fields)
+        else log.warn('alarm sent to the neighbours', fields)
+      })
     },
 
     /** Relays a notice the utility signed (any member may; receivers check the utility signature). */

@@ -5,12 +5,12 @@
  */
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { HeliaWithLibp2p } from '../../ipfs/helia.ts'
+import type { Logger } from '../../log/logger.ts'
 import { readJsonFile, writeJsonAtomic } from '../../storage/json-file.ts'
 import type { Vault } from '../../vault/index.ts'
 import { type BackupIdentity, type BackupService, createBackupService } from '../backup.ts'
-import type { MeshLogger } from '../context.ts'
 import type { MeshNode } from '../node.ts'
-import type { BackupEntry, Log } from './types.ts'
+import type { BackupEntry } from './types.ts'
 
 /** Neighbours asked to pin each sealed period. */
 export const BACKUP_NEIGHBOURS = 2
@@ -47,8 +47,7 @@ export async function openBackupQueue(deps: {
   path: string
   mesh: MeshNode
   identity: BackupIdentity
-  logger: MeshLogger
-  log: Log
+  log: Logger
 }): Promise<BackupQueue> {
   const { mesh, log } = deps
   let backup: RunningBackups | undefined
@@ -74,10 +73,7 @@ export async function openBackupQueue(deps: {
         await service.pinWith(peerIdFromString(member.peerId), deps.identity, [entry.manifestCid])
         entry.pinnedBy.push({ peerId: member.peerId, meter: member.meter, at: new Date().toISOString() })
         entry.lastError = null
-        log({
-          level: 'info',
-          source: 'mesh',
-          msg: 'a neighbour pinned a sealed period',
+        log.info('a neighbour pinned a sealed period', {
           periodStart: entry.periodStart,
           peer: member.peerId,
         })
@@ -107,9 +103,7 @@ export async function openBackupQueue(deps: {
       return
     }
     pumping = pinPending()
-      .catch((error) =>
-        log({ level: 'warn', source: 'mesh', msg: 'backup pass failed', error: String(error) }),
-      )
+      .catch((error) => log.warn('backup pass failed', { error }))
       .finally(() => {
         pumping = undefined
         if (pumpAgain && mesh.running) {
@@ -133,7 +127,7 @@ export async function openBackupQueue(deps: {
       attempts: 0,
       lastError: null,
     })
-    log({ level: 'info', source: 'mesh', msg: 'backing up a sealed period with neighbours', periodStart })
+    log.info('backing up a sealed period with neighbours', { periodStart })
     pump()
   }
   mesh.members.on('member', pumpUnfinished)
@@ -148,7 +142,7 @@ export async function openBackupQueue(deps: {
         helia: node,
         // Only area members (a registered meter, by their signed announcement) may use our disk.
         allowPin: (peer) => mesh.members.meterOfPeer(peer) !== undefined,
-        logger: deps.logger,
+        log,
       })
       backup = { service, vault }
       await service.start()

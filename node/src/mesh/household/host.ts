@@ -3,27 +3,20 @@
  * taken down again if the start fails (so the household node's own unwinding has nothing left here).
  */
 
-import type { MeshLogger } from '../context.ts'
+import type { Logger } from '../../log/logger.ts'
 import { createMeshNode, type MeshNode } from '../node.ts'
 import { ledgerRegistry } from '../registry.ts'
 import type { Address } from '../signing.ts'
 import type { MeshKeys } from './keys.ts'
 import type { MeshSpeaker } from './speaker.ts'
-import { type HouseholdMeshOptions, type Log, MIN_MEMBERS } from './types.ts'
-
-/** The mesh module's logger over the household node's JSON log. */
-export function meshLogger(log: Log): MeshLogger {
-  return {
-    warn: (message, details) => log({ level: 'warn', source: 'mesh', msg: message, ...details }),
-  }
-}
+import { type HouseholdMeshOptions, MIN_MEMBERS } from './types.ts'
 
 export interface MeshHostDeps {
   keys: MeshKeys
   speaker: MeshSpeaker
   /** The ledger owner, lower case: the only valid signer of notices. */
   utility: Address
-  logger: MeshLogger
+  log: Logger
 }
 
 export function createHouseholdMeshNode(
@@ -53,7 +46,7 @@ export function createHouseholdMeshNode(
       // at 1440×: the window (a bound on rounds a peer can make us track) cannot be wall-clock there.
       ...(options.simulatedMeter ? { roundWindowS: 100 * 365 * 86_400 } : {}),
     },
-    logger: deps.logger,
+    log: deps.log,
   })
 }
 

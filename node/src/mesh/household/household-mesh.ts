@@ -23,7 +23,7 @@ import { createAlertsBridge } from './alerts-bridge.ts'
 import { openBackupQueue } from './backups.ts'
 import { createContributor } from './contribution.ts'
 import { createForecaster } from './forecast.ts'
-import { createHouseholdMeshNode, meshLogger, startOrUndo } from './host.ts'
+import { createHouseholdMeshNode, startOrUndo } from './host.ts'
 import { createIngestWiring } from './ingest-wiring.ts'
 import { loadOrCreateMeshKeys } from './keys.ts'
 import { createObserver } from './observer.ts'
@@ -40,12 +40,11 @@ const SERIES_DAYS = 28
 export async function startHouseholdMesh(options: HouseholdMeshOptions) {
   const { log } = options
   const keys = await loadOrCreateMeshKeys(options.dataDir)
-  const logger = meshLogger(log)
   const utility = (await options.ledger.owner()).toLowerCase() as Address
   const speaker = createSpeaker(options)
   if (speaker.householdSigning && options.registered)
     await options.ledger.meter(options.meterAddress).then(speaker.checkHousehold, () => undefined)
-  const mesh = await createHouseholdMeshNode(options, { keys, speaker, utility, logger })
+  const mesh = await createHouseholdMeshNode(options, { keys, speaker, utility, log })
   const unguard = guardStrayDialErrors(log)
   const counters = newCounters()
   const alerts = createAlertsBridge(mesh, counters, log)
@@ -77,7 +76,6 @@ export async function startHouseholdMesh(options: HouseholdMeshOptions) {
     path: join(options.dataDir, 'mesh', 'backups.json'),
     mesh,
     identity,
-    logger,
     log,
   })
   const wiring = createIngestWiring({

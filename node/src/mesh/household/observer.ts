@@ -3,9 +3,11 @@
  * once enough homes take part, into the aggregate series. Errors name rounds, counts and meters, never
  * values.
  */
+
+import type { Logger } from '../../log/logger.ts'
 import type { MeshNode } from '../node.ts'
 import type { AggregateSeries } from './aggregate-series.ts'
-import { type Log, type MeshCounters, MIN_MEMBERS } from './types.ts'
+import { type MeshCounters, MIN_MEMBERS } from './types.ts'
 
 const SAVE_AGGREGATES_MS = 10_000
 /** Collections in flight at most. */
@@ -27,7 +29,7 @@ export function createObserver(deps: {
   /** How many round ids to remember as tried. */
   maxTried: number
   counters: MeshCounters
-  log: Log
+  log: Logger
 }): AggregationObserver {
   const { mesh, series, counters, log } = deps
   let collecting = 0
@@ -44,7 +46,7 @@ export function createObserver(deps: {
     // Aggregation errors name rounds, counts and meters, never values. Logged once per new reason.
     const reason = text.replace(/\d+/g, '#')
     if (reason !== lastAggregationError?.replace(/\d+/g, '#'))
-      log({ level: 'warn', source: 'mesh', msg: 'an aggregation round failed', error: text })
+      log.warn('an aggregation round failed', { error: text })
     lastAggregationError = text
   }
 

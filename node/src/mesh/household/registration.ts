@@ -27,11 +27,9 @@ export function watchRegistration(
           clearInterval(timer)
           timer = undefined
           if (info.areaId !== options.area) {
-            options.log({
-              level: 'error',
-              source: 'mesh',
-              msg: `the meter was registered in area ${info.areaId}, not ${options.area}: restart the node to join that area`,
-            })
+            options.log.error(
+              `the meter was registered in area ${info.areaId}, not ${options.area}: restart the node to join that area`,
+            )
             return
           }
           if (mesh.running) mesh.announce().catch(() => undefined)

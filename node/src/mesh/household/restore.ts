@@ -7,20 +7,21 @@
  * no neighbour sends, a conflicting local period) is reported and does not stop the others.
  */
 import { peerIdFromString } from '@libp2p/peer-id'
+import type { Logger } from '../../log/logger.ts'
 import type { AdoptResult, Vault, VaultRecord } from '../../vault/index.ts'
 import type { BackupIdentity } from '../backup.ts'
 import { MeshNotRunningError } from '../errors.ts'
 import type { MeshNode } from '../node.ts'
 import type { Address } from '../signing.ts'
 import type { BackupQueue, RunningBackups } from './backups.ts'
-import type { Log, RestoredPeriod, RestoreReport } from './types.ts'
+import type { RestoredPeriod, RestoreReport } from './types.ts'
 
 export interface RestoreDeps {
   mesh: MeshNode
   backups: BackupQueue
   identity: BackupIdentity
   meterAddress: Address
-  log: Log
+  log: Logger
 }
 
 type NeighbourListing = RestoreReport['neighbours'][number]
@@ -70,7 +71,7 @@ async function adoptOne(
   } catch (error) {
     // Errors name CIDs, periods and meters, never record values or keys.
     const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error)
-    deps.log({ level: 'warn', source: 'mesh', msg: 'a backed-up period was not restored', cid, reason })
+    deps.log.warn('a backed-up period was not restored', { cid, reason })
     const period: RestoredPeriod = {
       manifestCid: cid,
       outcome: 'refused',
@@ -108,10 +109,7 @@ export async function restoreFromNeighbours(
     (a, b) => (a.periodStart ?? Number.MAX_SAFE_INTEGER) - (b.periodStart ?? Number.MAX_SAFE_INTEGER),
   )
   const count = (outcome: RestoredPeriod['outcome']) => periods.filter((p) => p.outcome === outcome).length
-  deps.log({
-    level: 'info',
-    source: 'mesh',
-    msg: 'restore from neighbours finished',
+  deps.log.info('restore from neighbours finished', {
     neighbours: neighbours.length,
     adopted: count('adopted'),
     present: count('present'),

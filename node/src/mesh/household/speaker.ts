@@ -34,14 +34,14 @@ export function createSpeaker(
     const registeredFor = info.household?.toLowerCase()
     const ours = options.householdSigner?.address.toLowerCase()
     if (registeredFor !== ours) {
-      options.log({
-        level: 'error',
-        source: 'mesh',
-        msg: 'the ledger registers another household account for this meter: neighbours will refuse what this node signs for it',
-        meter: options.meterAddress,
-        registeredHousehold: registeredFor ?? null,
-        household: ours,
-      })
+      options.log.error(
+        'the ledger registers another household account for this meter: neighbours will refuse what this node signs for it',
+        {
+          meter: options.meterAddress,
+          registeredHousehold: registeredFor ?? null,
+          household: ours,
+        },
+      )
     }
   }
   return { speaksAs, householdSigning, checkHousehold }

@@ -2,7 +2,7 @@
  * A narrow guard against one libp2p failure escaping its caller (see below); everything else keeps
  * Node's behaviour.
  */
-type Log = (entry: Record<string, unknown>) => void
+import type { Logger } from '../../log/logger.ts'
 
 /*
  * libp2p 3.3 was seen (once, under load: docs/mesh.md §13) to let an EncryptionFailedError from a
@@ -12,18 +12,13 @@ type Log = (entry: Record<string, unknown>) => void
  * other handler is installed, it is re-thrown from the handler, which terminates the process as an
  * uncaught error would.
  */
-const guardLogs = new Set<Log>()
+const guardLogs = new Set<Logger>()
 const isEncryptionFailure = (error: unknown) =>
   error instanceof Error && error.name === 'EncryptionFailedError'
 function onUncaught(error: unknown): void {
   if (isEncryptionFailure(error)) {
     for (const log of guardLogs) {
-      log({
-        level: 'warn',
-        source: 'mesh',
-        msg: 'libp2p dial failed outside its caller',
-        error: String(error),
-      })
+      log.warn('libp2p dial failed outside its caller', { error })
       break
     }
     return
@@ -37,7 +32,7 @@ function onUnhandledRejection(reason: unknown): void {
   }
   if (process.listenerCount('unhandledRejection') === 1) throw reason
 }
-export function guardStrayDialErrors(log: Log): () => void {
+export function guardStrayDialErrors(log: Logger): () => void {
   if (guardLogs.size === 0) {
     process.on('uncaughtException', onUncaught)
     process.on('unhandledRejection', onUnhandledRejection)

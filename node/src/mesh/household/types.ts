@@ -5,10 +5,9 @@
 import type { MeshBackup, MeshRestoredPeriod, MeshRestoreReport } from '#protocol/api/types.ts'
 import type { Eip712Domain } from '#protocol/eip712.ts'
 import type { NodeConfig } from '../../config.ts'
+import type { Logger } from '../../log/logger.ts'
 import type { MeterInfo } from '../registry.ts'
 import type { Address, MeterSigner } from '../signing.ts'
-
-export type Log = (entry: Record<string, unknown>) => void
 
 /** The area the embedded dev chain registers its meter in (node.ts registers it after the first boundary). */
 export const DEV_AREA_ID = 1
@@ -75,7 +74,8 @@ export interface HouseholdMeshOptions {
   simulatedMeter: boolean
   intervalSeconds: number
   slots: number
-  log: Log
+  /** The node's logger for the mesh (source 'mesh'); the mesh library's own reports go there too. */
+  log: Logger
 }
 
 // ── shared state ────────────────────────────────────────────────────────────────────────────────

@@ -7,10 +7,11 @@
  */
 import { type GossipSub, type Message, TopicValidatorResult } from '@libp2p/gossipsub'
 import { meshTopic } from '#protocol/topics.ts'
+import type { Logger } from '../../log/logger.ts'
 import type { AggregationService } from '../aggregation.ts'
 import type { AlertsService } from '../alerts.ts'
 import { encodeMeshMessage, type MeshMessage, parseMeshMessage } from '../codec.ts'
-import { type MeshLogger, TOPIC_KINDS, type TopicKind, type Verdict } from '../context.ts'
+import { TOPIC_KINDS, type TopicKind, type Verdict } from '../context.ts'
 import { InvalidMeshMessageError, MeshNotRunningError } from '../errors.ts'
 import type { MembershipService } from '../membership.ts'
 import type { NoticesService } from '../notices.ts'
@@ -87,7 +88,7 @@ const STAT: Record<Verdict, keyof VerdictStats> = {
 
 export function createValidator(deps: {
   services: MessageOwners
-  log: MeshLogger
+  log: Logger
   maxMessageBytes: number
   /** Per-author rate limit: false when this author is over its budget. */
   limit(from: string): boolean
@@ -105,9 +106,8 @@ export function createValidator(deps: {
       try {
         verdict = await route(services, kind, parseMeshMessage(message.data, maxMessageBytes), from)
       } catch (error) {
-        if (!(error instanceof InvalidMeshMessageError))
-          log.warn('a mesh handler failed', { error: String(error) })
-        else log.warn('rejected a malformed mesh message', { peer: from, error: error.message })
+        if (!(error instanceof InvalidMeshMessageError)) log.warn('a mesh handler failed', { error })
+        else log.warn('rejected a malformed mesh message', { peer: from, error })
         verdict = 'reject'
       }
     }

@@ -4,10 +4,10 @@
  */
 import type { PrivateKey } from '@libp2p/interface'
 import type { Eip712Domain } from '#protocol/eip712.ts'
+import type { Logger } from '../../log/logger.ts'
 import type { AggregationOptions } from '../aggregation.ts'
 import type { AlertRetryOptions } from '../alerts.ts'
 import { MAX_AREA } from '../codec.ts'
-import type { MeshLogger } from '../context.ts'
 import { InvalidMeshMessageError } from '../errors.ts'
 import { generateX25519KeyPair, type X25519KeyPair, x25519PublicKeyOf } from '../masking.ts'
 import type { MeterRegistry } from '../registry.ts'
@@ -61,7 +61,8 @@ export interface MeshNodeOptions {
   skewS?: number
   alerts?: AlertRetryOptions
   aggregation?: AggregationOptions
-  logger?: MeshLogger
+  /** Where the node reports what it refused (default: silent). */
+  log?: Logger
   now?: () => number
 }
 

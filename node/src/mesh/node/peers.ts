@@ -5,7 +5,7 @@
  */
 import type { PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import type { MeshLogger } from '../context.ts'
+import type { Logger } from '../../log/logger.ts'
 import type { MeshHost } from './host.ts'
 
 export function createPeerDialer(deps: {
@@ -13,7 +13,7 @@ export function createPeerDialer(deps: {
   /** Multiaddrs with /p2p/<id>. */
   peers: readonly string[]
   redialIntervalMs: number
-  log: MeshLogger
+  log: Logger
   isRunning(): boolean
 }) {
   const { libp2p, log } = deps
@@ -33,7 +33,7 @@ export function createPeerDialer(deps: {
           if (id !== undefined && libp2p.getConnections().some((c) => c.remotePeer.toString() === id)) return
           await libp2p.dial(ma)
         } catch (error) {
-          log.warn('could not dial a static peer', { addr, error: String(error) })
+          log.warn('could not dial a static peer', { addr, error: error })
         }
       }),
     )

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig, parseFlags } from '../../../src/config.ts'
+import { silentLogger } from '../../../src/log/logger.ts'
 import { startHouseholdMesh } from '../../../src/mesh/household/index.ts'
 import { loadOrCreateMeshKeys, MeshKeyFileError } from '../../../src/mesh/household/keys.ts'
 
@@ -125,7 +126,7 @@ describe('mesh start failure', () => {
           simulatedMeter: false,
           intervalSeconds: 900,
           slots: 96,
-          log: () => {},
+          log: silentLogger,
         }),
       ).rejects.toThrow(/EADDRINUSE|in use/i)
       expect(process.listenerCount('uncaughtException')).toBe(handlers)

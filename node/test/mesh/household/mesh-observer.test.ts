@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createLogger, type LogEntry } from '../../../src/log/logger.ts'
 import { type HouseholdMesh, startHouseholdMesh } from '../../../src/mesh/household/index.ts'
 import type { MeterInfo } from '../../../src/mesh/registry.ts'
 import type { Address } from '../../../src/mesh/signing.ts'
@@ -18,7 +19,7 @@ describe('an aggregation observer without a meter', () => {
   let cluster: Cluster
   let observer: HouseholdMesh
   let dataDir: string
-  const logs: Record<string, unknown>[] = []
+  const logs: LogEntry[] = []
 
   beforeAll(async () => {
     cluster = await startCluster(3)
@@ -52,7 +53,7 @@ describe('an aggregation observer without a meter', () => {
       simulatedMeter: false,
       intervalSeconds: 900,
       slots: 96,
-      log: (entry) => void logs.push(entry),
+      log: createLogger({ sink: (entry) => void logs.push(entry) }),
     })
     await until(() => observer.mesh.members.list().length === 3, 15_000, 'the observer to know the members')
   })

@@ -36,6 +36,7 @@ import { waitFor } from '../../../../test/support/wait.ts'
 import { type HouseholdNode, startHouseholdNode } from '../../../src/app/node.ts'
 import { DEFAULT_CONFIG, type NodeConfig } from '../../../src/config.ts'
 import { type HouseholdIdentity, initHousehold, openHousehold } from '../../../src/identity/identity.ts'
+import { createLogger } from '../../../src/log/logger.ts'
 import { loadOrCreateMeshKeys } from '../../../src/mesh/household/keys.ts'
 import { createNotice } from '../../../src/mesh/notices.ts'
 import { signerFromPrivateKey } from '../../../src/mesh/signing.ts'
@@ -136,7 +137,7 @@ beforeAll(async () => {
       const entries: Record<string, unknown>[] = []
       logs.push(entries)
       return startHouseholdNode(configs[i] as NodeConfig, home.identity, {
-        log: (entry) => void entries.push({ at: Date.now(), ...entry }),
+        log: createLogger({ sink: (entry) => void entries.push({ at: Date.now(), ...entry }) }),
       })
     }),
   )
@@ -369,7 +370,7 @@ describe('household nodes as neighbours on the mesh', () => {
         mesh: { ...config.mesh, listen: [`/ip4/127.0.0.1/tcp/${await freePort()}`] },
       },
       identity,
-      { log: (entry) => void entries.push({ at: Date.now(), ...entry }) },
+      { log: createLogger({ sink: (entry) => void entries.push({ at: Date.now(), ...entry }) }) },
     )
     nodes[owner] = restarted
     expect(restarted.context.mesh?.peerId).not.toBe(before.context.mesh?.peerId)
