@@ -3,7 +3,7 @@
  * never logged, never sent (only the public halves leave the node, in signed announcements).
  */
 import { randomBytes } from 'node:crypto'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { link, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
@@ -23,7 +23,9 @@ export interface MeshKeys {
 /**
  * The mesh identity of this home, created once: the libp2p key (its peer id is what neighbours list
  * as a static peer) and the X25519 key (pair keys with every member derive from it, so a new one
- * would re-key the whole area's masks). Created with O_EXCL, so two starts cannot make two.
+ * would re-key the whole area's masks). Written whole to a private temporary file, then linked into
+ * place: link() refuses an existing name, so two starts cannot make two identities, and neither can
+ * read the other's file half-written (an O_EXCL create is visible, empty, before its content lands).
  */
 export async function loadOrCreateMeshKeys(dataDir: string): Promise<MeshKeys> {
   const dir = join(dataDir, 'mesh')
@@ -43,10 +45,14 @@ export async function loadOrCreateMeshKeys(dataDir: string): Promise<MeshKeys> {
       libp2pPrivateKey: Buffer.from(privateKeyToProtobuf(privateKey)).toString('base64'),
       x25519PrivateKey: randomBytes(32).toString('hex'),
     }
+    const draft = join(dir, `keys.json.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
+    await writeFile(draft, `${JSON.stringify(body, null, 2)}\n`, { flag: 'wx', mode: 0o600 })
     try {
-      await writeFile(file, `${JSON.stringify(body, null, 2)}\n`, { flag: 'wx', mode: 0o600 })
+      await link(draft, file)
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    } finally {
+      await rm(draft, { force: true })
     }
     text = await readFile(file, 'utf8')
   }

@@ -1,5 +1,5 @@
 /** The mesh's configuration keys and its persisted keys (no network: the mesh itself is mesh.test.ts). */
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -82,6 +82,19 @@ describe('mesh keys', () => {
       expect(a.peerId).toBe(b.peerId)
     } finally {
       await rm(other, { recursive: true, force: true })
+    }
+  })
+
+  it('gives many concurrent first starts one identity, none reading a half-written file', async () => {
+    for (let round = 0; round < 10; round++) {
+      const fresh = await mkdtemp(join(tmpdir(), 'zkmeter-mesh-keys-'))
+      try {
+        const starts = await Promise.all(Array.from({ length: 8 }, () => loadOrCreateMeshKeys(fresh)))
+        expect(new Set(starts.map((k) => k.peerId)).size).toBe(1)
+        expect((await readdir(join(fresh, 'mesh'))).sort()).toEqual(['keys.json'])
+      } finally {
+        await rm(fresh, { recursive: true, force: true })
+      }
     }
   })
 
