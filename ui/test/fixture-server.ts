@@ -487,12 +487,12 @@ export async function startFixtureServer(options: {
       return { bill: b }
     },
     relays: async () => ({ relays: state.relays, fanSpeed: state.fanSpeed }),
-    setRelay: async ({ params, body }) => {
+    setRelay: async ({ params, json }) => {
       const channel = Number(params.channel)
       const relay =
         state.relays.find((r) => r.channel === channel) ??
         fail(400, 'InvalidInputError', 'relay channel must be 1..8')
-      const { on } = bodyOf('setRelay', body)
+      const { on } = bodyOf('setRelay', await json())
       await new Promise((r) => setTimeout(r, options.relayConfirmMs ?? 150))
       if (state.unresponsive.has(channel))
         fail(504, 'HttpError', 'the meter did not confirm the command (timeout)')
@@ -500,17 +500,17 @@ export async function startFixtureServer(options: {
       emit('relay', { channel, on })
       return { channel, on, confirmed: true }
     },
-    setFan: async ({ body }) => {
-      state.fanSpeed = bodyOf('setFan', body).speed
+    setFan: async ({ json }) => {
+      state.fanSpeed = bodyOf('setFan', await json()).speed
       emit('relay', { fanSpeed: state.fanSpeed })
       return { speed: state.fanSpeed, confirmed: true }
     },
     rules: async () => state.rules,
     // The node's own validation: the UI shows the node's own error for an invalid document.
-    replaceRules: async ({ body }) => {
+    replaceRules: async ({ json }) => {
       let wanted: RuleSet
       try {
-        wanted = validateRuleSet(body)
+        wanted = validateRuleSet(await json())
       } catch (error) {
         if (error instanceof RuleValidationError) return fail(400, error.name, error.message)
         throw error
@@ -520,8 +520,8 @@ export async function startFixtureServer(options: {
       state.rules = { ...wanted, revision: wanted.revision + 1 }
       return state.rules
     },
-    putRule: async ({ params, body }) => {
-      const rule = bodyOf('putRule', body)
+    putRule: async ({ params, json }) => {
+      const rule = bodyOf('putRule', await json())
       const rules = [...state.rules.rules.filter((r) => r.id !== params.id), rule]
       state.rules = { ...state.rules, rules, revision: state.rules.revision + 1 }
       return state.rules
@@ -531,8 +531,8 @@ export async function startFixtureServer(options: {
       state.rules = { ...state.rules, rules, revision: state.rules.revision + 1 }
       return state.rules
     },
-    command: async ({ body }) => {
-      const { text } = bodyOf('command', body)
+    command: async ({ json }) => {
+      const { text } = bodyOf('command', await json())
       const lights = state.relays[2]!
       if (/main lights/.test(text)) {
         lights.on = /on/.test(text)
@@ -581,8 +581,8 @@ export async function startFixtureServer(options: {
       ],
       grants: [],
     }),
-    grant: async ({ body }) => {
-      const { billId, recipientPublicKey } = bodyOf('grant', body)
+    grant: async ({ json }) => {
+      const { billId, recipientPublicKey } = bodyOf('grant', await json())
       const b = findBill(billId)
       return {
         grant: {
@@ -614,8 +614,8 @@ export async function startFixtureServer(options: {
     }),
     registerMeter: async () => ({ txHash: `0x${'11'.repeat(32)}` }),
     utilityTariffs: async () => ({ tariffs: state.tariffs }),
-    publishTariff: async ({ body }) => {
-      const t = bodyOf('publishTariff', body)
+    publishTariff: async ({ json }) => {
+      const t = bodyOf('publishTariff', await json())
       if (t.prices.length !== 96)
         fail(400, 'InvalidInputError', 'prices must be 96 decimal strings (wei per Wh per slot)')
       const tariffId = String(state.tariffs.length + 1)
@@ -675,10 +675,10 @@ export async function startFixtureServer(options: {
     const handler = handlers[route.key] as (request: {
       params: Record<string, string>
       query: URLSearchParams
-      body: unknown
+      json(): Promise<unknown>
     }) => Promise<unknown>
     try {
-      const answer = await handler({ params: route.params, query: url.searchParams, body })
+      const answer = await handler({ params: route.params, query: url.searchParams, json: async () => body })
       if (ROUTES[route.key].method === 'GET' && route.key === 'exportCsv') {
         res.writeHead(200, { 'content-type': 'text/csv; charset=utf-8' })
         res.end(String(answer))
