@@ -15,7 +15,7 @@ import {
   type RouteParams,
   STREAM_PATH,
 } from '#protocol/api/routes.ts'
-import type { HouseholdContext } from './context.ts'
+import type { HouseholdContext, RoutesContext } from './context.ts'
 import { billRoutes } from './routes/bills.ts'
 import { homeRoutes } from './routes/home.ts'
 import { meshRoutes } from './routes/mesh.ts'
@@ -26,8 +26,8 @@ import { statusRoutes } from './routes/status.ts'
 import { utilityRoutes } from './routes/utility.ts'
 import type { HttpApi, SseHub } from './server.ts'
 
-/** Every route's handler over the node's services. */
-export function routeHandlers(ctx: HouseholdContext): RouteHandlers {
+/** Every route's handler over the node's services (or in-memory ones: test/support/fake-node.ts). */
+export function routeHandlers(ctx: RoutesContext): RouteHandlers {
   return {
     ...statusRoutes(ctx),
     ...readingRoutes(ctx),

@@ -3,13 +3,14 @@
 import type { RouteHandlers } from '#protocol/api/routes.ts'
 import { BillNotFailedError } from '../../billing/failures.ts'
 import type { BillRecord, BillStore } from '../../billing/store.ts'
-import type { HouseholdContext } from '../context.ts'
+import type { RoutesContext } from '../context.ts'
 import { HttpError, NotFoundError } from '../errors.ts'
 import { billView } from '../views.ts'
 
-export type BillsContext = Pick<HouseholdContext, 'bills' | 'biller' | 'ledger' | 'wallet' | 'utility'> & {
-  config: Pick<HouseholdContext['config'], 'dev'>
-}
+export type BillsContext = Pick<
+  RoutesContext,
+  'bills' | 'biller' | 'ledger' | 'wallet' | 'utility' | 'config'
+>
 
 /** The bill with this id, or a 404 (the privacy routes' grants name bills too). */
 export function findBill(bills: Pick<BillStore, 'get'>, id: string): BillRecord {

@@ -7,11 +7,11 @@ import { isChannel, MAX_FAN_SPEED, RELAY_COUNT, type RelayCommand } from '../../
 import { validateRuleSet } from '../../automation/rule-schema.ts'
 import { answer, commandsFor } from '../../voice/answer.ts'
 import { parse as parseCommand } from '../../voice/grammar.ts'
-import type { HouseholdContext } from '../context.ts'
+import type { RoutesContext } from '../context.ts'
 import { HttpError } from '../errors.ts'
 import { jsonObject } from '../params.ts'
 
-export type HomeContext = Pick<HouseholdContext, 'automation' | 'history' | 'rules' | 'devices' | 'bills'>
+export type HomeContext = Pick<RoutesContext, 'automation' | 'history' | 'rules' | 'devices' | 'bills'>
 
 const RELAY_NAMES = [
   'Ceiling fan',
@@ -87,21 +87,15 @@ function ruleRoutes(
     // (a concurrent edit is a 409, not a silent overwrite).
     replaceRules: async (r) => {
       const wanted = validateRuleSet(await r.json())
-      let set = ctx.rules.current()
-      if (wanted.revision !== set.revision) {
+      const current = ctx.rules.current()
+      if (wanted.revision !== current.revision) {
         throw new HttpError(
           409,
-          `the rules changed since you read them (revision ${set.revision}): reload and retry`,
+          `the rules changed since you read them (revision ${current.revision}): reload and retry`,
         )
       }
-      const keep = new Set(wanted.rules.map((rule) => rule.id))
-      for (const rule of set.rules)
-        if (!keep.has(rule.id)) set = await ctx.rules.delete(rule.id, set.revision)
-      for (const rule of wanted.rules) set = await ctx.rules.put(rule, set.revision)
-      set = await ctx.rules.setSettings(
-        { utcOffsetMinutes: wanted.utcOffsetMinutes, overrideS: wanted.overrideS },
-        set.revision,
-      )
+      // One change (one new revision): a concurrent edit refuses it whole instead of half applying it.
+      const set = await ctx.rules.replace(wanted, current.revision)
       ctx.automation.engine.setRules(set)
       return set
     },
@@ -128,12 +122,8 @@ function commandRoute(ctx: HomeContext): RouteHandlers['command'] {
       throw new InvalidInputError('body must be { "text": "<at most 500 characters>" }')
     }
     const intent = parseCommand(body.text, ctx.devices)
-    const failures: string[] = []
-    for (const command of commandsFor(intent)) {
-      const result = await ctx.automation.send(command)
-      if (result.status !== 'confirmed')
-        failures.push(command.kind === 'power' ? `relay ${command.channel}` : 'fan')
-    }
+    // The answer speaks of the state the command found ("Turning on …", "… is already on"), so
+    // it is worked out before the commands change that state.
     const latest = ctx.history.latest()
     const open = ctx.bills.list().at(-1)
     const state = outputs(ctx)
@@ -144,6 +134,12 @@ function commandRoute(ctx: HomeContext): RouteHandlers['command'] {
       ...(latest ? { powerW: latest.powerW, temperatureCenti: Math.round(latest.temperatureC * 100) } : {}),
       ...(open?.total ? { bill: { energyWh: open.energyWh, totalWei: BigInt(open.total) } } : {}),
     })
+    const failures: string[] = []
+    for (const command of commandsFor(intent)) {
+      const result = await ctx.automation.send(command)
+      if (result.status !== 'confirmed')
+        failures.push(command.kind === 'power' ? `relay ${command.channel}` : 'fan')
+    }
     return {
       intent,
       answer: failures.length ? `${reply} (The meter did not confirm: ${failures.join(', ')}.)` : reply,

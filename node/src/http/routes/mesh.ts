@@ -1,9 +1,9 @@
 /** The neighbourhood mesh: its state and backups, and a restore of this home's periods from them. */
 import type { RouteHandlers } from '#protocol/api/routes.ts'
-import type { HouseholdContext } from '../context.ts'
+import type { RoutesContext } from '../context.ts'
 import { HttpError } from '../errors.ts'
 
-export type MeshContext = Pick<HouseholdContext, 'mesh' | 'history'>
+export type MeshContext = Pick<RoutesContext, 'mesh' | 'history'>
 
 export function meshRoutes(ctx: MeshContext): Pick<RouteHandlers, 'mesh' | 'restoreFromMesh'> {
   return {

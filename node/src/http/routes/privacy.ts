@@ -2,11 +2,11 @@
 
 import type { RouteHandlers } from '#protocol/api/routes.ts'
 import { hexToBytes } from '#protocol/eip712.ts'
-import type { HouseholdContext } from '../context.ts'
+import type { RoutesContext } from '../context.ts'
 import { jsonObject } from '../params.ts'
 import { findBill } from './bills.ts'
 
-export type PrivacyContext = Pick<HouseholdContext, 'bills' | 'vault' | 'grants'>
+export type PrivacyContext = Pick<RoutesContext, 'bills' | 'vault' | 'grants'>
 
 const PRIVATE = [
   'every interval reading and live sample (encrypted in the vault; the key never leaves this node)',

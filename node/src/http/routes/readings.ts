@@ -3,11 +3,11 @@
 import type { RouteHandlers } from '#protocol/api/routes.ts'
 import { InvalidInputError } from '#protocol/errors.ts'
 import { intervalsToCsv, type Resolution } from '../../history/readings.ts'
-import type { HouseholdContext } from '../context.ts'
+import type { RoutesContext } from '../context.ts'
 import { NotFoundError } from '../errors.ts'
 import { timeParam } from '../params.ts'
 
-export type ReadingsContext = Pick<HouseholdContext, 'history' | 'ingestor' | 'circuit' | 'priceAt'>
+export type ReadingsContext = Pick<RoutesContext, 'history' | 'ingestor' | 'circuit' | 'priceAt'>
 
 export function readingRoutes(
   ctx: ReadingsContext,

@@ -1,9 +1,9 @@
 /** Safety: the alarms (list, acknowledge) and the notices from the utility and the neighbours. */
 import type { RouteHandlers } from '#protocol/api/routes.ts'
-import type { HouseholdContext } from '../context.ts'
+import type { RoutesContext } from '../context.ts'
 import { alarmView } from '../views.ts'
 
-export type SafetyContext = Pick<HouseholdContext, 'automation' | 'ledger' | 'mesh'>
+export type SafetyContext = Pick<RoutesContext, 'automation' | 'ledger' | 'mesh'>
 
 export function safetyRoutes(
   ctx: SafetyContext,

@@ -3,10 +3,10 @@
 import type { RouteHandlers } from '#protocol/api/routes.ts'
 import type { MeshSummary } from '#protocol/api/types.ts'
 import { meterTopicName } from '#protocol/records.ts'
-import type { HouseholdContext } from '../context.ts'
+import type { RoutesContext } from '../context.ts'
 
 export type StatusContext = Pick<
-  HouseholdContext,
+  RoutesContext,
   | 'config'
   | 'identity'
   | 'history'

@@ -5,11 +5,11 @@
 
 import type { RouteHandlers } from '#protocol/api/routes.ts'
 import { InvalidInputError } from '#protocol/errors.ts'
-import type { HouseholdContext } from '../context.ts'
+import type { RoutesContext } from '../context.ts'
 import { HttpError } from '../errors.ts'
 import { jsonObject } from '../params.ts'
 
-export type UtilityContext = Pick<HouseholdContext, 'ledger' | 'utility' | 'identity' | 'circuit' | 'mesh'>
+export type UtilityContext = Pick<RoutesContext, 'ledger' | 'utility' | 'identity' | 'circuit' | 'mesh'>
 
 type UtilityRouteKey =
   | 'utilityMeters'
