@@ -6,6 +6,7 @@
  * over in-memory data.
  */
 import type { AbstractProvider, Signer, Wallet } from 'ethers'
+import type { Aggregates } from '#protocol/api/types.ts'
 import type {
   BillRecord as LedgerBillRecord,
   LedgerClient,
@@ -24,6 +25,7 @@ import type { NodeConfig } from '../config.ts'
 import type { ReadingHistory } from '../history/readings.ts'
 import type { HouseholdIdentity } from '../identity/identity.ts'
 import type { Ingestor } from '../ingest/ingestor.ts'
+import type { MeterStatus } from '../ingest/types.ts'
 import type { HouseholdMesh } from '../mesh/household/index.ts'
 import type { VirtualMeter } from '../meter/index.ts'
 import type { GrantStore } from '../privacy/grants.ts'
@@ -120,7 +122,9 @@ export interface RoutesContext {
   rpcUrl: string
   mqttUrl: string
   circuit: HouseholdContext['circuit']
-  ingestor: Pick<Ingestor, 'status' | 'counters' | 'anomalies'>
+  ingestor: Pick<Ingestor, 'counters' | 'anomalies'> & {
+    status(): Pick<MeterStatus, 'meter' | 'ackedSeq'>[]
+  }
   vault: Pick<Vault, 'grant'>
   bills: Pick<BillStore, 'list' | 'get'>
   biller: Pick<Biller, 'markPaid' | 'retry'>
@@ -135,7 +139,9 @@ export interface RoutesContext {
   devices: DeviceRegistry
   /** The virtual meter's clock (undefined for a hardware meter). */
   meter: { clock: { now(): number } } | undefined
-  mesh: Pick<HouseholdMesh, 'status' | 'backups' | 'restore' | 'notices' | 'aggregates'> | undefined
+  mesh:
+    | (Pick<HouseholdMesh, 'status' | 'backups' | 'restore' | 'notices'> & { aggregates(): Aggregates })
+    | undefined
   priceAt(time: number): bigint
   startedAt: number
 }
