@@ -54,7 +54,7 @@ function injectWallet(
 ) {
   return p.addInitScript((m) => {
     const calls: { method: string; params: unknown }[] = []
-    ;(window as unknown as { __walletCalls: unknown }).__walletCalls = calls
+    ;(window as Window & { __walletCalls?: unknown }).__walletCalls = calls
     let chainId = m.chainId
     const provider = {
       async request({ method, params }: { method: string; params?: unknown[] }) {
@@ -246,7 +246,7 @@ describe('bills view', () => {
     await expect.poll(() => page.locator('[data-receipt]').count()).toBe(1)
     expect(await page.locator('[data-receipt]').textContent()).toContain('46,097')
     const calls = (await page.evaluate(
-      () => (window as unknown as { __walletCalls: { method: string; params: unknown }[] }).__walletCalls,
+      () => (window as Window & { __walletCalls?: { method: string; params: unknown }[] }).__walletCalls,
     )) as { method: string; params: unknown[] }[]
     expect(calls.map((c) => c.method)).toEqual([
       'eth_requestAccounts',
