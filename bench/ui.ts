@@ -4,8 +4,8 @@
  * - `bundle_gzip_kb`: sum of the gzip sizes (level 9, as a static server would pre-compress) of
  *   every file in the production build (ui/dist).
  * - `first_value_ms`: navigation start → the dashboard's power tile showing a value, in headless
- *   Chromium against the UI's fixture server (docs/api.md endpoints, readings streamed every
- *   100 ms); median of 15 fresh page loads. Target ≤ 1,000 ms on localhost.
+ *   Chromium against the fake node (test/support/fake-node.ts: the node's routes over fixture
+ *   data, readings streamed every 100 ms); median of 15 fresh page loads. Target ≤ 1,000 ms on localhost.
  * - `first_stream_value_ms`: the same when the node has no stored reading yet (404), so the first
  *   value arrives over the SSE stream: what a resident sees right after the meter starts.
  * - with `--url <node>` (a running `npm start`), also `node_first_value_ms`: the same measurement
@@ -16,8 +16,8 @@ import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { gzipSync } from 'node:zlib'
+import { type FakeNode, initialState, reading, startFakeNode } from '../test/support/fake-node.ts'
 import { type Browser, buildUi, launchBrowser } from '../ui/test/browser.ts'
-import { type FixtureServer, initialState, reading, startFixtureServer } from '../ui/test/fixture-server.ts'
 
 const RUNS = 15
 
@@ -51,7 +51,7 @@ const FIRST_VALUE = `(() => {
   return false
 })()`
 
-async function firstValue(browser: Browser, server: FixtureServer | string): Promise<number[]> {
+async function firstValue(browser: Browser, server: FakeNode | string): Promise<number[]> {
   const times: number[] = []
   let seq = 10
   const url = typeof server === 'string' ? server : server.url
@@ -85,17 +85,17 @@ console.log(
 )
 
 const browser = await launchBrowser()
-const servers: FixtureServer[] = []
+const servers: FakeNode[] = []
 let rest: number[]
 let streamed: number[]
 let real: number[] | undefined
 try {
-  const withReading = await startFixtureServer({ dist })
+  const withReading = await startFakeNode({ dist })
   servers.push(withReading)
   rest = await firstValue(browser, withReading)
   const state = initialState()
   state.latest = undefined
-  const empty = await startFixtureServer({ dist, state })
+  const empty = await startFakeNode({ dist, state })
   servers.push(empty)
   streamed = await firstValue(browser, empty)
   if (values.url) real = await firstValue(browser, values.url)

@@ -14,6 +14,7 @@ import {
   ROUTES,
   type RouteAnswer,
   type RouteBody,
+  type RouteDefinition,
   type RouteKey,
   type RouteParams,
   type RouteQuery,
@@ -125,7 +126,7 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
   const fetchImpl = options.fetch ?? ((input, init) => fetch(input, init))
 
   async function call(key: RouteKey, args: RawArgs = {}): Promise<Untyped> {
-    const route: { method: string; path: string; text?: true } = ROUTES[key]
+    const route: RouteDefinition = ROUTES[key]
     const path = `${pathOf(route.path, args.params)}${queryOf(args.query)}`
     const url = `${baseUrl}${path}`
     const request = { method: route.method, path }

@@ -45,8 +45,8 @@ export interface RouteDefinition {
   method: Method
   /** `:name` segments are path params. */
   path: string
-  /** The answer is text (CSV), not JSON. */
-  text?: true
+  /** The answer is a text download (CSV), not JSON: its media type and the file name offered. */
+  text?: { type: string; filename: string }
 }
 
 /** Every route of the node, by the name the client's function has. */
@@ -58,7 +58,11 @@ export const ROUTES = {
   latestReading: { method: 'GET', path: '/api/readings/latest' },
   readings: { method: 'GET', path: '/api/readings' },
   today: { method: 'GET', path: '/api/summary/today' },
-  exportCsv: { method: 'GET', path: '/api/export.csv', text: true },
+  exportCsv: {
+    method: 'GET',
+    path: '/api/export.csv',
+    text: { type: 'text/csv; charset=utf-8', filename: 'zkmeter-readings.csv' },
+  },
   anomalies: { method: 'GET', path: '/api/anomalies' },
   // bills
   bills: { method: 'GET', path: '/api/bills' },
@@ -96,7 +100,10 @@ export const ROUTES = {
   aggregates: { method: 'GET', path: '/api/utility/aggregates' },
 } as const satisfies Record<string, RouteDefinition>
 
-/** The live stream (Server-Sent Events). */
+/**
+ * The live stream (Server-Sent Events): not a request/answer route, so not in ROUTES (the client
+ * has no function for it), but named here so the node serves it at the path the UI opens.
+ */
 export const STREAM_PATH = '/api/stream'
 
 /** Per route: its query, request body and answer (`never` query/body: the route takes none). */
@@ -181,12 +188,14 @@ export type RouteAnswer<K extends RouteKey> = RouteTypes[K]['answer']
 
 /**
  * What a node handler receives. The query arrives as strings and the body as untrusted JSON:
- * the handler validates both (RouteQuery/RouteBody say what a valid request holds).
+ * the handler validates both (RouteQuery/RouteBody say what a valid request holds). The body is
+ * read on demand (`json()`: bounded, application/json only), so a route without one never
+ * refuses a request for its body, and a route checks its path params before reading it.
  */
 export interface RouteRequest<K extends RouteKey> {
   params: RouteParams<K>
   query: URLSearchParams
-  body: unknown
+  json(): Promise<unknown>
 }
 
 /**
@@ -203,8 +212,12 @@ export type Encodable<T> = T extends string
 
 /** The node implements every route through this: a missing route or a wrong answer is a type error. */
 export type RouteHandlers = {
-  [K in RouteKey]: (request: RouteRequest<K>) => Promise<Encodable<RouteAnswer<K>>>
+  [K in RouteKey]: RouteHandler<K>
 }
+
+export type RouteHandler<K extends RouteKey> = (
+  request: RouteRequest<K>,
+) => Encodable<RouteAnswer<K>> | Promise<Encodable<RouteAnswer<K>>>
 
 /** The error body of every non-2xx answer. */
 export interface ApiErrorBody {

@@ -1,6 +1,6 @@
 /**
  * Screenshots of the main views, desktop (1280 px) and phone (375 px), into docs/screenshots/.
- * Against the fixture server by default (reproducible data); `--url http://127.0.0.1:8787` takes
+ * Against the fake node (test/support/fake-node.ts) by default (reproducible data); `--url http://127.0.0.1:8787` takes
  * them from a running node instead.
  *
  *   npx node ui/scripts/screenshots.ts [--url <node>]
@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { Page } from 'playwright-core'
+import { type FakeNode, startFakeNode } from '../../test/support/fake-node.ts'
 import { buildUi, launchBrowser, UI_ROOT } from '../test/browser.ts'
-import { type FixtureServer, startFixtureServer } from '../test/fixture-server.ts'
 
 const VIEWS = [
   ['live', '/'],
@@ -39,13 +39,13 @@ async function settle(page: Page): Promise<void> {
 const { values } = parseArgs({ options: { url: { type: 'string' }, out: { type: 'string' } } })
 const out = values.out ?? join(UI_ROOT, '..', 'docs', 'screenshots')
 await mkdir(out, { recursive: true })
-let server: FixtureServer | undefined
+let server: FakeNode | undefined
 let dist: string | undefined
 let base = values.url
 if (!base) {
   dist = await mkdtemp(join(tmpdir(), 'zkm-ui-shots-'))
   await buildUi(dist)
-  server = await startFixtureServer({ dist })
+  server = await startFakeNode({ dist })
   base = server.url
 }
 const browser = await launchBrowser()

@@ -1,20 +1,20 @@
 /**
- * Component tests in real Chromium: the production build against the fixture server
- * (ui/test/fixture-server.ts, docs/api.md endpoints over fixture data). Every test also checks
- * that the page logged no console error.
+ * Component tests in real Chromium: the production build against the fake node
+ * (test/support/fake-node.ts: the node's own HTTP routes over in-memory fixture data). Every test
+ * also checks that the page logged no console error.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { bill, DAY, type FakeNode, NOW, reading, startFakeNode } from '../../test/support/fake-node.ts'
 import { encodePayBill } from '../src/lib/abi.ts'
 import { type Browser, buildUi, launchBrowser } from './browser.ts'
-import { bill, DAY, type FixtureServer, NOW, reading, startFixtureServer } from './fixture-server.ts'
 
 let dist: string
 let browser: Browser
-let server: FixtureServer
+let server: FakeNode
 let page: Page
 
 beforeAll(async () => {
@@ -29,7 +29,7 @@ afterAll(async () => {
 })
 
 beforeEach(async () => {
-  server = await startFixtureServer({ dist })
+  server = await startFakeNode({ dist })
   browser.errors.length = 0
 })
 
@@ -54,7 +54,7 @@ function injectWallet(
 ) {
   return p.addInitScript((m) => {
     const calls: { method: string; params: unknown }[] = []
-    ;(window as unknown as { __walletCalls: unknown }).__walletCalls = calls
+    ;(window as Window & { __walletCalls?: unknown }).__walletCalls = calls
     let chainId = m.chainId
     const provider = {
       async request({ method, params }: { method: string; params?: unknown[] }) {
@@ -246,7 +246,7 @@ describe('bills view', () => {
     await expect.poll(() => page.locator('[data-receipt]').count()).toBe(1)
     expect(await page.locator('[data-receipt]').textContent()).toContain('46,097')
     const calls = (await page.evaluate(
-      () => (window as unknown as { __walletCalls: { method: string; params: unknown }[] }).__walletCalls,
+      () => (window as Window & { __walletCalls?: { method: string; params: unknown }[] }).__walletCalls,
     )) as { method: string; params: unknown[] }[]
     expect(calls.map((c) => c.method)).toEqual([
       'eth_requestAccounts',
@@ -348,7 +348,7 @@ describe('home view', () => {
     await expect.poll(() => p.getByText('meter reports high').count()).toBe(1)
     await p.getByRole('textbox', { name: 'Command' }).fill('turn on the main lights')
     await p.getByRole('button', { name: 'Send' }).click()
-    await expect.poll(() => p.locator('[data-answer]').textContent()).toContain('Main lights are on.')
+    await expect.poll(() => p.locator('[data-answer]').textContent()).toContain('Turning on the main lights.')
     await expect
       .poll(() => p.getByRole('switch', { name: 'Main lights' }).getAttribute('aria-checked'))
       .toBe('true')
@@ -418,7 +418,7 @@ describe('safety', () => {
 describe('privacy view', () => {
   it('shows what was published and kept, and creates a grant', async () => {
     const p = await open('/privacy')
-    await expect.poll(() => p.getByText('interval readings (every 15 minutes)').count()).toBe(1)
+    await expect.poll(() => p.getByText('every interval reading and live sample').count()).toBe(1)
     expect(await p.locator('#pub-h + p + .table-wrap tbody tr').count()).toBe(2)
     const key = p.getByRole('textbox', { name: "Recipient's X25519 public key" })
     await key.fill('0x1234')

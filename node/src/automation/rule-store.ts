@@ -36,6 +36,11 @@ export interface RuleStore {
   current(): RuleSet
   list(): Rule[]
   get(id: string): Rule
+  /**
+   * Replaces the whole document (rules and settings) in one change: one new revision, and nothing
+   * applied if `expectedRevision` is stale or the document invalid.
+   */
+  replace(wanted: RuleSet, expectedRevision?: number): Promise<RuleSet>
   /** Creates or replaces the rule with `rule.id`. */
   put(rule: unknown, expectedRevision?: number): Promise<RuleSet>
   delete(id: string, expectedRevision?: number): Promise<RuleSet>
@@ -115,6 +120,14 @@ export async function openRuleStore(file: string, initial: RuleSet = DEFAULT_RUL
     current: () => structuredClone(rules),
     list: () => structuredClone(rules.rules),
     get: (id) => structuredClone(find(id)),
+    replace(wanted, expectedRevision) {
+      return change(expectedRevision, (r) => ({
+        ...r,
+        utcOffsetMinutes: wanted.utcOffsetMinutes,
+        overrideS: wanted.overrideS,
+        rules: structuredClone(wanted.rules),
+      }))
+    },
     put(input, expectedRevision) {
       let rule: Rule
       try {

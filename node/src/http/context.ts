@@ -1,11 +1,23 @@
 /**
  * What the API routes read or act on: the household node's services, listed once (app/node.ts
- * builds them). Each route file asks only for the part it uses (a `Pick` of this), so a route's
- * reach is visible in its signature and a test can hand it just that.
+ * builds them). Each route file asks only for the part it uses (a `Pick` of `RoutesContext`, the
+ * same services narrowed to the methods the routes call), so a route's reach is visible in its
+ * signature, and a test (or the UI's fake node, test/support/fake-node.ts) can hand it just that
+ * over in-memory data.
  */
-import type { AbstractProvider, Wallet } from 'ethers'
-import type { LedgerClient } from '../../../contracts/ts/ledger.ts'
+import type { AbstractProvider, Signer, Wallet } from 'ethers'
+import type { Aggregates } from '#protocol/api/types.ts'
+import type {
+  BillRecord as LedgerBillRecord,
+  LedgerClient,
+  Notice as LedgerNotice,
+  MeterState,
+  TariffState,
+} from '../../../contracts/ts/ledger.ts'
+import type { AlarmManager } from '../automation/alarms.ts'
+import type { RelayCommander } from '../automation/commander-types.ts'
 import type { RuleStore } from '../automation/rule-store.ts'
+import type { RuleEngine } from '../automation/rules.ts'
 import type { Automation } from '../automation/service.ts'
 import type { Biller } from '../billing/biller.ts'
 import type { BillStore } from '../billing/store.ts'
@@ -13,6 +25,7 @@ import type { NodeConfig } from '../config.ts'
 import type { ReadingHistory } from '../history/readings.ts'
 import type { HouseholdIdentity } from '../identity/identity.ts'
 import type { Ingestor } from '../ingest/ingestor.ts'
+import type { MeterStatus } from '../ingest/types.ts'
 import type { Logger } from '../log/logger.ts'
 import type { HouseholdMesh } from '../mesh/household/index.ts'
 import type { VirtualMeter } from '../meter/index.ts'
@@ -52,4 +65,82 @@ export interface HouseholdContext {
   priceAt(time: number): bigint
   startedAt: number
   log: Logger
+}
+
+/** A sent transaction, as far as the routes read it (its hash). */
+export interface SentTransaction {
+  hash: string
+}
+
+/** The ledger as the routes use it (LedgerClient fits): reads, and the utility's transactions. */
+export interface RoutesLedger {
+  readonly address: string
+  payBill(billId: string, amount?: bigint): Promise<SentTransaction>
+  notices(): Promise<LedgerNotice[]>
+  meter(meter: string): Promise<MeterState>
+  tariffCount(): Promise<bigint>
+  tariff(tariffId: bigint): Promise<TariffState>
+  bills(): Promise<LedgerBillRecord[]>
+  withdrawable(): Promise<bigint>
+  /** The same ledger, sending as the utility. */
+  connect(utility: Signer): UtilityLedger
+}
+
+/** What the utility console sends (LedgerClient.connect(utility) fits). */
+export interface UtilityLedger {
+  registerMeter(meter: {
+    meter: string
+    household: string
+    areaId: number
+    startTime: number
+    startCounter: number
+  }): Promise<SentTransaction>
+  publishTariff(tariff: {
+    effectiveFrom: number
+    prices: bigint[]
+  }): Promise<{ tariffId: bigint; tariffHash: bigint; receipt: SentTransaction }>
+  withdraw(to: string): Promise<SentTransaction>
+  publishNotice(notice: {
+    areaId: number
+    kind: number
+    startsAt: number
+    endsAt: number
+    message: string
+  }): Promise<SentTransaction>
+}
+
+/** The household's services narrowed to what the routes call: HouseholdContext is one of these. */
+export interface RoutesContext {
+  config: Pick<NodeConfig, 'dev'>
+  identity: { meter: { address: string } }
+  ledger: RoutesLedger
+  wallet: { readonly address: string }
+  /** The utility account (embedded dev chain only). */
+  utility: Signer | undefined
+  chainId: bigint
+  rpcUrl: string
+  mqttUrl: string
+  circuit: HouseholdContext['circuit']
+  ingestor: Pick<Ingestor, 'counters' | 'anomalies'> & {
+    status(): Pick<MeterStatus, 'meter' | 'ackedSeq'>[]
+  }
+  vault: Pick<Vault, 'grant'>
+  bills: Pick<BillStore, 'list' | 'get'>
+  biller: Pick<Biller, 'markPaid' | 'retry'>
+  grants: GrantStore
+  history: ReadingHistory
+  automation: Pick<Automation, 'send'> & {
+    engine: Pick<RuleEngine, 'setRules'>
+    alarms: Pick<AlarmManager, 'list' | 'acknowledge'>
+    commander: Pick<RelayCommander, 'outputs'>
+  }
+  rules: Pick<RuleStore, 'current' | 'replace' | 'put' | 'delete'>
+  devices: DeviceRegistry
+  /** The virtual meter's clock (undefined for a hardware meter). */
+  meter: { clock: { now(): number } } | undefined
+  mesh:
+    | (Pick<HouseholdMesh, 'status' | 'backups' | 'restore' | 'notices'> & { aggregates(): Aggregates })
+    | undefined
+  priceAt(time: number): bigint
+  startedAt: number
 }

@@ -4,25 +4,22 @@
  * own list of them, `<data-dir>/grants.json`, appended to and shown on the privacy page.
  */
 import { join } from 'node:path'
+import type { GrantRecord } from '#protocol/api/types.ts'
 import { readJsonFile, writeJsonAtomic } from '../storage/json-file.ts'
 
-export interface GrantEntry {
-  manifestCid: string
-  billId: string
-  /** The recipient's public key as the resident gave it. */
-  recipient: unknown
-  createdAt: string
-}
+/** One grant as GET /api/privacy lists it. */
+export type GrantEntry = GrantRecord
 
 export interface GrantStore {
   /** Every grant recorded, oldest first (entries written by older versions as they are). */
-  list(): Promise<unknown[]>
+  list(): Promise<GrantEntry[]>
   append(entry: GrantEntry): Promise<void>
 }
 
 export function openGrantStore(dataDir: string): GrantStore {
   const file = join(dataDir, 'grants.json')
-  const list = async () => ((await readJsonFile(file)) as { grants?: unknown[] } | undefined)?.grants ?? []
+  // The node's own file, written only by append below.
+  const list = async () => ((await readJsonFile(file)) as { grants?: GrantEntry[] } | undefined)?.grants ?? []
   return {
     list,
     async append(entry) {

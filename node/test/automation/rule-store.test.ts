@@ -2,6 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { RuleSet, ScheduleRule } from '#protocol/api/types.ts'
 import {
   openRuleStore,
   RuleNotFoundError,
@@ -66,6 +67,21 @@ describe('file-backed rule store', () => {
     await store.put(schedule, 0)
     await expect(store.put({ ...schedule, on: false }, 0)).rejects.toBeInstanceOf(RuleRevisionConflictError)
     expect(store.get('wake')).toMatchObject({ on: true })
+  })
+
+  it('replaces the whole document in one change, or not at all', async () => {
+    const store = await openRuleStore(file)
+    const wake: ScheduleRule = { ...schedule, kind: 'schedule', enabled: true }
+    const wanted: RuleSet = { ...store.current(), utcOffsetMinutes: 330, rules: [wake] }
+    const replaced = await store.replace(wanted, 0)
+    expect(replaced.revision).toBe(1)
+    expect(replaced.utcOffsetMinutes).toBe(330)
+    expect(store.list()).toEqual([wake])
+    await expect(store.replace(wanted, 0)).rejects.toBeInstanceOf(RuleRevisionConflictError)
+    await expect(store.replace({ ...wanted, rules: [{ ...wake, at: '25:00' }] }, 1)).rejects.toBeInstanceOf(
+      RuleValidationError,
+    )
+    expect((await openRuleStore(file)).current()).toEqual(replaced)
   })
 
   it('serialises concurrent changes', async () => {

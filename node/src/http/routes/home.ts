@@ -1,14 +1,17 @@
 /** The home: relays and fan (sent to the meter and confirmed), the automation rules, voice commands. */
+
+import type { RouteHandlers } from '#protocol/api/routes.ts'
+import type { Relays } from '#protocol/api/types.ts'
 import { InvalidInputError } from '#protocol/errors.ts'
 import { isChannel, MAX_FAN_SPEED, RELAY_COUNT, type RelayCommand } from '../../automation/reading.ts'
 import { validateRuleSet } from '../../automation/rule-schema.ts'
 import { answer, commandsFor } from '../../voice/answer.ts'
 import { parse as parseCommand } from '../../voice/grammar.ts'
-import type { HouseholdContext } from '../context.ts'
+import type { RoutesContext } from '../context.ts'
+import { HttpError } from '../errors.ts'
 import { jsonObject } from '../params.ts'
-import { type HttpApi, HttpError } from '../server.ts'
 
-export type HomeContext = Pick<HouseholdContext, 'automation' | 'history' | 'rules' | 'devices' | 'bills'>
+export type HomeContext = Pick<RoutesContext, 'automation' | 'history' | 'rules' | 'devices' | 'bills'>
 
 const RELAY_NAMES = [
   'Ceiling fan',
@@ -22,7 +25,7 @@ const RELAY_NAMES = [
 ]
 
 /** Relay and fan states: as the meter last reported them, else as its last record showed them. */
-function outputs(ctx: Pick<HomeContext, 'automation' | 'history'>) {
+function outputs(ctx: Pick<HomeContext, 'automation' | 'history'>): Relays {
   const reported = ctx.automation.commander.outputs()
   const fromRecord = ctx.history.latest()
   return {
@@ -36,7 +39,12 @@ function outputs(ctx: Pick<HomeContext, 'automation' | 'history'>) {
   }
 }
 
-export function registerHomeRoutes(api: HttpApi, ctx: HomeContext): void {
+export function homeRoutes(
+  ctx: HomeContext,
+): Pick<
+  RouteHandlers,
+  'relays' | 'setRelay' | 'setFan' | 'rules' | 'replaceRules' | 'putRule' | 'deleteRule' | 'command'
+> {
   const sendConfirmed = async (command: RelayCommand) => {
     const result = await ctx.automation.send(command)
     if (result.status !== 'confirmed') {
@@ -46,79 +54,76 @@ export function registerHomeRoutes(api: HttpApi, ctx: HomeContext): void {
     }
     return result
   }
-  api.route('GET', '/api/relays', () => outputs(ctx))
-  api.route('POST', '/api/relays/:channel', async (r) => {
-    const channel = Number(r.params.channel)
-    if (!isChannel(channel)) throw new InvalidInputError(`relay channel must be 1..${RELAY_COUNT}`)
-    const body = jsonObject(await r.json())
-    if (typeof body.on !== 'boolean') throw new InvalidInputError('body must be { "on": true | false }')
-    await sendConfirmed({ kind: 'power', channel, on: body.on })
-    return { channel, on: body.on, confirmed: true }
-  })
-  api.route('POST', '/api/fan', async (r) => {
-    const body = jsonObject(await r.json())
-    const speed = body.speed
-    if (!Number.isInteger(speed) || (speed as number) < 0 || (speed as number) > MAX_FAN_SPEED) {
-      throw new InvalidInputError(`body must be { "speed": 0..${MAX_FAN_SPEED} }`)
-    }
-    await sendConfirmed({ kind: 'fanSpeed', speed: speed as number })
-    return { speed, confirmed: true }
-  })
-  registerRuleRoutes(api, ctx)
-  registerCommandRoute(api, ctx)
+  return {
+    relays: () => outputs(ctx),
+    setRelay: async (r) => {
+      const channel = Number(r.params.channel)
+      if (!isChannel(channel)) throw new InvalidInputError(`relay channel must be 1..${RELAY_COUNT}`)
+      const body = jsonObject(await r.json())
+      if (typeof body.on !== 'boolean') throw new InvalidInputError('body must be { "on": true | false }')
+      await sendConfirmed({ kind: 'power', channel, on: body.on })
+      return { channel, on: body.on, confirmed: true as const }
+    },
+    setFan: async (r) => {
+      const body = jsonObject(await r.json())
+      const speed = body.speed
+      if (!Number.isInteger(speed) || (speed as number) < 0 || (speed as number) > MAX_FAN_SPEED) {
+        throw new InvalidInputError(`body must be { "speed": 0..${MAX_FAN_SPEED} }`)
+      }
+      await sendConfirmed({ kind: 'fanSpeed', speed: speed as number })
+      return { speed: speed as number, confirmed: true as const }
+    },
+    ...ruleRoutes(ctx),
+    command: commandRoute(ctx),
+  }
 }
 
-function registerRuleRoutes(api: HttpApi, ctx: Pick<HomeContext, 'rules' | 'automation'>): void {
-  api.route('GET', '/api/rules', () => ctx.rules.current())
-  // Replace the whole document: validated first, applied against the revision the client read
-  // (a concurrent edit is a 409, not a silent overwrite).
-  api.route('PUT', '/api/rules', async (r) => {
-    const wanted = validateRuleSet(await r.json())
-    let set = ctx.rules.current()
-    if (wanted.revision !== set.revision) {
-      throw new HttpError(
-        409,
-        `the rules changed since you read them (revision ${set.revision}): reload and retry`,
-      )
-    }
-    const keep = new Set(wanted.rules.map((rule) => rule.id))
-    for (const rule of set.rules) if (!keep.has(rule.id)) set = await ctx.rules.delete(rule.id, set.revision)
-    for (const rule of wanted.rules) set = await ctx.rules.put(rule, set.revision)
-    set = await ctx.rules.setSettings(
-      { utcOffsetMinutes: wanted.utcOffsetMinutes, overrideS: wanted.overrideS },
-      set.revision,
-    )
-    ctx.automation.engine.setRules(set)
-    return set
-  })
-  api.route('PUT', '/api/rules/:id', async (r) => {
-    const body = jsonObject(await r.json())
-    if (body.id !== r.params.id) throw new InvalidInputError('the rule id in the body must match the URL')
-    const set = await ctx.rules.put(body)
-    ctx.automation.engine.setRules(set)
-    return set
-  })
-  api.route('DELETE', '/api/rules/:id', async (r) => {
-    const set = await ctx.rules.delete(r.params.id as string)
-    ctx.automation.engine.setRules(set)
-    return set
-  })
+function ruleRoutes(
+  ctx: Pick<HomeContext, 'rules' | 'automation'>,
+): Pick<RouteHandlers, 'rules' | 'replaceRules' | 'putRule' | 'deleteRule'> {
+  return {
+    rules: () => ctx.rules.current(),
+    // Replace the whole document: validated first, applied against the revision the client read
+    // (a concurrent edit is a 409, not a silent overwrite).
+    replaceRules: async (r) => {
+      const wanted = validateRuleSet(await r.json())
+      const current = ctx.rules.current()
+      if (wanted.revision !== current.revision) {
+        throw new HttpError(
+          409,
+          `the rules changed since you read them (revision ${current.revision}): reload and retry`,
+        )
+      }
+      // One change (one new revision): a concurrent edit refuses it whole instead of half applying it.
+      const set = await ctx.rules.replace(wanted, current.revision)
+      ctx.automation.engine.setRules(set)
+      return set
+    },
+    putRule: async (r) => {
+      const body = jsonObject(await r.json())
+      if (body.id !== r.params.id) throw new InvalidInputError('the rule id in the body must match the URL')
+      const set = await ctx.rules.put(body)
+      ctx.automation.engine.setRules(set)
+      return set
+    },
+    deleteRule: async (r) => {
+      const set = await ctx.rules.delete(r.params.id)
+      ctx.automation.engine.setRules(set)
+      return set
+    },
+  }
 }
 
 /** A typed or spoken command: parsed, carried out, and answered in words. */
-function registerCommandRoute(api: HttpApi, ctx: HomeContext): void {
-  api.route('POST', '/api/command', async (r) => {
+function commandRoute(ctx: HomeContext): RouteHandlers['command'] {
+  return async (r) => {
     const body = jsonObject(await r.json())
     if (typeof body.text !== 'string' || body.text.length > 500) {
       throw new InvalidInputError('body must be { "text": "<at most 500 characters>" }')
     }
     const intent = parseCommand(body.text, ctx.devices)
-    const failures: string[] = []
-    for (const command of commandsFor(intent)) {
-      const result = await ctx.automation.send(command)
-      if (result.status !== 'confirmed')
-        failures.push(command.kind === 'power' ? `relay ${command.channel}` : 'fan')
-    }
+    // The answer speaks of the state the command found ("Turning on …", "… is already on"), so
+    // it is worked out before the commands change that state.
     const latest = ctx.history.latest()
     const open = ctx.bills.list().at(-1)
     const state = outputs(ctx)
@@ -129,9 +134,15 @@ function registerCommandRoute(api: HttpApi, ctx: HomeContext): void {
       ...(latest ? { powerW: latest.powerW, temperatureCenti: Math.round(latest.temperatureC * 100) } : {}),
       ...(open?.total ? { bill: { energyWh: open.energyWh, totalWei: BigInt(open.total) } } : {}),
     })
+    const failures: string[] = []
+    for (const command of commandsFor(intent)) {
+      const result = await ctx.automation.send(command)
+      if (result.status !== 'confirmed')
+        failures.push(command.kind === 'power' ? `relay ${command.channel}` : 'fan')
+    }
     return {
       intent,
       answer: failures.length ? `${reply} (The meter did not confirm: ${failures.join(', ')}.)` : reply,
     }
-  })
+  }
 }

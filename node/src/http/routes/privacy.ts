@@ -1,11 +1,12 @@
 /** Privacy: what this home published on the chain, what stays private, and the grants given. */
+
+import type { RouteHandlers } from '#protocol/api/routes.ts'
 import { hexToBytes } from '#protocol/eip712.ts'
-import type { HouseholdContext } from '../context.ts'
+import type { RoutesContext } from '../context.ts'
 import { jsonObject } from '../params.ts'
-import type { HttpApi } from '../server.ts'
 import { findBill } from './bills.ts'
 
-export type PrivacyContext = Pick<HouseholdContext, 'bills' | 'vault' | 'grants'>
+export type PrivacyContext = Pick<RoutesContext, 'bills' | 'vault' | 'grants'>
 
 const PRIVATE = [
   'every interval reading and live sample (encrypted in the vault; the key never leaves this node)',
@@ -14,41 +15,48 @@ const PRIVATE = [
   'the salt of each period commitment',
 ]
 
-export function registerPrivacyRoutes(api: HttpApi, ctx: PrivacyContext): void {
-  api.route('GET', '/api/privacy', async () => {
-    const grants = await ctx.grants.list()
-    return {
-      published: ctx.bills
-        .list()
-        .filter((b) => b.chainBillId)
-        .map((b) => ({
-          id: b.id,
-          billId: b.chainBillId,
-          periodStart: b.periodStart,
-          periodEnd: b.periodEnd,
-          commitment: b.commitment,
-          cidDigest: b.cidDigest,
-          manifestCid: b.manifestCid,
-          total: b.total,
-          energyWh: b.energyWh,
-          submitTx: b.submitTx,
-          proof: b.proof,
-        })),
-      private: PRIVATE,
-      grants,
-    }
-  })
-  api.route('POST', '/api/grants', async (r) => {
-    const body = jsonObject(await r.json())
-    const bill = findBill(ctx.bills, String(body.billId))
-    const recipient = hexToBytes(String(body.recipientPublicKey), 32)
-    const grant = await ctx.vault.grant(bill.manifestCid, recipient)
-    await ctx.grants.append({
-      manifestCid: bill.manifestCid,
-      billId: bill.id,
-      recipient: body.recipientPublicKey,
-      createdAt: new Date().toISOString(),
-    })
-    return { grant }
-  })
+export function privacyRoutes(ctx: PrivacyContext): Pick<RouteHandlers, 'privacy' | 'grant'> {
+  return {
+    privacy: async () => {
+      const grants = await ctx.grants.list()
+      return {
+        // Only what went on the ledger: the bills with a ledger id.
+        published: ctx.bills.list().flatMap((b) =>
+          b.chainBillId
+            ? [
+                {
+                  id: b.id,
+                  billId: b.chainBillId,
+                  periodStart: b.periodStart,
+                  periodEnd: b.periodEnd,
+                  commitment: b.commitment,
+                  cidDigest: b.cidDigest,
+                  manifestCid: b.manifestCid,
+                  total: b.total,
+                  energyWh: b.energyWh,
+                  submitTx: b.submitTx,
+                  proof: b.proof,
+                },
+              ]
+            : [],
+        ),
+        private: PRIVATE,
+        grants,
+      }
+    },
+    grant: async (r) => {
+      const body = jsonObject(await r.json())
+      const bill = findBill(ctx.bills, String(body.billId))
+      const recipient = hexToBytes(String(body.recipientPublicKey), 32)
+      const grant = await ctx.vault.grant(bill.manifestCid, recipient)
+      await ctx.grants.append({
+        manifestCid: bill.manifestCid,
+        billId: bill.id,
+        // hexToBytes above accepted it as 32 bytes of hex.
+        recipient: String(body.recipientPublicKey),
+        createdAt: new Date().toISOString(),
+      })
+      return { grant }
+    },
+  }
 }

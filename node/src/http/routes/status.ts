@@ -1,10 +1,12 @@
 /** GET /api/status (is everything up, and where) and GET /api/chain (what a wallet needs to pay). */
+
+import type { RouteHandlers } from '#protocol/api/routes.ts'
+import type { MeshSummary } from '#protocol/api/types.ts'
 import { meterTopicName } from '#protocol/topics.ts'
-import type { HouseholdContext } from '../context.ts'
-import type { HttpApi } from '../server.ts'
+import type { RoutesContext } from '../context.ts'
 
 export type StatusContext = Pick<
-  HouseholdContext,
+  RoutesContext,
   | 'config'
   | 'identity'
   | 'history'
@@ -22,7 +24,7 @@ export type StatusContext = Pick<
 >
 
 /** The mesh in /api/status: is it up, and how many of the area's homes are we connected to. */
-function meshSummary(mesh: StatusContext['mesh']) {
+function meshSummary(mesh: StatusContext['mesh']): MeshSummary {
   if (!mesh) return { enabled: false }
   const s = mesh.status()
   return {
@@ -35,46 +37,46 @@ function meshSummary(mesh: StatusContext['mesh']) {
   }
 }
 
-export function registerStatusRoutes(api: HttpApi, ctx: StatusContext): void {
+export function statusRoutes(ctx: StatusContext): Pick<RouteHandlers, 'status' | 'chain'> {
   const meter = ctx.identity.meter.address
-
-  api.route('GET', '/api/status', () => {
-    const latest = ctx.history.latest()
-    const lastSeen = ctx.ingestor.status().find((m) => m.meter === meter)
-    return {
-      ready: true,
-      version: '0.1.0',
-      dev: ctx.config.dev,
-      uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000),
-      meter: {
-        address: meter,
-        topic: meterTopicName(meter),
-        online: latest !== undefined,
-        lastSeq: latest?.seq ?? null,
-        ackedSeq: lastSeen?.ackedSeq ?? null,
-        simulated: ctx.meter !== undefined,
-        simulatedTime: ctx.meter ? Math.floor(ctx.meter.clock.now()) : null,
-      },
-      chain: {
-        chainId: ctx.chainId.toString(),
-        rpcUrl: ctx.rpcUrl,
-        ledger: ctx.ledger.address,
-        household: ctx.wallet.address,
-        devWallet: ctx.config.dev && ctx.utility !== undefined,
-      },
-      mqtt: { url: ctx.mqttUrl },
-      circuit: { profile: ctx.circuit.profile, n: ctx.circuit.n, slots: ctx.circuit.slots },
-      mesh: meshSummary(ctx.mesh),
-    }
-  })
-
-  api.route('GET', '/api/chain', () => ({
-    chainId: ctx.chainId.toString(),
-    chainIdHex: `0x${ctx.chainId.toString(16)}`,
-    chainName: ctx.utility ? 'zkmeter dev chain' : `chain ${ctx.chainId}`,
-    rpcUrl: ctx.rpcUrl,
-    ledger: ctx.ledger.address,
-    payBillAbi: 'function payBill(bytes32 billId) payable',
-    nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
-  }))
+  return {
+    status: () => {
+      const latest = ctx.history.latest()
+      const lastSeen = ctx.ingestor.status().find((m) => m.meter === meter)
+      return {
+        ready: true,
+        version: '0.1.0',
+        dev: ctx.config.dev,
+        uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000),
+        meter: {
+          address: meter,
+          topic: meterTopicName(meter),
+          online: latest !== undefined,
+          lastSeq: latest?.seq ?? null,
+          ackedSeq: lastSeen?.ackedSeq ?? null,
+          simulated: ctx.meter !== undefined,
+          simulatedTime: ctx.meter ? Math.floor(ctx.meter.clock.now()) : null,
+        },
+        chain: {
+          chainId: ctx.chainId.toString(),
+          rpcUrl: ctx.rpcUrl,
+          ledger: ctx.ledger.address,
+          household: ctx.wallet.address,
+          devWallet: ctx.config.dev && ctx.utility !== undefined,
+        },
+        mqtt: { url: ctx.mqttUrl },
+        circuit: { profile: ctx.circuit.profile, n: ctx.circuit.n, slots: ctx.circuit.slots },
+        mesh: meshSummary(ctx.mesh),
+      }
+    },
+    chain: () => ({
+      chainId: ctx.chainId.toString(),
+      chainIdHex: `0x${ctx.chainId.toString(16)}`,
+      chainName: ctx.utility ? 'zkmeter dev chain' : `chain ${ctx.chainId}`,
+      rpcUrl: ctx.rpcUrl,
+      ledger: ctx.ledger.address,
+      payBillAbi: 'function payBill(bytes32 billId) payable',
+      nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+    }),
+  }
 }

@@ -1,0 +1,60 @@
+/**
+ * The node's routes are registered through the contract (protocol/api/routes.ts): every route of
+ * ROUTES answers at its method and path, nothing else is served under /api, and the CSV download
+ * goes out as text with the type and file name the map names. Over the fake node: the node's own
+ * HTTP layer and handlers, on in-memory services (test/support/fake-node.ts).
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ROUTES, STREAM_PATH } from '#protocol/api/routes.ts'
+import { type FakeNode, startFakeNode } from '../../../test/support/fake-node.ts'
+
+let dist: string
+let node: FakeNode
+
+beforeAll(async () => {
+  dist = await mkdtemp(join(tmpdir(), 'zkmeter-routes-'))
+  node = await startFakeNode({ dist })
+})
+
+afterAll(async () => {
+  await node.close()
+  await rm(dist, { recursive: true, force: true })
+})
+
+describe('routes registered from the route map', () => {
+  it('serves every route of the map at its path, allowing its method', async () => {
+    for (const route of Object.values(ROUTES)) {
+      const path = route.path.replace(/:[A-Za-z]+/g, '1')
+      const answer = await fetch(`${node.url}${path}`, { method: 'PATCH' })
+      expect(answer.status, `${route.method} ${route.path}`).toBe(405)
+      expect(answer.headers.get('allow')?.split(', ')).toContain(route.method)
+    }
+  })
+
+  it('serves no other API path', async () => {
+    const answer = await fetch(`${node.url}/api/not-in-the-map`)
+    expect(answer.status).toBe(404)
+    expect(await answer.json()).toMatchObject({ error: 'NotFound' })
+  })
+
+  it('sends the CSV export as the download the map names', async () => {
+    const answer = await fetch(`${node.url}${ROUTES.exportCsv.path}`)
+    expect(answer.status).toBe(200)
+    expect(answer.headers.get('content-type')).toBe(ROUTES.exportCsv.text.type)
+    expect(answer.headers.get('content-disposition')).toBe(
+      `attachment; filename="${ROUTES.exportCsv.text.filename}"`,
+    )
+    expect(answer.headers.get('cache-control')).toBe('no-store')
+    expect(await answer.text()).toMatch(/^[a-z]/i)
+  })
+
+  it('serves the live stream at the path the contract names', async () => {
+    const controller = new AbortController()
+    const answer = await fetch(`${node.url}${STREAM_PATH}`, { signal: controller.signal })
+    expect(answer.headers.get('content-type')).toBe('text/event-stream; charset=utf-8')
+    controller.abort()
+  })
+})

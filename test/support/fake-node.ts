@@ -1,0 +1,125 @@
+/**
+ * The household node's HTTP API for the UI's tests, its screenshots and its benchmark: the node's
+ * own server, route handlers and live stream (node/src/http) over in-memory services holding
+ * fixture data (fake-node/): only the services are fake, so every answer, status and error body
+ * is the node's. Plus the built UI as static files, as the node serves it. The real end-to-end run
+ * against a whole node is ui/test/e2e.test.ts.
+ *
+ *   const node = await startFakeNode({ dist })   // node.state: the fixture, changeable between requests
+ *   node.emit('reading', reading(2))             // a live event, as the node would send it
+ */
+import { Wallet } from 'ethers'
+import type { StreamEventName, StreamEvents } from '#protocol/api/routes.ts'
+import type { RoutesContext } from '../../node/src/http/context.ts'
+import { registerHandlers, routeHandlers } from '../../node/src/http/routes.ts'
+import { createHttpApi, type HttpApi, SseHub } from '../../node/src/http/server.ts'
+import { serveStatic } from '../../node/src/http/static.ts'
+import { createDeviceRegistry } from '../../node/src/voice/devices.ts'
+import { fakeBills } from './fake-node/bills.ts'
+import { CHAIN, type FakeNodeState, HOUSEHOLD, initialState, METER, NOW } from './fake-node/fixtures.ts'
+import { fakeAutomation } from './fake-node/home.ts'
+import { fakeLedger } from './fake-node/ledger.ts'
+import { fakeMesh } from './fake-node/mesh.ts'
+import { fakePrivacy } from './fake-node/privacy.ts'
+import { fakeReadings } from './fake-node/readings.ts'
+import { fakeRules } from './fake-node/rules.ts'
+
+export { bill, DAY, type FakeNodeState, initialState, NOW, reading } from './fake-node/fixtures.ts'
+
+export interface FakeNode {
+  url: string
+  state: FakeNodeState
+  /** Sends one live event to every connected client. */
+  emit<N extends StreamEventName>(event: N, data: StreamEvents[N]): void
+  /** Clients connected to the live stream. */
+  clients(): number
+  close(): Promise<void>
+}
+
+/** The dev chain's utility account: the node holds it only on the embedded dev chain. */
+const DEV_UTILITY = new Wallet(`0x${'5a'.repeat(32)}`)
+
+/** The node's services over the fixture (getters: a test may switch the mesh or the dev wallet off). */
+async function inMemoryContext(
+  state: FakeNodeState,
+  stream: SseHub,
+  options: { relayConfirmMs: number },
+): Promise<{ context: RoutesContext; close(): Promise<void> }> {
+  const publish = <N extends StreamEventName>(event: N, data: StreamEvents[N]) => stream.publish(event, data)
+  const rules = await fakeRules(state)
+  const context: RoutesContext = {
+    config: { dev: true },
+    identity: { meter: { address: METER } },
+    ledger: fakeLedger(state),
+    wallet: { address: HOUSEHOLD },
+    get utility() {
+      return state.devWallet ? DEV_UTILITY : undefined
+    },
+    chainId: BigInt(CHAIN.chainId),
+    rpcUrl: CHAIN.rpcUrl,
+    mqttUrl: 'mqtt://127.0.0.1:1883',
+    circuit: { profile: 'test', n: 192, slots: 96, intervalSeconds: 900 },
+    ...fakeReadings(state),
+    ...fakeBills(state, (bill) => publish('bill', bill)),
+    ...fakePrivacy(state),
+    automation: fakeAutomation(state, publish, { confirmMs: options.relayConfirmMs }),
+    rules: rules.store,
+    devices: createDeviceRegistry(),
+    meter: { clock: { now: () => NOW } },
+    get mesh() {
+      return fakeMesh(state)
+    },
+    priceAt: () => 1_000_000_000_000n,
+    startedAt: Date.now() - 12_000,
+  }
+  return { context, close: rules.close }
+}
+
+/** Wraps `api` so every API request is noted in `requests` (method, path, and the body once read). */
+function recordingRequests(api: HttpApi, requests: FakeNodeState['requests']): HttpApi {
+  return {
+    ...api,
+    route(method, path, handler) {
+      api.route(method, path, (request) => {
+        const entry: FakeNodeState['requests'][number] = {
+          method,
+          path: new URL(request.req.url ?? '/', 'http://localhost').pathname,
+          body: undefined,
+        }
+        requests.push(entry)
+        return handler({
+          ...request,
+          async json() {
+            entry.body = await request.json()
+            return entry.body
+          },
+        })
+      })
+    },
+  }
+}
+
+export async function startFakeNode(options: {
+  /** The built UI to serve. */
+  dist: string
+  state?: FakeNodeState
+  /** How long the "meter" takes to confirm a relay or fan command. */
+  relayConfirmMs?: number
+}): Promise<FakeNode> {
+  const state = options.state ?? initialState()
+  const stream = new SseHub()
+  const services = await inMemoryContext(state, stream, { relayConfirmMs: options.relayConfirmMs ?? 150 })
+  const api = createHttpApi({ fallback: serveStatic(options.dist) })
+  registerHandlers(recordingRequests(api, state.requests), routeHandlers(services.context), stream)
+  const { url } = await api.start()
+  return {
+    url,
+    state,
+    emit: (event, data) => stream.publish(event, data),
+    clients: () => stream.size,
+    async close() {
+      await api.stop()
+      await services.close()
+    },
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The fake node's ledger: what the chain would answer for the fixture household (its meter, the
+ * tariffs, the bills it submitted, the utility's balance and notices), and transactions that are
+ * accepted at once with a fixed hash.
+ */
+import type { RoutesLedger, UtilityLedger } from '../../../node/src/http/context.ts'
+import { CHAIN, DAY, type FakeNodeState, HOUSEHOLD, METER, NOW } from './fixtures.ts'
+
+const tx = (byte: string) => ({ hash: `0x${byte.repeat(32)}` })
+const MAX_UINT64 = '18446744073709551615'
+
+export function fakeLedger(state: FakeNodeState): RoutesLedger {
+  const utility: UtilityLedger = {
+    registerMeter: async () => tx('11'),
+    async publishTariff(tariff) {
+      const tariffId = state.tariffs.length + 1
+      state.tariffs.push({
+        tariffId: String(tariffId),
+        effectiveFrom: String(tariff.effectiveFrom),
+        until: MAX_UINT64,
+        tariffHash: '4343',
+        prices: tariff.prices.map(String),
+      })
+      return { tariffId: BigInt(tariffId), tariffHash: 4343n, receipt: tx('22') }
+    },
+    withdraw: async () => tx('99'),
+    publishNotice: async () => tx('33'),
+  }
+  return {
+    address: CHAIN.ledger,
+    payBill: async () => tx('77'),
+    notices: async () =>
+      state.notices.flatMap((n) =>
+        n.via === 'chain'
+          ? [
+              {
+                areaId: n.area,
+                kind: n.kind,
+                startsAt: BigInt(n.startsAt),
+                endsAt: BigInt(n.endsAt),
+                message: n.message,
+                blockNumber: 1,
+              },
+            ]
+          : [],
+      ),
+    meter: async () => ({
+      meter: METER,
+      household: HOUSEHOLD,
+      areaId: 1,
+      registered: true,
+      active: true,
+      nextStart: BigInt(NOW - (NOW % DAY)),
+      nextCounter: 1_234_000n,
+    }),
+    tariffCount: async () => BigInt(state.tariffs.length),
+    async tariff(tariffId) {
+      const t = state.tariffs[Number(tariffId) - 1]
+      if (!t) throw new RangeError(`no tariff ${tariffId} in the fixture`)
+      return {
+        tariffId: BigInt(t.tariffId),
+        effectiveFrom: BigInt(t.effectiveFrom),
+        until: BigInt(t.until),
+        tariffHash: BigInt(t.tariffHash),
+        prices: t.prices.map(BigInt),
+      }
+    },
+    // The bills this household submitted: the ones with a ledger id and a total.
+    bills: async () =>
+      state.bills.flatMap((b) =>
+        b.chainBillId && b.total !== null
+          ? [
+              {
+                billId: b.chainBillId as `0x${string}`,
+                meter: METER,
+                household: HOUSEHOLD,
+                areaId: 1,
+                period: {
+                  meter: METER,
+                  periodStart: BigInt(b.periodStart),
+                  periodEnd: BigInt(b.periodEnd),
+                  startCounter: 0n,
+                  endCounter: BigInt(b.energyWh),
+                  commitment: BigInt(b.commitment),
+                },
+                energyWh: BigInt(b.energyWh),
+                total: BigInt(b.total),
+                tariffId: 1n,
+                cidDigest: b.cidDigest as `0x${string}`,
+                submitted: true,
+                paid: b.status === 'paid',
+                blockNumber: 1,
+                transactionHash: b.submitTx ?? '',
+              },
+            ]
+          : [],
+      ),
+    withdrawable: async () => 10_234_000_000_000_000n,
+    connect: () => utility,
+  }
+}
