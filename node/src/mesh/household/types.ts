@@ -2,7 +2,7 @@
  * The household mesh's options, the views it answers with, and what its modules share (the counters
  * /api/mesh shows, the log shape, the privacy floor).
  */
-import type { MeshBackup, MeshRestoredPeriod, MeshRestoreReport } from '#protocol/api/types.ts'
+import type { MeshBackup, MeshNotice, MeshRestoredPeriod, MeshRestoreReport } from '#protocol/api/types.ts'
 import type { Eip712Domain } from '#protocol/eip712.ts'
 import type { NodeConfig } from '../../config.ts'
 import type { Logger } from '../../log/logger.ts'
@@ -16,18 +16,8 @@ export const MIN_MEMBERS = 3
 
 // ── views ───────────────────────────────────────────────────────────────────────────────────────
 
-export interface MeshNoticeView {
-  source: 'utility' | 'neighbour'
-  via: 'mesh'
-  id: string
-  kind: string
-  message: string
-  startsAt: number
-  endsAt: number
-  area: number
-  /** Neighbour alerts: the sending meter (what every member of the area sees). */
-  meter?: string
-}
+/** A notice or neighbour alert as the API shows it (the contract's MeshNotice). */
+export type MeshNoticeView = MeshNotice
 
 /** The API's shapes (protocol/api/types.ts, shared with the UI). */
 export type BackupEntry = MeshBackup
