@@ -40,8 +40,11 @@ export class Lifecycle {
    */
   async stop(): Promise<void> {
     for (const { name, stop } of this.#started.splice(0).reverse()) {
+      const began = performance.now()
       try {
         await stop()
+        // A slow stop is what makes a restart slow: name it.
+        this.#log.debug('stopped', { service: name, ms: Math.round(performance.now() - began) })
       } catch (error) {
         this.#log.warn('error while stopping', { service: name, error })
       }

@@ -23,7 +23,6 @@
 
 import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
-import type { MqttClient } from 'mqtt'
 import type { MeterRecord } from '#protocol/records.ts'
 import { silentLogger } from '../log/logger.ts'
 import { type Anomaly, type AnomalyKind, createAnomalyLog } from './anomalies.ts'
@@ -32,7 +31,7 @@ import { checkOptions, createMeterRuntimes } from './config.ts'
 import { createVaultFlusher } from './flusher.ts'
 import { createHandlers } from './handlers.ts'
 import { type Journal, openJournal } from './journal.ts'
-import { connectMqtt } from './mqtt-session.ts'
+import { connectMqtt, type MqttSession } from './mqtt-session.ts'
 import { createOutbound } from './outbound.ts'
 import { replayJournal } from './replay.ts'
 import { createRouter } from './router.ts'
@@ -82,7 +81,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
   const sink = options.vault
 
   let journal: Journal | undefined
-  let client: MqttClient | undefined
+  let session: MqttSession | undefined
   let running = false
   let stopping: Promise<void> | undefined
   let failed: unknown
@@ -120,7 +119,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     log,
     anomaly,
     isRunning: () => running,
-    client: () => client,
+    client: () => session?.client,
   })
   const flusher = createVaultFlusher({
     sink,
@@ -250,7 +249,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
               await assembler.tryAssemble(m, entry)
         }
         if (options.mqttUrl !== undefined) {
-          client = await connectMqtt({
+          session = await connectMqtt({
             url: options.mqttUrl,
             clientId: options.clientId ?? 'zkmeter-node-ingest',
             connectTimeoutMs: cfg.connectTimeoutMs,
@@ -272,10 +271,10 @@ export function createIngestor(options: IngestorOptions): Ingestor {
       stopping ??= (async () => {
         running = false
         outbound.end()
-        if (client !== undefined) {
-          const c = client
-          client = undefined
-          await new Promise<void>((resolve) => c.end(false, {}, () => resolve()))
+        if (session !== undefined) {
+          const ending = session
+          session = undefined
+          await ending.end()
         }
         await flusher.idle()
         if (journal !== undefined) {

@@ -11,6 +11,19 @@ import { ANY_METER } from '#protocol/topics.ts'
 import type { Logger } from '../log/logger.ts'
 import type { IngestOutcome } from './types.ts'
 
+/**
+ * A connected session. `end()` closes it at once and waits for the records already being stored:
+ * it does not drain the broker's backlog or wait for the PUBACKs of acks in flight. That is safe by
+ * the protocol: a record whose PUBACK was not sent is redelivered in the next session (QoS 1,
+ * persistent session) and deduplicated by sequence; the retained ack is published again at start.
+ * A graceful end instead waited for every QoS 1 ack publish, and their PUBACKs queue behind the
+ * incoming records, each held until durable: seconds to tens of seconds at high meter speed.
+ */
+export interface MqttSession {
+  client: MqttClient
+  end(): Promise<void>
+}
+
 export interface MqttSessionOptions {
   url: string
   clientId: string
@@ -25,7 +38,8 @@ export async function connectMqtt({
   connectTimeoutMs,
   ingest,
   log,
-}: MqttSessionOptions): Promise<MqttClient> {
+}: MqttSessionOptions): Promise<MqttSession> {
+  const inFlight = new Set<Promise<void>>()
   const c = mqtt.connect(url, {
     clientId,
     clean: false,
@@ -35,10 +49,15 @@ export async function connectMqtt({
   // Hold each PUBACK until the record is durable (or refused): mqtt.js sends it when this calls back.
   c.handleMessage = (packet, callback) => {
     const payload = packet.payload
-    ingest(packet.topic, typeof payload === 'string' ? payload : new Uint8Array(payload)).then(
+    const handled = ingest(
+      packet.topic,
+      typeof payload === 'string' ? payload : new Uint8Array(payload),
+    ).then(
       () => callback(),
       (error: Error) => callback(error),
     )
+    inFlight.add(handled)
+    void handled.finally(() => inFlight.delete(handled))
   }
   c.on('error', (error) => log.warn('MQTT connection error', { error }))
   await new Promise<void>((resolve, reject) => {
@@ -68,5 +87,11 @@ export async function connectMqtt({
       cause: error,
     })
   }
-  return c
+  return {
+    client: c,
+    async end() {
+      await new Promise<void>((resolve) => c.end(true, {}, () => resolve()))
+      await Promise.all(inFlight)
+    },
+  }
 }
