@@ -241,7 +241,7 @@ function parseBody(type: string, body: unknown): unknown {
       return out
     }
     default:
-      return fail('type', `unknown signed message type ${JSON.stringify(String(type).slice(0, 20))}`)
+      return fail('type', `unknown signed message type ${describeType(type)}`)
   }
 }
 
@@ -317,7 +317,7 @@ export function parseMeshMessage(data: Uint8Array, maxBytes = DEFAULT_MAX_MESSAG
       }
     }
     default:
-      return fail('type', `unknown message type ${JSON.stringify(String(type).slice(0, 20))}`)
+      return fail('type', `unknown message type ${describeType(type)}`)
   }
 }
 
@@ -367,4 +367,16 @@ export function gossipFastMessageId(message: GossipWireMessage): string {
   field(message.signature)
   field(message.key)
   return h.digest('base64')
+}
+
+/**
+ * The offending `type` in words, without converting it: String() of a stranger's JSON can throw
+ * (`[{"toString":0}]` has no usable toString), which would escape as a TypeError instead of the
+ * codec's named error.
+ */
+function describeType(type: unknown): string {
+  if (typeof type === 'string') return JSON.stringify(type.slice(0, 20))
+  if (typeof type === 'number' || typeof type === 'boolean') return JSON.stringify(type)
+  if (type === null) return 'null'
+  return Array.isArray(type) ? 'an array' : `a value of type ${typeof type}`
 }

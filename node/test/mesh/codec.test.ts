@@ -113,6 +113,17 @@ describe('mesh message codec', () => {
     )
   })
 
+  it('names a type that cannot even be converted to text (found by the property above)', () => {
+    for (const type of [[{ toString: 0 }], { valueOf: 0, toString: 0 }]) {
+      for (const signed of [false, true]) {
+        const text = JSON.stringify(
+          signed ? { v: 1, type, area: 0, body: {} } : { v: 1, type, area: 0, round: 0 },
+        )
+        expect(() => parseMeshMessage(new TextEncoder().encode(text))).toThrow(InvalidMeshMessageError)
+      }
+    }
+  })
+
   it('rejects oversized input before parsing it', () => {
     const big = new TextEncoder().encode(JSON.stringify({ v: 1, type: 'share', pad: 'x'.repeat(40_000) }))
     expect(() => parseMeshMessage(big)).toThrow(/above the 32768-byte cap/)
