@@ -224,10 +224,22 @@ export interface MeshBackup {
   lastError: string | null
 }
 
+/** What the mesh counts in GET /api/mesh: events, never a neighbour's values. */
+export interface MeshCounters {
+  alertsSent: number
+  alertsReceived: number
+  noticesReceived: number
+  noticesRejected: number
+  sharesContributed: number
+  sharesSkipped: number
+  roundsCollected: number
+  roundsFailed: number
+}
+
 /** GET /api/mesh: the mesh's state, its counters (no neighbour's values) and the backups. */
 export type MeshReport =
   | { enabled: false }
-  | {
+  | ({
       enabled: true
       running: boolean
       peerId: string
@@ -239,17 +251,9 @@ export type MeshReport =
       /** This node signs for its meter (a full member); false: it only listens. */
       signing: boolean
       observer: boolean
-      alertsSent: number
-      alertsReceived: number
-      noticesReceived: number
-      noticesRejected: number
-      sharesContributed: number
-      sharesSkipped: number
-      roundsCollected: number
-      roundsFailed: number
       lastAggregationError: string | null
       backups: MeshBackup[]
-    }
+    } & MeshCounters)
 
 /** What POST /api/mesh/restore did with one manifest a neighbour keeps for this home. */
 export interface MeshRestoredPeriod {

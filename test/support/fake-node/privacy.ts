@@ -1,6 +1,6 @@
 /**
  * The fake node's vault grants and their list: a grant names the period and the recipient, with
- * placeholder key material (the UI shows and downloads it; nothing here opens it).
+ * fixed stand-in key material (the UI shows and downloads it; nothing here opens it).
  */
 import type { GrantRecord } from '#protocol/api/types.ts'
 import type { RoutesContext } from '../../../node/src/http/context.ts'

@@ -2,7 +2,13 @@
  * The household mesh's options, the views it answers with, and what its modules share (the counters
  * /api/mesh shows, the log shape, the privacy floor).
  */
-import type { MeshBackup, MeshNotice, MeshRestoredPeriod, MeshRestoreReport } from '#protocol/api/types.ts'
+import type {
+  MeshBackup,
+  MeshCounters,
+  MeshNotice,
+  MeshRestoredPeriod,
+  MeshRestoreReport,
+} from '#protocol/api/types.ts'
 import type { Eip712Domain } from '#protocol/eip712.ts'
 import type { NodeConfig } from '../../config.ts'
 import type { Logger } from '../../log/logger.ts'
@@ -70,17 +76,8 @@ export interface HouseholdMeshOptions {
 
 // ── shared state ────────────────────────────────────────────────────────────────────────────────
 
-/** What /api/mesh counts; each module bumps its own. */
-export interface MeshCounters {
-  alertsSent: number
-  alertsReceived: number
-  noticesReceived: number
-  noticesRejected: number
-  sharesContributed: number
-  sharesSkipped: number
-  roundsCollected: number
-  roundsFailed: number
-}
+/** What /api/mesh counts (the contract's MeshCounters); each module bumps its own. */
+export type { MeshCounters }
 
 export function newCounters(): MeshCounters {
   return {
