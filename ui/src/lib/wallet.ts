@@ -4,19 +4,13 @@
  * then poll for the receipt. Every failure becomes a PaymentError whose message tells the
  * resident what happened and what to do.
  */
+import type { ChainInfo } from '#protocol/api/types.ts'
 import { encodePayBill } from './abi.ts'
 import type { Eip1193Provider } from './eip6963.ts'
 import { formatEth, toHexQuantity } from './format.ts'
 
-export interface ChainInfo {
-  chainId: string
-  chainIdHex: string
-  chainName: string
-  rpcUrl: string
-  ledger: string
-  payBillAbi: string
-  nativeCurrency: { name: string; symbol: string; decimals: number }
-}
+/** What a wallet needs to pay a bill: the contract's GET /api/chain answer. */
+export type { ChainInfo }
 
 export type PaymentErrorKind =
   | 'rejected'
