@@ -15,6 +15,7 @@
  */
 export const SYSTEM_TESTS: readonly string[] = [
   // household nodes and the CLI: a whole stack, in process or forked
+  'node/test/app/at-rest.test.ts',
   'node/test/app/cli.test.ts',
   'node/test/app/crash.test.ts',
   'node/test/app/e2e.test.ts',

@@ -5,6 +5,7 @@ import type { NodeConfig } from '../config.ts'
 import type { HouseholdIdentity } from '../identity/identity.ts'
 import { createIngestor, type Ingestor } from '../ingest/ingestor.ts'
 import type { Logger } from '../log/logger.ts'
+import { sealedStateKey } from '../storage/sealed-json.ts'
 import type { Vault } from '../vault/index.ts'
 
 export function createHomeIngestor(options: {
@@ -39,5 +40,6 @@ export function createHomeIngestor(options: {
     periodDays: options.config.meter.periodDays,
     vault: options.vault,
     log: options.log,
+    stateKey: sealedStateKey(identity.rootKey, 'ingest-state'),
   })
 }

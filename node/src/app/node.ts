@@ -19,6 +19,7 @@ import { SseHub } from '../http/server.ts'
 import type { HouseholdIdentity } from '../identity/identity.ts'
 import { createLogger, type Logger } from '../log/logger.ts'
 import { openGrantStore } from '../privacy/grants.ts'
+import { makePrivateTree, restrictUmask } from '../storage/private-dir.ts'
 import { createDeviceRegistry } from '../voice/devices.ts'
 import { startApi } from './api.ts'
 import { startAutomation, startBroker } from './automation.ts'
@@ -51,7 +52,9 @@ export async function startHouseholdNode(
   const log = root.child({ source: 'node' })
   const lifecycle = new Lifecycle(log)
   try {
-    await mkdir(config.dataDir, { recursive: true })
+    restrictUmask()
+    const tightened = await makePrivateTree(config.dataDir)
+    if (tightened > 0) log.info('made the data directory private to this user', { entries: tightened })
     const prover = await processProver(config.circuit)
     lifecycle.started('prover', () => prover.close())
     const intervalSeconds = 86_400 / prover.slots
@@ -69,9 +72,10 @@ export async function startHouseholdNode(
     // The meter's simulated clock decides where the first period starts.
     const meter = identity.meter.address
     const meterStateFile = join(config.dataDir, 'meter', 'state.json')
-    await mkdir(join(config.dataDir, 'meter'), { recursive: true })
-    const clockState = config.meter.simulated
-      ? await simulatedStart(config.dataDir, config.meter.speed, meterStateFile)
+    await mkdir(join(config.dataDir, 'meter'), { recursive: true, mode: 0o700 })
+    const simulatedKey = config.meter.simulated ? identity.meter.simulatedPrivateKey : undefined
+    const clockState = simulatedKey
+      ? await simulatedStart(config.dataDir, config.meter.speed, meterStateFile, simulatedKey)
       : undefined
     const { registered, firstPeriodStart } = await provisionMeter({
       dataDir: config.dataDir,

@@ -16,12 +16,14 @@ export async function simulatedStart(
   dataDir: string,
   speed: number,
   meterStateFile: string,
+  /** The virtual meter's key: its checkpoint is sealed under it (meter/checkpoint.ts). */
+  meterPrivateKey: Uint8Array,
 ): Promise<SimulatedStart> {
   const file = join(dataDir, 'meter', 'clock.json')
   const saved = (await readJsonFile(file)) as { simTime?: number; savedAt?: number } | undefined
   let checkpoint: { time: number } | undefined
   try {
-    checkpoint = readMeterCheckpoint(meterStateFile)
+    checkpoint = readMeterCheckpoint(meterStateFile, meterPrivateKey)
   } catch {
     checkpoint = undefined // a damaged checkpoint is the meter's to report at start
   }

@@ -90,7 +90,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => {})
 
   chain = await startEmbeddedChain({ dataDir, host, port })
-  await writeFile(pidFile, String(process.pid))
+  await writeFile(pidFile, String(process.pid), { mode: 0o600 })
   if (stopping) return
   send({ type: 'ready', rpcUrl: chain.rpcUrl, chainId: chain.chainId.toString(), replayed: chain.replayed })
 }

@@ -57,7 +57,7 @@ export async function openJournaledProvider(
   inner: Eip1193Provider,
   journalPath: string,
 ): Promise<JournaledProvider> {
-  await mkdir(dirname(journalPath), { recursive: true })
+  await mkdir(dirname(journalPath), { recursive: true, mode: 0o700 })
   const entries = await readJournal(journalPath)
   let refused = 0
   for (const entry of entries) {

@@ -111,7 +111,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
    * config by mistake and adding it back does not reset its sequence (and re-store its records). */
   const dormant: StateFile['meters'] = {}
   const checkpoint = (firstUnflushed: number): Promise<void> =>
-    writeState(statePath, meters, dormant, firstUnflushed)
+    writeState(statePath, meters, dormant, firstUnflushed, options.stateKey)
 
   const outbound = createOutbound({
     meters,
@@ -225,7 +225,10 @@ export function createIngestor(options: IngestorOptions): Ingestor {
   // ------------------------------------------------------------ lifecycle
 
   const recover = async (): Promise<void> => {
-    const firstSegment = await loadState(statePath, meters, dormant, cfg)
+    const loaded = await loadState(statePath, meters, dormant, cfg, options.stateKey)
+    const firstSegment = loaded.segment
+    // A checkpoint an older version left in plain JSON is sealed now, not at the next record.
+    if (!loaded.sealed && options.stateKey !== undefined) await checkpoint(firstSegment)
     const opened = await openJournal(join(options.dataDir, 'journal'))
     journal = opened.journal
     if (opened.truncatedBytes > 0) {

@@ -98,7 +98,7 @@ async function syncDir(dir: string): Promise<void> {
 export async function openJournal(dir: string): Promise<OpenJournalResult> {
   if (typeof dir !== 'string' || dir.length === 0)
     throw new InvalidInputError('the journal needs a directory')
-  await mkdir(dir, { recursive: true })
+  await mkdir(dir, { recursive: true, mode: 0o700 })
   const numbers = (await readdir(dir))
     .map((name) => SEGMENT_RE.exec(name))
     .filter((m): m is RegExpExecArray => m !== null)

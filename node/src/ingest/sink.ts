@@ -64,7 +64,7 @@ export function createFileSink(
       if (!Array.isArray(records) || records.length === 0)
         throw new InvalidInputError('a batch needs records')
       const path = periodDir(meter, periodStart)
-      await mkdir(path, { recursive: true })
+      await mkdir(path, { recursive: true, mode: 0o700 })
       if ((await sealedInfo(path)) !== undefined) {
         throw new SinkPeriodSealedError(`period ${periodStart} of meter ${meter} is sealed`)
       }
@@ -74,7 +74,7 @@ export function createFileSink(
     },
     async sealPeriod(meter, periodStart, periodEnd) {
       const path = periodDir(meter, periodStart)
-      await mkdir(path, { recursive: true })
+      await mkdir(path, { recursive: true, mode: 0o700 })
       const sealed = await sealedInfo(path)
       if (sealed !== undefined) {
         if (sealed.periodEnd !== periodEnd) throw new SinkPeriodSealedError(`period ${periodStart} is sealed`)

@@ -7,12 +7,15 @@
 import { readFile } from 'node:fs/promises'
 import type { BillingPeriod } from '#protocol/records.ts'
 import { writeFileAtomic } from '../storage/json-file.ts'
+import { openStateText, SealedStateError, sealJson } from '../storage/sealed-json.ts'
 import type { IngestorConfig } from './config.ts'
 import { setOpenPeriod } from './period-tracker.ts'
 import { createSequenceTracker } from './sequence.ts'
 import { IngestorStateError, type MeterRuntime, type PeriodEntry, type StateFile } from './types.ts'
 
 const STATE_VERSION = 1
+/** The sealing purpose of the checkpoint (storage/sealed-json.ts). */
+export const INGEST_STATE_PURPOSE = 'ingest-state'
 
 /** A billing period as JSON: the commitment as 0x + 64 hex digits. */
 export const periodJson = (p: BillingPeriod) => ({
@@ -66,8 +69,13 @@ export async function writeState(
   meters: ReadonlyMap<string, MeterRuntime>,
   dormant: StateFile['meters'],
   segment: number,
+  key?: Uint8Array,
 ): Promise<void> {
-  await writeFileAtomic(statePath, JSON.stringify(snapshotState(meters, dormant, segment)))
+  const state = snapshotState(meters, dormant, segment)
+  await writeFileAtomic(
+    statePath,
+    key === undefined ? JSON.stringify(state) : sealJson(state, key, INGEST_STATE_PURPOSE),
+  )
 }
 
 /**
@@ -79,19 +87,29 @@ export async function loadState(
   meters: ReadonlyMap<string, MeterRuntime>,
   dormant: StateFile['meters'],
   cfg: Pick<IngestorConfig, 'interval' | 'n'>,
-): Promise<number> {
+  key?: Uint8Array,
+): Promise<{ segment: number; sealed: boolean }> {
   let text: string
   try {
     text = await readFile(statePath, 'utf8')
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { segment: 0, sealed: true }
     throw error
   }
   let state: StateFile
+  let sealed = false
   try {
-    state = JSON.parse(text)
+    if (key === undefined) state = JSON.parse(text)
+    else
+      ({ value: state, sealed } = openStateText(text, key, INGEST_STATE_PURPOSE, statePath) as {
+        value: StateFile
+        sealed: boolean
+      })
     if (state.v !== STATE_VERSION || typeof state.segment !== 'number') throw new Error('version')
   } catch (cause) {
+    // A sealed file that does not open is not "unreadable, rebuild it": it is someone else's or
+    // tampered with, and the resident must hear exactly that.
+    if (cause instanceof SealedStateError) throw cause
     throw new IngestorStateError(
       `ingest state ${statePath} is unreadable; move it away to rebuild from the journal and the meter`,
       { cause },
@@ -133,5 +151,5 @@ export async function loadState(
     if (s.stateAnchor !== undefined) m.stateAnchor = s.stateAnchor
     if (s.chainFloor !== undefined) m.chainFloor = s.chainFloor
   }
-  return state.segment
+  return { segment: state.segment, sealed }
 }

@@ -63,6 +63,12 @@ export interface IngestorOptions {
   onRecord?: (event: RecordEvent) => void
   /** Where the ingestor reports what it stored, asked for and refused (default: silent). */
   log?: Logger
+  /**
+   * Seals `ingest-state.json` under this 32-byte key (it holds the last periods' readings and salts,
+   * which a restarted node needs to prove their bills). The household node passes one derived from
+   * its root key; without one the checkpoint is plain JSON (component tests, tools).
+   */
+  stateKey?: Uint8Array
 }
 
 export interface RecordEvent {

@@ -3,8 +3,14 @@
  * before any message that depends on it is published, so a killed meter resumes with the same
  * counter and never reuses a sequence number, as the firmware's checkpoint log guarantees.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import type { RelaySnapshot } from '#protocol/meter/relays.ts'
+import {
+  readSealedJsonSync,
+  SealedStateError,
+  sealedStateKey,
+  writeSealedJsonSync,
+} from '../storage/sealed-json.ts'
 import type { AccumulatorSnapshot } from './commitment.ts'
 import { MeterStateError } from './errors.ts'
 import type { HazardStimuli } from './household.ts'
@@ -34,10 +40,16 @@ export interface MeterCheckpoint {
   buffer?: BufferedRecord[]
 }
 
-export function writeCheckpoint(path: string, checkpoint: MeterCheckpoint): void {
-  const tmp = `${path}.tmp`
-  writeFileSync(tmp, JSON.stringify(checkpoint))
-  renameSync(tmp, path)
+/**
+ * The checkpoint holds undelivered records and the running commitment, so it is sealed under a key
+ * derived from the meter's own private key, as a real meter's flash would be readable only by it.
+ */
+export const CHECKPOINT_PURPOSE = 'virtual-meter'
+export const checkpointKey = (meterPrivateKey: Uint8Array): Uint8Array =>
+  sealedStateKey(meterPrivateKey, CHECKPOINT_PURPOSE)
+
+export function writeCheckpoint(path: string, checkpoint: MeterCheckpoint, key: Uint8Array): void {
+  writeSealedJsonSync(path, checkpoint, key, CHECKPOINT_PURPOSE)
 }
 
 function corrupt(path: string, problem: string, cause?: unknown): MeterStateError {
@@ -50,13 +62,17 @@ function corrupt(path: string, problem: string, cause?: unknown): MeterStateErro
 const isInt = (v: unknown, min = 0): v is number =>
   typeof v === 'number' && Number.isSafeInteger(v) && v >= min
 
-/** Reads a checkpoint; undefined when the file does not exist, MeterStateError when it is damaged. */
-export function readCheckpoint(path: string): MeterCheckpoint | undefined {
+/**
+ * Reads a checkpoint (sealed, or plain JSON as older versions wrote it: the next write seals it);
+ * undefined when the file does not exist, MeterStateError when it is damaged or not this meter's.
+ */
+export function readCheckpoint(path: string, key: Uint8Array): MeterCheckpoint | undefined {
   if (!existsSync(path)) return undefined
   let value: unknown
   try {
-    value = JSON.parse(readFileSync(path, 'utf8'))
+    value = readSealedJsonSync(path, key, CHECKPOINT_PURPOSE).value
   } catch (cause) {
+    if (cause instanceof SealedStateError) throw corrupt(path, 'sealed under another key or edited', cause)
     throw corrupt(path, 'not JSON', cause)
   }
   const c = value as MeterCheckpoint
@@ -112,8 +128,9 @@ export function readCheckpoint(path: string): MeterCheckpoint | undefined {
 /** What an integrator needs before start(): where the saved meter's simulated clock stood. */
 export function readMeterCheckpoint(
   path: string,
+  meterPrivateKey: Uint8Array,
 ): { time: number; seq: number; energyWh: number; meter: `0x${string}` } | undefined {
-  const c = readCheckpoint(path)
+  const c = readCheckpoint(path, checkpointKey(meterPrivateKey))
   return c && { time: c.time, seq: c.seq, energyWh: c.energyWh, meter: c.meter }
 }
 
@@ -132,7 +149,10 @@ export const closesFileOf = (stateFile: string): string => `${stateFile}.closes`
 
 export function writeKeptCloses(stateFile: string, closes: readonly KeptClose[]): void {
   const path = closesFileOf(stateFile)
-  writeFileSync(`${path}.tmp`, JSON.stringify(closes))
+  // Signed period closes (counters and commitments, published anyway): not sealed, but private to
+  // the node's user like every file it writes. A stale temp file may predate the mode: remove it.
+  rmSync(`${path}.tmp`, { force: true })
+  writeFileSync(`${path}.tmp`, JSON.stringify(closes), { mode: 0o600 })
   renameSync(`${path}.tmp`, path)
 }
 

@@ -6,6 +6,7 @@ import { maxPeriodDays } from '#protocol/meter/period.ts'
 import { createAlarms, createRelayController } from '#protocol/meter/relays.ts'
 import {
   CHECKPOINT_VERSION,
+  checkpointKey,
   type MeterCheckpoint,
   readCheckpoint,
   readKeptCloses,
@@ -88,12 +89,13 @@ function restore(ctx: PersistenceContext, stateFile: string, saved: MeterCheckpo
 
 export function createPersistence(ctx: PersistenceContext): Persistence {
   const { o, sim } = ctx
+  const key = checkpointKey(o.privateKey)
   return {
     persist(withBuffer = false) {
-      if (o.stateFile) writeCheckpoint(o.stateFile, checkpointOf(ctx, withBuffer))
+      if (o.stateFile) writeCheckpoint(o.stateFile, checkpointOf(ctx, withBuffer), key)
     },
     prepare(now) {
-      const saved = o.stateFile ? readCheckpoint(o.stateFile) : undefined
+      const saved = o.stateFile ? readCheckpoint(o.stateFile, key) : undefined
       if (o.stateFile && saved) {
         restore(ctx, o.stateFile, saved)
         const t = sim.t

@@ -19,7 +19,7 @@ export class CorruptStateFileError extends ZkMeterError {
  * if anything fails. The one mechanism every small state file of the node uses.
  */
 export async function writeFileAtomic(path: string, text: string, mode = 0o600): Promise<void> {
-  await mkdir(dirname(path), { recursive: true })
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 })
   const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
   try {
     const handle = await open(tmp, 'w', mode)

@@ -10,7 +10,7 @@ import { DOMAIN, PAIRING_KEY, PRIVATE_KEY, TEST_N } from './fixtures.ts'
 const [mqttUrl, stateFile, startTime] = process.argv.slice(2)
 if (!mqttUrl || !stateFile || !startTime)
   throw new Error('usage: crash-child.ts <mqttUrl> <stateFile> <startTime>')
-const saved = readMeterCheckpoint(stateFile)
+const saved = readMeterCheckpoint(stateFile, PRIVATE_KEY)
 const meter = createVirtualMeter({
   privateKey: PRIVATE_KEY,
   pairingKey: PAIRING_KEY,

@@ -3,7 +3,7 @@
  * never-reused seq and the open period's commitment intact.
  */
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -68,7 +68,7 @@ describe('virtual meter state file', () => {
     const before = first.meter.state()
     await first.close()
 
-    const saved = readMeterCheckpoint(stateFile)
+    const saved = readMeterCheckpoint(stateFile, PRIVATE_KEY)
     expect(saved).toMatchObject({ time: before.time, seq: before.nextSeq, energyWh: before.energyWh })
     const second = await startRig(broker.url, { stateFile }, saved!.time)
     try {
@@ -130,7 +130,7 @@ describe('virtual meter state file', () => {
     await lwt.waitFor((m) => m.payload === 'Offline' && !m.retain, 5000, 'the last will')
     await lwt.close()
     const published = sub.messages.map((m) => zkOf(m.payload))
-    const saved = readMeterCheckpoint(stateFile)!
+    const saved = readMeterCheckpoint(stateFile, PRIVATE_KEY)!
     expect(saved.seq).toBeGreaterThan(Math.max(...published.map((r) => r.seq)))
     expect(saved.energyWh).toBeGreaterThanOrEqual(Math.max(...published.map((r) => r.energyWh)))
 
@@ -174,10 +174,49 @@ describe('virtual meter state file', () => {
       privateKey: new Uint8Array(32).fill(5),
       clock: createManualClock(MIDNIGHT + 3600),
     })
-    await expect(foreign.start()).rejects.toThrow(/belongs to meter/)
+    // Another meter cannot even read it: the checkpoint is sealed under the meter's own key.
+    await expect(foreign.start()).rejects.toThrow(/sealed under another key/)
     await writeFile(stateFile, '{"v":1,')
     const damaged = createVirtualMeter({ ...options, clock: createManualClock(MIDNIGHT + 3600) })
     await expect(damaged.start()).rejects.toBeInstanceOf(MeterStateError)
+  })
+
+  it('keeps its state sealed and private: no reading in the clear, mode 0600, old plain files resealed', async () => {
+    const stateFile = join(dir, 'sealed.json')
+    const first = await startRig(broker.url, { stateFile })
+    await first.clock.advance(6 * 3600)
+    await first.waitForRecord((r) => r.kind === 1 && r.time >= MIDNIGHT + 5 * 3600, 'an interval record')
+    await first.close()
+    const text = await readFile(stateFile, 'utf8')
+    // Field names of the checkpoint and the buffered records' payloads never appear in the clear.
+    for (const word of [
+      'energyWh',
+      'buffer',
+      'payload',
+      'intervalStartCounter',
+      first.meter.address.slice(2),
+    ]) {
+      expect(text.includes(word)).toBe(false)
+    }
+    expect((await stat(stateFile)).mode & 0o777).toBe(0o600)
+    expect((await stat(`${stateFile}.closes`).catch(() => undefined))?.mode ?? 0o100600).toBe(0o100600)
+
+    // A checkpoint an older version wrote in plain JSON still resumes, and is sealed at the next save.
+    const saved = readMeterCheckpoint(stateFile, PRIVATE_KEY)!
+    const legacy = join(dir, 'legacy.json')
+    const { readCheckpoint, checkpointKey } = await import('../../src/meter/checkpoint.ts')
+    await writeFile(legacy, JSON.stringify(readCheckpoint(stateFile, checkpointKey(PRIVATE_KEY))), {
+      mode: 0o644,
+    })
+    const second = await startRig(broker.url, { stateFile: legacy }, saved.time)
+    try {
+      expect(second.meter.state()).toMatchObject({ nextSeq: saved.seq, energyWh: saved.energyWh })
+      await second.clock.advance(2 * INTERVAL)
+    } finally {
+      await second.close()
+    }
+    expect((await readFile(legacy, 'utf8')).includes('energyWh')).toBe(false)
+    expect((await stat(legacy)).mode & 0o777).toBe(0o600)
   })
 
   it('waits, silent, for a clock that is behind the saved time', async () => {
