@@ -74,7 +74,8 @@ export function defaultAllowedHosts(boundHost = '127.0.0.1'): string[] {
 export function hostNameOf(hostHeader: string): string | undefined {
   const value = hostHeader.trim().toLowerCase()
   const match = /^(\[[0-9a-f:.]+\]|[a-z0-9._~%!$&'()*+,;=-]+)(?::(\d{1,5}))?$/.exec(value)
-  return match ? (match[1] as string) : undefined
+  if (!match || (match[2] !== undefined && Number(match[2]) > 65_535)) return undefined
+  return match[1] as string
 }
 
 export interface GuardOptions {

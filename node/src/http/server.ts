@@ -21,7 +21,8 @@ import {
 } from './guards.ts'
 import { parseJsonBody } from './json-limits.ts'
 import { decodePath } from './params.ts'
-import { securityHeaderLines, setSecurityHeaders } from './security-headers.ts'
+import { setSecurityHeaders } from './security-headers.ts'
+import { answerUnroutedRequests } from './socket-answers.ts'
 
 export { HttpError, NotFoundError } from './errors.ts'
 export { defaultAllowedHosts } from './guards.ts'
@@ -131,29 +132,7 @@ export function createHttpApi(options: HttpApiOptions = {}): HttpApi {
   })
   server.headersTimeout = 10_000
   server.requestTimeout = 30_000
-  // A request node:http cannot parse (bad header bytes, oversized headers) is answered here, with the
-  // same security headers as every other answer, instead of node's bare default.
-  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable || (error.code === 'ECONNRESET' && !socket.readable)) {
-      socket.destroy()
-      return
-    }
-    const status =
-      error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
-    const body = toJson({ error: 'BadRequest', message: 'the request could not be parsed as HTTP' })
-    socket.end(
-      [
-        `HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'Request Timeout' : 'Bad Request'}`,
-        'content-type: application/json; charset=utf-8',
-        `content-length: ${Buffer.byteLength(body)}`,
-        'cache-control: no-store',
-        ...securityHeaderLines(),
-        'connection: close',
-        '',
-        body,
-      ].join('\r\n'),
-    )
-  })
+  answerUnroutedRequests(server)
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let url: URL
