@@ -3,7 +3,7 @@
  * web page on another site (or a DNS-rebinding page) from reading the resident's data or changing
  * the home through the resident's browser. docs/security.md, "The web API", says why each exists.
  *
- *   Host allowlist     the Host header names this node (not a name an attacker points at it)  → 421
+ *   Host allowlist     the Host header names this node (not a name an attacker points at it)  → 403
  *   OPTIONS            no CORS here: a preflight is refused, never answered with Allow-*       → 403/405
  *   Fetch metadata     a page on another site may not call the node (links to it aside)       → 403
  *   Origin             a state change comes from the node's own origin, or from no browser     → 403
@@ -16,11 +16,16 @@ import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
 import { networkInterfaces } from 'node:os'
 import { HttpError } from './errors.ts'
 
-/** 421: the Host header names no host this node answers for (DNS rebinding, or a name not configured). */
+/**
+ * 403: the Host header names no host this node answers for (DNS rebinding, or a name not
+ * configured). Not 421 Misdirected Request: browsers take a 421 for a connection problem
+ * (Chromium sends the request again on a new connection) instead of showing it, and a resident
+ * who opened the node by a name it was not told about should read this message.
+ */
 export class ForeignHostError extends HttpError {
   override name = 'ForeignHostError'
   constructor(message: string, details?: Record<string, unknown>) {
-    super(421, message, details)
+    super(403, message, details)
   }
 }
 

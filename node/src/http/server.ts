@@ -56,7 +56,7 @@ export interface HttpApiOptions {
   /** Names failures of the node's dependencies in foreign errors (e.g. the chain down → 503). */
   categorize?: Categorize
   /**
-   * Host names (no port) the Host header may name; any other is refused with 421 (DNS rebinding).
+   * Host names (no port) the Host header may name; any other is refused with 403 (DNS rebinding).
    * Default: defaultAllowedHosts(host): the loopback names and the bound address.
    */
   allowedHosts?: readonly string[]

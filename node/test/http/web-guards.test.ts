@@ -103,7 +103,7 @@ describe('Host allowlist (DNS rebinding)', () => {
     ]
     for (const path of [...reads, STREAM_PATH]) {
       const answer = await send({ path, host: `evil.test:${port}`, readBody: path !== STREAM_PATH })
-      expect(answer.status, path).toBe(421)
+      expect(answer.status, path).toBe(403)
       if (path !== STREAM_PATH) {
         expect(json(answer).error).toBe('ForeignHostError')
         expect(answer.body).not.toMatch(/powerW|energyWh|zkm-app/)
@@ -114,14 +114,14 @@ describe('Host allowlist (DNS rebinding)', () => {
 
   it('refuses every state change that arrives with a foreign Host, even same-"origin" JSON', async () => {
     // What a rebound page sends: its own origin, which is now the node's address.
-    await expectAllRefused([['Origin', `http://evil.test:${port}`]], 421, 'ForeignHostError', {
+    await expectAllRefused([['Origin', `http://evil.test:${port}`]], 403, 'ForeignHostError', {
       host: `evil.test:${port}`,
     })
-    await expectAllRefused([], 421, 'ForeignHostError', { host: 'localhost.evil.test' })
+    await expectAllRefused([], 403, 'ForeignHostError', { host: 'localhost.evil.test' })
   })
 
   it('refuses a request that names no host, or a malformed one', async () => {
-    expect((await send({ path: '/api/status', host: '' })).status).toBe(421)
+    expect((await send({ path: '/api/status', host: '' })).status).toBe(403)
     expect((await send({ path: '/api/status', host: 'a b' })).status).toBeGreaterThanOrEqual(400)
     const http10 = await rawRequest(port, { path: '/api/status', host: null })
     expect(http10.status).toBe(400) // node:http itself refuses an HTTP/1.1 request without Host
