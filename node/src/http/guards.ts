@@ -114,10 +114,11 @@ function checkHost(headers: IncomingHttpHeaders, allowed: ReadonlySet<string>): 
   const host = headers.host
   const name = host === undefined ? undefined : hostNameOf(host)
   if (host === undefined || name === undefined || !allowed.has(name)) {
+    // The list of allowed names stays out of the message: a rebinding page can read this answer,
+    // and the node's LAN addresses are none of its business.
     throw new ForeignHostError(
-      `this node answers only for ${[...allowed].join(', ')}; ` +
-        `${host === undefined ? 'the request named no host' : `${JSON.stringify(host.slice(0, 100))} is not one`}` +
-        ' (open the node by one of those names, or add yours to the node’s allowed hosts)',
+      `this node does not answer for ${host === undefined ? 'a request that names no host' : `the host ${JSON.stringify(host.slice(0, 100))}`}: ` +
+        'open it by the name or address it was set up with (localhost on this machine), or add this name to its allowed hosts',
       { host: host?.slice(0, 100) ?? null },
     )
   }
