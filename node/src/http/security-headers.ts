@@ -66,7 +66,7 @@ const COMMON_HEADERS: Readonly<Record<string, string>> = {
   'x-frame-options': 'DENY',
   // The microphone for voice commands, on the node's own pages only; the rest off.
   'permissions-policy':
-    'microphone=(self), camera=(), geolocation=(), payment=(), usb=(), serial=(), hid=(), bluetooth=(), display-capture=()',
+    'microphone=(self), camera=(), geolocation=(), payment=(), usb=(), serial=(), hid=(), display-capture=()',
 }
 
 /** Sets the common headers and the API's policy; a static file overrides the policy with the UI's. */
