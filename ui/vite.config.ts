@@ -4,6 +4,7 @@ import { defineConfig } from 'vite'
 // The node serves ui/dist on the same origin as /api; in development Vite proxies /api to a
 // running node (npm start) so the UI is written against the real API, never a mock.
 const root = fileURLToPath(new URL('.', import.meta.url))
+const nodeUrl = process.env.ZKM_NODE_URL ?? 'http://127.0.0.1:8787'
 
 export default defineConfig({
   root,
@@ -17,7 +18,9 @@ export default defineConfig({
   server: {
     host: '127.0.0.1',
     proxy: {
-      '/api': { target: process.env.ZKM_NODE_URL ?? 'http://127.0.0.1:8787', changeOrigin: true },
+      // The node takes state changes only from its own origin (docs/security.md): the proxied
+      // requests say they come from it, as the built UI's do.
+      '/api': { target: nodeUrl, changeOrigin: true, headers: { origin: new URL(nodeUrl).origin } },
     },
   },
 })

@@ -33,6 +33,8 @@ export interface FakeNode {
   emit<N extends StreamEventName>(event: N, data: StreamEvents[N]): void
   /** Clients connected to the live stream. */
   clients(): number
+  /** The node's HTTP server (attack tests watch every request it answers, refused ones included). */
+  server: HttpApi['server']
   close(): Promise<void>
 }
 
@@ -117,6 +119,7 @@ export async function startFakeNode(options: {
     state,
     emit: (event, data) => stream.publish(event, data),
     clients: () => stream.size,
+    server: api.server,
     async close() {
       await api.stop()
       await services.close()

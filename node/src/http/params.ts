@@ -18,3 +18,19 @@ export function jsonObject(body: unknown): Record<string, unknown> {
   }
   return body as Record<string, unknown>
 }
+
+/** 400: a path whose percent-encoding does not decode (`%E0%A4%A`: a cut UTF-8 sequence). */
+export class MalformedPathError extends InvalidInputError {
+  override name = 'MalformedPathError'
+}
+
+/** A percent-decoded path or path segment; MalformedPathError when it does not decode. */
+export function decodePath(raw: string): string {
+  try {
+    return decodeURIComponent(raw)
+  } catch {
+    throw new MalformedPathError(
+      `the path ${JSON.stringify(raw.slice(0, 200))} has a malformed percent-encoding`,
+    )
+  }
+}

@@ -3,13 +3,29 @@
  * validated JSON bodies, errors answered by their category (errors.ts: 400/404/409/503/500, every
  * 5xx logged, internals never sent), and Server-Sent Events for the live stream. No framework: the
  * node's API is small, and every byte that crosses this boundary is ours to check.
+ *
+ * Before any of that, every request passes the web guards (guards.ts: Host allowlist, no CORS,
+ * fetch metadata, Origin, body type) and every answer carries the security headers
+ * (security-headers.ts), so a page on another site can neither read nor change anything.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { type Logger, silentLogger } from '../log/logger.ts'
 import { type Categorize, errorAnswer, HttpError } from './errors.ts'
+import {
+  defaultAllowedHosts,
+  guardRequest,
+  mediaType,
+  normalizeHostName,
+  UnsupportedBodyTypeError,
+} from './guards.ts'
+import { parseJsonBody } from './json-limits.ts'
+import { decodePath } from './params.ts'
+import { setSecurityHeaders } from './security-headers.ts'
+import { answerUnroutedRequests } from './socket-answers.ts'
 
 export { HttpError, NotFoundError } from './errors.ts'
+export { defaultAllowedHosts } from './guards.ts'
 
 export interface RequestContext {
   params: Record<string, string>
@@ -39,6 +55,11 @@ export interface HttpApiOptions {
   log?: Logger
   /** Names failures of the node's dependencies in foreign errors (e.g. the chain down → 503). */
   categorize?: Categorize
+  /**
+   * Host names (no port) the Host header may name; any other is refused with 403 (DNS rebinding).
+   * Default: defaultAllowedHosts(host): the loopback names and the bound address.
+   */
+  allowedHosts?: readonly string[]
 }
 
 export interface HttpApi {
@@ -97,8 +118,12 @@ export function createHttpApi(options: HttpApiOptions = {}): HttpApi {
   const hubs = new Map<string, SseHub>()
   const maxBody = options.maxBodyBytes ?? 64 * 1024
   const log = options.log ?? silentLogger
+  const allowedHosts = new Set(
+    (options.allowedHosts ?? defaultAllowedHosts(options.host ?? '127.0.0.1')).map(normalizeHostName),
+  )
 
   const server = createServer((req, res) => {
+    setSecurityHeaders(res)
     handle(req, res).catch((error: unknown) => {
       log.error('unhandled HTTP error', { error })
       if (!res.headersSent) send(res, 500, { error: 'InternalError', message: 'internal error' })
@@ -107,6 +132,7 @@ export function createHttpApi(options: HttpApiOptions = {}): HttpApi {
   })
   server.headersTimeout = 10_000
   server.requestTimeout = 30_000
+  answerUnroutedRequests(server)
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let url: URL
@@ -117,6 +143,22 @@ export function createHttpApi(options: HttpApiOptions = {}): HttpApi {
       return
     }
     const method = req.method ?? 'GET'
+    try {
+      guardRequest(req, { allowedHosts })
+      decodePath(url.pathname) // a path that does not decode is a 400 here, for routes and files alike
+    } catch (error) {
+      const answer = errorAnswer(error)
+      send(res, answer.status, answer.body)
+      return
+    }
+    if (method === 'OPTIONS') {
+      // No CORS: nothing answers OPTIONS, so no Access-Control-Allow-* ever goes out.
+      send(res, 405, {
+        error: 'MethodNotAllowed',
+        message: 'OPTIONS is not answered: this node does no CORS',
+      })
+      return
+    }
     const hub = method === 'GET' ? hubs.get(url.pathname) : undefined
     if (hub) {
       hub.attach(req, res)
@@ -137,7 +179,7 @@ export function createHttpApi(options: HttpApiOptions = {}): HttpApi {
     const match = route.pattern.exec(url.pathname) as RegExpExecArray
     const params: Record<string, string> = {}
     route.keys.forEach((key, i) => {
-      params[key] = decodeURIComponent(match[i + 1] as string)
+      params[key] = decodeURIComponent(match[i + 1] as string) // decodes: the whole path did above
     })
     const ctx: RequestContext = {
       params,
@@ -145,16 +187,11 @@ export function createHttpApi(options: HttpApiOptions = {}): HttpApi {
       req,
       res,
       async json() {
-        const type = req.headers['content-type'] ?? ''
-        if (!type.startsWith('application/json')) {
-          throw new HttpError(415, 'send the request body as application/json')
+        if (mediaType(req.headers['content-type']) !== 'application/json') {
+          throw new UnsupportedBodyTypeError('send the request body as application/json')
         }
         const body = await readBody(req, maxBody)
-        try {
-          return JSON.parse(body.toString('utf8'))
-        } catch {
-          throw new HttpError(400, 'request body is not valid JSON')
-        }
+        return parseJsonBody(body.toString('utf8'))
       },
     }
     try {

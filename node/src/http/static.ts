@@ -1,11 +1,14 @@
 /**
  * Serves the built web UI (ui/dist) for any GET that no API route matched. Paths are resolved
- * inside the dist directory only; unknown paths fall back to index.html (hash routes).
+ * inside the dist directory only; unknown paths fall back to index.html (hash routes). Each file
+ * goes out under the UI's Content-Security-Policy (security-headers.ts; a page's inline <style>
+ * blocks allowed by their hash), on top of the headers the server sets on every answer.
  */
 import { readFile, stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { extname, join, normalize, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { uiContentSecurityPolicy } from './security-headers.ts'
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -46,7 +49,9 @@ export function serveStatic(root = UI_DIST) {
       return false
     }
     const immutable = file.includes(`${sep}assets${sep}`)
+    const html = extname(file) === '.html'
     res.writeHead(200, {
+      'content-security-policy': uiContentSecurityPolicy(html ? body.toString('utf8') : undefined),
       'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
       'content-length': body.length,
       'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
