@@ -10,6 +10,8 @@
  *   Target (issue 12): p95 ≤ 2 ms.
  * - `api_write_p95_ms`: the same for POST /api/relays/6 {"on": …} from the node's own origin (the
  *   Origin check and the JSON body read included; the in-memory meter confirms at once).
+ * - `server_cpu_us_per_get`: the node process's CPU time (user + system) per GET /api/status: what
+ *   a request costs the node whatever else the machine is doing.
  * - `guard_us`: the guards alone (guardRequest on a browser-like request), median µs per call.
  */
 import { fork } from 'node:child_process'
@@ -32,6 +34,8 @@ if (process.argv.includes('--serve')) {
     relayConfirmMs: 0,
   })
   process.send?.({ url: node.url })
+  // The server's CPU time on request: unlike wall time, it does not grow with other processes' load.
+  process.on('message', () => process.send?.({ cpu: process.cpuUsage() }))
   process.on('disconnect', () => void node.close().then(() => process.exit(0)))
 } else {
   await main()
@@ -90,7 +94,18 @@ async function main(): Promise<void> {
     return times
   }
 
+  const cpu = () =>
+    new Promise<number>((resolve) => {
+      child.once('message', (m) => {
+        const { user, system } = (m as { cpu: NodeJS.CpuUsage }).cpu
+        resolve(user + system)
+      })
+      child.send('cpu')
+    })
+  for (let i = 0; i < WARMUP; i++) await send('GET', '/api/status')
+  const cpuBefore = await cpu()
   const reads = await measure('GET', '/api/status')
+  const cpuPerRead = (await cpu()) - cpuBefore
   const writes = await measure('POST', '/api/relays/6', (i) => JSON.stringify({ on: i % 2 === 0 }))
   agent.destroy()
   child.disconnect()
@@ -107,6 +122,8 @@ async function main(): Promise<void> {
         api_p95_ms: Number(percentile(reads, 95).toFixed(3)),
         api_p99_ms: Number(percentile(reads, 99).toFixed(3)),
         api_write_p95_ms: Number(percentile(writes, 95).toFixed(3)),
+        // Warm-up included in the window: (WARMUP + REQUESTS) GETs.
+        server_cpu_us_per_get: Math.round(cpuPerRead / (WARMUP + REQUESTS)),
         guard_us: Number(guardUs.toFixed(2)),
         requests: REQUESTS,
       },

@@ -137,8 +137,15 @@ const contentType = mostly(
 )
 const RESERVED =
   /^(host|content-length|transfer-encoding|expect|connection|upgrade|origin|content-type|sec-fetch-site)$/i
+/** Header bytes: printable, tab, latin-1 (obs-text), and control bytes the parser must refuse (no CR/LF: framing). */
 const headerValue = fc.string({
-  unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+  unit: fc
+    .oneof(
+      { weight: 8, arbitrary: fc.integer({ min: 0x20, max: 0x7e }) },
+      { weight: 1, arbitrary: fc.integer({ min: 0x80, max: 0xff }) },
+      { weight: 1, arbitrary: fc.constantFrom(0x00, 0x01, 0x09, 0x0b, 0x7f) },
+    )
+    .map((c) => String.fromCharCode(c)),
   maxLength: 40,
 })
 const extraHeaders = fc.array(
