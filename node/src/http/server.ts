@@ -5,6 +5,7 @@
  * node's API is small, and every byte that crosses this boundary is ours to check.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { type Logger, silentLogger } from '../log/logger.ts'
 import { type Categorize, errorAnswer, HttpError } from './errors.ts'
@@ -39,6 +40,8 @@ export interface HttpApiOptions {
   log?: Logger
   /** Names failures of the node's dependencies in foreign errors (e.g. the chain down → 503). */
   categorize?: Categorize
+  /** Serve HTTPS with this key and certificate (PEM; node/src/tls) instead of plain HTTP. */
+  tls?: { key: string; cert: string }
 }
 
 export interface HttpApi {
@@ -98,13 +101,17 @@ export function createHttpApi(options: HttpApiOptions = {}): HttpApi {
   const maxBody = options.maxBodyBytes ?? 64 * 1024
   const log = options.log ?? silentLogger
 
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((error: unknown) => {
       log.error('unhandled HTTP error', { error })
       if (!res.headersSent) send(res, 500, { error: 'InternalError', message: 'internal error' })
       else res.destroy()
     })
-  })
+  }
+  // An https.Server is an http.Server to everything below (requests, timeouts, close).
+  const server: Server = options.tls
+    ? (createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, listener) as unknown as Server)
+    : createServer(listener)
   server.headersTimeout = 10_000
   server.requestTimeout = 30_000
 
@@ -192,7 +199,8 @@ export function createHttpApi(options: HttpApiOptions = {}): HttpApi {
         })
       })
       const { port, address } = server.address() as AddressInfo
-      return { url: `http://${address}:${port}`, port }
+      const host = address.includes(':') ? `[${address}]` : address
+      return { url: `${options.tls ? 'https' : 'http'}://${host}:${port}`, port }
     },
     async stop() {
       for (const hub of hubs.values()) hub.close()
