@@ -4,13 +4,17 @@
  * same whether or not the node runs.
  */
 import type { NodeConfig } from '../config.ts'
+import { splitHomeNames } from './constraints.ts'
 import { nodeNames } from './names.ts'
 import { ensureNodeCertificates, readCaCertificate } from './store.ts'
 
 const urlHost = (host: string) => (host.includes(':') ? `[${host}]` : host)
 
 /** The phone-friendly URLs for the configured names: mDNS name first, then the addresses. */
-function phoneUrls(config: NodeConfig, names = nodeNames({ listen: config.http.listen })): string[] {
+function phoneUrls(
+  config: NodeConfig,
+  names = splitHomeNames(nodeNames({ listen: config.http.listen })).home,
+): string[] {
   const port = config.http.httpsPort ?? 8443
   const hosts = [
     ...names.hostnames.filter((h) => h.endsWith('.local')),
@@ -56,6 +60,12 @@ export async function certificateReport(config: NodeConfig, options: { newCa: bo
     serverCertificate: {
       fingerprint256: certs.leafFingerprint256,
       names: certs.names,
+      ...(certs.omitted.length > 0
+        ? {
+            omitted: certs.omitted,
+            why: 'the household CA vouches only for .local, localhost and private addresses',
+          }
+        : {}),
       notAfter: certs.leafNotAfter.toISOString(),
     },
     urls: config.http.listen === undefined ? [] : phoneUrls(config, certs.names),

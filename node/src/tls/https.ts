@@ -75,6 +75,12 @@ export async function startHttpsApi(options: {
 }): Promise<HttpsApi> {
   const certificates = await ensureNodeCertificates(options.dataDir, nodeNames({ listen: options.listen }))
   for (const reason of certificates.issued) options.log.info('certificate issued', { reason })
+  if (certificates.omitted.length > 0) {
+    options.log.warn('names left out of the certificate: the household CA vouches only for home names', {
+      omitted: certificates.omitted,
+      covered: certificates.names,
+    })
+  }
   const api = createHttpApi({
     host: options.listen,
     port: options.port,

@@ -6,6 +6,7 @@
 import 'reflect-metadata'
 import { webcrypto } from 'node:crypto'
 import * as x509 from '@peculiar/x509'
+import { homeNameConstraintsDer, NAME_CONSTRAINTS_OID } from './constraints.ts'
 import type { NodeNames } from './names.ts'
 
 const EC_KEY = { name: 'ECDSA', namedCurve: 'P-256' } as const
@@ -50,7 +51,7 @@ function serial(): string {
   return Buffer.from(bytes).toString('hex')
 }
 
-/** The household's own certificate authority: signs only this node's server certificates. */
+/** The household's own certificate authority: signs only this node's server certificates, for home names. */
 export async function issueCa(commonName: string, now = new Date()): Promise<IssuedPair> {
   const keys = await newKeyPair()
   const name = `CN=${escapeRdn(commonName)}, O=zkmeter household node`
@@ -66,6 +67,8 @@ export async function issueCa(commonName: string, now = new Date()): Promise<Iss
         new x509.BasicConstraintsExtension(true, 0, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
         await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
+        // Home names only (constraints.ts): the CA a phone installs cannot vouch for anyone else.
+        new x509.Extension(NAME_CONSTRAINTS_OID, true, homeNameConstraintsDer()),
       ],
     },
     crypto,

@@ -15,6 +15,7 @@ import { createHash, createPrivateKey, type KeyObject, X509Certificate } from 'n
 import { chmod, mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeFileAtomic } from '../storage/json-file.ts'
+import { splitHomeNames } from './constraints.ts'
 import { CertificateStoreError } from './errors.ts'
 import { certificateNames, type IssuedPair, issueCa, issueLeaf } from './issue.ts'
 import { type NodeNames, normalizeNames, sameNames } from './names.ts'
@@ -39,7 +40,10 @@ export interface NodeCertificates {
   /** base64 SHA-256 of the server certificate's public key (SPKI), as HPKP pins and Chromium flags spell it. */
   leafSpkiSha256: string
   caCertPath: string
+  /** The names the server certificate carries: the node's, within the CA's home names. */
   names: NodeNames
+  /** The node's names the CA may not vouch for (constraints.ts), so not in the certificate. */
+  omitted: string[]
   leafNotAfter: Date
   /** Why anything was (re-)issued on this call; empty when everything was reused. */
   issued: string[]
@@ -181,7 +185,7 @@ export async function ensureNodeCertificates(
   options: EnsureOptions = {},
 ): Promise<NodeCertificates> {
   const now = options.now ?? new Date()
-  const names = normalizeNames(wanted)
+  const { home: names, omitted } = splitHomeNames(normalizeNames(wanted))
   const p = paths(dataDir)
   await mkdir(p.dir, { recursive: true, mode: 0o700 })
   await chmod(p.dir, 0o700)
@@ -210,6 +214,7 @@ export async function ensureNodeCertificates(
     leafSpkiSha256: spkiSha256(cert),
     caCertPath: p.caCert,
     names,
+    omitted,
     leafNotAfter: new X509Certificate(cert).validToDate,
     issued,
   }

@@ -1,12 +1,14 @@
 import 'reflect-metadata'
 import { X509Certificate } from 'node:crypto'
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { connect as connectTls, createServer as createTlsServer } from 'node:tls'
 import * as x509 from '@peculiar/x509'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { CertificateStoreError } from '../../src/tls/errors.ts'
-import { LEAF_VALIDITY_DAYS } from '../../src/tls/issue.ts'
+import { issueLeaf, LEAF_VALIDITY_DAYS } from '../../src/tls/issue.ts'
 import { canonicalIp, nodeNames } from '../../src/tls/names.ts'
 import { ensureNodeCertificates } from '../../src/tls/store.ts'
 
@@ -39,7 +41,9 @@ describe('the node certificates', () => {
 
     // SAN: every name; EKU serverAuth; not a CA. The CA: a CA that cannot sign another CA.
     const san = leaf.getExtension(x509.SubjectAlternativeNameExtension)?.names.items ?? []
-    expect(san.filter((n) => n.type === 'dns').map((n) => n.value)).toEqual(['box', 'box.local', 'localhost'])
+    // The bare host name is no home name the CA may vouch for (constraints): left out, and said so.
+    expect(san.filter((n) => n.type === 'dns').map((n) => n.value)).toEqual(['box.local', 'localhost'])
+    expect(certs.omitted).toEqual(['box'])
     expect(san.filter((n) => n.type === 'ip').map((n) => canonicalIp(n.value))).toEqual([
       '127.0.0.1',
       '192.168.1.20',
@@ -182,5 +186,59 @@ describe("the node's names", () => {
 
   it('leaves out a host name no certificate may carry', () => {
     expect(nodeNames({ hostname: 'my_box!', interfaces }).hostnames).toEqual(['localhost'])
+  })
+})
+
+describe('the household CA vouches only for home names (name constraints)', () => {
+  /** Serves `pair` over TLS and connects as a client trusting only `ca`, checking `servername`. */
+  async function handshake(pair: { keyPem: string; certPem: string }, ca: string, servername: string) {
+    const server = createTlsServer({ key: pair.keyPem, cert: pair.certPem }, (socket) => socket.end())
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as AddressInfo
+    try {
+      return await new Promise<string>((resolve) => {
+        const socket = connectTls({ host: '127.0.0.1', port, ca, servername }, () => {
+          resolve('trusted')
+          socket.destroy()
+        })
+        socket.on('error', (error: NodeJS.ErrnoException) => resolve(`${error.code}: ${error.message}`))
+      })
+    } finally {
+      server.close()
+    }
+  }
+
+  it('a certificate its key signs for a bank or a public address is refused by a client trusting it (attack)', async () => {
+    await ensureNodeCertificates(dataDir, NAMES)
+    const ca = {
+      keyPem: await readFile(join(dataDir, 'tls', 'ca.key'), 'utf8'),
+      certPem: await readFile(join(dataDir, 'tls', 'ca.crt'), 'utf8'),
+    }
+    // The attacker holds the CA key and signs whatever they like.
+    const bank = await issueLeaf(ca, { hostnames: ['bank.example'], ips: ['127.0.0.1'] })
+    expect(await handshake(bank, ca.certPem, 'bank.example')).toMatch(/permitted subtree violation/)
+    const publicIp = await issueLeaf(ca, { hostnames: ['box.local'], ips: ['8.8.8.8', '127.0.0.1'] })
+    expect(await handshake(publicIp, ca.certPem, 'box.local')).toMatch(/permitted subtree violation/)
+    // The node's own certificate passes the same client.
+    const own = await issueLeaf(ca, {
+      hostnames: ['box.local', 'localhost'],
+      ips: ['192.168.1.20', '127.0.0.1'],
+    })
+    expect(await handshake(own, ca.certPem, 'box.local')).toBe('trusted')
+  })
+
+  it('leaves names outside them out of the server certificate, and says which', async () => {
+    const certs = await ensureNodeCertificates(dataDir, {
+      hostnames: ['localhost', 'box.lan', 'box.local'],
+      ips: ['127.0.0.1', '2001:db8::20', '203.0.113.9', '10.1.2.3', 'fd00::5'],
+    })
+    expect(certs.omitted).toEqual(['box.lan', '2001:db8::20', '203.0.113.9'])
+    expect(certs.names).toEqual({
+      hostnames: ['box.local', 'localhost'],
+      ips: ['10.1.2.3', '127.0.0.1', 'fd00::5'],
+    })
+    expect(await handshake({ keyPem: certs.key, certPem: certs.cert }, certs.caCert, 'box.local')).toBe(
+      'trusted',
+    )
   })
 })
