@@ -4,10 +4,12 @@
  * | module | job |
  * |---|---|
  * | names.ts | the names the node answers to (host name, <host>.local, listen addresses, loopback) |
+ * | constraints.ts | what the CA may vouch for: home names only (X.509 name constraints) |
  * | issue.ts | issuing the household CA and the server certificate (ECDSA P-256, @peculiar/x509) |
  * | store.ts | `<dataDir>/tls/`: create once, check on every load, re-issue the server certificate |
  * | rpc-proxy.ts | POST /rpc: the chain's JSON-RPC on the node's own origin, reads and raw transactions only |
  * | https.ts | the HTTPS listener: certificates for the names, the API on them, the wallet's RPC URL |
+ * | cli.ts | what `zkmeter status` and `zkmeter cert` print about HTTPS |
  */
 export { CertificateStoreError } from './errors.ts'
 export { type NodeNames, nodeNames } from './names.ts'

@@ -1,7 +1,7 @@
 /**
  * The names the node answers to on the home network, for its server certificate: localhost, the
- * machine's host name and its mDNS name (<host>.local), the listen address (every interface
- * address for 0.0.0.0 / ::) and the loopback addresses. A phone may open any of them.
+ * machine's mDNS name (<host>.local), the listen address (every interface address for 0.0.0.0 /
+ * ::) and the loopback addresses. A phone may open any of them.
  */
 import { isIP } from 'node:net'
 import { networkInterfaces, hostname as osHostname } from 'node:os'
@@ -49,11 +49,9 @@ export function nodeNames(
 ): NodeNames {
   const host = (options.hostname ?? osHostname()).toLowerCase()
   const hostnames = ['localhost']
-  if (DNS_NAME.test(host) && host !== 'localhost') {
-    hostnames.push(host)
-    const label = host.split('.')[0] as string
-    hostnames.push(`${label}.local`)
-  }
+  // The mDNS name only: a bare or router-DNS host name (box, box.lan) is outside what the household
+  // CA may vouch for (constraints.ts), and a phone finds the box by <host>.local or its address.
+  if (DNS_NAME.test(host) && host !== 'localhost') hostnames.push(`${host.split('.')[0] as string}.local`)
   const ips = ['127.0.0.1', '::1']
   if (options.listen !== undefined)
     ips.push(...listenIps(options.listen, options.interfaces ?? networkInterfaces()))

@@ -158,9 +158,9 @@ describe("the node's names", () => {
     ],
   } as unknown as NonNullable<Parameters<typeof nodeNames>[0]>['interfaces']
 
-  it('names localhost, the host name, its .local name and the loopback addresses', () => {
+  it('names localhost, the host name as .local (mDNS) and the loopback addresses', () => {
     expect(nodeNames({ hostname: 'Box.lan', interfaces })).toEqual({
-      hostnames: ['box.lan', 'box.local', 'localhost'],
+      hostnames: ['box.local', 'localhost'],
       ips: ['127.0.0.1', '::1'],
     })
   })
