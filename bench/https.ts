@@ -4,6 +4,7 @@
  *   https_first_request_ms   a new TLS connection (ECDSA P-256 handshake) + GET /api/status, loopback,
  *                            p50/p95 over fresh connections; http_first_request_ms the same in plain HTTP
  *   https_keepalive_ms       a request on an open TLS connection (what a page does after the first)
+ *   *_cpu_ms                 CPU time per new connection + request, client and server together
  *   idle_rss_mb / idle_rss_https_mb   the bundled household node idle, without and with --listen
  *                            127.0.0.1 (the HTTPS listener, its certificates, the RPC proxy)
  *
@@ -16,6 +17,7 @@ import { Agent, request as httpsRequest } from 'node:https'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createSecureContext } from 'node:tls'
 import { createHttpApi } from '../node/src/http/server.ts'
 import { ensureNodeCertificates } from '../node/src/tls/store.ts'
 import { BUNDLE, buildNode, NODE_RUN_FLAGS } from '../tools/build-node.mjs'
@@ -64,14 +66,25 @@ async function latency(): Promise<Record<string, number>> {
   const https = (await secure.start()).url
   const http = (await plain.start()).url
   try {
+    let cpuMs = 0
     const run = async (f: () => Promise<number>) => {
       for (let i = 0; i < 20; i++) await f() // warm-up
       const times: number[] = []
+      const cpu = process.cpuUsage()
       for (let i = 0; i < N; i++) times.push(await f())
+      const used = process.cpuUsage(cpu)
+      cpuMs = (used.user + used.system) / 1000 / N
       return times
     }
-    const first = await run(() => timedGet(`${https}/api/status`, { ca: certs.caCert }))
+    // A new connection and a full handshake every time (no keep-alive, no session resumption), with
+    // one client context, as a browser has: what a phone pays when it opens the app.
+    const secureContext = createSecureContext({ ca: certs.caCert })
+    const fresh = new Agent({ secureContext, keepAlive: false, maxCachedSessions: 0 })
+    const first = await run(() => timedGet(`${https}/api/status`, { agent: fresh }))
+    fresh.destroy()
+    const httpsCpu = cpuMs
     const plainFirst = await run(() => timedGet(`${http}/api/status`, {}))
+    const httpCpu = cpuMs
     const agent = new Agent({ ca: certs.caCert, keepAlive: true, maxSockets: 1 })
     const kept = await run(() => timedGet(`${https}/api/status`, { agent }))
     agent.destroy()
@@ -81,6 +94,10 @@ async function latency(): Promise<Record<string, number>> {
       http_first_request_p50_ms: percentile(plainFirst, 50),
       http_first_request_p95_ms: percentile(plainFirst, 95),
       https_keepalive_p50_ms: percentile(kept, 50),
+      // CPU per new connection + request, client and server together (both in this process): the
+      // figure a loaded machine does not distort.
+      https_first_request_cpu_ms: httpsCpu,
+      http_first_request_cpu_ms: httpCpu,
     }
   } finally {
     await secure.stop()
