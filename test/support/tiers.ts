@@ -18,6 +18,7 @@ export const SYSTEM_TESTS: readonly string[] = [
   'node/test/app/cli.test.ts',
   'node/test/app/crash.test.ts',
   'node/test/app/e2e.test.ts',
+  'node/test/tls/node-https.test.ts',
   'node/test/mesh/household/mesh.test.ts',
   'node/test/chain/embedded-chain.test.ts',
   'node/test/utility/cli.test.ts',
