@@ -12,15 +12,17 @@ import { startHouseholdNode } from './app/node.ts'
  *   zkmeter retry <bill-id>      retry a bill that failed (the node says why it failed)
  *   zkmeter grant <bill-id> <x25519-public-key-hex>   disclose one period to a recipient
  *   zkmeter export [--from t] [--to t]               your interval readings as CSV
+ *   zkmeter cert [--new-ca]      the household CA a phone installs, and its fingerprint
  *
  * Options are the node's configuration (docs/cli.md): --data-dir, --port, --rpc-url, --mqtt-url, …
  * A passphrase comes from ZKMETER_PASSPHRASE (never a flag: flags show up in process lists).
  */
 import { ConfigError, loadConfig, type NodeConfig, parseFlags } from './config.ts'
 import { initHousehold, NotInitializedError, openHousehold } from './identity/identity.ts'
+import { certificateReport, httpsSummary } from './tls/cli.ts'
 import { runUtility } from './utility/cli.ts'
 
-const USAGE = `usage: zkmeter <init|start|status|bills|pay|retry|grant|export|utility> [options]
+const USAGE = `usage: zkmeter <init|start|status|bills|pay|retry|grant|export|cert|utility> [options]
   init                     create household keys (dev mode unless ZKMETER_DEV=false; passphrase from ZKMETER_PASSPHRASE)
   start                    run the household node (creates dev keys on first start in dev mode)
   status                   status of the running node
@@ -29,8 +31,9 @@ const USAGE = `usage: zkmeter <init|start|status|bills|pay|retry|grant|export|ut
   retry <bill-id>          retry a failed bill (re-proves it when the proof cannot be reused)
   grant <bill-id> <key>    disclose one period to the holder of an X25519 public key (0x + 64 hex)
   export [--from t --to t] interval readings as CSV on stdout
+  cert [--new-ca]          the household CA to install on a phone, its fingerprint, the server certificate
   utility <command>        the utility's side on a chain: deploy, register, tariff, bills, … (utility --help)
-options: --data-dir DIR --host H --port P --rpc-url URL --ledger ADDR --chain-port P --mqtt-url URL
+options: --data-dir DIR --host H --port P --listen ADDR --https-port P --rpc-url URL --ledger ADDR --chain-port P --mqtt-url URL
          --mqtt-port P --simulated-meter BOOL --meter-speed X --period-days D --circuit test|production
          --serial-port PATH --serial-baud B (a meter wired by USB) --dev BOOL --config FILE
          --mesh BOOL --mesh-listen ADDRS --mesh-peers ADDRS --mesh-mdns BOOL --mesh-observer BOOL
@@ -83,6 +86,8 @@ async function main(argv: string[]): Promise<void> {
     if (v !== undefined) range[key] = v
     flags.delete(key)
   }
+  const newCa = flags.get('new-ca') === 'true'
+  flags.delete('new-ca')
   const config = loadConfig({ flags, env: process.env })
   const api = nodeApi(config)
   const passphrase = process.env.ZKMETER_PASSPHRASE
@@ -119,6 +124,12 @@ async function main(argv: string[]): Promise<void> {
         '',
         'zkmeter household node is running',
         `  web UI + API   ${node.urls.api}   (GET /api/status)`,
+        ...(node.urls.https
+          ? [
+              `  on the network ${node.urls.https.urls.join('   ')}   (HTTPS)`,
+              `  CA fingerprint ${node.urls.https.fingerprint256}   (SHA-256 of ${node.urls.https.caCertPath}: \`zkmeter cert\`)`,
+            ]
+          : []),
         `  chain JSON-RPC ${node.urls.rpc}   (chain id ${node.context.chainId}, ledger ${node.context.ledger.address})`,
         `  MQTT broker    ${node.urls.mqtt}`,
         `  meter          ${identity.meter.address}${node.context.meter ? ` (virtual, ${config.meter.speed}× time)` : ''}`,
@@ -145,7 +156,13 @@ async function main(argv: string[]): Promise<void> {
       return
     }
     case 'status':
-      print(await call(config, (signal) => api.status({ signal })))
+      print({
+        ...(await call(config, (signal) => api.status({ signal }))),
+        https: await httpsSummary(config),
+      })
+      return
+    case 'cert':
+      print(await certificateReport(config, { newCa }))
       return
     case 'bills':
       print(await call(config, (signal) => api.bills({ signal })))

@@ -4,6 +4,7 @@
  * so the rest of the node can trust its config; every error names the source and the key.
  */
 import { readFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { resolve } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { InvalidInputError } from '#protocol/errors.ts'
@@ -17,7 +18,11 @@ export type CircuitProfile = 'test' | 'production'
 export interface NodeConfig {
   /** Where the vault, journal, keys and node state live. */
   dataDir: string
-  http: { host: string; port: number }
+  /**
+   * Plain HTTP on `host` (loopback only), and HTTPS with the node's own certificate on `listen`
+   * when set: the home network reaches the node only over TLS (docs/security.md).
+   */
+  http: { host: string; port: number; listen?: string | undefined; httpsPort?: number }
   chain: {
     /** JSON-RPC of an external EVM chain; absent = run the embedded chain. */
     rpcUrl: string | undefined
@@ -65,7 +70,7 @@ export interface NodeConfig {
 
 export const DEFAULT_CONFIG: NodeConfig = {
   dataDir: './data',
-  http: { host: '127.0.0.1', port: 8787 },
+  http: { host: '127.0.0.1', port: 8787, listen: undefined, httpsPort: 8443 },
   chain: { rpcUrl: undefined, embeddedPort: 8545, ledger: undefined },
   mqtt: { url: undefined, embeddedPort: 1883 },
   meter: { simulated: true, speed: 1440, periodDays: 1 },
@@ -135,6 +140,24 @@ const address = (value: unknown, where: string) => {
   }
   return value.toLowerCase()
 }
+const ipAddress = (value: unknown, where: string) => {
+  const s = text(value, where)
+  if (isIP(s) === 0) {
+    throw new ConfigError(
+      `${where} must be an IP address (0.0.0.0 for every interface), got ${JSON.stringify(s)}`,
+    )
+  }
+  return s
+}
+const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/
+/** Plain HTTP carries session cookies and readings in the clear: never beyond this machine. */
+function checkPlainHttpIsLocal(http: NodeConfig['http']): void {
+  if (!LOOPBACK.test(http.host)) {
+    throw new ConfigError(
+      `plain HTTP serves only this machine (--host 127.0.0.1 or ::1), got --host ${http.host}: to open the node to the home network use --listen ${http.host} (HTTPS with the node's own certificate, docs/security.md)`,
+    )
+  }
+}
 const BAUD_RATES = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600]
 const baud = (value: unknown, where: string) => {
   const n = typeof value === 'string' ? Number(value) : value
@@ -189,6 +212,8 @@ const KEYS: KeySpec[] = [
   { path: 'dataDir', env: 'ZKMETER_DATA_DIR', flag: 'data-dir', parse: text },
   { path: 'http.host', env: 'ZKMETER_HTTP_HOST', flag: 'host', parse: text },
   { path: 'http.port', env: 'ZKMETER_HTTP_PORT', flag: 'port', parse: port },
+  { path: 'http.listen', env: 'ZKMETER_LISTEN', flag: 'listen', parse: ipAddress },
+  { path: 'http.httpsPort', env: 'ZKMETER_HTTPS_PORT', flag: 'https-port', parse: port },
   { path: 'chain.rpcUrl', env: 'RPC_URL', flag: 'rpc-url', parse: url(['http:', 'https:', 'ws:', 'wss:']) },
   { path: 'chain.embeddedPort', env: 'ZKMETER_CHAIN_PORT', flag: 'chain-port', parse: port },
   { path: 'chain.ledger', env: 'ZKMETER_LEDGER', flag: 'ledger', parse: address },
@@ -316,6 +341,7 @@ export function loadConfig(options: LoadConfigOptions = {}): NodeConfig {
       if (value !== undefined && value !== '') setPath(config, spec.path, spec.parse(value, where))
     }
   }
+  checkPlainHttpIsLocal(config.http)
   if (config.chain.rpcUrl !== undefined && config.dev) {
     // An external chain is real money: the dev conveniences (funded dev wallets) do not exist there.
     config.dev = flags.get('dev') === 'true' || env.ZKMETER_DEV === 'true'

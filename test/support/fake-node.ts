@@ -107,11 +107,16 @@ export async function startFakeNode(options: {
   state?: FakeNodeState
   /** How long the "meter" takes to confirm a relay or fan command. */
   relayConfirmMs?: number
+  /** Serve over HTTPS with this key and certificate (as the node does with --listen). */
+  tls?: { key: string; cert: string }
 }): Promise<FakeNode> {
   const state = options.state ?? initialState()
   const stream = new SseHub()
   const services = await inMemoryContext(state, stream, { relayConfirmMs: options.relayConfirmMs ?? 150 })
-  const api = createHttpApi({ fallback: serveStatic(options.dist) })
+  const api = createHttpApi({
+    fallback: serveStatic(options.dist),
+    ...(options.tls ? { tls: options.tls } : {}),
+  })
   registerHandlers(recordingRequests(api, state.requests), routeHandlers(services.context), stream)
   const { url } = await api.start()
   return {

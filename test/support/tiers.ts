@@ -19,6 +19,7 @@ export const SYSTEM_TESTS: readonly string[] = [
   'node/test/app/cli.test.ts',
   'node/test/app/crash.test.ts',
   'node/test/app/e2e.test.ts',
+  'node/test/tls/node-https.test.ts',
   'node/test/mesh/household/mesh.test.ts',
   'node/test/chain/embedded-chain.test.ts',
   'node/test/utility/cli.test.ts',
@@ -39,6 +40,7 @@ export const SYSTEM_TESTS: readonly string[] = [
   'ui/test/components.test.ts',
   'ui/test/e2e.test.ts',
   'node/test/http/browser-attacks.test.ts',
+  'node/test/tls/browser.test.ts',
   // external programs: broker, pty pair, firmware toolchains and simulation
   'node/test/automation/mosquitto.test.ts',
   'node/test/ingest/mosquitto.test.ts',

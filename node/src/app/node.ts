@@ -21,7 +21,7 @@ import { createLogger, type Logger } from '../log/logger.ts'
 import { openGrantStore } from '../privacy/grants.ts'
 import { makePrivateTree, restrictUmask } from '../storage/private-dir.ts'
 import { createDeviceRegistry } from '../voice/devices.ts'
-import { startApi } from './api.ts'
+import { type ApiUrls, startApi } from './api.ts'
 import { startAutomation, startBroker } from './automation.ts'
 import { startBilling, trackTariffPrices, watchPayments } from './billing.ts'
 import { connectChain } from './chain.ts'
@@ -38,7 +38,8 @@ export type { HouseholdContext } from '../http/context.ts'
 
 export interface HouseholdNode {
   readonly context: HouseholdContext
-  readonly urls: { api: string; rpc: string; mqtt: string }
+  /** `https`: with --listen, the URL to open on a phone and the CA fingerprint to compare there. */
+  readonly urls: { api: string; rpc: string; mqtt: string; https?: ApiUrls['https'] }
   stop(): Promise<void>
 }
 
@@ -194,9 +195,15 @@ export async function startHouseholdNode(
       startedAt: Date.now(),
       log: root.child({ source: 'http' }),
     }
-    const url = await startApi({ http: config.http, context, lifecycle, log: root.child({ source: 'http' }) })
-    log.info('household node ready', { api: url, rpc: chain.rpcUrl, mqtt: mqttUrl })
-    return { context, urls: { api: url, rpc: chain.rpcUrl, mqtt: mqttUrl }, stop: () => lifecycle.stop() }
+    const api = await startApi({ http: config.http, context, lifecycle, log: root.child({ source: 'http' }) })
+    log.info('household node ready', { api: api.url, rpc: chain.rpcUrl, mqtt: mqttUrl, https: api.https })
+    const urls = {
+      api: api.url,
+      rpc: chain.rpcUrl,
+      mqtt: mqttUrl,
+      ...(api.https ? { https: api.https } : {}),
+    }
+    return { context, urls, stop: () => lifecycle.stop() }
   } catch (error) {
     await lifecycle.stop()
     throw error

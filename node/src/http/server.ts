@@ -9,6 +9,7 @@
  * (security-headers.ts), so a page on another site can neither read nor change anything.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { type Logger, silentLogger } from '../log/logger.ts'
 import { type Categorize, errorAnswer, HttpError } from './errors.ts'
@@ -60,6 +61,8 @@ export interface HttpApiOptions {
    * Default: defaultAllowedHosts(host): the loopback names and the bound address.
    */
   allowedHosts?: readonly string[]
+  /** Serve HTTPS with this key and certificate (PEM; node/src/tls) instead of plain HTTP. */
+  tls?: { key: string; cert: string }
 }
 
 export interface HttpApi {
@@ -122,14 +125,18 @@ export function createHttpApi(options: HttpApiOptions = {}): HttpApi {
     (options.allowedHosts ?? defaultAllowedHosts(options.host ?? '127.0.0.1')).map(normalizeHostName),
   )
 
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     setSecurityHeaders(res)
     handle(req, res).catch((error: unknown) => {
       log.error('unhandled HTTP error', { error })
       if (!res.headersSent) send(res, 500, { error: 'InternalError', message: 'internal error' })
       else res.destroy()
     })
-  })
+  }
+  // An https.Server is an http.Server to everything below (requests, timeouts, close).
+  const server: Server = options.tls
+    ? (createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, listener) as unknown as Server)
+    : createServer(listener)
   server.headersTimeout = 10_000
   server.requestTimeout = 30_000
   answerUnroutedRequests(server)
@@ -229,7 +236,8 @@ export function createHttpApi(options: HttpApiOptions = {}): HttpApi {
         })
       })
       const { port, address } = server.address() as AddressInfo
-      return { url: `http://${address}:${port}`, port }
+      const host = address.includes(':') ? `[${address}]` : address
+      return { url: `${options.tls ? 'https' : 'http'}://${host}:${port}`, port }
     },
     async stop() {
       for (const hub of hubs.values()) hub.close()

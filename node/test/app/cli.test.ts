@@ -44,7 +44,7 @@ describe('zkmeter (household CLI)', () => {
   it('--help prints the usage, including the utility commands', async () => {
     const r = await run(['--help'])
     expect(r.code).toBe(0)
-    expect(r.stdout).toContain('usage: zkmeter <init|start|status|bills|pay|retry|grant|export|utility>')
+    expect(r.stdout).toContain('usage: zkmeter <init|start|status|bills|pay|retry|grant|export|cert|utility>')
   }, 60_000)
 
   it('an unknown option exits 1 and names it', async () => {

@@ -16,7 +16,7 @@ describe('node configuration', () => {
   it('defaults to the embedded, loopback-only stack', () => {
     const config = loadConfig({ flags: parseFlags(['--data-dir', dir]).flags })
     expect(config).toEqual({ ...DEFAULT_CONFIG, dataDir: dir })
-    expect(config.http).toEqual({ host: '127.0.0.1', port: 8787 })
+    expect(config.http).toEqual({ host: '127.0.0.1', port: 8787, httpsPort: 8443 })
   })
 
   it('layers file < env < flags', async () => {
