@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vite'
+import { serviceWorker } from './scripts/service-worker.ts'
 
 // The node serves ui/dist on the same origin as /api; in development Vite proxies /api to a
 // running node (npm start) so the UI is written against the real API, never a mock.
@@ -8,6 +9,8 @@ const root = fileURLToPath(new URL('.', import.meta.url))
 export default defineConfig({
   root,
   base: './',
+  // The service worker (sw.js) is built after the app, listing the app's files to precache.
+  plugins: [serviceWorker({ entry: fileURLToPath(new URL('src/sw.ts', import.meta.url)) })],
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -37,6 +37,7 @@ export const SYSTEM_TESTS: readonly string[] = [
   // browsers
   'ui/test/components.test.ts',
   'ui/test/e2e.test.ts',
+  'ui/test/pwa.test.ts',
   // external programs: broker, pty pair, firmware toolchains and simulation
   'node/test/automation/mosquitto.test.ts',
   'node/test/ingest/mosquitto.test.ts',
