@@ -42,7 +42,8 @@ function onWorkerMessage(message: WorkerMessage): void {
 
 export function startInstalledApp(): void {
   // Vite's dev server has no sw.js; an insecure origin (plain HTTP on the LAN) has no workers.
-  if (!WORKER_URL || !('serviceWorker' in navigator)) return
+  const url = WORKER_URL
+  if (!url || !('serviceWorker' in navigator)) return
   const worker = navigator.serviceWorker
   worker.addEventListener('message', (event: MessageEvent<WorkerMessage>) => onWorkerMessage(event.data))
   // A controller replaced while the page runs is a new build (skipWaiting): offer a reload. The
@@ -52,9 +53,16 @@ export function startInstalledApp(): void {
     if (controlled) appState.updateReady()
     controlled = true
   })
-  worker.register(WORKER_URL).catch((error: unknown) => {
-    console.warn('zkmeter: the service worker could not be registered; the app will not work offline.', error)
-  })
+  // After the page has loaded: installing (fetching the shell) must not slow the first render.
+  const register = () =>
+    worker.register(url).catch((error: unknown) => {
+      console.warn(
+        'zkmeter: the service worker could not be registered; the app will not work offline.',
+        error,
+      )
+    })
+  if (document.readyState === 'complete') void register()
+  else addEventListener('load', () => void register(), { once: true })
 
   let lastRefresh = Date.now()
   const refresh = () => {
