@@ -26,9 +26,17 @@ async function filesUnder(dir: string): Promise<string[]> {
     .sort()
 }
 
-/** The files the worker precaches: the whole output but the worker itself and source maps. */
+/**
+ * Files only the browser's installer reads (home-screen and splash icons), once, while online: not
+ * worth keeping a second copy of on the phone.
+ */
+const INSTALL_ONLY = /^icons\/(apple-touch-icon|icon(-maskable)?-512)\.png$/
+
+/** The files the worker precaches: the whole output but the worker, source maps and install-only icons. */
 export async function shellFiles(outDir: string): Promise<{ files: string[]; version: string }> {
-  const files = (await filesUnder(outDir)).filter((f) => f !== WORKER_FILE && !f.endsWith('.map'))
+  const files = (await filesUnder(outDir)).filter(
+    (f) => f !== WORKER_FILE && !f.endsWith('.map') && !INSTALL_ONLY.test(f),
+  )
   const hash = createHash('sha256')
   for (const file of files)
     hash
