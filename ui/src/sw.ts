@@ -93,16 +93,22 @@ self.addEventListener('notificationclick', (event) => {
   event.notification.close()
   const data = event.notification.data as { route?: unknown } | null
   const route = typeof data?.route === 'string' ? data.route : '/'
-  event.waitUntil(
-    (async () => {
-      const [open] = await self.clients.matchAll({ type: 'window', includeUncontrolled: true })
-      if (open) {
-        post(open, { type: 'open', route })
-        await open.focus()
-      } else await self.clients.openWindow(scoped(`./#${route}`))
-    })(),
-  )
+  const opened = openView(route)
+  try {
+    event.waitUntil(opened)
+  } catch {
+    // Only an event the browser dispatched can extend the worker's life (a test dispatches its own).
+  }
 })
+
+/** Shows `route` in an open window of the app (focused), or opens one. */
+async function openView(route: string): Promise<void> {
+  const [open] = await self.clients.matchAll({ type: 'window', includeUncontrolled: true })
+  if (open) {
+    post(open, { type: 'open', route })
+    await open.focus().catch(() => undefined)
+  } else await self.clients.openWindow(scoped(`./#${route}`))
+}
 
 async function fromShell(request: Request, path: string): Promise<Response> {
   return (await caches.match(scoped(path), { cacheName: SHELL_CACHE })) ?? fetch(request)

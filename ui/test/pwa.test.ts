@@ -9,15 +9,20 @@
  * - at phone size, once the node is gone, a reload shows the app with the last values and
  *   "Offline since …" instead of the browser's error page;
  * - with notifications granted, an alarm on the live stream raises one system notification per
- *   alarm (tagged, so repeats replace it), closed once the alarm is acknowledged.
+ *   alarm (tagged, so repeats replace it), closed once the alarm is acknowledged;
+ * - a 401 from the node (the session ended) deletes the kept answers;
+ * - a new build's worker takes over at once and the open page offers a reload.
  */
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { createServer, request } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Alarm } from '#protocol/api/types.ts'
 import { type FakeNode, startFakeNode } from '../../test/support/fake-node.ts'
+import { shellFiles } from '../scripts/service-worker.ts'
 import { type Browser, buildUi, type ContextOptions, launchBrowser } from './browser.ts'
 
 const PHONE: ContextOptions = {
@@ -199,7 +204,9 @@ describe('the installable app', () => {
     await expect.poll(() => notice.textContent(), { timeout: 10_000 }).toMatch(/Offline since \d{1,2}:\d{2}/)
     // The bills list was kept too; the phone fits it without sideways scrolling.
     await page.getByRole('link', { name: 'Bills' }).click()
-    await expect.poll(() => page.getByText('paid', { exact: true }).count()).toBeGreaterThan(0)
+    await expect
+      .poll(() => page.getByText('paid', { exact: true }).count(), { timeout: 10_000 })
+      .toBeGreaterThan(0)
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
     // Only the failed network requests of views that keep nothing offline (history, notices).
     expect(browser.errors.filter((e) => !e.includes('net::ERR_'))).toEqual([])
@@ -230,13 +237,29 @@ describe('the installable app', () => {
       .toEqual([{ title: 'Fire detected', tag: 'zkm-alarm-fire-1', route: '/safety' }])
     server.emit('alarm', alarm({ severity: 'escalated', resends: 1 }))
     await expect
-      .poll(shown)
+      .poll(shown, { timeout: 10_000 })
       .toEqual([{ title: 'Fire detected — escalated', tag: 'zkm-alarm-fire-1', route: '/safety' }])
     server.emit(
       'alarm',
       alarm({ state: 'acknowledged', acknowledgedAt: '2026-11-24T12:01:00Z', active: false }),
     )
-    await expect.poll(shown).toEqual([])
+    await expect.poll(shown, { timeout: 10_000 }).toEqual([])
+
+    // A click on a notification (dispatched in the worker as the phone would) opens the Safety view.
+    server.emit('alarm', alarm({ id: 'gas-2', kind: 'gas' }))
+    await expect
+      .poll(shown, { timeout: 10_000 })
+      .toEqual([{ title: 'Gas leak detected', tag: 'zkm-alarm-gas-2', route: '/safety' }])
+    await page.getByRole('link', { name: 'Bills' }).click()
+    expect(new URL(page.url()).hash).toBe('#/bills')
+    const [worker] = browser.context.serviceWorkers()
+    await worker!.evaluate(async () => {
+      const scope = self as unknown as ServiceWorkerGlobalScope
+      const [notification] = await scope.registration.getNotifications()
+      scope.dispatchEvent(new NotificationEvent('notificationclick', { notification: notification! }))
+    })
+    await expect.poll(() => new URL(page.url()).hash, { timeout: 10_000 }).toBe('#/safety')
+    await expect.poll(shown, { timeout: 10_000 }).toEqual([])
     expect(browser.errors).toEqual([])
   })
 
@@ -262,7 +285,81 @@ describe('the installable app', () => {
     expect(await requests()).toBe(0)
     await button.click()
     expect(await requests()).toBe(1)
-    await expect.poll(() => page.getByText('Alarm notifications are on').count()).toBe(1)
+    await expect.poll(() => page.getByText('Alarm notifications are on').count(), { timeout: 10_000 }).toBe(1)
     expect(browser.errors).toEqual([])
+  })
+
+  it('forgets the kept answers as soon as the node answers 401 (the session ended or was revoked)', async () => {
+    server = await startFakeNode({ dist })
+    // In front of the node: answers 401 to every API request once `refuse` is set.
+    let refuse = false
+    const upstream = new URL(server.url)
+    const gate = createServer((req, res) => {
+      if (refuse && req.url?.startsWith('/api/')) {
+        res.writeHead(401, { 'content-type': 'application/json' })
+        res.end(JSON.stringify({ error: 'Unauthorized', message: 'Pair this device again.' }))
+        return
+      }
+      const forward = request(
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          path: req.url,
+          method: req.method,
+          headers: { ...req.headers, host: upstream.host },
+        },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers)
+          answer.pipe(res)
+        },
+      )
+      forward.on('error', () => res.destroy())
+      req.pipe(forward)
+    })
+    await new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve))
+    const gateUrl = `http://127.0.0.1:${(gate.address() as AddressInfo).port}`
+    try {
+      browser = await launchBrowser(PHONE)
+      const page = await browser.newPage()
+      await page.goto(gateUrl)
+      await controlled(page)
+      await expect.poll(() => cachedPaths(page, 'zkm-data'), { timeout: 10_000 }).toHaveLength(5)
+      refuse = true
+      expect(await page.evaluate(() => fetch('api/status').then((r) => r.status))).toBe(401)
+      await expect.poll(() => page.evaluate(() => caches.has('zkm-data')), { timeout: 10_000 }).toBe(false)
+    } finally {
+      gate.closeAllConnections()
+      await new Promise((resolve) => gate.close(resolve))
+    }
+  })
+
+  it('a new build takes over at once: its worker replaces the old shell and the open page offers a reload', async () => {
+    // A copy of the build to change under the running page.
+    const own = await mkdtemp(join(tmpdir(), 'zkm-pwa-update-'))
+    try {
+      await cp(dist, own, { recursive: true })
+      server = await startFakeNode({ dist: own })
+      browser = await launchBrowser()
+      const page = await browser.newPage()
+      await page.goto(server.url)
+      await controlled(page)
+      const { version } = await shellFiles(own)
+      expect(await page.evaluate(() => caches.keys())).toContain(`zkm-shell-${version}`)
+      // The next build: a different version written into sw.js (as any change of a file gives).
+      const next = 'f'.repeat(16)
+      const worker = join(own, 'sw.js')
+      await writeFile(worker, (await readFile(worker, 'utf8')).replace(version, next))
+      await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.update())
+      await expect
+        .poll(() => page.getByRole('status', { name: 'Update', exact: true }).count(), { timeout: 15_000 })
+        .toBe(1)
+      await expect
+        .poll(() => page.evaluate(() => caches.keys()), { timeout: 10_000 })
+        .not.toContain(`zkm-shell-${version}`)
+      expect(await page.evaluate(() => caches.keys())).toContain(`zkm-shell-${next}`)
+      expect(browser.errors).toEqual([])
+    } finally {
+      await rm(own, { recursive: true, force: true })
+    }
   })
 })
