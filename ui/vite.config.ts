@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vite'
+import { serviceWorker } from './scripts/service-worker.ts'
 
 // The node serves ui/dist on the same origin as /api; in development Vite proxies /api to a
 // running node (npm start) so the UI is written against the real API, never a mock.
@@ -9,6 +10,8 @@ const nodeUrl = process.env.ZKM_NODE_URL ?? 'http://127.0.0.1:8787'
 export default defineConfig({
   root,
   base: './',
+  // The service worker (sw.js) is built after the app, listing the app's files to precache.
+  plugins: [serviceWorker({ entry: fileURLToPath(new URL('src/sw.ts', import.meta.url)) })],
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -1,1 +1,4 @@
 import './components/app.ts'
+import { startInstalledApp } from './pwa/register.ts'
+
+startInstalledApp()

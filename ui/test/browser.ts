@@ -30,7 +30,13 @@ export interface Browser {
   close(): Promise<void>
 }
 
-export async function launchBrowser(): Promise<Browser> {
+/** What a test may add to the browser context, e.g. a phone's viewport, `isMobile`, `hasTouch`. */
+export type ContextOptions = Omit<
+  NonNullable<Parameters<typeof chromium.launchPersistentContext>[1]>,
+  'executablePath' | 'headless' | 'args'
+>
+
+export async function launchBrowser(contextOptions: ContextOptions = {}): Promise<Browser> {
   const profile = await mkdtemp(join(tmpdir(), 'zkm-ui-chromium-'))
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -46,6 +52,7 @@ export async function launchBrowser(): Promise<Browser> {
       '--disable-sync',
     ],
     viewport: { width: 1280, height: 900 },
+    ...contextOptions,
   })
   const errors: string[] = []
   const watch = (page: Page) => {

@@ -20,7 +20,9 @@ let page: Page
 beforeAll(async () => {
   dist = await mkdtemp(join(tmpdir(), 'zkm-ui-dist-'))
   await buildUi(dist)
-  browser = await launchBrowser()
+  // Each test is a new origin (a new port), where the app's service worker would install again:
+  // these tests are about the views; the worker has its own (ui/test/pwa.test.ts).
+  browser = await launchBrowser({ serviceWorkers: 'block' })
 })
 
 afterAll(async () => {

@@ -4,13 +4,13 @@ import { StreamResource } from '../lib/stream-resource.ts'
 import type { Alarm } from '../lib/types.ts'
 import { shared } from './styles.ts'
 
-const KIND_TEXT: Record<Alarm['kind'], string> = {
+export const KIND_TEXT: Record<Alarm['kind'], string> = {
   fire: 'Fire detected',
   gas: 'Gas leak detected',
   flood: 'Water leak detected',
 }
 
-const ADVICE: Record<Alarm['kind'], string> = {
+export const ADVICE: Record<Alarm['kind'], string> = {
   fire: 'Leave the house and call the fire brigade. The sprinkler is switched on by the meter itself.',
   gas: 'Do not switch anything on or off by hand; open windows and leave. Sockets are cut and the vent runs.',
   flood: 'Turn off the water main. The appliance circuits have been cut.',

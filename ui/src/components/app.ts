@@ -10,6 +10,7 @@ import './safety-view.ts'
 import './privacy-view.ts'
 import './mesh-view.ts'
 import './utility-view.ts'
+import '../pwa/offline-notice.ts'
 
 /** The shell: navigation, stream status, the alarm banner on every view, and the routed view. */
 export class ZkmApp extends LitElement {
@@ -126,6 +127,7 @@ export class ZkmApp extends LitElement {
         <span class="conn ${connection}" role="status" aria-label="Live stream ${connText}">${connText}</span>
       </header>
       <main>
+        <zkm-offline-notice></zkm-offline-notice>
         <zkm-alarm-banner></zkm-alarm-banner>
         ${this.#view()}
       </main>`

@@ -4,6 +4,7 @@ import { StreamResource } from '../lib/stream-resource.ts'
 import { type Alarm, type Notice, noticeKind } from '../lib/types.ts'
 import { renderLoad } from './load-state.ts'
 import { shared } from './styles.ts'
+import '../pwa/notification-toggle.ts'
 
 /** An alarm's ISO 8601 time or a notice's unix seconds, in the reader's locale. */
 function when(value: string | number): string {
@@ -26,6 +27,10 @@ export class SafetyView extends LitElement {
 
   override render() {
     return html`<h2>Safety</h2>
+      <section class="card" aria-labelledby="notify-h">
+        <h3 id="notify-h">Alarm notifications on this device</h3>
+        <zkm-notification-toggle></zkm-notification-toggle>
+      </section>
       <section class="card" aria-labelledby="alarms-h">
         <h3 id="alarms-h">Alarms</h3>
         ${renderLoad(
