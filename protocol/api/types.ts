@@ -24,6 +24,8 @@ export type BillStatus =
 export type FailureKind =
   | 'tariff-missing'
   | 'tariff-changed'
+  /** The tariff for the period breaks the tariff rules (docs/privacy.md): the node will not prove against it. */
+  | 'tariff-refused'
   | 'meter-not-registered'
   | 'proof-rejected'
   | 'readings-mismatch'
