@@ -113,6 +113,7 @@ export async function startHouseholdNode(
       vault,
       circuit,
       pairingKey: identity.meter.pairingKey,
+      minPeriodDays: config.billing.minPeriodDays,
       lifecycle,
       log: root.child({ source: 'billing' }),
     })

@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { tariffViolation } from '#protocol/tariff-rules.ts'
 import { waitFor } from '../../../test/support/wait.ts'
 import {
   type BillingChain,
@@ -17,6 +18,7 @@ import {
   type TariffInfo,
 } from '../../src/billing/biller.ts'
 import { type BillRecord, openBillStore } from '../../src/billing/store.ts'
+import { demoPrices } from '../../src/chain/embedded-chain.ts'
 
 const SLOTS = 96
 const GWEI = 1_000_000_000n
@@ -152,6 +154,10 @@ describe('the node refuses a retroactive tariff', () => {
 })
 
 describe('a real time-of-use tariff', () => {
+  it("the dev chain's demo tariff obeys the rules", () => {
+    expect(tariffViolation(demoPrices(SLOTS), SLOTS)).toBeUndefined()
+  })
+
   it('is proved against and submitted', async () => {
     const { biller, store, id, proved, refusals } = await billerWith(tariffOf(peak))
     await waitFor('the bill to be verified', () => store.get(id)?.status === 'verified', 10_000)
