@@ -141,7 +141,13 @@ export interface Biller extends EventEmitter<{ bill: [BillRecord] }> {
 const defaultTransient = (error: unknown) => !(error instanceof ZkMeterError)
 
 /** Fields dropped when a bill goes back to choosing its tariff: the proof belongs to the old one. */
-const UNPROVED = { proof: undefined, total: undefined, tariffId: undefined, tariffHash: undefined } as const
+const UNPROVED = {
+  proof: undefined,
+  total: undefined,
+  tariffId: undefined,
+  tariffHash: undefined,
+  tariffPrices: undefined,
+} as const
 /** Fields dropped once a step succeeds: the last failure no longer describes the bill. */
 const RECOVERED = { error: undefined, failure: undefined, nextAttemptAt: undefined, attempts: 0 } as const
 
@@ -237,6 +243,7 @@ export function createBiller(options: BillerOptions): Biller {
           status: 'proving',
           tariffId: tariff.tariffId.toString(),
           tariffHash: tariff.hash.toString(),
+          tariffPrices: tariff.prices.map(String),
         })
         continue
       }
