@@ -17,6 +17,7 @@ import {
   createBiller,
   type TariffInfo,
 } from '../../src/billing/biller.ts'
+import { ledgerPolicyWarning } from '../../src/billing/ledger-policy.ts'
 import { type BillRecord, openBillStore } from '../../src/billing/store.ts'
 import { demoPrices } from '../../src/chain/embedded-chain.ts'
 
@@ -164,5 +165,14 @@ describe('a real time-of-use tariff', () => {
     biller.stop()
     expect(proved).toEqual([peak])
     expect(refusals).toEqual([])
+  })
+})
+
+describe("the ledger's minimum billing period against the resident's", () => {
+  it('warns when the ledger accepts shorter bills than the policy, in words', () => {
+    expect(ledgerPolicyWarning(28n * 86_400n, 28)).toBeUndefined()
+    expect(ledgerPolicyWarning(31n * 86_400n, 28)).toBeUndefined()
+    expect(ledgerPolicyWarning(3600n, 28)).toMatch(/as little as 1 hour; your policy is at least 28 days/)
+    expect(ledgerPolicyWarning(7n * 86_400n, 28)).toMatch(/as little as 7 days/)
   })
 })
