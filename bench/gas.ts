@@ -67,6 +67,13 @@ try {
   const prices = priceCurve(20_000_000_000n, 45_000_000_000n, circuit.slots)
   const tariff = await utility.publishTariff({ effectiveFrom: MIDNIGHT, prices })
   const nextTariff = await utility.publishTariff({ effectiveFrom: MIDNIGHT + 10 * DAY, prices })
+  // The tariff rules' most expensive accepted curve: four levels changing every hour (24 runs).
+  const GWEI = 1_000_000_000n
+  const hourly = Array.from(
+    { length: circuit.slots },
+    (_, s) => [10n, 20n, 30n, 40n][Math.floor(s / 4) % 4]! * GWEI,
+  )
+  const worstTariff = await utility.publishTariff({ effectiveFrom: MIDNIGHT + 20 * DAY, prices: hourly })
 
   console.log(`proving two bills (N = ${circuit.n}, SLOTS = ${circuit.slots})…`)
   const domain = await utility.domain()
@@ -127,7 +134,7 @@ try {
   console.log(`payBill              ${pay.gasUsed} gas (first payment; next ${pay2.gasUsed})`)
   console.log(`registerMeter        ${register.gasUsed} gas`)
   console.log(
-    `publishTariff (96)   ${tariff.receipt.gasUsed} gas (first; next ${nextTariff.receipt.gasUsed})`,
+    `publishTariff (96)   ${tariff.receipt.gasUsed} gas (first; next ${nextTariff.receipt.gasUsed}; 4 levels × 24 runs ${worstTariff.receipt.gasUsed}), tariff rules checked`,
   )
   console.log(`withdraw             ${withdraw.gasUsed} gas`)
   console.log(`1M homes × 1 bill/month ≈ ${Math.round(perMonthGasPerS).toLocaleString('en')} gas/s`)
@@ -138,6 +145,8 @@ try {
     pay_next_gas: Number(pay2.gasUsed),
     register_meter_gas: Number(register.gasUsed),
     publish_tariff_gas: Number(tariff.receipt.gasUsed),
+    publish_tariff_next_gas: Number(nextTariff.receipt.gasUsed),
+    publish_tariff_worst_gas: Number(worstTariff.receipt.gasUsed),
     verify_proof_tx_gas: Number(verifyGas),
     submit_bill_calldata_gas: calldata,
     withdraw_gas: Number(withdraw.gasUsed),

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
+import {TariffRules} from "./TariffRules.sol";
+
 /// @notice The Groth16 verifier snarkjs exports for the Bill circuit (circuits/build/<profile>/Groth16Verifier.sol).
 /// @dev It returns false for a bad proof or an out-of-field input; it never reverts on them.
 interface IGroth16Verifier {
@@ -18,7 +20,8 @@ interface IGroth16Verifier {
 /// interval readings cost `total` under the period's tariff; anyone pays a bill in Ether; the utility
 /// withdraws what was paid. Individual readings never reach the chain (docs/protocol.md, docs/contracts.md).
 /// @dev Period times are never compared with block.timestamp: meters (and the simulator) run on their own
-/// clock, and the meter's signature is what vouches for the period.
+/// clock, and the meter's signature is what vouches for the period. Only a tariff's effectiveFrom is: it must
+/// lie `tariffNotice` ahead of the block that publishes it, and a period it prices starts at or after it.
 contract ZkMeterLedger {
     // ----------------------------------------------------------------------------------------------
     // Types
@@ -88,6 +91,7 @@ contract ZkMeterLedger {
     error ZeroAddress();
     error Reentrancy();
     error InvalidLimits(uint32 slots, uint32 maxIntervals);
+    error InvalidPolicy(uint64 minBillingPeriod, uint64 tariffNotice);
 
     error MeterAlreadyRegistered(address meter);
     error UnknownMeter(address meter);
@@ -103,6 +107,7 @@ contract ZkMeterLedger {
     error PeriodOverlap(uint64 expected, uint64 got);
     error EmptyPeriod(uint64 periodStart, uint64 periodEnd);
     error PeriodTooLong(uint64 periodEnd, uint64 maxEnd);
+    error PeriodTooShort(uint64 length, uint64 minimum);
     error CounterMismatch(uint64 expected, uint64 got);
     error CounterWentBackwards(uint64 startCounter, uint64 endCounter);
     error EnergyMismatch(uint256 counterDelta, uint256 energyWh);
@@ -114,6 +119,7 @@ contract ZkMeterLedger {
     error TariffNotIncreasing(uint64 previous, uint64 effectiveFrom);
     error TariffHashOutOfField(uint256 tariffHash);
     error WrongPriceCount(uint256 expected, uint256 got);
+    error TariffNotAhead(uint64 effectiveFrom, uint64 earliest);
 
     error ProofRejected();
 
@@ -180,6 +186,14 @@ contract ZkMeterLedger {
     uint32 public immutable maxIntervals;
     /// @notice Seconds per interval = 86400 / slots.
     uint64 public immutable interval;
+    /// @notice The shortest billing period a bill may cover, in seconds (docs/privacy.md): with one-day
+    /// periods every bill would be a daily consumption figure.
+    uint64 public immutable minBillingPeriod;
+    /// @notice How far ahead of its effectiveFrom a tariff must be published, in seconds: no tariff can
+    /// price a period that had already started (or was about to) when it was published.
+    uint64 public immutable tariffNotice;
+    /// @notice Slots a run of equal prices must last: ceil(3600 / interval), an hour.
+    uint32 public immutable minPriceRun;
 
     uint256 private immutable cachedChainId;
     bytes32 private immutable cachedDomainSeparator;
@@ -209,13 +223,29 @@ contract ZkMeterLedger {
     /// @param verifier_ the circuit profile's Groth16 verifier
     /// @param slots_ tariff slots per day (the circuit's SLOTS); must divide 86400
     /// @param maxIntervals_ readings per period (the circuit's N)
-    constructor(IGroth16Verifier verifier_, uint32 slots_, uint32 maxIntervals_) {
+    /// @param minBillingPeriod_ shortest billing period in seconds (28 days in production); at most N intervals
+    /// @param tariffNotice_ seconds between publishing a tariff and its effectiveFrom (7 days in production)
+    constructor(
+        IGroth16Verifier verifier_,
+        uint32 slots_,
+        uint32 maxIntervals_,
+        uint64 minBillingPeriod_,
+        uint64 tariffNotice_
+    ) {
         if (address(verifier_) == address(0)) revert ZeroAddress();
         if (slots_ == 0 || DAY % slots_ != 0 || maxIntervals_ == 0) revert InvalidLimits(slots_, maxIntervals_);
+        // A minimum no period can reach (N intervals from the start's midnight) would make every bill
+        // impossible; a notice beyond ten years is a typo.
+        if (minBillingPeriod_ > uint64(maxIntervals_) * (DAY / slots_) || tariffNotice_ > 3650 * DAY) {
+            revert InvalidPolicy(minBillingPeriod_, tariffNotice_);
+        }
         verifier = verifier_;
         slots = slots_;
         maxIntervals = maxIntervals_;
         interval = DAY / slots_;
+        minBillingPeriod = minBillingPeriod_;
+        tariffNotice = tariffNotice_;
+        minPriceRun = uint32((3600 + DAY / slots_ - 1) / (DAY / slots_));
         cachedChainId = block.chainid;
         cachedDomainSeparator = _buildDomainSeparator();
         owner = msg.sender;
@@ -283,11 +313,15 @@ contract ZkMeterLedger {
         emit MeterDeactivated(meter);
     }
 
-    /// @notice Publishes the daily price curve in force from `effectiveFrom` until the next tariff.
+    /// @notice Publishes the daily price curve in force from `effectiveFrom` until the next tariff. It applies
+    /// to every meter of every area alike (tariffs are not keyed by meter or area), and it must obey the
+    /// tariff rules (TariffRules: few levels, runs of an hour, bounded precision, levels apart) and be
+    /// published at least `tariffNotice` seconds ahead: no tariff is retroactive.
     /// @dev The contract cannot afford Poseidon, so it does not check `tariffHash` against `prices`; the
     /// prices are in the event so anyone (the household node does) can. One tariff must cover a whole
     /// period: publish tariffs ahead of the periods they price.
-    /// @param effectiveFrom unix seconds on an interval boundary, after the previous tariff's
+    /// @param effectiveFrom unix seconds on an interval boundary, after the previous tariff's and at least
+    /// `tariffNotice` after this block
     /// @param tariffHash Poseidon chain of the prices (docs/protocol.md §4)
     /// @param prices `slots` prices in wei per Wh, slot 0 starting at UTC midnight
     /// @return tariffId the new tariff's id (1, 2, ...)
@@ -296,9 +330,11 @@ contract ZkMeterLedger {
         onlyOwner
         returns (uint256 tariffId)
     {
-        if (prices.length != slots) revert WrongPriceCount(slots, prices.length);
+        _checkTariffRules(prices);
         if (tariffHash >= FIELD_ORDER) revert TariffHashOutOfField(tariffHash);
         if (effectiveFrom % interval != 0) revert NotOnIntervalBoundary(effectiveFrom, interval);
+        uint256 earliest = block.timestamp + tariffNotice;
+        if (effectiveFrom < earliest) revert TariffNotAhead(effectiveFrom, uint64(earliest));
         uint256 previousId = tariffCount;
         if (previousId != 0) {
             Tariff storage previous = tariffs[previousId];
@@ -311,6 +347,12 @@ contract ZkMeterLedger {
         tariffCount = tariffId;
         tariffs[tariffId] = Tariff({effectiveFrom: effectiveFrom, until: type(uint64).max, hash: tariffHash});
         emit TariffPublished(tariffId, effectiveFrom, tariffHash, prices);
+    }
+
+    /// @notice Reverts with the first tariff rule `prices` breaks (as publishTariff would); returns otherwise.
+    /// Lets a utility check a curve before it pays for a transaction.
+    function checkTariff(uint64[] calldata prices) external view {
+        _checkTariffRules(prices);
     }
 
     /// @notice Publishes a notice (outage, maintenance, ...) for an area; `kind` is application-defined.
@@ -479,12 +521,19 @@ contract ZkMeterLedger {
         if (start < cursor.nextStart) revert PeriodOverlap(cursor.nextStart, start);
         if (period.startCounter != cursor.nextCounter) revert CounterMismatch(cursor.nextCounter, period.startCounter);
         if (end <= start) revert EmptyPeriod(start, end);
+        if (end - start < minBillingPeriod) revert PeriodTooShort(end - start, minBillingPeriod);
         if (end % interval != 0) revert NotOnIntervalBoundary(end, interval);
         uint64 maxEnd = start - (start % DAY) + uint64(maxIntervals) * interval;
         if (end > maxEnd) revert PeriodTooLong(end, maxEnd);
         if (period.endCounter < period.startCounter) {
             revert CounterWentBackwards(period.startCounter, period.endCounter);
         }
+    }
+
+    /// @dev Exactly `slots` prices obeying the tariff rules (docs/privacy.md).
+    function _checkTariffRules(uint64[] calldata prices) private view {
+        if (prices.length != slots) revert WrongPriceCount(slots, prices.length);
+        TariffRules.check(prices, minPriceRun);
     }
 
     /// @dev The committed readings must add up to the meter's own counter difference (protocol §5).

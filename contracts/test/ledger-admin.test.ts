@@ -34,7 +34,10 @@ import { expectLedgerError } from './expect-revert.ts'
 
 const SLOTS = 96
 const N = 192
-const PRICES = Array.from({ length: SLOTS }, (_, s) => 20_000_000_000n + BigInt(s) * 1_000_000n)
+/** A two-level time-of-use curve (peak 17–21 h) that obeys the tariff rules (tariff-rules.test.ts). */
+const PRICES = Array.from({ length: SLOTS }, (_, s) =>
+  s >= 68 && s < 84 ? 45_000_000_000n : 20_000_000_000n,
+)
 const FIELD_ORDER = 21888242871839275222246405745257275088548364400416034343698204186575808495617n
 
 let env: TestEnv

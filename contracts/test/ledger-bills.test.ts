@@ -549,3 +549,71 @@ describe('withdrawal', () => {
     expect(await utility.withdrawable()).toBe(billA1.total)
   })
 })
+
+describe('tariff rules and bills (docs/privacy.md)', () => {
+  it('bills a period end to end under a four-level time-of-use tariff (peak 17–21 h)', async () => {
+    const GWEI = 1_000_000_000n
+    const fourLevels = Array.from({ length: 96 }, (_, s) => {
+      const hour = s / 4
+      if (hour < 6) return 500n * GWEI
+      if (hour >= 17 && hour < 21) return 2_000n * GWEI
+      if (hour >= 7 && hour < 10) return 1_200n * GWEI
+      return 1_000n * GWEI
+    })
+    const fresh = await deployLedger(env.signers[0]!, env.artifacts, { slots: 96, maxIntervals: 192 })
+    await fresh.registerMeter({
+      meter: meterA.address,
+      household: hh1,
+      areaId: AREA,
+      startTime: REGISTERED_AT,
+      startCounter: START_COUNTER,
+    })
+    const { tariffId } = await fresh.publishTariff({ effectiveFrom: MIDNIGHT, prices: fourLevels })
+    const bill = await prepareBill(circuit, {
+      meter: meterA,
+      ...PERIOD_1,
+      startCounter: START_COUNTER,
+      prices: fourLevels,
+      tariffId,
+      seed: 7,
+    })
+    const { billId, receipt } = await fresh
+      .connect(env.signers[1]!)
+      .submitBill(submission(bill, { domain: await fresh.domain() }))
+    expect(receipt.gasUsed).toBeLessThanOrEqual(300_000n)
+    expect(await fresh.bill(billId)).toMatchObject({ total: bill.total, energyWh: bill.energyWh, tariffId })
+    await fresh.connect(env.signers[3]!).payBill(billId)
+    expect((await fresh.billStatus(billId)).paid).toBe(true)
+  })
+
+  // Last in the file: it moves the chain's clock past the fixtures' periods, and it cannot go back.
+  it('refuses a retroactive tariff, so no bill can be priced by one', async () => {
+    const fresh = await deployLedger(env.signers[0]!, env.artifacts, { slots: 96, maxIntervals: 192 })
+    await fresh.registerMeter({
+      meter: meterA.address,
+      household: hh1,
+      areaId: AREA,
+      startTime: PERIOD_2.start,
+      startCounter: billA2.period.startCounter,
+    })
+    await fresh.publishTariff({ effectiveFrom: MIDNIGHT, prices: PRICES_1 })
+    // The period PERIOD_2 has begun an hour ago by the chain's clock.
+    await env.chain.provider.request({ method: 'evm_setNextBlockTimestamp', params: [PERIOD_2.start + 3600] })
+    await env.chain.provider.request({ method: 'evm_mine', params: [] })
+    await expectLedgerError(
+      fresh.publishTariff({ effectiveFrom: PERIOD_2.start, prices: PRICES_2 }),
+      'TariffNotAhead',
+      { effectiveFrom: BigInt(PERIOD_2.start) },
+    )
+    // The bill proved under those prices names a tariff that does not exist, and tariff 1 is not its prices.
+    const household = fresh.connect(env.signers[1]!)
+    const domain2 = await fresh.domain()
+    await expectLedgerError(household.submitBill(submission(billA2, { domain: domain2 })), 'UnknownTariff', {
+      tariffId: 2n,
+    })
+    await expectLedgerError(
+      household.submitBill(submission(billA2, { domain: domain2, tariffId: 1n })),
+      'ProofRejected',
+    )
+  })
+})

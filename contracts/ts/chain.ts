@@ -32,7 +32,19 @@ export interface DevChainOptions {
   accounts?: number
   /** Balance of each account in wei (default 10,000 ether). */
   balanceWei?: bigint
+  /** Timestamp of the genesis block (default DEV_GENESIS_TIME); blocks after it advance in real time. */
+  genesisTime?: Date
 }
+
+/**
+ * 2020-01-01T00:00:00Z: the dev chain's clock starts here, years behind the wall clock, because the
+ * meters on it (the virtual meter, test fixtures) run on their own simulated clocks that start at or
+ * near today and run ahead. A tariff must be published ahead of the periods it prices
+ * (ZkMeterLedger.tariffNotice, docs/privacy.md): with the chain's clock behind every simulated
+ * period, a tariff published now on the dev chain is ahead of all of them, as it would be in
+ * production where the chain and the meters share real time.
+ */
+export const DEV_GENESIS_TIME = new Date('2020-01-01T00:00:00Z')
 
 const DEFAULT_BALANCE = 10_000n * 10n ** 18n
 
@@ -69,6 +81,7 @@ export async function startDevChain(options: DevChainOptions = {}): Promise<DevC
         type: 'edr-simulated',
         chainId,
         accounts: accounts.map((a) => ({ privateKey: a.privateKey, balance })),
+        initialDate: options.genesisTime ?? DEV_GENESIS_TIME,
         loggingEnabled: false,
       },
     },

@@ -14,6 +14,8 @@ import { InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
 /** Repository root, found from this file so nothing depends on the working directory. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const LEDGER_SOURCE = join(REPO_ROOT, 'contracts', 'src', 'ZkMeterLedger.sol')
+/** The tariff rules library the ledger imports (internal functions: inlined, nothing to deploy). */
+export const TARIFF_RULES_SOURCE = join(REPO_ROOT, 'contracts', 'src', 'TariffRules.sol')
 
 /**
  * solc-js is loaded only when something must really be compiled: importing it builds the whole
@@ -159,6 +161,7 @@ export async function compileLedger(profile: string): Promise<LedgerArtifacts> {
   const contracts = await compileSolidity(
     {
       'ZkMeterLedger.sol': await readFile(LEDGER_SOURCE, 'utf8'),
+      'TariffRules.sol': await readFile(TARIFF_RULES_SOURCE, 'utf8'),
       'Groth16Verifier.sol': await readFile(verifierPath, 'utf8'),
     },
     { cacheDir: join(REPO_ROOT, 'contracts', 'build', profile) },

@@ -20,6 +20,7 @@ import {
 import { tariffHash as computeTariffHash } from '#protocol/commitment.ts'
 import type { Eip712Domain } from '#protocol/eip712.ts'
 import { InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
+import { DEV_POLICY, explainViolation } from '#protocol/tariff-rules.ts'
 import type { Abi, LedgerArtifacts } from './compile.ts'
 
 export type Address = `0x${string}`
@@ -71,6 +72,15 @@ export interface TariffState {
   tariffHash: bigint
   /** wei per Wh per slot, from the TariffPublished event, checked against tariffHash. */
   prices: bigint[]
+  /** Unix seconds: the timestamp of the block that published it (no tariff may price an earlier period). */
+  publishedAt: bigint
+}
+
+/** The ledger's deployment policy (docs/privacy.md), in seconds, plus the slots a price run must last. */
+export interface LedgerPolicyState {
+  minBillingPeriod: bigint
+  tariffNotice: bigint
+  minPriceRun: number
 }
 
 export interface BillRecord {
@@ -110,6 +120,13 @@ export interface LedgerLimits {
   slots: number
   /** The circuit's N (readings per period). */
   maxIntervals: number
+  /**
+   * Seconds: the shortest billing period the ledger accepts (default DEV_POLICY's hour; production
+   * deployments pass PRODUCTION_POLICY's 28 days, protocol/tariff-rules.ts).
+   */
+  minBillingPeriod?: number
+  /** Seconds a tariff must be published ahead of its effectiveFrom (default DEV_POLICY's 0). */
+  tariffNotice?: number
 }
 
 /** The ledger reverted with one of its custom errors: `errorName` and `args` say which and why. */
@@ -139,6 +156,9 @@ function fmt(v: unknown): string {
   return typeof v === 'bigint' ? v.toString() : String(v)
 }
 
+/** Slot times in the tariff rules' messages: every circuit profile has 96 slots a day. */
+const SLOTS = 96
+
 /** What each rejection means and what to do about it. */
 function explain(errorName: string, a: Record<string, unknown>): string {
   switch (errorName) {
@@ -152,6 +172,42 @@ function explain(errorName: string, a: Record<string, unknown>): string {
       return 'a withdrawal re-entered the ledger; the receiver must not call back into withdraw'
     case 'InvalidLimits':
       return `slots ${fmt(a.slots)} must divide 86400 and maxIntervals ${fmt(a.maxIntervals)} must be positive`
+    case 'InvalidPolicy':
+      return `minBillingPeriod ${fmt(a.minBillingPeriod)} s must fit in N intervals and tariffNotice ${fmt(a.tariffNotice)} s in ten years`
+    case 'PeriodTooShort':
+      return `the period lasts ${fmt(a.length)} s; this ledger bills periods of at least ${fmt(a.minimum)} s, so that no bill reveals a shorter stretch of consumption`
+    case 'TariffNotAhead':
+      return `effectiveFrom ${fmt(a.effectiveFrom)} is too soon: a tariff must be published ahead of the periods it prices, so it can take effect at ${fmt(a.earliest)} at the earliest`
+    case 'TooManyPriceLevels':
+      return explainViolation(
+        { rule: 'too-many-levels', slot: Number(a.slot), maxLevels: Number(a.maxLevels) },
+        SLOTS,
+      )
+    case 'PriceRunTooShort':
+      return explainViolation(
+        { rule: 'run-too-short', slot: Number(a.slot), length: Number(a.length), minRun: Number(a.minRun) },
+        SLOTS,
+      )
+    case 'PriceTooPrecise':
+      return explainViolation(
+        {
+          rule: 'too-precise',
+          slot: Number(a.slot),
+          price: BigInt(a.price as bigint),
+          unit: BigInt(a.unit as bigint),
+        },
+        SLOTS,
+      )
+    case 'PriceLevelsTooClose':
+      return explainViolation(
+        {
+          rule: 'levels-too-close',
+          low: BigInt(a.low as bigint),
+          high: BigInt(a.high as bigint),
+          minGap: BigInt(a.minGap as bigint),
+        },
+        SLOTS,
+      )
     case 'MeterAlreadyRegistered':
       return `meter ${fmt(a.meter)} is already registered (a meter address is registered once, ever)`
     case 'UnknownMeter':
@@ -364,6 +420,16 @@ export async function deployLedger(
       `limits.maxIntervals must be a positive integer, got ${String(limits.maxIntervals)}`,
     )
   }
+  const minBillingPeriod = limits.minBillingPeriod ?? DEV_POLICY.minBillingPeriod
+  const tariffNotice = limits.tariffNotice ?? DEV_POLICY.tariffNotice
+  for (const [name, value] of [
+    ['minBillingPeriod', minBillingPeriod],
+    ['tariffNotice', tariffNotice],
+  ] as const) {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new InvalidInputError(`limits.${name} must be a whole number of seconds, got ${String(value)}`)
+    }
+  }
   const iface = new Interface(artifacts.ledger.abi as InterfaceAbi)
   try {
     const verifierFactory = new ContractFactory(
@@ -374,7 +440,13 @@ export async function deployLedger(
     const verifier = await verifierFactory.deploy()
     await verifier.waitForDeployment()
     const ledgerFactory = new ContractFactory(iface, artifacts.ledger.bytecode, signer)
-    const ledger = await ledgerFactory.deploy(await verifier.getAddress(), limits.slots, limits.maxIntervals)
+    const ledger = await ledgerFactory.deploy(
+      await verifier.getAddress(),
+      limits.slots,
+      limits.maxIntervals,
+      minBillingPeriod,
+      tariffNotice,
+    )
     const receipt = await ledger.deploymentTransaction()?.wait()
     return new LedgerClient(ledger, artifacts.ledger.abi, receipt?.blockNumber ?? 0)
   } catch (err) {
@@ -572,6 +644,22 @@ export class LedgerClient {
     }
   }
 
+  /** The ledger's minimum billing period, tariff notice and minimum price run. */
+  async policy(): Promise<LedgerPolicyState> {
+    const [minBillingPeriod, tariffNotice, minPriceRun] = await Promise.all([
+      this.call<bigint>('minBillingPeriod', []),
+      this.call<bigint>('tariffNotice', []),
+      this.call<bigint>('minPriceRun', []),
+    ])
+    return { minBillingPeriod, tariffNotice, minPriceRun: Number(minPriceRun) }
+  }
+
+  /** Asks the ledger whether `prices` obey its tariff rules: resolves, or rejects with the rule's LedgerRevertError. */
+  async checkTariff(prices: readonly bigint[]): Promise<void> {
+    if (!Array.isArray(prices)) throw new InvalidInputError('prices must be an array of bigint wei per Wh')
+    await this.call('checkTariff', [prices.map((p, i) => checkUint(`prices[${i}]`, p, 64))])
+  }
+
   async tariffCount(): Promise<bigint> {
     return this.call<bigint>('tariffCount', [])
   }
@@ -595,7 +683,15 @@ export class LedgerClient {
         `tariff ${id}: the published prices do not hash to the on-chain tariff hash; do not bill against it`,
       )
     }
-    return { tariffId: id, effectiveFrom, until, tariffHash: hash, prices }
+    const block = await log.getBlock()
+    return {
+      tariffId: id,
+      effectiveFrom,
+      until,
+      tariffHash: hash,
+      prices,
+      publishedAt: BigInt(block.timestamp),
+    }
   }
 
   /** The tariff in force for all of [periodStart, periodEnd), if one is. */

@@ -63,6 +63,14 @@ export interface NodeConfig {
     /** Run the utility's aggregation observer (area totals + forecast); default: only where this node is the utility (dev chain). */
     observer: boolean | undefined
   }
+  /** The resident's billing privacy policy (docs/privacy.md). */
+  billing: {
+    /**
+     * The shortest billing period the resident accepts, in days (0 = no policy). The node warns (an
+     * anomaly at start) when the ledger would accept shorter bills than this.
+     */
+    minPeriodDays: number
+  }
   circuit: CircuitProfile
   /** Dev mode: insecure root key file, dev wallets; never for real data. */
   dev: boolean
@@ -76,6 +84,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   meter: { simulated: true, speed: 1440, periodDays: 1 },
   serial: { port: undefined, baudRate: 9600 },
   mesh: { enabled: true, listen: undefined, peers: [], mdns: false, observer: undefined },
+  billing: { minPeriodDays: 28 },
   circuit: 'test',
   dev: true,
 }
@@ -234,6 +243,18 @@ const KEYS: KeySpec[] = [
   { path: 'mesh.peers', env: 'ZKMETER_MESH_PEERS', flag: 'mesh-peers', parse: multiaddrs(true) },
   { path: 'mesh.mdns', env: 'ZKMETER_MESH_MDNS', flag: 'mesh-mdns', parse: bool },
   { path: 'mesh.observer', env: 'ZKMETER_MESH_OBSERVER', flag: 'mesh-observer', parse: bool },
+  {
+    path: 'billing.minPeriodDays',
+    env: 'ZKMETER_MIN_BILLING_DAYS',
+    flag: 'min-billing-days',
+    parse: (value, where) => {
+      const n = typeof value === 'string' ? Number(value) : value
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 31) {
+        throw new ConfigError(`${where} must be a whole number of days 0..31 (0 = no minimum)`)
+      }
+      return n
+    },
+  },
   { path: 'circuit', env: 'ZKMETER_CIRCUIT', flag: 'circuit', parse: profile },
   { path: 'dev', env: 'ZKMETER_DEV', flag: 'dev', parse: bool },
 ]

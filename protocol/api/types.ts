@@ -24,6 +24,8 @@ export type BillStatus =
 export type FailureKind =
   | 'tariff-missing'
   | 'tariff-changed'
+  /** The tariff for the period breaks the tariff rules (docs/privacy.md): the node will not prove against it. */
+  | 'tariff-refused'
   | 'meter-not-registered'
   | 'proof-rejected'
   | 'readings-mismatch'
@@ -477,6 +479,25 @@ export interface PublishedBill {
   energyWh: number
   submitTx?: string
   proof?: SolidityProofJson
+  /** The tariff the bill names (its prices are public on the ledger). */
+  tariffId?: string
+  /**
+   * What the bill's energy and total reveal about the energy at each of the tariff's price levels
+   * (docs/privacy.md): exact with one or two levels, a range with three or four.
+   */
+  levels?: PublishedLevel[]
+}
+
+/** One price level of a published bill's tariff and what the bill pins down about it. */
+export interface PublishedLevel {
+  /** Wei per Wh, decimal. */
+  price: string
+  /** The times of day at this price (UTC), e.g. "17:00–21:00". */
+  hours: string[]
+  /** Wh, decimal: the least and most energy at this level that fit the bill's energy and total. */
+  minWh: string
+  maxWh: string
+  exact: boolean
 }
 
 /** One disclosure this home made (POST /api/grants, listed in GET /api/privacy). */

@@ -1,6 +1,7 @@
 /** Unit tests (node environment) for the UI's pure logic. */
 import { Interface } from 'ethers'
 import { describe, expect, it } from 'vitest'
+import { tariffViolation } from '#protocol/tariff-rules.ts'
 import { canonicalSignature, encodePayBill, selector } from '../src/lib/abi.ts'
 import { bars, labelIndexes, linearScale, linePath, niceDomain, niceStep } from '../src/lib/chart.ts'
 import { discoverWallets, parseAnnouncement } from '../src/lib/eip6963.ts'
@@ -255,6 +256,16 @@ describe('price-curve editor model', () => {
     c.applyPreset('peak', 10n)
     expect(c.hourPrice(18)).toBe(20n)
     expect(c.max()).toBe(20n)
+  })
+
+  it('makes presets that obey the tariff rules whatever the base', () => {
+    for (const base of ['40', '12.5', '12.34', '0.000001237', '9999.99']) {
+      for (const preset of ['flat', 'day-night', 'peak'] as const) {
+        const c = new PriceCurve(96)
+        c.applyPreset(preset, parseGwei(base))
+        expect(tariffViolation(c.prices, 96), `${preset} at ${base} gwei`).toBeUndefined()
+      }
+    }
   })
 
   it('rejects impossible slots and prices', () => {

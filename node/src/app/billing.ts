@@ -6,6 +6,7 @@ import type { Wallet } from 'ethers'
 import type { LedgerClient } from '../../../contracts/ts/ledger.ts'
 import { type Biller, createBiller } from '../billing/biller.ts'
 import { isTransientChainError, ledgerBillingChain } from '../billing/ledger-chain.ts'
+import { ledgerPolicyWarning } from '../billing/ledger-policy.ts'
 import { periodInputs } from '../billing/period-inputs.ts'
 import type { ProcessProver } from '../billing/prover/prover-process.ts'
 import { type BillStore, openBillStore } from '../billing/store.ts'
@@ -29,11 +30,14 @@ export async function startBilling(options: {
   vault: Vault
   circuit: { intervalSeconds: number }
   pairingKey: Uint8Array
+  /** The resident's minimum billing period in days (config billing.minPeriodDays; 0 = none). */
+  minPeriodDays?: number
   lifecycle: Lifecycle
   log: Logger
 }): Promise<Billing> {
   const { prover, log } = options
   const bills = await openBillStore(options.dataDir)
+  await warnAboutLedgerPolicy(options)
   const biller = createBiller({
     store: bills,
     chain: ledgerBillingChain(options.ledger),
@@ -46,6 +50,15 @@ export async function startBilling(options: {
       pairingKey: options.pairingKey,
     }),
     isTransient: isTransientChainError,
+    slots: 86_400 / options.circuit.intervalSeconds,
+    // A refused tariff is an anomaly the resident can see (GET /api/anomalies), besides the waiting bill.
+    onTariffRefused: ({ bill, tariffId, reason }) =>
+      options.ingestor.reportAnomaly({
+        kind: 'tariff-refused',
+        rejected: false,
+        reason,
+        details: { bill, tariffId },
+      }),
     log,
   })
   options.lifecycle.started('biller', async () => {
@@ -76,6 +89,34 @@ export async function startBilling(options: {
       .catch((error) => log.error('could not record a bill', { error }))
   }
   return { bills, biller, billPeriod }
+}
+
+/** Says once, at start, when the ledger accepts shorter bills than the resident's policy. */
+async function warnAboutLedgerPolicy(options: {
+  ledger: LedgerClient
+  ingestor: Ingestor
+  minPeriodDays?: number
+  log: Logger
+}): Promise<void> {
+  if (!options.minPeriodDays) return
+  try {
+    const { minBillingPeriod } = await options.ledger.policy()
+    const warning = ledgerPolicyWarning(minBillingPeriod, options.minPeriodDays)
+    if (warning === undefined) return
+    options.log.warn('the ledger accepts shorter bills than your policy', {
+      ledgerMinBillingPeriod: Number(minBillingPeriod),
+      minPeriodDays: options.minPeriodDays,
+    })
+    options.ingestor.reportAnomaly({
+      kind: 'ledger-policy',
+      rejected: false,
+      reason: warning,
+      details: { ledgerMinBillingPeriod: Number(minBillingPeriod), minPeriodDays: options.minPeriodDays },
+    })
+  } catch (error) {
+    // A ledger without the policy readers (an older deployment) enforces no minimum at all.
+    options.log.warn('could not read the ledger’s minimum billing period', { error })
+  }
 }
 
 /** Paid bills: the ledger's BillPaid is the truth, whoever paid (browser wallet or dev wallet). */

@@ -118,6 +118,7 @@ export async function startHouseholdNode(
       vault,
       circuit,
       pairingKey: identity.meter.pairingKey,
+      minPeriodDays: config.billing.minPeriodDays,
       lifecycle,
       log: root.child({ source: 'billing' }),
     })

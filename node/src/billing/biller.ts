@@ -24,13 +24,16 @@ import {
 } from './failures.ts'
 import type { BillRecord, BillStatus, BillStore } from './store.ts'
 import { billId, UnknownBillError } from './store.ts'
+import { refusedTariff } from './tariff-check.ts'
 
-export { BillNotFailedError, TariffMissingError } from './failures.ts'
+export { BillNotFailedError, TariffMissingError, TariffRefusedError } from './failures.ts'
 
 export interface TariffInfo {
   tariffId: bigint
   hash: bigint
   prices: bigint[]
+  /** Unix seconds of the block that published it; a tariff published after a period began is refused. */
+  publishedAt?: bigint
 }
 
 export interface SolidityProofJson {
@@ -106,6 +109,10 @@ export interface BillerOptions {
   baseDelayMs?: number
   maxDelayMs?: number
   isTransient?: (error: unknown) => boolean
+  /** The circuit's SLOTS, for the tariff rules (default: the tariff's own length). */
+  slots?: number
+  /** Told once per bill and tariff when the node refuses a tariff (an anomaly for the resident). */
+  onTariffRefused?: (refusal: { bill: string; tariffId: string; reason: string }) => void
 }
 
 export interface Biller extends EventEmitter<{ bill: [BillRecord] }> {
@@ -134,7 +141,13 @@ export interface Biller extends EventEmitter<{ bill: [BillRecord] }> {
 const defaultTransient = (error: unknown) => !(error instanceof ZkMeterError)
 
 /** Fields dropped when a bill goes back to choosing its tariff: the proof belongs to the old one. */
-const UNPROVED = { proof: undefined, total: undefined, tariffId: undefined, tariffHash: undefined } as const
+const UNPROVED = {
+  proof: undefined,
+  total: undefined,
+  tariffId: undefined,
+  tariffHash: undefined,
+  tariffPrices: undefined,
+} as const
 /** Fields dropped once a step succeeds: the last failure no longer describes the bill. */
 const RECOVERED = { error: undefined, failure: undefined, nextAttemptAt: undefined, attempts: 0 } as const
 
@@ -159,6 +172,8 @@ export function createBiller(options: BillerOptions): Biller {
   const again = new Set<string>()
   const retrying = new Map<string, Promise<BillRecord>>()
   let stopped = false
+  // Each refused (bill, tariff) is reported once, not at every re-check.
+  const refusalsTold = new Set<string>()
   // Backoff sleeps end early on stop, so a shutdown never waits out a retry delay.
   const stopping = new AbortController()
   // wake() ends the backoff sleeps too: something a bill may be waiting for changed on the chain.
@@ -208,11 +223,27 @@ export function createBiller(options: BillerOptions): Biller {
             { details: { bill: id } },
           )
         }
+        // Before any proof: a tariff that could read this home from the total is never proved against.
+        const refusal = refusedTariff(tariff, bill, options.slots ?? tariff.prices.length)
+        if (refusal) {
+          const key = `${id}:${tariff.tariffId}`
+          if (!refusalsTold.has(key)) {
+            refusalsTold.add(key)
+            log.warn('tariff refused: the bill waits', { bill: id, tariffId: tariff.tariffId.toString() })
+            options.onTariffRefused?.({
+              bill: id,
+              tariffId: tariff.tariffId.toString(),
+              reason: refusal.message,
+            })
+          }
+          throw refusal
+        }
         bill = await update(id, {
           ...RECOVERED,
           status: 'proving',
           tariffId: tariff.tariffId.toString(),
           tariffHash: tariff.hash.toString(),
+          tariffPrices: tariff.prices.map(String),
         })
         continue
       }
@@ -295,7 +326,9 @@ export function createBiller(options: BillerOptions): Biller {
           const bill = store.get(id) as BillRecord
           const failure = classifyFailure(error, failedStep(bill.status), isTransient(error))
           const attempts = bill.attempts + 1
-          const automatic = failure.temporary && attempts < maxAttempts
+          // A refused tariff is waited out, never given up on: the bill must not be proved against it,
+          // and only the utility can change what prices this period.
+          const automatic = failure.temporary && (attempts < maxAttempts || failure.kind === 'tariff-refused')
           const reason = {
             name: (error as Error).name ?? 'Error',
             message: (error as Error).message ?? String(error),

@@ -12,6 +12,7 @@ export type { FailureKind }
 export const FAILURE_KINDS = [
   'tariff-missing',
   'tariff-changed',
+  'tariff-refused',
   'meter-not-registered',
   'proof-rejected',
   'readings-mismatch',
@@ -33,6 +34,15 @@ export class TariffMissingError extends ZkMeterError {
   override name = 'TariffMissingError'
 }
 
+/**
+ * The tariff covering the period breaks the tariff rules or was published after the period began
+ * (docs/privacy.md): a bill proved against it could reveal more than the leakage budget, so the node
+ * does not prove it. The message says why in plain words.
+ */
+export class TariffRefusedError extends ZkMeterError {
+  override name = 'TariffRefusedError'
+}
+
 /** The resident asked to retry a bill that is not failed (in progress, waiting, or done). */
 export class BillNotFailedError extends ZkMeterError {
   override name = 'BillNotFailedError'
@@ -44,6 +54,8 @@ const ADVICE: Record<FailureKind, string> = {
     'The utility has not published a tariff for this period yet, so the bill cannot be priced. The node keeps trying by itself for a while; once the tariff is out, retry if it has given up.',
   'tariff-changed':
     'The utility published a new tariff that starts inside this period, and the ledger prices a period with a single tariff. Retrying proves the bill again under the tariff in force; if none covers the whole period, the utility has to sort it out.',
+  'tariff-refused':
+    'Your node will not prove this bill: the tariff the utility published for this period could be used to read your consumption from the bill total, so it breaks the privacy rules. The bill waits, unpaid and unproved, and the node checks again whenever the utility publishes a tariff; tell your utility. Why:',
   'meter-not-registered':
     'Your meter is not registered with the utility on the ledger yet. The node keeps trying by itself for a while; once the utility has registered it, retry if it has given up.',
   'proof-rejected':
@@ -65,6 +77,14 @@ function failure(
   flags: { temporary: boolean; reprove: boolean },
 ): BillFailure {
   return { kind, step, ledgerError, ...flags, advice: ADVICE[kind] }
+}
+
+/** A refused tariff's advice carries the rule it broke, in words, after the general explanation. */
+function refused(step: FailedStep, why: string): BillFailure {
+  return {
+    ...failure('tariff-refused', step, null, { temporary: true, reprove: true }),
+    advice: `${ADVICE['tariff-refused']} ${why}`,
+  }
 }
 
 /** The contract's custom error name, if `error` is a decoded ledger revert (LedgerRevertError). */
@@ -98,6 +118,7 @@ export function classifyFailure(error: unknown, step: FailedStep, transient: boo
     }
   }
   const name = (error as Error | undefined)?.name
+  if (name === 'TariffRefusedError') return refused(step, (error as Error).message)
   if (name === 'TariffMissingError') {
     return failure('tariff-missing', step, null, { temporary: true, reprove: true })
   }

@@ -13,7 +13,12 @@ export function ledgerBillingChain(ledger: LedgerClient): BillingChain {
     async findTariff(periodStart, periodEnd) {
       const tariff = await ledger.tariffCovering(periodStart, periodEnd)
       if (!tariff) return undefined
-      return { tariffId: tariff.tariffId, hash: tariff.tariffHash, prices: tariff.prices }
+      return {
+        tariffId: tariff.tariffId,
+        hash: tariff.tariffHash,
+        prices: tariff.prices,
+        publishedAt: tariff.publishedAt,
+      }
     },
     async findSubmittedBill(bill) {
       const onChain = await ledger.bills({ meter: bill.meter })

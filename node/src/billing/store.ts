@@ -41,6 +41,8 @@ export interface BillRecord {
   /** The Groth16 proof in the contract's layout, kept so a crash after proving does not re-prove. */
   proof?: { a: string[]; b: string[][]; c: string[] }
   tariffHash?: string
+  /** The tariff's prices (wei per Wh per slot, decimal), kept for the privacy view's "what this bill made public". */
+  tariffPrices?: string[]
   chainBillId?: `0x${string}`
   submitTx?: `0x${string}`
   paidTx?: `0x${string}`

@@ -231,6 +231,8 @@ export async function ensureLedger(options: {
 /**
  * A believable time-of-use curve for the demo, in wei per Wh per 15-minute slot (UTC):
  * cheap nights, a morning shoulder, an evening peak. ~10 kWh/day costs about 0.01 ETH.
+ * Four levels in runs of an hour or more, three significant digits, levels 5 % apart or more: it
+ * obeys the tariff rules (protocol/tariff-rules.ts, docs/privacy.md).
  */
 export function demoPrices(slots = 96): bigint[] {
   return Array.from({ length: slots }, (_, s) => {
@@ -242,11 +244,21 @@ export function demoPrices(slots = 96): bigint[] {
   })
 }
 
-/** On the dev chain the node plays the utility too: publish the demo tariff once. */
+/**
+ * On the dev chain the node plays the utility too: publish the demo tariff once, ahead of the chain's
+ * clock as every tariff must be. The dev chain's clock starts in 2020 (contracts/ts/chain.ts
+ * DEV_GENESIS_TIME), so the tariff is in force before any period the virtual meter closes.
+ */
 export async function ensureDevTariff(ledger: LedgerClient, slots: number): Promise<void> {
   if ((await ledger.tariffCount()) === 0n) {
     const prices = demoPrices(slots)
-    await ledger.publishTariff({ effectiveFrom: 0, prices, tariffHash: tariffHash(prices) })
+    const latest = await ledger.contract.runner?.provider?.getBlock('latest')
+    const { tariffNotice } = await ledger.policy()
+    const interval = 86_400n / BigInt(slots)
+    // A minute's margin: the publishing block comes a little after the latest one.
+    const earliest = BigInt(latest?.timestamp ?? 0) + tariffNotice + 60n
+    const effectiveFrom = ((earliest + interval - 1n) / interval) * interval
+    await ledger.publishTariff({ effectiveFrom, prices, tariffHash: tariffHash(prices) })
   }
 }
 

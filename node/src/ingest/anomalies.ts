@@ -47,6 +47,10 @@ export const ANOMALY_KINDS = [
   // the node itself
   'storage-error',
   'vault-error',
+  // billing (reported through Ingestor.reportAnomaly): a tariff the node refuses to prove against,
+  // and a ledger that accepts shorter bills than the resident's policy (docs/privacy.md)
+  'tariff-refused',
+  'ledger-policy',
 ] as const
 
 export type AnomalyKind = (typeof ANOMALY_KINDS)[number]

@@ -295,6 +295,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     addOutbound: (send) => outbound.add(send),
     flush,
     anomalies: (filter) => anomalyLog.list(filter),
+    reportAnomaly: anomaly,
     counters: () => ({ ...counters, ...anomalyLog.counters() }),
     periods: (meter) => assembledPeriods(meters, meter),
     status: () => [...meters.values()].map(meterStatus),

@@ -194,6 +194,8 @@ export interface Ingestor {
   flush(): Promise<void>
   anomalies(filter?: { meter?: string; kind?: AnomalyKind; since?: number }): Anomaly[]
   counters(): Record<string, number>
+  /** Records an anomaly found outside ingestion (billing refused a tariff, the ledger's policy). */
+  reportAnomaly(entry: Omit<Anomaly, 'id' | 'at'>): Anomaly
   periods(meter?: string): PeriodResult[]
   status(): MeterStatus[]
   on(event: 'record', listener: (e: RecordEvent) => void): Ingestor

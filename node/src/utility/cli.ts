@@ -9,13 +9,17 @@
 import { readFile } from 'node:fs/promises'
 import { Wallet } from 'ethers'
 import { InvalidInputError } from '#protocol/errors.ts'
+import { explainViolation, type LedgerPolicy, tariffViolation } from '#protocol/tariff-rules.ts'
 import { isProfileName, PROFILES } from '../../../circuits/src/profiles.ts'
 import { jsonRpcProvider } from '../../../contracts/ts/chain.ts'
 import { compileLedger } from '../../../contracts/ts/compile.ts'
+import { deploymentPolicy } from '../../../contracts/ts/deploy-policy.ts'
 import { connectLedger, deployLedger, type LedgerClient } from '../../../contracts/ts/ledger.ts'
 
 export const UTILITY_USAGE = `usage: zkmeter utility <command> [options]
-  deploy [--profile test|production]            deploy verifier + ledger; the key's account becomes the utility
+  deploy [--profile test|production] [--min-billing-days D] [--tariff-notice-days D]
+                                                deploy verifier + ledger; the key's account becomes the utility
+                                                (production: bills of 28+ days, tariffs 7 days ahead)
   register --meter 0x.. --household 0x.. --area N --start-time T --start-counter C
   tariff --effective-from T (--prices-file prices.json | --flat WEI | --peak WEI --offpeak WEI [--peak-hours 17-21])
                                                 publish a daily price curve of 96 slots, wei per Wh (< 2^64 each)
@@ -43,7 +47,7 @@ const U64_LIMIT = 1n << 64n
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/
 
 const COMMAND_FLAGS: Record<string, readonly string[]> = {
-  deploy: [],
+  deploy: ['min-billing-days', 'tariff-notice-days'],
   register: ['meter', 'household', 'area', 'start-time', 'start-counter'],
   tariff: ['effective-from', 'prices-file', 'flat', 'peak', 'offpeak', 'peak-hours'],
   bills: ['meter'],
@@ -174,8 +178,13 @@ export async function runUtility(
   const slots = PROFILES[profile].slots
   // Validate every argument before touching the key or the network: a typo fails fast and offline.
   let action: (ledger: LedgerClient) => Promise<unknown>
+  let policy: LedgerPolicy | undefined
   switch (command) {
     case 'deploy':
+      policy = deploymentPolicy(profile, {
+        minBillingDays: flags.get('min-billing-days'),
+        tariffNoticeDays: flags.get('tariff-notice-days'),
+      })
       action = async () => undefined
       break
     case 'register': {
@@ -195,6 +204,11 @@ export async function runUtility(
     case 'tariff': {
       const effectiveFrom = uintFlag(flags, 'effective-from')
       const prices = await tariffPrices(flags, slots)
+      // The ledger refuses a curve that breaks the tariff rules; say why before paying for a transaction.
+      const violation = tariffViolation(prices, slots)
+      if (violation !== undefined) {
+        throw new UtilityUsageError(`the tariff breaks a privacy rule: ${explainViolation(violation, slots)}`)
+      }
       action = async (ledger) => {
         const r = await ledger.publishTariff({ effectiveFrom, prices })
         return {
@@ -294,7 +308,7 @@ export async function runUtility(
     if (command === 'deploy') {
       // Same deployment as `npm run deploy:contracts` (contracts/ts/deploy-cli.ts), same output.
       const { n, slots: s } = PROFILES[profile]
-      const ledger = await deployLedger(wallet, artifacts, { slots: s, maxIntervals: n })
+      const ledger = await deployLedger(wallet, artifacts, { slots: s, maxIntervals: n, ...policy })
       return json({
         chainId: (await provider.getNetwork()).chainId,
         profile,
@@ -304,6 +318,7 @@ export async function runUtility(
         utility: wallet.address,
         slots: s,
         maxIntervals: n,
+        ...policy,
       })
     }
     const ledger = connectLedger(ledgerAddress as string, wallet, artifacts.ledger.abi, fromBlock)

@@ -118,7 +118,11 @@ describe('zkmeter utility', () => {
     expect(again.stderr).toMatch(/^zkmeter: LedgerRevertError: /)
 
     const pricesFile = join(dir, 'prices.json')
-    await writeFile(pricesFile, JSON.stringify({ prices: Array.from({ length: 96 }, (_, i) => 100 + i) }))
+    // A curve that obeys the tariff rules (docs/privacy.md): two levels, a 17–21 h peak.
+    await writeFile(
+      pricesFile,
+      JSON.stringify({ prices: Array.from({ length: 96 }, (_, i) => (i >= 68 && i < 84 ? 250 : 100)) }),
+    )
     const fromFile = await run([
       'tariff',
       ...chainArgs,
@@ -185,18 +189,30 @@ describe('zkmeter utility', () => {
   it('rejects bad arguments with a named error and exit code 1', async () => {
     const shortFile = join(dir, 'short.json')
     await writeFile(shortFile, JSON.stringify([1, 2, 3]))
+    // The audit's oracle: slots 76–79 priced 1, 2^15, 2^30, 2^45, the rest 0.
+    const oracleFile = join(dir, 'oracle.json')
+    await writeFile(
+      oracleFile,
+      JSON.stringify(Array.from({ length: 96 }, (_, i) => (i >= 76 && i < 80 ? 2 ** (15 * (i - 76)) : 0))),
+    )
     const chainArgs = ['--rpc-url', server.url, '--ledger', METER]
     // Independent runs, in parallel: each is a fresh process, and most fail before any network use.
-    const [noKey, badKey, fewPrices, tooBig, badAddress, unknownOption, noRpc, help] = await Promise.all([
-      run(['balance', ...chainArgs], { ZKMETER_UTILITY_KEY: undefined }),
-      run(['balance', ...chainArgs], { ZKMETER_UTILITY_KEY: '0x1234' }),
-      run(['tariff', ...chainArgs, '--effective-from', '0', '--prices-file', shortFile]),
-      run(['tariff', ...chainArgs, '--effective-from', '0', '--flat', String(1n << 64n)]),
-      run(['withdraw', ...chainArgs, '--to', '0x1234']),
-      run(['bills', ...chainArgs, '--area', '3']),
-      run(['balance', '--ledger', METER]),
-      run(['--help']),
-    ])
+    const [noKey, badKey, fewPrices, tooBig, badAddress, unknownOption, noRpc, help, oracle] =
+      await Promise.all([
+        run(['balance', ...chainArgs], { ZKMETER_UTILITY_KEY: undefined }),
+        run(['balance', ...chainArgs], { ZKMETER_UTILITY_KEY: '0x1234' }),
+        run(['tariff', ...chainArgs, '--effective-from', '0', '--prices-file', shortFile]),
+        run(['tariff', ...chainArgs, '--effective-from', '0', '--flat', String(1n << 64n)]),
+        run(['withdraw', ...chainArgs, '--to', '0x1234']),
+        run(['bills', ...chainArgs, '--area', '3']),
+        run(['balance', '--ledger', METER]),
+        run(['--help']),
+        run(['tariff', ...chainArgs, '--effective-from', '0', '--prices-file', oracleFile]),
+      ])
+    expect(oracle.code).toBe(1)
+    expect(oracle.stderr).toContain(
+      'UtilityUsageError: the tariff breaks a privacy rule: a tariff may have at most 4',
+    )
     expect(noKey.code).toBe(1)
     expect(noKey.stderr).toContain('UtilityConfigError: set ZKMETER_UTILITY_KEY')
     expect(badKey.code).toBe(1)

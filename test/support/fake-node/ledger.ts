@@ -63,6 +63,7 @@ export function fakeLedger(state: FakeNodeState): RoutesLedger {
         until: BigInt(t.until),
         tariffHash: BigInt(t.tariffHash),
         prices: t.prices.map(BigInt),
+        publishedAt: 0n,
       }
     },
     // The bills this household submitted: the ones with a ledger id and a total.

@@ -1,7 +1,8 @@
 import { html, LitElement } from 'lit'
 import { api, errorText } from '../lib/api.ts'
 import { formatEnergy, formatEth, formatPeriod, shorten } from '../lib/format.ts'
-import type { Privacy } from '../lib/types.ts'
+import { formatGwei } from '../lib/price-curve.ts'
+import type { Privacy, PublishedBill } from '../lib/types.ts'
 import { type Load, load, loading, renderLoad } from './load-state.ts'
 import { shared } from './styles.ts'
 
@@ -67,6 +68,29 @@ export class PrivacyView extends LitElement {
     }
   }
 
+  /** One bill's public facts in words: what anyone reading the ledger learns from it (docs/privacy.md). */
+  #disclosure(b: PublishedBill) {
+    const levels = b.levels ?? []
+    const energy = (wh: string) => formatEnergy(Number(wh))
+    return html`<li data-disclosure=${b.id}>
+      <strong>${formatPeriod(b.periodStart, b.periodEnd)}</strong>: the period, ${formatEnergy(b.energyWh)} in all
+      and a total of ${b.total === undefined ? '—' : formatEth(b.total)}${b.tariffId ? html` under tariff ${b.tariffId}` : ''}.
+      ${
+        levels.length === 0
+          ? ''
+          : levels.length === 1
+            ? html`With a single price, that says nothing about when you used it.`
+            : html`With ${levels.length} prices a day, anyone can work out the energy you used at each price over the period:
+              <ul>${levels.map(
+                (
+                  l,
+                ) => html`<li data-level>${l.hours.join(', ')} UTC at ${formatGwei(BigInt(l.price))} gwei/Wh:
+                  ${l.exact ? html`exactly <strong>${energy(l.minWh)}</strong>` : html`between ${energy(l.minWh)} and ${energy(l.maxWh)}`}</li>`,
+              )}</ul>`
+      }
+    </li>`
+  }
+
   #view(p: Privacy) {
     return html`<section class="card" aria-labelledby="pub-h">
         <h3 id="pub-h">Published on-chain</h3>
@@ -83,6 +107,17 @@ export class PrivacyView extends LitElement {
                     <td class="mono" title=${b.commitment}>${shorten(b.commitment)}</td><td class="mono" title=${b.manifestCid}>${shorten(b.manifestCid)}</td>
                     <td class="mono" title=${b.submitTx ?? ''}>${b.submitTx ? shorten(b.submitTx) : '—'}</td></tr>`,
                 )}</tbody></table></div>`
+        }
+      </section>
+      <section class="card" aria-labelledby="what-h">
+        <h3 id="what-h">What each bill made public</h3>
+        <p class="small muted">A bill reveals its period, its energy and its total, and so the energy per price level of its tariff (two
+          numbers tie them together) — never a single reading. The ledger refuses tariffs that would reveal more: at most 4 prices a day,
+          each held for an hour or more, with few significant digits.</p>
+        ${
+          p.published.length === 0
+            ? html`<p class="muted">No bill published yet.</p>`
+            : html`<ul>${p.published.map((b) => this.#disclosure(b))}</ul>`
         }
       </section>
       <section class="card" aria-labelledby="priv-h">

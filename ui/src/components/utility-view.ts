@@ -1,4 +1,5 @@
 import { css, html, LitElement, svg } from 'lit'
+import { explainViolation, tariffViolation } from '#protocol/tariff-rules.ts'
 import { api, errorText } from '../lib/api.ts'
 import { linearScale, linePath, niceDomain } from '../lib/chart.ts'
 import { formatDate, formatEnergy, formatEth, formatPeriod, formatTime, shorten } from '../lib/format.ts'
@@ -170,6 +171,15 @@ export class UtilityView extends LitElement {
     })
   }
 
+  /** The tariff rules (docs/privacy.md) checked as the curve is edited: the ledger enforces the same. */
+  #tariffRules() {
+    if (this.curve.max() === 0n) return ''
+    const violation = tariffViolation(this.curve.prices, this.curve.slots)
+    return violation === undefined
+      ? html`<p class="small ok" data-tariff-rules="ok">Obeys the tariff rules: at most 4 prices a day, each held an hour or more, 3 significant digits, prices 5 % apart.</p>`
+      : html`<p class="error" role="alert" data-tariff-rules=${violation.rule}>The ledger would refuse this curve: ${explainViolation(violation, this.curve.slots)}.</p>`
+  }
+
   #publishTariff(event: Event): void {
     const data = new FormData(event.target as HTMLFormElement)
     void this.#submit('tariff', event, async () => {
@@ -177,6 +187,12 @@ export class UtilityView extends LitElement {
       if (!Number.isFinite(effectiveFrom)) throw new Error('Choose the day the tariff takes effect.')
       if (this.curve.max() === 0n)
         throw new Error('Every price is zero: set the curve (a preset or the hour inputs) first.')
+      const violation = tariffViolation(this.curve.prices, this.curve.slots)
+      if (violation !== undefined) {
+        throw new Error(
+          `The ledger would refuse this tariff: ${explainViolation(violation, this.curve.slots)}.`,
+        )
+      }
       await api.publishTariff({ body: { effectiveFrom, prices: this.curve.toWeiStrings() } })
       await this.#tariffs.reload()
       return `Tariff published: it applies from ${formatTime(effectiveFrom)}.`
@@ -343,6 +359,7 @@ export class UtilityView extends LitElement {
           <zkm-price-curve-editor .curve=${this.curve} @curve-change=${(e: CustomEvent<PriceCurve>) => {
             this.curve = e.detail
           }}></zkm-price-curve-editor>
+          ${this.#tariffRules()}
           <div class="row">
             <label>Takes effect (UTC midnight of)<input name="effectiveFrom" type="date" required .value=${next} /></label>
             <button type="submit" ?disabled=${this.#form('tariff').busy}>Publish tariff</button>

@@ -4,6 +4,8 @@
  * Wh (the same number as µETH per kWh), by dragging across slots, per hour, or from presets.
  */
 
+import { priceUnit } from '#protocol/tariff-rules.ts'
+
 export const GWEI = 1_000_000_000n
 /** The ledger stores prices as uint64. */
 export const MAX_PRICE_WEI = 2n ** 64n - 1n
@@ -61,7 +63,11 @@ export class PriceCurve {
     return first
   }
 
-  /** Presets around a base price: flat; day-night (night 00–07 and 22–24 at half); peak 17–21 at 2×. */
+  /**
+   * Presets around a base price: flat; day-night (night 00–07 and 22–24 at half); peak 17–21 at 2×.
+   * Prices are rounded to three significant digits of the highest one, as the tariff rules require
+   * (protocol/tariff-rules.ts): a base of 12.34 gwei gives a peak of 24.7 and a base of 12.3.
+   */
   applyPreset(name: PresetName, base: bigint): void {
     for (let s = 0; s < this.slots; s++) {
       const hour = (s * 24) / this.slots
@@ -69,6 +75,12 @@ export class PriceCurve {
       if (name === 'day-night' && (hour < 7 || hour >= 22)) price = base / 2n
       if (name === 'peak' && hour >= 17 && hour < 21) price = base * 2n
       this.set(s, price)
+    }
+    const unit = priceUnit(this.max())
+    for (let s = 0; s < this.slots; s++) {
+      const p = this.prices[s] as bigint
+      const rounded = ((p + unit / 2n) / unit) * unit
+      this.set(s, rounded > MAX_PRICE_WEI ? p - (p % unit) : rounded)
     }
   }
 

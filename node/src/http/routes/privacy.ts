@@ -2,6 +2,7 @@
 
 import type { RouteHandlers } from '#protocol/api/routes.ts'
 import { hexToBytes } from '#protocol/eip712.ts'
+import { billDisclosure } from '#protocol/tariff-rules.ts'
 import type { RoutesContext } from '../context.ts'
 import { jsonObject } from '../params.ts'
 import { findBill } from './bills.ts'
@@ -14,6 +15,19 @@ const PRIVATE = [
   'sensor readings (temperature, light, gas, water) and relay history',
   'the salt of each period commitment',
 ]
+
+/** What the bill's energy and total reveal per price level of its tariff (docs/privacy.md). */
+function publishedLevels(b: { tariffPrices?: string[]; energyWh: number; total?: string }) {
+  if (b.tariffPrices === undefined || b.total === undefined) return undefined
+  const levels = billDisclosure(b.tariffPrices.map(BigInt), BigInt(b.energyWh), BigInt(b.total))
+  return levels?.map((l) => ({
+    price: l.price.toString(),
+    hours: l.hours,
+    minWh: l.minWh.toString(),
+    maxWh: l.maxWh.toString(),
+    exact: l.exact,
+  }))
+}
 
 export function privacyRoutes(ctx: PrivacyContext): Pick<RouteHandlers, 'privacy' | 'grant'> {
   return {
@@ -36,6 +50,8 @@ export function privacyRoutes(ctx: PrivacyContext): Pick<RouteHandlers, 'privacy
                   energyWh: b.energyWh,
                   submitTx: b.submitTx,
                   proof: b.proof,
+                  tariffId: b.tariffId,
+                  levels: publishedLevels(b),
                 },
               ]
             : [],
