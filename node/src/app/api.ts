@@ -1,4 +1,5 @@
 /** The HTTP API and the UI's static files, on the configured address. */
+import { createAuthorizer } from '../auth/authorize.ts'
 import type { NodeConfig } from '../config.ts'
 import type { HouseholdContext } from '../http/context.ts'
 import { registerRoutes } from '../http/routes.ts'
@@ -20,6 +21,7 @@ export async function startApi(options: {
     fallback: serveStatic(),
     log: options.log,
     categorize: categorizeDependencyFailure,
+    authorize: createAuthorizer(options.context.auth),
   })
   registerRoutes(api, options.context)
   const { url } = await api.start()

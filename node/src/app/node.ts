@@ -10,6 +10,7 @@
  */
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
+import { openAuth } from '../auth/service.ts'
 import { processProver } from '../billing/prover/prover-process.ts'
 import { provisionMeter, registerDevMeterAtFirstPeriod } from '../chain/provisioning.ts'
 import type { NodeConfig } from '../config.ts'
@@ -38,6 +39,8 @@ export type { HouseholdContext } from '../http/context.ts'
 export interface HouseholdNode {
   readonly context: HouseholdContext
   readonly urls: { api: string; rpc: string; mqtt: string }
+  /** This run's admin token (also in `<dataDir>/auth/admin-token`): in-process callers use it. */
+  readonly adminToken: string
   stop(): Promise<void>
 }
 
@@ -168,6 +171,8 @@ export async function startHouseholdNode(
       log: root.child({ source: 'virtual-meter' }),
     })
 
+    // Who may call the API (pairing, sessions, tokens): secure cookies once the API is HTTPS.
+    const auth = await openAuth({ dataDir: config.dataDir, log: root.child({ source: 'auth' }) })
     const context: HouseholdContext = {
       ...chain, // provider, chainId, rpcUrl, ledger, wallet, utility
       config,
@@ -189,10 +194,16 @@ export async function startHouseholdNode(
       priceAt,
       startedAt: Date.now(),
       log: root.child({ source: 'http' }),
+      auth,
     }
     const url = await startApi({ http: config.http, context, lifecycle, log: root.child({ source: 'http' }) })
     log.info('household node ready', { api: url, rpc: chain.rpcUrl, mqtt: mqttUrl })
-    return { context, urls: { api: url, rpc: chain.rpcUrl, mqtt: mqttUrl }, stop: () => lifecycle.stop() }
+    return {
+      context,
+      urls: { api: url, rpc: chain.rpcUrl, mqtt: mqttUrl },
+      adminToken: auth.adminToken,
+      stop: () => lifecycle.stop(),
+    }
   } catch (error) {
     await lifecycle.stop()
     throw error

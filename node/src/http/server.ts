@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import type { Principal } from '#protocol/api/types.ts'
 import { type Logger, silentLogger } from '../log/logger.ts'
 import { type Categorize, errorAnswer, HttpError } from './errors.ts'
 
@@ -18,12 +19,15 @@ export interface RequestContext {
   json(): Promise<unknown>
   req: IncomingMessage
   res: ServerResponse
+  /** The caller, as `authorize` resolved it (undefined without it). */
+  principal?: Principal | undefined
 }
 
 export type Handler = (ctx: RequestContext) => Promise<unknown> | unknown
 
 interface Route {
   method: string
+  path: string
   pattern: RegExp
   keys: string[]
   handler: Handler
@@ -39,6 +43,15 @@ export interface HttpApiOptions {
   log?: Logger
   /** Names failures of the node's dependencies in foreign errors (e.g. the chain down → 503). */
   categorize?: Categorize
+  /**
+   * Resolves the caller before a route's handler runs and before the stream attaches
+   * (node/src/auth/authorize.ts); throws an HttpError (401/403) to refuse. `path` is the route's
+   * own pattern (`/api/bills/:id/pay`). Unset: no authentication (a test of this layer alone).
+   */
+  authorize?: (
+    req: IncomingMessage,
+    route: { method: string; path: string },
+  ) => Promise<Principal | undefined>
 }
 
 export interface HttpApi {
@@ -119,6 +132,13 @@ export function createHttpApi(options: HttpApiOptions = {}): HttpApi {
     const method = req.method ?? 'GET'
     const hub = method === 'GET' ? hubs.get(url.pathname) : undefined
     if (hub) {
+      try {
+        await options.authorize?.(req, { method, path: url.pathname })
+      } catch (error) {
+        const answer = errorAnswer(error, options.categorize)
+        send(res, answer.status, answer.body)
+        return
+      }
       hub.attach(req, res)
       return
     }
@@ -158,6 +178,7 @@ export function createHttpApi(options: HttpApiOptions = {}): HttpApi {
       },
     }
     try {
+      if (options.authorize) ctx.principal = await options.authorize(req, { method, path: route.path })
       const result = await route.handler(ctx)
       if (!res.headersSent) send(res, 200, result ?? { ok: true })
     } catch (error) {
@@ -178,7 +199,7 @@ export function createHttpApi(options: HttpApiOptions = {}): HttpApi {
   return {
     server,
     route(method, path, handler) {
-      routes.push({ method: method.toUpperCase(), ...compile(path), handler })
+      routes.push({ method: method.toUpperCase(), path, ...compile(path), handler })
     },
     sse(path, hub) {
       hubs.set(path, hub)
