@@ -77,6 +77,11 @@ async function call<T>(
         cause: error.cause,
       })
     }
+    if (error.status === 401) {
+      throw new CliError(
+        `the node at ${apiBase(config)} refused this command's credential: run it on the node's machine with the node's --data-dir (its admin token is in <data-dir>/auth/admin-token), or set ZKMETER_TOKEN to a token from \`zkmeter tokens create\``,
+      )
+    }
     throw new CliError(`${error.method} ${error.path}: ${error.status} ${error.body?.message ?? error.text}`)
   }
 }

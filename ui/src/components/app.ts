@@ -147,11 +147,8 @@ export class ZkmApp extends LitElement {
       this.#paired((await api.session()).session)
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) this.#unpaired()
-      else {
-        // The node is not answering: show the app (its views say so) and try the session later.
-        this.auth = 'paired'
-        setTimeout(() => void this.#authenticate(), 3000)
-      }
+      // The node is not answering: the views say so; ask again in a moment.
+      else setTimeout(() => void this.#authenticate(), 3000)
     }
   }
 
