@@ -103,9 +103,10 @@ export class ZkmApp extends LitElement {
    * `unknown` until the node said who this device is: the views load meanwhile (a paired device,
    * the usual case, waits for nothing); a 401 from any of them or from the session shows pairing.
    */
-  declare auth: 'unknown' | 'unpaired' | 'paired'
+  declare auth: 'pairing' | 'unknown' | 'unpaired' | 'paired'
   declare pairError: string
-  #connection = new StreamConnection(this)
+  /** The live stream (started here unless a code in the URL pairs this device first). */
+  #connection: StreamConnection | undefined
   #offUnauthenticated: (() => void) | undefined
   #onHash = () => {
     this.route = parseRoute(location.hash)
@@ -114,14 +115,19 @@ export class ZkmApp extends LitElement {
   constructor() {
     super()
     this.route = parseRoute(location.hash)
-    this.auth = 'unknown'
+    // A code in the URL (the printed link, the QR code): pair before any view asks the node
+    // anything, so no request goes out without the session, and no stale 401 undoes the pairing.
+    this.auth = /(^#|&)pair=/.test(location.hash) ? 'pairing' : 'unknown'
+    if (this.auth === 'unknown') this.#connection = new StreamConnection(this)
     this.pairError = ''
   }
 
   override connectedCallback(): void {
     super.connectedCallback()
     addEventListener('hashchange', this.#onHash)
-    this.#offUnauthenticated = onUnauthenticated(() => this.#unpaired())
+    this.#offUnauthenticated = onUnauthenticated(() => {
+      if (this.auth !== 'pairing') this.#unpaired()
+    })
     void this.#authenticate()
   }
 
@@ -141,6 +147,7 @@ export class ZkmApp extends LitElement {
         return
       } catch (error) {
         this.pairError = errorText(error)
+        this.auth = 'unknown'
       }
     }
     try {
@@ -153,12 +160,17 @@ export class ZkmApp extends LitElement {
   }
 
   #paired(session: Principal): void {
-    const wasUnpaired = this.auth === 'unpaired'
+    const wasUnpaired = this.auth === 'unpaired' || this.auth === 'pairing'
     this.session = session
     setSession(session)
     this.auth = 'paired'
-    // Back from the pairing screen: the views subscribe as they connect, then the stream opens.
-    if (wasUnpaired) void this.updateComplete.then(() => stream.start())
+    // Just paired: the views subscribe as they connect, then the stream opens.
+    if (wasUnpaired) {
+      void this.updateComplete.then(() => {
+        if (this.#connection) stream.start()
+        else this.#connection = new StreamConnection(this)
+      })
+    }
   }
 
   #unpaired(): void {
@@ -214,11 +226,14 @@ export class ZkmApp extends LitElement {
   }
 
   override render() {
+    if (this.auth === 'pairing') {
+      return html`<main><p class="muted" role="status">Pairing this device…</p></main>`
+    }
     if (this.auth === 'unpaired') {
       return html`<header><span class="brand">zkmeter</span></header>
         <main><zkm-pairing @paired=${(e: CustomEvent<Principal>) => this.#paired(e.detail)}></zkm-pairing></main>`
     }
-    const connection = this.#connection.state
+    const connection = this.#connection?.state ?? 'connecting'
     const connText =
       connection === 'open' ? 'live' : connection === 'connecting' ? 'reconnecting…' : 'offline — retrying'
     return html`<header>
