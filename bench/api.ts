@@ -1,6 +1,7 @@
 /**
  * bench:api — the HTTP API's latency with every web guard on (Host allowlist, fetch metadata,
- * Origin, body type; security headers on every answer), on loopback.
+ * Origin, body type; security headers on every answer) and authentication (a paired browser's
+ * session cookie, checked by the authorizer on every request), on loopback.
  *
  * - `api_p50_ms`, `api_p95_ms`, `api_p99_ms`: GET /api/status (what every page load of the UI
  *   asks first), sent as the UI's own page sends it (Host, Sec-Fetch-Site: same-origin), one
@@ -33,7 +34,9 @@ if (process.argv.includes('--serve')) {
     dist: await mkdtemp(join(tmpdir(), 'zkm-bench-api-')),
     relayConfirmMs: 0,
   })
-  process.send?.({ url: node.url })
+  // A paired browser: every request carries its session cookie, as the UI's would.
+  const session = await node.pair('resident')
+  process.send?.({ url: node.url, cookie: session.header })
   // The server's CPU time on request: unlike wall time, it does not grow with other processes' load.
   process.on('message', () => process.send?.({ cpu: process.cpuUsage() }))
   process.on('disconnect', () => void node.close().then(() => process.exit(0)))
@@ -51,8 +54,8 @@ async function main(): Promise<void> {
   const child = fork(fileURLToPath(import.meta.url), ['--serve'], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once('message', (m) => resolve((m as { url: string }).url))
+  const { url, cookie } = await new Promise<{ url: string; cookie: string }>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as { url: string; cookie: string }))
     child.once('exit', (code) => reject(new Error(`the bench node exited (${code})`)))
   })
   const { port, host } = new URL(url)
@@ -70,6 +73,7 @@ async function main(): Promise<void> {
           path,
           headers: {
             host,
+            cookie,
             'sec-fetch-site': 'same-origin',
             'sec-fetch-mode': 'cors',
             ...(method === 'GET' ? {} : { origin: url, 'content-type': 'application/json' }),

@@ -26,6 +26,7 @@ import { createServer } from 'node:net'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
+import { fetchAsAdmin } from '../test/support/node-auth.ts'
 import { BUNDLE, buildNode, NODE_RUN_FLAGS } from '../tools/build-node.mjs'
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 60)
@@ -91,6 +92,7 @@ interface Run {
 interface StartedNode {
   node: ChildProcess
   api: string
+  dataDir: string
   mqttPort: number
   exited: Promise<void>
   /** SIGKILL if still running, then remove the data dir. */
@@ -129,7 +131,8 @@ async function startNode(label: string, args: string[], meterSpeed: number): Pro
   try {
     const deadline = Date.now() + 120_000
     for (;;) {
-      const ok = await fetch(`${api}/api/status`).then(
+      // As the local CLI does: with the admin token the node wrote to its data dir.
+      const ok = await fetchAsAdmin(dataDir, `${api}/api/status`).then(
         (r) => r.ok,
         () => false,
       )
@@ -143,7 +146,7 @@ async function startNode(label: string, args: string[], meterSpeed: number): Pro
     throw error
   }
   console.log(`${label}: node ready at ${api}`)
-  return { node, api, mqttPort, exited, dispose }
+  return { node, api, dataDir, mqttPort, exited, dispose }
 }
 
 async function measure(label: string, args: string[]): Promise<Run> {
@@ -161,7 +164,7 @@ async function measure(label: string, args: string[]): Promise<Run> {
     await client.subscribeAsync('tele/+/SENSOR', { qos: 0 })
 
     const controller = new AbortController()
-    const res = await fetch(`${api}/api/stream`, { signal: controller.signal })
+    const res = await fetchAsAdmin(started.dataDir, `${api}/api/stream`, { signal: controller.signal })
     const reader = (res.body as ReadableStream<Uint8Array>).getReader()
     const decoder = new TextDecoder()
     let buffer = ''
@@ -250,7 +253,9 @@ async function measureBilling(label: string, args: string[], bills: number) {
       for (const child of await children(pid)) {
         if (child.cmdline.includes('prover-worker')) prover = Math.max(prover, await rssMb(child.pid))
       }
-      const list = (await fetch(`${started.api}/api/bills`).then((r) => r.json())) as {
+      const list = (await fetchAsAdmin(started.dataDir, `${started.api}/api/bills`).then((r) =>
+        r.json(),
+      )) as {
         bills: { status: string }[]
       }
       verified = list.bills.filter((b) => b.status === 'verified' || b.status === 'paid').length

@@ -55,6 +55,13 @@ async function firstValue(browser: Browser, server: FakeNode | string): Promise<
   const times: number[] = []
   let seq = 10
   const url = typeof server === 'string' ? server : server.url
+  if (typeof server !== 'string') {
+    // A paired browser, as a resident's is (the session cookie pairing gives).
+    const cookie = await server.pair()
+    await browser.context.addCookies([
+      { name: cookie.name, value: cookie.value, url, httpOnly: true, sameSite: 'Strict' },
+    ])
+  }
   const ticker =
     typeof server === 'string' ? undefined : setInterval(() => server.emit('reading', reading(seq++)), 100)
   try {

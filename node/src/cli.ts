@@ -2,6 +2,9 @@
 import { type ApiClient, ApiError, createApiClient } from '#protocol/api/client.ts'
 import { ZkMeterError } from '#protocol/errors.ts'
 import { startHouseholdNode } from './app/node.ts'
+import { readAdminToken } from './auth/admin-token.ts'
+import { AUTH_USAGE, runAuthCommand } from './auth/cli.ts'
+import { pairingText } from './auth/terminal.ts'
 /**
  * zkmeter — the household node's command line.
  *
@@ -13,6 +16,10 @@ import { startHouseholdNode } from './app/node.ts'
  *   zkmeter grant <bill-id> <x25519-public-key-hex>   disclose one period to a recipient
  *   zkmeter export [--from t] [--to t]               your interval readings as CSV
  *   zkmeter cert [--new-ca]      the household CA a phone installs, and its fingerprint
+ *   zkmeter pair | tokens …      pair a phone; bearer tokens (node/src/auth/cli.ts)
+ *
+ * Commands that ask the running node send its admin token (`<data-dir>/auth/admin-token`, written
+ * at every start), or ZKMETER_TOKEN when set (a node on another machine, a read-only token).
  *
  * Options are the node's configuration (docs/cli.md): --data-dir, --port, --rpc-url, --mqtt-url, …
  * A passphrase comes from ZKMETER_PASSPHRASE (never a flag: flags show up in process lists).
@@ -22,7 +29,7 @@ import { initHousehold, NotInitializedError, openHousehold } from './identity/id
 import { certificateReport, httpsSummary } from './tls/cli.ts'
 import { runUtility } from './utility/cli.ts'
 
-const USAGE = `usage: zkmeter <init|start|status|bills|pay|retry|grant|export|cert|utility> [options]
+const USAGE = `usage: zkmeter <init|start|status|bills|pay|retry|grant|export|cert|pair|tokens|utility> [options]
   init                     create household keys (dev mode unless ZKMETER_DEV=false; passphrase from ZKMETER_PASSPHRASE)
   start                    run the household node (creates dev keys on first start in dev mode)
   status                   status of the running node
@@ -32,6 +39,7 @@ const USAGE = `usage: zkmeter <init|start|status|bills|pay|retry|grant|export|ce
   grant <bill-id> <key>    disclose one period to the holder of an X25519 public key (0x + 64 hex)
   export [--from t --to t] interval readings as CSV on stdout
   cert [--new-ca]          the household CA to install on a phone, its fingerprint, the server certificate
+${AUTH_USAGE}
   utility <command>        the utility's side on a chain: deploy, register, tariff, bills, … (utility --help)
 options: --data-dir DIR --host H --port P --listen ADDR --https-port P --rpc-url URL --ledger ADDR --chain-port P --mqtt-url URL
          --mqtt-port P --simulated-meter BOOL --meter-speed X --period-days D --circuit test|production
@@ -48,21 +56,34 @@ function apiBase(config: NodeConfig): string {
   return `http://${host}:${config.http.port}`
 }
 
-/** The running node's API (protocol/api/client.ts); every call may take up to two minutes. */
-function nodeApi(config: NodeConfig): ApiClient {
-  return createApiClient({ baseUrl: apiBase(config) })
+/**
+ * The running node's API (protocol/api/client.ts) with ZKMETER_TOKEN or the node's admin token;
+ * every call may take up to two minutes.
+ */
+async function nodeApi(config: NodeConfig): Promise<ApiClient> {
+  const token = process.env.ZKMETER_TOKEN || (await readAdminToken(config.dataDir))
+  return createApiClient({ baseUrl: apiBase(config), ...(token ? { token } : {}) })
 }
 
 /** Runs one API call, turning the client's errors into the CLI's one-line messages. */
-async function call<T>(config: NodeConfig, request: (signal: AbortSignal) => Promise<T>): Promise<T> {
+async function call<T>(
+  config: NodeConfig,
+  request: (signal: AbortSignal) => Promise<T>,
+  options: { raw?: boolean } = {},
+): Promise<T> {
   try {
     return await request(AbortSignal.timeout(120_000))
   } catch (error) {
-    if (!(error instanceof ApiError)) throw error
+    if (!(error instanceof ApiError) || options.raw) throw error
     if (error.status === 0) {
       throw new CliError(`no household node answers at ${apiBase(config)}: start it with \`npm start\``, {
         cause: error.cause,
       })
+    }
+    if (error.status === 401) {
+      throw new CliError(
+        `the node at ${apiBase(config)} refused this command's credential: run it on the node's machine with the node's --data-dir (its admin token is in <data-dir>/auth/admin-token), or set ZKMETER_TOKEN to a token from \`zkmeter tokens create\``,
+      )
     }
     throw new CliError(`${error.method} ${error.path}: ${error.status} ${error.body?.message ?? error.text}`)
   }
@@ -88,8 +109,14 @@ async function main(argv: string[]): Promise<void> {
   }
   const newCa = flags.get('new-ca') === 'true'
   flags.delete('new-ca')
+  const authFlags = new Map<string, string>()
+  for (const key of ['role', 'name', 'qr']) {
+    const v = flags.get(key)
+    if (v !== undefined) authFlags.set(key, v)
+    flags.delete(key)
+  }
   const config = loadConfig({ flags, env: process.env })
-  const api = nodeApi(config)
+  const api = await nodeApi(config)
   const passphrase = process.env.ZKMETER_PASSPHRASE
   switch (command) {
     case 'init': {
@@ -138,6 +165,11 @@ async function main(argv: string[]): Promise<void> {
         '',
       ]
       process.stdout.write(lines.join('\n'))
+      // The first device pairs with this code (printed here only, never logged): over HTTPS when
+      // the node listens on the home network (a phone scans the QR), else on loopback.
+      process.stdout.write(
+        `\n${pairingText(node.urls.https?.url ?? node.urls.api, node.context.auth.issuePairingCode('resident'))}\n`,
+      )
       let stopping = false
       const stop = (signal: string) => {
         if (stopping) return
@@ -185,6 +217,19 @@ async function main(argv: string[]): Promise<void> {
       print(await call(config, (signal) => api.grant({ body, signal })))
       return
     }
+    case 'pair':
+    case 'tokens':
+      print(
+        await runAuthCommand({
+          command,
+          args,
+          flags: authFlags,
+          api,
+          apiUrl: apiBase(config),
+          call: (request, options) => call(config, request, options),
+        }),
+      )
+      return
     case 'export': {
       process.stdout.write(await call(config, (signal) => api.exportCsv({ query: range, signal })))
       return

@@ -2,7 +2,7 @@
  * The one HTTP client of the node's API (routes.ts), for the web UI and the CLI alike: one typed
  * function per route, built from the route table, over `fetch` (browser and Node).
  *
- *   const api = createApiClient({ baseUrl: 'http://127.0.0.1:8787' })
+ *   const api = createApiClient({ baseUrl: 'http://127.0.0.1:8787', token })
  *   const { bills } = await api.bills()
  *   await api.setRelay({ params: { channel: 3 }, body: { on: true } })
  *
@@ -82,6 +82,11 @@ export interface ApiClientOptions {
   baseUrl?: string
   fetch?: typeof fetch
   headers?: Record<string, string>
+  /**
+   * A bearer token (`zkmeter tokens create`, or the node's admin token file for the local CLI),
+   * sent as `Authorization: Bearer …`. A browser leaves it unset: its session cookie goes along.
+   */
+  token?: string
 }
 
 interface RawArgs {
@@ -138,6 +143,7 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
         headers: {
           accept: route.text ? 'text/csv, application/json' : 'application/json',
           ...(hasBody ? { 'content-type': 'application/json' } : {}),
+          ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
           ...options.headers,
         },
         body: hasBody ? JSON.stringify(args.body) : null,

@@ -25,26 +25,39 @@ import type {
   MeshReport,
   MeshRestoreReport,
   Notice,
+  PairingCode,
+  Principal,
   Privacy,
   Reading,
   RelayEvent,
   RelaySwitched,
   Relays,
   Resolution,
+  Role,
   Rule,
   RuleSet,
+  SessionInfo,
   Status,
   TariffPublished,
   Today,
+  TokenInfo,
   Transaction,
 } from './types.ts'
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE'
 
+/**
+ * Who may call a route (enforced in one place, node/src/auth/authorize.ts): `public` anyone (only
+ * pairing itself), `read` any paired session or token, `resident` a session or token of the
+ * resident role (not a read-only one). The utility's own routes also need the utility key.
+ */
+export type Access = 'public' | 'read' | 'resident'
+
 export interface RouteDefinition {
   method: Method
   /** `:name` segments are path params. */
   path: string
+  access: Access
   /** The answer is a text download (CSV), not JSON: its media type and the file name offered. */
   text?: { type: string; filename: string }
 }
@@ -52,52 +65,63 @@ export interface RouteDefinition {
 /** Every route of the node, by the name the client's function has. */
 export const ROUTES = {
   // status
-  status: { method: 'GET', path: '/api/status' },
-  chain: { method: 'GET', path: '/api/chain' },
+  status: { method: 'GET', access: 'read', path: '/api/status' },
+  chain: { method: 'GET', access: 'read', path: '/api/chain' },
   // readings
-  latestReading: { method: 'GET', path: '/api/readings/latest' },
-  readings: { method: 'GET', path: '/api/readings' },
-  today: { method: 'GET', path: '/api/summary/today' },
+  latestReading: { method: 'GET', access: 'read', path: '/api/readings/latest' },
+  readings: { method: 'GET', access: 'read', path: '/api/readings' },
+  today: { method: 'GET', access: 'read', path: '/api/summary/today' },
   exportCsv: {
     method: 'GET',
+    access: 'read',
     path: '/api/export.csv',
     text: { type: 'text/csv; charset=utf-8', filename: 'zkmeter-readings.csv' },
   },
-  anomalies: { method: 'GET', path: '/api/anomalies' },
+  anomalies: { method: 'GET', access: 'read', path: '/api/anomalies' },
   // bills
-  bills: { method: 'GET', path: '/api/bills' },
-  bill: { method: 'GET', path: '/api/bills/:id' },
-  payBill: { method: 'POST', path: '/api/bills/:id/pay' },
-  retryBill: { method: 'POST', path: '/api/bills/:id/retry' },
+  bills: { method: 'GET', access: 'read', path: '/api/bills' },
+  bill: { method: 'GET', access: 'read', path: '/api/bills/:id' },
+  payBill: { method: 'POST', access: 'resident', path: '/api/bills/:id/pay' },
+  retryBill: { method: 'POST', access: 'resident', path: '/api/bills/:id/retry' },
   // home
-  relays: { method: 'GET', path: '/api/relays' },
-  setRelay: { method: 'POST', path: '/api/relays/:channel' },
-  setFan: { method: 'POST', path: '/api/fan' },
-  rules: { method: 'GET', path: '/api/rules' },
-  replaceRules: { method: 'PUT', path: '/api/rules' },
-  putRule: { method: 'PUT', path: '/api/rules/:id' },
-  deleteRule: { method: 'DELETE', path: '/api/rules/:id' },
-  command: { method: 'POST', path: '/api/command' },
+  relays: { method: 'GET', access: 'read', path: '/api/relays' },
+  setRelay: { method: 'POST', access: 'resident', path: '/api/relays/:channel' },
+  setFan: { method: 'POST', access: 'resident', path: '/api/fan' },
+  rules: { method: 'GET', access: 'read', path: '/api/rules' },
+  replaceRules: { method: 'PUT', access: 'resident', path: '/api/rules' },
+  putRule: { method: 'PUT', access: 'resident', path: '/api/rules/:id' },
+  deleteRule: { method: 'DELETE', access: 'resident', path: '/api/rules/:id' },
+  command: { method: 'POST', access: 'resident', path: '/api/command' },
   // safety
-  alarms: { method: 'GET', path: '/api/alarms' },
-  acknowledgeAlarm: { method: 'POST', path: '/api/alarms/:id/ack' },
-  notices: { method: 'GET', path: '/api/notices' },
+  alarms: { method: 'GET', access: 'read', path: '/api/alarms' },
+  acknowledgeAlarm: { method: 'POST', access: 'resident', path: '/api/alarms/:id/ack' },
+  notices: { method: 'GET', access: 'read', path: '/api/notices' },
   // neighbourhood mesh
-  mesh: { method: 'GET', path: '/api/mesh' },
-  restoreFromMesh: { method: 'POST', path: '/api/mesh/restore' },
+  mesh: { method: 'GET', access: 'read', path: '/api/mesh' },
+  restoreFromMesh: { method: 'POST', access: 'resident', path: '/api/mesh/restore' },
   // privacy
-  privacy: { method: 'GET', path: '/api/privacy' },
-  grant: { method: 'POST', path: '/api/grants' },
+  privacy: { method: 'GET', access: 'read', path: '/api/privacy' },
+  grant: { method: 'POST', access: 'resident', path: '/api/grants' },
   // utility console
-  utilityMeters: { method: 'GET', path: '/api/utility/meters' },
-  registerMeter: { method: 'POST', path: '/api/utility/meters' },
-  utilityTariffs: { method: 'GET', path: '/api/utility/tariffs' },
-  publishTariff: { method: 'POST', path: '/api/utility/tariffs' },
-  utilityBills: { method: 'GET', path: '/api/utility/bills' },
-  utilityBalance: { method: 'GET', path: '/api/utility/balance' },
-  withdraw: { method: 'POST', path: '/api/utility/withdraw' },
-  publishNotice: { method: 'POST', path: '/api/utility/notices' },
-  aggregates: { method: 'GET', path: '/api/utility/aggregates' },
+  utilityMeters: { method: 'GET', access: 'read', path: '/api/utility/meters' },
+  registerMeter: { method: 'POST', access: 'resident', path: '/api/utility/meters' },
+  utilityTariffs: { method: 'GET', access: 'read', path: '/api/utility/tariffs' },
+  publishTariff: { method: 'POST', access: 'resident', path: '/api/utility/tariffs' },
+  utilityBills: { method: 'GET', access: 'read', path: '/api/utility/bills' },
+  utilityBalance: { method: 'GET', access: 'read', path: '/api/utility/balance' },
+  withdraw: { method: 'POST', access: 'resident', path: '/api/utility/withdraw' },
+  publishNotice: { method: 'POST', access: 'resident', path: '/api/utility/notices' },
+  aggregates: { method: 'GET', access: 'read', path: '/api/utility/aggregates' },
+  // pairing, sessions and tokens (docs/security.md)
+  pair: { method: 'POST', access: 'public', path: '/api/pair' },
+  session: { method: 'GET', access: 'read', path: '/api/session' },
+  logout: { method: 'POST', access: 'read', path: '/api/session/logout' },
+  sessions: { method: 'GET', access: 'resident', path: '/api/sessions' },
+  revokeSession: { method: 'DELETE', access: 'resident', path: '/api/sessions/:id' },
+  tokens: { method: 'GET', access: 'resident', path: '/api/tokens' },
+  createToken: { method: 'POST', access: 'resident', path: '/api/tokens' },
+  revokeToken: { method: 'DELETE', access: 'resident', path: '/api/tokens/:id' },
+  createPairingCode: { method: 'POST', access: 'resident', path: '/api/pairing-codes' },
 } as const satisfies Record<string, RouteDefinition>
 
 /**
@@ -105,6 +129,9 @@ export const ROUTES = {
  * has no function for it), but named here so the node serves it at the path the UI opens.
  */
 export const STREAM_PATH = '/api/stream'
+
+/** The stream is live readings: any paired session or token may open it. */
+export const STREAM_ACCESS: Access = 'read'
 
 /** Per route: its query, request body and answer (`never` query/body: the route takes none). */
 export interface RouteTypes {
@@ -163,6 +190,21 @@ export interface RouteTypes {
     answer: Transaction
   }
   aggregates: { query: never; body: never; answer: Aggregates }
+  /** Redeems a one-time pairing code; the answer sets the session cookie. */
+  pair: { query: never; body: { code: string; name?: string }; answer: { session: Principal } }
+  session: { query: never; body: never; answer: { session: Principal } }
+  logout: { query: never; body: never; answer: { ok: true } }
+  sessions: { query: never; body: never; answer: { sessions: SessionInfo[] } }
+  revokeSession: { query: never; body: never; answer: { ok: true } }
+  tokens: { query: never; body: never; answer: { tokens: TokenInfo[] } }
+  /** `token`: the secret, shown this once (stored hashed). */
+  createToken: {
+    query: never
+    body: { name: string; role: Role }
+    answer: { token: string; info: TokenInfo }
+  }
+  revokeToken: { query: never; body: never; answer: { ok: true } }
+  createPairingCode: { query: never; body: { role?: Role }; answer: PairingCode }
 }
 
 export type RouteKey = keyof typeof ROUTES
@@ -196,6 +238,14 @@ export interface RouteRequest<K extends RouteKey> {
   params: RouteParams<K>
   query: URLSearchParams
   json(): Promise<unknown>
+  /** Who asks (resolved before the handler runs); undefined where a test serves routes without auth. */
+  principal?: Principal | undefined
+  /** The caller's network address (pairing's rate limit). */
+  remoteAddress?: string | undefined
+  /** The request came over HTTPS (the session cookie is then Secure, `__Host-` prefixed). */
+  secure?: boolean
+  /** Adds a header to the answer (the session cookie); HTTP's only way out of a handler. */
+  setHeader?(name: string, value: string): void
 }
 
 /**

@@ -594,3 +594,50 @@ export type Aggregates =
       forecast: { time: number; wh: number; low: number; high: number }[]
       forecastNote?: string
     }
+
+// ── pairing, sessions and tokens (docs/security.md) ───────────────────────────────────────────
+
+/** What a caller may do: `resident` everything, `read-only` the GET routes and the stream. */
+export type Role = 'resident' | 'read-only'
+
+export const ROLES = ['resident', 'read-only'] as const satisfies readonly Role[]
+
+/** Who is asking: a paired browser (session), a bearer token, or the node's own admin token. */
+export interface Principal {
+  kind: 'session' | 'token' | 'admin'
+  /** The session's or token's public id (what `revoke` takes); `admin` for the admin token. */
+  id: string
+  name: string
+  role: Role
+}
+
+/** A paired browser as the resident lists it (never its secret). */
+export interface SessionInfo {
+  id: string
+  name: string
+  role: Role
+  createdAt: string
+  expiresAt: string
+  /** The session asking for the list. */
+  current: boolean
+}
+
+/** A bearer token as listed (its secret is shown once, when created). */
+export interface TokenInfo {
+  id: string
+  name: string
+  role: Role
+  createdAt: string
+}
+
+/** A one-time pairing code, readable only by someone the node already trusts. */
+export interface PairingCode {
+  /** The code to type (or carried in `link`); single use. */
+  code: string
+  role: Role
+  expiresAt: string
+  /** The app's path with the code in the fragment: `/#pair=<code>` (append to the node's URL). */
+  path: string
+  /** SHA-256 of the node's HTTPS certificate (hex with colons), when it serves HTTPS. */
+  fingerprint?: string
+}

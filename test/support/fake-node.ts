@@ -8,8 +8,14 @@
  *   const node = await startFakeNode({ dist })   // node.state: the fixture, changeable between requests
  *   node.emit('reading', reading(2))             // a live event, as the node would send it
  */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Wallet } from 'ethers'
 import type { StreamEventName, StreamEvents } from '#protocol/api/routes.ts'
+import type { Role } from '#protocol/api/types.ts'
+import { createAuthorizer } from '../../node/src/auth/authorize.ts'
+import { type Auth, openAuth } from '../../node/src/auth/service.ts'
 import type { RoutesContext } from '../../node/src/http/context.ts'
 import { registerHandlers, routeHandlers } from '../../node/src/http/routes.ts'
 import { createHttpApi, type HttpApi, SseHub } from '../../node/src/http/server.ts'
@@ -35,6 +41,14 @@ export interface FakeNode {
   clients(): number
   /** The node's HTTP server (attack tests watch every request it answers, refused ones included). */
   server: HttpApi['server']
+  /** The node's auth, as on a real node: every API call needs a session or a token. */
+  auth: Auth
+  /** A resident bearer token (the node's admin token) for a test's own requests. */
+  token: string
+  /** `Authorization` headers with `token`, for fetch. */
+  headers: { authorization: string }
+  /** Pairs like a browser (a fresh code, POST /api/pair); the session cookie `name=value`. */
+  pair(role?: Role): Promise<{ name: string; value: string; header: string }>
   close(): Promise<void>
 }
 
@@ -45,7 +59,7 @@ const DEV_UTILITY = new Wallet(`0x${'5a'.repeat(32)}`)
 async function inMemoryContext(
   state: FakeNodeState,
   stream: SseHub,
-  options: { relayConfirmMs: number },
+  options: { relayConfirmMs: number; auth: Auth },
 ): Promise<{ context: RoutesContext; close(): Promise<void> }> {
   const publish = <N extends StreamEventName>(event: N, data: StreamEvents[N]) => stream.publish(event, data)
   const rules = await fakeRules(state)
@@ -73,6 +87,7 @@ async function inMemoryContext(
     },
     priceAt: () => 1_000_000_000_000n,
     startedAt: Date.now() - 12_000,
+    auth: options.auth,
   }
   return { context, close: rules.close }
 }
@@ -112,9 +127,15 @@ export async function startFakeNode(options: {
 }): Promise<FakeNode> {
   const state = options.state ?? initialState()
   const stream = new SseHub()
-  const services = await inMemoryContext(state, stream, { relayConfirmMs: options.relayConfirmMs ?? 150 })
+  const authDir = await mkdtemp(join(tmpdir(), 'zkm-fake-node-auth-'))
+  const auth = await openAuth({ dataDir: authDir })
+  const services = await inMemoryContext(state, stream, {
+    relayConfirmMs: options.relayConfirmMs ?? 150,
+    auth,
+  })
   const api = createHttpApi({
     fallback: serveStatic(options.dist),
+    authorize: createAuthorizer(auth),
     ...(options.tls ? { tls: options.tls } : {}),
   })
   registerHandlers(recordingRequests(api, state.requests), routeHandlers(services.context), stream)
@@ -122,12 +143,29 @@ export async function startFakeNode(options: {
   return {
     url,
     state,
+    auth,
+    token: auth.adminToken,
+    headers: { authorization: `Bearer ${auth.adminToken}` },
     emit: (event, data) => stream.publish(event, data),
     clients: () => stream.size,
     server: api.server,
+    async pair(role = 'resident') {
+      const { code } = auth.issuePairingCode(role)
+      const answer = await fetch(`${url}/api/pair`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ code }),
+      })
+      const cookie = answer.headers.get('set-cookie')
+      if (answer.status !== 200 || !cookie) throw new Error(`pairing failed: ${answer.status}`)
+      const [pair] = cookie.split(';')
+      const [name, value] = (pair as string).split('=') as [string, string]
+      return { name, value, header: `${name}=${value}` }
+    },
     async close() {
       await api.stop()
       await services.close()
+      await rm(authDir, { recursive: true, force: true })
     },
   }
 }

@@ -49,6 +49,13 @@ if (!base) {
   base = server.url
 }
 const browser = await launchBrowser()
+if (server) {
+  // A paired browser, as a resident's is (the session cookie pairing gives).
+  const cookie = await server.pair()
+  await browser.context.addCookies([
+    { name: cookie.name, value: cookie.value, url: server.url, httpOnly: true, sameSite: 'Strict' },
+  ])
+}
 try {
   for (const [size, viewport] of Object.entries(SIZES)) {
     for (const [name, route] of VIEWS) {

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import type { Role } from '#protocol/api/types.ts'
 import { bill, DAY, type FakeNode, NOW, reading, startFakeNode } from '../../test/support/fake-node.ts'
 import { encodePayBill } from '../src/lib/abi.ts'
 import { type Browser, buildUi, launchBrowser } from './browser.ts'
@@ -32,8 +33,23 @@ afterAll(async () => {
 
 beforeEach(async () => {
   server = await startFakeNode({ dist })
+  await pairBrowser('resident')
   browser.errors.length = 0
 })
+
+/** Gives the browser a session on the fake node, as pairing with a code would (its cookie). */
+async function pairBrowser(role: Role): Promise<void> {
+  const cookie = await server.pair(role)
+  await browser.context.clearCookies()
+  await browser.context.addCookies([
+    { name: cookie.name, value: cookie.value, url: server.url, httpOnly: true, sameSite: 'Strict' },
+  ])
+}
+
+/** An unpaired browser's first call answers 401; Chromium logs every non-2xx fetch. */
+function forgetUnauthorizedErrors(): void {
+  browser.errors.splice(0, browser.errors.length, ...browser.errors.filter((e) => !/status of 401/.test(e)))
+}
 
 afterEach(async () => {
   await page?.close()
@@ -46,6 +62,8 @@ async function open(route: string, viewport?: { width: number; height: number })
   await page.goto(`${server.url}/#${route}`)
   // The stream is connected once the server has a client: from then on, emitted events arrive.
   await expect.poll(() => server.clients(), { timeout: 10_000 }).toBeGreaterThan(0)
+  // And the node has said who this device is (its session): the views are loaded or loading.
+  await expect.poll(() => page.getByLabel('This device').count(), { timeout: 10_000 }).toBe(1)
   return page
 }
 
@@ -400,7 +418,8 @@ describe('safety', () => {
     })
     server.emit('alarm', server.state.alarms[0]!)
     const banner = p.getByRole('alert', { name: 'Active alarms' })
-    await expect.poll(() => banner.count()).toBe(1)
+    // A busy machine: the event may wait for the alarm list's reload after the stream opened.
+    await expect.poll(() => banner.count(), { timeout: 5000 }).toBe(1)
     expect(await banner.textContent()).toContain('Gas leak detected')
     await p.getByRole('link', { name: 'Bills' }).click()
     await expect.poll(() => banner.count()).toBe(1)
@@ -570,11 +589,70 @@ describe('utility console', () => {
   })
 })
 
+describe('pairing', () => {
+  it('shows the pairing screen to an unpaired browser, and the code pairs it', async () => {
+    await browser.context.clearCookies()
+    page = await browser.newPage({ width: 375, height: 800 })
+    await page.goto(`${server.url}/#/home`)
+    await expect.poll(() => page.getByRole('heading', { name: 'Pair this device' }).count()).toBe(1)
+    expect(server.clients()).toBe(0)
+    const { code } = server.auth.issuePairingCode('resident')
+    await page.getByLabel('Pairing code').fill(code.toLowerCase())
+    await page.getByRole('button', { name: 'Pair' }).click()
+    await expect.poll(() => page.getByRole('switch', { name: 'Main lights' }).count()).toBe(1)
+    await expect.poll(() => server.clients()).toBeGreaterThan(0)
+    const [cookie] = await browser.context.cookies(server.url)
+    expect(cookie).toMatchObject({ name: 'zkm_session', httpOnly: true, sameSite: 'Strict' })
+    // Logging out ends the session: the pairing screen again.
+    await page.getByRole('button', { name: 'Log out' }).click()
+    await expect.poll(() => page.getByRole('heading', { name: 'Pair this device' }).count()).toBe(1)
+    expect((await browser.context.cookies(server.url)).length).toBe(0)
+    forgetUnauthorizedErrors()
+  })
+
+  it('pairs from the link in the URL fragment once, and takes the code out of the address bar', async () => {
+    await browser.context.clearCookies()
+    const { code } = server.auth.issuePairingCode('resident')
+    page = await browser.newPage()
+    await page.goto(`${server.url}/#pair=${code}&fp=AB:CD`)
+    await expect.poll(() => page.locator('[data-value=power]').count(), { timeout: 10_000 }).toBe(1)
+    expect(page.url()).not.toContain(code)
+    expect(await page.evaluate(() => location.hash)).toBe('#/')
+    // The same link again, on a browser without the session: the code is used up.
+    await browser.context.clearCookies()
+    await page.close()
+    page = await browser.newPage()
+    await page.goto(`${server.url}/#pair=${code}`)
+    await expect.poll(() => page.getByRole('heading', { name: 'Pair this device' }).count()).toBe(1)
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/not valid/)
+    forgetUnauthorizedErrors()
+  })
+
+  it('shows a read-only device the dashboard with every control disabled and says why', async () => {
+    await pairBrowser('read-only')
+    const p = await open('/home')
+    await expect.poll(() => p.getByRole('note').textContent()).toMatch(/Read-only/)
+    await expect.poll(() => p.getByRole('switch', { name: 'Main lights' }).isDisabled()).toBe(true)
+    expect(await p.getByRole('radio').first().isDisabled()).toBe(true)
+    await p.goto(`${server.url}/#/bills`)
+    await expect
+      .poll(() =>
+        p
+          .getByRole('button', { name: /with the built-in dev wallet/ })
+          .first()
+          .isDisabled(),
+      )
+      .toBe(true)
+    expect(server.state.requests.filter((r) => r.method !== 'GET' && r.path !== '/api/pair')).toEqual([])
+  })
+})
+
 describe('layout', () => {
   it('fits a 375 px phone without horizontal scrolling on every view', async () => {
     for (const route of ['/', '/bills', '/home', '/safety', '/privacy', '/mesh', '/utility']) {
       page = await browser.newPage({ width: 375, height: 800 })
       await page.goto(`${server.url}/#${route}`)
+      await expect.poll(() => page.getByLabel('This device').count(), { timeout: 10_000 }).toBe(1)
       await page.waitForLoadState('networkidle').catch(() => undefined)
       await expect
         .poll(() =>
@@ -612,6 +690,7 @@ describe('layout', () => {
     for (const route of ['/', '/bills', '/home', '/privacy', '/mesh', '/utility']) {
       page = await browser.newPage()
       await page.goto(`${server.url}/#${route}`)
+      await expect.poll(() => page.getByLabel('This device').count(), { timeout: 10_000 }).toBe(1)
       await expect
         .poll(() =>
           page

@@ -17,6 +17,7 @@ import { JsonRpcProvider, Network, Wallet } from 'ethers'
 import mqtt from 'mqtt'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fetchAsAdmin } from '../../test/support/node-auth.ts'
 import { reservePort } from '../../test/support/ports.ts'
 import { type Browser, buildUi, launchBrowser, UI_ROOT } from './browser.ts'
 
@@ -51,7 +52,8 @@ let page: Page
 const payerKey = `0x${bytesToHex(keccak_256(new TextEncoder().encode('zkmeter/dev-account/5')))}`
 
 async function api<T>(path: string, init?: RequestInit): Promise<T> {
-  const res = await fetch(`${base}${path}`, { ...init, signal: AbortSignal.timeout(30_000) })
+  // The test's own calls go as the local CLI's do: with the admin token the node wrote.
+  const res = await fetchAsAdmin(dataDir, `${base}${path}`, { ...init, signal: AbortSignal.timeout(30_000) })
   if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`)
   return (await res.json()) as T
 }
@@ -106,7 +108,7 @@ beforeAll(async () => {
   for (;;) {
     if (node.exitCode !== null) throw new Error(`the node exited with ${node.exitCode}:\n${log.join('')}`)
     try {
-      const res = await fetch(`${base}/api/status`, { signal: AbortSignal.timeout(2000) })
+      const res = await fetchAsAdmin(dataDir, `${base}/api/status`, { signal: AbortSignal.timeout(2000) })
       if (res.ok) {
         status = (await res.json()) as Status
         break
@@ -118,7 +120,22 @@ beforeAll(async () => {
   browser = await launchBrowser()
   page = await browser.newPage()
   await injectWallet(page)
+  // The browser pairs as a resident's phone does: with the link `npm start` printed.
+  const printed = await waitForPrinted(/#pair=([0-9A-Z]{5}-[0-9A-Z]{5})/)
+  await page.goto(`${base}/#pair=${printed[1]}`)
+  await page.getByLabel('This device').waitFor({ timeout: 30_000 })
+  if (page.url().includes('pair=')) throw new Error('the pairing code stayed in the address bar')
 })
+
+async function waitForPrinted(pattern: RegExp): Promise<RegExpExecArray> {
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    const match = pattern.exec(log.join(''))
+    if (match) return match
+    if (Date.now() > deadline) throw new Error(`the node did not print ${pattern}:\n${log.join('')}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
 
 afterAll(async () => {
   await browser?.close()

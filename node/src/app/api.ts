@@ -1,7 +1,9 @@
 /**
  * The HTTP API and the UI's static files: plain HTTP on loopback, and with `--listen` the same
- * over HTTPS for the home network (node/src/tls, docs/security.md).
+ * over HTTPS for the home network (node/src/tls, docs/security.md). Both ask for a session or a
+ * token (node/src/auth) on every route but pairing and the wallet's chain RPC.
  */
+import { createAuthorizer } from '../auth/authorize.ts'
 import type { NodeConfig } from '../config.ts'
 import type { HouseholdContext } from '../http/context.ts'
 import { registerRoutes } from '../http/routes.ts'
@@ -9,7 +11,7 @@ import { createHttpApi } from '../http/server.ts'
 import { serveStatic } from '../http/static.ts'
 import type { Logger } from '../log/logger.ts'
 import { serveChainRpc, startHttpsApi } from '../tls/https.ts'
-import { httpUpstream, providerUpstream, type RpcUpstream } from '../tls/rpc-proxy.ts'
+import { httpUpstream, providerUpstream, RPC_PATH, type RpcUpstream } from '../tls/rpc-proxy.ts'
 import { categorizeDependencyFailure } from './error-categories.ts'
 import type { Lifecycle } from './lifecycle.ts'
 
@@ -32,7 +34,13 @@ export async function startApi(options: {
   log: Logger
 }): Promise<ApiUrls> {
   const upstream = chainUpstream(options.context)
-  const common = { fallback: serveStatic(), log: options.log, categorize: categorizeDependencyFailure }
+  const common = {
+    fallback: serveStatic(),
+    log: options.log,
+    categorize: categorizeDependencyFailure,
+    authorize: createAuthorizer(options.context.auth),
+    crossOriginPaths: [RPC_PATH],
+  }
   const api = createHttpApi({ host: options.http.host, port: options.http.port, ...common })
   serveChainRpc(api, upstream)
   registerRoutes(api, options.context)

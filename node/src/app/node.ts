@@ -10,6 +10,7 @@
  */
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
+import { openAuth } from '../auth/service.ts'
 import { processProver } from '../billing/prover/prover-process.ts'
 import { provisionMeter, registerDevMeterAtFirstPeriod } from '../chain/provisioning.ts'
 import type { NodeConfig } from '../config.ts'
@@ -20,6 +21,7 @@ import type { HouseholdIdentity } from '../identity/identity.ts'
 import { createLogger, type Logger } from '../log/logger.ts'
 import { openGrantStore } from '../privacy/grants.ts'
 import { makePrivateTree, restrictUmask } from '../storage/private-dir.ts'
+import { nodeTlsCredentials } from '../tls/index.ts'
 import { createDeviceRegistry } from '../voice/devices.ts'
 import { type ApiUrls, startApi } from './api.ts'
 import { startAutomation, startBroker } from './automation.ts'
@@ -40,6 +42,8 @@ export interface HouseholdNode {
   readonly context: HouseholdContext
   /** `https`: with --listen, the URL to open on a phone and the CA fingerprint to compare there. */
   readonly urls: { api: string; rpc: string; mqtt: string; https?: ApiUrls['https'] }
+  /** This run's admin token (also in `<dataDir>/auth/admin-token`): in-process callers use it. */
+  readonly adminToken: string
   stop(): Promise<void>
 }
 
@@ -174,6 +178,17 @@ export async function startHouseholdNode(
       log: root.child({ source: 'virtual-meter' }),
     })
 
+    // Who may call the API (pairing, sessions, tokens). With --listen the pairing QR carries the
+    // household CA's fingerprint, for the phone to compare with the certificate it is shown.
+    const fingerprint =
+      config.http.listen === undefined
+        ? undefined
+        : (await nodeTlsCredentials(config.dataDir, config.http.listen)).certificates.fingerprint256
+    const auth = await openAuth({
+      dataDir: config.dataDir,
+      log: root.child({ source: 'auth' }),
+      ...(fingerprint ? { fingerprint } : {}),
+    })
     const context: HouseholdContext = {
       ...chain, // provider, chainId, rpcUrl, ledger, wallet, utility
       config,
@@ -195,6 +210,7 @@ export async function startHouseholdNode(
       priceAt,
       startedAt: Date.now(),
       log: root.child({ source: 'http' }),
+      auth,
     }
     const api = await startApi({ http: config.http, context, lifecycle, log: root.child({ source: 'http' }) })
     log.info('household node ready', { api: api.url, rpc: chain.rpcUrl, mqtt: mqttUrl, https: api.https })
@@ -204,7 +220,7 @@ export async function startHouseholdNode(
       mqtt: mqttUrl,
       ...(api.https ? { https: api.https } : {}),
     }
-    return { context, urls, stop: () => lifecycle.stop() }
+    return { context, urls, adminToken: auth.adminToken, stop: () => lifecycle.stop() }
   } catch (error) {
     await lifecycle.stop()
     throw error

@@ -14,6 +14,7 @@ import type {
   MeterState,
   TariffState,
 } from '../../../contracts/ts/ledger.ts'
+import type { Auth } from '../auth/service.ts'
 import type { AlarmManager } from '../automation/alarms.ts'
 import type { RelayCommander } from '../automation/commander-types.ts'
 import type { RuleStore } from '../automation/rule-store.ts'
@@ -65,6 +66,8 @@ export interface HouseholdContext {
   priceAt(time: number): bigint
   startedAt: number
   log: Logger
+  /** Pairing, sessions and tokens (node/src/auth/). */
+  auth: Auth
 }
 
 /** A sent transaction, as far as the routes read it (its hash). */
@@ -143,4 +146,5 @@ export interface RoutesContext {
     | undefined
   priceAt(time: number): bigint
   startedAt: number
+  auth: Auth
 }

@@ -86,6 +86,12 @@ export function hostNameOf(hostHeader: string): string | undefined {
 export interface GuardOptions {
   /** Normalized host names (normalizeHostName) the Host header may name. */
   allowedHosts: ReadonlySet<string>
+  /**
+   * Paths that other origins may POST to (the wallet's chain RPC, /rpc: a browser wallet calls it
+   * from its own extension origin). They keep the Host allowlist and the JSON-only body rule; what
+   * they do is public anyway (chain reads, transactions the wallet signed).
+   */
+  crossOriginPaths?: ReadonlySet<string>
 }
 
 /** Throws the named error that refuses `req`, or returns when it may go on to its route. */
@@ -99,6 +105,11 @@ export function guardRequest(req: IncomingMessage, options: GuardOptions): void 
       )
     }
     return // answered 405 by the server: no route takes OPTIONS
+  }
+  const path = (req.url ?? '/').split('?')[0] as string
+  if (options.crossOriginPaths?.has(path) && !SAFE_METHODS.has(method)) {
+    checkBodyType(req.headers)
+    return
   }
   checkFetchMetadata(req.headers, method)
   if (SAFE_METHODS.has(method)) return

@@ -15,6 +15,7 @@ import {
   type RouteParams,
   STREAM_PATH,
 } from '#protocol/api/routes.ts'
+import { authRoutes } from '../auth/routes.ts'
 import type { HouseholdContext, RoutesContext } from './context.ts'
 import { billRoutes } from './routes/bills.ts'
 import { homeRoutes } from './routes/home.ts'
@@ -37,6 +38,7 @@ export function routeHandlers(ctx: RoutesContext): RouteHandlers {
     ...meshRoutes(ctx),
     ...privacyRoutes(ctx),
     ...utilityRoutes(ctx),
+    ...authRoutes(ctx),
   }
 }
 
@@ -53,9 +55,17 @@ export function registerHandlers(api: HttpApi, handlers: RouteHandlers, stream: 
 
 function register<K extends RouteKey>(api: HttpApi, key: K, handler: RouteHandler<K>): void {
   const route: RouteDefinition = ROUTES[key]
-  api.route(route.method, route.path, async ({ params, query, json, res }) => {
+  api.route(route.method, route.path, async ({ params, query, json, req, res, principal }) => {
     // The server matched the route's own path, so the params are exactly the ones it names.
-    const answer = await handler({ params: params as RouteParams<K>, query, json })
+    const answer = await handler({
+      params: params as RouteParams<K>,
+      query,
+      json,
+      principal,
+      remoteAddress: req.socket.remoteAddress,
+      secure: (req.socket as { encrypted?: boolean }).encrypted === true,
+      setHeader: (name, value) => res.setHeader(name, value),
+    })
     if (!route.text) return answer
     // A download (the CSV export): text with its media type and file name, not JSON.
     res.writeHead(200, {

@@ -11,6 +11,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
+import type { Principal } from '#protocol/api/types.ts'
 import { type Logger, silentLogger } from '../log/logger.ts'
 import { type Categorize, errorAnswer, HttpError } from './errors.ts'
 import {
@@ -35,12 +36,15 @@ export interface RequestContext {
   json(): Promise<unknown>
   req: IncomingMessage
   res: ServerResponse
+  /** The caller, as `authorize` resolved it (undefined without it). */
+  principal?: Principal | undefined
 }
 
 export type Handler = (ctx: RequestContext) => Promise<unknown> | unknown
 
 interface Route {
   method: string
+  path: string
   pattern: RegExp
   keys: string[]
   handler: Handler
@@ -61,8 +65,19 @@ export interface HttpApiOptions {
    * Default: defaultAllowedHosts(host): the loopback names and the bound address.
    */
   allowedHosts?: readonly string[]
+  /** Paths other origins may POST to (guards.ts: the wallet's chain RPC). Default: none. */
+  crossOriginPaths?: readonly string[]
   /** Serve HTTPS with this key and certificate (PEM; node/src/tls) instead of plain HTTP. */
   tls?: { key: string; cert: string }
+  /**
+   * Resolves the caller before a route's handler runs and before the stream attaches
+   * (node/src/auth/authorize.ts); throws an HttpError (401/403) to refuse. `path` is the route's
+   * own pattern (`/api/bills/:id/pay`). Unset: no authentication (a test of this layer alone).
+   */
+  authorize?: (
+    req: IncomingMessage,
+    route: { method: string; path: string },
+  ) => Promise<Principal | undefined>
 }
 
 export interface HttpApi {
@@ -121,6 +136,7 @@ export function createHttpApi(options: HttpApiOptions = {}): HttpApi {
   const hubs = new Map<string, SseHub>()
   const maxBody = options.maxBodyBytes ?? 64 * 1024
   const log = options.log ?? silentLogger
+  const crossOriginPaths = new Set(options.crossOriginPaths ?? [])
   const allowedHosts = new Set(
     (options.allowedHosts ?? defaultAllowedHosts(options.host ?? '127.0.0.1')).map(normalizeHostName),
   )
@@ -151,7 +167,7 @@ export function createHttpApi(options: HttpApiOptions = {}): HttpApi {
     }
     const method = req.method ?? 'GET'
     try {
-      guardRequest(req, { allowedHosts })
+      guardRequest(req, { allowedHosts, crossOriginPaths })
       decodePath(url.pathname) // a path that does not decode is a 400 here, for routes and files alike
     } catch (error) {
       const answer = errorAnswer(error)
@@ -168,6 +184,13 @@ export function createHttpApi(options: HttpApiOptions = {}): HttpApi {
     }
     const hub = method === 'GET' ? hubs.get(url.pathname) : undefined
     if (hub) {
+      try {
+        await options.authorize?.(req, { method, path: url.pathname })
+      } catch (error) {
+        const answer = errorAnswer(error, options.categorize)
+        send(res, answer.status, answer.body)
+        return
+      }
       hub.attach(req, res)
       return
     }
@@ -202,6 +225,7 @@ export function createHttpApi(options: HttpApiOptions = {}): HttpApi {
       },
     }
     try {
+      if (options.authorize) ctx.principal = await options.authorize(req, { method, path: route.path })
       const result = await route.handler(ctx)
       if (!res.headersSent) send(res, 200, result ?? { ok: true })
     } catch (error) {
@@ -222,7 +246,7 @@ export function createHttpApi(options: HttpApiOptions = {}): HttpApi {
   return {
     server,
     route(method, path, handler) {
-      routes.push({ method: method.toUpperCase(), ...compile(path), handler })
+      routes.push({ method: method.toUpperCase(), path, ...compile(path), handler })
     },
     sse(path, hub) {
       hubs.set(path, hub)

@@ -9,7 +9,7 @@ import { ROUTES } from '#protocol/api/routes.ts'
 import type { RoutesContext } from '../http/context.ts'
 import type { Categorize } from '../http/errors.ts'
 import { statusRoutes } from '../http/routes/status.ts'
-import { createHttpApi, type HttpApi } from '../http/server.ts'
+import { createHttpApi, defaultAllowedHosts, type HttpApi, type HttpApiOptions } from '../http/server.ts'
 import type { Logger } from '../log/logger.ts'
 import { canonicalIp, type NodeNames, nodeNames } from './names.ts'
 import { RPC_PATH, type RpcUpstream, rpcProxyHandler } from './rpc-proxy.ts'
@@ -71,6 +71,9 @@ export async function startHttpsApi(options: {
   register: (api: HttpApi) => void
   fallback?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>
   categorize?: Categorize
+  /** Who may call (node/src/auth): the same authorizer as on loopback. */
+  authorize?: HttpApiOptions['authorize']
+  crossOriginPaths?: HttpApiOptions['crossOriginPaths']
   log: Logger
 }): Promise<HttpsApi> {
   const certificates = await ensureNodeCertificates(options.dataDir, nodeNames({ listen: options.listen }))
@@ -88,6 +91,15 @@ export async function startHttpsApi(options: {
     log: options.log,
     ...(options.fallback ? { fallback: options.fallback } : {}),
     ...(options.categorize ? { categorize: options.categorize } : {}),
+    ...(options.authorize ? { authorize: options.authorize } : {}),
+    ...(options.crossOriginPaths ? { crossOriginPaths: options.crossOriginPaths } : {}),
+    // The names the certificate vouches for (box.local, the LAN address…) are the names a phone
+    // opens the node by; with the interface addresses, nothing else passes the Host check.
+    allowedHosts: [
+      ...defaultAllowedHosts(options.listen),
+      ...certificates.names.hostnames,
+      ...certificates.names.ips,
+    ],
   })
   let defaultOrigin = `https://localhost:${options.port}`
   // Registered before the node's routes, so this GET /api/chain is the one that answers here.

@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fetchAsAdmin } from '../../../test/support/node-auth.ts'
 import { reservePort as freePort } from '../../../test/support/ports.ts'
+import { waitFor } from '../../../test/support/wait.ts'
 import { BUNDLE, buildNode, NODE_RUN_FLAGS } from '../../../tools/build-node.mjs'
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))
@@ -44,7 +46,9 @@ describe('zkmeter (household CLI)', () => {
   it('--help prints the usage, including the utility commands', async () => {
     const r = await run(['--help'])
     expect(r.code).toBe(0)
-    expect(r.stdout).toContain('usage: zkmeter <init|start|status|bills|pay|retry|grant|export|cert|utility>')
+    expect(r.stdout).toContain(
+      'usage: zkmeter <init|start|status|bills|pay|retry|grant|export|cert|pair|tokens|utility>',
+    )
   }, 60_000)
 
   it('an unknown option exits 1 and names it', async () => {
@@ -70,11 +74,15 @@ describe('zkmeter start as npm start runs it (the bundle)', () => {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     )
     let output = ''
+    let printed = ''
+    let logged = ''
     node.stdout.on('data', (d) => {
       output = (output + String(d)).slice(-4000)
+      printed += String(d)
     })
     node.stderr.on('data', (d) => {
       output = (output + String(d)).slice(-4000)
+      logged += String(d)
     })
     const exited = new Promise<void>((resolve) => node.once('exit', () => resolve()))
     try {
@@ -82,7 +90,7 @@ describe('zkmeter start as npm start runs it (the bundle)', () => {
       const deadline = Date.now() + 60_000
       for (;;) {
         if (node.exitCode !== null) throw new Error(`the bundled node exited (${node.exitCode}):\n${output}`)
-        const ok = await fetch(`${api}/api/status`).then(
+        const ok = await fetchAsAdmin(dataDir, `${api}/api/status`).then(
           (r) => r.ok,
           () => false,
         )
@@ -95,8 +103,11 @@ describe('zkmeter start as npm start runs it (the bundle)', () => {
       const index = await fetch(`${api}/`)
       expect(index.status).toBe(200)
       expect(await index.text()).toContain('<html')
-      const status = (await (await fetch(`${api}/api/status`)).json()) as { chain: { ledger: string } }
+      const status = (await (await fetchAsAdmin(dataDir, `${api}/api/status`)).json()) as {
+        chain: { ledger: string }
+      }
       expect(status.chain.ledger).toMatch(/^0x[0-9a-fA-F]{40}$/)
+      await pairingAndTokens({ api, dataDir, port, printed: () => printed, logged: () => logged })
       const children = (await readFile(`/proc/${node.pid}/task/${node.pid}/children`, 'utf8'))
         .trim()
         .split(/\s+/)
@@ -115,3 +126,58 @@ describe('zkmeter start as npm start runs it (the bundle)', () => {
     }
   }, 120_000)
 })
+
+/**
+ * On the running node: the pairing code `npm start` printed (link and QR, never in the log), and
+ * the resident's CLI commands that reach the node with its admin token: status, pair, tokens.
+ */
+async function pairingAndTokens(o: {
+  api: string
+  dataDir: string
+  port: number
+  printed: () => string
+  logged: () => string
+}) {
+  const flags = ['--data-dir', o.dataDir, '--port', String(o.port)]
+  const link = await waitFor(
+    'the pairing link npm start prints',
+    async () => /(http:\/\/\S+\/#pair=([0-9A-Z]{5}-[0-9A-Z]{5}))/.exec(o.printed()) ?? undefined,
+    10_000,
+  )
+  const code = link[2] as string
+  expect(o.printed()).toMatch(/[▀▄█]/) // the QR code
+  expect(o.logged()).not.toContain(code)
+  const paired = await fetch(`${o.api}/api/pair`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ code }),
+  })
+  expect(paired.status).toBe(200)
+
+  const status = await run(['status', ...flags])
+  expect(status.code, status.stderr).toBe(0)
+  expect(JSON.parse(status.stdout)).toMatchObject({ ready: true })
+
+  const pair = await run(['pair', '--role', 'read-only', '--qr', 'false', ...flags])
+  expect(pair.code, pair.stderr).toBe(0)
+  expect(pair.stdout).toMatch(/pairing code {2}[0-9A-Z]{5}-[0-9A-Z]{5}/)
+
+  const created = await run(['tokens', 'create', '--name', 'home assistant', '--role', 'read-only', ...flags])
+  expect(created.code, created.stderr).toBe(0)
+  const token = created.stdout.split('\n')[0] as string
+  const id = (/token ([0-9a-f]{12})/.exec(created.stdout) as RegExpExecArray)[1] as string
+  const bearer = { authorization: `Bearer ${token}` }
+  expect((await fetch(`${o.api}/api/bills`, { headers: bearer })).status).toBe(200)
+  const relay = await fetch(`${o.api}/api/relays/1`, {
+    method: 'POST',
+    headers: { ...bearer, 'content-type': 'application/json' },
+    body: JSON.stringify({ on: true }),
+  })
+  expect(relay.status).toBe(403)
+  const listed = await run(['tokens', 'list', ...flags])
+  expect(listed.stdout).toContain(id)
+  expect(listed.stdout).not.toContain(token)
+  const revoked = await run(['tokens', 'revoke', id, ...flags])
+  expect(revoked.stdout).toContain(`token ${id} revoked`)
+  expect((await fetch(`${o.api}/api/bills`, { headers: bearer })).status).toBe(401)
+}

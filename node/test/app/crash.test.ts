@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { devAccount } from '../../../contracts/ts/chain.ts'
+import { fetchAsAdmin } from '../../../test/support/node-auth.ts'
 import { reservePort as freePort } from '../../../test/support/ports.ts'
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))
@@ -60,7 +61,10 @@ async function startNode(dir: string, port: number): Promise<void> {
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`node exited with ${proc.exitCode}:\n${output}`)
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/api/status`, { signal: AbortSignal.timeout(2000) })
+      // With the admin token this start wrote (a restarted node has a new one: read every time).
+      const res = await fetchAsAdmin(dir, `http://127.0.0.1:${port}/api/status`, {
+        signal: AbortSignal.timeout(2000),
+      })
       if (res.ok) return
     } catch {}
     if (Date.now() > deadline) throw new Error(`node did not answer /api/status within 60 s:\n${output}`)
@@ -78,7 +82,9 @@ async function killNode(signal: NodeJS.Signals): Promise<void> {
 }
 
 async function bills(port: number): Promise<BillView[]> {
-  const res = await fetch(`http://127.0.0.1:${port}/api/bills`, { signal: AbortSignal.timeout(5000) })
+  const res = await fetchAsAdmin(dataDir as string, `http://127.0.0.1:${port}/api/bills`, {
+    signal: AbortSignal.timeout(5000),
+  })
   return ((await res.json()) as { bills: BillView[] }).bills
 }
 
@@ -150,7 +156,9 @@ describe('kill -9 during bill submission', () => {
     )
 
     const onChain = (
-      (await (await fetch(`http://127.0.0.1:${port}/api/utility/bills`)).json()) as {
+      (await (
+        await fetchAsAdmin(dataDir as string, `http://127.0.0.1:${port}/api/utility/bills`)
+      ).json()) as {
         bills: { periodStart: number; billId: string }[]
       }
     ).bills
@@ -162,7 +170,9 @@ describe('kill -9 during bill submission', () => {
 
     // The utility's view of the same ledger, through `zkmeter utility bills` on the node's chain:
     // the same bills, totals only. Reading needs no particular key; dev account 0 stands in.
-    const status = (await (await fetch(`http://127.0.0.1:${port}/api/status`)).json()) as {
+    const status = (await (
+      await fetchAsAdmin(dataDir as string, `http://127.0.0.1:${port}/api/status`)
+    ).json()) as {
       chain: { rpcUrl: string; ledger: string }
     }
     const utilityView = await new Promise<string>((resolve, reject) => {
@@ -217,7 +227,9 @@ describe('kill -9 during bill submission', () => {
     expect(adopted.chainBillId).toBe(target?.chainBillId)
     expect(adopted.submitTx).toBeNull()
     const after = (
-      (await (await fetch(`http://127.0.0.1:${port}/api/utility/bills`)).json()) as {
+      (await (
+        await fetchAsAdmin(dataDir as string, `http://127.0.0.1:${port}/api/utility/bills`)
+      ).json()) as {
         bills: { periodStart: number }[]
       }
     ).bills.map((b) => b.periodStart)

@@ -8,6 +8,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { withToken } from '../../../test/support/node-auth.ts'
 import { waitFor } from '../../../test/support/wait.ts'
 import { type HouseholdNode, startHouseholdNode } from '../../src/app/node.ts'
 import { DEFAULT_CONFIG, type NodeConfig } from '../../src/config.ts'
@@ -20,7 +21,7 @@ let config: NodeConfig
 const quiet = silentLogger
 
 async function api<T>(path: string, init?: RequestInit): Promise<T> {
-  const res = await fetch(`${node?.urls.api}${path}`, init)
+  const res = await fetch(`${node?.urls.api}${path}`, withToken(node?.adminToken, init))
   const body = await res.json()
   if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(body)}`)
   return body as T
@@ -77,7 +78,7 @@ describe('household node end to end', () => {
     const latest = await waitFor(
       'a first reading',
       async () => {
-        const res = await fetch(`${node?.urls.api}/api/readings/latest`)
+        const res = await fetch(`${node?.urls.api}/api/readings/latest`, withToken(node?.adminToken))
         return res.ok ? ((await res.json()) as { reading: { powerW: number; voltageV: number } }) : undefined
       },
       30_000,
@@ -101,7 +102,10 @@ describe('household node end to end', () => {
     })
     expect(paid.bill.status).toBe('paid')
     paidId = verified.id
-    const again = await fetch(`${node?.urls.api}/api/bills/${verified.id}/pay`, { method: 'POST' })
+    const again = await fetch(
+      `${node?.urls.api}/api/bills/${verified.id}/pay`,
+      withToken(node?.adminToken, { method: 'POST' }),
+    )
     expect(again.status).toBe(409)
 
     const onChain = await api<{ bills: { billId: string; paid: boolean; total: string }[] }>(
@@ -139,11 +143,14 @@ describe('household node end to end', () => {
   it('replaces the rules document, refusing a stale revision', async () => {
     const rules = await api<{ revision: number; rules: unknown[] }>('/api/rules')
     const put = (body: unknown) =>
-      fetch(`${node?.urls.api}/api/rules`, {
-        method: 'PUT',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      })
+      fetch(
+        `${node?.urls.api}/api/rules`,
+        withToken(node?.adminToken, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        }),
+      )
     const ok = await put(rules)
     expect(ok.status).toBe(200)
     const updated = (await ok.json()) as { revision: number; rules: unknown[] }

@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Bill as BillView } from '#protocol/api/types.ts'
 import { ZkMeterError } from '#protocol/errors.ts'
 import type { HouseholdContext } from '../../src/app/node.ts'
+import { createAuthorizer } from '../../src/auth/authorize.ts'
+import { openAuth } from '../../src/auth/service.ts'
 import { type Biller, type BillingChain, createBiller } from '../../src/billing/biller.ts'
 import { type BillStore, openBillStore } from '../../src/billing/store.ts'
 import { registerRoutes } from '../../src/http/routes.ts'
@@ -28,6 +30,8 @@ let api: HttpApi
 let url: string
 let biller: Biller
 let store: BillStore
+/** The node's admin token (the CLI below reads it from the data dir, as it does from a real node's). */
+let headers: { authorization: string }
 
 const noTariffYet: BillingChain = {
   findTariff: async () => undefined,
@@ -58,15 +62,19 @@ beforeAll(async () => {
     baseDelayMs: 300,
     maxAttempts: 2,
   })
+  // As on a real node, every call needs a credential: the admin token the local CLI reads.
+  const auth = await openAuth({ dataDir: dir })
+  headers = { authorization: `Bearer ${auth.adminToken}` }
   // The routes touch only what they are asked about: bills here.
   const ctx = {
+    auth,
     identity: { meter: { address: METER } },
     config: { dataDir: dir, dev: true },
     bills,
     biller,
     stream: new SseHub(),
   } as unknown as HouseholdContext
-  api = createHttpApi({})
+  api = createHttpApi({ authorize: createAuthorizer(auth) })
   registerRoutes(api, ctx)
   url = (await api.start()).url
 })
@@ -94,7 +102,7 @@ function zkmeter(args: string[]): Promise<{ code: number; stdout: string; stderr
   })
 }
 
-const post = (path: string) => fetch(`${url}${path}`, { method: 'POST' })
+const post = (path: string) => fetch(`${url}${path}`, { method: 'POST', headers })
 
 describe('POST /api/bills/:id/retry', () => {
   it('retries a failed bill (200), refuses it while it is not failed (409) and unknown ids (404)', async () => {
@@ -110,7 +118,8 @@ describe('POST /api/bills/:id/retry', () => {
       cidDigest: `0x${'ab'.repeat(32)}`,
     })
     await biller.idle()
-    const listed = ((await (await fetch(`${url}/api/bills`)).json()) as { bills: BillView[] }).bills
+    const listed = ((await (await fetch(`${url}/api/bills`, { headers })).json()) as { bills: BillView[] })
+      .bills
     expect(listed[0]).toMatchObject({
       id: bill.id,
       status: 'failed',
@@ -147,7 +156,8 @@ describe('POST /api/bills/:id/retry', () => {
 
   it('zkmeter retry <bill-id> prints the restarted bill, and the refusal by name', async () => {
     await biller.idle()
-    const [failed] = ((await (await fetch(`${url}/api/bills`)).json()) as { bills: BillView[] }).bills
+    const [failed] = ((await (await fetch(`${url}/api/bills`, { headers })).json()) as { bills: BillView[] })
+      .bills
     expect(failed?.status).toBe('failed')
     const ok = await zkmeter(['retry', failed?.id as string])
     expect(ok.code, ok.stderr).toBe(0)

@@ -41,7 +41,7 @@ describe('routes registered from the route map', () => {
   })
 
   it('sends the CSV export as the download the map names', async () => {
-    const answer = await fetch(`${node.url}${ROUTES.exportCsv.path}`)
+    const answer = await fetch(`${node.url}${ROUTES.exportCsv.path}`, { headers: node.headers })
     expect(answer.status).toBe(200)
     expect(answer.headers.get('content-type')).toBe(ROUTES.exportCsv.text.type)
     expect(answer.headers.get('content-disposition')).toBe(
@@ -53,7 +53,10 @@ describe('routes registered from the route map', () => {
 
   it('serves the live stream at the path the contract names', async () => {
     const controller = new AbortController()
-    const answer = await fetch(`${node.url}${STREAM_PATH}`, { signal: controller.signal })
+    const answer = await fetch(`${node.url}${STREAM_PATH}`, {
+      headers: node.headers,
+      signal: controller.signal,
+    })
     expect(answer.headers.get('content-type')).toBe('text/event-stream; charset=utf-8')
     controller.abort()
   })

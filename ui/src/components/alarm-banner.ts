@@ -1,5 +1,6 @@
 import { css, html, LitElement } from 'lit'
 import { api, errorText } from '../lib/api.ts'
+import { SessionController } from '../lib/session.ts'
 import { StreamResource } from '../lib/stream-resource.ts'
 import type { Alarm } from '../lib/types.ts'
 import { shared } from './styles.ts'
@@ -79,6 +80,8 @@ export class AlarmBanner extends LitElement {
       }
     `,
   ]
+  /** A read-only device sees the controls disabled (the node refuses them too: 403). */
+  #session = new SessionController(this)
   /** The node's alarms, kept current by `alarm` events. */
   #alarms = new StreamResource<Alarm[]>(this, {
     fetch: async () => (await api.alarms()).alarms,
@@ -179,7 +182,7 @@ export class AlarmBanner extends LitElement {
               ${a.deviceReacted ? 'the meter has reacted' : 'the meter has NOT confirmed its safety reaction'}
             </div>
           </div>
-          <button @click=${() => this.#ack(a)} ?disabled=${this.acking === a.id} aria-label="Acknowledge ${KIND_TEXT[a.kind] ?? a.kind} alarm">
+          <button @click=${() => this.#ack(a)} ?disabled=${this.acking === a.id || this.#session.readOnly} aria-label="Acknowledge ${KIND_TEXT[a.kind] ?? a.kind} alarm">
             ${this.acking === a.id ? 'Acknowledging…' : 'Acknowledge'}
           </button>
         </div>`,

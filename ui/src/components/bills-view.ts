@@ -1,6 +1,7 @@
 import { css, html, LitElement } from 'lit'
 import { api, errorText } from '../lib/api.ts'
 import { formatEnergy, formatEth, formatPeriod, formatTime, shorten } from '../lib/format.ts'
+import { SessionController } from '../lib/session.ts'
 import { StreamResource } from '../lib/stream-resource.ts'
 import type { Bill, Status } from '../lib/types.ts'
 import { type ChainInfo, ensureChain, type Receipt, sendPayment, waitForReceipt } from '../lib/wallet.ts'
@@ -91,6 +92,8 @@ export class BillsView extends LitElement {
       }
     `,
   ]
+  /** A read-only device sees the controls disabled (the node refuses them too: 403). */
+  #session = new SessionController(this)
   /** The bills, kept current by `bill` events (a new bill, or a step of one). */
   #bills = new StreamResource<Bill[]>(this, {
     fetch: async () => (await api.bills()).bills,
@@ -202,7 +205,7 @@ export class BillsView extends LitElement {
         ${technical}
         ${
           bill.retryable
-            ? html`<div class="row"><button @click=${() => this.#retry(bill)} ?disabled=${r?.busy === true}
+            ? html`<div class="row"><button @click=${() => this.#retry(bill)} ?disabled=${r?.busy === true || this.#session.readOnly}
                 aria-label="Retry the bill for ${formatPeriod(bill.periodStart, bill.periodEnd)}">${r?.busy ? 'Retrying…' : 'Retry'}</button></div>`
             : ''
         }
@@ -272,13 +275,13 @@ export class BillsView extends LitElement {
       ${
         payable
           ? html`<div class="row">
-              <button @click=${() => this.#payWithWallet(bill)} ?disabled=${!this.wallet || busy}
+              <button @click=${() => this.#payWithWallet(bill)} ?disabled=${!this.wallet || busy || this.#session.readOnly}
                 aria-label="Pay ${formatEth(bill.total!)} with ${this.wallet ? this.wallet.wallet.info.name : 'a browser wallet'}">
                 Pay ${formatEth(bill.total!)}
               </button>
               ${
                 devWallet
-                  ? html`<button class="secondary" @click=${() => this.#payWithDevWallet(bill)} ?disabled=${busy}
+                  ? html`<button class="secondary" @click=${() => this.#payWithDevWallet(bill)} ?disabled=${busy || this.#session.readOnly}
                       aria-label="Pay ${formatEth(bill.total!)} with the built-in dev wallet">Pay with dev wallet</button>`
                   : ''
               }

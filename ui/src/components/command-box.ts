@@ -1,5 +1,6 @@
 import { html, LitElement, svg } from 'lit'
 import { api, errorText } from '../lib/api.ts'
+import { SessionController } from '../lib/session.ts'
 import { shared } from './styles.ts'
 
 interface SpeechRecognitionLike extends EventTarget {
@@ -37,6 +38,8 @@ export class CommandBox extends LitElement {
     listening: { state: true },
   }
   static override styles = [shared]
+  /** A read-only device sees the controls disabled (the node refuses them too: 403). */
+  #session = new SessionController(this)
   declare text: string
   declare answer: string
   declare error: string
@@ -125,7 +128,7 @@ export class CommandBox extends LitElement {
               this.text = (e.target as HTMLInputElement).value
             }} />
         </label>
-        <button type="submit" ?disabled=${this.busy || !this.text.trim()}>${this.busy ? 'Sending…' : 'Send'}</button>
+        <button type="submit" ?disabled=${this.busy || !this.text.trim() || this.#session.readOnly}>${this.busy ? 'Sending…' : 'Send'}</button>
         ${
           voice
             ? html`<button type="button" class="secondary" @click=${this.#listen} ?disabled=${this.listening || this.busy}

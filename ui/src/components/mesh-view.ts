@@ -1,6 +1,7 @@
 import { html, LitElement } from 'lit'
 import { api, errorText } from '../lib/api.ts'
 import { formatPeriod, shorten } from '../lib/format.ts'
+import { SessionController } from '../lib/session.ts'
 import { StreamResource } from '../lib/stream-resource.ts'
 import type { MeshBackup, MeshReport, MeshRestoredPeriod, MeshRestoreReport } from '../lib/types.ts'
 import { type Load, renderLoad } from './load-state.ts'
@@ -39,6 +40,8 @@ export class MeshView extends LitElement {
     error: { state: true },
   }
   static override styles = [shared]
+  /** A read-only device sees the controls disabled (the node refuses them too: 403). */
+  #session = new SessionController(this)
   /**
    * A sealed period (its bill) joins the backup list; the poll catches the neighbours'
    * confirmations. A failed background refresh keeps what is shown rather than an error.
@@ -150,7 +153,7 @@ export class MeshView extends LitElement {
                 this.confirming = false
               }}>Cancel</button>
             </div>`
-          : html`<button ?disabled=${off || this.busy} aria-describedby=${off ? 'restore-off' : ''} @click=${() => {
+          : html`<button ?disabled=${off || this.busy || this.#session.readOnly} aria-describedby=${off ? 'restore-off' : ''} @click=${() => {
               this.confirming = true
               this.report = undefined
               this.error = ''

@@ -2,6 +2,7 @@ import { html, LitElement } from 'lit'
 import { api, errorText } from '../lib/api.ts'
 import { formatEnergy, formatEth, formatPeriod, shorten } from '../lib/format.ts'
 import { formatGwei } from '../lib/price-curve.ts'
+import { SessionController } from '../lib/session.ts'
 import type { Privacy, PublishedBill } from '../lib/types.ts'
 import { type Load, load, loading, renderLoad } from './load-state.ts'
 import { shared } from './styles.ts'
@@ -17,6 +18,8 @@ export class PrivacyView extends LitElement {
     busy: { state: true },
   }
   static override styles = [shared]
+  /** A read-only device sees the controls disabled (the node refuses them too: 403). */
+  #session = new SessionController(this)
   declare data: Load<Privacy>
   declare billId: string
   declare recipient: string
@@ -148,7 +151,7 @@ export class PrivacyView extends LitElement {
                   this.recipient = (e.target as HTMLInputElement).value
                 }} />
             </label>
-            <button type="submit" ?disabled=${this.busy || p.published.length === 0 || !this.recipient}>${this.busy ? 'Granting…' : 'Grant access'}</button>
+            <button type="submit" ?disabled=${this.busy || p.published.length === 0 || !this.recipient || this.#session.readOnly}>${this.busy ? 'Granting…' : 'Grant access'}</button>
           </div>
           ${this.message ? html`<p class="ok" role="status">${this.message}</p>` : ''}
           ${this.error ? html`<p class="error" role="alert">${this.error}</p>` : ''}

@@ -1,5 +1,6 @@
 import { css, html, LitElement } from 'lit'
 import { ApiError, api, errorText } from '../lib/api.ts'
+import { SessionController } from '../lib/session.ts'
 import { StreamResource } from '../lib/stream-resource.ts'
 import type { RelayEvent, RelayState, Relays } from '../lib/types.ts'
 import { type Load, renderLoad } from './load-state.ts'
@@ -63,6 +64,8 @@ export class RelayPanel extends LitElement {
       }
     `,
   ]
+  /** A read-only device sees the controls disabled (the node refuses them too: 403). */
+  #session = new SessionController(this)
   /** The outputs as the meter reports them, kept current by `relay` events. */
   #relays = new StreamResource<Relays>(this, {
     fetch: () => api.relays(),
@@ -157,7 +160,7 @@ export class RelayPanel extends LitElement {
         ${error ? html`<div class="error small" role="alert">${error}</div>` : ''}
       </div>
       <button role="switch" aria-checked=${r.on ? 'true' : 'false'} aria-labelledby="relay-${r.channel}"
-        ?disabled=${waiting} @click=${() => this.#toggle(r)}>${waiting ? 'pending' : r.on ? 'On' : 'Off'}</button>
+        ?disabled=${waiting || this.#session.readOnly} @click=${() => this.#toggle(r)}>${waiting ? 'pending' : r.on ? 'On' : 'Off'}</button>
     </li>`
   }
 
@@ -165,7 +168,7 @@ export class RelayPanel extends LitElement {
     return renderLoad(
       this.data,
       (d) => html`<ul aria-label="Relays">${d.relays.map((r) => this.#relay(r))}</ul>
-        <fieldset class="fan" ?disabled=${'fan' in this.pending}>
+        <fieldset class="fan" ?disabled=${'fan' in this.pending || this.#session.readOnly}>
           <legend>Ceiling fan speed (meter reports ${FAN_TEXT[d.fanSpeed] ?? d.fanSpeed})</legend>
           ${FAN_TEXT.map(
             (text, speed) => html`<label><input type="radio" name="fan" .checked=${d.fanSpeed === speed}

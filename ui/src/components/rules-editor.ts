@@ -1,5 +1,6 @@
 import { html, LitElement } from 'lit'
 import { ApiError, api, errorText } from '../lib/api.ts'
+import { SessionController } from '../lib/session.ts'
 import type { FanStepsRule, NightLightRule, RuleSet, ThermostatRule } from '../lib/types.ts'
 import { type Load, load, loading, renderLoad } from './load-state.ts'
 import { shared } from './styles.ts'
@@ -21,6 +22,8 @@ export class RulesEditor extends LitElement {
     saving: { state: true },
   }
   static override styles = [shared]
+  /** A read-only device sees the controls disabled (the node refuses them too: 403). */
+  #session = new SessionController(this)
   declare data: Load<RuleSet>
   declare draft: RuleSet | undefined
   declare message: string
@@ -163,7 +166,7 @@ export class RulesEditor extends LitElement {
                 : this.#night(r as NightLightRule),
           )}
           <div class="row">
-            <button type="submit" ?disabled=${this.saving || known.length === 0}>${this.saving ? 'Saving…' : 'Save settings'}</button>
+            <button type="submit" ?disabled=${this.saving || known.length === 0 || this.#session.readOnly}>${this.saving ? 'Saving…' : 'Save settings'}</button>
             <button type="button" class="secondary" @click=${() => void this.reload()}>Reload</button>
           </div>
           ${this.message ? html`<p class="ok" role="status">${this.message}</p>` : ''}

@@ -3,10 +3,21 @@
  * origin. Its errors are ApiError, carrying the node's own explanation.
  */
 import { ApiError, createApiClient } from '#protocol/api/client.ts'
+import { sessionLost } from './session.ts'
 
 export { ApiError }
 
-export const api = createApiClient()
+/**
+ * The browser sends its session cookie by itself (same origin); a 401 on any call but pairing
+ * means this device is not (or no longer) paired: the app shows the pairing screen.
+ */
+export const api = createApiClient({
+  fetch: async (input, init) => {
+    const answer = await fetch(input, init)
+    if (answer.status === 401 && !String(input).endsWith('/api/pair')) sessionLost()
+    return answer
+  },
+})
 
 /** A message for the user from any error a view catches. */
 export function errorText(error: unknown): string {

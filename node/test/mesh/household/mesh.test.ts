@@ -31,6 +31,7 @@ import {
 } from '../../../../contracts/ts/chain.ts'
 import { compileLedger } from '../../../../contracts/ts/compile.ts'
 import { deployLedger } from '../../../../contracts/ts/ledger.ts'
+import { withToken } from '../../../../test/support/node-auth.ts'
 import { reservePort as freePort } from '../../../../test/support/ports.ts'
 import { waitFor } from '../../../../test/support/wait.ts'
 import { type HouseholdNode, startHouseholdNode } from '../../../src/app/node.ts'
@@ -56,7 +57,7 @@ const configs: NodeConfig[] = []
 const logs: Record<string, unknown>[][] = []
 
 async function api<T>(i: number, path: string, init?: RequestInit): Promise<T> {
-  const res = await fetch(`${nodes[i]?.urls.api}${path}`, init)
+  const res = await fetch(`${nodes[i]?.urls.api}${path}`, withToken(nodes[i]?.adminToken, init))
   const body = await res.json()
   if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(body)}`)
   return body as T
@@ -176,7 +177,10 @@ describe('household nodes as neighbours on the mesh', () => {
     // Home 0's live stream, read until the neighbour's alert is pushed on it.
     const abort = new AbortController()
     const streamed = (async () => {
-      const res = await fetch(`${nodes[0]?.urls.api}/api/stream`, { signal: abort.signal })
+      const res = await fetch(
+        `${nodes[0]?.urls.api}/api/stream`,
+        withToken(nodes[0]?.adminToken, { signal: abort.signal }),
+      )
       const reader = (res.body as ReadableStream<Uint8Array>).getReader()
       let text = ''
       for (;;) {
@@ -344,7 +348,9 @@ describe('household nodes as neighbours on the mesh', () => {
         cid: (period.manifestCid as CID).toString(),
         from,
         to,
-        csv: await (await fetch(`${before.urls.api}/api/export.csv?${query}`)).text(),
+        csv: await (
+          await fetch(`${before.urls.api}/api/export.csv?${query}`, withToken(before.adminToken))
+        ).text(),
         points: (await api<{ points: unknown }>(owner, `/api/readings?${query}&resolution=interval`)).points,
       })
     }
@@ -426,7 +432,11 @@ describe('household nodes as neighbours on the mesh', () => {
       expect(
         (await api<{ points: unknown }>(owner, `/api/readings?${query}&resolution=interval`)).points,
       ).toEqual(range.points)
-      expect(await (await fetch(`${restarted.urls.api}/api/export.csv?${query}`)).text()).toBe(range.csv)
+      expect(
+        await (
+          await fetch(`${restarted.urls.api}/api/export.csv?${query}`, withToken(restarted.adminToken))
+        ).text(),
+      ).toBe(range.csv)
     }
     // Run again: nothing new, nothing refused.
     const again = await api<{ periods: { outcome: string }[] }>(owner, '/api/mesh/restore', {
