@@ -18,6 +18,8 @@ import type { HouseholdContext } from '../http/context.ts'
 import { SseHub } from '../http/server.ts'
 import type { HouseholdIdentity } from '../identity/identity.ts'
 import { createLogger, type Logger } from '../log/logger.ts'
+import { openCredentialStore } from '../mqtt/credentials.ts'
+import { ensureHouseholdUsers } from '../mqtt/household-users.ts'
 import { openGrantStore } from '../privacy/grants.ts'
 import { createDeviceRegistry } from '../voice/devices.ts'
 import { startApi } from './api.ts'
@@ -83,7 +85,13 @@ export async function startHouseholdNode(
       clockStart: clockState?.start,
     })
 
-    const mqttUrl = await startBroker(config.mqtt, lifecycle, root.child({ source: 'mqtt' }))
+    // Every broker client logs in (docs/broker.md): the node's and the virtual meter's own logins.
+    const credentials = openCredentialStore(config.dataDir)
+    const logins = await ensureHouseholdUsers(credentials, identity, root.child({ source: 'mqtt' }))
+    const mqttUrl = await startBroker(config.mqtt, lifecycle, root.child({ source: 'mqtt' }), {
+      credentials,
+      dataDir: config.dataDir,
+    })
     const mesh = await startMesh({
       config,
       identity,
@@ -99,6 +107,7 @@ export async function startHouseholdNode(
       identity,
       domain,
       mqttUrl,
+      mqttCredentials: logins.node,
       registered,
       firstPeriodStart,
       circuit,
@@ -121,6 +130,7 @@ export async function startHouseholdNode(
     const { automation, rules } = await startAutomation({
       dataDir: config.dataDir,
       mqttUrl,
+      credentials: logins.node,
       meter,
       mesh,
       lifecycle,
@@ -146,6 +156,7 @@ export async function startHouseholdNode(
     await startSerialMeter({
       serial: config.serial,
       mqttUrl,
+      credentials: logins.node,
       meter,
       ingestor,
       lifecycle,
@@ -161,6 +172,7 @@ export async function startHouseholdNode(
       clockState,
       domain,
       mqttUrl,
+      mqttPassword: logins.virtualMeter?.password,
       circuit,
       firstPeriodStart,
       stateFile: meterStateFile,
