@@ -18,6 +18,8 @@ import {
 describe('virtual meter on a scaled clock', () => {
   it('publishes interval records in accelerated time and stops cleanly', async () => {
     const broker = await startTestBroker()
+    // The login first: the scaled clock runs from its creation, and a password hash takes a while.
+    const mqttPassword = await meterPassword(broker.users, PRIVATE_KEY)
     // 9000× : one 15-minute interval every 100 ms of real time.
     const clock = createScaledClock({ start: MIDNIGHT, speed: 9000, tickMs: 25 })
     const meter = createVirtualMeter({
@@ -25,7 +27,7 @@ describe('virtual meter on a scaled clock', () => {
       pairingKey: PAIRING_KEY,
       domain: DOMAIN,
       mqttUrl: broker.url,
-      mqttPassword: await meterPassword(broker.users, PRIVATE_KEY),
+      mqttPassword,
       clock,
       periodSize: TEST_N,
       periodDays: 1,
