@@ -26,6 +26,7 @@ import { createServer } from 'node:net'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
+import { addMqttLogin } from '../test/support/mqtt-login.ts'
 import { BUNDLE, buildNode, NODE_RUN_FLAGS } from '../tools/build-node.mjs'
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 60)
@@ -92,6 +93,7 @@ interface StartedNode {
   node: ChildProcess
   api: string
   mqttPort: number
+  dataDir: string
   exited: Promise<void>
   /** SIGKILL if still running, then remove the data dir. */
   dispose(): Promise<void>
@@ -143,17 +145,20 @@ async function startNode(label: string, args: string[], meterSpeed: number): Pro
     throw error
   }
   console.log(`${label}: node ready at ${api}`)
-  return { node, api, mqttPort, exited, dispose }
+  return { node, api, mqttPort, dataDir, exited, dispose }
 }
 
 async function measure(label: string, args: string[]): Promise<Run> {
   const started = await startNode(label, args, 60)
-  const { node, api, mqttPort, exited } = started
+  const { node, api, mqttPort, dataDir, exited } = started
   try {
     // Records as they leave the meter (MQTT) and as they reach a UI (SSE), matched by seq.
     const seenOnMqtt = new Map<number, number>()
     const latencies: number[] = []
-    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`)
+    // A tool's read-only login: it reads the records as they leave the meter, like Home Assistant would.
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, {
+      ...(await addMqttLogin(dataDir, 'bench-observer', 'homeassistant')),
+    })
     client.on('message', (_topic, payload) => {
       const seq = (JSON.parse(payload.toString()) as { ZK?: { seq?: number } }).ZK?.seq
       if (typeof seq === 'number') seenOnMqtt.set(seq, performance.now())
