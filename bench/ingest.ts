@@ -3,28 +3,31 @@
  * Helia vault, per second, through the ingestor's core path (what MQTT and a serial link both call).
  * Also measures where the time goes: parsing, signature recovery vs the cached-key verifier (the
  * comparison is reported as a ratio), the journal alone, the vault alone, and the same stream over
- * MQTT through an embedded aedes broker.
+ * MQTT through the node's embedded broker as it ships: every client logged in, ACLs checked on every
+ * publish, the meter on the TLS listener (BENCH_INGEST_MQTT_TLS=0: plain MQTT, for comparison).
  * Last line: the JSON summary of ../shared/BENCH.md.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
-import { Aedes } from 'aedes'
 import mqtt from 'mqtt'
 import { addressOfPrivateKey, meterRecordDigest, recoverSigner } from '#protocol/eip712.ts'
 import { encodeSensorPayload, type MeterRecord, parseSensorPayload, signRecord } from '#protocol/records.ts'
-import { sensorTopic } from '#protocol/topics.ts'
+import { meterTopicName, sensorTopic } from '#protocol/topics.ts'
 import { createMeterVerifier } from '#protocol/verifier.ts'
 import { createIngestor } from '../node/src/ingest/ingestor.ts'
 import { openJournal } from '../node/src/ingest/journal.ts'
 import { createHeliaNode } from '../node/src/ipfs/helia.ts'
+import { createBroker } from '../node/src/mqtt/broker.ts'
 import { createVault } from '../node/src/vault/vault.ts'
+import { makeTestCertificates } from '../node/test/mqtt/certificates.ts'
+import { createTestUsers } from '../node/test/mqtt/users.ts'
 
 const RECORDS = Number(process.env.BENCH_INGEST_RECORDS ?? 4000)
 const MQTT_RECORDS = Number(process.env.BENCH_INGEST_MQTT_RECORDS ?? 1000)
+const MQTT_TLS = process.env.BENCH_INGEST_MQTT_TLS !== '0'
 const WINDOW = 256
 const INTERVAL = 900
 const domain = { chainId: 31337n, verifyingContract: '0x5fbdb2315678afecb367f032d93f642f64180aa3' as const }
@@ -161,15 +164,23 @@ async function main(): Promise<void> {
     await ingestor.stop()
 
     // --- the same over MQTT (one connection: mqtt.js hands the node one message at a time)
-    const broker = await Aedes.createBroker()
-    const server = createServer(broker.handle)
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const port = (server.address() as { port: number }).port
-    const url = `mqtt://127.0.0.1:${port}`
+    const users = await createTestUsers()
+    const certificates = MQTT_TLS ? await makeTestCertificates() : undefined
+    const broker = createBroker({
+      port: 0,
+      credentials: users.store,
+      ...(certificates
+        ? { tls: { port: 0, host: '127.0.0.1', key: certificates.key, cert: certificates.cert } }
+        : {}),
+    })
+    await broker.start()
+    const url = broker.url
+    const meterLogin = await users.meter(meterTopicName(meter))
     const mqttRecords = stream(MQTT_RECORDS, 0)
     const mqttPayloads = mqttRecords.map((r) => encodeSensorPayload(r, signRecord(domain, key, r)))
     const overMqtt = createIngestor({
       mqttUrl: url,
+      mqttCredentials: users.node,
       dataDir: join(work, 'node-mqtt'),
       domain,
       meters: [{ address: meter, firstPeriodStart: START }],
@@ -177,10 +188,15 @@ async function main(): Promise<void> {
       vault,
     })
     await overMqtt.start()
-    const publisher = mqtt.connect(url, { clientId: 'bench-meter' })
+    // The meter logs in as itself; over TLS (the LAN listener) unless BENCH_INGEST_MQTT_TLS=0.
+    const publisher = mqtt.connect(broker.tlsUrl ?? url, {
+      clientId: meterLogin.username,
+      ...meterLogin,
+      ...(certificates ? { ca: certificates.ca } : {}),
+    })
     await new Promise<void>((resolve) => publisher.once('connect', () => resolve()))
     const mqttPerS = await timed(
-      'over MQTT (aedes, QoS 1, PUBACK after fsync)',
+      `over MQTT (${MQTT_TLS ? 'meter on TLS, ' : ''}logins + ACLs, QoS 1, PUBACK after fsync)`,
       mqttPayloads.length,
       async () => {
         await Promise.all(mqttPayloads.map((p) => publisher.publishAsync(topic, p, { qos: 1 })))
@@ -190,13 +206,14 @@ async function main(): Promise<void> {
     )
     await publisher.endAsync()
     await overMqtt.stop()
-    await new Promise<void>((resolve) => broker.close(() => resolve()))
-    await new Promise<void>((resolve) => server.close(() => resolve()))
+    await broker.stop()
+    await users.remove()
     await node.stop()
 
     const summary = {
       bench: 'ingest',
       machine: `${availableParallelism()} cores, node ${process.version}`,
+      mqtt: MQTT_TLS ? 'meter over TLS, logins and ACLs' : 'plain, logins and ACLs',
       figures: {
         records_per_s: recordsPerS,
         records_per_cpu_s: recordsPerCpuS,

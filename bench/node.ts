@@ -26,6 +26,7 @@ import { createServer } from 'node:net'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
+import { addMqttLogin } from '../test/support/mqtt-login.ts'
 import { fetchAsAdmin } from '../test/support/node-auth.ts'
 import { BUNDLE, buildNode, NODE_RUN_FLAGS } from '../tools/build-node.mjs'
 
@@ -151,12 +152,15 @@ async function startNode(label: string, args: string[], meterSpeed: number): Pro
 
 async function measure(label: string, args: string[]): Promise<Run> {
   const started = await startNode(label, args, 60)
-  const { node, api, mqttPort, exited } = started
+  const { node, api, mqttPort, dataDir, exited } = started
   try {
     // Records as they leave the meter (MQTT) and as they reach a UI (SSE), matched by seq.
     const seenOnMqtt = new Map<number, number>()
     const latencies: number[] = []
-    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`)
+    // A tool's read-only login: it reads the records as they leave the meter, like Home Assistant would.
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, {
+      ...(await addMqttLogin(dataDir, 'bench-observer', 'homeassistant')),
+    })
     client.on('message', (_topic, payload) => {
       const seq = (JSON.parse(payload.toString()) as { ZK?: { seq?: number } }).ZK?.seq
       if (typeof seq === 'number') seenOnMqtt.set(seq, performance.now())

@@ -15,8 +15,8 @@ import { createFakeClock } from '../node/src/automation/clock.ts'
 import type { Reading, RelayCommand } from '../node/src/automation/reading.ts'
 import { createRuleEngine, DEFAULT_RULE_SET, type RuleSet } from '../node/src/automation/rules.ts'
 import { createAutomation } from '../node/src/automation/service.ts'
-import { createBroker } from '../node/src/mqtt/broker.ts'
 import { METER, startBroker, startDevice } from '../node/test/automation/fixtures.ts'
+import { startTestBroker, type TestUsers } from '../node/test/mqtt/users.ts'
 
 const LATENCY_ROUNDS = Number(process.env.RULES_BENCH_ROUNDS ?? 1000)
 const EVALUATIONS = Number(process.env.RULES_BENCH_EVALUATIONS ?? 300_000)
@@ -30,21 +30,21 @@ const round = (x: number, digits = 3) => Number(x.toFixed(digits))
 
 interface BenchBroker {
   url: string
+  users: TestUsers
   close(): Promise<void>
 }
 
-/** The household node's embedded broker, as it ships. */
+/** The household node's embedded broker, as it ships: logins and ACLs on. */
 async function embeddedBroker(): Promise<BenchBroker> {
-  const broker = createBroker({ port: 0 })
-  await broker.start()
-  return { url: broker.url, close: () => broker.stop() }
+  const broker = await startTestBroker()
+  return { url: broker.url, users: broker.users, close: () => broker.stop() }
 }
 
 async function latency(open: () => Promise<BenchBroker>): Promise<{ publish: number[]; confirm: number[] }> {
   const broker = await open()
-  const node = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
-  const observer = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 })
-  const device = await startDevice(broker.url, METER)
+  const node = await mqtt.connectAsync(broker.url, { ...broker.users.node, reconnectPeriod: 0 })
+  const observer = await mqtt.connectAsync(broker.url, { ...broker.users.node, reconnectPeriod: 0 })
+  const device = await startDevice(broker, METER)
   // Small MQTT packets on loopback otherwise wait for Nagle's algorithm / delayed ACKs (~40 ms).
   for (const client of [node, observer, device.client]) (client.stream as unknown as Socket).setNoDelay(true)
   const rules: RuleSet = {

@@ -2,11 +2,18 @@
 // work — signed interval and live records logged before they are published, the period and its
 // incremental commitment, Resend, relay reports — and is host-tested (firmware/test/cpp/
 // engine_test.cpp). This file binds it to the UNO link, the clock, LittleFS and MQTT.
-// Libraries: ESP8266 Arduino core (WiFi, EEPROM, LittleFS, time), 256dpi arduino-mqtt (QoS 1
-// publish, last will), trezor-crypto (secp256k1, USE_RFC6979=1). Provisioning (keys, chain, WiFi,
-// broker) is written to EEPROM by the factory tool: see docs/firmware.md.
+// Libraries: ESP8266 Arduino core (WiFi, BearSSL, EEPROM, LittleFS, time), 256dpi arduino-mqtt
+// (QoS 1 publish, last will), trezor-crypto (secp256k1, USE_RFC6979=1). Provisioning (keys, chain,
+// WiFi, broker, the meter's broker login and the node's certificate pin) is written to EEPROM by
+// the factory tool: see docs/firmware.md and docs/broker.md.
+// The broker connection is MQTT over TLS (the node's 8883 listener) with BearSSL: the node's
+// household CA as trust anchor when /node-ca.der is on LittleFS (survives the node re-issuing its
+// server certificate), else the server certificate's SHA-1 fingerprint (setFingerprint). The meter
+// logs in with its own user name (its topic name) and password: the broker lets it publish only its
+// own tele/ and stat/ topics and read only its own cmnd/ and ack.
 #include <EEPROM.h>
 #include <ESP8266WiFi.h>
+#include <WiFiClientSecureBearSSL.h>
 #include <LittleFS.h>
 #include <MQTT.h>
 #include <time.h>
@@ -17,7 +24,10 @@
 struct Provisioning {
   uint32_t magic;  // PROVISIONED
   char ssid[33], pass[65], broker[64], ntp[64];
-  uint16_t port;
+  uint16_t port;  // the node's MQTT-over-TLS port (8883)
+  // The broker login from `zkmeter meter add`: user name = the meter's topic name (empty: use it).
+  char mqttUser[65], mqttPass[65];
+  uint8_t brokerSha1[20];  // SHA-1 of the node's server certificate (DER), when no CA file is present
   uint8_t privateKey[32], pairingKey[32];
   uint64_t chainId;
   uint8_t ledger[20];
@@ -25,8 +35,11 @@ struct Provisioning {
   uint8_t periodDays;
 };
 
-static const uint32_t PROVISIONED = 0x7a6b6d31;  // "zkm1"
+// "zkm2": the layout with the broker login and certificate pin. A "zkm1" image has neither, and
+// a meter that cannot log in must not be started as if it could: it stays silent until reprovisioned.
+static const uint32_t PROVISIONED = 0x7a6b6d32;
 static const uint16_t EEPROM_BYTES = 1024;
+static_assert(sizeof(Provisioning) <= EEPROM_BYTES, "the provisioning image must fit the EEPROM");
 // 4096 records (~11 h of 10 s samples + intervals) of Resend history: 508 KB of LittleFS, which
 // spreads the writes (~1 MB/day) so each flash block is erased about once a day.
 static const uint32_t RECORD_SLOTS = 4096;
@@ -38,7 +51,8 @@ static const char *CLOSES_FILE = "/closes.bin";  // the last PERIOD_CLOSES_KEPT 
 
 static Provisioning prov;
 static char meterName[zkm::METER_NAME_LEN + 1];
-static WiFiClient net;
+static BearSSL::WiFiClientSecure net;
+static BearSSL::X509List *nodeCa;  // the household CA, from LittleFS /node-ca.der
 static MQTTClient mqtt(1024);
 static char payload[1024];
 static char topic[96];
@@ -202,10 +216,34 @@ static void onMqtt(String &t, String &body) {
   }
 }
 
+// The node's certificate: its household CA if provisioned (chain and validity checked, so the
+// clock must be set), else the pinned fingerprint. Never setInsecure(): an unverified broker could
+// feed forged acks and make the meter drop records it never delivered.
+static void trustNode() {
+  File ca = LittleFS.open("/node-ca.der", "r");
+  if (ca && ca.size() > 0 && ca.size() <= 2048) {
+    static uint8_t der[2048];
+    size_t n = ca.read(der, ca.size());
+    nodeCa = new BearSSL::X509List(der, n);
+    net.setTrustAnchors(nodeCa);
+  } else {
+    net.setFingerprint(prov.brokerSha1);
+  }
+  if (ca) ca.close();
+  net.setBufferSizes(1024, 1024);  // RAM: MQTT messages here are at most 1 KB
+}
+
 static void connectMqtt() {
   if (mqtt.connected() || WiFi.status() != WL_CONNECTED) return;
+  time_t t = time(nullptr);
+  if (nodeCa) {
+    if (t < 1700000000) return;  // no NTP time yet: a CA chain cannot be checked for validity
+    net.setX509Time(t);
+  }
   mqtt.setWill(topicFor("tele", "LWT"), "Offline", true, 1);
-  if (!mqtt.connect(meterName)) return;
+  // Client id and user name are the meter's topic name: the broker binds one to the other.
+  const char *user = prov.mqttUser[0] ? prov.mqttUser : meterName;
+  if (!mqtt.connect(meterName, user, prov.mqttPass)) return;
   mqtt.publish(topicFor("tele", "LWT"), "Online", true, 1);
   mqtt.subscribe(topicFor("cmnd", "#"), 1);
   mqtt.subscribe(topicFor("zkmeter", "ack"), 1);
@@ -236,6 +274,7 @@ void setup() {
   WiFi.mode(WIFI_STA);
   WiFi.begin(prov.ssid, prov.pass);
   configTime(0, 0, prov.ntp);
+  trustNode();
   mqtt.begin(prov.broker, prov.port, net);
   mqtt.onMessage(onMqtt);
 }

@@ -26,6 +26,7 @@ import { pairingText } from './auth/terminal.ts'
  */
 import { ConfigError, loadConfig, type NodeConfig, parseFlags } from './config.ts'
 import { initHousehold, NotInitializedError, openHousehold } from './identity/identity.ts'
+import { BROKER_COMMANDS, runBrokerCommand } from './mqtt/commands.ts'
 import { certificateReport, httpsSummary } from './tls/cli.ts'
 import { runUtility } from './utility/cli.ts'
 
@@ -41,8 +42,11 @@ const USAGE = `usage: zkmeter <init|start|status|bills|pay|retry|grant|export|ce
   cert [--new-ca]          the household CA to install on a phone, its fingerprint, the server certificate
 ${AUTH_USAGE}
   utility <command>        the utility's side on a chain: deploy, register, tariff, bills, … (utility --help)
+  meter add <name>         a meter's MQTT login (user = its topic name), printed once (docs/broker.md)
+  mqtt-user add|list|remove   MQTT logins: --role node|meter|homeassistant|tool [--commands POWER2,…]
+  broker-config --out DIR  mosquitto.conf, password and ACL files for an external Mosquitto 2
 options: --data-dir DIR --host H --port P --listen ADDR --https-port P --rpc-url URL --ledger ADDR --chain-port P --mqtt-url URL
-         --mqtt-port P --simulated-meter BOOL --meter-speed X --period-days D --circuit test|production
+         --mqtt-port P --mqtt-tls-port P (meters on the LAN) --simulated-meter BOOL --meter-speed X --period-days D --circuit test|production
          --serial-port PATH --serial-baud B (a meter wired by USB) --dev BOOL --config FILE
          --mesh BOOL --mesh-listen ADDRS --mesh-peers ADDRS --mesh-mdns BOOL --mesh-observer BOOL
          (the neighbourhood mesh, docs/mesh.md; ADDRS = comma-separated multiaddrs)`
@@ -100,6 +104,8 @@ async function main(argv: string[]): Promise<void> {
     print(USAGE)
     return
   }
+  if ((BROKER_COMMANDS as readonly string[]).includes(command))
+    return void print(await runBrokerCommand(command, args, flags, process.env))
   // Command arguments, not node configuration.
   const range: { from?: string; to?: string } = {}
   for (const key of ['from', 'to'] as const) {

@@ -35,6 +35,8 @@ export interface NodeConfig {
     /** URL of an external broker (e.g. Mosquitto); absent = run the embedded broker. */
     url: string | undefined
     embeddedPort: number
+    /** The embedded broker's TLS listener for meters on the LAN (docs/broker.md); absent = none. */
+    tlsPort?: number | undefined
   }
   meter: {
     /** Run the virtual meter (the embedded default has no hardware). */
@@ -80,7 +82,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   dataDir: './data',
   http: { host: '127.0.0.1', port: 8787, listen: undefined, httpsPort: 8443 },
   chain: { rpcUrl: undefined, embeddedPort: 8545, ledger: undefined },
-  mqtt: { url: undefined, embeddedPort: 1883 },
+  mqtt: { url: undefined, embeddedPort: 1883, tlsPort: undefined },
   meter: { simulated: true, speed: 1440, periodDays: 1 },
   serial: { port: undefined, baudRate: 9600 },
   mesh: { enabled: true, listen: undefined, peers: [], mdns: false, observer: undefined },
@@ -233,6 +235,7 @@ const KEYS: KeySpec[] = [
     parse: url(['mqtt:', 'mqtts:', 'ws:', 'wss:']),
   },
   { path: 'mqtt.embeddedPort', env: 'ZKMETER_MQTT_PORT', flag: 'mqtt-port', parse: port },
+  { path: 'mqtt.tlsPort', env: 'ZKMETER_MQTT_TLS_PORT', flag: 'mqtt-tls-port', parse: port },
   { path: 'meter.simulated', env: 'ZKMETER_SIMULATED_METER', flag: 'simulated-meter', parse: bool },
   { path: 'meter.speed', env: 'ZKMETER_METER_SPEED', flag: 'meter-speed', parse: positive },
   { path: 'meter.periodDays', env: 'ZKMETER_PERIOD_DAYS', flag: 'period-days', parse: days },

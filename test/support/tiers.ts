@@ -46,6 +46,10 @@ export const SYSTEM_TESTS: readonly string[] = [
   'node/test/automation/mosquitto.test.ts',
   'node/test/ingest/mosquitto.test.ts',
   'node/test/meter/mosquitto.test.ts',
+  'node/test/mqtt/mosquitto-policy.test.ts',
+  // Debian's mosquitto_sub (the unauthenticated '#' attack) and mosquitto_passwd (hash format)
+  'node/test/mqtt/access.test.ts',
+  'node/test/mqtt/passwords.test.ts',
   'node/test/serial/pty.test.ts',
   'firmware/test/esp8266.test.ts',
   'firmware/test/uno-sim.test.ts',

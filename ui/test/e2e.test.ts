@@ -17,6 +17,7 @@ import { JsonRpcProvider, Network, Wallet } from 'ethers'
 import mqtt from 'mqtt'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { addMqttLogin } from '../../test/support/mqtt-login.ts'
 import { fetchAsAdmin } from '../../test/support/node-auth.ts'
 import { reservePort } from '../../test/support/ports.ts'
 import { type Browser, buildUi, launchBrowser, UI_ROOT } from './browser.ts'
@@ -255,6 +256,7 @@ describe('UI against the real household node', () => {
     await page.goto(`${base}/#/privacy`)
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, {
       clientId: 'zkm-ui-e2e',
+      ...(await addMqttLogin(dataDir, 'ui-e2e-harness')),
       reconnectPeriod: 0,
     })
     try {

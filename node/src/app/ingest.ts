@@ -13,6 +13,7 @@ export function createHomeIngestor(options: {
   identity: HouseholdIdentity
   domain: Parameters<typeof createIngestor>[0]['domain']
   mqttUrl: string
+  mqttCredentials: { username: string; password: string }
   registered: MeterState
   firstPeriodStart: number
   circuit: { n: number; intervalSeconds: number }
@@ -23,6 +24,7 @@ export function createHomeIngestor(options: {
   const meter = identity.meter.address
   return createIngestor({
     mqttUrl: options.mqttUrl,
+    mqttCredentials: options.mqttCredentials,
     clientId: `zkmeter-node-${meter.slice(2, 10)}`,
     dataDir: join(options.config.dataDir, 'ingest'),
     domain: options.domain,

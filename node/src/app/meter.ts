@@ -22,6 +22,7 @@ import type { SimulatedStart } from './simulated-clock.ts'
 export async function startSerialMeter(options: {
   serial: NodeConfig['serial']
   mqttUrl: string
+  credentials: { username: string; password: string }
   meter: `0x${string}`
   ingestor: Ingestor
   lifecycle: Lifecycle
@@ -31,6 +32,7 @@ export async function startSerialMeter(options: {
   if (serial.port === undefined) return
   const bridge = createSerialMqttBridge({
     mqttUrl: options.mqttUrl,
+    credentials: options.credentials,
     meter: meterTopicName(options.meter),
     log,
   })
@@ -54,6 +56,8 @@ export async function startVirtualMeter(options: {
   clockState: SimulatedStart | undefined
   domain: Parameters<typeof createVirtualMeter>[0]['domain']
   mqttUrl: string
+  /** The virtual meter's broker password (its user name is its topic name). */
+  mqttPassword: string | undefined
   circuit: { n: number; slots: number }
   firstPeriodStart: number
   stateFile: string
@@ -68,6 +72,7 @@ export async function startVirtualMeter(options: {
     pairingKey: identity.meter.pairingKey,
     domain: options.domain,
     mqttUrl: options.mqttUrl,
+    ...(options.mqttPassword === undefined ? {} : { mqttPassword: options.mqttPassword }),
     clock,
     periodSize: options.circuit.n,
     slots: options.circuit.slots,

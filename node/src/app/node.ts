@@ -19,6 +19,8 @@ import type { HouseholdContext } from '../http/context.ts'
 import { SseHub } from '../http/server.ts'
 import type { HouseholdIdentity } from '../identity/identity.ts'
 import { createLogger, type Logger } from '../log/logger.ts'
+import { openCredentialStore } from '../mqtt/credentials.ts'
+import { ensureHouseholdUsers } from '../mqtt/household-users.ts'
 import { openGrantStore } from '../privacy/grants.ts'
 import { makePrivateTree, restrictUmask } from '../storage/private-dir.ts'
 import { nodeTlsCredentials } from '../tls/index.ts'
@@ -92,7 +94,14 @@ export async function startHouseholdNode(
       clockStart: clockState?.start,
     })
 
-    const mqttUrl = await startBroker(config.mqtt, lifecycle, root.child({ source: 'mqtt' }))
+    // Every broker client logs in (docs/broker.md): the node's and the virtual meter's own logins.
+    const credentials = openCredentialStore(config.dataDir)
+    const logins = await ensureHouseholdUsers(credentials, identity, root.child({ source: 'mqtt' }))
+    const mqttUrl = await startBroker(config.mqtt, lifecycle, root.child({ source: 'mqtt' }), {
+      credentials,
+      dataDir: config.dataDir,
+      listen: config.http.listen,
+    })
     const mesh = await startMesh({
       config,
       identity,
@@ -108,6 +117,7 @@ export async function startHouseholdNode(
       identity,
       domain,
       mqttUrl,
+      mqttCredentials: logins.node,
       registered,
       firstPeriodStart,
       circuit,
@@ -131,6 +141,7 @@ export async function startHouseholdNode(
     const { automation, rules } = await startAutomation({
       dataDir: config.dataDir,
       mqttUrl,
+      credentials: logins.node,
       meter,
       mesh,
       lifecycle,
@@ -156,6 +167,7 @@ export async function startHouseholdNode(
     await startSerialMeter({
       serial: config.serial,
       mqttUrl,
+      credentials: logins.node,
       meter,
       ingestor,
       lifecycle,
@@ -171,6 +183,7 @@ export async function startHouseholdNode(
       clockState,
       domain,
       mqttUrl,
+      mqttPassword: logins.virtualMeter?.password,
       circuit,
       firstPeriodStart,
       stateFile: meterStateFile,

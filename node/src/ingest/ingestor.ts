@@ -255,6 +255,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
           session = await connectMqtt({
             url: options.mqttUrl,
             clientId: options.clientId ?? 'zkmeter-node-ingest',
+            ...(options.mqttCredentials ? { credentials: options.mqttCredentials } : {}),
             connectTimeoutMs: cfg.connectTimeoutMs,
             ingest,
             log,

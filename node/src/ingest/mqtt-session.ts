@@ -27,6 +27,8 @@ export interface MqttSession {
 export interface MqttSessionOptions {
   url: string
   clientId: string
+  /** The node's login; without it the broker must allow anonymous clients (the embedded one does not). */
+  credentials?: { username: string; password: string }
   connectTimeoutMs: number
   ingest(topic: string, payload: Uint8Array | string): Promise<IngestOutcome>
   log: Logger
@@ -35,6 +37,7 @@ export interface MqttSessionOptions {
 export async function connectMqtt({
   url,
   clientId,
+  credentials,
   connectTimeoutMs,
   ingest,
   log,
@@ -42,6 +45,7 @@ export async function connectMqtt({
   const inFlight = new Set<Promise<void>>()
   const c = mqtt.connect(url, {
     clientId,
+    ...credentials,
     clean: false,
     reconnectPeriod: 1000,
     connectTimeout: connectTimeoutMs,

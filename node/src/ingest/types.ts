@@ -36,6 +36,8 @@ export interface MeterConfig {
 
 export interface IngestorOptions {
   mqttUrl?: string
+  /** The node's broker login (docs/broker.md): the node role reads every meter and writes acks. */
+  mqttCredentials?: { username: string; password: string }
   /** Stable client id: with a persistent session the broker redelivers un-PUBACKed records. */
   clientId?: string
   dataDir: string

@@ -15,6 +15,10 @@ export interface VirtualMeterOptions {
   domain: Eip712Domain
   /** Broker to publish to, e.g. mqtt://127.0.0.1:1883. */
   mqttUrl: string
+  /** The meter's broker password; its user name is its topic name (docs/broker.md). */
+  mqttPassword?: string
+  /** CA certificate(s) to trust for an mqtts:// broker (PEM); default: the system's. */
+  mqttCa?: string
   /** Simulated time: createScaledClock() for a running system, createManualClock() for tests. */
   clock: SimClock
   /** Seed of the household model: the same seed gives the same household. Default 1. */
@@ -58,7 +62,11 @@ export interface VirtualMeterOptions {
   log?: Logger
 }
 
-export type ResolvedOptions = Required<Omit<VirtualMeterOptions, 'firstPeriodStart' | 'stateFile'>> & {
+export type ResolvedOptions = Required<
+  Omit<VirtualMeterOptions, 'firstPeriodStart' | 'stateFile' | 'mqttPassword' | 'mqttCa'>
+> & {
+  mqttPassword: string | undefined
+  mqttCa: string | undefined
   firstPeriodStart: number | undefined
   stateFile: string | undefined
   intervalSeconds: number
@@ -139,6 +147,8 @@ export function resolveOptions(options: VirtualMeterOptions): ResolvedOptions {
     pairingKey,
     domain,
     mqttUrl: options.mqttUrl,
+    mqttPassword: options.mqttPassword,
+    mqttCa: options.mqttCa,
     clock,
     seed: integer(options.seed ?? 1, 'seed', 0, 2 ** 32 - 1),
     periodSize,

@@ -37,16 +37,22 @@ export function createPublisher(log: Logger): Publisher {
   return publisher
 }
 
-/** Connects as the meter (client id = its topic name) with an "Offline" retained last will. */
+/**
+ * Connects as the meter (client id and user name = its topic name, as the broker's ACL wants) with
+ * an "Offline" retained last will.
+ */
 export function connectMeter(
   url: string,
   topic: string,
   topics: MeterTopics,
   timeoutMs: number,
+  login: { password?: string | undefined; ca?: string | undefined } = {},
 ): Promise<MqttClient> {
   return connectMqtt(url, {
     clientId: topic,
     timeoutMs,
+    ...(login.password === undefined ? {} : { username: topic, password: login.password }),
+    ...(login.ca === undefined ? {} : { ca: login.ca }),
     will: { topic: topics.lwt, payload: Buffer.from('Offline'), qos: 1, retain: true },
   })
 }

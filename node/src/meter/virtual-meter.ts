@@ -98,7 +98,10 @@ export function createVirtualMeter(options: VirtualMeterOptions): VirtualMeter {
     const now = Math.floor(o.clock.now())
     try {
       persistence.prepare(now)
-      publisher.client = await connectMeter(o.mqttUrl, topic, topics, o.connectTimeoutMs)
+      publisher.client = await connectMeter(o.mqttUrl, topic, topics, o.connectTimeoutMs, {
+        password: o.mqttPassword,
+        ca: o.mqttCa,
+      })
     } catch (error) {
       phase = 'idle'
       throw error

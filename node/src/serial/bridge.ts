@@ -28,6 +28,8 @@ export interface SerialMqttBridge {
 export function createSerialMqttBridge(options: {
   /** The node's broker; the bridge has its own connection so its subscription disturbs no one. */
   mqttUrl: string
+  /** The node's broker login: the bridge publishes the meter's reports and reads its commands. */
+  credentials?: { username: string; password: string }
   clientId?: string
   /** The meter's topic name, zkm_<address hex>. */
   meter: string
@@ -68,6 +70,7 @@ export function createSerialMqttBridge(options: {
     async start(target) {
       const c = await connectMqtt(options.mqttUrl, {
         clientId: options.clientId ?? `zkmeter-serial-${meter.slice(4, 12)}`,
+        ...options.credentials,
       })
       c.on('message', onMessage)
       try {

@@ -17,9 +17,9 @@ describe('relay commander over a real MQTT broker', () => {
 
   beforeEach(async () => {
     broker = await startBroker()
-    node = await connect(broker.url)
-    other = await connect(broker.url)
-    device = await startDevice(broker.url, METER)
+    node = await connect(broker)
+    other = await connect(broker)
+    device = await startDevice(broker, METER)
   })
   afterEach(async () => {
     await device.close()

@@ -1,45 +1,32 @@
 /**
- * Test fixtures: a real MQTT broker (aedes on 127.0.0.1, port 0), connected mqtt.js clients, and a
+ * Test fixtures: the node's embedded broker (on 127.0.0.1, port 0, every client logged in),
+ * connected mqtt.js clients, and a
  * device responder that answers `cmnd/` like the meter firmware does (protocol §7–§8) — the one
  * mock, standing in for the hardware.
  */
-import { once } from 'node:events'
-import { createServer, type Server, type Socket } from 'node:net'
-import { Aedes } from 'aedes'
 import mqtt, { type MqttClient } from 'mqtt'
 import { waitUntil } from '../../../test/support/wait.ts'
 import { HAZARD_BIT, RELAY, type Reading } from '../../src/automation/reading.ts'
+import { startTestBroker, type TestUsers } from '../mqtt/users.ts'
 
 export interface Broker {
   url: string
+  users: TestUsers
   close(): Promise<void>
 }
 
 export async function startBroker(): Promise<Broker> {
-  const aedes = await Aedes.createBroker()
-  const sockets = new Set<Socket>()
-  const server: Server = createServer((socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-    socket.setNoDelay(true)
-    aedes.handle(socket)
-  })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  if (address === null || typeof address === 'string') throw new Error('broker did not bind a TCP port')
-  return {
-    url: `mqtt://127.0.0.1:${address.port}`,
-    async close() {
-      await new Promise<void>((resolve) => aedes.close(() => resolve()))
-      for (const socket of sockets) socket.destroy()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    },
-  }
+  const t = await startTestBroker()
+  return { url: t.url, users: t.users, close: () => t.stop() }
 }
 
-export async function connect(url: string): Promise<MqttClient> {
-  return mqtt.connectAsync(url, { reconnectPeriod: 0, connectTimeout: 5000 })
+/** A client logged in as the node (default) or as Home Assistant, with that role's rights. */
+export async function connect(
+  broker: Pick<Broker, 'url' | 'users'>,
+  as: 'node' | 'homeassistant' = 'node',
+): Promise<MqttClient> {
+  const login = as === 'node' ? broker.users.node : await broker.users.user('homeassistant', 'homeassistant')
+  return mqtt.connectAsync(broker.url, { ...login, reconnectPeriod: 0, connectTimeout: 5000 })
 }
 
 export const METER = `zkm_${'ab'.repeat(20)}`
@@ -64,8 +51,18 @@ export interface Device {
   close(): Promise<void>
 }
 
-export async function startDevice(url: string, meter: string, options: DeviceOptions = {}): Promise<Device> {
-  const client = await connect(url)
+/** The device logs in as the meter (user name and client id = its topic name): the meter's ACL. */
+export async function startDevice(
+  broker: Pick<Broker, 'url' | 'users'>,
+  meter: string,
+  options: DeviceOptions = {},
+): Promise<Device> {
+  const client = await mqtt.connectAsync(broker.url, {
+    ...(await broker.users.meter(meter)),
+    clientId: meter,
+    reconnectPeriod: 0,
+    connectTimeout: 5000,
+  })
   const opts = { answers: true, reactsLocally: true, ...options }
   const publish = (topic: string, payload: string) =>
     new Promise<void>((resolve, reject) =>

@@ -38,7 +38,7 @@ describe('hazard paths end to end over MQTT', () => {
   let broadcasts: string[]
 
   async function setup(deviceOptions: Parameters<typeof startDevice>[2]) {
-    device = await startDevice(broker.url, METER, deviceOptions)
+    device = await startDevice(broker, METER, deviceOptions)
     clock = createFakeClock(Date.UTC(2026, 10, 24, 12))
     events = []
     broadcasts = []
@@ -71,7 +71,7 @@ describe('hazard paths end to end over MQTT', () => {
 
   beforeEach(async () => {
     broker = await startBroker()
-    node = await connect(broker.url)
+    node = await connect(broker)
   })
   afterEach(async () => {
     await automation.stop()

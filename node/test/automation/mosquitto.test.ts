@@ -10,22 +10,31 @@ import { DEFAULT_RULE_SET } from '../../src/automation/rules.ts'
 import { createAutomation } from '../../src/automation/service.ts'
 import { discoveryConfigs, publishDiscovery, removeDiscovery } from '../../src/homeassistant/discovery.ts'
 import { type Mosquitto, startMosquitto } from '../mqtt/mosquitto.ts'
+import { createTestUsers, type TestUsers } from '../mqtt/users.ts'
 import { connect, METER, startDevice, until } from './fixtures.ts'
 
 describe('automation over mosquitto', () => {
   let mosquitto: Mosquitto
+  let users: TestUsers
+  let broker: { url: string; users: TestUsers }
   let node: MqttClient
   beforeAll(async () => {
-    mosquitto = await startMosquitto()
-    node = await connect(mosquitto.url)
+    // Mosquitto reads its password file once: every login exists before it starts.
+    users = await createTestUsers()
+    await users.meter(METER)
+    await users.user('homeassistant', 'homeassistant')
+    mosquitto = await startMosquitto({ credentials: users.store })
+    broker = { url: mosquitto.url, users }
+    node = await connect(broker)
   })
   afterAll(async () => {
     await node?.endAsync()
     await mosquitto?.stop()
+    await users?.remove()
   })
 
   it('gas with a firmware that did not react: escalation re-sends over MQTT and the device confirms', async () => {
-    const device = await startDevice(mosquitto.url, METER, { reactsLocally: false })
+    const device = await startDevice(broker, METER, { reactsLocally: false })
     const clock = createFakeClock(Date.UTC(2026, 10, 24, 12))
     const automation = createAutomation({
       client: node,
@@ -57,7 +66,7 @@ describe('automation over mosquitto', () => {
   it('discovery configs are retained by mosquitto and removable', async () => {
     const configs = discoveryConfigs({ meter: METER })
     await publishDiscovery(node, configs)
-    const ha = await connect(mosquitto.url)
+    const ha = await connect(broker, 'homeassistant')
     const topics = new Set<string>()
     ha.on('message', (topic, payload) => {
       if (payload.length > 0) topics.add(topic)
@@ -66,7 +75,7 @@ describe('automation over mosquitto', () => {
     await until(() => topics.size === configs.length)
     await removeDiscovery(node, configs)
     await ha.endAsync()
-    const later = await connect(mosquitto.url)
+    const later = await connect(broker, 'homeassistant')
     const leftover: string[] = []
     later.on('message', (topic) => leftover.push(topic))
     await later.subscribeAsync('homeassistant/#', { qos: 1 })

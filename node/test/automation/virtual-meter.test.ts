@@ -25,7 +25,7 @@ describe('automation with the virtual meter', () => {
   let lastRelays = 0
 
   async function setup(rules: RuleSet = { ...DEFAULT_RULE_SET, rules: [] }) {
-    rig = await startRig(broker.url, { livePeriodSeconds: 10, stepSeconds: 10 })
+    rig = await startRig(broker, { livePeriodSeconds: 10, stepSeconds: 10 })
     clock = createFakeClock(rig.meter.clock.now() * 1000)
     automation = createAutomation({
       client: node,
@@ -65,7 +65,7 @@ describe('automation with the virtual meter', () => {
 
   beforeEach(async () => {
     broker = await startBroker()
-    node = await connect(broker.url)
+    node = await connect(broker)
     readings = 0
   })
   afterEach(async () => {

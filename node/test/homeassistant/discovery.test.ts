@@ -311,7 +311,7 @@ describe('discovery over a real MQTT broker', () => {
   let ha: MqttClient
   beforeEach(async () => {
     broker = await startBroker()
-    node = await connect(broker.url)
+    node = await connect(broker)
   })
   afterEach(async () => {
     await ha?.endAsync()
@@ -322,7 +322,7 @@ describe('discovery over a real MQTT broker', () => {
   it('a subscriber to homeassistant/# later receives every retained config; removal clears them', async () => {
     const configs = discoveryConfigs({ meter: METER })
     await publishDiscovery(node, configs)
-    ha = await connect(broker.url)
+    ha = await connect(broker, 'homeassistant')
     const received = new Map<string, { retain: boolean; payload: string }>()
     ha.on('message', (topic, payload, packet) =>
       received.set(topic, { retain: packet.retain, payload: payload.toString() }),
@@ -339,7 +339,7 @@ describe('discovery over a real MQTT broker', () => {
     }
     await removeDiscovery(node, configs)
     await ha.endAsync()
-    ha = await connect(broker.url)
+    ha = await connect(broker, 'homeassistant')
     const after: string[] = []
     ha.on('message', (topic) => after.push(topic))
     await ha.subscribeAsync('homeassistant/#', { qos: 1 })

@@ -81,7 +81,15 @@ async function startChild(pauseAfterAppendMs: number): Promise<ChildHandle> {
         pauseAfterAppendMs,
       }),
     ],
-    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+    {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // The node's login through the environment: a password has no place in a process list.
+      env: {
+        ...process.env,
+        ZKM_TEST_MQTT_USER: broker.users.node.username,
+        ZKM_TEST_MQTT_PASSWORD: broker.users.node.password,
+      },
+    },
   )
   child = proc
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()))
@@ -98,7 +106,7 @@ async function kill(handle: ChildHandle): Promise<void> {
 beforeEach(async () => {
   broker = await startBroker()
   dir = await tempDir()
-  meterClient = await connectMeter(broker.url, 'zkmeter-crash-test-meter')
+  meterClient = await connectMeter(broker, 'crash-test-meter', meter)
 })
 
 afterEach(async () => {

@@ -1,14 +1,12 @@
 /**
- * Test helpers for ingestion: a real aedes broker on loopback, and a minimal signing "meter" that
+ * Test helpers for ingestion: the embedded broker on loopback (with logins), and a minimal signing "meter" that
  * produces records and period closes exactly as the protocol defines them (the full virtual meter
  * lives elsewhere; these tests need precise control over seq, counters and timing).
  */
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
-import { Aedes } from 'aedes'
 import mqtt, { type MqttClient } from 'mqtt'
 import { commit, deriveSalt } from '#protocol/commitment.ts'
 import { addressOfPrivateKey, hexToBytes } from '#protocol/eip712.ts'
@@ -20,9 +18,11 @@ import {
   signPeriod,
   signRecord,
 } from '#protocol/records.ts'
-import { periodTopic, sensorTopic } from '#protocol/topics.ts'
+import { meterTopicName, periodTopic, sensorTopic } from '#protocol/topics.ts'
 import { waitUntil } from '../../../test/support/wait.ts'
 import type { IngestorOptions } from '../../src/ingest/ingestor.ts'
+import type { MqttCredentials } from '../../src/mqtt/credentials.ts'
+import { type TestBroker as Broker, startTestBroker } from '../mqtt/users.ts'
 
 export const DOMAIN = {
   chainId: 31337n,
@@ -33,30 +33,11 @@ export const N = 192
 /** 2026-11-24T00:00:00Z */
 export const DAY0 = 1795478400
 
-export interface TestBroker {
-  url: string
-  stop(): Promise<void>
-}
+export type TestBroker = Broker
 
-export async function startBroker(): Promise<TestBroker> {
-  const broker = await Aedes.createBroker()
-  const server: Server = createServer(broker.handle)
-  const sockets = new Set<Socket>()
-  server.on('connection', (socket) => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  const port = typeof address === 'object' && address !== null ? address.port : 0
-  return {
-    url: `mqtt://127.0.0.1:${port}`,
-    async stop() {
-      await new Promise<void>((resolve) => broker.close(() => resolve()))
-      for (const socket of sockets) socket.destroy()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    },
-  }
+/** The embedded broker, as the node runs it: every client logs in (node/test/mqtt/users.ts). */
+export function startBroker(): Promise<TestBroker> {
+  return startTestBroker()
 }
 
 export async function tempDir(): Promise<{ path: string; remove(): Promise<void> }> {
@@ -149,8 +130,25 @@ export function createTestMeter(seed = 1): TestMeter {
   }
 }
 
-export async function connectMeter(url: string, clientId: string): Promise<MqttClient> {
-  const client = mqtt.connect(url, { clientId, reconnectPeriod: 200, connectTimeout: 5000 })
+/**
+ * A client that publishes what a meter would. Given a meter, it logs in as that meter (user name
+ * and client id = its topic name) and is held to the meter's ACL. Without one it is the test
+ * harness that plays several meters and sends malformed topics to exercise the ingestor's own
+ * checks (which still matter behind an external broker): it logs in with the node's role.
+ */
+export async function connectMeter(
+  broker: Pick<TestBroker, 'url' | 'users'>,
+  clientId: string,
+  meter?: TestMeter,
+): Promise<MqttClient> {
+  let login: MqttCredentials
+  if (meter) {
+    clientId = meterTopicName(meter.address)
+    login = await broker.users.meter(clientId)
+  } else {
+    login = await broker.users.user('ingest-test-harness', 'node')
+  }
+  const client = mqtt.connect(broker.url, { clientId, ...login, reconnectPeriod: 200, connectTimeout: 5000 })
   await new Promise<void>((resolve, reject) => {
     client.once('connect', () => resolve())
     client.once('error', reject)

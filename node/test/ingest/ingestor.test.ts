@@ -33,6 +33,7 @@ const logs: LogEntry[] = []
 function makeIngestor(extra: Partial<Parameters<typeof createIngestor>[0]> = {}) {
   return createIngestor({
     mqttUrl: broker.url,
+    mqttCredentials: broker.users.node,
     clientId: `node-${Math.random().toString(16).slice(2)}`,
     ...oneMeterIngestorOptions(`${dir.path}/node`, meter),
     vault: createFileSink(`${dir.path}/vault`),
@@ -58,7 +59,7 @@ beforeEach(async () => {
   dir = await tempDir()
   ingestor = makeIngestor()
   await ingestor.start()
-  client = await connectMeter(broker.url, `meter-${Math.random().toString(16).slice(2)}`)
+  client = await connectMeter(broker, `meter-${Math.random().toString(16).slice(2)}`)
 })
 
 afterEach(async () => {

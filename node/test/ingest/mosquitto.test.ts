@@ -5,20 +5,25 @@
  */
 import type { MqttClient } from 'mqtt'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { ackTopic, resendTopic } from '#protocol/topics.ts'
+import { ackTopic, meterTopicName, resendTopic } from '#protocol/topics.ts'
 import { createIngestor, type Ingestor } from '../../src/ingest/ingestor.ts'
 import { createFileSink } from '../../src/ingest/sink.ts'
 import { type Mosquitto, startMosquitto } from '../mqtt/mosquitto.ts'
+import { createTestUsers, type TestUsers } from '../mqtt/users.ts'
 import { connectMeter, createTestMeter, DAY0, oneMeterIngestorOptions, tempDir, until } from './helpers.ts'
 
 const meter = createTestMeter(7)
 let mosquitto: Mosquitto
+let users: TestUsers
 let dir: Awaited<ReturnType<typeof tempDir>>
 let ingestor: Ingestor | undefined
 let client: MqttClient | undefined
 
 beforeAll(async () => {
-  mosquitto = await startMosquitto()
+  // Mosquitto reads its password file once: the node's and the meter's logins exist before it starts.
+  users = await createTestUsers()
+  await users.meter(meterTopicName(meter.address))
+  mosquitto = await startMosquitto({ credentials: users.store })
   dir = await tempDir()
 })
 afterAll(async () => {
@@ -26,18 +31,20 @@ afterAll(async () => {
   await client?.endAsync()
   await mosquitto?.stop()
   await dir?.remove()
+  await users?.remove()
 })
 
 const makeIngestor = () =>
   createIngestor({
     mqttUrl: mosquitto.url,
+    mqttCredentials: users.node,
     clientId: 'mosquitto-test-node',
     ...oneMeterIngestorOptions(`${dir.path}/node`, meter),
     vault: createFileSink(`${dir.path}/vault`),
   })
 
 it('stores records queued by mosquitto while the node was down, acks and asks for resends', async () => {
-  const meterClient = await connectMeter(mosquitto.url, 'mosquitto-test-meter')
+  const meterClient = await connectMeter({ url: mosquitto.url, users }, 'mosquitto-test-meter', meter)
   client = meterClient
   const acks: number[] = []
   const resends: unknown[] = []

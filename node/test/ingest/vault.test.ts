@@ -33,6 +33,7 @@ beforeEach(async () => {
   vault = createVault({ helia: helia.helia, rootKey: new Uint8Array(randomBytes(32)) })
   ingestor = createIngestor({
     mqttUrl: broker.url,
+    mqttCredentials: broker.users.node,
     clientId: 'vault-test-node',
     ...oneMeterIngestorOptions(`${dir.path}/node`, meter),
     vault,
@@ -48,7 +49,7 @@ afterEach(async () => {
 })
 
 it('seals a verified period in the Helia vault and reads it back', async () => {
-  const client = await connectMeter(broker.url, 'vault-test-meter')
+  const client = await connectMeter(broker, 'vault-test-meter', meter)
   const records = meter.intervals(0, DAY0, 96, 42_000)
   for (const r of records) {
     const m = meter.sensor(r)

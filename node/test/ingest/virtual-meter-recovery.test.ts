@@ -9,7 +9,7 @@ import { afterEach, beforeEach, expect, it } from 'vitest'
 import { addressOfPrivateKey } from '#protocol/eip712.ts'
 import { createIngestor, type Ingestor } from '../../src/ingest/ingestor.ts'
 import { createManualClock, createVirtualMeter, type VirtualMeter } from '../../src/meter/index.ts'
-import { type Broker, createBroker } from '../../src/mqtt/broker.ts'
+import { meterPassword, startTestBroker, type TestBroker } from '../mqtt/users.ts'
 import { DAY0, DOMAIN, INTERVAL, N, tempDir, until } from './helpers.ts'
 
 const DAY = 86_400
@@ -17,7 +17,7 @@ const privateKey = secp256k1.utils.randomSecretKey(new Uint8Array(48).fill(10))
 const pairingKey = new Uint8Array(32).fill(78)
 const address = addressOfPrivateKey(privateKey)
 
-let broker: Broker
+let broker: TestBroker
 let dir: Awaited<ReturnType<typeof tempDir>>
 let ingestor: Ingestor | undefined
 let meter: VirtualMeter | undefined
@@ -25,6 +25,7 @@ let meter: VirtualMeter | undefined
 function node(clientId: string): Ingestor {
   return createIngestor({
     mqttUrl: broker.url,
+    mqttCredentials: broker.users.node,
     clientId,
     dataDir: `${dir.path}/node`,
     domain: DOMAIN,
@@ -43,6 +44,7 @@ async function startMeter(bufferCapacity: number) {
     pairingKey,
     domain: DOMAIN,
     mqttUrl: broker.url,
+    mqttPassword: await meterPassword(broker.users, privateKey),
     clock,
     periodSize: N,
     slots: DAY / INTERVAL,
@@ -62,8 +64,7 @@ async function advance(clock: ReturnType<typeof createManualClock>, to: number):
 }
 
 beforeEach(async () => {
-  broker = createBroker({ port: 0 })
-  await broker.start()
+  broker = await startTestBroker()
   dir = await tempDir()
 })
 

@@ -11,10 +11,10 @@ import { addressOfPrivateKey } from '#protocol/eip712.ts'
 import { createIngestor, type Ingestor } from '../../src/ingest/ingestor.ts'
 import { createFileSink } from '../../src/ingest/sink.ts'
 import { createManualClock, createVirtualMeter, type VirtualMeter } from '../../src/meter/index.ts'
-import { type Broker, createBroker } from '../../src/mqtt/broker.ts'
+import { meterPassword, startTestBroker, type TestBroker } from '../mqtt/users.ts'
 import { DAY0, DOMAIN, INTERVAL, N, tempDir, until } from './helpers.ts'
 
-let broker: Broker
+let broker: TestBroker
 let dir: Awaited<ReturnType<typeof tempDir>>
 let ingestor: Ingestor
 let meter: VirtualMeter
@@ -25,11 +25,11 @@ const address = addressOfPrivateKey(privateKey)
 const clock = createManualClock(DAY0)
 
 beforeEach(async () => {
-  broker = createBroker({ port: 0 })
-  await broker.start()
+  broker = await startTestBroker()
   dir = await tempDir()
   ingestor = createIngestor({
     mqttUrl: broker.url,
+    mqttCredentials: broker.users.node,
     clientId: 'vm-test-node',
     dataDir: `${dir.path}/node`,
     domain: DOMAIN,
@@ -45,6 +45,7 @@ beforeEach(async () => {
     pairingKey,
     domain: DOMAIN,
     mqttUrl: broker.url,
+    mqttPassword: await meterPassword(broker.users, privateKey),
     clock,
     periodSize: N,
     slots: 86_400 / INTERVAL,

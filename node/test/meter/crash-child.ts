@@ -16,6 +16,8 @@ const meter = createVirtualMeter({
   pairingKey: PAIRING_KEY,
   domain: DOMAIN,
   mqttUrl,
+  // From the environment, not argv: a password has no place in a process list.
+  mqttPassword: process.env.ZKM_TEST_MQTT_PASSWORD,
   clock: createScaledClock({ start: saved?.time ?? Number(startTime), speed: 20_000, tickMs: 20 }),
   periodSize: TEST_N,
   periodDays: 1,

@@ -9,6 +9,7 @@ import {
   type VirtualMeterOptions,
 } from '../../src/meter/virtual-meter.ts'
 import { type Collector, collect } from '../mqtt/collector.ts'
+import { meterPassword, type TestBroker } from '../mqtt/users.ts'
 
 export const PRIVATE_KEY = Uint8Array.from({ length: 32 }, (_, i) => i + 1)
 export const PAIRING_KEY = Uint8Array.from({ length: 32 }, (_, i) => 200 - i)
@@ -55,17 +56,19 @@ export interface Rig {
 }
 
 export async function startRig(
-  url: string,
+  broker: Pick<TestBroker, 'url' | 'users'>,
   overrides: Partial<VirtualMeterOptions> = {},
   start = MIDNIGHT,
 ): Promise<Rig> {
   const clock = createManualClock(start)
   const logs: LogEntry[] = []
+  const { url, users } = broker
   const meter = createVirtualMeter({
     privateKey: PRIVATE_KEY,
     pairingKey: PAIRING_KEY,
     domain: DOMAIN,
     mqttUrl: url,
+    mqttPassword: await meterPassword(users, overrides.privateKey ?? PRIVATE_KEY),
     clock,
     periodSize: TEST_N,
     periodDays: 1,
@@ -73,7 +76,7 @@ export async function startRig(
     log: createLogger({ sink: (entry) => logs.push(entry) }),
     ...overrides,
   })
-  const sub = await collect(url, [`+/${meter.topic}/#`])
+  const sub = await collect(url, [`+/${meter.topic}/#`], users.node)
   await meter.start()
   return {
     meter,

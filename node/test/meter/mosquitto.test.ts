@@ -6,20 +6,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { commit, deriveSalt } from '#protocol/commitment.ts'
 import { billingPeriodDigest, hexToBytes, recoverSigner } from '#protocol/eip712.ts'
 import { type Mosquitto, startMosquitto } from '../mqtt/mosquitto.ts'
-import { DOMAIN, INTERVAL, PAIRING_KEY, signerOf, startRig, TEST_N } from './fixtures.ts'
+import { createTestUsers, meterPassword, type TestUsers } from '../mqtt/users.ts'
+import { DOMAIN, INTERVAL, PAIRING_KEY, PRIVATE_KEY, signerOf, startRig, TEST_N } from './fixtures.ts'
 
 let mosquitto: Mosquitto
+let users: TestUsers
 
 beforeAll(async () => {
-  mosquitto = await startMosquitto()
+  // Mosquitto reads its password file once: the meter's login exists before it starts.
+  users = await createTestUsers()
+  await meterPassword(users, PRIVATE_KEY)
+  mosquitto = await startMosquitto({ credentials: users.store })
 })
 afterAll(async () => {
   await mosquitto?.stop()
+  await users?.remove()
 })
 
 describe('virtual meter over mosquitto', () => {
   it('publishes verifiable records and a period close, and obeys commands', async () => {
-    const rig = await startRig(mosquitto.url, { livePeriodSeconds: 900 })
+    const rig = await startRig({ url: mosquitto.url, users }, { livePeriodSeconds: 900 })
     try {
       const { meter, sub, clock } = rig
       await sub.waitFor((m) => m.topic === meter.topics.lwt && m.payload === 'Online', 3000, 'Online')

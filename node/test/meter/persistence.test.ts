@@ -13,8 +13,8 @@ import { readKeptCloses, readMeterCheckpoint } from '../../src/meter/checkpoint.
 import { createManualClock } from '../../src/meter/clock.ts'
 import { MeterStateError } from '../../src/meter/errors.ts'
 import { createVirtualMeter } from '../../src/meter/virtual-meter.ts'
-import { type Broker, createBroker } from '../../src/mqtt/broker.ts'
 import { collect } from '../mqtt/collector.ts'
+import { meterPassword, startTestBroker, type TestBroker } from '../mqtt/users.ts'
 import {
   DOMAIN,
   INTERVAL,
@@ -27,12 +27,11 @@ import {
   type ZkRecord,
 } from './fixtures.ts'
 
-let broker: Broker
+let broker: TestBroker
 let dir: string
 
 beforeAll(async () => {
-  broker = createBroker({ port: 0 })
-  await broker.start()
+  broker = await startTestBroker()
   dir = await mkdtemp(join(tmpdir(), 'zkm-meter-'))
 })
 afterAll(async () => {
@@ -61,7 +60,7 @@ function expectContinuous(records: ZkRecord[]): void {
 describe('virtual meter state file', () => {
   it('resumes after a clean stop: same counter, next seq, relays, buffer and period commitment', async () => {
     const stateFile = join(dir, 'clean.json')
-    const first = await startRig(broker.url, { stateFile })
+    const first = await startRig(broker, { stateFile })
     await first.sub.client.publishAsync(first.meter.topics.command('POWER3'), 'ON')
     await first.sub.waitFor((m) => m.topic === first.meter.topics.power(3), 3000, 'POWER3')
     await first.clock.advance(10 * 3600 + 120)
@@ -70,7 +69,7 @@ describe('virtual meter state file', () => {
 
     const saved = readMeterCheckpoint(stateFile, PRIVATE_KEY)
     expect(saved).toMatchObject({ time: before.time, seq: before.nextSeq, energyWh: before.energyWh })
-    const second = await startRig(broker.url, { stateFile }, saved!.time)
+    const second = await startRig(broker, { stateFile }, saved!.time)
     try {
       expect(second.meter.state()).toMatchObject({
         nextSeq: before.nextSeq,
@@ -110,14 +109,18 @@ describe('virtual meter state file', () => {
       pairingKey: PAIRING_KEY,
       domain: DOMAIN,
       mqttUrl: broker.url,
+      mqttPassword: await meterPassword(broker.users, PRIVATE_KEY),
       clock: createManualClock(0),
     }).address.slice(2)}`
-    const sub = await collect(broker.url, [`tele/${meterTopic}/SENSOR`])
-    const lwt = await collect(broker.url, [`tele/${meterTopic}/LWT`])
+    const sub = await collect(broker.url, [`tele/${meterTopic}/SENSOR`], broker.users.node)
+    const lwt = await collect(broker.url, [`tele/${meterTopic}/LWT`], broker.users.node)
     const child = spawn(
       process.execPath,
       [join(import.meta.dirname, 'crash-child.ts'), broker.url, stateFile, String(MIDNIGHT)],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+        env: { ...process.env, ZKM_TEST_MQTT_PASSWORD: await meterPassword(broker.users, PRIVATE_KEY) },
+      },
     )
     const exited = new Promise((resolve) => child.once('exit', resolve))
     try {
@@ -140,6 +143,7 @@ describe('virtual meter state file', () => {
       pairingKey: PAIRING_KEY,
       domain: DOMAIN,
       mqttUrl: broker.url,
+      mqttPassword: await meterPassword(broker.users, PRIVATE_KEY),
       clock,
       periodSize: TEST_N,
       periodDays: 1,
@@ -156,7 +160,7 @@ describe('virtual meter state file', () => {
 
   it('refuses a clock too far ahead of the saved time, a foreign or damaged state file', async () => {
     const stateFile = join(dir, 'guard.json')
-    const rig = await startRig(broker.url, { stateFile })
+    const rig = await startRig(broker, { stateFile })
     await rig.clock.advance(3600)
     await rig.close()
     const options = {
@@ -164,6 +168,7 @@ describe('virtual meter state file', () => {
       pairingKey: PAIRING_KEY,
       domain: DOMAIN,
       mqttUrl: broker.url,
+      mqttPassword: await meterPassword(broker.users, PRIVATE_KEY),
       stateFile,
       connectTimeoutMs: 500,
     }
@@ -183,7 +188,7 @@ describe('virtual meter state file', () => {
 
   it('keeps its state sealed and private: no reading in the clear, mode 0600, old plain files resealed', async () => {
     const stateFile = join(dir, 'sealed.json')
-    const first = await startRig(broker.url, { stateFile })
+    const first = await startRig(broker, { stateFile })
     await first.clock.advance(6 * 3600)
     await first.waitForRecord((r) => r.kind === 1 && r.time >= MIDNIGHT + 5 * 3600, 'an interval record')
     await first.close()
@@ -208,7 +213,7 @@ describe('virtual meter state file', () => {
     await writeFile(legacy, JSON.stringify(readCheckpoint(stateFile, checkpointKey(PRIVATE_KEY))), {
       mode: 0o644,
     })
-    const second = await startRig(broker.url, { stateFile: legacy }, saved.time)
+    const second = await startRig(broker, { stateFile: legacy }, saved.time)
     try {
       expect(second.meter.state()).toMatchObject({ nextSeq: saved.seq, energyWh: saved.energyWh })
       await second.clock.advance(2 * INTERVAL)
@@ -221,11 +226,11 @@ describe('virtual meter state file', () => {
 
   it('waits, silent, for a clock that is behind the saved time', async () => {
     const stateFile = join(dir, 'behind.json')
-    const first = await startRig(broker.url, { stateFile, livePeriodSeconds: 900 })
+    const first = await startRig(broker, { stateFile, livePeriodSeconds: 900 })
     await first.clock.advance(4 * INTERVAL)
     const before = first.meter.state()
     await first.close()
-    const second = await startRig(broker.url, { stateFile, livePeriodSeconds: 900 }, MIDNIGHT + INTERVAL)
+    const second = await startRig(broker, { stateFile, livePeriodSeconds: 900 }, MIDNIGHT + INTERVAL)
     try {
       expect(second.logs.map((l) => l.msg).join('\n')).toMatch(/2700 s behind the meter's saved time/)
       await second.clock.advanceTo(MIDNIGHT + 4 * INTERVAL)
@@ -241,11 +246,11 @@ describe('virtual meter state file', () => {
 
   it('replays a gap after a restart with interval records and period closes, no live samples', async () => {
     const stateFile = join(dir, 'gap.json')
-    const rig = await startRig(broker.url, { stateFile })
+    const rig = await startRig(broker, { stateFile })
     await rig.clock.advance(20 * 3600)
     const before = rig.meter.state()
     await rig.close()
-    const later = await startRig(broker.url, { stateFile }, MIDNIGHT + 30 * 3600)
+    const later = await startRig(broker, { stateFile }, MIDNIGHT + 30 * 3600)
     try {
       // Not the retained copy an earlier test left: the close of this run's first day.
       await later.sub.waitFor(
@@ -267,7 +272,7 @@ describe('virtual meter state file', () => {
     } finally {
       await later.close()
     }
-    const third = await startRig(broker.url, { stateFile }, MIDNIGHT + 30 * 3600)
+    const third = await startRig(broker, { stateFile }, MIDNIGHT + 30 * 3600)
     try {
       expect(third.meter.state().recentPeriods).toEqual([MIDNIGHT])
       expect(readKeptCloses(stateFile).map((c) => c.periodStart)).toEqual([MIDNIGHT])

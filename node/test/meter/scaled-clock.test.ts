@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest'
 import { createScaledClock } from '../../src/meter/clock.ts'
 import { createVirtualMeter } from '../../src/meter/virtual-meter.ts'
-import { createBroker } from '../../src/mqtt/broker.ts'
 import { collect } from '../mqtt/collector.ts'
+import { meterPassword, startTestBroker } from '../mqtt/users.ts'
 import {
   DOMAIN,
   INTERVAL,
@@ -17,8 +17,9 @@ import {
 
 describe('virtual meter on a scaled clock', () => {
   it('publishes interval records in accelerated time and stops cleanly', async () => {
-    const broker = createBroker({ port: 0 })
-    await broker.start()
+    const broker = await startTestBroker()
+    // The login first: the scaled clock runs from its creation, and a password hash takes a while.
+    const mqttPassword = await meterPassword(broker.users, PRIVATE_KEY)
     // 9000× : one 15-minute interval every 100 ms of real time.
     const clock = createScaledClock({ start: MIDNIGHT, speed: 9000, tickMs: 25 })
     const meter = createVirtualMeter({
@@ -26,11 +27,12 @@ describe('virtual meter on a scaled clock', () => {
       pairingKey: PAIRING_KEY,
       domain: DOMAIN,
       mqttUrl: broker.url,
+      mqttPassword,
       clock,
       periodSize: TEST_N,
       periodDays: 1,
     })
-    const sub = await collect(broker.url, [meter.topics.sensor])
+    const sub = await collect(broker.url, [meter.topics.sensor], broker.users.node)
     try {
       await meter.start()
       const messages = await sub.waitForCount(meter.topics.sensor, 60, 10_000)

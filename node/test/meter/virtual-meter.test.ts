@@ -19,8 +19,8 @@ import { waitUntil } from '../../../test/support/wait.ts'
 import { createManualClock } from '../../src/meter/clock.ts'
 import { InvalidMeterOptionError, MeterStateError } from '../../src/meter/errors.ts'
 import { createVirtualMeter, RECENT_PERIODS } from '../../src/meter/virtual-meter.ts'
-import { type Broker, createBroker } from '../../src/mqtt/broker.ts'
 import { MqttUnreachableError } from '../../src/mqtt/errors.ts'
+import { startTestBroker, type TestBroker } from '../mqtt/users.ts'
 import {
   DOMAIN,
   INTERVAL,
@@ -34,12 +34,11 @@ import {
   type ZkRecord,
 } from './fixtures.ts'
 
-let broker: Broker
+let broker: TestBroker
 let rig: Rig | undefined
 
 beforeAll(async () => {
-  broker = createBroker({ port: 0 })
-  await broker.start()
+  broker = await startTestBroker()
 })
 afterAll(async () => {
   await broker.stop()
@@ -72,7 +71,7 @@ interface PeriodJson {
 
 describe('virtual meter over aedes', () => {
   it('publishes signed records with monotonic seq and counters whose deltas are the interval Wh', async () => {
-    rig = await startRig(broker.url)
+    rig = await startRig(broker)
     await rig.clock.advance(6 * 3600)
     const records = await rig.sub.waitForCount(rig.meter.topics.sensor, 24 + 72)
     const parsed = records.map((m) => parseSensorPayload(m.topic, m.payload))
@@ -108,7 +107,7 @@ describe('virtual meter over aedes', () => {
 
   it('closes a period whose commitment is commit(readings, deriveSalt(…), N) and whose signature verifies', async () => {
     // Provisioned at 06:00: the first period runs 06:00 → the second midnight, indexed from midnight.
-    rig = await startRig(broker.url, { periodDays: 2, livePeriodSeconds: 900 }, MIDNIGHT + 6 * 3600)
+    rig = await startRig(broker, { periodDays: 2, livePeriodSeconds: 900 }, MIDNIGHT + 6 * 3600)
     await rig.clock.advance(42 * 3600)
     const message = await rig.sub.waitFor(
       (m) => m.topic === rig?.meter.topics.period,
@@ -137,7 +136,11 @@ describe('virtual meter over aedes', () => {
       startCounter: period.endCounter,
     })
     // A node subscribing later still gets the close: it is retained.
-    const late = await (await import('../mqtt/collector.ts')).collect(broker.url, [rig.meter.topics.period])
+    const late = await (await import('../mqtt/collector.ts')).collect(
+      broker.url,
+      [rig.meter.topics.period],
+      broker.users.node,
+    )
     const retained = await late.waitFor(() => true, 3000, 'the retained PERIOD')
     await late.close()
     expect(retained.retain).toBe(true)
@@ -146,7 +149,7 @@ describe('virtual meter over aedes', () => {
 
   it(`keeps the last ${RECENT_PERIODS} signed closes and republishes one on ResendPeriod, unretained`, async () => {
     rig = await startRig(
-      broker.url,
+      broker,
       { periodDays: 1, livePeriodSeconds: 900, statePeriodSeconds: 21_600 },
       MIDNIGHT,
     )
@@ -186,14 +189,18 @@ describe('virtual meter over aedes', () => {
     )
     expect(live()).toHaveLength(RECENT_PERIODS + 3)
     // The retained PERIOD is still the latest close.
-    const late = await (await import('../mqtt/collector.ts')).collect(broker.url, [meter.topics.period])
+    const late = await (await import('../mqtt/collector.ts')).collect(
+      broker.url,
+      [meter.topics.period],
+      broker.users.node,
+    )
     const retained = await late.waitFor(() => true, 3000, 'the retained PERIOD')
     await late.close()
     expect(retained.payload).toBe(closes.at(-1)!.payload)
   })
 
   it('switches relays and the fan on command and reports on stat/', async () => {
-    rig = await startRig(broker.url)
+    rig = await startRig(broker)
     const { meter, sub } = rig
     await sub.client.publishAsync(meter.topics.command('POWER3'), 'on')
     await sub.waitFor((m) => m.topic === meter.topics.power(3) && m.payload === 'ON', 3000, 'stat POWER3 ON')
@@ -239,7 +246,7 @@ describe('virtual meter over aedes', () => {
   })
 
   it('reacts to hazards locally, as the firmware does, and flags them in the next record', async () => {
-    rig = await startRig(broker.url)
+    rig = await startRig(broker)
     const { meter, sub } = rig
     await sub.client.publishAsync(meter.topics.command('POWER3'), 'ON')
     await sub.waitFor((m) => m.topic === meter.topics.power(3), 3000, 'POWER3')
@@ -282,7 +289,7 @@ describe('virtual meter over aedes', () => {
   })
 
   it('republishes a requested seq range on Resend and frees its buffer on ack', async () => {
-    rig = await startRig(broker.url, { livePeriodSeconds: 900 })
+    rig = await startRig(broker, { livePeriodSeconds: 900 })
     const { meter, sub } = rig
     await rig.clock.advance(3 * INTERVAL)
     const firstCopies = await sub.waitForCount(meter.topics.sensor, 6)
@@ -308,7 +315,7 @@ describe('virtual meter over aedes', () => {
   })
 
   it('ignores malformed commands with a logged reason and keeps running', async () => {
-    rig = await startRig(broker.url, { livePeriodSeconds: 900 })
+    rig = await startRig(broker, { livePeriodSeconds: 900 })
     const { meter, sub } = rig
     const bad: [string, string | Buffer][] = [
       ['POWER3', 'maybe'],
@@ -341,7 +348,7 @@ describe('virtual meter over aedes', () => {
   })
 
   it('announces itself with a retained LWT and a STATE, and says Offline when stopped', async () => {
-    rig = await startRig(broker.url, { statePeriodSeconds: 600 })
+    rig = await startRig(broker, { statePeriodSeconds: 600 })
     const { meter, sub } = rig
     await sub.waitFor((m) => m.topic === meter.topics.lwt && m.payload === 'Online', 3000, 'Online')
     await rig.clock.advance(600)
@@ -369,7 +376,7 @@ describe('virtual meter over aedes', () => {
 
   it('is deterministic: the same seed and clock give the same signed records', async () => {
     const run = async () => {
-      const r = await startRig(broker.url, { seed: 42, livePeriodSeconds: 900 })
+      const r = await startRig(broker, { seed: 42, livePeriodSeconds: 900 })
       await r.clock.advance(3600)
       await r.sub.waitForCount(r.meter.topics.sensor, 8)
       const payloads = r.sub.on(r.meter.topics.sensor).map((m) => m.payload)

@@ -4,7 +4,8 @@ import { InvalidInputError } from '#protocol/errors.ts'
 import { reservePort } from '../../../test/support/ports.ts'
 import { createBroker } from '../../src/mqtt/broker.ts'
 import { closeMqtt, connectMqtt } from '../../src/mqtt/client.ts'
-import { MqttUnreachableError } from '../../src/mqtt/errors.ts'
+import { MqttConnectRefusedError, MqttUnreachableError } from '../../src/mqtt/errors.ts'
+import { createTestUsers } from './users.ts'
 
 describe('connectMqtt', () => {
   it('fails with MqttUnreachableError within the timeout when nothing listens', async () => {
@@ -45,11 +46,28 @@ describe('connectMqtt', () => {
   })
 
   it('closeMqtt can be called twice', async () => {
-    const broker = createBroker({ port: 0 })
+    const users = await createTestUsers()
+    const broker = createBroker({ port: 0, credentials: users.store })
     await broker.start()
-    const client = await connectMqtt(broker.url)
+    const client = await connectMqtt(broker.url, users.node)
     await closeMqtt(client)
     await closeMqtt(client)
     await broker.stop()
+    await users.remove()
+  })
+
+  it('names a refused login MqttConnectRefusedError, without the password', async () => {
+    const users = await createTestUsers()
+    const broker = createBroker({ port: 0, credentials: users.store })
+    await broker.start()
+    const error = await connectMqtt(broker.url, {
+      username: 'node',
+      password: 'hunter2',
+      reconnectPeriod: 0,
+    }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(MqttConnectRefusedError)
+    expect((error as Error).message).not.toContain('hunter2')
+    await broker.stop()
+    await users.remove()
   })
 })

@@ -1,6 +1,7 @@
 /** Test helper: a subscriber that records every message and can wait for one matching a predicate. */
 import type { MqttClient } from 'mqtt'
 import { connectMqtt } from '../../src/mqtt/client.ts'
+import type { MqttCredentials } from '../../src/mqtt/credentials.ts'
 
 export interface Message {
   topic: string
@@ -17,8 +18,13 @@ export interface Collector {
   close(): Promise<void>
 }
 
-export async function collect(url: string, filters: string[]): Promise<Collector> {
-  const client = await connectMqtt(url, { timeoutMs: 3000 })
+/** Subscribes with these credentials (every broker of the tests asks for a login). */
+export async function collect(
+  url: string,
+  filters: string[],
+  credentials: MqttCredentials,
+): Promise<Collector> {
+  const client = await connectMqtt(url, { timeoutMs: 3000, ...credentials })
   const messages: Message[] = []
   const waiters = new Set<() => void>()
   client.on('message', (topic, payload, packet) => {

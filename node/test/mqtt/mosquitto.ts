@@ -4,12 +4,14 @@
  * skip nothing: if mosquitto is not installed they fail with a message saying how to install it.
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startOnFreePort } from '../../../test/support/ports.ts'
 import { waitFor } from '../../../test/support/wait.ts'
+import type { CredentialStore } from '../../src/mqtt/credentials.ts'
+import { writeMosquittoConfig } from '../../src/mqtt/mosquitto-config.ts'
 
 export interface Mosquitto {
   url: string
@@ -42,26 +44,30 @@ function accepts(port: number): Promise<boolean> {
  * mosquitto must be told its port in its config, so it is started on a reserved port, and started
  * again on a fresh one if it still finds the port taken ("Address already in use").
  */
-export async function startMosquitto(): Promise<Mosquitto> {
+/**
+ * Mosquitto configured by `zkmeter broker-config` from this credential store (its users must exist
+ * before the start: mosquitto reads the password file once), so tests against it log in and are
+ * held to the same ACLs as on the embedded broker.
+ */
+export async function startMosquitto(options: { credentials: CredentialStore }): Promise<Mosquitto> {
   const binary = mosquittoBinary()
-  return startOnFreePort((port) => startMosquittoOn(binary, port))
+  const users = await options.credentials.list()
+  return startOnFreePort((port) => startMosquittoOn(binary, port, users))
 }
 
-async function startMosquittoOn(binary: string, port: number): Promise<Mosquitto> {
+async function startMosquittoOn(
+  binary: string,
+  port: number,
+  users: Awaited<ReturnType<CredentialStore['list']>>,
+): Promise<Mosquitto> {
   const dir = await mkdtemp(join(tmpdir(), 'zkm-mosquitto-'))
-  const conf = join(dir, 'mosquitto.conf')
-  await writeFile(
-    conf,
-    [
-      `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
-      'persistence false',
-      'log_dest stderr',
-      'log_type error',
-      'message_size_limit 65536',
-      '',
-    ].join('\n'),
-  )
+  const { conf } = await writeMosquittoConfig(dir, users, {
+    port,
+    persistence: false,
+    // Started as root (CI), mosquitto would drop to its own user, who cannot read our temp dir.
+    ...(process.getuid?.() === 0 ? { runAs: 'root' } : {}),
+  })
+  await writeFile(conf, `${await readFile(conf, 'utf8')}log_dest stderr\nlog_type error\n`)
   const child = spawn(binary, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
   child.stderr?.on('data', (chunk: Buffer) => {

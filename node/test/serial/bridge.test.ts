@@ -14,8 +14,8 @@ describe('serial ↔ MQTT bridge', () => {
   beforeEach(async () => {
     sent.length = 0
     broker = await startBroker()
-    other = await connectMeter(broker.url, 'automation-under-test')
-    bridge = createSerialMqttBridge({ mqttUrl: broker.url, meter: METER })
+    other = await connectMeter(broker, 'automation-under-test')
+    bridge = createSerialMqttBridge({ mqttUrl: broker.url, credentials: broker.users.node, meter: METER })
     await bridge.start({
       send(topic, payload) {
         sent.push({
