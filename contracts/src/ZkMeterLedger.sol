@@ -88,6 +88,8 @@ contract ZkMeterLedger {
     error ZeroAddress();
     error Reentrancy();
     error InvalidLimits(uint32 slots, uint32 maxIntervals);
+    error MissingSetupAnchor();
+    error InsecureSetupOnChain(uint256 chainId);
 
     error MeterAlreadyRegistered(address meter);
     error UnknownMeter(address meter);
@@ -181,6 +183,17 @@ contract ZkMeterLedger {
     /// @notice Seconds per interval = 86400 / slots.
     uint64 public immutable interval;
 
+    /// @notice The only chain an INSECURE development setup may be deployed to (the embedded dev chain).
+    uint256 public constant DEV_CHAIN_ID = 31337;
+    /// @notice sha256 of the verifier's Groth16 verifying key (circuits/src/setup.ts verifyingKeyHash):
+    /// fixed at deploy, so a household node can check it proves under the key the ledger verifies with.
+    bytes32 public immutable verifyingKeyHash;
+    /// @notice sha256 of the setup transcript (the digest of its raw CIDv1): who contributed, checkable
+    /// by anyone with `zkmeter verify-setup`.
+    bytes32 public immutable setupTranscript;
+    /// @notice True for the development setup, whose toxic waste follows from public phrases.
+    bool public immutable insecureDevSetup;
+
     uint256 private immutable cachedChainId;
     bytes32 private immutable cachedDomainSeparator;
 
@@ -209,9 +222,25 @@ contract ZkMeterLedger {
     /// @param verifier_ the circuit profile's Groth16 verifier
     /// @param slots_ tariff slots per day (the circuit's SLOTS); must divide 86400
     /// @param maxIntervals_ readings per period (the circuit's N)
-    constructor(IGroth16Verifier verifier_, uint32 slots_, uint32 maxIntervals_) {
+    /// @param verifyingKeyHash_ hash of the verifier's verifying key (docs/trusted-setup.md)
+    /// @param setupTranscript_ sha256 of the trusted-setup transcript
+    /// @param insecureDevSetup_ whether the key comes from the INSECURE development setup
+    constructor(
+        IGroth16Verifier verifier_,
+        uint32 slots_,
+        uint32 maxIntervals_,
+        bytes32 verifyingKeyHash_,
+        bytes32 setupTranscript_,
+        bool insecureDevSetup_
+    ) {
         if (address(verifier_) == address(0)) revert ZeroAddress();
         if (slots_ == 0 || DAY % slots_ != 0 || maxIntervals_ == 0) revert InvalidLimits(slots_, maxIntervals_);
+        if (verifyingKeyHash_ == bytes32(0) || setupTranscript_ == bytes32(0)) revert MissingSetupAnchor();
+        // A forgeable key on a chain where money moves is refused here too, not only by the deploy tools.
+        if (insecureDevSetup_ && block.chainid != DEV_CHAIN_ID) revert InsecureSetupOnChain(block.chainid);
+        verifyingKeyHash = verifyingKeyHash_;
+        setupTranscript = setupTranscript_;
+        insecureDevSetup = insecureDevSetup_;
         verifier = verifier_;
         slots = slots_;
         maxIntervals = maxIntervals_;
@@ -422,6 +451,15 @@ contract ZkMeterLedger {
     function billStatus(bytes32 billId) external view returns (bool submitted, bool paid, uint256 total) {
         Bill memory bill = bills[billId];
         return (bill.submitted, bill.paid, bill.total);
+    }
+
+    /// @notice The trusted setup bills are verified under, in one call (docs/trusted-setup.md).
+    function trustedSetup()
+        external
+        view
+        returns (address verifier_, bytes32 verifyingKeyHash_, bytes32 setupTranscript_, bool insecureDevSetup_)
+    {
+        return (address(verifier), verifyingKeyHash, setupTranscript, insecureDevSetup);
     }
 
     /// @notice The EIP-712 domain separator of {name: "zkmeter", version: "1", chainId, this}.

@@ -19,6 +19,7 @@ import { SseHub } from '../http/server.ts'
 import type { HouseholdIdentity } from '../identity/identity.ts'
 import { createLogger, type Logger } from '../log/logger.ts'
 import { openGrantStore } from '../privacy/grants.ts'
+import { checkLedgerSetup, guardProver } from '../setup/ledger-setup.ts'
 import { createDeviceRegistry } from '../voice/devices.ts'
 import { startApi } from './api.ts'
 import { startAutomation, startBroker } from './automation.ts'
@@ -64,6 +65,12 @@ export async function startHouseholdNode(
       log: root.child({ source: 'chain' }),
     })
     const { ledger, wallet, utility, chainId } = chain
+    // The ledger's verifying key must be the one this node proves with, else billing is held.
+    const trustedSetup = await checkLedgerSetup({
+      ledger,
+      profile: config.circuit,
+      log: root.child({ source: 'setup' }),
+    })
     const domain = { chainId, verifyingContract: ledger.address }
 
     // The meter's simulated clock decides where the first period starts.
@@ -108,7 +115,7 @@ export async function startHouseholdNode(
     const { bills, biller, billPeriod } = await startBilling({
       dataDir: config.dataDir,
       ledger,
-      prover,
+      prover: guardProver(prover, trustedSetup),
       ingestor,
       vault,
       circuit,
@@ -187,6 +194,7 @@ export async function startHouseholdNode(
       meter: virtualMeter,
       mesh,
       priceAt,
+      trustedSetup,
       startedAt: Date.now(),
       log: root.child({ source: 'http' }),
     }
