@@ -20,7 +20,7 @@ import { ConfigError, loadConfig, type NodeConfig, parseFlags } from './config.t
 import { initHousehold, NotInitializedError, openHousehold } from './identity/identity.ts'
 import { runUtility } from './utility/cli.ts'
 
-const USAGE = `usage: zkmeter <init|start|status|bills|pay|retry|grant|export|utility> [options]
+const USAGE = `usage: zkmeter <init|start|status|bills|pay|retry|grant|export|utility|ceremony|verify-setup> [options]
   init                     create household keys (dev mode unless ZKMETER_DEV=false; passphrase from ZKMETER_PASSPHRASE)
   start                    run the household node (creates dev keys on first start in dev mode)
   status                   status of the running node
@@ -30,6 +30,8 @@ const USAGE = `usage: zkmeter <init|start|status|bills|pay|retry|grant|export|ut
   grant <bill-id> <key>    disclose one period to the holder of an X25519 public key (0x + 64 hex)
   export [--from t --to t] interval readings as CSV on stdout
   utility <command>        the utility's side on a chain: deploy, register, tariff, bills, … (utility --help)
+  ceremony <command>       the trusted-setup ceremony: init, contribute, verify, finalize, phase1 … (ceremony help)
+  verify-setup             check the ledger's trusted setup against the circuit build (verify-setup --help)
 options: --data-dir DIR --host H --port P --rpc-url URL --ledger ADDR --chain-port P --mqtt-url URL
          --mqtt-port P --simulated-meter BOOL --meter-speed X --period-days D --circuit test|production
          --serial-port PATH --serial-baud B (a meter wired by USB) --dev BOOL --config FILE
@@ -72,6 +74,11 @@ async function main(argv: string[]): Promise<void> {
   const { flags, positionals } = parseFlags(argv)
   const [command, ...args] = positionals
   if (command === 'utility') return void print(await runUtility({ positionals: args, flags }))
+  // Loaded only for these commands: snarkjs and the ceremony are not the running node's memory.
+  if (command === 'ceremony')
+    return void print(await (await import('./setup/cli.ts')).runCeremony({ positionals: args, flags }))
+  if (command === 'verify-setup')
+    return void print(await (await import('./setup/cli.ts')).runVerifySetup({ flags }))
   if (!command || flags.has('help') || command === 'help') {
     print(USAGE)
     return
