@@ -3,6 +3,7 @@ import { parseRoute, ROUTES, type RoutePath } from '../lib/router.ts'
 import { StreamConnection } from '../lib/stream-resource.ts'
 import { shared } from './styles.ts'
 import './alarm-banner.ts'
+import './setup-panel.ts'
 import './live-view.ts'
 import './bills-view.ts'
 import './home-view.ts'
@@ -127,6 +128,7 @@ export class ZkmApp extends LitElement {
       </header>
       <main>
         <zkm-alarm-banner></zkm-alarm-banner>
+        <zkm-setup-banner></zkm-setup-banner>
         ${this.#view()}
       </main>`
   }

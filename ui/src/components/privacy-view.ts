@@ -4,6 +4,7 @@ import { formatEnergy, formatEth, formatPeriod, shorten } from '../lib/format.ts
 import type { Privacy } from '../lib/types.ts'
 import { type Load, load, loading, renderLoad } from './load-state.ts'
 import { shared } from './styles.ts'
+import './setup-panel.ts'
 
 /** What this home has made public (on-chain), what it kept, and the disclosure grants it gave. */
 export class PrivacyView extends LitElement {
@@ -127,7 +128,7 @@ export class PrivacyView extends LitElement {
       (p) => this.#view(p),
       () => void this.reload(),
       'privacy report',
-    )}`
+    )}<zkm-setup-panel></zkm-setup-panel>`
   }
 }
 customElements.define('zkm-privacy-view', PrivacyView)
