@@ -29,7 +29,20 @@ export async function checkLedgerSetup(options: {
   const { log } = options
   const buildDir =
     options.buildDir ?? (isProfileName(options.profile) ? profileBuildDir(options.profile) : options.profile)
-  const chain = await options.ledger.trustedSetup()
+  let chain: LedgerSetup
+  try {
+    chain = await options.ledger.trustedSetup()
+  } catch (error) {
+    // A ledger deployed before the setup anchor existed (or not a ledger): nothing says which key
+    // it verifies with, so nothing is billed under it.
+    log.error('the ledger does not say which trusted setup it verifies bills under: billing is held', { error })
+    chain = {
+      verifier: '0x0000000000000000000000000000000000000000',
+      verifyingKeyHash: `0x${'0'.repeat(64)}`,
+      setupTranscript: `0x${'0'.repeat(64)}`,
+      insecureDevSetup: false,
+    }
+  }
   const local = verifyingKeyHash(await readZkeyVerificationKey(join(buildDir, 'bill.zkey')))
   const info = readSetupInfo(buildDir)
   const transcriptMatches = info?.transcript.sha256 === chain.setupTranscript
