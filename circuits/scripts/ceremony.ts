@@ -13,7 +13,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream, existsSync } from 'node:fs'
-import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import * as snarkjs from 'snarkjs'
 import { ZkMeterError } from '#protocol/errors.ts'
@@ -392,6 +392,8 @@ export async function exportCeremony(
   if (!t.beacon || !t.verifyingKeyHash)
     throw new CeremonyError('finalize the ceremony (the beacon) before exporting')
   await mkdir(outDir, { recursive: true })
+  // The dev build's stamp would otherwise call this zkey its own on a later --insecure-dev-setup run.
+  await rm(join(outDir, '.zkey.stamp'), { force: true })
   await copyFile(join(dir, t.beacon.zkey), join(outDir, 'bill.zkey'))
   if (existsSync(join(dir, 'bill.wasm'))) await copyFile(join(dir, 'bill.wasm'), join(outDir, 'bill.wasm'))
   await copyFile(join(dir, 'bill.r1cs'), join(outDir, 'bill.r1cs'))
