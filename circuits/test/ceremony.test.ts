@@ -2,6 +2,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildFromCeremony, CeremonyPendingError } from '../scripts/build.ts'
 import {
   CeremonyError,
   contribute,
@@ -10,7 +11,9 @@ import {
   verifyCeremony,
   verifyPtau,
 } from '../scripts/ceremony.ts'
-import { readZkeyVerificationKey, verifyingKeyHash } from '../src/setup.ts'
+import { ensureDevPtau } from '../scripts/pipeline.ts'
+import { loadCircuit, prove, verify } from '../src/index.ts'
+import { readSetupInfo, readZkeyVerificationKey, verifyingKeyHash } from '../src/setup.ts'
 import { PHASE2_BEACON, runTinyCeremony, type TinyCeremony } from './tiny-ceremony.ts'
 
 // Both phases of the production ceremony, on a 4-constraint circuit (tiny-ceremony.ts), passing
@@ -77,5 +80,35 @@ describe('trusted-setup ceremony', () => {
       await expect(verifyCeremony(ceremony.phase2Dir, ceremony.ptau, log)).rejects.toThrow(CeremonyError)
     },
     HEAVY,
+  )
+
+  it(
+    'the production build path at the test profile: starts, waits for contributions, exports a build that proves',
+    async () => {
+      // The dev ptau stands in for the operator's Powers of Tau (its zkey new is cached by contents).
+      const ptau = (await ensureDevPtau(13, log)).path
+      const cdir = join(dir, 'test-profile')
+      const out = join(dir, 'test-build')
+      await expect(
+        buildFromCeremony('test', { ptau: ceremony.ptau, ceremony: join(dir, 'small'), log }),
+      ).rejects.toThrow(/at least 2\^13/)
+      await expect(buildFromCeremony('test', { ptau, ceremony: cdir, buildDir: out, log })).rejects.toThrow(
+        CeremonyPendingError,
+      )
+      await contribute(cdir, 'dave', log)
+      await expect(buildFromCeremony('test', { ptau, ceremony: cdir, buildDir: out, log })).rejects.toThrow(
+        /no final beacon/,
+      )
+      await finalize(cdir, PHASE2_BEACON, 10, log)
+      const manifest = await buildFromCeremony('test', { ptau, ceremony: cdir, buildDir: out, log })
+      expect(manifest.trustedSetup.kind).toBe('ceremony')
+      expect(readSetupInfo(out)?.contributors).toEqual(['dave', `public beacon ${PHASE2_BEACON}`])
+      const circuit = loadCircuit('test', { buildDir: out })
+      const readings = Array.from({ length: circuit.n }, (_, i) => (i * 13) % 700)
+      const prices = Array.from({ length: circuit.slots }, (_, s) => BigInt(1_000_000 + s))
+      const bill = await prove(circuit, { readings, salt: 99n, prices })
+      expect(await verify(circuit, bill.proof, bill.publicSignals)).toBe(true)
+    },
+    HEAVY * 2,
   )
 })
