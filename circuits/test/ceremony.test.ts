@@ -109,6 +109,6 @@ describe('trusted-setup ceremony', () => {
       const bill = await prove(circuit, { readings, salt: 99n, prices })
       expect(await verify(circuit, bill.proof, bill.publicSignals)).toBe(true)
     },
-    HEAVY * 2,
+    HEAVY * 4,
   )
 })
