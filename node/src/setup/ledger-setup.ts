@@ -35,7 +35,9 @@ export async function checkLedgerSetup(options: {
   } catch (error) {
     // A ledger deployed before the setup anchor existed (or not a ledger): nothing says which key
     // it verifies with, so nothing is billed under it.
-    log.error('the ledger does not say which trusted setup it verifies bills under: billing is held', { error })
+    log.error('the ledger does not say which trusted setup it verifies bills under: billing is held', {
+      error,
+    })
     chain = {
       verifier: '0x0000000000000000000000000000000000000000',
       verifyingKeyHash: `0x${'0'.repeat(64)}`,
