@@ -27,7 +27,7 @@ function ensureTestCircuit(): void {
   console.log('building the test circuit profile (first run)…')
   const result = spawnSync(
     process.execPath,
-    [join(REPO_ROOT, 'circuits', 'scripts', 'build.ts'), '--profile', 'test'],
+    [join(REPO_ROOT, 'circuits', 'scripts', 'build.ts'), '--profile', 'test', '--insecure-dev-setup'],
     {
       cwd: REPO_ROOT,
       stdio: 'inherit',

@@ -1,15 +1,32 @@
 /**
- * Builds a circuit profile: `node circuits/scripts/build.ts --profile test|production`.
- * Outputs in circuits/build/<profile>/: bill.wasm, bill.r1cs, bill.zkey, verification_key.json,
- * Groth16Verifier.sol, manifest.json. The trusted setup is an INSECURE development one (public
- * beacon entropy); the production path is circuits/scripts/ceremony.ts (docs/trusted-setup.md).
+ * Builds a circuit profile. Outputs in circuits/build/<profile>/: bill.wasm, bill.r1cs, bill.zkey,
+ * verification_key.json, Groth16Verifier.sol, transcript.json, manifest.json. Which trusted setup
+ * is never a default (docs/trusted-setup.md):
+ *
+ *   node circuits/scripts/build.ts --profile P --insecure-dev-setup      public beacons: forgeable
+ *   node circuits/scripts/build.ts --profile P --ptau FILE [--ceremony DIR]
+ *       verifies the operator's Powers of Tau, starts (or, once finalized, verifies and exports)
+ *       the multi-party phase-2 ceremony in DIR (default circuits/build/ceremony/<profile>).
  */
-import { mkdir, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { parseArgs } from 'node:util'
-import { isProfileName, PROFILES, type ProfileName, profileBuildDir, REPO_ROOT } from '../src/profiles.ts'
+import { ZkMeterError } from '#protocol/errors.ts'
+import {
+  BUILD_ROOT,
+  isProfileName,
+  PROFILES,
+  type ProfileName,
+  profileBuildDir,
+  REPO_ROOT,
+} from '../src/profiles.ts'
+import { contentId, readZkeyVerificationKey, type TrustedSetupInfo, verifyingKeyHash } from '../src/setup.ts'
+import { exportCeremony, init, loadTranscript, TRANSCRIPT, verifyCeremony } from './ceremony.ts'
+import { DEV_BEACON_ITERATIONS_EXP, DEV_PTAU_BEACON } from './dev-ptau.ts'
 import {
   compileCircuit,
+  DEV_ZKEY_BEACON,
   ensureDevPtau,
   ensureDevZkey,
   exportArtifacts,
@@ -17,6 +34,17 @@ import {
   setupPower,
   withLock,
 } from './pipeline.ts'
+
+/** The build was asked for without saying which trusted setup: there is no default. */
+export class SetupRequiredError extends ZkMeterError {
+  override name = 'SetupRequiredError'
+}
+
+/** The phase-2 ceremony is started or under way: the build finishes once it is finalized. */
+export class CeremonyPendingError extends ZkMeterError {
+  override name = 'CeremonyPendingError'
+  override readonly category = 'conflict'
+}
 
 export interface Manifest {
   profile: ProfileName
@@ -26,7 +54,7 @@ export interface Manifest {
   power: number
   /** Hash of everything the zkey depends on (sources, parameters, tool versions, setup). */
   inputHash: string
-  trustedSetup: 'INSECURE-development' | 'ceremony'
+  trustedSetup: TrustedSetupInfo
   publicSignals: ['commitment', 'tariffHash', 'total', 'energyWh']
 }
 
@@ -48,6 +76,22 @@ async function buildUnlocked(profile: ProfileName, outDir: string, log: Log): Pr
   const ptau = await ensureDevPtau(power, log)
   const zkey = await ensureDevZkey(compiled.r1cs, ptau.path, outDir, [compiled.key, ptau.key], log)
   await exportArtifacts(zkey.zkey, outDir, zkey.key, { insecure: true, log })
+  const vkHash = verifyingKeyHash(await readZkeyVerificationKey(zkey.zkey))
+  // The dev "transcript": the two public beacons anyone can re-derive the toxic waste from.
+  const transcript = `${JSON.stringify(
+    {
+      version: 1,
+      kind: 'insecure-dev',
+      warning: 'INSECURE: every secret of this setup follows from the public phrases below',
+      circuit: { profile, constraints: compiled.constraints, power },
+      phase1: { beacon: DEV_PTAU_BEACON, iterationsExp: DEV_BEACON_ITERATIONS_EXP },
+      phase2: { beacon: DEV_ZKEY_BEACON, iterationsExp: 10 },
+      verifyingKeyHash: vkHash,
+    },
+    null,
+    2,
+  )}\n`
+  await writeFile(join(outDir, TRANSCRIPT), transcript)
   const manifest: Manifest = {
     profile,
     n: spec.n,
@@ -55,7 +99,12 @@ async function buildUnlocked(profile: ProfileName, outDir: string, log: Log): Pr
     constraints: compiled.constraints,
     power,
     inputHash: zkey.key,
-    trustedSetup: 'INSECURE-development',
+    trustedSetup: {
+      kind: 'insecure-dev',
+      verifyingKeyHash: vkHash,
+      transcript: { file: TRANSCRIPT, ...contentId(new TextEncoder().encode(transcript)) },
+      contributors: ['INSECURE public beacon (phase 1)', 'INSECURE public beacon (phase 2)'],
+    },
     publicSignals: ['commitment', 'tariffHash', 'total', 'energyWh'],
   }
   await writeFile(join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`)
@@ -63,20 +112,93 @@ async function buildUnlocked(profile: ProfileName, outDir: string, log: Log): Pr
   return manifest
 }
 
+/** Default home of a profile's phase-2 ceremony. */
+export function ceremonyDir(profile: ProfileName): string {
+  return join(BUILD_ROOT, 'ceremony', profile)
+}
+
+/**
+ * The production path: verify the operator's ptau; start the ceremony if there is none; export it
+ * into the profile's build directory once it is finalized (re-verified from its files first).
+ */
+export async function buildFromCeremony(
+  profile: ProfileName,
+  opts: { ptau: string; ceremony?: string; buildDir?: string; log?: Log },
+): Promise<Manifest> {
+  const log = opts.log ?? ((m: string) => console.log(`[circuits:${profile}] ${m}`))
+  const dir = opts.ceremony ?? ceremonyDir(profile)
+  const rel = relative(process.cwd(), dir) || '.'
+  if (!existsSync(join(dir, TRANSCRIPT))) {
+    await init(dir, { profile, ptau: opts.ptau }, log)
+    throw new CeremonyPendingError(
+      `phase 2 started in ${rel}. Now each independent party, in turn, on their own machine: ` +
+        `\`zkmeter ceremony contribute --dir ${rel} --name "<who>"\` (pass the directory on); then ` +
+        `\`zkmeter ceremony finalize --dir ${rel} --beacon <hex announced in advance, e.g. a future block hash>\`; ` +
+        'then run this build again with the same --ptau.',
+    )
+  }
+  const t = await loadTranscript(dir)
+  if (t.circuit.profile !== profile)
+    throw new CeremonyPendingError(`${rel} is a ceremony for the ${t.circuit.profile} profile`)
+  if (!t.beacon) {
+    throw new CeremonyPendingError(
+      `the ceremony in ${rel} has ${t.contributions.length} contribution(s) and no final beacon yet: ` +
+        `more parties contribute (\`zkmeter ceremony contribute --dir ${rel} --name …\`), then \`zkmeter ceremony finalize\``,
+    )
+  }
+  await verifyCeremony(dir, opts.ptau, log)
+  const outDir = opts.buildDir ?? profileBuildDir(profile)
+  await exportCeremony(dir, outDir, log)
+  return JSON.parse(await readFile(join(outDir, 'manifest.json'), 'utf8')) as Manifest
+}
+
+const USAGE = `usage: node circuits/scripts/build.ts --profile test|production (--insecure-dev-setup | --ptau FILE [--ceremony DIR])`
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { profile: { type: 'string', default: 'test' } } })
+  const { values } = parseArgs({
+    options: {
+      profile: { type: 'string', default: 'test' },
+      'insecure-dev-setup': { type: 'boolean', default: false },
+      ptau: { type: 'string' },
+      ceremony: { type: 'string' },
+    },
+  })
   if (!isProfileName(values.profile)) {
     console.error(`unknown profile "${values.profile}": use --profile test or --profile production`)
     process.exit(2)
   }
+  const profile = values.profile
+  if (values['insecure-dev-setup'] && values.ptau !== undefined) {
+    console.error(`--insecure-dev-setup and --ptau exclude each other\n${USAGE}`)
+    process.exit(2)
+  }
+  if (!values['insecure-dev-setup'] && values.ptau === undefined) {
+    const err = new SetupRequiredError(
+      `refusing to build the ${profile} circuit without a trusted setup you chose. Either pass ` +
+        '--ptau FILE: a prepared Powers of Tau of at least 2^16 for production, e.g. a Perpetual Powers of Tau ' +
+        'file (powersOfTau28_hez_final_16.ptau from the Hermez/Polygon ceremony; check its published hash), or the ' +
+        'pot_final.ptau of your own phase-1 ceremony (`zkmeter ceremony phase1 new|contribute|beacon|prepare`); ' +
+        'the build verifies it and starts the phase-2 ceremony. Or pass --insecure-dev-setup for development ' +
+        'only: its toxic waste follows from public phrases, anyone can forge proofs, and it deploys only to the ' +
+        'development chain (31337). See docs/trusted-setup.md.',
+    )
+    console.error(`${err.name}: ${err.message}`)
+    process.exit(2)
+  }
   const started = Date.now()
   try {
-    await buildProfile(values.profile)
+    if (values['insecure-dev-setup']) await buildProfile(profile)
+    else await buildFromCeremony(profile, { ptau: values.ptau as string, ceremony: values.ceremony })
+  } catch (err) {
+    if (!(err instanceof ZkMeterError)) throw err
+    console.error(`${err.name}: ${err.message}`)
+    process.exitCode = err instanceof CeremonyPendingError ? 3 : 1
+    return
   } finally {
     // snarkjs' curve keeps worker threads alive; without this the process never exits.
     await (globalThis as { curve_bn128?: { terminate(): Promise<void> } }).curve_bn128?.terminate()
   }
-  console.log(`[circuits:${values.profile}] done in ${((Date.now() - started) / 1000).toFixed(1)} s`)
+  console.log(`[circuits:${profile}] done in ${((Date.now() - started) / 1000).toFixed(1)} s`)
 }
 
 if (import.meta.main) await main()

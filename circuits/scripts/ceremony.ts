@@ -1,76 +1,82 @@
 /**
- * Production trusted setup: a public Powers of Tau (phase 1) and a multi-party Groth16 phase 2.
- * One ceremony lives in one directory (ceremony.json + the zkey chain); docs/trusted-setup.md walks
- * through it. Subcommands (`node circuits/scripts/ceremony.ts <cmd> …`):
+ * The production trusted setup: a Powers of Tau (phase 1: imported, or our own small ceremony,
+ * phase1.ts) and a multi-party Groth16 phase 2, run across machines by passing one directory.
+ * docs/trusted-setup.md walks through it; `zkmeter ceremony …` is the command line.
  *
- *   import     --ptau <file> --dir <ceremony>            verify a public prepared ptau, record it
- *   start      --profile test|production --dir <ceremony>  compile, phase-2 start (bill_0000.zkey)
- *   contribute --dir <ceremony> --name <who> [--entropy <text>]   add a contribution, verify it
- *   verify     --dir <ceremony>                         verify every contribution of the chain
- *   beacon     --dir <ceremony> --hash <hex> [--iterations-exp 10]   final public beacon
- *   export     --dir <ceremony> --out <build dir>       zkey, wasm, vkey, Solidity verifier, manifest
+ * The directory holds `transcript.json`, the circuit's `bill.r1cs` and `bill.wasm`, and the zkey
+ * chain `bill_0000.zkey`, `bill_0001.zkey`, …. A contributor needs only the transcript and the last
+ * zkey; a verifier needs the r1cs, the ptau and the last zkey. The transcript lists every step with
+ * the sha256 of the file it produced and snarkjs' contribution hash, so anyone can recompute it.
  *
- * Security rests on at least one contributor being honest and destroying their entropy. snarkjs
- * mixes the contributor's entropy with 64 bytes of OS randomness; without --entropy a contributor
- * gets OS randomness only, which is the stronger default.
+ * Security rests on at least one contributor being honest: each contribution's secret comes from
+ * crypto.randomBytes (never a fixed seed), lives only in this process and is gone when it exits.
  */
-import { randomBytes } from 'node:crypto'
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises'
+import { createHash, randomBytes } from 'node:crypto'
+import { createReadStream, existsSync } from 'node:fs'
+import { copyFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { parseArgs } from 'node:util'
 import * as snarkjs from 'snarkjs'
 import { ZkMeterError } from '#protocol/errors.ts'
 import { isProfileName, PROFILES, type ProfileName, profileBuildDir } from '../src/profiles.ts'
-import type { Manifest } from './build.ts'
+import { contentId, readZkeyVerificationKey, type TrustedSetupInfo, verifyingKeyHash } from '../src/setup.ts'
 import {
   compileCircuit,
   exportArtifacts,
   initialZkey,
   type Log,
   quietLogger,
+  readPtauHeader,
   setupPower,
   withLock,
 } from './pipeline.ts'
 
-/** A ceremony step failed or was asked out of order. */
+/** A ceremony step failed, was asked out of order, or a file does not match the transcript. */
 export class CeremonyError extends ZkMeterError {
   override name = 'CeremonyError'
 }
 
-interface Contribution {
+export interface TranscriptStep {
   index: number
   zkey: string
+  /** sha256 of the zkey file this step wrote. */
+  zkeySha256: string
   name: string
-  kind: 'start' | 'contribution' | 'beacon'
-  /** snarkjs' contribution hash (hex), to publish so contributors can check their own. */
-  hash?: string
+  /** snarkjs' contribution hash (blake2b-512 of the contributor's public key), hex. */
+  contributionHash: string
 }
 
-interface CeremonyState {
-  ptau?: string
-  ptauPower?: number
-  profile?: ProfileName
-  r1cs?: string
-  wasm?: string
-  constraints?: number
-  power?: number
-  compileKey?: string
-  chain: Contribution[]
-  finalized: boolean
+export interface Transcript {
+  version: 1
+  circuit: { profile: string; constraints: number; power: number; r1csSha256: string }
+  phase1: { ptauSha256: string; power: number; source: string }
+  /** bill_0000.zkey: snarkjs' deterministic setup from the r1cs and the ptau (no secret). */
+  initial: { zkey: string; zkeySha256: string }
+  contributions: TranscriptStep[]
+  beacon?: TranscriptStep & { value: string; iterationsExp: number }
+  /** Set by finalize: the final key's hash, what the ledger records. */
+  verifyingKeyHash?: `0x${string}`
 }
 
-const STATE = 'ceremony.json'
+export const TRANSCRIPT = 'transcript.json'
 
-async function loadState(dir: string): Promise<CeremonyState> {
-  try {
-    return JSON.parse(await readFile(join(dir, STATE), 'utf8')) as CeremonyState
-  } catch {
-    return { chain: [], finalized: false }
+async function fileSha(path: string): Promise<string> {
+  const h = createHash('sha256')
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer)
+  return h.digest('hex')
+}
+
+export async function loadTranscript(dir: string): Promise<Transcript> {
+  const path = join(dir, TRANSCRIPT)
+  if (!existsSync(path)) {
+    throw new CeremonyError(`no ${TRANSCRIPT} in ${dir}: start a ceremony with \`zkmeter ceremony init\``)
   }
+  return JSON.parse(await readFile(path, 'utf8')) as Transcript
 }
 
-async function saveState(dir: string, state: CeremonyState): Promise<void> {
-  await writeFile(join(dir, STATE), `${JSON.stringify(state, null, 2)}\n`)
+async function saveTranscript(dir: string, t: Transcript): Promise<void> {
+  const tmp = join(dir, `${TRANSCRIPT}.tmp`)
+  await writeFile(tmp, `${JSON.stringify(t, null, 2)}\n`)
+  await rename(tmp, join(dir, TRANSCRIPT))
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex')
@@ -79,273 +85,352 @@ function zkeyName(index: number): string {
   return `bill_${String(index).padStart(4, '0')}.zkey`
 }
 
-function last(state: CeremonyState): Contribution {
-  const l = state.chain.at(-1)
-  if (!l) throw new CeremonyError('the ceremony has not started: run `ceremony.ts start` first')
-  return l
+function lastZkey(t: Transcript): { zkey: string; zkeySha256: string; index: number } {
+  const step = t.beacon ?? t.contributions.at(-1)
+  return step ?? { ...t.initial, index: 0 }
 }
 
-/** Verifies a public, *prepared* Powers of Tau file and records it as the ceremony's phase 1. */
-export async function importPtau(dir: string, ptauPath: string, log: Log): Promise<void> {
-  await mkdir(dir, { recursive: true })
-  const ptau = resolve(ptauPath)
-  log(`verifying ${ptau} (every point relation; minutes for large files)…`)
-  const warnings: string[] = []
-  const logger: snarkjs.Logger = { ...quietLogger(log), warn: (m) => warnings.push(m) }
-  const ok = await snarkjs.powersOfTau.verify(ptau, logger)
-  if (!ok) throw new CeremonyError(`${ptau} failed Powers of Tau verification: do not use it`)
-  if (warnings.some((w) => /phase2|prepare/i.test(w))) {
+/** The ptau's header, or a CeremonyError saying where to get a usable file. */
+async function ptauHeader(ptau: string): Promise<{ power: number; prepared: boolean }> {
+  try {
+    return await readPtauHeader(ptau)
+  } catch (cause) {
     throw new CeremonyError(
-      `${ptau} is not prepared for phase 2: use a prepared file (e.g. the Hermez "final" files) or run \`npx snarkjs powersoftau prepare phase2\` on it`,
+      `cannot use ${ptau} as the Powers of Tau (${(cause as Error).message}): give a prepared .ptau file, e.g. ` +
+        'a Perpetual Powers of Tau "final" file (powersOfTau28_hez_final_<k>.ptau), or the pot_final.ptau of ' +
+        '`zkmeter ceremony phase1 new|contribute|beacon|prepare`',
+      { cause },
     )
   }
-  const power = readPtauPower(await readFile(ptau))
-  const state = await loadState(dir)
-  state.ptau = ptau
-  state.ptauPower = power
-  await saveState(dir, state)
-  log(`Powers of Tau 2^${power} verified and recorded`)
-}
-
-/** The power field of a ptau header (section 1: n8, q, power, ceremonyPower). */
-function readPtauPower(bytes: Buffer): number {
-  let pos = 12
-  const nSections = bytes.readUInt32LE(8)
-  for (let i = 0; i < nSections; i++) {
-    const type = bytes.readUInt32LE(pos)
-    const size = Number(bytes.readBigUInt64LE(pos + 4))
-    if (type === 1) {
-      const n8 = bytes.readUInt32LE(pos + 12)
-      return bytes.readUInt32LE(pos + 16 + n8)
-    }
-    pos += 12 + size
-  }
-  throw new CeremonyError('the ptau file has no header section')
-}
-
-/** Compiles the profile and starts phase 2 from the imported ptau (no randomness yet). */
-export async function start(dir: string, profile: ProfileName, log: Log): Promise<void> {
-  const state = await loadState(dir)
-  if (!state.ptau || state.ptauPower === undefined) {
-    throw new CeremonyError('no Powers of Tau imported: run `ceremony.ts import --ptau <file>` first')
-  }
-  if (state.chain.length > 0) throw new CeremonyError(`the ceremony in ${dir} has already started`)
-  // The same (cached) compile as the dev build: the circuit does not depend on the setup.
-  const buildDir = profileBuildDir(profile)
-  await mkdir(buildDir, { recursive: true })
-  const compiled = await withLock(
-    join(buildDir, '.build.lock'),
-    () => compileCircuit(PROFILES[profile].main, buildDir, { wasm: true, log }),
-    log,
-  )
-  const power = await setupPower(compiled.r1cs)
-  if (power > state.ptauPower) {
-    throw new CeremonyError(
-      `the ${profile} circuit needs a ptau of 2^${power}; the imported one is 2^${state.ptauPower}`,
-    )
-  }
-  const zkey = join(dir, zkeyName(0))
-  log(`phase 2 start: groth16 setup of ${compiled.constraints} constraints on 2^${power}`)
-  await initialZkey(compiled.r1cs, state.ptau, zkey, log)
-  Object.assign(state, {
-    profile,
-    r1cs: compiled.r1cs,
-    wasm: compiled.wasm,
-    constraints: compiled.constraints,
-    power,
-    compileKey: compiled.key,
-  })
-  state.chain = [{ index: 0, zkey: zkeyName(0), name: 'initial (no contribution)', kind: 'start' }]
-  state.finalized = false
-  await saveState(dir, state)
-}
-
-/** Adds one contribution on top of the last zkey and verifies the chain up to it. */
-export async function contribute(
-  dir: string,
-  name: string,
-  entropy: string | undefined,
-  log: Log,
-): Promise<string> {
-  const state = await loadState(dir)
-  const prev = last(state)
-  if (state.finalized)
-    throw new CeremonyError('the ceremony is finalized (beacon applied): no more contributions')
-  if (!name.trim()) throw new CeremonyError('a contribution needs a --name')
-  const index = prev.index + 1
-  const next = join(dir, zkeyName(index))
-  const hash = await snarkjs.zKey.contribute(
-    join(dir, prev.zkey),
-    next,
-    name,
-    entropy ?? randomBytes(64).toString('hex'),
-    quietLogger(log),
-  )
-  state.chain.push({ index, zkey: zkeyName(index), name, kind: 'contribution', hash: hex(hash) })
-  await saveState(dir, state)
-  await verifyOne(dir, state, index, log)
-  log(`contribution #${index} by "${name}": ${hex(hash)}`)
-  return hex(hash)
-}
-
-/** Verifies zkey #index of the chain (see verifyAll). */
-export async function verifyContribution(dir: string, index: number, log: Log): Promise<void> {
-  await verifyOne(dir, await loadState(dir), index, log)
-}
-
-async function verifyOne(dir: string, state: CeremonyState, index: number, log: Log): Promise<void> {
-  if (!state.ptau || !state.r1cs) throw new CeremonyError('the ceremony has not started')
-  const entry = state.chain[index]
-  if (!entry) throw new CeremonyError(`no zkey #${index} in the chain`)
-  const ok =
-    index === 0
-      ? await snarkjs.zKey.verifyFromR1cs(state.r1cs, state.ptau, join(dir, entry.zkey), quietLogger(log))
-      : await snarkjs.zKey.verifyFromInit(
-          join(dir, zkeyName(0)),
-          state.ptau,
-          join(dir, entry.zkey),
-          quietLogger(log),
-        )
-  if (!ok)
-    throw new CeremonyError(
-      `zkey #${index} (${entry.name}) FAILED verification: discard it and everything after`,
-    )
 }
 
 /**
- * Verifies the whole chain: `snarkjs zkey verify` of the last zkey against the r1cs and the ptau
- * recomputes the initial zkey and checks every contribution recorded in the zkey's transcript (each
- * contributor's delta proof and each hand-over to the next).
+ * Checks a Powers of Tau before it is used: its header's power covers the circuit, its size is the
+ * size of a prepared file of that power (sections 12–15 present), then snarkjs checks every point
+ * relation and contribution. Returns its power and sha256.
  */
-export async function verifyAll(dir: string, log: Log): Promise<void> {
-  const state = await loadState(dir)
-  const final = last(state)
-  if (!state.ptau || !state.r1cs) throw new CeremonyError('the ceremony has not started')
-  const ok = await snarkjs.zKey.verifyFromR1cs(
-    state.r1cs,
-    state.ptau,
-    join(dir, final.zkey),
-    quietLogger(log),
-  )
-  if (!ok) throw new CeremonyError(`the chain up to zkey #${final.index} FAILED verification: do not use it`)
-  log(`the initial zkey and all ${final.index} contributions verified`)
+export async function verifyPtau(
+  ptau: string,
+  minPower: number,
+  log: Log,
+): Promise<{ power: number; sha256: string }> {
+  const header = await ptauHeader(ptau)
+  if (header.power < minPower) {
+    throw new CeremonyError(
+      `${ptau} is a Powers of Tau of 2^${header.power}; this circuit needs at least 2^${minPower} ` +
+        `(e.g. powersOfTau28_hez_final_${minPower}.ptau from the Perpetual Powers of Tau, or \`zkmeter ceremony phase1\`)`,
+    )
+  }
+  if (!header.prepared) {
+    throw new CeremonyError(
+      `${ptau} is not prepared for phase 2 (no Lagrange sections): use a "final" prepared file or run \`zkmeter ceremony phase1 prepare\``,
+    )
+  }
+  log(`verifying ${ptau} (2^${header.power}; every point relation, minutes for large files)…`)
+  const ok = await snarkjs.powersOfTau.verify(ptau, quietLogger(log))
+  if (!ok) throw new CeremonyError(`${ptau} FAILED Powers of Tau verification: do not use it`)
+  return { power: header.power, sha256: await fileSha(ptau) }
 }
 
-/** Applies the final public beacon (e.g. a future block hash announced in advance). */
-export async function beacon(dir: string, beaconHex: string, iterationsExp: number, log: Log): Promise<void> {
-  const state = await loadState(dir)
-  const prev = last(state)
-  if (state.finalized) throw new CeremonyError('the beacon has already been applied')
-  if (!/^([0-9a-fA-F]{2}){1,64}$/.test(beaconHex))
-    throw new CeremonyError('--hash must be hex bytes (e.g. a block hash)')
+/** Compiles the profile, verifies the ptau and writes the ceremony's start: transcript + bill_0000.zkey. */
+export async function init(
+  dir: string,
+  opts: { profile: ProfileName; ptau: string; phase1Source?: string },
+  log: Log,
+): Promise<Transcript> {
+  if (existsSync(join(dir, TRANSCRIPT))) throw new CeremonyError(`a ceremony already exists in ${dir}`)
+  await ptauHeader(resolve(opts.ptau)) // before a compile that takes minutes at production size
+  const buildDir = profileBuildDir(opts.profile)
+  await mkdir(buildDir, { recursive: true })
+  const compiled = await withLock(
+    join(buildDir, '.build.lock'),
+    () => compileCircuit(PROFILES[opts.profile].main, buildDir, { wasm: true, log }),
+    log,
+  )
+  return initFromR1cs(
+    dir,
+    { ...opts, r1cs: compiled.r1cs, wasm: compiled.wasm, constraints: compiled.constraints },
+    log,
+  )
+}
+
+/** The ceremony's start for an already compiled circuit (init, and tests with small circuits). */
+export async function initFromR1cs(
+  dir: string,
+  opts: {
+    profile: string
+    ptau: string
+    r1cs: string
+    wasm?: string
+    constraints: number
+    phase1Source?: string
+  },
+  log: Log,
+): Promise<Transcript> {
+  await mkdir(dir, { recursive: true })
+  if (existsSync(join(dir, TRANSCRIPT))) throw new CeremonyError(`a ceremony already exists in ${dir}`)
+  const power = await setupPower(opts.r1cs)
+  const ptau = await verifyPtau(resolve(opts.ptau), power, log)
+  await copyFile(opts.r1cs, join(dir, 'bill.r1cs'))
+  if (opts.wasm) await copyFile(opts.wasm, join(dir, 'bill.wasm'))
+  const zkey = join(dir, zkeyName(0))
+  log(`phase 2 start: groth16 setup of ${opts.constraints} constraints on 2^${power}`)
+  await initialZkey(opts.r1cs, resolve(opts.ptau), zkey, log)
+  const t: Transcript = {
+    version: 1,
+    circuit: {
+      profile: opts.profile,
+      constraints: opts.constraints,
+      power,
+      r1csSha256: await fileSha(join(dir, 'bill.r1cs')),
+    },
+    phase1: { ptauSha256: ptau.sha256, power: ptau.power, source: opts.phase1Source ?? 'imported' },
+    initial: { zkey: zkeyName(0), zkeySha256: await fileSha(zkey) },
+    contributions: [],
+  }
+  await saveTranscript(dir, t)
+  return t
+}
+
+/**
+ * One party's contribution on top of the last zkey. The secret is 64 bytes of crypto.randomBytes
+ * (plus, if given, the contributor's own text: mixed in, never a replacement); snarkjs mixes in
+ * its own OS randomness as well. The previous zkey must be the file the transcript names.
+ */
+export async function contribute(
+  dir: string,
+  name: string,
+  log: Log,
+  extraEntropy?: string,
+): Promise<TranscriptStep> {
+  const t = await loadTranscript(dir)
+  if (t.beacon) throw new CeremonyError('the ceremony is finalized (beacon applied): no more contributions')
+  if (!name.trim()) throw new CeremonyError('a contribution needs a --name (who you are, publicly)')
+  const prev = lastZkey(t)
+  const prevPath = join(dir, prev.zkey)
+  if (!existsSync(prevPath)) throw new CeremonyError(`${prev.zkey} is missing from ${dir}`)
+  if ((await fileSha(prevPath)) !== prev.zkeySha256) {
+    throw new CeremonyError(
+      `${prev.zkey} is not the file the transcript names (sha256 differs): get it again`,
+    )
+  }
+  const index = prev.index + 1
+  const next = join(dir, zkeyName(index))
+  const entropy = randomBytes(64).toString('hex') + (extraEntropy ?? '')
+  const started = Date.now()
+  const hash = await snarkjs.zKey.contribute(prevPath, `${next}.tmp`, name, entropy, quietLogger(log))
+  await rename(`${next}.tmp`, next)
+  const step: TranscriptStep = {
+    index,
+    zkey: zkeyName(index),
+    zkeySha256: await fileSha(next),
+    name,
+    contributionHash: hex(hash),
+  }
+  t.contributions.push(step)
+  await saveTranscript(dir, t)
+  log(
+    `contribution #${index} by "${name}" in ${((Date.now() - started) / 1000).toFixed(1)} s: ${step.contributionHash}`,
+  )
+  return step
+}
+
+/** snarkjs' verify log, parsed: every contribution's name, hash and (for a beacon) its parameters. */
+interface LoggedContribution {
+  name: string
+  hash: string
+  beacon?: string
+  iterationsExp?: number
+}
+
+function contributionLogger(log: Log, into: LoggedContribution[]): snarkjs.Logger {
+  return {
+    ...quietLogger(log),
+    info: (m: string) => {
+      const c = /^contribution #(\d+) (.*):\n([\s\S]*)$/.exec(m)
+      if (c) {
+        into.push({ name: c[2] ?? '', hash: (c[3] ?? '').replace(/\s+/g, '') })
+        return
+      }
+      const b = /^Beacon generator: ([0-9a-f]+)$/.exec(m)
+      const last = into.at(-1)
+      if (b && last) last.beacon = b[1]
+      const it = /^Beacon iterations Exp: (\d+)$/.exec(m)
+      if (it && last) last.iterationsExp = Number(it[1])
+    },
+  }
+}
+
+/**
+ * Recomputes the ceremony from its files: the ptau and r1cs are the ones recorded; snarkjs
+ * recomputes the initial zkey from them and checks every contribution's proof and hand-over in
+ * the last zkey; the contributions it finds must be the transcript's, in order, with the same
+ * hashes (and the beacon its announced value); every zkey present must hash as recorded.
+ */
+export async function verifyCeremony(
+  dir: string,
+  ptau: string,
+  log: Log,
+): Promise<{ transcript: Transcript; contributors: string[] }> {
+  const t = await loadTranscript(dir)
+  if ((await fileSha(ptau)) !== t.phase1.ptauSha256) {
+    throw new CeremonyError(`${ptau} is not the Powers of Tau this ceremony started from (sha256 differs)`)
+  }
+  const r1cs = join(dir, 'bill.r1cs')
+  if ((await fileSha(r1cs)) !== t.circuit.r1csSha256)
+    throw new CeremonyError('bill.r1cs differs from the transcript')
+  for (const step of [t.initial, ...t.contributions, ...(t.beacon ? [t.beacon] : [])]) {
+    const path = join(dir, step.zkey)
+    if (existsSync(path) && (await fileSha(path)) !== step.zkeySha256) {
+      throw new CeremonyError(`${step.zkey} differs from the transcript (sha256): it was altered`)
+    }
+  }
+  const last = lastZkey(t)
+  const lastPath = join(dir, last.zkey)
+  if (!existsSync(lastPath)) throw new CeremonyError(`${last.zkey} (the last zkey) is missing from ${dir}`)
+  const logged: LoggedContribution[] = []
+  const ok = await snarkjs.zKey.verifyFromR1cs(r1cs, ptau, lastPath, contributionLogger(log, logged))
+  if (!ok) throw new CeremonyError(`the chain up to ${last.zkey} FAILED verification: do not use it`)
+  const expected = [...t.contributions, ...(t.beacon ? [t.beacon] : [])]
+  if (logged.length !== expected.length) {
+    throw new CeremonyError(
+      `the last zkey holds ${logged.length} contributions, the transcript lists ${expected.length}`,
+    )
+  }
+  // snarkjs lists them newest first, and keeps at most 64 bytes of a name.
+  logged.reverse()
+  expected.forEach((step, i) => {
+    const found = logged[i] as LoggedContribution
+    const name = Buffer.from(step.name).subarray(0, 64).toString()
+    if (found.hash !== step.contributionHash || found.name !== name) {
+      throw new CeremonyError(
+        `contribution #${i + 1} in the zkey ("${found.name}") is not the transcript's ("${step.name}")`,
+      )
+    }
+  })
+  if (t.beacon) {
+    const b = logged.at(-1) as LoggedContribution
+    if (b.beacon !== t.beacon.value.toLowerCase() || b.iterationsExp !== t.beacon.iterationsExp) {
+      throw new CeremonyError('the final beacon in the zkey is not the announced value')
+    }
+    const vkHash = verifyingKeyHash(await readZkeyVerificationKey(lastPath))
+    if (t.verifyingKeyHash !== undefined && t.verifyingKeyHash !== vkHash) {
+      throw new CeremonyError('the transcript’s verifying key hash is not the final zkey’s')
+    }
+  }
+  log(`the initial zkey and all ${expected.length} contributions verified`)
+  return {
+    transcript: t,
+    contributors: [
+      ...t.contributions.map((s) => s.name),
+      ...(t.beacon ? [`public beacon ${t.beacon.value}`] : []),
+    ],
+  }
+}
+
+/**
+ * Applies the public random beacon (a value announced before the last contribution, e.g. a future
+ * block hash) and seals the transcript with the final verifying key's hash.
+ */
+export async function finalize(
+  dir: string,
+  beaconValue: string,
+  iterationsExp: number,
+  log: Log,
+): Promise<Transcript> {
+  const t = await loadTranscript(dir)
+  if (t.beacon) throw new CeremonyError('the beacon has already been applied')
+  const value = beaconValue.replace(/^0x/, '')
+  if (!/^([0-9a-fA-F]{2}){1,64}$/.test(value))
+    throw new CeremonyError('--beacon must be hex bytes (e.g. a block hash)')
   if (!Number.isInteger(iterationsExp) || iterationsExp < 10 || iterationsExp > 63) {
     throw new CeremonyError('--iterations-exp must be an integer in [10, 63]')
   }
-  if (prev.index === 0) throw new CeremonyError('add at least one contribution before the beacon')
+  if (t.contributions.length === 0) throw new CeremonyError('add at least one contribution before the beacon')
+  const prev = lastZkey(t)
+  const prevPath = join(dir, prev.zkey)
+  if ((await fileSha(prevPath)) !== prev.zkeySha256)
+    throw new CeremonyError(`${prev.zkey} differs from the transcript`)
   const index = prev.index + 1
+  const next = join(dir, zkeyName(index))
+  const name = 'public beacon'
   const hash = await snarkjs.zKey.beacon(
-    join(dir, prev.zkey),
-    join(dir, zkeyName(index)),
-    'final beacon',
-    beaconHex,
+    prevPath,
+    `${next}.tmp`,
+    name,
+    value,
     iterationsExp,
     quietLogger(log),
   )
-  state.chain.push({
+  await rename(`${next}.tmp`, next)
+  t.beacon = {
     index,
     zkey: zkeyName(index),
-    name: `beacon ${beaconHex}`,
-    kind: 'beacon',
-    hash: hex(hash),
-  })
-  state.finalized = true
-  await saveState(dir, state)
-  await verifyOne(dir, state, index, log)
-  log(`beacon applied: ${hex(hash)}`)
+    zkeySha256: await fileSha(next),
+    name,
+    contributionHash: hex(hash),
+    value: value.toLowerCase(),
+    iterationsExp,
+  }
+  t.verifyingKeyHash = verifyingKeyHash(await readZkeyVerificationKey(next))
+  await saveTranscript(dir, t)
+  log(`beacon applied; verifying key ${t.verifyingKeyHash}`)
+  return t
 }
 
-/** Writes a build directory loadCircuit() accepts, from the finalized ceremony. */
-export async function exportCeremony(dir: string, outDir: string, log: Log): Promise<void> {
-  const state = await loadState(dir)
-  const final = last(state)
-  if (!state.finalized) throw new CeremonyError('apply the final beacon before exporting')
-  if (!state.profile || !state.wasm || state.constraints === undefined || state.power === undefined) {
-    throw new CeremonyError('the ceremony state is incomplete')
-  }
+/**
+ * Writes a build directory loadCircuit() accepts from a finalized, verified ceremony: bill.zkey,
+ * bill.wasm, bill.r1cs, the transcript, verification_key.json, Groth16Verifier.sol, manifest.json
+ * (trustedSetup kind 'ceremony', the transcript's content id and the contributors).
+ */
+export async function exportCeremony(
+  dir: string,
+  outDir: string,
+  log: Log,
+): Promise<{ trustedSetup: TrustedSetupInfo; transcript: Transcript }> {
+  const t = await loadTranscript(dir)
+  if (!t.beacon || !t.verifyingKeyHash)
+    throw new CeremonyError('finalize the ceremony (the beacon) before exporting')
   await mkdir(outDir, { recursive: true })
-  await copyFile(join(dir, final.zkey), join(outDir, 'bill.zkey'))
-  await copyFile(state.wasm, join(outDir, 'bill.wasm'))
-  if (state.r1cs) await copyFile(state.r1cs, join(outDir, 'bill.r1cs'))
-  await exportArtifacts(join(outDir, 'bill.zkey'), outDir, `ceremony:${final.hash}`, { insecure: false, log })
-  const spec = PROFILES[state.profile]
-  const manifest: Manifest = {
-    profile: state.profile,
-    n: spec.n,
-    slots: spec.slots,
-    constraints: state.constraints,
-    power: state.power,
-    inputHash: final.hash ?? '',
-    trustedSetup: 'ceremony',
-    publicSignals: ['commitment', 'tariffHash', 'total', 'energyWh'],
-  }
-  await writeFile(join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`)
-  log(`exported to ${outDir}`)
-}
-
-async function main(): Promise<void> {
-  const [cmd, ...rest] = process.argv.slice(2)
-  const { values } = parseArgs({
-    args: rest,
-    options: {
-      dir: { type: 'string' },
-      ptau: { type: 'string' },
-      profile: { type: 'string' },
-      name: { type: 'string' },
-      entropy: { type: 'string' },
-      hash: { type: 'string' },
-      'iterations-exp': { type: 'string', default: '10' },
-      out: { type: 'string' },
-    },
+  // The dev build's stamp would otherwise call this zkey its own on a later --insecure-dev-setup run.
+  await rm(join(outDir, '.zkey.stamp'), { force: true })
+  await copyFile(join(dir, t.beacon.zkey), join(outDir, 'bill.zkey'))
+  if (existsSync(join(dir, 'bill.wasm'))) await copyFile(join(dir, 'bill.wasm'), join(outDir, 'bill.wasm'))
+  await copyFile(join(dir, 'bill.r1cs'), join(outDir, 'bill.r1cs'))
+  const transcriptBytes = await readFile(join(dir, TRANSCRIPT))
+  await writeFile(join(outDir, TRANSCRIPT), transcriptBytes)
+  await exportArtifacts(join(outDir, 'bill.zkey'), outDir, `ceremony:${t.beacon.zkeySha256}`, {
+    insecure: false,
+    log,
   })
-  const log: Log = (m) => console.log(`[ceremony] ${m}`)
-  const dir = values.dir
-  if (!dir) throw new CeremonyError('--dir <ceremony directory> is required')
-  switch (cmd) {
-    case 'import':
-      if (!values.ptau) throw new CeremonyError('--ptau <prepared Powers of Tau file> is required')
-      return importPtau(dir, values.ptau, log)
-    case 'start':
-      if (!isProfileName(values.profile)) throw new CeremonyError('--profile test|production is required')
-      return start(dir, values.profile, log)
-    case 'contribute':
-      await contribute(dir, values.name ?? '', values.entropy, log)
-      return
-    case 'verify':
-      return verifyAll(dir, log)
-    case 'beacon':
-      if (!values.hash) throw new CeremonyError('--hash <hex beacon> is required')
-      return beacon(dir, values.hash, Number(values['iterations-exp']), log)
-    case 'export':
-      // A directory of its own: the dev build (build.ts) owns circuits/build/<profile>/.
-      if (!values.out)
-        throw new CeremonyError(
-          '--out <build directory>, e.g. circuits/build/production-ceremony, is required',
-        )
-      return exportCeremony(dir, values.out, log)
-    default:
-      throw new CeremonyError(
-        `unknown subcommand "${cmd ?? ''}": use import, start, contribute, verify, beacon or export (see docs/trusted-setup.md)`,
-      )
+  const vkHash = verifyingKeyHash(await readZkeyVerificationKey(join(outDir, 'bill.zkey')))
+  if (vkHash !== t.verifyingKeyHash) throw new CeremonyError('the exported key is not the transcript’s')
+  const trustedSetup: TrustedSetupInfo = {
+    kind: 'ceremony',
+    verifyingKeyHash: vkHash,
+    transcript: { file: TRANSCRIPT, ...contentId(transcriptBytes) },
+    contributors: [...t.contributions.map((c) => c.name), `public beacon ${t.beacon.value}`],
   }
-}
-
-if (import.meta.main) {
-  try {
-    await main()
-  } catch (err) {
-    console.error(err instanceof ZkMeterError ? `${err.name}: ${err.message}` : err)
-    process.exitCode = 1
-  } finally {
-    await (globalThis as { curve_bn128?: { terminate(): Promise<void> } | null }).curve_bn128?.terminate()
-  }
+  if (!isProfileName(t.circuit.profile))
+    throw new CeremonyError(`${t.circuit.profile} is not a circuit profile`)
+  const spec = PROFILES[t.circuit.profile]
+  await writeFile(
+    join(outDir, 'manifest.json'),
+    `${JSON.stringify(
+      {
+        profile: t.circuit.profile,
+        n: spec.n,
+        slots: spec.slots,
+        constraints: t.circuit.constraints,
+        power: t.circuit.power,
+        inputHash: t.beacon.zkeySha256,
+        trustedSetup,
+        publicSignals: ['commitment', 'tariffHash', 'total', 'energyWh'],
+      },
+      null,
+      2,
+    )}\n`,
+  )
+  log(`exported to ${outDir} (transcript ${trustedSetup.transcript.cid})`)
+  return { trustedSetup, transcript: t }
 }

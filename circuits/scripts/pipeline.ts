@@ -402,3 +402,42 @@ export async function exportArtifacts(
   if (!ran) opts.log('verification key + Solidity verifier: cached')
   return { verificationKey, verifier }
 }
+
+/**
+ * A ptau file's header (section 1: n8, q, power, ceremonyPower) and whether it is prepared for
+ * phase 2 (its Lagrange sections 12–15 are present). Read without loading the points.
+ */
+export async function readPtauHeader(path: string): Promise<{ power: number; prepared: boolean }> {
+  const fh = await open(path, 'r')
+  try {
+    const head = Buffer.alloc(12)
+    await fh.read(head, 0, 12, 0)
+    if (head.toString('latin1', 0, 4) !== 'ptau')
+      throw new Error(`${path} is not a Powers of Tau (.ptau) file`)
+    const n = head.readUInt32LE(8)
+    let pos = 12
+    let power = -1
+    const ids = new Set<number>()
+    for (let i = 0; i < n; i++) {
+      const sh = Buffer.alloc(12)
+      await fh.read(sh, 0, 12, pos)
+      const id = sh.readUInt32LE(0)
+      const size = Number(sh.readBigUInt64LE(4))
+      ids.add(id)
+      if (id === 1) {
+        const body = Buffer.alloc(Math.min(size, 64))
+        await fh.read(body, 0, body.length, pos + 12)
+        const n8 = body.readUInt32LE(0)
+        power = body.readUInt32LE(4 + n8)
+      }
+      pos += 12 + size
+    }
+    if (power < 0) throw new Error(`${path} has no Powers of Tau header`)
+    const { size } = await fh.stat()
+    if (size !== pos)
+      throw new Error(`${path} is truncated or has trailing bytes (${size} bytes, sections end at ${pos})`)
+    return { power, prepared: [12, 13, 14, 15].every((id) => ids.has(id)) }
+  } finally {
+    await fh.close()
+  }
+}

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { buildProfile } from '../scripts/build.ts'
 import { readR1csHeader, setupPower } from '../scripts/pipeline.ts'
 import { profileBuildDir } from '../src/profiles.ts'
+import { contentId, readZkeyVerificationKey, verifyingKeyHash } from '../src/setup.ts'
 
 const dir = profileBuildDir('test')
 
@@ -24,10 +25,41 @@ describe('test profile build', () => {
       n: 192,
       slots: 96,
       power: 13,
-      trustedSetup: 'INSECURE-development',
+      trustedSetup: { kind: 'insecure-dev' },
       publicSignals: ['commitment', 'tariffHash', 'total', 'energyWh'],
     })
+    // The manifest names the key and the transcript the ledger will anchor.
+    expect(manifest.trustedSetup.verifyingKeyHash).toBe(
+      verifyingKeyHash(await readZkeyVerificationKey(join(dir, 'bill.zkey'))),
+    )
+    expect(manifest.trustedSetup.transcript.sha256).toBe(
+      contentId(await readFile(join(dir, 'transcript.json'))).sha256,
+    )
     expect(manifest.constraints).toBe((await readR1csHeader(join(dir, 'bill.r1cs'))).nConstraints)
+  })
+
+  it('reads the verifying key from the zkey as snarkjs exports it', async () => {
+    const mine = await readZkeyVerificationKey(join(dir, 'bill.zkey'))
+    const theirs = JSON.parse(await readFile(join(dir, 'verification_key.json'), 'utf8'))
+    for (const k of ['nPublic', 'vk_alpha_1', 'vk_beta_2', 'vk_gamma_2', 'vk_delta_2', 'IC'] as const) {
+      expect(mine[k]).toEqual(theirs[k])
+    }
+  })
+
+  it('refuses to build without a setup the operator chose (no default)', async () => {
+    const { spawnSync } = await import('node:child_process')
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, [join(import.meta.dirname, '..', 'scripts', 'build.ts'), ...args], {
+        encoding: 'utf8',
+      })
+    const production = run(['--profile', 'production'])
+    expect(production.status).toBe(2)
+    expect(production.stderr).toMatch(
+      /SetupRequiredError: .*--ptau FILE.*Perpetual Powers of Tau.*--insecure-dev-setup/s,
+    )
+    expect(run(['--profile', 'test']).status).toBe(2)
+    const missing = run(['--profile', 'production', '--ptau', join(dir, 'no-such.ptau')])
+    expect(missing.status).not.toBe(0)
   })
 
   it('reads the r1cs header as snarkjs does', async () => {

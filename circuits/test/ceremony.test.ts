@@ -1,129 +1,114 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { buildFromCeremony, CeremonyPendingError } from '../scripts/build.ts'
 import {
-  beacon,
   CeremonyError,
   contribute,
-  exportCeremony,
-  importPtau,
-  start,
-  verifyAll,
-  verifyContribution,
+  finalize,
+  loadTranscript,
+  verifyCeremony,
+  verifyPtau,
 } from '../scripts/ceremony.ts'
-import { ensureDevPtau, setupPower } from '../scripts/pipeline.ts'
-import { loadCircuit, prove, tariffHash, verify } from '../src/index.ts'
-import { profileBuildDir } from '../src/profiles.ts'
+import { ensureDevPtau } from '../scripts/pipeline.ts'
+import { loadCircuit, prove, verify } from '../src/index.ts'
+import { readSetupInfo, readZkeyVerificationKey, verifyingKeyHash } from '../src/setup.ts'
+import { PHASE2_BEACON, runTinyCeremony, type TinyCeremony } from './tiny-ceremony.ts'
 
-// The production path (docs/trusted-setup.md) run end to end at the test profile, with the dev
-// ptau standing in for the public Powers of Tau file.
+// Both phases of the production ceremony, on a 4-constraint circuit (tiny-ceremony.ts), passing
+// the directory on as separate machines would.
 const log = () => {}
-// Setup-sized steps: a groth16 setup or a full zkey verification each (tens of seconds at 2^13).
 const HEAVY = 300_000
 let dir: string
-let ptau: string
-let power: number
+let ceremony: TinyCeremony
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'zkmeter-ceremony-'))
-  try {
-    power = await setupPower(join(profileBuildDir('test'), 'bill.r1cs'))
-  } catch (err) {
-    throw new Error(
-      `the test circuit is not built: run \`npm run build:circuits:test\` first (${String(err)})`,
-    )
-  }
-  ptau = (await ensureDevPtau(power, log)).path
-})
+  ceremony = await runTinyCeremony(dir, log)
+}, HEAVY)
 
 afterAll(async () => {
   await (globalThis as { curve_bn128?: { terminate(): Promise<void> } | null }).curve_bn128?.terminate()
   await rm(dir, { recursive: true, force: true })
 })
 
-describe('phase-2 ceremony', () => {
-  it('refuses steps out of order', async () => {
-    await expect(start(dir, 'test', log)).rejects.toThrow(CeremonyError)
-    await expect(contribute(dir, 'alice', 'x', log)).rejects.toThrow(CeremonyError)
+describe('trusted-setup ceremony', () => {
+  it('lists every contribution, with random secrets, the beacon last, and the final key hash', async () => {
+    const t = await loadTranscript(ceremony.phase2Dir)
+    expect(t.phase1.source).toBe('zkmeter phase-1 ceremony')
+    expect(t.contributions.map((c) => c.name)).toEqual(['bob', 'carol'])
+    for (const c of t.contributions) expect(c.contributionHash).toMatch(/^[0-9a-f]{128}$/)
+    expect(t.contributions[0]?.contributionHash).not.toBe(t.contributions[1]?.contributionHash)
+    expect(t.beacon?.value).toBe(PHASE2_BEACON)
+    expect(t.verifyingKeyHash).toBe(verifyingKeyHash(await readZkeyVerificationKey(ceremony.finalZkey)))
+  })
+
+  it('verifies from the files alone on another "machine" (a copy with only r1cs, transcript, last zkey)', async () => {
+    const t = await loadTranscript(ceremony.phase2Dir)
+    const other = join(dir, 'verifier-machine')
+    await mkdir(other, { recursive: true })
+    for (const f of ['transcript.json', 'bill.r1cs', t.beacon?.zkey ?? '']) {
+      await copyFile(join(ceremony.phase2Dir, f), join(other, f))
+    }
+    const result = await verifyCeremony(other, ceremony.ptau, log)
+    expect(result.contributors).toEqual(['bob', 'carol', `public beacon ${PHASE2_BEACON}`])
+  })
+
+  it('refuses steps out of order and a ptau too small for the circuit', async () => {
+    await expect(contribute(ceremony.phase2Dir, 'late', log)).rejects.toThrow(/finalized/)
+    await expect(finalize(ceremony.phase2Dir, PHASE2_BEACON, 10, log)).rejects.toThrow(CeremonyError)
+    await expect(contribute(join(dir, 'nowhere'), 'x', log)).rejects.toThrow(/zkmeter ceremony init/)
+    await expect(verifyPtau(ceremony.ptau, ceremony.power + 1, log)).rejects.toThrow(/at least 2\^/)
   })
 
   it(
-    'imports (verifies) a Powers of Tau',
+    'detects a transcript that lies about a contributor, and a tampered zkey',
     async () => {
-      await importPtau(dir, ptau, log)
+      const path = join(ceremony.phase2Dir, 'transcript.json')
+      const original = await readFile(path, 'utf8')
+      await writeFile(path, original.replace('"carol"', '"mallory"'))
+      await expect(verifyCeremony(ceremony.phase2Dir, ceremony.ptau, log)).rejects.toThrow(
+        /not the transcript/,
+      )
+      await writeFile(path, original)
+      const t = JSON.parse(original)
+      const victim = join(ceremony.phase2Dir, t.beacon.zkey)
+      const bytes = await readFile(victim)
+      bytes[bytes.length - 100] = (bytes[bytes.length - 100] as number) ^ 0x01
+      await writeFile(victim, bytes)
+      await expect(verifyCeremony(ceremony.phase2Dir, ceremony.ptau, log)).rejects.toThrow(CeremonyError)
     },
     HEAVY,
   )
 
   it(
-    'starts phase 2 from it',
+    'the production build path at the test profile: starts, waits for contributions, exports a build that proves',
     async () => {
-      await start(dir, 'test', log)
-      const state = JSON.parse(await readFile(join(dir, 'ceremony.json'), 'utf8'))
-      expect(state.power).toBe(power)
-      expect(state.chain).toHaveLength(1)
-    },
-    HEAVY,
-  )
-
-  it(
-    'adds verified contributions from two parties, then the beacon',
-    async () => {
-      const a = await contribute(dir, 'alice', 'alice typed this at random', log)
-      const b = await contribute(dir, 'bob', undefined, log) // OS randomness only
-      expect(a).toMatch(/^[0-9a-f]{128}$/)
-      expect(b).not.toBe(a)
-      await expect(beacon(dir, 'zz', 10, log)).rejects.toThrow(CeremonyError)
-      await beacon(dir, '0f'.repeat(32), 10, log)
-      await expect(contribute(dir, 'late', 'x', log)).rejects.toThrow(/finalized/)
-    },
-    HEAVY,
-  )
-
-  it(
-    'verifies every contribution of the chain',
-    async () => {
-      await verifyAll(dir, log)
-    },
-    HEAVY,
-  )
-
-  it(
-    'exports a build that proves and verifies, and rejects the dev setup’s proofs',
-    async () => {
-      const out = join(dir, 'build')
-      await exportCeremony(dir, out, log)
+      // The dev ptau stands in for the operator's Powers of Tau (its zkey new is cached by contents).
+      const ptau = (await ensureDevPtau(13, log)).path
+      const cdir = join(dir, 'test-profile')
+      const out = join(dir, 'test-build')
+      await expect(
+        buildFromCeremony('test', { ptau: ceremony.ptau, ceremony: join(dir, 'small'), log }),
+      ).rejects.toThrow(/at least 2\^13/)
+      await expect(buildFromCeremony('test', { ptau, ceremony: cdir, buildDir: out, log })).rejects.toThrow(
+        CeremonyPendingError,
+      )
+      await contribute(cdir, 'dave', log)
+      await expect(buildFromCeremony('test', { ptau, ceremony: cdir, buildDir: out, log })).rejects.toThrow(
+        /no final beacon/,
+      )
+      await finalize(cdir, PHASE2_BEACON, 10, log)
+      const manifest = await buildFromCeremony('test', { ptau, ceremony: cdir, buildDir: out, log })
+      expect(manifest.trustedSetup.kind).toBe('ceremony')
+      expect(readSetupInfo(out)?.contributors).toEqual(['dave', `public beacon ${PHASE2_BEACON}`])
       const circuit = loadCircuit('test', { buildDir: out })
-      const manifest = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'))
-      expect(manifest.trustedSetup).toBe('ceremony')
-      expect(await readFile(join(out, 'Groth16Verifier.sol'), 'utf8')).not.toMatch(/INSECURE/)
-
       const readings = Array.from({ length: circuit.n }, (_, i) => (i * 13) % 700)
       const prices = Array.from({ length: circuit.slots }, (_, s) => BigInt(1_000_000 + s))
       const bill = await prove(circuit, { readings, salt: 99n, prices })
-      expect(bill.publicSignals.tariffHash).toBe(tariffHash(prices))
       expect(await verify(circuit, bill.proof, bill.publicSignals)).toBe(true)
-
-      // Different setups, different keys: a proof under the dev zkey is not valid here.
-      const dev = loadCircuit('test')
-      const devBill = await prove(dev, { readings, salt: 99n, prices })
-      expect(await verify(circuit, devBill.proof, devBill.publicSignals)).toBe(false)
     },
-    HEAVY,
-  )
-
-  it(
-    'detects a tampered zkey in the chain',
-    async () => {
-      const state = JSON.parse(await readFile(join(dir, 'ceremony.json'), 'utf8'))
-      const victim = join(dir, state.chain[1].zkey)
-      const bytes = await readFile(victim)
-      // Flip a byte inside the last section (the L/H points).
-      bytes[bytes.length - 100] = (bytes[bytes.length - 100] as number) ^ 0x01
-      await writeFile(victim, bytes)
-      await expect(verifyContribution(dir, 1, log)).rejects.toThrow(CeremonyError)
-    },
-    HEAVY,
+    HEAVY * 4,
   )
 })

@@ -92,6 +92,8 @@ contract ZkMeterLedger {
     error Reentrancy();
     error InvalidLimits(uint32 slots, uint32 maxIntervals);
     error InvalidPolicy(uint64 minBillingPeriod, uint64 tariffNotice);
+    error MissingSetupAnchor();
+    error InsecureSetupOnChain(uint256 chainId);
 
     error MeterAlreadyRegistered(address meter);
     error UnknownMeter(address meter);
@@ -195,6 +197,17 @@ contract ZkMeterLedger {
     /// @notice Slots a run of equal prices must last: ceil(3600 / interval), an hour.
     uint32 public immutable minPriceRun;
 
+    /// @notice The only chain an INSECURE development setup may be deployed to (the embedded dev chain).
+    uint256 public constant DEV_CHAIN_ID = 31337;
+    /// @notice sha256 of the verifier's Groth16 verifying key (circuits/src/setup.ts verifyingKeyHash):
+    /// fixed at deploy, so a household node can check it proves under the key the ledger verifies with.
+    bytes32 public immutable verifyingKeyHash;
+    /// @notice sha256 of the setup transcript (the digest of its raw CIDv1): who contributed, checkable
+    /// by anyone with `zkmeter verify-setup`.
+    bytes32 public immutable setupTranscript;
+    /// @notice True for the development setup, whose toxic waste follows from public phrases.
+    bool public immutable insecureDevSetup;
+
     uint256 private immutable cachedChainId;
     bytes32 private immutable cachedDomainSeparator;
 
@@ -225,12 +238,18 @@ contract ZkMeterLedger {
     /// @param maxIntervals_ readings per period (the circuit's N)
     /// @param minBillingPeriod_ shortest billing period in seconds (28 days in production); at most N intervals
     /// @param tariffNotice_ seconds between publishing a tariff and its effectiveFrom (7 days in production)
+    /// @param verifyingKeyHash_ hash of the verifier's verifying key (docs/trusted-setup.md)
+    /// @param setupTranscript_ sha256 of the trusted-setup transcript
+    /// @param insecureDevSetup_ whether the key comes from the INSECURE development setup
     constructor(
         IGroth16Verifier verifier_,
         uint32 slots_,
         uint32 maxIntervals_,
         uint64 minBillingPeriod_,
-        uint64 tariffNotice_
+        uint64 tariffNotice_,
+        bytes32 verifyingKeyHash_,
+        bytes32 setupTranscript_,
+        bool insecureDevSetup_
     ) {
         if (address(verifier_) == address(0)) revert ZeroAddress();
         if (slots_ == 0 || DAY % slots_ != 0 || maxIntervals_ == 0) revert InvalidLimits(slots_, maxIntervals_);
@@ -239,6 +258,12 @@ contract ZkMeterLedger {
         if (minBillingPeriod_ > uint64(maxIntervals_) * (DAY / slots_) || tariffNotice_ > 3650 * DAY) {
             revert InvalidPolicy(minBillingPeriod_, tariffNotice_);
         }
+        if (verifyingKeyHash_ == bytes32(0) || setupTranscript_ == bytes32(0)) revert MissingSetupAnchor();
+        // A forgeable key on a chain where money moves is refused here too, not only by the deploy tools.
+        if (insecureDevSetup_ && block.chainid != DEV_CHAIN_ID) revert InsecureSetupOnChain(block.chainid);
+        verifyingKeyHash = verifyingKeyHash_;
+        setupTranscript = setupTranscript_;
+        insecureDevSetup = insecureDevSetup_;
         verifier = verifier_;
         slots = slots_;
         maxIntervals = maxIntervals_;
@@ -464,6 +489,15 @@ contract ZkMeterLedger {
     function billStatus(bytes32 billId) external view returns (bool submitted, bool paid, uint256 total) {
         Bill memory bill = bills[billId];
         return (bill.submitted, bill.paid, bill.total);
+    }
+
+    /// @notice The trusted setup bills are verified under, in one call (docs/trusted-setup.md).
+    function trustedSetup()
+        external
+        view
+        returns (address verifier_, bytes32 verifyingKeyHash_, bytes32 setupTranscript_, bool insecureDevSetup_)
+    {
+        return (address(verifier), verifyingKeyHash, setupTranscript, insecureDevSetup);
     }
 
     /// @notice The EIP-712 domain separator of {name: "zkmeter", version: "1", chainId, this}.

@@ -10,6 +10,7 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
+import { readSetupInfo, type TrustedSetupInfo } from '../../circuits/src/setup.ts'
 
 /** Repository root, found from this file so nothing depends on the working directory. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -47,6 +48,8 @@ export interface LedgerArtifacts {
   profile: string
   ledger: CompiledContract
   verifier: CompiledContract
+  /** The circuit build's trusted setup (its manifest): what the ledger anchors at deploy. */
+  setup: TrustedSetupInfo
 }
 
 /** solc reported errors (not warnings) for the given sources. */
@@ -158,6 +161,14 @@ export async function compileLedger(profile: string): Promise<LedgerArtifacts> {
       { details: { profile } },
     )
   }
+  const setup = readSetupInfo(dirname(verifierPath))
+  if (setup === undefined) {
+    throw new MissingVerifierError(
+      `circuits/build/${profile}/manifest.json does not say which trusted setup the verifier comes from: ` +
+        `rebuild the circuit (npm run build:circuits${profile === 'production' ? ' -- --ptau FILE' : `:${profile}`})`,
+      { details: { profile } },
+    )
+  }
   const contracts = await compileSolidity(
     {
       'ZkMeterLedger.sol': await readFile(LEDGER_SOURCE, 'utf8'),
@@ -173,5 +184,5 @@ export async function compileLedger(profile: string): Promise<LedgerArtifacts> {
       `expected contracts ZkMeterLedger and Groth16Verifier, solc produced ${Object.keys(contracts).join(', ')}`,
     )
   }
-  return { profile, ledger, verifier }
+  return { profile, ledger, verifier, setup }
 }

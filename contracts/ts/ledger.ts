@@ -21,6 +21,7 @@ import { tariffHash as computeTariffHash } from '#protocol/commitment.ts'
 import type { Eip712Domain } from '#protocol/eip712.ts'
 import { InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
 import { DEV_POLICY, explainViolation } from '#protocol/tariff-rules.ts'
+import { DEV_CHAIN_ID } from '../../circuits/src/setup.ts'
 import type { Abi, LedgerArtifacts } from './compile.ts'
 
 export type Address = `0x${string}`
@@ -129,6 +130,19 @@ export interface LedgerLimits {
   tariffNotice?: number
 }
 
+/** What the ledger recorded about its trusted setup at deploy (ZkMeterLedger.trustedSetup()). */
+export interface LedgerSetup {
+  verifier: Address
+  verifyingKeyHash: `0x${string}`
+  setupTranscript: `0x${string}`
+  insecureDevSetup: boolean
+}
+
+/** A verifier from the INSECURE development setup was about to go to a chain where money moves. */
+export class InsecureSetupError extends ZkMeterError {
+  override name = 'InsecureSetupError'
+}
+
 /** The ledger reverted with one of its custom errors: `errorName` and `args` say which and why. */
 export class LedgerRevertError extends ZkMeterError {
   override name = 'LedgerRevertError'
@@ -208,6 +222,10 @@ function explain(errorName: string, a: Record<string, unknown>): string {
         },
         SLOTS,
       )
+    case 'MissingSetupAnchor':
+      return 'the ledger must record the verifying key hash and the setup transcript id (both non-zero)'
+    case 'InsecureSetupOnChain':
+      return `an INSECURE development setup cannot be deployed to chain ${fmt(a.chainId)}, only to the development chain 31337`
     case 'MeterAlreadyRegistered':
       return `meter ${fmt(a.meter)} is already registered (a meter address is registered once, ever)`
     case 'UnknownMeter':
@@ -404,12 +422,33 @@ export function billIdOf(
   return keccak256(encoded) as `0x${string}`
 }
 
-/** Deploys the profile's verifier and a ledger bound to it; `signer` becomes the utility (owner). */
+/**
+ * Deploys the profile's verifier and a ledger bound to it; `signer` becomes the utility (owner).
+ * The ledger records the build's trusted setup (verifying key hash, transcript id, dev or not); an
+ * INSECURE development setup is refused on any chain but the development one (31337).
+ */
 export async function deployLedger(
   signer: Signer,
   artifacts: LedgerArtifacts,
   limits: LedgerLimits,
 ): Promise<LedgerClient> {
+  const setup = artifacts.setup
+  if (setup?.kind !== 'insecure-dev' && setup?.kind !== 'ceremony') {
+    throw new InsecureSetupError(
+      'the circuit build does not say which trusted setup it comes from: rebuild it',
+    )
+  }
+  if (setup.kind === 'insecure-dev') {
+    const chainId = (await signer.provider?.getNetwork())?.chainId
+    if (chainId !== DEV_CHAIN_ID) {
+      throw new InsecureSetupError(
+        `refusing to deploy a verifier from the INSECURE development setup to chain ${String(chainId)}: anyone can ` +
+          `forge its proofs (its secrets follow from public phrases). It deploys only to the development chain ` +
+          `${DEV_CHAIN_ID}; build the ${artifacts.profile} circuit from a ceremony (npm run build:circuits -- --ptau FILE, docs/trusted-setup.md)`,
+        { details: { chainId: chainId?.toString(), profile: artifacts.profile } },
+      )
+    }
+  }
   if (!Number.isInteger(limits?.slots) || limits.slots <= 0 || 86400 % limits.slots !== 0) {
     throw new InvalidInputError(
       `limits.slots must be a positive divisor of 86400, got ${String(limits?.slots)}`,
@@ -446,6 +485,9 @@ export async function deployLedger(
       limits.maxIntervals,
       minBillingPeriod,
       tariffNotice,
+      setup.verifyingKeyHash,
+      setup.transcript.sha256,
+      setup.kind === 'insecure-dev',
     )
     const receipt = await ledger.deploymentTransaction()?.wait()
     return new LedgerClient(ledger, artifacts.ledger.abi, receipt?.blockNumber ?? 0)
@@ -518,6 +560,19 @@ export class LedgerClient {
       if (parsed?.name === event) return parsed.args.toObject(true)
     }
     throw new LedgerTransactionError(`the transaction succeeded but emitted no ${event} event`)
+  }
+
+  /** The trusted setup the ledger verifies bills under, as recorded at deploy. */
+  async trustedSetup(): Promise<LedgerSetup> {
+    const [verifier, verifyingKeyHash, setupTranscript, insecureDevSetup] = await this.call<
+      [string, string, string, boolean]
+    >('trustedSetup', [])
+    return {
+      verifier: verifier as Address,
+      verifyingKeyHash: verifyingKeyHash as `0x${string}`,
+      setupTranscript: setupTranscript as `0x${string}`,
+      insecureDevSetup,
+    }
   }
 
   /** EIP-712 domain the meters must sign BillingPeriod messages for. */

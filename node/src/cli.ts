@@ -30,7 +30,7 @@ import { BROKER_COMMANDS, runBrokerCommand } from './mqtt/commands.ts'
 import { certificateReport, httpsSummary } from './tls/cli.ts'
 import { runUtility } from './utility/cli.ts'
 
-const USAGE = `usage: zkmeter <init|start|status|bills|pay|retry|grant|export|cert|pair|tokens|utility> [options]
+const USAGE = `usage: zkmeter <init|start|status|bills|pay|retry|grant|export|cert|pair|tokens|utility|ceremony|verify-setup> [options]
   init                     create household keys (dev mode unless ZKMETER_DEV=false; passphrase from ZKMETER_PASSPHRASE)
   start                    run the household node (creates dev keys on first start in dev mode)
   status                   status of the running node
@@ -45,6 +45,8 @@ ${AUTH_USAGE}
   meter add <name>         a meter's MQTT login (user = its topic name), printed once (docs/broker.md)
   mqtt-user add|list|remove   MQTT logins: --role node|meter|homeassistant|tool [--commands POWER2,…]
   broker-config --out DIR  mosquitto.conf, password and ACL files for an external Mosquitto 2
+  ceremony <command>       the trusted-setup ceremony: init, contribute, verify, finalize, phase1 … (ceremony help)
+  verify-setup             check the ledger's trusted setup against the circuit build (verify-setup --help)
 options: --data-dir DIR --host H --port P --listen ADDR --https-port P --rpc-url URL --ledger ADDR --chain-port P --mqtt-url URL
          --mqtt-port P --mqtt-tls-port P (meters on the LAN) --simulated-meter BOOL --meter-speed X --period-days D --circuit test|production
          --serial-port PATH --serial-baud B (a meter wired by USB) --dev BOOL --config FILE
@@ -100,6 +102,11 @@ async function main(argv: string[]): Promise<void> {
   const { flags, positionals } = parseFlags(argv)
   const [command, ...args] = positionals
   if (command === 'utility') return void print(await runUtility({ positionals: args, flags }))
+  // Loaded only for these commands: snarkjs and the ceremony are not the running node's memory.
+  if (command === 'ceremony')
+    return void print(await (await import('./setup/cli.ts')).runCeremony({ positionals: args, flags }))
+  if (command === 'verify-setup')
+    return void print(await (await import('./setup/cli.ts')).runVerifySetup({ flags }))
   if (!command || flags.has('help') || command === 'help') {
     print(USAGE)
     return

@@ -339,6 +339,29 @@ export interface ChainInfo {
   ledger: string
   payBillAbi: string
   nativeCurrency: { name: string; symbol: string; decimals: number }
+  /** The trusted setup the ledger verifies bills under (node/src/setup/ledger-setup.ts). */
+  trustedSetup?: TrustedSetupStatus
+}
+
+/**
+ * The setup bills are verified under, as the ledger recorded it at deploy and as the node checked it
+ * at start against the key it proves with (docs/trusted-setup.md).
+ */
+export interface TrustedSetupStatus {
+  /** The ledger says so: its toxic waste follows from public phrases, anyone can forge bills. */
+  insecureDev: boolean
+  /** 0x sha256 of the verifying key, from the ledger. */
+  verifyingKeyHash: string
+  /** 0x sha256 of the setup transcript (the digest of its raw CID), from the ledger. */
+  transcriptSha256: string
+  /** The transcript's CID, when the node's build holds that transcript. */
+  transcriptCid: string | null
+  /** Contributors in order (the public beacon last), from the build's transcript when it matches. */
+  contributors: string[]
+  /** The key this node proves with is the ledger's (else billing is held). */
+  keyMatches: boolean
+  /** The build's transcript is the one the ledger recorded. */
+  transcriptMatches: boolean
 }
 
 // ── ingestion anomalies (GET /api/anomalies, the `anomaly` stream event) ───────────────────

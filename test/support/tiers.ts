@@ -28,6 +28,7 @@ export const SYSTEM_TESTS: readonly string[] = [
   'circuits/test/build.test.ts',
   'circuits/test/dev-ptau.test.ts',
   'circuits/test/ceremony.test.ts',
+  'contracts/test/forged-bill.test.ts',
   'contracts/test/ledger-bills.test.ts',
   'node/test/http/bills-routes.test.ts',
   'node/test/billing/crash-retry.test.ts',

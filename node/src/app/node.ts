@@ -22,6 +22,7 @@ import { createLogger, type Logger } from '../log/logger.ts'
 import { openCredentialStore } from '../mqtt/credentials.ts'
 import { ensureHouseholdUsers } from '../mqtt/household-users.ts'
 import { openGrantStore } from '../privacy/grants.ts'
+import { checkLedgerSetup, guardProver } from '../setup/ledger-setup.ts'
 import { makePrivateTree, restrictUmask } from '../storage/private-dir.ts'
 import { nodeTlsCredentials } from '../tls/index.ts'
 import { createDeviceRegistry } from '../voice/devices.ts'
@@ -74,6 +75,12 @@ export async function startHouseholdNode(
       log: root.child({ source: 'chain' }),
     })
     const { ledger, wallet, utility, chainId } = chain
+    // The ledger's verifying key must be the one this node proves with, else billing is held.
+    const trustedSetup = await checkLedgerSetup({
+      ledger,
+      profile: config.circuit,
+      log: root.child({ source: 'setup' }),
+    })
     const domain = { chainId, verifyingContract: ledger.address }
 
     // The meter's simulated clock decides where the first period starts.
@@ -127,7 +134,7 @@ export async function startHouseholdNode(
     const { bills, biller, billPeriod } = await startBilling({
       dataDir: config.dataDir,
       ledger,
-      prover,
+      prover: guardProver(prover, trustedSetup),
       ingestor,
       vault,
       circuit,
@@ -221,6 +228,7 @@ export async function startHouseholdNode(
       meter: virtualMeter,
       mesh,
       priceAt,
+      trustedSetup,
       startedAt: Date.now(),
       log: root.child({ source: 'http' }),
       auth,

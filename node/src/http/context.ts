@@ -6,7 +6,7 @@
  * over in-memory data.
  */
 import type { AbstractProvider, Signer, Wallet } from 'ethers'
-import type { Aggregates } from '#protocol/api/types.ts'
+import type { Aggregates, TrustedSetupStatus } from '#protocol/api/types.ts'
 import type {
   BillRecord as LedgerBillRecord,
   LedgerClient,
@@ -64,6 +64,8 @@ export interface HouseholdContext {
   mesh: HouseholdMesh | undefined
   /** Prices of the tariff in force (wei per Wh per slot), refreshed from the chain. */
   priceAt(time: number): bigint
+  /** The trusted setup bills are verified under, checked at start (node/src/setup/ledger-setup.ts). */
+  trustedSetup?: TrustedSetupStatus
   startedAt: number
   log: Logger
   /** Pairing, sessions and tokens (node/src/auth/). */
@@ -124,6 +126,7 @@ export interface RoutesContext {
   rpcUrl: string
   mqttUrl: string
   circuit: HouseholdContext['circuit']
+  trustedSetup?: TrustedSetupStatus
   ingestor: Pick<Ingestor, 'counters' | 'anomalies'> & {
     status(): Pick<MeterStatus, 'meter' | 'ackedSeq'>[]
   }

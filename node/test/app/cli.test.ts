@@ -47,7 +47,7 @@ describe('zkmeter (household CLI)', () => {
     const r = await run(['--help'])
     expect(r.code).toBe(0)
     expect(r.stdout).toContain(
-      'usage: zkmeter <init|start|status|bills|pay|retry|grant|export|cert|pair|tokens|utility>',
+      'usage: zkmeter <init|start|status|bills|pay|retry|grant|export|cert|pair|tokens|utility|ceremony|verify-setup>',
     )
   }, 60_000)
 

@@ -9,6 +9,7 @@ import type { PairingView } from './pairing-view.ts'
 import { shared } from './styles.ts'
 import './pairing-view.ts'
 import './alarm-banner.ts'
+import './setup-panel.ts'
 import './live-view.ts'
 import './bills-view.ts'
 import './home-view.ts'
@@ -258,6 +259,7 @@ export class ZkmApp extends LitElement {
             : ''
         }
         <zkm-alarm-banner></zkm-alarm-banner>
+        <zkm-setup-banner></zkm-setup-banner>
         ${this.#view()}
       </main>`
   }

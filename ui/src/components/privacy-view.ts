@@ -6,6 +6,7 @@ import { SessionController } from '../lib/session.ts'
 import type { Privacy, PublishedBill } from '../lib/types.ts'
 import { type Load, load, loading, renderLoad } from './load-state.ts'
 import { shared } from './styles.ts'
+import './setup-panel.ts'
 
 /** What this home has made public (on-chain), what it kept, and the disclosure grants it gave. */
 export class PrivacyView extends LitElement {
@@ -165,7 +166,7 @@ export class PrivacyView extends LitElement {
       (p) => this.#view(p),
       () => void this.reload(),
       'privacy report',
-    )}`
+    )}<zkm-setup-panel></zkm-setup-panel>`
   }
 }
 customElements.define('zkm-privacy-view', PrivacyView)

@@ -18,6 +18,7 @@ export type StatusContext = Pick<
   | 'wallet'
   | 'utility'
   | 'mqttUrl'
+  | 'trustedSetup'
   | 'circuit'
   | 'mesh'
   | 'startedAt'
@@ -77,6 +78,7 @@ export function statusRoutes(ctx: StatusContext): Pick<RouteHandlers, 'status' |
       ledger: ctx.ledger.address,
       payBillAbi: 'function payBill(bytes32 billId) payable',
       nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+      ...(ctx.trustedSetup === undefined ? {} : { trustedSetup: ctx.trustedSetup }),
     }),
   }
 }

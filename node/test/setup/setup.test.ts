@@ -1,0 +1,122 @@
+/**
+ * The household node's start-time check of the ledger's trusted setup, and `zkmeter verify-setup`
+ * against a real (in-process) chain: a ledger recording another key than the node's is caught,
+ * billing is held with the reason, and verify-setup says which check failed.
+ */
+import { join } from 'node:path'
+import { ContractFactory, type InterfaceAbi } from 'ethers'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { profileBuildDir } from '../../../circuits/src/profiles.ts'
+import { readZkeyVerificationKey, verifyingKeyHash } from '../../../circuits/src/setup.ts'
+import { startTestEnv, type TestEnv } from '../../../contracts/test/env.ts'
+import { serveJsonRpc } from '../../../contracts/ts/chain.ts'
+import { deployLedger, type LedgerSetup } from '../../../contracts/ts/ledger.ts'
+import type { BillProver } from '../../src/billing/biller.ts'
+import { createLogger, type LogEntry } from '../../src/log/logger.ts'
+import { runVerifySetup } from '../../src/setup/cli.ts'
+import { checkLedgerSetup, guardProver, SetupMismatchError } from '../../src/setup/ledger-setup.ts'
+
+let env: TestEnv
+let server: { url: string; close(): Promise<void> }
+let nodeKey: `0x${string}`
+
+beforeAll(async () => {
+  env = await startTestEnv()
+  server = await serveJsonRpc(env.chain.provider, { host: '127.0.0.1', port: 0 })
+  nodeKey = verifyingKeyHash(await readZkeyVerificationKey(join(profileBuildDir('test'), 'bill.zkey')))
+})
+
+afterAll(async () => {
+  await server?.close()
+  await env?.chain.close()
+})
+
+const OTHER_KEY = `0x${'ab'.repeat(32)}` as const
+
+describe('start-time check of the ledger’s verifying key', () => {
+  const fakeLedger = (over: Partial<LedgerSetup>) => ({
+    trustedSetup: async (): Promise<LedgerSetup> => ({
+      verifier: '0x0000000000000000000000000000000000000001',
+      verifyingKeyHash: nodeKey,
+      setupTranscript: env.artifacts.setup.transcript.sha256,
+      insecureDevSetup: true,
+      ...over,
+    }),
+  })
+
+  it('passes for the ledger of this build and reports the dev setup and its transcript', async () => {
+    const status = await checkLedgerSetup({
+      ledger: fakeLedger({}),
+      profile: 'test',
+      log: createLogger({ sink: () => {} }),
+    })
+    expect(status).toMatchObject({ keyMatches: true, transcriptMatches: true, insecureDev: true })
+    expect(status.contributors.length).toBeGreaterThan(0)
+  })
+
+  it('holds billing, with the reason, when the ledger verifies under another key', async () => {
+    const entries: LogEntry[] = []
+    const status = await checkLedgerSetup({
+      ledger: fakeLedger({ verifyingKeyHash: OTHER_KEY }),
+      profile: 'test',
+      log: createLogger({ sink: (e) => entries.push(e) }),
+    })
+    expect(status.keyMatches).toBe(false)
+    expect(entries.some((e) => e.level === 'error' && /billing is held/.test(String(e.msg)))).toBe(true)
+    let proved = 0
+    const inner: BillProver = {
+      prove: async () => {
+        proved++
+        return { proof: {} as never, commitment: 0n, tariffHash: 0n, total: 0n, energyWh: 0n }
+      },
+    }
+    const prover = guardProver(inner, status)
+    await expect(prover.prove({ readings: [], salt: 1n, prices: [] })).rejects.toThrow(SetupMismatchError)
+    await expect(prover.prove({ readings: [], salt: 1n, prices: [] })).rejects.toThrow(/verify-setup/)
+    expect(proved).toBe(0)
+  })
+})
+
+describe('zkmeter verify-setup', () => {
+  it('confirms a ledger deployed from this build (and says it is the INSECURE dev setup)', async () => {
+    const ledger = await deployLedger(env.signers[0]!, env.artifacts, { slots: 96, maxIntervals: 192 })
+    const report = (await runVerifySetup({
+      flags: new Map([
+        ['rpc-url', server.url],
+        ['ledger', ledger.address],
+        ['profile', 'test'],
+      ]),
+    })) as { ok: boolean; insecureDevSetup: boolean; checks: { ok: boolean }[] }
+    expect(report.ok).toBe(true)
+    expect(report.insecureDevSetup).toBe(true)
+    expect(report.checks.every((c) => c.ok)).toBe(true)
+  })
+
+  it('names the check that fails for a ledger recording another key', async () => {
+    const factory = new ContractFactory(
+      env.artifacts.ledger.abi as InterfaceAbi,
+      env.artifacts.ledger.bytecode,
+      env.signers[0]!,
+    )
+    const honest = await deployLedger(env.signers[0]!, env.artifacts, { slots: 96, maxIntervals: 192 })
+    const verifier = (await honest.trustedSetup()).verifier
+    const lying = await factory.deploy(
+      verifier,
+      96,
+      192,
+      OTHER_KEY,
+      env.artifacts.setup.transcript.sha256,
+      true,
+    )
+    await lying.waitForDeployment()
+    await expect(
+      runVerifySetup({
+        flags: new Map([
+          ['rpc-url', server.url],
+          ['ledger', await lying.getAddress()],
+          ['profile', 'test'],
+        ]),
+      }),
+    ).rejects.toThrow(/verifying key hash/)
+  })
+})
