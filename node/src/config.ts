@@ -57,6 +57,8 @@ export interface NodeConfig {
     mdns: boolean
     /** Run the utility's aggregation observer (area totals + forecast); default: only where this node is the utility (dev chain). */
     observer: boolean | undefined
+    /** ε per day of data the aggregation shares may spend (docs/aggregation.md §7); then the home stops contributing. */
+    privacyBudget: number
   }
   circuit: CircuitProfile
   /** Dev mode: insecure root key file, dev wallets; never for real data. */
@@ -70,7 +72,14 @@ export const DEFAULT_CONFIG: NodeConfig = {
   mqtt: { url: undefined, embeddedPort: 1883 },
   meter: { simulated: true, speed: 1440, periodDays: 1 },
   serial: { port: undefined, baudRate: 9600 },
-  mesh: { enabled: true, listen: undefined, peers: [], mdns: false, observer: undefined },
+  mesh: {
+    enabled: true,
+    listen: undefined,
+    peers: [],
+    mdns: false,
+    observer: undefined,
+    privacyBudget: 20_300,
+  },
   circuit: 'test',
   dev: true,
 }
@@ -209,6 +218,7 @@ const KEYS: KeySpec[] = [
   { path: 'mesh.peers', env: 'ZKMETER_MESH_PEERS', flag: 'mesh-peers', parse: multiaddrs(true) },
   { path: 'mesh.mdns', env: 'ZKMETER_MESH_MDNS', flag: 'mesh-mdns', parse: bool },
   { path: 'mesh.observer', env: 'ZKMETER_MESH_OBSERVER', flag: 'mesh-observer', parse: bool },
+  { path: 'mesh.privacyBudget', env: 'ZKMETER_PRIVACY_BUDGET', flag: 'privacy-budget', parse: positive },
   { path: 'circuit', env: 'ZKMETER_CIRCUIT', flag: 'circuit', parse: profile },
   { path: 'dev', env: 'ZKMETER_DEV', flag: 'dev', parse: bool },
 ]

@@ -137,6 +137,8 @@ export async function createMeshNode(options: MeshNodeOptions) {
       collect: aggregation.collect,
       /** 'share': a member's share for a round arrived (round and meter only), e.g. for an observer. */
       on: aggregation.on,
+      /** The privacy noise's calibration and the ε spent per day; undefined with `privacy: false`. */
+      privacy: aggregation.privacy,
     },
     /** Counts of validator verdicts since start (for tests, benches and health pages). */
     stats,

@@ -39,9 +39,10 @@ export function until(condition: () => boolean, timeoutMs = 10_000, what = 'cond
 /** Starts `count` member nodes, connects every pair, and waits until every node knows every member. */
 export async function startCluster(
   count: number,
-  extra: Partial<MeshNodeOptions> = {},
+  extra: Partial<MeshNodeOptions> | ((i: number) => Partial<MeshNodeOptions>) = {},
   opts: { unregistered?: number } = {},
 ): Promise<Cluster> {
+  const extraOf = (i: number) => (typeof extra === 'function' ? extra(i) : extra)
   const utility = newSigner()
   const meters = Array.from({ length: count }, newSigner)
   const registryEntries: RegistryEntry[] = meters
@@ -61,7 +62,9 @@ export async function startCluster(
         announceIntervalMs: 1000,
         // Every node is on 127.0.0.1: libp2p's per-host inbound rate limit (5/s) would refuse dials.
         connectionManager: { inboundConnectionThreshold: 1000 },
-        ...extra,
+        ...extraOf(i),
+        // Exact shares unless a test asks for the privacy noise: these tests check the masking's sums.
+        aggregation: { privacy: false, ...extraOf(i).aggregation },
       }),
     ),
   )

@@ -51,6 +51,7 @@ describe('a member signing with its registered household account', () => {
     announceIntervalMs: 1000,
     alerts: { firstRetryMs: 100, maxRetryMs: 400 },
     connectionManager: { inboundConnectionThreshold: 1000 },
+    aggregation: { privacy: false },
   })
 
   beforeAll(async () => {

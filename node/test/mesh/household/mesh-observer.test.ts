@@ -40,6 +40,7 @@ describe('an aggregation observer without a meter', () => {
         peers: cluster.nodes.map((n) => n.multiaddrs()[0] as string),
         mdns: false,
         observer: true,
+        privacyBudget: 20_300,
       },
       area: AREA,
       domain: DOMAIN,
