@@ -51,6 +51,7 @@ export function createHouseholdMeshNode(
       // Every share carries clamped, noised Wh, charged to the resident's daily ε (docs/aggregation.md §7).
       privacy: { dailyBudget: config.privacyBudget, ...deps.privacyBudget },
     },
+    ...(options.utilitySigner ? { admission: { utilitySigner: options.utilitySigner } } : {}),
     log: deps.log,
   })
 }

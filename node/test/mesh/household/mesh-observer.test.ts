@@ -48,6 +48,8 @@ describe('an aggregation observer without a meter', () => {
       // The utility console's own address: not a registered meter, and nothing signs for it here.
       meterAddress: newSigner().address as Address,
       meterSigner: undefined,
+      // The utility console holds the utility key: its ticket admits it to the members-only mesh.
+      utilitySigner: cluster.utility,
       registered: true,
       rootKey: new Uint8Array(32).fill(7),
       observer: true,
