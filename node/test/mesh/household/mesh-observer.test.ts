@@ -5,10 +5,12 @@
  * (startHouseholdMesh) with neither a meter key nor a household account, over a ledger stand-in that
  * answers the registry's `meter(address)` lookups.
  */
+
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { meshTopic } from '#protocol/topics.ts'
 import { createLogger, type LogEntry } from '../../../src/log/logger.ts'
 import { type HouseholdMesh, startHouseholdMesh } from '../../../src/mesh/household/index.ts'
 import type { MeterInfo } from '../../../src/mesh/registry.ts'
@@ -59,6 +61,18 @@ describe('an aggregation observer without a meter', () => {
       log: createLogger({ sink: (entry) => void logs.push(entry) }),
     })
     await until(() => observer.mesh.members.list().length === 3, 15_000, 'the observer to know the members')
+    // Admitted in the handshake; the shares travel by gossip, so wait until every member has its subscription.
+    await until(
+      () =>
+        cluster.nodes.every((n) =>
+          n.libp2p.services.pubsub
+            .getSubscribers(meshTopic(AREA, 'aggregate'))
+            .map(String)
+            .includes(observer.peerId),
+        ),
+      15_000,
+      'the members to see the observer subscribed',
+    )
   })
   afterAll(async () => {
     await observer?.stop()
