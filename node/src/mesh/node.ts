@@ -157,7 +157,7 @@ export async function createMeshNode(options: MeshNodeOptions) {
       /** The privacy noise's calibration and the ε spent per day; undefined with `privacy: false`. */
       privacy: aggregation.privacy,
     },
-    /** Whether a peer is admitted (a member, this node, or the utility's observer): docs/mesh.md §6a. */
+    /** Whether a peer is admitted (a member, this node, or the utility's observer): docs/mesh.md §5a. */
     admitted: admission.admitted,
     /** Counts of validator verdicts since start (for tests, benches and health pages). */
     stats,

@@ -9,7 +9,7 @@ import { AREA, type Cluster, DOMAIN, startCluster, until } from './fixture.ts'
 
 /**
  * Five registered homes plus one peer whose meter is not registered in the area (the last node).
- * Since members-only admission (docs/mesh.md §6a) that outsider is disconnected before it can
+ * Since members-only admission (docs/mesh.md §5a) that outsider is disconnected before it can
  * publish anything, so the message-level checks below are exercised by an insider: a registered home
  * gone rogue (`rogue`, the fifth) that uses its real libp2p/gossipsub stack to publish raw bytes on the
  * area's topics — shares posing as another member, reveals for a non-member, forged, malformed and

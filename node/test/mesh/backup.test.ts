@@ -107,7 +107,7 @@ describe('encrypted backups with neighbours', () => {
       await expect(
         strangerService.pinWith(target, backupIdentity(newRootKey()), [periods[0]!.manifestCid]),
         // Refused: by the neighbour (BackupError), or, since members-only admission, by the mesh itself,
-        // which disconnects a stranger before its request is read (mesh.md §6a).
+        // which disconnects a stranger before its request is read (mesh.md §5a).
       ).rejects.toThrow()
     } finally {
       await stranger.stop()

@@ -107,7 +107,7 @@ describe('a member signing with its registered household account', () => {
   })
 
   it('refuses a household account speaking for another meter, and an unregistered account', async () => {
-    // An outsider is disconnected before it can publish (members-only admission, mesh.md §6a): the
+    // An outsider is disconnected before it can publish (members-only admission, mesh.md §5a): the
     // forgeries come from a registered home gone rogue, and are refused message by message.
     const rogue = homes[2] as MeshNode
     const publish = (kind: 'members' | 'alerts', message: unknown) =>

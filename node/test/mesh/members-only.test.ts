@@ -1,5 +1,5 @@
 /**
- * Members only on the mesh (issue 13, docs/mesh.md §6a and §8): real libp2p 3 nodes with Helia on
+ * Members only on the mesh (issue 13, docs/mesh.md §5a and §8): real libp2p 3 nodes with Helia on
  * loopback. A stranger — a fresh node whose meter the ledger does not register in the area — dials a
  * member: it never sees the area's announcements or alerts (its subscription never reaches gossipsub),
  * cannot fetch a known backup block over bitswap, and is disconnected with a log line naming it. A

@@ -63,7 +63,7 @@ export interface HouseholdMeshOptions {
   householdSigner?: MeterSigner
   /**
    * The utility's key, where this node holds it (the embedded dev chain; a utility console): lets an
-   * observer that speaks for no meter be admitted to the area with a utility-signed ticket (mesh.md §6a).
+   * observer that speaks for no meter be admitted to the area with a utility-signed ticket (mesh.md §5a).
    */
   utilitySigner?: MeterSigner
   /** Whether the meter is registered on the ledger yet (the dev chain registers it after a boundary). */

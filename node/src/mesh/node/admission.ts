@@ -1,5 +1,5 @@
 /**
- * Members only (docs/mesh.md §6a). A connection from or to a peer is admitted beyond the minimal
+ * Members only (docs/mesh.md §5a). A connection from or to a peer is admitted beyond the minimal
  * handshake only once the peer has shown, over `/zkmeter/admit/1.0.0`, a credential that binds its
  * peer id (authenticated by noise) to a member of the area:
  *

@@ -1,5 +1,5 @@
 /**
- * Peers refused for a while (docs/mesh.md §6a): strangers that failed admission. The libp2p host is
+ * Peers refused for a while (docs/mesh.md §5a): strangers that failed admission. The libp2p host is
  * built before the admission that fills the list, so the list is its own module, shared by both.
  */
 import type { PeerId } from '@libp2p/interface'

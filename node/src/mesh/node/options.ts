@@ -62,7 +62,7 @@ export interface MeshNodeOptions {
   alerts?: AlertRetryOptions
   aggregation?: AggregationOptions
   /**
-   * Members only (docs/mesh.md §6a): a peer is admitted beyond the handshake once it presents a
+   * Members only (docs/mesh.md §5a): a peer is admitted beyond the handshake once it presents a
    * membership announcement (or, for the utility's observer, a ticket signed by `utilitySigner`);
    * strangers are disconnected after `graceMs` (default 5 s) and refused for `banMs` (default 30 s).
    */
