@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHeliaNode, type HeliaNode } from '../../src/ipfs/helia.ts'
 import {
   BACKUP_PROTOCOL,
-  BackupError,
   type BackupService,
   backupIdentity,
   createBackupService,
