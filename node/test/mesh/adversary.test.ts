@@ -196,6 +196,7 @@ describe('a misbehaving peer on the mesh', () => {
     // penalty for its ~3000 invalid messages has its peers ignore it for a while (the insider is
     // punished, the others are unaffected), so the delivery is not awaited to its end.
     void honest[2]!.alerts.raise('fire', 60).catch(() => undefined)
+
     await until(
       () => [0, 1, 3].every((i) => (alerts[i]?.length ?? 0) > (before[i] ?? 0)),
       55_000,
