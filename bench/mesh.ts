@@ -25,7 +25,8 @@
  * - load1_*: the 1-minute load average when that size's rounds ended (the machine is shared);
  *   encryption_failed_errors: libp2p EncryptionFailedErrors that escaped as uncaught (counted, not fatal);
  * - sizes: BENCH_MESH_SIZES (default 10,50,100); child-process runs for the sizes ≥ 50;
- * - the load forecast's backtest on simulated area data against the seasonal-naive baselines.
+ * - the load forecast's backtest on simulated area data against the seasonal-naive baselines, and its
+ *   MAPE at 50 homes with and without the privacy noise (`--forecast-only` runs just these).
  * Last line: the JSON summary of ../shared/BENCH.md.
  */
 import { type ChildProcess, fork } from 'node:child_process'
@@ -35,6 +36,14 @@ import { availableParallelism, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { backtest } from '../node/src/forecast/backtest.ts'
 import { areaTotals, mulberry32, simulateHomes } from '../node/src/forecast/simulate.ts'
+import { epsilonOf, rhoFor } from '../node/src/mesh/aggregation/privacy/accountant.ts'
+import {
+  calibration,
+  createNoisyRelease,
+  DEFAULT_CLAMP_WH,
+  DEFAULT_DELTA,
+  DEFAULT_SIGMA_WH,
+} from '../node/src/mesh/aggregation/privacy/release.ts'
 import { createMeshNode, type MeshNode } from '../node/src/mesh/node.ts'
 import { type RegistryEntry, snapshotRegistry } from '../node/src/mesh/registry.ts'
 import { type Address, signerFromPrivateKey } from '../node/src/mesh/signing.ts'
@@ -122,6 +131,8 @@ function createHost() {
             peers: home.peers,
             // All homes share 127.0.0.1: lift libp2p's per-host inbound rate limit (5 connections/s).
             connectionManager: { inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 1000 },
+            // Exact shares: the bench checks every total to the Wh (the noise costs nothing measurable).
+            aggregation: { privacy: false },
             // Announced explicitly once the topology is built; periodic re-announcement is for churn.
             announceIntervalMs: 120_000,
             // A bench of this size bursts well above a home's normal rate.
@@ -448,6 +459,56 @@ function forecastFigures() {
 
 const figures: Record<string, number> = {}
 let childEncryptionFailures = 0
+/**
+ * The forecast with distributed differential privacy (docs/aggregation.md §7): 50 simulated homes,
+ * every reading clamped to [0, C] plus discrete Gaussian noise drawn by the node's own sampler, the
+ * area totals of the noisy shares fed to the double-seasonal forecast and scored against the true
+ * totals. Three seeds; also the σ that worst-case calibrations would need, to show why they are not used.
+ */
+function noiseFigures(sigmas: number[] = [DEFAULT_SIGMA_WH, 100, 200]) {
+  const out: Record<string, number> = {}
+  const rows: string[] = []
+  for (const sigma of sigmas) {
+    const deltas: number[] = []
+    const clean: number[] = []
+    const noisy: number[] = []
+    for (const seed of [1, 2, 3]) {
+      const homes = simulateHomes({ homes: 50, days: 30, seed })
+      const truth = areaTotals(homes)
+      const fit = { trainLength: 23 * 96, weeklyPeriod: 7 * 96 }
+      const base = backtest(truth, fit).holtWinters.mape
+      const release = createNoisyRelease({ sigmaWh: sigma, dailyBudget: 1e12 })
+      const shares = homes.map((h, i) =>
+        h.map((wh, t) => Number(release.release(1 + i * 10_000_000 + t, BigInt(wh)))),
+      )
+      const observed = areaTotals(shares)
+      const withNoise = backtest(observed, { ...fit, truth }).holtWinters.mape
+      clean.push(base)
+      noisy.push(withNoise)
+      deltas.push(withNoise - base)
+    }
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length
+    const cal = calibration({ sigmaWh: sigma })
+    rows.push(
+      `    σ ${String(sigma).padStart(3)} Wh: MAPE ${mean(clean).toFixed(2)} % → ${mean(noisy).toFixed(2)} % (+${mean(deltas).toFixed(2)}, worst seed +${Math.max(...deltas).toFixed(2)}); worst-case ρ/round ${cal.rhoPerRound.toFixed(0)}, ε/round ${epsilonOf(cal.rhoPerRound, DEFAULT_DELTA).toFixed(0)}, ε/day (96) ${epsilonOf(96 * cal.rhoPerRound, DEFAULT_DELTA).toFixed(0)}`,
+    )
+    out[`forecast_mape_50_noiseless_s${sigma}`] = Number(mean(clean).toFixed(2))
+    out[`forecast_mape_50_noisy_s${sigma}`] = Number(mean(noisy).toFixed(2))
+    out[`forecast_mape_50_delta_max_s${sigma}`] = Number(Math.max(...deltas).toFixed(2))
+  }
+  // σ that would make one whole reading (C = 1000 Wh) ε = 1 per day at δ = 1e-6, all other members fake.
+  const sigmaForDailyEps1 = Math.ceil(DEFAULT_CLAMP_WH / Math.sqrt((2 * rhoFor(1, DEFAULT_DELTA)) / 96))
+  rows.push(
+    `    worst-case ε = 1 per day (96 rounds, C = ${DEFAULT_CLAMP_WH} Wh) would need σ ≈ ${sigmaForDailyEps1} Wh per home`,
+  )
+  console.log(
+    '  forecast with privacy noise (50 homes, 3 seeds, double-seasonal HW, scored against true totals):',
+  )
+  for (const r of rows) console.log(r)
+  out.sigma_for_daily_eps1 = sigmaForDailyEps1
+  return out
+}
+
 async function measure(n: number, gossipD: number, procs: number, suffix: string) {
   console.log(
     `mesh of ${n} homes, ${procs > 1 ? `${procs} child processes` : 'one process'}${gossipD > 0 ? `, gossipsub D = ${gossipD}` : ''} (load ${loadavg()[0]?.toFixed(1)})`,
@@ -498,12 +559,24 @@ async function measure(n: number, gossipD: number, procs: number, suffix: string
   }
 }
 
+if (process.argv.includes('--forecast-only')) {
+  Object.assign(figures, forecastFigures(), noiseFigures())
+  console.log(
+    JSON.stringify({
+      bench: 'mesh-forecast',
+      machine: `${availableParallelism()} cores, node ${process.version}`,
+      figures,
+    }),
+  )
+  process.exit(0)
+}
+
 if (!process.argv.includes('--homes-child')) {
   for (const n of SIZES) await measure(n, 0, 1, '')
   if (LOW_D > 0 && SIZES.includes(50)) await measure(50, LOW_D, 1, `_d${LOW_D}`)
   if (PROCS > 1) for (const n of SIZES.filter((s) => s >= 50)) await measure(n, 0, PROCS, '_mp')
   figures.encryption_failed_errors = encryptionFailures + childEncryptionFailures
-  Object.assign(figures, forecastFigures())
+  Object.assign(figures, forecastFigures(), noiseFigures())
   console.log(
     JSON.stringify({
       bench: 'mesh',

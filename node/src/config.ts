@@ -64,6 +64,8 @@ export interface NodeConfig {
     mdns: boolean
     /** Run the utility's aggregation observer (area totals + forecast); default: only where this node is the utility (dev chain). */
     observer: boolean | undefined
+    /** ε per day of data the aggregation shares may spend (docs/aggregation.md §7); then the home stops contributing. */
+    privacyBudget: number
   }
   /** The resident's billing privacy policy (docs/privacy.md). */
   billing: {
@@ -85,7 +87,14 @@ export const DEFAULT_CONFIG: NodeConfig = {
   mqtt: { url: undefined, embeddedPort: 1883, tlsPort: undefined },
   meter: { simulated: true, speed: 1440, periodDays: 1 },
   serial: { port: undefined, baudRate: 9600 },
-  mesh: { enabled: true, listen: undefined, peers: [], mdns: false, observer: undefined },
+  mesh: {
+    enabled: true,
+    listen: undefined,
+    peers: [],
+    mdns: false,
+    observer: undefined,
+    privacyBudget: 20_300,
+  },
   billing: { minPeriodDays: 28 },
   circuit: 'test',
   dev: true,
@@ -258,6 +267,7 @@ const KEYS: KeySpec[] = [
       return n
     },
   },
+  { path: 'mesh.privacyBudget', env: 'ZKMETER_PRIVACY_BUDGET', flag: 'privacy-budget', parse: positive },
   { path: 'circuit', env: 'ZKMETER_CIRCUIT', flag: 'circuit', parse: profile },
   { path: 'dev', env: 'ZKMETER_DEV', flag: 'dev', parse: bool },
 ]

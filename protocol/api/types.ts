@@ -533,11 +533,35 @@ export interface GrantRecord {
   createdAt: string
 }
 
+/**
+ * The ε this home's aggregation shares spent (GET /api/privacy `aggregation`; docs/aggregation.md §7):
+ * on the day of data it last contributed to, against the resident's daily budget, counting only this
+ * home's own noise (the worst case: every other member of the area is the utility's).
+ */
+export type PrivacySpendView =
+  | { noise: false }
+  | {
+      noise: true
+      /** The day of data (UTC date). */
+      day: string
+      epsilonSpent: number
+      epsilonBudget: number
+      epsilonPerRound: number
+      delta: number
+      /** Rounds contributed that day. */
+      rounds: number
+      /** The noise each share carries (standard deviation) and the clamp of each reading, Wh. */
+      noiseSigmaWh: number
+      clampWh: number
+    }
+
 /** GET /api/privacy. */
 export interface Privacy {
   published: PublishedBill[]
   private: string[]
   grants: GrantRecord[]
+  /** Absent when the mesh is off (no shares leave the home). */
+  aggregation?: PrivacySpendView
 }
 
 /** One period's key wrapped to a recipient (vault/grant.ts): what POST /api/grants answers. */

@@ -2,6 +2,8 @@
  * The neighbourhood mesh (node/src/mesh/household/, docs/mesh.md), when enabled. Started before
  * Helia, which runs on the mesh's libp2p host (one identity), and so stopped after it.
  */
+
+import { getBytes } from 'ethers'
 import type { MeterState } from '../../../contracts/ts/ledger.ts'
 import type { NodeConfig } from '../config.ts'
 import type { HouseholdIdentity } from '../identity/identity.ts'
@@ -37,6 +39,8 @@ export async function startMesh(options: {
         ? signerFromPrivateKey(identity.meter.simulatedPrivateKey)
         : undefined,
     householdSigner: signerFromPrivateKey(identity.walletKey),
+    // Where this node is the utility (dev chain), its observer is admitted to the members-only mesh by ticket.
+    ...(chain.utility ? { utilitySigner: signerFromPrivateKey(getBytes(chain.utility.privateKey)) } : {}),
     registered: registered.registered,
     rootKey: identity.rootKey,
     // Only on the embedded dev chain does this node play the utility, and observe the area.

@@ -25,6 +25,12 @@ export interface BacktestOptions {
   trainLength: number
   stride?: number
   coverage?: number
+  /**
+   * The true series to score against, when `series` is what the forecaster sees (e.g. the noisy
+   * aggregates of distributed differential privacy): the model learns from `series`, errors are
+   * measured against `truth`. Default: `series` itself.
+   */
+  truth?: readonly number[]
 }
 
 export interface BacktestReport {
@@ -47,6 +53,10 @@ export function backtest(series: readonly number[], options: BacktestOptions): B
   const stride = options.stride ?? 4
   const coverage = options.coverage ?? 0.9
   const { trainLength } = options
+  const truth = options.truth ?? series
+  if (truth.length !== series.length) {
+    throw new ForecastInputError('the true series must have the same length as the observed one')
+  }
   if (trainLength < 2 * (options.weeklyPeriod ?? period) || trainLength + horizon > series.length) {
     throw new ForecastInputError(
       'the training window needs two seasons and the test window at least one horizon',
@@ -76,7 +86,7 @@ export function backtest(series: readonly number[], options: BacktestOptions): B
       const base = seasonalNaive(history, period, horizon)
       const week = options.weeklyPeriod ? seasonalNaive(history, options.weeklyPeriod, horizon) : []
       for (let h = 1; h <= horizon; h++) {
-        const y = series[t + h - 1] as number
+        const y = truth[t + h - 1] as number
         const f = forecastAt(state, h)
         actual.push(y)
         hw.push(f)

@@ -6,7 +6,7 @@
  * over in-memory data.
  */
 import type { AbstractProvider, Signer, Wallet } from 'ethers'
-import type { Aggregates, TrustedSetupStatus } from '#protocol/api/types.ts'
+import type { Aggregates, PrivacySpendView, TrustedSetupStatus } from '#protocol/api/types.ts'
 import type {
   BillRecord as LedgerBillRecord,
   LedgerClient,
@@ -145,7 +145,11 @@ export interface RoutesContext {
   /** The virtual meter's clock (undefined for a hardware meter). */
   meter: { clock: { now(): number } } | undefined
   mesh:
-    | (Pick<HouseholdMesh, 'status' | 'backups' | 'restore' | 'notices'> & { aggregates(): Aggregates })
+    | (Pick<HouseholdMesh, 'status' | 'backups' | 'restore' | 'notices'> & {
+        aggregates(): Aggregates
+        /** ε spent by the aggregation shares (docs/aggregation.md §7); absent in fakes without noise. */
+        privacy?(): PrivacySpendView
+      })
     | undefined
   priceAt(time: number): bigint
   startedAt: number

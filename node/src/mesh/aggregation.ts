@@ -16,6 +16,7 @@
 import { createCollect } from './aggregation/collect.ts'
 import { createContribute } from './aggregation/contribute.ts'
 import { createPairMasks } from './aggregation/pair-masks.ts'
+import { createNoisyRelease } from './aggregation/privacy/release.ts'
 import { createReceivers } from './aggregation/receive.ts'
 import { createRecovery } from './aggregation/recovery.ts'
 import { createRoundStore } from './aggregation/rounds.ts'
@@ -49,6 +50,7 @@ export function createAggregation(
     ctx.log.warn('aggregation listener threw', { error: e }),
   )
   const selfMeter = (): Address | undefined => ctx.signer?.address.toLowerCase() as Address | undefined
+  const privacy = options.privacy === false ? undefined : createNoisyRelease(options.privacy)
   const recovery = createRecovery({ ctx, rounds, masks, minMembers, selfMeter })
   const receivers = createReceivers({ ctx, membership, rounds, recovery, events, selfMeter })
 
@@ -58,7 +60,17 @@ export function createAggregation(
      * Publishes this member's masked share of `valueWh` for round `t` (the interval's end, unix s).
      * Idempotent for the same value; a different value for the same round throws (it would be equivocation).
      */
-    contribute: createContribute({ ctx, membership, rounds, masks, minMembers, selfMeter }),
+    contribute: createContribute({
+      ctx,
+      membership,
+      rounds,
+      masks,
+      minMembers,
+      selfMeter,
+      ...(privacy ? { privacy } : {}),
+    }),
+    /** The noise calibration and the ε spent per day (undefined when privacy noise is off). */
+    privacy: privacy && { calibration: privacy.calibration, spend: privacy.spend },
     /**
      * Collects round `t`: waits for every member's share, recovers dropouts, returns the exact total.
      * Throws AggregationError (or EquivocationError) when no exact, private total can be given.

@@ -23,6 +23,7 @@ import type { CID } from 'multiformats/cid'
 import type { HeliaWithLibp2p } from '../ipfs/helia.ts'
 import { type Logger, silentLogger } from '../log/logger.ts'
 import { parseCid } from '../vault/manifest.ts'
+import { createBlockAccess } from './block-access.ts'
 import { InvalidMeshMessageError, MeshError } from './errors.ts'
 import { canonicalJson, type Hex } from './signing.ts'
 
@@ -137,6 +138,10 @@ export function createBackupService(options: BackupServiceOptions) {
   const skewS = options.skewS ?? 120
   const indexKey = (owner: string) => new Key(`/zkmeter/backup/${owner}`)
   let running = false
+  // Bitswap serves a home's blocks only to the neighbours it asked to pin them, and a neighbour serves
+  // them back only to the peer that signed as their owner (block-access.ts).
+  const access = createBlockAccess({ helia, log })
+  let installed = false
 
   async function ownedBy(owner: string): Promise<string[]> {
     try {
@@ -172,13 +177,18 @@ export function createBackupService(options: BackupServiceOptions) {
     })()
     if (!valid) return { v: 1, ok: false, error: 'bad owner signature' }
     const owned = await ownedBy(request.owner)
-    if (request.op === 'list') return { v: 1, ok: true, cids: owned }
+    // The peer proved to be the owner: it may fetch what we keep for it (a restore after a disk loss).
+    if (request.op === 'list') {
+      await access.grant(remote, owned.map(parseCid))
+      return { v: 1, ok: true, cids: owned }
+    }
     if (!options.allowPin(remote)) return { v: 1, ok: false, error: 'only area members may ask to pin' }
     const cids = (request.cids ?? []).map((c) => parseCid(c))
     const merged = [...new Set([...owned, ...cids.map((c) => c.toString())])]
     if (merged.length > maxCids) return { v: 1, ok: false, error: `at most ${maxCids} backups per home` }
     for (const cid of cids) await pin(cid)
     await helia.datastore.put(indexKey(request.owner), encoder.encode(JSON.stringify(merged)))
+    await access.grant(remote, merged.map(parseCid))
     return { v: 1, ok: true, cids: merged }
   }
 
@@ -214,6 +224,9 @@ export function createBackupService(options: BackupServiceOptions) {
     cids?: (CID | string)[],
   ): Promise<string[]> {
     const connection = await libp2p.dial(peer, { signal: AbortSignal.timeout(10_000) })
+    // The neighbour we ask to pin fetches the manifests and their batches from us: let it, and only it.
+    if (op === 'pin' && cids !== undefined)
+      await access.grant(connection.remotePeer.toString(), cids.map(parseCid))
     const unsigned: Omit<BackupRequest, 'sig'> = {
       v: 1,
       op,
@@ -243,6 +256,8 @@ export function createBackupService(options: BackupServiceOptions) {
   return {
     async start() {
       if (running) return
+      if (!installed) access.install()
+      installed = true
       await libp2p.handle(BACKUP_PROTOCOL, handle, { maxInboundStreams: 8 })
       running = true
     },
@@ -251,6 +266,8 @@ export function createBackupService(options: BackupServiceOptions) {
       running = false
       await libp2p.unhandle(BACKUP_PROTOCOL)
     },
+    /** Want-list entries refused to peers without a grant (strangers, members holding no backup of ours). */
+    refusedWants: () => access.refused,
     /** Asks a neighbour to fetch and pin these manifests (and everything they link); returns all it keeps for us. */
     pinWith: (peer: PeerId | Multiaddr, identity: BackupIdentity, cids: (CID | string)[]) =>
       request(peer, identity, 'pin', cids),

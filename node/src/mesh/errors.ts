@@ -33,3 +33,11 @@ export class AggregationError extends MeshError {
 export class EquivocationError extends AggregationError {
   override name = 'EquivocationError'
 }
+
+/**
+ * The resident's daily privacy budget (ε) cannot pay for another share that day: the home stops
+ * contributing to aggregation until the next day of data (docs/aggregation.md §7).
+ */
+export class PrivacyBudgetSpentError extends AggregationError {
+  override name = 'PrivacyBudgetSpentError'
+}

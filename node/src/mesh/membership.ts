@@ -94,6 +94,8 @@ export function createMembership(
     },
     meterOfPeer: (peerId: string) => byPeer.get(peerId),
     on: events.on,
+    /** This node's signed announcement (undefined for an observer): what it presents to be admitted. */
+    ownAnnouncement: announcement,
     /** Publishes this node's announcement (signed once, then re-sent as is). No-op for an observer. */
     async announce(): Promise<void> {
       const message = await announcement()

@@ -24,7 +24,9 @@ import type { MeshContext } from './context.ts'
 import { createRateLimiter } from './events.ts'
 import { x25519SharedSecret } from './masking.ts'
 import { createMembership } from './membership.ts'
+import { createAdmission } from './node/admission.ts'
 import { createAnnouncer } from './node/announcer.ts'
+import { createBanList } from './node/bans.ts'
 import { createPublisher, createValidator, subscribeTopics, type VerdictStats } from './node/gossip.ts'
 import { createMeshHost } from './node/host.ts'
 import { createLifecycle } from './node/lifecycle.ts'
@@ -43,7 +45,8 @@ export async function createMeshNode(options: MeshNodeOptions) {
   const now = options.now ?? Date.now
   const x25519 = x25519KeyPair(options.x25519PrivateKey)
   const privateKey = options.privateKey ?? (await generateKeyPair('Ed25519'))
-  const libp2p = await createMeshHost(options, privateKey, maxMessageBytes)
+  const bans = createBanList()
+  const libp2p = await createMeshHost(options, privateKey, maxMessageBytes, bans)
   const pubsub = libp2p.services.pubsub
   const peerId = libp2p.peerId.toString()
   const lifecycle = createLifecycle({ start: (markRunning) => start(markRunning), stop: () => stop() })
@@ -89,6 +92,17 @@ export async function createMeshNode(options: MeshNodeOptions) {
     log,
     isRunning,
   })
+  const admission = createAdmission({
+    libp2p,
+    ctx,
+    membership,
+    bans,
+    ...(options.admission?.utilitySigner ? { utilitySigner: options.admission.utilitySigner } : {}),
+    graceMs: options.admission?.graceMs ?? 5000,
+    banMs: options.admission?.banMs ?? 30_000,
+    isRunning,
+  })
+  admission.install()
   const announcer = createAnnouncer({
     pubsub,
     membership,
@@ -97,6 +111,8 @@ export async function createMeshNode(options: MeshNodeOptions) {
   })
 
   async function start(markRunning: () => void) {
+    // The admission protocol is served from the first connection on.
+    await admission.start()
     await libp2p.start()
     subscribeTopics(pubsub, options.area, validate)
     peers.listen()
@@ -108,6 +124,7 @@ export async function createMeshNode(options: MeshNodeOptions) {
   }
 
   async function stop() {
+    admission.stop()
     peers.stop()
     announcer.stop()
     alerts.stop()
@@ -137,7 +154,11 @@ export async function createMeshNode(options: MeshNodeOptions) {
       collect: aggregation.collect,
       /** 'share': a member's share for a round arrived (round and meter only), e.g. for an observer. */
       on: aggregation.on,
+      /** The privacy noise's calibration and the ε spent per day; undefined with `privacy: false`. */
+      privacy: aggregation.privacy,
     },
+    /** Whether a peer is admitted (a member, this node, or the utility's observer): docs/mesh.md §5a. */
+    admitted: admission.admitted,
     /** Counts of validator verdicts since start (for tests, benches and health pages). */
     stats,
     get running() {

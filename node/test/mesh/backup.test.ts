@@ -7,14 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHeliaNode, type HeliaNode } from '../../src/ipfs/helia.ts'
 import {
   BACKUP_PROTOCOL,
-  BackupError,
   type BackupService,
   backupIdentity,
   createBackupService,
 } from '../../src/mesh/backup.ts'
+import { createMeshNode } from '../../src/mesh/node.ts'
+import { snapshotRegistry } from '../../src/mesh/registry.ts'
+import type { Address } from '../../src/mesh/signing.ts'
 import { createVault, decodeManifest, getBlock, type SealResult } from '../../src/vault/index.ts'
 import { meterRecords, newRootKey, PERIOD_END, PERIOD_START } from '../vault/helpers.ts'
-import { type Cluster, collectingLogger, startCluster } from './fixture.ts'
+import { AREA, type Cluster, collectingLogger, DOMAIN, startCluster } from './fixture.ts'
 
 const METER = '0x00000000000000000000000000000000000a11ce'
 const NEXT_END = PERIOD_END + 30 * 86_400
@@ -103,7 +105,9 @@ describe('encrypted backups with neighbours', () => {
       const target = multiaddr(cluster.nodes[2]!.multiaddrs()[0] as string)
       await expect(
         strangerService.pinWith(target, backupIdentity(newRootKey()), [periods[0]!.manifestCid]),
-      ).rejects.toThrow(BackupError)
+        // Refused: by the neighbour (BackupError), or, since members-only admission, by the mesh itself,
+        // which disconnects a stranger before its request is read (mesh.md §5a).
+      ).rejects.toThrow()
     } finally {
       await stranger.stop()
     }
@@ -125,7 +129,18 @@ describe('encrypted backups with neighbours', () => {
   })
 
   it('a home with an empty disk restores its history from neighbours with only its root key', async () => {
-    const fresh = await createHeliaNode({ dir: join(dir, 'home0-restored') })
+    // The home's node after the loss: the same meter, a new peer id (members-only: it is admitted by
+    // its announcement, as a restarted household node is), an empty store.
+    const freshMesh = await createMeshNode({
+      area: AREA,
+      domain: DOMAIN,
+      utility: cluster.utility.address as Address,
+      registry: snapshotRegistry(cluster.registryEntries),
+      meter: cluster.meters[0]!,
+      connectionManager: { inboundConnectionThreshold: 1000 },
+    })
+    await freshMesh.start()
+    const fresh = await createHeliaNode({ dir: join(dir, 'home0-restored'), libp2p: freshMesh.libp2p })
     try {
       const restorer = createBackupService({
         helia: fresh.helia,
@@ -143,6 +158,7 @@ describe('encrypted backups with neighbours', () => {
       }
     } finally {
       await fresh.stop()
+      await freshMesh.stop()
     }
   })
 })

@@ -1,6 +1,7 @@
 /** Shared setup for the mesh tests: N real libp2p nodes on 127.0.0.1 in this process, one area. */
 import { randomBytes } from 'node:crypto'
 import type { Eip712Domain } from '#protocol/eip712.ts'
+import { meshTopic } from '#protocol/topics.ts'
 import { waitUntil } from '../../../test/support/wait.ts'
 import { createLogger, type LogEntry, type Logger } from '../../src/log/logger.ts'
 import { createMeshNode, type MeshNode, type MeshNodeOptions } from '../../src/mesh/node.ts'
@@ -39,9 +40,10 @@ export function until(condition: () => boolean, timeoutMs = 10_000, what = 'cond
 /** Starts `count` member nodes, connects every pair, and waits until every node knows every member. */
 export async function startCluster(
   count: number,
-  extra: Partial<MeshNodeOptions> = {},
+  extra: Partial<MeshNodeOptions> | ((i: number) => Partial<MeshNodeOptions>) = {},
   opts: { unregistered?: number } = {},
 ): Promise<Cluster> {
+  const extraOf = (i: number) => (typeof extra === 'function' ? extra(i) : extra)
   const utility = newSigner()
   const meters = Array.from({ length: count }, newSigner)
   const registryEntries: RegistryEntry[] = meters
@@ -61,7 +63,9 @@ export async function startCluster(
         announceIntervalMs: 1000,
         // Every node is on 127.0.0.1: libp2p's per-host inbound rate limit (5/s) would refuse dials.
         connectionManager: { inboundConnectionThreshold: 1000 },
-        ...extra,
+        ...extraOf(i),
+        // Exact shares unless a test asks for the privacy noise: these tests check the masking's sums.
+        aggregation: { privacy: false, ...extraOf(i).aggregation },
       }),
     ),
   )
@@ -79,6 +83,18 @@ export async function startCluster(
       () => nodes.every((n, i) => n.members.list().length === expected(i)),
       15_000,
       'membership to converge',
+    )
+    // Members learn each other in the admission handshake, before gossipsub has exchanged subscriptions
+    // on the admitted connection: wait for those too, or a message published now could miss a member.
+    const topic = meshTopic(AREA, 'aggregate')
+    await until(
+      () =>
+        nodes.slice(0, registered).every((n) => {
+          const subscribers = new Set(n.libp2p.services.pubsub.getSubscribers(topic).map(String))
+          return nodes.slice(0, registered).every((m) => m === n || subscribers.has(m.peerId))
+        }),
+      15_000,
+      'gossip subscriptions to converge',
     )
   } catch (error) {
     const views = nodes.map((n) => n.members.list().length).join(', ')

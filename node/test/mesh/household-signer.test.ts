@@ -39,7 +39,6 @@ describe('a member signing with its registered household account', () => {
   const alerts: Alert[][] = [[], [], [], []]
   let nodes: MeshNode[]
   let homes: MeshNode[]
-  let attacker: MeshNode
 
   const options = (i: number, meter: MeshNodeOptions['meter']): MeshNodeOptions => ({
     area: AREA,
@@ -51,6 +50,7 @@ describe('a member signing with its registered household account', () => {
     announceIntervalMs: 1000,
     alerts: { firstRetryMs: 100, maxRetryMs: 400 },
     connectionManager: { inboundConnectionThreshold: 1000 },
+    aggregation: { privacy: false },
   })
 
   beforeAll(async () => {
@@ -60,7 +60,6 @@ describe('a member signing with its registered household account', () => {
       createMeshNode(options(4, undefined)),
     ])
     homes = nodes.slice(0, 4)
-    attacker = nodes[4] as MeshNode
     await Promise.all(nodes.map((n) => n.start()))
     for (let i = 0; i < nodes.length; i++)
       for (let j = i + 1; j < nodes.length; j++)
@@ -108,8 +107,11 @@ describe('a member signing with its registered household account', () => {
   })
 
   it('refuses a household account speaking for another meter, and an unregistered account', async () => {
+    // An outsider is disconnected before it can publish (members-only admission, mesh.md §5a): the
+    // forgeries come from a registered home gone rogue, and are refused message by message.
+    const rogue = homes[2] as MeshNode
     const publish = (kind: 'members' | 'alerts', message: unknown) =>
-      attacker.libp2p.services.pubsub.publish(
+      rogue.libp2p.services.pubsub.publish(
         meshTopic(AREA, kind),
         new TextEncoder().encode(JSON.stringify(message)),
       )
@@ -117,8 +119,8 @@ describe('a member signing with its registered household account', () => {
     const announce = async (meter: Address, signer: MeterSigner) => {
       const body: AnnounceBody = {
         area: AREA,
-        peerId: attacker.peerId,
-        x25519PublicKey: attacker.x25519PublicKey,
+        peerId: rogue.peerId,
+        x25519PublicKey: rogue.x25519PublicKey,
         meter,
         time,
       }
@@ -153,11 +155,11 @@ describe('a member signing with its registered household account', () => {
           e.msg === 'rejected a membership announcement with a bad signature' ||
           e.msg === 'rejected an alert with a bad signature',
       ).length
-    await until(() => [0, 1, 2, 3].some((i) => badSignature(i) >= 5), 5000, 'the forgeries to be rejected')
+    await until(() => [0, 1, 3].some((i) => badSignature(i) >= 5), 5000, 'the forgeries to be rejected')
     await new Promise((r) => setTimeout(r, 300))
     for (const n of homes) {
       expect(n.members.get(otherMeter)).toBeUndefined()
-      expect(n.members.meterOfPeer(attacker.peerId)).toBeUndefined()
+      expect(n.members.meterOfPeer(rogue.peerId)).toBe(rogue.meter)
       expect(n.members.list()).toHaveLength(4)
     }
     const forged = new Set(['a1', 'a2', 'a3'].map((id) => `0x${id.repeat(16)}`))

@@ -48,6 +48,7 @@ describe('what each bill made public', () => {
       bills: { list: () => [twoLevels, flat], get: () => undefined },
       vault: {} as never,
       grants: { list: async () => [] } as never,
+      mesh: undefined,
     })
     const privacy = (await routes.privacy({} as never)) as {
       published: { tariffId?: string; levels?: unknown[] }[]

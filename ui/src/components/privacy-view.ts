@@ -95,6 +95,26 @@ export class PrivacyView extends LitElement {
     </li>`
   }
 
+  /** The ε this home's aggregation shares spent today, against the daily budget (docs/aggregation.md §7). */
+  #aggregation(p: Privacy) {
+    const a = p.aggregation
+    if (a === undefined) return ''
+    if (!a.noise)
+      return html`<section class="card" aria-labelledby="agg-h"><h3 id="agg-h">Neighbourhood totals</h3>
+        <p class="muted">This home's shares carry its exact readings (no privacy noise).</p></section>`
+    const share = Math.min(100, (100 * a.epsilonSpent) / a.epsilonBudget)
+    return html`<section class="card" aria-labelledby="agg-h">
+      <h3 id="agg-h">Neighbourhood totals</h3>
+      <p>Privacy spent on ${a.day}: <strong>ε ${a.epsilonSpent.toFixed(0)}</strong> of the daily budget ε ${a.epsilonBudget.toFixed(0)}
+        (${a.rounds} quarter-hours shared, ε ${a.epsilonPerRound.toFixed(0)} each, δ ${a.delta}).</p>
+      <progress max="100" .value=${share} aria-label="Share of the daily privacy budget spent"></progress>
+      <p class="small muted">Each share adds random noise (about ±${a.noiseSigmaWh} Wh) to your reading (capped at ${a.clampWh} Wh) before it is masked,
+        so even if every other member were the utility's, it could not read your consumption exactly. ε counts only your own noise (that worst case):
+        at this setting it is large, which means the protection is the ±${a.noiseSigmaWh} Wh blur, not a strong formal guarantee. When the budget is spent,
+        your home stops sharing until the next day.</p>
+    </section>`
+  }
+
   #view(p: Privacy) {
     return html`<section class="card" aria-labelledby="pub-h">
         <h3 id="pub-h">Published on-chain</h3>
@@ -129,6 +149,7 @@ export class PrivacyView extends LitElement {
         <p class="small muted">Only this node can read these: they are stored encrypted and never leave as plaintext.</p>
         <ul>${p.private.map((item) => html`<li>${item}</li>`)}</ul>
       </section>
+      ${this.#aggregation(p)}
       <section class="card" aria-labelledby="grants-h">
         <h3 id="grants-h">Disclosure grants</h3>
         ${

@@ -7,7 +7,7 @@ import type { RoutesContext } from '../context.ts'
 import { jsonObject } from '../params.ts'
 import { findBill } from './bills.ts'
 
-export type PrivacyContext = Pick<RoutesContext, 'bills' | 'vault' | 'grants'>
+export type PrivacyContext = Pick<RoutesContext, 'bills' | 'vault' | 'grants' | 'mesh'>
 
 const PRIVATE = [
   'every interval reading and live sample (encrypted in the vault; the key never leaves this node)',
@@ -58,6 +58,8 @@ export function privacyRoutes(ctx: PrivacyContext): Pick<RouteHandlers, 'privacy
         ),
         private: PRIVATE,
         grants,
+        // The ε the home's aggregation shares spent today (docs/aggregation.md §7).
+        ...(ctx.mesh?.privacy ? { aggregation: ctx.mesh.privacy() } : {}),
       }
     },
     grant: async (r) => {

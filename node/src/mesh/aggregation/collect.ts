@@ -7,6 +7,7 @@ import type { MeshContext } from '../context.ts'
 import { AggregationError, EquivocationError } from '../errors.ts'
 import { membersDigest, unmaskTotal } from '../masking.ts'
 import type { Address } from '../signing.ts'
+import { signedTotal } from './privacy/signed.ts'
 import type { Recovery } from './recovery.ts'
 import type { RoundStore } from './rounds.ts'
 import type { AggregateResult, AggregationMembership, CollectOptions, RoundState } from './types.ts'
@@ -97,7 +98,7 @@ export function createCollect(deps: CollectDeps) {
     const result = (revealed: bigint[]): AggregateResult => ({
       area: ctx.area,
       round: t,
-      totalWh: unmaskTotal(shares, revealed),
+      totalWh: signedTotal(unmaskTotal(shares, revealed)),
       members: view.length,
       contributors: present,
       missing,

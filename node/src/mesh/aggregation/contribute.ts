@@ -10,6 +10,8 @@ import { maskShare, membersDigest } from '../masking.ts'
 import type { Member } from '../membership.ts'
 import type { Address } from '../signing.ts'
 import type { PairMasks } from './pair-masks.ts'
+import type { NoisyRelease } from './privacy/release.ts'
+import { toMod } from './privacy/signed.ts'
 import type { RoundStore } from './rounds.ts'
 import { type AggregationMembership, mineOf, type OwnShare, type RoundState } from './types.ts'
 
@@ -22,6 +24,8 @@ export interface ContributeDeps {
   masks: Pick<PairMasks, 'maskSum'>
   minMembers: number
   selfMeter(): Address | undefined
+  /** Clamp and noise per round (privacy/release.ts); absent: the exact reading is shared. */
+  privacy?: Pick<NoisyRelease, 'release'>
 }
 
 export function createContribute(deps: ContributeDeps) {
@@ -81,9 +85,11 @@ export function createContribute(deps: ContributeDeps) {
     if (me === undefined) throw new NotAMemberError('an observer node has no meter and cannot contribute')
     if (!Number.isSafeInteger(t) || t < 0)
       throw new InvalidMeshMessageError(`round must be a unix time, got ${t}`)
-    const value = BigInt(valueWh)
-    if (value < 0n || value >= MAX_WH)
-      throw new InvalidMeshMessageError(`consumption must be 0..2^32-1 Wh, got ${value}`)
+    const raw = BigInt(valueWh)
+    if (raw < 0n || raw >= MAX_WH)
+      throw new InvalidMeshMessageError(`consumption must be 0..2^32-1 Wh, got ${raw}`)
+    // The share's value mod 2⁶⁴: the noisy value may be negative, the masked arithmetic does not mind.
+    const value = deps.privacy === undefined ? raw : toMod(deps.privacy.release(t, raw))
     const state = rounds.round(t)
     const computed = await claimShare(t, me, state, value)
     const mine: OwnShare | undefined = mineOf(state)

@@ -2,6 +2,7 @@
 import type { RevealMessage } from '../codec.ts'
 import type { Member } from '../membership.ts'
 import type { Address, Hex } from '../signing.ts'
+import type { PrivacyOptions } from './privacy/release.ts'
 
 export interface AggregationOptions {
   /** Smallest member set a member contributes to (and reveals for): below it the total says too much. */
@@ -10,6 +11,12 @@ export interface AggregationOptions {
   roundWindowS?: number
   /** Rounds kept in memory at once (oldest dropped first). */
   maxRounds?: number
+  /**
+   * Distributed differential privacy (docs/aggregation.md §7): each share carries the reading clamped
+   * and plus discrete Gaussian noise, charged to the daily ε budget. On by default; `false` sends exact
+   * readings (tests of the masking arithmetic, and the utility's own fake members in the Sybil test).
+   */
+  privacy?: PrivacyOptions | false
 }
 
 export interface CollectOptions {
@@ -29,7 +36,10 @@ export interface CollectOptions {
 export interface AggregateResult {
   area: number
   round: number
-  /** Σ consumption of the contributors in Wh, exact. */
+  /**
+   * Σ of the contributors' shares in Wh: the exact sum of their readings without privacy noise, or of
+   * their clamped readings plus their noise with it (then it may even be negative).
+   */
   totalWh: bigint
   members: number
   contributors: Address[]

@@ -4,6 +4,7 @@
  */
 
 import type { Logger } from '../../log/logger.ts'
+import type { PrivacyOptions } from '../aggregation/privacy/release.ts'
 import { createMeshNode, type MeshNode } from '../node.ts'
 import { ledgerRegistry } from '../registry.ts'
 import type { Address } from '../signing.ts'
@@ -17,6 +18,8 @@ export interface MeshHostDeps {
   /** The ledger owner, lower case: the only valid signer of notices. */
   utility: Address
   log: Logger
+  /** The accountant's saved state and where to save it (privacy-budget.ts). */
+  privacyBudget: Pick<PrivacyOptions, 'initial' | 'onChange'>
 }
 
 export function createHouseholdMeshNode(
@@ -45,7 +48,10 @@ export function createHouseholdMeshNode(
       // A virtual meter's rounds are simulated interval ends, days or years away from the wall clock
       // at 1440×: the window (a bound on rounds a peer can make us track) cannot be wall-clock there.
       ...(options.simulatedMeter ? { roundWindowS: 100 * 365 * 86_400 } : {}),
+      // Every share carries clamped, noised Wh, charged to the resident's daily ε (docs/aggregation.md §7).
+      privacy: { dailyBudget: config.privacyBudget, ...deps.privacyBudget },
     },
+    ...(options.utilitySigner ? { admission: { utilitySigner: options.utilitySigner } } : {}),
     log: deps.log,
   })
 }

@@ -27,6 +27,7 @@ import { createHouseholdMeshNode, startOrUndo } from './host.ts'
 import { createIngestWiring } from './ingest-wiring.ts'
 import { loadOrCreateMeshKeys } from './keys.ts'
 import { createObserver } from './observer.ts'
+import { openPrivacyBudget, privacySpend } from './privacy-budget.ts'
 import { watchRegistration } from './registration.ts'
 import { restoreFromNeighbours } from './restore.ts'
 import { createSpeaker } from './speaker.ts'
@@ -44,7 +45,9 @@ export async function startHouseholdMesh(options: HouseholdMeshOptions) {
   const speaker = createSpeaker(options)
   if (speaker.householdSigning && options.registered)
     await options.ledger.meter(options.meterAddress).then(speaker.checkHousehold, () => undefined)
-  const mesh = await createHouseholdMeshNode(options, { keys, speaker, utility, log })
+  const budget = await openPrivacyBudget(join(options.dataDir, 'mesh', 'privacy.json'), log)
+  const { flush: flushBudget, ...privacyBudget } = budget
+  const mesh = await createHouseholdMeshNode(options, { keys, speaker, utility, log, privacyBudget })
   const unguard = guardStrayDialErrors(log)
   const counters = newCounters()
   const alerts = createAlertsBridge(mesh, counters, log)
@@ -105,6 +108,8 @@ export async function startHouseholdMesh(options: HouseholdMeshOptions) {
     publishNotice: alerts.publishNotice,
     notices: alerts.list,
     status: () => meshStatus(mesh, options, counters, aggregation),
+    /** ε spent by this home's shares and the daily budget (GET /api/privacy). */
+    privacy: () => privacySpend(mesh, contribute.latestRound()),
     backups: backups.list,
     /** Restore after a disk loss, with only the root key (restore.ts). */
     restore: (addToHistory: (records: readonly VaultRecord[]) => void): Promise<RestoreReport> =>
@@ -121,6 +126,7 @@ export async function startHouseholdMesh(options: HouseholdMeshOptions) {
       wiring.detach()
       await mesh.stop()
       await series.save().catch(() => undefined)
+      await flushBudget()
       unguard()
     },
   }

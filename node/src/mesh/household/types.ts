@@ -61,6 +61,11 @@ export interface HouseholdMeshOptions {
    * ledger binds it to this meter (docs/mesh.md §3). Absent (and no meter key): the node only listens.
    */
   householdSigner?: MeterSigner
+  /**
+   * The utility's key, where this node holds it (the embedded dev chain; a utility console): lets an
+   * observer that speaks for no meter be admitted to the area with a utility-signed ticket (mesh.md §5a).
+   */
+  utilitySigner?: MeterSigner
   /** Whether the meter is registered on the ledger yet (the dev chain registers it after a boundary). */
   registered: boolean
   /** The vault root key: the backup owner key derives from it (a restore needs nothing else). */

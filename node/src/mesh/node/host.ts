@@ -15,6 +15,7 @@ import { createLibp2p } from 'libp2p'
 import { meshTopic } from '#protocol/topics.ts'
 import { gossipFastMessageId } from '../codec.ts'
 import { TOPIC_KINDS } from '../context.ts'
+import { type BanList, banGater } from './bans.ts'
 import type { MeshNodeOptions } from './options.ts'
 
 export type MeshServices = { pubsub: GossipSub; identify: ReturnType<ReturnType<typeof identify>> }
@@ -31,10 +32,13 @@ export function createMeshHost(
   options: HostOptions,
   privateKey: PrivateKey,
   maxMessageBytes: number,
+  bans: BanList,
 ): Promise<MeshHost> {
   return createLibp2p({
     start: false,
     privateKey,
+    // Strangers that failed admission (admission.ts) are refused at dial and after the noise handshake.
+    connectionGater: banGater(bans),
     addresses: { listen: options.listen ?? ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws'] },
     ...(options.connectionManager ? { connectionManager: options.connectionManager } : {}),
     transports: [tcp(), webSockets()],

@@ -61,6 +61,12 @@ export interface MeshNodeOptions {
   skewS?: number
   alerts?: AlertRetryOptions
   aggregation?: AggregationOptions
+  /**
+   * Members only (docs/mesh.md §5a): a peer is admitted beyond the handshake once it presents a
+   * membership announcement (or, for the utility's observer, a ticket signed by `utilitySigner`);
+   * strangers are disconnected after `graceMs` (default 5 s) and refused for `banMs` (default 30 s).
+   */
+  admission?: { utilitySigner?: MeterSigner; graceMs?: number; banMs?: number }
   /** Where the node reports what it refused (default: silent). */
   log?: Logger
   now?: () => number

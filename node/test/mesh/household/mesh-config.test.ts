@@ -28,6 +28,7 @@ describe('mesh configuration', () => {
       peers: [],
       mdns: false,
       observer: undefined,
+      privacyBudget: 20_300,
     })
   })
 
@@ -53,6 +54,7 @@ describe('mesh configuration', () => {
       peers: [PEER],
       mdns: false,
       observer: true,
+      privacyBudget: 20_300,
     })
     expect(loadConfig({ flags: parseFlags(['--data-dir', dir, '--mesh', 'false']).flags }).mesh.enabled).toBe(
       false,
@@ -124,6 +126,7 @@ describe('mesh start failure', () => {
             peers: [],
             mdns: false,
             observer: false,
+            privacyBudget: 20_300,
           },
           area: 1,
           domain: { chainId: 31337n, verifyingContract: '0x5fbdb2315678afecb367f032d93f642f64180aa3' },

@@ -5,10 +5,12 @@
  * (startHouseholdMesh) with neither a meter key nor a household account, over a ledger stand-in that
  * answers the registry's `meter(address)` lookups.
  */
+
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { meshTopic } from '#protocol/topics.ts'
 import { createLogger, type LogEntry } from '../../../src/log/logger.ts'
 import { type HouseholdMesh, startHouseholdMesh } from '../../../src/mesh/household/index.ts'
 import type { MeterInfo } from '../../../src/mesh/registry.ts'
@@ -40,6 +42,7 @@ describe('an aggregation observer without a meter', () => {
         peers: cluster.nodes.map((n) => n.multiaddrs()[0] as string),
         mdns: false,
         observer: true,
+        privacyBudget: 20_300,
       },
       area: AREA,
       domain: DOMAIN,
@@ -47,6 +50,8 @@ describe('an aggregation observer without a meter', () => {
       // The utility console's own address: not a registered meter, and nothing signs for it here.
       meterAddress: newSigner().address as Address,
       meterSigner: undefined,
+      // The utility console holds the utility key: its ticket admits it to the members-only mesh.
+      utilitySigner: cluster.utility,
       registered: true,
       rootKey: new Uint8Array(32).fill(7),
       observer: true,
@@ -56,6 +61,18 @@ describe('an aggregation observer without a meter', () => {
       log: createLogger({ sink: (entry) => void logs.push(entry) }),
     })
     await until(() => observer.mesh.members.list().length === 3, 15_000, 'the observer to know the members')
+    // Admitted in the handshake; the shares travel by gossip, so wait until every member has its subscription.
+    await until(
+      () =>
+        cluster.nodes.every((n) =>
+          n.libp2p.services.pubsub
+            .getSubscribers(meshTopic(AREA, 'aggregate'))
+            .map(String)
+            .includes(observer.peerId),
+        ),
+      15_000,
+      'the members to see the observer subscribed',
+    )
   })
   afterAll(async () => {
     await observer?.stop()
