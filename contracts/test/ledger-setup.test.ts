@@ -67,6 +67,8 @@ describe('an INSECURE development verifier only goes to the development chain', 
           mainnetLike.accounts[1]!.address,
           96,
           192,
+          3600, // minBillingPeriod (the dev policy)
+          0, // tariffNotice
           vkHash,
           transcript,
           insecure,

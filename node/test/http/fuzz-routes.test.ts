@@ -26,12 +26,15 @@ import { type RawRequest, rawRequest } from './raw-http.ts'
 let dist: string
 let node: FakeNode
 let port: number
+/** The resident's paired browser: every fuzzed request carries its session, as a victim's would. */
+let sessionCookie: string
 
 beforeAll(async () => {
   dist = await mkdtemp(join(tmpdir(), 'zkm-fuzz-routes-'))
   await writeDist(dist)
   node = await startFakeNode({ dist, state: attackableState(), relayConfirmMs: 0 })
   port = Number(new URL(node.url).port)
+  sessionCookie = (await node.pair('resident')).header
 })
 
 afterAll(async () => {
@@ -194,11 +197,32 @@ const ACTING: { method: string; path: string; body: string | null }[] = [
   { method: 'DELETE', path: '/api/rules/night-light', body: null },
 ]
 const request = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ method, path, host, origin, site, contentType, extraHeaders, body }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      method,
+      path,
+      host,
+      origin,
+      site,
+      contentType,
+      extraHeaders,
+      body,
+      withSession: fc.boolean(),
+    }),
+  },
   {
     weight: 1,
     arbitrary: fc
-      .record({ acting: fc.constantFrom(...ACTING), host, origin, site, contentType, extraHeaders })
+      .record({
+        acting: fc.constantFrom(...ACTING),
+        host,
+        origin,
+        site,
+        contentType,
+        extraHeaders,
+        withSession: fc.boolean(),
+      })
       .map(({ acting, ...rest }) => ({ ...rest, ...acting })),
   },
 )
@@ -212,6 +236,7 @@ function toRaw(r: Generated): RawRequest {
   if (r.site !== null) headers.push(['Sec-Fetch-Site', r.site])
   if (r.contentType !== null) headers.push(['Content-Type', r.contentType])
   headers.push(...r.extraHeaders)
+  if (r.withSession) headers.push(['Cookie', sessionCookie])
   return {
     method: r.method,
     path: r.path,
@@ -258,7 +283,11 @@ describe('GET changes nothing', () => {
   it('walks every GET route of ROUTES: no state changed, no event on the live stream', async () => {
     await settled()
     const controller = new AbortController()
-    const stream = await fetch(`${node.url}${STREAM_PATH}`, { signal: controller.signal })
+    const stream = await fetch(`${node.url}${STREAM_PATH}`, {
+      signal: controller.signal,
+      headers: node.headers,
+    })
+    expect(stream.status).toBe(200)
     const reader = (stream.body as ReadableStream<Uint8Array>).getReader()
     await reader.read() // the opening comment
     const before = snapshot(node.state)
@@ -268,7 +297,7 @@ describe('GET changes nothing', () => {
     for (const [name, route] of gets) {
       const target = route.path.replace(/:([A-Za-z]+)/g, (_, key: string) => params[key] ?? '1')
       for (const suffix of ['', '?all=true&from=0&to=99999999999']) {
-        const answer = await fetch(`${node.url}${target}${suffix}`)
+        const answer = await fetch(`${node.url}${target}${suffix}`, { headers: node.headers })
         expect(answer.status, name).toBeLessThan(500)
         await answer.arrayBuffer()
       }
@@ -277,7 +306,11 @@ describe('GET changes nothing', () => {
     // The first event the stream carries is this one: the GETs published none.
     node.emit('reading', reading(99))
     let text = ''
-    while (!text.includes('\n\n')) text += new TextDecoder().decode((await reader.read()).value)
+    while (!text.includes('\n\n')) {
+      const { value, done } = await reader.read()
+      if (done) throw new Error('the live stream ended before the event')
+      text += new TextDecoder().decode(value)
+    }
     expect(text).toMatch(/^id: \d+\nevent: reading\n/)
     controller.abort()
   })

@@ -104,6 +104,8 @@ describe('zkmeter verify-setup', () => {
       verifier,
       96,
       192,
+      3600, // minBillingPeriod (the dev policy)
+      0, // tariffNotice
       OTHER_KEY,
       env.artifacts.setup.transcript.sha256,
       true,
