@@ -35,6 +35,7 @@ beforeAll(async () => {
   dist = await mkdtemp(join(tmpdir(), 'zkm-web-guards-'))
   await writeDist(dist)
   node = await startFakeNode({ dist, state: attackableState(), relayConfirmMs: 0 })
+  session = (await node.pair('resident')).header
   port = Number(new URL(node.url).port)
 })
 
@@ -47,7 +48,10 @@ beforeEach(() => {
   node.state.requests.length = 0
 })
 
-const send = (request: RawRequest) => rawRequest(port, request)
+/** Every request carries a paired resident's session: the guards must hold for a victim's browser. */
+let session: string
+const send = (request: RawRequest) =>
+  rawRequest(port, { ...request, headers: [...(request.headers ?? []), ['Cookie', session]] })
 const json = (answer: { body: string }) => JSON.parse(answer.body) as { error: string; message: string }
 
 /** Every state-changing route, with the JSON body that would make it act. */

@@ -55,7 +55,13 @@ function fakeArea(size: number) {
     list: () => members,
     meterOfPeer: (peer: string) => members.find((m) => m.peerId === peer)?.meter,
   }
-  return { me, own, members, published, aggregation: createAggregation(ctx, membership, own.privateKey) }
+  return {
+    me,
+    own,
+    members,
+    published,
+    aggregation: createAggregation(ctx, membership, own.privateKey, { privacy: false }),
+  }
 }
 
 describe('aggregation cost', () => {
