@@ -59,6 +59,16 @@ function pngSize(bytes: Uint8Array): { width: number; height: number } {
   return { width: view.getUint32(16), height: view.getUint32(20) }
 }
 
+/** A browser already paired with the node as a resident (its session cookie), as after pairing. */
+async function launchPaired(node: FakeNode, options?: ContextOptions): Promise<Browser> {
+  const paired = await launchBrowser(options)
+  const cookie = await node.pair('resident')
+  await paired.context.addCookies([
+    { name: cookie.name, value: cookie.value, url: node.url, httpOnly: true, sameSite: 'Strict' },
+  ])
+  return paired
+}
+
 /** Resolves once a service worker controls the page (clients.claim on first install). */
 async function controlled(page: Page): Promise<void> {
   await page.evaluate(async () => {
@@ -99,7 +109,7 @@ function alarm(overrides: Partial<Alarm> = {}): Alarm {
 describe('the installable app', () => {
   it('links a valid manifest, its icons have the sizes it names, and Chromium finds it installable', async () => {
     server = await startFakeNode({ dist })
-    browser = await launchBrowser()
+    browser = await launchPaired(server)
     const page = await browser.newPage()
     await page.goto(server.url)
 
@@ -163,7 +173,7 @@ describe('the installable app', () => {
 
   it('installs a service worker that controls the page and precaches exactly the built shell', async () => {
     server = await startFakeNode({ dist })
-    browser = await launchBrowser()
+    browser = await launchPaired(server)
     const page = await browser.newPage()
     await page.goto(server.url)
     await controlled(page)
@@ -181,7 +191,7 @@ describe('the installable app', () => {
 
   it('on a phone, with the node gone, a reload shows the last values and "offline since" instead of an error page', async () => {
     server = await startFakeNode({ dist })
-    browser = await launchBrowser(PHONE)
+    browser = await launchPaired(server, PHONE)
     const page = await browser.newPage()
     await page.goto(server.url)
     await expect
@@ -214,7 +224,7 @@ describe('the installable app', () => {
 
   it('raises one system notification per alarm, replaced on repeats and closed once acknowledged', async () => {
     server = await startFakeNode({ dist })
-    browser = await launchBrowser(PHONE)
+    browser = await launchPaired(server, PHONE)
     await browser.context.grantPermissions(['notifications'], { origin: server.url })
     const page = await browser.newPage()
     await page.goto(`${server.url}/#/safety`)
@@ -265,7 +275,7 @@ describe('the installable app', () => {
 
   it('asks for notification permission only from the button in the Safety view', async () => {
     server = await startFakeNode({ dist })
-    browser = await launchBrowser(PHONE)
+    browser = await launchPaired(server, PHONE)
     const page = await browser.newPage()
     // Counts the page's permission requests; the resident's answer is "allow".
     await page.addInitScript(() => {
@@ -319,7 +329,7 @@ describe('the installable app', () => {
     await new Promise<void>((resolve) => gate.listen(0, '127.0.0.1', resolve))
     const gateUrl = `http://127.0.0.1:${(gate.address() as AddressInfo).port}`
     try {
-      browser = await launchBrowser(PHONE)
+      browser = await launchPaired(server, PHONE)
       const page = await browser.newPage()
       await page.goto(gateUrl)
       await controlled(page)
@@ -339,7 +349,7 @@ describe('the installable app', () => {
     try {
       await cp(dist, own, { recursive: true })
       server = await startFakeNode({ dist: own })
-      browser = await launchBrowser()
+      browser = await launchPaired(server)
       const page = await browser.newPage()
       await page.goto(server.url)
       await controlled(page)
