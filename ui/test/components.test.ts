@@ -63,7 +63,9 @@ async function open(route: string, viewport?: { width: number; height: number })
   // The stream is connected once the server has a client: from then on, emitted events arrive.
   await expect.poll(() => server.clients(), { timeout: 10_000 }).toBeGreaterThan(0)
   // And the node has said who this device is (its session): the views are loaded or loading.
-  await expect.poll(() => page.getByLabel('This device').count(), { timeout: 10_000 }).toBe(1)
+  await expect
+    .poll(() => page.getByLabel('This device', { exact: true }).count(), { timeout: 10_000 })
+    .toBe(1)
   return page
 }
 
@@ -652,7 +654,9 @@ describe('layout', () => {
     for (const route of ['/', '/bills', '/home', '/safety', '/privacy', '/mesh', '/utility']) {
       page = await browser.newPage({ width: 375, height: 800 })
       await page.goto(`${server.url}/#${route}`)
-      await expect.poll(() => page.getByLabel('This device').count(), { timeout: 10_000 }).toBe(1)
+      await expect
+        .poll(() => page.getByLabel('This device', { exact: true }).count(), { timeout: 10_000 })
+        .toBe(1)
       await page.waitForLoadState('networkidle').catch(() => undefined)
       await expect
         .poll(() =>
@@ -690,7 +694,9 @@ describe('layout', () => {
     for (const route of ['/', '/bills', '/home', '/privacy', '/mesh', '/utility']) {
       page = await browser.newPage()
       await page.goto(`${server.url}/#${route}`)
-      await expect.poll(() => page.getByLabel('This device').count(), { timeout: 10_000 }).toBe(1)
+      await expect
+        .poll(() => page.getByLabel('This device', { exact: true }).count(), { timeout: 10_000 })
+        .toBe(1)
       await expect
         .poll(() =>
           page

@@ -162,7 +162,8 @@ describe('the UI under its Content-Security-Policy', () => {
       document.addEventListener('securitypolicyviolation', (e) =>
         window.violations.push(e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sample))
     `)
-    const answer = await page.goto(`${node.url}/`)
+    // Paired the way a resident pairs: the link `npm start` prints, with a one-time code.
+    const answer = await page.goto(`${node.url}/#pair=${node.auth.issuePairingCode('resident').code}`)
     expect(answer?.headers()['content-security-policy']).toMatch(/script-src 'self'/)
     await waitFor('the live stream to connect', () => node.clients() > 0, 15_000)
     await expect
@@ -186,10 +187,11 @@ describe('attacks from another site in real Chromium', () => {
     const context = await browser.newContext()
     const before = snapshot(node.state)
 
-    // The victim visits the node: today only the UI loads; with sessions this is where the
-    // victim's browser gets its session cookie, which the attacks below must not be able to use.
+    // The victim pairs with the node (the link `npm start` prints): from here on the victim's
+    // browser holds a resident's session cookie, which the attacks below must not be able to use.
     const victim = await context.newPage()
-    await victim.goto(`${node.url}/`)
+    await victim.goto(`${node.url}/#pair=${node.auth.issuePairingCode('resident').code}`)
+    await expect.poll(async () => (await context.cookies(node.url)).length, { timeout: 15_000 }).toBe(1)
     await waitFor('the victim’s UI to connect', () => node.clients() > 0, 15_000)
 
     // Another site's page: forms and no-cors fetches at every target.
@@ -224,8 +226,9 @@ describe('attacks from another site in real Chromium', () => {
     expect(String(result?.statusBody)).toMatch(/ForeignHostError/)
     expect(String(result?.statusBody)).not.toMatch(/meter|chain|ledger/)
 
-    // Nothing changed: relays, fan, bills and payments, alarms, rules; no handler ran.
-    expect(handledChanges(node.state)).toEqual([])
+    // Nothing changed: relays, fan, bills and payments, alarms, rules; no handler ran but the
+    // victim's own pairing.
+    expect(handledChanges(node.state)).toEqual(['POST /api/pair'])
     expect(snapshot(node.state)).toBe(before)
     expect(node.state.relays[3]?.on).toBe(true)
     expect(node.state.bills.find((b) => b.id === PAYABLE_BILL)?.status).toBe('verified')

@@ -65,7 +65,8 @@ describe('the app over HTTPS in Chromium', () => {
     page.on('pageerror', (e) => errors.push(e.message))
     const url = node.url.replace('127.0.0.1', 'localhost')
     expect(url).toMatch(/^https:\/\/localhost:\d+$/)
-    await page.goto(`${url}/#/`)
+    // Paired over HTTPS with the link `npm start` prints (its code), as a phone would be.
+    await page.goto(`${url}/#pair=${node.auth.issuePairingCode('resident').code}`)
     expect(await page.evaluate('[location.protocol, window.isSecureContext]')).toEqual(['https:', true])
     await expect
       .poll(() => page.locator('[data-value=power]').textContent(), { timeout: 15_000 })

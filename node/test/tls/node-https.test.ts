@@ -25,7 +25,9 @@ let agent: Agent
 
 function get<T>(path: string): Promise<T> {
   return new Promise((resolve, reject) => {
-    httpsRequest(`${origin}${path}`, { agent }, (res) => {
+    // The CLI's credential, as a script on the LAN would hold a token (zkmeter tokens create).
+    const headers = { authorization: `Bearer ${node?.adminToken}` }
+    httpsRequest(`${origin}${path}`, { agent, headers }, (res) => {
       let body = ''
       res.setEncoding('utf8')
       res.on('data', (c: string) => {
@@ -79,7 +81,10 @@ describe('the household node over HTTPS (--listen)', () => {
     const frame = await new Promise<string>((resolve, reject) => {
       const req = httpsRequest(
         `${origin}/api/stream`,
-        { agent: new Agent({ ca: agent.options.ca }) },
+        {
+          agent: new Agent({ ca: agent.options.ca }),
+          headers: { authorization: `Bearer ${node?.adminToken}` },
+        },
         (res) => {
           let text = ''
           res.setEncoding('utf8')
