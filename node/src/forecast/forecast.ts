@@ -54,10 +54,12 @@ export function forecastLoad(history: readonly number[], options: ForecastOption
   for (let h = 1; h <= horizon; h++) {
     const point = forecastAt(state, h)
     const e = errors[h - 1] as number[]
-    mean.push(point)
-    // Loads are never negative: clip the band's floor at zero.
+    // Loads are never negative: clip the forecast and both ends of its band at zero. Noisy area
+    // totals (each home's privacy noise, docs/aggregation.md §7) can dip below zero at night, and an
+    // unclipped upper end would then fall below the clipped lower one.
+    mean.push(Math.max(0, point))
     lower.push(Math.max(0, point + quantile(e, (1 - coverage) / 2)))
-    upper.push(point + quantile(e, (1 + coverage) / 2))
+    upper.push(Math.max(0, point + quantile(e, (1 + coverage) / 2)))
   }
   return { mean, lower, upper, coverage, params }
 }

@@ -106,3 +106,22 @@ describe('area load forecast on simulated data (30 days × 96 intervals, 20 home
     expect(mape(actual, f.mean)).toBeLessThan(25)
   })
 })
+
+describe('forecast of noisy totals near zero', () => {
+  it('never forecasts a negative load, and the band stays ordered (low ≤ high)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: -200, max: 200 }), { minLength: 3 * PERIOD, maxLength: 3 * PERIOD }),
+        (history) => {
+          const f = forecastLoad(history, { period: PERIOD, horizon: 8 })
+          for (let i = 0; i < 8; i++) {
+            expect(f.mean[i]).toBeGreaterThanOrEqual(0)
+            expect(f.lower[i]).toBeGreaterThanOrEqual(0)
+            expect(f.lower[i]).toBeLessThanOrEqual(f.upper[i] as number)
+          }
+        },
+      ),
+      { numRuns: 50 },
+    )
+  })
+})
