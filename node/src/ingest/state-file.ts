@@ -4,9 +4,8 @@
  * one reviewable diff; the checkpoint names the first journal segment still needed, which is how
  * recovery knows where to replay from.
  */
-import { readFile } from 'node:fs/promises'
 import type { BillingPeriod } from '#protocol/records.ts'
-import { writeFileAtomic } from '../storage/json-file.ts'
+import { readTextIfExists, writeFileAtomic } from '../storage/json-file.ts'
 import { openStateText, SealedStateError, sealJson } from '../storage/sealed-json.ts'
 import type { IngestorConfig } from './config.ts'
 import { setOpenPeriod } from './period-tracker.ts'
@@ -89,13 +88,8 @@ export async function loadState(
   cfg: Pick<IngestorConfig, 'interval' | 'n'>,
   key?: Uint8Array,
 ): Promise<{ segment: number; sealed: boolean }> {
-  let text: string
-  try {
-    text = await readFile(statePath, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { segment: 0, sealed: true }
-    throw error
-  }
+  const text = await readTextIfExists(statePath)
+  if (text === undefined) return { segment: 0, sealed: true }
   let state: StateFile
   let sealed = false
   try {

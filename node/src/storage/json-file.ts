@@ -48,15 +48,20 @@ export async function writeJsonAtomic(path: string, value: unknown): Promise<voi
   await writeFileAtomic(path, text)
 }
 
-/** Reads a JSON document; `undefined` if it does not exist; a named error if it is not JSON. */
-export async function readJsonFile(path: string): Promise<unknown> {
-  let text: string
+/** A file's text, or `undefined` if it does not exist (any other failure is thrown). */
+export async function readTextIfExists(path: string): Promise<string | undefined> {
   try {
-    text = await readFile(path, 'utf8')
+    return await readFile(path, 'utf8')
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw error
   }
+}
+
+/** Reads a JSON document; `undefined` if it does not exist; a named error if it is not JSON. */
+export async function readJsonFile(path: string): Promise<unknown> {
+  const text = await readTextIfExists(path)
+  if (text === undefined) return undefined
   try {
     return JSON.parse(text)
   } catch (cause) {

@@ -14,12 +14,11 @@
  */
 import { randomBytes } from 'node:crypto'
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
 import { hkdf } from '@noble/hashes/hkdf.js'
 import { sha256 } from '@noble/hashes/sha2.js'
 import { ZkMeterError } from '#protocol/errors.ts'
-import { writeFileAtomic } from './json-file.ts'
+import { readTextIfExists, writeFileAtomic } from './json-file.ts'
 
 export const SEALED_STATE_FORMAT = 'zkmeter-sealed-state'
 const SEALED_STATE_VERSION = 1
@@ -121,14 +120,8 @@ export async function readSealedJsonFile(
   key: Uint8Array,
   purpose: string,
 ): Promise<{ value: unknown; sealed: boolean } | undefined> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw error
-  }
-  return openStateText(text, key, purpose, path)
+  const text = await readTextIfExists(path)
+  return text === undefined ? undefined : openStateText(text, key, purpose, path)
 }
 
 /** The synchronous pair, for the virtual meter (its checkpoint is written before each publish). */
