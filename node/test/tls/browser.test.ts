@@ -76,6 +76,21 @@ describe('the app over HTTPS in Chromium', () => {
     await expect
       .poll(() => page.locator('[data-value=power]').textContent(), { timeout: 10_000 })
       .toBe('2,345 W')
+    // Paired over HTTPS: the session is the Secure, __Host- cookie, HttpOnly and SameSite=Strict.
+    const cookies = await context.cookies(url)
+    expect(cookies).toEqual([
+      expect.objectContaining({
+        name: '__Host-zkm_session',
+        secure: true,
+        httpOnly: true,
+        sameSite: 'Strict',
+      }),
+    ])
+    // And the installable app's service worker installs over the node's certificate, as on a phone.
+    const worker = await page.evaluate(
+      'navigator.serviceWorker.ready.then((registration) => registration.active?.scriptURL ?? "")',
+    )
+    expect(worker).toBe(`${url}/sw.js`)
     expect(errors).toEqual([])
     await page.close()
   })
