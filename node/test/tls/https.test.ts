@@ -149,7 +149,13 @@ describe("the wallet's chain RPC on the node's HTTPS origin (POST /rpc)", () => 
     origin = `https://localhost:${(node.api.server.address() as AddressInfo).port}`
     const request = new FetchRequest(`${origin}/rpc`)
     request.getUrlFunc = FetchRequest.createGetUrlFunc({ agent: new Agent({ ca }) })
-    provider = new JsonRpcProvider(request, undefined, { staticNetwork: true, batchMaxCount: 1 })
+    // cacheTimeout -1: ethers answers a repeated call within 250 ms from its cache, and the balance
+    // read after a fast-mined transaction would be the one from before it.
+    provider = new JsonRpcProvider(request, undefined, {
+      staticNetwork: true,
+      batchMaxCount: 1,
+      cacheTimeout: -1,
+    })
   })
   afterAll(async () => {
     provider?.destroy()
