@@ -36,21 +36,24 @@ export type ContextOptions = Omit<
   'executablePath' | 'headless' | 'args'
 >
 
+/** The flags every test browser runs with: headless, no sandbox, nothing phoning home. */
+export const CHROMIUM_ARGS: readonly string[] = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
+
 export async function launchBrowser(contextOptions: ContextOptions = {}): Promise<Browser> {
   const profile = await mkdtemp(join(tmpdir(), 'zkm-ui-chromium-'))
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    args: [...CHROMIUM_ARGS],
     viewport: { width: 1280, height: 900 },
     ...contextOptions,
   })

@@ -12,11 +12,11 @@ import { join } from 'node:path'
 import { type BrowserContext, chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FakeNode, reading, startFakeNode } from '../../../test/support/fake-node.ts'
+import { CHROMIUM, CHROMIUM_ARGS } from '../../../ui/test/browser.ts'
 import { UI_DIST } from '../../src/http/static.ts'
 import { ensureNodeCertificates } from '../../src/tls/store.ts'
 
 const NAMES = { hostnames: ['localhost'], ips: ['127.0.0.1', '::1'] }
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
 let dirs: string[] = []
 let node: FakeNode
@@ -36,17 +36,7 @@ beforeAll(async () => {
   context = await chromium.launchPersistentContext(profile as string, {
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      `--ignore-certificate-errors-spki-list=${certs.leafSpkiSha256}`,
-    ],
+    args: [...CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${certs.leafSpkiSha256}`],
     viewport: { width: 390, height: 844 },
   })
 }, 60_000)
