@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config'
+import { scaledBudget } from './test/support/load.ts'
 import { ALL_TESTS, EXCLUDED, SYSTEM_TESTS } from './test/support/tiers.ts'
 
 // One runner for every TypeScript test in the repository, in two tiers (test/support/tiers.ts says
@@ -9,8 +10,10 @@ import { ALL_TESTS, EXCLUDED, SYSTEM_TESTS } from './test/support/tiers.ts'
 export default defineConfig({
   test: {
     pool: 'forks',
-    testTimeout: 120_000,
-    hookTimeout: 300_000,
+    // Quiet-machine figures, stretched by the machine's load when the run starts (test/support/load.ts);
+    // the waits inside tests stretch again at every probe, and fail first, naming what they awaited.
+    testTimeout: scaledBudget(120_000),
+    hookTimeout: scaledBudget(300_000),
     teardownTimeout: 30_000,
     projects: [
       { extends: true, test: { name: 'unit', include: ALL_TESTS, exclude: [...EXCLUDED, ...SYSTEM_TESTS] } },

@@ -1,5 +1,16 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { MAX_SLOWDOWN, machineSlowdown } from './load.ts'
 import { WaitTimeoutError, waitFor, waitUntil } from './wait.ts'
+
+// The exact budgets below are quiet-machine figures: pin the slowdown to 1 unless a test sets it.
+const saved = process.env.ZKM_TEST_SLOWDOWN
+beforeEach(() => {
+  process.env.ZKM_TEST_SLOWDOWN = '1'
+})
+afterEach(() => {
+  if (saved === undefined) delete process.env.ZKM_TEST_SLOWDOWN
+  else process.env.ZKM_TEST_SLOWDOWN = saved
+})
 
 describe('waitFor', () => {
   it('resolves with the first value that is neither undefined nor false', async () => {
@@ -50,5 +61,28 @@ describe('waitUntil', () => {
     await expect(waitUntil(() => false, 50, 'the meter to go offline')).rejects.toThrow(
       'timed out after 50 ms waiting for the meter to go offline',
     )
+  })
+})
+
+describe('budgets on a busy machine', () => {
+  it('stretches the budget by the slowdown and says so when it still times out', async () => {
+    process.env.ZKM_TEST_SLOWDOWN = '3'
+    const started = Date.now()
+    let passedAt = 0
+    // Holds after 150 ms: past the 100 ms quiet budget, within its ×3 stretch.
+    await waitUntil(() => (passedAt = Date.now() - started) >= 150, 100, 'a slow condition')
+    expect(passedAt).toBeGreaterThanOrEqual(150)
+    await expect(waitUntil(() => false, 40, 'a hang')).rejects.toThrow(
+      "timed out after 120 ms (stretched ×3.0 for the machine's load) waiting for a hang",
+    )
+  })
+
+  it('measures the slowdown from the load per core, between 1 and the cap', () => {
+    delete process.env.ZKM_TEST_SLOWDOWN
+    const slowdown = machineSlowdown()
+    expect(slowdown).toBeGreaterThanOrEqual(1)
+    expect(slowdown).toBeLessThanOrEqual(MAX_SLOWDOWN)
+    process.env.ZKM_TEST_SLOWDOWN = '100'
+    expect(machineSlowdown()).toBe(MAX_SLOWDOWN)
   })
 })
