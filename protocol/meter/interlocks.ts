@@ -83,6 +83,21 @@ export const INTERLOCKS: Readonly<Record<HazardName, Interlock>> = {
 
 export const HAZARD_NAMES: readonly HazardName[] = ['flame', 'gas', 'water']
 
+/** The loads of the 8-channel board, relay n at index n − 1 (docs/protocol.md §8). */
+export const RELAY_NAMES: readonly string[] = [
+  'Ceiling fan',
+  'Air conditioner',
+  'Main lights',
+  'Night light',
+  'Vent fan',
+  'Sprinkler valve',
+  'Buzzer',
+  'Appliance circuits',
+]
+
+/** The relay states of a house with no alarm: the appliance circuits on, everything else off. */
+export const NORMAL_RELAYS = 0x80
+
 export const relayBit = (n: number): number => 1 << (n - 1)
 
 /** The matrix folded over the hazard bits present: one bit per relay in each mask. */
