@@ -8,6 +8,34 @@ import { shared } from './styles.ts'
 
 const FAN_TEXT = ['off', 'low', 'medium', 'high']
 
+/** A refusal the resident chose: the override dialog was cancelled. */
+class OverrideCancelledError extends Error {
+  override name = 'OverrideCancelledError'
+}
+
+/**
+ * Sends a switch; when the node answers that a safety interlock holds the relay
+ * (SafetyConfirmationRequiredError, docs/automation.md), asks the resident in a confirm dialog and
+ * sends it again with `confirm: true` only if they accept. Gas refusals (InterlockRefusedError)
+ * are not offered an override: the node refuses those whatever the request says.
+ */
+async function withOverrideConfirmation<T>(send: (confirm: boolean) => Promise<T>): Promise<T> {
+  try {
+    return await send(false)
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.error !== 'SafetyConfirmationRequiredError') throw error
+    // The node's message tells an API caller to resend with "confirm"; the dialog is that here.
+    const reason = error.message.replace(
+      /,? (or )?repeat the request with "confirm": true( to switch it now)?$/,
+      '',
+    )
+    if (!window.confirm(`${reason}.\n\nOverride the safety interlock?`)) {
+      throw new OverrideCancelledError('Not switched: the safety interlock stays in force.')
+    }
+    return send(true)
+  }
+}
+
 /**
  * Relay switches and fan speed showing the state the meter reports, never the state asked for:
  * a switch is "pending" from the click until the meter confirms (`relay` event or the POST's
@@ -125,7 +153,9 @@ export class RelayPanel extends LitElement {
     this.pending = { ...this.pending, [key]: on }
     this.errors = { ...this.errors, [key]: '' }
     try {
-      const result = await api.setRelay({ params: { channel: relay.channel }, body: { on } })
+      const result = await withOverrideConfirmation((confirm) =>
+        api.setRelay({ params: { channel: relay.channel }, body: confirm ? { on, confirm } : { on } }),
+      )
       if (result.confirmed) this.#report({ channel: result.channel, on: result.on })
       this.#clear(key)
     } catch (error) {
@@ -138,7 +168,9 @@ export class RelayPanel extends LitElement {
     this.pending = { ...this.pending, fan: speed }
     this.errors = { ...this.errors, fan: '' }
     try {
-      const result = await api.setFan({ body: { speed } })
+      const result = await withOverrideConfirmation((confirm) =>
+        api.setFan({ body: confirm ? { speed, confirm } : { speed } }),
+      )
       if (result.confirmed) this.#report({ fanSpeed: result.speed })
       this.#clear('fan')
     } catch (error) {

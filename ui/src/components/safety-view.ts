@@ -1,7 +1,10 @@
 import { html, LitElement } from 'lit'
-import { api } from '../lib/api.ts'
+import { INTERLOCKS, RELAY_NAMES } from '#protocol/meter/interlocks.ts'
+import { api, errorText } from '../lib/api.ts'
+import { SessionController } from '../lib/session.ts'
 import { StreamResource } from '../lib/stream-resource.ts'
 import { type Alarm, type Notice, noticeKind } from '../lib/types.ts'
+import { KIND_TEXT, needsAcknowledging, restoreText } from './alarm-banner.ts'
 import { renderLoad } from './load-state.ts'
 import { shared } from './styles.ts'
 import '../pwa/notification-toggle.ts'
@@ -12,10 +15,35 @@ function when(value: string | number): string {
   return Number.isNaN(date.getTime()) ? String(value) : date.toLocaleString()
 }
 
-/** Alarm history (the banner handles active ones), neighbours' alerts and utility notices. */
+const STATE_TEXT: Record<Alarm['state'], string> = {
+  active: 'Active',
+  cleared: 'Cleared, not acknowledged',
+  acknowledged: 'Acknowledged',
+}
+
+const HOLD_TEXT = { on: 'held on', off: 'held off', locked: 'no switching' } as const
+
+const stateText = (a: Alarm) =>
+  a.state === 'acknowledged' && a.active ? 'Acknowledged, hazard still present' : STATE_TEXT[a.state]
+
+/** The matrix's relays with one action, by name (protocol/meter/interlocks.ts). */
+function relaysWith(hazard: keyof typeof INTERLOCKS, action: 'forcedOn' | 'forcedOff' | 'locked'): string {
+  const names = INTERLOCKS[hazard].relays
+    .filter((r) => r.action === action)
+    .map((r) => RELAY_NAMES[r.channel - 1])
+  return names.length > 0 ? names.join(', ') : '—'
+}
+
+/**
+ * Alarms with their Acknowledge buttons and what each holds, the interlock matrix (what the meter
+ * forces per hazard, and why), neighbours' alerts and utility notices.
+ */
 export class SafetyView extends LitElement {
+  static override properties = { acking: { state: true }, ackError: { state: true } }
   static override styles = [shared]
-  /** Re-read on every `alarm` event: the history lists closed alarms too. */
+  /** A read-only device sees the buttons disabled (the node refuses them too: 403). */
+  #session = new SessionController(this)
+  /** Re-read on every `alarm` event (an acknowledged, cleared alarm closes and leaves the list). */
   #alarms = new StreamResource<Alarm[]>(this, {
     fetch: async () => (await api.alarms()).alarms,
     reloadOn: { alarm: true },
@@ -24,6 +52,71 @@ export class SafetyView extends LitElement {
     fetch: async () => (await api.notices()).notices,
     reloadOn: { notice: true },
   })
+  declare acking: string
+  declare ackError: string
+
+  constructor() {
+    super()
+    this.acking = ''
+    this.ackError = ''
+  }
+
+  async #ack(alarm: Alarm): Promise<void> {
+    this.acking = alarm.id
+    try {
+      await api.acknowledgeAlarm({ params: { id: alarm.id } })
+      this.ackError = ''
+      await this.#alarms.reload()
+    } catch (error) {
+      this.ackError = `Acknowledging failed: ${errorText(error)}. Try again.`
+    } finally {
+      this.acking = ''
+    }
+  }
+
+  #alarmRow(a: Alarm) {
+    const kind = KIND_TEXT[a.kind] ?? a.kind
+    const holds = a.holds ?? []
+    return html`<tr data-alarm=${a.id}>
+      <td>${kind}${a.severity === 'escalated' ? ' (escalated)' : ''}</td>
+      <td>${stateText(a)}</td>
+      <td>${when(a.raisedAt)}</td>
+      <td>${a.deviceReacted ? 'yes' : 'no'}</td>
+      <td>${
+        holds.length === 0
+          ? html`<span class="muted">nothing</span>`
+          : html`<ul class="small">${holds.map((h) => html`<li><strong>${h.name}</strong> ${HOLD_TEXT[h.state]}: ${h.why}</li>`)}</ul>`
+      }
+        ${a.state === 'cleared' ? html`<div class="small">${restoreText(a)}</div>` : ''}</td>
+      <td>${
+        needsAcknowledging(a)
+          ? html`<button @click=${() => this.#ack(a)} ?disabled=${this.acking === a.id || this.#session.readOnly}
+              aria-label="Acknowledge ${kind} alarm">${this.acking === a.id ? 'Acknowledging…' : 'Acknowledge'}</button>`
+          : ''
+      }</td>
+    </tr>`
+  }
+
+  #matrix() {
+    const hazards = ['flame', 'gas', 'water'] as const
+    return html`<div class="table-wrap"><table>
+        <caption class="small muted">What the meter does on its own, and the node enforces, while a hazard is detected</caption>
+        <thead><tr><th scope="col">Hazard</th><th scope="col">Held on</th><th scope="col">Held off</th>
+          <th scope="col">No switching</th><th scope="col">Comfort rules</th></tr></thead>
+        <tbody>${hazards.map(
+          (h) => html`<tr><th scope="row">${INTERLOCKS[h].label}</th><td>${relaysWith(h, 'forcedOn')}</td>
+            <td>${relaysWith(h, 'forcedOff')}</td><td>${relaysWith(h, 'locked')}</td>
+            <td>${INTERLOCKS[h].suspendRules ? 'suspended' : 'keep running'}</td></tr>`,
+        )}</tbody></table></div>
+      <details><summary>Why</summary><ul class="small">${hazards.flatMap((h) =>
+        INTERLOCKS[h].relays
+          .filter((r, i, all) => all.findIndex((o) => o.why === r.why) === i)
+          .map((r) => html`<li>${INTERLOCKS[h].label}: ${r.why}</li>`),
+      )}</ul></details>
+      <p class="small">Switching a held relay by hand asks you to confirm the override; while gas is detected
+        nothing can be switched. When the hazard has cleared, relays the alarm switched off stay off until
+        you acknowledge the alarm, then the node switches them back as they were before it.</p>`
+  }
 
   override render() {
     return html`<h2>Safety</h2>
@@ -39,16 +132,17 @@ export class SafetyView extends LitElement {
             alarms.length === 0
               ? html`<p class="muted">No alarms. Fire, gas and water sensors are watched by the meter, which reacts on its own.</p>`
               : html`<div class="table-wrap"><table>
-                  <thead><tr><th scope="col">Kind</th><th scope="col">State</th><th scope="col">Raised</th><th scope="col">Meter reacted</th></tr></thead>
-                  <tbody>${[...alarms].reverse().map(
-                    (
-                      a,
-                    ) => html`<tr><td>${a.kind}${a.severity === 'escalated' ? ' (escalated)' : ''}</td><td>${a.state}</td>
-                      <td>${when(a.raisedAt)}</td><td>${a.deviceReacted ? 'yes' : 'no'}</td></tr>`,
-                  )}</tbody></table></div>`,
+                  <thead><tr><th scope="col">Kind</th><th scope="col">State</th><th scope="col">Raised</th>
+                    <th scope="col">Meter reacted</th><th scope="col">Relays it holds</th><th scope="col">Action</th></tr></thead>
+                  <tbody>${[...alarms].reverse().map((a) => this.#alarmRow(a))}</tbody></table></div>`,
           () => void this.#alarms.reload(),
           'alarms',
         )}
+        ${this.ackError ? html`<p class="error small" role="alert">${this.ackError}</p>` : ''}
+      </section>
+      <section class="card" aria-labelledby="interlocks-h">
+        <h3 id="interlocks-h">Safety interlocks</h3>
+        ${this.#matrix()}
       </section>
       <section class="card" aria-labelledby="notices-h">
         <h3 id="notices-h">Neighbours' alerts and utility notices</h3>
