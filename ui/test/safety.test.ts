@@ -112,6 +112,16 @@ describe('alarms that can be finished', () => {
     expect(await row.getByRole('button').count()).toBe(0)
   })
 
+  it('says on the Home relays which relay an alarm holds off and how to get it back', async () => {
+    server.state.alarms.push(CLEARED_GAS)
+    const p = await open('/home')
+    const sockets = p.locator('li[data-channel="8"] [data-held]')
+    await expect
+      .poll(() => sockets.textContent())
+      .toBe('held off by the gas alarm, which has cleared: acknowledge it on the Safety page to restore')
+    expect(await p.locator('[data-held]').count()).toBe(1)
+  })
+
   it('shows the interlock matrix: what each hazard forces and why', async () => {
     const p = await open('/safety')
     const matrix = p.locator('section[aria-labelledby="interlocks-h"] table')
@@ -172,6 +182,9 @@ describe('overriding a safety relay during an alarm', () => {
     })
     const lights = p.getByRole('switch', { name: 'Main lights' })
     await expect.poll(() => lights.getAttribute('aria-checked')).toBe('false')
+    await expect
+      .poll(() => p.locator('li[data-channel="3"] [data-held]').textContent())
+      .toBe('no switching by the gas alarm')
     await lights.click()
     await expect
       .poll(() => p.getByRole('alert').allTextContents())

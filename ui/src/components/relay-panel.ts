@@ -2,7 +2,8 @@ import { css, html, LitElement } from 'lit'
 import { ApiError, api, errorText } from '../lib/api.ts'
 import { SessionController } from '../lib/session.ts'
 import { StreamResource } from '../lib/stream-resource.ts'
-import type { RelayEvent, RelayState, Relays } from '../lib/types.ts'
+import type { Alarm, RelayEvent, RelayState, Relays } from '../lib/types.ts'
+import { needsAcknowledging } from './alarm-banner.ts'
 import { type Load, renderLoad } from './load-state.ts'
 import { shared } from './styles.ts'
 
@@ -99,6 +100,14 @@ export class RelayPanel extends LitElement {
     fetch: () => api.relays(),
     apply: { relay: (relays, event) => this.#apply(relays, event) },
   })
+  /**
+   * The open alarms, for what each relay is held by: a relay that stays off after an alarm must
+   * say why, and how to get it back (acknowledge the alarm).
+   */
+  #alarms = new StreamResource<Alarm[]>(this, {
+    fetch: async () => (await api.alarms()).alarms,
+    reloadOn: { alarm: true },
+  })
   /** Channel (or "fan") → requested state, while waiting for the meter. */
   declare pending: Record<string, boolean | number>
   declare errors: Record<string, string>
@@ -179,16 +188,31 @@ export class RelayPanel extends LitElement {
     }
   }
 
+  /** "held off by the gas alarm (cleared, not acknowledged): acknowledge it on the Safety page …". */
+  #heldBy(channel: number): string {
+    for (const a of this.#alarms.value ?? []) {
+      const hold = (a.holds ?? []).find((h) => h.channel === channel)
+      if (hold === undefined || (a.state === 'acknowledged' && !a.active)) continue
+      const what = hold.state === 'locked' ? 'no switching' : `held ${hold.state}`
+      return needsAcknowledging(a) && !a.active
+        ? `${what} by the ${a.kind} alarm, which has cleared: acknowledge it on the Safety page to restore`
+        : `${what} by the ${a.kind} alarm`
+    }
+    return ''
+  }
+
   #relay(r: RelayState) {
     const key = String(r.channel)
     const waiting = key in this.pending
     const error = this.errors[key]
+    const held = this.#heldBy(r.channel)
     return html`<li data-channel=${r.channel}>
       <div>
         <div id="relay-${r.channel}">${r.name}</div>
         <div class="state" aria-live="polite">
           ${waiting ? `pending — waiting for the meter to switch ${(this.pending[key] ?? !r.on) ? 'on' : 'off'}` : r.known ? `meter reports ${r.on ? 'on' : 'off'}` : 'not reported by the meter yet'}
         </div>
+        ${held ? html`<div class="state" data-held>${held}</div>` : ''}
         ${error ? html`<div class="error small" role="alert">${error}</div>` : ''}
       </div>
       <button role="switch" aria-checked=${r.on ? 'true' : 'false'} aria-labelledby="relay-${r.channel}"
