@@ -58,7 +58,7 @@ export function createRelayController(
 
   const compute = (): number => {
     const m = interlockMasks(hazards)
-    return ((requested | (m.forcedOn & ~overridden)) & ~(m.forcedOff & ~overridden)) & 0xff
+    return (requested | (m.forcedOn & ~overridden)) & ~(m.forcedOff & ~overridden) & 0xff
   }
 
   /** Whether the interlocks let a command set relay `bit` to `on` (and record a forced one). */

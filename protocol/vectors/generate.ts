@@ -27,8 +27,8 @@ import {
   recordsGoneDigest,
   signDigest,
 } from '../eip712.ts'
-import { periodEndFor, rescheduledEnd } from '../meter/period.ts'
 import { interlockMasks } from '../meter/interlocks.ts'
+import { periodEndFor, rescheduledEnd } from '../meter/period.ts'
 import { createRelayController, type RelayAction } from '../meter/relays.ts'
 import { encodeState } from '../meter/status.ts'
 import { encodeGonePayload, encodePeriodPayload, encodeSensorPayload, MAX_PAYLOAD_BYTES } from '../records.ts'
@@ -717,7 +717,11 @@ function relayVectors() {
       let accepted = true
       if (kind < 2) {
         // Overrides are rare next to plain commands, as in a house.
-        step = { op: 'command', n: prng.int(10), action: actions[prng.int(8) === 0 ? 3 + prng.int(2) : prng.int(3)]! }
+        step = {
+          op: 'command',
+          n: prng.int(10),
+          action: actions[prng.int(8) === 0 ? 3 + prng.int(2) : prng.int(3)]!,
+        }
         accepted = relays.command(step.n, step.action)
       } else if (kind === 2) {
         step = { op: 'fan', speed: prng.int(5) }
@@ -734,7 +738,13 @@ function relayVectors() {
     // The matrix folded per combination of hazard bits: the firmware's masks must be these.
     interlocks: Array.from({ length: 8 }, (_, bits) => {
       const m = interlockMasks(bits)
-      return { bits, forcedOn: m.forcedOn, forcedOff: m.forcedOff, locked: m.locked, suspendRules: m.suspendRules }
+      return {
+        bits,
+        forcedOn: m.forcedOn,
+        forcedOff: m.forcedOff,
+        locked: m.locked,
+        suspendRules: m.suspendRules,
+      }
     }),
     description:
       'Relay outputs under commands, fan speeds and hazards (docs/protocol.md §8), from protocol/meter/relays.ts ' +
