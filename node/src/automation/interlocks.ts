@@ -110,7 +110,7 @@ export function checkSwitch(
   const details = { channel, hold: hold.action, hazards: hold.hazards }
   if ((inputs.hazards & HAZARD_GAS) !== 0 && hold.action !== 'heldOff') {
     throw new InterlockRefusedError(
-      `${name}: switching is refused while gas is detected (${INTERLOCKS.gas.relays.find((r) => r.channel === channel)?.why ?? hold.why}). Open the windows and leave; call the gas emergency number. Switching works again when the gas has cleared.`,
+      `${name}: switching is refused while gas is detected, because a switch makes a spark that can ignite LPG (only the cut-off switches the sockets off). Open the windows and leave; call the gas emergency number. Switching works again when the gas has cleared.`,
       { details },
     )
   }
