@@ -72,7 +72,7 @@ const CLEARED_GAS: Alarm = {
       channel: 8,
       name: 'Appliance circuits',
       state: 'off',
-      why: 'held off until the alarm is acknowledged',
+      why: 'the meter keeps it off after the alarm, until you acknowledge it',
     },
   ],
   restores: [{ channel: 8, name: 'Appliance circuits', on: true }],
@@ -102,7 +102,7 @@ describe('alarms that can be finished', () => {
     expect(text).toContain('still held: Appliance circuits off')
     expect(text).toContain('Acknowledging it switches back what it held: Appliance circuits on.')
     // The Safety page lists it with what it holds and an Acknowledge button.
-    const row = p.locator('tr[data-alarm="gas-1"]')
+    const row = p.locator('li[data-alarm="gas-1"]')
     await expect.poll(() => row.textContent()).toContain('Cleared, not acknowledged')
     expect(await row.textContent()).toContain('Appliance circuits held off')
     await row.getByRole('button', { name: 'Acknowledge Gas leak detected alarm' }).click()

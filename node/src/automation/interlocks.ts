@@ -160,7 +160,7 @@ export function alarmHolds(alarm: AlarmLike): {
           : r.action === 'forcedOff'
             ? ('off' as const)
             : ('locked' as const),
-      why: alarm.active ? r.why : 'held off until the alarm is acknowledged',
+      why: alarm.active ? r.why : 'the meter keeps it off after the alarm, until you acknowledge it',
     }))
   if (alarm.closedAt !== undefined) {
     const restores = (alarm.restored ?? []).map((c) =>
@@ -170,9 +170,11 @@ export function alarmHolds(alarm: AlarmLike): {
     )
     return { holds, restores }
   }
+  // The relays it forced off that were on before: the meter latches them, acknowledging switches
+  // them back. (Forced-on ones, sprinkler and buzzer, stop by themselves when the hazard clears.)
   const before = alarm.before?.relays ?? NORMAL_RELAYS
   const restores = alarm.expected
-    .filter((e) => ((before & relayBit(e.channel)) !== 0) !== e.on)
-    .map((e) => ({ channel: e.channel, name: name(e.channel), on: !e.on }))
+    .filter((e) => !e.on && (before & relayBit(e.channel)) !== 0)
+    .map((e) => ({ channel: e.channel, name: name(e.channel), on: true }))
   return { holds, restores }
 }

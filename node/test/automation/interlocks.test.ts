@@ -176,17 +176,14 @@ describe('alarmHolds (what the Safety page shows)', () => {
       '7:on',
       '8:off',
     ])
-    expect(active.restores).toEqual([
-      { channel: 7, name: 'Buzzer', on: false },
-      { channel: 8, name: 'Appliance circuits', on: true },
-    ])
+    expect(active.restores).toEqual([{ channel: 8, name: 'Appliance circuits', on: true }])
     const cleared = alarmHolds({ hazard: 'gas', active: false, expected })
     expect(cleared.holds).toEqual([
       {
         channel: 8,
         name: 'Appliance circuits',
         state: 'off',
-        why: 'held off until the alarm is acknowledged',
+        why: 'the meter keeps it off after the alarm, until you acknowledge it',
       },
     ])
     const closed = alarmHolds({

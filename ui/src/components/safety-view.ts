@@ -1,4 +1,4 @@
-import { html, LitElement } from 'lit'
+import { css, html, LitElement } from 'lit'
 import { INTERLOCKS, RELAY_NAMES } from '#protocol/meter/interlocks.ts'
 import { api, errorText } from '../lib/api.ts'
 import { SessionController } from '../lib/session.ts'
@@ -40,7 +40,32 @@ function relaysWith(hazard: keyof typeof INTERLOCKS, action: 'forcedOn' | 'force
  */
 export class SafetyView extends LitElement {
   static override properties = { acking: { state: true }, ackError: { state: true } }
-  static override styles = [shared]
+  static override styles = [
+    shared,
+    css`
+      /* One card per alarm rather than a wide table: its holds and its button must stay in view on a phone. */
+      .alarms {
+        list-style: none;
+        margin: 0;
+        padding: 0;
+        display: grid;
+        gap: 0.75rem;
+      }
+      .alarms > li {
+        border: 1px solid var(--line);
+        border-radius: 8px;
+        padding: 0.5rem 0.75rem;
+      }
+      .alarms ul {
+        margin: 0.25rem 0;
+        padding-left: 1.2rem;
+      }
+      /* The matrix names several relays per cell: they wrap instead of scrolling out of sight. */
+      .matrix td {
+        white-space: normal;
+      }
+    `,
+  ]
   /** A read-only device sees the buttons disabled (the node refuses them too: 403). */
   #session = new SessionController(this)
   /** Re-read on every `alarm` event (an acknowledged, cleared alarm closes and leaves the list). */
@@ -74,32 +99,33 @@ export class SafetyView extends LitElement {
     }
   }
 
-  #alarmRow(a: Alarm) {
+  #alarmItem(a: Alarm) {
     const kind = KIND_TEXT[a.kind] ?? a.kind
     const holds = a.holds ?? []
-    return html`<tr data-alarm=${a.id}>
-      <td>${kind}${a.severity === 'escalated' ? ' (escalated)' : ''}</td>
-      <td>${stateText(a)}</td>
-      <td>${when(a.raisedAt)}</td>
-      <td>${a.deviceReacted ? 'yes' : 'no'}</td>
-      <td>${
+    return html`<li data-alarm=${a.id}>
+      <div><strong>${kind}</strong>${a.severity === 'escalated' ? ' (escalated)' : ''} · <span data-state>${stateText(a)}</span></div>
+      <div class="small muted">Raised ${when(a.raisedAt)}${a.clearedAt ? ` · cleared ${when(a.clearedAt)}` : ''} ·
+        ${a.deviceReacted ? 'the meter reacted' : 'the meter has not confirmed its reaction'}</div>
+      ${
         holds.length === 0
-          ? html`<span class="muted">nothing</span>`
-          : html`<ul class="small">${holds.map((h) => html`<li><strong>${h.name}</strong> ${HOLD_TEXT[h.state]}: ${h.why}</li>`)}</ul>`
+          ? ''
+          : html`<ul class="small" aria-label="Relays the ${kind} alarm holds">${holds.map(
+              (h) => html`<li><strong>${h.name}</strong> ${HOLD_TEXT[h.state]}: ${h.why}</li>`,
+            )}</ul>`
       }
-        ${a.state === 'cleared' ? html`<div class="small">${restoreText(a)}</div>` : ''}</td>
-      <td>${
+      ${a.state === 'cleared' ? html`<p class="small">${restoreText(a)}</p>` : ''}
+      ${
         needsAcknowledging(a)
           ? html`<button @click=${() => this.#ack(a)} ?disabled=${this.acking === a.id || this.#session.readOnly}
               aria-label="Acknowledge ${kind} alarm">${this.acking === a.id ? 'Acknowledging…' : 'Acknowledge'}</button>`
           : ''
-      }</td>
-    </tr>`
+      }
+    </li>`
   }
 
   #matrix() {
     const hazards = ['flame', 'gas', 'water'] as const
-    return html`<div class="table-wrap"><table>
+    return html`<div class="table-wrap"><table class="matrix">
         <caption class="small muted">What the meter does on its own, and the node enforces, while a hazard is detected</caption>
         <thead><tr><th scope="col">Hazard</th><th scope="col">Held on</th><th scope="col">Held off</th>
           <th scope="col">No switching</th><th scope="col">Comfort rules</th></tr></thead>
@@ -131,10 +157,7 @@ export class SafetyView extends LitElement {
           (alarms) =>
             alarms.length === 0
               ? html`<p class="muted">No alarms. Fire, gas and water sensors are watched by the meter, which reacts on its own.</p>`
-              : html`<div class="table-wrap"><table>
-                  <thead><tr><th scope="col">Kind</th><th scope="col">State</th><th scope="col">Raised</th>
-                    <th scope="col">Meter reacted</th><th scope="col">Relays it holds</th><th scope="col">Action</th></tr></thead>
-                  <tbody>${[...alarms].reverse().map((a) => this.#alarmRow(a))}</tbody></table></div>`,
+              : html`<ul class="alarms">${[...alarms].reverse().map((a) => this.#alarmItem(a))}</ul>`,
           () => void this.#alarms.reload(),
           'alarms',
         )}
