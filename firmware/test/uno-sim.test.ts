@@ -93,27 +93,46 @@ describe('UNO firmware under avr8js', () => {
     expect(relayOn(sim, 7)).toBe(false)
   })
 
-  it('gas: cuts the appliance circuits, runs the vent fan, refuses POWER8 ON until clear', () => {
+  it('gas: cuts the appliance circuits, switches nothing else, refuses POWER8 ON until clear', () => {
     const sim = boot()
     heartbeat(sim)
+    sim.send(LinkType.setRelay, Uint8Array.of(3, 1)) // the lights are on when the leak starts
     sim.run(200)
     sim.setAnalog(2, volts(600))
     expect(sim.run(400, () => !relayOn(sim, 8))).toBe(true)
-    expect(relayOn(sim, 5)).toBe(true)
+    expect(relayOn(sim, 5)).toBe(false) // no vent: a switched fan sparks in LPG
     expect(relayOn(sim, 7)).toBe(true)
+    expect(relayOn(sim, 3)).toBe(true) // locked: left as it was
     sim.send(LinkType.setRelay, Uint8Array.of(8, 1))
+    sim.send(LinkType.setRelay, Uint8Array.of(3, 0))
+    sim.send(LinkType.setRelay, Uint8Array.of(8, 3)) // FORCEON: no override in gas
     sim.run(50)
     expect(relayOn(sim, 8)).toBe(false)
+    expect(relayOn(sim, 3)).toBe(true)
     sim.setAnalog(2, volts(350)) // between the thresholds: still an alarm (hysteresis)
     sim.run(2500)
-    expect(relayOn(sim, 5)).toBe(true)
+    expect(relayOn(sim, 7)).toBe(true)
     sim.setAnalog(2, volts(100))
     sim.run(2300)
-    expect(relayOn(sim, 5)).toBe(false)
+    expect(relayOn(sim, 7)).toBe(false)
     expect(relayOn(sim, 8)).toBe(false) // latched off until someone switches it on
     sim.send(LinkType.setRelay, Uint8Array.of(8, 1))
     sim.run(50)
     expect(relayOn(sim, 8)).toBe(true)
+  })
+
+  it('fire: the local fan fallback cannot start the fan at 39.9 °C; fan and AC stay off afterwards', () => {
+    const sim = boot() // no heartbeat: the node is unreachable, the comfort fallback runs
+    sim.setAnalog(0, 0.399) // 39.9 °C
+    sim.run(300)
+    expect(relayOn(sim, 1)).toBe(true)
+    sim.setPin(FLAME_PIN, false)
+    expect(sim.run(100, () => relayOn(sim, 6))).toBe(true)
+    expect(relayOn(sim, 1)).toBe(false)
+    expect(relayOn(sim, 2)).toBe(false)
+    sim.run(1000)
+    expect(relayOn(sim, 1)).toBe(false) // the fallback keeps asking, the interlock refuses
+    expect(lastMeasurement(sim).fanSpeed).toBe(0)
   })
 
   it('water: cuts the appliance circuits and sounds the buzzer', () => {

@@ -122,7 +122,7 @@ static void handleFrame() {
   uint32_t now = millis();
   switch (fromEsp.type()) {
     case zkm::LINK_SET_RELAY:
-      if (len == 2 && p[1] <= zkm::RELAY_TOGGLE) relays.command(p[0], (zkm::RelayAction)p[1]);
+      if (len == 2 && p[1] <= zkm::RELAY_FORCE_OFF) relays.command(p[0], (zkm::RelayAction)p[1]);
       break;
     case zkm::LINK_SET_FAN:
       if (len == 1) relays.setFanSpeed(p[0]);

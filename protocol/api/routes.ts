@@ -152,8 +152,9 @@ export interface RouteTypes {
   payBill: { query: never; body: never; answer: { txHash: string; bill: Bill } }
   retryBill: { query: never; body: never; answer: { bill: Bill } }
   relays: { query: never; body: never; answer: Relays }
-  setRelay: { query: never; body: { on: boolean }; answer: RelaySwitched }
-  setFan: { query: never; body: { speed: number }; answer: FanSet }
+  /** `confirm`: a person's explicit override of a safety interlock (SafetyConfirmationRequiredError without). */
+  setRelay: { query: never; body: { on: boolean; confirm?: boolean }; answer: RelaySwitched }
+  setFan: { query: never; body: { speed: number; confirm?: boolean }; answer: FanSet }
   rules: { query: never; body: never; answer: RuleSet }
   replaceRules: { query: never; body: RuleSet; answer: RuleSet }
   putRule: { query: never; body: Rule; answer: RuleSet }

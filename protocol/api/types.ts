@@ -139,6 +139,14 @@ export interface Alarm {
   /** `escalated`: the device did not react and the node re-sent the safety commands. */
   severity: 'alarm' | 'escalated'
   resends: number
+  /**
+   * The relays this alarm's interlock holds now (protocol/meter/interlocks.ts): while active its
+   * whole row of the matrix; once cleared, the relays it switched off, kept off until acknowledged.
+   * Absent from nodes older than the matrix (the UI then shows none).
+   */
+  holds?: { channel: number; name: string; state: 'on' | 'off' | 'locked'; why: string }[]
+  /** What acknowledging it (once cleared) switches back: the states before the alarm. */
+  restores?: { channel: number; name: string; on: boolean }[]
 }
 
 // ── automation rules (GET/PUT /api/rules; automation/rule-schema.ts validates) ─────────────

@@ -1,8 +1,11 @@
 /**
  * The relay board of docs/protocol.md §8: outputs are what was asked for, overridden by the local
- * safety reactions to the debounced hazards. A line-by-line twin of the firmware's
- * RelayController (firmware/core/src/zkm_relays.cpp) so the simulator reacts exactly as a meter.
+ * safety reactions to the debounced hazards (the interlock matrix of interlocks.ts). A line-by-line
+ * twin of the firmware's RelayController (firmware/core/src/zkm_relays.cpp) so the simulator reacts
+ * exactly as a meter.
  */
+import { HAZARD_FLAME, HAZARD_GAS, HAZARD_WATER, interlockMasks, relayBit } from './interlocks.ts'
+
 export const RELAY_FAN = 1
 export const RELAY_AC = 2
 export const RELAY_LIGHTS = 3
@@ -13,18 +16,18 @@ export const RELAY_BUZZER = 7
 export const RELAY_CIRCUITS = 8
 export const RELAY_COUNT = 8
 
-export const HAZARD_FLAME = 1
-export const HAZARD_GAS = 2
-export const HAZARD_WATER = 4
+export { HAZARD_FLAME, HAZARD_GAS, HAZARD_WATER, relayBit } from './interlocks.ts'
 
-export const relayBit = (n: number): number => 1 << (n - 1)
-
-export type RelayAction = 'on' | 'off' | 'toggle'
+/** forceOn / forceOff: a person's confirmed override of an interlock (FORCEON / FORCEOFF). */
+export type RelayAction = 'on' | 'off' | 'toggle' | 'forceOn' | 'forceOff'
 
 export interface RelayController {
-  /** A POWER<n> command; false when refused (appliance circuits back on while gas/water persists). */
+  /**
+   * A POWER<n> command; false when an interlock of the hazards present refuses it (interlocks.ts):
+   * a forced relay the other way without force, a locked relay, or any force while gas is detected.
+   */
   command(n: number, action: RelayAction): boolean
-  /** FanSpeed 0..3; relay 1 follows (0 = off). False for a speed out of range. */
+  /** FanSpeed 0..3; relay 1 follows (0 = off). False for a speed out of range or refused by an interlock. */
   setFanSpeed(speed: number): boolean
   /** Applies the debounced hazard bits; returns the relay outputs. */
   apply(hazards: number): number
@@ -36,63 +39,76 @@ export interface RelayController {
 export interface RelaySnapshot {
   requested: number
   fanSpeed: number
-  circuitsLatched: boolean
+  /** Relays a person overrode with FORCEON / FORCEOFF while the current hazards last. */
+  overridden?: number
+  /** State files written before the interlock matrix: the sockets latched off after gas or water. */
+  circuitsLatched?: boolean
   hazards: number
 }
 
 /** Appliance circuits are normally on; everything else starts off (as the firmware). */
 export function createRelayController(
-  initial: RelaySnapshot = {
-    requested: relayBit(RELAY_CIRCUITS),
-    fanSpeed: 0,
-    circuitsLatched: false,
-    hazards: 0,
-  },
+  initial: RelaySnapshot = { requested: relayBit(RELAY_CIRCUITS), fanSpeed: 0, hazards: 0 },
 ): RelayController & { snapshot(): RelaySnapshot } {
   let requested = initial.requested & 0xff
+  if (initial.circuitsLatched === true) requested &= ~relayBit(RELAY_CIRCUITS) & 0xff
   let fanSpeed = initial.fanSpeed
-  // After gas or water the sockets stay off until someone switches them on with the hazard gone:
-  // they must not come back by themselves next to a leak.
-  let circuitsLatched = initial.circuitsLatched
-  let hazards = initial.hazards
+  let overridden = (initial.overridden ?? 0) & 0xff
+  let hazards = initial.hazards & 7
 
   const compute = (): number => {
-    let out = requested
-    if (hazards) out |= relayBit(RELAY_BUZZER)
-    if (hazards & HAZARD_FLAME) out |= relayBit(RELAY_SPRINKLER)
-    if (hazards & HAZARD_GAS) out |= relayBit(RELAY_VENT)
-    if (circuitsLatched) out &= ~relayBit(RELAY_CIRCUITS) & 0xff
-    return out
+    const m = interlockMasks(hazards)
+    return (requested | (m.forcedOn & ~overridden)) & ~(m.forcedOff & ~overridden) & 0xff
+  }
+
+  /** Whether the interlocks let a command set relay `bit` to `on` (and record a forced one). */
+  const allowed = (bit: number, on: boolean, force: boolean): boolean => {
+    const m = interlockMasks(hazards)
+    if (((m.forcedOn | m.forcedOff | m.locked) & bit & ~overridden) === 0) return true
+    if (force) {
+      // Any switching can ignite gas: no override while it is detected.
+      if (hazards & HAZARD_GAS) return false
+      overridden |= bit
+      return true
+    }
+    // The state the interlock already holds (the cut-off switching off) is accepted.
+    return on ? (m.forcedOn & bit) !== 0 : (m.forcedOff & bit) !== 0
   }
 
   return {
     command(n, action) {
       if (!Number.isInteger(n) || n < 1 || n > RELAY_COUNT) return false
       const bit = relayBit(n)
-      const on = action === 'toggle' ? (compute() & bit) === 0 : action === 'on'
-      if (n === RELAY_CIRCUITS && on) {
-        if (hazards & (HAZARD_GAS | HAZARD_WATER)) return false
-        circuitsLatched = false
-      }
+      const on = action === 'toggle' ? (compute() & bit) === 0 : action === 'on' || action === 'forceOn'
+      if (!allowed(bit, on, action === 'forceOn' || action === 'forceOff')) return false
       requested = on ? requested | bit : requested & ~bit & 0xff
       if (n === RELAY_FAN) fanSpeed = on ? (fanSpeed === 0 ? 1 : fanSpeed) : 0
       return true
     },
     setFanSpeed(speed) {
       if (!Number.isInteger(speed) || speed < 0 || speed > 3) return false
+      if (!allowed(relayBit(RELAY_FAN), speed > 0, false)) return false
       fanSpeed = speed
       requested = speed ? requested | relayBit(RELAY_FAN) : requested & ~relayBit(RELAY_FAN) & 0xff
       return true
     },
     apply(bits) {
-      hazards = bits & 7
-      if (hazards & (HAZARD_GAS | HAZARD_WATER)) circuitsLatched = true
+      const next = bits & 7
+      // A new hazard (or none left) re-arms every interlock: an override lasts one episode.
+      if (next & ~hazards || next === 0) overridden = 0
+      hazards = next
+      // A relay forced off is switched off for good: it must not come back by itself when the
+      // hazard clears (sockets next to a leak, a fan after a fire); the node restores it once a
+      // person has acknowledged the alarm.
+      const off = interlockMasks(hazards).forcedOff & ~overridden
+      requested &= ~off & 0xff
+      if (off & relayBit(RELAY_FAN)) fanSpeed = 0
       return compute()
     },
     outputs: compute,
     requested: () => requested,
     fanSpeed: () => fanSpeed,
-    snapshot: () => ({ requested, fanSpeed, circuitsLatched, hazards }),
+    snapshot: () => ({ requested, fanSpeed, overridden, hazards }),
   }
 }
 

@@ -27,6 +27,7 @@ import {
   recordsGoneDigest,
   signDigest,
 } from '../eip712.ts'
+import { interlockMasks } from '../meter/interlocks.ts'
 import { periodEndFor, rescheduledEnd } from '../meter/period.ts'
 import { createRelayController, type RelayAction } from '../meter/relays.ts'
 import { encodeState } from '../meter/status.ts'
@@ -522,6 +523,9 @@ function mqttVectors() {
       command(t('POWER3'), ' Toggle\n', { kind: 'power', relay: 3, action: 2 }),
       command(t('POWER5'), '1', { kind: 'power', relay: 5, action: 1 }),
       command(t('POWER6'), '0', { kind: 'power', relay: 6, action: 0 }),
+      command(t('POWER6'), 'FORCEOFF', { kind: 'power', relay: 6, action: 4 }),
+      command(t('POWER7'), 'forceon', { kind: 'power', relay: 7, action: 3 }),
+      command(t('POWER7'), 'FORCE ON', { kind: 'invalid' }),
       command(t('POWER9'), 'ON', { kind: 'invalid' }),
       command(t('POWER0'), 'ON', { kind: 'invalid' }),
       command(t('POWER2'), 'ONN', { kind: 'invalid' }),
@@ -704,30 +708,48 @@ type RelayStep =
 /** Random command / fan / hazard sequences run through the virtual meter's relay twin. */
 function relayVectors() {
   const prng = new Prng('zkmeter/vectors/relays')
-  const actions: RelayAction[] = ['off', 'on', 'toggle']
-  const scenarios = Array.from({ length: 12 }, () => {
+  const actions: RelayAction[] = ['off', 'on', 'toggle', 'forceOn', 'forceOff']
+  const scenarios = Array.from({ length: 16 }, () => {
     const relays = createRelayController()
     return Array.from({ length: 30 }, () => {
       const kind = prng.int(4)
       let step: RelayStep
       let accepted = true
       if (kind < 2) {
-        step = { op: 'command', n: prng.int(10), action: actions[prng.int(3)]! }
+        // Overrides are rare next to plain commands, as in a house.
+        step = {
+          op: 'command',
+          n: prng.int(10),
+          action: actions[prng.int(8) === 0 ? 3 + prng.int(2) : prng.int(3)]!,
+        }
         accepted = relays.command(step.n, step.action)
       } else if (kind === 2) {
         step = { op: 'fan', speed: prng.int(5) }
         accepted = relays.setFanSpeed(step.speed)
       } else {
-        step = { op: 'hazards', bits: prng.int(3) === 0 ? prng.int(8) : 0 }
+        // Hazards often enough that commands meet every interlock of the matrix.
+        step = { op: 'hazards', bits: prng.int(2) === 0 ? prng.int(8) : 0 }
         relays.apply(step.bits)
       }
       return { ...step, accepted, outputs: relays.outputs(), fanSpeed: relays.fanSpeed() }
     })
   })
   return {
+    // The matrix folded per combination of hazard bits: the firmware's masks must be these.
+    interlocks: Array.from({ length: 8 }, (_, bits) => {
+      const m = interlockMasks(bits)
+      return {
+        bits,
+        forcedOn: m.forcedOn,
+        forcedOff: m.forcedOff,
+        locked: m.locked,
+        suspendRules: m.suspendRules,
+      }
+    }),
     description:
       'Relay outputs under commands, fan speeds and hazards (docs/protocol.md §8), from protocol/meter/relays.ts ' +
-      '(the virtual meter) — the firmware RelayController must agree step by step. action: 0 off, 1 on, 2 toggle.',
+      '(the virtual meter) under the interlock matrix of protocol/meter/interlocks.ts — the firmware RelayController ' +
+      'must agree step by step. action: 0 off, 1 on, 2 toggle, 3 forceOn, 4 forceOff.',
     scenarios: scenarios.map((steps) =>
       steps.map((s) => (s.op === 'command' ? { ...s, action: actions.indexOf(s.action) } : s)),
     ),

@@ -39,6 +39,7 @@ export const SYSTEM_TESTS: readonly string[] = [
   'node/test/vault/crash.test.ts',
   // browsers
   'ui/test/components.test.ts',
+  'ui/test/safety.test.ts',
   'ui/test/e2e.test.ts',
   'node/test/http/browser-attacks.test.ts',
   'node/test/tls/browser.test.ts',

@@ -274,6 +274,10 @@ Command parseCommand(const char *topic, const char *meter, const uint8_t *payloa
       c.action = 0;
     } else if (payloadIs(payload, len, "toggle")) {
       c.action = 2;
+    } else if (payloadIs(payload, len, "forceon")) {  // a confirmed override of an interlock
+      c.action = 3;
+    } else if (payloadIs(payload, len, "forceoff")) {
+      c.action = 4;
     } else {
       return c;
     }

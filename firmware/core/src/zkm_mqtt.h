@@ -41,7 +41,7 @@ enum CommandKind : uint8_t {
 struct Command {
   CommandKind kind;
   uint8_t relay;   // CMD_POWER: 1..8
-  uint8_t action;  // CMD_POWER: RelayAction (0 off, 1 on, 2 toggle)
+  uint8_t action;  // CMD_POWER: RelayAction (0 off, 1 on, 2 toggle, 3 force on, 4 force off)
   uint8_t value;   // CMD_FAN_SPEED: 0..3; CMD_PERIOD_DAYS: 0..31
   uint64_t from;   // CMD_RESEND; CMD_RESEND_PERIOD: the periodStart
   uint64_t to;

@@ -6,6 +6,7 @@
 #include "zkm_crc16.h"
 #include "zkm_energy.h"
 #include "zkm_fallback.h"
+#include "zkm_interlocks.h"
 #include "zkm_interval.h"
 #include "zkm_json.h"
 #include "zkm_link.h"

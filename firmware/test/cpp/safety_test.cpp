@@ -1,6 +1,7 @@
 // Alarm debounce/hysteresis, safety reactions (docs/protocol.md §8) and local fallbacks.
 #include <gtest/gtest.h>
 
+#include "json.h"
 #include "zkmeter.h"
 
 using zkm::relayBit;
@@ -47,26 +48,82 @@ TEST(RelayController, FlameTurnsOnSprinklerAndBuzzerWhateverWasCommanded) {
   EXPECT_TRUE(out & relayBit(zkm::RELAY_SPRINKLER));
   EXPECT_TRUE(out & relayBit(zkm::RELAY_BUZZER));
   EXPECT_TRUE(out & relayBit(zkm::RELAY_CIRCUITS));  // flame alone does not cut the sockets
-  r.command(zkm::RELAY_SPRINKLER, zkm::RELAY_OFF);  // a command cannot stop the sprinkler
+  EXPECT_FALSE(r.command(zkm::RELAY_SPRINKLER, zkm::RELAY_OFF));  // a command cannot stop the sprinkler
   EXPECT_TRUE(r.outputs() & relayBit(zkm::RELAY_SPRINKLER));
   out = r.apply(0);
   EXPECT_FALSE(out & relayBit(zkm::RELAY_SPRINKLER));
   EXPECT_FALSE(out & relayBit(zkm::RELAY_BUZZER));
 }
 
-TEST(RelayController, GasCutsCircuitsRunsVentAndLatchesUntilCommanded) {
+TEST(RelayController, GasCutsCircuitsSwitchesNothingElseAndLatchesUntilCommanded) {
   zkm::RelayController r;
   EXPECT_TRUE(r.outputs() & relayBit(zkm::RELAY_CIRCUITS));  // normally on
+  EXPECT_TRUE(r.command(zkm::RELAY_LIGHTS, zkm::RELAY_ON));
   uint8_t out = r.apply(zkm::HAZARD_GAS);
-  EXPECT_FALSE(out & relayBit(zkm::RELAY_CIRCUITS));
-  EXPECT_TRUE(out & relayBit(zkm::RELAY_VENT));
+  EXPECT_FALSE(out & relayBit(zkm::RELAY_CIRCUITS));  // the cut-off
   EXPECT_TRUE(out & relayBit(zkm::RELAY_BUZZER));
+  EXPECT_FALSE(out & relayBit(zkm::RELAY_VENT));  // a vent fan switched on would spark
+  EXPECT_TRUE(out & relayBit(zkm::RELAY_LIGHTS));  // left as it was: switching it off sparks too
   EXPECT_FALSE(r.command(zkm::RELAY_CIRCUITS, zkm::RELAY_ON));  // refused while gas is present
+  EXPECT_TRUE(r.command(zkm::RELAY_CIRCUITS, zkm::RELAY_OFF));  // the cut-off itself is allowed
+  EXPECT_FALSE(r.command(zkm::RELAY_LIGHTS, zkm::RELAY_OFF));  // locked
+  EXPECT_FALSE(r.command(zkm::RELAY_VENT, zkm::RELAY_ON));
+  EXPECT_FALSE(r.setFanSpeed(2));
+  EXPECT_FALSE(r.command(zkm::RELAY_CIRCUITS, zkm::RELAY_FORCE_ON));  // no override in gas
+  EXPECT_FALSE(r.command(zkm::RELAY_BUZZER, zkm::RELAY_FORCE_OFF));
   out = r.apply(0);
   EXPECT_FALSE(out & relayBit(zkm::RELAY_CIRCUITS));  // still latched off after the gas clears
-  EXPECT_FALSE(out & relayBit(zkm::RELAY_VENT));
+  EXPECT_FALSE(out & relayBit(zkm::RELAY_BUZZER));
   EXPECT_TRUE(r.command(zkm::RELAY_CIRCUITS, zkm::RELAY_ON));
   EXPECT_TRUE(r.outputs() & relayBit(zkm::RELAY_CIRCUITS));
+}
+
+TEST(RelayController, FireStopsEveryFanAndTheAcAndKeepsThemOffAfterwards) {
+  zkm::RelayController r;
+  EXPECT_TRUE(r.setFanSpeed(3));
+  EXPECT_TRUE(r.command(zkm::RELAY_AC, zkm::RELAY_ON));
+  EXPECT_TRUE(r.command(zkm::RELAY_VENT, zkm::RELAY_ON));
+  uint8_t out = r.apply(zkm::HAZARD_FLAME);
+  EXPECT_FALSE(out & relayBit(zkm::RELAY_FAN));
+  EXPECT_FALSE(out & relayBit(zkm::RELAY_AC));
+  EXPECT_FALSE(out & relayBit(zkm::RELAY_VENT));
+  EXPECT_EQ(r.fanSpeed(), 0);
+  // The local comfort fallback (node unreachable) asks for the fan at 39.9 °C: refused.
+  zkm::FanFallback fallback;
+  uint8_t speed = fallback.update(3990);
+  EXPECT_EQ(speed, 3);
+  EXPECT_FALSE(r.setFanSpeed(speed));
+  EXPECT_FALSE(r.command(zkm::RELAY_AC, zkm::RELAY_ON));
+  EXPECT_FALSE(r.outputs() & relayBit(zkm::RELAY_FAN));
+  out = r.apply(0);
+  EXPECT_FALSE(out & (relayBit(zkm::RELAY_FAN) | relayBit(zkm::RELAY_AC) | relayBit(zkm::RELAY_VENT)));
+}
+
+TEST(RelayController, AConfirmedOverrideHoldsUntilTheNextHazard) {
+  zkm::RelayController r;
+  r.apply(zkm::HAZARD_FLAME);
+  EXPECT_FALSE(r.command(zkm::RELAY_SPRINKLER, zkm::RELAY_OFF));  // a plain command is refused
+  EXPECT_TRUE(r.outputs() & relayBit(zkm::RELAY_SPRINKLER));
+  EXPECT_TRUE(r.command(zkm::RELAY_SPRINKLER, zkm::RELAY_FORCE_OFF));
+  EXPECT_FALSE(r.outputs() & relayBit(zkm::RELAY_SPRINKLER));
+  r.apply(zkm::HAZARD_FLAME);  // the same fire: the override holds
+  EXPECT_FALSE(r.outputs() & relayBit(zkm::RELAY_SPRINKLER));
+  r.apply(zkm::HAZARD_FLAME | zkm::HAZARD_WATER);  // a new hazard re-arms the interlocks
+  EXPECT_TRUE(r.outputs() & relayBit(zkm::RELAY_SPRINKLER));
+}
+
+TEST(Interlocks, MatchTheSharedMatrix) {
+  zkmtest::Json v = zkmtest::loadVectors("relays.json");
+  size_t n = 0;
+  for (const zkmtest::Json &row : v["interlocks"].items) {
+    zkm::InterlockMasks m = zkm::interlockMasks((uint8_t)row["bits"].u64());
+    EXPECT_EQ(m.forcedOn, row["forcedOn"].u64()) << "bits " << row["bits"].u64();
+    EXPECT_EQ(m.forcedOff, row["forcedOff"].u64()) << "bits " << row["bits"].u64();
+    EXPECT_EQ(m.locked, row["locked"].u64()) << "bits " << row["bits"].u64();
+    EXPECT_EQ(m.suspendRules, row["suspendRules"].boolean) << "bits " << row["bits"].u64();
+    n++;
+  }
+  EXPECT_EQ(n, 8u);
 }
 
 TEST(RelayController, WaterCutsCircuitsAndSoundsBuzzer) {
@@ -131,8 +188,6 @@ TEST(Sensors, AdcConversions) {
   EXPECT_EQ(zkm::permille(512), 500);
 }
 
-#include "json.h"
-
 // The virtual meter's relay twin (protocol/meter/relays.ts) and the firmware agree step by step.
 TEST(RelayController, MatchesTheVirtualMeterTwin) {
   zkmtest::Json v = zkmtest::loadVectors("relays.json");
@@ -155,5 +210,5 @@ TEST(RelayController, MatchesTheVirtualMeterTwin) {
       steps++;
     }
   }
-  EXPECT_EQ(steps, 360u);
+  EXPECT_EQ(steps, 480u);
 }

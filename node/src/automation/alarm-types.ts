@@ -1,23 +1,24 @@
 /** The alarm types and the safe state each hazard requires, shared by the alarm modules. */
 import type { EventEmitter } from 'node:events'
+import { INTERLOCKS } from '#protocol/meter/interlocks.ts'
 import type { TimerHandle } from './clock.ts'
-import { type Hazard, RELAY, type RelayCommand } from './reading.ts'
+import type { Hazard, RelayCommand } from './reading.ts'
 
-/** The safe state each hazard requires (protocol §8): the firmware does this on its own. */
+/**
+ * The safe state each hazard requires: the relays its interlock forces (protocol/meter/
+ * interlocks.ts); the firmware does this on its own, the node confirms it. Locked relays (gas) are
+ * not in it: they keep whatever state they had.
+ */
 export const HAZARD_REACTIONS: Readonly<Record<Hazard, readonly { channel: number; on: boolean }[]>> = {
-  flame: [
-    { channel: RELAY.sprinkler, on: true },
-    { channel: RELAY.buzzer, on: true },
-  ],
-  gas: [
-    { channel: RELAY.appliances, on: false },
-    { channel: RELAY.ventFan, on: true },
-    { channel: RELAY.buzzer, on: true },
-  ],
-  water: [
-    { channel: RELAY.appliances, on: false },
-    { channel: RELAY.buzzer, on: true },
-  ],
+  flame: forcedBy('flame'),
+  gas: forcedBy('gas'),
+  water: forcedBy('water'),
+}
+
+function forcedBy(hazard: Hazard): { channel: number; on: boolean }[] {
+  return INTERLOCKS[hazard].relays
+    .filter((r) => r.action !== 'locked')
+    .map((r) => ({ channel: r.channel, on: r.action === 'forcedOn' }))
 }
 
 export type AlarmSeverity = 'alarm' | 'deviceDidNotReact'
@@ -40,6 +41,13 @@ export interface Alarm {
   /** Acknowledged and cleared: no longer open. */
   closedAt?: number
   expected: { channel: number; on: boolean }[]
+  /**
+   * The relays (bits) and fan speed of the last reading without any hazard before it was raised
+   * (undefined: none seen since start): what acknowledging it, once cleared, restores.
+   */
+  before?: { relays: number; fanSpeed: number }
+  /** The commands the node sent to restore the state before the alarm when it closed. */
+  restored?: RelayCommand[]
 }
 
 export type AlarmEvent =

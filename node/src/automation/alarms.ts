@@ -7,6 +7,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
+import { INTERLOCKS, interlockMasks, NORMAL_RELAYS, relayBit } from '#protocol/meter/interlocks.ts'
 import {
   type Alarm,
   type AlarmEvents,
@@ -16,6 +17,7 @@ import {
 } from './alarm-types.ts'
 import type { Clock } from './clock.ts'
 import { createHazardDebounce } from './hazard-debounce.ts'
+import type { InterlockInputs } from './interlocks.ts'
 import { createReactionWatch } from './reaction-watch.ts'
 import {
   HAZARD_BIT,
@@ -72,6 +74,8 @@ export interface AlarmManager {
   acknowledge(id: string, by?: string): Alarm
   /** Open alarms (not closed), oldest first; with includeClosed also the recent history. */
   list(options?: { includeClosed?: boolean }): Alarm[]
+  /** The hazard bits of the latest reading and the relays each open alarm holds off (interlocks.ts). */
+  interlockInputs(): InterlockInputs
   get(id: string): Alarm
   events: EventEmitter<AlarmEvents>
 }
@@ -101,6 +105,9 @@ export function createAlarmManager(options: AlarmManagerOptions): AlarmManager {
   const history: Alarm[] = []
   let running = false
   let counter = 0
+  let lastHazards = 0
+  /** The relays and fan of the latest reading with no hazard and no open alarm. */
+  let calm: { relays: number; fanSpeed: number } | undefined
   const watch = createReactionWatch({
     clock,
     sendCommand: options.sendCommand,
@@ -133,6 +140,7 @@ export function createAlarmManager(options: AlarmManagerOptions): AlarmManager {
         reacted: false,
         resends: 0,
         expected: HAZARD_REACTIONS[hazard].map((e) => ({ ...e })),
+        ...(calm === undefined ? {} : { before: { ...calm } }),
       }
       entry = { alarm, timer: undefined }
       open.set(hazard, entry)
@@ -142,13 +150,60 @@ export function createAlarmManager(options: AlarmManagerOptions): AlarmManager {
     if (!entry.alarm.reacted) watch.arm(entry)
   }
 
+  /** The relays each open alarm's hazard forces off: the meter keeps them off until commanded. */
+  function latched(): InterlockInputs['latched'] {
+    return [...open].map(([hazard, e]) => ({
+      hazard,
+      alarmId: e.alarm.id,
+      mask: interlockMasks(INTERLOCKS[hazard].bit).forcedOff,
+    }))
+  }
+
+  /**
+   * The commands that put the relays this alarm forced back to their state before it (the normal
+   * state when none was seen), leaving alone those another open alarm or a present hazard holds.
+   */
+  function restoreCommands(alarm: Alarm): RelayCommand[] {
+    const before = alarm.before ?? { relays: NORMAL_RELAYS, fanSpeed: 0 }
+    const present = interlockMasks(lastHazards)
+    let held = present.forcedOn | present.forcedOff | present.locked
+    for (const l of latched()) held |= l.mask
+    const commands: RelayCommand[] = []
+    for (const { channel } of alarm.expected) {
+      const bit = relayBit(channel)
+      const on = (before.relays & bit) !== 0
+      if ((held & bit) !== 0 || watch.relays[channel - 1] === on) continue
+      commands.push(
+        channel === 1 && on
+          ? { kind: 'fanSpeed', speed: Math.max(1, before.fanSpeed) }
+          : { kind: 'power', channel, on },
+      )
+    }
+    return commands
+  }
+
+  function dispatch(command: RelayCommand): void {
+    try {
+      const result = options.sendCommand(command)
+      if (result instanceof Promise)
+        result.catch((error: unknown) => events.emit('sendError', command, error))
+    } catch (error) {
+      events.emit('sendError', command, error)
+    }
+  }
+
   function close(hazard: Hazard, entry: OpenAlarm): void {
     watch.disarm(entry)
     open.delete(hazard)
     entry.alarm.closedAt = clock.now()
+    // Cleared and acknowledged: the relays it forced go back to how they were before it (the
+    // meter latched the ones it switched off, so nothing would bring them back otherwise).
+    const restore = running ? restoreCommands(entry.alarm) : []
+    entry.alarm.restored = restore
     history.push(entry.alarm)
     while (history.length > historySize) history.shift()
     emit('closed', entry.alarm)
+    for (const command of restore) dispatch(command)
   }
 
   function clear(hazard: Hazard, entry: OpenAlarm, now: number): void {
@@ -183,6 +238,7 @@ export function createAlarmManager(options: AlarmManagerOptions): AlarmManager {
       const reading = toReading(input)
       if (!running) return
       const now = clock.now()
+      lastHazards = reading.hazards
       for (let channel = 1; channel <= RELAY_COUNT; channel++)
         watch.relays[channel - 1] = relayIsOn(reading.relays, channel)
       for (const hazard of HAZARDS) {
@@ -193,6 +249,8 @@ export function createAlarmManager(options: AlarmManagerOptions): AlarmManager {
         else if (change === 'clear' && entry !== undefined) clear(hazard, entry, now)
       }
       for (const entry of open.values()) watch.check(entry)
+      if (reading.hazards === 0 && open.size === 0)
+        calm = { relays: reading.relays, fanSpeed: reading.fanSpeed }
     },
     observeRelay(channel, on) {
       if (!Number.isInteger(channel) || channel < 1 || channel > RELAY_COUNT || typeof on !== 'boolean') {
@@ -222,6 +280,7 @@ export function createAlarmManager(options: AlarmManagerOptions): AlarmManager {
       const current = [...open.values()].map((e) => snapshot(e.alarm)).sort((a, b) => a.raisedAt - b.raisedAt)
       return opts.includeClosed ? [...history.map(snapshot), ...current] : current
     },
+    interlockInputs: () => ({ hazards: lastHazards, latched: latched() }),
     get(id) {
       const alarm = findOpen(id)?.[1].alarm ?? history.find((a) => a.id === id)
       if (alarm === undefined) throw notFound(id, false)

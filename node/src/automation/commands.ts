@@ -93,7 +93,10 @@ export function createRelayCommander(options: RelayCommanderOptions): RelayComma
         const entry = pending.add(command, resolve)
         const [topic, payload] =
           command.kind === 'power'
-            ? [meterTopics.command(`POWER${command.channel}`), command.on ? 'ON' : 'OFF']
+            ? [
+                meterTopics.command(`POWER${command.channel}`),
+                `${command.force === true ? 'FORCE' : ''}${command.on ? 'ON' : 'OFF'}`,
+              ]
             : [meterTopics.command('FanSpeed'), String(command.speed)]
         client.publish(topic, payload, { qos: 1, retain: false }, (error) => {
           if (error) entry.fail('publish', `${describeCommand(command)}: ${error.message}`)

@@ -1,7 +1,7 @@
 /** Manual overrides: their validation (target, value, safety relays during a hazard, duration) and expiry. */
 import { InvalidInputError } from '#protocol/errors.ts'
 import type { OutputId } from './output-tracker.ts'
-import { isChannel, MAX_FAN_SPEED, SAFETY_CHANNELS } from './reading.ts'
+import { isChannel, MAX_FAN_SPEED } from './reading.ts'
 
 export interface Override {
   output: OutputId
@@ -15,14 +15,15 @@ export class OverrideError extends InvalidInputError {
 }
 
 /**
- * Checks an override request; returns how long it lasts in seconds. `lastHazards` is the hazard bits
- * of the latest reading: the meter holds its safety relays while it reports one.
+ * Checks an override request; returns how long it lasts in seconds. `held` names why a safety
+ * interlock holds the output now (interlocks.ts), if one does: a rule-style override is refused
+ * then (a person's confirmed override goes through the relay API instead).
  */
 export function checkOverride(
   output: OutputId,
   value: boolean | number,
   durationS: number | undefined,
-  defaults: { overrideS: number; lastHazards: number },
+  defaults: { overrideS: number; held: (output: OutputId) => string | undefined },
 ): number {
   const isFan = output === 'fan'
   if (!isFan && !isChannel(output)) {
@@ -38,9 +39,10 @@ export function checkOverride(
         : 'a relay override value must be true (on) or false (off)',
     )
   }
-  if (defaults.lastHazards !== 0 && !isFan && SAFETY_CHANNELS.includes(output)) {
+  const held = defaults.held(output)
+  if (held !== undefined) {
     throw new OverrideError(
-      `relay ${output} is a safety relay held by the meter while it reports a hazard: acknowledge the alarm and wait until the hazard has cleared`,
+      `${isFan ? 'the fan' : `relay ${output}`} is held by a safety interlock (${held}): acknowledge the alarm and wait until the hazard has cleared`,
     )
   }
   const seconds = durationS ?? defaults.overrideS

@@ -35,22 +35,17 @@ export const RELAY = {
 export const RELAY_COUNT = 8
 export const MAX_FAN_SPEED = 3
 
-/** Channels the firmware drives on its own when a hazard is present; rules leave them alone then. */
-export const SAFETY_CHANNELS: readonly number[] = [
-  RELAY.ventFan,
-  RELAY.sprinkler,
-  RELAY.buzzer,
-  RELAY.appliances,
-]
-
 /** Hazard bits of the `hazards` field. */
 export const HAZARD_BIT = { flame: 1, gas: 2, water: 4 } as const
 export type Hazard = keyof typeof HAZARD_BIT
 export const HAZARDS: readonly Hazard[] = ['flame', 'gas', 'water']
 
-/** A command the node sends to the meter: a relay on/off or the fan speed (0 = off). */
+/**
+ * A command the node sends to the meter: a relay on/off or the fan speed (0 = off). `force`: a
+ * person's confirmed override of a safety interlock (POWER<n> FORCEON / FORCEOFF, interlocks.ts).
+ */
 export type RelayCommand =
-  | { kind: 'power'; channel: number; on: boolean }
+  | { kind: 'power'; channel: number; on: boolean; force?: boolean }
   | { kind: 'fanSpeed'; speed: number }
 
 export function relayIsOn(relays: number, channel: number): boolean {
@@ -63,15 +58,22 @@ export function isChannel(value: unknown): value is number {
 
 export function describeCommand(command: RelayCommand): string {
   return command.kind === 'power'
-    ? `POWER${command.channel} ${command.on ? 'ON' : 'OFF'}`
+    ? `POWER${command.channel} ${command.force === true ? 'FORCE' : ''}${command.on ? 'ON' : 'OFF'}`
     : `FanSpeed ${command.speed}`
 }
 
 export function validateCommand(command: unknown): RelayCommand {
   const c = command as Partial<Record<string, unknown>> | null
   if (c !== null && typeof c === 'object') {
-    if (c.kind === 'power' && isChannel(c.channel) && typeof c.on === 'boolean') {
-      return { kind: 'power', channel: c.channel, on: c.on }
+    if (
+      c.kind === 'power' &&
+      isChannel(c.channel) &&
+      typeof c.on === 'boolean' &&
+      (c.force === undefined || typeof c.force === 'boolean')
+    ) {
+      return c.force === true
+        ? { kind: 'power', channel: c.channel, on: c.on, force: true }
+        : { kind: 'power', channel: c.channel, on: c.on }
     }
     if (
       c.kind === 'fanSpeed' &&
@@ -83,7 +85,7 @@ export function validateCommand(command: unknown): RelayCommand {
     }
   }
   throw new InvalidInputError(
-    `invalid relay command ${JSON.stringify(command)}: expected {kind:'power', channel: 1..${RELAY_COUNT}, on: boolean} or {kind:'fanSpeed', speed: 0..${MAX_FAN_SPEED}}`,
+    `invalid relay command ${JSON.stringify(command)}: expected {kind:'power', channel: 1..${RELAY_COUNT}, on: boolean, force?: boolean} or {kind:'fanSpeed', speed: 0..${MAX_FAN_SPEED}}`,
     { details: { command } },
   )
 }

@@ -5,10 +5,11 @@
  * same commands.
  */
 import { EventEmitter } from 'node:events'
+import { INTERLOCKS, interlockMasks, relayBit } from '#protocol/meter/interlocks.ts'
 import type { Clock } from './clock.ts'
 import { createOutputTracker, type OutputId, type RuleEngineEvents, toCommand } from './output-tracker.ts'
 import { checkOverride, createOverrides, type Override } from './overrides.ts'
-import { type Reading, type RelayCommand, relayIsOn, SAFETY_CHANNELS, toReading } from './reading.ts'
+import { HAZARDS, type Reading, type RelayCommand, relayIsOn, toReading } from './reading.ts'
 import { type RuleSet, validateRuleSet } from './rule-schema.ts'
 import { fanTarget, lastScheduledAt, nightLightTarget, thermostatTarget } from './rule-targets.ts'
 
@@ -37,7 +38,15 @@ export interface RuleEngineOptions {
   resendAfterS?: number
   /** A schedule time missed by more than this (no readings) is skipped rather than fired late. */
   scheduleGraceS?: number
+  /**
+   * What the open alarms hold besides the hazards of the reading (alarms.ts): the relays (bits)
+   * they forced off, kept off until acknowledged, and whether an active one suspends the rules.
+   */
+  holds?: () => { latched: number; suspendRules: boolean }
 }
+
+/** The relay an output switches: the fan's supply is relay 1. */
+const channelOf = (output: OutputId): number => (output === 'fan' ? 1 : output)
 
 /** Wires the output tracker, the rule targets and the overrides (docs/automation.md's table). */
 export function createRuleEngine(options: RuleEngineOptions): RuleEngine {
@@ -54,6 +63,25 @@ export function createRuleEngine(options: RuleEngineOptions): RuleEngine {
   let lastEvaluationAt: number | undefined
   let lastHazards = 0
 
+  /**
+   * The interlocks now (protocol/meter/interlocks.ts): the outputs they hold (never driven by a rule,
+   * schedule or override: the meter owns them) and whether the comfort rules are suspended.
+   */
+  function interlocks(hazards: number) {
+    const masks = interlockMasks(hazards)
+    const holds = options.holds?.() ?? { latched: 0, suspendRules: false }
+    const heldMask = masks.forcedOn | masks.forcedOff | masks.locked | holds.latched
+    return {
+      suspended: masks.suspendRules || holds.suspendRules,
+      held: (output: OutputId): string | undefined => {
+        const bit = relayBit(channelOf(output))
+        if ((heldMask & bit) === 0) return undefined
+        const by = HAZARDS.filter((h) => (hazards & INTERLOCKS[h].bit) !== 0).map((h) => INTERLOCKS[h].label)
+        return by.length > 0 ? `${by.join(' and ')} detected` : 'held off by an alarm not yet acknowledged'
+      },
+    }
+  }
+
   return {
     events,
     evaluate(input) {
@@ -64,9 +92,10 @@ export function createRuleEngine(options: RuleEngineOptions): RuleEngine {
       tracker.observe('fan', reading.fanSpeed, now)
       for (let channel = 1; channel <= 8; channel++)
         tracker.observe(channel, relayIsOn(reading.relays, channel) ? 1 : 0, now)
-      // While the meter reports a hazard its firmware owns the safety relays: never fight it.
-      const blocked = (output: OutputId) =>
-        reading.hazards !== 0 && output !== 'fan' && SAFETY_CHANNELS.includes(output)
+      // The interlocks own the relays they hold (the meter enforces them: never fight it), and a
+      // fire or gas suspends every comfort rule: a fan switched on at 39.9 °C feeds a fire.
+      const safety = interlocks(reading.hazards)
+      const blocked = (output: OutputId) => safety.held(output) !== undefined
       const controlled = new Set<OutputId>()
       const offset = ruleSet.utcOffsetMinutes
 
@@ -83,6 +112,7 @@ export function createRuleEngine(options: RuleEngineOptions): RuleEngine {
       }
       for (const rule of ruleSet.rules) {
         if (!rule.enabled) continue
+        if (safety.suspended) break
         if (rule.kind === 'schedule') {
           if (controlled.has(rule.relay) || blocked(rule.relay) || lastEvaluationAt === undefined) continue
           const at = lastScheduledAt(rule, now, offset)
@@ -112,7 +142,10 @@ export function createRuleEngine(options: RuleEngineOptions): RuleEngine {
     },
     rules: () => structuredClone(ruleSet),
     override(output, value, durationS) {
-      const seconds = checkOverride(output, value, durationS, { overrideS: ruleSet.overrideS, lastHazards })
+      const seconds = checkOverride(output, value, durationS, {
+        overrideS: ruleSet.overrideS,
+        held: interlocks(lastHazards).held,
+      })
       const now = clock.now()
       overrides.set({ output, value, untilMs: now + seconds * 1000 })
       const numeric = typeof value === 'boolean' ? (value ? 1 : 0) : value

@@ -6,6 +6,7 @@
 import { type AlarmManager, type AlarmManagerOptions, createAlarmManager } from './alarms.ts'
 import { type Clock, createSystemClock } from './clock.ts'
 import { type CommandResult, createRelayCommander, type MqttLink, type RelayCommander } from './commands.ts'
+import { checkSwitch, INTERLOCKS } from './interlocks.ts'
 import type { Reading, RelayCommand } from './reading.ts'
 import { createRuleEngine, type RuleEngine, type RuleSet } from './rules.ts'
 
@@ -25,6 +26,12 @@ export interface Automation {
   /** Feed every verified reading (MeterRecord fields); returns the rule commands sent. */
   onReading(reading: Reading | Record<string, unknown>): RelayCommand[]
   send(command: RelayCommand): Promise<CommandResult>
+  /**
+   * A person's command (relay API, voice): checked against the safety interlocks first
+   * (interlocks.ts: InterlockRefusedError, SafetyConfirmationRequiredError), sent forced when a
+   * hold is overridden with `confirm`. Resolves with the first failure or the last confirmation.
+   */
+  switch(command: RelayCommand, options?: { confirm?: boolean }): Promise<CommandResult>
   engine: RuleEngine
   alarms: AlarmManager
   commander: RelayCommander
@@ -39,13 +46,17 @@ export function createAutomation(options: AutomationOptions): Automation {
     ...(options.commandTimeoutMs === undefined ? {} : { timeoutMs: options.commandTimeoutMs }),
   })
   const send = (command: RelayCommand) => commander.send(command)
+  const alarms = createAlarmManager({ ...options.alarms, clock, sendCommand: send })
   const engine = createRuleEngine({
     rules: options.rules,
     clock,
     sendCommand: send,
     ...(options.resendAfterS === undefined ? {} : { resendAfterS: options.resendAfterS }),
+    holds: () => ({
+      latched: alarms.interlockInputs().latched.reduce((mask, l) => mask | l.mask, 0),
+      suspendRules: alarms.list().some((a) => a.active && INTERLOCKS[a.hazard].suspendRules),
+    }),
   })
-  const alarms = createAlarmManager({ ...options.alarms, clock, sendCommand: send })
   const onRelay = (channel: number, on: boolean) => alarms.observeRelay(channel, on)
   let running = false
   return {
@@ -53,6 +64,15 @@ export function createAutomation(options: AutomationOptions): Automation {
     alarms,
     commander,
     send,
+    async switch(command, switchOptions = {}) {
+      const commands = checkSwitch(command, alarms.interlockInputs(), switchOptions)
+      let result: CommandResult | undefined
+      for (const c of commands) {
+        result = await send(c)
+        if (result.status !== 'confirmed') return result
+      }
+      return result as CommandResult
+    },
     async start() {
       if (running) return
       running = true

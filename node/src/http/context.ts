@@ -135,9 +135,9 @@ export interface RoutesContext {
   biller: Pick<Biller, 'markPaid' | 'retry'>
   grants: GrantStore
   history: ReadingHistory
-  automation: Pick<Automation, 'send'> & {
+  automation: Pick<Automation, 'send' | 'switch'> & {
     engine: Pick<RuleEngine, 'setRules'>
-    alarms: Pick<AlarmManager, 'list' | 'acknowledge'>
+    alarms: Pick<AlarmManager, 'list' | 'acknowledge' | 'interlockInputs'>
     commander: Pick<RelayCommander, 'outputs'>
   }
   rules: Pick<RuleStore, 'current' | 'replace' | 'put' | 'delete'>

@@ -6,6 +6,7 @@
 
 import type { Alarm as AlarmView, Bill as BillView } from '#protocol/api/types.ts'
 import type { Alarm } from '../automation/alarms.ts'
+import { alarmHolds } from '../automation/interlocks.ts'
 import type { BillRecord } from '../billing/store.ts'
 
 export function billView(bill: BillRecord): BillView {
@@ -56,5 +57,6 @@ export function alarmView(alarm: Alarm): AlarmView {
     deviceReacted: alarm.reacted,
     severity: alarm.severity === 'deviceDidNotReact' ? 'escalated' : 'alarm',
     resends: alarm.resends,
+    ...alarmHolds(alarm),
   }
 }

@@ -57,7 +57,7 @@ export function createCommandHandler(
         const fanBefore = sim.relays.fanSpeed()
         if (command.action !== 'query' && !sim.relays.command(command.relay, command.action)) {
           log.info(
-            `refused ${key} ${command.action}: the appliance circuits stay off while gas or water is detected`,
+            `refused ${key} ${command.action}: a safety interlock holds relay ${command.relay} while hazards ${sim.relays.snapshot().hazards} are detected (protocol/meter/interlocks.ts)`,
           )
         }
         const extra: Record<string, string | number> = { [key]: onOff((sim.relays.outputs() & bit) !== 0) }
@@ -67,7 +67,8 @@ export function createCommandHandler(
         return
       }
       case 'fanSpeed': {
-        if (command.speed !== 'query') sim.relays.setFanSpeed(command.speed)
+        if (command.speed !== 'query' && !sim.relays.setFanSpeed(command.speed))
+          log.info(`refused FanSpeed ${command.speed}: a safety interlock holds the fan (relay 1)`)
         reportRelays(before, { FanSpeed: sim.relays.fanSpeed() })
         return
       }

@@ -75,8 +75,11 @@ export function parseCommand(name: string, payload: Uint8Array, maxPeriodDays: n
     if (word === 'on' || word === '1') return { kind: 'power', relay, action: 'on' }
     if (word === 'off' || word === '0') return { kind: 'power', relay, action: 'off' }
     if (word === 'toggle') return { kind: 'power', relay, action: 'toggle' }
+    // A person's confirmed override of a safety interlock (protocol/meter/interlocks.ts).
+    if (word === 'forceon') return { kind: 'power', relay, action: 'forceOn' }
+    if (word === 'forceoff') return { kind: 'power', relay, action: 'forceOff' }
     throw new InvalidCommandError(
-      `POWER${relay} takes ON, OFF, TOGGLE, 1 or 0, got ${JSON.stringify(body.slice(0, 20))}`,
+      `POWER${relay} takes ON, OFF, TOGGLE, FORCEON, FORCEOFF, 1 or 0, got ${JSON.stringify(body.slice(0, 20))}`,
     )
   }
   if (lower === 'fanspeed') {

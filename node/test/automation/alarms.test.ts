@@ -15,7 +15,8 @@ const base: Reading = {
   relays: 0b1000_0000,
   fanSpeed: 0,
 }
-const SAFE_GAS = 0b0101_0000 // vent fan (5) + buzzer (7) on, appliances (8) off
+const SAFE_GAS = 0b0100_0000 // buzzer (7) on, appliances (8) off, nothing else switched
+const LATCHED = 0b0000_0000 // gas cleared: the buzzer stops, the meter keeps the sockets off
 const SAFE_FLAME = 0b1110_0000 // sprinkler (6) + buzzer (7) on, appliances still on
 
 function setup(opts: Parameters<typeof createAlarmManager>[0] extends infer O ? Partial<O> : never = {}) {
@@ -57,7 +58,7 @@ describe('hazard alarms', () => {
     expect(alarm).toMatchObject({ hazard: 'gas', severity: 'alarm', active: true, reacted: true })
     expect(t.broadcasts).toEqual(['raised:gas:alarm'])
     // The hazard goes away: the alarm stays listed (latched) until acknowledged.
-    for (let i = 0; i < 10; i++) t.feed({ hazards: 0, relays: SAFE_GAS })
+    for (let i = 0; i < 10; i++) t.feed({ hazards: 0, relays: LATCHED })
     expect(t.manager.list()).toMatchObject([{ id: alarm!.id, active: false }])
     t.clock.advance(3_600_000)
     expect(t.manager.list()).toHaveLength(1)
@@ -67,7 +68,10 @@ describe('hazard alarms', () => {
     expect(t.manager.list({ includeClosed: true })).toHaveLength(1)
     expect(events).toEqual(['raised:gas', 'reacted:gas', 'cleared:gas', 'acknowledged:gas', 'closed:gas'])
     expect(t.broadcasts).toEqual(['raised:gas:alarm', 'closed:gas:alarm'])
-    expect(t.sent).toEqual([])
+    // Closed: the sockets the meter latched off come back (no calm reading was seen before this
+    // alarm, so "before" is the normal state: sockets on).
+    expect(t.sent).toEqual([{ kind: 'power', channel: 8, on: true }])
+    expect(acked.restored).toEqual([{ kind: 'power', channel: 8, on: true }])
   })
 
   it('raises after T seconds of continuous presence even with fewer readings', () => {

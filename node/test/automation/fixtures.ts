@@ -5,8 +5,9 @@
  * mock, standing in for the hardware.
  */
 import mqtt, { type MqttClient } from 'mqtt'
+import { interlockMasks } from '#protocol/meter/interlocks.ts'
 import { waitUntil } from '../../../test/support/wait.ts'
-import { HAZARD_BIT, RELAY, type Reading } from '../../src/automation/reading.ts'
+import { RELAY, type Reading } from '../../src/automation/reading.ts'
 import { startTestBroker, type TestUsers } from '../mqtt/users.ts'
 
 export interface Broker {
@@ -82,13 +83,15 @@ export async function startDevice(
         device.relays = on ? device.relays | (1 << (channel - 1)) : device.relays & ~(1 << (channel - 1))
         await publish(`stat/${meter}/RESULT`, JSON.stringify({ [`POWER${channel}`]: on ? 'ON' : 'OFF' }))
       }
-      if (bits & HAZARD_BIT.flame) await set(RELAY.sprinkler, true)
-      if (bits & HAZARD_BIT.gas) {
-        await set(RELAY.ventFan, true)
-        await set(RELAY.appliances, false)
+      // The firmware's local reaction: the interlock matrix (forced relays; locked ones are left).
+      const masks = interlockMasks(bits)
+      for (let channel = 1; channel <= 8; channel++) {
+        const bit = 1 << (channel - 1)
+        const on = (device.relays & bit) !== 0
+        if (masks.forcedOn & bit && !on) await set(channel, true)
+        if (masks.forcedOff & bit && on) await set(channel, false)
       }
-      if (bits & HAZARD_BIT.water) await set(RELAY.appliances, false)
-      if (bits !== 0) await set(RELAY.buzzer, true)
+      if (masks.forcedOff & 1) device.fanSpeed = 0
     },
     reading(fields = {}) {
       return {
@@ -115,7 +118,7 @@ export async function startDevice(
     const power = new RegExp(`^cmnd/${meter}/POWER([1-8])$`).exec(topic)
     if (power) {
       const channel = Number(power[1])
-      const on = /^(on|1)$/i.test(text)
+      const on = /^(force)?(on|1)$/i.test(text)
       device.relays = on ? device.relays | (1 << (channel - 1)) : device.relays & ~(1 << (channel - 1))
       const state = on ? 'ON' : 'OFF'
       void publish(`stat/${meter}/RESULT`, JSON.stringify({ [`POWER${channel}`]: state }))

@@ -275,6 +275,84 @@ describe('safety relays during a hazard', () => {
   })
 })
 
+describe('interlocks during a fire (protocol/meter/interlocks.ts)', () => {
+  const ac: Rule = {
+    id: 'ac',
+    kind: 'thermostat',
+    enabled: true,
+    relay: 2,
+    onAtCenti: 3100,
+    offAtCenti: 2800,
+    minOnS: 0,
+    minOffS: 0,
+  }
+
+  it('does not switch the fan or the AC on at 39.9 °C while the meter reports a fire', () => {
+    // The simulation: the flame heats the room by 15 °C (24.9 → 39.9 °C).
+    const h = harness(ruleSet([fan, ac]))
+    expect(h.step({ temperatureCenti: 2490 })).toEqual([])
+    expect(h.step({ temperatureCenti: 3990, hazards: 1 })).toEqual([])
+    expect(h.step({ temperatureCenti: 3990, hazards: 1 }, 10 * MIN)).toEqual([])
+    expect(h.sent).toEqual([])
+    // The fire is out and the open alarm no longer holds anything: comfort resumes.
+    expect(h.step({ temperatureCenti: 3990, hazards: 0 }, MIN)).toEqual([
+      { kind: 'fanSpeed', speed: 3 },
+      { kind: 'power', channel: 2, on: true },
+    ])
+  })
+
+  it('keeps rules off the relays an open alarm latched off, and suspends them while it is active', () => {
+    let holds = { latched: 0b11, suspendRules: true } // fire alarm active (node debounce), fan and AC latched
+    const clock = createFakeClock(T0)
+    const sent: RelayCommand[] = []
+    const engine = createRuleEngine({
+      rules: ruleSet([fan, ac, { ...ac, id: 'lights', relay: 3 }]),
+      clock,
+      sendCommand: (c) => sent.push(c),
+      holds: () => holds,
+    })
+    const reading = {
+      time: 0,
+      powerW: 0,
+      temperatureCenti: 3990,
+      light: 500,
+      gas: 0,
+      water: 0,
+      hazards: 0,
+      relays: 0,
+      fanSpeed: 0,
+    }
+    expect(engine.evaluate(reading)).toEqual([])
+    holds = { latched: 0b11, suspendRules: false } // cleared, not acknowledged
+    clock.advance(MIN)
+    expect(engine.evaluate(reading)).toEqual([{ kind: 'power', channel: 3, on: true }])
+    expect(() => engine.override('fan', 2)).toThrow(OverrideError)
+  })
+
+  it('refuses overrides of relays the fire holds and lets the lights be switched', () => {
+    const h = harness(ruleSet([]))
+    h.step({ hazards: 1 })
+    expect(() => h.engine.override('fan', 2)).toThrow(/held by a safety interlock \(fire detected\)/)
+    expect(() => h.engine.override(6, false)).toThrow(OverrideError)
+    expect(h.engine.override(3, true)).toEqual({ kind: 'power', channel: 3, on: true })
+  })
+
+  it('a flood leaves the comfort rules running but keeps them off the appliance circuits', () => {
+    const sockets: Rule = {
+      id: 's',
+      kind: 'schedule',
+      enabled: true,
+      relay: 8,
+      on: true,
+      at: '12:01',
+      days: [1],
+    }
+    const h = harness(ruleSet([fan, sockets]))
+    h.step({})
+    expect(h.step({ temperatureCenti: 2700, hazards: 4 }, MIN)).toEqual([{ kind: 'fanSpeed', speed: 1 }])
+  })
+})
+
 describe('rule validation', () => {
   it('accepts the default rule set and round-trips it', () => {
     expect(validateRuleSet(JSON.parse(JSON.stringify(DEFAULT_RULE_SET)))).toEqual(DEFAULT_RULE_SET)

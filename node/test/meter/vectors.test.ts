@@ -31,7 +31,11 @@ function asVector(topic: string, payload: string, meterName: string): Record<str
     const c = parseCommand(name, new TextEncoder().encode(payload), 31)
     switch (c.kind) {
       case 'power':
-        return { kind: 'power', relay: c.relay, action: { off: 0, on: 1, toggle: 2, query: -1 }[c.action] }
+        return {
+          kind: 'power',
+          relay: c.relay,
+          action: { off: 0, on: 1, toggle: 2, forceOn: 3, forceOff: 4, query: -1 }[c.action],
+        }
       case 'fanSpeed':
         return { kind: 'fanSpeed', value: c.speed }
       case 'periodDays':

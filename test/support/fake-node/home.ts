@@ -5,7 +5,9 @@
  */
 import type { StreamEventName, StreamEvents } from '#protocol/api/routes.ts'
 import type { Alarm as AlarmView } from '#protocol/api/types.ts'
-import { type Alarm, AlarmNotFoundError } from '../../../node/src/automation/alarms.ts'
+import { type Alarm, AlarmNotFoundError, HAZARD_REACTIONS } from '../../../node/src/automation/alarms.ts'
+import { checkSwitch, INTERLOCKS, interlockMasks } from '../../../node/src/automation/interlocks.ts'
+import type { RelayCommand } from '../../../node/src/automation/reading.ts'
 import type { RoutesContext } from '../../../node/src/http/context.ts'
 import { alarmView } from '../../../node/src/http/views.ts'
 import type { FakeNodeState } from './fixtures.ts'
@@ -29,7 +31,24 @@ export function alarmOf(view: AlarmView): Alarm {
     reacted: view.deviceReacted,
     resends: view.resends,
     ...(acknowledgedAt === undefined ? {} : { acknowledgedAt }),
-    expected: [],
+    // Acknowledged and cleared: the node has closed it.
+    ...(acknowledgedAt !== undefined && !view.active ? { closedAt: acknowledgedAt } : {}),
+    expected: HAZARD_REACTIONS[HAZARD[view.kind]].map((e) => ({ ...e })),
+  }
+}
+
+/** The interlocks the fixture's alarms imply: active ones are hazards the meter reports, open ones latch. */
+function interlockInputs(state: FakeNodeState) {
+  const open = state.alarms.filter((a) => a.active || a.state !== 'acknowledged')
+  return {
+    hazards: state.alarms
+      .filter((a) => a.active)
+      .reduce((bits, a) => bits | INTERLOCKS[HAZARD[a.kind]].bit, 0),
+    latched: open.map((a) => ({
+      hazard: HAZARD[a.kind],
+      alarmId: a.id,
+      mask: interlockMasks(INTERLOCKS[HAZARD[a.kind]].bit).forcedOff,
+    })),
   }
 }
 
@@ -38,8 +57,16 @@ export function fakeAutomation(
   publish: Publish,
   options: { confirmMs: number },
 ): RoutesContext['automation'] {
-  return {
-    async send(command) {
+  const automation: RoutesContext['automation'] = {
+    async switch(command, switchOptions) {
+      let result = { status: 'confirmed' } as Awaited<ReturnType<typeof automation.send>>
+      for (const c of checkSwitch(command, interlockInputs(state), switchOptions)) {
+        result = await automation.send(c)
+        if (result.status !== 'confirmed') return result
+      }
+      return result
+    },
+    async send(command: RelayCommand) {
       const sentAt = Date.now()
       await new Promise((resolve) => setTimeout(resolve, options.confirmMs))
       const elapsedMs = Date.now() - sentAt
@@ -64,6 +91,7 @@ export function fakeAutomation(
     },
     engine: { setRules: () => {} },
     alarms: {
+      interlockInputs: () => interlockInputs(state),
       list: () => state.alarms.map(alarmOf),
       acknowledge(id) {
         const view = state.alarms.find((a) => a.id === id)
@@ -83,4 +111,5 @@ export function fakeAutomation(
       },
     },
   }
+  return automation
 }

@@ -12,9 +12,27 @@ export const KIND_TEXT: Record<Alarm['kind'], string> = {
 }
 
 export const ADVICE: Record<Alarm['kind'], string> = {
-  fire: 'Leave the house and call the fire brigade. The sprinkler is switched on by the meter itself.',
-  gas: 'Do not switch anything on or off by hand; open windows and leave. Sockets are cut and the vent runs.',
+  fire: 'Leave the house and call the fire brigade. The meter runs the sprinkler and has stopped the fans and the air conditioner (moving air feeds a fire).',
+  gas: 'Do not switch anything on or off by hand; open windows and leave. The sockets are cut; the meter switches nothing else (a switch can spark).',
   flood: 'Turn off the water main. The appliance circuits have been cut.',
+}
+
+/** Whether the alarm still waits for a person: active, or cleared but not acknowledged. */
+export const needsAcknowledging = (a: Alarm): boolean => a.state === 'active' || a.state === 'cleared'
+
+/** "Appliance circuits off, Buzzer on": the relays an alarm holds now. */
+export function holdsText(a: Alarm): string {
+  return (a.holds ?? [])
+    .filter((h) => h.state !== 'locked')
+    .map((h) => `${h.name} ${h.state}`)
+    .join(', ')
+}
+
+/** What acknowledging a cleared alarm switches back, in words. */
+export function restoreText(a: Alarm): string {
+  const restores = a.restores ?? []
+  if (restores.length === 0) return 'Acknowledging it lets the relays and rules work as before.'
+  return `Acknowledging it switches back what it held: ${restores.map((r) => `${r.name} ${r.on ? 'on' : 'off'}`).join(', ')}.`
 }
 
 /** The list with `alarm` replacing its earlier state (an alarm event is its whole new state). */
@@ -114,6 +132,14 @@ export class AlarmBanner extends LitElement {
     return this.alarms.filter((a) => a.state === 'active')
   }
 
+  /**
+   * What the banner shows: active alarms and those that cleared before anyone acknowledged them
+   * (they still hold relays off, and someone must know the hazard happened).
+   */
+  get shown(): Alarm[] {
+    return this.alarms.filter(needsAcknowledging)
+  }
+
   override updated(): void {
     if (this.active.length > 0) this.#startSound()
     else this.#stopSound()
@@ -166,22 +192,37 @@ export class AlarmBanner extends LitElement {
     }
   }
 
+  #describe(a: Alarm) {
+    if (a.state === 'cleared') {
+      const held = holdsText(a)
+      return html`<div>
+        <strong>${KIND_TEXT[a.kind] ?? a.kind} — cleared, not acknowledged</strong>
+        <div>The hazard has gone${held ? `; still held: ${held}` : ''}. ${restoreText(a)}</div>
+        <div class="small">
+          Raised ${new Date(a.raisedAt).toLocaleString()} · cleared
+          ${a.clearedAt ? new Date(a.clearedAt).toLocaleString() : ''}
+        </div>
+      </div>`
+    }
+    return html`<div>
+      <strong>⚠ ${KIND_TEXT[a.kind] ?? a.kind}${a.severity === 'escalated' ? ' — escalated' : ''}</strong>
+      <div>${ADVICE[a.kind] ?? ''}</div>
+      <div class="small">
+        Raised ${new Date(a.raisedAt).toLocaleString()} ·
+        ${a.deviceReacted ? 'the meter has reacted' : 'the meter has NOT confirmed its safety reaction'}
+      </div>
+    </div>`
+  }
+
   override render() {
-    const active = this.active
+    const shown = this.shown
     const error = this.error || this.#alarms.error
-    if (active.length === 0)
-      return error ? html`<p class="error small" role="alert">Alarms: ${error}</p>` : ''
-    return html`<section class="banner" role="alert" aria-live="assertive" aria-label="Active alarms">
-      ${active.map(
-        (a) => html`<div class="alarm">
-          <div>
-            <strong>⚠ ${KIND_TEXT[a.kind] ?? a.kind}${a.severity === 'escalated' ? ' — escalated' : ''}</strong>
-            <div>${ADVICE[a.kind] ?? ''}</div>
-            <div class="small">
-              Raised ${new Date(a.raisedAt).toLocaleString()} ·
-              ${a.deviceReacted ? 'the meter has reacted' : 'the meter has NOT confirmed its safety reaction'}
-            </div>
-          </div>
+    if (shown.length === 0) return error ? html`<p class="error small" role="alert">Alarms: ${error}</p>` : ''
+    const label = this.active.length > 0 ? 'Active alarms' : 'Alarms not acknowledged'
+    return html`<section class="banner" role="alert" aria-live="assertive" aria-label=${label}>
+      ${shown.map(
+        (a) => html`<div class="alarm" data-state=${a.state}>
+          ${this.#describe(a)}
           <button @click=${() => this.#ack(a)} ?disabled=${this.acking === a.id || this.#session.readOnly} aria-label="Acknowledge ${KIND_TEXT[a.kind] ?? a.kind} alarm">
             ${this.acking === a.id ? 'Acknowledging…' : 'Acknowledge'}
           </button>

@@ -2,11 +2,40 @@ import { css, html, LitElement } from 'lit'
 import { ApiError, api, errorText } from '../lib/api.ts'
 import { SessionController } from '../lib/session.ts'
 import { StreamResource } from '../lib/stream-resource.ts'
-import type { RelayEvent, RelayState, Relays } from '../lib/types.ts'
+import type { Alarm, RelayEvent, RelayState, Relays } from '../lib/types.ts'
+import { needsAcknowledging } from './alarm-banner.ts'
 import { type Load, renderLoad } from './load-state.ts'
 import { shared } from './styles.ts'
 
 const FAN_TEXT = ['off', 'low', 'medium', 'high']
+
+/** A refusal the resident chose: the override dialog was cancelled. */
+class OverrideCancelledError extends Error {
+  override name = 'OverrideCancelledError'
+}
+
+/**
+ * Sends a switch; when the node answers that a safety interlock holds the relay
+ * (SafetyConfirmationRequiredError, docs/automation.md), asks the resident in a confirm dialog and
+ * sends it again with `confirm: true` only if they accept. Gas refusals (InterlockRefusedError)
+ * are not offered an override: the node refuses those whatever the request says.
+ */
+async function withOverrideConfirmation<T>(send: (confirm: boolean) => Promise<T>): Promise<T> {
+  try {
+    return await send(false)
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.error !== 'SafetyConfirmationRequiredError') throw error
+    // The node's message tells an API caller to resend with "confirm"; the dialog is that here.
+    const reason = error.message.replace(
+      /,? (or )?repeat the request with "confirm": true( to switch it now)?$/,
+      '',
+    )
+    if (!window.confirm(`${reason}.\n\nOverride the safety interlock?`)) {
+      throw new OverrideCancelledError('Not switched: the safety interlock stays in force.')
+    }
+    return send(true)
+  }
+}
 
 /**
  * Relay switches and fan speed showing the state the meter reports, never the state asked for:
@@ -71,6 +100,14 @@ export class RelayPanel extends LitElement {
     fetch: () => api.relays(),
     apply: { relay: (relays, event) => this.#apply(relays, event) },
   })
+  /**
+   * The open alarms, for what each relay is held by: a relay that stays off after an alarm must
+   * say why, and how to get it back (acknowledge the alarm).
+   */
+  #alarms = new StreamResource<Alarm[]>(this, {
+    fetch: async () => (await api.alarms()).alarms,
+    reloadOn: { alarm: true },
+  })
   /** Channel (or "fan") → requested state, while waiting for the meter. */
   declare pending: Record<string, boolean | number>
   declare errors: Record<string, string>
@@ -125,7 +162,9 @@ export class RelayPanel extends LitElement {
     this.pending = { ...this.pending, [key]: on }
     this.errors = { ...this.errors, [key]: '' }
     try {
-      const result = await api.setRelay({ params: { channel: relay.channel }, body: { on } })
+      const result = await withOverrideConfirmation((confirm) =>
+        api.setRelay({ params: { channel: relay.channel }, body: confirm ? { on, confirm } : { on } }),
+      )
       if (result.confirmed) this.#report({ channel: result.channel, on: result.on })
       this.#clear(key)
     } catch (error) {
@@ -138,7 +177,9 @@ export class RelayPanel extends LitElement {
     this.pending = { ...this.pending, fan: speed }
     this.errors = { ...this.errors, fan: '' }
     try {
-      const result = await api.setFan({ body: { speed } })
+      const result = await withOverrideConfirmation((confirm) =>
+        api.setFan({ body: confirm ? { speed, confirm } : { speed } }),
+      )
       if (result.confirmed) this.#report({ fanSpeed: result.speed })
       this.#clear('fan')
     } catch (error) {
@@ -147,16 +188,31 @@ export class RelayPanel extends LitElement {
     }
   }
 
+  /** "held off by the gas alarm (cleared, not acknowledged): acknowledge it on the Safety page …". */
+  #heldBy(channel: number): string {
+    for (const a of this.#alarms.value ?? []) {
+      const hold = (a.holds ?? []).find((h) => h.channel === channel)
+      if (hold === undefined || (a.state === 'acknowledged' && !a.active)) continue
+      const what = hold.state === 'locked' ? 'no switching' : `held ${hold.state}`
+      return needsAcknowledging(a) && !a.active
+        ? `${what} by the ${a.kind} alarm, which has cleared: acknowledge it on the Safety page to restore`
+        : `${what} by the ${a.kind} alarm`
+    }
+    return ''
+  }
+
   #relay(r: RelayState) {
     const key = String(r.channel)
     const waiting = key in this.pending
     const error = this.errors[key]
+    const held = this.#heldBy(r.channel)
     return html`<li data-channel=${r.channel}>
       <div>
         <div id="relay-${r.channel}">${r.name}</div>
         <div class="state" aria-live="polite">
           ${waiting ? `pending — waiting for the meter to switch ${(this.pending[key] ?? !r.on) ? 'on' : 'off'}` : r.known ? `meter reports ${r.on ? 'on' : 'off'}` : 'not reported by the meter yet'}
         </div>
+        ${held ? html`<div class="state" data-held>${held}</div>` : ''}
         ${error ? html`<div class="error small" role="alert">${error}</div>` : ''}
       </div>
       <button role="switch" aria-checked=${r.on ? 'true' : 'false'} aria-labelledby="relay-${r.channel}"

@@ -3,6 +3,7 @@
 import type { RouteHandlers } from '#protocol/api/routes.ts'
 import type { Relays } from '#protocol/api/types.ts'
 import { InvalidInputError } from '#protocol/errors.ts'
+import { checkSwitch, RELAY_NAMES } from '../../automation/interlocks.ts'
 import { isChannel, MAX_FAN_SPEED, RELAY_COUNT, type RelayCommand } from '../../automation/reading.ts'
 import { validateRuleSet } from '../../automation/rule-schema.ts'
 import { answer, commandsFor } from '../../voice/answer.ts'
@@ -12,17 +13,6 @@ import { HttpError } from '../errors.ts'
 import { jsonObject } from '../params.ts'
 
 export type HomeContext = Pick<RoutesContext, 'automation' | 'history' | 'rules' | 'devices' | 'bills'>
-
-const RELAY_NAMES = [
-  'Ceiling fan',
-  'Air conditioner',
-  'Main lights',
-  'Night light',
-  'Vent fan',
-  'Sprinkler valve',
-  'Buzzer',
-  'Appliance circuits',
-]
 
 /** Relay and fan states: as the meter last reported them, else as its last record showed them. */
 function outputs(ctx: Pick<HomeContext, 'automation' | 'history'>): Relays {
@@ -45,8 +35,12 @@ export function homeRoutes(
   RouteHandlers,
   'relays' | 'setRelay' | 'setFan' | 'rules' | 'replaceRules' | 'putRule' | 'deleteRule' | 'command'
 > {
-  const sendConfirmed = async (command: RelayCommand) => {
-    const result = await ctx.automation.send(command)
+  // A person's command: the safety interlocks decide first (a 409 names why), then the meter.
+  const sendConfirmed = async (command: RelayCommand, confirm: unknown) => {
+    if (confirm !== undefined && typeof confirm !== 'boolean') {
+      throw new InvalidInputError('"confirm" must be true or false (true overrides a safety interlock)')
+    }
+    const result = await ctx.automation.switch(command, { confirm: confirm === true })
     if (result.status !== 'confirmed') {
       throw new HttpError(504, `the meter did not confirm the command (${result.reason ?? 'failed'})`, {
         reason: result.reason ?? 'failed',
@@ -61,7 +55,7 @@ export function homeRoutes(
       if (!isChannel(channel)) throw new InvalidInputError(`relay channel must be 1..${RELAY_COUNT}`)
       const body = jsonObject(await r.json())
       if (typeof body.on !== 'boolean') throw new InvalidInputError('body must be { "on": true | false }')
-      await sendConfirmed({ kind: 'power', channel, on: body.on })
+      await sendConfirmed({ kind: 'power', channel, on: body.on }, body.confirm)
       return { channel, on: body.on, confirmed: true as const }
     },
     setFan: async (r) => {
@@ -70,7 +64,7 @@ export function homeRoutes(
       if (!Number.isInteger(speed) || (speed as number) < 0 || (speed as number) > MAX_FAN_SPEED) {
         throw new InvalidInputError(`body must be { "speed": 0..${MAX_FAN_SPEED} }`)
       }
-      await sendConfirmed({ kind: 'fanSpeed', speed: speed as number })
+      await sendConfirmed({ kind: 'fanSpeed', speed: speed as number }, body.confirm)
       return { speed: speed as number, confirmed: true as const }
     },
     ...ruleRoutes(ctx),
@@ -134,8 +128,11 @@ function commandRoute(ctx: HomeContext): RouteHandlers['command'] {
       ...(latest ? { powerW: latest.powerW, temperatureCenti: Math.round(latest.temperatureC * 100) } : {}),
       ...(open?.total ? { bill: { energyWh: open.energyWh, totalWei: BigInt(open.total) } } : {}),
     })
+    // Spoken commands never override a safety interlock: a refusal says why (409), nothing is sent.
+    const commands = commandsFor(intent)
+    for (const command of commands) checkSwitch(command, ctx.automation.alarms.interlockInputs())
     const failures: string[] = []
-    for (const command of commandsFor(intent)) {
+    for (const command of commands) {
       const result = await ctx.automation.send(command)
       if (result.status !== 'confirmed')
         failures.push(command.kind === 'power' ? `relay ${command.channel}` : 'fan')
