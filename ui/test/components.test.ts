@@ -640,7 +640,7 @@ describe('pairing', () => {
     await expect
       .poll(() =>
         p
-          .getByRole('button', { name: /with the built-in dev wallet/ })
+          .getByRole('button', { name: /built-in dev wallet/ })
           .first()
           .isDisabled(),
       )

@@ -82,7 +82,7 @@ export class RulesEditor extends LitElement {
   }
 
   #enabled(rule: { id: string; enabled: boolean }, label: string) {
-    return html`<label style="flex-direction:row;align-items:center"><input type="checkbox" .checked=${rule.enabled}
+    return html`<label class="inline"><input type="checkbox" .checked=${rule.enabled}
       @change=${(e: Event) =>
         this.#edit<{ id: string; enabled: boolean }>(rule.id, (r) => {
           r.enabled = (e.target as HTMLInputElement).checked

@@ -26,7 +26,7 @@ export class SafetyView extends LitElement {
   })
 
   override render() {
-    return html`<h2>Safety</h2>
+    return html`<h1>Safety</h1>
       <section class="card" aria-labelledby="notify-h">
         <h3 id="notify-h">Alarm notifications on this device</h3>
         <zkm-notification-toggle></zkm-notification-toggle>
@@ -38,7 +38,7 @@ export class SafetyView extends LitElement {
           (alarms) =>
             alarms.length === 0
               ? html`<p class="muted">No alarms. Fire, gas and water sensors are watched by the meter, which reacts on its own.</p>`
-              : html`<div class="table-wrap"><table>
+              : html`<div class="table-wrap" tabindex="0" role="region" aria-label="Alarms, table"><table>
                   <thead><tr><th scope="col">Kind</th><th scope="col">State</th><th scope="col">Raised</th><th scope="col">Meter reacted</th></tr></thead>
                   <tbody>${[...alarms].reverse().map(
                     (
