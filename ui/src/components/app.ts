@@ -75,7 +75,8 @@ export class ZkmApp extends LitElement {
         align-items: center;
         justify-content: space-between;
         gap: 0.5rem;
-        padding: 0.6rem 1rem;
+        /* Full-width bars, their content lined up with main's 1100 px column. */
+        padding: 0.6rem max(1rem, calc((100% - 1100px) / 2 + 1rem));
         background: var(--card);
       }
       .brand {
@@ -95,9 +96,8 @@ export class ZkmApp extends LitElement {
         flex-wrap: wrap;
         gap: 0.25rem;
         list-style: none;
-        margin: 0 auto;
-        padding: 0.35rem 1rem;
-        max-width: calc(1100px - 2rem);
+        margin: 0;
+        padding: 0.35rem max(1rem, calc((100% - 1100px) / 2 + 1rem));
       }
       nav a {
         display: block;
@@ -138,6 +138,7 @@ export class ZkmApp extends LitElement {
         padding: 1rem;
       }
       .conn {
+        margin-left: auto;
         font-size: 0.8rem;
       }
       .conn.open::before {

@@ -148,6 +148,15 @@ export const shared = css`
     z-index: 1;
     background: var(--card);
   }
+  /* On a phone the key column wraps (a period is 3 short lines), leaving room for the next one. */
+  @media (max-width: 40rem) {
+    .table-wrap th:first-child,
+    .table-wrap td:first-child {
+      white-space: normal;
+      min-width: 6rem;
+      max-width: 9rem;
+    }
+  }
   /* Tables scroll sideways inside their card on a phone rather than wrapping hashes letter by letter. */
   .table-wrap td,
   .table-wrap th {
