@@ -1,4 +1,5 @@
 import { css, html, LitElement } from 'lit'
+import { keyed } from 'lit/directives/keyed.js'
 import type { Principal } from '#protocol/api/types.ts'
 import { ApiError, api, errorText } from '../lib/api.ts'
 import { nodeReachable, onReachability } from '../lib/reachability.ts'
@@ -185,11 +186,19 @@ export class ZkmApp extends LitElement {
   #off: (() => void)[] = []
   /** The route changed by navigation: focus the new view's heading once it is rendered. */
   #focusView = false
+  /**
+   * While the node is down the views stay mounted but hidden, so an unsaved edit survives a short
+   * outage. A view first shown during the outage only has its failed loads: it is mounted afresh
+   * (a new key) when the node is back.
+   */
+  #viewKey = 0
+  #mountedWhileDown = false
   #onHash = () => {
     const route = parseRoute(location.hash)
     if (route === this.route) return
     this.route = route
     this.#focusView = true
+    if (this.nodeDown) this.#mountedWhileDown = true
   }
 
   constructor() {
@@ -300,6 +309,13 @@ export class ZkmApp extends LitElement {
       await api.logout()
     } finally {
       this.#unpaired()
+    }
+  }
+
+  override willUpdate(): void {
+    if (this.#mountedWhileDown && !this.nodeDown) {
+      this.#mountedWhileDown = false
+      this.#viewKey++
     }
   }
 
@@ -416,7 +432,7 @@ export class ZkmApp extends LitElement {
           )}
         </ul>
       </nav>
-      <main>${down ? this.#down() : this.#content()}</main>`
+      <main>${down ? this.#down() : ''}<div ?hidden=${down}>${this.#content()}</div></main>`
   }
 
   #content() {
@@ -428,7 +444,7 @@ export class ZkmApp extends LitElement {
         }
         <zkm-alarm-banner></zkm-alarm-banner>
         <zkm-setup-banner></zkm-setup-banner>
-        ${this.#view()}`
+        ${keyed(this.#viewKey, this.#view())}`
   }
 }
 customElements.define('zkm-app', ZkmApp)
