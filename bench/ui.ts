@@ -14,7 +14,8 @@
  *   against the real node serving ui/dist.
  * - `view_switch_p95_ms`: a click on a navigation tab → the new view shown with its data (its h1
  *   focused and no "Loading" left in the app), p95 over every tab in turn, 5 rounds, in one page
- *   against the fake node. Target ≤ 100 ms.
+ *   against the fake node. Target ≤ 100 ms. `view_shown_p95_ms`: until the view is rendered with
+ *   its h1 focused, before its data arrives.
  */
 import { readdir, readFile, stat } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
@@ -56,8 +57,8 @@ const FIRST_VALUE = `(() => {
   return false
 })()`
 
-// Runs in the page: clicks the tab `path` and resolves with the ms until the new view has its
-// heading focused and nothing in the app says "Loading" (polled every frame).
+// Runs in the page: clicks the tab `path` and resolves with the ms until the new view is shown (its
+// heading focused) and until it has its data (nothing in the app says "Loading"), polled every frame.
 const SWITCH = `(async (path) => {
   const app = document.querySelector('zkm-app').shadowRoot
   const text = (root) => [...root.children].map((c) => (c.shadowRoot ? text(c.shadowRoot) : '') + text(c)).join(' ') +
@@ -68,11 +69,14 @@ const SWITCH = `(async (path) => {
     return el && el.tagName === 'H1'
   }
   const link = app.querySelector('nav a[href="#' + path + '"]')
+  let shown
   const start = performance.now()
   link.click()
   for (;;) {
     await new Promise((r) => requestAnimationFrame(r))
-    if (location.hash === '#' + path && focusedH1() && !/Loading/.test(text(app))) return performance.now() - start
+    if (location.hash !== '#' + path || !focusedH1()) continue
+    shown ??= performance.now() - start
+    if (!/Loading/.test(text(app))) return { shown, loaded: performance.now() - start }
   }
 })`
 
@@ -84,16 +88,21 @@ function percentile(values: number[], p: number): number {
 }
 
 /** View switches in one paired page: every tab in turn, `rounds` times. */
-async function viewSwitches(browser: Browser, server: FakeNode, rounds = 5): Promise<number[]> {
+async function viewSwitches(
+  browser: Browser,
+  server: FakeNode,
+  rounds = 5,
+): Promise<{ shown: number[]; loaded: number[] }> {
   const page = await browser.newPage()
   await page.goto(server.url, { waitUntil: 'commit' })
   await page.waitForFunction(FIRST_VALUE, undefined, { polling: 'raf', timeout: 10_000 })
-  const times: number[] = []
+  const times = { shown: [] as number[], loaded: [] as number[] }
   for (let round = 0; round < rounds; round++) {
     for (const path of [...ROUTE_PATHS.slice(1), ROUTE_PATHS[0]!]) {
-      const t = await page.evaluate<number>(`${SWITCH}(${JSON.stringify(path)})`)
-      times.push(t)
-      if (process.env.BENCH_VERBOSE) console.log(path, Math.round(t))
+      const t = await page.evaluate<{ shown: number; loaded: number }>(`${SWITCH}(${JSON.stringify(path)})`)
+      times.shown.push(t.shown)
+      times.loaded.push(t.loaded)
+      if (process.env.BENCH_VERBOSE) console.log(path, Math.round(t.shown), Math.round(t.loaded))
     }
   }
   await page.close()
@@ -150,7 +159,7 @@ const servers: FakeNode[] = []
 let rest: number[]
 let streamed: number[]
 let real: number[] | undefined
-let switches: number[]
+let switches: { shown: number[]; loaded: number[] }
 try {
   const withReading = await startFakeNode({ dist })
   servers.push(withReading)
@@ -173,8 +182,9 @@ const figures = {
   first_value_ms: Math.round(median(rest)),
   first_value_max_ms: Math.round(Math.max(...rest)),
   first_stream_value_ms: Math.round(median(streamed)),
-  view_switch_p95_ms: Math.round(percentile(switches, 95)),
-  view_switch_median_ms: Math.round(median(switches)),
+  view_switch_p95_ms: Math.round(percentile(switches.loaded, 95)),
+  view_switch_median_ms: Math.round(median(switches.loaded)),
+  view_shown_p95_ms: Math.round(percentile(switches.shown, 95)),
   ...(real ? { node_first_value_ms: Math.round(median(real)) } : {}),
 }
 console.log(
@@ -182,7 +192,7 @@ console.log(
 )
 console.log(`first value over the stream (no stored reading): median ${figures.first_stream_value_ms} ms`)
 console.log(
-  `view switch (tab click → view with its data): p95 ${figures.view_switch_p95_ms} ms, median ${figures.view_switch_median_ms} ms over ${switches.length} switches (target ≤ 100 ms p95)`,
+  `view switch (tab click → view with its data): p95 ${figures.view_switch_p95_ms} ms, median ${figures.view_switch_median_ms} ms over ${switches.loaded.length} switches (target ≤ 100 ms p95); view shown (its h1 focused, before its data): p95 ${figures.view_shown_p95_ms} ms`,
 )
 if (real)
   console.log(`first live value from the node at ${values.url}: median ${Math.round(median(real))} ms`)
