@@ -77,8 +77,11 @@ export class ZkmApp extends LitElement {
         justify-content: space-between;
         gap: 0.5rem;
         /* Full-width bars, their content lined up with main's 1100 px column. */
-        padding: 0.6rem max(1rem, calc((100% - 1100px) / 2 + 1rem));
+        padding: 0.6rem max(1rem, calc((100% - 1100px) / 2));
         background: var(--card);
+      }
+      header.alone {
+        border-bottom: 1px solid var(--line);
       }
       .brand {
         font-weight: 700;
@@ -98,7 +101,7 @@ export class ZkmApp extends LitElement {
         gap: 0.25rem;
         list-style: none;
         margin: 0;
-        padding: 0.35rem max(1rem, calc((100% - 1100px) / 2 + 1rem));
+        padding: 0.35rem max(1rem, calc((100% - 1100px) / 2));
       }
       nav a {
         display: block;
@@ -407,7 +410,7 @@ export class ZkmApp extends LitElement {
       return html`<main><h1>Pair this device</h1><p class="muted" role="status">Pairing this device…</p></main>`
     }
     if (this.auth === 'unpaired') {
-      return html`${this.#skipLink()}<header><span class="brand">zkmeter</span></header>
+      return html`${this.#skipLink()}<header class="alone"><span class="brand">zkmeter</span></header>
         <main><zkm-pairing @paired=${(e: CustomEvent<Principal>) => this.#paired(e.detail)}></zkm-pairing></main>`
     }
     const down = this.nodeDown
