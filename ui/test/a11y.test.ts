@@ -9,8 +9,7 @@
  *   link, the sticky phone navigation, key table columns in view on a phone, scrollable regions
  *   reachable by keyboard, one node-down message with Retry, and no CSP violation on the way.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { createRequire } from 'node:module'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
@@ -18,10 +17,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { Alarm } from '#protocol/api/types.ts'
 import { type FakeNode, startFakeNode } from '../../test/support/fake-node.ts'
 import { ROUTES } from '../src/lib/router.ts'
+import { axe, settled, type Violation } from './axe.ts'
 import { type Browser, buildUi, launchBrowser } from './browser.ts'
 
-const AXE_SOURCE = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
-const WCAG_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']
 const SIZES = { desktop: { width: 1280, height: 900 }, phone: { width: 390, height: 844 } } as const
 const SCHEMES = ['light', 'dark'] as const
 
@@ -94,58 +92,6 @@ function cspViolations(p: Page): Promise<string[]> {
   return p
     .evaluate(() => (window as unknown as { cspViolations?: string[] }).cspViolations ?? [])
     .catch(() => [])
-}
-
-/** Waits until nothing in the app says "Loading" (every view shows its data or its error). */
-async function settled(p: Page): Promise<void> {
-  await p.waitForFunction(() => {
-    const text = (root: Element | ShadowRoot): string =>
-      [...root.children].map((c) => (c.shadowRoot ? text(c.shadowRoot) : '') + text(c)).join(' ') +
-      (root instanceof Element ? (root.textContent ?? '') : '')
-    const app = document.querySelector('zkm-app')?.shadowRoot
-    const main = app?.querySelector('main')
-    return !!main && main.children.length > 0 && !/Loading/.test(text(app as ShadowRoot))
-  })
-}
-
-interface Violation {
-  id: string
-  impact: string | null
-  help: string
-  nodes: string[]
-}
-
-/** axe-core's WCAG 2.1 A/AA rules over the whole page, open shadow roots included. */
-async function axe(p: Page): Promise<Violation[]> {
-  // Evaluated through the DevTools protocol: the page's CSP (script-src 'self') does not apply.
-  if (!(await p.evaluate(() => 'axe' in window))) await p.evaluate(AXE_SOURCE)
-  return p.evaluate(async (tags) => {
-    const { axe } = window as unknown as {
-      axe: {
-        run(
-          context: Document,
-          options: object,
-        ): Promise<{
-          violations: {
-            id: string
-            impact: string | null
-            help: string
-            nodes: { target: unknown[]; failureSummary?: string }[]
-          }[]
-        }>
-      }
-    }
-    const result = await axe.run(document, {
-      runOnly: { type: 'tag', values: tags },
-      resultTypes: ['violations'],
-    })
-    return result.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact,
-      help: v.help,
-      nodes: v.nodes.map((n) => `${JSON.stringify(n.target)}: ${n.failureSummary ?? ''}`),
-    }))
-  }, WCAG_TAGS)
 }
 
 describe('axe-core: zero WCAG 2.1 A/AA violations', () => {
