@@ -199,6 +199,53 @@ describe('phone and screen readers', () => {
     }
   })
 
+  it('names every control with its visible text in it (WCAG 2.5.3, label in name)', async () => {
+    server.state.alarms.push({ ...ALARM })
+    await pair()
+    const p = await newPage('desktop', 'light')
+    await p.goto(`${server.url}/#/`)
+    const mismatches: string[] = []
+    for (const route of ROUTES) {
+      await p.evaluate((path) => {
+        location.hash = path
+      }, route.path)
+      await settled(p)
+      mismatches.push(
+        ...(await p.evaluate(() => {
+          const words = (s: string) =>
+            s
+              .toLowerCase()
+              .replace(/[^\p{L}\p{N}°]+/gu, ' ')
+              .trim()
+          const found: string[] = []
+          const walk = (root: Document | ShadowRoot) => {
+            for (const el of root.querySelectorAll('[aria-label]')) {
+              const control = el.matches('button, a, input, select, textarea, [role=switch], [role=tab]')
+              if (!control) continue
+              // A field's visible label is its <label>'s text; a button's or link's its content.
+              const label = el.closest('label')
+              const visible = el.matches('input, select, textarea')
+                ? label
+                  ? [...label.childNodes]
+                      .filter((n) => n.nodeType === Node.TEXT_NODE)
+                      .map((n) => n.textContent)
+                      .join(' ')
+                  : ''
+                : (el.textContent ?? '')
+              const name = el.getAttribute('aria-label') ?? ''
+              if (words(visible) && !words(name).includes(words(visible)))
+                found.push(`${name} ⊅ ${visible.trim()}`)
+            }
+            for (const el of root.querySelectorAll('*')) if (el.shadowRoot) walk(el.shadowRoot)
+          }
+          walk(document)
+          return found
+        })),
+      )
+    }
+    expect([...new Set(mismatches)]).toEqual([])
+  })
+
   it('offers a skip link as the first Tab stop, which moves focus to the view', async () => {
     await pair()
     const p = await newPage('phone', 'dark')
@@ -293,7 +340,7 @@ describe('phone and screen readers', () => {
     const p = await newPage('desktop', 'light')
     await p.goto(`${server.url}/#/home`)
     await settled(p)
-    const field = p.getByLabel('Fan speed 1 from, degrees Celsius')
+    const field = p.getByLabel('Speed 1 from (°C), ceiling fan')
     await field.fill('27')
     await p.route(`${server.url}/api/**`, (route) => route.abort('connectionrefused'))
     server.server.closeAllConnections()

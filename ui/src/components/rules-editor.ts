@@ -96,7 +96,7 @@ export class RulesEditor extends LitElement {
       <div class="row">
         ${rule.steps.map(
           (step, i) => html`<label>Speed ${step.speed} from (°C)
-            <input type="number" step="0.1" inputmode="decimal" .value=${toC(step.atCenti)} aria-label="Fan speed ${step.speed} from, degrees Celsius"
+            <input type="number" step="0.1" inputmode="decimal" .value=${toC(step.atCenti)} aria-label="Speed ${step.speed} from (°C), ceiling fan"
               @change=${(e: Event) =>
                 this.#edit<FanStepsRule>(rule.id, (r) => {
                   r.steps[i]!.atCenti = fromC((e.target as HTMLInputElement).value)
