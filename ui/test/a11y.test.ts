@@ -272,7 +272,15 @@ describe('phone and screen readers', () => {
     await p.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight))
     await expect.poll(async () => (await nav.boundingBox())?.y).toBe(0)
     expect(await p.evaluate(() => window.scrollY)).toBeGreaterThan(300)
+    // Opened on a tab at the row's far end, the row shows it.
+    await p.goto(`${server.url}/#/utility`)
+    await settled(p)
+    const current = p.getByRole('link', { name: 'Utility', exact: true })
+    const [currentBox, rowBox] = [await current.boundingBox(), await nav.boundingBox()]
+    expect(currentBox!.x + currentBox!.width).toBeLessThanOrEqual(rowBox!.x + rowBox!.width + 1)
     // Every tab is still reachable: the row scrolls to the focused one.
+    await p.goto(`${server.url}/#/`)
+    await settled(p)
     const last = p.getByRole('link', { name: 'Utility', exact: true })
     await last.focus()
     const [linkBox, navBox] = [await last.boundingBox(), await nav.boundingBox()]

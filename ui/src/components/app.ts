@@ -322,7 +322,13 @@ export class ZkmApp extends LitElement {
     }
   }
 
-  override updated(): void {
+  override updated(changed: Map<PropertyKey, unknown>): void {
+    // On a phone the tab row scrolls sideways: keep the current tab in sight.
+    if (changed.has('route') || changed.has('auth')) {
+      this.renderRoot
+        .querySelector('nav a[aria-current="page"]')
+        ?.scrollIntoView({ block: 'nearest', inline: 'nearest' })
+    }
     const pairing = this.renderRoot.querySelector<PairingView>('zkm-pairing')
     if (pairing && this.pairError && !pairing.error) {
       pairing.error = this.pairError
