@@ -181,6 +181,84 @@ const HEADINGS: Record<string, string> = {
   '/utility': 'Utility console',
 }
 
+/**
+ * Runs in the page: every enabled control whose edge or fill is below 3:1 against what is behind
+ * it (WCAG 1.4.11, non-text contrast; axe checks text only). A control passes if its border or its
+ * own background stands out at 3:1 from the nearest opaque background behind it.
+ */
+function weakControls(p: Page): Promise<string[]> {
+  return p.evaluate(() => {
+    const rgb = (c: string) => (c.match(/[\d.]+/g) ?? []).map(Number)
+    const opaque = (c: string) => {
+      const v = rgb(c)
+      return v.length >= 3 && (v[3] === undefined || v[3] === 1)
+    }
+    const lum = (c: string) => {
+      const [r, g, b] = rgb(c).map((v) => {
+        const s = v / 255
+        return s <= 0.04045 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4
+      })
+      return 0.2126 * (r ?? 0) + 0.7152 * (g ?? 0) + 0.0722 * (b ?? 0)
+    }
+    const ratio = (a: string, b: string) => {
+      const [x, y] = [lum(a), lum(b)].sort((m, n) => n - m)
+      return ((x ?? 0) + 0.05) / ((y ?? 0) + 0.05)
+    }
+    const behind = (el: Element): string => {
+      let node: Element | null =
+        el.parentElement ?? ((el.getRootNode() as ShadowRoot).host as Element | undefined) ?? null
+      while (node) {
+        const bg = getComputedStyle(node).backgroundColor
+        if (opaque(bg)) return bg
+        node = node.parentElement ?? ((node.getRootNode() as ShadowRoot).host as Element | undefined) ?? null
+      }
+      return getComputedStyle(document.body).backgroundColor
+    }
+    const weak: string[] = []
+    const walk = (root: Document | ShadowRoot) => {
+      for (const el of root.querySelectorAll(
+        'input:not([type=checkbox]):not([type=radio]):not([type=hidden]), select, textarea, button',
+      )) {
+        if ((el as HTMLInputElement).disabled || !el.checkVisibility()) continue
+        const style = getComputedStyle(el)
+        const back = behind(el)
+        const border = Number.parseFloat(style.borderTopWidth) > 0 ? ratio(style.borderTopColor, back) : 1
+        const fill = opaque(style.backgroundColor) ? ratio(style.backgroundColor, back) : 1
+        if (Math.max(border, fill) < 3) {
+          const name = el.getAttribute('aria-label') ?? el.textContent?.trim() ?? el.tagName
+          weak.push(
+            `${el.tagName.toLowerCase()} "${name.slice(0, 40)}": ${Math.max(border, fill).toFixed(2)}:1`,
+          )
+        }
+      }
+      for (const el of root.querySelectorAll('*')) if (el.shadowRoot) walk(el.shadowRoot)
+    }
+    walk(document)
+    return weak
+  })
+}
+
+describe('non-text contrast: every control stands out at 3:1 (WCAG 1.4.11)', () => {
+  for (const scheme of SCHEMES) {
+    it(`every view, ${scheme}`, async () => {
+      server.state.alarms.push({ ...ALARM })
+      await pair()
+      const p = await newPage('desktop', scheme)
+      await p.goto(`${server.url}/#/`)
+      const found: Record<string, string[]> = {}
+      for (const route of ROUTES) {
+        await p.evaluate((path) => {
+          location.hash = path
+        }, route.path)
+        await settled(p)
+        const weak = await weakControls(p)
+        if (weak.length) found[route.label] = weak
+      }
+      expect(found).toEqual({})
+    })
+  }
+})
+
 describe('phone and screen readers', () => {
   it('gives every view one h1 and its own title, and a view switch focuses that heading', async () => {
     await pair()
