@@ -558,7 +558,7 @@ describe('utility console', () => {
     await p.getByRole('textbox', { name: /Base price/ }).fill('40')
     await p.getByRole('button', { name: 'Evening peak' }).click()
     await p.getByText('Prices per hour').click()
-    const h3 = p.getByRole('textbox', { name: 'Price from 3:00 to 4:00 UTC, gwei per Wh' })
+    const h3 = p.getByRole('textbox', { name: '03:00 to 04:00 UTC, price in gwei per Wh' })
     await h3.fill('12.5')
     await h3.dispatchEvent('change')
     await p.getByRole('button', { name: 'Publish tariff' }).click()
@@ -640,7 +640,7 @@ describe('pairing', () => {
     await expect
       .poll(() =>
         p
-          .getByRole('button', { name: /with the built-in dev wallet/ })
+          .getByRole('button', { name: /built-in dev wallet/ })
           .first()
           .isDisabled(),
       )

@@ -20,6 +20,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { addMqttLogin } from '../../test/support/mqtt-login.ts'
 import { fetchAsAdmin } from '../../test/support/node-auth.ts'
 import { reservePort } from '../../test/support/ports.ts'
+import { ROUTES } from '../src/lib/router.ts'
+import { axe, settled, type Violation } from './axe.ts'
 import { type Browser, buildUi, launchBrowser, UI_ROOT } from './browser.ts'
 
 const REPO = join(UI_ROOT, '..')
@@ -334,6 +336,21 @@ describe('UI against the real household node', () => {
       .poll(() => page.getByText('Transformer maintenance, e2e').count(), { timeout: 20_000 })
       .toBe(1)
     expect(await page.getByText('Utility notice · maintenance').count()).toBe(1)
+  })
+
+  it('has no WCAG 2.1 A/AA violation (axe-core) on any view with the real node’s data, light and dark', async () => {
+    const found: Record<string, Violation[]> = {}
+    for (const scheme of ['light', 'dark'] as const) {
+      await page.emulateMedia({ colorScheme: scheme, reducedMotion: 'reduce' })
+      for (const route of ROUTES) {
+        await page.goto(`${base}/#${route.path}`)
+        await settled(page)
+        const violations = await axe(page)
+        if (violations.length) found[`${route.label} (${scheme})`] = violations
+      }
+    }
+    await page.emulateMedia({ colorScheme: null, reducedMotion: null })
+    expect(found).toEqual({})
   })
 
   it('logged no console error in the page', () => {

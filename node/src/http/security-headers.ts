@@ -5,7 +5,8 @@
  * The API's answers are data, never a document to render: their policy allows nothing at all. The
  * UI's policy allows only the node's own scripts (no inline script, no eval), its own styles plus
  * the exact inline <style> blocks of the page it is sent with (by hash: the page's theme
- * variables), data: images (wallet icons), and connections to the node itself (API and stream).
+ * variables) and no style attribute, data: images (wallet icons), and connections to the node
+ * itself (API and stream). Nothing is 'unsafe-inline'.
  */
 import { createHash } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
@@ -20,9 +21,9 @@ const UI_DIRECTIVES = [
   // Lit's component styles are constructed stylesheets (adoptedStyleSheets), which CSP does not
   // govern; the page's own <style> goes by hash, added below.
   "style-src 'self'",
-  // A few templates set a static style attribute (layout only). Attribute styles cannot run script,
-  // and with img-src/font-src/connect-src limited to the node, a CSS url() cannot send data away.
-  "style-src-attr 'unsafe-inline'",
+  // No style="" attribute anywhere: the templates use classes (ui/src/components/styles.ts). An
+  // injected attribute could restyle the page (hide a banner, cover a button), so none applies.
+  "style-src-attr 'none'",
   "img-src 'self' data:",
   "font-src 'self'",
   "connect-src 'self'",

@@ -290,6 +290,9 @@ describe('security headers', () => {
     expect(hash).toMatch(/^sha256-/)
     expect(answers.page.headers['content-security-policy']).toContain(`style-src 'self' '${hash}'`)
     expect(answers.page.headers['content-security-policy']).toMatch(/script-src 'self'(;|$)/)
+    // No inline style either, attributes included (issue 14: the templates' style="" became classes).
+    expect(answers.page.headers['content-security-policy']).not.toMatch(/unsafe-inline/)
+    expect(answers.page.headers['content-security-policy']).toMatch(/style-src-attr 'none'(;|$)/)
   })
 })
 

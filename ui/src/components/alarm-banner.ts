@@ -56,7 +56,7 @@ export class AlarmBanner extends LitElement {
     css`
       .banner {
         background: var(--danger);
-        color: #fff;
+        color: var(--on-danger);
         padding: 0.75rem 1rem;
         border-radius: 10px;
         margin: 0 0 1rem;
@@ -80,7 +80,7 @@ export class AlarmBanner extends LitElement {
         font-size: 1.2rem;
       }
       .banner button {
-        background: #fff;
+        background: var(--on-danger);
         color: var(--danger);
         font-weight: 600;
       }
@@ -92,7 +92,7 @@ export class AlarmBanner extends LitElement {
         justify-content: space-between;
       }
       .alarm + .alarm {
-        border-top: 1px solid rgb(255 255 255 / 0.4);
+        border-top: 1px solid color-mix(in srgb, var(--on-danger) 40%, transparent);
         margin-top: 0.5rem;
         padding-top: 0.5rem;
       }

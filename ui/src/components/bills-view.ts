@@ -282,7 +282,7 @@ export class BillsView extends LitElement {
               ${
                 devWallet
                   ? html`<button class="secondary" @click=${() => this.#payWithDevWallet(bill)} ?disabled=${busy || this.#session.readOnly}
-                      aria-label="Pay ${formatEth(bill.total!)} with the built-in dev wallet">Pay with dev wallet</button>`
+                      aria-label="Pay with dev wallet: ${formatEth(bill.total!)} from the built-in dev wallet">Pay with dev wallet</button>`
                   : ''
               }
             </div>
@@ -294,7 +294,7 @@ export class BillsView extends LitElement {
   }
 
   override render() {
-    return html`<h2>Bills</h2>
+    return html`<h1>Bills</h1>
       <section class="card" aria-labelledby="wallet-h">
         <h3 id="wallet-h">Wallet</h3>
         <zkm-wallet-panel @wallet-change=${(e: CustomEvent<ConnectedWallet | undefined>) => {

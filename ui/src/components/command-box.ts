@@ -14,7 +14,7 @@ interface SpeechRecognitionLike extends EventTarget {
 type SpeechRecognitionCtor = new () => SpeechRecognitionLike
 
 /** Microphone icon drawn inline (no emoji font is guaranteed on every system). */
-const MIC = svg`<svg width="16" height="16" viewBox="0 0 24 24" aria-hidden="true" style="vertical-align:-3px"><path fill="currentColor" d="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.92V21h2v-3.08A7 7 0 0 0 19 11z"/></svg>`
+const MIC = svg`<svg width="16" height="16" viewBox="0 0 24 24" aria-hidden="true" class="icon"><path fill="currentColor" d="M12 14a3 3 0 0 0 3-3V5a3 3 0 0 0-6 0v6a3 3 0 0 0 3 3zm5-3a5 5 0 0 1-10 0H5a7 7 0 0 0 6 6.92V21h2v-3.08A7 7 0 0 0 19 11z"/></svg>`
 
 function recognitionCtor(): SpeechRecognitionCtor | undefined {
   const w = window as {
@@ -122,7 +122,7 @@ export class CommandBox extends LitElement {
       e.preventDefault()
       void this.send(this.text)
     }}>
-        <label style="flex:1 1 14rem">Command
+        <label class="grow">Command
           <input type="text" .value=${this.text} placeholder="turn on the main lights" autocomplete="off"
             @input=${(e: Event) => {
               this.text = (e.target as HTMLInputElement).value

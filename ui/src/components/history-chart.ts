@@ -55,7 +55,7 @@ export class HistoryChart extends LitElement {
       [role='tab'][aria-selected='false'] {
         background: transparent;
         color: var(--accent);
-        border: 1px solid var(--line);
+        border: 1px solid var(--control);
       }
     `,
   ]

@@ -86,7 +86,7 @@ export class LiveView extends LitElement {
     const r = this.reading
     const t = this.#today.value
     const error = this.#reading.error ?? this.#today.error
-    return html`<h2>Live</h2>
+    return html`<h1>Live</h1>
       ${error ? html`<p class="error" role="alert">Could not load live data: ${error}</p>` : ''}
       ${
         this.#reading.loading

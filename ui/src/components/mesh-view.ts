@@ -122,13 +122,13 @@ export class MeshView extends LitElement {
       ${
         m.backups.length === 0
           ? html`<p class="muted">No sealed period yet: the first one is backed up when it closes.</p>`
-          : html`<div class="table-wrap"><table>
+          : html`<div class="table-wrap" tabindex="0" role="region" aria-label="Backups, table"><table>
               <thead><tr><th scope="col">Period</th><th scope="col">Status</th><th scope="col">Kept by</th><th scope="col">Attempts</th><th scope="col">Last error</th></tr></thead>
               <tbody>${[...m.backups].reverse().map(
                 (b) => html`<tr><td>${formatPeriod(b.periodStart, b.periodEnd)}</td>
                   <td><span class="badge ${BACKUP_BADGE[b.status]}">${BACKUP_TEXT[b.status]}</span></td>
                   <td>${b.pinnedBy.length === 0 ? '—' : b.pinnedBy.map((n, i) => html`${i ? ', ' : ''}${neighbour(n)}`)}</td>
-                  <td>${b.attempts}</td><td class="small" style="white-space:normal;min-width:12rem">${b.lastError ?? '—'}</td></tr>`,
+                  <td>${b.attempts}</td><td class="small wrap">${b.lastError ?? '—'}</td></tr>`,
               )}</tbody></table></div>`
       }
     </section>`
@@ -176,7 +176,7 @@ export class MeshView extends LitElement {
       }</p>
       ${
         r.periods.length
-          ? html`<div class="table-wrap"><table>
+          ? html`<div class="table-wrap" tabindex="0" role="region" aria-label="Restored periods, table"><table>
               <thead><tr><th scope="col">Period</th><th scope="col">Outcome</th><th scope="col">Kept by</th></tr></thead>
               <tbody>${r.periods.map(
                 (p) =>
@@ -197,7 +197,7 @@ export class MeshView extends LitElement {
   }
 
   override render() {
-    return html`<h2>Neighbourhood</h2>${renderLoad(
+    return html`<h1>Neighbourhood</h1>${renderLoad(
       this.data,
       (m) =>
         m.enabled

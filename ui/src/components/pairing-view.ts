@@ -81,7 +81,7 @@ export class PairingView extends LitElement {
 
   override render() {
     return html`<section class="card" aria-labelledby="pair-title">
-      <h2 id="pair-title">Pair this device</h2>
+      <h1 id="pair-title">Pair this device</h1>
       <p>
         This household node answers only devices the resident has paired. On the node, run
         <code>zkmeter pair</code> (or look at the terminal where <code>npm start</code> runs): scan its QR

@@ -145,7 +145,7 @@ export class PriceCurveEditor extends LitElement {
             const price = curve.hourPrice(hour)
             return html`<label>${String(hour).padStart(2, '0')}:00
               <input type="text" inputmode="decimal" data-hour=${hour} .value=${price === undefined ? '' : formatGwei(price)}
-                placeholder=${price === undefined ? 'mixed' : ''} aria-label="Price from ${hour}:00 to ${hour + 1}:00 UTC, gwei per Wh"
+                placeholder=${price === undefined ? 'mixed' : ''} aria-label="${String(hour).padStart(2, '0')}:00 to ${String(hour + 1).padStart(2, '0')}:00 UTC, price in gwei per Wh"
                 @change=${(e: Event) => this.#setHour(hour, (e.target as HTMLInputElement).value)} /></label>`
           })}
         </div>

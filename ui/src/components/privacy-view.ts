@@ -122,7 +122,7 @@ export class PrivacyView extends LitElement {
         ${
           p.published.length === 0
             ? html`<p class="muted">Nothing published yet: the first bill publishes its commitment, CID digest, proof and total.</p>`
-            : html`<div class="table-wrap"><table>
+            : html`<div class="table-wrap" tabindex="0" role="region" aria-label="Published on-chain, table"><table>
                 <thead><tr><th scope="col">Period</th><th scope="col">Total</th><th scope="col">Energy</th><th scope="col">Commitment</th><th scope="col">CID</th><th scope="col">Tx</th></tr></thead>
                 <tbody>${p.published.map(
                   (
@@ -167,7 +167,7 @@ export class PrivacyView extends LitElement {
                 ${p.published.map((b) => html`<option value=${b.id} ?selected=${b.id === this.billId}>${formatPeriod(b.periodStart, b.periodEnd)}</option>`)}
               </select>
             </label>
-            <label style="flex:1 1 16rem">Recipient's X25519 public key
+            <label class="grow-wide">Recipient's X25519 public key
               <input class="mono" .value=${this.recipient} placeholder="0x…64 hex digits" autocomplete="off" spellcheck="false"
                 @input=${(e: Event) => {
                   this.recipient = (e.target as HTMLInputElement).value
@@ -182,7 +182,7 @@ export class PrivacyView extends LitElement {
   }
 
   override render() {
-    return html`<h2>Privacy</h2>${renderLoad(
+    return html`<h1>Privacy</h1>${renderLoad(
       this.data,
       (p) => this.#view(p),
       () => void this.reload(),

@@ -68,10 +68,12 @@ export class RelayPanel extends LitElement {
         min-width: 5.5rem;
         background: var(--line);
         color: var(--fg);
+        /* Its outline at 3:1 against the card (WCAG 1.4.11): the Off switch is a control too. */
+        border: 1px solid var(--control);
       }
       button[role='switch'][aria-checked='true'] {
         background: var(--ok);
-        color: #fff;
+        color: var(--on-ok);
       }
       .state {
         font-size: 0.8rem;

@@ -82,7 +82,7 @@ export class RulesEditor extends LitElement {
   }
 
   #enabled(rule: { id: string; enabled: boolean }, label: string) {
-    return html`<label style="flex-direction:row;align-items:center"><input type="checkbox" .checked=${rule.enabled}
+    return html`<label class="inline"><input type="checkbox" .checked=${rule.enabled}
       @change=${(e: Event) =>
         this.#edit<{ id: string; enabled: boolean }>(rule.id, (r) => {
           r.enabled = (e.target as HTMLInputElement).checked
@@ -96,7 +96,7 @@ export class RulesEditor extends LitElement {
       <div class="row">
         ${rule.steps.map(
           (step, i) => html`<label>Speed ${step.speed} from (°C)
-            <input type="number" step="0.1" inputmode="decimal" .value=${toC(step.atCenti)} aria-label="Fan speed ${step.speed} from, degrees Celsius"
+            <input type="number" step="0.1" inputmode="decimal" .value=${toC(step.atCenti)} aria-label="Speed ${step.speed} from (°C), ceiling fan"
               @change=${(e: Event) =>
                 this.#edit<FanStepsRule>(rule.id, (r) => {
                   r.steps[i]!.atCenti = fromC((e.target as HTMLInputElement).value)

@@ -125,7 +125,7 @@ export class SafetyView extends LitElement {
 
   #matrix() {
     const hazards = ['flame', 'gas', 'water'] as const
-    return html`<div class="table-wrap"><table class="matrix">
+    return html`<div class="table-wrap" tabindex="0" role="region" aria-label="Interlocks per hazard, table"><table class="matrix">
         <caption class="small muted">What the meter does on its own, and the node enforces, while a hazard is detected</caption>
         <thead><tr><th scope="col">Hazard</th><th scope="col">Held on</th><th scope="col">Held off</th>
           <th scope="col">No switching</th><th scope="col">Comfort rules</th></tr></thead>
@@ -145,7 +145,7 @@ export class SafetyView extends LitElement {
   }
 
   override render() {
-    return html`<h2>Safety</h2>
+    return html`<h1>Safety</h1>
       <section class="card" aria-labelledby="notify-h">
         <h3 id="notify-h">Alarm notifications on this device</h3>
         <zkm-notification-toggle></zkm-notification-toggle>

@@ -31,7 +31,7 @@ export class SetupBanner extends LitElement {
     css`
       .banner {
         background: var(--danger);
-        color: #fff;
+        color: var(--on-danger);
         padding: 0.6rem 0.9rem;
         border-radius: 6px;
         margin-bottom: 0.8rem;

@@ -1,10 +1,29 @@
 import { css } from 'lit'
 
-/** Shared look of every view: cards, buttons, forms, tables; readable on a 360 px phone. */
+/**
+ * Shared look of every view: cards, buttons, forms, tables; readable on a 360 px phone. Colours
+ * come from the page's variables (ui/index.html), at WCAG AA in light and dark: a filled control's
+ * text is its `--on-*` colour, never a fixed white (the dark scheme's fills are light).
+ *
+ * No template may carry a style="" attribute: the UI's CSP forbids them (style-src-attr 'none'),
+ * so layout helpers such as .grow live here.
+ */
 export const shared = css`
   :host {
     display: block;
     color: var(--fg);
+  }
+  /* Each view's one h1 (the shell focuses it on a view switch): the size an h2 had. */
+  h1 {
+    font-size: 1.35rem;
+    margin: 0 0 0.75rem;
+  }
+  h1:focus {
+    outline: none;
+  }
+  h1:focus-visible {
+    outline: 3px solid var(--focus);
+    outline-offset: 2px;
   }
   h2 {
     font-size: 1.25rem;
@@ -46,7 +65,7 @@ export const shared = css`
   }
   button {
     background: var(--accent);
-    color: #fff;
+    color: var(--on-accent);
     border: 0;
     border-radius: 6px;
     padding: 0.5rem 0.9rem;
@@ -73,7 +92,8 @@ export const shared = css`
   input,
   select,
   textarea {
-    border: 1px solid var(--line);
+    /* 3:1 against the card (WCAG 1.4.11): a field's edge is how it is found. */
+    border: 1px solid var(--control);
     border-radius: 6px;
     padding: 0.45rem 0.5rem;
     background: var(--bg);
@@ -116,6 +136,27 @@ export const shared = css`
   .table-wrap {
     overflow-x: auto;
   }
+  /*
+   * On a phone the key column (the first: period, meter, alarm…) stays in view while the rest
+   * scrolls sideways. A scrolling .table-wrap is a focusable region (tabindex="0", role="region"
+   * and a name), so a keyboard can scroll it too.
+   */
+  .table-wrap th:first-child,
+  .table-wrap td:first-child {
+    position: sticky;
+    left: 0;
+    z-index: 1;
+    background: var(--card);
+  }
+  /* On a phone the key column wraps (a period is 3 short lines), leaving room for the next one. */
+  @media (max-width: 40rem) {
+    .table-wrap th:first-child,
+    .table-wrap td:first-child {
+      white-space: normal;
+      min-width: 6rem;
+      max-width: 9rem;
+    }
+  }
   /* Tables scroll sideways inside their card on a phone rather than wrapping hashes letter by letter. */
   .table-wrap td,
   .table-wrap th {
@@ -139,6 +180,24 @@ export const shared = css`
   .badge.failed {
     background: var(--danger-bg);
     color: var(--danger);
+  }
+  /* Layout helpers for templates (the CSP allows no style attribute). */
+  .grow {
+    flex: 1 1 14rem;
+  }
+  .grow-wide {
+    flex: 1 1 16rem;
+  }
+  label.inline {
+    flex-direction: row;
+    align-items: center;
+  }
+  .table-wrap td.wrap {
+    white-space: normal;
+    min-width: 12rem;
+  }
+  .icon {
+    vertical-align: -3px;
   }
   .visually-hidden {
     position: absolute;

@@ -237,7 +237,7 @@ export class UtilityView extends LitElement {
       (rows) =>
         rows.length === 0
           ? html`<p class="muted">No meter registered yet.</p>`
-          : html`<div class="table-wrap"><table><thead><tr><th scope="col">Meter</th><th scope="col">Household</th><th scope="col">Area</th><th scope="col">Active</th></tr></thead>
+          : html`<div class="table-wrap" tabindex="0" role="region" aria-label="Meters, table"><table><thead><tr><th scope="col">Meter</th><th scope="col">Household</th><th scope="col">Area</th><th scope="col">Active</th></tr></thead>
             <tbody>${rows.map(
               (m) => html`<tr><td class="mono" title=${m.meter}>${shorten(m.meter)}</td>
               <td class="mono" title=${m.household}>${shorten(m.household)}</td><td>${m.areaId}</td>
@@ -272,7 +272,7 @@ export class UtilityView extends LitElement {
       (rows) =>
         rows.length === 0
           ? html`<p class="muted">No bill on the ledger yet.</p>`
-          : html`<div class="table-wrap"><table><thead><tr><th scope="col">Period</th><th scope="col">Meter</th><th scope="col">Energy</th><th scope="col">Total</th><th scope="col">Status</th></tr></thead>
+          : html`<div class="table-wrap" tabindex="0" role="region" aria-label="Bills on the ledger, table"><table><thead><tr><th scope="col">Period</th><th scope="col">Meter</th><th scope="col">Energy</th><th scope="col">Total</th><th scope="col">Status</th></tr></thead>
             <tbody>${rows.map((b) => {
               const paid = b.paid
               return html`<tr><td>${formatPeriod(b.periodStart, b.periodEnd)}</td>
@@ -322,7 +322,7 @@ export class UtilityView extends LitElement {
     const meterTime = this.#node.value?.meterTime ?? 0
     const next = formatDate(nextEffectiveFrom(Math.max(Date.now() / 1000, meterTime), latestFrom))
     const dev = this.#node.value?.status?.dev
-    return html`<h2>Utility console</h2>
+    return html`<h1>Utility console</h1>
       ${dev ? html`<p class="small muted">Development chain: the node holds the utility's dev key and signs these actions itself.</p>` : ''}
       <div class="cols">
         <section class="card" aria-labelledby="bal-h"><h3 id="bal-h">Balance</h3>
@@ -333,7 +333,7 @@ export class UtilityView extends LitElement {
             'balance',
           )}
           <form @submit=${(e: Event) => this.#withdraw(e)} class="row">
-            <label style="flex:1 1 14rem">Withdraw to address<input name="to" class="mono" required placeholder="0x…" autocomplete="off" /></label>
+            <label class="grow">Withdraw to address<input name="to" class="mono" required placeholder="0x…" autocomplete="off" /></label>
             <button type="submit" ?disabled=${this.#form('withdraw').busy}>Withdraw all</button>
           </form>${this.#feedback('withdraw')}
         </section>

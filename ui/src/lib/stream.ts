@@ -5,6 +5,7 @@
  */
 
 import { STREAM_PATH, type StreamEventName, type StreamEvents } from '#protocol/api/routes.ts'
+import { nodeAnswered, nodeUnreachable } from './reachability.ts'
 
 export type { StreamEventName, StreamEvents }
 export type Connection = 'connecting' | 'open' | 'closed'
@@ -32,8 +33,14 @@ export class LiveStream {
     this.#setState('connecting')
     const source = new EventSource(this.#url)
     this.#source = source
-    source.onopen = () => this.#setState('open')
+    source.onopen = () => {
+      nodeAnswered()
+      this.#setState('open')
+    }
     source.onerror = () => {
+      // The stream dropped or could not connect: until an API call or the stream gets an answer
+      // again, the shell shows its one "cannot reach the node" message.
+      nodeUnreachable()
       // A closed source (e.g. the server answered 503 while starting) is not retried by the
       // browser: reopen it ourselves after a pause.
       if (source.readyState === EventSource.CLOSED) {
