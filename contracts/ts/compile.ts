@@ -10,13 +10,20 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
-import { readSetupInfo, type TrustedSetupInfo } from '../../circuits/src/setup.ts'
+import {
+  readSetupInfo,
+  type TrustedSetupInfo,
+  type VerificationKeyJson,
+  verifyingKeyConstants,
+} from '../../circuits/src/setup.ts'
 
 /** Repository root, found from this file so nothing depends on the working directory. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const LEDGER_SOURCE = join(REPO_ROOT, 'contracts', 'src', 'ZkMeterLedger.sol')
 /** The tariff rules library the ledger imports (internal functions: inlined, nothing to deploy). */
 export const TARIFF_RULES_SOURCE = join(REPO_ROOT, 'contracts', 'src', 'TariffRules.sol')
+/** The hand-written batch verifier; it takes the verifying key as a constructor argument. */
+export const BATCH_VERIFIER_SOURCE = join(REPO_ROOT, 'contracts', 'src', 'Groth16BatchVerifier.sol')
 
 /**
  * solc-js is loaded only when something must really be compiled: importing it builds the whole
@@ -48,6 +55,12 @@ export interface LedgerArtifacts {
   profile: string
   ledger: CompiledContract
   verifier: CompiledContract
+  batchVerifier: CompiledContract
+  /**
+   * The verifying key's 24 coordinates in verification_key.json order (the order verifyingKeyHash
+   * hashes): the batch verifier's constructor argument.
+   */
+  verifyingKey: bigint[]
   /** The circuit build's trusted setup (its manifest): what the ledger anchors at deploy. */
   setup: TrustedSetupInfo
 }
@@ -174,15 +187,21 @@ export async function compileLedger(profile: string): Promise<LedgerArtifacts> {
       'ZkMeterLedger.sol': await readFile(LEDGER_SOURCE, 'utf8'),
       'TariffRules.sol': await readFile(TARIFF_RULES_SOURCE, 'utf8'),
       'Groth16Verifier.sol': await readFile(verifierPath, 'utf8'),
+      'Groth16BatchVerifier.sol': await readFile(BATCH_VERIFIER_SOURCE, 'utf8'),
     },
     { cacheDir: join(REPO_ROOT, 'contracts', 'build', profile) },
   )
   const ledger = contracts.ZkMeterLedger
   const verifier = contracts.Groth16Verifier
-  if (ledger === undefined || verifier === undefined) {
+  const batchVerifier = contracts.Groth16BatchVerifier
+  if (ledger === undefined || verifier === undefined || batchVerifier === undefined) {
     throw new CompilationError(
-      `expected contracts ZkMeterLedger and Groth16Verifier, solc produced ${Object.keys(contracts).join(', ')}`,
+      `expected contracts ZkMeterLedger, Groth16Verifier and Groth16BatchVerifier, solc produced ${Object.keys(contracts).join(', ')}`,
     )
   }
-  return { profile, ledger, verifier, setup }
+  const vk = JSON.parse(
+    await readFile(join(dirname(verifierPath), 'verification_key.json'), 'utf8'),
+  ) as VerificationKeyJson
+  const verifyingKey = verifyingKeyConstants(vk).map((hex) => BigInt(`0x${hex}`))
+  return { profile, ledger, verifier, batchVerifier, verifyingKey, setup }
 }
