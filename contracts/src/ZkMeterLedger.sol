@@ -58,11 +58,11 @@ contract ZkMeterLedger {
         bytes32 cidDigest;
     }
 
-    /// @notice An ECDSA signature: r, s (low half) and v ∈ {27, 28}.
+    /// @notice An ECDSA signature in EIP-2098 compact form: r, and s (low half) with v − 27 in its top bit.
+    /// @dev Two words instead of three: calldata is a tenth of a relayed bill's gas.
     struct Signature {
         bytes32 r;
-        bytes32 s;
-        uint8 v;
+        bytes32 vs;
     }
 
     /// @notice A bill its household proved and signed, submitted by a relayer (submitBills). The
@@ -485,14 +485,14 @@ contract ZkMeterLedger {
         uint256 n = batch.length;
         if (n == 0) revert EmptyBatch();
         billIds = new bytes32[](n);
-        uint256[] memory data = new uint256[](n * VERIFIER_WORDS);
+        bytes memory verifierCall = _newVerifierCall(n);
         for (uint256 i = 0; i < n; ++i) {
             RelayedBill calldata bill = batch[i];
             (bytes32 billId, uint256 tariffHash) = _acceptRelayed(bill);
             billIds[i] = billId;
-            _writeVerifierInput(data, i, bill, tariffHash);
+            _writeVerifierInput(verifierCall, i, bill, tariffHash);
         }
-        (bool valid, uint256 firstInvalid) = batchVerifier.verifyBatch(data);
+        (bool valid, uint256 firstInvalid) = _callBatchVerifier(verifierCall);
         if (!valid) revert BatchProofRejected(firstInvalid);
     }
 
@@ -590,14 +590,42 @@ contract ZkMeterLedger {
         bytes32 periodHash = _periodHash(period);
         address meter = period.meter;
         Signature calldata ms = bill.meterSignature;
-        _checkSigner(periodHash, ms.r, ms.s, ms.v, meter, false);
+        (bytes32 s, uint8 v) = _splitCompact(ms.vs);
+        _checkSigner(periodHash, ms.r, s, v, meter, false);
         (address household, uint32 areaId) = _activeMeter(meter);
         _checkAuthorization(bill, periodHash, household);
         return _acceptBill(period, household, areaId, bill.claim);
     }
 
+    /// @dev The calldata of batchVerifier.verifyBatch(uint256[] data) for n proofs, built in place (an
+    /// abi-encoded call would copy the 12n words once more): selector, offset, length, then the words.
+    function _newVerifierCall(uint256 n) private pure returns (bytes memory verifierCall) {
+        verifierCall = new bytes(68 + n * VERIFIER_WORDS * 32);
+        bytes4 selector = IGroth16BatchVerifier.verifyBatch.selector;
+        assembly ("memory-safe") {
+            let p := add(verifierCall, 32)
+            mstore(p, and(selector, shl(224, 0xffffffff)))
+            mstore(add(p, 4), 0x20)
+            mstore(add(p, 36), mul(n, VERIFIER_WORDS))
+        }
+    }
+
+    function _callBatchVerifier(bytes memory verifierCall) private view returns (bool valid, uint256 firstInvalid) {
+        address target = address(batchVerifier);
+        assembly ("memory-safe") {
+            let ok := staticcall(gas(), target, add(verifierCall, 32), mload(verifierCall), 0, 64)
+            if iszero(ok) {
+                returndatacopy(0, 0, returndatasize())
+                revert(0, returndatasize())
+            }
+            if lt(returndatasize(), 64) { revert(0, 0) }
+            valid := iszero(iszero(mload(0)))
+            firstInvalid := mload(32)
+        }
+    }
+
     /// @dev Proof i's 12 words for the batch verifier: A, B, C as sent, then the public inputs.
-    function _writeVerifierInput(uint256[] memory data, uint256 i, RelayedBill calldata bill, uint256 tariffHash)
+    function _writeVerifierInput(bytes memory verifierCall, uint256 i, RelayedBill calldata bill, uint256 tariffHash)
         private
         pure
     {
@@ -606,7 +634,7 @@ contract ZkMeterLedger {
         uint256 total = bill.claim.total;
         uint256 energyWh = bill.claim.energyWh;
         assembly ("memory-safe") {
-            let dst := add(add(data, 32), mul(i, 384))
+            let dst := add(add(verifierCall, 100), mul(i, 384))
             calldatacopy(dst, proof, 256)
             mstore(add(dst, 256), commitment)
             mstore(add(dst, 288), tariffHash)
@@ -616,8 +644,34 @@ contract ZkMeterLedger {
     }
 
     /// @dev EIP-712 struct hash of a BillingPeriod (what the meter signs, nested in BillAuthorization).
-    function _periodHash(BillingPeriod calldata period) private pure returns (bytes32) {
-        return keccak256(abi.encode(BILLING_PERIOD_TYPEHASH, period));
+    /// The hot-path hashes below are keccak256(abi.encode(...)) written out over calldata: every bill
+    /// hashes four times, and Solidity's encoder copies and re-validates each field. Copying raw words
+    /// is safe because every period field is read (and validated) by the checks too, so a dirty word
+    /// reverts there; the claim's fields are full words.
+    function _periodHash(BillingPeriod calldata period) private pure returns (bytes32 h) {
+        bytes32 typeHash = BILLING_PERIOD_TYPEHASH;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, typeHash)
+            calldatacopy(add(m, 32), period, 192)
+            h := keccak256(m, 224)
+        }
+    }
+
+    /// @dev billIdOf: keccak256(abi.encode(period, household, areaId, claim)), 12 words.
+    function _billId(BillingPeriod calldata period, address household, uint32 areaId, BillClaim calldata claim)
+        private
+        pure
+        returns (bytes32 id)
+    {
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            calldatacopy(m, period, 192)
+            mstore(add(m, 192), and(household, 0xffffffffffffffffffffffffffffffffffffffff))
+            mstore(add(m, 224), and(areaId, 0xffffffff))
+            calldatacopy(add(m, 256), claim, 128)
+            id := keccak256(m, 384)
+        }
     }
 
     /// @dev ecrecover of the EIP-712 digest of `structHash` must be `expected`: v 27 or 28, low s.
@@ -627,7 +681,16 @@ contract ZkMeterLedger {
     {
         if (v != 27 && v != 28) revert MalformedSignature(65, v);
         if (uint256(s) > HALF_N) revert HighS(s);
-        bytes32 digest = keccak256(abi.encodePacked(hex"1901", domainSeparator(), structHash));
+        bytes32 separator = domainSeparator();
+        bytes32 digest;
+        assembly ("memory-safe") {
+            // keccak256("\x19\x01" ‖ domainSeparator ‖ structHash)
+            let m := mload(0x40)
+            mstore(m, shl(240, 0x1901))
+            mstore(add(m, 2), separator)
+            mstore(add(m, 34), structHash)
+            digest := keccak256(m, 66)
+        }
         address recovered = ecrecover(digest, v, r, s);
         if (recovered != expected || recovered == address(0)) {
             if (household) revert AuthorizationMismatch(expected, recovered);
@@ -642,19 +705,26 @@ contract ZkMeterLedger {
         address relayer = bill.relayer;
         if (relayer != address(0) && relayer != msg.sender) revert RelayerNotAuthorized(relayer, msg.sender);
         BillClaim calldata claim = bill.claim;
-        bytes32 structHash = keccak256(
-            abi.encode(
-                BILL_AUTHORIZATION_TYPEHASH,
-                periodHash,
-                claim.total,
-                claim.energyWh,
-                claim.tariffId,
-                claim.cidDigest,
-                relayer
-            )
-        );
+        bytes32 typeHash = BILL_AUTHORIZATION_TYPEHASH;
+        bytes32 structHash;
+        assembly ("memory-safe") {
+            // keccak256(abi.encode(typeHash, periodHash, total, energyWh, tariffId, cidDigest, relayer))
+            let m := mload(0x40)
+            mstore(m, typeHash)
+            mstore(add(m, 32), periodHash)
+            calldatacopy(add(m, 64), claim, 128)
+            mstore(add(m, 192), relayer)
+            structHash := keccak256(m, 224)
+        }
         Signature calldata hs = bill.householdSignature;
-        _checkSigner(structHash, hs.r, hs.s, hs.v, household, true);
+        (bytes32 s, uint8 v) = _splitCompact(hs.vs);
+        _checkSigner(structHash, hs.r, s, v, household, true);
+    }
+
+    /// @dev EIP-2098: v = 27 + the top bit of vs, s = vs without it.
+    function _splitCompact(bytes32 vs) private pure returns (bytes32 s, uint8 v) {
+        s = vs & bytes32(type(uint256).max >> 1);
+        v = uint8(uint256(vs) >> 255) + 27;
     }
 
     /// @dev The meter must be registered and active; returns its household and area.
@@ -671,7 +741,7 @@ contract ZkMeterLedger {
         private
         returns (bytes32 billId, uint256 tariffHash)
     {
-        billId = billIdOf(period, household, areaId, claim);
+        billId = _billId(period, household, areaId, claim);
         Bill storage bill = bills[billId];
         if (bill.submitted) revert BillAlreadySubmitted(billId);
         _checkPeriod(period);
@@ -682,7 +752,16 @@ contract ZkMeterLedger {
         meterCursor[period.meter] = MeterCursor({nextStart: period.periodEnd, nextCounter: period.endCounter});
         bill.total = uint128(claim.total);
         bill.submitted = true;
-        emit BillSubmitted(billId, period.meter, household, areaId, period, claim);
+        // emit BillSubmitted(billId, period.meter, household, areaId, period, claim), data copied as is.
+        bytes32 topic = BillSubmitted.selector;
+        address meter = period.meter;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, and(areaId, 0xffffffff))
+            calldatacopy(add(m, 32), period, 192)
+            calldatacopy(add(m, 224), claim, 128)
+            log4(m, 352, topic, billId, meter, and(household, 0xffffffffffffffffffffffffffffffffffffffff))
+        }
     }
 
     /// @dev The meter must be registered, active and belong to the sender's household.

@@ -117,7 +117,10 @@ async function relayed(
     cidDigest: bill.cidDigest,
     ...(options.relayerFor === undefined ? {} : { relayer: options.relayerFor }),
   }
-  return { ...submission, householdSignature: await signBillAuthorization(householdSigner(i), domain, submission) }
+  return {
+    ...submission,
+    householdSignature: await signBillAuthorization(householdSigner(i), domain, submission),
+  }
 }
 
 async function allRelayed(): Promise<RelayedBillSubmission[]> {
@@ -160,7 +163,9 @@ describe('a batch of 16 relayed bills', () => {
     const [relayedBill] = await allRelayed()
     const alone = await utility.connect(householdSigner(0)).submitBill(relayedBill!)
     // The household's own submission took the period; the relayed copy is that very bill.
-    await expectLedgerError(relayer.submitBills([relayedBill!]), 'BillAlreadySubmitted', { billId: alone.billId })
+    await expectLedgerError(relayer.submitBills([relayedBill!]), 'BillAlreadySubmitted', {
+      billId: alone.billId,
+    })
   })
 
   it('refuses an empty batch', async () => {
@@ -220,7 +225,10 @@ describe('household authorisations', () => {
     })
     // Another household signs meter 0's bill.
     const { householdSignature: _, ...plain } = bill
-    const wrong = { ...plain, householdSignature: await signBillAuthorization(householdSigner(1), domain, plain) }
+    const wrong = {
+      ...plain,
+      householdSignature: await signBillAuthorization(householdSigner(1), domain, plain),
+    }
     await expectLedgerError(relayer.submitBills([wrong]), 'AuthorizationMismatch', {
       household: householdOf(0),
       recovered: householdOf(1),
@@ -244,7 +252,10 @@ describe('household authorisations', () => {
 describe('a bill breaking a rule', () => {
   it('fails the batch with the error it gets alone (a period that does not start where the last ended)', async () => {
     // A fresh ledger where meter 7 was registered one interval earlier: its bill leaves a gap.
-    utility = await deployLedger(env.signers[0]!, env.artifacts, { slots: circuit.slots, maxIntervals: circuit.n })
+    utility = await deployLedger(env.signers[0]!, env.artifacts, {
+      slots: circuit.slots,
+      maxIntervals: circuit.n,
+    })
     relayer = utility.connect(env.signers[6]!)
     domain = await utility.domain()
     for (const [i, meter] of meters.entries()) {
@@ -259,7 +270,10 @@ describe('a bill breaking a rule', () => {
     await utility.publishTariff({ effectiveFrom: MIDNIGHT, prices: PRICES })
     const batch = await allRelayed()
     const inBatch = await expectLedgerError(relayer.submitBills(batch), 'PeriodGap')
-    const alone = await expectLedgerError(utility.connect(householdSigner(7)).submitBill(batch[7]!), 'PeriodGap')
+    const alone = await expectLedgerError(
+      utility.connect(householdSigner(7)).submitBill(batch[7]!),
+      'PeriodGap',
+    )
     expect(inBatch.args).toEqual(alone.args)
     expect(inBatch.args.expected).toBe(BigInt(REGISTERED_AT - INTERVAL))
     // Without it the rest go through.

@@ -107,13 +107,20 @@ export async function signBillAuthorization(
   )) as `0x${string}`
 }
 
-function signatureArgs(name: string, signature: unknown): [string, string, number] {
+/** A 65-byte r ‖ s ‖ v signature as the batch path's EIP-2098 compact (r, vs), s not normalised. */
+function compactSignatureArgs(name: string, signature: unknown): [string, string] {
   if (typeof signature !== 'string' || !/^0x[0-9a-fA-F]{130}$/.test(signature)) {
     throw new InvalidInputError(`${name} must be 65 bytes r ‖ s ‖ v as 0x hex`)
   }
-  // Split as is (no normalisation): the ledger judges v and s itself.
   const v = Number.parseInt(signature.slice(130, 132), 16)
-  return [`0x${signature.slice(2, 66)}`, `0x${signature.slice(66, 130)}`, v]
+  const s = BigInt(`0x${signature.slice(66, 130)}`)
+  if ((v !== 27 && v !== 28) || s >> 255n !== 0n) {
+    throw new InvalidInputError(
+      `${name}: v must be 27 or 28 and s below 2^255 (low S) to fit the compact form, got v ${v}`,
+    )
+  }
+  const vs = (BigInt(v - 27) << 255n) | s
+  return [`0x${signature.slice(2, 66)}`, `0x${vs.toString(16).padStart(64, '0')}`]
 }
 
 export interface MeterState {
@@ -746,17 +753,18 @@ export class LedgerClient {
   ): Promise<{ billIds: `0x${string}`[]; receipt: TransactionReceipt }> {
     if (!Array.isArray(bills)) throw new InvalidInputError('bills must be an array of relayed bills')
     const batch = bills.map((bill, i) => {
-      if (bill === null || typeof bill !== 'object') throw new InvalidInputError(`bills[${i}] must be an object`)
+      if (bill === null || typeof bill !== 'object')
+        throw new InvalidInputError(`bills[${i}] must be an object`)
       const p = periodArgs(bill.period)
       const proof = proofArgs(bill.proof)
       const c = claimArgs(bill)
       return [
         [p.meter, p.periodStart, p.periodEnd, p.startCounter, p.endCounter, p.commitment],
-        signatureArgs(`bills[${i}].signature`, bill.signature),
+        compactSignatureArgs(`bills[${i}].signature`, bill.signature),
         [proof.a, proof.b, proof.c],
         [c.total, c.energyWh, c.tariffId, c.cidDigest],
         bill.relayer === undefined ? ZeroAddress : checkAddress(`bills[${i}].relayer`, bill.relayer),
-        signatureArgs(`bills[${i}].householdSignature`, bill.householdSignature),
+        compactSignatureArgs(`bills[${i}].householdSignature`, bill.householdSignature),
       ]
     })
     const receipt = await this.send('submitBills', [batch])
