@@ -190,6 +190,17 @@ describe('one bad proof', () => {
     await expectLedgerError(relayer.submitBills(batch), 'BatchProofRejected', { index: 5n })
   })
 
+  it('names a bill whose commitment is the proven one plus the field order (no aliasing mod r)', async () => {
+    // The meter signs commitment + r: the same field element to the proof, another number to the
+    // ledger. Reduced mod r in the combination it would verify; the verifier refuses inputs ≥ r.
+    const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n
+    const bill = bills[4]!
+    const aliased = { ...bill, period: { ...bill.period, commitment: BigInt(bill.period.commitment) + R } }
+    const batch = (await allRelayed()).slice(0, 6)
+    batch[4] = await relayed(aliased, 4)
+    await expectLedgerError(relayer.submitBills(batch), 'BatchProofRejected', { index: 4n })
+  })
+
   it('names index 0 too (its coefficient is 1)', async () => {
     const batch = (await allRelayed()).slice(0, 3)
     batch[0] = { ...batch[0]!, proof: bills[1]!.proof }
