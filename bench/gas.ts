@@ -1,7 +1,8 @@
 /**
  * npm run bench:gas — gas of the ledger's transactions on the in-process EDR chain (Osaka rules):
  * submitBill with a real Groth16 proof (test circuit profile: verification cost depends only on the
- * 4 public inputs, not on N), payBill, registerMeter and publishTariff with 96 prices.
+ * 4 public inputs, not on N), payBill, registerMeter and publishTariff with 96 prices, and a relayer's
+ * submitBills of 16 households' bills (one Groth16 batch verification), per bill.
  * Last line: the JSON summary of ../shared/BENCH.md.
  */
 import { spawnSync } from 'node:child_process'
@@ -20,7 +21,12 @@ import {
   startTestEnv,
 } from '../contracts/test/env.ts'
 import { compileLedger, REPO_ROOT, verifierSourcePath } from '../contracts/ts/compile.ts'
-import { type BillingPeriod, deployLedger } from '../contracts/ts/ledger.ts'
+import {
+  type BillingPeriod,
+  deployLedger,
+  type RelayedBillSubmission,
+  signBillAuthorization,
+} from '../contracts/ts/ledger.ts'
 
 function ensureTestCircuit(): void {
   if (existsSync(verifierSourcePath('test'))) return
@@ -112,6 +118,49 @@ try {
   const pay2 = await payer.payBill(submitted2.billId)
   const withdraw = await utility.withdraw(env.chain.accounts[6]!.address)
 
+  // A relayer's batch: 16 meters of 4 households, one bill each, each household's BillAuthorization.
+  const BATCH = 16
+  console.log(`proving ${BATCH} bills for the batch…`)
+  const relayedBills: RelayedBillSubmission[] = []
+  for (let i = 0; i < BATCH; i++) {
+    const key = meterKey(`bench-batch-${i}`)
+    const householdIndex = 1 + (i % 4)
+    await utility.registerMeter({
+      meter: key.address,
+      household: env.chain.accounts[householdIndex]!.address,
+      areaId: 2,
+      startTime: REGISTERED_AT,
+      startCounter: START_COUNTER,
+    })
+    const bill = await prepareBill(circuit, {
+      meter: key,
+      start: REGISTERED_AT,
+      end: REGISTERED_AT + DAY,
+      startCounter: START_COUNTER,
+      prices,
+      tariffId: tariff.tariffId,
+      seed: 100 + i,
+    })
+    const submission = {
+      period: bill.period as BillingPeriod,
+      signature: signPeriod(key, domain, bill.period),
+      proof: bill.proof,
+      total: bill.total,
+      energyWh: bill.energyWh,
+      tariffId: bill.tariffId,
+      cidDigest: bill.cidDigest,
+    }
+    relayedBills.push({
+      ...submission,
+      householdSignature: await signBillAuthorization(env.signers[householdIndex]!, domain, submission),
+    })
+  }
+  const relayer = utility.connect(env.signers[7]!)
+  const batch = await relayer.submitBills(relayedBills)
+  const batchTx = await env.provider.getTransaction(batch.receipt.hash)
+  const batchGas = Number(batch.receipt.gasUsed)
+  const batchCalldata = calldataGas(batchTx?.data ?? '0x')
+
   const verifier = await utility.contract.getFunction('verifier')()
   const verifyGas = await env.provider.estimateGas({
     to: verifier,
@@ -131,6 +180,9 @@ try {
     `  of which intrinsic 21000 + calldata ${calldata} (${((submitTx?.data.length ?? 2) - 2) / 2} bytes)`,
   )
   console.log(`  verifyProof alone  ${verifyGas} gas as its own transaction (incl. 21000 intrinsic)`)
+  console.log(
+    `submitBills (${BATCH})     ${batchGas} gas = ${Math.round(batchGas / BATCH)} a bill (calldata ${Math.round(batchCalldata / BATCH)} a bill)`,
+  )
   console.log(`payBill              ${pay.gasUsed} gas (first payment; next ${pay2.gasUsed})`)
   console.log(`registerMeter        ${register.gasUsed} gas`)
   console.log(
@@ -149,6 +201,9 @@ try {
     publish_tariff_worst_gas: Number(worstTariff.receipt.gasUsed),
     verify_proof_tx_gas: Number(verifyGas),
     submit_bill_calldata_gas: calldata,
+    batch16_gas: batchGas,
+    batch16_gas_per_bill: Math.round(batchGas / BATCH),
+    batch16_calldata_gas_per_bill: Math.round(batchCalldata / BATCH),
     withdraw_gas: Number(withdraw.gasUsed),
     million_homes_monthly_gas_per_s: Math.round(perMonthGasPerS),
   }

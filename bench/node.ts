@@ -11,6 +11,10 @@
  *   stop_ms                  SIGTERM → the node process has exited (its dev chain with it)
  *   idle_rss_unbundled_mb    the same node run from the TypeScript sources without the V8 flags,
  *                            measured in the same run for comparison (bundle_rss_ratio = it ÷ ours)
+ *   first_start_rss_mb       the bundled node's RSS on its very first start: an empty data dir and no
+ *                            compiled contracts (contracts/build/test/artifacts.json removed), so it
+ *                            compiles and deploys the ledger; the largest of ten 1-second samples once
+ *                            it answers (BENCH_FIRST_ONLY=1 measures only this)
  *   billing_rss_peak_mb      the bundled node's largest RSS (sampled every 250 ms) while it proves,
  *                            submits and follows BENCH_BILLS bills (default 3) with its meter at
  *                            1440× (a period closes every real minute); prover_peak_rss_mb the same
@@ -150,6 +154,27 @@ async function startNode(label: string, args: string[], meterSpeed: number): Pro
   return { node, api, dataDir, mqttPort, exited, dispose }
 }
 
+/**
+ * The first start of all: no data dir and no compiled contracts, so the node compiles the ledger and
+ * deploys it before it answers. Returns the node's largest RSS over ten 1-second samples after that.
+ */
+async function measureFirstStart(args: string[]): Promise<number> {
+  await rm(join('contracts', 'build', 'test', 'artifacts.json'), { force: true })
+  const started = await startNode('first start', args, 60)
+  try {
+    let rss = 0
+    for (let i = 0; i < 10; i++) {
+      await sleep(1000)
+      rss = Math.max(rss, await rssMb(started.node.pid as number))
+    }
+    started.node.kill('SIGTERM')
+    await Promise.race([started.exited, sleep(30_000)])
+    return rss
+  } finally {
+    await started.dispose()
+  }
+}
+
 async function measure(label: string, args: string[]): Promise<Run> {
   const started = await startNode(label, args, 60)
   const { node, api, mqttPort, dataDir, exited } = started
@@ -283,6 +308,19 @@ for (const flag of NODE_RUN_FLAGS) {
 const built = await buildNode()
 console.log(`bundle ${built.file} (${(built.bytes / 1024 / 1024).toFixed(1)} MB, ${built.ms} ms)`)
 const load = (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')
+const firstStart = await measureFirstStart([...NODE_RUN_FLAGS, BUNDLE])
+console.log(`first start (compiles and deploys the ledger): ${firstStart.toFixed(0)} MB`)
+if (process.env.BENCH_FIRST_ONLY === '1') {
+  console.log(
+    JSON.stringify({
+      bench: 'node',
+      machine: `${cpus().length} cores, ${process.version}`,
+      load,
+      figures: { first_start_rss_mb: Math.round(firstStart) },
+    }),
+  )
+  process.exit(0)
+}
 const ours = await measure('bundled', [...NODE_RUN_FLAGS, BUNDLE])
 const billing = BILLS > 0 ? await measureBilling('billing', [...NODE_RUN_FLAGS, BUNDLE], BILLS) : undefined
 const unbundled = COMPARE ? await measure('unbundled', ['node/src/cli.ts']) : undefined
@@ -294,6 +332,7 @@ console.log(
     bench: 'node',
     machine: `${cpus().length} cores, ${process.version}`,
     figures: {
+      first_start_rss_mb: Math.round(firstStart),
       idle_rss_mb: Math.round(ours.rss),
       dev_services_rss_mb: Math.round(ours.devServices),
       prover_child_rss_mb: Math.round(ours.prover),

@@ -9,9 +9,9 @@
  * What stays outside the bundle, loaded from node_modules at run time:
  *  - native modules (classic-level, serialport's bindings): they find their .node files from their
  *    own directory;
- *  - hardhat, solc and snarkjs: the node never loads them on its normal path (the dev chain and the
- *    prover are separate processes; solc only on a cache miss), and inlining them would only make
- *    the bundle bigger.
+ *  - hardhat, solc and snarkjs: the node never loads them (the dev chain, the prover and, on a
+ *    compile cache miss, solc run in separate processes), and inlining them would only make the
+ *    bundle bigger.
  *
  * Child processes (the dev chain, the prover) are forked from their TypeScript sources: they are
  * not the household node's memory, and running them as sources keeps one code path.

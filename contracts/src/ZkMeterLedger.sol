@@ -14,6 +14,12 @@ interface IGroth16Verifier {
     ) external view returns (bool);
 }
 
+/// @notice The hand-written batch verifier (contracts/src/Groth16BatchVerifier.sol) for the same key.
+interface IGroth16BatchVerifier {
+    function verifyingKeyHash() external view returns (bytes32);
+    function verifyBatch(uint256[] calldata data) external view returns (bool valid, uint256 firstInvalid);
+}
+
 /// @title zkmeter ledger: meter registry, tariffs, zero-knowledge bills and their payment.
 /// @notice The utility (owner) registers meters and publishes tariffs and notices; a household submits
 /// each billing period's bill with its meter's EIP-712 signature and a Groth16 proof that the committed
@@ -50,6 +56,26 @@ contract ZkMeterLedger {
         uint256 energyWh;
         uint256 tariffId;
         bytes32 cidDigest;
+    }
+
+    /// @notice An ECDSA signature in EIP-2098 compact form: r, and s (low half) with v − 27 in its top bit.
+    /// @dev Two words instead of three: calldata is a tenth of a relayed bill's gas.
+    struct Signature {
+        bytes32 r;
+        bytes32 vs;
+    }
+
+    /// @notice A bill its household proved and signed, submitted by a relayer (submitBills). The
+    /// household's EIP-712 `BillAuthorization` over the period, the claim and the relayer stands in for
+    /// the household sending the transaction itself.
+    struct RelayedBill {
+        BillingPeriod period;
+        Signature meterSignature;
+        Proof proof;
+        BillClaim claim;
+        /// @dev The one account allowed to submit it, or address(0) for anyone.
+        address relayer;
+        Signature householdSignature;
     }
 
     /// @dev Read-mostly half of a meter: one slot (20 + 4 + 1 + 1 bytes).
@@ -124,6 +150,11 @@ contract ZkMeterLedger {
     error TariffNotAhead(uint64 effectiveFrom, uint64 earliest);
 
     error ProofRejected();
+    error VerifyingKeyMismatch(bytes32 expected, bytes32 batchVerifierKey);
+    error EmptyBatch();
+    error BatchProofRejected(uint256 index);
+    error AuthorizationMismatch(address household, address recovered);
+    error RelayerNotAuthorized(address relayer, address sender);
 
     error UnknownBill(bytes32 billId);
     error AlreadyPaid(bytes32 billId);
@@ -178,9 +209,18 @@ contract ZkMeterLedger {
     bytes32 public constant BILLING_PERIOD_TYPEHASH = keccak256(
         "BillingPeriod(address meter,uint64 periodStart,uint64 periodEnd,uint64 startCounter,uint64 endCounter,uint256 commitment)"
     );
+    /// @notice What a household signs to let a relayer submit its bill (EIP-712, nested BillingPeriod).
+    bytes32 public constant BILL_AUTHORIZATION_TYPEHASH = keccak256(
+        "BillAuthorization(BillingPeriod period,uint256 total,uint256 energyWh,uint256 tariffId,bytes32 cidDigest,address relayer)"
+        "BillingPeriod(address meter,uint64 periodStart,uint64 periodEnd,uint64 startCounter,uint64 endCounter,uint256 commitment)"
+    );
     uint64 internal constant DAY = 86400;
+    /// @dev Words per proof the batch verifier takes: A, B, C and the 4 public inputs.
+    uint256 internal constant VERIFIER_WORDS = 12;
 
     IGroth16Verifier public immutable verifier;
+    /// @notice Verifies relayed batches under the same key as `verifier` (checked at construction).
+    IGroth16BatchVerifier public immutable batchVerifier;
     /// @notice Tariff slots per UTC day (the circuit's SLOTS).
     uint32 public immutable slots;
     /// @notice Readings in one committed period (the circuit's N): a period ends within N intervals of
@@ -234,6 +274,7 @@ contract ZkMeterLedger {
     // ----------------------------------------------------------------------------------------------
 
     /// @param verifier_ the circuit profile's Groth16 verifier
+    /// @param batchVerifier_ the batch verifier holding the same verifying key (its hash must be verifyingKeyHash_)
     /// @param slots_ tariff slots per day (the circuit's SLOTS); must divide 86400
     /// @param maxIntervals_ readings per period (the circuit's N)
     /// @param minBillingPeriod_ shortest billing period in seconds (28 days in production); at most N intervals
@@ -243,6 +284,7 @@ contract ZkMeterLedger {
     /// @param insecureDevSetup_ whether the key comes from the INSECURE development setup
     constructor(
         IGroth16Verifier verifier_,
+        IGroth16BatchVerifier batchVerifier_,
         uint32 slots_,
         uint32 maxIntervals_,
         uint64 minBillingPeriod_,
@@ -251,7 +293,7 @@ contract ZkMeterLedger {
         bytes32 setupTranscript_,
         bool insecureDevSetup_
     ) {
-        if (address(verifier_) == address(0)) revert ZeroAddress();
+        if (address(verifier_) == address(0) || address(batchVerifier_) == address(0)) revert ZeroAddress();
         if (slots_ == 0 || DAY % slots_ != 0 || maxIntervals_ == 0) revert InvalidLimits(slots_, maxIntervals_);
         // A minimum no period can reach (N intervals from the start's midnight) would make every bill
         // impossible; a notice beyond ten years is a typo.
@@ -264,7 +306,11 @@ contract ZkMeterLedger {
         verifyingKeyHash = verifyingKeyHash_;
         setupTranscript = setupTranscript_;
         insecureDevSetup = insecureDevSetup_;
+        // The batch verifier computes its key's hash itself: a batch path under another key is refused here.
+        bytes32 batchKey = batchVerifier_.verifyingKeyHash();
+        if (batchKey != verifyingKeyHash_) revert VerifyingKeyMismatch(verifyingKeyHash_, batchKey);
         verifier = verifier_;
+        batchVerifier = batchVerifier_;
         slots = slots_;
         maxIntervals = maxIntervals_;
         interval = DAY / slots_;
@@ -419,19 +465,35 @@ contract ZkMeterLedger {
     ) external returns (bytes32 billId) {
         _checkSignature(period, meterSignature);
         uint32 areaId = _checkMeter(period.meter);
-        billId = billIdOf(period, msg.sender, areaId, claim);
-        Bill storage bill = bills[billId];
-        if (bill.submitted) revert BillAlreadySubmitted(billId);
-        _checkPeriod(period);
-        _checkEnergy(period, claim.energyWh);
+        uint256 tariffHash;
+        (billId, tariffHash) = _acceptBill(period, msg.sender, areaId, claim);
         // The verifier is called through a view interface (STATICCALL): it cannot re-enter or change
-        // state, so recording after the call is safe.
-        _checkProof(period, proof, claim);
+        // state, and a rejection reverts the bill recorded above.
+        bool ok = verifier.verifyProof(proof.a, proof.b, proof.c, [period.commitment, tariffHash, claim.total, claim.energyWh]);
+        if (!ok) revert ProofRejected();
+    }
 
-        meterCursor[period.meter] = MeterCursor({nextStart: period.periodEnd, nextCounter: period.endCounter});
-        bill.total = uint128(claim.total);
-        bill.submitted = true;
-        emit BillSubmitted(billId, period.meter, msg.sender, areaId, period, claim);
+    /// @notice Records bills that households proved and signed, sent by a relayer (the utility, or
+    /// anyone the household names). Each bill passes every check submitBill makes, with the household's
+    /// EIP-712 BillAuthorization in place of the household being the sender, and the proofs are checked
+    /// together by one Groth16 batch verification (docs/contracts.md). A bill breaking a rule reverts the
+    /// batch with the error it would get alone; a proof that does not verify reverts it with
+    /// BatchProofRejected(index). Bills of one meter may follow each other in a batch, in period order.
+    /// @param batch the bills, each with its meter's and its household's signatures
+    /// @return billIds the bill ids, in batch order
+    function submitBills(RelayedBill[] calldata batch) external returns (bytes32[] memory billIds) {
+        uint256 n = batch.length;
+        if (n == 0) revert EmptyBatch();
+        billIds = new bytes32[](n);
+        bytes memory verifierCall = _newVerifierCall(n);
+        for (uint256 i = 0; i < n; ++i) {
+            RelayedBill calldata bill = batch[i];
+            (bytes32 billId, uint256 tariffHash) = _acceptRelayed(bill);
+            billIds[i] = billId;
+            _writeVerifierInput(verifierCall, i, bill, tariffHash);
+        }
+        (bool valid, uint256 firstInvalid) = _callBatchVerifier(verifierCall);
+        if (!valid) revert BatchProofRejected(firstInvalid);
     }
 
     /// @notice Pays a bill in full; anyone may pay any bill.
@@ -518,32 +580,195 @@ contract ZkMeterLedger {
     /// @dev The signer must be the meter the message names; anything else is a forgery or another meter.
     function _checkSignature(BillingPeriod calldata period, bytes calldata signature) private view {
         uint8 v = signature.length == 65 ? uint8(signature[64]) : 0;
-        if (signature.length != 65 || (v != 27 && v != 28)) revert MalformedSignature(signature.length, v);
-        bytes32 r = bytes32(signature[0:32]);
-        bytes32 s = bytes32(signature[32:64]);
+        if (signature.length != 65) revert MalformedSignature(signature.length, v);
+        _checkSigner(_periodHash(period), bytes32(signature[0:32]), bytes32(signature[32:64]), v, period.meter, false);
+    }
+
+    /// @dev submitBill's checks for a relayed bill, the household's authorization in place of the sender.
+    function _acceptRelayed(RelayedBill calldata bill) private returns (bytes32 billId, uint256 tariffHash) {
+        BillingPeriod calldata period = bill.period;
+        bytes32 periodHash = _periodHash(period);
+        address meter = period.meter;
+        Signature calldata ms = bill.meterSignature;
+        (bytes32 s, uint8 v) = _splitCompact(ms.vs);
+        _checkSigner(periodHash, ms.r, s, v, meter, false);
+        (address household, uint32 areaId) = _activeMeter(meter);
+        _checkAuthorization(bill, periodHash, household);
+        return _acceptBill(period, household, areaId, bill.claim);
+    }
+
+    /// @dev The calldata of batchVerifier.verifyBatch(uint256[] data) for n proofs, built in place (an
+    /// abi-encoded call would copy the 12n words once more): selector, offset, length, then the words.
+    function _newVerifierCall(uint256 n) private pure returns (bytes memory verifierCall) {
+        verifierCall = new bytes(68 + n * VERIFIER_WORDS * 32);
+        bytes4 selector = IGroth16BatchVerifier.verifyBatch.selector;
+        assembly ("memory-safe") {
+            let p := add(verifierCall, 32)
+            mstore(p, and(selector, shl(224, 0xffffffff)))
+            mstore(add(p, 4), 0x20)
+            mstore(add(p, 36), mul(n, VERIFIER_WORDS))
+        }
+    }
+
+    function _callBatchVerifier(bytes memory verifierCall) private view returns (bool valid, uint256 firstInvalid) {
+        address target = address(batchVerifier);
+        assembly ("memory-safe") {
+            let ok := staticcall(gas(), target, add(verifierCall, 32), mload(verifierCall), 0, 64)
+            if iszero(ok) {
+                returndatacopy(0, 0, returndatasize())
+                revert(0, returndatasize())
+            }
+            if lt(returndatasize(), 64) { revert(0, 0) }
+            valid := iszero(iszero(mload(0)))
+            firstInvalid := mload(32)
+        }
+    }
+
+    /// @dev Proof i's 12 words for the batch verifier: A, B, C as sent, then the public inputs.
+    function _writeVerifierInput(bytes memory verifierCall, uint256 i, RelayedBill calldata bill, uint256 tariffHash)
+        private
+        pure
+    {
+        Proof calldata proof = bill.proof;
+        uint256 commitment = bill.period.commitment;
+        uint256 total = bill.claim.total;
+        uint256 energyWh = bill.claim.energyWh;
+        assembly ("memory-safe") {
+            let dst := add(add(verifierCall, 100), mul(i, 384))
+            calldatacopy(dst, proof, 256)
+            mstore(add(dst, 256), commitment)
+            mstore(add(dst, 288), tariffHash)
+            mstore(add(dst, 320), total)
+            mstore(add(dst, 352), energyWh)
+        }
+    }
+
+    /// @dev EIP-712 struct hash of a BillingPeriod (what the meter signs, nested in BillAuthorization).
+    /// The hot-path hashes below are keccak256(abi.encode(...)) written out over calldata: every bill
+    /// hashes four times, and Solidity's encoder copies and re-validates each field. Copying raw words
+    /// is safe because every period field is read (and validated) by the checks too, so a dirty word
+    /// reverts there; the claim's fields are full words.
+    function _periodHash(BillingPeriod calldata period) private pure returns (bytes32 h) {
+        bytes32 typeHash = BILLING_PERIOD_TYPEHASH;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, typeHash)
+            calldatacopy(add(m, 32), period, 192)
+            h := keccak256(m, 224)
+        }
+    }
+
+    /// @dev billIdOf: keccak256(abi.encode(period, household, areaId, claim)), 12 words.
+    function _billId(BillingPeriod calldata period, address household, uint32 areaId, BillClaim calldata claim)
+        private
+        pure
+        returns (bytes32 id)
+    {
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            calldatacopy(m, period, 192)
+            mstore(add(m, 192), and(household, 0xffffffffffffffffffffffffffffffffffffffff))
+            mstore(add(m, 224), and(areaId, 0xffffffff))
+            calldatacopy(add(m, 256), claim, 128)
+            id := keccak256(m, 384)
+        }
+    }
+
+    /// @dev ecrecover of the EIP-712 digest of `structHash` must be `expected`: v 27 or 28, low s.
+    function _checkSigner(bytes32 structHash, bytes32 r, bytes32 s, uint8 v, address expected, bool household)
+        private
+        view
+    {
+        if (v != 27 && v != 28) revert MalformedSignature(65, v);
         if (uint256(s) > HALF_N) revert HighS(s);
-        bytes32 structHash = keccak256(abi.encode(BILLING_PERIOD_TYPEHASH, period));
-        bytes32 digest = keccak256(abi.encodePacked(hex"1901", domainSeparator(), structHash));
+        bytes32 separator = domainSeparator();
+        bytes32 digest;
+        assembly ("memory-safe") {
+            // keccak256("\x19\x01" ‖ domainSeparator ‖ structHash)
+            let m := mload(0x40)
+            mstore(m, shl(240, 0x1901))
+            mstore(add(m, 2), separator)
+            mstore(add(m, 34), structHash)
+            digest := keccak256(m, 66)
+        }
         address recovered = ecrecover(digest, v, r, s);
-        if (recovered != period.meter || recovered == address(0)) revert SignatureMismatch(period.meter, recovered);
+        if (recovered != expected || recovered == address(0)) {
+            if (household) revert AuthorizationMismatch(expected, recovered);
+            revert SignatureMismatch(expected, recovered);
+        }
+    }
+
+    /// @dev The household's BillAuthorization over this very bill and relayer. A signature cannot be
+    /// replayed: the bill it names is recorded once (BillAlreadySubmitted), on one chain and ledger (the
+    /// domain), and only by the relayer it names.
+    function _checkAuthorization(RelayedBill calldata bill, bytes32 periodHash, address household) private view {
+        address relayer = bill.relayer;
+        if (relayer != address(0) && relayer != msg.sender) revert RelayerNotAuthorized(relayer, msg.sender);
+        BillClaim calldata claim = bill.claim;
+        bytes32 typeHash = BILL_AUTHORIZATION_TYPEHASH;
+        bytes32 structHash;
+        assembly ("memory-safe") {
+            // keccak256(abi.encode(typeHash, periodHash, total, energyWh, tariffId, cidDigest, relayer))
+            let m := mload(0x40)
+            mstore(m, typeHash)
+            mstore(add(m, 32), periodHash)
+            calldatacopy(add(m, 64), claim, 128)
+            mstore(add(m, 192), relayer)
+            structHash := keccak256(m, 224)
+        }
+        Signature calldata hs = bill.householdSignature;
+        (bytes32 s, uint8 v) = _splitCompact(hs.vs);
+        _checkSigner(structHash, hs.r, s, v, household, true);
+    }
+
+    /// @dev EIP-2098: v = 27 + the top bit of vs, s = vs without it.
+    function _splitCompact(bytes32 vs) private pure returns (bytes32 s, uint8 v) {
+        s = vs & bytes32(type(uint256).max >> 1);
+        v = uint8(uint256(vs) >> 255) + 27;
+    }
+
+    /// @dev The meter must be registered and active; returns its household and area.
+    function _activeMeter(address meter) private view returns (address household, uint32 areaId) {
+        MeterInfo memory info = meterInfo[meter];
+        if (!info.registered) revert UnknownMeter(meter);
+        if (!info.active) revert MeterInactive(meter);
+        return (info.household, info.areaId);
+    }
+
+    /// @dev Rules 3–8 but the proof, then the record: replay, continuity, shape, energy, tariff, total.
+    /// Returns the bill id and the tariff hash the proof must be verified with.
+    function _acceptBill(BillingPeriod calldata period, address household, uint32 areaId, BillClaim calldata claim)
+        private
+        returns (bytes32 billId, uint256 tariffHash)
+    {
+        billId = _billId(period, household, areaId, claim);
+        Bill storage bill = bills[billId];
+        if (bill.submitted) revert BillAlreadySubmitted(billId);
+        _checkPeriod(period);
+        _checkEnergy(period, claim.energyWh);
+        tariffHash = _tariffFor(claim.tariffId, period.periodStart, period.periodEnd);
+        // Bills store total in 128 bits; the circuit bounds it far lower (2^15 Wh × 2^64 wei × N).
+        if (claim.total > type(uint128).max) revert TotalTooLarge(claim.total);
+        meterCursor[period.meter] = MeterCursor({nextStart: period.periodEnd, nextCounter: period.endCounter});
+        bill.total = uint128(claim.total);
+        bill.submitted = true;
+        // emit BillSubmitted(billId, period.meter, household, areaId, period, claim), data copied as is.
+        bytes32 topic = BillSubmitted.selector;
+        address meter = period.meter;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, and(areaId, 0xffffffff))
+            calldatacopy(add(m, 32), period, 192)
+            calldatacopy(add(m, 224), claim, 128)
+            log4(m, 352, topic, billId, meter, and(household, 0xffffffffffffffffffffffffffffffffffffffff))
+        }
     }
 
     /// @dev The meter must be registered, active and belong to the sender's household.
     function _checkMeter(address meter) private view returns (uint32 areaId) {
-        MeterInfo memory info = meterInfo[meter];
-        if (!info.registered) revert UnknownMeter(meter);
-        if (!info.active) revert MeterInactive(meter);
-        if (info.household != msg.sender) revert NotHousehold(meter, msg.sender);
-        return info.areaId;
-    }
-
-    /// @dev The proof must verify for [commitment, tariffHash, total, energyWh] under the claimed tariff.
-    function _checkProof(BillingPeriod calldata period, Proof calldata proof, BillClaim calldata claim) private view {
-        uint256 tariffHash = _tariffFor(claim.tariffId, period.periodStart, period.periodEnd);
-        // Bills store total in 128 bits; the circuit bounds it far lower (2^15 Wh × 2^64 wei × N).
-        if (claim.total > type(uint128).max) revert TotalTooLarge(claim.total);
-        bool ok = verifier.verifyProof(proof.a, proof.b, proof.c, [period.commitment, tariffHash, claim.total, claim.energyWh]);
-        if (!ok) revert ProofRejected();
+        address household;
+        (household, areaId) = _activeMeter(meter);
+        if (household != msg.sender) revert NotHousehold(meter, msg.sender);
     }
 
     /// @dev Continuity (no gap, overlap or replay), alignment and the circuit's N-interval window.

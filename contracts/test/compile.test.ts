@@ -1,9 +1,10 @@
+import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { InvalidInputError } from '#protocol/errors.ts'
-import { CompilationError, compileSolidity } from '../ts/compile.ts'
+import { CompilationError, compileSolidity, REPO_ROOT } from '../ts/compile.ts'
 
 const SOURCE =
   'pragma solidity ^0.8.28; contract Counter { uint256 public n; function inc() external { n += 1; } }'
@@ -45,6 +46,22 @@ describe('compileSolidity', () => {
     }).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(CompilationError)
     expect((err as CompilationError).message).toMatch(/ParserError/)
+  })
+
+  it('leaves the compiler out of the calling process (a node deploying on its first start)', async () => {
+    // A fresh process compiles a fresh source (a cache miss) and reports how much its RSS grew. solc-js
+    // loaded in-process adds ~115 MB that V8 keeps; run in a child it adds next to nothing here.
+    const script = `
+      const { compileSolidity } = await import(${JSON.stringify(join(REPO_ROOT, 'contracts', 'ts', 'compile.ts'))})
+      const before = process.memoryUsage.rss()
+      await compileSolidity({ 'Fresh.sol': ${JSON.stringify(SOURCE.replace('Counter', 'Fresh'))} }, { cacheDir: ${JSON.stringify(join(dir, 'rss'))} })
+      process.stdout.write(String((process.memoryUsage.rss() - before) / 1024 / 1024))`
+    const grewMb = await new Promise<number>((resolve, reject) => {
+      execFile(process.execPath, ['--input-type=module', '-e', script], { cwd: REPO_ROOT }, (err, stdout) =>
+        err ? reject(err) : resolve(Number(stdout)),
+      )
+    })
+    expect(grewMb).toBeLessThan(40)
   })
 
   it('validates its arguments', async () => {

@@ -53,7 +53,7 @@ describe('an INSECURE development verifier only goes to the development chain', 
     )
   })
 
-  it('the constructor refuses it too, for a deployer who skips the tools', async () => {
+  it('the constructor refuses it too, for a deployer who skips the tools, and a batch verifier of another key', async () => {
     const signer = await mainnetProvider.getSigner(mainnetLike.accounts[0]!.address)
     const factory = new ContractFactory(
       env.artifacts.ledger.abi as InterfaceAbi,
@@ -61,10 +61,26 @@ describe('an INSECURE development verifier only goes to the development chain', 
       signer,
     )
     const setup = env.artifacts.setup
-    const attempt = async (vkHash: string, transcript: string, insecure: boolean) => {
+    const deployBatchVerifier = async (vk: bigint[]) => {
+      const batchFactory = new ContractFactory(
+        env.artifacts.batchVerifier.abi as InterfaceAbi,
+        env.artifacts.batchVerifier.bytecode,
+        signer,
+      )
+      const c = await batchFactory.deploy(vk)
+      await c.waitForDeployment()
+      return c.getAddress()
+    }
+    const batchVerifier = await deployBatchVerifier(env.artifacts.verifyingKey)
+    // A batch verifier for another key (one coordinate changed): its own hash says so.
+    const otherBatchVerifier = await deployBatchVerifier(
+      env.artifacts.verifyingKey.map((c, i) => (i === 0 ? c + 1n : c)),
+    )
+    const attempt = async (vkHash: string, transcript: string, insecure: boolean, batch = batchVerifier) => {
       try {
         const c = await factory.deploy(
           mainnetLike.accounts[1]!.address,
+          batch,
           96,
           192,
           3600, // minBillingPeriod (the dev policy)
@@ -81,6 +97,9 @@ describe('an INSECURE development verifier only goes to the development chain', 
     }
     expect(await attempt(setup.verifyingKeyHash, setup.transcript.sha256, true)).toBe('InsecureSetupOnChain')
     expect(await attempt(ZeroHash, setup.transcript.sha256, false)).toBe('MissingSetupAnchor')
+    expect(await attempt(setup.verifyingKeyHash, setup.transcript.sha256, false, otherBatchVerifier)).toBe(
+      'VerifyingKeyMismatch',
+    )
     expect(await attempt(setup.verifyingKeyHash, setup.transcript.sha256, false)).toBe('deployed')
   })
 

@@ -3,6 +3,7 @@
  * in the npm `solc` package: no compiler downloads), caching the output by a hash of the sources,
  * settings and compiler version so a second run costs a file read instead of ~2 s of solc.
  */
+import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
@@ -10,25 +11,48 @@ import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
-import { readSetupInfo, type TrustedSetupInfo } from '../../circuits/src/setup.ts'
+import {
+  readSetupInfo,
+  type TrustedSetupInfo,
+  type VerificationKeyJson,
+  verifyingKeyConstants,
+} from '../../circuits/src/setup.ts'
 
 /** Repository root, found from this file so nothing depends on the working directory. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const LEDGER_SOURCE = join(REPO_ROOT, 'contracts', 'src', 'ZkMeterLedger.sol')
 /** The tariff rules library the ledger imports (internal functions: inlined, nothing to deploy). */
 export const TARIFF_RULES_SOURCE = join(REPO_ROOT, 'contracts', 'src', 'TariffRules.sol')
+/** The hand-written batch verifier; it takes the verifying key as a constructor argument. */
+export const BATCH_VERIFIER_SOURCE = join(REPO_ROOT, 'contracts', 'src', 'Groth16BatchVerifier.sol')
 
 /**
- * solc-js is loaded only when something must really be compiled: importing it builds the whole
- * compiler (~115 MB RSS), which a running household node — that only reads the cached ABI — must not
- * carry. The cache key uses the package's version (what `solc.version()` reports, without the build
- * suffix), so checking the cache needs no compiler.
+ * solc-js runs in a child process (solc-child.ts), and only when something must really be compiled:
+ * loading it builds the whole compiler (~115 MB RSS that V8 keeps after the compile), which the
+ * caller must not carry — a household node deploys its ledger on its first start and would otherwise
+ * stay at ~255 MB (bench:node first_start_rss_mb). The cache key uses the package's version (what
+ * `solc.version()` reports, without the build suffix), so checking the cache needs no compiler.
  */
-type Solc = { version(): string; compile(input: string): string }
-let solcModule: Promise<Solc> | undefined
-const loadSolc = (): Promise<Solc> => {
-  solcModule ??= import('solc').then((m) => (m as unknown as { default: Solc }).default)
-  return solcModule
+const SOLC_CHILD = fileURLToPath(new URL('./solc-child.ts', import.meta.url))
+
+async function compileInChild(inputJson: string): Promise<{ version: string; output: string }> {
+  const child = spawn(process.execPath, [SOLC_CHILD], { stdio: ['pipe', 'pipe', 'pipe'] })
+  const stdout: Buffer[] = []
+  const stderr: Buffer[] = []
+  child.stdout.on('data', (c: Buffer) => stdout.push(c))
+  child.stderr.on('data', (c: Buffer) => stderr.push(c))
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', resolve)
+  })
+  child.stdin.end(inputJson)
+  const code = await exited
+  if (code !== 0) {
+    throw new CompilationError(
+      `the solc child process (contracts/ts/solc-child.ts) exited with ${code}: ${Buffer.concat(stderr).toString('utf8').trim().slice(-2000)}`,
+    )
+  }
+  return JSON.parse(Buffer.concat(stdout).toString('utf8')) as { version: string; output: string }
 }
 const SOLC_PACKAGE_VERSION = (
   JSON.parse(readFileSync(createRequire(import.meta.url).resolve('solc/package.json'), 'utf8')) as {
@@ -48,6 +72,12 @@ export interface LedgerArtifacts {
   profile: string
   ledger: CompiledContract
   verifier: CompiledContract
+  batchVerifier: CompiledContract
+  /**
+   * The verifying key's 24 coordinates in verification_key.json order (the order verifyingKeyHash
+   * hashes): the batch verifier's constructor argument.
+   */
+  verifyingKey: bigint[]
   /** The circuit build's trusted setup (its manifest): what the ledger anchors at deploy. */
   setup: TrustedSetupInfo
 }
@@ -111,12 +141,12 @@ export async function compileSolidity(
     }
   }
 
-  const solc = await loadSolc()
-  const output = JSON.parse(solc.compile(inputJson)) as SolcOutput
+  const solc = await compileInChild(inputJson)
+  const output = JSON.parse(solc.output) as SolcOutput
   const errors = (output.errors ?? []).filter((e) => e.severity === 'error')
   if (errors.length > 0) {
     throw new CompilationError(
-      `solc ${solc.version()} rejected the sources:\n${errors.map((e) => e.formattedMessage).join('\n')}`,
+      `solc ${solc.version} rejected the sources:\n${errors.map((e) => e.formattedMessage).join('\n')}`,
       { details: { errors: errors.map((e) => e.formattedMessage) } },
     )
   }
@@ -130,7 +160,7 @@ export async function compileSolidity(
     await mkdir(dirname(cacheFile), { recursive: true })
     // Write-then-rename so a concurrent reader (another test process) never sees half a file.
     const tmp = `${cacheFile}.${process.pid}.tmp`
-    await writeFile(tmp, JSON.stringify({ hash, solc: solc.version(), contracts }))
+    await writeFile(tmp, JSON.stringify({ hash, solc: solc.version, contracts }))
     await rename(tmp, cacheFile)
   }
   return contracts
@@ -174,15 +204,21 @@ export async function compileLedger(profile: string): Promise<LedgerArtifacts> {
       'ZkMeterLedger.sol': await readFile(LEDGER_SOURCE, 'utf8'),
       'TariffRules.sol': await readFile(TARIFF_RULES_SOURCE, 'utf8'),
       'Groth16Verifier.sol': await readFile(verifierPath, 'utf8'),
+      'Groth16BatchVerifier.sol': await readFile(BATCH_VERIFIER_SOURCE, 'utf8'),
     },
     { cacheDir: join(REPO_ROOT, 'contracts', 'build', profile) },
   )
   const ledger = contracts.ZkMeterLedger
   const verifier = contracts.Groth16Verifier
-  if (ledger === undefined || verifier === undefined) {
+  const batchVerifier = contracts.Groth16BatchVerifier
+  if (ledger === undefined || verifier === undefined || batchVerifier === undefined) {
     throw new CompilationError(
-      `expected contracts ZkMeterLedger and Groth16Verifier, solc produced ${Object.keys(contracts).join(', ')}`,
+      `expected contracts ZkMeterLedger, Groth16Verifier and Groth16BatchVerifier, solc produced ${Object.keys(contracts).join(', ')}`,
     )
   }
-  return { profile, ledger, verifier, setup }
+  const vk = JSON.parse(
+    await readFile(join(dirname(verifierPath), 'verification_key.json'), 'utf8'),
+  ) as VerificationKeyJson
+  const verifyingKey = verifyingKeyConstants(vk).map((hex) => BigInt(`0x${hex}`))
+  return { profile, ledger, verifier, batchVerifier, verifyingKey, setup }
 }

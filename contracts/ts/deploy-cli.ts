@@ -54,6 +54,7 @@ try {
       profile,
       ledger: ledger.address,
       verifier: await ledger.contract.getFunction('verifier')(),
+      batchVerifier: await ledger.contract.getFunction('batchVerifier')(),
       fromBlock: ledger.fromBlock,
       slots,
       maxIntervals: n,

@@ -16,6 +16,8 @@ import {
   type Log,
   type Signer,
   type TransactionReceipt,
+  type TypedDataField,
+  ZeroAddress,
 } from 'ethers'
 import { tariffHash as computeTariffHash } from '#protocol/commitment.ts'
 import type { Eip712Domain } from '#protocol/eip712.ts'
@@ -53,6 +55,72 @@ export interface BillSubmission {
   tariffId: Numeric
   /** 32-byte digest of the IPFS root CID of the period's encrypted readings. */
   cidDigest: string
+}
+
+/**
+ * A bill for a relayer to submit in a batch (submitBills): the household's submission plus its
+ * EIP-712 BillAuthorization signature (signBillAuthorization) naming the relayer, or anyone.
+ */
+export interface RelayedBillSubmission extends BillSubmission {
+  /** The one account allowed to submit it; omitted or the zero address: anyone. */
+  relayer?: Address
+  /** 65 bytes r ‖ s ‖ v by the household account over the BillAuthorization. */
+  householdSignature: string
+}
+
+/** EIP-712 types of what a household signs to have a relayer submit its bill (ZkMeterLedger.sol). */
+export const BILL_AUTHORIZATION_TYPES: Record<string, TypedDataField[]> = {
+  BillAuthorization: [
+    { name: 'period', type: 'BillingPeriod' },
+    { name: 'total', type: 'uint256' },
+    { name: 'energyWh', type: 'uint256' },
+    { name: 'tariffId', type: 'uint256' },
+    { name: 'cidDigest', type: 'bytes32' },
+    { name: 'relayer', type: 'address' },
+  ],
+  BillingPeriod: [
+    { name: 'meter', type: 'address' },
+    { name: 'periodStart', type: 'uint64' },
+    { name: 'periodEnd', type: 'uint64' },
+    { name: 'startCounter', type: 'uint64' },
+    { name: 'endCounter', type: 'uint64' },
+    { name: 'commitment', type: 'uint256' },
+  ],
+}
+
+/**
+ * The household's EIP-712 signature letting `relayer` (or anyone, if omitted) submit this bill. It
+ * names the whole bill, so it authorises that bill only, once, on this ledger and chain.
+ */
+export async function signBillAuthorization(
+  household: Signer,
+  domain: Eip712Domain,
+  bill: BillSubmission & { relayer?: Address },
+): Promise<`0x${string}`> {
+  const p = periodArgs(bill.period)
+  const c = claimArgs(bill)
+  const relayer = bill.relayer === undefined ? ZeroAddress : checkAddress('relayer', bill.relayer)
+  return (await household.signTypedData(
+    { name: 'zkmeter', version: '1', chainId: domain.chainId, verifyingContract: domain.verifyingContract },
+    BILL_AUTHORIZATION_TYPES,
+    { period: p, ...c, relayer },
+  )) as `0x${string}`
+}
+
+/** A 65-byte r ‖ s ‖ v signature as the batch path's EIP-2098 compact (r, vs), s not normalised. */
+function compactSignatureArgs(name: string, signature: unknown): [string, string] {
+  if (typeof signature !== 'string' || !/^0x[0-9a-fA-F]{130}$/.test(signature)) {
+    throw new InvalidInputError(`${name} must be 65 bytes r ‖ s ‖ v as 0x hex`)
+  }
+  const v = Number.parseInt(signature.slice(130, 132), 16)
+  const s = BigInt(`0x${signature.slice(66, 130)}`)
+  if ((v !== 27 && v !== 28) || s >> 255n !== 0n) {
+    throw new InvalidInputError(
+      `${name}: v must be 27 or 28 and s below 2^255 (low S) to fit the compact form, got v ${v}`,
+    )
+  }
+  const vs = (BigInt(v - 27) << 255n) | s
+  return [`0x${signature.slice(2, 66)}`, `0x${vs.toString(16).padStart(64, '0')}`]
 }
 
 export interface MeterState {
@@ -270,6 +338,16 @@ function explain(errorName: string, a: Record<string, unknown>): string {
       return 'the tariff hash must be below the BN254 scalar field order'
     case 'WrongPriceCount':
       return `a tariff has exactly ${fmt(a.expected)} prices (one per slot), got ${fmt(a.got)}`
+    case 'VerifyingKeyMismatch':
+      return `the batch verifier's key hashes to ${fmt(a.batchVerifierKey)}, not to the ledger's ${fmt(a.expected)}: deploy it with the same verification_key.json`
+    case 'EmptyBatch':
+      return 'a batch must hold at least one bill'
+    case 'BatchProofRejected':
+      return `the Groth16 proof of bill ${fmt(a.index)} in the batch does not verify for its (commitment, tariff hash, total, energyWh); drop it and resubmit the rest`
+    case 'AuthorizationMismatch':
+      return `the household authorization recovers to ${fmt(a.recovered)}, not to the meter's household ${fmt(a.household)}: forged, for another bill, relayer, chain or ledger`
+    case 'RelayerNotAuthorized':
+      return `the household authorised only ${fmt(a.relayer)} to submit this bill, not ${fmt(a.sender)}`
     case 'ProofRejected':
       return 'the Groth16 proof does not verify for (commitment, tariff hash, total, energyWh)'
     case 'UnknownBill':
@@ -478,9 +556,17 @@ export async function deployLedger(
     )
     const verifier = await verifierFactory.deploy()
     await verifier.waitForDeployment()
+    const batchFactory = new ContractFactory(
+      artifacts.batchVerifier.abi as InterfaceAbi,
+      artifacts.batchVerifier.bytecode,
+      signer,
+    )
+    const batchVerifier = await batchFactory.deploy(artifacts.verifyingKey)
+    await batchVerifier.waitForDeployment()
     const ledgerFactory = new ContractFactory(iface, artifacts.ledger.bytecode, signer)
     const ledger = await ledgerFactory.deploy(
       await verifier.getAddress(),
+      await batchVerifier.getAddress(),
       limits.slots,
       limits.maxIntervals,
       minBillingPeriod,
@@ -655,6 +741,40 @@ export class LedgerClient {
       [c.total, c.energyWh, c.tariffId, c.cidDigest],
     ])
     return { billId: this.eventArgs(receipt, 'BillSubmitted').billId as `0x${string}`, receipt }
+  }
+
+  /**
+   * Submits bills households proved and signed, as a relayer, in one transaction (one Groth16 batch
+   * verification). Returns the bill ids in order. A bill breaking a rule reverts all with its error;
+   * a bad proof with BatchProofRejected(index).
+   */
+  async submitBills(
+    bills: readonly RelayedBillSubmission[],
+  ): Promise<{ billIds: `0x${string}`[]; receipt: TransactionReceipt }> {
+    if (!Array.isArray(bills)) throw new InvalidInputError('bills must be an array of relayed bills')
+    const batch = bills.map((bill, i) => {
+      if (bill === null || typeof bill !== 'object')
+        throw new InvalidInputError(`bills[${i}] must be an object`)
+      const p = periodArgs(bill.period)
+      const proof = proofArgs(bill.proof)
+      const c = claimArgs(bill)
+      return [
+        [p.meter, p.periodStart, p.periodEnd, p.startCounter, p.endCounter, p.commitment],
+        compactSignatureArgs(`bills[${i}].signature`, bill.signature),
+        [proof.a, proof.b, proof.c],
+        [c.total, c.energyWh, c.tariffId, c.cidDigest],
+        bill.relayer === undefined ? ZeroAddress : checkAddress(`bills[${i}].relayer`, bill.relayer),
+        compactSignatureArgs(`bills[${i}].householdSignature`, bill.householdSignature),
+      ]
+    })
+    const receipt = await this.send('submitBills', [batch])
+    const billIds: `0x${string}`[] = []
+    for (const log of receipt.logs) {
+      if (log.address.toLowerCase() !== this.address.toLowerCase()) continue
+      const parsed = this.interface.parseLog(log)
+      if (parsed?.name === 'BillSubmitted') billIds.push(parsed.args.billId as `0x${string}`)
+    }
+    return { billIds, receipt }
   }
 
   /** Pays a bill; sends its recorded total unless `amount` is given. */

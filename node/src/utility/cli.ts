@@ -314,6 +314,7 @@ export async function runUtility(
         profile,
         ledger: ledger.address,
         verifier: await ledger.contract.getFunction('verifier')(),
+        batchVerifier: await ledger.contract.getFunction('batchVerifier')(),
         fromBlock: ledger.fromBlock,
         utility: wallet.address,
         slots: s,

@@ -100,13 +100,26 @@ describe('zkmeter verify-setup', () => {
     )
     const honest = await deployLedger(env.signers[0]!, env.artifacts, { slots: 96, maxIntervals: 192 })
     const verifier = (await honest.trustedSetup()).verifier
+    // The ledger refuses a batch verifier whose key is not the one it records: the lying deployment
+    // needs a batch verifier of another key too, and records that key's hash.
+    const batchFactory = new ContractFactory(
+      env.artifacts.batchVerifier.abi as InterfaceAbi,
+      env.artifacts.batchVerifier.bytecode,
+      env.signers[0]!,
+    )
+    const otherBatch = await batchFactory.deploy(
+      env.artifacts.verifyingKey.map((c, i) => (i === 0 ? c + 1n : c)),
+    )
+    await otherBatch.waitForDeployment()
+    const otherKey = (await otherBatch.getFunction('verifyingKeyHash')()) as string
     const lying = await factory.deploy(
       verifier,
+      await otherBatch.getAddress(),
       96,
       192,
       3600, // minBillingPeriod (the dev policy)
       0, // tariffNotice
-      OTHER_KEY,
+      otherKey,
       env.artifacts.setup.transcript.sha256,
       true,
     )
