@@ -5,13 +5,17 @@ import type { Relays } from '#protocol/api/types.ts'
 import { InvalidInputError } from '#protocol/errors.ts'
 import { isChannel, MAX_FAN_SPEED, RELAY_COUNT, type RelayCommand } from '../../automation/reading.ts'
 import { validateRuleSet } from '../../automation/rule-schema.ts'
+import { energyToday } from '../../history/day-energy.ts'
 import { answer, commandsFor } from '../../voice/answer.ts'
 import { parse as parseCommand } from '../../voice/grammar.ts'
 import type { RoutesContext } from '../context.ts'
 import { HttpError } from '../errors.ts'
 import { jsonObject } from '../params.ts'
 
-export type HomeContext = Pick<RoutesContext, 'automation' | 'history' | 'rules' | 'devices' | 'bills'>
+export type HomeContext = Pick<
+  RoutesContext,
+  'automation' | 'history' | 'rules' | 'devices' | 'bills' | 'priceAt'
+>
 
 const RELAY_NAMES = [
   'Ceiling fan',
@@ -125,14 +129,16 @@ function commandRoute(ctx: HomeContext): RouteHandlers['command'] {
     // The answer speaks of the state the command found ("Turning on …", "… is already on"), so
     // it is worked out before the commands change that state.
     const latest = ctx.history.latest()
-    const open = ctx.bills.list().at(-1)
+    const last = ctx.bills.list().at(-1)
+    const today = energyToday(ctx.history, ctx.priceAt)
     const state = outputs(ctx)
     const reply = answer(intent, {
       devices: ctx.devices,
       relays: state.relays.reduce((bits, r) => bits | (r.on ? 1 << (r.channel - 1) : 0), 0),
       fanSpeed: state.fanSpeed,
       ...(latest ? { powerW: latest.powerW, temperatureCenti: Math.round(latest.temperatureC * 100) } : {}),
-      ...(open?.total ? { bill: { energyWh: open.energyWh, totalWei: BigInt(open.total) } } : {}),
+      ...(last?.total ? { bill: { energyWh: last.energyWh, totalWei: BigInt(last.total) } } : {}),
+      ...(today ? { today: { energyWh: today.energyWh, costWei: today.costWei } } : {}),
     })
     const failures: string[] = []
     for (const command of commandsFor(intent)) {
