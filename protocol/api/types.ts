@@ -430,7 +430,7 @@ export interface DeviceRef {
 export type Intent =
   | { kind: 'switch'; targets: DeviceRef[]; on: boolean }
   | { kind: 'fanSpeed'; speed: number }
-  | { kind: 'query'; what: 'anythingOn' | 'bill' | 'power' | 'temperature'; targets?: DeviceRef[] }
+  | { kind: 'query'; what: 'anythingOn' | 'bill' | 'today' | 'power' | 'temperature'; targets?: DeviceRef[] }
   | { kind: 'unknown'; help: string }
 
 /** POST /api/command. */
