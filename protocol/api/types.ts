@@ -60,7 +60,10 @@ export interface Bill {
   tariffId: string | null
   chainBillId: string | null
   submitTx: string | null
+  /** The transaction that paid it, from the ledger's BillPaid event (whoever sent it). */
   paidTx: string | null
+  /** The account that paid it (BillPaid's payer: a browser wallet need not be the household). */
+  paidBy: string | null
   error: { name: string; message: string } | null
   /** Why it failed, or why the node is retrying it. */
   failure: BillFailure | null

@@ -69,6 +69,7 @@ export function bill(n: number, status: BillStatus, overrides: Partial<Bill> = {
     chainBillId: submitted ? `0x${'00'.repeat(31)}0${n}` : null,
     submitTx: submitted ? `0x${'cd'.repeat(31)}0${n}` : null,
     paidTx: status === 'paid' ? `0x${'ef'.repeat(31)}0${n}` : null,
+    paidBy: status === 'paid' ? `0x${'9a'.repeat(19)}0${n}` : null,
     error: null,
     failure: null,
     nextAttemptAt: null,

@@ -270,6 +270,7 @@ export class BillsView extends LitElement {
         <dt>Readings CID</dt><dd class="mono" title=${bill.manifestCid ?? ''}>${bill.manifestCid ? shorten(bill.manifestCid, 14, 8) : '—'}</dd>
         ${bill.submitTx ? html`<dt>Proof tx</dt><dd class="mono" title=${bill.submitTx}>${shorten(bill.submitTx)}</dd>` : ''}
         ${bill.paidTx ? html`<dt>Payment tx</dt><dd class="mono" title=${bill.paidTx}>${shorten(bill.paidTx)}</dd>` : ''}
+        ${bill.paidBy ? html`<dt>Paid by</dt><dd class="mono" title=${bill.paidBy} data-paid-by>${shorten(bill.paidBy)}</dd>` : ''}
       </dl>
       ${this.#why(bill)}
       ${
