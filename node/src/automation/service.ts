@@ -6,6 +6,7 @@
 import { type AlarmManager, type AlarmManagerOptions, createAlarmManager } from './alarms.ts'
 import { type Clock, createSystemClock } from './clock.ts'
 import { type CommandResult, createRelayCommander, type MqttLink, type RelayCommander } from './commands.ts'
+import { createOutputOrigins, type OutputOrigin, originOfReason, outputOf } from './output-origins.ts'
 import type { Reading, RelayCommand } from './reading.ts'
 import { createRuleEngine, type RuleEngine, type RuleSet } from './rules.ts'
 
@@ -25,6 +26,13 @@ export interface Automation {
   /** Feed every verified reading (MeterRecord fields); returns the rule commands sent. */
   onReading(reading: Reading | Record<string, unknown>): RelayCommand[]
   send(command: RelayCommand): Promise<CommandResult>
+  /**
+   * Notes a command the resident gave by hand (after the meter confirmed it): rules leave that
+   * output alone for the rule set's overrideS. Returns when the hold ends (clock ms), if one is taken.
+   */
+  manual(command: RelayCommand): number | undefined
+  /** Who last set each output, and a manual hold's end: the home page's "set by rule X at T". */
+  origins(): OutputOrigin[]
   engine: RuleEngine
   alarms: AlarmManager
   commander: RelayCommander
@@ -45,7 +53,19 @@ export function createAutomation(options: AutomationOptions): Automation {
     sendCommand: send,
     ...(options.resendAfterS === undefined ? {} : { resendAfterS: options.resendAfterS }),
   })
-  const alarms = createAlarmManager({ ...options.alarms, clock, sendCommand: send })
+  const origins = createOutputOrigins()
+  engine.events.on('command', (command, reason) => {
+    const origin = originOfReason(reason)
+    if (origin !== undefined) origins.record(command, { ...origin, at: clock.now() })
+  })
+  const alarms = createAlarmManager({
+    ...options.alarms,
+    clock,
+    sendCommand: (command) => {
+      origins.record(command, { by: 'alarm', at: clock.now() })
+      return send(command)
+    },
+  })
   const onRelay = (channel: number, on: boolean) => alarms.observeRelay(channel, on)
   let running = false
   return {
@@ -53,6 +73,25 @@ export function createAutomation(options: AutomationOptions): Automation {
     alarms,
     commander,
     send,
+    manual(command) {
+      const value = command.kind === 'fanSpeed' ? command.speed : command.on
+      const held = engine.hold(outputOf(command), value)
+      origins.record(command, {
+        by: 'manual',
+        at: clock.now(),
+        ...(held === undefined ? {} : { untilMs: held.untilMs }),
+      })
+      return held?.untilMs
+    },
+    origins() {
+      // A manual hold that has ended is only "set by hand" now: rules may change it again.
+      const now = clock.now()
+      return origins.list().map((o) => {
+        if (o.untilMs === undefined || o.untilMs > now) return o
+        const { untilMs: _, ...rest } = o
+        return rest
+      })
+    },
     async start() {
       if (running) return
       running = true

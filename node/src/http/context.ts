@@ -135,7 +135,7 @@ export interface RoutesContext {
   biller: Pick<Biller, 'markPaid' | 'retry'>
   grants: GrantStore
   history: ReadingHistory
-  automation: Pick<Automation, 'send'> & {
+  automation: Pick<Automation, 'send' | 'manual' | 'origins'> & {
     engine: Pick<RuleEngine, 'setRules'>
     alarms: Pick<AlarmManager, 'list' | 'acknowledge'>
     commander: Pick<RelayCommander, 'outputs'>

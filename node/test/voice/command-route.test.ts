@@ -8,6 +8,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { MeterRecord } from '#protocol/records.ts'
 import type { RelayCommand } from '../../src/automation/reading.ts'
+import { DEFAULT_RULE_SET } from '../../src/automation/rule-schema.ts'
 import type { BillRecord } from '../../src/billing/store.ts'
 import { localDayStart } from '../../src/history/day-energy.ts'
 import { createReadingHistory } from '../../src/history/readings.ts'
@@ -47,7 +48,7 @@ function home(options: { bills?: Partial<BillRecord>[] } = {}) {
     devices: createDeviceRegistry(),
     priceAt: () => 0n,
     bills: { list: () => (options.bills ?? []) as BillRecord[], get: () => undefined },
-    rules: {} as never,
+    rules: { current: () => DEFAULT_RULE_SET } as never,
     automation: {
       async send(command) {
         sent.push(command)
@@ -55,6 +56,8 @@ function home(options: { bills?: Partial<BillRecord>[] } = {}) {
         else fanSpeed = command.speed
         return { status: 'confirmed', command, elapsedMs: 1 }
       },
+      manual: () => undefined,
+      origins: () => [],
       commander: { outputs: () => ({ relays: [...relays], fanSpeed }) },
       engine: { setRules: () => {} },
       alarms: { list: () => [], acknowledge: () => undefined as never },

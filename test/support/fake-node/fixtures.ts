@@ -3,6 +3,7 @@
  * reading, the relays, notices, the mesh and its backups, a tariff) as the API shows it. Tests
  * change it between requests (test/support/fake-node.ts serves it through the node's own routes).
  */
+
 import type {
   Aggregates,
   Alarm,
@@ -15,6 +16,7 @@ import type {
   Reading,
   RuleSet,
 } from '#protocol/api/types.ts'
+import type { OutputOrigin } from '../../../node/src/automation/output-origins.ts'
 import { DEFAULT_RULE_SET } from '../../../node/src/automation/rule-schema.ts'
 
 /** A relay as the meter reports it (GET /api/relays adds its name). */
@@ -109,6 +111,8 @@ export interface FakeNodeState {
   devWallet: boolean
   /** Relay channels whose command the "meter" never confirms (→ 504). */
   unresponsive: Set<number>
+  /** Who last set each output (the node's automation records it; GET /api/relays shows it). */
+  origins: OutputOrigin[]
   /** Requests received, "METHOD path" plus JSON body, for assertions. */
   requests: { method: string; path: string; body: unknown }[]
   tariffs: LedgerTariff[]
@@ -120,6 +124,7 @@ export function initialState(): FakeNodeState {
     bills: [bill(1, 'paid'), bill(2, 'verified'), bill(3, 'proving')],
     relays: Array.from({ length: 8 }, (_, i) => ({ channel: i + 1, on: [0, 3, 7].includes(i), known: true })),
     fanSpeed: 2,
+    origins: [],
     alarms: [],
     notices: [
       {

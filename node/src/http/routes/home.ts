@@ -28,8 +28,10 @@ const RELAY_NAMES = [
   'Appliance circuits',
 ]
 
+const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString())
+
 /** Relay and fan states: as the meter last reported them, else as its last record showed them. */
-function outputs(ctx: Pick<HomeContext, 'automation' | 'history'>): Relays {
+function outputs(ctx: Pick<HomeContext, 'automation' | 'history' | 'rules'>): Relays {
   const reported = ctx.automation.commander.outputs()
   const fromRecord = ctx.history.latest()
   return {
@@ -40,6 +42,15 @@ function outputs(ctx: Pick<HomeContext, 'automation' | 'history'>): Relays {
       known: reported.relays[i] !== undefined || fromRecord !== undefined,
     })),
     fanSpeed: reported.fanSpeed ?? fromRecord?.fanSpeed ?? 0,
+    origins: ctx.automation.origins().map((o) => ({
+      output: o.output,
+      name: o.output === 'fan' ? 'Fan speed' : (RELAY_NAMES[o.output - 1] ?? `Relay ${o.output}`),
+      by: o.by,
+      rule: o.rule ?? null,
+      at: new Date(o.at).toISOString(),
+      manualUntil: iso(o.untilMs),
+    })),
+    manualHoldS: ctx.rules.current().overrideS,
   }
 }
 
@@ -65,8 +76,15 @@ export function homeRoutes(
       if (!isChannel(channel)) throw new InvalidInputError(`relay channel must be 1..${RELAY_COUNT}`)
       const body = jsonObject(await r.json())
       if (typeof body.on !== 'boolean') throw new InvalidInputError('body must be { "on": true | false }')
-      await sendConfirmed({ kind: 'power', channel, on: body.on })
-      return { channel, on: body.on, confirmed: true as const }
+      const command: RelayCommand = { kind: 'power', channel, on: body.on }
+      await sendConfirmed(command)
+      // Set by hand: the rules leave it alone for the rule set's overrideS (docs/automation.md).
+      return {
+        channel,
+        on: body.on,
+        confirmed: true as const,
+        manualUntil: iso(ctx.automation.manual(command)),
+      }
     },
     setFan: async (r) => {
       const body = jsonObject(await r.json())
@@ -74,8 +92,13 @@ export function homeRoutes(
       if (!Number.isInteger(speed) || (speed as number) < 0 || (speed as number) > MAX_FAN_SPEED) {
         throw new InvalidInputError(`body must be { "speed": 0..${MAX_FAN_SPEED} }`)
       }
-      await sendConfirmed({ kind: 'fanSpeed', speed: speed as number })
-      return { speed: speed as number, confirmed: true as const }
+      const command: RelayCommand = { kind: 'fanSpeed', speed: speed as number }
+      await sendConfirmed(command)
+      return {
+        speed: speed as number,
+        confirmed: true as const,
+        manualUntil: iso(ctx.automation.manual(command)),
+      }
     },
     ...ruleRoutes(ctx),
     command: commandRoute(ctx),
@@ -145,6 +168,7 @@ function commandRoute(ctx: HomeContext): RouteHandlers['command'] {
       const result = await ctx.automation.send(command)
       if (result.status !== 'confirmed')
         failures.push(command.kind === 'power' ? `relay ${command.channel}` : 'fan')
+      else ctx.automation.manual(command)
     }
     return {
       intent,
