@@ -41,6 +41,7 @@ export const SYSTEM_TESTS: readonly string[] = [
   // browsers
   'ui/test/components.test.ts',
   'ui/test/e2e.test.ts',
+  'ui/test/resident-answers.test.ts',
   'node/test/http/browser-attacks.test.ts',
   'node/test/tls/browser.test.ts',
   'ui/test/pwa.test.ts',

@@ -267,7 +267,7 @@ export class BillsView extends LitElement {
         <h3 id="bill-${bill.id}">${formatPeriod(bill.periodStart, bill.periodEnd)}</h3>
         <span class="badge ${bill.status}" data-status=${bill.status}>${STATUS_TEXT[bill.status] ?? bill.status}</span>
       </header>
-      <div class="total">${bill.total === null ? 'total pending proof' : formatEth(bill.total)} ${bill.total === null ? '' : PUBLIC}</div>
+      <div class="total"><span>${bill.total === null ? 'total pending proof' : formatEth(bill.total)}</span> ${bill.total === null ? '' : PUBLIC}</div>
       <dl>
         <dt>Period ${PUBLIC}</dt><dd>${formatPeriod(bill.periodStart, bill.periodEnd)}</dd>
         <dt>Energy ${PUBLIC}</dt><dd>${formatEnergy(bill.energyWh)}</dd>

@@ -303,7 +303,7 @@ export class RulesEditor extends LitElement {
       () => {
         const rules = this.draft?.rules ?? []
         const known = rules.filter((r) => ['fanSteps', 'thermostat', 'nightLight'].includes(r.kind))
-        return html`<form @submit=${this.#save} aria-label="Automation settings">
+        return html`<form @submit=${this.#save} aria-label="Automation settings" novalidate>
           ${known.length === 0 ? html`<p class="muted">No fan, AC or night-light rule is set up on this node.</p>` : ''}
           ${known.map((r) =>
             r.kind === 'fanSteps'
