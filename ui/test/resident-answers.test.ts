@@ -200,7 +200,8 @@ describe('tariff editor', () => {
     await p.getByRole('checkbox', { name: 'Yes, publish at this new price level' }).check()
     await p.getByRole('button', { name: 'Publish tariff' }).click()
     await expect.poll(() => p.getByText('Tariff published').count()).toBe(1)
-    expect((published()[0]?.body as { prices: string[] }).prices[0]).toBe('40000000000')
+    const body = published()[0]?.body as { prices: string[] } | undefined
+    expect(body?.prices[0]).toBe('40000000000')
   })
 
   it('keeps the level through every preset: no warning', async () => {
