@@ -175,6 +175,15 @@ export interface BillRecord {
   transactionHash: string
 }
 
+/** A bill's payment as the ledger's BillPaid event records it: who paid, how much, in which transaction. */
+export interface Payment {
+  billId: `0x${string}`
+  payer: Address
+  amount: bigint
+  blockNumber: number
+  transactionHash: `0x${string}`
+}
+
 export interface Notice {
   areaId: number
   kind: number
@@ -928,6 +937,26 @@ export class LedgerClient {
     if (log === undefined)
       throw new LedgerTransactionError(`no BillSubmitted event for ${id} since block ${this.fromBlock}`)
     return this.billFromLog(log, status)
+  }
+
+  /**
+   * A bill's payment from its BillPaid event (undefined while unpaid). The event, not the bill's own
+   * record, names the payer and the paying transaction: a browser wallet may pay from any account.
+   */
+  async payment(billId: string): Promise<Payment | undefined> {
+    const id = checkBytes32('billId', billId)
+    const logs = await this.contract.queryFilter(this.contract.getEvent('BillPaid')(id), this.fromBlock)
+    const log = logs[0]
+    if (log === undefined) return undefined
+    const args = this.interface.parseLog(log)?.args
+    if (args === undefined) throw new LedgerTransactionError('not a ledger log')
+    return {
+      billId: id as `0x${string}`,
+      payer: args.payer as Address,
+      amount: args.amount as bigint,
+      blockNumber: log.blockNumber,
+      transactionHash: log.transactionHash as `0x${string}`,
+    }
   }
 
   /** All bills, optionally of one meter or household, oldest first. */

@@ -60,7 +60,10 @@ export interface Bill {
   tariffId: string | null
   chainBillId: string | null
   submitTx: string | null
+  /** The transaction that paid it, from the ledger's BillPaid event (whoever sent it). */
   paidTx: string | null
+  /** The account that paid it (BillPaid's payer: a browser wallet need not be the household). */
+  paidBy: string | null
   error: { name: string; message: string } | null
   /** Why it failed, or why the node is retrying it. */
   failure: BillFailure | null
@@ -405,10 +408,31 @@ export interface RelayState {
   known: boolean
 }
 
+/**
+ * Who last set an output, as far as this node knows: a rule (or schedule) by its id, the resident
+ * by hand (held against the rules until `manualUntil`), or an alarm's safety reaction.
+ */
+export interface OutputOrigin {
+  /** A relay channel, or 'fan' for the fan speed. */
+  output: number | 'fan'
+  name: string
+  by: 'rule' | 'schedule' | 'manual' | 'alarm'
+  /** The rule's id (by rule or schedule), else null. */
+  rule: string | null
+  /** When (ISO 8601). */
+  at: string
+  /** A manual setting the rules leave alone until then (ISO 8601); null once it has ended. */
+  manualUntil: string | null
+}
+
 /** GET /api/relays. */
 export interface Relays {
   relays: RelayState[]
   fanSpeed: number
+  /** Who last set each output the node has commanded (outputs never commanded are absent). */
+  origins: OutputOrigin[]
+  /** How long a setting made by hand holds against the rules (the rule set's overrideS). */
+  manualHoldS: number
 }
 
 /** POST /api/relays/:channel (504 when the meter did not confirm). */
@@ -416,12 +440,16 @@ export interface RelaySwitched {
   channel: number
   on: boolean
   confirmed: true
+  /** Rules leave this relay alone until then (ISO 8601); null when no hold was taken. */
+  manualUntil: string | null
 }
 
 /** POST /api/fan. */
 export interface FanSet {
   speed: number
   confirmed: true
+  /** Rules leave the fan alone until then (ISO 8601); null when no hold was taken. */
+  manualUntil: string | null
 }
 
 /** The `relay` stream event: one relay switched, or the fan's speed changed. */
@@ -438,7 +466,7 @@ export interface DeviceRef {
 export type Intent =
   | { kind: 'switch'; targets: DeviceRef[]; on: boolean }
   | { kind: 'fanSpeed'; speed: number }
-  | { kind: 'query'; what: 'anythingOn' | 'bill' | 'power' | 'temperature'; targets?: DeviceRef[] }
+  | { kind: 'query'; what: 'anythingOn' | 'bill' | 'today' | 'power' | 'temperature'; targets?: DeviceRef[] }
   | { kind: 'unknown'; help: string }
 
 /** POST /api/command. */

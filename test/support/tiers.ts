@@ -33,6 +33,7 @@ export const SYSTEM_TESTS: readonly string[] = [
   'node/test/http/bills-routes.test.ts',
   'node/test/billing/crash-retry.test.ts',
   'node/test/billing/retry.test.ts',
+  'node/test/billing/payments.test.ts',
   'node/test/billing/prover/prover-process.test.ts',
   // crash tests: child processes killed with SIGKILL and restarted
   'node/test/ingest/crash.test.ts',
@@ -42,6 +43,7 @@ export const SYSTEM_TESTS: readonly string[] = [
   'ui/test/safety.test.ts',
   'ui/test/e2e.test.ts',
   'ui/test/a11y.test.ts',
+  'ui/test/resident-answers.test.ts',
   'node/test/http/browser-attacks.test.ts',
   'node/test/tls/browser.test.ts',
   'ui/test/pwa.test.ts',

@@ -389,7 +389,9 @@ describe('home view', () => {
     await p.getByRole('button', { name: 'Save settings' }).click()
     await expect
       .poll(() => p.getByRole('alert').allTextContents())
-      .toContainEqual(expect.stringContaining('must be below onAtCenti'))
+      .toContainEqual(
+        expect.stringContaining('switch-off temperature: must be below the switch-on temperature'),
+      )
     browser.errors.splice(0, browser.errors.length, ...browser.errors.filter((e) => !/status of 400/.test(e)))
     await off.fill('27.5')
     await off.dispatchEvent('change')
@@ -555,20 +557,23 @@ describe('utility console', () => {
       .poll(() => p.locator('[data-aggregates=unavailable]').textContent())
       .toContain('fewer than 3 members')
     await expect.poll(() => p.locator('[data-balance]').textContent()).toBe('0.010234 ETH')
-    await p.getByRole('textbox', { name: /Base price/ }).fill('40')
+    // The average starts at the tariff in force (1000 gwei/Wh), and a preset keeps that level.
+    const average = p.getByRole('textbox', { name: /Average price/ })
+    await expect.poll(() => average.inputValue()).toBe('1000')
     await p.getByRole('button', { name: 'Evening peak' }).click()
     await p.getByText('Prices per hour').click()
     const h3 = p.getByRole('textbox', { name: '03:00 to 04:00 UTC, price in gwei per Wh' })
-    await h3.fill('12.5')
+    await h3.fill('500')
     await h3.dispatchEvent('change')
     await p.getByRole('button', { name: 'Publish tariff' }).click()
     await expect.poll(() => p.getByText('Tariff published').count()).toBe(1)
     const body = server.state.requests.find((r) => r.method === 'POST' && r.path === '/api/utility/tariffs')
       ?.body as { effectiveFrom: number; prices: string[] }
     expect(body.prices).toHaveLength(96)
-    expect(body.prices[0]).toBe('40000000000')
-    expect(body.prices[12]).toBe('12500000000')
-    expect(body.prices[17 * 4]).toBe('80000000000')
+    // 860 off-peak and 1710 at the peak average 1000 over the day (3 significant digits).
+    expect(body.prices[0]).toBe('860000000000')
+    expect(body.prices[12]).toBe('500000000000')
+    expect(body.prices[17 * 4]).toBe('1710000000000')
     expect(body.effectiveFrom % 86_400).toBe(0)
   })
 

@@ -216,6 +216,7 @@ interface Bill {
   total: string | null
   chainBillId: string | null
   paidTx: string | null
+  paidBy: string | null
 }
 
 async function verifiedBills(): Promise<Bill[]> {
@@ -300,6 +301,17 @@ describe('UI against the real household node', () => {
     expect(receipt?.status).toBe(1)
     expect(receipt?.from.toLowerCase()).toBe(new Wallet(payerKey).address.toLowerCase())
     provider.destroy()
+    // The node records that payment (its transaction and payer from BillPaid), not the proof's
+    // transaction and the household: after a reload the bill still shows the wallet's receipt.
+    expect(after.paidTx).toBe(txHash)
+    expect(after.paidBy?.toLowerCase()).toBe(new Wallet(payerKey).address.toLowerCase())
+    await page.reload()
+    await expect
+      .poll(() => card.locator('[data-paid-by]').getAttribute('title'), { timeout: 30_000 })
+      .toBe(after.paidBy)
+    expect(
+      await card.getByText('Payment tx').locator('xpath=following-sibling::dd[1]').getAttribute('title'),
+    ).toBe(txHash)
   })
 
   it('pays a bill with the dev wallet and the bill turns paid', { timeout: 240_000 }, async () => {

@@ -2,11 +2,11 @@
  * Billing wired to this home: verified periods go to the biller (proved in the prover process,
  * submitted to the ledger), and the ledger's BillPaid marks bills paid whoever paid them.
  */
-import type { Wallet } from 'ethers'
 import type { LedgerClient } from '../../../contracts/ts/ledger.ts'
 import { type Biller, createBiller } from '../billing/biller.ts'
 import { isTransientChainError, ledgerBillingChain } from '../billing/ledger-chain.ts'
 import { ledgerPolicyWarning } from '../billing/ledger-policy.ts'
+import { createPaymentWatch } from '../billing/payment-watch.ts'
 import { periodInputs } from '../billing/period-inputs.ts'
 import type { ProcessProver } from '../billing/prover/prover-process.ts'
 import { type BillStore, openBillStore } from '../billing/store.ts'
@@ -119,31 +119,20 @@ async function warnAboutLedgerPolicy(options: {
   }
 }
 
-/** Paid bills: the ledger's BillPaid is the truth, whoever paid (browser wallet or dev wallet). */
+/**
+ * Paid bills: the ledger's BillPaid is the truth, whoever paid (browser wallet or dev wallet); its
+ * transaction and payer are what the bill records (billing/payment-watch.ts).
+ */
 export function watchPayments(options: {
   bills: BillStore
   biller: Biller
   ledger: LedgerClient
-  wallet: Wallet
   lifecycle: Lifecycle
   log: Logger
 }): void {
-  const { bills, biller, ledger } = options
+  const watch = createPaymentWatch(options)
   const paidWatch = setInterval(() => {
-    void (async () => {
-      for (const bill of bills.list()) {
-        if (bill.status !== 'verified' || !bill.chainBillId) continue
-        const status = await ledger.billStatus(bill.chainBillId)
-        if (status.paid) {
-          const record = await ledger.bill(bill.chainBillId).catch(() => undefined)
-          await biller.markPaid(
-            bill.chainBillId,
-            (record?.transactionHash ?? '0x') as `0x${string}`,
-            options.wallet.address as `0x${string}`,
-          )
-        }
-      }
-    })().catch((error) => options.log.warn('payment watch failed', { error }))
+    watch.check().catch((error) => options.log.warn('payment watch failed', { error }))
   }, 1000)
   options.lifecycle.started('payment watch', () => clearInterval(paidWatch))
 }

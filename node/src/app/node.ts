@@ -183,7 +183,7 @@ export async function startHouseholdNode(
     // Periods assembled before a crash but never handed to billing: addPeriod is idempotent.
     for (const period of ingestor.periods(meter)) billPeriod(period)
     await biller.resume()
-    watchPayments({ bills, biller, ledger, wallet, lifecycle, log: root.child({ source: 'billing' }) })
+    watchPayments({ bills, biller, ledger, lifecycle, log: root.child({ source: 'billing' }) })
     const virtualMeter = await startVirtualMeter({
       config,
       identity,

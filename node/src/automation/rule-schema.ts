@@ -1,7 +1,8 @@
 /**
  * Rules are data: a versioned JSON document a resident edits through the API. This module defines
- * the document and validates it, naming the offending path in every error so an HTTP client can
- * show the user what to fix.
+ * the document and validates it: every error names the offending field in words ("Rule 1, step 2,
+ * temperature: …", rule-messages.ts) and carries its path in `details.path` for a client that
+ * points at the field.
  */
 
 import type {
@@ -16,6 +17,7 @@ import type {
 } from '#protocol/api/types.ts'
 import { InvalidInputError } from '#protocol/errors.ts'
 import { isChannel, MAX_FAN_SPEED, RELAY, RELAY_COUNT } from './reading.ts'
+import { describePath, rangeText } from './rule-messages.ts'
 
 export const RULE_FORMAT_VERSION: RuleSet['version'] = 1
 
@@ -84,7 +86,7 @@ const TEMP_RANGE = [-5000, 10000] as const
 type Obj = Record<string, unknown>
 
 function fail(path: string, message: string, value?: unknown): never {
-  throw new RuleValidationError(`${path}: ${message}`, { details: { path, value } })
+  throw new RuleValidationError(`${describePath(path)}: ${message}`, { details: { path, value } })
 }
 
 function object(value: unknown, path: string): Obj {
@@ -101,9 +103,12 @@ function onlyKeys(o: Obj, allowed: readonly string[], path: string): void {
 }
 
 function int(o: Obj, key: string, path: string, min: number, max: number, fallback?: number): number {
-  const value = o[key] ?? fallback
+  // Only a missing field takes the default: an empty one (null, "") is a mistake, not 0 °C.
+  if (o[key] === null || o[key] === '') fail(`${path}.${key}`, 'is empty: enter a number', o[key])
+  const value = o[key] === undefined ? fallback : o[key]
+  if (value === undefined) fail(`${path}.${key}`, 'is missing: enter a number', value)
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    fail(`${path}.${key}`, `must be an integer from ${min} to ${max}`, value)
+    fail(`${path}.${key}`, rangeText(key, min, max), value)
   }
   return value
 }
@@ -115,7 +120,7 @@ function bool(o: Obj, key: string, path: string, fallback?: boolean): boolean {
 }
 
 function channel(o: Obj, path: string): number {
-  if (!isChannel(o.relay)) fail(`${path}.relay`, `must be a relay channel 1..${RELAY_COUNT}`, o.relay)
+  if (!isChannel(o.relay)) fail(`${path}.relay`, `must be a relay channel 1 to ${RELAY_COUNT}`, o.relay)
   return o.relay
 }
 
@@ -162,7 +167,11 @@ export function validateRule(input: unknown, path = 'rule'): Rule {
       for (let i = 1; i < steps.length; i++) {
         const [prev, cur] = [steps[i - 1]!, steps[i]!]
         if (cur.atCenti <= prev.atCenti || cur.speed <= prev.speed) {
-          fail(`${path}.steps[${i}]`, 'steps must have strictly increasing atCenti and speed', steps[i])
+          fail(
+            `${path}.steps[${i}]`,
+            `must start at a higher temperature and a higher speed than step ${i}`,
+            steps[i],
+          )
         }
       }
       const hysteresisCenti = int(o, 'hysteresisCenti', path, 0, 1000, 50)
@@ -182,7 +191,11 @@ export function validateRule(input: unknown, path = 'rule'): Rule {
       const onAtCenti = int(o, 'onAtCenti', path, TEMP_RANGE[0], TEMP_RANGE[1])
       const offAtCenti = int(o, 'offAtCenti', path, TEMP_RANGE[0], TEMP_RANGE[1])
       if (offAtCenti >= onAtCenti) {
-        fail(`${path}.offAtCenti`, 'must be below onAtCenti (the gap is the hysteresis)', offAtCenti)
+        fail(
+          `${path}.offAtCenti`,
+          'must be below the switch-on temperature (the gap keeps it from switching back and forth)',
+          offAtCenti,
+        )
       }
       return {
         id,
@@ -201,7 +214,11 @@ export function validateRule(input: unknown, path = 'rule'): Rule {
       const onBelow = int(o, 'onBelow', path, 0, 1000)
       const offAbove = int(o, 'offAbove', path, 0, 1000)
       if (offAbove <= onBelow)
-        fail(`${path}.offAbove`, 'must be above onBelow (the gap is the hysteresis)', offAbove)
+        fail(
+          `${path}.offAbove`,
+          'must be above the switch-on light level (the gap keeps it from switching back and forth)',
+          offAbove,
+        )
       const rule: NightLightRule = {
         id,
         kind: 'nightLight',
@@ -217,7 +234,8 @@ export function validateRule(input: unknown, path = 'rule'): Rule {
         onlyKeys(w, ['from', 'to'], `${path}.window`)
         const from = timeOfDay(w.from, `${path}.window.from`)
         const to = timeOfDay(w.to, `${path}.window.to`)
-        if (from === to) fail(`${path}.window`, 'from and to must differ (omit window for "any time")', w)
+        if (from === to)
+          fail(`${path}.window`, 'start and end must differ (leave both empty for "any time")', w)
         rule.window = { from, to }
       }
       return rule

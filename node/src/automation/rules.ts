@@ -25,6 +25,12 @@ export interface RuleEngine {
   rules(): RuleSet
   /** A manual override: holds `output` at `value` for `durationS` (default: the rule set's overrideS). */
   override(output: OutputId, value: boolean | number, durationS?: number): RelayCommand
+  /**
+   * A setting the resident made by hand (already sent and confirmed): rules leave `output` alone
+   * for the rule set's overrideS. Undefined for a safety relay while the meter reports a hazard
+   * (its firmware holds those; no hold is taken).
+   */
+  hold(output: OutputId, value: boolean | number): Override | undefined
   clearOverride(output: OutputId): void
   overrides(): Override[]
   events: EventEmitter<RuleEngineEvents>
@@ -154,6 +160,23 @@ export function createRuleEngine(options: RuleEngineOptions): RuleEngine {
       tracker.state(output).lastSent = { value: numeric, at: now }
       tracker.dispatch(command, 'override')
       return command
+    },
+    hold(output, value) {
+      // A relay a hazard's interlock holds is not the resident's to hold against the rules.
+      const interlocked = interlocks(lastHazards).held
+      if (interlocked(output) !== undefined) return undefined
+      const seconds = checkOverride(output, value, undefined, {
+        overrideS: ruleSet.overrideS,
+        held: interlocked,
+      })
+      const now = clock.now()
+      const held = { output, value, untilMs: now + seconds * 1000 }
+      overrides.set(held)
+      tracker.state(output).lastSent = {
+        value: typeof value === 'boolean' ? (value ? 1 : 0) : value,
+        at: now,
+      }
+      return { ...held }
     },
     clearOverride(output) {
       overrides.clear(output)

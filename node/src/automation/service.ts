@@ -7,6 +7,7 @@ import { type AlarmManager, type AlarmManagerOptions, createAlarmManager } from 
 import { type Clock, createSystemClock } from './clock.ts'
 import { type CommandResult, createRelayCommander, type MqttLink, type RelayCommander } from './commands.ts'
 import { checkSwitch, INTERLOCKS } from './interlocks.ts'
+import { createOutputOrigins, type OutputOrigin, originOfReason, outputOf } from './output-origins.ts'
 import type { Reading, RelayCommand } from './reading.ts'
 import { createRuleEngine, type RuleEngine, type RuleSet } from './rules.ts'
 
@@ -32,6 +33,13 @@ export interface Automation {
    * hold is overridden with `confirm`. Resolves with the first failure or the last confirmation.
    */
   switch(command: RelayCommand, options?: { confirm?: boolean }): Promise<CommandResult>
+  /**
+   * Notes a command the resident gave by hand (after the meter confirmed it): rules leave that
+   * output alone for the rule set's overrideS. Returns when the hold ends (clock ms), if one is taken.
+   */
+  manual(command: RelayCommand): number | undefined
+  /** Who last set each output, and a manual hold's end: the home page's "set by rule X at T". */
+  origins(): OutputOrigin[]
   engine: RuleEngine
   alarms: AlarmManager
   commander: RelayCommander
@@ -46,7 +54,16 @@ export function createAutomation(options: AutomationOptions): Automation {
     ...(options.commandTimeoutMs === undefined ? {} : { timeoutMs: options.commandTimeoutMs }),
   })
   const send = (command: RelayCommand) => commander.send(command)
-  const alarms = createAlarmManager({ ...options.alarms, clock, sendCommand: send })
+  // Who set each output last (a rule, by hand, an alarm): the home page's "set by rule X at T".
+  const origins = createOutputOrigins()
+  const alarms = createAlarmManager({
+    ...options.alarms,
+    clock,
+    sendCommand: (command) => {
+      origins.record(command, { by: 'alarm', at: clock.now() })
+      return send(command)
+    },
+  })
   const engine = createRuleEngine({
     rules: options.rules,
     clock,
@@ -56,6 +73,10 @@ export function createAutomation(options: AutomationOptions): Automation {
       latched: alarms.interlockInputs().latched.reduce((mask, l) => mask | l.mask, 0),
       suspendRules: alarms.list().some((a) => a.active && INTERLOCKS[a.hazard].suspendRules),
     }),
+  })
+  engine.events.on('command', (command, reason) => {
+    const origin = originOfReason(reason)
+    if (origin !== undefined) origins.record(command, { ...origin, at: clock.now() })
   })
   const onRelay = (channel: number, on: boolean) => alarms.observeRelay(channel, on)
   let running = false
@@ -72,6 +93,25 @@ export function createAutomation(options: AutomationOptions): Automation {
         if (result.status !== 'confirmed') return result
       }
       return result as CommandResult
+    },
+    manual(command) {
+      const value = command.kind === 'fanSpeed' ? command.speed : command.on
+      const held = engine.hold(outputOf(command), value)
+      origins.record(command, {
+        by: 'manual',
+        at: clock.now(),
+        ...(held === undefined ? {} : { untilMs: held.untilMs }),
+      })
+      return held?.untilMs
+    },
+    origins() {
+      // A manual hold that has ended is only "set by hand" now: rules may change it again.
+      const now = clock.now()
+      return origins.list().map((o) => {
+        if (o.untilMs === undefined || o.untilMs > now) return o
+        const { untilMs: _, ...rest } = o
+        return rest
+      })
     },
     async start() {
       if (running) return

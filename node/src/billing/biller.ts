@@ -441,7 +441,9 @@ export function createBiller(options: BillerOptions): Biller {
     },
     async markPaid(chainBillId: string, paidTx: `0x${string}`, paidBy: `0x${string}`) {
       const bill = store.list().find((b) => b.chainBillId?.toLowerCase() === chainBillId.toLowerCase())
-      if (!bill || bill.status === 'paid') return bill
+      if (!bill) return bill
+      // Paid once; a second call only corrects the receipt (the ledger's event names the real one).
+      if (bill.status === 'paid' && bill.paidTx === paidTx && bill.paidBy === paidBy) return bill
       return update(bill.id, { status: 'paid', paidTx, paidBy })
     },
     async idle() {

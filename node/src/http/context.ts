@@ -135,7 +135,7 @@ export interface RoutesContext {
   biller: Pick<Biller, 'markPaid' | 'retry'>
   grants: GrantStore
   history: ReadingHistory
-  automation: Pick<Automation, 'send' | 'switch'> & {
+  automation: Pick<Automation, 'send' | 'switch' | 'manual' | 'origins'> & {
     engine: Pick<RuleEngine, 'setRules'>
     alarms: Pick<AlarmManager, 'list' | 'acknowledge' | 'interlockInputs'>
     commander: Pick<RelayCommander, 'outputs'>

@@ -25,6 +25,7 @@ export function billView(bill: BillRecord): BillView {
     chainBillId: bill.chainBillId ?? null,
     submitTx: bill.submitTx ?? null,
     paidTx: bill.paidTx ?? null,
+    paidBy: bill.paidBy ?? null,
     error: bill.error ?? null,
     failure: f
       ? {

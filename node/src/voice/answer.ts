@@ -14,8 +14,10 @@ export interface NodeState {
   fanSpeed?: number
   powerW?: number
   temperatureCenti?: number
-  /** The current billing period so far. */
+  /** The last bill the node made (a whole closed period). */
   bill?: { energyWh: number; totalWei: bigint }
+  /** The node's calendar day so far (local midnight to the latest reading), from the readings. */
+  today?: { energyWh: number; costWei: bigint }
 }
 
 function refName(ref: DeviceRef): string {
@@ -35,6 +37,13 @@ export function formatEther(wei: bigint): string {
   const whole = abs / 10n ** 18n
   const fraction = (abs % 10n ** 18n).toString().padStart(18, '0').slice(0, 6).replace(/0+$/, '')
   return `${negative ? '-' : ''}${whole}${fraction ? `.${fraction}` : ''} ETH`
+}
+
+/** Small days stay readable: 0.2 kWh today is not "0.0". */
+function formatKwh(wh: number): string {
+  const kwh = wh / 1000
+  if (wh > 0 && kwh < 0.05) return `${Math.round(wh)} watt-hours`
+  return `${kwh.toFixed(1)} kilowatt-hours`
 }
 
 function formatPower(watts: number): string {
@@ -90,8 +99,11 @@ export function answer(intent: Intent, state: NodeState): string {
           return `${capitalize(the(names))} ${on.length === 1 ? 'is' : 'are'} on.`
         }
         case 'bill':
-          if (state.bill === undefined) return "I don't have this month's figures yet."
-          return `So far this billing period you have used ${(state.bill.energyWh / 1000).toFixed(1)} kilowatt-hours, costing ${formatEther(state.bill.totalWei)}.`
+          if (state.bill === undefined) return "I don't have a bill yet."
+          return `Your last bill was for ${formatKwh(state.bill.energyWh)}, costing ${formatEther(state.bill.totalWei)}.`
+        case 'today':
+          if (state.today === undefined) return "I haven't had a reading from the meter today yet."
+          return `Today you have used ${formatKwh(state.today.energyWh)}${state.today.costWei > 0n ? `, costing ${formatEther(state.today.costWei)}` : ''}.`
         case 'power':
           if (state.powerW === undefined) return "I haven't had a reading from the meter yet."
           return `You are using ${formatPower(state.powerW)} right now.`

@@ -13,7 +13,7 @@ export interface DeviceRef {
   channel: number
 }
 
-export type QueryWhat = 'anythingOn' | 'bill' | 'power' | 'temperature'
+export type QueryWhat = 'anythingOn' | 'bill' | 'today' | 'power' | 'temperature'
 
 export type Intent =
   | { kind: 'switch'; targets: DeviceRef[]; on: boolean }
@@ -37,7 +37,10 @@ const QUESTION_START = new Set([
 const ON_WORDS = new Set(['on', 'start', 'enable', 'activate', 'open'])
 const OFF_WORDS = new Set(['off', 'stop', 'disable', 'deactivate', 'kill', 'shut', 'close', 'cut'])
 const ALL_WORDS = new Set(['all', 'every', 'both', 'everything', 'everywhere'])
-// Energy over a period (kWh so far, today, this month) is answered from the bill figures.
+// Energy of the calendar day is answered from the readings (node/src/history/day-energy.ts), not
+// from a bill: the last bill covers a whole closed period ("7.9 kWh" when today was 0.2 kWh).
+const TODAY_WORDS = new Set(['today', 'todays', 'tonight'])
+// Energy over a billing period (kWh so far, this month) is answered from the bill figures.
 const BILL_WORDS = new Set([
   'bill',
   'owe',
@@ -55,7 +58,6 @@ const BILL_WORDS = new Set([
   'energy',
   'kwh',
   'units',
-  'today',
   'week',
 ])
 const TEMPERATURE_WORDS = new Set(['temperature', 'temp', 'hot', 'warm', 'cold', 'cool', 'degrees'])
@@ -93,7 +95,7 @@ export function helpText(registry: DeviceRegistry): string {
   const names = registry.devices.map(displayName)
   return [
     'I can switch devices on or off ("turn on the fan", "turn off all lights"),',
-    'set the fan speed ("set the fan to 2"), and answer "is anything on?", "what\'s my bill this month?",',
+    'set the fan speed ("set the fan to 2"), and answer "is anything on?", "how much have I used today?", "what\'s my bill?",',
     '"how much power am I using?" and "what\'s the temperature?".',
     names.length > 0 ? `Devices I know: ${names.join(', ')}.` : 'No devices are configured yet.',
   ].join(' ')
@@ -204,6 +206,7 @@ export function parse(text: unknown, registry: DeviceRegistry): Intent {
   const has = (set: ReadonlySet<string>) => words.some((w) => set.has(w))
 
   if (QUESTION_START.has(words[0]!) || words[0] === 'status') {
+    if (has(TODAY_WORDS) && !has(TEMPERATURE_WORDS)) return { kind: 'query', what: 'today' }
     if (has(BILL_WORDS)) return { kind: 'query', what: 'bill' }
     if (has(TEMPERATURE_WORDS)) return { kind: 'query', what: 'temperature' }
     if (has(POWER_WORDS)) return { kind: 'query', what: 'power' }
@@ -235,6 +238,7 @@ export function parse(text: unknown, registry: DeviceRegistry): Intent {
   const offAt = words.findIndex((w) => OFF_WORDS.has(w))
   if (onAt === -1 && offAt === -1) {
     if (has(TEMPERATURE_WORDS)) return { kind: 'query', what: 'temperature' }
+    if (has(TODAY_WORDS)) return { kind: 'query', what: 'today' }
     if (words.includes('bill')) return { kind: 'query', what: 'bill' }
     if (has(POWER_WORDS)) return { kind: 'query', what: 'power' }
     return unknown(registry)

@@ -406,7 +406,48 @@ describe('rule validation', () => {
     [ruleSet([{ ...fan, extra: 1 } as unknown as Rule]), '.extra'],
   ])('rejects %j at %s', (input, path) => {
     expect(() => validateRuleSet(input)).toThrow(RuleValidationError)
-    expect(() => validateRuleSet(input)).toThrow(path)
+    let error: RuleValidationError | undefined
+    try {
+      validateRuleSet(input)
+    } catch (e) {
+      error = e as RuleValidationError
+    }
+    // The path is for programs (details); the message is for the resident and names no raw path.
+    expect(String(error?.details?.path)).toContain(path)
+    expect(error?.message).not.toMatch(/ruleSet|\[\d+\]/)
+  })
+
+  it.each([
+    [
+      ruleSet([
+        {
+          ...fan,
+          steps: [
+            { atCenti: 2800, speed: 2 },
+            { atCenti: 2600, speed: 3 },
+          ],
+        } as Rule,
+      ]),
+      'Rule 1, step 2: must start at a higher temperature and a higher speed than step 1',
+    ],
+    [
+      ruleSet([{ ...fan, steps: [{ atCenti: 99_999, speed: 1 }] } as Rule]),
+      'Rule 1, step 1, temperature: must be a temperature from -50 °C to 100 °C',
+    ],
+    [ruleSet([{ ...fan, kind: 'lamp' } as unknown as Rule]), 'Rule 1, type: must be one of'],
+    [{ ...ruleSet([]), overrideS: 0 }, 'Manual hold time: must be a whole number of seconds'],
+  ])('says what is wrong in words: %j', (input, message) => {
+    expect(() => validateRuleSet(input)).toThrow(message)
+  })
+
+  it('refuses an empty number instead of reading it as 0 °C', () => {
+    const empty = ruleSet([{ ...fan, steps: [{ atCenti: null, speed: 1 }] } as unknown as Rule])
+    expect(() => validateRuleSet(empty)).toThrow('Rule 1, step 1, temperature: is empty: enter a number')
+    const blank = ruleSet([{ ...fan, hysteresisCenti: '' } as unknown as Rule])
+    expect(() => validateRuleSet(blank)).toThrow('Rule 1, hysteresis: is empty')
+    // A minimum time left out takes its default; one sent empty does not.
+    const nullMin = ruleSet([{ ...fan, minOnS: null } as unknown as Rule])
+    expect(() => validateRuleSet(nullMin)).toThrow('Rule 1, minimum on time: is empty')
   })
 
   it('rejects two enabled rules driving one output', () => {

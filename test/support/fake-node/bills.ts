@@ -34,6 +34,7 @@ export function recordOf(view: Bill): BillRecord {
     ...(view.chainBillId === null ? {} : { chainBillId: hex(view.chainBillId) }),
     ...(view.submitTx === null ? {} : { submitTx: hex(view.submitTx) }),
     ...(view.paidTx === null ? {} : { paidTx: hex(view.paidTx) }),
+    ...(view.paidBy === null ? {} : { paidBy: hex(view.paidBy) }),
     ...(view.error === null ? {} : { error: view.error }),
     ...(view.failure === null ? {} : { failure: { ...view.failure, step: 'proving' as const } }),
     ...(view.nextAttemptAt === null ? {} : { nextAttemptAt: view.nextAttemptAt }),
@@ -64,10 +65,10 @@ export function fakeBills(
       },
     },
     biller: {
-      async markPaid(chainBillId, paidTx) {
+      async markPaid(chainBillId, paidTx, paidBy) {
         const view = state.bills.find((b) => b.chainBillId === chainBillId)
         if (!view) return undefined
-        Object.assign(view, { status: 'paid', paidTx })
+        Object.assign(view, { status: 'paid', paidTx, paidBy })
         announce(view, {}, 20)
         return recordOf(view)
       },

@@ -3,6 +3,7 @@
  * reading, the relays, notices, the mesh and its backups, a tariff) as the API shows it. Tests
  * change it between requests (test/support/fake-node.ts serves it through the node's own routes).
  */
+
 import type {
   Aggregates,
   Alarm,
@@ -15,6 +16,7 @@ import type {
   Reading,
   RuleSet,
 } from '#protocol/api/types.ts'
+import type { OutputOrigin } from '../../../node/src/automation/output-origins.ts'
 import { DEFAULT_RULE_SET } from '../../../node/src/automation/rule-schema.ts'
 
 /** A relay as the meter reports it (GET /api/relays adds its name). */
@@ -69,6 +71,7 @@ export function bill(n: number, status: BillStatus, overrides: Partial<Bill> = {
     chainBillId: submitted ? `0x${'00'.repeat(31)}0${n}` : null,
     submitTx: submitted ? `0x${'cd'.repeat(31)}0${n}` : null,
     paidTx: status === 'paid' ? `0x${'ef'.repeat(31)}0${n}` : null,
+    paidBy: status === 'paid' ? `0x${'9a'.repeat(19)}0${n}` : null,
     error: null,
     failure: null,
     nextAttemptAt: null,
@@ -108,6 +111,8 @@ export interface FakeNodeState {
   devWallet: boolean
   /** Relay channels whose command the "meter" never confirms (→ 504). */
   unresponsive: Set<number>
+  /** Who last set each output (the node's automation records it; GET /api/relays shows it). */
+  origins: OutputOrigin[]
   /** Requests received, "METHOD path" plus JSON body, for assertions. */
   requests: { method: string; path: string; body: unknown }[]
   tariffs: LedgerTariff[]
@@ -119,6 +124,7 @@ export function initialState(): FakeNodeState {
     bills: [bill(1, 'paid'), bill(2, 'verified'), bill(3, 'proving')],
     relays: Array.from({ length: 8 }, (_, i) => ({ channel: i + 1, on: [0, 3, 7].includes(i), known: true })),
     fanSpeed: 2,
+    origins: [],
     alarms: [],
     notices: [
       {

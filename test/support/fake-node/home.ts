@@ -83,6 +83,17 @@ export function fakeAutomation(
       }
       return { status: 'confirmed', command, elapsedMs }
     },
+    // As the node does: a confirmed command given by hand holds for the rule set's overrideS.
+    manual(command) {
+      const output = command.kind === 'fanSpeed' ? 'fan' : command.channel
+      const untilMs = Date.now() + state.rules.overrideS * 1000
+      state.origins = [
+        ...state.origins.filter((o) => o.output !== output),
+        { output, by: 'manual', at: Date.now(), untilMs },
+      ]
+      return untilMs
+    },
+    origins: () => state.origins.map((o) => ({ ...o })),
     commander: {
       outputs: () => ({
         relays: state.relays.map((r) => (r.known ? r.on : undefined)),

@@ -40,6 +40,10 @@ function upsert(bills: Bill[], bill: Bill): Bill[] {
 }
 
 /** Bills with their proof status, and paying them from a browser wallet or the dev wallet. */
+/** Marks a bill figure the ledger publishes (anyone can read it) or one that stays on this node. */
+const PUBLIC = html`<span class="badge" data-visibility="public" title="Public: on the chain, anyone can read it">public</span>`
+const PRIVATE = html`<span class="badge" data-visibility="private" title="Private: only on your node (its hash is public)">private</span>`
+
 export class BillsView extends LitElement {
   static override properties = {
     wallet: { state: true },
@@ -263,14 +267,19 @@ export class BillsView extends LitElement {
         <h3 id="bill-${bill.id}">${formatPeriod(bill.periodStart, bill.periodEnd)}</h3>
         <span class="badge ${bill.status}" data-status=${bill.status}>${STATUS_TEXT[bill.status] ?? bill.status}</span>
       </header>
-      <div class="total">${bill.total === null ? 'total pending proof' : formatEth(bill.total)}</div>
+      <div class="total"><span>${bill.total === null ? 'total pending proof' : formatEth(bill.total)}</span> ${bill.total === null ? '' : PUBLIC}</div>
       <dl>
-        <dt>Energy</dt><dd>${formatEnergy(bill.energyWh)}</dd>
-        <dt>Commitment</dt><dd class="mono" title=${bill.commitment ?? ''}>${bill.commitment ? shorten(bill.commitment, 14, 8) : '—'}</dd>
-        <dt>Readings CID</dt><dd class="mono" title=${bill.manifestCid ?? ''}>${bill.manifestCid ? shorten(bill.manifestCid, 14, 8) : '—'}</dd>
-        ${bill.submitTx ? html`<dt>Proof tx</dt><dd class="mono" title=${bill.submitTx}>${shorten(bill.submitTx)}</dd>` : ''}
-        ${bill.paidTx ? html`<dt>Payment tx</dt><dd class="mono" title=${bill.paidTx}>${shorten(bill.paidTx)}</dd>` : ''}
+        <dt>Period ${PUBLIC}</dt><dd>${formatPeriod(bill.periodStart, bill.periodEnd)}</dd>
+        <dt>Energy ${PUBLIC}</dt><dd>${formatEnergy(bill.energyWh)}</dd>
+        <dt>Commitment ${PUBLIC}</dt><dd class="mono" title=${bill.commitment ?? ''}>${bill.commitment ? shorten(bill.commitment, 14, 8) : '—'}</dd>
+        <dt>Readings CID ${PRIVATE}</dt><dd class="mono" title=${bill.manifestCid ?? ''}>${bill.manifestCid ? shorten(bill.manifestCid, 14, 8) : '—'}</dd>
+        ${bill.submitTx ? html`<dt>Proof tx ${PUBLIC}</dt><dd class="mono" title=${bill.submitTx}>${shorten(bill.submitTx)}</dd>` : ''}
+        ${bill.paidTx ? html`<dt>Payment tx ${PUBLIC}</dt><dd class="mono" title=${bill.paidTx}>${shorten(bill.paidTx)}</dd>` : ''}
+        ${bill.paidBy ? html`<dt>Paid by ${PUBLIC}</dt><dd class="mono" title=${bill.paidBy} data-paid-by>${shorten(bill.paidBy)}</dd>` : ''}
       </dl>
+      <p class="small muted" data-public-private><strong>Public on the chain</strong>, readable by anyone: the period, energy and total,
+        the tariff, the proof and two hashes (the commitment and the readings CID's digest, which reveal nothing)${bill.paidTx ? ', and the payment' : ''}.
+        <strong>Private, on your node only</strong>: your 15-minute readings (when you used energy), the readings CID and the salt behind the commitment.</p>
       ${this.#why(bill)}
       ${
         payable

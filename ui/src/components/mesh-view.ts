@@ -98,9 +98,11 @@ export class MeshView extends LitElement {
         neighbour${m.connectedAreaPeers === 1 ? '' : 's'} · <strong>${neighbours}</strong> other home${neighbours === 1 ? '' : 's'} known
       </p>
       <p class="small">${
-        m.signing
-          ? 'This home is a full member: it signs its announcements, alerts and shares, and neighbours keep its backups.'
-          : 'This home only listens: its meter does not sign on the mesh, so it receives alerts and notices but contributes nothing.'
+        !m.signing
+          ? 'This home only listens: its meter does not sign on the mesh, so it receives alerts and notices but contributes nothing.'
+          : m.connectedAreaPeers === 0
+            ? 'This home is a full member: it signs its announcements, alerts and shares. No neighbour is connected yet, so none keeps its backups.'
+            : 'This home is a full member: it signs its announcements, alerts and shares, and neighbours keep its backups.'
       }</p>
       <ul class="small">
         <li>Safety alerts: ${m.alertsSent} sent, ${m.alertsReceived} received from neighbours.</li>
@@ -119,6 +121,7 @@ export class MeshView extends LitElement {
     return html`<section class="card" aria-labelledby="backups-h">
       <h3 id="backups-h">Backups with neighbours</h3>
       <p class="small muted">Each sealed period is kept, encrypted, by 2 neighbours. They cannot read it; only your root key opens it.</p>
+      ${this.#backupSummary(m)}
       ${
         m.backups.length === 0
           ? html`<p class="muted">No sealed period yet: the first one is backed up when it closes.</p>`
@@ -132,6 +135,29 @@ export class MeshView extends LitElement {
               )}</tbody></table></div>`
       }
     </section>`
+  }
+
+  /**
+   * One sentence on how safe the periods are, never green while nothing is kept: a lone node once
+   * showed "pending" backups beside a green "No neighbour keeps any period".
+   */
+  #backupSummary(m: MeshOn) {
+    if (m.backups.length === 0) return ''
+    const done = m.backups.filter((b) => b.status === 'done').length
+    const kept = m.backups.filter((b) => b.pinnedBy.length > 0).length
+    const total = m.backups.length
+    const periods = `${total} sealed period${total === 1 ? '' : 's'}`
+    if (kept === 0) {
+      const why =
+        m.connectedAreaPeers === 0
+          ? 'no neighbour is connected, so no neighbour keeps a copy yet'
+          : 'no neighbour has taken a copy yet'
+      return html`<p class="error" data-backup-summary="none">Not backed up: none of your ${periods} is kept by a neighbour (${why}). A disk loss now would lose them.</p>`
+    }
+    if (done < total) {
+      return html`<p data-backup-summary="partial"><span class="badge verified">partly</span> ${done} of ${periods} kept by 2 neighbours; the others are still pending.</p>`
+    }
+    return html`<p class="ok" data-backup-summary="done">All ${periods} are kept by 2 neighbours.</p>`
   }
 
   #restoreCard(m: MeshReport) {
@@ -168,10 +194,11 @@ export class MeshView extends LitElement {
     const adopted = r.periods.filter((p) => p.outcome === 'adopted').length
     const refused = r.periods.filter((p) => p.outcome === 'refused').length
     const failed = r.neighbours.filter((n) => n.error)
+    // Nothing found is not good news: green only when periods came back and none was refused.
     return html`<div role="status">
-      <p class=${refused ? 'error' : 'ok'}>${
+      <p class=${refused || r.periods.length === 0 ? 'error' : 'ok'} data-restore-outcome>${
         r.periods.length === 0
-          ? 'No neighbour keeps any period of this home.'
+          ? 'Nothing restored: no neighbour keeps any period of this home.'
           : `${adopted} period${adopted === 1 ? '' : 's'} restored, ${r.periods.length - adopted - refused} already here, ${refused} refused.`
       }</p>
       ${

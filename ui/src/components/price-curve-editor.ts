@@ -3,12 +3,21 @@ import { linearScale } from '../lib/chart.ts'
 import { formatGwei, type PresetName, PriceCurve, parseGwei, priceAt, slotAt } from '../lib/price-curve.ts'
 import { shared } from './styles.ts'
 
+/** An average as a person would type it: three significant digits (1234.5678 → 1230). */
+function roundLevel(wei: bigint): bigint {
+  let unit = 1n
+  while (wei / unit >= 1000n) unit *= 10n
+  return ((wei + unit / 2n) / unit) * unit
+}
+
 const W = 960
 const H = 200
 
 /**
  * Daily price curve editor: drag across the chart to paint slots at the pointer's height, type a
- * price per hour, or start from a preset. Fires `curve-change` with a copy of the curve.
+ * price per hour, or start from a preset. A preset keeps the price level: its day's average is the
+ * "Average price" field, which starts at the average of the curve the editor was given (the tariff
+ * in force). Fires `curve-change` with a copy of the curve.
  */
 export class PriceCurveEditor extends LitElement {
   static override properties = { curve: { attribute: false }, base: { state: true }, error: { state: true } }
@@ -52,12 +61,21 @@ export class PriceCurveEditor extends LitElement {
   declare error: string
   #dragFrom: number | undefined
   #top = 0n
+  /** The average field follows the given curve until the user types in it. */
+  #baseTyped = false
 
   constructor() {
     super()
     this.curve = new PriceCurve(96)
-    this.base = '50'
+    this.base = ''
     this.error = ''
+  }
+
+  override willUpdate(changed: Map<PropertyKey, unknown>): void {
+    // The tariff in force arrives after the first render: its level is where presets start.
+    if (changed.has('curve') && !this.#baseTyped && this.curve.max() > 0n && this.base === '') {
+      this.base = formatGwei(roundLevel(this.curve.average()))
+    }
   }
 
   #emit(curve: PriceCurve): void {
@@ -67,8 +85,9 @@ export class PriceCurveEditor extends LitElement {
 
   #preset(name: PresetName): void {
     try {
+      if (this.base.trim() === '') throw new Error('Enter the average price the preset should have.')
       const curve = this.curve.clone()
-      curve.applyPreset(name, parseGwei(this.base))
+      curve.applyPresetAtLevel(name, parseGwei(this.base))
       this.error = ''
       this.#emit(curve)
     } catch (error) {
@@ -103,14 +122,21 @@ export class PriceCurveEditor extends LitElement {
     // The vertical scale is fixed while dragging so the curve does not move under the pointer.
     if (this.#dragFrom === undefined) {
       const max = curve.max()
-      this.#top = max > 0n ? (max * 3n) / 2n : parseGwei(this.base || '1') * 2n || 10n ** 11n
+      let base = 0n
+      try {
+        base = parseGwei(this.base || '1')
+      } catch {
+        // A half-typed average: the scale falls back to the default below.
+      }
+      this.#top = max > 0n ? (max * 3n) / 2n : base * 2n || 10n ** 11n
     }
     const top = Number(this.#top)
     const y = linearScale([0, top], [H, 0])
     const slotW = W / curve.slots
     return html`<div class="row">
-        <label>Base price (gwei per Wh = µETH per kWh)
-          <input type="text" inputmode="decimal" .value=${this.base} @input=${(e: Event) => {
+        <label>Average price (gwei per Wh = µETH per kWh)
+          <input type="text" inputmode="decimal" name="average" .value=${this.base} @input=${(e: Event) => {
+            this.#baseTyped = true
             this.base = (e.target as HTMLInputElement).value
           }} />
         </label>
@@ -118,7 +144,7 @@ export class PriceCurveEditor extends LitElement {
         <button type="button" class="secondary" @click=${() => this.#preset('day-night')}>Day / night</button>
         <button type="button" class="secondary" @click=${() => this.#preset('peak')}>Evening peak</button>
       </div>
-      <p class="small muted">Drag across the chart to set prices (${curve.slots} slots of ${1440 / curve.slots} min, UTC); the top edge is ${formatGwei(this.#top)} gwei/Wh.</p>
+      <p class="small muted">A preset keeps this average (the current tariff's, until you change it) and only reshapes the day. Drag across the chart to set prices (${curve.slots} slots of ${1440 / curve.slots} min, UTC); the top edge is ${formatGwei(this.#top)} gwei/Wh.</p>
       <svg viewBox="0 0 ${W} ${H}" preserveAspectRatio="none" role="img" aria-label="Daily price curve; use the per-hour inputs below for keyboard editing"
         @pointerdown=${(e: PointerEvent) => {
           ;(e.currentTarget as Element).setPointerCapture(e.pointerId)

@@ -1,4 +1,5 @@
 import { html, LitElement } from 'lit'
+import { ROUTES } from '#protocol/api/routes.ts'
 import { api, errorText } from '../lib/api.ts'
 import { formatEnergy, formatEth, formatPeriod, shorten } from '../lib/format.ts'
 import { formatGwei } from '../lib/price-curve.ts'
@@ -115,6 +116,19 @@ export class PrivacyView extends LitElement {
     </section>`
   }
 
+  /**
+   * The resident's own readings as a file: GET /api/export.csv with this device's session (a
+   * same-origin link sends the cookie), straight from the node to the browser.
+   */
+  #download() {
+    const csv = ROUTES.exportCsv
+    return html`<section class="card" aria-labelledby="mine-h">
+      <h3 id="mine-h">Your data</h3>
+      <p class="small muted">Every 15-minute reading this node holds for you (start, end, energy, highest power), as a CSV file for a spreadsheet. It goes from your node to this browser and nowhere else.</p>
+      <p><a href=${csv.path} download=${csv.text.filename} data-download>Download my data (CSV)</a></p>
+    </section>`
+  }
+
   #view(p: Privacy) {
     return html`<section class="card" aria-labelledby="pub-h">
         <h3 id="pub-h">Published on-chain</h3>
@@ -149,6 +163,7 @@ export class PrivacyView extends LitElement {
         <p class="small muted">Only this node can read these: they are stored encrypted and never leave as plaintext.</p>
         <ul>${p.private.map((item) => html`<li>${item}</li>`)}</ul>
       </section>
+      ${this.#download()}
       ${this.#aggregation(p)}
       <section class="card" aria-labelledby="grants-h">
         <h3 id="grants-h">Disclosure grants</h3>

@@ -3,7 +3,13 @@ import { explainViolation, tariffViolation } from '#protocol/tariff-rules.ts'
 import { api, errorText } from '../lib/api.ts'
 import { linearScale, linePath, niceDomain } from '../lib/chart.ts'
 import { formatDate, formatEnergy, formatEth, formatPeriod, formatTime, shorten } from '../lib/format.ts'
-import { nextEffectiveFrom, PriceCurve } from '../lib/price-curve.ts'
+import {
+  formatGwei,
+  LEVEL_CHANGE_CONFIRM,
+  levelRatio,
+  nextEffectiveFrom,
+  PriceCurve,
+} from '../lib/price-curve.ts'
 import { StreamResource } from '../lib/stream-resource.ts'
 import {
   type Aggregates,
@@ -180,9 +186,43 @@ export class UtilityView extends LitElement {
       : html`<p class="error" role="alert" data-tariff-rules=${violation.rule}>The ledger would refuse this curve: ${explainViolation(violation, this.curve.slots)}.</p>`
   }
 
+  /** The average of the tariff in force, when there is one (what a new curve's level is compared with). */
+  #currentAverage(): bigint | undefined {
+    const tariffs = this.#tariffs.state.state === 'ready' ? this.#tariffs.state.value : []
+    const prices = tariffs.at(-1)?.prices
+    if (!prices || prices.length === 0) return undefined
+    return prices.reduce((sum, p) => sum + BigInt(p), 0n) / BigInt(prices.length)
+  }
+
+  /** A change of the average beyond LEVEL_CHANGE_CONFIRM×, in words, or undefined. */
+  #levelChange(): { text: string } | undefined {
+    const old = this.#currentAverage()
+    const now = this.curve.average()
+    if (old === undefined || this.curve.max() === 0n) return undefined
+    const ratio = levelRatio(old, now)
+    if (ratio <= LEVEL_CHANGE_CONFIRM) return undefined
+    const factor = Number.isFinite(ratio) ? `${ratio >= 10 ? Math.round(ratio) : ratio.toFixed(1)}× ` : ''
+    return {
+      text: `The average price changes from ${formatGwei(old)} to ${formatGwei(now)} gwei/Wh (${factor}${now < old ? 'cheaper' : 'dearer'} than the tariff in force).`,
+    }
+  }
+
+  #levelWarning() {
+    const change = this.#levelChange()
+    if (!change) return ''
+    return html`<div class="card" data-level-change role="group" aria-label="Large price change">
+      <p class="error">${change.text}</p>
+      <label style="flex-direction:row;align-items:center"><input type="checkbox" name="confirmLevel" /> Yes, publish at this new price level</label>
+    </div>`
+  }
+
   #publishTariff(event: Event): void {
     const data = new FormData(event.target as HTMLFormElement)
     void this.#submit('tariff', event, async () => {
+      const change = this.#levelChange()
+      if (change && data.get('confirmLevel') !== 'on') {
+        throw new Error(`${change.text} Tick "Yes, publish at this new price level" to publish it.`)
+      }
       const effectiveFrom = Math.floor(new Date(`${data.get('effectiveFrom')}T00:00:00Z`).getTime() / 1000)
       if (!Number.isFinite(effectiveFrom)) throw new Error('Choose the day the tariff takes effect.')
       if (this.curve.max() === 0n)
@@ -360,6 +400,7 @@ export class UtilityView extends LitElement {
             this.curve = e.detail
           }}></zkm-price-curve-editor>
           ${this.#tariffRules()}
+          ${this.#levelWarning()}
           <div class="row">
             <label>Takes effect (UTC midnight of)<input name="effectiveFrom" type="date" required .value=${next} /></label>
             <button type="submit" ?disabled=${this.#form('tariff').busy}>Publish tariff</button>

@@ -89,6 +89,27 @@ export class PriceCurve {
     return this.prices.map((p) => p.toString())
   }
 
+  /** The day's average price (wei per Wh): the price level a change is compared by. */
+  average(): bigint {
+    let sum = 0n
+    for (const p of this.prices) sum += p
+    return sum / BigInt(this.slots)
+  }
+
+  /**
+   * A preset at an average price level: the preset's shape (night cheaper, evening dearer) around
+   * the level the tariff already has, not around an unrelated base (a preset at the old default of
+   * 50 gwei/Wh made a 500–2000 gwei/Wh tariff 10–40× cheaper in one click).
+   */
+  applyPresetAtLevel(name: PresetName, level: bigint): void {
+    const shape = new PriceCurve(this.slots)
+    shape.applyPreset(name, level)
+    const shaped = shape.average()
+    // The preset's average at base `level` is `shaped`: scale the base so the average is `level`.
+    const base = shaped === 0n ? level : (level * level + shaped / 2n) / shaped
+    this.applyPreset(name, base > MAX_PRICE_WEI ? MAX_PRICE_WEI : base)
+  }
+
   max(): bigint {
     // Math.max does not take bigint.
     let top = 0n
@@ -144,3 +165,14 @@ export function nextEffectiveFrom(nowSeconds: number, latestEffectiveFrom?: numb
   if (latestEffectiveFrom !== undefined) while (t <= latestEffectiveFrom) t += 86_400
   return t
 }
+
+/** How many times larger one price level is than the other (≥ 1), or Infinity from or to zero. */
+export function levelRatio(a: bigint, b: bigint): number {
+  if (a === b) return 1
+  if (a === 0n || b === 0n) return Number.POSITIVE_INFINITY
+  const [big, small] = a > b ? [a, b] : [b, a]
+  return Number((big * 1000n) / small) / 1000
+}
+
+/** A change of the average price beyond this factor (either way) asks for confirmation. */
+export const LEVEL_CHANGE_CONFIRM = 2

@@ -30,6 +30,7 @@ export type {
   MeshRestoreReport,
   NightLightRule,
   Notice,
+  OutputOrigin,
   Privacy,
   PublishedBill,
   Reading,

@@ -6,16 +6,22 @@ import { InvalidInputError } from '#protocol/errors.ts'
 import { checkSwitch, RELAY_NAMES } from '../../automation/interlocks.ts'
 import { isChannel, MAX_FAN_SPEED, RELAY_COUNT, type RelayCommand } from '../../automation/reading.ts'
 import { validateRuleSet } from '../../automation/rule-schema.ts'
+import { energyToday } from '../../history/day-energy.ts'
 import { answer, commandsFor } from '../../voice/answer.ts'
 import { parse as parseCommand } from '../../voice/grammar.ts'
 import type { RoutesContext } from '../context.ts'
 import { HttpError } from '../errors.ts'
 import { jsonObject } from '../params.ts'
 
-export type HomeContext = Pick<RoutesContext, 'automation' | 'history' | 'rules' | 'devices' | 'bills'>
+export type HomeContext = Pick<
+  RoutesContext,
+  'automation' | 'history' | 'rules' | 'devices' | 'bills' | 'priceAt'
+>
+
+const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString())
 
 /** Relay and fan states: as the meter last reported them, else as its last record showed them. */
-function outputs(ctx: Pick<HomeContext, 'automation' | 'history'>): Relays {
+function outputs(ctx: Pick<HomeContext, 'automation' | 'history' | 'rules'>): Relays {
   const reported = ctx.automation.commander.outputs()
   const fromRecord = ctx.history.latest()
   return {
@@ -26,6 +32,15 @@ function outputs(ctx: Pick<HomeContext, 'automation' | 'history'>): Relays {
       known: reported.relays[i] !== undefined || fromRecord !== undefined,
     })),
     fanSpeed: reported.fanSpeed ?? fromRecord?.fanSpeed ?? 0,
+    origins: ctx.automation.origins().map((o) => ({
+      output: o.output,
+      name: o.output === 'fan' ? 'Fan speed' : (RELAY_NAMES[o.output - 1] ?? `Relay ${o.output}`),
+      by: o.by,
+      rule: o.rule ?? null,
+      at: new Date(o.at).toISOString(),
+      manualUntil: iso(o.untilMs),
+    })),
+    manualHoldS: ctx.rules.current().overrideS,
   }
 }
 
@@ -55,8 +70,15 @@ export function homeRoutes(
       if (!isChannel(channel)) throw new InvalidInputError(`relay channel must be 1..${RELAY_COUNT}`)
       const body = jsonObject(await r.json())
       if (typeof body.on !== 'boolean') throw new InvalidInputError('body must be { "on": true | false }')
-      await sendConfirmed({ kind: 'power', channel, on: body.on }, body.confirm)
-      return { channel, on: body.on, confirmed: true as const }
+      const command: RelayCommand = { kind: 'power', channel, on: body.on }
+      await sendConfirmed(command, body.confirm)
+      // Set by hand: the rules leave it alone for the rule set's overrideS (docs/automation.md).
+      return {
+        channel,
+        on: body.on,
+        confirmed: true as const,
+        manualUntil: iso(ctx.automation.manual(command)),
+      }
     },
     setFan: async (r) => {
       const body = jsonObject(await r.json())
@@ -64,8 +86,13 @@ export function homeRoutes(
       if (!Number.isInteger(speed) || (speed as number) < 0 || (speed as number) > MAX_FAN_SPEED) {
         throw new InvalidInputError(`body must be { "speed": 0..${MAX_FAN_SPEED} }`)
       }
-      await sendConfirmed({ kind: 'fanSpeed', speed: speed as number }, body.confirm)
-      return { speed: speed as number, confirmed: true as const }
+      const command: RelayCommand = { kind: 'fanSpeed', speed: speed as number }
+      await sendConfirmed(command, body.confirm)
+      return {
+        speed: speed as number,
+        confirmed: true as const,
+        manualUntil: iso(ctx.automation.manual(command)),
+      }
     },
     ...ruleRoutes(ctx),
     command: commandRoute(ctx),
@@ -119,14 +146,16 @@ function commandRoute(ctx: HomeContext): RouteHandlers['command'] {
     // The answer speaks of the state the command found ("Turning on …", "… is already on"), so
     // it is worked out before the commands change that state.
     const latest = ctx.history.latest()
-    const open = ctx.bills.list().at(-1)
+    const last = ctx.bills.list().at(-1)
+    const today = energyToday(ctx.history, ctx.priceAt)
     const state = outputs(ctx)
     const reply = answer(intent, {
       devices: ctx.devices,
       relays: state.relays.reduce((bits, r) => bits | (r.on ? 1 << (r.channel - 1) : 0), 0),
       fanSpeed: state.fanSpeed,
       ...(latest ? { powerW: latest.powerW, temperatureCenti: Math.round(latest.temperatureC * 100) } : {}),
-      ...(open?.total ? { bill: { energyWh: open.energyWh, totalWei: BigInt(open.total) } } : {}),
+      ...(last?.total ? { bill: { energyWh: last.energyWh, totalWei: BigInt(last.total) } } : {}),
+      ...(today ? { today: { energyWh: today.energyWh, costWei: today.costWei } } : {}),
     })
     // Spoken commands never override a safety interlock: a refusal says why (409), nothing is sent.
     const commands = commandsFor(intent)
@@ -136,6 +165,7 @@ function commandRoute(ctx: HomeContext): RouteHandlers['command'] {
       const result = await ctx.automation.send(command)
       if (result.status !== 'confirmed')
         failures.push(command.kind === 'power' ? `relay ${command.channel}` : 'fan')
+      else ctx.automation.manual(command)
     }
     return {
       intent,

@@ -1,0 +1,77 @@
+/**
+ * Paid bills, from the ledger's BillPaid event: the truth whoever paid. A browser wallet pays from
+ * any account and the node only learns of it on the chain, so the receipt (the paying transaction)
+ * and the payer are read from that event, never assumed: the household's address and the bill's
+ * submission transaction were once recorded instead, and the wallet's correct receipt then vanished
+ * on reload. Bills recorded that way are corrected once from the event.
+ */
+import type { Payment } from '../../../contracts/ts/ledger.ts'
+import type { Logger } from '../log/logger.ts'
+import type { Biller } from './biller.ts'
+import type { BillRecord, BillStore } from './store.ts'
+
+/** What the watch reads from the ledger (LedgerClient fits). */
+export interface PaymentLedger {
+  billStatus(billId: string): Promise<{ paid: boolean }>
+  payment(billId: string): Promise<Payment | undefined>
+}
+
+export interface PaymentWatch {
+  /** One pass over the bills: marks newly paid ones, corrects wrongly recorded ones. */
+  check(): Promise<void>
+}
+
+/** A paid bill whose receipt is missing or is its own submission: recorded before the event was read. */
+function receiptSuspect(bill: BillRecord): boolean {
+  return (
+    bill.status === 'paid' &&
+    bill.chainBillId !== undefined &&
+    (bill.paidTx === undefined ||
+      bill.paidTx === '0x' ||
+      bill.paidBy === undefined ||
+      bill.paidTx.toLowerCase() === bill.submitTx?.toLowerCase())
+  )
+}
+
+export function createPaymentWatch(options: {
+  bills: Pick<BillStore, 'list'>
+  biller: Pick<Biller, 'markPaid'>
+  ledger: PaymentLedger
+  log: Logger
+}): PaymentWatch {
+  const { bills, biller, ledger } = options
+  // A suspect bill is looked up once per run of the node: a ledger without its event keeps it as is.
+  const corrected = new Set<string>()
+  let pass: Promise<void> | undefined
+
+  async function record(bill: BillRecord & { chainBillId: `0x${string}` }): Promise<void> {
+    const payment = await ledger.payment(bill.chainBillId)
+    // Paid per the bill's slot but the event not yet visible to this provider: the next pass.
+    if (payment === undefined) return
+    await biller.markPaid(bill.chainBillId, payment.transactionHash, payment.payer)
+  }
+
+  async function once(): Promise<void> {
+    for (const bill of bills.list()) {
+      if (!bill.chainBillId) continue
+      const onChain = bill as BillRecord & { chainBillId: `0x${string}` }
+      if (bill.status === 'verified') {
+        if ((await ledger.billStatus(bill.chainBillId)).paid) await record(onChain)
+      } else if (receiptSuspect(bill) && !corrected.has(bill.id)) {
+        corrected.add(bill.id)
+        options.log.info('correcting a payment recorded without its BillPaid event', { bill: bill.id })
+        await record(onChain)
+      }
+    }
+  }
+
+  return {
+    // Passes do not overlap: a slow chain makes the interval's next pass wait for this one.
+    check() {
+      pass ??= once().finally(() => {
+        pass = undefined
+      })
+      return pass
+    },
+  }
+}
