@@ -14,7 +14,6 @@ import { openAuth } from '../auth/service.ts'
 import { processProver } from '../billing/prover/prover-process.ts'
 import { provisionMeter, registerDevMeterAtFirstPeriod } from '../chain/provisioning.ts'
 import type { NodeConfig } from '../config.ts'
-import { loadReadingHistory } from '../history/from-vault.ts'
 import type { HouseholdContext } from '../http/context.ts'
 import { SseHub } from '../http/server.ts'
 import type { HouseholdIdentity } from '../identity/identity.ts'
@@ -31,6 +30,7 @@ import { startAutomation, startBroker } from './automation.ts'
 import { startBilling, trackTariffPrices, watchPayments } from './billing.ts'
 import { connectChain } from './chain.ts'
 import { routeEvents } from './events.ts'
+import { completeHistory, openHistory } from './history.ts'
 import { createHomeIngestor } from './ingest.ts'
 import { Lifecycle } from './lifecycle.ts'
 import { DEV_AREA_ID, startMesh } from './mesh.ts'
@@ -143,7 +143,8 @@ export async function startHouseholdNode(
       lifecycle,
       log: root.child({ source: 'billing' }),
     })
-    const history = await loadReadingHistory(vault, intervalSeconds)
+    // Filled from the vault only after the ingestor's start has flushed its journal (app/history.ts).
+    const history = openHistory({ ingestor, vault, intervalSeconds })
     const priceAt = await trackTariffPrices({ ledger, biller, intervalSeconds, lifecycle })
     const { automation, rules } = await startAutomation({
       dataDir: config.dataDir,
@@ -171,6 +172,7 @@ export async function startHouseholdNode(
     }
     await ingestor.start()
     lifecycle.started('ingestor', ingestor)
+    await completeHistory(history, { ingestor, vault, intervalSeconds })
     await startSerialMeter({
       serial: config.serial,
       mqttUrl,
