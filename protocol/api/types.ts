@@ -324,10 +324,28 @@ export interface Status {
     household: string
     /** The node pays bills itself (embedded dev chain: it holds the dev keys). */
     devWallet: boolean
+    /**
+     * The chain RPC as the node sees it: ok, or degraded since `since` (a transport failure:
+     * reset, timeout, HTTP error), with the last error; requests are retried with backoff meanwhile.
+     */
+    health?: ChainHealth
   }
   mqtt: { url: string }
   circuit: { profile: string; n: number; slots: number }
   mesh: MeshSummary
+}
+
+/** The chain RPC's health in /api/status (node/src/chain/resilient-provider.ts). */
+export interface ChainHealth {
+  state: 'ok' | 'degraded'
+  /** ISO time since the chain is in this state. */
+  since: string
+  lastError: string | null
+  /** ISO time of the last transport failure. */
+  lastErrorAt: string | null
+  /** Requests retried since the node started, and requests that failed after every attempt. */
+  retries: number
+  failures: number
 }
 
 /** GET /api/chain: what a browser wallet needs to pay a bill. */

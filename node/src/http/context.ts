@@ -22,6 +22,7 @@ import type { RuleEngine } from '../automation/rules.ts'
 import type { Automation } from '../automation/service.ts'
 import type { Biller } from '../billing/biller.ts'
 import type { BillStore } from '../billing/store.ts'
+import type { ChainHealth } from '../chain/resilient-provider.ts'
 import type { NodeConfig } from '../config.ts'
 import type { ReadingHistory } from '../history/readings.ts'
 import type { HouseholdIdentity } from '../identity/identity.ts'
@@ -46,6 +47,8 @@ export interface HouseholdContext {
   provider: AbstractProvider
   chainId: bigint
   rpcUrl: string
+  /** The chain RPC's health (retries, last error); null when the provider does not track it. */
+  chainHealth(): ChainHealth | null
   mqttUrl: string
   circuit: { profile: string; n: number; slots: number; intervalSeconds: number }
   ingestor: Ingestor
@@ -124,6 +127,7 @@ export interface RoutesContext {
   utility: Signer | undefined
   chainId: bigint
   rpcUrl: string
+  chainHealth?(): ChainHealth | null
   mqttUrl: string
   circuit: HouseholdContext['circuit']
   trustedSetup?: TrustedSetupStatus
