@@ -33,6 +33,7 @@ export const SYSTEM_TESTS: readonly string[] = [
   'node/test/http/bills-routes.test.ts',
   'node/test/billing/crash-retry.test.ts',
   'node/test/billing/retry.test.ts',
+  'node/test/billing/chain-faults.test.ts',
   'node/test/billing/prover/prover-process.test.ts',
   // crash tests: child processes killed with SIGKILL and restarted
   'node/test/ingest/crash.test.ts',
