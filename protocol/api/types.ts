@@ -128,7 +128,8 @@ export interface Today {
 /** GET /api/alarms, POST /api/alarms/:id/ack, the `alarm` stream event. */
 export interface Alarm {
   id: string
-  kind: 'fire' | 'gas' | 'flood'
+  /** `disk-full`: the node's disk is full and it stores no readings (the meter holds them meanwhile). */
+  kind: 'fire' | 'gas' | 'flood' | 'disk-full'
   /** `cleared`: the hazard is gone but the alarm stays latched until acknowledged. */
   state: 'active' | 'acknowledged' | 'cleared'
   active: boolean

@@ -22,6 +22,7 @@ import { openCredentialStore } from '../mqtt/credentials.ts'
 import { ensureHouseholdUsers } from '../mqtt/household-users.ts'
 import { openGrantStore } from '../privacy/grants.ts'
 import { checkLedgerSetup, guardProver } from '../setup/ledger-setup.ts'
+import { createDiskAlarm } from '../storage/disk-alarm.ts'
 import { makePrivateTree, restrictUmask } from '../storage/private-dir.ts'
 import { nodeTlsCredentials } from '../tls/index.ts'
 import { createDeviceRegistry } from '../voice/devices.ts'
@@ -159,6 +160,10 @@ export async function startHouseholdNode(
     // Intervals feed the area aggregation, sealed periods the backups; mesh notices go on the stream.
     mesh?.attach(ingestor, stream)
     routeEvents({ ingestor, history, automation, biller, billPeriod, stream, log })
+    // A full disk stops ingestion (the meter keeps its records): the resident sees it as an alarm.
+    const diskAlarm = createDiskAlarm()
+    ingestor.on('storage', (status) => diskAlarm.update(status))
+    diskAlarm.events.on('alarm', (alarm) => stream.publish('alarm', alarm))
     if (utility && !registered.registered) {
       registerDevMeterAtFirstPeriod({
         ingestor,
@@ -225,6 +230,7 @@ export async function startHouseholdNode(
       history,
       automation,
       rules,
+      diskAlarm,
       devices: createDeviceRegistry(),
       stream,
       meter: virtualMeter,

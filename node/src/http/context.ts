@@ -32,6 +32,7 @@ import type { Logger } from '../log/logger.ts'
 import type { HouseholdMesh } from '../mesh/household/index.ts'
 import type { VirtualMeter } from '../meter/index.ts'
 import type { GrantStore } from '../privacy/grants.ts'
+import type { DiskAlarm } from '../storage/disk-alarm.ts'
 import type { Vault } from '../vault/index.ts'
 import type { DeviceRegistry } from '../voice/devices.ts'
 import type { SseHub } from './server.ts'
@@ -49,6 +50,7 @@ export interface HouseholdContext {
   rpcUrl: string
   /** The chain RPC's health (retries, last error); null when the provider does not track it. */
   chainHealth(): ChainHealth | null
+  diskAlarm: DiskAlarm
   mqttUrl: string
   circuit: { profile: string; n: number; slots: number; intervalSeconds: number }
   ingestor: Ingestor
@@ -128,6 +130,8 @@ export interface RoutesContext {
   chainId: bigint
   rpcUrl: string
   chainHealth?(): ChainHealth | null
+  /** The full-disk alarm (storage/disk-alarm.ts), listed with the hazard alarms. */
+  diskAlarm?: Pick<DiskAlarm, 'list' | 'acknowledge'>
   mqttUrl: string
   circuit: HouseholdContext['circuit']
   trustedSetup?: TrustedSetupStatus

@@ -21,7 +21,8 @@ export function alarmOf(view: AlarmView): Alarm {
   const acknowledgedAt = epoch(view.acknowledgedAt)
   return {
     id: view.id,
-    hazard: HAZARD[view.kind],
+    // The fake node holds hazard alarms only (a disk-full alarm is the node's, storage/disk-alarm.ts).
+    hazard: HAZARD[view.kind as keyof typeof HAZARD],
     severity: view.severity === 'escalated' ? 'deviceDidNotReact' : 'alarm',
     raisedAt: Date.parse(view.raisedAt),
     active: view.active,

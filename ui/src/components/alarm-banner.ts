@@ -9,12 +9,15 @@ export const KIND_TEXT: Record<Alarm['kind'], string> = {
   fire: 'Fire detected',
   gas: 'Gas leak detected',
   flood: 'Water leak detected',
+  'disk-full': 'The home box disk is full',
 }
 
 export const ADVICE: Record<Alarm['kind'], string> = {
   fire: 'Leave the house and call the fire brigade. The sprinkler is switched on by the meter itself.',
   gas: 'Do not switch anything on or off by hand; open windows and leave. Sockets are cut and the vent runs.',
   flood: 'Turn off the water main. The appliance circuits have been cut.',
+  'disk-full':
+    'New readings are not being stored; the meter keeps them for now. Free space on the home box: storing resumes by itself.',
 }
 
 /** The list with `alarm` replacing its earlier state (an alarm event is its whole new state). */
