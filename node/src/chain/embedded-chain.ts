@@ -147,8 +147,10 @@ export async function spawnEmbeddedChain(options: {
   }
   let provider: ResilientRpcProvider | undefined
   try {
-    // Over loopback, but still a process of its own that a busy machine can make slow.
-    provider = await resilientRpcProvider(ready.rpcUrl)
+    // Over loopback to a process of its own: resets are unlikely, but a busy machine makes it slow,
+    // and a request abandoned after 15 s would still run there while its retry queued behind it.
+    // A long timeout, then: the retries are for a restarted process, the look-up by hash for safety.
+    provider = await resilientRpcProvider(ready.rpcUrl, { timeoutMs: 120_000 })
   } catch (error) {
     await close()
     throw error
