@@ -131,7 +131,8 @@ export interface Today {
 /** GET /api/alarms, POST /api/alarms/:id/ack, the `alarm` stream event. */
 export interface Alarm {
   id: string
-  kind: 'fire' | 'gas' | 'flood'
+  /** `disk-full`: the node's disk is full and it stores no readings (the meter holds them meanwhile). */
+  kind: 'fire' | 'gas' | 'flood' | 'disk-full'
   /** `cleared`: the hazard is gone but the alarm stays latched until acknowledged. */
   state: 'active' | 'acknowledged' | 'cleared'
   active: boolean
@@ -335,10 +336,28 @@ export interface Status {
     household: string
     /** The node pays bills itself (embedded dev chain: it holds the dev keys). */
     devWallet: boolean
+    /**
+     * The chain RPC as the node sees it: ok, or degraded since `since` (a transport failure:
+     * reset, timeout, HTTP error), with the last error; requests are retried with backoff meanwhile.
+     */
+    health?: ChainHealth
   }
   mqtt: { url: string }
   circuit: { profile: string; n: number; slots: number }
   mesh: MeshSummary
+}
+
+/** The chain RPC's health in /api/status (node/src/chain/resilient-provider.ts). */
+export interface ChainHealth {
+  state: 'ok' | 'degraded'
+  /** ISO time since the chain is in this state. */
+  since: string
+  lastError: string | null
+  /** ISO time of the last transport failure. */
+  lastErrorAt: string | null
+  /** Requests retried since the node started, and requests that failed after every attempt. */
+  retries: number
+  failures: number
 }
 
 /** GET /api/chain: what a browser wallet needs to pay a bill. */

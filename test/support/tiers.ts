@@ -34,6 +34,7 @@ export const SYSTEM_TESTS: readonly string[] = [
   'node/test/billing/crash-retry.test.ts',
   'node/test/billing/retry.test.ts',
   'node/test/billing/payments.test.ts',
+  'node/test/billing/chain-faults.test.ts',
   'node/test/billing/prover/prover-process.test.ts',
   // crash tests: child processes killed with SIGKILL and restarted
   'node/test/ingest/crash.test.ts',

@@ -4,11 +4,11 @@
  * JSON-RPC, and the ledger client it returns signs as the household.
  */
 import { type AbstractProvider, Wallet } from 'ethers'
-import { jsonRpcProvider } from '../../../contracts/ts/chain.ts'
 import { compileLedger } from '../../../contracts/ts/compile.ts'
 import { connectLedger, type LedgerClient } from '../../../contracts/ts/ledger.ts'
 import { ensureLedger, spawnEmbeddedChain } from '../chain/embedded-chain.ts'
 import { ExternalChainConfigError } from '../chain/errors.ts'
+import { type ChainHealth, ResilientRpcProvider, resilientRpcProvider } from '../chain/resilient-provider.ts'
 import type { NodeConfig } from '../config.ts'
 import type { HouseholdIdentity } from '../identity/identity.ts'
 import type { Logger } from '../log/logger.ts'
@@ -24,6 +24,8 @@ export interface ChainConnection {
   wallet: Wallet
   /** The utility account: only on the embedded dev chain, where this node plays the utility. */
   utility: Wallet | undefined
+  /** The RPC's health for /api/status (resilient-provider.ts). */
+  chainHealth(): ChainHealth | null
 }
 
 export async function connectChain(options: {
@@ -38,7 +40,9 @@ export async function connectChain(options: {
       ? await startDevChain(options)
       : await connectExternalChain(options.config, options.config.chain.rpcUrl, options.lifecycle)
   const wallet = new Wallet(Buffer.from(options.identity.walletKey).toString('hex'), chain.provider)
-  return { ...chain, ledger: chain.ledger.connect(wallet), wallet }
+  const { provider } = chain
+  const chainHealth = () => (provider instanceof ResilientRpcProvider ? provider.health() : null)
+  return { ...chain, ledger: chain.ledger.connect(wallet), wallet, chainHealth }
 }
 
 async function startDevChain({
@@ -51,7 +55,7 @@ async function startDevChain({
   circuit: { slots: number; n: number }
   lifecycle: Lifecycle
   log: Logger
-}): Promise<Omit<ChainConnection, 'wallet'>> {
+}): Promise<Omit<ChainConnection, 'wallet' | 'chainHealth'>> {
   // The dev chain is a stand-in for an external Ethereum node: it runs in its own process
   // (Hardhat is not the household node's memory) and is reached over JSON-RPC like a real one.
   const embedded = await spawnEmbeddedChain({
@@ -88,13 +92,14 @@ async function connectExternalChain(
   config: NodeConfig,
   rpcUrl: string,
   lifecycle: Lifecycle,
-): Promise<Omit<ChainConnection, 'wallet'>> {
+): Promise<Omit<ChainConnection, 'wallet' | 'chainHealth'>> {
   if (config.chain.ledger === undefined) {
     throw new ExternalChainConfigError(
       'with RPC_URL set, also give the ledger address (ZKMETER_LEDGER or --ledger): the utility deploys it with `npm run deploy:contracts`',
     )
   }
-  const external = await jsonRpcProvider(rpcUrl)
+  // Timeouts, retries with backoff, a raw transaction never sent twice (resilient-provider.ts).
+  const external = await resilientRpcProvider(rpcUrl)
   lifecycle.started('chain provider', async () => external.destroy())
   return {
     provider: external,

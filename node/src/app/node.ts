@@ -14,7 +14,6 @@ import { openAuth } from '../auth/service.ts'
 import { processProver } from '../billing/prover/prover-process.ts'
 import { provisionMeter, registerDevMeterAtFirstPeriod } from '../chain/provisioning.ts'
 import type { NodeConfig } from '../config.ts'
-import { loadReadingHistory } from '../history/from-vault.ts'
 import type { HouseholdContext } from '../http/context.ts'
 import { SseHub } from '../http/server.ts'
 import type { HouseholdIdentity } from '../identity/identity.ts'
@@ -23,6 +22,7 @@ import { openCredentialStore } from '../mqtt/credentials.ts'
 import { ensureHouseholdUsers } from '../mqtt/household-users.ts'
 import { openGrantStore } from '../privacy/grants.ts'
 import { checkLedgerSetup, guardProver } from '../setup/ledger-setup.ts'
+import { createDiskAlarm } from '../storage/disk-alarm.ts'
 import { makePrivateTree, restrictUmask } from '../storage/private-dir.ts'
 import { nodeTlsCredentials } from '../tls/index.ts'
 import { createDeviceRegistry } from '../voice/devices.ts'
@@ -31,6 +31,7 @@ import { startAutomation, startBroker } from './automation.ts'
 import { startBilling, trackTariffPrices, watchPayments } from './billing.ts'
 import { connectChain } from './chain.ts'
 import { routeEvents } from './events.ts'
+import { completeHistory, openHistory } from './history.ts'
 import { createHomeIngestor } from './ingest.ts'
 import { Lifecycle } from './lifecycle.ts'
 import { DEV_AREA_ID, startMesh } from './mesh.ts'
@@ -143,7 +144,8 @@ export async function startHouseholdNode(
       lifecycle,
       log: root.child({ source: 'billing' }),
     })
-    const history = await loadReadingHistory(vault, intervalSeconds)
+    // Filled from the vault only after the ingestor's start has flushed its journal (app/history.ts).
+    const history = openHistory({ ingestor, vault, intervalSeconds })
     const priceAt = await trackTariffPrices({ ledger, biller, intervalSeconds, lifecycle })
     const { automation, rules } = await startAutomation({
       dataDir: config.dataDir,
@@ -158,6 +160,10 @@ export async function startHouseholdNode(
     // Intervals feed the area aggregation, sealed periods the backups; mesh notices go on the stream.
     mesh?.attach(ingestor, stream)
     routeEvents({ ingestor, history, automation, biller, billPeriod, stream, log })
+    // A full disk stops ingestion (the meter keeps its records): the resident sees it as an alarm.
+    const diskAlarm = createDiskAlarm()
+    ingestor.on('storage', (status) => diskAlarm.update(status))
+    diskAlarm.events.on('alarm', (alarm) => stream.publish('alarm', alarm))
     if (utility && !registered.registered) {
       registerDevMeterAtFirstPeriod({
         ingestor,
@@ -171,6 +177,7 @@ export async function startHouseholdNode(
     }
     await ingestor.start()
     lifecycle.started('ingestor', ingestor)
+    await completeHistory(history, { ingestor, vault, intervalSeconds })
     await startSerialMeter({
       serial: config.serial,
       mqttUrl,
@@ -223,6 +230,7 @@ export async function startHouseholdNode(
       history,
       automation,
       rules,
+      diskAlarm,
       devices: createDeviceRegistry(),
       stream,
       meter: virtualMeter,

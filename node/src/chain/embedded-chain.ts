@@ -12,13 +12,14 @@ import { fileURLToPath } from 'node:url'
 import { type AbstractProvider, BrowserProvider, Network, Wallet } from 'ethers'
 import { tariffHash } from '#protocol/commitment.ts'
 import { ZkMeterError } from '#protocol/errors.ts'
-import { devAccount, jsonRpcProvider, serveJsonRpc, startDevChain } from '../../../contracts/ts/chain.ts'
+import { devAccount, serveJsonRpc, startDevChain } from '../../../contracts/ts/chain.ts'
 import { compileLedger } from '../../../contracts/ts/compile.ts'
 import { connectLedger, deployLedger, type LedgerClient } from '../../../contracts/ts/ledger.ts'
 import { DEV_UTILITY_ACCOUNT } from '../identity/identity.ts'
 import { writeJsonAtomic } from '../storage/json-file.ts'
 import type { DevChainMessage } from './dev-chain-message.ts'
 import { openJournaledProvider } from './journaled-provider.ts'
+import { type ResilientRpcProvider, resilientRpcProvider } from './resilient-provider.ts'
 
 export class DeploymentMismatchError extends ZkMeterError {
   override name = 'DeploymentMismatchError'
@@ -144,9 +145,12 @@ export async function spawnEmbeddedChain(options: {
       clearTimeout(timer)
     }
   }
-  let provider: Awaited<ReturnType<typeof jsonRpcProvider>> | undefined
+  let provider: ResilientRpcProvider | undefined
   try {
-    provider = await jsonRpcProvider(ready.rpcUrl)
+    // Over loopback to a process of its own: resets are unlikely, but a busy machine makes it slow,
+    // and a request abandoned after 15 s would still run there while its retry queued behind it.
+    // A long timeout, then: the retries are for a restarted process, the look-up by hash for safety.
+    provider = await resilientRpcProvider(ready.rpcUrl, { timeoutMs: 120_000 })
   } catch (error) {
     await close()
     throw error

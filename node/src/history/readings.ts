@@ -47,6 +47,11 @@ interface IntervalSample {
  */
 export interface ReadingHistory {
   add(record: MeterRecord): void
+  /**
+   * An interval whose record the history does not hold but whose energy is known from signed data
+   * (the meter's counters, as the bill's proof rebuilds it): added unless a record is there already.
+   */
+  fill(time: number, intervalWh: number): void
   latest(): Reading | undefined
   query(from: number, to: number, resolution: Resolution, priceAt: (time: number) => bigint): HistoryPoint[]
   today(priceAt: (time: number) => bigint): Today
@@ -75,6 +80,14 @@ export function createReadingHistory(options: {
 
   const intervals = (from: number, to: number) => samples.slice(firstAtOrAfter(from), firstAtOrAfter(to))
 
+  /** Keeps the array sorted by time and one sample per interval: the first one in wins. */
+  const insert = (sample: IntervalSample): void => {
+    const at = firstAtOrAfter(sample.time)
+    if (samples[at]?.time === sample.time) return
+    samples.splice(at, 0, sample)
+    if (samples.length > capacity) samples.splice(0, samples.length - capacity)
+  }
+
   return {
     add(record) {
       if (!latest || record.seq > latest.seq) latest = toReading(record)
@@ -82,12 +95,11 @@ export function createReadingHistory(options: {
       if (record.kind !== 1) return
       const sample = { time: record.time, intervalWh: record.intervalWh, maxPowerW: maxPowerSinceInterval }
       maxPowerSinceInterval = 0
-      // Records arrive in order, except fill-ins after a gap: keep the array sorted by time.
-      const at = firstAtOrAfter(sample.time)
-      if (samples[at]?.time === sample.time) return
-      samples.splice(at, 0, sample)
-      if (samples.length > capacity) samples.splice(0, samples.length - capacity)
+      // Records arrive in order, except fill-ins after a gap and the vault's after a restart.
+      insert(sample)
     },
+    // No record, so no power sample: 0 says "not measured", the energy is exact.
+    fill: (time, intervalWh) => insert({ time, intervalWh, maxPowerW: 0 }),
     latest: () => latest,
     intervals,
     query(from, to, resolution, priceAt) {

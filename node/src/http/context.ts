@@ -22,6 +22,7 @@ import type { RuleEngine } from '../automation/rules.ts'
 import type { Automation } from '../automation/service.ts'
 import type { Biller } from '../billing/biller.ts'
 import type { BillStore } from '../billing/store.ts'
+import type { ChainHealth } from '../chain/resilient-provider.ts'
 import type { NodeConfig } from '../config.ts'
 import type { ReadingHistory } from '../history/readings.ts'
 import type { HouseholdIdentity } from '../identity/identity.ts'
@@ -31,6 +32,7 @@ import type { Logger } from '../log/logger.ts'
 import type { HouseholdMesh } from '../mesh/household/index.ts'
 import type { VirtualMeter } from '../meter/index.ts'
 import type { GrantStore } from '../privacy/grants.ts'
+import type { DiskAlarm } from '../storage/disk-alarm.ts'
 import type { Vault } from '../vault/index.ts'
 import type { DeviceRegistry } from '../voice/devices.ts'
 import type { SseHub } from './server.ts'
@@ -46,6 +48,9 @@ export interface HouseholdContext {
   provider: AbstractProvider
   chainId: bigint
   rpcUrl: string
+  /** The chain RPC's health (retries, last error); null when the provider does not track it. */
+  chainHealth(): ChainHealth | null
+  diskAlarm: DiskAlarm
   mqttUrl: string
   circuit: { profile: string; n: number; slots: number; intervalSeconds: number }
   ingestor: Ingestor
@@ -124,6 +129,9 @@ export interface RoutesContext {
   utility: Signer | undefined
   chainId: bigint
   rpcUrl: string
+  chainHealth?(): ChainHealth | null
+  /** The full-disk alarm (storage/disk-alarm.ts), listed with the hazard alarms. */
+  diskAlarm?: Pick<DiskAlarm, 'list' | 'acknowledge'>
   mqttUrl: string
   circuit: HouseholdContext['circuit']
   trustedSetup?: TrustedSetupStatus

@@ -25,6 +25,7 @@ import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
 import type { MeterRecord } from '#protocol/records.ts'
 import { silentLogger } from '../log/logger.ts'
+import { isDiskFull } from '../storage/disk.ts'
 import { type Anomaly, type AnomalyKind, createAnomalyLog } from './anomalies.ts'
 import { createPeriodAssembler } from './assembler.ts'
 import { checkOptions, createMeterRuntimes } from './config.ts'
@@ -35,6 +36,7 @@ import { connectMqtt, type MqttSession } from './mqtt-session.ts'
 import { createOutbound } from './outbound.ts'
 import { replayJournal } from './replay.ts'
 import { createRouter } from './router.ts'
+import { createSequenceTracker } from './sequence.ts'
 import { loadState, writeState } from './state-file.ts'
 import { assembledPeriods, meterStatus } from './status.ts'
 import {
@@ -44,6 +46,7 @@ import {
   IngestorStateError,
   type MeterRuntime,
   type StateFile,
+  type StorageStatus,
 } from './types.ts'
 
 export {
@@ -59,6 +62,7 @@ export {
   type OutboundMessage,
   type PeriodResult,
   type RecordEvent,
+  type StorageStatus,
 } from './types.ts'
 
 export function createIngestor(options: IngestorOptions): Ingestor {
@@ -85,9 +89,11 @@ export function createIngestor(options: IngestorOptions): Ingestor {
   let running = false
   let stopping: Promise<void> | undefined
   let failed: unknown
+  let storage: StorageStatus = { state: 'ok', since: Date.now(), error: null }
+  let storageTimer: NodeJS.Timeout | undefined
 
   /** A listener's exception must never hold back an acknowledgement or break the pipeline. */
-  const emit = (event: 'record' | 'anomaly' | 'period', value: unknown): void => {
+  const emit = (event: 'record' | 'anomaly' | 'period' | 'storage', value: unknown): void => {
     try {
       emitter.emit(event, value)
     } catch (error) {
@@ -173,6 +179,38 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     return journal
   }
 
+  const setStorage = (state: StorageStatus['state'], error: unknown): void => {
+    const message = error === undefined ? null : ((error as Error)?.message ?? String(error))
+    const cause = (error as { cause?: { message?: string } })?.cause?.message
+    storage = { state, since: Date.now(), error: cause ? `${message}: ${cause}` : message }
+    emit('storage', { ...storage })
+  }
+
+  /**
+   * A full disk stops storing, but not for good: the journal is tried again with backoff (cut back
+   * to its last fsynced frame, then a probe write) and, once it writes, ingestion resumes. What was
+   * in flight when the disk filled was never acknowledged: `accepted` forgets it, so the meter's
+   * resend of it is stored rather than dropped as a duplicate, and the next record shows the gap.
+   */
+  const retryStorage = (delayMs: number): void => {
+    storageTimer = setTimeout(async () => {
+      storageTimer = undefined
+      if (!running || journal === undefined) return
+      try {
+        await journal.recover(options.storageReserveBytes ?? 16 * 1024 * 1024)
+      } catch (error) {
+        storage.error = (error as Error)?.message ?? String(error)
+        retryStorage(Math.min(delayMs * 2, 30_000))
+        return
+      }
+      for (const m of meters.values()) m.accepted = createSequenceTracker(m.durable.snapshot())
+      failed = undefined
+      log.info('the disk has space again: ingestion resumes')
+      setStorage('ok', undefined)
+    }, delayMs)
+    storageTimer.unref?.()
+  }
+
   /** Appends a frame; a storage failure stops all further storing (the journal is the promise). */
   const journalAppend = async (
     frame: Record<string, unknown>,
@@ -184,9 +222,22 @@ export function createIngestor(options: IngestorOptions): Ingestor {
       await writableJournal().append(new TextEncoder().encode(JSON.stringify(frame)), onDurable)
     } catch (error) {
       if (error instanceof IngestorStateError) throw error
+      const first = failed === undefined
       failed ??= error
       const at = seq === undefined ? {} : { seq }
       anomaly({ kind: 'storage-error', rejected: false, meter, ...at, reason: (error as Error).message })
+      if (first) {
+        if (isDiskFull(error)) {
+          log.error(
+            'the disk is full: ingestion stops until there is space; nothing unstored is acknowledged',
+            {
+              error,
+            },
+          )
+          setStorage('full', error)
+          retryStorage(options.storageRetryMs ?? 1000)
+        } else setStorage('failed', error)
+      }
       throw error
     }
   }
@@ -229,7 +280,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     const firstSegment = loaded.segment
     // A checkpoint an older version left in plain JSON is sealed now, not at the next record.
     if (!loaded.sealed && options.stateKey !== undefined) await checkpoint(firstSegment)
-    const opened = await openJournal(join(options.dataDir, 'journal'))
+    const opened = await openJournal(join(options.dataDir, 'journal'), options.disk)
     journal = opened.journal
     if (opened.truncatedBytes > 0) {
       log.warn('the journal ended in a torn frame: truncated', { bytes: opened.truncatedBytes })
@@ -274,6 +325,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     stop() {
       stopping ??= (async () => {
         running = false
+        clearTimeout(storageTimer)
         outbound.end()
         if (session !== undefined) {
           const ending = session
@@ -300,6 +352,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     counters: () => ({ ...counters, ...anomalyLog.counters() }),
     periods: (meter) => assembledPeriods(meters, meter),
     status: () => [...meters.values()].map(meterStatus),
+    storage: () => ({ ...storage }),
     on(event: string, listener: (...args: never[]) => void) {
       emitter.on(event, listener as (...args: unknown[]) => void)
       return ingestor

@@ -13,10 +13,11 @@
  */
 
 import type { FileHandle } from 'node:fs/promises'
-import { mkdir, open, readdir, readFile, rm, truncate } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, truncate } from 'node:fs/promises'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
 import { InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
+import { type DiskOps, freeBytes, nodeDisk } from '../storage/disk.ts'
 
 const HEADER = 8
 /** A frame above this is not something this journal wrote: treat it as corruption. */
@@ -47,6 +48,13 @@ export interface Journal {
   release(segment: number): Promise<void>
   /** Total fsyncs and frames written since open (to show group commit working). */
   stats(): { syncs: number; frames: number }
+  /**
+   * After a failed write (a full disk): cuts the segment back to its last fsynced frame, so no torn
+   * frame stays on disk, and proves the disk writable again with a probe frame (which replay skips:
+   * it names no meter). Throws the failure again while the disk is still full (or below
+   * `reserveBytes` free); afterwards appends work again. A no-op on a healthy journal.
+   */
+  recover(reserveBytes?: number): Promise<void>
   close(): Promise<void>
 }
 
@@ -86,8 +94,8 @@ function scan(bytes: Uint8Array): { payloads: Uint8Array[]; valid: number } {
   return { payloads, valid: at }
 }
 
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r')
+async function syncDir(dir: string, disk: DiskOps = nodeDisk): Promise<void> {
+  const handle = await disk.open(dir, 'r')
   try {
     await handle.sync()
   } finally {
@@ -95,7 +103,7 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
-export async function openJournal(dir: string): Promise<OpenJournalResult> {
+export async function openJournal(dir: string, disk: DiskOps = nodeDisk): Promise<OpenJournalResult> {
   if (typeof dir !== 'string' || dir.length === 0)
     throw new InvalidInputError('the journal needs a directory')
   await mkdir(dir, { recursive: true, mode: 0o700 })
@@ -119,8 +127,10 @@ export async function openJournal(dir: string): Promise<OpenJournalResult> {
   }
   // Always start a fresh segment: a recovered segment is never appended to again.
   let segment = (numbers.at(-1) ?? 0) + 1
-  let handle: FileHandle = await open(join(dir, segmentName(segment)), 'a', 0o600)
-  await syncDir(dir)
+  let handle: FileHandle = await disk.open(join(dir, segmentName(segment)), 'a', 0o600)
+  await syncDir(dir, disk)
+  /** Bytes of the current segment that are fsynced frames: a failed write is cut back to this. */
+  let durableBytes = 0
 
   interface Pending {
     bytes: Uint8Array
@@ -146,6 +156,7 @@ export async function openJournal(dir: string): Promise<OpenJournalResult> {
         const into = segment
         await file.writev(batch.map((b) => b.bytes))
         await file.datasync()
+        durableBytes += batch.reduce((n, b) => n + b.bytes.length, 0)
         syncs++
         written += batch.length
         for (const item of batch) {
@@ -188,8 +199,8 @@ export async function openJournal(dir: string): Promise<OpenJournalResult> {
     },
     async rotate() {
       if (closed) throw new JournalError('the journal is closed')
-      const next = await open(join(dir, segmentName(segment + 1)), 'a', 0o600)
-      await syncDir(dir)
+      const next = await disk.open(join(dir, segmentName(segment + 1)), 'a', 0o600)
+      await syncDir(dir, disk)
       // Frames appended while the new file was opened still go to the old one; once none is queued
       // or being written, swap file and number in one synchronous step.
       await drain()
@@ -201,6 +212,7 @@ export async function openJournal(dir: string): Promise<OpenJournalResult> {
       const closedSegment = segment
       handle = next
       segment++
+      durableBytes = 0
       await old.close()
       return closedSegment
     },
@@ -211,9 +223,24 @@ export async function openJournal(dir: string): Promise<OpenJournalResult> {
           await rm(join(dir, name), { force: true })
         }
       }
-      await syncDir(dir)
+      await syncDir(dir, disk)
     },
     stats: () => ({ syncs, frames: written }),
+    async recover(reserveBytes = 0) {
+      if (closed) throw new JournalError('the journal is closed')
+      await drain()
+      if (failure === undefined) return
+      const latched = failure
+      if (reserveBytes > 0 && (await freeBytes(dir, disk)) < reserveBytes) throw latched
+      await handle.truncate(durableBytes)
+      await handle.datasync()
+      failure = undefined
+      try {
+        await journal.append(new TextEncoder().encode('{"k":"probe"}'))
+      } catch (error) {
+        throw failure ?? error
+      }
+    },
     async close() {
       if (closed) return
       await drain()

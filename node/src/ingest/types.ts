@@ -9,6 +9,7 @@ import { ZkMeterError } from '#protocol/errors.ts'
 import type { BillingPeriod, MeterRecord } from '#protocol/records.ts'
 import type { MeterVerifier } from '#protocol/verifier.ts'
 import type { Logger } from '../log/logger.ts'
+import type { DiskOps } from '../storage/disk.ts'
 import type { Anomaly, AnomalyKind } from './anomalies.ts'
 import type { PeriodCalendar } from './calendar.ts'
 import type { AssembledPeriod, IntervalEntry } from './period.ts'
@@ -71,6 +72,24 @@ export interface IngestorOptions {
    * its root key; without one the checkpoint is plain JSON (component tests, tools).
    */
   stateKey?: Uint8Array
+  /** The file calls the journal writes through (tests inject a full disk here). */
+  disk?: DiskOps
+  /** First wait before the journal is tried again after a full disk; doubles up to 30 s. Default 1000. */
+  storageRetryMs?: number
+  /** Free bytes the disk must have again before ingestion resumes after it was full. Default 16 MiB. */
+  storageReserveBytes?: number
+}
+
+/**
+ * Whether the node can store records: `full` (the disk or quota is full: nothing is acknowledged,
+ * the meter keeps its records, the node retries and resumes by itself) or `failed` (any other write
+ * failure: ingestion stays stopped until a restart).
+ */
+export interface StorageStatus {
+  state: 'ok' | 'full' | 'failed'
+  /** Since when (unix ms). */
+  since: number
+  error: string | null
 }
 
 export interface RecordEvent {
@@ -200,8 +219,10 @@ export interface Ingestor {
   reportAnomaly(entry: Omit<Anomaly, 'id' | 'at'>): Anomaly
   periods(meter?: string): PeriodResult[]
   status(): MeterStatus[]
+  storage(): StorageStatus
   on(event: 'record', listener: (e: RecordEvent) => void): Ingestor
+  on(event: 'storage', listener: (s: StorageStatus) => void): Ingestor
   on(event: 'anomaly', listener: (a: Anomaly) => void): Ingestor
   on(event: 'period', listener: (p: PeriodResult) => void): Ingestor
-  off(event: 'record' | 'anomaly' | 'period', listener: (...args: never[]) => void): Ingestor
+  off(event: 'record' | 'anomaly' | 'period' | 'storage', listener: (...args: never[]) => void): Ingestor
 }

@@ -4,9 +4,10 @@
  * never a torn one — what "never lose stored data" needs for small state files.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
+import { mkdir, readFile, rename, rm } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { ZkMeterError } from '#protocol/errors.ts'
+import { type DiskOps, nodeDisk } from './disk.ts'
 
 export class CorruptStateFileError extends ZkMeterError {
   override name = 'CorruptStateFileError'
@@ -16,13 +17,20 @@ export class CorruptStateFileError extends ZkMeterError {
 /**
  * Replaces `path` with `text` atomically and durably: a unique temp file beside it, fsync, rename
  * over, fsync the directory (so the rename itself survives a power cut). The temp file is removed
- * if anything fails. The one mechanism every small state file of the node uses.
+ * if anything fails (a full disk mid-write included: the target keeps its old content, and no
+ * half-written temp file is left to fill the disk further). The one mechanism every small state
+ * file of the node uses.
  */
-export async function writeFileAtomic(path: string, text: string, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  text: string,
+  mode = 0o600,
+  disk: DiskOps = nodeDisk,
+): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 })
   const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
   try {
-    const handle = await open(tmp, 'w', mode)
+    const handle = await disk.open(tmp, 'w', mode)
     try {
       await handle.writeFile(text, 'utf8')
       await handle.sync()
@@ -34,7 +42,7 @@ export async function writeFileAtomic(path: string, text: string, mode = 0o600):
     await rm(tmp, { force: true })
     throw error
   }
-  const dir = await open(dirname(path), 'r')
+  const dir = await disk.open(dirname(path), 'r')
   try {
     await dir.sync()
   } finally {

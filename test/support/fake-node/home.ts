@@ -19,11 +19,13 @@ const epoch = (iso: string | null) => (iso === null ? undefined : Date.parse(iso
 
 /** The alarm manager's record an alarm view shows (the inverse of the node's alarmView). */
 export function alarmOf(view: AlarmView): Alarm {
+  // The fake node holds hazard alarms only (a disk-full alarm is the node's, storage/disk-alarm.ts).
+  const hazard = HAZARD[view.kind as keyof typeof HAZARD]
   const clearedAt = epoch(view.clearedAt)
   const acknowledgedAt = epoch(view.acknowledgedAt)
   return {
     id: view.id,
-    hazard: HAZARD[view.kind],
+    hazard,
     severity: view.severity === 'escalated' ? 'deviceDidNotReact' : 'alarm',
     raisedAt: Date.parse(view.raisedAt),
     active: view.active,
@@ -33,21 +35,23 @@ export function alarmOf(view: AlarmView): Alarm {
     ...(acknowledgedAt === undefined ? {} : { acknowledgedAt }),
     // Acknowledged and cleared: the node has closed it.
     ...(acknowledgedAt !== undefined && !view.active ? { closedAt: acknowledgedAt } : {}),
-    expected: HAZARD_REACTIONS[HAZARD[view.kind]].map((e) => ({ ...e })),
+    expected: HAZARD_REACTIONS[hazard].map((e) => ({ ...e })),
   }
 }
 
 /** The interlocks the fixture's alarms imply: active ones are hazards the meter reports, open ones latch. */
 function interlockInputs(state: FakeNodeState) {
-  const open = state.alarms.filter((a) => a.active || a.state !== 'acknowledged')
+  // Only hazard alarms hold relays (a disk-full alarm holds nothing).
+  const hazardAlarms = state.alarms.flatMap((a) =>
+    a.kind in HAZARD ? [{ ...a, hazard: HAZARD[a.kind as keyof typeof HAZARD] }] : [],
+  )
+  const open = hazardAlarms.filter((a) => a.active || a.state !== 'acknowledged')
   return {
-    hazards: state.alarms
-      .filter((a) => a.active)
-      .reduce((bits, a) => bits | INTERLOCKS[HAZARD[a.kind]].bit, 0),
+    hazards: hazardAlarms.filter((a) => a.active).reduce((bits, a) => bits | INTERLOCKS[a.hazard].bit, 0),
     latched: open.map((a) => ({
-      hazard: HAZARD[a.kind],
+      hazard: a.hazard,
       alarmId: a.id,
-      mask: interlockMasks(INTERLOCKS[HAZARD[a.kind]].bit).forcedOff,
+      mask: interlockMasks(INTERLOCKS[a.hazard].bit).forcedOff,
     })),
   }
 }

@@ -29,6 +29,7 @@ export function fakeReadings(state: FakeNodeState): Pick<RoutesContext, 'history
   return {
     history: {
       add: () => {},
+      fill: () => {},
       latest: () => state.latest,
       query: (from, to, resolution) => points(from, to, STEP[resolution]),
       today: () => ({ day: NOW - (NOW % DAY), energyWh: 8_421, costWei: '8421000000000000', powerW: 1500 }),

@@ -9,12 +9,15 @@ export const KIND_TEXT: Record<Alarm['kind'], string> = {
   fire: 'Fire detected',
   gas: 'Gas leak detected',
   flood: 'Water leak detected',
+  'disk-full': 'The home box disk is full',
 }
 
 export const ADVICE: Record<Alarm['kind'], string> = {
   fire: 'Leave the house and call the fire brigade. The meter runs the sprinkler and has stopped the fans and the air conditioner (moving air feeds a fire).',
   gas: 'Do not switch anything on or off by hand; open windows and leave. The sockets are cut; the meter switches nothing else (a switch can spark).',
   flood: 'Turn off the water main. The appliance circuits have been cut.',
+  'disk-full':
+    'New readings are not being stored; the meter keeps them for now. Free space on the home box: storing resumes by itself.',
 }
 
 /** Whether the alarm still waits for a person: active, or cleared but not acknowledged. */

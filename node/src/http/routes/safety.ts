@@ -3,17 +3,22 @@ import type { RouteHandlers } from '#protocol/api/routes.ts'
 import type { RoutesContext } from '../context.ts'
 import { alarmView } from '../views.ts'
 
-export type SafetyContext = Pick<RoutesContext, 'automation' | 'ledger' | 'mesh'>
+export type SafetyContext = Pick<RoutesContext, 'automation' | 'ledger' | 'mesh' | 'diskAlarm'>
 
 export function safetyRoutes(
   ctx: SafetyContext,
 ): Pick<RouteHandlers, 'alarms' | 'acknowledgeAlarm' | 'notices'> {
   return {
     alarms: ({ query }) => ({
-      alarms: ctx.automation.alarms.list({ includeClosed: query.get('all') === 'true' }).map(alarmView),
+      alarms: [
+        ...ctx.automation.alarms.list({ includeClosed: query.get('all') === 'true' }).map(alarmView),
+        ...(ctx.diskAlarm?.list() ?? []),
+      ],
     }),
     acknowledgeAlarm: ({ params }) => ({
-      alarm: alarmView(ctx.automation.alarms.acknowledge(params.id, 'resident')),
+      alarm:
+        ctx.diskAlarm?.acknowledge(params.id) ??
+        alarmView(ctx.automation.alarms.acknowledge(params.id, 'resident')),
     }),
     // Utility notices from the chain, then what the mesh delivered: utility notices (signature checked
     // against the ledger owner) and neighbours' alerts, oldest first.

@@ -1,8 +1,9 @@
 /** GET /api/status (is everything up, and where) and GET /api/chain (what a wallet needs to pay). */
 
 import type { RouteHandlers } from '#protocol/api/routes.ts'
-import type { MeshSummary } from '#protocol/api/types.ts'
+import type { ChainHealth as ChainHealthView, MeshSummary } from '#protocol/api/types.ts'
 import { meterTopicName } from '#protocol/topics.ts'
+import type { ChainHealth } from '../../chain/resilient-provider.ts'
 import type { RoutesContext } from '../context.ts'
 
 export type StatusContext = Pick<
@@ -14,6 +15,7 @@ export type StatusContext = Pick<
   | 'meter'
   | 'chainId'
   | 'rpcUrl'
+  | 'chainHealth'
   | 'ledger'
   | 'wallet'
   | 'utility'
@@ -35,6 +37,19 @@ function meshSummary(mesh: StatusContext['mesh']): MeshSummary {
     peerId: s.peerId,
     members: s.members,
     connectedAreaPeers: s.connectedAreaPeers,
+  }
+}
+
+/** The provider's health with ISO times, or nothing when the provider does not track it. */
+function chainHealthView(health: ChainHealth | null): { health?: ChainHealthView } {
+  if (health === null) return {}
+  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString())
+  return {
+    health: {
+      ...health,
+      since: new Date(health.since).toISOString(),
+      lastErrorAt: iso(health.lastErrorAt),
+    },
   }
 }
 
@@ -64,6 +79,7 @@ export function statusRoutes(ctx: StatusContext): Pick<RouteHandlers, 'status' |
           ledger: ctx.ledger.address,
           household: ctx.wallet.address,
           devWallet: ctx.config.dev && ctx.utility !== undefined,
+          ...chainHealthView(ctx.chainHealth?.() ?? null),
         },
         mqtt: { url: ctx.mqttUrl },
         circuit: { profile: ctx.circuit.profile, n: ctx.circuit.n, slots: ctx.circuit.slots },

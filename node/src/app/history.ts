@@ -1,0 +1,36 @@
+/**
+ * The resident's chart history and CSV export, kept equal to the vault (issue 15). Two steps around
+ * the ingestor's start: openHistory before it (assembled periods fill in the intervals their proof
+ * rebuilt from signed counters), completeHistory after it — the start replays the journal and
+ * flushes into the vault what a crash left only in the journal, and those replayed records raise no
+ * 'record' event, so the vault is read only then.
+ */
+import { loadReadingHistory } from '../history/from-vault.ts'
+import { createReadingHistory, type ReadingHistory } from '../history/readings.ts'
+import { periodIntervals } from '../history/rebuilt.ts'
+import type { Ingestor, PeriodResult } from '../ingest/ingestor.ts'
+import type { Vault } from '../vault/index.ts'
+
+interface HistoryOptions {
+  ingestor: Ingestor
+  vault: Vault
+  intervalSeconds: number
+}
+
+function fillPeriod(history: ReadingHistory, result: PeriodResult, intervalSeconds: number): void {
+  for (const { time, intervalWh } of periodIntervals(result.period, result.readings, intervalSeconds))
+    history.fill(time, intervalWh)
+}
+
+/** An empty history that takes assembled periods' readings; records are the caller's to add. */
+export function openHistory(options: HistoryOptions): ReadingHistory {
+  const history = createReadingHistory({ intervalSeconds: options.intervalSeconds })
+  options.ingestor.on('period', (result) => fillPeriod(history, result, options.intervalSeconds))
+  return history
+}
+
+/** After ingestor.start(): everything the vault holds, and the periods assembled before a crash. */
+export async function completeHistory(history: ReadingHistory, options: HistoryOptions): Promise<void> {
+  await loadReadingHistory(options.vault, options.intervalSeconds, history)
+  for (const result of options.ingestor.periods()) fillPeriod(history, result, options.intervalSeconds)
+}
