@@ -168,6 +168,8 @@ export const shared = css`
     padding: 0.1rem 0.6rem;
     font-size: 0.8rem;
     background: var(--line);
+    /* Full-strength text: inside muted text (a bill's labels) the muted colour is 4.3:1 on --line. */
+    color: var(--fg);
   }
   .badge.paid {
     background: var(--ok-bg);

@@ -212,7 +212,7 @@ export class UtilityView extends LitElement {
     if (!change) return ''
     return html`<div class="card" data-level-change role="group" aria-label="Large price change">
       <p class="error">${change.text}</p>
-      <label style="flex-direction:row;align-items:center"><input type="checkbox" name="confirmLevel" /> Yes, publish at this new price level</label>
+      <label class="inline"><input type="checkbox" name="confirmLevel" /> Yes, publish at this new price level</label>
     </div>`
   }
 
