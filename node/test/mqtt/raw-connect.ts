@@ -47,7 +47,7 @@ export function connackCode(options: {
     socket.on('connect', () =>
       socket.write(connectPacket(options.clientId, options.username, options.password)),
     )
-    socket.on('data', (chunk) => {
+    socket.on('data', (chunk: Buffer) => {
       received = Buffer.concat([received, chunk])
       if (received.length >= 4) {
         if (received[0] !== 0x20) reject(new Error(`expected a CONNACK, got packet type ${received[0]}`))
