@@ -181,7 +181,7 @@ export function orderPubacks(
       () => {},
       (error: Error) => {
         // QoS 0 has no PUBACK to hold back; a storage failure still ends the connection.
-        if (packet.qos !== 1) fail(stream, error)
+        if (packet.qos === 0) fail(stream, error)
       },
     )
     settling.add(settled)
@@ -193,6 +193,12 @@ export function orderPubacks(
       awaitingPuback.set(packet.messageId, handled)
       // mqtt.js now asks for the PUBACK (held in _sendPacket above) and resumes through it.
       callback()
+    } else if (packet.qos === 2) {
+      // Not subscribed for (the node asks for QoS 1 at most): held as mqtt.js would, one at a time.
+      handled.then(
+        () => callback(),
+        (error: Error) => callback(error),
+      )
     } else {
       proceed(() => callback())
     }
