@@ -22,6 +22,7 @@ import {
   createLoginLimits,
   type LoginLimitOptions,
   type LoginOutcome,
+  limitKeyFor,
   TooManyLoginAttemptsError,
 } from './login-limits.ts'
 import { createPacketGuard } from './packet-guard.ts'
@@ -175,7 +176,7 @@ export function createBroker(options: BrokerOptions): Broker {
           const check = async (): Promise<MqttUser | undefined> => {
             // Only names that exist get per-name state: an invented one costs no PBKDF2 below.
             const known = name !== undefined && (await credentials.get(name)) !== undefined
-            report = await limits.admit(address, known ? name : undefined)
+            report = await limits.admit(limitKeyFor(address, name), known ? name : undefined)
             // It may have waited its turn: a client that left meanwhile is not worth a PBKDF2.
             if (client.closed) {
               report(undefined)

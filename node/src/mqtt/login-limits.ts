@@ -84,6 +84,17 @@ interface UserRecord {
   waiting: (() => void)[]
 }
 
+/**
+ * Whose failures an attempt counts against: its client address, as `admit` takes it. A LAN address
+ * is one device. Every program on the node's own machine shares a loopback address — the node's
+ * own sessions, the virtual meter, Home Assistant, tools — so there it is the address and user
+ * name: a tool with a stale password locks out itself, not the node's ingest session.
+ */
+export function limitKeyFor(address: string, username: string | undefined): string {
+  const loopback = address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.')
+  return loopback ? `${address} ${String(username ?? '').slice(0, 64)}` : address
+}
+
 export function createLoginLimits(options: LoginLimitOptions = {}): LoginLimits {
   const o = {
     addressFailures: 5,

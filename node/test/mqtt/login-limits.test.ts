@@ -11,6 +11,7 @@ import type { CredentialStore } from '../../src/mqtt/credentials.ts'
 import {
   createLoginLimits,
   type LoginLimitOptions,
+  limitKeyFor,
   TooManyLoginAttemptsError,
 } from '../../src/mqtt/login-limits.ts'
 import { connackCode } from './raw-connect.ts'
@@ -66,6 +67,16 @@ describe('failed MQTT logins from one address', () => {
     expect(checks).toHaveLength(5)
     // The meter, from its own address, logs in.
     expect(await attempt('127.0.0.2', login.password)).toBe(0)
+    // On the node's own machine every program shares the loopback address: another user there
+    // (the node's own session) is not locked out by this one's failures.
+    expect(
+      await connackCode({
+        port: broker.port,
+        localAddress: '127.0.0.1',
+        clientId: 'zkmeter-node-ingest',
+        ...users.node,
+      }),
+    ).toBe(0)
     // The locked address waits 1 s after its fifth failure; then it may try again.
     now += 1000
     expect(await attempt('127.0.0.1', login.password)).toBe(0)
@@ -111,6 +122,13 @@ describe('failed MQTT logins for one user name from many addresses', () => {
 })
 
 describe('createLoginLimits', () => {
+  it('counts a LAN address as one device, and loopback per user name', () => {
+    expect(limitKeyFor('192.168.1.40', 'meter-a')).toBe(limitKeyFor('192.168.1.40', 'homeassistant'))
+    expect(limitKeyFor('fd00::40', 'meter-a')).toBe('fd00::40')
+    for (const local of ['127.0.0.1', '::1', '::ffff:127.0.0.1'])
+      expect(limitKeyFor(local, 'homeassistant')).not.toBe(limitKeyFor(local, 'node'))
+  })
+
   it('doubles an address wait with every failure, forgets after a success or in time', async () => {
     let now = 0
     const limits = createLoginLimits({ now: () => now, forgetAfterMs: 60_000 })
