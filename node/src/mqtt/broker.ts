@@ -5,7 +5,8 @@
  * megabytes. Every client logs in (credentials.ts) and is held to its role's ACL (acl.ts): an
  * unknown user or a wrong password gets CONNACK 4, a refused subscription SUBACK 0x80, a refused
  * publish closes the connection. Failed logins are limited per address and per user name
- * (login-limits.ts): a locked-out address gets CONNACK 3 without its password being checked. Meter and node connect to it like to any external broker (client.ts).
+ * (login-limits.ts): a locked-out address gets CONNACK 3 without its password being checked.
+ * Meter and node connect to it like to any external broker (client.ts).
  */
 
 import { createServer, type Server, type Socket } from 'node:net'
