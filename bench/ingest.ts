@@ -7,10 +7,12 @@
  * publish, the meter on the TLS listener (BENCH_INGEST_MQTT_TLS=0: plain MQTT, for comparison).
  * Last line: the JSON summary of ../shared/BENCH.md.
  */
+import { fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import mqtt from 'mqtt'
 import { addressOfPrivateKey, meterRecordDigest, recoverSigner } from '#protocol/eip712.ts'
@@ -176,7 +178,9 @@ async function main(): Promise<void> {
     await broker.start()
     const url = broker.url
     const meterLogin = await users.meter(meterTopicName(meter))
-    const mqttRecords = stream(MQTT_RECORDS, 0)
+    // One stream: the first half for the meter in this process, the second for the meter apart.
+    const mqttStream = stream(2 * MQTT_RECORDS, 0)
+    const mqttRecords = mqttStream.slice(0, MQTT_RECORDS)
     const mqttPayloads = mqttRecords.map((r) => encodeSensorPayload(r, signRecord(domain, key, r)))
     const overMqtt = createIngestor({
       mqttUrl: url,
@@ -195,6 +199,7 @@ async function main(): Promise<void> {
       ...(certificates ? { ca: certificates.ca } : {}),
     })
     await new Promise<void>((resolve) => publisher.once('connect', () => resolve()))
+    const mqttCpuBefore = process.cpuUsage()
     const mqttPerS = await timed(
       `over MQTT (${MQTT_TLS ? 'meter on TLS, ' : ''}logins + ACLs, QoS 1, PUBACK after fsync)`,
       mqttPayloads.length,
@@ -204,7 +209,65 @@ async function main(): Promise<void> {
           await new Promise((r) => setTimeout(r, 5))
       },
     )
+    // Meter, broker and node all run in this process here: the meter's share (signing aside) is
+    // counted too, so this is a lower bound of what the node alone gets per CPU second.
+    const mqttCpu = process.cpuUsage(mqttCpuBefore)
+    const mqttPerCpuS = Math.round(MQTT_RECORDS / ((mqttCpu.user + mqttCpu.system) / 1e6))
+    console.log(
+      `${'  same, per CPU second of this process'.padEnd(44)} ${String(mqttPerCpuS).padStart(7)} /s`,
+    )
     await publisher.endAsync()
+
+    // The same stream from a meter in a process of its own (bench/ingest-meter.ts): what the node's
+    // process (broker + ingestor) does per second and per CPU second without the meter's share.
+    const apart = await (async () => {
+      const payloadsApart = mqttStream
+        .slice(MQTT_RECORDS)
+        .map((r) => encodeSensorPayload(r, signRecord(domain, key, r)))
+      const child = fork(fileURLToPath(new URL('./ingest-meter.ts', import.meta.url)), [], {
+        execArgv: process.execArgv.filter((a) => !a.startsWith('--cpu-prof')),
+      })
+      const messages: { ready?: boolean; published?: number; cpuUs?: number; error?: string }[] = []
+      const next = () =>
+        new Promise<(typeof messages)[number]>((resolve, reject) => {
+          child.once('message', (m) => resolve(m as (typeof messages)[number]))
+          child.once('exit', (code) => reject(new Error(`the meter process exited (${code})`)))
+        })
+      child.send({
+        url: broker.tlsUrl ?? url,
+        ...meterLogin,
+        ...(certificates ? { ca: certificates.ca } : {}),
+        topic,
+        payloads: payloadsApart,
+      })
+      const ready = await next()
+      if (!ready.ready) throw new Error(`the meter process failed: ${ready.error}`)
+      const before = overMqtt.counters().processed ?? 0
+      const cpu = process.cpuUsage()
+      const perS = await timed(
+        `  same, the meter in a process of its own`,
+        payloadsApart.length,
+        async () => {
+          child.send('go')
+          while ((overMqtt.counters().processed ?? 0) < before + payloadsApart.length)
+            await new Promise((r) => setTimeout(r, 5))
+        },
+      )
+      const used = process.cpuUsage(cpu)
+      const perCpuS = Math.round(payloadsApart.length / ((used.user + used.system) / 1e6))
+      console.log(
+        `${'  node process (broker + ingestor) per CPU s'.padEnd(44)} ${String(perCpuS).padStart(7)} /s`,
+      )
+      await new Promise<void>((resolve) =>
+        child.exitCode !== null ? resolve() : child.once('exit', () => resolve()),
+      )
+      return { perS, perCpuS }
+    })()
+    // Every record of both runs stored (none refused as a duplicate or rollback): the figures are
+    // of the storing path.
+    if (overMqtt.counters().stored !== 2 * MQTT_RECORDS) {
+      throw new Error(`expected ${2 * MQTT_RECORDS} stored over MQTT, got ${overMqtt.counters().stored}`)
+    }
     await overMqtt.stop()
     await broker.stop()
     await users.remove()
@@ -218,6 +281,9 @@ async function main(): Promise<void> {
         records_per_s: recordsPerS,
         records_per_cpu_s: recordsPerCpuS,
         mqtt_records_per_s: mqttPerS,
+        mqtt_records_per_cpu_s: mqttPerCpuS,
+        mqtt_meter_apart_records_per_s: apart.perS,
+        mqtt_meter_apart_node_records_per_cpu_s: apart.perCpuS,
         parse_per_s: parsePerS,
         digest_per_s: digestPerS,
         verify_recover_per_s: recoverPerS,

@@ -179,9 +179,10 @@ async function main(argv: string[]): Promise<void> {
       ]
       process.stdout.write(lines.join('\n'))
       // The first device pairs with this code (printed here only, never logged): over HTTPS when
-      // the node listens on the home network (a phone scans the QR), else on loopback.
+      // the node listens on the home network (the code names that URL; a phone scans the QR), else
+      // on loopback. `zkmeter pair` prints the same link.
       process.stdout.write(
-        `\n${pairingText(node.urls.https?.url ?? node.urls.api, node.context.auth.issuePairingCode('resident'))}\n`,
+        `\n${pairingText(node.urls.api, node.context.auth.issuePairingCode('resident'))}\n`,
       )
       let stopping = false
       const stop = (signal: string) => {

@@ -742,4 +742,10 @@ export interface PairingCode {
   path: string
   /** SHA-256 of the node's HTTPS certificate (hex with colons), when it serves HTTPS. */
   fingerprint?: string
+  /**
+   * The node's URL for a phone, when it listens on the home network (`--listen`): its HTTPS URL on
+   * the LAN (the start banner's). The link to print is this + `path` (+ `&fp=`). Absent when the
+   * node serves loopback only: then only a browser on the node's own machine can use the code.
+   */
+  url?: string
 }

@@ -211,10 +211,13 @@ export async function startHouseholdNode(
       config.http.listen === undefined
         ? undefined
         : (await nodeTlsCredentials(config.dataDir, config.http.listen)).certificates.fingerprint256
+    // The phone's URL is known once the HTTPS listener is up (below); codes issued then carry it.
+    let phoneUrl: string | undefined
     const auth = await openAuth({
       dataDir: config.dataDir,
       log: root.child({ source: 'auth' }),
       ...(fingerprint ? { fingerprint } : {}),
+      phoneUrl: () => phoneUrl,
     })
     const context: HouseholdContext = {
       ...chain, // provider, chainId, rpcUrl, ledger, wallet, utility
@@ -242,6 +245,7 @@ export async function startHouseholdNode(
       auth,
     }
     const api = await startApi({ http: config.http, context, lifecycle, log: root.child({ source: 'http' }) })
+    phoneUrl = api.https?.url
     log.info('household node ready', { api: api.url, rpc: chain.rpcUrl, mqtt: mqttUrl, https: api.https })
     const urls = {
       api: api.url,

@@ -29,6 +29,12 @@ export interface AuthOptions {
   secure?: boolean
   /** SHA-256 of the HTTPS certificate, carried in pairing codes and QR codes. */
   fingerprint?: string
+  /**
+   * The node's URL for a phone (its HTTPS URL on the LAN, with --listen), carried in pairing codes
+   * so that every printer of a code (start banner, `zkmeter pair`) links where a phone can go. A
+   * getter: the HTTPS listener starts (and learns its port) after the auth service is open.
+   */
+  phoneUrl?: () => string | undefined
   log?: Logger
   now?: () => number
   sessionTtlMs?: number
@@ -128,6 +134,7 @@ export async function openAuth(options: AuthOptions): Promise<Auth> {
 
     issuePairingCode(role) {
       const { code, expiresAt } = codes.issue(role)
+      const phoneUrl = options.phoneUrl?.()
       log.info('pairing code issued', { role, expiresAt: iso(expiresAt) })
       return {
         code,
@@ -135,6 +142,7 @@ export async function openAuth(options: AuthOptions): Promise<Auth> {
         expiresAt: iso(expiresAt),
         path: `/#pair=${code}`,
         ...(options.fingerprint ? { fingerprint: options.fingerprint } : {}),
+        ...(phoneUrl ? { url: phoneUrl } : {}),
       }
     },
 

@@ -70,15 +70,55 @@ const COMMON_HEADERS: Readonly<Record<string, string>> = {
     'microphone=(self), camera=(), geolocation=(), payment=(), usb=(), serial=(), hid=(), display-capture=()',
 }
 
+/**
+ * HTTP Strict Transport Security for answers over HTTPS: a browser that once reached the node over
+ * HTTPS with a trusted certificate (the household CA installed) then refuses plain HTTP to that
+ * name and any click-through past a certificate error — a fake node on the Wi-Fi cannot downgrade
+ * the phone. One year. No `includeSubDomains` (names under the node's `.local` name are not the
+ * node's to vouch for) and no `preload` (a home name cannot be on a browser's preload list, and
+ * the list is for public sites). Never on plain HTTP (RFC 6797 §7.2: it would mean nothing there,
+ * and the plain listener is loopback only).
+ */
+export const STRICT_TRANSPORT_SECURITY = 'max-age=31536000'
+
+/**
+ * Whether an HTTPS answer to a request with this Host header carries HSTS. Not for `localhost`:
+ * browsers keep HSTS per host name whatever the port, so it would turn the node's own plain HTTP
+ * origin on loopback (`http://localhost:8787`) into an https:// one the browser cannot reach.
+ * IP addresses get it (browsers ignore HSTS for them, RFC 6797 §8.1); it matters for the `.local`
+ * name. An unknown Host (a request that could not be parsed) gets none.
+ */
+export function wantsStrictTransportSecurity(host: string | undefined): boolean {
+  if (host === undefined || host === '') return false
+  // [IPv6]:port is an address; otherwise strip the port and a trailing root dot.
+  if (host.startsWith('[')) return true
+  const name = host.replace(/:\d*$/, '').replace(/\.$/, '').toLowerCase()
+  return name !== 'localhost' && !name.endsWith('.localhost')
+}
+
+export interface TransportOptions {
+  /** The answer goes over HTTPS. */
+  https?: boolean
+  /** The request's Host header (for HSTS: none for localhost). */
+  host?: string | undefined
+}
+
 /** Sets the common headers and the API's policy; a static file overrides the policy with the UI's. */
-export function setSecurityHeaders(res: ServerResponse): void {
+export function setSecurityHeaders(res: ServerResponse, transport: TransportOptions = {}): void {
   for (const [name, value] of Object.entries(COMMON_HEADERS)) res.setHeader(name, value)
   res.setHeader('content-security-policy', API_CSP)
+  if (transport.https && wantsStrictTransportSecurity(transport.host)) {
+    res.setHeader('strict-transport-security', STRICT_TRANSPORT_SECURITY)
+  }
 }
 
 /** The headers as a list of lines, for answers written straight to a socket (client errors). */
-export function securityHeaderLines(): string[] {
-  return [...Object.entries(COMMON_HEADERS), ['content-security-policy', API_CSP]].map(
-    ([n, v]) => `${n}: ${v}`,
-  )
+export function securityHeaderLines(transport: TransportOptions = {}): string[] {
+  return [
+    ...Object.entries(COMMON_HEADERS),
+    ['content-security-policy', API_CSP],
+    ...(transport.https && wantsStrictTransportSecurity(transport.host)
+      ? [['strict-transport-security', STRICT_TRANSPORT_SECURITY]]
+      : []),
+  ].map(([n, v]) => `${n}: ${v}`)
 }

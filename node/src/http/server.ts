@@ -142,7 +142,7 @@ export function createHttpApi(options: HttpApiOptions = {}): HttpApi {
   )
 
   const listener = (req: IncomingMessage, res: ServerResponse) => {
-    setSecurityHeaders(res)
+    setSecurityHeaders(res, { https: options.tls !== undefined, host: req.headers.host })
     handle(req, res).catch((error: unknown) => {
       log.error('unhandled HTTP error', { error })
       if (!res.headersSent) send(res, 500, { error: 'InternalError', message: 'internal error' })

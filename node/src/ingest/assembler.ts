@@ -10,7 +10,7 @@ import type { IngestorConfig } from './config.ts'
 import type { VaultFlusher } from './flusher.ts'
 import type { Journal } from './journal.ts'
 import { assemblePeriod } from './period.ts'
-import { lostIntervals } from './period-tracker.ts'
+import { lostIntervals, missingClose } from './period-tracker.ts'
 import type { RecordSink } from './sink.ts'
 import { KEEP_ASSEMBLED_PERIODS, type MeterRuntime, type PeriodEntry, type PeriodResult } from './types.ts'
 
@@ -124,7 +124,17 @@ export function createPeriodAssembler({
       entry.status = 'assembled'
       entry.result = result
       // The record ending at periodEnd stays: it bounds the seqs of the next period's first intervals.
-      for (const t of [...m.intervals.keys()]) if (t < period.periodEnd) m.intervals.delete(t)
+      // Earlier periods' records stay too while one of them still waits (its close not here yet, or
+      // records missing): after an outage a resent close can arrive after the resent records, and
+      // the later period completes first.
+      const earlierWaits =
+        [...m.periods.values()].some(
+          (p) =>
+            p.period.periodStart < period.periodStart &&
+            (p.status === 'pending' || p.status === 'incomplete'),
+        ) || (missingClose(m, cfg) ?? Number.POSITIVE_INFINITY) < period.periodStart
+      const from = earlierWaits ? period.periodStart : Number.NEGATIVE_INFINITY
+      for (const t of [...m.intervals.keys()]) if (t > from && t < period.periodEnd) m.intervals.delete(t)
       // The checkpoint is rewritten at every flush: keep it small. Older periods live in the vault.
       const assembled = [...m.periods.values()].filter((p) => p.status === 'assembled')
       for (const old of assembled.slice(0, Math.max(0, assembled.length - KEEP_ASSEMBLED_PERIODS))) {

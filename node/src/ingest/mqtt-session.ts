@@ -1,7 +1,8 @@
 /**
  * The MQTT session: connects with a persistent session (fixed client id, `clean: false`), subscribes
  * to the meter topics and feeds every PUBLISH to `ingest`, holding its PUBACK until `ingest` resolves
- * (the record is durable or refused). Kept apart so the pipeline stays transport-free: a serial link
+ * (the record is durable or refused) while the next ones are already being taken in
+ * (ordered-pubacks.ts). Kept apart so the pipeline stays transport-free: a serial link
  * or a benchmark calls the same `ingest` without MQTT.
  */
 
@@ -9,6 +10,7 @@ import mqtt, { type MqttClient } from 'mqtt'
 import { ZkMeterError } from '#protocol/errors.ts'
 import { ANY_METER } from '#protocol/topics.ts'
 import type { Logger } from '../log/logger.ts'
+import { orderPubacks } from './ordered-pubacks.ts'
 import type { IngestOutcome } from './types.ts'
 
 /**
@@ -32,6 +34,8 @@ export interface MqttSessionOptions {
   connectTimeoutMs: number
   ingest(topic: string, payload: Uint8Array | string): Promise<IngestOutcome>
   log: Logger
+  /** Most messages in flight at once (default DEFAULT_PUBACK_WINDOW). */
+  window?: number
 }
 
 export async function connectMqtt({
@@ -41,8 +45,8 @@ export async function connectMqtt({
   connectTimeoutMs,
   ingest,
   log,
+  window,
 }: MqttSessionOptions): Promise<MqttSession> {
-  const inFlight = new Set<Promise<void>>()
   const c = mqtt.connect(url, {
     clientId,
     ...credentials,
@@ -50,19 +54,20 @@ export async function connectMqtt({
     reconnectPeriod: 1000,
     connectTimeout: connectTimeoutMs,
   })
-  // Hold each PUBACK until the record is durable (or refused): mqtt.js sends it when this calls back.
-  c.handleMessage = (packet, callback) => {
-    const payload = packet.payload
-    const handled = ingest(
-      packet.topic,
-      typeof payload === 'string' ? payload : new Uint8Array(payload),
-    ).then(
-      () => callback(),
-      (error: Error) => callback(error),
-    )
-    inFlight.add(handled)
-    void handled.finally(() => inFlight.delete(handled))
-  }
+  // Records are taken in back to back, each PUBACK held until that record is durable (or refused)
+  // and sent in order (ordered-pubacks.ts): the journal's group commit then shares fsyncs.
+  const intake = orderPubacks(
+    c,
+    async (packet) => {
+      const payload = packet.payload
+      await ingest(packet.topic, typeof payload === 'string' ? payload : new Uint8Array(payload))
+    },
+    {
+      ...(window !== undefined ? { window } : {}),
+      onDropped: (error) =>
+        log.error('cannot store a record: closing the MQTT connection unacknowledged', { error }),
+    },
+  )
   c.on('error', (error) => log.warn('MQTT connection error', { error }))
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -95,7 +100,7 @@ export async function connectMqtt({
     client: c,
     async end() {
       await new Promise<void>((resolve) => c.end(true, {}, () => resolve()))
-      await Promise.all(inFlight)
+      await intake.idle()
     },
   }
 }

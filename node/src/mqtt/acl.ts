@@ -80,16 +80,7 @@ export function rulesFor(user: MqttPrincipal): AclRule[] {
 
 /** Whether `topic` (no wildcards) matches the filter, as MQTT 3.1.1 §4.7 defines. */
 export function topicMatches(filter: string, topic: string): boolean {
-  if (topic.startsWith('$') && !filter.startsWith('$')) return false
-  const f = filter.split('/')
-  const t = topic.split('/')
-  for (let i = 0; i < f.length; i++) {
-    const level = f[i]
-    if (level === '#') return true
-    if (i >= t.length) return false
-    if (level !== '+' && level !== t[i]) return false
-  }
-  return f.length === t.length
+  return levelsMatch(filter.split('/'), topic.split('/'), topic.startsWith('$'))
 }
 
 /**
@@ -112,8 +103,41 @@ export function filterCovers(allowed: string, requested: string): boolean {
   return a.length === r.length
 }
 
+/**
+ * Each principal's write filters split into levels, made once: the broker asks mayPublish on every
+ * PUBLISH (a meter's backlog is thousands a minute), and building the rule table and splitting its
+ * filters each time was most of the check's cost. Keyed by the principal object (the credential
+ * store hands out one per user and file version; principals are never changed in place).
+ */
+const writeFilters = new WeakMap<MqttPrincipal, string[][]>()
+
+function writeFiltersOf(user: MqttPrincipal): string[][] {
+  let filters = writeFilters.get(user)
+  if (filters === undefined) {
+    filters = rulesFor(user)
+      .filter((rule) => rule.access === 'write')
+      .map((rule) => rule.filter.split('/'))
+    writeFilters.set(user, filters)
+  }
+  return filters
+}
+
+/** topicMatches on pre-split levels. */
+function levelsMatch(f: readonly string[], t: readonly string[], system: boolean): boolean {
+  if (system && !(f[0] ?? '').startsWith('$')) return false
+  for (let i = 0; i < f.length; i++) {
+    const level = f[i]
+    if (level === '#') return true
+    if (i >= t.length) return false
+    if (level !== '+' && level !== t[i]) return false
+  }
+  return f.length === t.length
+}
+
 export function mayPublish(user: MqttPrincipal, topic: string): boolean {
-  return rulesFor(user).some((rule) => rule.access === 'write' && topicMatches(rule.filter, topic))
+  const levels = topic.split('/')
+  const system = topic.startsWith('$')
+  return writeFiltersOf(user).some((filter) => levelsMatch(filter, levels, system))
 }
 
 export function maySubscribe(user: MqttPrincipal, filter: string): boolean {

@@ -4,7 +4,9 @@
  * a hard bound on packet and payload size so one misbehaving client cannot make the node buffer
  * megabytes. Every client logs in (credentials.ts) and is held to its role's ACL (acl.ts): an
  * unknown user or a wrong password gets CONNACK 4, a refused subscription SUBACK 0x80, a refused
- * publish closes the connection. Meter and node connect to it like to any external broker (client.ts).
+ * publish closes the connection. Failed logins are limited per address and per user name
+ * (login-limits.ts): a locked-out address gets CONNACK 3 without its password being checked.
+ * Meter and node connect to it like to any external broker (client.ts).
  */
 
 import { createServer, type Server, type Socket } from 'node:net'
@@ -17,6 +19,13 @@ import { type Logger, silentLogger } from '../log/logger.ts'
 import { mayPublish, maySubscribe, mayUseClientId } from './acl.ts'
 import type { CredentialStore, MqttUser } from './credentials.ts'
 import { BrokerStartError } from './errors.ts'
+import {
+  createLoginLimits,
+  type LoginLimitOptions,
+  type LoginOutcome,
+  limitKeyFor,
+  TooManyLoginAttemptsError,
+} from './login-limits.ts'
 import { createPacketGuard } from './packet-guard.ts'
 
 /** Largest PUBLISH payload accepted; a signed record is ~700 bytes, a period close ~400. */
@@ -39,6 +48,8 @@ export interface BrokerOptions {
    * and key (PEM). Listens on every interface unless `host` says otherwise.
    */
   tls?: { port: number; host?: string; key: string; cert: string }
+  /** Failed-login limits (login-limits.ts); the defaults suit a home network. */
+  loginLimits?: LoginLimitOptions
 }
 
 export interface Broker {
@@ -122,6 +133,9 @@ export function createBroker(options: BrokerOptions): Broker {
   if (tls) validate({ ...options, host: tls.host ?? '0.0.0.0', port: tls.port })
   // The user each connected client logged in as (aedes keeps clients; this keeps who they are).
   const users = new WeakMap<object, MqttUser>()
+  // The peer address of each connection handed to aedes (its client.conn), for the login limits.
+  const peers = new WeakMap<object, string>()
+  const limits = createLoginLimits(options.loginLimits)
   let aedes: Aedes | undefined
   let server: Server | undefined
   let tlsServer: Server | undefined
@@ -147,7 +161,9 @@ export function createBroker(options: BrokerOptions): Broker {
     // Node documents Duplex.from({ readable, writable }) for node streams; @types/node only
     // declares the web-stream pair, hence the cast.
     const pair = { readable: guard, writable: socket } as unknown as ReadableWritablePair
-    broker.handle(Duplex.from(pair))
+    const conn = Duplex.from(pair)
+    peers.set(conn, socket.remoteAddress ?? 'unknown')
+    broker.handle(conn)
   }
 
   async function start(): Promise<void> {
@@ -155,10 +171,31 @@ export function createBroker(options: BrokerOptions): Broker {
     starting ??= (async () => {
       const broker = await Aedes.createBroker({
         authenticate(client, username, password, callback) {
-          credentials.authenticate(username, password).then(
+          const address = peers.get(client.conn) ?? 'unknown'
+          const name = typeof username === 'string' ? username : undefined
+          let report: ((outcome: LoginOutcome) => void) | undefined
+          const check = async (): Promise<MqttUser | undefined> => {
+            // Only names that exist get per-name state: an invented one costs no PBKDF2 below.
+            const known = name !== undefined && (await credentials.get(name)) !== undefined
+            report = await limits.admit(limitKeyFor(address, name), known ? name : undefined)
+            // It may have waited its turn: a client that left meanwhile is not worth a PBKDF2.
+            if (client.closed) {
+              report(undefined)
+              return undefined
+            }
+            const user = await credentials.authenticate(username, password)
+            report(user ? 'success' : 'failure')
+            return user
+          }
+          check().then(
             async (user) => {
               if (!user) {
-                log.warn('refused a login', { client: client.id, user: String(username ?? '').slice(0, 64) })
+                if (client.closed) return callback(new BadCredentialsError('the client left'), false)
+                log.warn('refused a login', {
+                  client: client.id,
+                  user: String(username ?? '').slice(0, 64),
+                  address,
+                })
                 return callback(new BadCredentialsError('bad user name or password'), false)
               }
               const other = new Set<string>()
@@ -176,6 +213,16 @@ export function createBroker(options: BrokerOptions): Broker {
               callback(null, true)
             },
             (error: Error) => {
+              report?.(undefined)
+              if (error instanceof TooManyLoginAttemptsError) {
+                log.warn('refused a login: too many failed attempts', {
+                  client: client.id,
+                  user: String(username ?? '').slice(0, 64),
+                  address,
+                  retryAfterMs: error.retryAfterMs,
+                })
+                return callback(error, false)
+              }
               log.error('cannot read the MQTT users', { error })
               callback(new NotAuthorizedError('the broker cannot check credentials now'), false)
             },

@@ -108,6 +108,30 @@ describe('recovery after the node was away', () => {
     expect(sent.filter((m) => m.topic === resendPeriodTopic(meter.address))).toHaveLength(1)
   })
 
+  it('bills both periods when the resent close arrives after the resent records (the later period completes first)', async () => {
+    const records = meter.intervals(0, DAY0, 3 * 96, 5000)
+    const p0 = meter.period(records, DAY0, DAY0 + DAY)
+    const p1 = meter.period(records, DAY0 + DAY, DAY0 + 2 * DAY)
+    await feed(records.slice(0, 48))
+    expect(await ingestor.ingest(p1.topic, p1.payload)).toEqual({ status: 'stored', meter: meter.address })
+    await feed(records.slice(200, 210))
+    // The meter answers the Resend first: the second period completes before the first's close is here.
+    await feed(records.slice(48, 200))
+    await settle()
+    expect(ingestor.periods().map((p) => p.period.periodStart)).toEqual([DAY0 + DAY])
+    expect(await ingestor.ingest(p0.topic, p0.payload)).toEqual({ status: 'stored', meter: meter.address })
+    await settle()
+    const periods = ingestor
+      .periods()
+      .map((p) => [p.period.periodStart, p.period.commitment])
+      .sort((a, b) => Number(a[0]) - Number(b[0]))
+    expect(periods).toEqual([
+      [DAY0, p0.period.commitment],
+      [DAY0 + DAY, p1.period.commitment],
+    ])
+    expect(status()).toMatchObject({ ackedSeq: 209, gaps: [], missingPeriods: [] })
+  })
+
   it('walks the chain: with two closes missing it asks for one, then the next', async () => {
     const records = meter.intervals(0, DAY0, 3 * 96, 5000)
     const p0 = meter.period(records, DAY0, DAY0 + DAY)

@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises'
+import type { IncomingHttpHeaders } from 'node:http'
 import { Agent, request as httpsRequest } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -8,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type DevChain, devAccount, startDevChain } from '../../../contracts/ts/chain.ts'
 import { type JsonRpcServerHandle, serveJsonRpc } from '../../../contracts/ts/json-rpc-server.ts'
 import type { RoutesContext } from '../../src/http/context.ts'
+import { STRICT_TRANSPORT_SECURITY } from '../../src/http/security-headers.ts'
 import { createHttpApi, type HttpApi, SseHub } from '../../src/http/server.ts'
 import { silentLogger } from '../../src/log/logger.ts'
 import { startHttpsApi } from '../../src/tls/https.ts'
@@ -20,7 +22,7 @@ const NAMES = { hostnames: ['localhost'], ips: ['127.0.0.1', '::1'] }
 function get(
   url: string,
   options: { ca?: string; host?: string; method?: string; body?: string } = {},
-): Promise<{ status: number; body: string }> {
+): Promise<{ status: number; body: string; headers?: IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
       url,
@@ -40,7 +42,7 @@ function get(
         res.on('data', (chunk: string) => {
           body += chunk
         })
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }))
       },
     )
     req.on('error', reject)
@@ -78,7 +80,36 @@ describe('the API over HTTPS', () => {
     expect(url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/)
     const port = new URL(url).port
     for (const base of [url, `https://localhost:${port}`]) {
-      expect(await get(`${base}/api/status`, { ca })).toEqual({ status: 200, body: '{"ready":true}' })
+      expect(await get(`${base}/api/status`, { ca })).toMatchObject({ status: 200, body: '{"ready":true}' })
+    }
+  })
+
+  it('sends Strict-Transport-Security on every HTTPS answer (never to localhost), and never over plain HTTP', async () => {
+    const hsts = async (path: string, host?: string) =>
+      (await get(`${url}${path}`, { ca, ...(host ? { host } : {}) })).headers?.['strict-transport-security']
+    const port = new URL(url).port
+    expect(STRICT_TRANSPORT_SECURITY).toBe('max-age=31536000')
+    // A route, a 404, a refused foreign Host (403): all HTTPS answers carry it, without preload.
+    expect(await hsts('/api/status')).toBe(STRICT_TRANSPORT_SECURITY)
+    expect(await hsts('/api/nothing-here')).toBe(STRICT_TRANSPORT_SECURITY)
+    expect(await hsts('/api/status', `evil.example:${port}`)).toBe(STRICT_TRANSPORT_SECURITY)
+    // localhost: HSTS is per name whatever the port, and the node's plain HTTP UI is on localhost.
+    expect(await hsts('/api/status', `localhost:${port}`)).toBeUndefined()
+    expect(
+      (await get(`https://localhost:${port}/api/status`, { ca })).headers?.['strict-transport-security'],
+    ).toBeUndefined()
+    // The plain listener (loopback) never sends it, whatever the Host says.
+    const plain = createHttpApi({ allowedHosts: ['127.0.0.1', 'zkmeter.local'] })
+    plain.route('GET', '/api/status', () => ({ ready: true }))
+    const plainUrl = (await plain.start()).url
+    try {
+      for (const host of [undefined, 'zkmeter.local']) {
+        const answer = await fetch(`${plainUrl}/api/status`, host ? { headers: { host } } : {})
+        expect(answer.status).toBe(200)
+        expect(answer.headers.get('strict-transport-security')).toBeNull()
+      }
+    } finally {
+      await plain.stop()
     }
   })
 

@@ -9,9 +9,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Contract, FetchRequest, JsonRpcProvider, Wallet } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createApiClient } from '#protocol/api/client.ts'
 import { devAccount } from '../../../contracts/ts/chain.ts'
 import { waitFor } from '../../../test/support/wait.ts'
 import { type HouseholdNode, startHouseholdNode } from '../../src/app/node.ts'
+import { runAuthCommand } from '../../src/auth/cli.ts'
 import { DEFAULT_CONFIG, type NodeConfig } from '../../src/config.ts'
 import { initHousehold } from '../../src/identity/identity.ts'
 import { silentLogger } from '../../src/log/logger.ts'
@@ -102,6 +104,30 @@ describe('the household node over HTTPS (--listen)', () => {
     })
     expect(frame).toMatch(/event: reading\ndata: \{/)
   }, 60_000)
+
+  it('`zkmeter pair` prints the HTTPS link on the LAN with the CA fingerprint, as the start banner does', async () => {
+    const https = node?.urls.https
+    if (!node || !https) throw new Error('the node started no HTTPS listener')
+    // What `zkmeter pair` does: ask the running node on loopback with the admin token, print the code.
+    const api = createApiClient({ baseUrl: node.urls.api, token: node.adminToken })
+    const printed = String(
+      await runAuthCommand({
+        command: 'pair',
+        args: [],
+        flags: new Map([['qr', 'false']]),
+        api,
+        apiUrl: node.urls.api,
+        call: (request) => request(new AbortController().signal),
+      }),
+    )
+    const link = /link {10}(\S+)/.exec(printed)?.[1] as string
+    expect(link.startsWith(`${https.url}/#pair=`)).toBe(true)
+    expect(new URLSearchParams(new URL(link).hash.slice(1)).get('fp')).toBe(https.fingerprint256)
+    expect(printed).not.toContain(node.urls.api)
+    // The start banner's code names the same URL and fingerprint.
+    const banner = node.context.auth.issuePairingCode('resident')
+    expect(banner).toMatchObject({ url: https.url, fingerprint: https.fingerprint256 })
+  })
 
   it("a wallet pays a verified bill through the node's /rpc, and the node sees it paid", async () => {
     const chain = await get<{ rpcUrl: string; chainId: string; ledger: string; payBillAbi: string }>(
