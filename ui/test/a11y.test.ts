@@ -16,6 +16,7 @@ import type { Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { Alarm } from '#protocol/api/types.ts'
 import { type FakeNode, startFakeNode } from '../../test/support/fake-node.ts'
+import { scaledBudget } from '../../test/support/load.ts'
 import { ROUTES } from '../src/lib/router.ts'
 import { axe, settled, type Violation } from './axe.ts'
 import { type Browser, buildUi, launchBrowser } from './browser.ts'
@@ -97,33 +98,37 @@ function cspViolations(p: Page): Promise<string[]> {
 describe('axe-core: zero WCAG 2.1 A/AA violations', () => {
   for (const scheme of SCHEMES) {
     for (const size of Object.keys(SIZES) as (keyof typeof SIZES)[]) {
-      it(`every view, ${scheme}, ${size}`, async () => {
-        server.state.alarms.push({ ...ALARM })
-        await pair()
-        const p = await newPage(size, scheme)
-        const found: Record<string, Violation[]> = {}
-        await p.goto(`${server.url}/#/`)
-        for (const route of ROUTES) {
-          await p.evaluate((path) => {
-            location.hash = path
-          }, route.path)
-          await settled(p)
-          const violations = await axe(p)
-          if (violations.length) found[route.label] = violations
-        }
-        // The pairing page: an unpaired browser.
-        await browser.context.clearCookies()
-        await p.goto(`${server.url}/#/`)
-        await p.getByRole('heading', { name: /pair/i }).first().waitFor()
-        const pairing = await axe(p)
-        if (pairing.length) found.pairing = pairing
-        browser.errors.splice(
-          0,
-          browser.errors.length,
-          ...browser.errors.filter((e) => !/status of 401/.test(e)),
-        )
-        expect(found).toEqual({})
-      }, 180_000)
+      it(
+        `every view, ${scheme}, ${size}`,
+        async () => {
+          server.state.alarms.push({ ...ALARM })
+          await pair()
+          const p = await newPage(size, scheme)
+          const found: Record<string, Violation[]> = {}
+          await p.goto(`${server.url}/#/`)
+          for (const route of ROUTES) {
+            await p.evaluate((path) => {
+              location.hash = path
+            }, route.path)
+            await settled(p)
+            const violations = await axe(p)
+            if (violations.length) found[route.label] = violations
+          }
+          // The pairing page: an unpaired browser.
+          await browser.context.clearCookies()
+          await p.goto(`${server.url}/#/`)
+          await p.getByRole('heading', { name: /pair/i }).first().waitFor()
+          const pairing = await axe(p)
+          if (pairing.length) found.pairing = pairing
+          browser.errors.splice(
+            0,
+            browser.errors.length,
+            ...browser.errors.filter((e) => !/status of 401/.test(e)),
+          )
+          expect(found).toEqual({})
+        },
+        scaledBudget(180_000),
+      )
     }
   }
 })
@@ -270,7 +275,9 @@ describe('phone and screen readers', () => {
       await p.getByRole('link', { name: route.label, exact: true }).focus()
       await p.keyboard.press('Enter')
       const heading = HEADINGS[route.path] as string
-      await expect.poll(() => focused(p), { timeout: 10_000 }).toEqual({ tag: 'h1', text: heading })
+      await expect
+        .poll(() => focused(p), { timeout: scaledBudget(10_000) })
+        .toEqual({ tag: 'h1', text: heading })
       await settled(p)
       expect(await deepCount(p, 'h1'), route.path).toBe(1)
       expect(await p.title()).toBe(`${heading} — zkmeter`)
@@ -397,7 +404,7 @@ describe('phone and screen readers', () => {
     await p.route(`${server.url}/api/**`, (route) => route.abort('connectionrefused'))
     server.server.closeAllConnections()
     const message = p.locator('[data-node-down]')
-    await message.waitFor({ timeout: 15_000 })
+    await message.waitFor({ timeout: scaledBudget(15_000) })
     // Switching views while down: still the one message, no view's own "Could not load".
     await p.getByRole('link', { name: 'Bills', exact: true }).click()
     await expect.poll(() => focused(p)).toEqual({ tag: 'h1', text: 'Cannot reach your zkmeter node' })
@@ -416,7 +423,7 @@ describe('phone and screen readers', () => {
     // The node is back: Retry shows the view again.
     await p.unroute(`${server.url}/api/**`)
     await p.getByRole('button', { name: 'Retry' }).click()
-    await expect.poll(() => deepCount(p, '[data-bill]'), { timeout: 15_000 }).toBeGreaterThan(0)
+    await expect.poll(() => deepCount(p, '[data-bill]'), { timeout: scaledBudget(15_000) }).toBeGreaterThan(0)
     expect(await message.count()).toBe(0)
     forgetRefusedRequests()
   })
@@ -430,7 +437,7 @@ describe('phone and screen readers', () => {
     await field.fill('27')
     await p.route(`${server.url}/api/**`, (route) => route.abort('connectionrefused'))
     server.server.closeAllConnections()
-    await p.locator('[data-node-down]').waitFor({ timeout: 15_000 })
+    await p.locator('[data-node-down]').waitFor({ timeout: scaledBudget(15_000) })
     expect(await field.isVisible()).toBe(false)
     await p.unroute(`${server.url}/api/**`)
     await p.getByRole('button', { name: 'Retry' }).click()

@@ -10,6 +10,7 @@ import type { Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { Role } from '#protocol/api/types.ts'
 import { bill, DAY, type FakeNode, NOW, reading, startFakeNode } from '../../test/support/fake-node.ts'
+import { scaledBudget } from '../../test/support/load.ts'
 import { encodePayBill } from '../src/lib/abi.ts'
 import { type Browser, buildUi, launchBrowser } from './browser.ts'
 
@@ -61,10 +62,10 @@ async function open(route: string, viewport?: { width: number; height: number })
   page = await browser.newPage(viewport)
   await page.goto(`${server.url}/#${route}`)
   // The stream is connected once the server has a client: from then on, emitted events arrive.
-  await expect.poll(() => server.clients(), { timeout: 10_000 }).toBeGreaterThan(0)
+  await expect.poll(() => server.clients(), { timeout: scaledBudget(10_000) }).toBeGreaterThan(0)
   // And the node has said who this device is (its session): the views are loaded or loading.
   await expect
-    .poll(() => page.getByLabel('This device', { exact: true }).count(), { timeout: 10_000 })
+    .poll(() => page.getByLabel('This device', { exact: true }).count(), { timeout: scaledBudget(10_000) })
     .toBe(1)
   return page
 }
@@ -423,7 +424,7 @@ describe('safety', () => {
     server.emit('alarm', server.state.alarms[0]!)
     const banner = p.getByRole('alert', { name: 'Active alarms' })
     // A busy machine: the event may wait for the alarm list's reload after the stream opened.
-    await expect.poll(() => banner.count(), { timeout: 5000 }).toBe(1)
+    await expect.poll(() => banner.count(), { timeout: scaledBudget(5000) }).toBe(1)
     expect(await banner.textContent()).toContain('Gas leak detected')
     await p.getByRole('link', { name: 'Bills' }).click()
     await expect.poll(() => banner.count()).toBe(1)
@@ -622,7 +623,9 @@ describe('pairing', () => {
     const { code } = server.auth.issuePairingCode('resident')
     page = await browser.newPage()
     await page.goto(`${server.url}/#pair=${code}&fp=AB:CD`)
-    await expect.poll(() => page.locator('[data-value=power]').count(), { timeout: 10_000 }).toBe(1)
+    await expect
+      .poll(() => page.locator('[data-value=power]').count(), { timeout: scaledBudget(10_000) })
+      .toBe(1)
     expect(page.url()).not.toContain(code)
     expect(await page.evaluate(() => location.hash)).toBe('#/')
     // The same link again, on a browser without the session: the code is used up.
@@ -660,7 +663,9 @@ describe('layout', () => {
       page = await browser.newPage({ width: 375, height: 800 })
       await page.goto(`${server.url}/#${route}`)
       await expect
-        .poll(() => page.getByLabel('This device', { exact: true }).count(), { timeout: 10_000 })
+        .poll(() => page.getByLabel('This device', { exact: true }).count(), {
+          timeout: scaledBudget(10_000),
+        })
         .toBe(1)
       await page.waitForLoadState('networkidle').catch(() => undefined)
       await expect
@@ -700,7 +705,9 @@ describe('layout', () => {
       page = await browser.newPage()
       await page.goto(`${server.url}/#${route}`)
       await expect
-        .poll(() => page.getByLabel('This device', { exact: true }).count(), { timeout: 10_000 })
+        .poll(() => page.getByLabel('This device', { exact: true }).count(), {
+          timeout: scaledBudget(10_000),
+        })
         .toBe(1)
       await expect
         .poll(() =>

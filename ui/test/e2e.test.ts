@@ -17,6 +17,7 @@ import { JsonRpcProvider, Network, Wallet } from 'ethers'
 import mqtt from 'mqtt'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { scaledBudget } from '../../test/support/load.ts'
 import { addMqttLogin } from '../../test/support/mqtt-login.ts'
 import { fetchAsAdmin } from '../../test/support/node-auth.ts'
 import { reservePort } from '../../test/support/ports.ts'
@@ -126,7 +127,7 @@ beforeAll(async () => {
   // The browser pairs as a resident's phone does: with the link `npm start` printed.
   const printed = await waitForPrinted(/#pair=([0-9A-Z]{5}-[0-9A-Z]{5})/)
   await page.goto(`${base}/#pair=${printed[1]}`)
-  await page.getByLabel('This device').waitFor({ timeout: 30_000 })
+  await page.getByLabel('This device').waitFor({ timeout: scaledBudget(30_000) })
   if (page.url().includes('pair=')) throw new Error('the pairing code stayed in the address bar')
 })
 
@@ -228,10 +229,12 @@ describe('UI against the real household node', () => {
   it('shows live data that changes', async () => {
     await page.goto(`${base}/#/`)
     await expect
-      .poll(() => deepText(page, '[data-value=power]'), { timeout: 20_000 })
+      .poll(() => deepText(page, '[data-value=power]'), { timeout: scaledBudget(20_000) })
       .toMatch(/^[\d,.]+ k?W$/)
     const first = await deepText(page, '[data-reading]')
-    await expect.poll(() => deepText(page, '[data-reading]'), { timeout: 20_000 }).not.toBe(first)
+    await expect
+      .poll(() => deepText(page, '[data-reading]'), { timeout: scaledBudget(20_000) })
+      .not.toBe(first)
     expect(await deepText(page, '[data-value=voltage]')).toMatch(/^\d+\.\d V$/)
     expect(await deepText(page, '[data-value=energy-today]')).toMatch(/Wh$/)
   })
@@ -239,10 +242,14 @@ describe('UI against the real household node', () => {
   it('toggles a relay through the meter and shows the state it reports', async () => {
     await page.goto(`${base}/#/home`)
     const lights = page.getByRole('switch', { name: 'Main lights' })
-    await expect.poll(() => lights.getAttribute('aria-checked'), { timeout: 20_000 }).toMatch(/true|false/)
+    await expect
+      .poll(() => lights.getAttribute('aria-checked'), { timeout: scaledBudget(20_000) })
+      .toMatch(/true|false/)
     const before = (await lights.getAttribute('aria-checked')) === 'true'
     await lights.click()
-    await expect.poll(() => lights.getAttribute('aria-checked'), { timeout: 20_000 }).toBe(String(!before))
+    await expect
+      .poll(() => lights.getAttribute('aria-checked'), { timeout: scaledBudget(20_000) })
+      .toBe(String(!before))
     expect(await lights.isDisabled()).toBe(false)
     const { relays } = await api<{ relays: { channel: number; on: boolean }[] }>('/api/relays')
     expect(relays.find((r) => r.channel === 3)?.on).toBe(!before)
@@ -250,7 +257,7 @@ describe('UI against the real household node', () => {
     await expect
       .poll(
         async () => (await api<{ reading: { relays: boolean[] } }>('/api/readings/latest')).reading.relays[2],
-        { timeout: 20_000 },
+        { timeout: scaledBudget(20_000) },
       )
       .toBe(!before)
   })
@@ -265,10 +272,10 @@ describe('UI against the real household node', () => {
     try {
       await client.publishAsync(`cmnd/${status.meter.topic}/SimHazard`, JSON.stringify({ gas: true }))
       const banner = page.getByRole('alert', { name: 'Active alarms' })
-      await expect.poll(() => banner.count(), { timeout: 30_000 }).toBe(1)
+      await expect.poll(() => banner.count(), { timeout: scaledBudget(30_000) }).toBe(1)
       expect(await banner.textContent()).toContain('Gas leak detected')
       await page.getByRole('button', { name: 'Acknowledge Gas leak detected alarm' }).click()
-      await expect.poll(() => banner.count(), { timeout: 15_000 }).toBe(0)
+      await expect.poll(() => banner.count(), { timeout: scaledBudget(15_000) }).toBe(0)
       await client.publishAsync(`cmnd/${status.meter.topic}/SimHazard`, JSON.stringify({ gas: false }))
     } finally {
       await client.endAsync()
@@ -286,8 +293,10 @@ describe('UI against the real household node', () => {
     await page.getByRole('button', { name: 'Connect E2E Dev Key Wallet' }).click()
     const card = page.locator(`[data-bill="${bill.id}"]`)
     await card.getByRole('button', { name: /with E2E Dev Key Wallet/ }).click()
-    await expect.poll(() => card.locator('[data-receipt]').count(), { timeout: 60_000 }).toBe(1)
-    await expect.poll(() => card.locator('[data-status]').textContent(), { timeout: 60_000 }).toBe('paid')
+    await expect.poll(() => card.locator('[data-receipt]').count(), { timeout: scaledBudget(60_000) }).toBe(1)
+    await expect
+      .poll(() => card.locator('[data-status]').textContent(), { timeout: scaledBudget(60_000) })
+      .toBe('paid')
     const { bill: after } = await api<{ bill: Bill }>(`/api/bills/${encodeURIComponent(bill.id)}`)
     expect(after.status).toBe('paid')
     // On-chain: the ledger recorded the payment from the injected wallet's account.
@@ -307,14 +316,16 @@ describe('UI against the real household node', () => {
     expect(after.paidBy?.toLowerCase()).toBe(new Wallet(payerKey).address.toLowerCase())
     await page.reload()
     await expect
-      .poll(() => card.locator('[data-paid-by]').getAttribute('title'), { timeout: 30_000 })
+      .poll(() => card.locator('[data-paid-by]').getAttribute('title'), { timeout: scaledBudget(30_000) })
       .toBe(after.paidBy)
     expect(
       await card.getByText('Payment tx').locator('xpath=following-sibling::dd[1]').getAttribute('title'),
     ).toBe(txHash)
   })
 
-  it('pays a bill with the dev wallet and the bill turns paid', { timeout: 240_000 }, async () => {
+  it('pays a bill with the dev wallet and the bill turns paid', {
+    timeout: scaledBudget(240_000),
+  }, async () => {
     await expect
       .poll(async () => (await verifiedBills()).length, { timeout: 200_000, interval: 2000 })
       .toBeGreaterThan(0)
@@ -322,7 +333,9 @@ describe('UI against the real household node', () => {
     await page.goto(`${base}/#/bills`)
     const card = page.locator(`[data-bill="${bill.id}"]`)
     await card.getByRole('button', { name: /built-in dev wallet/ }).click()
-    await expect.poll(() => card.locator('[data-status]').textContent(), { timeout: 60_000 }).toBe('paid')
+    await expect
+      .poll(() => card.locator('[data-status]').textContent(), { timeout: scaledBudget(60_000) })
+      .toBe('paid')
     const { bill: after } = await api<{ bill: Bill }>(`/api/bills/${encodeURIComponent(bill.id)}`)
     expect(after.status).toBe('paid')
     expect(after.paidTx).toMatch(/^0x[0-9a-f]{64}$/)
@@ -331,21 +344,25 @@ describe('UI against the real household node', () => {
   it('runs the utility console on the dev chain: a notice published there reaches the safety view', async () => {
     await page.goto(`${base}/#/utility`)
     await expect
-      .poll(() => deepText(page, '[data-aggregates=unavailable]'), { timeout: 20_000 })
+      .poll(() => deepText(page, '[data-aggregates=unavailable]'), { timeout: scaledBudget(20_000) })
       .toContain('Not available yet.')
-    await expect.poll(() => deepText(page, '[data-balance]'), { timeout: 20_000 }).toMatch(/ETH$/)
+    await expect
+      .poll(() => deepText(page, '[data-balance]'), { timeout: scaledBudget(20_000) })
+      .toMatch(/ETH$/)
     // The tariff list loads in parallel with the balance (it reads the ledger's events): poll it too.
-    await expect.poll(() => page.getByText(/^Tariff 1 from/).count(), { timeout: 20_000 }).toBe(1)
+    await expect
+      .poll(() => page.getByText(/^Tariff 1 from/).count(), { timeout: scaledBudget(20_000) })
+      .toBe(1)
     const notice = page.getByRole('region', { name: 'Publish a notice' })
     await page.getByRole('combobox', { name: 'Kind' }).selectOption('maintenance')
     await page.getByLabel('Starts', { exact: true }).fill('2030-01-01T08:00')
     await page.getByLabel('Ends', { exact: true }).fill('2030-01-01T12:00')
     await page.getByRole('textbox', { name: 'Message' }).fill('Transformer maintenance, e2e')
     await page.getByRole('button', { name: 'Publish notice' }).click()
-    await expect.poll(() => notice.getByRole('status').count(), { timeout: 30_000 }).toBe(1)
+    await expect.poll(() => notice.getByRole('status').count(), { timeout: scaledBudget(30_000) }).toBe(1)
     await page.goto(`${base}/#/safety`)
     await expect
-      .poll(() => page.getByText('Transformer maintenance, e2e').count(), { timeout: 20_000 })
+      .poll(() => page.getByText('Transformer maintenance, e2e').count(), { timeout: scaledBudget(20_000) })
       .toBe(1)
     expect(await page.getByText('Utility notice · maintenance').count()).toBe(1)
   })

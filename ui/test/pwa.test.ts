@@ -22,6 +22,7 @@ import type { Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { Alarm } from '#protocol/api/types.ts'
 import { type FakeNode, startFakeNode } from '../../test/support/fake-node.ts'
+import { scaledBudget } from '../../test/support/load.ts'
 import { shellFiles } from '../scripts/service-worker.ts'
 import { type Browser, buildUi, type ContextOptions, launchBrowser } from './browser.ts'
 
@@ -39,7 +40,7 @@ let server: FakeNode | undefined
 beforeAll(async () => {
   dist = await mkdtemp(join(tmpdir(), 'zkm-pwa-dist-'))
   await buildUi(dist)
-}, 120_000)
+}, scaledBudget(120_000))
 
 afterAll(async () => {
   if (dist) await rm(dist, { recursive: true, force: true })
@@ -195,12 +196,12 @@ describe('the installable app', () => {
     const page = await browser.newPage()
     await page.goto(server.url)
     await expect
-      .poll(() => page.locator('[data-value=power]').textContent(), { timeout: 10_000 })
+      .poll(() => page.locator('[data-value=power]').textContent(), { timeout: scaledBudget(10_000) })
       .toBe('1,510 W')
     await controlled(page)
     // The worker keeps the dashboard's last good answers (it warms them once it takes control).
     await expect
-      .poll(() => cachedPaths(page, 'zkm-data'), { timeout: 10_000 })
+      .poll(() => cachedPaths(page, 'zkm-data'), { timeout: scaledBudget(10_000) })
       .toEqual(['/api/alarms', '/api/bills', '/api/readings/latest', '/api/status', '/api/summary/today'])
 
     await server.close()
@@ -208,15 +209,17 @@ describe('the installable app', () => {
     // The app's own page from the worker's copy (each view titles it "<view> — zkmeter"), not an error page.
     expect(await page.title()).toMatch(/zkmeter$/)
     await expect
-      .poll(() => page.locator('[data-value=power]').textContent(), { timeout: 10_000 })
+      .poll(() => page.locator('[data-value=power]').textContent(), { timeout: scaledBudget(10_000) })
       .toBe('1,510 W')
     expect(await page.locator('[data-value=cost-today]').textContent()).toBe('0.008421 ETH')
     const notice = page.getByRole('status', { name: 'Offline', exact: true })
-    await expect.poll(() => notice.textContent(), { timeout: 10_000 }).toMatch(/Offline since \d{1,2}:\d{2}/)
+    await expect
+      .poll(() => notice.textContent(), { timeout: scaledBudget(10_000) })
+      .toMatch(/Offline since \d{1,2}:\d{2}/)
     // The bills list was kept too; the phone fits it without sideways scrolling.
     await page.getByRole('link', { name: 'Bills' }).click()
     await expect
-      .poll(() => page.getByText('paid', { exact: true }).count(), { timeout: 10_000 })
+      .poll(() => page.getByText('paid', { exact: true }).count(), { timeout: scaledBudget(10_000) })
       .toBeGreaterThan(0)
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390)
     // Only the failed network requests of views that keep nothing offline (history, notices).
@@ -230,8 +233,10 @@ describe('the installable app', () => {
     const page = await browser.newPage()
     await page.goto(`${server.url}/#/safety`)
     await controlled(page)
-    await expect.poll(() => page.getByText('Alarm notifications are on').count(), { timeout: 10_000 }).toBe(1)
-    await expect.poll(() => server!.clients(), { timeout: 10_000 }).toBeGreaterThan(0)
+    await expect
+      .poll(() => page.getByText('Alarm notifications are on').count(), { timeout: scaledBudget(10_000) })
+      .toBe(1)
+    await expect.poll(() => server!.clients(), { timeout: scaledBudget(10_000) }).toBeGreaterThan(0)
     const shown = () =>
       page.evaluate(async () =>
         (await (await navigator.serviceWorker.ready).getNotifications()).map((n) => ({
@@ -244,22 +249,22 @@ describe('the installable app', () => {
     server.state.alarms.push(alarm())
     server.emit('alarm', alarm())
     await expect
-      .poll(shown, { timeout: 10_000 })
+      .poll(shown, { timeout: scaledBudget(10_000) })
       .toEqual([{ title: 'Fire detected', tag: 'zkm-alarm-fire-1', route: '/safety' }])
     server.emit('alarm', alarm({ severity: 'escalated', resends: 1 }))
     await expect
-      .poll(shown, { timeout: 10_000 })
+      .poll(shown, { timeout: scaledBudget(10_000) })
       .toEqual([{ title: 'Fire detected — escalated', tag: 'zkm-alarm-fire-1', route: '/safety' }])
     server.emit(
       'alarm',
       alarm({ state: 'acknowledged', acknowledgedAt: '2026-11-24T12:01:00Z', active: false }),
     )
-    await expect.poll(shown, { timeout: 10_000 }).toEqual([])
+    await expect.poll(shown, { timeout: scaledBudget(10_000) }).toEqual([])
 
     // A click on a notification (dispatched in the worker as the phone would) opens the Safety view.
     server.emit('alarm', alarm({ id: 'gas-2', kind: 'gas' }))
     await expect
-      .poll(shown, { timeout: 10_000 })
+      .poll(shown, { timeout: scaledBudget(10_000) })
       .toEqual([{ title: 'Gas leak detected', tag: 'zkm-alarm-gas-2', route: '/safety' }])
     await page.getByRole('link', { name: 'Bills' }).click()
     expect(new URL(page.url()).hash).toBe('#/bills')
@@ -269,8 +274,8 @@ describe('the installable app', () => {
       const [notification] = await scope.registration.getNotifications()
       scope.dispatchEvent(new NotificationEvent('notificationclick', { notification: notification! }))
     })
-    await expect.poll(() => new URL(page.url()).hash, { timeout: 10_000 }).toBe('#/safety')
-    await expect.poll(shown, { timeout: 10_000 }).toEqual([])
+    await expect.poll(() => new URL(page.url()).hash, { timeout: scaledBudget(10_000) }).toBe('#/safety')
+    await expect.poll(shown, { timeout: scaledBudget(10_000) }).toEqual([])
     expect(browser.errors).toEqual([])
   })
 
@@ -292,11 +297,13 @@ describe('the installable app', () => {
     await page.goto(`${server.url}/#/safety`)
     await controlled(page)
     const button = page.getByRole('button', { name: 'Enable alarm notifications' })
-    await expect.poll(() => button.count(), { timeout: 10_000 }).toBe(1)
+    await expect.poll(() => button.count(), { timeout: scaledBudget(10_000) }).toBe(1)
     expect(await requests()).toBe(0)
     await button.click()
     expect(await requests()).toBe(1)
-    await expect.poll(() => page.getByText('Alarm notifications are on').count(), { timeout: 10_000 }).toBe(1)
+    await expect
+      .poll(() => page.getByText('Alarm notifications are on').count(), { timeout: scaledBudget(10_000) })
+      .toBe(1)
     expect(browser.errors).toEqual([])
   })
 
@@ -334,10 +341,14 @@ describe('the installable app', () => {
       const page = await browser.newPage()
       await page.goto(gateUrl)
       await controlled(page)
-      await expect.poll(() => cachedPaths(page, 'zkm-data'), { timeout: 10_000 }).toHaveLength(5)
+      await expect
+        .poll(() => cachedPaths(page, 'zkm-data'), { timeout: scaledBudget(10_000) })
+        .toHaveLength(5)
       refuse = true
       expect(await page.evaluate(() => fetch('api/status').then((r) => r.status))).toBe(401)
-      await expect.poll(() => page.evaluate(() => caches.has('zkm-data')), { timeout: 10_000 }).toBe(false)
+      await expect
+        .poll(() => page.evaluate(() => caches.has('zkm-data')), { timeout: scaledBudget(10_000) })
+        .toBe(false)
     } finally {
       gate.closeAllConnections()
       await new Promise((resolve) => gate.close(resolve))
@@ -362,10 +373,12 @@ describe('the installable app', () => {
       await writeFile(worker, (await readFile(worker, 'utf8')).replace(version, next))
       await page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.update())
       await expect
-        .poll(() => page.getByRole('status', { name: 'Update', exact: true }).count(), { timeout: 15_000 })
+        .poll(() => page.getByRole('status', { name: 'Update', exact: true }).count(), {
+          timeout: scaledBudget(15_000),
+        })
         .toBe(1)
       await expect
-        .poll(() => page.evaluate(() => caches.keys()), { timeout: 10_000 })
+        .poll(() => page.evaluate(() => caches.keys()), { timeout: scaledBudget(10_000) })
         .not.toContain(`zkm-shell-${version}`)
       expect(await page.evaluate(() => caches.keys())).toContain(`zkm-shell-${next}`)
       expect(browser.errors).toEqual([])

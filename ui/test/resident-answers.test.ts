@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { type FakeNode, startFakeNode } from '../../test/support/fake-node.ts'
+import { scaledBudget } from '../../test/support/load.ts'
 import { type Browser, buildUi, launchBrowser } from './browser.ts'
 
 let dist: string
@@ -49,9 +50,9 @@ afterEach(async () => {
 async function open(route: string): Promise<Page> {
   page = await browser.newPage()
   await page.goto(`${server.url}/#${route}`)
-  await expect.poll(() => server.clients(), { timeout: 10_000 }).toBeGreaterThan(0)
+  await expect.poll(() => server.clients(), { timeout: scaledBudget(10_000) }).toBeGreaterThan(0)
   await expect
-    .poll(() => page.getByLabel('This device', { exact: true }).count(), { timeout: 10_000 })
+    .poll(() => page.getByLabel('This device', { exact: true }).count(), { timeout: scaledBudget(10_000) })
     .toBe(1)
   return page
 }

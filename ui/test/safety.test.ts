@@ -11,6 +11,7 @@ import type { Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { Alarm } from '#protocol/api/types.ts'
 import { type FakeNode, startFakeNode } from '../../test/support/fake-node.ts'
+import { scaledBudget } from '../../test/support/load.ts'
 import { type Browser, buildUi, launchBrowser } from './browser.ts'
 
 let dist: string
@@ -48,9 +49,9 @@ afterEach(async () => {
 async function open(route: string): Promise<Page> {
   page = await browser.newPage()
   await page.goto(`${server.url}/#${route}`)
-  await expect.poll(() => server.clients(), { timeout: 10_000 }).toBeGreaterThan(0)
+  await expect.poll(() => server.clients(), { timeout: scaledBudget(10_000) }).toBeGreaterThan(0)
   await expect
-    .poll(() => page.getByLabel('This device', { exact: true }).count(), { timeout: 10_000 })
+    .poll(() => page.getByLabel('This device', { exact: true }).count(), { timeout: scaledBudget(10_000) })
     .toBe(1)
   return page
 }
@@ -90,13 +91,13 @@ describe('alarms that can be finished', () => {
     const p = await open('/safety')
     server.emit('alarm', server.state.alarms[0]!)
     await expect
-      .poll(() => p.getByRole('alert', { name: 'Active alarms' }).count(), { timeout: 5000 })
+      .poll(() => p.getByRole('alert', { name: 'Active alarms' }).count(), { timeout: scaledBudget(5000) })
       .toBe(1)
     // The gas clears before anyone acknowledges: the alarm stays, marked, and says what it holds.
     Object.assign(server.state.alarms[0]!, CLEARED_GAS)
     server.emit('alarm', server.state.alarms[0]!)
     const banner = p.getByRole('alert', { name: 'Alarms not acknowledged' })
-    await expect.poll(() => banner.count(), { timeout: 5000 }).toBe(1)
+    await expect.poll(() => banner.count(), { timeout: scaledBudget(5000) }).toBe(1)
     const text = await banner.textContent()
     expect(text).toContain('Gas leak detected — cleared, not acknowledged')
     expect(text).toContain('still held: Appliance circuits off')

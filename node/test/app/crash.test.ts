@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { devAccount } from '../../../contracts/ts/chain.ts'
+import { scaledBudget } from '../../../test/support/load.ts'
 import { fetchAsAdmin } from '../../../test/support/node-auth.ts'
 import { reservePort as freePort } from '../../../test/support/ports.ts'
 
@@ -94,147 +95,152 @@ afterAll(async () => {
 })
 
 describe('kill -9 during bill submission', () => {
-  it('restarts, completes every bill once and duplicates nothing', async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'zkmeter-bill-crash-'))
-    const port = await freePort()
-    const killedIn: string[] = []
-    // Bills that existed at a kill: each must complete after the restart.
-    const atKill = new Set<string>()
-    let submittingId: string | undefined
+  it(
+    'restarts, completes every bill once and duplicates nothing',
+    async () => {
+      dataDir = await mkdtemp(join(tmpdir(), 'zkmeter-bill-crash-'))
+      const port = await freePort()
+      const killedIn: string[] = []
+      // Bills that existed at a kill: each must complete after the restart.
+      const atKill = new Set<string>()
+      let submittingId: string | undefined
 
-    // A submission is one transaction on an automining chain (tens of ms) after seconds of proving:
-    // catching `submitting` is luck, so each round waits a while for it and otherwise kills during
-    // `proving`. Four rounds at most.
-    for (let round = 0; round < 4 && !killedIn.includes('submitting'); round++) {
+      // A submission is one transaction on an automining chain (tens of ms) after seconds of proving:
+      // catching `submitting` is luck, so each round waits a while for it and otherwise kills during
+      // `proving`. Four rounds at most.
+      for (let round = 0; round < 4 && !killedIn.includes('submitting'); round++) {
+        await startNode(dataDir, port)
+        const patience = Date.now() + 15_000
+        let caught: string | undefined
+        while (caught === undefined) {
+          const list = await bills(port)
+          for (const b of list) atKill.add(b.id)
+          // Round 0 kills mid-proof on purpose (the proof is lost and redone); later rounds aim for
+          // the submission.
+          if (round === 0 && list.some((b) => b.status === 'proving')) caught = 'proving'
+          else if (round > 0 && list.some((b) => b.status === 'submitting')) {
+            caught = 'submitting'
+            submittingId = list.find((b) => b.status === 'submitting')?.id
+          } else if (Date.now() > patience && list.some((b) => b.status === 'proving')) caught = 'proving'
+          else if (Date.now() > patience + 30_000) throw new Error(`no bill was ever proving:\n${output}`)
+          else await sleep(50)
+        }
+        await killNode('SIGKILL')
+        killedIn.push(caught)
+      }
+      // Which states the node died in (proving always happens; submitting when the timing allows).
+      expect(killedIn.length).toBeGreaterThan(0)
+      expect(killedIn.every((s) => s === 'proving' || s === 'submitting')).toBe(true)
+
+      // Restart: every bill that existed at the last kill (and any closed since) completes.
       await startNode(dataDir, port)
-      const patience = Date.now() + 15_000
-      let caught: string | undefined
-      while (caught === undefined) {
-        const list = await bills(port)
-        for (const b of list) atKill.add(b.id)
-        // Round 0 kills mid-proof on purpose (the proof is lost and redone); later rounds aim for
-        // the submission.
-        if (round === 0 && list.some((b) => b.status === 'proving')) caught = 'proving'
-        else if (round > 0 && list.some((b) => b.status === 'submitting')) {
-          caught = 'submitting'
-          submittingId = list.find((b) => b.status === 'submitting')?.id
-        } else if (Date.now() > patience && list.some((b) => b.status === 'proving')) caught = 'proving'
-        else if (Date.now() > patience + 30_000) throw new Error(`no bill was ever proving:\n${output}`)
-        else await sleep(50)
-      }
-      await killNode('SIGKILL')
-      killedIn.push(caught)
-    }
-    // Which states the node died in (proving always happens; submitting when the timing allows).
-    expect(killedIn.length).toBeGreaterThan(0)
-    expect(killedIn.every((s) => s === 'proving' || s === 'submitting')).toBe(true)
-
-    // Restart: every bill that existed at the last kill (and any closed since) completes.
-    await startNode(dataDir, port)
-    const deadline = Date.now() + 45_000
-    let list: BillView[] = []
-    for (;;) {
-      list = await bills(port)
-      const failed = list.filter((b) => b.status === 'failed')
-      expect(failed, JSON.stringify(failed)).toEqual([])
-      // New periods keep closing at 14400× time; those after the restart may still be in flight.
-      const complete = (b: BillView) => b.status === 'verified' || b.status === 'paid'
-      if ([...atKill].every((id) => list.some((b) => b.id === id && complete(b)))) break
-      if (Date.now() > deadline) throw new Error(`bills did not complete: ${JSON.stringify(list)}\n${output}`)
-      await sleep(250)
-    }
-    const done = list.filter((b) => b.status === 'verified' || b.status === 'paid')
-    expect(atKill.size).toBeGreaterThan(0)
-    expect(done.length).toBeGreaterThanOrEqual(atKill.size)
-    // No submitTx on the bill killed in `submitting` = the chain already held it and the restart
-    // adopted it instead of submitting again; with one, the transaction had not gone out yet.
-    const resumed = list.find((b) => b.id === submittingId)
-    const how = resumed?.submitTx ? 'submitted after the restart' : 'found on-chain after the restart'
-    console.info(
-      `killed the node while a bill was: ${killedIn.join(', ')}; ${atKill.size} bills then, all completed` +
-        (resumed ? `; the one killed in submitting was ${how}` : ''),
-    )
-
-    const onChain = (
-      (await (
-        await fetchAsAdmin(dataDir as string, `http://127.0.0.1:${port}/api/utility/bills`)
-      ).json()) as {
-        bills: { periodStart: number; billId: string }[]
-      }
-    ).bills
-    const starts = onChain.map((b) => b.periodStart)
-    expect(new Set(starts).size).toBe(starts.length)
-    // Every completed bill is on the ledger, and the ledger holds nothing the node does not know.
-    for (const bill of done) expect(starts).toContain(bill.periodStart)
-    for (const start of starts) expect(list.map((b) => b.periodStart)).toContain(start)
-
-    // The utility's view of the same ledger, through `zkmeter utility bills` on the node's chain:
-    // the same bills, totals only. Reading needs no particular key; dev account 0 stands in.
-    const status = (await (
-      await fetchAsAdmin(dataDir as string, `http://127.0.0.1:${port}/api/status`)
-    ).json()) as {
-      chain: { rpcUrl: string; ledger: string }
-    }
-    const utilityView = await new Promise<string>((resolve, reject) => {
-      execFile(
-        process.execPath,
-        [CLI, 'utility', 'bills', '--rpc-url', status.chain.rpcUrl, '--ledger', status.chain.ledger],
-        { env: { ...process.env, ZKMETER_UTILITY_KEY: devAccount(0).privateKey }, timeout: 60_000 },
-        (error, stdout, stderr) =>
-          error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
-      )
-    })
-    const seen = JSON.parse(utilityView) as { count: number; bills: { billId: string; total: string }[] }
-    expect(seen.count).toBeGreaterThanOrEqual(onChain.length)
-    for (const b of onChain) expect(seen.bills.map((x) => x.billId)).toContain(b.billId)
-    expect(seen.bills.every((b) => /^\d+$/.test(b.total))).toBe(true)
-
-    await killNode('SIGTERM')
-    const stored = JSON.parse(await readFile(join(dataDir, 'bills.json'), 'utf8')) as {
-      bills: { id: string; periodStart: number; status: string; chainBillId?: string }[]
-    }
-    const ids = stored.bills.map((b) => b.id)
-    expect(new Set(ids).size).toBe(ids.length)
-    const periods = stored.bills.map((b) => b.periodStart)
-    expect(new Set(periods).size).toBe(periods.length)
-    expect(stored.bills.filter((b) => b.status === 'failed')).toEqual([])
-
-    // The narrowest window — killed after the submission was mined, before `verified` was saved —
-    // is too short to hit from outside, so put the disk in that state: the verified bill back to
-    // `submitting` (its proof kept), the ledger holding it. The restart must adopt the on-chain
-    // bill, not submit a second one.
-    const target = stored.bills.find((b) => atKill.has(b.id) && b.status === 'verified') as
-      | (Record<string, unknown> & { id: string; chainBillId: string })
-      | undefined
-    expect(target, 'a bill from before the kills is verified').toBeDefined()
-    const rewound = stored.bills.map((b) => {
-      if (b.id !== target?.id) return b
-      const { chainBillId: _c, submitTx: _t, ...rest } = b as Record<string, unknown>
-      return { ...rest, status: 'submitting' }
-    })
-    await writeFile(join(dataDir, 'bills.json'), JSON.stringify({ ...stored, bills: rewound }))
-    await startNode(dataDir, port)
-    const adopted = await (async () => {
-      const until = Date.now() + 30_000
+      const deadline = Date.now() + 45_000
+      let list: BillView[] = []
       for (;;) {
-        const bill = (await bills(port)).find((b) => b.id === target?.id)
-        if (bill && bill.status !== 'submitting') return bill as BillView & { chainBillId: string | null }
-        if (Date.now() > until) throw new Error(`bill stayed submitting:\n${output}`)
-        await sleep(100)
+        list = await bills(port)
+        const failed = list.filter((b) => b.status === 'failed')
+        expect(failed, JSON.stringify(failed)).toEqual([])
+        // New periods keep closing at 14400× time; those after the restart may still be in flight.
+        const complete = (b: BillView) => b.status === 'verified' || b.status === 'paid'
+        if ([...atKill].every((id) => list.some((b) => b.id === id && complete(b)))) break
+        if (Date.now() > deadline)
+          throw new Error(`bills did not complete: ${JSON.stringify(list)}\n${output}`)
+        await sleep(250)
       }
-    })()
-    expect(adopted.status).toBe('verified')
-    expect(adopted.chainBillId).toBe(target?.chainBillId)
-    expect(adopted.submitTx).toBeNull()
-    const after = (
-      (await (
-        await fetchAsAdmin(dataDir as string, `http://127.0.0.1:${port}/api/utility/bills`)
+      const done = list.filter((b) => b.status === 'verified' || b.status === 'paid')
+      expect(atKill.size).toBeGreaterThan(0)
+      expect(done.length).toBeGreaterThanOrEqual(atKill.size)
+      // No submitTx on the bill killed in `submitting` = the chain already held it and the restart
+      // adopted it instead of submitting again; with one, the transaction had not gone out yet.
+      const resumed = list.find((b) => b.id === submittingId)
+      const how = resumed?.submitTx ? 'submitted after the restart' : 'found on-chain after the restart'
+      console.info(
+        `killed the node while a bill was: ${killedIn.join(', ')}; ${atKill.size} bills then, all completed` +
+          (resumed ? `; the one killed in submitting was ${how}` : ''),
+      )
+
+      const onChain = (
+        (await (
+          await fetchAsAdmin(dataDir as string, `http://127.0.0.1:${port}/api/utility/bills`)
+        ).json()) as {
+          bills: { periodStart: number; billId: string }[]
+        }
+      ).bills
+      const starts = onChain.map((b) => b.periodStart)
+      expect(new Set(starts).size).toBe(starts.length)
+      // Every completed bill is on the ledger, and the ledger holds nothing the node does not know.
+      for (const bill of done) expect(starts).toContain(bill.periodStart)
+      for (const start of starts) expect(list.map((b) => b.periodStart)).toContain(start)
+
+      // The utility's view of the same ledger, through `zkmeter utility bills` on the node's chain:
+      // the same bills, totals only. Reading needs no particular key; dev account 0 stands in.
+      const status = (await (
+        await fetchAsAdmin(dataDir as string, `http://127.0.0.1:${port}/api/status`)
       ).json()) as {
-        bills: { periodStart: number }[]
+        chain: { rpcUrl: string; ledger: string }
       }
-    ).bills.map((b) => b.periodStart)
-    expect(new Set(after).size).toBe(after.length)
-    expect(after.filter((p) => p === adopted.periodStart)).toHaveLength(1)
-    await killNode('SIGTERM')
-  }, 150_000)
+      const utilityView = await new Promise<string>((resolve, reject) => {
+        execFile(
+          process.execPath,
+          [CLI, 'utility', 'bills', '--rpc-url', status.chain.rpcUrl, '--ledger', status.chain.ledger],
+          { env: { ...process.env, ZKMETER_UTILITY_KEY: devAccount(0).privateKey }, timeout: 60_000 },
+          (error, stdout, stderr) =>
+            error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
+        )
+      })
+      const seen = JSON.parse(utilityView) as { count: number; bills: { billId: string; total: string }[] }
+      expect(seen.count).toBeGreaterThanOrEqual(onChain.length)
+      for (const b of onChain) expect(seen.bills.map((x) => x.billId)).toContain(b.billId)
+      expect(seen.bills.every((b) => /^\d+$/.test(b.total))).toBe(true)
+
+      await killNode('SIGTERM')
+      const stored = JSON.parse(await readFile(join(dataDir, 'bills.json'), 'utf8')) as {
+        bills: { id: string; periodStart: number; status: string; chainBillId?: string }[]
+      }
+      const ids = stored.bills.map((b) => b.id)
+      expect(new Set(ids).size).toBe(ids.length)
+      const periods = stored.bills.map((b) => b.periodStart)
+      expect(new Set(periods).size).toBe(periods.length)
+      expect(stored.bills.filter((b) => b.status === 'failed')).toEqual([])
+
+      // The narrowest window — killed after the submission was mined, before `verified` was saved —
+      // is too short to hit from outside, so put the disk in that state: the verified bill back to
+      // `submitting` (its proof kept), the ledger holding it. The restart must adopt the on-chain
+      // bill, not submit a second one.
+      const target = stored.bills.find((b) => atKill.has(b.id) && b.status === 'verified') as
+        | (Record<string, unknown> & { id: string; chainBillId: string })
+        | undefined
+      expect(target, 'a bill from before the kills is verified').toBeDefined()
+      const rewound = stored.bills.map((b) => {
+        if (b.id !== target?.id) return b
+        const { chainBillId: _c, submitTx: _t, ...rest } = b as Record<string, unknown>
+        return { ...rest, status: 'submitting' }
+      })
+      await writeFile(join(dataDir, 'bills.json'), JSON.stringify({ ...stored, bills: rewound }))
+      await startNode(dataDir, port)
+      const adopted = await (async () => {
+        const until = Date.now() + 30_000
+        for (;;) {
+          const bill = (await bills(port)).find((b) => b.id === target?.id)
+          if (bill && bill.status !== 'submitting') return bill as BillView & { chainBillId: string | null }
+          if (Date.now() > until) throw new Error(`bill stayed submitting:\n${output}`)
+          await sleep(100)
+        }
+      })()
+      expect(adopted.status).toBe('verified')
+      expect(adopted.chainBillId).toBe(target?.chainBillId)
+      expect(adopted.submitTx).toBeNull()
+      const after = (
+        (await (
+          await fetchAsAdmin(dataDir as string, `http://127.0.0.1:${port}/api/utility/bills`)
+        ).json()) as {
+          bills: { periodStart: number }[]
+        }
+      ).bills.map((b) => b.periodStart)
+      expect(new Set(after).size).toBe(after.length)
+      expect(after.filter((p) => p === adopted.periodStart)).toHaveLength(1)
+      await killNode('SIGTERM')
+    },
+    scaledBudget(150_000),
+  )
 })

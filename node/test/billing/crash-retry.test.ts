@@ -15,6 +15,7 @@ import { priceCurve } from '../../../contracts/test/bills.ts'
 import { meterKey, startTestEnv, type TestEnv } from '../../../contracts/test/env.ts'
 import { type JsonRpcServerHandle, serveJsonRpc } from '../../../contracts/ts/chain.ts'
 import { deployLedger, type LedgerClient } from '../../../contracts/ts/ledger.ts'
+import { scaledBudget } from '../../../test/support/load.ts'
 import type { BillRecord } from '../../src/billing/store.ts'
 import { MIDNIGHT, N, REGISTERED_AT, SLOTS, START_COUNTER } from './fixtures.ts'
 
@@ -32,7 +33,7 @@ beforeAll(async () => {
   utility = await deployLedger(env.signers[0] as never, env.artifacts, { slots: SLOTS, maxIntervals: N })
   rpc = await serveJsonRpc(env.chain.provider, { host: '127.0.0.1', port: 0 })
   dataDir = await mkdtemp(join(tmpdir(), 'zkmeter-retry-crash-'))
-}, 120_000)
+}, scaledBudget(120_000))
 
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL')
@@ -99,51 +100,55 @@ async function stored(): Promise<BillRecord[]> {
 }
 
 describe('kill -9 during a retry', () => {
-  it('completes the retried bill exactly once', async () => {
-    const meter = meterKey(METER)
-    await utility.registerMeter({
-      meter: meter.address,
-      household: env.signers[1]?.address as string,
-      areaId: 1,
-      startTime: REGISTERED_AT,
-      startCounter: START_COUNTER,
-    })
+  it(
+    'completes the retried bill exactly once',
+    async () => {
+      const meter = meterKey(METER)
+      await utility.registerMeter({
+        meter: meter.address,
+        household: env.signers[1]?.address as string,
+        areaId: 1,
+        startTime: REGISTERED_AT,
+        startCounter: START_COUNTER,
+      })
 
-    // No tariff yet: the bill fails once its automatic attempts are used up.
-    await runChild({ mode: 'add', maxAttempts: 2 })
-    const [failed] = await stored()
-    expect(failed).toMatchObject({ status: 'failed', failure: { kind: 'tariff-missing' } })
-    const id = (failed as BillRecord).id
+      // No tariff yet: the bill fails once its automatic attempts are used up.
+      await runChild({ mode: 'add', maxAttempts: 2 })
+      const [failed] = await stored()
+      expect(failed).toMatchObject({ status: 'failed', failure: { kind: 'tariff-missing' } })
+      const id = (failed as BillRecord).id
 
-    await utility.publishTariff({
-      effectiveFrom: MIDNIGHT,
-      prices: priceCurve(10n ** 12n, 2n * 10n ** 12n, SLOTS),
-    })
+      await utility.publishTariff({
+        effectiveFrom: MIDNIGHT,
+        prices: priceCurve(10n ** 12n, 2n * 10n ** 12n, SLOTS),
+      })
 
-    // Retried, killed mid-proof: the restart point was saved before the work began.
-    const first = await runChild(
-      { mode: 'retry', billId: id },
-      (e) => e.event === 'bill' && e.status === 'proving',
-    )
-    expect(first.killed).toBe(true)
-    expect((await stored())[0]?.status).toBe('proving')
-    expect((await stored())[0]?.retries).toBe(1)
+      // Retried, killed mid-proof: the restart point was saved before the work began.
+      const first = await runChild(
+        { mode: 'retry', billId: id },
+        (e) => e.event === 'bill' && e.status === 'proving',
+      )
+      expect(first.killed).toBe(true)
+      expect((await stored())[0]?.status).toBe('proving')
+      expect((await stored())[0]?.retries).toBe(1)
 
-    // Resumed, killed after the ledger took the bill but before `verified` was saved.
-    const second = await runChild({ mode: 'resume', hangAfterSubmit: true }, (e) => e.event === 'submitted')
-    expect(second.killed).toBe(true)
-    expect((await stored())[0]?.status).toBe('submitting')
-    const onChain = await utility.bills({ meter: meter.address })
-    expect(onChain).toHaveLength(1)
+      // Resumed, killed after the ledger took the bill but before `verified` was saved.
+      const second = await runChild({ mode: 'resume', hangAfterSubmit: true }, (e) => e.event === 'submitted')
+      expect(second.killed).toBe(true)
+      expect((await stored())[0]?.status).toBe('submitting')
+      const onChain = await utility.bills({ meter: meter.address })
+      expect(onChain).toHaveLength(1)
 
-    // Resumed again: the bill the ledger holds is adopted, not submitted a second time.
-    const third = await runChild({ mode: 'resume' })
-    expect(third.events.some((e) => e.event === 'idle')).toBe(true)
-    const [done] = await stored()
-    expect(done).toMatchObject({ id, status: 'verified', chainBillId: onChain[0]?.billId, retries: 1 })
-    expect(done?.submitTx).toBeUndefined()
-    expect(done?.failure).toBeUndefined()
-    expect(await utility.bills({ meter: meter.address })).toHaveLength(1)
-    expect(await stored()).toHaveLength(1)
-  }, 180_000)
+      // Resumed again: the bill the ledger holds is adopted, not submitted a second time.
+      const third = await runChild({ mode: 'resume' })
+      expect(third.events.some((e) => e.event === 'idle')).toBe(true)
+      const [done] = await stored()
+      expect(done).toMatchObject({ id, status: 'verified', chainBillId: onChain[0]?.billId, retries: 1 })
+      expect(done?.submitTx).toBeUndefined()
+      expect(done?.failure).toBeUndefined()
+      expect(await utility.bills({ meter: meter.address })).toHaveLength(1)
+      expect(await stored()).toHaveLength(1)
+    },
+    scaledBudget(180_000),
+  )
 })

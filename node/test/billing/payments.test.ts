@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { priceCurve } from '../../../contracts/test/bills.ts'
 import { meterKey, startTestEnv, type TestEnv } from '../../../contracts/test/env.ts'
 import { deployLedger, type LedgerClient } from '../../../contracts/ts/ledger.ts'
+import { scaledBudget } from '../../../test/support/load.ts'
 import { createBiller } from '../../src/billing/biller.ts'
 import { isTransientChainError, ledgerBillingChain } from '../../src/billing/ledger-chain.ts'
 import { createPaymentWatch } from '../../src/billing/payment-watch.ts'
@@ -37,7 +38,7 @@ beforeAll(async () => {
     effectiveFrom: MIDNIGHT,
     prices: priceCurve(10n ** 12n, 3n * 10n ** 12n, SLOTS),
   })
-}, 120_000)
+}, scaledBudget(120_000))
 
 afterAll(async () => {
   await env?.chain.close()
@@ -45,61 +46,65 @@ afterAll(async () => {
 })
 
 describe('a bill paid from another account', () => {
-  it('records the paying transaction and the payer from BillPaid, and keeps them across a reopen', async () => {
-    const meter = meterKey('payments-browser-wallet')
-    await utility.registerMeter({
-      meter: meter.address,
-      household: env.signers[1]?.address as string,
-      areaId: 1,
-      startTime: REGISTERED_AT,
-      startCounter: START_COUNTER,
-    })
-    const [first, second] = twoPeriods(meter, await utility.domain(), 11)
-    const store = await openBillStore(dir)
-    const biller = createBiller({
-      store,
-      chain: ledgerBillingChain(household),
-      prover: await circuitProver('test'),
-      inputs: inputsOf([first, second]),
-      isTransient: isTransientChainError,
-      baseDelayMs: 20,
-      maxAttempts: 3,
-    })
-    const a = await biller.addPeriod(first.period)
-    const b = await biller.addPeriod(second.period)
-    await biller.idle()
-    const verified = [store.get(a.id), store.get(b.id)] as BillRecord[]
-    expect(verified.map((bill) => bill.status)).toEqual(['verified', 'verified'])
+  it(
+    'records the paying transaction and the payer from BillPaid, and keeps them across a reopen',
+    async () => {
+      const meter = meterKey('payments-browser-wallet')
+      await utility.registerMeter({
+        meter: meter.address,
+        household: env.signers[1]?.address as string,
+        areaId: 1,
+        startTime: REGISTERED_AT,
+        startCounter: START_COUNTER,
+      })
+      const [first, second] = twoPeriods(meter, await utility.domain(), 11)
+      const store = await openBillStore(dir)
+      const biller = createBiller({
+        store,
+        chain: ledgerBillingChain(household),
+        prover: await circuitProver('test'),
+        inputs: inputsOf([first, second]),
+        isTransient: isTransientChainError,
+        baseDelayMs: 20,
+        maxAttempts: 3,
+      })
+      const a = await biller.addPeriod(first.period)
+      const b = await biller.addPeriod(second.period)
+      await biller.idle()
+      const verified = [store.get(a.id), store.get(b.id)] as BillRecord[]
+      expect(verified.map((bill) => bill.status)).toEqual(['verified', 'verified'])
 
-    // The resident pays the first from a browser wallet: the node sees only the chain.
-    const paid = await browserWallet.payBill(verified[0]?.chainBillId as string)
-    const watch = createPaymentWatch({ bills: store, biller, ledger: household, log: silentLogger })
-    await watch.check()
-    const recorded = store.get(a.id) as BillRecord
-    expect(recorded.status).toBe('paid')
-    expect(recorded.paidTx).toBe(paid.hash)
-    expect(recorded.paidTx).not.toBe(recorded.submitTx)
-    expect(recorded.paidBy?.toLowerCase()).toBe(env.signers[2]?.address.toLowerCase())
-    expect(recorded.paidBy?.toLowerCase()).not.toBe(env.signers[1]?.address.toLowerCase())
-    expect(store.get(b.id)?.status).toBe('verified')
+      // The resident pays the first from a browser wallet: the node sees only the chain.
+      const paid = await browserWallet.payBill(verified[0]?.chainBillId as string)
+      const watch = createPaymentWatch({ bills: store, biller, ledger: household, log: silentLogger })
+      await watch.check()
+      const recorded = store.get(a.id) as BillRecord
+      expect(recorded.status).toBe('paid')
+      expect(recorded.paidTx).toBe(paid.hash)
+      expect(recorded.paidTx).not.toBe(recorded.submitTx)
+      expect(recorded.paidBy?.toLowerCase()).toBe(env.signers[2]?.address.toLowerCase())
+      expect(recorded.paidBy?.toLowerCase()).not.toBe(env.signers[1]?.address.toLowerCase())
+      expect(store.get(b.id)?.status).toBe('verified')
 
-    // A reload or restart reads the store again: the receipt is still the wallet's.
-    const reopened = (await openBillStore(dir)).get(a.id) as BillRecord
-    expect(reopened).toMatchObject({ status: 'paid', paidTx: paid.hash, paidBy: recorded.paidBy })
+      // A reload or restart reads the store again: the receipt is still the wallet's.
+      const reopened = (await openBillStore(dir)).get(a.id) as BillRecord
+      expect(reopened).toMatchObject({ status: 'paid', paidTx: paid.hash, paidBy: recorded.paidBy })
 
-    // The second, paid and recorded the old way (its submission tx, the household as payer), is
-    // corrected from its event on the next pass.
-    const paidSecond = await browserWallet.payBill(verified[1]?.chainBillId as string)
-    await store.update(b.id, {
-      status: 'paid',
-      paidTx: verified[1]?.submitTx as `0x${string}`,
-      paidBy: env.signers[1]?.address as `0x${string}`,
-    })
-    await watch.check()
-    expect(store.get(b.id)).toMatchObject({ status: 'paid', paidTx: paidSecond.hash })
-    expect(store.get(b.id)?.paidBy?.toLowerCase()).toBe(env.signers[2]?.address.toLowerCase())
-    expect((await household.payment(verified[1]?.chainBillId as string))?.amount).toBe(
-      BigInt(verified[1]?.total as string),
-    )
-  }, 180_000)
+      // The second, paid and recorded the old way (its submission tx, the household as payer), is
+      // corrected from its event on the next pass.
+      const paidSecond = await browserWallet.payBill(verified[1]?.chainBillId as string)
+      await store.update(b.id, {
+        status: 'paid',
+        paidTx: verified[1]?.submitTx as `0x${string}`,
+        paidBy: env.signers[1]?.address as `0x${string}`,
+      })
+      await watch.check()
+      expect(store.get(b.id)).toMatchObject({ status: 'paid', paidTx: paidSecond.hash })
+      expect(store.get(b.id)?.paidBy?.toLowerCase()).toBe(env.signers[2]?.address.toLowerCase())
+      expect((await household.payment(verified[1]?.chainBillId as string))?.amount).toBe(
+        BigInt(verified[1]?.total as string),
+      )
+    },
+    scaledBudget(180_000),
+  )
 })

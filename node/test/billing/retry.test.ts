@@ -12,6 +12,7 @@ import type { Eip712Domain } from '#protocol/eip712.ts'
 import { priceCurve } from '../../../contracts/test/bills.ts'
 import { meterKey, startTestEnv, type TestEnv } from '../../../contracts/test/env.ts'
 import { deployLedger, type LedgerClient } from '../../../contracts/ts/ledger.ts'
+import { scaledBudget } from '../../../test/support/load.ts'
 import { type BillerOptions, type BillProver, createBiller } from '../../src/billing/biller.ts'
 import { BillNotFailedError } from '../../src/billing/failures.ts'
 import { isTransientChainError, ledgerBillingChain } from '../../src/billing/ledger-chain.ts'
@@ -41,7 +42,7 @@ beforeAll(async () => {
   household = utility.connect(env.signers[1] as never)
   domain = await utility.domain()
   circuit = await circuitProver('test')
-}, 120_000)
+}, scaledBudget(120_000))
 
 afterAll(async () => {
   await env?.chain.close()
@@ -100,191 +101,211 @@ const statusesOf = (events: BillRecord[], id: string) =>
   events.filter((e) => e.id === id).map((e) => e.status)
 
 describe('a bill the ledger could not take yet', () => {
-  it('fails for a missing tariff, the next period waits, and a retry after publication bills both in order', async () => {
-    const meter = meterKey('retry-tariff')
-    await register(meter.address)
-    const [first, second] = twoPeriods(meter, domain, 1)
-    const { prover, proofs } = countingProver()
-    const { store, biller, events } = await billing([first, second], prover)
+  it(
+    'fails for a missing tariff, the next period waits, and a retry after publication bills both in order',
+    async () => {
+      const meter = meterKey('retry-tariff')
+      await register(meter.address)
+      const [first, second] = twoPeriods(meter, domain, 1)
+      const { prover, proofs } = countingProver()
+      const { store, biller, events } = await billing([first, second], prover)
 
-    // No tariff on the ledger: retried automatically (capped at 3 attempts), then failed.
-    const added = await biller.addPeriod(first.period)
-    await biller.idle()
-    const failed = store.get(added.id) as BillRecord
-    expect(failed.status).toBe('failed')
-    expect(failed.error?.name).toBe('TariffMissingError')
-    expect(failed.failure).toMatchObject({ kind: 'tariff-missing', temporary: true, reprove: true })
-    expect(failed.failure?.advice).toMatch(/has not published a tariff/)
-    expect(failed.attempts).toBe(3)
-    // While it was being retried automatically, the bill said when the next attempt was due.
-    expect(events.some((e) => e.id === added.id && e.status === 'waiting-tariff' && e.nextAttemptAt)).toBe(
-      true,
-    )
+      // No tariff on the ledger: retried automatically (capped at 3 attempts), then failed.
+      const added = await biller.addPeriod(first.period)
+      await biller.idle()
+      const failed = store.get(added.id) as BillRecord
+      expect(failed.status).toBe('failed')
+      expect(failed.error?.name).toBe('TariffMissingError')
+      expect(failed.failure).toMatchObject({ kind: 'tariff-missing', temporary: true, reprove: true })
+      expect(failed.failure?.advice).toMatch(/has not published a tariff/)
+      expect(failed.attempts).toBe(3)
+      // While it was being retried automatically, the bill said when the next attempt was due.
+      expect(events.some((e) => e.id === added.id && e.status === 'waiting-tariff' && e.nextAttemptAt)).toBe(
+        true,
+      )
 
-    // The utility publishes the tariff; the next period closes, is proved, and waits (not failed).
-    await utility.publishTariff({
-      effectiveFrom: MIDNIGHT,
-      prices: priceCurve(10n ** 12n, 3n * 10n ** 12n, SLOTS),
-    })
-    const later = await biller.addPeriod(second.period)
-    await biller.idle()
-    const waiting = store.get(later.id) as BillRecord
-    expect(waiting.status).toBe('waiting-previous')
-    expect(waiting.waitingFor).toBe(added.id)
-    expect(waiting.proof).toBeDefined()
-    expect(await household.bills({ meter: meter.address })).toEqual([])
-    // Only a failed bill can be retried; an unknown one is named as such.
-    await expect(biller.retry(later.id)).rejects.toBeInstanceOf(BillNotFailedError)
-    await expect(biller.retry('0xnope-1')).rejects.toBeInstanceOf(UnknownBillError)
+      // The utility publishes the tariff; the next period closes, is proved, and waits (not failed).
+      await utility.publishTariff({
+        effectiveFrom: MIDNIGHT,
+        prices: priceCurve(10n ** 12n, 3n * 10n ** 12n, SLOTS),
+      })
+      const later = await biller.addPeriod(second.period)
+      await biller.idle()
+      const waiting = store.get(later.id) as BillRecord
+      expect(waiting.status).toBe('waiting-previous')
+      expect(waiting.waitingFor).toBe(added.id)
+      expect(waiting.proof).toBeDefined()
+      expect(await household.bills({ meter: meter.address })).toEqual([])
+      // Only a failed bill can be retried; an unknown one is named as such.
+      await expect(biller.retry(later.id)).rejects.toBeInstanceOf(BillNotFailedError)
+      await expect(biller.retry('0xnope-1')).rejects.toBeInstanceOf(UnknownBillError)
 
-    // The resident retries: concurrent clicks restart it once, from the tariff.
-    const [a, b] = await Promise.all([biller.retry(added.id), biller.retry(added.id)])
-    expect(a).toEqual(b)
-    expect(a.status).toBe('waiting-tariff')
-    expect(a.failure).toBeUndefined()
-    await biller.idle()
-    await expect(biller.retry(added.id)).rejects.toThrow(/already on the ledger/)
+      // The resident retries: concurrent clicks restart it once, from the tariff.
+      const [a, b] = await Promise.all([biller.retry(added.id), biller.retry(added.id)])
+      expect(a).toEqual(b)
+      expect(a.status).toBe('waiting-tariff')
+      expect(a.failure).toBeUndefined()
+      await biller.idle()
+      await expect(biller.retry(added.id)).rejects.toThrow(/already on the ledger/)
 
-    const [one, two] = [store.get(added.id), store.get(later.id)] as BillRecord[]
-    expect(one?.status).toBe('verified')
-    expect(two?.status).toBe('verified')
-    expect(one?.retries).toBe(1)
-    expect(statusesOf(events, later.id)).toEqual([
-      'waiting-tariff',
-      'proving',
-      'submitting',
-      'waiting-previous',
-      'submitting',
-      'verified',
-    ])
-    expect(statusesOf(events, later.id)).not.toContain('failed')
-    // On-chain in period order, each once; the second was proved once and not again.
-    const onChain = await household.bills({ meter: meter.address })
-    expect(onChain.map((b) => Number(b.period.periodStart))).toEqual([
-      first.period.periodStart,
-      second.period.periodStart,
-    ])
-    expect(onChain.map((b) => b.billId)).toEqual([one?.chainBillId, two?.chainBillId])
-    expect(proofs()).toBe(2)
-  }, 120_000)
+      const [one, two] = [store.get(added.id), store.get(later.id)] as BillRecord[]
+      expect(one?.status).toBe('verified')
+      expect(two?.status).toBe('verified')
+      expect(one?.retries).toBe(1)
+      expect(statusesOf(events, later.id)).toEqual([
+        'waiting-tariff',
+        'proving',
+        'submitting',
+        'waiting-previous',
+        'submitting',
+        'verified',
+      ])
+      expect(statusesOf(events, later.id)).not.toContain('failed')
+      // On-chain in period order, each once; the second was proved once and not again.
+      const onChain = await household.bills({ meter: meter.address })
+      expect(onChain.map((b) => Number(b.period.periodStart))).toEqual([
+        first.period.periodStart,
+        second.period.periodStart,
+      ])
+      expect(onChain.map((b) => b.billId)).toEqual([one?.chainBillId, two?.chainBillId])
+      expect(proofs()).toBe(2)
+    },
+    scaledBudget(120_000),
+  )
 
-  it('retries automatically while the meter is not registered, keeping the proof, and verifies once it is', async () => {
-    const meter = meterKey('retry-registration')
-    const [first] = twoPeriods(meter, domain, 3)
-    const { prover, proofs } = countingProver()
-    const { store, biller, events } = await billing([first], prover, { baseDelayMs: 300, maxAttempts: 8 })
-    // The utility registers the meter when the first rejection (the ledger's UnknownMeter) is seen.
-    let registered: Promise<unknown> | undefined
-    biller.on('bill', (bill) => {
-      if (bill.failure?.ledgerError === 'UnknownMeter') registered ??= register(meter.address)
-    })
-    const bill = await biller.addPeriod(first.period)
-    await biller.idle()
-    await registered
-    const done = store.get(bill.id) as BillRecord
-    expect(done.status).toBe('verified')
-    expect(done.failure).toBeUndefined()
-    expect(done.error).toBeUndefined()
-    const rejected = events.find((e) => e.failure?.kind === 'meter-not-registered')
-    expect(rejected).toMatchObject({ status: 'submitting', failure: { temporary: true, reprove: false } })
-    expect(rejected?.nextAttemptAt).toBeDefined()
-    expect(statusesOf(events, bill.id)).not.toContain('failed')
-    expect(proofs()).toBe(1)
-  }, 120_000)
-
-  it('re-proves from the vault on retry when the ledger rejected the proof', async () => {
-    const meter = meterKey('retry-proof')
-    await register(meter.address)
-    const [first] = twoPeriods(meter, domain, 5)
-    const { prover, proofs } = countingProver({ tamperFirstTotal: true })
-    const { store, biller } = await billing([first], prover)
-    const bill = await biller.addPeriod(first.period)
-    await biller.idle()
-    const failed = store.get(bill.id) as BillRecord
-    expect(failed.status).toBe('failed')
-    expect(failed.error?.name).toBe('LedgerRevertError')
-    expect(failed.failure).toMatchObject({
-      kind: 'proof-rejected',
-      ledgerError: 'ProofRejected',
-      temporary: false,
-    })
-    expect(failed.attempts).toBe(1)
-
-    const restarted = await biller.retry(bill.id)
-    expect(restarted.status).toBe('waiting-tariff')
-    expect(restarted.proof).toBeUndefined()
-    await biller.idle()
-    const verified = store.get(bill.id) as BillRecord
-    expect(verified.status).toBe('verified')
-    expect(proofs()).toBe(2)
-    expect((await household.billStatus(verified.chainBillId as string)).total).toBe(
-      BigInt(verified.total as string),
-    )
-  }, 120_000)
-
-  it('fails with earlier-bill-missing on a PeriodGap for a period the node never had, and a retry bills it once that one is', async () => {
-    const meter = meterKey('retry-gap')
-    await register(meter.address)
-    const [first, second] = twoPeriods(meter, domain, 7)
-    const { prover, proofs } = countingProver()
-    const { store, biller } = await billing([first, second], prover)
-    const later = await biller.addPeriod(second.period)
-    await biller.idle()
-    const failed = store.get(later.id) as BillRecord
-    expect(failed.status).toBe('failed')
-    expect(failed.failure).toMatchObject({ kind: 'earlier-bill-missing', ledgerError: 'PeriodGap' })
-
-    // The missing period turns up (e.g. recovered from the meter) and is billed first.
-    const earlier = await biller.addPeriod(first.period)
-    await biller.idle()
-    expect(store.get(earlier.id)?.status).toBe('verified')
-    expect(store.get(later.id)?.status).toBe('failed')
-    // The stored proof is still good: the retry resubmits it.
-    expect((await biller.retry(later.id)).status).toBe('submitting')
-    await biller.idle()
-    expect(store.get(later.id)?.status).toBe('verified')
-    expect(proofs()).toBe(2)
-  }, 120_000)
-
-  it('tries again at once when woken (a tariff was published) instead of waiting out its backoff', async () => {
-    // A ledger of its own, without any tariff yet.
-    const fresh = await deployLedger(env.signers[0] as never, env.artifacts, {
-      slots: SLOTS,
-      maxIntervals: N,
-    })
-    const meter = meterKey('retry-wake')
-    await fresh.registerMeter({
-      meter: meter.address,
-      household: env.signers[1]?.address as string,
-      areaId: 1,
-      startTime: REGISTERED_AT,
-      startCounter: START_COUNTER,
-    })
-    const [first] = twoPeriods(meter, await fresh.domain(), 9)
-    const { prover } = countingProver()
-    const { store, biller } = await billing(
-      [first],
-      prover,
-      { baseDelayMs: 600_000, maxAttempts: 5 },
-      fresh.connect(env.signers[1] as never),
-    )
-    const retrying = new Promise<BillRecord>((resolve) =>
+  it(
+    'retries automatically while the meter is not registered, keeping the proof, and verifies once it is',
+    async () => {
+      const meter = meterKey('retry-registration')
+      const [first] = twoPeriods(meter, domain, 3)
+      const { prover, proofs } = countingProver()
+      const { store, biller, events } = await billing([first], prover, { baseDelayMs: 300, maxAttempts: 8 })
+      // The utility registers the meter when the first rejection (the ledger's UnknownMeter) is seen.
+      let registered: Promise<unknown> | undefined
       biller.on('bill', (bill) => {
-        if (bill.nextAttemptAt) resolve(bill)
-      }),
-    )
-    const bill = await biller.addPeriod(first.period)
-    const waiting = await retrying
-    expect(waiting).toMatchObject({ status: 'waiting-tariff', failure: { kind: 'tariff-missing' } })
-    // Ten minutes until the next attempt; the publication wakes it now.
-    expect(Date.parse(waiting.nextAttemptAt as string) - Date.now()).toBeGreaterThan(500_000)
-    await fresh.publishTariff({
-      effectiveFrom: MIDNIGHT,
-      prices: priceCurve(10n ** 12n, 2n * 10n ** 12n, SLOTS),
-    })
-    biller.wake()
-    await biller.idle()
-    expect(store.get(bill.id)).toMatchObject({ status: 'verified', attempts: 0 })
-    expect(store.get(bill.id)?.nextAttemptAt).toBeUndefined()
-  }, 120_000)
+        if (bill.failure?.ledgerError === 'UnknownMeter') registered ??= register(meter.address)
+      })
+      const bill = await biller.addPeriod(first.period)
+      await biller.idle()
+      await registered
+      const done = store.get(bill.id) as BillRecord
+      expect(done.status).toBe('verified')
+      expect(done.failure).toBeUndefined()
+      expect(done.error).toBeUndefined()
+      const rejected = events.find((e) => e.failure?.kind === 'meter-not-registered')
+      expect(rejected).toMatchObject({ status: 'submitting', failure: { temporary: true, reprove: false } })
+      expect(rejected?.nextAttemptAt).toBeDefined()
+      expect(statusesOf(events, bill.id)).not.toContain('failed')
+      expect(proofs()).toBe(1)
+    },
+    scaledBudget(120_000),
+  )
+
+  it(
+    're-proves from the vault on retry when the ledger rejected the proof',
+    async () => {
+      const meter = meterKey('retry-proof')
+      await register(meter.address)
+      const [first] = twoPeriods(meter, domain, 5)
+      const { prover, proofs } = countingProver({ tamperFirstTotal: true })
+      const { store, biller } = await billing([first], prover)
+      const bill = await biller.addPeriod(first.period)
+      await biller.idle()
+      const failed = store.get(bill.id) as BillRecord
+      expect(failed.status).toBe('failed')
+      expect(failed.error?.name).toBe('LedgerRevertError')
+      expect(failed.failure).toMatchObject({
+        kind: 'proof-rejected',
+        ledgerError: 'ProofRejected',
+        temporary: false,
+      })
+      expect(failed.attempts).toBe(1)
+
+      const restarted = await biller.retry(bill.id)
+      expect(restarted.status).toBe('waiting-tariff')
+      expect(restarted.proof).toBeUndefined()
+      await biller.idle()
+      const verified = store.get(bill.id) as BillRecord
+      expect(verified.status).toBe('verified')
+      expect(proofs()).toBe(2)
+      expect((await household.billStatus(verified.chainBillId as string)).total).toBe(
+        BigInt(verified.total as string),
+      )
+    },
+    scaledBudget(120_000),
+  )
+
+  it(
+    'fails with earlier-bill-missing on a PeriodGap for a period the node never had, and a retry bills it once that one is',
+    async () => {
+      const meter = meterKey('retry-gap')
+      await register(meter.address)
+      const [first, second] = twoPeriods(meter, domain, 7)
+      const { prover, proofs } = countingProver()
+      const { store, biller } = await billing([first, second], prover)
+      const later = await biller.addPeriod(second.period)
+      await biller.idle()
+      const failed = store.get(later.id) as BillRecord
+      expect(failed.status).toBe('failed')
+      expect(failed.failure).toMatchObject({ kind: 'earlier-bill-missing', ledgerError: 'PeriodGap' })
+
+      // The missing period turns up (e.g. recovered from the meter) and is billed first.
+      const earlier = await biller.addPeriod(first.period)
+      await biller.idle()
+      expect(store.get(earlier.id)?.status).toBe('verified')
+      expect(store.get(later.id)?.status).toBe('failed')
+      // The stored proof is still good: the retry resubmits it.
+      expect((await biller.retry(later.id)).status).toBe('submitting')
+      await biller.idle()
+      expect(store.get(later.id)?.status).toBe('verified')
+      expect(proofs()).toBe(2)
+    },
+    scaledBudget(120_000),
+  )
+
+  it(
+    'tries again at once when woken (a tariff was published) instead of waiting out its backoff',
+    async () => {
+      // A ledger of its own, without any tariff yet.
+      const fresh = await deployLedger(env.signers[0] as never, env.artifacts, {
+        slots: SLOTS,
+        maxIntervals: N,
+      })
+      const meter = meterKey('retry-wake')
+      await fresh.registerMeter({
+        meter: meter.address,
+        household: env.signers[1]?.address as string,
+        areaId: 1,
+        startTime: REGISTERED_AT,
+        startCounter: START_COUNTER,
+      })
+      const [first] = twoPeriods(meter, await fresh.domain(), 9)
+      const { prover } = countingProver()
+      const { store, biller } = await billing(
+        [first],
+        prover,
+        { baseDelayMs: 600_000, maxAttempts: 5 },
+        fresh.connect(env.signers[1] as never),
+      )
+      const retrying = new Promise<BillRecord>((resolve) =>
+        biller.on('bill', (bill) => {
+          if (bill.nextAttemptAt) resolve(bill)
+        }),
+      )
+      const bill = await biller.addPeriod(first.period)
+      const waiting = await retrying
+      expect(waiting).toMatchObject({ status: 'waiting-tariff', failure: { kind: 'tariff-missing' } })
+      // Ten minutes until the next attempt; the publication wakes it now.
+      expect(Date.parse(waiting.nextAttemptAt as string) - Date.now()).toBeGreaterThan(500_000)
+      await fresh.publishTariff({
+        effectiveFrom: MIDNIGHT,
+        prices: priceCurve(10n ** 12n, 2n * 10n ** 12n, SLOTS),
+      })
+      biller.wake()
+      await biller.idle()
+      expect(store.get(bill.id)).toMatchObject({ status: 'verified', attempts: 0 })
+      expect(store.get(bill.id)?.nextAttemptAt).toBeUndefined()
+    },
+    scaledBudget(120_000),
+  )
 })

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { JsonRpcProvider, Network } from 'ethers'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { tariffHash } from '#protocol/commitment.ts'
+import { scaledBudget } from '../../../test/support/load.ts'
 import {
   demoPrices,
   ensureDevTariff,
@@ -126,66 +127,74 @@ describe('embedded dev chain in its own process', () => {
     }
   }
 
-  it('serves the same journaled chain across restarts and dies with a node killed by SIGKILL', async () => {
-    const first = await spawnEmbeddedChain({ dataDir, host: '127.0.0.1', port: 0 })
-    expect(first.rpcUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
-    const a = await ensureLedger({
-      dataDir,
-      provider: first.provider,
-      chainId: first.chainId,
-      profile: 'test',
-      limits,
-    })
-    expect(a.deployedNow).toBe(true)
-    await ensureDevTariff(a.ledger, 96)
-    await first.close()
-    expect(alive(first.pid)).toBe(false)
+  it(
+    'serves the same journaled chain across restarts and dies with a node killed by SIGKILL',
+    async () => {
+      const first = await spawnEmbeddedChain({ dataDir, host: '127.0.0.1', port: 0 })
+      expect(first.rpcUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+      const a = await ensureLedger({
+        dataDir,
+        provider: first.provider,
+        chainId: first.chainId,
+        profile: 'test',
+        limits,
+      })
+      expect(a.deployedNow).toBe(true)
+      await ensureDevTariff(a.ledger, 96)
+      await first.close()
+      expect(alive(first.pid)).toBe(false)
 
-    // A node (here a small script) that starts the chain and is then killed with SIGKILL.
-    const script = `
+      // A node (here a small script) that starts the chain and is then killed with SIGKILL.
+      const script = `
       const { spawnEmbeddedChain } = await import(${JSON.stringify(EMBEDDED_CHAIN)})
       const chain = await spawnEmbeddedChain({ dataDir: ${JSON.stringify(dataDir)}, host: '127.0.0.1', port: 0 })
       process.stdout.write(JSON.stringify({ pid: chain.pid }) + '\\n')
       setInterval(() => {}, 1000)`
-    const node = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
-    const { pid } = await new Promise<{ pid: number }>((resolve, reject) => {
-      node.stdout.once('data', (d) => resolve(JSON.parse(String(d)) as { pid: number }))
-      node.once('exit', (code) => reject(new Error(`the script exited (${code})`)))
-    })
-    expect(alive(pid)).toBe(true)
-    node.kill('SIGKILL')
-    const deadline = Date.now() + 10_000
-    while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
-    expect(alive(pid), 'the dev chain outlived its node').toBe(false)
+      const node = spawn(process.execPath, ['--input-type=module', '-e', script], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      })
+      const { pid } = await new Promise<{ pid: number }>((resolve, reject) => {
+        node.stdout.once('data', (d) => resolve(JSON.parse(String(d)) as { pid: number }))
+        node.once('exit', (code) => reject(new Error(`the script exited (${code})`)))
+      })
+      expect(alive(pid)).toBe(true)
+      node.kill('SIGKILL')
+      const deadline = Date.now() + 10_000
+      while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+      expect(alive(pid), 'the dev chain outlived its node').toBe(false)
 
-    const again = await spawnEmbeddedChain({ dataDir, host: '127.0.0.1', port: 0 })
-    expect(again.replayed.total).toBeGreaterThanOrEqual(3)
-    expect(again.replayed.refused).toBe(0)
-    const b = await ensureLedger({
-      dataDir,
-      provider: again.provider,
-      chainId: again.chainId,
-      profile: 'test',
-      limits,
-    })
-    expect(b.deployedNow).toBe(false)
-    expect(b.ledger.address).toBe(a.ledger.address)
-    expect(await b.ledger.tariffCount()).toBe(1n)
-    await again.close()
-  }, 60_000)
+      const again = await spawnEmbeddedChain({ dataDir, host: '127.0.0.1', port: 0 })
+      expect(again.replayed.total).toBeGreaterThanOrEqual(3)
+      expect(again.replayed.refused).toBe(0)
+      const b = await ensureLedger({
+        dataDir,
+        provider: again.provider,
+        chainId: again.chainId,
+        profile: 'test',
+        limits,
+      })
+      expect(b.deployedNow).toBe(false)
+      expect(b.ledger.address).toBe(a.ledger.address)
+      expect(await b.ledger.tariffCount()).toBe(1n)
+      await again.close()
+    },
+    scaledBudget(60_000),
+  )
 
-  it('reports a chain that cannot start, naming the cause', async () => {
-    const holder = createServer()
-    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', () => resolve()))
-    const { port } = holder.address() as { port: number }
-    try {
-      await expect(spawnEmbeddedChain({ dataDir, host: '127.0.0.1', port })).rejects.toThrow(
-        /the dev chain failed to start: .*cannot listen/,
-      )
-    } finally {
-      holder.close()
-    }
-  }, 60_000)
+  it(
+    'reports a chain that cannot start, naming the cause',
+    async () => {
+      const holder = createServer()
+      await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', () => resolve()))
+      const { port } = holder.address() as { port: number }
+      try {
+        await expect(spawnEmbeddedChain({ dataDir, host: '127.0.0.1', port })).rejects.toThrow(
+          /the dev chain failed to start: .*cannot listen/,
+        )
+      } finally {
+        holder.close()
+      }
+    },
+    scaledBudget(60_000),
+  )
 })

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Bill as BillView } from '#protocol/api/types.ts'
 import { ZkMeterError } from '#protocol/errors.ts'
+import { scaledBudget } from '../../../test/support/load.ts'
 import type { HouseholdContext } from '../../src/app/node.ts'
 import { createAuthorizer } from '../../src/auth/authorize.ts'
 import { openAuth } from '../../src/auth/service.ts'
@@ -93,7 +94,7 @@ function zkmeter(args: string[]): Promise<{ code: number; stdout: string; stderr
     execFile(
       process.execPath,
       [CLI, ...args, '--data-dir', dir, '--port', port],
-      { timeout: 60_000 },
+      { timeout: scaledBudget(60_000) },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
         resolve({ code, stdout: String(stdout), stderr: String(stderr) })

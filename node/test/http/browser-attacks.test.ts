@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { type FakeNode, startFakeNode } from '../../../test/support/fake-node.ts'
+import { scaledBudget } from '../../../test/support/load.ts'
 import { waitFor } from '../../../test/support/wait.ts'
 import { ROUTES as UI_VIEWS } from '../../../ui/src/lib/router.ts'
 import { CHROMIUM } from '../../../ui/test/browser.ts'
@@ -118,7 +119,7 @@ beforeAll(async () => {
       '--disable-features=LocalNetworkAccessChecks',
     ],
   })
-}, 60_000)
+}, scaledBudget(60_000))
 
 afterAll(async () => {
   await browser?.close()
@@ -146,93 +147,103 @@ function watchNodeAnswers(): { seen: string[]; stop(): void } {
 const done = <T>(page: Page) => page.evaluate('window.done') as Promise<T>
 
 describe('the UI under its Content-Security-Policy', () => {
-  it('loads every view with no CSP violation, no header warning and no console error', async () => {
-    const context = await browser.newContext()
-    const page = await context.newPage()
-    const problems: string[] = []
-    page.on('console', (m) => {
-      // Errors, and the warnings Chromium gives for a header it cannot apply (an unknown feature).
-      if (m.type() === 'error' || /Content Security Policy|Permissions-Policy/i.test(m.text())) {
-        problems.push(m.text())
-      }
-    })
-    page.on('pageerror', (e) => problems.push(e.message))
-    await page.addInitScript(`
+  it(
+    'loads every view with no CSP violation, no header warning and no console error',
+    async () => {
+      const context = await browser.newContext()
+      const page = await context.newPage()
+      const problems: string[] = []
+      page.on('console', (m) => {
+        // Errors, and the warnings Chromium gives for a header it cannot apply (an unknown feature).
+        if (m.type() === 'error' || /Content Security Policy|Permissions-Policy/i.test(m.text())) {
+          problems.push(m.text())
+        }
+      })
+      page.on('pageerror', (e) => problems.push(e.message))
+      await page.addInitScript(`
       window.violations = []
       document.addEventListener('securitypolicyviolation', (e) =>
         window.violations.push(e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sample))
     `)
-    // Paired the way a resident pairs: the link `npm start` prints, with a one-time code.
-    const answer = await page.goto(`${node.url}/#pair=${node.auth.issuePairingCode('resident').code}`)
-    expect(answer?.headers()['content-security-policy']).toMatch(/script-src 'self'/)
-    await waitFor('the live stream to connect', () => node.clients() > 0, 15_000)
-    await expect
-      .poll(() => page.locator('[data-value=power]').textContent(), { timeout: 15_000 })
-      .toMatch(/W$/)
-    for (const view of UI_VIEWS) {
-      await page.evaluate(`location.hash = ${JSON.stringify(view.path)}`)
-      await expect.poll(() => page.evaluate("location.hash || '#/'")).toBe(`#${view.path}`)
-      // Let the view fetch and render what it shows.
-      await page.waitForLoadState('networkidle').catch(() => undefined)
-    }
-    const violations = await page.evaluate('window.violations')
-    expect(violations).toEqual([])
-    expect(problems).toEqual([])
-    await context.close()
-  }, 60_000)
+      // Paired the way a resident pairs: the link `npm start` prints, with a one-time code.
+      const answer = await page.goto(`${node.url}/#pair=${node.auth.issuePairingCode('resident').code}`)
+      expect(answer?.headers()['content-security-policy']).toMatch(/script-src 'self'/)
+      await waitFor('the live stream to connect', () => node.clients() > 0, 15_000)
+      await expect
+        .poll(() => page.locator('[data-value=power]').textContent(), { timeout: scaledBudget(15_000) })
+        .toMatch(/W$/)
+      for (const view of UI_VIEWS) {
+        await page.evaluate(`location.hash = ${JSON.stringify(view.path)}`)
+        await expect.poll(() => page.evaluate("location.hash || '#/'")).toBe(`#${view.path}`)
+        // Let the view fetch and render what it shows.
+        await page.waitForLoadState('networkidle').catch(() => undefined)
+      }
+      const violations = await page.evaluate('window.violations')
+      expect(violations).toEqual([])
+      expect(problems).toEqual([])
+      await context.close()
+    },
+    scaledBudget(60_000),
+  )
 })
 
 describe('attacks from another site in real Chromium', () => {
-  it('refuses form POSTs, no-cors fetches and a DNS-rebinding page, and nothing changes', async () => {
-    const context = await browser.newContext()
-    const before = snapshot(node.state)
+  it(
+    'refuses form POSTs, no-cors fetches and a DNS-rebinding page, and nothing changes',
+    async () => {
+      const context = await browser.newContext()
+      const before = snapshot(node.state)
 
-    // The victim pairs with the node (the link `npm start` prints): from here on the victim's
-    // browser holds a resident's session cookie, which the attacks below must not be able to use.
-    const victim = await context.newPage()
-    await victim.goto(`${node.url}/#pair=${node.auth.issuePairingCode('resident').code}`)
-    await expect.poll(async () => (await context.cookies(node.url)).length, { timeout: 15_000 }).toBe(1)
-    await waitFor('the victim’s UI to connect', () => node.clients() > 0, 15_000)
+      // The victim pairs with the node (the link `npm start` prints): from here on the victim's
+      // browser holds a resident's session cookie, which the attacks below must not be able to use.
+      const victim = await context.newPage()
+      await victim.goto(`${node.url}/#pair=${node.auth.issuePairingCode('resident').code}`)
+      await expect
+        .poll(async () => (await context.cookies(node.url)).length, { timeout: scaledBudget(15_000) })
+        .toBe(1)
+      await waitFor('the victim’s UI to connect', () => node.clients() > 0, 15_000)
 
-    // Another site's page: forms and no-cors fetches at every target.
-    const evil = await context.newPage()
-    const answers = watchNodeAnswers()
-    await evil.goto(`${attackerOrigin}/`)
-    const fetched = await done<string[]>(evil)
-    expect(fetched).toHaveLength(TARGETS.length * 2)
-    // Chromium reached the node with every one of them (a form and two fetches), each refused.
-    const posts = () => answers.seen.filter((a) => a.startsWith('POST '))
-    await waitFor('every attack to be answered', () => posts().length >= TARGETS.length * 3, 10_000)
-    for (const target of TARGETS) {
-      const refused = posts().filter((a) => a.startsWith(`POST ${target.path} `))
-      expect(refused, target.path).toHaveLength(3)
-      for (const answer of refused) expect(answer, target.path).toMatch(/ 403 127\.0\.0\.1:\d+$/)
-    }
+      // Another site's page: forms and no-cors fetches at every target.
+      const evil = await context.newPage()
+      const answers = watchNodeAnswers()
+      await evil.goto(`${attackerOrigin}/`)
+      const fetched = await done<string[]>(evil)
+      expect(fetched).toHaveLength(TARGETS.length * 2)
+      // Chromium reached the node with every one of them (a form and two fetches), each refused.
+      const posts = () => answers.seen.filter((a) => a.startsWith('POST '))
+      await waitFor('every attack to be answered', () => posts().length >= TARGETS.length * 3, 10_000)
+      for (const target of TARGETS) {
+        const refused = posts().filter((a) => a.startsWith(`POST ${target.path} `))
+        expect(refused, target.path).toHaveLength(3)
+        for (const answer of refused) expect(answer, target.path).toMatch(/ 403 127\.0\.0\.1:\d+$/)
+      }
 
-    // A DNS-rebinding page: served as http://evil.test:<node port>/, so the browser sends its
-    // requests to the node as same-origin (Host: evil.test). The page itself comes from the
-    // attacker (Playwright stands in for the attacker's DNS answer that first pointed evil.test
-    // elsewhere); everything it fetches goes to the node.
-    const rebound = await context.newPage()
-    const reboundOrigin = `http://${EVIL}:${nodePort}`
-    await rebound.route(`${reboundOrigin}/`, (route) =>
-      route.fulfill({ status: 200, contentType: 'text/html', body: REBINDING_PAGE }),
-    )
-    await rebound.goto(`${reboundOrigin}/`)
-    const result = await done<Record<string, unknown>>(rebound)
-    expect(answers.seen).toContain(`POST /api/relays/4 403 ${EVIL}:${nodePort}`)
-    answers.stop()
-    expect(result).toMatchObject({ status: 403, readings: 403, relay: 403, pay: 403 })
-    expect(String(result?.statusBody)).toMatch(/ForeignHostError/)
-    expect(String(result?.statusBody)).not.toMatch(/meter|chain|ledger/)
+      // A DNS-rebinding page: served as http://evil.test:<node port>/, so the browser sends its
+      // requests to the node as same-origin (Host: evil.test). The page itself comes from the
+      // attacker (Playwright stands in for the attacker's DNS answer that first pointed evil.test
+      // elsewhere); everything it fetches goes to the node.
+      const rebound = await context.newPage()
+      const reboundOrigin = `http://${EVIL}:${nodePort}`
+      await rebound.route(`${reboundOrigin}/`, (route) =>
+        route.fulfill({ status: 200, contentType: 'text/html', body: REBINDING_PAGE }),
+      )
+      await rebound.goto(`${reboundOrigin}/`)
+      const result = await done<Record<string, unknown>>(rebound)
+      expect(answers.seen).toContain(`POST /api/relays/4 403 ${EVIL}:${nodePort}`)
+      answers.stop()
+      expect(result).toMatchObject({ status: 403, readings: 403, relay: 403, pay: 403 })
+      expect(String(result?.statusBody)).toMatch(/ForeignHostError/)
+      expect(String(result?.statusBody)).not.toMatch(/meter|chain|ledger/)
 
-    // Nothing changed: relays, fan, bills and payments, alarms, rules; no handler ran but the
-    // victim's own pairing.
-    expect(handledChanges(node.state)).toEqual(['POST /api/pair'])
-    expect(snapshot(node.state)).toBe(before)
-    expect(node.state.relays[3]?.on).toBe(true)
-    expect(node.state.bills.find((b) => b.id === PAYABLE_BILL)?.status).toBe('verified')
-    expect(node.state.alarms[0]?.state).toBe('active')
-    await context.close()
-  }, 90_000)
+      // Nothing changed: relays, fan, bills and payments, alarms, rules; no handler ran but the
+      // victim's own pairing.
+      expect(handledChanges(node.state)).toEqual(['POST /api/pair'])
+      expect(snapshot(node.state)).toBe(before)
+      expect(node.state.relays[3]?.on).toBe(true)
+      expect(node.state.bills.find((b) => b.id === PAYABLE_BILL)?.status).toBe('verified')
+      expect(node.state.alarms[0]?.state).toBe('active')
+      await context.close()
+    },
+    scaledBudget(90_000),
+  )
 })

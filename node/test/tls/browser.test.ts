@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { type BrowserContext, chromium } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type FakeNode, reading, startFakeNode } from '../../../test/support/fake-node.ts'
+import { scaledBudget } from '../../../test/support/load.ts'
 import { CHROMIUM, CHROMIUM_ARGS } from '../../../ui/test/browser.ts'
 import { UI_DIST } from '../../src/http/static.ts'
 import { ensureNodeCertificates } from '../../src/tls/store.ts'
@@ -39,7 +40,7 @@ beforeAll(async () => {
     args: [...CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${certs.leafSpkiSha256}`],
     viewport: { width: 390, height: 844 },
   })
-}, 60_000)
+}, scaledBudget(60_000))
 
 afterAll(async () => {
   await context?.close().catch(() => undefined)
@@ -59,12 +60,12 @@ describe('the app over HTTPS in Chromium', () => {
     await page.goto(`${url}/#pair=${node.auth.issuePairingCode('resident').code}`)
     expect(await page.evaluate('[location.protocol, window.isSecureContext]')).toEqual(['https:', true])
     await expect
-      .poll(() => page.locator('[data-value=power]').textContent(), { timeout: 15_000 })
+      .poll(() => page.locator('[data-value=power]').textContent(), { timeout: scaledBudget(15_000) })
       .toBe('1,510 W')
-    await expect.poll(() => node.clients(), { timeout: 10_000 }).toBeGreaterThan(0)
+    await expect.poll(() => node.clients(), { timeout: scaledBudget(10_000) }).toBeGreaterThan(0)
     node.emit('reading', reading(2, { powerW: 2345, voltageV: 229.4 }))
     await expect
-      .poll(() => page.locator('[data-value=power]').textContent(), { timeout: 10_000 })
+      .poll(() => page.locator('[data-value=power]').textContent(), { timeout: scaledBudget(10_000) })
       .toBe('2,345 W')
     // Paired over HTTPS: the session is the Secure, __Host- cookie, HttpOnly and SameSite=Strict.
     const cookies = await context.cookies(url)

@@ -11,6 +11,7 @@ import { Contract, FetchRequest, JsonRpcProvider, Wallet } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApiClient } from '#protocol/api/client.ts'
 import { devAccount } from '../../../contracts/ts/chain.ts'
+import { scaledBudget } from '../../../test/support/load.ts'
 import { waitFor } from '../../../test/support/wait.ts'
 import { type HouseholdNode, startHouseholdNode } from '../../src/app/node.ts'
 import { runAuthCommand } from '../../src/auth/cli.ts'
@@ -64,7 +65,7 @@ beforeAll(async () => {
   if (!https) throw new Error('the node started no HTTPS listener')
   agent = new Agent({ ca: await readFile(https.caCertPath, 'utf8') })
   origin = `https://localhost:${new URL(https.url).port}`
-}, 240_000)
+}, scaledBudget(240_000))
 
 afterAll(async () => {
   agent?.destroy()
@@ -73,37 +74,41 @@ afterAll(async () => {
 })
 
 describe('the household node over HTTPS (--listen)', () => {
-  it('serves the API and the live stream, names its own /rpc for the wallet', async () => {
-    expect(node?.urls.api).toMatch(/^http:\/\/127\.0\.0\.1:/)
-    expect(node?.urls.https?.fingerprint256).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/)
-    expect((await get<{ ready: boolean }>('/api/status')).ready).toBe(true)
-    const chain = await get<{ rpcUrl: string; chainId: string }>('/api/chain')
-    expect(chain.rpcUrl).toBe(`${origin}/rpc`)
+  it(
+    'serves the API and the live stream, names its own /rpc for the wallet',
+    async () => {
+      expect(node?.urls.api).toMatch(/^http:\/\/127\.0\.0\.1:/)
+      expect(node?.urls.https?.fingerprint256).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/)
+      expect((await get<{ ready: boolean }>('/api/status')).ready).toBe(true)
+      const chain = await get<{ rpcUrl: string; chainId: string }>('/api/chain')
+      expect(chain.rpcUrl).toBe(`${origin}/rpc`)
 
-    const frame = await new Promise<string>((resolve, reject) => {
-      const req = httpsRequest(
-        `${origin}/api/stream`,
-        {
-          agent: new Agent({ ca: agent.options.ca }),
-          headers: { authorization: `Bearer ${node?.adminToken}` },
-        },
-        (res) => {
-          let text = ''
-          res.setEncoding('utf8')
-          res.on('data', (c: string) => {
-            text += c
-            if (text.includes('event: reading')) {
-              resolve(text)
-              req.destroy()
-            }
-          })
-        },
-      )
-      req.on('error', reject)
-      req.end()
-    })
-    expect(frame).toMatch(/event: reading\ndata: \{/)
-  }, 60_000)
+      const frame = await new Promise<string>((resolve, reject) => {
+        const req = httpsRequest(
+          `${origin}/api/stream`,
+          {
+            agent: new Agent({ ca: agent.options.ca }),
+            headers: { authorization: `Bearer ${node?.adminToken}` },
+          },
+          (res) => {
+            let text = ''
+            res.setEncoding('utf8')
+            res.on('data', (c: string) => {
+              text += c
+              if (text.includes('event: reading')) {
+                resolve(text)
+                req.destroy()
+              }
+            })
+          },
+        )
+        req.on('error', reject)
+        req.end()
+      })
+      expect(frame).toMatch(/event: reading\ndata: \{/)
+    },
+    scaledBudget(60_000),
+  )
 
   it('`zkmeter pair` prints the HTTPS link on the LAN with the CA fingerprint, as the start banner does', async () => {
     const https = node?.urls.https
@@ -129,45 +134,50 @@ describe('the household node over HTTPS (--listen)', () => {
     expect(banner).toMatchObject({ url: https.url, fingerprint: https.fingerprint256 })
   })
 
-  it("a wallet pays a verified bill through the node's /rpc, and the node sees it paid", async () => {
-    const chain = await get<{ rpcUrl: string; chainId: string; ledger: string; payBillAbi: string }>(
-      '/api/chain',
-    )
-    const request = new FetchRequest(chain.rpcUrl)
-    request.getUrlFunc = FetchRequest.createGetUrlFunc({ agent })
-    const provider = new JsonRpcProvider(request, undefined, { staticNetwork: true, batchMaxCount: 1 })
-    provider.pollingInterval = 100
-    try {
-      expect((await provider.getNetwork()).chainId.toString()).toBe(chain.chainId)
-      // The node's own accounts are unlocked on the dev chain: not through here.
-      await expect(provider.send('eth_accounts', [])).rejects.toThrow(/not served by the node/)
+  it(
+    "a wallet pays a verified bill through the node's /rpc, and the node sees it paid",
+    async () => {
+      const chain = await get<{ rpcUrl: string; chainId: string; ledger: string; payBillAbi: string }>(
+        '/api/chain',
+      )
+      const request = new FetchRequest(chain.rpcUrl)
+      request.getUrlFunc = FetchRequest.createGetUrlFunc({ agent })
+      const provider = new JsonRpcProvider(request, undefined, { staticNetwork: true, batchMaxCount: 1 })
+      provider.pollingInterval = 100
+      try {
+        expect((await provider.getNetwork()).chainId.toString()).toBe(chain.chainId)
+        // The node's own accounts are unlocked on the dev chain: not through here.
+        await expect(provider.send('eth_accounts', [])).rejects.toThrow(/not served by the node/)
 
-      const bill = await waitFor(
-        'a verified bill',
-        async () =>
-          (
-            await get<{ bills: { id: string; status: string; total: string; chainBillId: string }[] }>(
-              '/api/bills',
-            )
-          ).bills.find((b) => b.status === 'verified'),
-        150_000,
-      )
-      const payer = new Wallet(devAccount(7).privateKey, provider)
-      const ledger = new Contract(chain.ledger, [chain.payBillAbi], payer)
-      const tx = await (
-        ledger.getFunction('payBill') as (
-          id: string,
-          o: { value: bigint },
-        ) => Promise<{ wait(): Promise<{ status: number } | null> }>
-      )(bill.chainBillId, { value: BigInt(bill.total) })
-      expect((await tx.wait())?.status).toBe(1)
-      await waitFor(
-        'the node to see the bill paid',
-        async () => (await get<{ bill: { status: string } }>(`/api/bills/${bill.id}`)).bill.status === 'paid',
-        60_000,
-      )
-    } finally {
-      provider.destroy()
-    }
-  }, 240_000)
+        const bill = await waitFor(
+          'a verified bill',
+          async () =>
+            (
+              await get<{ bills: { id: string; status: string; total: string; chainBillId: string }[] }>(
+                '/api/bills',
+              )
+            ).bills.find((b) => b.status === 'verified'),
+          150_000,
+        )
+        const payer = new Wallet(devAccount(7).privateKey, provider)
+        const ledger = new Contract(chain.ledger, [chain.payBillAbi], payer)
+        const tx = await (
+          ledger.getFunction('payBill') as (
+            id: string,
+            o: { value: bigint },
+          ) => Promise<{ wait(): Promise<{ status: number } | null> }>
+        )(bill.chainBillId, { value: BigInt(bill.total) })
+        expect((await tx.wait())?.status).toBe(1)
+        await waitFor(
+          'the node to see the bill paid',
+          async () =>
+            (await get<{ bill: { status: string } }>(`/api/bills/${bill.id}`)).bill.status === 'paid',
+          60_000,
+        )
+      } finally {
+        provider.destroy()
+      }
+    },
+    scaledBudget(240_000),
+  )
 })

@@ -15,6 +15,7 @@ import {
   serveJsonRpc,
   startDevChain,
 } from '../../../contracts/ts/chain.ts'
+import { scaledBudget } from '../../../test/support/load.ts'
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))
 const UTILITY_KEY = devAccount(0).privateKey
@@ -69,168 +70,176 @@ afterAll(async () => {
 })
 
 describe('zkmeter utility', () => {
-  it('deploys, registers a meter, publishes a tariff and a notice, reads balance and bills', async () => {
-    const deployed = await run(['deploy', '--rpc-url', server.url, '--profile', 'test'])
-    expect(deployed.stderr).toBe('')
-    expect(deployed.code).toBe(0)
-    const d = JSON.parse(deployed.stdout)
-    expect(d.ledger).toMatch(/^0x[0-9a-fA-F]{40}$/)
-    expect(d.utility.toLowerCase()).toBe(devAccount(0).address.toLowerCase())
-    expect(d).toMatchObject({ chainId: '31337', profile: 'test', slots: 96, maxIntervals: 192 })
-    // The key never appears in what the CLI prints.
-    expect(deployed.stdout).not.toContain(UTILITY_KEY.slice(2))
-    ledger = d.ledger
-    const chainArgs = ['--rpc-url', server.url, '--ledger', ledger]
+  it(
+    'deploys, registers a meter, publishes a tariff and a notice, reads balance and bills',
+    async () => {
+      const deployed = await run(['deploy', '--rpc-url', server.url, '--profile', 'test'])
+      expect(deployed.stderr).toBe('')
+      expect(deployed.code).toBe(0)
+      const d = JSON.parse(deployed.stdout)
+      expect(d.ledger).toMatch(/^0x[0-9a-fA-F]{40}$/)
+      expect(d.utility.toLowerCase()).toBe(devAccount(0).address.toLowerCase())
+      expect(d).toMatchObject({ chainId: '31337', profile: 'test', slots: 96, maxIntervals: 192 })
+      // The key never appears in what the CLI prints.
+      expect(deployed.stdout).not.toContain(UTILITY_KEY.slice(2))
+      ledger = d.ledger
+      const chainArgs = ['--rpc-url', server.url, '--ledger', ledger]
 
-    const registered = await run([
-      'register',
-      ...chainArgs,
-      '--meter',
-      METER,
-      '--household',
-      HOUSEHOLD,
-      '--area',
-      '7',
-      '--start-time',
-      '1767225600',
-      '--start-counter',
-      '1000',
-    ])
-    expect(registered.stderr).toBe('')
-    expect(JSON.parse(registered.stdout)).toMatchObject({ meter: METER, areaId: 7, startCounter: '1000' })
-
-    // Registering the same meter twice is the ledger's error, decoded and named.
-    const again = await run([
-      'register',
-      ...chainArgs,
-      '--meter',
-      METER,
-      '--household',
-      HOUSEHOLD,
-      '--area',
-      '7',
-      '--start-time',
-      '1767225600',
-      '--start-counter',
-      '1000',
-    ])
-    expect(again.code).toBe(1)
-    expect(again.stderr).toMatch(/^zkmeter: LedgerRevertError: /)
-
-    const pricesFile = join(dir, 'prices.json')
-    // A curve that obeys the tariff rules (docs/privacy.md): two levels, a 17–21 h peak.
-    await writeFile(
-      pricesFile,
-      JSON.stringify({ prices: Array.from({ length: 96 }, (_, i) => (i >= 68 && i < 84 ? 250 : 100)) }),
-    )
-    const fromFile = await run([
-      'tariff',
-      ...chainArgs,
-      '--effective-from',
-      '1767225600',
-      '--prices-file',
-      pricesFile,
-    ])
-    expect(fromFile.stderr).toBe('')
-    const t0 = JSON.parse(fromFile.stdout)
-    expect(t0.tariffId).toBe('1')
-    expect(t0.tariffHash).toMatch(/^\d+$/)
-    const peak = await run([
-      'tariff',
-      ...chainArgs,
-      '--effective-from',
-      '1767312000',
-      '--peak',
-      '300',
-      '--offpeak',
-      '120',
-      '--peak-hours',
-      '17-21',
-    ])
-    expect(peak.stderr).toBe('')
-    expect(JSON.parse(peak.stdout)).toMatchObject({ tariffId: '2', effectiveFrom: '1767312000', slots: 96 })
-
-    const notice = await run([
-      'notice',
-      ...chainArgs,
-      '--area',
-      '7',
-      '--kind',
-      'maintenance',
-      '--starts',
-      '1767330000',
-      '--ends',
-      '1767340000',
-      '--message',
-      'transformer work on Elm Street',
-    ])
-    expect(notice.stderr).toBe('')
-    expect(JSON.parse(notice.stdout)).toMatchObject({ areaId: 7, kind: 1, kindName: 'maintenance' })
-
-    const balance = await run(['balance', ...chainArgs])
-    expect(JSON.parse(balance.stdout)).toEqual({ withdrawable: '0' })
-
-    // Nothing paid yet: the ledger refuses, and the CLI names its error.
-    const withdraw = await run(['withdraw', ...chainArgs, '--to', HOUSEHOLD])
-    expect(withdraw.code).toBe(1)
-    expect(withdraw.stderr).toContain('LedgerRevertError: NothingToWithdraw')
-
-    const bills = await run(['bills', ...chainArgs, '--meter', METER])
-    expect(bills.stderr).toBe('')
-    expect(JSON.parse(bills.stdout)).toEqual({
-      bills: [],
-      count: 0,
-      totalBilled: '0',
-      totalPaid: '0',
-      totalUnpaid: '0',
-    })
-  }, 90_000)
-
-  it('rejects bad arguments with a named error and exit code 1', async () => {
-    const shortFile = join(dir, 'short.json')
-    await writeFile(shortFile, JSON.stringify([1, 2, 3]))
-    // The audit's oracle: slots 76–79 priced 1, 2^15, 2^30, 2^45, the rest 0.
-    const oracleFile = join(dir, 'oracle.json')
-    await writeFile(
-      oracleFile,
-      JSON.stringify(Array.from({ length: 96 }, (_, i) => (i >= 76 && i < 80 ? 2 ** (15 * (i - 76)) : 0))),
-    )
-    const chainArgs = ['--rpc-url', server.url, '--ledger', METER]
-    // Independent runs, in parallel: each is a fresh process, and most fail before any network use.
-    const [noKey, badKey, fewPrices, tooBig, badAddress, unknownOption, noRpc, help, oracle] =
-      await Promise.all([
-        run(['balance', ...chainArgs], { ZKMETER_UTILITY_KEY: undefined }),
-        run(['balance', ...chainArgs], { ZKMETER_UTILITY_KEY: '0x1234' }),
-        run(['tariff', ...chainArgs, '--effective-from', '0', '--prices-file', shortFile]),
-        run(['tariff', ...chainArgs, '--effective-from', '0', '--flat', String(1n << 64n)]),
-        run(['withdraw', ...chainArgs, '--to', '0x1234']),
-        run(['bills', ...chainArgs, '--area', '3']),
-        run(['balance', '--ledger', METER]),
-        run(['--help']),
-        run(['tariff', ...chainArgs, '--effective-from', '0', '--prices-file', oracleFile]),
+      const registered = await run([
+        'register',
+        ...chainArgs,
+        '--meter',
+        METER,
+        '--household',
+        HOUSEHOLD,
+        '--area',
+        '7',
+        '--start-time',
+        '1767225600',
+        '--start-counter',
+        '1000',
       ])
-    expect(oracle.code).toBe(1)
-    expect(oracle.stderr).toContain(
-      'UtilityUsageError: the tariff breaks a privacy rule: a tariff may have at most 4',
-    )
-    expect(noKey.code).toBe(1)
-    expect(noKey.stderr).toContain('UtilityConfigError: set ZKMETER_UTILITY_KEY')
-    expect(badKey.code).toBe(1)
-    expect(badKey.stderr).toContain(
-      'UtilityConfigError: ZKMETER_UTILITY_KEY must be 0x followed by 64 hex digits',
-    )
-    expect(badKey.stderr).not.toContain('1234')
-    expect(fewPrices.code).toBe(1)
-    expect(fewPrices.stderr).toContain('UtilityUsageError: a tariff needs exactly 96 prices')
-    expect(tooBig.code).toBe(1)
-    expect(tooBig.stderr).toContain('UtilityUsageError: --flat must be below 18446744073709551616')
-    expect(badAddress.code).toBe(1)
-    expect(badAddress.stderr).toContain('UtilityUsageError: --to must be a 0x address')
-    expect(unknownOption.code).toBe(1)
-    expect(unknownOption.stderr).toContain('unknown option --area')
-    expect(noRpc.code).toBe(1)
-    expect(noRpc.stderr).toContain('UtilityConfigError: give --rpc-url URL or set RPC_URL')
-    expect(help.code).toBe(0)
-    expect(help.stdout).toContain('usage: zkmeter utility <command>')
-  }, 90_000)
+      expect(registered.stderr).toBe('')
+      expect(JSON.parse(registered.stdout)).toMatchObject({ meter: METER, areaId: 7, startCounter: '1000' })
+
+      // Registering the same meter twice is the ledger's error, decoded and named.
+      const again = await run([
+        'register',
+        ...chainArgs,
+        '--meter',
+        METER,
+        '--household',
+        HOUSEHOLD,
+        '--area',
+        '7',
+        '--start-time',
+        '1767225600',
+        '--start-counter',
+        '1000',
+      ])
+      expect(again.code).toBe(1)
+      expect(again.stderr).toMatch(/^zkmeter: LedgerRevertError: /)
+
+      const pricesFile = join(dir, 'prices.json')
+      // A curve that obeys the tariff rules (docs/privacy.md): two levels, a 17–21 h peak.
+      await writeFile(
+        pricesFile,
+        JSON.stringify({ prices: Array.from({ length: 96 }, (_, i) => (i >= 68 && i < 84 ? 250 : 100)) }),
+      )
+      const fromFile = await run([
+        'tariff',
+        ...chainArgs,
+        '--effective-from',
+        '1767225600',
+        '--prices-file',
+        pricesFile,
+      ])
+      expect(fromFile.stderr).toBe('')
+      const t0 = JSON.parse(fromFile.stdout)
+      expect(t0.tariffId).toBe('1')
+      expect(t0.tariffHash).toMatch(/^\d+$/)
+      const peak = await run([
+        'tariff',
+        ...chainArgs,
+        '--effective-from',
+        '1767312000',
+        '--peak',
+        '300',
+        '--offpeak',
+        '120',
+        '--peak-hours',
+        '17-21',
+      ])
+      expect(peak.stderr).toBe('')
+      expect(JSON.parse(peak.stdout)).toMatchObject({ tariffId: '2', effectiveFrom: '1767312000', slots: 96 })
+
+      const notice = await run([
+        'notice',
+        ...chainArgs,
+        '--area',
+        '7',
+        '--kind',
+        'maintenance',
+        '--starts',
+        '1767330000',
+        '--ends',
+        '1767340000',
+        '--message',
+        'transformer work on Elm Street',
+      ])
+      expect(notice.stderr).toBe('')
+      expect(JSON.parse(notice.stdout)).toMatchObject({ areaId: 7, kind: 1, kindName: 'maintenance' })
+
+      const balance = await run(['balance', ...chainArgs])
+      expect(JSON.parse(balance.stdout)).toEqual({ withdrawable: '0' })
+
+      // Nothing paid yet: the ledger refuses, and the CLI names its error.
+      const withdraw = await run(['withdraw', ...chainArgs, '--to', HOUSEHOLD])
+      expect(withdraw.code).toBe(1)
+      expect(withdraw.stderr).toContain('LedgerRevertError: NothingToWithdraw')
+
+      const bills = await run(['bills', ...chainArgs, '--meter', METER])
+      expect(bills.stderr).toBe('')
+      expect(JSON.parse(bills.stdout)).toEqual({
+        bills: [],
+        count: 0,
+        totalBilled: '0',
+        totalPaid: '0',
+        totalUnpaid: '0',
+      })
+    },
+    scaledBudget(90_000),
+  )
+
+  it(
+    'rejects bad arguments with a named error and exit code 1',
+    async () => {
+      const shortFile = join(dir, 'short.json')
+      await writeFile(shortFile, JSON.stringify([1, 2, 3]))
+      // The audit's oracle: slots 76–79 priced 1, 2^15, 2^30, 2^45, the rest 0.
+      const oracleFile = join(dir, 'oracle.json')
+      await writeFile(
+        oracleFile,
+        JSON.stringify(Array.from({ length: 96 }, (_, i) => (i >= 76 && i < 80 ? 2 ** (15 * (i - 76)) : 0))),
+      )
+      const chainArgs = ['--rpc-url', server.url, '--ledger', METER]
+      // Independent runs, in parallel: each is a fresh process, and most fail before any network use.
+      const [noKey, badKey, fewPrices, tooBig, badAddress, unknownOption, noRpc, help, oracle] =
+        await Promise.all([
+          run(['balance', ...chainArgs], { ZKMETER_UTILITY_KEY: undefined }),
+          run(['balance', ...chainArgs], { ZKMETER_UTILITY_KEY: '0x1234' }),
+          run(['tariff', ...chainArgs, '--effective-from', '0', '--prices-file', shortFile]),
+          run(['tariff', ...chainArgs, '--effective-from', '0', '--flat', String(1n << 64n)]),
+          run(['withdraw', ...chainArgs, '--to', '0x1234']),
+          run(['bills', ...chainArgs, '--area', '3']),
+          run(['balance', '--ledger', METER]),
+          run(['--help']),
+          run(['tariff', ...chainArgs, '--effective-from', '0', '--prices-file', oracleFile]),
+        ])
+      expect(oracle.code).toBe(1)
+      expect(oracle.stderr).toContain(
+        'UtilityUsageError: the tariff breaks a privacy rule: a tariff may have at most 4',
+      )
+      expect(noKey.code).toBe(1)
+      expect(noKey.stderr).toContain('UtilityConfigError: set ZKMETER_UTILITY_KEY')
+      expect(badKey.code).toBe(1)
+      expect(badKey.stderr).toContain(
+        'UtilityConfigError: ZKMETER_UTILITY_KEY must be 0x followed by 64 hex digits',
+      )
+      expect(badKey.stderr).not.toContain('1234')
+      expect(fewPrices.code).toBe(1)
+      expect(fewPrices.stderr).toContain('UtilityUsageError: a tariff needs exactly 96 prices')
+      expect(tooBig.code).toBe(1)
+      expect(tooBig.stderr).toContain('UtilityUsageError: --flat must be below 18446744073709551616')
+      expect(badAddress.code).toBe(1)
+      expect(badAddress.stderr).toContain('UtilityUsageError: --to must be a 0x address')
+      expect(unknownOption.code).toBe(1)
+      expect(unknownOption.stderr).toContain('unknown option --area')
+      expect(noRpc.code).toBe(1)
+      expect(noRpc.stderr).toContain('UtilityConfigError: give --rpc-url URL or set RPC_URL')
+      expect(help.code).toBe(0)
+      expect(help.stdout).toContain('usage: zkmeter utility <command>')
+    },
+    scaledBudget(90_000),
+  )
 })
