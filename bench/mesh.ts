@@ -25,6 +25,10 @@
  * - load1_*: the 1-minute load average when that size's rounds ended (the machine is shared);
  *   encryption_failed_errors: libp2p EncryptionFailedErrors that escaped as uncaught (counted, not fatal);
  * - sizes: BENCH_MESH_SIZES (default 10,50,100); child-process runs for the sizes ≥ 50;
+ * - the 1000-home figures of issue 16 (bench/mesh-inmem.ts: cpu_per_home_1000_ms, bytes_per_home_1000,
+ *   aggregator_cpu_1000_ms, round_1000_inmem_s): the real protocol code and crypto over an in-memory
+ *   point-to-point network in this process; BENCH_MESH_INMEM sets the size (default 1000, 0 skips it),
+ *   `--inmem-only` runs just these;
  * - the load forecast's backtest on simulated area data against the seasonal-naive baselines, and its
  *   MAPE at 50 homes with and without the privacy noise (`--forecast-only` runs just these).
  * Last line: the JSON summary of ../shared/BENCH.md.
@@ -47,6 +51,7 @@ import {
 import { createMeshNode, type MeshNode } from '../node/src/mesh/node.ts'
 import { type RegistryEntry, snapshotRegistry } from '../node/src/mesh/registry.ts'
 import { type Address, signerFromPrivateKey } from '../node/src/mesh/signing.ts'
+import { inMemoryFigures } from './mesh-inmem.ts'
 
 const AREA = 1
 const DOMAIN = { chainId: 31337n, verifyingContract: '0x5fbdb2315678afecb367f032d93f642f64180aa3' as const }
@@ -54,6 +59,8 @@ const SIZES = (process.env.BENCH_MESH_SIZES ?? '10,50,100').split(',').map(Numbe
 const PROCS = Number(process.env.BENCH_MESH_PROCS ?? 10)
 /** A second 50-home run with this gossipsub mesh degree (libp2p's default is 6); 0 skips it. */
 const LOW_D = Number(process.env.BENCH_MESH_LOW_D ?? 3)
+/** Homes of the in-memory run (the protocol's own cost at 1000 homes); 0 skips it. */
+const INMEM = Number(process.env.BENCH_MESH_INMEM ?? 1000)
 
 const wall = () => performance.timeOrigin + performance.now()
 const wchar = () => Number(/wchar: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? Number.NaN)
@@ -559,6 +566,24 @@ async function measure(n: number, gossipD: number, procs: number, suffix: string
   }
 }
 
+async function inMemory() {
+  if (INMEM <= 0) return
+  console.log(`${INMEM} homes over the in-memory network, one process (load ${loadavg()[0]?.toFixed(1)})`)
+  Object.assign(figures, await inMemoryFigures(INMEM))
+}
+
+if (process.argv.includes('--inmem-only')) {
+  await inMemory()
+  console.log(
+    JSON.stringify({
+      bench: 'mesh-inmem',
+      machine: `${availableParallelism()} cores, node ${process.version}`,
+      figures,
+    }),
+  )
+  process.exit(0)
+}
+
 if (process.argv.includes('--forecast-only')) {
   Object.assign(figures, forecastFigures(), noiseFigures())
   console.log(
@@ -572,6 +597,7 @@ if (process.argv.includes('--forecast-only')) {
 }
 
 if (!process.argv.includes('--homes-child')) {
+  await inMemory()
   for (const n of SIZES) await measure(n, 0, 1, '')
   if (LOW_D > 0 && SIZES.includes(50)) await measure(50, LOW_D, 1, `_d${LOW_D}`)
   if (PROCS > 1) for (const n of SIZES.filter((s) => s >= 50)) await measure(n, 0, PROCS, '_mp')
