@@ -18,7 +18,8 @@ export const AGGREGATION_WIRE_VERSION = 2
 const AGGREGATION_TYPES: readonly unknown[] = ['share', 'recover', 'reveal']
 /**
  * Default cap on one mesh message. The largest legitimate ones: a recover naming 10 % of 1000 members
- * (~4.5 KiB), a reveal for 100 missing neighbours in a small, complete-graph area (~8 KiB).
+ * (~4.5 KiB); a reveal holds at most 48 masks (~4 KiB: all others in a complete-graph area of 49, a
+ * third of a sparse neighbourhood).
  */
 export const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024
 /** An area is the ledger's uint32 areaId. */
