@@ -46,12 +46,23 @@ describe('private aggregation over 5 loopback nodes', () => {
     const t = round(dropouts)
     const values = [1000, 2000, 3000, 4000, 5000]
     const active = cluster.nodes.slice(dropouts)
+    // Reveals go to the aggregator on a direct stream: no other home sees one on the gossip topic.
+    const gossipedReveals: string[] = []
+    const onMessage = (e: CustomEvent<{ data: Uint8Array }>) => {
+      const text = new TextDecoder().decode(e.detail.data)
+      if (text.includes('"type":"reveal"')) gossipedReveals.push(text)
+    }
+    const bystander = active[active.length - 1] as MeshNode
+    const pubsub = bystander.libp2p.services.pubsub as unknown as EventTarget
+    pubsub.addEventListener('message', onMessage as EventListener)
     await Promise.all(active.map((n, i) => n.aggregation.contribute(t, values[i + dropouts] as number)))
     const expected = values.slice(dropouts).reduce((a, b) => a + b, 0)
     const result = await (active[0] as (typeof active)[number]).aggregation.collect(t, {
       shareTimeoutMs: 400,
       revealTimeoutMs: 3000,
     })
+    pubsub.removeEventListener('message', onMessage as EventListener)
+    expect(gossipedReveals).toEqual([])
     expect(result.totalWh).toBe(BigInt(expected))
     expect(result.missing).toHaveLength(dropouts)
     expect(result.missing).toEqual(
