@@ -37,7 +37,8 @@ export function createPublisher(deps: {
   maxMessageBytes: number
   isRunning(): boolean
 }) {
-  return async function publish(kind: TopicKind, message: MeshMessage): Promise<void> {
+  /** Resolves to the number of peers gossipsub sent the message to (0: nobody, it went nowhere). */
+  return async function publish(kind: TopicKind, message: MeshMessage): Promise<number> {
     if (!deps.isRunning()) throw new MeshNotRunningError('the mesh node is not started: call start() first')
     const bytes = encodeMeshMessage(message)
     if (bytes.byteLength > deps.maxMessageBytes) {
@@ -45,7 +46,8 @@ export function createPublisher(deps: {
         `a ${message.type} message of ${bytes.byteLength} bytes exceeds the ${deps.maxMessageBytes}-byte cap`,
       )
     }
-    await deps.pubsub.publish(meshTopic(deps.area, kind), bytes)
+    const result = await deps.pubsub.publish(meshTopic(deps.area, kind), bytes)
+    return result.recipients.length
   }
 }
 
