@@ -38,6 +38,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { availableParallelism, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
+import { meshTopic } from '#protocol/topics.ts'
 import { backtest } from '../node/src/forecast/backtest.ts'
 import { areaTotals, mulberry32, simulateHomes } from '../node/src/forecast/simulate.ts'
 import { epsilonOf, rhoFor } from '../node/src/mesh/aggregation/privacy/accountant.ts'
@@ -198,8 +199,19 @@ function createHost() {
         const w = watch as NonNullable<typeof watch>
         const deadline = Date.now() + 120_000
         while (w.arrived.size < w.presentPeers.size) {
-          if (Date.now() > deadline)
-            throw new Error(`round ${c.t}: not every present share reached the aggregator`)
+          if (Date.now() > deadline) {
+            // Say which homes' shares are missing and how connected they are (in this process).
+            const late = [...w.presentPeers].filter((p) => !w.arrived.has(p))
+            const about = late.map((p) => {
+              const n = [...nodes.values()].find((x) => x.peerId === p)
+              return n === undefined
+                ? p.slice(-6)
+                : `${p.slice(-6)} (${n.libp2p.getConnections().length} connections, ${n.libp2p.services.pubsub.getSubscribers(meshTopic(AREA, 'aggregate')).length} topic peers)`
+            })
+            throw new Error(
+              `round ${c.t}: ${late.length} present shares never reached the aggregator: ${about.join(', ')}`,
+            )
+          }
           await sleep(5)
         }
         w.off()
