@@ -1,9 +1,9 @@
 /**
  * Reveals go straight to the aggregator that asked (docs/aggregation.md §6): a reveal is needed by the
  * author of the recover and by nobody else, yet over gossipsub every home received, checked and
- * forwarded every reveal to ~D peers — about half of a round's messages. A member answers a recover
- * on a `/zkmeter/agg-reveal/2.0.0` stream to the recover's gossip author (one length-prefixed frame);
- * if that fails (no route, a timeout) it publishes the reveal on the topic as before.
+ * forwarded every reveal to ~D peers. A member connected to the recover's gossip author answers on a
+ * `/zkmeter/agg-reveal/2.0.0` stream (one length-prefixed frame); one that is not, or whose stream
+ * fails, publishes the reveal on the topic as before.
  *
  * The receiving side applies what the gossip validator would: the per-peer rate limit, the size cap,
  * the strict parser, and the aggregation service's own check that the peer (authenticated by the
@@ -54,11 +54,18 @@ export function createDirectReveals(deps: {
     async install() {
       await libp2p.handle(REVEAL_PROTOCOL, handle, { maxInboundStreams: 64 })
     },
-    /** Sends the reveal to `peerId`; false when it could not (the caller then gossips it). */
+    /**
+     * Sends the reveal to `peerId` over a connection this node already has; false when there is none
+     * or it failed (the caller then gossips it). It never dials: on a sparse street topology most homes
+     * are not connected to the aggregator, and a dial per reveal (noise handshake, admission) or a
+     * failed one (no known address) costs more than the gossip it saves.
+     */
     async send(peerId: string, reveal: RevealMessage): Promise<boolean> {
+      const peer = peerIdFromString(peerId)
+      if (libp2p.getConnections(peer).length === 0) return false
       try {
         const signal = AbortSignal.timeout(deps.timeoutMs)
-        const stream = await libp2p.dialProtocol(peerIdFromString(peerId), REVEAL_PROTOCOL, { signal })
+        const stream = await libp2p.dialProtocol(peer, REVEAL_PROTOCOL, { signal })
         await lpStream(stream, { maxDataLength: maxMessageBytes }).write(encodeMeshMessage(reveal), {
           signal,
         })
