@@ -1,7 +1,10 @@
+import { lpStream } from '@libp2p/utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { encodeMeshMessage } from '../../src/mesh/codec.ts'
 import { AggregationError } from '../../src/mesh/errors.ts'
+import { REVEAL_PROTOCOL } from '../../src/mesh/node/direct-reveals.ts'
 import type { MeshNode } from '../../src/mesh/node.ts'
-import { type Cluster, startCluster, until } from './fixture.ts'
+import { AREA, type Cluster, startCluster, until } from './fixture.ts'
 
 describe('private aggregation over 5 loopback nodes', () => {
   let cluster: Cluster
@@ -147,4 +150,37 @@ describe('a share published while its home had no peer on the topic', () => {
     await until(() => arrived.has(lonely.meter as string), 15_000, 'the share at the aggregator')
     off()
   }, 30_000)
+})
+
+describe('direct reveals', () => {
+  let cluster: Cluster
+  beforeAll(async () => {
+    cluster = await startCluster(3)
+  })
+  afterAll(async () => {
+    await cluster.stop()
+  })
+
+  it('a member posing as another meter on the reveal stream is rejected, and the reveal not stored', async () => {
+    const [aggregator, poser, victim] = cluster.nodes as [MeshNode, MeshNode, MeshNode]
+    const t = Math.floor(Date.now() / 1000 / 900) * 900 - 2700
+    const stream = await poser.libp2p.dialProtocol(aggregator.libp2p.peerId, REVEAL_PROTOCOL)
+    await lpStream(stream).write(
+      encodeMeshMessage({
+        v: 2,
+        type: 'reveal',
+        area: AREA,
+        round: t,
+        meter: victim.meter as `0x${string}`,
+        members: `0x${'00'.repeat(32)}`,
+        masks: [{ meter: poser.meter as `0x${string}`, value: '1' }],
+      }),
+    )
+    await stream.close()
+    await until(
+      () => (cluster.logs[0]?.entries ?? []).some((e) => e.msg === 'rejected a direct reveal'),
+      5000,
+      'the aggregator to reject the posing reveal',
+    )
+  })
 })
