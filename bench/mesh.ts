@@ -536,6 +536,15 @@ async function measure(n: number, gossipD: number, procs: number, suffix: string
   try {
     const dropouts = Math.round(n / 10)
     const base = Math.floor(Date.now() / 1000 / 900) * 900
+    // What the homes spend doing nothing (gossipsub heartbeats, pings): a round's CPU includes this
+    // for as long as the round lasts, which on a loaded machine is long.
+    const idleBefore = await usage(mesh)
+    const idleStarted = wall()
+    await sleep(3000)
+    const idleAfter = await usage(mesh)
+    const idlePerNodePerS = (idleAfter.cpuMs - idleBefore.cpuMs) / n / ((wall() - idleStarted) / 1000)
+    figures[`idle_${n}${suffix}_cpu_per_node_ms_per_s`] = Number(idlePerNodePerS.toFixed(2))
+    console.log(`  idle: ${idlePerNodePerS.toFixed(2)} ms CPU per home per second`)
     // Warm-up: the first round against a member set derives the pair keys (HKDF of the cached X25519 secrets).
     const warm = await round(mesh, base, 0)
     console.log(`  warm-up round (pair keys derived): ${warm.seconds.toFixed(3)} s`)
