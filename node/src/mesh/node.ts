@@ -17,7 +17,6 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import { silentLogger } from '../log/logger.ts'
-import type { AggregationMessage } from './aggregation/types.ts'
 import { createAggregation } from './aggregation.ts'
 import { createAlerts } from './alerts.ts'
 import { DEFAULT_MAX_MESSAGE_BYTES } from './codec.ts'
@@ -53,7 +52,6 @@ export async function createMeshNode(options: MeshNodeOptions) {
   const peerId = libp2p.peerId.toString()
   const lifecycle = createLifecycle({ start: (markRunning) => start(markRunning), stop: () => stop() })
   const { isRunning } = lifecycle
-  const publish = createPublisher({ pubsub, area: options.area, maxMessageBytes, isRunning })
 
   const ctx: MeshContext = {
     area: options.area,
@@ -65,9 +63,7 @@ export async function createMeshNode(options: MeshNodeOptions) {
     log,
     now,
     skewS: options.skewS ?? 30,
-    publish: async (kind, message) => {
-      await publish(kind, message)
-    },
+    publish: createPublisher({ pubsub, area: options.area, maxMessageBytes, isRunning }),
   }
   // A member's X25519 key is usable when it gives a proper shared secret (not of low order).
   const usableKey = (publicKey: Hex) => {
@@ -97,28 +93,9 @@ export async function createMeshNode(options: MeshNodeOptions) {
       if (message.type === 'reveal' && replyTo !== undefined && replyTo !== peerId) {
         if (await directReveals.send(replyTo, message)) return
       }
-      const recipients = await publish('aggregate', message)
-      if (recipients === 0 && message.type === 'share') void republish(message)
+      await ctx.publish('aggregate', message)
     },
   })
-  /**
-   * A share published while this home had no peer on the topic (its connections dropped, or the mesh
-   * not formed yet) went nowhere, and gossip never repairs it: the round would count the home missing.
-   * Publish it again (same share: receivers that have it ignore the copy) once a second until someone
-   * receives it, for up to `shareRetries` seconds.
-   */
-  async function republish(message: AggregationMessage) {
-    for (let attempt = 0; attempt < (options.shareRetries ?? 10) && isRunning(); attempt++) {
-      await new Promise((resolve) => setTimeout(resolve, 1000))
-      if (!isRunning()) return
-      try {
-        if ((await publish('aggregate', message)) > 0) return
-      } catch (error) {
-        log.warn('could not re-publish a share', { error })
-        return
-      }
-    }
-  }
   const stats: VerdictStats = { accepted: 0, ignored: 0, rejected: 0 }
   const validate = createValidator({
     services: { membership, alerts, notices, aggregation },

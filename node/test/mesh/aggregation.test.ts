@@ -127,31 +127,6 @@ describe('dropout recovery after a member was briefly cut off', () => {
   }, 20_000)
 })
 
-describe('a share published while its home had no peer on the topic', () => {
-  let cluster: Cluster
-  beforeAll(async () => {
-    cluster = await startCluster(4)
-  })
-  afterAll(async () => {
-    await cluster.stop()
-  })
-
-  it('is published again until someone receives it (gossip would never repair it)', async () => {
-    const t = Math.floor(Date.now() / 1000 / 900) * 900 - 1800
-    const [aggregator, , , lonely] = cluster.nodes as [MeshNode, MeshNode, MeshNode, MeshNode]
-    const addrs = cluster.nodes.filter((n) => n !== lonely).map((n) => n.multiaddrs()[0] as string)
-    const arrived = new Set<string>()
-    const off = aggregator.aggregation.on('share', (e) => void arrived.add(e.meter))
-    await Promise.all(lonely.libp2p.getConnections().map((c) => c.close()))
-    await until(() => lonely.libp2p.getConnections().length === 0, 5000, 'the home to be cut off')
-    // Published to nobody: gossipsub reports no recipient, and nobody will ever ask for it.
-    await lonely.aggregation.contribute(t, 42)
-    for (const addr of addrs) await lonely.dial(addr)
-    await until(() => arrived.has(lonely.meter as string), 15_000, 'the share at the aggregator')
-    off()
-  }, 30_000)
-})
-
 describe('direct reveals', () => {
   let cluster: Cluster
   beforeAll(async () => {

@@ -37,8 +37,7 @@ export function createPublisher(deps: {
   maxMessageBytes: number
   isRunning(): boolean
 }) {
-  /** Resolves to the number of peers gossipsub sent the message to (0: nobody, it went nowhere). */
-  return async function publish(kind: TopicKind, message: MeshMessage): Promise<number> {
+  return async function publish(kind: TopicKind, message: MeshMessage): Promise<void> {
     if (!deps.isRunning()) throw new MeshNotRunningError('the mesh node is not started: call start() first')
     const bytes = encodeMeshMessage(message)
     if (bytes.byteLength > deps.maxMessageBytes) {
@@ -46,8 +45,7 @@ export function createPublisher(deps: {
         `a ${message.type} message of ${bytes.byteLength} bytes exceeds the ${deps.maxMessageBytes}-byte cap`,
       )
     }
-    const result = await deps.pubsub.publish(meshTopic(deps.area, kind), bytes)
-    return result.recipients.length
+    await deps.pubsub.publish(meshTopic(deps.area, kind), bytes)
   }
 }
 

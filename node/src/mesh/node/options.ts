@@ -56,11 +56,6 @@ export interface MeshNodeOptions {
   /** Messages per second (and burst) accepted from one author before the rest are ignored. */
   rateLimit?: { perSecond: number; burst: number }
   announceIntervalMs?: number
-  /**
-   * A share that gossipsub sent to nobody (no peer on the topic at that moment) is published again
-   * once a second, at most this many times (default 10).
-   */
-  shareRetries?: number
   redialIntervalMs?: number
   /** Tolerated clock skew for timestamps from other nodes. */
   skewS?: number
