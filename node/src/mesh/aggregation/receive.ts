@@ -59,8 +59,7 @@ export function createReceivers(deps: ReceiveDeps) {
       return 'accept'
     },
 
-    /** `from`: the recover's author, the aggregator the reveal is for. */
-    async receiveRecover(message: RecoverMessage, from?: string): Promise<Verdict> {
+    async receiveRecover(message: RecoverMessage): Promise<Verdict> {
       if (message.area !== ctx.area || !rounds.inWindow(message.round)) return 'reject'
       const state = rounds.round(message.round)
       for (const m of message.missing)
@@ -68,7 +67,7 @@ export function createReceivers(deps: ReceiveDeps) {
       const reveal = recovery.revealFor(message.round, state, message.members, message.missing)
       if (reveal !== undefined) {
         recovery.storeReveal(state, reveal)
-        await transport.send(reveal, [], from)
+        await transport.send(reveal, [])
       }
       return 'accept'
     },
