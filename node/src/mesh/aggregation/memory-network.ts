@@ -68,7 +68,7 @@ export function createMemoryNetwork(options: { area: number; now?: () => number 
     let pending: Promise<unknown> | undefined
     if (message.type === 'share') to.aggregation.receiveShare(message, from)
     else if (message.type === 'reveal') to.aggregation.receiveReveal(message, from)
-    else pending = to.aggregation.receiveRecover(message)
+    else pending = to.aggregation.receiveRecover(message, from)
     charge(to.peerId, cpuMs() - started)
     // A recover's answer is sent synchronously inside the handler; only its settling is awaited here.
     return pending

@@ -59,7 +59,8 @@ export function createReceivers(deps: ReceiveDeps) {
       return 'accept'
     },
 
-    async receiveRecover(message: RecoverMessage): Promise<Verdict> {
+    /** `from`: the recover's author, the aggregator the reveal is for. */
+    async receiveRecover(message: RecoverMessage, from?: string): Promise<Verdict> {
       if (message.area !== ctx.area || !rounds.inWindow(message.round)) return 'reject'
       const state = rounds.round(message.round)
       for (const m of message.missing)
@@ -67,7 +68,7 @@ export function createReceivers(deps: ReceiveDeps) {
       const reveal = recovery.revealFor(message.round, state, message.members, message.missing)
       if (reveal !== undefined) {
         recovery.storeReveal(state, reveal)
-        await transport.send(reveal, [])
+        await transport.send(reveal, [], from)
       }
       return 'accept'
     },

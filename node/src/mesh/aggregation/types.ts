@@ -18,9 +18,10 @@ export interface AggregationTransport {
    * Sends `message` to the members in `audience` (meters) and to every aggregator. Audiences: a share
    * goes to its sender's graph neighbours (they must see it, so they never reveal masks for a member
    * whose share exists: §4), a recover to the contributors that must reveal, a reveal to nobody but
-   * the aggregators.
+   * the aggregators. `replyTo`, on a reveal: the peer whose recover it answers (the mesh node sends it
+   * there directly instead of gossiping it).
    */
-  send(message: AggregationMessage, audience: readonly Address[]): Promise<void>
+  send(message: AggregationMessage, audience: readonly Address[], replyTo?: string): Promise<void>
 }
 
 export interface AggregationOptions {
