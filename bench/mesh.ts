@@ -25,6 +25,10 @@
  * - load1_*: the 1-minute load average when that size's rounds ended (the machine is shared);
  *   encryption_failed_errors: libp2p EncryptionFailedErrors that escaped as uncaught (counted, not fatal);
  * - sizes: BENCH_MESH_SIZES (default 10,50,100); child-process runs for the sizes ≥ 50;
+ * - the 1000-home figures of issue 16 (bench/mesh-inmem.ts: cpu_per_home_1000_ms, bytes_per_home_1000,
+ *   aggregator_cpu_1000_ms, round_1000_inmem_s): the real protocol code and crypto over an in-memory
+ *   point-to-point network in this process; BENCH_MESH_INMEM sets the size (default 1000, 0 skips it),
+ *   `--inmem-only` runs just these;
  * - the load forecast's backtest on simulated area data against the seasonal-naive baselines, and its
  *   MAPE at 50 homes with and without the privacy noise (`--forecast-only` runs just these).
  * Last line: the JSON summary of ../shared/BENCH.md.
@@ -34,6 +38,7 @@ import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { availableParallelism, loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
+import { meshTopic } from '#protocol/topics.ts'
 import { backtest } from '../node/src/forecast/backtest.ts'
 import { areaTotals, mulberry32, simulateHomes } from '../node/src/forecast/simulate.ts'
 import { epsilonOf, rhoFor } from '../node/src/mesh/aggregation/privacy/accountant.ts'
@@ -47,6 +52,7 @@ import {
 import { createMeshNode, type MeshNode } from '../node/src/mesh/node.ts'
 import { type RegistryEntry, snapshotRegistry } from '../node/src/mesh/registry.ts'
 import { type Address, signerFromPrivateKey } from '../node/src/mesh/signing.ts'
+import { inMemoryFigures } from './mesh-inmem.ts'
 
 const AREA = 1
 const DOMAIN = { chainId: 31337n, verifyingContract: '0x5fbdb2315678afecb367f032d93f642f64180aa3' as const }
@@ -54,6 +60,8 @@ const SIZES = (process.env.BENCH_MESH_SIZES ?? '10,50,100').split(',').map(Numbe
 const PROCS = Number(process.env.BENCH_MESH_PROCS ?? 10)
 /** A second 50-home run with this gossipsub mesh degree (libp2p's default is 6); 0 skips it. */
 const LOW_D = Number(process.env.BENCH_MESH_LOW_D ?? 3)
+/** Homes of the in-memory run (the protocol's own cost at 1000 homes); 0 skips it. */
+const INMEM = Number(process.env.BENCH_MESH_INMEM ?? 1000)
 
 const wall = () => performance.timeOrigin + performance.now()
 const wchar = () => Number(/wchar: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? Number.NaN)
@@ -191,8 +199,19 @@ function createHost() {
         const w = watch as NonNullable<typeof watch>
         const deadline = Date.now() + 120_000
         while (w.arrived.size < w.presentPeers.size) {
-          if (Date.now() > deadline)
-            throw new Error(`round ${c.t}: not every present share reached the aggregator`)
+          if (Date.now() > deadline) {
+            // Say which homes' shares are missing and how connected they are (in this process).
+            const late = [...w.presentPeers].filter((p) => !w.arrived.has(p))
+            const about = late.map((p) => {
+              const n = [...nodes.values()].find((x) => x.peerId === p)
+              return n === undefined
+                ? p.slice(-6)
+                : `${p.slice(-6)} (${n.libp2p.getConnections().length} connections, ${n.libp2p.services.pubsub.getSubscribers(meshTopic(AREA, 'aggregate')).length} topic peers)`
+            })
+            throw new Error(
+              `round ${c.t}: ${late.length} present shares never reached the aggregator: ${about.join(', ')}`,
+            )
+          }
           await sleep(5)
         }
         w.off()
@@ -517,6 +536,15 @@ async function measure(n: number, gossipD: number, procs: number, suffix: string
   try {
     const dropouts = Math.round(n / 10)
     const base = Math.floor(Date.now() / 1000 / 900) * 900
+    // What the homes spend doing nothing (gossipsub heartbeats, pings): a round's CPU includes this
+    // for as long as the round lasts, which on a loaded machine is long.
+    const idleBefore = await usage(mesh)
+    const idleStarted = wall()
+    await sleep(3000)
+    const idleAfter = await usage(mesh)
+    const idlePerNodePerS = (idleAfter.cpuMs - idleBefore.cpuMs) / n / ((wall() - idleStarted) / 1000)
+    figures[`idle_${n}${suffix}_cpu_per_node_ms_per_s`] = Number(idlePerNodePerS.toFixed(2))
+    console.log(`  idle: ${idlePerNodePerS.toFixed(2)} ms CPU per home per second`)
     // Warm-up: the first round against a member set derives the pair keys (HKDF of the cached X25519 secrets).
     const warm = await round(mesh, base, 0)
     console.log(`  warm-up round (pair keys derived): ${warm.seconds.toFixed(3)} s`)
@@ -559,6 +587,24 @@ async function measure(n: number, gossipD: number, procs: number, suffix: string
   }
 }
 
+async function inMemory() {
+  if (INMEM <= 0) return
+  console.log(`${INMEM} homes over the in-memory network, one process (load ${loadavg()[0]?.toFixed(1)})`)
+  Object.assign(figures, await inMemoryFigures(INMEM))
+}
+
+if (process.argv.includes('--inmem-only')) {
+  await inMemory()
+  console.log(
+    JSON.stringify({
+      bench: 'mesh-inmem',
+      machine: `${availableParallelism()} cores, node ${process.version}`,
+      figures,
+    }),
+  )
+  process.exit(0)
+}
+
 if (process.argv.includes('--forecast-only')) {
   Object.assign(figures, forecastFigures(), noiseFigures())
   console.log(
@@ -572,6 +618,7 @@ if (process.argv.includes('--forecast-only')) {
 }
 
 if (!process.argv.includes('--homes-child')) {
+  await inMemory()
   for (const n of SIZES) await measure(n, 0, 1, '')
   if (LOW_D > 0 && SIZES.includes(50)) await measure(50, LOW_D, 1, `_d${LOW_D}`)
   if (PROCS > 1) for (const n of SIZES.filter((s) => s >= 50)) await measure(n, 0, PROCS, '_mp')

@@ -15,12 +15,18 @@
 
 import { createCollect } from './aggregation/collect.ts'
 import { createContribute } from './aggregation/contribute.ts'
+import { createGraphCache } from './aggregation/graph.ts'
 import { createPairMasks } from './aggregation/pair-masks.ts'
 import { createNoisyRelease } from './aggregation/privacy/release.ts'
 import { createReceivers } from './aggregation/receive.ts'
 import { createRecovery } from './aggregation/recovery.ts'
 import { createRoundStore } from './aggregation/rounds.ts'
-import type { AggregationEvents, AggregationMembership, AggregationOptions } from './aggregation/types.ts'
+import type {
+  AggregationEvents,
+  AggregationMembership,
+  AggregationOptions,
+  AggregationTransport,
+} from './aggregation/types.ts'
 import { type MeshContext, nowS } from './context.ts'
 import { createEmitter } from './events.ts'
 import type { Address } from './signing.ts'
@@ -30,6 +36,7 @@ export type {
   AggregationEvents,
   AggregationMembership,
   AggregationOptions,
+  AggregationTransport,
   CollectOptions,
 } from './aggregation/types.ts'
 
@@ -38,6 +45,8 @@ export function createAggregation(
   membership: AggregationMembership,
   x25519PrivateKey: Uint8Array,
   options: AggregationOptions = {},
+  /** Default: the area's gossipsub `aggregate` topic, where everyone receives everything. */
+  transport: AggregationTransport = { send: (message) => ctx.publish('aggregate', message) },
 ) {
   const minMembers = options.minMembers ?? 3
   const rounds = createRoundStore({
@@ -51,8 +60,10 @@ export function createAggregation(
   )
   const selfMeter = (): Address | undefined => ctx.signer?.address.toLowerCase() as Address | undefined
   const privacy = options.privacy === false ? undefined : createNoisyRelease(options.privacy)
-  const recovery = createRecovery({ ctx, rounds, masks, minMembers, selfMeter })
-  const receivers = createReceivers({ ctx, membership, rounds, recovery, events, selfMeter })
+  // One cache of masking graphs (per member set) for this node's shares, reveals and collections.
+  const graphOf = createGraphCache()
+  const recovery = createRecovery({ ctx, transport, rounds, masks, minMembers, selfMeter })
+  const receivers = createReceivers({ ctx, transport, membership, rounds, recovery, events, selfMeter })
 
   return {
     on: events.on,
@@ -62,6 +73,8 @@ export function createAggregation(
      */
     contribute: createContribute({
       ctx,
+      transport,
+      graphOf,
       membership,
       rounds,
       masks,
@@ -75,7 +88,7 @@ export function createAggregation(
      * Collects round `t`: waits for every member's share, recovers dropouts, returns the exact total.
      * Throws AggregationError (or EquivocationError) when no exact, private total can be given.
      */
-    collect: createCollect({ ctx, membership, rounds, recovery, minMembers }),
+    collect: createCollect({ ctx, membership, rounds, recovery, graphOf, minMembers }),
     receiveShare: receivers.receiveShare,
     receiveRecover: receivers.receiveRecover,
     receiveReveal: receivers.receiveReveal,

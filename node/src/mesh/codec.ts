@@ -9,7 +9,18 @@ import { InvalidMeshMessageError } from './errors.ts'
 import type { Address, Hex } from './signing.ts'
 
 export const WIRE_VERSION = 1
-/** Default cap on one mesh message. The largest legitimate one, a reveal for 100 members, is ~8 KiB. */
+/**
+ * Aggregation messages (share, recover, reveal) have their own version: v2 masks with the neighbours of
+ * a sparse graph (docs/aggregation.md §2a), v1 masked with every member. A v1 share summed with v2
+ * shares would give a wrong total, so a message of the other version is refused by name at parse time.
+ */
+export const AGGREGATION_WIRE_VERSION = 2
+const AGGREGATION_TYPES: readonly unknown[] = ['share', 'recover', 'reveal']
+/**
+ * Default cap on one mesh message. The largest legitimate ones: a recover naming 10 % of 1000 members
+ * (~4.5 KiB); a reveal holds at most 48 masks (~4 KiB: all others in a complete-graph area of 49, a
+ * third of a sparse neighbourhood).
+ */
 export const DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024
 /** An area is the ledger's uint32 areaId. */
 export const MAX_AREA = 0xffff_ffff
@@ -58,7 +69,7 @@ export interface NoticeBody {
   priceWeiPerWh?: string
 }
 export interface ShareMessage {
-  v: 1
+  v: 2
   type: 'share'
   area: number
   round: number
@@ -67,7 +78,7 @@ export interface ShareMessage {
   value: string
 }
 export interface RecoverMessage {
-  v: 1
+  v: 2
   type: 'recover'
   area: number
   round: number
@@ -75,7 +86,7 @@ export interface RecoverMessage {
   missing: Address[]
 }
 export interface RevealMessage {
-  v: 1
+  v: 2
   type: 'reveal'
   area: number
   round: number
@@ -259,8 +270,17 @@ export function parseMeshMessage(data: Uint8Array, maxBytes = DEFAULT_MAX_MESSAG
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     fail('(message)', 'must be a JSON object')
   const head = value as Record<string, unknown>
-  if (head.v !== WIRE_VERSION) fail('v', `must be ${WIRE_VERSION}`)
   const type = head.type
+  if (AGGREGATION_TYPES.includes(type)) {
+    if (head.v === 1) {
+      fail(
+        'v',
+        `this ${String(type)} is aggregation protocol v1 (masks with every member); this node speaks v${AGGREGATION_WIRE_VERSION} (sparse masking graph) and cannot sum the two: upgrade the sender`,
+      )
+    }
+    if (head.v !== AGGREGATION_WIRE_VERSION)
+      fail('v', `must be ${AGGREGATION_WIRE_VERSION} for ${String(type)}`)
+  } else if (head.v !== WIRE_VERSION) fail('v', `must be ${WIRE_VERSION}`)
   switch (type) {
     case 'announce':
     case 'alert':
@@ -272,7 +292,7 @@ export function parseMeshMessage(data: Uint8Array, maxBytes = DEFAULT_MAX_MESSAG
     case 'share': {
       const m = obj(value, '(message)', ['v', 'type', 'area', 'round', 'meter', 'members', 'value'])
       return {
-        v: 1,
+        v: 2,
         type,
         area: area(m.area, 'area'),
         round: time(m.round, 'round'),
@@ -284,7 +304,7 @@ export function parseMeshMessage(data: Uint8Array, maxBytes = DEFAULT_MAX_MESSAG
     case 'recover': {
       const m = obj(value, '(message)', ['v', 'type', 'area', 'round', 'members', 'missing'])
       return {
-        v: 1,
+        v: 2,
         type,
         area: area(m.area, 'area'),
         round: time(m.round, 'round'),
@@ -307,7 +327,7 @@ export function parseMeshMessage(data: Uint8Array, maxBytes = DEFAULT_MAX_MESSAG
         MAX_MEMBERS,
       )
       return {
-        v: 1,
+        v: 2,
         type,
         area: area(m.area, 'area'),
         round: time(m.round, 'round'),

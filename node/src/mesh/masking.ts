@@ -171,9 +171,9 @@ export function unmaskTotal(shares: Iterable<bigint>, revealed: Iterable<bigint>
 
 /** Digest of a member set (meters sorted, each with its X25519 key): shares carry it so views can be compared. */
 export function membersDigest(area: number, members: readonly MemberKey[]): Hex {
-  const h = createHash('sha256').update('zkmeter/agg/members/v1').update(be32(area))
-  for (const m of [...members].sort((a, b) => (a.meter < b.meter ? -1 : 1))) {
-    h.update(hexBuf(m.meter)).update(hexBuf(m.x25519PublicKey))
-  }
+  // One buffer, one update: a member hashes this every round (1000 members: 52 KB).
+  const sorted = [...members].sort((a, b) => (a.meter < b.meter ? -1 : 1))
+  const body = Buffer.from(sorted.map((m) => m.meter.slice(2) + m.x25519PublicKey.slice(2)).join(''), 'hex')
+  const h = createHash('sha256').update('zkmeter/agg/members/v1').update(be32(area)).update(body)
   return `0x${h.digest('hex')}`
 }

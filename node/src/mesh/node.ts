@@ -27,6 +27,7 @@ import { createMembership } from './membership.ts'
 import { createAdmission } from './node/admission.ts'
 import { createAnnouncer } from './node/announcer.ts'
 import { createBanList } from './node/bans.ts'
+import { createDirectReveals } from './node/direct-reveals.ts'
 import { createPublisher, createValidator, subscribeTopics, type VerdictStats } from './node/gossip.ts'
 import { createMeshHost } from './node/host.ts'
 import { createLifecycle } from './node/lifecycle.ts'
@@ -76,13 +77,31 @@ export async function createMeshNode(options: MeshNodeOptions) {
   const membership = createMembership(ctx, bytesToHexLower(x25519.publicKey), usableKey)
   const alerts = createAlerts(ctx, membership, options.alerts)
   const notices = createNotices(ctx)
-  const aggregation = createAggregation(ctx, membership, x25519.privateKey, options.aggregation)
+  const limit = createRateLimiter(options.rateLimit?.burst ?? 200, options.rateLimit?.perSecond ?? 100, now)
+  // Reveals go to the aggregator that asked, on a stream; everything else (and a reveal that cannot be
+  // delivered directly) on the area's gossip topic (aggregation.md §6).
+  const directReveals = createDirectReveals({
+    libp2p,
+    log,
+    maxMessageBytes,
+    limit,
+    receive: (message, from) => aggregation.receiveReveal(message, from),
+    timeoutMs: 5000,
+  })
+  const aggregation = createAggregation(ctx, membership, x25519.privateKey, options.aggregation, {
+    async send(message, _audience, replyTo) {
+      if (message.type === 'reveal' && replyTo !== undefined && replyTo !== peerId) {
+        if (await directReveals.send(replyTo, message)) return
+      }
+      await ctx.publish('aggregate', message)
+    },
+  })
   const stats: VerdictStats = { accepted: 0, ignored: 0, rejected: 0 }
   const validate = createValidator({
     services: { membership, alerts, notices, aggregation },
     log,
     maxMessageBytes,
-    limit: createRateLimiter(options.rateLimit?.burst ?? 200, options.rateLimit?.perSecond ?? 100, now),
+    limit,
     stats,
   })
   const peers = createPeerDialer({
@@ -113,6 +132,7 @@ export async function createMeshNode(options: MeshNodeOptions) {
   async function start(markRunning: () => void) {
     // The admission protocol is served from the first connection on.
     await admission.start()
+    await directReveals.install()
     await libp2p.start()
     subscribeTopics(pubsub, options.area, validate)
     peers.listen()

@@ -54,7 +54,7 @@ describe('a misbehaving peer on the mesh', () => {
     await attacker.aggregation.contribute(t, 9_999)
     // A share claiming a registered member's meter, from the attacker's peer id: rejected.
     const posing: ShareMessage = {
-      v: 1,
+      v: 2,
       type: 'share',
       area: AREA,
       round: t,
@@ -67,7 +67,7 @@ describe('a misbehaving peer on the mesh', () => {
     await raw(
       'aggregate',
       encodeMeshMessage({
-        v: 1,
+        v: 2,
         type: 'reveal',
         area: AREA,
         round: t,
@@ -178,7 +178,7 @@ describe('a misbehaving peer on the mesh', () => {
 
   it('survives a flood of messages and still delivers an acknowledged alert afterwards', async () => {
     const junk = json({
-      v: 1,
+      v: 2,
       type: 'share',
       area: AREA,
       round: round(0),

@@ -6,12 +6,14 @@
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { silentLogger } from '../../src/log/logger.ts'
+import { buildMaskingGraph } from '../../src/mesh/aggregation/graph.ts'
 import { type AggregationMembership, createAggregation } from '../../src/mesh/aggregation.ts'
 import type { MeshContext } from '../../src/mesh/context.ts'
 import {
   generateX25519KeyPair,
   MOD,
   maskShare,
+  membersDigest,
   pairKey,
   pairMask,
   signedMask,
@@ -82,26 +84,35 @@ describe('aggregation cost', () => {
     // Let the ticker run once more: a block ending with contribute() is only seen by the next tick.
     await new Promise((r) => setTimeout(r, 10))
     ticking = false
-    // 999 X25519 agreements, HKDFs and HMACs took ~1.4 s in one stretch before masking yielded; the
-    // margin over the 5 ms slices is for a shared, loaded machine.
+    // 999 X25519 agreements, HKDFs and HMACs took ~1.4 s in one stretch before masking yielded (with the
+    // sparse graph it is ~48 of them, plus the graph: ~5 ms); the margin over the 5 ms slices is for a
+    // shared, loaded machine.
     expect(longest).toBeLessThan(100)
   })
 
-  it('the share is the value plus the pairwise masks, computed with or without the caches', async () => {
-    const { me, own, members, aggregation } = fakeArea(12)
-    const t = 1_800_000_900
-    const self = members.find((m) => m.meter === me) as Member
-    // Warm the shared-secret cache the way an announcement check does, then contribute.
-    for (const m of members)
-      x25519SharedSecret(own.privateKey, Buffer.from(m.x25519PublicKey.slice(2), 'hex'))
-    const share = await aggregation.contribute(t, 77)
-    const expected = maskShare(
-      77n,
-      members
-        .filter((m) => m.meter !== me)
-        .map((o) => signedMask(me, o.meter, pairMask(pairKey(AREA, self, own.privateKey, o), AREA, t))),
-    )
-    expect(BigInt(share.value)).toBe(expected)
-    expect(BigInt(share.value)).toBeLessThan(MOD)
-  })
+  it.each([12, 120])(
+    'the share is the value plus the masks with its graph neighbours, with or without the caches (%i members)',
+    async (size) => {
+      const { me, own, members, aggregation } = fakeArea(size)
+      const t = 1_800_000_900
+      const self = members.find((m) => m.meter === me) as Member
+      // Warm the shared-secret cache the way an announcement check does, then contribute.
+      for (const m of members)
+        x25519SharedSecret(own.privateKey, Buffer.from(m.x25519PublicKey.slice(2), 'hex'))
+      const share = await aggregation.contribute(t, 77)
+      const graph = buildMaskingGraph(members, membersDigest(AREA, members))
+      // 12 members: the complete graph; 120: a sparse one, far fewer than the 119 others.
+      expect(graph.complete).toBe(size === 12)
+      const neighbours = graph.neighbourKeys(me)
+      if (size === 120) expect(neighbours.length).toBeLessThan(70)
+      const expected = maskShare(
+        77n,
+        neighbours.map((o) =>
+          signedMask(me, o.meter, pairMask(pairKey(AREA, self, own.privateKey, o), AREA, t)),
+        ),
+      )
+      expect(BigInt(share.value)).toBe(expected)
+      expect(BigInt(share.value)).toBeLessThan(MOD)
+    },
+  )
 })

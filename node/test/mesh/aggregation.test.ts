@@ -1,7 +1,10 @@
+import { lpStream } from '@libp2p/utils'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { encodeMeshMessage } from '../../src/mesh/codec.ts'
 import { AggregationError } from '../../src/mesh/errors.ts'
+import { REVEAL_PROTOCOL } from '../../src/mesh/node/direct-reveals.ts'
 import type { MeshNode } from '../../src/mesh/node.ts'
-import { type Cluster, startCluster, until } from './fixture.ts'
+import { AREA, type Cluster, startCluster, until } from './fixture.ts'
 
 describe('private aggregation over 5 loopback nodes', () => {
   let cluster: Cluster
@@ -46,12 +49,23 @@ describe('private aggregation over 5 loopback nodes', () => {
     const t = round(dropouts)
     const values = [1000, 2000, 3000, 4000, 5000]
     const active = cluster.nodes.slice(dropouts)
+    // Reveals go to the aggregator on a direct stream: no other home sees one on the gossip topic.
+    const gossipedReveals: string[] = []
+    const onMessage = (e: CustomEvent<{ data: Uint8Array }>) => {
+      const text = new TextDecoder().decode(e.detail.data)
+      if (text.includes('"type":"reveal"')) gossipedReveals.push(text)
+    }
+    const bystander = active[active.length - 1] as MeshNode
+    const pubsub = bystander.libp2p.services.pubsub as unknown as EventTarget
+    pubsub.addEventListener('message', onMessage as EventListener)
     await Promise.all(active.map((n, i) => n.aggregation.contribute(t, values[i + dropouts] as number)))
     const expected = values.slice(dropouts).reduce((a, b) => a + b, 0)
     const result = await (active[0] as (typeof active)[number]).aggregation.collect(t, {
       shareTimeoutMs: 400,
       revealTimeoutMs: 3000,
     })
+    pubsub.removeEventListener('message', onMessage as EventListener)
+    expect(gossipedReveals).toEqual([])
     expect(result.totalWh).toBe(BigInt(expected))
     expect(result.missing).toHaveLength(dropouts)
     expect(result.missing).toEqual(
@@ -111,4 +125,37 @@ describe('dropout recovery after a member was briefly cut off', () => {
     expect(result.totalWh).toBe(100n + 200n + 300n + 400n)
     expect(result.missing).toEqual([dropout.meter])
   }, 20_000)
+})
+
+describe('direct reveals', () => {
+  let cluster: Cluster
+  beforeAll(async () => {
+    cluster = await startCluster(3)
+  })
+  afterAll(async () => {
+    await cluster.stop()
+  })
+
+  it('a member posing as another meter on the reveal stream is rejected, and the reveal not stored', async () => {
+    const [aggregator, poser, victim] = cluster.nodes as [MeshNode, MeshNode, MeshNode]
+    const t = Math.floor(Date.now() / 1000 / 900) * 900 - 2700
+    const stream = await poser.libp2p.dialProtocol(aggregator.libp2p.peerId, REVEAL_PROTOCOL)
+    await lpStream(stream).write(
+      encodeMeshMessage({
+        v: 2,
+        type: 'reveal',
+        area: AREA,
+        round: t,
+        meter: victim.meter as `0x${string}`,
+        members: `0x${'00'.repeat(32)}`,
+        masks: [{ meter: poser.meter as `0x${string}`, value: '1' }],
+      }),
+    )
+    await stream.close()
+    await until(
+      () => (cluster.logs[0]?.entries ?? []).some((e) => e.msg === 'rejected a direct reveal'),
+      5000,
+      'the aggregator to reject the posing reveal',
+    )
+  })
 })

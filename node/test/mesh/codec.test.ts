@@ -50,7 +50,7 @@ const message: fc.Arbitrary<MeshMessage> = fc.oneof(
     sig,
   }),
   fc.record({
-    v: fc.constant(1 as const),
+    v: fc.constant(2 as const),
     type: fc.constant('share' as const),
     area,
     round: time,
@@ -59,7 +59,7 @@ const message: fc.Arbitrary<MeshMessage> = fc.oneof(
     value: u64,
   }),
   fc.record({
-    v: fc.constant(1 as const),
+    v: fc.constant(2 as const),
     type: fc.constant('recover' as const),
     area,
     round: time,
@@ -67,7 +67,7 @@ const message: fc.Arbitrary<MeshMessage> = fc.oneof(
     missing: sortedAddresses,
   }),
   fc.record({
-    v: fc.constant(1 as const),
+    v: fc.constant(2 as const),
     type: fc.constant('reveal' as const),
     area,
     round: time,
@@ -124,6 +124,30 @@ describe('mesh message codec', () => {
     }
   })
 
+  it('refuses aggregation messages of the old protocol (v1, dense masks) by name, and v2 signed kinds', () => {
+    const enc = (x: unknown) => new TextEncoder().encode(JSON.stringify(x))
+    const share = {
+      type: 'share',
+      area: 1,
+      round: 1,
+      meter: `0x${'11'.repeat(20)}`,
+      members: `0x${'22'.repeat(32)}`,
+      value: '5',
+    }
+    expect(parseMeshMessage(enc({ v: 2, ...share })).v).toBe(2)
+    // A v1 share was masked with every member: summed with v2 shares it would give a wrong total.
+    expect(() => parseMeshMessage(enc({ v: 1, ...share }))).toThrow(
+      /aggregation protocol v1 .*this node speaks v2 \(sparse masking graph\)/,
+    )
+    const recover = { type: 'recover', area: 1, round: 1, members: share.members, missing: [share.meter] }
+    expect(() => parseMeshMessage(enc({ v: 1, ...recover }))).toThrow(/recover is aggregation protocol v1/)
+    expect(() => parseMeshMessage(enc({ v: 3, ...recover }))).toThrow(/must be 2 for recover/)
+    // The signed kinds did not change: they stay v1.
+    expect(() =>
+      parseMeshMessage(enc({ v: 2, type: 'alert', body: {}, sig: `0x${'00'.repeat(65)}` })),
+    ).toThrow(/field v: must be 1/)
+  })
+
   it('rejects oversized input before parsing it', () => {
     const big = new TextEncoder().encode(JSON.stringify({ v: 1, type: 'share', pad: 'x'.repeat(40_000) }))
     expect(() => parseMeshMessage(big)).toThrow(/above the 32768-byte cap/)
@@ -131,7 +155,7 @@ describe('mesh message codec', () => {
 
   it('rejects unknown fields, unsorted sets and a price on a non-price notice', () => {
     const share = {
-      v: 1,
+      v: 2,
       type: 'share',
       area: 1,
       round: 1,
@@ -145,7 +169,7 @@ describe('mesh message codec', () => {
     expect(() =>
       parseMeshMessage(
         enc({
-          v: 1,
+          v: 2,
           type: 'recover',
           area: 1,
           round: 1,

@@ -1,6 +1,7 @@
 /**
- * A member's side of a round (docs/aggregation.md §3): mask this interval's consumption against the
- * current member view and publish the share. Idempotent for the same value; a different value for the
+ * A member's side of a round (docs/aggregation.md §3): mask this interval's consumption with its
+ * neighbours in the masking graph of the current member view and send the share (to the aggregators
+ * and to those neighbours). Idempotent for the same value; a different value for the
  * same round throws (it would be equivocation), and so does a round already recovered without us.
  */
 import type { ShareMessage } from '../codec.ts'
@@ -9,16 +10,25 @@ import { AggregationError, InvalidMeshMessageError, NotAMemberError } from '../e
 import { maskShare, membersDigest } from '../masking.ts'
 import type { Member } from '../membership.ts'
 import type { Address } from '../signing.ts'
+import type { GraphOf } from './graph.ts'
 import type { PairMasks } from './pair-masks.ts'
 import type { NoisyRelease } from './privacy/release.ts'
 import { toMod } from './privacy/signed.ts'
 import type { RoundStore } from './rounds.ts'
-import { type AggregationMembership, mineOf, type OwnShare, type RoundState } from './types.ts'
+import {
+  type AggregationMembership,
+  type AggregationTransport,
+  mineOf,
+  type OwnShare,
+  type RoundState,
+} from './types.ts'
 
 const MAX_WH = 2n ** 32n
 
 export interface ContributeDeps {
-  ctx: Pick<MeshContext, 'area' | 'publish'>
+  ctx: Pick<MeshContext, 'area'>
+  transport: AggregationTransport
+  graphOf: GraphOf
   membership: Pick<AggregationMembership, 'list'>
   rounds: Pick<RoundStore, 'round' | 'notify'>
   masks: Pick<PairMasks, 'maskSum'>
@@ -29,7 +39,7 @@ export interface ContributeDeps {
 }
 
 export function createContribute(deps: ContributeDeps) {
-  const { ctx, membership, rounds, masks, minMembers, selfMeter } = deps
+  const { ctx, transport, graphOf, membership, rounds, masks, minMembers, selfMeter } = deps
 
   const tooLate = (t: number) =>
     new AggregationError(`round ${t} was already recovered without this meter; it is too late to contribute`)
@@ -58,13 +68,15 @@ export function createContribute(deps: ContributeDeps) {
         { details: { members: view.length, minMembers } },
       )
     }
-    const sum = await masks.maskSum(self, view, t)
+    const members = membersDigest(ctx.area, view)
+    const graph = graphOf(view, members)
+    const sum = await masks.maskSum(self, graph.neighbourKeys(me), t)
     // The wait above let messages in: a concurrent call may have contributed, or a recover may have
     // declared this meter missing — then it must not publish (its share would unmask it).
     const raced = mineOf(state)
     if (raced === undefined) {
       if (state.declaredMissing.has(me)) throw tooLate(t)
-      state.mine = { value, members: membersDigest(ctx.area, view), view }
+      state.mine = { value, members, view, graph }
     } else if (raced.value !== value) {
       throw alreadyShared(t, raced.value)
     }
@@ -97,9 +109,9 @@ export function createContribute(deps: ContributeDeps) {
     const maskSum =
       computed !== undefined && mine.view === computed.view
         ? computed.sum
-        : await masks.maskSum(selfIn(mine.view, me), mine.view, t)
+        : await masks.maskSum(selfIn(mine.view, me), mine.graph.neighbourKeys(me), t)
     const share: ShareMessage = {
-      v: 1,
+      v: 2,
       type: 'share',
       area: ctx.area,
       round: t,
@@ -109,7 +121,8 @@ export function createContribute(deps: ContributeDeps) {
     }
     state.shares.set(me, { value: BigInt(share.value), members: share.members })
     rounds.notify(state)
-    await ctx.publish('aggregate', share)
+    // The neighbours must see the share: none of them then reveals a mask with this member (§4).
+    await transport.send(share, mine.graph.neighbours(me))
     return share
   }
 }

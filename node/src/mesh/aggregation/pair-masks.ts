@@ -1,7 +1,7 @@
 /**
  * This member's pairwise masks (docs/aggregation.md §2): pair keys derived once and cached, the signed
- * mask with one other member for a round, and the sum of all of them over a view without blocking the
- * event loop.
+ * mask with one other member for a round, and the sum of them over its graph neighbours (§2a) without
+ * blocking the event loop.
  */
 import { maskShare, pairKey, pairMask, signedMask } from '../masking.ts'
 import type { Member } from '../membership.ts'
@@ -13,8 +13,8 @@ const MAX_CACHED_KEYS = 10_000
 export interface PairMasks {
   /** s_ij·m_ij(t): this member's signed mask with `other` for round `t`. */
   maskWith(self: Member, other: Member, t: number): bigint
-  /** Σ_{j≠i} s_ij·m_ij(t) over the view. */
-  maskSum(self: Member, view: readonly Member[], t: number): Promise<bigint>
+  /** Σ_j s_ij·m_ij(t) over this member's graph neighbours (`self` itself is skipped if listed). */
+  maskSum(self: Member, neighbours: readonly Member[], t: number): Promise<bigint>
 }
 
 export function createPairMasks(area: number, x25519PrivateKey: Uint8Array): PairMasks {
@@ -36,15 +36,16 @@ export function createPairMasks(area: number, x25519PrivateKey: Uint8Array): Pai
   }
 
   /**
-   * Yields to the event loop every few milliseconds. A first round against a large view (up to 1000
-   * members) derives every pair key (HKDF, and X25519 unless cached since the announcement check) and
-   * 999 HMACs; in one stretch that starves the host's libp2p timers, and a busy host then aborts
-   * connections whose keep-alive ping timed out (docs/benchmarks/mesh.md).
+   * Yields to the event loop every few milliseconds. A first round derives every neighbour's pair key
+   * (HKDF, and X25519 unless cached since the announcement check): with the complete graph of a small
+   * area, or a caller passing a whole view, that is up to 999 in one stretch, which starves the host's
+   * libp2p timers, and a busy host then aborts connections whose keep-alive ping timed out
+   * (docs/benchmarks/mesh.md).
    */
-  async function maskSum(self: Member, view: readonly Member[], t: number): Promise<bigint> {
+  async function maskSum(self: Member, neighbours: readonly Member[], t: number): Promise<bigint> {
     let sum = 0n
     let slice = performance.now()
-    for (const other of view) {
+    for (const other of neighbours) {
       if (other.meter === self.meter) continue
       sum = maskShare(sum, [maskWith(self, other, t)])
       if (performance.now() - slice > YIELD_EVERY_MS) {

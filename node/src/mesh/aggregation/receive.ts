@@ -9,10 +9,11 @@ import type { Emitter } from '../events.ts'
 import type { Address } from '../signing.ts'
 import type { Recovery } from './recovery.ts'
 import type { RoundStore } from './rounds.ts'
-import type { AggregationEvents, AggregationMembership } from './types.ts'
+import type { AggregationEvents, AggregationMembership, AggregationTransport } from './types.ts'
 
 export interface ReceiveDeps {
-  ctx: Pick<MeshContext, 'area' | 'log' | 'publish'>
+  ctx: Pick<MeshContext, 'area' | 'log'>
+  transport: AggregationTransport
   membership: Pick<AggregationMembership, 'meterOfPeer'>
   rounds: Pick<RoundStore, 'round' | 'inWindow' | 'notify'>
   recovery: Pick<Recovery, 'revealFor' | 'storeReveal'>
@@ -21,7 +22,7 @@ export interface ReceiveDeps {
 }
 
 export function createReceivers(deps: ReceiveDeps) {
-  const { ctx, membership, rounds, recovery, events, selfMeter } = deps
+  const { ctx, transport, membership, rounds, recovery, events, selfMeter } = deps
 
   return {
     receiveShare(message: ShareMessage, from: string): Verdict {
@@ -58,7 +59,8 @@ export function createReceivers(deps: ReceiveDeps) {
       return 'accept'
     },
 
-    async receiveRecover(message: RecoverMessage): Promise<Verdict> {
+    /** `from`: the recover's author, the aggregator the reveal is for. */
+    async receiveRecover(message: RecoverMessage, from?: string): Promise<Verdict> {
       if (message.area !== ctx.area || !rounds.inWindow(message.round)) return 'reject'
       const state = rounds.round(message.round)
       for (const m of message.missing)
@@ -66,7 +68,7 @@ export function createReceivers(deps: ReceiveDeps) {
       const reveal = recovery.revealFor(message.round, state, message.members, message.missing)
       if (reveal !== undefined) {
         recovery.storeReveal(state, reveal)
-        await ctx.publish('aggregate', reveal)
+        await transport.send(reveal, [], from)
       }
       return 'accept'
     },

@@ -36,6 +36,7 @@ export function createRoundStore(options: {
           shares: new Map(),
           equivocators: new Set(),
           reveals: new Map(),
+          revealLog: [],
           declaredMissing: new Set(),
           revealed: new Map(),
           waiters: new Set(),

@@ -1,8 +1,28 @@
 /** Options, results and the per-round state the aggregation modules share (docs/aggregation.md). */
-import type { RevealMessage } from '../codec.ts'
+import type { RecoverMessage, RevealMessage, ShareMessage } from '../codec.ts'
 import type { Member } from '../membership.ts'
 import type { Address, Hex } from '../signing.ts'
+import type { MaskingGraph } from './graph.ts'
 import type { PrivacyOptions } from './privacy/release.ts'
+
+export type AggregationMessage = ShareMessage | RecoverMessage | RevealMessage
+
+/**
+ * How aggregation messages travel: the seam between the protocol and the network. The mesh node's
+ * default publishes on the area's gossipsub `aggregate` topic, where every node (aggregators included)
+ * receives every message and the audience is only a hint. A point-to-point network (the in-memory one
+ * of tests and the 1000-home bench, memory-network.ts) delivers to the audience and to the aggregators.
+ */
+export interface AggregationTransport {
+  /**
+   * Sends `message` to the members in `audience` (meters) and to every aggregator. Audiences: a share
+   * goes to its sender's graph neighbours (they must see it, so they never reveal masks for a member
+   * whose share exists: §4), a recover to the contributors that must reveal, a reveal to nobody but
+   * the aggregators. `replyTo`, on a reveal: the peer whose recover it answers (the mesh node sends it
+   * there directly instead of gossiping it).
+   */
+  send(message: AggregationMessage, audience: readonly Address[], replyTo?: string): Promise<void>
+}
 
 export interface AggregationOptions {
   /** Smallest member set a member contributes to (and reveals for): below it the total says too much. */
@@ -61,20 +81,24 @@ export interface AggregationMembership {
   meterOfPeer(peerId: string): Address | undefined
 }
 
-/** This node's own share of a round: its value and the member view it was masked against. */
+/** This node's own share of a round: its value, the member view it was masked against and its graph. */
 export interface OwnShare {
   value: bigint
   members: Hex
   view: Member[]
+  graph: MaskingGraph<Member>
 }
 
 export interface RoundState {
   shares: Map<Address, { value: bigint; members: Hex }>
   equivocators: Set<Address>
   reveals: Map<Address, { members: Hex; missing: string; sum: bigint }>
+  /** Who revealed, in order of arrival (a member revealing again appears again). */
+  revealLog: Address[]
   declaredMissing: Set<Address>
   mine?: OwnShare
-  revealed: Map<string, RevealMessage>
+  /** This member's answer per missing set: its reveal, or undefined when it had none or refused. */
+  revealed: Map<string, RevealMessage | undefined>
   waiters: Set<() => void>
 }
 

@@ -69,7 +69,7 @@ async function route(
     case 'share':
       return kind === 'aggregate' ? aggregation.receiveShare(message, from) : 'reject'
     case 'recover':
-      return kind === 'aggregate' ? aggregation.receiveRecover(message) : 'reject'
+      return kind === 'aggregate' ? aggregation.receiveRecover(message, from) : 'reject'
     case 'reveal':
       return kind === 'aggregate' ? aggregation.receiveReveal(message, from) : 'reject'
   }
