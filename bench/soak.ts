@@ -20,8 +20,8 @@
  * BENCH_SOAK_DAYS (default 365) sets the simulated span, BENCH_SOAK_SPEED the meter's speed
  * (simulated s per real s, default 20,000), BENCH_SOAK_LIVE_S the meter's live-sample period
  * (default 900: one live sample per interval, so 2 records per 15 minutes; the node's default is 60,
- * 16 records per 15 minutes, which at load 8 on 2 cores ingests about 0.4 simulated days per real
- * minute: a year would take 15 hours). Interval records, period closes, acks and bills are the same
+ * 16 records per 15 minutes, which at load 8 on 2 cores ingested ~3.6 simulated days per real
+ * minute with the vault flush falling behind: a year would take ~100 minutes). Interval records, period closes, acks and bills are the same
  * either way, through the same broker and ingest path. SIGUSR2 to the bench ends the span at the
  * day ingested so far (the figures then cover that many days and say so). BENCH_SOAK_KEEP=1 keeps the data dir and the
  * node's log.
