@@ -143,7 +143,9 @@ export async function startHouseholdNode(
       lifecycle,
       log: root.child({ source: 'billing' }),
     })
-    const history = await loadReadingHistory(vault, intervalSeconds)
+    const history = await loadReadingHistory(vault, intervalSeconds, {
+      onError: (error) => log.error('could not read the history back from the vault', { error }),
+    })
     const priceAt = await trackTariffPrices({ ledger, biller, intervalSeconds, lifecycle })
     const { automation, rules } = await startAutomation({
       dataDir: config.dataDir,
