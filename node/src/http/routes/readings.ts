@@ -22,6 +22,7 @@ export function readingRoutes(
     },
     // History reads wait until every sealed period is read back after a start (history/from-vault.ts).
     readings: async ({ query }) => {
+      await ctx.history.whenLoaded()
       const now = ctx.history.latest()?.time ?? Math.floor(Date.now() / 1000)
       const to = timeParam(query, 'to', now + 1)
       const from = timeParam(query, 'from', to - 86_400)
@@ -32,7 +33,6 @@ export function readingRoutes(
       if (to < from || to - from > 400 * 86_400) {
         throw new InvalidInputError('from must be before to, and the range at most 400 days')
       }
-      await ctx.history.whenLoaded()
       return { from, to, resolution, points: ctx.history.query(from, to, resolution, ctx.priceAt) }
     },
     today: async () => {
