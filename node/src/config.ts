@@ -45,6 +45,12 @@ export interface NodeConfig {
     speed: number
     /** Billing period in days; 0 = calendar month. */
     periodDays: number
+    /**
+     * Simulated seconds between the virtual meter's live samples (a divisor of the 15-minute
+     * interval). 60 by default; a long accelerated run (bench:soak) raises it, since at 10,000× a
+     * live sample a minute is 15 of every 16 records and nobody watches them.
+     */
+    livePeriodSeconds?: number
   }
   /** A meter wired to the node by USB (docs/serial.md); absent port = none. */
   serial: {
@@ -85,7 +91,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   http: { host: '127.0.0.1', port: 8787, listen: undefined, httpsPort: 8443 },
   chain: { rpcUrl: undefined, embeddedPort: 8545, ledger: undefined },
   mqtt: { url: undefined, embeddedPort: 1883, tlsPort: undefined },
-  meter: { simulated: true, speed: 1440, periodDays: 1 },
+  meter: { simulated: true, speed: 1440, periodDays: 1, livePeriodSeconds: 60 },
   serial: { port: undefined, baudRate: 9600 },
   mesh: {
     enabled: true,
@@ -248,6 +254,21 @@ const KEYS: KeySpec[] = [
   { path: 'meter.simulated', env: 'ZKMETER_SIMULATED_METER', flag: 'simulated-meter', parse: bool },
   { path: 'meter.speed', env: 'ZKMETER_METER_SPEED', flag: 'meter-speed', parse: positive },
   { path: 'meter.periodDays', env: 'ZKMETER_PERIOD_DAYS', flag: 'period-days', parse: days },
+  {
+    path: 'meter.livePeriodSeconds',
+    env: 'ZKMETER_METER_LIVE_PERIOD',
+    flag: 'meter-live-period',
+    parse: (value, where) => {
+      const n = typeof value === 'string' ? Number(value) : value
+      // The meter samples on whole simulated seconds and closes an interval every 900 s.
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || 900 % n !== 0) {
+        throw new ConfigError(
+          `${where} must be a whole number of seconds dividing 900 (the interval), got ${JSON.stringify(value)}`,
+        )
+      }
+      return n
+    },
+  },
   { path: 'serial.port', env: 'ZKMETER_SERIAL_PORT', flag: 'serial-port', parse: text },
   { path: 'serial.baudRate', env: 'ZKMETER_SERIAL_BAUD', flag: 'serial-baud', parse: baud },
   { path: 'mesh.enabled', env: 'ZKMETER_MESH', flag: 'mesh', parse: bool },

@@ -15,6 +15,8 @@ interface HistoryOptions {
   ingestor: Ingestor
   vault: Vault
   intervalSeconds: number
+  /** Reading the sealed periods back failed (they are read after the node answers: from-vault.ts). */
+  onError?: (error: unknown) => void
 }
 
 function fillPeriod(history: ReadingHistory, result: PeriodResult, intervalSeconds: number): void {
@@ -31,6 +33,9 @@ export function openHistory(options: HistoryOptions): ReadingHistory {
 
 /** After ingestor.start(): everything the vault holds, and the periods assembled before a crash. */
 export async function completeHistory(history: ReadingHistory, options: HistoryOptions): Promise<void> {
-  await loadReadingHistory(options.vault, options.intervalSeconds, history)
+  await loadReadingHistory(options.vault, options.intervalSeconds, {
+    into: history,
+    ...(options.onError ? { onError: options.onError } : {}),
+  })
   for (const result of options.ingestor.periods()) fillPeriod(history, result, options.intervalSeconds)
 }

@@ -17,6 +17,7 @@ type Stop = () => Promise<void> | void
 export class Lifecycle {
   readonly #started: { name: string; stop: Stop }[] = []
   readonly #log: Logger
+  readonly #born = performance.now()
 
   constructor(log: Logger) {
     this.#log = log
@@ -26,6 +27,8 @@ export class Lifecycle {
   started<T extends Service>(name: string, service: T): T
   started(name: string, stop: Stop): void
   started<T extends Service>(name: string, service: T | Stop): T | undefined {
+    // Milliseconds since the node began starting: the steps between two lines are what a slow start spends.
+    this.#log.debug('started', { service: name, ms: Math.round(performance.now() - this.#born) })
     if (typeof service === 'function') {
       this.#started.push({ name, stop: service })
       return undefined

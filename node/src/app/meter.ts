@@ -77,6 +77,9 @@ export async function startVirtualMeter(options: {
     periodSize: options.circuit.n,
     slots: options.circuit.slots,
     periodDays: config.meter.periodDays,
+    ...(config.meter.livePeriodSeconds === undefined
+      ? {}
+      : { livePeriodSeconds: config.meter.livePeriodSeconds }),
     firstPeriodStart: options.firstPeriodStart,
     stateFile: options.stateFile,
     log,

@@ -177,7 +177,12 @@ export async function startHouseholdNode(
     }
     await ingestor.start()
     lifecycle.started('ingestor', ingestor)
-    await completeHistory(history, { ingestor, vault, intervalSeconds })
+    await completeHistory(history, {
+      ingestor,
+      vault,
+      intervalSeconds,
+      onError: (error) => log.error('could not read the history back from the vault', { error }),
+    })
     await startSerialMeter({
       serial: config.serial,
       mqttUrl,

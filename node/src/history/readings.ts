@@ -35,7 +35,7 @@ export function toReading(record: MeterRecord): Reading {
   }
 }
 
-interface IntervalSample {
+export interface IntervalSample {
   time: number
   intervalWh: number
   maxPowerW: number
@@ -56,6 +56,15 @@ export interface ReadingHistory {
   query(from: number, to: number, resolution: Resolution, priceAt: (time: number) => bigint): HistoryPoint[]
   today(priceAt: (time: number) => bigint): Today
   intervals(from: number, to: number): IntervalSample[]
+  /**
+   * Takes in a history built apart (older periods read from the vault while the node already runs):
+   * its intervals merged by time (ours win on the same time), its latest reading if newer.
+   */
+  absorb(other: ReadingHistory): void
+  /** Marks the history incomplete until `loading` settles (see whenLoaded). */
+  loading(loading: Promise<void>): void
+  /** Resolves once every period the node holds is in; rejects with the load's error. Reads wait for it. */
+  whenLoaded(): Promise<void>
 }
 
 export function createReadingHistory(options: {
@@ -79,6 +88,7 @@ export function createReadingHistory(options: {
   }
 
   const intervals = (from: number, to: number) => samples.slice(firstAtOrAfter(from), firstAtOrAfter(to))
+  let loaded: Promise<void> = Promise.resolve()
 
   /** Keeps the array sorted by time and one sample per interval: the first one in wins. */
   const insert = (sample: IntervalSample): void => {
@@ -102,6 +112,32 @@ export function createReadingHistory(options: {
     fill: (time, intervalWh) => insert({ time, intervalWh, maxPowerW: 0 }),
     latest: () => latest,
     intervals,
+    absorb(other) {
+      const theirs = other.intervals(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)
+      const merged: IntervalSample[] = []
+      let i = 0
+      let j = 0
+      // One pass over both sorted arrays: a sorted insert per sample would be quadratic over a year.
+      while (i < samples.length || j < theirs.length) {
+        const a = samples[i]
+        const b = theirs[j]
+        if (b === undefined || (a !== undefined && a.time <= b.time)) {
+          merged.push(a as IntervalSample)
+          i++
+          if (b !== undefined && (a as IntervalSample).time === b.time) j++
+        } else {
+          merged.push(b)
+          j++
+        }
+      }
+      samples.splice(0, samples.length, ...merged.slice(Math.max(0, merged.length - capacity)))
+      const theirLatest = other.latest()
+      if (theirLatest && (!latest || theirLatest.seq > latest.seq)) latest = theirLatest
+    },
+    loading(promise) {
+      loaded = promise
+    },
+    whenLoaded: () => loaded,
     query(from, to, resolution, priceAt) {
       const bucket =
         resolution === 'interval' ? options.intervalSeconds : resolution === 'hour' ? 3600 : 86_400

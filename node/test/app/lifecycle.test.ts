@@ -23,8 +23,19 @@ describe('Lifecycle', () => {
 
     await Promise.all([lifecycle.stop(), lifecycle.stop()])
     expect(stopped).toEqual(['timer', 'vault', 'broker'])
-    // Each stop that worked is logged at debug level with its duration (a slow stop makes a slow restart).
+    // Each start is logged at debug level with the time since the node began starting (a slow step
+    // makes a slow start), each stop that worked with its duration (a slow stop makes a slow restart).
+    const started = (service: string) => ({
+      time: expect.any(String),
+      level: 'debug',
+      msg: 'started',
+      service,
+      ms: expect.any(Number),
+    })
     expect(log.filter((e) => e.level === 'debug')).toEqual([
+      started('broker'),
+      started('vault'),
+      started('timer'),
       { time: expect.any(String), level: 'debug', msg: 'stopped', service: 'timer', ms: expect.any(Number) },
       { time: expect.any(String), level: 'debug', msg: 'stopped', service: 'broker', ms: expect.any(Number) },
     ])

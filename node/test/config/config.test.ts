@@ -29,6 +29,18 @@ describe('node configuration', () => {
     expect(config.meter.speed).toBe(120)
   })
 
+  it("the virtual meter's live-sample period: 60 s by default, any divisor of the interval", () => {
+    const load = (args: string[], env: Record<string, string> = {}) =>
+      loadConfig({ flags: parseFlags(['--data-dir', dir, ...args]).flags, env })
+    expect(load([]).meter.livePeriodSeconds).toBe(60)
+    expect(load(['--meter-live-period', '900']).meter.livePeriodSeconds).toBe(900)
+    expect(load([], { ZKMETER_METER_LIVE_PERIOD: '10' }).meter.livePeriodSeconds).toBe(10)
+    expect(() => load(['--meter-live-period', '7'])).toThrow(
+      /option --meter-live-period must be .* dividing 900/,
+    )
+    expect(() => load(['--meter-live-period', '0'])).toThrow(ConfigError)
+  })
+
   it('an external RPC_URL turns dev conveniences off unless asked for', () => {
     const config = loadConfig({
       flags: new Map([['data-dir', dir]]),

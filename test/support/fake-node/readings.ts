@@ -34,6 +34,9 @@ export function fakeReadings(state: FakeNodeState): Pick<RoutesContext, 'history
       query: (from, to, resolution) => points(from, to, STEP[resolution]),
       today: () => ({ day: NOW - (NOW % DAY), energyWh: 8_421, costWei: '8421000000000000', powerW: 1500 }),
       intervals: () => [],
+      absorb: () => {},
+      loading: () => {},
+      whenLoaded: () => Promise.resolve(),
     },
     ingestor: {
       status: () => [{ meter: METER, ackedSeq: state.latest?.seq ?? -1 }],

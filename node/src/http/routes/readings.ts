@@ -13,12 +13,16 @@ export function readingRoutes(
   ctx: ReadingsContext,
 ): Pick<RouteHandlers, 'latestReading' | 'readings' | 'today' | 'exportCsv' | 'anomalies'> {
   return {
-    latestReading: () => {
+    latestReading: async () => {
+      // Right after a period is sealed the newest record may be in a sealed period still being read.
+      if (ctx.history.latest() === undefined) await ctx.history.whenLoaded()
       const reading = ctx.history.latest()
       if (!reading) throw new NotFoundError('no reading has arrived from the meter yet')
       return { reading }
     },
-    readings: ({ query }) => {
+    // History reads wait until every sealed period is read back after a start (history/from-vault.ts).
+    readings: async ({ query }) => {
+      await ctx.history.whenLoaded()
       const now = ctx.history.latest()?.time ?? Math.floor(Date.now() / 1000)
       const to = timeParam(query, 'to', now + 1)
       const from = timeParam(query, 'from', to - 86_400)
@@ -31,9 +35,13 @@ export function readingRoutes(
       }
       return { from, to, resolution, points: ctx.history.query(from, to, resolution, ctx.priceAt) }
     },
-    today: () => ctx.history.today(ctx.priceAt),
+    today: async () => {
+      await ctx.history.whenLoaded()
+      return ctx.history.today(ctx.priceAt)
+    },
     // Text: the route map names its media type and file name, and the registration writes it.
-    exportCsv: ({ query }) => {
+    exportCsv: async ({ query }) => {
+      await ctx.history.whenLoaded()
       const now = ctx.history.latest()?.time ?? Math.floor(Date.now() / 1000)
       const to = timeParam(query, 'to', now + 1)
       const from = timeParam(query, 'from', 0)
