@@ -110,7 +110,9 @@ describe('kill -9 during bill submission', () => {
       // `proving`. Four rounds at most.
       for (let round = 0; round < 4 && !killedIn.includes('submitting'); round++) {
         await startNode(dataDir, port)
-        const patience = Date.now() + 15_000
+        // Quiet-machine figures, stretched by the load (a busy machine proves and ingests slower).
+        const patience = Date.now() + scaledBudget(15_000)
+        const giveUp = patience + scaledBudget(30_000)
         let caught: string | undefined
         while (caught === undefined) {
           const list = await bills(port)
@@ -122,7 +124,7 @@ describe('kill -9 during bill submission', () => {
             caught = 'submitting'
             submittingId = list.find((b) => b.status === 'submitting')?.id
           } else if (Date.now() > patience && list.some((b) => b.status === 'proving')) caught = 'proving'
-          else if (Date.now() > patience + 30_000) throw new Error(`no bill was ever proving:\n${output}`)
+          else if (Date.now() > giveUp) throw new Error(`no bill was ever proving:\n${output}`)
           else await sleep(50)
         }
         await killNode('SIGKILL')

@@ -53,8 +53,11 @@ describe('automation over mosquitto', () => {
       clock.advance(2000)
       await until(() => automation.alarms.list()[0]?.reacted === true)
       expect(automation.alarms.list()).toMatchObject([{ hazard: 'gas', severity: 'deviceDidNotReact' }])
+      // The gas row of the interlock matrix (protocol/meter/interlocks.ts): sockets cut, buzzer on,
+      // and the vent fan NOT started (a motor that is not explosion-proof can ignite LPG).
       expect(relayIsOn(device.relays, 8)).toBe(false)
-      expect(relayIsOn(device.relays, 5)).toBe(true)
+      expect(relayIsOn(device.relays, 7)).toBe(true)
+      expect(relayIsOn(device.relays, 5)).toBe(false)
       const result = await automation.send({ kind: 'fanSpeed', speed: 2 })
       expect(result.status).toBe('confirmed')
     } finally {
