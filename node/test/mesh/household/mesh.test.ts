@@ -247,8 +247,9 @@ describe('household nodes as neighbours on the mesh', () => {
           return backups.find((b) => b.status === 'done')
         },
         // A day's period must close first (the meter's accelerated day), then two neighbours pin it:
-        // 44.5 s measured on a quiet machine (2026-12-07), so 60 s left no room.
-        120_000,
+        // 44.5 s measured alone on a quiet machine, 69 s beside two other system files, over 120 s in
+        // one whole-suite run (2026-12-07): three nodes prove, aggregate and gossip in this process.
+        240_000,
       )
       expect(entry.pinnedBy).toHaveLength(2)
       // Measured: sealed → first and second neighbour pin.
@@ -269,7 +270,7 @@ describe('household nodes as neighbours on the mesh', () => {
       const { restored } = await api<{ restored: string[] }>(owner, '/api/mesh/restore', { method: 'POST' })
       expect(restored).toContain(entry.manifestCid)
     },
-    scaledBudget(200_000),
+    scaledBudget(300_000),
   )
 
   it('gives the utility noisy area totals and a forecast, never one home’s value', async () => {
@@ -334,129 +335,136 @@ describe('household nodes as neighbours on the mesh', () => {
     }
   })
 
-  it('restores a wiped home’s sealed periods from its neighbours, with only its key files', async () => {
-    const owner = 2
-    const before = nodes[owner] as HouseholdNode
-    // What the neighbours hold for it: every period at least one of them confirmed pinning.
-    const { backups } = await api<MeshView>(owner, '/api/mesh')
-    const held = backups.filter((b) => b.pinnedBy.length > 0)
-    expect(held.length).toBeGreaterThan(0)
-    const listedBefore = (await before.context.vault.listPeriods()).filter((p) =>
-      held.some((b) => b.manifestCid === p.manifestCid?.toString()),
-    )
-    expect(listedBefore).toHaveLength(held.length)
-    // Each period's interval range, and what the API showed for it before the loss.
-    const ranges: { cid: string; from: number; to: number; csv: string; points: unknown }[] = []
-    for (const period of listedBefore) {
-      const times = ((await before.context.vault.readPeriod(period.manifestCid as CID)) as { time: number }[])
-        .map((r) => r.time)
-        .sort((a, b) => a - b)
-      const from = times[0] as number
-      const to = (times.at(-1) as number) + 1
-      const query = `from=${from}&to=${to}`
-      ranges.push({
-        cid: (period.manifestCid as CID).toString(),
-        from,
-        to,
-        csv: await (
-          await fetch(`${before.urls.api}/api/export.csv?${query}`, withToken(before.adminToken))
-        ).text(),
-        points: (await api<{ points: unknown }>(owner, `/api/readings?${query}&resolution=interval`)).points,
-      })
-    }
-    expect(ranges.every((r) => r.csv.split('\n').length > 10)).toBe(true)
-
-    // The disk is lost: everything but keys/ goes (vault, ingest journal, mesh keys and peer id,
-    // backups.json, meter state, bills). The node restarts from the resident's key backup alone.
-    // (stop() again in afterAll is a no-op if the restart below fails.)
-    await before.stop()
-    const config = configs[owner] as NodeConfig
-    for (const entry of await readdir(config.dataDir)) {
-      if (entry !== 'keys') await rm(join(config.dataDir, entry), { recursive: true, force: true })
-    }
-    const identity = await openHousehold(config.dataDir, { dev: true })
-    const entries: Record<string, unknown>[] = []
-    logs[owner] = entries
-    // The meter stays unplugged (no virtual meter): what comes back is only what the neighbours held.
-    // A new listen port: the neighbours' static entry for the old peer id must not find the new one.
-    const restarted = await startHouseholdNode(
-      {
-        ...config,
-        meter: { ...config.meter, simulated: false },
-        mesh: { ...config.mesh, listen: [`/ip4/127.0.0.1/tcp/${await freePort()}`] },
-      },
-      identity,
-      { log: createLogger({ sink: (entry) => void entries.push({ at: Date.now(), ...entry }) }) },
-    )
-    nodes[owner] = restarted
-    expect(restarted.context.mesh?.peerId).not.toBe(before.context.mesh?.peerId)
-    expect(await restarted.context.vault.listPeriods()).toEqual([])
-    expect(restarted.context.history.intervals(0, Number.MAX_SAFE_INTEGER)).toEqual([])
-    await waitFor(
-      'the restarted home to see both neighbours',
-      async () => {
-        const m = await api<MeshView>(owner, '/api/mesh')
-        return m.members >= HOMES - 1 && m.connectedAreaPeers >= HOMES - 1 ? true : undefined
-      },
-      30_000,
-    )
-    // No virtual meter now, so no meter key in use (a hardware meter keeps its own): the node signs for
-    // its meter with the household account the ledger registers for it, and the neighbours admit it
-    // as that meter's member under the new peer id (docs/mesh.md §11 Identity).
-    expect((await api<{ signing: boolean }>(owner, '/api/mesh')).signing).toBe(true)
-    const ownMeter = restarted.context.identity.meter.address
-    await waitFor(
-      'the neighbours to list the restarted home as a member',
-      async () =>
-        [0, 1].every(
-          (i) =>
-            nodes[i]?.context.mesh?.mesh.members.get(ownMeter)?.peerId === restarted.context.mesh?.peerId,
+  it(
+    'restores a wiped home’s sealed periods from its neighbours, with only its key files',
+    async () => {
+      const owner = 2
+      const before = nodes[owner] as HouseholdNode
+      // What the neighbours hold for it: every period at least one of them confirmed pinning.
+      const { backups } = await api<MeshView>(owner, '/api/mesh')
+      const held = backups.filter((b) => b.pinnedBy.length > 0)
+      expect(held.length).toBeGreaterThan(0)
+      const listedBefore = (await before.context.vault.listPeriods()).filter((p) =>
+        held.some((b) => b.manifestCid === p.manifestCid?.toString()),
+      )
+      expect(listedBefore).toHaveLength(held.length)
+      // Each period's interval range, and what the API showed for it before the loss.
+      const ranges: { cid: string; from: number; to: number; csv: string; points: unknown }[] = []
+      for (const period of listedBefore) {
+        const times = (
+          (await before.context.vault.readPeriod(period.manifestCid as CID)) as { time: number }[]
         )
-          ? true
-          : undefined,
-      30_000,
-    )
+          .map((r) => r.time)
+          .sort((a, b) => a - b)
+        const from = times[0] as number
+        const to = (times.at(-1) as number) + 1
+        const query = `from=${from}&to=${to}`
+        ranges.push({
+          cid: (period.manifestCid as CID).toString(),
+          from,
+          to,
+          csv: await (
+            await fetch(`${before.urls.api}/api/export.csv?${query}`, withToken(before.adminToken))
+          ).text(),
+          points: (await api<{ points: unknown }>(owner, `/api/readings?${query}&resolution=interval`))
+            .points,
+        })
+      }
+      expect(ranges.every((r) => r.csv.split('\n').length > 10)).toBe(true)
 
-    const started = Date.now()
-    const report = await api<{
-      restored: string[]
-      periods: { manifestCid: string; outcome: string; records: number; heldBy: string[] }[]
-      neighbours: { listed: number | null }[]
-    }>(owner, '/api/mesh/restore', { method: 'POST' })
-    console.info(`restore: ${report.periods.length} period(s) adopted in ${Date.now() - started} ms`)
-    expect(report.neighbours).toHaveLength(HOMES - 1)
-    for (const period of listedBefore) {
-      const cid = (period.manifestCid as CID).toString()
-      expect(report.restored).toContain(cid)
-      expect(report.periods.find((p) => p.manifestCid === cid)).toMatchObject({
-        outcome: 'adopted',
-        records: period.recordCount,
+      // The disk is lost: everything but keys/ goes (vault, ingest journal, mesh keys and peer id,
+      // backups.json, meter state, bills). The node restarts from the resident's key backup alone.
+      // (stop() again in afterAll is a no-op if the restart below fails.)
+      await before.stop()
+      const config = configs[owner] as NodeConfig
+      for (const entry of await readdir(config.dataDir)) {
+        if (entry !== 'keys') await rm(join(config.dataDir, entry), { recursive: true, force: true })
+      }
+      const identity = await openHousehold(config.dataDir, { dev: true })
+      const entries: Record<string, unknown>[] = []
+      logs[owner] = entries
+      // The meter stays unplugged (no virtual meter): what comes back is only what the neighbours held.
+      // A new listen port: the neighbours' static entry for the old peer id must not find the new one.
+      const restarted = await startHouseholdNode(
+        {
+          ...config,
+          meter: { ...config.meter, simulated: false },
+          mesh: { ...config.mesh, listen: [`/ip4/127.0.0.1/tcp/${await freePort()}`] },
+        },
+        identity,
+        { log: createLogger({ sink: (entry) => void entries.push({ at: Date.now(), ...entry }) }) },
+      )
+      nodes[owner] = restarted
+      expect(restarted.context.mesh?.peerId).not.toBe(before.context.mesh?.peerId)
+      expect(await restarted.context.vault.listPeriods()).toEqual([])
+      expect(restarted.context.history.intervals(0, Number.MAX_SAFE_INTEGER)).toEqual([])
+      await waitFor(
+        'the restarted home to see both neighbours',
+        async () => {
+          const m = await api<MeshView>(owner, '/api/mesh')
+          return m.members >= HOMES - 1 && m.connectedAreaPeers >= HOMES - 1 ? true : undefined
+        },
+        30_000,
+      )
+      // No virtual meter now, so no meter key in use (a hardware meter keeps its own): the node signs for
+      // its meter with the household account the ledger registers for it, and the neighbours admit it
+      // as that meter's member under the new peer id (docs/mesh.md §11 Identity).
+      expect((await api<{ signing: boolean }>(owner, '/api/mesh')).signing).toBe(true)
+      const ownMeter = restarted.context.identity.meter.address
+      await waitFor(
+        'the neighbours to list the restarted home as a member',
+        async () =>
+          [0, 1].every(
+            (i) =>
+              nodes[i]?.context.mesh?.mesh.members.get(ownMeter)?.peerId === restarted.context.mesh?.peerId,
+          )
+            ? true
+            : undefined,
+        30_000,
+      )
+
+      const started = Date.now()
+      const report = await api<{
+        restored: string[]
+        periods: { manifestCid: string; outcome: string; records: number; heldBy: string[] }[]
+        neighbours: { listed: number | null }[]
+      }>(owner, '/api/mesh/restore', { method: 'POST' })
+      console.info(`restore: ${report.periods.length} period(s) adopted in ${Date.now() - started} ms`)
+      expect(report.neighbours).toHaveLength(HOMES - 1)
+      for (const period of listedBefore) {
+        const cid = (period.manifestCid as CID).toString()
+        expect(report.restored).toContain(cid)
+        expect(report.periods.find((p) => p.manifestCid === cid)).toMatchObject({
+          outcome: 'adopted',
+          records: period.recordCount,
+        })
+      }
+      // The vault lists them as sealed, exactly as before the loss.
+      const listedAfter = await restarted.context.vault.listPeriods()
+      for (const period of listedBefore) expect(listedAfter).toContainEqual(period)
+      // History and export show the same intervals as before, at once.
+      for (const range of ranges) {
+        const query = `from=${range.from}&to=${range.to}`
+        expect(
+          (await api<{ points: unknown }>(owner, `/api/readings?${query}&resolution=interval`)).points,
+        ).toEqual(range.points)
+        expect(
+          await (
+            await fetch(`${restarted.urls.api}/api/export.csv?${query}`, withToken(restarted.adminToken))
+          ).text(),
+        ).toBe(range.csv)
+      }
+      // Run again: nothing new, nothing refused.
+      const again = await api<{ periods: { outcome: string }[] }>(owner, '/api/mesh/restore', {
+        method: 'POST',
       })
-    }
-    // The vault lists them as sealed, exactly as before the loss.
-    const listedAfter = await restarted.context.vault.listPeriods()
-    for (const period of listedBefore) expect(listedAfter).toContainEqual(period)
-    // History and export show the same intervals as before, at once.
-    for (const range of ranges) {
-      const query = `from=${range.from}&to=${range.to}`
-      expect(
-        (await api<{ points: unknown }>(owner, `/api/readings?${query}&resolution=interval`)).points,
-      ).toEqual(range.points)
-      expect(
-        await (
-          await fetch(`${restarted.urls.api}/api/export.csv?${query}`, withToken(restarted.adminToken))
-        ).text(),
-      ).toBe(range.csv)
-    }
-    // Run again: nothing new, nothing refused.
-    const again = await api<{ periods: { outcome: string }[] }>(owner, '/api/mesh/restore', {
-      method: 'POST',
-    })
-    expect(again.periods.every((p) => p.outcome === 'present')).toBe(true)
-    // Backed up again: the restored periods are back in the backup list (backups.json was lost).
-    const { backups: rebacked } = await api<MeshView>(owner, '/api/mesh')
-    for (const range of ranges) expect(rebacked.map((b) => b.manifestCid)).toContain(range.cid)
-  })
+      expect(again.periods.every((p) => p.outcome === 'present')).toBe(true)
+      // Backed up again: the restored periods are back in the backup list (backups.json was lost).
+      const { backups: rebacked } = await api<MeshView>(owner, '/api/mesh')
+      for (const range of ranges) expect(rebacked.map((b) => b.manifestCid)).toContain(range.cid)
+    },
+    scaledBudget(240_000),
+  )
 
   it('stops cleanly', async () => {
     const stopped = Date.now()
