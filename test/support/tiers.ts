@@ -61,6 +61,15 @@ export const SYSTEM_TESTS: readonly string[] = [
   'firmware/test/uno-sim.test.ts',
 ]
 
+/**
+ * System tests that run alone, after every other file (vitest project `system-alone`, one worker):
+ * the household mesh test runs three whole household nodes (each proving bills, aggregating every
+ * 0.16 s of real time and gossiping) in one process. Alone or beside two other system files it
+ * passes (backup pinned in 44–69 s); in whole-suite runs on 2 cores (2026-12-07) its nodes never got
+ * a backup done within 120–330 s and took 50–110 s to stop. Not traced yet (issue 15).
+ */
+export const ALONE_TESTS: readonly string[] = ['node/test/mesh/household/mesh.test.ts']
+
 /** Every test file in the repository, both tiers. */
 export const ALL_TESTS = ['{protocol,node,circuits,contracts,firmware,ui,test}/**/*.test.ts']
 
