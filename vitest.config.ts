@@ -21,7 +21,7 @@ export default defineConfig({
         extends: true,
         test: { name: 'system', include: [...SYSTEM_TESTS], exclude: [...EXCLUDED, ...ALONE_TESTS] },
       },
-      // After both (a later group order), one file at a time: tiers.ts says why.
+      // Not part of `npm test` (npm run test:mesh-household), one file at a time: tiers.ts says why.
       {
         extends: true,
         test: {
