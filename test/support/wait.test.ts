@@ -65,17 +65,6 @@ describe('waitUntil', () => {
 })
 
 describe('budgets on a busy machine', () => {
-  it('stretches the budget by the slowdown and says so when it still times out', async () => {
-    process.env.ZKM_TEST_SLOWDOWN = '3'
-    const started = Date.now()
-    // Holds after 150 ms: past the 100 ms quiet budget, within its ×3 stretch.
-    await waitUntil(() => Date.now() - started >= 150, 100, 'a slow condition')
-    expect(Date.now() - started).toBeGreaterThanOrEqual(150)
-    await expect(waitUntil(() => false, 40, 'a hang')).rejects.toThrow(
-      "timed out after 120 ms (stretched ×3.0 for the machine's load) waiting for a hang",
-    )
-  })
-
   it('measures the slowdown from the load per core, between 1 and the cap', () => {
     delete process.env.ZKM_TEST_SLOWDOWN
     const slowdown = machineSlowdown()

@@ -1,19 +1,15 @@
 /**
  * Awaiting a condition in a test: one polling loop with a deadline, so every wait in the suite fails
- * the same way, naming what it waited for and for how long. Budgets are quiet-machine figures; the
- * deadline stretches with the machine's load (load.ts), re-measured at every probe, so a wait that
- * would pass on a quiet machine also passes on a busy one, and a hang still fails.
+ * the same way, naming what it waited for and for how long.
  */
-import { machineSlowdown } from './load.ts'
 
 /** A condition that did not hold within its budget. */
 export class WaitTimeoutError extends Error {
   override name = 'WaitTimeoutError'
   readonly what: string
   readonly budgetMs: number
-  constructor(what: string, budgetMs: number, slowdown = 1) {
-    const stretched = slowdown > 1 ? ` (stretched ×${slowdown.toFixed(1)} for the machine's load)` : ''
-    super(`timed out after ${Math.round(budgetMs * slowdown)} ms${stretched} waiting for ${what}`)
+  constructor(what: string, budgetMs: number) {
+    super(`timed out after ${budgetMs} ms waiting for ${what}`)
     this.what = what
     this.budgetMs = budgetMs
   }
@@ -32,8 +28,7 @@ type Probe<T> = () => T | undefined | false | Promise<T | undefined | false>
  * Probes until `probe` returns a value other than `undefined` or `false`, and resolves with that
  * value; rejects with WaitTimeoutError once `budgetMs` has passed since the call. The probe runs
  * once more at the deadline, so a budget is never cut short by the last pause. A probe that throws
- * fails the wait at once (an error is not "not yet"). The budget is stretched by the largest
- * slowdown seen since the call (load.ts).
+ * fails the wait at once (an error is not "not yet").
  */
 export async function waitFor<T>(
   what: string,
@@ -41,15 +36,13 @@ export async function waitFor<T>(
   budgetMs: number,
   { intervalMs = 5, maxIntervalMs = 50 }: WaitOptions = {},
 ): Promise<Exclude<T, undefined | false>> {
-  const started = Date.now()
-  let slowdown = machineSlowdown()
+  const deadline = Date.now() + budgetMs
   let pause = intervalMs
   for (;;) {
     const value = await probe()
     if (value !== undefined && value !== false) return value as Exclude<T, undefined | false>
-    slowdown = Math.max(slowdown, machineSlowdown())
-    const left = started + budgetMs * slowdown - Date.now()
-    if (left <= 0) throw new WaitTimeoutError(what, budgetMs, slowdown)
+    const left = deadline - Date.now()
+    if (left <= 0) throw new WaitTimeoutError(what, budgetMs)
     await new Promise((resolve) => setTimeout(resolve, Math.min(pause, left)))
     pause = Math.min(pause * 2, maxIntervalMs)
   }
