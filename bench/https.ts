@@ -11,33 +11,22 @@
  *   node bench/https.ts            (BENCH_RSS=0 skips the two node runs)
  */
 import { spawn } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { request as httpRequest } from 'node:http'
 import { Agent, request as httpsRequest } from 'node:https'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createSecureContext } from 'node:tls'
 import { createHttpApi } from '../node/src/http/server.ts'
 import { ensureNodeCertificates } from '../node/src/tls/store.ts'
 import { BUNDLE, buildNode, NODE_RUN_FLAGS } from '../tools/build-node.mjs'
+import { freePort, rssMb } from './support/process.ts'
 
 const N = Number(process.env.BENCH_SAMPLES ?? 200)
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-    server.on('error', reject)
-  })
 }
 
 function timedGet(url: string, options: { ca?: string; agent?: Agent | false }): Promise<number> {
@@ -104,11 +93,6 @@ async function latency(): Promise<Record<string, number>> {
     await plain.stop()
     await rm(dir, { recursive: true, force: true })
   }
-}
-
-async function rssMb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '')
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
 }
 
 /** The bundled node idle for 20 s (largest of 20 samples, after the first bill-free minute's start). */

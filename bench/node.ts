@@ -26,37 +26,17 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
 import { addMqttLogin } from '../test/support/mqtt-login.ts'
 import { fetchAsAdmin } from '../test/support/node-auth.ts'
 import { BUNDLE, buildNode, NODE_RUN_FLAGS } from '../tools/build-node.mjs'
+import { freePort, rssMb } from './support/process.ts'
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 60)
 const COMPARE = process.env.BENCH_UNBUNDLED !== '0'
 const BILLS = Number(process.env.BENCH_BILLS ?? 3)
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-    server.on('error', reject)
-  })
-}
-
-async function rssMb(pid: number): Promise<number> {
-  try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8')
-    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
-  } catch {
-    return 0 // exited between listing and reading
-  }
-}
 
 async function children(pid: number): Promise<{ pid: number; cmdline: string }[]> {
   let text: string

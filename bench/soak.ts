@@ -30,11 +30,11 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { cpus, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fetchAsAdmin } from '../test/support/node-auth.ts'
 import { BUNDLE, buildNode, NODE_RUN_FLAGS } from '../tools/build-node.mjs'
+import { freePort, rssMb } from './support/process.ts'
 
 const DAYS = Number(process.env.BENCH_SOAK_DAYS ?? 365)
 const SPEED = Number(process.env.BENCH_SOAK_SPEED ?? 20_000)
@@ -51,26 +51,6 @@ process.on('SIGUSR2', () => {
 })
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-    server.on('error', reject)
-  })
-}
-
-async function rssMb(pid: number): Promise<number> {
-  try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8')
-    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
-  } catch {
-    return 0
-  }
-}
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b)
