@@ -1,7 +1,7 @@
 /**
- * The virtual meter's non-volatile memory: one JSON file replaced atomically (write + rename)
- * before any message that depends on it is published, so a killed meter resumes with the same
- * counter and never reuses a sequence number, as the firmware's checkpoint log guarantees.
+ * The virtual meter's non-volatile memory: one JSON file replaced atomically and durably (write,
+ * fsync, rename) before any message that depends on it is published, so a killed meter resumes with
+ * the same counter and never reuses a sequence number, as the firmware's checkpoint log guarantees.
  */
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import type { RelaySnapshot } from '#protocol/meter/relays.ts'
@@ -9,7 +9,7 @@ import {
   readSealedJsonSync,
   SealedStateError,
   sealedStateKey,
-  writeSealedJsonSync,
+  writeSealedJsonAtomic,
 } from '../storage/sealed-json.ts'
 import type { AccumulatorSnapshot } from './commitment.ts'
 import { MeterStateError } from './errors.ts'
@@ -48,8 +48,8 @@ export const CHECKPOINT_PURPOSE = 'virtual-meter'
 export const checkpointKey = (meterPrivateKey: Uint8Array): Uint8Array =>
   sealedStateKey(meterPrivateKey, CHECKPOINT_PURPOSE)
 
-export function writeCheckpoint(path: string, checkpoint: MeterCheckpoint, key: Uint8Array): void {
-  writeSealedJsonSync(path, checkpoint, key, CHECKPOINT_PURPOSE)
+export function writeCheckpoint(path: string, checkpoint: MeterCheckpoint, key: Uint8Array): Promise<void> {
+  return writeSealedJsonAtomic(path, checkpoint, key, CHECKPOINT_PURPOSE)
 }
 
 function corrupt(path: string, problem: string, cause?: unknown): MeterStateError {

@@ -5,9 +5,9 @@
  * closed interval into the period commitment as it goes, and signs and publishes the period close
  * at its UTC midnight. Relays, fan and hazard reactions follow the firmware's RelayController.
  *
- * All simulation work is synchronous and driven by the clock; MQTT publishing is the only async
- * part, tracked so that a manual clock's advance() resolves after the broker has accepted every
- * message it caused.
+ * All simulation work is synchronous and driven by the clock; checkpoint writes and MQTT publishing
+ * are the async parts: each publish waits for the checkpoint that covers it, and both are tracked so
+ * that a manual clock's advance() resolves after the broker has accepted every message it caused.
  */
 
 import { maxPeriodDays } from '#protocol/meter/period.ts'
@@ -54,6 +54,8 @@ export function createVirtualMeter(options: VirtualMeterOptions): VirtualMeter {
   const ctx = createMeterContext(o, publisher)
   const { sim, topic, topics, log } = ctx
   const persistence = createPersistence(ctx)
+  // Nothing leaves the meter before the checkpoint that covers it is on disk.
+  publisher.gate = persistence.durable
   const telemetry = createTelemetry(ctx)
   const record = createRecorder(ctx, persistence)
   const periods = createPeriodCloser(ctx, { record, persistence })
@@ -152,6 +154,8 @@ export function createVirtualMeter(options: VirtualMeterOptions): VirtualMeter {
       }
       publisher.client = undefined
       await closeMqtt(c, !c.connected)
+      // The last checkpoint (with the undelivered records) is on disk before stop() resolves.
+      await persistence.durable().catch((error: unknown) => log.info('saving state failed', { error }))
     })()
     return stopping
   }

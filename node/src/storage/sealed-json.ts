@@ -13,7 +13,7 @@
  * the caller rewrites it sealed at once): upgrading a node must never lose its state.
  */
 import { randomBytes } from 'node:crypto'
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js'
 import { hkdf } from '@noble/hashes/hkdf.js'
 import { sha256 } from '@noble/hashes/sha2.js'
@@ -124,16 +124,7 @@ export async function readSealedJsonFile(
   return text === undefined ? undefined : openStateText(text, key, purpose, path)
 }
 
-/** The synchronous pair, for the virtual meter (its checkpoint is written before each publish). */
-export function writeSealedJsonSync(path: string, value: unknown, key: Uint8Array, purpose: string): void {
-  const tmp = `${path}.tmp`
-  // A temp file left by a crash of an older version may be world-readable: `mode` applies only to
-  // a file this call creates.
-  rmSync(tmp, { force: true })
-  writeFileSync(tmp, sealJson(value, key, purpose), { mode: 0o600 })
-  renameSync(tmp, path)
-}
-
+/** The virtual meter reads its checkpoint synchronously, once, when it starts. */
 export function readSealedJsonSync(
   path: string,
   key: Uint8Array,

@@ -161,11 +161,14 @@ describe('virtual meter over aedes', () => {
     const closes = live()
     const starts = closes.map((m) => JSON.parse(m.payload).periodStart as number)
     expect(meter.state().recentPeriods).toEqual(starts.slice(-RECENT_PERIODS))
-    // STATE names the period the meter has open now and its rule.
-    const lastState = sub.on(meter.topics.state).at(-1)!
-    expect(
-      parseStatePayload(lastState.topic, lastState.payload, { intervalSeconds: INTERVAL }),
-    ).toMatchObject({
+    // STATE names the period the meter has open now and its rule. The broker accepted every message
+    // when advance() resolved, but the subscriber may not have read the last STATE yet: wait for it.
+    const openState = () => {
+      const last = sub.on(meter.topics.state).at(-1)
+      return last && parseStatePayload(last.topic, last.payload, { intervalSeconds: INTERVAL })
+    }
+    await waitUntil(() => openState()?.periodStart === MIDNIGHT + (RECENT_PERIODS + 2) * 86_400, 3000)
+    expect(openState()).toMatchObject({
       periodStart: MIDNIGHT + (RECENT_PERIODS + 2) * 86_400,
       periodDays: 1,
     })
