@@ -92,8 +92,29 @@ export class StreamResource<T> implements ReactiveController {
     for (const off of this.#off.splice(0)) off()
   }
 
-  /** Fetches the value again; events that arrive meanwhile are applied on top of the answer. */
-  async reload(): Promise<void> {
+  /**
+   * Fetches the value again; events that arrive meanwhile are applied on top of the answer. One fetch
+   * at a time: asked again while one runs, it fetches once more after it (a burst of events, e.g. a
+   * scene switching eight relays, costs two requests, not one per event).
+   */
+  reload(): Promise<void> {
+    if (this.#fetching) {
+      this.#again ??= this.#fetching.then(() => {
+        this.#again = undefined
+        return this.reload()
+      })
+      return this.#again
+    }
+    this.#fetching = this.#fetchOnce().finally(() => {
+      this.#fetching = undefined
+    })
+    return this.#fetching
+  }
+
+  #fetching: Promise<void> | undefined
+  #again: Promise<void> | undefined
+
+  async #fetchOnce(): Promise<void> {
     try {
       const { value, replay } = await this.#resync.snapshot(this.#options.fetch)
       this.#set(replay.reduce((v, step) => step(v), value))
