@@ -64,15 +64,12 @@ export const SYSTEM_TESTS: readonly string[] = [
 
 /**
  * System tests kept out of `npm test` for now, run by `npm run test:mesh-household` (vitest project
- * `system-alone`, one worker): the household mesh test runs three whole household nodes (each
- * proving bills, aggregating every 0.16 s of real time and gossiping) in one process. On 2026-12-07
- * it passed alone (backup pinned in 44.5 s) and beside two other system files (69 s), then failed
- * five runs of six, alone or in the suite: no backup done within 120–330 s, and 50–110 s to stop.
- * Issue 15 records it (it failed the same way before at load 2–3); until it is traced, it would
- * fail CI at random. Its parts are covered in the unit tier (node/test/mesh/*).
+ * `system-alone`, one worker). The household mesh test was here until its cause was traced (issue 15,
+ * 2026-12-07): the virtual meter's flush() chased a publish queue that never emptied on a busy
+ * machine, and its synchronous checkpoint writes blocked the shared event loop; both fixed in
+ * node/src/meter/.
  */
 export const ALONE_TESTS: readonly string[] = [
-  'node/test/mesh/household/mesh.test.ts',
   // Failed most runs at the end of 2026-12-07 ("only 1 of 3 members contributed" within its 10 s
   // share timeout), with and without that day's test-budget and aggregation changes: not traced.
   'node/test/mesh/privacy/sybil.test.ts',

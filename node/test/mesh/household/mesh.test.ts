@@ -119,7 +119,10 @@ beforeAll(async () => {
       http: { host: '127.0.0.1', port: 0 },
       chain: { rpcUrl: rpc.url, embeddedPort: 0, ledger: ledgerAddress },
       mqtt: { url: undefined, embeddedPort: 0 },
-      meter: { simulated: true, speed: SPEED, periodDays: 1 },
+      // One live sample per interval: at 5760× a sample every simulated minute is 96 signed records a
+      // second per home, each signed by its meter and verified by its node in this one process — most
+      // of its CPU, and what this test does not look at.
+      meter: { simulated: true, speed: SPEED, periodDays: 1, livePeriodSeconds: 900 },
       mesh: {
         enabled: true,
         listen: [`/ip4/127.0.0.1/tcp/${home.port}`],
@@ -184,12 +187,16 @@ describe('household nodes as neighbours on the mesh', () => {
         withToken(nodes[0]?.adminToken, { signal: abort.signal }),
       )
       const reader = (res.body as ReadableStream<Uint8Array>).getReader()
-      let text = ''
+      const decoder = new TextDecoder()
+      // Only the unfinished frame is kept: the stream carries every live reading at 5760× speed, and
+      // re-splitting all text read so far (as this test did) cost seconds of CPU in this process.
+      let tail = ''
       for (;;) {
         const { value, done } = await reader.read()
         if (done) return undefined
-        text += new TextDecoder().decode(value)
-        const frame = text.split('\n\n').find((f) => f.includes('event: notice'))
+        const frames = (tail + decoder.decode(value, { stream: true })).split('\n\n')
+        tail = frames.pop() ?? ''
+        const frame = frames.find((f) => f.includes('event: notice'))
         if (frame) return JSON.parse(frame.slice(frame.indexOf('data: ') + 6)) as NoticeView
       }
     })()
