@@ -151,6 +151,13 @@ export interface Alarm {
   holds?: { channel: number; name: string; state: 'on' | 'off' | 'locked'; why: string }[]
   /** What acknowledging it (once cleared) switches back: the states before the alarm. */
   restores?: { channel: number; name: string; on: boolean }[]
+  /**
+   * Present when the hazard went away before the node's debounce raised an alarm, but the meter's
+   * own safety reaction switched relays off (and keeps them off): `raisedAt` is when it was first
+   * seen, `clearedAt` when it was gone; `origin` says it in words ("firmware safety reaction to a
+   * 2 s gas (LPG) blip"). Acknowledging it restores the relays like any cleared alarm.
+   */
+  blip?: { durationS: number; count: number; origin: string }
 }
 
 // ── automation rules (GET/PUT /api/rules; automation/rule-schema.ts validates) ─────────────

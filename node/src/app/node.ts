@@ -154,6 +154,7 @@ export async function startHouseholdNode(
       meter,
       mesh,
       lifecycle,
+      log,
     })
 
     const stream = new SseHub()
