@@ -621,12 +621,12 @@ export class BillsView extends LitElement {
       </div>
       <div class="row">
         <button data-pay-selected ?disabled=${!this.wallet || running || readOnly || n === 0}
-          aria-label="${label} with ${this.wallet ? this.wallet.wallet.info.name : 'a browser wallet'}"
+          aria-label="${label} from ${this.wallet ? this.wallet.wallet.info.name : 'a browser wallet'}"
           @click=${() => this.#paySelected('wallet')}>${label}</button>
         ${
           devWallet
             ? html`<button class="secondary" data-pay-selected-dev ?disabled=${running || readOnly || n === 0}
-                aria-label="Pay ${n} selected with dev wallet: ${amount} from the built-in dev wallet"
+                aria-label="Pay ${n} selected with dev wallet: ${amount} in all"
                 @click=${() => this.#paySelected('dev')}>Pay ${n} selected with dev wallet</button>`
             : ''
         }
