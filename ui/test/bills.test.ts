@@ -73,7 +73,7 @@ function dailyBills(): Bill[] {
 const DUE = dailyBills().filter((b, i) => b.status === 'verified' && i < 36)
 const DUE_TOTAL = DUE.reduce((sum, b) => sum + BigInt(b.total as string), 0n)
 
-async function open(route: string, before?: (p: Page) => Promise<void>): Promise<Page> {
+async function open(route: string, before?: (p: Page) => Promise<unknown>): Promise<Page> {
   page = await browser.newPage()
   await before?.(page)
   await page.goto(`${server.url}/#${route}`)
