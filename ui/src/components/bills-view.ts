@@ -429,7 +429,9 @@ export class BillsView extends LitElement {
   /** " ≈ €29.37" after an ETH amount when the household set a display currency. */
   #equiv(wei: string | null) {
     const d = this.display
-    return d && wei !== null ? html` <span class="equiv" data-equiv>≈ ${formatDisplay(wei, d)}</span>` : ''
+    return d && wei !== null
+      ? html` <span class="equiv" data-equiv title="At ${formatRateSet(d)}, the rate you entered">≈ ${formatDisplay(wei, d)}</span>`
+      : ''
   }
 
   /** Why a verified bill has no Pay button: zero, or too small to be worth its gas. */
