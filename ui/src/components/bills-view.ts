@@ -167,7 +167,11 @@ export class BillsView extends LitElement {
   #session = new SessionController(this)
   /** The bills, kept current by `bill` events (a new bill, or a step of one), and what is due. */
   #bills = new StreamResource<BillsAnswer>(this, {
-    fetch: () => api.bills(),
+    // An offline copy kept by an older build (pwa/policy.ts OFFLINE_API) may lack due and display.
+    fetch: async () => {
+      const answer = await api.bills()
+      return { bills: answer.bills, due: answer.due ?? dueOf(answer.bills), display: answer.display ?? null }
+    },
     apply: {
       bill: (answer, bill) => {
         const bills = upsert(answer.bills, bill)
