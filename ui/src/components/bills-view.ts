@@ -464,6 +464,12 @@ export class BillsView extends LitElement {
         <dt>Transaction</dt><dd class="mono wrap" data-receipt-tx>${r.txHash}</dd>
         <dt>Block</dt><dd>${r.blockNumber ?? 'being read from the chain…'}</dd>
         <dt>Block time</dt><dd data-receipt-time>${r.paidAt === null ? 'being read from the chain…' : formatTime(r.paidAt)}</dd>
+        ${
+          // The embedded development chain's blocks start in 2020 while the virtual meter runs ahead.
+          r.paidAt !== null && r.paidAt < bill.periodEnd
+            ? html`<dd class="small muted" data-chain-clock>the chain's own clock, behind this meter's (a development chain)</dd>`
+            : ''
+        }
         <dt>Amount</dt><dd data-receipt-amount>${formatEth(r.amount)}${this.#equiv(r.amount)}</dd>
         <dt>Period</dt><dd>${period}</dd>
         <dt>Energy</dt><dd>${formatEnergy(r.energyWh)}</dd>
