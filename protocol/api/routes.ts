@@ -13,8 +13,10 @@ import type {
   Anomalies,
   Anomaly,
   Bill,
+  BillsDue,
   ChainInfo,
   CommandAnswer,
+  DisplayCurrency,
   FanSet,
   Grant,
   History,
@@ -26,6 +28,7 @@ import type {
   MeshRestoreReport,
   Notice,
   PairingCode,
+  PaymentReceipt,
   Principal,
   Privacy,
   Reading,
@@ -83,6 +86,17 @@ export const ROUTES = {
   bill: { method: 'GET', access: 'read', path: '/api/bills/:id' },
   payBill: { method: 'POST', access: 'resident', path: '/api/bills/:id/pay' },
   retryBill: { method: 'POST', access: 'resident', path: '/api/bills/:id/retry' },
+  // payments and the display currency (docs/api.md, "Payments", "Display currency")
+  payments: { method: 'GET', access: 'read', path: '/api/payments' },
+  paymentsCsv: {
+    method: 'GET',
+    access: 'read',
+    path: '/api/payments.csv',
+    text: { type: 'text/csv; charset=utf-8', filename: 'zkmeter-payments.csv' },
+  },
+  displayCurrency: { method: 'GET', access: 'read', path: '/api/settings/display-currency' },
+  setDisplayCurrency: { method: 'PUT', access: 'resident', path: '/api/settings/display-currency' },
+  clearDisplayCurrency: { method: 'DELETE', access: 'resident', path: '/api/settings/display-currency' },
   // home
   relays: { method: 'GET', access: 'read', path: '/api/relays' },
   setRelay: { method: 'POST', access: 'resident', path: '/api/relays/:channel' },
@@ -147,10 +161,28 @@ export interface RouteTypes {
   today: { query: never; body: never; answer: Today }
   exportCsv: { query: { from?: number; to?: number }; body: never; answer: string }
   anomalies: { query: { since?: number }; body: never; answer: Anomalies }
-  bills: { query: never; body: never; answer: { bills: Bill[] } }
+  /** `due`: what the unpaid bills owe; `display`: the household's display currency (protocol/money.ts). */
+  bills: {
+    query: never
+    body: never
+    answer: { bills: Bill[]; due: BillsDue; display: DisplayCurrency | null }
+  }
   bill: { query: never; body: never; answer: { bill: Bill } }
   payBill: { query: never; body: never; answer: { txHash: string; bill: Bill } }
   retryBill: { query: never; body: never; answer: { bill: Bill } }
+  payments: {
+    query: never
+    body: never
+    answer: { payments: PaymentReceipt[]; display: DisplayCurrency | null }
+  }
+  paymentsCsv: { query: never; body: never; answer: string }
+  displayCurrency: { query: never; body: never; answer: { display: DisplayCurrency | null } }
+  setDisplayCurrency: {
+    query: never
+    body: { currency: string; rate: string }
+    answer: { display: DisplayCurrency | null }
+  }
+  clearDisplayCurrency: { query: never; body: never; answer: { display: DisplayCurrency | null } }
   relays: { query: never; body: never; answer: Relays }
   /** `confirm`: a person's explicit override of a safety interlock (SafetyConfirmationRequiredError without). */
   setRelay: { query: never; body: { on: boolean; confirm?: boolean }; answer: RelaySwitched }

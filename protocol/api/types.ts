@@ -45,6 +45,41 @@ export interface BillFailure {
   reprove: boolean
 }
 
+export type { DisplayCurrency } from '../money.ts'
+
+/**
+ * GET /api/payments: one paid bill's receipt, from the ledger's BillPaid event (docs/api.md,
+ * "Payments"), with the bill's public figures. `blockNumber`/`paidAt` are null until the node has
+ * read the event's block (a second or so after the payment).
+ */
+export interface PaymentReceipt {
+  billId: string
+  chainBillId: string
+  periodStart: number
+  periodEnd: number
+  energyWh: number
+  /** Wei, decimal: the amount paid (the bill's total). */
+  amount: string
+  tariffId: string | null
+  commitment: string
+  cidDigest: string
+  submitTx: string | null
+  txHash: string
+  payer: string
+  blockNumber: number | null
+  /** Unix seconds: the paying block's timestamp. */
+  paidAt: number | null
+}
+
+/** GET /api/bills's `due`: the bills on the ledger not paid yet that owe something (protocol/money.ts). */
+export interface BillsDue {
+  /** Wei, decimal. */
+  total: string
+  count: number
+  /** Verified bills whose total is zero or below the "nothing to pay" threshold. */
+  nothingToPay: number
+}
+
 /** GET /api/bills, GET /api/bills/:id, the `bill` stream event. */
 export interface Bill {
   id: string
@@ -151,6 +186,13 @@ export interface Alarm {
   holds?: { channel: number; name: string; state: 'on' | 'off' | 'locked'; why: string }[]
   /** What acknowledging it (once cleared) switches back: the states before the alarm. */
   restores?: { channel: number; name: string; on: boolean }[]
+  /**
+   * Present when the hazard went away before the node's debounce raised an alarm, but the meter's
+   * own safety reaction switched relays off (and keeps them off): `raisedAt` is when it was first
+   * seen, `clearedAt` when it was gone; `origin` says it in words ("firmware safety reaction to a
+   * 2 s gas (LPG) blip"). Acknowledging it restores the relays like any cleared alarm.
+   */
+  blip?: { durationS: number; count: number; origin: string }
 }
 
 // ── automation rules (GET/PUT /api/rules; automation/rule-schema.ts validates) ─────────────

@@ -43,6 +43,7 @@ export const SYSTEM_TESTS: readonly string[] = [
   // browsers
   'ui/test/components.test.ts',
   'ui/test/safety.test.ts',
+  'ui/test/bills.test.ts',
   'ui/test/e2e.test.ts',
   'ui/test/a11y.test.ts',
   'ui/test/resident-answers.test.ts',

@@ -113,6 +113,41 @@ describe('alarms that can be finished', () => {
     expect(await row.getByRole('button').count()).toBe(0)
   })
 
+  it('says why the sockets are off after a gas blip too short to raise an alarm, and acknowledging restores them', async () => {
+    // What the node lists after a 2 s gas blip (node/test/automation/alarm-persistence.test.ts):
+    // the meter's own reaction switched the sockets off and keeps them off.
+    server.state.alarms.push({
+      ...CLEARED_GAS,
+      id: 'gas-blip',
+      raisedAt: '2026-12-07T14:02:00.000Z',
+      clearedAt: '2026-12-07T14:02:02.000Z',
+      holds: [
+        {
+          channel: 8,
+          name: 'Appliance circuits',
+          state: 'off',
+          why: "the meter's own safety reaction to a 2 s gas (LPG) blip switched it off, too short for the node to raise an alarm; it stays off until you acknowledge it",
+        },
+      ],
+      blip: { durationS: 2, count: 1, origin: 'firmware safety reaction to a 2 s gas (LPG) blip' },
+    })
+    const p = await open('/safety')
+    const banner = p.getByRole('alert', { name: 'Alarms not acknowledged' })
+    await expect.poll(() => banner.count(), { timeout: scaledBudget(5000) }).toBe(1)
+    const text = await banner.textContent()
+    expect(text).toContain('Gas leak detected — short blip, not acknowledged')
+    expect(text).toContain('Firmware safety reaction to a 2 s gas (LPG) blip, ended')
+    expect(text).toContain('still held: Appliance circuits off')
+    const row = p.locator('li[data-alarm="gas-blip"]')
+    expect(await row.locator('[data-blip]').textContent()).toContain(
+      'Firmware safety reaction to a 2 s gas (LPG) blip',
+    )
+    expect(await row.textContent()).toContain('too short for the node to raise an alarm')
+    await row.getByRole('button', { name: 'Acknowledge Gas leak detected alarm' }).click()
+    await expect.poll(() => banner.count()).toBe(0)
+    expect(server.state.alarms[0]!.state).toBe('acknowledged')
+  })
+
   it('says on the Home relays which relay an alarm holds off and how to get it back', async () => {
     server.state.alarms.push(CLEARED_GAS)
     const p = await open('/home')

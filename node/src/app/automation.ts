@@ -6,6 +6,7 @@
 
 import { join } from 'node:path'
 import { meterTopicName } from '#protocol/topics.ts'
+import { openAlarmStore } from '../automation/alarm-store.ts'
 import { openRuleStore, type RuleStore } from '../automation/rule-store.ts'
 import { type Automation, createAutomation } from '../automation/service.ts'
 import type { NodeConfig } from '../config.ts'
@@ -60,20 +61,31 @@ export async function startAutomation(options: {
   meter: `0x${string}`
   mesh: HouseholdMesh | undefined
   lifecycle: Lifecycle
+  log: Logger
 }): Promise<{ automation: Automation; rules: RuleStore }> {
-  const { meter, mesh, lifecycle } = options
+  const { meter, mesh, lifecycle, log } = options
   const client = await connectMqtt(options.mqttUrl, {
     clientId: `zkmeter-automation-${meter.slice(2, 10)}`,
     ...options.credentials,
   })
   lifecycle.started('automation MQTT client', () => closeMqtt(client))
   const rules = await openRuleStore(join(options.dataDir, 'rules.json'))
+  // Open alarms survive a restart: the meter keeps their relays latched off meanwhile.
+  const alarmStore = await openAlarmStore(join(options.dataDir, 'alarms.json'), {
+    onError: (error) => log.error('could not save the open alarms', { error }),
+  })
+  if (alarmStore.problem) log.error(alarmStore.problem.message, { error: alarmStore.problem })
   const automation = createAutomation({
     client,
     meter: meterTopicName(meter),
     rules: rules.current(),
-    ...(mesh ? { alarms: { broadcast: mesh.broadcastAlarm } } : {}),
+    alarms: {
+      restore: alarmStore.restored,
+      onChange: alarmStore.save,
+      ...(mesh ? { broadcast: mesh.broadcastAlarm } : {}),
+    },
   })
+  lifecycle.started('open-alarms file', { stop: alarmStore.flush })
   await automation.start()
   lifecycle.started('automation', automation)
   await publishDiscovery(client, discoveryConfigs({ meter: meterTopicName(meter) }))

@@ -2,11 +2,13 @@
  * Billing wired to this home: verified periods go to the biller (proved in the prover process,
  * submitted to the ledger), and the ledger's BillPaid marks bills paid whoever paid them.
  */
+
 import type { LedgerClient } from '../../../contracts/ts/ledger.ts'
 import { type Biller, createBiller } from '../billing/biller.ts'
+import { type DisplayCurrencyStore, openDisplayCurrencyStore } from '../billing/display-currency.ts'
 import { isTransientChainError, ledgerBillingChain } from '../billing/ledger-chain.ts'
 import { ledgerPolicyWarning } from '../billing/ledger-policy.ts'
-import { createPaymentWatch } from '../billing/payment-watch.ts'
+import { createPaymentWatch, paymentLedger } from '../billing/payment-watch.ts'
 import { periodInputs } from '../billing/period-inputs.ts'
 import type { ProcessProver } from '../billing/prover/prover-process.ts'
 import { type BillStore, openBillStore } from '../billing/store.ts'
@@ -130,7 +132,7 @@ export function watchPayments(options: {
   lifecycle: Lifecycle
   log: Logger
 }): void {
-  const watch = createPaymentWatch(options)
+  const watch = createPaymentWatch({ ...options, ledger: paymentLedger(options.ledger) })
   const paidWatch = setInterval(() => {
     watch.check().catch((error) => options.log.warn('payment watch failed', { error }))
   }, 1000)
@@ -161,4 +163,11 @@ export async function trackTariffPrices(options: {
   options.lifecycle.started('tariff prices', () => clearInterval(priceTimer))
   return (time: number) =>
     prices.length === 0 ? 0n : (prices[Math.floor((time % 86_400) / intervalSeconds) % prices.length] ?? 0n)
+}
+
+/** The resident's display currency (billing/display-currency.ts); an unreadable file is logged, not fatal. */
+export async function openDisplayCurrency(dataDir: string, log: Logger): Promise<DisplayCurrencyStore> {
+  const store = await openDisplayCurrencyStore(dataDir)
+  if (store.problem) log.error(store.problem.message, { error: store.problem })
+  return store
 }

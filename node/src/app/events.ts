@@ -14,6 +14,7 @@ import type { Logger } from '../log/logger.ts'
 
 const ALARM_EVENTS = [
   'raised',
+  'blipped',
   'reactivated',
   'reacted',
   'escalated',

@@ -28,7 +28,7 @@ import { nodeTlsCredentials } from '../tls/index.ts'
 import { createDeviceRegistry } from '../voice/devices.ts'
 import { type ApiUrls, startApi } from './api.ts'
 import { startAutomation, startBroker } from './automation.ts'
-import { startBilling, trackTariffPrices, watchPayments } from './billing.ts'
+import { openDisplayCurrency, startBilling, trackTariffPrices, watchPayments } from './billing.ts'
 import { connectChain } from './chain.ts'
 import { routeEvents } from './events.ts'
 import { completeHistory, openHistory } from './history.ts'
@@ -154,6 +154,7 @@ export async function startHouseholdNode(
       meter,
       mesh,
       lifecycle,
+      log,
     })
 
     const stream = new SseHub()
@@ -234,6 +235,7 @@ export async function startHouseholdNode(
       vault,
       bills,
       biller,
+      displayCurrency: await openDisplayCurrency(config.dataDir, log),
       grants: openGrantStore(config.dataDir),
       history,
       automation,

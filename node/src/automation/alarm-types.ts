@@ -48,10 +48,18 @@ export interface Alarm {
   before?: { relays: number; fanSpeed: number }
   /** The commands the node sent to restore the state before the alarm when it closed. */
   restored?: RelayCommand[]
+  /**
+   * Set when the hazard went away before the debounce raised an alarm (a blip): the meter's own
+   * safety reaction still switched its relays off and latched them, so the node lists the blip as
+   * a cleared alarm (never sent to the neighbours) to say why they are off and to restore them on
+   * acknowledgement. `durationMs`: the latest blip's length; `count`: blips since it was opened.
+   */
+  blip?: { durationMs: number; count: number }
 }
 
 export type AlarmEvent =
   | 'raised'
+  | 'blipped'
   | 'reactivated'
   | 'reacted'
   | 'escalated'
@@ -79,6 +87,8 @@ export function createAlarmEmitter(
 ): EmitAlarm {
   return (event, alarm) => {
     events.emit(event, structuredClone(alarm))
+    // A blip never became an alarm here: the neighbours hear of real alarms only.
+    if (alarm.blip !== undefined) return
     if (event === 'raised' || event === 'escalated' || event === 'closed') {
       const s = structuredClone(alarm)
       try {

@@ -63,6 +63,10 @@ export interface AlarmManagerOptions {
   broadcast?: (alarm: Alarm, event: 'raised' | 'escalated' | 'closed') => unknown
   /** Closed alarms kept for the history query. */
   historySize?: number
+  /** Open alarms saved before a restart (alarm-store.ts): they stay open, latched as they were. */
+  restore?: readonly Alarm[]
+  /** Called with the open alarms after every change, to save them (alarm-store.ts). */
+  onChange?: (open: Alarm[]) => void
 }
 
 export interface AlarmManager {
@@ -100,8 +104,19 @@ export function createAlarmManager(options: AlarmManagerOptions): AlarmManager {
   const maxResends = positive('maxResends', options.maxResends, 5)
   const historySize = positive('historySize', options.historySize, 100)
   const events = new EventEmitter<AlarmEvents>()
-  const emit = createAlarmEmitter(events, options.broadcast)
+  const emitEvent = createAlarmEmitter(events, options.broadcast)
   const open = new Map<Hazard, OpenAlarm>()
+  for (const alarm of options.restore ?? [])
+    if (alarm.closedAt === undefined)
+      open.set(alarm.hazard, { alarm: structuredClone(alarm), timer: undefined })
+  // Every change to an open alarm goes through an event: save the open alarms after each.
+  const openAlarms = () => [...open.values()].map((e) => e.alarm)
+  const emit: typeof emitEvent = (event, alarm) => {
+    emitEvent(event, alarm)
+    options.onChange?.(structuredClone(openAlarms()))
+  }
+  /** When each hazard was first seen while no alarm of it was active, and the debounce not yet done. */
+  const pendingSince = new Map<Hazard, number>()
   const history: Alarm[] = []
   let running = false
   let counter = 0
@@ -120,7 +135,15 @@ export function createAlarmManager(options: AlarmManagerOptions): AlarmManager {
   const snapshot = (alarm: Alarm): Alarm => structuredClone(alarm)
 
   function raise(hazard: Hazard, now: number): void {
+    pendingSince.delete(hazard)
     let entry = open.get(hazard)
+    if (entry?.alarm.blip !== undefined) {
+      // Blips were only listed here: this one lasted, and is a real alarm from now on (raised, and
+      // sent to the neighbours), keeping the state before the first blip to restore.
+      open.delete(hazard)
+      calm = entry.alarm.before ?? calm
+      entry = undefined
+    }
     if (entry !== undefined) {
       // Still latched from an earlier episode: the same alarm becomes active again.
       const { alarm } = entry
@@ -214,6 +237,41 @@ export function createAlarmManager(options: AlarmManagerOptions): AlarmManager {
     if (entry.alarm.acknowledgedAt !== undefined) close(hazard, entry)
   }
 
+  /**
+   * The hazard went away before the debounce raised it. The meter reacted at once all the same
+   * (its interlock switched the relays off and keeps them off), so the blip is listed as a cleared
+   * alarm: the Safety page says why those relays are off, and acknowledging it restores them.
+   * Repeated blips of one hazard count on the same entry; a latched real alarm absorbs them.
+   */
+  function blip(hazard: Hazard, since: number, now: number): void {
+    const entry = open.get(hazard)
+    if (entry !== undefined) {
+      if (entry.alarm.blip === undefined) return
+      entry.alarm.blip = { durationMs: now - since, count: entry.alarm.blip.count + 1 }
+      entry.alarm.clearedAt = now
+      emit('blipped', entry.alarm)
+      return
+    }
+    counter++
+    const expected = HAZARD_REACTIONS[hazard].map((e) => ({ ...e }))
+    const alarm: Alarm = {
+      id: `${hazard}-${since}-${counter}`,
+      hazard,
+      severity: 'alarm',
+      raisedAt: since,
+      active: false,
+      clearedAt: now,
+      // What can still be seen of the meter's reaction: the relays it forced off are off.
+      reacted: expected.filter((e) => !e.on).every((e) => watch.relays[e.channel - 1] === false),
+      resends: 0,
+      expected,
+      ...(calm === undefined ? {} : { before: { ...calm } }),
+      blip: { durationMs: now - since, count: 1 },
+    }
+    open.set(hazard, { alarm, timer: undefined })
+    emit('blipped', alarm)
+  }
+
   function findOpen(id: string): [Hazard, OpenAlarm] | undefined {
     for (const [hazard, entry] of open) if (entry.alarm.id === id) return [hazard, entry]
     return undefined
@@ -229,6 +287,8 @@ export function createAlarmManager(options: AlarmManagerOptions): AlarmManager {
     events,
     start() {
       running = true
+      // A restored alarm whose reaction was never confirmed gets its deadline again.
+      for (const entry of open.values()) if (entry.alarm.active && !entry.alarm.reacted) watch.arm(entry)
     },
     stop() {
       running = false
@@ -244,9 +304,15 @@ export function createAlarmManager(options: AlarmManagerOptions): AlarmManager {
       for (const hazard of HAZARDS) {
         const entry = open.get(hazard)
         const present = (reading.hazards & HAZARD_BIT[hazard]) !== 0
-        const change = debounce.observe(hazard, present, entry?.alarm.active === true, now)
+        const active = entry?.alarm.active === true
+        const change = debounce.observe(hazard, present, active, now)
+        if (present && !active && !pendingSince.has(hazard)) pendingSince.set(hazard, now)
         if (change === 'raise') raise(hazard, now)
         else if (change === 'clear' && entry !== undefined) clear(hazard, entry, now)
+        else if (!present && pendingSince.has(hazard)) {
+          blip(hazard, pendingSince.get(hazard) as number, now)
+          pendingSince.delete(hazard)
+        }
       }
       for (const entry of open.values()) watch.check(entry)
       if (reading.hazards === 0 && open.size === 0)

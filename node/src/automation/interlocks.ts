@@ -136,6 +136,14 @@ interface AlarmLike {
   expected: readonly { channel: number; on: boolean }[]
   before?: { relays: number; fanSpeed: number }
   restored?: readonly RelayCommand[]
+  blip?: { durationMs: number; count: number }
+}
+
+/** "a 2 s gas (LPG) blip" (several: "3 gas (LPG) blips, the last 2 s"), for the reasons below. */
+export function blipWords(hazard: HazardName, blip: { durationMs: number; count: number }): string {
+  const seconds = `${Math.max(1, Math.round(blip.durationMs / 1000))} s`
+  const label = INTERLOCKS[hazard].label
+  return blip.count === 1 ? `a ${seconds} ${label} blip` : `${blip.count} ${label} blips, the last ${seconds}`
 }
 
 /**
@@ -160,7 +168,11 @@ export function alarmHolds(alarm: AlarmLike): {
           : r.action === 'forcedOff'
             ? ('off' as const)
             : ('locked' as const),
-      why: alarm.active ? r.why : 'the meter keeps it off after the alarm, until you acknowledge it',
+      why: alarm.active
+        ? r.why
+        : alarm.blip !== undefined
+          ? `the meter's own safety reaction to ${blipWords(alarm.hazard, alarm.blip)} switched it off, too short for the node to raise an alarm; it stays off until you acknowledge it`
+          : 'the meter keeps it off after the alarm, until you acknowledge it',
     }))
   if (alarm.closedAt !== undefined) {
     const restores = (alarm.restored ?? []).map((c) =>

@@ -132,7 +132,13 @@ export interface Biller extends EventEmitter<{ bill: [BillRecord] }> {
    * with UnknownBillError.
    */
   retry(id: string): Promise<BillRecord>
-  markPaid(chainBillId: string, paidTx: `0x${string}`, paidBy: `0x${string}`): Promise<BillRecord | undefined>
+  markPaid(
+    chainBillId: string,
+    paidTx: `0x${string}`,
+    paidBy: `0x${string}`,
+    /** The receipt's block, its time and the amount, once read from the ledger's event. */
+    receipt?: Pick<BillRecord, 'paidBlock' | 'paidAt' | 'paidAmount'>,
+  ): Promise<BillRecord | undefined>
   /** Waits for the bills in flight (tests, shutdown). */
   idle(): Promise<void>
   stop(): void
@@ -439,12 +445,16 @@ export function createBiller(options: BillerOptions): Biller {
     wake() {
       for (const done of [...sleepers]) done()
     },
-    async markPaid(chainBillId: string, paidTx: `0x${string}`, paidBy: `0x${string}`) {
+    async markPaid(chainBillId: string, paidTx: `0x${string}`, paidBy: `0x${string}`, receipt = {}) {
       const bill = store.list().find((b) => b.chainBillId?.toLowerCase() === chainBillId.toLowerCase())
       if (!bill) return bill
-      // Paid once; a second call only corrects the receipt (the ledger's event names the real one).
-      if (bill.status === 'paid' && bill.paidTx === paidTx && bill.paidBy === paidBy) return bill
-      return update(bill.id, { status: 'paid', paidTx, paidBy })
+      // Paid once; a second call only corrects or completes the receipt (the ledger's event names the real one).
+      const complete = Object.entries(receipt).every(([k, v]) => bill[k as keyof BillRecord] === v)
+      if (bill.status === 'paid' && bill.paidTx === paidTx && bill.paidBy === paidBy && complete) return bill
+      // A correction to another transaction drops the old one's block and time unless given anew.
+      const stale =
+        bill.paidTx === paidTx ? {} : { paidBlock: undefined, paidAt: undefined, paidAmount: undefined }
+      return update(bill.id, { status: 'paid', paidTx, paidBy, ...stale, ...receipt })
     },
     async idle() {
       while (running.size > 0) await Promise.all([...running.values()])

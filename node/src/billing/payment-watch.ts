@@ -5,7 +5,7 @@
  * submission transaction were once recorded instead, and the wallet's correct receipt then vanished
  * on reload. Bills recorded that way are corrected once from the event.
  */
-import type { Payment } from '../../../contracts/ts/ledger.ts'
+import type { LedgerClient, Payment } from '../../../contracts/ts/ledger.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Biller } from './biller.ts'
 import type { BillRecord, BillStore } from './store.ts'
@@ -14,6 +14,21 @@ import type { BillRecord, BillStore } from './store.ts'
 export interface PaymentLedger {
   billStatus(billId: string): Promise<{ paid: boolean }>
   payment(billId: string): Promise<Payment | undefined>
+  /** The block's timestamp (unix s), for the receipt's time; absent: the receipt has no time. */
+  blockTime?(blockNumber: number): Promise<number | undefined>
+}
+
+/** The ledger's reads the watch needs, with the paying block's time from its provider. */
+export function paymentLedger(ledger: LedgerClient): PaymentLedger {
+  const provider = ledger.contract.runner?.provider
+  return {
+    billStatus: (id) => ledger.billStatus(id),
+    payment: (id) => ledger.payment(id),
+    blockTime: async (n) => {
+      const block = await provider?.getBlock(n)
+      return block ? Number(block.timestamp) : undefined
+    },
+  }
 }
 
 export interface PaymentWatch {
@@ -33,6 +48,11 @@ function receiptSuspect(bill: BillRecord): boolean {
   )
 }
 
+/** A paid bill recorded before receipts kept their block and time (or paid by the dev route). */
+function receiptIncomplete(bill: BillRecord): boolean {
+  return bill.status === 'paid' && bill.chainBillId !== undefined && bill.paidBlock === undefined
+}
+
 export function createPaymentWatch(options: {
   bills: Pick<BillStore, 'list'>
   biller: Pick<Biller, 'markPaid'>
@@ -48,7 +68,12 @@ export function createPaymentWatch(options: {
     const payment = await ledger.payment(bill.chainBillId)
     // Paid per the bill's slot but the event not yet visible to this provider: the next pass.
     if (payment === undefined) return
-    await biller.markPaid(bill.chainBillId, payment.transactionHash, payment.payer)
+    const paidAt = await ledger.blockTime?.(payment.blockNumber)
+    await biller.markPaid(bill.chainBillId, payment.transactionHash, payment.payer, {
+      paidBlock: payment.blockNumber,
+      paidAmount: payment.amount.toString(),
+      ...(paidAt === undefined ? {} : { paidAt }),
+    })
   }
 
   async function once(): Promise<void> {
@@ -57,9 +82,10 @@ export function createPaymentWatch(options: {
       const onChain = bill as BillRecord & { chainBillId: `0x${string}` }
       if (bill.status === 'verified') {
         if ((await ledger.billStatus(bill.chainBillId)).paid) await record(onChain)
-      } else if (receiptSuspect(bill) && !corrected.has(bill.id)) {
+      } else if ((receiptSuspect(bill) || receiptIncomplete(bill)) && !corrected.has(bill.id)) {
         corrected.add(bill.id)
-        options.log.info('correcting a payment recorded without its BillPaid event', { bill: bill.id })
+        if (receiptSuspect(bill))
+          options.log.info('correcting a payment recorded without its BillPaid event', { bill: bill.id })
         await record(onChain)
       }
     }

@@ -47,6 +47,11 @@ export interface BillRecord {
   submitTx?: `0x${string}`
   paidTx?: `0x${string}`
   paidBy?: `0x${string}`
+  /** The paying transaction's block and its time (unix s), from the ledger: the receipt view. */
+  paidBlock?: number
+  paidAt?: number
+  /** Wei, decimal: what the BillPaid event says was paid (the ledger takes exactly the total). */
+  paidAmount?: string
   error?: { name: string; message: string }
   /** Why the last attempt failed, classified (failures.ts): set while retrying automatically and when failed. */
   failure?: BillFailure

@@ -21,6 +21,7 @@ import type { RuleStore } from '../automation/rule-store.ts'
 import type { RuleEngine } from '../automation/rules.ts'
 import type { Automation } from '../automation/service.ts'
 import type { Biller } from '../billing/biller.ts'
+import type { DisplayCurrencyStore } from '../billing/display-currency.ts'
 import type { BillStore } from '../billing/store.ts'
 import type { ChainHealth } from '../chain/resilient-provider.ts'
 import type { NodeConfig } from '../config.ts'
@@ -57,6 +58,8 @@ export interface HouseholdContext {
   vault: Vault
   bills: BillStore
   biller: Biller
+  /** The household's display currency for Ether bills (billing/display-currency.ts). */
+  displayCurrency: DisplayCurrencyStore
   /** The resident's list of the grants given (privacy page). */
   grants: GrantStore
   history: ReadingHistory
@@ -140,6 +143,7 @@ export interface RoutesContext {
   }
   vault: Pick<Vault, 'grant'>
   bills: Pick<BillStore, 'list' | 'get'>
+  displayCurrency: Pick<DisplayCurrencyStore, 'get' | 'set'>
   biller: Pick<Biller, 'markPaid' | 'retry'>
   grants: GrantStore
   history: ReadingHistory

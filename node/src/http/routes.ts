@@ -20,6 +20,7 @@ import type { HouseholdContext, RoutesContext } from './context.ts'
 import { billRoutes } from './routes/bills.ts'
 import { homeRoutes } from './routes/home.ts'
 import { meshRoutes } from './routes/mesh.ts'
+import { paymentRoutes } from './routes/payments.ts'
 import { privacyRoutes } from './routes/privacy.ts'
 import { readingRoutes } from './routes/readings.ts'
 import { safetyRoutes } from './routes/safety.ts'
@@ -33,6 +34,7 @@ export function routeHandlers(ctx: RoutesContext): RouteHandlers {
     ...statusRoutes(ctx),
     ...readingRoutes(ctx),
     ...billRoutes(ctx),
+    ...paymentRoutes(ctx),
     ...homeRoutes(ctx),
     ...safetyRoutes(ctx),
     ...meshRoutes(ctx),

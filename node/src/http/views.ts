@@ -6,7 +6,7 @@
 
 import type { Alarm as AlarmView, Bill as BillView } from '#protocol/api/types.ts'
 import type { Alarm } from '../automation/alarms.ts'
-import { alarmHolds } from '../automation/interlocks.ts'
+import { alarmHolds, blipWords } from '../automation/interlocks.ts'
 import type { BillRecord } from '../billing/store.ts'
 
 export function billView(bill: BillRecord): BillView {
@@ -59,5 +59,14 @@ export function alarmView(alarm: Alarm): AlarmView {
     severity: alarm.severity === 'deviceDidNotReact' ? 'escalated' : 'alarm',
     resends: alarm.resends,
     ...alarmHolds(alarm),
+    ...(alarm.blip === undefined
+      ? {}
+      : {
+          blip: {
+            durationS: Math.round(alarm.blip.durationMs / 100) / 10,
+            count: alarm.blip.count,
+            origin: `firmware safety reaction to ${blipWords(alarm.hazard, alarm.blip)}`,
+          },
+        }),
   }
 }

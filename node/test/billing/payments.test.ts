@@ -15,7 +15,8 @@ import { deployLedger, type LedgerClient } from '../../../contracts/ts/ledger.ts
 import { scaledBudget } from '../../../test/support/load.ts'
 import { createBiller } from '../../src/billing/biller.ts'
 import { isTransientChainError, ledgerBillingChain } from '../../src/billing/ledger-chain.ts'
-import { createPaymentWatch } from '../../src/billing/payment-watch.ts'
+import { createPaymentWatch, paymentLedger } from '../../src/billing/payment-watch.ts'
+import { paymentsOf } from '../../src/billing/payments.ts'
 import { circuitProver } from '../../src/billing/prover/prover.ts'
 import { type BillRecord, openBillStore } from '../../src/billing/store.ts'
 import { silentLogger } from '../../src/log/logger.ts'
@@ -76,10 +77,32 @@ describe('a bill paid from another account', () => {
 
       // The resident pays the first from a browser wallet: the node sees only the chain.
       const paid = await browserWallet.payBill(verified[0]?.chainBillId as string)
-      const watch = createPaymentWatch({ bills: store, biller, ledger: household, log: silentLogger })
+      const watch = createPaymentWatch({
+        bills: store,
+        biller,
+        ledger: paymentLedger(household),
+        log: silentLogger,
+      })
       await watch.check()
       const recorded = store.get(a.id) as BillRecord
       expect(recorded.status).toBe('paid')
+      // The receipt view's block, block time and amount, from the event's block.
+      const block = await env.provider.getBlock(paid.blockNumber)
+      expect(recorded).toMatchObject({
+        paidBlock: paid.blockNumber,
+        paidAt: block?.timestamp,
+        paidAmount: verified[0]?.total,
+      })
+      expect(paymentsOf(store.list())).toEqual([
+        expect.objectContaining({
+          billId: a.id,
+          txHash: paid.hash,
+          amount: verified[0]?.total,
+          blockNumber: paid.blockNumber,
+          paidAt: block?.timestamp,
+          commitment: verified[0]?.commitment,
+        }),
+      ])
       expect(recorded.paidTx).toBe(paid.hash)
       expect(recorded.paidTx).not.toBe(recorded.submitTx)
       expect(recorded.paidBy?.toLowerCase()).toBe(env.signers[2]?.address.toLowerCase())

@@ -5,6 +5,7 @@
  * announce them on the stream as the node does.
  */
 import type { Bill } from '#protocol/api/types.ts'
+import { checkCurrencyCode, parseRate } from '#protocol/money.ts'
 import { BillNotFailedError } from '../../../node/src/billing/failures.ts'
 import type { BillRecord } from '../../../node/src/billing/store.ts'
 import type { RoutesContext } from '../../../node/src/http/context.ts'
@@ -35,6 +36,14 @@ export function recordOf(view: Bill): BillRecord {
     ...(view.submitTx === null ? {} : { submitTx: hex(view.submitTx) }),
     ...(view.paidTx === null ? {} : { paidTx: hex(view.paidTx) }),
     ...(view.paidBy === null ? {} : { paidBy: hex(view.paidBy) }),
+    // The receipt's block and time as the payment watch records them (a fixed hour after the period).
+    ...(view.status === 'paid' && view.paidTx !== null
+      ? {
+          paidBlock: 1000 + (Math.floor(view.periodStart / 86_400) % 1000),
+          paidAt: view.periodEnd + 3600,
+          paidAmount: view.total ?? '0',
+        }
+      : {}),
     ...(view.error === null ? {} : { error: view.error }),
     ...(view.failure === null ? {} : { failure: { ...view.failure, step: 'proving' as const } }),
     ...(view.nextAttemptAt === null ? {} : { nextAttemptAt: view.nextAttemptAt }),
@@ -48,7 +57,7 @@ export function recordOf(view: Bill): BillRecord {
 export function fakeBills(
   state: FakeNodeState,
   publish: (bill: Bill) => void,
-): Pick<RoutesContext, 'bills' | 'biller'> {
+): Pick<RoutesContext, 'bills' | 'biller' | 'displayCurrency'> {
   const find = (id: string) => state.bills.find((b) => b.id === id)
   /** The node announces each change of a bill on the stream (the `bill` event is its view). */
   const announce = (view: Bill, change: Partial<Bill>, afterMs: number) =>
@@ -62,6 +71,21 @@ export function fakeBills(
       get: (id) => {
         const view = find(id)
         return view && recordOf(view)
+      },
+    },
+    // The node's validation (protocol/money.ts), kept in the fixture instead of a file.
+    displayCurrency: {
+      get: () => (state.displayCurrency === null ? null : { ...state.displayCurrency }),
+      async set(input) {
+        state.displayCurrency =
+          input === null
+            ? null
+            : {
+                currency: checkCurrencyCode(input.currency),
+                rate: parseRate(input.rate).text,
+                setAt: new Date().toISOString(),
+              }
+        return state.displayCurrency === null ? null : { ...state.displayCurrency }
       },
     },
     biller: {

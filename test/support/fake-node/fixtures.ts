@@ -9,6 +9,7 @@ import type {
   Alarm,
   Bill,
   BillStatus,
+  DisplayCurrency,
   LedgerTariff,
   MeshReport,
   MeshRestoreReport,
@@ -116,6 +117,8 @@ export interface FakeNodeState {
   /** Requests received, "METHOD path" plus JSON body, for assertions. */
   requests: { method: string; path: string; body: unknown }[]
   tariffs: LedgerTariff[]
+  /** The household's display currency (PUT /api/settings/display-currency), none at first. */
+  displayCurrency: DisplayCurrency | null
 }
 
 export function initialState(): FakeNodeState {
@@ -125,6 +128,7 @@ export function initialState(): FakeNodeState {
     relays: Array.from({ length: 8 }, (_, i) => ({ channel: i + 1, on: [0, 3, 7].includes(i), known: true })),
     fanSpeed: 2,
     origins: [],
+    displayCurrency: null,
     alarms: [],
     notices: [
       {

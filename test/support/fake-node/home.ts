@@ -36,6 +36,7 @@ export function alarmOf(view: AlarmView): Alarm {
     // Acknowledged and cleared: the node has closed it.
     ...(acknowledgedAt !== undefined && !view.active ? { closedAt: acknowledgedAt } : {}),
     expected: HAZARD_REACTIONS[hazard].map((e) => ({ ...e })),
+    ...(view.blip ? { blip: { durationMs: view.blip.durationS * 1000, count: view.blip.count } } : {}),
   }
 }
 

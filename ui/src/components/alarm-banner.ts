@@ -31,6 +31,17 @@ export function holdsText(a: Alarm): string {
     .join(', ')
 }
 
+/**
+ * Why relays are off after a hazard too short for the node to raise an alarm (a blip): "Firmware
+ * safety reaction to a 2 s gas (LPG) blip at 14:02:05 (3 blips): no alarm was raised, ...".
+ */
+export function blipText(a: Alarm): string {
+  if (!a.blip) return ''
+  const at = new Date(a.clearedAt ?? a.raisedAt).toLocaleTimeString()
+  const origin = a.blip.origin.charAt(0).toUpperCase() + a.blip.origin.slice(1)
+  return `${origin}, ended ${at}: shorter than the node waits before raising an alarm, but the meter switched its safety relays at once and keeps them off.`
+}
+
 /** What acknowledging a cleared alarm switches back, in words. */
 export function restoreText(a: Alarm): string {
   const restores = a.restores ?? []
@@ -199,7 +210,8 @@ export class AlarmBanner extends LitElement {
     if (a.state === 'cleared') {
       const held = holdsText(a)
       return html`<div>
-        <strong>${KIND_TEXT[a.kind] ?? a.kind} — cleared, not acknowledged</strong>
+        <strong>${KIND_TEXT[a.kind] ?? a.kind} — ${a.blip ? 'short blip' : 'cleared'}, not acknowledged</strong>
+        ${a.blip ? html`<div data-blip>${blipText(a)}</div>` : ''}
         <div>The hazard has gone${held ? `; still held: ${held}` : ''}. ${restoreText(a)}</div>
         <div class="small">
           Raised ${new Date(a.raisedAt).toLocaleString()} · cleared

@@ -1,13 +1,34 @@
 import { css, html, LitElement } from 'lit'
+import { ROUTES } from '#protocol/api/routes.ts'
+import { isDue, isNothingToPay, NOTHING_TO_PAY_BELOW_WEI, totalDue } from '#protocol/money.ts'
 import { api, errorText } from '../lib/api.ts'
-import { formatEnergy, formatEth, formatPeriod, formatTime, shorten } from '../lib/format.ts'
+import { type BillFilter, filterBills, yearsOf } from '../lib/bill-filter.ts'
+import {
+  formatDisplay,
+  formatEnergy,
+  formatEth,
+  formatPeriod,
+  formatRateSet,
+  formatTime,
+  shorten,
+} from '../lib/format.ts'
 import { SessionController } from '../lib/session.ts'
 import { StreamResource } from '../lib/stream-resource.ts'
-import type { Bill, Status } from '../lib/types.ts'
-import { type ChainInfo, ensureChain, type Receipt, sendPayment, waitForReceipt } from '../lib/wallet.ts'
+import type { Bill, BillsDue, DisplayCurrency, PaymentReceipt, Status } from '../lib/types.ts'
+import {
+  type ChainInfo,
+  checkBalance,
+  ensureChain,
+  type PayOutcome,
+  payInTurn,
+  type Receipt,
+  sendPayment,
+  waitForReceipt,
+} from '../lib/wallet.ts'
 import { type Load, renderLoad } from './load-state.ts'
 import { shared } from './styles.ts'
 import type { ConnectedWallet } from './wallet-panel.ts'
+import './display-currency-form.ts'
 import './wallet-panel.ts'
 
 const STATUS_TEXT: Record<Bill['status'], string> = {
@@ -39,6 +60,34 @@ function upsert(bills: Bill[], bill: Bill): Bill[] {
   return i === -1 ? [...bills, bill] : bills.map((b) => (b.id === bill.id ? bill : b))
 }
 
+/** GET /api/bills: the bills, what is due and the display currency. */
+interface BillsAnswer {
+  bills: Bill[]
+  due: BillsDue
+  display: DisplayCurrency | null
+}
+
+/** The due figures after a bill event, by the node's own rule (protocol/money.ts). */
+function dueOf(bills: readonly Bill[]): BillsDue {
+  const { total, count } = totalDue(bills)
+  return { total: total.toString(), count, nothingToPay: bills.filter(isNothingToPay).length }
+}
+
+/** A payment of several bills in progress (or done): each bill's outcome. */
+interface Batch {
+  via: string
+  outcomes: PayOutcome<Bill>[]
+  error?: string
+}
+
+const OUTCOME_TEXT: Record<PayOutcome<Bill>['state'], string> = {
+  waiting: 'waiting',
+  paying: 'paying…',
+  paid: 'paid',
+  failed: 'failed',
+  skipped: 'not tried',
+}
+
 /** Bills with their proof status, and paying them from a browser wallet or the dev wallet. */
 /** Marks a bill figure the ledger publishes (anyone can read it) or one that stays on this node. */
 const PUBLIC = html`<span class="badge" data-visibility="public" title="Public: on the chain, anyone can read it">public</span>`
@@ -49,6 +98,9 @@ export class BillsView extends LitElement {
     wallet: { state: true },
     payments: { state: true },
     retries: { state: true },
+    filter: { state: true },
+    selected: { state: true },
+    batch: { state: true },
   }
   static override styles = [
     shared,
@@ -86,6 +138,21 @@ export class BillsView extends LitElement {
         font-size: 1.3rem;
         font-weight: 650;
       }
+      .equiv {
+        font-size: 1rem;
+        font-weight: 400;
+        color: var(--muted);
+      }
+      .select-bill {
+        font-size: 0.9rem;
+      }
+      ol.outcomes {
+        padding-left: 1.25rem;
+        margin: 0.5rem 0;
+      }
+      ol.outcomes li[data-outcome='failed'] {
+        color: var(--danger);
+      }
       @media (max-width: 420px) {
         dl {
           grid-template-columns: 1fr;
@@ -98,10 +165,25 @@ export class BillsView extends LitElement {
   ]
   /** A read-only device sees the controls disabled (the node refuses them too: 403). */
   #session = new SessionController(this)
-  /** The bills, kept current by `bill` events (a new bill, or a step of one). */
-  #bills = new StreamResource<Bill[]>(this, {
-    fetch: async () => (await api.bills()).bills,
-    apply: { bill: (bills, bill) => upsert(bills, bill) },
+  /** The bills, kept current by `bill` events (a new bill, or a step of one), and what is due. */
+  #bills = new StreamResource<BillsAnswer>(this, {
+    // An offline copy kept by an older build (pwa/policy.ts OFFLINE_API) may lack due and display.
+    fetch: async () => {
+      const answer = await api.bills()
+      return { bills: answer.bills, due: answer.due ?? dueOf(answer.bills), display: answer.display ?? null }
+    },
+    apply: {
+      bill: (answer, bill) => {
+        const bills = upsert(answer.bills, bill)
+        return { ...answer, bills, due: dueOf(bills) }
+      },
+    },
+  })
+  /** The receipts of paid bills (GET /api/payments), read again when a bill is paid or its receipt completes. */
+  #payments = new StreamResource<PaymentReceipt[]>(this, {
+    fetch: async () => (await api.payments()).payments,
+    reloadOn: { bill: (bill) => bill.status === 'paid' },
+    keepOnError: true,
   })
   /** Whether the node holds a dev wallet; read again on every reconnect. */
   #status = new StreamResource<Status | undefined>(this, {
@@ -110,6 +192,10 @@ export class BillsView extends LitElement {
   declare wallet: ConnectedWallet | undefined
   declare payments: Record<string, Payment>
   declare retries: Record<string, Retry>
+  declare filter: BillFilter
+  /** Bills ticked for "pay selected", by id. */
+  declare selected: ReadonlySet<string>
+  declare batch: Batch | undefined
   #chain: ChainInfo | undefined
 
   constructor() {
@@ -117,10 +203,18 @@ export class BillsView extends LitElement {
     this.wallet = undefined
     this.payments = {}
     this.retries = {}
+    this.filter = { status: 'all', period: 'all', from: '', to: '' }
+    this.selected = new Set()
+    this.batch = undefined
   }
 
   get bills(): Load<Bill[]> {
-    return this.#bills.state
+    const s = this.#bills.state
+    return s.state === 'ready' ? { state: 'ready', value: s.value.bills } : s
+  }
+
+  get display(): DisplayCurrency | null {
+    return this.#bills.value?.display ?? null
   }
 
   get status(): Status | undefined {
@@ -128,11 +222,14 @@ export class BillsView extends LitElement {
   }
 
   async reload(): Promise<void> {
-    await Promise.all([this.#bills.reload(), this.#status.reload()])
+    await Promise.all([this.#bills.reload(), this.#status.reload(), this.#payments.reload()])
   }
 
   #upsert(bill: Bill): void {
-    this.#bills.update((bills) => upsert(bills, bill))
+    this.#bills.update((answer) => {
+      const bills = upsert(answer.bills, bill)
+      return { ...answer, bills, due: dueOf(bills) }
+    })
   }
 
   #setPayment(id: string, payment: Payment): void {
@@ -149,27 +246,103 @@ export class BillsView extends LitElement {
       const chain = this.#chain
       this.#setPayment(bill.id, { step: `Checking your wallet is on ${chain.chainName}…` })
       await ensureChain(provider, chain)
-      this.#setPayment(bill.id, { step: 'Confirm the payment in your wallet…' })
-      const txHash = await sendPayment(provider, chain, wallet.account, {
-        chainBillId: bill.chainBillId,
-        total: bill.total,
-      })
-      this.#setPayment(bill.id, { step: 'Waiting for the transaction to be mined…', txHash })
-      const receipt = await waitForReceipt(provider, txHash)
-      this.#setPayment(bill.id, { step: 'Paid: the ledger recorded your payment.', txHash, receipt })
+      await this.#walletPay(bill, wallet, chain)
     } catch (error) {
       this.#setPayment(bill.id, { step: '', error: errorText(error) })
     }
   }
 
+  /** Sends one bill's payment from the wallet (on the right chain already) and waits for its receipt. */
+  async #walletPay(bill: Bill, wallet: ConnectedWallet, chain: ChainInfo): Promise<string> {
+    const { provider } = wallet.wallet
+    this.#setPayment(bill.id, { step: 'Confirm the payment in your wallet…' })
+    const txHash = await sendPayment(provider, chain, wallet.account, {
+      chainBillId: bill.chainBillId as string,
+      total: bill.total as string,
+    })
+    this.#setPayment(bill.id, { step: 'Waiting for the transaction to be mined…', txHash })
+    const receipt = await waitForReceipt(provider, txHash)
+    this.#setPayment(bill.id, { step: 'Paid: the ledger recorded your payment.', txHash, receipt })
+    return txHash
+  }
+
   async #payWithDevWallet(bill: Bill): Promise<void> {
+    try {
+      await this.#devPay(bill)
+    } catch {
+      // #devPay shows the failure on the bill.
+    }
+  }
+
+  async #devPay(bill: Bill): Promise<string> {
     this.#setPayment(bill.id, { step: 'Paying from the dev wallet…' })
     try {
       const { txHash, bill: updated } = await api.payBill({ params: { id: bill.id } })
       this.#upsert(updated)
       this.#setPayment(bill.id, { step: 'Paid from the dev wallet.', txHash })
+      return txHash
     } catch (error) {
-      this.#setPayment(bill.id, { step: '', error: `The dev wallet payment failed: ${errorText(error)}` })
+      const message = `The dev wallet payment failed: ${errorText(error)}`
+      this.#setPayment(bill.id, { step: '', error: message })
+      throw new Error(message)
+    }
+  }
+
+  /** The ticked bills still due, oldest period first (the order the ledger billed them). */
+  #selectedBills(): Bill[] {
+    const bills = this.bills.state === 'ready' ? this.bills.value : []
+    return bills
+      .filter((b) => this.selected.has(b.id) && isDue(b))
+      .sort((a, b) => a.periodStart - b.periodStart)
+  }
+
+  #toggle(bill: Bill, on: boolean): void {
+    const next = new Set(this.selected)
+    if (on) next.add(bill.id)
+    else next.delete(bill.id)
+    this.selected = next
+  }
+
+  /**
+   * Pays the ticked bills one after another (the ledger takes one payBill per bill), from the
+   * connected wallet (its chain and the balance for all of them checked first, then one prompt per
+   * bill) or the dev wallet, showing each bill's outcome (lib/wallet.ts payInTurn).
+   */
+  async #paySelected(via: 'wallet' | 'dev'): Promise<void> {
+    const bills = this.#selectedBills()
+    const wallet = this.wallet
+    if (bills.length === 0 || (via === 'wallet' && !wallet)) return
+    const name = via === 'dev' || !wallet ? 'the dev wallet' : wallet.wallet.info.name
+    this.batch = { via: name, outcomes: bills.map((item) => ({ item, state: 'waiting' })) }
+    try {
+      let payOne: (bill: Bill) => Promise<string>
+      if (via === 'wallet' && wallet) {
+        this.#chain ??= await api.chain()
+        const chain = this.#chain
+        await ensureChain(wallet.wallet.provider, chain)
+        const total = bills.reduce((sum, b) => sum + BigInt(b.total as string), 0n)
+        await checkBalance(
+          wallet.wallet.provider,
+          wallet.account,
+          total,
+          `the ${bills.length} selected bills`,
+        )
+        payOne = async (bill) => {
+          try {
+            return await this.#walletPay(bill, wallet, chain)
+          } catch (error) {
+            this.#setPayment(bill.id, { step: '', error: errorText(error) })
+            throw error
+          }
+        }
+      } else payOne = (bill) => this.#devPay(bill)
+      const outcomes = await payInTurn(bills, payOne, (o) => {
+        this.batch = { via: name, outcomes: o }
+      })
+      const paid = new Set(outcomes.filter((o) => o.state === 'paid').map((o) => o.item.id))
+      this.selected = new Set([...this.selected].filter((id) => !paid.has(id)))
+    } catch (error) {
+      this.batch = { via: name, outcomes: this.batch?.outcomes ?? [], error: errorText(error) }
     }
   }
 
@@ -257,17 +430,81 @@ export class BillsView extends LitElement {
     </div>`
   }
 
+  /** " ≈ €29.37" after an ETH amount when the household set a display currency. */
+  #equiv(wei: string | null) {
+    const d = this.display
+    return d && wei !== null
+      ? html` <span class="equiv" data-equiv title="At ${formatRateSet(d)}, the rate you entered">≈ ${formatDisplay(wei, d)}</span>`
+      : ''
+  }
+
+  /** Why a verified bill has no Pay button: zero, or too small to be worth its gas. */
+  #nothingToPay(bill: Bill) {
+    const wei = BigInt(bill.total ?? '0')
+    return html`<p class="ok" data-nothing-to-pay>
+      <strong>Nothing to pay.</strong>
+      ${
+        wei === 0n
+          ? 'This bill is 0 ETH.'
+          : `This bill is ${wei.toLocaleString('en-US')} wei, less than ${formatEth(NOTHING_TO_PAY_BELOW_WEI)}: paying it would cost far more in gas than it settles.`
+      }
+      It stays on the ledger as it is.
+    </p>`
+  }
+
+  /** A paid bill's receipt, from the ledger's BillPaid event (GET /api/payments). */
+  #receipt(bill: Bill) {
+    const r = this.#payments.value?.find((p) => p.billId === bill.id)
+    if (bill.status !== 'paid' || !r) return ''
+    const period = formatPeriod(bill.periodStart, bill.periodEnd)
+    return html`<details data-receipt-view>
+      <summary>Receipt</summary>
+      <dl aria-label="Receipt for ${period}">
+        <dt>Paid by</dt><dd class="mono wrap" data-receipt-payer>${r.payer}</dd>
+        <dt>Transaction</dt><dd class="mono wrap" data-receipt-tx>${r.txHash}</dd>
+        <dt>Block</dt><dd>${r.blockNumber ?? 'being read from the chain…'}</dd>
+        <dt>Block time</dt><dd data-receipt-time>${r.paidAt === null ? 'being read from the chain…' : formatTime(r.paidAt)}</dd>
+        ${
+          // The embedded development chain's blocks start in 2020 while the virtual meter runs ahead.
+          r.paidAt !== null && r.paidAt < bill.periodEnd
+            ? html`<dd class="small muted" data-chain-clock>the chain's own clock, behind this meter's (a development chain)</dd>`
+            : ''
+        }
+        <dt>Amount</dt><dd data-receipt-amount>${formatEth(r.amount)}${this.#equiv(r.amount)}</dd>
+        <dt>Period</dt><dd>${period}</dd>
+        <dt>Energy</dt><dd>${formatEnergy(r.energyWh)}</dd>
+        <dt>Tariff</dt><dd>${r.tariffId ?? '—'}</dd>
+        <dt>Commitment</dt><dd class="mono wrap">${r.commitment}</dd>
+        <dt>Readings CID digest</dt><dd class="mono wrap">${r.cidDigest}</dd>
+        <dt>Proof tx</dt><dd class="mono wrap">${r.submitTx ?? '—'}</dd>
+      </dl>
+      <p class="small muted">Every figure of this receipt is public on the chain.${this.display ? ` The ${this.display.currency} amount uses today's rate you entered, not the rate on the day of payment.` : ''}</p>
+    </details>`
+  }
+
   #bill(bill: Bill) {
-    const payable = bill.status === 'verified' && bill.total !== null && bill.chainBillId !== null
+    const payable = isDue(bill) && bill.chainBillId !== null
+    const nothing = isNothingToPay(bill)
     const p = this.payments[bill.id]
-    const busy = p !== undefined && p.step !== '' && !p.receipt && !p.error && !p.step.startsWith('Paid')
+    const busy =
+      (p !== undefined && p.step !== '' && !p.receipt && !p.error && !p.step.startsWith('Paid')) ||
+      this.#batchRunning()
     const devWallet = this.status?.chain.devWallet === true
+    const period = formatPeriod(bill.periodStart, bill.periodEnd)
     return html`<article class="card bill" aria-labelledby="bill-${bill.id}" data-bill=${bill.id}>
       <header>
-        <h3 id="bill-${bill.id}">${formatPeriod(bill.periodStart, bill.periodEnd)}</h3>
-        <span class="badge ${bill.status}" data-status=${bill.status}>${STATUS_TEXT[bill.status] ?? bill.status}</span>
+        <h3 id="bill-${bill.id}">${period}</h3>
+        ${
+          payable
+            ? html`<label class="inline select-bill"><input type="checkbox" data-select .checked=${this.selected.has(bill.id)}
+                ?disabled=${this.#batchRunning() || this.#session.readOnly}
+                @change=${(e: Event) => this.#toggle(bill, (e.target as HTMLInputElement).checked)} />
+                Select<span class="visually-hidden"> the bill for ${period}</span></label>`
+            : ''
+        }
+        <span class="badge ${bill.status}" data-status=${nothing ? 'nothing-to-pay' : bill.status}>${nothing ? 'nothing to pay' : (STATUS_TEXT[bill.status] ?? bill.status)}</span>
       </header>
-      <div class="total"><span>${bill.total === null ? 'total pending proof' : formatEth(bill.total)}</span> ${bill.total === null ? '' : PUBLIC}</div>
+      <div class="total"><span>${bill.total === null ? 'total pending proof' : formatEth(bill.total)}</span>${this.#equiv(bill.total)} ${bill.total === null ? '' : PUBLIC}</div>
       <dl>
         <dt>Period ${PUBLIC}</dt><dd>${formatPeriod(bill.periodStart, bill.periodEnd)}</dd>
         <dt>Energy ${PUBLIC}</dt><dd>${formatEnergy(bill.energyWh)}</dd>
@@ -298,12 +535,143 @@ export class BillsView extends LitElement {
             ${this.wallet ? '' : html`<p class="small muted">Connect a wallet above to pay${devWallet ? ', or use the dev wallet of this development chain' : ''}.</p>`}`
           : ''
       }
+      ${nothing ? this.#nothingToPay(bill) : ''}
       ${this.#payment(bill)}
+      ${this.#receipt(bill)}
     </article>`
   }
 
+  #batchRunning(): boolean {
+    return (
+      this.batch?.outcomes.some((o) => o.state === 'waiting' || o.state === 'paying') === true &&
+      !this.batch.error
+    )
+  }
+
+  /** Total due, the display currency's equivalent and the payments CSV. */
+  #due(answer: BillsAnswer) {
+    const { due, display } = answer
+    const csv = ROUTES.paymentsCsv
+    return html`<section class="card" aria-labelledby="due-h" data-due>
+      <h3 id="due-h">Total due</h3>
+      <p class="total"><span data-total-due>${formatEth(due.total)}</span>${this.#equiv(due.total)}</p>
+      <p class="small" data-due-count>
+        ${due.count === 0 ? 'Nothing to pay: no bill on the ledger is waiting for payment.' : `${due.count} unpaid bill${due.count === 1 ? '' : 's'} on the ledger.`}
+        ${due.nothingToPay > 0 ? `${due.nothingToPay} bill${due.nothingToPay === 1 ? ' has' : 's have'} nothing to pay (0 ETH or less than ${formatEth(NOTHING_TO_PAY_BELOW_WEI)}).` : ''}
+      </p>
+      ${
+        display
+          ? html`<p class="small muted" data-due-rate>${display.currency} amounts at ${formatRateSet(display)}: the rate you entered, not a market price.</p>`
+          : html`<p class="small muted">Amounts are in ETH, the currency of the tariff. To see them in your own currency too, enter a rate under Display currency below.</p>`
+      }
+      <p><a href=${csv.path} download=${csv.text.filename} data-download-payments>Download payments (CSV)</a></p>
+    </section>`
+  }
+
+  #filters(bills: Bill[], shown: number) {
+    const f = this.filter
+    const thisYear = new Date().getUTCFullYear()
+    const set = (change: Partial<BillFilter>) => {
+      this.filter = { ...this.filter, ...change }
+    }
+    return html`<section class="card" aria-labelledby="filter-h">
+      <h3 id="filter-h">Show</h3>
+      <div class="row">
+        <label>Bills
+          <select data-filter-status @change=${(e: Event) => set({ status: (e.target as HTMLSelectElement).value as BillFilter['status'] })}>
+            <option value="all" ?selected=${f.status === 'all'}>All</option>
+            <option value="unpaid" ?selected=${f.status === 'unpaid'}>Unpaid</option>
+            <option value="paid" ?selected=${f.status === 'paid'}>Paid</option>
+            <option value="open" ?selected=${f.status === 'open'}>Not on the ledger yet</option>
+          </select></label>
+        <label>Period
+          <select data-filter-period @change=${(e: Event) => set({ period: (e.target as HTMLSelectElement).value })}>
+            <option value="all" ?selected=${f.period === 'all'}>All periods</option>
+            ${yearsOf(bills).map(
+              (y) =>
+                html`<option value=${String(y)} ?selected=${f.period === String(y)}>${y}${y === thisYear ? ' (this year)' : ''}</option>`,
+            )}
+            <option value="range" ?selected=${f.period === 'range'}>Dates from … to …</option>
+          </select></label>
+        ${
+          f.period === 'range'
+            ? html`<label>From <input type="date" data-filter-from .value=${f.from}
+                  @change=${(e: Event) => set({ from: (e.target as HTMLInputElement).value })} /></label>
+                <label>To <input type="date" data-filter-to .value=${f.to}
+                  @change=${(e: Event) => set({ to: (e.target as HTMLInputElement).value })} /></label>`
+            : ''
+        }
+      </div>
+      <p class="small muted" role="status" data-shown>Showing ${shown} of ${bills.length} bill${bills.length === 1 ? '' : 's'}.</p>
+    </section>`
+  }
+
+  /** Select the unpaid bills shown, pay them all, and each one's outcome. */
+  #paySeveral(shownDue: Bill[]) {
+    const selected = this.#selectedBills()
+    const batch = this.batch
+    if (shownDue.length === 0 && !batch) return ''
+    const total = selected.reduce((sum, b) => sum + BigInt(b.total as string), 0n)
+    const running = this.#batchRunning()
+    const readOnly = this.#session.readOnly
+    const devWallet = this.status?.chain.devWallet === true
+    const amount = `${formatEth(total)}${this.display ? `, ≈ ${formatDisplay(total, this.display)}` : ''}`
+    const n = selected.length
+    const label = `Pay ${n} selected (${amount})`
+    const done = batch?.outcomes.filter((o) => o.state === 'paid').length ?? 0
+    const current = batch?.outcomes.findIndex((o) => o.state === 'paying') ?? -1
+    return html`<section class="card" aria-labelledby="several-h" data-pay-several>
+      <h3 id="several-h">Pay several</h3>
+      <div class="row">
+        <button class="secondary" ?disabled=${running || readOnly || shownDue.length === 0}
+          @click=${() => {
+            this.selected = new Set([...this.selected, ...shownDue.map((b) => b.id)])
+          }}>Select all ${shownDue.length} unpaid shown</button>
+        <button class="secondary" ?disabled=${running || n === 0} @click=${() => {
+          this.selected = new Set()
+        }}>Clear selection</button>
+      </div>
+      <div class="row">
+        <button data-pay-selected ?disabled=${!this.wallet || running || readOnly || n === 0}
+          aria-label="${label} from ${this.wallet ? this.wallet.wallet.info.name : 'a browser wallet'}"
+          @click=${() => this.#paySelected('wallet')}>${label}</button>
+        ${
+          devWallet
+            ? html`<button class="secondary" data-pay-selected-dev ?disabled=${running || readOnly || n === 0}
+                aria-label="Pay ${n} selected with dev wallet: ${amount} in all"
+                @click=${() => this.#paySelected('dev')}>Pay ${n} selected with dev wallet</button>`
+            : ''
+        }
+      </div>
+      <p class="small muted">The ledger takes one payment per bill, so they are paid one after another, oldest first${this.wallet ? ', and your wallet asks you to confirm each' : ''}. A bill that fails does not stop the others; declining in the wallet or too little ETH stops the rest.</p>
+      ${
+        batch
+          ? html`<div data-batch>
+              <p role="status">${
+                running
+                  ? `Paying ${current + 1} of ${batch.outcomes.length} with ${batch.via}…`
+                  : `Done: ${done} of ${batch.outcomes.length} paid with ${batch.via}.`
+              }</p>
+              ${batch.error ? html`<p class="error" role="alert">${batch.error}</p>` : ''}
+              <ol class="outcomes small" aria-label="Payment of the selected bills">
+                ${batch.outcomes.map(
+                  (o) => html`<li data-outcome=${o.state}>
+                    ${formatPeriod(o.item.periodStart, o.item.periodEnd)}, ${formatEth(o.item.total)}: <strong>${OUTCOME_TEXT[o.state]}</strong>
+                    ${o.txHash ? html` · <span class="mono" title=${o.txHash}>${shorten(o.txHash)}</span>` : ''}
+                    ${o.message ? html` · ${o.message}` : ''}
+                  </li>`,
+                )}
+              </ol>
+            </div>`
+          : ''
+      }
+    </section>`
+  }
+
   override render() {
+    const answer = this.#bills.value
     return html`<h1>Bills</h1>
+      ${answer && answer.bills.length > 0 ? this.#due(answer) : ''}
       <section class="card" aria-labelledby="wallet-h">
         <h3 id="wallet-h">Wallet</h3>
         <zkm-wallet-panel @wallet-change=${(e: CustomEvent<ConnectedWallet | undefined>) => {
@@ -312,14 +680,27 @@ export class BillsView extends LitElement {
         ${this.status?.chain.devWallet ? html`<p class="small muted">This node runs the embedded development chain: the dev wallet pays without any browser wallet.</p>` : ''}
       </section>
       ${renderLoad(
-        this.bills,
-        (bills) =>
-          bills.length === 0
-            ? html`<p class="card muted">No bills yet. The first one appears when the meter closes its billing period.</p>`
-            : html`${[...bills].reverse().map((b) => this.#bill(b))}`,
+        this.#bills.state,
+        (answer) => {
+          const { bills } = answer
+          if (bills.length === 0)
+            return html`<p class="card muted">No bills yet. The first one appears when the meter closes its billing period.</p>`
+          const shown = filterBills(bills, this.filter)
+          return html`${this.#filters(bills, shown.length)}
+            ${this.#paySeveral(shown.filter(isDue))}
+            ${shown.length === 0 ? html`<p class="card muted" data-none-shown>No bill matches these filters.</p>` : ''}
+            ${[...shown].reverse().map((b) => this.#bill(b))}`
+        },
         () => void this.reload(),
         'bills',
-      )}`
+      )}
+      <section class="card" aria-labelledby="currency-h">
+        <h3 id="currency-h">Display currency</h3>
+        <zkm-display-currency .display=${this.display}
+          @display-change=${(e: CustomEvent<DisplayCurrency | null>) => {
+            this.#bills.update((answer) => ({ ...answer, display: e.detail }))
+          }}></zkm-display-currency>
+      </section>`
   }
 }
 customElements.define('zkm-bills-view', BillsView)

@@ -4,7 +4,7 @@ import { api, errorText } from '../lib/api.ts'
 import { SessionController } from '../lib/session.ts'
 import { StreamResource } from '../lib/stream-resource.ts'
 import { type Alarm, type Notice, noticeKind } from '../lib/types.ts'
-import { KIND_TEXT, needsAcknowledging, restoreText } from './alarm-banner.ts'
+import { blipText, KIND_TEXT, needsAcknowledging, restoreText } from './alarm-banner.ts'
 import { renderLoad } from './load-state.ts'
 import { shared } from './styles.ts'
 import '../pwa/notification-toggle.ts'
@@ -106,6 +106,7 @@ export class SafetyView extends LitElement {
       <div><strong>${kind}</strong>${a.severity === 'escalated' ? ' (escalated)' : ''} · <span data-state>${stateText(a)}</span></div>
       <div class="small muted">Raised ${when(a.raisedAt)}${a.clearedAt ? ` · cleared ${when(a.clearedAt)}` : ''} ·
         ${a.deviceReacted ? 'the meter reacted' : 'the meter has not confirmed its reaction'}</div>
+      ${a.blip ? html`<p class="small" data-blip>${blipText(a)}</p>` : ''}
       ${
         holds.length === 0
           ? ''

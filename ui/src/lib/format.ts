@@ -2,6 +2,8 @@
  * Number formatting for people: every value carries its unit, and amounts of Ether are computed
  * with bigint so a wei total (a decimal string in the API) is never rounded through a float.
  */
+import type { DisplayCurrency } from '#protocol/api/types.ts'
+import { currencyDigits, displayDecimal, RATE_DECIMALS } from '#protocol/money.ts'
 
 const WEI_PER_ETH = 10n ** 18n
 
@@ -103,4 +105,38 @@ export function formatPeriod(start: number, end: number): string {
 export function shorten(value: string | null | undefined, head = 10, tail = 6): string {
   if (typeof value !== 'string' || value === '') return '—'
   return value.length <= head + tail + 1 ? value : `${value.slice(0, head)}…${value.slice(-tail)}`
+}
+
+/**
+ * An amount in a currency, from a plain decimal ("2870.00", exact: Intl formats decimal strings
+ * without going through a float): "€2,870.00", "¥4,401". `minDigits` defaults to the currency's.
+ */
+export function formatMoney(decimal: string, currency: string, maxDigits?: number): string {
+  const digits = currencyDigits(currency)
+  const format = new Intl.NumberFormat('en-US', {
+    style: 'currency',
+    currency,
+    minimumFractionDigits: digits,
+    maximumFractionDigits: Math.max(digits, maxDigits ?? digits),
+  })
+  // Intl.NumberFormat takes a decimal string exactly (ES2023); the DOM typings still say number.
+  return format.format(decimal as unknown as number)
+}
+
+/** `wei` in the household's display currency: "€29.37" (rounded once, half up: protocol/money.ts). */
+export function formatDisplay(
+  wei: string | bigint,
+  display: Pick<DisplayCurrency, 'currency' | 'rate'>,
+): string {
+  return formatMoney(displayDecimal(parseWei(wei), display), display.currency)
+}
+
+/** The rate as residents read it: "1 ETH = €2,870.00". */
+export function formatRate(display: Pick<DisplayCurrency, 'currency' | 'rate'>): string {
+  return `1 ETH = ${formatMoney(display.rate, display.currency, RATE_DECIMALS)}`
+}
+
+/** The rate with its currency and when it was set: "EUR, 1 ETH = €2,870.00 (set 2026-12-07 05:00 UTC)". */
+export function formatRateSet(display: DisplayCurrency): string {
+  return `${display.currency}, ${formatRate(display)} (set ${formatTime(Math.floor(Date.parse(display.setAt) / 1000))})`
 }

@@ -232,3 +232,79 @@ export async function waitForReceipt(
     await new Promise((resolve) => setTimeout(resolve, intervalMs))
   }
 }
+
+/** One bill's outcome in a payment of several. */
+export interface PayOutcome<T> {
+  item: T
+  state: 'waiting' | 'paying' | 'paid' | 'failed' | 'skipped'
+  txHash?: string
+  message?: string
+}
+
+/** Failures that would refuse every later bill too: the run stops there instead of asking again. */
+const STOPS_THE_RUN: readonly PaymentErrorKind[] = [
+  'rejected',
+  'wrong-network',
+  'insufficient-funds',
+  'no-account',
+]
+
+/**
+ * Pays several bills one after another (the ledger has one payBill per bill): `payOne` pays one
+ * and returns its transaction hash. `onProgress` gets every outcome after each change, for a
+ * progress list. A bill that fails (reverted: paid meanwhile, say) does not stop the others; a
+ * refusal that would repeat for each (declined in the wallet, wrong network, not enough ETH)
+ * stops the run, and the bills not tried are marked skipped with the reason.
+ */
+export async function payInTurn<T>(
+  items: readonly T[],
+  payOne: (item: T) => Promise<string>,
+  onProgress: (outcomes: PayOutcome<T>[]) => void,
+): Promise<PayOutcome<T>[]> {
+  const outcomes: PayOutcome<T>[] = items.map((item) => ({ item, state: 'waiting' }))
+  const report = () => onProgress(outcomes.map((o) => ({ ...o })))
+  report()
+  for (let i = 0; i < outcomes.length; i++) {
+    const outcome = outcomes[i] as PayOutcome<T>
+    outcome.state = 'paying'
+    report()
+    try {
+      outcome.txHash = await payOne(outcome.item)
+      outcome.state = 'paid'
+    } catch (error) {
+      outcome.state = 'failed'
+      outcome.message = error instanceof Error ? error.message : String(error)
+      if (error instanceof PaymentError && STOPS_THE_RUN.includes(error.kind)) {
+        for (const rest of outcomes.slice(i + 1)) {
+          rest.state = 'skipped'
+          rest.message = 'Not tried: the payment before it was refused for a reason that applies to it too.'
+        }
+        report()
+        break
+      }
+    }
+    report()
+  }
+  return outcomes
+}
+
+/** Checks the account holds `total` (several bills at once) before any wallet prompt. */
+export async function checkBalance(
+  provider: Eip1193Provider,
+  from: string,
+  total: bigint,
+  what: string,
+): Promise<void> {
+  const balance = await call<string>(
+    provider,
+    'eth_getBalance',
+    [from, 'latest'],
+    'reading your balance',
+  ).catch(() => undefined)
+  if (balance !== undefined && BigInt(balance) < total) {
+    throw new PaymentError(
+      'insufficient-funds',
+      `Your account ${from} holds ${formatEth(BigInt(balance))}, less than ${what} (${formatEth(total)}). Add funds, choose another account, or select fewer bills.`,
+    )
+  }
+}

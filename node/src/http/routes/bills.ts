@@ -1,6 +1,7 @@
 /** The household's bills: list, one, pay (dev chain only), and the resident's retry of a failed one. */
 
 import type { RouteHandlers } from '#protocol/api/routes.ts'
+import { isNothingToPay, totalDue } from '#protocol/money.ts'
 import { BillNotFailedError } from '../../billing/failures.ts'
 import type { BillRecord, BillStore } from '../../billing/store.ts'
 import type { RoutesContext } from '../context.ts'
@@ -9,7 +10,7 @@ import { billView } from '../views.ts'
 
 export type BillsContext = Pick<
   RoutesContext,
-  'bills' | 'biller' | 'ledger' | 'wallet' | 'utility' | 'config'
+  'bills' | 'biller' | 'ledger' | 'wallet' | 'utility' | 'config' | 'displayCurrency'
 >
 
 /** The bill with this id, or a 404 (the privacy routes' grants name bills too). */
@@ -23,7 +24,19 @@ export function billRoutes(
   ctx: BillsContext,
 ): Pick<RouteHandlers, 'bills' | 'bill' | 'payBill' | 'retryBill'> {
   return {
-    bills: () => ({ bills: ctx.bills.list().map(billView) }),
+    bills: () => {
+      const bills = ctx.bills.list().map(billView)
+      const due = totalDue(bills)
+      return {
+        bills,
+        due: {
+          total: due.total.toString(),
+          count: due.count,
+          nothingToPay: bills.filter(isNothingToPay).length,
+        },
+        display: ctx.displayCurrency.get(),
+      }
+    },
     bill: ({ params }) => ({
       bill: billView(findBill(ctx.bills, params.id)),
     }),

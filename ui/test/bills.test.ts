@@ -1,0 +1,356 @@
+/**
+ * Issue 14, money people read and bills at scale, in real Chromium against the fake node (the
+ * node's own routes over fixture data): 39 daily bills as after 40 minutes of `npm start`, the
+ * total due, filters, paying several (dev wallet and an injected EIP-6963 wallet, one after
+ * another with each bill's outcome), "nothing to pay" instead of a Pay 0 ETH button, the display
+ * currency entered by the resident, a paid bill's receipt and the payments CSV.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Page } from 'playwright-core'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import type { Bill, BillStatus } from '#protocol/api/types.ts'
+import { bill, DAY, type FakeNode, startFakeNode } from '../../test/support/fake-node.ts'
+import { scaledBudget } from '../../test/support/load.ts'
+import { encodePayBill } from '../src/lib/abi.ts'
+import { type Browser, buildUi, launchBrowser } from './browser.ts'
+
+let dist: string
+let browser: Browser
+let server: FakeNode
+let page: Page
+
+beforeAll(async () => {
+  dist = await mkdtemp(join(tmpdir(), 'zkm-ui-bills-'))
+  await buildUi(dist)
+  browser = await launchBrowser({ serviceWorkers: 'block' })
+})
+
+afterAll(async () => {
+  await browser?.close()
+  if (dist) await rm(dist, { recursive: true, force: true })
+})
+
+beforeEach(async () => {
+  server = await startFakeNode({ dist })
+  const cookie = await server.pair('resident')
+  await browser.context.clearCookies()
+  await browser.context.addCookies([
+    { name: cookie.name, value: cookie.value, url: server.url, httpOnly: true, sameSite: 'Strict' },
+  ])
+  browser.errors.length = 0
+})
+
+afterEach(async () => {
+  await page?.close()
+  await server.close()
+  expect(browser.errors).toEqual([])
+})
+
+/** 2026-12-01 00:00 UTC: 39 daily periods from here run into January 2027. */
+const FIRST = Date.UTC(2026, 11, 1) / 1000
+const TOTAL = 1_000_000_000_000_000n // 0.001 ETH a day
+
+/** 39 daily bills: 30 paid, 6 verified (due), one zero, one of 1 gwei (nothing to pay), one proving. */
+function dailyBills(): Bill[] {
+  return Array.from({ length: 39 }, (_, i) => {
+    const status: BillStatus = i < 30 ? 'paid' : i < 38 ? 'verified' : 'proving'
+    const total =
+      i === 36 ? '0' : i === 37 ? '1000000000' : status === 'proving' ? null : String(TOTAL + BigInt(i))
+    const chainBillId = `0x${(i + 1).toString(16).padStart(64, '0')}`
+    return bill(1, status, {
+      id: `0xmeter-${FIRST + i * DAY}`,
+      periodStart: FIRST + i * DAY,
+      periodEnd: FIRST + (i + 1) * DAY,
+      total,
+      chainBillId: status === 'proving' ? null : chainBillId,
+      paidTx: status === 'paid' ? `0x${(1000 + i).toString(16).padStart(64, '0')}` : null,
+      paidBy: status === 'paid' ? `0x${'9a'.repeat(20)}` : null,
+    })
+  })
+}
+const DUE = dailyBills().filter((b, i) => b.status === 'verified' && i < 36)
+const DUE_TOTAL = DUE.reduce((sum, b) => sum + BigInt(b.total as string), 0n)
+
+async function open(route: string, before?: (p: Page) => Promise<unknown>): Promise<Page> {
+  page = await browser.newPage()
+  await before?.(page)
+  await page.goto(`${server.url}/#${route}`)
+  await expect.poll(() => server.clients(), { timeout: scaledBudget(10_000) }).toBeGreaterThan(0)
+  await expect
+    .poll(() => page.locator('[data-bill]').count(), { timeout: scaledBudget(10_000) })
+    .toBeGreaterThan(0)
+  return page
+}
+
+const eth = (wei: bigint) => {
+  const whole = wei / 10n ** 18n
+  const frac = (wei % 10n ** 18n).toString().padStart(18, '0').slice(0, 6).replace(/0+$/, '')
+  return `${whole}${frac ? `.${frac}` : ''} ETH`
+}
+
+describe('bills at scale', () => {
+  beforeEach(() => {
+    server.state.bills = dailyBills()
+  })
+
+  it('shows the total due at the top and filters by unpaid, year and a date range', async () => {
+    const p = await open('/bills')
+    expect(await p.locator('[data-total-due]').textContent()).toBe(eth(DUE_TOTAL))
+    const count = await p.locator('[data-due-count]').textContent()
+    expect(count).toContain('6 unpaid bills on the ledger.')
+    expect(count).toContain('2 bills have nothing to pay')
+    expect(await p.locator('[data-shown]').textContent()).toBe('Showing 39 of 39 bills.')
+
+    await p.locator('[data-filter-status]').selectOption('unpaid')
+    await expect.poll(() => p.locator('[data-bill]').count()).toBe(6)
+    await p.locator('[data-filter-status]').selectOption('all')
+    // The years the bills start in, newest first.
+    expect(await p.locator('[data-filter-period] option').allTextContents()).toEqual([
+      'All periods',
+      '2027',
+      expect.stringMatching(/^2026/),
+      'Dates from … to …',
+    ])
+    await p.locator('[data-filter-period]').selectOption('2027')
+    await expect.poll(() => p.locator('[data-shown]').textContent()).toBe('Showing 8 of 39 bills.')
+    await p.locator('[data-filter-period]').selectOption('range')
+    await p.locator('[data-filter-from]').fill('2026-12-10')
+    await p.locator('[data-filter-to]').fill('2026-12-12')
+    await expect.poll(() => p.locator('[data-bill]').count()).toBe(3)
+    await p.locator('[data-filter-status]').selectOption('unpaid')
+    await expect.poll(() => p.locator('[data-none-shown]').count()).toBe(1)
+  })
+
+  it('shows "nothing to pay" instead of a Pay button for a zero or sub-display bill', async () => {
+    const p = await open('/bills')
+    for (const [i, text] of [
+      [36, 'This bill is 0 ETH.'],
+      [37, 'This bill is 1,000,000,000 wei, less than 0.000001 ETH'],
+    ] as const) {
+      const card = p.locator(`[data-bill="0xmeter-${FIRST + i * DAY}"]`)
+      expect(await card.locator('[data-nothing-to-pay]').textContent()).toContain(text)
+      expect(await card.locator('[data-status]').textContent()).toBe('nothing to pay')
+      expect(await card.getByRole('button').count()).toBe(0)
+      expect(await card.locator('[data-select]').count()).toBe(0)
+    }
+    // No button anywhere offers to pay 0 ETH.
+    expect(await p.getByRole('button', { name: /Pay 0 ETH|Pay < 0/ }).count()).toBe(0)
+  })
+
+  it('pays several with the dev wallet, one after another, with each bill’s result', async () => {
+    const p = await open('/bills')
+    await p.getByRole('button', { name: 'Select all 6 unpaid shown' }).click()
+    const pay = p.locator('[data-pay-selected-dev]')
+    expect(await pay.textContent()).toContain('Pay 6 selected with dev wallet')
+    await pay.click()
+    await expect
+      .poll(() => p.locator('[data-batch] [role=status]').textContent())
+      .toBe('Done: 6 of 6 paid with the dev wallet.')
+    expect(await p.locator('[data-outcome="paid"]').count()).toBe(6)
+    const paid = server.state.requests
+      .filter((r) => r.method === 'POST' && r.path.endsWith('/pay'))
+      .map((r) => r.path)
+    // Oldest first, each bill once.
+    expect(paid).toEqual(DUE.map((b) => `/api/bills/${b.id}/pay`))
+    await expect.poll(() => p.locator('[data-total-due]').textContent()).toBe('0 ETH')
+  })
+})
+
+/** A fake EIP-6963 wallet that confirms `confirmations` payments, then the person declines. */
+function injectWallet(p: Page, confirmations: number) {
+  return p.addInitScript((limit) => {
+    const calls: { method: string; params: unknown }[] = []
+    ;(window as Window & { __walletCalls?: unknown }).__walletCalls = calls
+    let sent = 0
+    const provider = {
+      async request({ method, params }: { method: string; params?: unknown[] }) {
+        calls.push({ method, params })
+        switch (method) {
+          case 'eth_requestAccounts':
+            return ['0x70997970c51812dc3a010c7d01b50e0d17dc79c8']
+          case 'eth_chainId':
+            return '0x7a69'
+          case 'eth_getBalance':
+            return '0xde0b6b3a7640000'
+          case 'eth_sendTransaction':
+            if (sent >= limit) throw Object.assign(new Error('User rejected the request.'), { code: 4001 })
+            sent++
+            return `0x${sent.toString(16).padStart(64, 'a')}`
+          case 'eth_getTransactionReceipt':
+            return {
+              transactionHash: (params as string[])[0],
+              blockNumber: '0x2a',
+              status: '0x1',
+              gasUsed: '0xb411',
+              from: '0x70997970c51812dc3a010c7d01b50e0d17dc79c8',
+              to: '0x5fbdb2315678afecb367f032d93f642f64180aa3',
+            }
+          default:
+            throw Object.assign(new Error(`unsupported ${method}`), { code: 4200 })
+        }
+      },
+    }
+    const announce = () =>
+      window.dispatchEvent(
+        new CustomEvent('eip6963:announceProvider', {
+          detail: Object.freeze({
+            info: {
+              uuid: 'test-wallet-1',
+              name: 'Test Wallet',
+              icon: 'data:image/svg+xml,<svg xmlns="http://www.w3.org/2000/svg"/>',
+              rdns: 'org.example.test',
+            },
+            provider,
+          }),
+        }),
+      )
+    window.addEventListener('eip6963:requestProvider', announce)
+    announce()
+  }, confirmations)
+}
+
+describe('paying several from a browser wallet', () => {
+  beforeEach(() => {
+    server.state.bills = dailyBills()
+  })
+
+  it('sends one payBill per selected bill with its total, and a decline stops the rest', async () => {
+    const p = await open('/bills', (page) => injectWallet(page, 2))
+    await p.getByRole('button', { name: 'Connect Test Wallet' }).click()
+    await expect.poll(() => p.locator('[data-account]').count()).toBe(1)
+    // Three bills ticked one by one (their checkboxes), paid oldest first.
+    const picked = [DUE[3]!, DUE[0]!, DUE[1]!]
+    for (const b of picked) await p.locator(`[data-bill="${b.id}"] [data-select]`).check()
+    const pay = p.getByRole('button', { name: /^Pay 3 selected .* from Test Wallet$/ })
+    expect(await pay.textContent()).toContain(
+      `Pay 3 selected (${eth(picked.reduce((s, b) => s + BigInt(b.total!), 0n))})`,
+    )
+    await pay.click()
+    await expect
+      .poll(() => p.locator('[data-batch] [role=status]').textContent())
+      .toBe('Done: 2 of 3 paid with Test Wallet.')
+    expect(
+      await p.locator('[data-outcome]').evaluateAll((li) => li.map((l) => l.getAttribute('data-outcome'))),
+    ).toEqual(['paid', 'paid', 'failed'])
+    expect(await p.locator('[data-outcome="failed"]').textContent()).toContain(
+      'You declined the payment in your wallet',
+    )
+    const calls = (await p.evaluate(
+      () => (window as Window & { __walletCalls?: { method: string; params: unknown[] }[] }).__walletCalls,
+    )) as { method: string; params: unknown[] }[]
+    const sends = calls.filter((c) => c.method === 'eth_sendTransaction').map((c) => c.params[0])
+    const order = [DUE[0]!, DUE[1]!, DUE[3]!]
+    expect(sends).toEqual(
+      order.map((b) => ({
+        from: '0x70997970c51812dc3a010c7d01b50e0d17dc79c8',
+        to: '0x5fbdb2315678afecb367f032d93f642f64180aa3',
+        data: encodePayBill(b.chainBillId as string),
+        value: `0x${BigInt(b.total as string).toString(16)}`,
+      })),
+    )
+    // The balance was checked for all three at once before the first prompt (and again before each).
+    const methods = calls.map((c) => c.method)
+    expect(methods.indexOf('eth_getBalance')).toBeLessThan(methods.indexOf('eth_sendTransaction'))
+    expect(methods.filter((m) => m === 'eth_getBalance')).toHaveLength(4)
+    // The one declined stays selected, for another try.
+    expect(await p.locator(`[data-bill="${DUE[3]!.id}"] [data-select]`).isChecked()).toBe(true)
+  })
+
+  it('stops before any prompt when the balance cannot cover the selected bills', async () => {
+    const p = await open('/bills', async (page) => {
+      await injectWallet(page, 10)
+      await page.addInitScript(() => {
+        // A wallet holding 0.002 ETH: less than the six bills due.
+        const original = window.dispatchEvent.bind(window)
+        window.dispatchEvent = (event: Event) => {
+          const detail = (event as CustomEvent).detail as {
+            provider?: { request: (a: { method: string }) => Promise<unknown> }
+          }
+          const provider = detail?.provider
+          if (
+            event.type === 'eip6963:announceProvider' &&
+            provider &&
+            !(provider as { wrapped?: boolean }).wrapped
+          ) {
+            const request = provider.request.bind(provider)
+            Object.assign(provider, {
+              wrapped: true,
+              request: (a: { method: string }) =>
+                a.method === 'eth_getBalance' ? Promise.resolve('0x71afd498d0000') : request(a),
+            })
+          }
+          return original(event)
+        }
+      })
+    })
+    await p.getByRole('button', { name: 'Connect Test Wallet' }).click()
+    await expect.poll(() => p.locator('[data-account]').count()).toBe(1)
+    await p.getByRole('button', { name: 'Select all 6 unpaid shown' }).click()
+    await p.getByRole('button', { name: /^Pay 6 selected .* from Test Wallet$/ }).click()
+    await expect
+      .poll(() => p.locator('[data-batch] [role=alert]').textContent())
+      .toContain('less than the 6 selected bills')
+    const calls = (await p.evaluate(
+      () => (window as Window & { __walletCalls?: { method: string }[] }).__walletCalls,
+    )) as { method: string }[]
+    expect(calls.some((c) => c.method === 'eth_sendTransaction')).toBe(false)
+  })
+})
+
+describe('money people read', () => {
+  it('sets a display currency on the node, shows amounts with the rate and when it was set, and refuses a bad rate', async () => {
+    const p = await open('/bills')
+    const form = p.getByRole('form', { name: 'Display currency' })
+    await form.getByLabel('Currency (ISO code)').fill('eur')
+    await form.getByLabel('Price of 1 ETH').fill('-5')
+    await form.getByRole('button', { name: 'Save rate' }).click()
+    await expect
+      .poll(() => p.locator('zkm-display-currency [role=alert]').textContent())
+      .toContain('Not saved:')
+    expect(server.state.displayCurrency).toBeNull()
+    browser.errors.splice(0, browser.errors.length, ...browser.errors.filter((e) => !/status of 400/.test(e)))
+
+    await form.getByLabel('Price of 1 ETH').fill('2,870.00')
+    await form.getByRole('button', { name: 'Save rate' }).click()
+    await expect.poll(() => server.state.displayCurrency?.rate).toBe('2870.00')
+    // The verified bill of the fixture: 0.020468 ETH ≈ €58.74 (58.743…).
+    const card = p.locator(`[data-bill="${server.state.bills[1]!.id}"]`)
+    await expect.poll(() => card.locator('[data-equiv]').textContent()).toBe('≈ €58.74')
+    expect(await p.locator('[data-due-rate]').textContent()).toMatch(
+      /^EUR amounts at EUR, 1 ETH = €2,870\.00 \(set \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC\)/,
+    )
+    // Kept on the node: a reload shows it again.
+    await p.reload()
+    await expect.poll(() => p.locator('[data-total-due] + [data-equiv]').textContent()).toBe('≈ €58.74')
+    await p.getByRole('button', { name: 'Show ETH only' }).click()
+    await expect.poll(() => p.locator('[data-equiv]').count()).toBe(0)
+    expect(server.state.displayCurrency).toBeNull()
+  })
+
+  it('shows a paid bill’s receipt and downloads the payments CSV with this device’s session', async () => {
+    server.state.displayCurrency = { currency: 'EUR', rate: '2870.00', setAt: '2026-12-07T05:00:00.000Z' }
+    const p = await open('/bills')
+    const paid = server.state.bills[0]!
+    const receipt = p.locator(`[data-bill="${paid.id}"] [data-receipt-view]`)
+    await expect.poll(() => receipt.count()).toBe(1)
+    await receipt.locator('summary').click()
+    expect(await receipt.locator('[data-receipt-payer]').textContent()).toBe(paid.paidBy)
+    expect(await receipt.locator('[data-receipt-tx]').textContent()).toBe(paid.paidTx)
+    expect(await receipt.locator('[data-receipt-time]').textContent()).toBe(
+      `${new Date((paid.periodEnd + 3600) * 1000).toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+    )
+    expect(await receipt.locator('[data-receipt-amount]').textContent()).toBe('0.010234 ETH ≈ €29.37')
+    const link = p.locator('[data-download-payments]')
+    expect(await link.getAttribute('href')).toBe('/api/payments.csv')
+    const [download] = await Promise.all([p.waitForEvent('download'), link.click()])
+    expect(download.suggestedFilename()).toBe('zkmeter-payments.csv')
+    const path = await download.path()
+    const { readFile } = await import('node:fs/promises')
+    const csv = await readFile(path as string, 'utf8')
+    expect(csv.split('\r\n')[0]).toMatch(/^bill_id,period_start_utc,/)
+    expect(csv.split('\r\n')[1]).toContain(`${paid.paidTx}`)
+    expect(csv.split('\r\n')[1]).toContain(',EUR,29.37,2870.00,')
+  })
+})
