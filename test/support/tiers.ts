@@ -73,9 +73,6 @@ export const SYSTEM_TESTS: readonly string[] = [
  */
 export const ALONE_TESTS: readonly string[] = [
   'node/test/mesh/household/mesh.test.ts',
-  // Failed most runs at the end of 2026-12-07 ("only 1 of 3 members contributed" within its 10 s
-  // share timeout), with and without that day's test-budget and aggregation changes: not traced.
-  'node/test/mesh/privacy/sybil.test.ts',
 ]
 
 /** Every test file in the repository, both tiers. */

@@ -82,6 +82,12 @@ export function validateOptions(options: MeshNodeOptions) {
   if (options.x25519PrivateKey !== undefined && options.x25519PrivateKey.length !== 32) {
     throw new InvalidMeshMessageError('x25519PrivateKey must be 32 bytes')
   }
+  const limit = options.rateLimit
+  if (limit !== undefined && !(limit.burst >= 2 && limit.perSecond > 0)) {
+    throw new InvalidMeshMessageError(
+      `rateLimit needs burst ≥ 2 and perSecond > 0 (a node sends at most half the burst at once), got ${JSON.stringify(limit)}`,
+    )
+  }
 }
 
 /** The node's X25519 key pair for pairwise masks: the given private key's, or a fresh one. */
