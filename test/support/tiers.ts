@@ -71,9 +71,7 @@ export const SYSTEM_TESTS: readonly string[] = [
  * Issue 15 records it (it failed the same way before at load 2–3); until it is traced, it would
  * fail CI at random. Its parts are covered in the unit tier (node/test/mesh/*).
  */
-export const ALONE_TESTS: readonly string[] = [
-  'node/test/mesh/household/mesh.test.ts',
-]
+export const ALONE_TESTS: readonly string[] = ['node/test/mesh/household/mesh.test.ts']
 
 /** Every test file in the repository, both tiers. */
 export const ALL_TESTS = ['{protocol,node,circuits,contracts,firmware,ui,test}/**/*.test.ts']
