@@ -25,6 +25,7 @@
  * - load1_*: the 1-minute load average when that size's rounds ended (the machine is shared);
  *   encryption_failed_errors: libp2p EncryptionFailedErrors that escaped as uncaught (counted, not fatal);
  * - sizes: BENCH_MESH_SIZES (default 10,50,100); child-process runs for the sizes ≥ 50;
+ *   BENCH_MESH_LOG=1 prints every home's warnings (JSON lines on stderr, with `home`: its index);
  * - the 1000-home figures of issue 16 (bench/mesh-inmem.ts: cpu_per_home_1000_ms, bytes_per_home_1000,
  *   aggregator_cpu_1000_ms, round_1000_inmem_s): the real protocol code and crypto over an in-memory
  *   point-to-point network in this process; BENCH_MESH_INMEM sets the size (default 1000, 0 skips it),
@@ -41,6 +42,7 @@ import { fileURLToPath } from 'node:url'
 import { meshTopic } from '#protocol/topics.ts'
 import { backtest } from '../node/src/forecast/backtest.ts'
 import { areaTotals, mulberry32, simulateHomes } from '../node/src/forecast/simulate.ts'
+import { createLogger } from '../node/src/log/logger.ts'
 import { epsilonOf, rhoFor } from '../node/src/mesh/aggregation/privacy/accountant.ts'
 import {
   calibration,
@@ -133,6 +135,10 @@ function createHost() {
             utility: c.utility as Address,
             registry,
             meter: signerFromPrivateKey(Buffer.from(home.key, 'hex')),
+            // BENCH_MESH_LOG=1: every home's warnings on stderr, tagged with its index (what it refused, and why).
+            ...(process.env.BENCH_MESH_LOG
+              ? { log: createLogger({ level: 'warn' }, { home: home.index }) }
+              : {}),
             listen: ['/ip4/127.0.0.1/tcp/0'],
             // Its street neighbours, as a deployment configures them: dialled at start and redialled
             // every 5 s while disconnected (a loaded host can have connections aborted by ping timeouts).
