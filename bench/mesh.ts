@@ -26,6 +26,7 @@
  *   encryption_failed_errors: libp2p EncryptionFailedErrors that escaped as uncaught (counted, not fatal);
  * - sizes: BENCH_MESH_SIZES (default 10,50,100); child-process runs for the sizes ≥ 50;
  *   BENCH_MESH_LOG=1 prints every home's warnings (JSON lines on stderr, with `home`: its index);
+ *   BENCH_MESH_PROFILE=<dir> writes a CPU profile of each one-process size's measured rounds there;
  * - the 1000-home figures of issue 16 (bench/mesh-inmem.ts: cpu_per_home_1000_ms, bytes_per_home_1000,
  *   aggregator_cpu_1000_ms, round_1000_inmem_s): the real protocol code and crypto over an in-memory
  *   point-to-point network in this process; BENCH_MESH_INMEM sets the size (default 1000, 0 skips it),
@@ -37,7 +38,10 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { Session } from 'node:inspector'
 import { availableParallelism, loadavg } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { meshTopic } from '#protocol/topics.ts'
 import { backtest } from '../node/src/forecast/backtest.ts'
@@ -384,6 +388,31 @@ async function startMesh(n: number, gossipD: number, procs: number): Promise<Mes
   return { n, hosts, hostOf, peerIds, rssPerNodeMb: (rssMb() - rssBefore) / n }
 }
 
+/**
+ * BENCH_MESH_PROFILE=<dir>: a CPU profile of the measured rounds only (not the start-up and
+ * membership), one process, written as <dir>/mesh-<n>.cpuprofile (open in Chrome DevTools).
+ */
+async function startProfile(): Promise<((name: string) => Promise<void>) | undefined> {
+  const dir = process.env.BENCH_MESH_PROFILE
+  if (dir === undefined || dir === '') return undefined
+  const session = new Session()
+  session.connect()
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) =>
+      session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))),
+    )
+  await post('Profiler.enable')
+  await post('Profiler.setSamplingInterval', { interval: 200 })
+  await post('Profiler.start')
+  return async (name) => {
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown }
+    session.disconnect()
+    await mkdir(dir, { recursive: true })
+    await writeFile(join(dir, `${name}.cpuprofile`), JSON.stringify(profile))
+    console.log(`  CPU profile of the rounds: ${join(dir, `${name}.cpuprofile`)}`)
+  }
+}
+
 async function usage(mesh: Mesh) {
   const all = (await Promise.all(mesh.hosts.map((h) => h.call({ cmd: 'usage' })))) as {
     cpuMs: number
@@ -555,7 +584,9 @@ async function measure(n: number, gossipD: number, procs: number, suffix: string
     const warm = await round(mesh, base, 0)
     console.log(`  warm-up round (pair keys derived): ${warm.seconds.toFixed(3)} s`)
     const runs = []
+    const profile = procs === 1 ? await startProfile() : undefined
     for (let k = 1; k <= 3; k++) runs.push(await round(mesh, base - k * 900, dropouts))
+    await profile?.(`mesh-${n}${suffix}`)
     const seconds = median(runs.map((r) => r.seconds))
     const load = loadavg()[0] as number
     console.log(
