@@ -26,7 +26,8 @@
  *   encryption_failed_errors: libp2p EncryptionFailedErrors that escaped as uncaught (counted, not fatal);
  * - sizes: BENCH_MESH_SIZES (default 10,50,100); child-process runs for the sizes ≥ 50;
  *   BENCH_MESH_LOG=1 prints every home's warnings (JSON lines on stderr, with `home`: its index);
- *   BENCH_MESH_PROFILE=<dir> writes a CPU profile of each one-process size's measured rounds there;
+ *   BENCH_MESH_PROFILE=<dir> writes CPU profiles of each one-process size's idle period and measured
+ *   rounds there;
  * - the 1000-home figures of issue 16 (bench/mesh-inmem.ts: cpu_per_home_1000_ms, bytes_per_home_1000,
  *   aggregator_cpu_1000_ms, round_1000_inmem_s): the real protocol code and crypto over an in-memory
  *   point-to-point network in this process; BENCH_MESH_INMEM sets the size (default 1000, 0 skips it),
@@ -573,10 +574,12 @@ async function measure(n: number, gossipD: number, procs: number, suffix: string
     const base = Math.floor(Date.now() / 1000 / 900) * 900
     // What the homes spend doing nothing (gossipsub heartbeats, pings): a round's CPU includes this
     // for as long as the round lasts, which on a loaded machine is long.
+    const idleProfile = procs === 1 ? await startProfile() : undefined
     const idleBefore = await usage(mesh)
     const idleStarted = wall()
     await sleep(3000)
     const idleAfter = await usage(mesh)
+    await idleProfile?.(`mesh-${n}${suffix}-idle`)
     const idlePerNodePerS = (idleAfter.cpuMs - idleBefore.cpuMs) / n / ((wall() - idleStarted) / 1000)
     figures[`idle_${n}${suffix}_cpu_per_node_ms_per_s`] = Number(idlePerNodePerS.toFixed(2))
     console.log(`  idle: ${idlePerNodePerS.toFixed(2)} ms CPU per home per second`)
