@@ -25,6 +25,8 @@
  * - load1_*: the 1-minute load average when that size's rounds ended (the machine is shared);
  *   encryption_failed_errors: libp2p EncryptionFailedErrors that escaped as uncaught (counted, not fatal);
  * - sizes: BENCH_MESH_SIZES (default 10,50,100); child-process runs for the sizes ≥ 50;
+ *   BENCH_MESH_SETUP_MS=<ms> lengthens libp2p's dial/upgrade timeouts and the admission grace (a
+ *   machine so loaded that the one-process mesh cannot form within the defaults);
  *   BENCH_MESH_LOG=1 prints every home's warnings (JSON lines on stderr, with `home`: its index);
  *   BENCH_MESH_PROFILE=<dir> writes CPU profiles of each one-process size's idle period and measured
  *   rounds there;
@@ -67,6 +69,8 @@ const SIZES = (process.env.BENCH_MESH_SIZES ?? '10,50,100').split(',').map(Numbe
 const PROCS = Number(process.env.BENCH_MESH_PROCS ?? 10)
 /** A second 50-home run with this gossipsub mesh degree (libp2p's default is 6); 0 skips it. */
 const LOW_D = Number(process.env.BENCH_MESH_LOW_D ?? 3)
+/** Connection and admission set-up budget, ms (0: the defaults, 10 s and 5 s): see createHost. */
+const SETUP_MS = Number(process.env.BENCH_MESH_SETUP_MS ?? 0)
 /** Homes of the in-memory run (the protocol's own cost at 1000 homes); 0 skips it. */
 const INMEM = Number(process.env.BENCH_MESH_INMEM ?? 1000)
 
@@ -149,7 +153,15 @@ function createHost() {
             // every 5 s while disconnected (a loaded host can have connections aborted by ping timeouts).
             peers: home.peers,
             // All homes share 127.0.0.1: lift libp2p's per-host inbound rate limit (5 connections/s).
-            connectionManager: { inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 1000 },
+            connectionManager: {
+              inboundConnectionThreshold: 10_000,
+              maxIncomingPendingConnections: 1000,
+              // BENCH_MESH_SETUP_MS: longer connection and admission set-up for a machine so loaded
+              // that this process gets a fraction of a core (noise handshakes then time out at the
+              // default 10 s and the mesh never forms). Start-up only: a round opens no connection.
+              ...(SETUP_MS > 0 ? { dialTimeout: SETUP_MS, inboundUpgradeTimeout: SETUP_MS } : {}),
+            },
+            ...(SETUP_MS > 0 ? { admission: { graceMs: SETUP_MS } } : {}),
             // Exact shares: the bench checks every total to the Wh (the noise costs nothing measurable).
             aggregation: { privacy: false },
             // Announced explicitly once the topology is built; periodic re-announcement is for churn.

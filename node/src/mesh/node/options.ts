@@ -40,12 +40,16 @@ export interface MeshNodeOptions {
   mdns?: boolean | { interval?: number; serviceTag?: string }
   /**
    * libp2p connection limits. `inboundConnectionThreshold` (libp2p default 5 per second per host) must
-   * be raised when many nodes share one IP, as on loopback in tests and benches.
+   * be raised when many nodes share one IP, as on loopback in tests and benches. `dialTimeout` and
+   * `inboundUpgradeTimeout` (libp2p defaults 10 s) bound a connection's TCP + noise + yamux set-up: a
+   * host starved of CPU (many nodes in one process on a loaded machine) needs longer.
    */
   connectionManager?: {
     maxConnections?: number
     inboundConnectionThreshold?: number
     maxIncomingPendingConnections?: number
+    dialTimeout?: number
+    inboundUpgradeTimeout?: number
   }
   /**
    * Gossipsub mesh degree (D, bounds Dlo/Dhi, gossip fan-out Dlazy). Lower D sends fewer duplicate
