@@ -159,7 +159,9 @@ function createHost() {
               // BENCH_MESH_SETUP_MS: longer connection and admission set-up for a machine so loaded
               // that this process gets a fraction of a core (noise handshakes then time out at the
               // default 10 s and the mesh never forms). Start-up only: a round opens no connection.
-              ...(SETUP_MS > 0 ? { dialTimeout: SETUP_MS, inboundUpgradeTimeout: SETUP_MS } : {}),
+              ...(SETUP_MS > 0
+                ? { dialTimeout: SETUP_MS, addressDialTimeout: SETUP_MS, inboundUpgradeTimeout: SETUP_MS }
+                : {}),
             },
             ...(SETUP_MS > 0 ? { admission: { graceMs: SETUP_MS } } : {}),
             // Exact shares: the bench checks every total to the Wh (the noise costs nothing measurable).

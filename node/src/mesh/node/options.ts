@@ -40,15 +40,17 @@ export interface MeshNodeOptions {
   mdns?: boolean | { interval?: number; serviceTag?: string }
   /**
    * libp2p connection limits. `inboundConnectionThreshold` (libp2p default 5 per second per host) must
-   * be raised when many nodes share one IP, as on loopback in tests and benches. `dialTimeout` and
-   * `inboundUpgradeTimeout` (libp2p defaults 10 s) bound a connection's TCP + noise + yamux set-up: a
-   * host starved of CPU (many nodes in one process on a loaded machine) needs longer.
+   * be raised when many nodes share one IP, as on loopback in tests and benches. `dialTimeout`,
+   * `addressDialTimeout` and `inboundUpgradeTimeout` (libp2p defaults 10 s, 6 s, 10 s) bound a
+   * connection's TCP + noise + yamux set-up: a host starved of CPU (many nodes in one process on a
+   * loaded machine) needs longer.
    */
   connectionManager?: {
     maxConnections?: number
     inboundConnectionThreshold?: number
     maxIncomingPendingConnections?: number
     dialTimeout?: number
+    addressDialTimeout?: number
     inboundUpgradeTimeout?: number
   }
   /**
