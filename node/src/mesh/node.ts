@@ -35,6 +35,7 @@ import {
   subscribeTopics,
   type VerdictStats,
 } from './node/gossip.ts'
+import { createGossipStreamWatch } from './node/gossip-streams.ts'
 import { createMeshHost } from './node/host.ts'
 import { createLifecycle } from './node/lifecycle.ts'
 import { actingSigner, type MeshNodeOptions, validateOptions, x25519KeyPair } from './node/options.ts'
@@ -138,6 +139,13 @@ export async function createMeshNode(options: MeshNodeOptions) {
     isRunning,
   })
   admission.install()
+  // gossipsub opens its stream to a peer once per connection: re-open it when it failed or died.
+  const gossipStreams = createGossipStreamWatch({
+    libp2p,
+    admitted: admission.admitted,
+    intervalMs: 2000,
+    log,
+  })
   const announcer = createAnnouncer({
     pubsub,
     membership,
@@ -153,6 +161,7 @@ export async function createMeshNode(options: MeshNodeOptions) {
     subscribeTopics(pubsub, options.area, validate)
     peers.listen()
     announcer.listen()
+    gossipStreams.start()
     markRunning()
     await peers.dialStatic()
     await announcer.announce()
@@ -161,6 +170,7 @@ export async function createMeshNode(options: MeshNodeOptions) {
 
   async function stop() {
     pacer.stop()
+    gossipStreams.stop()
     admission.stop()
     peers.stop()
     announcer.stop()
