@@ -35,7 +35,6 @@ import {
   subscribeTopics,
   type VerdictStats,
 } from './node/gossip.ts'
-import { createGossipStreamWatch } from './node/gossip-streams.ts'
 import { createMeshHost } from './node/host.ts'
 import { createLifecycle } from './node/lifecycle.ts'
 import { actingSigner, type MeshNodeOptions, validateOptions, x25519KeyPair } from './node/options.ts'
@@ -139,13 +138,6 @@ export async function createMeshNode(options: MeshNodeOptions) {
     isRunning,
   })
   admission.install()
-  // gossipsub opens its stream to a peer once per connection: re-open it when it failed or died.
-  const gossipStreams = createGossipStreamWatch({
-    libp2p,
-    admitted: admission.admitted,
-    intervalMs: 2000,
-    log,
-  })
   const announcer = createAnnouncer({
     pubsub,
     membership,
@@ -161,7 +153,6 @@ export async function createMeshNode(options: MeshNodeOptions) {
     subscribeTopics(pubsub, options.area, validate)
     peers.listen()
     announcer.listen()
-    gossipStreams.start()
     markRunning()
     await peers.dialStatic()
     await announcer.announce()
@@ -170,7 +161,6 @@ export async function createMeshNode(options: MeshNodeOptions) {
 
   async function stop() {
     pacer.stop()
-    gossipStreams.stop()
     admission.stop()
     peers.stop()
     announcer.stop()
