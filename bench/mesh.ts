@@ -424,7 +424,7 @@ async function startProfile(): Promise<((name: string) => Promise<void>) | undef
     session.disconnect()
     await mkdir(dir, { recursive: true })
     await writeFile(join(dir, `${name}.cpuprofile`), JSON.stringify(profile))
-    console.log(`  CPU profile of the rounds: ${join(dir, `${name}.cpuprofile`)}`)
+    console.log(`  CPU profile: ${join(dir, `${name}.cpuprofile`)}`)
   }
 }
 
