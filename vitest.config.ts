@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config'
 import { scaledBudget } from './test/support/load.ts'
-import { ALL_TESTS, ALONE_TESTS, EXCLUDED, SYSTEM_TESTS } from './test/support/tiers.ts'
+import { ALL_TESTS, EXCLUDED, SYSTEM_TESTS } from './test/support/tiers.ts'
 
 // One runner for every TypeScript test in the repository, in two tiers (test/support/tiers.ts says
 // which file is in which): `vitest run` runs both in one invocation (so `npm test` and .ci/run see
@@ -17,21 +17,7 @@ export default defineConfig({
     teardownTimeout: 30_000,
     projects: [
       { extends: true, test: { name: 'unit', include: ALL_TESTS, exclude: [...EXCLUDED, ...SYSTEM_TESTS] } },
-      {
-        extends: true,
-        test: { name: 'system', include: [...SYSTEM_TESTS], exclude: [...EXCLUDED, ...ALONE_TESTS] },
-      },
-      // Not part of `npm test` (npm run test:mesh-household), one file at a time: tiers.ts says why.
-      {
-        extends: true,
-        test: {
-          name: 'system-alone',
-          include: [...ALONE_TESTS],
-          exclude: EXCLUDED,
-          sequence: { groupOrder: 1 },
-          maxWorkers: 1,
-        },
-      },
+      { extends: true, test: { name: 'system', include: [...SYSTEM_TESTS], exclude: EXCLUDED } },
     ],
   },
 })

@@ -25,6 +25,11 @@
  * - load1_*: the 1-minute load average when that size's rounds ended (the machine is shared);
  *   encryption_failed_errors: libp2p EncryptionFailedErrors that escaped as uncaught (counted, not fatal);
  * - sizes: BENCH_MESH_SIZES (default 10,50,100); child-process runs for the sizes ≥ 50;
+ *   BENCH_MESH_SETUP_MS=<ms> lengthens libp2p's dial/upgrade timeouts and the admission grace (a
+ *   machine so loaded that the one-process mesh cannot form within the defaults);
+ *   BENCH_MESH_LOG=1 prints every home's warnings (JSON lines on stderr, with `home`: its index);
+ *   BENCH_MESH_PROFILE=<dir> writes CPU profiles of each one-process size's idle period and measured
+ *   rounds there;
  * - the 1000-home figures of issue 16 (bench/mesh-inmem.ts: cpu_per_home_1000_ms, bytes_per_home_1000,
  *   aggregator_cpu_1000_ms, round_1000_inmem_s): the real protocol code and crypto over an in-memory
  *   point-to-point network in this process; BENCH_MESH_INMEM sets the size (default 1000, 0 skips it),
@@ -36,11 +41,15 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { Session } from 'node:inspector'
 import { availableParallelism, loadavg } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { meshTopic } from '#protocol/topics.ts'
 import { backtest } from '../node/src/forecast/backtest.ts'
 import { areaTotals, mulberry32, simulateHomes } from '../node/src/forecast/simulate.ts'
+import { createLogger } from '../node/src/log/logger.ts'
 import { epsilonOf, rhoFor } from '../node/src/mesh/aggregation/privacy/accountant.ts'
 import {
   calibration,
@@ -60,6 +69,8 @@ const SIZES = (process.env.BENCH_MESH_SIZES ?? '10,50,100').split(',').map(Numbe
 const PROCS = Number(process.env.BENCH_MESH_PROCS ?? 10)
 /** A second 50-home run with this gossipsub mesh degree (libp2p's default is 6); 0 skips it. */
 const LOW_D = Number(process.env.BENCH_MESH_LOW_D ?? 3)
+/** Connection and admission set-up budget, ms (0: the defaults, 10 s and 5 s): see createHost. */
+const SETUP_MS = Number(process.env.BENCH_MESH_SETUP_MS ?? 0)
 /** Homes of the in-memory run (the protocol's own cost at 1000 homes); 0 skips it. */
 const INMEM = Number(process.env.BENCH_MESH_INMEM ?? 1000)
 
@@ -133,12 +144,26 @@ function createHost() {
             utility: c.utility as Address,
             registry,
             meter: signerFromPrivateKey(Buffer.from(home.key, 'hex')),
+            // BENCH_MESH_LOG=1: every home's warnings on stderr, tagged with its index (what it refused, and why).
+            ...(process.env.BENCH_MESH_LOG
+              ? { log: createLogger({ level: 'warn' }, { home: home.index }) }
+              : {}),
             listen: ['/ip4/127.0.0.1/tcp/0'],
             // Its street neighbours, as a deployment configures them: dialled at start and redialled
             // every 5 s while disconnected (a loaded host can have connections aborted by ping timeouts).
             peers: home.peers,
             // All homes share 127.0.0.1: lift libp2p's per-host inbound rate limit (5 connections/s).
-            connectionManager: { inboundConnectionThreshold: 10_000, maxIncomingPendingConnections: 1000 },
+            connectionManager: {
+              inboundConnectionThreshold: 10_000,
+              maxIncomingPendingConnections: 1000,
+              // BENCH_MESH_SETUP_MS: longer connection and admission set-up for a machine so loaded
+              // that this process gets a fraction of a core (noise handshakes then time out at the
+              // default 10 s and the mesh never forms). Start-up only: a round opens no connection.
+              ...(SETUP_MS > 0
+                ? { dialTimeout: SETUP_MS, addressDialTimeout: SETUP_MS, inboundUpgradeTimeout: SETUP_MS }
+                : {}),
+            },
+            ...(SETUP_MS > 0 ? { admission: { graceMs: SETUP_MS } } : {}),
             // Exact shares: the bench checks every total to the Wh (the noise costs nothing measurable).
             aggregation: { privacy: false },
             // Announced explicitly once the topology is built; periodic re-announcement is for churn.
@@ -378,6 +403,31 @@ async function startMesh(n: number, gossipD: number, procs: number): Promise<Mes
   return { n, hosts, hostOf, peerIds, rssPerNodeMb: (rssMb() - rssBefore) / n }
 }
 
+/**
+ * BENCH_MESH_PROFILE=<dir>: a CPU profile of the measured rounds only (not the start-up and
+ * membership), one process, written as <dir>/mesh-<n>.cpuprofile (open in Chrome DevTools).
+ */
+async function startProfile(): Promise<((name: string) => Promise<void>) | undefined> {
+  const dir = process.env.BENCH_MESH_PROFILE
+  if (dir === undefined || dir === '') return undefined
+  const session = new Session()
+  session.connect()
+  const post = (method: string, params?: object) =>
+    new Promise<unknown>((resolve, reject) =>
+      session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))),
+    )
+  await post('Profiler.enable')
+  await post('Profiler.setSamplingInterval', { interval: 200 })
+  await post('Profiler.start')
+  return async (name) => {
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown }
+    session.disconnect()
+    await mkdir(dir, { recursive: true })
+    await writeFile(join(dir, `${name}.cpuprofile`), JSON.stringify(profile))
+    console.log(`  CPU profile: ${join(dir, `${name}.cpuprofile`)}`)
+  }
+}
+
 async function usage(mesh: Mesh) {
   const all = (await Promise.all(mesh.hosts.map((h) => h.call({ cmd: 'usage' })))) as {
     cpuMs: number
@@ -538,10 +588,12 @@ async function measure(n: number, gossipD: number, procs: number, suffix: string
     const base = Math.floor(Date.now() / 1000 / 900) * 900
     // What the homes spend doing nothing (gossipsub heartbeats, pings): a round's CPU includes this
     // for as long as the round lasts, which on a loaded machine is long.
+    const idleProfile = procs === 1 ? await startProfile() : undefined
     const idleBefore = await usage(mesh)
     const idleStarted = wall()
     await sleep(3000)
     const idleAfter = await usage(mesh)
+    await idleProfile?.(`mesh-${n}${suffix}-idle`)
     const idlePerNodePerS = (idleAfter.cpuMs - idleBefore.cpuMs) / n / ((wall() - idleStarted) / 1000)
     figures[`idle_${n}${suffix}_cpu_per_node_ms_per_s`] = Number(idlePerNodePerS.toFixed(2))
     console.log(`  idle: ${idlePerNodePerS.toFixed(2)} ms CPU per home per second`)
@@ -549,7 +601,9 @@ async function measure(n: number, gossipD: number, procs: number, suffix: string
     const warm = await round(mesh, base, 0)
     console.log(`  warm-up round (pair keys derived): ${warm.seconds.toFixed(3)} s`)
     const runs = []
+    const profile = procs === 1 ? await startProfile() : undefined
     for (let k = 1; k <= 3; k++) runs.push(await round(mesh, base - k * 900, dropouts))
+    await profile?.(`mesh-${n}${suffix}`)
     const seconds = median(runs.map((r) => r.seconds))
     const load = loadavg()[0] as number
     console.log(

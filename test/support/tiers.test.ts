@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { ALONE_TESTS, SYSTEM_TESTS } from './tiers.ts'
+import { SYSTEM_TESTS } from './tiers.ts'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -13,9 +13,5 @@ describe('test tiers', () => {
 
   it('name each file once', () => {
     expect(new Set(SYSTEM_TESTS).size).toBe(SYSTEM_TESTS.length)
-  })
-
-  it('runs alone only system tests', () => {
-    expect(ALONE_TESTS.filter((path) => !SYSTEM_TESTS.includes(path))).toEqual([])
   })
 })

@@ -63,19 +63,6 @@ export const SYSTEM_TESTS: readonly string[] = [
   'firmware/test/uno-sim.test.ts',
 ]
 
-/**
- * System tests kept out of `npm test` for now, run by `npm run test:mesh-household` (vitest project
- * `system-alone`, one worker). The household mesh test was here until its cause was traced (issue 15,
- * 2026-12-07): the virtual meter's flush() chased a publish queue that never emptied on a busy
- * machine, and its synchronous checkpoint writes blocked the shared event loop; both fixed in
- * node/src/meter/.
- */
-export const ALONE_TESTS: readonly string[] = [
-  // Failed most runs at the end of 2026-12-07 ("only 1 of 3 members contributed" within its 10 s
-  // share timeout), with and without that day's test-budget and aggregation changes: not traced.
-  'node/test/mesh/privacy/sybil.test.ts',
-]
-
 /** Every test file in the repository, both tiers. */
 export const ALL_TESTS = ['{protocol,node,circuits,contracts,firmware,ui,test}/**/*.test.ts']
 

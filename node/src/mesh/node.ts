@@ -28,10 +28,17 @@ import { createAdmission } from './node/admission.ts'
 import { createAnnouncer } from './node/announcer.ts'
 import { createBanList } from './node/bans.ts'
 import { createDirectReveals } from './node/direct-reveals.ts'
-import { createPublisher, createValidator, subscribeTopics, type VerdictStats } from './node/gossip.ts'
+import {
+  createPublisher,
+  createValidator,
+  reportingLimit,
+  subscribeTopics,
+  type VerdictStats,
+} from './node/gossip.ts'
 import { createMeshHost } from './node/host.ts'
 import { createLifecycle } from './node/lifecycle.ts'
 import { actingSigner, type MeshNodeOptions, validateOptions, x25519KeyPair } from './node/options.ts'
+import { createPacer } from './node/pacing.ts'
 import { createPeerDialer } from './node/peers.ts'
 import { createNotices } from './notices.ts'
 import { type Address, bytesToHexLower, type Hex } from './signing.ts'
@@ -52,6 +59,9 @@ export async function createMeshNode(options: MeshNodeOptions) {
   const peerId = libp2p.peerId.toString()
   const lifecycle = createLifecycle({ start: (markRunning) => start(markRunning), stop: () => stop() })
   const { isRunning } = lifecycle
+  const rateLimit = options.rateLimit ?? { burst: 200, perSecond: 100 }
+  // What this node sends stays under what its peers accept from one author (node/pacing.ts).
+  const pacer = createPacer(rateLimit, now)
 
   const ctx: MeshContext = {
     area: options.area,
@@ -63,7 +73,7 @@ export async function createMeshNode(options: MeshNodeOptions) {
     log,
     now,
     skewS: options.skewS ?? 30,
-    publish: createPublisher({ pubsub, area: options.area, maxMessageBytes, isRunning }),
+    publish: createPublisher({ pubsub, area: options.area, maxMessageBytes, isRunning, pacer }),
   }
   // A member's X25519 key is usable when it gives a proper shared secret (not of low order).
   const usableKey = (publicKey: Hex) => {
@@ -77,7 +87,13 @@ export async function createMeshNode(options: MeshNodeOptions) {
   const membership = createMembership(ctx, bytesToHexLower(x25519.publicKey), usableKey)
   const alerts = createAlerts(ctx, membership, options.alerts)
   const notices = createNotices(ctx)
-  const limit = createRateLimiter(options.rateLimit?.burst ?? 200, options.rateLimit?.perSecond ?? 100, now)
+  const stats: VerdictStats = { accepted: 0, ignored: 0, rejected: 0, limited: 0 }
+  const limit = reportingLimit({
+    limit: createRateLimiter(rateLimit.burst, rateLimit.perSecond, now),
+    log,
+    stats,
+    now,
+  })
   // Reveals go to the aggregator that asked, on a stream; everything else (and a reveal that cannot be
   // delivered directly) on the area's gossip topic (aggregation.md §6).
   const directReveals = createDirectReveals({
@@ -85,6 +101,7 @@ export async function createMeshNode(options: MeshNodeOptions) {
     log,
     maxMessageBytes,
     limit,
+    pacer,
     receive: (message, from) => aggregation.receiveReveal(message, from),
     timeoutMs: 5000,
   })
@@ -96,7 +113,6 @@ export async function createMeshNode(options: MeshNodeOptions) {
       await ctx.publish('aggregate', message)
     },
   })
-  const stats: VerdictStats = { accepted: 0, ignored: 0, rejected: 0 }
   const validate = createValidator({
     services: { membership, alerts, notices, aggregation },
     log,
@@ -144,6 +160,7 @@ export async function createMeshNode(options: MeshNodeOptions) {
   }
 
   async function stop() {
+    pacer.stop()
     admission.stop()
     peers.stop()
     announcer.stop()

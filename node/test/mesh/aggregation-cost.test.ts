@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
+import { scaledBudget } from '../../../test/support/load.ts'
 import { silentLogger } from '../../src/log/logger.ts'
 import { buildMaskingGraph } from '../../src/mesh/aggregation/graph.ts'
 import { type AggregationMembership, createAggregation } from '../../src/mesh/aggregation.ts'
@@ -87,7 +88,9 @@ describe('aggregation cost', () => {
     // 999 X25519 agreements, HKDFs and HMACs took ~1.4 s in one stretch before masking yielded (with the
     // sparse graph it is ~48 of them, plus the graph: ~5 ms); the margin over the 5 ms slices is for a
     // shared, loaded machine.
-    expect(longest).toBeLessThan(100)
+    // 100 ms on a quiet machine; on a loaded one the OS itself deschedules the process for longer
+    // (seen: 101–159 ms at load 17). Unsliced, this round blocks for seconds, far beyond either.
+    expect(longest).toBeLessThan(scaledBudget(100))
   })
 
   it.each([12, 120])(

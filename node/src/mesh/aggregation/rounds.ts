@@ -6,7 +6,7 @@
 import type { RoundState } from './types.ts'
 
 export interface RoundStore {
-  /** The state of round `t`, created empty on first use. */
+  /** The state of round `t`, created empty on first use (the oldest idle round is forgotten beyond `maxRounds`). */
   round(t: number): RoundState
   /** Whether a round (an interval-end unix time) is close enough to now to be accepted. */
   inWindow(t: number): boolean
@@ -42,9 +42,12 @@ export function createRoundStore(options: {
           waiters: new Set(),
         }
         rounds.set(t, state)
-        for (const oldest of rounds.keys()) {
+        // Oldest first, but never a round a collect() is waiting on: its state object is the one the
+        // wait checks, so shares arriving after an eviction would land in a new state it never sees
+        // and the round would come out short. Waits are bounded (one per collect in progress).
+        for (const [oldest, old] of rounds) {
           if (rounds.size <= options.maxRounds) break
-          rounds.delete(oldest)
+          if (old.waiters.size === 0) rounds.delete(oldest)
         }
       }
       return state

@@ -14,9 +14,10 @@
  * ahead only once the peer is admitted — otherwise they are aborted. So a stranger cannot subscribe to
  * gossipsub topics (its subscription never reaches gossipsub, which then sends it nothing), send a
  * bitswap want-list or ask for pins, and no subscription or want-list of ours goes to it. The dialler
- * presents first; the listener answers with its own credential. A peer that fails, or does not
- * present within `graceMs`, is disconnected, logged by peer id, and refused by the connection gater
- * for `banMs`. Holding (rather than refusing) the streams of a peer whose handshake is under way is
+ * presents first; the listener answers with its own credential. A peer whose credential fails the
+ * checks is disconnected, logged by peer id, and refused by the connection gater for `banMs`; one
+ * whose handshake does not finish within `graceMs` is disconnected and logged but not banned (a busy
+ * member is not a stranger, and it may dial again). Holding (rather than refusing) the streams of a peer whose handshake is under way is
  * what lets gossipsub and bitswap, which set up their streams once per connection, work on the same
  * connection once it is admitted.
  */
@@ -62,6 +63,15 @@ export async function observerTicket(
 ): Promise<ObserverTicket> {
   return { v: 1, type: 'observer', body, sig: await signMesh(utility, domain, 'observer', body) }
 }
+
+/**
+ * Whether a failed handshake shows a misbehaving peer (a frame that is not JSON, or too long) rather
+ * than a slow or gone one (its deadline ran out, the stream or connection closed under it).
+ */
+const malformed = (error: unknown) =>
+  error instanceof SyntaxError ||
+  error instanceof InvalidMeshMessageError ||
+  (error instanceof Error && /InvalidDataLength|InvalidMessageLength/.test(error.name))
 
 const isOpen = (protocol: string) => OPEN_PROTOCOLS.some((p) => protocol.startsWith(p))
 
@@ -153,6 +163,24 @@ export function createAdmission(deps: {
     return membership.meterOfPeer(peer) !== undefined
   }
 
+  /**
+   * A handshake that ran out of time is not evidence of a stranger: on a busy host (or with a busy
+   * neighbour) a member's handshake can take longer than `graceMs`. Banning it, as a failed check
+   * does, made members refuse their own registered neighbours for `banMs` and refuse the redials
+   * meanwhile — a 50-home bench at load 18 left a home isolated with every static peer banned. The
+   * connection is closed (nothing was admitted, no held stream went ahead) and may be dialled again.
+   */
+  function drop(connectionPeer: PeerId, why: string) {
+    const peer = connectionPeer.toString()
+    if (admitted(peer)) return
+    settle(peer)
+    ctx.log.warn('disconnected a peer whose admission handshake did not finish in time (not banned)', {
+      peer,
+      reason: why,
+    })
+    for (const c of libp2p.getConnections(connectionPeer)) void c.close().catch(() => c.abort(new Error(why)))
+  }
+
   function refuse(connectionPeer: PeerId, why: string) {
     const peer = connectionPeer.toString()
     if (admitted(peer)) return
@@ -188,6 +216,7 @@ export function createAdmission(deps: {
       if (!(await check(reply.credential, remote))) refuse(connection.remotePeer, 'bad credential')
     } catch (error) {
       if (!deps.isRunning() || connection.status !== 'open') return
+      if (!malformed(error)) return drop(connection.remotePeer, `no answer: ${String(error)}`)
       ctx.log.warn('admission handshake failed', { peer: remote, error })
       refuse(connection.remotePeer, 'handshake failed')
     }
@@ -211,7 +240,8 @@ export function createAdmission(deps: {
       if (!ok) refuse(connection.remotePeer, 'no valid membership announcement')
     } catch (error) {
       stream.abort(error instanceof Error ? error : new Error(String(error)))
-      refuse(connection.remotePeer, 'malformed admission request')
+      if (!malformed(error)) drop(connection.remotePeer, `no credential: ${String(error)}`)
+      else refuse(connection.remotePeer, 'malformed admission request')
     }
   }
 
@@ -239,7 +269,7 @@ export function createAdmission(deps: {
         setTimeout(() => {
           graceTimers.delete(remote)
           if (!admitted(remote) && libp2p.getConnections(connection.remotePeer).length > 0)
-            refuse(connection.remotePeer, `no membership announcement within ${deps.graceMs} ms`)
+            drop(connection.remotePeer, `no membership announcement within ${deps.graceMs} ms`)
         }, deps.graceMs),
       )
     }

@@ -18,6 +18,7 @@ import type { Logger } from '../../log/logger.ts'
 import { encodeMeshMessage, parseMeshMessage, type RevealMessage } from '../codec.ts'
 import type { Verdict } from '../context.ts'
 import type { MeshHost } from './host.ts'
+import type { Pacer } from './pacing.ts'
 
 export const REVEAL_PROTOCOL = '/zkmeter/agg-reveal/2.0.0'
 
@@ -27,6 +28,8 @@ export function createDirectReveals(deps: {
   maxMessageBytes: number
   /** Per-peer rate limit shared with the gossip validator: false when over budget. */
   limit(from: string): boolean
+  /** This node's send budget: a direct reveal counts against the receiver's limit like a gossiped one. */
+  pacer: Pick<Pacer, 'take'>
   receive(message: RevealMessage, from: string): Verdict
   /** How long to try delivering one reveal before falling back to gossip. */
   timeoutMs: number
@@ -64,6 +67,7 @@ export function createDirectReveals(deps: {
       const peer = peerIdFromString(peerId)
       if (libp2p.getConnections(peer).length === 0) return false
       try {
+        await deps.pacer.take()
         const signal = AbortSignal.timeout(deps.timeoutMs)
         const stream = await libp2p.dialProtocol(peer, REVEAL_PROTOCOL, { signal })
         await lpStream(stream, { maxDataLength: maxMessageBytes }).write(encodeMeshMessage(reveal), {

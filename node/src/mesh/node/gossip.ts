@@ -15,6 +15,7 @@ import { TOPIC_KINDS, type TopicKind, type Verdict } from '../context.ts'
 import { InvalidMeshMessageError, MeshNotRunningError } from '../errors.ts'
 import type { MembershipService } from '../membership.ts'
 import type { NoticesService } from '../notices.ts'
+import type { Pacer } from './pacing.ts'
 
 /** The services that own the incoming message types: the validator hands each message to one of them. */
 export interface MessageOwners {
@@ -27,8 +28,11 @@ export interface MessageOwners {
 /** Counts of validator verdicts since start (for tests, benches and health pages). */
 export interface VerdictStats {
   accepted: number
+  /** Includes `limited`. */
   ignored: number
   rejected: number
+  /** Ignored because their author was over the per-author rate limit (also counted in `ignored`). */
+  limited: number
 }
 
 export function createPublisher(deps: {
@@ -36,16 +40,56 @@ export function createPublisher(deps: {
   area: number
   maxMessageBytes: number
   isRunning(): boolean
+  /** This node's own send budget, under what its peers accept from one author (pacing.ts). */
+  pacer: Pick<Pacer, 'take'>
 }) {
+  const notRunning = () => new MeshNotRunningError('the mesh node is not started: call start() first')
   return async function publish(kind: TopicKind, message: MeshMessage): Promise<void> {
-    if (!deps.isRunning()) throw new MeshNotRunningError('the mesh node is not started: call start() first')
+    if (!deps.isRunning()) throw notRunning()
     const bytes = encodeMeshMessage(message)
     if (bytes.byteLength > deps.maxMessageBytes) {
       throw new InvalidMeshMessageError(
         `a ${message.type} message of ${bytes.byteLength} bytes exceeds the ${deps.maxMessageBytes}-byte cap`,
       )
     }
+    // Over the peers' per-author limit a message would be ignored by every one of them: wait instead.
+    // Safety alerts and acks go ahead of shares and announcements already waiting.
+    await deps.pacer.take(kind === 'alerts')
+    if (!deps.isRunning()) throw notRunning()
     await deps.pubsub.publish(meshTopic(deps.area, kind), bytes)
+  }
+}
+
+/**
+ * The receiver's per-author limit, reporting what it drops: an ignored message is lost for good (a
+ * share then makes its home missing), so the operator must see it. One warning per author per
+ * `reportEveryMs`, so a flood cannot flood the log.
+ */
+export function reportingLimit(deps: {
+  limit(from: string): boolean
+  log: Logger
+  stats: Pick<VerdictStats, 'limited'>
+  now(): number
+  reportEveryMs?: number
+}) {
+  const every = deps.reportEveryMs ?? 10_000
+  const reported = new Map<string, { at: number; dropped: number }>()
+  return (from: string): boolean => {
+    if (deps.limit(from)) return true
+    deps.stats.limited++
+    const t = deps.now()
+    const last = reported.get(from)
+    if (last !== undefined && t - last.at < every) {
+      last.dropped++
+      return false
+    }
+    if (reported.size >= 10_000) reported.clear()
+    reported.set(from, { at: t, dropped: 0 })
+    deps.log.warn('ignored messages from a peer over the per-author rate limit', {
+      peer: from,
+      droppedSinceLastReport: (last?.dropped ?? 0) + 1,
+    })
+    return false
   }
 }
 

@@ -40,12 +40,18 @@ export interface MeshNodeOptions {
   mdns?: boolean | { interval?: number; serviceTag?: string }
   /**
    * libp2p connection limits. `inboundConnectionThreshold` (libp2p default 5 per second per host) must
-   * be raised when many nodes share one IP, as on loopback in tests and benches.
+   * be raised when many nodes share one IP, as on loopback in tests and benches. `dialTimeout`,
+   * `addressDialTimeout` and `inboundUpgradeTimeout` (libp2p defaults 10 s, 6 s, 10 s) bound a
+   * connection's TCP + noise + yamux set-up: a host starved of CPU (many nodes in one process on a
+   * loaded machine) needs longer.
    */
   connectionManager?: {
     maxConnections?: number
     inboundConnectionThreshold?: number
     maxIncomingPendingConnections?: number
+    dialTimeout?: number
+    addressDialTimeout?: number
+    inboundUpgradeTimeout?: number
   }
   /**
    * Gossipsub mesh degree (D, bounds Dlo/Dhi, gossip fan-out Dlazy). Lower D sends fewer duplicate
@@ -81,6 +87,12 @@ export function validateOptions(options: MeshNodeOptions) {
   }
   if (options.x25519PrivateKey !== undefined && options.x25519PrivateKey.length !== 32) {
     throw new InvalidMeshMessageError('x25519PrivateKey must be 32 bytes')
+  }
+  const limit = options.rateLimit
+  if (limit !== undefined && !(limit.burst >= 2 && limit.perSecond > 0)) {
+    throw new InvalidMeshMessageError(
+      `rateLimit needs burst ≥ 2 and perSecond > 0 (a node sends at most half the burst at once), got ${JSON.stringify(limit)}`,
+    )
   }
 }
 

@@ -48,7 +48,16 @@ export function createPeerDialer(deps: {
     dialStatic,
     /** Re-dials the disconnected static peers every `redialIntervalMs` from now on. */
     keepRedialling() {
-      redialTimer = setInterval(() => void dialStatic(), deps.redialIntervalMs)
+      // One round of redials at a time: on a busy host a dial can outlast the interval (noise and
+      // admission handshakes time out), and overlapping rounds piled up dials that made it busier.
+      let dialling = false
+      redialTimer = setInterval(() => {
+        if (dialling) return
+        dialling = true
+        void dialStatic().finally(() => {
+          dialling = false
+        })
+      }, deps.redialIntervalMs)
     },
     stop() {
       clearInterval(redialTimer)
