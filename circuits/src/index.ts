@@ -5,7 +5,15 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as snarkjs from 'snarkjs'
-import { billTotals, commit, FIELD_ORDER, tariffHash, validateReadings } from '#protocol/commitment.ts'
+import {
+  billTotals,
+  commitToSlotSums,
+  FIELD_ORDER,
+  readingsDigest,
+  slotSums,
+  tariffHash,
+  validateReadings,
+} from '#protocol/commitment.ts'
 import { CircuitNotBuiltError, InvalidCircuitInputError, InvalidProofError, WitnessError } from './errors.ts'
 import { buildScriptFor, isProfileName, type ProfileName, profileBuildDir } from './profiles.ts'
 
@@ -18,6 +26,8 @@ export {
   InvalidReadingError,
   InvalidSaltError,
   packReadings,
+  readingsDigest,
+  slotSums,
   tariffHash,
 } from '#protocol/commitment.ts'
 export { CircuitNotBuiltError, InvalidCircuitInputError, InvalidProofError, WitnessError } from './errors.ts'
@@ -171,17 +181,20 @@ export async function prove(circuit: Circuit, input: BillWitness): Promise<BillP
       }`,
     )
   }
+  // The circuit opens the commitment to the readings digest and the per-slot sums (protocol §3,
+  // version 2): both are computed here from the readings, exactly as the meter computes them.
+  const digest = readingsDigest(input.readings, input.salt, circuit.n)
+  const sums = slotSums(input.readings, circuit.n, circuit.slots)
   // The circuit computes exactly these; computing them here validates salt and prices with the
   // reference code's named errors and catches a circuit/reference mismatch after proving.
   const expected: PublicSignals = {
-    commitment: commit(input.readings, input.salt, circuit.n),
+    commitment: commitToSlotSums(digest, sums),
     tariffHash: tariffHash(input.prices),
     ...billTotals(input.readings, input.prices, circuit.n),
   }
-  const readings = Array.from({ length: circuit.n }, (_, i) => input.readings[i] ?? 0)
   const witnessInput = {
-    readings: readings.map(String),
-    salt: input.salt.toString(),
+    readingsDigest: digest.toString(),
+    slotSums: sums.map(String),
     prices: input.prices.map((p) => p.toString()),
   }
   return withCurve(async () => {
