@@ -144,15 +144,34 @@ function assertCircuit(circuit: Circuit): void {
  * last concurrent operation of this module finishes; the next operation builds a new one.
  */
 let activeOperations = 0
+async function releaseCurve(): Promise<void> {
+  activeOperations--
+  if (activeOperations === 0) {
+    await (globalThis as { curve_bn128?: { terminate(): Promise<void> } | null }).curve_bn128?.terminate()
+  }
+}
 async function withCurve<T>(operation: () => Promise<T>): Promise<T> {
   activeOperations++
   try {
     return await operation()
   } finally {
-    activeOperations--
-    if (activeOperations === 0) {
-      await (globalThis as { curve_bn128?: { terminate(): Promise<void> } | null }).curve_bn128?.terminate()
-    }
+    await releaseCurve()
+  }
+}
+
+/**
+ * Keeps the curve (worker threads, compiled WASM) alive between operations until the returned
+ * function is called. A process that proves again and again (the node's prover child) would
+ * otherwise build it anew for every proof: with the bill circuit at 2^14 that is a large part of a
+ * proof's time (docs/benchmarks.md, prove). Calling the release twice does nothing.
+ */
+export function holdCurve(): () => Promise<void> {
+  activeOperations++
+  let released = false
+  return async () => {
+    if (released) return
+    released = true
+    await releaseCurve()
   }
 }
 

@@ -24,7 +24,7 @@ describe('test profile build', () => {
       profile: 'test',
       n: 192,
       slots: 96,
-      power: 13,
+      power: 14,
       trustedSetup: { kind: 'insecure-dev' },
       publicSignals: ['commitment', 'tariffHash', 'total', 'energyWh'],
     })
