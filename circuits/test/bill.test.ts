@@ -8,6 +8,7 @@ import {
   type Circuit,
   CircuitNotBuiltError,
   commit,
+  holdCurve,
   InvalidCircuitInputError,
   InvalidProofError,
   InvalidReadingError,
@@ -271,6 +272,23 @@ describe('a false bill fails', () => {
     const proof = structuredClone(valid.proof)
     proof.pi_a = [valid.proof.pi_c[0] ?? '', valid.proof.pi_c[1] ?? '', '1']
     expect(await verify(circuit, proof, valid.publicSignals)).toBe(false)
+  })
+})
+
+describe('holdCurve', () => {
+  it('keeps the curve between proofs until released, then ends it as after any proof', async () => {
+    const g = globalThis as { curve_bn128?: unknown }
+    const release = holdCurve()
+    await prove(circuit, { readings, salt: SALT, prices })
+    const curve = g.curve_bn128
+    expect(curve).toBeTruthy()
+    await prove(circuit, { readings, salt: SALT, prices })
+    expect(g.curve_bn128).toBe(curve) // the same curve: not rebuilt for the second proof
+    await release()
+    expect(g.curve_bn128).toBeNull()
+    await release() // a second release does nothing
+    await prove(circuit, { readings, salt: SALT, prices })
+    expect(g.curve_bn128).toBeNull() // no hold: ended after the proof, as before
   })
 })
 
