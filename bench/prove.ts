@@ -11,7 +11,8 @@
  * the curve kept, as the node's prover child does; times are medians (prove_min_s: the fastest run;
  * prove_cpu_s: CPU seconds of all threads, robust to machine load). A second child proves with
  * snarkjs' singleThread option (prove_single_thread_s, peak_rss_single_thread_mb): on 2 shared
- * cores the worker threads are not a given win. Last line: the JSON summary of ../shared/BENCH.md.
+ * cores the worker threads are not a given win. A third child proves once only
+ * (peak_rss_one_proof_mb): the node's prover child proves a bill a month and ends when idle. Last line: the JSON summary of ../shared/BENCH.md.
  */
 import { spawn } from 'node:child_process'
 import { availableParallelism, loadavg } from 'node:os'
@@ -66,7 +67,7 @@ function timeOfUsePrices(slots: number): bigint[] {
   )
 }
 
-async function child(singleThread: boolean): Promise<void> {
+async function child(singleThread: boolean, runs: number): Promise<void> {
   const circuit = loadCircuit('production')
   const readings = monthOfReadings(circuit.n)
   const prices = timeOfUsePrices(circuit.slots)
@@ -87,7 +88,7 @@ async function child(singleThread: boolean): Promise<void> {
     peak_rss_mb: 0,
     verified: true,
   }
-  for (let run = 0; run <= RUNS; run++) {
+  for (let run = 0; run <= runs; run++) {
     const wtns: { type: 'mem' } = { type: 'mem' }
     // The private inputs: the readings digest and the per-slot sums, from the month's readings
     // (what circuits/src/index.ts prove() computes before the witness).
@@ -133,9 +134,14 @@ async function child(singleThread: boolean): Promise<void> {
   console.log(JSON.stringify(result))
 }
 
-function runChild(singleThread: boolean): Promise<ChildResult> {
+function runChild(singleThread: boolean, runs = RUNS): Promise<ChildResult> {
   return new Promise((resolveChild, reject) => {
-    const args = [fileURLToPath(import.meta.url), '--child', ...(singleThread ? ['--single-thread'] : [])]
+    const args = [
+      fileURLToPath(import.meta.url),
+      '--child',
+      `--runs=${runs}`,
+      ...(singleThread ? ['--single-thread'] : []),
+    ]
     const proc = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'inherit'],
     })
@@ -168,7 +174,9 @@ async function main(): Promise<void> {
     .join(' ')
   const r = await runChild(false)
   const single = await runChild(true)
-  if (!r.verified || !single.verified) {
+  // The node's prover child proves a bill a month and ends when idle: its peak is one proof's.
+  const once = await runChild(false, 0)
+  if (!r.verified || !single.verified || !once.verified) {
     throw new Error('a benchmark proof did not verify or had unexpected public signals')
   }
   const figures = {
@@ -184,6 +192,7 @@ async function main(): Promise<void> {
     verify_s: round(median(r.verify_s)),
     witness_plus_prove_s: round(median(r.witness_s.map((w, i) => w + (r.prove_s[i] as number)))),
     peak_rss_mb: round(r.peak_rss_mb, 0),
+    peak_rss_one_proof_mb: round(once.peak_rss_mb, 0),
     prove_single_thread_s: round(median(single.prove_s)),
     prove_single_thread_cpu_s: round(median(single.prove_cpu_s)),
     peak_rss_single_thread_mb: round(single.peak_rss_mb, 0),
@@ -206,5 +215,9 @@ async function main(): Promise<void> {
   )
 }
 
-if (process.argv.includes('--child')) await child(process.argv.includes('--single-thread'))
-else await main()
+if (process.argv.includes('--child')) {
+  const runsArg = process.argv.find((a) => a.startsWith('--runs='))
+  const runs = runsArg === undefined ? RUNS : Number(runsArg.slice('--runs='.length))
+  if (!Number.isInteger(runs) || runs < 0) throw new Error(`--runs must be a whole number, got ${runsArg}`)
+  await child(process.argv.includes('--single-thread'), runs)
+} else await main()
