@@ -63,12 +63,12 @@ describe('incremental period commitment', () => {
   it('a snapshot mid-period carries the slot sums: the restored accumulator commits as the whole array', () => {
     const readings = Array.from({ length: 2976 }, (_, i) => (i * 7919) % 2000)
     const acc = createCommitmentAccumulator(salt, 2976)
-    readings.slice(0, 1000).forEach((r, i) => acc.add(i, r))
+    for (const [i, r] of readings.slice(0, 1000).entries()) acc.add(i, r)
     const snap = JSON.parse(JSON.stringify(acc.snapshot()))
     expect(snap.slots).toBe(96)
     expect(snap.sums).toHaveLength(96)
     const restored = restoreCommitmentAccumulator(snap)
-    readings.slice(1000).forEach((r, i) => restored.add(1000 + i, r))
+    for (const [i, r] of readings.slice(1000).entries()) restored.add(1000 + i, r)
     expect(restored.finish()).toBe(commit(readings, salt, 2976))
   })
 
