@@ -48,6 +48,7 @@ const figures = {
   poseidon16_host_ms: round(host.poseidon16_host_ms, 4),
   poseidon16_esp8266_est_ms: round(esp.permutationMs, 0),
   commit_esp8266_est_ms: round(esp.commitMs, 0),
+  commit_close_esp8266_est_ms: round(esp.closeMs, 0),
   sign_esp8266_est_ms: round(FIELD_MULS_PER_SIGNATURE * mulMs, 0),
 }
 console.log(

@@ -1,14 +1,18 @@
 /**
  * npm run bench:prove — the bill circuit at the production size (N = 2976, SLOTS = 96):
- * constraints of our circuit (readings summed per slot of day) and of the naive construction (a
- * private price per interval bound by a Poseidon chain, N multiplications), then witness, prove and
- * verify wall time and the peak RSS of the proving process.
+ * constraints of our circuit (commitment version 2: the circuit opens the meter's per-slot sums)
+ * and of the naive construction (a private price per interval bound by a Poseidon chain, N
+ * multiplications), then input, witness, prove and verify wall time and the peak RSS of the
+ * proving process.
  *
  * Proving runs in a child process (this file with --child) so its peak RSS (getrusage maxRSS,
  * main and worker threads together) is the prover's alone, not the build's. The child proves once
- * to warm up (WASM compile, curve threads, zkey page cache), then RUNS times; times are medians
- * (prove_min_s: the fastest run; prove_cpu_s: CPU seconds of all threads, robust to machine load).
- * Last line: the JSON summary of ../shared/BENCH.md.
+ * to warm up (WASM compile, curve threads, zkey page cache; prove_first_s), then RUNS times with
+ * the curve kept, as the node's prover child does; times are medians (prove_min_s: the fastest run;
+ * prove_cpu_s: CPU seconds of all threads, robust to machine load). A second child proves with
+ * snarkjs' singleThread option (prove_single_thread_s, peak_rss_single_thread_mb): on 2 shared
+ * cores the worker threads are not a given win. A third child proves once only
+ * (peak_rss_one_proof_mb): the node's prover child proves a bill a month and ends when idle. Last line: the JSON summary of ../shared/BENCH.md.
  */
 import { spawn } from 'node:child_process'
 import { availableParallelism, loadavg } from 'node:os'
@@ -17,14 +21,23 @@ import { fileURLToPath } from 'node:url'
 import * as snarkjs from 'snarkjs'
 import { buildProfile } from '../circuits/scripts/build.ts'
 import { compileCircuit } from '../circuits/scripts/pipeline.ts'
-import { billTotals, commit, loadCircuit, tariffHash } from '../circuits/src/index.ts'
+import {
+  billTotals,
+  commit,
+  loadCircuit,
+  readingsDigest,
+  slotSums,
+  tariffHash,
+} from '../circuits/src/index.ts'
 import { BUILD_ROOT, NAIVE_PRODUCTION, PROFILES } from '../circuits/src/profiles.ts'
 
 // Shared 2-core machine: single runs swing by ±30 %, so report the median (and the best) of five.
 const RUNS = 5
 
 interface ChildResult {
+  inputs_s: number[]
   witness_s: number[]
+  prove_first_s: number
   prove_s: number[]
   prove_cpu_s: number[]
   verify_s: number[]
@@ -54,16 +67,11 @@ function timeOfUsePrices(slots: number): bigint[] {
   )
 }
 
-async function child(): Promise<void> {
+async function child(singleThread: boolean, runs: number): Promise<void> {
   const circuit = loadCircuit('production')
   const readings = monthOfReadings(circuit.n)
   const prices = timeOfUsePrices(circuit.slots)
   const salt = 0xdecafbadn
-  const input = {
-    readings: readings.map(String),
-    salt: salt.toString(),
-    prices: prices.map(String),
-  }
   const expected = [
     commit(readings, salt, circuit.n),
     tariffHash(prices),
@@ -71,30 +79,50 @@ async function child(): Promise<void> {
     billTotals(readings, prices, circuit.n).energyWh,
   ].map(String)
   const result: ChildResult = {
+    inputs_s: [],
     witness_s: [],
+    prove_first_s: 0,
     prove_s: [],
     prove_cpu_s: [],
     verify_s: [],
     peak_rss_mb: 0,
     verified: true,
   }
-  for (let run = 0; run <= RUNS; run++) {
+  for (let run = 0; run <= runs; run++) {
     const wtns: { type: 'mem' } = { type: 'mem' }
+    // The private inputs: the readings digest and the per-slot sums, from the month's readings
+    // (what circuits/src/index.ts prove() computes before the witness).
     let t = performance.now()
+    const input = {
+      readingsDigest: readingsDigest(readings, salt, circuit.n).toString(),
+      slotSums: slotSums(readings, circuit.n, circuit.slots).map(String),
+      prices: prices.map(String),
+    }
+    const inputs = (performance.now() - t) / 1000
+    t = performance.now()
     await snarkjs.wtns.calculate(input, circuit.wasmPath, wtns)
     const witness = (performance.now() - t) / 1000
     t = performance.now()
     // CPU time of the whole process (main thread and curve workers): the cost of a proof
     // independent of what else the shared machine runs.
     const cpu = process.cpuUsage()
-    const { proof, publicSignals } = await snarkjs.groth16.prove(circuit.zkeyPath, wtns)
+    const { proof, publicSignals } = await snarkjs.groth16.prove(
+      circuit.zkeyPath,
+      wtns,
+      undefined,
+      singleThread ? { singleThread: true } : undefined,
+    )
     const prove = (performance.now() - t) / 1000
     const cpuUsed = process.cpuUsage(cpu)
     t = performance.now()
     const ok = await snarkjs.groth16.verify(circuit.verificationKey, publicSignals, proof)
     const verify = (performance.now() - t) / 1000
     result.verified &&= ok && publicSignals.join() === expected.join()
-    if (run === 0) continue // warm-up
+    if (run === 0) {
+      result.prove_first_s = prove // warm-up: builds the curve
+      continue
+    }
+    result.inputs_s.push(inputs)
     result.witness_s.push(witness)
     result.prove_s.push(prove)
     result.prove_cpu_s.push((cpuUsed.user + cpuUsed.system) / 1e6)
@@ -106,9 +134,15 @@ async function child(): Promise<void> {
   console.log(JSON.stringify(result))
 }
 
-function runChild(): Promise<ChildResult> {
+function runChild(singleThread: boolean, runs = RUNS): Promise<ChildResult> {
   return new Promise((resolveChild, reject) => {
-    const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child'], {
+    const args = [
+      fileURLToPath(import.meta.url),
+      '--child',
+      `--runs=${runs}`,
+      ...(singleThread ? ['--single-thread'] : []),
+    ]
+    const proc = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'inherit'],
     })
     let out = ''
@@ -138,19 +172,30 @@ async function main(): Promise<void> {
   const loadBefore = loadavg()
     .map((l) => l.toFixed(2))
     .join(' ')
-  const r = await runChild()
-  if (!r.verified) throw new Error('a benchmark proof did not verify or had unexpected public signals')
+  const r = await runChild(false)
+  const single = await runChild(true)
+  // The node's prover child proves a bill a month and ends when idle: its peak is one proof's.
+  const once = await runChild(false, 0)
+  if (!r.verified || !single.verified || !once.verified) {
+    throw new Error('a benchmark proof did not verify or had unexpected public signals')
+  }
   const figures = {
     constraints: manifest.constraints,
     naive_constraints: naive.constraints,
     constraint_ratio: round(naive.constraints / manifest.constraints, 2),
+    inputs_s: round(median(r.inputs_s)),
     witness_s: round(median(r.witness_s)),
     prove_s: round(median(r.prove_s)),
+    prove_first_s: round(r.prove_first_s),
     prove_min_s: round(Math.min(...r.prove_s)),
     prove_cpu_s: round(median(r.prove_cpu_s)),
     verify_s: round(median(r.verify_s)),
     witness_plus_prove_s: round(median(r.witness_s.map((w, i) => w + (r.prove_s[i] as number)))),
     peak_rss_mb: round(r.peak_rss_mb, 0),
+    peak_rss_one_proof_mb: round(once.peak_rss_mb, 0),
+    prove_single_thread_s: round(median(single.prove_s)),
+    prove_single_thread_cpu_s: round(median(single.prove_cpu_s)),
+    peak_rss_single_thread_mb: round(single.peak_rss_mb, 0),
     n: PROFILES.production.n,
   }
   log(
@@ -159,7 +204,7 @@ async function main(): Promise<void> {
       .join(' ')}`,
   )
   log(
-    `runs: witness ${r.witness_s.map((x) => x.toFixed(2)).join(', ')} s; prove ${r.prove_s.map((x) => x.toFixed(2)).join(', ')} s`,
+    `runs: witness ${r.witness_s.map((x) => x.toFixed(3)).join(', ')} s; prove ${r.prove_s.map((x) => x.toFixed(3)).join(', ')} s; single thread ${single.prove_s.map((x) => x.toFixed(3)).join(', ')} s`,
   )
   console.log(
     JSON.stringify({
@@ -170,5 +215,9 @@ async function main(): Promise<void> {
   )
 }
 
-if (process.argv.includes('--child')) await child()
-else await main()
+if (process.argv.includes('--child')) {
+  const runsArg = process.argv.find((a) => a.startsWith('--runs='))
+  const runs = runsArg === undefined ? RUNS : Number(runsArg.slice('--runs='.length))
+  if (!Number.isInteger(runs) || runs < 0) throw new Error(`--runs must be a whole number, got ${runsArg}`)
+  await child(process.argv.includes('--single-thread'), runs)
+} else await main()

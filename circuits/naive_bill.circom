@@ -2,8 +2,10 @@ pragma circom 2.1.0;
 
 // Benchmark baseline only (bench/prove.ts): the same statement with a private price for every
 // interval, bound by a Poseidon chain over all N prices, and N multiplications. It shows what the
-// per-slot sums of bill.circom save; it is never set up or proved.
+// per-slot sums of bill.circom save; it is never set up or proved. It keeps commitment version 1
+// (the readings unpacked with 15-bit range checks in the circuit) as the baseline of round 1.
 include "bill.circom";
+include "circomlib/circuits/bitify.circom";
 
 template NaiveBill(N) {
     signal input readings[N];

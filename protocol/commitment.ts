@@ -1,6 +1,7 @@
 /**
  * The period commitment and the tariff hash, exactly as docs/protocol.md §3–4 defines them and as
- * circuits/bill.circom constrains them. Firmware (C++) and the virtual meter reproduce these bytes;
+ * circuits/bill.circom constrains them (commitment version 2: the readings digest extended by the
+ * meter's per-slot sums, which is all the bill circuit needs to open). Firmware (C++) and the virtual meter reproduce these bytes;
  * protocol/vectors/ pins them.
  */
 import { keccak_256 } from '@noble/hashes/sha3.js'
@@ -20,6 +21,13 @@ export const LANE_BITS = 16
 export const READINGS_PER_ELEMENT = 15
 export const CHAIN_RATE = 15
 export const MAX_PRICE = (1n << 64n) - 1n
+/** Tariff slots per UTC day in production (protocol §1): 15-minute intervals. */
+export const SLOTS = 96
+/**
+ * Version of the commitment construction (protocol §3), carried as `v` of the PERIOD payload.
+ * 1: PoseidonChain(salt, packed readings). 2: that digest chained with the per-slot sums.
+ */
+export const COMMITMENT_VERSION = 2
 
 export class InvalidReadingError extends InvalidInputError {
   override name = 'InvalidReadingError'
@@ -85,12 +93,59 @@ function validateSalt(salt: bigint): void {
 }
 
 /**
- * C = PoseidonChain(salt, packed readings). `readings` may be shorter than `n`: the rest read 0
- * (intervals after the period's end).
+ * R = PoseidonChain(salt, packed readings): binds every reading (version 1's whole commitment).
+ * `readings` may be shorter than `n`: the rest read 0 (intervals after the period's end).
  */
-export function commit(readings: readonly number[], salt: bigint, n: number): bigint {
+export function readingsDigest(readings: readonly number[], salt: bigint, n: number): bigint {
   validateSalt(salt)
   return poseidonChain(salt, packReadings(readings, n))
+}
+
+/** Slots per UTC day: an interval is a whole number of seconds, so at most 86,400. */
+export function validateSlots(slots: number): number {
+  if (!Number.isInteger(slots) || slots <= 0 || slots > 86_400) {
+    throw new InvalidReadingError(`slots per day must be an integer in [1, 86400], got ${String(slots)}`)
+  }
+  return slots
+}
+
+/**
+ * S[s] = Σ readings[i] over i ≡ s (mod slots): readings are indexed from the UTC midnight of the
+ * period's first day (protocol §2), so reading i is in slot i mod slots.
+ */
+export function slotSums(readings: readonly number[], n: number, slots: number = SLOTS): bigint[] {
+  validateReadings(readings, n)
+  validateSlots(slots)
+  const sums = new Array<number>(slots).fill(0)
+  readings.forEach((r, i) => {
+    sums[i % slots] = (sums[i % slots] as number) + r
+  })
+  return sums.map(BigInt)
+}
+
+/**
+ * C = PoseidonChain(R, S): the readings digest R chained with the per-slot sums S (protocol §3,
+ * version 2). The meter computes both from its own readings; the bill circuit opens only R (as an
+ * opaque private value) and S, so it needs no per-reading range checks.
+ */
+export function commitToSlotSums(digest: bigint, sums: readonly bigint[]): bigint {
+  if (typeof digest !== 'bigint' || digest < 0n || digest >= FIELD_ORDER) {
+    throw new InvalidSaltError('the readings digest must be a bigint in [0, r)')
+  }
+  if (!Array.isArray(sums) || sums.length === 0) {
+    throw new InvalidReadingError('a commitment needs at least one slot sum')
+  }
+  sums.forEach((v, s) => {
+    if (typeof v !== 'bigint' || v < 0n || v >= FIELD_ORDER) {
+      throw new InvalidReadingError(`slot sum ${s} must be a bigint in [0, r), got ${String(v)}`)
+    }
+  })
+  return poseidonChain(digest, sums)
+}
+
+/** C = PoseidonChain(PoseidonChain(salt, packed readings), per-slot sums) (protocol §3). */
+export function commit(readings: readonly number[], salt: bigint, n: number, slots: number = SLOTS): bigint {
+  return commitToSlotSums(readingsDigest(readings, salt, n), slotSums(readings, n, slots))
 }
 
 /** T = PoseidonChain(SLOTS, prices); prices are wei per Wh, one per slot of the UTC day. */

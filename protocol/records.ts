@@ -6,7 +6,7 @@
  * exact key sets, integer ranges per the EIP-712 field types, and every failure a named error with
  * the offending field path — never a raw SyntaxError/TypeError escaping into the ingestor.
  */
-import { FIELD_ORDER } from './commitment.ts'
+import { COMMITMENT_VERSION, FIELD_ORDER } from './commitment.ts'
 import {
   type BillingPeriodMessage,
   billingPeriodDigest,
@@ -23,6 +23,11 @@ import { InvalidInputError } from './errors.ts'
 import { parseMeterTopic } from './topics.ts'
 
 export const PAYLOAD_VERSION = 1
+/**
+ * The PERIOD payload's `v` is the commitment version (protocol §3): a period committed in another
+ * form cannot be billed by this circuit, so it is refused when it arrives, not at proving.
+ */
+export const PERIOD_PAYLOAD_VERSION = COMMITMENT_VERSION
 /** A real record is ~600 bytes; 4 KiB leaves room for display fields and rejects floods early. */
 export const MAX_PAYLOAD_BYTES = 4096
 export const DEFAULT_INTERVAL_SECONDS = 900
@@ -343,7 +348,7 @@ export function encodePeriodPayload(period: BillingPeriod | BillingPeriodMessage
   const object_ = { ...period, commitment: BigInt(period.commitment) } as unknown
   const p = validatePeriod(object_, 'period', { intervalSeconds: 1 })
   return JSON.stringify({
-    v: PAYLOAD_VERSION,
+    v: PERIOD_PAYLOAD_VERSION,
     meter: p.meter,
     periodStart: p.periodStart,
     periodEnd: p.periodEnd,
@@ -370,7 +375,12 @@ export function parsePeriodPayload(
     'commitment',
     'sig',
   ])
-  if (json.v !== PAYLOAD_VERSION) throw new SchemaError('$.v', `must be ${PAYLOAD_VERSION}`)
+  if (json.v !== PERIOD_PAYLOAD_VERSION) {
+    throw new SchemaError(
+      '$.v',
+      `must be ${PERIOD_PAYLOAD_VERSION} (commitment version ${COMMITMENT_VERSION}, protocol §3): a meter on an older firmware commits in a form the bill circuit cannot open`,
+    )
+  }
   const signature = hex(json, 'sig', '$', 130)
   const period = validatePeriod(json, '$', options)
   if (period.meter !== meter) throw new SchemaError('$.meter', 'must be the meter named in the topic')

@@ -1,6 +1,8 @@
 pragma circom 2.1.0;
 
-// Production profile: 31 days of 15-minute readings (N = 2976, SLOTS = 96), protocol §1.
+// Production profile: 31 days of 15-minute readings (N = 2976, SLOTS = 96), protocol §1. The
+// circuit depends on SLOTS only (commitment version 2, protocol §3); N is used off-circuit, for
+// the readings digest.
 include "circuits/bill.circom";
 
-component main = Bill(2976, 96);
+component main = Bill(96);

@@ -5,7 +5,15 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as snarkjs from 'snarkjs'
-import { billTotals, commit, FIELD_ORDER, tariffHash, validateReadings } from '#protocol/commitment.ts'
+import {
+  billTotals,
+  commitToSlotSums,
+  FIELD_ORDER,
+  readingsDigest,
+  slotSums,
+  tariffHash,
+  validateReadings,
+} from '#protocol/commitment.ts'
 import { CircuitNotBuiltError, InvalidCircuitInputError, InvalidProofError, WitnessError } from './errors.ts'
 import { buildScriptFor, isProfileName, type ProfileName, profileBuildDir } from './profiles.ts'
 
@@ -18,6 +26,8 @@ export {
   InvalidReadingError,
   InvalidSaltError,
   packReadings,
+  readingsDigest,
+  slotSums,
   tariffHash,
 } from '#protocol/commitment.ts'
 export { CircuitNotBuiltError, InvalidCircuitInputError, InvalidProofError, WitnessError } from './errors.ts'
@@ -134,15 +144,34 @@ function assertCircuit(circuit: Circuit): void {
  * last concurrent operation of this module finishes; the next operation builds a new one.
  */
 let activeOperations = 0
+async function releaseCurve(): Promise<void> {
+  activeOperations--
+  if (activeOperations === 0) {
+    await (globalThis as { curve_bn128?: { terminate(): Promise<void> } | null }).curve_bn128?.terminate()
+  }
+}
 async function withCurve<T>(operation: () => Promise<T>): Promise<T> {
   activeOperations++
   try {
     return await operation()
   } finally {
-    activeOperations--
-    if (activeOperations === 0) {
-      await (globalThis as { curve_bn128?: { terminate(): Promise<void> } | null }).curve_bn128?.terminate()
-    }
+    await releaseCurve()
+  }
+}
+
+/**
+ * Keeps the curve (worker threads, compiled WASM) alive between operations until the returned
+ * function is called. A process that proves again and again (the node's prover child) would
+ * otherwise build it anew for every proof: with the bill circuit at 2^14 that is a large part of a
+ * proof's time (docs/benchmarks.md, prove). Calling the release twice does nothing.
+ */
+export function holdCurve(): () => Promise<void> {
+  activeOperations++
+  let released = false
+  return async () => {
+    if (released) return
+    released = true
+    await releaseCurve()
   }
 }
 
@@ -171,17 +200,20 @@ export async function prove(circuit: Circuit, input: BillWitness): Promise<BillP
       }`,
     )
   }
+  // The circuit opens the commitment to the readings digest and the per-slot sums (protocol §3,
+  // version 2): both are computed here from the readings, exactly as the meter computes them.
+  const digest = readingsDigest(input.readings, input.salt, circuit.n)
+  const sums = slotSums(input.readings, circuit.n, circuit.slots)
   // The circuit computes exactly these; computing them here validates salt and prices with the
   // reference code's named errors and catches a circuit/reference mismatch after proving.
   const expected: PublicSignals = {
-    commitment: commit(input.readings, input.salt, circuit.n),
+    commitment: commitToSlotSums(digest, sums),
     tariffHash: tariffHash(input.prices),
     ...billTotals(input.readings, input.prices, circuit.n),
   }
-  const readings = Array.from({ length: circuit.n }, (_, i) => input.readings[i] ?? 0)
   const witnessInput = {
-    readings: readings.map(String),
-    salt: input.salt.toString(),
+    readingsDigest: digest.toString(),
+    slotSums: sums.map(String),
     prices: input.prices.map((p) => p.toString()),
   }
   return withCurve(async () => {

@@ -1,13 +1,14 @@
 import { join } from 'node:path'
 import * as snarkjs from 'snarkjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { MAX_READING } from '#protocol/commitment.ts'
+import { commitToSlotSums, MAX_READING, readingsDigest, slotSums } from '#protocol/commitment.ts'
 import {
   type BillProof,
   billTotals,
   type Circuit,
   CircuitNotBuiltError,
   commit,
+  holdCurve,
   InvalidCircuitInputError,
   InvalidProofError,
   InvalidReadingError,
@@ -59,12 +60,22 @@ function writeLE(data: Uint8Array, offset: number, n8: number, value: bigint): v
   }
 }
 
-async function witnessFor(circuit: Circuit, readings: number[], salt: bigint, prices: bigint[]) {
+/**
+ * The witness of the circuit's private inputs, bypassing prove()'s checks: the readings digest and
+ * the per-slot sums the meter commits to (protocol §3), or `sums` a dishonest prover chose.
+ */
+async function witnessFor(
+  circuit: Circuit,
+  readings: number[],
+  salt: bigint,
+  prices: bigint[],
+  sums: bigint[] = slotSums(readings, circuit.n, circuit.slots),
+) {
   const wtns: { type: 'mem'; data?: Uint8Array } = { type: 'mem' }
   await snarkjs.wtns.calculate(
     {
-      readings: Array.from({ length: circuit.n }, (_, i) => String(readings[i] ?? 0)),
-      salt: salt.toString(),
+      readingsDigest: readingsDigest(readings, salt, circuit.n).toString(),
+      slotSums: sums.map(String),
       prices: prices.map(String),
     },
     circuit.wasmPath,
@@ -189,19 +200,47 @@ describe('a false bill fails', () => {
     expect(await verify(circuit, forged.proof, claimed)).toBe(false)
   })
 
-  it('reading out of range (≥ 2^15): the API rejects it, and the witness cannot be computed', async () => {
+  it('reading out of range (≥ 2^15): the API rejects it, as the meter and the node do', async () => {
     expect(MAX_READING).toBe(2 ** 15 - 1)
     const bad = [...readings]
     bad[7] = MAX_READING + 1
     await expect(prove(circuit, { readings: bad, salt: SALT, prices })).rejects.toThrow(InvalidReadingError)
-    // Bypassing the API's validation: circom's Num2Bits assertion fails in the witness calculator.
-    await expect(witnessFor(circuit, bad, SALT, prices)).rejects.toThrow(/Assert Failed/)
-    // The top of a 16-bit packing lane is not a reading either: the range check is 15 bits.
-    bad[7] = 2 ** 16 - 1
+    bad[7] = -1
     await expect(prove(circuit, { readings: bad, salt: SALT, prices })).rejects.toThrow(InvalidReadingError)
-    await expect(witnessFor(circuit, bad, SALT, prices)).rejects.toThrow(/Assert Failed/)
-    // A negative reading is the field element r − 1: not 15 bits either.
-    await expect(witnessFor(circuit, [-1], SALT, prices)).rejects.toThrow(/Assert Failed/)
+  })
+
+  it('energy moved to a cheaper slot: the per-slot sums are bound by the meter-signed commitment', async () => {
+    // Same readings digest, same total energy, 200 Wh moved from an evening slot (45 gwei/Wh) to a
+    // night slot (10 gwei/Wh): the witness is computable and the proof verifies, but only for the
+    // commitment of the forged sums, never for the one the meter signed.
+    const sums = slotSums(readings, circuit.n, circuit.slots)
+    const forgedSums = sums.map((v, s) => (s === 80 ? v - 200n : s === 10 ? v + 200n : v))
+    const wtns = await witnessFor(circuit, readings, SALT, prices, forgedSums)
+    const forged = await snarkjs.groth16.prove(circuit.zkeyPath, wtns)
+    const forgedSignals = {
+      commitment: BigInt(forged.publicSignals[0] as string),
+      tariffHash: BigInt(forged.publicSignals[1] as string),
+      total: BigInt(forged.publicSignals[2] as string),
+      energyWh: BigInt(forged.publicSignals[3] as string),
+    }
+    expect(forgedSignals.energyWh).toBe(valid.publicSignals.energyWh)
+    expect(forgedSignals.total).toBe(valid.publicSignals.total - 200n * (45_000_000_000n - 10_000_000_000n))
+    expect(forgedSignals.commitment).toBe(
+      commitToSlotSums(readingsDigest(readings, SALT, circuit.n), forgedSums),
+    )
+    expect(forgedSignals.commitment).not.toBe(valid.publicSignals.commitment)
+    expect(await verify(circuit, forged.proof, forgedSignals)).toBe(true)
+    expect(
+      await verify(circuit, forged.proof, { ...forgedSignals, commitment: valid.publicSignals.commitment }),
+    ).toBe(false)
+  })
+
+  it('a version-1 commitment (the readings digest alone) cannot be opened by this circuit', async () => {
+    // A meter on old firmware signs R without the slot sums; the node refuses its PERIOD payload
+    // (v 1), and no proof of this circuit carries R as its commitment.
+    const v1 = readingsDigest(readings, SALT, circuit.n)
+    expect(v1).not.toBe(valid.publicSignals.commitment)
+    expect(await verify(circuit, valid.proof, { ...valid.publicSignals, commitment: v1 })).toBe(false)
   })
 
   it('readings at the limit (2^15 − 1) prove and verify, with the reference public signals', async () => {
@@ -233,6 +272,23 @@ describe('a false bill fails', () => {
     const proof = structuredClone(valid.proof)
     proof.pi_a = [valid.proof.pi_c[0] ?? '', valid.proof.pi_c[1] ?? '', '1']
     expect(await verify(circuit, proof, valid.publicSignals)).toBe(false)
+  })
+})
+
+describe('holdCurve', () => {
+  it('keeps the curve between proofs until released, then ends it as after any proof', async () => {
+    const g = globalThis as { curve_bn128?: unknown }
+    const release = holdCurve()
+    await prove(circuit, { readings, salt: SALT, prices })
+    const curve = g.curve_bn128
+    expect(curve).toBeTruthy()
+    await prove(circuit, { readings, salt: SALT, prices })
+    expect(g.curve_bn128).toBe(curve) // the same curve: not rebuilt for the second proof
+    await release()
+    expect(g.curve_bn128).toBeNull()
+    await release() // a second release does nothing
+    await prove(circuit, { readings, salt: SALT, prices })
+    expect(g.curve_bn128).toBeNull() // no hold: ended after the proof, as before
   })
 })
 

@@ -86,12 +86,12 @@ describe('trusted-setup ceremony', () => {
     'the production build path at the test profile: starts, waits for contributions, exports a build that proves',
     async () => {
       // The dev ptau stands in for the operator's Powers of Tau (its zkey new is cached by contents).
-      const ptau = (await ensureDevPtau(13, log)).path
+      const ptau = (await ensureDevPtau(14, log)).path
       const cdir = join(dir, 'test-profile')
       const out = join(dir, 'test-build')
       await expect(
         buildFromCeremony('test', { ptau: ceremony.ptau, ceremony: join(dir, 'small'), log }),
-      ).rejects.toThrow(/at least 2\^13/)
+      ).rejects.toThrow(/at least 2\^14/)
       await expect(buildFromCeremony('test', { ptau, ceremony: cdir, buildDir: out, log })).rejects.toThrow(
         CeremonyPendingError,
       )

@@ -31,6 +31,8 @@ declare module 'snarkjs' {
       zkey: string,
       wtns: FileRef,
       logger?: Logger,
+      /** singleThread: compute on the main thread instead of one worker per core. */
+      options?: { singleThread?: boolean },
     ): Promise<{ proof: Groth16Proof; publicSignals: string[] }>
     verify(
       vk: VerificationKey,

@@ -17,7 +17,11 @@ export const ASSUMED_CPI = 1.3
 export const T = 17
 export const ROUNDS_F = 8
 export const ROUNDS_P = 68
-export const PERMUTATIONS_PER_PERIOD = 14 // N = 2976 → 199 packed elements → 14 chain blocks
+// Commitment version 2 (protocol §3): N = 2976 → 199 packed elements → 14 chain blocks over the
+// readings, then ⌈96 slot sums / 15⌉ = 7 blocks over the per-slot sums at the period's close.
+export const READINGS_PERMUTATIONS = 14
+export const SLOT_SUM_PERMUTATIONS = 7
+export const PERMUTATIONS_PER_PERIOD = READINGS_PERMUTATIONS + SLOT_SUM_PERMUTATIONS
 
 interface Instruction {
   address: number
@@ -78,6 +82,8 @@ export interface Lx106Estimate {
   addsPerPermutation: number
   permutationMs: number
   commitMs: number
+  /** The part spent at the period's close: the chain over the slot sums (version 2). */
+  closeMs: number
 }
 
 export function estimateCommitment(): Lx106Estimate {
@@ -105,5 +111,6 @@ export function estimateCommitment(): Lx106Estimate {
     addsPerPermutation,
     permutationMs,
     commitMs: permutationMs * PERMUTATIONS_PER_PERIOD,
+    closeMs: permutationMs * SLOT_SUM_PERMUTATIONS,
   }
 }

@@ -14,6 +14,9 @@ export interface PeriodGeometry {
   n: number
 }
 
+/** Tariff slots per UTC day of a geometry: the slot of reading i is i mod slots (protocol §2). */
+export const slotsOf = (geometry: PeriodGeometry): number => DAY / geometry.intervalSeconds
+
 export const anchorOf = (start: number): number => start - (start % DAY)
 
 /** Whole days a period can span from its anchor: min(31, ⌊N·INTERVAL / 86400⌋). */

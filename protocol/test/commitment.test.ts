@@ -13,6 +13,9 @@ import {
   MAX_READING,
   packReadings,
   READING_BITS,
+  readingsDigest,
+  SLOTS,
+  slotSums,
   tariffHash,
 } from '../commitment.ts'
 
@@ -39,14 +42,56 @@ describe('commitment reference implementation (docs/protocol.md §3–4)', () =>
     expect(last[0]).toBe(32767n << 224n)
   })
 
-  it('is the Poseidon16 chain from the salt over the packed readings', () => {
+  it('is the Poseidon16 chain from the salt over the packed readings, then over the slot sums (version 2)', () => {
     const readings = Array.from({ length: N }, (_, i) => (i * 37) % 500)
     const packed = packReadings(readings, N)
     let state = 42n
     for (let c = 0; c < packed.length; c += 15) {
       state = poseidon16([state, ...Array.from({ length: 15 }, (_, k) => packed[c + k] ?? 0n)])
     }
+    expect(readingsDigest(readings, 42n, N)).toBe(state)
+    const sums = Array.from(
+      { length: SLOTS },
+      (_, s) => BigInt(readings[s] ?? 0) + BigInt(readings[s + 96] ?? 0),
+    )
+    expect(slotSums(readings, N)).toEqual(sums)
+    for (let c = 0; c < SLOTS; c += 15) {
+      state = poseidon16([state, ...Array.from({ length: 15 }, (_, k) => sums[c + k] ?? 0n)])
+    }
     expect(commit(readings, 42n, N)).toBe(state)
+  })
+
+  it('slot sums: reading i counts in slot i mod slots; their total is the energy', () => {
+    fc.assert(
+      fc.property(readingsArb, fc.constantFrom(96, 24, 7), (readings, slots) => {
+        const sums = slotSums(readings, N, slots)
+        expect(sums).toHaveLength(slots)
+        expect(sums.reduce((a, b) => a + b, 0n)).toBe(billTotals(readings, [1n], N).energyWh)
+        readings.forEach((_, i) => {
+          const bumped = [...readings]
+          bumped[i] = (bumped[i] as number) === MAX_READING ? 0 : (bumped[i] as number) + 1
+          const changed = slotSums(bumped, N, slots).findIndex((v, s) => v !== sums[s])
+          expect(changed).toBe(i % slots)
+        })
+      }),
+      { numRuns: 10 },
+    )
+    expect(() => slotSums([], N, 0)).toThrow(InvalidReadingError)
+    expect(() => slotSums([], N, 1.5)).toThrow(InvalidReadingError)
+  })
+
+  it('moving energy between slots changes the commitment even with the same total energy', () => {
+    const readings = Array.from({ length: N }, (_, i) => 100 + (i % 7))
+    const moved = [...readings]
+    moved[10] = (moved[10] as number) + 50 // slot 10
+    moved[106] = (moved[106] as number) - 50 // slot 10 again: the same slot sums, but R differs
+    const swapped = [...readings]
+    swapped[10] = (swapped[10] as number) + 50 // slot 10
+    swapped[80] = (swapped[80] as number) - 50 // slot 80
+    expect(slotSums(moved, N)).toEqual(slotSums(readings, N))
+    expect(commit(moved, 5n, N)).not.toBe(commit(readings, 5n, N))
+    expect(slotSums(swapped, N)).not.toEqual(slotSums(readings, N))
+    expect(commit(swapped, 5n, N)).not.toBe(commit(readings, 5n, N))
   })
 
   it('trailing zeros are the same period (readings after the period end read 0)', () => {

@@ -261,6 +261,8 @@ describe('PERIOD payload', () => {
       ['$.commitment', { commitment: `0x${'f'.repeat(64)}` }],
       ['$.commitment', { commitment: 5 }],
       ['$.v', { v: 0 }],
+      // Commitment version 1 (before the per-slot sums): the bill circuit cannot open it.
+      ['$.v', { v: 1 }],
     ]
     for (const [path, change] of cases) {
       let caught: unknown

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { keccak_256 } from '@noble/hashes/sha3.js'
 import { poseidon16 } from 'poseidon-lite/poseidon16'
-import { commit, deriveSalt, FIELD_ORDER, MAX_READING } from '../commitment.ts'
+import { commit, deriveSalt, FIELD_ORDER, MAX_READING, readingsDigest } from '../commitment.ts'
 import {
   addressOfPrivateKey,
   type BillingPeriodMessage,
@@ -112,8 +112,9 @@ function commitmentVectors() {
   ]
   return {
     description:
-      'C = PoseidonChain(salt, packed readings) (docs/protocol.md §3) computed from the whole array by ' +
-      'protocol/commitment.ts; C++ pushes the readings one by one (incrementally). readingsHex: 4 hex digits per reading, big-endian.',
+      'C = PoseidonChain(R, slot sums), R = PoseidonChain(salt, packed readings), 96 slots (docs/protocol.md §3, ' +
+      'commitment version 2) computed from the whole array by protocol/commitment.ts; C++ pushes the readings one by ' +
+      'one (incrementally). readingsHex: 4 hex digits per reading, big-endian; readingsDigest: R.',
     cases: shapes.map((s) => {
       const readings = Array.from({ length: s.count }, () => (s.max < 0 ? MAX_READING : prng.int(s.max)))
       const salt = prng.bigint(32) % FIELD_ORDER
@@ -122,6 +123,7 @@ function commitmentVectors() {
         n: s.n,
         salt: hex32(salt),
         readingsHex: readings.map((r) => r.toString(16).padStart(4, '0')).join(''),
+        readingsDigest: hex32(readingsDigest(readings, salt, s.n)),
         commitment: hex32(commit(readings, salt, s.n)),
       }
     }),

@@ -10,12 +10,15 @@ namespace zkm {
 
 const uint8_t CommitmentChain::ZERO_SALT[32] = {0};
 
-void CommitmentChain::begin(const uint8_t salt[32]) {
+bool CommitmentChain::begin(const uint8_t salt[32], uint8_t slots) {
   feFromBytesBe(state_, salt);
   memset(packed_, 0, sizeof(packed_));
+  memset(sums_, 0, sizeof(sums_));
   inElement_ = 0;
   inBlock_ = 0;
   count_ = 0;
+  slots_ = (slots >= 1 && slots <= MAX_SLOTS) ? slots : 0;
+  return slots_ != 0;
 }
 
 void CommitmentChain::absorb() {
@@ -32,14 +35,22 @@ void CommitmentChain::absorb() {
   inBlock_ = 0;
 }
 
-void CommitmentChain::flushElement() {
-  feFromLimbs(block_[inBlock_++], packed_);
-  memset(packed_, 0, sizeof(packed_));
-  inElement_ = 0;
+void CommitmentChain::pushElement(const Fe &e) {
+  block_[inBlock_++] = e;
   if (inBlock_ == CHAIN_RATE) absorb();
 }
 
+void CommitmentChain::flushElement() {
+  Fe e;
+  feFromLimbs(e, packed_);
+  memset(packed_, 0, sizeof(packed_));
+  inElement_ = 0;
+  pushElement(e);
+}
+
 void CommitmentChain::push(uint16_t reading) {
+  // Readings are indexed from the period's first UTC midnight: reading i is in slot i mod SLOTS.
+  if (slots_) sums_[count_ % slots_] += reading;
   // Reading k of an element occupies bits 16k .. 16k+15: limb k/2, upper half when k is odd.
   packed_[inElement_ / 2] |= (uint32_t)reading << (16 * (inElement_ % 2));
   inElement_++;
@@ -48,9 +59,17 @@ void CommitmentChain::push(uint16_t reading) {
 }
 
 bool CommitmentChain::finish(uint32_t n, uint8_t out[32]) {
-  if (count_ > n) return false;
+  if (count_ > n || !slots_) return false;
   while (count_ < n) push(0);
   if (inElement_) flushElement();
+  if (inBlock_) absorb();
+  // state_ is now R, the readings digest; the chain goes on over the slot sums (version 2).
+  for (uint8_t s = 0; s < slots_; s++) {
+    uint32_t limbs[8] = {sums_[s], 0, 0, 0, 0, 0, 0, 0};
+    Fe e;
+    feFromLimbs(e, limbs);
+    pushElement(e);
+  }
   if (inBlock_) absorb();
   feToBytesBe(out, state_);
   return true;
@@ -69,10 +88,13 @@ void CommitmentChain::save(uint8_t out[STATE_BYTES]) const {
     for (uint8_t i = 0; i < 8; i++) putLe32(p + 4 * i, b < inBlock_ ? block_[b].v[i] : 0);
     p += 32;
   }
+  *p++ = slots_;
+  for (uint8_t s = 0; s < MAX_SLOTS; s++) putLe32(p + 4 * s, s < slots_ ? sums_[s] : 0);
 }
 
 bool CommitmentChain::load(const uint8_t in[STATE_BYTES]) {
-  if (in[4] >= READINGS_PER_ELEMENT || in[5] >= CHAIN_RATE) return false;
+  const uint8_t slots = in[STATE_BYTES - 1 - 4 * MAX_SLOTS];
+  if (in[4] >= READINGS_PER_ELEMENT || in[5] >= CHAIN_RATE || slots < 1 || slots > MAX_SLOTS) return false;
   count_ = getLe32(in);
   inElement_ = in[4];
   inBlock_ = in[5];
@@ -85,6 +107,8 @@ bool CommitmentChain::load(const uint8_t in[STATE_BYTES]) {
     for (uint8_t i = 0; i < 8; i++) block_[b].v[i] = getLe32(p + 4 * i);
     p += 32;
   }
+  slots_ = *p++;
+  for (uint8_t s = 0; s < MAX_SLOTS; s++) sums_[s] = s < slots_ ? getLe32(p + 4 * s) : 0;
   return true;
 }
 

@@ -1,6 +1,8 @@
-// The period commitment of docs/protocol.md §3, computed incrementally: readings are pushed as
-// intervals close and folded into the Poseidon chain every 225 readings (15 packed elements), so
-// the meter keeps 15 field elements, never the period's 2976 readings.
+// The period commitment of docs/protocol.md §3 (version 2), computed incrementally: readings are
+// pushed as intervals close and folded into the Poseidon chain every 225 readings (15 packed
+// elements), and added to their slot's sum (reading i is in slot i mod SLOTS), so the meter keeps
+// 15 field elements and SLOTS 32-bit sums, never the period's 2976 readings. At the end the chain
+// goes on over the slot sums: C = PoseidonChain(PoseidonChain(salt, packed readings), slot sums).
 #ifndef ZKM_COMMITMENT_H
 #define ZKM_COMMITMENT_H
 #include <stdint.h>
@@ -12,21 +14,25 @@ namespace zkm {
 
 static const uint8_t READINGS_PER_ELEMENT = 15;
 static const uint8_t CHAIN_RATE = 15;
+// Tariff slots per UTC day the meter can sum: 96 (15-minute intervals) or fewer, longer intervals.
+static const uint8_t MAX_SLOTS = 96;
 
 class CommitmentChain {
  public:
   CommitmentChain() { begin(ZERO_SALT); }
-  // salt: 32-byte big-endian integer < r (deriveSalt's output).
-  void begin(const uint8_t salt[32]);
+  // salt: 32-byte big-endian integer < r (deriveSalt's output); slots: tariff slots per day
+  // (86400 / INTERVAL), 1..MAX_SLOTS. Returns false (and finish() will too) for another slot count.
+  bool begin(const uint8_t salt[32], uint8_t slots = MAX_SLOTS);
   // Appends readings[count()] (Wh, < 2^15; packed in a 16-bit lane).
   void push(uint16_t reading);
   uint32_t count() const { return count_; }
   // Pads with zero readings up to n (the period size N) and writes C (32 bytes, big-endian).
-  // Returns false if more than n readings were pushed. The chain must be begun again afterwards.
+  // Returns false if more than n readings were pushed or the slot count was invalid. The chain
+  // must be begun again afterwards.
   bool finish(uint32_t n, uint8_t out[32]);
 
   // Persisting the running state (so a reboot mid-period does not need the readings again).
-  static const uint16_t STATE_BYTES = 4 + 1 + 1 + 32 + 32 + 15 * 32;
+  static const uint16_t STATE_BYTES = 4 + 1 + 1 + 32 + 32 + 15 * 32 + 1 + 4 * MAX_SLOTS;
   void save(uint8_t out[STATE_BYTES]) const;
   bool load(const uint8_t in[STATE_BYTES]);
 
@@ -34,12 +40,15 @@ class CommitmentChain {
   static const uint8_t ZERO_SALT[32];
   void flushElement();
   void absorb();
+  void pushElement(const Fe &e);
   Fe state_;
   Fe block_[CHAIN_RATE];  // packed elements of the current chain block (Montgomery form)
   uint32_t packed_[8];    // the packed element being filled, canonical limbs
   uint8_t inElement_;     // readings in packed_
   uint8_t inBlock_;       // elements in block_
   uint32_t count_;
+  uint32_t sums_[MAX_SLOTS];  // per-slot sums of the readings pushed (each < 32 * 2^15)
+  uint8_t slots_;             // 0: begun with an invalid slot count
 };
 
 // salt = keccak256("zkmeter/salt/v1" || pairingKey || meter || be64(periodStart)) mod r.

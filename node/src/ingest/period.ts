@@ -121,7 +121,7 @@ export function assemblePeriod(
   }
   if (missing.length > 0) return { status: 'incomplete', missing }
   const salt = deriveSalt(options.pairingKey, hexToBytes(period.meter, 20), period.periodStart)
-  if (commit(readings, salt, n) !== period.commitment) {
+  if (commit(readings, salt, n, 86_400 / interval) !== period.commitment) {
     return {
       status: 'mismatch',
       kind: 'commitment-mismatch',

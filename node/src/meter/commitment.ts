@@ -2,10 +2,12 @@
  * The period commitment of docs/protocol.md §3, computed as intervals close instead of from the
  * whole array at period end: the meter (firmware and simulator) cannot afford to keep 2976
  * readings, only the chain state and the current block of 225 readings (15 packed elements).
- * finish() equals commit(readings, salt, n) of protocol/commitment.ts.
+ * finish() equals commit(readings, salt, n, slots) of protocol/commitment.ts: it also keeps the
+ * per-slot sums (slots numbers, 384 bytes at 96 slots) that version 2 of the commitment chains on.
  */
 import {
   CHAIN_RATE,
+  commitToSlotSums,
   FIELD_ORDER,
   InvalidReadingError,
   InvalidSaltError,
@@ -13,6 +15,8 @@ import {
   packReadings,
   poseidonChain,
   READINGS_PER_ELEMENT,
+  SLOTS,
+  validateSlots,
 } from '#protocol/commitment.ts'
 import { InvalidInputError } from '#protocol/errors.ts'
 
@@ -36,30 +40,38 @@ export interface AccumulatorSnapshot {
   block: number
   current: number[]
   next: number
+  /** Slots per day and the per-slot sums of every reading added so far (commitment version 2). */
+  slots: number
+  sums: number[]
 }
 
 /** Continues an accumulator from snapshot(); validates it like any other input. */
 export function restoreCommitmentAccumulator(snapshot: AccumulatorSnapshot): CommitmentAccumulator {
   const bad = (what: string) => new InvalidInputError(`commitment snapshot: ${what}`)
   if (typeof snapshot !== 'object' || snapshot === null) throw bad('must be an object')
-  const { n, state, block, current, next } = snapshot
+  const { n, state, block, current, next, slots, sums } = snapshot
   if (typeof state !== 'string' || !/^\d{1,80}$/.test(state)) throw bad('state must be a decimal string')
-  const acc = createCommitmentAccumulator(BigInt(state), n)
+  if (!Number.isInteger(slots) || !Array.isArray(sums) || sums.length !== slots) {
+    throw bad('slots and sums (commitment version 2) are missing or disagree: a state from an older version')
+  }
+  const acc = createCommitmentAccumulator(BigInt(state), n, slots)
   const blocks = Math.ceil(Math.ceil(n / READINGS_PER_ELEMENT) / CHAIN_RATE)
   if (!Number.isInteger(block) || block < 0 || block >= blocks) throw bad(`block must be in [0, ${blocks})`)
   if (!Array.isArray(current) || current.length > BLOCK)
     throw bad(`current must hold at most ${BLOCK} readings`)
   if (next !== block * BLOCK + current.length) throw bad('next does not match block and current')
-  acc.load(block, current, next)
+  acc.load(block, current, next, sums)
   return acc
 }
 
 export function createCommitmentAccumulator(
   salt: bigint,
   n: number,
-): CommitmentAccumulator & { load(block: number, current: number[], next: number): void } {
+  slots: number = SLOTS,
+): CommitmentAccumulator & { load(block: number, current: number[], next: number, sums: number[]): void } {
   if (!Number.isInteger(n) || n <= 0)
     throw new InvalidInputError(`period size N must be a positive integer, got ${n}`)
+  validateSlots(slots)
   // Checked at period open so a bad salt fails now, not when the period closes.
   if (typeof salt !== 'bigint' || salt < 0n || salt >= FIELD_ORDER) {
     throw new InvalidSaltError('salt must be a bigint in [0, r) where r is the BN254 scalar field order')
@@ -70,6 +82,7 @@ export function createCommitmentAccumulator(
   let current: number[] = []
   let next = 0
   let finished = false
+  let sums = new Array<number>(slots).fill(0)
 
   const flush = () => {
     state = poseidonChain(state, packReadings(current, BLOCK))
@@ -92,19 +105,36 @@ export function createCommitmentAccumulator(
       const slot = index - block * BLOCK
       while (current.length < slot) current.push(0)
       current.push(reading)
+      // Readings are indexed from the period's first UTC midnight: reading i is in slot i mod slots.
+      sums[index % slots] = (sums[index % slots] as number) + reading
       next = index + 1
     },
     finish() {
       if (finished) throw new InvalidInputError('this commitment was already finished')
       finished = true
       while (block < blocks) flush()
-      return state
+      return commitToSlotSums(state, sums.map(BigInt))
     },
     get nextIndex() {
       return next
     },
-    snapshot: () => ({ n, state: state.toString(), block, current: [...current], next }),
-    load(atBlock, readings, nextIndex) {
+    snapshot: () => ({
+      n,
+      state: state.toString(),
+      block,
+      current: [...current],
+      next,
+      slots,
+      sums: [...sums],
+    }),
+    load(atBlock, readings, nextIndex, savedSums) {
+      savedSums.forEach((v, s) => {
+        if (!Number.isSafeInteger(v) || v < 0 || v > Math.ceil(n / slots) * MAX_READING) {
+          throw new InvalidReadingError(
+            `snapshot slot sum ${s} must be an integer in [0, ${Math.ceil(n / slots) * MAX_READING}]`,
+          )
+        }
+      })
       readings.forEach((r, i) => {
         if (!Number.isInteger(r) || r < 0 || r > MAX_READING) {
           throw new InvalidReadingError(`snapshot reading ${i} must be an integer in [0, ${MAX_READING}]`)
@@ -113,6 +143,7 @@ export function createCommitmentAccumulator(
       block = atBlock
       current = [...readings]
       next = nextIndex
+      sums = [...savedSums]
     },
   }
 }

@@ -4,7 +4,7 @@
  * (retained), and the next period opens.
  */
 import { deriveSalt } from '#protocol/commitment.ts'
-import { anchorOf, periodEndFor } from '#protocol/meter/period.ts'
+import { anchorOf, periodEndFor, slotsOf } from '#protocol/meter/period.ts'
 import { isoTime } from '#protocol/meter/status.ts'
 import { type BillingPeriod, encodePeriodPayload, signPeriod } from '#protocol/records.ts'
 import { writeKeptCloses } from './checkpoint.ts'
@@ -48,7 +48,7 @@ export function createPeriodCloser(
       end: periodEndFor(start, sim.periodDays, ctx.geometry),
       anchor: anchorOf(start),
       startCounter: energyWh(sim),
-      acc: createCommitmentAccumulator(salt, o.periodSize),
+      acc: createCommitmentAccumulator(salt, o.periodSize, slotsOf(ctx.geometry)),
     }
   }
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { commit, deriveSalt, FIELD_ORDER, MAX_READING } from '#protocol/commitment.ts'
-import { createCommitmentAccumulator } from '../../src/meter/commitment.ts'
+import { createCommitmentAccumulator, restoreCommitmentAccumulator } from '../../src/meter/commitment.ts'
 
 /** Feeds the non-zero readings to the accumulator in index order, as a meter closing intervals would. */
 function incremental(readings: readonly number[], salt: bigint, n: number, skipZeros: boolean): bigint {
@@ -58,5 +58,29 @@ describe('incremental period commitment', () => {
     acc.finish()
     expect(() => acc.finish()).toThrow(/already finished/)
     expect(() => createCommitmentAccumulator(FIELD_ORDER, 192)).toThrow(/salt/)
+  })
+
+  it('a snapshot mid-period carries the slot sums: the restored accumulator commits as the whole array', () => {
+    const readings = Array.from({ length: 2976 }, (_, i) => (i * 7919) % 2000)
+    const acc = createCommitmentAccumulator(salt, 2976)
+    for (const [i, r] of readings.slice(0, 1000).entries()) acc.add(i, r)
+    const snap = JSON.parse(JSON.stringify(acc.snapshot()))
+    expect(snap.slots).toBe(96)
+    expect(snap.sums).toHaveLength(96)
+    const restored = restoreCommitmentAccumulator(snap)
+    for (const [i, r] of readings.slice(1000).entries()) restored.add(1000 + i, r)
+    expect(restored.finish()).toBe(commit(readings, salt, 2976))
+  })
+
+  it('refuses a snapshot from before commitment version 2 (no slot sums) or with impossible sums', () => {
+    const acc = createCommitmentAccumulator(salt, 192)
+    acc.add(0, 7)
+    const { slots: _slots, sums: _sums, ...v1 } = acc.snapshot()
+    expect(() => restoreCommitmentAccumulator(v1 as never)).toThrow(/older version/)
+    const snap = acc.snapshot()
+    expect(() => restoreCommitmentAccumulator({ ...snap, sums: snap.sums.slice(1) })).toThrow(/disagree/)
+    expect(() => restoreCommitmentAccumulator({ ...snap, sums: snap.sums.map(() => -1) })).toThrow(
+      /slot sum 0/,
+    )
   })
 })

@@ -4,6 +4,7 @@
  * relay commands, alarms), and a stop can kill it mid-proof. snarkjs' ffjavascript does not load
  * in worker_threads, hence a process.
  */
+import { holdCurve } from '../../../../circuits/src/index.ts'
 import { isProfileName } from '../../../../circuits/src/profiles.ts'
 import { circuitProver } from './prover.ts'
 import type { ProveRequest, ProverReply } from './prover-messages.ts'
@@ -26,6 +27,9 @@ process.on('SIGINT', () => {})
 process.on('disconnect', () => process.exit(0))
 
 try {
+  // This process lives for a burst of proofs and ends after a while without work (its threads
+  // with it): keep the curve between proofs instead of building it for each.
+  holdCurve()
   const prover = await circuitProver(profile)
   send({ type: 'ready', n: prover.n, slots: prover.slots })
   process.on('message', (request: ProveRequest) => {
