@@ -65,9 +65,12 @@ export interface PowerSample {
 
 /**
  * The readings of the last `seconds` of the meter's clock, oldest first, as they arrive on the
- * stream. An older reading than the newest is a replay and is ignored, unless it is older than the
- * whole window: then the meter's clock went back (a restarted virtual meter) and the trend starts over.
+ * stream. A reading older than the newest is a replay or a stale snapshot (the view's REST read) and
+ * is ignored, unless it is a day or more older: then the meter's clock went back (another meter, a
+ * reset virtual one) and the trend starts over.
  */
+const CLOCK_WENT_BACK = 86_400
+
 export class TrendWindow {
   readonly seconds: number
   readonly max: number
@@ -82,7 +85,7 @@ export class TrendWindow {
   add(sample: PowerSample): boolean {
     const newest = this.samples.at(-1)
     if (newest && sample.time <= newest.time) {
-      if (sample.time > newest.time - this.seconds) return false
+      if (sample.time > newest.time - CLOCK_WENT_BACK) return false
       this.samples.length = 0
     }
     this.samples.push({ time: sample.time, powerW: sample.powerW })
