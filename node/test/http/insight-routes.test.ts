@@ -8,8 +8,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ApiError, createApiClient } from '#protocol/api/client.ts'
+import type { MeterRecord } from '#protocol/records.ts'
 import { FAKE_TODAY_WH } from '../../../test/support/fake-node/readings.ts'
 import { DAY, type FakeNode, NOW, startFakeNode } from '../../../test/support/fake-node.ts'
+import { createReadingHistory } from '../../src/history/readings.ts'
+import { readingRoutes } from '../../src/http/routes/readings.ts'
 import { writeDist } from './attack-support.ts'
 
 let dist: string
@@ -93,5 +96,34 @@ describe('GET /api/insight', () => {
       '2025-09-01',
     ])
     await expect(api.insight({ query: { range: 'month', date: 'nope' } })).rejects.toBeInstanceOf(ApiError)
+  })
+})
+
+describe('the open billing period', () => {
+  it('walks the period the last STATE reported on to the latest reading', async () => {
+    const midnight = NOW - (NOW % DAY)
+    const history = createReadingHistory({ intervalSeconds: 900 })
+    history.add({ seq: 1, kind: 1, time: midnight + 900, intervalWh: 50, powerW: 200 } as MeterRecord)
+    history.add({ seq: 2, kind: 0, time: NOW, intervalWh: 10, powerW: 200 } as MeterRecord)
+    const routes = readingRoutes({
+      config: { dev: true, timeZone: 'UTC' },
+      history,
+      // The STATE was sent three one-day periods ago.
+      ingestor: {
+        status: () => [
+          { meter: '0x01', ackedSeq: 2, openPeriod: { periodStart: midnight - 3 * DAY, periodDays: 1 } },
+        ],
+        counters: () => ({}),
+        anomalies: () => [],
+      },
+      circuit: { profile: 'test', n: 192, slots: 96, intervalSeconds: 900 },
+      priceAt: () => 2n,
+    })
+    const insight = await routes.insight({
+      params: {},
+      query: new URLSearchParams('range=week'),
+      json: async () => ({}),
+    })
+    expect(insight.bill).toMatchObject({ from: midnight, to: midnight + DAY, energyWh: 60, costWei: '120' })
   })
 })

@@ -19,15 +19,24 @@ export type ReadingsContext = Pick<RoutesContext, 'config' | 'history' | 'ingest
 
 const RANGES: readonly InsightRange[] = ['day', 'week', 'month']
 
-/** The meter's open billing period as its last STATE reported it (undefined before one). */
+/**
+ * The meter's open billing period: the one its last STATE reported, walked on to the latest reading
+ * (a period may have closed since that STATE; the next starts where it ended). Undefined before a
+ * STATE, or for one the period rules refuse (the ingestor reports that as an anomaly).
+ */
 function openBillingPeriod(ctx: ReadingsContext): { from: number; to: number } | undefined {
   const open = ctx.ingestor.status()[0]?.openPeriod
-  if (!open) return undefined
+  const now = ctx.history.latest()?.time
+  if (!open || now === undefined) return undefined
   try {
-    const to = periodEndFor(open.periodStart, open.periodDays, ctx.circuit)
-    return { from: open.periodStart, to }
+    let from = open.periodStart
+    let to = periodEndFor(from, open.periodDays, ctx.circuit)
+    for (let steps = 0; to <= now && steps < 1000; steps++) {
+      from = to
+      to = periodEndFor(from, open.periodDays, ctx.circuit)
+    }
+    return { from, to }
   } catch {
-    // A STATE the period rules refuse (the ingestor reports it as an anomaly): no projection.
     return undefined
   }
 }
