@@ -46,9 +46,13 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
   return f
 }
 
-/** Throws InvalidTimeZoneError unless `timeZone` is a zone this runtime knows; returns its canonical name. */
+/**
+ * Throws InvalidTimeZoneError unless `timeZone` is a zone this runtime knows; returns it as given
+ * (not ICU's canonical alias: the resident wrote Asia/Kolkata, not Asia/Calcutta).
+ */
 export function checkTimeZone(timeZone: string): string {
-  return formatter(timeZone).resolvedOptions().timeZone
+  formatter(timeZone)
+  return timeZone
 }
 
 /** The zone this machine is set to: the default of the node's `timeZone`. */
