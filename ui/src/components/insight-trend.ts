@@ -107,7 +107,7 @@ export class PowerTrend extends LitElement {
         <path class="line" d=${linePath(samples.map((s) => ({ x: x(s.time), y: y(s.powerW) })))}></path>
         ${labelIndexes(marks.length, Math.max(2, Math.floor((W - PAD.left) / 70))).map((i) => {
           const m = marks[i]!
-          return svg`<text x=${x(newest.time - m * 60)} y=${H - 6} text-anchor=${m === 0 ? 'end' : 'middle'}>${m === 0 ? 'now' : `−${m} min`}</text>`
+          return svg`<text x=${x(newest.time - m * 60)} y=${H - 6} text-anchor=${m === 0 ? 'end' : m === TREND_MINUTES ? 'start' : 'middle'}>${m === 0 ? 'now' : `−${m} min`}</text>`
         })}
       </svg>`
   }
