@@ -269,7 +269,7 @@ describe('UI against the real household node', () => {
     // The meter reports its open billing period in STATE (every 5 simulated minutes).
     await expect
       .poll(() => deepText(page, '[data-projection=bill]'), { timeout: scaledBudget(20_000) })
-      .toMatch(/So far .*Wh.*the average rate so far/s)
+      .toMatch(/So far\s+[\d,.]+ k?Wh.*the average rate so far/s)
   })
 
   it('toggles a relay through the meter and shows the state it reports', async () => {
