@@ -40,6 +40,9 @@ export class LiveView extends LitElement {
         color: var(--muted);
         font-size: 0.85rem;
       }
+      a {
+        color: var(--accent);
+      }
       .tile .value {
         /* Shrinks with the tile so "0.002609 ETH" always fits on one line. */
         font-size: min(1.6rem, 12.5cqi);
