@@ -47,6 +47,9 @@ export class InsightView extends LitElement {
         color: var(--accent);
         border: 1px solid var(--control);
       }
+      [role='group'] {
+        margin-bottom: 0.75rem;
+      }
       .total {
         font-size: 1.2rem;
         font-weight: 650;
