@@ -127,3 +127,36 @@ describe('the open billing period', () => {
     expect(insight.bill).toMatchObject({ from: midnight, to: midnight + DAY, energyWh: 60, costWei: '120' })
   })
 })
+
+describe('GET /api/summary/today', () => {
+  it("is the household's calendar day, not the UTC day (the route counted from UTC midnight before)", async () => {
+    // 2026-12-07 00:30 in India is 2026-12-06 19:00 UTC: the Indian day began 30 minutes ago.
+    const now = Date.parse('2026-12-06T19:00:00Z') / 1000
+    const localMidnight = Date.parse('2026-12-06T18:30:00Z') / 1000
+    const history = createReadingHistory({ intervalSeconds: 900 })
+    let seq = 1
+    // Evening of the 6th (local): 500 Wh per interval from 12:00 UTC to local midnight.
+    for (let t = Date.parse('2026-12-06T12:15:00Z') / 1000; t <= localMidnight; t += 900)
+      history.add({ seq: seq++, kind: 1, time: t, intervalWh: 500, powerW: 2000 } as MeterRecord)
+    history.add({
+      seq: seq++,
+      kind: 1,
+      time: localMidnight + 900,
+      intervalWh: 70,
+      powerW: 280,
+    } as MeterRecord)
+    history.add({ seq: seq++, kind: 0, time: now, intervalWh: 30, powerW: 280 } as MeterRecord)
+    const routes = readingRoutes({
+      config: { dev: true, timeZone: 'Asia/Kolkata' },
+      history,
+      ingestor: { status: () => [], counters: () => ({}), anomalies: () => [] },
+      circuit: { profile: 'test', n: 192, slots: 96, intervalSeconds: 900 },
+      priceAt: () => 1n,
+    })
+    const request = { params: {}, query: new URLSearchParams(), json: async () => ({}) }
+    const today = await routes.today(request)
+    expect(today).toEqual({ day: localMidnight, energyWh: 100, costWei: '100', powerW: 280 })
+    const day = await routes.insight({ ...request, query: new URLSearchParams('range=day') })
+    expect([day.from, day.energyWh, day.costWei, day.date]).toEqual([localMidnight, 100, '100', '2026-12-07'])
+  })
+})
