@@ -80,7 +80,7 @@ const SWITCH = `(async (path) => {
   }
 })`
 
-const ROUTE_PATHS = ['/', '/bills', '/home', '/safety', '/privacy', '/mesh', '/utility']
+const ROUTE_PATHS = ['/', '/energy', '/bills', '/home', '/safety', '/privacy', '/mesh', '/utility']
 
 function percentile(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b)

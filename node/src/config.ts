@@ -8,6 +8,7 @@ import { isIP } from 'node:net'
 import { resolve } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { InvalidInputError } from '#protocol/errors.ts'
+import { checkTimeZone, InvalidTimeZoneError, systemTimeZone } from './history/calendar.ts'
 
 export class ConfigError extends InvalidInputError {
   override name = 'ConfigError'
@@ -82,6 +83,11 @@ export interface NodeConfig {
     minPeriodDays: number
   }
   circuit: CircuitProfile
+  /**
+   * The household's time zone (IANA name): where "today", a day, a week and a month of the Energy
+   * view begin (docs/api.md). Default: this machine's zone.
+   */
+  timeZone: string
   /** Dev mode: insecure root key file, dev wallets; never for real data. */
   dev: boolean
 }
@@ -103,6 +109,7 @@ export const DEFAULT_CONFIG: NodeConfig = {
   },
   billing: { minPeriodDays: 28 },
   circuit: 'test',
+  timeZone: systemTimeZone(),
   dev: true,
 }
 
@@ -193,6 +200,14 @@ const baud = (value: unknown, where: string) => {
     )
   }
   return n
+}
+const timeZone = (value: unknown, where: string) => {
+  try {
+    return checkTimeZone(text(value, where))
+  } catch (error) {
+    if (error instanceof InvalidTimeZoneError) throw new ConfigError(`${where}: ${error.message}`)
+    throw error
+  }
 }
 const profile = (value: unknown, where: string) => {
   if (value !== 'test' && value !== 'production') {
@@ -290,6 +305,7 @@ const KEYS: KeySpec[] = [
   },
   { path: 'mesh.privacyBudget', env: 'ZKMETER_PRIVACY_BUDGET', flag: 'privacy-budget', parse: positive },
   { path: 'circuit', env: 'ZKMETER_CIRCUIT', flag: 'circuit', parse: profile },
+  { path: 'timeZone', env: 'ZKMETER_TIME_ZONE', flag: 'time-zone', parse: timeZone },
   { path: 'dev', env: 'ZKMETER_DEV', flag: 'dev', parse: bool },
 ]
 

@@ -20,6 +20,8 @@ import type {
   FanSet,
   Grant,
   History,
+  Insight,
+  InsightRange,
   LedgerBill,
   LedgerMeter,
   LedgerTariff,
@@ -74,6 +76,7 @@ export const ROUTES = {
   latestReading: { method: 'GET', access: 'read', path: '/api/readings/latest' },
   readings: { method: 'GET', access: 'read', path: '/api/readings' },
   today: { method: 'GET', access: 'read', path: '/api/summary/today' },
+  insight: { method: 'GET', access: 'read', path: '/api/insight' },
   exportCsv: {
     method: 'GET',
     access: 'read',
@@ -159,6 +162,8 @@ export interface RouteTypes {
     answer: History
   }
   today: { query: never; body: never; answer: Today }
+  /** `date` YYYY-MM-DD picks the period containing it; default the latest reading's day. */
+  insight: { query: { range?: InsightRange; date?: string }; body: never; answer: Insight }
   exportCsv: { query: { from?: number; to?: number }; body: never; answer: string }
   anomalies: { query: { since?: number }; body: never; answer: Anomalies }
   /** `due`: what the unpaid bills owe; `display`: the household's display currency (protocol/money.ts). */

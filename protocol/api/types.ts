@@ -153,12 +153,81 @@ export interface History {
   points: HistoryPoint[]
 }
 
-/** GET /api/summary/today. */
+/** GET /api/summary/today: the calendar day of the latest reading in the household's time zone. */
 export interface Today {
+  /** Local midnight (unix seconds) the day starts at. */
   day: number
   energyWh: number
   costWei: string
   powerW: number
+}
+
+/** A calendar day, week (Monday first) or month in the household's time zone. */
+export type InsightRange = 'day' | 'week' | 'month'
+
+/** Energy at one price of the tariff in force, within a period. */
+export interface PriceLevelUse {
+  /** Wei per Wh, decimal. */
+  priceWeiPerWh: string
+  energyWh: number
+  costWei: string
+}
+
+/** The same kind of period before the chosen one, for comparison. */
+export interface InsightComparison {
+  kind: 'previous-day' | 'week-before' | 'previous-week' | 'previous-month'
+  /** Its first day, YYYY-MM-DD. */
+  date: string
+  from: number
+  to: number
+  energyWh: number
+  costWei: string
+  /** When the chosen period is still open: its energy up to the same time into the period. */
+  sameTimeEnergyWh: number | null
+}
+
+/**
+ * Energy and cost of an open period so far, and projected to its end at the average rate of the
+ * period so far (`method: 'period-average'`: energy so far × period length ÷ time elapsed).
+ */
+export interface Projection {
+  method: 'period-average'
+  from: number
+  to: number
+  /** The latest reading's time (the meter's clock). */
+  asOf: number
+  energyWh: number
+  costWei: string
+  projectedEnergyWh: number
+  projectedCostWei: string
+}
+
+/** GET /api/insight. */
+export interface Insight {
+  /** The household's time zone (IANA name) every date here is in. */
+  timeZone: string
+  range: InsightRange
+  /** The period's first day, YYYY-MM-DD; `previous`/`next` the neighbours' (next null past the latest reading). */
+  date: string
+  previous: string
+  next: string | null
+  from: number
+  to: number
+  /** The latest reading's time, or null before the first. */
+  now: number | null
+  /** Readings counted (interval records, and the open interval so far). */
+  samples: number
+  energyWh: number
+  costWei: string
+  /** One point per local hour (day) or per day (week, month), empty ones included. */
+  points: HistoryPoint[]
+  /** Energy and cost per price of the tariff in force, cheapest first; they sum to the totals. */
+  levels: PriceLevelUse[]
+  comparisons: InsightComparison[]
+  /** The chosen period if it is still open. */
+  projection: Projection | null
+  /** The meter's open billing period (as its last STATE reported it), or null when not known. */
+  bill: Projection | null
 }
 
 // ── safety ─────────────────────────────────────────────────────────────────────────────────

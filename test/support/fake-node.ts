@@ -22,7 +22,7 @@ import { createHttpApi, type HttpApi, SseHub } from '../../node/src/http/server.
 import { serveStatic } from '../../node/src/http/static.ts'
 import { createDeviceRegistry } from '../../node/src/voice/devices.ts'
 import { fakeBills } from './fake-node/bills.ts'
-import { CHAIN, type FakeNodeState, HOUSEHOLD, initialState, METER, NOW } from './fake-node/fixtures.ts'
+import { CHAIN, DAY, type FakeNodeState, HOUSEHOLD, initialState, METER, NOW } from './fake-node/fixtures.ts'
 import { fakeAutomation } from './fake-node/home.ts'
 import { fakeLedger } from './fake-node/ledger.ts'
 import { fakeMesh } from './fake-node/mesh.ts'
@@ -64,7 +64,7 @@ async function inMemoryContext(
   const publish = <N extends StreamEventName>(event: N, data: StreamEvents[N]) => stream.publish(event, data)
   const rules = await fakeRules(state)
   const context: RoutesContext = {
-    config: { dev: true },
+    config: { dev: true, timeZone: 'UTC' },
     identity: { meter: { address: METER } },
     ledger: fakeLedger(state),
     wallet: { address: HOUSEHOLD },
@@ -85,7 +85,11 @@ async function inMemoryContext(
     get mesh() {
       return fakeMesh(state)
     },
-    priceAt: () => 1_000_000_000_000n,
+    // The tariff in force, as the node's priceAt reads it (96 slots of the UTC day).
+    priceAt: (time) => {
+      const prices = state.tariffs.at(-1)?.prices ?? []
+      return BigInt(prices[Math.floor((time % DAY) / 900) % Math.max(1, prices.length)] ?? '0')
+    },
     startedAt: Date.now() - 12_000,
     auth: options.auth,
   }

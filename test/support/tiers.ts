@@ -50,6 +50,7 @@ export const SYSTEM_TESTS: readonly string[] = [
   'node/test/http/browser-attacks.test.ts',
   'node/test/tls/browser.test.ts',
   'ui/test/pwa.test.ts',
+  'ui/test/insight-view.test.ts',
   // external programs: broker, pty pair, firmware toolchains and simulation
   'node/test/automation/mosquitto.test.ts',
   'node/test/ingest/mosquitto.test.ts',

@@ -17,6 +17,7 @@ import { buildUi, launchBrowser, UI_ROOT } from '../test/browser.ts'
 
 const VIEWS = [
   ['live', '/'],
+  ['energy', '/energy'],
   ['bills', '/bills'],
   ['home', '/home'],
   ['safety', '/safety'],

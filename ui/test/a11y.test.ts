@@ -178,6 +178,7 @@ function focused(p: Page): Promise<{ tag: string; text: string }> {
 
 const HEADINGS: Record<string, string> = {
   '/': 'Live',
+  '/energy': 'Energy',
   '/bills': 'Bills',
   '/home': 'Home',
   '/safety': 'Safety',

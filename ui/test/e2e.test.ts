@@ -239,6 +239,39 @@ describe('UI against the real household node', () => {
     expect(await deepText(page, '[data-value=energy-today]')).toMatch(/Wh$/)
   })
 
+  it('draws the power trend, and "Energy today" is the Energy view\'s calendar day (issue 14)', async () => {
+    // The trend fills from the stream: the virtual meter sends a live sample every simulated minute.
+    await expect
+      .poll(() => deepText(page, '[data-trend=summary]'), { timeout: scaledBudget(20_000) })
+      .toMatch(/^Power now [\d,.]+ k?W, lowest [\d,.]+ k?W, highest [\d,.]+ k?W over the last \d+ minutes?/)
+    // The node's two answers agree exactly (read together until no reading fell between them).
+    type Day = { day: number; energyWh: number; costWei: string }
+    type View = { from: number; energyWh: number; costWei: string; bill: { energyWh: number } | null }
+    await expect
+      .poll(
+        async () => {
+          const [today, view] = await Promise.all([
+            api<Day>('/api/summary/today'),
+            api<View>('/api/insight?range=day'),
+          ])
+          return (
+            [today.day, today.energyWh, today.costWei].join() ===
+            [view.from, view.energyWh, view.costWei].join()
+          )
+        },
+        { timeout: scaledBudget(20_000) },
+      )
+      .toBe(true)
+    await page.goto(`${base}/#/energy`)
+    await expect
+      .poll(() => deepText(page, '[data-value=period-energy]'), { timeout: scaledBudget(20_000) })
+      .toMatch(/Wh$/)
+    // The meter reports its open billing period in STATE (every 5 simulated minutes).
+    await expect
+      .poll(() => deepText(page, '[data-projection=bill]'), { timeout: scaledBudget(20_000) })
+      .toMatch(/So far\s+[\d,.]+ k?Wh.*the average rate so far/s)
+  })
+
   it('toggles a relay through the meter and shows the state it reports', async () => {
     await page.goto(`${base}/#/home`)
     const lights = page.getByRole('switch', { name: 'Main lights' })

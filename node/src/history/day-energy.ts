@@ -1,15 +1,16 @@
 /**
- * Energy of the node's calendar day: local midnight (the node's time zone, as the resident reads a
- * clock) to the latest reading. What "how much have I used today?" answers; never a bill figure,
- * which covers a whole closed billing period.
+ * Energy of the household's calendar day: local midnight (the household's time zone, as the
+ * resident reads a clock) to the latest reading. What "how much have I used today?" answers, on the
+ * Live view, by voice and as the Day view of today (one computation: usage.ts); never a bill
+ * figure, which covers a whole closed billing period.
  */
+import { civilDateOf, periodOf, startOfDate } from './calendar.ts'
 import type { ReadingHistory } from './readings.ts'
+import { type PriceAt, usageBetween } from './usage.ts'
 
-/** Local midnight (epoch seconds) of the day `time` falls in, in the node's time zone. */
-export function localDayStart(time: number): number {
-  const day = new Date(time * 1000)
-  day.setHours(0, 0, 0, 0)
-  return Math.floor(day.getTime() / 1000)
+/** Local midnight (epoch seconds) of the day `time` falls in, in `timeZone`. */
+export function localDayStart(time: number, timeZone: string): number {
+  return startOfDate(civilDateOf(time, timeZone), timeZone)
 }
 
 export interface DayEnergy {
@@ -21,26 +22,16 @@ export interface DayEnergy {
 
 /**
  * The day of the latest reading (the meter's clock: a virtual meter runs ahead of the wall clock),
- * or undefined before any reading. Closed intervals whose start is on that day count, and the open
- * interval so far too, so the figure moves between closes as the live view's does.
+ * or undefined before any reading.
  */
 export function energyToday(
   history: Pick<ReadingHistory, 'intervals' | 'latest'>,
-  priceAt: (time: number) => bigint,
+  priceAt: PriceAt,
+  timeZone: string,
 ): DayEnergy | undefined {
   const latest = history.latest()
   if (latest === undefined) return undefined
-  const day = localDayStart(latest.time)
-  let energyWh = 0
-  let costWei = 0n
-  // A sample is stamped with its interval's end: the first interval of the day ends after midnight.
-  for (const sample of history.intervals(day + 1, latest.time + 1)) {
-    energyWh += sample.intervalWh
-    costWei += BigInt(sample.intervalWh) * priceAt(sample.time - 1)
-  }
-  if (latest.kind === 'live') {
-    energyWh += latest.intervalWh
-    costWei += BigInt(latest.intervalWh) * priceAt(latest.time)
-  }
-  return { day, energyWh, costWei }
+  // The whole calendar day, exactly as the Day view counts it (insight.ts), so the two agree.
+  const { from, to } = periodOf('day', civilDateOf(latest.time, timeZone), timeZone)
+  return { day: from, ...usageBetween(history, from, to, priceAt) }
 }

@@ -1,14 +1,14 @@
 /**
  * The resident's view of their own readings: the API's Reading shape (units a person reads),
- * a bounded in-memory history of interval records for charts and today's totals, and the CSV
+ * a bounded in-memory history of interval records for charts and the Energy view (usage.ts), and the CSV
  * export. Nothing here leaves the node: the API is loopback-only by default.
  */
 
-import type { HistoryPoint, Reading, Resolution, Today } from '#protocol/api/types.ts'
+import type { HistoryPoint, Reading, Resolution } from '#protocol/api/types.ts'
 import type { MeterRecord } from '#protocol/records.ts'
 
 // The API's shapes (api/types.ts), shared with the UI.
-export type { HistoryPoint, Reading, Resolution, Today }
+export type { HistoryPoint, Reading, Resolution }
 
 export function toReading(record: MeterRecord): Reading {
   return {
@@ -54,7 +54,6 @@ export interface ReadingHistory {
   fill(time: number, intervalWh: number): void
   latest(): Reading | undefined
   query(from: number, to: number, resolution: Resolution, priceAt: (time: number) => bigint): HistoryPoint[]
-  today(priceAt: (time: number) => bigint): Today
   intervals(from: number, to: number): IntervalSample[]
   /**
    * Takes in a history built apart (older periods read from the vault while the node already runs):
@@ -160,22 +159,6 @@ export function createReadingHistory(options: {
           avgPowerW: Math.round((p.wh * 3600) / bucket),
           maxPowerW: p.max,
         }))
-    },
-    today(priceAt) {
-      const now = latest?.time ?? 0
-      const day = now - (now % 86_400)
-      let energyWh = 0
-      let cost = 0n
-      for (const s of intervals(day + 1, now + 1)) {
-        energyWh += s.intervalWh
-        cost += BigInt(s.intervalWh) * priceAt(s.time - options.intervalSeconds)
-      }
-      // The open interval so far counts too: the resident expects "today" to move between closes.
-      if (latest && latest.kind === 'live') {
-        energyWh += latest.intervalWh
-        cost += BigInt(latest.intervalWh) * priceAt(latest.time)
-      }
-      return { day, energyWh, costWei: cost.toString(), powerW: latest?.powerW ?? 0 }
     },
   }
 }

@@ -124,7 +124,7 @@ export interface UtilityLedger {
 
 /** The household's services narrowed to what the routes call: HouseholdContext is one of these. */
 export interface RoutesContext {
-  config: Pick<NodeConfig, 'dev'>
+  config: Pick<NodeConfig, 'dev' | 'timeZone'>
   identity: { meter: { address: string } }
   ledger: RoutesLedger
   wallet: { readonly address: string }
@@ -139,7 +139,7 @@ export interface RoutesContext {
   circuit: HouseholdContext['circuit']
   trustedSetup?: TrustedSetupStatus
   ingestor: Pick<Ingestor, 'counters' | 'anomalies'> & {
-    status(): Pick<MeterStatus, 'meter' | 'ackedSeq'>[]
+    status(): Pick<MeterStatus, 'meter' | 'ackedSeq' | 'openPeriod'>[]
   }
   vault: Pick<Vault, 'grant'>
   bills: Pick<BillStore, 'list' | 'get'>

@@ -40,6 +40,7 @@ describe('a fan speed set by hand', () => {
 
   it('holds for the rule set’s overrideS against the fan rule, and says who set the fan', async () => {
     const routes = homeRoutes({
+      config: { dev: true, timeZone: 'UTC' },
       automation,
       history: createReadingHistory({ intervalSeconds: 900 }),
       rules: { current: () => DEFAULT_RULE_SET } as never,
@@ -92,6 +93,7 @@ describe('a fan speed set by hand', () => {
 
   it('a relay switched by hand holds too, and a voice command counts as by hand', async () => {
     const routes = homeRoutes({
+      config: { dev: true, timeZone: 'UTC' },
       automation,
       history: createReadingHistory({ intervalSeconds: 900 }),
       rules: { current: () => DEFAULT_RULE_SET } as never,

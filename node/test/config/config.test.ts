@@ -29,6 +29,20 @@ describe('node configuration', () => {
     expect(config.meter.speed).toBe(120)
   })
 
+  it("the household's time zone: the machine's by default, any IANA zone, an unknown one refused", async () => {
+    const load = (args: string[], env: Record<string, string> = {}) =>
+      loadConfig({ flags: parseFlags(['--data-dir', dir, ...args]).flags, env })
+    expect(load([]).timeZone).toBe(Intl.DateTimeFormat().resolvedOptions().timeZone)
+    expect(load(['--time-zone', 'Asia/Kolkata']).timeZone).toBe('Asia/Kolkata')
+    expect(load([], { ZKMETER_TIME_ZONE: 'America/New_York' }).timeZone).toBe('America/New_York')
+    await writeFile(join(dir, 'config.json'), JSON.stringify({ timeZone: 'Europe/Berlin' }))
+    expect(load([]).timeZone).toBe('Europe/Berlin')
+    expect(() => load(['--time-zone', 'Mars/Olympus'])).toThrow(ConfigError)
+    expect(() => load(['--time-zone', 'Mars/Olympus'])).toThrow(
+      /time-zone.*unknown time zone "Mars\/Olympus"/,
+    )
+  })
+
   it("the virtual meter's live-sample period: 60 s by default, any divisor of the interval", () => {
     const load = (args: string[], env: Record<string, string> = {}) =>
       loadConfig({ flags: parseFlags(['--data-dir', dir, ...args]).flags, env })

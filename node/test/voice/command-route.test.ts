@@ -5,7 +5,7 @@
  * 7.9 kWh, the bill, when today was 0.2 kWh). Over the real route handler, reading history, rule-free
  * automation stand-in that confirms like a meter, and the device registry.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { MeterRecord } from '#protocol/records.ts'
 import type { RelayCommand } from '../../src/automation/reading.ts'
 import { DEFAULT_RULE_SET } from '../../src/automation/rule-schema.ts'
@@ -38,12 +38,13 @@ function record(fields: Partial<MeterRecord> & Pick<MeterRecord, 'seq' | 'time'>
 }
 
 /** The home routes over a meter stand-in that confirms each command and then reports it. */
-function home(options: { bills?: Partial<BillRecord>[] } = {}) {
+function home(options: { bills?: Partial<BillRecord>[]; timeZone?: string } = {}) {
   const history = createReadingHistory({ intervalSeconds: INTERVAL })
   const relays: (boolean | undefined)[] = Array.from({ length: 8 }, () => false)
   let fanSpeed = 0
   const sent: RelayCommand[] = []
   const routes = homeRoutes({
+    config: { dev: true, timeZone: options.timeZone ?? 'UTC' },
     history,
     devices: createDeviceRegistry(),
     priceAt: () => 0n,
@@ -87,23 +88,15 @@ describe('switching by voice or text', () => {
 })
 
 describe('"what is my consumption today"', () => {
-  let zone: string | undefined
-  beforeEach(() => {
-    zone = process.env.TZ
-    // A zone away from UTC: the node's calendar day is not the UTC day.
-    process.env.TZ = 'Asia/Kolkata'
-  })
-  afterEach(() => {
-    if (zone === undefined) delete process.env.TZ
-    else process.env.TZ = zone
-  })
+  // The household's zone (config timeZone) away from UTC: its calendar day is not the UTC day.
+  const timeZone = 'Asia/Kolkata'
 
   it("answers today's energy from the readings (local calendar day), not the last bill", async () => {
     const bills = [{ id: 'b1', energyWh: 7_900, total: '1000000000000000', periodStart: 0 }]
-    const { history, say } = home({ bills })
+    const { history, say } = home({ bills, timeZone })
     // 2026-12-07 00:30 local (IST, UTC+5:30) is 2026-12-06 19:00 UTC.
     const now = Date.parse('2026-12-06T19:00:00Z') / 1000
-    const midnight = localDayStart(now)
+    const midnight = localDayStart(now, timeZone)
     expect(midnight).toBe(Date.parse('2026-12-06T18:30:00Z') / 1000)
     let seq = 1
     // Yesterday evening (local): 7.9 kWh, in intervals that end before local midnight.

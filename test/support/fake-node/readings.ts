@@ -1,45 +1,50 @@
 /**
- * The fake node's meter data: the latest reading from the fixture, a smooth synthetic history
- * (the same curve for any range, so charts are reproducible), today's fixed summary, and an
- * ingestor that has seen nothing unusual.
+ * The fake node's meter data: the latest reading from the fixture, and the node's own reading
+ * history (node/src/history/readings.ts) over 60 days of reproducible 15-minute intervals (a daily
+ * sine of 400–700 W average), so history, today and the Energy view come from one set of readings
+ * as on the node. Today's intervals are scaled so that today, with the fixture's open interval
+ * (312 Wh), is the fixture's 8,421 Wh. An ingestor that has seen nothing unusual, whose meter
+ * reports a one-day billing period open since the fixture's midnight.
  */
-import type { HistoryPoint } from '#protocol/api/types.ts'
+import { createReadingHistory } from '../../../node/src/history/readings.ts'
 import type { RoutesContext } from '../../../node/src/http/context.ts'
 import { DAY, type FakeNodeState, METER, NOW } from './fixtures.ts'
 
-const STEP = { interval: 900, hour: 3600, day: DAY } as const
+const INTERVAL = 900
+/** Energy today (UTC, the fake node's zone) with the fixture reading's open interval. */
+export const FAKE_TODAY_WH = 8_421
 
-/** The history's points from `from` to `to`: a daily sine of 400–700 W average. */
-function points(from: number, to: number, step: number): HistoryPoint[] {
-  const out: HistoryPoint[] = []
-  for (let t = from - (from % step) + step; t <= to; t += step) {
-    const energyWh = Math.round((step / 3600) * (400 + 300 * Math.sin((t / 3600) * 0.5) ** 2))
-    out.push({
-      time: t,
-      energyWh,
-      costWei: String(BigInt(energyWh) * 1_000_000_000_000n),
-      avgPowerW: energyWh,
-      maxPowerW: energyWh * 2,
-    })
-  }
-  return out
+const curve = (t: number) => Math.round((INTERVAL / 3600) * (400 + 300 * Math.sin((t / 3600) * 0.5) ** 2))
+
+function fakeHistory() {
+  const history = createReadingHistory({ intervalSeconds: INTERVAL })
+  const midnight = NOW - (NOW % DAY)
+  for (let t = midnight - 60 * DAY + INTERVAL; t <= midnight; t += INTERVAL) history.fill(t, curve(t))
+  const today: number[] = []
+  for (let t = midnight + INTERVAL; t <= NOW; t += INTERVAL) today.push(curve(t))
+  const target = FAKE_TODAY_WH - 312
+  const sum = today.reduce((a, b) => a + b, 0)
+  const scaled = today.map((wh) => Math.floor((wh * target) / sum))
+  scaled[scaled.length - 1]! += target - scaled.reduce((a, b) => a + b, 0)
+  scaled.forEach((wh, i) => {
+    history.fill(midnight + (i + 1) * INTERVAL, wh)
+  })
+  return history
 }
 
 export function fakeReadings(state: FakeNodeState): Pick<RoutesContext, 'history' | 'ingestor'> {
+  const history = fakeHistory()
   return {
-    history: {
-      add: () => {},
-      fill: () => {},
-      latest: () => state.latest,
-      query: (from, to, resolution) => points(from, to, STEP[resolution]),
-      today: () => ({ day: NOW - (NOW % DAY), energyWh: 8_421, costWei: '8421000000000000', powerW: 1500 }),
-      intervals: () => [],
-      absorb: () => {},
-      loading: () => {},
-      whenLoaded: () => Promise.resolve(),
-    },
+    // The fixture's latest reading, which tests change.
+    history: { ...history, latest: () => state.latest },
     ingestor: {
-      status: () => [{ meter: METER, ackedSeq: state.latest?.seq ?? -1 }],
+      status: () => [
+        {
+          meter: METER,
+          ackedSeq: state.latest?.seq ?? -1,
+          openPeriod: { periodStart: NOW - (NOW % DAY), periodDays: 1 },
+        },
+      ],
       counters: () => ({}),
       anomalies: () => [],
     },

@@ -14,6 +14,7 @@ import './pairing-view.ts'
 import './alarm-banner.ts'
 import './setup-panel.ts'
 import './live-view.ts'
+import './insight-view.ts'
 import './bills-view.ts'
 import './home-view.ts'
 import './safety-view.ts'
@@ -25,6 +26,7 @@ import '../pwa/offline-notice.ts'
 /** The document title of each view (one per view, for tabs, history and screen readers). */
 const TITLES: Record<RoutePath, string> = {
   '/': 'Live',
+  '/energy': 'Energy',
   '/bills': 'Bills',
   '/home': 'Home',
   '/safety': 'Safety',
@@ -363,6 +365,8 @@ export class ZkmApp extends LitElement {
 
   #view() {
     switch (this.route) {
+      case '/energy':
+        return html`<zkm-insight-view data-view></zkm-insight-view>`
       case '/bills':
         return html`<zkm-bills-view data-view></zkm-bills-view>`
       case '/home':

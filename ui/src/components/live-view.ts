@@ -12,7 +12,7 @@ import {
 import { StreamResource } from '../lib/stream-resource.ts'
 import type { Reading, Today } from '../lib/types.ts'
 import { shared } from './styles.ts'
-import './history-chart.ts'
+import './insight-trend.ts'
 
 /** 404 = the meter has not sent a record yet: that is the empty state, not an error. */
 function absentIfNotFound(error: unknown): undefined {
@@ -39,6 +39,9 @@ export class LiveView extends LitElement {
       .tile .label {
         color: var(--muted);
         font-size: 0.85rem;
+      }
+      a {
+        color: var(--accent);
       }
       .tile .value {
         /* Shrinks with the tile so "0.002609 ETH" always fits on one line. */
@@ -106,10 +109,12 @@ export class LiveView extends LitElement {
                   ${r.powerFactor.toFixed(2)}
                 </p>`
       }
-      <section class="card" aria-labelledby="history-h">
-        <h3 id="history-h">History</h3>
-        <zkm-history-chart .now=${r?.time ?? 0}></zkm-history-chart>
-      </section>`
+      <section class="card" aria-labelledby="trend-h">
+        <h3 id="trend-h">Power, last minutes</h3>
+        <zkm-power-trend .latest=${r}></zkm-power-trend>
+      </section>
+      <p><a href="#/energy">Energy by day, week and month</a>: today against yesterday, cost by price level and
+        the projected bill.</p>`
   }
 }
 customElements.define('zkm-live-view', LiveView)

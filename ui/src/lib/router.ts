@@ -2,6 +2,7 @@
 
 export const ROUTES = [
   { path: '/', label: 'Live' },
+  { path: '/energy', label: 'Energy' },
   { path: '/bills', label: 'Bills' },
   { path: '/home', label: 'Home' },
   { path: '/safety', label: 'Safety' },

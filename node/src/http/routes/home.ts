@@ -15,7 +15,7 @@ import { jsonObject } from '../params.ts'
 
 export type HomeContext = Pick<
   RoutesContext,
-  'automation' | 'history' | 'rules' | 'devices' | 'bills' | 'priceAt'
+  'automation' | 'history' | 'rules' | 'devices' | 'bills' | 'priceAt' | 'config'
 >
 
 const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString())
@@ -147,7 +147,7 @@ function commandRoute(ctx: HomeContext): RouteHandlers['command'] {
     // it is worked out before the commands change that state.
     const latest = ctx.history.latest()
     const last = ctx.bills.list().at(-1)
-    const today = energyToday(ctx.history, ctx.priceAt)
+    const today = energyToday(ctx.history, ctx.priceAt, ctx.config.timeZone)
     const state = outputs(ctx)
     const reply = answer(intent, {
       devices: ctx.devices,
