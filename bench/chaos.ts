@@ -60,6 +60,7 @@ console.log(
       seed,
       faults: result.faults,
       records_lost: result.recordsLost,
+      records_gone: result.goneRecords,
       invariant_violations: result.violations.length,
       restart_p95_s: Number(percentile(result.restarts, 95).toFixed(2)),
       restart_max_s: Number(Math.max(...result.restarts).toFixed(2)),

@@ -11,7 +11,9 @@
 import { join } from 'node:path'
 import { intervalsFromCounters } from '../../node/src/history/rebuilt.ts'
 import { openHousehold } from '../../node/src/identity/identity.ts'
+import { INGEST_STATE_PURPOSE } from '../../node/src/ingest/state-file.ts'
 import { createHeliaNode } from '../../node/src/ipfs/helia.ts'
+import { readSealedJsonFile, sealedStateKey } from '../../node/src/storage/sealed-json.ts'
 import { createVault, type VaultRecord } from '../../node/src/vault/index.ts'
 
 export interface BillRow {
@@ -27,11 +29,24 @@ export interface BillRow {
 export interface VaultContents {
   records: VaultRecord[]
   sealed: { periodStart: number; periodEnd: number }[]
+  /**
+   * Sequence ranges the meter signed gone (ingest-state.json): the node's acknowledged mark moves
+   * past them without their records, so they are no acknowledged records. The virtual meter runs in
+   * the node's process: a kill -9 of the node also loses the records the meter had published but the
+   * node not yet journaled, and after the restart the meter signs them gone (docs/virtual-meter.md).
+   */
+  gone: [number, number][]
 }
 
 /** Every record in the vault of a stopped node's data directory (open and sealed periods). */
 export async function readVault(dataDir: string): Promise<VaultContents> {
   const identity = await openHousehold(dataDir, { dev: true })
+  const state = (await readSealedJsonFile(
+    join(dataDir, 'ingest', 'ingest-state.json'),
+    sealedStateKey(identity.rootKey, INGEST_STATE_PURPOSE),
+    INGEST_STATE_PURPOSE,
+  )) as { value: { meters: Record<string, { seq: { gone?: [number, number][] } }> } } | undefined
+  const gone = Object.values(state?.value.meters ?? {}).flatMap((m) => m.seq.gone ?? [])
   const helia = await createHeliaNode({ dir: join(dataDir, 'ipfs'), listen: [] })
   try {
     const vault = createVault({ helia: helia.helia, rootKey: identity.rootKey })
@@ -43,7 +58,7 @@ export async function readVault(dataDir: string): Promise<VaultContents> {
         sealed.push({ periodStart: period.periodStart, periodEnd: period.periodEnd as number })
       } else records.push(...(await vault.readOpenPeriod(period.meter, period.periodStart)))
     }
-    return { records, sealed }
+    return { records, sealed, gone }
   } finally {
     await helia.stop()
   }
@@ -53,6 +68,7 @@ export async function readVault(dataDir: string): Promise<VaultContents> {
 export function checkAcknowledged(
   records: readonly VaultRecord[],
   ackedSeq: number,
+  gone: readonly [number, number][],
 ): {
   lost: number[]
   duplicated: number[]
@@ -61,7 +77,8 @@ export function checkAcknowledged(
   for (const r of records) count.set(r.seq, (count.get(r.seq) ?? 0) + 1)
   const first = Math.min(...count.keys())
   const lost: number[] = []
-  for (let seq = first; seq <= ackedSeq; seq++) if (!count.has(seq)) lost.push(seq)
+  const isGone = (seq: number) => gone.some(([from, to]) => seq >= from && seq <= to)
+  for (let seq = first; seq <= ackedSeq; seq++) if (!count.has(seq) && !isGone(seq)) lost.push(seq)
   const duplicated = [...count].filter(([, n]) => n > 1).map(([seq]) => seq)
   return { lost, duplicated }
 }

@@ -57,6 +57,8 @@ export interface ChaosResult {
   faults: number
   byKind: Record<string, number>
   recordsLost: number
+  /** Records the meter signed gone (lost with the meter's buffer, never acknowledged). */
+  goneRecords: number
   violations: string[]
   restarts: number[]
   ackedSeq: number
@@ -150,6 +152,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         `the node took ${seconds.toFixed(1)} s to answer after ${why} (budget ${restartBudgetMs / 1000} s)`,
       )
   }
+
+  const diskAlarmActive = async () =>
+    (await node.get<{ alarms: { kind: string; active: boolean }[] }>('/api/alarms')).alarms.some(
+      (a) => a.kind === 'disk-full' && a.active,
+    )
 
   /** The acknowledged prefix never goes back, and the node moves past it again. */
   const checkProgress = async () => {
@@ -263,8 +270,16 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         const windowMs = between(2000, 10_000)
         log(`fault ${faultNo}: disk full for ${(windowMs / 1000).toFixed(1)} s`)
         await node.setFault('disk-full', '1')
-        await sleep(windowMs)
+        // The journal's next write fails: the resident must get the disk-full alarm meanwhile.
+        const until = performance.now() + windowMs
+        let alarmed = false
+        while (performance.now() < until) {
+          alarmed ||= await diskAlarmActive()
+          await sleep(250)
+        }
+        alarmed ||= await diskAlarmActive()
         await node.setFault('disk-full', undefined)
+        if (!alarmed) violate(`a full disk for ${(windowMs / 1000).toFixed(1)} s raised no disk-full alarm`)
       } else if (kind === 'clock-jump') {
         const jump = Math.round(between(-2, 2) * 86_400_000)
         log(`fault ${faultNo}: wall clock jumps ${(jump / 3_600_000).toFixed(1)} h`)
@@ -312,7 +327,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     for (const p of checkBills(list, await ledgerStarts())) violate(p)
     await node.stop()
     const vault = await readVault(dataDir)
-    const acked = checkAcknowledged(vault.records, maxAcked)
+    const acked = checkAcknowledged(vault.records, maxAcked, vault.gone)
     for (const seq of acked.duplicated) violate(`record seq ${seq} is in the vault more than once`)
     if (acked.lost.length > 0)
       violate(
@@ -332,8 +347,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       violate(`export after restart: ${p}`)
     for (const p of checkBilledEnergy(restartedExport, list)) violate(`after restart: ${p}`)
     await node.stop()
+    const goneCount = vault.gone.reduce((n, [from, to]) => n + to - from + 1, 0)
+    log(
+      `the meter signed ${goneCount} records gone (${JSON.stringify(vault.gone)}); not acknowledged, not counted lost`,
+    )
     return {
       seed: options.seed,
+      goneRecords: goneCount,
       faults: faultNo - 1,
       byKind,
       recordsLost: acked.lost.length,
