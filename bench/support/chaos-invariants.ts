@@ -36,6 +36,13 @@ export interface VaultContents {
    * node not yet journaled, and after the restart the meter signs them gone (docs/virtual-meter.md).
    */
   gone: [number, number][]
+  /** The periods the meter closed, as the ingestor judged them (assembled, rejected, pending …). */
+  periods: { periodStart: number; periodEnd: number; status: string; reason: string | null }[]
+}
+
+interface IngestMeterState {
+  seq: { gone?: [number, number][] }
+  periods: { period: { periodStart: number; periodEnd: number }; status: string; reason?: string }[]
 }
 
 /** Every record in the vault of a stopped node's data directory (open and sealed periods). */
@@ -45,8 +52,17 @@ export async function readVault(dataDir: string): Promise<VaultContents> {
     join(dataDir, 'ingest', 'ingest-state.json'),
     sealedStateKey(identity.rootKey, INGEST_STATE_PURPOSE),
     INGEST_STATE_PURPOSE,
-  )) as { value: { meters: Record<string, { seq: { gone?: [number, number][] } }> } } | undefined
-  const gone = Object.values(state?.value.meters ?? {}).flatMap((m) => m.seq.gone ?? [])
+  )) as { value: { meters: Record<string, IngestMeterState> } } | undefined
+  const meters = Object.values(state?.value.meters ?? {})
+  const gone = meters.flatMap((m) => m.seq.gone ?? [])
+  const periods = meters.flatMap((m) =>
+    m.periods.map((p) => ({
+      periodStart: p.period.periodStart,
+      periodEnd: p.period.periodEnd,
+      status: p.status,
+      reason: p.reason ?? null,
+    })),
+  )
   const helia = await createHeliaNode({ dir: join(dataDir, 'ipfs'), listen: [] })
   try {
     const vault = createVault({ helia: helia.helia, rootKey: identity.rootKey })
@@ -58,7 +74,7 @@ export async function readVault(dataDir: string): Promise<VaultContents> {
         sealed.push({ periodStart: period.periodStart, periodEnd: period.periodEnd as number })
       } else records.push(...(await vault.readOpenPeriod(period.meter, period.periodStart)))
     }
-    return { records, sealed, gone }
+    return { records, sealed, gone, periods }
   } finally {
     await helia.stop()
   }

@@ -335,6 +335,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       )
     for (const p of checkExportAgainstVault(liveExport, vault.records, intervalSeconds, cutoff))
       violate(`live export: ${p}`)
+    // Every period the meter closed is billed: one the ingestor rejected never will be.
+    for (const period of vault.periods) {
+      if (period.status === 'rejected')
+        violate(
+          `period from ${new Date(period.periodStart * 1000).toISOString()} is never billed: ${period.reason}`,
+        )
+    }
     for (const period of vault.sealed) {
       if (period.periodEnd > cutoff) continue
       if (!list.some((b) => b.periodStart === period.periodStart))
