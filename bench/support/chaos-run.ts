@@ -168,6 +168,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         maxAcked = acked
       }
       if (acked !== null && acked > maxAcked) {
+        log(`  acknowledged up to seq ${acked}`)
         maxAcked = acked
         return
       }

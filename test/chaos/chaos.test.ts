@@ -4,6 +4,12 @@
  * after each fault and at the end. No acknowledged record may be lost and no invariant broken.
  * The seed is fixed so a failure here replays with `BENCH_CHAOS_SEED=<seed> BENCH_CHAOS_FAULTS=<n>
  * npm run bench:chaos` (the moments still depend on the machine; the faults and phases do not).
+ *
+ * On 2026-12-07 (2 shared cores, load 15–23) this failed on a bug it found, not on the harness: a
+ * kill -9 of the node also kills its virtual meter, whose unacknowledged records are lost and then
+ * signed gone; a period missing several intervals is rejected, and every later bill then fails
+ * PeriodGap or waits behind it for ever (docs/reliability.md, The chaos harness). It passes once
+ * billing gets past a period the meter cannot bill.
  */
 import { beforeAll, expect, it } from 'vitest'
 import { runChaos } from '../../bench/support/chaos-run.ts'
@@ -20,9 +26,7 @@ beforeAll(async () => {
 it(
   `loses no acknowledged record and breaks no invariant over ${FAULTS} seeded faults`,
   async () => {
-    const lines: string[] = []
-    const result = await runChaos({ seed: SEED, faults: FAULTS, log: (line) => lines.push(line) })
-    console.info(lines.join('\n'))
+    const result = await runChaos({ seed: SEED, faults: FAULTS, log: (line) => console.info(line) })
     expect(result.faults).toBe(FAULTS)
     expect(result.recordsLost).toBe(0)
     expect(result.violations).toEqual([])
