@@ -11,7 +11,7 @@
  *   restart_p95_s          start → first answer from /api/status, over every restart
  * BENCH_CHAOS_SEED replays a run (the seed is printed first); BENCH_CHAOS_KINDS limits the fault
  * kinds (comma-separated, of FAULT_KINDS); BENCH_CHAOS_SPEED the meter's speed (default 7200);
- * BENCH_CHAOS_KEEP=1 keeps the data directory.
+ * BENCH_CHAOS_KEEP=1 keeps the data directory. SIGUSR2 ends the faults early and runs the final checks.
  */
 import { cpus } from 'node:os'
 import { buildNode } from '../tools/build-node.mjs'
@@ -35,7 +35,13 @@ console.log(`bundle ${built.file} (${built.ms} ms)`)
 const load = async () => (await import('node:fs/promises')).readFile('/proc/loadavg', 'utf8')
 const loadStart = (await load()).split(' ').slice(0, 3).join(' ')
 const started = performance.now()
+// SIGUSR2 ends the faults where they are and runs the final checks (the figures then say how many).
+let endEarly = false
+process.on('SIGUSR2', () => {
+  endEarly = true
+})
 const result = await runChaos({
+  endEarly: () => endEarly,
   seed,
   faults,
   kinds,

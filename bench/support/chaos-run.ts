@@ -50,6 +50,8 @@ export interface ChaosOptions {
   meterSpeed?: number
   log?: (line: string) => void
   keep?: boolean
+  /** Asked before each fault: true ends the faults there and goes on to the final checks. */
+  endEarly?: () => boolean
 }
 
 export interface ChaosResult {
@@ -217,6 +219,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     await restart('the first start')
     await checkProgress()
     for (faultNo = 1; faultNo <= options.faults; faultNo++) {
+      if (options.endEarly?.()) {
+        log(`ending early, after ${faultNo - 1} faults`)
+        break
+      }
       const kind = pick(kinds)
       byKind[kind] = (byKind[kind] ?? 0) + 1
       await sleep(between(500, 3000))
@@ -291,8 +297,24 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         log('  the node stopped by itself: starting it again')
         await restart(`its own stop after ${kind}`)
       }
-      await checkProgress()
-      await checkRunning()
+      // A node that dies by itself meanwhile is a broken invariant (it must ride the fault out):
+      // counted with its last words, started again, and the checks run once more.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await checkProgress()
+          await checkRunning()
+          break
+        } catch (error) {
+          if (node.running || attempt > 0) throw error
+          const words = node.lastOutput
+            .split('\n')
+            .filter((l) => /error|Error/.test(l))
+            .slice(-3)
+          violate(`the node died after ${kind}: ${words.join(' | ').slice(0, 600)}`)
+          await node.kill()
+          await restart(`its own death after ${kind}`)
+        }
+      }
     }
 
     // The end: let billing catch up, then compare everything with the vault.
