@@ -294,7 +294,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         await node.setFault('clock-offset-ms', String(clockOffset))
       }
       if (!node.running) {
-        log('  the node stopped by itself: starting it again')
+        // Only its chain's death stops the node by design (app/chain.ts); anything else it must ride out.
+        const words = node.lastOutput
+          .split('\n')
+          .filter((l) => /"level":"(error|fatal)"|Error/.test(l))
+          .slice(-3)
+        violate(`the node stopped by itself during ${kind}: ${words.join(' | ').slice(0, 800)}`)
+        await node.kill()
         await restart(`its own stop after ${kind}`)
       }
       // A node that dies by itself meanwhile is a broken invariant (it must ride the fault out):
