@@ -40,6 +40,8 @@ export const SYSTEM_TESTS: readonly string[] = [
   // crash tests: child processes killed with SIGKILL and restarted
   'node/test/ingest/crash.test.ts',
   'node/test/vault/crash.test.ts',
+  // the chaos harness in short: a forked household node under seeded faults (bench:chaos)
+  'test/chaos/chaos.test.ts',
   // browsers
   'ui/test/components.test.ts',
   'ui/test/safety.test.ts',

@@ -174,7 +174,19 @@ export async function processProver(
           salt: inputs.salt,
           prices: [...inputs.prices],
         }
-        current.proc.send(request)
+        // A child killed from outside may have closed its channel before its exit is handled: the
+        // send fails then. Without a callback the ChildProcess emits 'error' for it, which nobody
+        // listens to, and the whole node dies (bench:chaos, seed 515). Fail this proof instead; the
+        // exit handler fails the others, and the next proof starts a new child.
+        const lost = (cause: Error) => {
+          if (!current.pending.delete(id)) return
+          if (worker === current) worker = undefined
+          reject(new ProverProcessError(`the prover process is gone: ${cause.message}`, { cause }))
+        }
+        if (!current.proc.connected) return lost(new Error('its channel is closed'))
+        current.proc.send(request, (error) => {
+          if (error) lost(error)
+        })
       })
     },
     async close() {

@@ -2,12 +2,26 @@
  * The prover child runs only while there is proving to do: none at start, one during a proof, gone
  * after the idle time, and a new one for the next proof (real Groth16 proofs, test circuit).
  */
+import { readdir, readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import { scaledBudget } from '../../../../test/support/load.ts'
 import { processProver } from '../../../src/billing/prover/prover-process.ts'
 import { demoPrices } from '../../../src/chain/embedded-chain.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** This process's prover children (Linux /proc). */
+async function proverChildren(): Promise<number[]> {
+  const found: number[] = []
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '')
+    if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== process.pid) continue
+    const cmd = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')
+    if (cmd.includes('prover-worker')) found.push(Number(entry))
+  }
+  return found
+}
 
 describe('processProver', () => {
   it(
@@ -34,6 +48,46 @@ describe('processProver', () => {
       }
       expect(prover.running).toBe(false)
       await expect(prover.prove({ readings: [], salt: 1n, prices: [] })).rejects.toThrow(/closed/)
+    },
+    scaledBudget(120_000),
+  )
+
+  it(
+    'fails a proof asked of a child that was just killed, and does not crash the node',
+    async () => {
+      // bench:chaos (seed 515): kill -9 of the prover child, and the node's next prove() sent to the
+      // closed IPC channel; the ChildProcess emitted 'error' (ERR_IPC_CHANNEL_CLOSED) with nobody
+      // listening, and the whole node died of it.
+      const prover = await processProver('test', { idleMs: 60_000 })
+      const crashes: unknown[] = []
+      const onCrash = (error: unknown) => crashes.push(error)
+      process.on('uncaughtException', onCrash)
+      try {
+        const prices = demoPrices(prover.slots)
+        const readings = Array.from({ length: prover.n }, (_, i) => (i * 7) % 500)
+        await prover.prove({ readings, salt: 1n, prices })
+        const [child] = await proverChildren()
+        expect(child).toBeDefined()
+        process.kill(child as number, 'SIGKILL')
+        // Proofs asked at every moment of the child's death: before and after its channel is seen
+        // closed, and before its exit is handled.
+        const attempts = await Promise.allSettled(
+          Array.from({ length: 40 }, async (_, i) => {
+            await sleep(i)
+            return prover.prove({ readings, salt: 2n, prices })
+          }),
+        )
+        await sleep(500)
+        expect(crashes).toEqual([])
+        // A proof that landed on the dead child failed with a prover error; a later one got a new child.
+        for (const a of attempts)
+          if (a.status === 'rejected') expect((a.reason as Error).name).toBe('ProverProcessError')
+        const again = await prover.prove({ readings, salt: 3n, prices })
+        expect(again.energyWh).toBe(BigInt(readings.reduce((x, y) => x + y, 0)))
+      } finally {
+        process.off('uncaughtException', onCrash)
+        await prover.close()
+      }
     },
     scaledBudget(120_000),
   )
