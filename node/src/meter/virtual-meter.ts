@@ -147,7 +147,7 @@ export function createVirtualMeter(options: VirtualMeterOptions): VirtualMeter {
       const c = publisher.client
       if (!c || !wasRunning) return
       c.off('message', onMessage)
-      safely('saving state', () => persist(true))
+      safely('saving state', () => persist())
       if (c.connected) {
         publish(topics.lwt, 'Offline', true)
         await flush()

@@ -9,7 +9,12 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { commit, deriveSalt } from '#protocol/commitment.ts'
 import { hexToBytes } from '#protocol/eip712.ts'
-import { readKeptCloses, readMeterCheckpoint } from '../../src/meter/checkpoint.ts'
+import {
+  checkpointKey,
+  readCheckpoint,
+  readKeptCloses,
+  readMeterCheckpoint,
+} from '../../src/meter/checkpoint.ts'
 import { createManualClock } from '../../src/meter/clock.ts'
 import { MeterStateError } from '../../src/meter/errors.ts'
 import { createVirtualMeter } from '../../src/meter/virtual-meter.ts'
@@ -136,6 +141,11 @@ describe('virtual meter state file', () => {
     const saved = readMeterCheckpoint(stateFile, PRIVATE_KEY)!
     expect(saved.seq).toBeGreaterThan(Math.max(...published.map((r) => r.seq)))
     expect(saved.energyWh).toBeGreaterThanOrEqual(Math.max(...published.map((r) => r.energyWh)))
+    // Nothing acknowledged them (no node here): every published record is still held for Resend, as
+    // in the firmware's flash ring. Before, a kill lost them and the meter could only sign them gone.
+    const full = readCheckpoint(stateFile, checkpointKey(PRIVATE_KEY))
+    const held = new Set((full?.buffer ?? []).map((r) => r.seq))
+    expect(published.filter((r) => !held.has(r.seq)).map((r) => r.seq)).toEqual([])
 
     const clock = createManualClock(saved.time)
     const meter = createVirtualMeter({
