@@ -4,7 +4,8 @@
  * directory (CHAOS_CONTROL_DIR), so the node's own code runs unchanged:
  *
  *   disk-full        while this file exists, every write through node:fs/promises to a file opened
- *                    under the data directory (CHAOS_DATA_DIR) lands half its bytes and fails with
+ *                    under the data directory (CHAOS_DATA_DIR; not its meter/, the virtual meter's
+ *                    stand-in for a real meter's own flash) lands half its bytes and fails with
  *                    ENOSPC, and statfs says no byte is free (as test/support/full-disk.ts does for
  *                    one ingestor; written again here because that helper closes over the very
  *                    `open` this file replaces). The node's disk calls go through
@@ -52,7 +53,9 @@ function installFullDisk(flag: string, under: string): void {
     mode?: number,
   ) => {
     const handle = await originalOpen(path, flags, mode)
-    if (!String(path).startsWith(under)) return handle
+    // The virtual meter keeps its state under <data>/meter/ only because it runs in the node's
+    // process; a real meter writes its own flash, which the node's full disk does not fill.
+    if (!String(path).startsWith(under) || String(path).startsWith(join(under, 'meter'))) return handle
     const torn = async (bytes: Uint8Array) => {
       await handle.write(bytes.subarray(0, Math.floor(bytes.length / 2)))
       throw enospc()
