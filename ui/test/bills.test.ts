@@ -1,52 +1,12 @@
-/**
- * Issue 14, money people read and bills at scale, in real Chromium against the fake node (the
- * node's own routes over fixture data): 39 daily bills as after 40 minutes of `npm start`, the
- * total due, filters, paying several (dev wallet and an injected EIP-6963 wallet, one after
- * another with each bill's outcome), "nothing to pay" instead of a Pay 0 ETH button, the display
- * currency entered by the resident, a paid bill's receipt and the payments CSV.
- */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { beforeEach, describe, expect, it } from 'vitest'
 import type { Bill, BillStatus } from '#protocol/api/types.ts'
-import { bill, DAY, type FakeNode, startFakeNode } from '../../test/support/fake-node.ts'
+import { bill, DAY } from '../../test/support/fake-node.ts'
 import { scaledBudget } from '../../test/support/load.ts'
 import { encodePayBill } from '../src/lib/abi.ts'
-import { type Browser, buildUi, launchBrowser } from './browser.ts'
+import { fakeNodeSuite } from './fake-node-suite.ts'
 
-let dist: string
-let browser: Browser
-let server: FakeNode
-let page: Page
-
-beforeAll(async () => {
-  dist = await mkdtemp(join(tmpdir(), 'zkm-ui-bills-'))
-  await buildUi(dist)
-  browser = await launchBrowser({ serviceWorkers: 'block' })
-})
-
-afterAll(async () => {
-  await browser?.close()
-  if (dist) await rm(dist, { recursive: true, force: true })
-})
-
-beforeEach(async () => {
-  server = await startFakeNode({ dist })
-  const cookie = await server.pair('resident')
-  await browser.context.clearCookies()
-  await browser.context.addCookies([
-    { name: cookie.name, value: cookie.value, url: server.url, httpOnly: true, sameSite: 'Strict' },
-  ])
-  browser.errors.length = 0
-})
-
-afterEach(async () => {
-  await page?.close()
-  await server.close()
-  expect(browser.errors).toEqual([])
-})
+const ui = fakeNodeSuite('bills')
 
 /** 2026-12-01 00:00 UTC: 39 daily periods from here run into January 2027. */
 const FIRST = Date.UTC(2026, 11, 1) / 1000
@@ -74,10 +34,10 @@ const DUE = dailyBills().filter((b, i) => b.status === 'verified' && i < 36)
 const DUE_TOTAL = DUE.reduce((sum, b) => sum + BigInt(b.total as string), 0n)
 
 async function open(route: string, before?: (p: Page) => Promise<unknown>): Promise<Page> {
-  page = await browser.newPage()
+  const page = await ui.newPage()
   await before?.(page)
-  await page.goto(`${server.url}/#${route}`)
-  await expect.poll(() => server.clients(), { timeout: scaledBudget(10_000) }).toBeGreaterThan(0)
+  await page.goto(`${ui.server.url}/#${route}`)
+  await expect.poll(() => ui.server.clients(), { timeout: scaledBudget(10_000) }).toBeGreaterThan(0)
   await expect
     .poll(() => page.locator('[data-bill]').count(), { timeout: scaledBudget(10_000) })
     .toBeGreaterThan(0)
@@ -92,7 +52,7 @@ const eth = (wei: bigint) => {
 
 describe('bills at scale', () => {
   beforeEach(() => {
-    server.state.bills = dailyBills()
+    ui.server.state.bills = dailyBills()
   })
 
   it('shows the total due at the top and filters by unpaid, year and a date range', async () => {
@@ -149,7 +109,7 @@ describe('bills at scale', () => {
       .poll(() => p.locator('[data-batch] [role=status]').textContent())
       .toBe('Done: 6 of 6 paid with the dev wallet.')
     expect(await p.locator('[data-outcome="paid"]').count()).toBe(6)
-    const paid = server.state.requests
+    const paid = ui.server.state.requests
       .filter((r) => r.method === 'POST' && r.path.endsWith('/pay'))
       .map((r) => r.path)
     // Oldest first, each bill once.
@@ -213,7 +173,7 @@ function injectWallet(p: Page, confirmations: number) {
 
 describe('paying several from a browser wallet', () => {
   beforeEach(() => {
-    server.state.bills = dailyBills()
+    ui.server.state.bills = dailyBills()
   })
 
   it('sends one payBill per selected bill with its total, and a decline stops the rest', async () => {
@@ -309,14 +269,18 @@ describe('money people read', () => {
     await expect
       .poll(() => p.locator('zkm-display-currency [role=alert]').textContent())
       .toContain('Not saved:')
-    expect(server.state.displayCurrency).toBeNull()
-    browser.errors.splice(0, browser.errors.length, ...browser.errors.filter((e) => !/status of 400/.test(e)))
+    expect(ui.server.state.displayCurrency).toBeNull()
+    ui.browser.errors.splice(
+      0,
+      ui.browser.errors.length,
+      ...ui.browser.errors.filter((e) => !/status of 400/.test(e)),
+    )
 
     await form.getByLabel('Price of 1 ETH').fill('2,870.00')
     await form.getByRole('button', { name: 'Save rate' }).click()
-    await expect.poll(() => server.state.displayCurrency?.rate).toBe('2870.00')
+    await expect.poll(() => ui.server.state.displayCurrency?.rate).toBe('2870.00')
     // The verified bill of the fixture: 0.020468 ETH ≈ €58.74 (58.743…).
-    const card = p.locator(`[data-bill="${server.state.bills[1]!.id}"]`)
+    const card = p.locator(`[data-bill="${ui.server.state.bills[1]!.id}"]`)
     await expect.poll(() => card.locator('[data-equiv]').textContent()).toBe('≈ €58.74')
     expect(await p.locator('[data-due-rate]').textContent()).toMatch(
       /^EUR amounts at EUR, 1 ETH = €2,870\.00 \(set \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC\)/,
@@ -326,13 +290,13 @@ describe('money people read', () => {
     await expect.poll(() => p.locator('[data-total-due] + [data-equiv]').textContent()).toBe('≈ €58.74')
     await p.getByRole('button', { name: 'Show ETH only' }).click()
     await expect.poll(() => p.locator('[data-equiv]').count()).toBe(0)
-    expect(server.state.displayCurrency).toBeNull()
+    expect(ui.server.state.displayCurrency).toBeNull()
   })
 
   it('shows a paid bill’s receipt and downloads the payments CSV with this device’s session', async () => {
-    server.state.displayCurrency = { currency: 'EUR', rate: '2870.00', setAt: '2026-12-07T05:00:00.000Z' }
+    ui.server.state.displayCurrency = { currency: 'EUR', rate: '2870.00', setAt: '2026-12-07T05:00:00.000Z' }
     const p = await open('/bills')
-    const paid = server.state.bills[0]!
+    const paid = ui.server.state.bills[0]!
     const receipt = p.locator(`[data-bill="${paid.id}"] [data-receipt-view]`)
     await expect.poll(() => receipt.count()).toBe(1)
     await receipt.locator('summary').click()

@@ -1,59 +1,10 @@
-/**
- * Issue 14, Insight, in real Chromium against the fake node (the node's own routes over its reading
- * history, test/support/fake-node.ts, zone UTC): the live power trend, the Energy view's calendar
- * day equal to "Energy today", stepping and picking days, weeks and months, cost by price level and
- * the projections with their method in words.
- */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { type FakeNode, NOW, reading, startFakeNode } from '../../test/support/fake-node.ts'
-import { scaledBudget } from '../../test/support/load.ts'
-import { type Browser, buildUi, launchBrowser } from './browser.ts'
+import { describe, expect, it } from 'vitest'
+import { NOW, reading } from '../../test/support/fake-node.ts'
+import { fakeNodeSuite } from './fake-node-suite.ts'
 
-let dist: string
-let browser: Browser
-let server: FakeNode
-let page: Page
-
-beforeAll(async () => {
-  dist = await mkdtemp(join(tmpdir(), 'zkm-ui-insight-'))
-  await buildUi(dist)
-  browser = await launchBrowser({ serviceWorkers: 'block' })
-})
-
-afterAll(async () => {
-  await browser?.close()
-  if (dist) await rm(dist, { recursive: true, force: true })
-})
-
-beforeEach(async () => {
-  server = await startFakeNode({ dist })
-  const cookie = await server.pair('resident')
-  await browser.context.clearCookies()
-  await browser.context.addCookies([
-    { name: cookie.name, value: cookie.value, url: server.url, httpOnly: true, sameSite: 'Strict' },
-  ])
-  browser.errors.length = 0
-})
-
-afterEach(async () => {
-  await page?.close()
-  await server.close()
-  expect(browser.errors).toEqual([])
-})
-
-async function open(route: string): Promise<Page> {
-  page = await browser.newPage()
-  await page.goto(`${server.url}/#${route}`)
-  await expect.poll(() => server.clients(), { timeout: scaledBudget(10_000) }).toBeGreaterThan(0)
-  await expect
-    .poll(() => page.getByLabel('This device', { exact: true }).count(), { timeout: scaledBudget(10_000) })
-    .toBe(1)
-  return page
-}
+const ui = fakeNodeSuite('insight')
+const open = (route: string): Promise<Page> => ui.open(route)
 
 /** An element's text with the template's line breaks folded into single spaces. */
 const text = async (p: Page, selector: string) =>
@@ -64,8 +15,8 @@ describe('the live power trend', () => {
     const p = await open('/')
     await expect.poll(() => text(p, '[data-value=power]')).toBe('1,510 W')
     await expect.poll(() => p.locator('[data-trend=waiting]').count()).toBe(1)
-    server.emit('reading', reading(2, { time: NOW + 60, powerW: 1000 }))
-    server.emit('reading', reading(3, { time: NOW + 120, powerW: 3000 }))
+    ui.server.emit('reading', reading(2, { time: NOW + 60, powerW: 1000 }))
+    ui.server.emit('reading', reading(3, { time: NOW + 120, powerW: 3000 }))
     await expect
       .poll(() => text(p, '[data-trend=summary]'))
       .toBe("Power now 3,000 W, lowest 1,000 W, highest 3,000 W over the last 2 minutes (the meter's clock).")
@@ -73,10 +24,10 @@ describe('the live power trend', () => {
       /^M[\d.]+ [\d.]+ L.* L/,
     )
     // A replayed older reading changes nothing; readings older than the window drop out.
-    server.emit('reading', reading(4, { time: NOW + 30, powerW: 9000 }))
+    ui.server.emit('reading', reading(4, { time: NOW + 30, powerW: 9000 }))
     await p.getByRole('link', { name: 'Energy', exact: true }).click()
     await expect.poll(() => p.getByRole('heading', { level: 1, name: 'Energy' }).count()).toBe(1)
-    server.emit('reading', reading(5, { time: NOW + 16 * 60 + 1, powerW: 2000 }))
+    ui.server.emit('reading', reading(5, { time: NOW + 16 * 60 + 1, powerW: 2000 }))
     await p.getByRole('link', { name: 'Live', exact: true }).click()
     await expect
       .poll(() => text(p, '[data-trend=summary]'))
@@ -140,13 +91,13 @@ describe('the Energy view', () => {
     await expect.poll(() => text(p, '#period-h')).toBe('November 2025')
     expect(await p.getByRole('button', { name: 'This month' }).isDisabled()).toBe(true)
     // Every request went through the validated query, never a malformed date.
-    const asked = server.state.requests.filter((r) => r.path === '/api/insight').length
+    const asked = ui.server.state.requests.filter((r) => r.path === '/api/insight').length
     expect(asked).toBeGreaterThanOrEqual(7)
   })
 
   it('splits the cost by the price levels of the tariff in force', async () => {
     // Night (00–07 UTC) at 1 gwei/Wh... the fake node prices readings as the node does: by slot.
-    server.state.tariffs.at(-1)!.prices = Array.from({ length: 96 }, (_, i) =>
+    ui.server.state.tariffs.at(-1)!.prices = Array.from({ length: 96 }, (_, i) =>
       i < 28 ? '1000000000000' : '2000000000000',
     )
     const p = await open('/energy')

@@ -6,68 +6,25 @@
  * data download; the speech-recognition notice; a lone node's backups never shown as safe. Every
  * test also checks that the page logged no console error.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readFile } from 'node:fs/promises'
 import type { Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { type FakeNode, startFakeNode } from '../../test/support/fake-node.ts'
-import { scaledBudget } from '../../test/support/load.ts'
-import { type Browser, buildUi, launchBrowser } from './browser.ts'
+import { describe, expect, it } from 'vitest'
+import { fakeNodeSuite } from './fake-node-suite.ts'
 
-let dist: string
-let browser: Browser
-let server: FakeNode
-let page: Page
-
-beforeAll(async () => {
-  dist = await mkdtemp(join(tmpdir(), 'zkm-ui-answers-'))
-  await buildUi(dist)
-  browser = await launchBrowser({ serviceWorkers: 'block', acceptDownloads: true })
-})
-
-afterAll(async () => {
-  await browser?.close()
-  if (dist) await rm(dist, { recursive: true, force: true })
-})
-
-beforeEach(async () => {
-  server = await startFakeNode({ dist })
-  const cookie = await server.pair('resident')
-  await browser.context.clearCookies()
-  await browser.context.addCookies([
-    { name: cookie.name, value: cookie.value, url: server.url, httpOnly: true, sameSite: 'Strict' },
-  ])
-  browser.errors.length = 0
-})
-
-afterEach(async () => {
-  await page?.close()
-  await server.close()
-  expect(browser.errors).toEqual([])
-})
-
-async function open(route: string): Promise<Page> {
-  page = await browser.newPage()
-  await page.goto(`${server.url}/#${route}`)
-  await expect.poll(() => server.clients(), { timeout: scaledBudget(10_000) }).toBeGreaterThan(0)
-  await expect
-    .poll(() => page.getByLabel('This device', { exact: true }).count(), { timeout: scaledBudget(10_000) })
-    .toBe(1)
-  return page
-}
+const ui = fakeNodeSuite('answers', { acceptDownloads: true })
+const open = (route: string): Promise<Page> => ui.open(route)
 
 /** "14:05" as the page shows a time (the browser's locale and zone, as the component formats it). */
 function clockIn(p: Page, ms: number): Promise<string> {
   return p.evaluate((t) => new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }), ms)
 }
 
-const puts = () => server.state.requests.filter((r) => r.method === 'PUT' && r.path === '/api/rules')
+const puts = () => ui.server.state.requests.filter((r) => r.method === 'PUT' && r.path === '/api/rules')
 
 describe('who set a switch, and a setting made by hand', () => {
   it('says which rule set the fan, then "manual until" after the resident sets it', async () => {
     const ruleAt = Date.now() - 5 * 60_000
-    server.state.origins = [{ output: 'fan', by: 'rule', rule: 'ceiling-fan', at: ruleAt }]
+    ui.server.state.origins = [{ output: 'fan', by: 'rule', rule: 'ceiling-fan', at: ruleAt }]
     const p = await open('/home')
     const fan = p.locator('[data-origin=fan]')
     await expect
@@ -78,7 +35,7 @@ describe('who set a switch, and a setting made by hand', () => {
     const before = Date.now()
     await p.getByRole('radio', { name: '3 — high' }).check()
     await expect.poll(() => fan.textContent()).toContain('manual until')
-    const until = server.state.origins.find((o) => o.output === 'fan')?.untilMs as number
+    const until = ui.server.state.origins.find((o) => o.output === 'fan')?.untilMs as number
     expect(until).toBeGreaterThanOrEqual(before + 3_600_000)
     expect(await fan.textContent()).toContain(`manual until ${await clockIn(p, until)}`)
   })
@@ -101,7 +58,7 @@ describe('rules editor', () => {
     await on.dispatchEvent('change')
     await p.getByRole('button', { name: 'Save settings' }).click()
     await expect.poll(() => p.getByText('Saved.').count()).toBe(1)
-    const ac = server.state.rules.rules.find((r) => r.kind === 'thermostat')
+    const ac = ui.server.state.rules.rules.find((r) => r.kind === 'thermostat')
     expect(ac).toMatchObject({ onAtCenti: 3150 })
   })
 
@@ -115,7 +72,11 @@ describe('rules editor', () => {
       .poll(() => p.getByRole('alert').allTextContents())
       .toContainEqual(expect.stringContaining('Rule 1, step 2: must start at a higher temperature'))
     expect((await p.getByRole('alert').allTextContents()).join(' ')).not.toMatch(/ruleSet|\[\d\]/)
-    browser.errors.splice(0, browser.errors.length, ...browser.errors.filter((e) => !/status of 400/.test(e)))
+    ui.browser.errors.splice(
+      0,
+      ui.browser.errors.length,
+      ...ui.browser.errors.filter((e) => !/status of 400/.test(e)),
+    )
   })
 
   it('edits how long a setting made by hand holds', async () => {
@@ -126,7 +87,7 @@ describe('rules editor', () => {
     await hold.dispatchEvent('change')
     await p.getByRole('button', { name: 'Save settings' }).click()
     await expect.poll(() => p.getByText('Saved.').count()).toBe(1)
-    expect(server.state.rules.overrideS).toBe(5400)
+    expect(ui.server.state.rules.overrideS).toBe(5400)
   })
 
   it('asks before an in-app link leaves unsaved edits, and stays when told to', async () => {
@@ -196,7 +157,7 @@ describe('tariff editor', () => {
       .poll(() => p.getByRole('alert').allTextContents())
       .toContainEqual(expect.stringContaining('Tick "Yes, publish at this new price level"'))
     const published = () =>
-      server.state.requests.filter((r) => r.path === '/api/utility/tariffs' && r.method === 'POST')
+      ui.server.state.requests.filter((r) => r.path === '/api/utility/tariffs' && r.method === 'POST')
     expect(published()).toEqual([])
     await p.getByRole('checkbox', { name: 'Yes, publish at this new price level' }).check()
     await p.getByRole('button', { name: 'Publish tariff' }).click()
@@ -244,7 +205,7 @@ describe('bills and privacy', () => {
     expect(download.suggestedFilename()).toBe('zkmeter-readings.csv')
     const text = await readFile((await download.path()) as string, 'utf8')
     expect(text).toMatch(/^interval_start_utc,interval_end_utc,energy_wh,max_power_w/)
-    expect(server.state.requests.some((r) => r.path === '/api/export.csv')).toBe(true)
+    expect(ui.server.state.requests.some((r) => r.path === '/api/export.csv')).toBe(true)
   })
 })
 
@@ -280,10 +241,9 @@ function fakeSpeech(p: Page) {
 
 describe('voice commands', () => {
   it('warns before the first use of speech recognition, then listens on the device', async () => {
-    page = await browser.newPage()
-    await fakeSpeech(page)
-    await page.goto(`${server.url}/#/home`)
-    const p = page
+    const p = await ui.newPage()
+    await fakeSpeech(p)
+    await p.goto(`${ui.server.url}/#/home`)
     await p.getByRole('button', { name: 'Speak a command' }).click()
     const notice = p.locator('[data-voice-notice]')
     await expect
@@ -310,10 +270,9 @@ describe('voice commands', () => {
   })
 
   it('offers text only, and keeps to it', async () => {
-    page = await browser.newPage()
-    await fakeSpeech(page)
-    await page.goto(`${server.url}/#/home`)
-    const p = page
+    const p = await ui.newPage()
+    await fakeSpeech(p)
+    await p.goto(`${ui.server.url}/#/home`)
     await p.getByRole('button', { name: 'Speak a command' }).click()
     await p.getByRole('button', { name: 'Text only' }).click()
     expect(await p.getByRole('button', { name: 'Speak a command' }).count()).toBe(0)
@@ -329,15 +288,15 @@ describe('voice commands', () => {
 
 describe('a node with no neighbours', () => {
   it('shows its backups as not kept, and nothing green about it', async () => {
-    const mesh = server.state.mesh
+    const mesh = ui.server.state.mesh
     if (!mesh.enabled) throw new Error('the fixture has the mesh on')
-    server.state.mesh = {
+    ui.server.state.mesh = {
       ...mesh,
       members: 1,
       connectedAreaPeers: 0,
       backups: mesh.backups.map((b) => ({ ...b, pinnedBy: [], status: 'pending' as const })),
     }
-    server.state.restore = { restored: [], periods: [], neighbours: [] }
+    ui.server.state.restore = { restored: [], periods: [], neighbours: [] }
     const p = await open('/mesh')
     const summary = p.locator('[data-backup-summary]')
     await expect.poll(() => summary.getAttribute('data-backup-summary')).toBe('none')

@@ -1,60 +1,11 @@
-/**
- * The Safety page and the alarm banner in real Chromium against the fake node (the node's own
- * routes over fixture data, test/support/fake-node.ts): alarms that can be finished (a cleared,
- * unacknowledged alarm stays on the banner until someone acknowledges it on the Safety page), the
- * interlock matrix shown, and overriding a safety relay only after a confirm dialog.
- */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Alarm } from '#protocol/api/types.ts'
-import { type FakeNode, startFakeNode } from '../../test/support/fake-node.ts'
 import { scaledBudget } from '../../test/support/load.ts'
-import { type Browser, buildUi, launchBrowser } from './browser.ts'
+import { fakeNodeSuite } from './fake-node-suite.ts'
 
-let dist: string
-let browser: Browser
-let server: FakeNode
-let page: Page
-
-beforeAll(async () => {
-  dist = await mkdtemp(join(tmpdir(), 'zkm-ui-safety-'))
-  await buildUi(dist)
-  browser = await launchBrowser({ serviceWorkers: 'block' })
-})
-
-afterAll(async () => {
-  await browser?.close()
-  if (dist) await rm(dist, { recursive: true, force: true })
-})
-
-beforeEach(async () => {
-  server = await startFakeNode({ dist })
-  const cookie = await server.pair('resident')
-  await browser.context.clearCookies()
-  await browser.context.addCookies([
-    { name: cookie.name, value: cookie.value, url: server.url, httpOnly: true, sameSite: 'Strict' },
-  ])
-  browser.errors.length = 0
-})
-
-afterEach(async () => {
-  await page?.close()
-  await server.close()
-  expect(browser.errors).toEqual([])
-})
-
-async function open(route: string): Promise<Page> {
-  page = await browser.newPage()
-  await page.goto(`${server.url}/#${route}`)
-  await expect.poll(() => server.clients(), { timeout: scaledBudget(10_000) }).toBeGreaterThan(0)
-  await expect
-    .poll(() => page.getByLabel('This device', { exact: true }).count(), { timeout: scaledBudget(10_000) })
-    .toBe(1)
-  return page
-}
+const ui = fakeNodeSuite('safety')
+const open = (route: string): Promise<Page> => ui.open(route)
 
 /** A gas alarm as the node lists it once the gas has cleared, before anyone acknowledged it. */
 const CLEARED_GAS: Alarm = {
@@ -82,20 +33,20 @@ const CLEARED_GAS: Alarm = {
 /** Chromium logs every non-2xx answer as a console error; these are expected refusals. */
 function forgetStatus(status: number): void {
   const pattern = new RegExp(`status of ${status}`)
-  browser.errors.splice(0, browser.errors.length, ...browser.errors.filter((e) => !pattern.test(e)))
+  ui.browser.errors.splice(0, ui.browser.errors.length, ...ui.browser.errors.filter((e) => !pattern.test(e)))
 }
 
 describe('alarms that can be finished', () => {
   it('keeps a cleared, unacknowledged alarm on the banner until it is acknowledged on the Safety page', async () => {
-    server.state.alarms.push({ ...CLEARED_GAS, state: 'active', active: true, clearedAt: null })
+    ui.server.state.alarms.push({ ...CLEARED_GAS, state: 'active', active: true, clearedAt: null })
     const p = await open('/safety')
-    server.emit('alarm', server.state.alarms[0]!)
+    ui.server.emit('alarm', ui.server.state.alarms[0]!)
     await expect
       .poll(() => p.getByRole('alert', { name: 'Active alarms' }).count(), { timeout: scaledBudget(5000) })
       .toBe(1)
     // The gas clears before anyone acknowledges: the alarm stays, marked, and says what it holds.
-    Object.assign(server.state.alarms[0]!, CLEARED_GAS)
-    server.emit('alarm', server.state.alarms[0]!)
+    Object.assign(ui.server.state.alarms[0]!, CLEARED_GAS)
+    ui.server.emit('alarm', ui.server.state.alarms[0]!)
     const banner = p.getByRole('alert', { name: 'Alarms not acknowledged' })
     await expect.poll(() => banner.count(), { timeout: scaledBudget(5000) }).toBe(1)
     const text = await banner.textContent()
@@ -108,7 +59,7 @@ describe('alarms that can be finished', () => {
     expect(await row.textContent()).toContain('Appliance circuits held off')
     await row.getByRole('button', { name: 'Acknowledge Gas leak detected alarm' }).click()
     await expect.poll(() => banner.count()).toBe(0)
-    expect(server.state.alarms[0]!.state).toBe('acknowledged')
+    expect(ui.server.state.alarms[0]!.state).toBe('acknowledged')
     await expect.poll(() => row.textContent()).toContain('Acknowledged')
     expect(await row.getByRole('button').count()).toBe(0)
   })
@@ -116,7 +67,7 @@ describe('alarms that can be finished', () => {
   it('says why the sockets are off after a gas blip too short to raise an alarm, and acknowledging restores them', async () => {
     // What the node lists after a 2 s gas blip (node/test/automation/alarm-persistence.test.ts):
     // the meter's own reaction switched the sockets off and keeps them off.
-    server.state.alarms.push({
+    ui.server.state.alarms.push({
       ...CLEARED_GAS,
       id: 'gas-blip',
       raisedAt: '2026-12-07T14:02:00.000Z',
@@ -145,11 +96,11 @@ describe('alarms that can be finished', () => {
     expect(await row.textContent()).toContain('too short for the node to raise an alarm')
     await row.getByRole('button', { name: 'Acknowledge Gas leak detected alarm' }).click()
     await expect.poll(() => banner.count()).toBe(0)
-    expect(server.state.alarms[0]!.state).toBe('acknowledged')
+    expect(ui.server.state.alarms[0]!.state).toBe('acknowledged')
   })
 
   it('says on the Home relays which relay an alarm holds off and how to get it back', async () => {
-    server.state.alarms.push(CLEARED_GAS)
+    ui.server.state.alarms.push(CLEARED_GAS)
     const p = await open('/home')
     const sockets = p.locator('li[data-channel="8"] [data-held]')
     await expect
@@ -175,7 +126,7 @@ describe('alarms that can be finished', () => {
 
 describe('overriding a safety relay during an alarm', () => {
   it('asks for confirmation: cancelled keeps the interlock, accepted sends the override', async () => {
-    server.state.alarms.push({
+    ui.server.state.alarms.push({
       ...CLEARED_GAS,
       id: 'fire-1',
       kind: 'fire',
@@ -183,7 +134,7 @@ describe('overriding a safety relay during an alarm', () => {
       active: true,
       clearedAt: null,
     })
-    server.state.relays[5]!.on = true // the meter runs the sprinkler
+    ui.server.state.relays[5]!.on = true // the meter runs the sprinkler
     const p = await open('/home')
     const sprinkler = p.getByRole('switch', { name: 'Sprinkler valve' })
     await expect.poll(() => sprinkler.getAttribute('aria-checked')).toBe('true')
@@ -199,17 +150,17 @@ describe('overriding a safety relay during an alarm', () => {
       .toContainEqual(expect.stringContaining('Not switched: the safety interlock stays in force.'))
     expect(dialogs[0]).toContain('Sprinkler valve is held on by the fire alarm')
     expect(dialogs[0]).toContain('Override the safety interlock?')
-    expect(server.state.relays[5]!.on).toBe(true)
+    expect(ui.server.state.relays[5]!.on).toBe(true)
 
     p.once('dialog', (d) => void d.accept())
     await sprinkler.click()
     await expect.poll(() => sprinkler.getAttribute('aria-checked')).toBe('false')
-    expect(server.state.relays[5]!.on).toBe(false)
+    expect(ui.server.state.relays[5]!.on).toBe(false)
     forgetStatus(409)
   })
 
   it('gas: the switch is refused with the reason, and no override is offered', async () => {
-    server.state.alarms.push({ ...CLEARED_GAS, state: 'active', active: true, clearedAt: null })
+    ui.server.state.alarms.push({ ...CLEARED_GAS, state: 'active', active: true, clearedAt: null })
     const p = await open('/home')
     let dialogs = 0
     p.on('dialog', (d) => {
@@ -226,7 +177,7 @@ describe('overriding a safety relay during an alarm', () => {
       .poll(() => p.getByRole('alert').allTextContents())
       .toContainEqual(expect.stringContaining('switching is refused while gas is detected'))
     expect(dialogs).toBe(0)
-    expect(server.state.relays[2]!.on).toBe(false)
+    expect(ui.server.state.relays[2]!.on).toBe(false)
     forgetStatus(409)
   })
 })
