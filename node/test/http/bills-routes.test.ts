@@ -16,6 +16,7 @@ import type { HouseholdContext } from '../../src/app/node.ts'
 import { createAuthorizer } from '../../src/auth/authorize.ts'
 import { openAuth } from '../../src/auth/service.ts'
 import { type Biller, type BillingChain, createBiller } from '../../src/billing/biller.ts'
+import { openDisplayCurrencyStore } from '../../src/billing/display-currency.ts'
 import { type BillStore, openBillStore } from '../../src/billing/store.ts'
 import { registerRoutes } from '../../src/http/routes.ts'
 import { createHttpApi, type HttpApi, SseHub } from '../../src/http/server.ts'
@@ -73,6 +74,7 @@ beforeAll(async () => {
     config: { dataDir: dir, dev: true },
     bills,
     biller,
+    displayCurrency: await openDisplayCurrencyStore(dir),
     stream: new SseHub(),
   } as unknown as HouseholdContext
   api = createHttpApi({ authorize: createAuthorizer(auth) })
