@@ -179,6 +179,7 @@ export function createAlarmManager(options: AlarmManagerOptions): AlarmManager {
       hazard,
       alarmId: e.alarm.id,
       mask: interlockMasks(INTERLOCKS[hazard].bit).forcedOff,
+      ...(e.alarm.blip === undefined ? {} : { blip: true }),
     }))
   }
 

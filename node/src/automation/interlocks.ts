@@ -44,8 +44,11 @@ export class SafetyConfirmationRequiredError extends ZkMeterError {
 export interface InterlockInputs {
   /** Hazard bits of the latest reading: the meter enforces the matrix for these. */
   hazards: number
-  /** Per open alarm (active or cleared, not yet acknowledged): the relays it forced off. */
-  latched: readonly { hazard: HazardName; alarmId: string; mask: number }[]
+  /**
+   * Per open alarm (active or cleared, not yet acknowledged): the relays it forced off. `blip`: the
+   * hazard went away before the node raised an alarm, so messages must not speak of "the alarm".
+   */
+  latched: readonly { hazard: HazardName; alarmId: string; mask: number; blip?: boolean }[]
 }
 
 /** Why a relay is not free now. `heldOff`: forced off by an alarm that cleared but is not acknowledged. */
@@ -54,6 +57,8 @@ export interface RelayHold {
   action: InterlockAction | 'heldOff'
   hazards: HazardName[]
   why: string
+  /** `heldOff` only: every latch behind it is a blip (no alarm was ever raised). */
+  blip?: boolean
 }
 
 const label = (hazards: readonly HazardName[]) => hazards.map((h) => INTERLOCKS[h].label).join(' and ')
@@ -69,7 +74,10 @@ export function holdOf(inputs: InterlockInputs, channel: number): RelayHold | un
     channel,
     action: 'heldOff',
     hazards,
-    why: `switched off by the ${label(hazards)} alarm, which has cleared: acknowledge it to switch back to the state before the alarm`,
+    why: latched.every((l) => l.blip === true)
+      ? `switched off by the meter's own reaction to a short ${label(hazards)} blip that raised no alarm: acknowledge it on the Safety page to switch back to the state before it`
+      : `switched off by the ${label(hazards)} alarm, which has cleared: acknowledge it to switch back to the state before the alarm`,
+    blip: latched.every((l) => l.blip === true),
   }
 }
 
@@ -117,7 +125,9 @@ export function checkSwitch(
   if (options.confirm !== true) {
     throw new SafetyConfirmationRequiredError(
       hold.action === 'heldOff'
-        ? `${name} is held off after the ${label(hold.hazards)} alarm, which has cleared but is not acknowledged: acknowledge the alarm to restore it, or repeat the request with "confirm": true to switch it now`
+        ? hold.blip === true
+          ? `${name} is held off after a short ${label(hold.hazards)} blip that raised no alarm (the meter's own safety reaction switched it off): acknowledge the blip on the Safety page to restore it, or repeat the request with "confirm": true to switch it now`
+          : `${name} is held off after the ${label(hold.hazards)} alarm, which has cleared but is not acknowledged: acknowledge the alarm to restore it, or repeat the request with "confirm": true to switch it now`
         : `${name} is held ${hold.action === 'forcedOn' ? 'on' : 'off'} by the ${label(hold.hazards)} alarm (${hold.why}): overriding a safety relay during an alarm needs an explicit confirmation, repeat the request with "confirm": true`,
       { details },
     )

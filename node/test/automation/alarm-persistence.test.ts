@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { CorruptAlarmFileError, openAlarmStore } from '../../src/automation/alarm-store.ts'
 import { createAlarmManager } from '../../src/automation/alarms.ts'
 import { createFakeClock } from '../../src/automation/clock.ts'
+import { checkSwitch } from '../../src/automation/interlocks.ts'
 import type { Reading, RelayCommand } from '../../src/automation/reading.ts'
 import { alarmView } from '../../src/http/views.ts'
 
@@ -150,7 +151,13 @@ describe('a hazard blip shorter than the debounce', () => {
     })
     expect(view.holds?.find((h) => h.channel === 8)?.why).toMatch(/safety reaction to a 2 s gas \(LPG\) blip/)
     // The rules and the relay API see the sockets held, like after any cleared alarm.
-    expect(t.manager.interlockInputs().latched).toMatchObject([{ hazard: 'gas', alarmId: blip!.id }])
+    expect(t.manager.interlockInputs().latched).toMatchObject([
+      { hazard: 'gas', alarmId: blip!.id, blip: true },
+    ])
+    // Switching the held socket names the blip, not an alarm the resident never saw.
+    expect(() => checkSwitch({ kind: 'power', channel: 8, on: true }, t.manager.interlockInputs())).toThrow(
+      /held off after a short gas \(LPG\) blip that raised no alarm/,
+    )
     // A second blip counts on the same entry.
     t.feed({ hazards: 2, relays: SAFE_GAS })
     t.feed({ hazards: 0, relays: LATCHED })

@@ -190,12 +190,18 @@ export class RelayPanel extends LitElement {
     }
   }
 
-  /** "held off by the gas alarm (cleared, not acknowledged): acknowledge it on the Safety page …". */
+  /**
+   * "held off by the gas alarm, which has cleared: acknowledge it on the Safety page …", or after a
+   * short blip that raised no alarm.
+   */
   #heldBy(channel: number): string {
     for (const a of this.#alarms.value ?? []) {
       const hold = (a.holds ?? []).find((h) => h.channel === channel)
       if (hold === undefined || (a.state === 'acknowledged' && !a.active)) continue
       const what = hold.state === 'locked' ? 'no switching' : `held ${hold.state}`
+      // A blip raised no alarm: calling it "the gas alarm" sends the resident looking for one.
+      if (a.blip)
+        return `${what} after a short ${a.kind} blip that raised no alarm: acknowledge it on the Safety page to restore`
       return needsAcknowledging(a) && !a.active
         ? `${what} by the ${a.kind} alarm, which has cleared: acknowledge it on the Safety page to restore`
         : `${what} by the ${a.kind} alarm`
