@@ -187,11 +187,15 @@ export interface InsightComparison {
 }
 
 /**
- * Energy and cost of an open period so far, and projected to its end at the average rate of the
- * period so far (`method: 'period-average'`: energy so far × period length ÷ time elapsed).
+ * Energy and cost of an open period so far, and projected to its end. `same-weekday` (preferred,
+ * when the time left is at most a week and the history covers it): so far + what the home used over
+ * the same hours a week before (`reference`), priced at the tariff in force for the hours left.
+ * `period-average` (otherwise): energy so far × period length ÷ time elapsed.
  */
 export interface Projection {
-  method: 'period-average'
+  method: 'period-average' | 'same-weekday'
+  /** `same-weekday` only: the stretch a week before that stands for the time left. */
+  reference?: { from: number; to: number; energyWh: number }
   from: number
   to: number
   /** The latest reading's time (the meter's clock). */

@@ -19,6 +19,7 @@ import {
 import {
   type PriceAt,
   type ProjectedUsage,
+  projectFromSameWeekday,
   projectUsage,
   splitUsage,
   type UsageSource,
@@ -34,10 +35,16 @@ export interface InsightRequest {
   billPeriod?: { from: number; to: number }
 }
 
+/** Last week's same hours where the history has them, else the average so far. */
+function project(history: UsageSource, period: { from: number; to: number }, now: number, priceAt: PriceAt) {
+  return projectFromSameWeekday(history, period, now, priceAt) ?? projectUsage(history, period, now, priceAt)
+}
+
 function projection(p: ProjectedUsage | undefined): Projection | null {
   if (!p) return null
   return {
-    method: 'period-average',
+    method: p.method,
+    ...(p.reference ? { reference: p.reference } : {}),
     from: p.from,
     to: p.to,
     asOf: p.asOf,
@@ -88,7 +95,7 @@ export function buildInsight(history: UsageSource, priceAt: PriceAt, request: In
     }
   })
   const bill =
-    request.billPeriod && now !== null ? projectUsage(history, request.billPeriod, now, priceAt) : undefined
+    request.billPeriod && now !== null ? project(history, request.billPeriod, now, priceAt) : undefined
   return {
     timeZone,
     range,
@@ -115,7 +122,7 @@ export function buildInsight(history: UsageSource, priceAt: PriceAt, request: In
       costWei: l.costWei.toString(),
     })),
     comparisons,
-    projection: open ? projection(projectUsage(history, period, now, priceAt)) : null,
+    projection: open ? projection(project(history, period, now, priceAt)) : null,
     bill: projection(bill),
   }
 }

@@ -117,12 +117,19 @@ export function usageBetween(history: UsageSource, from: number, to: number, pri
 }
 
 export interface ProjectedUsage extends Usage {
+  method: 'period-average' | 'same-weekday'
   from: number
   to: number
   asOf: number
   projectedEnergyWh: number
   projectedCostWei: bigint
+  /** `same-weekday`: the stretch a week before that stands for the time left, and its energy. */
+  reference?: { from: number; to: number; energyWh: number }
 }
+
+const WEEK = 7 * 86_400
+/** Last week's stretch must be this well covered by interval records to stand for the time left. */
+const MIN_COVERAGE = 0.9
 
 /**
  * An open period's use so far, projected to its end at the average rate of the period so far:
@@ -139,10 +146,59 @@ export function projectUsage(
   const length = period.to - period.from
   const elapsed = asOf - period.from
   return {
+    method: 'period-average',
     ...period,
     asOf,
     ...soFar,
     projectedEnergyWh: Math.round((soFar.energyWh * length) / elapsed),
     projectedCostWei: (soFar.costWei * BigInt(length)) / BigInt(elapsed),
+  }
+}
+
+/**
+ * An open period's use so far, plus what the home used over the same hours of the same weekday a
+ * week before, priced at the tariff in force for the hours left. A home's day has a shape (a
+ * morning low, an evening peak), so at 10:00 the average so far says little about the evening;
+ * last week's evening says more. Undefined when the time left is longer than a week (last week's
+ * stretch would reach past the latest reading) or when interval records cover under 90 % of it
+ * (a new meter, a gap): the caller falls back to the period average.
+ */
+export function projectFromSameWeekday(
+  history: UsageSource,
+  period: { from: number; to: number },
+  asOf: number,
+  priceAt: PriceAt,
+): ProjectedUsage | undefined {
+  if (!(asOf > period.from && asOf <= period.to)) return undefined
+  const left = period.to - asOf
+  if (left > WEEK) return undefined
+  const soFar = usageBetween(history, period.from, period.to, priceAt)
+  const from = asOf - WEEK
+  const to = period.to - WEEK
+  // The records whose interval ends inside (from, to]: the first may start before `from`.
+  const samples = history.intervals(from + 1, to + 1)
+  let step = Number.POSITIVE_INFINITY
+  for (let i = 1; i < samples.length; i++) {
+    const gap = (samples[i] as { time: number }).time - (samples[i - 1] as { time: number }).time
+    if (gap > 0 && gap < step) step = gap
+  }
+  if (!Number.isFinite(step) || samples.length * step < MIN_COVERAGE * left) return undefined
+  let energy = 0
+  let costWei = 0n
+  for (const s of samples) {
+    // Only the part of the interval after `from`: the open interval so far is already in soFar.
+    const part = Math.min(1, (s.time - from) / step)
+    const wh = Math.round(s.intervalWh * part)
+    energy += wh
+    costWei += BigInt(wh) * priceAt(s.time - 1 + WEEK)
+  }
+  return {
+    method: 'same-weekday',
+    ...period,
+    asOf,
+    ...soFar,
+    projectedEnergyWh: soFar.energyWh + energy,
+    projectedCostWei: soFar.costWei + costWei,
+    reference: { from, to, energyWh: energy },
   }
 }

@@ -242,9 +242,44 @@ describe('the Energy view of a day', () => {
     ])
     expect(view.previous).toBe('2026-12-08')
     expect(view.next).toBeNull()
-    expect(view.projection).toMatchObject({ method: 'period-average', energyWh: 4040, asOf: now + 300 })
+    // Last week's same hours are there: so far, plus Wednesday 2 December from 10:05 to midnight
+    // local (the 10:00–10:15 interval counted for its last 10 minutes, 67 Wh, then 55 × 100 Wh),
+    // priced at today's tariff (3 after 07:00 UTC).
+    expect(view.projection).toMatchObject({
+      method: 'same-weekday',
+      energyWh: 4040,
+      asOf: now + 300,
+      reference: { from: now + 300 - 7 * DAY, to: view.to - 7 * DAY, energyWh: 67 + 5500 },
+      projectedEnergyWh: 4040 + 67 + 5500,
+      projectedCostWei: String(6520 + 3 * (67 + 5500)),
+    })
+  })
+
+  it('projects a day at the average so far when last week is not in the history (a new meter)', () => {
+    const recent = historyOf(
+      intervals.filter((i) => i.time > now - 3 * DAY),
+      { time: now + 300, wh: 40 },
+    )
+    const view = buildInsight(recent, priceAt, { range: 'day', timeZone: zone })
+    expect(view.projection).toMatchObject({ method: 'period-average', energyWh: 4040 })
+    expect(view.projection?.reference).toBeUndefined()
     // 4040 Wh in 10 h 5 min, continued over 24 h.
     expect(view.projection?.projectedEnergyWh).toBe(Math.round((4040 * 24 * 60) / 605))
+  })
+
+  it('weighs the evening by last week: a home that uses most at night is projected high at noon', () => {
+    // 50 Wh an interval by day, 400 Wh from 18:00 to 24:00 UTC, for ten days.
+    const shaped = intervals.map((i) => ({ time: i.time, wh: ((i.time - 1) % DAY) / 3600 >= 18 ? 400 : 50 }))
+    const view = buildInsight(historyOf(shaped, { time: now + 300, wh: 10 }), priceAt, {
+      range: 'day',
+      timeZone: zone,
+    })
+    const average = view.projection?.energyWh ?? 0
+    // The average so far (mostly 50 Wh intervals) would say far less than last Wednesday's evening.
+    expect(view.projection?.method).toBe('same-weekday')
+    expect(view.projection?.projectedEnergyWh).toBeGreaterThan(Math.round((average * 24 * 60) / 605) * 1.5)
+    // Exactly: so far + 8 h 55 min at 50 Wh (the first 10 minutes of an interval) and 5 h at 400 Wh.
+    expect(view.projection?.reference?.energyWh).toBe(33 + 35 * 50 + 20 * 400)
   })
 
   it('steps to a past day, week and month with nothing projected', () => {

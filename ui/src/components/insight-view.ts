@@ -159,11 +159,19 @@ export class InsightView extends LitElement {
       </div>`
   }
 
-  #projectionText(p: Projection, what: string) {
-    return html`About <strong>${formatEnergy(p.projectedEnergyWh)}</strong> and
-      <strong>${formatEth(p.projectedCostWei)}</strong> by the end of ${what}: the average rate so far
-      (${formatEnergy(p.energyWh)} in ${durationText(p.asOf - p.from)}) continued over the
-      ${durationText(p.to - p.asOf)} left, at the prices of the tariff in force.`
+  #projectionText(p: Projection, what: string, timeZone: string) {
+    const about = html`About <strong>${formatEnergy(p.projectedEnergyWh)}</strong> and
+      <strong>${formatEth(p.projectedCostWei)}</strong> by the end of ${what}:`
+    if (p.method === 'same-weekday' && p.reference) {
+      const labels = calendarLabels(timeZone)
+      return html`${about} ${formatEnergy(p.energyWh)} so far, plus the
+        ${formatEnergy(p.reference.energyWh)} used over the same ${durationText(p.to - p.asOf)} a week
+        before (${labels.day(p.reference.from)}, from ${labels.time(p.reference.from)}), at the prices
+        of the tariff in force.`
+    }
+    return html`${about} the average rate so far (${formatEnergy(p.energyWh)} in
+      ${durationText(p.asOf - p.from)}) continued over the ${durationText(p.to - p.asOf)} left, at the
+      prices of the tariff in force.`
   }
 
   #period(insight: Insight) {
@@ -183,7 +191,7 @@ export class InsightView extends LitElement {
             : html`<zkm-history-chart .points=${insight.points} unit=${r.bar}
                 .label=${(t: number) => labels.bar(insight.range, t)}></zkm-history-chart>`
         }
-        ${open && insight.projection ? html`<p class="small" data-projection="period">${this.#projectionText(insight.projection, `this ${r.unit}`)}</p>` : ''}
+        ${open && insight.projection ? html`<p class="small" data-projection="period">${this.#projectionText(insight.projection, `this ${r.unit}`, insight.timeZone)}</p>` : ''}
       </section>
       <section class="card" aria-labelledby="compare-h">
         <h3 id="compare-h">Compared with before</h3>
@@ -235,7 +243,7 @@ export class InsightView extends LitElement {
             ? html`<p data-projection="bill">Period ${labels.day(insight.bill.from)}, ${labels.time(insight.bill.from)} →
                 ${labels.day(insight.bill.to)}, ${labels.time(insight.bill.to)}. So far
                 <strong>${formatEnergy(insight.bill.energyWh)}</strong>, <strong>${formatEth(insight.bill.costWei)}</strong>.
-                ${this.#projectionText(insight.bill, 'the period')}</p>
+                ${this.#projectionText(insight.bill, 'the period', insight.timeZone)}</p>
               <p class="small muted">A projection, not the bill: the bill is the proved total of the period's readings once it closes.</p>`
             : html`<p class="muted">Not known yet: the meter has not reported its open billing period.</p>`
         }
