@@ -6,13 +6,17 @@
  * proving process.
  *
  * Proving runs in a child process (this file with --child) so its peak RSS (getrusage maxRSS,
- * main and worker threads together) is the prover's alone, not the build's. The child proves once
- * to warm up (WASM compile, curve threads, zkey page cache; prove_first_s), then RUNS times with
- * the curve kept, as the node's prover child does; times are medians (prove_min_s: the fastest run;
- * prove_cpu_s: CPU seconds of all threads, robust to machine load). A second child proves with
- * snarkjs' singleThread option (prove_single_thread_s, peak_rss_single_thread_mb): on 2 shared
- * cores the worker threads are not a given win. A third child proves once only
- * (peak_rss_one_proof_mb): the node's prover child proves a bill a month and ends when idle. Last line: the JSON summary of ../shared/BENCH.md.
+ * main and worker threads together) is the prover's alone, not the build's. The child proves as
+ * the node's prover child does: `prove()` of circuits/src (inputs, witness, Groth16) with one curve
+ * held for every proof and the circuit's witness calculator and proving key loaded once. It proves
+ * once to warm up (WASM compile, curve threads, zkey read; prove_first_s), then RUNS times; times
+ * are medians (prove_s: the whole prove() call, what the node waits for; witness_s: the witness
+ * alone, measured apart; prove_min_s: the fastest run; prove_cpu_s: CPU seconds of all threads,
+ * robust to machine load). A second child proves on one thread (prove_single_thread_s,
+ * peak_rss_single_thread_mb), which the node's prover child does on a box with under 2 GiB
+ * (node/src/billing/prover/threads.ts). A third child proves once only (peak_rss_one_proof_mb):
+ * the node's prover child proves a bill a month and ends when idle. Last line: the JSON summary
+ * of ../shared/BENCH.md.
  */
 import { spawn } from 'node:child_process'
 import { availableParallelism, loadavg } from 'node:os'
@@ -24,10 +28,13 @@ import { compileCircuit } from '../circuits/scripts/pipeline.ts'
 import {
   billTotals,
   commit,
+  holdCurve,
   loadCircuit,
+  prove,
   readingsDigest,
   slotSums,
   tariffHash,
+  witnessOf,
 } from '../circuits/src/index.ts'
 import { BUILD_ROOT, NAIVE_PRODUCTION, PROFILES } from '../circuits/src/profiles.ts'
 
@@ -88,8 +95,10 @@ async function child(singleThread: boolean, runs: number): Promise<void> {
     peak_rss_mb: 0,
     verified: true,
   }
+  // As the node's prover child does (node/src/billing/prover/prover-worker.ts): one curve held for
+  // every proof, threaded or not, and the circuit's witness calculator and proving key loaded once.
+  const release = holdCurve({ singleThread })
   for (let run = 0; run <= runs; run++) {
-    const wtns: { type: 'mem' } = { type: 'mem' }
     // The private inputs: the readings digest and the per-slot sums, from the month's readings
     // (what circuits/src/index.ts prove() computes before the witness).
     let t = performance.now()
@@ -100,35 +109,31 @@ async function child(singleThread: boolean, runs: number): Promise<void> {
     }
     const inputs = (performance.now() - t) / 1000
     t = performance.now()
-    await snarkjs.wtns.calculate(input, circuit.wasmPath, wtns)
+    const wtns = await witnessOf(circuit, input)
     const witness = (performance.now() - t) / 1000
-    t = performance.now()
+    // The whole of what the node waits for: inputs, witness and proof (prove() of circuits/src).
     // CPU time of the whole process (main thread and curve workers): the cost of a proof
     // independent of what else the shared machine runs.
+    t = performance.now()
     const cpu = process.cpuUsage()
-    const { proof, publicSignals } = await snarkjs.groth16.prove(
-      circuit.zkeyPath,
-      wtns,
-      undefined,
-      singleThread ? { singleThread: true } : undefined,
-    )
-    const prove = (performance.now() - t) / 1000
+    const { proof, raw } = await prove(circuit, { readings, salt, prices })
+    const prove_ = (performance.now() - t) / 1000
     const cpuUsed = process.cpuUsage(cpu)
     t = performance.now()
-    const ok = await snarkjs.groth16.verify(circuit.verificationKey, publicSignals, proof)
+    const ok = await snarkjs.groth16.verify(circuit.verificationKey, raw.publicSignals, proof)
     const verify = (performance.now() - t) / 1000
-    result.verified &&= ok && publicSignals.join() === expected.join()
+    result.verified &&= ok && raw.publicSignals.join() === expected.join() && wtns.byteLength > 0
     if (run === 0) {
-      result.prove_first_s = prove // warm-up: builds the curve
+      result.prove_first_s = prove_ // warm-up: builds the curve, loads the circuit
       continue
     }
     result.inputs_s.push(inputs)
     result.witness_s.push(witness)
-    result.prove_s.push(prove)
+    result.prove_s.push(prove_)
     result.prove_cpu_s.push((cpuUsed.user + cpuUsed.system) / 1e6)
     result.verify_s.push(verify)
   }
-  await (globalThis as { curve_bn128?: { terminate(): Promise<void> } | null }).curve_bn128?.terminate()
+  await release()
   // maxRSS is in kilobytes (getrusage), over the whole process: main thread and curve workers.
   result.peak_rss_mb = process.resourceUsage().maxRSS / 1024
   console.log(JSON.stringify(result))

@@ -3,7 +3,10 @@
  * proof for the Solidity verifier. The commitment and tariff hash themselves live in commitment.ts.
  */
 import { existsSync, readFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { type WitnessCalculator, WitnessCalculatorBuilder } from 'circom_runtime'
+import { buildBn128 } from 'ffjavascript'
 import * as snarkjs from 'snarkjs'
 import {
   billTotals,
@@ -165,14 +168,56 @@ async function withCurve<T>(operation: () => Promise<T>): Promise<T> {
  * otherwise build it anew for every proof: with the bill circuit at 2^14 that is a large part of a
  * proof's time (docs/benchmarks.md, prove). Calling the release twice does nothing.
  */
-export function holdCurve(): () => Promise<void> {
+export function holdCurve(options: { singleThread?: boolean } = {}): () => Promise<void> {
   activeOperations++
   let released = false
+  // snarkjs reuses `globalThis.curve_bn128` only for a threaded curve: asked for a single-threaded
+  // one it builds a new curve (WASM module, constants) for every proof, about a seventh of a
+  // proof's CPU. A single-threaded curve put there first is reused like a threaded one.
+  const global = globalThis as { curve_bn128?: unknown }
+  let single: unknown
+  const curve = options.singleThread
+    ? buildBn128(true).then((built) => {
+        single = built
+        global.curve_bn128 = built
+      })
+    : Promise.resolve()
+  curveReady = curve
   return async () => {
     if (released) return
     released = true
+    await curve.catch(() => undefined)
     await releaseCurve()
+    // A single-threaded curve's terminate() leaves it in place: take it out, so that a later
+    // operation gets the threaded curve it would have had.
+    if (single !== undefined && global.curve_bn128 === single) global.curve_bn128 = null
   }
+}
+let curveReady: Promise<void> = Promise.resolve()
+
+/**
+ * What a proof reads besides its inputs, loaded once per loaded circuit: the witness calculator
+ * (snarkjs' wtns.calculate compiles the 4 MB circuit WASM for every call) and the proving key's
+ * bytes (snarkjs re-reads the zkey file for every proof). A prover that proves a burst of bills
+ * pays for them once.
+ */
+interface ProvingResources {
+  witness: WitnessCalculator
+  zkey: { type: 'mem'; data: Uint8Array }
+}
+const resources = new WeakMap<Circuit, Promise<ProvingResources>>()
+function provingResources(circuit: Circuit): Promise<ProvingResources> {
+  let loaded = resources.get(circuit)
+  if (loaded === undefined) {
+    loaded = (async (): Promise<ProvingResources> => ({
+      witness: await WitnessCalculatorBuilder(await readFile(circuit.wasmPath)),
+      zkey: { type: 'mem', data: new Uint8Array(await readFile(circuit.zkeyPath)) },
+    }))()
+    // A failed load (a file removed under us) is retried by the next proof, not remembered.
+    loaded.catch(() => resources.delete(circuit))
+    resources.set(circuit, loaded)
+  }
+  return loaded
 }
 
 function toPublicSignals(raw: readonly string[]): PublicSignals {
@@ -181,6 +226,19 @@ function toPublicSignals(raw: readonly string[]): PublicSignals {
     throw new InvalidProofError(`expected 4 public signals, got ${raw.length}`)
   }
   return { commitment, tariffHash: tariff, total, energyWh: energyWh as bigint }
+}
+
+/**
+ * The witness (a .wtns file image) of the circuit's private inputs, by the circuit's own witness
+ * calculator, loaded once per loaded circuit. WitnessError when the inputs break a constraint.
+ */
+export async function witnessOf(circuit: Circuit, input: Record<string, unknown>): Promise<Uint8Array> {
+  const { witness } = await provingResources(circuit)
+  try {
+    return await witness.calculateWTNSBin(input, true)
+  } catch (cause) {
+    throw new WitnessError(`the bill inputs violate a circuit constraint: ${String(cause)}`, { cause })
+  }
 }
 
 /**
@@ -217,13 +275,10 @@ export async function prove(circuit: Circuit, input: BillWitness): Promise<BillP
     prices: input.prices.map((p) => p.toString()),
   }
   return withCurve(async () => {
-    const wtns: { type: 'mem' } = { type: 'mem' }
-    try {
-      await snarkjs.wtns.calculate(witnessInput, circuit.wasmPath, wtns)
-    } catch (cause) {
-      throw new WitnessError(`the bill inputs violate a circuit constraint: ${String(cause)}`, { cause })
-    }
-    const raw = await snarkjs.groth16.prove(circuit.zkeyPath, wtns)
+    const wtns = { type: 'mem' as const, data: await witnessOf(circuit, witnessInput) }
+    const { zkey } = await provingResources(circuit)
+    await curveReady
+    const raw = await snarkjs.groth16.prove(zkey, wtns)
     const publicSignals = toPublicSignals(raw.publicSignals)
     for (const name of PUBLIC_SIGNAL_ORDER) {
       if (publicSignals[name] !== expected[name]) {

@@ -290,6 +290,20 @@ describe('holdCurve', () => {
     await prove(circuit, { readings, salt: SALT, prices })
     expect(g.curve_bn128).toBeNull() // no hold: ended after the proof, as before
   })
+
+  it('single-threaded: one curve for every proof (snarkjs would build one per proof), gone on release', async () => {
+    const g = globalThis as { curve_bn128?: { tm?: { singleThread?: boolean } } | null }
+    const release = holdCurve({ singleThread: true })
+    const first = await prove(circuit, { readings, salt: SALT, prices })
+    const curve = g.curve_bn128
+    expect(curve?.tm?.singleThread).toBe(true) // no worker threads: a 512 MB box's peak
+    const second = await prove(circuit, { readings, salt: SALT, prices })
+    expect(g.curve_bn128).toBe(curve)
+    expect(second.publicSignals).toEqual(first.publicSignals)
+    expect(await verify(circuit, second.proof, second.publicSignals)).toBe(true)
+    await release()
+    expect(g.curve_bn128).toBeNull()
+  })
 })
 
 describe('argument validation', () => {

@@ -28,7 +28,7 @@ declare module 'snarkjs' {
       logger?: Logger,
     ): Promise<{ proof: Groth16Proof; publicSignals: string[] }>
     prove(
-      zkey: string,
+      zkey: FileRef,
       wtns: FileRef,
       logger?: Logger,
       /** singleThread: compute on the main thread instead of one worker per core. */
@@ -94,4 +94,18 @@ declare module 'snarkjs' {
   export const curves: {
     getCurveFromName(name: string): Promise<unknown>
   }
+}
+
+// circom's witness calculator (snarkjs' own dependency, which wtns.calculate builds for every call).
+declare module 'circom_runtime' {
+  export interface WitnessCalculator {
+    /** The witness as a .wtns file image; throws when an assert of the circuit fails. */
+    calculateWTNSBin(input: Record<string, unknown>, sanityCheck?: boolean | number): Promise<Uint8Array>
+  }
+  export function WitnessCalculatorBuilder(code: Uint8Array): Promise<WitnessCalculator>
+}
+
+// ffjavascript (snarkjs' curve library): only the curve builder.
+declare module 'ffjavascript' {
+  export function buildBn128(singleThread?: boolean): Promise<{ terminate(): Promise<void> }>
 }

@@ -8,6 +8,7 @@ import { holdCurve } from '../../../../circuits/src/index.ts'
 import { isProfileName } from '../../../../circuits/src/profiles.ts'
 import { circuitProver } from './prover.ts'
 import type { ProveRequest, ProverReply } from './prover-messages.ts'
+import { proveOnOneThread } from './threads.ts'
 
 const send = (message: ProverReply) => process.send?.(message)
 
@@ -28,8 +29,10 @@ process.on('disconnect', () => process.exit(0))
 
 try {
   // This process lives for a burst of proofs and ends after a while without work (its threads
-  // with it): keep the curve between proofs instead of building it for each.
-  holdCurve()
+  // with it): keep the curve between proofs instead of building it for each. On a small box, one
+  // thread: the worker threads add 40-60 MB to a proof's peak (docs/benchmarks.md, prove), which a
+  // 512 MB-1 GB box cannot spare, and with one core they buy nothing.
+  holdCurve({ singleThread: proveOnOneThread() })
   const prover = await circuitProver(profile)
   send({ type: 'ready', n: prover.n, slots: prover.slots })
   process.on('message', (request: ProveRequest) => {
