@@ -234,12 +234,27 @@ function toPublicSignals(raw: readonly string[]): PublicSignals {
  */
 export async function witnessOf(circuit: Circuit, input: Record<string, unknown>): Promise<Uint8Array> {
   const { witness } = await provingResources(circuit)
-  try {
-    return await witness.calculateWTNSBin(input, true)
-  } catch (cause) {
-    throw new WitnessError(`the bill inputs violate a circuit constraint: ${String(cause)}`, { cause })
-  }
+  // One WASM instance holds one witness at a time, and calculateWTNSBin yields between writing the
+  // inputs and reading the witness: two bills proved at once (the prover child takes several) would
+  // read each other's signals. So one at a time per circuit; a witness takes milliseconds.
+  const previous = witnessQueue.get(circuit) ?? Promise.resolve()
+  const mine = previous.then(async () => {
+    try {
+      return await witness.calculateWTNSBin(input, true)
+    } catch (cause) {
+      throw new WitnessError(`the bill inputs violate a circuit constraint: ${String(cause)}`, { cause })
+    }
+  })
+  witnessQueue.set(
+    circuit,
+    mine.then(
+      () => undefined,
+      () => undefined,
+    ),
+  )
+  return mine
 }
+const witnessQueue = new WeakMap<Circuit, Promise<void>>()
 
 /**
  * Proves a bill: validates the inputs (named errors from commitment.ts / errors.ts), computes the

@@ -275,6 +275,22 @@ describe('a false bill fails', () => {
   })
 })
 
+describe('bills proved at once', () => {
+  it('each gets its own witness: the loaded witness calculator is not shared mid-computation', async () => {
+    // The node's prover child takes several bills at once. With one witness calculator loaded per
+    // circuit, two concurrent witnesses read each other's signals ("the circuit's commitment differs
+    // from the reference implementation's"), found by the crash test after the calculator was cached.
+    const other = readings.map((r, i) => (i % 7 === 0 ? r + 1 : r))
+    const [a, b] = await Promise.all([
+      prove(circuit, { readings, salt: SALT, prices }),
+      prove(circuit, { readings: other, salt: SALT + 1n, prices }),
+    ])
+    expect(a.publicSignals.commitment).not.toBe(b.publicSignals.commitment)
+    expect(await verify(circuit, a.proof, a.publicSignals)).toBe(true)
+    expect(await verify(circuit, b.proof, b.publicSignals)).toBe(true)
+  })
+})
+
 describe('holdCurve', () => {
   it('keeps the curve between proofs until released, then ends it as after any proof', async () => {
     const g = globalThis as { curve_bn128?: unknown }
