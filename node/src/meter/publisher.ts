@@ -23,10 +23,19 @@ export interface Publisher {
    * failed); messages published meanwhile are not waited for.
    */
   flush(): Promise<void>
+  /**
+   * Gives up on the messages still in flight (the client was closed without their PUBACKs; the
+   * meter's checkpoint keeps them for the next start): every flush waiting on them resolves now.
+   */
+  abandon(): void
 }
 
 export function createPublisher(log: Logger): Publisher {
   const pending = new Set<Promise<unknown>>()
+  let abandoned!: () => void
+  const abandon = new Promise<void>((resolve) => {
+    abandoned = resolve
+  })
   const publisher: Publisher = {
     client: undefined,
     gate: () => Promise.resolve(),
@@ -47,8 +56,9 @@ export function createPublisher(log: Logger): Publisher {
       // Only what was published before this call: a scaled clock keeps publishing while we wait, and
       // chasing an empty set would never end on a node that acks more slowly than the meter publishes
       // (a busy machine). That made start() (and stop()) of the virtual meter hang for minutes.
-      await Promise.all([...pending, publisher.gate().catch(() => undefined)])
+      await Promise.race([Promise.all([...pending, publisher.gate().catch(() => undefined)]), abandon])
     },
+    abandon: () => abandoned(),
   }
   return publisher
 }
