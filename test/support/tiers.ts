@@ -31,6 +31,7 @@ export const SYSTEM_TESTS: readonly string[] = [
   'circuits/test/ceremony.test.ts',
   'contracts/test/forged-bill.test.ts',
   'contracts/test/ledger-bills.test.ts',
+  'contracts/test/ledger-token.test.ts',
   'node/test/http/bills-routes.test.ts',
   'node/test/billing/crash-retry.test.ts',
   'node/test/billing/retry.test.ts',

@@ -52,6 +52,7 @@ export function fakeLedger(state: FakeNodeState): RoutesLedger {
       active: true,
       nextStart: BigInt(NOW - (NOW % DAY)),
       nextCounter: 1_234_000n,
+      assetId: 0,
     }),
     tariffCount: async () => BigInt(state.tariffs.length),
     async tariff(tariffId) {
@@ -62,6 +63,7 @@ export function fakeLedger(state: FakeNodeState): RoutesLedger {
         effectiveFrom: BigInt(t.effectiveFrom),
         until: BigInt(t.until),
         tariffHash: BigInt(t.tariffHash),
+        assetId: 0,
         prices: t.prices.map(BigInt),
         publishedAt: 0n,
       }
