@@ -175,6 +175,7 @@ describe('a test stablecoin with EIP-2612 permit', () => {
       token: getAddress(await token.getAddress()),
       decimals: 6,
       symbol: 'tUSD',
+      permit: { name: 'Test USD (zkmeter dev)', version: '1' },
     })
     expect(await utility.asset(0)).toMatchObject({ assetId: 0, symbol: 'ETH', decimals: 18 })
     expect(await utility.areaAsset(TOKEN_AREA)).toEqual({ assetId: 1, fixed: true })
@@ -349,6 +350,8 @@ describe('awkward tokens', () => {
   it('pays and withdraws a token that returns no boolean (USDT-style) through SafeERC20', async () => {
     // The token has no decimals(): the utility's 6 is taken.
     await setUp(await deployContract(fixtures.NoReturnToken!))
+    // No symbol(), no permit: the client says so (the UI then approves, then pays).
+    expect(await utility.asset(1)).toMatchObject({ symbol: 'asset 1', decimals: 6, permit: null })
     const { billId } = await household1.submitBill(submission(billT1))
     await send(token, 'approve', [utility.address, billT1.total], 1)
     await household1.payBillWithToken(billId)

@@ -142,6 +142,8 @@ export interface AssetInfo {
   token?: Address
   decimals: number
   symbol: string
+  /** The token's EIP-712 name and version for EIP-2612 permits; null: no permit (approve + pay). */
+  permit?: { name: string; version: string } | null
 }
 
 export const ETHER_ASSET: AssetInfo = { assetId: 0, decimals: 18, symbol: 'ETH' }
@@ -954,13 +956,22 @@ export class LedgerClient {
     if (id === 0) return ETHER_ASSET
     const [token, decimals] = await this.call<[string, bigint]>('asset', [id])
     let symbol = `asset ${id}`
+    const erc20 = new Contract(token, ERC20_PERMIT_ABI, this.contract.runner)
     try {
-      const erc20 = new Contract(token, ERC20_PERMIT_ABI, this.contract.runner)
       symbol = String(await erc20.getFunction('symbol').staticCall())
     } catch {
       // symbol() is optional in ERC-20: the asset number is shown instead.
     }
-    return { assetId: id, token: token as Address, decimals: Number(decimals), symbol }
+    let permit: { name: string; version: string } | null = null
+    try {
+      // EIP-2612 tokens expose DOMAIN_SEPARATOR(); the domain's name and version come from EIP-5267.
+      await erc20.getFunction('DOMAIN_SEPARATOR').staticCall()
+      const domain = await permitDomain(token, this.contract.runner as Signer)
+      permit = { name: domain.name, version: domain.version }
+    } catch {
+      // No permit: a wallet approves the ledger, then pays.
+    }
+    return { assetId: id, token: token as Address, decimals: Number(decimals), symbol, permit }
   }
 
   async areaAsset(areaId: number): Promise<{ assetId: number; fixed: boolean }> {

@@ -36,6 +36,7 @@ export const SYSTEM_TESTS: readonly string[] = [
   'node/test/billing/crash-retry.test.ts',
   'node/test/billing/retry.test.ts',
   'node/test/billing/payments.test.ts',
+  'node/test/billing/token-payments.test.ts',
   'node/test/billing/chain-faults.test.ts',
   'node/test/billing/prover/prover-process.test.ts',
   // crash tests: child processes killed with SIGKILL and restarted
@@ -48,6 +49,7 @@ export const SYSTEM_TESTS: readonly string[] = [
   'ui/test/safety.test.ts',
   'ui/test/bills.test.ts',
   'ui/test/e2e.test.ts',
+  'ui/test/token-bills.test.ts',
   'ui/test/a11y.test.ts',
   'ui/test/resident-answers.test.ts',
   'node/test/http/browser-attacks.test.ts',

@@ -29,6 +29,7 @@ export function fakeLedger(state: FakeNodeState): RoutesLedger {
   return {
     address: CHAIN.ledger,
     payBill: async () => tx('77'),
+    payBillWithPermit: async () => tx('78'),
     notices: async () =>
       state.notices.flatMap((n) =>
         n.via === 'chain'
