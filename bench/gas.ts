@@ -2,14 +2,15 @@
  * npm run bench:gas — gas of the ledger's transactions on the in-process EDR chain (Osaka rules):
  * submitBill with a real Groth16 proof (test circuit profile: verification cost depends only on the
  * 4 public inputs, not on N), payBill, registerMeter and publishTariff with 96 prices, and a relayer's
- * submitBills of 16 households' bills (one Groth16 batch verification), per bill.
+ * submitBills of 16 households' bills (one Groth16 batch verification), per bill; and a token bill
+ * (Test USD, 6 decimals, EIP-2612) paid with a permit and with approve + pay, and its withdrawal.
  * Last line: the JSON summary of ../shared/BENCH.md.
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
-import { Interface, type InterfaceAbi } from 'ethers'
+import { ContractFactory, Interface, type InterfaceAbi } from 'ethers'
 import { loadCircuit, prepareBill, priceCurve } from '../contracts/test/bills.ts'
 import {
   DAY,
@@ -26,6 +27,7 @@ import {
   deployLedger,
   type RelayedBillSubmission,
   signBillAuthorization,
+  signPermit,
 } from '../contracts/ts/ledger.ts'
 
 function ensureTestCircuit(): void {
@@ -161,6 +163,68 @@ try {
   const batchGas = Number(batch.receipt.gasUsed)
   const batchCalldata = calldataGas(batchTx?.data ?? '0x')
 
+  // Token bills: a Test USD area, its tariff (0.20 / 0.45 tUSD per kWh), three bills of one meter paid
+  // by permit (first and later: the first pays for the payer's nonce and the ledger's balance slot
+  // going from zero), then one by approve + pay.
+  console.log('proving three token bills…')
+  const tokenFactory = new ContractFactory(
+    env.artifacts.testStablecoin.abi as InterfaceAbi,
+    env.artifacts.testStablecoin.bytecode,
+    utilitySigner,
+  )
+  const testUsd = await tokenFactory.deploy()
+  await testUsd.waitForDeployment()
+  const tokenAddress = await testUsd.getAddress()
+  const { assetId, receipt: registerAsset } = await utility.registerAsset(tokenAddress, 6)
+  await utility.setAreaAsset(3, assetId)
+  const tokenMeter = meterKey('bench-token')
+  await utility.registerMeter({
+    meter: tokenMeter.address,
+    household: env.chain.accounts[1]!.address,
+    areaId: 3,
+    startTime: REGISTERED_AT,
+    startCounter: START_COUNTER,
+  })
+  const tokenPrices = priceCurve(200n, 450n, circuit.slots)
+  const tokenTariff = await utility.publishTariff({ effectiveFrom: MIDNIGHT, prices: tokenPrices, assetId })
+  await (await testUsd.getFunction('mint').send(env.chain.accounts[1]!.address, 1_000_000_000_000n)).wait()
+  const tokenBills = []
+  let start = REGISTERED_AT
+  let counter = START_COUNTER
+  for (let i = 0; i < 3; i++) {
+    const end = MIDNIGHT + (i + 1) * DAY
+    const bill = await prepareBill(circuit, {
+      meter: tokenMeter,
+      start,
+      end,
+      startCounter: counter,
+      prices: tokenPrices,
+      tariffId: tokenTariff.tariffId,
+      seed: 300 + i,
+    })
+    tokenBills.push(
+      await household.submitBill({
+        period: bill.period as BillingPeriod,
+        signature: signPeriod(tokenMeter, domain, bill.period),
+        proof: bill.proof,
+        total: bill.total,
+        energyWh: bill.energyWh,
+        tariffId: bill.tariffId,
+        cidDigest: bill.cidDigest,
+      }),
+    )
+    start = end
+    counter = bill.period.endCounter
+  }
+  const permitPay = await household.payBillWithPermit(tokenBills[0]!.billId)
+  const permitPay2 = await household.payBillWithPermit(tokenBills[1]!.billId)
+  const thirdTotal = (await utility.billStatus(tokenBills[2]!.billId)).total
+  const approve = await household.approveToken(tokenAddress, thirdTotal)
+  const approvePay = await household.payBillWithToken(tokenBills[2]!.billId)
+  const tokenWithdraw = await utility.withdrawToken(assetId, env.chain.accounts[6]!.address)
+  // What signing costs the household: nothing on chain (a typed-data signature); shown for the record.
+  await signPermit(householdSigner!, tokenAddress, utility.address, 1n)
+
   const verifier = await utility.contract.getFunction('verifier')()
   const verifyGas = await env.provider.estimateGas({
     to: verifier,
@@ -189,6 +253,12 @@ try {
     `publishTariff (96)   ${tariff.receipt.gasUsed} gas (first; next ${nextTariff.receipt.gasUsed}; 4 levels × 24 runs ${worstTariff.receipt.gasUsed}), tariff rules checked`,
   )
   console.log(`withdraw             ${withdraw.gasUsed} gas`)
+  console.log(
+    `payBillWithPermit    ${permitPay.gasUsed} gas (household's first permit; next ${permitPay2.gasUsed})`,
+  )
+  console.log(
+    `approve + payBillWithToken ${approve.gasUsed} + ${approvePay.gasUsed} gas; withdrawToken ${tokenWithdraw.gasUsed}; registerAsset ${registerAsset.gasUsed}`,
+  )
   console.log(`1M homes × 1 bill/month ≈ ${Math.round(perMonthGasPerS).toLocaleString('en')} gas/s`)
 
   const figures = {
@@ -205,6 +275,12 @@ try {
     batch16_gas_per_bill: Math.round(batchGas / BATCH),
     batch16_calldata_gas_per_bill: Math.round(batchCalldata / BATCH),
     withdraw_gas: Number(withdraw.gasUsed),
+    pay_token_permit_gas: Number(permitPay.gasUsed),
+    pay_token_permit_next_gas: Number(permitPay2.gasUsed),
+    token_approve_gas: Number(approve.gasUsed),
+    pay_token_approved_gas: Number(approvePay.gasUsed),
+    withdraw_token_gas: Number(tokenWithdraw.gasUsed),
+    register_asset_gas: Number(registerAsset.gasUsed),
     million_homes_monthly_gas_per_s: Math.round(perMonthGasPerS),
   }
   console.log(

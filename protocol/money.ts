@@ -102,23 +102,45 @@ export function weiToEthDecimal(wei: bigint): string {
   return fraction ? `${whole}.${fraction}` : whole.toString()
 }
 
-/** The part of a bill the money rules read (the API's Bill fits). */
+/** The part of a bill the money rules read (the API's Bill fits). No asset: Ether. */
 export interface BillAmount {
   status: string
   total: string | null
+  asset?: { assetId: number; decimals: number } | undefined
 }
 
-/** Whether a bill is on the ledger, unpaid, and owes more than NOTHING_TO_PAY_BELOW_WEI. */
+/**
+ * Below this a bill is "nothing to pay", in the asset's smallest units: NOTHING_TO_PAY_BELOW_WEI for
+ * Ether (paying would cost more gas than it settles), and 10^-4 of a token (0.0001 Test USD = 100
+ * units at 6 decimals) — a token's own units are far larger than wei, so the wei figure would call
+ * every token bill nothing.
+ */
+export function nothingToPayBelow(asset?: { assetId: number; decimals: number }): bigint {
+  if (asset === undefined || asset.assetId === 0) return NOTHING_TO_PAY_BELOW_WEI
+  return 10n ** BigInt(Math.max(0, asset.decimals - 4))
+}
+
+/** Whether a bill is on the ledger, unpaid, and owes at least nothingToPayBelow(its asset). */
 export function isDue(bill: BillAmount): boolean {
   return (
     bill.status === 'verified' &&
     bill.total !== null &&
     /^\d+$/.test(bill.total) &&
-    BigInt(bill.total) >= NOTHING_TO_PAY_BELOW_WEI
+    BigInt(bill.total) >= nothingToPayBelow(bill.asset)
   )
 }
 
-/** A verified bill whose total is zero or below NOTHING_TO_PAY_BELOW_WEI: shown as "nothing to pay". */
+/** `units` of an asset with `decimals` decimals as a plain decimal ("12.5" for 12,500,000 at 6). */
+export function unitsToDecimal(units: bigint, decimals: number): string {
+  const scale = 10n ** BigInt(decimals)
+  const negative = units < 0n
+  const abs = negative ? -units : units
+  const fraction = (abs % scale).toString().padStart(decimals, '0').replace(/0+$/, '')
+  const whole = (abs / scale).toString()
+  return `${negative ? '-' : ''}${fraction ? `${whole}.${fraction}` : whole}`
+}
+
+/** A verified bill whose total is zero or below nothingToPayBelow: shown as "nothing to pay". */
 export function isNothingToPay(bill: BillAmount): boolean {
   return bill.status === 'verified' && bill.total !== null && !isDue(bill)
 }

@@ -2,6 +2,10 @@
 pragma solidity ^0.8.28;
 
 import {TariffRules} from "./TariffRules.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 
 /// @notice The Groth16 verifier snarkjs exports for the Bill circuit (circuits/build/<profile>/Groth16Verifier.sol).
 /// @dev It returns false for a bad proof or an out-of-field input; it never reverts on them.
@@ -23,12 +27,14 @@ interface IGroth16BatchVerifier {
 /// @title zkmeter ledger: meter registry, tariffs, zero-knowledge bills and their payment.
 /// @notice The utility (owner) registers meters and publishes tariffs and notices; a household submits
 /// each billing period's bill with its meter's EIP-712 signature and a Groth16 proof that the committed
-/// interval readings cost `total` under the period's tariff; anyone pays a bill in Ether; the utility
-/// withdraws what was paid. Individual readings never reach the chain (docs/protocol.md, docs/contracts.md).
+/// interval readings cost `total` under the period's tariff; anyone pays a bill in the tariff's asset
+/// (Ether, or an ERC-20 token the utility registered); the utility withdraws what was paid. Individual readings never reach the chain (docs/protocol.md, docs/contracts.md).
 /// @dev Period times are never compared with block.timestamp: meters (and the simulator) run on their own
 /// clock, and the meter's signature is what vouches for the period. Only a tariff's effectiveFrom is: it must
 /// lie `tariffNotice` ahead of the block that publishes it, and a period it prices starts at or after it.
 contract ZkMeterLedger {
+    using SafeERC20 for IERC20;
+
     // ----------------------------------------------------------------------------------------------
     // Types
     // ----------------------------------------------------------------------------------------------
@@ -78,12 +84,14 @@ contract ZkMeterLedger {
         Signature householdSignature;
     }
 
-    /// @dev Read-mostly half of a meter: one slot (20 + 4 + 1 + 1 bytes).
+    /// @dev Read-mostly half of a meter: one slot (20 + 4 + 1 + 1 + 4 bytes). `assetId` is its area's
+    /// asset, copied at registration so a bill reads it from the slot it reads anyway.
     struct MeterInfo {
         address household;
         uint32 areaId;
         bool registered;
         bool active;
+        uint32 assetId;
     }
 
     /// @dev Where the meter's next period must start: the one slot a bill rewrites.
@@ -94,18 +102,37 @@ contract ZkMeterLedger {
 
     /// @dev One slot of window + one slot of hash. `until` is the next tariff's effectiveFrom, or
     /// type(uint64).max while this tariff is the latest; it is never 0 for a published tariff.
+    /// `assetId` is what its prices are in: 0 for Ether (wei per Wh), else a registered token (its
+    /// smallest units per Wh). Each asset has its own chain of tariffs.
     struct Tariff {
         uint64 effectiveFrom;
         uint64 until;
+        uint32 assetId;
         uint256 hash;
     }
 
     /// @dev The only per-bill storage: one slot. Everything else about a bill is in its BillSubmitted
     /// event and committed to by the bill id (see billIdOf).
+    /// `assetId` is the asset of the bill's tariff: what it must be paid in.
     struct Bill {
         uint128 total;
         bool submitted;
         bool paid;
+        uint32 assetId;
+    }
+
+    /// @dev A registered ERC-20 token and the latest tariff of its chain: one slot (20 + 1 + 8 bytes).
+    /// Asset id 0 is Ether and is never stored.
+    struct Asset {
+        IERC20 token;
+        uint8 decimals;
+        uint64 latestTariff;
+    }
+
+    /// @dev An area's asset, and whether it is fixed (a meter was registered in it): one slot.
+    struct AreaAsset {
+        uint32 assetId;
+        bool fixed_;
     }
 
     // ----------------------------------------------------------------------------------------------
@@ -165,6 +192,16 @@ contract ZkMeterLedger {
 
     error InvalidNoticeWindow(uint64 startsAt, uint64 endsAt);
 
+    error NotAContract(address token);
+    error AssetAlreadyRegistered(address token, uint32 assetId);
+    error DecimalsMismatch(address token, uint8 declared, uint8 reported);
+    error UnknownAsset(uint32 assetId);
+    error AreaAssetFixed(uint32 areaId, uint32 assetId);
+    error AssetMismatch(uint256 tariffId, uint32 tariffAsset, uint32 meterAsset);
+    error WrongAsset(bytes32 billId, uint32 assetId);
+    error FeeOnTransfer(address token, uint256 expected, uint256 received);
+    error PermitRejected(bytes32 billId, uint256 allowance, uint256 needed);
+
     // ----------------------------------------------------------------------------------------------
     // Events
     // ----------------------------------------------------------------------------------------------
@@ -192,8 +229,15 @@ contract ZkMeterLedger {
         BillingPeriod period,
         BillClaim claim
     );
+    /// @notice A bill was paid; `amount` is in the bill's asset (billAsset), wei for Ether.
     event BillPaid(bytes32 indexed billId, address indexed payer, uint256 amount);
     event Withdrawn(address indexed to, uint256 amount);
+
+    event AssetRegistered(uint32 indexed assetId, address indexed token, uint8 decimals);
+    event AreaAssetSet(uint32 indexed areaId, uint32 indexed assetId);
+    /// @notice A token tariff's asset (an Ether tariff emits none: its asset is 0, as before tokens).
+    event TariffAsset(uint256 indexed tariffId, uint32 indexed assetId);
+    event TokenWithdrawn(uint32 indexed assetId, address indexed to, uint256 amount);
 
     // ----------------------------------------------------------------------------------------------
     // Constants and immutables
@@ -256,6 +300,9 @@ contract ZkMeterLedger {
     // ----------------------------------------------------------------------------------------------
 
     address public owner;
+    /// @dev The latest Ether tariff (0: none yet). Packed beside `owner`, a slot that is never zero and
+    /// that publishTariff reads anyway (onlyOwner): advancing the chain costs a warm write, not a new slot.
+    uint64 private latestEtherTariff;
     address public pendingOwner;
     /// @notice Paid and not yet withdrawn, in wei.
     uint256 public withdrawable;
@@ -266,6 +313,12 @@ contract ZkMeterLedger {
     mapping(address meter => MeterCursor) private meterCursor;
     mapping(uint256 tariffId => Tariff) private tariffs;
     mapping(bytes32 billId => Bill) private bills;
+
+    /// @notice Registered tokens are assets 1 … assetCount; 0 is Ether.
+    uint32 public assetCount;
+    mapping(uint32 assetId => Asset) private assets;
+    mapping(address token => uint32 assetId) private assetIdOf;
+    mapping(uint32 areaId => AreaAsset) private areaAssets;
 
     bool private transient locked;
 
@@ -370,9 +423,46 @@ contract ZkMeterLedger {
         if (meter == address(0) || household == address(0)) revert ZeroAddress();
         if (meterInfo[meter].registered) revert MeterAlreadyRegistered(meter);
         if (startTime % interval != 0) revert NotOnIntervalBoundary(startTime, interval);
-        meterInfo[meter] = MeterInfo({household: household, areaId: areaId, registered: true, active: true});
+        // The area's first meter fixes its asset: from then on its bills are all in one asset.
+        AreaAsset memory area = areaAssets[areaId];
+        if (!area.fixed_) areaAssets[areaId] = AreaAsset({assetId: area.assetId, fixed_: true});
+        meterInfo[meter] =
+            MeterInfo({household: household, areaId: areaId, registered: true, active: true, assetId: area.assetId});
         meterCursor[meter] = MeterCursor({nextStart: startTime, nextCounter: startCounter});
         emit MeterRegistered(meter, household, areaId, startTime, startCounter);
+    }
+
+    /// @notice Registers an ERC-20 token tariffs may be priced in (docs/contracts.md, "Token tariffs").
+    /// The token must move exactly the amount asked: a fee-on-transfer token is refused at payment
+    /// (FeeOnTransfer), one whose transfers return nothing is handled by SafeERC20.
+    /// @param token the token contract
+    /// @param decimals its decimals, checked against decimals() where the token has one
+    /// @return assetId the new asset's id (1, 2, ...)
+    function registerAsset(IERC20 token, uint8 decimals) external onlyOwner returns (uint32 assetId) {
+        address t = address(token);
+        if (t == address(0)) revert ZeroAddress();
+        if (t.code.length == 0) revert NotAContract(t);
+        uint32 existing = assetIdOf[t];
+        if (existing != 0) revert AssetAlreadyRegistered(t, existing);
+        // decimals() is optional in ERC-20: a token without it is taken at the utility's word.
+        try IERC20Metadata(t).decimals() returns (uint8 reported) {
+            if (reported != decimals) revert DecimalsMismatch(t, decimals, reported);
+        } catch {}
+        assetId = assetCount + 1;
+        assetCount = assetId;
+        assets[assetId] = Asset({token: token, decimals: decimals, latestTariff: 0});
+        assetIdOf[t] = assetId;
+        emit AssetRegistered(assetId, t, decimals);
+    }
+
+    /// @notice Sets the asset an area's bills are in (0: Ether, the default). It can change only until
+    /// the area's first meter is registered: a household never finds its bills in another money.
+    function setAreaAsset(uint32 areaId, uint32 assetId) external onlyOwner {
+        if (assetId > assetCount) revert UnknownAsset(assetId);
+        AreaAsset storage area = areaAssets[areaId];
+        if (area.fixed_) revert AreaAssetFixed(areaId, area.assetId);
+        area.assetId = assetId;
+        emit AreaAssetSet(areaId, assetId);
     }
 
     /// @notice Deactivates a meter for good: it can submit no further bills. Submitted bills stay payable.
@@ -401,29 +491,44 @@ contract ZkMeterLedger {
         onlyOwner
         returns (uint256 tariffId)
     {
-        _checkTariffRules(prices);
-        if (tariffHash >= FIELD_ORDER) revert TariffHashOutOfField(tariffHash);
-        if (effectiveFrom % interval != 0) revert NotOnIntervalBoundary(effectiveFrom, interval);
-        uint256 earliest = block.timestamp + tariffNotice;
-        if (effectiveFrom < earliest) revert TariffNotAhead(effectiveFrom, uint64(earliest));
-        uint256 previousId = tariffCount;
-        if (previousId != 0) {
-            Tariff storage previous = tariffs[previousId];
-            if (effectiveFrom <= previous.effectiveFrom) {
-                revert TariffNotIncreasing(previous.effectiveFrom, effectiveFrom);
-            }
-            previous.until = effectiveFrom;
-        }
-        tariffId = previousId + 1;
-        tariffCount = tariffId;
-        tariffs[tariffId] = Tariff({effectiveFrom: effectiveFrom, until: type(uint64).max, hash: tariffHash});
-        emit TariffPublished(tariffId, effectiveFrom, tariffHash, prices);
+        return _publishTariff(0, effectiveFrom, tariffHash, prices);
+    }
+
+    /// @notice publishTariff for a registered token: `prices` are in the token's smallest units per Wh.
+    /// Each asset has its own chain of tariffs: this one ends the previous tariff of the same asset only.
+    function publishTokenTariff(uint32 assetId, uint64 effectiveFrom, uint256 tariffHash, uint64[] calldata prices)
+        external
+        onlyOwner
+        returns (uint256 tariffId)
+    {
+        if (assetId == 0 || assetId > assetCount) revert UnknownAsset(assetId);
+        tariffId = _publishTariff(assetId, effectiveFrom, tariffHash, prices);
+        emit TariffAsset(tariffId, assetId);
     }
 
     /// @notice Reverts with the first tariff rule `prices` breaks (as publishTariff would); returns otherwise.
     /// Lets a utility check a curve before it pays for a transaction.
     function checkTariff(uint64[] calldata prices) external view {
         _checkTariffRules(prices);
+    }
+
+    /// @notice Sends every token of asset `assetId` the ledger holds to `to` (the same pull pattern as
+    /// withdraw). The ledger's token balance is what was paid: payments are checked to add exactly the
+    /// bill's total, and the ledger never sends tokens anywhere else. No separate counter is kept: it
+    /// would cost every payment a storage write (up to 22,100 gas after each withdrawal).
+    function withdrawToken(uint32 assetId, address to) external onlyOwner nonReentrant {
+        if (to == address(0)) revert ZeroAddress();
+        uint256 amount = tokenWithdrawable(assetId);
+        if (amount == 0) revert NothingToWithdraw();
+        assets[assetId].token.safeTransfer(to, amount);
+        emit TokenWithdrawn(assetId, to, amount);
+    }
+
+    /// @notice Tokens of asset `assetId` paid and not yet withdrawn, in the token's smallest units (its
+    /// balance held by the ledger, including any sent to it outside a payment).
+    function tokenWithdrawable(uint32 assetId) public view returns (uint256) {
+        if (assetId == 0 || assetId > assetCount) revert UnknownAsset(assetId);
+        return assets[assetId].token.balanceOf(address(this));
     }
 
     /// @notice Publishes a notice (outage, maintenance, ...) for an area; `kind` is application-defined.
@@ -496,15 +601,42 @@ contract ZkMeterLedger {
         if (!valid) revert BatchProofRejected(firstInvalid);
     }
 
-    /// @notice Pays a bill in full; anyone may pay any bill.
+    /// @notice Pays an Ether bill in full; anyone may pay any bill.
     function payBill(bytes32 billId) external payable {
         Bill storage bill = bills[billId];
         if (!bill.submitted) revert UnknownBill(billId);
         if (bill.paid) revert AlreadyPaid(billId);
+        if (bill.assetId != 0) revert WrongAsset(billId, bill.assetId);
         if (msg.value != bill.total) revert WrongAmount(bill.total, msg.value);
         bill.paid = true;
         withdrawable += msg.value;
         emit BillPaid(billId, msg.sender, msg.value);
+    }
+
+    /// @notice Pays a token bill in full from the sender's tokens, after the sender approved the ledger
+    /// for at least the bill's total (approve + pay). Anyone may pay any bill, from their own tokens only.
+    function payBillWithToken(bytes32 billId) external nonReentrant {
+        (IERC20 token, uint256 amount) = _tokenBill(billId);
+        _payToken(billId, token, amount);
+    }
+
+    /// @notice Pays a token bill with an EIP-2612 permit the sender signed for the ledger and the bill's
+    /// total: one wallet confirmation, no approve transaction.
+    /// @dev The permit is tried, not required: anyone can submit a permit seen in the mempool first (it
+    /// only sets the sender's allowance for the ledger), so a failed permit is accepted when the
+    /// allowance is already there, and refused with PermitRejected when it is not. The tokens are only
+    /// ever pulled from msg.sender, so a front-run permit cannot spend them on another bill.
+    function payBillWithPermit(bytes32 billId, uint256 deadline, uint8 v, bytes32 r, bytes32 s)
+        external
+        nonReentrant
+    {
+        (IERC20 token, uint256 amount) = _tokenBill(billId);
+        try IERC20Permit(address(token)).permit(msg.sender, address(this), amount, deadline, v, r, s) {}
+        catch {
+            uint256 allowance = token.allowance(msg.sender, address(this));
+            if (allowance < amount) revert PermitRejected(billId, allowance, amount);
+        }
+        _payToken(billId, token, amount);
     }
 
     // ----------------------------------------------------------------------------------------------
@@ -522,7 +654,7 @@ contract ZkMeterLedger {
         return keccak256(abi.encode(period, household, areaId, claim));
     }
 
-    /// @notice A meter's registration and where its next period must start.
+    /// @notice A meter's registration, where its next period must start, and its bills' asset.
     function meters(address meter)
         external
         view
@@ -532,12 +664,42 @@ contract ZkMeterLedger {
             bool registered,
             bool active,
             uint64 nextStart,
-            uint64 nextCounter
+            uint64 nextCounter,
+            uint32 assetId
         )
     {
         MeterInfo memory info = meterInfo[meter];
         MeterCursor memory cursor = meterCursor[meter];
-        return (info.household, info.areaId, info.registered, info.active, cursor.nextStart, cursor.nextCounter);
+        return (
+            info.household, info.areaId, info.registered, info.active, cursor.nextStart, cursor.nextCounter, info.assetId
+        );
+    }
+
+    /// @notice A registered token asset (id 1 … assetCount).
+    function asset(uint32 assetId) external view returns (address token, uint8 decimals) {
+        if (assetId == 0 || assetId > assetCount) revert UnknownAsset(assetId);
+        Asset memory a = assets[assetId];
+        return (address(a.token), a.decimals);
+    }
+
+    /// @notice An area's asset (0: Ether) and whether it is fixed by a registered meter.
+    function areaAsset(uint32 areaId) external view returns (uint32 assetId, bool fixed_) {
+        AreaAsset memory a = areaAssets[areaId];
+        return (a.assetId, a.fixed_);
+    }
+
+    /// @notice The asset a tariff's prices are in (0: Ether).
+    function tariffAsset(uint256 tariffId) external view returns (uint32) {
+        Tariff memory t = tariffs[tariffId];
+        if (t.until == 0) revert UnknownTariff(tariffId);
+        return t.assetId;
+    }
+
+    /// @notice The asset a bill must be paid in (0: Ether).
+    function billAsset(bytes32 billId) external view returns (uint32) {
+        Bill memory bill = bills[billId];
+        if (!bill.submitted) revert UnknownBill(billId);
+        return bill.assetId;
     }
 
     /// @notice A tariff's window [effectiveFrom, until) and hash; the prices are in its TariffPublished event.
@@ -577,7 +739,58 @@ contract ZkMeterLedger {
         );
     }
 
-    /// @dev The signer must be the meter the message names; anything else is a forgery or another meter.
+    /// @dev A tariff of asset `assetId`'s chain (see publishTariff). Tariff ids stay global: 1 … tariffCount.
+    function _publishTariff(uint32 assetId, uint64 effectiveFrom, uint256 tariffHash, uint64[] calldata prices)
+        private
+        returns (uint256 tariffId)
+    {
+        _checkTariffRules(prices);
+        if (tariffHash >= FIELD_ORDER) revert TariffHashOutOfField(tariffHash);
+        if (effectiveFrom % interval != 0) revert NotOnIntervalBoundary(effectiveFrom, interval);
+        uint256 earliest = block.timestamp + tariffNotice;
+        if (effectiveFrom < earliest) revert TariffNotAhead(effectiveFrom, uint64(earliest));
+        uint256 previousId = assetId == 0 ? latestEtherTariff : assets[assetId].latestTariff;
+        if (previousId != 0) {
+            Tariff storage previous = tariffs[previousId];
+            if (effectiveFrom <= previous.effectiveFrom) {
+                revert TariffNotIncreasing(previous.effectiveFrom, effectiveFrom);
+            }
+            previous.until = effectiveFrom;
+        }
+        tariffId = tariffCount + 1;
+        tariffCount = tariffId;
+        // Ids stay below 2^64: each costs a transaction of ~150k gas.
+        if (assetId == 0) latestEtherTariff = uint64(tariffId);
+        else assets[assetId].latestTariff = uint64(tariffId);
+        tariffs[tariffId] =
+            Tariff({effectiveFrom: effectiveFrom, until: type(uint64).max, assetId: assetId, hash: tariffHash});
+        emit TariffPublished(tariffId, effectiveFrom, tariffHash, prices);
+    }
+
+    /// @dev An unpaid token bill's token and total; reverts for an unknown, paid or Ether bill.
+    function _tokenBill(bytes32 billId) private view returns (IERC20 token, uint256 amount) {
+        Bill memory bill = bills[billId];
+        if (!bill.submitted) revert UnknownBill(billId);
+        if (bill.paid) revert AlreadyPaid(billId);
+        if (bill.assetId == 0) revert WrongAsset(billId, 0);
+        return (assets[bill.assetId].token, bill.total);
+    }
+
+    /// @dev Marks the bill paid, then pulls `amount` from the sender (effects before the call, and the
+    /// callers hold the reentrancy guard: a token that calls back finds the bill paid and the guard
+    /// set). The ledger's balance must grow by exactly `amount`: a fee-on-transfer token is refused
+    /// rather than leaving the utility short of what the bill says was paid.
+    function _payToken(bytes32 billId, IERC20 token, uint256 amount) private {
+        Bill storage bill = bills[billId];
+        bill.paid = true;
+        uint256 before = token.balanceOf(address(this));
+        token.safeTransferFrom(msg.sender, address(this), amount);
+        uint256 balance = token.balanceOf(address(this));
+        uint256 received = balance > before ? balance - before : 0;
+        if (received != amount) revert FeeOnTransfer(address(token), amount, received);
+        emit BillPaid(billId, msg.sender, amount);
+    }
+
     function _checkSignature(BillingPeriod calldata period, bytes calldata signature) private view {
         uint8 v = signature.length == 65 ? uint8(signature[64]) : 0;
         if (signature.length != 65) revert MalformedSignature(signature.length, v);
@@ -746,12 +959,15 @@ contract ZkMeterLedger {
         if (bill.submitted) revert BillAlreadySubmitted(billId);
         _checkPeriod(period);
         _checkEnergy(period, claim.energyWh);
-        tariffHash = _tariffFor(claim.tariffId, period.periodStart, period.periodEnd);
+        // The meter's slot was read (cold) by _activeMeter: this read is warm.
+        uint32 assetId = meterInfo[period.meter].assetId;
+        tariffHash = _tariffFor(claim.tariffId, period.periodStart, period.periodEnd, assetId);
         // Bills store total in 128 bits; the circuit bounds it far lower (2^15 Wh × 2^64 wei × N).
         if (claim.total > type(uint128).max) revert TotalTooLarge(claim.total);
         meterCursor[period.meter] = MeterCursor({nextStart: period.periodEnd, nextCounter: period.endCounter});
         bill.total = uint128(claim.total);
         bill.submitted = true;
+        bill.assetId = assetId;
         // emit BillSubmitted(billId, period.meter, household, areaId, period, claim), data copied as is.
         bytes32 topic = BillSubmitted.selector;
         address meter = period.meter;
@@ -801,12 +1017,19 @@ contract ZkMeterLedger {
         if (energyWh != delta) revert EnergyMismatch(delta, energyWh);
     }
 
-    /// @dev One tariff per period: the tariff's window must contain [periodStart, periodEnd).
-    function _tariffFor(uint256 tariffId, uint64 periodStart, uint64 periodEnd) private view returns (uint256) {
+    /// @dev One tariff per period: the tariff's window must contain [periodStart, periodEnd), and it
+    /// must be priced in the meter's area's asset (a token tariff cannot bill an Ether area, or the
+    /// reverse, whatever the window).
+    function _tariffFor(uint256 tariffId, uint64 periodStart, uint64 periodEnd, uint32 meterAsset)
+        private
+        view
+        returns (uint256)
+    {
         Tariff storage t = tariffs[tariffId];
         uint64 effectiveFrom = t.effectiveFrom;
         uint64 until = t.until;
         if (until == 0) revert UnknownTariff(tariffId);
+        if (t.assetId != meterAsset) revert AssetMismatch(tariffId, t.assetId, meterAsset);
         if (effectiveFrom > periodStart || until < periodEnd) {
             revert TariffNotCovering(tariffId, effectiveFrom, until, periodStart, periodEnd);
         }

@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { InvalidInputError } from '#protocol/errors.ts'
-import { CompilationError, compileSolidity, REPO_ROOT } from '../ts/compile.ts'
+import {
+  CompilationError,
+  compileSolidity,
+  MissingImportError,
+  REPO_ROOT,
+  withImports,
+} from '../ts/compile.ts'
 
 const SOURCE =
   'pragma solidity ^0.8.28; contract Counter { uint256 public n; function inc() external { n += 1; } }'
@@ -67,5 +73,21 @@ describe('compileSolidity', () => {
   it('validates its arguments', async () => {
     await expect(compileSolidity({})).rejects.toThrow(InvalidInputError)
     await expect(compileSolidity({ 'X.sol': 42 as unknown as string })).rejects.toThrow(InvalidInputError)
+  })
+
+  it('adds the files a source imports, relative ones against their importer, packages from node_modules', () => {
+    const sources = withImports({
+      'Uses.sol':
+        'import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";\ncontract Uses {}',
+    })
+    // SafeERC20 imports ../IERC20.sol: named as solc resolves it, from the importer's unit name.
+    expect(Object.keys(sources)).toContain('@openzeppelin/contracts/token/ERC20/IERC20.sol')
+    expect(Object.keys(sources)).toContain('@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol')
+    expect(() => withImports({ 'A.sol': 'import "./Missing.sol";\ncontract A {}' })).toThrow(
+      MissingImportError,
+    )
+    expect(() => withImports({ 'A.sol': 'import "@no-such/pkg/X.sol";\ncontract A {}' })).toThrow(
+      /neither among the sources nor in an installed package/,
+    )
   })
 })

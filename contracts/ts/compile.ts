@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
+import { dirname, join, posix } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
 import {
@@ -23,6 +23,8 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const LEDGER_SOURCE = join(REPO_ROOT, 'contracts', 'src', 'ZkMeterLedger.sol')
 /** The tariff rules library the ledger imports (internal functions: inlined, nothing to deploy). */
 export const TARIFF_RULES_SOURCE = join(REPO_ROOT, 'contracts', 'src', 'TariffRules.sol')
+/** The dev chain's test stablecoin (6 decimals, EIP-2612 permit): what `--asset token` bills in. */
+export const TEST_STABLECOIN_SOURCE = join(REPO_ROOT, 'contracts', 'src', 'TestStablecoin.sol')
 /** The hand-written batch verifier; it takes the verifying key as a constructor argument. */
 export const BATCH_VERIFIER_SOURCE = join(REPO_ROOT, 'contracts', 'src', 'Groth16BatchVerifier.sol')
 
@@ -73,6 +75,8 @@ export interface LedgerArtifacts {
   ledger: CompiledContract
   verifier: CompiledContract
   batchVerifier: CompiledContract
+  /** The test stablecoin the dev chain deploys (never the production tools). */
+  testStablecoin: CompiledContract
   /**
    * The verifying key's 24 coordinates in verification_key.json order (the order verifyingKeyHash
    * hashes): the batch verifier's constructor argument.
@@ -107,8 +111,49 @@ interface SolcOutput {
   contracts?: Record<string, Record<string, { abi: Abi; evm: { bytecode: { object: string } } }>>
 }
 
+/** An import of an npm package's Solidity file (e.g. OpenZeppelin's) that is not installed. */
+export class MissingImportError extends ZkMeterError {
+  override name = 'MissingImportError'
+}
+
+const IMPORT_PATTERN = /^\s*import\s+(?:[^'";]*?\s+from\s+)?["']([^"']+)["']\s*;/gm
+
 /**
- * Standard-JSON compile of `sources` (unit name → Solidity text). Returns every contract by name.
+ * Adds every file `sources` import, transitively, as solc would name it: a relative import resolved
+ * against its importer's unit name, anything else (`@openzeppelin/contracts/...`) read from the npm
+ * package in node_modules. solc-js has no file system of its own, and passing the closure as
+ * sources (instead of an import callback across the child process) keeps the cache key a hash of
+ * every byte compiled.
+ */
+export function withImports(sources: Readonly<Record<string, string>>): Record<string, string> {
+  const all: Record<string, string> = { ...sources }
+  const require = createRequire(import.meta.url)
+  const pending = Object.keys(all)
+  while (pending.length > 0) {
+    const unit = pending.pop() as string
+    for (const match of (all[unit] as string).matchAll(IMPORT_PATTERN)) {
+      const path = match[1] as string
+      const name = path.startsWith('.') ? posix.normalize(posix.join(posix.dirname(unit), path)) : path
+      if (all[name] !== undefined) continue
+      let file: string
+      try {
+        file = require.resolve(name)
+      } catch (err) {
+        throw new MissingImportError(
+          `${unit} imports ${path} (${name}), which is neither among the sources nor in an installed package`,
+          { cause: err },
+        )
+      }
+      all[name] = readFileSync(file, 'utf8')
+      pending.push(name)
+    }
+  }
+  return all
+}
+
+/**
+ * Standard-JSON compile of `sources` (unit name → Solidity text) and what they import (withImports).
+ * Returns every contract by name.
  * With `cacheDir`, a result for identical sources/settings/compiler is reused from `<cacheDir>/artifacts.json`.
  */
 export async function compileSolidity(
@@ -121,9 +166,10 @@ export async function compileSolidity(
   for (const [unit, content] of Object.entries(sources)) {
     if (typeof content !== 'string') throw new InvalidInputError(`source ${unit} must be Solidity text`)
   }
+  const closure = withImports(sources)
   const input = {
     language: 'Solidity',
-    sources: Object.fromEntries(Object.entries(sources).map(([unit, content]) => [unit, { content }])),
+    sources: Object.fromEntries(Object.entries(closure).map(([unit, content]) => [unit, { content }])),
     settings: SETTINGS,
   }
   const inputJson = JSON.stringify(input)
@@ -205,20 +251,27 @@ export async function compileLedger(profile: string): Promise<LedgerArtifacts> {
       'TariffRules.sol': await readFile(TARIFF_RULES_SOURCE, 'utf8'),
       'Groth16Verifier.sol': await readFile(verifierPath, 'utf8'),
       'Groth16BatchVerifier.sol': await readFile(BATCH_VERIFIER_SOURCE, 'utf8'),
+      'TestStablecoin.sol': await readFile(TEST_STABLECOIN_SOURCE, 'utf8'),
     },
     { cacheDir: join(REPO_ROOT, 'contracts', 'build', profile) },
   )
   const ledger = contracts.ZkMeterLedger
   const verifier = contracts.Groth16Verifier
   const batchVerifier = contracts.Groth16BatchVerifier
-  if (ledger === undefined || verifier === undefined || batchVerifier === undefined) {
+  const testStablecoin = contracts.TestStablecoin
+  if (
+    ledger === undefined ||
+    verifier === undefined ||
+    batchVerifier === undefined ||
+    testStablecoin === undefined
+  ) {
     throw new CompilationError(
-      `expected contracts ZkMeterLedger, Groth16Verifier and Groth16BatchVerifier, solc produced ${Object.keys(contracts).join(', ')}`,
+      `expected contracts ZkMeterLedger, Groth16Verifier, Groth16BatchVerifier and TestStablecoin, solc produced ${Object.keys(contracts).join(', ')}`,
     )
   }
   const vk = JSON.parse(
     await readFile(join(dirname(verifierPath), 'verification_key.json'), 'utf8'),
   ) as VerificationKeyJson
   const verifyingKey = verifyingKeyConstants(vk).map((hex) => BigInt(`0x${hex}`))
-  return { profile, ledger, verifier, batchVerifier, verifyingKey, setup }
+  return { profile, ledger, verifier, batchVerifier, testStablecoin, verifyingKey, setup }
 }

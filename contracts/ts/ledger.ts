@@ -131,6 +131,44 @@ export interface MeterState {
   active: boolean
   nextStart: bigint
   nextCounter: bigint
+  /** The asset the meter's bills are in: 0 Ether, else a registered token (its area's asset). */
+  assetId: number
+}
+
+/** What a tariff is priced in and a bill paid in: Ether (assetId 0) or a registered ERC-20 token. */
+export interface AssetInfo {
+  assetId: number
+  /** The token contract; undefined for Ether. */
+  token?: Address
+  decimals: number
+  symbol: string
+  /** The token's EIP-712 name and version for EIP-2612 permits; null: no permit (approve + pay). */
+  permit?: { name: string; version: string } | null
+}
+
+export const ETHER_ASSET: AssetInfo = { assetId: 0, decimals: 18, symbol: 'ETH' }
+
+/** Minimal ERC-20 + EIP-2612 ABI the client uses to read a token and sign its permits. */
+export const ERC20_PERMIT_ABI = [
+  'function name() view returns (string)',
+  'function symbol() view returns (string)',
+  'function decimals() view returns (uint8)',
+  'function balanceOf(address) view returns (uint256)',
+  'function allowance(address owner, address spender) view returns (uint256)',
+  'function approve(address spender, uint256 amount) returns (bool)',
+  'function nonces(address owner) view returns (uint256)',
+  'function DOMAIN_SEPARATOR() view returns (bytes32)',
+  'function eip712Domain() view returns (bytes1 fields, string name, string version, uint256 chainId, address verifyingContract, bytes32 salt, uint256[] extensions)',
+] as const
+
+export const PERMIT_TYPES: Record<string, TypedDataField[]> = {
+  Permit: [
+    { name: 'owner', type: 'address' },
+    { name: 'spender', type: 'address' },
+    { name: 'value', type: 'uint256' },
+    { name: 'nonce', type: 'uint256' },
+    { name: 'deadline', type: 'uint256' },
+  ],
 }
 
 export interface TariffState {
@@ -139,7 +177,9 @@ export interface TariffState {
   /** Next tariff's effectiveFrom, or 2^64 − 1 while this is the latest tariff. */
   until: bigint
   tariffHash: bigint
-  /** wei per Wh per slot, from the TariffPublished event, checked against tariffHash. */
+  /** What the prices are in: 0 Ether, else a registered token. */
+  assetId: number
+  /** Smallest units of the asset (wei for Ether) per Wh per slot, from the TariffPublished event, checked against tariffHash. */
   prices: bigint[]
   /** Unix seconds: the timestamp of the block that published it (no tariff may price an earlier period). */
   publishedAt: bigint
@@ -366,7 +406,25 @@ function explain(errorName: string, a: Record<string, unknown>): string {
     case 'WrongAmount':
       return `the bill is ${fmt(a.expected)} wei; send exactly that, not ${fmt(a.sent)}`
     case 'NothingToWithdraw':
-      return 'no paid Ether is waiting to be withdrawn'
+      return 'nothing paid in this asset is waiting to be withdrawn'
+    case 'NotAContract':
+      return `${fmt(a.token)} has no code: register the token's contract address`
+    case 'AssetAlreadyRegistered':
+      return `token ${fmt(a.token)} is already asset ${fmt(a.assetId)}`
+    case 'DecimalsMismatch':
+      return `token ${fmt(a.token)} reports ${fmt(a.reported)} decimals, not ${fmt(a.declared)}`
+    case 'UnknownAsset':
+      return `asset ${fmt(a.assetId)} is not a registered token (0 is Ether; tokens are 1 … assetCount)`
+    case 'AreaAssetFixed':
+      return `area ${fmt(a.areaId)} has meters and bills in asset ${fmt(a.assetId)}; its asset can no longer change`
+    case 'AssetMismatch':
+      return `tariff ${fmt(a.tariffId)} is priced in asset ${fmt(a.tariffAsset)}, but the meter's area bills in asset ${fmt(a.meterAsset)}; use a tariff of the area's asset`
+    case 'WrongAsset':
+      return `bill ${fmt(a.billId)} is in asset ${fmt(a.assetId)} (0 is Ether): pay it with ${a.assetId === 0n || a.assetId === 0 ? 'payBill and Ether' : 'payBillWithToken or payBillWithPermit'}`
+    case 'FeeOnTransfer':
+      return `token ${fmt(a.token)} delivered ${fmt(a.received)} of ${fmt(a.expected)}: tokens that take a fee on transfer cannot pay bills`
+    case 'PermitRejected':
+      return `the permit was refused and the ledger's allowance is ${fmt(a.allowance)} of the ${fmt(a.needed)} needed: sign a fresh permit for the bill's total, or approve the ledger first`
     case 'WithdrawFailed':
       return `sending ${fmt(a.amount)} wei to ${fmt(a.to)} failed; the receiver must accept plain Ether`
     case 'InvalidNoticeWindow':
@@ -591,6 +649,73 @@ export async function deployLedger(
   }
 }
 
+/** A 65-byte r ‖ s ‖ v signature split for a contract call. */
+function checkSignature65(name: string, signature: unknown): { r: string; s: string; v: number } {
+  if (typeof signature !== 'string' || !/^0x[0-9a-fA-F]{130}$/.test(signature)) {
+    throw new InvalidInputError(`${name} must be 65 bytes r ‖ s ‖ v as 0x hex`)
+  }
+  let v = Number.parseInt(signature.slice(130, 132), 16)
+  if (v < 27) v += 27
+  return { r: `0x${signature.slice(2, 66)}`, s: `0x${signature.slice(66, 130)}`, v }
+}
+
+/** The token's EIP-712 domain for its permits: its EIP-5267 eip712Domain() where it has one, else name and version "1". */
+export async function permitDomain(
+  token: string,
+  runner: Signer,
+): Promise<{ name: string; version: string; chainId: bigint; verifyingContract: Address }> {
+  const erc20 = new Contract(checkAddress('token', token), ERC20_PERMIT_ABI, runner)
+  try {
+    const d = (await erc20.getFunction('eip712Domain').staticCall()) as [
+      string,
+      string,
+      string,
+      bigint,
+      string,
+    ]
+    return { name: d[1], version: d[2], chainId: d[3], verifyingContract: d[4] as Address }
+  } catch {
+    const network = await runner.provider?.getNetwork()
+    if (network === undefined) throw new LedgerTransactionError('the signer has no provider')
+    return {
+      name: String(await erc20.getFunction('name').staticCall()),
+      version: '1',
+      chainId: network.chainId,
+      verifyingContract: token as Address,
+    }
+  }
+}
+
+/**
+ * The owner's EIP-2612 permit letting `spender` take `value` of `token`, valid for `validFor`
+ * seconds (an hour): a typed-data signature, no transaction.
+ */
+export async function signPermit(
+  owner: Signer,
+  token: string,
+  spender: string,
+  value: bigint,
+  validFor = 3600,
+): Promise<{ deadline: bigint; signature: `0x${string}` }> {
+  const ownerAddress = await owner.getAddress()
+  const erc20 = new Contract(checkAddress('token', token), ERC20_PERMIT_ABI, owner)
+  const [domain, nonce, block] = await Promise.all([
+    permitDomain(token, owner),
+    erc20.getFunction('nonces').staticCall(ownerAddress) as Promise<bigint>,
+    owner.provider?.getBlock('latest'),
+  ])
+  const now = BigInt(block?.timestamp ?? Math.floor(Date.now() / 1000))
+  const deadline = now + BigInt(validFor)
+  const signature = (await owner.signTypedData(domain, PERMIT_TYPES, {
+    owner: ownerAddress,
+    spender: checkAddress('spender', spender),
+    value,
+    nonce,
+    deadline,
+  })) as `0x${string}`
+  return { deadline, signature }
+}
+
 /** Connects to a deployed ledger. `fromBlock` (its deployment block) bounds event queries. */
 export function connectLedger(address: string, runner: Signer, abi: Abi, fromBlock = 0): LedgerClient {
   return new LedgerClient(
@@ -702,6 +827,8 @@ export class LedgerClient {
     effectiveFrom: Numeric
     prices: readonly bigint[]
     tariffHash?: Numeric
+    /** A registered token the prices are in (its smallest units per Wh); omitted or 0: Ether, wei per Wh. */
+    assetId?: number
   }): Promise<{ tariffId: bigint; tariffHash: bigint; receipt: TransactionReceipt }> {
     if (!Array.isArray(tariff?.prices))
       throw new InvalidInputError('prices must be an array of bigint wei per Wh')
@@ -709,13 +836,18 @@ export class LedgerClient {
       tariff.tariffHash === undefined
         ? computeTariffHash(tariff.prices)
         : checkUint('tariffHash', tariff.tariffHash, 256)
-    const receipt = await this.send('publishTariff', [
+    const args = [
       checkUint('effectiveFrom', tariff.effectiveFrom, 64),
       hash,
       tariff.prices.map((p, i) => checkUint(`prices[${i}]`, p, 64)),
-    ])
-    const args = this.eventArgs(receipt, 'TariffPublished')
-    return { tariffId: args.tariffId as bigint, tariffHash: hash, receipt }
+    ]
+    const assetId = tariff.assetId === undefined ? 0n : checkUint('assetId', tariff.assetId, 32)
+    const receipt =
+      assetId === 0n
+        ? await this.send('publishTariff', args)
+        : await this.send('publishTokenTariff', [assetId, ...args])
+    const published = this.eventArgs(receipt, 'TariffPublished')
+    return { tariffId: published.tariffId as bigint, tariffHash: hash, receipt }
   }
 
   async publishNotice(notice: {
@@ -797,6 +929,125 @@ export class LedgerClient {
     return this.send('withdraw', [checkAddress('to', to)])
   }
 
+  /** Registers an ERC-20 token tariffs may be priced in; returns its asset id. */
+  async registerAsset(
+    token: string,
+    decimals: number,
+  ): Promise<{ assetId: number; receipt: TransactionReceipt }> {
+    const receipt = await this.send('registerAsset', [
+      checkAddress('token', token),
+      checkUint('decimals', decimals, 8),
+    ])
+    return { assetId: Number(this.eventArgs(receipt, 'AssetRegistered').assetId), receipt }
+  }
+
+  /** Sets an area's asset (0 Ether); refused once the area has a meter. */
+  async setAreaAsset(areaId: number, assetId: number): Promise<TransactionReceipt> {
+    return this.send('setAreaAsset', [checkUint('areaId', areaId, 32), checkUint('assetId', assetId, 32)])
+  }
+
+  async assetCount(): Promise<number> {
+    return Number(await this.call<bigint>('assetCount', []))
+  }
+
+  /** An asset's token, decimals and symbol (the token's own symbol()); asset 0 is Ether. */
+  async asset(assetId: number): Promise<AssetInfo> {
+    const id = Number(checkUint('assetId', assetId, 32))
+    if (id === 0) return ETHER_ASSET
+    const [token, decimals] = await this.call<[string, bigint]>('asset', [id])
+    let symbol = `asset ${id}`
+    const erc20 = new Contract(token, ERC20_PERMIT_ABI, this.contract.runner)
+    try {
+      symbol = String(await erc20.getFunction('symbol').staticCall())
+    } catch {
+      // symbol() is optional in ERC-20: the asset number is shown instead.
+    }
+    let permit: { name: string; version: string } | null = null
+    try {
+      // EIP-2612 tokens expose DOMAIN_SEPARATOR(); the domain's name and version come from EIP-5267.
+      await erc20.getFunction('DOMAIN_SEPARATOR').staticCall()
+      const domain = await permitDomain(token, this.contract.runner as Signer)
+      permit = { name: domain.name, version: domain.version }
+    } catch {
+      // No permit: a wallet approves the ledger, then pays.
+    }
+    return { assetId: id, token: token as Address, decimals: Number(decimals), symbol, permit }
+  }
+
+  async areaAsset(areaId: number): Promise<{ assetId: number; fixed: boolean }> {
+    const [assetId, fixed] = await this.call<[bigint, boolean]>('areaAsset', [
+      checkUint('areaId', areaId, 32),
+    ])
+    return { assetId: Number(assetId), fixed }
+  }
+
+  async tariffAsset(tariffId: Numeric): Promise<number> {
+    return Number(await this.call<bigint>('tariffAsset', [checkUint('tariffId', tariffId, 256)]))
+  }
+
+  async billAsset(billId: string): Promise<number> {
+    return Number(await this.call<bigint>('billAsset', [checkBytes32('billId', billId)]))
+  }
+
+  async tokenWithdrawable(assetId: number): Promise<bigint> {
+    return this.call<bigint>('tokenWithdrawable', [checkUint('assetId', assetId, 32)])
+  }
+
+  async withdrawToken(assetId: number, to: string): Promise<TransactionReceipt> {
+    return this.send('withdrawToken', [checkUint('assetId', assetId, 32), checkAddress('to', to)])
+  }
+
+  /** Pays a token bill from the sender's tokens; the sender must have approved the ledger (approveToken). */
+  async payBillWithToken(billId: string): Promise<TransactionReceipt> {
+    return this.send('payBillWithToken', [checkBytes32('billId', billId)])
+  }
+
+  /** Approves the ledger to take `amount` of the token from the sender (the approve of approve + pay). */
+  async approveToken(token: string, amount: bigint): Promise<TransactionReceipt> {
+    try {
+      const erc20 = new Contract(checkAddress('token', token), ERC20_PERMIT_ABI, this.contract.runner)
+      const tx = (await erc20
+        .getFunction('approve')
+        .send(this.address, checkUint('amount', amount, 256))) as ContractTransactionResponse
+      const receipt = await tx.wait()
+      if (receipt === null) throw new LedgerTransactionError('approve: the transaction was dropped')
+      return receipt
+    } catch (err) {
+      throw this.decodeError(err)
+    }
+  }
+
+  /**
+   * Pays a token bill with an EIP-2612 permit: the sender's wallet signs the permit (typed data, no
+   * transaction), then one transaction pays. `permit` may be given (signed elsewhere, e.g. in a
+   * browser wallet); otherwise the client's signer signs one for the bill's total.
+   */
+  async payBillWithPermit(
+    billId: string,
+    permit?: { deadline: bigint; signature: string },
+  ): Promise<TransactionReceipt> {
+    const id = checkBytes32('billId', billId)
+    let signed = permit
+    if (signed === undefined) {
+      const signer = this.contract.runner as Signer | null
+      if (signer === null || typeof (signer as Signer).signTypedData !== 'function') {
+        throw new InvalidInputError('payBillWithPermit needs a signer to sign the permit')
+      }
+      const { total } = await this.billStatus(id)
+      const asset = await this.asset(await this.billAsset(id))
+      if (asset.token === undefined) throw new LedgerRevertError('WrongAsset', { billId: id, assetId: 0n })
+      signed = await signPermit(signer, asset.token, this.address, total)
+    }
+    const sig = checkSignature65('permit signature', signed.signature)
+    return this.send('payBillWithPermit', [
+      id,
+      checkUint('deadline', signed.deadline, 256),
+      sig.v,
+      sig.r,
+      sig.s,
+    ])
+  }
+
   async transferOwnership(newOwner: string): Promise<TransactionReceipt> {
     return this.send('transferOwnership', [checkAddress('newOwner', newOwner)])
   }
@@ -814,7 +1065,7 @@ export class LedgerClient {
   }
 
   async meter(meter: string): Promise<MeterState> {
-    const r = await this.call<[string, bigint, boolean, boolean, bigint, bigint]>('meters', [
+    const r = await this.call<[string, bigint, boolean, boolean, bigint, bigint, bigint]>('meters', [
       checkAddress('meter', meter),
     ])
     return {
@@ -825,6 +1076,7 @@ export class LedgerClient {
       active: r[3],
       nextStart: r[4],
       nextCounter: r[5],
+      assetId: Number(r[6]),
     }
   }
 
@@ -848,10 +1100,20 @@ export class LedgerClient {
     return this.call<bigint>('tariffCount', [])
   }
 
+  /** The id of the latest tariff priced in `assetId` (0 Ether), if there is one. */
+  async latestTariff(assetId = 0): Promise<bigint | undefined> {
+    const wanted = Number(checkUint('assetId', assetId, 32))
+    const count = await this.tariffCount()
+    if ((await this.assetCount()) === 0) return wanted === 0 && count > 0n ? count : undefined
+    for (let id = count; id >= 1n; id--) if ((await this.tariffAsset(id)) === wanted) return id
+    return undefined
+  }
+
   /** A tariff with its prices (from its event), refusing prices that do not hash to the stored hash. */
   async tariff(tariffId: Numeric): Promise<TariffState> {
     const id = checkUint('tariffId', tariffId, 256)
     const [effectiveFrom, until, hash] = await this.call<[bigint, bigint, bigint]>('tariff', [id])
+    const assetId = await this.tariffAsset(id)
     const logs = await this.contract.queryFilter(
       this.contract.getEvent('TariffPublished')(id),
       this.fromBlock,
@@ -873,16 +1135,28 @@ export class LedgerClient {
       effectiveFrom,
       until,
       tariffHash: hash,
+      assetId,
       prices,
       publishedAt: BigInt(block.timestamp),
     }
   }
 
-  /** The tariff in force for all of [periodStart, periodEnd), if one is. */
-  async tariffCovering(periodStart: Numeric, periodEnd: Numeric): Promise<TariffState | undefined> {
+  /**
+   * The tariff of `assetId` (0 Ether, the default) in force for all of [periodStart, periodEnd), if one
+   * is. Each asset has its own chain of tariffs; other assets' tariffs are skipped.
+   */
+  async tariffCovering(
+    periodStart: Numeric,
+    periodEnd: Numeric,
+    assetId = 0,
+  ): Promise<TariffState | undefined> {
     const start = checkUint('periodStart', periodStart, 64)
     const end = checkUint('periodEnd', periodEnd, 64)
+    const wanted = Number(checkUint('assetId', assetId, 32))
+    const tokens = (await this.assetCount()) > 0
     for (let id = await this.tariffCount(); id >= 1n; id--) {
+      // A ledger without tokens has one chain: no per-tariff asset look-up (the RPC round trips).
+      if (tokens && (await this.tariffAsset(id)) !== wanted) continue
       const [effectiveFrom, until] = await this.call<[bigint, bigint, bigint]>('tariff', [id])
       if (effectiveFrom <= start) return until >= end ? this.tariff(id) : undefined
     }

@@ -31,6 +31,12 @@ export interface NodeConfig {
     embeddedPort: number
     /** The ledger contract on an external chain (the embedded chain deploys its own). */
     ledger: string | undefined
+    /**
+     * What the embedded dev chain bills this home in: Ether ('eth', the default) or its test
+     * stablecoin ('token', Test USD, paid with an EIP-2612 permit). Fixed for a data directory once
+     * the meter is registered. An external chain bills in whatever the utility set for the area.
+     */
+    asset?: 'eth' | 'token'
   }
   mqtt: {
     /** URL of an external broker (e.g. Mosquitto); absent = run the embedded broker. */
@@ -95,7 +101,7 @@ export interface NodeConfig {
 export const DEFAULT_CONFIG: NodeConfig = {
   dataDir: './data',
   http: { host: '127.0.0.1', port: 8787, listen: undefined, httpsPort: 8443 },
-  chain: { rpcUrl: undefined, embeddedPort: 8545, ledger: undefined },
+  chain: { rpcUrl: undefined, embeddedPort: 8545, ledger: undefined, asset: 'eth' },
   mqtt: { url: undefined, embeddedPort: 1883, tlsPort: undefined },
   meter: { simulated: true, speed: 1440, periodDays: 1, livePeriodSeconds: 60 },
   serial: { port: undefined, baudRate: 9600 },
@@ -209,6 +215,14 @@ const timeZone = (value: unknown, where: string) => {
     throw error
   }
 }
+const billingAsset = (value: unknown, where: string) => {
+  if (value !== 'eth' && value !== 'token') {
+    throw new ConfigError(
+      `${where} must be "eth" (bills in Ether) or "token" (bills in the dev chain's test stablecoin), got ${JSON.stringify(value)}`,
+    )
+  }
+  return value
+}
 const profile = (value: unknown, where: string) => {
   if (value !== 'test' && value !== 'production') {
     throw new ConfigError(`${where} must be "test" or "production", got ${JSON.stringify(value)}`)
@@ -258,6 +272,7 @@ const KEYS: KeySpec[] = [
   { path: 'chain.rpcUrl', env: 'RPC_URL', flag: 'rpc-url', parse: url(['http:', 'https:', 'ws:', 'wss:']) },
   { path: 'chain.embeddedPort', env: 'ZKMETER_CHAIN_PORT', flag: 'chain-port', parse: port },
   { path: 'chain.ledger', env: 'ZKMETER_LEDGER', flag: 'ledger', parse: address },
+  { path: 'chain.asset', env: 'ZKMETER_ASSET', flag: 'asset', parse: billingAsset },
   {
     path: 'mqtt.url',
     env: 'ZKMETER_MQTT_URL',

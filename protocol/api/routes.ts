@@ -13,6 +13,7 @@ import type {
   Anomalies,
   Anomaly,
   Bill,
+  BillAsset,
   BillsDue,
   ChainInfo,
   CommandAnswer,
@@ -170,7 +171,8 @@ export interface RouteTypes {
   bills: {
     query: never
     body: never
-    answer: { bills: Bill[]; due: BillsDue; display: DisplayCurrency | null }
+    /** `asset`: what the bills are in (absent from nodes before token tariffs: Ether). */
+    answer: { bills: Bill[]; due: BillsDue; display: DisplayCurrency | null; asset?: BillAsset }
   }
   bill: { query: never; body: never; answer: { bill: Bill } }
   payBill: { query: never; body: never; answer: { txHash: string; bill: Bill } }

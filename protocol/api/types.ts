@@ -58,8 +58,10 @@ export interface PaymentReceipt {
   periodStart: number
   periodEnd: number
   energyWh: number
-  /** Wei, decimal: the amount paid (the bill's total). */
+  /** Smallest units of `asset` (wei for Ether), decimal: the amount paid (the bill's total). */
   amount: string
+  /** What it was paid in; absent in answers of nodes from before token tariffs (Ether). */
+  asset?: BillAsset
   tariffId: string | null
   commitment: string
   cidDigest: string
@@ -69,6 +71,19 @@ export interface PaymentReceipt {
   blockNumber: number | null
   /** Unix seconds: the paying block's timestamp. */
   paidAt: number | null
+}
+
+/**
+ * What a home's bills are priced and paid in: Ether (assetId 0, 18 decimals) or the ERC-20 token
+ * its area bills in (docs/contracts.md, "Token tariffs"). Amounts in `total`, `due.total` and a
+ * payment's `amount` are integers in the asset's smallest unit (wei for Ether).
+ */
+export interface BillAsset {
+  assetId: number
+  symbol: string
+  decimals: number
+  /** The token contract; null for Ether. */
+  token: string | null
 }
 
 /** GET /api/bills's `due`: the bills on the ledger not paid yet that owe something (protocol/money.ts). */
@@ -86,8 +101,10 @@ export interface Bill {
   periodStart: number
   periodEnd: number
   energyWh: number
-  /** Wei, decimal; null until proved. */
+  /** Smallest units of `asset` (wei for Ether), decimal; null until proved. */
   total: string | null
+  /** What the bill is in; absent in answers of nodes from before token tariffs (Ether). */
+  asset?: BillAsset
   status: BillStatus
   commitment: string
   manifestCid: string
@@ -484,6 +501,16 @@ export interface ChainInfo {
   ledger: string
   payBillAbi: string
   nativeCurrency: { name: string; symbol: string; decimals: number }
+  /** What this home's bills are in (absent: Ether, a node from before token tariffs). */
+  asset?: BillAsset
+  /** For a token asset: the ledger's token pay functions (EIP-2612 permit, or approve + pay). */
+  payBillWithPermitAbi?: string
+  payBillWithTokenAbi?: string
+  /**
+   * The token's EIP-712 domain name and version for its EIP-2612 permits; null for a token without
+   * permit (the wallet approves the ledger, then pays: two transactions).
+   */
+  tokenPermit?: { name: string; version: string } | null
   /** The trusted setup the ledger verifies bills under (node/src/setup/ledger-setup.ts). */
   trustedSetup?: TrustedSetupStatus
 }

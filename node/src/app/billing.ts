@@ -34,6 +34,8 @@ export async function startBilling(options: {
   pairingKey: Uint8Array
   /** The resident's minimum billing period in days (config billing.minPeriodDays; 0 = none). */
   minPeriodDays?: number
+  /** The asset this home's bills are in (its area's; 0 Ether): the tariffs of that asset price them. */
+  assetId?: number
   lifecycle: Lifecycle
   log: Logger
 }): Promise<Billing> {
@@ -42,7 +44,7 @@ export async function startBilling(options: {
   await warnAboutLedgerPolicy(options)
   const biller = createBiller({
     store: bills,
-    chain: ledgerBillingChain(options.ledger),
+    chain: ledgerBillingChain(options.ledger, options.assetId ?? 0),
     prover,
     inputs: periodInputs({
       ingestor: options.ingestor,
@@ -147,6 +149,8 @@ export async function trackTariffPrices(options: {
   ledger: LedgerClient
   biller: Biller
   intervalSeconds: number
+  /** The home's asset: the prices are those of its latest tariff (smallest units per Wh). */
+  assetId?: number
   lifecycle: Lifecycle
 }): Promise<(time: number) => bigint> {
   const { ledger, intervalSeconds } = options
@@ -154,7 +158,8 @@ export async function trackTariffPrices(options: {
   let tariffCount: bigint | undefined
   const refreshPrices = async () => {
     const count = await ledger.tariffCount()
-    if (count > 0n) prices = (await ledger.tariff(count)).prices
+    const latest = await ledger.latestTariff(options.assetId ?? 0)
+    if (latest !== undefined) prices = (await ledger.tariff(latest)).prices
     if (tariffCount !== undefined && count !== tariffCount) options.biller.wake()
     tariffCount = count
   }

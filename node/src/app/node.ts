@@ -92,7 +92,7 @@ export async function startHouseholdNode(
     const clockState = simulatedKey
       ? await simulatedStart(config.dataDir, config.meter.speed, meterStateFile, simulatedKey)
       : undefined
-    const { registered, firstPeriodStart } = await provisionMeter({
+    const { registered, firstPeriodStart, asset } = await provisionMeter({
       dataDir: config.dataDir,
       ledger,
       utility: utility ? ledger.connect(utility) : undefined,
@@ -100,6 +100,11 @@ export async function startHouseholdNode(
       slots: prover.slots,
       intervalSeconds,
       clockStart: clockState?.start,
+      dev: {
+        asset: config.chain.asset ?? 'eth',
+        household: wallet.address.toLowerCase() as `0x${string}`,
+        areaId: DEV_AREA_ID,
+      },
     })
 
     // Every broker client logs in (docs/broker.md): the node's and the virtual meter's own logins.
@@ -141,12 +146,19 @@ export async function startHouseholdNode(
       circuit,
       pairingKey: identity.meter.pairingKey,
       minPeriodDays: config.billing.minPeriodDays,
+      assetId: asset.assetId,
       lifecycle,
       log: root.child({ source: 'billing' }),
     })
     // Filled from the vault only after the ingestor's start has flushed its journal (app/history.ts).
     const history = openHistory({ ingestor, vault, intervalSeconds })
-    const priceAt = await trackTariffPrices({ ledger, biller, intervalSeconds, lifecycle })
+    const priceAt = await trackTariffPrices({
+      ledger,
+      biller,
+      intervalSeconds,
+      assetId: asset.assetId,
+      lifecycle,
+    })
     const { automation, rules } = await startAutomation({
       dataDir: config.dataDir,
       mqttUrl,
@@ -236,6 +248,7 @@ export async function startHouseholdNode(
       bills,
       biller,
       displayCurrency: await openDisplayCurrency(config.dataDir, log),
+      asset,
       grants: openGrantStore(config.dataDir),
       history,
       automation,

@@ -8,10 +8,11 @@ import type { LedgerClient } from '../../../contracts/ts/ledger.ts'
 import { LedgerRevertError } from '../../../contracts/ts/ledger.ts'
 import type { BillingChain } from './biller.ts'
 
-export function ledgerBillingChain(ledger: LedgerClient): BillingChain {
+/** `assetId`: the asset the meter's area bills in (0 Ether); only that asset's tariffs price its bills. */
+export function ledgerBillingChain(ledger: LedgerClient, assetId = 0): BillingChain {
   return {
     async findTariff(periodStart, periodEnd) {
-      const tariff = await ledger.tariffCovering(periodStart, periodEnd)
+      const tariff = await ledger.tariffCovering(periodStart, periodEnd, assetId)
       if (!tariff) return undefined
       return {
         tariffId: tariff.tariffId,

@@ -3,13 +3,16 @@
  * the bill's public figures) as the API lists them, and the same as a CSV for the resident's own
  * books, with the display-currency equivalent at the rate the resident set (and when).
  */
-import type { PaymentReceipt } from '#protocol/api/types.ts'
-import { type DisplayCurrency, displayDecimal, weiToEthDecimal } from '#protocol/money.ts'
+import type { BillAsset, PaymentReceipt } from '#protocol/api/types.ts'
+import { type DisplayCurrency, displayDecimal, unitsToDecimal, weiToEthDecimal } from '#protocol/money.ts'
 import { toCsv } from './csv.ts'
 import type { BillRecord } from './store.ts'
 
-/** Paid bills as receipts, oldest period first (bills without a recorded payment are left out). */
-export function paymentsOf(bills: readonly BillRecord[]): PaymentReceipt[] {
+/**
+ * Paid bills as receipts, oldest period first (bills without a recorded payment are left out), each
+ * with the asset it was paid in (the home's: one asset per meter). No asset: Ether.
+ */
+export function paymentsOf(bills: readonly BillRecord[], asset?: BillAsset): PaymentReceipt[] {
   return bills
     .filter((b) => b.status === 'paid' && b.chainBillId !== undefined && b.paidTx !== undefined)
     .sort((a, b) => a.periodStart - b.periodStart)
@@ -20,6 +23,7 @@ export function paymentsOf(bills: readonly BillRecord[]): PaymentReceipt[] {
       periodEnd: b.periodEnd,
       energyWh: b.energyWh,
       amount: b.paidAmount ?? b.total ?? '0',
+      ...(asset === undefined ? {} : { asset }),
       tariffId: b.tariffId ?? null,
       commitment: b.commitment,
       cidDigest: b.cidDigest,
@@ -51,31 +55,41 @@ export const PAYMENTS_CSV_HEADER = [
   'paid_at_utc',
   'commitment',
   'tariff_id',
+  'asset',
+  'amount',
 ] as const
 
-/** The payments as CSV (RFC 4180, CSV-injection safe: csv.ts). */
+/**
+ * The payments as CSV (RFC 4180, CSV-injection safe: csv.ts). `asset` and `amount` (a decimal in
+ * that asset) are on every row; the wei, ETH and display-currency columns only on Ether payments
+ * (the display rate is per ETH).
+ */
 export function paymentsCsv(payments: readonly PaymentReceipt[], display: DisplayCurrency | null): string {
   return toCsv(
     PAYMENTS_CSV_HEADER,
     payments.map((p) => {
-      const wei = BigInt(p.amount)
+      const units = BigInt(p.amount)
+      const ether = p.asset === undefined || p.asset.assetId === 0
+      const shown = ether ? display : null
       return [
         p.billId,
         iso(p.periodStart),
         iso(p.periodEnd),
         (p.energyWh / 1000).toFixed(3),
-        p.amount,
-        weiToEthDecimal(wei),
-        display?.currency ?? '',
-        display ? displayDecimal(wei, display) : '',
-        display?.rate ?? '',
-        display?.setAt ?? '',
+        ether ? p.amount : '',
+        ether ? weiToEthDecimal(units) : '',
+        shown?.currency ?? '',
+        shown ? displayDecimal(units, shown) : '',
+        shown?.rate ?? '',
+        shown?.setAt ?? '',
         p.payer,
         p.txHash,
         p.blockNumber,
         iso(p.paidAt),
         p.commitment,
         p.tariffId,
+        p.asset?.symbol ?? 'ETH',
+        ether ? weiToEthDecimal(units) : unitsToDecimal(units, p.asset?.decimals ?? 18),
       ]
     }),
   )

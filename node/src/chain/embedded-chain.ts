@@ -9,12 +9,27 @@ import { type ChildProcess, fork } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { type AbstractProvider, BrowserProvider, Network, Wallet } from 'ethers'
+import {
+  type AbstractProvider,
+  BrowserProvider,
+  Contract,
+  ContractFactory,
+  type InterfaceAbi,
+  Network,
+  Wallet,
+} from 'ethers'
 import { tariffHash } from '#protocol/commitment.ts'
 import { ZkMeterError } from '#protocol/errors.ts'
 import { devAccount, serveJsonRpc, startDevChain } from '../../../contracts/ts/chain.ts'
-import { compileLedger } from '../../../contracts/ts/compile.ts'
-import { connectLedger, deployLedger, type LedgerClient } from '../../../contracts/ts/ledger.ts'
+import { compileLedger, type LedgerArtifacts } from '../../../contracts/ts/compile.ts'
+import {
+  type AssetInfo,
+  connectLedger,
+  deployLedger,
+  ERC20_PERMIT_ABI,
+  ETHER_ASSET,
+  type LedgerClient,
+} from '../../../contracts/ts/ledger.ts'
 import { DEV_UTILITY_ACCOUNT } from '../identity/identity.ts'
 import { writeJsonAtomic } from '../storage/json-file.ts'
 import type { DevChainMessage } from './dev-chain-message.ts'
@@ -215,13 +230,14 @@ export async function ensureLedger(options: {
         `the ledger recorded in ${file} has no code on the chain: the chain journal is missing or from another data directory`,
       )
     }
-    return {
-      ledger: connectLedger(deployment.ledger, utility, artifacts.ledger.abi, deployment.fromBlock),
-      utility,
-      deployedNow: false,
-    }
+    const ledger = connectLedger(deployment.ledger, utility, artifacts.ledger.abi, deployment.fromBlock)
+    // A data directory from before token tariffs gets its test stablecoin now.
+    await ensureDevToken(ledger, utility, artifacts)
+    return { ledger, utility, deployedNow: false }
   }
-  const ledger = await deployLedger(utility, await compileLedger(options.profile), options.limits)
+  const artifacts = await compileLedger(options.profile)
+  const ledger = await deployLedger(utility, artifacts, options.limits)
+  await ensureDevToken(ledger, utility, artifacts)
   await writeJsonAtomic(file, {
     version: 1,
     chainId: options.chainId.toString(),
@@ -248,21 +264,95 @@ export function demoPrices(slots = 96): bigint[] {
   })
 }
 
+/** The dev chain's test stablecoin is its first (and only) registered asset. */
+export const DEV_TOKEN_ASSET_ID = 1
+/** What the dev wallet is given once: 10,000 Test USD (6 decimals). */
+export const DEV_TOKEN_GRANT = 10_000n * 10n ** 6n
+
 /**
- * On the dev chain the node plays the utility too: publish the demo tariff once, ahead of the chain's
- * clock as every tariff must be. The dev chain's clock starts in 2020 (contracts/ts/chain.ts
- * DEV_GENESIS_TIME), so the tariff is in force before any period the virtual meter closes.
+ * The embedded chain's test stablecoin: "Test USD (zkmeter dev)", 6 decimals, EIP-2612 permit
+ * (contracts/src/TestStablecoin.sol), deployed by the dev utility (its minter) and registered as
+ * asset 1, once per chain. Deployed whatever `--asset` says: a later start with `--asset token`
+ * on a fresh data directory finds it; it costs two transactions on a simulated chain.
  */
-export async function ensureDevTariff(ledger: LedgerClient, slots: number): Promise<void> {
-  if ((await ledger.tariffCount()) === 0n) {
-    const prices = demoPrices(slots)
+export async function ensureDevToken(
+  ledger: LedgerClient,
+  utility: Wallet,
+  artifacts: LedgerArtifacts,
+): Promise<void> {
+  if ((await ledger.assetCount()) > 0) return
+  const factory = new ContractFactory(
+    artifacts.testStablecoin.abi as InterfaceAbi,
+    artifacts.testStablecoin.bytecode,
+    utility,
+  )
+  const token = await factory.deploy()
+  await token.waitForDeployment()
+  await ledger.connect(utility).registerAsset(await token.getAddress(), 6)
+}
+
+/** Mints the dev wallet its Test USD once (while it holds none), so `--asset token` bills can be paid. */
+export async function fundDevWallet(utility: LedgerClient, household: string): Promise<void> {
+  const { token } = await utility.asset(DEV_TOKEN_ASSET_ID)
+  if (token === undefined) return
+  const runner = utility.contract.runner
+  const erc20 = new Contract(
+    token,
+    [...ERC20_PERMIT_ABI, 'function mint(address to, uint256 amount)'],
+    runner,
+  )
+  if (((await erc20.getFunction('balanceOf').staticCall(household)) as bigint) > 0n) return
+  await (await erc20.getFunction('mint').send(household, DEV_TOKEN_GRANT)).wait()
+}
+
+/**
+ * The demo curve in Test USD units (6 decimals) per Wh: 0.15 a kWh at night, 0.25 by day, 0.30 in the
+ * morning shoulder, 0.45 at the evening peak. The same shape and rules as demoPrices.
+ */
+export function demoTokenPrices(slots = 96): bigint[] {
+  return Array.from({ length: slots }, (_, s) => {
+    const hour = (s * 24) / slots
+    if (hour < 6) return 150n
+    if (hour >= 17 && hour < 21) return 450n
+    if (hour >= 7 && hour < 10) return 300n
+    return 250n
+  })
+}
+
+/** Whether a tariff of `assetId` has been published (dev chains hold a handful of tariffs). */
+async function hasTariffIn(ledger: LedgerClient, assetId: number): Promise<boolean> {
+  const count = await ledger.tariffCount()
+  if (assetId === 0 && (await ledger.assetCount()) === 0) return count > 0n
+  for (let id = count; id >= 1n; id--) if ((await ledger.tariffAsset(id)) === assetId) return true
+  return false
+}
+
+/** The asset a home on the dev chain bills in, for `--asset eth|token`. */
+export async function devAsset(ledger: LedgerClient, asset: 'eth' | 'token'): Promise<AssetInfo> {
+  return asset === 'token' ? ledger.asset(DEV_TOKEN_ASSET_ID) : ETHER_ASSET
+}
+
+/**
+ * On the dev chain the node plays the utility too: publish the demo tariff once (in Ether, or in
+ * the test stablecoin for `assetId` 1), ahead of the chain's clock as every tariff must be. The dev
+ * chain's clock starts in 2020 (contracts/ts/chain.ts DEV_GENESIS_TIME), so the tariff is in force
+ * before any period the virtual meter closes.
+ */
+export async function ensureDevTariff(ledger: LedgerClient, slots: number, assetId = 0): Promise<void> {
+  if (!(await hasTariffIn(ledger, assetId))) {
+    const prices = assetId === 0 ? demoPrices(slots) : demoTokenPrices(slots)
     const latest = await ledger.contract.runner?.provider?.getBlock('latest')
     const { tariffNotice } = await ledger.policy()
     const interval = 86_400n / BigInt(slots)
     // A minute's margin: the publishing block comes a little after the latest one.
     const earliest = BigInt(latest?.timestamp ?? 0) + tariffNotice + 60n
     const effectiveFrom = ((earliest + interval - 1n) / interval) * interval
-    await ledger.publishTariff({ effectiveFrom, prices, tariffHash: tariffHash(prices) })
+    await ledger.publishTariff({
+      effectiveFrom,
+      prices,
+      tariffHash: tariffHash(prices),
+      ...(assetId === 0 ? {} : { assetId }),
+    })
   }
 }
 

@@ -4,3 +4,8 @@ import { ZkMeterError } from '#protocol/errors.ts'
 export class ExternalChainConfigError extends ZkMeterError {
   override name = 'ExternalChainConfigError'
 }
+
+/** `--asset` asks the dev chain for another asset than this data directory's meter is billed in. */
+export class AssetConfigError extends ZkMeterError {
+  override name = 'AssetConfigError'
+}

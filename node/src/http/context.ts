@@ -8,6 +8,7 @@
 import type { AbstractProvider, Signer, Wallet } from 'ethers'
 import type { Aggregates, PrivacySpendView, TrustedSetupStatus } from '#protocol/api/types.ts'
 import type {
+  AssetInfo,
   BillRecord as LedgerBillRecord,
   LedgerClient,
   Notice as LedgerNotice,
@@ -44,6 +45,8 @@ export interface HouseholdContext {
   ledger: LedgerClient
   /** The household account (submits bills; pays them on the dev chain). */
   wallet: Wallet
+  /** What the home's bills are in: its area's asset on the ledger (Ether or a token). */
+  asset: AssetInfo
   /** The utility account: only on the embedded dev chain, where this node plays the utility. */
   utility: Wallet | undefined
   provider: AbstractProvider
@@ -89,6 +92,8 @@ export interface SentTransaction {
 export interface RoutesLedger {
   readonly address: string
   payBill(billId: string, amount?: bigint): Promise<SentTransaction>
+  /** Pays a token bill with an EIP-2612 permit the sender signs (the dev wallet). */
+  payBillWithPermit(billId: string): Promise<SentTransaction>
   notices(): Promise<LedgerNotice[]>
   meter(meter: string): Promise<MeterState>
   tariffCount(): Promise<bigint>
@@ -143,6 +148,8 @@ export interface RoutesContext {
   }
   vault: Pick<Vault, 'grant'>
   bills: Pick<BillStore, 'list' | 'get'>
+  /** What the home's bills are in (its area's asset on the ledger); absent: Ether. */
+  asset?: AssetInfo
   displayCurrency: Pick<DisplayCurrencyStore, 'get' | 'set'>
   biller: Pick<Biller, 'markPaid' | 'retry'>
   grants: GrantStore

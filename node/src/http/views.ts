@@ -4,12 +4,29 @@
  * change without breaking the UI.
  */
 
-import type { Alarm as AlarmView, Bill as BillView } from '#protocol/api/types.ts'
+import type { Alarm as AlarmView, BillAsset, Bill as BillView } from '#protocol/api/types.ts'
 import type { Alarm } from '../automation/alarms.ts'
 import { alarmHolds, blipWords } from '../automation/interlocks.ts'
 import type { BillRecord } from '../billing/store.ts'
 
-export function billView(bill: BillRecord): BillView {
+/** Ether, as bills were before token tariffs (and still are by default). */
+export const ETHER_BILL_ASSET: BillAsset = { assetId: 0, symbol: 'ETH', decimals: 18, token: null }
+
+/** The API's shape of an asset (contracts/ts/ledger.ts AssetInfo). */
+export function assetView(
+  asset: { assetId: number; symbol: string; decimals: number; token?: string } | undefined,
+): BillAsset {
+  if (asset === undefined) return ETHER_BILL_ASSET
+  return {
+    assetId: asset.assetId,
+    symbol: asset.symbol,
+    decimals: asset.decimals,
+    token: asset.token ?? null,
+  }
+}
+
+/** `asset`: what the home's bills are in (one asset per meter: its area's, fixed on the ledger). */
+export function billView(bill: BillRecord, asset: BillAsset = ETHER_BILL_ASSET): BillView {
   const f = bill.failure
   return {
     id: bill.id,
@@ -17,6 +34,7 @@ export function billView(bill: BillRecord): BillView {
     periodEnd: bill.periodEnd,
     energyWh: bill.energyWh,
     total: bill.total ?? null,
+    asset,
     status: bill.status,
     commitment: bill.commitment,
     manifestCid: bill.manifestCid,

@@ -6,42 +6,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { csvCell, toCsv } from '../../src/billing/csv.ts'
 import { PAYMENTS_CSV_HEADER, paymentsCsv } from '../../src/billing/payments.ts'
-
-/** A strict RFC 4180 reader (quoted fields, doubled quotes, CRLF rows) for the round trip. */
-function readCsv(text: string): string[][] {
-  const rows: string[][] = []
-  let row: string[] = []
-  let cell = ''
-  let i = 0
-  let quoted = false
-  while (i < text.length) {
-    const c = text[i]!
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        cell += '"'
-        i += 2
-        continue
-      }
-      if (c === '"') quoted = false
-      else cell += c
-      i++
-      continue
-    }
-    if (c === '"' && cell === '') quoted = true
-    else if (c === ',') {
-      row.push(cell)
-      cell = ''
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(cell)
-      rows.push(row)
-      row = []
-      cell = ''
-      i++
-    } else cell += c
-    i++
-  }
-  return rows
-}
+import { readCsv } from './csv-read.ts'
 
 const FORMULA = /^[=+\-@\t\r]/
 const text = fc.oneof(

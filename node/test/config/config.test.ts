@@ -55,6 +55,15 @@ describe('node configuration', () => {
     expect(() => load(['--meter-live-period', '0'])).toThrow(ConfigError)
   })
 
+  it('what the dev chain bills in: Ether by default, --asset token for the test stablecoin, nothing else', () => {
+    const load = (args: string[], env: Record<string, string> = {}) =>
+      loadConfig({ flags: parseFlags(['--data-dir', dir, ...args]).flags, env })
+    expect(load([]).chain.asset).toBe('eth')
+    expect(load(['--asset', 'token']).chain.asset).toBe('token')
+    expect(load([], { ZKMETER_ASSET: 'token' }).chain.asset).toBe('token')
+    expect(() => load(['--asset', 'usdc'])).toThrow(/option --asset must be "eth".*or "token"/)
+  })
+
   it('an external RPC_URL turns dev conveniences off unless asked for', () => {
     const config = loadConfig({
       flags: new Map([['data-dir', dir]]),

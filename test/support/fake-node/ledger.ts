@@ -29,6 +29,7 @@ export function fakeLedger(state: FakeNodeState): RoutesLedger {
   return {
     address: CHAIN.ledger,
     payBill: async () => tx('77'),
+    payBillWithPermit: async () => tx('78'),
     notices: async () =>
       state.notices.flatMap((n) =>
         n.via === 'chain'
@@ -52,6 +53,7 @@ export function fakeLedger(state: FakeNodeState): RoutesLedger {
       active: true,
       nextStart: BigInt(NOW - (NOW % DAY)),
       nextCounter: 1_234_000n,
+      assetId: 0,
     }),
     tariffCount: async () => BigInt(state.tariffs.length),
     async tariff(tariffId) {
@@ -62,6 +64,7 @@ export function fakeLedger(state: FakeNodeState): RoutesLedger {
         effectiveFrom: BigInt(t.effectiveFrom),
         until: BigInt(t.until),
         tariffHash: BigInt(t.tariffHash),
+        assetId: 0,
         prices: t.prices.map(BigInt),
         publishedAt: 0n,
       }

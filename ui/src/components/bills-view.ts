@@ -1,12 +1,12 @@
 import { css, html, LitElement } from 'lit'
 import { ROUTES } from '#protocol/api/routes.ts'
-import { isDue, isNothingToPay, NOTHING_TO_PAY_BELOW_WEI, totalDue } from '#protocol/money.ts'
+import { isDue, isNothingToPay, nothingToPayBelow, totalDue } from '#protocol/money.ts'
 import { api, errorText } from '../lib/api.ts'
 import { type BillFilter, filterBills, yearsOf } from '../lib/bill-filter.ts'
 import {
+  formatAmount,
   formatDisplay,
   formatEnergy,
-  formatEth,
   formatPeriod,
   formatRateSet,
   formatTime,
@@ -14,7 +14,7 @@ import {
 } from '../lib/format.ts'
 import { SessionController } from '../lib/session.ts'
 import { StreamResource } from '../lib/stream-resource.ts'
-import type { Bill, BillsDue, DisplayCurrency, PaymentReceipt, Status } from '../lib/types.ts'
+import type { Bill, BillAsset, BillsDue, DisplayCurrency, PaymentReceipt, Status } from '../lib/types.ts'
 import {
   type ChainInfo,
   checkBalance,
@@ -23,6 +23,7 @@ import {
   payInTurn,
   type Receipt,
   sendPayment,
+  sendTokenPayment,
   waitForReceipt,
 } from '../lib/wallet.ts'
 import { type Load, renderLoad } from './load-state.ts'
@@ -65,6 +66,8 @@ interface BillsAnswer {
   bills: Bill[]
   due: BillsDue
   display: DisplayCurrency | null
+  /** What the bills are in (null from a node before token tariffs: Ether). */
+  asset: BillAsset | null
 }
 
 /** The due figures after a bill event, by the node's own rule (protocol/money.ts). */
@@ -170,7 +173,12 @@ export class BillsView extends LitElement {
     // An offline copy kept by an older build (pwa/policy.ts OFFLINE_API) may lack due and display.
     fetch: async () => {
       const answer = await api.bills()
-      return { bills: answer.bills, due: answer.due ?? dueOf(answer.bills), display: answer.display ?? null }
+      return {
+        bills: answer.bills,
+        due: answer.due ?? dueOf(answer.bills),
+        display: answer.display ?? null,
+        asset: answer.asset ?? null,
+      }
     },
     apply: {
       bill: (answer, bill) => {
@@ -217,6 +225,15 @@ export class BillsView extends LitElement {
     return this.#bills.value?.display ?? null
   }
 
+  /** What the home's bills are in (Ether when the node does not say). */
+  get asset(): BillAsset | null {
+    return this.#bills.value?.asset ?? null
+  }
+
+  #assetOf(bill: Bill): BillAsset | null {
+    return bill.asset ?? this.asset
+  }
+
   get status(): Status | undefined {
     return this.#status.value
   }
@@ -256,10 +273,14 @@ export class BillsView extends LitElement {
   async #walletPay(bill: Bill, wallet: ConnectedWallet, chain: ChainInfo): Promise<string> {
     const { provider } = wallet.wallet
     this.#setPayment(bill.id, { step: 'Confirm the payment in your wallet…' })
-    const txHash = await sendPayment(provider, chain, wallet.account, {
-      chainBillId: bill.chainBillId as string,
-      total: bill.total as string,
-    })
+    const request = { chainBillId: bill.chainBillId as string, total: bill.total as string }
+    // A token bill: a permit signature and one transaction, or approve + pay (lib/wallet.ts).
+    const txHash =
+      chain.asset && chain.asset.assetId !== 0
+        ? await sendTokenPayment(provider, chain, wallet.account, request, (step) =>
+            this.#setPayment(bill.id, { step }),
+          )
+        : await sendPayment(provider, chain, wallet.account, request)
     this.#setPayment(bill.id, { step: 'Waiting for the transaction to be mined…', txHash })
     const receipt = await waitForReceipt(provider, txHash)
     this.#setPayment(bill.id, { step: 'Paid: the ledger recorded your payment.', txHash, receipt })
@@ -321,12 +342,14 @@ export class BillsView extends LitElement {
         const chain = this.#chain
         await ensureChain(wallet.wallet.provider, chain)
         const total = bills.reduce((sum, b) => sum + BigInt(b.total as string), 0n)
-        await checkBalance(
-          wallet.wallet.provider,
-          wallet.account,
-          total,
-          `the ${bills.length} selected bills`,
-        )
+        // Ether bills: the balance for all of them first. Token bills are checked one by one.
+        if (!chain.asset || chain.asset.assetId === 0)
+          await checkBalance(
+            wallet.wallet.provider,
+            wallet.account,
+            total,
+            `the ${bills.length} selected bills`,
+          )
         payOne = async (bill) => {
           try {
             return await this.#walletPay(bill, wallet, chain)
@@ -441,12 +464,14 @@ export class BillsView extends LitElement {
   /** Why a verified bill has no Pay button: zero, or too small to be worth its gas. */
   #nothingToPay(bill: Bill) {
     const wei = BigInt(bill.total ?? '0')
+    const asset = this.#assetOf(bill)
+    const ether = !asset || asset.assetId === 0
     return html`<p class="ok" data-nothing-to-pay>
       <strong>Nothing to pay.</strong>
       ${
         wei === 0n
-          ? 'This bill is 0 ETH.'
-          : `This bill is ${wei.toLocaleString('en-US')} wei, less than ${formatEth(NOTHING_TO_PAY_BELOW_WEI)}: paying it would cost far more in gas than it settles.`
+          ? `This bill is ${formatAmount(0n, asset)}.`
+          : `This bill is ${ether ? `${wei.toLocaleString('en-US')} wei` : formatAmount(wei, asset, asset.decimals)}, less than ${formatAmount(nothingToPayBelow(asset ?? undefined), asset)}: paying it would cost far more in gas than it settles.`
       }
       It stays on the ledger as it is.
     </p>`
@@ -470,7 +495,7 @@ export class BillsView extends LitElement {
             ? html`<dd class="small muted" data-chain-clock>the chain's own clock, behind this meter's (a development chain)</dd>`
             : ''
         }
-        <dt>Amount</dt><dd data-receipt-amount>${formatEth(r.amount)}${this.#equiv(r.amount)}</dd>
+        <dt>Amount</dt><dd data-receipt-amount>${formatAmount(r.amount, r.asset ?? this.asset)}${this.#equiv(r.amount)}</dd>
         <dt>Period</dt><dd>${period}</dd>
         <dt>Energy</dt><dd>${formatEnergy(r.energyWh)}</dd>
         <dt>Tariff</dt><dd>${r.tariffId ?? '—'}</dd>
@@ -504,7 +529,7 @@ export class BillsView extends LitElement {
         }
         <span class="badge ${bill.status}" data-status=${nothing ? 'nothing-to-pay' : bill.status}>${nothing ? 'nothing to pay' : (STATUS_TEXT[bill.status] ?? bill.status)}</span>
       </header>
-      <div class="total"><span>${bill.total === null ? 'total pending proof' : formatEth(bill.total)}</span>${this.#equiv(bill.total)} ${bill.total === null ? '' : PUBLIC}</div>
+      <div class="total"><span>${bill.total === null ? 'total pending proof' : formatAmount(bill.total, this.#assetOf(bill))}</span>${this.#equiv(bill.total)} ${bill.total === null ? '' : PUBLIC}</div>
       <dl>
         <dt>Period ${PUBLIC}</dt><dd>${formatPeriod(bill.periodStart, bill.periodEnd)}</dd>
         <dt>Energy ${PUBLIC}</dt><dd>${formatEnergy(bill.energyWh)}</dd>
@@ -522,13 +547,13 @@ export class BillsView extends LitElement {
         payable
           ? html`<div class="row">
               <button @click=${() => this.#payWithWallet(bill)} ?disabled=${!this.wallet || busy || this.#session.readOnly}
-                aria-label="Pay ${formatEth(bill.total!)} with ${this.wallet ? this.wallet.wallet.info.name : 'a browser wallet'}">
-                Pay ${formatEth(bill.total!)}
+                aria-label="Pay ${formatAmount(bill.total!, this.#assetOf(bill))} with ${this.wallet ? this.wallet.wallet.info.name : 'a browser wallet'}">
+                Pay ${formatAmount(bill.total!, this.#assetOf(bill))}
               </button>
               ${
                 devWallet
                   ? html`<button class="secondary" @click=${() => this.#payWithDevWallet(bill)} ?disabled=${busy || this.#session.readOnly}
-                      aria-label="Pay with dev wallet: ${formatEth(bill.total!)} from the built-in dev wallet">Pay with dev wallet</button>`
+                      aria-label="Pay with dev wallet: ${formatAmount(bill.total!, this.#assetOf(bill))} from the built-in dev wallet">Pay with dev wallet</button>`
                   : ''
               }
             </div>
@@ -554,10 +579,10 @@ export class BillsView extends LitElement {
     const csv = ROUTES.paymentsCsv
     return html`<section class="card" aria-labelledby="due-h" data-due>
       <h3 id="due-h">Total due</h3>
-      <p class="total"><span data-total-due>${formatEth(due.total)}</span>${this.#equiv(due.total)}</p>
+      <p class="total"><span data-total-due>${formatAmount(due.total, this.asset)}</span>${this.#equiv(due.total)}</p>
       <p class="small" data-due-count>
         ${due.count === 0 ? 'Nothing to pay: no bill on the ledger is waiting for payment.' : `${due.count} unpaid bill${due.count === 1 ? '' : 's'} on the ledger.`}
-        ${due.nothingToPay > 0 ? `${due.nothingToPay} bill${due.nothingToPay === 1 ? ' has' : 's have'} nothing to pay (0 ETH or less than ${formatEth(NOTHING_TO_PAY_BELOW_WEI)}).` : ''}
+        ${due.nothingToPay > 0 ? `${due.nothingToPay} bill${due.nothingToPay === 1 ? ' has' : 's have'} nothing to pay (${formatAmount(0n, this.asset)} or less than ${formatAmount(nothingToPayBelow(this.asset ?? undefined), this.asset)}).` : ''}
       </p>
       ${
         display
@@ -615,7 +640,7 @@ export class BillsView extends LitElement {
     const running = this.#batchRunning()
     const readOnly = this.#session.readOnly
     const devWallet = this.status?.chain.devWallet === true
-    const amount = `${formatEth(total)}${this.display ? `, ≈ ${formatDisplay(total, this.display)}` : ''}`
+    const amount = `${formatAmount(total, this.asset)}${this.display ? `, ≈ ${formatDisplay(total, this.display)}` : ''}`
     const n = selected.length
     const label = `Pay ${n} selected (${amount})`
     const done = batch?.outcomes.filter((o) => o.state === 'paid').length ?? 0
@@ -656,7 +681,7 @@ export class BillsView extends LitElement {
               <ol class="outcomes small" aria-label="Payment of the selected bills">
                 ${batch.outcomes.map(
                   (o) => html`<li data-outcome=${o.state}>
-                    ${formatPeriod(o.item.periodStart, o.item.periodEnd)}, ${formatEth(o.item.total)}: <strong>${OUTCOME_TEXT[o.state]}</strong>
+                    ${formatPeriod(o.item.periodStart, o.item.periodEnd)}, ${formatAmount(o.item.total, this.#assetOf(o.item))}: <strong>${OUTCOME_TEXT[o.state]}</strong>
                     ${o.txHash ? html` · <span class="mono" title=${o.txHash}>${shorten(o.txHash)}</span>` : ''}
                     ${o.message ? html` · ${o.message}` : ''}
                   </li>`,

@@ -39,3 +39,40 @@ export function bytes32(value: string): string {
 export function encodePayBill(billId: string): `0x${string}` {
   return `${selector(PAY_BILL_SIGNATURE)}${bytes32(billId)}`
 }
+
+/** A uint256 argument word (64 hex digits, no 0x). */
+export function uintWord(value: bigint): string {
+  if (value < 0n || value >= 1n << 256n) throw new Error(`not a uint256: ${value}`)
+  return value.toString(16).padStart(64, '0')
+}
+
+/** An address argument word (64 hex digits, no 0x). */
+export function addressWord(address: string): string {
+  if (!/^0x[0-9a-fA-F]{40}$/.test(address)) throw new Error(`not an address: ${address}`)
+  return address.slice(2).toLowerCase().padStart(64, '0')
+}
+
+/** Calldata of the ledger's `payBillWithToken(billId)` (approve + pay). */
+export function encodePayBillWithToken(billId: string): `0x${string}` {
+  return `${selector('payBillWithToken(bytes32)')}${bytes32(billId)}`
+}
+
+/** Calldata of `payBillWithPermit(billId, deadline, v, r, s)`: the permit's signature split. */
+export function encodePayBillWithPermit(billId: string, deadline: bigint, signature: string): `0x${string}` {
+  if (!/^0x[0-9a-fA-F]{130}$/.test(signature)) throw new Error('the permit signature must be 65 bytes')
+  let v = Number.parseInt(signature.slice(130, 132), 16)
+  if (v < 27) v += 27
+  const r = signature.slice(2, 66).toLowerCase()
+  const s = signature.slice(66, 130).toLowerCase()
+  return `${selector('payBillWithPermit(bytes32,uint256,uint8,bytes32,bytes32)')}${bytes32(billId)}${uintWord(deadline)}${uintWord(BigInt(v))}${r}${s}`
+}
+
+/** Calldata of ERC-20 `approve(spender, amount)`. */
+export function encodeApprove(spender: string, amount: bigint): `0x${string}` {
+  return `${selector('approve(address,uint256)')}${addressWord(spender)}${uintWord(amount)}`
+}
+
+/** Calldata of a view taking one or two addresses: `balanceOf(a)`, `nonces(a)`, `allowance(a,b)`. */
+export function encodeAddressCall(signature: string, ...addresses: string[]): `0x${string}` {
+  return `${selector(signature)}${addresses.map(addressWord).join('')}`
+}

@@ -36,6 +36,28 @@ export function formatEth(
   return `${frac ? `${wholeText}.${frac}` : wholeText} ${symbol}`
 }
 
+/**
+ * Formats an amount in a bill's asset: Ether as formatEth, a token in its own decimals and symbol
+ * ("12.34 tUSD", at most `maxDecimals` decimals, rounded half up). No asset: Ether.
+ */
+export function formatAmount(
+  value: string | bigint | null | undefined,
+  asset?: { assetId: number; symbol: string; decimals: number } | null,
+  maxDecimals = 6,
+): string {
+  if (!asset || asset.assetId === 0) return formatEth(value, maxDecimals)
+  if (value === null || value === undefined || (typeof value === 'string' && !/^\d+$/.test(value))) return '—'
+  const units = parseWei(value)
+  const shown = Math.min(maxDecimals, asset.decimals)
+  const unit = 10n ** BigInt(asset.decimals - shown)
+  const rounded = unit === 1n ? units : (units + unit / 2n) / unit
+  if (rounded === 0n && units > 0n) return `< 0.${'0'.repeat(shown - 1)}1 ${asset.symbol}`
+  const scale = 10n ** BigInt(shown)
+  const whole = (rounded / scale).toLocaleString('en-US')
+  const frac = (rounded % scale).toString().padStart(shown, '0').replace(/0+$/, '')
+  return `${frac ? `${whole}.${frac}` : whole} ${asset.symbol}`
+}
+
 /** Parses a decimal ETH amount typed by a person ("0.5") into wei. */
 export function parseEth(text: string): bigint {
   const match = /^\s*(\d+)(?:\.(\d{0,18}))?\s*$/.exec(text)

@@ -9,6 +9,7 @@ export type {
   Aggregates,
   Alarm,
   Bill,
+  BillAsset,
   BillFailure,
   BillStatus,
   BillsDue,

@@ -5,9 +5,15 @@
  * resident what happened and what to do.
  */
 import type { ChainInfo } from '#protocol/api/types.ts'
-import { encodePayBill } from './abi.ts'
+import {
+  encodeAddressCall,
+  encodeApprove,
+  encodePayBill,
+  encodePayBillWithPermit,
+  encodePayBillWithToken,
+} from './abi.ts'
 import type { Eip1193Provider } from './eip6963.ts'
-import { formatEth, toHexQuantity } from './format.ts'
+import { formatAmount, formatEth, toHexQuantity } from './format.ts'
 
 /** What a wallet needs to pay a bill: the contract's GET /api/chain answer. */
 export type { ChainInfo }
@@ -190,6 +196,146 @@ export async function sendPayment(
   }
   const tx = { from, to: chain.ledger, data: encodePayBill(bill.chainBillId), value: toHexQuantity(value) }
   return call<string>(provider, 'eth_sendTransaction', [tx], 'the payment')
+}
+
+/** A uint256 answer of eth_call (0x + 64 hex), as bigint. */
+async function callUint(provider: Eip1193Provider, to: string, data: string, what: string): Promise<bigint> {
+  const answer = await call<string>(provider, 'eth_call', [{ to, data }, 'latest'], what)
+  if (typeof answer !== 'string' || !/^0x[0-9a-fA-F]{1,64}$/.test(answer)) {
+    throw new PaymentError(
+      'wallet',
+      `The chain answered ${what} with ${JSON.stringify(answer)}, not a number.`,
+    )
+  }
+  return BigInt(answer)
+}
+
+/** Wallet answers meaning "I cannot sign typed data" (not "the resident declined"). */
+function signingUnsupported(error: unknown): boolean {
+  const { code, message = '' } = rpcError(error)
+  return (
+    code === 4200 ||
+    code === -32601 ||
+    /not (supported|implemented)|unsupported|does not exist/i.test(message)
+  )
+}
+
+/**
+ * Pays a token bill (GET /api/chain `asset` is a token). With a token that has EIP-2612 permits
+ * (`tokenPermit`), the wallet signs the permit for the bill's total as typed data
+ * (eth_signTypedData_v4, no transaction) and one transaction pays: `payBillWithPermit`. Without
+ * permits, or a wallet that cannot sign typed data, it approves the ledger (unless the allowance is
+ * there already) and pays with `payBillWithToken`. The token balance is checked first, so "not
+ * enough" is said before any prompt. `onStep` tells the resident which confirmation comes next.
+ */
+export async function sendTokenPayment(
+  provider: Eip1193Provider,
+  chain: ChainInfo,
+  from: string,
+  bill: PayRequest,
+  onStep: (step: string) => void = () => {},
+): Promise<string> {
+  const asset = chain.asset
+  const token = asset?.token
+  if (!asset || !token) throw new PaymentError('wallet', 'This bill is in Ether; pay it with payBill.')
+  const total = BigInt(bill.total)
+  const balance = await callUint(
+    provider,
+    token,
+    encodeAddressCall('balanceOf(address)', from),
+    'your token balance',
+  )
+  if (balance < total) {
+    throw new PaymentError(
+      'insufficient-funds',
+      `Your account ${from} holds ${formatAmount(balance, asset)}, less than the bill's ${formatAmount(total, asset)}. Add ${asset.symbol} or choose another account.`,
+    )
+  }
+  if (chain.tokenPermit) {
+    const nonce = await callUint(
+      provider,
+      token,
+      encodeAddressCall('nonces(address)', from),
+      'your permit nonce',
+    )
+    const block = await call<{ timestamp: string } | null>(
+      provider,
+      'eth_getBlockByNumber',
+      ['latest', false],
+      'reading the latest block',
+    )
+    // An hour from the chain's own clock (the dev chain's runs years behind the wall clock).
+    const deadline = BigInt(block?.timestamp ?? Math.floor(Date.now() / 1000)) + 3600n
+    const typedData = {
+      types: {
+        EIP712Domain: [
+          { name: 'name', type: 'string' },
+          { name: 'version', type: 'string' },
+          { name: 'chainId', type: 'uint256' },
+          { name: 'verifyingContract', type: 'address' },
+        ],
+        Permit: [
+          { name: 'owner', type: 'address' },
+          { name: 'spender', type: 'address' },
+          { name: 'value', type: 'uint256' },
+          { name: 'nonce', type: 'uint256' },
+          { name: 'deadline', type: 'uint256' },
+        ],
+      },
+      primaryType: 'Permit',
+      domain: {
+        name: chain.tokenPermit.name,
+        version: chain.tokenPermit.version,
+        chainId: Number(chain.chainId),
+        verifyingContract: token,
+      },
+      message: {
+        owner: from,
+        spender: chain.ledger,
+        value: total.toString(),
+        nonce: nonce.toString(),
+        deadline: deadline.toString(),
+      },
+    }
+    onStep(`Sign the permit for ${formatAmount(total, asset)} in your wallet (a signature, no transaction)…`)
+    let signature: string | undefined
+    try {
+      signature = (await provider.request({
+        method: 'eth_signTypedData_v4',
+        params: [from, JSON.stringify(typedData)],
+      })) as string
+    } catch (error) {
+      if (!signingUnsupported(error)) throw classifyWalletError(error, 'the permit')
+    }
+    if (signature !== undefined) {
+      onStep('Confirm the payment in your wallet…')
+      const data = encodePayBillWithPermit(bill.chainBillId, deadline, signature)
+      return call<string>(provider, 'eth_sendTransaction', [{ from, to: chain.ledger, data }], 'the payment')
+    }
+  }
+  const allowance = await callUint(
+    provider,
+    token,
+    encodeAddressCall('allowance(address,address)', from, chain.ledger),
+    'the ledger allowance',
+  )
+  if (allowance < total) {
+    onStep(`Approve the ledger to take ${formatAmount(total, asset)} in your wallet…`)
+    const approveTx = await call<string>(
+      provider,
+      'eth_sendTransaction',
+      [{ from, to: token, data: encodeApprove(chain.ledger, total) }],
+      'the approval',
+    )
+    await waitForReceipt(provider, approveTx)
+  }
+  onStep('Confirm the payment in your wallet…')
+  return call<string>(
+    provider,
+    'eth_sendTransaction',
+    [{ from, to: chain.ledger, data: encodePayBillWithToken(bill.chainBillId) }],
+    'the payment',
+  )
 }
 
 export interface WaitOptions {

@@ -1,4 +1,8 @@
-/** The household's bills: list, one, pay (dev chain only), and the resident's retry of a failed one. */
+/**
+ * The household's bills: list, one, pay (dev chain only: Ether, or a token bill with an EIP-2612
+ * permit the dev wallet signs), and the resident's retry of a failed one. Amounts are in the home's
+ * asset (`asset` in each answer).
+ */
 
 import type { RouteHandlers } from '#protocol/api/routes.ts'
 import { isNothingToPay, totalDue } from '#protocol/money.ts'
@@ -6,11 +10,11 @@ import { BillNotFailedError } from '../../billing/failures.ts'
 import type { BillRecord, BillStore } from '../../billing/store.ts'
 import type { RoutesContext } from '../context.ts'
 import { HttpError, NotFoundError } from '../errors.ts'
-import { billView } from '../views.ts'
+import { assetView, billView } from '../views.ts'
 
 export type BillsContext = Pick<
   RoutesContext,
-  'bills' | 'biller' | 'ledger' | 'wallet' | 'utility' | 'config' | 'displayCurrency'
+  'bills' | 'biller' | 'ledger' | 'wallet' | 'utility' | 'config' | 'displayCurrency' | 'asset'
 >
 
 /** The bill with this id, or a 404 (the privacy routes' grants name bills too). */
@@ -23,9 +27,11 @@ export function findBill(bills: Pick<BillStore, 'get'>, id: string): BillRecord 
 export function billRoutes(
   ctx: BillsContext,
 ): Pick<RouteHandlers, 'bills' | 'bill' | 'payBill' | 'retryBill'> {
+  const asset = assetView(ctx.asset)
+  const view = (bill: BillRecord) => billView(bill, asset)
   return {
     bills: () => {
-      const bills = ctx.bills.list().map(billView)
+      const bills = ctx.bills.list().map(view)
       const due = totalDue(bills)
       return {
         bills,
@@ -34,11 +40,13 @@ export function billRoutes(
           count: due.count,
           nothingToPay: bills.filter(isNothingToPay).length,
         },
-        display: ctx.displayCurrency.get(),
+        // The display currency converts Ether only: a token bill is shown in its own money.
+        display: asset.assetId === 0 ? ctx.displayCurrency.get() : null,
+        asset,
       }
     },
     bill: ({ params }) => ({
-      bill: billView(findBill(ctx.bills, params.id)),
+      bill: view(findBill(ctx.bills, params.id)),
     }),
     payBill: async ({ params }) => {
       if (!ctx.config.dev || ctx.utility === undefined) {
@@ -54,19 +62,23 @@ export function billRoutes(
           `bill ${bill.id} is ${bill.status}: only a verified, unpaid bill can be paid`,
         )
       }
-      const receipt = await ctx.ledger.payBill(bill.chainBillId, BigInt(bill.total))
+      // A token bill: the dev wallet signs a permit for the total (no approve transaction).
+      const receipt =
+        asset.assetId === 0
+          ? await ctx.ledger.payBill(bill.chainBillId, BigInt(bill.total))
+          : await ctx.ledger.payBillWithPermit(bill.chainBillId)
       const paid = await ctx.biller.markPaid(
         bill.chainBillId,
         receipt.hash as `0x${string}`,
         ctx.wallet.address as `0x${string}`,
       )
-      return { txHash: receipt.hash, bill: billView(paid ?? bill) }
+      return { txHash: receipt.hash, bill: view(paid ?? bill) }
     },
     // The resident's retry of a failed bill: 404 unknown, 409 not failed (in progress, waiting or done).
     retryBill: async ({ params }) => {
       const bill = findBill(ctx.bills, params.id)
       try {
-        return { bill: billView(await ctx.biller.retry(bill.id)) }
+        return { bill: view(await ctx.biller.retry(bill.id)) }
       } catch (error) {
         if (error instanceof BillNotFailedError) {
           throw new HttpError(409, error.message, { status: error.details.status })

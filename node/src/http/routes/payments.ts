@@ -6,8 +6,9 @@ import type { RouteHandlers } from '#protocol/api/routes.ts'
 import { paymentsCsv, paymentsOf } from '../../billing/payments.ts'
 import type { RoutesContext } from '../context.ts'
 import { jsonObject } from '../params.ts'
+import { assetView } from '../views.ts'
 
-export type PaymentsContext = Pick<RoutesContext, 'bills' | 'displayCurrency'>
+export type PaymentsContext = Pick<RoutesContext, 'bills' | 'displayCurrency' | 'asset'>
 
 export function paymentRoutes(
   ctx: PaymentsContext,
@@ -15,9 +16,12 @@ export function paymentRoutes(
   RouteHandlers,
   'payments' | 'paymentsCsv' | 'displayCurrency' | 'setDisplayCurrency' | 'clearDisplayCurrency'
 > {
+  const asset = assetView(ctx.asset)
+  // The display currency converts Ether only.
+  const display = () => (asset.assetId === 0 ? ctx.displayCurrency.get() : null)
   return {
-    payments: () => ({ payments: paymentsOf(ctx.bills.list()), display: ctx.displayCurrency.get() }),
-    paymentsCsv: () => paymentsCsv(paymentsOf(ctx.bills.list()), ctx.displayCurrency.get()),
+    payments: () => ({ payments: paymentsOf(ctx.bills.list(), asset), display: display() }),
+    paymentsCsv: () => paymentsCsv(paymentsOf(ctx.bills.list(), asset), display()),
     displayCurrency: () => ({ display: ctx.displayCurrency.get() }),
     // MoneyInputError (400) names what is wrong with the code or the rate; nothing is saved then.
     setDisplayCurrency: async ({ json }) => {

@@ -5,9 +5,11 @@ import type { ChainHealth as ChainHealthView, MeshSummary } from '#protocol/api/
 import { meterTopicName } from '#protocol/topics.ts'
 import type { ChainHealth } from '../../chain/resilient-provider.ts'
 import type { RoutesContext } from '../context.ts'
+import { assetView } from '../views.ts'
 
 export type StatusContext = Pick<
   RoutesContext,
+  | 'asset'
   | 'config'
   | 'identity'
   | 'history'
@@ -94,6 +96,17 @@ export function statusRoutes(ctx: StatusContext): Pick<RouteHandlers, 'status' |
       ledger: ctx.ledger.address,
       payBillAbi: 'function payBill(bytes32 billId) payable',
       nativeCurrency: { name: 'Ether', symbol: 'ETH', decimals: 18 },
+      asset: assetView(ctx.asset),
+      // A token bill is paid with one of these (docs/contracts.md "Token tariffs"); the browser
+      // signs the token's EIP-2612 permit as typed data, or approves the ledger first.
+      ...(ctx.asset !== undefined && ctx.asset.assetId !== 0
+        ? {
+            payBillWithPermitAbi:
+              'function payBillWithPermit(bytes32 billId, uint256 deadline, uint8 v, bytes32 r, bytes32 s)',
+            payBillWithTokenAbi: 'function payBillWithToken(bytes32 billId)',
+            tokenPermit: ctx.asset.permit ?? null,
+          }
+        : {}),
       ...(ctx.trustedSetup === undefined ? {} : { trustedSetup: ctx.trustedSetup }),
     }),
   }
