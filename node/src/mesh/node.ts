@@ -28,6 +28,7 @@ import { createAdmission } from './node/admission.ts'
 import { createAnnouncer } from './node/announcer.ts'
 import { createBanList } from './node/bans.ts'
 import { createDirectReveals } from './node/direct-reveals.ts'
+import { createDirectShares } from './node/direct-shares.ts'
 import {
   createPublisher,
   createValidator,
@@ -105,11 +106,25 @@ export async function createMeshNode(options: MeshNodeOptions) {
     receive: (message, from) => aggregation.receiveReveal(message, from),
     timeoutMs: 5000,
   })
+  // Shares go to the connected homes directly when this home is connected to every member it knows;
+  // otherwise (and if a write fails) on the gossip topic (node/direct-shares.ts, aggregation.md §6).
+  const directShares = createDirectShares({
+    libp2p,
+    log,
+    maxMessageBytes,
+    limit,
+    pacer,
+    receive: (message, from) => aggregation.receiveShare(message, from),
+    admitted: (peer) => admission.admitted(peer),
+    memberPeers: () => membership.list().map((m) => m.peerId),
+    timeoutMs: 5000,
+  })
   const aggregation = createAggregation(ctx, membership, x25519.privateKey, options.aggregation, {
     async send(message, _audience, replyTo) {
       if (message.type === 'reveal' && replyTo !== undefined && replyTo !== peerId) {
         if (await directReveals.send(replyTo, message)) return
       }
+      if (message.type === 'share' && isRunning() && (await directShares.send(message))) return
       await ctx.publish('aggregate', message)
     },
   })
@@ -140,6 +155,7 @@ export async function createMeshNode(options: MeshNodeOptions) {
   admission.install()
   const announcer = createAnnouncer({
     pubsub,
+    area: options.area,
     membership,
     announceIntervalMs: options.announceIntervalMs ?? 10_000,
     isRunning,
@@ -149,6 +165,7 @@ export async function createMeshNode(options: MeshNodeOptions) {
     // The admission protocol is served from the first connection on.
     await admission.start()
     await directReveals.install()
+    await directShares.install()
     await libp2p.start()
     subscribeTopics(pubsub, options.area, validate)
     peers.listen()
@@ -161,6 +178,7 @@ export async function createMeshNode(options: MeshNodeOptions) {
 
   async function stop() {
     pacer.stop()
+    directShares.stop()
     admission.stop()
     peers.stop()
     announcer.stop()
@@ -198,6 +216,8 @@ export async function createMeshNode(options: MeshNodeOptions) {
     admitted: admission.admitted,
     /** Counts of validator verdicts since start (for tests, benches and health pages). */
     stats,
+    /** Shares that came in on direct streams, and streams closed for a bad one (node/direct-shares.ts). */
+    directShareStats: directShares.stats,
     get running() {
       return isRunning()
     },
