@@ -170,6 +170,9 @@ function createHost() {
             ...(SETUP_MS > 0 ? { admission: { graceMs: SETUP_MS } } : {}),
             // Exact shares: the bench checks every total to the Wh (the noise costs nothing measurable).
             aggregation: { privacy: false },
+            // Home 0 aggregates: members send it their shares directly even where it is not their
+            // masking-graph neighbour (areas above 49 homes).
+            collector: home.index === 0,
             // Announced explicitly once the topology is built; periodic re-announcement is for churn.
             announceIntervalMs: 120_000,
             // A bench of this size bursts well above a home's normal rate.
@@ -635,6 +638,10 @@ async function measure(n: number, gossipD: number, procs: number, suffix: string
       )
     }
     if (procs === 1) console.log(`  rss per home ${mesh.rssPerNodeMb.toFixed(1)} MB`)
+  } catch (error) {
+    // Said before the homes stop: rounds still in flight then fail with "not started", which would hide it.
+    console.error(`mesh of ${n} homes failed:`, error)
+    throw error
   } finally {
     const escaped = await Promise.all(mesh.hosts.map((h) => h.call({ cmd: 'stop' }).catch(() => 0)))
     // A child's count is its own; this process's count is read once at the end.

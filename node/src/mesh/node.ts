@@ -106,8 +106,9 @@ export async function createMeshNode(options: MeshNodeOptions) {
     receive: (message, from) => aggregation.receiveReveal(message, from),
     timeoutMs: 5000,
   })
-  // Shares go to the connected homes directly when this home is connected to every member it knows;
-  // otherwise (and if a write fails) on the gossip topic (node/direct-shares.ts, aggregation.md §6).
+  // Shares go directly to the masking-graph neighbours and the aggregators when this home is connected
+  // to every neighbour; otherwise (and if a write fails) on the gossip topic (node/direct-shares.ts,
+  // aggregation.md §6).
   const directShares = createDirectShares({
     libp2p,
     log,
@@ -116,15 +117,17 @@ export async function createMeshNode(options: MeshNodeOptions) {
     pacer,
     receive: (message, from) => aggregation.receiveShare(message, from),
     admitted: (peer) => admission.admitted(peer),
-    memberPeers: () => membership.list().map((m) => m.peerId),
+    peerOfMeter: (meter) => membership.get(meter)?.peerId,
+    observers: () => admission.observers(),
+    collector: options.collector === true,
     timeoutMs: 5000,
   })
   const aggregation = createAggregation(ctx, membership, x25519.privateKey, options.aggregation, {
-    async send(message, _audience, replyTo) {
+    async send(message, audience, replyTo) {
       if (message.type === 'reveal' && replyTo !== undefined && replyTo !== peerId) {
         if (await directReveals.send(replyTo, message)) return
       }
-      if (message.type === 'share' && isRunning() && (await directShares.send(message))) return
+      if (message.type === 'share' && isRunning() && (await directShares.send(message, audience))) return
       await ctx.publish('aggregate', message)
     },
   })
@@ -170,6 +173,7 @@ export async function createMeshNode(options: MeshNodeOptions) {
     subscribeTopics(pubsub, options.area, validate)
     peers.listen()
     announcer.listen()
+    directShares.listen(options.redialIntervalMs ?? 5000)
     markRunning()
     await peers.dialStatic()
     await announcer.announce()
@@ -218,6 +222,8 @@ export async function createMeshNode(options: MeshNodeOptions) {
     stats,
     /** Shares that came in on direct streams, and streams closed for a bad one (node/direct-shares.ts). */
     directShareStats: directShares.stats,
+    /** Peers that asked this node for its shares (collectors, node/direct-shares.ts). */
+    shareCollectors: directShares.collectors,
     get running() {
       return isRunning()
     },

@@ -17,7 +17,7 @@ import { createLibp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { scaledBudget } from '../../../test/support/load.ts'
 import { encodeMeshMessage, type ShareMessage } from '../../src/mesh/codec.ts'
-import { SHARE_PROTOCOL } from '../../src/mesh/node/direct-shares.ts'
+import { COLLECT_PROTOCOL, SHARE_PROTOCOL } from '../../src/mesh/node/direct-shares.ts'
 import type { MeshNode } from '../../src/mesh/node.ts'
 import type { Address } from '../../src/mesh/signing.ts'
 import { AREA, type Cluster, startCluster, until } from './fixture.ts'
@@ -40,7 +40,8 @@ function share(meter: string | undefined, t: number, value = '12345'): ShareMess
 describe('shares on direct streams', () => {
   let cluster: Cluster
   beforeAll(async () => {
-    cluster = await startCluster(4, { admission: { graceMs: 1500 } })
+    // Node 0 collects rounds: it asks the others for their shares on a collect stream.
+    cluster = await startCluster(4, (i) => ({ admission: { graceMs: 1500 }, collector: i === 0 }))
   })
   afterAll(async () => {
     await cluster.stop()
@@ -139,6 +140,43 @@ describe('shares on direct streams', () => {
     expect(aggregator.directShareStats.refused).toBe(refused + 1)
   })
 
+  it('a collector has a standing request at every member; data on a collect stream is refused', async () => {
+    const [collector, member, other] = cluster.nodes as [MeshNode, MeshNode, MeshNode]
+    await until(
+      () => cluster.nodes.slice(1).every((n) => n.shareCollectors().includes(collector.peerId)),
+      scaledBudget(10_000),
+      'every member to hold the collector’s request',
+    )
+    expect(collector.shareCollectors()).toEqual([])
+    // A member that writes on its collect stream is refused, and is no collector.
+    const refused = other.directShareStats.refused
+    const stream = await member.libp2p.dialProtocol(other.libp2p.peerId, COLLECT_PROTOCOL)
+    await until(() => other.shareCollectors().includes(member.peerId), scaledBudget(5000), 'the request')
+    await lpStream(stream).write(new TextEncoder().encode('{}'))
+    await until(() => closed(stream), scaledBudget(5000), 'the member to close the collect stream')
+    expect(other.directShareStats.refused).toBe(refused + 1)
+    expect(other.shareCollectors()).not.toContain(member.peerId)
+  })
+
+  it('a home not connected to every neighbour gossips its share (it still reaches them)', async () => {
+    const [a, , , d] = cluster.nodes as [MeshNode, MeshNode, MeshNode, MeshNode]
+    const t = round(5)
+    await Promise.all(a.libp2p.getConnections(d.libp2p.peerId).map((c) => c.close()))
+    await until(
+      () => d.libp2p.getConnections(a.libp2p.peerId).length === 0,
+      scaledBudget(5000),
+      'no a–d link',
+    )
+    const seen: string[] = []
+    const off = a.aggregation.on('share', (e) => void seen.push(e.meter))
+    const direct = a.directShareStats.received
+    await d.aggregation.contribute(t, 5)
+    await until(() => seen.includes(d.meter as string), scaledBudget(10_000), 'd’s share at a, over gossip')
+    off()
+    expect(a.directShareStats.received).toBe(direct)
+    await a.dial(d.multiaddrs()[0] as string)
+  })
+
   it('a stranger’s share stream never reaches the handler', async () => {
     const member = cluster.nodes[0] as MeshNode
     const host: Libp2p = await createLibp2p({
@@ -170,6 +208,23 @@ describe('shares on direct streams', () => {
       )
       expect(member.directShareStats.received).toBe(received)
       expect(member.directShareStats.refused).toBe(refused)
+      // Nor does its request for shares.
+      const ask = await host
+        .dialProtocol(multiaddr(member.multiaddrs()[0] as string), COLLECT_PROTOCOL)
+        .catch(() => undefined)
+      await until(
+        () =>
+          ask === undefined ||
+          (cluster.logs[0]?.entries ?? []).some(
+            (e) =>
+              e.msg === 'refused a stream from a peer that is not admitted' &&
+              e.peer === host.peerId.toString() &&
+              e.protocol === COLLECT_PROTOCOL,
+          ),
+        scaledBudget(10_000),
+        'the member to refuse the stranger’s collect stream',
+      )
+      expect(member.shareCollectors()).not.toContain(host.peerId.toString())
     } finally {
       await host.stop()
     }

@@ -25,10 +25,19 @@ import type { Logger } from '../../log/logger.ts'
 import { encodeMeshMessage, parseMeshMessage, type ShareMessage } from '../codec.ts'
 import type { Verdict } from '../context.ts'
 import { InvalidMeshMessageError } from '../errors.ts'
+import type { Address } from '../signing.ts'
 import type { MeshHost } from './host.ts'
 import type { Pacer } from './pacing.ts'
 
 export const SHARE_PROTOCOL = '/zkmeter/agg-share/1.0.0'
+/**
+ * An aggregator's standing request for shares: a node that collects rounds (`collector: true`) keeps
+ * one such stream open to every member it is connected to, carrying nothing; while it is open the
+ * member sends that node its shares. Without it a member sends a share only to its masking-graph
+ * neighbours (aggregation.md §2a) and the utility's ticket observers, and in an area of more than 49
+ * homes an aggregating member is not every home's neighbour.
+ */
+export const COLLECT_PROTOCOL = '/zkmeter/agg-collect/1.0.0'
 
 /** Counts of what came in on share streams (tests, benches, health pages). */
 export interface DirectShareStats {
@@ -50,8 +59,12 @@ export function createDirectShares(deps: {
   receive(message: ShareMessage, from: string): Verdict
   /** Whether a peer is admitted (a member, or the utility's observer): shares go to no one else. */
   admitted(peerId: string): boolean
-  /** The peer ids of the members this node knows (itself included). */
-  memberPeers(): string[]
+  /** The peer id of a member, by meter; undefined for a meter this node does not know. */
+  peerOfMeter(meter: Address): string | undefined
+  /** Observers admitted by the utility's ticket (admission.ts): aggregators by definition. */
+  observers(): string[]
+  /** Whether this node collects rounds and asks connected members for their shares (COLLECT_PROTOCOL). */
+  collector: boolean
   /** The longest one write may take before the share is gossiped instead. */
   timeoutMs: number
 }) {
@@ -59,6 +72,49 @@ export function createDirectShares(deps: {
   const stats: DirectShareStats = { received: 0, refused: 0 }
   /** Open outbound streams, one per peer; writes on one are chained so frames never interleave. */
   const outbound = new Map<string, { stream: Stream; lp: Lp; tail: Promise<unknown> }>()
+  /** Peers that asked for this node's shares: their open COLLECT_PROTOCOL stream. */
+  const collectors = new Map<string, Stream>()
+  /** This node's own requests, one per peer (when it is a collector). */
+  const asking = new Map<string, Stream | 'opening'>()
+  let askTimer: ReturnType<typeof setInterval> | undefined
+
+  /** A peer asks for our shares for as long as its stream stays open; it may send nothing on it. */
+  function handleCollect(stream: Stream, connection: Connection) {
+    const from = connection.remotePeer.toString()
+    collectors.get(from)?.abort(new Error('replaced by a newer collect stream'))
+    collectors.set(from, stream)
+    stream.addEventListener('close', () => {
+      if (collectors.get(from) === stream) collectors.delete(from)
+    })
+    stream.addEventListener('message', () => {
+      collectors.delete(from)
+      refuse(stream, from, 'data on a collect stream')
+    })
+  }
+
+  /** Opens a collect stream on every connection to a member that has none (collectors only). */
+  function ask() {
+    if (!deps.collector) return
+    for (const c of libp2p.getConnections()) {
+      const key = c.remotePeer.toString()
+      const open = asking.get(key)
+      if (c.status !== 'open' || open === 'opening' || (open !== undefined && open.status === 'open'))
+        continue
+      asking.set(key, 'opening')
+      // The admission gate holds the stream until the peer is admitted, or refuses it.
+      libp2p
+        .dialProtocol(c.remotePeer, COLLECT_PROTOCOL, { signal: AbortSignal.timeout(deps.timeoutMs * 2) })
+        .then(
+          (stream) => {
+            asking.set(key, stream)
+            stream.addEventListener('close', () => {
+              if (asking.get(key) === stream) asking.delete(key)
+            })
+          },
+          () => asking.delete(key),
+        )
+    }
+  }
 
   function refuse(stream: Stream, from: string, why: string, error?: unknown) {
     stats.refused++
@@ -134,26 +190,51 @@ export function createDirectShares(deps: {
     stats,
     async install() {
       await libp2p.handle(SHARE_PROTOCOL, handle, { maxInboundStreams: 4 })
+      await libp2p.handle(COLLECT_PROTOCOL, handleCollect, { maxInboundStreams: 2 })
+    },
+    /** A collector asks every member it connects to for its shares (and re-asks every `everyMs`). */
+    listen(everyMs: number) {
+      if (!deps.collector) return
+      libp2p.addEventListener('connection:open', ask)
+      askTimer = setInterval(ask, everyMs)
+      ask()
     },
     /**
-     * Sends the share to every connected, admitted peer, if this node has a connection to every member
-     * it knows. False when it has not, or a write failed: the caller then gossips it (a peer that also
-     * got it directly ignores the second copy).
+     * Sends the share to its masking-graph neighbours (`audience`), to the peers that asked for shares
+     * and to the utility's observers, if this node has a connection to every neighbour. False when it
+     * has not, or a write failed: the caller then gossips it (a peer that also got it directly ignores
+     * the second copy).
      */
-    async send(share: ShareMessage): Promise<boolean> {
+    async send(share: ShareMessage, audience: readonly Address[]): Promise<boolean> {
       const self = libp2p.peerId.toString()
       const connected = new Map<string, PeerId>()
       for (const c of libp2p.getConnections()) {
         const id = c.remotePeer.toString()
         if (c.status === 'open' && deps.admitted(id)) connected.set(id, c.remotePeer)
       }
-      if (deps.memberPeers().some((p) => p !== self && !connected.has(p))) return false
+      const targets = new Set<string>()
+      for (const meter of audience) {
+        const peer = deps.peerOfMeter(meter)
+        if (peer === undefined || !connected.has(peer)) return false
+        targets.add(peer)
+      }
+      for (const peer of [...collectors.keys(), ...deps.observers()])
+        if (connected.has(peer)) targets.add(peer)
+      targets.delete(self)
       await deps.pacer.take()
       const bytes = encodeMeshMessage(share)
-      const sent = await Promise.all([...connected.values()].map((peer) => write(peer, bytes)))
+      const sent = await Promise.all([...targets].map((peer) => write(connected.get(peer) as PeerId, bytes)))
       return sent.every(Boolean)
     },
+    /** Peers that asked for this node's shares (tests). */
+    collectors: (): string[] => [...collectors.keys()],
     stop() {
+      clearInterval(askTimer)
+      libp2p.removeEventListener('connection:open', ask)
+      for (const stream of [...collectors.values(), ...asking.values()])
+        if (stream !== 'opening') stream.abort(new Error('the mesh node stopped'))
+      collectors.clear()
+      asking.clear()
       for (const { stream } of outbound.values()) stream.abort(new Error('the mesh node stopped'))
       outbound.clear()
     },
