@@ -46,6 +46,12 @@ export interface DirectShareStats {
 }
 
 type Lp = ReturnType<typeof lpStream>
+interface Channel {
+  stream: Stream
+  lp: Lp
+  /** The last write queued on the stream: the next one waits for it. */
+  tail: Promise<unknown>
+}
 const writable = (s: Stream) => s.status === 'open' && s.writeStatus === 'writable'
 
 export function createDirectShares(deps: {
@@ -71,7 +77,7 @@ export function createDirectShares(deps: {
   const { libp2p, log, maxMessageBytes } = deps
   const stats: DirectShareStats = { received: 0, refused: 0 }
   /** Open outbound streams, one per peer; writes on one are chained so frames never interleave. */
-  const outbound = new Map<string, { stream: Stream; lp: Lp; tail: Promise<unknown> }>()
+  const outbound = new Map<string, Promise<Channel>>()
   /** Peers that asked for this node's shares: their open COLLECT_PROTOCOL stream. */
   const collectors = new Map<string, Stream>()
   /** This node's own requests, one per peer (when it is a collector). */
@@ -149,34 +155,46 @@ export function createDirectShares(deps: {
     }
   }
 
+  /**
+   * The open stream to `peer`, or one being opened: concurrent shares (a backlog of rounds sent at
+   * once) wait for the same stream rather than each opening one — the receiver accepts only a few
+   * inbound share streams per connection and resets the rest.
+   */
+  function channel(peer: PeerId, signal: AbortSignal): Promise<Channel> {
+    const key = peer.toString()
+    const known = outbound.get(key)
+    if (known !== undefined) return known
+    const opening = libp2p.dialProtocol(peer, SHARE_PROTOCOL, { signal }).then((stream) => {
+      stream.addEventListener('close', () => {
+        if (outbound.get(key) === opening) outbound.delete(key)
+      })
+      return { stream, lp: lpStream(stream, { maxDataLength: maxMessageBytes }), tail: Promise.resolve() }
+    })
+    outbound.set(key, opening)
+    opening.catch(() => {
+      if (outbound.get(key) === opening) outbound.delete(key)
+    })
+    return opening
+  }
+
   /** Writes one frame to `peer`, opening the stream if there is none; false when that failed. */
   async function write(peer: PeerId, bytes: Uint8Array): Promise<boolean> {
     const key = peer.toString()
     const signal = AbortSignal.timeout(deps.timeoutMs)
+    let open: Channel | undefined
     try {
-      let open = outbound.get(key)
-      if (open === undefined || !writable(open.stream)) {
-        const stream = await libp2p.dialProtocol(peer, SHARE_PROTOCOL, { signal })
-        // Another share may have opened one meanwhile: keep the first, close ours.
-        const raced = outbound.get(key)
-        if (raced !== undefined && writable(raced.stream)) {
-          void stream.close().catch(() => undefined)
-          open = raced
-        } else {
-          open = { stream, lp: lpStream(stream, { maxDataLength: maxMessageBytes }), tail: Promise.resolve() }
-          outbound.set(key, open)
-          stream.addEventListener('close', () => {
-            if (outbound.get(key)?.stream === stream) outbound.delete(key)
-          })
-        }
+      open = await channel(peer, signal)
+      if (!writable(open.stream)) {
+        outbound.delete(key)
+        open = await channel(peer, signal)
       }
-      const channel = open
-      const done = channel.tail.then(() => channel.lp.write(bytes, { signal }))
-      channel.tail = done.catch(() => undefined)
+      const c = open
+      // Frames on one stream are written in order, one at a time.
+      const done = c.tail.then(() => c.lp.write(bytes, { signal }))
+      c.tail = done.catch(() => undefined)
       await done
       return true
     } catch (error) {
-      const open = outbound.get(key)
       if (open !== undefined) {
         outbound.delete(key)
         open.stream.abort(error instanceof Error ? error : new Error(String(error)))
@@ -235,7 +253,8 @@ export function createDirectShares(deps: {
         if (stream !== 'opening') stream.abort(new Error('the mesh node stopped'))
       collectors.clear()
       asking.clear()
-      for (const { stream } of outbound.values()) stream.abort(new Error('the mesh node stopped'))
+      for (const opening of outbound.values())
+        opening.then((c) => c.stream.abort(new Error('the mesh node stopped'))).catch(() => undefined)
       outbound.clear()
     },
   }
