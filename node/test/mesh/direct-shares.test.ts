@@ -1,5 +1,5 @@
 /**
- * Shares on direct streams (`/zkmeter/agg-share/1.0.0`, node/direct-shares.ts, aggregation.md §6): real
+ * Shares on direct streams (`/zkmeter/agg-share/2.0.0`, node/direct-shares.ts, aggregation.md §6): real
  * libp2p nodes on loopback. A home connected to every member sends its share to each of them directly
  * and not on the gossip topic, and the round sums exactly; the receiver applies the gossip path's
  * checks — a share naming another member's meter, a frame that does not parse, a message that is not

@@ -3,7 +3,7 @@
  * home received every share from ~D peers, checked its signature and forwarded it: a 50-home round
  * was 15,000 message copies, and their handling — not the masking — was the round's cost. A home
  * with a connection to every member it knows writes its share once to each connected, admitted peer
- * (members and the utility's observers) on a `/zkmeter/agg-share/1.0.0` stream and does not gossip
+ * (members and the utility's observers) on a `/zkmeter/agg-share/2.0.0` stream and does not gossip
  * it; a home without such connections (a sparse street topology, a member it never reached) gossips
  * it as before, and so does one whose direct write failed. The share's bytes are the v2 share of the
  * gossip topic (codec.ts); only the carrier is new.
@@ -29,7 +29,7 @@ import type { Address } from '../signing.ts'
 import type { MeshHost } from './host.ts'
 import type { Pacer } from './pacing.ts'
 
-export const SHARE_PROTOCOL = '/zkmeter/agg-share/1.0.0'
+export const SHARE_PROTOCOL = '/zkmeter/agg-share/2.0.0'
 /**
  * An aggregator's standing request for shares: a node that collects rounds (`collector: true`) keeps
  * one such stream open to every member it is connected to, carrying nothing; while it is open the
@@ -37,7 +37,7 @@ export const SHARE_PROTOCOL = '/zkmeter/agg-share/1.0.0'
  * neighbours (aggregation.md §2a) and the utility's ticket observers, and in an area of more than 49
  * homes an aggregating member is not every home's neighbour.
  */
-export const COLLECT_PROTOCOL = '/zkmeter/agg-collect/1.0.0'
+export const COLLECT_PROTOCOL = '/zkmeter/agg-collect/2.0.0'
 
 /** Counts of what came in on share streams (tests, benches, health pages). */
 export interface DirectShareStats {

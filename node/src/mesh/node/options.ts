@@ -69,7 +69,7 @@ export interface MeshNodeOptions {
   aggregation?: AggregationOptions
   /**
    * This node collects aggregation rounds (`aggregation.collect`): it asks every member it is connected
-   * to for its shares on a standing `/zkmeter/agg-collect/1.0.0` stream (node/direct-shares.ts). Needed
+   * to for its shares on a standing `/zkmeter/agg-collect/2.0.0` stream (node/direct-shares.ts). Needed
    * by an aggregating member of an area above 49 homes, where it is not every home's masking-graph
    * neighbour; the utility's ticket observers get shares without it. Default false.
    */
