@@ -1,12 +1,14 @@
 /**
- * Shares go straight to the homes connected to this one (docs/aggregation.md §6). Over gossipsub every
- * home received every share from ~D peers, checked its signature and forwarded it: a 50-home round
- * was 15,000 message copies, and their handling — not the masking — was the round's cost. A home
- * with a connection to every member it knows writes its share once to each connected, admitted peer
- * (members and the utility's observers) on a `/zkmeter/agg-share/2.0.0` stream and does not gossip
- * it; a home without such connections (a sparse street topology, a member it never reached) gossips
- * it as before, and so does one whose direct write failed. The share's bytes are the v2 share of the
- * gossip topic (codec.ts); only the carrier is new.
+ * Shares go straight to the homes that need them (docs/aggregation.md §6, docs/mesh.md §2). Over
+ * gossipsub every home received every share from ~D peers, checked its signature and forwarded it: a
+ * 50-home round was ~15,000 message copies, and their handling — not the masking — was the round's
+ * cost. A home with a connection to each masking-graph neighbour of its share (the audience the
+ * protocol names) writes the share once to each of them, to each peer that asked for shares (an
+ * aggregator, COLLECT_PROTOCOL) and to each utility ticket observer it is connected to, on a
+ * `/zkmeter/agg-share/2.0.0` stream, and does not gossip it; a home missing such a connection (a
+ * sparse street topology, a neighbour it never reached) gossips it as before, and so does one whose
+ * direct write failed. The share's bytes are the v2 share of the gossip topic (codec.ts); only the
+ * carrier is new.
  *
  * One stream per peer and direction, opened on the first share and kept: every later share is one
  * length-prefixed frame on it, no protocol negotiation per message. A stream that fails is dropped and
