@@ -24,6 +24,9 @@
  *   (BENCH_MESH_LOW_D; 0 skips it) instead of libp2p's 6;
  * - load1_*: the 1-minute load average when that size's rounds ended (the machine is shared);
  *   encryption_failed_errors: libp2p EncryptionFailedErrors that escaped as uncaught (counted, not fatal);
+ * - topology: BENCH_MESH_TOPOLOGY=full (default: every home connected to every other, as mDNS on one
+ *   network gives; shares then go on direct streams, node/direct-shares.ts) or `street` (four static
+ *   peers per home; shares are gossiped); home 0 aggregates and is a `collector`;
  * - sizes: BENCH_MESH_SIZES (default 10,50,100); child-process runs for the sizes ≥ 50;
  *   BENCH_MESH_SETUP_MS=<ms> lengthens libp2p's dial/upgrade timeouts and the admission grace (a
  *   machine so loaded that the one-process mesh cannot form within the defaults);
