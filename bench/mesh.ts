@@ -24,6 +24,9 @@
  *   (BENCH_MESH_LOW_D; 0 skips it) instead of libp2p's 6;
  * - load1_*: the 1-minute load average when that size's rounds ended (the machine is shared);
  *   encryption_failed_errors: libp2p EncryptionFailedErrors that escaped as uncaught (counted, not fatal);
+ * - topology: BENCH_MESH_TOPOLOGY=full (default: every home connected to every other, as mDNS on one
+ *   network gives; shares then go on direct streams, node/direct-shares.ts) or `street` (four static
+ *   peers per home; shares are gossiped); home 0 aggregates and is a `collector`;
  * - sizes: BENCH_MESH_SIZES (default 10,50,100); child-process runs for the sizes ≥ 50;
  *   BENCH_MESH_SETUP_MS=<ms> lengthens libp2p's dial/upgrade timeouts and the admission grace (a
  *   machine so loaded that the one-process mesh cannot form within the defaults);
@@ -73,6 +76,10 @@ const LOW_D = Number(process.env.BENCH_MESH_LOW_D ?? 3)
 const SETUP_MS = Number(process.env.BENCH_MESH_SETUP_MS ?? 0)
 /** Homes of the in-memory run (the protocol's own cost at 1000 homes); 0 skips it. */
 const INMEM = Number(process.env.BENCH_MESH_INMEM ?? 1000)
+/** `full` (default): every home connected to every other; `street`: four static peers each (see startMesh). */
+const TOPOLOGY = process.env.BENCH_MESH_TOPOLOGY === 'street' ? 'street' : 'full'
+if (process.env.BENCH_MESH_TOPOLOGY !== undefined && process.env.BENCH_MESH_TOPOLOGY !== TOPOLOGY)
+  throw new Error(`BENCH_MESH_TOPOLOGY must be full or street, got ${process.env.BENCH_MESH_TOPOLOGY}`)
 
 const wall = () => performance.timeOrigin + performance.now()
 const wchar = () => Number(/wchar: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? Number.NaN)
@@ -166,6 +173,9 @@ function createHost() {
             ...(SETUP_MS > 0 ? { admission: { graceMs: SETUP_MS } } : {}),
             // Exact shares: the bench checks every total to the Wh (the noise costs nothing measurable).
             aggregation: { privacy: false },
+            // Home 0 aggregates: members send it their shares directly even where it is not their
+            // masking-graph neighbour (areas above 49 homes).
+            collector: home.index === 0,
             // Announced explicitly once the topology is built; periodic re-announcement is for churn.
             announceIntervalMs: 120_000,
             // A bench of this size bursts well above a home's normal rate.
@@ -193,27 +203,20 @@ function createHost() {
       case 'counts':
         return [...nodes.entries()].map(([i, n]) => [i, n.members.list().length])
       case 'watch': {
-        // Observe shares on the aggregator's topic to know when the last present one arrived.
+        // Observe shares accepted at the aggregator (gossiped or direct) to know when the last present one arrived.
         const state = {
           arrived: new Set<string>(),
           lastShareAt: 0,
           presentPeers: new Set(c.presentPeers),
           off: () => {},
         }
-        const onMessage = (
-          e: CustomEvent<{ topic: string; from?: { toString(): string }; data: Uint8Array }>,
-        ) => {
-          const from = e.detail.from?.toString()
-          if (!e.detail.topic.endsWith('/aggregate') || from === undefined || !state.presentPeers.has(from))
-            return
-          if (new TextDecoder().decode(e.detail.data).includes('"type":"share"')) {
-            state.arrived.add(from)
-            state.lastShareAt = wall()
-          }
-        }
-        const pubsub = node(c.aggregator).libp2p.services.pubsub as unknown as EventTarget
-        pubsub.addEventListener('message', onMessage as EventListener)
-        state.off = () => pubsub.removeEventListener('message', onMessage as EventListener)
+        const aggregator = node(c.aggregator)
+        state.off = aggregator.aggregation.on('share', ({ meter }) => {
+          const peer = aggregator.members.get(meter)?.peerId
+          if (peer === undefined || !state.presentPeers.has(peer)) return
+          state.arrived.add(peer)
+          state.lastShareAt = wall()
+        })
         watch = state
         return null
       }
@@ -356,12 +359,17 @@ async function startMesh(n: number, gossipD: number, procs: number): Promise<Mes
   const rssBefore = rssMb()
   const peerIds: string[] = []
   const addrs: string[] = []
-  // Sparse topology, as on a street: each home has its two predecessors and two random earlier homes as
-  // static peers. Homes start in order, so those addresses are known.
+  // BENCH_MESH_TOPOLOGY=street: a sparse topology, as on a street: each home has its two predecessors
+  // and two random earlier homes as static peers (shares are then gossiped). Default `full`: every
+  // home has every earlier home as a static peer, the connections mDNS gives homes on one network (a
+  // home connected to every member sends its share directly: node/direct-shares.ts). Homes start in
+  // order, so those addresses are known.
   const random = mulberry32(n)
   for (let i = 0; i < n; i++) {
     const targets = new Set(
-      [i - 1, i - 2, Math.floor(random() * i), Math.floor(random() * i)].filter((j) => j >= 0 && j < i),
+      TOPOLOGY === 'street'
+        ? [i - 1, i - 2, Math.floor(random() * i), Math.floor(random() * i)].filter((j) => j >= 0 && j < i)
+        : Array.from({ length: i }, (_, j) => j),
     )
     const [created] = (await hostOf(i).call({
       cmd: 'create',
@@ -633,6 +641,10 @@ async function measure(n: number, gossipD: number, procs: number, suffix: string
       )
     }
     if (procs === 1) console.log(`  rss per home ${mesh.rssPerNodeMb.toFixed(1)} MB`)
+  } catch (error) {
+    // Said before the homes stop: rounds still in flight then fail with "not started", which would hide it.
+    console.error(`mesh of ${n} homes failed:`, error)
+    throw error
   } finally {
     const escaped = await Promise.all(mesh.hosts.map((h) => h.call({ cmd: 'stop' }).catch(() => 0)))
     // A child's count is its own; this process's count is read once at the end.

@@ -28,6 +28,7 @@ import { createAdmission } from './node/admission.ts'
 import { createAnnouncer } from './node/announcer.ts'
 import { createBanList } from './node/bans.ts'
 import { createDirectReveals } from './node/direct-reveals.ts'
+import { createDirectShares } from './node/direct-shares.ts'
 import {
   createPublisher,
   createValidator,
@@ -105,11 +106,28 @@ export async function createMeshNode(options: MeshNodeOptions) {
     receive: (message, from) => aggregation.receiveReveal(message, from),
     timeoutMs: 5000,
   })
+  // Shares go directly to the masking-graph neighbours and the aggregators when this home is connected
+  // to every neighbour; otherwise (and if a write fails) on the gossip topic (node/direct-shares.ts,
+  // aggregation.md §6).
+  const directShares = createDirectShares({
+    libp2p,
+    log,
+    maxMessageBytes,
+    limit,
+    pacer,
+    receive: (message, from) => aggregation.receiveShare(message, from),
+    admitted: (peer) => admission.admitted(peer),
+    peerOfMeter: (meter) => membership.get(meter)?.peerId,
+    observers: () => admission.observers(),
+    collector: options.collector === true,
+    timeoutMs: 5000,
+  })
   const aggregation = createAggregation(ctx, membership, x25519.privateKey, options.aggregation, {
-    async send(message, _audience, replyTo) {
+    async send(message, audience, replyTo) {
       if (message.type === 'reveal' && replyTo !== undefined && replyTo !== peerId) {
         if (await directReveals.send(replyTo, message)) return
       }
+      if (message.type === 'share' && isRunning() && (await directShares.send(message, audience))) return
       await ctx.publish('aggregate', message)
     },
   })
@@ -140,6 +158,7 @@ export async function createMeshNode(options: MeshNodeOptions) {
   admission.install()
   const announcer = createAnnouncer({
     pubsub,
+    area: options.area,
     membership,
     announceIntervalMs: options.announceIntervalMs ?? 10_000,
     isRunning,
@@ -149,10 +168,12 @@ export async function createMeshNode(options: MeshNodeOptions) {
     // The admission protocol is served from the first connection on.
     await admission.start()
     await directReveals.install()
+    await directShares.install()
     await libp2p.start()
     subscribeTopics(pubsub, options.area, validate)
     peers.listen()
     announcer.listen()
+    directShares.listen(options.redialIntervalMs ?? 5000)
     markRunning()
     await peers.dialStatic()
     await announcer.announce()
@@ -161,6 +182,7 @@ export async function createMeshNode(options: MeshNodeOptions) {
 
   async function stop() {
     pacer.stop()
+    directShares.stop()
     admission.stop()
     peers.stop()
     announcer.stop()
@@ -198,6 +220,10 @@ export async function createMeshNode(options: MeshNodeOptions) {
     admitted: admission.admitted,
     /** Counts of validator verdicts since start (for tests, benches and health pages). */
     stats,
+    /** Shares that came in on direct streams, and streams closed for a bad one (node/direct-shares.ts). */
+    directShareStats: directShares.stats,
+    /** Peers that asked this node for its shares (collectors, node/direct-shares.ts). */
+    shareCollectors: directShares.collectors,
     get running() {
       return isRunning()
     },

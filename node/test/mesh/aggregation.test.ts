@@ -100,16 +100,12 @@ describe('dropout recovery after a member was briefly cut off', () => {
       MeshNode,
     ]
     const active = cluster.nodes.filter((n) => n !== dropout)
+    // Shares accepted at the aggregator (on direct streams here: every home is connected to every other).
     const sharesFrom = new Set<string>()
-    const onMessage = (e: CustomEvent<{ from?: { toString(): string }; data: Uint8Array }>) => {
-      if (new TextDecoder().decode(e.detail.data).includes('"type":"share"'))
-        sharesFrom.add(String(e.detail.from))
-    }
-    const pubsub = aggregator.libp2p.services.pubsub as unknown as EventTarget
-    pubsub.addEventListener('message', onMessage as EventListener)
+    const off = aggregator.aggregation.on('share', (e) => void sharesFrom.add(e.meter))
     await Promise.all(active.map((n, i) => n.aggregation.contribute(t, 100 * (i + 1))))
     await until(() => sharesFrom.size === active.length - 1, 10_000, 'every share at the aggregator')
-    pubsub.removeEventListener('message', onMessage as EventListener)
+    off()
     // Every share is in: now cut one contributor off, so the recover (and its reveal) cannot flow.
     const addrs = cluster.nodes.filter((n) => n !== cutOff).map((n) => n.multiaddrs()[0] as string)
     await Promise.all(cutOff.libp2p.getConnections().map((c) => c.close()))

@@ -52,6 +52,8 @@ export function createHouseholdMeshNode(
       privacy: { dailyBudget: config.privacyBudget, ...deps.privacyBudget },
     },
     ...(options.utilitySigner ? { admission: { utilitySigner: options.utilitySigner } } : {}),
+    // The observer collects every round: members send it their shares directly (direct-shares.ts).
+    collector: options.observer,
     log: deps.log,
   })
 }

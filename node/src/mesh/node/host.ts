@@ -41,6 +41,14 @@ export function createMeshHost(
     connectionGater: banGater(bans),
     addresses: { listen: options.listen ?? ['/ip4/127.0.0.1/tcp/0', '/ip4/127.0.0.1/tcp/0/ws'] },
     ...(options.connectionManager ? { connectionManager: options.connectionManager } : {}),
+    // libp2p pings every connection every 10 s by default, on a new stream each time (and this host
+    // serves no ping protocol, so each is a multistream negotiation answered "not supported"). A home
+    // connected to every other home of its area (mDNS on one network; shares on direct streams need
+    // connections to the masking-graph neighbours) had 49 of them at 50 homes: 245 negotiations per
+    // second in a one-process 50-home mesh, most of its idle CPU, and on a starved host the pings
+    // timed out and aborted connections, which were then redialled and re-admitted. Once a minute is
+    // enough to notice a dead connection (gossip, shares and admission notice a broken one sooner).
+    connectionMonitor: { pingInterval: 60_000 },
     transports: [tcp(), webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],

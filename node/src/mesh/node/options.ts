@@ -68,6 +68,13 @@ export interface MeshNodeOptions {
   alerts?: AlertRetryOptions
   aggregation?: AggregationOptions
   /**
+   * This node collects aggregation rounds (`aggregation.collect`): it asks every member it is connected
+   * to for its shares on a standing `/zkmeter/agg-collect/2.0.0` stream (node/direct-shares.ts). Needed
+   * by an aggregating member of an area above 49 homes, where it is not every home's masking-graph
+   * neighbour; the utility's ticket observers get shares without it. Default false.
+   */
+  collector?: boolean
+  /**
    * Members only (docs/mesh.md §5a): a peer is admitted beyond the handshake once it presents a
    * membership announcement (or, for the utility's observer, a ticket signed by `utilitySigner`);
    * strangers are disconnected after `graceMs` (default 5 s) and refused for `banMs` (default 30 s).

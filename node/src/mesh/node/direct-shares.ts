@@ -1,0 +1,263 @@
+/**
+ * Shares go straight to the homes that need them (docs/aggregation.md §6, docs/mesh.md §2). Over
+ * gossipsub every home received every share from ~D peers, checked its signature and forwarded it: a
+ * 50-home round was ~15,000 message copies, and their handling — not the masking — was the round's
+ * cost. A home with a connection to each masking-graph neighbour of its share (the audience the
+ * protocol names) writes the share once to each of them, to each peer that asked for shares (an
+ * aggregator, COLLECT_PROTOCOL) and to each utility ticket observer it is connected to, on a
+ * `/zkmeter/agg-share/2.0.0` stream, and does not gossip it; a home missing such a connection (a
+ * sparse street topology, a neighbour it never reached) gossips it as before, and so does one whose
+ * direct write failed. The share's bytes are the v2 share of the gossip topic (codec.ts); only the
+ * carrier is new.
+ *
+ * One stream per peer and direction, opened on the first share and kept: every later share is one
+ * length-prefixed frame on it, no protocol negotiation per message. A stream that fails is dropped and
+ * re-opened on the next share.
+ *
+ * The receiving side applies what the gossip validator would: the per-peer rate limit, the size cap,
+ * the strict parser (only a `share` may come on this stream), and the aggregation service's own check
+ * that the peer — authenticated by the connection's noise handshake, as a gossip author is by its
+ * signature — is the member the share names (receive.ts). A frame that does not parse, or a share
+ * refused as not that member's, ends the stream. Streams from peers that are not admitted never reach
+ * the handler (admission.ts gates every protocol but its own).
+ */
+import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import { lpStream } from '@libp2p/utils'
+import type { Logger } from '../../log/logger.ts'
+import { encodeMeshMessage, parseMeshMessage, type ShareMessage } from '../codec.ts'
+import type { Verdict } from '../context.ts'
+import { InvalidMeshMessageError } from '../errors.ts'
+import type { Address } from '../signing.ts'
+import type { MeshHost } from './host.ts'
+import type { Pacer } from './pacing.ts'
+
+export const SHARE_PROTOCOL = '/zkmeter/agg-share/2.0.0'
+/**
+ * An aggregator's standing request for shares: a node that collects rounds (`collector: true`) keeps
+ * one such stream open to every member it is connected to, carrying nothing; while it is open the
+ * member sends that node its shares. Without it a member sends a share only to its masking-graph
+ * neighbours (aggregation.md §2a) and the utility's ticket observers, and in an area of more than 49
+ * homes an aggregating member is not every home's neighbour.
+ */
+export const COLLECT_PROTOCOL = '/zkmeter/agg-collect/2.0.0'
+
+/** Counts of what came in on share streams (tests, benches, health pages). */
+export interface DirectShareStats {
+  received: number
+  refused: number
+}
+
+type Lp = ReturnType<typeof lpStream>
+interface Channel {
+  stream: Stream
+  lp: Lp
+  /** The last write queued on the stream: the next one waits for it. */
+  tail: Promise<unknown>
+}
+const writable = (s: Stream) => s.status === 'open' && s.writeStatus === 'writable'
+
+export function createDirectShares(deps: {
+  libp2p: MeshHost
+  log: Logger
+  maxMessageBytes: number
+  /** Per-peer rate limit shared with the gossip validator: false when over budget. */
+  limit(from: string): boolean
+  /** This node's send budget: a share counts once against each receiver's limit, however it travels. */
+  pacer: Pick<Pacer, 'take'>
+  receive(message: ShareMessage, from: string): Verdict
+  /** Whether a peer is admitted (a member, or the utility's observer): shares go to no one else. */
+  admitted(peerId: string): boolean
+  /** The peer id of a member, by meter; undefined for a meter this node does not know. */
+  peerOfMeter(meter: Address): string | undefined
+  /** Observers admitted by the utility's ticket (admission.ts): aggregators by definition. */
+  observers(): string[]
+  /** Whether this node collects rounds and asks connected members for their shares (COLLECT_PROTOCOL). */
+  collector: boolean
+  /** The longest one write may take before the share is gossiped instead. */
+  timeoutMs: number
+}) {
+  const { libp2p, log, maxMessageBytes } = deps
+  const stats: DirectShareStats = { received: 0, refused: 0 }
+  /** Open outbound streams, one per peer; writes on one are chained so frames never interleave. */
+  const outbound = new Map<string, Promise<Channel>>()
+  /** Peers that asked for this node's shares: their open COLLECT_PROTOCOL stream. */
+  const collectors = new Map<string, Stream>()
+  /** This node's own requests, one per peer (when it is a collector). */
+  const asking = new Map<string, Stream | 'opening'>()
+  let askTimer: ReturnType<typeof setInterval> | undefined
+
+  /** A peer asks for our shares for as long as its stream stays open; it may send nothing on it. */
+  function handleCollect(stream: Stream, connection: Connection) {
+    const from = connection.remotePeer.toString()
+    collectors.get(from)?.abort(new Error('replaced by a newer collect stream'))
+    collectors.set(from, stream)
+    stream.addEventListener('close', () => {
+      if (collectors.get(from) === stream) collectors.delete(from)
+    })
+    stream.addEventListener('message', () => {
+      collectors.delete(from)
+      refuse(stream, from, 'data on a collect stream')
+    })
+  }
+
+  /** Opens a collect stream on every connection to a member that has none (collectors only). */
+  function ask() {
+    if (!deps.collector) return
+    for (const c of libp2p.getConnections()) {
+      const key = c.remotePeer.toString()
+      const open = asking.get(key)
+      if (c.status !== 'open' || open === 'opening' || (open !== undefined && open.status === 'open'))
+        continue
+      asking.set(key, 'opening')
+      // The admission gate holds the stream until the peer is admitted, or refuses it.
+      libp2p
+        .dialProtocol(c.remotePeer, COLLECT_PROTOCOL, { signal: AbortSignal.timeout(deps.timeoutMs * 2) })
+        .then(
+          (stream) => {
+            asking.set(key, stream)
+            stream.addEventListener('close', () => {
+              if (asking.get(key) === stream) asking.delete(key)
+            })
+          },
+          () => asking.delete(key),
+        )
+    }
+  }
+
+  function refuse(stream: Stream, from: string, why: string, error?: unknown) {
+    stats.refused++
+    log.warn('rejected a direct share; closing the stream', { peer: from, reason: why, error })
+    stream.abort(error instanceof Error ? error : new InvalidMeshMessageError(why))
+  }
+
+  async function handle(stream: Stream, connection: Connection) {
+    const from = connection.remotePeer.toString()
+    const lp = lpStream(stream, { maxDataLength: maxMessageBytes })
+    for (;;) {
+      let data: Awaited<ReturnType<Lp['read']>>
+      try {
+        data = await lp.read()
+      } catch (error) {
+        // The peer closed or reset the stream (normal: it stopped, or its connection went), or it sent
+        // a frame over the cap or a length that is not one.
+        if (/InvalidDataLength|InvalidMessageLength/.test((error as Error)?.name ?? ''))
+          refuse(stream, from, 'frame over the size cap', error)
+        return
+      }
+      if (!deps.limit(from)) continue // counted and reported by the limiter; a flood is not parsed
+      let message: ReturnType<typeof parseMeshMessage>
+      try {
+        message = parseMeshMessage(data.subarray(), maxMessageBytes)
+      } catch (error) {
+        return refuse(stream, from, 'malformed', error)
+      }
+      if (message.type !== 'share') return refuse(stream, from, `a ${message.type} on the share stream`)
+      stats.received++
+      if (deps.receive(message, from) === 'reject') return refuse(stream, from, 'not that member’s share')
+    }
+  }
+
+  /**
+   * The open stream to `peer`, or one being opened: concurrent shares (a backlog of rounds sent at
+   * once) wait for the same stream rather than each opening one — the receiver accepts only a few
+   * inbound share streams per connection and resets the rest.
+   */
+  function channel(peer: PeerId, signal: AbortSignal): Promise<Channel> {
+    const key = peer.toString()
+    const known = outbound.get(key)
+    if (known !== undefined) return known
+    const opening = libp2p.dialProtocol(peer, SHARE_PROTOCOL, { signal }).then((stream) => {
+      stream.addEventListener('close', () => {
+        if (outbound.get(key) === opening) outbound.delete(key)
+      })
+      return { stream, lp: lpStream(stream, { maxDataLength: maxMessageBytes }), tail: Promise.resolve() }
+    })
+    outbound.set(key, opening)
+    opening.catch(() => {
+      if (outbound.get(key) === opening) outbound.delete(key)
+    })
+    return opening
+  }
+
+  /** Writes one frame to `peer`, opening the stream if there is none; false when that failed. */
+  async function write(peer: PeerId, bytes: Uint8Array): Promise<boolean> {
+    const key = peer.toString()
+    const signal = AbortSignal.timeout(deps.timeoutMs)
+    let open: Channel | undefined
+    try {
+      open = await channel(peer, signal)
+      if (!writable(open.stream)) {
+        outbound.delete(key)
+        open = await channel(peer, signal)
+      }
+      const c = open
+      // Frames on one stream are written in order, one at a time.
+      const done = c.tail.then(() => c.lp.write(bytes, { signal }))
+      c.tail = done.catch(() => undefined)
+      await done
+      return true
+    } catch (error) {
+      if (open !== undefined) {
+        outbound.delete(key)
+        open.stream.abort(error instanceof Error ? error : new Error(String(error)))
+      }
+      log.warn('could not send a share directly; gossiping it', { peer: key, error })
+      return false
+    }
+  }
+
+  return {
+    stats,
+    async install() {
+      await libp2p.handle(SHARE_PROTOCOL, handle, { maxInboundStreams: 4 })
+      await libp2p.handle(COLLECT_PROTOCOL, handleCollect, { maxInboundStreams: 2 })
+    },
+    /** A collector asks every member it connects to for its shares (and re-asks every `everyMs`). */
+    listen(everyMs: number) {
+      if (!deps.collector) return
+      libp2p.addEventListener('connection:open', ask)
+      askTimer = setInterval(ask, everyMs)
+      ask()
+    },
+    /**
+     * Sends the share to its masking-graph neighbours (`audience`), to the peers that asked for shares
+     * and to the utility's observers, if this node has a connection to every neighbour. False when it
+     * has not, or a write failed: the caller then gossips it (a peer that also got it directly ignores
+     * the second copy).
+     */
+    async send(share: ShareMessage, audience: readonly Address[]): Promise<boolean> {
+      const self = libp2p.peerId.toString()
+      const connected = new Map<string, PeerId>()
+      for (const c of libp2p.getConnections()) {
+        const id = c.remotePeer.toString()
+        if (c.status === 'open' && deps.admitted(id)) connected.set(id, c.remotePeer)
+      }
+      const targets = new Set<string>()
+      for (const meter of audience) {
+        const peer = deps.peerOfMeter(meter)
+        if (peer === undefined || !connected.has(peer)) return false
+        targets.add(peer)
+      }
+      for (const peer of [...collectors.keys(), ...deps.observers()])
+        if (connected.has(peer)) targets.add(peer)
+      targets.delete(self)
+      await deps.pacer.take()
+      const bytes = encodeMeshMessage(share)
+      const sent = await Promise.all([...targets].map((peer) => write(connected.get(peer) as PeerId, bytes)))
+      return sent.every(Boolean)
+    },
+    /** Peers that asked for this node's shares (tests). */
+    collectors: (): string[] => [...collectors.keys()],
+    stop() {
+      clearInterval(askTimer)
+      libp2p.removeEventListener('connection:open', ask)
+      for (const stream of [...collectors.values(), ...asking.values()])
+        if (stream !== 'opening') stream.abort(new Error('the mesh node stopped'))
+      collectors.clear()
+      asking.clear()
+      for (const opening of outbound.values())
+        opening.then((c) => c.stream.abort(new Error('the mesh node stopped'))).catch(() => undefined)
+      outbound.clear()
+    },
+  }
+}
