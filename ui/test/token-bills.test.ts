@@ -336,6 +336,22 @@ describe('token bills in the real UI (--asset token)', () => {
     }
   })
 
+  it("reads today's cost, the Energy view and its projections in tUSD, never as ETH", {
+    timeout: scaledBudget(120_000),
+  }, async () => {
+    await page.goto(`${base}/#/`)
+    await page.reload()
+    await expect
+      .poll(() => page.locator('[data-value=cost-today]').textContent(), { timeout: scaledBudget(30_000) })
+      .toMatch(/ tUSD$/)
+    await page.goto(`${base}/#/energy`)
+    await expect
+      .poll(() => page.locator('[data-value=period-cost]').textContent(), { timeout: scaledBudget(30_000) })
+      .toMatch(/ tUSD$/)
+    // Cost by price level, comparisons, projections: every amount of the view in the home's token.
+    expect(await page.getByText(/\bETH\b/).count()).toBe(0)
+  })
+
   it('pays a token bill with the dev wallet (the node signs the permit)', {
     timeout: scaledBudget(300_000),
   }, async () => {

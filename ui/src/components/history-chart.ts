@@ -1,6 +1,7 @@
 import { css, html, LitElement, svg } from 'lit'
 import { bars, labelIndexes, linearScale, niceDomain } from '../lib/chart.ts'
-import { formatEnergy, formatEnergyTick, formatEth } from '../lib/format.ts'
+import { formatEnergy, formatEnergyTick } from '../lib/format.ts'
+import { HomeMoney } from '../lib/home-money.ts'
 import type { HistoryPoint } from '../lib/types.ts'
 import { shared } from './styles.ts'
 
@@ -13,6 +14,8 @@ const PAD = { left: 60, right: 8, top: 10, bottom: 28 }
  * bar's time (`label`, in the household's time zone) and what one bar is (`unit`: "hour", "day").
  */
 export class HistoryChart extends LitElement {
+  /** Costs in the home's money: Ether or its area's token. */
+  readonly #money = new HomeMoney(this)
   static override properties = {
     points: { attribute: false },
     label: { attribute: false },
@@ -84,7 +87,7 @@ export class HistoryChart extends LitElement {
         )}
         ${rects.map(
           (r, i) => svg`<rect class="bar" x=${PAD.left + r.x} y=${r.y} width=${r.width} height=${r.height}>
-            <title>${this.label(points[i]!.time)}: ${formatEnergy(values[i]!)}, ${formatEth(points[i]!.costWei)}</title></rect>`,
+            <title>${this.label(points[i]!.time)}: ${formatEnergy(values[i]!)}, ${this.#money.format(points[i]!.costWei)}</title></rect>`,
         )}
         ${labelIndexes(points.length, Math.max(3, Math.floor(innerW / 70))).map(
           (i) =>

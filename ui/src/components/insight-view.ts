@@ -1,6 +1,7 @@
 import { css, html, LitElement } from 'lit'
 import { api } from '../lib/api.ts'
-import { formatEnergy, formatEth } from '../lib/format.ts'
+import { formatEnergy } from '../lib/format.ts'
+import { HomeMoney } from '../lib/home-money.ts'
 import { calendarLabels, changeText, durationText, isoDateIn, levelNames, share } from '../lib/insight.ts'
 import { stream } from '../lib/stream.ts'
 import type { Insight, InsightComparison, InsightRange, Projection } from '../lib/types.ts'
@@ -29,6 +30,8 @@ const COMPARED: Record<InsightComparison['kind'], (open: boolean) => string> = {
  * (the node computes, the UI shows); today's Day total is the Live view's "Energy today".
  */
 export class InsightView extends LitElement {
+  /** Costs in the home's money: Ether or its area's token. */
+  readonly #money = new HomeMoney(this)
   static override properties = {
     range: { state: true },
     date: { state: true },
@@ -161,7 +164,7 @@ export class InsightView extends LitElement {
 
   #projectionText(p: Projection, what: string, timeZone: string) {
     const about = html`About <strong>${formatEnergy(p.projectedEnergyWh)}</strong> and
-      <strong>${formatEth(p.projectedCostWei)}</strong> by the end of ${what}:`
+      <strong>${this.#money.format(p.projectedCostWei)}</strong> by the end of ${what}:`
     if (p.method === 'same-weekday' && p.reference) {
       const labels = calendarLabels(timeZone)
       return html`${about} ${formatEnergy(p.energyWh)} so far, plus the
@@ -183,7 +186,7 @@ export class InsightView extends LitElement {
     return html`<section class="card" aria-labelledby="period-h" role="tabpanel">
         <h3 id="period-h">${labels.period(insight.range, insight.from)}</h3>
         <p><span class="total" data-value="period-energy">${formatEnergy(insight.energyWh)}</span>
-          · <span class="total" data-value="period-cost">${formatEth(insight.costWei)}</span>
+          · <span class="total" data-value="period-cost">${this.#money.format(insight.costWei)}</span>
           ${open && insight.now ? html`<span class="muted small">so far (up to ${labels.time(insight.now)})</span>` : ''}</p>
         ${
           insight.samples === 0
@@ -199,7 +202,7 @@ export class InsightView extends LitElement {
           ${insight.comparisons.map(
             (c) => html`<li data-compare=${c.kind}>
               <strong>${current[c.kind](open)}</strong> (${labels.period(insight.range, c.from)}):
-              ${formatEnergy(c.energyWh)}, ${formatEth(c.costWei)}${
+              ${formatEnergy(c.energyWh)}, ${this.#money.format(c.costWei)}${
                 c.sameTimeEnergyWh !== null
                   ? html`; ${formatEnergy(c.sameTimeEnergyWh)} by the same time. So far this ${r.unit} used
                       <strong>${changeText(insight.energyWh, c.sameTimeEnergyWh)}</strong>.`
@@ -222,15 +225,15 @@ export class InsightView extends LitElement {
                   ${insight.levels.map(
                     (l, i) => html`<tr data-level=${i}>
                       <th scope="row">${names[i] ?? `level ${i + 1}`}</th>
-                      <td class="num">${formatEth(BigInt(l.priceWeiPerWh) * 1000n)}/kWh</td>
+                      <td class="num">${this.#money.format(BigInt(l.priceWeiPerWh) * 1000n)}/kWh</td>
                       <td class="num">${formatEnergy(l.energyWh)}</td>
                       <td class="num">${share(l.energyWh, insight.energyWh)}</td>
-                      <td class="num">${formatEth(l.costWei)}</td>
+                      <td class="num">${this.#money.format(l.costWei)}</td>
                     </tr>`,
                   )}
                 </tbody>
                 <tfoot><tr><th scope="row">Total</th><td></td><td class="num">${formatEnergy(insight.energyWh)}</td>
-                  <td class="num">100 %</td><td class="num">${formatEth(insight.costWei)}</td></tr></tfoot>
+                  <td class="num">100 %</td><td class="num">${this.#money.format(insight.costWei)}</td></tr></tfoot>
               </table>
             </div>
             <p class="small muted">Every reading is priced at the tariff in force now, slot by slot of its day.</p>`
@@ -242,7 +245,7 @@ export class InsightView extends LitElement {
           insight.bill
             ? html`<p data-projection="bill">Period ${labels.day(insight.bill.from)}, ${labels.time(insight.bill.from)} →
                 ${labels.day(insight.bill.to)}, ${labels.time(insight.bill.to)}. So far
-                <strong>${formatEnergy(insight.bill.energyWh)}</strong>, <strong>${formatEth(insight.bill.costWei)}</strong>.
+                <strong>${formatEnergy(insight.bill.energyWh)}</strong>, <strong>${this.#money.format(insight.bill.costWei)}</strong>.
                 ${this.#projectionText(insight.bill, 'the period', insight.timeZone)}</p>
               <p class="small muted">A projection, not the bill: the bill is the proved total of the period's readings once it closes.</p>`
             : html`<p class="muted">Not known yet: the meter has not reported its open billing period.</p>`

@@ -3,12 +3,12 @@ import { ApiError, api } from '../lib/api.ts'
 import {
   formatCurrent,
   formatEnergy,
-  formatEth,
   formatPower,
   formatTemperature,
   formatTime,
   formatVoltage,
 } from '../lib/format.ts'
+import { HomeMoney } from '../lib/home-money.ts'
 import { StreamResource } from '../lib/stream-resource.ts'
 import type { Reading, Today } from '../lib/types.ts'
 import { shared } from './styles.ts'
@@ -26,6 +26,8 @@ function absentIfNotFound(error: unknown): undefined {
  * tariff, which the UI does not know).
  */
 export class LiveView extends LitElement {
+  /** Costs in the home's money: Ether or its area's token. */
+  readonly #money = new HomeMoney(this)
   static override styles = [
     shared,
     css`
@@ -101,7 +103,7 @@ export class LiveView extends LitElement {
                   ${this.#tile('Voltage', formatVoltage(r.voltageV), 'voltage')}
                   ${this.#tile('Current', formatCurrent(r.currentA), 'current')}
                   ${this.#tile('Energy today', t ? formatEnergy(t.energyWh) : '—', 'energy-today')}
-                  ${this.#tile('Cost today', t ? formatEth(t.costWei) : '—', 'cost-today')}
+                  ${this.#tile('Cost today', t ? this.#money.format(t.costWei) : '—', 'cost-today')}
                   ${this.#tile('Temperature', formatTemperature(r.temperatureC), 'temperature')}
                 </section>
                 <p class="small muted" data-reading>

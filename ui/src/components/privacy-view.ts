@@ -1,7 +1,8 @@
 import { html, LitElement } from 'lit'
 import { ROUTES } from '#protocol/api/routes.ts'
 import { api, errorText } from '../lib/api.ts'
-import { formatEnergy, formatEth, formatPeriod, shorten } from '../lib/format.ts'
+import { formatEnergy, formatPeriod, shorten } from '../lib/format.ts'
+import { HomeMoney } from '../lib/home-money.ts'
 import { formatGwei } from '../lib/price-curve.ts'
 import { SessionController } from '../lib/session.ts'
 import type { Privacy, PublishedBill } from '../lib/types.ts'
@@ -11,6 +12,8 @@ import './setup-panel.ts'
 
 /** What this home has made public (on-chain), what it kept, and the disclosure grants it gave. */
 export class PrivacyView extends LitElement {
+  /** Costs in the home's money: Ether or its area's token. */
+  readonly #money = new HomeMoney(this)
   static override properties = {
     data: { state: true },
     billId: { state: true },
@@ -79,7 +82,7 @@ export class PrivacyView extends LitElement {
     const energy = (wh: string) => formatEnergy(Number(wh))
     return html`<li data-disclosure=${b.id}>
       <strong>${formatPeriod(b.periodStart, b.periodEnd)}</strong>: the period, ${formatEnergy(b.energyWh)} in all
-      and a total of ${b.total === undefined ? '—' : formatEth(b.total)}${b.tariffId ? html` under tariff ${b.tariffId}` : ''}.
+      and a total of ${b.total === undefined ? '—' : this.#money.format(b.total)}${b.tariffId ? html` under tariff ${b.tariffId}` : ''}.
       ${
         levels.length === 0
           ? ''
@@ -141,7 +144,7 @@ export class PrivacyView extends LitElement {
                 <tbody>${p.published.map(
                   (
                     b,
-                  ) => html`<tr><td>${formatPeriod(b.periodStart, b.periodEnd)}</td><td>${b.total === undefined ? '—' : formatEth(b.total)}</td><td>${formatEnergy(b.energyWh)}</td>
+                  ) => html`<tr><td>${formatPeriod(b.periodStart, b.periodEnd)}</td><td>${b.total === undefined ? '—' : this.#money.format(b.total)}</td><td>${formatEnergy(b.energyWh)}</td>
                     <td class="mono" title=${b.commitment}>${shorten(b.commitment)}</td><td class="mono" title=${b.manifestCid}>${shorten(b.manifestCid)}</td>
                     <td class="mono" title=${b.submitTx ?? ''}>${b.submitTx ? shorten(b.submitTx) : '—'}</td></tr>`,
                 )}</tbody></table></div>`

@@ -3,6 +3,7 @@ import { explainViolation, tariffViolation } from '#protocol/tariff-rules.ts'
 import { api, errorText } from '../lib/api.ts'
 import { linearScale, linePath, niceDomain } from '../lib/chart.ts'
 import { formatDate, formatEnergy, formatEth, formatPeriod, formatTime, shorten } from '../lib/format.ts'
+import { HomeMoney } from '../lib/home-money.ts'
 import {
   formatGwei,
   LEVEL_CHANGE_CONFIRM,
@@ -37,6 +38,8 @@ const idle = (): Form => ({ busy: false, message: '', error: '' })
  * the area aggregate with its forecast when the mesh provides it.
  */
 export class UtilityView extends LitElement {
+  /** Costs in the home's money: Ether or its area's token. */
+  readonly #money = new HomeMoney(this)
   static override properties = {
     curve: { state: true },
     forms: { state: true },
@@ -299,7 +302,7 @@ export class UtilityView extends LitElement {
               const list = t.prices.map(BigInt)
               const avg = list.length ? list.reduce((a, b) => a + b, 0n) / BigInt(list.length) : undefined
               return html`<li>Tariff ${t.tariffId} from ${from === 0 ? 'the start' : formatTime(from)}
-                ${avg === undefined ? '' : html`· average ${formatEth(avg * 1000n)} per kWh`}</li>`
+                ${avg === undefined ? '' : html`· average ${this.#money.format(avg * 1000n)} per kWh`}</li>`
             })}</ul>`,
       () => void this.reload(),
       'tariffs',
@@ -317,7 +320,7 @@ export class UtilityView extends LitElement {
               const paid = b.paid
               return html`<tr><td>${formatPeriod(b.periodStart, b.periodEnd)}</td>
                 <td class="mono">${shorten(b.meter)}</td><td>${formatEnergy(Number(b.energyWh))}</td>
-                <td>${formatEth(b.total)}</td>
+                <td>${this.#money.format(b.total)}</td>
                 <td><span class="badge ${paid ? 'paid' : 'verified'}">${paid ? 'paid' : 'verified, unpaid'}</span></td></tr>`
             })}</tbody></table></div>`,
       () => void this.#billRows.reload(),
