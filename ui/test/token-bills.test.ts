@@ -141,6 +141,9 @@ async function injectWallet(p: Page): Promise<void> {
   const provider = new JsonRpcProvider(status.chain.rpcUrl, network, {
     staticNetwork: network,
     batchMaxCount: 1,
+    // A wallet keeps its own nonces. ethers caches answers for 250 ms, and the approve's receipt
+    // comes back on an automining chain faster than that: the pay would reuse the approve's nonce.
+    cacheTimeout: -1,
   })
   const wallet = new Wallet(payerKey, provider)
   await p.exposeFunction('__zkmWalletRequest', async (method: string, params: unknown[] = []) => {
