@@ -20,6 +20,8 @@ export interface FlusherDeps {
   /** Writes the checkpoint naming the first journal segment still needed. */
   checkpoint(firstUnflushed: number): Promise<void>
   isRunning(): boolean
+  /** A flush failed (its records stay in the journal): the ingestor retries it (and alarms a full disk). */
+  storeFailed?(error: unknown): void
 }
 
 export type VaultFlusher = ReturnType<typeof createVaultFlusher>
@@ -32,6 +34,7 @@ export function createVaultFlusher({
   journal: currentJournal,
   checkpoint,
   isRunning,
+  storeFailed,
 }: FlusherDeps) {
   /** Records durable in the journal but not yet in the vault, by journal segment. */
   const unflushed = new Map<number, UnflushedEntry[]>()
@@ -130,6 +133,7 @@ export function createVaultFlusher({
           rejected: false,
           reason: `records stay in the journal and are retried: ${(error as Error)?.message ?? String(error)}`,
         })
+        storeFailed?.(error)
       }
     })
 
