@@ -129,6 +129,9 @@ export function createPeriodAssembler({
             meter: m.address,
             reason: `period ${period.periodStart} verified but not sealed (retried): ${(error as Error)?.message}`,
           })
+          // Its readings are complete: what it waits for now is the seal (an 'incomplete' period
+          // would otherwise only be tried again when one of its records arrives, and none will).
+          entry.status = 'pending'
           storeFailed(error)
           return
         }

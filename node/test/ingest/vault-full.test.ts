@@ -17,7 +17,7 @@ import { createIngestor, type Ingestor, type PeriodResult } from '../../src/inge
 import { createHeliaNode, type HeliaNode } from '../../src/ipfs/helia.ts'
 import { isDiskFull } from '../../src/storage/disk.ts'
 import { createDiskAlarm } from '../../src/storage/disk-alarm.ts'
-import { createVault } from '../../src/vault/vault.ts'
+import { createVault, type Vault } from '../../src/vault/vault.ts'
 import { createTestMeter, DAY0, oneMeterIngestorOptions, tempDir, until } from './helpers.ts'
 
 const meter = createTestMeter(11)
@@ -82,16 +82,21 @@ it(
     // The disk fills under the vault. The journal still takes the records: each is acknowledged
     // from there, and none reaches the vault; the period's close comes in and cannot be sealed.
     level.full = true
-    for (const r of records.slice(40)) expect((await ingestOne(r)).status).toBe('stored')
+    // The close arrives before the day's last two records (the period waits for them), then they
+    // come: its readings are complete, and the seal fails.
+    for (const r of records.slice(40, 94)) expect((await ingestOne(r)).status).toBe('stored')
     const close = meter.period(records, DAY0, DAY0 + 86_400)
     expect((await ing.ingest(close.topic, close.payload)).status).toBe('stored')
+    expect(ing.status()[0]?.periods).toEqual([
+      expect.objectContaining({ periodStart: DAY0, status: 'incomplete' }),
+    ])
+    for (const r of records.slice(94)) expect((await ingestOne(r)).status).toBe('stored')
     await until(() => ing.storage().state === 'full', scaledBudget(10_000))
     expect(ing.storage().error).toMatch(/No space left on device/)
     expect(alarm.list()).toEqual([expect.objectContaining({ kind: 'disk-full', active: true })])
     expect(ing.status()[0]?.ackedSeq).toBe(95)
-    expect(ing.status()[0]?.periods).toEqual([
-      expect.objectContaining({ periodStart: DAY0, status: 'pending' }),
-    ])
+    // Complete, not sealed: it waits for the seal now, which the ingestor retries by itself.
+    await until(() => ing.status()[0]?.periods[0]?.status === 'pending', scaledBudget(10_000))
     expect(periods).toEqual([])
     // The node keeps trying by itself while the disk is full (and does not crash doing so).
     const before = level.failures
@@ -113,6 +118,54 @@ it(
     // Every acknowledged record in the vault exactly once, in order.
     const stored = (await vault.readPeriod(sealed?.manifestCid as string)) as MeterRecord[]
     expect(stored.map((r) => r.seq)).toEqual(records.map((r) => r.seq))
+  },
+  scaledBudget(60_000),
+)
+
+it(
+  'a full disk part-way through a flush: the retry appends only what is missing, never a record twice',
+  async () => {
+    const heliaDir = join(dir.path, 'helia')
+    level = installFullLevel(heliaDir)
+    helia = await createHeliaNode({ dir: heliaDir })
+    const vault = createVault({ helia: helia.helia, rootKey: new Uint8Array(randomBytes(32)) })
+    // The disk fills right after the flush's first batch is in the vault (day 0's), before day 1's.
+    let armed = false
+    const partial: Vault = {
+      ...vault,
+      async appendBatch(...args) {
+        const appended = await vault.appendBatch(...args)
+        if (armed && level !== undefined) {
+          armed = false
+          level.full = true
+        }
+        return appended
+      },
+    }
+    const ing = createIngestor({
+      ...oneMeterIngestorOptions(join(dir.path, 'node'), meter),
+      vault: partial,
+      storageRetryMs: 10,
+      batchRecords: 10_000,
+      flushEveryIntervals: 10_000,
+    })
+    ingestor = ing
+    await ing.start()
+    const day0 = meter.intervals(0, DAY0, 96, 10_000)
+    const day1 = meter.intervals(96, DAY0 + 86_400, 96, (day0.at(-1) as MeterRecord).energyWh)
+    for (const r of [...day0, ...day1]) {
+      const { topic, payload } = meter.sensor(r)
+      expect((await ing.ingest(topic, payload)).status).toBe('stored')
+    }
+    armed = true
+    await ing.flush()
+    expect(ing.storage().state).toBe('full')
+    ;(level as FullLevel).full = false
+    await until(() => ing.storage().state === 'ok', scaledBudget(10_000))
+    const seqs = async (start: number) =>
+      ((await vault.readOpenPeriod(meter.address, start)) as MeterRecord[]).map((r) => r.seq)
+    expect(await seqs(DAY0)).toEqual(day0.map((r) => r.seq))
+    expect(await seqs(DAY0 + 86_400)).toEqual(day1.map((r) => r.seq))
   },
   scaledBudget(60_000),
 )
