@@ -442,6 +442,8 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     periods: (meter) => assembledPeriods(meters, meter),
     status: () => [...meters.values()].map(meterStatus),
     storage: () => ({ ...storage }),
+    // The session outlives a lost connection (it reconnects itself): its health is the broker's.
+    broker: () => session?.health() ?? null,
     on(event: string, listener: (...args: never[]) => void) {
       emitter.on(event, listener as (...args: unknown[]) => void)
       return ingestor
