@@ -10,7 +10,8 @@
  *                    one ingestor; written again here because that helper closes over the very
  *                    `open` this file replaces). The node's disk calls go through
  *                    node/src/storage/disk.ts, which imports these functions by name:
- *                    syncBuiltinESMExports makes those imports see the wrapped ones.
+ *                    syncBuiltinESMExports makes those imports see the wrapped ones. Helia's
+ *                    LevelDB stores under the data directory refuse their writes meanwhile too.
  *   clock-offset-ms  a number: the wall clock (Date.now and `new Date()`) runs that far from the
  *                    real one. Re-read every 200 ms, so a jump happens while the node runs.
  *   chain requests   with CHAOS_CHAIN_PORT and CHAOS_RPC_PROXY_PORT set, the node's HTTP requests
@@ -85,6 +86,31 @@ function installFullDisk(flag: string, under: string): void {
   }) as typeof originalStatfs
   fsp.open = wrappedOpen
   fsp.statfs = wrappedStatfs
+  installFullLevel(full, under)
+}
+
+/**
+ * Helia's block and data stores are LevelDB (classic-level, native, outside the bundle: this
+ * require gets the very module the node loads). While the disk is full, every put, del and batch
+ * of a database under the data directory fails as LevelDB fails on ENOSPC (code LEVEL_IO_ERROR,
+ * strerror's text in the message) and writes nothing, as test/support/full-level.ts does in tests.
+ */
+function installFullLevel(full: () => boolean, under: string): void {
+  type Method = (this: { location?: string }, ...args: unknown[]) => Promise<unknown>
+  const { ClassicLevel } = require('classic-level') as { ClassicLevel: { prototype: Record<string, Method> } }
+  const proto = ClassicLevel.prototype
+  for (const name of ['_put', '_del', '_batch']) {
+    const original = proto[name] as Method
+    proto[name] = async function (this: { location?: string }, ...args: unknown[]) {
+      if (full() && String(this.location ?? '').startsWith(under)) {
+        throw Object.assign(
+          new Error(`IO error: ${this.location}/000005.log: No space left on device (injected)`),
+          { code: 'LEVEL_IO_ERROR' },
+        )
+      }
+      return original.apply(this, args)
+    }
+  }
 }
 
 function installClock(file: string): void {

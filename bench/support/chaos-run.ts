@@ -332,7 +332,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     for (;;) {
       list = await bills()
       const open = list.filter((b) => b.periodEnd <= cutoff && b.status !== 'verified' && b.status !== 'paid')
-      if (open.length === 0) break
+      // A period closed but without a bill yet (its seal or its bill record retried after a full
+      // disk) is not in the list at all: wait for the bills to be contiguous up to the cutoff too.
+      const unbilled = unbilledPeriods(list, cutoff)
+      if (open.length === 0 && unbilled.length === 0) break
       // Behind a bill failed for good, every later one waits for ever: no use waiting (checkBills
       // has reported the failed one).
       // The ledger bills a meter one period after the other: nothing after it can be verified.
@@ -346,6 +349,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           violate(
             `bill for the period from ${new Date(b.periodStart * 1000).toISOString()} stuck in ${b.status}`,
           )
+        for (const start of unbilled)
+          violate(`the period from ${new Date(start * 1000).toISOString()} closed but has no bill yet`)
         break
       }
       await sleep(500)
@@ -409,4 +414,24 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     await proxy.close()
     if (!options.keep) await rm(root, { recursive: true, force: true })
   }
+}
+
+/**
+ * Starts of the periods that closed by `cutoff` and have no bill, as far as the bills show them:
+ * the holes between consecutive bills, and the periods after the last one (its length repeated).
+ */
+function unbilledPeriods(list: readonly BillRow[], cutoff: number): number[] {
+  const sorted = [...list].sort((a, b) => a.periodStart - b.periodStart)
+  const missing: number[] = []
+  for (let i = 1; i < sorted.length; i++) {
+    const before = sorted[i - 1] as BillRow
+    if (before.periodEnd < (sorted[i] as BillRow).periodStart) missing.push(before.periodEnd)
+  }
+  const last = sorted.at(-1)
+  if (last !== undefined) {
+    // A first period may be short (it starts at registration): the later ones are whole days.
+    const length = Math.max(86_400, last.periodEnd - last.periodStart)
+    for (let start = last.periodEnd; start + length <= cutoff; start += length) missing.push(start)
+  }
+  return missing
 }

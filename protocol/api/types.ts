@@ -474,7 +474,14 @@ export interface Status {
      */
     health?: ChainHealth
   }
-  mqtt: { url: string }
+  mqtt: {
+    url: string
+    /**
+     * The node's connection to the broker: ok, or degraded since `since` (lost, reconnecting with
+     * backoff and jitter), with the last error and the next attempt; absent without MQTT.
+     */
+    health?: BrokerHealth
+  }
   circuit: { profile: string; n: number; slots: number }
   mesh: MeshSummary
 }
@@ -490,6 +497,22 @@ export interface ChainHealth {
   /** Requests retried since the node started, and requests that failed after every attempt. */
   retries: number
   failures: number
+}
+
+/** The MQTT broker connection's health in /api/status (node/src/ingest/mqtt-session.ts). */
+export interface BrokerHealth {
+  state: 'ok' | 'degraded'
+  /** ISO time since the connection is in this state. */
+  since: string
+  lastError: string | null
+  /** ISO time of the last connection error. */
+  lastErrorAt: string | null
+  /** Connection attempts since it was lost (0 while ok). */
+  attempts: number
+  /** ISO time of the next attempt, while degraded. */
+  nextAttemptAt: string | null
+  /** Times the connection was lost and made again since the node started. */
+  reconnects: number
 }
 
 /** GET /api/chain: what a browser wallet needs to pay a bill. */

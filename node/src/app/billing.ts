@@ -4,15 +4,15 @@
  */
 
 import type { LedgerClient } from '../../../contracts/ts/ledger.ts'
-import { type Biller, createBiller } from '../billing/biller.ts'
+import { type Biller, createBiller, type PendingPeriod } from '../billing/biller.ts'
 import { type DisplayCurrencyStore, openDisplayCurrencyStore } from '../billing/display-currency.ts'
 import { isTransientChainError, ledgerBillingChain } from '../billing/ledger-chain.ts'
 import { ledgerPolicyWarning } from '../billing/ledger-policy.ts'
 import { createPaymentWatch, paymentLedger } from '../billing/payment-watch.ts'
 import { periodInputs } from '../billing/period-inputs.ts'
 import type { ProcessProver } from '../billing/prover/prover-process.ts'
-import { type BillStore, openBillStore } from '../billing/store.ts'
-import type { Ingestor, PeriodResult } from '../ingest/ingestor.ts'
+import { type BillRecord, type BillStore, billId, openBillStore } from '../billing/store.ts'
+import type { Ingestor, PeriodResult, StorageStatus } from '../ingest/ingestor.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Vault } from '../vault/index.ts'
 import type { Lifecycle } from './lifecycle.ts'
@@ -42,6 +42,9 @@ export async function startBilling(options: {
   const { prover, log } = options
   const bills = await openBillStore(options.dataDir)
   await warnAboutLedgerPolicy(options)
+  // Assembled periods whose bill could not be recorded yet (the bill store's write failed, e.g. on a
+  // full disk): retried with backoff and when the disk is back, and waited for by later bills.
+  const unrecorded = new Map<string, PeriodResult>()
   const biller = createBiller({
     store: bills,
     chain: ledgerBillingChain(options.ledger, options.assetId ?? 0),
@@ -63,6 +66,7 @@ export async function startBilling(options: {
         reason,
         details: { bill, tariffId },
       }),
+    earlierPending: (bill) => earlierPending(bill, options.ingestor, bills, unrecorded),
     log,
   })
   options.lifecycle.started('biller', async () => {
@@ -71,15 +75,13 @@ export async function startBilling(options: {
     await prover.close()
     await biller.idle()
   })
-  const billPeriod = (period: PeriodResult) => {
-    if (!period.manifestCid || !period.cidDigest) {
-      log.error('period verified but not sealed in the vault: cannot bill it yet', {
-        periodStart: period.period.periodStart,
-      })
-      return
-    }
-    void biller
-      .addPeriod({
+  let retryTimer: NodeJS.Timeout | undefined
+  let retryDelay = RECORD_RETRY_MS
+  let stopped = false
+  const record = async (period: PeriodResult, manifestCid: string, cidDigest: `0x${string}`) => {
+    const id = billId(period.meter, period.period.periodStart)
+    try {
+      await biller.addPeriod({
         meter: period.meter,
         periodStart: period.period.periodStart,
         periodEnd: period.period.periodEnd,
@@ -87,12 +89,117 @@ export async function startBilling(options: {
         endCounter: period.period.endCounter,
         commitment: period.period.commitment,
         meterSignature: period.signature,
-        manifestCid: period.manifestCid,
-        cidDigest: period.cidDigest,
+        manifestCid,
+        cidDigest,
       })
-      .catch((error) => log.error('could not record a bill', { error }))
+      if (unrecorded.delete(id)) log.info('bill recorded after a failed attempt', { bill: id })
+      // A later bill may be waiting for this one to exist: it now waits for (or goes after) the bill.
+      biller.recheckWaiting()
+    } catch (error) {
+      if (!unrecorded.has(id)) log.error('could not record a bill: retrying', { bill: id, error })
+      unrecorded.set(id, period)
+      scheduleRetry()
+    }
   }
-  return { bills, biller, billPeriod }
+  /** Records the bills that failed to record, once the backoff is over (1 s doubling to 30 s). */
+  const scheduleRetry = (now = false) => {
+    if (stopped || unrecorded.size === 0) return
+    if (retryTimer !== undefined) {
+      if (!now) return
+      clearTimeout(retryTimer)
+    }
+    const delay = now ? 0 : retryDelay
+    retryDelay = Math.min(retryDelay * 2, RECORD_RETRY_MAX_MS)
+    retryTimer = setTimeout(async () => {
+      retryTimer = undefined
+      const before = unrecorded.size
+      for (const period of [...unrecorded.values()]) await billPeriod(period)
+      if (unrecorded.size < before) retryDelay = RECORD_RETRY_MS
+    }, delay)
+    retryTimer.unref?.()
+  }
+  const billPeriod = async (period: PeriodResult): Promise<void> => {
+    if (!period.manifestCid || !period.cidDigest) {
+      // The ingestor emits a period only once sealed; this would be a bug, not a full disk.
+      log.error('period verified but not sealed in the vault: cannot bill it yet', {
+        periodStart: period.period.periodStart,
+      })
+      return
+    }
+    await record(period, period.manifestCid, period.cidDigest)
+  }
+  // The disk is back: record what failed to record, and wake the bills backing off after a write
+  // failure, now rather than at the end of their backoff.
+  const onStorage = (status: StorageStatus) => {
+    if (status.state !== 'ok') return
+    retryDelay = RECORD_RETRY_MS
+    scheduleRetry(true)
+    biller.wake()
+  }
+  options.ingestor.on('storage', onStorage)
+  // A period the bills may wait for changed: sealed (a 'period'), or rejected for good (an anomaly).
+  const onPeriodChange = () => biller.recheckWaiting()
+  const onAnomaly = (anomaly: { rejected: boolean }) => {
+    if (anomaly.rejected) biller.recheckWaiting()
+  }
+  options.ingestor.on('period', onPeriodChange)
+  options.ingestor.on('anomaly', onAnomaly)
+  // And in case a change raised no event (a period dropped from the ingestor's window, say).
+  const recheck = setInterval(() => biller.recheckWaiting(), RECHECK_WAITING_MS)
+  recheck.unref?.()
+  options.lifecycle.started('bill recording', () => {
+    stopped = true
+    clearTimeout(retryTimer)
+    clearInterval(recheck)
+    options.ingestor.off('storage', onStorage)
+    options.ingestor.off('period', onPeriodChange)
+    options.ingestor.off('anomaly', onAnomaly)
+  })
+  return { bills, biller, billPeriod: (period) => void billPeriod(period) }
+}
+
+const RECORD_RETRY_MS = 1000
+const RECORD_RETRY_MAX_MS = 30_000
+const RECHECK_WAITING_MS = 60_000
+
+/**
+ * The earliest period of `bill`'s meter, before it, that this node holds but has not made a bill of
+ * (BillerOptions.earlierPending): its close is in but it is not assembled yet (records awaited, or
+ * its vault seal failed and is retried), or it is assembled and its bill not recorded yet.
+ */
+function earlierPending(
+  bill: BillRecord,
+  ingestor: Ingestor,
+  bills: BillStore,
+  unrecorded: ReadonlyMap<string, PeriodResult>,
+): PendingPeriod | undefined {
+  const meter = bill.meter.toLowerCase()
+  const found: PendingPeriod[] = []
+  for (const status of ingestor.status()) {
+    if (status.meter.toLowerCase() !== meter) continue
+    for (const p of status.periods) {
+      if (p.periodStart >= bill.periodStart) continue
+      if (p.status === 'pending') {
+        found.push({
+          periodStart: p.periodStart,
+          why: 'its records are being sealed in the vault (retried until the disk takes them)',
+        })
+      } else if (p.status === 'incomplete') {
+        found.push({ periodStart: p.periodStart, why: 'the node still waits for interval records of it' })
+      } else if (p.status === 'assembled' && bills.get(billId(bill.meter, p.periodStart)) === undefined) {
+        found.push({ periodStart: p.periodStart, why: 'its bill is being recorded' })
+      }
+    }
+  }
+  for (const period of unrecorded.values()) {
+    if (period.meter.toLowerCase() === meter && period.period.periodStart < bill.periodStart) {
+      found.push({
+        periodStart: period.period.periodStart,
+        why: 'its bill could not be recorded yet (retried until the disk takes it)',
+      })
+    }
+  }
+  return found.sort((a, b) => a.periodStart - b.periodStart)[0]
 }
 
 /** Says once, at start, when the ledger accepts shorter bills than the resident's policy. */

@@ -15,12 +15,15 @@
 import { EventEmitter } from 'node:events'
 import { ZkMeterError } from '#protocol/errors.ts'
 import { type Logger, silentLogger } from '../log/logger.ts'
+import { isDiskFull } from '../storage/disk.ts'
 import {
   BillNotFailedError,
   classifyFailure,
   type FailedStep,
+  isPeriodGap,
   retryStart,
   TariffMissingError,
+  waitingForPeriod,
 } from './failures.ts'
 import type { BillRecord, BillStatus, BillStore } from './store.ts'
 import { billId, UnknownBillError } from './store.ts'
@@ -113,6 +116,21 @@ export interface BillerOptions {
   slots?: number
   /** Told once per bill and tariff when the node refuses a tariff (an anomaly for the resident). */
   onTariffRefused?: (refusal: { bill: string; tariffId: string; reason: string }) => void
+  /**
+   * An earlier period of the bill's meter that this node holds but has not made a bill of yet (its
+   * close is in, but its records are awaited, its vault seal or its bill record failed on a full
+   * disk, …), with why it is not billed yet; undefined when there is none. The ledger takes a
+   * meter's periods strictly in order, so the bill waits for that period rather than failing for
+   * good on the ledger's PeriodGap.
+   */
+  earlierPending?: (bill: BillRecord) => PendingPeriod | undefined
+}
+
+/** A period the node holds but has not made a bill of yet (see BillerOptions.earlierPending). */
+export interface PendingPeriod {
+  periodStart: number
+  /** Why it is not a bill yet, in the resident's words (e.g. "waiting for 3 interval records"). */
+  why: string
 }
 
 export interface Biller extends EventEmitter<{ bill: [BillRecord] }> {
@@ -139,6 +157,11 @@ export interface Biller extends EventEmitter<{ bill: [BillRecord] }> {
     /** The receipt's block, its time and the amount, once read from the ledger's event. */
     receipt?: Pick<BillRecord, 'paidBlock' | 'paidAt' | 'paidAmount'>,
   ): Promise<BillRecord | undefined>
+  /**
+   * Looks again at every bill waiting for an earlier period: the node's view of that period changed
+   * (sealed, recorded, or rejected for good), so each one goes on or waits again with the new reason.
+   */
+  recheckWaiting(): void
   /** Waits for the bills in flight (tests, shutdown). */
   idle(): Promise<void>
   stop(): void
@@ -214,6 +237,48 @@ export function createBiller(options: BillerOptions): Biller {
       }
     }
     return bill
+  }
+
+  /**
+   * Puts the bill in waiting-previous if an earlier period of its meter is not on the ledger yet:
+   * an earlier bill of the store, or a period the node holds but has not made a bill of
+   * (earlierPending). Returns whether it waits. `gap` is the ledger's PeriodGap, when that is what
+   * sent the bill here: the bill's failure then names it, as a temporary one.
+   */
+  async function waitForEarlier(id: string, gap: unknown): Promise<boolean> {
+    const bill = store.get(id) as BillRecord
+    const blocker = earlierUnbilled(bill)
+    if (blocker) {
+      if (bill.status !== 'waiting-previous' || bill.waitingFor !== blocker.id) {
+        log.info('bill waits for an earlier one', { bill: id, waitingFor: blocker.id })
+        await update(id, { status: 'waiting-previous', waitingFor: blocker.id })
+      }
+      return true
+    }
+    // Only once the ledger said it misses an earlier period (PeriodGap, now or before this wait):
+    // a period the node holds is not always one the ledger expects (one before the meter's
+    // registration, say), and waiting for it then would hold back a bill the ledger takes.
+    const afterGap =
+      gap !== undefined ||
+      (bill.status === 'waiting-previous' && bill.failure?.kind === 'earlier-bill-missing')
+    if (!afterGap) return false
+    const pending = options.earlierPending?.(bill)
+    if (pending === undefined) return false
+    const waitingFor = billId(bill.meter, pending.periodStart)
+    const failure = waitingForPeriod(pending)
+    if (
+      bill.status !== 'waiting-previous' ||
+      bill.waitingFor !== waitingFor ||
+      bill.failure?.advice !== failure.advice
+    ) {
+      log.info('bill waits for an earlier period not billed yet', {
+        bill: id,
+        waitingFor,
+        why: pending.why,
+      })
+      await update(id, { status: 'waiting-previous', waitingFor, failure })
+    }
+    return true
   }
 
   async function advance(id: string): Promise<void> {
@@ -294,24 +359,26 @@ export function createBiller(options: BillerOptions): Biller {
         })
         continue
       }
-      const blocker = earlierUnbilled(store.get(id) as BillRecord)
-      if (blocker) {
-        if (bill.status !== 'waiting-previous' || bill.waitingFor !== blocker.id) {
-          log.info('bill waits for an earlier one', { bill: id, waitingFor: blocker.id })
-          bill = await update(id, { status: 'waiting-previous', waitingFor: blocker.id })
-        }
-        return
-      }
+      if (await waitForEarlier(id, undefined)) return
       if (bill.status === 'waiting-previous') {
-        bill = await update(id, { status: 'submitting', waitingFor: undefined })
+        bill = await update(id, { status: 'submitting', waitingFor: undefined, failure: undefined })
         continue
       }
-      const { chainBillId, txHash } = await chain.submitBill({
-        bill,
-        tariffId: BigInt(bill.tariffId as string),
-        total: BigInt(bill.total as string),
-        proof: bill.proof as SolidityProofJson,
-      })
+      let submitted: Awaited<ReturnType<BillingChain['submitBill']>>
+      try {
+        submitted = await chain.submitBill({
+          bill,
+          tariffId: BigInt(bill.tariffId as string),
+          total: BigInt(bill.total as string),
+          proof: bill.proof as SolidityProofJson,
+        })
+      } catch (error) {
+        // The ledger misses an earlier period: final only if this node has none left to bill. One
+        // that turned up meanwhile (a seal or bill record retried after a full disk) is waited for.
+        if (isPeriodGap(error) && (await waitForEarlier(id, error))) return
+        throw error
+      }
+      const { chainBillId, txHash } = submitted
       log.info('bill verified on-chain', { bill: id, tx: txHash })
       bill = await update(id, { ...RECOVERED, status: 'verified', chainBillId, submitTx: txHash })
     }
@@ -330,11 +397,15 @@ export function createBiller(options: BillerOptions): Biller {
           return
         } catch (error) {
           const bill = store.get(id) as BillRecord
-          const failure = classifyFailure(error, failedStep(bill.status), isTransient(error))
+          const diskFull = isDiskFull(error)
+          const failure = classifyFailure(error, failedStep(bill.status), diskFull || isTransient(error))
           const attempts = bill.attempts + 1
           // A refused tariff is waited out, never given up on: the bill must not be proved against it,
-          // and only the utility can change what prices this period.
-          const automatic = failure.temporary && (attempts < maxAttempts || failure.kind === 'tariff-refused')
+          // and only the utility can change what prices this period. A full disk too: nothing is
+          // wrong with the bill, the node cannot record its progress until space is freed (the
+          // resident has the disk-full alarm), and wake() tries again as soon as it is.
+          const automatic =
+            failure.temporary && (attempts < maxAttempts || failure.kind === 'tariff-refused' || diskFull)
           const reason = {
             name: (error as Error).name ?? 'Error',
             message: (error as Error).message ?? String(error),
@@ -350,18 +421,26 @@ export function createBiller(options: BillerOptions): Biller {
               attempts,
               nextAttemptAt: undefined,
               waitingFor: undefined,
+            }).catch((persistError) => {
+              // The store holds the change in memory; its next write (or the next start) carries it.
+              log.warn('could not record that a bill failed', { bill: id, error: persistError })
             })
             return
           }
           const delay = Math.min(baseDelay * 2 ** bill.attempts, maxDelay)
-          await update(id, {
-            attempts,
-            error: reason,
-            failure,
-            nextAttemptAt: new Date(Date.now() + delay).toISOString(),
-            // A proof made under a tariff the ledger does not know is worthless: choose again.
-            ...(failure.reprove ? { ...UNPROVED, status: 'waiting-tariff' as const } : {}),
-          })
+          try {
+            await update(id, {
+              attempts,
+              error: reason,
+              failure,
+              nextAttemptAt: new Date(Date.now() + delay).toISOString(),
+              // A proof made under a tariff the ledger does not know is worthless: choose again.
+              ...(failure.reprove ? { ...UNPROVED, status: 'waiting-tariff' as const } : {}),
+            })
+          } catch (persistError) {
+            // On a full disk recording the failure fails too: the retry goes on all the same.
+            log.warn('could not record a billing step’s failure', { bill: id, error: persistError })
+          }
           await sleep(delay)
           if (stopped) return
         }
@@ -444,6 +523,10 @@ export function createBiller(options: BillerOptions): Biller {
     },
     wake() {
       for (const done of [...sleepers]) done()
+    },
+    recheckWaiting() {
+      if (stopped) return
+      for (const bill of store.list()) if (bill.status === 'waiting-previous') void run(bill.id)
     },
     async markPaid(chainBillId: string, paidTx: `0x${string}`, paidBy: `0x${string}`, receipt = {}) {
       const bill = store.list().find((b) => b.chainBillId?.toLowerCase() === chainBillId.toLowerCase())

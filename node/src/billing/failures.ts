@@ -130,6 +130,29 @@ export function classifyFailure(error: unknown, step: FailedStep, transient: boo
   return failure('rejected', step, null, { temporary: false, reprove: false })
 }
 
+/** Whether `error` is the ledger's PeriodGap: an earlier period of the meter is not billed there. */
+export function isPeriodGap(error: unknown): boolean {
+  return ledgerErrorName(error) === 'PeriodGap'
+}
+
+/**
+ * Why a bill the ledger refused with PeriodGap waits (waiting-previous) for an earlier period this
+ * node holds but has not billed yet: temporary, the proof kept.
+ */
+export function waitingForPeriod(pending: { periodStart: number; why: string }): BillFailure {
+  const since = new Date(pending.periodStart * 1000).toISOString()
+  return {
+    ...failure('earlier-bill-missing', 'submitting', 'PeriodGap', {
+      temporary: true,
+      reprove: false,
+    }),
+    advice:
+      `The ledger bills a meter one period after the other, and the period from ${since} is not billed yet: ` +
+      `${pending.why}. This bill keeps its proof and goes on by itself once that period is on the ledger; ` +
+      'nothing to do unless that period is reported as impossible to bill.',
+  }
+}
+
 /**
  * Where a retry starts: a kept proof is submitted again when only the submission failed for a
  * reason unrelated to the proof; anything else starts from the tariff (one chain read) and proves

@@ -111,7 +111,14 @@ export async function openBillStore(dataDir: string): Promise<BillStore> {
         updatedAt: now,
       }
       bills.set(bill.id, bill)
-      await persist()
+      try {
+        await persist()
+      } catch (error) {
+        // Not recorded (a full disk, say): forget it, so the caller's retry records it anew instead
+        // of getting back a bill that exists only in memory and that nothing has started.
+        if (bills.get(bill.id) === bill) bills.delete(bill.id)
+        throw error
+      }
       return bill
     },
     async update(id, patch) {

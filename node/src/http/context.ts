@@ -145,6 +145,8 @@ export interface RoutesContext {
   trustedSetup?: TrustedSetupStatus
   ingestor: Pick<Ingestor, 'counters' | 'anomalies'> & {
     status(): Pick<MeterStatus, 'meter' | 'ackedSeq' | 'openPeriod'>[]
+    /** The broker connection's health (optional: test stand-ins without MQTT leave it out). */
+    broker?: Ingestor['broker']
   }
   vault: Pick<Vault, 'grant'>
   bills: Pick<BillStore, 'list' | 'get'>

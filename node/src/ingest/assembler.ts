@@ -23,6 +23,11 @@ export interface AssemblerDeps {
   emitPeriod(result: PeriodResult): void
   journal(): Journal | undefined
   checkpoint(firstUnflushed: number): Promise<void>
+  /**
+   * A write for the vault or the checkpoint failed (a full disk, say): the ingestor raises the
+   * disk-full alarm if it is one and tries the flush and the seals of pending periods again later.
+   */
+  storeFailed(error: unknown): void
 }
 
 export type PeriodAssembler = ReturnType<typeof createPeriodAssembler>
@@ -36,6 +41,7 @@ export function createPeriodAssembler({
   emitPeriod,
   journal,
   checkpoint,
+  storeFailed,
 }: AssemblerDeps) {
   const { serial, flushSegments, firstUnflushed } = flusher
   const tryAssemble = async (m: MeterRuntime, entry: PeriodEntry): Promise<void> => {
@@ -76,7 +82,8 @@ export function createPeriodAssembler({
             intervalEnd: lost.time,
           },
         })
-        if (journal() !== undefined) await serial(() => checkpoint(firstUnflushed()))
+        if (journal() !== undefined)
+          await serial(() => checkpoint(firstUnflushed())).catch((error) => storeFailed(error))
         return
       }
       entry.status = 'incomplete'
@@ -105,6 +112,8 @@ export function createPeriodAssembler({
       salt: outcome.salt,
     }
     await serial(async () => {
+      // Asked twice (a close and the retry after a failed seal): the first one did it.
+      if (entry.status === 'assembled') return
       if (sink !== undefined) {
         try {
           await flushSegments()
@@ -112,12 +121,18 @@ export function createPeriodAssembler({
           result.manifestCid = sealed.manifestCid.toString()
           result.cidDigest = sealed.cidDigest
         } catch (error) {
+          // The period stays pending (its close is journaled), and the ingestor seals it again
+          // later: sealing is idempotent, so a seal that half happened is simply completed.
           anomaly({
             kind: 'vault-error',
             rejected: false,
             meter: m.address,
-            reason: `period ${period.periodStart} verified but not sealed: ${(error as Error)?.message}`,
+            reason: `period ${period.periodStart} verified but not sealed (retried): ${(error as Error)?.message}`,
           })
+          // Its readings are complete: what it waits for now is the seal (an 'incomplete' period
+          // would otherwise only be tried again when one of its records arrives, and none will).
+          entry.status = 'pending'
+          storeFailed(error)
           return
         }
       }
@@ -141,7 +156,10 @@ export function createPeriodAssembler({
         m.periods.delete(old.period.periodStart)
         m.chainFloor = Math.max(m.chainFloor ?? 0, old.period.periodEnd)
       }
-      if (journal() !== undefined) await checkpoint(firstUnflushed())
+      // The period is sealed in the vault whether this checkpoint lands or not (a full disk): it is
+      // billed now, and the checkpoint is written again at the next flush. A crash before then
+      // assembles it again at start, and sealing and billing are both idempotent.
+      if (journal() !== undefined) await checkpoint(firstUnflushed()).catch((error) => storeFailed(error))
       log.info('period assembled', {
         meter: m.address,
         periodStart: period.periodStart,

@@ -20,6 +20,8 @@ export interface FlusherDeps {
   /** Writes the checkpoint naming the first journal segment still needed. */
   checkpoint(firstUnflushed: number): Promise<void>
   isRunning(): boolean
+  /** A flush failed (its records stay in the journal): the ingestor retries it (and alarms a full disk). */
+  storeFailed?(error: unknown): void
 }
 
 export type VaultFlusher = ReturnType<typeof createVaultFlusher>
@@ -32,6 +34,7 @@ export function createVaultFlusher({
   journal: currentJournal,
   checkpoint,
   isRunning,
+  storeFailed,
 }: FlusherDeps) {
   /** Records durable in the journal but not yet in the vault, by journal segment. */
   const unflushed = new Map<number, UnflushedEntry[]>()
@@ -71,6 +74,25 @@ export function createVaultFlusher({
     }
     for (const segment of segments) {
       const entries = unflushed.get(segment) ?? []
+      // The batch counts as the checkpoint knows them for this segment. A failure part-way (a full
+      // disk) puts them back and reconciles on the retry, exactly as after a crash: the batches
+      // this attempt did append are found in the vault and skipped. Without it the retry split the
+      // segment anew and appended those batches a second time (records twice in the vault).
+      const counted = new Map<MeterRuntime, Map<number, number>>()
+      for (const e of entries) {
+        const m = meters.get(e.meter) as MeterRuntime
+        const before = counted.get(m) ?? new Map<number, number>()
+        if (!before.has(e.periodStart)) before.set(e.periodStart, m.batches.get(e.periodStart) ?? 0)
+        counted.set(m, before)
+      }
+      const restoreCounts = () => {
+        for (const [m, before] of counted) {
+          for (const [periodStart, count] of before) {
+            if (count === 0) m.batches.delete(periodStart)
+            else m.batches.set(periodStart, count)
+          }
+        }
+      }
       const groups = new Map<string, UnflushedEntry[]>()
       for (const e of entries) {
         const key = `${e.meter}/${e.periodStart}`
@@ -107,6 +129,7 @@ export function createVaultFlusher({
               continue
             }
             reconcile = true
+            restoreCounts()
             throw error
           }
         }
@@ -130,6 +153,7 @@ export function createVaultFlusher({
           rejected: false,
           reason: `records stay in the journal and are retried: ${(error as Error)?.message ?? String(error)}`,
         })
+        storeFailed?.(error)
       }
     })
 

@@ -135,6 +135,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     journal: () => journal,
     checkpoint,
     isRunning: () => running,
+    storeFailed: (error) => storeFailed(error),
   })
   const { flush } = flusher
   const assembler = createPeriodAssembler({
@@ -146,6 +147,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     emitPeriod: (result) => emit('period', result),
     journal: () => journal,
     checkpoint,
+    storeFailed: (error) => storeFailed(error),
   })
 
   // ------------------------------------------------------------ durable state
@@ -186,6 +188,85 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     emit('storage', { ...storage })
   }
 
+  // ------------------------------------------------------------ vault and checkpoint writes
+
+  /**
+   * The storage state from both writers: the journal (`failed`) and the vault with the checkpoint
+   * (`storeError`, a flush, seal or checkpoint write that failed and is being retried). Either on a
+   * full disk makes it `full`; `ok` only once both write again.
+   */
+  let storeError: unknown
+  let storeTimer: NodeJS.Timeout | undefined
+  let storeDelay = options.storageRetryMs ?? 1000
+  let storeRetrying = false
+  let storeFailures = 0
+  const refreshStorage = (): void => {
+    const full = [failed, storeError].find((e) => e !== undefined && isDiskFull(e))
+    const state: StorageStatus['state'] = full !== undefined ? 'full' : failed !== undefined ? 'failed' : 'ok'
+    if (state !== storage.state) setStorage(state, full ?? failed)
+  }
+
+  /**
+   * A vault flush, a period's seal or a checkpoint failed. Nothing is lost: the records and the
+   * period's close stay in the journal. But nothing retried them before the next record (a flush)
+   * or the next start (a seal: its bill, and every later bill of the meter, waited that long). Now
+   * they are retried with backoff (1 s doubling to 30 s) and at once when the journal recovers, and
+   * a full disk here raises the same alarm as in the journal, cleared when the retry succeeds.
+   */
+  const storeFailed = (error: unknown): void => {
+    storeFailures++
+    const first = storeError === undefined
+    storeError = error
+    if (first && isDiskFull(error)) {
+      log.error(
+        'the disk is full: the vault cannot take records or seal periods; they stay in the journal and are retried',
+        {
+          error,
+        },
+      )
+    }
+    refreshStorage()
+    if (!storeRetrying) scheduleStoreRetry(storeDelay)
+  }
+
+  const scheduleStoreRetry = (delayMs: number): void => {
+    if (!running || storeTimer !== undefined) return
+    storeTimer = setTimeout(() => void retryStore(), delayMs)
+    storeTimer.unref?.()
+  }
+
+  /** Flushes again and seals every period whose close is in but that is not sealed yet. */
+  const retryStore = async (): Promise<void> => {
+    storeTimer = undefined
+    if (!running || storeRetrying) return
+    storeRetrying = true
+    const failuresBefore = storeFailures
+    try {
+      await flush()
+      for (const m of meters.values()) {
+        for (const entry of [...m.periods.values()]) {
+          if (entry.status === 'pending') await assembler.tryAssemble(m, entry)
+        }
+      }
+      if (journal !== undefined) await flusher.serial(() => checkpoint(flusher.firstUnflushed()))
+    } catch (error) {
+      storeFailures++
+      storeError = error
+    } finally {
+      storeRetrying = false
+    }
+    if (storeFailures === failuresBefore) {
+      if (storeError !== undefined) log.info('the vault and the checkpoint write again')
+      storeError = undefined
+      storeDelay = options.storageRetryMs ?? 1000
+      refreshStorage()
+      return
+    }
+    refreshStorage()
+    storeDelay = Math.min(storeDelay * 2, 30_000)
+    scheduleStoreRetry(storeDelay)
+  }
+
   /**
    * A full disk stops storing, but not for good: the journal is tried again with backoff (cut back
    * to its last fsynced frame, then a probe write) and, once it writes, ingestion resumes. What was
@@ -206,7 +287,14 @@ export function createIngestor(options: IngestorOptions): Ingestor {
       for (const m of meters.values()) m.accepted = createSequenceTracker(m.durable.snapshot())
       failed = undefined
       log.info('the disk has space again: ingestion resumes')
-      setStorage('ok', undefined)
+      refreshStorage()
+      // The vault's writes failed on the same full disk: try them now, not at their own backoff.
+      if (storeError !== undefined && storeTimer !== undefined) {
+        clearTimeout(storeTimer)
+        storeTimer = undefined
+        storeDelay = options.storageRetryMs ?? 1000
+        void retryStore()
+      }
     }, delayMs)
     storageTimer.unref?.()
   }
@@ -234,9 +322,9 @@ export function createIngestor(options: IngestorOptions): Ingestor {
               error,
             },
           )
-          setStorage('full', error)
+          refreshStorage()
           retryStorage(options.storageRetryMs ?? 1000)
-        } else setStorage('failed', error)
+        } else refreshStorage()
       }
       throw error
     }
@@ -326,6 +414,7 @@ export function createIngestor(options: IngestorOptions): Ingestor {
       stopping ??= (async () => {
         running = false
         clearTimeout(storageTimer)
+        clearTimeout(storeTimer)
         outbound.end()
         if (session !== undefined) {
           const ending = session
@@ -353,6 +442,8 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     periods: (meter) => assembledPeriods(meters, meter),
     status: () => [...meters.values()].map(meterStatus),
     storage: () => ({ ...storage }),
+    // The session outlives a lost connection (it reconnects itself): its health is the broker's.
+    broker: () => session?.health() ?? null,
     on(event: string, listener: (...args: never[]) => void) {
       emitter.on(event, listener as (...args: unknown[]) => void)
       return ingestor

@@ -7,7 +7,7 @@
  */
 
 import mqtt, { type MqttClient } from 'mqtt'
-import { ZkMeterError } from '#protocol/errors.ts'
+import { InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
 import { ANY_METER } from '#protocol/topics.ts'
 import type { Logger } from '../log/logger.ts'
 import { orderPubacks } from './ordered-pubacks.ts'
@@ -23,7 +23,50 @@ import type { IngestOutcome } from './types.ts'
  */
 export interface MqttSession {
   client: MqttClient
+  /** The broker connection as /api/status shows it (mqtt.health). */
+  health(): BrokerHealth
   end(): Promise<void>
+}
+
+/**
+ * The broker connection: ok, or degraded since `since` (the connection was lost and the session is
+ * reconnecting with backoff), with the last error, like the chain RPC's health.
+ */
+export interface BrokerHealth {
+  state: 'ok' | 'degraded'
+  /** Since when (unix ms) the connection is in this state. */
+  since: number
+  /** The last connection error (ok keeps the last one for the record). */
+  lastError: string | null
+  lastErrorAt: number | null
+  /** Connection attempts since the connection was lost (0 while ok). */
+  attempts: number
+  /** When (unix ms) the next attempt is due, while degraded. */
+  nextAttemptAt: number | null
+  /** Times the connection was lost and then made again since the node started. */
+  reconnects: number
+}
+
+/** Reconnect backoff: base · 2^attempt, at most max, with jitter (half of it random). */
+export interface ReconnectPolicy {
+  baseDelayMs: number
+  maxDelayMs: number
+}
+
+/**
+ * A broker restart takes seconds; a broker gone for good should not be hammered every second for
+ * hours (mqtt.js' default), nor by every home behind one external broker in step after its outage.
+ */
+export const DEFAULT_RECONNECT: ReconnectPolicy = { baseDelayMs: 500, maxDelayMs: 30_000 }
+
+/**
+ * The wait before reconnect attempt `attempt` (0 for the first after a loss): the capped
+ * exponential delay, its upper half drawn at random ("equal jitter": never less than half the
+ * backoff, so jitter cannot turn it back into a tight loop, and spread so clients do not retry in step).
+ */
+export function reconnectDelay(attempt: number, policy: ReconnectPolicy, random = Math.random): number {
+  const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(attempt, 30))
+  return Math.max(1, Math.round(cap / 2 + random() * (cap / 2)))
 }
 
 export interface MqttSessionOptions {
@@ -36,6 +79,8 @@ export interface MqttSessionOptions {
   log: Logger
   /** Most messages in flight at once (default DEFAULT_PUBACK_WINDOW). */
   window?: number
+  /** Backoff between reconnect attempts after the connection is lost (default DEFAULT_RECONNECT). */
+  reconnect?: ReconnectPolicy
 }
 
 export async function connectMqtt({
@@ -46,13 +91,65 @@ export async function connectMqtt({
   ingest,
   log,
   window,
+  reconnect = DEFAULT_RECONNECT,
 }: MqttSessionOptions): Promise<MqttSession> {
+  if (
+    !(reconnect.baseDelayMs >= 1) ||
+    !(reconnect.maxDelayMs >= reconnect.baseDelayMs) ||
+    !Number.isFinite(reconnect.maxDelayMs)
+  ) {
+    throw new InvalidInputError('reconnect needs 1 ≤ baseDelayMs ≤ maxDelayMs (milliseconds)')
+  }
   const c = mqtt.connect(url, {
     clientId,
     ...credentials,
     clean: false,
-    reconnectPeriod: 1000,
+    reconnectPeriod: reconnectDelay(0, reconnect),
     connectTimeout: connectTimeoutMs,
+  })
+  const health: BrokerHealth = {
+    state: 'ok',
+    since: Date.now(),
+    lastError: null,
+    lastErrorAt: null,
+    attempts: 0,
+    nextAttemptAt: null,
+    reconnects: 0,
+  }
+  let connectedOnce = false
+  // mqtt.js waits options.reconnectPeriod after each close before its next attempt, reading it
+  // when the close comes: setting it as each attempt starts makes the wait after a failure grow.
+  c.on('offline', () => {
+    if (!connectedOnce || health.state === 'degraded') return
+    health.state = 'degraded'
+    health.since = Date.now()
+    health.attempts = 0
+    health.nextAttemptAt = Date.now() + (c.options.reconnectPeriod ?? 0)
+    if (health.lastErrorAt === null || health.lastErrorAt < health.since - 1000) {
+      health.lastError = 'the broker closed the connection'
+      health.lastErrorAt = health.since
+    }
+    log.warn('lost the MQTT broker: reconnecting with backoff', { lastError: health.lastError })
+  })
+  c.on('reconnect', () => {
+    health.attempts++
+    c.options.reconnectPeriod = reconnectDelay(health.attempts, reconnect)
+    health.nextAttemptAt = Date.now() + c.options.reconnectPeriod
+  })
+  c.on('connect', () => {
+    c.options.reconnectPeriod = reconnectDelay(0, reconnect)
+    if (!connectedOnce) {
+      connectedOnce = true
+      return
+    }
+    if (health.state === 'degraded') {
+      log.info('the MQTT broker is back', { attempts: health.attempts })
+      health.state = 'ok'
+      health.since = Date.now()
+      health.attempts = 0
+      health.nextAttemptAt = null
+      health.reconnects++
+    }
   })
   // Records are taken in back to back, each PUBACK held until that record is durable (or refused)
   // and sent in order (ordered-pubacks.ts): the journal's group commit then shares fsyncs.
@@ -68,7 +165,11 @@ export async function connectMqtt({
         log.error('cannot store a record: closing the MQTT connection unacknowledged', { error }),
     },
   )
-  c.on('error', (error) => log.warn('MQTT connection error', { error }))
+  c.on('error', (error) => {
+    health.lastError = error.message.slice(0, 300)
+    health.lastErrorAt = Date.now()
+    log.warn('MQTT connection error', { error })
+  })
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       c.end(true)
@@ -98,6 +199,7 @@ export async function connectMqtt({
   }
   return {
     client: c,
+    health: () => ({ ...health }),
     async end() {
       await new Promise<void>((resolve) => c.end(true, {}, () => resolve()))
       await intake.idle()

@@ -12,6 +12,7 @@ import type { Logger } from '../log/logger.ts'
 import type { DiskOps } from '../storage/disk.ts'
 import type { Anomaly, AnomalyKind } from './anomalies.ts'
 import type { PeriodCalendar } from './calendar.ts'
+import type { BrokerHealth } from './mqtt-session.ts'
 import type { AssembledPeriod, IntervalEntry } from './period.ts'
 import type { SequenceSnapshot, SequenceTracker } from './sequence.ts'
 import type { RecordSink } from './sink.ts'
@@ -220,6 +221,8 @@ export interface Ingestor {
   periods(meter?: string): PeriodResult[]
   status(): MeterStatus[]
   storage(): StorageStatus
+  /** The MQTT broker connection's health (mqtt-session.ts); null without MQTT or before start. */
+  broker(): BrokerHealth | null
   on(event: 'record', listener: (e: RecordEvent) => void): Ingestor
   on(event: 'storage', listener: (s: StorageStatus) => void): Ingestor
   on(event: 'anomaly', listener: (a: Anomaly) => void): Ingestor

@@ -13,11 +13,23 @@ import { priceCurve } from '../../../contracts/test/bills.ts'
 import { meterKey, startTestEnv, type TestEnv } from '../../../contracts/test/env.ts'
 import { deployLedger, type LedgerClient } from '../../../contracts/ts/ledger.ts'
 import { scaledBudget } from '../../../test/support/load.ts'
-import { type BillerOptions, type BillProver, createBiller } from '../../src/billing/biller.ts'
+import { waitUntil as until } from '../../../test/support/wait.ts'
+import {
+  type BillerOptions,
+  type BillProver,
+  createBiller,
+  type PendingPeriod,
+} from '../../src/billing/biller.ts'
 import { BillNotFailedError } from '../../src/billing/failures.ts'
 import { isTransientChainError, ledgerBillingChain } from '../../src/billing/ledger-chain.ts'
 import { circuitProver } from '../../src/billing/prover/prover.ts'
-import { type BillRecord, openBillStore, UnknownBillError } from '../../src/billing/store.ts'
+import {
+  type BillRecord,
+  type BillStore,
+  billId,
+  openBillStore,
+  UnknownBillError,
+} from '../../src/billing/store.ts'
 import {
   inputsOf,
   MIDNIGHT,
@@ -259,6 +271,140 @@ describe('a bill the ledger could not take yet', () => {
       await biller.idle()
       expect(store.get(later.id)?.status).toBe('verified')
       expect(proofs()).toBe(2)
+    },
+    scaledBudget(120_000),
+  )
+
+  it(
+    'waits on a PeriodGap while the earlier period is still pending on this node, and bills both once it is (issue 15)',
+    async () => {
+      // The chaos harness's seed 8: the first period's seal failed on a full disk, so its bill did
+      // not exist yet when the second period's bill reached the ledger, which answered PeriodGap.
+      const meter = meterKey('gap-pending')
+      await register(meter.address)
+      const [first, second] = twoPeriods(meter, domain, 11)
+      const { prover, proofs } = countingProver()
+      let pending: PendingPeriod | undefined = {
+        periodStart: first.period.periodStart,
+        why: 'its records are being sealed in the vault',
+      }
+      const { store, biller, events } = await billing([first, second], prover, {
+        earlierPending: (bill) =>
+          bill.periodStart > (pending?.periodStart ?? Infinity) ? pending : undefined,
+      })
+      const later = await biller.addPeriod(second.period)
+      await biller.idle()
+      const waiting = store.get(later.id) as BillRecord
+      expect(waiting.status).toBe('waiting-previous')
+      expect(waiting.waitingFor).toBe(billId(meter.address, first.period.periodStart))
+      expect(waiting.failure).toMatchObject({
+        kind: 'earlier-bill-missing',
+        ledgerError: 'PeriodGap',
+        temporary: true,
+        reprove: false,
+      })
+      expect(waiting.failure?.advice).toMatch(/being sealed in the vault.*goes on by itself/)
+      expect(waiting.proof).toBeDefined()
+      // Looked at again while that period is still pending: it keeps waiting, the ledger untouched.
+      biller.recheckWaiting()
+      await biller.idle()
+      expect(store.get(later.id)?.status).toBe('waiting-previous')
+
+      // The seal is retried once the disk is back and the earlier bill is recorded: it goes on the
+      // ledger, and the waiting one follows with its kept proof, each once, in order.
+      pending = undefined
+      const earlier = await biller.addPeriod(first.period)
+      await biller.idle()
+      expect(store.get(earlier.id)?.status).toBe('verified')
+      expect(store.get(later.id)).toMatchObject({ status: 'verified' })
+      expect(store.get(later.id)?.failure).toBeUndefined()
+      expect(statusesOf(events, later.id)).not.toContain('failed')
+      const onChain = await household.bills({ meter: meter.address })
+      expect(onChain.map((b) => Number(b.period.periodStart))).toEqual([
+        first.period.periodStart,
+        second.period.periodStart,
+      ])
+      expect(proofs()).toBe(2)
+    },
+    scaledBudget(120_000),
+  )
+
+  it(
+    'does not wait for ever: once the earlier period can never be billed, the waiting bill fails on the PeriodGap',
+    async () => {
+      const meter = meterKey('gap-rejected')
+      await register(meter.address)
+      const [first, second] = twoPeriods(meter, domain, 13)
+      const { prover } = countingProver()
+      let pending: PendingPeriod | undefined = {
+        periodStart: first.period.periodStart,
+        why: 'the node still waits for interval records of it',
+      }
+      const { store, biller } = await billing([first, second], prover, { earlierPending: () => pending })
+      const later = await biller.addPeriod(second.period)
+      await biller.idle()
+      expect(store.get(later.id)?.status).toBe('waiting-previous')
+      // The ingestor rejects that period for good (records signed gone): nothing will fill the gap.
+      pending = undefined
+      biller.recheckWaiting()
+      await biller.idle()
+      expect(store.get(later.id)).toMatchObject({
+        status: 'failed',
+        failure: { kind: 'earlier-bill-missing', ledgerError: 'PeriodGap', temporary: false },
+      })
+      expect(await household.bills({ meter: meter.address })).toEqual([])
+    },
+    scaledBudget(120_000),
+  )
+
+  it(
+    'rides out a full disk under the bill store: no bill failed, the work retried when woken, billed once',
+    async () => {
+      const meter = meterKey('store-full')
+      await register(meter.address)
+      const [first] = twoPeriods(meter, domain, 15)
+      const { prover, proofs } = countingProver()
+      // While `full`, each change is made in memory and its write fails with ENOSPC, as the store
+      // does on a full disk (its atomic writer leaves the old file whole:
+      // node/test/ingest/disk-full.test.ts); the biller must neither fail the bill nor lose its place.
+      let full = false
+      let refused = 0
+      const withFullDisk = (store: BillStore): BillStore => ({
+        ...store,
+        async update(id, patch) {
+          const bill = await store.update(id, patch)
+          if (full) {
+            refused++
+            throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })
+          }
+          return bill
+        },
+      })
+      const dir = await mkdtemp(join(tmpdir(), 'zkmeter-billing-'))
+      dirs.push(dir)
+      const store = withFullDisk(await openBillStore(dir))
+      const biller = createBiller({
+        store,
+        chain: ledgerBillingChain(household),
+        prover,
+        inputs: inputsOf([first]),
+        isTransient: isTransientChainError,
+        baseDelayMs: 600_000,
+        maxAttempts: 1,
+      })
+      full = true
+      const bill = await biller.addPeriod(first.period)
+      // The step's write fails, then the write recording that failure: past its one automatic
+      // attempt it would be failed for any other temporary reason; not for a full disk.
+      await until(() => refused >= 2, scaledBudget(30_000), 'the two refused writes')
+      expect(store.get(bill.id)?.status).not.toBe('failed')
+      expect(store.get(bill.id)?.failure).toMatchObject({ kind: 'interrupted', temporary: true })
+      full = false
+      biller.wake()
+      await until(() => store.get(bill.id)?.status === 'verified', scaledBudget(60_000))
+      await biller.idle()
+      expect(await household.bills({ meter: meter.address })).toHaveLength(1)
+      expect(proofs()).toBe(1)
     },
     scaledBudget(120_000),
   )

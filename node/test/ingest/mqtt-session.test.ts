@@ -7,12 +7,20 @@
  */
 import type { IPublishPacket, MqttClient } from 'mqtt'
 import { afterEach, beforeEach, expect, it } from 'vitest'
+import type { Status } from '#protocol/api/types.ts'
 import { waitFor } from '../../../test/support/wait.ts'
-import { connectMqtt, type MqttSession } from '../../src/ingest/mqtt-session.ts'
+import { createReadingHistory } from '../../src/history/readings.ts'
+import { type StatusContext, statusRoutes } from '../../src/http/routes/status.ts'
+import {
+  connectMqtt,
+  type MqttSession,
+  type ReconnectPolicy,
+  reconnectDelay,
+} from '../../src/ingest/mqtt-session.ts'
 import type { IngestOutcome } from '../../src/ingest/types.ts'
 import { silentLogger } from '../../src/log/logger.ts'
 import { closeMqtt, connectMqtt as connectClient } from '../../src/mqtt/client.ts'
-import { startTestBroker, type TestBroker } from '../mqtt/users.ts'
+import { createTestUsers, startTestBroker, type TestBroker } from '../mqtt/users.ts'
 
 const METER = 'meter-session-test'
 const TOPIC = `tele/${METER}/SENSOR`
@@ -47,7 +55,7 @@ afterEach(async () => {
 })
 
 /** A session whose `ingest` is held open until the test settles each call. */
-async function openSession(clientId: string, window?: number) {
+async function openSession(clientId: string, window?: number, reconnect?: ReconnectPolicy) {
   const calls: Call[] = []
   let outstanding = 0
   let maxOutstanding = 0
@@ -58,6 +66,7 @@ async function openSession(clientId: string, window?: number) {
     connectTimeoutMs: 5000,
     log: silentLogger,
     ...(window !== undefined ? { window } : {}),
+    ...(reconnect !== undefined ? { reconnect } : {}),
     ingest: (_topic, payload) =>
       new Promise<IngestOutcome>((resolve, reject) => {
         outstanding++
@@ -155,4 +164,84 @@ it('has at most `window` messages in flight', async () => {
   await waitFor('every PUBACK', () => pubacks.length === payloads.length, WAIT_MS)
   expect(pubacks).toEqual(payloads)
   expect(maxOutstanding()).toBe(3)
+})
+
+it('waits longer between reconnect attempts, with jitter, and never less than half the backoff', () => {
+  const policy = { baseDelayMs: 500, maxDelayMs: 30_000 }
+  expect(reconnectDelay(0, policy, () => 0)).toBe(250)
+  expect(reconnectDelay(0, policy, () => 1)).toBe(500)
+  expect(reconnectDelay(3, policy, () => 0.5)).toBe(3000)
+  expect(reconnectDelay(12, policy, () => 1)).toBe(30_000)
+  expect(reconnectDelay(1000, policy, () => 0)).toBe(15_000)
+})
+
+it('reconnects to a restarted broker with growing, jittered waits, and shows it in its health (issue 15)', async () => {
+  // A broker of this test's own, so that its logins outlive a stop and a start on the same port.
+  await broker.stop()
+  const users = await createTestUsers()
+  try {
+    broker = await startTestBroker({ users })
+    const port = broker.broker.port
+    const policy = { baseDelayMs: 40, maxDelayMs: 320 }
+    const { calls } = await openSession('zkmeter-session-reconnect', undefined, policy)
+    const s = session as MqttSession
+    expect(s.health()).toMatchObject({ state: 'ok', attempts: 0, reconnects: 0, nextAttemptAt: null })
+    const attempts: number[] = []
+    s.client.on('reconnect', () => attempts.push(performance.now()))
+
+    // The broker goes away: the session says so and tries again, each wait longer than the last
+    // (mqtt.js alone tried every second, for ever, and nothing showed it).
+    await broker.stop()
+    await waitFor('seven reconnect attempts', () => attempts.length >= 7, WAIT_MS)
+    const down = s.health()
+    expect(down.state).toBe('degraded')
+    expect(down.attempts).toBeGreaterThanOrEqual(7)
+    expect(down.lastError).toEqual(expect.any(String))
+    expect(down.nextAttemptAt).toEqual(expect.any(Number))
+    // /api/status shows it beside the broker's URL, with ISO times, as chain.health does the RPC.
+    const status = statusRoutes({
+      config: { dev: true },
+      identity: { meter: { address: '0x1111111111111111111111111111111111111111' } },
+      history: createReadingHistory({ intervalSeconds: 900 }),
+      ingestor: { status: () => [], counters: () => ({}), anomalies: () => [], broker: () => s.health() },
+      chainId: 31337n,
+      rpcUrl: 'http://127.0.0.1:8545',
+      ledger: { address: '0x5fbdb2315678afecb367f032d93f642f64180aa3' },
+      wallet: { address: '0x2222222222222222222222222222222222222222' },
+      mqttUrl: broker.url,
+      circuit: { profile: 'test', n: 192, slots: 96, intervalSeconds: 900 },
+      startedAt: Date.now(),
+    } as unknown as StatusContext).status({} as never) as Status
+    expect(status.mqtt.health).toMatchObject({ state: 'degraded', reconnects: 0 })
+    expect(Date.parse(status.mqtt.health?.nextAttemptAt as string)).toBeGreaterThan(0)
+    // Timers fire late on a busy machine, never early: each wait is at least half its backoff.
+    const gaps = attempts.slice(1, 7).map((t, i) => t - (attempts[i] as number))
+    gaps.forEach((gap, i) => {
+      expect(gap).toBeGreaterThanOrEqual(
+        Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (i + 1)) / 2 - 2,
+      )
+    })
+
+    // The broker is back on its port: the session reconnects by itself, health is ok again, and a
+    // meter's record published to the restarted broker reaches the node.
+    broker = await startTestBroker({ users, port })
+    await waitFor('the session back', () => s.health().state === 'ok', WAIT_MS)
+    expect(s.health()).toMatchObject({ state: 'ok', attempts: 0, reconnects: 1, nextAttemptAt: null })
+    const client = await connectMeter()
+    await client.publishAsync(TOPIC, 'after-restart', { qos: 1 })
+    await waitFor(
+      'the record after the restart',
+      () => calls.some((c) => c.payload === 'after-restart'),
+      WAIT_MS,
+    )
+    for (const c of calls) c.resolve()
+  } finally {
+    await session?.end()
+    session = undefined
+    if (meter) await closeMqtt(meter)
+    meter = undefined
+    await broker.stop()
+    broker = await startTestBroker()
+    await users.remove()
+  }
 })

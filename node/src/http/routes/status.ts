@@ -1,9 +1,14 @@
 /** GET /api/status (is everything up, and where) and GET /api/chain (what a wallet needs to pay). */
 
 import type { RouteHandlers } from '#protocol/api/routes.ts'
-import type { ChainHealth as ChainHealthView, MeshSummary } from '#protocol/api/types.ts'
+import type {
+  BrokerHealth as BrokerHealthView,
+  ChainHealth as ChainHealthView,
+  MeshSummary,
+} from '#protocol/api/types.ts'
 import { meterTopicName } from '#protocol/topics.ts'
 import type { ChainHealth } from '../../chain/resilient-provider.ts'
+import type { BrokerHealth } from '../../ingest/mqtt-session.ts'
 import type { RoutesContext } from '../context.ts'
 import { assetView } from '../views.ts'
 
@@ -55,6 +60,20 @@ function chainHealthView(health: ChainHealth | null): { health?: ChainHealthView
   }
 }
 
+/** The broker connection's health with ISO times, or nothing without an MQTT session. */
+function brokerHealthView(health: BrokerHealth | null | undefined): { health?: BrokerHealthView } {
+  if (health === null || health === undefined) return {}
+  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString())
+  return {
+    health: {
+      ...health,
+      since: new Date(health.since).toISOString(),
+      lastErrorAt: iso(health.lastErrorAt),
+      nextAttemptAt: iso(health.nextAttemptAt),
+    },
+  }
+}
+
 export function statusRoutes(ctx: StatusContext): Pick<RouteHandlers, 'status' | 'chain'> {
   const meter = ctx.identity.meter.address
   return {
@@ -83,7 +102,7 @@ export function statusRoutes(ctx: StatusContext): Pick<RouteHandlers, 'status' |
           devWallet: ctx.config.dev && ctx.utility !== undefined,
           ...chainHealthView(ctx.chainHealth?.() ?? null),
         },
-        mqtt: { url: ctx.mqttUrl },
+        mqtt: { url: ctx.mqttUrl, ...brokerHealthView(ctx.ingestor.broker?.()) },
         circuit: { profile: ctx.circuit.profile, n: ctx.circuit.n, slots: ctx.circuit.slots },
         mesh: meshSummary(ctx.mesh),
       }
