@@ -11,7 +11,7 @@ import { InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
 import { ANY_METER } from '#protocol/topics.ts'
 import type { Logger } from '../log/logger.ts'
 import { orderPubacks } from './ordered-pubacks.ts'
-import type { IngestOutcome } from './types.ts'
+import type { BrokerHealth, IngestOutcome } from './types.ts'
 
 /**
  * A connected session. `end()` closes it at once and waits for the records already being stored:
@@ -26,25 +26,6 @@ export interface MqttSession {
   /** The broker connection as /api/status shows it (mqtt.health). */
   health(): BrokerHealth
   end(): Promise<void>
-}
-
-/**
- * The broker connection: ok, or degraded since `since` (the connection was lost and the session is
- * reconnecting with backoff), with the last error, like the chain RPC's health.
- */
-export interface BrokerHealth {
-  state: 'ok' | 'degraded'
-  /** Since when (unix ms) the connection is in this state. */
-  since: number
-  /** The last connection error (ok keeps the last one for the record). */
-  lastError: string | null
-  lastErrorAt: number | null
-  /** Connection attempts since the connection was lost (0 while ok). */
-  attempts: number
-  /** When (unix ms) the next attempt is due, while degraded. */
-  nextAttemptAt: number | null
-  /** Times the connection was lost and then made again since the node started. */
-  reconnects: number
 }
 
 /** Reconnect backoff: base · 2^attempt, at most max, with jitter (half of it random). */

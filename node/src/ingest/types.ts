@@ -12,7 +12,6 @@ import type { Logger } from '../log/logger.ts'
 import type { DiskOps } from '../storage/disk.ts'
 import type { Anomaly, AnomalyKind } from './anomalies.ts'
 import type { PeriodCalendar } from './calendar.ts'
-import type { BrokerHealth } from './mqtt-session.ts'
 import type { AssembledPeriod, IntervalEntry } from './period.ts'
 import type { SequenceSnapshot, SequenceTracker } from './sequence.ts'
 import type { RecordSink } from './sink.ts'
@@ -228,4 +227,23 @@ export interface Ingestor {
   on(event: 'anomaly', listener: (a: Anomaly) => void): Ingestor
   on(event: 'period', listener: (p: PeriodResult) => void): Ingestor
   off(event: 'record' | 'anomaly' | 'period' | 'storage', listener: (...args: never[]) => void): Ingestor
+}
+
+/**
+ * The broker connection: ok, or degraded since `since` (the connection was lost and the session is
+ * reconnecting with backoff), with the last error, like the chain RPC's health.
+ */
+export interface BrokerHealth {
+  state: 'ok' | 'degraded'
+  /** Since when (unix ms) the connection is in this state. */
+  since: number
+  /** The last connection error (ok keeps the last one for the record). */
+  lastError: string | null
+  lastErrorAt: number | null
+  /** Connection attempts since the connection was lost (0 while ok). */
+  attempts: number
+  /** When (unix ms) the next attempt is due, while degraded. */
+  nextAttemptAt: number | null
+  /** Times the connection was lost and then made again since the node started. */
+  reconnects: number
 }

@@ -8,7 +8,7 @@ import type {
 } from '#protocol/api/types.ts'
 import { meterTopicName } from '#protocol/topics.ts'
 import type { ChainHealth } from '../../chain/resilient-provider.ts'
-import type { BrokerHealth } from '../../ingest/mqtt-session.ts'
+import type { BrokerHealth } from '../../ingest/types.ts'
 import type { RoutesContext } from '../context.ts'
 import { assetView } from '../views.ts'
 
