@@ -73,9 +73,18 @@ describe('GET /api/insight', () => {
       '2025-11-25',
     ])
     expect(day.points).toHaveLength(24)
-    // The fake meter's billing period is the fixture's day: the same figures, projected to midnight.
+    // The fake meter's billing period is the fixture's day: the same figures, projected to midnight
+    // from the same hours a week before (the fixture holds 60 days).
     expect(day.bill).toMatchObject({ from: today.day, to: today.day + DAY, energyWh: today.energyWh })
-    expect(day.projection?.projectedEnergyWh).toBe(Math.round((FAKE_TODAY_WH * DAY) / (NOW + 1 - today.day)))
+    const projection = day.projection
+    expect(projection).toMatchObject({
+      method: 'same-weekday',
+      energyWh: FAKE_TODAY_WH,
+      reference: { from: (projection?.asOf ?? 0) - 7 * DAY, to: today.day + DAY - 7 * DAY },
+    })
+    expect(projection?.projectedEnergyWh).toBe(
+      FAKE_TODAY_WH + (projection?.reference?.energyWh ?? Number.NaN),
+    )
   })
 
   it('steps to a past week and month by date', async () => {
