@@ -45,8 +45,10 @@ beforeAll(async () => {
     http: { host: '127.0.0.1', port: 0 },
     chain: { rpcUrl: undefined, embeddedPort: 0, ledger: undefined },
     mqtt: { url: undefined, embeddedPort: 0 },
-    // one simulated day every 6 s
-    meter: { simulated: true, speed: 14_400, periodDays: 1 },
+    // One simulated day every 6 s, one live sample per interval: at 14,400× the default (a sample every simulated minute) is 240
+    // signed samples a second for the node to verify, which a busy 2-core machine cannot keep up with,
+    // and the backlog then grows without end (bills, alarms and all waited behind it in CI).
+    meter: { simulated: true, speed: 14_400, periodDays: 1, livePeriodSeconds: 900 },
   }
   node = await startHouseholdNode(config, identity, { log: silentLogger })
   const ingestor = node.context.ingestor
