@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { scaledBudget } from '../../../test/support/load.ts'
 import type { Alert } from '../../src/mesh/alerts.ts'
 import type { Notice, NoticeRejection } from '../../src/mesh/notices.ts'
 import { createNotice } from '../../src/mesh/notices.ts'
@@ -30,7 +31,7 @@ describe('safety alerts and utility notices over 5 loopback nodes', () => {
     const [sender, ...receivers] = cluster.nodes
     const started = Date.now()
     const delivery = await sender!.alerts.raise('fire', 60)
-    expect(Date.now() - started).toBeLessThan(1000)
+    expect(Date.now() - started).toBeLessThan(scaledBudget(1000))
     expect(delivery.expired).toBe(false)
     expect(delivery.unacked).toEqual([])
     expect(delivery.acked).toEqual(receivers.map((n) => n.meter).sort())

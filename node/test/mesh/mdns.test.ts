@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
+import { scaledBudget } from '../../../test/support/load.ts'
 
 const run = promisify(execFile)
 
@@ -20,6 +21,6 @@ describe('mDNS discovery', () => {
     )
     const result = JSON.parse(stdout.trim().split('\n').at(-1) as string)
     expect(result).toMatchObject({ ok: true, acked: 1 })
-    expect(result.discoveredMs).toBeLessThan(20_000)
+    expect(result.discoveredMs).toBeLessThan(scaledBudget(20_000))
   })
 })

@@ -1,6 +1,7 @@
 import { createServer, type Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
 import { InvalidInputError } from '#protocol/errors.ts'
+import { scaledBudget } from '../../../test/support/load.ts'
 import { reservePort } from '../../../test/support/ports.ts'
 import { createBroker } from '../../src/mqtt/broker.ts'
 import { closeMqtt, connectMqtt } from '../../src/mqtt/client.ts'
@@ -16,7 +17,7 @@ describe('connectMqtt', () => {
     expect((error as Error).message).toMatch(
       /no MQTT broker answered at mqtt:\/\/127\.0\.0\.1:\d+ within 300 ms/,
     )
-    expect(Date.now() - started).toBeLessThan(2000)
+    expect(Date.now() - started).toBeLessThan(scaledBudget(2000))
   })
 
   it('fails with MqttUnreachableError when a server accepts TCP but never speaks MQTT', async () => {
