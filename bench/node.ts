@@ -175,6 +175,9 @@ async function measure(label: string, args: string[]): Promise<Run> {
     const controller = new AbortController()
     const res = await fetchAsAdmin(started.dataDir, `${api}/api/stream`, { signal: controller.signal })
     const reader = (res.body as ReadableStream<Uint8Array>).getReader()
+    // The stream opens with the latest reading (docs/api.md), which left the meter before this
+    // client connected: its wait is not the stream's latency. Only records sent from now on count.
+    const connectedAt = performance.now()
     const decoder = new TextDecoder()
     let buffer = ''
     while (latencies.length < SAMPLES) {
@@ -191,7 +194,7 @@ async function measure(label: string, args: string[]): Promise<Run> {
         const data = frame.split('\n').find((l) => l.startsWith('data: '))
         const seq = (JSON.parse(data?.slice(6) ?? '{}') as { seq?: number }).seq
         const sent = seq === undefined ? undefined : seenOnMqtt.get(seq)
-        if (sent !== undefined) latencies.push(arrived - sent)
+        if (sent !== undefined && sent >= connectedAt) latencies.push(arrived - sent)
       }
     }
     controller.abort()

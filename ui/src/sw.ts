@@ -59,6 +59,9 @@ self.addEventListener('activate', (event) => {
       for (const name of await caches.keys())
         if (name.startsWith(SHELL_CACHE_PREFIX) && name !== SHELL_CACHE) await caches.delete(name)
       await self.clients.claim()
+      // A page load then asks the node at once, while the worker is still starting, instead of
+      // only once the worker runs its fetch handler (navigate() takes the preloaded answer).
+      await self.registration.navigationPreload?.enable()
       await refreshOfflineCopies()
     })(),
   )
@@ -117,7 +120,8 @@ async function fromShell(request: Request, path: string): Promise<Response> {
 /** A page load: the node's page when it answers, else this build's shell (the app then shows what it kept). */
 async function navigate(event: FetchEvent): Promise<Response> {
   try {
-    return await withTimeout(fetch(event.request))
+    const preloaded = (await event.preloadResponse) as Response | undefined
+    return await withTimeout(preloaded ? Promise.resolve(preloaded) : fetch(event.request))
   } catch {
     const shell = await caches.match(scoped('index.html'), { cacheName: SHELL_CACHE })
     return shell ?? Response.error()
@@ -129,11 +133,11 @@ async function navigate(event: FetchEvent): Promise<Response> {
  * one), else the last kept one, and the page is told it is seeing the offline copy.
  */
 async function networkFirst(event: FetchEvent, path: string): Promise<Response> {
-  const network = fetch(event.request).then(async (response) => {
-    await keep(path, response)
-    return response
-  })
-  event.waitUntil(network.then(() => tell(event.clientId, { type: 'online' })).catch(() => undefined))
+  const network = fetch(event.request)
+  // The page gets the answer as soon as it comes; keeping a copy (reading the body, writing the
+  // cache) happens meanwhile, not in front of it. The copy is taken before the page reads the body.
+  const kept = network.then((response) => keep(path, response.clone()))
+  event.waitUntil(kept.then(() => tell(event.clientId, { type: 'online' })).catch(() => undefined))
   try {
     return await withTimeout(network)
   } catch (error) {
@@ -147,14 +151,14 @@ async function networkFirst(event: FetchEvent, path: string): Promise<Response> 
   }
 }
 
-/** Keeps a good answer (with the time it came), forgets everything on a 401. */
+/** Keeps a good answer (with the time it came; reads its body), forgets everything on a 401. */
 async function keep(path: string, response: Response): Promise<void> {
   if (endsSession(response.status)) {
     await caches.delete(DATA_CACHE)
     return
   }
   if (!keepable(response)) return
-  const body = await response.clone().arrayBuffer()
+  const body = await response.arrayBuffer()
   const headers = {
     'content-type': response.headers.get('content-type') ?? 'application/json',
     [STORED_AT]: String(Date.now()),

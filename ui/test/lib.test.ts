@@ -415,6 +415,42 @@ describe("stream resource (the views' controller)", () => {
     expect(stream.subscribers()).toBe(0)
   })
 
+  it('shows a seed event at once, and an older or empty answer after it does not replace it', async () => {
+    type Latest = { seq: number; time: number } | undefined
+    const stream = fakeStream()
+    const host = fakeHost()
+    let answer: Latest
+    let release: () => void = () => undefined
+    const seeded = new StreamResource<Latest>(host, {
+      fetch: async () => {
+        const value = answer
+        await new Promise<void>((r) => {
+          release = r
+        })
+        return value
+      },
+      apply: { reading: (current, r) => (current && r.time < current.time ? current : r) },
+      seed: { reading: (r) => r },
+      stream: { ...stream.source, lastReading: { seq: 5, time: 50 } as never },
+    })
+    // The reading the stream delivered before the view connected is shown before any answer.
+    host.connect()
+    expect(seeded.value).toEqual({ seq: 5, time: 50 })
+    // The store had none (404 → undefined): the answer does not blank the reading shown.
+    release()
+    await settle()
+    expect(seeded.value).toEqual({ seq: 5, time: 50 })
+    // Later answers are the value as usual, and events fold into it.
+    answer = { seq: 9, time: 90 }
+    stream.open()
+    release()
+    await settle()
+    expect(seeded.value).toEqual({ seq: 9, time: 90 })
+    stream.emit('reading', { seq: 8, time: 80 } as never)
+    expect(seeded.value).toEqual({ seq: 9, time: 90 })
+    host.disconnect()
+  })
+
   it('reloads on the named events it is told to, and keeps a shown value when asked', async () => {
     const stream = fakeStream()
     const host = fakeHost()

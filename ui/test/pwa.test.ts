@@ -178,6 +178,16 @@ describe('the installable app', () => {
     const page = await browser.newPage()
     await page.goto(server.url)
     await controlled(page)
+    // Page loads ask the node while the worker starts (navigation preload), not after it.
+    await expect
+      .poll(
+        () =>
+          page.evaluate(
+            async () => (await (await navigator.serviceWorker.ready).navigationPreload.getState()).enabled,
+          ),
+        { timeout: scaledBudget(10_000) },
+      )
+      .toBe(true)
     const built = (await readdir(join(dist, 'assets'))).map((f) => `/assets/${f}`)
     const precached = await cachedPaths(page, 'zkm-shell-')
     for (const path of [...built, '/index.html', '/manifest.webmanifest', '/icons/icon-192.png'])

@@ -125,7 +125,8 @@ describe('rules editor', () => {
     await expect.poll(() => new URL(p.url()).hash).toBe('#/bills')
     await p.goForward()
     await expect.poll(() => off.inputValue()).toBe('26')
-    expect(await p.getByText('Your unsaved changes are back').count()).toBe(1)
+    // The view was kept (docs/ui.md, "Speed"): the edit shows at once, the note once it re-read the rules.
+    await expect.poll(() => p.getByText('Your unsaved changes are back').count()).toBe(1)
     // Closing or reloading the page asks too (beforeunload); told to leave, it closes.
     const unload = new Promise<string>((resolve) =>
       p.once('dialog', (d) => {

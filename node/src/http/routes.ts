@@ -49,9 +49,14 @@ export function registerRoutes(api: HttpApi, ctx: HouseholdContext): void {
   registerHandlers(api, routeHandlers(ctx), ctx.stream)
 }
 
-/** Registers each handler at its route's method and path from ROUTES, in ROUTES's order. */
+/**
+ * Registers each handler at its route's method and path from ROUTES, in ROUTES's order, and the
+ * live stream, which opens with the latest reading (docs/api.md, "Live stream"): a dashboard
+ * shows a value one round trip after connecting, not after the meter's next record.
+ */
 export function registerHandlers(api: HttpApi, handlers: RouteHandlers, stream: SseHub): void {
   for (const key of Object.keys(ROUTES) as RouteKey[]) register(api, key, handlers[key])
+  stream.keepLatest('reading')
   api.sse(STREAM_PATH, stream)
 }
 

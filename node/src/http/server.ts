@@ -276,11 +276,17 @@ export function createHttpApi(options: HttpApiOptions = {}): HttpApi {
  * Fan-out of named events to Server-Sent-Event clients. A slow client whose socket buffer fills
  * up is dropped rather than buffered without bound: the stream is live data, and the REST API
  * has the history.
+ *
+ * Events that describe current state rather than news (`keepLatest`, e.g. the latest reading) are
+ * remembered: a client that connects gets the last one at once, so a dashboard shows a value
+ * without waiting for the meter's next record or a REST round trip.
  */
 export class SseHub {
   readonly #clients = new Set<ServerResponse>()
   readonly #maxBuffered: number
   #nextId = 1
+  /** Event name → its last frame, for the events named by keepLatest. */
+  readonly #latest = new Map<string, string | undefined>()
 
   constructor(options: { maxBufferedBytes?: number } = {}) {
     this.#maxBuffered = options.maxBufferedBytes ?? 1 << 20
@@ -297,14 +303,21 @@ export class SseHub {
       connection: 'keep-alive',
     })
     res.write(': zkmeter live stream\n\n')
+    for (const frame of this.#latest.values()) if (frame) res.write(frame)
     this.#clients.add(res)
     const drop = () => this.#clients.delete(res)
     req.on('close', drop)
     res.on('error', drop)
   }
 
+  /** From now on, each client that connects first gets the last `event` published (if any). */
+  keepLatest(event: string): void {
+    if (!this.#latest.has(event)) this.#latest.set(event, undefined)
+  }
+
   publish(event: string, data: unknown): void {
     const frame = `id: ${this.#nextId++}\nevent: ${event}\ndata: ${toJson(data)}\n\n`
+    if (this.#latest.has(event)) this.#latest.set(event, frame)
     for (const client of this.#clients) {
       if (client.writableLength > this.#maxBuffered) {
         this.#clients.delete(client)

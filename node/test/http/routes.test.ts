@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROUTES, STREAM_PATH } from '#protocol/api/routes.ts'
-import { type FakeNode, startFakeNode } from '../../../test/support/fake-node.ts'
+import { type FakeNode, reading, startFakeNode } from '../../../test/support/fake-node.ts'
 
 let dist: string
 let node: FakeNode
@@ -60,4 +60,54 @@ describe('routes registered from the route map', () => {
     expect(answer.headers.get('content-type')).toBe('text/event-stream; charset=utf-8')
     controller.abort()
   })
+
+  it('opens the live stream with the latest reading, and only with that', async () => {
+    // Before any reading a new client gets only the opening comment, then live events.
+    const first = await openStream()
+    expect(await first.next()).toBe(': zkmeter live stream')
+    node.emit('alarm', { id: 1 } as never)
+    node.emit('reading', reading(41))
+    node.emit('reading', reading(42))
+    expect(await first.next()).toMatch(/^event: alarm/m)
+    expect(await first.next()).toMatch(/"seq":41/)
+    expect(await first.next()).toMatch(/"seq":42/)
+    first.close()
+    // A client connecting now gets the last reading at once (not the alarm: that was news).
+    const second = await openStream()
+    expect(await second.next()).toBe(': zkmeter live stream')
+    const replayed = await second.next()
+    expect(replayed).toMatch(/^event: reading$/m)
+    expect(JSON.parse(/^data: (.*)$/m.exec(replayed)?.[1] ?? '')).toEqual(reading(42))
+    node.emit('reading', reading(43))
+    expect(await second.next()).toMatch(/"seq":43/)
+    second.close()
+  })
 })
+
+/** The stream's frames (blank-line separated), one at a time. */
+async function openStream(): Promise<{ next(): Promise<string>; close(): void }> {
+  const controller = new AbortController()
+  const answer = await fetch(`${node.url}${STREAM_PATH}`, {
+    headers: node.headers,
+    signal: controller.signal,
+  })
+  const reader = (answer.body as ReadableStream<Uint8Array>).getReader()
+  const decoder = new TextDecoder()
+  let buffer = ''
+  return {
+    async next() {
+      for (;;) {
+        const end = buffer.indexOf('\n\n')
+        if (end >= 0) {
+          const frame = buffer.slice(0, end)
+          buffer = buffer.slice(end + 2)
+          return frame
+        }
+        const { value, done } = await reader.read()
+        if (done) throw new Error(`the stream ended; unread: ${buffer}`)
+        buffer += decoder.decode(value, { stream: true })
+      }
+    },
+    close: () => controller.abort(),
+  }
+}

@@ -59,6 +59,8 @@ export class LiveView extends LitElement {
   #reading = new StreamResource<Reading | undefined>(this, {
     fetch: () => api.latestReading().then((r) => r.reading, absentIfNotFound),
     apply: { reading: (current, r) => (current && r.time < current.time ? current : r) },
+    // The stream opens with the latest reading: shown even if it comes before the GET's answer.
+    seed: { reading: (r) => r },
   })
   /**
    * Today's totals change with each interval record; a fast simulated meter sends several a

@@ -70,8 +70,19 @@ export function toHexQuantity(value: bigint): `0x${string}` {
   return `0x${value.toString(16)}`
 }
 
+/**
+ * One formatter per number of digits: `toLocaleString` with options builds a new Intl.NumberFormat
+ * on every call, which cost a view with many figures milliseconds per render.
+ */
+const fixedFormats = new Map<number, Intl.NumberFormat>()
+
 function fixed(value: number, digits: number): string {
-  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+  let format = fixedFormats.get(digits)
+  if (!format) {
+    format = new Intl.NumberFormat('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    fixedFormats.set(digits, format)
+  }
+  return format.format(value)
 }
 
 /** Watts, switching to kW from 10 kW on: 1500 → "1,500 W", 12345 → "12.35 kW". */

@@ -5,8 +5,21 @@
  */
 import type { InsightRange } from './types.ts'
 
+type CalendarLabels = ReturnType<typeof makeCalendarLabels>
+/** Built once per zone: each holds seven Intl.DateTimeFormats, costly to make on every render. */
+const labelsByZone = new Map<string, CalendarLabels>()
+
 /** Labels for the household's calendar: the same zone as the node's day, whatever the browser's. */
-export function calendarLabels(timeZone: string) {
+export function calendarLabels(timeZone: string): CalendarLabels {
+  let labels = labelsByZone.get(timeZone)
+  if (!labels) {
+    labels = makeCalendarLabels(timeZone)
+    labelsByZone.set(timeZone, labels)
+  }
+  return labels
+}
+
+function makeCalendarLabels(timeZone: string) {
   const at = (options: Intl.DateTimeFormatOptions) => {
     const f = new Intl.DateTimeFormat('en-GB', { timeZone, ...options })
     return (time: number) => f.format(new Date(time * 1000))

@@ -26,6 +26,13 @@ export interface StreamResourceOptions<T> {
   fetch: () => Promise<T>
   /** How each named stream event changes the value. */
   apply?: { [N in StreamEventName]?: (value: T, event: StreamEvents[N]) => T }
+  /**
+   * Events that alone give the whole value (the latest reading is the live view's value): one
+   * arriving before the first fetch has answered is shown at once, and folded into that answer
+   * with `apply` (an older or empty answer does not replace it). The node opens the stream with the
+   * latest reading (docs/api.md), which often comes before the REST answer.
+   */
+  seed?: { [N in StreamEventName]?: (event: StreamEvents[N]) => T }
   /** Events after which the value is fetched again (true, or a test of the event's data). */
   reloadOn?: { [N in StreamEventName]?: true | ((event: StreamEvents[N]) => boolean) }
   /** A failed refresh keeps the value shown instead of replacing it with the error. */
@@ -39,7 +46,7 @@ export interface StreamResourceOptions<T> {
 }
 
 /** What the controllers need of the stream (LiveStream). */
-export type StreamSource = Pick<LiveStream, 'on' | 'onConnection'>
+export type StreamSource = Pick<LiveStream, 'on' | 'onConnection'> & Partial<Pick<LiveStream, 'lastReading'>>
 
 export class StreamResource<T> implements ReactiveController {
   readonly #host: ReactiveControllerHost
@@ -75,8 +82,9 @@ export class StreamResource<T> implements ReactiveController {
   }
 
   hostConnected(): void {
-    const { apply = {}, reloadOn = {} } = this.#options
+    const { apply = {}, reloadOn = {}, seed = {} } = this.#options
     for (const name of Object.keys(apply) as StreamEventName[]) this.#subscribeApply(name)
+    for (const name of Object.keys(seed) as StreamEventName[]) this.#subscribeSeed(name)
     for (const name of Object.keys(reloadOn) as StreamEventName[]) this.#subscribeReload(name)
     this.#off.push(
       this.#stream.onConnection((state) => {
@@ -113,11 +121,16 @@ export class StreamResource<T> implements ReactiveController {
 
   #fetching: Promise<void> | undefined
   #again: Promise<void> | undefined
+  /** The seed event shown before the first answer, as a step for that answer (its `apply`). */
+  #seeded: ((value: T) => T) | undefined
 
   async #fetchOnce(): Promise<void> {
     try {
       const { value, replay } = await this.#resync.snapshot(this.#options.fetch)
-      this.#set(replay.reduce((v, step) => step(v), value))
+      // An event shown before this answer (a seed) may be newer than it: fold it in first.
+      const seeded = this.#seeded
+      this.#seeded = undefined
+      this.#set(replay.reduce((v, step) => step(v), seeded ? seeded(value) : value))
       this.#options.loaded?.(value)
     } catch (error) {
       if (this.#options.keepOnError && this.#state.state === 'ready') return
@@ -146,6 +159,22 @@ export class StreamResource<T> implements ReactiveController {
         this.update(step)
       }),
     )
+  }
+
+  #subscribeSeed<N extends StreamEventName>(name: N): void {
+    const seed = this.#options.seed?.[name]
+    if (!seed) return
+    const apply = this.#options.apply?.[name]
+    const show = (event: StreamEvents[N]) => {
+      // Only before the first answer; after it, `apply` folds events into the fetched value.
+      if (this.#state.state !== 'loading') return
+      this.#seeded = apply ? (value) => apply(value, event) : undefined
+      this.#set(seed(event))
+    }
+    // A reading the stream delivered before this view connected (the stream opens with one).
+    const last = name === 'reading' ? this.#stream.lastReading : undefined
+    if (last) show(last as StreamEvents[N])
+    this.#off.push(this.#stream.on(name, show))
   }
 
   #subscribeReload<N extends StreamEventName>(name: N): void {

@@ -19,9 +19,21 @@ export class LiveStream {
   readonly #connection = new Set<(state: Connection) => void>()
   #state: Connection = 'closed'
   #retry: ReturnType<typeof setTimeout> | undefined
+  /** The last reading received: the node opens the stream with it (docs/api.md, "Live stream"). */
+  #reading: StreamEvents['reading'] | undefined
 
   constructor(url = STREAM_PATH) {
     this.#url = url
+    // The stream opens before any view has subscribed (open-stream.ts starts it before the views
+    // are set up): keep the reading it opens with for the view that shows it.
+    this.on('reading', (reading) => {
+      this.#reading = reading
+    })
+  }
+
+  /** The last reading the stream delivered, if any (what a view connecting now can show first). */
+  get lastReading(): StreamEvents['reading'] | undefined {
+    return this.#reading
   }
 
   get state(): Connection {
