@@ -10,9 +10,9 @@ import { Contract, type Provider } from 'ethers'
 import { InvalidInputError } from '#protocol/errors.ts'
 import {
   type AssetInfo,
+  type BillRecord,
   ERC20_PERMIT_ABI,
   ETHER_ASSET,
-  type LedgerClient,
 } from '../../../contracts/ts/ledger.ts'
 
 /** The address given is no ERC-20 token (an account, or a contract that does not answer as one). */
@@ -43,19 +43,24 @@ export interface TokenInfo {
   symbol: string
 }
 
-/** The ledger calls asset handling needs (LedgerClient fits). */
-export type AssetLedger = Pick<
-  LedgerClient,
-  | 'assetCount'
-  | 'asset'
-  | 'registerAsset'
-  | 'areaAsset'
-  | 'setAreaAsset'
-  | 'withdrawable'
-  | 'tokenWithdrawable'
-  | 'tariffAsset'
-  | 'bills'
->
+/** The ledger reads asset handling needs (LedgerClient fits; so does the routes' ledger). */
+export interface AssetReads {
+  assetCount(): Promise<number>
+  asset(assetId: number): Promise<AssetInfo>
+  areaAsset(areaId: number): Promise<{ assetId: number; fixed: boolean }>
+  tariffAsset(tariffId: bigint): Promise<number>
+  withdrawable(): Promise<bigint>
+  tokenWithdrawable(assetId: number): Promise<bigint>
+  bills(): Promise<Pick<BillRecord, 'paid' | 'total' | 'tariffId'>[]>
+}
+
+/** …and the utility's transactions on assets. */
+export interface AssetLedger extends AssetReads {
+  registerAsset(token: string, decimals: number): Promise<{ assetId: number }>
+  setAreaAsset(areaId: number, assetId: number): Promise<unknown>
+  withdraw(to: string): Promise<{ hash: string }>
+  withdrawToken(assetId: number, to: string): Promise<{ hash: string }>
+}
 
 /** "eth" (or "ether") for Ether, else a token's 0x address; anything else is refused. */
 export function parseAssetChoice(value: unknown, what = '--asset'): 'eth' | `0x${string}` {
@@ -132,7 +137,7 @@ export async function inspectToken(provider: Provider, address: string): Promise
 }
 
 /** The registered asset of `token`, if it is one (assets are few: a linear walk). */
-export async function findAsset(ledger: AssetLedger, token: string): Promise<AssetInfo | undefined> {
+export async function findAsset(ledger: AssetReads, token: string): Promise<AssetInfo | undefined> {
   const count = await ledger.assetCount()
   for (let id = 1; id <= count; id++) {
     const asset = await ledger.asset(id)
@@ -142,7 +147,7 @@ export async function findAsset(ledger: AssetLedger, token: string): Promise<Ass
 }
 
 /** Every asset the ledger knows: Ether, then the registered tokens. */
-export async function listAssets(ledger: AssetLedger): Promise<AssetInfo[]> {
+export async function listAssets(ledger: AssetReads): Promise<AssetInfo[]> {
   const count = await ledger.assetCount()
   const out = [ETHER_ASSET]
   for (let id = 1; id <= count; id++) out.push(await ledger.asset(id))
@@ -156,12 +161,13 @@ export async function listAssets(ledger: AssetLedger): Promise<AssetInfo[]> {
  */
 export async function resolveAsset(
   ledger: AssetLedger,
-  provider: Provider,
+  provider: Provider | (() => Provider),
   choice: 'eth' | `0x${string}`,
   options: { register: boolean },
 ): Promise<{ asset: AssetInfo; registered: boolean }> {
   if (choice === 'eth') return { asset: ETHER_ASSET, registered: false }
-  const info = await inspectToken(provider, choice)
+  // Read only for a token: Ether needs no chain read.
+  const info = await inspectToken(typeof provider === 'function' ? provider() : provider, choice)
   const known = await findAsset(ledger, info.token)
   if (known !== undefined) return { asset: known, registered: false }
   if (!options.register) {
@@ -181,7 +187,7 @@ export const assetName = (asset: Pick<AssetInfo, 'assetId' | 'symbol' | 'token'>
  * ledger fixes an area's asset at its first meter, and a tariff in another asset would never apply
  * to its meters (their bills would fail with AssetMismatch).
  */
-export async function checkAreaAsset(ledger: AssetLedger, areaId: number, asset: AssetInfo): Promise<void> {
+export async function checkAreaAsset(ledger: AssetReads, areaId: number, asset: AssetInfo): Promise<void> {
   const area = await ledger.areaAsset(areaId)
   if (area.assetId === asset.assetId) return
   const current = assetName(await ledger.asset(area.assetId))
@@ -221,7 +227,7 @@ export interface AssetBalance {
 }
 
 /** Collected and withdrawable per asset, Ether first. */
-export async function assetBalances(ledger: AssetLedger): Promise<AssetBalance[]> {
+export async function assetBalances(ledger: AssetReads): Promise<AssetBalance[]> {
   const assets = await listAssets(ledger)
   const bills = await ledger.bills()
   const tariffAssets = new Map<bigint, number>()
@@ -248,7 +254,7 @@ export async function assetBalances(ledger: AssetLedger): Promise<AssetBalance[]
 
 /** Withdraws everything paid in `asset` to `to`; returns the amount and the receipt. */
 export async function withdrawAsset(
-  ledger: Pick<LedgerClient, 'withdraw' | 'withdrawToken' | 'withdrawable' | 'tokenWithdrawable'>,
+  ledger: Pick<AssetLedger, 'withdraw' | 'withdrawToken' | 'withdrawable' | 'tokenWithdrawable'>,
   asset: AssetInfo,
   to: string,
 ): Promise<{ amount: bigint; hash: string }> {
