@@ -49,7 +49,8 @@ function run(args: string[], env: Record<string, string | undefined> = {}): Prom
           ZKMETER_LEDGER: undefined,
           ...env,
         },
-        timeout: 60_000,
+        // Nine CLIs start at once in one test: on a loaded 2-core machine each takes a while.
+        timeout: scaledBudget(60_000),
       },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
