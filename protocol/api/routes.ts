@@ -12,6 +12,7 @@ import type {
   Alarm,
   Anomalies,
   Anomaly,
+  AssetBalance,
   Bill,
   BillAsset,
   BillsDue,
@@ -46,8 +47,10 @@ import type {
   Status,
   TariffPublished,
   Today,
+  TokenCheck,
   TokenInfo,
   Transaction,
+  Withdrawal,
 } from './types.ts'
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE'
@@ -127,6 +130,7 @@ export const ROUTES = {
   publishTariff: { method: 'POST', access: 'resident', path: '/api/utility/tariffs' },
   utilityBills: { method: 'GET', access: 'read', path: '/api/utility/bills' },
   utilityBalance: { method: 'GET', access: 'read', path: '/api/utility/balance' },
+  utilityToken: { method: 'GET', access: 'read', path: '/api/utility/token' },
   withdraw: { method: 'POST', access: 'resident', path: '/api/utility/withdraw' },
   publishNotice: { method: 'POST', access: 'resident', path: '/api/utility/notices' },
   aggregates: { method: 'GET', access: 'read', path: '/api/utility/aggregates' },
@@ -209,20 +213,34 @@ export interface RouteTypes {
   utilityMeters: { query: never; body: never; answer: { meters: LedgerMeter[] } }
   registerMeter: {
     query: never
-    body: { meter: string; household: string; areaId: number; startTime: number; startCounter?: number }
+    /** `asset`: "eth" or a token address, what the area bills in (set before its first meter). */
+    body: {
+      meter: string
+      household: string
+      areaId: number
+      startTime: number
+      startCounter?: number
+      asset?: string
+    }
     answer: Transaction
   }
   utilityTariffs: { query: never; body: never; answer: { tariffs: LedgerTariff[] } }
   publishTariff: {
     query: never
-    /** `prices`: SLOTS decimal strings, wei per Wh per slot. */
-    body: { effectiveFrom: number; prices: string[] }
+    /**
+     * `prices`: SLOTS decimal strings, smallest units of the asset per Wh per slot; `asset`: "eth"
+     * (default) or a token address (checked, registered on first use); `areaId`: refuse a tariff that
+     * area's fixed asset cannot use.
+     */
+    body: { effectiveFrom: number; prices: string[]; asset?: string; areaId?: number }
     answer: TariffPublished
   }
   utilityBills: { query: never; body: never; answer: { bills: LedgerBill[] } }
-  /** Wei, decimal: what the utility can withdraw. */
-  utilityBalance: { query: never; body: never; answer: { withdrawable: string } }
-  withdraw: { query: never; body: { to: string }; answer: Transaction }
+  /** `withdrawable`: Ether's, wei (as before tokens); `balances`: per asset, Ether first. */
+  utilityBalance: { query: never; body: never; answer: { withdrawable: string; balances?: AssetBalance[] } }
+  utilityToken: { query: { address: string }; body: never; answer: TokenCheck }
+  /** `asset`: "eth" (default) or a registered token's address. */
+  withdraw: { query: never; body: { to: string; asset?: string }; answer: Withdrawal }
   publishNotice: {
     query: never
     /** `kind`: the index in NOTICE_KINDS. */

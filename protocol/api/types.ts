@@ -809,6 +809,8 @@ export interface LedgerMeter {
   active: boolean
   nextStart: string
   nextCounter: string
+  /** What its bills are in: its area's asset, fixed on the ledger when its area's first meter came. */
+  asset?: BillAsset
 }
 
 /** GET /api/utility/tariffs. */
@@ -818,8 +820,10 @@ export interface LedgerTariff {
   /** The next tariff's effectiveFrom, or 2^64 − 1 while this is the latest. */
   until: string
   tariffHash: string
-  /** Wei per Wh per slot. */
+  /** Smallest units of `asset` (wei for Ether) per Wh per slot. */
   prices: string[]
+  /** What the prices are in (absent from nodes before token tariffs: Ether). */
+  asset?: BillAsset
 }
 
 /** POST /api/utility/tariffs. */
@@ -827,6 +831,34 @@ export interface TariffPublished {
   tariffId: string
   tariffHash: string
   txHash: string
+  asset?: BillAsset
+  /** The token was registered on the ledger by this request (its first tariff). */
+  assetRegistered?: boolean
+}
+
+/** GET /api/utility/balance: one asset's money at the ledger (amounts in its smallest unit, decimal). */
+export interface AssetBalance {
+  asset: BillAsset
+  /** Every paid bill's total in this asset, withdrawn or not. */
+  collected: string
+  /** Paid and not withdrawn yet. */
+  withdrawable: string
+}
+
+/** GET /api/utility/token?address=0x…: a token as read from its contract, checked for tariffs. */
+export interface TokenCheck {
+  token: string
+  symbol: string
+  decimals: number
+  /** Its asset id on the ledger, or null until a first tariff in it registers it. */
+  assetId: number | null
+}
+
+/** POST /api/utility/withdraw: what was withdrawn. */
+export interface Withdrawal extends Transaction {
+  /** Smallest units of `asset`, decimal. */
+  amount?: string
+  asset?: BillAsset
 }
 
 /** GET /api/utility/bills: every bill on the ledger, totals only (all the utility gets). */
@@ -841,6 +873,8 @@ export interface LedgerBill {
   total: string
   paid: boolean
   transactionHash: string
+  /** What `total` is in: its tariff's asset (absent from nodes before token tariffs: Ether). */
+  asset?: BillAsset
 }
 
 /** A transaction the node sent for the utility (POST /api/utility/meters, withdraw, notices). */

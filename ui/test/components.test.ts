@@ -557,7 +557,7 @@ describe('utility console', () => {
     await expect
       .poll(() => p.locator('[data-aggregates=unavailable]').textContent())
       .toContain('fewer than 3 members')
-    await expect.poll(() => p.locator('[data-balance]').textContent()).toBe('0.010234 ETH')
+    await expect.poll(() => p.locator('[data-balance=ETH] .total').textContent()).toBe('0.010234 ETH')
     // The average starts at the tariff in force (1000 gwei/Wh), and a preset keeps that level.
     const average = p.getByRole('textbox', { name: /Average price/ })
     await expect.poll(() => average.inputValue()).toBe('1000')

@@ -3,213 +3,50 @@
  * virtual meter, vault, prover, API) in a temporary data directory on free ports, serving the
  * production build of the UI, driven in Debian's Chromium.
  *
- * The browser wallet is an injected EIP-1193 provider announced over EIP-6963: the page forwards
- * every request to the test process (page.exposeFunction), which signs transactions with a funded
- * development key and forwards reads to the node's chain JSON-RPC.
+ * The node, the pairing and the injected EIP-6963 wallet are support/real-node.ts's.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { keccak_256 } from '@noble/hashes/sha3.js'
-import { bytesToHex } from '@noble/hashes/utils.js'
 import { JsonRpcProvider, Network, Wallet } from 'ethers'
 import mqtt from 'mqtt'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { scaledBudget } from '../../test/support/load.ts'
 import { addMqttLogin } from '../../test/support/mqtt-login.ts'
-import { fetchAsAdmin } from '../../test/support/node-auth.ts'
-import { reservePort } from '../../test/support/ports.ts'
 import { ROUTES } from '../src/lib/router.ts'
 import { axe, settled, type Violation } from './axe.ts'
-import { type Browser, buildUi, launchBrowser, UI_ROOT } from './browser.ts'
+import type { Browser } from './browser.ts'
+import {
+  deepText,
+  devKey,
+  launchBrowser,
+  type NodeStatus,
+  pairedPage,
+  type RealNode,
+  startRealNode,
+} from './support/real-node.ts'
 
-const REPO = join(UI_ROOT, '..')
-
-function run(args: string[], log: string[]): ChildProcess {
-  const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] })
-  child.stdout?.on('data', (d: Buffer) => log.push(d.toString()))
-  child.stderr?.on('data', (d: Buffer) => log.push(d.toString()))
-  return child
-}
-
-async function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return child.exitCode
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)))
-}
-
-interface Status {
-  meter: { topic: string }
-  chain: { rpcUrl: string; chainId: string }
-}
-
+let node: RealNode
 let dataDir: string
-let node: ChildProcess | undefined
-const log: string[] = []
 let base: string
 let mqttPort: number
-let status: Status
+let status: NodeStatus
 let browser: Browser
 let page: Page
 /** Development account 5 of the embedded chain (funded; neither the utility nor the household). */
-const payerKey = `0x${bytesToHex(keccak_256(new TextEncoder().encode('zkmeter/dev-account/5')))}`
+const payerKey = devKey(5)
 
-async function api<T>(path: string, init?: RequestInit): Promise<T> {
-  // The test's own calls go as the local CLI's do: with the admin token the node wrote.
-  const res = await fetchAsAdmin(dataDir, `${base}${path}`, { ...init, signal: AbortSignal.timeout(30_000) })
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`)
-  return (await res.json()) as T
-}
-
-/** Reads a value through the app's shadow roots. */
-function deepText(p: Page, selector: string): Promise<string | null> {
-  return p.evaluate((sel) => {
-    const find = (root: Document | ShadowRoot): Element | null => {
-      const hit = root.querySelector(sel)
-      if (hit) return hit
-      for (const el of root.querySelectorAll('*')) {
-        if (el.shadowRoot) {
-          const f = find(el.shadowRoot)
-          if (f) return f
-        }
-      }
-      return null
-    }
-    return find(document)?.textContent ?? null
-  }, selector)
-}
+const api = <T>(path: string, init?: RequestInit): Promise<T> => node.api<T>(path, init)
 
 beforeAll(async () => {
-  // The node serves ui/dist. The circuits' test artifacts come from `npm run build:circuits:test`,
-  // which `npm test` runs before vitest (the node says so if they are missing).
-  await buildUi()
-  dataDir = await mkdtemp(join(tmpdir(), 'zkm-ui-e2e-'))
-  const [port, chainPort] = [await reservePort(), await reservePort()]
-  mqttPort = await reservePort()
-  base = `http://127.0.0.1:${port}`
-  // 2880× meter time: a one-day billing period closes every 30 s.
-  node = run(
-    [
-      'node/src/cli.ts',
-      'start',
-      '--data-dir',
-      dataDir,
-      '--port',
-      String(port),
-      '--chain-port',
-      String(chainPort),
-      '--mqtt-port',
-      String(mqttPort),
-      '--meter-speed',
-      '2880',
-      '--period-days',
-      '1',
-    ],
-    log,
-  )
-  const deadline = Date.now() + 180_000
-  for (;;) {
-    if (node.exitCode !== null) throw new Error(`the node exited with ${node.exitCode}:\n${log.join('')}`)
-    try {
-      const res = await fetchAsAdmin(dataDir, `${base}/api/status`, { signal: AbortSignal.timeout(2000) })
-      if (res.ok) {
-        status = (await res.json()) as Status
-        break
-      }
-    } catch {}
-    if (Date.now() > deadline) throw new Error(`the node did not become ready:\n${log.join('')}`)
-    await new Promise((r) => setTimeout(r, 500))
-  }
+  node = await startRealNode()
+  ;({ dataDir, base, mqttPort, status } = node)
   browser = await launchBrowser()
-  page = await browser.newPage()
-  await injectWallet(page)
-  // The browser pairs as a resident's phone does: with the link `npm start` printed.
-  const printed = await waitForPrinted(/#pair=([0-9A-Z]{5}-[0-9A-Z]{5})/)
-  await page.goto(`${base}/#pair=${printed[1]}`)
-  await page.getByLabel('This device').waitFor({ timeout: scaledBudget(30_000) })
-  if (page.url().includes('pair=')) throw new Error('the pairing code stayed in the address bar')
+  page = await pairedPage(node, browser, { key: payerKey })
 })
-
-async function waitForPrinted(pattern: RegExp): Promise<RegExpExecArray> {
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    const match = pattern.exec(log.join(''))
-    if (match) return match
-    if (Date.now() > deadline) throw new Error(`the node did not print ${pattern}:\n${log.join('')}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
 
 afterAll(async () => {
   await browser?.close()
-  if (node && node.exitCode === null) {
-    node.kill('SIGTERM')
-    const timer = setTimeout(() => node?.kill('SIGKILL'), 15_000)
-    await exited(node)
-    clearTimeout(timer)
-  }
-  if (dataDir) await rm(dataDir, { recursive: true, force: true })
+  await node?.close()
 })
-
-/** The injected EIP-1193 wallet (page side) and its signer (test side). */
-async function injectWallet(p: Page): Promise<void> {
-  const network = new Network('zkmeter', BigInt(status.chain.chainId))
-  const provider = new JsonRpcProvider(status.chain.rpcUrl, network, {
-    staticNetwork: network,
-    batchMaxCount: 1,
-  })
-  const wallet = new Wallet(payerKey, provider)
-  await p.exposeFunction('__zkmWalletRequest', async (method: string, params: unknown[] = []) => {
-    try {
-      switch (method) {
-        case 'eth_requestAccounts':
-        case 'eth_accounts':
-          return { result: [wallet.address.toLowerCase()] }
-        case 'wallet_switchEthereumChain': {
-          const want = BigInt((params[0] as { chainId: string }).chainId)
-          return want === BigInt(status.chain.chainId)
-            ? { result: null }
-            : { error: { code: 4902, message: 'Unrecognized chain ID' } }
-        }
-        case 'eth_sendTransaction': {
-          const tx = params[0] as { to: string; data: string; value: string }
-          const sent = await wallet.sendTransaction({ to: tx.to, data: tx.data, value: BigInt(tx.value) })
-          return { result: sent.hash }
-        }
-        default:
-          return { result: await provider.send(method, params) }
-      }
-    } catch (error) {
-      const e = error as { code?: unknown; shortMessage?: string; message?: string }
-      return {
-        error: { code: typeof e.code === 'number' ? e.code : -32603, message: e.shortMessage ?? e.message },
-      }
-    }
-  })
-  await p.addInitScript(() => {
-    type Answer = { result?: unknown; error?: { code: number; message: string } }
-    const call = (window as unknown as { __zkmWalletRequest: (m: string, p?: unknown) => Promise<Answer> })
-      .__zkmWalletRequest
-    const provider = {
-      async request({ method, params }: { method: string; params?: unknown }) {
-        const answer = await call(method, params)
-        if (answer.error) throw Object.assign(new Error(answer.error.message), { code: answer.error.code })
-        return answer.result
-      },
-    }
-    const announce = () =>
-      window.dispatchEvent(
-        new CustomEvent('eip6963:announceProvider', {
-          detail: Object.freeze({
-            info: { uuid: 'e2e-dev-key', name: 'E2E Dev Key Wallet', icon: '', rdns: 'org.zkmeter.e2e' },
-            provider,
-          }),
-        }),
-      )
-    window.addEventListener('eip6963:requestProvider', announce)
-  })
-}
 
 interface Bill {
   id: string
@@ -354,6 +191,12 @@ describe('UI against the real household node', () => {
     expect(
       await card.getByText('Payment tx').locator('xpath=following-sibling::dd[1]').getAttribute('title'),
     ).toBe(txHash)
+    // The payment history names the money it was paid in.
+    const row = page.locator(`[data-payment="${bill.id}"]`)
+    await expect
+      .poll(() => row.locator('[data-payment-asset]').textContent(), { timeout: scaledBudget(30_000) })
+      .toBe('ETH')
+    expect(await row.locator('[data-payment-amount]').textContent()).toMatch(/ ETH$/)
   })
 
   it('pays a bill with the dev wallet and the bill turns paid', {
@@ -380,7 +223,7 @@ describe('UI against the real household node', () => {
       .poll(() => deepText(page, '[data-aggregates=unavailable]'), { timeout: scaledBudget(20_000) })
       .toContain('Not available yet.')
     await expect
-      .poll(() => deepText(page, '[data-balance]'), { timeout: scaledBudget(20_000) })
+      .poll(() => deepText(page, '[data-balance=ETH] .total'), { timeout: scaledBudget(20_000) })
       .toMatch(/ETH$/)
     // The tariff list loads in parallel with the balance (it reads the ledger's events): poll it too.
     await expect

@@ -6,7 +6,17 @@
  */
 import { describe, expect, it } from 'vitest'
 import { tariffViolation } from '#protocol/tariff-rules.ts'
-import { GWEI, LEVEL_CHANGE_CONFIRM, levelRatio, PriceCurve, parseGwei } from '../src/lib/price-curve.ts'
+import {
+  formatPrice,
+  GWEI,
+  GWEI_UNIT,
+  LEVEL_CHANGE_CONFIRM,
+  levelRatio,
+  PriceCurve,
+  parseGwei,
+  parsePrice,
+  priceUnitOf,
+} from '../src/lib/price-curve.ts'
 
 /** A tariff like the dev chain's: 500 gwei/Wh at night, 2000 in the evening peak, 1000 otherwise. */
 function current(): PriceCurve {
@@ -40,5 +50,38 @@ describe('presets at the current price level', () => {
     expect(levelRatio(100n, 250n)).toBe(2.5)
     expect(levelRatio(250n, 100n)).toBe(2.5)
     expect(levelRatio(0n, 5n)).toBe(Number.POSITIVE_INFINITY)
+  })
+})
+
+describe('prices in the money of the tariff (issue 17)', () => {
+  const tusd = { assetId: 1, symbol: 'tUSD', decimals: 6 }
+
+  it('types an Ether tariff in gwei per Wh and a token tariff in the token per kWh', () => {
+    expect(priceUnitOf(null)).toBe(GWEI_UNIT)
+    expect(priceUnitOf({ assetId: 0, symbol: 'ETH', decimals: 18 })).toBe(GWEI_UNIT)
+    const unit = priceUnitOf(tusd)
+    expect(unit).toMatchObject({ digits: 3, label: 'tUSD per kWh', short: 'tUSD/kWh' })
+    // 0.25 tUSD a kWh = 250,000 units of 10^-6 tUSD per 1000 Wh = 250 per Wh.
+    expect(parsePrice('0.25', unit)).toBe(250n)
+    expect(parsePrice('1', unit)).toBe(1000n)
+    expect(formatPrice(250n, unit)).toBe('0.25')
+    expect(formatPrice(450n, unit)).toBe('0.45')
+    expect(() => parsePrice('0.2501', unit)).toThrow('at most 3 decimals, tUSD per kWh')
+    expect(parsePrice('12.5', GWEI_UNIT)).toBe(parseGwei('12.5'))
+    // An 18-decimal token: per kWh with 15 decimals.
+    expect(parsePrice('0.3', priceUnitOf({ assetId: 2, symbol: 'DAI', decimals: 18 }))).toBe(
+      300_000_000_000_000n,
+    )
+    // Fewer than 3 decimals: whole units per Wh (a price per kWh would not be whole).
+    const coarse = priceUnitOf({ assetId: 3, symbol: 'X', decimals: 2 })
+    expect(coarse).toMatchObject({ digits: 0, label: 'X units per Wh' })
+    expect(parsePrice('7', coarse)).toBe(7n)
+    expect(() => parsePrice('7.5', coarse)).toThrow()
+  })
+
+  it('a token curve made from a preset obeys the tariff rules', () => {
+    const curve = new PriceCurve(96)
+    curve.applyPresetAtLevel('peak', parsePrice('0.25', priceUnitOf(tusd)))
+    expect(tariffViolation(curve.prices, 96)).toBeUndefined()
   })
 })

@@ -5,212 +5,39 @@
  * transaction), with a wallet that cannot sign typed data by approve + pay, and with the dev wallet
  * (the node signs the permit). Amounts read in tUSD, not ETH.
  *
- * The injected wallet is the one of e2e.test.ts (EIP-6963, requests forwarded to the test process,
- * which signs with a funded development key), plus eth_signTypedData_v4.
+ * The node, the pairing and the injected wallet (EIP-6963, requests forwarded to the test process,
+ * which signs with a funded development key, eth_signTypedData_v4 included) are
+ * support/real-node.ts's.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { keccak_256 } from '@noble/hashes/sha3.js'
-import { bytesToHex } from '@noble/hashes/utils.js'
-import { Contract, JsonRpcProvider, Network, Wallet } from 'ethers'
+import { Contract, type JsonRpcProvider, Wallet } from 'ethers'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { scaledBudget } from '../../test/support/load.ts'
-import { fetchAsAdmin } from '../../test/support/node-auth.ts'
-import { reservePort } from '../../test/support/ports.ts'
-import { type Browser, buildUi, launchBrowser, UI_ROOT } from './browser.ts'
+import type { Browser } from './browser.ts'
+import { devKey, launchBrowser, pairedPage, type RealNode, startRealNode } from './support/real-node.ts'
 
-const REPO = join(UI_ROOT, '..')
-
-function run(args: string[], log: string[]): ChildProcess {
-  const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] })
-  child.stdout?.on('data', (d: Buffer) => log.push(d.toString()))
-  child.stderr?.on('data', (d: Buffer) => log.push(d.toString()))
-  return child
-}
-
-async function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return child.exitCode
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)))
-}
-
-interface Status {
-  meter: { topic: string }
-  chain: { rpcUrl: string; chainId: string }
-}
-
-let dataDir: string
-let node: ChildProcess | undefined
-const log: string[] = []
-let base: string
-let mqttPort: number
+let node: RealNode
 /** Whether the injected wallet signs typed data (false: it answers 4200, as a wallet without EIP-712 does). */
 let signsTypedData = true
-let status: Status
 let browser: Browser
 let page: Page
+let base: string
 /** Development account 5 of the embedded chain (funded; neither the utility nor the household). */
-const payerKey = `0x${bytesToHex(keccak_256(new TextEncoder().encode('zkmeter/dev-account/5')))}`
+const payerKey = devKey(5)
 
-async function api<T>(path: string, init?: RequestInit): Promise<T> {
-  // The test's own calls go as the local CLI's do: with the admin token the node wrote.
-  const res = await fetchAsAdmin(dataDir, `${base}${path}`, { ...init, signal: AbortSignal.timeout(30_000) })
-  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`)
-  return (await res.json()) as T
-}
+const api = <T>(path: string, init?: RequestInit): Promise<T> => node.api<T>(path, init)
 
 beforeAll(async () => {
-  // The node serves ui/dist. The circuits' test artifacts come from `npm run build:circuits:test`,
-  // which `npm test` runs before vitest (the node says so if they are missing).
-  await buildUi()
-  dataDir = await mkdtemp(join(tmpdir(), 'zkm-ui-e2e-'))
-  const [port, chainPort] = [await reservePort(), await reservePort()]
-  mqttPort = await reservePort()
-  base = `http://127.0.0.1:${port}`
-  // 2880× meter time: a one-day billing period closes every 30 s.
-  node = run(
-    [
-      'node/src/cli.ts',
-      'start',
-      '--data-dir',
-      dataDir,
-      '--port',
-      String(port),
-      '--chain-port',
-      String(chainPort),
-      '--mqtt-port',
-      String(mqttPort),
-      '--meter-speed',
-      '2880',
-      '--period-days',
-      '1',
-      '--asset',
-      'token',
-    ],
-    log,
-  )
-  const deadline = Date.now() + 180_000
-  for (;;) {
-    if (node.exitCode !== null) throw new Error(`the node exited with ${node.exitCode}:\n${log.join('')}`)
-    try {
-      const res = await fetchAsAdmin(dataDir, `${base}/api/status`, { signal: AbortSignal.timeout(2000) })
-      if (res.ok) {
-        status = (await res.json()) as Status
-        break
-      }
-    } catch {}
-    if (Date.now() > deadline) throw new Error(`the node did not become ready:\n${log.join('')}`)
-    await new Promise((r) => setTimeout(r, 500))
-  }
+  node = await startRealNode(['--asset', 'token'])
+  base = node.base
   browser = await launchBrowser()
-  page = await browser.newPage()
-  await injectWallet(page)
-  // The browser pairs as a resident's phone does: with the link `npm start` printed.
-  const printed = await waitForPrinted(/#pair=([0-9A-Z]{5}-[0-9A-Z]{5})/)
-  await page.goto(`${base}/#pair=${printed[1]}`)
-  await page.getByLabel('This device').waitFor({ timeout: scaledBudget(30_000) })
-  if (page.url().includes('pair=')) throw new Error('the pairing code stayed in the address bar')
+  page = await pairedPage(node, browser, { key: payerKey, signsTypedData: () => signsTypedData })
 })
-
-async function waitForPrinted(pattern: RegExp): Promise<RegExpExecArray> {
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    const match = pattern.exec(log.join(''))
-    if (match) return match
-    if (Date.now() > deadline) throw new Error(`the node did not print ${pattern}:\n${log.join('')}`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
 
 afterAll(async () => {
   await browser?.close()
-  if (node && node.exitCode === null) {
-    node.kill('SIGTERM')
-    const timer = setTimeout(() => node?.kill('SIGKILL'), 15_000)
-    await exited(node)
-    clearTimeout(timer)
-  }
-  if (dataDir) await rm(dataDir, { recursive: true, force: true })
+  await node?.close()
 })
-
-/** The injected EIP-1193 wallet (page side) and its signer (test side). */
-async function injectWallet(p: Page): Promise<void> {
-  const network = new Network('zkmeter', BigInt(status.chain.chainId))
-  const provider = new JsonRpcProvider(status.chain.rpcUrl, network, {
-    staticNetwork: network,
-    batchMaxCount: 1,
-    // A wallet keeps its own nonces. ethers caches answers for 250 ms, and the approve's receipt
-    // comes back on an automining chain faster than that: the pay would reuse the approve's nonce.
-    cacheTimeout: -1,
-  })
-  const wallet = new Wallet(payerKey, provider)
-  await p.exposeFunction('__zkmWalletRequest', async (method: string, params: unknown[] = []) => {
-    try {
-      switch (method) {
-        case 'eth_requestAccounts':
-        case 'eth_accounts':
-          return { result: [wallet.address.toLowerCase()] }
-        case 'wallet_switchEthereumChain': {
-          const want = BigInt((params[0] as { chainId: string }).chainId)
-          return want === BigInt(status.chain.chainId)
-            ? { result: null }
-            : { error: { code: 4902, message: 'Unrecognized chain ID' } }
-        }
-        case 'eth_signTypedData_v4': {
-          if (!signsTypedData)
-            return { error: { code: 4200, message: 'eth_signTypedData_v4 is not supported' } }
-          const data = JSON.parse(params[1] as string) as {
-            domain: Record<string, unknown>
-            types: Record<string, { name: string; type: string }[]>
-            message: Record<string, unknown>
-          }
-          const { EIP712Domain: _, ...types } = data.types
-          return { result: await wallet.signTypedData(data.domain, types, data.message) }
-        }
-        case 'eth_sendTransaction': {
-          const tx = params[0] as { to: string; data: string; value?: string }
-          const sent = await wallet.sendTransaction({
-            to: tx.to,
-            data: tx.data,
-            value: BigInt(tx.value ?? '0x0'),
-          })
-          return { result: sent.hash }
-        }
-        default:
-          return { result: await provider.send(method, params) }
-      }
-    } catch (error) {
-      const e = error as { code?: unknown; shortMessage?: string; message?: string }
-      return {
-        error: { code: typeof e.code === 'number' ? e.code : -32603, message: e.shortMessage ?? e.message },
-      }
-    }
-  })
-  await p.addInitScript(() => {
-    type Answer = { result?: unknown; error?: { code: number; message: string } }
-    const call = (window as unknown as { __zkmWalletRequest: (m: string, p?: unknown) => Promise<Answer> })
-      .__zkmWalletRequest
-    const provider = {
-      async request({ method, params }: { method: string; params?: unknown }) {
-        const answer = await call(method, params)
-        if (answer.error) throw Object.assign(new Error(answer.error.message), { code: answer.error.code })
-        return answer.result
-      },
-    }
-    const announce = () =>
-      window.dispatchEvent(
-        new CustomEvent('eip6963:announceProvider', {
-          detail: Object.freeze({
-            info: { uuid: 'e2e-dev-key', name: 'E2E Dev Key Wallet', icon: '', rdns: 'org.zkmeter.e2e' },
-            provider,
-          }),
-        }),
-      )
-    window.addEventListener('eip6963:requestProvider', announce)
-  })
-}
 
 interface Bill {
   id: string
@@ -233,18 +60,12 @@ interface Asset {
   token: string | null
 }
 
-function chainProvider(): JsonRpcProvider {
-  const network = new Network('zkmeter', BigInt(status.chain.chainId))
-  return new JsonRpcProvider(status.chain.rpcUrl, network, { staticNetwork: network, batchMaxCount: 1 })
-}
+const chainProvider = (): JsonRpcProvider => node.chainProvider()
 
 /** The payer's Test USD: minted by the dev utility (account 0, the token's minter). */
 async function fundPayer(token: string): Promise<void> {
   const provider = chainProvider()
-  const minter = new Wallet(
-    `0x${bytesToHex(keccak_256(new TextEncoder().encode('zkmeter/dev-account/0')))}`,
-    provider,
-  )
+  const minter = new Wallet(devKey(0), provider)
   const erc20 = new Contract(token, ['function mint(address to, uint256 amount)'], minter)
   await (await erc20.getFunction('mint').send(new Wallet(payerKey).address, 1_000_000_000n)).wait()
   provider.destroy()
@@ -374,5 +195,16 @@ describe('token bills in the real UI (--asset token)', () => {
       .toBe('paid')
     const { bill: after } = await api<{ bill: Bill }>(`/api/bills/${encodeURIComponent(bill.id)}`)
     expect(after.status).toBe('paid')
+    // The payment history names the token; the display currency (Ether only) steps aside.
+    const row = page.locator(`[data-payment="${bill.id}"]`)
+    await expect
+      .poll(() => row.locator('[data-payment-asset]').textContent(), { timeout: scaledBudget(30_000) })
+      .toMatch(/^tUSD 0x/)
+    expect(await row.locator('[data-payment-amount]').textContent()).toMatch(/^[\d,.]+ tUSD$/)
+    expect(await page.locator('[data-display-token]').textContent()).toContain(
+      'A display currency converts Ether bills only.',
+    )
+    expect(await page.locator('zkm-display-currency').count()).toBe(0)
+    expect(await page.locator('[data-due-unit]').textContent()).toContain('Amounts are in tUSD')
   })
 })

@@ -51,14 +51,21 @@ const SENSORS: {
   deviceClass?: string
   stateClass: 'measurement' | 'total_increasing'
   icon?: string
+  /** Digits HA shows by default (the value keeps all of its own). */
+  precision?: number
 }[] = [
+  // The imported-energy counter, as HA's Energy dashboard takes it for "Grid consumption": class
+  // energy, a cumulative total_increasing state in kWh (the meter's Wh counter / 1000, exact to the
+  // Wh), and the unique_id `<meter>_energy` it always had, so an existing entity keeps its history.
+  // (An export sensor waits for the meter's export counter.)
   {
     objectId: 'energy',
-    name: 'Energy',
+    name: 'Energy imported',
     template: '{{ value_json.ENERGY.Total }}',
     unit: 'kWh',
     deviceClass: 'energy',
     stateClass: 'total_increasing',
+    precision: 3,
   },
   {
     objectId: 'power',
@@ -180,6 +187,7 @@ export function discoveryConfigs(options: DiscoveryOptions): DiscoveryConfig[] {
       ...(s.unit === undefined ? {} : { unit_of_measurement: s.unit }),
       ...(s.deviceClass === undefined ? {} : { device_class: s.deviceClass }),
       ...(s.icon === undefined ? {} : { icon: s.icon }),
+      ...(s.precision === undefined ? {} : { suggested_display_precision: s.precision }),
     })
   }
   for (const h of HAZARD_SENSORS) {

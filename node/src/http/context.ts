@@ -5,7 +5,7 @@
  * signature, and a test (or the UI's fake node, test/support/fake-node.ts) can hand it just that
  * over in-memory data.
  */
-import type { AbstractProvider, Signer, Wallet } from 'ethers'
+import type { AbstractProvider, Provider, Signer, Wallet } from 'ethers'
 import type { Aggregates, PrivacySpendView, TrustedSetupStatus } from '#protocol/api/types.ts'
 import type {
   AssetInfo,
@@ -35,6 +35,7 @@ import type { HouseholdMesh } from '../mesh/household/index.ts'
 import type { VirtualMeter } from '../meter/index.ts'
 import type { GrantStore } from '../privacy/grants.ts'
 import type { DiskAlarm } from '../storage/disk-alarm.ts'
+import type { AssetLedger, AssetReads } from '../utility/assets.ts'
 import type { Vault } from '../vault/index.ts'
 import type { DeviceRegistry } from '../voice/devices.ts'
 import type { SseHub } from './server.ts'
@@ -89,7 +90,7 @@ export interface SentTransaction {
 }
 
 /** The ledger as the routes use it (LedgerClient fits): reads, and the utility's transactions. */
-export interface RoutesLedger {
+export interface RoutesLedger extends AssetReads {
   readonly address: string
   payBill(billId: string, amount?: bigint): Promise<SentTransaction>
   /** Pays a token bill with an EIP-2612 permit the sender signs (the dev wallet). */
@@ -99,13 +100,12 @@ export interface RoutesLedger {
   tariffCount(): Promise<bigint>
   tariff(tariffId: bigint): Promise<TariffState>
   bills(): Promise<LedgerBillRecord[]>
-  withdrawable(): Promise<bigint>
   /** The same ledger, sending as the utility. */
   connect(utility: Signer): UtilityLedger
 }
 
 /** What the utility console sends (LedgerClient.connect(utility) fits). */
-export interface UtilityLedger {
+export interface UtilityLedger extends AssetLedger {
   registerMeter(meter: {
     meter: string
     household: string
@@ -116,8 +116,10 @@ export interface UtilityLedger {
   publishTariff(tariff: {
     effectiveFrom: number
     prices: bigint[]
+    /** A registered token (omitted: Ether). */
+    assetId?: number
   }): Promise<{ tariffId: bigint; tariffHash: bigint; receipt: SentTransaction }>
-  withdraw(to: string): Promise<SentTransaction>
+  meter(meter: string): Promise<MeterState>
   publishNotice(notice: {
     areaId: number
     kind: number
@@ -137,6 +139,8 @@ export interface RoutesContext {
   utility: Signer | undefined
   chainId: bigint
   rpcUrl: string
+  /** The chain, to read a token the utility names (absent in fakes without a chain). */
+  provider?: Provider
   chainHealth?(): ChainHealth | null
   /** The full-disk alarm (storage/disk-alarm.ts), listed with the hazard alarms. */
   diskAlarm?: Pick<DiskAlarm, 'list' | 'acknowledge'>

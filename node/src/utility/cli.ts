@@ -7,25 +7,50 @@
  * history. It is never printed.
  */
 import { readFile } from 'node:fs/promises'
-import { Wallet } from 'ethers'
+import { type Provider, Wallet } from 'ethers'
 import { InvalidInputError } from '#protocol/errors.ts'
+import { unitsToDecimal } from '#protocol/money.ts'
 import { explainViolation, type LedgerPolicy, tariffViolation } from '#protocol/tariff-rules.ts'
 import { isProfileName, PROFILES } from '../../../circuits/src/profiles.ts'
 import { jsonRpcProvider } from '../../../contracts/ts/chain.ts'
 import { compileLedger } from '../../../contracts/ts/compile.ts'
 import { deploymentPolicy } from '../../../contracts/ts/deploy-policy.ts'
-import { connectLedger, deployLedger, type LedgerClient } from '../../../contracts/ts/ledger.ts'
+import {
+  type AssetInfo,
+  connectLedger,
+  deployLedger,
+  ETHER_ASSET,
+  type LedgerClient,
+} from '../../../contracts/ts/ledger.ts'
+import {
+  assetBalances,
+  checkAreaAsset,
+  ensureAreaAsset,
+  findAsset,
+  inspectToken,
+  listAssets,
+  parseAssetChoice,
+  resolveAsset,
+  withdrawAsset,
+} from './assets.ts'
 
 export const UTILITY_USAGE = `usage: zkmeter utility <command> [options]
   deploy [--profile test|production] [--min-billing-days D] [--tariff-notice-days D]
                                                 deploy verifier + ledger; the key's account becomes the utility
                                                 (production: bills of 28+ days, tariffs 7 days ahead)
-  register --meter 0x.. --household 0x.. --area N --start-time T --start-counter C
-  tariff --effective-from T (--prices-file prices.json | --flat WEI | --peak WEI --offpeak WEI [--peak-hours 17-21])
-                                                publish a daily price curve of 96 slots, wei per Wh (< 2^64 each)
+  register --meter 0x.. --household 0x.. --area N --start-time T --start-counter C [--asset eth|0xTOKEN]
+                                                --asset: what the area bills in, set before its first meter
+                                                (the first meter fixes it for good)
+  tariff --effective-from T (--prices-file prices.json | --flat P | --peak P --offpeak P [--peak-hours 17-21])
+         [--asset eth|0xTOKEN] [--area N]       publish a daily price curve of 96 slots in the smallest unit
+                                                of the asset per Wh (wei for Ether; < 2^64 each); a token is
+                                                checked (ERC-20 with decimals and symbol) and registered on
+                                                first use; --area refuses a tariff its bills cannot use
+  area-asset --area N --asset eth|0xTOKEN       set what an area bills in (until its first meter)
+  assets                                        Ether and the registered tokens: symbol, decimals, balances
   bills [--meter 0x..]                          verified bills: totals and paid status (all the utility sees)
-  balance                                       paid funds waiting to be withdrawn
-  withdraw --to 0x..                            withdraw the paid funds
+  balance                                       per asset: paid in total (collected) and waiting to be withdrawn
+  withdraw --to 0x.. [--asset eth|0xTOKEN]      withdraw what was paid in the asset (default Ether)
   notice --area N --kind outage|maintenance|price --starts T --ends T --message "…"
 chain:  --rpc-url URL (or RPC_URL), --ledger 0x.. (or ZKMETER_LEDGER), --from-block B (ledger deployment block)
         --profile test|production picks the compiled ABI/verifier (default: production for deploy, test otherwise)
@@ -48,11 +73,13 @@ const ADDRESS = /^0x[0-9a-fA-F]{40}$/
 
 const COMMAND_FLAGS: Record<string, readonly string[]> = {
   deploy: ['min-billing-days', 'tariff-notice-days'],
-  register: ['meter', 'household', 'area', 'start-time', 'start-counter'],
-  tariff: ['effective-from', 'prices-file', 'flat', 'peak', 'offpeak', 'peak-hours'],
+  register: ['meter', 'household', 'area', 'start-time', 'start-counter', 'asset'],
+  tariff: ['effective-from', 'prices-file', 'flat', 'peak', 'offpeak', 'peak-hours', 'asset', 'area'],
+  'area-asset': ['area', 'asset'],
+  assets: [],
   bills: ['meter'],
   balance: [],
-  withdraw: ['to'],
+  withdraw: ['to', 'asset'],
   notice: ['area', 'kind', 'starts', 'ends', 'message'],
 }
 const CHAIN_FLAGS = ['rpc-url', 'ledger', 'from-block', 'profile', 'help']
@@ -153,6 +180,43 @@ function utilityKey(env: Env): string {
   return key
 }
 
+/** --asset: undefined when not given. */
+function assetFlag(flags: Map<string, string>): 'eth' | `0x${string}` | undefined {
+  if (!flags.has('asset')) return undefined
+  try {
+    return parseAssetChoice(required(flags, 'asset'))
+  } catch (cause) {
+    if (cause instanceof UtilityUsageError) throw cause
+    throw new UtilityUsageError((cause as Error).message, { cause })
+  }
+}
+
+/** The asset a choice is or would be once registered (assetId -1: not registered yet). */
+async function candidateAsset(
+  ledger: LedgerClient,
+  provider: Provider,
+  choice: 'eth' | `0x${string}`,
+): Promise<AssetInfo> {
+  if (choice === 'eth') return ETHER_ASSET
+  const info = await inspectToken(provider, choice)
+  return (await findAsset(ledger, info.token)) ?? { assetId: -1, ...info }
+}
+
+/** An asset as the outputs name it. */
+function assetView(asset: AssetInfo) {
+  return {
+    assetId: asset.assetId,
+    symbol: asset.symbol,
+    decimals: asset.decimals,
+    token: asset.token ?? null,
+  }
+}
+
+/** An amount in the asset's unit, for people: "12.5 tUSD". */
+function formatUnits(units: bigint, asset: Pick<AssetInfo, 'decimals' | 'symbol'>): string {
+  return `${unitsToDecimal(units, asset.decimals)} ${asset.symbol}`
+}
+
 const json = (value: unknown): string =>
   JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2)
 
@@ -177,7 +241,7 @@ export async function runUtility(
   const profile = profileOf(flags, command === 'deploy' ? 'production' : 'test')
   const slots = PROFILES[profile].slots
   // Validate every argument before touching the key or the network: a typo fails fast and offline.
-  let action: (ledger: LedgerClient) => Promise<unknown>
+  let action: (ledger: LedgerClient, provider: Provider) => Promise<unknown>
   let policy: LedgerPolicy | undefined
   switch (command) {
     case 'deploy':
@@ -195,9 +259,24 @@ export async function runUtility(
         startTime: uintFlag(flags, 'start-time'),
         startCounter: uintFlag(flags, 'start-counter'),
       }
-      action = async (ledger) => {
+      const choice = assetFlag(flags)
+      action = async (ledger, provider) => {
+        let area: { asset: string; changed: boolean } | undefined
+        if (choice !== undefined) {
+          const { asset } = await resolveAsset(ledger, provider, choice, { register: true })
+          const { changed } = await ensureAreaAsset(ledger, meter.areaId, asset)
+          area = { asset: asset.symbol, changed }
+        }
         const receipt = await ledger.registerMeter(meter)
-        return { ...meter, transactionHash: receipt.hash, blockNumber: receipt.blockNumber }
+        const { assetId } = await ledger.meter(meter.meter)
+        const asset = await ledger.asset(assetId)
+        return {
+          ...meter,
+          asset: assetView(asset),
+          ...(area?.changed ? { areaAssetSet: true } : {}),
+          transactionHash: receipt.hash,
+          blockNumber: receipt.blockNumber,
+        }
       }
       break
     }
@@ -209,13 +288,25 @@ export async function runUtility(
       if (violation !== undefined) {
         throw new UtilityUsageError(`the tariff breaks a privacy rule: ${explainViolation(violation, slots)}`)
       }
-      action = async (ledger) => {
-        const r = await ledger.publishTariff({ effectiveFrom, prices })
+      const choice = assetFlag(flags) ?? 'eth'
+      const areaId = flags.has('area') ? Number(uintFlag(flags, 'area', 1n << 32n)) : undefined
+      action = async (ledger, provider) => {
+        // Check the area before registering anything: a refused tariff leaves the ledger as it was.
+        if (areaId !== undefined)
+          await checkAreaAsset(ledger, areaId, await candidateAsset(ledger, provider, choice))
+        const { asset, registered } = await resolveAsset(ledger, provider, choice, { register: true })
+        const r = await ledger.publishTariff({
+          effectiveFrom,
+          prices,
+          ...(asset.assetId === 0 ? {} : { assetId: asset.assetId }),
+        })
         return {
           tariffId: r.tariffId,
           tariffHash: r.tariffHash,
           effectiveFrom,
           slots,
+          asset: assetView(asset),
+          ...(registered ? { assetRegistered: true } : {}),
           transactionHash: r.receipt.hash,
         }
       }
@@ -225,6 +316,13 @@ export async function runUtility(
       const meter = flags.has('meter') ? address(flags, 'meter') : undefined
       action = async (ledger) => {
         const bills = await ledger.bills(meter === undefined ? {} : { meter })
+        const assets = await listAssets(ledger)
+        const assetOf = new Map<bigint, number>()
+        for (const b of bills) {
+          // A ledger with no token registered bills only in Ether (and may predate tariffAsset()).
+          if (!assetOf.has(b.tariffId))
+            assetOf.set(b.tariffId, assets.length > 1 ? await ledger.tariffAsset(b.tariffId) : 0)
+        }
         // Totals only: that is all the ledger holds about a household's consumption.
         const rows = bills.map((b) => ({
           billId: b.billId,
@@ -235,30 +333,75 @@ export async function runUtility(
           periodEnd: b.period.periodEnd,
           energyWh: b.energyWh,
           total: b.total,
+          assetId: assetOf.get(b.tariffId) ?? 0,
+          symbol: assets.find((a) => a.assetId === assetOf.get(b.tariffId))?.symbol ?? 'ETH',
           tariffId: b.tariffId,
           paid: b.paid,
           blockNumber: b.blockNumber,
         }))
         const sum = (xs: typeof rows) => xs.reduce((s, b) => s + b.total, 0n)
+        // Amounts of different assets never add up: total* are the Ether bills (wei), as before
+        // tokens; each registered token has its own line in tokenTotals.
+        const ether = rows.filter((b) => b.assetId === 0)
+        const tokenTotals = assets.slice(1).map((a) => {
+          const inToken = rows.filter((b) => b.assetId === a.assetId)
+          return {
+            ...assetView(a),
+            billed: sum(inToken),
+            paid: sum(inToken.filter((b) => b.paid)),
+            unpaid: sum(inToken.filter((b) => !b.paid)),
+          }
+        })
         return {
           bills: rows,
           count: rows.length,
-          totalBilled: sum(rows),
-          totalPaid: sum(rows.filter((b) => b.paid)),
-          totalUnpaid: sum(rows.filter((b) => !b.paid)),
+          totalBilled: sum(ether),
+          totalPaid: sum(ether.filter((b) => b.paid)),
+          totalUnpaid: sum(ether.filter((b) => !b.paid)),
+          ...(tokenTotals.length > 0 ? { tokenTotals } : {}),
         }
       }
       break
     }
+    case 'area-asset': {
+      const areaId = Number(uintFlag(flags, 'area', 1n << 32n))
+      const choice = assetFlag(flags)
+      if (choice === undefined) throw new UtilityUsageError('--asset is required (eth or a token address)')
+      action = async (ledger, provider) => {
+        const { asset, registered } = await resolveAsset(ledger, provider, choice, { register: true })
+        const { changed } = await ensureAreaAsset(ledger, areaId, asset)
+        return { areaId, asset: assetView(asset), changed, ...(registered ? { assetRegistered: true } : {}) }
+      }
+      break
+    }
+    case 'assets':
     case 'balance':
-      action = async (ledger) => ({ withdrawable: await ledger.withdrawable() })
+      action = async (ledger) => {
+        const balances = await assetBalances(ledger)
+        const rows = balances.map((b) => ({
+          ...assetView(b.asset),
+          collected: b.collected,
+          withdrawable: b.withdrawable,
+          collectedText: formatUnits(b.collected, b.asset),
+          withdrawableText: formatUnits(b.withdrawable, b.asset),
+        }))
+        // `withdrawable` alone stays Ether's wei, as before token tariffs.
+        return { withdrawable: balances[0]?.withdrawable ?? 0n, assets: rows }
+      }
       break
     case 'withdraw': {
       const to = address(flags, 'to')
-      action = async (ledger) => {
-        const amount = await ledger.withdrawable()
-        const receipt = await ledger.withdraw(to)
-        return { to, amount, transactionHash: receipt.hash }
+      const choice = assetFlag(flags) ?? 'eth'
+      action = async (ledger, provider) => {
+        const { asset } = await resolveAsset(ledger, provider, choice, { register: false })
+        const { amount, hash } = await withdrawAsset(ledger, asset, to)
+        return {
+          to,
+          asset: assetView(asset),
+          amount,
+          amountText: formatUnits(amount, asset),
+          transactionHash: hash,
+        }
       }
       break
     }
@@ -324,7 +467,7 @@ export async function runUtility(
     }
     const ledger = connectLedger(ledgerAddress as string, wallet, artifacts.ledger.abi, fromBlock)
     try {
-      return json(await action(ledger))
+      return json(await action(ledger, provider))
     } catch (error) {
       // Reads (calls) surface raw ethers errors; decode so a revert is named like a send's.
       throw ledger.decodeError(error)

@@ -1,6 +1,7 @@
 import type { MqttClient } from 'mqtt'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { InvalidInputError } from '#protocol/errors.ts'
+import { encodeSensorPayload, type MeterRecord } from '#protocol/records.ts'
 import { discoveryConfigs, publishDiscovery, removeDiscovery } from '../../src/homeassistant/discovery.ts'
 import { type Broker, connect, METER, startBroker } from '../automation/fixtures.ts'
 
@@ -345,5 +346,95 @@ describe('discovery over a real MQTT broker', () => {
     await ha.subscribeAsync('homeassistant/#', { qos: 1 })
     await new Promise((r) => setTimeout(r, 200))
     expect(after).toEqual([])
+  })
+})
+
+/**
+ * What Home Assistant does with a `{{ value_json.A.B }}` template: looks the path up in the JSON
+ * payload. Only that form is accepted (every sensor template of the meter is one).
+ */
+function renderPathTemplate(template: string, payload: string): unknown {
+  const m = /^\{\{ value_json((?:\.[A-Za-z]+)+) \}\}$/.exec(template)
+  if (!m) throw new Error(`not a plain value_json path template: ${template}`)
+  let value: unknown = JSON.parse(payload)
+  for (const key of m[1]!.slice(1).split('.')) value = (value as Record<string, unknown>)[key]
+  return value
+}
+
+const record = (energyWh: number, seq: number): MeterRecord => ({
+  seq,
+  kind: 0,
+  time: 1_767_225_600 + seq,
+  energyWh,
+  intervalWh: 0,
+  powerW: 850,
+  voltageMv: 230_000,
+  currentMa: 3_700,
+  powerFactor: 990,
+  temperatureCenti: 2_150,
+  light: 400,
+  gas: 10,
+  water: 0,
+  hazards: 0,
+  relays: 0,
+  fanSpeed: 0,
+})
+
+describe("the imported-energy sensor in HA's Energy dashboard", () => {
+  let broker: Broker
+  let node: MqttClient
+  let ha: MqttClient
+  beforeEach(async () => {
+    broker = await startBroker()
+    node = await connect(broker)
+  })
+  afterEach(async () => {
+    await ha?.endAsync()
+    await node.endAsync()
+    await broker.close()
+  })
+
+  it('is an energy total_increasing sensor in kWh with a stable unique_id, and reads the meter counter', async () => {
+    const configs = discoveryConfigs({ meter: METER, swVersion: '0.1.0' })
+    await publishDiscovery(node, configs)
+    ha = await connect(broker, 'homeassistant')
+    const topic = `homeassistant/sensor/${METER}/energy/config`
+    const retained = new Promise<string>((resolve) =>
+      ha.on('message', (t, payload) => {
+        if (t === topic) resolve(payload.toString())
+      }),
+    )
+    await ha.subscribeAsync('homeassistant/#', { qos: 1 })
+    // Parsed as Home Assistant parses it: JSON text from the broker, then the sensor schema.
+    const config = JSON.parse(await retained) as Record<string, unknown>
+    expect(schemaErrors('sensor', config)).toEqual([])
+    // What the Energy dashboard lists as a grid-consumption source: energy class, a cumulative
+    // total_increasing state (a fall reads as a meter reset), Wh or kWh, and statistics kept by unique_id.
+    expect(config.device_class).toBe('energy')
+    expect(config.state_class).toBe('total_increasing')
+    expect(['Wh', 'kWh']).toContain(config.unit_of_measurement)
+    expect(config.unique_id).toBe(`${METER}_energy`)
+    expect(config.name).toBe('Energy imported')
+    // The unique_id does not follow names, versions or the prefix: renaming keeps the history.
+    for (const other of [
+      discoveryConfigs({ meter: METER, name: 'Kitchen meter' }),
+      discoveryConfigs({ meter: METER, swVersion: '9.9.9', prefix: 'ha' }),
+    ]) {
+      expect(other.find((c) => c.objectId === 'energy')?.payload.unique_id).toBe(`${METER}_energy`)
+    }
+    // No export sensor yet: the meter has no export counter to read.
+    expect(configs.filter((c) => c.payload.device_class === 'energy').map((c) => c.objectId)).toEqual([
+      'energy',
+    ])
+
+    // The state HA computes from the meter's SENSOR messages: the counter in kWh, exact to the Wh,
+    // never falling while the counter rises.
+    const sig = `0x${'ab'.repeat(65)}`
+    const values = [0, 999, 1_234_567, 98_765_432_109].map((wh, i) =>
+      renderPathTemplate(config.value_template as string, encodeSensorPayload(record(wh, i + 1), sig)),
+    )
+    expect(values).toEqual([0, 0.999, 1234.567, 98_765_432.109])
+    for (let i = 1; i < values.length; i++) expect(values[i]).toBeGreaterThan(values[i - 1] as number)
+    expect(config.state_topic).toBe(`tele/${METER}/SENSOR`)
   })
 })

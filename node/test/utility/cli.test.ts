@@ -3,18 +3,26 @@
  * on loopback JSON-RPC, with the utility key in the environment.
  */
 import { execFile } from 'node:child_process'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type Contract, ContractFactory, type InterfaceAbi, Wallet } from 'ethers'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import {
   type DevChain,
   devAccount,
   type JsonRpcServerHandle,
+  jsonRpcProvider,
   serveJsonRpc,
   startDevChain,
 } from '../../../contracts/ts/chain.ts'
+import {
+  type CompiledContract,
+  compileLedger,
+  compileSolidity,
+  REPO_ROOT,
+} from '../../../contracts/ts/compile.ts'
 import { scaledBudget } from '../../../test/support/load.ts'
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))
@@ -41,7 +49,8 @@ function run(args: string[], env: Record<string, string | undefined> = {}): Prom
           ZKMETER_LEDGER: undefined,
           ...env,
         },
-        timeout: 60_000,
+        // Nine CLIs start at once in one test: on a loaded 2-core machine each takes a while.
+        timeout: scaledBudget(60_000),
       },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0
@@ -171,7 +180,21 @@ describe('zkmeter utility', () => {
       expect(JSON.parse(notice.stdout)).toMatchObject({ areaId: 7, kind: 1, kindName: 'maintenance' })
 
       const balance = await run(['balance', ...chainArgs])
-      expect(JSON.parse(balance.stdout)).toEqual({ withdrawable: '0' })
+      expect(JSON.parse(balance.stdout)).toEqual({
+        withdrawable: '0',
+        assets: [
+          {
+            assetId: 0,
+            symbol: 'ETH',
+            decimals: 18,
+            token: null,
+            collected: '0',
+            withdrawable: '0',
+            collectedText: '0 ETH',
+            withdrawableText: '0 ETH',
+          },
+        ],
+      })
 
       // Nothing paid yet: the ledger refuses, and the CLI names its error.
       const withdraw = await run(['withdraw', ...chainArgs, '--to', HOUSEHOLD])
@@ -241,5 +264,162 @@ describe('zkmeter utility', () => {
       expect(help.stdout).toContain('usage: zkmeter utility <command>')
     },
     scaledBudget(90_000),
+  )
+
+  it(
+    'prices a tariff in a token: checks the token, fixes the area, reads balances and withdraws tokens',
+    async () => {
+      const deployed = await run(['deploy', '--rpc-url', server.url, '--profile', 'test'])
+      expect(deployed.code, deployed.stderr).toBe(0)
+      const ledgerAddress = JSON.parse(deployed.stdout).ledger as string
+      const chainArgs = ['--rpc-url', server.url, '--ledger', ledgerAddress]
+      // The tokens: the dev chain's test stablecoin, and a USDT-like token with no decimals().
+      const provider = await jsonRpcProvider(server.url)
+      onTestFinished(() => provider.destroy())
+      const deployer = new Wallet(UTILITY_KEY, provider)
+      const deploy = async (c: CompiledContract) => {
+        const contract = await new ContractFactory(c.abi as InterfaceAbi, c.bytecode, deployer).deploy()
+        await contract.waitForDeployment()
+        return contract as unknown as Contract
+      }
+      const { testStablecoin } = await compileLedger('test')
+      const fixtures = await compileSolidity(
+        {
+          'Tokens.sol': await readFile(
+            join(REPO_ROOT, 'contracts', 'test', 'fixtures', 'Tokens.sol'),
+            'utf8',
+          ),
+        },
+        { cacheDir: join(REPO_ROOT, 'contracts', 'build', 'fixtures-tokens') },
+      )
+      const tusd = await deploy(testStablecoin)
+      const noDecimals = await deploy(fixtures.NoReturnToken!)
+      const token = await tusd.getAddress()
+
+      // What is no token is refused before any transaction, naming why.
+      const [account, notErc20, undeclared, badChoice] = await Promise.all([
+        run(['area-asset', ...chainArgs, '--area', '3', '--asset', HOUSEHOLD]),
+        run([
+          'tariff',
+          ...chainArgs,
+          '--effective-from',
+          '1767225600',
+          '--flat',
+          '250',
+          '--asset',
+          ledgerAddress,
+        ]),
+        run([
+          'tariff',
+          ...chainArgs,
+          '--effective-from',
+          '1767225600',
+          '--flat',
+          '250',
+          '--asset',
+          await noDecimals.getAddress(),
+        ]),
+        run(['withdraw', ...chainArgs, '--to', HOUSEHOLD, '--asset', 'usd']),
+      ])
+      expect(account.code).toBe(1)
+      expect(account.stderr).toContain(`NotATokenError: ${HOUSEHOLD} has no contract code on this chain`)
+      expect(notErc20.code).toBe(1)
+      expect(notErc20.stderr).toContain('NotATokenError: ')
+      expect(notErc20.stderr).toContain('is a contract but not an ERC-20 token')
+      expect(undeclared.code).toBe(1)
+      expect(undeclared.stderr).toContain('TokenMetadataError: token ')
+      expect(undeclared.stderr).toContain('has no decimals()')
+      expect(badChoice.code).toBe(1)
+      expect(badChoice.stderr).toContain(
+        'UtilityUsageError: --asset must be "eth" or a token contract\'s address',
+      )
+      const assetsBefore = JSON.parse((await run(['assets', ...chainArgs])).stdout)
+      expect(assetsBefore.assets.map((a: { symbol: string }) => a.symbol)).toEqual(['ETH'])
+
+      // Area 3 bills in tUSD: the token is read (6 decimals, tUSD) and registered on first use.
+      const area = await run(['area-asset', ...chainArgs, '--area', '3', '--asset', token])
+      expect(area.stderr).toBe('')
+      expect(JSON.parse(area.stdout)).toEqual({
+        areaId: 3,
+        asset: { assetId: 1, symbol: 'tUSD', decimals: 6, token },
+        changed: true,
+        assetRegistered: true,
+      })
+      const registered = await run([
+        'register',
+        ...chainArgs,
+        '--meter',
+        METER,
+        '--household',
+        HOUSEHOLD,
+        '--area',
+        '3',
+        '--start-time',
+        '1767225600',
+        '--start-counter',
+        '0',
+        '--asset',
+        token,
+      ])
+      expect(registered.stderr).toBe('')
+      expect(JSON.parse(registered.stdout).asset).toMatchObject({ assetId: 1, symbol: 'tUSD' })
+
+      // The first meter fixed the area's asset: Ether there is refused, by the CLI, in words.
+      const [etherTariff, etherArea] = await Promise.all([
+        run(['tariff', ...chainArgs, '--effective-from', '1767225600', '--flat', '250', '--area', '3']),
+        run(['area-asset', ...chainArgs, '--area', '3', '--asset', 'eth']),
+      ])
+      expect(etherTariff.code).toBe(1)
+      expect(etherTariff.stderr).toContain(
+        'AreaAssetMismatchError: area 3 bills in tUSD (' +
+          token +
+          '), fixed on the ledger since its first meter: a tariff or meter in ETH would not apply to it',
+      )
+      expect(etherArea.code).toBe(1)
+      expect(etherArea.stderr).toContain('AreaAssetMismatchError: area 3 bills in tUSD')
+
+      // 0.25 tUSD a kWh = 250 units of 10^-6 tUSD per Wh.
+      const tariff = await run([
+        'tariff',
+        ...chainArgs,
+        '--effective-from',
+        '1767225600',
+        '--flat',
+        '250',
+        '--asset',
+        token,
+        '--area',
+        '3',
+      ])
+      expect(tariff.stderr).toBe('')
+      expect(JSON.parse(tariff.stdout)).toMatchObject({
+        tariffId: '1',
+        asset: { assetId: 1, symbol: 'tUSD', decimals: 6, token },
+      })
+      expect(JSON.parse(tariff.stdout).assetRegistered).toBeUndefined()
+
+      // Tokens held by the ledger are the utility's to withdraw (here sent straight to it).
+      await (await tusd.getFunction('mint')(ledgerAddress, 12_500_000n)).wait()
+      const balance = JSON.parse((await run(['balance', ...chainArgs])).stdout)
+      expect(balance.assets[1]).toMatchObject({
+        assetId: 1,
+        symbol: 'tUSD',
+        withdrawable: '12500000',
+        withdrawableText: '12.5 tUSD',
+        collected: '0',
+      })
+      const payee = devAccount(7).address
+      const withdrawn = await run(['withdraw', ...chainArgs, '--to', payee, '--asset', token])
+      expect(withdrawn.stderr).toBe('')
+      expect(JSON.parse(withdrawn.stdout)).toMatchObject({ amount: '12500000', amountText: '12.5 tUSD' })
+      expect(await tusd.getFunction('balanceOf')(payee)).toBe(12_500_000n)
+      const again = await run(['withdraw', ...chainArgs, '--to', payee, '--asset', token])
+      expect(again.code).toBe(1)
+      expect(again.stderr).toContain('LedgerRevertError: NothingToWithdraw')
+      // Ether withdrawals are unchanged: --asset eth (the default) withdraws wei.
+      const ether = await run(['withdraw', ...chainArgs, '--to', payee, '--asset', 'eth'])
+      expect(ether.stderr).toContain('LedgerRevertError: NothingToWithdraw')
+    },
+    scaledBudget(120_000),
   )
 })

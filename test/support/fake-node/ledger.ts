@@ -9,8 +9,38 @@ import { CHAIN, DAY, type FakeNodeState, HOUSEHOLD, METER, NOW } from './fixture
 const tx = (byte: string) => ({ hash: `0x${byte.repeat(32)}` })
 const MAX_UINT64 = '18446744073709551615'
 
+/** The fixture's ledger knows Ether only: no token is registered (the token tests use a real chain). */
+const etherOnly = {
+  assetCount: async () => 0,
+  asset: async (assetId: number) => {
+    if (assetId !== 0) throw new RangeError(`no asset ${assetId} in the fixture`)
+    return { assetId: 0, decimals: 18, symbol: 'ETH' }
+  },
+  areaAsset: async () => ({ assetId: 0, fixed: true }),
+  tariffAsset: async () => 0,
+  tokenWithdrawable: async (assetId: number): Promise<bigint> => {
+    throw new RangeError(`no asset ${assetId} in the fixture`)
+  },
+  withdrawable: async () => 10_234_000_000_000_000n,
+}
+
 export function fakeLedger(state: FakeNodeState): RoutesLedger {
+  const reads = {
+    ...etherOnly,
+    meter: async () => ({
+      meter: METER,
+      household: HOUSEHOLD,
+      areaId: 1,
+      registered: true,
+      active: true,
+      nextStart: BigInt(NOW - (NOW % DAY)),
+      nextCounter: 1_234_000n,
+      assetId: 0,
+    }),
+  }
   const utility: UtilityLedger = {
+    ...reads,
+    bills: () => ledger.bills(),
     registerMeter: async () => tx('11'),
     async publishTariff(tariff) {
       const tariffId = state.tariffs.length + 1
@@ -24,9 +54,15 @@ export function fakeLedger(state: FakeNodeState): RoutesLedger {
       return { tariffId: BigInt(tariffId), tariffHash: 4343n, receipt: tx('22') }
     },
     withdraw: async () => tx('99'),
+    withdrawToken: async () => tx('98'),
+    registerAsset: async () => {
+      throw new RangeError('the fixture registers no token')
+    },
+    setAreaAsset: async () => tx('44'),
     publishNotice: async () => tx('33'),
   }
-  return {
+  const ledger: RoutesLedger = {
+    ...reads,
     address: CHAIN.ledger,
     payBill: async () => tx('77'),
     payBillWithPermit: async () => tx('78'),
@@ -45,16 +81,6 @@ export function fakeLedger(state: FakeNodeState): RoutesLedger {
             ]
           : [],
       ),
-    meter: async () => ({
-      meter: METER,
-      household: HOUSEHOLD,
-      areaId: 1,
-      registered: true,
-      active: true,
-      nextStart: BigInt(NOW - (NOW % DAY)),
-      nextCounter: 1_234_000n,
-      assetId: 0,
-    }),
     tariffCount: async () => BigInt(state.tariffs.length),
     async tariff(tariffId) {
       const t = state.tariffs[Number(tariffId) - 1]
@@ -99,7 +125,7 @@ export function fakeLedger(state: FakeNodeState): RoutesLedger {
             ]
           : [],
       ),
-    withdrawable: async () => 10_234_000_000_000_000n,
     connect: () => utility,
   }
+  return ledger
 }

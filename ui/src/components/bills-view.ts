@@ -453,12 +453,47 @@ export class BillsView extends LitElement {
     </div>`
   }
 
-  /** " ≈ €29.37" after an ETH amount when the household set a display currency. */
-  #equiv(wei: string | null) {
+  /**
+   * " ≈ €29.37" after an ETH amount when the household set a display currency. Ether only: a token
+   * bill is shown in the token's own unit (its rate to ETH would be meaningless).
+   */
+  #equiv(wei: string | null, asset: BillAsset | null = this.asset) {
     const d = this.display
-    return d && wei !== null
+    const ether = !asset || asset.assetId === 0
+    return d && wei !== null && ether
       ? html` <span class="equiv" data-equiv title="At ${formatRateSet(d)}, the rate you entered">≈ ${formatDisplay(wei, d)}</span>`
       : ''
+  }
+
+  /** Whether this home's bills are in a token (its area's asset), not Ether. */
+  #isToken(): boolean {
+    return this.asset !== null && this.asset.assetId !== 0
+  }
+
+  /** Every payment, newest first, each naming the money it was paid in (GET /api/payments). */
+  #paymentHistory() {
+    const payments = this.#payments.value ?? []
+    if (payments.length === 0) return ''
+    const rows = [...payments].sort(
+      (a, b) => (b.paidAt ?? Number.MAX_SAFE_INTEGER) - (a.paidAt ?? Number.MAX_SAFE_INTEGER),
+    )
+    return html`<section class="card" aria-labelledby="payments-h" data-payments>
+      <h3 id="payments-h">Payments</h3>
+      <div class="table-wrap" tabindex="0" role="region" aria-label="Payments, table"><table>
+        <thead><tr><th scope="col">Paid</th><th scope="col">Period</th><th scope="col">Amount</th><th scope="col">Paid in</th><th scope="col">By</th><th scope="col">Transaction</th></tr></thead>
+        <tbody>${rows.map((r) => {
+          const asset = r.asset ?? this.asset
+          return html`<tr data-payment=${r.billId}>
+            <td>${r.paidAt === null ? 'being read…' : formatTime(r.paidAt)}</td>
+            <td>${formatPeriod(r.periodStart, r.periodEnd)}</td>
+            <td data-payment-amount>${formatAmount(r.amount, asset)}${this.#equiv(r.amount, asset)}</td>
+            <td data-payment-asset title=${asset?.token ?? 'Ether'}>${asset?.symbol ?? 'ETH'}${asset?.token ? html` <span class="mono small">${shorten(asset.token)}</span>` : ''}</td>
+            <td class="mono" title=${r.payer}>${shorten(r.payer)}</td>
+            <td class="mono" title=${r.txHash}>${shorten(r.txHash)}</td>
+          </tr>`
+        })}</tbody>
+      </table></div>
+    </section>`
   }
 
   /** Why a verified bill has no Pay button: zero, or too small to be worth its gas. */
@@ -495,7 +530,7 @@ export class BillsView extends LitElement {
             ? html`<dd class="small muted" data-chain-clock>the chain's own clock, behind this meter's (a development chain)</dd>`
             : ''
         }
-        <dt>Amount</dt><dd data-receipt-amount>${formatAmount(r.amount, r.asset ?? this.asset)}${this.#equiv(r.amount)}</dd>
+        <dt>Amount</dt><dd data-receipt-amount>${formatAmount(r.amount, r.asset ?? this.asset)}${this.#equiv(r.amount, r.asset ?? this.asset)}</dd>
         <dt>Period</dt><dd>${period}</dd>
         <dt>Energy</dt><dd>${formatEnergy(r.energyWh)}</dd>
         <dt>Tariff</dt><dd>${r.tariffId ?? '—'}</dd>
@@ -529,7 +564,7 @@ export class BillsView extends LitElement {
         }
         <span class="badge ${bill.status}" data-status=${nothing ? 'nothing-to-pay' : bill.status}>${nothing ? 'nothing to pay' : (STATUS_TEXT[bill.status] ?? bill.status)}</span>
       </header>
-      <div class="total"><span>${bill.total === null ? 'total pending proof' : formatAmount(bill.total, this.#assetOf(bill))}</span>${this.#equiv(bill.total)} ${bill.total === null ? '' : PUBLIC}</div>
+      <div class="total"><span>${bill.total === null ? 'total pending proof' : formatAmount(bill.total, this.#assetOf(bill))}</span>${this.#equiv(bill.total, this.#assetOf(bill))} ${bill.total === null ? '' : PUBLIC}</div>
       <dl>
         <dt>Period ${PUBLIC}</dt><dd>${formatPeriod(bill.periodStart, bill.periodEnd)}</dd>
         <dt>Energy ${PUBLIC}</dt><dd>${formatEnergy(bill.energyWh)}</dd>
@@ -585,9 +620,11 @@ export class BillsView extends LitElement {
         ${due.nothingToPay > 0 ? `${due.nothingToPay} bill${due.nothingToPay === 1 ? ' has' : 's have'} nothing to pay (${formatAmount(0n, this.asset)} or less than ${formatAmount(nothingToPayBelow(this.asset ?? undefined), this.asset)}).` : ''}
       </p>
       ${
-        display
-          ? html`<p class="small muted" data-due-rate>${display.currency} amounts at ${formatRateSet(display)}: the rate you entered, not a market price.</p>`
-          : html`<p class="small muted">Amounts are in ETH, the currency of the tariff. To see them in your own currency too, enter a rate under Display currency below.</p>`
+        this.#isToken()
+          ? html`<p class="small muted" data-due-unit>Amounts are in ${this.asset?.symbol}, the token your tariff is priced in (${this.asset?.decimals} decimals, contract <span class="mono">${shorten(this.asset?.token)}</span>).</p>`
+          : display
+            ? html`<p class="small muted" data-due-rate>${display.currency} amounts at ${formatRateSet(display)}: the rate you entered, not a market price.</p>`
+            : html`<p class="small muted">Amounts are in ETH, the currency of the tariff. To see them in your own currency too, enter a rate under Display currency below.</p>`
       }
       <p><a href=${csv.path} download=${csv.text.filename} data-download-payments>Download payments (CSV)</a></p>
     </section>`
@@ -640,7 +677,7 @@ export class BillsView extends LitElement {
     const running = this.#batchRunning()
     const readOnly = this.#session.readOnly
     const devWallet = this.status?.chain.devWallet === true
-    const amount = `${formatAmount(total, this.asset)}${this.display ? `, ≈ ${formatDisplay(total, this.display)}` : ''}`
+    const amount = `${formatAmount(total, this.asset)}${this.display && !this.#isToken() ? `, ≈ ${formatDisplay(total, this.display)}` : ''}`
     const n = selected.length
     const label = `Pay ${n} selected (${amount})`
     const done = batch?.outcomes.filter((o) => o.state === 'paid').length ?? 0
@@ -668,7 +705,7 @@ export class BillsView extends LitElement {
             : ''
         }
       </div>
-      <p class="small muted">The ledger takes one payment per bill, so they are paid one after another, oldest first${this.wallet ? ', and your wallet asks you to confirm each' : ''}. A bill that fails does not stop the others; declining in the wallet or too little ETH stops the rest.</p>
+      <p class="small muted">The ledger takes one payment per bill, so they are paid one after another, oldest first${this.wallet ? ', and your wallet asks you to confirm each' : ''}. A bill that fails does not stop the others; declining in the wallet or too little ${this.asset?.symbol ?? 'ETH'} stops the rest.</p>
       ${
         batch
           ? html`<div data-batch>
@@ -719,12 +756,17 @@ export class BillsView extends LitElement {
         () => void this.reload(),
         'bills',
       )}
+      ${this.#paymentHistory()}
       <section class="card" aria-labelledby="currency-h">
         <h3 id="currency-h">Display currency</h3>
-        <zkm-display-currency .display=${this.display}
+        ${
+          this.#isToken()
+            ? html`<p class="small" data-display-token>Your bills are in ${this.asset?.symbol}, the token your tariff is priced in, and are shown in it. A display currency converts Ether bills only.</p>`
+            : html`<zkm-display-currency .display=${this.display}
           @display-change=${(e: CustomEvent<DisplayCurrency | null>) => {
             this.#bills.update((answer) => ({ ...answer, display: e.detail }))
-          }}></zkm-display-currency>
+          }}></zkm-display-currency>`
+        }
       </section>`
   }
 }

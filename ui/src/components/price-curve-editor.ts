@@ -1,6 +1,15 @@
 import { css, html, LitElement, svg } from 'lit'
 import { linearScale } from '../lib/chart.ts'
-import { formatGwei, type PresetName, PriceCurve, parseGwei, priceAt, slotAt } from '../lib/price-curve.ts'
+import {
+  formatPrice,
+  GWEI_UNIT,
+  type PresetName,
+  PriceCurve,
+  type PriceUnit,
+  parsePrice,
+  priceAt,
+  slotAt,
+} from '../lib/price-curve.ts'
 import { shared } from './styles.ts'
 
 /** An average as a person would type it: three significant digits (1234.5678 → 1230). */
@@ -20,7 +29,12 @@ const H = 200
  * in force). Fires `curve-change` with a copy of the curve.
  */
 export class PriceCurveEditor extends LitElement {
-  static override properties = { curve: { attribute: false }, base: { state: true }, error: { state: true } }
+  static override properties = {
+    curve: { attribute: false },
+    unit: { attribute: false },
+    base: { state: true },
+    error: { state: true },
+  }
   static override styles = [
     shared,
     css`
@@ -57,6 +71,8 @@ export class PriceCurveEditor extends LitElement {
     `,
   ]
   declare curve: PriceCurve
+  /** What prices are typed in: gwei per Wh for an Ether tariff, the token per kWh for a token's. */
+  declare unit: PriceUnit
   declare base: string
   declare error: string
   #dragFrom: number | undefined
@@ -67,15 +83,34 @@ export class PriceCurveEditor extends LitElement {
   constructor() {
     super()
     this.curve = new PriceCurve(96)
+    this.unit = GWEI_UNIT
     this.base = ''
     this.error = ''
   }
 
   override willUpdate(changed: Map<PropertyKey, unknown>): void {
     // The tariff in force arrives after the first render: its level is where presets start.
-    if (changed.has('curve') && !this.#baseTyped && this.curve.max() > 0n && this.base === '') {
-      this.base = formatGwei(roundLevel(this.curve.average()))
+    if (changed.has('unit') && changed.get('unit') !== undefined) {
+      // Another money: the typed average meant the old unit.
+      this.#baseTyped = false
+      this.base = ''
     }
+    if (
+      (changed.has('curve') || changed.has('unit')) &&
+      !this.#baseTyped &&
+      this.curve.max() > 0n &&
+      this.base === ''
+    ) {
+      this.base = this.#format(roundLevel(this.curve.average()))
+    }
+  }
+
+  #format(value: bigint): string {
+    return formatPrice(value, this.unit)
+  }
+
+  #parse(text: string): bigint {
+    return parsePrice(text, this.unit)
   }
 
   #emit(curve: PriceCurve): void {
@@ -87,7 +122,7 @@ export class PriceCurveEditor extends LitElement {
     try {
       if (this.base.trim() === '') throw new Error('Enter the average price the preset should have.')
       const curve = this.curve.clone()
-      curve.applyPresetAtLevel(name, parseGwei(this.base))
+      curve.applyPresetAtLevel(name, this.#parse(this.base))
       this.error = ''
       this.#emit(curve)
     } catch (error) {
@@ -98,7 +133,7 @@ export class PriceCurveEditor extends LitElement {
   #setHour(hour: number, text: string): void {
     try {
       const curve = this.curve.clone()
-      curve.setHour(hour, parseGwei(text))
+      curve.setHour(hour, this.#parse(text))
       this.error = ''
       this.#emit(curve)
     } catch (error) {
@@ -110,7 +145,9 @@ export class PriceCurveEditor extends LitElement {
     const svgEl = event.currentTarget as SVGSVGElement
     const rect = svgEl.getBoundingClientRect()
     const slot = slotAt(event.clientX - rect.left, rect.width, this.curve.slots)
-    const price = priceAt(event.clientY - rect.top, rect.height, this.#top)
+    // Steps of a tenth of the typed unit (0.1 gwei/Wh, 0.1 tUSD/kWh) while dragging.
+    const step = this.unit.digits > 0 ? 10n ** BigInt(this.unit.digits - 1) : 1n
+    const price = priceAt(event.clientY - rect.top, rect.height, this.#top, step)
     const curve = this.curve.clone()
     curve.fill(this.#dragFrom ?? slot, slot, price)
     this.#dragFrom = slot
@@ -124,17 +161,17 @@ export class PriceCurveEditor extends LitElement {
       const max = curve.max()
       let base = 0n
       try {
-        base = parseGwei(this.base || '1')
+        base = this.#parse(this.base || '1')
       } catch {
         // A half-typed average: the scale falls back to the default below.
       }
-      this.#top = max > 0n ? (max * 3n) / 2n : base * 2n || 10n ** 11n
+      this.#top = max > 0n ? (max * 3n) / 2n : base * 2n || this.unit.defaultTop
     }
     const top = Number(this.#top)
     const y = linearScale([0, top], [H, 0])
     const slotW = W / curve.slots
     return html`<div class="row">
-        <label>Average price (gwei per Wh = µETH per kWh)
+        <label>Average price (${this.unit === GWEI_UNIT ? 'gwei per Wh = µETH per kWh' : this.unit.label})
           <input type="text" inputmode="decimal" name="average" .value=${this.base} @input=${(e: Event) => {
             this.#baseTyped = true
             this.base = (e.target as HTMLInputElement).value
@@ -144,7 +181,7 @@ export class PriceCurveEditor extends LitElement {
         <button type="button" class="secondary" @click=${() => this.#preset('day-night')}>Day / night</button>
         <button type="button" class="secondary" @click=${() => this.#preset('peak')}>Evening peak</button>
       </div>
-      <p class="small muted">A preset keeps this average (the current tariff's, until you change it) and only reshapes the day. Drag across the chart to set prices (${curve.slots} slots of ${1440 / curve.slots} min, UTC); the top edge is ${formatGwei(this.#top)} gwei/Wh.</p>
+      <p class="small muted">A preset keeps this average (the current tariff's, until you change it) and only reshapes the day. Drag across the chart to set prices (${curve.slots} slots of ${1440 / curve.slots} min, UTC); the top edge is ${this.#format(this.#top)} ${this.unit.short}.</p>
       <svg viewBox="0 0 ${W} ${H}" preserveAspectRatio="none" role="img" aria-label="Daily price curve; use the per-hour inputs below for keyboard editing"
         @pointerdown=${(e: PointerEvent) => {
           ;(e.currentTarget as Element).setPointerCapture(e.pointerId)
@@ -160,18 +197,18 @@ export class PriceCurveEditor extends LitElement {
         }}>
         ${curve.prices.map((p, i) => {
           const h = H - y(Number(p))
-          return svg`<rect class="slot" x=${i * slotW + 0.5} y=${H - h} width=${Math.max(1, slotW - 1)} height=${h}><title>${curve.slotLabel(i)}: ${formatGwei(p)} gwei/Wh</title></rect>`
+          return svg`<rect class="slot" x=${i * slotW + 0.5} y=${H - h} width=${Math.max(1, slotW - 1)} height=${h}><title>${curve.slotLabel(i)}: ${this.#format(p)} ${this.unit.short}</title></rect>`
         })}
       </svg>
       <div class="ticks" aria-hidden="true">${['00:00', '06:00', '12:00', '18:00', '24:00'].map((t) => html`<span>${t}</span>`)}</div>
       <details>
-        <summary>Prices per hour (gwei per Wh)</summary>
+        <summary>Prices per hour (${this.unit.label})</summary>
         <div class="hours">
           ${Array.from({ length: 24 }, (_, hour) => {
             const price = curve.hourPrice(hour)
             return html`<label>${String(hour).padStart(2, '0')}:00
-              <input type="text" inputmode="decimal" data-hour=${hour} .value=${price === undefined ? '' : formatGwei(price)}
-                placeholder=${price === undefined ? 'mixed' : ''} aria-label="${String(hour).padStart(2, '0')}:00 to ${String(hour + 1).padStart(2, '0')}:00 UTC, price in gwei per Wh"
+              <input type="text" inputmode="decimal" data-hour=${hour} .value=${price === undefined ? '' : this.#format(price)}
+                placeholder=${price === undefined ? 'mixed' : ''} aria-label="${String(hour).padStart(2, '0')}:00 to ${String(hour + 1).padStart(2, '0')}:00 UTC, price in ${this.unit.label}"
                 @change=${(e: Event) => this.#setHour(hour, (e.target as HTMLInputElement).value)} /></label>`
           })}
         </div>

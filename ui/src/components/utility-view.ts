@@ -2,23 +2,27 @@ import { css, html, LitElement, svg } from 'lit'
 import { explainViolation, tariffViolation } from '#protocol/tariff-rules.ts'
 import { api, errorText } from '../lib/api.ts'
 import { linearScale, linePath, niceDomain } from '../lib/chart.ts'
-import { formatDate, formatEnergy, formatEth, formatPeriod, formatTime, shorten } from '../lib/format.ts'
+import { formatAmount, formatDate, formatEnergy, formatPeriod, formatTime, shorten } from '../lib/format.ts'
 import { HomeMoney } from '../lib/home-money.ts'
 import {
-  formatGwei,
+  formatPrice,
   LEVEL_CHANGE_CONFIRM,
   levelRatio,
   nextEffectiveFrom,
   PriceCurve,
+  priceUnitOf,
 } from '../lib/price-curve.ts'
 import { StreamResource } from '../lib/stream-resource.ts'
 import {
   type Aggregates,
+  type AssetBalance,
+  type BillAsset,
   type LedgerBill,
   type LedgerMeter,
   type LedgerTariff,
   NOTICE_KINDS,
   type Status,
+  type TokenCheck,
 } from '../lib/types.ts'
 import { renderLoad } from './load-state.ts'
 import { shared } from './styles.ts'
@@ -32,6 +36,24 @@ interface Form {
 
 const idle = (): Form => ({ busy: false, message: '', error: '' })
 
+const ETHER: BillAsset = { assetId: 0, symbol: 'ETH', decimals: 18, token: null }
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/
+
+/** What the next tariff is priced in: Ether, or a token given by address and read by the node. */
+interface Pricing {
+  kind: 'eth' | 'token'
+  address: string
+  /** The token as the node read it (symbol, decimals), once checked. */
+  check: TokenCheck | undefined
+  error: string
+  busy: boolean
+  /** The person chose: the home's own asset no longer sets it. */
+  touched: boolean
+}
+
+/** A tariff's asset (Ether from nodes before token tariffs). */
+const assetOfTariff = (t: LedgerTariff): BillAsset => t.asset ?? ETHER
+
 /**
  * The utility's console: meter registry, tariffs with the price-curve editor, every bill on the
  * ledger (totals only: that is all the utility may learn), balance and withdraw, notices, and
@@ -43,6 +65,7 @@ export class UtilityView extends LitElement {
   static override properties = {
     curve: { state: true },
     forms: { state: true },
+    pricing: { state: true },
   }
   static override styles = [
     shared,
@@ -56,6 +79,22 @@ export class UtilityView extends LitElement {
         font-size: 1.4rem;
         font-weight: 650;
         margin: 0.25rem 0 0.75rem;
+      }
+      .balances {
+        list-style: none;
+        padding: 0;
+        margin: 0 0 0.75rem;
+      }
+      .balances li {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 0.5rem;
+        align-items: baseline;
+      }
+      .pricing {
+        border: 1px solid var(--line);
+        border-radius: 6px;
+        margin: 0 0 0.75rem;
       }
       svg {
         width: 100%;
@@ -80,6 +119,7 @@ export class UtilityView extends LitElement {
   ]
   declare curve: PriceCurve
   declare forms: Record<string, Form>
+  declare pricing: Pricing
   /** The node's status and the meter's clock (the virtual meter may run far ahead of the wall clock). */
   #node = new StreamResource<{ status: Status | undefined; meterTime: number }>(this, {
     fetch: async () => {
@@ -99,15 +139,19 @@ export class UtilityView extends LitElement {
   })
   #tariffs = new StreamResource<LedgerTariff[]>(this, {
     fetch: async () => (await api.utilityTariffs()).tariffs,
-    loaded: (tariffs) => this.#adoptLatestTariff(tariffs),
+    loaded: () => this.#adoptLatestTariff(this.#tariffsInChoice()),
   })
   /** A bill on the ledger (a new one, or paid) changes the list and the balance. */
   #billRows = new StreamResource<LedgerBill[]>(this, {
     fetch: async () => (await api.utilityBills()).bills,
     reloadOn: { bill: true },
   })
-  #balance = new StreamResource<string>(this, {
-    fetch: async () => (await api.utilityBalance()).withdrawable,
+  /** Collected and withdrawable per asset (Ether only from nodes before token tariffs). */
+  #balance = new StreamResource<AssetBalance[]>(this, {
+    fetch: async () => {
+      const answer = await api.utilityBalance()
+      return answer.balances ?? [{ asset: ETHER, collected: '0', withdrawable: answer.withdrawable }]
+    },
     reloadOn: { bill: true },
   })
   #areaLoad = new StreamResource<Aggregates>(this, { fetch: () => api.aggregates() })
@@ -116,6 +160,63 @@ export class UtilityView extends LitElement {
     super()
     this.curve = new PriceCurve(96)
     this.forms = {}
+    this.pricing = { kind: 'eth', address: '', check: undefined, error: '', busy: false, touched: false }
+  }
+
+  override willUpdate(): void {
+    // Until the person chooses, the next tariff is in the home's own money (its area's asset).
+    const home = this.#money.asset
+    if (!this.pricing.touched && home?.token && this.pricing.kind === 'eth') {
+      this.pricing = { ...this.pricing, kind: 'token', address: home.token }
+      void this.#checkToken(home.token)
+    }
+  }
+
+  /** The asset the next tariff is in, once known (a token before its check: undefined). */
+  #pricedIn(): BillAsset | undefined {
+    if (this.pricing.kind === 'eth') return ETHER
+    const c = this.pricing.check
+    return c === undefined
+      ? undefined
+      : { assetId: c.assetId ?? -1, symbol: c.symbol, decimals: c.decimals, token: c.token }
+  }
+
+  /** The published tariffs in the asset the next tariff is in (each asset has its own chain). */
+  #tariffsInChoice(): LedgerTariff[] {
+    const asset = this.#pricedIn()
+    const tariffs = this.#tariffs.value ?? []
+    if (asset === undefined || asset.assetId < 0) return []
+    return tariffs.filter((t) => assetOfTariff(t).assetId === asset.assetId)
+  }
+
+  /** Asks the node to read the token (code, balanceOf, decimals, symbol); errors in its words. */
+  async #checkToken(address: string): Promise<void> {
+    const trimmed = address.trim()
+    this.pricing = { ...this.pricing, address: trimmed, check: undefined, error: '', busy: true }
+    try {
+      if (!ADDRESS.test(trimmed))
+        throw new Error('A token is given by its contract address: 0x followed by 40 hex digits.')
+      const check = await api.utilityToken({ query: { address: trimmed } })
+      if (this.pricing.address !== trimmed) return // another address was typed meanwhile
+      this.pricing = { ...this.pricing, check, busy: false }
+    } catch (error) {
+      if (this.pricing.address !== trimmed) return
+      this.pricing = { ...this.pricing, error: errorText(error), busy: false }
+    }
+    this.#restartCurve()
+  }
+
+  #choosePricing(kind: 'eth' | 'token'): void {
+    this.pricing = { ...this.pricing, kind, touched: true, error: '' }
+    if (kind === 'token' && this.pricing.address !== '' && this.pricing.check === undefined)
+      void this.#checkToken(this.pricing.address)
+    this.#restartCurve()
+  }
+
+  /** Prices of one asset mean nothing in another: the editor restarts from that asset's latest tariff. */
+  #restartCurve(): void {
+    this.curve = new PriceCurve(this.curve.slots)
+    this.#adoptLatestTariff(this.#tariffsInChoice())
   }
 
   async reload(): Promise<void> {
@@ -166,6 +267,7 @@ export class UtilityView extends LitElement {
     void this.#submit('meter', event, async () => {
       const startTime = Math.floor(new Date(`${data.get('startDate')}T00:00:00Z`).getTime() / 1000)
       if (!Number.isFinite(startTime)) throw new Error('Choose the start date of the first billing period.')
+      const asset = String(data.get('meterAsset') ?? '').trim()
       await api.registerMeter({
         body: {
           meter: String(data.get('meter')).trim(),
@@ -173,6 +275,7 @@ export class UtilityView extends LitElement {
           areaId: Number(data.get('areaId')),
           startTime,
           startCounter: Number(data.get('startCounter')),
+          ...(asset === '' ? {} : { asset }),
         },
       })
       await this.#meterRows.reload()
@@ -191,8 +294,7 @@ export class UtilityView extends LitElement {
 
   /** The average of the tariff in force, when there is one (what a new curve's level is compared with). */
   #currentAverage(): bigint | undefined {
-    const tariffs = this.#tariffs.state.state === 'ready' ? this.#tariffs.state.value : []
-    const prices = tariffs.at(-1)?.prices
+    const prices = this.#tariffsInChoice().at(-1)?.prices
     if (!prices || prices.length === 0) return undefined
     return prices.reduce((sum, p) => sum + BigInt(p), 0n) / BigInt(prices.length)
   }
@@ -205,8 +307,9 @@ export class UtilityView extends LitElement {
     const ratio = levelRatio(old, now)
     if (ratio <= LEVEL_CHANGE_CONFIRM) return undefined
     const factor = Number.isFinite(ratio) ? `${ratio >= 10 ? Math.round(ratio) : ratio.toFixed(1)}× ` : ''
+    const unit = priceUnitOf(this.#pricedIn())
     return {
-      text: `The average price changes from ${formatGwei(old)} to ${formatGwei(now)} gwei/Wh (${factor}${now < old ? 'cheaper' : 'dearer'} than the tariff in force).`,
+      text: `The average price changes from ${formatPrice(old, unit)} to ${formatPrice(now, unit)} ${unit.short} (${factor}${now < old ? 'cheaper' : 'dearer'} than the tariff in force).`,
     }
   }
 
@@ -236,9 +339,25 @@ export class UtilityView extends LitElement {
           `The ledger would refuse this tariff: ${explainViolation(violation, this.curve.slots)}.`,
         )
       }
-      await api.publishTariff({ body: { effectiveFrom, prices: this.curve.toWeiStrings() } })
+      const asset = this.#pricedIn()
+      if (asset === undefined) {
+        throw new Error(
+          this.pricing.error || 'Check the token first: its symbol and decimals set the unit of the prices.',
+        )
+      }
+      const area = String(data.get('tariffArea') ?? '').trim()
+      const answer = await api.publishTariff({
+        body: {
+          effectiveFrom,
+          prices: this.curve.toWeiStrings(),
+          ...(asset.token === null ? {} : { asset: asset.token }),
+          ...(area === '' ? {} : { areaId: Number(area) }),
+        },
+      })
       await this.#tariffs.reload()
-      return `Tariff published: it applies from ${formatTime(effectiveFrom)}.`
+      if (answer.assetRegistered && asset.token !== null) await this.#checkToken(asset.token)
+      await this.#balance.reload()
+      return `Tariff published in ${answer.asset?.symbol ?? asset.symbol}: it applies from ${formatTime(effectiveFrom)}.${answer.assetRegistered ? ` ${asset.symbol} is now registered on the ledger.` : ''}`
     })
   }
 
@@ -246,11 +365,13 @@ export class UtilityView extends LitElement {
     const data = new FormData(event.target as HTMLFormElement)
     void this.#submit('withdraw', event, async () => {
       const to = String(data.get('to')).trim()
-      if (!/^0x[0-9a-fA-F]{40}$/.test(to))
+      if (!ADDRESS.test(to))
         throw new Error('The destination must be an address: 0x followed by 40 hex digits.')
-      const { txHash } = await api.withdraw({ body: { to } })
+      const asset = String(data.get('asset') ?? 'eth')
+      const answer = await api.withdraw({ body: { to, ...(asset === 'eth' ? {} : { asset }) } })
       await this.#balance.reload()
-      return `Withdrawn to ${shorten(to)} in transaction ${shorten(txHash)}.`
+      const amount = answer.amount === undefined ? '' : `${formatAmount(answer.amount, answer.asset)} `
+      return `Withdrawn ${amount}to ${shorten(to)} in transaction ${shorten(answer.txHash)}.`
     })
   }
 
@@ -274,16 +395,44 @@ export class UtilityView extends LitElement {
     })
   }
 
+  /** Ether or a token: the token is read by the node, its symbol and decimals shown before publishing. */
+  #pricingChoice() {
+    const p = this.pricing
+    const c = p.check
+    return html`<fieldset class="pricing"><legend>Priced in</legend>
+      <label class="inline"><input type="radio" name="pricedIn" value="eth" .checked=${p.kind === 'eth'} @change=${() => this.#choosePricing('eth')} /> Ether (gwei per Wh)</label>
+      <label class="inline"><input type="radio" name="pricedIn" value="token" .checked=${p.kind === 'token'} @change=${() => this.#choosePricing('token')} /> A token (ERC-20)</label>
+      ${
+        p.kind === 'token'
+          ? html`<div class="row">
+              <label class="grow">Token contract address<input name="token" class="mono" autocomplete="off" placeholder="0x…" .value=${p.address}
+                @change=${(e: Event) => void this.#checkToken((e.target as HTMLInputElement).value)} /></label>
+              <button type="button" class="secondary" ?disabled=${p.busy} @click=${(e: Event) => {
+                const input = (e.target as HTMLElement)
+                  .closest('fieldset')
+                  ?.querySelector<HTMLInputElement>('input[name=token]')
+                void this.#checkToken(input?.value ?? p.address)
+              }}>Check token</button>
+            </div>
+            ${p.busy ? html`<p class="small muted">Reading the token…</p>` : ''}
+            ${c ? html`<p class="small ok" data-token-check=${c.symbol} role="status">${c.symbol}, ${c.decimals} decimals${c.assetId === null ? ': registered on the ledger with its first tariff.' : `: asset ${c.assetId} on the ledger.`} Prices are in ${c.symbol} per kWh.</p>` : ''}
+            ${p.error ? html`<p class="error" role="alert" data-token-error>${p.error}</p>` : ''}`
+          : ''
+      }
+    </fieldset>`
+  }
+
   #meters() {
     return renderLoad(
       this.#meterRows.state,
       (rows) =>
         rows.length === 0
           ? html`<p class="muted">No meter registered yet.</p>`
-          : html`<div class="table-wrap" tabindex="0" role="region" aria-label="Meters, table"><table><thead><tr><th scope="col">Meter</th><th scope="col">Household</th><th scope="col">Area</th><th scope="col">Active</th></tr></thead>
+          : html`<div class="table-wrap" tabindex="0" role="region" aria-label="Meters, table"><table><thead><tr><th scope="col">Meter</th><th scope="col">Household</th><th scope="col">Area</th><th scope="col">Bills in</th><th scope="col">Active</th></tr></thead>
             <tbody>${rows.map(
               (m) => html`<tr><td class="mono" title=${m.meter}>${shorten(m.meter)}</td>
               <td class="mono" title=${m.household}>${shorten(m.household)}</td><td>${m.areaId}</td>
+              <td title=${m.asset?.token ?? 'Ether'}>${m.asset?.symbol ?? 'ETH'}</td>
               <td>${m.active ? 'yes' : 'no'}</td></tr>`,
             )}</tbody></table></div>`,
       () => void this.reload(),
@@ -301,8 +450,9 @@ export class UtilityView extends LitElement {
               const from = Number(t.effectiveFrom)
               const list = t.prices.map(BigInt)
               const avg = list.length ? list.reduce((a, b) => a + b, 0n) / BigInt(list.length) : undefined
-              return html`<li>Tariff ${t.tariffId} from ${from === 0 ? 'the start' : formatTime(from)}
-                ${avg === undefined ? '' : html`· average ${this.#money.format(avg * 1000n)} per kWh`}</li>`
+              const asset = assetOfTariff(t)
+              return html`<li data-tariff=${t.tariffId} data-asset=${asset.symbol}>Tariff ${t.tariffId} from ${from === 0 ? 'the start' : formatTime(from)}, in ${asset.symbol}
+                ${avg === undefined ? '' : html`· average ${formatAmount(avg * 1000n, asset)} per kWh`}</li>`
             })}</ul>`,
       () => void this.reload(),
       'tariffs',
@@ -320,7 +470,7 @@ export class UtilityView extends LitElement {
               const paid = b.paid
               return html`<tr><td>${formatPeriod(b.periodStart, b.periodEnd)}</td>
                 <td class="mono">${shorten(b.meter)}</td><td>${formatEnergy(Number(b.energyWh))}</td>
-                <td>${this.#money.format(b.total)}</td>
+                <td>${b.asset ? formatAmount(b.total, b.asset) : this.#money.format(b.total)}</td>
                 <td><span class="badge ${paid ? 'paid' : 'verified'}">${paid ? 'paid' : 'verified, unpaid'}</span></td></tr>`
             })}</tbody></table></div>`,
       () => void this.#billRows.reload(),
@@ -371,14 +521,25 @@ export class UtilityView extends LitElement {
         <section class="card" aria-labelledby="bal-h"><h3 id="bal-h">Balance</h3>
           ${renderLoad(
             this.#balance.state,
-            (wei) => html`<p class="total" data-balance>${formatEth(wei)}</p>`,
+            (
+              balances,
+            ) => html`<p class="small muted">Paid bills wait in the ledger, per money, until withdrawn.</p>
+              <ul class="balances">${balances.map(
+                (
+                  b,
+                ) => html`<li data-balance=${b.asset.symbol}><span class="total">${formatAmount(b.withdrawable, b.asset)}</span>
+                  <span class="small muted">to withdraw · ${formatAmount(b.collected, b.asset)} collected in all${b.asset.token ? html` · <span class="mono" title=${b.asset.token}>${shorten(b.asset.token)}</span>` : ''}</span></li>`,
+              )}</ul>
+              <form @submit=${(e: Event) => this.#withdraw(e)} class="row">
+                <label>Money<select name="asset">${balances.map(
+                  (b) => html`<option value=${b.asset.token ?? 'eth'}>${b.asset.symbol}</option>`,
+                )}</select></label>
+                <label class="grow">Withdraw to address<input name="to" class="mono" required placeholder="0x…" autocomplete="off" /></label>
+                <button type="submit" ?disabled=${this.#form('withdraw').busy}>Withdraw all</button>
+              </form>`,
             () => void this.#balance.reload(),
             'balance',
-          )}
-          <form @submit=${(e: Event) => this.#withdraw(e)} class="row">
-            <label class="grow">Withdraw to address<input name="to" class="mono" required placeholder="0x…" autocomplete="off" /></label>
-            <button type="submit" ?disabled=${this.#form('withdraw').busy}>Withdraw all</button>
-          </form>${this.#feedback('withdraw')}
+          )}${this.#feedback('withdraw')}
         </section>
         <section class="card" aria-labelledby="meters-h"><h3 id="meters-h">Meters</h3>${this.#meters()}
           <details><summary>Register a meter</summary>
@@ -389,6 +550,7 @@ export class UtilityView extends LitElement {
                 <label>Area id<input name="areaId" type="number" min="0" required value="1" /></label>
                 <label>First period starts (UTC day)<input name="startDate" type="date" required value=${today} /></label>
                 <label>Counter at start (Wh)<input name="startCounter" type="number" min="0" required value="0" /></label>
+                <label>Area bills in (before its first meter; empty: as it is)<input name="meterAsset" class="mono" placeholder="eth or 0x token" autocomplete="off" /></label>
                 <button type="submit" ?disabled=${this.#form('meter').busy}>Register</button>
               </div>
             </form>${this.#feedback('meter')}
@@ -399,13 +561,17 @@ export class UtilityView extends LitElement {
         ${this.#tariffList()}
         <form @submit=${(e: Event) => this.#publishTariff(e)}>
           <h3>Next tariff</h3>
-          <zkm-price-curve-editor .curve=${this.curve} @curve-change=${(e: CustomEvent<PriceCurve>) => {
+          ${this.#pricingChoice()}
+          <zkm-price-curve-editor .curve=${this.curve} .unit=${priceUnitOf(this.#pricedIn())} @curve-change=${(
+            e: CustomEvent<PriceCurve>,
+          ) => {
             this.curve = e.detail
           }}></zkm-price-curve-editor>
           ${this.#tariffRules()}
           ${this.#levelWarning()}
           <div class="row">
             <label>Takes effect (UTC midnight of)<input name="effectiveFrom" type="date" required .value=${next} /></label>
+            <label>Only if area (optional) bills in it<input name="tariffArea" type="number" min="0" placeholder="any" /></label>
             <button type="submit" ?disabled=${this.#form('tariff').busy}>Publish tariff</button>
           </div>
         </form>${this.#feedback('tariff')}

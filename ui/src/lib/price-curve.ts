@@ -124,7 +124,7 @@ export class PriceCurve {
 
 function checkPrice(price: bigint): bigint {
   if (price < 0n || price > MAX_PRICE_WEI)
-    throw new Error('a price must be between 0 and 2^64 − 1 wei per Wh')
+    throw new Error('a price must be between 0 and 2^64 − 1 of the smallest unit per Wh')
   return price
 }
 
@@ -139,6 +139,63 @@ export function parseGwei(text: string): bigint {
 export function formatGwei(wei: bigint): string {
   const whole = wei / GWEI
   const frac = (wei % GWEI).toString().padStart(9, '0').replace(/0+$/, '')
+  return frac ? `${whole}.${frac}` : `${whole}`
+}
+
+/**
+ * The unit a person types prices in: gwei per Wh for Ether (µETH per kWh), or the token per kWh
+ * for a token tariff ("0.25" tUSD per kWh = 250 units of 10^-6 tUSD per Wh). `digits`: how many
+ * decimal digits of the smallest unit per Wh one typed unit holds.
+ */
+export interface PriceUnit {
+  digits: number
+  /** For labels: "gwei per Wh", "tUSD per kWh". */
+  label: string
+  /** For tight places: "gwei/Wh", "tUSD/kWh". */
+  short: string
+  /** The editor's top edge before any price is set. */
+  defaultTop: bigint
+}
+
+export const GWEI_UNIT: PriceUnit = {
+  digits: 9,
+  label: 'gwei per Wh',
+  short: 'gwei/Wh',
+  defaultTop: 10n ** 11n,
+}
+
+/** Prices of a tariff in `asset`: gwei per Wh for Ether, the token per kWh for a token. */
+export function priceUnitOf(
+  asset: { assetId: number; symbol: string; decimals: number } | null | undefined,
+): PriceUnit {
+  if (!asset || asset.assetId === 0) return GWEI_UNIT
+  if (asset.decimals < 3) {
+    // Fewer than 3 decimals: a price per kWh would not be a whole number of units per Wh.
+    return { digits: 0, label: `${asset.symbol} units per Wh`, short: `units/Wh`, defaultTop: 100n }
+  }
+  const digits = asset.decimals - 3
+  return {
+    digits,
+    label: `${asset.symbol} per kWh`,
+    short: `${asset.symbol}/kWh`,
+    defaultTop: 10n ** BigInt(digits),
+  }
+}
+
+/** Parses a price typed in `unit` ("0.25") into smallest units per Wh. */
+export function parsePrice(text: string, unit: PriceUnit): bigint {
+  const d = unit.digits
+  const match = (d > 0 ? new RegExp(`^\\s*(\\d+)(?:\\.(\\d{0,${d}}))?\\s*$`) : /^\s*(\d+)\s*$/).exec(text)
+  if (!match) throw new Error(`"${text}" is not a price (digits with at most ${d} decimals, ${unit.label})`)
+  return checkPrice(BigInt(match[1]!) * 10n ** BigInt(d) + BigInt((match[2] ?? '').padEnd(d, '0') || '0'))
+}
+
+/** Smallest units per Wh in `unit`, trailing zeros trimmed. */
+export function formatPrice(value: bigint, unit: PriceUnit): string {
+  const scale = 10n ** BigInt(unit.digits)
+  const whole = value / scale
+  const frac =
+    unit.digits === 0 ? '' : (value % scale).toString().padStart(unit.digits, '0').replace(/0+$/, '')
   return frac ? `${whole}.${frac}` : `${whole}`
 }
 

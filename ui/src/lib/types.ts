@@ -8,6 +8,7 @@ import { NOTICE_KINDS } from '#protocol/api/types.ts'
 export type {
   Aggregates,
   Alarm,
+  AssetBalance,
   Bill,
   BillAsset,
   BillFailure,
@@ -51,6 +52,7 @@ export type {
   Status,
   ThermostatRule,
   Today,
+  TokenCheck,
 } from '#protocol/api/types.ts'
 export { NOTICE_KINDS }
 

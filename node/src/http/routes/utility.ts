@@ -5,11 +5,25 @@
 
 import type { RouteHandlers } from '#protocol/api/routes.ts'
 import { InvalidInputError } from '#protocol/errors.ts'
+import {
+  assetBalances,
+  checkAreaAsset,
+  ensureAreaAsset,
+  findAsset,
+  inspectToken,
+  parseAssetChoice,
+  resolveAsset,
+  withdrawAsset,
+} from '../../utility/assets.ts'
 import type { RoutesContext } from '../context.ts'
 import { HttpError } from '../errors.ts'
 import { jsonObject } from '../params.ts'
+import { assetView } from '../views.ts'
 
-export type UtilityContext = Pick<RoutesContext, 'ledger' | 'utility' | 'identity' | 'circuit' | 'mesh'>
+export type UtilityContext = Pick<
+  RoutesContext,
+  'ledger' | 'utility' | 'identity' | 'circuit' | 'mesh' | 'provider'
+>
 
 type UtilityRouteKey =
   | 'utilityMeters'
@@ -18,6 +32,7 @@ type UtilityRouteKey =
   | 'publishTariff'
   | 'utilityBills'
   | 'utilityBalance'
+  | 'utilityToken'
   | 'withdraw'
   | 'publishNotice'
   | 'aggregates'
@@ -32,14 +47,33 @@ export function utilityRoutes(ctx: UtilityContext): Pick<RouteHandlers, UtilityR
     }
     return ctx.ledger.connect(ctx.utility)
   }
+  const chain = () => {
+    if (!ctx.provider) throw new InvalidInputError('this node has no chain connection to read tokens from')
+    return ctx.provider
+  }
+  /** `asset` of a request body: absent means Ether, as before tokens. */
+  const choice = (value: unknown) => (value === undefined ? 'eth' : parseAssetChoice(value, 'asset'))
+  const areaOf = (value: unknown) => {
+    if (value === undefined) return undefined
+    if (!Number.isInteger(value) || (value as number) < 0 || (value as number) >= 2 ** 32)
+      throw new InvalidInputError('areaId must be an integer from 0 to 2^32 − 1')
+    return value as number
+  }
   return {
     utilityMeters: async () => {
       const state = await ctx.ledger.meter(ctx.identity.meter.address)
-      return { meters: [state] }
+      return { meters: [{ ...state, asset: assetView(await ctx.ledger.asset(state.assetId)) }] }
     },
     registerMeter: async (r) => {
       const b = jsonObject(await r.json())
-      const receipt = await asUtility().registerMeter({
+      const areaId = areaOf(Number(b.areaId))
+      const utility = asUtility()
+      // The area's asset first: it can still change now, and the first meter fixes it for good.
+      if (b.asset !== undefined && areaId !== undefined) {
+        const { asset } = await resolveAsset(utility, chain, choice(b.asset), { register: true })
+        await ensureAreaAsset(utility, areaId, asset)
+      }
+      const receipt = await utility.registerMeter({
         meter: String(b.meter),
         household: String(b.household),
         areaId: Number(b.areaId),
@@ -51,7 +85,12 @@ export function utilityRoutes(ctx: UtilityContext): Pick<RouteHandlers, UtilityR
     utilityTariffs: async () => {
       const count = await ctx.ledger.tariffCount()
       const tariffs = []
-      for (let id = 1n; id <= count; id++) tariffs.push(await ctx.ledger.tariff(id))
+      const assets = new Map<number, ReturnType<typeof assetView>>()
+      for (let id = 1n; id <= count; id++) {
+        const t = await ctx.ledger.tariff(id)
+        if (!assets.has(t.assetId)) assets.set(t.assetId, assetView(await ctx.ledger.asset(t.assetId)))
+        tariffs.push({ ...t, asset: assets.get(t.assetId) })
+      }
       return { tariffs }
     },
     publishTariff: async (r) => {
@@ -66,28 +105,86 @@ export function utilityRoutes(ctx: UtilityContext): Pick<RouteHandlers, UtilityR
           throw new InvalidInputError(`prices[${i}] must be a decimal string`)
         return BigInt(p)
       })
-      const result = await asUtility().publishTariff({ effectiveFrom: Number(b.effectiveFrom), prices })
-      return { tariffId: result.tariffId, tariffHash: result.tariffHash, txHash: result.receipt.hash }
+      const wanted = choice(b.asset)
+      const areaId = areaOf(b.areaId)
+      const utility = asUtility()
+      if (areaId !== undefined) {
+        // Refused before anything is registered or sent: the area's asset is fixed by its first meter.
+        const candidate =
+          wanted === 'eth'
+            ? await utility.asset(0)
+            : ((await findAsset(utility, wanted)) ?? {
+                assetId: -1,
+                ...(await inspectToken(chain(), wanted)),
+              })
+        await checkAreaAsset(utility, areaId, candidate)
+      }
+      const { asset, registered } = await resolveAsset(utility, chain, wanted, { register: true })
+      const result = await utility.publishTariff({
+        effectiveFrom: Number(b.effectiveFrom),
+        prices,
+        ...(asset.assetId === 0 ? {} : { assetId: asset.assetId }),
+      })
+      return {
+        tariffId: result.tariffId,
+        tariffHash: result.tariffHash,
+        txHash: result.receipt.hash,
+        asset: assetView(asset),
+        ...(registered ? { assetRegistered: true } : {}),
+      }
     },
-    utilityBills: async () => ({
-      bills: (await ctx.ledger.bills()).map((b) => ({
-        billId: b.billId,
-        meter: b.meter,
-        household: b.household,
-        areaId: b.areaId,
-        periodStart: Number(b.period.periodStart),
-        periodEnd: Number(b.period.periodEnd),
-        energyWh: b.energyWh,
-        total: b.total,
-        paid: b.paid,
-        transactionHash: b.transactionHash,
-      })),
-    }),
-    utilityBalance: async () => ({ withdrawable: await ctx.ledger.withdrawable() }),
+    utilityBills: async () => {
+      const bills = await ctx.ledger.bills()
+      // One read per tariff, not per bill: a bill is in its tariff's asset.
+      const tokens = (await ctx.ledger.assetCount()) > 0
+      const assetOf = new Map<bigint, ReturnType<typeof assetView>>()
+      for (const b of bills) {
+        if (assetOf.has(b.tariffId)) continue
+        const assetId = tokens ? await ctx.ledger.tariffAsset(b.tariffId) : 0
+        assetOf.set(b.tariffId, assetView(await ctx.ledger.asset(assetId)))
+      }
+      return {
+        bills: bills.map((b) => ({
+          billId: b.billId,
+          meter: b.meter,
+          household: b.household,
+          areaId: b.areaId,
+          periodStart: Number(b.period.periodStart),
+          periodEnd: Number(b.period.periodEnd),
+          energyWh: b.energyWh,
+          total: b.total,
+          paid: b.paid,
+          transactionHash: b.transactionHash,
+          asset: assetOf.get(b.tariffId),
+        })),
+      }
+    },
+    utilityBalance: async () => {
+      const balances = await assetBalances(ctx.ledger)
+      return {
+        withdrawable: balances[0]?.withdrawable ?? 0n,
+        balances: balances.map((b) => ({
+          asset: assetView(b.asset),
+          collected: b.collected,
+          withdrawable: b.withdrawable,
+        })),
+      }
+    },
+    utilityToken: async ({ query }) => {
+      const address = query.get('address')
+      if (address === null) throw new InvalidInputError('give the token as ?address=0x…')
+      const token = await inspectToken(chain(), address)
+      return { ...token, assetId: (await findAsset(ctx.ledger, token.token))?.assetId ?? null }
+    },
     withdraw: async (r) => {
       const b = jsonObject(await r.json())
-      const receipt = await asUtility().withdraw(String(b.to))
-      return { txHash: receipt.hash }
+      const to = String(b.to)
+      if (!/^0x[0-9a-fA-F]{40}$/.test(to))
+        throw new InvalidInputError('to must be a 0x address of 40 hex digits')
+      const utility = asUtility()
+      const { asset } = await resolveAsset(utility, chain, choice(b.asset), { register: false })
+      const { amount, hash } = await withdrawAsset(utility, asset, to)
+      return { txHash: hash, amount, asset: assetView(asset) }
     },
     publishNotice: async (r) => {
       const b = jsonObject(await r.json())
