@@ -11,7 +11,18 @@ export default defineConfig({
   root,
   base: './',
   // The service worker (sw.js) is built after the app, listing the app's files to precache.
-  plugins: [serviceWorker({ entry: fileURLToPath(new URL('src/sw.ts', import.meta.url)) })],
+  plugins: [
+    // index.html's comments and indentation are for its readers, not for a phone on the home Wi-Fi:
+    // about 250 bytes of the first response, gzipped.
+    {
+      name: 'zkmeter-html-minify',
+      transformIndexHtml: {
+        order: 'post',
+        handler: (html: string) => html.replace(/<!--[\s\S]*?-->/g, '').replace(/^\s+/gm, ''),
+      },
+    },
+    serviceWorker({ entry: fileURLToPath(new URL('src/sw.ts', import.meta.url)) }),
+  ],
   build: {
     outDir: 'dist',
     emptyOutDir: true,
