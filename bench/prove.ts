@@ -1,6 +1,6 @@
 /**
  * npm run bench:prove — the bill circuit at the production size (N = 2976, SLOTS = 96):
- * constraints of our circuit (commitment version 2: the circuit opens the meter's per-slot sums)
+ * constraints of our circuit (commitment version 3: the circuit opens the meter's per-slot sums, packed 12 to an element)
  * and of the naive construction (a private price per interval bound by a Poseidon chain, N
  * multiplications), then input, witness, prove and verify wall time and the peak RSS of the
  * proving process.

@@ -12,7 +12,17 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { keccak_256 } from '@noble/hashes/sha3.js'
 import { poseidon16 } from 'poseidon-lite/poseidon16'
-import { commit, deriveSalt, FIELD_ORDER, MAX_READING, readingsDigest } from '../commitment.ts'
+import {
+  commit,
+  deriveSalt,
+  FIELD_ORDER,
+  layoutWord,
+  MAX_READING,
+  packSlotSums,
+  readingsDigest,
+  SLOTS,
+  slotSums,
+} from '../commitment.ts'
 import {
   addressOfPrivateKey,
   type BillingPeriodMessage,
@@ -112,9 +122,10 @@ function commitmentVectors() {
   ]
   return {
     description:
-      'C = PoseidonChain(R, slot sums), R = PoseidonChain(salt, packed readings), 96 slots (docs/protocol.md §3, ' +
-      'commitment version 2) computed from the whole array by protocol/commitment.ts; C++ pushes the readings one by ' +
-      'one (incrementally). readingsHex: 4 hex digits per reading, big-endian; readingsDigest: R.',
+      'C = PoseidonChain(R, [H, packed slot sums]), R = PoseidonChain(salt, packed readings), 96 slots, sums packed ' +
+      '12 per element in 20-bit lanes (docs/protocol.md §3, commitment version 3) computed from the whole array by ' +
+      'protocol/commitment.ts; C++ pushes the readings one by one (incrementally). readingsHex: 4 hex digits per ' +
+      'reading, big-endian; readingsDigest: R; layout: H; packedSums: the 8 packed slot-sum elements.',
     cases: shapes.map((s) => {
       const readings = Array.from({ length: s.count }, () => (s.max < 0 ? MAX_READING : prng.int(s.max)))
       const salt = prng.bigint(32) % FIELD_ORDER
@@ -124,6 +135,8 @@ function commitmentVectors() {
         salt: hex32(salt),
         readingsHex: readings.map((r) => r.toString(16).padStart(4, '0')).join(''),
         readingsDigest: hex32(readingsDigest(readings, salt, s.n)),
+        layout: hex32(layoutWord(SLOTS)),
+        packedSums: packSlotSums(slotSums(readings, s.n)).map(hex32),
         commitment: hex32(commit(readings, salt, s.n)),
       }
     }),
