@@ -1,6 +1,8 @@
 /**
  * npm run bench:prove — the bill circuit at the production size (N = 2976, SLOTS = 96):
- * constraints of our circuit (commitment version 2: the circuit opens the meter's per-slot sums)
+ * constraints of our circuit (commitment version 3: the circuit opens the meter's per-slot sums, packed 12 to an element)
+ * and by part (each part of circuits/main/parts/ compiled alone: sum range checks, commitment tail,
+ * tariff hash; the tariff products are the remainder)
  * and of the naive construction (a private price per interval bound by a Poseidon chain, N
  * multiplications), then input, witness, prove and verify wall time and the peak RSS of the
  * proving process.
@@ -19,6 +21,8 @@
  * of ../shared/BENCH.md.
  */
 import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
 import { availableParallelism, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -36,7 +40,7 @@ import {
   tariffHash,
   witnessOf,
 } from '../circuits/src/index.ts'
-import { BUILD_ROOT, NAIVE_PRODUCTION, PROFILES } from '../circuits/src/profiles.ts'
+import { BUILD_ROOT, NAIVE_PRODUCTION, PROFILES, REPO_ROOT } from '../circuits/src/profiles.ts'
 
 // Shared 2-core machine: single runs swing by ±30 %, so report the median (and the best) of five.
 const RUNS = 5
@@ -163,6 +167,33 @@ function runChild(singleThread: boolean, runs = RUNS): Promise<ChildResult> {
   })
 }
 
+/**
+ * The constraint breakdown by part: each part of Bill(96) compiled alone (circuits/main/parts/),
+ * for its count only; the tariff products and anything else are the remainder. The build cache
+ * keys a compile by the sources under circuits/ and circuits/main/, not by a part's own file, so
+ * each part compiles into a directory named after a hash of its text.
+ */
+async function constraintBreakdown(total: number, log: (m: string) => void) {
+  const count = async (part: string) => {
+    const main = join('circuits', 'main', 'parts', `${part}.circom`)
+    const digest = createHash('sha256')
+      .update(await readFile(join(REPO_ROOT, main)))
+      .digest('hex')
+      .slice(0, 16)
+    const out = join(BUILD_ROOT, 'parts', `${part}-${digest}`)
+    return (await compileCircuit(main, out, { wasm: false, log, outName: part })).constraints
+  }
+  const rangeChecks = await count('range_checks')
+  const commitment = await count('commitment_tail')
+  const tariffHash = await count('tariff_hash')
+  return {
+    constraints_range_checks: rangeChecks,
+    constraints_commitment: commitment,
+    constraints_tariff_hash: tariffHash,
+    constraints_products_rest: total - rangeChecks - commitment - tariffHash,
+  }
+}
+
 async function main(): Promise<void> {
   const log = (m: string) => console.log(`[bench:prove] ${m}`)
   const manifest = await buildProfile('production', { log })
@@ -171,8 +202,10 @@ async function main(): Promise<void> {
     log,
     outName: 'naive_bill',
   })
+  const breakdown = await constraintBreakdown(manifest.constraints, log)
   await (globalThis as { curve_bn128?: { terminate(): Promise<void> } | null }).curve_bn128?.terminate()
   log(`ours: ${manifest.constraints} constraints; naive: ${naive.constraints} constraints`)
+  log(`ours by part: ${JSON.stringify(breakdown)}`)
   log(`proving N = ${PROFILES.production.n} in a child process (1 warm-up + ${RUNS} runs)…`)
   const loadBefore = loadavg()
     .map((l) => l.toFixed(2))
@@ -188,6 +221,7 @@ async function main(): Promise<void> {
     constraints: manifest.constraints,
     naive_constraints: naive.constraints,
     constraint_ratio: round(naive.constraints / manifest.constraints, 2),
+    ...breakdown,
     inputs_s: round(median(r.inputs_s)),
     witness_s: round(median(r.witness_s)),
     prove_s: round(median(r.prove_s)),

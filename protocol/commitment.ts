@@ -1,7 +1,8 @@
 /**
  * The period commitment and the tariff hash, exactly as docs/protocol.md §3–4 defines them and as
- * circuits/bill.circom constrains them (commitment version 2: the readings digest extended by the
- * meter's per-slot sums, which is all the bill circuit needs to open). Firmware (C++) and the virtual meter reproduce these bytes;
+ * circuits/bill.circom constrains them (commitment version 3: the readings digest extended by a
+ * layout word and the meter's per-slot sums packed 12 to a field element, which is all the bill
+ * circuit needs to open). Firmware (C++) and the virtual meter reproduce these bytes;
  * protocol/vectors/ pins them.
  */
 import { keccak_256 } from '@noble/hashes/sha3.js'
@@ -26,8 +27,25 @@ export const SLOTS = 96
 /**
  * Version of the commitment construction (protocol §3), carried as `v` of the PERIOD payload.
  * 1: PoseidonChain(salt, packed readings). 2: that digest chained with the per-slot sums.
+ * 3: that digest chained with a layout word and the per-slot sums packed 12 to an element.
  */
-export const COMMITMENT_VERSION = 2
+export const COMMITMENT_VERSION = 3
+/**
+ * Slot-sum packing (version 3): sum k of a packed element sits at bit SUM_LANE_BITS·k. A sum is at
+ * most MAX_DAYS × MAX_READING = 32 × 32,767 < 2^20, and 12 lanes × 20 bits = 240 bits < 254, so an
+ * element is an integer below r and its 20-bit decomposition is unique (the circuit range-checks
+ * every lane to 20 bits, which is what makes the opening unique).
+ */
+export const SUM_LANE_BITS = 20
+export const SUMS_PER_ELEMENT = 12
+export const MAX_SLOT_SUM = (1 << SUM_LANE_BITS) - 1
+/** Days of readings a slot sum may cover: ⌈N / SLOTS⌉ ≤ 32 keeps every sum below 2^20. */
+export const MAX_DAYS = 32
+/**
+ * Slot-sum vectors in a version-3 commitment: 1 (imported energy). Issue 17 adds a second one
+ * (exported energy) after the first; the layout word carries the count (protocol §3).
+ */
+export const SLOT_SUM_VECTORS = 1
 
 export class InvalidReadingError extends InvalidInputError {
   override name = 'InvalidReadingError'
@@ -37,6 +55,10 @@ export class InvalidSaltError extends InvalidInputError {
 }
 export class InvalidPriceError extends InvalidInputError {
   override name = 'InvalidPriceError'
+}
+/** A period longer than the commitment's slot-sum lanes can hold (⌈N / SLOTS⌉ > MAX_DAYS). */
+export class InvalidPeriodShapeError extends InvalidInputError {
+  override name = 'InvalidPeriodShapeError'
 }
 
 /** Poseidon16 sponge-like chain: state ← Poseidon16(state, next 15 elements, zero-padded). */
@@ -124,27 +146,75 @@ export function slotSums(readings: readonly number[], n: number, slots: number =
 }
 
 /**
- * C = PoseidonChain(R, S): the readings digest R chained with the per-slot sums S (protocol §3,
- * version 2). The meter computes both from its own readings; the bill circuit opens only R (as an
- * opaque private value) and S, so it needs no per-reading range checks.
+ * Checks that a period of `n` readings over `slots` slots per day keeps every slot sum below 2^20:
+ * ⌈n / slots⌉ ≤ MAX_DAYS (32). Production (2976 / 96 = 31 days) and the test profile pass.
+ */
+export function validatePeriodShape(n: number, slots: number): void {
+  validateSlots(slots)
+  if (!Number.isInteger(n) || n <= 0)
+    throw new InvalidPeriodShapeError(`period size N must be a positive integer, got ${n}`)
+  if (Math.ceil(n / slots) > MAX_DAYS) {
+    throw new InvalidPeriodShapeError(
+      `a period of ${n} readings over ${slots} slots a day spans ${Math.ceil(n / slots)} days: a slot sum (${SUM_LANE_BITS}-bit lane, protocol §3) holds at most ${MAX_DAYS}`,
+      { details: { n, slots, maxDays: MAX_DAYS } },
+    )
+  }
+}
+
+/**
+ * H = 3 + 2^8 · vectors + 2^16 · slots: the first element the chain absorbs after R (protocol §3).
+ * It names the layout (version, how many slot-sum vectors, how many slots each), so a commitment of
+ * one layout can never be opened as another (for instance import-only as import + export).
+ */
+export function layoutWord(slots: number, vectors: number = SLOT_SUM_VECTORS): bigint {
+  validateSlots(slots)
+  if (!Number.isInteger(vectors) || vectors < 1 || vectors > 255) {
+    throw new InvalidReadingError(`slot-sum vectors must be an integer in [1, 255], got ${String(vectors)}`)
+  }
+  return BigInt(COMMITMENT_VERSION) + (BigInt(vectors) << 8n) + (BigInt(slots) << 16n)
+}
+
+/** Packs slot sums 12 per field element in 20-bit lanes, little-endian, zero-padded (protocol §3). */
+export function packSlotSums(sums: readonly bigint[]): bigint[] {
+  if (!Array.isArray(sums) || sums.length === 0) {
+    throw new InvalidReadingError('a commitment needs at least one slot sum')
+  }
+  sums.forEach((v, s) => {
+    if (typeof v !== 'bigint' || v < 0n || v > BigInt(MAX_SLOT_SUM)) {
+      throw new InvalidReadingError(
+        `slot sum ${s} must be a bigint in [0, ${MAX_SLOT_SUM}] (a ${SUM_LANE_BITS}-bit lane), got ${String(v)}`,
+        { details: { slot: s, value: String(v) } },
+      )
+    }
+  })
+  const packed: bigint[] = []
+  for (let j = 0; j < Math.ceil(sums.length / SUMS_PER_ELEMENT); j++) {
+    let value = 0n
+    for (let k = SUMS_PER_ELEMENT - 1; k >= 0; k--) {
+      value = (value << BigInt(SUM_LANE_BITS)) | (sums[j * SUMS_PER_ELEMENT + k] ?? 0n)
+    }
+    packed.push(value)
+  }
+  return packed
+}
+
+/**
+ * C = PoseidonChain(R, [H, packed S]): the readings digest R chained with the layout word and the
+ * per-slot sums packed 12 to an element (protocol §3, version 3). The meter computes all of it from
+ * its own readings; the bill circuit opens only R (as an opaque private value) and S, so it needs
+ * no per-reading range checks, and one Poseidon16 call for 96 sums (version 2 needed seven).
  */
 export function commitToSlotSums(digest: bigint, sums: readonly bigint[]): bigint {
   if (typeof digest !== 'bigint' || digest < 0n || digest >= FIELD_ORDER) {
     throw new InvalidSaltError('the readings digest must be a bigint in [0, r)')
   }
-  if (!Array.isArray(sums) || sums.length === 0) {
-    throw new InvalidReadingError('a commitment needs at least one slot sum')
-  }
-  sums.forEach((v, s) => {
-    if (typeof v !== 'bigint' || v < 0n || v >= FIELD_ORDER) {
-      throw new InvalidReadingError(`slot sum ${s} must be a bigint in [0, r), got ${String(v)}`)
-    }
-  })
-  return poseidonChain(digest, sums)
+  const packed = packSlotSums(sums)
+  return poseidonChain(digest, [layoutWord(sums.length), ...packed])
 }
 
-/** C = PoseidonChain(PoseidonChain(salt, packed readings), per-slot sums) (protocol §3). */
+/** C = PoseidonChain(PoseidonChain(salt, packed readings), [H, packed slot sums]) (protocol §3). */
 export function commit(readings: readonly number[], salt: bigint, n: number, slots: number = SLOTS): bigint {
+  validatePeriodShape(n, slots)
   return commitToSlotSums(readingsDigest(readings, salt, n), slotSums(readings, n, slots))
 }
 

@@ -1,7 +1,7 @@
 pragma circom 2.1.0;
 
 // Test profile: 2 days of 15-minute readings (N = 192, SLOTS = 96). The circuit depends on SLOTS
-// only (commitment version 2, protocol §3); N is used off-circuit, for the readings digest.
+// only (commitment version 3, protocol §3); N is used off-circuit, for the readings digest.
 include "circuits/bill.circom";
 
 component main = Bill(96);

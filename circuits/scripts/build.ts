@@ -175,8 +175,8 @@ async function main(): Promise<void> {
   if (!values['insecure-dev-setup'] && values.ptau === undefined) {
     const err = new SetupRequiredError(
       `refusing to build the ${profile} circuit without a trusted setup you chose. Either pass ` +
-        '--ptau FILE: a prepared Powers of Tau of at least 2^14 (the bill circuit, commitment version 2), e.g. a Perpetual Powers of Tau ' +
-        'file (powersOfTau28_hez_final_14.ptau or any larger one from the Hermez/Polygon ceremony; check its published hash), or the ' +
+        '--ptau FILE: a prepared Powers of Tau of at least 2^13 (the bill circuit, commitment version 3), e.g. a Perpetual Powers of Tau ' +
+        'file (powersOfTau28_hez_final_13.ptau or any larger one from the Hermez/Polygon ceremony; check its published hash), or the ' +
         'pot_final.ptau of your own phase-1 ceremony (`zkmeter ceremony phase1 new|contribute|beacon|prepare`); ' +
         'the build verifies it and starts the phase-2 ceremony. Or pass --insecure-dev-setup for development ' +
         'only: its toxic waste follows from public phrases, anyone can forge proofs, and it deploys only to the ' +

@@ -165,7 +165,7 @@ async function withCurve<T>(operation: () => Promise<T>): Promise<T> {
 /**
  * Keeps the curve (worker threads, compiled WASM) alive between operations until the returned
  * function is called. A process that proves again and again (the node's prover child) would
- * otherwise build it anew for every proof: with the bill circuit at 2^14 that is a large part of a
+ * otherwise build it anew for every proof: with the bill circuit at 2^13 that is a large part of a
  * proof's time (docs/benchmarks.md, prove). Calling the release twice does nothing.
  */
 export function holdCurve(options: { singleThread?: boolean } = {}): () => Promise<void> {
@@ -274,7 +274,8 @@ export async function prove(circuit: Circuit, input: BillWitness): Promise<BillP
     )
   }
   // The circuit opens the commitment to the readings digest and the per-slot sums (protocol §3,
-  // version 2): both are computed here from the readings, exactly as the meter computes them.
+  // version 3; the circuit packs the sums itself): both are computed here from the readings,
+  // exactly as the meter computes them.
   const digest = readingsDigest(input.readings, input.salt, circuit.n)
   const sums = slotSums(input.readings, circuit.n, circuit.slots)
   // The circuit computes exactly these; computing them here validates salt and prices with the

@@ -1,7 +1,16 @@
 import { join } from 'node:path'
 import * as snarkjs from 'snarkjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { commitToSlotSums, MAX_READING, readingsDigest, slotSums } from '#protocol/commitment.ts'
+import {
+  commitToSlotSums,
+  FIELD_ORDER,
+  layoutWord,
+  MAX_READING,
+  packSlotSums,
+  poseidonChain,
+  readingsDigest,
+  slotSums,
+} from '#protocol/commitment.ts'
 import {
   type BillProof,
   billTotals,
@@ -235,12 +244,70 @@ describe('a false bill fails', () => {
     ).toBe(false)
   })
 
-  it('a version-1 commitment (the readings digest alone) cannot be opened by this circuit', async () => {
-    // A meter on old firmware signs R without the slot sums; the node refuses its PERIOD payload
-    // (v 1), and no proof of this circuit carries R as its commitment.
+  it('slot sums opened past their 20-bit lanes: same packed elements, same energy, lower total: refused', async () => {
+    // The meter packs 12 sums per element (protocol §3, version 3). A prover who could open an
+    // element to other lanes would keep the meter's commitment and the energy and move cost around:
+    // δ = (2^20, −(2^20 + 1), 1) on lanes 3–5 of element 2 (slots 27 at 10 gwei/Wh, 28 and 29 at
+    // 25) adds 0 to the element (the polynomial (x − 2^20)(x − 1) at x = 2^20) and 0 to the
+    // energy, and takes 2^20 · 15 gwei off the total. Full readings keep the forged total positive.
+    const full = Array.from({ length: circuit.n }, () => MAX_READING)
+    const sums = slotSums(full, circuit.n, circuit.slots)
+    const lane = 1n << 20n
+    const delta = new Map([
+      [27, lane],
+      [28, -(lane + 1n)],
+      [29, 1n],
+    ])
+    const forged = sums.map(
+      (v, s) => (((v + (delta.get(s) ?? 0n)) % FIELD_ORDER) + FIELD_ORDER) % FIELD_ORDER,
+    )
+    const packedMod = Array.from({ length: 8 }, (_, j) =>
+      Array.from({ length: 12 }, (_, k) => (forged[12 * j + k] as bigint) << BigInt(20 * k)).reduce(
+        (a, b) => (a + b) % FIELD_ORDER,
+      ),
+    )
+    // The premise of the attack, in the reference: the meter's packed elements, commitment and energy.
+    expect(packedMod).toEqual(packSlotSums(sums))
+    const digest = readingsDigest(full, SALT, circuit.n)
+    expect(poseidonChain(digest, [layoutWord(circuit.slots), ...packedMod])).toBe(
+      commit(full, SALT, circuit.n),
+    )
+    const cost = (ss: bigint[]) => ss.reduce((a, v, s) => (a + v * (prices[s] as bigint)) % FIELD_ORDER, 0n)
+    const energy = (ss: bigint[]) => ss.reduce((a, v) => (a + v) % FIELD_ORDER, 0n)
+    expect(energy(forged)).toBe(energy(sums))
+    expect(cost(forged)).toBe(cost(sums) - lane * 15_000_000_000n)
+    // The circuit's lane range checks refuse it: no witness, and a witness with the forged lanes
+    // written in breaks the constraints, so no proof of it verifies.
+    await expect(witnessFor(circuit, full, SALT, prices, forged)).rejects.toThrow()
+    const wtns = await witnessFor(circuit, full, SALT, prices)
+    for (const [s] of delta) {
+      // Wires: 0 is the constant 1, 1–4 the outputs, 5 the readings digest, 6… the slot sums.
+      const { offset, n8 } = witnessOffset(wtns.data, 6 + s)
+      let read = 0n
+      for (let k = n8 - 1; k >= 0; k--) read = (read << 8n) | BigInt(wtns.data[offset + k] as number)
+      expect(read).toBe(sums[s])
+      writeLE(wtns.data, offset, n8, forged[s] as bigint)
+    }
+    expect(await snarkjs.wtns.check(join(profileBuildDir('test'), 'bill.r1cs'), wtns, silent)).toBe(false)
+    const proof = await snarkjs.groth16.prove(circuit.zkeyPath, wtns)
+    const claimed = {
+      commitment: commit(full, SALT, circuit.n),
+      tariffHash: tariffHash(prices),
+      total: cost(forged),
+      energyWh: energy(sums),
+    }
+    expect(await verify(circuit, proof.proof, claimed)).toBe(false)
+  })
+
+  it('a version-1 or version-2 commitment cannot be opened by this circuit', async () => {
+    // A meter on old firmware signs R alone (v 1) or R chained with the unpacked sums (v 2); the
+    // node refuses its PERIOD payload, and no proof of this circuit carries either as its commitment.
     const v1 = readingsDigest(readings, SALT, circuit.n)
+    const v2 = poseidonChain(v1, slotSums(readings, circuit.n, circuit.slots))
     expect(v1).not.toBe(valid.publicSignals.commitment)
+    expect(v2).not.toBe(valid.publicSignals.commitment)
     expect(await verify(circuit, valid.proof, { ...valid.publicSignals, commitment: v1 })).toBe(false)
+    expect(await verify(circuit, valid.proof, { ...valid.publicSignals, commitment: v2 })).toBe(false)
   })
 
   it('readings at the limit (2^15 − 1) prove and verify, with the reference public signals', async () => {

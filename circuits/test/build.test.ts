@@ -24,7 +24,7 @@ describe('test profile build', () => {
       profile: 'test',
       n: 192,
       slots: 96,
-      power: 14,
+      power: 13,
       trustedSetup: { kind: 'insecure-dev' },
       publicSignals: ['commitment', 'tariffHash', 'total', 'energyWh'],
     })
@@ -79,7 +79,7 @@ describe('test profile build', () => {
       nConstraints: theirs.nConstraints,
     })
     expect(mine.nOutputs).toBe(4)
-    expect(await setupPower(join(dir, 'bill.r1cs'))).toBe(14)
+    expect(await setupPower(join(dir, 'bill.r1cs'))).toBe(13)
   })
 
   it('exports a Groth16Verifier that solc 0.8.37 compiles, marked INSECURE', async () => {

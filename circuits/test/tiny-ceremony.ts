@@ -2,7 +2,7 @@
  * A whole ceremony, both phases, on a 4-constraint circuit with the bill's public-signal shape
  * (fixtures/tiny.circom): a phase-1 ceremony (one random contribution, a public beacon, prepare)
  * and a phase-2 ceremony (two random contributions, a public beacon), through the same functions
- * `zkmeter ceremony` runs. Seconds instead of the minutes the bill circuit's 2^14 would take.
+ * `zkmeter ceremony` runs. Seconds instead of the minutes the bill circuit's 2^13 would take.
  */
 import { join } from 'node:path'
 import { contribute, finalize, initFromR1cs, verifyCeremony } from '../scripts/ceremony.ts'

@@ -17,10 +17,17 @@ export const ASSUMED_CPI = 1.3
 export const T = 17
 export const ROUNDS_F = 8
 export const ROUNDS_P = 68
-// Commitment version 2 (protocol §3): N = 2976 → 199 packed elements → 14 chain blocks over the
-// readings, then ⌈96 slot sums / 15⌉ = 7 blocks over the per-slot sums at the period's close.
+// Commitment version 3 (protocol §3): N = 2976 → 199 packed elements → 14 chain blocks over the
+// readings, then at the period's close one block over the layout word and the 96 slot sums packed
+// 12 to an element (⌈(1 + 8) / 15⌉ = 1; version 2 chained the sums unpacked: ⌈96 / 15⌉ = 7).
 export const READINGS_PERMUTATIONS = 14
-export const SLOT_SUM_PERMUTATIONS = 7
+export const SLOT_SUM_PERMUTATIONS = 1
+/**
+ * Field conversions at the close (version 3): the layout word and 8 packed elements each enter the
+ * Montgomery form with one multiplication (feFromLimbs); the lane shifts themselves are a few
+ * hundred instructions for all 96 sums.
+ */
+export const CLOSE_CONVERSION_MULS = 9
 export const PERMUTATIONS_PER_PERIOD = READINGS_PERMUTATIONS + SLOT_SUM_PERMUTATIONS
 
 interface Instruction {
@@ -82,7 +89,7 @@ export interface Lx106Estimate {
   addsPerPermutation: number
   permutationMs: number
   commitMs: number
-  /** The part spent at the period's close: the chain over the slot sums (version 2). */
+  /** The part spent at the period's close: the chain over the packed slot sums (version 3). */
   closeMs: number
 }
 
@@ -111,6 +118,8 @@ export function estimateCommitment(): Lx106Estimate {
     addsPerPermutation,
     permutationMs,
     commitMs: permutationMs * PERMUTATIONS_PER_PERIOD,
-    closeMs: permutationMs * SLOT_SUM_PERMUTATIONS,
+    closeMs:
+      permutationMs * SLOT_SUM_PERMUTATIONS +
+      ((CLOSE_CONVERSION_MULS * mul.instructions * ASSUMED_CPI) / LX106_HZ) * 1000,
   }
 }

@@ -6,12 +6,16 @@ import {
   commit,
   deriveSalt,
   FIELD_ORDER,
+  InvalidPeriodShapeError,
   InvalidPriceError,
   InvalidReadingError,
   InvalidSaltError,
   LANE_BITS,
+  layoutWord,
   MAX_READING,
+  MAX_SLOT_SUM,
   packReadings,
+  packSlotSums,
   READING_BITS,
   readingsDigest,
   SLOTS,
@@ -42,7 +46,7 @@ describe('commitment reference implementation (docs/protocol.md §3–4)', () =>
     expect(last[0]).toBe(32767n << 224n)
   })
 
-  it('is the Poseidon16 chain from the salt over the packed readings, then over the slot sums (version 2)', () => {
+  it('is the Poseidon16 chain from the salt over the packed readings, then over H and the packed slot sums (version 3)', () => {
     const readings = Array.from({ length: N }, (_, i) => (i * 37) % 500)
     const packed = packReadings(readings, N)
     let state = 42n
@@ -55,10 +59,46 @@ describe('commitment reference implementation (docs/protocol.md §3–4)', () =>
       (_, s) => BigInt(readings[s] ?? 0) + BigInt(readings[s + 96] ?? 0),
     )
     expect(slotSums(readings, N)).toEqual(sums)
-    for (let c = 0; c < SLOTS; c += 15) {
-      state = poseidon16([state, ...Array.from({ length: 15 }, (_, k) => sums[c + k] ?? 0n)])
-    }
-    expect(commit(readings, 42n, N)).toBe(state)
+    // One Poseidon16 call: R, the layout word, 8 elements of 12 sums in 20-bit lanes, 6 zeros.
+    const packed12 = Array.from({ length: 8 }, (_, j) =>
+      Array.from({ length: 12 }, (_, k) => (sums[12 * j + k] as bigint) << BigInt(20 * k)).reduce(
+        (a, b) => a + b,
+      ),
+    )
+    const h = 3n + (1n << 8n) + (96n << 16n)
+    expect(layoutWord(SLOTS)).toBe(h)
+    expect(packSlotSums(sums)).toEqual(packed12)
+    expect(commit(readings, 42n, N)).toBe(poseidon16([state, h, ...packed12, 0n, 0n, 0n, 0n, 0n, 0n]))
+  })
+
+  it('packs slot sums 12 per element in 20-bit lanes and refuses a sum that does not fit its lane', () => {
+    expect(MAX_SLOT_SUM).toBe(2 ** 20 - 1)
+    // 31 days of readings at the 15-bit limit fit a lane; 32 days do too (the bound, MAX_DAYS).
+    expect(31 * MAX_READING).toBeLessThanOrEqual(MAX_SLOT_SUM)
+    expect(32 * MAX_READING).toBeLessThanOrEqual(MAX_SLOT_SUM)
+    expect(packSlotSums([1n, 2n, BigInt(MAX_SLOT_SUM)])).toEqual([
+      1n + (2n << 20n) + (BigInt(MAX_SLOT_SUM) << 40n),
+    ])
+    expect(packSlotSums(Array(13).fill(1n))).toHaveLength(2)
+    expect(packSlotSums([...Array(11).fill(0n), 5n])[0]).toBe(5n << 220n)
+    expect(() => packSlotSums([BigInt(MAX_SLOT_SUM) + 1n])).toThrow(InvalidReadingError)
+    expect(() => packSlotSums([-1n])).toThrow(InvalidReadingError)
+    expect(() => packSlotSums([])).toThrow(InvalidReadingError)
+  })
+
+  it('refuses a period whose slot sums could outgrow their lane (more than 32 days)', () => {
+    expect(() => commit([], 1n, 32 * 96)).not.toThrow()
+    expect(() => commit([], 1n, 32 * 96 + 1)).toThrow(InvalidPeriodShapeError)
+    expect(() => commit([], 1n, 33 * 24, 24)).toThrow(InvalidPeriodShapeError)
+  })
+
+  it('the layout word separates layouts: slot count and vector count are hashed', () => {
+    expect(layoutWord(96, 2)).not.toBe(layoutWord(96, 1))
+    expect(layoutWord(24)).not.toBe(layoutWord(96))
+    expect(() => layoutWord(96, 0)).toThrow(InvalidReadingError)
+    // 24 slots (hourly intervals) is a different commitment from 96 slots with the same readings.
+    const readings = Array.from({ length: 96 }, (_, i) => i)
+    expect(commit(readings, 3n, 96, 24)).not.toBe(commit(readings, 3n, 96, 96))
   })
 
   it('slot sums: reading i counts in slot i mod slots; their total is the energy', () => {

@@ -263,6 +263,8 @@ describe('PERIOD payload', () => {
       ['$.v', { v: 0 }],
       // Commitment version 1 (before the per-slot sums): the bill circuit cannot open it.
       ['$.v', { v: 1 }],
+      // Version 2 (the slot sums unpacked, seven permutations): nor this one since version 3.
+      ['$.v', { v: 2 }],
     ]
     for (const [path, change] of cases) {
       let caught: unknown

@@ -12,7 +12,17 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { keccak_256 } from '@noble/hashes/sha3.js'
 import { poseidon16 } from 'poseidon-lite/poseidon16'
-import { commit, deriveSalt, FIELD_ORDER, MAX_READING, readingsDigest } from '../commitment.ts'
+import {
+  commit,
+  deriveSalt,
+  FIELD_ORDER,
+  layoutWord,
+  MAX_READING,
+  packSlotSums,
+  readingsDigest,
+  SLOTS,
+  slotSums,
+} from '../commitment.ts'
 import {
   addressOfPrivateKey,
   type BillingPeriodMessage,
@@ -100,7 +110,7 @@ function poseidonVectors() {
 
 function commitmentVectors() {
   const prng = new Prng('zkmeter/vectors/commitment')
-  const shapes: { name: string; n: number; count: number; max: number }[] = [
+  const shapes: { name: string; n: number; count: number; max: number; slots?: number }[] = [
     { name: 'one element', n: 15, count: 15, max: MAX_READING + 1 },
     { name: 'exactly one chain block', n: 225, count: 225, max: MAX_READING + 1 },
     { name: 'one reading into the second block', n: 226, count: 226, max: MAX_READING + 1 },
@@ -109,22 +119,37 @@ function commitmentVectors() {
     { name: 'production size, period ends early', n: 2976, count: 2000, max: MAX_READING + 1 },
     { name: 'all readings at the 15-bit limit', n: 450, count: 450, max: -1 },
     { name: 'no readings at all', n: 96, count: 0, max: 1 },
+    // Longer intervals: fewer slots a day, still 12 sums per element (the last one partly filled).
+    { name: 'hourly intervals, 24 slots, 31 days', n: 744, count: 744, max: MAX_READING + 1, slots: 24 },
+    { name: '80-minute intervals, 18 slots (a partial element)', n: 180, count: 170, max: 3000, slots: 18 },
+    {
+      name: '32 days at the 15-bit limit: the widest slot sums',
+      n: 32 * 24,
+      count: 32 * 24,
+      max: -1,
+      slots: 24,
+    },
   ]
   return {
     description:
-      'C = PoseidonChain(R, slot sums), R = PoseidonChain(salt, packed readings), 96 slots (docs/protocol.md §3, ' +
-      'commitment version 2) computed from the whole array by protocol/commitment.ts; C++ pushes the readings one by ' +
-      'one (incrementally). readingsHex: 4 hex digits per reading, big-endian; readingsDigest: R.',
+      'C = PoseidonChain(R, [H, packed slot sums]), R = PoseidonChain(salt, packed readings), `slots` a day, sums packed ' +
+      '12 per element in 20-bit lanes (docs/protocol.md §3, commitment version 3) computed from the whole array by ' +
+      'protocol/commitment.ts; C++ pushes the readings one by one (incrementally). readingsHex: 4 hex digits per ' +
+      'reading, big-endian; readingsDigest: R; layout: H; packedSums: the ceil(slots/12) packed slot-sum elements.',
     cases: shapes.map((s) => {
       const readings = Array.from({ length: s.count }, () => (s.max < 0 ? MAX_READING : prng.int(s.max)))
       const salt = prng.bigint(32) % FIELD_ORDER
+      const slots = s.slots ?? SLOTS
       return {
         name: s.name,
         n: s.n,
+        slots,
         salt: hex32(salt),
         readingsHex: readings.map((r) => r.toString(16).padStart(4, '0')).join(''),
         readingsDigest: hex32(readingsDigest(readings, salt, s.n)),
-        commitment: hex32(commit(readings, salt, s.n)),
+        layout: hex32(layoutWord(slots)),
+        packedSums: packSlotSums(slotSums(readings, s.n, slots)).map(hex32),
+        commitment: hex32(commit(readings, salt, s.n, slots)),
       }
     }),
   }

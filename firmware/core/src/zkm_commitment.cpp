@@ -58,17 +58,37 @@ void CommitmentChain::push(uint16_t reading) {
   if (inElement_ == READINGS_PER_ELEMENT) flushElement();
 }
 
+void CommitmentChain::pushLimbs(const uint32_t limbs[8]) {
+  Fe e;
+  feFromLimbs(e, limbs);
+  pushElement(e);
+}
+
 bool CommitmentChain::finish(uint32_t n, uint8_t out[32]) {
   if (count_ > n || !slots_) return false;
+  // A slot sum covers ceil(n / slots) days; 32 days of 15-bit readings fit its 20-bit lane.
+  if ((n + slots_ - 1) / slots_ > MAX_DAYS) return false;
+  for (uint8_t s = 0; s < slots_; s++) {
+    if (sums_[s] > MAX_SLOT_SUM) return false;  // only a corrupt state: readings are < 2^15
+  }
   while (count_ < n) push(0);
   if (inElement_) flushElement();
   if (inBlock_) absorb();
-  // state_ is now R, the readings digest; the chain goes on over the slot sums (version 2).
-  for (uint8_t s = 0; s < slots_; s++) {
-    uint32_t limbs[8] = {sums_[s], 0, 0, 0, 0, 0, 0, 0};
-    Fe e;
-    feFromLimbs(e, limbs);
-    pushElement(e);
+  // state_ is now R, the readings digest; the chain goes on over the layout word
+  // H = 3 + 2^8 * vectors + 2^16 * slots, then the slot sums packed 12 to an element in 20-bit
+  // lanes (version 3): sum k of an element at bit 20k, so it may straddle two 32-bit limbs.
+  uint32_t limbs[8] = {COMMITMENT_VERSION + (SLOT_SUM_VECTORS << 8) + ((uint32_t)slots_ << 16), 0, 0, 0, 0, 0, 0, 0};
+  pushLimbs(limbs);
+  for (uint8_t first = 0; first < slots_; first += SUMS_PER_ELEMENT) {
+    memset(limbs, 0, sizeof(limbs));
+    for (uint8_t k = 0; k < SUMS_PER_ELEMENT && first + k < slots_; k++) {
+      const uint32_t v = sums_[first + k];
+      const uint16_t bit = (uint16_t)SUM_LANE_BITS * k;
+      const uint8_t limb = bit / 32, shift = bit % 32;
+      limbs[limb] |= v << shift;
+      if (shift + SUM_LANE_BITS > 32) limbs[limb + 1] |= v >> (32 - shift);
+    }
+    pushLimbs(limbs);
   }
   if (inBlock_) absorb();
   feToBytesBe(out, state_);

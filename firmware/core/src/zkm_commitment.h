@@ -1,8 +1,10 @@
-// The period commitment of docs/protocol.md §3 (version 2), computed incrementally: readings are
+// The period commitment of docs/protocol.md §3 (version 3), computed incrementally: readings are
 // pushed as intervals close and folded into the Poseidon chain every 225 readings (15 packed
 // elements), and added to their slot's sum (reading i is in slot i mod SLOTS), so the meter keeps
 // 15 field elements and SLOTS 32-bit sums, never the period's 2976 readings. At the end the chain
-// goes on over the slot sums: C = PoseidonChain(PoseidonChain(salt, packed readings), slot sums).
+// goes on over the layout word H and the slot sums packed 12 to an element in 20-bit lanes:
+// C = PoseidonChain(PoseidonChain(salt, packed readings), [H, packed slot sums]): one more
+// Poseidon16 permutation at 96 slots.
 #ifndef ZKM_COMMITMENT_H
 #define ZKM_COMMITMENT_H
 #include <stdint.h>
@@ -16,6 +18,13 @@ static const uint8_t READINGS_PER_ELEMENT = 15;
 static const uint8_t CHAIN_RATE = 15;
 // Tariff slots per UTC day the meter can sum: 96 (15-minute intervals) or fewer, longer intervals.
 static const uint8_t MAX_SLOTS = 96;
+// Commitment version 3 (the PERIOD payload's v) and its slot-sum packing.
+static const uint32_t COMMITMENT_VERSION = 3;
+static const uint32_t SLOT_SUM_VECTORS = 1;  // imported energy; issue 17 adds exported energy
+static const uint8_t SUMS_PER_ELEMENT = 12;
+static const uint8_t SUM_LANE_BITS = 20;
+static const uint32_t MAX_SLOT_SUM = (1UL << 20) - 1;
+static const uint8_t MAX_DAYS = 32;  // 32 * (2^15 - 1) < 2^20
 
 class CommitmentChain {
  public:
@@ -27,8 +36,9 @@ class CommitmentChain {
   void push(uint16_t reading);
   uint32_t count() const { return count_; }
   // Pads with zero readings up to n (the period size N) and writes C (32 bytes, big-endian).
-  // Returns false if more than n readings were pushed or the slot count was invalid. The chain
-  // must be begun again afterwards.
+  // Returns false if more than n readings were pushed, the slot count was invalid or n spans more
+  // than MAX_DAYS days of slots (a sum could outgrow its 20-bit lane). The chain must be begun
+  // again afterwards.
   bool finish(uint32_t n, uint8_t out[32]);
 
   // Persisting the running state (so a reboot mid-period does not need the readings again).
@@ -41,6 +51,7 @@ class CommitmentChain {
   void flushElement();
   void absorb();
   void pushElement(const Fe &e);
+  void pushLimbs(const uint32_t limbs[8]);
   Fe state_;
   Fe block_[CHAIN_RATE];  // packed elements of the current chain block (Montgomery form)
   uint32_t packed_[8];    // the packed element being filled, canonical limbs

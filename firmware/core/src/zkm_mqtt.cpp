@@ -85,9 +85,9 @@ size_t buildSensorJson(const MeterRecord &r, const uint8_t sig[65], char *out, s
 
 size_t buildPeriodJson(const BillingPeriod &p, const uint8_t sig[65], char *out, size_t cap) {
   JsonWriter w(out, cap);
-  // v: the commitment version (docs/protocol.md §3); 2 = the readings digest chained with the
-  // per-slot sums.
-  w.raw("{\"v\":2,\"meter\":");
+  // v: the commitment version (docs/protocol.md §3); 3 = the readings digest chained with the
+  // layout word and the per-slot sums packed 12 to an element.
+  w.raw("{\"v\":3,\"meter\":");
   w.hex(p.meter, 20);
   w.raw(",\"periodStart\":");
   w.u64(p.periodStart);

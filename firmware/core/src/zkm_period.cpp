@@ -57,7 +57,7 @@ bool PeriodTracker::begin(uint64_t start, uint64_t startCounter, const uint8_t s
   next_ = start + g_.intervalS;
   startCounter_ = startCounter;
   energy_ = 0;
-  // Slots per day for the per-slot sums of the commitment (version 2): the interval must divide
+  // Slots per day for the per-slot sums of the commitment (version 2 on): the interval must divide
   // the day into at most MAX_SLOTS slots.
   if (SECONDS_PER_DAY % g_.intervalS != 0 || SECONDS_PER_DAY / g_.intervalS > MAX_SLOTS) return false;
   if (!chain_.begin(salt, (uint8_t)(SECONDS_PER_DAY / g_.intervalS))) return false;

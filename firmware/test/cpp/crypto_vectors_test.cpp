@@ -82,12 +82,22 @@ TEST(Commitment, IncrementalChainMatchesWholeArrayReference) {
     std::vector<uint8_t> salt = hexTo32(c["salt"].str());
     std::vector<uint16_t> r = readings(c["readingsHex"].str());
     zkm::CommitmentChain chain;
-    chain.begin(salt.data());
+    ASSERT_TRUE(chain.begin(salt.data(), (uint8_t)c["slots"].u64())) << c["name"].str();
     for (uint16_t x : r) chain.push(x);
     uint8_t out[32];
-    ASSERT_TRUE(chain.finish((uint32_t)c["n"].u64(), out));
+    ASSERT_TRUE(chain.finish((uint32_t)c["n"].u64(), out)) << c["name"].str();
     EXPECT_EQ("0x" + toHex(out, 32), c["commitment"].str()) << c["name"].str();
   }
+}
+
+TEST(Commitment, RefusesAPeriodWhoseSlotSumsCouldOutgrowTheirLane) {
+  // Version 3 packs slot sums in 20-bit lanes: ceil(n / slots) <= 32 days of 15-bit readings.
+  uint8_t salt[32] = {0}, out[32];
+  zkm::CommitmentChain chain;
+  ASSERT_TRUE(chain.begin(salt, 24));
+  EXPECT_FALSE(chain.finish(32 * 24 + 1, out));
+  ASSERT_TRUE(chain.begin(salt, 24));
+  EXPECT_TRUE(chain.finish(32 * 24, out));
 }
 
 TEST(Commitment, SurvivesSaveAndLoadMidPeriod) {

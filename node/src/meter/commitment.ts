@@ -3,7 +3,8 @@
  * whole array at period end: the meter (firmware and simulator) cannot afford to keep 2976
  * readings, only the chain state and the current block of 225 readings (15 packed elements).
  * finish() equals commit(readings, salt, n, slots) of protocol/commitment.ts: it also keeps the
- * per-slot sums (slots numbers, 384 bytes at 96 slots) that version 2 of the commitment chains on.
+ * per-slot sums (slots numbers, 384 bytes at 96 slots) that version 3 of the commitment packs 12 to
+ * an element and chains on after the layout word.
  */
 import {
   CHAIN_RATE,
@@ -16,7 +17,7 @@ import {
   poseidonChain,
   READINGS_PER_ELEMENT,
   SLOTS,
-  validateSlots,
+  validatePeriodShape,
 } from '#protocol/commitment.ts'
 import { InvalidInputError } from '#protocol/errors.ts'
 
@@ -40,7 +41,7 @@ export interface AccumulatorSnapshot {
   block: number
   current: number[]
   next: number
-  /** Slots per day and the per-slot sums of every reading added so far (commitment version 2). */
+  /** Slots per day and the per-slot sums of every reading added so far (commitment version 2 on). */
   slots: number
   sums: number[]
 }
@@ -71,7 +72,9 @@ export function createCommitmentAccumulator(
 ): CommitmentAccumulator & { load(block: number, current: number[], next: number, sums: number[]): void } {
   if (!Number.isInteger(n) || n <= 0)
     throw new InvalidInputError(`period size N must be a positive integer, got ${n}`)
-  validateSlots(slots)
+  // At period open, not at the close: a period whose slot sums could outgrow their 20-bit lanes
+  // (more than 32 days of readings per slot) could never be committed (protocol §3, version 3).
+  validatePeriodShape(n, slots)
   // Checked at period open so a bad salt fails now, not when the period closes.
   if (typeof salt !== 'bigint' || salt < 0n || salt >= FIELD_ORDER) {
     throw new InvalidSaltError('salt must be a bigint in [0, r) where r is the BN254 scalar field order')

@@ -1,6 +1,12 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { commit, deriveSalt, FIELD_ORDER, MAX_READING } from '#protocol/commitment.ts'
+import {
+  commit,
+  deriveSalt,
+  FIELD_ORDER,
+  InvalidPeriodShapeError,
+  MAX_READING,
+} from '#protocol/commitment.ts'
 import { createCommitmentAccumulator, restoreCommitmentAccumulator } from '../../src/meter/commitment.ts'
 
 /** Feeds the non-zero readings to the accumulator in index order, as a meter closing intervals would. */
@@ -82,5 +88,16 @@ describe('incremental period commitment', () => {
     expect(() => restoreCommitmentAccumulator({ ...snap, sums: snap.sums.map(() => -1) })).toThrow(
       /slot sum 0/,
     )
+  })
+
+  it('refuses at period open a period whose slot sums could outgrow their 20-bit lanes (version 3)', () => {
+    // 32 days of slots fit (32 × (2^15 − 1) < 2^20); one reading more could not be committed at
+    // the close, so the meter finds out when the period opens, not a month later.
+    expect(() => createCommitmentAccumulator(salt, 32 * 96)).not.toThrow()
+    expect(() => createCommitmentAccumulator(salt, 32 * 96 + 1)).toThrow(InvalidPeriodShapeError)
+    expect(() => createCommitmentAccumulator(salt, 33 * 24, 24)).toThrow(InvalidPeriodShapeError)
+    const acc = createCommitmentAccumulator(salt, 32 * 24, 24)
+    for (let i = 0; i < 32 * 24; i++) acc.add(i, MAX_READING)
+    expect(acc.finish()).toBe(commit(Array(32 * 24).fill(MAX_READING), salt, 32 * 24, 24))
   })
 })
