@@ -73,6 +73,19 @@ export function verifyingKeyHash(vk: VerificationKeyJson): `0x${string}` {
   return `0x${h.digest('hex')}`
 }
 
+/**
+ * Whether EVM bytecode (hex, any case, with or without 0x) pushes this 32-byte constant (64-char hex).
+ * solc pushes a constant with its leading zero bytes dropped (PUSH31 for one that starts with a zero
+ * byte, about one key constant in 256), so the padded 32 bytes are not what to look for: the push
+ * opcode with the constant's significant bytes is.
+ */
+export function bytecodePushes(code: string, constantHex: string): boolean {
+  let bytes = constantHex.toLowerCase().replace(/^0x/, '').padStart(64, '0')
+  while (bytes.length > 2 && bytes.startsWith('00')) bytes = bytes.slice(2)
+  const push = (0x5f + bytes.length / 2).toString(16)
+  return code.toLowerCase().includes(push + bytes)
+}
+
 /** Every 32-byte constant of the key (the coordinates verifyingKeyHash covers), as 64-char hex. */
 export function verifyingKeyConstants(vk: VerificationKeyJson): string[] {
   const out: string[] = []

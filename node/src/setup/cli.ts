@@ -19,6 +19,7 @@ import {
 import { phase1Beacon, phase1Contribute, phase1New, phase1Prepare } from '../../../circuits/scripts/phase1.ts'
 import { isProfileName, type ProfileName, profileBuildDir } from '../../../circuits/src/profiles.ts'
 import {
+  bytecodePushes,
   contentId,
   readSetupInfo,
   readZkeyVerificationKey,
@@ -178,7 +179,7 @@ export async function runVerifySetup(argv: { flags: Flags }, env: Env = process.
     })
     // The verifier the ledger calls must embed this very key (every α, β, γ, δ, IC coordinate).
     const code = (await provider.getCode(chain.verifier)).toLowerCase()
-    const missing = verifyingKeyConstants(vk).filter((c) => !code.includes(c))
+    const missing = verifyingKeyConstants(vk).filter((c) => !bytecodePushes(code, c))
     checks.push({
       check: 'deployed verifier embeds the key',
       ok: missing.length === 0,
