@@ -73,6 +73,7 @@ console.log(
       restarts: result.restarts.length,
       acked_seq: result.ackedSeq,
       bills: result.bills,
+      drain_s: Math.round(result.drainSeconds),
     },
   }),
 )
