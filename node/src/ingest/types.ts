@@ -133,6 +133,11 @@ export interface PeriodEntry {
   status: PeriodStatus
   result?: PeriodResult
   reportedIncomplete?: boolean
+  /**
+   * Its interval records are complete but records numbered below this seq (the one ending the
+   * period) are still awaited: it is sealed once they are stored or signed gone.
+   */
+  awaitsSeqBelow?: number | undefined
   /** Why a rejected period can never be billed. */
   reason?: string
 }
