@@ -124,7 +124,7 @@ export async function startHouseholdNode(
       lifecycle,
       log: root.child({ source: 'mesh' }),
     })
-    const vault = await startVault({ dataDir: config.dataDir, identity, mesh, lifecycle })
+    const { vault, reopenStores } = await startVault({ dataDir: config.dataDir, identity, mesh, lifecycle })
     const ingestor = createHomeIngestor({
       config,
       identity,
@@ -135,6 +135,7 @@ export async function startHouseholdNode(
       firstPeriodStart,
       circuit,
       vault,
+      reopenVault: reopenStores,
       log: root.child({ source: 'ingest' }),
     })
     const { bills, biller, billPeriod } = await startBilling({

@@ -50,6 +50,12 @@ export interface IngestorOptions {
   /** Billing period rule mirrored from the meter's PeriodDays (0 = calendar month). */
   periodDays?: number
   vault?: RecordSink
+  /**
+   * Reopens the vault's stores. LevelDB keeps the error of a background write that failed (a
+   * compaction on a full disk) and refuses every write with it until reopened: the vault's retry
+   * calls this when it still fails on a full disk although the disk has space again.
+   */
+  reopenVault?: () => Promise<void>
   /** Flush to the vault once this many records wait in the journal. Default 256. */
   batchRecords?: number
   /**
