@@ -35,7 +35,7 @@ import { completeHistory, openHistory } from './history.ts'
 import { createHomeIngestor } from './ingest.ts'
 import { Lifecycle } from './lifecycle.ts'
 import { DEV_AREA_ID, startMesh } from './mesh.ts'
-import { startSerialMeter, startVirtualMeter } from './meter.ts'
+import { createHomeVirtualMeter, startSerialMeter } from './meter.ts'
 import { simulatedStart } from './simulated-clock.ts'
 import { startVault } from './vault.ts'
 
@@ -210,7 +210,7 @@ export async function startHouseholdNode(
     for (const period of ingestor.periods(meter)) billPeriod(period)
     await biller.resume()
     watchPayments({ bills, biller, ledger, lifecycle, log: root.child({ source: 'billing' }) })
-    const virtualMeter = await startVirtualMeter({
+    const virtualMeter = createHomeVirtualMeter({
       config,
       identity,
       clockState,
@@ -257,7 +257,7 @@ export async function startHouseholdNode(
       diskAlarm,
       devices: createDeviceRegistry(),
       stream,
-      meter: virtualMeter,
+      meter: virtualMeter?.meter,
       mesh,
       priceAt,
       trustedSetup,
@@ -267,6 +267,8 @@ export async function startHouseholdNode(
     }
     const api = await startApi({ http: config.http, context, lifecycle, log: root.child({ source: 'http' }) })
     phoneUrl = api.https?.url
+    // The API answers first: the meter's start waits for the node to take in its replayed backlog.
+    await virtualMeter?.start()
     log.info('household node ready', { api: api.url, rpc: chain.rpcUrl, mqtt: mqttUrl, https: api.https })
     const urls = {
       api: api.url,
