@@ -48,7 +48,9 @@ const result = await runChaos({
   kinds,
   keep: process.env.BENCH_CHAOS_KEEP === '1',
   ...(process.env.BENCH_CHAOS_SPEED ? { meterSpeed: Number(process.env.BENCH_CHAOS_SPEED) } : {}),
-  ...(process.env.BENCH_CHAOS_DRAIN_MIN ? { drainCapMs: Number(process.env.BENCH_CHAOS_DRAIN_MIN) * 60_000 } : {}),
+  ...(process.env.BENCH_CHAOS_DRAIN_MIN
+    ? { drainCapMs: Number(process.env.BENCH_CHAOS_DRAIN_MIN) * 60_000 }
+    : {}),
 })
 const loadEnd = (await load()).split(' ').slice(0, 3).join(' ')
 console.log(`faults by kind: ${JSON.stringify(result.byKind)}`)
