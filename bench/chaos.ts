@@ -11,7 +11,8 @@
  *   restart_p95_s          start → first answer from /api/status, over every restart
  * BENCH_CHAOS_SEED replays a run (the seed is printed first); BENCH_CHAOS_KINDS limits the fault
  * kinds (comma-separated, of FAULT_KINDS); BENCH_CHAOS_SPEED the meter's speed (default 7200);
- * BENCH_CHAOS_KEEP=1 keeps the data directory. SIGUSR2 ends the faults early and runs the final checks.
+ * BENCH_CHAOS_KEEP=1 keeps the data directory (and the node's log); BENCH_CHAOS_DRAIN_MIN caps the final
+ * wait for the bill backlog (default 30). SIGUSR2 ends the faults early and runs the final checks.
  */
 import { cpus } from 'node:os'
 import { buildNode } from '../tools/build-node.mjs'
@@ -47,6 +48,9 @@ const result = await runChaos({
   kinds,
   keep: process.env.BENCH_CHAOS_KEEP === '1',
   ...(process.env.BENCH_CHAOS_SPEED ? { meterSpeed: Number(process.env.BENCH_CHAOS_SPEED) } : {}),
+  ...(process.env.BENCH_CHAOS_DRAIN_MIN
+    ? { drainCapMs: Number(process.env.BENCH_CHAOS_DRAIN_MIN) * 60_000 }
+    : {}),
 })
 const loadEnd = (await load()).split(' ').slice(0, 3).join(' ')
 console.log(`faults by kind: ${JSON.stringify(result.byKind)}`)
@@ -73,6 +77,7 @@ console.log(
       restarts: result.restarts.length,
       acked_seq: result.ackedSeq,
       bills: result.bills,
+      drain_s: Math.round(result.drainSeconds),
     },
   }),
 )

@@ -6,6 +6,7 @@
  * so a fault can strike the moment the node says it entered a step.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
+import { appendFileSync } from 'node:fs'
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -29,6 +30,8 @@ export interface ChaosNodeOptions {
   meterSpeed: number
   /** Every line the node writes (stdout and stderr), as it comes. */
   onLine: (line: string) => void
+  /** A file that gets every line the node writes, across its starts (to trace a run afterwards). */
+  logFile?: string
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -118,6 +121,7 @@ export class ChaosNode {
       partial = lines.pop() ?? ''
       for (const line of lines) {
         this.tail = `${this.tail}${line}\n`.slice(-6000)
+        if (o.logFile !== undefined) appendFileSync(o.logFile, `${line}\n`)
         o.onLine(line)
       }
     }

@@ -11,7 +11,9 @@
  *                    `open` this file replaces). The node's disk calls go through
  *                    node/src/storage/disk.ts, which imports these functions by name:
  *                    syncBuiltinESMExports makes those imports see the wrapped ones. Helia's
- *                    LevelDB stores under the data directory refuse their writes meanwhile too.
+ *                    LevelDB stores under the data directory refuse their writes meanwhile too, and
+ *                    a store that refused one keeps refusing until it is reopened (LevelDB's
+ *                    background error after a compaction failed on ENOSPC).
  *   clock-offset-ms  a number: the wall clock (Date.now and `new Date()`) runs that far from the
  *                    real one. Re-read every 200 ms, so a jump happens while the node runs.
  *   chain requests   with CHAOS_CHAIN_PORT and CHAOS_RPC_PROXY_PORT set, the node's HTTP requests
@@ -99,10 +101,20 @@ function installFullLevel(full: () => boolean, under: string): void {
   type Method = (this: { location?: string }, ...args: unknown[]) => Promise<unknown>
   const { ClassicLevel } = require('classic-level') as { ClassicLevel: { prototype: Record<string, Method> } }
   const proto = ClassicLevel.prototype
+  // LevelDB's background error: a database that refused a write on the full disk (its compaction
+  // failed) keeps refusing until it is reopened, space or not (test/support/full-level.ts, sticky).
+  const poisoned = new WeakSet<object>()
+  const originalOpen = proto._open as Method
+  proto._open = async function (this: { location?: string }, ...args: unknown[]) {
+    const opened = await originalOpen.apply(this, args)
+    poisoned.delete(this)
+    return opened
+  }
   for (const name of ['_put', '_del', '_batch']) {
     const original = proto[name] as Method
     proto[name] = async function (this: { location?: string }, ...args: unknown[]) {
-      if (full() && String(this.location ?? '').startsWith(under)) {
+      if ((full() || poisoned.has(this)) && String(this.location ?? '').startsWith(under)) {
+        poisoned.add(this)
         throw Object.assign(
           new Error(`IO error: ${this.location}/000005.log: No space left on device (injected)`),
           { code: 'LEVEL_IO_ERROR' },

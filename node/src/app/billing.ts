@@ -165,9 +165,15 @@ const RECHECK_WAITING_MS = 60_000
 /**
  * The earliest period of `bill`'s meter, before it, that this node holds but has not made a bill of
  * (BillerOptions.earlierPending): its close is in but it is not assembled yet (records awaited, or
- * its vault seal failed and is retried), or it is assembled and its bill not recorded yet.
+ * its vault seal failed and is retried), or it is assembled and its bill not recorded yet; or its
+ * close has not arrived at all. A meter's closes chain (each period starts where the one before
+ * ended), so when no period or bill the node knows ends where this bill starts, the close of the
+ * period after the latest one it knows is still on its way (after a crash the meter resends its
+ * backlog, later closes sometimes first, and the node asks for a missing one). Without this the
+ * bill met the ledger's PeriodGap while that close was on its way and failed for good, every later
+ * bill behind it (bench:chaos seed 515, twice).
  */
-function earlierPending(
+export function earlierPending(
   bill: BillRecord,
   ingestor: Ingestor,
   bills: BillStore,
@@ -198,6 +204,24 @@ function earlierPending(
         why: 'its bill could not be recorded yet (retried until the disk takes it)',
       })
     }
+  }
+  // The latest end of a period of this meter the node knows (its own periods, its bills) before the
+  // bill's start: if it is not the bill's start, the close of the period from there is missing.
+  let latestEnd: number | undefined
+  const known = (end: number) => {
+    if (end <= bill.periodStart && (latestEnd === undefined || end > latestEnd)) latestEnd = end
+  }
+  for (const status of ingestor.status()) {
+    if (status.meter.toLowerCase() !== meter) continue
+    for (const p of status.periods) known(p.periodEnd)
+  }
+  for (const b of bills.list()) if (b.meter.toLowerCase() === meter) known(b.periodEnd)
+  for (const p of unrecorded.values()) if (p.meter.toLowerCase() === meter) known(p.period.periodEnd)
+  if (latestEnd !== undefined && latestEnd < bill.periodStart) {
+    found.push({
+      periodStart: latestEnd,
+      why: 'its signed close has not arrived yet (the node asks the meter to send it again)',
+    })
   }
   return found.sort((a, b) => a.periodStart - b.periodStart)[0]
 }

@@ -18,6 +18,8 @@ export function createHomeIngestor(options: {
   firstPeriodStart: number
   circuit: { n: number; intervalSeconds: number }
   vault: Vault
+  /** Reopens the vault's stores (a LevelDB error that outlived the full disk). */
+  reopenVault?: () => Promise<void>
   log: Logger
 }): Ingestor {
   const { identity, registered } = options
@@ -41,6 +43,7 @@ export function createHomeIngestor(options: {
     periodReadings: options.circuit.n,
     periodDays: options.config.meter.periodDays,
     vault: options.vault,
+    ...(options.reopenVault ? { reopenVault: options.reopenVault } : {}),
     log: options.log,
     stateKey: sealedStateKey(identity.rootKey, 'ingest-state'),
   })

@@ -49,8 +49,13 @@ export async function startSerialMeter(options: {
   lifecycle.started('serial bridge', bridge)
 }
 
-/** The virtual meter, on a clock that resumes where the last run stopped (simulated-clock.ts). */
-export async function startVirtualMeter(options: {
+/**
+ * The virtual meter, on a clock that resumes where the last run stopped (simulated-clock.ts):
+ * created here, started by `start()`. The node starts it after its API answers: the meter's start
+ * waits until the node has acknowledged the backlog it replays after a restart (seconds on a busy
+ * machine), and a meter is a device of its own, which the node's start need not wait for.
+ */
+export function createHomeVirtualMeter(options: {
   config: NodeConfig
   identity: HouseholdIdentity
   clockState: SimulatedStart | undefined
@@ -63,7 +68,7 @@ export async function startVirtualMeter(options: {
   stateFile: string
   lifecycle: Lifecycle
   log: Logger
-}): Promise<VirtualMeter | undefined> {
+}): { meter: VirtualMeter; start(): Promise<void> } | undefined {
   const { config, identity, clockState, log } = options
   if (!config.meter.simulated || !clockState || !identity.meter.simulatedPrivateKey) return undefined
   const clock = createScaledClock({ start: clockState.start, speed: config.meter.speed })
@@ -84,12 +89,16 @@ export async function startVirtualMeter(options: {
     stateFile: options.stateFile,
     log,
   })
-  await meter.start()
-  const saveClock = setInterval(() => void clockState.save(clock.now()).catch(() => {}), 2000)
-  options.lifecycle.started('virtual meter', async () => {
-    clearInterval(saveClock)
-    await clockState.save(clock.now())
-    await meter.stop()
-  })
-  return meter
+  return {
+    meter,
+    async start() {
+      await meter.start()
+      const saveClock = setInterval(() => void clockState.save(clock.now()).catch(() => {}), 2000)
+      options.lifecycle.started('virtual meter', async () => {
+        clearInterval(saveClock)
+        await clockState.save(clock.now())
+        await meter.stop()
+      })
+    },
+  }
 }

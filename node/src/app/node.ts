@@ -35,7 +35,7 @@ import { completeHistory, openHistory } from './history.ts'
 import { createHomeIngestor } from './ingest.ts'
 import { Lifecycle } from './lifecycle.ts'
 import { DEV_AREA_ID, startMesh } from './mesh.ts'
-import { startSerialMeter, startVirtualMeter } from './meter.ts'
+import { createHomeVirtualMeter, startSerialMeter } from './meter.ts'
 import { simulatedStart } from './simulated-clock.ts'
 import { startVault } from './vault.ts'
 
@@ -124,7 +124,7 @@ export async function startHouseholdNode(
       lifecycle,
       log: root.child({ source: 'mesh' }),
     })
-    const vault = await startVault({ dataDir: config.dataDir, identity, mesh, lifecycle })
+    const { vault, reopenStores } = await startVault({ dataDir: config.dataDir, identity, mesh, lifecycle })
     const ingestor = createHomeIngestor({
       config,
       identity,
@@ -135,6 +135,7 @@ export async function startHouseholdNode(
       firstPeriodStart,
       circuit,
       vault,
+      reopenVault: reopenStores,
       log: root.child({ source: 'ingest' }),
     })
     const { bills, biller, billPeriod } = await startBilling({
@@ -209,7 +210,7 @@ export async function startHouseholdNode(
     for (const period of ingestor.periods(meter)) billPeriod(period)
     await biller.resume()
     watchPayments({ bills, biller, ledger, lifecycle, log: root.child({ source: 'billing' }) })
-    const virtualMeter = await startVirtualMeter({
+    const virtualMeter = createHomeVirtualMeter({
       config,
       identity,
       clockState,
@@ -256,7 +257,7 @@ export async function startHouseholdNode(
       diskAlarm,
       devices: createDeviceRegistry(),
       stream,
-      meter: virtualMeter,
+      meter: virtualMeter?.meter,
       mesh,
       priceAt,
       trustedSetup,
@@ -266,6 +267,8 @@ export async function startHouseholdNode(
     }
     const api = await startApi({ http: config.http, context, lifecycle, log: root.child({ source: 'http' }) })
     phoneUrl = api.https?.url
+    // The API answers first: the meter's start waits for the node to take in its replayed backlog.
+    await virtualMeter?.start()
     log.info('household node ready', { api: api.url, rpc: chain.rpcUrl, mqtt: mqttUrl, https: api.https })
     const urls = {
       api: api.url,

@@ -14,7 +14,7 @@ export async function startVault(options: {
   identity: HouseholdIdentity
   mesh: HouseholdMesh | undefined
   lifecycle: Lifecycle
-}): Promise<Vault> {
+}): Promise<{ vault: Vault; reopenStores: () => Promise<void> }> {
   const { mesh, lifecycle } = options
   const heliaNode = await createHeliaNode({
     dir: join(options.dataDir, 'ipfs'),
@@ -26,5 +26,5 @@ export async function startVault(options: {
     await mesh.startBackups(heliaNode.helia, vault)
     lifecycle.started('mesh backups', () => mesh.stopBackups())
   }
-  return vault
+  return { vault, reopenStores: () => heliaNode.reopenStores() }
 }

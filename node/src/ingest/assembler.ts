@@ -104,6 +104,29 @@ export function createPeriodAssembler({
       anomaly({ kind: outcome.kind, rejected: true, meter: m.address, reason: outcome.reason })
       return
     }
+    // Its interval records are complete, but the meter numbers every record in time order: a seq
+    // between the record ending at periodStart and the one ending at periodEnd that is neither
+    // stored nor signed gone is a record of this period still on its way (a sample lost to a full
+    // disk and resent after the close, say). Sealing now would leave it, acknowledged when it
+    // comes, outside the sealed vault period for good ('late-record'): wait for it, or for its
+    // GONE (the sensor and GONE handlers try again).
+    const awaited = awaitedRecords(m, period.periodStart, period.periodEnd)
+    if (awaited.length > 0) {
+      entry.status = 'incomplete'
+      entry.awaitsSeqBelow = m.intervals.get(period.periodEnd)?.seq
+      if (!entry.reportedIncomplete) {
+        entry.reportedIncomplete = true
+        anomaly({
+          kind: 'period-incomplete',
+          rejected: false,
+          meter: m.address,
+          reason: `period ${period.periodStart}–${period.periodEnd} waits for records ${awaited.map((g) => `${g.from}..${g.to}`).join(', ')} before it is sealed`,
+          details: { awaited },
+        })
+      }
+      return
+    }
+    entry.awaitsSeqBelow = undefined
     const result: PeriodResult = {
       meter: m.address,
       period,
@@ -181,5 +204,29 @@ export function createPeriodAssembler({
     }
   }
 
-  return { tryAssemble, assembleAffected }
+  /** A record with this seq is stored: periods that waited for it may be sealed now. */
+  const assembleAwaiting = (m: MeterRuntime, seq: number): void => {
+    for (const entry of m.periods.values()) {
+      if (entry.status === 'incomplete' && entry.awaitsSeqBelow !== undefined && seq < entry.awaitsSeqBelow)
+        void tryAssemble(m, entry)
+    }
+  }
+
+  return { tryAssemble, assembleAffected, assembleAwaiting }
+}
+
+/**
+ * Sequence gaps (neither stored nor signed gone) between the interval records ending at
+ * `periodStart` and at `periodEnd`: the period's own records that have not arrived yet. Without a
+ * record ending at periodStart (pruned, or the first period) every gap below the end counts.
+ */
+export function awaitedRecords(
+  m: MeterRuntime,
+  periodStart: number,
+  periodEnd: number,
+): { from: number; to: number }[] {
+  const last = m.intervals.get(periodEnd)?.seq
+  if (last === undefined) return []
+  const first = m.intervals.get(periodStart)?.seq ?? Number.NEGATIVE_INFINITY
+  return m.durable.gaps().filter((g) => g.from < last && g.to > first)
 }

@@ -25,7 +25,7 @@ import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
 import type { MeterRecord } from '#protocol/records.ts'
 import { silentLogger } from '../log/logger.ts'
-import { isDiskFull } from '../storage/disk.ts'
+import { freeBytes, isDiskFull } from '../storage/disk.ts'
 import { type Anomaly, type AnomalyKind, createAnomalyLog } from './anomalies.ts'
 import { createPeriodAssembler } from './assembler.ts'
 import { checkOptions, createMeterRuntimes } from './config.ts'
@@ -264,7 +264,31 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     }
     refreshStorage()
     storeDelay = Math.min(storeDelay * 2, 30_000)
+    if (await reopenVaultIfSpace(storeError)) storeDelay = options.storageRetryMs ?? 1000
     scheduleStoreRetry(storeDelay)
+  }
+
+  /**
+   * The vault still refuses on a full disk, but the disk has space again: LevelDB's background
+   * error (a compaction that failed on ENOSPC) outlives the full disk until the database is
+   * reopened. Without this the alarm stayed up and no record reached the vault until a restart.
+   */
+  const reopenVaultIfSpace = async (error: unknown): Promise<boolean> => {
+    if (options.reopenVault === undefined || !running || !isDiskFull(error)) return false
+    const reserve = options.storageReserveBytes ?? 16 * 1024 * 1024
+    const free = await freeBytes(options.dataDir, options.disk).catch(() => 0)
+    if (free < reserve) return false
+    log.warn('the disk has space again but the vault still refuses writes: reopening its stores', {
+      freeBytes: free,
+    })
+    try {
+      await options.reopenVault()
+      // The caller tries again soon, not at the grown backoff: the stores are fresh.
+      return true
+    } catch (reopenError) {
+      log.error('could not reopen the vault stores', { error: reopenError })
+      return false
+    }
   }
 
   /**

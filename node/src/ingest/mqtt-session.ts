@@ -7,9 +7,16 @@
  */
 
 import mqtt, { type MqttClient } from 'mqtt'
-import { InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
+import { ZkMeterError } from '#protocol/errors.ts'
 import { ANY_METER } from '#protocol/topics.ts'
 import type { Logger } from '../log/logger.ts'
+import {
+  applyReconnectBackoff,
+  DEFAULT_RECONNECT,
+  type ReconnectPolicy,
+  reconnectDelay,
+  validateReconnect,
+} from '../mqtt/reconnect.ts'
 import { orderPubacks } from './ordered-pubacks.ts'
 import type { BrokerHealth, IngestOutcome } from './types.ts'
 
@@ -28,27 +35,7 @@ export interface MqttSession {
   end(): Promise<void>
 }
 
-/** Reconnect backoff: base · 2^attempt, at most max, with jitter (half of it random). */
-export interface ReconnectPolicy {
-  baseDelayMs: number
-  maxDelayMs: number
-}
-
-/**
- * A broker restart takes seconds; a broker gone for good should not be hammered every second for
- * hours (mqtt.js' default), nor by every home behind one external broker in step after its outage.
- */
-export const DEFAULT_RECONNECT: ReconnectPolicy = { baseDelayMs: 500, maxDelayMs: 30_000 }
-
-/**
- * The wait before reconnect attempt `attempt` (0 for the first after a loss): the capped
- * exponential delay, its upper half drawn at random ("equal jitter": never less than half the
- * backoff, so jitter cannot turn it back into a tight loop, and spread so clients do not retry in step).
- */
-export function reconnectDelay(attempt: number, policy: ReconnectPolicy, random = Math.random): number {
-  const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(attempt, 30))
-  return Math.max(1, Math.round(cap / 2 + random() * (cap / 2)))
-}
+export { DEFAULT_RECONNECT, type ReconnectPolicy, reconnectDelay } from '../mqtt/reconnect.ts'
 
 export interface MqttSessionOptions {
   url: string
@@ -74,13 +61,7 @@ export async function connectMqtt({
   window,
   reconnect = DEFAULT_RECONNECT,
 }: MqttSessionOptions): Promise<MqttSession> {
-  if (
-    !(reconnect.baseDelayMs >= 1) ||
-    !(reconnect.maxDelayMs >= reconnect.baseDelayMs) ||
-    !Number.isFinite(reconnect.maxDelayMs)
-  ) {
-    throw new InvalidInputError('reconnect needs 1 ≤ baseDelayMs ≤ maxDelayMs (milliseconds)')
-  }
+  validateReconnect(reconnect)
   const c = mqtt.connect(url, {
     clientId,
     ...credentials,
@@ -98,8 +79,7 @@ export async function connectMqtt({
     reconnects: 0,
   }
   let connectedOnce = false
-  // mqtt.js waits options.reconnectPeriod after each close before its next attempt, reading it
-  // when the close comes: setting it as each attempt starts makes the wait after a failure grow.
+  const backoff = applyReconnectBackoff(c, reconnect)
   c.on('offline', () => {
     if (!connectedOnce || health.state === 'degraded') return
     health.state = 'degraded'
@@ -112,13 +92,12 @@ export async function connectMqtt({
     }
     log.warn('lost the MQTT broker: reconnecting with backoff', { lastError: health.lastError })
   })
+  // Registered after the backoff's own handlers: it has counted the attempt and set the next wait.
   c.on('reconnect', () => {
-    health.attempts++
-    c.options.reconnectPeriod = reconnectDelay(health.attempts, reconnect)
-    health.nextAttemptAt = Date.now() + c.options.reconnectPeriod
+    health.attempts = backoff.attempts
+    health.nextAttemptAt = Date.now() + backoff.nextDelayMs
   })
   c.on('connect', () => {
-    c.options.reconnectPeriod = reconnectDelay(0, reconnect)
     if (!connectedOnce) {
       connectedOnce = true
       return

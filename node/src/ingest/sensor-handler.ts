@@ -34,7 +34,7 @@ export function createSensorHandler({
   onRecord,
   outbound: { scheduleAck, requestResend, checkMissingClose },
   flusher,
-  assembler: { assembleAffected },
+  assembler: { assembleAffected, assembleAwaiting },
   writableJournal,
   journalAppend,
   applyDurable,
@@ -127,6 +127,7 @@ export function createSensorHandler({
     const closesFlushInterval =
       record.kind === 1 && (record.time / cfg.interval) % cfg.flushEveryIntervals === 0
     if (flusher.count >= cfg.batchRecords || closesFlushInterval) flusher.scheduleFlush()
+    assembleAwaiting(m, record.seq)
     if (record.kind === 1) {
       assembleAffected(m, record.time)
       checkMissingClose(m, record.time - cfg.interval)

@@ -50,6 +50,12 @@ export interface IngestorOptions {
   /** Billing period rule mirrored from the meter's PeriodDays (0 = calendar month). */
   periodDays?: number
   vault?: RecordSink
+  /**
+   * Reopens the vault's stores. LevelDB keeps the error of a background write that failed (a
+   * compaction on a full disk) and refuses every write with it until reopened: the vault's retry
+   * calls this when it still fails on a full disk although the disk has space again.
+   */
+  reopenVault?: () => Promise<void>
   /** Flush to the vault once this many records wait in the journal. Default 256. */
   batchRecords?: number
   /**
@@ -133,6 +139,11 @@ export interface PeriodEntry {
   status: PeriodStatus
   result?: PeriodResult
   reportedIncomplete?: boolean
+  /**
+   * Its interval records are complete but records numbered below this seq (the one ending the
+   * period) are still awaited: it is sealed once they are stored or signed gone.
+   */
+  awaitsSeqBelow?: number | undefined
   /** Why a rejected period can never be billed. */
   reason?: string
 }

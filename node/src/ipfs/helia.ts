@@ -54,6 +54,12 @@ export interface HeliaNode {
   readonly ownsLibp2p: boolean
   /** Stops Helia (and libp2p if owned) and closes the stores. Safe to call more than once. */
   stop(): Promise<void>
+  /**
+   * Closes and opens the LevelDB stores again, Helia running. LevelDB keeps the error of a
+   * background write that failed (a compaction on a full disk) and refuses every later write with
+   * it until the database is reopened: this is how the node gets its vault back once space is.
+   */
+  reopenStores(): Promise<void>
 }
 
 /**
@@ -146,10 +152,24 @@ export async function createHeliaNode(options: HeliaNodeOptions): Promise<HeliaN
   }
 
   let stopping: Promise<void> | undefined
+  let reopening: Promise<void> | undefined
   return {
     helia,
     libp2p: helia.libp2p,
     ownsLibp2p,
+    reopenStores() {
+      if (stopping !== undefined) return Promise.resolve()
+      reopening ??= (async () => {
+        try {
+          await closeStores()
+          await blockstore.open()
+          await datastore.open()
+        } finally {
+          reopening = undefined
+        }
+      })()
+      return reopening
+    },
     stop() {
       stopping ??= (async () => {
         try {

@@ -1,15 +1,28 @@
 /**
  * connectMqtt: mqtt.js with a bounded first connection. mqtt.js on its own retries forever and
  * never says the broker is missing; callers (meter, node, CLI) need a named error within seconds
- * instead, and mqtt.js' own reconnection afterwards.
+ * instead, and mqtt.js' own reconnection afterwards, spaced by the node's backoff (reconnect.ts)
+ * rather than its fixed 1 s.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { InvalidInputError } from '#protocol/errors.ts'
 import { MqttConnectRefusedError, MqttUnreachableError } from './errors.ts'
+import {
+  applyReconnectBackoff,
+  DEFAULT_RECONNECT,
+  type ReconnectPolicy,
+  reconnectDelay,
+  validateReconnect,
+} from './reconnect.ts'
 
 export interface ConnectOptions extends IClientOptions {
   /** How long to wait for the first CONNACK before giving up with MqttUnreachableError. */
   timeoutMs?: number
+  /**
+   * Backoff between reconnect attempts after the connection is lost (default DEFAULT_RECONNECT).
+   * An explicit `reconnectPeriod` (0: never reconnect) replaces it.
+   */
+  reconnect?: ReconnectPolicy
 }
 
 const DEFAULT_TIMEOUT_MS = 5000
@@ -46,12 +59,19 @@ function redact(parsed: URL): string {
  */
 export async function connectMqtt(url: string, options: ConnectOptions = {}): Promise<MqttClient> {
   const parsed = parseUrl(url)
-  const { timeoutMs = DEFAULT_TIMEOUT_MS, ...mqttOptions } = options
+  const { timeoutMs = DEFAULT_TIMEOUT_MS, reconnect = DEFAULT_RECONNECT, ...mqttOptions } = options
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
     throw new InvalidInputError(`timeoutMs must be a positive integer of milliseconds, got ${timeoutMs}`)
   }
+  validateReconnect(reconnect)
   const where = redact(parsed)
-  const client = mqtt.connect(url, { connectTimeout: timeoutMs, reconnectPeriod: 1000, ...mqttOptions })
+  const fixedPeriod = mqttOptions.reconnectPeriod !== undefined
+  const client = mqtt.connect(url, {
+    connectTimeout: timeoutMs,
+    reconnectPeriod: reconnectDelay(0, reconnect),
+    ...mqttOptions,
+  })
+  if (!fixedPeriod) applyReconnectBackoff(client, reconnect)
   return new Promise<MqttClient>((resolve, reject) => {
     let lastError: Error | undefined
     const cleanup = () => {

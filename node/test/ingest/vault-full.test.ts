@@ -169,3 +169,56 @@ it(
   },
   scaledBudget(60_000),
 )
+
+it(
+  'LevelDB’s background error outlives the full disk: the vault’s stores are reopened once space is back, and nothing is lost, without a restart',
+  async () => {
+    const heliaDir = join(dir.path, 'helia')
+    level = installFullLevel(heliaDir)
+    // A compaction that failed on ENOSPC: the database refuses every write until it is reopened.
+    level.sticky = true
+    const node = await createHeliaNode({ dir: heliaDir })
+    helia = node
+    const vault = createVault({ helia: node.helia, rootKey: new Uint8Array(randomBytes(32)) })
+    const ing = createIngestor({
+      ...oneMeterIngestorOptions(join(dir.path, 'node'), meter),
+      vault,
+      reopenVault: () => node.reopenStores(),
+      storageRetryMs: 10,
+      batchRecords: 16,
+    })
+    ingestor = ing
+    const periods: PeriodResult[] = []
+    ing.on('period', (p) => periods.push(p))
+    await ing.start()
+    const records = meter.intervals(0, DAY0, 96, 10_000)
+    const ingestOne = (r: MeterRecord) => {
+      const { topic, payload } = meter.sensor(r)
+      return ing.ingest(topic, payload)
+    }
+    for (const r of records.slice(0, 40)) expect((await ingestOne(r)).status).toBe('stored')
+    await ing.flush()
+    const opensBefore = level.opens
+
+    level.full = true
+    for (const r of records.slice(40)) expect((await ingestOne(r)).status).toBe('stored')
+    await until(() => ing.storage().state === 'full', scaledBudget(10_000))
+    // Space is back, but LevelDB still refuses: the ingestor sees the disk free and reopens.
+    level.full = false
+    const close = meter.period(records, DAY0, DAY0 + 86_400)
+    expect((await ing.ingest(close.topic, close.payload)).status).toBe('stored')
+    await until(() => periods.length === 1, scaledBudget(30_000))
+    await until(() => ing.storage().state === 'ok', scaledBudget(10_000))
+    expect(level.opens).toBeGreaterThan(opensBefore)
+    const stored = (await vault.readPeriod(periods[0]?.manifestCid as string)) as MeterRecord[]
+    expect(stored.map((r) => r.seq)).toEqual(records.map((r) => r.seq))
+    // Ingestion goes on into the reopened stores.
+    const next = meter.intervals(96, DAY0 + 86_400, 8, (records.at(-1) as MeterRecord).energyWh)
+    for (const r of next) expect((await ingestOne(r)).status).toBe('stored')
+    await ing.flush()
+    expect(ing.storage().state).toBe('ok')
+    const open = (await vault.readOpenPeriod(meter.address, DAY0 + 86_400)) as MeterRecord[]
+    expect(open.map((r) => r.seq)).toEqual(next.map((r) => r.seq))
+  },
+  scaledBudget(60_000),
+)

@@ -90,3 +90,42 @@ it('seals a verified period in the Helia vault and reads it back', async () => {
   }
   expect(blocks).toBeGreaterThan(1)
 })
+
+it('does not seal a period while an acknowledged record of it is still to come (issue 15, bench:chaos seed 515)', async () => {
+  // A live sample (kind 0) in the period's last interval, then the interval record ending the
+  // period: the sample is lost on the way (refused on a full disk, say) and resent only after the
+  // interval record and the close arrived. The period's interval records were complete without
+  // it, so the period was sealed at once, and the resent sample, acknowledged, was refused by the
+  // sealed vault period and kept in the journal only ('late-record'): a record acknowledged and
+  // never in the vault.
+  const client = await connectMeter(broker, 'vault-test-meter', meter)
+  const intervals = meter.intervals(0, DAY0, 96, 42_000)
+  const last = intervals.at(-1) as (typeof intervals)[number]
+  const sample = { ...last, kind: 0 as const, seq: last.seq, time: DAY0 + 86_400 - 300, intervalWh: 0 }
+  const ending = { ...last, seq: last.seq + 1 }
+  for (const r of intervals.slice(0, -1)) {
+    const m = meter.sensor(r)
+    await client.publishAsync(m.topic, m.payload, { qos: 1 })
+  }
+  const endingMsg = meter.sensor(ending)
+  await client.publishAsync(endingMsg.topic, endingMsg.payload, { qos: 1 })
+  const close = meter.period([...intervals.slice(0, -1), ending], DAY0, DAY0 + 86_400)
+  await client.publishAsync(close.topic, close.payload, { qos: 1, retain: true })
+  // The close and every interval record are stored; the sample is not here yet.
+  // The node has judged the period: sealed (before) or waiting for the record (now).
+  const judged = () => ingestor.status()[0]?.periods.find((p) => p.periodStart === DAY0)?.status
+  await until(() => judged() === 'assembled' || judged() === 'incomplete', 30_000)
+  expect(ingestor.status()[0]?.gaps).toMatchObject([{ from: sample.seq, to: sample.seq }])
+  const sampleMsg = meter.sensor(sample)
+  await client.publishAsync(sampleMsg.topic, sampleMsg.payload, { qos: 1 })
+  await until(() => ingestor.periods().length === 1, 30_000)
+  await client.endAsync()
+  expect(ingestor.anomalies().filter((a) => a.kind === 'late-record')).toEqual([])
+  const [result] = ingestor.periods()
+  const stored = (await vault.readPeriod(result?.manifestCid as string)) as { seq: number }[]
+  expect(stored.map((r) => r.seq).sort((a, b) => a - b)).toEqual([
+    ...intervals.slice(0, -1).map((r) => r.seq),
+    sample.seq,
+    ending.seq,
+  ])
+})
