@@ -31,7 +31,14 @@ export function createFrameChannels(deps: { libp2p: MeshHost; protocol: string; 
     const key = peer.toString()
     const known = outbound.get(key)
     if (known !== undefined) return known
-    const opening = libp2p.dialProtocol(peer, protocol, { signal }).then((stream) => {
+    // negotiateFully: false — the protocol's name goes out with the first frame instead of waiting a
+    // round trip for the peer's confirmation. On a starved host (a one-process bench, a busy home box)
+    // a first round opened ~40 streams per home at once and each negotiation ran into the write
+    // timeout; every timed-out share then went to the gossip fallback, which loaded the host further
+    // (50-home rounds of 27–33 s, 157 ms CPU per home, instead of 2 s and 15 ms). Every node of an
+    // area serves these protocols (they came with aggregation v2); a peer that did not would reset
+    // the stream, and the next write re-opens it.
+    const opening = libp2p.dialProtocol(peer, protocol, { signal, negotiateFully: false }).then((stream) => {
       stream.addEventListener('close', () => {
         if (outbound.get(key) === opening) outbound.delete(key)
       })
