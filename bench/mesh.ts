@@ -24,9 +24,10 @@
  *   (BENCH_MESH_LOW_D; 0 skips it) instead of libp2p's 6;
  * - load1_*: the 1-minute load average when that size's rounds ended (the machine is shared);
  *   encryption_failed_errors: libp2p EncryptionFailedErrors that escaped as uncaught (counted, not fatal);
- * - topology: BENCH_MESH_TOPOLOGY=full (default: every home connected to every other, as mDNS on one
- *   network gives; shares then go on direct streams, node/direct-shares.ts) or `street` (four static
- *   peers per home; shares are gossiped); home 0 aggregates and is a `collector`;
+ * - topology: BENCH_MESH_TOPOLOGY=graph (default: each home connected to its masking-graph neighbours
+ *   and to home 0, the collector; every round message then goes on direct streams), `full` (every home
+ *   connected to every other, as mDNS on one network gives) or `street` (four static peers per home;
+ *   shares are gossiped); home 0 aggregates and is a `collector`; `topology_degree_N`: mean connections per home;
  * - sizes: BENCH_MESH_SIZES (default 10,50,100); child-process runs for the sizes ≥ 50;
  *   BENCH_MESH_SETUP_MS=<ms> lengthens libp2p's dial/upgrade timeouts and the admission grace (a
  *   machine so loaded that the one-process mesh cannot form within the defaults);
@@ -53,6 +54,7 @@ import { meshTopic } from '#protocol/topics.ts'
 import { backtest } from '../node/src/forecast/backtest.ts'
 import { areaTotals, mulberry32, simulateHomes } from '../node/src/forecast/simulate.ts'
 import { createLogger } from '../node/src/log/logger.ts'
+import { buildMaskingGraph } from '../node/src/mesh/aggregation/graph.ts'
 import { epsilonOf, rhoFor } from '../node/src/mesh/aggregation/privacy/accountant.ts'
 import {
   calibration,
@@ -61,9 +63,10 @@ import {
   DEFAULT_DELTA,
   DEFAULT_SIGMA_WH,
 } from '../node/src/mesh/aggregation/privacy/release.ts'
+import { membersDigest, x25519PublicKeyOf } from '../node/src/mesh/masking.ts'
 import { createMeshNode, type MeshNode } from '../node/src/mesh/node.ts'
 import { type RegistryEntry, snapshotRegistry } from '../node/src/mesh/registry.ts'
-import { type Address, signerFromPrivateKey } from '../node/src/mesh/signing.ts'
+import { type Address, bytesToHexLower, signerFromPrivateKey } from '../node/src/mesh/signing.ts'
 import { inMemoryFigures } from './mesh-inmem.ts'
 
 const AREA = 1
@@ -76,10 +79,14 @@ const LOW_D = Number(process.env.BENCH_MESH_LOW_D ?? 3)
 const SETUP_MS = Number(process.env.BENCH_MESH_SETUP_MS ?? 0)
 /** Homes of the in-memory run (the protocol's own cost at 1000 homes); 0 skips it. */
 const INMEM = Number(process.env.BENCH_MESH_INMEM ?? 1000)
-/** `full` (default): every home connected to every other; `street`: four static peers each (see startMesh). */
-const TOPOLOGY = process.env.BENCH_MESH_TOPOLOGY === 'street' ? 'street' : 'full'
-if (process.env.BENCH_MESH_TOPOLOGY !== undefined && process.env.BENCH_MESH_TOPOLOGY !== TOPOLOGY)
-  throw new Error(`BENCH_MESH_TOPOLOGY must be full or street, got ${process.env.BENCH_MESH_TOPOLOGY}`)
+/**
+ * `graph` (default): each home connected to its masking-graph neighbours and the collector; `full`:
+ * every home to every other; `street`: four static peers each (see startMesh).
+ */
+const TOPOLOGIES = ['graph', 'full', 'street'] as const
+const TOPOLOGY = (process.env.BENCH_MESH_TOPOLOGY ?? 'graph') as (typeof TOPOLOGIES)[number]
+if (!TOPOLOGIES.includes(TOPOLOGY))
+  throw new Error(`BENCH_MESH_TOPOLOGY must be graph, full or street, got ${process.env.BENCH_MESH_TOPOLOGY}`)
 
 const wall = () => performance.timeOrigin + performance.now()
 const wchar = () => Number(/wchar: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? Number.NaN)
@@ -114,7 +121,7 @@ process.on('unhandledRejection', guard)
 type Command =
   | {
       cmd: 'create'
-      homes: { index: number; key: string; peers: string[] }[]
+      homes: { index: number; key: string; x25519: string; peers: string[] }[]
       registry: RegistryEntry[]
       utility: string
       gossipD: number
@@ -151,6 +158,8 @@ function createHost() {
             utility: c.utility as Address,
             registry,
             meter: signerFromPrivateKey(Buffer.from(home.key, 'hex')),
+            // Chosen by the bench, so that it knows the masking graph before the homes start (topology `graph`).
+            x25519PrivateKey: new Uint8Array(Buffer.from(home.x25519, 'hex')),
             // BENCH_MESH_LOG=1: every home's warnings on stderr, tagged with its index (what it refused, and why).
             ...(process.env.BENCH_MESH_LOG
               ? { log: createLogger({ level: 'warn' }, { home: home.index }) }
@@ -271,8 +280,17 @@ function createHost() {
       case 'raise': {
         // The clock starts before raise() signs and publishes.
         const start = wall()
-        const delivery = await node(c.index).alerts.raise('fire', 30)
-        return { id: delivery.id, start, unacked: delivery.unacked.length }
+        const known = new Set(alertArrivals.keys())
+        // Wait for every ack at most 10 s (the delivery goes on in the background): an alert a home
+        // never acks would otherwise hold the bench for its whole 30 s ttl.
+        const delivery = await Promise.race([
+          node(c.index).alerts.raise('fire', 30),
+          sleep(10_000).then(() => undefined),
+        ])
+        if (delivery !== undefined) return { id: delivery.id, start, unacked: delivery.unacked.length }
+        // Still delivering: its id is the one the other homes of this process saw since the start.
+        const id = [...alertArrivals.keys()].find((k) => !known.has(k)) ?? ''
+        return { id, start, unacked: -1 }
       }
       case 'arrivals':
         return alertArrivals.get(c.id) ?? []
@@ -343,11 +361,14 @@ interface Mesh {
   hostOf: (i: number) => Host
   peerIds: string[]
   rssPerNodeMb: number
+  /** Mean static connections per home (the topology's degree). */
+  degree: number
 }
 
 async function startMesh(n: number, gossipD: number, procs: number): Promise<Mesh> {
   const utility = signerFromPrivateKey(new Uint8Array(randomBytes(32)))
   const keys = Array.from({ length: n }, () => randomBytes(32))
+  const x25519Keys = Array.from({ length: n }, () => randomBytes(32))
   const registry = keys.map((k) => ({
     meter: signerFromPrivateKey(new Uint8Array(k)).address,
     area: AREA,
@@ -359,24 +380,44 @@ async function startMesh(n: number, gossipD: number, procs: number): Promise<Mes
   const rssBefore = rssMb()
   const peerIds: string[] = []
   const addrs: string[] = []
-  // BENCH_MESH_TOPOLOGY=street: a sparse topology, as on a street: each home has its two predecessors
-  // and two random earlier homes as static peers (shares are then gossiped). Default `full`: every
-  // home has every earlier home as a static peer, the connections mDNS gives homes on one network (a
-  // home connected to every member sends its share directly: node/direct-shares.ts). Homes start in
-  // order, so those addresses are known.
+  // The masking graph of the area's member view (docs/aggregation.md §2a), known in advance because
+  // the bench chose every key: topology `graph` connects each home to its graph neighbours only.
+  const view = registry
+    .map((r, i) => ({
+      meter: r.meter.toLowerCase() as Address,
+      x25519PublicKey: bytesToHexLower(x25519PublicKeyOf(new Uint8Array(x25519Keys[i] as Buffer))),
+      index: i,
+    }))
+    .sort((a, b) => (a.meter < b.meter ? -1 : 1))
+  const graph = buildMaskingGraph(view, membersDigest(AREA, view))
+  const indexOf = new Map(view.map((m) => [m.meter, m.index]))
+  const meterOf = (i: number) => registry[i]?.meter.toLowerCase() as Address
+  // Topologies (BENCH_MESH_TOPOLOGY), each home dialling earlier homes as static peers (homes start in
+  // order, so those addresses are known; libp2p keeps one connection per pair):
+  // - `graph` (default): its masking-graph neighbours plus home 0, the collector: a sparse connection
+  //   graph of degree ~48 at any area size (k = 24, O(log n) as in Bell et al.), everything a round
+  //   needs on direct streams (shares to neighbours and collector, recover, reveals), alerts gossiped
+  //   over it;
+  // - `full`: every earlier home, the connections mDNS gives homes on one network;
+  // - `street`: its two predecessors and two random earlier homes (shares are then gossiped).
   const random = mulberry32(n)
+  let links = 0
   for (let i = 0; i < n; i++) {
     const targets = new Set(
       TOPOLOGY === 'street'
         ? [i - 1, i - 2, Math.floor(random() * i), Math.floor(random() * i)].filter((j) => j >= 0 && j < i)
-        : Array.from({ length: i }, (_, j) => j),
+        : TOPOLOGY === 'graph'
+          ? [0, ...graph.neighbours(meterOf(i)).map((m) => indexOf.get(m) as number)].filter((j) => j < i)
+          : Array.from({ length: i }, (_, j) => j),
     )
+    links += targets.size
     const [created] = (await hostOf(i).call({
       cmd: 'create',
       homes: [
         {
           index: i,
           key: (keys[i] as Buffer).toString('hex'),
+          x25519: (x25519Keys[i] as Buffer).toString('hex'),
           peers: [...targets].map((j) => withPeerId(addrs[j] as string, peerIds[j] as string)),
         },
       ],
@@ -406,9 +447,10 @@ async function startMesh(n: number, gossipD: number, procs: number): Promise<Mes
     await Promise.all(hosts.map((h) => h.call({ cmd: 'announce' })))
   }
   console.log(`  ${n} homes up in ${hosts.length} process(es); membership converged in ${Date.now() - t0} ms`)
+  figures[`membership_${n}_s`] = Number(((Date.now() - t0) / 1000).toFixed(1))
   await sleep(1500) // let gossipsub graft its meshes (heartbeat 1 s)
   global.gc?.()
-  return { n, hosts, hostOf, peerIds, rssPerNodeMb: (rssMb() - rssBefore) / n }
+  return { n, hosts, hostOf, peerIds, rssPerNodeMb: (rssMb() - rssBefore) / n, degree: (2 * links) / n }
 }
 
 /**
@@ -488,6 +530,7 @@ async function alertLatencies(mesh: Mesh, count: number) {
   await Promise.all(mesh.hosts.map((h) => h.call({ cmd: 'listenAlerts' })))
   const latencies: number[] = []
   let unacked = 0
+  let stillDelivering = 0
   for (let k = 0; k < count; k++) {
     const sender = (k * 7) % mesh.n
     const raised = (await mesh.hostOf(sender).call({ cmd: 'raise', index: sender })) as {
@@ -495,14 +538,15 @@ async function alertLatencies(mesh: Mesh, count: number) {
       start: number
       unacked: number
     }
-    unacked += raised.unacked
+    if (raised.unacked < 0) stillDelivering++
+    else unacked += raised.unacked
     const arrivals = (await Promise.all(
       mesh.hosts.map((h) => h.call({ cmd: 'arrivals', id: raised.id })),
     )) as number[][]
     for (const at of arrivals.flat()) latencies.push(at - raised.start)
     await sleep(100)
   }
-  return { latencies, unacked }
+  return { latencies, unacked, stillDelivering }
 }
 
 function forecastFigures() {
@@ -591,6 +635,8 @@ async function measure(n: number, gossipD: number, procs: number, suffix: string
     `mesh of ${n} homes, ${procs > 1 ? `${procs} child processes` : 'one process'}${gossipD > 0 ? `, gossipsub D = ${gossipD}` : ''} (load ${loadavg()[0]?.toFixed(1)})`,
   )
   const mesh = await startMesh(n, gossipD, procs)
+  figures[`topology_degree_${n}${suffix}`] = Number(mesh.degree.toFixed(1))
+  console.log(`  topology ${TOPOLOGY}: ${mesh.degree.toFixed(1)} connections per home`)
   try {
     const dropouts = Math.round(n / 10)
     const base = Math.floor(Date.now() / 1000 / 900) * 900
@@ -632,12 +678,12 @@ async function measure(n: number, gossipD: number, procs: number, suffix: string
     }
     if (n === 10 || n === 50) {
       await sleep(3000) // let the rounds' gossip drain before timing alerts
-      const { latencies, unacked } = await alertLatencies(mesh, 20)
+      const { latencies, unacked, stillDelivering } = await alertLatencies(mesh, 20)
       const key = n === 50 ? `alert_p95${suffix}_ms` : `alert_p95_${n}${suffix}_ms`
       figures[key] = Number(p95(latencies).toFixed(1))
       figures[`load1_${key.replace(/_ms$/, '')}`] = Number((loadavg()[0] as number).toFixed(2))
       console.log(
-        `  alerts: ${latencies.length} of ${20 * (n - 1)} deliveries, p50 ${median(latencies).toFixed(1)} ms, p95 ${figures[key]} ms, ${unacked} acks missing at expiry, load ${loadavg()[0]?.toFixed(1)}`,
+        `  alerts: ${latencies.length} of ${20 * (n - 1)} deliveries, p50 ${median(latencies).toFixed(1)} ms, p95 ${figures[key]} ms, ${unacked} acks missing at expiry, ${stillDelivering} alerts not fully acked after 10 s, load ${loadavg()[0]?.toFixed(1)}`,
       )
     }
     if (procs === 1) console.log(`  rss per home ${mesh.rssPerNodeMb.toFixed(1)} MB`)

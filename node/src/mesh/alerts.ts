@@ -16,7 +16,7 @@ import { signAlert } from './alerts/messages.ts'
 import { createAlertReceivers } from './alerts/receive.ts'
 import { createSeenAlerts } from './alerts/seen.ts'
 import type { AlertDelivery, AlertRetryOptions, AlertsEvents } from './alerts/types.ts'
-import type { AlertKind } from './codec.ts'
+import type { AckMessage, AlertKind } from './codec.ts'
 import { type MeshContext, nowS } from './context.ts'
 import { NotAMemberError } from './errors.ts'
 import { createEmitter } from './events.ts'
@@ -25,7 +25,13 @@ import type { Address } from './signing.ts'
 
 export type { Alert, AlertDelivery, AlertRetryOptions, AlertsEvents } from './alerts/types.ts'
 
-export function createAlerts(ctx: MeshContext, membership: MembershipService, retry: AlertRetryOptions = {}) {
+export function createAlerts(
+  ctx: MeshContext,
+  membership: MembershipService,
+  retry: AlertRetryOptions = {},
+  /** Delivers an ack straight to its alert's sender (node/direct-acks.ts); false: gossip it. */
+  sendAckDirect?: (ack: AckMessage) => Promise<boolean>,
+) {
   const events = createEmitter<AlertsEvents>((e) => ctx.log.warn('alert listener threw', { error: e }))
   const seen = createSeenAlerts(() => nowS(ctx))
   const others = (): Address[] => {
@@ -36,7 +42,14 @@ export function createAlerts(ctx: MeshContext, membership: MembershipService, re
       .filter((m) => m !== self)
   }
   const delivery = createAlertDelivery(ctx, others, retry)
-  const receivers = createAlertReceivers({ ctx, membership, seen, delivery, events })
+  const receivers = createAlertReceivers({
+    ctx,
+    membership,
+    seen,
+    delivery,
+    events,
+    ...(sendAckDirect ? { sendAckDirect } : {}),
+  })
 
   return {
     on: events.on,

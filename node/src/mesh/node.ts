@@ -27,6 +27,8 @@ import { createMembership } from './membership.ts'
 import { createAdmission } from './node/admission.ts'
 import { createAnnouncer } from './node/announcer.ts'
 import { createBanList } from './node/bans.ts'
+import { createDirectAcks } from './node/direct-acks.ts'
+import { createDirectRecovers } from './node/direct-recovers.ts'
 import { createDirectReveals } from './node/direct-reveals.ts'
 import { createDirectShares } from './node/direct-shares.ts'
 import {
@@ -86,7 +88,8 @@ export async function createMeshNode(options: MeshNodeOptions) {
     }
   }
   const membership = createMembership(ctx, bytesToHexLower(x25519.publicKey), usableKey)
-  const alerts = createAlerts(ctx, membership, options.alerts)
+  // Acks go straight to the alert's sender where connected (node/direct-acks.ts); declared below.
+  const alerts = createAlerts(ctx, membership, options.alerts, (ack) => directAcks.send(ack))
   const notices = createNotices(ctx)
   const stats: VerdictStats = { accepted: 0, ignored: 0, rejected: 0, limited: 0 }
   const limit = reportingLimit({
@@ -122,12 +125,38 @@ export async function createMeshNode(options: MeshNodeOptions) {
     collector: options.collector === true,
     timeoutMs: 5000,
   })
+  const directAcks = createDirectAcks({
+    libp2p,
+    log,
+    maxMessageBytes,
+    limit,
+    pacer,
+    receive: (message) => alerts.receiveAck(message),
+    self: () => signer?.address.toLowerCase() as Address | undefined,
+    admitted: (peer) => admission.admitted(peer),
+    peerOfMeter: (meter) => membership.get(meter)?.peerId,
+    timeoutMs: 5000,
+  })
+  // A recover goes to its audience (the revealers and the missing) directly when this node is
+  // connected to each of them; otherwise on the gossip topic (node/direct-recovers.ts).
+  const directRecovers = createDirectRecovers({
+    libp2p,
+    log,
+    maxMessageBytes,
+    limit,
+    pacer,
+    receive: (message, from) => aggregation.receiveRecover(message, from),
+    admitted: (peer) => admission.admitted(peer),
+    peerOfMeter: (meter) => membership.get(meter)?.peerId,
+    timeoutMs: 5000,
+  })
   const aggregation = createAggregation(ctx, membership, x25519.privateKey, options.aggregation, {
     async send(message, audience, replyTo) {
       if (message.type === 'reveal' && replyTo !== undefined && replyTo !== peerId) {
         if (await directReveals.send(replyTo, message)) return
       }
       if (message.type === 'share' && isRunning() && (await directShares.send(message, audience))) return
+      if (message.type === 'recover' && isRunning() && (await directRecovers.send(message, audience))) return
       await ctx.publish('aggregate', message)
     },
   })
@@ -168,6 +197,8 @@ export async function createMeshNode(options: MeshNodeOptions) {
     // The admission protocol is served from the first connection on.
     await admission.start()
     await directReveals.install()
+    await directRecovers.install()
+    await directAcks.install()
     await directShares.install()
     await libp2p.start()
     subscribeTopics(pubsub, options.area, validate)
@@ -183,6 +214,9 @@ export async function createMeshNode(options: MeshNodeOptions) {
   async function stop() {
     pacer.stop()
     directShares.stop()
+    directReveals.stop()
+    directRecovers.stop()
+    directAcks.stop()
     admission.stop()
     peers.stop()
     announcer.stop()

@@ -149,7 +149,7 @@ describe('direct reveals', () => {
     )
     await stream.close()
     await until(
-      () => (cluster.logs[0]?.entries ?? []).some((e) => e.msg === 'rejected a direct reveal'),
+      () => (cluster.logs[0]?.entries ?? []).some((e) => e.msg.startsWith('rejected a direct reveal')),
       5000,
       'the aggregator to reject the posing reveal',
     )

@@ -37,12 +37,17 @@ export function until(condition: () => boolean, timeoutMs = 10_000, what = 'cond
   return waitUntil(condition, timeoutMs, what)
 }
 
-/** Starts `count` member nodes, connects every pair, and waits until every node knows every member. */
+/**
+ * Starts `count` member nodes, connects every pair (or only the pairs `opts.linked` names: a sparse
+ * connection graph, over which announcements must travel by gossip), and waits until every node knows
+ * every member and sees its connected peers on the gossip topic.
+ */
 export async function startCluster(
   count: number,
   extra: Partial<MeshNodeOptions> | ((i: number) => Partial<MeshNodeOptions>) = {},
-  opts: { unregistered?: number } = {},
+  opts: { unregistered?: number; linked?: (i: number, j: number) => boolean } = {},
 ): Promise<Cluster> {
+  const linked = opts.linked ?? (() => true)
   const extraOf = (i: number) => (typeof extra === 'function' ? extra(i) : extra)
   const utility = newSigner()
   const meters = Array.from({ length: count }, newSigner)
@@ -72,7 +77,7 @@ export async function startCluster(
   await Promise.all(nodes.map((n) => n.start()))
   for (let i = 0; i < nodes.length; i++) {
     for (let j = i + 1; j < nodes.length; j++) {
-      await (nodes[i] as MeshNode).dial((nodes[j] as MeshNode).multiaddrs()[0] as string)
+      if (linked(i, j)) await (nodes[i] as MeshNode).dial((nodes[j] as MeshNode).multiaddrs()[0] as string)
     }
   }
   const registered = count - (opts.unregistered ?? 0)
@@ -89,9 +94,11 @@ export async function startCluster(
     const topic = meshTopic(AREA, 'aggregate')
     await until(
       () =>
-        nodes.slice(0, registered).every((n) => {
+        nodes.slice(0, registered).every((n, i) => {
           const subscribers = new Set(n.libp2p.services.pubsub.getSubscribers(topic).map(String))
-          return nodes.slice(0, registered).every((m) => m === n || subscribers.has(m.peerId))
+          return nodes
+            .slice(0, registered)
+            .every((m, j) => m === n || !linked(Math.min(i, j), Math.max(i, j)) || subscribers.has(m.peerId))
         }),
       15_000,
       'gossip subscriptions to converge',

@@ -21,6 +21,8 @@ export interface AlertReceiveDeps {
   seen: SeenAlerts
   delivery: Pick<AlertDeliveryService, 'isPending' | 'pendingAlert'>
   events: Pick<Emitter<AlertsEvents>, 'emit'>
+  /** Delivers an ack straight to its alert's sender; false when it could not (then it is gossiped). */
+  sendAckDirect?: (ack: AckMessage) => Promise<boolean>
 }
 
 export function createAlertReceivers(deps: AlertReceiveDeps) {
@@ -28,7 +30,10 @@ export function createAlertReceivers(deps: AlertReceiveDeps) {
 
   async function sendAck(alert: AlertMessage['body']) {
     if (ctx.signer === undefined) return
-    await ctx.publish('alerts', await signAck(ctx, ctx.signer, alert))
+    const ack = await signAck(ctx, ctx.signer, alert)
+    // Only the sender needs it: straight to it where connected, on the topic otherwise.
+    if (deps.sendAckDirect !== undefined && (await deps.sendAckDirect(ack))) return
+    await ctx.publish('alerts', ack)
   }
 
   return {

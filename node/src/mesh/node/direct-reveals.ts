@@ -1,22 +1,25 @@
 /**
  * Reveals go straight to the aggregator that asked (docs/aggregation.md §6): a reveal is needed by the
  * author of the recover and by nobody else, yet over gossipsub every home received, checked and
- * forwarded every reveal to ~D peers. A member connected to the recover's gossip author answers on a
- * `/zkmeter/agg-reveal/2.0.0` stream (one length-prefixed frame); one that is not, or whose stream
- * fails, publishes the reveal on the topic as before.
+ * forwarded every reveal to ~D peers. A member connected to the recover's author answers on a
+ * `/zkmeter/agg-reveal/2.0.0` stream — one per aggregator, opened on the first reveal and kept, one
+ * length-prefixed frame per reveal (frame-channels.ts: a stream per reveal cost a SYN/ACK and a
+ * protocol negotiation each); one that is not connected, or whose write fails, publishes the reveal
+ * on the topic as before.
  *
  * The receiving side applies what the gossip validator would: the per-peer rate limit, the size cap,
- * the strict parser, and the aggregation service's own check that the peer (authenticated by the
- * connection's noise handshake, as gossip authors are by their signature) is the member it names.
- * Streams from peers that are not admitted never reach the handler (admission.ts gates every
- * protocol but its own).
+ * the strict parser (only a reveal may come on this stream), and the aggregation service's own check
+ * that the peer (authenticated by the connection's noise handshake, as gossip authors are by their
+ * signature) is the member it names; anything else closes the stream. Streams from peers that are not
+ * admitted never reach the handler (admission.ts gates every protocol but its own).
  */
 import type { Connection, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { lpStream } from '@libp2p/utils'
 import type { Logger } from '../../log/logger.ts'
 import { encodeMeshMessage, parseMeshMessage, type RevealMessage } from '../codec.ts'
 import type { Verdict } from '../context.ts'
+import { InvalidMeshMessageError } from '../errors.ts'
+import { createFrameChannels, readFrames } from './frame-channels.ts'
 import type { MeshHost } from './host.ts'
 import type { Pacer } from './pacing.ts'
 
@@ -35,27 +38,44 @@ export function createDirectReveals(deps: {
   timeoutMs: number
 }) {
   const { libp2p, log, maxMessageBytes } = deps
+  const outbound = createFrameChannels({ libp2p, protocol: REVEAL_PROTOCOL, maxMessageBytes })
+
+  function refuse(stream: Stream, from: string, why: string, error?: unknown) {
+    log.warn('rejected a direct reveal; closing the stream', { peer: from, reason: why, error })
+    stream.abort(error instanceof Error ? error : new InvalidMeshMessageError(why))
+  }
 
   async function handle(stream: Stream, connection: Connection) {
     const from = connection.remotePeer.toString()
-    try {
-      const lp = lpStream(stream, { maxDataLength: maxMessageBytes })
-      const data = await lp.read({ signal: AbortSignal.timeout(deps.timeoutMs) })
-      await stream.close().catch(() => undefined)
-      if (!deps.limit(from)) return
-      const message = parseMeshMessage(data.subarray(), maxMessageBytes)
-      if (message.type !== 'reveal' || deps.receive(message, from) === 'reject') {
-        log.warn('rejected a direct reveal', { peer: from, type: message.type })
-      }
-    } catch (error) {
-      log.warn('rejected a malformed direct reveal', { peer: from, error })
-      stream.abort(error instanceof Error ? error : new Error(String(error)))
-    }
+    await readFrames(
+      stream,
+      maxMessageBytes,
+      (data) => {
+        if (!deps.limit(from)) return true
+        let message: ReturnType<typeof parseMeshMessage>
+        try {
+          message = parseMeshMessage(data, maxMessageBytes)
+        } catch (error) {
+          refuse(stream, from, 'malformed', error)
+          return false
+        }
+        if (message.type !== 'reveal') {
+          refuse(stream, from, `a ${message.type} on the reveal stream`)
+          return false
+        }
+        if (deps.receive(message, from) === 'reject') {
+          refuse(stream, from, 'not that member’s reveal')
+          return false
+        }
+        return true
+      },
+      (error) => refuse(stream, from, 'frame over the size cap', error),
+    )
   }
 
   return {
     async install() {
-      await libp2p.handle(REVEAL_PROTOCOL, handle, { maxInboundStreams: 64 })
+      await libp2p.handle(REVEAL_PROTOCOL, handle, { maxInboundStreams: 4 })
     },
     /**
      * Sends the reveal to `peerId` over a connection this node already has; false when there is none
@@ -68,17 +88,13 @@ export function createDirectReveals(deps: {
       if (libp2p.getConnections(peer).length === 0) return false
       try {
         await deps.pacer.take()
-        const signal = AbortSignal.timeout(deps.timeoutMs)
-        const stream = await libp2p.dialProtocol(peer, REVEAL_PROTOCOL, { signal })
-        await lpStream(stream, { maxDataLength: maxMessageBytes }).write(encodeMeshMessage(reveal), {
-          signal,
-        })
-        await stream.close({ signal })
+        await outbound.write(peer, encodeMeshMessage(reveal), deps.timeoutMs)
         return true
       } catch (error) {
         log.warn('could not send a reveal directly; gossiping it', { peer: peerId, error })
         return false
       }
     },
+    stop: () => outbound.stop(),
   }
 }

@@ -22,12 +22,12 @@
  * the handler (admission.ts gates every protocol but its own).
  */
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
-import { lpStream } from '@libp2p/utils'
 import type { Logger } from '../../log/logger.ts'
 import { encodeMeshMessage, parseMeshMessage, type ShareMessage } from '../codec.ts'
 import type { Verdict } from '../context.ts'
 import { InvalidMeshMessageError } from '../errors.ts'
 import type { Address } from '../signing.ts'
+import { createFrameChannels, readFrames } from './frame-channels.ts'
 import type { MeshHost } from './host.ts'
 import type { Pacer } from './pacing.ts'
 
@@ -46,15 +46,6 @@ export interface DirectShareStats {
   received: number
   refused: number
 }
-
-type Lp = ReturnType<typeof lpStream>
-interface Channel {
-  stream: Stream
-  lp: Lp
-  /** The last write queued on the stream: the next one waits for it. */
-  tail: Promise<unknown>
-}
-const writable = (s: Stream) => s.status === 'open' && s.writeStatus === 'writable'
 
 export function createDirectShares(deps: {
   libp2p: MeshHost
@@ -78,8 +69,8 @@ export function createDirectShares(deps: {
 }) {
   const { libp2p, log, maxMessageBytes } = deps
   const stats: DirectShareStats = { received: 0, refused: 0 }
-  /** Open outbound streams, one per peer; writes on one are chained so frames never interleave. */
-  const outbound = new Map<string, Promise<Channel>>()
+  /** Open outbound streams, one per peer (frame-channels.ts). */
+  const outbound = createFrameChannels({ libp2p, protocol: SHARE_PROTOCOL, maxMessageBytes })
   /** Peers that asked for this node's shares: their open COLLECT_PROTOCOL stream. */
   const collectors = new Map<string, Stream>()
   /** This node's own requests, one per peer (when it is a collector). */
@@ -132,76 +123,40 @@ export function createDirectShares(deps: {
 
   async function handle(stream: Stream, connection: Connection) {
     const from = connection.remotePeer.toString()
-    const lp = lpStream(stream, { maxDataLength: maxMessageBytes })
-    for (;;) {
-      let data: Awaited<ReturnType<Lp['read']>>
-      try {
-        data = await lp.read()
-      } catch (error) {
-        // The peer closed or reset the stream (normal: it stopped, or its connection went), or it sent
-        // a frame over the cap or a length that is not one.
-        if (/InvalidDataLength|InvalidMessageLength/.test((error as Error)?.name ?? ''))
-          refuse(stream, from, 'frame over the size cap', error)
-        return
-      }
-      if (!deps.limit(from)) continue // counted and reported by the limiter; a flood is not parsed
-      let message: ReturnType<typeof parseMeshMessage>
-      try {
-        message = parseMeshMessage(data.subarray(), maxMessageBytes)
-      } catch (error) {
-        return refuse(stream, from, 'malformed', error)
-      }
-      if (message.type !== 'share') return refuse(stream, from, `a ${message.type} on the share stream`)
-      stats.received++
-      if (deps.receive(message, from) === 'reject') return refuse(stream, from, 'not that member’s share')
-    }
+    await readFrames(
+      stream,
+      maxMessageBytes,
+      (data) => {
+        if (!deps.limit(from)) return true // counted and reported by the limiter; a flood is not parsed
+        let message: ReturnType<typeof parseMeshMessage>
+        try {
+          message = parseMeshMessage(data, maxMessageBytes)
+        } catch (error) {
+          refuse(stream, from, 'malformed', error)
+          return false
+        }
+        if (message.type !== 'share') {
+          refuse(stream, from, `a ${message.type} on the share stream`)
+          return false
+        }
+        stats.received++
+        if (deps.receive(message, from) === 'reject') {
+          refuse(stream, from, 'not that member’s share')
+          return false
+        }
+        return true
+      },
+      (error) => refuse(stream, from, 'frame over the size cap', error),
+    )
   }
 
-  /**
-   * The open stream to `peer`, or one being opened: concurrent shares (a backlog of rounds sent at
-   * once) wait for the same stream rather than each opening one — the receiver accepts only a few
-   * inbound share streams per connection and resets the rest.
-   */
-  function channel(peer: PeerId, signal: AbortSignal): Promise<Channel> {
-    const key = peer.toString()
-    const known = outbound.get(key)
-    if (known !== undefined) return known
-    const opening = libp2p.dialProtocol(peer, SHARE_PROTOCOL, { signal }).then((stream) => {
-      stream.addEventListener('close', () => {
-        if (outbound.get(key) === opening) outbound.delete(key)
-      })
-      return { stream, lp: lpStream(stream, { maxDataLength: maxMessageBytes }), tail: Promise.resolve() }
-    })
-    outbound.set(key, opening)
-    opening.catch(() => {
-      if (outbound.get(key) === opening) outbound.delete(key)
-    })
-    return opening
-  }
-
-  /** Writes one frame to `peer`, opening the stream if there is none; false when that failed. */
+  /** Writes one frame to `peer`; false when that failed (the caller gossips the share). */
   async function write(peer: PeerId, bytes: Uint8Array): Promise<boolean> {
-    const key = peer.toString()
-    const signal = AbortSignal.timeout(deps.timeoutMs)
-    let open: Channel | undefined
     try {
-      open = await channel(peer, signal)
-      if (!writable(open.stream)) {
-        outbound.delete(key)
-        open = await channel(peer, signal)
-      }
-      const c = open
-      // Frames on one stream are written in order, one at a time.
-      const done = c.tail.then(() => c.lp.write(bytes, { signal }))
-      c.tail = done.catch(() => undefined)
-      await done
+      await outbound.write(peer, bytes, deps.timeoutMs)
       return true
     } catch (error) {
-      if (open !== undefined) {
-        outbound.delete(key)
-        open.stream.abort(error instanceof Error ? error : new Error(String(error)))
-      }
-      log.warn('could not send a share directly; gossiping it', { peer: key, error })
+      log.warn('could not send a share directly; gossiping it', { peer: peer.toString(), error })
       return false
     }
   }
@@ -255,9 +210,7 @@ export function createDirectShares(deps: {
         if (stream !== 'opening') stream.abort(new Error('the mesh node stopped'))
       collectors.clear()
       asking.clear()
-      for (const opening of outbound.values())
-        opening.then((c) => c.stream.abort(new Error('the mesh node stopped'))).catch(() => undefined)
-      outbound.clear()
+      outbound.stop()
     },
   }
 }

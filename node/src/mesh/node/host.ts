@@ -48,7 +48,13 @@ export function createMeshHost(
     // second in a one-process 50-home mesh, most of its idle CPU, and on a starved host the pings
     // timed out and aborted connections, which were then redialled and re-admitted. Once a minute is
     // enough to notice a dead connection (gossip, shares and admission notice a broken one sooner).
-    connectionMonitor: { pingInterval: 60_000 },
+    //
+    // A failed ping no longer aborts the connection: on a starved host (a busy home box, the
+    // one-process bench) the ping's answer is late, not lost, and every aborted connection to a
+    // masking-graph neighbour sent that home's shares to the gossip fallback until the redial
+    // (docs/mesh.md §13: 724 of 744 connections lost at once at 100 homes). A dead connection still
+    // fails its next write, and yamux keeps its own keep-alive.
+    connectionMonitor: { pingInterval: 60_000, abortConnectionOnPingFailure: false },
     transports: [tcp(), webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
