@@ -91,7 +91,7 @@ describe('trusted-setup ceremony', () => {
       const out = join(dir, 'test-build')
       await expect(
         buildFromCeremony('test', { ptau: ceremony.ptau, ceremony: join(dir, 'small'), log }),
-      ).rejects.toThrow(/at least 2\^14/)
+      ).rejects.toThrow(/at least 2\^13/)
       await expect(buildFromCeremony('test', { ptau, ceremony: cdir, buildDir: out, log })).rejects.toThrow(
         CeremonyPendingError,
       )
