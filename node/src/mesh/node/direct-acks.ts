@@ -13,15 +13,14 @@
  * stream), then the alert service's check of the ack's signature and member. Anything else closes
  * the stream. Streams from peers that are not admitted never reach the handler (admission.ts).
  */
-import type { Connection, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from '../../log/logger.ts'
-import { type AckMessage, encodeMeshMessage, parseMeshMessage } from '../codec.ts'
+import { type AckMessage, encodeMeshMessage } from '../codec.ts'
 import type { Verdict } from '../context.ts'
-import { InvalidMeshMessageError } from '../errors.ts'
 import type { Address } from '../signing.ts'
-import { createFrameChannels, readFrames } from './frame-channels.ts'
+import { createFrameChannels } from './frame-channels.ts'
 import type { MeshHost } from './host.ts'
+import { messageStreamHandler } from './message-streams.ts'
 import type { Pacer } from './pacing.ts'
 
 export const ACK_PROTOCOL = '/zkmeter/alert-ack/1.0.0'
@@ -45,43 +44,18 @@ export function createDirectAcks(deps: {
   const { libp2p, log, maxMessageBytes } = deps
   const outbound = createFrameChannels({ libp2p, protocol: ACK_PROTOCOL, maxMessageBytes })
 
-  function refuse(stream: Stream, from: string, why: string, error?: unknown) {
-    log.warn('rejected a direct alert ack; closing the stream', { peer: from, reason: why, error })
-    stream.abort(error instanceof Error ? error : new InvalidMeshMessageError(why))
-  }
-
-  async function handle(stream: Stream, connection: Connection) {
-    const from = connection.remotePeer.toString()
-    await readFrames(
-      stream,
-      maxMessageBytes,
-      async (data) => {
-        if (!deps.limit(from)) return true
-        let message: ReturnType<typeof parseMeshMessage>
-        try {
-          message = parseMeshMessage(data, maxMessageBytes)
-        } catch (error) {
-          refuse(stream, from, 'malformed', error)
-          return false
-        }
-        if (message.type !== 'ack') {
-          refuse(stream, from, `a ${message.type} on the ack stream`)
-          return false
-        }
-        const self = deps.self()
-        if (self === undefined || message.body.to !== self) {
-          refuse(stream, from, 'an ack for another member')
-          return false
-        }
-        if ((await deps.receive(message)) === 'reject') {
-          refuse(stream, from, 'an ack that does not verify')
-          return false
-        }
-        return true
-      },
-      (error) => refuse(stream, from, 'frame over the size cap', error),
-    )
-  }
+  const handle = messageStreamHandler({
+    log,
+    maxMessageBytes,
+    type: 'ack',
+    noun: 'a direct alert ack',
+    limit: deps.limit,
+    async accept(message) {
+      const self = deps.self()
+      if (self === undefined || message.body.to !== self) return 'an ack for another member'
+      return (await deps.receive(message)) === 'reject' ? 'an ack that does not verify' : undefined
+    },
+  })
 
   return {
     async install() {

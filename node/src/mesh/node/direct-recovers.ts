@@ -13,14 +13,14 @@
  * answers with a reveal to the peer that sent the recover. Streams from peers that are not admitted
  * never reach the handler (admission.ts).
  */
-import type { Connection, PeerId, Stream } from '@libp2p/interface'
+import type { PeerId } from '@libp2p/interface'
 import type { Logger } from '../../log/logger.ts'
-import { encodeMeshMessage, parseMeshMessage, type RecoverMessage } from '../codec.ts'
+import { encodeMeshMessage, type RecoverMessage } from '../codec.ts'
 import type { Verdict } from '../context.ts'
-import { InvalidMeshMessageError } from '../errors.ts'
 import type { Address } from '../signing.ts'
-import { createFrameChannels, readFrames } from './frame-channels.ts'
+import { createFrameChannels } from './frame-channels.ts'
 import type { MeshHost } from './host.ts'
+import { messageStreamHandler } from './message-streams.ts'
 import type { Pacer } from './pacing.ts'
 
 export const RECOVER_PROTOCOL = '/zkmeter/agg-recover/2.0.0'
@@ -42,41 +42,23 @@ export function createDirectRecovers(deps: {
   const { libp2p, log, maxMessageBytes } = deps
   const outbound = createFrameChannels({ libp2p, protocol: RECOVER_PROTOCOL, maxMessageBytes })
 
-  function refuse(stream: Stream, from: string, why: string, error?: unknown) {
-    log.warn('rejected a direct recover; closing the stream', { peer: from, reason: why, error })
-    stream.abort(error instanceof Error ? error : new InvalidMeshMessageError(why))
-  }
-
-  async function handle(stream: Stream, connection: Connection) {
-    const from = connection.remotePeer.toString()
-    await readFrames(
-      stream,
-      maxMessageBytes,
-      async (data) => {
-        if (!deps.limit(from)) return true
-        let message: ReturnType<typeof parseMeshMessage>
-        try {
-          message = parseMeshMessage(data, maxMessageBytes)
-        } catch (error) {
-          refuse(stream, from, 'malformed', error)
-          return false
-        }
-        if (message.type !== 'recover') {
-          refuse(stream, from, `a ${message.type} on the recover stream`)
-          return false
-        }
-        // Answered in the background: the next recover on the stream need not wait for this reveal.
-        deps.receive(message, from).then(
-          (verdict) => {
-            if (verdict === 'reject') refuse(stream, from, 'a recover for another area or out of the window')
-          },
-          (error) => log.warn('could not answer a direct recover', { peer: from, error }),
-        )
-        return true
-      },
-      (error) => refuse(stream, from, 'frame over the size cap', error),
-    )
-  }
+  const handle = messageStreamHandler({
+    log,
+    maxMessageBytes,
+    type: 'recover',
+    noun: 'a direct recover',
+    limit: deps.limit,
+    accept(message, from, refuse) {
+      // Answered in the background: the next recover on the stream need not wait for this reveal.
+      deps.receive(message, from).then(
+        (verdict) => {
+          if (verdict === 'reject') refuse('a recover for another area or out of the window')
+        },
+        (error) => log.warn('could not answer a direct recover', { peer: from, error }),
+      )
+      return undefined
+    },
+  })
 
   return {
     async install() {

@@ -13,14 +13,13 @@
  * signature) is the member it names; anything else closes the stream. Streams from peers that are not
  * admitted never reach the handler (admission.ts gates every protocol but its own).
  */
-import type { Connection, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from '../../log/logger.ts'
-import { encodeMeshMessage, parseMeshMessage, type RevealMessage } from '../codec.ts'
+import { encodeMeshMessage, type RevealMessage } from '../codec.ts'
 import type { Verdict } from '../context.ts'
-import { InvalidMeshMessageError } from '../errors.ts'
-import { createFrameChannels, readFrames } from './frame-channels.ts'
+import { createFrameChannels } from './frame-channels.ts'
 import type { MeshHost } from './host.ts'
+import { messageStreamHandler } from './message-streams.ts'
 import type { Pacer } from './pacing.ts'
 
 export const REVEAL_PROTOCOL = '/zkmeter/agg-reveal/2.0.0'
@@ -40,38 +39,15 @@ export function createDirectReveals(deps: {
   const { libp2p, log, maxMessageBytes } = deps
   const outbound = createFrameChannels({ libp2p, protocol: REVEAL_PROTOCOL, maxMessageBytes })
 
-  function refuse(stream: Stream, from: string, why: string, error?: unknown) {
-    log.warn('rejected a direct reveal; closing the stream', { peer: from, reason: why, error })
-    stream.abort(error instanceof Error ? error : new InvalidMeshMessageError(why))
-  }
-
-  async function handle(stream: Stream, connection: Connection) {
-    const from = connection.remotePeer.toString()
-    await readFrames(
-      stream,
-      maxMessageBytes,
-      (data) => {
-        if (!deps.limit(from)) return true
-        let message: ReturnType<typeof parseMeshMessage>
-        try {
-          message = parseMeshMessage(data, maxMessageBytes)
-        } catch (error) {
-          refuse(stream, from, 'malformed', error)
-          return false
-        }
-        if (message.type !== 'reveal') {
-          refuse(stream, from, `a ${message.type} on the reveal stream`)
-          return false
-        }
-        if (deps.receive(message, from) === 'reject') {
-          refuse(stream, from, 'not that member’s reveal')
-          return false
-        }
-        return true
-      },
-      (error) => refuse(stream, from, 'frame over the size cap', error),
-    )
-  }
+  const handle = messageStreamHandler({
+    log,
+    maxMessageBytes,
+    type: 'reveal',
+    noun: 'a direct reveal',
+    limit: deps.limit,
+    accept: (message, from) =>
+      deps.receive(message, from) === 'reject' ? 'not that member’s reveal' : undefined,
+  })
 
   return {
     async install() {

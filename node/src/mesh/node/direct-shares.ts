@@ -23,12 +23,13 @@
  */
 import type { Connection, PeerId, Stream } from '@libp2p/interface'
 import type { Logger } from '../../log/logger.ts'
-import { encodeMeshMessage, parseMeshMessage, type ShareMessage } from '../codec.ts'
+import { encodeMeshMessage, type ShareMessage } from '../codec.ts'
 import type { Verdict } from '../context.ts'
 import { InvalidMeshMessageError } from '../errors.ts'
 import type { Address } from '../signing.ts'
-import { createFrameChannels, readFrames } from './frame-channels.ts'
+import { createFrameChannels } from './frame-channels.ts'
 import type { MeshHost } from './host.ts'
+import { messageStreamHandler } from './message-streams.ts'
 import type { Pacer } from './pacing.ts'
 
 export const SHARE_PROTOCOL = '/zkmeter/agg-share/2.0.0'
@@ -121,34 +122,18 @@ export function createDirectShares(deps: {
     stream.abort(error instanceof Error ? error : new InvalidMeshMessageError(why))
   }
 
-  async function handle(stream: Stream, connection: Connection) {
-    const from = connection.remotePeer.toString()
-    await readFrames(
-      stream,
-      maxMessageBytes,
-      (data) => {
-        if (!deps.limit(from)) return true // counted and reported by the limiter; a flood is not parsed
-        let message: ReturnType<typeof parseMeshMessage>
-        try {
-          message = parseMeshMessage(data, maxMessageBytes)
-        } catch (error) {
-          refuse(stream, from, 'malformed', error)
-          return false
-        }
-        if (message.type !== 'share') {
-          refuse(stream, from, `a ${message.type} on the share stream`)
-          return false
-        }
-        stats.received++
-        if (deps.receive(message, from) === 'reject') {
-          refuse(stream, from, 'not that member’s share')
-          return false
-        }
-        return true
-      },
-      (error) => refuse(stream, from, 'frame over the size cap', error),
-    )
-  }
+  const handle = messageStreamHandler({
+    log,
+    maxMessageBytes,
+    type: 'share',
+    noun: 'a direct share',
+    limit: deps.limit, // over budget: counted and reported by the limiter; a flood is not parsed
+    accept(message, from) {
+      stats.received++
+      return deps.receive(message, from) === 'reject' ? 'not that member’s share' : undefined
+    },
+    onRefused: () => stats.refused++,
+  })
 
   /** Writes one frame to `peer`; false when that failed (the caller gossips the share). */
   async function write(peer: PeerId, bytes: Uint8Array): Promise<boolean> {
