@@ -6,9 +6,11 @@
  */
 import type { MeterRecord } from '#protocol/records.ts'
 import type { IngestorConfig } from './config.ts'
+import { type ExportCloseJson, exportCloseFromJson } from './export-close.ts'
 import type { VaultFlusher } from './flusher.ts'
 import type { HandlerDeps } from './handler-deps.ts'
 import type { JournalFrame } from './journal.ts'
+import { intervalEntryOf } from './period.ts'
 import { isSealedTime, recordPeriodStart, registerPeriod } from './period-tracker.ts'
 import type { RecordSink } from './sink.ts'
 import type { periodJson } from './state-file.ts'
@@ -20,6 +22,8 @@ interface IngestFrame {
   m: string
   r?: MeterRecord
   p?: ReturnType<typeof periodJson>
+  /** A close's export half (absent in a frame journaled before export metering). */
+  x?: ExportCloseJson
   g?: { fromSeq: number; toSeq: number }
   s: `0x${string}`
 }
@@ -58,18 +62,18 @@ export function replayJournal(
           record: { ...r, sig: frame.s },
         })
         if (r.kind === 1 && !m.intervals.has(r.time) && !isSealedTime(m, r.time)) {
-          m.intervals.set(r.time, {
-            seq: r.seq,
-            time: r.time,
-            energyWh: r.energyWh,
-            intervalWh: r.intervalWh,
-          })
+          m.intervals.set(r.time, intervalEntryOf(r))
         }
       } else {
         applyDurable(m, r, frame.s, segment, recordPeriodStart(m, r, cfg))
       }
     } else if (frame.k === 'p' && frame.p !== undefined) {
-      registerPeriod(m, { ...frame.p, commitment: BigInt(frame.p.commitment) }, frame.s)
+      registerPeriod(
+        m,
+        { ...frame.p, commitment: BigInt(frame.p.commitment) },
+        frame.s,
+        frame.x === undefined ? undefined : exportCloseFromJson(frame.x),
+      )
     } else if (frame.k === 'g' && frame.g !== undefined) {
       applyGone(m, frame.g.fromSeq, frame.g.toSeq)
     }
