@@ -71,8 +71,11 @@ export function createPvArray(options: PvOptions): PvArray {
     const local = t + offset
     const height = sunHeight(local)
     if (height <= 0) return 0
-    // Air mass dims a low sun; the panels are tilted toward the noon sun, so the curve is broad.
-    const clear = height ** 0.6 * (0.92 + 0.08 * smooth(seed, S.haze, t, 3 * 3600))
+    // Clear-sky irradiance through the air mass 1 / sin(elevation) (Meinel's 0.7^(AM^0.678), 1 at
+    // the zenith), on panels tilted toward the noon sun (√ of the sun's height: a broader curve than
+    // a flat roof's), a little haze drifting over hours.
+    const airMass = 0.7 ** ((1 / height) ** 0.678) / 0.7
+    const clear = airMass * Math.sqrt(height) * (0.92 + 0.08 * smooth(seed, S.haze, t, 3 * 3600))
     const w = weather(t)
     let sky: number
     if (w === 'sunny') sky = 1
