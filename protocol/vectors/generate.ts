@@ -62,6 +62,18 @@ import {
   pzemResetRequest,
   pzemResponse,
 } from '../serial/pzem.ts'
+import {
+  SDM_DEFAULT_ADDRESS,
+  SDM_ENERGY_COUNT,
+  SDM_ENERGY_FIRST,
+  SDM_INSTANT_COUNT,
+  SDM_INSTANT_FIRST,
+  type SdmValues,
+  sdmEnergyResponse,
+  sdmInstantResponse,
+  sdmReading,
+  sdmReadRequest,
+} from '../serial/sdm.ts'
 import { meterTopicName } from '../topics.ts'
 
 export const VECTORS_DIR = dirname(fileURLToPath(import.meta.url))
@@ -735,6 +747,63 @@ function modbusVectors() {
   }
 }
 
+/** The bidirectional source (SDM120 register map): requests, answers and what the firmware reads. */
+function sdmVectors() {
+  const prng = new Prng('zkmeter/vectors/sdm')
+  const values: SdmValues[] = [
+    // Importing in the evening.
+    {
+      voltageV: 230.1,
+      currentA: 6.52,
+      powerW: 1480.6,
+      powerFactor: 0.98,
+      importKwh: 1234.567,
+      exportKwh: 89.012,
+    },
+    // Exporting at noon: negative power, a leading power factor (negative on the SDM).
+    {
+      voltageV: 241.5,
+      currentA: 17.25,
+      powerW: -4102.5,
+      powerFactor: -0.995,
+      importKwh: 1250.5,
+      exportKwh: 95.25,
+    },
+    // Large counters: the float's own resolution (2 Wh at 20,000 kWh) is what the meter reads.
+    { voltageV: 0, currentA: 0, powerW: 0, powerFactor: 0, importKwh: 20000.123, exportKwh: 16777.217 },
+    // Half-way cases and the smallest steps.
+    { voltageV: 0.0005, currentA: 0.0015, powerW: -0.5, powerFactor: 1, importKwh: 0.0005, exportKwh: 0.001 },
+  ]
+  for (let i = 0; i < 12; i++) {
+    values.push({
+      voltageV: 180 + prng.int(80_000) / 1000,
+      currentA: prng.int(100_000) / 1000,
+      powerW: (prng.int(2) === 0 ? -1 : 1) * (prng.int(2_600_000) / 100),
+      powerFactor: (prng.int(2) === 0 ? -1 : 1) * (prng.int(1001) / 1000),
+      importKwh: prng.int(100_000_000) / 1000,
+      exportKwh: prng.int(10_000_000) / 1000,
+    })
+  }
+  return {
+    description:
+      'Bidirectional source, Eastron SDM120 register map over Modbus-RTU (protocol/serial/sdm.ts): float32 big-endian ' +
+      'input registers; instant block 0x0000..0x001F (V 0x00, A 0x06, W 0x0C signed, PF 0x1E), energy block ' +
+      '0x0048..0x004B (import kWh, export kWh). reading: what zkm::sdmParse* yields (value × scale of the float32, ' +
+      'rounded half away from zero; the PF as its magnitude).',
+    requests: [SDM_DEFAULT_ADDRESS, 0x07].map((address) => ({
+      address,
+      instant: hex(sdmReadRequest(address, SDM_INSTANT_FIRST, SDM_INSTANT_COUNT)),
+      energy: hex(sdmReadRequest(address, SDM_ENERGY_FIRST, SDM_ENERGY_COUNT)),
+    })),
+    responses: values.map((v) => ({
+      values: v,
+      instant: hex(sdmInstantResponse(SDM_DEFAULT_ADDRESS, v)),
+      energy: hex(sdmEnergyResponse(SDM_DEFAULT_ADDRESS, v)),
+      reading: sdmReading(v),
+    })),
+  }
+}
+
 function periodVectors() {
   const production = { intervalSeconds: 900, n: 2976 }
   const small = { intervalSeconds: 900, n: 288 } // 3 days
@@ -980,6 +1049,7 @@ export function generateVectors(): Record<string, string> {
     'mqtt.json': mqtt,
     'message.json': messageVectors(mqtt),
     'modbus.json': modbusVectors(),
+    'sdm.json': sdmVectors(),
     'period.json': periodVectors(),
     'relays.json': relayVectors(),
     'engine.json': engineVectors(),
