@@ -20,7 +20,8 @@ import type { MeterRuntime } from './types.ts'
 interface IngestFrame {
   k: string
   m: string
-  r?: MeterRecord
+  /** Without the export fields when journaled before record format 2. */
+  r?: Omit<MeterRecord, 'exportedWh' | 'intervalExportedWh'> & Partial<MeterRecord>
   p?: ReturnType<typeof periodJson>
   /** A close's export half (absent in a frame journaled before export metering). */
   x?: ExportCloseJson
@@ -52,7 +53,8 @@ export function replayJournal(
     const m = meters.get(frame.m)
     if (m === undefined) continue
     if (frame.k === 'r' && frame.r !== undefined) {
-      const r = frame.r
+      // A record journaled before record format 2 has no export fields: nothing was exported.
+      const r: MeterRecord = { exportedWh: 0, intervalExportedWh: 0, ...frame.r }
       if (m.durable.has(r.seq)) {
         if (sink === undefined) continue
         // In the checkpoint already but its segment was not flushed yet: only the vault needs it.
