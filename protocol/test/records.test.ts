@@ -250,6 +250,39 @@ describe('two counters in one record', () => {
     expect(parse(record).record).toEqual(record)
   })
 
+  it('refuses every physically impossible pair of counters, accepts every possible one (property)', () => {
+    fc.assert(
+      fc.property(
+        recordArb,
+        fc.integer({ min: 1, max: 2 ** 31 }),
+        fc.integer({ min: 1, max: MAX_READING }),
+        (record, over, excess) => {
+          // Valid as generated (recordArb keeps the rules).
+          expect(parse(record).record).toEqual(record)
+          // The interval's export above the export counter: refused whatever the kind.
+          const aboveCounter = {
+            ...record,
+            intervalExportedWh: Math.min(record.exportedWh + over, 0xffffffff),
+          }
+          if (aboveCounter.intervalExportedWh > aboveCounter.exportedWh)
+            expect(() => parse(aboveCounter)).toThrow(ImpossibleIntervalError)
+          // More than the line carries in one interval, both ways together: refused for kind 1.
+          if (record.kind === 1) {
+            const intervalWh = Math.min(record.intervalWh, MAX_READING)
+            const both = {
+              ...record,
+              intervalWh,
+              exportedWh: Math.max(record.exportedWh, MAX_READING + excess),
+              intervalExportedWh: MAX_READING - intervalWh + excess,
+            }
+            expect(() => parse(both)).toThrow(ImpossibleIntervalError)
+          }
+        },
+      ),
+      { numRuns: 300 },
+    )
+  })
+
   it('refuses an interval export above the export counter', () => {
     const record = { ...sample, exportedWh: 10, intervalExportedWh: 11 }
     expect(() => parse(record)).toThrow(ImpossibleIntervalError)
