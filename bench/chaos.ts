@@ -78,6 +78,7 @@ console.log(
       acked_seq: result.ackedSeq,
       bills: result.bills,
       drain_s: Math.round(result.drainSeconds),
+      final_catch_up_s: Number(result.finalCatchUpSeconds.toFixed(1)),
     },
   }),
 )

@@ -67,6 +67,8 @@ export interface ChaosResult {
   restarts: number[]
   ackedSeq: number
   bills: number
+  /** Seconds from the final start until its journal backlog was in the vault (`ingest` ok). */
+  finalCatchUpSeconds: number
   /** Seconds the final wait took for the bills up to the cutoff to be verified (or found stuck). */
   drainSeconds: number
   dataDir: string
@@ -88,6 +90,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 interface Status {
   meter: { ackedSeq: number | null; lastSeq: number | null }
+  /** The ingestor's catch-up after a start (docs/api.md, Status). */
+  ingest?: { state: 'catching-up' | 'ok'; unflushed: number }
   circuit: { intervalSeconds?: number }
 }
 
@@ -132,6 +136,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   let faultNo = 0
   let clockOffset = 0
   let drainSeconds = 0
+  let finalCatchUpSeconds = 0
   const reported = new Set<string>()
   const violate = (what: string) => {
     // A broken state stays broken until fixed: count it once, at the fault that first showed it.
@@ -416,6 +421,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     }
     // And after one more start: the history rebuilt from the vault.
     await restart('the final stop')
+    // The node answers first and flushes the journal's backlog into the vault behind it: how long.
+    const catchUpBegan = performance.now()
+    while ((await status()).ingest?.state === 'catching-up') await sleep(200)
+    finalCatchUpSeconds = restarts.at(-1) ?? 0
+    finalCatchUpSeconds += (performance.now() - catchUpBegan) / 1000
+    log(`  caught up with its journal ${finalCatchUpSeconds.toFixed(1)} s after its start`)
     const restartedExport = parseExport(await node.get<string>('/api/export.csv'))
     for (const p of checkExportAgainstVault(restartedExport, vault.records, intervalSeconds, cutoff))
       violate(`export after restart: ${p}`)
@@ -436,6 +447,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       ackedSeq: maxAcked,
       bills: list.length,
       drainSeconds,
+      finalCatchUpSeconds,
       dataDir,
     }
   } catch (error) {

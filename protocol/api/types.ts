@@ -455,6 +455,13 @@ export interface Status {
   version: string
   dev: boolean
   uptimeSeconds: number
+  /**
+   * The ingestor's catch-up after a start: `catching-up` while the records the journal held but
+   * the vault did not are moved into the vault (the node answers and takes records meanwhile; the
+   * history and the export wait for it), `ok` after. `unflushed`: journaled records not yet in the
+   * vault. Absent before the ingestor runs.
+   */
+  ingest?: { state: 'catching-up' | 'ok'; unflushed: number; since: string }
   meter: {
     address: string
     topic: string

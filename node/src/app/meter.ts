@@ -71,7 +71,12 @@ export function createHomeVirtualMeter(options: {
 }): { meter: VirtualMeter; start(): Promise<void> } | undefined {
   const { config, identity, clockState, log } = options
   if (!config.meter.simulated || !clockState || !identity.meter.simulatedPrivateKey) return undefined
-  const clock = createScaledClock({ start: clockState.start, speed: config.meter.speed })
+  const clock = createScaledClock({
+    start: clockState.start,
+    speed: config.meter.speed,
+    // Simulated time starts with the meter, not while the node starts its API and broker first.
+    startOnFirstRead: true,
+  })
   const meter = createVirtualMeter({
     privateKey: identity.meter.simulatedPrivateKey,
     pairingKey: identity.meter.pairingKey,

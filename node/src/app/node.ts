@@ -151,7 +151,7 @@ export async function startHouseholdNode(
       lifecycle,
       log: root.child({ source: 'billing' }),
     })
-    // Filled from the vault only after the ingestor's start has flushed its journal (app/history.ts).
+    // Filled from the vault only once the ingestor's catch-up has flushed its journal (app/history.ts).
     const history = openHistory({ ingestor, vault, intervalSeconds })
     const priceAt = await trackTariffPrices({
       ledger,
@@ -191,7 +191,8 @@ export async function startHouseholdNode(
     }
     await ingestor.start()
     lifecycle.started('ingestor', ingestor)
-    await completeHistory(history, {
+    // In the background: the history's reads wait for it, the API does not (app/history.ts).
+    completeHistory(history, {
       ingestor,
       vault,
       intervalSeconds,

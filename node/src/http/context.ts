@@ -151,6 +151,8 @@ export interface RoutesContext {
     status(): Pick<MeterStatus, 'meter' | 'ackedSeq' | 'openPeriod'>[]
     /** The broker connection's health (optional: test stand-ins without MQTT leave it out). */
     broker?: Ingestor['broker']
+    /** The start's catch-up (optional: test stand-ins that never restart leave it out). */
+    catchUp?: Ingestor['catchUp']
   }
   vault: Pick<Vault, 'grant'>
   bills: Pick<BillStore, 'list' | 'get'>

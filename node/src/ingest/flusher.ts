@@ -60,11 +60,31 @@ export function createVaultFlusher({
   /** Oldest journal segment whose records are not all in the vault yet. */
   const firstUnflushed = (): number => Math.min((currentJournal() as Journal).segment, ...unflushed.keys())
 
+  /**
+   * The last segment of the flush unit in progress, while that unit spans several segments: it is
+   * in the checkpoint (StateFile.flushing) before the unit's first batch is appended, so a replay
+   * after a crash cuts the unit into the same batches (see flushSegments).
+   */
+  let unitEnd: number | undefined
+
+  /**
+   * Moves every closed segment's records into the vault, as one unit: per meter and period, the
+   * records of all those segments are split into batches of the vault's target size. Before, each
+   * segment was a unit of its own, with its own blocks and a checkpoint after it; while live
+   * records keep each segment to a few records, that made a block and a checkpoint (two fsyncs)
+   * per handful of records: 6,400 records took 72 s to flush after a restart under load (bench:chaos),
+   * and the vault held thousands of tiny blocks that every history load then reads back.
+   *
+   * Crash safety rests on the replay cutting the same batches: the reconcile below skips, per
+   * period, as many batches as the vault has beyond the checkpoint's count. So the unit is named in
+   * the checkpoint before its first batch (`unitEnd`), and a replay (or a retry after a failed
+   * attempt) cuts exactly that unit again, not that unit merged with the segments written since.
+   * Two checkpoints per flush, as before (one per segment, then one more).
+   */
   const flushSegments = async (): Promise<void> => {
     const journal = currentJournal()
     if (journal === undefined || sink === undefined) return
     const closed = await journal.rotate()
-    const segments = [...unflushed.keys()].filter((s) => s <= closed).sort((a, b) => a - b)
     let known: Map<string, { status: string; batchCount: number }> | undefined
     if (reconcile) {
       known = new Map()
@@ -72,12 +92,27 @@ export function createVaultFlusher({
         known.set(`${p.meter.toLowerCase()}/${p.periodStart}`, { status: p.status, batchCount: p.batchCount })
       }
     }
-    for (const segment of segments) {
-      const entries = unflushed.get(segment) ?? []
-      // The batch counts as the checkpoint knows them for this segment. A failure part-way (a full
+    for (;;) {
+      const ready = [...unflushed.keys()].filter((s) => s <= closed).sort((a, b) => a - b)
+      if (ready.length === 0) break
+      const end = unitEnd ?? (ready.at(-1) as number)
+      const segments = ready.filter((s) => s <= end)
+      if (segments.length === 0) {
+        // The unit named by a checkpoint held no record (only closes, GONE notices or probes).
+        unitEnd = undefined
+        continue
+      }
+      if (unitEnd === undefined) {
+        // Named before its first batch: even a unit of one segment, which a replay would otherwise
+        // merge with the segments written after it and cut differently.
+        unitEnd = end
+        await checkpoint(firstUnflushed())
+      }
+      const entries = segments.flatMap((segment) => unflushed.get(segment) ?? [])
+      // The batch counts as the checkpoint knows them for this unit. A failure part-way (a full
       // disk) puts them back and reconciles on the retry, exactly as after a crash: the batches
       // this attempt did append are found in the vault and skipped. Without it the retry split the
-      // segment anew and appended those batches a second time (records twice in the vault).
+      // unit anew and appended those batches a second time (records twice in the vault).
       const counted = new Map<MeterRuntime, Map<number, number>>()
       for (const e of entries) {
         const m = meters.get(e.meter) as MeterRuntime
@@ -134,11 +169,12 @@ export function createVaultFlusher({
           }
         }
       }
-      unflushed.delete(segment)
+      for (const segment of segments) unflushed.delete(segment)
       unflushedCount -= entries.length
-      await checkpoint(firstUnflushed())
+      unitEnd = undefined
     }
     reconcile = false
+    // The batch counts, and no unit in progress, in one write.
     await checkpoint(firstUnflushed())
     await journal.release(firstUnflushed())
   }
@@ -169,6 +205,14 @@ export function createVaultFlusher({
   return {
     serial,
     add,
+    /** The unit a crashed flush was cutting (from the checkpoint): the first flush cuts it again. */
+    resumeUnit(end: number | undefined): void {
+      unitEnd = end
+    },
+    /** The last segment of the unit in progress, for the checkpoint (StateFile.flushing). */
+    get unitEnd(): number | undefined {
+      return unitEnd
+    },
     firstUnflushed,
     flushSegments,
     flush,

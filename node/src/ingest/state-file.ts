@@ -31,8 +31,14 @@ export function snapshotState(
   meters: ReadonlyMap<string, MeterRuntime>,
   dormant: StateFile['meters'],
   segment: number,
+  flushing?: number,
 ): StateFile {
-  const out: StateFile = { v: STATE_VERSION, segment, meters: { ...dormant } }
+  const out: StateFile = {
+    v: STATE_VERSION,
+    segment,
+    ...(flushing === undefined ? {} : { flushing }),
+    meters: { ...dormant },
+  }
   for (const m of meters.values()) {
     out.meters[m.address] = {
       seq: m.durable.snapshot(),
@@ -79,8 +85,9 @@ export async function writeState(
   dormant: StateFile['meters'],
   segment: number,
   key?: Uint8Array,
+  flushing?: number,
 ): Promise<void> {
-  const state = snapshotState(meters, dormant, segment)
+  const state = snapshotState(meters, dormant, segment, flushing)
   await writeFileAtomic(
     statePath,
     key === undefined ? JSON.stringify(state) : sealJson(state, key, INGEST_STATE_PURPOSE),
@@ -97,7 +104,7 @@ export async function loadState(
   dormant: StateFile['meters'],
   cfg: Pick<IngestorConfig, 'interval' | 'n'>,
   key?: Uint8Array,
-): Promise<{ segment: number; sealed: boolean }> {
+): Promise<{ segment: number; sealed: boolean; flushing?: number }> {
   const text = await readTextIfExists(statePath)
   if (text === undefined) return { segment: 0, sealed: true }
   let state: StateFile
@@ -110,6 +117,7 @@ export async function loadState(
         sealed: boolean
       })
     if (state.v !== STATE_VERSION || typeof state.segment !== 'number') throw new Error('version')
+    if (state.flushing !== undefined && !Number.isSafeInteger(state.flushing)) throw new Error('flushing')
   } catch (cause) {
     // A sealed file that does not open is not "unreadable, rebuild it": it is someone else's or
     // tampered with, and the resident must hear exactly that.
@@ -161,5 +169,9 @@ export async function loadState(
     if (s.stateAnchor !== undefined) m.stateAnchor = s.stateAnchor
     if (s.chainFloor !== undefined) m.chainFloor = s.chainFloor
   }
-  return { segment: state.segment, sealed }
+  return {
+    segment: state.segment,
+    sealed,
+    ...(state.flushing === undefined ? {} : { flushing: state.flushing }),
+  }
 }

@@ -188,6 +188,12 @@ export interface UnflushedEntry {
 export interface StateFile {
   v: number
   segment: number
+  /**
+   * The last journal segment of the flush unit in progress (flusher.ts): a flush takes every
+   * closed segment as one unit, and a replay after a crash must cut that unit into the same
+   * batches, so it must know where the unit ended. Absent when no unit is in progress.
+   */
+  flushing?: number
   meters: Record<
     string,
     {
@@ -224,9 +230,30 @@ export interface OutboundMessage {
   retain: boolean
 }
 
+/**
+ * The start's catch-up: after a restart the ingestor takes records again at once, and moves what
+ * the journal held but the vault did not (and the periods left to seal) in the background.
+ */
+export interface CatchUpStatus {
+  /** `catching-up` until the journal's backlog is in the vault and pending periods were tried. */
+  state: 'catching-up' | 'ok'
+  /** Journaled records not yet in the vault (the backlog, and live records on their way). */
+  unflushed: number
+  /** Since when (unix ms) in this state. */
+  since: number
+}
+
 export interface Ingestor {
+  /**
+   * Replays the journal into memory (the acknowledged sequence, periods, gaps), connects and takes
+   * records; the journal's backlog is flushed into the vault in the background (whenCaughtUp).
+   */
   start(): Promise<void>
   stop(): Promise<void>
+  /** Where the start's catch-up stands (catching-up while the backlog goes into the vault). */
+  catchUp(): CatchUpStatus
+  /** Resolves once the start's catch-up is over: every record replayed from the journal was flushed. */
+  whenCaughtUp(): Promise<void>
   /** The core path (MQTT calls it; so can a serial link or a benchmark): resolves once durable or refused. */
   ingest(topic: string, payload: Uint8Array | string): Promise<IngestOutcome>
   /**

@@ -93,6 +93,12 @@ export interface ScaledClockOptions {
   speed: number
   /** Real milliseconds between ticks delivered to listeners. */
   tickMs?: number
+  /**
+   * Hold `start` until the clock is first read or subscribed to, then run from there. A node builds
+   * its meter's clock before it has started its API and broker; on a busy machine that took long
+   * enough at 5760× for simulated time to pass the first period the ledger registered.
+   */
+  startOnFirstRead?: boolean
 }
 
 export function createScaledClock(options: ScaledClockOptions): ScaledClock {
@@ -107,8 +113,11 @@ export function createScaledClock(options: ScaledClockOptions): ScaledClock {
       `must be an integer in [10, 60000], got ${String(tickMs)}`,
     )
   }
-  const realStart = performance.now()
-  const now = () => start + ((performance.now() - realStart) / 1000) * speed
+  let realStart = options.startOnFirstRead === true ? undefined : performance.now()
+  const now = () => {
+    realStart ??= performance.now()
+    return start + ((performance.now() - realStart) / 1000) * speed
+  }
   const listeners = new Set<ClockListener>()
   let timer: NodeJS.Timeout | undefined
   let busy = false
@@ -129,6 +138,7 @@ export function createScaledClock(options: ScaledClockOptions): ScaledClock {
     speed,
     now,
     subscribe(listener) {
+      realStart ??= performance.now()
       listeners.add(listener)
       timer ??= setInterval(() => void tick(), tickMs)
       return () => {

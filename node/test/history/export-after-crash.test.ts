@@ -68,7 +68,9 @@ async function startNodeHistory(): Promise<{ ingestor: Ingestor; history: Readin
   const history = openHistory(options)
   ing.on('record', (event) => history.add(event.record))
   await ing.start()
-  await completeHistory(history, options)
+  completeHistory(history, options)
+  // The node's readers wait for the load (routes/readings.ts): so does this test.
+  await history.whenLoaded()
   return { ingestor: ing, history }
 }
 

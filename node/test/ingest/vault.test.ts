@@ -91,6 +91,42 @@ it('seals a verified period in the Helia vault and reads it back', async () => {
   expect(blocks).toBeGreaterThan(1)
 })
 
+it('does not seal a period whose last interval record is still to come, though its reading can be rebuilt (bench:chaos seed 515, seq 1,530)', async () => {
+  // The interval record ending the period is lost on the way (refused on a full disk) and resent
+  // after the close. Its reading is rebuilt exactly from the record before it and the close's
+  // endCounter, so the period looked complete; but with no record ending at periodEnd the node did
+  // not know which seqs were the period's, awaited none, and sealed it: the resent record,
+  // acknowledged, was refused by the sealed vault period ('late-record') and never reached the vault.
+  const client = await connectMeter(broker, 'vault-test-meter', meter)
+  const intervals = meter.intervals(0, DAY0, 97, 42_000)
+  const day = intervals.slice(0, 96)
+  const ending = intervals[95] as (typeof intervals)[number]
+  const next = intervals[96] as (typeof intervals)[number]
+  for (const r of day.slice(0, -1)) {
+    const m = meter.sensor(r)
+    await client.publishAsync(m.topic, m.payload, { qos: 1 })
+  }
+  const close = meter.period(day, DAY0, DAY0 + 86_400)
+  await client.publishAsync(close.topic, close.payload, { qos: 1, retain: true })
+  const judged = () => ingestor.status()[0]?.periods.find((p) => p.periodStart === DAY0)?.status
+  await until(() => judged() === 'assembled' || judged() === 'incomplete', 30_000)
+  expect(judged()).toBe('incomplete')
+  // The next interval record numbers the missing one: the period still waits, now for that seq.
+  const nextMsg = meter.sensor(next)
+  await client.publishAsync(nextMsg.topic, nextMsg.payload, { qos: 1 })
+  await until(() => (ingestor.status()[0]?.gaps.length ?? 0) > 0, 30_000)
+  expect(ingestor.status()[0]?.gaps).toMatchObject([{ from: ending.seq, to: ending.seq }])
+  expect(judged()).toBe('incomplete')
+  const endingMsg = meter.sensor(ending)
+  await client.publishAsync(endingMsg.topic, endingMsg.payload, { qos: 1 })
+  await until(() => ingestor.periods().length === 1, 30_000)
+  await client.endAsync()
+  expect(ingestor.anomalies().filter((a) => a.kind === 'late-record')).toEqual([])
+  const [result] = ingestor.periods()
+  const stored = (await vault.readPeriod(result?.manifestCid as string)) as { seq: number }[]
+  expect(stored.map((r) => r.seq).sort((a, b) => a - b)).toEqual(day.map((r) => r.seq))
+})
+
 it('does not seal a period while an acknowledged record of it is still to come (issue 15, bench:chaos seed 515)', async () => {
   // A live sample (kind 0) in the period's last interval, then the interval record ending the
   // period: the sample is lost on the way (refused on a full disk, say) and resent only after the

@@ -51,6 +51,18 @@ describe('simulated clocks', () => {
     expect(ticks.length).toBe(count)
   })
 
+  it('a scaled clock told to start on first read holds its start until then', async () => {
+    const held = createScaledClock({ start: 1_000_000, speed: 1440, startOnFirstRead: true })
+    const running = createScaledClock({ start: 1_000_000, speed: 1440 })
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    // 100 ms at 1440× is 144 simulated seconds for the running clock; the held one starts now.
+    expect(running.now() - 1_000_000).toBeGreaterThanOrEqual(0.09 * 1440)
+    expect(held.now() - 1_000_000).toBeLessThan(0.09 * 1440)
+    const first = held.now()
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(held.now()).toBeGreaterThan(first)
+  })
+
   it('validates its options', () => {
     expect(() => createManualClock(-1)).toThrow(InvalidMeterOptionError)
     expect(() => createScaledClock({ start: 0, speed: 0 })).toThrow(/speed/)

@@ -5,10 +5,11 @@ import type {
   BrokerHealth as BrokerHealthView,
   ChainHealth as ChainHealthView,
   MeshSummary,
+  Status,
 } from '#protocol/api/types.ts'
 import { meterTopicName } from '#protocol/topics.ts'
 import type { ChainHealth } from '../../chain/resilient-provider.ts'
-import type { BrokerHealth } from '../../ingest/types.ts'
+import type { BrokerHealth, CatchUpStatus } from '../../ingest/types.ts'
 import type { RoutesContext } from '../context.ts'
 import { assetView } from '../views.ts'
 
@@ -74,6 +75,12 @@ function brokerHealthView(health: BrokerHealth | null | undefined): { health?: B
   }
 }
 
+/** The start's catch-up (ingest/types.ts CatchUpStatus) with an ISO time. */
+function ingestView(catchUp: CatchUpStatus | undefined): { ingest?: Status['ingest'] } {
+  if (catchUp === undefined) return {}
+  return { ingest: { ...catchUp, since: new Date(catchUp.since).toISOString() } }
+}
+
 export function statusRoutes(ctx: StatusContext): Pick<RouteHandlers, 'status' | 'chain'> {
   const meter = ctx.identity.meter.address
   return {
@@ -85,6 +92,7 @@ export function statusRoutes(ctx: StatusContext): Pick<RouteHandlers, 'status' |
         version: '0.1.0',
         dev: ctx.config.dev,
         uptimeSeconds: Math.round((Date.now() - ctx.startedAt) / 1000),
+        ...ingestView(ctx.ingestor.catchUp?.()),
         meter: {
           address: meter,
           topic: meterTopicName(meter),

@@ -1,10 +1,10 @@
 /**
  * The libp2p 3 host of a mesh node (docs/mesh.md §2): TCP + WebSockets (loopback by default), noise,
- * yamux, identify, optional mDNS, and gossipsub restricted to the area's topics. Built with
+ * yamux, identify (and push), optional mDNS, and gossipsub restricted to the area's topics. Built with
  * `start: false`; the node's lifecycle starts it.
  */
 import { type GossipSub, gossipsub } from '@libp2p/gossipsub'
-import { identify } from '@libp2p/identify'
+import { identify, identifyPush } from '@libp2p/identify'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { mdns } from '@libp2p/mdns'
 import { noise } from '@libp2p/noise'
@@ -18,7 +18,11 @@ import { TOPIC_KINDS } from '../context.ts'
 import { type BanList, banGater } from './bans.ts'
 import type { MeshNodeOptions } from './options.ts'
 
-export type MeshServices = { pubsub: GossipSub; identify: ReturnType<ReturnType<typeof identify>> }
+export type MeshServices = {
+  pubsub: GossipSub
+  identify: ReturnType<ReturnType<typeof identify>>
+  identifyPush: ReturnType<ReturnType<typeof identifyPush>>
+}
 export type MeshHost = Libp2p<MeshServices>
 
 type HostOptions = Pick<MeshNodeOptions, 'area' | 'listen' | 'mdns' | 'connectionManager' | 'gossip'>
@@ -61,6 +65,11 @@ export function createMeshHost(
     peerDiscovery: peerDiscovery(options.mdns),
     services: {
       identify: identify(),
+      // Protocols registered after a connection is up (the vault's bitswap, backups) reach the peers
+      // only by identify push: libp2p tells a topology about a peer's protocols on identify alone, so
+      // a neighbour connected before this home started bitswap never sent it a want, and every
+      // backup pin it was asked for timed out (node/test/mesh/late-bitswap.test.ts).
+      identifyPush: identifyPush(),
       pubsub: gossipsub({
         allowPublishToZeroTopicPeers: true,
         emitSelf: false,

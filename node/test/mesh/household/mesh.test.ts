@@ -257,7 +257,26 @@ describe('household nodes as neighbours on the mesh', () => {
         // 44.5 s measured alone on a quiet machine, 69 s beside two other system files, over 120 s in
         // one whole-suite run (2026-12-07): three nodes prove, aggregate and gossip in this process.
         240_000,
-      )
+      ).catch(async (error: unknown) => {
+        // Say where it stopped: no period sealed, or sealed and not pinned (and why not).
+        const periods = await nodes[owner]?.context.vault.listPeriods()
+        const { backups } = await api<MeshView>(owner, '/api/mesh')
+        const warnings = logs.flatMap((entries, home) =>
+          entries
+            .filter((e) => e.level !== 'debug' && e.level !== 'info' && e.source !== 'billing')
+            .map((e) => ({ home, ...e }) as Record<string, unknown>),
+        )
+        console.error('backup wait failed', {
+          homes: nodes.map((n) => n.context.mesh?.peerId),
+          periods: periods?.map((p) => ({ start: p.periodStart, status: p.status })),
+          backups: backups.slice(0, 4).map((b) => ({ ...b, pinnedBy: b.pinnedBy.map((p) => p.peerId) })),
+          warnings: [
+            ...warnings.filter((w) => !String(w.msg).startsWith('refused bitswap')).slice(-20),
+            ...warnings.filter((w) => String(w.msg).startsWith('refused bitswap')).slice(0, 3),
+          ],
+        })
+        throw error
+      })
       expect(entry.pinnedBy).toHaveLength(2)
       // Measured: sealed → first and second neighbour pin.
       const sealedAt = logs[owner]?.find((e) => e.msg === 'backing up a sealed period with neighbours')
