@@ -51,6 +51,8 @@ function stream(count: number, firstSeq = 0): MeterRecord[] {
       time,
       energyWh: counter,
       intervalWh: close ? 180 : (i % 90) * 2,
+      exportedWh: 0,
+      intervalExportedWh: 0,
       powerW: 700 + (i % 400),
       voltageMv: 229_000 + (i % 2000),
       currentMa: 3000 + (i % 500),

@@ -42,10 +42,17 @@ export const MAX_SLOT_SUM = (1 << SUM_LANE_BITS) - 1
 /** Days of readings a slot sum may cover: ⌈N / SLOTS⌉ ≤ 32 keeps every sum below 2^20. */
 export const MAX_DAYS = 32
 /**
- * Slot-sum vectors in a version-3 commitment: 1 (imported energy). Issue 17 adds a second one
- * (exported energy) after the first; the layout word carries the count (protocol §3).
+ * Slot-sum vectors in a version-3 commitment: 1. Imported and exported energy are committed
+ * separately, each with one vector (protocol §3); the layout word carries the count and the direction.
  */
 export const SLOT_SUM_VECTORS = 1
+/**
+ * Which counter a commitment's readings come from, as the layout word's direction byte (bits 40..47):
+ * 0 imported energy (OBIS 1-0:1.8.0), 1 exported energy (OBIS 1-0:2.8.0). Import is 0 so the import
+ * commitment (and the bill circuit that opens it) is what it was before export metering.
+ */
+export const DIRECTION = { import: 0, export: 1 } as const
+export type Direction = keyof typeof DIRECTION
 
 export class InvalidReadingError extends InvalidInputError {
   override name = 'InvalidReadingError'
@@ -162,16 +169,24 @@ export function validatePeriodShape(n: number, slots: number): void {
 }
 
 /**
- * H = 3 + 2^8 · vectors + 2^16 · slots: the first element the chain absorbs after R (protocol §3).
- * It names the layout (version, how many slot-sum vectors, how many slots each), so a commitment of
- * one layout can never be opened as another (for instance import-only as import + export).
+ * H = 3 + 2^8 · vectors + 2^16 · slots + 2^40 · direction: the first element the chain absorbs after
+ * R (protocol §3). It names the layout (version, how many slot-sum vectors, how many slots each,
+ * which counter), so a commitment of one layout can never be opened as another: an export
+ * commitment is not an import commitment, whatever its readings.
  */
-export function layoutWord(slots: number, vectors: number = SLOT_SUM_VECTORS): bigint {
+export function layoutWord(
+  slots: number,
+  vectors: number = SLOT_SUM_VECTORS,
+  direction: Direction = 'import',
+): bigint {
   validateSlots(slots)
   if (!Number.isInteger(vectors) || vectors < 1 || vectors > 255) {
     throw new InvalidReadingError(`slot-sum vectors must be an integer in [1, 255], got ${String(vectors)}`)
   }
-  return BigInt(COMMITMENT_VERSION) + (BigInt(vectors) << 8n) + (BigInt(slots) << 16n)
+  const d = DIRECTION[direction]
+  if (d === undefined)
+    throw new InvalidReadingError(`direction must be import or export, got ${String(direction)}`)
+  return BigInt(COMMITMENT_VERSION) + (BigInt(vectors) << 8n) + (BigInt(slots) << 16n) + (BigInt(d) << 40n)
 }
 
 /** Packs slot sums 12 per field element in 20-bit lanes, little-endian, zero-padded (protocol §3). */
@@ -204,18 +219,41 @@ export function packSlotSums(sums: readonly bigint[]): bigint[] {
  * its own readings; the bill circuit opens only R (as an opaque private value) and S, so it needs
  * no per-reading range checks, and one Poseidon16 call for 96 sums (version 2 needed seven).
  */
-export function commitToSlotSums(digest: bigint, sums: readonly bigint[]): bigint {
+export function commitToSlotSums(
+  digest: bigint,
+  sums: readonly bigint[],
+  direction: Direction = 'import',
+): bigint {
   if (typeof digest !== 'bigint' || digest < 0n || digest >= FIELD_ORDER) {
     throw new InvalidSaltError('the readings digest must be a bigint in [0, r)')
   }
   const packed = packSlotSums(sums)
-  return poseidonChain(digest, [layoutWord(sums.length), ...packed])
+  return poseidonChain(digest, [layoutWord(sums.length, SLOT_SUM_VECTORS, direction), ...packed])
 }
 
 /** C = PoseidonChain(PoseidonChain(salt, packed readings), [H, packed slot sums]) (protocol §3). */
-export function commit(readings: readonly number[], salt: bigint, n: number, slots: number = SLOTS): bigint {
+export function commit(
+  readings: readonly number[],
+  salt: bigint,
+  n: number,
+  slots: number = SLOTS,
+  direction: Direction = 'import',
+): bigint {
   validatePeriodShape(n, slots)
-  return commitToSlotSums(readingsDigest(readings, salt, n), slotSums(readings, n, slots))
+  return commitToSlotSums(readingsDigest(readings, salt, n), slotSums(readings, n, slots), direction)
+}
+
+/**
+ * The export commitment of a period (protocol §3): the same construction over the exported Wh per
+ * interval, with the same salt and the export direction in the layout word.
+ */
+export function commitExport(
+  readings: readonly number[],
+  salt: bigint,
+  n: number,
+  slots: number = SLOTS,
+): bigint {
+  return commit(readings, salt, n, slots, 'export')
 }
 
 /** T = PoseidonChain(SLOTS, prices); prices are wei per Wh, one per slot of the UTC day. */

@@ -1,5 +1,5 @@
 /**
- * EIP-712 hashing and meter signatures for the three messages a meter signs (docs/protocol.md §6).
+ * EIP-712 hashing and meter signatures for the four messages a meter signs (docs/protocol.md §6).
  * Written against the standard directly (all fields are static: address / uintN / intN), so the
  * firmware can mirror it byte for byte; a test checks it against ethers' TypedDataEncoder.
  */
@@ -34,6 +34,8 @@ export const METER_RECORD_FIELDS = [
   ['time', 'uint64'],
   ['energyWh', 'uint64'],
   ['intervalWh', 'uint32'],
+  ['exportedWh', 'uint64'],
+  ['intervalExportedWh', 'uint32'],
   ['powerW', 'uint32'],
   ['voltageMv', 'uint32'],
   ['currentMa', 'uint32'],
@@ -45,6 +47,21 @@ export const METER_RECORD_FIELDS = [
   ['hazards', 'uint8'],
   ['relays', 'uint8'],
   ['fanSpeed', 'uint8'],
+] as const satisfies readonly Field<string>[]
+
+/**
+ * The export half of a period close (protocol §3, §6): the export counter (OBIS 1-0:2.8.0) at the
+ * period's boundaries and the commitment to the exported readings. A separate message, not two more
+ * fields of BillingPeriod, so the ledger and the import bill circuit keep verifying BillingPeriod as
+ * they do; a net-bill circuit and the contract's export continuity check use this one.
+ */
+export const EXPORT_PERIOD_FIELDS = [
+  ['meter', 'address'],
+  ['periodStart', 'uint64'],
+  ['periodEnd', 'uint64'],
+  ['startCounter', 'uint64'],
+  ['endCounter', 'uint64'],
+  ['commitment', 'uint256'],
 ] as const satisfies readonly Field<string>[]
 
 /**
@@ -63,6 +80,7 @@ type Values<F extends readonly Field<string>[]> = {
 }
 
 export type BillingPeriodMessage = Values<typeof BILLING_PERIOD_FIELDS>
+export type ExportPeriodMessage = Values<typeof EXPORT_PERIOD_FIELDS>
 export type MeterRecordMessage = Values<typeof METER_RECORD_FIELDS>
 export type RecordsGoneMessage = Values<typeof RECORDS_GONE_FIELDS>
 
@@ -74,6 +92,7 @@ function typeString(name: string, fields: readonly Field<string>[]): string {
 }
 
 export const BILLING_PERIOD_TYPE = typeString('BillingPeriod', BILLING_PERIOD_FIELDS)
+export const EXPORT_PERIOD_TYPE = typeString('ExportPeriod', EXPORT_PERIOD_FIELDS)
 export const METER_RECORD_TYPE = typeString('MeterRecord', METER_RECORD_FIELDS)
 export const RECORDS_GONE_TYPE = typeString('RecordsGone', RECORDS_GONE_FIELDS)
 const DOMAIN_TYPE = 'EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)'
@@ -158,6 +177,10 @@ function typedDigest(domain: Eip712Domain, structHash: Uint8Array): Uint8Array {
 
 export function billingPeriodDigest(domain: Eip712Domain, message: BillingPeriodMessage): Uint8Array {
   return typedDigest(domain, hashStruct(keccakText(BILLING_PERIOD_TYPE), BILLING_PERIOD_FIELDS, message))
+}
+
+export function exportPeriodDigest(domain: Eip712Domain, message: ExportPeriodMessage): Uint8Array {
+  return typedDigest(domain, hashStruct(keccakText(EXPORT_PERIOD_TYPE), EXPORT_PERIOD_FIELDS, message))
 }
 
 export function meterRecordDigest(domain: Eip712Domain, message: MeterRecordMessage): Uint8Array {

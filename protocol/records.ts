@@ -6,11 +6,13 @@
  * exact key sets, integer ranges per the EIP-712 field types, and every failure a named error with
  * the offending field path — never a raw SyntaxError/TypeError escaping into the ingestor.
  */
-import { COMMITMENT_VERSION, FIELD_ORDER } from './commitment.ts'
+import { COMMITMENT_VERSION, FIELD_ORDER, MAX_READING } from './commitment.ts'
 import {
   type BillingPeriodMessage,
   billingPeriodDigest,
   type Eip712Domain,
+  type ExportPeriodMessage,
+  exportPeriodDigest,
   InvalidSignatureError,
   type MeterRecordMessage,
   meterRecordDigest,
@@ -22,7 +24,14 @@ import {
 import { InvalidInputError } from './errors.ts'
 import { parseMeterTopic } from './topics.ts'
 
+/** Version of the GONE payload. */
 export const PAYLOAD_VERSION = 1
+/**
+ * Version of the SENSOR payload's `ZK` block: 2 since records carry the export counter
+ * (`exportedWh`, `intervalExportedWh`, protocol §6); a version-1 record is refused (its signature
+ * covers a different MeterRecord type).
+ */
+export const SENSOR_PAYLOAD_VERSION = 2
 /**
  * The PERIOD payload's `v` is the commitment version (protocol §3): a period committed in another
  * form cannot be billed by this circuit, so it is refused when it arrives, not at proving.
@@ -56,10 +65,22 @@ export interface SensorPayload {
   signature: Hex
 }
 
+/**
+ * The export half of a close (protocol §6 ExportPeriod): the export counter at the period's
+ * boundaries and the commitment to its exported readings, signed as its own message.
+ */
+export interface ExportClose {
+  startCounter: number
+  endCounter: number
+  commitment: bigint
+  signature: Hex
+}
+
 export interface PeriodPayload {
   meter: Address
   period: BillingPeriod
   signature: Hex
+  export: ExportClose
 }
 
 /** The meter's signed notice that records fromSeq..toSeq are gone (protocol §6, §7). */
@@ -105,6 +126,14 @@ export class SchemaError extends InvalidInputError {
     super(`payload field ${path} ${problem}`, { details: { path } })
     this.path = path
   }
+}
+/**
+ * A record whose counters cannot describe one interval of one supply: an interval's exported Wh
+ * above the export counter itself, or more energy through the line in one interval (both
+ * directions together) than the 15-bit reading bound allows (protocol §6).
+ */
+export class ImpossibleIntervalError extends SchemaError {
+  override name = 'ImpossibleIntervalError'
 }
 /** A well-formed signature that was made by some other key than the meter's. */
 export class WrongSignerError extends InvalidSignatureError {
@@ -198,6 +227,8 @@ const RECORD_RANGES: { readonly [K in keyof MeterRecord]: readonly [number, numb
   time: [0, MAX_SAFE],
   energyWh: [0, MAX_SAFE],
   intervalWh: [0, 0xffff_ffff],
+  exportedWh: [0, MAX_SAFE],
+  intervalExportedWh: [0, 0xffff_ffff],
   powerW: [0, 0xffff_ffff],
   voltageMv: [0, 0xffff_ffff],
   currentMa: [0, 0xffff_ffff],
@@ -242,7 +273,30 @@ export function validateRecord(value: unknown, options?: ParseOptions, path = 'Z
       `of an interval record (kind 1) must be a multiple of ${interval} s`,
     )
   }
+  checkPossible(record, path)
   return record
+}
+
+/**
+ * The physical rules of protocol §6 for two counters. The export counter counts every exported Wh,
+ * so the Wh exported in the current interval cannot exceed it. A supply carries energy one way at
+ * a time, and the reading bound (2^15 − 1 Wh a 15-minute interval, 131 kW) is the line's limit in
+ * either direction, so an interval record's imported and exported Wh together stay within it: an
+ * interval can hold both (a cloud over the panels at noon), never more than the line can carry.
+ */
+function checkPossible(record: MeterRecord, path: string): void {
+  if (record.intervalExportedWh > record.exportedWh) {
+    throw new ImpossibleIntervalError(
+      `${path}.intervalExportedWh`,
+      `(${record.intervalExportedWh} Wh) exceeds the export counter exportedWh (${record.exportedWh} Wh)`,
+    )
+  }
+  if (record.kind === 1 && record.intervalWh + record.intervalExportedWh > MAX_READING) {
+    throw new ImpossibleIntervalError(
+      `${path}.intervalExportedWh`,
+      `plus intervalWh is ${record.intervalWh + record.intervalExportedWh} Wh in one interval; a supply carries at most ${MAX_READING} Wh an interval in both directions together`,
+    )
+  }
 }
 
 // ---------------------------------------------------------------- SENSOR
@@ -254,6 +308,7 @@ function displayFields(r: MeterRecord): Json {
     ...(Number.isNaN(date.getTime()) ? {} : { Time: date.toISOString().replace(/\.\d{3}Z$/, 'Z') }),
     ENERGY: {
       Total: r.energyWh / 1000,
+      ExportActive: r.exportedWh / 1000,
       Power: r.powerW,
       Voltage: r.voltageMv / 1000,
       Current: r.currentMa / 1000,
@@ -271,14 +326,14 @@ function displayFields(r: MeterRecord): Json {
 export function encodeSensorPayload(record: MeterRecordMessage | MeterRecord, signature: string): string {
   const r = validateRecord(record, { intervalSeconds: 1 }, 'record')
   const sig = hex({ sig: signature }, 'sig', 'signature', 130)
-  const zk: Json = { v: PAYLOAD_VERSION }
+  const zk: Json = { v: SENSOR_PAYLOAD_VERSION }
   for (const key of RECORD_KEYS) zk[key] = r[key]
   zk.sig = sig
   return JSON.stringify({ ...displayFields(r), ZK: zk })
 }
 
 const DISPLAY_SCHEMA: Readonly<Record<string, readonly string[]>> = {
-  ENERGY: ['Total', 'Power', 'Voltage', 'Current', 'Factor'],
+  ENERGY: ['Total', 'ExportActive', 'Power', 'Voltage', 'Current', 'Factor'],
   LM35: ['Temperature'],
   LDR: ['Light'],
   MQ6: ['Gas'],
@@ -304,7 +359,12 @@ export function parseSensorPayload(
     for (const key of keys) finite(json, key, `$.${group}`)
   }
   const zk = object(root.ZK, '$.ZK', ['v', ...RECORD_KEYS, 'sig'])
-  if (zk.v !== PAYLOAD_VERSION) throw new SchemaError('$.ZK.v', `must be ${PAYLOAD_VERSION}`)
+  if (zk.v !== SENSOR_PAYLOAD_VERSION) {
+    throw new SchemaError(
+      '$.ZK.v',
+      `must be ${SENSOR_PAYLOAD_VERSION} (records with the export counter, protocol §6): a meter on an older firmware signs a record the node cannot check`,
+    )
+  }
   const signature = hex(zk, 'sig', '$.ZK', 130)
   const fields: Json = {}
   for (const key of RECORD_KEYS) fields[key] = zk[key]
@@ -312,6 +372,49 @@ export function parseSensorPayload(
 }
 
 // ---------------------------------------------------------------- PERIOD
+
+function commitmentField(json: Json, path: string): bigint {
+  const c = json.commitment
+  const commitment = typeof c === 'bigint' ? c : BigInt(hex(json, 'commitment', path, 64))
+  if (commitment < 0n || commitment >= FIELD_ORDER) {
+    throw new SchemaError(`${path}.commitment`, 'must be below the BN254 scalar field order')
+  }
+  return commitment
+}
+
+const EXPORT_KEYS = ['startCounter', 'endCounter', 'commitment', 'sig'] as const
+
+/** The export block's counters and commitment (its signature is read by the caller). */
+function validateExport(value: unknown, path: string): Omit<ExportClose, 'signature'> {
+  const json = object(value, path, EXPORT_KEYS)
+  const startCounter = int(json, 'startCounter', path, 0, MAX_SAFE)
+  const endCounter = int(json, 'endCounter', path, 0, MAX_SAFE)
+  const commitment = commitmentField(json, path)
+  if (endCounter < startCounter) {
+    throw new SchemaError(
+      `${path}.endCounter`,
+      'must not be below startCounter (the export counter never goes back)',
+    )
+  }
+  return { startCounter, endCounter, commitment }
+}
+
+const hex32 = (value: bigint): Hex => `0x${value.toString(16).padStart(64, '0')}`
+
+/** The ExportPeriod message a close's export block signs: the period's meter and boundaries with it. */
+export function exportPeriodMessage(
+  period: BillingPeriod,
+  close: Omit<ExportClose, 'signature'>,
+): ExportPeriodMessage {
+  return {
+    meter: period.meter,
+    periodStart: period.periodStart,
+    periodEnd: period.periodEnd,
+    startCounter: close.startCounter,
+    endCounter: close.endCounter,
+    commitment: close.commitment,
+  }
+}
 
 function validatePeriod(value: unknown, path: string, options: ParseOptions | undefined): BillingPeriod {
   const interval = intervalOption(options)
@@ -321,13 +424,7 @@ function validatePeriod(value: unknown, path: string, options: ParseOptions | un
   const periodEnd = int(json, 'periodEnd', path, 0, MAX_SAFE)
   const startCounter = int(json, 'startCounter', path, 0, MAX_SAFE)
   const endCounter = int(json, 'endCounter', path, 0, MAX_SAFE)
-  let commitment: bigint
-  const c = json.commitment
-  if (typeof c === 'bigint') commitment = c
-  else commitment = BigInt(hex(json, 'commitment', path, 64))
-  if (commitment < 0n || commitment >= FIELD_ORDER) {
-    throw new SchemaError(`${path}.commitment`, 'must be below the BN254 scalar field order')
-  }
+  const commitment = commitmentField(json, path)
   if (periodStart % interval !== 0)
     throw new SchemaError(`${path}.periodStart`, `must be a multiple of ${interval} s`)
   if (periodEnd % interval !== 0)
@@ -343,10 +440,23 @@ function validatePeriod(value: unknown, path: string, options: ParseOptions | un
   return { meter, periodStart, periodEnd, startCounter, endCounter, commitment }
 }
 
-/** The JSON text a meter publishes (retained) on tele/<meter>/PERIOD. */
-export function encodePeriodPayload(period: BillingPeriod | BillingPeriodMessage, signature: string): string {
+/** The JSON text a meter publishes (retained) on tele/<meter>/PERIOD: the import close and its export block. */
+export function encodePeriodPayload(
+  period: BillingPeriod | BillingPeriodMessage,
+  signature: string,
+  exportClose: ExportClose,
+): string {
   const object_ = { ...period, commitment: BigInt(period.commitment) } as unknown
   const p = validatePeriod(object_, 'period', { intervalSeconds: 1 })
+  const x = validateExport(
+    {
+      startCounter: exportClose?.startCounter,
+      endCounter: exportClose?.endCounter,
+      commitment: exportClose?.commitment,
+      sig: exportClose?.signature,
+    },
+    'export',
+  )
   return JSON.stringify({
     v: PERIOD_PAYLOAD_VERSION,
     meter: p.meter,
@@ -354,8 +464,14 @@ export function encodePeriodPayload(period: BillingPeriod | BillingPeriodMessage
     periodEnd: p.periodEnd,
     startCounter: p.startCounter,
     endCounter: p.endCounter,
-    commitment: `0x${p.commitment.toString(16).padStart(64, '0')}`,
+    commitment: hex32(p.commitment),
     sig: hex({ sig: signature }, 'sig', 'signature', 130),
+    export: {
+      startCounter: x.startCounter,
+      endCounter: x.endCounter,
+      commitment: hex32(x.commitment),
+      sig: hex({ sig: exportClose.signature }, 'sig', 'export.signature', 130),
+    },
   })
 }
 
@@ -374,6 +490,7 @@ export function parsePeriodPayload(
     'endCounter',
     'commitment',
     'sig',
+    'export',
   ])
   if (json.v !== PERIOD_PAYLOAD_VERSION) {
     throw new SchemaError(
@@ -384,7 +501,9 @@ export function parsePeriodPayload(
   const signature = hex(json, 'sig', '$', 130)
   const period = validatePeriod(json, '$', options)
   if (period.meter !== meter) throw new SchemaError('$.meter', 'must be the meter named in the topic')
-  return { meter, period, signature }
+  const x = validateExport(json.export, '$.export')
+  const exportSignature = hex(json.export as Json, 'sig', '$.export', 130)
+  return { meter, period, signature, export: { ...x, signature: exportSignature } }
 }
 
 // ---------------------------------------------------------------- GONE
@@ -488,6 +607,16 @@ export function signPeriod(
   )
 }
 
+/** Signs a close's export block (ExportPeriod, protocol §6) as a meter does (virtual meter, tests). */
+export function signExportPeriod(
+  domain: Eip712Domain,
+  privateKey: Uint8Array,
+  period: BillingPeriod,
+  close: Omit<ExportClose, 'signature'>,
+): Hex {
+  return signDigest(privateKey, exportPeriodDigest(domain, exportPeriodMessage(period, close)))
+}
+
 export function signGone(
   domain: Eip712Domain,
   privateKey: Uint8Array,
@@ -525,6 +654,17 @@ export function verifyPeriodSignature(
 ): void {
   const digest = billingPeriodDigest(domain, { ...period, commitment: BigInt(period.commitment) })
   expectSigner(recoverSigner(digest, sig), meter, 'period')
+}
+
+/** Throws unless the export block's signature is the meter's ExportPeriod signature for this period. */
+export function verifyExportSignature(
+  domain: Eip712Domain,
+  meter: string,
+  period: BillingPeriod,
+  close: ExportClose,
+): void {
+  const digest = exportPeriodDigest(domain, exportPeriodMessage(period, close))
+  expectSigner(recoverSigner(digest, close.signature), meter, 'export period')
 }
 
 export function verifyGoneSignature(

@@ -16,6 +16,7 @@ import {
   billingPeriodDigest,
   domainSeparator,
   type Eip712Domain,
+  exportPeriodDigest,
   hexToBytes,
   InvalidSignatureError,
   METER_RECORD_FIELDS,
@@ -26,7 +27,14 @@ import {
   recordsGoneDigest,
   recoverSigner,
 } from './eip712.ts'
-import { type BillingPeriod, type MeterRecord, type RecordsGone, WrongSignerError } from './records.ts'
+import {
+  type BillingPeriod,
+  type ExportClose,
+  exportPeriodMessage,
+  type MeterRecord,
+  type RecordsGone,
+  WrongSignerError,
+} from './records.ts'
 
 const Point = secp256k1.Point
 const Fn = Point.Fn
@@ -39,6 +47,8 @@ export interface MeterVerifier {
   /** Throws InvalidSignatureError / WrongSignerError unless `sig` is the meter's signature of the record. */
   verifyRecord(record: MeterRecord | MeterRecordMessage, sig: string): void
   verifyPeriod(period: BillingPeriod | BillingPeriodMessage, sig: string): void
+  /** The export half of a close (ExportPeriod over the close's meter and bounds, protocol §6). */
+  verifyExport(period: BillingPeriod, close: ExportClose): void
   verifyGone(gone: RecordsGone | RecordsGoneMessage, sig: string): void
 }
 
@@ -151,6 +161,9 @@ export function createMeterVerifier(domain: Eip712Domain, meter: string): MeterV
     },
     verifyPeriod(period, sig) {
       check(billingPeriodDigest(domain, { ...period, commitment: BigInt(period.commitment) }), sig, 'period')
+    },
+    verifyExport(period, close) {
+      check(exportPeriodDigest(domain, exportPeriodMessage(period, close)), close.signature, 'export period')
     },
     verifyGone(gone, sig) {
       check(recordsGoneDigest(domain, gone), sig, 'records-gone')

@@ -45,7 +45,8 @@ static_assert(sizeof(Provisioning) <= EEPROM_BYTES, "the provisioning image must
 static const uint32_t RECORD_SLOTS = 4096;
 static const uint32_t LIVE_MS = 10000, HEARTBEAT_MS = 2000, STATE_MS = 60000;
 static const zkm::PeriodGeometry GEOMETRY = {900, 2976};
-static const char *PERIOD_FILE = "/period.bin";
+// "/period.bin" held the import-only journal (16-byte header, 12-byte entries): never read as this one.
+static const char *PERIOD_FILE = "/period2.bin";
 static const char *RECORD_FILE = "/records.bin";
 static const char *CLOSES_FILE = "/closes.bin";  // the last PERIOD_CLOSES_KEPT signed closes
 
@@ -101,27 +102,33 @@ class FileRecordStore : public zkm::RecordStore {
   File file_;
 };
 
-// The running period's journal: a header (start, start counter) and one entry per interval.
+// The running period's journal: a header (start, import and export start counters) and one entry
+// per interval (time, imported Wh, exported Wh).
 class FileJournal : public zkm::PeriodJournal {
  public:
-  void begin(uint64_t start, uint64_t counter) override {
+  void begin(uint64_t start, uint64_t counter, uint64_t exportCounter) override {
     File f = LittleFS.open(PERIOD_FILE, "w");
     f.write((const uint8_t *)&start, 8);
     f.write((const uint8_t *)&counter, 8);
+    f.write((const uint8_t *)&exportCounter, 8);
     f.close();
   }
-  void interval(uint64_t time, uint32_t wh) override {
+  void interval(uint64_t time, uint32_t wh, uint32_t xwh) override {
     File f = LittleFS.open(PERIOD_FILE, "a");
     f.write((const uint8_t *)&time, 8);
     f.write((const uint8_t *)&wh, 4);
+    f.write((const uint8_t *)&xwh, 4);
     f.close();
   }
-  bool readHeader(uint64_t &start, uint64_t &counter) override {
+  bool readHeader(uint64_t &start, uint64_t &counter, uint64_t &exportCounter) override {
     reader_ = LittleFS.open(PERIOD_FILE, "r");
-    return reader_ && reader_.read((uint8_t *)&start, 8) == 8 && reader_.read((uint8_t *)&counter, 8) == 8;
+    return reader_ && reader_.read((uint8_t *)&start, 8) == 8 && reader_.read((uint8_t *)&counter, 8) == 8 &&
+           reader_.read((uint8_t *)&exportCounter, 8) == 8;
   }
-  bool readInterval(uint64_t &time, uint32_t &wh) override {
-    if (reader_.read((uint8_t *)&time, 8) == 8 && reader_.read((uint8_t *)&wh, 4) == 4) return true;
+  bool readInterval(uint64_t &time, uint32_t &wh, uint32_t &xwh) override {
+    if (reader_.read((uint8_t *)&time, 8) == 8 && reader_.read((uint8_t *)&wh, 4) == 4 &&
+        reader_.read((uint8_t *)&xwh, 4) == 4)
+      return true;
     reader_.close();
     return false;
   }
@@ -139,8 +146,8 @@ class MqttSink : public zkm::MeterSink {
   }
   // The latest close is retained; a kept one resent on ResendPeriod is not (the retained message
   // must stay the latest close).
-  void period(const zkm::BillingPeriod &p, const uint8_t sig[65], bool latest) override {
-    size_t n = zkm::buildPeriodJson(p, sig, payload, sizeof(payload));
+  void period(const zkm::BillingPeriod &p, const uint8_t sig[65], const uint8_t exportSig[65], bool latest) override {
+    size_t n = zkm::buildPeriodJson(p, sig, exportSig, payload, sizeof(payload));
     if (n) mqtt.publish(topicFor("tele", "PERIOD"), payload, n, latest, 1);
   }
   void gone(const zkm::RecordsGone &g, const uint8_t sig[65]) override {

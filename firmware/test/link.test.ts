@@ -88,6 +88,7 @@ describe('link frames', () => {
       relays: fc.nat({ max: 255 }),
       fanSpeed: fc.nat({ max: 255 }),
       source: fc.nat({ max: 255 }),
+      exportedWh: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
     })
     fc.assert(
       fc.property(measurement, (m) => {
@@ -95,6 +96,8 @@ describe('link frames', () => {
       }),
     )
     expect(() => decodeMeasurement(new Uint8Array(35))).toThrow(LinkFrameError)
+    // The import-only 36-byte measurement of older UNO firmware is refused, not read as 0 exported.
+    expect(() => decodeMeasurement(new Uint8Array(36))).toThrow(LinkFrameError)
   })
 
   it('decodes the shared vector frames and measurements', () => {
@@ -112,7 +115,9 @@ describe('link frames', () => {
       expect(Buffer.from(frame!.payload).toString('hex')).toBe(f.payload)
       if (f.measurement) {
         const m = decodeMeasurement(frame!.payload)
-        expect({ ...m, energyWh: m.energyWh.toString() }).toEqual(f.measurement)
+        expect({ ...m, energyWh: m.energyWh.toString(), exportedWh: m.exportedWh.toString() }).toEqual(
+          f.measurement,
+        )
       }
     }
   })

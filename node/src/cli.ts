@@ -48,7 +48,7 @@ ${AUTH_USAGE}
   ceremony <command>       the trusted-setup ceremony: init, contribute, verify, finalize, phase1 … (ceremony help)
   verify-setup             check the ledger's trusted setup against the circuit build (verify-setup --help)
 options: --data-dir DIR --host H --port P --listen ADDR --https-port P --rpc-url URL --ledger ADDR --chain-port P --mqtt-url URL
-         --mqtt-port P --mqtt-tls-port P (meters on the LAN) --simulated-meter BOOL --meter-speed X --meter-live-period S --period-days D --circuit test|production
+         --mqtt-port P --mqtt-tls-port P (meters on the LAN) --simulated-meter BOOL --meter-speed X --meter-live-period S --pv-peak-w W --period-days D --circuit test|production
          --serial-port PATH --serial-baud B (a meter wired by USB) --dev BOOL --config FILE
          --mesh BOOL --mesh-listen ADDRS --mesh-peers ADDRS --mesh-mdns BOOL --mesh-observer BOOL
          (the neighbourhood mesh, docs/mesh.md; ADDRS = comma-separated multiaddrs)`

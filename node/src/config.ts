@@ -58,6 +58,11 @@ export interface NodeConfig {
      * live sample a minute is 15 of every 16 records and nobody watches them.
      */
     livePeriodSeconds?: number
+    /**
+     * Peak power (W) of a rooftop PV array behind the virtual meter: sunny and cloudy days,
+     * seasons, export at midday (docs/virtual-meter.md). Absent = none, the home only imports.
+     */
+    pvPeakW?: number
   }
   /** A meter wired to the node by USB (docs/serial.md); absent port = none. */
   serial: {
@@ -294,6 +299,21 @@ const KEYS: KeySpec[] = [
       if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || 900 % n !== 0) {
         throw new ConfigError(
           `${where} must be a whole number of seconds dividing 900 (the interval), got ${JSON.stringify(value)}`,
+        )
+      }
+      return n
+    },
+  },
+  {
+    path: 'meter.pvPeakW',
+    env: 'ZKMETER_PV_PEAK_W',
+    flag: 'pv-peak-w',
+    parse: (value, where) => {
+      const n = typeof value === 'string' ? Number(value) : value
+      // The virtual meter's own bound (options.pv.peakW): far below a reading's 131 kW.
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 100_000) {
+        throw new ConfigError(
+          `${where} must be a whole number of watts 1..100000, got ${JSON.stringify(value)}`,
         )
       }
       return n

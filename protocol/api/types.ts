@@ -136,6 +136,9 @@ export interface Reading {
   time: number
   energyWh: number
   intervalWh: number
+  /** The export counter (OBIS 2.8.0) and the Wh exported so far in the interval (0 without export). */
+  exportedWh: number
+  intervalExportedWh: number
   powerW: number
   voltageV: number
   currentA: number
@@ -156,6 +159,8 @@ export type Resolution = 'interval' | 'hour' | 'day'
 export interface HistoryPoint {
   time: number
   energyWh: number
+  /** Wh exported in the bucket (PV beyond the load); 0 for a home without export. */
+  exportedWh: number
   /** Wei, decimal, under the tariff in force. */
   costWei: string
   avgPowerW: number

@@ -19,7 +19,11 @@ export const LinkType = {
   heartbeat: 0x12,
 } as const
 
-export const MeasureSource = { pzem: 0, pulse: 1, none: 2 } as const
+/**
+ * Where the UNO's energy came from: the PZEM-004T (import only), the CF-pulse fallback, nothing, or
+ * a bidirectional meter (SDM120-style Modbus, import and export registers, docs/firmware.md).
+ */
+export const MeasureSource = { pzem: 0, pulse: 1, none: 2, bidirectional: 3 } as const
 
 export class LinkFrameError extends InvalidInputError {
   override name = 'LinkFrameError'
@@ -126,9 +130,12 @@ export interface Measurement {
   relays: number
   fanSpeed: number
   source: number
+  /** The export counter (OBIS 2.8.0, Wh); 0 from a source that cannot see direction. */
+  exportedWh: bigint
 }
 
-export const MEASUREMENT_SIZE = 36
+/** 36 bytes as before the export counter, then exportedWh (u64 LE) appended: 44 ≤ the link's 48. */
+export const MEASUREMENT_SIZE = 44
 
 export function encodeMeasurement(m: Measurement): Uint8Array {
   const out = new Uint8Array(MEASUREMENT_SIZE)
@@ -146,6 +153,7 @@ export function encodeMeasurement(m: Measurement): Uint8Array {
   out[33] = m.relays
   out[34] = m.fanSpeed
   out[35] = m.source
+  view.setBigUint64(36, m.exportedWh, true)
   return out
 }
 
@@ -168,5 +176,6 @@ export function decodeMeasurement(payload: Uint8Array): Measurement {
     relays: payload[33] as number,
     fanSpeed: payload[34] as number,
     source: payload[35] as number,
+    exportedWh: view.getBigUint64(36, true),
   }
 }

@@ -30,6 +30,8 @@ const recordArb: fc.Arbitrary<MeterRecordMessage> = fc.record({
   time: u(64),
   energyWh: u(64),
   intervalWh: u(32),
+  exportedWh: u(64),
+  intervalExportedWh: u(32),
   powerW: u(32),
   voltageMv: u(32),
   currentMa: u(32),

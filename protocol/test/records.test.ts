@@ -1,12 +1,15 @@
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { commitExport, MAX_READING } from '../commitment.ts'
 import { addressOfPrivateKey, InvalidSignatureError } from '../eip712.ts'
 import { ZkMeterError } from '../errors.ts'
 import {
   type BillingPeriod,
+  type ExportClose,
   encodePeriodPayload,
   encodeSensorPayload,
+  ImpossibleIntervalError,
   MalformedPayloadError,
   type MeterRecord,
   PayloadTooLargeError,
@@ -14,8 +17,10 @@ import {
   parseSensorPayload,
   RECORD_KEYS,
   SchemaError,
+  signExportPeriod,
   signPeriod,
   signRecord,
+  verifyExportSignature,
   verifyPeriodSignature,
   verifyRecordSignature,
   WrongSignerError,
@@ -36,6 +41,8 @@ const recordArb: fc.Arbitrary<MeterRecord> = fc
     time: fc.integer({ min: 0, max: Math.floor(SAFE / INTERVAL) - 1 }),
     energyWh: fc.integer({ min: 0, max: SAFE }),
     intervalWh: fc.integer({ min: 0, max: 0xffffffff }),
+    exportedWh: fc.integer({ min: 0, max: SAFE }),
+    intervalExportedWh: fc.integer({ min: 0, max: 0xffffffff }),
     powerW: fc.integer({ min: 0, max: 0xffffffff }),
     voltageMv: fc.integer({ min: 0, max: 0xffffffff }),
     currentMa: fc.integer({ min: 0, max: 0xffffffff }),
@@ -49,6 +56,13 @@ const recordArb: fc.Arbitrary<MeterRecord> = fc
     fanSpeed: fc.integer({ min: 0, max: 3 }),
   })
   .map((r) => ({ ...r, time: r.kind === 1 ? r.time * INTERVAL : r.time * INTERVAL + (r.seq % INTERVAL) }))
+  // The physical rules of protocol §6: an interval's export is within the export counter, and an
+  // interval record carries at most MAX_READING Wh through the line in both directions together.
+  .map((r) => {
+    const intervalWh = r.kind === 1 ? r.intervalWh % (MAX_READING + 1) : r.intervalWh
+    const room = r.kind === 1 ? MAX_READING - intervalWh + 1 : 2 ** 32
+    return { ...r, intervalWh, intervalExportedWh: Math.min(r.intervalExportedWh % room, r.exportedWh) }
+  })
 
 const sample: MeterRecord = {
   seq: 42,
@@ -56,6 +70,8 @@ const sample: MeterRecord = {
   time: 1764002700,
   energyWh: 1234567,
   intervalWh: 312,
+  exportedWh: 0,
+  intervalExportedWh: 0,
   powerW: 1500,
   voltageMv: 230100,
   currentMa: 6520,
@@ -94,9 +110,16 @@ describe('SENSOR payload', () => {
     const text = encodeSensorPayload(sample, sig)
     const json = JSON.parse(text)
     expect(json.Time).toBe('2025-11-24T16:45:00Z')
-    expect(json.ENERGY).toEqual({ Total: 1234.567, Power: 1500, Voltage: 230.1, Current: 6.52, Factor: 0.98 })
+    expect(json.ENERGY).toEqual({
+      Total: 1234.567,
+      ExportActive: 0,
+      Power: 1500,
+      Voltage: 230.1,
+      Current: 6.52,
+      Factor: 0.98,
+    })
     expect(json.HAZARD).toEqual({ Flame: 0, Gas: 0, Water: 0 })
-    expect(json.ZK.v).toBe(1)
+    expect(json.ZK.v).toBe(2)
     expect(json.ZK.sig).toBe(sig)
     const parsed = parseSensorPayload(sensorTopic(meter), new TextEncoder().encode(text))
     expect(parsed).toEqual({ meter, record: sample, signature: sig })
@@ -174,7 +197,11 @@ describe('SENSOR payload', () => {
       ['$.ZK.time', (j) => (j.ZK.time = sample.time + 1)],
       ['$.ZK.energyWh', (j) => (j.ZK.energyWh = 2 ** 53)],
       ['$.ZK.seq', (j) => (j.ZK.seq = '42')],
-      ['$.ZK.v', (j) => (j.ZK.v = 2)],
+      ['$.ZK.v', (j) => (j.ZK.v = 3)],
+      // Version 1 (before the export counter): its signature covers another MeterRecord type.
+      ['$.ZK.v', (j) => (j.ZK.v = 1)],
+      ['$.ZK.exportedWh', (j) => delete j.ZK.exportedWh],
+      ['$.ZK.intervalExportedWh', (j) => (j.ZK.intervalExportedWh = -1)],
       ['$.ZK.sig', (j) => delete j.ZK.sig],
       ['$.ZK.sig', (j) => (j.ZK.sig = '0x1234')],
       ['$.ZK.relays', (j) => (j.ZK.relays = 256)],
@@ -193,6 +220,94 @@ describe('SENSOR payload', () => {
       expect(caught, path).toBeInstanceOf(SchemaError)
       expect((caught as SchemaError).path).toBe(path)
     }
+  })
+})
+
+describe('two counters in one record', () => {
+  const parse = (record: MeterRecord) =>
+    parseSensorPayload(sensorTopic(meter), encodeSensorPayloadUnchecked(record))
+  /** What a faulty or hostile meter could publish: encodeSensorPayload itself refuses these. */
+  function encodeSensorPayloadUnchecked(record: MeterRecord): string {
+    const json = JSON.parse(encodeSensorPayload(sample, signRecord(domain, key, sample)))
+    for (const [k, v] of Object.entries(record)) json.ZK[k] = v
+    return JSON.stringify(json)
+  }
+
+  it('shows the export counter to Home Assistant as ENERGY.ExportActive in kWh', () => {
+    const record = { ...sample, exportedWh: 98765, intervalExportedWh: 40 }
+    const json = JSON.parse(encodeSensorPayload(record, signRecord(domain, key, record)))
+    expect(json.ENERGY.ExportActive).toBe(98.765)
+    expect(parse(record).record).toEqual(record)
+  })
+
+  it('takes an interval with both import and export (a cloud at noon)', () => {
+    const record = {
+      ...sample,
+      intervalWh: 20_000,
+      exportedWh: 90_000,
+      intervalExportedWh: MAX_READING - 20_000,
+    }
+    expect(parse(record).record).toEqual(record)
+  })
+
+  it('refuses every physically impossible pair of counters, accepts every possible one (property)', () => {
+    fc.assert(
+      fc.property(
+        recordArb,
+        fc.integer({ min: 1, max: 2 ** 31 }),
+        fc.integer({ min: 1, max: MAX_READING }),
+        (record, over, excess) => {
+          // Valid as generated (recordArb keeps the rules).
+          expect(parse(record).record).toEqual(record)
+          // The interval's export above the export counter: refused whatever the kind.
+          const aboveCounter = {
+            ...record,
+            intervalExportedWh: Math.min(record.exportedWh + over, 0xffffffff),
+          }
+          if (aboveCounter.intervalExportedWh > aboveCounter.exportedWh)
+            expect(() => parse(aboveCounter)).toThrow(ImpossibleIntervalError)
+          // More than the line carries in one interval, both ways together: refused for kind 1.
+          if (record.kind === 1) {
+            const intervalWh = Math.min(record.intervalWh, MAX_READING)
+            const both = {
+              ...record,
+              intervalWh,
+              exportedWh: Math.max(record.exportedWh, MAX_READING + excess),
+              intervalExportedWh: MAX_READING - intervalWh + excess,
+            }
+            expect(() => parse(both)).toThrow(ImpossibleIntervalError)
+          }
+        },
+      ),
+      { numRuns: 300 },
+    )
+  })
+
+  it('refuses an interval export above the export counter', () => {
+    const record = { ...sample, exportedWh: 10, intervalExportedWh: 11 }
+    expect(() => parse(record)).toThrow(ImpossibleIntervalError)
+    expect(() => encodeSensorPayload(record, signRecord(domain, key, record))).toThrow(
+      ImpossibleIntervalError,
+    )
+  })
+
+  it('refuses more energy through the line in one interval than a reading can hold, both ways together', () => {
+    const record = {
+      ...sample,
+      intervalWh: 20_000,
+      exportedWh: 90_000,
+      intervalExportedWh: MAX_READING - 19_999,
+    }
+    let caught: unknown
+    try {
+      parse(record)
+    } catch (error) {
+      caught = error
+    }
+    expect(caught).toBeInstanceOf(ImpossibleIntervalError)
+    expect((caught as ImpossibleIntervalError).path).toBe('$.ZK.intervalExportedWh')
+    // A live sample (kind 0) is the open interval so far, not a reading: the rule is the interval's.
+    expect(parse({ ...record, kind: 0, time: record.time + 7 }).record.kind).toBe(0)
   })
 })
 
@@ -232,13 +347,24 @@ describe('record signatures', () => {
   })
 })
 
+const sampleExport = {
+  startCounter: 40_000,
+  endCounter: 52_500,
+  commitment: commitExport([0, 7, 300], 9n, 192),
+}
+const signedExport = (period: BillingPeriod = samplePeriod, signer = key): ExportClose => ({
+  ...sampleExport,
+  signature: signExportPeriod(domain, signer, period, sampleExport),
+})
+
 describe('PERIOD payload', () => {
   it('round-trips and verifies', () => {
     const sig = signPeriod(domain, key, samplePeriod)
-    const text = encodePeriodPayload(samplePeriod, sig)
+    const text = encodePeriodPayload(samplePeriod, sig, signedExport())
     const parsed = parsePeriodPayload(periodTopic(meter), text)
-    expect(parsed).toEqual({ meter, period: samplePeriod, signature: sig })
+    expect(parsed).toEqual({ meter, period: samplePeriod, signature: sig, export: signedExport() })
     verifyPeriodSignature(domain, meter, parsed.period, sig)
+    verifyExportSignature(domain, meter, parsed.period, parsed.export)
     expect(() =>
       verifyPeriodSignature(
         domain,
@@ -249,9 +375,23 @@ describe('PERIOD payload', () => {
     ).toThrow(WrongSignerError)
   })
 
+  it('binds the export half to its own counters and commitment and to the period it closes', () => {
+    const x = signedExport()
+    const check = (period: BillingPeriod, close: ExportClose) => () =>
+      verifyExportSignature(domain, meter, period, close)
+    expect(check(samplePeriod, { ...x, endCounter: x.endCounter + 1 })).toThrow(WrongSignerError)
+    expect(check(samplePeriod, { ...x, commitment: x.commitment + 1n })).toThrow(WrongSignerError)
+    expect(check({ ...samplePeriod, periodEnd: samplePeriod.periodEnd + 900 }, x)).toThrow(WrongSignerError)
+    // The import signature is not an export signature (another EIP-712 type), nor another key's.
+    expect(check(samplePeriod, { ...x, signature: signPeriod(domain, key, samplePeriod) })).toThrow(
+      WrongSignerError,
+    )
+    expect(check(samplePeriod, signedExport(samplePeriod, otherKey))).toThrow(WrongSignerError)
+  })
+
   it('rejects inconsistent periods with the field path', () => {
     const sig = signPeriod(domain, key, samplePeriod)
-    const good = JSON.parse(encodePeriodPayload(samplePeriod, sig))
+    const good = JSON.parse(encodePeriodPayload(samplePeriod, sig, signedExport()))
     const cases: [string, Record<string, unknown>][] = [
       ['$.meter', { meter: addressOfPrivateKey(otherKey) }],
       ['$.periodStart', { periodStart: samplePeriod.periodStart + 1 }],
@@ -265,6 +405,12 @@ describe('PERIOD payload', () => {
       ['$.v', { v: 1 }],
       // Version 2 (the slot sums unpacked, seven permutations): nor this one since version 3.
       ['$.v', { v: 2 }],
+      // A close without its export half (firmware before export metering).
+      ['$.export', { export: undefined }],
+      ['$.export.endCounter', { export: { ...good.export, endCounter: good.export.startCounter - 1 } }],
+      ['$.export.commitment', { export: { ...good.export, commitment: `0x${'f'.repeat(64)}` } }],
+      ['$.export.sig', { export: { ...good.export, sig: '0x12' } }],
+      ['$.export.extra', { export: { ...good.export, extra: 1 } }],
     ]
     for (const [path, change] of cases) {
       let caught: unknown
@@ -276,6 +422,38 @@ describe('PERIOD payload', () => {
       expect(caught, path).toBeInstanceOf(SchemaError)
       expect((caught as SchemaError).path).toBe(path)
     }
+  })
+
+  it('throws only named errors for a mutated export half, and keeps every valid one (property)', () => {
+    const good = JSON.parse(
+      encodePeriodPayload(samplePeriod, signPeriod(domain, key, samplePeriod), signedExport()),
+    )
+    fc.assert(
+      fc.property(
+        fc.constantFrom('startCounter', 'endCounter', 'commitment', 'sig', 'extra'),
+        fc.oneof(fc.jsonValue(), fc.constantFrom(-1, 2 ** 53, 1.5, null, '0x12', -0)),
+        (field, value) => {
+          const copy = structuredClone(good)
+          copy.export[field] = value
+          expectNamed(() => parsePeriodPayload(periodTopic(meter), JSON.stringify(copy)))
+        },
+      ),
+      { numRuns: 300 },
+    )
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+        fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+        fc.bigInt({ min: 0n, max: (1n << 253n) - 1n }),
+        (a, b, commitment) => {
+          const close = { startCounter: Math.min(a, b), endCounter: Math.max(a, b), commitment }
+          const x = { ...close, signature: signedExport().signature }
+          const text = encodePeriodPayload(samplePeriod, signPeriod(domain, key, samplePeriod), x)
+          expect(parsePeriodPayload(periodTopic(meter), text).export).toEqual(x)
+        },
+      ),
+      { numRuns: 100 },
+    )
   })
 
   it('throws only named errors for random input (property)', () => {

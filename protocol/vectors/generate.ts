@@ -14,6 +14,7 @@ import { keccak_256 } from '@noble/hashes/sha3.js'
 import { poseidon16 } from 'poseidon-lite/poseidon16'
 import {
   commit,
+  commitExport,
   deriveSalt,
   FIELD_ORDER,
   layoutWord,
@@ -30,6 +31,8 @@ import {
   bytesToHex,
   domainSeparator,
   type Eip712Domain,
+  type ExportPeriodMessage,
+  exportPeriodDigest,
   hexToBytes,
   type MeterRecordMessage,
   meterRecordDigest,
@@ -59,6 +62,18 @@ import {
   pzemResetRequest,
   pzemResponse,
 } from '../serial/pzem.ts'
+import {
+  SDM_DEFAULT_ADDRESS,
+  SDM_ENERGY_COUNT,
+  SDM_ENERGY_FIRST,
+  SDM_INSTANT_COUNT,
+  SDM_INSTANT_FIRST,
+  type SdmValues,
+  sdmEnergyResponse,
+  sdmInstantResponse,
+  sdmReading,
+  sdmReadRequest,
+} from '../serial/sdm.ts'
 import { meterTopicName } from '../topics.ts'
 
 export const VECTORS_DIR = dirname(fileURLToPath(import.meta.url))
@@ -135,7 +150,8 @@ function commitmentVectors() {
       'C = PoseidonChain(R, [H, packed slot sums]), R = PoseidonChain(salt, packed readings), `slots` a day, sums packed ' +
       '12 per element in 20-bit lanes (docs/protocol.md §3, commitment version 3) computed from the whole array by ' +
       'protocol/commitment.ts; C++ pushes the readings one by one (incrementally). readingsHex: 4 hex digits per ' +
-      'reading, big-endian; readingsDigest: R; layout: H; packedSums: the ceil(slots/12) packed slot-sum elements.',
+      'reading, big-endian; readingsDigest: R; layout: H; packedSums: the ceil(slots/12) packed slot-sum elements; ' +
+      'exportLayout / exportCommitment: the same readings committed as exported energy (direction byte 1 in H).',
     cases: shapes.map((s) => {
       const readings = Array.from({ length: s.count }, () => (s.max < 0 ? MAX_READING : prng.int(s.max)))
       const salt = prng.bigint(32) % FIELD_ORDER
@@ -150,6 +166,9 @@ function commitmentVectors() {
         layout: hex32(layoutWord(slots)),
         packedSums: packSlotSums(slotSums(readings, s.n, slots)).map(hex32),
         commitment: hex32(commit(readings, salt, s.n, slots)),
+        // The same readings as exported energy: only the layout word's direction byte differs.
+        exportLayout: hex32(layoutWord(slots, 1, 'export')),
+        exportCommitment: hex32(commitExport(readings, salt, s.n, slots)),
       }
     }),
   }
@@ -187,6 +206,8 @@ function recordMessages(): MeterRecordMessage[] {
       time: 1764002700n,
       energyWh: 1234567n,
       intervalWh: 312,
+      exportedWh: 54321n,
+      intervalExportedWh: 95,
       powerW: 1500,
       voltageMv: 230100,
       currentMa: 6520,
@@ -205,6 +226,8 @@ function recordMessages(): MeterRecordMessage[] {
       time: 0n,
       energyWh: 0n,
       intervalWh: 0,
+      exportedWh: 0n,
+      intervalExportedWh: 0,
       powerW: 0,
       voltageMv: 0,
       currentMa: 0,
@@ -224,6 +247,8 @@ function recordMessages(): MeterRecordMessage[] {
       // 15 significant digits: the display Total (Wh / 1000) prints identically in C++ and JS.
       energyWh: 999999999999999n,
       intervalWh: MAX_READING, // the largest reading a meter commits
+      exportedWh: 999999999999999n,
+      intervalExportedWh: 0, // import and export together stay within one reading's bound
       powerW: 26000,
       voltageMv: 264999,
       currentMa: 100000,
@@ -242,6 +267,8 @@ function recordMessages(): MeterRecordMessage[] {
       time: 1764003333n,
       energyWh: 1000999n,
       intervalWh: 17,
+      exportedWh: 8800n,
+      intervalExportedWh: 4200, // a live sample: export so far in the open interval
       powerW: 87,
       voltageMv: 229950,
       currentMa: 412,
@@ -261,24 +288,31 @@ function randomRecords(count: number): MeterRecordMessage[] {
   const prng = new Prng('zkmeter/vectors/records')
   // Small magnitudes are drawn often: they exercise leading zeros after the decimal point.
   const pick = (max: number) => (prng.int(3) === 0 ? prng.int(Math.min(max, 1000)) : prng.int(max))
-  return Array.from({ length: count }, (_, i) => ({
-    seq: BigInt(i * 7919),
-    kind: 1,
-    time: BigInt(1764000000 + pick(400_000_000) * 900 - (1764000000 % 900)),
-    energyWh: BigInt(pick(2 ** 47)) * BigInt(1 + prng.int(7)), // < 10^15: 15 significant digits
-    intervalWh: pick(MAX_READING + 1),
-    powerW: pick(2 ** 32),
-    voltageMv: pick(2 ** 32),
-    currentMa: pick(2 ** 32),
-    powerFactor: pick(1001),
-    temperatureCenti: pick(2 ** 32) - 2 ** 31,
-    light: pick(1001),
-    gas: pick(1001),
-    water: pick(1001),
-    hazards: pick(8),
-    relays: pick(256),
-    fanSpeed: pick(4),
-  }))
+  return Array.from({ length: count }, (_, i) => {
+    const intervalWh = pick(MAX_READING + 1)
+    const exportedWh = BigInt(pick(2 ** 47)) * BigInt(1 + prng.int(7))
+    const room = MAX_READING - intervalWh
+    return {
+      seq: BigInt(i * 7919),
+      kind: 1,
+      time: BigInt(1764000000 + pick(400_000_000) * 900 - (1764000000 % 900)),
+      energyWh: BigInt(pick(2 ** 47)) * BigInt(1 + prng.int(7)), // < 10^15: 15 significant digits
+      intervalWh,
+      exportedWh,
+      intervalExportedWh: Math.min(pick(room + 1), Number(exportedWh)),
+      powerW: pick(2 ** 32),
+      voltageMv: pick(2 ** 32),
+      currentMa: pick(2 ** 32),
+      powerFactor: pick(1001),
+      temperatureCenti: pick(2 ** 32) - 2 ** 31,
+      light: pick(1001),
+      gas: pick(1001),
+      water: pick(1001),
+      hazards: pick(8),
+      relays: pick(256),
+      fanSpeed: pick(4),
+    }
+  })
 }
 
 function periodMessages(): BillingPeriodMessage[] {
@@ -302,6 +336,15 @@ function periodMessages(): BillingPeriodMessage[] {
   ]
 }
 
+/** The export half of each close of periodMessages(), in the same order. */
+function exportPeriodMessages(): ExportPeriodMessage[] {
+  return periodMessages().map((p, i) =>
+    i === 0
+      ? { ...p, startCounter: 50000n, endCounter: 61234n, commitment: commitExport([0, 4, 9], 5n, 2976) }
+      : { ...p, startCounter: 0n, endCounter: 0n, commitment: FIELD_ORDER - 2n },
+  )
+}
+
 function goneMessages(): RecordsGoneMessage[] {
   return [
     { meter: addressOfPrivateKey(testKey('meter-1')), fromSeq: 120n, toSeq: 4215n },
@@ -317,6 +360,7 @@ function eip712Vectors() {
   const records = recordMessages()
   const periods = periodMessages()
   const gone = goneMessages()
+  const exports = exportPeriodMessages()
   return {
     description:
       'EIP-712 digests (docs/protocol.md §6) by protocol/eip712.ts and signatures by @noble/curves ' +
@@ -342,6 +386,23 @@ function eip712Vectors() {
       }),
       periods: periods.map((message, i) => {
         const digest = billingPeriodDigest(domain, message)
+        const key = keys[i % keys.length]!
+        return {
+          message: {
+            meter: message.meter,
+            periodStart: dec(message.periodStart),
+            periodEnd: dec(message.periodEnd),
+            startCounter: dec(message.startCounter),
+            endCounter: dec(message.endCounter),
+            commitment: hex32(BigInt(message.commitment)),
+          },
+          digest: bytesToHex(digest),
+          key: key.label,
+          signature: signDigest(testKey(key.label), digest),
+        }
+      }),
+      exportPeriods: exports.map((message, i) => {
+        const digest = exportPeriodDigest(domain, message)
         const key = keys[i % keys.length]!
         return {
           message: {
@@ -387,6 +448,7 @@ function measurements(): Measurement[] {
       relays: 137,
       fanSpeed: 2,
       source: MeasureSource.pzem,
+      exportedWh: 0n,
     },
     {
       energyWh: (1n << 64n) - 1n,
@@ -402,11 +464,32 @@ function measurements(): Measurement[] {
       relays: 0x7e,
       fanSpeed: 3,
       source: MeasureSource.pulse,
+      exportedWh: 0n,
+    },
+    {
+      energyWh: 987654321n,
+      powerW: 3120,
+      voltageMv: 241500,
+      currentMa: 12900,
+      powerFactor: 1000,
+      temperatureCenti: 3125,
+      light: 1000,
+      gas: 0,
+      water: 0,
+      hazards: 0,
+      relays: 0x80,
+      fanSpeed: 0,
+      source: MeasureSource.bidirectional,
+      exportedWh: (1n << 64n) - 2n,
     },
   ]
 }
 
-const measurementJson = (m: Measurement) => ({ ...m, energyWh: dec(m.energyWh) })
+const measurementJson = (m: Measurement) => ({
+  ...m,
+  energyWh: dec(m.energyWh),
+  exportedWh: dec(m.exportedWh),
+})
 
 function linkVectors() {
   const frames = [
@@ -532,6 +615,8 @@ function mqttVectors() {
     period: periods.map((message, i) => ({
       message: domain.periods[i]!.message,
       signature: domain.periods[i]!.signature,
+      exportMessage: domain.exportPeriods[i]!.message,
+      exportSignature: domain.exportPeriods[i]!.signature,
       // records.ts's validator takes the integer fields as JS numbers (all are below 2^53).
       json: encodePeriodPayload(
         {
@@ -542,6 +627,12 @@ function mqttVectors() {
           endCounter: Number(message.endCounter),
         },
         domain.periods[i]!.signature,
+        {
+          startCounter: Number(domain.exportPeriods[i]!.message.startCounter),
+          endCounter: Number(domain.exportPeriods[i]!.message.endCounter),
+          commitment: BigInt(domain.exportPeriods[i]!.message.commitment),
+          signature: domain.exportPeriods[i]!.signature,
+        },
       ),
     })),
     commands: [
@@ -652,6 +743,63 @@ function modbusVectors() {
         powerFactorPermille: r.powerFactorCenti * 10,
         alarm: r.alarm ? 1 : 0,
       },
+    })),
+  }
+}
+
+/** The bidirectional source (SDM120 register map): requests, answers and what the firmware reads. */
+function sdmVectors() {
+  const prng = new Prng('zkmeter/vectors/sdm')
+  const values: SdmValues[] = [
+    // Importing in the evening.
+    {
+      voltageV: 230.1,
+      currentA: 6.52,
+      powerW: 1480.6,
+      powerFactor: 0.98,
+      importKwh: 1234.567,
+      exportKwh: 89.012,
+    },
+    // Exporting at noon: negative power, a leading power factor (negative on the SDM).
+    {
+      voltageV: 241.5,
+      currentA: 17.25,
+      powerW: -4102.5,
+      powerFactor: -0.995,
+      importKwh: 1250.5,
+      exportKwh: 95.25,
+    },
+    // Large counters: the float's own resolution (2 Wh at 20,000 kWh) is what the meter reads.
+    { voltageV: 0, currentA: 0, powerW: 0, powerFactor: 0, importKwh: 20000.123, exportKwh: 16777.217 },
+    // Half-way cases and the smallest steps.
+    { voltageV: 0.0005, currentA: 0.0015, powerW: -0.5, powerFactor: 1, importKwh: 0.0005, exportKwh: 0.001 },
+  ]
+  for (let i = 0; i < 12; i++) {
+    values.push({
+      voltageV: 180 + prng.int(80_000) / 1000,
+      currentA: prng.int(100_000) / 1000,
+      powerW: (prng.int(2) === 0 ? -1 : 1) * (prng.int(2_600_000) / 100),
+      powerFactor: (prng.int(2) === 0 ? -1 : 1) * (prng.int(1001) / 1000),
+      importKwh: prng.int(100_000_000) / 1000,
+      exportKwh: prng.int(10_000_000) / 1000,
+    })
+  }
+  return {
+    description:
+      'Bidirectional source, Eastron SDM120 register map over Modbus-RTU (protocol/serial/sdm.ts): float32 big-endian ' +
+      'input registers; instant block 0x0000..0x001F (V 0x00, A 0x06, W 0x0C signed, PF 0x1E), energy block ' +
+      '0x0048..0x004B (import kWh, export kWh). reading: what zkm::sdmParse* yields (value × scale of the float32, ' +
+      'rounded half away from zero; the PF as its magnitude).',
+    requests: [SDM_DEFAULT_ADDRESS, 0x07].map((address) => ({
+      address,
+      instant: hex(sdmReadRequest(address, SDM_INSTANT_FIRST, SDM_INSTANT_COUNT)),
+      energy: hex(sdmReadRequest(address, SDM_ENERGY_FIRST, SDM_ENERGY_COUNT)),
+    })),
+    responses: values.map((v) => ({
+      values: v,
+      instant: hex(sdmInstantResponse(SDM_DEFAULT_ADDRESS, v)),
+      energy: hex(sdmEnergyResponse(SDM_DEFAULT_ADDRESS, v)),
+      reading: sdmReading(v),
     })),
   }
 }
@@ -796,16 +944,24 @@ function engineVectors() {
     const minutes = Math.floor((t - t0) / 60)
     return 1000 + minutes * 3 + Math.floor(minutes / 97) * 5
   }
+  // The export counter (OBIS 2.8.0) moves on its own schedule: 2 Wh every 4 minutes, 7 more every 331.
+  const exportAt = (t: number) => {
+    const minutes = Math.floor((t - t0) / 60)
+    return 200 + Math.floor(minutes / 4) * 2 + Math.floor(minutes / 331) * 7
+  }
   const key = testKey('meter-1')
   const meter = addressOfPrivateKey(key)
   const pairingKey = new Prng('zkmeter/vectors/engine').bytes(32)
   const domain = DOMAINS[0]!
   const end = periodEndFor(t0, 0, geometry)
   const readings: number[] = []
+  const exported: number[] = []
   const sensors: string[] = []
   for (let t = t0 + 900; t <= end; t += 900) {
     const wh = energyAt(t) - energyAt(t - 900)
+    const xwh = exportAt(t) - exportAt(t - 900)
     readings.push(wh)
+    exported.push(xwh)
     if (sensors.length < 3) {
       const record: MeterRecordMessage = {
         seq: BigInt(readings.length - 1),
@@ -813,6 +969,8 @@ function engineVectors() {
         time: BigInt(t),
         energyWh: BigInt(energyAt(t)),
         intervalWh: wh,
+        exportedWh: BigInt(exportAt(t)),
+        intervalExportedWh: xwh,
         powerW: 180,
         voltageMv: 230000,
         currentMa: 0,
@@ -838,11 +996,19 @@ function engineVectors() {
     commitment: commit(readings, salt, geometry.n),
   }
   const signature = signDigest(key, billingPeriodDigest(domain, period))
+  const exportPeriod: ExportPeriodMessage = {
+    ...period,
+    startCounter: 200n,
+    endCounter: BigInt(exportAt(end)),
+    commitment: commitExport(exported, salt, geometry.n),
+  }
+  const exportSignature = signDigest(key, exportPeriodDigest(domain, exportPeriod))
   return {
     description:
       'End-to-end ESP8266 pipeline: energyAt(t) = 1000 + 3·m + 5·floor(m / 97) Wh with m = floor((t − t0) / 60), ' +
+      'and exportAt(t) = 200 + 2·floor(m / 4) + 7·floor(m / 331) Wh exported, ' +
       'measured every 60 s from t0 (powerW 180, voltageMv 230000, relays 0x80, nothing else), no live samples, ' +
-      'startCounter 1000, PeriodDays 0. Expected: the first interval SENSOR payloads and the PERIOD payload.',
+      'startCounter 1000, export startCounter 200, PeriodDays 0. Expected: the first interval SENSOR payloads and the PERIOD payload.',
     t0,
     intervalSeconds: geometry.intervalSeconds,
     n: geometry.n,
@@ -861,6 +1027,12 @@ function engineVectors() {
         endCounter: Number(period.endCounter),
       },
       signature,
+      {
+        startCounter: Number(exportPeriod.startCounter),
+        endCounter: Number(exportPeriod.endCounter),
+        commitment: BigInt(exportPeriod.commitment),
+        signature: exportSignature,
+      },
     ),
   }
 }
@@ -877,6 +1049,7 @@ export function generateVectors(): Record<string, string> {
     'mqtt.json': mqtt,
     'message.json': messageVectors(mqtt),
     'modbus.json': modbusVectors(),
+    'sdm.json': sdmVectors(),
     'period.json': periodVectors(),
     'relays.json': relayVectors(),
     'engine.json': engineVectors(),

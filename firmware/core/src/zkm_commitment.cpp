@@ -10,8 +10,9 @@ namespace zkm {
 
 const uint8_t CommitmentChain::ZERO_SALT[32] = {0};
 
-bool CommitmentChain::begin(const uint8_t salt[32], uint8_t slots) {
+bool CommitmentChain::begin(const uint8_t salt[32], uint8_t slots, uint8_t direction) {
   feFromBytesBe(state_, salt);
+  direction_ = direction;
   memset(packed_, 0, sizeof(packed_));
   memset(sums_, 0, sizeof(sums_));
   inElement_ = 0;
@@ -77,7 +78,9 @@ bool CommitmentChain::finish(uint32_t n, uint8_t out[32]) {
   // state_ is now R, the readings digest; the chain goes on over the layout word
   // H = 3 + 2^8 * vectors + 2^16 * slots, then the slot sums packed 12 to an element in 20-bit
   // lanes (version 3): sum k of an element at bit 20k, so it may straddle two 32-bit limbs.
-  uint32_t limbs[8] = {COMMITMENT_VERSION + (SLOT_SUM_VECTORS << 8) + ((uint32_t)slots_ << 16), 0, 0, 0, 0, 0, 0, 0};
+  // The direction byte sits at bit 40: limb 1, bit 8.
+  uint32_t limbs[8] = {COMMITMENT_VERSION + (SLOT_SUM_VECTORS << 8) + ((uint32_t)slots_ << 16),
+                       (uint32_t)direction_ << 8, 0, 0, 0, 0, 0, 0};
   pushLimbs(limbs);
   for (uint8_t first = 0; first < slots_; first += SUMS_PER_ELEMENT) {
     memset(limbs, 0, sizeof(limbs));

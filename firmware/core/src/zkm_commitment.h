@@ -20,7 +20,10 @@ static const uint8_t CHAIN_RATE = 15;
 static const uint8_t MAX_SLOTS = 96;
 // Commitment version 3 (the PERIOD payload's v) and its slot-sum packing.
 static const uint32_t COMMITMENT_VERSION = 3;
-static const uint32_t SLOT_SUM_VECTORS = 1;  // imported energy; issue 17 adds exported energy
+static const uint32_t SLOT_SUM_VECTORS = 1;  // one vector a commitment; import and export are committed apart
+// The layout word's direction byte (bits 40..47 of H): which counter the readings come from.
+static const uint8_t DIRECTION_IMPORT = 0;
+static const uint8_t DIRECTION_EXPORT = 1;
 static const uint8_t SUMS_PER_ELEMENT = 12;
 static const uint8_t SUM_LANE_BITS = 20;
 static const uint32_t MAX_SLOT_SUM = (1UL << 20) - 1;
@@ -31,7 +34,8 @@ class CommitmentChain {
   CommitmentChain() { begin(ZERO_SALT); }
   // salt: 32-byte big-endian integer < r (deriveSalt's output); slots: tariff slots per day
   // (86400 / INTERVAL), 1..MAX_SLOTS. Returns false (and finish() will too) for another slot count.
-  bool begin(const uint8_t salt[32], uint8_t slots = MAX_SLOTS);
+  // direction: DIRECTION_IMPORT or DIRECTION_EXPORT, hashed into H (not part of save()/load()).
+  bool begin(const uint8_t salt[32], uint8_t slots = MAX_SLOTS, uint8_t direction = DIRECTION_IMPORT);
   // Appends readings[count()] (Wh, < 2^15; packed in a 16-bit lane).
   void push(uint16_t reading);
   uint32_t count() const { return count_; }
@@ -60,6 +64,7 @@ class CommitmentChain {
   uint32_t count_;
   uint32_t sums_[MAX_SLOTS];  // per-slot sums of the readings pushed (each < 32 * 2^15)
   uint8_t slots_;             // 0: begun with an invalid slot count
+  uint8_t direction_;
 };
 
 // salt = keccak256("zkmeter/salt/v1" || pairingKey || meter || be64(periodStart)) mod r.

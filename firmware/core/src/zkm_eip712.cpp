@@ -9,11 +9,15 @@ namespace zkm {
 
 static const char DOMAIN_TYPE[] = "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)";
 static const char RECORD_TYPE[] =
-    "MeterRecord(uint64 seq,uint8 kind,uint64 time,uint64 energyWh,uint32 intervalWh,uint32 powerW,"
+    "MeterRecord(uint64 seq,uint8 kind,uint64 time,uint64 energyWh,uint32 intervalWh,uint64 exportedWh,"
+    "uint32 intervalExportedWh,uint32 powerW,"
     "uint32 voltageMv,uint32 currentMa,uint16 powerFactor,int32 temperatureCenti,uint16 light,uint16 gas,"
     "uint16 water,uint8 hazards,uint8 relays,uint8 fanSpeed)";
 static const char PERIOD_TYPE[] =
     "BillingPeriod(address meter,uint64 periodStart,uint64 periodEnd,uint64 startCounter,uint64 endCounter,"
+    "uint256 commitment)";
+static const char EXPORT_TYPE[] =
+    "ExportPeriod(address meter,uint64 periodStart,uint64 periodEnd,uint64 startCounter,uint64 endCounter,"
     "uint256 commitment)";
 static const char GONE_TYPE[] = "RecordsGone(address meter,uint64 fromSeq,uint64 toSeq)";
 
@@ -83,6 +87,8 @@ void meterRecordDigest(const uint8_t domainSeparator[32], const MeterRecord &r, 
   wordU64(k, r.time);
   wordU64(k, r.energyWh);
   wordU64(k, r.intervalWh);
+  wordU64(k, r.exportedWh);
+  wordU64(k, r.intervalExportedWh);
   wordU64(k, r.powerW);
   wordU64(k, r.voltageMv);
   wordU64(k, r.currentMa);
@@ -109,6 +115,21 @@ void billingPeriodDigest(const uint8_t domainSeparator[32], const BillingPeriod 
   wordU64(k, p.startCounter);
   wordU64(k, p.endCounter);
   k.update(p.commitment, 32);
+  k.final(structHash);
+  typedDigest(domainSeparator, structHash, out);
+}
+
+void exportPeriodDigest(const uint8_t domainSeparator[32], const BillingPeriod &p, uint8_t out[32]) {
+  uint8_t typeHash[32], structHash[32];
+  Keccak256 k;
+  hashText(k, EXPORT_TYPE, typeHash);
+  k.update(typeHash, 32);
+  wordAddress(k, p.meter);
+  wordU64(k, p.periodStart);
+  wordU64(k, p.periodEnd);
+  wordU64(k, p.exportStartCounter);
+  wordU64(k, p.exportEndCounter);
+  k.update(p.exportCommitment, 32);
   k.final(structHash);
   typedDigest(domainSeparator, structHash, out);
 }

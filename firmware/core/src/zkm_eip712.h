@@ -1,4 +1,4 @@
-// EIP-712 digests of the three messages a meter signs (docs/protocol.md §6), mirroring
+// EIP-712 digests of the four messages a meter signs (docs/protocol.md §6), mirroring
 // protocol/eip712.ts byte for byte.
 #ifndef ZKM_EIP712_H
 #define ZKM_EIP712_H
@@ -16,8 +16,10 @@ struct MeterRecord {
   uint64_t seq;
   uint8_t kind;  // 0 live sample, 1 interval close
   uint64_t time;
-  uint64_t energyWh;
+  uint64_t energyWh;    // import counter (OBIS 1-0:1.8.0)
   uint32_t intervalWh;
+  uint64_t exportedWh;  // export counter (OBIS 1-0:2.8.0)
+  uint32_t intervalExportedWh;
   uint32_t powerW;
   uint32_t voltageMv;
   uint32_t currentMa;
@@ -38,6 +40,10 @@ struct BillingPeriod {
   uint64_t startCounter;
   uint64_t endCounter;
   uint8_t commitment[32];  // uint256, big-endian
+  // The export half of the close, signed as its own ExportPeriod message (same meter and bounds).
+  uint64_t exportStartCounter;
+  uint64_t exportEndCounter;
+  uint8_t exportCommitment[32];
 };
 
 // The meter's signed word that records fromSeq..toSeq are gone: no longer held, never resendable.
@@ -50,6 +56,8 @@ struct RecordsGone {
 void eip712DomainSeparator(const Eip712Domain &domain, uint8_t out[32]);
 void meterRecordDigest(const uint8_t domainSeparator[32], const MeterRecord &rec, uint8_t out[32]);
 void billingPeriodDigest(const uint8_t domainSeparator[32], const BillingPeriod &p, uint8_t out[32]);
+// ExportPeriod(meter, periodStart, periodEnd, exportStartCounter, exportEndCounter, exportCommitment).
+void exportPeriodDigest(const uint8_t domainSeparator[32], const BillingPeriod &p, uint8_t out[32]);
 void recordsGoneDigest(const uint8_t domainSeparator[32], const RecordsGone &g, uint8_t out[32]);
 
 // Sets chainId from a 64-bit value (every real chain id fits).

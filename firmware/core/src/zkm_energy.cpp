@@ -17,7 +17,11 @@ void EnergyCounter::restore(uint64_t totalWh, uint32_t rawAtCheckpoint, bool raw
 }
 
 uint32_t EnergyCounter::feedPzem(uint32_t rawWh, uint32_t elapsedMs) {
-  if (rawWh >= PZEM_ENERGY_MODULUS) {  // not a value the register can hold: ignore the reading
+  return feedRegister(rawWh, elapsedMs, PZEM_ENERGY_MODULUS);
+}
+
+uint32_t EnergyCounter::feedRegister(uint32_t rawWh, uint32_t elapsedMs, uint32_t modulus) {
+  if (modulus && rawWh >= modulus) {  // not a value the register can hold: ignore the reading
     return 0;
   }
   if (!haveBaseline_) {
@@ -25,7 +29,12 @@ uint32_t EnergyCounter::feedPzem(uint32_t rawWh, uint32_t elapsedMs) {
     haveBaseline_ = true;
     return 0;
   }
-  uint32_t delta = rawWh >= lastRaw_ ? rawWh - lastRaw_ : rawWh + PZEM_ENERGY_MODULUS - lastRaw_;
+  if (!modulus && rawWh < lastRaw_) {  // a register that never wraps went back: reset or replaced
+    lastRaw_ = rawWh;
+    restoreCapWh_ = 0;
+    return 0;
+  }
+  uint32_t delta = rawWh >= lastRaw_ ? rawWh - lastRaw_ : rawWh + modulus - lastRaw_;
   uint32_t cap = maxPlausibleWh(elapsedMs);
   if (restoreCapWh_ > cap) cap = restoreCapWh_;
   restoreCapWh_ = 0;

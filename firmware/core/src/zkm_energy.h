@@ -25,6 +25,9 @@ class EnergyCounter {
   // Feeds a PZEM energy register value observed elapsedMs after the previous one. Returns the Wh
   // added (0 when the step was implausible and the baseline was reset).
   uint32_t feedPzem(uint32_t rawWh, uint32_t elapsedMs);
+  // The same for any source's energy register that wraps at `modulus` (0: it never wraps, so a
+  // lower value is a reset or a replaced meter and re-baselines).
+  uint32_t feedRegister(uint32_t rawWh, uint32_t elapsedMs, uint32_t modulus);
 
   // Adds energy measured by another source (the pulse fallback). The PZEM baseline is dropped so
   // that energy is never counted twice when the PZEM answers again.

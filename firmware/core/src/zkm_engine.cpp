@@ -6,38 +6,42 @@
 
 namespace zkm {
 
-void MeterEngine::openPeriod(uint64_t start, uint64_t counter) {
+void MeterEngine::openPeriod(uint64_t start, uint64_t counter, uint64_t exportCounter) {
   uint8_t salt[32];
   deriveSalt(id_.pairingKey, id_.address, start, salt);
-  period_.begin(start, counter, salt, days_);
-  journal_.begin(start, counter);
+  period_.begin(start, counter, exportCounter, salt, days_);
+  journal_.begin(start, counter, exportCounter);
 }
 
-void MeterEngine::start(uint64_t firstPeriodStart, uint64_t firstCounter, uint8_t periodDays) {
+void MeterEngine::start(uint64_t firstPeriodStart, uint64_t firstCounter, uint8_t periodDays,
+                        uint64_t firstExportCounter) {
   days_ = periodDays;
   log_.restore();
-  uint64_t start, counter;
-  if (!journal_.readHeader(start, counter)) {
-    openPeriod(firstPeriodStart, firstCounter);
+  uint64_t start, counter, exportCounter;
+  if (!journal_.readHeader(start, counter, exportCounter)) {
+    openPeriod(firstPeriodStart, firstCounter, firstExportCounter);
     return;
   }
   uint8_t salt[32];
   deriveSalt(id_.pairingKey, id_.address, start, salt);
-  period_.begin(start, counter, salt, days_);
+  period_.begin(start, counter, exportCounter, salt, days_);
   uint64_t t;
-  uint32_t wh;
-  while (journal_.readInterval(t, wh)) period_.onInterval(t, wh);
+  uint32_t wh, xwh;
+  while (journal_.readInterval(t, wh, xwh)) period_.onInterval(t, wh, xwh);
 }
 
 // Sign, log, then hand out: whatever the sink sees is in the log (Resend can serve it after a
 // reboot) and seq continues from the log, contiguous and never reused.
-bool MeterEngine::emit(uint8_t kind, uint64_t time, uint64_t energyWh, uint32_t intervalWh) {
+bool MeterEngine::emit(uint8_t kind, uint64_t time, uint64_t energyWh, uint32_t intervalWh, uint64_t exportedWh,
+                       uint32_t intervalExportedWh) {
   MeterRecord r;
   r.seq = log_.nextSeq();
   r.kind = kind;
   r.time = time;
   r.energyWh = energyWh;
   r.intervalWh = intervalWh;
+  r.exportedWh = exportedWh;
+  r.intervalExportedWh = intervalExportedWh;
   r.powerW = latest_.powerW;
   r.voltageMv = latest_.voltageMv;
   r.currentMa = latest_.currentMa;
@@ -58,19 +62,23 @@ bool MeterEngine::emit(uint8_t kind, uint64_t time, uint64_t energyWh, uint32_t 
 
 void MeterEngine::closeIntervals(uint64_t nowS) {
   IntervalClose c;
-  while (intervals_.close(nowS, latest_.energyWh, c)) {
-    emit(1, c.time, c.energyWh, c.intervalWh);
-    if (period_.onInterval(c.time, c.intervalWh)) journal_.interval(c.time, c.intervalWh);
+  while (intervals_.close(nowS, latest_.energyWh, latest_.exportedWh, c)) {
+    emit(1, c.time, c.energyWh, c.intervalWh, c.exportedWh, c.intervalExportedWh);
+    if (period_.onInterval(c.time, c.intervalWh, c.intervalExportedWh))
+      journal_.interval(c.time, c.intervalWh, c.intervalExportedWh);
     if (!period_.complete()) continue;
     BillingPeriod p;
-    uint8_t digest[32], sig[65];
+    uint8_t digest[32], sig[65], exportSig[65];
     period_.close(id_.address, p);
     billingPeriodDigest(id_.domainSeparator, p, digest);
-    if (signer_.sign(digest, sig)) {
-      closes_.put(p, sig);  // kept before it leaves, like a record: ResendPeriod serves it later
-      sink_.period(p, sig, true);
+    bool signedImport = signer_.sign(digest, sig);
+    exportPeriodDigest(id_.domainSeparator, p, digest);
+    if (signedImport && signer_.sign(digest, exportSig)) {
+      closes_.put(p, sig, exportSig);  // kept before it leaves, like a record: ResendPeriod serves it later
+      sink_.period(p, sig, exportSig, true);
     }
-    openPeriod(p.periodEnd, p.endCounter);  // the next period starts exactly where this one ended
+    // The next period starts exactly where this one ended, on both counters.
+    openPeriod(p.periodEnd, p.endCounter, p.exportEndCounter);
   }
 }
 
@@ -93,14 +101,18 @@ void MeterEngine::onMeasurement(const Measurement &m, uint64_t nowS) {
   if (!nowS) return;
   // After a reboot the first interval counts from the last committed counter, so the energy used
   // while the ESP8266 was down lands in an interval and the readings still sum to the counter.
-  if (!intervals_.started()) intervals_.begin(nowS, period_.open() ? period_.counter() : m.energyWh);
+  if (!intervals_.started()) {
+    intervals_.begin(nowS, period_.open() ? period_.counter() : m.energyWh,
+                     period_.open() ? period_.exportCounter() : m.exportedWh);
+  }
   closeIntervals(nowS);
-  if (hazardChange) emit(0, nowS, latest_.energyWh, intervals_.currentWh(latest_.energyWh));
+  if (hazardChange) liveSample(nowS);
 }
 
 bool MeterEngine::liveSample(uint64_t nowS) {
   if (!have_ || !nowS || !intervals_.started()) return false;
-  return emit(0, nowS, latest_.energyWh, intervals_.currentWh(latest_.energyWh));
+  return emit(0, nowS, latest_.energyWh, intervals_.currentWh(latest_.energyWh), latest_.exportedWh,
+              intervals_.currentExportWh(latest_.exportedWh));
 }
 
 void MeterEngine::signGone(uint64_t from, uint64_t to) {
@@ -143,9 +155,9 @@ uint32_t MeterEngine::resend(uint64_t from, uint64_t to) {
 
 bool MeterEngine::resendPeriod(uint64_t periodStart) {
   BillingPeriod p;
-  uint8_t sig[65];
-  if (!closes_.find(periodStart, p, sig)) return false;
-  sink_.period(p, sig, false);
+  uint8_t sig[65], exportSig[65];
+  if (!closes_.find(periodStart, p, sig, exportSig)) return false;
+  sink_.period(p, sig, exportSig, false);
   return true;
 }
 

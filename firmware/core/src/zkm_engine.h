@@ -24,7 +24,9 @@ class MeterSink {
   virtual void record(const MeterRecord &r, const uint8_t signature[65]) = 0;
   // latest: a fresh close (publish retained); false: a kept close resent on ResendPeriod (not
   // retained, so the retained PERIOD stays the latest close).
-  virtual void period(const BillingPeriod &p, const uint8_t signature[65], bool latest) = 0;
+  // signature: BillingPeriod (import); exportSignature: ExportPeriod (the export half).
+  virtual void period(const BillingPeriod &p, const uint8_t signature[65], const uint8_t exportSignature[65],
+                      bool latest) = 0;
   // Records g.fromSeq..g.toSeq were asked for but are no longer held (tele/<meter>/GONE).
   virtual void gone(const RecordsGone &g, const uint8_t signature[65]) = 0;
   // A relay or the fan really changed (the UNO reported it): RESULT / stat messages.
@@ -35,14 +37,15 @@ class MeterSink {
   ~MeterSink() {}
 };
 
-// Append-only journal of the running period: its start, then one entry per closed interval.
+// Append-only journal of the running period: its start with both counters, then one entry per
+// closed interval with its imported and exported Wh.
 class PeriodJournal {
  public:
-  virtual void begin(uint64_t start, uint64_t startCounter) = 0;
-  virtual void interval(uint64_t time, uint32_t intervalWh) = 0;
+  virtual void begin(uint64_t start, uint64_t startCounter, uint64_t exportStartCounter) = 0;
+  virtual void interval(uint64_t time, uint32_t intervalWh, uint32_t intervalExportedWh) = 0;
   // Replay: header first (false if there is no journal), then entries until false.
-  virtual bool readHeader(uint64_t &start, uint64_t &startCounter) = 0;
-  virtual bool readInterval(uint64_t &time, uint32_t &intervalWh) = 0;
+  virtual bool readHeader(uint64_t &start, uint64_t &startCounter, uint64_t &exportStartCounter) = 0;
+  virtual bool readInterval(uint64_t &time, uint32_t &intervalWh, uint32_t &intervalExportedWh) = 0;
 
  protected:
   ~PeriodJournal() {}
@@ -63,7 +66,7 @@ class MeterEngine {
 
   // After power-up: restores the sequence from the record log and the running period from the
   // journal (or opens the first period at the provisioning point).
-  void start(uint64_t firstPeriodStart, uint64_t firstCounter, uint8_t periodDays);
+  void start(uint64_t firstPeriodStart, uint64_t firstCounter, uint8_t periodDays, uint64_t firstExportCounter = 0);
   // A measurement from the UNO; nowS = 0 while the clock is not set (nothing is timestamped then).
   void onMeasurement(const Measurement &m, uint64_t nowS);
   // A kind-0 record of the latest measurement (periodic live sample).
@@ -80,8 +83,9 @@ class MeterEngine {
   const PeriodTracker &period() const { return period_; }
 
  private:
-  bool emit(uint8_t kind, uint64_t time, uint64_t energyWh, uint32_t intervalWh);
-  void openPeriod(uint64_t start, uint64_t counter);
+  bool emit(uint8_t kind, uint64_t time, uint64_t energyWh, uint32_t intervalWh, uint64_t exportedWh,
+            uint32_t intervalExportedWh);
+  void openPeriod(uint64_t start, uint64_t counter, uint64_t exportCounter);
   void closeIntervals(uint64_t nowS);
   void reportChanges(bool first);
   void signGone(uint64_t from, uint64_t to);

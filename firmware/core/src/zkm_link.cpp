@@ -83,6 +83,7 @@ void measurementEncode(const Measurement &m, uint8_t out[MEASUREMENT_SIZE]) {
   out[33] = m.relays;
   out[34] = m.fanSpeed;
   out[35] = m.source;
+  putLe64(out + 36, m.exportedWh);
 }
 
 bool measurementDecode(const uint8_t *in, uint8_t len, Measurement &m) {
@@ -100,6 +101,7 @@ bool measurementDecode(const uint8_t *in, uint8_t len, Measurement &m) {
   m.relays = in[33];
   m.fanSpeed = in[34];
   m.source = in[35];
+  m.exportedWh = getLe64(in + 36);
   return true;
 }
 

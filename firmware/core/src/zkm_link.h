@@ -67,12 +67,15 @@ struct Measurement {
   uint8_t relays;
   uint8_t fanSpeed;
   uint8_t source;  // MEASURE_* below
+  uint64_t exportedWh;  // export counter (OBIS 2.8.0); 0 from a source that cannot see direction
 };
 
 static const uint8_t MEASURE_PZEM = 0;
 static const uint8_t MEASURE_PULSE = 1;
 static const uint8_t MEASURE_NONE = 2;
-static const uint8_t MEASUREMENT_SIZE = 36;
+static const uint8_t MEASURE_BIDIRECTIONAL = 3;  // an import/export meter (zkm_sdm.h)
+// 36 bytes of the import-only format, then exportedWh (u64) appended.
+static const uint8_t MEASUREMENT_SIZE = 44;
 
 void measurementEncode(const Measurement &m, uint8_t out[MEASUREMENT_SIZE]);
 bool measurementDecode(const uint8_t *in, uint8_t len, Measurement &m);

@@ -23,6 +23,8 @@ size_t buildSensorJson(const MeterRecord &r, const uint8_t sig[65], char *out, s
   w.isoTime(r.time);
   w.raw(",\"ENERGY\":{\"Total\":");
   w.decimal((int64_t)r.energyWh, 3);
+  w.raw(",\"ExportActive\":");
+  w.decimal((int64_t)r.exportedWh, 3);
   w.raw(",\"Power\":");
   w.u64(r.powerW);
   w.raw(",\"Voltage\":");
@@ -45,7 +47,8 @@ size_t buildSensorJson(const MeterRecord &r, const uint8_t sig[65], char *out, s
   w.u64((r.hazards >> 1) & 1);
   w.raw(",\"Water\":");
   w.u64((r.hazards >> 2) & 1);
-  w.raw("},\"ZK\":{\"v\":1,\"seq\":");
+  // ZK v2: the record with the export counter (docs/protocol.md §6).
+  w.raw("},\"ZK\":{\"v\":2,\"seq\":");
   w.u64(r.seq);
   w.raw(",\"kind\":");
   w.u64(r.kind);
@@ -55,6 +58,10 @@ size_t buildSensorJson(const MeterRecord &r, const uint8_t sig[65], char *out, s
   w.u64(r.energyWh);
   w.raw(",\"intervalWh\":");
   w.u64(r.intervalWh);
+  w.raw(",\"exportedWh\":");
+  w.u64(r.exportedWh);
+  w.raw(",\"intervalExportedWh\":");
+  w.u64(r.intervalExportedWh);
   w.raw(",\"powerW\":");
   w.u64(r.powerW);
   w.raw(",\"voltageMv\":");
@@ -83,7 +90,8 @@ size_t buildSensorJson(const MeterRecord &r, const uint8_t sig[65], char *out, s
   return w.finish();
 }
 
-size_t buildPeriodJson(const BillingPeriod &p, const uint8_t sig[65], char *out, size_t cap) {
+size_t buildPeriodJson(const BillingPeriod &p, const uint8_t sig[65], const uint8_t exportSig[65], char *out,
+                       size_t cap) {
   JsonWriter w(out, cap);
   // v: the commitment version (docs/protocol.md §3); 3 = the readings digest chained with the
   // layout word and the per-slot sums packed 12 to an element.
@@ -101,7 +109,16 @@ size_t buildPeriodJson(const BillingPeriod &p, const uint8_t sig[65], char *out,
   w.hex(p.commitment, 32);
   w.raw(",\"sig\":");
   w.hex(sig, 65);
-  w.ch('}');
+  // The export half, signed as ExportPeriod (docs/protocol.md §6, §7).
+  w.raw(",\"export\":{\"startCounter\":");
+  w.u64(p.exportStartCounter);
+  w.raw(",\"endCounter\":");
+  w.u64(p.exportEndCounter);
+  w.raw(",\"commitment\":");
+  w.hex(p.exportCommitment, 32);
+  w.raw(",\"sig\":");
+  w.hex(exportSig, 65);
+  w.raw("}}");
   return w.finish();
 }
 

@@ -15,8 +15,9 @@ void meterName(const uint8_t address[20], char out[METER_NAME_LEN + 1]);
 
 // tele/<meter>/SENSOR. Returns the length written (NUL-terminated), 0 if cap is too small.
 size_t buildSensorJson(const MeterRecord &r, const uint8_t signature[65], char *out, size_t cap);
-// tele/<meter>/PERIOD.
-size_t buildPeriodJson(const BillingPeriod &p, const uint8_t signature[65], char *out, size_t cap);
+// tele/<meter>/PERIOD: the import close and its "export" block with the ExportPeriod signature.
+size_t buildPeriodJson(const BillingPeriod &p, const uint8_t signature[65], const uint8_t exportSignature[65],
+                       char *out, size_t cap);
 // tele/<meter>/GONE: {"v":1,"meter":"0x…","fromSeq":…,"toSeq":…,"sig":"0x…"}.
 size_t buildGoneJson(const RecordsGone &g, const uint8_t signature[65], char *out, size_t cap);
 // tele/<meter>/STATE: {"Time":"…","Uptime":"1T02:03:04","POWER1":"ON",…,"POWER8":"OFF","FanSpeed":2,

@@ -49,7 +49,8 @@ uint64_t periodEndFor(uint64_t start, uint8_t days, const PeriodGeometry &g) {
   return end < cap ? end : cap;
 }
 
-bool PeriodTracker::begin(uint64_t start, uint64_t startCounter, const uint8_t salt[32], uint8_t days) {
+bool PeriodTracker::begin(uint64_t start, uint64_t startCounter, uint64_t exportStartCounter, const uint8_t salt[32],
+                          uint8_t days) {
   uint64_t end = periodEndFor(start, days, g_);
   if (!end || end <= start) return false;
   start_ = start;
@@ -57,38 +58,52 @@ bool PeriodTracker::begin(uint64_t start, uint64_t startCounter, const uint8_t s
   next_ = start + g_.intervalS;
   startCounter_ = startCounter;
   energy_ = 0;
+  exportStartCounter_ = exportStartCounter;
+  exported_ = 0;
   // Slots per day for the per-slot sums of the commitment (version 2 on): the interval must divide
   // the day into at most MAX_SLOTS slots.
   if (SECONDS_PER_DAY % g_.intervalS != 0 || SECONDS_PER_DAY / g_.intervalS > MAX_SLOTS) return false;
   if (!chain_.begin(salt, (uint8_t)(SECONDS_PER_DAY / g_.intervalS))) return false;
+  if (!exportChain_.begin(salt, (uint8_t)(SECONDS_PER_DAY / g_.intervalS), DIRECTION_EXPORT)) return false;
   // Readings are indexed from the UTC midnight anchor: the intervals before the start read 0.
-  for (uint64_t t = anchorOf(start); t < start; t += g_.intervalS) chain_.push(0);
+  for (uint64_t t = anchorOf(start); t < start; t += g_.intervalS) {
+    chain_.push(0);
+    exportChain_.push(0);
+  }
   open_ = true;
   return true;
 }
 
-bool PeriodTracker::onInterval(uint64_t time, uint32_t intervalWh) {
-  if (!open_ || time < next_ || time > end_ || time % g_.intervalS != 0 || intervalWh > READING_MAX) return false;
+bool PeriodTracker::onInterval(uint64_t time, uint32_t intervalWh, uint32_t intervalExportedWh) {
+  if (!open_ || time < next_ || time > end_ || time % g_.intervalS != 0 || intervalWh > READING_MAX ||
+      intervalExportedWh > READING_MAX - intervalWh)
+    return false;
   while (next_ < time) {  // intervals without a record (meter off): nothing was metered in them
     chain_.push(0);
+    exportChain_.push(0);
     next_ += g_.intervalS;
   }
   chain_.push((uint16_t)intervalWh);
+  exportChain_.push((uint16_t)intervalExportedWh);
   energy_ += intervalWh;
+  exported_ += intervalExportedWh;
   next_ += g_.intervalS;
   return true;
 }
 
 bool PeriodTracker::close(const uint8_t meter[20], BillingPeriod &out) {
   if (!open_) return false;
-  uint8_t commitment[32];
-  if (!chain_.finish(g_.n, commitment)) return false;
+  uint8_t commitment[32], exportCommitment[32];
+  if (!chain_.finish(g_.n, commitment) || !exportChain_.finish(g_.n, exportCommitment)) return false;
   memcpy(out.meter, meter, 20);
   out.periodStart = start_;
   out.periodEnd = end_;
   out.startCounter = startCounter_;
   out.endCounter = startCounter_ + energy_;
   memcpy(out.commitment, commitment, 32);
+  out.exportStartCounter = exportStartCounter_;
+  out.exportEndCounter = exportStartCounter_ + exported_;
+  memcpy(out.exportCommitment, exportCommitment, 32);
   open_ = false;
   return true;
 }

@@ -29,18 +29,21 @@ uint64_t nextMonthStart(uint64_t t);
 
 class PeriodTracker {
  public:
-  explicit PeriodTracker(const PeriodGeometry &g) : g_(g), start_(0), end_(0), startCounter_(0), energy_(0), open_(false) {}
-  // Opens a period at `start` (an interval boundary) with the meter's counter at that instant.
-  bool begin(uint64_t start, uint64_t startCounter, const uint8_t salt[32], uint8_t days);
-  // An interval [time - INTERVAL, time) closed with intervalWh. Intervals the meter missed read 0.
-  // Returns false for an interval outside the period or out of order.
-  bool onInterval(uint64_t time, uint32_t intervalWh);
+  explicit PeriodTracker(const PeriodGeometry &g)
+      : g_(g), start_(0), end_(0), startCounter_(0), energy_(0), exportStartCounter_(0), exported_(0), open_(false) {}
+  // Opens a period at `start` (an interval boundary) with the meter's counters at that instant.
+  bool begin(uint64_t start, uint64_t startCounter, uint64_t exportStartCounter, const uint8_t salt[32], uint8_t days);
+  // An interval [time - INTERVAL, time) closed with intervalWh imported and intervalExportedWh
+  // exported. Intervals the meter missed read 0. Returns false for an interval outside the period,
+  // out of order, or with more than READING_MAX Wh in both directions together.
+  bool onInterval(uint64_t time, uint32_t intervalWh, uint32_t intervalExportedWh);
   // True once the interval ending at periodEnd has been fed.
   bool complete() const { return open_ && next_ > end_; }
-  // Writes the signed message (commitment included) and closes the period.
+  // Writes the signed messages (import and export halves, commitments included) and closes the period.
   bool close(const uint8_t meter[20], BillingPeriod &out);
   // The counter at the end of the last interval fed: where the next interval starts counting.
   uint64_t counter() const { return startCounter_ + energy_; }
+  uint64_t exportCounter() const { return exportStartCounter_ + exported_; }
   uint64_t periodStart() const { return start_; }
   uint64_t periodEnd() const { return end_; }
   bool open() const { return open_; }
@@ -51,8 +54,10 @@ class PeriodTracker {
   PeriodGeometry g_;
   uint64_t start_, end_, next_;  // next_: end boundary of the next interval expected
   uint64_t startCounter_, energy_;
+  uint64_t exportStartCounter_, exported_;
   bool open_;
   CommitmentChain chain_;
+  CommitmentChain exportChain_;  // same salt, DIRECTION_EXPORT in its layout word
 };
 
 }  // namespace zkm

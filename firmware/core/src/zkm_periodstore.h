@@ -15,12 +15,14 @@
 
 namespace zkm {
 
-static const uint8_t PERIOD_BYTES = 84;         // meter, 4 × u64 little-endian, commitment (big-endian)
-static const uint8_t PERIOD_ENTRY_BYTES = 152;  // magic, period, signature (65), CRC-16
+// meter, 4 × u64 little-endian, commitment (big-endian), then the export half: 2 × u64, commitment.
+static const uint8_t PERIOD_BYTES = 132;
+// magic, period, signature (65), export signature (65), CRC-16
+static const uint16_t PERIOD_ENTRY_BYTES = 265;
 // Closes kept. The record log's 4096 slots hold ~42 days of interval records once live samples
 // pause (the node far behind with its acks), so a node away that long can still fetch every record
 // it lacks; 48 closes cover those 42 days even at PeriodDays = 1 (4 years of monthly closes), for
-// 7.3 KB of flash written once per period.
+// 12.7 KB of flash written once per period.
 static const uint8_t PERIOD_CLOSES_KEPT = 48;
 
 void periodEncode(const BillingPeriod &p, uint8_t out[PERIOD_BYTES]);
@@ -31,12 +33,12 @@ class PeriodCloseStore {
   PeriodCloseStore(RecordStore &store, uint8_t slots) : store_(store), slots_(slots) {}
   // Keeps a signed close; false if the store failed (the caller still publishes: the retained
   // PERIOD carries it, only a later ResendPeriod could not be served).
-  bool put(const BillingPeriod &p, const uint8_t signature[65]);
+  bool put(const BillingPeriod &p, const uint8_t signature[65], const uint8_t exportSignature[65]);
   // The kept close starting at periodStart, if any.
-  bool find(uint64_t periodStart, BillingPeriod &p, uint8_t signature[65]);
+  bool find(uint64_t periodStart, BillingPeriod &p, uint8_t signature[65], uint8_t exportSignature[65]);
 
  private:
-  bool readEntry(uint8_t slot, BillingPeriod &p, uint8_t signature[65]);
+  bool readEntry(uint8_t slot, BillingPeriod &p, uint8_t signature[65], uint8_t exportSignature[65]);
   RecordStore &store_;
   uint8_t slots_;
 };

@@ -5,7 +5,8 @@
 
 namespace zkm {
 
-static const uint8_t ENTRY_MAGIC = 0xA5;
+// 0xA5 was format 1 (56-byte records): such an entry reads as absent, never as a format-2 record.
+static const uint8_t ENTRY_MAGIC = 0xA6;
 
 void recordEncode(const MeterRecord &r, uint8_t out[RECORD_BYTES]) {
   putLe64(out, r.seq);
@@ -24,6 +25,8 @@ void recordEncode(const MeterRecord &r, uint8_t out[RECORD_BYTES]) {
   out[53] = r.hazards;
   out[54] = r.relays;
   out[55] = r.fanSpeed;
+  putLe64(out + 56, r.exportedWh);
+  putLe32(out + 64, r.intervalExportedWh);
 }
 
 void recordDecode(const uint8_t in[RECORD_BYTES], MeterRecord &r) {
@@ -43,6 +46,8 @@ void recordDecode(const uint8_t in[RECORD_BYTES], MeterRecord &r) {
   r.hazards = in[53];
   r.relays = in[54];
   r.fanSpeed = in[55];
+  r.exportedWh = getLe64(in + 56);
+  r.intervalExportedWh = getLe32(in + 64);
 }
 
 bool RecordLog::readEntry(uint32_t slot, MeterRecord &r, uint8_t signature[65]) {

@@ -12,8 +12,10 @@
 
 namespace zkm {
 
-static const uint8_t RECORD_BYTES = 56;        // MeterRecord, little-endian, fields in EIP-712 order
-static const uint8_t RECORD_ENTRY_BYTES = 124;  // magic, record, signature (65), CRC-16
+// MeterRecord, little-endian: the fields of record format 1 in EIP-712 order, then the export
+// counter and the interval's export (record format 2, docs/protocol.md §6).
+static const uint8_t RECORD_BYTES = 68;
+static const uint8_t RECORD_ENTRY_BYTES = 136;  // magic, record, signature (65), CRC-16
 
 void recordEncode(const MeterRecord &r, uint8_t out[RECORD_BYTES]);
 void recordDecode(const uint8_t in[RECORD_BYTES], MeterRecord &r);

@@ -12,6 +12,8 @@
 #include "zkm_link.h"
 #include "zkm_nvstore.h"
 #include "zkm_pzem.h"
+#include "zkm_sdm.h"
+#include "zkm_source.h"
 #include "zkm_relays.h"
 #include "zkm_sensors.h"
 #include "zkm_config.h"

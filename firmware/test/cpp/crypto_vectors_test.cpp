@@ -87,6 +87,13 @@ TEST(Commitment, IncrementalChainMatchesWholeArrayReference) {
     uint8_t out[32];
     ASSERT_TRUE(chain.finish((uint32_t)c["n"].u64(), out)) << c["name"].str();
     EXPECT_EQ("0x" + toHex(out, 32), c["commitment"].str()) << c["name"].str();
+    // The same readings as exported energy: the direction byte of the layout word makes it another C.
+    zkm::CommitmentChain exportChain;
+    ASSERT_TRUE(exportChain.begin(salt.data(), (uint8_t)c["slots"].u64(), zkm::DIRECTION_EXPORT));
+    for (uint16_t x : r) exportChain.push(x);
+    ASSERT_TRUE(exportChain.finish((uint32_t)c["n"].u64(), out)) << c["name"].str();
+    EXPECT_EQ("0x" + toHex(out, 32), c["exportCommitment"].str()) << c["name"].str();
+    EXPECT_NE(c["exportCommitment"].str(), c["commitment"].str());
   }
 }
 
@@ -150,6 +157,8 @@ zkm::MeterRecord recordFrom(const Json &m) {
   r.time = m["time"].u64();
   r.energyWh = m["energyWh"].u64();
   r.intervalWh = (uint32_t)m["intervalWh"].u64();
+  r.exportedWh = m["exportedWh"].u64();
+  r.intervalExportedWh = (uint32_t)m["intervalExportedWh"].u64();
   r.powerW = (uint32_t)m["powerW"].u64();
   r.voltageMv = (uint32_t)m["voltageMv"].u64();
   r.currentMa = (uint32_t)m["currentMa"].u64();
@@ -174,6 +183,19 @@ zkm::BillingPeriod periodFrom(const Json &m) {
   p.endCounter = m["endCounter"].u64();
   std::vector<uint8_t> c = hexTo32(m["commitment"].str());
   memcpy(p.commitment, c.data(), 32);
+  p.exportStartCounter = 0;
+  p.exportEndCounter = 0;
+  memset(p.exportCommitment, 0, 32);
+  return p;
+}
+
+// A close with its export half: `m` the BillingPeriod message, `x` the ExportPeriod message.
+zkm::BillingPeriod closeFrom(const Json &m, const Json &x) {
+  zkm::BillingPeriod p = periodFrom(m);
+  p.exportStartCounter = x["startCounter"].u64();
+  p.exportEndCounter = x["endCounter"].u64();
+  std::vector<uint8_t> c = hexTo32(x["commitment"].str());
+  memcpy(p.exportCommitment, c.data(), 32);
   return p;
 }
 
@@ -225,6 +247,17 @@ TEST(Eip712, DigestsAndSignaturesMatchTheNodeReference) {
       EXPECT_EQ("0x" + toHex(sig, 65), p["signature"].str());
       checked++;
     }
+    // The export half signs the same meter and bounds as the close it belongs to, its own counters
+    // and commitment: the ExportPeriod type, nothing of the import half.
+    for (size_t i = 0; i < d["exportPeriods"].size(); i++) {
+      const Json &x = d["exportPeriods"][i];
+      zkm::exportPeriodDigest(sep, closeFrom(d["periods"][i]["message"], x["message"]), digest);
+      EXPECT_EQ("0x" + toHex(digest, 32), x["digest"].str());
+      zkm::Secp256k1Signer signer(keys[x["key"].str()].data());
+      ASSERT_TRUE(signer.sign(digest, sig));
+      EXPECT_EQ("0x" + toHex(sig, 65), x["signature"].str());
+      checked++;
+    }
     for (const Json &g : d["gone"].items) {
       zkm::recordsGoneDigest(sep, goneFrom(g["message"]), digest);
       EXPECT_EQ("0x" + toHex(digest, 32), g["digest"].str());
@@ -234,7 +267,7 @@ TEST(Eip712, DigestsAndSignaturesMatchTheNodeReference) {
       checked++;
     }
   }
-  EXPECT_GE(checked, 14u);
+  EXPECT_GE(checked, 18u);
 }
 
 TEST(Eip712, ChainIdFrom64Bits) {
@@ -264,7 +297,9 @@ TEST(Mqtt, SensorAndPeriodPayloadsMatchByteForByte) {
   }
   for (const Json &p : v["period"].items) {
     std::vector<uint8_t> sig = fromHex(p["signature"].str());
-    size_t n = zkm::buildPeriodJson(periodFrom(p["message"]), sig.data(), buf, sizeof(buf));
+    std::vector<uint8_t> xsig = fromHex(p["exportSignature"].str());
+    size_t n = zkm::buildPeriodJson(closeFrom(p["message"], p["exportMessage"]), sig.data(), xsig.data(), buf,
+                                    sizeof(buf));
     ASSERT_GT(n, 0u);
     EXPECT_EQ(std::string(buf, n), p["json"].str());
   }

@@ -28,30 +28,37 @@ class RamRecords : public zkm::RecordStore {
 
 class RamJournal : public zkm::PeriodJournal {
  public:
-  void begin(uint64_t s, uint64_t c) override {
+  struct Entry {
+    uint64_t t;
+    uint32_t wh, xwh;
+  };
+  void begin(uint64_t s, uint64_t c, uint64_t x) override {
     has = true;
     start = s;
     counter = c;
+    exportCounter = x;
     entries.clear();
   }
-  void interval(uint64_t t, uint32_t wh) override { entries.push_back({t, wh}); }
-  bool readHeader(uint64_t &s, uint64_t &c) override {
+  void interval(uint64_t t, uint32_t wh, uint32_t xwh) override { entries.push_back({t, wh, xwh}); }
+  bool readHeader(uint64_t &s, uint64_t &c, uint64_t &x) override {
     cursor = 0;
     if (!has) return false;
     s = start;
     c = counter;
+    x = exportCounter;
     return true;
   }
-  bool readInterval(uint64_t &t, uint32_t &wh) override {
+  bool readInterval(uint64_t &t, uint32_t &wh, uint32_t &xwh) override {
     if (cursor >= entries.size()) return false;
-    t = entries[cursor].first;
-    wh = entries[cursor].second;
+    t = entries[cursor].t;
+    wh = entries[cursor].wh;
+    xwh = entries[cursor].xwh;
     cursor++;
     return true;
   }
   bool has = false;
-  uint64_t start = 0, counter = 0;
-  std::vector<std::pair<uint64_t, uint32_t>> entries;
+  uint64_t start = 0, counter = 0, exportCounter = 0;
+  std::vector<Entry> entries;
   size_t cursor = 0;
 };
 
@@ -63,9 +70,10 @@ struct Captured {
 class Sink : public zkm::MeterSink {
  public:
   void record(const zkm::MeterRecord &r, const uint8_t sig[65]) override { records.push_back({r, {sig, sig + 65}}); }
-  void period(const zkm::BillingPeriod &p, const uint8_t sig[65], bool latest) override {
+  void period(const zkm::BillingPeriod &p, const uint8_t sig[65], const uint8_t exportSig[65], bool latest) override {
     periods.push_back(p);
     periodSigs.push_back({sig, sig + 65});
+    exportSigs.push_back({exportSig, exportSig + 65});
     periodLatest.push_back(latest);
   }
   void gone(const zkm::RecordsGone &g, const uint8_t sig[65]) override {
@@ -77,6 +85,7 @@ class Sink : public zkm::MeterSink {
   std::vector<Captured> records;
   std::vector<zkm::BillingPeriod> periods;
   std::vector<std::vector<uint8_t>> periodSigs;
+  std::vector<std::vector<uint8_t>> exportSigs;
   std::vector<bool> periodLatest;
   std::vector<zkm::RecordsGone> gones;
   std::vector<std::vector<uint8_t>> goneSigs;
@@ -298,33 +307,40 @@ TEST(PeriodCloseStore, ReplacesTheOldestAndSkipsTornEntries) {
   zkm::PeriodCloseStore store(bytes, 3);
   zkm::BillingPeriod p;
   memset(&p, 0, sizeof(p));
-  uint8_t sig[65], out[65];
+  uint8_t sig[65], out[65], xsig[65], xout[65];
   for (uint64_t i = 0; i < 5; i++) {
     p.periodStart = T0 + i * 86400;
     p.periodEnd = p.periodStart + 86400;
     p.commitment[31] = (uint8_t)i;
+    p.exportEndCounter = 700 + i;
+    p.exportCommitment[0] = (uint8_t)(0x20 + i);
     memset(sig, (int)(0x10 + i), 65);
-    ASSERT_TRUE(store.put(p, sig));
+    memset(xsig, (int)(0x30 + i), 65);
+    ASSERT_TRUE(store.put(p, sig, xsig));
   }
   zkm::BillingPeriod found;
-  EXPECT_FALSE(store.find(T0, found, out));
-  EXPECT_FALSE(store.find(T0 + 86400, found, out));
+  EXPECT_FALSE(store.find(T0, found, out, xout));
+  EXPECT_FALSE(store.find(T0 + 86400, found, out, xout));
   for (uint64_t i = 2; i < 5; i++) {
-    ASSERT_TRUE(store.find(T0 + i * 86400, found, out));
+    ASSERT_TRUE(store.find(T0 + i * 86400, found, out, xout));
     EXPECT_EQ(found.periodEnd, T0 + (i + 1) * 86400);
     EXPECT_EQ(found.commitment[31], i);
     EXPECT_EQ(out[64], 0x10 + i);
+    // The export half and its signature come back with the close.
+    EXPECT_EQ(found.exportEndCounter, 700 + i);
+    EXPECT_EQ(found.exportCommitment[0], 0x20 + i);
+    EXPECT_EQ(xout[64], 0x30 + i);
   }
   // Storing the same close again keeps one copy (a re-close after a reboot).
-  ASSERT_TRUE(store.put(found, out));
-  ASSERT_TRUE(store.find(T0 + 4 * 86400, found, out));
+  ASSERT_TRUE(store.put(found, out, xout));
+  ASSERT_TRUE(store.find(T0 + 4 * 86400, found, out, xout));
   // A torn write (bad CRC) is absent.
   // Slots now hold 3 d (slot 0, replaced the oldest), 4 d (slot 1), 2 d (slot 2).
   bytes.bytes[10] ^= 0xFF;  // slot 0
   int present = 0;
-  for (uint64_t i = 2; i < 5; i++) present += store.find(T0 + i * 86400, found, out);
+  for (uint64_t i = 2; i < 5; i++) present += store.find(T0 + i * 86400, found, out, xout);
   EXPECT_EQ(present, 2);
-  EXPECT_FALSE(store.find(T0 + 3 * 86400, found, out));
+  EXPECT_FALSE(store.find(T0 + 3 * 86400, found, out, xout));
 }
 
 TEST(MeterEngine, HazardChangesAreRecordedAtOnceAndRelayChangesReported) {
@@ -375,12 +391,13 @@ TEST(MeterEngine, PrintsTheSamePayloadsAsTheTypeScriptPipeline) {
   Sink sink;
   zkm::RecordLog log(store, 1024);
   zkm::MeterEngine engine(id, signer, log, journal, closes, sink, g);
-  engine.start(t0, 1000, 0);
+  engine.start(t0, 1000, 0, 200);
   for (uint64_t t = t0; sink.periods.empty(); t += 60) {
     zkm::Measurement m;
     memset(&m, 0, sizeof(m));
     uint64_t minutes = (t - t0) / 60;
     m.energyWh = 1000 + minutes * 3 + (minutes / 97) * 5;
+    m.exportedWh = 200 + (minutes / 4) * 2 + (minutes / 331) * 7;  // exportAt of engine.json
     m.powerW = 180;
     m.voltageMv = 230000;
     m.relays = 0x80;
@@ -393,6 +410,7 @@ TEST(MeterEngine, PrintsTheSamePayloadsAsTheTypeScriptPipeline) {
     size_t n = zkm::buildSensorJson(sink.records[i].record, sink.records[i].sig.data(), buf, sizeof(buf));
     EXPECT_EQ(std::string(buf, n), sensors[i].str());
   }
-  size_t n = zkm::buildPeriodJson(sink.periods[0], sink.periodSigs[0].data(), buf, sizeof(buf));
+  size_t n =
+      zkm::buildPeriodJson(sink.periods[0], sink.periodSigs[0].data(), sink.exportSigs[0].data(), buf, sizeof(buf));
   EXPECT_EQ(std::string(buf, n), v["period"].str());
 }

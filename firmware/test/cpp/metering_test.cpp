@@ -206,21 +206,21 @@ TEST(IntervalAccumulator, ClosesOnBoundariesWithCounterDifferences) {
   zkm::IntervalAccumulator acc(900);
   acc.begin(1764000100, 1000);
   zkm::IntervalClose rec;
-  EXPECT_FALSE(acc.close(1764000899, 1050, rec));
+  EXPECT_FALSE(acc.close(1764000899, 1050, 0, rec));
   EXPECT_EQ(acc.currentWh(1050), 50u);
-  ASSERT_TRUE(acc.close(1764000900, 1060, rec));
+  ASSERT_TRUE(acc.close(1764000900, 1060, 0, rec));
   EXPECT_EQ(rec.time, 1764000900u);
   EXPECT_EQ(rec.intervalWh, 60u);
   EXPECT_EQ(rec.energyWh, 1060u);
-  EXPECT_FALSE(acc.close(1764000901, 1061, rec));
+  EXPECT_FALSE(acc.close(1764000901, 1061, 0, rec));
   // A time jump over three boundaries: three records, the energy in the first, zeros after.
-  ASSERT_TRUE(acc.close(1764003600, 1100, rec));
+  ASSERT_TRUE(acc.close(1764003600, 1100, 0, rec));
   EXPECT_EQ(rec.intervalWh, 40u);
-  ASSERT_TRUE(acc.close(1764003600, 1100, rec));
+  ASSERT_TRUE(acc.close(1764003600, 1100, 0, rec));
   EXPECT_EQ(rec.intervalWh, 0u);
-  ASSERT_TRUE(acc.close(1764003600, 1100, rec));
+  ASSERT_TRUE(acc.close(1764003600, 1100, 0, rec));
   EXPECT_EQ(rec.time, 1764003600u);
-  EXPECT_FALSE(acc.close(1764003600, 1100, rec));
+  EXPECT_FALSE(acc.close(1764003600, 1100, 0, rec));
 }
 
 TEST(IntervalAccumulator, CarriesEnergyBeyondThe15BitReadingRange) {
@@ -230,17 +230,41 @@ TEST(IntervalAccumulator, CarriesEnergyBeyondThe15BitReadingRange) {
   uint64_t sum = 0;
   // 100000 Wh seen at once: three intervals at the cap, the rest in the fourth.
   for (int i = 0; i < 3; i++) {
-    ASSERT_TRUE(acc.close(3600, 100000, rec));
+    ASSERT_TRUE(acc.close(3600, 100000, 0, rec));
     EXPECT_EQ(rec.intervalWh, zkm::READING_MAX);
     EXPECT_EQ(rec.intervalWh, 32767u);
     sum += rec.intervalWh;
   }
-  ASSERT_TRUE(acc.close(3600, 100000, rec));
+  ASSERT_TRUE(acc.close(3600, 100000, 0, rec));
   EXPECT_EQ(rec.intervalWh, 100000u - 3 * 32767u);
   sum += rec.intervalWh;
   EXPECT_EQ(sum, 100000u);
   EXPECT_EQ(rec.energyWh, 100000u);
-  EXPECT_FALSE(acc.close(3600, 100000, rec));
+  EXPECT_FALSE(acc.close(3600, 100000, 0, rec));
+}
+
+TEST(IntervalAccumulator, SplitsImportAndExportWithinTheLineLimit) {
+  zkm::IntervalAccumulator acc(900);
+  acc.begin(100, 5000, 700);
+  zkm::IntervalClose rec;
+  EXPECT_EQ(acc.currentExportWh(740), 40u);
+  // An interval with both directions (a cloud at noon): each counter's own difference.
+  ASSERT_TRUE(acc.close(900, 5030, 740, rec));
+  EXPECT_EQ(rec.intervalWh, 30u);
+  EXPECT_EQ(rec.intervalExportedWh, 40u);
+  EXPECT_EQ(rec.exportedWh, 740u);
+  // After a time jump the two together never exceed READING_MAX an interval (import first);
+  // the rest carries, so each counter's interval Wh still sum to its difference.
+  uint64_t imported = 0, exported = 0;
+  for (int i = 0; i < 4; i++) {
+    ASSERT_TRUE(acc.close(4500, 5030 + 20000, 740 + 30000, rec));
+    EXPECT_LE(rec.intervalWh + rec.intervalExportedWh, zkm::READING_MAX);
+    imported += rec.intervalWh;
+    exported += rec.intervalExportedWh;
+  }
+  EXPECT_EQ(imported, 20000u);
+  EXPECT_EQ(exported, 30000u);
+  EXPECT_EQ(rec.exportedWh, 740u + 30000u);
 }
 
 namespace {

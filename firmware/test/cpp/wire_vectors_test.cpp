@@ -35,12 +35,14 @@ TEST(Link, MeasurementPayloadRoundTrips) {
     x.relays = (uint8_t)m["relays"].u64();
     x.fanSpeed = (uint8_t)m["fanSpeed"].u64();
     x.source = (uint8_t)m["source"].u64();
+    x.exportedWh = m["exportedWh"].u64();
     uint8_t out[zkm::MEASUREMENT_SIZE];
     zkm::measurementEncode(x, out);
     EXPECT_EQ(toHex(out, sizeof(out)), f["payload"].str());
     zkm::Measurement back;
     ASSERT_TRUE(zkm::measurementDecode(out, sizeof(out), back));
     EXPECT_EQ(back.energyWh, x.energyWh);
+    EXPECT_EQ(back.exportedWh, x.exportedWh);
     EXPECT_EQ(back.temperatureCenti, x.temperatureCenti);
     EXPECT_EQ(back.relays, x.relays);
   }

@@ -20,8 +20,8 @@ interface HistoryOptions {
 }
 
 function fillPeriod(history: ReadingHistory, result: PeriodResult, intervalSeconds: number): void {
-  for (const { time, intervalWh } of periodIntervals(result.period, result.readings, intervalSeconds))
-    history.fill(time, intervalWh)
+  const intervals = periodIntervals(result.period, result.readings, intervalSeconds, result.exportReadings)
+  for (const { time, intervalWh, exportedWh } of intervals) history.fill(time, intervalWh, exportedWh)
 }
 
 /** An empty history that takes assembled periods' readings; records are the caller's to add. */

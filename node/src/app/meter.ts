@@ -90,6 +90,7 @@ export function createHomeVirtualMeter(options: {
     ...(config.meter.livePeriodSeconds === undefined
       ? {}
       : { livePeriodSeconds: config.meter.livePeriodSeconds }),
+    ...(config.meter.pvPeakW === undefined ? {} : { pv: { peakW: config.meter.pvPeakW } }),
     firstPeriodStart: options.firstPeriodStart,
     stateFile: options.stateFile,
     log,

@@ -12,7 +12,14 @@ import type { Vault } from '../vault/index.ts'
 import { createReadingHistory, type ReadingHistory } from './readings.ts'
 import { intervalsFromCounters } from './rebuilt.ts'
 
-type IntervalRecord = { kind: number; time: number; energyWh: number; intervalWh: number }
+type IntervalRecord = {
+  kind: number
+  time: number
+  energyWh: number
+  intervalWh: number
+  exportedWh: number
+  intervalExportedWh: number
+}
 
 export async function loadReadingHistory(
   vault: Pick<Vault, 'listPeriods' | 'readPeriod' | 'readOpenPeriod'>,
@@ -22,8 +29,8 @@ export async function loadReadingHistory(
   const history = options.into ?? createReadingHistory({ intervalSeconds })
   const intervals: IntervalRecord[] = []
   const fillRebuilt = (target: ReadingHistory) => {
-    for (const { time, intervalWh } of intervalsFromCounters(intervals, intervalSeconds))
-      target.fill(time, intervalWh)
+    for (const { time, intervalWh, exportedWh } of intervalsFromCounters(intervals, intervalSeconds))
+      target.fill(time, intervalWh, exportedWh)
   }
   const sealed: string[] = []
   for (const period of await vault.listPeriods()) {

@@ -112,6 +112,7 @@ export function buildInsight(history: UsageSource, priceAt: PriceAt, request: In
     points: split.buckets.map((b) => ({
       time: b.time,
       energyWh: b.energyWh,
+      exportedWh: b.exportedWh,
       costWei: b.costWei.toString(),
       avgPowerW: Math.round((b.energyWh * 3600) / b.seconds),
       maxPowerW: b.maxPowerW,

@@ -17,6 +17,8 @@ export function toReading(record: MeterRecord): Reading {
     time: record.time,
     energyWh: record.energyWh,
     intervalWh: record.intervalWh,
+    exportedWh: record.exportedWh,
+    intervalExportedWh: record.intervalExportedWh,
     powerW: record.powerW,
     voltageV: record.voltageMv / 1000,
     currentA: record.currentMa / 1000,
@@ -38,6 +40,8 @@ export function toReading(record: MeterRecord): Reading {
 export interface IntervalSample {
   time: number
   intervalWh: number
+  /** Wh exported in the interval. */
+  exportedWh: number
   maxPowerW: number
 }
 
@@ -51,7 +55,7 @@ export interface ReadingHistory {
    * An interval whose record the history does not hold but whose energy is known from signed data
    * (the meter's counters, as the bill's proof rebuilds it): added unless a record is there already.
    */
-  fill(time: number, intervalWh: number): void
+  fill(time: number, intervalWh: number, exportedWh?: number): void
   latest(): Reading | undefined
   query(from: number, to: number, resolution: Resolution, priceAt: (time: number) => bigint): HistoryPoint[]
   intervals(from: number, to: number): IntervalSample[]
@@ -102,13 +106,18 @@ export function createReadingHistory(options: {
       if (!latest || record.seq > latest.seq) latest = toReading(record)
       maxPowerSinceInterval = Math.max(maxPowerSinceInterval, record.powerW)
       if (record.kind !== 1) return
-      const sample = { time: record.time, intervalWh: record.intervalWh, maxPowerW: maxPowerSinceInterval }
+      const sample = {
+        time: record.time,
+        intervalWh: record.intervalWh,
+        exportedWh: record.intervalExportedWh,
+        maxPowerW: maxPowerSinceInterval,
+      }
       maxPowerSinceInterval = 0
       // Records arrive in order, except fill-ins after a gap and the vault's after a restart.
       insert(sample)
     },
     // No record, so no power sample: 0 says "not measured", the energy is exact.
-    fill: (time, intervalWh) => insert({ time, intervalWh, maxPowerW: 0 }),
+    fill: (time, intervalWh, exportedWh = 0) => insert({ time, intervalWh, exportedWh, maxPowerW: 0 }),
     latest: () => latest,
     intervals,
     absorb(other) {
@@ -140,12 +149,13 @@ export function createReadingHistory(options: {
     query(from, to, resolution, priceAt) {
       const bucket =
         resolution === 'interval' ? options.intervalSeconds : resolution === 'hour' ? 3600 : 86_400
-      const points = new Map<number, { wh: number; cost: bigint; max: number }>()
+      const points = new Map<number, { wh: number; exported: number; cost: bigint; max: number }>()
       for (const s of intervals(from, to)) {
         const start = s.time - options.intervalSeconds
         const key = start - (start % bucket)
-        const p = points.get(key) ?? { wh: 0, cost: 0n, max: 0 }
+        const p = points.get(key) ?? { wh: 0, exported: 0, cost: 0n, max: 0 }
         p.wh += s.intervalWh
+        p.exported += s.exportedWh
         p.cost += BigInt(s.intervalWh) * priceAt(start)
         p.max = Math.max(p.max, s.maxPowerW)
         points.set(key, p)
@@ -155,6 +165,7 @@ export function createReadingHistory(options: {
         .map(([time, p]) => ({
           time,
           energyWh: p.wh,
+          exportedWh: p.exported,
           costWei: p.cost.toString(),
           avgPowerW: Math.round((p.wh * 3600) / bucket),
           maxPowerW: p.max,
@@ -163,12 +174,16 @@ export function createReadingHistory(options: {
   }
 }
 
-const CSV_HEADER = 'interval_start_utc,interval_end_utc,energy_wh,max_power_w'
+/**
+ * energy_wh is imported energy (what the bill prices); exported_wh the energy sent to the grid. The
+ * export column is last, so a spreadsheet reading the first four columns reads what it always did.
+ */
+const CSV_HEADER = 'interval_start_utc,interval_end_utc,energy_wh,max_power_w,exported_wh'
 
 export function intervalsToCsv(samples: readonly IntervalSample[], intervalSeconds: number): string {
   const iso = (t: number) => new Date(t * 1000).toISOString()
   const rows = samples.map(
-    (s) => `${iso(s.time - intervalSeconds)},${iso(s.time)},${s.intervalWh},${s.maxPowerW}`,
+    (s) => `${iso(s.time - intervalSeconds)},${iso(s.time)},${s.intervalWh},${s.maxPowerW},${s.exportedWh}`,
   )
   return `${[CSV_HEADER, ...rows].join('\n')}\n`
 }

@@ -23,6 +23,8 @@ export interface BucketUsage extends Usage {
   time: number
   seconds: number
   maxPowerW: number
+  /** Wh exported in the bucket: never priced here (the import bill is the import energy's). */
+  exportedWh: number
 }
 
 export interface SplitUsage extends Usage {
@@ -38,17 +40,26 @@ interface Piece {
   /** The last second the energy was used in. */
   at: number
   energyWh: number
+  exportedWh: number
   maxPowerW: number
 }
 
 /** Every piece of energy used in [from, to): interval records, then the open interval. */
 function pieces(history: UsageSource, from: number, to: number): Piece[] {
-  const out: Piece[] = history
-    .intervals(from + 1, to + 1)
-    .map((s) => ({ at: s.time - 1, energyWh: s.intervalWh, maxPowerW: s.maxPowerW }))
+  const out: Piece[] = history.intervals(from + 1, to + 1).map((s) => ({
+    at: s.time - 1,
+    energyWh: s.intervalWh,
+    exportedWh: s.exportedWh,
+    maxPowerW: s.maxPowerW,
+  }))
   const latest = history.latest()
   if (latest && latest.kind === 'live' && latest.time - 1 >= from && latest.time - 1 < to)
-    out.push({ at: latest.time - 1, energyWh: latest.intervalWh, maxPowerW: latest.powerW })
+    out.push({
+      at: latest.time - 1,
+      energyWh: latest.intervalWh,
+      exportedWh: latest.intervalExportedWh,
+      maxPowerW: latest.powerW,
+    })
   return out
 }
 
@@ -75,6 +86,7 @@ export function splitUsage(history: UsageSource, edges: readonly number[], price
     energyWh: 0,
     costWei: 0n,
     maxPowerW: 0,
+    exportedWh: 0,
   }))
   const levels = new Map<bigint, Usage>()
   let energyWh = 0
@@ -87,6 +99,7 @@ export function splitUsage(history: UsageSource, edges: readonly number[], price
     bucket.energyWh += piece.energyWh
     bucket.costWei += cost
     bucket.maxPowerW = Math.max(bucket.maxPowerW, piece.maxPowerW)
+    bucket.exportedWh += piece.exportedWh
     const level = levels.get(price) ?? { energyWh: 0, costWei: 0n }
     level.energyWh += piece.energyWh
     level.costWei += cost

@@ -57,11 +57,22 @@ const SENSORS: {
   // The imported-energy counter, as HA's Energy dashboard takes it for "Grid consumption": class
   // energy, a cumulative total_increasing state in kWh (the meter's Wh counter / 1000, exact to the
   // Wh), and the unique_id `<meter>_energy` it always had, so an existing entity keeps its history.
-  // (An export sensor waits for the meter's export counter.)
   {
     objectId: 'energy',
     name: 'Energy imported',
     template: '{{ value_json.ENERGY.Total }}',
+    unit: 'kWh',
+    deviceClass: 'energy',
+    stateClass: 'total_increasing',
+    precision: 3,
+  },
+  // The export counter (OBIS 2.8.0), as the Energy dashboard takes it for "Return to grid": the same
+  // classes and unit, read from ENERGY.ExportActive (Tasmota's name for a bidirectional meter's
+  // exported energy), the meter's signed exportedWh / 1000.
+  {
+    objectId: 'energy_exported',
+    name: 'Energy exported',
+    template: '{{ value_json.ENERGY.ExportActive }}',
     unit: 'kWh',
     deviceClass: 'energy',
     stateClass: 'total_increasing',

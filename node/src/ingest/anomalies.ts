@@ -26,6 +26,8 @@ export const ANOMALY_KINDS = [
   'before-start',
   'implausible-time',
   'counter-rollback',
+  // the export counter (OBIS 2.8.0) went back against a stored neighbour
+  'export-rollback',
   // stream irregularities (the record itself may be fine)
   'duplicate',
   'gap',

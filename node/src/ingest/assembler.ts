@@ -9,7 +9,7 @@ import type { Anomaly } from './anomalies.ts'
 import type { IngestorConfig } from './config.ts'
 import type { VaultFlusher } from './flusher.ts'
 import type { Journal } from './journal.ts'
-import { assemblePeriod } from './period.ts'
+import { assembleExport, assemblePeriod } from './period.ts'
 import { lostIntervals, missingClose } from './period-tracker.ts'
 import type { RecordSink } from './sink.ts'
 import { KEEP_ASSEMBLED_PERIODS, type MeterRuntime, type PeriodEntry, type PeriodResult } from './types.ts'
@@ -57,11 +57,15 @@ export function createPeriodAssembler({
       })
       return
     }
-    const outcome = assemblePeriod(period, m.intervals, {
-      intervalSeconds: cfg.interval,
-      n: cfg.n,
-      pairingKey: m.pairingKey,
-    })
+    const options = { intervalSeconds: cfg.interval, n: cfg.n, pairingKey: m.pairingKey }
+    const imported = assemblePeriod(period, m.intervals, options)
+    // The export half from the same interval records: only once the import half is whole (a record
+    // missing for one is missing for both), and its mismatch rejects the close like the import's.
+    const exported =
+      imported.status === 'ok' && entry.exportClose !== undefined
+        ? assembleExport(period, entry.exportClose, m.intervals, options)
+        : undefined
+    const outcome = exported !== undefined && exported.status !== 'ok' ? exported : imported
     if (outcome.status === 'incomplete') {
       const lost = lostIntervals(m, outcome.missing)
       if (lost !== undefined) {
@@ -138,6 +142,9 @@ export function createPeriodAssembler({
       signature: entry.signature,
       readings: outcome.readings,
       salt: outcome.salt,
+      ...(entry.exportClose !== undefined && exported?.status === 'ok'
+        ? { exportClose: entry.exportClose, exportReadings: exported.readings }
+        : {}),
     }
     await serial(async () => {
       // Asked twice (a close and the retry after a failed seal): the first one did it.

@@ -6,6 +6,7 @@
  * the ingest decisions; storage, outbound messages and assembly are the collaborators they are given.
  */
 import type { parseGonePayload, parsePeriodPayload, parseStatePayload } from '#protocol/records.ts'
+import { exportCloseJson } from './export-close.ts'
 import type { HandlerDeps } from './handler-deps.ts'
 import { periodStartOf, registerPeriod, setOpenPeriod } from './period-tracker.ts'
 import { createSensorHandler } from './sensor-handler.ts'
@@ -27,11 +28,11 @@ export function createHandlers(deps: HandlerDeps) {
 
   const storePeriod = async (
     m: MeterRuntime,
-    { meter, period, signature }: ReturnType<typeof parsePeriodPayload>,
+    { meter, period, signature, export: exportClose }: ReturnType<typeof parsePeriodPayload>,
   ): Promise<IngestOutcome> => {
     const known = m.periods.get(period.periodStart)
     if (known !== undefined) {
-      const r = registerPeriod(m, period, signature)
+      const r = registerPeriod(m, period, signature, exportClose)
       if (r === 'conflict') {
         return reject(
           'period-conflict',
@@ -42,8 +43,11 @@ export function createHandlers(deps: HandlerDeps) {
       // Retained PERIOD messages come back on every reconnect: nothing to do, nothing to report.
       return { status: 'duplicate', meter }
     }
-    await journalAppend({ k: 'p', m: meter, p: periodJson(period), s: signature }, meter)
-    const entry = registerPeriod(m, period, signature)
+    await journalAppend(
+      { k: 'p', m: meter, p: periodJson(period), s: signature, x: exportCloseJson(exportClose) },
+      meter,
+    )
+    const entry = registerPeriod(m, period, signature, exportClose)
     if (typeof entry === 'string') return { status: 'duplicate', meter }
     if (m.periodRequests.delete(period.periodStart)) {
       log.info('a missing period close arrived after a resend request', {

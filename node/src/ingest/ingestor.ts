@@ -34,6 +34,7 @@ import { createHandlers } from './handlers.ts'
 import { type Journal, openJournal } from './journal.ts'
 import { connectMqtt, type MqttSession } from './mqtt-session.ts'
 import { createOutbound } from './outbound.ts'
+import { intervalEntryOf } from './period.ts'
 import { replayJournal } from './replay.ts'
 import { createRouter } from './router.ts'
 import { createSequenceTracker } from './sequence.ts'
@@ -161,10 +162,9 @@ export function createIngestor(options: IngestorOptions): Ingestor {
     segment: number,
     periodStart: number,
   ): boolean => {
-    m.accepted.store(r.seq, r.energyWh)
-    const moved = m.durable.store(r.seq, r.energyWh)
-    if (r.kind === 1)
-      m.intervals.set(r.time, { seq: r.seq, time: r.time, energyWh: r.energyWh, intervalWh: r.intervalWh })
+    m.accepted.store(r.seq, r.energyWh, r.exportedWh)
+    const moved = m.durable.store(r.seq, r.energyWh, r.exportedWh)
+    if (r.kind === 1) m.intervals.set(r.time, intervalEntryOf(r))
     // Without a vault the journal is the only store: nothing to flush, nothing to track.
     if (sink === undefined) return moved
     flusher.add(segment, { meter: m.address, periodStart, record: { ...r, sig } })

@@ -175,6 +175,9 @@ export async function openJournal(dir: string, disk: DiskOps = nodeDisk): Promis
   const kick = (): Promise<void> => {
     writing ??= writeLoop().finally(() => {
       writing = undefined
+      // A caller resumed by this loop's last resolve may have appended while `writing` was still
+      // set, so its append did not start a writer: start one for it, or it waits for the next append.
+      if (queue.length > 0) void kick()
     })
     return writing
   }

@@ -5,9 +5,10 @@
  * and pins a gap in a period's readings on records the meter signed as gone. Pure functions over a
  * meter's runtime, so the ingest path, recovery and the resend scheduler share one definition.
  */
-import type { BillingPeriod, MeterRecord } from '#protocol/records.ts'
+import type { BillingPeriod, ExportClose, MeterRecord } from '#protocol/records.ts'
 import { createPeriodCalendar } from './calendar.ts'
 import type { IngestorConfig } from './config.ts'
+import { sameExportClose } from './export-close.ts'
 import type { MeterRuntime, PeriodEntry } from './types.ts'
 
 type Geometry = Pick<IngestorConfig, 'interval' | 'n'>
@@ -88,6 +89,7 @@ export function registerPeriod(
   m: MeterRuntime,
   period: BillingPeriod,
   signature: `0x${string}`,
+  exportClose?: ExportClose,
 ): PeriodEntry | 'duplicate' | 'conflict' {
   const known = m.periods.get(period.periodStart)
   if (known !== undefined) {
@@ -95,10 +97,16 @@ export function registerPeriod(
       known.period.periodEnd === period.periodEnd &&
       known.period.commitment === period.commitment &&
       known.period.startCounter === period.startCounter &&
-      known.period.endCounter === period.endCounter
+      known.period.endCounter === period.endCounter &&
+      sameExportClose(known.exportClose, exportClose)
     return same ? 'duplicate' : 'conflict'
   }
-  const entry: PeriodEntry = { period, signature, status: 'pending' }
+  const entry: PeriodEntry = {
+    period,
+    signature,
+    status: 'pending',
+    ...(exportClose === undefined ? {} : { exportClose }),
+  }
   m.periods.set(period.periodStart, entry)
   return entry
 }

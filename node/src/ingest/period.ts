@@ -3,9 +3,9 @@
  * the circuit commits to, and cross-checks it against the meter's signed PERIOD close — counter chain,
  * energy sum and commitment — before anything is handed to the prover.
  */
-import { commit, deriveSalt, MAX_READING } from '#protocol/commitment.ts'
+import { commit, type Direction, deriveSalt, MAX_READING } from '#protocol/commitment.ts'
 import { hexToBytes } from '#protocol/eip712.ts'
-import type { BillingPeriod } from '#protocol/records.ts'
+import type { BillingPeriod, ExportClose, MeterRecord } from '#protocol/records.ts'
 
 /** What the node keeps of each interval record (kind 1) for assembly. */
 export interface IntervalEntry {
@@ -14,6 +14,23 @@ export interface IntervalEntry {
   time: number
   energyWh: number
   intervalWh: number
+  /** The export counter and the interval's export; absent in an entry kept before export metering (0). */
+  exportedWh?: number
+  intervalExportedWh?: number
+}
+
+/** The interval entry of an interval record (kind 1): both counters and both interval readings. */
+export function intervalEntryOf(
+  r: Pick<MeterRecord, 'seq' | 'time' | 'energyWh' | 'intervalWh' | 'exportedWh' | 'intervalExportedWh'>,
+): IntervalEntry {
+  return {
+    seq: r.seq,
+    time: r.time,
+    energyWh: r.energyWh,
+    intervalWh: r.intervalWh,
+    exportedWh: r.exportedWh ?? 0,
+    intervalExportedWh: r.intervalExportedWh ?? 0,
+  }
 }
 
 export interface AssembledPeriod {
@@ -23,6 +40,9 @@ export interface AssembledPeriod {
   /** N readings indexed from the UTC midnight anchor of periodStart; zeros outside the period. */
   readings: number[]
   salt: bigint
+  /** The close's export half and the exported Wh per interval it commits to (same indexing). */
+  exportClose?: ExportClose
+  exportReadings?: number[]
 }
 
 export type AssemblyOutcome =
@@ -39,6 +59,8 @@ export interface AssemblyOptions {
   /** Readings per committed period (circuit size): 2976 in production, smaller in test profiles. */
   n: number
   pairingKey: Uint8Array
+  /** Which counter the commitment is over (protocol §3); default import. */
+  direction?: Direction
 }
 
 /** Interval end times a period needs: periodStart + INTERVAL … periodEnd. */
@@ -121,12 +143,46 @@ export function assemblePeriod(
   }
   if (missing.length > 0) return { status: 'incomplete', missing }
   const salt = deriveSalt(options.pairingKey, hexToBytes(period.meter, 20), period.periodStart)
-  if (commit(readings, salt, n, 86_400 / interval) !== period.commitment) {
+  if (commit(readings, salt, n, 86_400 / interval, options.direction ?? 'import') !== period.commitment) {
     return {
       status: 'mismatch',
       kind: 'commitment-mismatch',
-      reason: 'the commitment of the interval readings differs from the one the meter signed',
+      reason: `the commitment of the interval readings differs from the one the meter signed`,
     }
   }
   return { status: 'ok', readings, salt }
+}
+
+/**
+ * The export half of a close, checked exactly as the import half: the export counter's chain through
+ * the interval records against the signed export counters, and the export readings against the
+ * signed export commitment (same salt, the export direction in the layout word). Reasons name the
+ * export counter, so a rejection says which half failed.
+ */
+export function assembleExport(
+  period: BillingPeriod,
+  close: ExportClose,
+  intervals: ReadonlyMap<number, IntervalEntry>,
+  options: AssemblyOptions,
+): AssemblyOutcome {
+  const exported = new Map<number, IntervalEntry>()
+  for (const [t, e] of intervals) {
+    exported.set(t, {
+      seq: e.seq,
+      time: e.time,
+      energyWh: e.exportedWh ?? 0,
+      intervalWh: e.intervalExportedWh ?? 0,
+    })
+  }
+  const outcome = assemblePeriod(
+    {
+      ...period,
+      startCounter: close.startCounter,
+      endCounter: close.endCounter,
+      commitment: close.commitment,
+    },
+    exported,
+    { ...options, direction: 'export' },
+  )
+  return outcome.status === 'mismatch' ? { ...outcome, reason: `export counter: ${outcome.reason}` } : outcome
 }

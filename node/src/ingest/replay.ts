@@ -6,9 +6,11 @@
  */
 import type { MeterRecord } from '#protocol/records.ts'
 import type { IngestorConfig } from './config.ts'
+import { type ExportCloseJson, exportCloseFromJson } from './export-close.ts'
 import type { VaultFlusher } from './flusher.ts'
 import type { HandlerDeps } from './handler-deps.ts'
 import type { JournalFrame } from './journal.ts'
+import { intervalEntryOf } from './period.ts'
 import { isSealedTime, recordPeriodStart, registerPeriod } from './period-tracker.ts'
 import type { RecordSink } from './sink.ts'
 import type { periodJson } from './state-file.ts'
@@ -18,8 +20,11 @@ import type { MeterRuntime } from './types.ts'
 interface IngestFrame {
   k: string
   m: string
-  r?: MeterRecord
+  /** Without the export fields when journaled before record format 2. */
+  r?: Omit<MeterRecord, 'exportedWh' | 'intervalExportedWh'> & Partial<MeterRecord>
   p?: ReturnType<typeof periodJson>
+  /** A close's export half (absent in a frame journaled before export metering). */
+  x?: ExportCloseJson
   g?: { fromSeq: number; toSeq: number }
   s: `0x${string}`
 }
@@ -48,7 +53,8 @@ export function replayJournal(
     const m = meters.get(frame.m)
     if (m === undefined) continue
     if (frame.k === 'r' && frame.r !== undefined) {
-      const r = frame.r
+      // A record journaled before record format 2 has no export fields: nothing was exported.
+      const r: MeterRecord = { exportedWh: 0, intervalExportedWh: 0, ...frame.r }
       if (m.durable.has(r.seq)) {
         if (sink === undefined) continue
         // In the checkpoint already but its segment was not flushed yet: only the vault needs it.
@@ -58,18 +64,18 @@ export function replayJournal(
           record: { ...r, sig: frame.s },
         })
         if (r.kind === 1 && !m.intervals.has(r.time) && !isSealedTime(m, r.time)) {
-          m.intervals.set(r.time, {
-            seq: r.seq,
-            time: r.time,
-            energyWh: r.energyWh,
-            intervalWh: r.intervalWh,
-          })
+          m.intervals.set(r.time, intervalEntryOf(r))
         }
       } else {
         applyDurable(m, r, frame.s, segment, recordPeriodStart(m, r, cfg))
       }
     } else if (frame.k === 'p' && frame.p !== undefined) {
-      registerPeriod(m, { ...frame.p, commitment: BigInt(frame.p.commitment) }, frame.s)
+      registerPeriod(
+        m,
+        { ...frame.p, commitment: BigInt(frame.p.commitment) },
+        frame.s,
+        frame.x === undefined ? undefined : exportCloseFromJson(frame.x),
+      )
     } else if (frame.k === 'g' && frame.g !== undefined) {
       applyGone(m, frame.g.fromSeq, frame.g.toSeq)
     }

@@ -89,7 +89,11 @@ export function createRouter({ meters, cfg, counters, reject, handlers }: Router
     }),
     PERIOD: route({
       parse: (t, p) => parsePeriodPayload(t, p, parseOptions),
-      verify: (m, { period, signature }) => m.verifier.verifyPeriod(period, signature),
+      // Both halves of the close: the import signature (BillingPeriod) and the export one (ExportPeriod).
+      verify: (m, { period, signature, export: exportClose }) => {
+        m.verifier.verifyPeriod(period, signature)
+        m.verifier.verifyExport(period, exportClose)
+      },
       handle: handlers.PERIOD,
     }),
     GONE: route({

@@ -56,7 +56,7 @@ export function createSensorHandler({
       await inFlight.catch(() => {})
       return duplicate(meter, record.seq, 'seq already received; dropped')
     }
-    const c = m.accepted.classify(record.seq, record.energyWh)
+    const c = m.accepted.classify(record.seq, record.energyWh, record.exportedWh)
     if (c.kind === 'duplicate')
       return duplicate(meter, record.seq, 'seq already stored or declared gone; dropped')
     if (c.kind === 'before-start') {
@@ -72,6 +72,15 @@ export function createSensorHandler({
         { meter, seq: record.seq, details: { neighbourSeq: c.neighbourSeq } },
       )
     }
+    if (c.kind === 'export-rollback') {
+      // The export counter (OBIS 2.8.0) is cumulative like the import one: a signed record whose
+      // export count goes back would credit the same exported Wh twice.
+      return reject(
+        'export-rollback',
+        `export counter ${record.exportedWh} Wh at seq ${record.seq} contradicts ${c.neighbourExportedWh} Wh at seq ${c.neighbourSeq}`,
+        { meter, seq: record.seq, details: { neighbourSeq: c.neighbourSeq } },
+      )
+    }
     let periodStart: number
     try {
       periodStart = recordPeriodStart(m, record, cfg)
@@ -79,7 +88,7 @@ export function createSensorHandler({
       return reject('implausible-time', (error as Error).message, { meter, seq: record.seq })
     }
     writableJournal()
-    m.accepted.store(record.seq, record.energyWh)
+    m.accepted.store(record.seq, record.energyWh, record.exportedWh)
     if (c.gap !== undefined) {
       anomaly({
         kind: 'gap',

@@ -4,6 +4,10 @@
  * gap is filled by a Resend. The cumulative counter must never go down with increasing seq: a record
  * is checked against its stored neighbours on both sides, so a fill-in must fit between them.
  *
+ * The export counter (OBIS 2.8.0) is held to the same rule beside it: each stored seq keeps both
+ * counters, and a record whose export counter is below its predecessor's or above its successor's
+ * is refused as an export rollback (a snapshot from before export metering holds none: 0).
+ *
  * A range the meter signed as gone (it no longer holds those records, docs/protocol.md §7 GONE)
  * counts as settled: the mark moves across it, it is no gap, and it carries no counter value (the
  * counter checks skip it and compare the stored records on either side).
@@ -13,7 +17,10 @@ export interface SequenceSnapshot {
   base: number | null
   mark: number
   markEnergy: number
-  sparse: [number, number][]
+  /** The export counter at the mark (absent before export metering: 0). */
+  markExport?: number
+  /** [seq, energyWh] or, since export metering, [seq, energyWh, exportedWh]. */
+  sparse: ([number, number] | [number, number, number])[]
   /** Ranges the meter declared gone (inclusive), in the order they were declared. */
   gone?: [number, number][]
 }
@@ -23,11 +30,12 @@ export type Classification =
   | { kind: 'duplicate' }
   | { kind: 'before-start'; base: number }
   | { kind: 'counter-rollback'; neighbourSeq: number; neighbourEnergyWh: number }
+  | { kind: 'export-rollback'; neighbourSeq: number; neighbourExportedWh: number }
 
 export interface SequenceTracker {
-  classify(seq: number, energyWh: number): Classification
+  classify(seq: number, energyWh: number, exportedWh?: number): Classification
   /** Records a stored seq; returns true when the contiguous mark moved. */
-  store(seq: number, energyWh: number): boolean
+  store(seq: number, energyWh: number, exportedWh?: number): boolean
   /**
    * Settles the seqs of [from, to] that are neither stored nor already gone as gone; returns the
    * sub-ranges that were newly settled (empty when the notice changes nothing).
@@ -48,7 +56,10 @@ export function createSequenceTracker(initial?: SequenceSnapshot, firstSeq?: num
   let base: number | null = initial?.base ?? firstSeq ?? null
   let mark = initial?.mark ?? (base === null ? -1 : base - 1)
   let markEnergy = initial?.markEnergy ?? 0
-  const sparse = new Map<number, number>(initial?.sparse ?? [])
+  let markExport = initial?.markExport ?? 0
+  const sparse = new Map<number, number>((initial?.sparse ?? []).map(([s, e]) => [s, e]))
+  /** The export counter of each seq in `sparse`. */
+  const sparseExport = new Map<number, number>((initial?.sparse ?? []).map(([s, , x]) => [s, x ?? 0]))
   const goneRanges: [number, number][] = (initial?.gone ?? []).map(([a, b]) => [a, b])
 
   const goneAt = (seq: number): [number, number] | undefined =>
@@ -68,7 +79,9 @@ export function createSequenceTracker(initial?: SequenceSnapshot, firstSeq?: num
       if (sparse.has(mark + 1)) {
         mark++
         markEnergy = sparse.get(mark) as number
+        markExport = sparseExport.get(mark) ?? 0
         sparse.delete(mark)
+        sparseExport.delete(mark)
       } else {
         const range = goneAt(mark + 1)
         if (range === undefined) return moved
@@ -79,23 +92,27 @@ export function createSequenceTracker(initial?: SequenceSnapshot, firstSeq?: num
   }
 
   return {
-    classify(seq, energyWh) {
+    classify(seq, energyWh, exportedWh = 0) {
       if (base !== null && seq < base) return { kind: 'before-start', base }
       if ((base !== null && seq <= mark) || sparse.has(seq) || goneAt(seq) !== undefined)
         return { kind: 'duplicate' }
       // Predecessor: the highest stored seq below, else the mark.
       let predSeq = base !== null && mark >= base ? mark : -1
       let predEnergy = markEnergy
+      let predExport = markExport
       let succSeq = Number.POSITIVE_INFINITY
       let succEnergy = 0
+      let succExport = 0
       for (const [s, e] of sparse) {
         if (s < seq && s > predSeq) {
           predSeq = s
           predEnergy = e
+          predExport = sparseExport.get(s) ?? 0
         }
         if (s > seq && s < succSeq) {
           succSeq = s
           succEnergy = e
+          succExport = sparseExport.get(s) ?? 0
         }
       }
       if (predSeq >= 0 && energyWh < predEnergy) {
@@ -104,18 +121,25 @@ export function createSequenceTracker(initial?: SequenceSnapshot, firstSeq?: num
       if (succSeq !== Number.POSITIVE_INFINITY && energyWh > succEnergy) {
         return { kind: 'counter-rollback', neighbourSeq: succSeq, neighbourEnergyWh: succEnergy }
       }
+      if (predSeq >= 0 && exportedWh < predExport) {
+        return { kind: 'export-rollback', neighbourSeq: predSeq, neighbourExportedWh: predExport }
+      }
+      if (succSeq !== Number.POSITIVE_INFINITY && exportedWh > succExport) {
+        return { kind: 'export-rollback', neighbourSeq: succSeq, neighbourExportedWh: succExport }
+      }
       const top = highest()
       if (base === null) return { kind: 'accept', fillIn: false }
       if (seq > top + 1) return { kind: 'accept', fillIn: false, gap: { from: top + 1, to: seq - 1 } }
       return { kind: 'accept', fillIn: seq < top }
     },
-    store(seq, energyWh) {
+    store(seq, energyWh, exportedWh = 0) {
       if (base === null) {
         base = seq
         mark = seq - 1
       }
       if (seq <= mark || sparse.has(seq) || goneAt(seq) !== undefined) return false
       sparse.set(seq, energyWh)
+      sparseExport.set(seq, exportedWh)
       return advance()
     },
     skip(from, to) {
@@ -170,7 +194,8 @@ export function createSequenceTracker(initial?: SequenceSnapshot, firstSeq?: num
       base,
       mark,
       markEnergy,
-      sparse: [...sparse],
+      markExport,
+      sparse: [...sparse].map(([s, e]): [number, number, number] => [s, e, sparseExport.get(s) ?? 0]),
       ...(goneRanges.length > 0 ? { gone: goneRanges.map(([a, b]): [number, number] => [a, b]) } : {}),
     }),
   }

@@ -8,6 +8,7 @@ import type { BillingPeriod } from '#protocol/records.ts'
 import { readTextIfExists, writeFileAtomic } from '../storage/json-file.ts'
 import { openStateText, SealedStateError, sealJson } from '../storage/sealed-json.ts'
 import type { IngestorConfig } from './config.ts'
+import { exportCloseFromJson, exportCloseJson } from './export-close.ts'
 import { setOpenPeriod } from './period-tracker.ts'
 import { createSequenceTracker } from './sequence.ts'
 import { IngestorStateError, type MeterRuntime, type PeriodEntry, type StateFile } from './types.ts'
@@ -41,10 +42,18 @@ export function snapshotState(
   for (const m of meters.values()) {
     out.meters[m.address] = {
       seq: m.durable.snapshot(),
-      intervals: [...m.intervals.values()].map((e) => [e.time, e.seq, e.energyWh, e.intervalWh]),
+      intervals: [...m.intervals.values()].map((e) => [
+        e.time,
+        e.seq,
+        e.energyWh,
+        e.intervalWh,
+        e.exportedWh ?? 0,
+        e.intervalExportedWh ?? 0,
+      ]),
       periods: [...m.periods.values()].map((p) => ({
         period: periodJson(p.period),
         signature: p.signature,
+        ...(p.exportClose === undefined ? {} : { export: exportCloseJson(p.exportClose) }),
         status: p.status,
         ...(p.reason === undefined ? {} : { reason: p.reason }),
         ...(p.result === undefined
@@ -52,6 +61,7 @@ export function snapshotState(
           : {
               result: {
                 readings: p.result.readings,
+                ...(p.result.exportReadings === undefined ? {} : { exportReadings: p.result.exportReadings }),
                 salt: p.result.salt.toString(),
                 ...(p.result.manifestCid === undefined ? {} : { manifestCid: p.result.manifestCid }),
                 ...(p.result.cidDigest === undefined ? {} : { cidDigest: p.result.cidDigest }),
@@ -125,13 +135,16 @@ export async function loadState(
     }
     m.durable = createSequenceTracker(s.seq)
     m.accepted = createSequenceTracker(s.seq)
-    for (const [time, seq, energyWh, intervalWh] of s.intervals)
-      m.intervals.set(time, { time, seq, energyWh, intervalWh })
+    // Entries written before export metering have four numbers: nothing was exported then.
+    for (const [time, seq, energyWh, intervalWh, exportedWh = 0, intervalExportedWh = 0] of s.intervals)
+      m.intervals.set(time, { time, seq, energyWh, intervalWh, exportedWh, intervalExportedWh })
     for (const p of s.periods) {
       const period = { ...p.period, commitment: BigInt(p.period.commitment) }
+      const exportClose = p.export === undefined ? undefined : exportCloseFromJson(p.export)
       const entry: PeriodEntry = {
         period,
         signature: p.signature,
+        ...(exportClose === undefined ? {} : { exportClose }),
         status: p.status,
         ...(p.reason === undefined ? {} : { reason: p.reason }),
       }
@@ -142,6 +155,9 @@ export async function loadState(
           signature: p.signature,
           readings: p.result.readings,
           salt: BigInt(p.result.salt),
+          ...(exportClose === undefined || p.result.exportReadings === undefined
+            ? {}
+            : { exportClose, exportReadings: p.result.exportReadings }),
           ...(p.result.manifestCid === undefined ? {} : { manifestCid: p.result.manifestCid }),
           ...(p.result.cidDigest === undefined ? {} : { cidDigest: p.result.cidDigest }),
         }

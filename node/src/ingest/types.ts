@@ -6,12 +6,13 @@
  */
 
 import { ZkMeterError } from '#protocol/errors.ts'
-import type { BillingPeriod, MeterRecord } from '#protocol/records.ts'
+import type { BillingPeriod, ExportClose, MeterRecord } from '#protocol/records.ts'
 import type { MeterVerifier } from '#protocol/verifier.ts'
 import type { Logger } from '../log/logger.ts'
 import type { DiskOps } from '../storage/disk.ts'
 import type { Anomaly, AnomalyKind } from './anomalies.ts'
 import type { PeriodCalendar } from './calendar.ts'
+import type { ExportCloseJson } from './export-close.ts'
 import type { AssembledPeriod, IntervalEntry } from './period.ts'
 import type { SequenceSnapshot, SequenceTracker } from './sequence.ts'
 import type { RecordSink } from './sink.ts'
@@ -136,6 +137,11 @@ export type PeriodStatus = 'pending' | 'incomplete' | 'assembled' | 'rejected' |
 export interface PeriodEntry {
   period: BillingPeriod
   signature: `0x${string}`
+  /**
+   * The close's export half (ExportPeriod, protocol §6). Absent only for a close journaled before
+   * export metering: its export readings were all 0 and nothing of it is checked.
+   */
+  exportClose?: ExportClose
   status: PeriodStatus
   result?: PeriodResult
   reportedIncomplete?: boolean
@@ -192,13 +198,21 @@ export interface StateFile {
     string,
     {
       seq: SequenceSnapshot
-      intervals: [number, number, number, number][]
+      /** [time, seq, energyWh, intervalWh] and, since export metering, [exportedWh, intervalExportedWh]. */
+      intervals: ([number, number, number, number] | [number, number, number, number, number, number])[]
       periods: {
         period: Omit<BillingPeriod, 'commitment'> & { commitment: string }
         signature: `0x${string}`
+        export?: ExportCloseJson
         status: PeriodStatus
         reason?: string
-        result?: { readings: number[]; salt: string; manifestCid?: string; cidDigest?: `0x${string}` }
+        result?: {
+          readings: number[]
+          exportReadings?: number[]
+          salt: string
+          manifestCid?: string
+          cidDigest?: `0x${string}`
+        }
       }[]
       batches: [number, number][]
       open?: { periodStart: number; periodDays: number }

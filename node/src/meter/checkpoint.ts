@@ -29,10 +29,26 @@ export interface MeterCheckpoint {
   /** Energy below one Wh not yet in the counter, in joules (0..3599). */
   joulesRemainder: number
   intervalStartCounter: number
+  /**
+   * The export counter, its sub-Wh remainder and its value at the interval's start. Absent in a
+   * checkpoint written before export metering: read as 0 (that meter never exported).
+   */
+  exportedWh?: number
+  exportJoulesRemainder?: number
+  intervalStartExport?: number
   periodDays: number
   firstPeriodStart: number
   periodsClosed: number
-  period?: { start: number; end: number; anchor: number; startCounter: number; acc: AccumulatorSnapshot }
+  period?: {
+    start: number
+    end: number
+    anchor: number
+    startCounter: number
+    acc: AccumulatorSnapshot
+    /** Absent before export metering: the period's export readings so far were all 0. */
+    exportStartCounter?: number
+    exportAcc?: AccumulatorSnapshot
+  }
   relays: RelaySnapshot
   stimuli: HazardStimuli
   hazards: number
@@ -95,6 +111,11 @@ export function readCheckpoint(path: string, key: Uint8Array): MeterCheckpoint |
   }
   if (c.joulesRemainder >= 3600 || c.intervalStartCounter > c.energyWh)
     throw corrupt(path, 'inconsistent counter')
+  for (const key of ['exportedWh', 'exportJoulesRemainder', 'intervalStartExport'] as const) {
+    if (c[key] !== undefined && !isInt(c[key])) throw corrupt(path, `${key} must be a non-negative integer`)
+  }
+  if ((c.exportJoulesRemainder ?? 0) >= 3600 || (c.intervalStartExport ?? 0) > (c.exportedWh ?? 0))
+    throw corrupt(path, 'inconsistent export counter')
   const r = c.relays
   if (typeof r !== 'object' || r === null || !isInt(r.requested) || !isInt(r.fanSpeed) || !isInt(r.hazards)) {
     throw corrupt(path, 'bad relay state')
@@ -112,7 +133,9 @@ export function readCheckpoint(path: string, key: Uint8Array): MeterCheckpoint |
     if (
       typeof p !== 'object' ||
       p === null ||
-      ![p.start, p.end, p.anchor, p.startCounter].every((v) => isInt(v))
+      ![p.start, p.end, p.anchor, p.startCounter].every((v) => isInt(v)) ||
+      (p.exportStartCounter !== undefined && !isInt(p.exportStartCounter)) ||
+      (p.exportStartCounter === undefined) !== (p.exportAcc === undefined)
     ) {
       throw corrupt(path, 'bad period')
     }

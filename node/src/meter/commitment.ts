@@ -9,6 +9,8 @@
 import {
   CHAIN_RATE,
   commitToSlotSums,
+  DIRECTION,
+  type Direction,
   FIELD_ORDER,
   InvalidReadingError,
   InvalidSaltError,
@@ -44,18 +46,21 @@ export interface AccumulatorSnapshot {
   /** Slots per day and the per-slot sums of every reading added so far (commitment version 2 on). */
   slots: number
   sums: number[]
+  /** Which counter's readings (the layout word's direction, protocol §3); absent = import. */
+  direction?: Direction
 }
 
 /** Continues an accumulator from snapshot(); validates it like any other input. */
 export function restoreCommitmentAccumulator(snapshot: AccumulatorSnapshot): CommitmentAccumulator {
   const bad = (what: string) => new InvalidInputError(`commitment snapshot: ${what}`)
   if (typeof snapshot !== 'object' || snapshot === null) throw bad('must be an object')
-  const { n, state, block, current, next, slots, sums } = snapshot
+  const { n, state, block, current, next, slots, sums, direction = 'import' } = snapshot
+  if (!Object.hasOwn(DIRECTION, direction)) throw bad('direction must be import or export')
   if (typeof state !== 'string' || !/^\d{1,80}$/.test(state)) throw bad('state must be a decimal string')
   if (!Number.isInteger(slots) || !Array.isArray(sums) || sums.length !== slots) {
     throw bad('slots and sums (commitment version 2) are missing or disagree: a state from an older version')
   }
-  const acc = createCommitmentAccumulator(BigInt(state), n, slots)
+  const acc = createCommitmentAccumulator(BigInt(state), n, slots, direction)
   const blocks = Math.ceil(Math.ceil(n / READINGS_PER_ELEMENT) / CHAIN_RATE)
   if (!Number.isInteger(block) || block < 0 || block >= blocks) throw bad(`block must be in [0, ${blocks})`)
   if (!Array.isArray(current) || current.length > BLOCK)
@@ -69,6 +74,7 @@ export function createCommitmentAccumulator(
   salt: bigint,
   n: number,
   slots: number = SLOTS,
+  direction: Direction = 'import',
 ): CommitmentAccumulator & { load(block: number, current: number[], next: number, sums: number[]): void } {
   if (!Number.isInteger(n) || n <= 0)
     throw new InvalidInputError(`period size N must be a positive integer, got ${n}`)
@@ -116,7 +122,7 @@ export function createCommitmentAccumulator(
       if (finished) throw new InvalidInputError('this commitment was already finished')
       finished = true
       while (block < blocks) flush()
-      return commitToSlotSums(state, sums.map(BigInt))
+      return commitToSlotSums(state, sums.map(BigInt), direction)
     },
     get nextIndex() {
       return next
@@ -129,6 +135,7 @@ export function createCommitmentAccumulator(
       next,
       slots,
       sums: [...sums],
+      ...(direction === 'import' ? {} : { direction }),
     }),
     load(atBlock, readings, nextIndex, savedSums) {
       savedSums.forEach((v, s) => {

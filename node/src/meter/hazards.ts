@@ -2,7 +2,7 @@
 import { isoTime } from '#protocol/meter/status.ts'
 import { InvalidCommandError } from './errors.ts'
 import type { RecordFn } from './recorder.ts'
-import { actuators, energyWh, type MeterContext } from './sim-state.ts'
+import { actuators, energyWh, exportedWh, type MeterContext } from './sim-state.ts'
 import type { Telemetry } from './telemetry.ts'
 
 /**
@@ -27,7 +27,7 @@ export function createHazardMonitor(
     // An alarm goes out at once, as a live sample, not at the next scheduled one.
     if (bits !== previous) {
       ctx.log.info(`hazards changed to ${bits} at ${isoTime(sim.t)}`)
-      deps.record(0, energyWh(sim) - sim.intervalStartCounter)
+      deps.record(0, energyWh(sim) - sim.intervalStartCounter, exportedWh(sim) - sim.intervalStartExport)
       return true
     }
     return false

@@ -36,6 +36,13 @@ export interface VirtualMeterOptions {
   firstPeriodStart?: number
   /** Cumulative counter (Wh) when the meter starts. Default 0. */
   initialEnergyWh?: number
+  /** Cumulative export counter (OBIS 2.8.0, Wh) when the meter starts. Default 0. */
+  initialExportedWh?: number
+  /**
+   * A rooftop PV array behind the meter (src/meter/pv.ts): sunny and cloudy days, seasons by day of
+   * year; on a sunny day the meter exports at midday. Default: none (the household only imports).
+   */
+  pv?: PvConfig
   /** First sequence number to use (resume after a restart). Default 0. */
   initialSeq?: number
   /** Simulated seconds between live samples (kind 0); a divisor of INTERVAL. Default 60. */
@@ -62,9 +69,17 @@ export interface VirtualMeterOptions {
   log?: Logger
 }
 
+export interface PvConfig {
+  /** Nameplate peak power of the array, W (1 … 100,000). */
+  peakW: number
+  /** Latitude of the roof in degrees (−66 … 66; default 48). */
+  latitudeDeg?: number
+}
+
 export type ResolvedOptions = Required<
-  Omit<VirtualMeterOptions, 'firstPeriodStart' | 'stateFile' | 'mqttPassword' | 'mqttCa'>
+  Omit<VirtualMeterOptions, 'firstPeriodStart' | 'stateFile' | 'mqttPassword' | 'mqttCa' | 'pv'>
 > & {
+  pv: Required<PvConfig> | undefined
   mqttPassword: string | undefined
   mqttCa: string | undefined
   firstPeriodStart: number | undefined
@@ -84,6 +99,26 @@ function integer(value: unknown, option: string, min: number, max: number): numb
     throw new InvalidMeterOptionError(option, `must be an integer in [${min}, ${max}], got ${String(value)}`)
   }
   return value
+}
+
+function pvConfig(value: unknown): Required<PvConfig> | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidMeterOptionError('pv', 'must be { peakW, latitudeDeg? }')
+  }
+  const extra = Object.keys(value).find((k) => k !== 'peakW' && k !== 'latitudeDeg')
+  if (extra !== undefined) throw new InvalidMeterOptionError(`pv.${extra}`, 'is not a PV option')
+  const pv = value as PvConfig
+  // 100 kW keeps import and export together far below a reading's 15-bit bound (131 kW).
+  const peakW = integer(pv.peakW, 'pv.peakW', 1, 100_000)
+  const latitudeDeg = pv.latitudeDeg ?? 48
+  if (typeof latitudeDeg !== 'number' || !Number.isFinite(latitudeDeg) || Math.abs(latitudeDeg) > 66) {
+    throw new InvalidMeterOptionError(
+      'pv.latitudeDeg',
+      `must be a number of degrees in [-66, 66], got ${String(latitudeDeg)}`,
+    )
+  }
+  return { peakW, latitudeDeg }
 }
 
 function stateFile(value: unknown): string | undefined {
@@ -157,6 +192,8 @@ export function resolveOptions(options: VirtualMeterOptions): ResolvedOptions {
     periodDays,
     firstPeriodStart,
     initialEnergyWh: integer(options.initialEnergyWh ?? 0, 'initialEnergyWh', 0, 2 ** 52),
+    initialExportedWh: integer(options.initialExportedWh ?? 0, 'initialExportedWh', 0, 2 ** 52),
+    pv: pvConfig(options.pv),
     initialSeq: integer(options.initialSeq ?? 0, 'initialSeq', 0, 2 ** 52),
     livePeriodSeconds,
     statePeriodSeconds: integer(options.statePeriodSeconds ?? 300, 'statePeriodSeconds', 1, 86_400),

@@ -6,12 +6,12 @@
 import { deriveSalt } from '#protocol/commitment.ts'
 import { anchorOf, periodEndFor, slotsOf } from '#protocol/meter/period.ts'
 import { isoTime } from '#protocol/meter/status.ts'
-import { type BillingPeriod, encodePeriodPayload, signPeriod } from '#protocol/records.ts'
+import { type BillingPeriod, encodePeriodPayload, signExportPeriod, signPeriod } from '#protocol/records.ts'
 import { writeKeptCloses } from './checkpoint.ts'
 import { createCommitmentAccumulator } from './commitment.ts'
 import type { Persistence } from './persistence.ts'
 import type { RecordFn } from './recorder.ts'
-import { energyWh, type MeterContext, type RunningPeriod } from './sim-state.ts'
+import { energyWh, exportedWh, type MeterContext, type RunningPeriod } from './sim-state.ts'
 
 /**
  * Signed period closes the meter keeps for ResendPeriod, as many as the firmware keeps
@@ -48,7 +48,10 @@ export function createPeriodCloser(
       end: periodEndFor(start, sim.periodDays, ctx.geometry),
       anchor: anchorOf(start),
       startCounter: energyWh(sim),
+      exportStartCounter: exportedWh(sim),
       acc: createCommitmentAccumulator(salt, o.periodSize, slotsOf(ctx.geometry)),
+      // The export readings: same salt, the export direction in the layout word (protocol §3).
+      exportAcc: createCommitmentAccumulator(salt, o.periodSize, slotsOf(ctx.geometry), 'export'),
     }
   }
 
@@ -62,7 +65,15 @@ export function createPeriodCloser(
       endCounter: energyWh(sim),
       commitment: current.acc.finish(),
     }
-    const payload = encodePeriodPayload(closed, signPeriod(o.domain, o.privateKey, closed))
+    const exportClose = {
+      startCounter: current.exportStartCounter,
+      endCounter: exportedWh(sim),
+      commitment: current.exportAcc.finish(),
+    }
+    const payload = encodePeriodPayload(closed, signPeriod(o.domain, o.privateKey, closed), {
+      ...exportClose,
+      signature: signExportPeriod(o.domain, o.privateKey, closed, exportClose),
+    })
     sim.periodsClosed++
     // A close replayed after a crash is byte-identical (RFC 6979): keep one copy.
     sim.recentPeriods = [
@@ -92,11 +103,15 @@ export function createPeriodCloser(
     const counter = energyWh(sim)
     const intervalWh = counter - sim.intervalStartCounter
     sim.intervalStartCounter = counter
+    const exported = exportedWh(sim)
+    const intervalExportedWh = exported - sim.intervalStartExport
+    sim.intervalStartExport = exported
     const { period, t } = sim
     if (period && t - interval >= period.start && t <= period.end) {
       period.acc.add((t - interval - period.anchor) / interval, intervalWh)
+      period.exportAcc.add((t - interval - period.anchor) / interval, intervalExportedWh)
     }
-    record(1, intervalWh)
+    record(1, intervalWh, intervalExportedWh)
     settleBoundary()
   }
 

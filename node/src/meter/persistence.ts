@@ -2,6 +2,8 @@
  * The meter's non-volatile state: the checkpoint written before anything that depends on it leaves
  * the meter, and the restore (or fresh start) when the meter starts again.
  */
+
+import { deriveSalt } from '#protocol/commitment.ts'
 import { maxPeriodDays } from '#protocol/meter/period.ts'
 import { createAlarms, createRelayController } from '#protocol/meter/relays.ts'
 import {
@@ -12,13 +14,17 @@ import {
   readKeptCloses,
   writeCheckpoint,
 } from './checkpoint.ts'
-import { restoreCommitmentAccumulator } from './commitment.ts'
+import {
+  type AccumulatorSnapshot,
+  createCommitmentAccumulator,
+  restoreCommitmentAccumulator,
+} from './commitment.ts'
 import { MeterStateError } from './errors.ts'
-import { energyWh, type MeterContext } from './sim-state.ts'
+import { energyWh, exportedWh, type MeterContext } from './sim-state.ts'
 
 type PersistenceContext = Pick<
   MeterContext,
-  'o' | 'address' | 'interval' | 'geometry' | 'sim' | 'buffer' | 'log'
+  'o' | 'address' | 'addressBytes' | 'interval' | 'geometry' | 'sim' | 'buffer' | 'log'
 >
 
 export interface Persistence {
@@ -47,6 +53,9 @@ function checkpointOf(ctx: PersistenceContext): MeterCheckpoint {
     energyWh: energyWh(sim),
     joulesRemainder: sim.joules % 3600,
     intervalStartCounter: sim.intervalStartCounter,
+    exportedWh: exportedWh(sim),
+    exportJoulesRemainder: sim.exportJoules % 3600,
+    intervalStartExport: sim.intervalStartExport,
     periodDays: sim.periodDays,
     firstPeriodStart: sim.firstPeriodStart,
     periodsClosed: sim.periodsClosed,
@@ -57,6 +66,8 @@ function checkpointOf(ctx: PersistenceContext): MeterCheckpoint {
         anchor: period.anchor,
         startCounter: period.startCounter,
         acc: period.acc.snapshot(),
+        exportStartCounter: period.exportStartCounter,
+        exportAcc: period.exportAcc.snapshot(),
       },
     }),
     relays: sim.relays.snapshot(),
@@ -68,6 +79,22 @@ function checkpointOf(ctx: PersistenceContext): MeterCheckpoint {
     // gone per node kill, whose periods then could not be billed.
     buffer: buffer.range(0, Number.MAX_SAFE_INTEGER),
   }
+}
+
+/**
+ * The export accumulator of a period opened by a meter that did not meter export yet: every export
+ * reading so far is 0, so it is a fresh accumulator (the period's own salt) positioned where the
+ * import one stands.
+ */
+function zeroExportAccumulator(
+  ctx: Pick<PersistenceContext, 'o' | 'addressBytes'>,
+  start: number,
+  imported: AccumulatorSnapshot,
+) {
+  const salt = deriveSalt(ctx.o.pairingKey, ctx.addressBytes, start)
+  const acc = createCommitmentAccumulator(salt, imported.n, imported.slots, 'export')
+  if (imported.next > 0) acc.add(imported.next - 1, 0)
+  return acc
 }
 
 function restore(ctx: PersistenceContext, stateFile: string, saved: MeterCheckpoint): void {
@@ -82,6 +109,9 @@ function restore(ctx: PersistenceContext, stateFile: string, saved: MeterCheckpo
   sim.baseWh = saved.energyWh
   sim.joules = saved.joulesRemainder
   sim.intervalStartCounter = saved.intervalStartCounter
+  sim.baseExportWh = saved.exportedWh ?? 0
+  sim.exportJoules = saved.exportJoulesRemainder ?? 0
+  sim.intervalStartExport = saved.intervalStartExport ?? sim.baseExportWh
   sim.periodDays = Math.min(saved.periodDays, maxPeriodDays(ctx.geometry))
   sim.firstPeriodStart = saved.firstPeriodStart
   sim.periodsClosed = saved.periodsClosed
@@ -92,6 +122,11 @@ function restore(ctx: PersistenceContext, stateFile: string, saved: MeterCheckpo
     anchor: saved.period.anchor,
     startCounter: saved.period.startCounter,
     acc: restoreCommitmentAccumulator(saved.period.acc),
+    // A period opened before export metering: nothing was exported in it so far.
+    exportStartCounter: saved.period.exportStartCounter ?? sim.baseExportWh,
+    exportAcc: saved.period.exportAcc
+      ? restoreCommitmentAccumulator(saved.period.exportAcc)
+      : zeroExportAccumulator(ctx, saved.period.start, saved.period.acc),
   }
   sim.relays = createRelayController(saved.relays)
   sim.alarms = createAlarms(saved.hazards)

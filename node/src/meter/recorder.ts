@@ -5,15 +5,19 @@
 import type { MeterRecordMessage } from '#protocol/eip712.ts'
 import { encodeSensorPayload, signRecord } from '#protocol/records.ts'
 import type { Persistence } from './persistence.ts'
-import { actuators, energyWh, type MeterContext } from './sim-state.ts'
+import { actuators, energyWh, exportedWh, type MeterContext, meterFlow } from './sim-state.ts'
 
-type RecorderContext = Pick<MeterContext, 'o' | 'topics' | 'household' | 'buffer' | 'sim' | 'publisher'>
+type RecorderContext = Pick<
+  MeterContext,
+  'o' | 'topics' | 'household' | 'pv' | 'buffer' | 'sim' | 'publisher'
+>
 
-export type RecordFn = (kind: 0 | 1, intervalWh: number) => void
+/** Records kind 1 (an interval closed) or 0 (a live sample) with the interval's Wh so far, both ways. */
+export type RecordFn = (kind: 0 | 1, intervalWh: number, intervalExportedWh: number) => void
 
 export function createRecorder(ctx: RecorderContext, persistence: Pick<Persistence, 'persist'>): RecordFn {
   const { o, sim, household } = ctx
-  return (kind, intervalWh) => {
+  return (kind, intervalWh, intervalExportedWh) => {
     const act = actuators(sim)
     const t = sim.t
     const message: MeterRecordMessage = {
@@ -22,7 +26,9 @@ export function createRecorder(ctx: RecorderContext, persistence: Pick<Persisten
       time: t,
       energyWh: energyWh(sim),
       intervalWh,
-      ...household.electrical(t, act),
+      exportedWh: exportedWh(sim),
+      intervalExportedWh,
+      ...meterFlow(ctx, t, act).electrical,
       ...household.sensors(t, act, sim.stimuli),
       hazards: sim.alarms.hazards(),
       relays: act.relays,

@@ -11,9 +11,16 @@ import { type MeterTopics, meterTopicName, meterTopics } from '#protocol/topics.
 import type { Logger } from '../log/logger.ts'
 import type { KeptClose } from './checkpoint.ts'
 import type { CommitmentAccumulator } from './commitment.ts'
-import { createHousehold, type HazardStimuli, type Household } from './household.ts'
+import {
+  type Actuators,
+  createHousehold,
+  type Electrical,
+  type HazardStimuli,
+  type Household,
+} from './household.ts'
 import type { ResolvedOptions } from './options.ts'
 import type { Publisher } from './publisher.ts'
+import { createPvArray, type PvArray } from './pv.ts'
 import { createRecordBuffer, type RecordBuffer } from './record-buffer.ts'
 
 export type HazardKind = 'flame' | 'gas' | 'water'
@@ -26,11 +33,13 @@ export interface OpenPeriod {
   end: number
   anchor: number
   startCounter: number
+  exportStartCounter: number
 }
 
-/** The open period with the commitment folded so far. */
+/** The open period with the commitments (import and export) folded so far. */
 export interface RunningPeriod extends OpenPeriod {
   acc: CommitmentAccumulator
+  exportAcc: CommitmentAccumulator
 }
 
 export interface SimState {
@@ -40,8 +49,12 @@ export interface SimState {
   joules: number
   /** Counter value that `joules` adds to: initialEnergyWh, or the counter restored from the state file. */
   baseWh: number
+  /** Energy exported (PV output beyond the household's load), whole joules, and its counter's base. */
+  exportJoules: number
+  baseExportWh: number
   seq: number
   intervalStartCounter: number
+  intervalStartExport: number
   /** Live samples and STATE are skipped while replaying a gap after a restart (see the lifecycle). */
   catchUpUntil: number
   periodDays: number
@@ -65,6 +78,8 @@ export interface MeterContext {
   interval: number
   geometry: { intervalSeconds: number; n: number }
   household: Household
+  /** The rooftop array, when the meter has one (options.pv). */
+  pv: PvArray | undefined
   buffer: RecordBuffer
   sim: SimState
   publisher: Publisher
@@ -86,14 +101,26 @@ export function createMeterContext(o: ResolvedOptions, publisher: Publisher): Me
       stepSeconds: o.stepSeconds,
       utcOffsetMinutes: o.utcOffsetMinutes,
     }),
+    pv:
+      o.pv &&
+      createPvArray({
+        peakW: o.pv.peakW,
+        latitudeDeg: o.pv.latitudeDeg,
+        seed: o.seed,
+        stepSeconds: o.stepSeconds,
+        utcOffsetMinutes: o.utcOffsetMinutes,
+      }),
     buffer: createRecordBuffer(o.bufferCapacity),
     sim: {
       t: 0,
       startedAt: 0,
       joules: 0,
       baseWh: o.initialEnergyWh,
+      exportJoules: 0,
+      baseExportWh: o.initialExportedWh,
       seq: o.initialSeq,
       intervalStartCounter: o.initialEnergyWh,
+      intervalStartExport: o.initialExportedWh,
       catchUpUntil: 0,
       periodDays: o.periodDays,
       firstPeriodStart: 0,
@@ -110,6 +137,30 @@ export function createMeterContext(o: ResolvedOptions, publisher: Publisher): Me
 }
 
 export const energyWh = (sim: SimState): number => sim.baseWh + Math.floor(sim.joules / 3600)
+export const exportedWh = (sim: SimState): number => sim.baseExportWh + Math.floor(sim.exportJoules / 3600)
+
+/**
+ * What the meter measures at `t`: the household's load less the array's output. Positive net power
+ * is imported, negative exported; the SENSOR's powerW and currentMa are the magnitudes (the
+ * direction shows in which counter moves), voltage and power factor the household's.
+ */
+export function meterFlow(
+  ctx: Pick<MeterContext, 'household' | 'pv'>,
+  t: number,
+  act: Actuators,
+): { importW: number; exportW: number; electrical: Electrical } {
+  const load = ctx.household.electrical(t, act)
+  const solar = ctx.pv?.powerW(t) ?? 0
+  if (solar === 0) return { importW: load.powerW, exportW: 0, electrical: load }
+  const net = load.powerW - solar
+  const magnitude = Math.abs(net)
+  const currentMa = Math.round((magnitude * 1e6) / Math.max(1, load.voltageMv))
+  return {
+    importW: Math.max(0, net),
+    exportW: Math.max(0, -net),
+    electrical: { ...load, powerW: magnitude, currentMa },
+  }
+}
 export const actuators = (sim: SimState) => ({
   relays: sim.relays.outputs(),
   fanSpeed: sim.relays.fanSpeed(),
@@ -123,6 +174,9 @@ export interface MeterState {
   energyWh: number
   /** Wh so far in the current interval. */
   intervalWh: number
+  /** The export counter (OBIS 2.8.0) and the Wh exported so far in the current interval. */
+  exportedWh: number
+  intervalExportedWh: number
   relays: number
   fanSpeed: number
   hazards: number
@@ -145,6 +199,8 @@ export function viewState(sim: SimState, buffer: RecordBuffer, running: boolean)
     nextSeq: sim.seq,
     energyWh: energyWh(sim),
     intervalWh: energyWh(sim) - sim.intervalStartCounter,
+    exportedWh: exportedWh(sim),
+    intervalExportedWh: exportedWh(sim) - sim.intervalStartExport,
     relays: sim.relays.outputs(),
     fanSpeed: sim.relays.fanSpeed(),
     hazards: sim.alarms.hazards(),
@@ -154,6 +210,7 @@ export function viewState(sim: SimState, buffer: RecordBuffer, running: boolean)
       end: period.end,
       anchor: period.anchor,
       startCounter: period.startCounter,
+      exportStartCounter: period.exportStartCounter,
     },
     buffered: buffer.size,
     periodsClosed: sim.periodsClosed,

@@ -6,7 +6,7 @@
 import type { EvaluateHazards } from './hazards.ts'
 import type { PeriodCloser } from './period-closer.ts'
 import type { RecordFn } from './recorder.ts'
-import { actuators, energyWh, type MeterContext } from './sim-state.ts'
+import { actuators, energyWh, exportedWh, type MeterContext, meterFlow } from './sim-state.ts'
 import type { Telemetry } from './telemetry.ts'
 
 const nextMultiple = (value: number, step: number) => (Math.floor(value / step) + 1) * step
@@ -15,7 +15,7 @@ const nextMultiple = (value: number, step: number) => (Math.floor(value / step) 
 export type ProcessUntil = (target: number) => void
 
 export function createSimulation(
-  ctx: Pick<MeterContext, 'o' | 'interval' | 'household' | 'sim'>,
+  ctx: Pick<MeterContext, 'o' | 'interval' | 'household' | 'pv' | 'sim'>,
   deps: {
     periods: Pick<PeriodCloser, 'closeInterval'>
     evaluateHazards: EvaluateHazards
@@ -34,12 +34,15 @@ export function createSimulation(
         nextMultiple(t, o.statePeriodSeconds),
         target,
       )
-      sim.joules += ctx.household.electrical(t, actuators(sim)).powerW * (next - t)
+      // Two counters, as a bidirectional meter keeps them: net import and net export (PV beyond load).
+      const flow = meterFlow(ctx, t, actuators(sim))
+      sim.joules += flow.importW * (next - t)
+      sim.exportJoules += flow.exportW * (next - t)
       sim.t = next
       if (next % interval === 0) deps.periods.closeInterval()
       if (next < sim.catchUpUntil) continue
       if (next % o.livePeriodSeconds === 0 && !deps.evaluateHazards()) {
-        deps.record(0, energyWh(sim) - sim.intervalStartCounter)
+        deps.record(0, energyWh(sim) - sim.intervalStartCounter, exportedWh(sim) - sim.intervalStartExport)
       }
       if (next % o.statePeriodSeconds === 0) deps.telemetry.publishState()
     }

@@ -29,10 +29,23 @@ function inRange(type: string, value: number): boolean {
   return value >= 0 && (bits >= 53 || value < 2 ** bits)
 }
 
+/**
+ * The fields record format 2 added (the export counter, docs/protocol.md §6). A batch sealed before
+ * it holds format-1 records without them: read back, such a record had nothing exported (0), and
+ * its signature is over the format-1 MeterRecord type. New batches always hold both.
+ */
+const EXPORT_FIELDS = ['exportedWh', 'intervalExportedWh'] as const
+
+const isFormat1 = (fields: Record<string, unknown>): boolean => EXPORT_FIELDS.every((key) => !(key in fields))
+
 /** Why `value` is not a VaultRecord, or undefined if it is one. */
 function problemOf(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'it is not an object'
   const fields = value as Record<string, unknown>
+  return problemOfFields(fields)
+}
+
+function problemOfFields(fields: Record<string, unknown>): string | undefined {
   for (const [key, type] of METER_RECORD_FIELDS) {
     const v = fields[key]
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || !inRange(type, v)) {
@@ -54,6 +67,15 @@ export function isVaultRecord(value: unknown): value is VaultRecord {
 /** Narrows one decoded value to a VaultRecord; `where` names it in the error (e.g. "batch 3, record 7"). */
 export function decodeVaultRecord(value: unknown, where: string): VaultRecord {
   if (isVaultRecord(value)) return value
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    isFormat1(value as Record<string, unknown>)
+  ) {
+    const upgraded = { ...(value as object), exportedWh: 0, intervalExportedWh: 0 }
+    if (isVaultRecord(upgraded)) return upgraded
+  }
   throw new InvalidVaultRecordError(`${where} is not a signed meter record: ${problemOf(value)}`, {
     details: { where },
   })

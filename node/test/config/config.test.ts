@@ -53,6 +53,13 @@ describe('node configuration', () => {
       /option --meter-live-period must be .* dividing 900/,
     )
     expect(() => load(['--meter-live-period', '0'])).toThrow(ConfigError)
+    // A rooftop PV array behind the virtual meter: off unless asked for.
+    expect(load([]).meter.pvPeakW).toBeUndefined()
+    expect(load(['--pv-peak-w', '4000']).meter.pvPeakW).toBe(4000)
+    expect(load([], { ZKMETER_PV_PEAK_W: '6500' }).meter.pvPeakW).toBe(6500)
+    expect(() => load(['--pv-peak-w', '0'])).toThrow(/option --pv-peak-w must be a whole number of watts/)
+    expect(() => load(['--pv-peak-w', '2.5'])).toThrow(ConfigError)
+    expect(() => load(['--pv-peak-w', '100001'])).toThrow(ConfigError)
   })
 
   it('what the dev chain bills in: Ether by default, --asset token for the test stablecoin, nothing else', () => {

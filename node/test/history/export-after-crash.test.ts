@@ -94,14 +94,19 @@ async function vaultIntervals(): Promise<Map<number, number>> {
   return out
 }
 
-/** The CSV export parsed back: interval end → Wh. */
-function exported(history: ReadingHistory): Map<number, number> {
+/** The CSV export parsed back: interval end → imported Wh (column energy_wh, or exported_wh). */
+function exported(
+  history: ReadingHistory,
+  column: 'energy_wh' | 'exported_wh' = 'energy_wh',
+): Map<number, number> {
   const csv = intervalsToCsv(history.intervals(0, DAY0 + 10 * DAY), INTERVAL)
-  const rows = csv.trim().split('\n').slice(1)
+  const [header, ...rows] = csv.trim().split('\n')
+  expect(header).toBe('interval_start_utc,interval_end_utc,energy_wh,max_power_w,exported_wh')
+  const at = header?.split(',').indexOf(column) as number
   return new Map(
     rows.map((row) => {
-      const [, end, wh] = row.split(',')
-      return [Date.parse(end as string) / 1000, Number(wh)]
+      const cells = row.split(',')
+      return [Date.parse(cells[1] as string) / 1000, Number(cells[at])]
     }),
   )
 }
@@ -147,5 +152,11 @@ it('after a crash the export equals the vault, and a billed period exports its b
   for (const [t, wh] of inVault) expect(rows.get(t)).toBe(wh)
   // … and the billed period's exported energy is its billed energyWh.
   expect(sumIn(rows, DAY0, DAY0 + DAY)).toBe(billedWh)
+  // The exported column: every interval's export as the meter signed it, and the period's exported
+  // sum is the difference of the export counters its close signed.
+  const out = exported(second.history, 'exported_wh')
+  for (const r of day1) expect(out.get(r.time)).toBe(r.intervalExportedWh)
+  expect(sumIn(out, DAY0, DAY0 + DAY)).toBe(close.exportClose.endCounter - close.exportClose.startCounter)
+  expect(sumIn(out, DAY0, DAY0 + DAY)).toBeGreaterThan(0)
   await until(async () => (await vaultIntervals()).size === 95 + 4)
 })

@@ -259,8 +259,16 @@ describe('Home Assistant MQTT discovery payloads', () => {
       state_topic: `tele/${METER}/SENSOR`,
       value_template: '{{ value_json.ENERGY.Total }}',
     })
+    expect(by('energy_exported').payload).toMatchObject({
+      device_class: 'energy',
+      state_class: 'total_increasing',
+      unit_of_measurement: 'kWh',
+      state_topic: `tele/${METER}/SENSOR`,
+      value_template: '{{ value_json.ENERGY.ExportActive }}',
+    })
     expect(configs.filter((c) => c.component === 'sensor').map((c) => c.objectId)).toEqual([
       'energy',
+      'energy_exported',
       'power',
       'voltage',
       'current',
@@ -361,12 +369,14 @@ function renderPathTemplate(template: string, payload: string): unknown {
   return value
 }
 
-const record = (energyWh: number, seq: number): MeterRecord => ({
+const record = (energyWh: number, seq: number, exportedWh = 0): MeterRecord => ({
   seq,
   kind: 0,
   time: 1_767_225_600 + seq,
   energyWh,
   intervalWh: 0,
+  exportedWh,
+  intervalExportedWh: 0,
   powerW: 850,
   voltageMv: 230_000,
   currentMa: 3_700,
@@ -380,7 +390,7 @@ const record = (energyWh: number, seq: number): MeterRecord => ({
   fanSpeed: 0,
 })
 
-describe("the imported-energy sensor in HA's Energy dashboard", () => {
+describe("the energy sensors in HA's Energy dashboard", () => {
   let broker: Broker
   let node: MqttClient
   let ha: MqttClient
@@ -422,9 +432,10 @@ describe("the imported-energy sensor in HA's Energy dashboard", () => {
     ]) {
       expect(other.find((c) => c.objectId === 'energy')?.payload.unique_id).toBe(`${METER}_energy`)
     }
-    // No export sensor yet: the meter has no export counter to read.
+    // Two energy sensors: grid consumption (import) and return to grid (export), nothing else.
     expect(configs.filter((c) => c.payload.device_class === 'energy').map((c) => c.objectId)).toEqual([
       'energy',
+      'energy_exported',
     ])
 
     // The state HA computes from the meter's SENSOR messages: the counter in kWh, exact to the Wh,
@@ -436,5 +447,49 @@ describe("the imported-energy sensor in HA's Energy dashboard", () => {
     expect(values).toEqual([0, 0.999, 1234.567, 98_765_432.109])
     for (let i = 1; i < values.length; i++) expect(values[i]).toBeGreaterThan(values[i - 1] as number)
     expect(config.state_topic).toBe(`tele/${METER}/SENSOR`)
+  })
+
+  it('has a return-to-grid sensor: energy, total_increasing, kWh, stable unique_id, reading the export counter', async () => {
+    const configs = discoveryConfigs({ meter: METER, swVersion: '0.1.0' })
+    await publishDiscovery(node, configs)
+    ha = await connect(broker, 'homeassistant')
+    const topic = `homeassistant/sensor/${METER}/energy_exported/config`
+    const retained = new Promise<string>((resolve) =>
+      ha.on('message', (t, payload) => {
+        if (t === topic) resolve(payload.toString())
+      }),
+    )
+    await ha.subscribeAsync('homeassistant/#', { qos: 1 })
+    const config = JSON.parse(await retained) as Record<string, unknown>
+    expect(schemaErrors('sensor', config)).toEqual([])
+    // What the Energy dashboard lists as a "return to grid" source: the same classes as consumption.
+    expect(config.device_class).toBe('energy')
+    expect(config.state_class).toBe('total_increasing')
+    expect(['Wh', 'kWh']).toContain(config.unit_of_measurement)
+    expect(config.unique_id).toBe(`${METER}_energy_exported`)
+    expect(config.name).toBe('Energy exported')
+    expect(config.state_topic).toBe(`tele/${METER}/SENSOR`)
+    expect(config.availability_topic).toBe(`tele/${METER}/LWT`)
+    for (const other of [
+      discoveryConfigs({ meter: METER, name: 'Roof' }),
+      discoveryConfigs({ meter: METER, prefix: 'ha' }),
+    ]) {
+      expect(other.find((c) => c.objectId === 'energy_exported')?.payload.unique_id).toBe(
+        `${METER}_energy_exported`,
+      )
+    }
+    // The state HA computes from SENSOR messages: the export counter in kWh, exact to the Wh, and
+    // independent of the import counter (a sunny hour moves one, an evening the other).
+    const sig = `0x${'ab'.repeat(65)}`
+    const exported = [0, 1, 4_321_000, 98_765_432_109]
+    const values = exported.map((wh, i) =>
+      renderPathTemplate(
+        config.value_template as string,
+        encodeSensorPayload(record(5_000 + i, i + 1, wh), sig),
+      ),
+    )
+    expect(values).toEqual([0, 0.001, 4321, 98_765_432.109])
+    const imported = configs.find((c) => c.objectId === 'energy')!.payload.value_template as string
+    expect(renderPathTemplate(imported, encodeSensorPayload(record(5_000, 1, 4_321_000), sig))).toBe(5)
   })
 })

@@ -8,13 +8,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import mqtt, { type MqttClient } from 'mqtt'
-import { commit, deriveSalt } from '#protocol/commitment.ts'
+import { commit, commitExport, deriveSalt } from '#protocol/commitment.ts'
 import { addressOfPrivateKey, hexToBytes } from '#protocol/eip712.ts'
 import {
   type BillingPeriod,
+  type ExportClose,
   encodePeriodPayload,
   encodeSensorPayload,
   type MeterRecord,
+  signExportPeriod,
   signPeriod,
   signRecord,
 } from '#protocol/records.ts'
@@ -52,12 +54,32 @@ export interface TestMeter {
   /** Signed SENSOR payload of a record. */
   sensor(record: MeterRecord): { topic: string; payload: string }
   /** Interval records (kind 1) covering [start, start + count·INTERVAL), seq from `firstSeq`. */
+  /**
+   * Interval records from `start`: a varying load, and PV export at midday (slots 40–55 of a day).
+   * The export counter is a function of time alone, so a second call that continues the first
+   * (records.at(-1).energyWh as startCounter) continues the export counter too.
+   */
   intervals(firstSeq: number, start: number, count: number, startCounter: number): MeterRecord[]
   period(
     records: MeterRecord[],
     periodStart: number,
     periodEnd: number,
-  ): { topic: string; payload: string; period: BillingPeriod }
+  ): { topic: string; payload: string; period: BillingPeriod; exportClose: ExportClose }
+  /** The PERIOD payload of `period` with the export half `exportClose` (re-signed over `period`). */
+  periodPayload(period: BillingPeriod, exportClose: Omit<ExportClose, 'signature'>): string
+}
+
+/** Rooftop PV beyond the load at midday: 30–200 Wh exported in slots 40–55 of a UTC day. */
+const exportIn = (slot: number): number => (slot >= 40 && slot < 56 ? 30 + ((slot * 13) % 170) : 0)
+const DAILY_EXPORT = Array.from({ length: 96 }, (_, s) => exportIn(s)).reduce((a, b) => a + b, 0)
+
+/** The test meters' export counter at the end of the interval ending `time`. */
+export function exportAt(time: number): number {
+  const start = time - INTERVAL
+  const day = Math.floor(start / 86_400)
+  let total = 5_000 + day * DAILY_EXPORT
+  for (let s = 0; s <= (start % 86_400) / INTERVAL; s++) total += exportIn(s)
+  return total
 }
 
 export function record(
@@ -66,6 +88,8 @@ export function record(
   return {
     kind: 1,
     intervalWh: 0,
+    exportedWh: 0,
+    intervalExportedWh: 0,
     powerW: 500,
     voltageMv: 230_000,
     currentMa: 2_100,
@@ -98,9 +122,20 @@ export function createTestMeter(seed = 1): TestMeter {
       for (let i = 0; i < count; i++) {
         // A believable, varying load: 50–400 Wh per 15 min.
         const wh = 50 + ((i * 37 + seed * 11) % 350)
+        const time = start + (i + 1) * INTERVAL
+        const slot = ((time - INTERVAL) % 86_400) / INTERVAL
+        const xwh = exportIn(slot)
+        const exported = exportAt(time)
         counter += wh
         out.push(
-          record({ seq: firstSeq + i, time: start + (i + 1) * INTERVAL, energyWh: counter, intervalWh: wh }),
+          record({
+            seq: firstSeq + i,
+            time,
+            energyWh: counter,
+            intervalWh: wh,
+            exportedWh: exported,
+            intervalExportedWh: xwh,
+          }),
         )
       }
       return out
@@ -108,8 +143,12 @@ export function createTestMeter(seed = 1): TestMeter {
     period(records, periodStart, periodEnd) {
       const anchor = periodStart - (periodStart % 86_400)
       const readings = new Array<number>(N).fill(0)
+      const exported = new Array<number>(N).fill(0)
       const inside = records.filter((r) => r.kind === 1 && r.time > periodStart && r.time <= periodEnd)
-      for (const r of inside) readings[(r.time - INTERVAL - anchor) / INTERVAL] = r.intervalWh
+      for (const r of inside) {
+        readings[(r.time - INTERVAL - anchor) / INTERVAL] = r.intervalWh
+        exported[(r.time - INTERVAL - anchor) / INTERVAL] = r.intervalExportedWh
+      }
       const first = inside[0] as MeterRecord
       const last = inside.at(-1) as MeterRecord
       const salt = deriveSalt(pairingKey, hexToBytes(address, 20), periodStart)
@@ -121,11 +160,24 @@ export function createTestMeter(seed = 1): TestMeter {
         endCounter: last.energyWh,
         commitment: commit(readings, salt, N),
       }
+      const x = {
+        startCounter: first.exportedWh - first.intervalExportedWh,
+        endCounter: last.exportedWh,
+        commitment: commitExport(exported, salt, N),
+      }
+      const exportClose = { ...x, signature: signExportPeriod(DOMAIN, key, period, x) }
       return {
         topic: periodTopic(address),
-        payload: encodePeriodPayload(period, signPeriod(DOMAIN, key, period)),
+        payload: encodePeriodPayload(period, signPeriod(DOMAIN, key, period), exportClose),
         period,
+        exportClose,
       }
+    },
+    periodPayload(period, x) {
+      return encodePeriodPayload(period, signPeriod(DOMAIN, key, period), {
+        ...x,
+        signature: signExportPeriod(DOMAIN, key, period, x),
+      })
     },
   }
 }

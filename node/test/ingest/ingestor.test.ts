@@ -1,7 +1,7 @@
 import type { MqttClient } from 'mqtt'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { commit } from '#protocol/commitment.ts'
-import { encodePeriodPayload, encodeSensorPayload, signPeriod, signRecord } from '#protocol/records.ts'
+import { encodeSensorPayload, signRecord } from '#protocol/records.ts'
 import { ackTopic, periodTopic, resendTopic, sensorTopic } from '#protocol/topics.ts'
 import { createIngestor, type Ingestor } from '../../src/ingest/ingestor.ts'
 import { createFileSink } from '../../src/ingest/sink.ts'
@@ -206,12 +206,9 @@ describe('ingestor over MQTT', () => {
       await publish(m.topic, m.payload)
     }
     // The meter signs a close whose commitment is not over these readings: the node must not prove it.
-    const honest = meter.period(records, DAY0, DAY0 + 86_400).period
-    const period = { ...honest, commitment: honest.commitment + 1n }
-    await publish(
-      periodTopic(meter.address),
-      encodePeriodPayload(period, signPeriod(DOMAIN, meter.key, period)),
-    )
+    const honest = meter.period(records, DAY0, DAY0 + 86_400)
+    const period = { ...honest.period, commitment: honest.period.commitment + 1n }
+    await publish(periodTopic(meter.address), meter.periodPayload(period, honest.exportClose))
     await until(() => ingestor.anomalies({ kind: 'commitment-mismatch' }).length === 1)
     expect(ingestor.periods()).toEqual([])
     expect(ingestor.status()[0]?.periods).toEqual([

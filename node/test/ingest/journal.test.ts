@@ -31,6 +31,20 @@ describe('journal', () => {
     await reopened.journal.close()
   })
 
+  it('an append made right after another one resolved is written too', async () => {
+    // The first append's resolve runs its caller before the write loop has let go of `writing`: the
+    // second append saw a writer busy and did not start one, and waited for some later append.
+    const { journal } = await openJournal(dir.path)
+    await journal.append(bytes('first'))
+    const second = journal.append(bytes('second'))
+    const settled = await Promise.race([
+      second.then(() => 'written'),
+      new Promise((resolve) => setTimeout(() => resolve('still waiting'), 5000)),
+    ])
+    expect(settled).toBe('written')
+    await journal.close()
+  })
+
   it('group-commits: concurrent appends share fsyncs', async () => {
     const { journal } = await openJournal(dir.path)
     await Promise.all(Array.from({ length: 200 }, (_, i) => journal.append(bytes(`r${i}`))))

@@ -29,6 +29,8 @@ export interface ZkRecord {
   time: number
   energyWh: number
   intervalWh: number
+  exportedWh: number
+  intervalExportedWh: number
   powerW: number
   voltageMv: number
   currentMa: number

@@ -41,6 +41,8 @@ export function meterRecords(count: number, firstSeq = 0, marker = 0): VaultReco
       time: PERIOD_START + seq * 900,
       energyWh: 1_000_000 + seq * 137,
       intervalWh: 137 + ((seq * 7919 + marker) % 400),
+      exportedWh: 0,
+      intervalExportedWh: 0,
       powerW: 548 + ((seq * 104729 + marker) % 3000),
       voltageMv: 230_123,
       currentMa: 2_381,

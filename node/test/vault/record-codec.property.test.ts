@@ -97,4 +97,15 @@ describe('vault record codec', () => {
       expect(() => encodeVaultRecords([value as VaultRecord])).toThrow(InvalidInputError)
     }
   })
+
+  it('reads a batch sealed before record format 2 as nothing exported, and never writes one', () => {
+    const records = meterRecords(4, 3, 2)
+    const format1 = records.map(({ exportedWh: _x, intervalExportedWh: _y, ...rest }) => rest)
+    const decoded = decodeVaultRecordBytes(dagCbor.encode(format1), 'batch 0')
+    expect(decoded).toEqual(records.map((r) => ({ ...r, exportedWh: 0, intervalExportedWh: 0 })))
+    // Half of the export fields is no format at all; and new batches always carry both.
+    const [one] = format1
+    expect(() => decodeVaultRecords([{ ...one, exportedWh: 5 }], 'batch 0')).toThrow(InvalidVaultRecordError)
+    expect(() => encodeVaultRecords(format1 as unknown as VaultRecord[])).toThrow(InvalidInputError)
+  })
 })

@@ -22,6 +22,8 @@ function record(fields: Partial<MeterRecord> & Pick<MeterRecord, 'seq' | 'time'>
     kind: 1,
     energyWh: 0,
     intervalWh: 0,
+    exportedWh: 0,
+    intervalExportedWh: 0,
     powerW: 0,
     voltageMv: 230_000,
     currentMa: 0,

@@ -39,6 +39,8 @@ export function reading(seq: number, overrides: Partial<Reading> = {}): Reading 
     time: NOW + seq,
     energyWh: 1_234_567 + seq,
     intervalWh: 312,
+    exportedWh: 0,
+    intervalExportedWh: 0,
     powerW: 1500 + (seq % 7) * 10,
     voltageV: 230.1,
     currentA: 6.52,
