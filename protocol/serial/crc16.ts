@@ -7,3 +7,13 @@ export function crc16Modbus(bytes: Uint8Array): number {
   }
   return crc
 }
+
+/** A Modbus RTU frame: `body` followed by its CRC-16, low byte first (PZEM-004T and SDM120 alike). */
+export function withCrc(body: number[]): Uint8Array {
+  const out = new Uint8Array(body.length + 2)
+  out.set(body)
+  const crc = crc16Modbus(out.subarray(0, body.length))
+  out[body.length] = crc & 0xff
+  out[body.length + 1] = crc >>> 8
+  return out
+}

@@ -1,5 +1,5 @@
 /** PZEM-004T v3 Modbus-RTU frames (mirrors firmware/core/src/zkm_pzem.cpp); used for test vectors. */
-import { crc16Modbus } from './crc16.ts'
+import { withCrc } from './crc16.ts'
 
 export const PZEM_DEFAULT_ADDRESS = 0xf8
 
@@ -11,15 +11,6 @@ export interface PzemRegisters {
   frequencyDeciHz: number
   powerFactorCenti: number
   alarm: number
-}
-
-function withCrc(body: number[]): Uint8Array {
-  const out = new Uint8Array(body.length + 2)
-  out.set(body)
-  const crc = crc16Modbus(out.subarray(0, body.length))
-  out[body.length] = crc & 0xff
-  out[body.length + 1] = crc >>> 8
-  return out
 }
 
 export function pzemReadRequest(address: number): Uint8Array {

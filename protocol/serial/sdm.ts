@@ -5,7 +5,7 @@
  * reference of how the firmware turns its float32 registers into integers (scaled, rounded half
  * away from zero, exactly: no float arithmetic on the UNO).
  */
-import { crc16Modbus } from './crc16.ts'
+import { withCrc } from './crc16.ts'
 
 export const SDM_DEFAULT_ADDRESS = 0x01
 export const SDM_INSTANT_FIRST = 0x0000
@@ -21,15 +21,6 @@ export interface SdmValues {
   powerFactor: number
   importKwh: number
   exportKwh: number
-}
-
-function withCrc(body: number[]): Uint8Array {
-  const out = new Uint8Array(body.length + 2)
-  out.set(body)
-  const crc = crc16Modbus(out.subarray(0, body.length))
-  out[body.length] = crc & 0xff
-  out[body.length + 1] = crc >>> 8
-  return out
 }
 
 export function sdmReadRequest(address: number, first: number, count: number): Uint8Array {
