@@ -181,6 +181,8 @@ export interface Today {
   day: number
   energyWh: number
   costWei: string
+  /** Wh returned to the grid today (a home with solar); 0 without export. Not in the cost. */
+  exportedWh: number
   powerW: number
 }
 
@@ -245,6 +247,8 @@ export interface Insight {
   samples: number
   energyWh: number
   costWei: string
+  /** Wh returned to the grid in the period (a home with solar); 0 without export. Not in the cost. */
+  exportedWh: number
   /** One point per local hour (day) or per day (week, month), empty ones included. */
   points: HistoryPoint[]
   /** Energy and cost per price of the tariff in force, cheapest first; they sum to the totals. */

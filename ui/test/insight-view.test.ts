@@ -110,3 +110,35 @@ describe('the Energy view', () => {
     expect(await text(p, 'tfoot')).toMatch(/Total\s*8\.421 kWh\s*100 %/)
   })
 })
+
+describe('a home with solar (issue 17)', () => {
+  it('shows the energy returned to the grid on Live and below the line in the Energy chart, unpriced', async () => {
+    // The open interval so far has returned 80 Wh; the meter's export counter stands at 5.432 kWh.
+    ui.server.state.latest = reading(1, { exportedWh: 5_432, intervalExportedWh: 80 })
+    const p = await open('/')
+    await expect.poll(() => text(p, '[data-value=exported-today]')).toBe('80 Wh')
+    expect(await text(p, '[data-reading]')).toMatch(
+      /meter import total [\d.,]+ kWh · export total 5\.432 kWh/,
+    )
+    const cost = await text(p, '[data-value=cost-today]')
+    await p.getByRole('link', { name: 'Energy by day, week and month' }).click()
+    await expect.poll(() => text(p, '[data-value=period-exported]')).toBe('80 Wh')
+    // The cost is the import's alone: the same as Live's, with or without export.
+    expect(await text(p, '[data-value=period-cost]')).toBe(cost)
+    expect(await p.locator('zkm-history-chart svg rect.bar.export').count()).toBe(24)
+    expect(await p.locator('zkm-history-chart svg').getAttribute('aria-label')).toMatch(
+      /returned to the grid below the line, total 80 Wh/,
+    )
+  })
+
+  it('shows nothing about export to a home without it', async () => {
+    const p = await open('/')
+    await expect.poll(() => text(p, '[data-value=energy-today]')).toBe('8.421 kWh')
+    expect(await p.locator('[data-value=exported-today]').count()).toBe(0)
+    expect(await text(p, '[data-reading]')).toMatch(/· meter total /)
+    await p.getByRole('link', { name: 'Energy by day, week and month' }).click()
+    await expect.poll(() => text(p, '[data-value=period-energy]')).toBe('8.421 kWh')
+    expect(await p.locator('[data-value=period-exported]').count()).toBe(0)
+    expect(await p.locator('zkm-history-chart svg rect.bar.export').count()).toBe(0)
+  })
+})

@@ -18,6 +18,8 @@ export interface DayEnergy {
   day: number
   energyWh: number
   costWei: bigint
+  /** Wh returned to the grid (a home with solar); 0 for a home without export. */
+  exportedWh: number
 }
 
 /**

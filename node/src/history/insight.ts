@@ -109,6 +109,7 @@ export function buildInsight(history: UsageSource, priceAt: PriceAt, request: In
     samples: split.samples,
     energyWh: split.energyWh,
     costWei: split.costWei.toString(),
+    exportedWh: split.exportedWh,
     points: split.buckets.map((b) => ({
       time: b.time,
       energyWh: b.energyWh,

@@ -28,6 +28,8 @@ export interface BucketUsage extends Usage {
 }
 
 export interface SplitUsage extends Usage {
+  /** Wh exported (returned to the grid) over the whole stretch. */
+  exportedWh: number
   /** One per bucket of `edges` (the last edge is the end). */
   buckets: BucketUsage[]
   /** Per price, cheapest first. */
@@ -90,6 +92,7 @@ export function splitUsage(history: UsageSource, edges: readonly number[], price
   }))
   const levels = new Map<bigint, Usage>()
   let energyWh = 0
+  let exportedWh = 0
   let costWei = 0n
   const found = pieces(history, from, to)
   for (const piece of found) {
@@ -105,11 +108,13 @@ export function splitUsage(history: UsageSource, edges: readonly number[], price
     level.costWei += cost
     levels.set(price, level)
     energyWh += piece.energyWh
+    exportedWh += piece.exportedWh
     costWei += cost
   }
   return {
     energyWh,
     costWei,
+    exportedWh,
     buckets,
     levels: [...levels.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
@@ -119,14 +124,22 @@ export function splitUsage(history: UsageSource, edges: readonly number[], price
 }
 
 /** Energy and cost in [from, to) (no split). */
-export function usageBetween(history: UsageSource, from: number, to: number, priceAt: PriceAt): Usage {
+/** Energy and cost of [from, to), and the energy exported in it (never priced here). */
+export function usageBetween(
+  history: UsageSource,
+  from: number,
+  to: number,
+  priceAt: PriceAt,
+): Usage & { exportedWh: number } {
   let energyWh = 0
+  let exportedWh = 0
   let costWei = 0n
   for (const piece of pieces(history, from, to)) {
     energyWh += piece.energyWh
+    exportedWh += piece.exportedWh
     costWei += BigInt(piece.energyWh) * priceAt(piece.at)
   }
-  return { energyWh, costWei }
+  return { energyWh, costWei, exportedWh }
 }
 
 export interface ProjectedUsage extends Usage {

@@ -335,3 +335,32 @@ describe('the Energy view of a day', () => {
     )
   })
 })
+
+describe('a home that returns energy to the grid (solar, issue 17)', () => {
+  // A sunny UTC day: 100 Wh taken every interval, and 250 Wh returned every interval 10:00–14:00.
+  const start = utc('2026-06-21T00:00:00Z')
+  const exportAt = (t: number) => (t > start + 10 * 3600 && t <= start + 14 * 3600 ? 250 : 0)
+  const history = createReadingHistory({ intervalSeconds: INTERVAL })
+  let seq = 1
+  for (let t = start + INTERVAL; t <= start + 15 * 3600; t += INTERVAL)
+    history.add(record({ seq: seq++, time: t, intervalWh: 100, intervalExportedWh: exportAt(t) }))
+  // The open interval so far: 30 Wh taken, 80 Wh returned.
+  history.add(
+    record({ seq: seq++, kind: 0, time: start + 15 * 3600 + 300, intervalWh: 30, intervalExportedWh: 80 }),
+  )
+  const priceAt = () => 5n
+
+  it('sums the returned energy per hour, for the day and for "today", and never prices it', () => {
+    const view = buildInsight(history, priceAt, { range: 'day', timeZone: 'UTC' })
+    expect(view.exportedWh).toBe(16 * 250 + 80)
+    expect(view.points[10]).toMatchObject({ energyWh: 400, exportedWh: 1000 })
+    expect(view.points[9]).toMatchObject({ exportedWh: 0 })
+    expect(view.points[15]).toMatchObject({ energyWh: 30, exportedWh: 80 })
+    expect(view.points.reduce((a, p) => a + p.exportedWh, 0)).toBe(view.exportedWh)
+    // The cost is the import's alone.
+    expect(view.energyWh).toBe(60 * 100 + 30)
+    expect(view.costWei).toBe(String(5 * (60 * 100 + 30)))
+    const today = energyToday(history, priceAt, 'UTC')
+    expect(today).toMatchObject({ energyWh: view.energyWh, exportedWh: view.exportedWh, costWei: 30150n })
+  })
+})

@@ -12,6 +12,8 @@ const PAD = { left: 60, right: 8, top: 10, bottom: 28 }
  * Energy per hour or per day as an SVG bar chart (drawn here: a chart library would dwarf the app).
  * It only draws: the Energy view (insight-view.ts) fetches the points and says how to label a
  * bar's time (`label`, in the household's time zone) and what one bar is (`unit`: "hour", "day").
+ * A home that exports (solar) gets a second series below the zero line: energy returned to the
+ * grid, on the same scale, so a sunny noon reads as "used little, gave back more".
  */
 export class HistoryChart extends LitElement {
   /** Costs in the home's money: Ether or its area's token. */
@@ -32,6 +34,10 @@ export class HistoryChart extends LitElement {
       }
       .bar {
         fill: var(--accent);
+      }
+      /* Energy returned to the grid, drawn below the zero line in the "good" colour. */
+      .bar.export {
+        fill: var(--ok);
       }
       .axis {
         stroke: var(--line);
@@ -74,20 +80,40 @@ export class HistoryChart extends LitElement {
     const points = this.points
     if (points.length === 0) return html`<p class="muted">No readings in this range yet.</p>`
     const values = points.map((p) => p.energyWh)
-    const { domain, ticks } = niceDomain(0, Math.max(...values))
+    const exported = points.map((p) => p.exportedWh ?? 0)
+    const exports = exported.some((wh) => wh > 0)
+    const { domain, ticks } = niceDomain(-Math.max(0, ...exported), Math.max(...values))
     const y = linearScale(domain, [H - PAD.bottom, PAD.top])
     const W = Math.max(280, this.width)
     const innerW = W - PAD.left - PAD.right
     const rects = bars(values, innerW, y)
+    const exportRects = exports
+      ? bars(
+          exported.map((wh) => -wh),
+          innerW,
+          y,
+        )
+      : []
     const total = values.reduce((a, b) => a + b, 0)
-    return html`<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="Energy per ${this.unit}, ${points.length} bars, total ${formatEnergy(total)}">
+    const totalExported = exported.reduce((a, b) => a + b, 0)
+    const label = `Energy per ${this.unit}, ${points.length} bars, total ${formatEnergy(total)}${
+      exports ? `; returned to the grid below the line, total ${formatEnergy(totalExported)}` : ''
+    }`
+    return html`<svg viewBox="0 0 ${W} ${H}" role="img" aria-label=${label}>
         ${ticks.map(
           (t) => svg`<line class="axis" x1=${PAD.left} x2=${W - PAD.right} y1=${y(t)} y2=${y(t)}></line>
-            <text x=${PAD.left - 4} y=${y(t) + 4} text-anchor="end">${formatEnergyTick(t)}</text>`,
+            <text x=${PAD.left - 4} y=${y(t) + 4} text-anchor="end">${formatEnergyTick(Math.abs(t))}</text>`,
         )}
         ${rects.map(
           (r, i) => svg`<rect class="bar" x=${PAD.left + r.x} y=${r.y} width=${r.width} height=${r.height}>
             <title>${this.label(points[i]!.time)}: ${formatEnergy(values[i]!)}, ${this.#money.format(points[i]!.costWei)}</title></rect>`,
+        )}
+        ${exportRects.map(
+          (
+            r,
+            i,
+          ) => svg`<rect class="bar export" x=${PAD.left + r.x} y=${r.y} width=${r.width} height=${r.height}>
+            <title>${this.label(points[i]!.time)}: ${formatEnergy(exported[i]!)} returned to the grid</title></rect>`,
         )}
         ${labelIndexes(points.length, Math.max(3, Math.floor(innerW / 70))).map(
           (i) =>

@@ -187,6 +187,7 @@ export class InsightView extends LitElement {
         <h3 id="period-h">${labels.period(insight.range, insight.from)}</h3>
         <p><span class="total" data-value="period-energy">${formatEnergy(insight.energyWh)}</span>
           · <span class="total" data-value="period-cost">${this.#money.format(insight.costWei)}</span>
+          ${insight.exportedWh > 0 ? html`· <span class="total" data-value="period-exported">${formatEnergy(insight.exportedWh)}</span> returned to the grid` : ''}
           ${open && insight.now ? html`<span class="muted small">so far (up to ${labels.time(insight.now)})</span>` : ''}</p>
         ${
           insight.samples === 0
@@ -194,6 +195,7 @@ export class InsightView extends LitElement {
             : html`<zkm-history-chart .points=${insight.points} unit=${r.bar}
                 .label=${(t: number) => labels.bar(insight.range, t)}></zkm-history-chart>`
         }
+        ${insight.exportedWh > 0 ? html`<p class="small muted">Bars below the line are energy your home returned to the grid. The cost is what you took from the grid, at the tariff; returned energy is shown here, not priced.</p>` : ''}
         ${open && insight.projection ? html`<p class="small" data-projection="period">${this.#projectionText(insight.projection, `this ${r.unit}`, insight.timeZone)}</p>` : ''}
       </section>
       <section class="card" aria-labelledby="compare-h">

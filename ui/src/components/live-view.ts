@@ -93,6 +93,8 @@ export class LiveView extends LitElement {
     const r = this.reading
     const t = this.#today.value
     const error = this.#reading.error ?? this.#today.error
+    // A home whose meter has ever counted export (solar) sees it; others are not shown a zero.
+    const exports = (r?.exportedWh ?? 0) > 0 || (t?.exportedWh ?? 0) > 0
     return html`<h1>Live</h1>
       ${error ? html`<p class="error" role="alert">Could not load live data: ${error}</p>` : ''}
       ${
@@ -106,10 +108,15 @@ export class LiveView extends LitElement {
                   ${this.#tile('Current', formatCurrent(r.currentA), 'current')}
                   ${this.#tile('Energy today', t ? formatEnergy(t.energyWh) : '—', 'energy-today')}
                   ${this.#tile('Cost today', t ? this.#money.format(t.costWei) : '—', 'cost-today')}
+                  ${exports ? this.#tile('Returned to the grid today', t ? formatEnergy(t.exportedWh) : '—', 'exported-today') : ''}
                   ${this.#tile('Temperature', formatTemperature(r.temperatureC), 'temperature')}
                 </section>
                 <p class="small muted" data-reading>
-                  Reading #${r.seq} at ${formatTime(r.time)} · meter total ${formatEnergy(r.energyWh)} · power factor
+                  Reading #${r.seq} at ${formatTime(r.time)} · ${
+                    exports
+                      ? `meter import total ${formatEnergy(r.energyWh)} · export total ${formatEnergy(r.exportedWh)}`
+                      : `meter total ${formatEnergy(r.energyWh)}`
+                  } · power factor
                   ${r.powerFactor.toFixed(2)}
                 </p>`
       }

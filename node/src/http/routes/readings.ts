@@ -77,6 +77,7 @@ export function readingRoutes(
         day: day?.day ?? 0,
         energyWh: day?.energyWh ?? 0,
         costWei: (day?.costWei ?? 0n).toString(),
+        exportedWh: day?.exportedWh ?? 0,
         powerW: latest?.powerW ?? 0,
       }
     },
