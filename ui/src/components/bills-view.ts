@@ -3,6 +3,7 @@ import { ROUTES } from '#protocol/api/routes.ts'
 import { isDue, isNothingToPay, nothingToPayBelow, totalDue } from '#protocol/money.ts'
 import { api, errorText } from '../lib/api.ts'
 import { type BillFilter, filterBills, yearsOf } from '../lib/bill-filter.ts'
+import { chainInfo } from '../lib/chain-info.ts'
 import {
   formatAmount,
   formatDisplay,
@@ -204,7 +205,6 @@ export class BillsView extends LitElement {
   /** Bills ticked for "pay selected", by id. */
   declare selected: ReadonlySet<string>
   declare batch: Batch | undefined
-  #chain: ChainInfo | undefined
 
   constructor() {
     super()
@@ -259,8 +259,7 @@ export class BillsView extends LitElement {
     const { provider } = wallet.wallet
     try {
       this.#setPayment(bill.id, { step: 'Reading the chain the ledger is on…' })
-      this.#chain ??= await api.chain()
-      const chain = this.#chain
+      const chain = await chainInfo()
       this.#setPayment(bill.id, { step: `Checking your wallet is on ${chain.chainName}…` })
       await ensureChain(provider, chain)
       await this.#walletPay(bill, wallet, chain)
@@ -338,8 +337,7 @@ export class BillsView extends LitElement {
     try {
       let payOne: (bill: Bill) => Promise<string>
       if (via === 'wallet' && wallet) {
-        this.#chain ??= await api.chain()
-        const chain = this.#chain
+        const chain = await chainInfo()
         await ensureChain(wallet.wallet.provider, chain)
         const total = bills.reduce((sum, b) => sum + BigInt(b.total as string), 0n)
         // Ether bills: the balance for all of them first. Token bills are checked one by one.

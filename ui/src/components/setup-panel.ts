@@ -1,5 +1,5 @@
 import { css, html, LitElement } from 'lit'
-import { api } from '../lib/api.ts'
+import { chainInfo } from '../lib/chain-info.ts'
 import { shorten } from '../lib/format.ts'
 import type { ChainInfo } from '../lib/types.ts'
 import { shared } from './styles.ts'
@@ -9,7 +9,7 @@ type Setup = NonNullable<ChainInfo['trustedSetup']>
 /** GET /api/chain's trustedSetup, fetched once per page load and shared by the banner and the panel. */
 let setupOnce: Promise<Setup | undefined> | undefined
 function fetchSetup(): Promise<Setup | undefined> {
-  setupOnce ??= api.chain().then(
+  setupOnce ??= chainInfo().then(
     (c) => c.trustedSetup,
     () => {
       setupOnce = undefined // a failed read is retried on the next view

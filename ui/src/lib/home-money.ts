@@ -7,7 +7,7 @@
  * every home's money before token tariffs.
  */
 import type { ReactiveController, ReactiveControllerHost } from 'lit'
-import { api } from './api.ts'
+import { chainInfo } from './chain-info.ts'
 import { formatAmount } from './format.ts'
 import type { BillAsset } from './types.ts'
 
@@ -15,7 +15,7 @@ let known: BillAsset | null = null
 let loading: Promise<void> | undefined
 
 function load(): Promise<void> {
-  loading ??= api.chain().then(
+  loading ??= chainInfo().then(
     (chain) => {
       known = chain.asset ?? null
     },
