@@ -345,6 +345,18 @@ function exportPeriodMessages(): ExportPeriodMessage[] {
   )
 }
 
+/** A BillingPeriod's or ExportPeriod's fields as the vectors write them (integers decimal, commitment 32 bytes). */
+function periodFields(message: BillingPeriodMessage | ExportPeriodMessage) {
+  return {
+    meter: message.meter,
+    periodStart: dec(message.periodStart),
+    periodEnd: dec(message.periodEnd),
+    startCounter: dec(message.startCounter),
+    endCounter: dec(message.endCounter),
+    commitment: hex32(BigInt(message.commitment)),
+  }
+}
+
 function goneMessages(): RecordsGoneMessage[] {
   return [
     { meter: addressOfPrivateKey(testKey('meter-1')), fromSeq: 120n, toSeq: 4215n },
@@ -361,6 +373,16 @@ function eip712Vectors() {
   const periods = periodMessages()
   const gone = goneMessages()
   const exports = exportPeriodMessages()
+  /** A message's vector: its fields, digest, and the signature by keys[i] (alternating meters). */
+  const signedVector = <M>(message: M, digest: Uint8Array, i: number) => {
+    const key = keys[i % keys.length]!
+    return {
+      message,
+      digest: bytesToHex(digest),
+      key: key.label,
+      signature: signDigest(testKey(key.label), digest),
+    }
+  }
   return {
     description:
       'EIP-712 digests (docs/protocol.md §6) by protocol/eip712.ts and signatures by @noble/curves ' +
@@ -370,64 +392,27 @@ function eip712Vectors() {
       chainId: dec(domain.chainId),
       verifyingContract: domain.verifyingContract,
       separator: bytesToHex(domainSeparator(domain)),
-      records: records.flatMap((message, i) => {
-        const digest = meterRecordDigest(domain, message)
-        const key = keys[i % keys.length]!
-        return [
-          {
-            message: Object.fromEntries(
-              Object.entries(message).map(([k, v]) => [k, dec(v as bigint | number)]),
-            ),
-            digest: bytesToHex(digest),
-            key: key.label,
-            signature: signDigest(testKey(key.label), digest),
-          },
-        ]
-      }),
-      periods: periods.map((message, i) => {
-        const digest = billingPeriodDigest(domain, message)
-        const key = keys[i % keys.length]!
-        return {
-          message: {
-            meter: message.meter,
-            periodStart: dec(message.periodStart),
-            periodEnd: dec(message.periodEnd),
-            startCounter: dec(message.startCounter),
-            endCounter: dec(message.endCounter),
-            commitment: hex32(BigInt(message.commitment)),
-          },
-          digest: bytesToHex(digest),
-          key: key.label,
-          signature: signDigest(testKey(key.label), digest),
-        }
-      }),
-      exportPeriods: exports.map((message, i) => {
-        const digest = exportPeriodDigest(domain, message)
-        const key = keys[i % keys.length]!
-        return {
-          message: {
-            meter: message.meter,
-            periodStart: dec(message.periodStart),
-            periodEnd: dec(message.periodEnd),
-            startCounter: dec(message.startCounter),
-            endCounter: dec(message.endCounter),
-            commitment: hex32(BigInt(message.commitment)),
-          },
-          digest: bytesToHex(digest),
-          key: key.label,
-          signature: signDigest(testKey(key.label), digest),
-        }
-      }),
-      gone: gone.map((message, i) => {
-        const digest = recordsGoneDigest(domain, message)
-        const key = keys[i % keys.length]!
-        return {
-          message: { meter: message.meter, fromSeq: dec(message.fromSeq), toSeq: dec(message.toSeq) },
-          digest: bytesToHex(digest),
-          key: key.label,
-          signature: signDigest(testKey(key.label), digest),
-        }
-      }),
+      records: records.map((message, i) =>
+        signedVector(
+          Object.fromEntries(Object.entries(message).map(([k, v]) => [k, dec(v as bigint | number)])),
+          meterRecordDigest(domain, message),
+          i,
+        ),
+      ),
+      // BillingPeriod and ExportPeriod have the same fields, under their own type hashes.
+      periods: periods.map((message, i) =>
+        signedVector(periodFields(message), billingPeriodDigest(domain, message), i),
+      ),
+      exportPeriods: exports.map((message, i) =>
+        signedVector(periodFields(message), exportPeriodDigest(domain, message), i),
+      ),
+      gone: gone.map((message, i) =>
+        signedVector(
+          { meter: message.meter, fromSeq: dec(message.fromSeq), toSeq: dec(message.toSeq) },
+          recordsGoneDigest(domain, message),
+          i,
+        ),
+      ),
     })),
   }
 }
