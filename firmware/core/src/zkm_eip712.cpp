@@ -104,34 +104,33 @@ void meterRecordDigest(const uint8_t domainSeparator[32], const MeterRecord &r, 
   typedDigest(domainSeparator, structHash, out);
 }
 
-void billingPeriodDigest(const uint8_t domainSeparator[32], const BillingPeriod &p, uint8_t out[32]) {
+// BillingPeriod and ExportPeriod share one layout (meter, period, two counters, commitment) under
+// their own type strings: one encoder, two halves of a period close.
+static void periodLikeDigest(const uint8_t domainSeparator[32], const char *typeText, const uint8_t meter[20],
+                             uint64_t periodStart, uint64_t periodEnd, uint64_t startCounter,
+                             uint64_t endCounter, const uint8_t commitment[32], uint8_t out[32]) {
   uint8_t typeHash[32], structHash[32];
   Keccak256 k;
-  hashText(k, PERIOD_TYPE, typeHash);
+  hashText(k, typeText, typeHash);
   k.update(typeHash, 32);
-  wordAddress(k, p.meter);
-  wordU64(k, p.periodStart);
-  wordU64(k, p.periodEnd);
-  wordU64(k, p.startCounter);
-  wordU64(k, p.endCounter);
-  k.update(p.commitment, 32);
+  wordAddress(k, meter);
+  wordU64(k, periodStart);
+  wordU64(k, periodEnd);
+  wordU64(k, startCounter);
+  wordU64(k, endCounter);
+  k.update(commitment, 32);
   k.final(structHash);
   typedDigest(domainSeparator, structHash, out);
 }
 
+void billingPeriodDigest(const uint8_t domainSeparator[32], const BillingPeriod &p, uint8_t out[32]) {
+  periodLikeDigest(domainSeparator, PERIOD_TYPE, p.meter, p.periodStart, p.periodEnd, p.startCounter,
+                   p.endCounter, p.commitment, out);
+}
+
 void exportPeriodDigest(const uint8_t domainSeparator[32], const BillingPeriod &p, uint8_t out[32]) {
-  uint8_t typeHash[32], structHash[32];
-  Keccak256 k;
-  hashText(k, EXPORT_TYPE, typeHash);
-  k.update(typeHash, 32);
-  wordAddress(k, p.meter);
-  wordU64(k, p.periodStart);
-  wordU64(k, p.periodEnd);
-  wordU64(k, p.exportStartCounter);
-  wordU64(k, p.exportEndCounter);
-  k.update(p.exportCommitment, 32);
-  k.final(structHash);
-  typedDigest(domainSeparator, structHash, out);
+  periodLikeDigest(domainSeparator, EXPORT_TYPE, p.meter, p.periodStart, p.periodEnd, p.exportStartCounter,
+                   p.exportEndCounter, p.exportCommitment, out);
 }
 
 void recordsGoneDigest(const uint8_t domainSeparator[32], const RecordsGone &g, uint8_t out[32]) {
