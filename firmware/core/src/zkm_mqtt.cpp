@@ -90,6 +90,20 @@ size_t buildSensorJson(const MeterRecord &r, const uint8_t sig[65], char *out, s
   return w.finish();
 }
 
+// One half of a period close: its counters, commitment and signature (the import half at the top
+// level, the export half inside "export"; the same four fields under the same names).
+static void periodHalf(JsonWriter &w, uint64_t startCounter, uint64_t endCounter, const uint8_t commitment[32],
+                       const uint8_t sig[65]) {
+  w.raw("\"startCounter\":");
+  w.u64(startCounter);
+  w.raw(",\"endCounter\":");
+  w.u64(endCounter);
+  w.raw(",\"commitment\":");
+  w.hex(commitment, 32);
+  w.raw(",\"sig\":");
+  w.hex(sig, 65);
+}
+
 size_t buildPeriodJson(const BillingPeriod &p, const uint8_t sig[65], const uint8_t exportSig[65], char *out,
                        size_t cap) {
   JsonWriter w(out, cap);
@@ -101,23 +115,11 @@ size_t buildPeriodJson(const BillingPeriod &p, const uint8_t sig[65], const uint
   w.u64(p.periodStart);
   w.raw(",\"periodEnd\":");
   w.u64(p.periodEnd);
-  w.raw(",\"startCounter\":");
-  w.u64(p.startCounter);
-  w.raw(",\"endCounter\":");
-  w.u64(p.endCounter);
-  w.raw(",\"commitment\":");
-  w.hex(p.commitment, 32);
-  w.raw(",\"sig\":");
-  w.hex(sig, 65);
+  w.raw(",");
+  periodHalf(w, p.startCounter, p.endCounter, p.commitment, sig);
   // The export half, signed as ExportPeriod (docs/protocol.md §6, §7).
-  w.raw(",\"export\":{\"startCounter\":");
-  w.u64(p.exportStartCounter);
-  w.raw(",\"endCounter\":");
-  w.u64(p.exportEndCounter);
-  w.raw(",\"commitment\":");
-  w.hex(p.exportCommitment, 32);
-  w.raw(",\"sig\":");
-  w.hex(exportSig, 65);
+  w.raw(",\"export\":{");
+  periodHalf(w, p.exportStartCounter, p.exportEndCounter, p.exportCommitment, exportSig);
   w.raw("}}");
   return w.finish();
 }
