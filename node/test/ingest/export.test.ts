@@ -8,14 +8,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { encodePeriodPayload, signExportPeriod, signPeriod } from '#protocol/records.ts'
 import { periodTopic } from '#protocol/topics.ts'
 import { createIngestor, type Ingestor, type PeriodResult } from '../../src/ingest/ingestor.ts'
-import { createFileSink } from '../../src/ingest/sink.ts'
 import {
+  brokerIngestorOptions,
   connectMeter,
   createTestMeter,
   DAY0,
   DOMAIN,
   INTERVAL,
-  oneMeterIngestorOptions,
+  publishProcessed,
   record,
   startBroker,
   type TestBroker,
@@ -31,22 +31,8 @@ let dir: Awaited<ReturnType<typeof tempDir>>
 let ingestor: Ingestor
 let client: MqttClient
 
-function makeIngestor() {
-  return createIngestor({
-    mqttUrl: broker.url,
-    mqttCredentials: broker.users.node,
-    clientId: `node-${Math.random().toString(16).slice(2)}`,
-    ...oneMeterIngestorOptions(`${dir.path}/node`, meter),
-    vault: createFileSink(`${dir.path}/vault`),
-    batchRecords: 16,
-  })
-}
-
-async function publish(topic: string, payload: string): Promise<void> {
-  const before = ingestor.counters().processed ?? 0
-  await client.publishAsync(topic, payload, { qos: 1 })
-  await until(() => (ingestor.counters().processed ?? 0) > before)
-}
+const makeIngestor = () => createIngestor(brokerIngestorOptions(broker, dir.path, meter))
+const publish = (topic: string, payload: string) => publishProcessed(client, ingestor, topic, payload)
 
 async function publishRecords(records: ReturnType<typeof meter.intervals>): Promise<void> {
   for (const r of records) {

@@ -22,7 +22,8 @@ import {
 } from '#protocol/records.ts'
 import { meterTopicName, periodTopic, sensorTopic } from '#protocol/topics.ts'
 import { waitUntil } from '../../../test/support/wait.ts'
-import type { IngestorOptions } from '../../src/ingest/ingestor.ts'
+import type { Ingestor, IngestorOptions } from '../../src/ingest/ingestor.ts'
+import { createFileSink } from '../../src/ingest/sink.ts'
 import type { MqttCredentials } from '../../src/mqtt/credentials.ts'
 import { type TestBroker as Broker, startTestBroker } from '../mqtt/users.ts'
 
@@ -226,4 +227,42 @@ export function oneMeterIngestorOptions(dataDir: string, meter: TestMeter) {
     periodReadings: N,
     periodDays: 1,
   } satisfies Partial<IngestorOptions>
+}
+
+/**
+ * The options of an ingestor that logs in to `broker` as the node, for `meter`, with its state under
+ * `dir` and a file vault beside it (batches of 16, so a day of records seals several batches).
+ */
+export function brokerIngestorOptions(
+  broker: TestBroker,
+  dir: string,
+  meter: TestMeter,
+  extra: Partial<IngestorOptions> = {},
+): IngestorOptions {
+  return {
+    mqttUrl: broker.url,
+    mqttCredentials: broker.users.node,
+    clientId: `node-${Math.random().toString(16).slice(2)}`,
+    ...oneMeterIngestorOptions(`${dir}/node`, meter),
+    vault: createFileSink(`${dir}/vault`),
+    batchRecords: 16,
+    ...extra,
+  }
+}
+
+/**
+ * Publishes as the meter and waits for the node to have processed the message. The broker PUBACKs
+ * the meter (MQTT acks are per hop), so the meter's own ack says nothing about the node; the node's
+ * PUBACK to the broker is what waits for the journal.
+ */
+export async function publishProcessed(
+  client: MqttClient,
+  ingestor: Pick<Ingestor, 'counters'>,
+  topic: string,
+  payload: string | Buffer,
+  retain = false,
+): Promise<void> {
+  const before = ingestor.counters().processed ?? 0
+  await client.publishAsync(topic, payload, { qos: 1, retain })
+  await until(() => (ingestor.counters().processed ?? 0) > before)
 }

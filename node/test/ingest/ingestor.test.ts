@@ -7,13 +7,14 @@ import { createIngestor, type Ingestor } from '../../src/ingest/ingestor.ts'
 import { createFileSink } from '../../src/ingest/sink.ts'
 import { createLogger, type LogEntry } from '../../src/log/logger.ts'
 import {
+  brokerIngestorOptions,
   connectMeter,
   createTestMeter,
   DAY0,
   DOMAIN,
   INTERVAL,
   N,
-  oneMeterIngestorOptions,
+  publishProcessed,
   record,
   startBroker,
   type TestBroker,
@@ -31,27 +32,16 @@ let client: MqttClient
 const logs: LogEntry[] = []
 
 function makeIngestor(extra: Partial<Parameters<typeof createIngestor>[0]> = {}) {
-  return createIngestor({
-    mqttUrl: broker.url,
-    mqttCredentials: broker.users.node,
-    clientId: `node-${Math.random().toString(16).slice(2)}`,
-    ...oneMeterIngestorOptions(`${dir.path}/node`, meter),
-    vault: createFileSink(`${dir.path}/vault`),
-    batchRecords: 16,
-    log: createLogger({ sink: (entry) => logs.push(entry) }),
-    ...extra,
-  })
+  return createIngestor(
+    brokerIngestorOptions(broker, dir.path, meter, {
+      log: createLogger({ sink: (entry) => logs.push(entry) }),
+      ...extra,
+    }),
+  )
 }
 
-/**
- * The broker PUBACKs the meter (MQTT acks are per hop), so a test waits for the node to have
- * processed the message; the node's own PUBACK to the broker is what waits for the journal.
- */
-async function publish(topic: string, payload: string | Buffer, retain = false): Promise<void> {
-  const before = ingestor.counters().processed ?? 0
-  await client.publishAsync(topic, payload, { qos: 1, retain })
-  await until(() => (ingestor.counters().processed ?? 0) > before)
-}
+const publish = (topic: string, payload: string | Buffer, retain = false) =>
+  publishProcessed(client, ingestor, topic, payload, retain)
 
 beforeEach(async () => {
   logs.length = 0
