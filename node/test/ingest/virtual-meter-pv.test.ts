@@ -4,16 +4,12 @@
  * node rebuilds both the import and the export readings and reproduces both signed commitments,
  * and the import bill's readings are the import counter's alone.
  */
-import { secp256k1 } from '@noble/curves/secp256k1.js'
-import { afterEach, beforeEach, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { commit, commitExport } from '#protocol/commitment.ts'
-import { addressOfPrivateKey } from '#protocol/eip712.ts'
-import { createIngestor, type Ingestor } from '../../src/ingest/ingestor.ts'
-import { createFileSink } from '../../src/ingest/sink.ts'
-import { createManualClock, createVirtualMeter, type VirtualMeter } from '../../src/meter/index.ts'
+import { createManualClock } from '../../src/meter/index.ts'
 import { createPvArray } from '../../src/meter/pv.ts'
-import { meterPassword, startTestBroker, type TestBroker } from '../mqtt/users.ts'
-import { DOMAIN, INTERVAL, N, tempDir, until } from './helpers.ts'
+import { N, until } from './helpers.ts'
+import { virtualMeterStack } from './virtual-meter-stack.ts'
 
 const PV = { peakW: 6000, latitudeDeg: 48 }
 /** The first day of June 2027 the meter's sky (seed 1, UTC) is sunny. */
@@ -22,62 +18,20 @@ const SUNNY_DAY = (() => {
   for (let d = Date.UTC(2027, 5, 1) / 1000; ; d += 86_400) if (sky.weather(d + 43_200) === 'sunny') return d
 })()
 
-let broker: TestBroker
-let dir: Awaited<ReturnType<typeof tempDir>>
-let ingestor: Ingestor
-let meter: VirtualMeter
-
-const privateKey = secp256k1.utils.randomSecretKey(new Uint8Array(48).fill(21))
-const pairingKey = new Uint8Array(32).fill(78)
-const address = addressOfPrivateKey(privateKey)
 const clock = createManualClock(SUNNY_DAY)
-
-beforeEach(async () => {
-  broker = await startTestBroker()
-  dir = await tempDir()
-  ingestor = createIngestor({
-    mqttUrl: broker.url,
-    mqttCredentials: broker.users.node,
-    clientId: 'vm-pv-test-node',
-    dataDir: `${dir.path}/node`,
-    domain: DOMAIN,
-    meters: [{ address, pairingKey, firstPeriodStart: SUNNY_DAY }],
-    intervalSeconds: INTERVAL,
-    periodReadings: N,
-    periodDays: 1,
-    vault: createFileSink(`${dir.path}/vault`),
-  })
-  await ingestor.start()
-  meter = createVirtualMeter({
-    privateKey,
-    pairingKey,
-    domain: DOMAIN,
-    mqttUrl: broker.url,
-    mqttPassword: await meterPassword(broker.users, privateKey),
-    clock,
-    periodSize: N,
-    slots: 86_400 / INTERVAL,
-    periodDays: 1,
-    firstPeriodStart: SUNNY_DAY,
-    initialEnergyWh: 1_000_000,
-    initialExportedWh: 250_000,
-    pv: PV,
-  })
-  await meter.start()
-})
-
-afterEach(async () => {
-  await meter.stop()
-  await ingestor.stop()
-  await broker.stop()
-  await dir.remove()
+const stack = virtualMeterStack({
+  keyFill: 21,
+  pairingFill: 78,
+  clock,
+  firstPeriodStart: SUNNY_DAY,
+  meter: { initialExportedWh: 250_000, pv: PV },
 })
 
 it('exports at midday on a sunny day and the node reproduces both signed commitments', async () => {
   for (let h = 1; h <= 25; h++) await clock.advanceTo(SUNNY_DAY + h * 3600)
-  await until(() => ingestor.periods().length === 1, 60_000)
-  expect(ingestor.anomalies().filter((a) => a.rejected)).toEqual([])
-  const [p] = ingestor.periods()
+  await until(() => stack.ingestor.periods().length === 1, 60_000)
+  expect(stack.ingestor.anomalies().filter((a) => a.rejected)).toEqual([])
+  const [p] = stack.ingestor.periods()
   if (p?.exportClose === undefined || p.exportReadings === undefined) throw new Error('no export half')
   expect(commit(p.readings, p.salt, N)).toBe(p.period.commitment)
   expect(commitExport(p.exportReadings, p.salt, N)).toBe(p.exportClose.commitment)
