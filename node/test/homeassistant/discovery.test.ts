@@ -404,27 +404,43 @@ describe("the energy sensors in HA's Energy dashboard", () => {
     await broker.close()
   })
 
-  it('is an energy total_increasing sensor in kWh with a stable unique_id, and reads the meter counter', async () => {
-    const configs = discoveryConfigs({ meter: METER, swVersion: '0.1.0' })
+  /**
+   * The node publishes discovery; Home Assistant connects afterwards and reads sensor `objectId`'s
+   * retained config as it parses it: JSON text from the broker, then the sensor schema.
+   */
+  async function retainedSensorConfig(configs: ReturnType<typeof discoveryConfigs>, objectId: string) {
     await publishDiscovery(node, configs)
     ha = await connect(broker, 'homeassistant')
-    const topic = `homeassistant/sensor/${METER}/energy/config`
+    const topic = `homeassistant/sensor/${METER}/${objectId}/config`
     const retained = new Promise<string>((resolve) =>
       ha.on('message', (t, payload) => {
         if (t === topic) resolve(payload.toString())
       }),
     )
     await ha.subscribeAsync('homeassistant/#', { qos: 1 })
-    // Parsed as Home Assistant parses it: JSON text from the broker, then the sensor schema.
     const config = JSON.parse(await retained) as Record<string, unknown>
     expect(schemaErrors('sensor', config)).toEqual([])
-    // What the Energy dashboard lists as a grid-consumption source: energy class, a cumulative
-    // total_increasing state (a fall reads as a meter reset), Wh or kWh, and statistics kept by unique_id.
+    return config
+  }
+
+  /**
+   * What the Energy dashboard lists as a grid source, consumption or return alike: energy class, a
+   * cumulative total_increasing state (a fall reads as a meter reset), Wh or kWh, statistics kept by
+   * unique_id, read from the meter's SENSOR topic.
+   */
+  function expectGridEnergySensor(config: Record<string, unknown>, uniqueId: string, name: string) {
     expect(config.device_class).toBe('energy')
     expect(config.state_class).toBe('total_increasing')
     expect(['Wh', 'kWh']).toContain(config.unit_of_measurement)
-    expect(config.unique_id).toBe(`${METER}_energy`)
-    expect(config.name).toBe('Energy imported')
+    expect(config.unique_id).toBe(uniqueId)
+    expect(config.name).toBe(name)
+    expect(config.state_topic).toBe(`tele/${METER}/SENSOR`)
+  }
+
+  it('is an energy total_increasing sensor in kWh with a stable unique_id, and reads the meter counter', async () => {
+    const configs = discoveryConfigs({ meter: METER, swVersion: '0.1.0' })
+    const config = await retainedSensorConfig(configs, 'energy')
+    expectGridEnergySensor(config, `${METER}_energy`, 'Energy imported')
     // The unique_id does not follow names, versions or the prefix: renaming keeps the history.
     for (const other of [
       discoveryConfigs({ meter: METER, name: 'Kitchen meter' }),
@@ -446,29 +462,13 @@ describe("the energy sensors in HA's Energy dashboard", () => {
     )
     expect(values).toEqual([0, 0.999, 1234.567, 98_765_432.109])
     for (let i = 1; i < values.length; i++) expect(values[i]).toBeGreaterThan(values[i - 1] as number)
-    expect(config.state_topic).toBe(`tele/${METER}/SENSOR`)
   })
 
   it('has a return-to-grid sensor: energy, total_increasing, kWh, stable unique_id, reading the export counter', async () => {
     const configs = discoveryConfigs({ meter: METER, swVersion: '0.1.0' })
-    await publishDiscovery(node, configs)
-    ha = await connect(broker, 'homeassistant')
-    const topic = `homeassistant/sensor/${METER}/energy_exported/config`
-    const retained = new Promise<string>((resolve) =>
-      ha.on('message', (t, payload) => {
-        if (t === topic) resolve(payload.toString())
-      }),
-    )
-    await ha.subscribeAsync('homeassistant/#', { qos: 1 })
-    const config = JSON.parse(await retained) as Record<string, unknown>
-    expect(schemaErrors('sensor', config)).toEqual([])
-    // What the Energy dashboard lists as a "return to grid" source: the same classes as consumption.
-    expect(config.device_class).toBe('energy')
-    expect(config.state_class).toBe('total_increasing')
-    expect(['Wh', 'kWh']).toContain(config.unit_of_measurement)
-    expect(config.unique_id).toBe(`${METER}_energy_exported`)
-    expect(config.name).toBe('Energy exported')
-    expect(config.state_topic).toBe(`tele/${METER}/SENSOR`)
+    const config = await retainedSensorConfig(configs, 'energy_exported')
+    // A "return to grid" source: the same classes as consumption.
+    expectGridEnergySensor(config, `${METER}_energy_exported`, 'Energy exported')
     expect(config.availability_topic).toBe(`tele/${METER}/LWT`)
     for (const other of [
       discoveryConfigs({ meter: METER, name: 'Roof' }),
