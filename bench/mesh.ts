@@ -264,7 +264,17 @@ function createHost() {
       }
       case 'usage': {
         const cpu = process.cpuUsage()
-        return { cpuMs: (cpu.user + cpu.system) / 1000, wchar: wchar(), rssMb: rssMb() }
+        // How the homes' own shares travelled, and the gossip streams the watch re-opened: a round
+        // that falls back to gossip says here why (no connection to a neighbour, or a failed write).
+        const paths = { direct: 0, unconnected: 0, writeFailed: 0, gossipAccepted: 0, reopened: 0 }
+        for (const n of nodes.values()) {
+          paths.direct += n.directShareStats.sent
+          paths.unconnected += n.directShareStats.gossipedUnconnected
+          paths.writeFailed += n.directShareStats.gossipedWriteFailed
+          paths.gossipAccepted += n.stats.accepted
+          paths.reopened += n.gossipStreamStats.reopened
+        }
+        return { cpuMs: (cpu.user + cpu.system) / 1000, wchar: wchar(), rssMb: rssMb(), paths }
       }
       case 'listenAlerts':
         for (const n of nodes.values()) {
@@ -478,12 +488,28 @@ async function startProfile(): Promise<((name: string) => Promise<void>) | undef
   }
 }
 
+/** How the homes' shares travelled (direct, or gossiped and why) and the gossip streams re-opened. */
+interface Paths {
+  direct: number
+  unconnected: number
+  writeFailed: number
+  gossipAccepted: number
+  reopened: number
+}
+
 async function usage(mesh: Mesh) {
   const all = (await Promise.all(mesh.hosts.map((h) => h.call({ cmd: 'usage' })))) as {
     cpuMs: number
     wchar: number
+    paths: Paths
   }[]
-  return { cpuMs: all.reduce((s, u) => s + u.cpuMs, 0), wchar: all.reduce((s, u) => s + u.wchar, 0) }
+  const paths = { direct: 0, unconnected: 0, writeFailed: 0, gossipAccepted: 0, reopened: 0 }
+  for (const u of all) for (const k of Object.keys(paths) as (keyof Paths)[]) paths[k] += u.paths[k]
+  return {
+    cpuMs: all.reduce((s, u) => s + u.cpuMs, 0),
+    wchar: all.reduce((s, u) => s + u.wchar, 0),
+    paths,
+  }
 }
 
 /**
@@ -518,6 +544,10 @@ async function round(mesh: Mesh, t: number, dropouts: number) {
   if (result.totalWh !== String(expected) || result.missing !== dropouts) {
     throw new Error(`round ${t} not exact: got ${result.totalWh}, expected ${expected}`)
   }
+  const d = (k: keyof Paths) => after.paths[k] - before.paths[k]
+  console.log(
+    `    round ${t}: ${seconds.toFixed(3)} s; shares direct ${d('direct')}, gossiped for want of a connection ${d('unconnected')}, after a failed write ${d('writeFailed')}; gossip messages accepted ${d('gossipAccepted')}; gossip streams re-opened ${d('reopened')}`,
+  )
   return {
     seconds,
     sharesSeconds: (result.lastShareAt - started) / 1000,
