@@ -31,6 +31,8 @@
  * - sizes: BENCH_MESH_SIZES (default 10,50,100); child-process runs for the sizes ≥ 50;
  *   BENCH_MESH_SETUP_MS=<ms> lengthens libp2p's dial/upgrade timeouts and the admission grace (a
  *   machine so loaded that the one-process mesh cannot form within the defaults);
+ *   BENCH_MESH_SETTLE_MS (default 200): homes are started one at a time, each once the process's event
+ *   loop is less than this far behind (a 0 ms timer's delay), at most 60 s per home;
  *   BENCH_MESH_LOG=1 prints every home's warnings (JSON lines on stderr, with `home`: its index);
  *   BENCH_MESH_PROFILE=<dir> writes CPU profiles of each one-process size's idle period and measured
  *   rounds there;
@@ -77,6 +79,8 @@ const PROCS = Number(process.env.BENCH_MESH_PROCS ?? 10)
 const LOW_D = Number(process.env.BENCH_MESH_LOW_D ?? 3)
 /** Connection and admission set-up budget, ms (0: the defaults, 10 s and 5 s): see createHost. */
 const SETUP_MS = Number(process.env.BENCH_MESH_SETUP_MS ?? 0)
+/** A new home is started once a 0 ms timer of its process fires within this (BENCH_MESH_SETTLE_MS). */
+const SETTLE_LAG_MS = Number(process.env.BENCH_MESH_SETTLE_MS ?? 200)
 /** Homes of the in-memory run (the protocol's own cost at 1000 homes); 0 skips it. */
 const INMEM = Number(process.env.BENCH_MESH_INMEM ?? 1000)
 /**
@@ -126,8 +130,10 @@ type Command =
       utility: string
       gossipD: number
     }
-  | { cmd: 'announce' }
+  | { cmd: 'announce'; meters?: string[] }
   | { cmd: 'counts' }
+  | { cmd: 'views' }
+  | { cmd: 'lag' }
   | { cmd: 'watch'; aggregator: number; presentPeers: string[] }
   | { cmd: 'contribute'; t: number; values: [number, number][] }
   | { cmd: 'collect'; aggregator: number; t: number }
@@ -207,10 +213,21 @@ function createHost() {
         return out
       }
       case 'announce':
-        for (const n of nodes.values()) await n.announce()
+        // Only the homes named (those some view lacks), or all of them.
+        for (const n of nodes.values())
+          if (c.meters === undefined || c.meters.includes(String(n.meter).toLowerCase())) await n.announce()
         return null
       case 'counts':
         return [...nodes.entries()].map(([i, n]) => [i, n.members.list().length])
+      case 'views':
+        // Every home's view: the meters it knows (lower case).
+        return [...nodes.values()].map((n) => n.members.list().map((m) => m.meter.toLowerCase()))
+      case 'lag': {
+        // How late a 0 ms timer fires: how far behind this process's event loop is.
+        const at = performance.now()
+        await sleep(0)
+        return performance.now() - at
+      }
       case 'watch': {
         // Observe shares accepted at the aggregator (gossiped or direct) to know when the last present one arrived.
         const state = {
@@ -264,7 +281,17 @@ function createHost() {
       }
       case 'usage': {
         const cpu = process.cpuUsage()
-        return { cpuMs: (cpu.user + cpu.system) / 1000, wchar: wchar(), rssMb: rssMb() }
+        // How the homes' own shares travelled, and the gossip streams the watch re-opened: a round
+        // that falls back to gossip says here why (no connection to a neighbour, or a failed write).
+        const paths = { direct: 0, unconnected: 0, writeFailed: 0, gossipAccepted: 0, reopened: 0 }
+        for (const n of nodes.values()) {
+          paths.direct += n.directShareStats.sent
+          paths.unconnected += n.directShareStats.gossipedUnconnected
+          paths.writeFailed += n.directShareStats.gossipedWriteFailed
+          paths.gossipAccepted += n.stats.accepted
+          paths.reopened += n.gossipStreamStats.reopened
+        }
+        return { cpuMs: (cpu.user + cpu.system) / 1000, wchar: wchar(), rssMb: rssMb(), paths }
       }
       case 'listenAlerts':
         for (const n of nodes.values()) {
@@ -427,11 +454,20 @@ async function startMesh(n: number, gossipD: number, procs: number): Promise<Mes
     })) as { index: number; peerId: string; addr: string }[]
     peerIds[i] = (created as { peerId: string }).peerId
     addrs[i] = (created as { addr: string }).addr
+    // Homes come up one after another, each once the process has caught up with the last one's
+    // handshakes (admission, gossip subscriptions, its first announcement): started faster than the
+    // process can serve them, on a shared machine, the backlog ran past libp2p's noise and dial
+    // timeouts, and the failed dials and re-announcements made it longer (docs/benchmarks.md, r6).
+    const settleBy = Date.now() + 60_000
+    while (Date.now() < settleBy && ((await hostOf(i).call({ cmd: 'lag' })) as number) > SETTLE_LAG_MS)
+      await sleep(100)
   }
   await sleep(1500) // let gossipsub graft its meshes (heartbeat 1 s)
   const t0 = Date.now()
   await Promise.all(hosts.map((h) => h.call({ cmd: 'announce' })))
-  // Poll the views; re-announce every 5 s until complete (a message lost while meshes form costs one period).
+  // Poll the views; every 5 s until complete, re-announce the homes some view lacks (a message lost
+  // while meshes form costs one period). Only those: all 100 homes re-announcing every 5 s was ~14,000
+  // gossip receptions a second in one process, which starved the handshakes of the homes still missing.
   const deadline = Date.now() + 300_000
   let nextAnnounce = Date.now() + 5000
   for (;;) {
@@ -443,8 +479,14 @@ async function startMesh(n: number, gossipD: number, procs: number): Promise<Mes
     await sleep(100)
     if (Date.now() < nextAnnounce) continue
     nextAnnounce = Date.now() + 5000
-    console.log(`  membership views: min ${Math.min(...counts)}, max ${Math.max(...counts)} of ${n}`)
-    await Promise.all(hosts.map((h) => h.call({ cmd: 'announce' })))
+    const views = ((await Promise.all(hosts.map((h) => h.call({ cmd: 'views' })))) as string[][][]).flat()
+    const missing = registry
+      .map((r) => r.meter.toLowerCase())
+      .filter((m) => views.some((v) => !v.includes(m)))
+    console.log(
+      `  membership views: min ${Math.min(...counts)}, max ${Math.max(...counts)} of ${n}; re-announcing ${missing.length} homes`,
+    )
+    await Promise.all(hosts.map((h) => h.call({ cmd: 'announce', meters: missing })))
   }
   console.log(`  ${n} homes up in ${hosts.length} process(es); membership converged in ${Date.now() - t0} ms`)
   figures[`membership_${n}_s`] = Number(((Date.now() - t0) / 1000).toFixed(1))
@@ -478,12 +520,28 @@ async function startProfile(): Promise<((name: string) => Promise<void>) | undef
   }
 }
 
+/** How the homes' shares travelled (direct, or gossiped and why) and the gossip streams re-opened. */
+interface Paths {
+  direct: number
+  unconnected: number
+  writeFailed: number
+  gossipAccepted: number
+  reopened: number
+}
+
 async function usage(mesh: Mesh) {
   const all = (await Promise.all(mesh.hosts.map((h) => h.call({ cmd: 'usage' })))) as {
     cpuMs: number
     wchar: number
+    paths: Paths
   }[]
-  return { cpuMs: all.reduce((s, u) => s + u.cpuMs, 0), wchar: all.reduce((s, u) => s + u.wchar, 0) }
+  const paths = { direct: 0, unconnected: 0, writeFailed: 0, gossipAccepted: 0, reopened: 0 }
+  for (const u of all) for (const k of Object.keys(paths) as (keyof Paths)[]) paths[k] += u.paths[k]
+  return {
+    cpuMs: all.reduce((s, u) => s + u.cpuMs, 0),
+    wchar: all.reduce((s, u) => s + u.wchar, 0),
+    paths,
+  }
 }
 
 /**
@@ -518,6 +576,10 @@ async function round(mesh: Mesh, t: number, dropouts: number) {
   if (result.totalWh !== String(expected) || result.missing !== dropouts) {
     throw new Error(`round ${t} not exact: got ${result.totalWh}, expected ${expected}`)
   }
+  const d = (k: keyof Paths) => after.paths[k] - before.paths[k]
+  console.log(
+    `    round ${t}: ${seconds.toFixed(3)} s; shares direct ${d('direct')}, gossiped for want of a connection ${d('unconnected')}, after a failed write ${d('writeFailed')}; gossip messages accepted ${d('gossipAccepted')}; gossip streams re-opened ${d('reopened')}`,
+  )
   return {
     seconds,
     sharesSeconds: (result.lastShareAt - started) / 1000,

@@ -38,6 +38,7 @@ import {
   subscribeTopics,
   type VerdictStats,
 } from './node/gossip.ts'
+import { createOutboundStreamWatch } from './node/gossip-streams.ts'
 import { createMeshHost } from './node/host.ts'
 import { createLifecycle } from './node/lifecycle.ts'
 import { actingSigner, type MeshNodeOptions, validateOptions, x25519KeyPair } from './node/options.ts'
@@ -47,6 +48,9 @@ import { createNotices } from './notices.ts'
 import { type Address, bytesToHexLower, type Hex } from './signing.ts'
 
 export type { MeshNodeOptions } from './node/options.ts'
+
+/** libp2p 3's default bound on an outbound stream's protocol negotiation (PROTOCOL_NEGOTIATION_TIMEOUT). */
+const PROTOCOL_NEGOTIATION_MS = 10_000
 
 export async function createMeshNode(options: MeshNodeOptions) {
   validateOptions(options)
@@ -174,17 +178,28 @@ export async function createMeshNode(options: MeshNodeOptions) {
     log,
     isRunning,
   })
+  const graceMs = options.admission?.graceMs ?? 5000
   const admission = createAdmission({
     libp2p,
     ctx,
     membership,
     bans,
     ...(options.admission?.utilitySigner ? { utilitySigner: options.admission.utilitySigner } : {}),
-    graceMs: options.admission?.graceMs ?? 5000,
+    graceMs,
     banMs: options.admission?.banMs ?? 30_000,
     isRunning,
   })
   admission.install()
+  // gossipsub opens its outbound stream to a peer once per connection and never again; the watch
+  // re-opens one that has been missing longer than gossipsub's own attempt can last: the admission wait
+  // (graceMs) plus libp2p's protocol negotiation timeout (10 s), twice over (node/gossip-streams.ts).
+  const streamWatch = createOutboundStreamWatch({
+    libp2p,
+    log,
+    admitted: (peer) => admission.admitted(peer),
+    reopenAfterMs: options.gossipReopenMs ?? Math.max(30_000, 2 * (graceMs + PROTOCOL_NEGOTIATION_MS)),
+    now,
+  })
   const announcer = createAnnouncer({
     pubsub,
     area: options.area,
@@ -205,6 +220,7 @@ export async function createMeshNode(options: MeshNodeOptions) {
     peers.listen()
     announcer.listen()
     directShares.listen(options.redialIntervalMs ?? 5000)
+    streamWatch.start()
     markRunning()
     await peers.dialStatic()
     await announcer.announce()
@@ -213,6 +229,7 @@ export async function createMeshNode(options: MeshNodeOptions) {
 
   async function stop() {
     pacer.stop()
+    streamWatch.stop()
     directShares.stop()
     directReveals.stop()
     directRecovers.stop()
@@ -254,6 +271,8 @@ export async function createMeshNode(options: MeshNodeOptions) {
     admitted: admission.admitted,
     /** Counts of validator verdicts since start (for tests, benches and health pages). */
     stats,
+    /** Gossip streams the node re-opened after they went missing on a live connection (node/gossip-streams.ts). */
+    gossipStreamStats: streamWatch.stats,
     /** Shares that came in on direct streams, and streams closed for a bad one (node/direct-shares.ts). */
     directShareStats: directShares.stats,
     /** Peers that asked this node for its shares (collectors, node/direct-shares.ts). */

@@ -46,6 +46,12 @@ export const COLLECT_PROTOCOL = '/zkmeter/agg-collect/2.0.0'
 export interface DirectShareStats {
   received: number
   refused: number
+  /** Own shares sent on direct streams only. */
+  sent: number
+  /** Own shares gossiped because this node had no admitted connection to one of their neighbours. */
+  gossipedUnconnected: number
+  /** Own shares gossiped because a direct write failed or timed out. */
+  gossipedWriteFailed: number
 }
 
 export function createDirectShares(deps: {
@@ -69,7 +75,13 @@ export function createDirectShares(deps: {
   timeoutMs: number
 }) {
   const { libp2p, log, maxMessageBytes } = deps
-  const stats: DirectShareStats = { received: 0, refused: 0 }
+  const stats: DirectShareStats = {
+    received: 0,
+    refused: 0,
+    sent: 0,
+    gossipedUnconnected: 0,
+    gossipedWriteFailed: 0,
+  }
   /** Open outbound streams, one per peer (frame-channels.ts). */
   const outbound = createFrameChannels({ libp2p, protocol: SHARE_PROTOCOL, maxMessageBytes })
   /** Peers that asked for this node's shares: their open COLLECT_PROTOCOL stream. */
@@ -175,7 +187,10 @@ export function createDirectShares(deps: {
       const targets = new Set<string>()
       for (const meter of audience) {
         const peer = deps.peerOfMeter(meter)
-        if (peer === undefined || !connected.has(peer)) return false
+        if (peer === undefined || !connected.has(peer)) {
+          stats.gossipedUnconnected++
+          return false
+        }
         targets.add(peer)
       }
       for (const peer of [...collectors.keys(), ...deps.observers()])
@@ -184,7 +199,12 @@ export function createDirectShares(deps: {
       await deps.pacer.take()
       const bytes = encodeMeshMessage(share)
       const sent = await Promise.all([...targets].map((peer) => write(connected.get(peer) as PeerId, bytes)))
-      return sent.every(Boolean)
+      if (!sent.every(Boolean)) {
+        stats.gossipedWriteFailed++
+        return false
+      }
+      stats.sent++
+      return true
     },
     /** Peers that asked for this node's shares (tests). */
     collectors: (): string[] => [...collectors.keys()],

@@ -62,6 +62,13 @@ export interface MeshNodeOptions {
   /** Messages per second (and burst) accepted from one author before the rest are ignored. */
   rateLimit?: { perSecond: number; burst: number }
   announceIntervalMs?: number
+  /**
+   * How long gossipsub's outbound stream to a connected, admitted peer may be missing before the node
+   * re-opens it (node/gossip-streams.ts). Default: twice the longest gossipsub's own attempt can take
+   * (admission graceMs + libp2p's 10 s protocol negotiation), at least 30 s. Shorter values stay safe
+   * (re-opens go through gossipsub's one-at-a-time queue), they just try sooner.
+   */
+  gossipReopenMs?: number
   redialIntervalMs?: number
   /** Tolerated clock skew for timestamps from other nodes. */
   skewS?: number
@@ -94,6 +101,12 @@ export function validateOptions(options: MeshNodeOptions) {
   }
   if (options.x25519PrivateKey !== undefined && options.x25519PrivateKey.length !== 32) {
     throw new InvalidMeshMessageError('x25519PrivateKey must be 32 bytes')
+  }
+  const reopen = options.gossipReopenMs
+  if (reopen !== undefined && !(Number.isFinite(reopen) && reopen > 0)) {
+    throw new InvalidMeshMessageError(
+      `gossipReopenMs must be a positive number of milliseconds, got ${reopen}`,
+    )
   }
   const limit = options.rateLimit
   if (limit !== undefined && !(limit.burst >= 2 && limit.perSecond > 0)) {
