@@ -18,6 +18,7 @@ import {
   type TransactionReceipt,
   type TypedDataField,
   ZeroAddress,
+  ZeroHash,
 } from 'ethers'
 import { tariffHash as computeTariffHash } from '#protocol/commitment.ts'
 import type { Eip712Domain } from '#protocol/eip712.ts'
@@ -583,7 +584,8 @@ export async function deployLedger(
       'the circuit build does not say which trusted setup it comes from: rebuild it',
     )
   }
-  if (setup.kind === 'insecure-dev') {
+  const net = artifacts.net
+  if (setup.kind === 'insecure-dev' || net?.setup.kind === 'insecure-dev') {
     const chainId = (await signer.provider?.getNetwork())?.chainId
     if (chainId !== DEV_CHAIN_ID) {
       throw new InsecureSetupError(
@@ -630,6 +632,15 @@ export async function deployLedger(
     )
     const batchVerifier = await batchFactory.deploy(artifacts.verifyingKey)
     await batchVerifier.waitForDeployment()
+    // The net-bill verifier, when the profile's net circuit is built: the ledger's constructor deploys
+    // the extension that uses it and records its key's hash (docs/contracts.md, "Net bills").
+    let netVerifier = ZeroAddress
+    if (net !== undefined) {
+      const netFactory = new ContractFactory(net.verifier.abi as InterfaceAbi, net.verifier.bytecode, signer)
+      const deployed = await netFactory.deploy()
+      await deployed.waitForDeployment()
+      netVerifier = await deployed.getAddress()
+    }
     const ledgerFactory = new ContractFactory(iface, artifacts.ledger.bytecode, signer)
     const ledger = await ledgerFactory.deploy(
       await verifier.getAddress(),
@@ -641,6 +652,8 @@ export async function deployLedger(
       setup.verifyingKeyHash,
       setup.transcript.sha256,
       setup.kind === 'insecure-dev',
+      netVerifier,
+      net === undefined ? ZeroHash : net.setup.verifyingKeyHash,
     )
     const receipt = await ledger.deploymentTransaction()?.wait()
     return new LedgerClient(ledger, artifacts.ledger.abi, receipt?.blockNumber ?? 0)

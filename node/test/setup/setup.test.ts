@@ -4,7 +4,7 @@
  * billing is held with the reason, and verify-setup says which check failed.
  */
 import { join } from 'node:path'
-import { ContractFactory, type InterfaceAbi } from 'ethers'
+import { ContractFactory, type InterfaceAbi, ZeroAddress, ZeroHash } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { profileBuildDir } from '../../../circuits/src/profiles.ts'
 import { readZkeyVerificationKey, verifyingKeyHash } from '../../../circuits/src/setup.ts'
@@ -122,6 +122,8 @@ describe('zkmeter verify-setup', () => {
       otherKey,
       env.artifacts.setup.transcript.sha256,
       true,
+      ZeroAddress, // no net-bill verifier
+      ZeroHash,
     )
     await lying.waitForDeployment()
     await expect(
