@@ -20,7 +20,10 @@ import {
   ZeroAddress,
   ZeroHash,
 } from 'ethers'
-import { tariffHash as computeTariffHash } from '#protocol/commitment.ts'
+import {
+  netTariffHash as computeNetTariffHash,
+  tariffHash as computeTariffHash,
+} from '#protocol/commitment.ts'
 import type { Eip712Domain } from '#protocol/eip712.ts'
 import { InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
 import { DEV_POLICY, explainViolation } from '#protocol/tariff-rules.ts'
@@ -56,6 +59,39 @@ export interface BillSubmission {
   tariffId: Numeric
   /** 32-byte digest of the IPFS root CID of the period's encrypted readings. */
   cidDigest: string
+}
+
+/**
+ * A net bill (ZkMeterNetBills.submitNetBill, issue 17): both meter-signed halves of a period close
+ * and a net-bill proof (circuits/src/net.ts proveNet) of the import cost and the export credit.
+ */
+export interface NetBillSubmission {
+  period: BillingPeriod
+  /** 65 bytes r ‖ s ‖ v by the meter over the EIP-712 BillingPeriod. */
+  signature: string
+  /** The export half: same meter and bounds, the export counter at both ends, C_x. */
+  exportPeriod: BillingPeriod
+  /** 65 bytes r ‖ s ‖ v by the meter over the EIP-712 ExportPeriod. */
+  exportSignature: string
+  proof: SolidityProof
+  /** Import cost at the tariff's prices, in its asset's smallest units. */
+  cost: Numeric
+  /** Export credit at the tariff's feed-in prices. */
+  credit: Numeric
+  tariffId: Numeric
+  cidDigest: string
+}
+
+/** A change of a meter's credit: recorded by a net bill, or applied to a bill. */
+export interface CreditEvent {
+  kind: 'recorded' | 'applied'
+  meter: Address
+  billId: `0x${string}`
+  amount: bigint
+  /** The meter's credit after the change. */
+  balance: bigint
+  blockNumber: number
+  transactionHash: `0x${string}`
 }
 
 /**
@@ -929,6 +965,118 @@ export class LedgerClient {
       if (parsed?.name === 'BillSubmitted') billIds.push(parsed.args.billId as `0x${string}`)
     }
     return { billIds, receipt }
+  }
+
+  /**
+   * Publishes the feed-in curve of tariff `tariffId` (what an exported Wh earns per slot, in the
+   * tariff's asset), under the same tariff rules and notice as the import curve. The net-bill tariff
+   * hash Poseidon(T, T_f) is computed from `prices` (the tariff's import curve) unless given.
+   */
+  async publishFeedIn(feedIn: {
+    tariffId: Numeric
+    feedInPrices: readonly bigint[]
+    prices?: readonly bigint[]
+    netTariffHash?: Numeric
+  }): Promise<{ netTariffHash: bigint; receipt: TransactionReceipt }> {
+    if (!Array.isArray(feedIn?.feedInPrices)) {
+      throw new InvalidInputError('feedInPrices must be an array of bigint prices per exported Wh')
+    }
+    let hash: bigint
+    if (feedIn.netTariffHash !== undefined) hash = checkUint('netTariffHash', feedIn.netTariffHash, 256)
+    else if (Array.isArray(feedIn.prices)) hash = computeNetTariffHash(feedIn.prices, feedIn.feedInPrices)
+    else throw new InvalidInputError('publishFeedIn needs the import curve (prices) or the netTariffHash')
+    const receipt = await this.send('publishFeedIn', [
+      checkUint('tariffId', feedIn.tariffId, 256),
+      hash,
+      feedIn.feedInPrices.map((p, i) => checkUint(`feedInPrices[${i}]`, p, 64)),
+    ])
+    return { netTariffHash: hash, receipt }
+  }
+
+  /** A tariff's net-bill tariff hash, or undefined while it has no feed-in curve. */
+  async feedInHash(tariffId: Numeric): Promise<bigint | undefined> {
+    const hash = await this.call<bigint>('feedInHash', [checkUint('tariffId', tariffId, 256)])
+    return hash === 0n ? undefined : hash
+  }
+
+  /**
+   * Submits a period's net bill (docs/contracts.md, "Net bills"). `due` is what is left to pay after
+   * the period's credit and the meter's carried credit (0: the bill is recorded paid).
+   */
+  async submitNetBill(
+    bill: NetBillSubmission,
+  ): Promise<{ billId: `0x${string}`; due: bigint; receipt: TransactionReceipt }> {
+    if (bill === null || typeof bill !== 'object') throw new InvalidInputError('bill must be an object')
+    for (const name of ['signature', 'exportSignature'] as const) {
+      if (typeof bill[name] !== 'string' || !/^0x([0-9a-fA-F]{2})*$/.test(bill[name])) {
+        throw new InvalidInputError(`${name} must be 0x hex bytes (65 bytes r ‖ s ‖ v)`)
+      }
+    }
+    const p = periodArgs(bill.period)
+    const x = periodArgs(bill.exportPeriod)
+    const proof = proofArgs(bill.proof)
+    const receipt = await this.send('submitNetBill', [
+      [p.meter, p.periodStart, p.periodEnd, p.startCounter, p.endCounter, p.commitment],
+      bill.signature,
+      [x.meter, x.periodStart, x.periodEnd, x.startCounter, x.endCounter, x.commitment],
+      bill.exportSignature,
+      [proof.a, proof.b, proof.c],
+      [
+        checkUint('cost', bill.cost, 256),
+        checkUint('credit', bill.credit, 256),
+        checkUint('tariffId', bill.tariffId, 256),
+        checkBytes32('cidDigest', bill.cidDigest),
+      ],
+    ])
+    const event = this.eventArgs(receipt, 'NetBillSubmitted')
+    return { billId: event.billId as `0x${string}`, due: event.due as bigint, receipt }
+  }
+
+  /** A meter's carried credit, in its area's asset. */
+  async creditOf(meter: string): Promise<bigint> {
+    return this.call<bigint>('creditOf', [checkAddress('meter', meter)])
+  }
+
+  /** Where the meter's next net bill's export counter must start (known: false until a net bill). */
+  async exportCursor(meter: string): Promise<{ nextExportCounter: bigint; known: boolean }> {
+    const [nextExportCounter, known] = await this.call<[bigint, boolean]>('exportCursor', [
+      checkAddress('meter', meter),
+    ])
+    return { nextExportCounter, known }
+  }
+
+  /** The net-bill extension and its verifying key's hash (undefined: net bills disabled). */
+  async netSetup(): Promise<{ netBills: Address; netVerifyingKeyHash: `0x${string}` } | undefined> {
+    const netBills = await this.call<string>('netBills', [])
+    if (netBills === ZeroAddress) return undefined
+    const hash = await this.call<string>('netVerifyingKeyHash', [])
+    return { netBills: netBills as Address, netVerifyingKeyHash: hash as `0x${string}` }
+  }
+
+  /** A meter's credit changes (CreditRecorded, CreditApplied), oldest first. */
+  async creditHistory(meter: string): Promise<CreditEvent[]> {
+    const m = checkAddress('meter', meter)
+    const out: CreditEvent[] = []
+    for (const [name, kind] of [
+      ['CreditRecorded', 'recorded'],
+      ['CreditApplied', 'applied'],
+    ] as const) {
+      const logs = await this.contract.queryFilter(this.contract.getEvent(name)(m), this.fromBlock)
+      for (const log of logs) {
+        const args = this.interface.parseLog(log)?.args
+        if (args === undefined) continue
+        out.push({
+          kind,
+          meter: args.meter as Address,
+          billId: args.billId as `0x${string}`,
+          amount: args.amount as bigint,
+          balance: args.balance as bigint,
+          blockNumber: log.blockNumber,
+          transactionHash: log.transactionHash as `0x${string}`,
+        })
+      }
+    }
+    return out.sort((a, b) => a.blockNumber - b.blockNumber)
   }
 
   /** Pays a bill; sends its recorded total unless `amount` is given. */
