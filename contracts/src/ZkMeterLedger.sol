@@ -179,7 +179,7 @@ contract ZkMeterLedger is ZkMeterLedgerBase {
             nextCounter: startCounter,
             nextExportCounter: 0,
             exportKnown: false,
-            hasCredit: false
+            credit: 0
         });
         emit MeterRegistered(meter, household, areaId, startTime, startCounter);
     }
@@ -668,26 +668,26 @@ contract ZkMeterLedger is ZkMeterLedgerBase {
     /// @dev Moves the meter's cursor past `period` and pays `owed` from its credit first, if it has one
     /// (docs/contracts.md, "Net bills"); returns what is still due. The cursor slot (read warm by
     /// _checkPeriod) by hand, in MeterCursor's packing: nextStart in bits 0–63, nextCounter 64–127,
-    /// nextExportCounter 128–191, exportKnown 192–199, hasCredit 200–207. The flag spares a home
-    /// without a credit the credit slot's read.
+    /// nextExportCounter 128–167, exportKnown 168–175, credit 176–255.
     function _advanceCursor(BillingPeriod calldata period, bytes32 billId, uint256 owed)
         private
         returns (uint256 due)
     {
         address meter = period.meter;
         bytes32 cursorSlot;
-        uint256 hasCredit;
+        uint256 credit;
         assembly ("memory-safe") {
             mstore(0, meter)
             mstore(32, meterCursor.slot)
             cursorSlot := keccak256(0, 64)
-            hasCredit := and(shr(200, sload(cursorSlot)), 0xff)
+            credit := shr(176, sload(cursorSlot))
         }
         due = owed;
-        if (hasCredit != 0) {
-            bool left;
-            (due, left) = _useCredit(meter, billId, owed);
-            if (!left) hasCredit = 0;
+        if (credit != 0) {
+            uint256 used = credit < owed ? credit : owed;
+            credit -= used;
+            due = owed - used;
+            emit CreditApplied(meter, billId, used, credit);
         }
         // An import-only bill does not see the export counter, so exportKnown is cleared: the next net
         // bill starts the export continuity afresh (this bill forgoes nothing but the credit of its
@@ -695,7 +695,7 @@ contract ZkMeterLedger is ZkMeterLedgerBase {
         uint64 end = period.periodEnd;
         uint64 endCounter = period.endCounter;
         assembly ("memory-safe") {
-            sstore(cursorSlot, or(or(end, shl(64, endCounter)), shl(200, hasCredit)))
+            sstore(cursorSlot, or(or(end, shl(64, endCounter)), shl(176, credit)))
         }
     }
 }

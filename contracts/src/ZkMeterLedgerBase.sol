@@ -69,16 +69,20 @@ abstract contract ZkMeterLedgerBase {
         uint32 assetId;
     }
 
-    /// @dev Where the meter's next period must start: the one slot a bill rewrites (26 of 32 bytes).
+    /// @dev Where the meter's next period must start, and its credit: the one slot a bill rewrites.
     /// `nextExportCounter` is the export counter (OBIS 1-0:2.8.0) the next net bill's ExportPeriod must
-    /// start at, when `exportKnown` (the previous bill was a net bill). `hasCredit` says the meter has
-    /// a credit (credits[meter] > 0), so a bill of a home without one never reads the credit slot.
+    /// start at, when `exportKnown` (the previous bill was a net bill). `credit` is what net bills
+    /// credited above their cost and no bill has used yet, in the meter's asset: in this slot, so a
+    /// bill reads it with the cursor it reads anyway and a credit never costs a storage slot of its
+    /// own. Its widths bound a meter's export counter to 2^40 Wh (1.1 TWh) and its credit to 2^80
+    /// units (1.2 million Ether in wei): past them a net bill reverts (ExportCounterTooLarge,
+    /// CreditTooLarge) and an import-only bill still works.
     struct MeterCursor {
         uint64 nextStart;
         uint64 nextCounter;
-        uint64 nextExportCounter;
+        uint40 nextExportCounter;
         bool exportKnown;
-        bool hasCredit;
+        uint80 credit;
     }
 
     /// @dev One slot of window + one slot of hash. `until` is the next tariff's effectiveFrom, or
@@ -221,12 +225,13 @@ abstract contract ZkMeterLedgerBase {
     event TokenWithdrawn(uint32 indexed assetId, address indexed to, uint256 amount);
 
     error NetBillsDisabled();
-    error ExportPeriodMismatch(uint64 periodStart, uint64 periodEnd, uint64 exportStart, uint64 exportEnd);
     error ExportCounterMismatch(uint64 expected, uint64 got);
     error ExportCounterWentBackwards(uint64 startCounter, uint64 endCounter);
     error NoFeedInCurve(uint256 tariffId);
     error FeedInAlreadyPublished(uint256 tariffId);
     error EnergyTooLarge(uint256 energyWh);
+    error ExportCounterTooLarge(uint64 endCounter);
+    error CreditTooLarge(uint256 credit);
 
     /// @notice A credit (credit above cost of a net bill) was added to the meter's balance, in its asset.
     event CreditRecorded(address indexed meter, bytes32 indexed billId, uint256 amount, uint256 balance);
@@ -298,9 +303,6 @@ abstract contract ZkMeterLedgerBase {
 
     bool internal transient locked;
 
-    /// @dev A meter's credit (in its area's asset) from net bills whose credit exceeded their cost;
-    /// read only when its cursor's hasCredit is set.
-    mapping(address meter => uint256) internal credits;
     /// @dev Per tariff: Poseidon(T, T_f) of its import and feed-in curves (publishFeedIn), 0 for none.
     mapping(uint256 tariffId => uint256) internal feedInHashes;
 
@@ -464,6 +466,15 @@ abstract contract ZkMeterLedgerBase {
         view
         returns (uint256)
     {
+        _checkTariffWindow(tariffId, periodStart, periodEnd, meterAsset);
+        return tariffs[tariffId].hash;
+    }
+
+    /// @dev _tariffFor's checks without reading the hash slot (a net bill proves against another hash).
+    function _checkTariffWindow(uint256 tariffId, uint64 periodStart, uint64 periodEnd, uint32 meterAsset)
+        internal
+        view
+    {
         Tariff storage t = tariffs[tariffId];
         uint64 effectiveFrom = t.effectiveFrom;
         uint64 until = t.until;
@@ -472,18 +483,5 @@ abstract contract ZkMeterLedgerBase {
         if (effectiveFrom > periodStart || until < periodEnd) {
             revert TariffNotCovering(tariffId, effectiveFrom, until, periodStart, periodEnd);
         }
-        return t.hash;
-    }
-
-    /// @dev Pays up to `owed` from the meter's credit: returns what is still due and whether credit is
-    /// left. Emits CreditApplied when any was used.
-    function _useCredit(address meter, bytes32 billId, uint256 owed) internal returns (uint256 due, bool left) {
-        uint256 balance = credits[meter];
-        uint256 used = balance < owed ? balance : owed;
-        if (used == 0) return (owed, balance != 0);
-        balance -= used;
-        credits[meter] = balance;
-        emit CreditApplied(meter, billId, used, balance);
-        return (owed - used, balance != 0);
     }
 }

@@ -20,14 +20,16 @@ interface INetBillVerifier {
 /// ledger deploys it and is the only caller that means anything: called directly it reads its own
 /// empty storage, where no meter and no tariff exists). See docs/contracts.md, "Net bills".
 contract ZkMeterNetBills is ZkMeterLedgerBase {
-    /// @notice The export half of a period close (docs/protocol.md §6): same meter and bounds as its
-    /// BillingPeriod, the export counter (OBIS 1-0:2.8.0) at both ends, the export commitment C_x.
-    struct ExportPeriod {
-        address meter;
-        uint64 periodStart;
-        uint64 periodEnd;
+    /// @notice The export half of a period close: the fields of the meter's EIP-712 ExportPeriod
+    /// (docs/protocol.md §6) that are not its BillingPeriod's. The meter signs ExportPeriod(meter,
+    /// periodStart, periodEnd, startCounter, endCounter, commitment) with the import half's meter and
+    /// bounds; the ledger hashes it with those, so a half signed for another period or meter fails
+    /// the signature check, and the calldata carries no field twice.
+    struct ExportHalf {
+        /// @dev The export counter (OBIS 1-0:2.8.0, Wh) at periodStart and at periodEnd.
         uint64 startCounter;
         uint64 endCounter;
+        /// @dev The export commitment C_x (direction 1, protocol §3).
         uint256 commitment;
     }
 
@@ -48,14 +50,14 @@ contract ZkMeterNetBills is ZkMeterLedgerBase {
 
     /// @notice Everything about an accepted net bill. `due` is what payBill / payBillWithToken expect
     /// (cost − credit − the meter's carried credit, at least 0); a bill with nothing due is recorded
-    /// paid. `billId` = keccak256(abi.encode(period, exportPeriod, household, areaId, claim)).
+    /// paid. `billId` = keccak256(abi.encode(period, exportHalf, household, areaId, claim)).
     event NetBillSubmitted(
         bytes32 indexed billId,
         address indexed meter,
         address indexed household,
         uint32 areaId,
         BillingPeriod period,
-        ExportPeriod exportPeriod,
+        ExportHalf exportHalf,
         NetClaim claim,
         uint256 due
     );
@@ -108,32 +110,33 @@ contract ZkMeterNetBills is ZkMeterLedgerBase {
     /// to the meter's balance (CreditRecorded); a cost above it is paid from the balance first
     /// (CreditApplied), the rest is due.
     /// @param period the meter-signed import half (BillingPeriod), as submitBill takes it
-    /// @param meterSignature the meter's 65-byte signature over `period`
-    /// @param exportPeriod the meter-signed export half, same meter and bounds
-    /// @param exportSignature the meter's 65-byte signature over `exportPeriod`
+    /// @param meterSignature the meter's signature over `period`, EIP-2098 compact (r, vs): two words
+    /// instead of a 65-byte `bytes` (offset, length, three words), as submitBills takes it
+    /// @param exportHalf the export half (the meter's ExportPeriod without the fields it shares)
+    /// @param exportSignature the meter's signature over the ExportPeriod, EIP-2098 compact (r, vs)
     /// @param proof net-bill proof for [commitment, exportCommitment, netTariffHash, packed amounts]
     /// @param claim cost, credit, the tariff in force for the whole period, the CID digest
-    /// @return billId keccak256(abi.encode(period, exportPeriod, household, areaId, claim))
+    /// @return billId keccak256(abi.encode(period, exportHalf, household, areaId, claim))
     /// @return due what is left to pay, in the meter's asset
     function submitNetBill(
         BillingPeriod calldata period,
-        bytes calldata meterSignature,
-        ExportPeriod calldata exportPeriod,
-        bytes calldata exportSignature,
+        Signature calldata meterSignature,
+        ExportHalf calldata exportHalf,
+        Signature calldata exportSignature,
         Proof calldata proof,
         NetClaim calldata claim
     ) external returns (bytes32 billId, uint256 due) {
-        _checkHalves(period, meterSignature, exportPeriod, exportSignature);
+        _checkHalves(period, meterSignature, exportHalf, exportSignature);
         uint32 areaId = _checkMeter(period.meter);
-        billId = keccak256(abi.encode(period, exportPeriod, msg.sender, areaId, claim));
-        due = _record(billId, period, exportPeriod, claim);
-        _verify(period, exportPeriod, proof, claim);
-        emit NetBillSubmitted(billId, period.meter, msg.sender, areaId, period, exportPeriod, claim, due);
+        billId = keccak256(abi.encode(period, exportHalf, msg.sender, areaId, claim));
+        due = _record(billId, period, exportHalf, claim);
+        _verify(period, exportHalf, proof, claim);
+        emit NetBillSubmitted(billId, period.meter, msg.sender, areaId, period, exportHalf, claim, due);
     }
 
     /// @notice A meter's credit (in its area's asset), carried to its next bills.
     function creditOf(address meter) external view returns (uint256) {
-        return credits[meter];
+        return meterCursor[meter].credit;
     }
 
     /// @notice A meter's export continuity: the export counter its next net bill must start at, and
@@ -149,28 +152,29 @@ contract ZkMeterNetBills is ZkMeterLedgerBase {
         return feedInHashes[tariffId];
     }
 
-    /// @dev Both halves signed by the meter, for the same period.
+    /// @dev Both halves signed by the meter, the export half over the import half's meter and bounds.
     function _checkHalves(
         BillingPeriod calldata period,
-        bytes calldata meterSignature,
-        ExportPeriod calldata exportPeriod,
-        bytes calldata exportSignature
+        Signature calldata meterSignature,
+        ExportHalf calldata exportHalf,
+        Signature calldata exportSignature
     ) private view {
-        _checkSignature(period, meterSignature);
-        if (
-            exportPeriod.meter != period.meter || exportPeriod.periodStart != period.periodStart
-                || exportPeriod.periodEnd != period.periodEnd
-        ) {
-            revert ExportPeriodMismatch(
-                period.periodStart, period.periodEnd, exportPeriod.periodStart, exportPeriod.periodEnd
-            );
+        (bytes32 ms, uint8 mv) = _splitCompact(meterSignature.vs);
+        _checkSigner(_periodHash(period), meterSignature.r, ms, mv, period.meter, false);
+        bytes32 typeHash = EXPORT_PERIOD_TYPEHASH;
+        bytes32 structHash;
+        assembly ("memory-safe") {
+            // keccak256(abi.encode(EXPORT_PERIOD_TYPEHASH, meter, periodStart, periodEnd, startCounter,
+            // endCounter, commitment)): the first three from the import half (validated by its hash's
+            // checks), the rest from the export half (its counters read and validated by _record).
+            let m := mload(0x40)
+            mstore(m, typeHash)
+            calldatacopy(add(m, 32), period, 96)
+            calldatacopy(add(m, 128), exportHalf, 96)
+            structHash := keccak256(m, 224)
         }
-        uint8 v = exportSignature.length == 65 ? uint8(exportSignature[64]) : 0;
-        if (exportSignature.length != 65) revert MalformedSignature(exportSignature.length, v);
-        bytes32 structHash = keccak256(abi.encode(EXPORT_PERIOD_TYPEHASH, exportPeriod));
-        _checkSigner(
-            structHash, bytes32(exportSignature[0:32]), bytes32(exportSignature[32:64]), v, period.meter, false
-        );
+        (bytes32 s, uint8 v) = _splitCompact(exportSignature.vs);
+        _checkSigner(structHash, exportSignature.r, s, v, period.meter, false);
     }
 
     /// @dev Replay, both counters' continuity, the period's shape, then the record: the credit
@@ -178,24 +182,25 @@ contract ZkMeterNetBills is ZkMeterLedgerBase {
     function _record(
         bytes32 billId,
         BillingPeriod calldata period,
-        ExportPeriod calldata exportPeriod,
+        ExportHalf calldata exportHalf,
         NetClaim calldata claim
     ) private returns (uint256 due) {
         Bill storage bill = bills[billId];
         if (bill.submitted) revert BillAlreadySubmitted(billId);
         _checkPeriod(period);
         MeterCursor memory cursor = meterCursor[period.meter];
-        if (exportPeriod.endCounter < exportPeriod.startCounter) {
-            revert ExportCounterWentBackwards(exportPeriod.startCounter, exportPeriod.endCounter);
+        if (exportHalf.endCounter < exportHalf.startCounter) {
+            revert ExportCounterWentBackwards(exportHalf.startCounter, exportHalf.endCounter);
         }
-        if (cursor.exportKnown && exportPeriod.startCounter != cursor.nextExportCounter) {
-            revert ExportCounterMismatch(cursor.nextExportCounter, exportPeriod.startCounter);
+        if (cursor.exportKnown && exportHalf.startCounter != cursor.nextExportCounter) {
+            revert ExportCounterMismatch(cursor.nextExportCounter, exportHalf.startCounter);
         }
+        if (exportHalf.endCounter > type(uint40).max) revert ExportCounterTooLarge(exportHalf.endCounter);
         address meter = period.meter;
         due = _settle(meter, billId, claim.cost, claim.credit, cursor);
         cursor.nextStart = period.periodEnd;
         cursor.nextCounter = period.endCounter;
-        cursor.nextExportCounter = exportPeriod.endCounter;
+        cursor.nextExportCounter = uint40(exportHalf.endCounter);
         cursor.exportKnown = true;
         meterCursor[meter] = cursor;
         bill.total = uint128(due);
@@ -207,50 +212,55 @@ contract ZkMeterNetBills is ZkMeterLedgerBase {
     /// @dev The tariff (window, asset, feed-in curve) and the net-bill proof.
     function _verify(
         BillingPeriod calldata period,
-        ExportPeriod calldata exportPeriod,
+        ExportHalf calldata exportHalf,
         Proof calldata proof,
         NetClaim calldata claim
     ) private view {
-        uint256 packed = _packedAmounts(period, exportPeriod, claim);
-        _tariffFor(claim.tariffId, period.periodStart, period.periodEnd, meterInfo[period.meter].assetId);
+        uint256 packed = _packedAmounts(period, exportHalf, claim);
+        _checkTariffWindow(claim.tariffId, period.periodStart, period.periodEnd, meterInfo[period.meter].assetId);
         uint256 netHash = feedInHashes[claim.tariffId];
         if (netHash == 0) revert NoFeedInCurve(claim.tariffId);
         // A view call (STATICCALL): the verifier cannot re-enter or change state.
         bool ok = netVerifier.verifyProof(
-            proof.a, proof.b, proof.c, [period.commitment, exportPeriod.commitment, netHash, packed]
+            proof.a, proof.b, proof.c, [period.commitment, exportHalf.commitment, netHash, packed]
         );
         if (!ok) revert ProofRejected();
     }
 
-    /// @dev Cost against this period's credit, then against the carried balance.
+    /// @dev Cost against this period's credit, then against the carried credit (in the cursor).
     function _settle(address meter, bytes32 billId, uint256 cost, uint256 credit, MeterCursor memory cursor)
         private
         returns (uint256 due)
     {
+        uint256 balance = cursor.credit;
         if (credit >= cost) {
             uint256 surplus = credit - cost;
-            if (surplus != 0) {
-                uint256 balance = credits[meter] + surplus;
-                credits[meter] = balance;
-                cursor.hasCredit = true;
-                emit CreditRecorded(meter, billId, surplus, balance);
-            }
+            if (surplus == 0) return 0;
+            balance += surplus;
+            if (balance > type(uint80).max) revert CreditTooLarge(balance);
+            cursor.credit = uint80(balance);
+            emit CreditRecorded(meter, billId, surplus, balance);
             return 0;
         }
         due = cost - credit;
-        if (cursor.hasCredit) (due, cursor.hasCredit) = _useCredit(meter, billId, due);
+        if (balance == 0) return due;
+        uint256 used = balance < due ? balance : due;
+        balance -= used;
+        cursor.credit = uint80(balance);
+        emit CreditApplied(meter, billId, used, balance);
+        return due - used;
     }
 
     /// @dev The circuit's fourth public signal, from the claim and the meter's counters: the energies
     /// are the counter differences (so the proof must agree with both counters), and every amount must
     /// fit its bits (the circuit range-checks them: out of range, no proof could match).
-    function _packedAmounts(BillingPeriod calldata period, ExportPeriod calldata exportPeriod, NetClaim calldata claim)
+    function _packedAmounts(BillingPeriod calldata period, ExportHalf calldata exportHalf, NetClaim calldata claim)
         private
         pure
         returns (uint256)
     {
         uint256 importWh = period.endCounter - period.startCounter;
-        uint256 exportWh = exportPeriod.endCounter - exportPeriod.startCounter;
+        uint256 exportWh = exportHalf.endCounter - exportHalf.startCounter;
         if (importWh >> ENERGY_BITS != 0) revert EnergyTooLarge(importWh);
         if (exportWh >> ENERGY_BITS != 0) revert EnergyTooLarge(exportWh);
         if (claim.cost >> AMOUNT_BITS != 0) revert TotalTooLarge(claim.cost);

@@ -69,7 +69,10 @@ export interface NetBillSubmission {
   period: BillingPeriod
   /** 65 bytes r ‖ s ‖ v by the meter over the EIP-712 BillingPeriod. */
   signature: string
-  /** The export half: same meter and bounds, the export counter at both ends, C_x. */
+  /**
+   * The meter's ExportPeriod: the same meter and bounds as `period` (checked here; the contract
+   * takes only the export counters and C_x and hashes them with the import half's meter and bounds).
+   */
   exportPeriod: BillingPeriod
   /** 65 bytes r ‖ s ‖ v by the meter over the EIP-712 ExportPeriod. */
   exportSignature: string
@@ -243,7 +246,13 @@ export interface BillRecord {
     commitment: bigint
   }
   energyWh: bigint
+  /** The period's cost as the proof shows it (the claim's total in BillSubmitted). */
   total: bigint
+  /**
+   * What payment takes (the bill slot's total): `total` less the meter's credit from net bills that
+   * paid it first (docs/contracts.md, "Net bills"); equal to `total` for a home without a credit.
+   */
+  due: bigint
   tariffId: bigint
   cidDigest: `0x${string}`
   submitted: boolean
@@ -1014,12 +1023,23 @@ export class LedgerClient {
     }
     const p = periodArgs(bill.period)
     const x = periodArgs(bill.exportPeriod)
+    // The contract hashes the export half with the import half's meter and bounds (the calldata
+    // carries them once): a half of another period or meter is a caller's mistake, named here.
+    if (
+      x.meter.toLowerCase() !== p.meter.toLowerCase() ||
+      x.periodStart !== p.periodStart ||
+      x.periodEnd !== p.periodEnd
+    ) {
+      throw new InvalidInputError(
+        `the export half is of ${x.meter} [${x.periodStart}, ${x.periodEnd}), the import half of ${p.meter} [${p.periodStart}, ${p.periodEnd}): both halves of one period close are needed`,
+      )
+    }
     const proof = proofArgs(bill.proof)
     const receipt = await this.send('submitNetBill', [
       [p.meter, p.periodStart, p.periodEnd, p.startCounter, p.endCounter, p.commitment],
-      bill.signature,
-      [x.meter, x.periodStart, x.periodEnd, x.startCounter, x.endCounter, x.commitment],
-      bill.exportSignature,
+      compactSignatureArgs('signature', bill.signature),
+      [x.startCounter, x.endCounter, x.commitment],
+      compactSignatureArgs('exportSignature', bill.exportSignature),
       [proof.a, proof.b, proof.c],
       [
         checkUint('cost', bill.cost, 256),
@@ -1082,7 +1102,8 @@ export class LedgerClient {
   /** Pays a bill; sends its recorded total unless `amount` is given. */
   async payBill(billId: string, amount?: bigint): Promise<TransactionReceipt> {
     const id = checkBytes32('billId', billId)
-    const value = amount === undefined ? (await this.bill(id)).total : checkUint('amount', amount, 256)
+    // The bill slot's total: what is due after any credit (not the claim's cost in the event).
+    const value = amount === undefined ? (await this.billStatus(id)).total : checkUint('amount', amount, 256)
     return this.send('payBill', [id], value)
   }
 
@@ -1324,7 +1345,7 @@ export class LedgerClient {
     return undefined
   }
 
-  private billFromLog(log: Log, status: { submitted: boolean; paid: boolean }): BillRecord {
+  private billFromLog(log: Log, status: { submitted: boolean; paid: boolean; total: bigint }): BillRecord {
     const parsed = this.interface.parseLog(log)
     if (parsed === null) throw new LedgerTransactionError('not a ledger log')
     const a = parsed.args
@@ -1344,6 +1365,7 @@ export class LedgerClient {
         commitment: period[5] as bigint,
       },
       total: claim[0],
+      due: status.total,
       energyWh: claim[1],
       tariffId: claim[2],
       cidDigest: claim[3] as `0x${string}`,
