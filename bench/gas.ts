@@ -297,7 +297,15 @@ try {
   const netSunny = await submitNet(sunny)
   if (sunny.credit <= sunny.cost)
     throw new Error('the sunny period must export more than it imports (in value)')
-  const creditBill = await submit(afterSun)
+  const creditBill = await household.submitBill({
+    period: afterSun.period as BillingPeriod,
+    signature: signPeriod(netMeter, domain, afterSun.period),
+    proof: afterSun.proof,
+    total: afterSun.total,
+    energyWh: afterSun.energyWh,
+    tariffId: afterSun.tariffId,
+    cidDigest: afterSun.cidDigest,
+  })
 
   const verifier = await utility.contract.getFunction('verifier')()
   const verifyGas = await env.provider.estimateGas({
