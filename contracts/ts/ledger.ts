@@ -1065,12 +1065,20 @@ export class LedgerClient {
     return { nextExportCounter, known }
   }
 
-  /** The net-bill extension and its verifying key's hash (undefined: net bills disabled). */
-  async netSetup(): Promise<{ netBills: Address; netVerifyingKeyHash: `0x${string}` } | undefined> {
+  /** The net-bill extension, its verifier and its verifying key's hash (undefined: net bills disabled). */
+  async netSetup(): Promise<
+    { netBills: Address; netVerifier: Address; netVerifyingKeyHash: `0x${string}` } | undefined
+  > {
     const netBills = await this.call<string>('netBills', [])
     if (netBills === ZeroAddress) return undefined
     const hash = await this.call<string>('netVerifyingKeyHash', [])
-    return { netBills: netBills as Address, netVerifyingKeyHash: hash as `0x${string}` }
+    // The extension's immutable, read through the ledger's fallback.
+    const netVerifier = await this.call<string>('netVerifier', [])
+    return {
+      netBills: netBills as Address,
+      netVerifier: netVerifier as Address,
+      netVerifyingKeyHash: hash as `0x${string}`,
+    }
   }
 
   /** A meter's credit changes (CreditRecorded, CreditApplied), oldest first. */

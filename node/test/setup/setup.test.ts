@@ -136,4 +136,39 @@ describe('zkmeter verify-setup', () => {
       }),
     ).rejects.toThrow(/verifying key hash/)
   })
+
+  it('checks the net-bill key too: a ledger recording another net key is named', async () => {
+    const honest = await deployLedger(env.signers[0]!, env.artifacts, { slots: 96, maxIntervals: 192 })
+    const setup = await honest.trustedSetup()
+    const net = await honest.netSetup()
+    expect(net?.netVerifyingKeyHash).toBe(env.artifacts.net?.setup.verifyingKeyHash)
+    const factory = new ContractFactory(
+      env.artifacts.ledger.abi as InterfaceAbi,
+      env.artifacts.ledger.bytecode,
+      env.signers[0]!,
+    )
+    const lying = await factory.deploy(
+      setup.verifier,
+      await honest.contract.getFunction('batchVerifier')(),
+      96,
+      192,
+      3600,
+      0,
+      setup.verifyingKeyHash,
+      setup.setupTranscript,
+      true,
+      net?.netVerifier,
+      `0x${'ab'.repeat(32)}`,
+    )
+    await lying.waitForDeployment()
+    await expect(
+      runVerifySetup({
+        flags: new Map([
+          ['rpc-url', server.url],
+          ['ledger', await lying.getAddress()],
+          ['profile', 'test'],
+        ]),
+      }),
+    ).rejects.toThrow(/net-bill verifying key hash/)
+  })
 })
