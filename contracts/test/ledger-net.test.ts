@@ -4,7 +4,7 @@
  * continuity, and carries a credit above the cost to the next bill, which uses it first: an Ether
  * import bill, a net bill, a token bill. Real Groth16 proofs (test profile), in-process EDR.
  */
-import { type Contract, ContractFactory, type InterfaceAbi } from 'ethers'
+import { type Contract, ContractFactory, getAddress, type InterfaceAbi } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { netTariffHash } from '#protocol/commitment.ts'
 import { type BillSubmission, deployLedger, type LedgerClient, type NetBillSubmission } from '../ts/ledger.ts'
@@ -219,6 +219,22 @@ describe('net bills', () => {
     expect(net.receipt.gasUsed).toBeLessThanOrEqual(320_000n)
     expect(net.due).toBe(0n)
     expect(await utility.billStatus(net.billId)).toEqual({ submitted: true, paid: true, total: 0n })
+    expect(await utility.netBills({ meter: meterA.address })).toMatchObject([
+      {
+        billId: net.billId,
+        household: getAddress(hh),
+        areaId: AREA,
+        exportHalf: {
+          startCounter: sunny.exportPeriod.endCounter - sunny.exportWh,
+          endCounter: sunny.exportPeriod.endCounter,
+          commitment: sunny.exportPeriod.commitment,
+        },
+        cost: sunny.cost,
+        credit: sunny.credit,
+        due: 0n,
+        paid: true,
+      },
+    ])
     const surplus = sunny.credit - sunny.cost
     expect(await utility.creditOf(meterA.address)).toBe(surplus)
     expect(await utility.exportCursor(meterA.address)).toEqual({

@@ -85,6 +85,25 @@ export interface NetBillSubmission {
   cidDigest: string
 }
 
+/** A net bill as its NetBillSubmitted event and its bill slot record it. */
+export interface NetBillRecord {
+  billId: `0x${string}`
+  meter: Address
+  household: Address
+  areaId: number
+  period: BillRecord['period']
+  exportHalf: { startCounter: bigint; endCounter: bigint; commitment: bigint }
+  cost: bigint
+  credit: bigint
+  tariffId: bigint
+  cidDigest: `0x${string}`
+  /** What was left to pay after the period's credit and the carried credit (0: recorded paid). */
+  due: bigint
+  paid: boolean
+  blockNumber: number
+  transactionHash: string
+}
+
 /** A change of a meter's credit: recorded by a net bill, or applied to a bill. */
 export interface CreditEvent {
   kind: 'recorded' | 'applied'
@@ -1079,6 +1098,49 @@ export class LedgerClient {
       netVerifier: netVerifier as Address,
       netVerifyingKeyHash: hash as `0x${string}`,
     }
+  }
+
+  /** Net bills (NetBillSubmitted), optionally of one meter or household, oldest first. */
+  async netBills(filter: { meter?: string; household?: string } = {}): Promise<NetBillRecord[]> {
+    const meter = filter.meter === undefined ? null : checkAddress('meter', filter.meter)
+    const household = filter.household === undefined ? null : checkAddress('household', filter.household)
+    const logs = await this.contract.queryFilter(
+      this.contract.getEvent('NetBillSubmitted')(null, meter, household),
+      this.fromBlock,
+    )
+    const out: NetBillRecord[] = []
+    for (const log of logs) {
+      const a = this.interface.parseLog(log)?.args
+      if (a === undefined) continue
+      const p = a.period as unknown as [string, bigint, bigint, bigint, bigint, bigint]
+      const x = a.exportHalf as unknown as [bigint, bigint, bigint]
+      const c = a.claim as unknown as [bigint, bigint, bigint, string]
+      const status = await this.billStatus(a.billId as string)
+      out.push({
+        billId: a.billId as `0x${string}`,
+        meter: a.meter as Address,
+        household: a.household as Address,
+        areaId: Number(a.areaId),
+        period: {
+          meter: p[0] as Address,
+          periodStart: p[1],
+          periodEnd: p[2],
+          startCounter: p[3],
+          endCounter: p[4],
+          commitment: p[5],
+        },
+        exportHalf: { startCounter: x[0], endCounter: x[1], commitment: x[2] },
+        cost: c[0],
+        credit: c[1],
+        tariffId: c[2],
+        cidDigest: c[3] as `0x${string}`,
+        due: a.due as bigint,
+        paid: status.paid,
+        blockNumber: log.blockNumber,
+        transactionHash: log.transactionHash,
+      })
+    }
+    return out
   }
 
   /** A meter's credit changes (CreditRecorded, CreditApplied), oldest first. */
