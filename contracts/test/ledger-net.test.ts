@@ -7,7 +7,13 @@
 import { type Contract, ContractFactory, getAddress, type InterfaceAbi } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { netTariffHash } from '#protocol/commitment.ts'
-import { type BillSubmission, deployLedger, type LedgerClient, type NetBillSubmission } from '../ts/ledger.ts'
+import {
+  type BillSubmission,
+  deployLedger,
+  type LedgerClient,
+  type NetBillSubmission,
+  signBillAuthorization,
+} from '../ts/ledger.ts'
 import {
   type Circuit,
   loadCircuit,
@@ -404,6 +410,27 @@ describe('export continuity and the export half', () => {
     const plain = await deployLedger(env.signers[0]!, withoutNet, { slots: 96, maxIntervals: 192 })
     expect(await plain.netSetup()).toBeUndefined()
     await expectLedgerError(plain.creditOf(meterA.address), 'NetBillsDisabled')
+  })
+})
+
+describe('a credit and a relayed batch', () => {
+  beforeAll(setUp)
+
+  it("the next bill in a relayer's submitBills uses the credit first too", async () => {
+    await household.submitNetBill(netSubmission(sunny))
+    const surplus = sunny.credit - sunny.cost
+    const plain = submission(importBill)
+    const relayedBill = {
+      ...plain,
+      householdSignature: await signBillAuthorization(env.signers[1]!, domain(), plain),
+    }
+    const { billIds } = await utility.submitBills([relayedBill])
+    expect(await utility.billStatus(billIds[0]!)).toEqual({
+      submitted: true,
+      paid: false,
+      total: importBill.total - surplus,
+    })
+    expect(await utility.creditOf(meterA.address)).toBe(0n)
   })
 })
 
