@@ -460,3 +460,20 @@ describe('a credit with a token tariff', () => {
     expect(await utility.creditOf(meterA.address)).toBe(0n)
   })
 })
+
+// Last in the file: it moves the chain's clock forward for good.
+describe('a feed-in curve is never retroactive', () => {
+  it('is refused once its tariff is in force (TariffNotAhead), as an import curve would be', async () => {
+    const fresh = await deployLedger(env.signers[0]!, env.artifacts, { slots: 96, maxIntervals: 192 })
+    const later = MIDNIGHT + 10 * DAY
+    const { tariffId } = await fresh.publishTariff({ effectiveFrom: later, prices: PRICES })
+    await env.chain.provider.request({ method: 'evm_setNextBlockTimestamp', params: [later + 3600] })
+    await env.chain.provider.request({ method: 'evm_mine', params: [] })
+    await expectLedgerError(
+      fresh.publishFeedIn({ tariffId, prices: PRICES, feedInPrices: FEED_IN }),
+      'TariffNotAhead',
+      { effectiveFrom: BigInt(later) },
+    )
+    expect(await fresh.feedInHash(tariffId)).toBeUndefined()
+  })
+})
