@@ -210,6 +210,10 @@ describe('net bills', () => {
     expect(net?.netVerifyingKeyHash).toBe(env.artifacts.net?.setup.verifyingKeyHash)
     expect(net?.netVerifyingKeyHash).not.toBe((await utility.trustedSetup()).verifyingKeyHash)
     expect(await utility.feedInHash(1n)).toBe(netTariffHash(PRICES, FEED_IN))
+    expect(await utility.feedIn(1n)).toEqual({
+      netTariffHash: netTariffHash(PRICES, FEED_IN),
+      feedInPrices: FEED_IN,
+    })
     // Both under EIP-170's 24,576 bytes: the reason the net path is a second contract.
     for (const address of [utility.address, net?.netBills as string]) {
       const code = await env.provider.getCode(address)
@@ -475,5 +479,6 @@ describe('a feed-in curve is never retroactive', () => {
       { effectiveFrom: BigInt(later) },
     )
     expect(await fresh.feedInHash(tariffId)).toBeUndefined()
+    expect(await fresh.feedIn(tariffId)).toBeUndefined()
   })
 })

@@ -1394,6 +1394,35 @@ export class LedgerClient {
   }
 
   /**
+   * A tariff's feed-in curve from its FeedInPublished event, checked: Poseidon(T, T_f) of the
+   * tariff's published import curve and this curve must be the hash the ledger verifies net bills
+   * with (TariffMismatchError otherwise: do not prove against it). Undefined while it has none.
+   */
+  async feedIn(tariffId: Numeric): Promise<{ netTariffHash: bigint; feedInPrices: bigint[] } | undefined> {
+    const id = checkUint('tariffId', tariffId, 256)
+    const hash = await this.feedInHash(id)
+    if (hash === undefined) return undefined
+    const logs = await this.contract.queryFilter(
+      this.contract.getEvent('FeedInPublished')(id),
+      this.fromBlock,
+    )
+    const log = logs.find((l): l is EventLog => 'args' in l)
+    if (log === undefined) {
+      throw new LedgerTransactionError(
+        `no FeedInPublished event for tariff ${id} since block ${this.fromBlock}`,
+      )
+    }
+    const feedInPrices = (log.args.feedInPrices as bigint[]).map((p) => BigInt(p))
+    const { prices } = await this.tariff(id)
+    if (computeNetTariffHash(prices, feedInPrices) !== hash) {
+      throw new TariffMismatchError(
+        `tariff ${id}: the published import and feed-in curves do not hash to the on-chain net tariff hash; do not bill against it`,
+      )
+    }
+    return { netTariffHash: hash, feedInPrices }
+  }
+
+  /**
    * The tariff of `assetId` (0 Ether, the default) in force for all of [periodStart, periodEnd), if one
    * is. Each asset has its own chain of tariffs; other assets' tariffs are skipped.
    */
