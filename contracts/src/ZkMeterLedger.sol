@@ -683,7 +683,7 @@ contract ZkMeterLedger is ZkMeterLedgerBase {
             credit := shr(176, sload(cursorSlot))
         }
         due = owed;
-        if (credit != 0) {
+        if (credit != 0 && owed != 0) {
             uint256 used = credit < owed ? credit : owed;
             credit -= used;
             due = owed - used;
