@@ -3,7 +3,8 @@
  * submitBill with a real Groth16 proof (test circuit profile: verification cost depends only on the
  * 4 public inputs, not on N), payBill, registerMeter and publishTariff with 96 prices, and a relayer's
  * submitBills of 16 households' bills (one Groth16 batch verification), per bill; and a token bill
- * (Test USD, 6 decimals, EIP-2612) paid with a permit and with approve + pay, and its withdrawal.
+ * (Test USD, 6 decimals, EIP-2612) paid with a permit and with approve + pay, and its withdrawal;
+ * net bills of a home that exports (issue 17): publishFeedIn, submitNetBill, and a bill its credit pays.
  * Last line: the JSON summary of ../shared/BENCH.md.
  */
 import { spawnSync } from 'node:child_process'
@@ -11,13 +12,20 @@ import { existsSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { ContractFactory, Interface, type InterfaceAbi } from 'ethers'
-import { loadCircuit, prepareBill, priceCurve } from '../contracts/test/bills.ts'
+import {
+  loadCircuit,
+  loadNetCircuit,
+  prepareBill,
+  prepareNetBill,
+  priceCurve,
+} from '../contracts/test/bills.ts'
 import {
   DAY,
   MIDNIGHT,
   meterKey,
   REGISTERED_AT,
   START_COUNTER,
+  signExportPeriod,
   signPeriod,
   startTestEnv,
 } from '../contracts/test/env.ts'
@@ -225,6 +233,80 @@ try {
   // What signing costs the household: nothing on chain (a typed-data signature); shown for the record.
   await signPermit(householdSigner!, tokenAddress, utility.address, 1n)
 
+  // Net bills (issue 17): a meter that exports, under the first tariff and its feed-in curve. Three
+  // periods: a cloudy one (cost above credit: the common net bill), a sunny one (its credit above its
+  // cost is carried), then an import-only bill that the carried credit pays first.
+  const netCircuit = loadNetCircuit('test')
+  const feedIn = Array.from({ length: 96 }, (_, s) => (s >= 40 && s < 56 ? 6_000_000_000n : 8_000_000_000n))
+  const feedInTx = await utility.publishFeedIn({ tariffId: tariff.tariffId, prices, feedInPrices: feedIn })
+  const netMeter = meterKey('bench-net')
+  await utility.registerMeter({
+    meter: netMeter.address,
+    household: env.chain.accounts[1]!.address,
+    areaId: 1,
+    startTime: REGISTERED_AT,
+    startCounter: START_COUNTER,
+  })
+  console.log('proving 2 net bills and 1 bill…')
+  const cloudy = await prepareNetBill(netCircuit, {
+    meter: netMeter,
+    start: REGISTERED_AT,
+    end: REGISTERED_AT + DAY,
+    startCounter: START_COUNTER,
+    exportStartCounter: 250_000n,
+    prices,
+    feedInPrices: feedIn,
+    tariffId: tariff.tariffId,
+    seed: 7,
+    sun: 1,
+  })
+  const sunny = await prepareNetBill(netCircuit, {
+    meter: netMeter,
+    start: REGISTERED_AT + DAY,
+    end: MIDNIGHT + 2 * DAY,
+    startCounter: cloudy.period.endCounter,
+    exportStartCounter: cloudy.exportPeriod.endCounter,
+    prices,
+    feedInPrices: feedIn,
+    tariffId: tariff.tariffId,
+    seed: 8,
+    sun: 20,
+  })
+  const afterSun = await prepareBill(circuit, {
+    meter: netMeter,
+    start: MIDNIGHT + 2 * DAY,
+    end: MIDNIGHT + 3 * DAY,
+    startCounter: sunny.period.endCounter,
+    prices,
+    tariffId: tariff.tariffId,
+    seed: 9,
+  })
+  const submitNet = (bill: typeof cloudy) =>
+    household.submitNetBill({
+      period: bill.period as BillingPeriod,
+      signature: signPeriod(netMeter, domain, bill.period),
+      exportPeriod: bill.exportPeriod as BillingPeriod,
+      exportSignature: signExportPeriod(netMeter, domain, bill.exportPeriod),
+      proof: bill.proof,
+      cost: bill.cost,
+      credit: bill.credit,
+      tariffId: bill.tariffId,
+      cidDigest: bill.cidDigest,
+    })
+  const netCloudy = await submitNet(cloudy)
+  const netSunny = await submitNet(sunny)
+  if (sunny.credit <= sunny.cost)
+    throw new Error('the sunny period must export more than it imports (in value)')
+  const creditBill = await household.submitBill({
+    period: afterSun.period as BillingPeriod,
+    signature: signPeriod(netMeter, domain, afterSun.period),
+    proof: afterSun.proof,
+    total: afterSun.total,
+    energyWh: afterSun.energyWh,
+    tariffId: afterSun.tariffId,
+    cidDigest: afterSun.cidDigest,
+  })
+
   const verifier = await utility.contract.getFunction('verifier')()
   const verifyGas = await env.provider.estimateGas({
     to: verifier,
@@ -259,6 +341,10 @@ try {
   console.log(
     `approve + payBillWithToken ${approve.gasUsed} + ${approvePay.gasUsed} gas; withdrawToken ${tokenWithdraw.gasUsed}; registerAsset ${registerAsset.gasUsed}`,
   )
+  console.log(
+    `submitNetBill        ${netCloudy.receipt.gasUsed} gas (cost above credit); ${netSunny.receipt.gasUsed} recording a credit; publishFeedIn ${feedInTx.receipt.gasUsed}`,
+  )
+  console.log(`submitBill + credit  ${creditBill.receipt.gasUsed} gas (the carried credit pays first)`)
   console.log(`1M homes × 1 bill/month ≈ ${Math.round(perMonthGasPerS).toLocaleString('en')} gas/s`)
 
   const figures = {
@@ -282,6 +368,10 @@ try {
     withdraw_token_gas: Number(tokenWithdraw.gasUsed),
     register_asset_gas: Number(registerAsset.gasUsed),
     million_homes_monthly_gas_per_s: Math.round(perMonthGasPerS),
+    submit_bill_net_gas: Number(netCloudy.receipt.gasUsed),
+    submit_bill_net_credit_gas: Number(netSunny.receipt.gasUsed),
+    submit_bill_using_credit_gas: Number(creditBill.receipt.gasUsed),
+    publish_feed_in_gas: Number(feedInTx.receipt.gasUsed),
   }
   console.log(
     JSON.stringify({

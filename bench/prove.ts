@@ -17,7 +17,8 @@
  * robust to machine load). A second child proves on one thread (prove_single_thread_s,
  * peak_rss_single_thread_mb), which the node's prover child does on a box with under 2 GiB
  * (node/src/billing/prover/threads.ts). A third child proves once only (peak_rss_one_proof_mb):
- * the node's prover child proves a bill a month and ends when idle. Last line: the JSON summary
+ * the node's prover child proves a bill a month and ends when idle. A fourth proves the net-bill
+ * circuit (issue 17: import cost and export credit, net_* figures). Last line: the JSON summary
  * of ../shared/BENCH.md.
  */
 import { spawn } from 'node:child_process'
@@ -40,7 +41,8 @@ import {
   tariffHash,
   witnessOf,
 } from '../circuits/src/index.ts'
-import { BUILD_ROOT, NAIVE_PRODUCTION, PROFILES, REPO_ROOT } from '../circuits/src/profiles.ts'
+import { loadNetCircuit, netWitnessInput, proveNet, verifyNet } from '../circuits/src/net.ts'
+import { BUILD_ROOT, NAIVE_PRODUCTION, netBuildDir, PROFILES, REPO_ROOT } from '../circuits/src/profiles.ts'
 
 // Shared 2-core machine: single runs swing by ±30 %, so report the median (and the best) of five.
 const RUNS = 5
@@ -143,13 +145,69 @@ async function child(singleThread: boolean, runs: number): Promise<void> {
   console.log(JSON.stringify(result))
 }
 
-function runChild(singleThread: boolean, runs = RUNS): Promise<ChildResult> {
+/**
+ * The net-bill circuit (issue 17) at N = 2976, as the node would prove it: a month of imports and a
+ * month of rooftop-PV exports, both curves; same curve handling as the bill's child.
+ */
+async function netChild(runs: number): Promise<void> {
+  const circuit = loadNetCircuit('production')
+  const importReadings = monthOfReadings(circuit.n)
+  const exportReadings = Array.from({ length: circuit.n }, (_, i) => {
+    const slot = i % 96
+    return slot >= 36 && slot < 64 ? 200 + ((i * 2654435761) % 400) : 0
+  })
+  const prices = timeOfUsePrices(circuit.slots)
+  const feedInPrices = Array.from({ length: circuit.slots }, (_, s) =>
+    s >= 40 && s < 56 ? 6_000_000_000n : 8_000_000_000n,
+  )
+  const salt = 0xdecafbadn
+  const result: ChildResult = {
+    inputs_s: [],
+    witness_s: [],
+    prove_first_s: 0,
+    prove_s: [],
+    prove_cpu_s: [],
+    verify_s: [],
+    peak_rss_mb: 0,
+    verified: true,
+  }
+  const release = holdCurve()
+  for (let run = 0; run <= runs; run++) {
+    const input = { importReadings, exportReadings, salt, prices, feedInPrices }
+    let t = performance.now()
+    const wtns = await witnessOf(circuit, netWitnessInput(circuit, input))
+    const witness = (performance.now() - t) / 1000
+    t = performance.now()
+    const cpu = process.cpuUsage()
+    const proved = await proveNet(circuit, input)
+    const prove_ = (performance.now() - t) / 1000
+    const cpuUsed = process.cpuUsage(cpu)
+    t = performance.now()
+    const ok = await verifyNet(circuit, proved.proof, proved.publicSignals)
+    result.verified &&= ok && wtns.byteLength > 0
+    const verify = (performance.now() - t) / 1000
+    if (run === 0) {
+      result.prove_first_s = prove_
+      continue
+    }
+    result.witness_s.push(witness)
+    result.prove_s.push(prove_)
+    result.prove_cpu_s.push((cpuUsed.user + cpuUsed.system) / 1e6)
+    result.verify_s.push(verify)
+  }
+  await release()
+  result.peak_rss_mb = process.resourceUsage().maxRSS / 1024
+  console.log(JSON.stringify(result))
+}
+
+function runChild(singleThread: boolean, runs = RUNS, net = false): Promise<ChildResult> {
   return new Promise((resolveChild, reject) => {
     const args = [
       fileURLToPath(import.meta.url),
       '--child',
       `--runs=${runs}`,
       ...(singleThread ? ['--single-thread'] : []),
+      ...(net ? ['--net'] : []),
     ]
     const proc = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -214,7 +272,15 @@ async function main(): Promise<void> {
   const single = await runChild(true)
   // The node's prover child proves a bill a month and ends when idle: its peak is one proof's.
   const once = await runChild(false, 0)
-  if (!r.verified || !single.verified || !once.verified) {
+  // The net-bill circuit (built by buildProfile beside the bill's): three runs after a warm-up.
+  const netConstraints = (
+    JSON.parse(await readFile(join(netBuildDir('production'), 'manifest.json'), 'utf8')) as {
+      constraints: number
+    }
+  ).constraints
+  log(`net bill: ${netConstraints} constraints; proving N = ${PROFILES.production.n} (1 warm-up + 3 runs)…`)
+  const net = await runChild(false, 3, true)
+  if (!r.verified || !single.verified || !once.verified || !net.verified) {
     throw new Error('a benchmark proof did not verify or had unexpected public signals')
   }
   const figures = {
@@ -236,6 +302,13 @@ async function main(): Promise<void> {
     prove_single_thread_cpu_s: round(median(single.prove_cpu_s)),
     peak_rss_single_thread_mb: round(single.peak_rss_mb, 0),
     n: PROFILES.production.n,
+    net_constraints: netConstraints,
+    net_witness_s: round(median(net.witness_s)),
+    net_prove_s: round(median(net.prove_s)),
+    net_prove_min_s: round(Math.min(...net.prove_s)),
+    net_prove_cpu_s: round(median(net.prove_cpu_s)),
+    net_verify_s: round(median(net.verify_s)),
+    net_peak_rss_mb: round(net.peak_rss_mb, 0),
   }
   log(
     `load average (1, 5, 15 min) before / after: ${loadBefore} / ${loadavg()
@@ -258,5 +331,6 @@ if (process.argv.includes('--child')) {
   const runsArg = process.argv.find((a) => a.startsWith('--runs='))
   const runs = runsArg === undefined ? RUNS : Number(runsArg.slice('--runs='.length))
   if (!Number.isInteger(runs) || runs < 0) throw new Error(`--runs must be a whole number, got ${runsArg}`)
-  await child(process.argv.includes('--single-thread'), runs)
+  if (process.argv.includes('--net')) await netChild(runs)
+  else await child(process.argv.includes('--single-thread'), runs)
 } else await main()

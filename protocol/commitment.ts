@@ -6,6 +6,7 @@
  * protocol/vectors/ pins them.
  */
 import { keccak_256 } from '@noble/hashes/sha3.js'
+import { poseidon2 } from 'poseidon-lite/poseidon2'
 import { poseidon16 } from 'poseidon-lite/poseidon16'
 import { InvalidInputError } from './errors.ts'
 
@@ -317,4 +318,74 @@ export function billTotals(
     energyWh += BigInt(r)
   })
   return { total, energyWh }
+}
+
+/** Bits of the cost and of the credit in a net bill's packed public signal (SLOTS · 2^84 < 2^91). */
+export const NET_AMOUNT_BITS = 91
+/** Bits of each energy in the packed signal: SLOTS 20-bit lanes sum below 2^27 for SLOTS ≤ 128. */
+export const NET_ENERGY_BITS = 27
+
+/** What a net bill proves (circuits/net_bill.circom): cost at the import curve, credit at the feed-in curve. */
+export interface NetAmounts {
+  cost: bigint
+  credit: bigint
+  importWh: bigint
+  exportWh: bigint
+}
+
+/**
+ * The net-bill tariff hash: Poseidon(T, T_f), T the import curve's tariff hash and T_f the feed-in
+ * curve's, each PoseidonChain(SLOTS, prices) (protocol §4). The utility publishes it with the feed-in
+ * curve (ZkMeterLedger.publishFeedIn); anyone can recompute it from the two published curves.
+ */
+export function netTariffHash(prices: readonly bigint[], feedInPrices: readonly bigint[]): bigint {
+  if (!Array.isArray(feedInPrices) || feedInPrices.length !== prices?.length) {
+    throw new InvalidPriceError(
+      `the feed-in curve must have one price per slot of the import curve (${prices?.length}), got ${
+        Array.isArray(feedInPrices) ? feedInPrices.length : typeof feedInPrices
+      }`,
+    )
+  }
+  return poseidon2([tariffHash(prices), tariffHash(feedInPrices)])
+}
+
+/** packed = cost + 2^91 · credit + 2^182 · importWh + 2^209 · exportWh: the net circuit's fourth public signal. */
+export function packNetAmounts(a: NetAmounts): bigint {
+  const fields: [keyof NetAmounts, number][] = [
+    ['cost', NET_AMOUNT_BITS],
+    ['credit', NET_AMOUNT_BITS],
+    ['importWh', NET_ENERGY_BITS],
+    ['exportWh', NET_ENERGY_BITS],
+  ]
+  let packed = 0n
+  let shift = 0n
+  for (const [name, bits] of fields) {
+    const v = a?.[name]
+    if (typeof v !== 'bigint' || v < 0n || v >= 1n << BigInt(bits)) {
+      throw new InvalidInputError(`net bill ${name} must be a bigint in [0, 2^${bits}), got ${String(v)}`)
+    }
+    packed |= v << shift
+    shift += BigInt(bits)
+  }
+  return packed
+}
+
+/** The inverse of packNetAmounts. */
+export function unpackNetAmounts(packed: bigint): NetAmounts {
+  if (
+    typeof packed !== 'bigint' ||
+    packed < 0n ||
+    packed >= 1n << BigInt(2 * NET_AMOUNT_BITS + 2 * NET_ENERGY_BITS)
+  ) {
+    throw new InvalidInputError(`a packed net bill is a bigint below 2^236, got ${String(packed)}`)
+  }
+  const mask = (bits: number) => (1n << BigInt(bits)) - 1n
+  const A = BigInt(NET_AMOUNT_BITS)
+  const E = BigInt(NET_ENERGY_BITS)
+  return {
+    cost: packed & mask(NET_AMOUNT_BITS),
+    credit: (packed >> A) & mask(NET_AMOUNT_BITS),
+    importWh: (packed >> (2n * A)) & mask(NET_ENERGY_BITS),
+    exportWh: (packed >> (2n * A + E)) & mask(NET_ENERGY_BITS),
+  }
 }

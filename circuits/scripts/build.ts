@@ -55,7 +55,9 @@ export interface Manifest {
   /** Hash of everything the zkey depends on (sources, parameters, tool versions, setup). */
   inputHash: string
   trustedSetup: TrustedSetupInfo
-  publicSignals: ['commitment', 'tariffHash', 'total', 'energyWh']
+  /** Absent for the bill circuit; 'net-bill' for the net-bill circuit's manifest (in `net/`). */
+  circuit?: 'net-bill'
+  publicSignals: readonly string[]
 }
 
 export async function buildProfile(
@@ -70,8 +72,31 @@ export async function buildProfile(
 
 async function buildUnlocked(profile: ProfileName, outDir: string, log: Log): Promise<Manifest> {
   const spec = PROFILES[profile]
-  const compiled = await compileCircuit(spec.main, outDir, { wasm: true, log })
-  log(`${compiled.constraints} constraints (N = ${spec.n}, SLOTS = ${spec.slots})`)
+  const manifest = await buildDev(profile, spec.main, 'bill', outDir, log)
+  // The net-bill circuit (import cost and export credit, issue 17): its own zkey and verifying key,
+  // recorded in its own manifest the same way, in a `net/` directory beside the bill's files.
+  await buildDev(profile, spec.netMain, 'net-bill', join(outDir, 'net'), log)
+  return manifest
+}
+
+/** Public signals of each circuit, in circuit (and Solidity verifier) order. */
+export const PUBLIC_SIGNALS = {
+  bill: ['commitment', 'tariffHash', 'total', 'energyWh'],
+  'net-bill': ['commitment', 'exportCommitment', 'tariffHash', 'packed'],
+} as const
+export type CircuitName = keyof typeof PUBLIC_SIGNALS
+
+/** One circuit on the INSECURE development setup: compile, dev ptau, dev zkey, export, manifest. */
+async function buildDev<C extends CircuitName>(
+  profile: ProfileName,
+  main: string,
+  circuit: C,
+  outDir: string,
+  log: Log,
+): Promise<Manifest & { publicSignals: (typeof PUBLIC_SIGNALS)[C] }> {
+  const spec = PROFILES[profile]
+  const compiled = await compileCircuit(main, outDir, { wasm: true, log })
+  log(`${circuit}: ${compiled.constraints} constraints (N = ${spec.n}, SLOTS = ${spec.slots})`)
   const power = await setupPower(compiled.r1cs)
   const ptau = await ensureDevPtau(power, log)
   const zkey = await ensureDevZkey(compiled.r1cs, ptau.path, outDir, [compiled.key, ptau.key], log)
@@ -83,7 +108,10 @@ async function buildUnlocked(profile: ProfileName, outDir: string, log: Log): Pr
       version: 1,
       kind: 'insecure-dev',
       warning: 'INSECURE: every secret of this setup follows from the public phrases below',
-      circuit: { profile, constraints: compiled.constraints, power },
+      circuit:
+        circuit === 'bill'
+          ? { profile, constraints: compiled.constraints, power }
+          : { profile, circuit, constraints: compiled.constraints, power },
       phase1: { beacon: DEV_PTAU_BEACON, iterationsExp: DEV_BEACON_ITERATIONS_EXP },
       phase2: { beacon: DEV_ZKEY_BEACON, iterationsExp: 10 },
       verifyingKeyHash: vkHash,
@@ -92,24 +120,25 @@ async function buildUnlocked(profile: ProfileName, outDir: string, log: Log): Pr
     2,
   )}\n`
   await writeFile(join(outDir, TRANSCRIPT), transcript)
-  const manifest: Manifest = {
+  const manifest = {
     profile,
+    ...(circuit === 'bill' ? {} : { circuit }),
     n: spec.n,
     slots: spec.slots,
     constraints: compiled.constraints,
     power,
     inputHash: zkey.key,
     trustedSetup: {
-      kind: 'insecure-dev',
+      kind: 'insecure-dev' as const,
       verifyingKeyHash: vkHash,
       transcript: { file: TRANSCRIPT, ...contentId(new TextEncoder().encode(transcript)) },
       contributors: ['INSECURE public beacon (phase 1)', 'INSECURE public beacon (phase 2)'],
     },
-    publicSignals: ['commitment', 'tariffHash', 'total', 'energyWh'],
+    publicSignals: PUBLIC_SIGNALS[circuit],
   }
   await writeFile(join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`)
-  log(`ready (INSECURE development setup): ${relative(REPO_ROOT, outDir)}`)
-  return manifest
+  log(`${circuit} ready (INSECURE development setup): ${relative(REPO_ROOT, outDir)}`)
+  return manifest as unknown as Manifest & { publicSignals: (typeof PUBLIC_SIGNALS)[C] }
 }
 
 /** Default home of a profile's phase-2 ceremony. */

@@ -307,6 +307,38 @@ export async function prove(circuit: Circuit, input: BillWitness): Promise<BillP
   })
 }
 
+/**
+ * A Groth16 proof of `circuit` for a witness input (signal name → decimal strings), with the curve
+ * and proving resources this module manages. For the other circuits of a profile (net.ts); prove()
+ * above is the bill's own, with its checks.
+ */
+export async function proveInput(
+  circuit: Circuit,
+  witnessInput: Record<string, unknown>,
+): Promise<{ proof: Groth16Proof; publicSignals: string[] }> {
+  assertCircuit(circuit)
+  return withCurve(async () => {
+    const wtns = { type: 'mem' as const, data: await witnessOf(circuit, witnessInput) }
+    const { zkey } = await provingResources(circuit)
+    await curveReady
+    return snarkjs.groth16.prove(zkey, wtns)
+  })
+}
+
+/** Verifies a proof of any of the profile's circuits against its own verification key. */
+export async function verifySignals(
+  circuit: Circuit,
+  proof: Groth16Proof,
+  publicSignals: readonly bigint[],
+): Promise<boolean> {
+  assertCircuit(circuit)
+  assertProofShape(proof)
+  const signals = publicSignals.map((v, i) =>
+    assertFieldElement(v, `public signal ${i}`, InvalidProofError).toString(),
+  )
+  return withCurve(() => snarkjs.groth16.verify(circuit.verificationKey, signals, proof))
+}
+
 function assertFieldElement(value: unknown, what: string, ErrorClass: typeof InvalidProofError): bigint {
   if (typeof value !== 'bigint' || value < 0n || value >= FIELD_ORDER) {
     throw new ErrorClass(`${what} must be a bigint in [0, r) (BN254 scalar field), got ${String(value)}`)

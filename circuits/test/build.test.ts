@@ -18,7 +18,8 @@ describe('test profile build', () => {
   it('skips every step when nothing changed (npm test built it just before)', async () => {
     const lines: string[] = []
     const manifest = await buildProfile('test', { log: (m) => lines.push(m) })
-    expect(lines.filter((l) => /cached/.test(l))).toHaveLength(4)
+    // Compile, ptau, zkey and export, for the bill and for the net bill (issue 17).
+    expect(lines.filter((l) => /cached/.test(l))).toHaveLength(8)
     expect(lines.join('\n')).not.toMatch(/compiled in|setup in|written in/)
     expect(manifest).toMatchObject({
       profile: 'test',
@@ -36,6 +37,19 @@ describe('test profile build', () => {
       contentId(await readFile(join(dir, 'transcript.json'))).sha256,
     )
     expect(manifest.constraints).toBe((await readR1csHeader(join(dir, 'bill.r1cs'))).nConstraints)
+    // The net-bill circuit's own key, recorded the same way in its own manifest.
+    const net = JSON.parse(await readFile(join(dir, 'net', 'manifest.json'), 'utf8'))
+    expect(net).toMatchObject({
+      profile: 'test',
+      circuit: 'net-bill',
+      power: 14,
+      trustedSetup: { kind: 'insecure-dev' },
+      publicSignals: ['commitment', 'exportCommitment', 'tariffHash', 'packed'],
+    })
+    expect(net.trustedSetup.verifyingKeyHash).toBe(
+      verifyingKeyHash(await readZkeyVerificationKey(join(dir, 'net', 'bill.zkey'))),
+    )
+    expect(net.trustedSetup.verifyingKeyHash).not.toBe(manifest.trustedSetup.verifyingKeyHash)
   })
 
   it('reads the verifying key from the zkey as snarkjs exports it', async () => {

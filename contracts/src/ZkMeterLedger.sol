@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {TariffRules} from "./TariffRules.sol";
+import {ZkMeterLedgerBase} from "./ZkMeterLedgerBase.sol";
+import {INetBillVerifier, ZkMeterNetBills} from "./ZkMeterNetBills.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
@@ -32,255 +33,24 @@ interface IGroth16BatchVerifier {
 /// @dev Period times are never compared with block.timestamp: meters (and the simulator) run on their own
 /// clock, and the meter's signature is what vouches for the period. Only a tariff's effectiveFrom is: it must
 /// lie `tariffNotice` ahead of the block that publishes it, and a period it prices starts at or after it.
-contract ZkMeterLedger {
+contract ZkMeterLedger is ZkMeterLedgerBase {
     using SafeERC20 for IERC20;
-
-    // ----------------------------------------------------------------------------------------------
-    // Types
-    // ----------------------------------------------------------------------------------------------
-
-    /// @notice The message a meter signs at the end of a period (EIP-712 type `BillingPeriod`).
-    struct BillingPeriod {
-        address meter;
-        uint64 periodStart;
-        uint64 periodEnd;
-        uint64 startCounter;
-        uint64 endCounter;
-        uint256 commitment;
-    }
-
-    /// @notice A Groth16 proof in the verifier's calldata layout (pi_b coordinates already swapped).
-    struct Proof {
-        uint256[2] a;
-        uint256[2][2] b;
-        uint256[2] c;
-    }
-
-    /// @notice What the household claims for a period, besides the meter-signed part.
-    struct BillClaim {
-        uint256 total;
-        uint256 energyWh;
-        uint256 tariffId;
-        bytes32 cidDigest;
-    }
-
-    /// @notice An ECDSA signature in EIP-2098 compact form: r, and s (low half) with v − 27 in its top bit.
-    /// @dev Two words instead of three: calldata is a tenth of a relayed bill's gas.
-    struct Signature {
-        bytes32 r;
-        bytes32 vs;
-    }
-
-    /// @notice A bill its household proved and signed, submitted by a relayer (submitBills). The
-    /// household's EIP-712 `BillAuthorization` over the period, the claim and the relayer stands in for
-    /// the household sending the transaction itself.
-    struct RelayedBill {
-        BillingPeriod period;
-        Signature meterSignature;
-        Proof proof;
-        BillClaim claim;
-        /// @dev The one account allowed to submit it, or address(0) for anyone.
-        address relayer;
-        Signature householdSignature;
-    }
-
-    /// @dev Read-mostly half of a meter: one slot (20 + 4 + 1 + 1 + 4 bytes). `assetId` is its area's
-    /// asset, copied at registration so a bill reads it from the slot it reads anyway.
-    struct MeterInfo {
-        address household;
-        uint32 areaId;
-        bool registered;
-        bool active;
-        uint32 assetId;
-    }
-
-    /// @dev Where the meter's next period must start: the one slot a bill rewrites.
-    struct MeterCursor {
-        uint64 nextStart;
-        uint64 nextCounter;
-    }
-
-    /// @dev One slot of window + one slot of hash. `until` is the next tariff's effectiveFrom, or
-    /// type(uint64).max while this tariff is the latest; it is never 0 for a published tariff.
-    /// `assetId` is what its prices are in: 0 for Ether (wei per Wh), else a registered token (its
-    /// smallest units per Wh). Each asset has its own chain of tariffs.
-    struct Tariff {
-        uint64 effectiveFrom;
-        uint64 until;
-        uint32 assetId;
-        uint256 hash;
-    }
-
-    /// @dev The only per-bill storage: one slot. Everything else about a bill is in its BillSubmitted
-    /// event and committed to by the bill id (see billIdOf).
-    /// `assetId` is the asset of the bill's tariff: what it must be paid in.
-    struct Bill {
-        uint128 total;
-        bool submitted;
-        bool paid;
-        uint32 assetId;
-    }
-
-    /// @dev A registered ERC-20 token and the latest tariff of its chain: one slot (20 + 1 + 8 bytes).
-    /// Asset id 0 is Ether and is never stored.
-    struct Asset {
-        IERC20 token;
-        uint8 decimals;
-        uint64 latestTariff;
-    }
-
-    /// @dev An area's asset, and whether it is fixed (a meter was registered in it): one slot.
-    struct AreaAsset {
-        uint32 assetId;
-        bool fixed_;
-    }
-
-    // ----------------------------------------------------------------------------------------------
-    // Errors
-    // ----------------------------------------------------------------------------------------------
-
-    error NotOwner(address sender);
-    error NotPendingOwner(address sender);
-    error ZeroAddress();
-    error Reentrancy();
-    error InvalidLimits(uint32 slots, uint32 maxIntervals);
-    error InvalidPolicy(uint64 minBillingPeriod, uint64 tariffNotice);
-    error MissingSetupAnchor();
-    error InsecureSetupOnChain(uint256 chainId);
-
-    error MeterAlreadyRegistered(address meter);
-    error UnknownMeter(address meter);
-    error MeterInactive(address meter);
-    error NotHousehold(address meter, address sender);
-
-    error MalformedSignature(uint256 length, uint8 v);
-    error HighS(bytes32 s);
-    error SignatureMismatch(address meter, address recovered);
-
-    error NotOnIntervalBoundary(uint64 time, uint64 interval);
-    error PeriodGap(uint64 expected, uint64 got);
-    error PeriodOverlap(uint64 expected, uint64 got);
-    error EmptyPeriod(uint64 periodStart, uint64 periodEnd);
-    error PeriodTooLong(uint64 periodEnd, uint64 maxEnd);
-    error PeriodTooShort(uint64 length, uint64 minimum);
-    error CounterMismatch(uint64 expected, uint64 got);
-    error CounterWentBackwards(uint64 startCounter, uint64 endCounter);
-    error EnergyMismatch(uint256 counterDelta, uint256 energyWh);
-    error BillAlreadySubmitted(bytes32 billId);
-    error TotalTooLarge(uint256 total);
-
-    error UnknownTariff(uint256 tariffId);
-    error TariffNotCovering(uint256 tariffId, uint64 effectiveFrom, uint64 until, uint64 periodStart, uint64 periodEnd);
-    error TariffNotIncreasing(uint64 previous, uint64 effectiveFrom);
-    error TariffHashOutOfField(uint256 tariffHash);
-    error WrongPriceCount(uint256 expected, uint256 got);
-    error TariffNotAhead(uint64 effectiveFrom, uint64 earliest);
-
-    error ProofRejected();
-    error VerifyingKeyMismatch(bytes32 expected, bytes32 batchVerifierKey);
-    error EmptyBatch();
-    error BatchProofRejected(uint256 index);
-    error AuthorizationMismatch(address household, address recovered);
-    error RelayerNotAuthorized(address relayer, address sender);
-
-    error UnknownBill(bytes32 billId);
-    error AlreadyPaid(bytes32 billId);
-    error WrongAmount(uint256 expected, uint256 sent);
-
-    error NothingToWithdraw();
-    error WithdrawFailed(address to, uint256 amount);
-
-    error InvalidNoticeWindow(uint64 startsAt, uint64 endsAt);
-
-    error NotAContract(address token);
-    error AssetAlreadyRegistered(address token, uint32 assetId);
-    error DecimalsMismatch(address token, uint8 declared, uint8 reported);
-    error UnknownAsset(uint32 assetId);
-    error AreaAssetFixed(uint32 areaId, uint32 assetId);
-    error AssetMismatch(uint256 tariffId, uint32 tariffAsset, uint32 meterAsset);
-    error WrongAsset(bytes32 billId, uint32 assetId);
-    error FeeOnTransfer(address token, uint256 expected, uint256 received);
-    error PermitRejected(bytes32 billId, uint256 allowance, uint256 needed);
-
-    // ----------------------------------------------------------------------------------------------
-    // Events
-    // ----------------------------------------------------------------------------------------------
-
-    event OwnershipTransferStarted(address indexed previousOwner, address indexed newOwner);
-    event OwnershipTransferred(address indexed previousOwner, address indexed newOwner);
-
-    event MeterRegistered(
-        address indexed meter, address indexed household, uint32 indexed areaId, uint64 startTime, uint64 startCounter
-    );
-    event MeterDeactivated(address indexed meter);
-
-    /// @notice The full price curve is published here (SLOTS prices, wei per Wh); it hashes to `tariffHash`
-    /// under the Poseidon chain of docs/protocol.md §4, which anyone can check off-chain.
-    event TariffPublished(uint256 indexed tariffId, uint64 effectiveFrom, uint256 tariffHash, uint64[] prices);
-
-    event NoticePublished(uint32 indexed areaId, uint8 indexed kind, uint64 startsAt, uint64 endsAt, string message);
-
-    /// @notice Everything about an accepted bill. `billId` = keccak256 of the ABI-encoded record (billIdOf).
-    event BillSubmitted(
-        bytes32 indexed billId,
-        address indexed meter,
-        address indexed household,
-        uint32 areaId,
-        BillingPeriod period,
-        BillClaim claim
-    );
-    /// @notice A bill was paid; `amount` is in the bill's asset (billAsset), wei for Ether.
-    event BillPaid(bytes32 indexed billId, address indexed payer, uint256 amount);
-    event Withdrawn(address indexed to, uint256 amount);
-
-    event AssetRegistered(uint32 indexed assetId, address indexed token, uint8 decimals);
-    event AreaAssetSet(uint32 indexed areaId, uint32 indexed assetId);
-    /// @notice A token tariff's asset (an Ether tariff emits none: its asset is 0, as before tokens).
-    event TariffAsset(uint256 indexed tariffId, uint32 indexed assetId);
-    event TokenWithdrawn(uint32 indexed assetId, address indexed to, uint256 amount);
 
     // ----------------------------------------------------------------------------------------------
     // Constants and immutables
     // ----------------------------------------------------------------------------------------------
 
-    /// @dev BN254 scalar field order: a public signal must be below it.
-    uint256 internal constant FIELD_ORDER =
-        21888242871839275222246405745257275088548364400416034343698204186575808495617;
-    /// @dev secp256k1 n / 2: signatures with a larger s are malleable twins and rejected.
-    uint256 internal constant HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
-    bytes32 internal constant DOMAIN_TYPEHASH =
-        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
-    bytes32 public constant BILLING_PERIOD_TYPEHASH = keccak256(
-        "BillingPeriod(address meter,uint64 periodStart,uint64 periodEnd,uint64 startCounter,uint64 endCounter,uint256 commitment)"
-    );
     /// @notice What a household signs to let a relayer submit its bill (EIP-712, nested BillingPeriod).
     bytes32 public constant BILL_AUTHORIZATION_TYPEHASH = keccak256(
         "BillAuthorization(BillingPeriod period,uint256 total,uint256 energyWh,uint256 tariffId,bytes32 cidDigest,address relayer)"
         "BillingPeriod(address meter,uint64 periodStart,uint64 periodEnd,uint64 startCounter,uint64 endCounter,uint256 commitment)"
     );
-    uint64 internal constant DAY = 86400;
     /// @dev Words per proof the batch verifier takes: A, B, C and the 4 public inputs.
     uint256 internal constant VERIFIER_WORDS = 12;
 
     IGroth16Verifier public immutable verifier;
     /// @notice Verifies relayed batches under the same key as `verifier` (checked at construction).
     IGroth16BatchVerifier public immutable batchVerifier;
-    /// @notice Tariff slots per UTC day (the circuit's SLOTS).
-    uint32 public immutable slots;
-    /// @notice Readings in one committed period (the circuit's N): a period ends within N intervals of
-    /// the UTC midnight before its start.
-    uint32 public immutable maxIntervals;
-    /// @notice Seconds per interval = 86400 / slots.
-    uint64 public immutable interval;
-    /// @notice The shortest billing period a bill may cover, in seconds (docs/privacy.md): with one-day
-    /// periods every bill would be a daily consumption figure.
-    uint64 public immutable minBillingPeriod;
-    /// @notice How far ahead of its effectiveFrom a tariff must be published, in seconds: no tariff can
-    /// price a period that had already started (or was about to) when it was published.
-    uint64 public immutable tariffNotice;
-    /// @notice Slots a run of equal prices must last: ceil(3600 / interval), an hour.
-    uint32 public immutable minPriceRun;
-
     /// @notice The only chain an INSECURE development setup may be deployed to (the embedded dev chain).
     uint256 public constant DEV_CHAIN_ID = 31337;
     /// @notice sha256 of the verifier's Groth16 verifying key (circuits/src/setup.ts verifyingKeyHash):
@@ -292,35 +62,13 @@ contract ZkMeterLedger {
     /// @notice True for the development setup, whose toxic waste follows from public phrases.
     bool public immutable insecureDevSetup;
 
-    uint256 private immutable cachedChainId;
-    bytes32 private immutable cachedDomainSeparator;
-
-    // ----------------------------------------------------------------------------------------------
-    // State
-    // ----------------------------------------------------------------------------------------------
-
-    address public owner;
-    /// @dev The latest Ether tariff (0: none yet). Packed beside `owner`, a slot that is never zero and
-    /// that publishTariff reads anyway (onlyOwner): advancing the chain costs a warm write, not a new slot.
-    uint64 private latestEtherTariff;
-    address public pendingOwner;
-    /// @notice Paid and not yet withdrawn, in wei.
-    uint256 public withdrawable;
-    /// @notice Number of published tariffs; ids run from 1 to tariffCount.
-    uint256 public tariffCount;
-
-    mapping(address meter => MeterInfo) private meterInfo;
-    mapping(address meter => MeterCursor) private meterCursor;
-    mapping(uint256 tariffId => Tariff) private tariffs;
-    mapping(bytes32 billId => Bill) private bills;
-
-    /// @notice Registered tokens are assets 1 … assetCount; 0 is Ether.
-    uint32 public assetCount;
-    mapping(uint32 assetId => Asset) private assets;
-    mapping(address token => uint32 assetId) private assetIdOf;
-    mapping(uint32 areaId => AreaAsset) private areaAssets;
-
-    bool private transient locked;
+    /// @notice The net-bill extension (ZkMeterNetBills, deployed by this constructor): the ledger's
+    /// fallback delegates the calls it does not know to it, so net bills, feed-in curves and credits are
+    /// the ledger's own storage and events. address(0) when the ledger was deployed without a net-bill
+    /// verifier (net bills disabled).
+    address public immutable netBills;
+    /// @notice sha256 of the net-bill circuit's verifying key (as verifyingKeyHash for the bill's), 0 without one.
+    bytes32 public immutable netVerifyingKeyHash;
 
     // ----------------------------------------------------------------------------------------------
     // Construction and ownership
@@ -335,6 +83,8 @@ contract ZkMeterLedger {
     /// @param verifyingKeyHash_ hash of the verifier's verifying key (docs/trusted-setup.md)
     /// @param setupTranscript_ sha256 of the trusted-setup transcript
     /// @param insecureDevSetup_ whether the key comes from the INSECURE development setup
+    /// @param netVerifier_ the net-bill circuit's Groth16 verifier, or address(0) for no net bills
+    /// @param netVerifyingKeyHash_ hash of its verifying key (0 exactly when netVerifier_ is 0)
     constructor(
         IGroth16Verifier verifier_,
         IGroth16BatchVerifier batchVerifier_,
@@ -344,15 +94,11 @@ contract ZkMeterLedger {
         uint64 tariffNotice_,
         bytes32 verifyingKeyHash_,
         bytes32 setupTranscript_,
-        bool insecureDevSetup_
-    ) {
+        bool insecureDevSetup_,
+        INetBillVerifier netVerifier_,
+        bytes32 netVerifyingKeyHash_
+    ) ZkMeterLedgerBase(slots_, maxIntervals_, minBillingPeriod_, tariffNotice_, address(this)) {
         if (address(verifier_) == address(0) || address(batchVerifier_) == address(0)) revert ZeroAddress();
-        if (slots_ == 0 || DAY % slots_ != 0 || maxIntervals_ == 0) revert InvalidLimits(slots_, maxIntervals_);
-        // A minimum no period can reach (N intervals from the start's midnight) would make every bill
-        // impossible; a notice beyond ten years is a typo.
-        if (minBillingPeriod_ > uint64(maxIntervals_) * (DAY / slots_) || tariffNotice_ > 3650 * DAY) {
-            revert InvalidPolicy(minBillingPeriod_, tariffNotice_);
-        }
         if (verifyingKeyHash_ == bytes32(0) || setupTranscript_ == bytes32(0)) revert MissingSetupAnchor();
         // A forgeable key on a chain where money moves is refused here too, not only by the deploy tools.
         if (insecureDevSetup_ && block.chainid != DEV_CHAIN_ID) revert InsecureSetupOnChain(block.chainid);
@@ -364,29 +110,15 @@ contract ZkMeterLedger {
         if (batchKey != verifyingKeyHash_) revert VerifyingKeyMismatch(verifyingKeyHash_, batchKey);
         verifier = verifier_;
         batchVerifier = batchVerifier_;
-        slots = slots_;
-        maxIntervals = maxIntervals_;
-        interval = DAY / slots_;
-        minBillingPeriod = minBillingPeriod_;
-        tariffNotice = tariffNotice_;
-        minPriceRun = uint32((3600 + DAY / slots_ - 1) / (DAY / slots_));
-        cachedChainId = block.chainid;
-        cachedDomainSeparator = _buildDomainSeparator();
+        if ((address(netVerifier_) == address(0)) != (netVerifyingKeyHash_ == bytes32(0))) revert MissingSetupAnchor();
+        netVerifyingKeyHash = netVerifyingKeyHash_;
+        netBills = address(netVerifier_) == address(0)
+            ? address(0)
+            : address(
+                new ZkMeterNetBills(netVerifier_, slots_, maxIntervals_, minBillingPeriod_, tariffNotice_, address(this))
+            );
         owner = msg.sender;
         emit OwnershipTransferred(address(0), msg.sender);
-    }
-
-    modifier onlyOwner() {
-        if (msg.sender != owner) revert NotOwner(msg.sender);
-        _;
-    }
-
-    /// @dev Transient-storage guard (EIP-1153): no storage refund games, ~200 gas.
-    modifier nonReentrant() {
-        if (locked) revert Reentrancy();
-        locked = true;
-        _;
-        locked = false;
     }
 
     /// @notice Starts a two-step ownership transfer; the new owner must call acceptOwnership.
@@ -402,6 +134,20 @@ contract ZkMeterLedger {
         emit OwnershipTransferred(owner, msg.sender);
         owner = msg.sender;
         pendingOwner = address(0);
+    }
+
+    /// @notice Net bills, feed-in curves and credits (ZkMeterNetBills): run in this contract's storage
+    /// by DELEGATECALL, because the ledger alone is near the 24 KB code limit (EIP-170).
+    fallback() external {
+        address target = netBills;
+        if (target == address(0)) revert NetBillsDisabled();
+        assembly ("memory-safe") {
+            calldatacopy(0, 0, calldatasize())
+            let ok := delegatecall(gas(), target, 0, calldatasize(), 0, 0)
+            returndatacopy(0, 0, returndatasize())
+            if iszero(ok) { revert(0, returndatasize()) }
+            return(0, returndatasize())
+        }
     }
 
     // ----------------------------------------------------------------------------------------------
@@ -428,7 +174,13 @@ contract ZkMeterLedger {
         if (!area.fixed_) areaAssets[areaId] = AreaAsset({assetId: area.assetId, fixed_: true});
         meterInfo[meter] =
             MeterInfo({household: household, areaId: areaId, registered: true, active: true, assetId: area.assetId});
-        meterCursor[meter] = MeterCursor({nextStart: startTime, nextCounter: startCounter});
+        meterCursor[meter] = MeterCursor({
+            nextStart: startTime,
+            nextCounter: startCounter,
+            nextExportCounter: 0,
+            exportKnown: false,
+            credit: 0
+        });
         emit MeterRegistered(meter, household, areaId, startTime, startCounter);
     }
 
@@ -724,20 +476,9 @@ contract ZkMeterLedger {
         return (address(verifier), verifyingKeyHash, setupTranscript, insecureDevSetup);
     }
 
-    /// @notice The EIP-712 domain separator of {name: "zkmeter", version: "1", chainId, this}.
-    function domainSeparator() public view returns (bytes32) {
-        return block.chainid == cachedChainId ? cachedDomainSeparator : _buildDomainSeparator();
-    }
-
     // ----------------------------------------------------------------------------------------------
     // Internals
     // ----------------------------------------------------------------------------------------------
-
-    function _buildDomainSeparator() private view returns (bytes32) {
-        return keccak256(
-            abi.encode(DOMAIN_TYPEHASH, keccak256("zkmeter"), keccak256("1"), block.chainid, address(this))
-        );
-    }
 
     /// @dev A tariff of asset `assetId`'s chain (see publishTariff). Tariff ids stay global: 1 … tariffCount.
     function _publishTariff(uint32 assetId, uint64 effectiveFrom, uint256 tariffHash, uint64[] calldata prices)
@@ -789,12 +530,6 @@ contract ZkMeterLedger {
         uint256 received = balance > before ? balance - before : 0;
         if (received != amount) revert FeeOnTransfer(address(token), amount, received);
         emit BillPaid(billId, msg.sender, amount);
-    }
-
-    function _checkSignature(BillingPeriod calldata period, bytes calldata signature) private view {
-        uint8 v = signature.length == 65 ? uint8(signature[64]) : 0;
-        if (signature.length != 65) revert MalformedSignature(signature.length, v);
-        _checkSigner(_periodHash(period), bytes32(signature[0:32]), bytes32(signature[32:64]), v, period.meter, false);
     }
 
     /// @dev submitBill's checks for a relayed bill, the household's authorization in place of the sender.
@@ -856,21 +591,6 @@ contract ZkMeterLedger {
         }
     }
 
-    /// @dev EIP-712 struct hash of a BillingPeriod (what the meter signs, nested in BillAuthorization).
-    /// The hot-path hashes below are keccak256(abi.encode(...)) written out over calldata: every bill
-    /// hashes four times, and Solidity's encoder copies and re-validates each field. Copying raw words
-    /// is safe because every period field is read (and validated) by the checks too, so a dirty word
-    /// reverts there; the claim's fields are full words.
-    function _periodHash(BillingPeriod calldata period) private pure returns (bytes32 h) {
-        bytes32 typeHash = BILLING_PERIOD_TYPEHASH;
-        assembly ("memory-safe") {
-            let m := mload(0x40)
-            mstore(m, typeHash)
-            calldatacopy(add(m, 32), period, 192)
-            h := keccak256(m, 224)
-        }
-    }
-
     /// @dev billIdOf: keccak256(abi.encode(period, household, areaId, claim)), 12 words.
     function _billId(BillingPeriod calldata period, address household, uint32 areaId, BillClaim calldata claim)
         private
@@ -884,30 +604,6 @@ contract ZkMeterLedger {
             mstore(add(m, 224), and(areaId, 0xffffffff))
             calldatacopy(add(m, 256), claim, 128)
             id := keccak256(m, 384)
-        }
-    }
-
-    /// @dev ecrecover of the EIP-712 digest of `structHash` must be `expected`: v 27 or 28, low s.
-    function _checkSigner(bytes32 structHash, bytes32 r, bytes32 s, uint8 v, address expected, bool household)
-        private
-        view
-    {
-        if (v != 27 && v != 28) revert MalformedSignature(65, v);
-        if (uint256(s) > HALF_N) revert HighS(s);
-        bytes32 separator = domainSeparator();
-        bytes32 digest;
-        assembly ("memory-safe") {
-            // keccak256("\x19\x01" ‖ domainSeparator ‖ structHash)
-            let m := mload(0x40)
-            mstore(m, shl(240, 0x1901))
-            mstore(add(m, 2), separator)
-            mstore(add(m, 34), structHash)
-            digest := keccak256(m, 66)
-        }
-        address recovered = ecrecover(digest, v, r, s);
-        if (recovered != expected || recovered == address(0)) {
-            if (household) revert AuthorizationMismatch(expected, recovered);
-            revert SignatureMismatch(expected, recovered);
         }
     }
 
@@ -934,20 +630,6 @@ contract ZkMeterLedger {
         _checkSigner(structHash, hs.r, s, v, household, true);
     }
 
-    /// @dev EIP-2098: v = 27 + the top bit of vs, s = vs without it.
-    function _splitCompact(bytes32 vs) private pure returns (bytes32 s, uint8 v) {
-        s = vs & bytes32(type(uint256).max >> 1);
-        v = uint8(uint256(vs) >> 255) + 27;
-    }
-
-    /// @dev The meter must be registered and active; returns its household and area.
-    function _activeMeter(address meter) private view returns (address household, uint32 areaId) {
-        MeterInfo memory info = meterInfo[meter];
-        if (!info.registered) revert UnknownMeter(meter);
-        if (!info.active) revert MeterInactive(meter);
-        return (info.household, info.areaId);
-    }
-
     /// @dev Rules 3–8 but the proof, then the record: replay, continuity, shape, energy, tariff, total.
     /// Returns the bill id and the tariff hash the proof must be verified with.
     function _acceptBill(BillingPeriod calldata period, address household, uint32 areaId, BillClaim calldata claim)
@@ -963,9 +645,12 @@ contract ZkMeterLedger {
         uint32 assetId = meterInfo[period.meter].assetId;
         tariffHash = _tariffFor(claim.tariffId, period.periodStart, period.periodEnd, assetId);
         // Bills store total in 128 bits; the circuit bounds it far lower (2^15 Wh × 2^64 wei × N).
-        if (claim.total > type(uint128).max) revert TotalTooLarge(claim.total);
-        meterCursor[period.meter] = MeterCursor({nextStart: period.periodEnd, nextCounter: period.endCounter});
-        bill.total = uint128(claim.total);
+        uint256 due = claim.total;
+        if (due > type(uint128).max) revert TotalTooLarge(due);
+        uint256 owed = due;
+        due = _advanceCursor(period, billId, owed);
+        if (due != owed) bill.paid = due == 0;
+        bill.total = uint128(due);
         bill.submitted = true;
         bill.assetId = assetId;
         // emit BillSubmitted(billId, period.meter, household, areaId, period, claim), data copied as is.
@@ -980,59 +665,37 @@ contract ZkMeterLedger {
         }
     }
 
-    /// @dev The meter must be registered, active and belong to the sender's household.
-    function _checkMeter(address meter) private view returns (uint32 areaId) {
-        address household;
-        (household, areaId) = _activeMeter(meter);
-        if (household != msg.sender) revert NotHousehold(meter, msg.sender);
-    }
-
-    /// @dev Continuity (no gap, overlap or replay), alignment and the circuit's N-interval window.
-    function _checkPeriod(BillingPeriod calldata period) private view {
-        MeterCursor memory cursor = meterCursor[period.meter];
-        uint64 start = period.periodStart;
-        uint64 end = period.periodEnd;
-        if (start > cursor.nextStart) revert PeriodGap(cursor.nextStart, start);
-        if (start < cursor.nextStart) revert PeriodOverlap(cursor.nextStart, start);
-        if (period.startCounter != cursor.nextCounter) revert CounterMismatch(cursor.nextCounter, period.startCounter);
-        if (end <= start) revert EmptyPeriod(start, end);
-        if (end - start < minBillingPeriod) revert PeriodTooShort(end - start, minBillingPeriod);
-        if (end % interval != 0) revert NotOnIntervalBoundary(end, interval);
-        uint64 maxEnd = start - (start % DAY) + uint64(maxIntervals) * interval;
-        if (end > maxEnd) revert PeriodTooLong(end, maxEnd);
-        if (period.endCounter < period.startCounter) {
-            revert CounterWentBackwards(period.startCounter, period.endCounter);
-        }
-    }
-
-    /// @dev Exactly `slots` prices obeying the tariff rules (docs/privacy.md).
-    function _checkTariffRules(uint64[] calldata prices) private view {
-        if (prices.length != slots) revert WrongPriceCount(slots, prices.length);
-        TariffRules.check(prices, minPriceRun);
-    }
-
-    /// @dev The committed readings must add up to the meter's own counter difference (protocol §5).
-    function _checkEnergy(BillingPeriod calldata period, uint256 energyWh) private pure {
-        uint256 delta = period.endCounter - period.startCounter;
-        if (energyWh != delta) revert EnergyMismatch(delta, energyWh);
-    }
-
-    /// @dev One tariff per period: the tariff's window must contain [periodStart, periodEnd), and it
-    /// must be priced in the meter's area's asset (a token tariff cannot bill an Ether area, or the
-    /// reverse, whatever the window).
-    function _tariffFor(uint256 tariffId, uint64 periodStart, uint64 periodEnd, uint32 meterAsset)
+    /// @dev Moves the meter's cursor past `period` and pays `owed` from its credit first, if it has one
+    /// (docs/contracts.md, "Net bills"); returns what is still due. The cursor slot (read warm by
+    /// _checkPeriod) by hand, in MeterCursor's packing: nextStart in bits 0–63, nextCounter 64–127,
+    /// nextExportCounter 128–167, exportKnown 168–175, credit 176–255.
+    function _advanceCursor(BillingPeriod calldata period, bytes32 billId, uint256 owed)
         private
-        view
-        returns (uint256)
+        returns (uint256 due)
     {
-        Tariff storage t = tariffs[tariffId];
-        uint64 effectiveFrom = t.effectiveFrom;
-        uint64 until = t.until;
-        if (until == 0) revert UnknownTariff(tariffId);
-        if (t.assetId != meterAsset) revert AssetMismatch(tariffId, t.assetId, meterAsset);
-        if (effectiveFrom > periodStart || until < periodEnd) {
-            revert TariffNotCovering(tariffId, effectiveFrom, until, periodStart, periodEnd);
+        address meter = period.meter;
+        bytes32 cursorSlot;
+        uint256 credit;
+        assembly ("memory-safe") {
+            mstore(0, meter)
+            mstore(32, meterCursor.slot)
+            cursorSlot := keccak256(0, 64)
+            credit := shr(176, sload(cursorSlot))
         }
-        return t.hash;
+        due = owed;
+        if (credit != 0 && owed != 0) {
+            uint256 used = credit < owed ? credit : owed;
+            credit -= used;
+            due = owed - used;
+            emit CreditApplied(meter, billId, used, credit);
+        }
+        // An import-only bill does not see the export counter, so exportKnown is cleared: the next net
+        // bill starts the export continuity afresh (this bill forgoes nothing but the credit of its
+        // own period's export, which it did not claim).
+        uint64 end = period.periodEnd;
+        uint64 endCounter = period.endCounter;
+        assembly ("memory-safe") {
+            sstore(cursorSlot, or(or(end, shl(64, endCounter)), shl(176, credit)))
+        }
     }
 }

@@ -7,6 +7,7 @@ import { billTotals, commit, deriveSalt } from '#protocol/commitment.ts'
 import { hexToBytes } from '#protocol/eip712.ts'
 import { InvalidInputError } from '#protocol/errors.ts'
 import { loadCircuit, prove, toSolidityProof } from '../../circuits/src/index.ts'
+import { loadNetCircuit, proveNet } from '../../circuits/src/net.ts'
 import type { BillingPeriod, SolidityProof } from '../ts/ledger.ts'
 import { DAY, INTERVAL, type MeterKey } from './env.ts'
 
@@ -87,3 +88,83 @@ export async function prepareBill(
 }
 
 export { loadCircuit }
+
+export interface PreparedNetBill {
+  period: PreparedBill['period']
+  exportPeriod: PreparedBill['period']
+  proof: SolidityProof
+  cost: bigint
+  credit: bigint
+  importWh: bigint
+  exportWh: bigint
+  tariffId: bigint
+  cidDigest: `0x${string}`
+}
+
+/** Exported Wh per interval: a midday PV bump (slots 36–63) inside [start, end), scaled by `sun`. */
+export function exportReadings(start: number, end: number, n: number, sun: number): number[] {
+  const anchor = start - (start % DAY)
+  return Array.from({ length: n }, (_, i) => {
+    const t = anchor + i * INTERVAL
+    const slot = i % 96
+    return t >= start && t < end && slot >= 36 && slot < 64 ? Math.round(sun * (100 + ((i * 53) % 200))) : 0
+  })
+}
+
+/**
+ * Proves a period's net bill (import cost, export credit) with the net circuit helper; the meter's
+ * two halves (BillingPeriod, ExportPeriod) are returned unsigned.
+ */
+export async function prepareNetBill(
+  netCircuit: Circuit,
+  options: {
+    meter: MeterKey
+    start: number
+    end: number
+    startCounter: bigint
+    exportStartCounter: bigint
+    prices: bigint[]
+    feedInPrices: bigint[]
+    tariffId: bigint
+    seed: number
+    /** Scale of the PV export (1: a sunny day). */
+    sun: number
+  },
+): Promise<PreparedNetBill> {
+  const { meter, start, end, startCounter, exportStartCounter, prices, feedInPrices, tariffId, seed, sun } =
+    options
+  const importReadings = periodReadings(start, end, netCircuit.n, seed)
+  const exported = exportReadings(start, end, netCircuit.n, sun)
+  const salt = deriveSalt(PAIRING_KEY, hexToBytes(meter.address, 20), start)
+  const { proof, publicSignals, amounts } = await proveNet(netCircuit, {
+    importReadings,
+    exportReadings: exported,
+    salt,
+    prices,
+    feedInPrices,
+  })
+  return {
+    period: {
+      meter: meter.address,
+      periodStart: start,
+      periodEnd: end,
+      startCounter,
+      endCounter: startCounter + amounts.importWh,
+      commitment: publicSignals.commitment,
+    },
+    exportPeriod: {
+      meter: meter.address,
+      periodStart: start,
+      periodEnd: end,
+      startCounter: exportStartCounter,
+      endCounter: exportStartCounter + amounts.exportWh,
+      commitment: publicSignals.exportCommitment,
+    },
+    proof: toSolidityProof(proof),
+    ...amounts,
+    tariffId,
+    cidDigest: keccak256(toUtf8Bytes(`bafy-test-net-manifest-${meter.address}-${start}`)) as `0x${string}`,
+  }
+}
+
+export { loadNetCircuit }

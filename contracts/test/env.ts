@@ -12,6 +12,7 @@ import {
   type BillingPeriodMessage,
   billingPeriodDigest,
   type Eip712Domain,
+  exportPeriodDigest,
   signDigest,
 } from '#protocol/eip712.ts'
 import { type DevChain, startDevChain } from '../ts/chain.ts'
@@ -77,6 +78,11 @@ export function toMessage(period: BillingPeriod): BillingPeriodMessage {
 /** The meter's EIP-712 signature over a BillingPeriod (r ‖ s ‖ v, low S). */
 export function signPeriod(key: MeterKey, domain: Eip712Domain, period: BillingPeriod): `0x${string}` {
   return signDigest(key.privateKey, billingPeriodDigest(domain, toMessage(period)))
+}
+
+/** The meter's EIP-712 signature over an ExportPeriod, the export half of a period close. */
+export function signExportPeriod(key: MeterKey, domain: Eip712Domain, period: BillingPeriod): `0x${string}` {
+  return signDigest(key.privateKey, exportPeriodDigest(domain, toMessage(period)))
 }
 
 export const DAY = 86_400

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { BrowserProvider, ContractFactory, type InterfaceAbi, Network, ZeroHash } from 'ethers'
+import { BrowserProvider, ContractFactory, type InterfaceAbi, Network, ZeroAddress, ZeroHash } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { profileBuildDir } from '../../circuits/src/profiles.ts'
 import { contentId, readZkeyVerificationKey, verifyingKeyHash } from '../../circuits/src/setup.ts'
@@ -88,6 +88,8 @@ describe('an INSECURE development verifier only goes to the development chain', 
           vkHash,
           transcript,
           insecure,
+          ZeroAddress, // no net-bill verifier
+          ZeroHash,
         )
         await c.waitForDeployment()
         return 'deployed'

@@ -21,6 +21,10 @@ import {
 /** Repository root, found from this file so nothing depends on the working directory. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const LEDGER_SOURCE = join(REPO_ROOT, 'contracts', 'src', 'ZkMeterLedger.sol')
+/** What the ledger and its net-bill extension share (types, storage layout, checks). */
+export const LEDGER_BASE_SOURCE = join(REPO_ROOT, 'contracts', 'src', 'ZkMeterLedgerBase.sol')
+/** The net-bill extension the ledger deploys and delegates to (issue 17). */
+export const NET_BILLS_SOURCE = join(REPO_ROOT, 'contracts', 'src', 'ZkMeterNetBills.sol')
 /** The tariff rules library the ledger imports (internal functions: inlined, nothing to deploy). */
 export const TARIFF_RULES_SOURCE = join(REPO_ROOT, 'contracts', 'src', 'TariffRules.sol')
 /** The dev chain's test stablecoin (6 decimals, EIP-2612 permit): what `--asset token` bills in. */
@@ -84,6 +88,12 @@ export interface LedgerArtifacts {
   verifyingKey: bigint[]
   /** The circuit build's trusted setup (its manifest): what the ledger anchors at deploy. */
   setup: TrustedSetupInfo
+  /**
+   * The net-bill circuit's verifier (contract renamed Groth16NetVerifier) and its setup, from
+   * circuits/build/<profile>/net/; absent when that build is not there (the ledger then deploys
+   * with net bills disabled).
+   */
+  net?: { verifier: CompiledContract; setup: TrustedSetupInfo }
 }
 
 /** solc reported errors (not warnings) for the given sources. */
@@ -245,9 +255,24 @@ export async function compileLedger(profile: string): Promise<LedgerArtifacts> {
       { details: { profile } },
     )
   }
+  // The net-bill verifier is snarkjs' template too: renamed, so both verifiers compile side by side.
+  const netDir = join(dirname(verifierPath), 'net')
+  const netSetup = existsSync(join(netDir, 'Groth16Verifier.sol')) ? readSetupInfo(netDir) : undefined
+  const netSources: Record<string, string> =
+    netSetup === undefined
+      ? {}
+      : {
+          'Groth16NetVerifier.sol': (await readFile(join(netDir, 'Groth16Verifier.sol'), 'utf8')).replace(
+            /\bcontract Groth16Verifier\b/,
+            'contract Groth16NetVerifier',
+          ),
+        }
   const contracts = await compileSolidity(
     {
       'ZkMeterLedger.sol': await readFile(LEDGER_SOURCE, 'utf8'),
+      'ZkMeterLedgerBase.sol': await readFile(LEDGER_BASE_SOURCE, 'utf8'),
+      'ZkMeterNetBills.sol': await readFile(NET_BILLS_SOURCE, 'utf8'),
+      ...netSources,
       'TariffRules.sol': await readFile(TARIFF_RULES_SOURCE, 'utf8'),
       'Groth16Verifier.sol': await readFile(verifierPath, 'utf8'),
       'Groth16BatchVerifier.sol': await readFile(BATCH_VERIFIER_SOURCE, 'utf8'),
@@ -273,5 +298,30 @@ export async function compileLedger(profile: string): Promise<LedgerArtifacts> {
     await readFile(join(dirname(verifierPath), 'verification_key.json'), 'utf8'),
   ) as VerificationKeyJson
   const verifyingKey = verifyingKeyConstants(vk).map((hex) => BigInt(`0x${hex}`))
-  return { profile, ledger, verifier, batchVerifier, testStablecoin, verifyingKey, setup }
+  const netBills = contracts.ZkMeterNetBills
+  if (netBills === undefined) throw new CompilationError('solc produced no ZkMeterNetBills')
+  const netVerifier = contracts.Groth16NetVerifier
+  const net =
+    netSetup !== undefined && netVerifier !== undefined
+      ? { verifier: netVerifier, setup: netSetup }
+      : undefined
+  return {
+    profile,
+    // One ABI for the ledger address: its own functions plus the extension's, which its fallback
+    // delegates to (events and errors of both are emitted from the ledger's address).
+    ledger: { abi: mergeAbi(ledger.abi, netBills.abi), bytecode: ledger.bytecode },
+    verifier,
+    batchVerifier,
+    testStablecoin,
+    verifyingKey,
+    setup,
+    ...(net === undefined ? {} : { net }),
+  }
+}
+
+/** `a` plus the fragments of `b` it does not have (by kind and name); never b's constructor. */
+function mergeAbi(a: Abi, b: Abi): Abi {
+  const key = (f: Record<string, unknown>) => `${String(f.type)}:${String(f.name)}`
+  const seen = new Set(a.map(key))
+  return [...a, ...b.filter((f) => f.type !== 'constructor' && f.type !== 'fallback' && !seen.has(key(f)))]
 }

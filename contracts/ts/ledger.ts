@@ -18,8 +18,12 @@ import {
   type TransactionReceipt,
   type TypedDataField,
   ZeroAddress,
+  ZeroHash,
 } from 'ethers'
-import { tariffHash as computeTariffHash } from '#protocol/commitment.ts'
+import {
+  netTariffHash as computeNetTariffHash,
+  tariffHash as computeTariffHash,
+} from '#protocol/commitment.ts'
 import type { Eip712Domain } from '#protocol/eip712.ts'
 import { InvalidInputError, ZkMeterError } from '#protocol/errors.ts'
 import { DEV_POLICY, explainViolation } from '#protocol/tariff-rules.ts'
@@ -55,6 +59,61 @@ export interface BillSubmission {
   tariffId: Numeric
   /** 32-byte digest of the IPFS root CID of the period's encrypted readings. */
   cidDigest: string
+}
+
+/**
+ * A net bill (ZkMeterNetBills.submitNetBill, issue 17): both meter-signed halves of a period close
+ * and a net-bill proof (circuits/src/net.ts proveNet) of the import cost and the export credit.
+ */
+export interface NetBillSubmission {
+  period: BillingPeriod
+  /** 65 bytes r ‖ s ‖ v by the meter over the EIP-712 BillingPeriod. */
+  signature: string
+  /**
+   * The meter's ExportPeriod: the same meter and bounds as `period` (checked here; the contract
+   * takes only the export counters and C_x and hashes them with the import half's meter and bounds).
+   */
+  exportPeriod: BillingPeriod
+  /** 65 bytes r ‖ s ‖ v by the meter over the EIP-712 ExportPeriod. */
+  exportSignature: string
+  proof: SolidityProof
+  /** Import cost at the tariff's prices, in its asset's smallest units. */
+  cost: Numeric
+  /** Export credit at the tariff's feed-in prices. */
+  credit: Numeric
+  tariffId: Numeric
+  cidDigest: string
+}
+
+/** A net bill as its NetBillSubmitted event and its bill slot record it. */
+export interface NetBillRecord {
+  billId: `0x${string}`
+  meter: Address
+  household: Address
+  areaId: number
+  period: BillRecord['period']
+  exportHalf: { startCounter: bigint; endCounter: bigint; commitment: bigint }
+  cost: bigint
+  credit: bigint
+  tariffId: bigint
+  cidDigest: `0x${string}`
+  /** What was left to pay after the period's credit and the carried credit (0: recorded paid). */
+  due: bigint
+  paid: boolean
+  blockNumber: number
+  transactionHash: string
+}
+
+/** A change of a meter's credit: recorded by a net bill, or applied to a bill. */
+export interface CreditEvent {
+  kind: 'recorded' | 'applied'
+  meter: Address
+  billId: `0x${string}`
+  amount: bigint
+  /** The meter's credit after the change. */
+  balance: bigint
+  blockNumber: number
+  transactionHash: `0x${string}`
 }
 
 /**
@@ -206,7 +265,13 @@ export interface BillRecord {
     commitment: bigint
   }
   energyWh: bigint
+  /** The period's cost as the proof shows it (the claim's total in BillSubmitted). */
   total: bigint
+  /**
+   * What payment takes (the bill slot's total): `total` less the meter's credit from net bills that
+   * paid it first (docs/contracts.md, "Net bills"); equal to `total` for a home without a credit.
+   */
+  due: bigint
   tariffId: bigint
   cidDigest: `0x${string}`
   submitted: boolean
@@ -583,7 +648,8 @@ export async function deployLedger(
       'the circuit build does not say which trusted setup it comes from: rebuild it',
     )
   }
-  if (setup.kind === 'insecure-dev') {
+  const net = artifacts.net
+  if (setup.kind === 'insecure-dev' || net?.setup.kind === 'insecure-dev') {
     const chainId = (await signer.provider?.getNetwork())?.chainId
     if (chainId !== DEV_CHAIN_ID) {
       throw new InsecureSetupError(
@@ -630,6 +696,15 @@ export async function deployLedger(
     )
     const batchVerifier = await batchFactory.deploy(artifacts.verifyingKey)
     await batchVerifier.waitForDeployment()
+    // The net-bill verifier, when the profile's net circuit is built: the ledger's constructor deploys
+    // the extension that uses it and records its key's hash (docs/contracts.md, "Net bills").
+    let netVerifier = ZeroAddress
+    if (net !== undefined) {
+      const netFactory = new ContractFactory(net.verifier.abi as InterfaceAbi, net.verifier.bytecode, signer)
+      const deployed = await netFactory.deploy()
+      await deployed.waitForDeployment()
+      netVerifier = await deployed.getAddress()
+    }
     const ledgerFactory = new ContractFactory(iface, artifacts.ledger.bytecode, signer)
     const ledger = await ledgerFactory.deploy(
       await verifier.getAddress(),
@@ -641,6 +716,8 @@ export async function deployLedger(
       setup.verifyingKeyHash,
       setup.transcript.sha256,
       setup.kind === 'insecure-dev',
+      netVerifier,
+      net === undefined ? ZeroHash : net.setup.verifyingKeyHash,
     )
     const receipt = await ledger.deploymentTransaction()?.wait()
     return new LedgerClient(ledger, artifacts.ledger.abi, receipt?.blockNumber ?? 0)
@@ -918,10 +995,185 @@ export class LedgerClient {
     return { billIds, receipt }
   }
 
+  /**
+   * Publishes the feed-in curve of tariff `tariffId` (what an exported Wh earns per slot, in the
+   * tariff's asset), under the same tariff rules and notice as the import curve. The net-bill tariff
+   * hash Poseidon(T, T_f) is computed from `prices` (the tariff's import curve) unless given.
+   */
+  async publishFeedIn(feedIn: {
+    tariffId: Numeric
+    feedInPrices: readonly bigint[]
+    prices?: readonly bigint[]
+    netTariffHash?: Numeric
+  }): Promise<{ netTariffHash: bigint; receipt: TransactionReceipt }> {
+    if (!Array.isArray(feedIn?.feedInPrices)) {
+      throw new InvalidInputError('feedInPrices must be an array of bigint prices per exported Wh')
+    }
+    let hash: bigint
+    if (feedIn.netTariffHash !== undefined) hash = checkUint('netTariffHash', feedIn.netTariffHash, 256)
+    else if (Array.isArray(feedIn.prices)) hash = computeNetTariffHash(feedIn.prices, feedIn.feedInPrices)
+    else throw new InvalidInputError('publishFeedIn needs the import curve (prices) or the netTariffHash')
+    const receipt = await this.send('publishFeedIn', [
+      checkUint('tariffId', feedIn.tariffId, 256),
+      hash,
+      feedIn.feedInPrices.map((p, i) => checkUint(`feedInPrices[${i}]`, p, 64)),
+    ])
+    return { netTariffHash: hash, receipt }
+  }
+
+  /** A tariff's net-bill tariff hash, or undefined while it has no feed-in curve. */
+  async feedInHash(tariffId: Numeric): Promise<bigint | undefined> {
+    const hash = await this.call<bigint>('feedInHash', [checkUint('tariffId', tariffId, 256)])
+    return hash === 0n ? undefined : hash
+  }
+
+  /**
+   * Submits a period's net bill (docs/contracts.md, "Net bills"). `due` is what is left to pay after
+   * the period's credit and the meter's carried credit (0: the bill is recorded paid).
+   */
+  async submitNetBill(
+    bill: NetBillSubmission,
+  ): Promise<{ billId: `0x${string}`; due: bigint; receipt: TransactionReceipt }> {
+    if (bill === null || typeof bill !== 'object') throw new InvalidInputError('bill must be an object')
+    for (const name of ['signature', 'exportSignature'] as const) {
+      if (typeof bill[name] !== 'string' || !/^0x([0-9a-fA-F]{2})*$/.test(bill[name])) {
+        throw new InvalidInputError(`${name} must be 0x hex bytes (65 bytes r ‖ s ‖ v)`)
+      }
+    }
+    const p = periodArgs(bill.period)
+    const x = periodArgs(bill.exportPeriod)
+    // The contract hashes the export half with the import half's meter and bounds (the calldata
+    // carries them once): a half of another period or meter is a caller's mistake, named here.
+    if (
+      x.meter.toLowerCase() !== p.meter.toLowerCase() ||
+      x.periodStart !== p.periodStart ||
+      x.periodEnd !== p.periodEnd
+    ) {
+      throw new InvalidInputError(
+        `the export half is of ${x.meter} [${x.periodStart}, ${x.periodEnd}), the import half of ${p.meter} [${p.periodStart}, ${p.periodEnd}): both halves of one period close are needed`,
+      )
+    }
+    const proof = proofArgs(bill.proof)
+    const receipt = await this.send('submitNetBill', [
+      [p.meter, p.periodStart, p.periodEnd, p.startCounter, p.endCounter, p.commitment],
+      compactSignatureArgs('signature', bill.signature),
+      [x.startCounter, x.endCounter, x.commitment],
+      compactSignatureArgs('exportSignature', bill.exportSignature),
+      [proof.a, proof.b, proof.c],
+      [
+        checkUint('cost', bill.cost, 256),
+        checkUint('credit', bill.credit, 256),
+        checkUint('tariffId', bill.tariffId, 256),
+        checkBytes32('cidDigest', bill.cidDigest),
+      ],
+    ])
+    const event = this.eventArgs(receipt, 'NetBillSubmitted')
+    return { billId: event.billId as `0x${string}`, due: event.due as bigint, receipt }
+  }
+
+  /** A meter's carried credit, in its area's asset. */
+  async creditOf(meter: string): Promise<bigint> {
+    return this.call<bigint>('creditOf', [checkAddress('meter', meter)])
+  }
+
+  /** Where the meter's next net bill's export counter must start (known: false until a net bill). */
+  async exportCursor(meter: string): Promise<{ nextExportCounter: bigint; known: boolean }> {
+    const [nextExportCounter, known] = await this.call<[bigint, boolean]>('exportCursor', [
+      checkAddress('meter', meter),
+    ])
+    return { nextExportCounter, known }
+  }
+
+  /** The net-bill extension, its verifier and its verifying key's hash (undefined: net bills disabled). */
+  async netSetup(): Promise<
+    { netBills: Address; netVerifier: Address; netVerifyingKeyHash: `0x${string}` } | undefined
+  > {
+    const netBills = await this.call<string>('netBills', [])
+    if (netBills === ZeroAddress) return undefined
+    const hash = await this.call<string>('netVerifyingKeyHash', [])
+    // The extension's immutable, read through the ledger's fallback.
+    const netVerifier = await this.call<string>('netVerifier', [])
+    return {
+      netBills: netBills as Address,
+      netVerifier: netVerifier as Address,
+      netVerifyingKeyHash: hash as `0x${string}`,
+    }
+  }
+
+  /** Net bills (NetBillSubmitted), optionally of one meter or household, oldest first. */
+  async netBills(filter: { meter?: string; household?: string } = {}): Promise<NetBillRecord[]> {
+    const meter = filter.meter === undefined ? null : checkAddress('meter', filter.meter)
+    const household = filter.household === undefined ? null : checkAddress('household', filter.household)
+    const logs = await this.contract.queryFilter(
+      this.contract.getEvent('NetBillSubmitted')(null, meter, household),
+      this.fromBlock,
+    )
+    const out: NetBillRecord[] = []
+    for (const log of logs) {
+      const a = this.interface.parseLog(log)?.args
+      if (a === undefined) continue
+      const p = a.period as unknown as [string, bigint, bigint, bigint, bigint, bigint]
+      const x = a.exportHalf as unknown as [bigint, bigint, bigint]
+      const c = a.claim as unknown as [bigint, bigint, bigint, string]
+      const status = await this.billStatus(a.billId as string)
+      out.push({
+        billId: a.billId as `0x${string}`,
+        meter: a.meter as Address,
+        household: a.household as Address,
+        areaId: Number(a.areaId),
+        period: {
+          meter: p[0] as Address,
+          periodStart: p[1],
+          periodEnd: p[2],
+          startCounter: p[3],
+          endCounter: p[4],
+          commitment: p[5],
+        },
+        exportHalf: { startCounter: x[0], endCounter: x[1], commitment: x[2] },
+        cost: c[0],
+        credit: c[1],
+        tariffId: c[2],
+        cidDigest: c[3] as `0x${string}`,
+        due: a.due as bigint,
+        paid: status.paid,
+        blockNumber: log.blockNumber,
+        transactionHash: log.transactionHash,
+      })
+    }
+    return out
+  }
+
+  /** A meter's credit changes (CreditRecorded, CreditApplied), oldest first. */
+  async creditHistory(meter: string): Promise<CreditEvent[]> {
+    const m = checkAddress('meter', meter)
+    const out: CreditEvent[] = []
+    for (const [name, kind] of [
+      ['CreditRecorded', 'recorded'],
+      ['CreditApplied', 'applied'],
+    ] as const) {
+      const logs = await this.contract.queryFilter(this.contract.getEvent(name)(m), this.fromBlock)
+      for (const log of logs) {
+        const args = this.interface.parseLog(log)?.args
+        if (args === undefined) continue
+        out.push({
+          kind,
+          meter: args.meter as Address,
+          billId: args.billId as `0x${string}`,
+          amount: args.amount as bigint,
+          balance: args.balance as bigint,
+          blockNumber: log.blockNumber,
+          transactionHash: log.transactionHash as `0x${string}`,
+        })
+      }
+    }
+    return out.sort((a, b) => a.blockNumber - b.blockNumber)
+  }
+
   /** Pays a bill; sends its recorded total unless `amount` is given. */
   async payBill(billId: string, amount?: bigint): Promise<TransactionReceipt> {
     const id = checkBytes32('billId', billId)
-    const value = amount === undefined ? (await this.bill(id)).total : checkUint('amount', amount, 256)
+    // The bill slot's total: what is due after any credit (not the claim's cost in the event).
+    const value = amount === undefined ? (await this.billStatus(id)).total : checkUint('amount', amount, 256)
     return this.send('payBill', [id], value)
   }
 
@@ -1142,6 +1394,35 @@ export class LedgerClient {
   }
 
   /**
+   * A tariff's feed-in curve from its FeedInPublished event, checked: Poseidon(T, T_f) of the
+   * tariff's published import curve and this curve must be the hash the ledger verifies net bills
+   * with (TariffMismatchError otherwise: do not prove against it). Undefined while it has none.
+   */
+  async feedIn(tariffId: Numeric): Promise<{ netTariffHash: bigint; feedInPrices: bigint[] } | undefined> {
+    const id = checkUint('tariffId', tariffId, 256)
+    const hash = await this.feedInHash(id)
+    if (hash === undefined) return undefined
+    const logs = await this.contract.queryFilter(
+      this.contract.getEvent('FeedInPublished')(id),
+      this.fromBlock,
+    )
+    const log = logs.find((l): l is EventLog => 'args' in l)
+    if (log === undefined) {
+      throw new LedgerTransactionError(
+        `no FeedInPublished event for tariff ${id} since block ${this.fromBlock}`,
+      )
+    }
+    const feedInPrices = (log.args.feedInPrices as bigint[]).map((p) => BigInt(p))
+    const { prices } = await this.tariff(id)
+    if (computeNetTariffHash(prices, feedInPrices) !== hash) {
+      throw new TariffMismatchError(
+        `tariff ${id}: the published import and feed-in curves do not hash to the on-chain net tariff hash; do not bill against it`,
+      )
+    }
+    return { netTariffHash: hash, feedInPrices }
+  }
+
+  /**
    * The tariff of `assetId` (0 Ether, the default) in force for all of [periodStart, periodEnd), if one
    * is. Each asset has its own chain of tariffs; other assets' tariffs are skipped.
    */
@@ -1163,7 +1444,7 @@ export class LedgerClient {
     return undefined
   }
 
-  private billFromLog(log: Log, status: { submitted: boolean; paid: boolean }): BillRecord {
+  private billFromLog(log: Log, status: { submitted: boolean; paid: boolean; total: bigint }): BillRecord {
     const parsed = this.interface.parseLog(log)
     if (parsed === null) throw new LedgerTransactionError('not a ledger log')
     const a = parsed.args
@@ -1183,6 +1464,7 @@ export class LedgerClient {
         commitment: period[5] as bigint,
       },
       total: claim[0],
+      due: status.total,
       energyWh: claim[1],
       tariffId: claim[2],
       cidDigest: claim[3] as `0x${string}`,

@@ -3,6 +3,7 @@
  * `zkmeter verify-setup` (the chain's anchor against the files). Loaded only for these commands:
  * snarkjs is not the household node's memory. docs/trusted-setup.md is the walkthrough.
  */
+import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Wallet } from 'ethers'
@@ -194,6 +195,32 @@ export async function runVerifySetup(argv: { flags: Flags }, env: Env = process.
       ok: (info?.kind === 'insecure-dev') === chain.insecureDevSetup,
       detail: chain.insecureDevSetup ? 'INSECURE development setup: anyone can forge bills' : 'ceremony',
     })
+    // The net-bill circuit's key (issue 17), when the ledger verifies net bills: the same two checks
+    // against the build's net/ directory. Its ceremony is not covered yet (docs/circuit.md).
+    const net = await ledger.netSetup()
+    if (net === undefined) {
+      checks.push({ check: 'net-bill key (ledger)', ok: true, detail: 'net bills disabled on this ledger' })
+    } else {
+      const netZkey = join(buildDir, 'net', 'bill.zkey')
+      const netVk = existsSync(netZkey) ? await readZkeyVerificationKey(netZkey) : undefined
+      const netHash = netVk === undefined ? undefined : verifyingKeyHash(netVk)
+      checks.push({
+        check: 'net-bill verifying key hash (ledger = the build’s net/bill.zkey)',
+        ok: netHash === net.netVerifyingKeyHash,
+        detail: `ledger ${net.netVerifyingKeyHash}, zkey ${netHash ?? `none at ${netZkey}`}`,
+      })
+      const netCode = (await provider.getCode(net.netVerifier)).toLowerCase()
+      const netMissing =
+        netVk === undefined ? [] : verifyingKeyConstants(netVk).filter((c) => !bytecodePushes(netCode, c))
+      checks.push({
+        check: 'deployed net-bill verifier embeds the key',
+        ok: netVk !== undefined && netMissing.length === 0,
+        detail:
+          netMissing.length === 0
+            ? net.netVerifier
+            : `${netMissing.length} key constants absent from ${net.netVerifier}`,
+      })
+    }
     const ptau = flags.get('ptau')
     let contributors = info?.contributors ?? []
     if (ptau !== undefined) {

@@ -4,7 +4,7 @@
  * billing is held with the reason, and verify-setup says which check failed.
  */
 import { join } from 'node:path'
-import { ContractFactory, type InterfaceAbi } from 'ethers'
+import { ContractFactory, type InterfaceAbi, ZeroAddress, ZeroHash } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { profileBuildDir } from '../../../circuits/src/profiles.ts'
 import { readZkeyVerificationKey, verifyingKeyHash } from '../../../circuits/src/setup.ts'
@@ -122,6 +122,8 @@ describe('zkmeter verify-setup', () => {
       otherKey,
       env.artifacts.setup.transcript.sha256,
       true,
+      ZeroAddress, // no net-bill verifier
+      ZeroHash,
     )
     await lying.waitForDeployment()
     await expect(
@@ -133,5 +135,40 @@ describe('zkmeter verify-setup', () => {
         ]),
       }),
     ).rejects.toThrow(/verifying key hash/)
+  })
+
+  it('checks the net-bill key too: a ledger recording another net key is named', async () => {
+    const honest = await deployLedger(env.signers[0]!, env.artifacts, { slots: 96, maxIntervals: 192 })
+    const setup = await honest.trustedSetup()
+    const net = await honest.netSetup()
+    expect(net?.netVerifyingKeyHash).toBe(env.artifacts.net?.setup.verifyingKeyHash)
+    const factory = new ContractFactory(
+      env.artifacts.ledger.abi as InterfaceAbi,
+      env.artifacts.ledger.bytecode,
+      env.signers[0]!,
+    )
+    const lying = await factory.deploy(
+      setup.verifier,
+      await honest.contract.getFunction('batchVerifier')(),
+      96,
+      192,
+      3600,
+      0,
+      setup.verifyingKeyHash,
+      setup.setupTranscript,
+      true,
+      net?.netVerifier,
+      `0x${'ab'.repeat(32)}`,
+    )
+    await lying.waitForDeployment()
+    await expect(
+      runVerifySetup({
+        flags: new Map([
+          ['rpc-url', server.url],
+          ['ledger', await lying.getAddress()],
+          ['profile', 'test'],
+        ]),
+      }),
+    ).rejects.toThrow(/net-bill verifying key hash/)
   })
 })

@@ -115,6 +115,7 @@ export function fakeLedger(state: FakeNodeState): RoutesLedger {
                 },
                 energyWh: BigInt(b.energyWh),
                 total: BigInt(b.total),
+                due: BigInt(b.total),
                 tariffId: 1n,
                 cidDigest: b.cidDigest as `0x${string}`,
                 submitted: true,
