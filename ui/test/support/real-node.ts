@@ -55,7 +55,8 @@ async function exited(child: ChildProcess): Promise<number | null> {
 }
 
 /**
- * Builds the UI (once) and starts the node; `args` are added to `start` (e.g. `--asset token`).
+ * Builds the UI (once) and starts the node; `args` are added to `start` (e.g. `--asset token`), after
+ * the defaults below, so a flag given there wins (e.g. `--meter-speed`).
  * At 2880× meter time with one-day periods, a billing period closes every 30 s.
  */
 export async function startRealNode(args: readonly string[] = []): Promise<RealNode> {
