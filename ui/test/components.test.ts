@@ -3,16 +3,13 @@
  * (test/support/fake-node.ts: the node's own HTTP routes over in-memory fixture data). Every test
  * also checks that the page logged no console error.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { Role } from '#protocol/api/types.ts'
 import { bill, DAY, type FakeNode, NOW, reading, startFakeNode } from '../../test/support/fake-node.ts'
 import { scaledBudget } from '../../test/support/load.ts'
 import { encodePayBill } from '../src/lib/abi.ts'
-import { type Browser, buildUi, launchBrowser } from './browser.ts'
+import { type Browser, launchBrowser, sharedUiBuild } from './browser.ts'
 
 let dist: string
 let browser: Browser
@@ -20,8 +17,7 @@ let server: FakeNode
 let page: Page
 
 beforeAll(async () => {
-  dist = await mkdtemp(join(tmpdir(), 'zkm-ui-dist-'))
-  await buildUi(dist)
+  dist = await sharedUiBuild()
   // Each test is a new origin (a new port), where the app's service worker would install again:
   // these tests are about the views; the worker has its own (ui/test/pwa.test.ts).
   browser = await launchBrowser({ serviceWorkers: 'block' })
@@ -29,7 +25,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close()
-  if (dist) await rm(dist, { recursive: true, force: true })
 })
 
 beforeEach(async () => {
