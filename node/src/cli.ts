@@ -5,6 +5,7 @@ import { startHouseholdNode } from './app/node.ts'
 import { readAdminToken } from './auth/admin-token.ts'
 import { AUTH_USAGE, runAuthCommand } from './auth/cli.ts'
 import { pairingText } from './auth/terminal.ts'
+import { cliErrorLine } from './cli-message.ts'
 /**
  * zkmeter — the household node's command line.
  *
@@ -24,7 +25,7 @@ import { pairingText } from './auth/terminal.ts'
  * Options are the node's configuration (docs/cli.md): --data-dir, --port, --rpc-url, --mqtt-url, …
  * A passphrase comes from ZKMETER_PASSPHRASE (never a flag: flags show up in process lists).
  */
-import { ConfigError, loadConfig, type NodeConfig, parseFlags } from './config.ts'
+import { loadConfig, type NodeConfig, parseFlags } from './config.ts'
 import { initHousehold, NotInitializedError, openHousehold } from './identity/identity.ts'
 import { BROKER_COMMANDS, runBrokerCommand } from './mqtt/commands.ts'
 import { certificateReport, httpsSummary } from './tls/cli.ts'
@@ -264,10 +265,6 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  const message =
-    error instanceof ZkMeterError || error instanceof ConfigError
-      ? `${error.name}: ${error.message}`
-      : `unexpected error: ${(error as Error)?.stack ?? String(error)}`
-  process.stderr.write(`zkmeter: ${message}\n`)
+  process.stderr.write(cliErrorLine(error))
   process.exit(1)
 })

@@ -52,6 +52,7 @@ export const SYSTEM_TESTS: readonly string[] = [
   'ui/test/bills.test.ts',
   'ui/test/e2e.test.ts',
   'ui/test/token-bills.test.ts',
+  'ui/test/utility-token.test.ts',
   'ui/test/a11y.test.ts',
   'ui/test/resident-answers.test.ts',
   'node/test/http/browser-attacks.test.ts',

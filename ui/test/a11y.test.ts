@@ -9,9 +9,6 @@
  *   link, the sticky phone navigation, key table columns in view on a phone, scrollable regions
  *   reachable by keyboard, one node-down message with Retry, and no CSP violation on the way.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { Alarm } from '#protocol/api/types.ts'
@@ -19,7 +16,7 @@ import { type FakeNode, startFakeNode } from '../../test/support/fake-node.ts'
 import { scaledBudget } from '../../test/support/load.ts'
 import { ROUTES } from '../src/lib/router.ts'
 import { axe, settled, type Violation } from './axe.ts'
-import { type Browser, buildUi, launchBrowser } from './browser.ts'
+import { type Browser, launchBrowser, sharedUiBuild } from './browser.ts'
 
 const SIZES = { desktop: { width: 1280, height: 900 }, phone: { width: 390, height: 844 } } as const
 const SCHEMES = ['light', 'dark'] as const
@@ -43,14 +40,12 @@ let server: FakeNode
 let page: Page | undefined
 
 beforeAll(async () => {
-  dist = await mkdtemp(join(tmpdir(), 'zkm-ui-a11y-'))
-  await buildUi(dist)
+  dist = await sharedUiBuild()
   browser = await launchBrowser({ serviceWorkers: 'block' })
 })
 
 afterAll(async () => {
   await browser?.close()
-  if (dist) await rm(dist, { recursive: true, force: true })
 })
 
 beforeEach(async () => {

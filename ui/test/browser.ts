@@ -2,9 +2,11 @@
  * Shared by the UI tests, screenshots and the benchmark: build the UI with Vite into a directory
  * and start Debian's Chromium through playwright-core with a throw-away profile.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { createHash, randomBytes } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
 
@@ -20,6 +22,101 @@ export async function buildUi(outDir = join(UI_ROOT, 'dist')): Promise<string> {
     build: { outDir, emptyOutDir: true },
   })
   return outDir
+}
+
+const REPO_ROOT = join(UI_ROOT, '..')
+/** What a UI build is made of: its sources, the protocol modules it imports, its build setup. */
+const BUILD_INPUTS = [
+  'ui/index.html',
+  'ui/vite.config.ts',
+  'ui/src',
+  'ui/public',
+  'ui/scripts',
+  'protocol',
+  'package.json',
+]
+const CACHE = join(UI_ROOT, '.cache')
+
+async function inputFiles(path: string): Promise<string[]> {
+  if (!existsSync(path)) return []
+  const entries = await readdir(path, { withFileTypes: true }).catch(() => undefined)
+  if (entries === undefined) return [path]
+  const nested = await Promise.all(
+    entries
+      .filter((e) => !['node_modules', 'test', 'build', 'dist'].includes(e.name))
+      .map((e) => inputFiles(join(path, e.name))),
+  )
+  return nested.flat()
+}
+
+/**
+ * sha256 over the build's inputs (paths and contents) and Vite's version: two builds from the same
+ * key are the same build.
+ */
+export async function uiBuildKey(): Promise<string> {
+  const hash = createHash('sha256')
+  const files = (await Promise.all(BUILD_INPUTS.map((p) => inputFiles(join(REPO_ROOT, p))))).flat().sort()
+  for (const file of files) {
+    hash.update(`${relative(REPO_ROOT, file)}\0`)
+    hash.update(await readFile(file))
+  }
+  hash.update(
+    JSON.parse(await readFile(join(REPO_ROOT, 'node_modules', 'vite', 'package.json'), 'utf8')).version,
+  )
+  return hash.digest('hex').slice(0, 32)
+}
+
+/**
+ * A production build of the current sources for tests that serve the UI themselves (the fake
+ * node): built once per key and shared by every test file, in ui/.cache/test-dist/<key> (each file
+ * used to make its own Vite build, seconds of CPU apiece). Built under a temporary name and renamed,
+ * so two files asking at once never see half a build. Read-only for its users: a test that changes
+ * a build works on a copy (pwa.test.ts does).
+ */
+export async function sharedUiBuild(): Promise<string> {
+  const key = await uiBuildKey()
+  const root = join(CACHE, 'test-dist')
+  const dir = join(root, key)
+  if (existsSync(dir)) return dir
+  await mkdir(root, { recursive: true })
+  const tmp = `${dir}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
+  await buildUi(tmp)
+  try {
+    await rename(tmp, dir)
+  } catch (error) {
+    // Another test file built the same key meanwhile: theirs is as good.
+    await rm(tmp, { recursive: true, force: true })
+    if (!existsSync(dir)) throw error
+  }
+  // Builds of older sources are of no further use.
+  for (const old of await readdir(root)) {
+    if (old !== key && !old.endsWith('.tmp')) await rm(join(root, old), { recursive: true, force: true })
+  }
+  return dir
+}
+
+/**
+ * ui/dist (what the real node serves) built from the current sources: rebuilt only when it is not
+ * the build this function last made (the sources' key and the service worker it wrote, which names
+ * every file of the build: a `vite build` of other sources since then changes it). `npm test`
+ * builds ui/dist just before vitest; three test files used to rebuild it again each.
+ */
+export async function ensureUiDist(): Promise<string> {
+  const dist = join(UI_ROOT, 'dist')
+  const stampFile = join(CACHE, 'dist.key')
+  const stamp = async (key: string) => {
+    const worker = await readFile(join(dist, 'sw.js')).catch(() => undefined)
+    return worker && existsSync(join(dist, 'index.html'))
+      ? `${key} ${createHash('sha256').update(worker).digest('hex')}`
+      : undefined
+  }
+  const key = await uiBuildKey()
+  const now = await stamp(key)
+  if (now !== undefined && now === (await readFile(stampFile, 'utf8').catch(() => undefined))) return dist
+  await buildUi(dist)
+  await mkdir(CACHE, { recursive: true })
+  await writeFile(stampFile, (await stamp(key)) ?? '')
+  return dist
 }
 
 export interface Browser {

@@ -3,16 +3,13 @@
  * (test/support/fake-node.ts: the node's own HTTP routes over in-memory fixture data). Every test
  * also checks that the page logged no console error.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { Role } from '#protocol/api/types.ts'
 import { bill, DAY, type FakeNode, NOW, reading, startFakeNode } from '../../test/support/fake-node.ts'
 import { scaledBudget } from '../../test/support/load.ts'
 import { encodePayBill } from '../src/lib/abi.ts'
-import { type Browser, buildUi, launchBrowser } from './browser.ts'
+import { type Browser, launchBrowser, sharedUiBuild } from './browser.ts'
 
 let dist: string
 let browser: Browser
@@ -20,8 +17,7 @@ let server: FakeNode
 let page: Page
 
 beforeAll(async () => {
-  dist = await mkdtemp(join(tmpdir(), 'zkm-ui-dist-'))
-  await buildUi(dist)
+  dist = await sharedUiBuild()
   // Each test is a new origin (a new port), where the app's service worker would install again:
   // these tests are about the views; the worker has its own (ui/test/pwa.test.ts).
   browser = await launchBrowser({ serviceWorkers: 'block' })
@@ -29,7 +25,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close()
-  if (dist) await rm(dist, { recursive: true, force: true })
 })
 
 beforeEach(async () => {
@@ -68,6 +63,29 @@ async function open(route: string, viewport?: { width: number; height: number })
     .poll(() => page.getByLabel('This device', { exact: true }).count(), { timeout: scaledBudget(10_000) })
     .toBe(1)
   return page
+}
+
+/**
+ * Shows `route` in `p` (a page load the first time, then a switch of the hash, as the navigation
+ * does) and waits until the app is on that route, paired, and its view has loaded.
+ */
+async function showView(p: Page, route: string): Promise<void> {
+  await p.goto(`${server.url}/#${route}`)
+  await expect
+    .poll(() => p.locator('zkm-app').evaluate((el) => (el as HTMLElement & { route?: string }).route), {
+      timeout: scaledBudget(10_000),
+    })
+    .toBe(route)
+  await expect
+    .poll(() => p.getByLabel('This device', { exact: true }).count(), { timeout: scaledBudget(10_000) })
+    .toBe(1)
+  await expect
+    .poll(() =>
+      p
+        .locator('zkm-app')
+        .evaluate((el) => el.shadowRoot?.querySelector('main')?.textContent?.includes('Loading') ?? true),
+    )
+    .toBe(false)
 }
 
 /** A fake EIP-6963 wallet for the page (test scaffolding): answers per `mode`, records calls. */
@@ -659,25 +677,14 @@ describe('pairing', () => {
 
 describe('layout', () => {
   it('fits a 375 px phone without horizontal scrolling on every view', async () => {
+    // One page, the views in turn (as the navigation switches them): a page load per view only
+    // repeated the app's start, seconds each on a busy machine.
+    page = await browser.newPage({ width: 375, height: 800 })
     for (const route of ['/', '/energy', '/bills', '/home', '/safety', '/privacy', '/mesh', '/utility']) {
-      page = await browser.newPage({ width: 375, height: 800 })
-      await page.goto(`${server.url}/#${route}`)
-      await expect
-        .poll(() => page.getByLabel('This device', { exact: true }).count(), {
-          timeout: scaledBudget(10_000),
-        })
-        .toBe(1)
+      await showView(page, route)
       await page.waitForLoadState('networkidle').catch(() => undefined)
-      await expect
-        .poll(() =>
-          page
-            .locator('zkm-app')
-            .evaluate((el) => el.shadowRoot?.querySelector('main')?.textContent?.includes('Loading') ?? true),
-        )
-        .toBe(false)
       const width = await page.evaluate(() => document.documentElement.scrollWidth)
       expect(width, route).toBeLessThanOrEqual(375)
-      await page.close()
     }
   })
 
@@ -701,26 +708,13 @@ describe('layout', () => {
   })
 
   it('every button, input and select has an accessible name', async () => {
+    page = await browser.newPage()
     for (const route of ['/', '/energy', '/bills', '/home', '/privacy', '/mesh', '/utility']) {
-      page = await browser.newPage()
-      await page.goto(`${server.url}/#${route}`)
-      await expect
-        .poll(() => page.getByLabel('This device', { exact: true }).count(), {
-          timeout: scaledBudget(10_000),
-        })
-        .toBe(1)
-      await expect
-        .poll(() =>
-          page
-            .locator('zkm-app')
-            .evaluate((el) => el.shadowRoot?.querySelector('main')?.textContent?.includes('Loading') ?? true),
-        )
-        .toBe(false)
+      await showView(page, route)
       const snapshot = await page.locator('body').ariaSnapshot()
       expect(snapshot, route).not.toMatch(
         /- (button|textbox|combobox|spinbutton|checkbox|radio|switch)\s*(\[|$)/m,
       )
-      await page.close()
     }
   })
 })

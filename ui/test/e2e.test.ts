@@ -156,7 +156,7 @@ describe('UI against the real household node', () => {
     timeout: 240_000,
   }, async () => {
     await expect
-      .poll(async () => (await verifiedBills()).length, { timeout: 200_000, interval: 2000 })
+      .poll(async () => (await verifiedBills()).length, { timeout: 200_000, interval: 250 })
       .toBeGreaterThan(0)
     const bill = (await verifiedBills())[0]!
     await page.goto(`${base}/#/bills`)
@@ -203,7 +203,7 @@ describe('UI against the real household node', () => {
     timeout: scaledBudget(240_000),
   }, async () => {
     await expect
-      .poll(async () => (await verifiedBills()).length, { timeout: 200_000, interval: 2000 })
+      .poll(async () => (await verifiedBills()).length, { timeout: 200_000, interval: 250 })
       .toBeGreaterThan(0)
     const bill = (await verifiedBills())[0]!
     await page.goto(`${base}/#/bills`)

@@ -4,14 +4,11 @@
  * the resident. After each test the page closes, the node stops, and the page must have logged no
  * error. Register it at the top of a test file: `const ui = fakeNodeSuite('safety')`.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest'
 import { type FakeNode, startFakeNode } from '../../test/support/fake-node.ts'
 import { scaledBudget } from '../../test/support/load.ts'
-import { type Browser, buildUi, type ContextOptions, launchBrowser } from './browser.ts'
+import { type Browser, type ContextOptions, launchBrowser, sharedUiBuild } from './browser.ts'
 
 export interface FakeNodeSuite {
   /** The fake node of the running test. */
@@ -31,19 +28,18 @@ export function fakeNodeSuite(name: string, contextOptions: ContextOptions = {})
   let server: FakeNode | undefined
   let page: Page | undefined
   const need = <T>(value: T | undefined, what: string): T => {
-    if (value === undefined) throw new Error(`the ${what} is not there yet: use it inside a test`)
+    if (value === undefined)
+      throw new Error(`the ${name} suite's ${what} is not there yet: use it inside a test`)
     return value
   }
 
   beforeAll(async () => {
-    dist = await mkdtemp(join(tmpdir(), `zkm-ui-${name}-`))
-    await buildUi(dist)
+    dist = await sharedUiBuild()
     browser = await launchBrowser({ serviceWorkers: 'block', ...contextOptions })
   })
 
   afterAll(async () => {
     await browser?.close()
-    if (dist) await rm(dist, { recursive: true, force: true })
   })
 
   beforeEach(async () => {

@@ -24,7 +24,7 @@ import type { Alarm } from '#protocol/api/types.ts'
 import { type FakeNode, startFakeNode } from '../../test/support/fake-node.ts'
 import { scaledBudget } from '../../test/support/load.ts'
 import { shellFiles } from '../scripts/service-worker.ts'
-import { type Browser, buildUi, type ContextOptions, launchBrowser } from './browser.ts'
+import { type Browser, type ContextOptions, launchBrowser, sharedUiBuild } from './browser.ts'
 
 const PHONE: ContextOptions = {
   viewport: { width: 390, height: 844 },
@@ -38,13 +38,10 @@ let browser: Browser | undefined
 let server: FakeNode | undefined
 
 beforeAll(async () => {
-  dist = await mkdtemp(join(tmpdir(), 'zkm-pwa-dist-'))
-  await buildUi(dist)
+  dist = await sharedUiBuild()
 }, scaledBudget(120_000))
 
-afterAll(async () => {
-  if (dist) await rm(dist, { recursive: true, force: true })
-})
+afterAll(async () => {})
 
 afterEach(async () => {
   await browser?.close()

@@ -27,8 +27,16 @@ const payerKey = devKey(5)
 
 const api = <T>(path: string, init?: RequestInit): Promise<T> => node.api<T>(path, init)
 
+/**
+ * Each payment test pays a bill of its own, so each waits for a period to close and be proved: at
+ * real-node.ts's 2880× (a period every 30 s) those waits were most of this file. At 8640× one closes
+ * every 10 s; the live samples go from every simulated minute to every 5 minutes, so the node ingests
+ * fewer records a second than at 2880× (29 instead of 48).
+ */
+const SPEED = ['--meter-speed', '8640', '--meter-live-period', '300']
+
 beforeAll(async () => {
-  node = await startRealNode(['--asset', 'token'])
+  node = await startRealNode(['--asset', 'token', ...SPEED])
   base = node.base
   browser = await launchBrowser()
   page = await pairedPage(node, browser, { key: payerKey, signsTypedData: () => signsTypedData })
@@ -83,7 +91,7 @@ let asset: Asset
 
 async function payWithInjectedWallet(): Promise<{ bill: Bill; txHash: string }> {
   await expect
-    .poll(async () => (await verifiedBills()).length, { timeout: scaledBudget(200_000), interval: 2000 })
+    .poll(async () => (await verifiedBills()).length, { timeout: scaledBudget(200_000), interval: 250 })
     .toBeGreaterThan(0)
   const bill = (await verifiedBills())[0]!
   await page.goto(`${base}/#/bills`)
@@ -180,7 +188,7 @@ describe('token bills in the real UI (--asset token)', () => {
     timeout: scaledBudget(300_000),
   }, async () => {
     await expect
-      .poll(async () => (await verifiedBills()).length, { timeout: scaledBudget(200_000), interval: 2000 })
+      .poll(async () => (await verifiedBills()).length, { timeout: scaledBudget(200_000), interval: 250 })
       .toBeGreaterThan(0)
     const bill = (await verifiedBills())[0]!
     await page.goto(`${base}/#/bills`)

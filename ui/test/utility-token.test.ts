@@ -130,7 +130,7 @@ describe('utility console with a token tariff (--asset token)', () => {
         async () =>
           (await node.api<{ bills: Bill[] }>('/api/bills')).bills.filter((b) => b.status === 'verified')
             .length,
-        { timeout: scaledBudget(200_000), interval: 2000 },
+        { timeout: scaledBudget(200_000), interval: 250 },
       )
       .toBeGreaterThan(0)
     const bill = (await node.api<{ bills: Bill[] }>('/api/bills')).bills.find((b) => b.status === 'verified')!

@@ -4,7 +4,7 @@
  * directory. Every bill must still complete — none failed, exactly one bill per period on the
  * ledger, no duplicate in bills.json. Ingestion crashes are node/test/ingest/crash.test.ts.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,6 +14,7 @@ import { devAccount } from '../../../contracts/ts/chain.ts'
 import { scaledBudget } from '../../../test/support/load.ts'
 import { fetchAsAdmin } from '../../../test/support/node-auth.ts'
 import { reservePort as freePort } from '../../../test/support/ports.ts'
+import { runUtility } from '../../src/utility/cli.ts'
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))
 
@@ -179,22 +180,24 @@ describe('kill -9 during bill submission', () => {
       for (const bill of done) expect(starts).toContain(bill.periodStart)
       for (const start of starts) expect(list.map((b) => b.periodStart)).toContain(start)
 
-      // The utility's view of the same ledger, through `zkmeter utility bills` on the node's chain:
-      // the same bills, totals only. Reading needs no particular key; dev account 0 stands in.
+      // The utility's view of the same ledger, through `zkmeter utility bills` on the node's chain
+      // (its entry point, in process: node/test/utility/cli.test.ts runs the CLI as a child): the
+      // same bills, totals only. Reading needs no particular key; dev account 0 stands in.
       const status = (await (
         await fetchAsAdmin(dataDir as string, `http://127.0.0.1:${port}/api/status`)
       ).json()) as {
         chain: { rpcUrl: string; ledger: string }
       }
-      const utilityView = await new Promise<string>((resolve, reject) => {
-        execFile(
-          process.execPath,
-          [CLI, 'utility', 'bills', '--rpc-url', status.chain.rpcUrl, '--ledger', status.chain.ledger],
-          { env: { ...process.env, ZKMETER_UTILITY_KEY: devAccount(0).privateKey }, timeout: 60_000 },
-          (error, stdout, stderr) =>
-            error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(stdout),
-        )
-      })
+      const utilityView = await runUtility(
+        {
+          positionals: ['bills'],
+          flags: new Map([
+            ['rpc-url', status.chain.rpcUrl],
+            ['ledger', status.chain.ledger],
+          ]),
+        },
+        { ...process.env, ZKMETER_UTILITY_KEY: devAccount(0).privateKey },
+      )
       const seen = JSON.parse(utilityView) as { count: number; bills: { billId: string; total: string }[] }
       expect(seen.count).toBeGreaterThanOrEqual(onChain.length)
       for (const b of onChain) expect(seen.bills.map((x) => x.billId)).toContain(b.billId)

@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { tariffViolation } from '#protocol/tariff-rules.ts'
 import { waitFor } from '../../../test/support/wait.ts'
 import {
+  type Biller,
   type BillingChain,
   type BillProver,
   createBiller,
@@ -36,7 +37,15 @@ const oneWeiAbove = Array.from({ length: SLOTS }, (_, s) => (s === 77 ? 20n * GW
 const peak = Array.from({ length: SLOTS }, (_, s) => (s >= 68 && s < 84 ? 45n * GWEI : 20n * GWEI))
 
 const dirs: string[] = []
+const billers: Biller[] = []
 afterEach(async () => {
+  // Stopped and idle before their directory goes: a biller still recording a bill would write
+  // bills.json (and its temp file) into the directory while rm empties it (ENOTEMPTY under load),
+  // or create it anew after the removal.
+  for (const biller of billers.splice(0)) {
+    biller.stop()
+    await biller.idle()
+  }
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true })
 })
 
@@ -81,6 +90,7 @@ async function billerWith(tariff: TariffInfo) {
     maxAttempts: 2,
     onTariffRefused: (r) => refusals.push(r),
   })
+  billers.push(biller)
   const bill = await biller.addPeriod({
     meter: METER,
     periodStart: PERIOD_START,

@@ -20,7 +20,7 @@ import type { Page } from 'playwright-core'
 import { scaledBudget } from '../../../test/support/load.ts'
 import { fetchAsAdmin } from '../../../test/support/node-auth.ts'
 import { reservePort } from '../../../test/support/ports.ts'
-import { type Browser, buildUi, launchBrowser, UI_ROOT } from '../browser.ts'
+import { type Browser, ensureUiDist, launchBrowser, UI_ROOT } from '../browser.ts'
 
 const REPO = join(UI_ROOT, '..')
 
@@ -55,13 +55,14 @@ async function exited(child: ChildProcess): Promise<number | null> {
 }
 
 /**
- * Builds the UI (once) and starts the node; `args` are added to `start` (e.g. `--asset token`).
+ * Builds the UI (once) and starts the node; `args` are added to `start` (e.g. `--asset token`), after
+ * the defaults below, so a flag given there wins (e.g. `--meter-speed`).
  * At 2880× meter time with one-day periods, a billing period closes every 30 s.
  */
 export async function startRealNode(args: readonly string[] = []): Promise<RealNode> {
   // The node serves ui/dist. The circuits' test artifacts come from `npm run build:circuits:test`,
   // which `npm test` runs before vitest (the node says so if they are missing).
-  await buildUi()
+  await ensureUiDist()
   const dataDir = await mkdtemp(join(tmpdir(), 'zkm-ui-e2e-'))
   const [port, chainPort, mqttPort] = [await reservePort(), await reservePort(), await reservePort()]
   const base = `http://127.0.0.1:${port}`
