@@ -21,6 +21,7 @@ import {
   signRecord,
 } from '#protocol/records.ts'
 import { meterTopicName, periodTopic, sensorTopic } from '#protocol/topics.ts'
+import { scaledBudget } from '../../../test/support/load.ts'
 import { waitUntil } from '../../../test/support/wait.ts'
 import type { Ingestor, IngestorOptions } from '../../src/ingest/ingestor.ts'
 import { createFileSink } from '../../src/ingest/sink.ts'
@@ -210,7 +211,11 @@ export async function connectMeter(
 }
 
 /** Resolves when `predicate` holds, polling; rejects after `timeoutMs`. */
-export function until(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+/** Waits for `predicate`; the default budget is 10 s on a quiet machine, stretched by the load. */
+export function until(
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs = scaledBudget(10_000),
+): Promise<void> {
   return waitUntil(predicate, timeoutMs)
 }
 
