@@ -81,8 +81,54 @@ export const PUBLIC_SIGNAL_ORDER = ['commitment', 'tariffHash', 'total', 'energy
 
 interface Manifest {
   profile: ProfileName
+  /** Absent in the bill's manifest (the first circuit); "net-bill" for the net bill's. */
+  circuit?: 'net-bill'
   n: number
   slots: number
+}
+
+/**
+ * A built circuit of `profile` in `dir`, checked to be the `kind` asked for (the bill and the net
+ * bill both have 4 public signals, so the manifest's `circuit` tells them apart). Shared by
+ * loadCircuit and loadNetCircuit.
+ */
+export function loadCircuitBuild(
+  profile: ProfileName,
+  dir: string,
+  kind: 'bill' | 'net-bill',
+  publicSignals: number,
+): Circuit {
+  const what = kind === 'bill' ? 'circuit' : 'net-bill circuit'
+  const wasmPath = join(dir, 'bill.wasm')
+  const zkeyPath = join(dir, 'bill.zkey')
+  const manifestPath = join(dir, 'manifest.json')
+  const vkPath = join(dir, 'verification_key.json')
+  const missing = [wasmPath, zkeyPath, manifestPath, vkPath].filter((p) => !existsSync(p))
+  if (missing.length > 0) {
+    throw new CircuitNotBuiltError(
+      `the "${profile}" ${what} is not built (missing ${missing.join(', ')}): run \`${buildScriptFor(profile)}\``,
+      { details: { profile, missing } },
+    )
+  }
+  let manifest: Manifest
+  let verificationKey: snarkjs.VerificationKey
+  try {
+    manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest
+    verificationKey = JSON.parse(readFileSync(vkPath, 'utf8')) as snarkjs.VerificationKey
+  } catch (cause) {
+    throw new CircuitNotBuiltError(
+      `the "${profile}" ${what} build in ${dir} is unreadable: rebuild it with \`${buildScriptFor(profile)}\``,
+      { details: { profile }, cause },
+    )
+  }
+  const found = manifest.circuit ?? 'bill'
+  if (manifest.profile !== profile || found !== kind || verificationKey.nPublic !== publicSignals) {
+    throw new CircuitNotBuiltError(
+      `${dir} does not hold a "${profile}" ${what} build: rebuild it with \`${buildScriptFor(profile)}\``,
+      { details: { profile, found: `${manifest.profile} ${found}` } },
+    )
+  }
+  return { profile, n: manifest.n, slots: manifest.slots, wasmPath, zkeyPath, verificationKey }
 }
 
 /** Loads a built profile (circuits/build/<profile>/ unless `buildDir` says otherwise). */
@@ -95,36 +141,12 @@ export function loadCircuit(profile: ProfileName, opts: { buildDir?: string } = 
   if (opts.buildDir !== undefined && typeof opts.buildDir !== 'string') {
     throw new InvalidCircuitInputError('opts.buildDir must be a directory path string')
   }
-  const dir = opts.buildDir ?? profileBuildDir(profile)
-  const wasmPath = join(dir, 'bill.wasm')
-  const zkeyPath = join(dir, 'bill.zkey')
-  const manifestPath = join(dir, 'manifest.json')
-  const vkPath = join(dir, 'verification_key.json')
-  const missing = [wasmPath, zkeyPath, manifestPath, vkPath].filter((p) => !existsSync(p))
-  if (missing.length > 0) {
-    throw new CircuitNotBuiltError(
-      `the "${profile}" circuit is not built (missing ${missing.join(', ')}): run \`${buildScriptFor(profile)}\``,
-      { details: { profile, missing } },
-    )
-  }
-  let manifest: Manifest
-  let verificationKey: snarkjs.VerificationKey
-  try {
-    manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest
-    verificationKey = JSON.parse(readFileSync(vkPath, 'utf8')) as snarkjs.VerificationKey
-  } catch (cause) {
-    throw new CircuitNotBuiltError(
-      `the "${profile}" circuit build in ${dir} is unreadable: rebuild it with \`${buildScriptFor(profile)}\``,
-      { details: { profile }, cause },
-    )
-  }
-  if (manifest.profile !== profile || verificationKey.nPublic !== PUBLIC_SIGNAL_ORDER.length) {
-    throw new CircuitNotBuiltError(
-      `${dir} does not hold a "${profile}" bill circuit build: rebuild it with \`${buildScriptFor(profile)}\``,
-      { details: { profile, found: manifest.profile } },
-    )
-  }
-  return { profile, n: manifest.n, slots: manifest.slots, wasmPath, zkeyPath, verificationKey }
+  return loadCircuitBuild(
+    profile,
+    opts.buildDir ?? profileBuildDir(profile),
+    'bill',
+    PUBLIC_SIGNAL_ORDER.length,
+  )
 }
 
 function assertCircuit(circuit: Circuit): void {

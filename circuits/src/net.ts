@@ -1,11 +1,3 @@
-/**
- * The net-bill circuit's TypeScript API (circuits/net_bill.circom, issue 17): load a profile's net
- * build, prove a period's import cost and export credit, verify it. The hashes and the packing of
- * the amounts live in protocol/commitment.ts, beside the import bill's.
- */
-import { existsSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
-import type * as snarkjs from 'snarkjs'
 import {
   billTotals,
   commitToSlotSums,
@@ -17,9 +9,9 @@ import {
   unpackNetAmounts,
   validateReadings,
 } from '#protocol/commitment.ts'
-import { CircuitNotBuiltError, InvalidCircuitInputError, InvalidProofError, WitnessError } from './errors.ts'
-import { type Circuit, type Groth16Proof, proveInput, verifySignals } from './index.ts'
-import { buildScriptFor, isProfileName, netBuildDir, type ProfileName } from './profiles.ts'
+import { InvalidCircuitInputError, InvalidProofError, WitnessError } from './errors.ts'
+import { type Circuit, type Groth16Proof, loadCircuitBuild, proveInput, verifySignals } from './index.ts'
+import { isProfileName, netBuildDir, type ProfileName } from './profiles.ts'
 
 export type { NetAmounts } from '#protocol/commitment.ts'
 export { netTariffHash, packNetAmounts, unpackNetAmounts } from '#protocol/commitment.ts'
@@ -65,40 +57,12 @@ export function loadNetCircuit(profile: ProfileName, opts: { buildDir?: string }
       `unknown circuit profile "${String(profile)}": use 'test' or 'production'`,
     )
   }
-  const dir = opts.buildDir ?? netBuildDir(profile)
-  const wasmPath = join(dir, 'bill.wasm')
-  const zkeyPath = join(dir, 'bill.zkey')
-  const manifestPath = join(dir, 'manifest.json')
-  const vkPath = join(dir, 'verification_key.json')
-  const missing = [wasmPath, zkeyPath, manifestPath, vkPath].filter((p) => !existsSync(p))
-  if (missing.length > 0) {
-    throw new CircuitNotBuiltError(
-      `the "${profile}" net-bill circuit is not built (missing ${missing.join(', ')}): run \`${buildScriptFor(profile)}\``,
-      { details: { profile, missing } },
-    )
-  }
-  let manifest: { profile?: string; circuit?: string; n: number; slots: number }
-  let verificationKey: snarkjs.VerificationKey
-  try {
-    manifest = JSON.parse(readFileSync(manifestPath, 'utf8'))
-    verificationKey = JSON.parse(readFileSync(vkPath, 'utf8')) as snarkjs.VerificationKey
-  } catch (cause) {
-    throw new CircuitNotBuiltError(`the "${profile}" net-bill build in ${dir} is unreadable: rebuild it`, {
-      details: { profile },
-      cause,
-    })
-  }
-  if (
-    manifest.profile !== profile ||
-    manifest.circuit !== 'net-bill' ||
-    verificationKey.nPublic !== NET_PUBLIC_SIGNAL_ORDER.length
-  ) {
-    throw new CircuitNotBuiltError(
-      `${dir} does not hold a "${profile}" net-bill circuit build: rebuild it with \`${buildScriptFor(profile)}\``,
-      { details: { profile, found: manifest.circuit ?? 'bill' } },
-    )
-  }
-  return { profile, n: manifest.n, slots: manifest.slots, wasmPath, zkeyPath, verificationKey }
+  return loadCircuitBuild(
+    profile,
+    opts.buildDir ?? netBuildDir(profile),
+    'net-bill',
+    NET_PUBLIC_SIGNAL_ORDER.length,
+  )
 }
 
 function checkCurve(circuit: Circuit, name: string, prices: unknown): readonly bigint[] {

@@ -5,7 +5,9 @@ import solc from 'solc'
 import { afterAll, describe, expect, it } from 'vitest'
 import { buildProfile } from '../scripts/build.ts'
 import { readR1csHeader, setupPower } from '../scripts/pipeline.ts'
-import { profileBuildDir } from '../src/profiles.ts'
+import { loadCircuit } from '../src/index.ts'
+import { loadNetCircuit } from '../src/net.ts'
+import { netBuildDir, profileBuildDir } from '../src/profiles.ts'
 import { contentId, readZkeyVerificationKey, verifyingKeyHash } from '../src/setup.ts'
 
 const dir = profileBuildDir('test')
@@ -115,5 +117,16 @@ describe('test profile build', () => {
     const abi = out.contracts['Groth16Verifier.sol']?.Groth16Verifier?.abi ?? []
     const verifyProof = abi.find((f) => f.name === 'verifyProof')
     expect(verifyProof?.inputs).toHaveLength(4)
+  })
+
+  it('loads each build only as its own circuit: the bill and the net bill have the same signal count', () => {
+    expect(loadCircuit('test').n).toBe(192)
+    expect(loadNetCircuit('test').n).toBe(192)
+    expect(() => loadCircuit('test', { buildDir: netBuildDir('test') })).toThrow(
+      /does not hold a "test" circuit build/,
+    )
+    expect(() => loadNetCircuit('test', { buildDir: dir })).toThrow(
+      /does not hold a "test" net-bill circuit build/,
+    )
   })
 })
