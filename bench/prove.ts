@@ -58,6 +58,20 @@ interface ChildResult {
   verified: boolean
 }
 
+/** A child's figures before its first proof. */
+function emptyResult(): ChildResult {
+  return {
+    inputs_s: [],
+    witness_s: [],
+    prove_first_s: 0,
+    prove_s: [],
+    prove_cpu_s: [],
+    verify_s: [],
+    peak_rss_mb: 0,
+    verified: true,
+  }
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.floor(s.length / 2)] as number
@@ -85,22 +99,11 @@ async function child(singleThread: boolean, runs: number): Promise<void> {
   const readings = monthOfReadings(circuit.n)
   const prices = timeOfUsePrices(circuit.slots)
   const salt = 0xdecafbadn
-  const expected = [
-    commit(readings, salt, circuit.n),
-    tariffHash(prices),
-    billTotals(readings, prices, circuit.n).total,
-    billTotals(readings, prices, circuit.n).energyWh,
-  ].map(String)
-  const result: ChildResult = {
-    inputs_s: [],
-    witness_s: [],
-    prove_first_s: 0,
-    prove_s: [],
-    prove_cpu_s: [],
-    verify_s: [],
-    peak_rss_mb: 0,
-    verified: true,
-  }
+  const totals = billTotals(readings, prices, circuit.n)
+  const expected = [commit(readings, salt, circuit.n), tariffHash(prices), totals.total, totals.energyWh].map(
+    String,
+  )
+  const result = emptyResult()
   // As the node's prover child does (node/src/billing/prover/prover-worker.ts): one curve held for
   // every proof, threaded or not, and the circuit's witness calculator and proving key loaded once.
   const release = holdCurve({ singleThread })
@@ -161,16 +164,7 @@ async function netChild(runs: number): Promise<void> {
     s >= 40 && s < 56 ? 6_000_000_000n : 8_000_000_000n,
   )
   const salt = 0xdecafbadn
-  const result: ChildResult = {
-    inputs_s: [],
-    witness_s: [],
-    prove_first_s: 0,
-    prove_s: [],
-    prove_cpu_s: [],
-    verify_s: [],
-    peak_rss_mb: 0,
-    verified: true,
-  }
+  const result = emptyResult()
   const release = holdCurve()
   for (let run = 0; run <= runs; run++) {
     const input = { importReadings, exportReadings, salt, prices, feedInPrices }
