@@ -30,6 +30,7 @@ import {
   verify,
 } from '../src/index.ts'
 import { buildScriptFor, profileBuildDir } from '../src/profiles.ts'
+import { getWire, setWire, silent } from './witness-file.ts'
 
 // A deterministic two-day load profile: a base load, evening peaks, one zero interval.
 function sampleReadings(n: number): number[] {
@@ -44,30 +45,6 @@ function samplePrices(slots: number): bigint[] {
   )
 }
 const SALT = 0x1234_5678_9abc_def0_1234_5678_9abc_def0n
-
-/** Offset of witness value `i` in a .wtns file (iden3 binfile: section 2 holds the values). */
-function witnessOffset(data: Uint8Array, index: number): { offset: number; n8: number } {
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
-  const nSections = view.getUint32(8, true)
-  let pos = 12
-  let n8 = 0
-  for (let s = 0; s < nSections; s++) {
-    const type = view.getUint32(pos, true)
-    const size = Number(view.getBigUint64(pos + 4, true))
-    if (type === 1) n8 = view.getUint32(pos + 12, true)
-    if (type === 2) return { offset: pos + 12 + index * n8, n8 }
-    pos += 12 + size
-  }
-  throw new Error('no witness section')
-}
-
-function writeLE(data: Uint8Array, offset: number, n8: number, value: bigint): void {
-  let v = value
-  for (let k = 0; k < n8; k++) {
-    data[offset + k] = Number(v & 0xffn)
-    v >>= 8n
-  }
-}
 
 /**
  * The witness of the circuit's private inputs, bypassing prove()'s checks: the readings digest and
@@ -92,8 +69,6 @@ async function witnessFor(
   )
   return wtns as { type: 'mem'; data: Uint8Array }
 }
-
-const silent: snarkjs.Logger = { debug() {}, info() {}, warn() {}, error() {} }
 
 let circuit: Circuit
 let readings: number[]
@@ -182,8 +157,7 @@ describe('a false bill fails', () => {
     // A prover who edits the total in the witness: the witness no longer satisfies the r1cs, and
     // a proof made from it does not verify for the forged total.
     const wtns = await witnessFor(circuit, readings, SALT, prices)
-    const { offset, n8 } = witnessOffset(wtns.data, 3) // wire 0 is the constant 1; outputs follow
-    writeLE(wtns.data, offset, n8, claimed.total)
+    setWire(wtns.data, 3, claimed.total) // wire 0 is the constant 1; outputs follow
     expect(await snarkjs.wtns.check(join(profileBuildDir('test'), 'bill.r1cs'), wtns, silent)).toBe(false)
     const forged = await snarkjs.groth16.prove(circuit.zkeyPath, wtns)
     expect(forged.publicSignals[2]).toBe(String(claimed.total))
@@ -202,8 +176,7 @@ describe('a false bill fails', () => {
     ).toBe(false)
 
     const wtns = await witnessFor(circuit, readings, SALT, prices)
-    const { offset, n8 } = witnessOffset(wtns.data, 1)
-    writeLE(wtns.data, offset, n8, other)
+    setWire(wtns.data, 1, other)
     expect(await snarkjs.wtns.check(join(profileBuildDir('test'), 'bill.r1cs'), wtns, silent)).toBe(false)
     const forged = await snarkjs.groth16.prove(circuit.zkeyPath, wtns)
     expect(await verify(circuit, forged.proof, claimed)).toBe(false)
@@ -282,11 +255,8 @@ describe('a false bill fails', () => {
     const wtns = await witnessFor(circuit, full, SALT, prices)
     for (const [s] of delta) {
       // Wires: 0 is the constant 1, 1–4 the outputs, 5 the readings digest, 6… the slot sums.
-      const { offset, n8 } = witnessOffset(wtns.data, 6 + s)
-      let read = 0n
-      for (let k = n8 - 1; k >= 0; k--) read = (read << 8n) | BigInt(wtns.data[offset + k] as number)
-      expect(read).toBe(sums[s])
-      writeLE(wtns.data, offset, n8, forged[s] as bigint)
+      expect(getWire(wtns.data, 6 + s)).toBe(sums[s])
+      setWire(wtns.data, 6 + s, forged[s] as bigint)
     }
     expect(await snarkjs.wtns.check(join(profileBuildDir('test'), 'bill.r1cs'), wtns, silent)).toBe(false)
     const proof = await snarkjs.groth16.prove(circuit.zkeyPath, wtns)

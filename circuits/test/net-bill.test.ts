@@ -22,6 +22,7 @@ import {
   verifyNet,
 } from '../src/net.ts'
 import { buildScriptFor, netBuildDir } from '../src/profiles.ts'
+import { getWire, setWire, silent } from './witness-file.ts'
 
 // Two days of a home with rooftop PV: import at night and in the evening, export around noon.
 function importReadings(n: number): number[] {
@@ -36,30 +37,6 @@ const PRICES = Array.from({ length: 96 }, (_, s) =>
 // A feed-in curve: more at the evening shoulder, less at midday (obeys the tariff rules).
 const FEED_IN = Array.from({ length: 96 }, (_, s) => (s >= 36 && s < 60 ? 6_000_000_000n : 8_000_000_000n))
 const SALT = 0x0fed_cba9_8765_4321_0fed_cba9_8765_4321n
-
-/** Offset of witness value `i` in a .wtns file (iden3 binfile: section 2 holds the values). */
-function witnessOffset(data: Uint8Array, index: number): { offset: number; n8: number } {
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength)
-  const nSections = view.getUint32(8, true)
-  let pos = 12
-  let n8 = 0
-  for (let s = 0; s < nSections; s++) {
-    const type = view.getUint32(pos, true)
-    const size = Number(view.getBigUint64(pos + 4, true))
-    if (type === 1) n8 = view.getUint32(pos + 12, true)
-    if (type === 2) return { offset: pos + 12 + index * n8, n8 }
-    pos += 12 + size
-  }
-  throw new Error('no witness section')
-}
-function writeLE(data: Uint8Array, offset: number, n8: number, value: bigint): void {
-  let v = value
-  for (let k = 0; k < n8; k++) {
-    data[offset + k] = Number(v & 0xffn)
-    v >>= 8n
-  }
-}
-const silent: snarkjs.Logger = { debug() {}, info() {}, warn() {}, error() {} }
 
 let circuit: Circuit
 let imported: number[]
@@ -172,8 +149,7 @@ describe('the net-bill circuit', () => {
     })
     const wtns = { type: 'mem' as const, data: undefined as unknown as Uint8Array }
     await snarkjs.wtns.calculate(input, circuit.wasmPath, wtns)
-    const { offset, n8 } = witnessOffset(wtns.data, 2) // wires: 0 the constant, 1–4 the outputs
-    writeLE(wtns.data, offset, n8, importC)
+    setWire(wtns.data, 2, importC) // wires: 0 the constant, 1–4 the outputs
     expect(await snarkjs.wtns.check(join(netBuildDir('test'), 'bill.r1cs'), wtns, silent)).toBe(false)
   })
 
@@ -210,11 +186,8 @@ describe('the net-bill circuit', () => {
     await snarkjs.wtns.calculate(input, circuit.wasmPath, wtns)
     // Wires: 0 the constant, 1–4 outputs, 5 importDigest, 6–101 importSums, 102 exportDigest, 103… exportSums.
     for (const [s] of delta) {
-      const { offset, n8 } = witnessOffset(wtns.data, 103 + s)
-      let read = 0n
-      for (let k = n8 - 1; k >= 0; k--) read = (read << 8n) | BigInt(wtns.data[offset + k] as number)
-      expect(read).toBe(sums[s])
-      writeLE(wtns.data, offset, n8, forged[s] as bigint)
+      expect(getWire(wtns.data, 103 + s)).toBe(sums[s])
+      setWire(wtns.data, 103 + s, forged[s] as bigint)
     }
     expect(await snarkjs.wtns.check(join(netBuildDir('test'), 'bill.r1cs'), wtns, silent)).toBe(false)
   })
