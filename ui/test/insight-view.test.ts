@@ -142,3 +142,16 @@ describe('a home with solar (issue 17)', () => {
     expect(await p.locator('zkm-history-chart svg rect.bar.export').count()).toBe(0)
   })
 })
+
+describe('the chain the ledger is on', () => {
+  it('is read once per page load, whichever views show money or the setup', async () => {
+    const p = await open('/')
+    await expect.poll(() => text(p, '[data-value=cost-today]')).toMatch(/ETH$/)
+    for (const name of ['Bills', 'Energy', 'Privacy', 'Live']) {
+      await p.getByRole('link', { name, exact: true }).click()
+      await expect.poll(() => p.getByRole('heading', { level: 1, name }).count()).toBe(1)
+    }
+    // The money format, the setup banner and the bills view share one GET /api/chain.
+    expect(ui.server.state.requests.filter((r) => r.path === '/api/chain')).toHaveLength(1)
+  })
+})
