@@ -137,6 +137,11 @@ describe('the open billing period', () => {
   })
 })
 
+/** A record with the fields the history reads; nothing exported unless said. */
+const record = (
+  fields: Pick<MeterRecord, 'seq' | 'kind' | 'time' | 'intervalWh' | 'powerW'> & Partial<MeterRecord>,
+) => ({ exportedWh: 0, intervalExportedWh: 0, ...fields }) as MeterRecord
+
 describe('GET /api/summary/today', () => {
   it("is the household's calendar day, not the UTC day (the route counted from UTC midnight before)", async () => {
     // 2026-12-07 00:30 in India is 2026-12-06 19:00 UTC: the Indian day began 30 minutes ago.
@@ -146,15 +151,12 @@ describe('GET /api/summary/today', () => {
     let seq = 1
     // Evening of the 6th (local): 500 Wh per interval from 12:00 UTC to local midnight.
     for (let t = Date.parse('2026-12-06T12:15:00Z') / 1000; t <= localMidnight; t += 900)
-      history.add({ seq: seq++, kind: 1, time: t, intervalWh: 500, powerW: 2000 } as MeterRecord)
-    history.add({
-      seq: seq++,
-      kind: 1,
-      time: localMidnight + 900,
-      intervalWh: 70,
-      powerW: 280,
-    } as MeterRecord)
-    history.add({ seq: seq++, kind: 0, time: now, intervalWh: 30, powerW: 280 } as MeterRecord)
+      history.add(record({ seq: seq++, kind: 1, time: t, intervalWh: 500, powerW: 2000 }))
+    history.add(record({ seq: seq++, kind: 1, time: localMidnight + 900, intervalWh: 70, powerW: 280 }))
+    // The open interval so far: 30 Wh taken, 12 Wh returned to the grid.
+    history.add(
+      record({ seq: seq++, kind: 0, time: now, intervalWh: 30, intervalExportedWh: 12, powerW: 280 }),
+    )
     const routes = readingRoutes({
       config: { dev: true, timeZone: 'Asia/Kolkata' },
       history,
@@ -164,7 +166,7 @@ describe('GET /api/summary/today', () => {
     })
     const request = { params: {}, query: new URLSearchParams(), json: async () => ({}) }
     const today = await routes.today(request)
-    expect(today).toEqual({ day: localMidnight, energyWh: 100, costWei: '100', powerW: 280 })
+    expect(today).toEqual({ day: localMidnight, energyWh: 100, costWei: '100', exportedWh: 12, powerW: 280 })
     const day = await routes.insight({ ...request, query: new URLSearchParams('range=day') })
     expect([day.from, day.energyWh, day.costWei, day.date]).toEqual([localMidnight, 100, '100', '2026-12-07'])
   })
