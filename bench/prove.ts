@@ -58,6 +58,30 @@ interface ChildResult {
   verified: boolean
 }
 
+/** One run's timings into `result`; run 0 is the warm-up (it builds the curve, loads the circuit). */
+function recordRun(
+  result: ChildResult,
+  run: number,
+  r: { inputs?: number; witness: number; prove: number; cpuUsed: NodeJS.CpuUsage; verify: number },
+): void {
+  if (run === 0) {
+    result.prove_first_s = r.prove
+    return
+  }
+  if (r.inputs !== undefined) result.inputs_s.push(r.inputs)
+  result.witness_s.push(r.witness)
+  result.prove_s.push(r.prove)
+  result.prove_cpu_s.push((r.cpuUsed.user + r.cpuUsed.system) / 1e6)
+  result.verify_s.push(r.verify)
+}
+
+/** The child's last line: its figures, with the peak RSS of the whole process. */
+function reportChild(result: ChildResult): void {
+  // maxRSS is in kilobytes (getrusage), over the whole process: main thread and curve workers.
+  result.peak_rss_mb = process.resourceUsage().maxRSS / 1024
+  console.log(JSON.stringify(result))
+}
+
 /** A child's figures before its first proof. */
 function emptyResult(): ChildResult {
   return {
@@ -132,20 +156,10 @@ async function child(singleThread: boolean, runs: number): Promise<void> {
     const ok = await snarkjs.groth16.verify(circuit.verificationKey, raw.publicSignals, proof)
     const verify = (performance.now() - t) / 1000
     result.verified &&= ok && raw.publicSignals.join() === expected.join() && wtns.byteLength > 0
-    if (run === 0) {
-      result.prove_first_s = prove_ // warm-up: builds the curve, loads the circuit
-      continue
-    }
-    result.inputs_s.push(inputs)
-    result.witness_s.push(witness)
-    result.prove_s.push(prove_)
-    result.prove_cpu_s.push((cpuUsed.user + cpuUsed.system) / 1e6)
-    result.verify_s.push(verify)
+    recordRun(result, run, { inputs, witness, prove: prove_, cpuUsed, verify })
   }
   await release()
-  // maxRSS is in kilobytes (getrusage), over the whole process: main thread and curve workers.
-  result.peak_rss_mb = process.resourceUsage().maxRSS / 1024
-  console.log(JSON.stringify(result))
+  reportChild(result)
 }
 
 /**
@@ -180,18 +194,10 @@ async function netChild(runs: number): Promise<void> {
     const ok = await verifyNet(circuit, proved.proof, proved.publicSignals)
     result.verified &&= ok && wtns.byteLength > 0
     const verify = (performance.now() - t) / 1000
-    if (run === 0) {
-      result.prove_first_s = prove_
-      continue
-    }
-    result.witness_s.push(witness)
-    result.prove_s.push(prove_)
-    result.prove_cpu_s.push((cpuUsed.user + cpuUsed.system) / 1e6)
-    result.verify_s.push(verify)
+    recordRun(result, run, { witness, prove: prove_, cpuUsed, verify })
   }
   await release()
-  result.peak_rss_mb = process.resourceUsage().maxRSS / 1024
-  console.log(JSON.stringify(result))
+  reportChild(result)
 }
 
 function runChild(singleThread: boolean, runs = RUNS, net = false): Promise<ChildResult> {

@@ -78,15 +78,23 @@ describe('start-time check of the ledger’s verifying key', () => {
 })
 
 describe('zkmeter verify-setup', () => {
-  it('confirms a ledger deployed from this build (and says it is the INSECURE dev setup)', async () => {
-    const ledger = await deployLedger(env.signers[0]!, env.artifacts, { slots: 96, maxIntervals: 192 })
-    const report = (await runVerifySetup({
+  /** `zkmeter verify-setup --rpc-url … --ledger <address> --profile test`, in process. */
+  const verifySetupOf = (ledger: string) =>
+    runVerifySetup({
       flags: new Map([
         ['rpc-url', server.url],
-        ['ledger', ledger.address],
+        ['ledger', ledger],
         ['profile', 'test'],
       ]),
-    })) as { ok: boolean; insecureDevSetup: boolean; checks: { ok: boolean }[] }
+    })
+
+  it('confirms a ledger deployed from this build (and says it is the INSECURE dev setup)', async () => {
+    const ledger = await deployLedger(env.signers[0]!, env.artifacts, { slots: 96, maxIntervals: 192 })
+    const report = (await verifySetupOf(ledger.address)) as {
+      ok: boolean
+      insecureDevSetup: boolean
+      checks: { ok: boolean }[]
+    }
     expect(report.ok).toBe(true)
     expect(report.insecureDevSetup).toBe(true)
     expect(report.checks.every((c) => c.ok)).toBe(true)
@@ -126,15 +134,7 @@ describe('zkmeter verify-setup', () => {
       ZeroHash,
     )
     await lying.waitForDeployment()
-    await expect(
-      runVerifySetup({
-        flags: new Map([
-          ['rpc-url', server.url],
-          ['ledger', await lying.getAddress()],
-          ['profile', 'test'],
-        ]),
-      }),
-    ).rejects.toThrow(/verifying key hash/)
+    await expect(verifySetupOf(await lying.getAddress())).rejects.toThrow(/verifying key hash/)
   })
 
   it('checks the net-bill key too: a ledger recording another net key is named', async () => {
@@ -161,14 +161,6 @@ describe('zkmeter verify-setup', () => {
       `0x${'ab'.repeat(32)}`,
     )
     await lying.waitForDeployment()
-    await expect(
-      runVerifySetup({
-        flags: new Map([
-          ['rpc-url', server.url],
-          ['ledger', await lying.getAddress()],
-          ['profile', 'test'],
-        ]),
-      }),
-    ).rejects.toThrow(/net-bill verifying key hash/)
+    await expect(verifySetupOf(await lying.getAddress())).rejects.toThrow(/net-bill verifying key hash/)
   })
 })
