@@ -91,6 +91,8 @@ export async function startBilling(options: {
         meterSignature: period.signature,
         manifestCid,
         cidDigest,
+        // The close's export half (journaled with it): a net bill when the tariff has a feed-in curve.
+        ...(period.exportClose ? { exportHalf: period.exportClose } : {}),
       })
       if (unrecorded.delete(id)) log.info('bill recorded after a failed attempt', { bill: id })
       // A later bill may be waiting for this one to exist: it now waits for (or goes after) the bill.

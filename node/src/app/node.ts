@@ -173,7 +173,7 @@ export async function startHouseholdNode(
     const stream = new SseHub()
     // Intervals feed the area aggregation, sealed periods the backups; mesh notices go on the stream.
     mesh?.attach(ingestor, stream)
-    routeEvents({ ingestor, history, automation, biller, billPeriod, stream, log })
+    routeEvents({ ingestor, history, automation, biller, billPeriod, stream, asset, log })
     // A full disk stops ingestion (the meter keeps its records): the resident sees it as an alarm.
     const diskAlarm = createDiskAlarm()
     ingestor.on('storage', (status) => diskAlarm.update(status))

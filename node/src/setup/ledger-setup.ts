@@ -87,7 +87,8 @@ export function guardProver<P extends BillProver>(prover: P, status: TrustedSetu
   if (status.keyMatches) return prover
   return new Proxy(prover, {
     get(target, prop, receiver) {
-      if (prop === 'prove') {
+      // The net bill's proof too: the node does not prove with a setup it has not matched.
+      if (prop === 'prove' || (prop === 'proveNet' && typeof Reflect.get(target, prop) === 'function')) {
         return async () => {
           throw new SetupMismatchError(setupMismatchMessage(status))
         }
