@@ -576,10 +576,14 @@ export function createBiller(options: BillerOptions): Biller {
       }
       const { chainBillId, txHash } = submitted
       log.info('bill verified on-chain', { bill: id, tx: txHash, kind: bill.kind ?? 'import' })
-      // Recorded on-chain first: a failure reading the amounts must not submit it again.
-      bill = await update(id, { ...RECOVERED, status: 'verified', chainBillId, submitTx: txHash })
-      const amounts = await amountsOf(bill, chainBillId, false)
-      if (amounts.amountDue !== undefined) bill = await update(id, amounts)
+      // One transition to what the ledger recorded (verified, or paid when a credit covered it). A
+      // failed read of the amounts still records the bill on-chain (it must not be submitted
+      // again); the verified step reads them later.
+      const amounts = await amountsOf(bill, chainBillId, false).catch((error: unknown) => {
+        log.warn('could not read a bill’s amounts from the ledger: read again later', { bill: id, error })
+        return { status: 'verified' as const }
+      })
+      bill = await update(id, { ...RECOVERED, ...amounts, chainBillId, submitTx: txHash })
     }
   }
 
