@@ -21,7 +21,7 @@ import { createLogger, type Logger } from '../log/logger.ts'
 import { openCredentialStore } from '../mqtt/credentials.ts'
 import { ensureHouseholdUsers } from '../mqtt/household-users.ts'
 import { openGrantStore } from '../privacy/grants.ts'
-import { checkLedgerSetup, guardProver } from '../setup/ledger-setup.ts'
+import { checkLedgerSetup, guardProver, netBillsUsable } from '../setup/ledger-setup.ts'
 import { createDiskAlarm } from '../storage/disk-alarm.ts'
 import { makePrivateTree, restrictUmask } from '../storage/private-dir.ts'
 import { nodeTlsCredentials } from '../tls/index.ts'
@@ -148,6 +148,11 @@ export async function startHouseholdNode(
       pairingKey: identity.meter.pairingKey,
       minPeriodDays: config.billing.minPeriodDays,
       assetId: asset.assetId,
+      netBills: await netBillsUsable({
+        ledger,
+        profile: config.circuit,
+        log: root.child({ source: 'setup' }),
+      }),
       lifecycle,
       log: root.child({ source: 'billing' }),
     })
