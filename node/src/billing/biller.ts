@@ -445,7 +445,14 @@ export function createBiller(options: BillerOptions): Biller {
         // On the ledger but its amounts not read yet (the read failed after the submission, or the
         // bill was recorded by a node from before net bills): read them, then wait for the payment.
         if (bill.amountDue === undefined && bill.chainBillId !== undefined && chain.billAmounts) {
-          bill = await update(id, await amountsOf(bill, bill.chainBillId, false))
+          // Never a failure: the bill is on the ledger whatever this read does (the pay route asks
+          // the ledger for the due itself meanwhile); the next start reads them again.
+          const amounts = await amountsOf(bill, bill.chainBillId, false).catch((error: unknown) => {
+            log.warn('could not read a bill’s amounts from the ledger', { bill: id, error })
+            return undefined
+          })
+          if (amounts?.amountDue === undefined) return
+          bill = await update(id, amounts)
           continue
         }
         return // payment arrives by event (markPaid)

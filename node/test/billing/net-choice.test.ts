@@ -103,6 +103,7 @@ function harness(feedIn: FeedInInfo | undefined, storeDir: string) {
   }
   return {
     calls,
+    chain,
     make: async () =>
       createBiller({
         store: await openBillStore(storeDir),
@@ -165,6 +166,38 @@ describe('net or import', () => {
     await biller.idle()
     expect(calls).toEqual({ prove: 1, proveNet: 0, submitBill: 1, submitNetBill: 0 })
     biller.stop()
+  })
+
+  it('records a submitted bill verified when the ledger does not answer for its amounts, and reads them at the next start', async () => {
+    const sub = await mkdtemp(join(dir, 'd-'))
+    const { calls, make, chain } = harness(undefined, sub)
+    const read = chain.billAmounts as NonNullable<BillingChain['billAmounts']>
+    let down = true
+    chain.billAmounts = async (bill, id) => {
+      if (down) throw new Error('the chain did not answer')
+      return read(bill, id)
+    }
+    const first = await make()
+    const bill = await first.addPeriod(period(1_764_000_000, undefined))
+    await first.idle()
+    first.stop()
+    const stored = (await openBillStore(sub)).get(bill.id) as BillRecord
+    expect(stored).toMatchObject({ status: 'verified', attempts: 0 })
+    expect(stored.amountDue).toBeUndefined()
+    expect(stored.failure).toBeUndefined()
+    // A start while the chain still does not answer: the bill stays verified, it never fails for it.
+    const restarted = await make()
+    await restarted.resume()
+    await restarted.idle()
+    restarted.stop()
+    expect((await openBillStore(sub)).get(bill.id)).toMatchObject({ status: 'verified', attempts: 0 })
+    down = false
+    const second = await make()
+    await second.resume()
+    await second.idle()
+    expect((await openBillStore(sub)).get(bill.id)).toMatchObject({ status: 'verified', amountDue: '1000' })
+    expect(calls.submitBill).toBe(1)
+    second.stop()
   })
 
   it('refuses a feed-in curve that breaks the tariff rules before any proof (feed-in-refused)', async () => {
