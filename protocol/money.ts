@@ -106,6 +106,11 @@ export function weiToEthDecimal(wei: bigint): string {
 export interface BillAmount {
   status: string
   total: string | null
+  /**
+   * What the ledger asks to be paid (the total less export credits, issue 17); absent or null: the
+   * total (a bill of a node from before net bills, or one not on the ledger yet).
+   */
+  amountDue?: string | null | undefined
   asset?: { assetId: number; decimals: number } | undefined
 }
 
@@ -120,13 +125,19 @@ export function nothingToPayBelow(asset?: { assetId: number; decimals: number })
   return 10n ** BigInt(Math.max(0, asset.decimals - 4))
 }
 
+/** What paying a bill takes: its amountDue once the ledger set it (credits applied), else its total. */
+export function owed(bill: BillAmount): string | null {
+  return bill.amountDue ?? bill.total
+}
+
 /** Whether a bill is on the ledger, unpaid, and owes at least nothingToPayBelow(its asset). */
 export function isDue(bill: BillAmount): boolean {
+  const amount = owed(bill)
   return (
     bill.status === 'verified' &&
-    bill.total !== null &&
-    /^\d+$/.test(bill.total) &&
-    BigInt(bill.total) >= nothingToPayBelow(bill.asset)
+    amount !== null &&
+    /^\d+$/.test(amount) &&
+    BigInt(amount) >= nothingToPayBelow(bill.asset)
   )
 }
 
@@ -140,9 +151,9 @@ export function unitsToDecimal(units: bigint, decimals: number): string {
   return `${negative ? '-' : ''}${fraction ? `${whole}.${fraction}` : whole}`
 }
 
-/** A verified bill whose total is zero or below nothingToPayBelow: shown as "nothing to pay". */
+/** A verified bill whose amount owed is zero or below nothingToPayBelow: shown as "nothing to pay". */
 export function isNothingToPay(bill: BillAmount): boolean {
-  return bill.status === 'verified' && bill.total !== null && !isDue(bill)
+  return bill.status === 'verified' && owed(bill) !== null && !isDue(bill)
 }
 
 /** The sum of the bills that are due, and how many. */
@@ -151,7 +162,7 @@ export function totalDue(bills: readonly BillAmount[]): { total: bigint; count: 
   let count = 0
   for (const bill of bills) {
     if (!isDue(bill)) continue
-    total += BigInt(bill.total as string)
+    total += BigInt(owed(bill) as string)
     count++
   }
   return { total, count }

@@ -175,8 +175,18 @@ export interface RouteTypes {
   bills: {
     query: never
     body: never
-    /** `asset`: what the bills are in (absent from nodes before token tariffs: Ether). */
-    answer: { bills: Bill[]; due: BillsDue; display: DisplayCurrency | null; asset?: BillAsset }
+    /**
+     * `asset`: what the bills are in (absent from nodes before token tariffs: Ether); `credit`: the
+     * meter's carried export credit on the ledger now (`creditOf`), in that asset, decimal (absent
+     * from nodes before net bills).
+     */
+    answer: {
+      bills: Bill[]
+      due: BillsDue
+      display: DisplayCurrency | null
+      asset?: BillAsset
+      credit?: string
+    }
   }
   bill: { query: never; body: never; answer: { bill: Bill } }
   payBill: { query: never; body: never; answer: { txHash: string; bill: Bill } }

@@ -26,6 +26,11 @@ export type FailureKind =
   | 'tariff-changed'
   /** The tariff for the period breaks the tariff rules (docs/privacy.md): the node will not prove against it. */
   | 'tariff-refused'
+  /**
+   * The feed-in curve published for the period's tariff breaks the tariff rules, or its prices do not
+   * hash to the ledger's net tariff hash: the node will not prove a net bill against it.
+   */
+  | 'feed-in-refused'
   | 'meter-not-registered'
   | 'proof-rejected'
   | 'readings-mismatch'
@@ -103,6 +108,25 @@ export interface Bill {
   energyWh: number
   /** Smallest units of `asset` (wei for Ether), decimal; null until proved. */
   total: string | null
+  /**
+   * "net": a net bill (issue 17), proving the import cost (`total`) and the export credit of a home
+   * that fed energy in; "import": a bill of the import counter only. The fields from `kind` to
+   * `amountDue` are absent in answers of nodes from before net bills (read them as an import bill
+   * whose amountDue is its total).
+   */
+  kind?: 'import' | 'net'
+  /** Wh exported in the period (the export counter's difference); 0 for an import bill. */
+  exportedWh?: number
+  /** This period's export credit at the feed-in curve (net bills), decimal; null for import bills. */
+  credit?: string | null
+  /** Carried credit the ledger applied to this bill (its CreditApplied), decimal; null until on-chain. */
+  creditUsed?: string | null
+  /**
+   * What the ledger asks to be paid for this bill (`billStatus(id).total`: the cost less this period's
+   * credit and the carried credit), decimal; "0" when a credit covered it (the ledger records it
+   * paid); null until on-chain. Pay this, not `total`.
+   */
+  amountDue?: string | null
   /** What the bill is in; absent in answers of nodes from before token tariffs (Ether). */
   asset?: BillAsset
   status: BillStatus

@@ -39,6 +39,7 @@ export const SYSTEM_TESTS: readonly string[] = [
   'node/test/billing/retry.test.ts',
   'node/test/billing/payments.test.ts',
   'node/test/billing/token-payments.test.ts',
+  'node/test/billing/net-bills.test.ts',
   'node/test/billing/chain-faults.test.ts',
   'node/test/billing/prover/prover-process.test.ts',
   // crash tests: child processes killed with SIGKILL and restarted

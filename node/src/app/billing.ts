@@ -36,6 +36,11 @@ export async function startBilling(options: {
   minPeriodDays?: number
   /** The asset this home's bills are in (its area's; 0 Ether): the tariffs of that asset price them. */
   assetId?: number
+  /**
+   * Whether the node makes net bills on this ledger (setup/ledger-setup.ts netBillsUsable); false:
+   * import bills only, whatever the period exported. Default true (the ledger chain still checks).
+   */
+  netBills?: boolean
   lifecycle: Lifecycle
   log: Logger
 }): Promise<Billing> {
@@ -48,7 +53,8 @@ export async function startBilling(options: {
   const biller = createBiller({
     store: bills,
     chain: ledgerBillingChain(options.ledger, options.assetId ?? 0),
-    prover,
+    // Without net bills the biller sees a prover of import bills only (it bills net only with proveNet).
+    prover: options.netBills === false ? { prove: (inputs) => prover.prove(inputs) } : prover,
     inputs: periodInputs({
       ingestor: options.ingestor,
       vault: options.vault,
@@ -91,6 +97,8 @@ export async function startBilling(options: {
         meterSignature: period.signature,
         manifestCid,
         cidDigest,
+        // The close's export half (journaled with it): a net bill when the tariff has a feed-in curve.
+        ...(period.exportClose ? { exportHalf: period.exportClose } : {}),
       })
       if (unrecorded.delete(id)) log.info('bill recorded after a failed attempt', { bill: id })
       // A later bill may be waiting for this one to exist: it now waits for (or goes after) the bill.

@@ -3,12 +3,13 @@
  * verified periods to billing; bills, alarms and relay changes to the stream.
  */
 
+import type { AssetInfo } from '../../../contracts/ts/ledger.ts'
 import { toReading } from '../automation/reading.ts'
 import type { Automation } from '../automation/service.ts'
 import type { Biller } from '../billing/biller.ts'
 import type { ReadingHistory } from '../history/readings.ts'
 import type { SseHub } from '../http/server.ts'
-import { alarmView, billView } from '../http/views.ts'
+import { alarmView, assetView, billView } from '../http/views.ts'
 import type { Ingestor, PeriodResult } from '../ingest/ingestor.ts'
 import type { Logger } from '../log/logger.ts'
 
@@ -30,6 +31,8 @@ export function routeEvents(options: {
   biller: Biller
   billPeriod(period: PeriodResult): void
   stream: SseHub
+  /** What the bills are in (the `bill` event's asset, as GET /api/bills has it); absent: Ether. */
+  asset?: AssetInfo
   log: Logger
 }): void {
   const { ingestor, history, automation, stream, log } = options
@@ -44,7 +47,9 @@ export function routeEvents(options: {
   })
   ingestor.on('anomaly', (anomaly) => stream.publish('anomaly', anomaly))
   ingestor.on('period', options.billPeriod)
-  options.biller.on('bill', (bill) => stream.publish('bill', billView(bill)))
+  // The same Bill view as GET /api/bills: kind, credit, creditUsed and amountDue included.
+  const asset = assetView(options.asset)
+  options.biller.on('bill', (bill) => stream.publish('bill', billView(bill, asset)))
   for (const event of ALARM_EVENTS) {
     automation.alarms.events.on(event, (alarm) => stream.publish('alarm', alarmView(alarm)))
   }

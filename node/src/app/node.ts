@@ -21,7 +21,7 @@ import { createLogger, type Logger } from '../log/logger.ts'
 import { openCredentialStore } from '../mqtt/credentials.ts'
 import { ensureHouseholdUsers } from '../mqtt/household-users.ts'
 import { openGrantStore } from '../privacy/grants.ts'
-import { checkLedgerSetup, guardProver } from '../setup/ledger-setup.ts'
+import { checkLedgerSetup, guardProver, netBillsUsable } from '../setup/ledger-setup.ts'
 import { createDiskAlarm } from '../storage/disk-alarm.ts'
 import { makePrivateTree, restrictUmask } from '../storage/private-dir.ts'
 import { nodeTlsCredentials } from '../tls/index.ts'
@@ -148,6 +148,11 @@ export async function startHouseholdNode(
       pairingKey: identity.meter.pairingKey,
       minPeriodDays: config.billing.minPeriodDays,
       assetId: asset.assetId,
+      netBills: await netBillsUsable({
+        ledger,
+        profile: config.circuit,
+        log: root.child({ source: 'setup' }),
+      }),
       lifecycle,
       log: root.child({ source: 'billing' }),
     })
@@ -173,7 +178,7 @@ export async function startHouseholdNode(
     const stream = new SseHub()
     // Intervals feed the area aggregation, sealed periods the backups; mesh notices go on the stream.
     mesh?.attach(ingestor, stream)
-    routeEvents({ ingestor, history, automation, biller, billPeriod, stream, log })
+    routeEvents({ ingestor, history, automation, biller, billPeriod, stream, asset, log })
     // A full disk stops ingestion (the meter keeps its records): the resident sees it as an alarm.
     const diskAlarm = createDiskAlarm()
     ingestor.on('storage', (status) => diskAlarm.update(status))

@@ -14,12 +14,14 @@
  */
 import { EventEmitter } from 'node:events'
 import { ZkMeterError } from '#protocol/errors.ts'
+import { explainViolation, tariffViolation } from '#protocol/tariff-rules.ts'
 import { type Logger, silentLogger } from '../log/logger.ts'
 import { isDiskFull } from '../storage/disk.ts'
 import {
   BillNotFailedError,
   classifyFailure,
   type FailedStep,
+  FeedInRefusedError,
   isPeriodGap,
   retryStart,
   TariffMissingError,
@@ -29,7 +31,7 @@ import type { BillRecord, BillStatus, BillStore } from './store.ts'
 import { billId, UnknownBillError } from './store.ts'
 import { refusedTariff } from './tariff-check.ts'
 
-export { BillNotFailedError, TariffMissingError, TariffRefusedError } from './failures.ts'
+export { BillNotFailedError, FeedInRefusedError, TariffMissingError, TariffRefusedError } from './failures.ts'
 
 export interface TariffInfo {
   tariffId: bigint
@@ -37,6 +39,17 @@ export interface TariffInfo {
   prices: bigint[]
   /** Unix seconds of the block that published it; a tariff published after a period began is refused. */
   publishedAt?: bigint
+}
+
+/**
+ * A tariff's feed-in curve (issue 17), read from the ledger's FeedInPublished event. `findFeedIn`
+ * has already checked that Poseidon(import curve, feed-in curve) is the ledger's net tariff hash,
+ * throwing FeedInRefusedError when it is not.
+ */
+export interface FeedInInfo {
+  tariffId: bigint
+  netTariffHash: bigint
+  feedInPrices: bigint[]
 }
 
 export interface SolidityProofJson {
@@ -52,12 +65,59 @@ export interface SubmitBillArgs {
   proof: SolidityProofJson
 }
 
+export interface SubmitNetBillArgs {
+  bill: BillRecord
+  tariffId: bigint
+  cost: bigint
+  credit: bigint
+  proof: SolidityProofJson
+}
+
+/** What the ledger holds for a bill once on it: what it asks to be paid, and the carried credit it used. */
+export interface BillAmounts {
+  /** billStatus(id).total: the cost less this period's credit and the carried credit. */
+  amountDue: bigint
+  /** The CreditApplied amount of this bill (0 when none). */
+  creditUsed: bigint
+  /** The ledger records a bill paid when a credit covered it (amountDue 0), or once it was paid. */
+  paid: boolean
+}
+
 /** What billing needs from the chain (implemented over the ledger contract). */
 export interface BillingChain {
   findTariff(periodStart: number, periodEnd: number): Promise<TariffInfo | undefined>
-  /** The chain's id of this bill if the ledger already holds it (resume after a crash). */
+  /** The chain's id of this bill if the ledger already holds it, import or net bill (resume after a crash). */
   findSubmittedBill(bill: BillRecord): Promise<{ chainBillId: `0x${string}`; paid: boolean } | undefined>
   submitBill(args: SubmitBillArgs): Promise<{ chainBillId: `0x${string}`; txHash: `0x${string}` }>
+  /**
+   * The tariff's feed-in curve, checked against the ledger's net tariff hash (FeedInRefusedError when
+   * it does not match); undefined when it has none or the ledger has net bills disabled. Absent: no
+   * net bills on this chain.
+   */
+  findFeedIn?(tariff: TariffInfo): Promise<FeedInInfo | undefined>
+  submitNetBill?(args: SubmitNetBillArgs): Promise<{ chainBillId: `0x${string}`; txHash: `0x${string}` }>
+  /** The ledger's amounts of a bill on it (absent: the bill records none, as before net bills). */
+  billAmounts?(bill: BillRecord, chainBillId: `0x${string}`): Promise<BillAmounts>
+}
+
+export interface NetProveInputs {
+  importReadings: readonly number[]
+  exportReadings: readonly number[]
+  salt: bigint
+  prices: readonly bigint[]
+  feedInPrices: readonly bigint[]
+}
+
+/** A net bill's proof and its public values (circuits/src/net.ts proveNet). */
+export interface NetBillProofResult {
+  proof: SolidityProofJson
+  commitment: bigint
+  exportCommitment: bigint
+  tariffHash: bigint
+  cost: bigint
+  credit: bigint
+  importWh: bigint
+  exportWh: bigint
 }
 
 /** What billing needs from the circuit. */
@@ -69,11 +129,14 @@ export interface BillProver {
     total: bigint
     energyWh: bigint
   }>
+  /** Proves a net bill (issue 17); absent: this node makes import bills only (no net circuit build). */
+  proveNet?(inputs: NetProveInputs): Promise<NetBillProofResult>
 }
 
 /** The private inputs of a period, from the node's own (decrypted) records. */
 export interface PeriodInputs {
-  readingsFor(bill: BillRecord): Promise<{ readings: number[]; salt: bigint }>
+  /** `exportReadings`: the exported Wh per interval, when the close has an export half (a net bill needs them). */
+  readingsFor(bill: BillRecord): Promise<{ readings: number[]; salt: bigint; exportReadings?: number[] }>
 }
 
 /** A contract rejection or another error retrying cannot fix. */
@@ -95,6 +158,8 @@ export interface ClosedPeriod {
   meterSignature: `0x${string}`
   manifestCid: string
   cidDigest: `0x${string}`
+  /** The close's export half (ExportPeriod), from the journal; absent for a close from before export metering. */
+  exportHalf?: { startCounter: number; endCounter: number; commitment: bigint; signature: `0x${string}` }
 }
 
 export interface BillerOptions {
@@ -176,11 +241,19 @@ const UNPROVED = {
   tariffId: undefined,
   tariffHash: undefined,
   tariffPrices: undefined,
+  kind: undefined,
+  feedInPrices: undefined,
+  netTariffHash: undefined,
+  credit: undefined,
 } as const
 /** Fields dropped once a step succeeds: the last failure no longer describes the bill. */
 const RECOVERED = { error: undefined, failure: undefined, nextAttemptAt: undefined, attempts: 0 } as const
 
 const onChain = (status: BillStatus) => status === 'verified' || status === 'paid'
+
+/** Wh the period exported, per the meter's signed export counters (0 without an export half). */
+export const exportedWh = (bill: Pick<BillRecord, 'exportHalf'>): number =>
+  bill.exportHalf ? bill.exportHalf.endCounter - bill.exportHalf.startCounter : 0
 
 function failedStep(status: BillStatus): FailedStep {
   if (status === 'waiting-tariff' || status === 'proving') return status
@@ -225,6 +298,40 @@ export function createBiller(options: BillerOptions): Biller {
   /** The earliest bill of the same meter before `bill` that the ledger does not hold yet. */
   const earlierUnbilled = (bill: BillRecord) =>
     store.list().find((b) => sameMeter(b, bill) && b.periodStart < bill.periodStart && !onChain(b.status))
+
+  /**
+   * The feed-in curve a bill is to be proved against as a net bill, or undefined for an import bill:
+   * the period exported energy, this node can prove net bills, and the ledger has a feed-in curve for
+   * the tariff. A curve that does not hash to the ledger's net tariff hash (findFeedIn) or breaks the
+   * tariff rules is refused (FeedInRefusedError): never proved against, never silently skipped.
+   */
+  async function netFeedIn(bill: BillRecord, tariff: TariffInfo): Promise<FeedInInfo | undefined> {
+    if (exportedWh(bill) <= 0 || !chain.findFeedIn || !chain.submitNetBill || !prover.proveNet)
+      return undefined
+    const feedIn = await chain.findFeedIn(tariff)
+    if (feedIn === undefined) return undefined
+    const slots = options.slots ?? tariff.prices.length
+    const violation = tariffViolation(feedIn.feedInPrices, slots)
+    if (violation !== undefined) {
+      throw new FeedInRefusedError(
+        `The feed-in curve of tariff ${tariff.tariffId}: ${explainViolation(violation, slots)}.`,
+        { details: { bill: bill.id, tariffId: tariff.tariffId.toString(), rule: violation.rule } },
+      )
+    }
+    return feedIn
+  }
+
+  /** The ledger's amounts of a bill now on it: what it asks to be paid and the carried credit it used. */
+  async function amountsOf(bill: BillRecord, chainBillId: `0x${string}`, paid: boolean) {
+    if (!chain.billAmounts) return { status: paid ? ('paid' as const) : ('verified' as const) }
+    const amounts = await chain.billAmounts(bill, chainBillId)
+    return {
+      // A bill the credit covered is recorded paid by the ledger itself (no BillPaid, nothing to pay).
+      status: amounts.paid ? ('paid' as const) : ('verified' as const),
+      amountDue: amounts.amountDue.toString(),
+      creditUsed: amounts.creditUsed.toString(),
+    }
+  }
 
   const update = async (id: string, patch: Partial<BillRecord>) => {
     const bill = await store.update(id, patch)
@@ -281,11 +388,75 @@ export function createBiller(options: BillerOptions): Biller {
     return true
   }
 
+  /** Proves a net bill and checks its public values against both halves the meter signed. */
+  async function proveNetBill(
+    id: string,
+    bill: BillRecord,
+    tariff: TariffInfo,
+    feedIn: FeedInInfo,
+  ): Promise<BillRecord> {
+    const { readings, salt, exportReadings } = await inputs.readingsFor(bill)
+    const half = bill.exportHalf
+    if (exportReadings === undefined || half === undefined) {
+      throw new CommitmentMismatchError('this node holds no export readings for a period it bills net', {
+        details: { bill: id },
+      })
+    }
+    const started = performance.now()
+    const result = await (prover.proveNet as NonNullable<BillProver['proveNet']>)({
+      importReadings: readings,
+      exportReadings,
+      salt,
+      prices: tariff.prices,
+      feedInPrices: feedIn.feedInPrices,
+    })
+    if (
+      result.commitment.toString() !== bill.commitment ||
+      result.exportCommitment.toString() !== half.commitment
+    ) {
+      throw new CommitmentMismatchError(
+        "the readings held by this node do not reproduce the meter's signed import and export commitments for this period",
+        { details: { bill: id } },
+      )
+    }
+    if (
+      result.importWh !== BigInt(bill.endCounter - bill.startCounter) ||
+      result.exportWh !== BigInt(exportedWh(bill))
+    ) {
+      throw new CommitmentMismatchError("the readings' sums differ from the meter's counter differences", {
+        details: { bill: id },
+      })
+    }
+    log.info('net bill proved', { bill: id, ms: Math.round(performance.now() - started) })
+    return update(id, {
+      ...RECOVERED,
+      status: 'submitting',
+      proof: result.proof,
+      total: result.cost.toString(),
+      credit: result.credit.toString(),
+    })
+  }
+
   async function advance(id: string): Promise<void> {
     let bill = store.get(id) as BillRecord
     while (!stopped) {
       if (bill.status === 'paid' || bill.status === 'failed') return
-      if (bill.status === 'verified') return // payment arrives by event (markPaid)
+      if (bill.status === 'verified') {
+        // On the ledger but its amounts not read yet (the read failed after the submission, or the
+        // bill was recorded by a node from before net bills): read them, then wait for the payment.
+        if (bill.amountDue === undefined && bill.chainBillId !== undefined && chain.billAmounts) {
+          // Never a failure: the bill is on the ledger whatever this read does (the pay route asks
+          // the ledger for the due itself meanwhile); the next start reads them again.
+          const amounts = await amountsOf(bill, bill.chainBillId, false).catch((error: unknown) => {
+            log.warn('could not read a bill’s amounts from the ledger', { bill: id, error })
+            return undefined
+          })
+          if (amounts?.amountDue === undefined) return
+          bill = await update(id, amounts)
+          continue
+        }
+        return // payment arrives by event (markPaid)
+      }
       if (bill.status === 'waiting-tariff') {
         const tariff = await chain.findTariff(bill.periodStart, bill.periodEnd)
         if (!tariff) {
@@ -309,12 +480,20 @@ export function createBiller(options: BillerOptions): Biller {
           }
           throw refusal
         }
+        const feedIn = await netFeedIn(bill, tariff)
         bill = await update(id, {
           ...RECOVERED,
           status: 'proving',
           tariffId: tariff.tariffId.toString(),
           tariffHash: tariff.hash.toString(),
           tariffPrices: tariff.prices.map(String),
+          ...(feedIn
+            ? {
+                kind: 'net' as const,
+                netTariffHash: feedIn.netTariffHash.toString(),
+                feedInPrices: feedIn.feedInPrices.map(String),
+              }
+            : { kind: undefined, netTariffHash: undefined, feedInPrices: undefined }),
         })
         continue
       }
@@ -322,6 +501,15 @@ export function createBiller(options: BillerOptions): Biller {
         const tariff = await chain.findTariff(bill.periodStart, bill.periodEnd)
         if (!tariff || tariff.tariffId.toString() !== bill.tariffId) {
           bill = await update(id, { status: 'waiting-tariff' })
+          continue
+        }
+        if (bill.kind === 'net') {
+          const feedIn = await netFeedIn(bill, tariff)
+          if (!feedIn || feedIn.netTariffHash.toString() !== bill.netTariffHash) {
+            bill = await update(id, { status: 'waiting-tariff' })
+            continue
+          }
+          bill = await proveNetBill(id, bill, tariff, feedIn)
           continue
         }
         const { readings, salt } = await inputs.readingsFor(bill)
@@ -353,7 +541,7 @@ export function createBiller(options: BillerOptions): Biller {
       if (existing) {
         bill = await update(id, {
           ...RECOVERED,
-          status: existing.paid ? 'paid' : 'verified',
+          ...(await amountsOf(bill, existing.chainBillId, existing.paid)),
           chainBillId: existing.chainBillId,
           waitingFor: undefined,
         })
@@ -366,12 +554,27 @@ export function createBiller(options: BillerOptions): Biller {
       }
       let submitted: Awaited<ReturnType<BillingChain['submitBill']>>
       try {
-        submitted = await chain.submitBill({
-          bill,
-          tariffId: BigInt(bill.tariffId as string),
-          total: BigInt(bill.total as string),
-          proof: bill.proof as SolidityProofJson,
-        })
+        if (bill.kind === 'net') {
+          if (!chain.submitNetBill) {
+            // Proved as a net bill by a node that could; this one cannot submit it: prove it again.
+            bill = await update(id, { ...UNPROVED, status: 'waiting-tariff' })
+            continue
+          }
+          submitted = await chain.submitNetBill({
+            bill,
+            tariffId: BigInt(bill.tariffId as string),
+            cost: BigInt(bill.total as string),
+            credit: BigInt(bill.credit as string),
+            proof: bill.proof as SolidityProofJson,
+          })
+        } else {
+          submitted = await chain.submitBill({
+            bill,
+            tariffId: BigInt(bill.tariffId as string),
+            total: BigInt(bill.total as string),
+            proof: bill.proof as SolidityProofJson,
+          })
+        }
       } catch (error) {
         // The ledger misses an earlier period: final only if this node has none left to bill. One
         // that turned up meanwhile (a seal or bill record retried after a full disk) is waited for.
@@ -379,8 +582,15 @@ export function createBiller(options: BillerOptions): Biller {
         throw error
       }
       const { chainBillId, txHash } = submitted
-      log.info('bill verified on-chain', { bill: id, tx: txHash })
-      bill = await update(id, { ...RECOVERED, status: 'verified', chainBillId, submitTx: txHash })
+      log.info('bill verified on-chain', { bill: id, tx: txHash, kind: bill.kind ?? 'import' })
+      // One transition to what the ledger recorded (verified, or paid when a credit covered it). A
+      // failed read of the amounts still records the bill on-chain (it must not be submitted
+      // again); the verified step reads them later.
+      const amounts = await amountsOf(bill, chainBillId, false).catch((error: unknown) => {
+        log.warn('could not read a bill’s amounts from the ledger: read again later', { bill: id, error })
+        return { status: 'verified' as const }
+      })
+      bill = await update(id, { ...RECOVERED, ...amounts, chainBillId, submitTx: txHash })
     }
   }
 
@@ -481,6 +691,16 @@ export function createBiller(options: BillerOptions): Biller {
         energyWh: period.endCounter - period.startCounter,
         manifestCid: period.manifestCid,
         cidDigest: period.cidDigest,
+        ...(period.exportHalf
+          ? {
+              exportHalf: {
+                startCounter: period.exportHalf.startCounter,
+                endCounter: period.exportHalf.endCounter,
+                commitment: period.exportHalf.commitment.toString(),
+                signature: period.exportHalf.signature,
+              },
+            }
+          : {}),
       })
       emitter.emit('bill', { ...bill })
       void run(bill.id)
@@ -489,6 +709,8 @@ export function createBiller(options: BillerOptions): Biller {
     async resume() {
       for (const bill of store.list()) {
         if (bill.status !== 'paid' && bill.status !== 'failed' && bill.status !== 'verified')
+          void run(bill.id)
+        else if (bill.status === 'verified' && bill.amountDue === undefined && chain.billAmounts)
           void run(bill.id)
       }
     },

@@ -13,6 +13,7 @@ export const FAILURE_KINDS = [
   'tariff-missing',
   'tariff-changed',
   'tariff-refused',
+  'feed-in-refused',
   'meter-not-registered',
   'proof-rejected',
   'readings-mismatch',
@@ -43,6 +44,16 @@ export class TariffRefusedError extends ZkMeterError {
   override name = 'TariffRefusedError'
 }
 
+/**
+ * The feed-in curve of the period's tariff (issue 17) breaks the tariff rules, or its published
+ * prices do not hash to the net tariff hash the ledger verifies net bills with: the node does not
+ * prove a net bill against it (a credit must not be an oracle of export, and a proof against prices
+ * the ledger does not hold is worthless). The message says which.
+ */
+export class FeedInRefusedError extends ZkMeterError {
+  override name = 'FeedInRefusedError'
+}
+
 /** The resident asked to retry a bill that is not failed (in progress, waiting, or done). */
 export class BillNotFailedError extends ZkMeterError {
   override name = 'BillNotFailedError'
@@ -56,6 +67,8 @@ const ADVICE: Record<FailureKind, string> = {
     'The utility published a new tariff that starts inside this period, and the ledger prices a period with a single tariff. Retrying proves the bill again under the tariff in force; if none covers the whole period, the utility has to sort it out.',
   'tariff-refused':
     'Your node will not prove this bill: the tariff the utility published for this period could be used to read your consumption from the bill total, so it breaks the privacy rules. The bill waits, unpaid and unproved, and the node checks again whenever the utility publishes a tariff; tell your utility. Why:',
+  'feed-in-refused':
+    'Your home fed energy into the grid this period, but your node will not prove a net bill (import cost less export credit) against the feed-in prices the utility published for this tariff: they either break the privacy rules or do not match what the ledger holds, so a credit computed from them would reveal your export or be refused. The bill is not proved; tell your utility. Why:',
   'meter-not-registered':
     'Your meter is not registered with the utility on the ledger yet. The node keeps trying by itself for a while; once the utility has registered it, retry if it has given up.',
   'proof-rejected':
@@ -119,6 +132,13 @@ export function classifyFailure(error: unknown, step: FailedStep, transient: boo
   }
   const name = (error as Error | undefined)?.name
   if (name === 'TariffRefusedError') return refused(step, (error as Error).message)
+  if (name === 'FeedInRefusedError') {
+    // Published once per tariff and never replaced (FeedInAlreadyPublished): waiting cannot fix it.
+    return {
+      ...failure('feed-in-refused', step, null, { temporary: false, reprove: true }),
+      advice: `${ADVICE['feed-in-refused']} ${(error as Error).message}`,
+    }
+  }
   if (name === 'TariffMissingError') {
     return failure('tariff-missing', step, null, { temporary: true, reprove: true })
   }

@@ -40,6 +40,8 @@ export interface PaymentWatch {
 function receiptSuspect(bill: BillRecord): boolean {
   return (
     bill.status === 'paid' &&
+    // Covered by export credit: the ledger recorded it paid, no one paid it, there is no receipt.
+    bill.amountDue !== '0' &&
     bill.chainBillId !== undefined &&
     (bill.paidTx === undefined ||
       bill.paidTx === '0x' ||
@@ -50,7 +52,12 @@ function receiptSuspect(bill: BillRecord): boolean {
 
 /** A paid bill recorded before receipts kept their block and time (or paid by the dev route). */
 function receiptIncomplete(bill: BillRecord): boolean {
-  return bill.status === 'paid' && bill.chainBillId !== undefined && bill.paidBlock === undefined
+  return (
+    bill.status === 'paid' &&
+    bill.amountDue !== '0' &&
+    bill.chainBillId !== undefined &&
+    bill.paidBlock === undefined
+  )
 }
 
 export function createPaymentWatch(options: {

@@ -22,7 +22,8 @@ export function paymentsOf(bills: readonly BillRecord[], asset?: BillAsset): Pay
       periodStart: b.periodStart,
       periodEnd: b.periodEnd,
       energyWh: b.energyWh,
-      amount: b.paidAmount ?? b.total ?? '0',
+      // Until the BillPaid event is read: what the ledger asked (after export credits), not the cost.
+      amount: b.paidAmount ?? b.amountDue ?? b.total ?? '0',
       ...(asset === undefined ? {} : { asset }),
       tariffId: b.tariffId ?? null,
       commitment: b.commitment,

@@ -36,6 +36,25 @@ export interface BillRecord {
   manifestCid: string
   cidDigest: `0x${string}`
   status: BillStatus
+  /**
+   * The close's export half (ExportPeriod, protocol §6), as the meter signed it: absent for a close
+   * from before export metering (and for bills recorded before net bills). Counters in Wh, the
+   * commitment decimal.
+   */
+  exportHalf?: { startCounter: number; endCounter: number; commitment: string; signature: `0x${string}` }
+  /**
+   * "net" once the bill is proved as a net bill (its tariff has a feed-in curve and the period
+   * exported energy); absent: an import bill. Chosen with the tariff, dropped with the proof.
+   */
+  kind?: 'net'
+  /** The feed-in curve a net bill is proved against (decimal per slot) and Poseidon(T, T_f). */
+  feedInPrices?: string[]
+  netTariffHash?: string
+  /** The period's export credit a net bill proved (decimal, the asset's smallest units). */
+  credit?: string
+  /** From the ledger once the bill is on it: what is left to pay (billStatus total) and the carried credit used. */
+  amountDue?: string
+  creditUsed?: string
   tariffId?: string
   total?: string
   /** The Groth16 proof in the contract's layout, kept so a crash after proving does not re-prove. */

@@ -347,13 +347,26 @@ export async function ensureDevTariff(ledger: LedgerClient, slots: number, asset
     // A minute's margin: the publishing block comes a little after the latest one.
     const earliest = BigInt(latest?.timestamp ?? 0) + tariffNotice + 60n
     const effectiveFrom = ((earliest + interval - 1n) / interval) * interval
-    await ledger.publishTariff({
+    const { tariffId } = await ledger.publishTariff({
       effectiveFrom,
       prices,
       tariffHash: tariffHash(prices),
       ...(assetId === 0 ? {} : { assetId }),
     })
+    // With its feed-in curve, in the same notice window (a feed-in price is never retroactive
+    // either): a home with rooftop PV (--pv-peak-w) gets net bills on the dev chain.
+    if ((await ledger.netSetup()) !== undefined) {
+      await ledger.publishFeedIn({ tariffId, prices, feedInPrices: demoFeedInPrices(slots, assetId) })
+    }
   }
+}
+
+/**
+ * The demo feed-in curve (issue 17), per exported Wh, flat: 0.4 of the day's import price in Ether
+ * (400 gwei), 0.08 Test USD a kWh in the token. Obeys the tariff rules like an import curve.
+ */
+export function demoFeedInPrices(slots = 96, assetId = 0): bigint[] {
+  return Array.from({ length: slots }, () => (assetId === 0 ? 400_000_000_000n : 80n))
 }
 
 /**

@@ -95,6 +95,8 @@ export interface RoutesLedger extends AssetReads {
   payBill(billId: string, amount?: bigint): Promise<SentTransaction>
   /** Pays a token bill with an EIP-2612 permit the sender signs (the dev wallet). */
   payBillWithPermit(billId: string): Promise<SentTransaction>
+  /** A meter's carried export credit (net bills, issue 17); absent in fakes of ledgers without it. */
+  creditOf?(meter: string): Promise<bigint>
   notices(): Promise<LedgerNotice[]>
   meter(meter: string): Promise<MeterState>
   tariffCount(): Promise<bigint>

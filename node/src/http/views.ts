@@ -7,6 +7,7 @@
 import type { Alarm as AlarmView, BillAsset, Bill as BillView } from '#protocol/api/types.ts'
 import type { Alarm } from '../automation/alarms.ts'
 import { alarmHolds, blipWords } from '../automation/interlocks.ts'
+import { exportedWh } from '../billing/biller.ts'
 import type { BillRecord } from '../billing/store.ts'
 
 /** Ether, as bills were before token tariffs (and still are by default). */
@@ -34,6 +35,11 @@ export function billView(bill: BillRecord, asset: BillAsset = ETHER_BILL_ASSET):
     periodEnd: bill.periodEnd,
     energyWh: bill.energyWh,
     total: bill.total ?? null,
+    kind: bill.kind ?? 'import',
+    exportedWh: bill.kind === 'net' ? exportedWh(bill) : 0,
+    credit: bill.kind === 'net' ? (bill.credit ?? null) : null,
+    creditUsed: bill.creditUsed ?? null,
+    amountDue: bill.amountDue ?? null,
     asset,
     status: bill.status,
     commitment: bill.commitment,

@@ -4,6 +4,7 @@
  * If it is not, every proof would be refused (or the ledger verifies under a key nobody checked):
  * billing is held with the reason in plain words, and the node logs it as an error.
  */
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { TrustedSetupStatus } from '#protocol/api/types.ts'
 import { ZkMeterError } from '#protocol/errors.ts'
@@ -73,6 +74,48 @@ export async function checkLedgerSetup(options: {
   return status
 }
 
+/**
+ * Whether this node may make net bills (issue 17) on this ledger: the ledger verifies net bills
+ * (`netSetup`) under the verifying key of the net-bill build this node proves with. Otherwise (net
+ * bills disabled, no net build here, or another key: every net proof would be refused with
+ * ProofRejected) the node makes import bills only, which the ledger takes either way, and says why.
+ */
+export async function netBillsUsable(options: {
+  ledger: { netSetup(): Promise<{ netVerifyingKeyHash: string } | undefined> }
+  profile: string
+  /** The bill circuit's build directory; the net build is its `net/` (circuits/build/<profile>/net/). */
+  buildDir?: string
+  log: Logger
+}): Promise<boolean> {
+  const { log } = options
+  const buildDir =
+    options.buildDir ?? (isProfileName(options.profile) ? profileBuildDir(options.profile) : options.profile)
+  let net: { netVerifyingKeyHash: string } | undefined
+  try {
+    net = await options.ledger.netSetup()
+  } catch (error) {
+    log.warn('could not read whether the ledger takes net bills: import bills only', { error })
+    return false
+  }
+  if (net === undefined) return false
+  const zkey = join(buildDir, 'net', 'bill.zkey')
+  if (!existsSync(zkey)) {
+    log.warn('the ledger takes net bills but the net-bill circuit is not built here: import bills only', {
+      missing: zkey,
+    })
+    return false
+  }
+  const local = verifyingKeyHash(await readZkeyVerificationKey(zkey))
+  if (local !== net.netVerifyingKeyHash) {
+    log.error(
+      'the ledger verifies net bills under another verifying key than this node proves with: import bills only',
+      { ledgerKey: net.netVerifyingKeyHash, nodeKey: local },
+    )
+    return false
+  }
+  return true
+}
+
 /** The reason a held bill shows, in words a resident can act on. */
 export function setupMismatchMessage(status: TrustedSetupStatus): string {
   return (
@@ -87,7 +130,8 @@ export function guardProver<P extends BillProver>(prover: P, status: TrustedSetu
   if (status.keyMatches) return prover
   return new Proxy(prover, {
     get(target, prop, receiver) {
-      if (prop === 'prove') {
+      // The net bill's proof too: the node does not prove with a setup it has not matched.
+      if (prop === 'prove' || (prop === 'proveNet' && typeof Reflect.get(target, prop) === 'function')) {
         return async () => {
           throw new SetupMismatchError(setupMismatchMessage(status))
         }

@@ -8,8 +8,15 @@ import { commit, deriveSalt } from '#protocol/commitment.ts'
 import type { Eip712Domain } from '#protocol/eip712.ts'
 import { hexToBytes } from '#protocol/eip712.ts'
 import { ZkMeterError } from '#protocol/errors.ts'
-import { periodReadings } from '../../../contracts/test/bills.ts'
-import { DAY, INTERVAL, type MeterKey, MIDNIGHT, signPeriod } from '../../../contracts/test/env.ts'
+import { exportReadings, periodReadings } from '../../../contracts/test/bills.ts'
+import {
+  DAY,
+  INTERVAL,
+  type MeterKey,
+  MIDNIGHT,
+  signExportPeriod,
+  signPeriod,
+} from '../../../contracts/test/env.ts'
 import type { ClosedPeriod, PeriodInputs } from '../../src/billing/biller.ts'
 import type { BillRecord } from '../../src/billing/store.ts'
 
@@ -26,6 +33,8 @@ export interface TestPeriod {
   period: ClosedPeriod
   readings: number[]
   salt: bigint
+  /** The exported Wh per interval, for a close with an export half (closeNetPeriod). */
+  exportReadings?: number[]
 }
 
 /** A period as the meter closes it: readings, salt, commitment and the meter's EIP-712 signature. */
@@ -81,6 +90,44 @@ export function twoPeriods(meter: MeterKey, domain: Eip712Domain, seed: number):
   return [first, second]
 }
 
+/**
+ * A period close with both halves (protocol §6): the import half as closePeriod signs it, and the
+ * export half (ExportPeriod) over a midday PV bump scaled by `sun` (0: nothing exported), signed too.
+ */
+export function closeNetPeriod(
+  meter: MeterKey,
+  domain: Eip712Domain,
+  options: {
+    start: number
+    end: number
+    startCounter: number
+    exportStartCounter: number
+    seed: number
+    sun: number
+  },
+): TestPeriod {
+  const base = closePeriod(meter, domain, options)
+  const exported = exportReadings(options.start, options.end, N, options.sun)
+  const commitment = commit(exported, base.salt, N, SLOTS, 'export')
+  const endCounter = options.exportStartCounter + exported.reduce((a, b) => a + b, 0)
+  const signature = signExportPeriod(meter, domain, {
+    meter: meter.address,
+    periodStart: options.start,
+    periodEnd: options.end,
+    startCounter: options.exportStartCounter,
+    endCounter,
+    commitment,
+  })
+  return {
+    ...base,
+    period: {
+      ...base.period,
+      exportHalf: { startCounter: options.exportStartCounter, endCounter, commitment, signature },
+    },
+    exportReadings: exported,
+  }
+}
+
 export class TestInputsMissingError extends ZkMeterError {
   override name = 'TestInputsMissingError'
 }
@@ -95,7 +142,11 @@ export function inputsOf(periods: readonly TestPeriod[]): PeriodInputs {
           p.period.periodStart === bill.periodStart,
       )
       if (!found) throw new TestInputsMissingError(`no readings for ${bill.id}`)
-      return { readings: found.readings, salt: found.salt }
+      return {
+        readings: found.readings,
+        salt: found.salt,
+        ...(found.exportReadings ? { exportReadings: found.exportReadings } : {}),
+      }
     },
   }
 }

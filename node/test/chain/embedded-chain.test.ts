@@ -6,9 +6,10 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { JsonRpcProvider, Network } from 'ethers'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { tariffHash } from '#protocol/commitment.ts'
+import { netTariffHash, tariffHash } from '#protocol/commitment.ts'
 import { scaledBudget } from '../../../test/support/load.ts'
 import {
+  demoFeedInPrices,
   demoPrices,
   ensureDevTariff,
   ensureLedger,
@@ -85,6 +86,10 @@ describe('embedded dev chain', () => {
     const tariff = await b.ledger.tariffCovering(1_764_000_000, 1_764_086_400)
     expect(tariff?.prices).toEqual(demoPrices())
     expect(tariff?.tariffHash).toBe(tariffHash(demoPrices()))
+    // with its feed-in curve (issue 17): a home with rooftop PV gets net bills on the dev chain
+    const feedIn = await b.ledger.feedIn(tariff?.tariffId as bigint)
+    expect(feedIn?.feedInPrices).toEqual(demoFeedInPrices())
+    expect(feedIn?.netTariffHash).toBe(netTariffHash(demoPrices(), demoFeedInPrices()))
     // provisioning again is a no-op
     await ensureDevTariff(b.ledger, 96)
     expect(await b.ledger.tariffCount()).toBe(1n)

@@ -14,7 +14,12 @@ import { deployLedger, type LedgerSetup } from '../../../contracts/ts/ledger.ts'
 import type { BillProver } from '../../src/billing/biller.ts'
 import { createLogger, type LogEntry } from '../../src/log/logger.ts'
 import { runVerifySetup } from '../../src/setup/cli.ts'
-import { checkLedgerSetup, guardProver, SetupMismatchError } from '../../src/setup/ledger-setup.ts'
+import {
+  checkLedgerSetup,
+  guardProver,
+  netBillsUsable,
+  SetupMismatchError,
+} from '../../src/setup/ledger-setup.ts'
 
 let env: TestEnv
 let server: { url: string; close(): Promise<void> }
@@ -32,6 +37,28 @@ afterAll(async () => {
 })
 
 const OTHER_KEY = `0x${'ab'.repeat(32)}` as const
+
+describe('start-time check of the ledger’s net-bill key (issue 17)', () => {
+  const quiet = createLogger({ sink: () => {} })
+  const netKey = async () =>
+    verifyingKeyHash(await readZkeyVerificationKey(join(profileBuildDir('test'), 'net', 'bill.zkey')))
+
+  it('makes net bills only on a ledger that verifies them under the key of this node’s net build', async () => {
+    const ledger = (hash: string | undefined) => ({
+      netSetup: async () => (hash === undefined ? undefined : { netVerifyingKeyHash: hash }),
+    })
+    expect(await netBillsUsable({ ledger: ledger(await netKey()), profile: 'test', log: quiet })).toBe(true)
+    // Net bills disabled on the ledger: import bills, silently (nothing is wrong).
+    expect(await netBillsUsable({ ledger: ledger(undefined), profile: 'test', log: quiet })).toBe(false)
+    // Another key: every net proof would be refused (ProofRejected); import bills, and the node says why.
+    const entries: LogEntry[] = []
+    const log = createLogger({ sink: (e) => entries.push(e) })
+    expect(await netBillsUsable({ ledger: ledger(OTHER_KEY), profile: 'test', log })).toBe(false)
+    expect(entries.map((e) => e.msg)).toContain(
+      'the ledger verifies net bills under another verifying key than this node proves with: import bills only',
+    )
+  })
+})
 
 describe('start-time check of the ledger’s verifying key', () => {
   const fakeLedger = (over: Partial<LedgerSetup>) => ({

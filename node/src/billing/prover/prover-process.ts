@@ -10,9 +10,9 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ZkMeterError } from '#protocol/errors.ts'
 import { CircuitNotBuiltError } from '../../../../circuits/src/errors.ts'
-import { buildScriptFor, profileBuildDir } from '../../../../circuits/src/profiles.ts'
-import type { BillProver } from '../biller.ts'
-import type { BillProof, ProveRequest, ProverReply } from './prover-messages.ts'
+import { buildScriptFor, netBuildDir, profileBuildDir } from '../../../../circuits/src/profiles.ts'
+import type { BillProver, NetBillProofResult } from '../biller.ts'
+import type { BillProof, ProveNetRequest, ProveRequest, ProverReply } from './prover-messages.ts'
 
 /** The prover process died or could not start: retrying (with a new process) may succeed. */
 export class ProverProcessError extends Error {
@@ -24,11 +24,16 @@ export class ProvingError extends ZkMeterError {
   override name = 'ProvingError'
 }
 
-type Pending = { resolve: (proof: BillProof) => void; reject: (e: Error) => void }
+type Pending = { resolve: (proof: BillProof | NetBillProofResult) => void; reject: (e: Error) => void }
 
 export interface ProcessProver extends BillProver {
   n: number
   slots: number
+  /**
+   * Whether the net-bill circuit is built (circuits/build/<profile>/net/): `proveNet` is present
+   * only then, and the node makes import bills only without it.
+   */
+  readonly netBuilt: boolean
   /** Whether a prover child is running now (for measurements and tests). */
   readonly running: boolean
   close(): Promise<void>
@@ -69,6 +74,14 @@ function circuitShape(profile: 'test' | 'production'): { n: number; slots: numbe
     )
   }
   return { n: manifest.n as number, slots: manifest.slots as number }
+}
+
+/** Whether the profile's net-bill circuit is built (its files present; the child checks them when it loads it). */
+function netCircuitBuilt(profile: 'test' | 'production'): boolean {
+  const dir = netBuildDir(profile)
+  return ['bill.wasm', 'bill.zkey', 'manifest.json', 'verification_key.json'].every((f) =>
+    existsSync(join(dir, f)),
+  )
 }
 
 /** One prover child and the proofs it owes: a child's death fails only its own requests. */
@@ -116,7 +129,7 @@ export async function processProver(
       } else {
         const p = pending.get(message.id)
         pending.delete(message.id)
-        if (message.type === 'result') p?.resolve(message.result)
+        if (message.type === 'result' || message.type === 'net-result') p?.resolve(message.result)
         else
           p?.reject(
             new ProvingError(`${message.error.name}: ${message.error.message}`, {
@@ -152,43 +165,67 @@ export async function processProver(
     idleTimer.unref()
   }
 
+  /**
+   * One proof by the child, a bill's or a net bill's: the same lifecycle for both (started on demand,
+   * ended when idle, killed by close, its death failing only its own requests).
+   */
+  const request = async <R>(make: (id: number) => ProveRequest | ProveNetRequest): Promise<R> => {
+    if (closed) throw new ProverProcessError('the prover is closed')
+    clearTimeout(idleTimer)
+    worker ??= spawn()
+    const current = worker
+    await current.ready
+    if (closed) throw new ProverProcessError('the prover is closed')
+    const id = nextId++
+    return new Promise<R>((resolve, reject) => {
+      current.pending.set(id, { resolve: resolve as Pending['resolve'], reject })
+      const message = make(id)
+      // A child killed from outside may have closed its channel before its exit is handled: the
+      // send fails then. Without a callback the ChildProcess emits 'error' for it, which nobody
+      // listens to, and the whole node dies (bench:chaos, seed 515). Fail this proof instead; the
+      // exit handler fails the others, and the next proof starts a new child.
+      const lost = (cause: Error) => {
+        if (!current.pending.delete(id)) return
+        if (worker === current) worker = undefined
+        reject(new ProverProcessError(`the prover process is gone: ${cause.message}`, { cause }))
+      }
+      if (!current.proc.connected) return lost(new Error('its channel is closed'))
+      current.proc.send(message, (error) => {
+        if (error) lost(error)
+      })
+    })
+  }
+
+  const netBuilt = netCircuitBuilt(profile)
   return {
     n,
     slots,
+    netBuilt,
     get running() {
       return worker !== undefined
     },
-    async prove(inputs) {
-      if (closed) throw new ProverProcessError('the prover is closed')
-      clearTimeout(idleTimer)
-      worker ??= spawn()
-      const current = worker
-      await current.ready
-      if (closed) throw new ProverProcessError('the prover is closed')
-      const id = nextId++
-      return new Promise((resolve, reject) => {
-        current.pending.set(id, { resolve, reject })
-        const request: ProveRequest = {
-          id,
-          readings: [...inputs.readings],
-          salt: inputs.salt,
-          prices: [...inputs.prices],
+    prove: (inputs) =>
+      request<BillProof>((id) => ({
+        id,
+        kind: 'bill',
+        readings: [...inputs.readings],
+        salt: inputs.salt,
+        prices: [...inputs.prices],
+      })),
+    ...(netBuilt
+      ? {
+          proveNet: (inputs: Parameters<NonNullable<BillProver['proveNet']>>[0]) =>
+            request<NetBillProofResult>((id) => ({
+              id,
+              kind: 'net',
+              importReadings: [...inputs.importReadings],
+              exportReadings: [...inputs.exportReadings],
+              salt: inputs.salt,
+              prices: [...inputs.prices],
+              feedInPrices: [...inputs.feedInPrices],
+            })),
         }
-        // A child killed from outside may have closed its channel before its exit is handled: the
-        // send fails then. Without a callback the ChildProcess emits 'error' for it, which nobody
-        // listens to, and the whole node dies (bench:chaos, seed 515). Fail this proof instead; the
-        // exit handler fails the others, and the next proof starts a new child.
-        const lost = (cause: Error) => {
-          if (!current.pending.delete(id)) return
-          if (worker === current) worker = undefined
-          reject(new ProverProcessError(`the prover process is gone: ${cause.message}`, { cause }))
-        }
-        if (!current.proc.connected) return lost(new Error('its channel is closed'))
-        current.proc.send(request, (error) => {
-          if (error) lost(error)
-        })
-      })
-    },
+      : {}),
     async close() {
       closed = true
       clearTimeout(idleTimer)

@@ -7,7 +7,7 @@
 import { holdCurve } from '../../../../circuits/src/index.ts'
 import { isProfileName } from '../../../../circuits/src/profiles.ts'
 import { circuitProver } from './prover.ts'
-import type { ProveRequest, ProverReply } from './prover-messages.ts'
+import type { ProveNetRequest, ProveRequest, ProverReply } from './prover-messages.ts'
 import { proveOnOneThread } from './threads.ts'
 
 const send = (message: ProverReply) => process.send?.(message)
@@ -35,12 +35,18 @@ try {
   holdCurve({ singleThread: proveOnOneThread() })
   const prover = await circuitProver(profile)
   send({ type: 'ready', n: prover.n, slots: prover.slots })
-  process.on('message', (request: ProveRequest) => {
-    prover.prove(request).then(
-      (result) => send({ type: 'result', id: request.id, result }),
-      (error: Error) =>
-        send({ type: 'error', id: request.id, error: { name: error.name, message: error.message } }),
-    )
+  const failed = (id: number) => (error: Error) =>
+    send({ type: 'error', id, error: { name: error.name, message: error.message } })
+  process.on('message', (request: ProveRequest | ProveNetRequest) => {
+    if (request.kind === 'net') {
+      prover
+        .proveNet(request)
+        .then((result) => send({ type: 'net-result', id: request.id, result }), failed(request.id))
+      return
+    }
+    prover
+      .prove(request)
+      .then((result) => send({ type: 'result', id: request.id, result }), failed(request.id))
   })
 } catch (error) {
   send({ type: 'fatal', error: { name: (error as Error).name, message: (error as Error).message } })

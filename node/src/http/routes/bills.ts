@@ -14,7 +14,7 @@ import { assetView, billView } from '../views.ts'
 
 export type BillsContext = Pick<
   RoutesContext,
-  'bills' | 'biller' | 'ledger' | 'wallet' | 'utility' | 'config' | 'displayCurrency' | 'asset'
+  'bills' | 'biller' | 'ledger' | 'wallet' | 'utility' | 'config' | 'displayCurrency' | 'asset' | 'identity'
 >
 
 /** The bill with this id, or a 404 (the privacy routes' grants name bills too). */
@@ -29,10 +29,25 @@ export function billRoutes(
 ): Pick<RouteHandlers, 'bills' | 'bill' | 'payBill' | 'retryBill'> {
   const asset = assetView(ctx.asset)
   const view = (bill: BillRecord) => billView(bill, asset)
+  // The meter's carried credit as last read: an unreachable chain answers the list all the same.
+  let lastCredit = 0n
+  const carriedCredit = async (): Promise<bigint> => {
+    // A node's context always has its ledger; the fakes some tests route over may not.
+    const ledger = ctx.ledger as RoutesContext['ledger'] | undefined
+    if (ledger?.creditOf === undefined) return lastCredit
+    try {
+      lastCredit = await ledger.creditOf(ctx.identity.meter.address)
+    } catch {
+      // A ledger without net bills (NetBillsDisabled) or an unreachable chain: the last value read.
+    }
+    return lastCredit
+  }
   return {
-    bills: () => {
+    bills: async () => {
       const bills = ctx.bills.list().map(view)
+      // Sums what the ledger asks to be paid (amountDue: after export credits), not the costs.
       const due = totalDue(bills)
+      const credit = await carriedCredit()
       return {
         bills,
         due: {
@@ -43,6 +58,7 @@ export function billRoutes(
         // The display currency converts Ether only: a token bill is shown in its own money.
         display: asset.assetId === 0 ? ctx.displayCurrency.get() : null,
         asset,
+        credit: credit.toString(),
       }
     },
     bill: ({ params }) => ({
@@ -62,10 +78,20 @@ export function billRoutes(
           `bill ${bill.id} is ${bill.status}: only a verified, unpaid bill can be paid`,
         )
       }
-      // A token bill: the dev wallet signs a permit for the total (no approve transaction).
+      if (bill.amountDue === '0') {
+        // The ledger records such a bill paid itself; one still shown verified is stale, not owed.
+        throw new HttpError(409, `bill ${bill.id} owes nothing: export credit covered it`)
+      }
+      // The amount the ledger asks (billStatus total: the cost less credits), never the cost: it
+      // refuses any other amount (WrongAmount). A bill recorded before its amounts were read pays
+      // what the ledger says is due (payBill reads it). A token bill: the dev wallet signs a permit
+      // for the due (payBillWithPermit reads it too; no approve transaction).
       const receipt =
         asset.assetId === 0
-          ? await ctx.ledger.payBill(bill.chainBillId, BigInt(bill.total))
+          ? await ctx.ledger.payBill(
+              bill.chainBillId,
+              bill.amountDue === undefined ? undefined : BigInt(bill.amountDue),
+            )
           : await ctx.ledger.payBillWithPermit(bill.chainBillId)
       const paid = await ctx.biller.markPaid(
         bill.chainBillId,

@@ -4,9 +4,10 @@
  */
 import { readdir, readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
+import { commit, netTariffHash } from '#protocol/commitment.ts'
 import { scaledBudget } from '../../../../test/support/load.ts'
 import { processProver } from '../../../src/billing/prover/prover-process.ts'
-import { demoPrices } from '../../../src/chain/embedded-chain.ts'
+import { demoFeedInPrices, demoPrices } from '../../../src/chain/embedded-chain.ts'
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -48,6 +49,61 @@ describe('processProver', () => {
       }
       expect(prover.running).toBe(false)
       await expect(prover.prove({ readings: [], salt: 1n, prices: [] })).rejects.toThrow(/closed/)
+    },
+    scaledBudget(120_000),
+  )
+
+  it(
+    'proves a net bill in the same child, which ends after the idle time as after a bill, and is killed by close mid-proof',
+    async () => {
+      const prover = await processProver('test', { idleMs: 300 })
+      try {
+        expect(prover.netBuilt).toBe(true)
+        const prices = demoPrices(prover.slots)
+        const feedInPrices = demoFeedInPrices(prover.slots)
+        const importReadings = Array.from({ length: prover.n }, (_, i) => (i * 7) % 500)
+        const exportReadings: number[] = Array.from({ length: prover.n }, (_, i) =>
+          i % 96 >= 40 && i % 96 < 56 ? 300 : 0,
+        )
+        const net = await (prover.proveNet as NonNullable<typeof prover.proveNet>)({
+          importReadings,
+          exportReadings,
+          salt: 777n,
+          prices,
+          feedInPrices,
+        })
+        expect(net.importWh).toBe(BigInt(importReadings.reduce((a, b) => a + b, 0)))
+        expect(net.exportWh).toBe(BigInt(exportReadings.reduce((a, b) => a + b, 0)))
+        expect(net.tariffHash).toBe(netTariffHash(prices, feedInPrices))
+        expect(net.commitment).toBe(commit(importReadings, 777n, prover.n, prover.slots))
+        expect(net.exportCommitment).toBe(commit(exportReadings, 777n, prover.n, prover.slots, 'export'))
+        expect(net.credit).toBe(
+          exportReadings.reduce((a, r, i) => a + BigInt(r) * (feedInPrices[i % 96] ?? 0n), 0n),
+        )
+        expect(prover.running).toBe(true)
+        const deadline = Date.now() + 5000
+        while (prover.running && Date.now() < deadline) await sleep(50)
+        expect(prover.running).toBe(false)
+        // A net proof in flight when the node stops: the child is killed, the proof fails, nothing hangs.
+        const inFlight = (prover.proveNet as NonNullable<typeof prover.proveNet>)({
+          importReadings,
+          exportReadings,
+          salt: 778n,
+          prices,
+          feedInPrices,
+        })
+        const outcome = inFlight.then(
+          () => 'proved',
+          (error: Error) => error.name,
+        )
+        while (!prover.running) await sleep(10)
+        await sleep(200)
+        await prover.close()
+        expect(['ProverProcessError', 'proved']).toContain(await outcome)
+      } finally {
+        await prover.close()
+      }
+      expect(prover.running).toBe(false)
     },
     scaledBudget(120_000),
   )
