@@ -318,3 +318,109 @@ describe('money people read', () => {
     expect(csv.split('\r\n')[1]).toContain(',EUR,29.37,2870.00,')
   })
 })
+
+/**
+ * Homes with solar (issue 17): a net bill's cost is lowered by its export credit, and credit left over
+ * is carried to the next bill, so what the ledger asks (`amountDue`) is not the bill's `total`. The
+ * ledger refuses any other amount (WrongAmount): every payment must send the amount due.
+ */
+describe('net bills and export credit', () => {
+  const wei = (eth: string) => BigInt(Math.round(Number(eth) * 1e6)) * 10n ** 12n
+  // A sunny month: credit 0.003 above a cost of 0.002, so the ledger recorded it paid and carried 0.001.
+  const sunny = bill(1, 'paid', {
+    kind: 'net',
+    exportedWh: 180_000,
+    total: String(wei('0.002')),
+    credit: String(wei('0.003')),
+    creditUsed: '0',
+    amountDue: '0',
+    paidTx: null,
+    paidBy: null,
+  })
+  // The next month's import bill: 0.005, of which the carried 0.001 was taken first.
+  const next = bill(2, 'verified', {
+    kind: 'import',
+    exportedWh: 0,
+    total: String(wei('0.005')),
+    credit: null,
+    creditUsed: String(wei('0.001')),
+    amountDue: String(wei('0.004')),
+  })
+  // A cloudy month: credit 0.0015 below a cost of 0.004.
+  const cloudy = bill(3, 'verified', {
+    kind: 'net',
+    exportedWh: 40_000,
+    total: String(wei('0.004')),
+    credit: String(wei('0.0015')),
+    creditUsed: '0',
+    amountDue: String(wei('0.0025')),
+  })
+
+  beforeEach(() => {
+    ui.server.state.bills = [sunny, next, cloudy].map((b) => ({ ...b }))
+    ui.server.state.credit = String(wei('0.00025'))
+  })
+
+  it("shows each bill's export, credit and amount due, and the credit carried", async () => {
+    const p = await open('/bills')
+    // What is due sums the amounts due (0.004 + 0.0025), not the costs (0.009).
+    expect(await p.locator('[data-total-due]').textContent()).toBe('0.0065 ETH')
+    expect(await p.locator('[data-carried-credit]').textContent()).toContain('0.00025 ETH')
+
+    const sunnyCard = p.locator(`[data-bill="${sunny.id}"]`)
+    expect(await sunnyCard.locator('[data-bill-exported]').textContent()).toBe('180.000 kWh')
+    expect(await sunnyCard.locator('[data-credit]').textContent()).toBe('− 0.002 ETH (of 0.003 ETH)')
+    expect(await sunnyCard.locator('[data-credit-surplus]').textContent()).toContain(
+      '0.001 ETH carries to your next bill',
+    )
+    expect(await sunnyCard.locator('[data-covered-by-credit]').count()).toBe(1)
+    expect(await sunnyCard.getByRole('button').count()).toBe(0)
+
+    const nextCard = p.locator(`[data-bill="${next.id}"]`)
+    expect(await nextCard.locator('[data-credit-used]').textContent()).toBe('− 0.001 ETH')
+    expect(await nextCard.locator('[data-amount-due]').textContent()).toBe('0.004 ETH')
+    expect(await nextCard.locator('[data-headline-due]').textContent()).toContain('to pay, of 0.005 ETH')
+    expect(await nextCard.locator('[data-bill-exported]').count()).toBe(0)
+
+    const cloudyCard = p.locator(`[data-bill="${cloudy.id}"]`)
+    expect(await cloudyCard.locator('[data-bill-exported]').textContent()).toBe('40.000 kWh')
+    expect(await cloudyCard.locator('[data-credit]').textContent()).toBe('− 0.0015 ETH')
+    expect(await cloudyCard.locator('[data-credit-surplus]').count()).toBe(0)
+    expect(await cloudyCard.getByRole('button', { name: /^Pay 0\.0025 ETH with/ }).count()).toBe(1)
+    expect(await cloudyCard.locator('[data-public-private]').textContent()).toContain(
+      'the energy you returned to the grid and its credit',
+    )
+  })
+
+  it('pays the amount due from a browser wallet and from the dev wallet, never the cost', async () => {
+    const p = await open('/bills', (page) => injectWallet(page, 1))
+    await p.getByRole('button', { name: 'Connect Test Wallet' }).click()
+    await expect.poll(() => p.locator('[data-account]').count()).toBe(1)
+    await p
+      .locator(`[data-bill="${cloudy.id}"]`)
+      .getByRole('button', { name: /^Pay 0\.0025 ETH with Test Wallet/ })
+      .click()
+    await expect
+      .poll(() => p.locator(`[data-bill="${cloudy.id}"] [data-receipt]`).count(), {
+        timeout: scaledBudget(10_000),
+      })
+      .toBe(1)
+    const calls = (await p.evaluate(
+      () => (window as Window & { __walletCalls?: { method: string; params: unknown[] }[] }).__walletCalls,
+    )) as { method: string; params: unknown[] }[]
+    const sends = calls.filter((c) => c.method === 'eth_sendTransaction').map((c) => c.params[0])
+    expect(sends).toEqual([
+      expect.objectContaining({
+        data: encodePayBill(cloudy.chainBillId as string),
+        value: `0x${wei('0.0025').toString(16)}`,
+      }),
+    ])
+
+    await p
+      .locator(`[data-bill="${next.id}"]`)
+      .getByRole('button', { name: /^Pay with dev wallet: 0\.004 ETH/ })
+      .click()
+    await expect.poll(() => ui.server.state.ledgerPayments.length).toBe(1)
+    expect(ui.server.state.ledgerPayments).toEqual([{ billId: next.chainBillId, amount: wei('0.004') }])
+  })
+})

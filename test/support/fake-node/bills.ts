@@ -32,6 +32,21 @@ export function recordOf(view: Bill): BillRecord {
     status: view.status,
     ...(view.tariffId === null ? {} : { tariffId: view.tariffId }),
     ...(view.total === null ? {} : { total: view.total }),
+    // A net bill's export half (its counters give exportedWh) and what the ledger made of its credit.
+    ...(view.kind === 'net'
+      ? {
+          kind: 'net' as const,
+          exportHalf: {
+            startCounter: 0,
+            endCounter: view.exportedWh ?? 0,
+            commitment: '0',
+            signature: '0x' as const,
+          },
+          ...(view.credit == null ? {} : { credit: view.credit }),
+        }
+      : {}),
+    ...(view.creditUsed == null ? {} : { creditUsed: view.creditUsed }),
+    ...(view.amountDue == null ? {} : { amountDue: view.amountDue }),
     ...(view.chainBillId === null ? {} : { chainBillId: hex(view.chainBillId) }),
     ...(view.submitTx === null ? {} : { submitTx: hex(view.submitTx) }),
     ...(view.paidTx === null ? {} : { paidTx: hex(view.paidTx) }),

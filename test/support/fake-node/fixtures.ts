@@ -121,6 +121,10 @@ export interface FakeNodeState {
   tariffs: LedgerTariff[]
   /** The household's display currency (PUT /api/settings/display-currency), none at first. */
   displayCurrency: DisplayCurrency | null
+  /** The meter's export credit the ledger carries (creditOf), wei, decimal. */
+  credit: string
+  /** The ledger's payBill calls (the dev wallet's payments), with the amount sent. */
+  ledgerPayments: { billId: string; amount: bigint | undefined }[]
 }
 
 export function initialState(): FakeNodeState {
@@ -131,6 +135,8 @@ export function initialState(): FakeNodeState {
     fanSpeed: 2,
     origins: [],
     displayCurrency: null,
+    credit: '0',
+    ledgerPayments: [],
     alarms: [],
     notices: [
       {

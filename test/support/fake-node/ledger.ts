@@ -64,7 +64,11 @@ export function fakeLedger(state: FakeNodeState): RoutesLedger {
   const ledger: RoutesLedger = {
     ...reads,
     address: CHAIN.ledger,
-    payBill: async () => tx('77'),
+    payBill: async (billId, amount) => {
+      state.ledgerPayments.push({ billId, amount })
+      return tx('77')
+    },
+    creditOf: async () => BigInt(state.credit),
     payBillWithPermit: async () => tx('78'),
     notices: async () =>
       state.notices.flatMap((n) =>

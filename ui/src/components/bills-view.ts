@@ -1,6 +1,6 @@
 import { css, html, LitElement } from 'lit'
 import { ROUTES } from '#protocol/api/routes.ts'
-import { isDue, isNothingToPay, nothingToPayBelow, totalDue } from '#protocol/money.ts'
+import { isDue, isNothingToPay, nothingToPayBelow, owed, totalDue } from '#protocol/money.ts'
 import { api, errorText } from '../lib/api.ts'
 import { type BillFilter, filterBills, yearsOf } from '../lib/bill-filter.ts'
 import { chainInfo } from '../lib/chain-info.ts'
@@ -69,6 +69,8 @@ interface BillsAnswer {
   display: DisplayCurrency | null
   /** What the bills are in (null from a node before token tariffs: Ether). */
   asset: BillAsset | null
+  /** Export credit the ledger carries to this meter's next bill (null from a node before net bills). */
+  credit: string | null
 }
 
 /** The due figures after a bill event, by the node's own rule (protocol/money.ts). */
@@ -179,6 +181,7 @@ export class BillsView extends LitElement {
         due: answer.due ?? dueOf(answer.bills),
         display: answer.display ?? null,
         asset: answer.asset ?? null,
+        credit: answer.credit ?? null,
       }
     },
     apply: {
@@ -255,7 +258,7 @@ export class BillsView extends LitElement {
 
   async #payWithWallet(bill: Bill): Promise<void> {
     const wallet = this.wallet
-    if (!wallet || !bill.chainBillId || !bill.total) return
+    if (!wallet || !bill.chainBillId || owed(bill) === null) return
     const { provider } = wallet.wallet
     try {
       this.#setPayment(bill.id, { step: 'Reading the chain the ledger is on…' })
@@ -272,7 +275,8 @@ export class BillsView extends LitElement {
   async #walletPay(bill: Bill, wallet: ConnectedWallet, chain: ChainInfo): Promise<string> {
     const { provider } = wallet.wallet
     this.#setPayment(bill.id, { step: 'Confirm the payment in your wallet…' })
-    const request = { chainBillId: bill.chainBillId as string, total: bill.total as string }
+    // What the ledger asks (the cost less export credits): it refuses any other amount.
+    const request = { chainBillId: bill.chainBillId as string, total: owed(bill) as string }
     // A token bill: a permit signature and one transaction, or approve + pay (lib/wallet.ts).
     const txHash =
       chain.asset && chain.asset.assetId !== 0
@@ -339,7 +343,7 @@ export class BillsView extends LitElement {
       if (via === 'wallet' && wallet) {
         const chain = await chainInfo()
         await ensureChain(wallet.wallet.provider, chain)
-        const total = bills.reduce((sum, b) => sum + BigInt(b.total as string), 0n)
+        const total = bills.reduce((sum, b) => sum + BigInt(owed(b) as string), 0n)
         // Ether bills: the balance for all of them first. Token bills are checked one by one.
         if (!chain.asset || chain.asset.assetId === 0)
           await checkBalance(
@@ -496,7 +500,7 @@ export class BillsView extends LitElement {
 
   /** Why a verified bill has no Pay button: zero, or too small to be worth its gas. */
   #nothingToPay(bill: Bill) {
-    const wei = BigInt(bill.total ?? '0')
+    const wei = BigInt(owed(bill) ?? '0')
     const asset = this.#assetOf(bill)
     const ether = !asset || asset.assetId === 0
     return html`<p class="ok" data-nothing-to-pay>
@@ -549,6 +553,8 @@ export class BillsView extends LitElement {
       this.#batchRunning()
     const devWallet = this.status?.chain.devWallet === true
     const period = formatPeriod(bill.periodStart, bill.periodEnd)
+    const net = bill.kind === 'net'
+    const toPay = owed(bill)
     return html`<article class="card bill" aria-labelledby="bill-${bill.id}" data-bill=${bill.id}>
       <header>
         <h3 id="bill-${bill.id}">${period}</h3>
@@ -562,17 +568,19 @@ export class BillsView extends LitElement {
         }
         <span class="badge ${bill.status}" data-status=${nothing ? 'nothing-to-pay' : bill.status}>${nothing ? 'nothing to pay' : (STATUS_TEXT[bill.status] ?? bill.status)}</span>
       </header>
-      <div class="total"><span>${bill.total === null ? 'total pending proof' : formatAmount(bill.total, this.#assetOf(bill))}</span>${this.#equiv(bill.total, this.#assetOf(bill))} ${bill.total === null ? '' : PUBLIC}</div>
+      ${this.#headline(bill)}
+      ${this.#credits(bill)}
       <dl>
         <dt>Period ${PUBLIC}</dt><dd>${formatPeriod(bill.periodStart, bill.periodEnd)}</dd>
-        <dt>Energy ${PUBLIC}</dt><dd>${formatEnergy(bill.energyWh)}</dd>
+        <dt>${net ? 'Imported' : 'Energy'} ${PUBLIC}</dt><dd>${formatEnergy(bill.energyWh)}</dd>
+        ${net ? html`<dt>Returned to the grid ${PUBLIC}</dt><dd data-bill-exported>${formatEnergy(bill.exportedWh ?? 0)}</dd>` : ''}
         <dt>Commitment ${PUBLIC}</dt><dd class="mono" title=${bill.commitment ?? ''}>${bill.commitment ? shorten(bill.commitment, 14, 8) : '—'}</dd>
         <dt>Readings CID ${PRIVATE}</dt><dd class="mono" title=${bill.manifestCid ?? ''}>${bill.manifestCid ? shorten(bill.manifestCid, 14, 8) : '—'}</dd>
         ${bill.submitTx ? html`<dt>Proof tx ${PUBLIC}</dt><dd class="mono" title=${bill.submitTx}>${shorten(bill.submitTx)}</dd>` : ''}
         ${bill.paidTx ? html`<dt>Payment tx ${PUBLIC}</dt><dd class="mono" title=${bill.paidTx}>${shorten(bill.paidTx)}</dd>` : ''}
         ${bill.paidBy ? html`<dt>Paid by ${PUBLIC}</dt><dd class="mono" title=${bill.paidBy} data-paid-by>${shorten(bill.paidBy)}</dd>` : ''}
       </dl>
-      <p class="small muted" data-public-private><strong>Public on the chain</strong>, readable by anyone: the period, energy and total,
+      <p class="small muted" data-public-private><strong>Public on the chain</strong>, readable by anyone: the period, energy and total${net ? ', the energy you returned to the grid and its credit' : ''},
         the tariff, the proof and two hashes (the commitment and the readings CID's digest, which reveal nothing)${bill.paidTx ? ', and the payment' : ''}.
         <strong>Private, on your node only</strong>: your 15-minute readings (when you used energy), the readings CID and the salt behind the commitment.</p>
       ${this.#why(bill)}
@@ -580,13 +588,13 @@ export class BillsView extends LitElement {
         payable
           ? html`<div class="row">
               <button @click=${() => this.#payWithWallet(bill)} ?disabled=${!this.wallet || busy || this.#session.readOnly}
-                aria-label="Pay ${formatAmount(bill.total!, this.#assetOf(bill))} with ${this.wallet ? this.wallet.wallet.info.name : 'a browser wallet'}">
-                Pay ${formatAmount(bill.total!, this.#assetOf(bill))}
+                aria-label="Pay ${formatAmount(toPay!, this.#assetOf(bill))} with ${this.wallet ? this.wallet.wallet.info.name : 'a browser wallet'}">
+                Pay ${formatAmount(toPay!, this.#assetOf(bill))}
               </button>
               ${
                 devWallet
                   ? html`<button class="secondary" @click=${() => this.#payWithDevWallet(bill)} ?disabled=${busy || this.#session.readOnly}
-                      aria-label="Pay with dev wallet: ${formatAmount(bill.total!, this.#assetOf(bill))} from the built-in dev wallet">Pay with dev wallet</button>`
+                      aria-label="Pay with dev wallet: ${formatAmount(toPay!, this.#assetOf(bill))} from the built-in dev wallet">Pay with dev wallet</button>`
                   : ''
               }
             </div>
@@ -597,6 +605,51 @@ export class BillsView extends LitElement {
       ${this.#payment(bill)}
       ${this.#receipt(bill)}
     </article>`
+  }
+
+  /**
+   * The bill's big figure: what the ledger asks to be paid once export credits lowered it (with the
+   * cost beside it), else the cost as proved.
+   */
+  #headline(bill: Bill) {
+    const asset = this.#assetOf(bill)
+    if (bill.total === null) return html`<div class="total"><span>total pending proof</span></div>`
+    const due = bill.amountDue ?? null
+    if (due === null || due === bill.total)
+      return html`<div class="total"><span>${formatAmount(bill.total, asset)}</span>${this.#equiv(bill.total, asset)} ${PUBLIC}</div>`
+    return html`<div class="total" data-headline-due><span>${formatAmount(due, asset)}</span>${this.#equiv(due, asset)} ${PUBLIC}
+      <span class="equiv">to pay, of ${formatAmount(bill.total, asset)}</span></div>`
+  }
+
+  /**
+   * How export credit changed what a bill asks: this period's credit (a net bill), credit carried from
+   * earlier periods, what is left to pay, and a surplus carried on. Nothing for a bill without credit.
+   */
+  #credits(bill: Bill) {
+    const asset = this.#assetOf(bill)
+    const credit = bill.credit ? BigInt(bill.credit) : 0n
+    const used = bill.creditUsed ? BigInt(bill.creditUsed) : 0n
+    if (bill.total === null || (credit === 0n && used === 0n)) return ''
+    const cost = BigInt(bill.total)
+    const surplus = credit - cost
+    const due = bill.amountDue ?? null
+    return html`<dl class="small" aria-label="Cost and export credit" data-bill-credit>
+        <dt>Import cost ${PUBLIC}</dt><dd>${formatAmount(cost, asset)}</dd>
+        ${credit > 0n ? html`<dt>Export credit ${PUBLIC}</dt><dd data-credit>− ${formatAmount(credit < cost ? credit : cost, asset)}${surplus > 0n ? ` (of ${formatAmount(credit, asset)})` : ''}</dd>` : ''}
+        ${used > 0n ? html`<dt>Credit from earlier periods ${PUBLIC}</dt><dd data-credit-used>− ${formatAmount(used, asset)}</dd>` : ''}
+        ${due !== null ? html`<dt>To pay</dt><dd data-amount-due><strong>${formatAmount(due, asset)}</strong></dd>` : ''}
+      </dl>
+      ${
+        surplus > 0n
+          ? html`<p class="ok small" data-credit-surplus>Your solar export earned more than this period cost:
+              ${formatAmount(surplus, asset)} carries to your next bill, which uses it first.</p>`
+          : ''
+      }
+      ${
+        bill.status === 'paid' && due === '0'
+          ? html`<p class="ok small" data-covered-by-credit>Covered by export credit: nothing to pay.</p>`
+          : ''
+      }`
   }
 
   #batchRunning(): boolean {
@@ -613,6 +666,12 @@ export class BillsView extends LitElement {
     return html`<section class="card" aria-labelledby="due-h" data-due>
       <h3 id="due-h">Total due</h3>
       <p class="total"><span data-total-due>${formatAmount(due.total, this.asset)}</span>${this.#equiv(due.total)}</p>
+      ${
+        answer.credit !== null && BigInt(answer.credit) > 0n
+          ? html`<p class="ok" data-carried-credit>Export credit carried: <strong>${formatAmount(answer.credit, this.asset)}</strong>${this.#equiv(answer.credit)}.
+              The ledger takes it off your next bill first.</p>`
+          : ''
+      }
       <p class="small" data-due-count>
         ${due.count === 0 ? 'Nothing to pay: no bill on the ledger is waiting for payment.' : `${due.count} unpaid bill${due.count === 1 ? '' : 's'} on the ledger.`}
         ${due.nothingToPay > 0 ? `${due.nothingToPay} bill${due.nothingToPay === 1 ? ' has' : 's have'} nothing to pay (${formatAmount(0n, this.asset)} or less than ${formatAmount(nothingToPayBelow(this.asset ?? undefined), this.asset)}).` : ''}
@@ -671,7 +730,7 @@ export class BillsView extends LitElement {
     const selected = this.#selectedBills()
     const batch = this.batch
     if (shownDue.length === 0 && !batch) return ''
-    const total = selected.reduce((sum, b) => sum + BigInt(b.total as string), 0n)
+    const total = selected.reduce((sum, b) => sum + BigInt(owed(b) as string), 0n)
     const running = this.#batchRunning()
     const readOnly = this.#session.readOnly
     const devWallet = this.status?.chain.devWallet === true

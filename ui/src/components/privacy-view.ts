@@ -154,7 +154,8 @@ export class PrivacyView extends LitElement {
         <h3 id="what-h">What each bill made public</h3>
         <p class="small muted">A bill reveals its period, its energy and its total, and so the energy per price level of its tariff (two
           numbers tie them together) — never a single reading. The ledger refuses tariffs that would reveal more: at most 4 prices a day,
-          each held for an hour or more, with few significant digits.</p>
+          each held for an hour or more, with few significant digits. A home that returns solar energy to the grid also reveals, on
+          each net bill, the energy returned in the period and its credit at the feed-in prices, under the same rules.</p>
         ${
           p.published.length === 0
             ? html`<p class="muted">No bill published yet.</p>`
