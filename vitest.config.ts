@@ -19,6 +19,10 @@ export default defineConfig({
     testTimeout: scaledBudget(120_000),
     hookTimeout: scaledBudget(300_000),
     teardownTimeout: 30_000,
+    // expect.poll's own default is 1 s: a browser test polling for a payment batch or a stream update
+    // failed at load 17 ("Paying 6 of 6 …" still shown) although the flow finished seconds later. The
+    // waits are for events that do come; only a failing poll pays the longer budget.
+    expect: { poll: { timeout: scaledBudget(10_000) } },
     projects: [
       { extends: true, test: { name: 'unit', include: ALL_TESTS, exclude: [...EXCLUDED, ...SYSTEM_TESTS] } },
       { extends: true, test: { name: 'system', include: [...SYSTEM_TESTS], exclude: EXCLUDED } },
