@@ -11,7 +11,37 @@ import type { Provider } from 'ethers'
 import { InvalidInputError } from '#protocol/errors.ts'
 import { unitsToDecimal } from '#protocol/money.ts'
 import { explainViolation, tariffViolation } from '#protocol/tariff-rules.ts'
-import type { Address, AssetInfo, LedgerClient } from '../../../contracts/ts/ledger.ts'
+import type {
+  Address,
+  AssetInfo,
+  LedgerPolicyState,
+  MeterState,
+  TariffState,
+} from '../../../contracts/ts/ledger.ts'
+
+/** The ledger reads behind the credit list (LedgerClient fits; so does the routes' ledger). */
+export interface CreditReads {
+  creditedMeters(): Promise<Address[]>
+  creditOf(meter: string): Promise<bigint>
+  meter(meter: string): Promise<MeterState>
+  asset(assetId: number): Promise<AssetInfo>
+}
+
+/** …and the utility's transactions of net bills: a feed-in curve, a credit payout. */
+export interface NetBillsUtilityLedger extends CreditReads {
+  tariff(tariffId: bigint): Promise<TariffState>
+  feedInHash(tariffId: bigint): Promise<bigint | undefined>
+  policy(): Promise<LedgerPolicyState>
+  publishFeedIn(feedIn: {
+    tariffId: bigint
+    feedInPrices: readonly bigint[]
+    prices: readonly bigint[]
+  }): Promise<{ netTariffHash: bigint; receipt: { hash: string } }>
+  payOutCredit(
+    meter: string,
+    amount?: bigint,
+  ): Promise<{ amount: bigint; household: Address; balance: bigint; receipt: { hash: string } }>
+}
 
 /** The ledger would refuse this feed-in curve for the state it is in (not for its prices). */
 export class FeedInRefusedError extends InvalidInputError {
@@ -42,7 +72,7 @@ export interface FeedInPublication {
  * price is never retroactive, so it needs the tariff's notice as the import curve did.
  */
 export async function publishFeedInCurve(
-  ledger: LedgerClient,
+  ledger: NetBillsUtilityLedger,
   provider: Provider,
   tariffId: bigint,
   feedInPrices: readonly bigint[],
@@ -90,7 +120,7 @@ export interface CarriedCredit {
  * one meter's whatever its credit. These are the utility's debts to households, in each meter's asset.
  */
 export async function carriedCredits(
-  ledger: LedgerClient,
+  ledger: CreditReads,
   filter: { meter?: string } = {},
 ): Promise<CarriedCredit[]> {
   const meters = filter.meter === undefined ? await ledger.creditedMeters() : [filter.meter as Address]
@@ -130,7 +160,7 @@ export interface CreditPayoutResult {
 
 /** Pays `amount` (default: all) of a meter's credit to its household, in the meter's asset. */
 export async function payCredit(
-  ledger: LedgerClient,
+  ledger: NetBillsUtilityLedger,
   meter: string,
   amount?: bigint,
 ): Promise<CreditPayoutResult> {

@@ -27,6 +27,9 @@ const etherOnly = {
 export function fakeLedger(state: FakeNodeState): RoutesLedger {
   const reads = {
     ...etherOnly,
+    // No net bill in the fixture: no meter carries a credit (the credit tests use a real chain).
+    creditedMeters: async () => [],
+    creditOf: async () => 0n,
     meter: async () => ({
       meter: METER,
       household: HOUSEHOLD,
@@ -60,6 +63,13 @@ export function fakeLedger(state: FakeNodeState): RoutesLedger {
     },
     setAreaAsset: async () => tx('44'),
     publishNotice: async () => tx('33'),
+    tariff: (tariffId) => ledger.tariff(tariffId),
+    feedInHash: async () => undefined,
+    policy: async () => ({ minBillingPeriod: 3600n, tariffNotice: 0n, minPriceRun: 4 }),
+    publishFeedIn: async () => ({ netTariffHash: 4444n, receipt: tx('55') }),
+    payOutCredit: async (meter) => {
+      throw new RangeError(`meter ${meter} carries no credit in the fixture`)
+    },
   }
   const ledger: RoutesLedger = {
     ...reads,
