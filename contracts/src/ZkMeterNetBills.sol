@@ -132,10 +132,55 @@ contract ZkMeterNetBills is ZkMeterLedgerBase {
     ) external returns (bytes32 billId, uint256 due) {
         _checkHalves(period, meterSignature, exportHalf, exportSignature);
         uint32 areaId = _checkMeter(period.meter);
-        billId = keccak256(abi.encode(period, exportHalf, msg.sender, areaId, claim));
+        billId = _netBillId(period, exportHalf, areaId, claim);
         due = _record(billId, period, exportHalf, claim);
         _verify(period, exportHalf, proof, claim);
-        emit NetBillSubmitted(billId, period.meter, msg.sender, areaId, period, exportHalf, claim, due);
+        _emitNetBill(billId, period, exportHalf, areaId, claim, due);
+    }
+
+    /// @dev keccak256(abi.encode(period, exportHalf, msg.sender, areaId, claim)) written out over
+    /// calldata (15 static words), as the ledger's _billId: Solidity's encoder would copy and
+    /// re-validate each field. Raw words are safe to copy because every period and export-half field
+    /// is read (and validated) by the checks as well, so a dirty word reverts there; the claim's
+    /// fields are full words.
+    function _netBillId(
+        BillingPeriod calldata period,
+        ExportHalf calldata exportHalf,
+        uint32 areaId,
+        NetClaim calldata claim
+    ) private view returns (bytes32 id) {
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            calldatacopy(m, period, 192)
+            calldatacopy(add(m, 192), exportHalf, 96)
+            mstore(add(m, 288), caller())
+            mstore(add(m, 320), and(areaId, 0xffffffff))
+            calldatacopy(add(m, 352), claim, 128)
+            id := keccak256(m, 480)
+        }
+    }
+
+    /// @dev emit NetBillSubmitted(billId, meter, msg.sender, areaId, period, exportHalf, claim, due),
+    /// its data (areaId, the 6 + 3 + 4 words as sent, due) copied as is, as the ledger's BillSubmitted.
+    function _emitNetBill(
+        bytes32 billId,
+        BillingPeriod calldata period,
+        ExportHalf calldata exportHalf,
+        uint32 areaId,
+        NetClaim calldata claim,
+        uint256 due
+    ) private {
+        bytes32 topic = NetBillSubmitted.selector;
+        address meter = period.meter;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, and(areaId, 0xffffffff))
+            calldatacopy(add(m, 32), period, 192)
+            calldatacopy(add(m, 224), exportHalf, 96)
+            calldatacopy(add(m, 320), claim, 128)
+            mstore(add(m, 448), due)
+            log4(m, 480, topic, billId, meter, caller())
+        }
     }
 
     /// @notice Pays `amount` of a meter's carried credit to its registered household, in the meter's
