@@ -197,6 +197,21 @@ describe('paying an Ether credit out', () => {
     expect(await utility.creditOf(meterA.address)).toBe(surplus)
   })
 
+  it("is called at the ledger's address: compileLedger merges it into the ledger's ABI", () => {
+    const names = env.artifacts.ledger.abi.map((f) => `${String(f.type)}:${String(f.name)}`)
+    for (const name of [
+      'function:payOutCredit',
+      'event:CreditPaidOut',
+      'error:NoCredit',
+      'error:ZeroPayout',
+      'error:PayoutExceedsCredit',
+      'error:PayoutExceedsCollected',
+      'error:PayoutFailed',
+    ]) {
+      expect(names).toContain(name)
+    }
+  })
+
   it('is refused to anyone but the utility, including the household itself', async () => {
     await expectLedgerError(utility.connect(env.signers[1]!).payOutCredit(meterA.address, 1n), 'NotOwner', {
       sender: hh,
