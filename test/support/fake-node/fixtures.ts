@@ -121,6 +121,8 @@ export interface FakeNodeState {
   tariffs: LedgerTariff[]
   /** The household's display currency (PUT /api/settings/display-currency), none at first. */
   displayCurrency: DisplayCurrency | null
+  /** Credits meters carry from net bills (GET /api/utility/credits), none at first. */
+  credits: { meter: string; credit: bigint }[]
 }
 
 export function initialState(): FakeNodeState {
@@ -131,6 +133,7 @@ export function initialState(): FakeNodeState {
     fanSpeed: 2,
     origins: [],
     displayCurrency: null,
+    credits: [],
     alarms: [],
     notices: [
       {

@@ -27,9 +27,9 @@ const etherOnly = {
 export function fakeLedger(state: FakeNodeState): RoutesLedger {
   const reads = {
     ...etherOnly,
-    // No net bill in the fixture: no meter carries a credit (the credit tests use a real chain).
-    creditedMeters: async () => [],
-    creditOf: async () => 0n,
+    // Credits as the fixture's state says (none at first; the ledger's own tests use a real chain).
+    creditedMeters: async () => state.credits.map((c) => c.meter as `0x${string}`),
+    creditOf: async (meter: string) => state.credits.find((c) => c.meter === meter)?.credit ?? 0n,
     meter: async () => ({
       meter: METER,
       household: HOUSEHOLD,
@@ -67,8 +67,13 @@ export function fakeLedger(state: FakeNodeState): RoutesLedger {
     feedInHash: async () => undefined,
     policy: async () => ({ minBillingPeriod: 3600n, tariffNotice: 0n, minPriceRun: 4 }),
     publishFeedIn: async () => ({ netTariffHash: 4444n, receipt: tx('55') }),
-    payOutCredit: async (meter) => {
-      throw new RangeError(`meter ${meter} carries no credit in the fixture`)
+    async payOutCredit(meter, amount) {
+      const carried = state.credits.find((c) => c.meter === meter)
+      if (!carried) throw new RangeError(`meter ${meter} carries no credit in the fixture`)
+      const paid = amount ?? carried.credit
+      carried.credit -= paid
+      state.credits = state.credits.filter((c) => c.credit > 0n)
+      return { amount: paid, household: HOUSEHOLD, balance: carried.credit, receipt: tx('66') }
     },
   }
   const ledger: RoutesLedger = {
