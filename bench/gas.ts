@@ -4,7 +4,8 @@
  * 4 public inputs, not on N), payBill, registerMeter and publishTariff with 96 prices, and a relayer's
  * submitBills of 16 households' bills (one Groth16 batch verification), per bill; and a token bill
  * (Test USD, 6 decimals, EIP-2612) paid with a permit and with approve + pay, and its withdrawal;
- * net bills of a home that exports (issue 17): publishFeedIn, submitNetBill, and a bill its credit pays.
+ * net bills of a home that exports (issue 17): publishFeedIn, submitNetBill, a credit paid out, and a
+ * bill its credit pays.
  * Last line: the JSON summary of ../shared/BENCH.md.
  */
 import { spawnSync } from 'node:child_process'
@@ -297,6 +298,15 @@ try {
   const netSunny = await submitNet(sunny)
   if (sunny.credit <= sunny.cost)
     throw new Error('the sunny period must export more than it imports (in value)')
+  // The utility pays half the credit out (issue 17), from a paid batch bill's Ether; the rest is
+  // carried to the next bill as before.
+  await payer.payBill(batch.billIds[0]!)
+  const credit = await utility.creditOf(netMeter.address)
+  const withdrawable = await utility.withdrawable()
+  const payout = await utility.payOutCredit(
+    netMeter.address,
+    credit / 2n < withdrawable ? credit / 2n : withdrawable,
+  )
   const creditBill = await household.submitBill({
     period: afterSun.period as BillingPeriod,
     signature: signPeriod(netMeter, domain, afterSun.period),
@@ -345,6 +355,7 @@ try {
     `submitNetBill        ${netCloudy.receipt.gasUsed} gas (cost above credit); ${netSunny.receipt.gasUsed} recording a credit; publishFeedIn ${feedInTx.receipt.gasUsed}`,
   )
   console.log(`submitBill + credit  ${creditBill.receipt.gasUsed} gas (the carried credit pays first)`)
+  console.log(`payOutCredit         ${payout.receipt.gasUsed} gas (Ether, to the household's account)`)
   console.log(`1M homes × 1 bill/month ≈ ${Math.round(perMonthGasPerS).toLocaleString('en')} gas/s`)
 
   const figures = {
@@ -372,6 +383,7 @@ try {
     submit_bill_net_credit_gas: Number(netSunny.receipt.gasUsed),
     submit_bill_using_credit_gas: Number(creditBill.receipt.gasUsed),
     publish_feed_in_gas: Number(feedInTx.receipt.gasUsed),
+    pay_out_credit_gas: Number(payout.receipt.gasUsed),
   }
   console.log(
     JSON.stringify({

@@ -6,7 +6,8 @@
  *   node circuits/scripts/build.ts --profile P --insecure-dev-setup      public beacons: forgeable
  *   node circuits/scripts/build.ts --profile P --ptau FILE [--ceremony DIR]
  *       verifies the operator's Powers of Tau, starts (or, once finalized, verifies and exports)
- *       the multi-party phase-2 ceremony in DIR (default circuits/build/ceremony/<profile>).
+ *       the multi-party phase-2 ceremonies in DIR (default circuits/build/ceremony/<profile>): the
+ *       bill circuit's, and the net-bill circuit's in DIR/net.
  */
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
@@ -22,15 +23,26 @@ import {
   REPO_ROOT,
 } from '../src/profiles.ts'
 import { contentId, readZkeyVerificationKey, type TrustedSetupInfo, verifyingKeyHash } from '../src/setup.ts'
-import { exportCeremony, init, loadTranscript, TRANSCRIPT, verifyCeremony } from './ceremony.ts'
+import {
+  ceremonyDirs,
+  exportAll,
+  init,
+  initAll,
+  loadTranscript,
+  NET_SUBDIR,
+  TRANSCRIPT,
+  verifyAll,
+} from './ceremony.ts'
 import { DEV_BEACON_ITERATIONS_EXP, DEV_PTAU_BEACON } from './dev-ptau.ts'
 import {
+  type CircuitName,
   compileCircuit,
   DEV_ZKEY_BEACON,
   ensureDevPtau,
   ensureDevZkey,
   exportArtifacts,
   type Log,
+  PUBLIC_SIGNALS,
   setupPower,
   withLock,
 } from './pipeline.ts'
@@ -79,12 +91,7 @@ async function buildUnlocked(profile: ProfileName, outDir: string, log: Log): Pr
   return manifest
 }
 
-/** Public signals of each circuit, in circuit (and Solidity verifier) order. */
-export const PUBLIC_SIGNALS = {
-  bill: ['commitment', 'tariffHash', 'total', 'energyWh'],
-  'net-bill': ['commitment', 'exportCommitment', 'tariffHash', 'packed'],
-} as const
-export type CircuitName = keyof typeof PUBLIC_SIGNALS
+export { type CircuitName, PUBLIC_SIGNALS } from './pipeline.ts'
 
 /** One circuit on the INSECURE development setup: compile, dev ptau, dev zkey, export, manifest. */
 async function buildDev<C extends CircuitName>(
@@ -147,8 +154,12 @@ export function ceremonyDir(profile: ProfileName): string {
 }
 
 /**
- * The production path: verify the operator's ptau; start the ceremony if there is none; export it
- * into the profile's build directory once it is finalized (re-verified from its files first).
+ * The production path: verify the operator's ptau; start the ceremonies if there are none (the
+ * bill's in DIR, the net bill's in DIR/net, both from this ptau: 2^14 at least); export both into
+ * the profile's build directory (the net bill's into its `net/`) once both are finalized, each
+ * re-verified from its files first. A ceremony started before net bills (DIR without `net/`) gets
+ * its net-bill ceremony started beside it: a production build without the net-bill key would
+ * deploy a ledger with net bills disabled.
  */
 export async function buildFromCeremony(
   profile: ProfileName,
@@ -157,27 +168,37 @@ export async function buildFromCeremony(
   const log = opts.log ?? ((m: string) => console.log(`[circuits:${profile}] ${m}`))
   const dir = opts.ceremony ?? ceremonyDir(profile)
   const rel = relative(process.cwd(), dir) || '.'
+  const next =
+    'Now each independent party, in turn, on their own machine: ' +
+    `\`zkmeter ceremony contribute --dir ${rel} --name "<who>"\` (pass the directory on; it contributes to both circuits); then ` +
+    `\`zkmeter ceremony finalize --dir ${rel} --beacon <hex announced in advance, e.g. a future block hash>\`; ` +
+    'then run this build again with the same --ptau.'
   if (!existsSync(join(dir, TRANSCRIPT))) {
-    await init(dir, { profile, ptau: opts.ptau }, log)
+    await initAll(dir, { profile, ptau: opts.ptau }, log)
+    throw new CeremonyPendingError(`phase 2 of the bill and the net-bill circuits started in ${rel}. ${next}`)
+  }
+  const netDir = join(dir, NET_SUBDIR)
+  if (!existsSync(join(netDir, TRANSCRIPT))) {
+    await init(netDir, { profile, ptau: opts.ptau, circuit: 'net-bill' }, log)
     throw new CeremonyPendingError(
-      `phase 2 started in ${rel}. Now each independent party, in turn, on their own machine: ` +
-        `\`zkmeter ceremony contribute --dir ${rel} --name "<who>"\` (pass the directory on); then ` +
-        `\`zkmeter ceremony finalize --dir ${rel} --beacon <hex announced in advance, e.g. a future block hash>\`; ` +
-        'then run this build again with the same --ptau.',
+      `the ceremony in ${rel} covers the bill circuit only: phase 2 of the net-bill circuit started in ${relative(process.cwd(), netDir)}. ${next}`,
     )
   }
-  const t = await loadTranscript(dir)
-  if (t.circuit.profile !== profile)
-    throw new CeremonyPendingError(`${rel} is a ceremony for the ${t.circuit.profile} profile`)
-  if (!t.beacon) {
-    throw new CeremonyPendingError(
-      `the ceremony in ${rel} has ${t.contributions.length} contribution(s) and no final beacon yet: ` +
-        `more parties contribute (\`zkmeter ceremony contribute --dir ${rel} --name …\`), then \`zkmeter ceremony finalize\``,
-    )
+  for (const c of ceremonyDirs(dir)) {
+    const t = await loadTranscript(c.dir)
+    const where = relative(process.cwd(), c.dir) || '.'
+    if (t.circuit.profile !== profile)
+      throw new CeremonyPendingError(`${where} is a ceremony for the ${t.circuit.profile} profile`)
+    if (!t.beacon) {
+      throw new CeremonyPendingError(
+        `the ${c.circuit} ceremony in ${where} has ${t.contributions.length} contribution(s) and no final beacon yet: ` +
+          `more parties contribute (\`zkmeter ceremony contribute --dir ${rel} --name …\`), then \`zkmeter ceremony finalize --dir ${rel}\``,
+      )
+    }
   }
-  await verifyCeremony(dir, opts.ptau, log)
+  await verifyAll(dir, opts.ptau, log)
   const outDir = opts.buildDir ?? profileBuildDir(profile)
-  await exportCeremony(dir, outDir, log)
+  await exportAll(dir, outDir, log)
   return JSON.parse(await readFile(join(outDir, 'manifest.json'), 'utf8')) as Manifest
 }
 
@@ -204,8 +225,8 @@ async function main(): Promise<void> {
   if (!values['insecure-dev-setup'] && values.ptau === undefined) {
     const err = new SetupRequiredError(
       `refusing to build the ${profile} circuit without a trusted setup you chose. Either pass ` +
-        '--ptau FILE: a prepared Powers of Tau of at least 2^13 (the bill circuit, commitment version 3), e.g. a Perpetual Powers of Tau ' +
-        'file (powersOfTau28_hez_final_13.ptau or any larger one from the Hermez/Polygon ceremony; check its published hash), or the ' +
+        '--ptau FILE: a prepared Powers of Tau of at least 2^14 (the net-bill circuit; the bill circuit alone needs 2^13), e.g. a Perpetual Powers of Tau ' +
+        'file (powersOfTau28_hez_final_14.ptau or any larger one from the Hermez/Polygon ceremony; check its published hash), or the ' +
         'pot_final.ptau of your own phase-1 ceremony (`zkmeter ceremony phase1 new|contribute|beacon|prepare`); ' +
         'the build verifies it and starts the phase-2 ceremony. Or pass --insecure-dev-setup for development ' +
         'only: its toxic waste follows from public phrases, anyone can forge proofs, and it deploys only to the ' +

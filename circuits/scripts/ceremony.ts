@@ -8,6 +8,11 @@
  * zkey; a verifier needs the r1cs, the ptau and the last zkey. The transcript lists every step with
  * the sha256 of the file it produced and snarkjs' contribution hash, so anyone can recompute it.
  *
+ * The net-bill circuit (issue 17) has its own phase 2 in the subdirectory `net/` of the same layout
+ * (its own transcript, r1cs and zkey chain, from the same Powers of Tau, which must then be 2^14):
+ * `initAll`, `contributeAll`, `verifyAll`, `finalizeAll` and `exportAll` run a step on every circuit
+ * the directory holds, so each party still runs one command per step.
+ *
  * Security rests on at least one contributor being honest: each contribution's secret comes from
  * crypto.randomBytes (never a fixed seed), lives only in this process and is gone when it exits.
  */
@@ -20,10 +25,12 @@ import { ZkMeterError } from '#protocol/errors.ts'
 import { isProfileName, PROFILES, type ProfileName, profileBuildDir } from '../src/profiles.ts'
 import { contentId, readZkeyVerificationKey, type TrustedSetupInfo, verifyingKeyHash } from '../src/setup.ts'
 import {
+  type CircuitName,
   compileCircuit,
   exportArtifacts,
   initialZkey,
   type Log,
+  PUBLIC_SIGNALS,
   quietLogger,
   readPtauHeader,
   setupPower,
@@ -47,7 +54,14 @@ export interface TranscriptStep {
 
 export interface Transcript {
   version: 1
-  circuit: { profile: string; constraints: number; power: number; r1csSha256: string }
+  /** `circuit` is absent for the bill circuit (transcripts from before net bills), 'net-bill' in `net/`. */
+  circuit: {
+    profile: string
+    circuit?: 'net-bill'
+    constraints: number
+    power: number
+    r1csSha256: string
+  }
   phase1: { ptauSha256: string; power: number; source: string }
   /** bill_0000.zkey: snarkjs' deterministic setup from the r1cs and the ptau (no secret). */
   initial: { zkey: string; zkeySha256: string }
@@ -58,6 +72,8 @@ export interface Transcript {
 }
 
 export const TRANSCRIPT = 'transcript.json'
+/** Where the net-bill circuit's ceremony lives inside a ceremony directory (and its build in a build's). */
+export const NET_SUBDIR = 'net'
 
 async function fileSha(path: string): Promise<string> {
   const h = createHash('sha256')
@@ -115,6 +131,7 @@ export async function verifyPtau(
   log: Log,
 ): Promise<{ power: number; sha256: string }> {
   const header = await ptauHeader(ptau)
+  const checked = verifiedPtaus.get(resolve(ptau))
   if (header.power < minPower) {
     throw new CeremonyError(
       `${ptau} is a Powers of Tau of 2^${header.power}; this circuit needs at least 2^${minPower} ` +
@@ -126,32 +143,167 @@ export async function verifyPtau(
       `${ptau} is not prepared for phase 2 (no Lagrange sections): use a "final" prepared file or run \`zkmeter ceremony phase1 prepare\``,
     )
   }
+  const sha256 = await fileSha(ptau)
+  // The bill's and the net bill's ceremonies start from one file: its full check (minutes for large
+  // files) runs once per process for the same bytes.
+  if (checked?.sha256 === sha256) return checked
   log(`verifying ${ptau} (2^${header.power}; every point relation, minutes for large files)…`)
   const ok = await snarkjs.powersOfTau.verify(ptau, quietLogger(log))
   if (!ok) throw new CeremonyError(`${ptau} FAILED Powers of Tau verification: do not use it`)
-  return { power: header.power, sha256: await fileSha(ptau) }
+  const result = { power: header.power, sha256 }
+  verifiedPtaus.set(resolve(ptau), result)
+  return result
 }
+
+/** Powers of Tau this process verified, by path, with the sha256 of the bytes verified. */
+const verifiedPtaus = new Map<string, { power: number; sha256: string }>()
 
 /** Compiles the profile, verifies the ptau and writes the ceremony's start: transcript + bill_0000.zkey. */
 export async function init(
   dir: string,
-  opts: { profile: ProfileName; ptau: string; phase1Source?: string },
+  opts: { profile: ProfileName; ptau: string; phase1Source?: string; circuit?: CircuitName },
   log: Log,
 ): Promise<Transcript> {
   if (existsSync(join(dir, TRANSCRIPT))) throw new CeremonyError(`a ceremony already exists in ${dir}`)
-  await ptauHeader(resolve(opts.ptau)) // before a compile that takes minutes at production size
-  const buildDir = profileBuildDir(opts.profile)
-  await mkdir(buildDir, { recursive: true })
-  const compiled = await withLock(
-    join(buildDir, '.build.lock'),
-    () => compileCircuit(PROFILES[opts.profile].main, buildDir, { wasm: true, log }),
-    log,
-  )
+  const header = await ptauHeader(resolve(opts.ptau)) // before a compile that takes minutes at production size
+  const circuit = opts.circuit ?? 'bill'
+  const compiled = await compileFor(opts.profile, circuit, log)
+  const power = await setupPower(compiled.r1cs)
+  if (header.power < power) throw ptauTooSmall(opts.ptau, header.power, power, circuit)
   return initFromR1cs(
     dir,
     { ...opts, r1cs: compiled.r1cs, wasm: compiled.wasm, constraints: compiled.constraints },
     log,
   )
+}
+
+/** Compiles a profile's bill or net-bill circuit into its build directory (net: the `net/` beside). */
+async function compileFor(profile: ProfileName, circuit: CircuitName, log: Log) {
+  const buildDir = profileBuildDir(profile)
+  const outDir = circuit === 'bill' ? buildDir : join(buildDir, NET_SUBDIR)
+  await mkdir(outDir, { recursive: true })
+  const spec = PROFILES[profile]
+  return withLock(
+    join(buildDir, '.build.lock'),
+    () => compileCircuit(circuit === 'bill' ? spec.main : spec.netMain, outDir, { wasm: true, log }),
+    log,
+  )
+}
+
+function ptauTooSmall(ptau: string, has: number, needs: number, circuit: CircuitName): CeremonyError {
+  return new CeremonyError(
+    `${ptau} is a Powers of Tau of 2^${has}; the ${circuit} circuit needs at least 2^${needs} ` +
+      `(e.g. powersOfTau28_hez_final_${needs}.ptau from the Perpetual Powers of Tau, or \`zkmeter ceremony phase1\`)`,
+  )
+}
+
+/**
+ * Starts the phase 2 of both of a profile's circuits from one Powers of Tau: the bill's in `dir`,
+ * the net bill's in `dir/net`. Both are compiled and the ptau's power checked against both before
+ * either ceremony is written, so a ptau too small for the net bill (it needs 2^14) leaves nothing
+ * half started.
+ */
+export async function initAll(
+  dir: string,
+  opts: { profile: ProfileName; ptau: string; phase1Source?: string },
+  log: Log,
+): Promise<Transcript[]> {
+  const netDir = join(dir, NET_SUBDIR)
+  for (const d of [dir, netDir])
+    if (existsSync(join(d, TRANSCRIPT))) throw new CeremonyError(`a ceremony already exists in ${d}`)
+  const header = await ptauHeader(resolve(opts.ptau))
+  const circuits = [
+    { circuit: 'bill' as const, dir },
+    { circuit: 'net-bill' as const, dir: netDir },
+  ]
+  const compiled = []
+  for (const c of circuits) {
+    const out = await compileFor(opts.profile, c.circuit, log)
+    const power = await setupPower(out.r1cs)
+    if (header.power < power) throw ptauTooSmall(opts.ptau, header.power, power, c.circuit)
+    compiled.push({ ...c, out })
+  }
+  const transcripts: Transcript[] = []
+  for (const c of compiled) {
+    transcripts.push(
+      await initFromR1cs(
+        c.dir,
+        {
+          ...opts,
+          circuit: c.circuit,
+          r1cs: c.out.r1cs,
+          wasm: c.out.wasm,
+          constraints: c.out.constraints,
+        },
+        log,
+      ),
+    )
+  }
+  return transcripts
+}
+
+/** The ceremonies a directory holds: the bill's, and the net bill's when `net/` has one. */
+export function ceremonyDirs(dir: string): { circuit: CircuitName; dir: string }[] {
+  const netDir = join(dir, NET_SUBDIR)
+  return [
+    { circuit: 'bill', dir },
+    ...(existsSync(join(netDir, TRANSCRIPT)) ? [{ circuit: 'net-bill' as const, dir: netDir }] : []),
+  ]
+}
+
+/** One party's contribution to every ceremony in `dir` (each with its own fresh secret). */
+export async function contributeAll(
+  dir: string,
+  name: string,
+  log: Log,
+  extraEntropy?: string,
+): Promise<(TranscriptStep & { circuit: CircuitName })[]> {
+  const steps = []
+  for (const c of ceremonyDirs(dir)) {
+    steps.push({ circuit: c.circuit, ...(await contribute(c.dir, name, log, extraEntropy)) })
+  }
+  return steps
+}
+
+/** verifyCeremony for every ceremony in `dir`. */
+export async function verifyAll(
+  dir: string,
+  ptau: string,
+  log: Log,
+): Promise<{ circuit: CircuitName; transcript: Transcript; contributors: string[] }[]> {
+  const out = []
+  for (const c of ceremonyDirs(dir))
+    out.push({ circuit: c.circuit, ...(await verifyCeremony(c.dir, ptau, log)) })
+  return out
+}
+
+/** finalize for every ceremony in `dir`, with the one beacon announced for the ceremony. */
+export async function finalizeAll(
+  dir: string,
+  beaconValue: string,
+  iterationsExp: number,
+  log: Log,
+): Promise<{ circuit: CircuitName; transcript: Transcript }[]> {
+  const out = []
+  for (const c of ceremonyDirs(dir)) {
+    out.push({ circuit: c.circuit, transcript: await finalize(c.dir, beaconValue, iterationsExp, log) })
+  }
+  return out
+}
+
+/** exportCeremony for every ceremony in `dir`: the bill's into `outDir`, the net bill's into `outDir/net`. */
+export async function exportAll(
+  dir: string,
+  outDir: string,
+  log: Log,
+): Promise<{ circuit: CircuitName; trustedSetup: TrustedSetupInfo }[]> {
+  const out = []
+  for (const c of ceremonyDirs(dir)) {
+    const target = c.circuit === 'bill' ? outDir : join(outDir, NET_SUBDIR)
+    const { trustedSetup } = await exportCeremony(c.dir, target, log)
+    out.push({ circuit: c.circuit, trustedSetup })
+  }
+  return out
 }
 
 /** The ceremony's start for an already compiled circuit (init, and tests with small circuits). */
@@ -164,6 +316,7 @@ export async function initFromR1cs(
     wasm?: string
     constraints: number
     phase1Source?: string
+    circuit?: CircuitName
   },
   log: Log,
 ): Promise<Transcript> {
@@ -180,6 +333,7 @@ export async function initFromR1cs(
     version: 1,
     circuit: {
       profile: opts.profile,
+      ...(opts.circuit === 'net-bill' ? { circuit: 'net-bill' as const } : {}),
       constraints: opts.constraints,
       power,
       r1csSha256: await fileSha(join(dir, 'bill.r1cs')),
@@ -419,13 +573,14 @@ export async function exportCeremony(
     `${JSON.stringify(
       {
         profile: t.circuit.profile,
+        ...(t.circuit.circuit === 'net-bill' ? { circuit: 'net-bill' } : {}),
         n: spec.n,
         slots: spec.slots,
         constraints: t.circuit.constraints,
         power: t.circuit.power,
         inputHash: t.beacon.zkeySha256,
         trustedSetup,
-        publicSignals: ['commitment', 'tariffHash', 'total', 'energyWh'],
+        publicSignals: PUBLIC_SIGNALS[t.circuit.circuit ?? 'bill'],
       },
       null,
       2,

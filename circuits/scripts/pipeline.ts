@@ -441,3 +441,10 @@ export async function readPtauHeader(path: string): Promise<{ power: number; pre
     await fh.close()
   }
 }
+
+/** Public signals of each circuit, in circuit (and Solidity verifier) order. */
+export const PUBLIC_SIGNALS = {
+  bill: ['commitment', 'tariffHash', 'total', 'energyWh'],
+  'net-bill': ['commitment', 'exportCommitment', 'tariffHash', 'packed'],
+} as const
+export type CircuitName = keyof typeof PUBLIC_SIGNALS

@@ -266,7 +266,8 @@ contract ZkMeterLedger is ZkMeterLedgerBase {
 
     /// @notice Sends every token of asset `assetId` the ledger holds to `to` (the same pull pattern as
     /// withdraw). The ledger's token balance is what was paid: payments are checked to add exactly the
-    /// bill's total, and the ledger never sends tokens anywhere else. No separate counter is kept: it
+    /// bill's total, and the ledger sends tokens only here and in credit payouts to households
+    /// (ZkMeterNetBills.payOutCredit, which take from the same balance). No separate counter is kept: it
     /// would cost every payment a storage write (up to 22,100 gas after each withdrawal).
     function withdrawToken(uint32 assetId, address to) external onlyOwner nonReentrant {
         if (to == address(0)) revert ZeroAddress();

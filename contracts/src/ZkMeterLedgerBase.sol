@@ -238,6 +238,16 @@ abstract contract ZkMeterLedgerBase {
     /// @notice `amount` of the meter's credit paid part of bill `billId`; `balance` is what is left.
     event CreditApplied(address indexed meter, bytes32 indexed billId, uint256 amount, uint256 balance);
 
+    error NoCredit(address meter);
+    error ZeroPayout();
+    error PayoutExceedsCredit(address meter, uint256 credit, uint256 amount);
+    error PayoutExceedsCollected(uint32 assetId, uint256 collected, uint256 amount);
+    error PayoutFailed(address household, uint256 amount);
+
+    /// @notice The utility paid `amount` of the meter's credit to its household, in the meter's asset
+    /// (wei, or the token's smallest units); `balance` is the credit left.
+    event CreditPaidOut(address indexed meter, address indexed household, uint256 amount, uint256 balance);
+
     // ----------------------------------------------------------------------------------------------
     // Constants and immutables
     // ----------------------------------------------------------------------------------------------

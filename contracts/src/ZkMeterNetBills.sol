@@ -3,6 +3,8 @@ pragma solidity ^0.8.28;
 
 import {TariffRules} from "./TariffRules.sol";
 import {ZkMeterLedgerBase} from "./ZkMeterLedgerBase.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 
 /// @notice The Groth16 verifier snarkjs exports for the net-bill circuit (circuits/build/<profile>/net/),
 /// renamed Groth16NetVerifier at compile time (contracts/ts/compile.ts).
@@ -20,6 +22,8 @@ interface INetBillVerifier {
 /// ledger deploys it and is the only caller that means anything: called directly it reads its own
 /// empty storage, where no meter and no tariff exists). See docs/contracts.md, "Net bills".
 contract ZkMeterNetBills is ZkMeterLedgerBase {
+    using SafeERC20 for IERC20;
+
     /// @notice The export half of a period close: the fields of the meter's EIP-712 ExportPeriod
     /// (docs/protocol.md §6) that are not its BillingPeriod's. The meter signs ExportPeriod(meter,
     /// periodStart, periodEnd, startCounter, endCounter, commitment) with the import half's meter and
@@ -128,10 +132,90 @@ contract ZkMeterNetBills is ZkMeterLedgerBase {
     ) external returns (bytes32 billId, uint256 due) {
         _checkHalves(period, meterSignature, exportHalf, exportSignature);
         uint32 areaId = _checkMeter(period.meter);
-        billId = keccak256(abi.encode(period, exportHalf, msg.sender, areaId, claim));
+        billId = _netBillId(period, exportHalf, areaId, claim);
         due = _record(billId, period, exportHalf, claim);
         _verify(period, exportHalf, proof, claim);
-        emit NetBillSubmitted(billId, period.meter, msg.sender, areaId, period, exportHalf, claim, due);
+        _emitNetBill(billId, period, exportHalf, areaId, claim, due);
+    }
+
+    /// @dev keccak256(abi.encode(period, exportHalf, msg.sender, areaId, claim)) written out over
+    /// calldata (15 static words), as the ledger's _billId: Solidity's encoder would copy and
+    /// re-validate each field. Raw words are safe to copy because every period and export-half field
+    /// is read (and validated) by the checks as well, so a dirty word reverts there; the claim's
+    /// fields are full words.
+    function _netBillId(
+        BillingPeriod calldata period,
+        ExportHalf calldata exportHalf,
+        uint32 areaId,
+        NetClaim calldata claim
+    ) private view returns (bytes32 id) {
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            calldatacopy(m, period, 192)
+            calldatacopy(add(m, 192), exportHalf, 96)
+            mstore(add(m, 288), caller())
+            mstore(add(m, 320), and(areaId, 0xffffffff))
+            calldatacopy(add(m, 352), claim, 128)
+            id := keccak256(m, 480)
+        }
+    }
+
+    /// @dev emit NetBillSubmitted(billId, meter, msg.sender, areaId, period, exportHalf, claim, due),
+    /// its data (areaId, the 6 + 3 + 4 words as sent, due) copied as is, as the ledger's BillSubmitted.
+    function _emitNetBill(
+        bytes32 billId,
+        BillingPeriod calldata period,
+        ExportHalf calldata exportHalf,
+        uint32 areaId,
+        NetClaim calldata claim,
+        uint256 due
+    ) private {
+        bytes32 topic = NetBillSubmitted.selector;
+        address meter = period.meter;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, and(areaId, 0xffffffff))
+            calldatacopy(add(m, 32), period, 192)
+            calldatacopy(add(m, 224), exportHalf, 96)
+            calldatacopy(add(m, 320), claim, 128)
+            mstore(add(m, 448), due)
+            log4(m, 480, topic, billId, meter, caller())
+        }
+    }
+
+    /// @notice Pays `amount` of a meter's carried credit to its registered household, in the meter's
+    /// asset (docs/contracts.md, "Paying a credit out"). The money is what households paid and the
+    /// utility has not withdrawn: `withdrawable` for Ether, the ledger's token balance for a token
+    /// (PayoutExceedsCollected otherwise), so the utility never pays out money it has not collected.
+    /// A deactivated meter's credit can be paid out too: no next bill of it will ever use it.
+    /// @dev Push, not pull: only the owner triggers it, for one meter, so a household that refuses the
+    /// payment (PayoutFailed) or reverts only stops its own payout, and its credit stays carried.
+    /// Checks-effects-interactions (the credit and `withdrawable` are lowered before the transfer) and
+    /// the transient guard (shared with withdraw, withdrawToken and the token payments): a household
+    /// contract re-entering the ledger from the transfer finds the credit already gone.
+    /// @param amount 1 … creditOf(meter): an explicit amount, so a bill landing first that uses part
+    /// of the credit makes the payout revert (PayoutExceedsCredit) instead of paying another sum
+    function payOutCredit(address meter, uint256 amount) external onlyOwner nonReentrant {
+        MeterInfo memory info = meterInfo[meter];
+        if (!info.registered) revert UnknownMeter(meter);
+        MeterCursor storage cursor = meterCursor[meter];
+        uint256 credit = cursor.credit;
+        if (credit == 0) revert NoCredit(meter);
+        if (amount == 0) revert ZeroPayout();
+        if (amount > credit) revert PayoutExceedsCredit(meter, credit, amount);
+        uint256 left = credit - amount;
+        cursor.credit = uint80(left);
+        address household = info.household;
+        if (info.assetId == 0) {
+            uint256 collected = withdrawable;
+            if (amount > collected) revert PayoutExceedsCollected(0, collected, amount);
+            withdrawable = collected - amount;
+            (bool ok,) = household.call{value: amount}("");
+            if (!ok) revert PayoutFailed(household, amount);
+        } else {
+            _payOutToken(info.assetId, household, amount);
+        }
+        emit CreditPaidOut(meter, household, amount, left);
     }
 
     /// @notice A meter's credit (in its area's asset), carried to its next bills.
@@ -150,6 +234,19 @@ contract ZkMeterNetBills is ZkMeterLedgerBase {
     function feedInHash(uint256 tariffId) external view returns (uint256) {
         if (tariffs[tariffId].until == 0) revert UnknownTariff(tariffId);
         return feedInHashes[tariffId];
+    }
+
+    /// @dev The token half of payOutCredit: from the ledger's balance, and the household must receive
+    /// exactly `amount` (a fee-on-transfer token would short it, as it would the utility at payment).
+    function _payOutToken(uint32 assetId, address household, uint256 amount) private {
+        IERC20 token = assets[assetId].token;
+        uint256 collected = token.balanceOf(address(this));
+        if (amount > collected) revert PayoutExceedsCollected(assetId, collected, amount);
+        uint256 before = token.balanceOf(household);
+        token.safeTransfer(household, amount);
+        uint256 balance = token.balanceOf(household);
+        uint256 received = balance > before ? balance - before : 0;
+        if (received != amount) revert FeeOnTransfer(address(token), amount, received);
     }
 
     /// @dev Both halves signed by the meter, the export half over the import half's meter and bounds.

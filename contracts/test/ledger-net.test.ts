@@ -4,7 +4,7 @@
  * continuity, and carries a credit above the cost to the next bill, which uses it first: an Ether
  * import bill, a net bill, a token bill. Real Groth16 proofs (test profile), in-process EDR.
  */
-import { type Contract, ContractFactory, getAddress, type InterfaceAbi } from 'ethers'
+import { AbiCoder, type Contract, ContractFactory, getAddress, type InterfaceAbi, keccak256 } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { netTariffHash } from '#protocol/commitment.ts'
 import {
@@ -228,6 +228,29 @@ describe('net bills', () => {
     // bench:gas submit_bill_net_gas (docs/benchmarks.md): the import bill's ~291k and the export half.
     expect(net.receipt.gasUsed).toBeLessThanOrEqual(320_000n)
     expect(net.due).toBe(0n)
+    // The id the contract writes out by hand is the documented abi.encode of the record.
+    const p = sunny.period
+    const x = sunny.exportPeriod
+    expect(net.billId).toBe(
+      keccak256(
+        AbiCoder.defaultAbiCoder().encode(
+          [
+            'tuple(address,uint64,uint64,uint64,uint64,uint256)',
+            'tuple(uint64,uint64,uint256)',
+            'address',
+            'uint32',
+            'tuple(uint256,uint256,uint256,bytes32)',
+          ],
+          [
+            [p.meter, p.periodStart, p.periodEnd, p.startCounter, p.endCounter, p.commitment],
+            [x.startCounter, x.endCounter, x.commitment],
+            hh,
+            AREA,
+            [sunny.cost, sunny.credit, sunny.tariffId, sunny.cidDigest],
+          ],
+        ),
+      ),
+    )
     expect(await utility.billStatus(net.billId)).toEqual({ submitted: true, paid: true, total: 0n })
     expect(await utility.netBills({ meter: meterA.address })).toMatchObject([
       {

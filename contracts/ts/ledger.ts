@@ -116,6 +116,18 @@ export interface CreditEvent {
   transactionHash: `0x${string}`
 }
 
+/** The utility paid part or all of a meter's credit to its household (CreditPaidOut). */
+export interface CreditPayout {
+  meter: Address
+  household: Address
+  /** In the meter's asset (wei, or the token's smallest units). */
+  amount: bigint
+  /** The meter's credit left. */
+  balance: bigint
+  blockNumber: number
+  transactionHash: `0x${string}`
+}
+
 /**
  * A bill for a relayer to submit in a batch (submitBills): the household's submission plus its
  * EIP-712 BillAuthorization signature (signBillAuthorization) naming the relayer, or anyone.
@@ -492,6 +504,22 @@ function explain(errorName: string, a: Record<string, unknown>): string {
       return `the permit was refused and the ledger's allowance is ${fmt(a.allowance)} of the ${fmt(a.needed)} needed: sign a fresh permit for the bill's total, or approve the ledger first`
     case 'WithdrawFailed':
       return `sending ${fmt(a.amount)} wei to ${fmt(a.to)} failed; the receiver must accept plain Ether`
+    case 'NetBillsDisabled':
+      return 'this ledger was deployed without a net-bill verifier: net bills, feed-in curves and credits are disabled'
+    case 'NoCredit':
+      return `meter ${fmt(a.meter)} has no credit to pay out`
+    case 'ZeroPayout':
+      return 'a payout must be at least 1 unit of the asset'
+    case 'PayoutExceedsCredit':
+      return `meter ${fmt(a.meter)} has a credit of ${fmt(a.credit)}; ${fmt(a.amount)} is more than that (a bill may have used part of it first)`
+    case 'PayoutExceedsCollected':
+      return `the ledger holds ${fmt(a.collected)} of asset ${fmt(a.assetId)} paid and not withdrawn, less than the ${fmt(a.amount)} to pay out: a credit is paid from what households paid`
+    case 'PayoutFailed':
+      return `sending ${fmt(a.amount)} wei to household ${fmt(a.household)} failed: it does not accept plain Ether; its credit stays carried to its next bills`
+    case 'Error':
+      return `a contract the ledger called (a token, a receiver) reverted: ${fmt(a['0'])}`
+    case 'SafeERC20FailedOperation':
+      return `token ${fmt(a.token)} refused the transfer (it returned false or nothing where a result was due)`
     case 'InvalidNoticeWindow':
       return `endsAt ${fmt(a.endsAt)} is before startsAt ${fmt(a.startsAt)}`
     default:
@@ -1167,6 +1195,63 @@ export class LedgerClient {
       }
     }
     return out.sort((a, b) => a.blockNumber - b.blockNumber)
+  }
+
+  /**
+   * Pays `amount` of a meter's carried credit to its household (owner only), in the meter's asset,
+   * out of what was paid and not withdrawn (docs/contracts.md, "Paying a credit out"). Without
+   * `amount`, the whole credit as it reads now (a bill that uses part of it first makes the payout
+   * revert PayoutExceedsCredit rather than pay another sum).
+   */
+  async payOutCredit(
+    meter: string,
+    amount?: bigint,
+  ): Promise<{ amount: bigint; household: Address; balance: bigint; receipt: TransactionReceipt }> {
+    const m = checkAddress('meter', meter)
+    const value = amount === undefined ? await this.creditOf(m) : checkUint('amount', amount, 256)
+    const receipt = await this.send('payOutCredit', [m, value])
+    const event = this.eventArgs(receipt, 'CreditPaidOut')
+    return {
+      amount: event.amount as bigint,
+      household: event.household as Address,
+      balance: event.balance as bigint,
+      receipt,
+    }
+  }
+
+  /** The meters a net bill ever credited (CreditRecorded), in order of their first credit. */
+  async creditedMeters(): Promise<Address[]> {
+    const logs = await this.contract.queryFilter(this.contract.getEvent('CreditRecorded')(), this.fromBlock)
+    const meters = new Set<Address>()
+    for (const log of logs) {
+      const meter = this.interface.parseLog(log)?.args.meter
+      if (typeof meter === 'string') meters.add(meter as Address)
+    }
+    return [...meters]
+  }
+
+  /** Credit payouts (CreditPaidOut), optionally of one meter, oldest first. */
+  async creditPayouts(filter: { meter?: string; household?: string } = {}): Promise<CreditPayout[]> {
+    const meter = filter.meter === undefined ? null : checkAddress('meter', filter.meter)
+    const household = filter.household === undefined ? null : checkAddress('household', filter.household)
+    const logs = await this.contract.queryFilter(
+      this.contract.getEvent('CreditPaidOut')(meter, household),
+      this.fromBlock,
+    )
+    const out: CreditPayout[] = []
+    for (const log of logs) {
+      const a = this.interface.parseLog(log)?.args
+      if (a === undefined) continue
+      out.push({
+        meter: a.meter as Address,
+        household: a.household as Address,
+        amount: a.amount as bigint,
+        balance: a.balance as bigint,
+        blockNumber: log.blockNumber,
+        transactionHash: log.transactionHash as `0x${string}`,
+      })
+    }
+    return out
   }
 
   /** Pays a bill; sends its recorded total unless `amount` is given. */

@@ -16,10 +16,13 @@ import type {
   Bill,
   BillAsset,
   BillsDue,
+  CarriedCredit,
   ChainInfo,
   CommandAnswer,
+  CreditPaidOut,
   DisplayCurrency,
   FanSet,
+  FeedInPublished,
   Grant,
   History,
   Insight,
@@ -134,6 +137,9 @@ export const ROUTES = {
   withdraw: { method: 'POST', access: 'resident', path: '/api/utility/withdraw' },
   publishNotice: { method: 'POST', access: 'resident', path: '/api/utility/notices' },
   aggregates: { method: 'GET', access: 'read', path: '/api/utility/aggregates' },
+  publishFeedIn: { method: 'POST', access: 'resident', path: '/api/utility/feed-in' },
+  utilityCredits: { method: 'GET', access: 'read', path: '/api/utility/credits' },
+  payCredit: { method: 'POST', access: 'resident', path: '/api/utility/credits/:meter/pay' },
   // pairing, sessions and tokens (docs/security.md)
   pair: { method: 'POST', access: 'public', path: '/api/pair' },
   session: { method: 'GET', access: 'read', path: '/api/session' },
@@ -258,6 +264,15 @@ export interface RouteTypes {
     answer: Transaction
   }
   aggregates: { query: never; body: never; answer: Aggregates }
+  /** `prices`: SLOTS decimal strings, the tariff's asset per exported Wh per slot. */
+  publishFeedIn: {
+    query: never
+    body: { tariffId: number | string; prices: string[] }
+    answer: FeedInPublished
+  }
+  utilityCredits: { query: never; body: never; answer: { credits: CarriedCredit[] } }
+  /** `amount`: decimal string in the meter's asset; absent: the whole credit. */
+  payCredit: { query: never; body: { amount?: string }; answer: CreditPaidOut }
   /** Redeems a one-time pairing code; the answer sets the session cookie. */
   pair: { query: never; body: { code: string; name?: string }; answer: { session: Principal } }
   session: { query: never; body: never; answer: { session: Principal } }

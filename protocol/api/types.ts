@@ -876,6 +876,38 @@ export interface TariffPublished {
   assetRegistered?: boolean
 }
 
+/** POST /api/utility/feed-in: a tariff's feed-in curve was published (net bills, issue 17). */
+export interface FeedInPublished extends Transaction {
+  tariffId: string
+  /** Poseidon(T, T_f) of the tariff's import curve and this curve: what net bills prove against. */
+  netTariffHash: string
+  effectiveFrom: string
+  asset: BillAsset
+}
+
+/** GET /api/utility/credits: a meter's credit from net bills, what the utility owes its household. */
+export interface CarriedCredit {
+  meter: string
+  household: string
+  areaId: number
+  /** A deactivated meter's credit is used by no further bill: the utility pays it out. */
+  active: boolean
+  asset: BillAsset
+  /** Smallest units of `asset`, decimal. */
+  credit: string
+}
+
+/** POST /api/utility/credits/:meter/pay: part or all of a meter's credit paid to its household. */
+export interface CreditPaidOut extends Transaction {
+  meter: string
+  household: string
+  asset: BillAsset
+  /** Smallest units of `asset`, decimal. */
+  amount: string
+  /** The credit left. */
+  balance: string
+}
+
 /** GET /api/utility/balance: one asset's money at the ledger (amounts in its smallest unit, decimal). */
 export interface AssetBalance {
   asset: BillAsset

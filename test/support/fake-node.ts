@@ -30,7 +30,7 @@ import { fakePrivacy } from './fake-node/privacy.ts'
 import { fakeReadings } from './fake-node/readings.ts'
 import { fakeRules } from './fake-node/rules.ts'
 
-export { bill, DAY, type FakeNodeState, initialState, NOW, reading } from './fake-node/fixtures.ts'
+export { bill, DAY, type FakeNodeState, initialState, METER, NOW, reading } from './fake-node/fixtures.ts'
 
 export interface FakeNode {
   url: string

@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core'
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { Bill, BillStatus } from '#protocol/api/types.ts'
-import { bill, DAY } from '../../test/support/fake-node.ts'
+import { bill, DAY, METER } from '../../test/support/fake-node.ts'
 import { scaledBudget } from '../../test/support/load.ts'
 import { encodePayBill } from '../src/lib/abi.ts'
 import { fakeNodeSuite } from './fake-node-suite.ts'
@@ -358,7 +358,7 @@ describe('net bills and export credit', () => {
 
   beforeEach(() => {
     ui.server.state.bills = [sunny, next, cloudy].map((b) => ({ ...b }))
-    ui.server.state.credit = String(wei('0.00025'))
+    ui.server.state.credits = [{ meter: METER, credit: wei('0.00025') }]
   })
 
   it("shows each bill's export, credit and amount due, and the credit carried", async () => {

@@ -6,7 +6,7 @@
 import type { Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { Role } from '#protocol/api/types.ts'
-import { bill, DAY, type FakeNode, NOW, reading, startFakeNode } from '../../test/support/fake-node.ts'
+import { bill, DAY, type FakeNode, METER, NOW, reading, startFakeNode } from '../../test/support/fake-node.ts'
 import { scaledBudget } from '../../test/support/load.ts'
 import { encodePayBill } from '../src/lib/abi.ts'
 import { type Browser, launchBrowser, sharedUiBuild } from './browser.ts'
@@ -594,6 +594,21 @@ describe('utility console', () => {
     expect(body.prices[12]).toBe('500000000000')
     expect(body.prices[17 * 4]).toBe('1710000000000')
     expect(body.effectiveFrom % 86_400).toBe(0)
+  })
+
+  it('lists the credits meters carry from net bills and pays one out to its household', async () => {
+    server.state.credits = [{ meter: METER, credit: 1_250_000_000_000_000n }]
+    const p = await open('/utility')
+    const row = p.locator(`[data-credit="${METER}"]`)
+    await expect.poll(() => row.textContent()).toContain('0.00125 ETH')
+    await row.getByRole('button', { name: 'Pay out' }).click()
+    await expect.poll(() => p.getByText('Paid 0.00125 ETH to').count()).toBe(1)
+    expect(
+      server.state.requests.some(
+        (r) => r.method === 'POST' && r.path === `/api/utility/credits/${METER}/pay`,
+      ),
+    ).toBe(true)
+    await expect.poll(() => p.getByText('No meter carries a credit.').count()).toBe(1)
   })
 
   it('shows the aggregate chart when the mesh provides it', async () => {

@@ -36,6 +36,7 @@ import type { VirtualMeter } from '../meter/index.ts'
 import type { GrantStore } from '../privacy/grants.ts'
 import type { DiskAlarm } from '../storage/disk-alarm.ts'
 import type { AssetLedger, AssetReads } from '../utility/assets.ts'
+import type { CreditReads, NetBillsUtilityLedger } from '../utility/credits.ts'
 import type { Vault } from '../vault/index.ts'
 import type { DeviceRegistry } from '../voice/devices.ts'
 import type { SseHub } from './server.ts'
@@ -90,13 +91,11 @@ export interface SentTransaction {
 }
 
 /** The ledger as the routes use it (LedgerClient fits): reads, and the utility's transactions. */
-export interface RoutesLedger extends AssetReads {
+export interface RoutesLedger extends AssetReads, CreditReads {
   readonly address: string
   payBill(billId: string, amount?: bigint): Promise<SentTransaction>
   /** Pays a token bill with an EIP-2612 permit the sender signs (the dev wallet). */
   payBillWithPermit(billId: string): Promise<SentTransaction>
-  /** A meter's carried export credit (net bills, issue 17); absent in fakes of ledgers without it. */
-  creditOf?(meter: string): Promise<bigint>
   notices(): Promise<LedgerNotice[]>
   meter(meter: string): Promise<MeterState>
   tariffCount(): Promise<bigint>
@@ -107,7 +106,7 @@ export interface RoutesLedger extends AssetReads {
 }
 
 /** What the utility console sends (LedgerClient.connect(utility) fits). */
-export interface UtilityLedger extends AssetLedger {
+export interface UtilityLedger extends AssetLedger, NetBillsUtilityLedger {
   registerMeter(meter: {
     meter: string
     household: string

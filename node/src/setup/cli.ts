@@ -10,11 +10,13 @@ import { Wallet } from 'ethers'
 import { InvalidInputError } from '#protocol/errors.ts'
 import { ceremonyDir } from '../../../circuits/scripts/build.ts'
 import {
-  contribute,
-  exportCeremony,
-  finalize,
-  init,
+  contributeAll,
+  exportAll,
+  finalizeAll,
+  initAll,
   loadTranscript,
+  NET_SUBDIR,
+  verifyAll,
   verifyCeremony,
 } from '../../../circuits/scripts/ceremony.ts'
 import { phase1Beacon, phase1Contribute, phase1New, phase1Prepare } from '../../../circuits/scripts/phase1.ts'
@@ -40,12 +42,13 @@ type Flags = Map<string, string>
 type Env = Record<string, string | undefined>
 
 export const CEREMONY_USAGE = `usage: zkmeter ceremony <command> [options]   (docs/trusted-setup.md)
-phase 2 (per circuit), one directory passed from party to party:
-  init --ptau FILE --profile test|production [--dir D]   verify the Powers of Tau, compile, start
-  contribute --name WHO [--dir D]          add your contribution (secret from crypto.randomBytes)
-  verify --ptau FILE [--dir D]             recompute every step from the files
+phase 2 (per circuit: the bill's in D, the net bill's in D/net), one directory passed from party to party:
+  init --ptau FILE --profile test|production [--dir D]   verify the Powers of Tau (2^14 at least: the
+                                           net-bill circuit), compile both circuits, start both
+  contribute --name WHO [--dir D]          add your contribution to each (secrets from crypto.randomBytes)
+  verify --ptau FILE [--dir D]             recompute every step of both from the files
   finalize --beacon HEX [--iterations-exp 10] [--dir D] [--out BUILD_DIR]
-                                           apply the public beacon announced in advance, export the build
+                                           apply the public beacon announced in advance, export both builds
 phase 1 (Powers of Tau), for operators who do not import one:
   phase1 new --power K --dir D | phase1 contribute --name WHO --dir D
   phase1 beacon --beacon HEX --dir D | phase1 prepare --dir D      (writes D/pot_final.ptau)
@@ -83,32 +86,56 @@ export async function runCeremony(argv: { positionals: readonly string[]; flags:
   return withCurveStopped(async () => {
     switch (command) {
       case 'init': {
-        const t = await init(dir, { profile: profileFlag(flags), ptau: need(flags, 'ptau', 'FILE') }, log)
+        const [bill, net] = await initAll(
+          dir,
+          { profile: profileFlag(flags), ptau: need(flags, 'ptau', 'FILE') },
+          log,
+        )
         return {
           dir,
-          circuit: t.circuit,
-          phase1: t.phase1,
+          circuit: bill?.circuit,
+          netCircuit: net?.circuit,
+          phase1: bill?.phase1,
           next: 'zkmeter ceremony contribute --name WHO --dir …',
         }
       }
       case 'contribute': {
-        const step = await contribute(dir, need(flags, 'name', 'WHO (public)'), log, flags.get('entropy'))
-        return { dir, ...step, next: 'pass the directory on (the transcript and this zkey are enough)' }
+        const steps = await contributeAll(dir, need(flags, 'name', 'WHO (public)'), log, flags.get('entropy'))
+        return {
+          dir,
+          contributions: steps,
+          next: `pass the directory on (the transcripts and the last zkeys, of D and D/${NET_SUBDIR}, are enough)`,
+        }
       }
       case 'verify': {
-        const { transcript, contributors } = await verifyCeremony(dir, need(flags, 'ptau', 'FILE'), log)
-        return { ok: true, dir, contributors, verifyingKeyHash: transcript.verifyingKeyHash ?? null }
+        const results = await verifyAll(dir, need(flags, 'ptau', 'FILE'), log)
+        return {
+          ok: true,
+          dir,
+          contributors: results[0]?.contributors ?? [],
+          ceremonies: results.map((r) => ({
+            circuit: r.circuit,
+            contributors: r.contributors,
+            verifyingKeyHash: r.transcript.verifyingKeyHash ?? null,
+          })),
+          verifyingKeyHash: results[0]?.transcript.verifyingKeyHash ?? null,
+        }
       }
       case 'finalize': {
-        const t = await finalize(
+        const [bill] = await finalizeAll(
           dir,
           need(flags, 'beacon', 'HEX'),
           Number(flags.get('iterations-exp') ?? '10'),
           log,
         )
-        const out = flags.get('out') ?? profileBuildDir(t.circuit.profile as ProfileName)
-        const { trustedSetup } = await exportCeremony(dir, out, log)
-        return { dir, out, trustedSetup }
+        const out = flags.get('out') ?? profileBuildDir(bill?.transcript.circuit.profile as ProfileName)
+        const exported = await exportAll(dir, out, log)
+        return {
+          dir,
+          out,
+          trustedSetup: exported[0]?.trustedSetup,
+          netTrustedSetup: exported.find((e) => e.circuit === 'net-bill')?.trustedSetup ?? null,
+        }
       }
       case 'phase1':
         return runPhase1(sub, flags)
@@ -195,8 +222,8 @@ export async function runVerifySetup(argv: { flags: Flags }, env: Env = process.
       ok: (info?.kind === 'insecure-dev') === chain.insecureDevSetup,
       detail: chain.insecureDevSetup ? 'INSECURE development setup: anyone can forge bills' : 'ceremony',
     })
-    // The net-bill circuit's key (issue 17), when the ledger verifies net bills: the same two checks
-    // against the build's net/ directory. Its ceremony is not covered yet (docs/circuit.md).
+    // The net-bill circuit's key (issue 17), when the ledger verifies net bills: the same checks
+    // against the build's net/ directory (and, with --ptau, its ceremony in D/net).
     const net = await ledger.netSetup()
     if (net === undefined) {
       checks.push({ check: 'net-bill key (ledger)', ok: true, detail: 'net bills disabled on this ledger' })
@@ -220,6 +247,14 @@ export async function runVerifySetup(argv: { flags: Flags }, env: Env = process.
             ? net.netVerifier
             : `${netMissing.length} key constants absent from ${net.netVerifier}`,
       })
+      // The ledger's one dev flag speaks for both keys: a ceremony bill key beside a development
+      // net-bill key (anyone could forge net bills) is a mismatch, and the reverse too.
+      const netInfo = readSetupInfo(join(buildDir, NET_SUBDIR))
+      checks.push({
+        check: 'net-bill setup kind (ledger flag = net/manifest.json)',
+        ok: (netInfo?.kind === 'insecure-dev') === chain.insecureDevSetup,
+        detail: `net-bill key from ${netInfo?.kind ?? 'no manifest'}`,
+      })
     }
     const ptau = flags.get('ptau')
     let contributors = info?.contributors ?? []
@@ -235,6 +270,22 @@ export async function runVerifySetup(argv: { flags: Flags }, env: Env = process.
           result.transcript.verifyingKeyHash === chain.verifyingKeyHash,
         detail: `${result.contributors.length} steps; transcript ${cid.sha256}`,
       })
+      if (net !== undefined) {
+        // The net-bill key's ceremony, in D/net: recomputed the same way, its final key the one the
+        // ledger records (the ledger anchors its key hash; the transcript is the build's and D's).
+        const netDir = join(dir, NET_SUBDIR)
+        const netResult = existsSync(join(netDir, 'transcript.json'))
+          ? await verifyCeremonyStopped(netDir, ptau)
+          : undefined
+        checks.push({
+          check: 'net-bill ceremony recomputed from its files (D/net)',
+          ok: netResult?.transcript.verifyingKeyHash === net.netVerifyingKeyHash,
+          detail:
+            netResult === undefined
+              ? `no net-bill ceremony in ${netDir}`
+              : `${netResult.contributors.length} steps; final key ${netResult.transcript.verifyingKeyHash}, ledger ${net.netVerifyingKeyHash}`,
+        })
+      }
     }
     const ok = checks.every((c) => c.ok)
     const report = { ok, ledger: address, insecureDevSetup: chain.insecureDevSetup, contributors, checks }

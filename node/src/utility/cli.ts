@@ -33,6 +33,7 @@ import {
   resolveAsset,
   withdrawAsset,
 } from './assets.ts'
+import { carriedCredits, checkFeedInRules, payCredit, publishFeedInCurve } from './credits.ts'
 
 export const UTILITY_USAGE = `usage: zkmeter utility <command> [options]
   deploy [--profile test|production] [--min-billing-days D] [--tariff-notice-days D]
@@ -52,6 +53,13 @@ export const UTILITY_USAGE = `usage: zkmeter utility <command> [options]
   balance                                       per asset: paid in total (collected) and waiting to be withdrawn
   withdraw --to 0x.. [--asset eth|0xTOKEN]      withdraw what was paid in the asset (default Ether)
   notice --area N --kind outage|maintenance|price --starts T --ends T --message "…"
+  feed-in --tariff ID (--prices-file feed-in.json | --flat P | --peak P --offpeak P [--peak-hours 10-14])
+                                                publish tariff ID's feed-in curve (net bills of homes that
+                                                export): 96 prices per exported Wh in the tariff's asset, the
+                                                tariff rules and the tariff's notice apply; once per tariff
+  credits [--meter 0x..]                        credits meters carry from net bills (what the utility owes)
+  pay-credit --meter 0x.. [--amount N]          pay a meter's credit (default: all of it) to its household,
+                                                in its asset, from what was paid and not withdrawn
 chain:  --rpc-url URL (or RPC_URL), --ledger 0x.. (or ZKMETER_LEDGER), --from-block B (ledger deployment block)
         --profile test|production picks the compiled ABI/verifier (default: production for deploy, test otherwise)
 key:    ZKMETER_UTILITY_KEY=0x<32-byte private key> in the environment (never a flag)
@@ -81,6 +89,9 @@ const COMMAND_FLAGS: Record<string, readonly string[]> = {
   balance: [],
   withdraw: ['to', 'asset'],
   notice: ['area', 'kind', 'starts', 'ends', 'message'],
+  'feed-in': ['tariff', 'prices-file', 'flat', 'peak', 'offpeak', 'peak-hours'],
+  credits: ['meter'],
+  'pay-credit': ['meter', 'amount'],
 }
 const CHAIN_FLAGS = ['rpc-url', 'ledger', 'from-block', 'profile', 'help']
 
@@ -425,6 +436,77 @@ export async function runUtility(
       action = async (ledger) => {
         const receipt = await ledger.publishNotice(notice)
         return { ...notice, kindName, transactionHash: receipt.hash }
+      }
+      break
+    }
+    case 'feed-in': {
+      const tariffId = uintFlag(flags, 'tariff', 1n << 256n)
+      if (tariffId === 0n) throw new UtilityUsageError('--tariff must be a published tariff id (1, 2, …)')
+      const feedInPrices = await tariffPrices(flags, slots)
+      try {
+        checkFeedInRules(feedInPrices, slots)
+      } catch (cause) {
+        throw new UtilityUsageError((cause as Error).message, { cause })
+      }
+      action = async (ledger, provider) => {
+        const r = await publishFeedInCurve(ledger, provider, tariffId, feedInPrices, slots)
+        return {
+          tariffId: r.tariffId,
+          netTariffHash: r.netTariffHash,
+          effectiveFrom: r.effectiveFrom,
+          slots,
+          asset: assetView(r.asset),
+          transactionHash: r.transactionHash,
+        }
+      }
+      break
+    }
+    case 'credits': {
+      const meter = flags.has('meter') ? address(flags, 'meter') : undefined
+      action = async (ledger) => {
+        const credits = await carriedCredits(ledger, meter === undefined ? {} : { meter })
+        // Per asset, never summed across assets: what the utility owes households in each.
+        const totals = new Map<number, { asset: AssetInfo; owed: bigint }>()
+        for (const c of credits) {
+          const t = totals.get(c.asset.assetId) ?? { asset: c.asset, owed: 0n }
+          t.owed += c.credit
+          totals.set(c.asset.assetId, t)
+        }
+        return {
+          credits: credits.map((c) => ({
+            meter: c.meter,
+            household: c.household,
+            areaId: c.areaId,
+            active: c.active,
+            asset: assetView(c.asset),
+            credit: c.credit,
+            creditText: formatUnits(c.credit, c.asset),
+          })),
+          owed: [...totals.values()].map((t) => ({
+            ...assetView(t.asset),
+            owed: t.owed,
+            owedText: formatUnits(t.owed, t.asset),
+          })),
+        }
+      }
+      break
+    }
+    case 'pay-credit': {
+      const meter = address(flags, 'meter')
+      const amount = flags.has('amount') ? uintFlag(flags, 'amount', 1n << 256n) : undefined
+      if (amount === 0n)
+        throw new UtilityUsageError('--amount must be at least 1 (or left out: the whole credit)')
+      action = async (ledger) => {
+        const r = await payCredit(ledger, meter, amount)
+        return {
+          meter: r.meter,
+          household: r.household,
+          asset: assetView(r.asset),
+          amount: r.amount,
+          amountText: formatUnits(r.amount, r.asset),
+          creditLeft: r.balance,
+          transactionHash: r.transactionHash,
+        }
       }
       break
     }

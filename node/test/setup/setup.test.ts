@@ -3,6 +3,8 @@
  * against a real (in-process) chain: a ledger recording another key than the node's is caught,
  * billing is held with the reason, and verify-setup says which check failed.
  */
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ContractFactory, type InterfaceAbi, ZeroAddress, ZeroHash } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -189,5 +191,36 @@ describe('zkmeter verify-setup', () => {
     )
     await lying.waitForDeployment()
     await expect(verifySetupOf(await lying.getAddress())).rejects.toThrow(/net-bill verifying key hash/)
+  })
+
+  it('refuses a development net-bill key beside the flag of a ceremony, and the reverse', async () => {
+    // The build as verify-setup reads it, with the net manifest claiming a ceremony: the ledger's one
+    // dev flag (true here) speaks for both keys, so the net key's kind must agree with it.
+    const build = profileBuildDir('test')
+    const dir = await mkdtemp(join(tmpdir(), 'zkmeter-setup-kind-'))
+    try {
+      await mkdir(join(dir, 'net'))
+      for (const f of ['bill.zkey', 'transcript.json', 'manifest.json', 'net/bill.zkey']) {
+        await symlink(join(build, f), join(dir, f))
+      }
+      const manifest = JSON.parse(await readFile(join(build, 'net', 'manifest.json'), 'utf8'))
+      manifest.trustedSetup.kind = 'ceremony'
+      await writeFile(join(dir, 'net', 'manifest.json'), JSON.stringify(manifest))
+      const ledger = await deployLedger(env.signers[0]!, env.artifacts, { slots: 96, maxIntervals: 192 })
+      await expect(
+        runVerifySetup({
+          flags: new Map([
+            ['rpc-url', server.url],
+            ['ledger', ledger.address],
+            ['profile', 'test'],
+            ['build-dir', dir],
+          ]),
+        }),
+      ).rejects.toThrow(
+        /net-bill setup kind \(ledger flag = net\/manifest.json\): net-bill key from ceremony/,
+      )
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })

@@ -11,8 +11,19 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { type Contract, ContractFactory, type InterfaceAbi, Wallet } from 'ethers'
+import { type Contract, ContractFactory, getAddress, type InterfaceAbi, Wallet } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
+import { netTariffHash } from '#protocol/commitment.ts'
+import { loadNetCircuit, prepareNetBill, priceCurve } from '../../../contracts/test/bills.ts'
+import {
+  DAY,
+  MIDNIGHT,
+  meterKey,
+  REGISTERED_AT,
+  START_COUNTER,
+  signExportPeriod,
+  signPeriod,
+} from '../../../contracts/test/env.ts'
 import {
   type DevChain,
   devAccount,
@@ -27,6 +38,7 @@ import {
   compileSolidity,
   REPO_ROOT,
 } from '../../../contracts/ts/compile.ts'
+import { connectLedger } from '../../../contracts/ts/ledger.ts'
 import { scaledBudget } from '../../../test/support/load.ts'
 import { cliErrorLine } from '../../src/cli-message.ts'
 import { parseFlags } from '../../src/config.ts'
@@ -447,6 +459,205 @@ describe('zkmeter utility', () => {
       // Ether withdrawals are unchanged: --asset eth (the default) withdraws wei.
       const ether = await call(['withdraw', ...chainArgs, '--to', payee, '--asset', 'eth'])
       expect(ether.stderr).toContain('LedgerRevertError: NothingToWithdraw')
+    },
+    scaledBudget(120_000),
+  )
+
+  it(
+    'publishes a feed-in curve under the tariff rules and notice, lists carried credits and pays one out',
+    async () => {
+      const household = devAccount(6)
+      const solar = meterKey('cli-solar')
+      const tokenPrices = priceCurve(300n, 450n, 96)
+      // The proof takes seconds: it runs while the ledger is set up.
+      const proving = prepareNetBill(loadNetCircuit('test'), {
+        meter: solar,
+        start: REGISTERED_AT,
+        end: REGISTERED_AT + DAY,
+        startCounter: START_COUNTER,
+        exportStartCounter: 250_000n,
+        prices: tokenPrices,
+        feedInPrices: Array.from({ length: 96 }, () => 500n),
+        tariffId: 2n,
+        seed: 4,
+        sun: 20,
+      })
+      const deployed = await call([
+        'deploy',
+        '--rpc-url',
+        server.url,
+        '--profile',
+        'test',
+        '--tariff-notice-days',
+        '7',
+      ])
+      expect(deployed.code, deployed.stderr).toBe(0)
+      const ledgerAddress = JSON.parse(deployed.stdout).ledger as string
+      const chainArgs = ['--rpc-url', server.url, '--ledger', ledgerAddress]
+      const provider = await jsonRpcProvider(server.url)
+      onTestFinished(() => provider.destroy())
+      const { testStablecoin } = await compileLedger('test')
+      const tusd = (await new ContractFactory(
+        testStablecoin.abi as InterfaceAbi,
+        testStablecoin.bytecode,
+        new Wallet(UTILITY_KEY, provider),
+      ).deploy()) as unknown as Contract
+      await tusd.waitForDeployment()
+      const token = await tusd.getAddress()
+      const registered = await call([
+        'register',
+        ...chainArgs,
+        '--meter',
+        solar.address,
+        '--household',
+        household.address,
+        '--area',
+        '3',
+        '--start-time',
+        String(REGISTERED_AT),
+        '--start-counter',
+        String(START_COUNTER),
+        '--asset',
+        token,
+      ])
+      expect(registered.code, registered.stderr).toBe(0)
+      // Tariff 1 takes effect as soon as the 7-day notice allows; tariff 2 (the net bill's) years later.
+      const now = (await provider.getBlock('latest'))?.timestamp ?? 0
+      const soon = Math.ceil((now + 7 * DAY + 1) / 900) * 900
+      const tariffArgs = ['--asset', token, '--area', '3']
+      const t1 = await call([
+        'tariff',
+        ...chainArgs,
+        '--effective-from',
+        String(soon),
+        '--flat',
+        '300',
+        ...tariffArgs,
+      ])
+      expect(t1.code, t1.stderr).toBe(0)
+      const pricesFile = join(dir, 'token-prices.json')
+      await writeFile(pricesFile, JSON.stringify(tokenPrices.map(String)))
+      const t2 = await call([
+        'tariff',
+        ...chainArgs,
+        '--effective-from',
+        String(MIDNIGHT),
+        '--prices-file',
+        pricesFile,
+        ...tariffArgs,
+      ])
+      expect(JSON.parse(t2.stdout).tariffId).toBe('2')
+      // An hour passes: tariff 1 is now less than its notice ahead.
+      await chain.provider.request({ method: 'evm_increaseTime', params: [3600] })
+      await chain.provider.request({ method: 'evm_mine', params: [] })
+
+      const fiveLevels = join(dir, 'five-levels.json')
+      await writeFile(
+        fiveLevels,
+        JSON.stringify(Array.from({ length: 96 }, (_, i) => 100 + 10 * Math.floor(i / 20))),
+      )
+      const [rules, unknown, late, noTariff, tooBig] = await Promise.all([
+        call(['feed-in', ...chainArgs, '--tariff', '2', '--prices-file', fiveLevels]),
+        call(['feed-in', ...chainArgs, '--tariff', '9', '--flat', '500']),
+        call(['feed-in', ...chainArgs, '--tariff', '1', '--flat', '500']),
+        call(['feed-in', ...chainArgs, '--flat', '500']),
+        call(['feed-in', ...chainArgs, '--tariff', '2', '--flat', String(1n << 64n)]),
+      ])
+      expect(rules.stderr).toContain(
+        'UtilityUsageError: the feed-in curve breaks a privacy rule (feed-in prices follow the tariff rules too): a tariff may have at most 4',
+      )
+      expect(unknown.stderr).toContain('LedgerRevertError: UnknownTariff: tariff 9 has not been published')
+      expect(late.code).toBe(1)
+      expect(late.stderr).toMatch(
+        /FeedInRefusedError: tariff 1 takes effect at \d+; its feed-in curve had to be published 604800 s ahead/,
+      )
+      expect(noTariff.stderr).toContain('UtilityUsageError: --tariff is required')
+      expect(tooBig.stderr).toContain('UtilityUsageError: --flat must be below 18446744073709551616')
+
+      const feedIn = await call(['feed-in', ...chainArgs, '--tariff', '2', '--flat', '500'])
+      expect(feedIn.stderr).toBe('')
+      expect(JSON.parse(feedIn.stdout)).toMatchObject({
+        tariffId: '2',
+        netTariffHash: String(
+          netTariffHash(
+            tokenPrices,
+            Array.from({ length: 96 }, () => 500n),
+          ),
+        ),
+        effectiveFrom: String(MIDNIGHT),
+        asset: { assetId: 1, symbol: 'tUSD' },
+      })
+      const again = await call(['feed-in', ...chainArgs, '--tariff', '2', '--flat', '500'])
+      expect(again.stderr).toContain('FeedInRefusedError: tariff 2 already has its feed-in curve')
+
+      // The household's sunny net bill: its credit above its cost is carried.
+      const bill = await proving
+      const surplus = bill.credit - bill.cost
+      expect(surplus > 0n).toBe(true)
+      const domain = { chainId: 31337n, verifyingContract: ledgerAddress as `0x${string}` }
+      const { artifacts } = { artifacts: await compileLedger('test') }
+      const hh = connectLedger(
+        ledgerAddress,
+        new Wallet(household.privateKey, provider),
+        artifacts.ledger.abi,
+      )
+      await hh.submitNetBill({
+        period: bill.period,
+        signature: signPeriod(solar, domain, bill.period),
+        exportPeriod: bill.exportPeriod,
+        exportSignature: signExportPeriod(solar, domain, bill.exportPeriod),
+        proof: bill.proof,
+        cost: bill.cost,
+        credit: bill.credit,
+        tariffId: bill.tariffId,
+        cidDigest: bill.cidDigest,
+      })
+      const credits = await call(['credits', ...chainArgs])
+      expect(credits.stderr).toBe('')
+      expect(JSON.parse(credits.stdout)).toEqual({
+        credits: [
+          {
+            meter: getAddress(solar.address),
+            household: getAddress(household.address),
+            areaId: 3,
+            active: true,
+            asset: { assetId: 1, symbol: 'tUSD', decimals: 6, token },
+            credit: String(surplus),
+            creditText: expect.stringMatching(/ tUSD$/),
+          },
+        ],
+        owed: [expect.objectContaining({ assetId: 1, owed: String(surplus) })],
+      })
+
+      const [tooMuch, uncollected, zero, stranger] = await Promise.all([
+        call(['pay-credit', ...chainArgs, '--meter', solar.address, '--amount', String(surplus + 1n)]),
+        call(['pay-credit', ...chainArgs, '--meter', solar.address]),
+        call(['pay-credit', ...chainArgs, '--meter', solar.address, '--amount', '0']),
+        call(['pay-credit', ...chainArgs, '--meter', METER]),
+      ])
+      expect(tooMuch.stderr).toContain('LedgerRevertError: PayoutExceedsCredit')
+      expect(uncollected.stderr).toContain(
+        'LedgerRevertError: PayoutExceedsCollected: the ledger holds 0 of asset 1 paid and not withdrawn',
+      )
+      expect(zero.stderr).toContain('UtilityUsageError: --amount must be at least 1')
+      expect(stranger.stderr).toContain(`is not registered on this ledger`)
+
+      // What households paid in tUSD (here sent straight to the ledger) pays the credit.
+      await (await tusd.getFunction('mint')(ledgerAddress, 2n * surplus)).wait()
+      const part = await call(['pay-credit', ...chainArgs, '--meter', solar.address, '--amount', '1000'])
+      expect(part.stderr).toBe('')
+      expect(JSON.parse(part.stdout)).toMatchObject({
+        meter: solar.address,
+        household: getAddress(household.address),
+        amount: '1000',
+        amountText: '0.001 tUSD',
+        creditLeft: String(surplus - 1000n),
+      })
+      const rest = await call(['pay-credit', ...chainArgs, '--meter', solar.address])
+      expect(rest.stderr).toBe('')
+      expect(JSON.parse(rest.stdout)).toMatchObject({ amount: String(surplus - 1000n), creditLeft: '0' })
+      expect(await tusd.getFunction('balanceOf')(household.address)).toBe(surplus)
+      expect(JSON.parse((await call(['credits', ...chainArgs])).stdout)).toEqual({ credits: [], owed: [] })
     },
     scaledBudget(120_000),
   )

@@ -121,8 +121,8 @@ export interface FakeNodeState {
   tariffs: LedgerTariff[]
   /** The household's display currency (PUT /api/settings/display-currency), none at first. */
   displayCurrency: DisplayCurrency | null
-  /** The meter's export credit the ledger carries (creditOf), wei, decimal. */
-  credit: string
+  /** Credits meters carry from net bills (creditOf; GET /api/utility/credits), none at first. */
+  credits: { meter: string; credit: bigint }[]
   /** The ledger's payBill calls (the dev wallet's payments), with the amount sent. */
   ledgerPayments: { billId: string; amount: bigint | undefined }[]
 }
@@ -135,7 +135,7 @@ export function initialState(): FakeNodeState {
     fanSpeed: 2,
     origins: [],
     displayCurrency: null,
-    credit: '0',
+    credits: [],
     ledgerPayments: [],
     alarms: [],
     notices: [

@@ -27,6 +27,9 @@ const etherOnly = {
 export function fakeLedger(state: FakeNodeState): RoutesLedger {
   const reads = {
     ...etherOnly,
+    // Credits as the fixture's state says (none at first; the ledger's own tests use a real chain).
+    creditedMeters: async () => state.credits.map((c) => c.meter as `0x${string}`),
+    creditOf: async (meter: string) => state.credits.find((c) => c.meter === meter)?.credit ?? 0n,
     meter: async () => ({
       meter: METER,
       household: HOUSEHOLD,
@@ -60,6 +63,18 @@ export function fakeLedger(state: FakeNodeState): RoutesLedger {
     },
     setAreaAsset: async () => tx('44'),
     publishNotice: async () => tx('33'),
+    tariff: (tariffId) => ledger.tariff(tariffId),
+    feedInHash: async () => undefined,
+    policy: async () => ({ minBillingPeriod: 3600n, tariffNotice: 0n, minPriceRun: 4 }),
+    publishFeedIn: async () => ({ netTariffHash: 4444n, receipt: tx('55') }),
+    async payOutCredit(meter, amount) {
+      const carried = state.credits.find((c) => c.meter === meter)
+      if (!carried) throw new RangeError(`meter ${meter} carries no credit in the fixture`)
+      const paid = amount ?? carried.credit
+      carried.credit -= paid
+      state.credits = state.credits.filter((c) => c.credit > 0n)
+      return { amount: paid, household: HOUSEHOLD, balance: carried.credit, receipt: tx('66') }
+    },
   }
   const ledger: RoutesLedger = {
     ...reads,
@@ -68,7 +83,6 @@ export function fakeLedger(state: FakeNodeState): RoutesLedger {
       state.ledgerPayments.push({ billId, amount })
       return tx('77')
     },
-    creditOf: async () => BigInt(state.credit),
     payBillWithPermit: async () => tx('78'),
     notices: async () =>
       state.notices.flatMap((n) =>

@@ -17,6 +17,7 @@ import {
   type Aggregates,
   type AssetBalance,
   type BillAsset,
+  type CarriedCredit,
   type LedgerBill,
   type LedgerMeter,
   type LedgerTariff,
@@ -155,6 +156,11 @@ export class UtilityView extends LitElement {
     reloadOn: { bill: true },
   })
   #areaLoad = new StreamResource<Aggregates>(this, { fetch: () => api.aggregates() })
+  /** Credits meters carry from net bills (issue 17): what the utility owes households. */
+  #credits = new StreamResource<CarriedCredit[]>(this, {
+    fetch: async () => (await api.utilityCredits()).credits,
+    reloadOn: { bill: true },
+  })
 
   constructor() {
     super()
@@ -375,6 +381,34 @@ export class UtilityView extends LitElement {
     })
   }
 
+  /** Pays a meter's whole credit to its household, from what was paid in its money and not withdrawn. */
+  #payCredit(credit: CarriedCredit): void {
+    void this.#submit('credit', undefined, async () => {
+      const answer = await api.payCredit({ params: { meter: credit.meter }, body: {} })
+      await Promise.all([this.#credits.reload(), this.#balance.reload()])
+      return `Paid ${formatAmount(answer.amount, answer.asset)} to ${shorten(answer.household)} in transaction ${shorten(answer.txHash)}.`
+    })
+  }
+
+  #creditList() {
+    return renderLoad(
+      this.#credits.state,
+      (rows) =>
+        rows.length === 0
+          ? html`<p class="muted">No meter carries a credit.</p>`
+          : html`<div class="table-wrap" tabindex="0" role="region" aria-label="Credits, table"><table><thead><tr><th scope="col">Meter</th><th scope="col">Household</th><th scope="col">Credit</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
+            <tbody>${rows.map(
+              (
+                c,
+              ) => html`<tr data-credit=${c.meter}><td class="mono" title=${c.meter}>${shorten(c.meter)}${c.active ? '' : ' (deactivated)'}</td>
+              <td class="mono" title=${c.household}>${shorten(c.household)}</td><td>${formatAmount(c.credit, c.asset)}</td>
+              <td><button type="button" class="secondary" ?disabled=${this.#form('credit').busy} @click=${() => this.#payCredit(c)}>Pay out</button></td></tr>`,
+            )}</tbody></table></div>`,
+      () => void this.#credits.reload(),
+      'credits',
+    )
+  }
+
   #publishNotice(event: Event): void {
     const data = new FormData(event.target as HTMLFormElement)
     void this.#submit('notice', event, async () => {
@@ -575,6 +609,10 @@ export class UtilityView extends LitElement {
             <button type="submit" ?disabled=${this.#form('tariff').busy}>Publish tariff</button>
           </div>
         </form>${this.#feedback('tariff')}
+      </section>
+      <section class="card" aria-labelledby="credits-h"><h3 id="credits-h">Credits from net bills</h3>
+        <p class="small muted">A period whose solar export earned more than its import cost leaves a credit that the meter's next bill uses first, or that you pay out to its household from what was paid in its money.</p>
+        ${this.#creditList()}${this.#feedback('credit')}
       </section>
       <section class="card" aria-labelledby="ubills-h"><h3 id="ubills-h">Bills on the ledger</h3>
         <p class="small muted">The ledger holds each period's total and kWh, never the readings behind them.</p>${this.#bills()}</section>

@@ -14,6 +14,7 @@ export type {
   BillFailure,
   BillStatus,
   BillsDue,
+  CarriedCredit,
   ChainInfo,
   ChainNotice,
   CommandAnswer,

@@ -15,6 +15,7 @@ import {
   resolveAsset,
   withdrawAsset,
 } from '../../utility/assets.ts'
+import { carriedCredits, payCredit, publishFeedInCurve } from '../../utility/credits.ts'
 import type { RoutesContext } from '../context.ts'
 import { HttpError } from '../errors.ts'
 import { jsonObject } from '../params.ts'
@@ -36,6 +37,9 @@ type UtilityRouteKey =
   | 'withdraw'
   | 'publishNotice'
   | 'aggregates'
+  | 'publishFeedIn'
+  | 'utilityCredits'
+  | 'payCredit'
 
 export function utilityRoutes(ctx: UtilityContext): Pick<RouteHandlers, UtilityRouteKey> {
   const asUtility = () => {
@@ -196,6 +200,62 @@ export function utilityRoutes(ctx: UtilityContext): Pick<RouteHandlers, UtilityR
         message: String(b.message ?? ''),
       })
       return { txHash: receipt.hash }
+    },
+    // Net bills (issue 17): the tariff's feed-in curve, checked as the CLI checks it (rules, notice,
+    // once per tariff) before anything is sent; the credits meters carry; a payout to a household.
+    publishFeedIn: async (r) => {
+      const b = jsonObject(await r.json())
+      const id = typeof b.tariffId === 'number' ? String(b.tariffId) : b.tariffId
+      if (typeof id !== 'string' || !/^[1-9]\d{0,19}$/.test(id))
+        throw new InvalidInputError('tariffId must be a published tariff id (1, 2, …)')
+      if (!Array.isArray(b.prices) || b.prices.length !== ctx.circuit.slots) {
+        throw new InvalidInputError(
+          `prices must be ${ctx.circuit.slots} decimal strings (the tariff's asset per exported Wh per slot)`,
+        )
+      }
+      const prices = b.prices.map((p, i) => {
+        if (typeof p !== 'string' || !/^\d{1,20}$/.test(p) || BigInt(p) >= 1n << 64n)
+          throw new InvalidInputError(`prices[${i}] must be a decimal string below 2^64`)
+        return BigInt(p)
+      })
+      const r2 = await publishFeedInCurve(asUtility(), chain(), BigInt(id), prices, ctx.circuit.slots)
+      return {
+        tariffId: r2.tariffId,
+        netTariffHash: r2.netTariffHash,
+        effectiveFrom: r2.effectiveFrom,
+        asset: assetView(r2.asset),
+        txHash: r2.transactionHash,
+      }
+    },
+    utilityCredits: async () => {
+      const credits = await carriedCredits(ctx.ledger)
+      return {
+        credits: credits.map((c) => ({
+          meter: c.meter,
+          household: c.household,
+          areaId: c.areaId,
+          active: c.active,
+          asset: assetView(c.asset),
+          credit: c.credit,
+        })),
+      }
+    },
+    payCredit: async (r) => {
+      const meter = r.params.meter
+      if (!/^0x[0-9a-fA-F]{40}$/.test(meter))
+        throw new InvalidInputError('the meter must be a 0x address of 40 hex digits')
+      const b = jsonObject(await r.json())
+      if (b.amount !== undefined && (typeof b.amount !== 'string' || !/^[1-9]\d{0,77}$/.test(b.amount)))
+        throw new InvalidInputError('amount must be a positive decimal string (absent: the whole credit)')
+      const paid = await payCredit(asUtility(), meter, b.amount === undefined ? undefined : BigInt(b.amount))
+      return {
+        meter: paid.meter,
+        household: paid.household,
+        asset: assetView(paid.asset),
+        amount: paid.amount,
+        balance: paid.balance,
+        txHash: paid.transactionHash,
+      }
     },
     // Area totals from private aggregation (sums of masked shares: no home's own value) and their forecast.
     aggregates: () =>
