@@ -100,6 +100,18 @@ function refused(step: FailedStep, why: string): BillFailure {
   }
 }
 
+/**
+ * What a bill that became an import bill because its feed-in curve was refused says to the resident
+ * (Bill.creditForgone): the credit is forgone, why, and why the node did not wait.
+ */
+export function creditForgoneNote(refusal: Error): string {
+  return (
+    "Your home fed energy into the grid this period, but your node will not prove a net bill against the feed-in prices the utility published for this tariff, and a tariff's feed-in prices cannot be published again. " +
+    'So that this bill and your later ones are not held back for good, it is an import bill: it claims no export credit for this period (that credit is forgone) and shows nothing of your export. ' +
+    `Tell your utility. Why: ${refusal.message}`
+  )
+}
+
 /** The contract's custom error name, if `error` is a decoded ledger revert (LedgerRevertError). */
 function ledgerErrorName(error: unknown): string | undefined {
   if (!(error instanceof ZkMeterError) || error.name !== 'LedgerRevertError') return undefined
