@@ -68,7 +68,7 @@ const ADVICE: Record<FailureKind, string> = {
   'tariff-refused':
     'Your node will not prove this bill: the tariff the utility published for this period could be used to read your consumption from the bill total, so it breaks the privacy rules. The bill waits, unpaid and unproved, and the node checks again whenever the utility publishes a tariff; tell your utility. Why:',
   'feed-in-refused':
-    'Your home fed energy into the grid this period, but your node will not prove a net bill (import cost less export credit) against the feed-in prices the utility published for this tariff: they either break the privacy rules or do not match what the ledger holds, so a credit computed from them would reveal your export or be refused. The bill is not proved; tell your utility. Why:',
+    'Your home fed energy into the grid this period, but your node will not prove a net bill (import cost less export credit) against the feed-in prices the utility published for this tariff: they either break the privacy rules or do not match what the ledger holds, so a credit computed from them would reveal your export or be refused. Retrying bills this period as an import bill, without its export credit, so that your later bills are not held back; tell your utility. Why:',
   'meter-not-registered':
     'Your meter is not registered with the utility on the ledger yet. The node keeps trying by itself for a while; once the utility has registered it, retry if it has given up.',
   'proof-rejected':
