@@ -236,6 +236,55 @@ describe('net or import', () => {
     biller.stop()
   })
 
+  it("bills as import, on the resident's retry, a bill an older node failed with feed-in-refused, and the later bill goes on", async () => {
+    const oracle = Array.from({ length: SLOTS }, (_, s) => 1_000_000_000n + BigInt(s) * 10_000_000n)
+    const sub = await mkdtemp(join(dir, 'g-'))
+    const { calls, make } = harness({ tariffId: 1n, netTariffHash: 77n, feedInPrices: oracle }, sub)
+    // What a node from before the fallback left: the period failed for good, its successor held back.
+    const store = await openBillStore(sub)
+    const p = period(1_764_000_000, 400)
+    const old = await store.insert({
+      id: `${METER}-${p.periodStart}`,
+      meter: p.meter,
+      periodStart: p.periodStart,
+      periodEnd: p.periodEnd,
+      startCounter: p.startCounter,
+      endCounter: p.endCounter,
+      commitment: '11',
+      meterSignature: p.meterSignature,
+      energyWh: 1000,
+      manifestCid: p.manifestCid,
+      cidDigest: p.cidDigest,
+      exportHalf: { startCounter: 100, endCounter: 500, commitment: '22', signature: '0x01' },
+    })
+    await store.update(old.id, {
+      status: 'failed',
+      failure: {
+        kind: 'feed-in-refused',
+        step: 'waiting-tariff',
+        ledgerError: null,
+        temporary: false,
+        reprove: true,
+        advice: 'refused',
+      },
+    })
+    const biller = await make()
+    const later = await biller.addPeriod(period(1_764_086_400, 0))
+    await biller.idle()
+    expect((await openBillStore(sub)).get(later.id)?.status).toBe('waiting-previous')
+    await biller.retry(old.id)
+    await biller.idle()
+    const after = await openBillStore(sub)
+    expect(after.get(old.id)).toMatchObject({
+      status: 'verified',
+      creditForgone: expect.stringMatching(/forgone/),
+    })
+    expect(after.get(old.id)?.kind).toBeUndefined()
+    expect(after.get(later.id)?.status).toBe('verified')
+    expect(calls).toMatchObject({ proveNet: 0, submitNetBill: 0, submitBill: 2 })
+    biller.stop()
+  })
+
   it('refuses a feed-in curve published after the period began, reports it once, and bills import', async () => {
     const start = 1_764_000_000
     const sub = await mkdtemp(join(dir, 'e-'))
