@@ -210,10 +210,15 @@ describe('net bills', () => {
     expect(net?.netVerifyingKeyHash).toBe(env.artifacts.net?.setup.verifyingKeyHash)
     expect(net?.netVerifyingKeyHash).not.toBe((await utility.trustedSetup()).verifyingKeyHash)
     expect(await utility.feedInHash(1n)).toBe(netTariffHash(PRICES, FEED_IN))
-    expect(await utility.feedIn(1n)).toEqual({
+    const feedIn = await utility.feedIn(1n)
+    expect(feedIn).toMatchObject({
       netTariffHash: netTariffHash(PRICES, FEED_IN),
       feedInPrices: FEED_IN,
     })
+    // The publishing block's time: what a household node checks against a period's start.
+    const latest = await env.provider.getBlock('latest')
+    expect(feedIn?.publishedAt).toBeGreaterThan(0n)
+    expect(feedIn?.publishedAt).toBeLessThanOrEqual(BigInt(latest?.timestamp ?? 0))
     // Both under EIP-170's 24,576 bytes: the reason the net path is a second contract.
     for (const address of [utility.address, net?.netBills as string]) {
       const code = await env.provider.getCode(address)

@@ -1482,8 +1482,12 @@ export class LedgerClient {
    * A tariff's feed-in curve from its FeedInPublished event, checked: Poseidon(T, T_f) of the
    * tariff's published import curve and this curve must be the hash the ledger verifies net bills
    * with (TariffMismatchError otherwise: do not prove against it). Undefined while it has none.
+   * `publishedAt`: the publishing block's time (a household node refuses a curve published after a
+   * period began, as it does an import tariff).
    */
-  async feedIn(tariffId: Numeric): Promise<{ netTariffHash: bigint; feedInPrices: bigint[] } | undefined> {
+  async feedIn(
+    tariffId: Numeric,
+  ): Promise<{ netTariffHash: bigint; feedInPrices: bigint[]; publishedAt: bigint } | undefined> {
     const id = checkUint('tariffId', tariffId, 256)
     const hash = await this.feedInHash(id)
     if (hash === undefined) return undefined
@@ -1504,7 +1508,8 @@ export class LedgerClient {
         `tariff ${id}: the published import and feed-in curves do not hash to the on-chain net tariff hash; do not bill against it`,
       )
     }
-    return { netTariffHash: hash, feedInPrices }
+    const block = await log.getBlock()
+    return { netTariffHash: hash, feedInPrices, publishedAt: BigInt(block.timestamp) }
   }
 
   /**

@@ -28,7 +28,9 @@ export type FailureKind =
   | 'tariff-refused'
   /**
    * The feed-in curve published for the period's tariff breaks the tariff rules, or its prices do not
-   * hash to the ledger's net tariff hash: the node will not prove a net bill against it.
+   * hash to the ledger's net tariff hash: the node will not prove a net bill against it. Since
+   * issue 17's fallback such a period is billed as an import bill (Bill.creditForgone) instead: only
+   * bills recorded by an older node fail with it.
    */
   | 'feed-in-refused'
   | 'meter-not-registered'
@@ -121,6 +123,12 @@ export interface Bill {
   credit?: string | null
   /** Carried credit the ledger applied to this bill (its CreditApplied), decimal; null until on-chain. */
   creditUsed?: string | null
+  /**
+   * An import bill of a period that exported energy, because the node refused its tariff's feed-in
+   * curve (a `feed-in-refused` anomaly): why, and that the period's export credit is forgone, in plain
+   * words; null otherwise.
+   */
+  creditForgone?: string | null
   /**
    * What the ledger asks to be paid for this bill (`billStatus(id).total`: the cost less this period's
    * credit and the carried credit), decimal; "0" when a credit covered it (the ledger records it

@@ -337,7 +337,8 @@ describe('net bills and export credit', () => {
     paidTx: null,
     paidBy: null,
   })
-  // The next month's import bill: 0.005, of which the carried 0.001 was taken first.
+  // The next month's import bill: 0.005, of which the carried 0.001 was taken first. An import bill
+  // although the home exported: the node refused that tariff's feed-in curve, and the bill says so.
   const next = bill(2, 'verified', {
     kind: 'import',
     exportedWh: 0,
@@ -345,6 +346,8 @@ describe('net bills and export credit', () => {
     credit: null,
     creditUsed: String(wei('0.001')),
     amountDue: String(wei('0.004')),
+    creditForgone:
+      'Your home fed energy into the grid this period, but … it is an import bill: it claims no export credit for this period (that credit is forgone).',
   })
   // A cloudy month: credit 0.0015 below a cost of 0.004.
   const cloudy = bill(3, 'verified', {
@@ -381,6 +384,8 @@ describe('net bills and export credit', () => {
     expect(await nextCard.locator('[data-amount-due]').textContent()).toBe('0.004 ETH')
     expect(await nextCard.locator('[data-headline-due]').textContent()).toContain('to pay, of 0.005 ETH')
     expect(await nextCard.locator('[data-bill-exported]').count()).toBe(0)
+    expect(await nextCard.locator('[data-credit-forgone]').textContent()).toContain('that credit is forgone')
+    expect(await sunnyCard.locator('[data-credit-forgone]').count()).toBe(0)
 
     const cloudyCard = p.locator(`[data-bill="${cloudy.id}"]`)
     expect(await cloudyCard.locator('[data-bill-exported]').textContent()).toBe('40.000 kWh')

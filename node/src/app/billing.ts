@@ -72,6 +72,14 @@ export async function startBilling(options: {
         reason,
         details: { bill, tariffId },
       }),
+    // A refused feed-in curve too: the bill goes on as an import bill, and the resident is told why.
+    onFeedInRefused: ({ bill, tariffId, reason }) =>
+      options.ingestor.reportAnomaly({
+        kind: 'feed-in-refused',
+        rejected: false,
+        reason,
+        details: { bill, tariffId },
+      }),
     earlierPending: (bill) => earlierPending(bill, options.ingestor, bills, unrecorded),
     log,
   })

@@ -14,12 +14,12 @@
  */
 import { EventEmitter } from 'node:events'
 import { ZkMeterError } from '#protocol/errors.ts'
-import { explainViolation, tariffViolation } from '#protocol/tariff-rules.ts'
 import { type Logger, silentLogger } from '../log/logger.ts'
 import { isDiskFull } from '../storage/disk.ts'
 import {
   BillNotFailedError,
   classifyFailure,
+  creditForgoneNote,
   type FailedStep,
   FeedInRefusedError,
   isPeriodGap,
@@ -29,7 +29,7 @@ import {
 } from './failures.ts'
 import type { BillRecord, BillStatus, BillStore } from './store.ts'
 import { billId, UnknownBillError } from './store.ts'
-import { refusedTariff } from './tariff-check.ts'
+import { refusedFeedIn, refusedTariff } from './tariff-check.ts'
 
 export { BillNotFailedError, FeedInRefusedError, TariffMissingError, TariffRefusedError } from './failures.ts'
 
@@ -50,6 +50,8 @@ export interface FeedInInfo {
   tariffId: bigint
   netTariffHash: bigint
   feedInPrices: bigint[]
+  /** Unix seconds of the block that published it; a curve published after a period began is refused. */
+  publishedAt?: bigint
 }
 
 export interface SolidityProofJson {
@@ -182,6 +184,11 @@ export interface BillerOptions {
   /** Told once per bill and tariff when the node refuses a tariff (an anomaly for the resident). */
   onTariffRefused?: (refusal: { bill: string; tariffId: string; reason: string }) => void
   /**
+   * Told once per bill and tariff when the node refuses a tariff's feed-in curve (an anomaly for the
+   * resident, as onTariffRefused): the bill goes on as an import bill that forgoes the period's credit.
+   */
+  onFeedInRefused?: (refusal: { bill: string; tariffId: string; reason: string }) => void
+  /**
    * An earlier period of the bill's meter that this node holds but has not made a bill of yet (its
    * close is in, but its records are awaited, its vault seal or its bill record failed on a full
    * disk, …), with why it is not billed yet; undefined when there is none. The ledger takes a
@@ -245,6 +252,7 @@ const UNPROVED = {
   feedInPrices: undefined,
   netTariffHash: undefined,
   credit: undefined,
+  creditForgone: undefined,
 } as const
 /** Fields dropped once a step succeeds: the last failure no longer describes the bill. */
 const RECOVERED = { error: undefined, failure: undefined, nextAttemptAt: undefined, attempts: 0 } as const
@@ -300,25 +308,38 @@ export function createBiller(options: BillerOptions): Biller {
     store.list().find((b) => sameMeter(b, bill) && b.periodStart < bill.periodStart && !onChain(b.status))
 
   /**
-   * The feed-in curve a bill is to be proved against as a net bill, or undefined for an import bill:
-   * the period exported energy, this node can prove net bills, and the ledger has a feed-in curve for
-   * the tariff. A curve that does not hash to the ledger's net tariff hash (findFeedIn) or breaks the
-   * tariff rules is refused (FeedInRefusedError): never proved against, never silently skipped.
+   * The feed-in curve a bill is to be proved against as a net bill, or none for an import bill: the
+   * period exported energy, this node can prove net bills, and the ledger has a feed-in curve for the
+   * tariff. A curve that does not hash to the ledger's net tariff hash (findFeedIn), breaks the tariff
+   * rules or was published after the period began is refused (`refusal`): never proved against.
    */
-  async function netFeedIn(bill: BillRecord, tariff: TariffInfo): Promise<FeedInInfo | undefined> {
-    if (exportedWh(bill) <= 0 || !chain.findFeedIn || !chain.submitNetBill || !prover.proveNet)
-      return undefined
-    const feedIn = await chain.findFeedIn(tariff)
-    if (feedIn === undefined) return undefined
-    const slots = options.slots ?? tariff.prices.length
-    const violation = tariffViolation(feedIn.feedInPrices, slots)
-    if (violation !== undefined) {
-      throw new FeedInRefusedError(
-        `The feed-in curve of tariff ${tariff.tariffId}: ${explainViolation(violation, slots)}.`,
-        { details: { bill: bill.id, tariffId: tariff.tariffId.toString(), rule: violation.rule } },
-      )
+  async function netChoice(
+    bill: BillRecord,
+    tariff: TariffInfo,
+  ): Promise<{ feedIn?: FeedInInfo; refusal?: FeedInRefusedError }> {
+    if (exportedWh(bill) <= 0 || !chain.findFeedIn || !chain.submitNetBill || !prover.proveNet) return {}
+    let feedIn: FeedInInfo | undefined
+    try {
+      feedIn = await chain.findFeedIn(tariff)
+    } catch (error) {
+      if (error instanceof FeedInRefusedError) return { refusal: error }
+      throw error
     }
-    return feedIn
+    if (feedIn === undefined) return {}
+    const refusal = refusedFeedIn(feedIn, bill, options.slots ?? tariff.prices.length)
+    return refusal ? { refusal } : { feedIn }
+  }
+
+  /** A refused feed-in curve, told once per bill and tariff (as a refused tariff is). */
+  function tellFeedInRefused(id: string, tariff: TariffInfo, refusal: FeedInRefusedError): void {
+    const key = `${id}:feed-in:${tariff.tariffId}`
+    if (refusalsTold.has(key)) return
+    refusalsTold.add(key)
+    log.warn('feed-in curve refused: an import bill, without this period’s credit', {
+      bill: id,
+      tariffId: tariff.tariffId.toString(),
+    })
+    options.onFeedInRefused?.({ bill: id, tariffId: tariff.tariffId.toString(), reason: refusal.message })
   }
 
   /** The ledger's amounts of a bill now on it: what it asks to be paid and the carried credit it used. */
@@ -480,7 +501,12 @@ export function createBiller(options: BillerOptions): Biller {
           }
           throw refusal
         }
-        const feedIn = await netFeedIn(bill, tariff)
+        // A refused feed-in curve is published once per tariff and never replaced: waiting for it
+        // would hold back this bill and every later one of the meter (the ledger bills in order) for
+        // good. The ledger takes the period as an import bill (its export continuity restarts at the
+        // next net bill), so the node bills it so: the period's credit is forgone, and the bill says so.
+        const { feedIn, refusal: feedInRefusal } = await netChoice(bill, tariff)
+        if (feedInRefusal) tellFeedInRefused(id, tariff, feedInRefusal)
         bill = await update(id, {
           ...RECOVERED,
           status: 'proving',
@@ -492,8 +518,14 @@ export function createBiller(options: BillerOptions): Biller {
                 kind: 'net' as const,
                 netTariffHash: feedIn.netTariffHash.toString(),
                 feedInPrices: feedIn.feedInPrices.map(String),
+                creditForgone: undefined,
               }
-            : { kind: undefined, netTariffHash: undefined, feedInPrices: undefined }),
+            : {
+                kind: undefined,
+                netTariffHash: undefined,
+                feedInPrices: undefined,
+                creditForgone: feedInRefusal ? creditForgoneNote(feedInRefusal) : undefined,
+              }),
         })
         continue
       }
@@ -504,7 +536,7 @@ export function createBiller(options: BillerOptions): Biller {
           continue
         }
         if (bill.kind === 'net') {
-          const feedIn = await netFeedIn(bill, tariff)
+          const { feedIn } = await netChoice(bill, tariff)
           if (!feedIn || feedIn.netTariffHash.toString() !== bill.netTariffHash) {
             bill = await update(id, { status: 'waiting-tariff' })
             continue

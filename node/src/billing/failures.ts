@@ -68,7 +68,7 @@ const ADVICE: Record<FailureKind, string> = {
   'tariff-refused':
     'Your node will not prove this bill: the tariff the utility published for this period could be used to read your consumption from the bill total, so it breaks the privacy rules. The bill waits, unpaid and unproved, and the node checks again whenever the utility publishes a tariff; tell your utility. Why:',
   'feed-in-refused':
-    'Your home fed energy into the grid this period, but your node will not prove a net bill (import cost less export credit) against the feed-in prices the utility published for this tariff: they either break the privacy rules or do not match what the ledger holds, so a credit computed from them would reveal your export or be refused. The bill is not proved; tell your utility. Why:',
+    'Your home fed energy into the grid this period, but your node will not prove a net bill (import cost less export credit) against the feed-in prices the utility published for this tariff: they either break the privacy rules or do not match what the ledger holds, so a credit computed from them would reveal your export or be refused. Retrying bills this period as an import bill, without its export credit, so that your later bills are not held back; tell your utility. Why:',
   'meter-not-registered':
     'Your meter is not registered with the utility on the ledger yet. The node keeps trying by itself for a while; once the utility has registered it, retry if it has given up.',
   'proof-rejected':
@@ -98,6 +98,18 @@ function refused(step: FailedStep, why: string): BillFailure {
     ...failure('tariff-refused', step, null, { temporary: true, reprove: true }),
     advice: `${ADVICE['tariff-refused']} ${why}`,
   }
+}
+
+/**
+ * What a bill that became an import bill because its feed-in curve was refused says to the resident
+ * (Bill.creditForgone): the credit is forgone, why, and why the node did not wait.
+ */
+export function creditForgoneNote(refusal: Error): string {
+  return (
+    "Your home fed energy into the grid this period, but your node will not prove a net bill against the feed-in prices the utility published for this tariff, and a tariff's feed-in prices cannot be published again. " +
+    'So that this bill and your later ones are not held back for good, it is an import bill: it claims no export credit for this period (that credit is forgone) and shows nothing of your export. ' +
+    `Tell your utility. Why: ${refusal.message}`
+  )
 }
 
 /** The contract's custom error name, if `error` is a decoded ledger revert (LedgerRevertError). */

@@ -52,6 +52,11 @@ export interface BillRecord {
   netTariffHash?: string
   /** The period's export credit a net bill proved (decimal, the asset's smallest units). */
   credit?: string
+  /**
+   * Set on an import bill of a period that exported energy when the node refused its tariff's feed-in
+   * curve: why, and that the period's credit is forgone (the resident's words).
+   */
+  creditForgone?: string
   /** From the ledger once the bill is on it: what is left to pay (billStatus total) and the carried credit used. */
   amountDue?: string
   creditUsed?: string

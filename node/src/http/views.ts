@@ -39,6 +39,7 @@ export function billView(bill: BillRecord, asset: BillAsset = ETHER_BILL_ASSET):
     exportedWh: bill.kind === 'net' ? exportedWh(bill) : 0,
     credit: bill.kind === 'net' ? (bill.credit ?? null) : null,
     creditUsed: bill.creditUsed ?? null,
+    creditForgone: bill.kind === 'net' ? null : (bill.creditForgone ?? null),
     amountDue: bill.amountDue ?? null,
     asset,
     status: bill.status,

@@ -52,6 +52,8 @@ export const ANOMALY_KINDS = [
   // billing (reported through Ingestor.reportAnomaly): a tariff the node refuses to prove against,
   // and a ledger that accepts shorter bills than the resident's policy (docs/privacy.md)
   'tariff-refused',
+  // a tariff's feed-in curve the node refuses (the period is billed as an import bill, its credit forgone)
+  'feed-in-refused',
   'ledger-policy',
 ] as const
 

@@ -5,14 +5,16 @@
  * wallet's pay route pays what the ledger asks (amountDue), not the cost. Without a feed-in curve or
  * without export the bill is an import bill as before; a net bill survives a restart between its
  * proof and its submission (and one after its submission) without a second proof or a duplicate; a
- * feed-in curve whose prices do not hash to the ledger's net tariff hash is never proved against.
- * Real ledger on EDR with the net-bill extension, real Groth16 proofs (test circuits), the real
+ * feed-in curve whose prices do not hash to the ledger's net tariff hash is never proved against: the
+ * period is billed as an import bill (its credit forgone, the bill says so) and the next net bill
+ * restarts export continuity; a net bill in a token tariff is paid with the dev wallet's permit for
+ * exactly amountDue. Real ledger on EDR with the net-bill extension, real Groth16 proofs (test circuits), the real
  * biller, bill store, ledger chain and bill routes.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Signer } from 'ethers'
+import { type Contract, ContractFactory, type InterfaceAbi, type Signer } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { netTariffHash } from '#protocol/commitment.ts'
 import { priceCurve } from '../../../contracts/test/bills.ts'
@@ -42,6 +44,8 @@ const PRICES = priceCurve(20_000_000_000n, 45_000_000_000n, SLOTS)
 /** Feed-in: 8 gwei per exported Wh, 6 around noon (obeys the tariff rules like an import curve). */
 const FEED_IN = Array.from({ length: SLOTS }, (_, s) => (s >= 40 && s < 56 ? 6_000_000_000n : 8_000_000_000n))
 const EXPORT_START = 250_000
+/** An area billed in the test stablecoin. */
+const TOKEN_AREA = 4
 
 /** A kill -9 mid-step, as the biller sees it: not a verdict on the bill (it would be retried). */
 class SimulatedCrashError extends Error {
@@ -122,6 +126,8 @@ async function billerOn(options: {
   chain: BillingChain
   periods: TestPeriod[]
   store?: BillStore
+  assetId?: number
+  onFeedInRefused?: (refusal: { bill: string; tariffId: string; reason: string }) => void
 }) {
   const store = options.store ?? (await openBillStore(options.dir))
   const biller = createBiller({
@@ -133,6 +139,7 @@ async function billerOn(options: {
     slots: SLOTS,
     baseDelayMs: 20,
     maxAttempts: 3,
+    ...(options.onFeedInRefused ? { onFeedInRefused: options.onFeedInRefused } : {}),
   })
   return { store, biller }
 }
@@ -374,24 +381,147 @@ describe('crash and resume', () => {
 
 describe('a feed-in curve the node refuses', () => {
   it(
-    "fails with feed-in-refused, proving nothing, when the published curve does not hash to the ledger's net tariff hash",
+    "bills the period as an import bill forgoing its credit, proving nothing net against a curve that does not hash to the ledger's net tariff hash; the next net bill restarts export continuity",
     async () => {
       const { utility, household } = await ledgerWith('mismatched')
+      // From the second day, a tariff whose feed-in curve the node accepts.
+      const { tariffId: next } = await utility.publishTariff({
+        effectiveFrom: MIDNIGHT + DAY,
+        prices: PRICES,
+      })
+      await utility.publishFeedIn({ tariffId: next, prices: PRICES, feedInPrices: FEED_IN })
       const meter = meterKey('net-node-mismatch')
       await register(utility, meter)
-      const periods = await closes(utility, meter, [14], 61)
+      const periods = await closes(utility, meter, [14, 14], 61)
       const dir = await tempDir()
-      const { store, biller } = await billerOn({ dir, chain: ledgerBillingChain(household), periods })
+      const refusals: { bill: string; tariffId: string; reason: string }[] = []
+      const { store, biller } = await billerOn({
+        dir,
+        chain: ledgerBillingChain(household),
+        periods,
+        onFeedInRefused: (r) => refusals.push(r),
+      })
       const before = { ...proofs }
+      const ids = [
+        (await biller.addPeriod(periods[0]!.period)).id,
+        (await biller.addPeriod(periods[1]!.period)).id,
+      ]
+      await biller.idle()
+      const [first, second] = ids.map((id) => store.get(id) as BillRecord) as [BillRecord, BillRecord]
+
+      // The refused period: an import bill on the ledger, nothing proved net, and it says why.
+      expect(first).toMatchObject({ status: 'verified', tariffId: '1', amountDue: first.total })
+      expect(first.kind).toBeUndefined()
+      expect(first.failure).toBeUndefined()
+      expect(first.creditForgone).toMatch(/credit is forgone/)
+      expect(first.creditForgone).toMatch(/do not hash to the net tariff hash/)
+      expect(refusals).toEqual([{ bill: first.id, tariffId: '1', reason: expect.any(String) }])
+      const [imported] = await household.bills({ meter: meter.address })
+      expect(imported?.billId).toBe(first.chainBillId)
+
+      // The next period is not held back: a net bill, its export continuity started afresh at its own
+      // export half (the import bill did not see the export counter).
+      expect(second).toMatchObject({ kind: 'net', tariffId: next.toString() })
+      expect(second.creditForgone).toBeUndefined()
+      const [net] = await household.netBills({ meter: meter.address })
+      expect(net?.billId).toBe(second.chainBillId)
+      expect(await household.exportCursor(meter.address)).toEqual({
+        nextExportCounter: BigInt(periods[1]!.period.exportHalf?.endCounter as number),
+        known: true,
+      })
+      expect(proofs).toEqual({ bill: before.bill + 1, net: before.net + 1 })
+      biller.stop()
+    },
+    scaledBudget(120_000),
+  )
+})
+
+describe('a token tariff', () => {
+  it(
+    'gets a net bill in the token, and the dev wallet pays exactly amountDue with a permit',
+    async () => {
+      const utility = await deployLedger(env.signers[0] as never, env.artifacts, {
+        slots: SLOTS,
+        maxIntervals: N,
+      })
+      const household = utility.connect(env.signers[1] as never)
+      const hh = env.signers[1]?.address as string
+      const factory = new ContractFactory(
+        env.artifacts.testStablecoin.abi as InterfaceAbi,
+        env.artifacts.testStablecoin.bytecode,
+        env.signers[0] as never,
+      )
+      const token = (await factory.deploy()) as unknown as Contract
+      await token.waitForDeployment()
+      await (await token.getFunction('mint').send(hh, 10n ** 12n)).wait()
+      const { assetId } = await utility.registerAsset(await token.getAddress(), 6)
+      await utility.setAreaAsset(TOKEN_AREA, assetId)
+      // Test USD (6 decimals) per Wh: a feed-in price below the import ones, so a cloudy day still owes.
+      const prices = priceCurve(300n, 450n, SLOTS)
+      const { tariffId } = await utility.publishTariff({ effectiveFrom: MIDNIGHT, prices, assetId })
+      await utility.publishFeedIn({
+        tariffId,
+        prices,
+        feedInPrices: Array.from({ length: SLOTS }, () => 100n),
+      })
+      const meter = meterKey('net-node-token')
+      await utility.registerMeter({
+        meter: meter.address,
+        household: hh,
+        areaId: TOKEN_AREA,
+        startTime: REGISTERED_AT,
+        startCounter: START_COUNTER,
+      })
+      const periods = await closes(utility, meter, [1], 71)
+      const dir = await tempDir()
+      const { store, biller } = await billerOn({
+        dir,
+        chain: ledgerBillingChain(household, assetId),
+        periods,
+      })
       const bill = await biller.addPeriod(periods[0]!.period)
       await biller.idle()
-      const failed = store.get(bill.id) as BillRecord
-      expect(failed.status).toBe('failed')
-      expect(failed.failure).toMatchObject({ kind: 'feed-in-refused', temporary: false })
-      expect(failed.failure?.advice).toMatch(/do not hash to the net tariff hash/)
-      expect(failed.proof).toBeUndefined()
-      expect(proofs).toEqual(before)
-      expect(await household.netBills({ meter: meter.address })).toEqual([])
+      const recorded = store.get(bill.id) as BillRecord
+      expect(recorded).toMatchObject({ kind: 'net', status: 'verified', tariffId: tariffId.toString() })
+      const cost = BigInt(recorded.total as string)
+      const credit = BigInt(recorded.credit as string)
+      expect(credit).toBeGreaterThan(0n)
+      expect(recorded.amountDue).toBe((cost - credit).toString())
+      expect(await household.billAsset(recorded.chainBillId as string)).toBe(assetId)
+
+      const asset = {
+        assetId,
+        symbol: 'tUSD',
+        decimals: 6,
+        token: (await token.getAddress()) as `0x${string}`,
+      }
+      const routes = billRoutes({
+        bills: store,
+        biller,
+        ledger: household as unknown as HouseholdContext['ledger'],
+        wallet: { address: hh },
+        utility: env.signers[0] as unknown as Signer,
+        config: { dev: true } as HouseholdContext['config'],
+        displayCurrency: await openDisplayCurrencyStore(dir),
+        identity: { meter: { address: meter.address } } as HouseholdContext['identity'],
+        asset,
+      } as never)
+      const view = (await routes.bill({ params: { id: bill.id } } as never)).bill
+      expect(view).toMatchObject({
+        kind: 'net',
+        amountDue: recorded.amountDue,
+        asset: { assetId, symbol: 'tUSD' },
+      })
+      const balance = async () => (await token.getFunction('balanceOf').staticCall(hh)) as bigint
+      const before = await balance()
+      const paid = await routes.payBill({ params: { id: bill.id } } as never)
+      expect(paid.bill.status).toBe('paid')
+      // Exactly amountDue left the wallet, in the token, in the one permit transaction.
+      expect(before - (await balance())).toBe(BigInt(recorded.amountDue as string))
+      const payment = await household.payment(recorded.chainBillId as string)
+      expect(payment?.amount).toBe(BigInt(recorded.amountDue as string))
+      const receipt = await env.provider.getTransactionReceipt(paid.txHash as string)
+      expect(receipt?.to?.toLowerCase()).toBe(household.address.toLowerCase())
       biller.stop()
     },
     scaledBudget(120_000),

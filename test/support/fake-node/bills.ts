@@ -46,6 +46,7 @@ export function recordOf(view: Bill): BillRecord {
         }
       : {}),
     ...(view.creditUsed == null ? {} : { creditUsed: view.creditUsed }),
+    ...(view.creditForgone == null ? {} : { creditForgone: view.creditForgone }),
     ...(view.amountDue == null ? {} : { amountDue: view.amountDue }),
     ...(view.chainBillId === null ? {} : { chainBillId: hex(view.chainBillId) }),
     ...(view.submitTx === null ? {} : { submitTx: hex(view.submitTx) }),

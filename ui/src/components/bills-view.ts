@@ -570,6 +570,7 @@ export class BillsView extends LitElement {
       </header>
       ${this.#headline(bill)}
       ${this.#credits(bill)}
+      ${bill.creditForgone ? html`<p class="small" role="note" data-credit-forgone>${bill.creditForgone}</p>` : ''}
       <dl>
         <dt>Period ${PUBLIC}</dt><dd>${formatPeriod(bill.periodStart, bill.periodEnd)}</dd>
         <dt>${net ? 'Imported' : 'Energy'} ${PUBLIC}</dt><dd>${formatEnergy(bill.energyWh)}</dd>
