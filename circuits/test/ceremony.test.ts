@@ -86,12 +86,18 @@ describe('trusted-setup ceremony', () => {
   it(
     'the production build path at the test profile: starts, waits for contributions, exports a build that proves',
     async () => {
-      // The dev ptau stands in for the operator's Powers of Tau (its zkey new is cached by contents).
-      // At the circuit's own power, the one `build:circuits:test` already made: a larger one (2^14,
-      // as here before) is generated and prepared from nothing in a clean clone, most of this file's
-      // three minutes there, and proves nothing more (verifyPtau accepts any power at or above).
+      // The dev ptau stands in for the operator's Powers of Tau: the one `build:circuits:test` set
+      // the bill up on (the profile's largest circuit's power, 2^14, read from the build's transcript),
+      // so its zkey new is the build's, cached by contents. Any other (2^13, the bill's own power)
+      // would be generated and set up from nothing here in a clean clone; verifyPtau accepts any
+      // power at or above the circuit's, as the check against `ceremony.ptau` below shows.
       const power = await setupPower(join(profileBuildDir('test'), 'bill.r1cs'))
-      const ptau = (await ensureDevPtau(power, log)).path
+      const devTranscript = JSON.parse(
+        await readFile(join(profileBuildDir('test'), 'transcript.json'), 'utf8'),
+      )
+      const ptauPower = devTranscript.phase1.power as number
+      expect(ptauPower).toBeGreaterThanOrEqual(power)
+      const ptau = (await ensureDevPtau(ptauPower, log)).path
       const cdir = join(dir, 'test-profile')
       const out = join(dir, 'test-build')
       await expect(
