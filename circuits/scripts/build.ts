@@ -9,6 +9,7 @@
  *       the multi-party phase-2 ceremonies in DIR (default circuits/build/ceremony/<profile>): the
  *       bill circuit's, and the net-bill circuit's in DIR/net.
  */
+import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join, relative } from 'node:path'
@@ -36,13 +37,16 @@ import {
 import { DEV_BEACON_ITERATIONS_EXP, DEV_PTAU_BEACON } from './dev-ptau.ts'
 import {
   type CircuitName,
+  type CompileResult,
   compileCircuit,
   DEV_ZKEY_BEACON,
+  devZkeyCurrent,
   ensureDevPtau,
   ensureDevZkey,
   exportArtifacts,
   type Log,
   PUBLIC_SIGNALS,
+  readPtauHeader,
   setupPower,
   withLock,
 } from './pipeline.ts'
@@ -84,28 +88,92 @@ export async function buildProfile(
 
 async function buildUnlocked(profile: ProfileName, outDir: string, log: Log): Promise<Manifest> {
   const spec = PROFILES[profile]
-  const manifest = await buildDev(profile, spec.main, 'bill', outDir, log)
-  // The net-bill circuit (import cost and export credit, issue 17): its own zkey and verifying key,
-  // recorded in its own manifest the same way, in a `net/` directory beside the bill's files.
-  await buildDev(profile, spec.netMain, 'net-bill', join(outDir, 'net'), log)
-  return manifest
+  // The bill, and the net-bill circuit (import cost and export credit, issue 17): its own zkey and
+  // verifying key, recorded in its own manifest the same way, in a `net/` directory beside the bill's.
+  const jobs = [
+    { circuit: 'bill', main: spec.main, outDir },
+    { circuit: 'net-bill', main: spec.netMain, outDir: join(outDir, 'net') },
+  ] as const
+  // circom2 is a child process, single-threaded: the two compiles share the two cores.
+  const compiled = await Promise.all(jobs.map((j) => compileCircuit(j.main, j.outDir, { wasm: true, log })))
+  // One dev ptau for both, at the larger circuit's power: a ptau serves any circuit up to its size,
+  // and generating a second, smaller one cost a clean build ~50 CPU-s (2^13 beside the net's 2^14).
+  const power = Math.max(...(await Promise.all(compiled.map((c) => setupPower(c.r1cs)))))
+  const ptau = await ensureDevPtau(power, log)
+  const plans = jobs.map((j, i) => ({ ...j, profile, compiled: compiled[i] as CompileResult, ptau }))
+  // `zkey new` runs mostly on the main thread: when both zkeys must be made, each gets its own
+  // process so the two use both cores (snarkjs cannot run in worker_threads).
+  const stale = (await Promise.all(plans.map((p) => devZkeyStale(p)))).filter(Boolean).length
+  const manifests =
+    stale < 2
+      ? [await finishDev(plans[0] as DevPlan, log), await finishDev(plans[1] as DevPlan, log)]
+      : await Promise.all(plans.map((p) => finishDevInChild(p, log)))
+  return manifests[0] as Manifest
 }
 
 export { type CircuitName, PUBLIC_SIGNALS } from './pipeline.ts'
 
-/** One circuit on the INSECURE development setup: compile, dev ptau, dev zkey, export, manifest. */
-async function buildDev<C extends CircuitName>(
-  profile: ProfileName,
-  main: string,
-  circuit: C,
-  outDir: string,
-  log: Log,
-): Promise<Manifest & { publicSignals: (typeof PUBLIC_SIGNALS)[C] }> {
+/** One circuit's INSECURE development setup, once it is compiled and the dev ptau exists. */
+export interface DevPlan {
+  profile: ProfileName
+  circuit: CircuitName
+  outDir: string
+  compiled: CompileResult
+  ptau: { path: string; key: string }
+}
+
+async function devZkeyStale(plan: DevPlan): Promise<boolean> {
+  return !(await devZkeyCurrent(plan.outDir, [plan.compiled.key, plan.ptau.key]))
+}
+
+/**
+ * `finishDev` in a child process (dev-setup-child.ts), its log lines passed on. Only the plan
+ * crosses: the child reads the compiled circuit and the ptau from their files.
+ */
+async function finishDevInChild(plan: DevPlan, log: Log): Promise<Manifest> {
+  const child = spawn(
+    process.execPath,
+    [join(import.meta.dirname, 'dev-setup-child.ts'), JSON.stringify(plan)],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  )
+  let stderr = ''
+  let pending = ''
+  child.stdout.on('data', (d: Buffer) => {
+    pending += d.toString()
+    const lines = pending.split('\n')
+    pending = lines.pop() ?? ''
+    for (const line of lines) log(line)
+  })
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString()
+  })
+  const code = await new Promise<number | null>((resolveExit, reject) => {
+    child.on('error', reject)
+    child.on('close', resolveExit)
+  })
+  if (pending) log(pending)
+  if (code !== 0) {
+    throw new DevSetupError(
+      `the ${plan.circuit} circuit's dev setup process exited with ${code}: ${stderr.trim()}`,
+    )
+  }
+  return JSON.parse(await readFile(join(plan.outDir, 'manifest.json'), 'utf8')) as Manifest
+}
+
+/** A circuit's dev setup failed in its child process (its stderr is in the message). */
+export class DevSetupError extends ZkMeterError {
+  override name = 'DevSetupError'
+}
+
+/** One circuit on the INSECURE development setup: dev zkey, export, transcript, manifest. */
+export async function finishDev(plan: DevPlan, log: Log): Promise<Manifest> {
+  const { profile, circuit, outDir, compiled, ptau } = plan
   const spec = PROFILES[profile]
-  const compiled = await compileCircuit(main, outDir, { wasm: true, log })
   log(`${circuit}: ${compiled.constraints} constraints (N = ${spec.n}, SLOTS = ${spec.slots})`)
   const power = await setupPower(compiled.r1cs)
-  const ptau = await ensureDevPtau(power, log)
+  const ptauPower = (await readPtauHeader(ptau.path)).power
   const zkey = await ensureDevZkey(compiled.r1cs, ptau.path, outDir, [compiled.key, ptau.key], log)
   await exportArtifacts(zkey.zkey, outDir, zkey.key, { insecure: true, log })
   const vkHash = verifyingKeyHash(await readZkeyVerificationKey(zkey.zkey))
@@ -119,7 +187,8 @@ async function buildDev<C extends CircuitName>(
         circuit === 'bill'
           ? { profile, constraints: compiled.constraints, power }
           : { profile, circuit, constraints: compiled.constraints, power },
-      phase1: { beacon: DEV_PTAU_BEACON, iterationsExp: DEV_BEACON_ITERATIONS_EXP },
+      // The ptau's own power (the profile's largest circuit's), which its beacon key depends on.
+      phase1: { beacon: DEV_PTAU_BEACON, iterationsExp: DEV_BEACON_ITERATIONS_EXP, power: ptauPower },
       phase2: { beacon: DEV_ZKEY_BEACON, iterationsExp: 10 },
       verifyingKeyHash: vkHash,
     },
@@ -127,7 +196,7 @@ async function buildDev<C extends CircuitName>(
     2,
   )}\n`
   await writeFile(join(outDir, TRANSCRIPT), transcript)
-  const manifest = {
+  const manifest: Manifest = {
     profile,
     ...(circuit === 'bill' ? {} : { circuit }),
     n: spec.n,
@@ -145,7 +214,7 @@ async function buildDev<C extends CircuitName>(
   }
   await writeFile(join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`)
   log(`${circuit} ready (INSECURE development setup): ${relative(REPO_ROOT, outDir)}`)
-  return manifest as unknown as Manifest & { publicSignals: (typeof PUBLIC_SIGNALS)[C] }
+  return manifest
 }
 
 /** Default home of a profile's phase-2 ceremony. */

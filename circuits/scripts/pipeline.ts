@@ -333,6 +333,16 @@ const quietLogger = (log: Log): snarkjs.Logger => ({
 
 export { quietLogger }
 
+function devZkeyKey(keyParts: string[]): string {
+  return sha256('dev-zkey/v1', ...keyParts, `snarkjs@${snarkjsVersion()}`, DEV_ZKEY_BEACON)
+}
+
+/** Whether `ensureDevZkey` with these key parts would find its zkey made and current. */
+export async function devZkeyCurrent(outDir: string, keyParts: string[]): Promise<boolean> {
+  const zkey = join(outDir, 'bill.zkey')
+  return (await readStamp(join(outDir, '.zkey.stamp'))) === devZkeyKey(keyParts) && existsSync(zkey)
+}
+
 /**
  * Groth16 phase 2 for development: snarkjs' own setup from the ptau, then one deterministic beacon
  * contribution (so delta is not the setup's default, and verification shows a contribution).
@@ -345,7 +355,7 @@ export async function ensureDevZkey(
   log: Log,
 ): Promise<{ zkey: string; key: string }> {
   const zkey = join(outDir, 'bill.zkey')
-  const key = sha256('dev-zkey/v1', ...keyParts, `snarkjs@${snarkjsVersion()}`, DEV_ZKEY_BEACON)
+  const key = devZkeyKey(keyParts)
   const ran = await cached(join(outDir, '.zkey.stamp'), key, [zkey], async () => {
     const initial = join(outDir, 'bill_INSECURE_dev_0000.zkey')
     log('groth16 setup on the INSECURE dev ptau')

@@ -20,8 +20,10 @@ describe('test profile build', () => {
   it('skips every step when nothing changed (npm test built it just before)', async () => {
     const lines: string[] = []
     const manifest = await buildProfile('test', { log: (m) => lines.push(m) })
-    // Compile, ptau, zkey and export, for the bill and for the net bill (issue 17).
-    expect(lines.filter((l) => /cached/.test(l))).toHaveLength(8)
+    // Compile, zkey and export, for the bill and for the net bill (issue 17), and the one dev ptau
+    // both are set up on (the net bill's power, 2^14, serves the bill's 2^13 too).
+    expect(lines.filter((l) => /cached/.test(l))).toHaveLength(7)
+    expect(lines.filter((l) => /dev ptau .*cached/.test(l))).toEqual(['dev ptau 2^14 (INSECURE): cached'])
     expect(lines.join('\n')).not.toMatch(/compiled in|setup in|written in/)
     expect(manifest).toMatchObject({
       profile: 'test',

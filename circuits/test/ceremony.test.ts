@@ -91,10 +91,10 @@ describe('trusted-setup ceremony', () => {
   it(
     'the production build path at the test profile: starts, waits for contributions, exports a build that proves',
     async () => {
-      // The dev ptau stands in for the operator's Powers of Tau (its zkey new is cached by contents).
-      // At the bill circuit's own power, the one `build:circuits:test` already made: a larger one is
-      // generated and prepared from nothing in a clean clone, and proves nothing more (verifyPtau
-      // accepts any power at or above).
+      // A dev ptau stands in for the operator's Powers of Tau, at the bill circuit's own power (2^13):
+      // too small for the net bill (2^14), which is what the refusals below need. `build:circuits:test`
+      // now sets both circuits up on one 2^14 ptau, so this one is generated here in a clean clone
+      // (about 10 CPU-s), then cached.
       const power = await setupPower(join(profileBuildDir('test'), 'bill.r1cs'))
       const netPower = await setupPower(join(profileBuildDir('test'), 'net', 'bill.r1cs'))
       const ptau = (await ensureDevPtau(power, log)).path

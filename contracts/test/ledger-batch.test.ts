@@ -7,6 +7,7 @@
 import { getAddress } from 'ethers'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { Eip712Domain } from '#protocol/eip712.ts'
+import { holdCurve } from '../../circuits/src/index.ts'
 import {
   type Address,
   deployLedger,
@@ -53,6 +54,8 @@ beforeAll(async () => {
   env = await startTestEnv()
   circuit = await loadCircuit('test')
   relayerAddress = getAddress(env.chain.accounts[6]!.address) as Address
+  // One curve for the batch's proofs, not one built and ended per proof (0.36 CPU-s each at load 10).
+  const releaseCurve = holdCurve()
   bills = []
   for (const [i, meter] of meters.entries()) {
     bills.push(
@@ -76,6 +79,7 @@ beforeAll(async () => {
     tariffId: 1n,
     seed: 99,
   })
+  await releaseCurve()
 })
 
 afterAll(async () => {

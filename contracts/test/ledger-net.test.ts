@@ -7,6 +7,7 @@
 import { AbiCoder, type Contract, ContractFactory, getAddress, type InterfaceAbi, keccak256 } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { netTariffHash } from '#protocol/commitment.ts'
+import { holdCurve } from '../../circuits/src/index.ts'
 import {
   type BillSubmission,
   deployLedger,
@@ -68,6 +69,8 @@ beforeAll(async () => {
   hh = env.chain.accounts[1]!.address
   circuit = loadCircuit('test')
   netCircuit = loadNetCircuit('test')
+  // One curve for the five proofs below, not one built and ended per proof (0.36 CPU-s each).
+  const releaseCurve = holdCurve()
   const p1 = { start: REGISTERED_AT, end: REGISTERED_AT + DAY }
   const p2 = { start: REGISTERED_AT + DAY, end: MIDNIGHT + 2 * DAY }
   sunny = await prepareNetBill(netCircuit, {
@@ -119,6 +122,7 @@ beforeAll(async () => {
     tariffId: 2n,
     seed: 5,
   })
+  await releaseCurve()
 })
 
 afterAll(async () => {

@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -95,27 +95,30 @@ export async function sharedUiBuild(): Promise<string> {
   return dir
 }
 
+/** sha256 over a directory's files (relative paths and contents), for comparing two builds. */
+async function treeHash(dir: string): Promise<string> {
+  const hash = createHash('sha256')
+  for (const file of (await inputFiles(dir)).sort()) {
+    hash.update(`${relative(dir, file)}\0`)
+    hash.update(await readFile(file))
+  }
+  return hash.digest('hex')
+}
+
 /**
- * ui/dist (what the real node serves) built from the current sources: rebuilt only when it is not
- * the build this function last made (the sources' key and the service worker it wrote, which names
- * every file of the build: a `vite build` of other sources since then changes it). `npm test`
- * builds ui/dist just before vitest; three test files used to rebuild it again each.
+ * ui/dist (what the real node serves) as the current sources build it: left alone when it holds the
+ * same files as the shared build of those sources (a Vite build is deterministic: `npm test` runs
+ * `npm run build:ui` just before vitest, so in a test run it always does), else replaced by a copy
+ * of it. A stamp this function wrote used to decide, so the first real-node file of a clean clone
+ * built ui/dist a second time, emptying it while the files that serve ui/dist directly
+ * (browser-attacks, tls/browser) could be reading it.
  */
 export async function ensureUiDist(): Promise<string> {
   const dist = join(UI_ROOT, 'dist')
-  const stampFile = join(CACHE, 'dist.key')
-  const stamp = async (key: string) => {
-    const worker = await readFile(join(dist, 'sw.js')).catch(() => undefined)
-    return worker && existsSync(join(dist, 'index.html'))
-      ? `${key} ${createHash('sha256').update(worker).digest('hex')}`
-      : undefined
-  }
-  const key = await uiBuildKey()
-  const now = await stamp(key)
-  if (now !== undefined && now === (await readFile(stampFile, 'utf8').catch(() => undefined))) return dist
-  await buildUi(dist)
-  await mkdir(CACHE, { recursive: true })
-  await writeFile(stampFile, (await stamp(key)) ?? '')
+  const shared = await sharedUiBuild()
+  if (existsSync(join(dist, 'index.html')) && (await treeHash(dist)) === (await treeHash(shared))) return dist
+  await rm(dist, { recursive: true, force: true })
+  await cp(shared, dist, { recursive: true })
   return dist
 }
 
