@@ -20,7 +20,7 @@
  * (relative to the bundle, so the checkout can move), so `new URL('../../ui/dist/', import.meta.url)`
  * and friends resolve exactly as they do when the sources run directly.
  */
-import { readFile } from 'node:fs/promises'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { dirname, join, relative, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
@@ -101,7 +101,17 @@ export async function buildNode() {
     banner: {
       js: "import { createRequire as __zkmeterCreateRequire } from 'node:module'; const require = __zkmeterCreateRequire(import.meta.url);",
     },
+    // Written below, each file whole: two test files build the bundle while another may be starting it.
+    write: false,
   })
+  // A temporary name, then a rename: a process starting the bundle meanwhile reads the old file or
+  // the new one, never a half-written one (rename replaces a file atomically on one filesystem).
+  await mkdir(OUT_DIR, { recursive: true })
+  for (const out of result.outputFiles) {
+    const temporary = `${out.path}.${process.pid}.tmp`
+    await writeFile(temporary, out.contents)
+    await rename(temporary, out.path)
+  }
   const bytes = result.metafile.outputs[relative(ROOT, BUNDLE).split(sep).join('/')]?.bytes ?? 0
   return { file: BUNDLE, bytes, ms: Math.round(performance.now() - started) }
 }
