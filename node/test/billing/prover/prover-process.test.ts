@@ -3,6 +3,7 @@
  * after the idle time, and a new one for the next proof (real Groth16 proofs, test circuit).
  */
 import { readdir, readFile } from 'node:fs/promises'
+import { availableParallelism } from 'node:os'
 import { describe, expect, it } from 'vitest'
 import { scaledBudget } from '../../../../test/support/load.ts'
 import { processProver } from '../../../src/billing/prover/prover-process.ts'
@@ -120,7 +121,10 @@ describe('processProver', () => {
         const threads = Number(/Threads:\s+(\d+)/.exec(status)?.[1])
         console.log(`prover child: peak RSS ${peakMb.toFixed(0)} MB after 4 proofs, ${threads} threads`)
         expect(peakMb).toBeGreaterThan(50)
-        expect(peakMb).toBeLessThanOrEqual(300)
+        // 300 MB is issue 16's figure for the 2-core box (one curve worker per core); each further
+        // core adds a worker: 40 MB allowed for each (its isolate and WASM, 16-20 MB measured, and
+        // its share of the copies).
+        expect(peakMb).toBeLessThanOrEqual(300 + 40 * Math.max(0, availableParallelism() - 2))
       } finally {
         await prover.close()
       }
