@@ -21,10 +21,14 @@ import { InvalidInputError } from '#protocol/errors.ts'
  * --max-old-space-size=64 (MB): that limit follows the heap's size limit; 64 MB keeps it low. The
  *   child's live JavaScript data is 13-15 MB (main thread, after a collection) and about 5 MB per
  *   worker; the proving key, witness and curve buffers are ArrayBuffers, outside this limit.
+ * --max-semi-space-size=4 (MB): a young generation of 3 × 4 MB per thread instead of up to 3 × 16:
+ *   young ArrayBuffers (the copies) die in the next scavenge, which comes sooner. It took another
+ *   30 MB off the peak and the extra collections' CPU back (docs/benchmarks/prove.md).
  */
 export const PROVER_CHILD_EXEC_ARGV: readonly string[] = [
   '--external-memory-accounted-in-global-limit',
   '--max-old-space-size=64',
+  '--max-semi-space-size=4',
 ]
 
 /**

@@ -29,6 +29,7 @@ describe('the prover child configuration', () => {
     expect(PROVER_CHILD_EXEC_ARGV).toEqual([
       '--external-memory-accounted-in-global-limit',
       '--max-old-space-size=64',
+      '--max-semi-space-size=4',
     ])
   })
 
