@@ -14,9 +14,10 @@
  * once to warm up (WASM compile, curve threads, zkey read; prove_first_s), then RUNS times; times
  * are medians (prove_s: the whole prove() call, what the node waits for; witness_s: the witness
  * alone, measured apart; prove_min_s: the fastest run; prove_cpu_s: CPU seconds of all threads,
- * robust to machine load). A second child proves on one thread (prove_single_thread_s,
- * peak_rss_single_thread_mb), which the node's prover child does on a box with under 2 GiB
- * (node/src/billing/prover/threads.ts). A third child proves once only (peak_rss_one_proof_mb):
+ * robust to machine load). Every child runs with the V8 flags and environment of the node's prover
+ * child (node/src/billing/prover/threads.ts). A second child proves on one thread
+ * (prove_single_thread_s, peak_rss_single_thread_mb), which the node's prover child does on a
+ * single core. A third child proves once only (peak_rss_one_proof_mb):
  * the node's prover child proves a bill a month and ends when idle. A fourth proves the net-bill
  * circuit (issue 17: import cost and export credit, net_* figures). Last line: the JSON summary
  * of ../shared/BENCH.md.
@@ -43,6 +44,7 @@ import {
 } from '../circuits/src/index.ts'
 import { loadNetCircuit, netWitnessInput, proveNet, verifyNet } from '../circuits/src/net.ts'
 import { BUILD_ROOT, NAIVE_PRODUCTION, netBuildDir, PROFILES, REPO_ROOT } from '../circuits/src/profiles.ts'
+import { PROVER_CHILD_EXEC_ARGV, proverChildEnv } from '../node/src/billing/prover/threads.ts'
 
 // Shared 2-core machine: single runs swing by ±30 %, so report the median (and the best) of five.
 const RUNS = 5
@@ -209,8 +211,11 @@ function runChild(singleThread: boolean, runs = RUNS, net = false): Promise<Chil
       ...(singleThread ? ['--single-thread'] : []),
       ...(net ? ['--net'] : []),
     ]
-    const proc = spawn(process.execPath, args, {
+    // With the node's prover child's V8 flags and environment (node/src/billing/prover/threads.ts):
+    // the peak RSS measured here is the one the node's prover child reaches.
+    const proc = spawn(process.execPath, [...PROVER_CHILD_EXEC_ARGV, ...args], {
       stdio: ['ignore', 'pipe', 'inherit'],
+      env: proverChildEnv(),
     })
     let out = ''
     proc.stdout.on('data', (d: Buffer) => {

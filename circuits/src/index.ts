@@ -232,7 +232,11 @@ function provingResources(circuit: Circuit): Promise<ProvingResources> {
   let loaded = resources.get(circuit)
   if (loaded === undefined) {
     loaded = (async (): Promise<ProvingResources> => ({
-      witness: await WitnessCalculatorBuilder(await readFile(circuit.wasmPath)),
+      // circom_runtime allocates a 2 GiB WebAssembly.Memory (32,767 pages) up front that only circom 1
+      // circuits use: circom 2 code (ours) brings its own memory. One page instead: V8 counts that
+      // buffer as the prover's external memory, which steers its garbage collector (and on a small
+      // box the reservation itself may fail), see docs/benchmarks/prove.md.
+      witness: await WitnessCalculatorBuilder(await readFile(circuit.wasmPath), { memorySize: 1 }),
       zkey: { type: 'mem', data: new Uint8Array(await readFile(circuit.zkeyPath)) },
     }))()
     // A failed load (a file removed under us) is retried by the next proof, not remembered.

@@ -102,7 +102,11 @@ declare module 'circom_runtime' {
     /** The witness as a .wtns file image; throws when an assert of the circuit fails. */
     calculateWTNSBin(input: Record<string, unknown>, sanityCheck?: boolean | number): Promise<Uint8Array>
   }
-  export function WitnessCalculatorBuilder(code: Uint8Array): Promise<WitnessCalculator>
+  /** memorySize: pages of the WebAssembly.Memory it creates for circom 1 code (default 32,767). */
+  export function WitnessCalculatorBuilder(
+    code: Uint8Array,
+    options?: { memorySize?: number },
+  ): Promise<WitnessCalculator>
 }
 
 // ffjavascript (snarkjs' curve library): only the curve builder.

@@ -13,6 +13,7 @@ import { CircuitNotBuiltError } from '../../../../circuits/src/errors.ts'
 import { buildScriptFor, netBuildDir, profileBuildDir } from '../../../../circuits/src/profiles.ts'
 import type { BillProver, NetBillProofResult } from '../biller.ts'
 import type { BillProof, ProveNetRequest, ProveRequest, ProverReply } from './prover-messages.ts'
+import { PROVER_CHILD_EXEC_ARGV, proverChildEnv } from './threads.ts'
 
 /** The prover process died or could not start: retrying (with a new process) may succeed. */
 export class ProverProcessError extends Error {
@@ -107,9 +108,10 @@ export async function processProver(
     const proc = fork(WORKER, [profile], {
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      // Not the node's V8 flags: its small young generation (tools/build-node.mjs) would slow
-      // proving, which allocates hundreds of MB.
-      execArgv: [],
+      // Not the node's V8 flags (its small young generation, tools/build-node.mjs, would slow
+      // proving): the prover's own, which keep the threaded peak under 300 MB (threads.ts).
+      execArgv: [...PROVER_CHILD_EXEC_ARGV],
+      env: proverChildEnv(),
     })
     const pending = new Map<number, Pending>()
     let markReady: () => void = () => {}

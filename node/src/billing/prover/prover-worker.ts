@@ -29,9 +29,9 @@ process.on('disconnect', () => process.exit(0))
 
 try {
   // This process lives for a burst of proofs and ends after a while without work (its threads
-  // with it): keep the curve between proofs instead of building it for each. On a small box, one
-  // thread: the worker threads add 40-60 MB to a proof's peak (docs/benchmarks.md, prove), which a
-  // 512 MB-1 GB box cannot spare, and with one core they buy nothing.
+  // with it): keep the curve between proofs instead of building it for each. Threaded wherever
+  // there are two cores: with the flags prover-process.ts starts it with (threads.ts) the threaded
+  // peak stays under 300 MB, which a 512 MB box can spare; with one core threads buy nothing.
   holdCurve({ singleThread: proveOnOneThread() })
   const prover = await circuitProver(profile)
   send({ type: 'ready', n: prover.n, slots: prover.slots })
