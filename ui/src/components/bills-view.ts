@@ -573,7 +573,7 @@ export class BillsView extends LitElement {
       ${bill.creditForgone ? html`<p class="small" role="note" data-credit-forgone>${bill.creditForgone}</p>` : ''}
       <dl>
         <dt>Period ${PUBLIC}</dt><dd>${formatPeriod(bill.periodStart, bill.periodEnd)}</dd>
-        <dt>${net ? 'Imported' : 'Energy'} ${PUBLIC}</dt><dd>${formatEnergy(bill.energyWh)}</dd>
+        ${net ? html`<dt>Imported ${PUBLIC}</dt>` : html`<dt>Energy ${PUBLIC}</dt>`}<dd>${formatEnergy(bill.energyWh)}</dd>
         ${net ? html`<dt>Returned to the grid ${PUBLIC}</dt><dd data-bill-exported>${formatEnergy(bill.exportedWh ?? 0)}</dd>` : ''}
         <dt>Commitment ${PUBLIC}</dt><dd class="mono" title=${bill.commitment ?? ''}>${bill.commitment ? shorten(bill.commitment, 14, 8) : '—'}</dd>
         <dt>Readings CID ${PRIVATE}</dt><dd class="mono" title=${bill.manifestCid ?? ''}>${bill.manifestCid ? shorten(bill.manifestCid, 14, 8) : '—'}</dd>
