@@ -16,6 +16,7 @@ import { ContractFactory, Interface, type InterfaceAbi } from 'ethers'
 import {
   loadCircuit,
   loadNetCircuit,
+  netBillSubmission,
   prepareBill,
   prepareNetBill,
   priceCurve,
@@ -26,7 +27,6 @@ import {
   meterKey,
   REGISTERED_AT,
   START_COUNTER,
-  signExportPeriod,
   signPeriod,
   startTestEnv,
 } from '../contracts/test/env.ts'
@@ -283,17 +283,7 @@ try {
     seed: 9,
   })
   const submitNet = (bill: typeof cloudy) =>
-    household.submitNetBill({
-      period: bill.period as BillingPeriod,
-      signature: signPeriod(netMeter, domain, bill.period),
-      exportPeriod: bill.exportPeriod as BillingPeriod,
-      exportSignature: signExportPeriod(netMeter, domain, bill.exportPeriod),
-      proof: bill.proof,
-      cost: bill.cost,
-      credit: bill.credit,
-      tariffId: bill.tariffId,
-      cidDigest: bill.cidDigest,
-    })
+    household.submitNetBill(netBillSubmission(bill, netMeter, domain))
   const netCloudy = await submitNet(cloudy)
   const netSunny = await submitNet(sunny)
   if (sunny.credit <= sunny.cost)

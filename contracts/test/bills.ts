@@ -4,12 +4,12 @@
  */
 import { keccak256, toUtf8Bytes } from 'ethers'
 import { billTotals, commit, deriveSalt } from '#protocol/commitment.ts'
-import { hexToBytes } from '#protocol/eip712.ts'
+import { type Eip712Domain, hexToBytes } from '#protocol/eip712.ts'
 import { InvalidInputError } from '#protocol/errors.ts'
 import { loadCircuit, prove, toSolidityProof } from '../../circuits/src/index.ts'
 import { loadNetCircuit, proveNet } from '../../circuits/src/net.ts'
-import type { BillingPeriod, SolidityProof } from '../ts/ledger.ts'
-import { DAY, INTERVAL, type MeterKey } from './env.ts'
+import type { BillingPeriod, NetBillSubmission, SolidityProof } from '../ts/ledger.ts'
+import { DAY, INTERVAL, type MeterKey, signExportPeriod, signPeriod } from './env.ts'
 
 export type Circuit = Awaited<ReturnType<typeof loadCircuit>>
 
@@ -99,6 +99,25 @@ export interface PreparedNetBill {
   exportWh: bigint
   tariffId: bigint
   cidDigest: `0x${string}`
+}
+
+/** What `submitNetBill` takes for a prepared net bill: both halves signed by its meter's key. */
+export function netBillSubmission(
+  bill: Omit<PreparedNetBill, 'exportPeriod'> & { exportPeriod: BillingPeriod },
+  key: MeterKey,
+  domain: Eip712Domain,
+): NetBillSubmission {
+  return {
+    period: bill.period,
+    signature: signPeriod(key, domain, bill.period),
+    exportPeriod: bill.exportPeriod,
+    exportSignature: signExportPeriod(key, domain, bill.exportPeriod),
+    proof: bill.proof,
+    cost: bill.cost,
+    credit: bill.credit,
+    tariffId: bill.tariffId,
+    cidDigest: bill.cidDigest,
+  }
 }
 
 /** Exported Wh per interval: a midday PV bump (slots 36–63) inside [start, end), scaled by `sun`. */

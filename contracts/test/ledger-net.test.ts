@@ -19,6 +19,7 @@ import {
   type Circuit,
   loadCircuit,
   loadNetCircuit,
+  netBillSubmission,
   type PreparedBill,
   type PreparedNetBill,
   prepareBill,
@@ -180,18 +181,7 @@ function keyOf(bill: { period: { meter: string } }): MeterKey {
 
 function netSubmission(bill: PreparedNetBill, tweaks: Partial<NetBillSubmission> = {}): NetBillSubmission {
   const exportPeriod = tweaks.exportPeriod ?? bill.exportPeriod
-  return {
-    period: bill.period,
-    signature: signPeriod(keyOf(bill), domain(), bill.period),
-    exportPeriod,
-    exportSignature: signExportPeriod(keyOf(bill), domain(), exportPeriod),
-    proof: bill.proof,
-    cost: bill.cost,
-    credit: bill.credit,
-    tariffId: bill.tariffId,
-    cidDigest: bill.cidDigest,
-    ...tweaks,
-  }
+  return { ...netBillSubmission({ ...bill, exportPeriod }, keyOf(bill), domain()), ...tweaks }
 }
 
 function submission(bill: PreparedBill): BillSubmission {

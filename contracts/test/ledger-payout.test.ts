@@ -15,6 +15,7 @@ import {
   type Circuit,
   loadCircuit,
   loadNetCircuit,
+  netBillSubmission,
   type PreparedBill,
   type PreparedNetBill,
   prepareBill,
@@ -152,18 +153,9 @@ function keyOf(meter: string) {
 }
 
 async function submitNet(utility: LedgerClient, bill: PreparedNetBill, from = 1) {
-  const key = keyOf(bill.period.meter)
-  return utility.connect(env.signers[from]!).submitNetBill({
-    period: bill.period,
-    signature: signPeriod(key, domain(utility), bill.period),
-    exportPeriod: bill.exportPeriod,
-    exportSignature: signExportPeriod(key, domain(utility), bill.exportPeriod),
-    proof: bill.proof,
-    cost: bill.cost,
-    credit: bill.credit,
-    tariffId: bill.tariffId,
-    cidDigest: bill.cidDigest,
-  })
+  return utility
+    .connect(env.signers[from]!)
+    .submitNetBill(netBillSubmission(bill, keyOf(bill.period.meter), domain(utility)))
 }
 
 /** Meter B's household pays its bill: `payerBill.total` wei collected by the ledger. */

@@ -14,16 +14,13 @@ import { fileURLToPath } from 'node:url'
 import { type Contract, ContractFactory, getAddress, type InterfaceAbi, Wallet } from 'ethers'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { netTariffHash } from '#protocol/commitment.ts'
-import { loadNetCircuit, prepareNetBill, priceCurve } from '../../../contracts/test/bills.ts'
 import {
-  DAY,
-  MIDNIGHT,
-  meterKey,
-  REGISTERED_AT,
-  START_COUNTER,
-  signExportPeriod,
-  signPeriod,
-} from '../../../contracts/test/env.ts'
+  loadNetCircuit,
+  netBillSubmission,
+  prepareNetBill,
+  priceCurve,
+} from '../../../contracts/test/bills.ts'
+import { DAY, MIDNIGHT, meterKey, REGISTERED_AT, START_COUNTER } from '../../../contracts/test/env.ts'
 import {
   type DevChain,
   devAccount,
@@ -601,17 +598,7 @@ describe('zkmeter utility', () => {
         new Wallet(household.privateKey, provider),
         artifacts.ledger.abi,
       )
-      await hh.submitNetBill({
-        period: bill.period,
-        signature: signPeriod(solar, domain, bill.period),
-        exportPeriod: bill.exportPeriod,
-        exportSignature: signExportPeriod(solar, domain, bill.exportPeriod),
-        proof: bill.proof,
-        cost: bill.cost,
-        credit: bill.credit,
-        tariffId: bill.tariffId,
-        cidDigest: bill.cidDigest,
-      })
+      await hh.submitNetBill(netBillSubmission(bill, solar, domain))
       const credits = await call(['credits', ...chainArgs])
       expect(credits.stderr).toBe('')
       expect(JSON.parse(credits.stdout)).toEqual({

@@ -10,6 +10,7 @@ import type { RouteKey, RouteRequest } from '#protocol/api/routes.ts'
 import { netTariffHash } from '#protocol/commitment.ts'
 import {
   loadNetCircuit,
+  netBillSubmission,
   type PreparedNetBill,
   prepareNetBill,
   priceCurve,
@@ -20,8 +21,6 @@ import {
   meterKey,
   REGISTERED_AT,
   START_COUNTER,
-  signExportPeriod,
-  signPeriod,
   startTestEnv,
   type TestEnv,
 } from '../../../contracts/test/env.ts'
@@ -111,17 +110,7 @@ describe('utility console: feed-in curves and credits', () => {
 
     expect(await routes.utilityCredits(request({}))).toEqual({ credits: [] })
     const domain = { chainId: env.chain.chainId, verifyingContract: ledger.address }
-    await ledger.connect(env.signers[1]!).submitNetBill({
-      period: bill.period,
-      signature: signPeriod(solar, domain, bill.period),
-      exportPeriod: bill.exportPeriod,
-      exportSignature: signExportPeriod(solar, domain, bill.exportPeriod),
-      proof: bill.proof,
-      cost: bill.cost,
-      credit: bill.credit,
-      tariffId: bill.tariffId,
-      cidDigest: bill.cidDigest,
-    })
+    await ledger.connect(env.signers[1]!).submitNetBill(netBillSubmission(bill, solar, domain))
     const surplus = bill.credit - bill.cost
     expect(await routes.utilityCredits(request({}))).toEqual({
       credits: [
